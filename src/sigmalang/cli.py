@@ -1,0 +1,331 @@
+"""The ``sigmalang`` command line: parse arguments into options, call the library, report.
+
+Exit codes: 0 success, 1 failure (bad data, I/O error), 2 usage error, 130 interrupted (SIGINT),
+143 terminated (SIGTERM). Errors are one line on stderr; ``-v`` adds the traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import re
+import signal
+import sys
+import traceback
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import IO, Any
+
+from . import __version__
+from .codec import DEFAULT_LEVEL, LEVELS
+from .compressor import DEFAULT_CHUNK_SIZE
+from .container import MAX_CHUNK_SIZE
+from .errors import SigmaError
+from .stream import StreamingDecoder, StreamingEncoder, StreamStats, atomic_output, read_info
+
+__all__ = ["main", "parse_size"]
+
+SUFFIX = ".sgl"
+PROGRESS_MIN_BYTES = 8 << 20
+_UNITS = {
+    "": 1,
+    "k": 1 << 10,
+    "kb": 1 << 10,
+    "kib": 1 << 10,
+    "m": 1 << 20,
+    "mb": 1 << 20,
+    "mib": 1 << 20,
+    "g": 1 << 30,
+    "gb": 1 << 30,
+    "gib": 1 << 30,
+}
+
+
+class UsageError(Exception):
+    """A problem with the command line itself (exit code 2)."""
+
+
+class Terminated(BaseException):
+    """Raised in the main thread on SIGTERM so that clean-up runs."""
+
+
+def parse_size(text: str) -> int:
+    """``"64KiB"`` → 65536. K, KB and KiB all mean 1024 (as in zstd); M and G likewise."""
+    match = re.fullmatch(r"\s*(\d+)\s*([a-zA-Z]*)\s*", text)
+    if not match or match.group(2).lower() not in _UNITS:
+        raise argparse.ArgumentTypeError(f"invalid size {text!r} (examples: 65536, 64KiB, 4MiB)")
+    size = int(match.group(1)) * _UNITS[match.group(2).lower()]
+    if not 1 <= size <= MAX_CHUNK_SIZE:
+        raise argparse.ArgumentTypeError(f"size must be from 1 byte to {MAX_CHUNK_SIZE >> 20} MiB")
+    return size
+
+
+def _workers(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"invalid worker count {text!r} (0 means one per CPU)")
+    return int(text)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("files", nargs="*", metavar="FILE", help="input files ('-' or none: standard input)")
+    common.add_argument("-v", "--verbose", action="store_true", help="more detail; tracebacks on errors")
+    common.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
+    common.add_argument("--json", action="store_true", help="print results as JSON on standard output")
+    common.add_argument(
+        "-T",
+        "--workers",
+        type=_workers,
+        default=1,
+        metavar="N",
+        help="worker processes (0: one per CPU; default 1)",
+    )
+
+    writing = argparse.ArgumentParser(add_help=False)
+    writing.add_argument("-o", "--output", metavar="OUT", help="output file ('-' for standard output)")
+    writing.add_argument("-c", "--stdout", action="store_true", help="write to standard output")
+    writing.add_argument(
+        "-f",
+        "--force",
+        action="store_true",
+        help="overwrite existing output; write binary to a terminal",
+    )
+    keep = writing.add_mutually_exclusive_group()
+    keep.add_argument("-k", "--keep", action="store_true", help="keep the input file (the default)")
+    keep.add_argument("--rm", action="store_true", help="remove the input after a successful, verified write")
+
+    parser = argparse.ArgumentParser(
+        prog="sigmalang", description="ΣLANG: lossless glyph-stream codec for large text files."
+    )
+    parser.add_argument("--version", action="version", version=f"sigmalang {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    enc = sub.add_parser(
+        "encode",
+        parents=[common, writing],
+        help="encode files into ΣLANG streams (FILE → FILE.sgl)",
+    )
+    enc.add_argument(
+        "-l",
+        "--level",
+        type=int,
+        choices=sorted(LEVELS),
+        default=DEFAULT_LEVEL,
+        metavar="N",
+        help=f"level 0-9 (default {DEFAULT_LEVEL})",
+    )
+    enc.add_argument(
+        "--chunk-size",
+        type=parse_size,
+        default=DEFAULT_CHUNK_SIZE,
+        metavar="SIZE",
+        help="chunk size, e.g. 64KiB, 4MiB (default 1MiB)",
+    )
+    sub.add_parser("decode", parents=[common, writing], help="decode ΣLANG streams (FILE.sgl → FILE)")
+    sub.add_parser("verify", parents=[common], help="decode without writing and check every checksum")
+    sub.add_parser("info", parents=[common], help="show stream parameters, frames and sizes")
+    return parser
+
+
+@dataclass
+class Options:
+    command: str
+    files: list[str]
+    verbose: bool
+    quiet: bool
+    json: bool
+    workers: int
+    output: str | None = None
+    stdout: bool = False
+    force: bool = False
+    rm: bool = False
+    level: int = DEFAULT_LEVEL
+    chunk_size: int = DEFAULT_CHUNK_SIZE
+
+    @classmethod
+    def from_args(cls, ns: argparse.Namespace) -> Options:
+        fields = {k: v for k, v in vars(ns).items() if k in cls.__dataclass_fields__}
+        opts = cls(**fields)
+        opts.files = opts.files or ["-"]
+        if opts.output is not None and len(opts.files) > 1:
+            raise UsageError("-o takes one input file")
+        if opts.stdout and opts.output not in (None, "-"):
+            raise UsageError("-c and -o cannot be used together")
+        if opts.rm and "-" in opts.files:
+            raise UsageError("--rm needs input files, not standard input")
+        return opts
+
+    def to_stdout(self, source: str) -> bool:
+        return self.stdout or self.output == "-" or (self.output is None and source == "-")
+
+
+def _output_name(opts: Options, source: str) -> str:
+    if opts.output is not None:
+        return opts.output
+    if opts.command == "encode":
+        return source + SUFFIX
+    if not source.endswith(SUFFIX) or source == SUFFIX:
+        raise UsageError(f"{source}: unknown suffix (expected {SUFFIX}); use -o to name the output")
+    return source[: -len(SUFFIX)]
+
+
+@contextlib.contextmanager
+def _progress(opts: Options, source: str) -> Iterator[Callable[[int], None] | None]:
+    size = os.path.getsize(source) if source != "-" and os.path.isfile(source) else 0
+    if opts.quiet or opts.json or size < PROGRESS_MIN_BYTES or not sys.stderr.isatty():
+        yield None
+        return
+    from tqdm import tqdm
+
+    with tqdm(
+        total=size,
+        unit="B",
+        unit_scale=True,
+        unit_divisor=1024,
+        desc=os.path.basename(source),
+        file=sys.stderr,
+        leave=False,
+    ) as bar:
+        yield bar.update
+
+
+def _open_input(source: str) -> contextlib.AbstractContextManager[IO[bytes]]:
+    if source == "-":
+        return contextlib.nullcontext(sys.stdin.buffer)
+    return open(source, "rb")
+
+
+def _run_codec(opts: Options, source: str, progress: Callable[[int], None] | None) -> tuple[StreamStats, str]:
+    codec: StreamingEncoder | StreamingDecoder
+    if opts.command == "encode":
+        codec = StreamingEncoder(opts.level, opts.chunk_size, workers=opts.workers, progress=progress)
+        run = codec.encode_stream
+    else:
+        codec = StreamingDecoder(workers=opts.workers, progress=progress)
+        run = codec.decode_stream
+    if opts.to_stdout(source):
+        if opts.command == "encode" and sys.stdout.isatty() and not opts.force:
+            raise UsageError("refusing to write binary data to a terminal (use -f to force)")
+        with _open_input(source) as fin:
+            stats = run(fin, sys.stdout.buffer)
+        sys.stdout.buffer.flush()
+        return stats, "-"
+    target = _output_name(opts, source)
+    if source != "-" and os.path.exists(target) and os.path.samefile(source, target):
+        raise UsageError(f"{source}: input and output are the same file")
+    with _open_input(source) as fin, atomic_output(target, overwrite=opts.force) as fout:
+        return run(fin, fout), target
+
+
+def _verify_written(opts: Options, target: str) -> None:
+    """Before --rm deletes an input: decode what was written (checksums included)."""
+    if opts.command == "encode":
+        with open(target, "rb") as fin:
+            StreamingDecoder(workers=opts.workers).decode_stream(fin, _NullSink())
+
+
+class _NullSink:
+    def write(self, data: bytes) -> int:
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+
+def _codec_command(opts: Options, source: str) -> dict[str, Any]:
+    with _progress(opts, source) as progress:
+        stats, target = _run_codec(opts, source, progress)
+    if opts.rm and target != "-":
+        _verify_written(opts, target)
+        os.unlink(source)
+    result = {"input": source, "output": target, **stats.as_dict()}
+    if not opts.quiet and not opts.json and target != "-":
+        sizes = f"{stats.bytes_in:,} → {stats.bytes_out:,} bytes"
+        print(f"{source}: {sizes} (ratio {stats.ratio:.3f}) in {stats.elapsed:.2f} s → {target}", file=sys.stderr)
+    return result
+
+
+def _verify_command(opts: Options, source: str) -> dict[str, Any]:
+    with _open_input(source) as fin:
+        stats = StreamingDecoder(workers=opts.workers).decode_stream(fin, _NullSink())
+    if not opts.quiet and not opts.json:
+        print(f"{source}: OK ({stats.chunks} frames, {stats.bytes_out:,} bytes)", file=sys.stderr)
+    return {"input": source, "ok": True, **stats.as_dict()}
+
+
+def _info_command(opts: Options, source: str) -> dict[str, Any]:
+    with _open_input(source) as fin:
+        infos = read_info(fin)
+    streams = [dict(vars(i), ratio=round(i.ratio, 4)) for i in infos]
+    if not opts.json:
+        for n, s in enumerate(streams):
+            label = source if len(streams) == 1 else f"{source} (stream {n + 1})"
+            print(
+                f"{label}: ΣLANG v{s['version']}, level {s['level']}, chunk size {s['chunk_size']:,}, "
+                f"{s['frames']} frames, {s['original_size']:,} → {s['encoded_size']:,} bytes (ratio {s['ratio']:.3f}), "
+                f"{'shared context' if s['shared_context'] else 'independent frames'}, BLAKE2b {s['checksum']}"
+            )
+    return {"input": source, "streams": streams}
+
+
+COMMANDS: dict[str, Callable[[Options, str], dict[str, Any]]] = {
+    "encode": _codec_command,
+    "decode": _codec_command,
+    "verify": _verify_command,
+    "info": _info_command,
+}
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    raise Terminated()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    ns = parser.parse_args(argv)
+    verbose = ns.verbose
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    results: list[dict[str, Any]] = []
+    status = 0
+    try:
+        opts = Options.from_args(ns)
+        for source in opts.files:
+            try:
+                results.append(COMMANDS[opts.command](opts, source))
+            except (SigmaError, OSError) as exc:
+                _report(f"{source}: {_describe(exc)}", exc, verbose)
+                results.append({"input": source, "ok": False, "error": _describe(exc)})
+                status = 1
+    except UsageError as exc:
+        parser.print_usage(sys.stderr)
+        _report(str(exc), exc, verbose)
+        return 2
+    except KeyboardInterrupt:
+        print("sigmalang: interrupted", file=sys.stderr)
+        return 130
+    except Terminated:
+        print("sigmalang: terminated", file=sys.stderr)
+        return 143
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    if ns.json:
+        print(json.dumps(results[0] if len(results) == 1 else results, indent=2))
+    return status
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        name = f": {exc.filename}" if exc.filename else ""
+        return f"{exc.strerror}{name}"
+    return str(exc)
+
+
+def _report(message: str, exc: BaseException, verbose: bool) -> None:
+    if verbose:
+        traceback.print_exception(exc, file=sys.stderr)
+    print(f"sigmalang: {message}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,165 @@
+"""One-shot and incremental compression, shaped like the standard library's ``lzma`` and ``bz2``.
+
+* ``compress(data, level=6)`` and ``decompress(data)``;
+* ``SigmaCompressor().compress(data)`` / ``.flush()``;
+* ``SigmaDecompressor().decompress(data, max_length=-1)`` with ``eof``, ``unused_data`` and
+  ``needs_input``.
+
+Both produce and accept exactly the streams that :mod:`sigmalang.stream` writes: the same input
+and options give the same bytes through any API.
+"""
+
+from __future__ import annotations
+
+from .codec import DEFAULT_LEVEL, chunk_end, decode_frame, encode_chunk, level_spec
+from .container import (
+    MAX_CHUNK_SIZE,
+    EndOfStream,
+    Frame,
+    StreamAssembler,
+    StreamHeader,
+    StreamParser,
+    content_digest,
+)
+
+__all__ = ["DEFAULT_CHUNK_SIZE", "SigmaCompressor", "SigmaDecompressor", "compress", "decompress"]
+
+DEFAULT_CHUNK_SIZE = 1 << 20
+
+
+def check_chunk_size(chunk_size: int) -> int:
+    if not isinstance(chunk_size, int) or not 1 <= chunk_size <= MAX_CHUNK_SIZE:
+        raise ValueError(f"chunk_size must be an integer from 1 to {MAX_CHUNK_SIZE}, got {chunk_size!r}")
+    return chunk_size
+
+
+class SigmaCompressor:
+    """Compress data incrementally into one ΣLANG stream.
+
+    ``compress()`` returns whatever whole frames are ready (often ``b""``); ``flush()`` returns
+    the rest and ends the stream, after which the object cannot be used.
+    """
+
+    def __init__(self, level: int = DEFAULT_LEVEL, *, chunk_size: int = DEFAULT_CHUNK_SIZE):
+        level_spec(level)
+        self.level = level
+        self.chunk_size = check_chunk_size(chunk_size)
+        self._assembler = StreamAssembler(StreamHeader(chunk_size=self.chunk_size, level=level))
+        self._buffer = bytearray()
+        self._out = bytearray(self._assembler.start())
+        self._finished = False
+
+    def compress(self, data: bytes | bytearray | memoryview) -> bytes:
+        if self._finished:
+            raise ValueError("Compressor has been flushed")
+        self._buffer += data
+        self._emit(final=False)
+        return self._take()
+
+    def flush(self) -> bytes:
+        if self._finished:
+            raise ValueError("Repeated call to flush()")
+        self._finished = True
+        self._emit(final=True)
+        self._out += self._assembler.finish()
+        return self._take()
+
+    def _emit(self, final: bool) -> None:
+        start = 0
+        view = memoryview(self._buffer)
+        while end := chunk_end(view[start:], self.chunk_size, final):
+            chunk = bytes(view[start : start + end])
+            encoded = encode_chunk(chunk, self.level)
+            self._out += self._assembler.frame(chunk, encoded.transform, encoded.backend, encoded.data)
+            start += end
+        view.release()
+        del self._buffer[:start]
+
+    def _take(self) -> bytes:
+        out = bytes(self._out)
+        self._out.clear()
+        return out
+
+
+class SigmaDecompressor:
+    """Decompress one ΣLANG stream incrementally.
+
+    ``decompress(data, max_length)`` returns at most *max_length* bytes (all available if
+    negative); bytes past the end of the stream go to ``unused_data``. The whole-content
+    checksum is checked when the end of the stream is reached.
+    """
+
+    def __init__(self, *, offset: int = 0):
+        self._parser = StreamParser(offset=offset)
+        self._pending = memoryview(b"")
+        self._digest = content_digest()
+        self._size = 0
+        self.eof = False
+        self.needs_input = True
+
+    @property
+    def unused_data(self) -> bytes:
+        return self._parser.unused_data
+
+    def decompress(self, data: bytes | bytearray | memoryview, max_length: int = -1) -> bytes:
+        if self.eof:
+            raise EOFError("End of stream already reached")
+        self._parser.feed(data)
+        out = bytearray()
+        while True:
+            if self._pending:
+                if 0 <= max_length <= len(out):
+                    break
+                room = len(self._pending) if max_length < 0 else max_length - len(out)
+                out += self._pending[:room]
+                self._pending = self._pending[room:]
+                continue
+            # Pull the next record even when *out* is full, so needs_input tells the truth.
+            event = self._parser.next_event()
+            if event is None:
+                break
+            if isinstance(event, Frame):
+                self._pending = memoryview(self._decode(event))
+            elif isinstance(event, EndOfStream):
+                StreamParser.check_content(event.index, self._size, self._digest.digest(), self._parser.offset)
+                self.eof = True
+                break
+        self.needs_input = not self.eof and not self._pending
+        return bytes(out)
+
+    def _decode(self, frame: Frame) -> bytes:
+        data = decode_frame(frame)
+        self._digest.update(data)
+        self._size += len(data)
+        return data
+
+    def close(self) -> None:
+        """Raise :class:`SigmaTruncatedError` unless the whole stream was seen."""
+        self._parser.close()
+
+
+def compress(
+    data: bytes | bytearray | memoryview,
+    level: int = DEFAULT_LEVEL,
+    *,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+) -> bytes:
+    """Compress *data* into one ΣLANG stream."""
+    comp = SigmaCompressor(level, chunk_size=chunk_size)
+    return comp.compress(data) + comp.flush()
+
+
+def decompress(data: bytes | bytearray | memoryview) -> bytes:
+    """Decompress one or more concatenated ΣLANG streams; raises on any damage or trailing bytes."""
+    results = []
+    data = bytes(data)
+    offset = 0
+    while True:
+        decomp = SigmaDecompressor(offset=offset)
+        results.append(decomp.decompress(data))
+        if not decomp.eof:
+            decomp.close()
+        offset += len(data) - len(decomp.unused_data)
+        data = decomp.unused_data
+        if not data:
+            return b"".join(results)

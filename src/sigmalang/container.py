@@ -1,0 +1,461 @@
+"""The ΣLANG container: stream magic, header, frames, index and trailer (see docs/FORMAT.md).
+
+::
+
+    magic (8 bytes) | header glyph | frame glyph × N | index glyph | trailer glyph (14 bytes)
+
+Everything here is pure: :class:`StreamAssembler` returns the bytes to write and
+:class:`StreamParser` takes bytes in slices of any size and hands back headers, frames and the end
+of the stream. Neither decodes chunk contents (that is :mod:`sigmalang.codec`) nor touches files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+from dataclasses import dataclass, field
+
+from crc32c import crc32c
+
+from . import primitives as P
+from .errors import SigmaFormatError, SigmaTruncatedError
+from .glyph import BoundaryHandler, Glyph, decode_varint, encode_glyph, encode_varint
+from .primitives import GlyphType
+
+__all__ = [
+    "CHECKSUM_SIZE",
+    "MAGIC",
+    "MAX_CHUNK_SIZE",
+    "TRAILER_SIZE",
+    "EndOfStream",
+    "Frame",
+    "StreamAssembler",
+    "StreamHeader",
+    "StreamIndex",
+    "StreamParser",
+    "content_digest",
+    "decode_trailer",
+]
+
+MAGIC = b"\xce\xa3LG\r\n\x1a\n"  # "ΣLG", then CR LF, ^Z, LF: damaged by text-mode transfers
+FORMAT_VERSION = 1
+MAX_CHUNK_SIZE = 64 << 20
+MAX_HEADER_PAYLOAD = 1024
+FRAME_OVERHEAD = 31  # frame payload bytes besides the encoded data, at most
+INDEX_ENTRY_MAX = 20  # two 10-byte varints
+CHECKSUM_SIZE = 16  # BLAKE2b-128 of the whole original content
+TRAILER_PAYLOAD = 12
+TRAILER_SIZE = 2 + TRAILER_PAYLOAD
+FLAG_SHARED_CONTEXT = 0x01
+
+
+def content_digest() -> hashlib.blake2b:
+    """The checksum of a stream's whole original content (BLAKE2b, 16-byte digest)."""
+    return hashlib.blake2b(digest_size=CHECKSUM_SIZE)
+
+
+def _with_crc(body: bytes | bytearray) -> bytes:
+    return bytes(body) + struct.pack("<I", crc32c(body))
+
+
+def _check_crc(payload: bytes, what: str, frame: int | None, offset: int) -> bytes:
+    if len(payload) < 4:
+        raise SigmaFormatError(f"{what} too short for its CRC32C", frame=frame, offset=offset)
+    body, (stored,) = payload[:-4], struct.unpack("<I", payload[-4:])
+    if crc32c(body) != stored:
+        raise SigmaFormatError(f"{what} CRC32C mismatch", frame=frame, offset=offset)
+    return body
+
+
+class _Reader:
+    """Sequential field reader over one payload body; every short read is a format error."""
+
+    def __init__(self, body: bytes, what: str, frame: int | None, offset: int):
+        self.body, self.pos, self.what, self.frame, self.offset = body, 0, what, frame, offset
+
+    def fail(self, reason: str) -> SigmaFormatError:
+        return SigmaFormatError(f"{self.what}: {reason}", frame=self.frame, offset=self.offset)
+
+    def varint(self) -> int:
+        try:
+            parsed = decode_varint(self.body, self.pos)
+        except SigmaFormatError as exc:
+            raise self.fail(exc.reason) from None
+        if parsed is None:
+            raise self.fail("truncated field")
+        value, self.pos = parsed
+        return value
+
+    def take(self, n: int) -> bytes:
+        if self.pos + n > len(self.body):
+            raise self.fail("truncated field")
+        out = self.body[self.pos : self.pos + n]
+        self.pos += n
+        return out
+
+    def byte(self) -> int:
+        return self.take(1)[0]
+
+    def rest(self) -> bytes:
+        out = self.body[self.pos :]
+        self.pos = len(self.body)
+        return out
+
+    def end(self) -> None:
+        if self.pos != len(self.body):
+            raise self.fail(f"{len(self.body) - self.pos} unexpected bytes at the end")
+
+
+@dataclass(frozen=True, slots=True)
+class StreamHeader:
+    """Codec parameters every frame of the stream was written with."""
+
+    chunk_size: int
+    level: int
+    shared_context: bool = False
+    codebook_id: bytes = b""
+    version: int = FORMAT_VERSION
+
+    def encode(self) -> bytes:
+        body = bytearray([self.version, FLAG_SHARED_CONTEXT if self.shared_context else 0])
+        body.append(self.level)
+        body += encode_varint(self.chunk_size)
+        body.append(len(self.codebook_id))
+        body += self.codebook_id
+        return encode_glyph(GlyphType.COMPOSITE, P.STREAM_HEADER, _with_crc(body))
+
+    @classmethod
+    def decode(cls, glyph: Glyph) -> StreamHeader:
+        if glyph.type != GlyphType.COMPOSITE or glyph.primitive != P.STREAM_HEADER or glyph.flag:
+            raise SigmaFormatError("expected a stream header glyph", offset=glyph.offset)
+        r = _Reader(
+            _check_crc(glyph.payload, "stream header", None, glyph.offset),
+            "stream header",
+            None,
+            glyph.offset,
+        )
+        version, flags, level = r.byte(), r.byte(), r.byte()
+        if version != FORMAT_VERSION:
+            raise r.fail(f"unsupported format version {version} (this reader knows {FORMAT_VERSION})")
+        if flags & ~FLAG_SHARED_CONTEXT:
+            raise r.fail(f"unknown flags 0x{flags:02x}")
+        chunk_size = r.varint()
+        if not 1 <= chunk_size <= MAX_CHUNK_SIZE:
+            raise r.fail(f"chunk size {chunk_size} outside 1..{MAX_CHUNK_SIZE}")
+        codebook_id = r.take(r.byte())
+        r.end()
+        return cls(chunk_size, level, bool(flags & FLAG_SHARED_CONTEXT), codebook_id, version)
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """One chunk as stored: *data* is the backend's output for the transformed chunk.
+
+    *offset* (where the record starts in the stream) is known after parsing; it is not stored.
+    """
+
+    number: int
+    orig_offset: int
+    orig_size: int
+    transform: int
+    backend: int
+    data: bytes
+    continues: bool = False
+    offset: int = 0
+
+    def encode(self) -> bytes:
+        body = bytearray(encode_varint(self.number))
+        body += encode_varint(self.orig_offset)
+        body += encode_varint(self.orig_size)
+        body.append(self.transform)
+        body.append(self.backend)
+        body += self.data
+        return encode_glyph(GlyphType.COMPOSITE, P.FRAME, _with_crc(body), flag=self.continues)
+
+    @classmethod
+    def decode(cls, glyph: Glyph, expected_number: int) -> Frame:
+        body = _check_crc(glyph.payload, "frame", expected_number, glyph.offset)
+        r = _Reader(body, "frame", expected_number, glyph.offset)
+        number, orig_offset, orig_size = r.varint(), r.varint(), r.varint()
+        transform, backend = r.byte(), r.byte()
+        return cls(number, orig_offset, orig_size, transform, backend, r.rest(), glyph.flag, glyph.offset)
+
+
+@dataclass(slots=True)
+class StreamIndex:
+    """Where each frame is and how much it holds, plus the whole content's size and checksum.
+
+    *entries* is the index's compact encoding (record size, original size as varint pairs), so a
+    writer and a reader that saw the same frames hold byte-identical entries.
+    """
+
+    header_size: int = 0
+    count: int = 0
+    entries: bytearray = field(default_factory=bytearray)
+    total_size: int = 0
+    checksum: bytes = b""
+
+    def add(self, record_size: int, orig_size: int) -> None:
+        self.entries += encode_varint(record_size)
+        self.entries += encode_varint(orig_size)
+        self.count += 1
+        self.total_size += orig_size
+
+    def sizes(self) -> list[tuple[int, int]]:
+        """``(record_size, orig_size)`` for every frame, in order."""
+        r = _Reader(bytes(self.entries), "index", None, 0)
+        return [(r.varint(), r.varint()) for _ in range(self.count)]
+
+    def encode(self) -> bytes:
+        body = bytearray(encode_varint(self.count))
+        body += encode_varint(self.header_size)
+        body += self.entries
+        body += encode_varint(self.total_size)
+        body += self.checksum
+        return encode_glyph(GlyphType.COMPOSITE, P.INDEX, _with_crc(body))
+
+    @classmethod
+    def decode(cls, glyph: Glyph) -> StreamIndex:
+        if glyph.type != GlyphType.COMPOSITE or glyph.primitive != P.INDEX or glyph.flag:
+            raise SigmaFormatError("expected an index glyph", offset=glyph.offset)
+        r = _Reader(_check_crc(glyph.payload, "index", None, glyph.offset), "index", None, glyph.offset)
+        count, header_size = r.varint(), r.varint()
+        if count * 2 > len(r.body):
+            raise r.fail(f"frame count {count} larger than the index can hold")
+        start = r.pos
+        total = 0
+        for _ in range(count):
+            r.varint()
+            total += r.varint()
+        index = cls(header_size, count, bytearray(r.body[start : r.pos]))
+        index.total_size = r.varint()
+        if index.total_size != total:
+            raise r.fail(f"total size {index.total_size} is not the sum of frame sizes {total}")
+        index.checksum = r.take(CHECKSUM_SIZE)
+        r.end()
+        return index
+
+
+def encode_trailer(index_record_size: int) -> bytes:
+    body = struct.pack("<Q", index_record_size)
+    return encode_glyph(GlyphType.PRIMITIVE, P.TRAILER, _with_crc(body))
+
+
+def decode_trailer(glyph: Glyph) -> int:
+    """Return the index record size that a trailer glyph holds."""
+    if glyph.type != GlyphType.PRIMITIVE or glyph.primitive != P.TRAILER or glyph.flag:
+        raise SigmaFormatError("expected a trailer glyph", offset=glyph.offset)
+    if len(glyph.payload) != TRAILER_PAYLOAD:
+        raise SigmaFormatError("trailer has the wrong size", offset=glyph.offset)
+    body = _check_crc(glyph.payload, "trailer", None, glyph.offset)
+    return int(struct.unpack("<Q", body)[0])
+
+
+class StreamAssembler:
+    """Produce the bytes of one stream, piece by piece, in order (no seeking back)."""
+
+    def __init__(self, header: StreamHeader):
+        self.header = header
+        self.index = StreamIndex()
+        self._digest = content_digest()
+        self.started = False
+
+    def start(self) -> bytes:
+        """Magic and header record; call once, first."""
+        if self.started:
+            raise ValueError("stream already started")
+        self.started = True
+        out = MAGIC + self.header.encode()
+        self.index.header_size = len(out)
+        return out
+
+    def frame(
+        self,
+        orig: bytes | memoryview,
+        transform: int,
+        backend: int,
+        data: bytes,
+        continues: bool = False,
+    ) -> bytes:
+        """The record of the next frame, holding *data* (the encoded form of *orig*)."""
+        if not self.started:
+            raise ValueError("start() must come first")
+        if len(orig) > self.header.chunk_size:
+            raise ValueError(f"chunk of {len(orig)} bytes exceeds the stream's chunk size")
+        self._digest.update(orig)
+        record = Frame(self.index.count, self.index.total_size, len(orig), transform, backend, data, continues).encode()
+        self.index.add(len(record), len(orig))
+        return record
+
+    def finish(self) -> bytes:
+        """Index and trailer records; the stream is complete after them."""
+        self.index.checksum = self._digest.digest()
+        index_record = self.index.encode()
+        return index_record + encode_trailer(len(index_record))
+
+
+@dataclass(frozen=True, slots=True)
+class EndOfStream:
+    """The stream's index (already checked against the frames seen) and its trailer were read."""
+
+    index: StreamIndex
+    size: int  # bytes of the stream, magic to trailer
+
+
+Event = StreamHeader | Frame | EndOfStream
+
+
+class StreamParser:
+    """Incremental reader of one stream: ``feed()`` bytes, then ``next_event()`` until ``None``.
+
+    It checks the container (magic, record order, CRC32Cs, frame numbering, index against the
+    frames seen, trailer) and every size against its limit before anything is allocated. The
+    whole-content checksum is for the caller to check on the decoded bytes, with
+    :meth:`check_content`. After :class:`EndOfStream`, ``unused_data`` holds bytes past the stream.
+    """
+
+    def __init__(self, *, offset: int = 0):
+        self._records = BoundaryHandler(MAX_HEADER_PAYLOAD, offset=offset)
+        self.start = offset
+        self.header: StreamHeader | None = None
+        self._magic_seen = False
+        self._seen = StreamIndex()
+        self._index: StreamIndex | None = None
+        self.eof = False
+        self.unused_data = b""
+
+    @property
+    def frames_seen(self) -> int:
+        return self._seen.count
+
+    @property
+    def orig_seen(self) -> int:
+        return self._seen.total_size
+
+    @property
+    def offset(self) -> int:
+        return self._records.offset
+
+    def feed(self, data: bytes | bytearray | memoryview) -> None:
+        if self.eof:
+            self.unused_data += bytes(data)
+        else:
+            self._records.feed(data)
+
+    def next_event(self) -> Event | None:
+        if self.eof:
+            return None
+        if not self._magic_seen:
+            return self._read_magic()
+        if self._index is not None:
+            return self._read_trailer()
+        if self.header is None:
+            self._records.max_payload = MAX_HEADER_PAYLOAD
+        else:
+            index_bound = 64 + INDEX_ENTRY_MAX * self._seen.count + CHECKSUM_SIZE
+            self._records.max_payload = max(self.header.chunk_size + FRAME_OVERHEAD, index_bound)
+        glyph = self._records.next_glyph()
+        if glyph is None:
+            return None
+        if self.header is None:
+            self.header = StreamHeader.decode(glyph)
+            self._seen.header_size = self._records.offset - self.start
+            return self.header
+        if glyph.primitive == P.FRAME and glyph.type == GlyphType.COMPOSITE:
+            return self._check_frame(Frame.decode(glyph, self._seen.count), glyph.size)
+        if glyph.primitive == P.INDEX:
+            self._index = self._check_index(StreamIndex.decode(glyph))
+            return self._read_trailer()
+        raise SigmaFormatError(
+            f"unexpected glyph {P.by_id(glyph.primitive)} in the frame sequence",
+            frame=self._seen.count,
+            offset=glyph.offset,
+        )
+
+    def _read_magic(self) -> Event | None:
+        head = self._records.peek_bytes(len(MAGIC))
+        if head != MAGIC[: len(head)]:
+            raise SigmaFormatError("not a ΣLANG stream (bad magic)", offset=self._records.offset)
+        if self._records.take_bytes(len(MAGIC)) is None:
+            return None
+        self._magic_seen = True
+        return self.next_event()
+
+    def _check_frame(self, frame: Frame, record_size: int) -> Frame:
+        assert self.header is not None
+        n = self._seen.count
+        if frame.number != n:
+            raise SigmaFormatError(
+                f"frame numbered {frame.number} where frame {n} was expected",
+                frame=n,
+                offset=frame.offset,
+            )
+        if frame.orig_offset != self._seen.total_size:
+            raise SigmaFormatError(
+                f"frame claims original offset {frame.orig_offset}, expected {self._seen.total_size}",
+                frame=n,
+                offset=frame.offset,
+            )
+        if frame.orig_size > self.header.chunk_size:
+            raise SigmaFormatError(
+                f"frame original size {frame.orig_size} exceeds the chunk size {self.header.chunk_size}",
+                frame=n,
+                offset=frame.offset,
+            )
+        if frame.continues and not self.header.shared_context:
+            raise SigmaFormatError(
+                "frame depends on context in a stream of independent frames",
+                frame=n,
+                offset=frame.offset,
+            )
+        self._seen.add(record_size, frame.orig_size)
+        return frame
+
+    def _check_index(self, index: StreamIndex) -> StreamIndex:
+        at = self._records.offset
+        if index.count != self._seen.count or index.entries != self._seen.entries:
+            raise SigmaFormatError(
+                f"index lists {index.count} frames that do not match the {self._seen.count} read",
+                offset=at,
+            )
+        if index.header_size != self._seen.header_size:
+            raise SigmaFormatError("index disagrees on the header size", offset=at)
+        return index
+
+    def _read_trailer(self) -> Event | None:
+        assert self._index is not None
+        self._records.max_payload = TRAILER_PAYLOAD
+        glyph = self._records.next_glyph()
+        if glyph is None:
+            return None
+        index_size = decode_trailer(glyph)
+        index_record = glyph.offset - index_size
+        if index_size <= 0 or index_record < self.start:
+            raise SigmaFormatError("trailer points outside the stream", offset=glyph.offset)
+        self.eof = True
+        self.unused_data = self._records.drain()
+        return EndOfStream(self._index, glyph.offset + glyph.size - self.start)
+
+    def close(self) -> None:
+        """Declare the input finished; raise if the stream is incomplete."""
+        if self.eof:
+            return
+        offset = self._records.offset
+        if not self._magic_seen:
+            if self._records.buffered == 0:
+                raise SigmaTruncatedError("empty input: no ΣLANG stream", offset=offset)
+            raise SigmaTruncatedError("input too short for a ΣLANG stream", offset=offset)
+        raise SigmaTruncatedError(
+            f"stream truncated after {self._seen.count} complete frames"
+            f" ({self._seen.total_size} original bytes intact)",
+            frame=self._seen.count,
+            offset=offset,
+        )
+
+    @staticmethod
+    def check_content(index: StreamIndex, size: int, digest: bytes, offset: int | None = None) -> None:
+        """Raise unless the decoded content has the size and checksum the index records."""
+        if size != index.total_size:
+            raise SigmaFormatError(f"decoded {size} bytes, index records {index.total_size}", offset=offset)
+        if digest != index.checksum:
+            raise SigmaFormatError("content checksum (BLAKE2b) mismatch", offset=offset)

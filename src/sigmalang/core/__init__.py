@@ -1,0 +1,1 @@
+"""Compatibility package for code written against the original ΣLANG layout."""

@@ -1,0 +1,234 @@
+"""``SigmaFile`` and ``open()``: ΣLANG streams as Python file objects, like ``lzma.open``.
+
+Reading layers :class:`io.BufferedReader` over a small raw reader that feeds a
+:class:`SigmaDecompressor`; text modes wrap that in :class:`io.TextIOWrapper`.
+"""
+
+from __future__ import annotations
+
+import builtins
+import io
+import os
+from typing import IO, Any, BinaryIO, cast
+
+from .codec import DEFAULT_LEVEL
+from .compressor import DEFAULT_CHUNK_SIZE, SigmaCompressor, SigmaDecompressor
+
+__all__ = ["SigmaFile", "open"]
+
+READ_SIZE = 64 << 10
+_READ, _WRITE = "r", "w"
+
+
+class _DecompressReader(io.RawIOBase):
+    """Raw reader of decompressed bytes; concatenated streams read as one."""
+
+    def __init__(self, fp: IO[bytes]):
+        self._fp = fp
+        self._decomp = SigmaDecompressor()
+        self._pos = 0
+        self._eof = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: Any) -> int:
+        with memoryview(b) as view, view.cast("B") as out:
+            data = self._read(len(out))
+            out[: len(data)] = data
+        return len(data)
+
+    def _read(self, size: int) -> bytes:
+        if self._eof or size == 0:
+            return b""
+        while True:
+            if self._decomp.eof:
+                rest = self._decomp.unused_data or self._fp.read(READ_SIZE)
+                if not rest:
+                    self._eof = True
+                    return b""
+                self._decomp = SigmaDecompressor()
+                data = self._decomp.decompress(rest, size)
+            elif self._decomp.needs_input:
+                raw = self._fp.read(READ_SIZE)
+                if not raw:
+                    self._decomp.close()  # raises: the stream is truncated
+                data = self._decomp.decompress(raw, size)
+            else:
+                data = self._decomp.decompress(b"", size)
+            if data:
+                self._pos += len(data)
+                return data
+
+    def _rewind(self) -> None:
+        self._fp.seek(0)
+        self._eof = False
+        self._pos = 0
+        self._decomp = SigmaDecompressor()
+
+    def seekable(self) -> bool:
+        return self._fp.seekable()
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        if whence == io.SEEK_CUR:
+            offset += self._pos
+        elif whence == io.SEEK_END:
+            while self._read(io.DEFAULT_BUFFER_SIZE):
+                pass
+            offset += self._pos
+        elif whence != io.SEEK_SET:
+            raise ValueError(f"invalid whence ({whence!r})")
+        if offset < self._pos:
+            self._rewind()
+        while self._pos < offset and self._read(min(offset - self._pos, io.DEFAULT_BUFFER_SIZE)):
+            pass
+        return self._pos
+
+
+class SigmaFile(io.BufferedIOBase):
+    """A file object reading or writing a ΣLANG stream.
+
+    *filename* is a path or a binary file object; *mode* is ``"r"``, ``"w"``, ``"x"`` or ``"a"``
+    (with or without ``"b"``). *level* and *chunk_size* apply when writing.
+    """
+
+    def __init__(
+        self,
+        filename: str | bytes | os.PathLike[Any] | IO[bytes],
+        mode: str = "r",
+        *,
+        level: int = DEFAULT_LEVEL,
+        chunk_size: int = DEFAULT_CHUNK_SIZE,
+    ):
+        if mode not in ("r", "rb", "w", "wb", "x", "xb", "a", "ab"):
+            raise ValueError(f"invalid mode: {mode!r}")
+        self._mode = _READ if mode.startswith("r") else _WRITE
+        self._closefp = False
+        if isinstance(filename, str | bytes | os.PathLike):
+            self._fp: IO[bytes] = builtins.open(filename, mode if "b" in mode else mode + "b")  # noqa: SIM115
+            self._closefp = True
+        elif hasattr(filename, "read" if self._mode == _READ else "write"):
+            self._fp = filename
+        else:
+            raise TypeError("filename must be a str, bytes, os.PathLike or file object")
+        if self._mode == _READ:
+            self._buffer: io.BufferedReader | None = io.BufferedReader(_DecompressReader(self._fp))
+            self._compressor: SigmaCompressor | None = None
+        else:
+            self._buffer = None
+            self._compressor = SigmaCompressor(level, chunk_size=chunk_size)
+        self._size = 0
+
+    # -- state ---------------------------------------------------------------
+    @property
+    def closed(self) -> bool:
+        return self._fp is None
+
+    def _check_open(self) -> None:
+        if self.closed:
+            raise ValueError("I/O operation on closed file")
+
+    def _check_mode(self, wanted: str) -> None:
+        self._check_open()
+        if self._mode != wanted:
+            raise io.UnsupportedOperation("File not open for " + ("reading" if wanted == _READ else "writing"))
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        try:
+            if self._compressor is not None:
+                self._fp.write(self._compressor.flush())
+                self._compressor = None
+            elif self._buffer is not None:
+                self._buffer.close()
+        finally:
+            try:
+                if self._closefp:
+                    self._fp.close()
+            finally:
+                self._fp = None  # type: ignore[assignment]
+                self._buffer = None
+
+    def fileno(self) -> int:
+        self._check_open()
+        return self._fp.fileno()
+
+    def readable(self) -> bool:
+        self._check_open()
+        return self._mode == _READ
+
+    def writable(self) -> bool:
+        self._check_open()
+        return self._mode == _WRITE
+
+    def seekable(self) -> bool:
+        return self.readable() and self._fp.seekable()
+
+    # -- reading -------------------------------------------------------------
+    def _reader(self) -> io.BufferedReader:
+        self._check_mode(_READ)
+        assert self._buffer is not None
+        return self._buffer
+
+    def read(self, size: int | None = -1) -> bytes:
+        return self._reader().read(-1 if size is None else size)
+
+    def read1(self, size: int = -1) -> bytes:
+        return self._reader().read1(size)
+
+    def readinto(self, b: Any) -> int:
+        return self._reader().readinto(b)
+
+    def readline(self, size: int | None = -1) -> bytes:
+        return self._reader().readline(-1 if size is None else size)
+
+    def peek(self, size: int = -1) -> bytes:
+        return self._reader().peek(size)
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        reader = self._reader()
+        if not reader.seekable():
+            raise io.UnsupportedOperation("the underlying file is not seekable")
+        return reader.seek(offset, whence)
+
+    def tell(self) -> int:
+        if self._mode == _READ:
+            return self._reader().tell()
+        self._check_open()
+        return self._size
+
+    # -- writing -------------------------------------------------------------
+    def write(self, data: Any) -> int:
+        self._check_mode(_WRITE)
+        assert self._compressor is not None
+        with memoryview(data) as view:
+            length = view.nbytes
+            self._fp.write(self._compressor.compress(view.cast("B")))
+        self._size += length
+        return length
+
+
+def open(
+    filename: str | bytes | os.PathLike[Any] | IO[bytes],
+    mode: str = "rb",
+    *,
+    level: int = DEFAULT_LEVEL,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    encoding: str | None = None,
+    errors: str | None = None,
+    newline: str | None = None,
+) -> SigmaFile | io.TextIOWrapper:
+    """Open a ΣLANG stream in binary (``"rb"``, ``"wb"``, ...) or text (``"rt"``, ``"wt"``, ...) mode."""
+    if "t" in mode:
+        if "b" in mode:
+            raise ValueError(f"invalid mode: {mode!r}")
+    elif encoding is not None or errors is not None or newline is not None:
+        raise ValueError("encoding, errors and newline are for text mode only")
+    binary = SigmaFile(filename, mode.replace("t", ""), level=level, chunk_size=chunk_size)
+    if "t" in mode:
+        return io.TextIOWrapper(cast(BinaryIO, binary), io.text_encoding(encoding), errors, newline)
+    return binary

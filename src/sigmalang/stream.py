@@ -1,0 +1,577 @@
+"""Streaming encode and decode of files of any size in memory bounded by configuration.
+
+::
+
+    source ─► ChunkedReader ─► StreamBuffer ─► chunk codec (inline or workers) ─► in order ─► StreamBuffer ─► writer
+    (reader thread)                              (parallel.ordered_map)                          (writer thread)
+
+Peak memory is about ``chunk_size × (chunks in flight + queued)`` plus the backend's model memory
+(see :func:`estimate_memory_usage`); it does not depend on the input's size.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import functools
+import os
+import tempfile
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Executor
+from dataclasses import asdict, dataclass, field
+from typing import IO, Any, Generic, NamedTuple, Protocol, TypeVar
+
+import psutil
+
+from .codec import DEFAULT_LEVEL, chunk_end, decode_frame, encode_chunk, level_spec
+from .compressor import DEFAULT_CHUNK_SIZE, check_chunk_size
+from .container import (
+    EndOfStream,
+    Frame,
+    StreamAssembler,
+    StreamHeader,
+    StreamParser,
+    content_digest,
+)
+from .glyph import BoundaryHandler, ParseState
+from .memory import (
+    MemoryEstimate,
+    estimate_memory_usage,
+    get_optimal_chunk_size,
+    get_streaming_vs_full_memory,
+)
+from .parallel import Done, ordered_map, resolve_workers, stop_pool, worker_pool
+
+__all__ = [
+    "BoundaryHandler",
+    "Chunk",
+    "ChunkedReader",
+    "MemoryEstimate",
+    "ParseState",
+    "StreamBuffer",
+    "StreamInfo",
+    "StreamStats",
+    "StreamingDecoder",
+    "StreamingEncoder",
+    "atomic_output",
+    "estimate_memory_usage",
+    "get_optimal_chunk_size",
+    "get_streaming_vs_full_memory",
+    "read_info",
+]
+
+T = TypeVar("T")
+
+
+class Writable(Protocol):
+    """Where output goes: anything with ``write(bytes)`` and ``flush()``."""
+
+    def write(self, data: bytes, /) -> object: ...
+
+    def flush(self) -> object: ...
+
+
+Progress = Callable[[int], None]
+DEFAULT_READ_SIZE = 256 << 10
+PathLike = str | os.PathLike[str]
+
+
+class StreamBuffer(Generic[T]):
+    """A bounded blocking FIFO between threads, built on :class:`threading.Condition`.
+
+    ``put()`` blocks while the buffer is full (backpressure) and ``get()`` while it is empty;
+    both take a timeout (``TimeoutError``). ``close()`` says no more items will come: ``get()``
+    drains what is left, then raises :class:`StreamBuffer.Closed`. ``cancel()`` drops everything
+    and wakes every waiter with ``Closed``, for shutting down on error.
+    """
+
+    class Closed(Exception):
+        """The buffer is closed (and, for ``get()``, empty)."""
+
+    def __init__(self, maxsize: int):
+        if maxsize < 1:
+            raise ValueError("maxsize must be at least 1")
+        self.maxsize = maxsize
+        self._items: deque[T] = deque()
+        self._cond = threading.Condition()
+        self._closed = False
+        self._cancelled = False
+        self.high_water = 0
+        self.full_waits = 0
+
+    def __len__(self) -> int:
+        with self._cond:
+            return len(self._items)
+
+    def put(self, item: T, timeout: float | None = None) -> None:
+        with self._cond:
+            if len(self._items) >= self.maxsize and not self._closed:
+                self.full_waits += 1
+            if not self._cond.wait_for(lambda: self._closed or len(self._items) < self.maxsize, timeout):
+                raise TimeoutError("StreamBuffer.put timed out")
+            if self._closed:
+                raise self.Closed("put() on a closed StreamBuffer")
+            self._items.append(item)
+            self.high_water = max(self.high_water, len(self._items))
+            self._cond.notify_all()
+
+    def get(self, timeout: float | None = None) -> T:
+        with self._cond:
+            if not self._cond.wait_for(lambda: self._items or self._closed, timeout):
+                raise TimeoutError("StreamBuffer.get timed out")
+            if not self._items:
+                raise self.Closed("StreamBuffer closed and empty")
+            item = self._items.popleft()
+            self._cond.notify_all()
+            return item
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+
+    def cancel(self) -> None:
+        with self._cond:
+            self._closed = self._cancelled = True
+            self._items.clear()
+            self._cond.notify_all()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancelled
+
+
+class Chunk(NamedTuple):
+    number: int
+    offset: int
+    data: bytes
+    is_final: bool
+
+
+class ChunkedReader:
+    """Cut a binary file, pipe or stdin into chunks of at most *chunk_size* bytes.
+
+    The size of the source need not be known. Chunk ends follow :func:`sigmalang.codec.chunk_end`:
+    with *align_lines*, a chunk ends at a line end within a bounded window when there is one.
+    The last chunk has ``is_final`` set (empty input yields no chunk).
+    """
+
+    def __init__(self, source: IO[bytes], chunk_size: int = DEFAULT_CHUNK_SIZE, *, align_lines: bool = True):
+        self.source = source
+        self.chunk_size = check_chunk_size(chunk_size)
+        self.align_lines = align_lines
+        self.bytes_read = 0
+
+    def __iter__(self) -> Iterator[Chunk]:
+        buf = bytearray()
+        eof = False
+        index = offset = 0
+        while True:
+            while not eof and len(buf) <= self.chunk_size:
+                data = self.source.read(self.chunk_size + 1 - len(buf))
+                if not data:
+                    eof = True
+                self.bytes_read += len(data)
+                buf += data
+            end = chunk_end(buf, self.chunk_size, final=eof) if self.align_lines else min(len(buf), self.chunk_size)
+            if end == 0:
+                return
+            final = eof and end == len(buf)
+            yield Chunk(index, offset, bytes(buf[:end]), final)
+            del buf[:end]
+            index += 1
+            offset += end
+            if final:
+                return
+
+
+@dataclass
+class StreamStats:
+    """What one encode or decode did. Times in seconds, sizes in bytes, memory as RSS bytes."""
+
+    bytes_in: int = 0
+    bytes_out: int = 0
+    chunks: int = 0
+    glyphs: int = 0
+    workers: int = 1
+    started: float = field(default_factory=time.perf_counter)
+    finished: float = 0.0
+    peak_memory: int = 0
+    _last_sample: float = field(default=0.0, repr=False)
+
+    @property
+    def elapsed(self) -> float:
+        return (self.finished or time.perf_counter()) - self.started
+
+    @property
+    def throughput(self) -> float:
+        """Input bytes per second."""
+        return self.bytes_in / self.elapsed if self.elapsed > 0 else 0.0
+
+    @property
+    def ratio(self) -> float:
+        """Original size over encoded size (for decoding, the same quantity: out over in)."""
+        small, large = sorted((self.bytes_in, self.bytes_out))
+        return large / small if small else 0.0
+
+    def sample_memory(self, force: bool = False) -> None:
+        """Record RSS of this process and its children (psutil), at most every 0.2 s."""
+        now = time.perf_counter()
+        if not force and now - self._last_sample < 0.2:
+            return
+        self._last_sample = now
+        proc = psutil.Process()
+        rss = proc.memory_info().rss
+        for child in proc.children(recursive=True):
+            with contextlib.suppress(psutil.Error):
+                rss += child.memory_info().rss
+        self.peak_memory = max(self.peak_memory, rss)
+
+    def finish(self) -> StreamStats:
+        self.sample_memory(force=True)
+        self.finished = time.perf_counter()
+        return self
+
+    def as_dict(self) -> dict[str, Any]:
+        out = {k: v for k, v in asdict(self).items() if not k.startswith("_") and k not in ("started", "finished")}
+        out.update(
+            elapsed=round(self.elapsed, 6),
+            throughput=round(self.throughput, 1),
+            ratio=round(self.ratio, 4),
+        )
+        return out
+
+
+def _read_ahead(items: Iterable[T], maxsize: int) -> Iterator[T]:
+    """Iterate *items* in a reader thread, at most *maxsize* ahead of the consumer."""
+    buffer: StreamBuffer[T] = StreamBuffer(maxsize)
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            for item in items:
+                buffer.put(item)
+        except StreamBuffer.Closed:
+            pass
+        except BaseException as exc:  # handed to the consumer, which re-raises it
+            errors.append(exc)
+        finally:
+            buffer.close()
+
+    thread = threading.Thread(target=run, name="sigmalang-reader", daemon=True)
+    thread.start()
+    try:
+        while True:
+            try:
+                item = buffer.get()
+            except StreamBuffer.Closed:
+                break
+            yield item
+        if errors:
+            raise errors[0]
+    finally:
+        buffer.cancel()
+        thread.join(timeout=5)  # a reader blocked on a silent pipe is a daemon and is left
+
+
+class _Writer:
+    """Write byte strings to *dst* from a thread, behind a bounded StreamBuffer."""
+
+    def __init__(self, dst: Writable, maxsize: int):
+        self.dst = dst
+        self.buffer: StreamBuffer[bytes] = StreamBuffer(maxsize)
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name="sigmalang-writer", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        try:
+            while True:
+                try:
+                    data = self.buffer.get()
+                except StreamBuffer.Closed:
+                    return
+                self.dst.write(data)
+        except BaseException as exc:
+            self.error = exc
+            self.buffer.cancel()
+
+    def write(self, data: bytes) -> None:
+        try:
+            self.buffer.put(data)
+        except StreamBuffer.Closed:
+            self._raise()
+            raise
+
+    def _raise(self) -> None:
+        if self.error is not None:
+            raise self.error
+
+    def close(self, ok: bool = True) -> None:
+        if ok:
+            self.buffer.close()
+        else:
+            self.buffer.cancel()
+        self.thread.join()
+        if ok:
+            self._raise()
+            self.dst.flush()
+
+
+@contextlib.contextmanager
+def _pipeline(
+    dst: Writable, workers: int, executor: Executor | None, queue: int
+) -> Iterator[tuple[Executor | None, _Writer]]:
+    own = executor is None and workers > 1
+    pool: Executor | None = worker_pool(workers) if own else executor
+    writer = _Writer(dst, queue)
+    ok = False
+    try:
+        yield pool, writer
+        ok = True
+    finally:
+        writer.close(ok)
+        if own and pool is not None:
+            stop_pool(pool, kill=not ok)
+
+
+class _Streaming:
+    def __init__(
+        self,
+        *,
+        workers: int = 1,
+        executor: Executor | None = None,
+        max_in_flight: int | None = None,
+        progress: Progress | None = None,
+    ):
+        self.workers = resolve_workers(workers)
+        self.executor = executor
+        self.max_in_flight = max_in_flight or 2 * self.workers
+        if self.max_in_flight < 1:
+            raise ValueError("max_in_flight must be at least 1")
+        self.progress = progress
+
+    def _stats(self) -> StreamStats:
+        return StreamStats(workers=self.workers)
+
+
+def _encode_job(chunk: Chunk, level: int) -> tuple[int, int, bytes]:
+    encoded = encode_chunk(chunk.data, level)
+    return encoded.transform, encoded.backend, encoded.data
+
+
+class StreamingEncoder(_Streaming):
+    """Encode a byte stream of any size into one ΣLANG stream, chunk by chunk.
+
+    *workers* processes encode chunks in parallel (``0`` = one per CPU); any executor may be given
+    instead. The output is the same bytes for every worker count and executor.
+    """
+
+    def __init__(
+        self,
+        level: int = DEFAULT_LEVEL,
+        chunk_size: int = DEFAULT_CHUNK_SIZE,
+        *,
+        align_lines: bool = True,
+        **kwargs: Any,
+    ):
+        super().__init__(**kwargs)
+        level_spec(level)
+        self.level = level
+        self.chunk_size = check_chunk_size(chunk_size)
+        self.align_lines = align_lines
+
+    def encode_stream(self, src: IO[bytes], dst: Writable) -> StreamStats:
+        """Read *src* to its end and write the encoded stream to *dst*; return the stats."""
+        stats = self._stats()
+        assembler = StreamAssembler(StreamHeader(chunk_size=self.chunk_size, level=self.level))
+        reader = ChunkedReader(src, self.chunk_size, align_lines=self.align_lines)
+        job = functools.partial(_encode_job, level=self.level)
+        with _pipeline(dst, self.workers, self.executor, self.max_in_flight) as (pool, writer):
+            self._write(writer, stats, assembler.start())
+            chunks = _read_ahead(reader, self.max_in_flight)
+            for chunk, (transform, backend, data) in ordered_map(
+                job, chunks, executor=pool, max_in_flight=self.max_in_flight
+            ):
+                self._write(writer, stats, assembler.frame(chunk.data, transform, backend, data))
+                stats.bytes_in += len(chunk.data)
+                stats.chunks += 1
+                stats.sample_memory()
+                if self.progress:
+                    self.progress(len(chunk.data))
+            self._write(writer, stats, assembler.finish())
+            stats.glyphs += 2  # index and trailer; the header counted with start()
+        return stats.finish()
+
+    @staticmethod
+    def _write(writer: _Writer, stats: StreamStats, data: bytes) -> None:
+        writer.write(data)
+        stats.bytes_out += len(data)
+        stats.glyphs += 1
+
+    def encode_file(self, src: PathLike, dst: PathLike, *, overwrite: bool = False) -> StreamStats:
+        """Encode file *src* into *dst*, written atomically (a temporary file renamed at the end)."""
+        with open(src, "rb") as fin, atomic_output(dst, overwrite=overwrite) as fout:
+            return self.encode_stream(fin, fout)
+
+    async def encode_file_async(self, src: PathLike, dst: PathLike, *, overwrite: bool = False) -> StreamStats:
+        """``encode_file`` in a thread, so an asyncio event loop keeps running meanwhile."""
+        return await asyncio.to_thread(self.encode_file, src, dst, overwrite=overwrite)
+
+
+class StreamingDecoder(_Streaming):
+    """Decode one or more concatenated ΣLANG streams, frames in parallel, output in order."""
+
+    def __init__(self, *, read_size: int = DEFAULT_READ_SIZE, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.read_size = read_size
+
+    def _events(self, src: IO[bytes], stats: StreamStats) -> Iterator[Frame | Done[EndOfStream]]:
+        parser = StreamParser()
+        fed = False
+        while data := src.read(self.read_size):
+            stats.bytes_in += len(data)
+            parser.feed(data)
+            fed = True
+            while True:
+                event = parser.next_event()
+                if isinstance(event, Frame):
+                    yield event
+                elif isinstance(event, EndOfStream):
+                    yield Done(event)
+                    rest = parser.unused_data
+                    parser = StreamParser(offset=parser.start + event.size)
+                    parser.feed(rest)
+                    fed = bool(rest)
+                elif event is None:
+                    break
+        if fed or stats.bytes_in == 0:
+            parser.close()
+
+    def decode_stream(self, src: IO[bytes], dst: Writable) -> StreamStats:
+        """Decode everything in *src* and write the original bytes to *dst*; return the stats."""
+        stats = self._stats()
+        digest, size = content_digest(), 0
+        with _pipeline(dst, self.workers, self.executor, self.max_in_flight) as (pool, writer):
+            events = self._events(src, stats)
+            for item, result in ordered_map(decode_frame, events, executor=pool, max_in_flight=self.max_in_flight):
+                if isinstance(result, EndOfStream):
+                    StreamParser.check_content(result.index, size, digest.digest())
+                    digest, size = content_digest(), 0
+                    continue
+                digest.update(result)
+                size += len(result)
+                writer.write(result)
+                stats.bytes_out += len(result)
+                stats.chunks += 1
+                stats.glyphs += 1
+                stats.sample_memory()
+                if self.progress:
+                    self.progress(len(item.data))
+        return stats.finish()
+
+    def decode_file(self, src: PathLike, dst: PathLike, *, overwrite: bool = False) -> StreamStats:
+        """Decode file *src* into *dst*, written atomically: nothing is left at *dst* on error."""
+        with open(src, "rb") as fin, atomic_output(dst, overwrite=overwrite) as fout:
+            return self.decode_stream(fin, fout)
+
+    async def decode_file_async(self, src: PathLike, dst: PathLike, *, overwrite: bool = False) -> StreamStats:
+        return await asyncio.to_thread(self.decode_file, src, dst, overwrite=overwrite)
+
+
+@contextlib.contextmanager
+def atomic_output(path: PathLike, *, overwrite: bool = False) -> Iterator[IO[bytes]]:
+    """Open a temporary file beside *path*; on success it becomes *path*, on error it is removed.
+
+    Without *overwrite*, an existing *path* raises ``FileExistsError`` before anything is written.
+    """
+    path = os.fspath(path)
+    if not overwrite and os.path.lexists(path):
+        raise FileExistsError(errno.EEXIST, "output file exists (use -f to overwrite)", path)
+    directory, name = os.path.split(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=directory)
+    try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.fchmod(fd, 0o666 & ~umask)
+        with os.fdopen(fd, "wb") as out:
+            yield out
+            out.flush()
+            os.fsync(out.fileno())
+        _publish(tmp, path, overwrite)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def _publish(tmp: str, path: str, overwrite: bool) -> None:
+    if not overwrite:
+        try:
+            os.link(tmp, path)  # fails if *path* appeared meanwhile: never clobber
+        except FileExistsError:
+            raise
+        except OSError:  # no hard links on this file system
+            if os.path.lexists(path):
+                raise FileExistsError(errno.EEXIST, "output file exists (use -f to overwrite)", path) from None
+        else:
+            os.unlink(tmp)
+            return
+    os.replace(tmp, path)
+
+
+@dataclass
+class StreamInfo:
+    """What ``sigmalang info`` shows about one stream, read without decoding any frame."""
+
+    version: int
+    level: int
+    chunk_size: int
+    shared_context: bool
+    frames: int
+    original_size: int
+    encoded_size: int
+    checksum: str
+
+    @property
+    def ratio(self) -> float:
+        return self.original_size / self.encoded_size if self.encoded_size else 0.0
+
+
+def read_info(src: IO[bytes], read_size: int = DEFAULT_READ_SIZE) -> list[StreamInfo]:
+    """Scan every stream in *src*, checking the container (CRCs, index) but decoding no frame."""
+    infos: list[StreamInfo] = []
+    parser = StreamParser()
+    header: StreamHeader | None = None
+    fed = 0
+    while data := src.read(read_size):
+        parser.feed(data)
+        fed += len(data)
+        while (event := parser.next_event()) is not None:
+            if isinstance(event, StreamHeader):
+                header = event
+            elif isinstance(event, EndOfStream):
+                assert header is not None
+                index = event.index
+                infos.append(
+                    StreamInfo(
+                        header.version,
+                        header.level,
+                        header.chunk_size,
+                        header.shared_context,
+                        index.count,
+                        index.total_size,
+                        event.size,
+                        index.checksum.hex(),
+                    )
+                )
+                rest = parser.unused_data
+                parser = StreamParser(offset=parser.start + event.size)
+                parser.feed(rest)
+    if not infos or parser.offset > parser.start or parser.header is not None:
+        parser.close()
+    return infos
