@@ -22,7 +22,9 @@ from . import __version__
 from .codec import DEFAULT_LEVEL, LEVELS
 from .compressor import DEFAULT_CHUNK_SIZE
 from .container import MAX_CHUNK_SIZE
-from .errors import SigmaError
+from .errors import SigmaError, SigmaFormatError
+from .file import SigmaFile
+from .recover import ScanResult, scan
 from .stream import StreamingDecoder, StreamingEncoder, StreamStats, atomic_output, read_info
 
 __all__ = ["main", "parse_size"]
@@ -66,6 +68,17 @@ def _workers(text: str) -> int:
     if not text.isdigit():
         raise argparse.ArgumentTypeError(f"invalid worker count {text!r} (0 means one per CPU)")
     return int(text)
+
+
+def _byte_range(text: str) -> tuple[int, int | None]:
+    match = re.fullmatch(r"(\d*):(\d*)", text.strip())
+    if not match:
+        raise argparse.ArgumentTypeError(f"invalid range {text!r} (START:END in bytes; either may be empty)")
+    start = int(match.group(1) or 0)
+    end = int(match.group(2)) if match.group(2) else None
+    if end is not None and end < start:
+        raise argparse.ArgumentTypeError(f"range end {end} is before its start {start}")
+    return start, end
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -122,8 +135,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SIZE",
         help="chunk size, e.g. 64KiB, 4MiB (default 1MiB)",
     )
-    sub.add_parser("decode", parents=[common, writing], help="decode ΣLANG streams (FILE.sgl → FILE)")
-    sub.add_parser("verify", parents=[common], help="decode without writing and check every checksum")
+    dec = sub.add_parser("decode", parents=[common, writing], help="decode ΣLANG streams (FILE.sgl → FILE)")
+    dec.add_argument("--range", type=_byte_range, metavar="START:END", help="write only original bytes START to END")
+    dec.add_argument("--salvage", action="store_true", help="on damage, write the intact prefix (and still exit 1)")
+    sub.add_parser("verify", parents=[common], help="decode without writing; report every damaged frame")
+    sub.add_parser("recover", parents=[common, writing], help="salvage every intact frame of a damaged stream")
     sub.add_parser("info", parents=[common], help="show stream parameters, frames and sizes")
     return parser
 
@@ -142,6 +158,8 @@ class Options:
     rm: bool = False
     level: int = DEFAULT_LEVEL
     chunk_size: int = DEFAULT_CHUNK_SIZE
+    range: tuple[int, int | None] | None = None
+    salvage: bool = False
 
     @classmethod
     def from_args(cls, ns: argparse.Namespace) -> Options:
@@ -154,6 +172,10 @@ class Options:
             raise UsageError("-c and -o cannot be used together")
         if opts.rm and "-" in opts.files:
             raise UsageError("--rm needs input files, not standard input")
+        if opts.command == "recover" and "-" in opts.files:
+            raise UsageError("recover needs a file it can seek in, not standard input")
+        if opts.rm and (opts.command == "recover" or opts.range is not None):
+            raise UsageError("--rm cannot be used with recover or --range")
         return opts
 
     def to_stdout(self, source: str) -> bool:
@@ -165,6 +187,8 @@ def _output_name(opts: Options, source: str) -> str:
         return opts.output
     if opts.command == "encode":
         return source + SUFFIX
+    if opts.command == "recover":
+        return (source[: -len(SUFFIX)] if source.endswith(SUFFIX) else source) + ".recovered"
     if not source.endswith(SUFFIX) or source == SUFFIX:
         raise UsageError(f"{source}: unknown suffix (expected {SUFFIX}); use -o to name the output")
     return source[: -len(SUFFIX)]
@@ -196,6 +220,22 @@ def _open_input(source: str) -> contextlib.AbstractContextManager[IO[bytes]]:
     return open(source, "rb")
 
 
+@contextlib.contextmanager
+def _output(opts: Options, source: str) -> Iterator[tuple[IO[bytes], str]]:
+    """Standard output, or a temporary file that becomes the output only if the body succeeds."""
+    if opts.to_stdout(source):
+        if opts.command == "encode" and sys.stdout.isatty() and not opts.force:
+            raise UsageError("refusing to write binary data to a terminal (use -f to force)")
+        yield sys.stdout.buffer, "-"
+        sys.stdout.buffer.flush()
+        return
+    target = _output_name(opts, source)
+    if source != "-" and os.path.exists(target) and os.path.samefile(source, target):
+        raise UsageError(f"{source}: input and output are the same file")
+    with atomic_output(target, overwrite=opts.force) as fout:
+        yield fout, target
+
+
 def _run_codec(opts: Options, source: str, progress: Callable[[int], None] | None) -> tuple[StreamStats, str]:
     codec: StreamingEncoder | StreamingDecoder
     if opts.command == "encode":
@@ -204,18 +244,44 @@ def _run_codec(opts: Options, source: str, progress: Callable[[int], None] | Non
     else:
         codec = StreamingDecoder(workers=opts.workers, progress=progress)
         run = codec.decode_stream
-    if opts.to_stdout(source):
-        if opts.command == "encode" and sys.stdout.isatty() and not opts.force:
-            raise UsageError("refusing to write binary data to a terminal (use -f to force)")
-        with _open_input(source) as fin:
-            stats = run(fin, sys.stdout.buffer)
-        sys.stdout.buffer.flush()
-        return stats, "-"
-    target = _output_name(opts, source)
-    if source != "-" and os.path.exists(target) and os.path.samefile(source, target):
-        raise UsageError(f"{source}: input and output are the same file")
-    with _open_input(source) as fin, atomic_output(target, overwrite=opts.force) as fout:
-        return run(fin, fout), target
+    try:
+        with _open_input(source) as fin, _output(opts, source) as (fout, target):
+            return run(fin, fout), target
+    except SigmaFormatError as exc:
+        if opts.salvage and opts.command == "decode":
+            _salvage(opts, source, exc)
+        raise
+
+
+def _salvage(opts: Options, source: str, exc: SigmaFormatError) -> None:
+    """Write the intact prefix of a damaged stream, then let the error be reported."""
+    if source == "-":
+        print("sigmalang: --salvage needs a file it can seek in, not standard input", file=sys.stderr)
+        return
+    with open(source, "rb") as fin, _output(opts, source) as (fout, target):
+        result = scan(fin, fout.write, stop_at_loss=True)
+    print(
+        f"sigmalang: {source}: salvaged the intact first {result.intact_bytes:,} bytes into {target}", file=sys.stderr
+    )
+
+
+def _range_command(opts: Options, source: str) -> dict[str, Any]:
+    assert opts.range is not None
+    start, end = opts.range
+    written = 0
+    with (
+        SigmaFile(source if source != "-" else sys.stdin.buffer, "rb") as fin,
+        _output(opts, source) as (fout, target),
+    ):
+        fin.seek(start)
+        while end is None or written < end - start:
+            want = 1 << 20 if end is None else min(1 << 20, end - start - written)
+            data = fin.read(want)
+            if not data:
+                break
+            fout.write(data)
+            written += len(data)
+    return {"input": source, "output": target, "start": start, "bytes_out": written}
 
 
 def _verify_written(opts: Options, target: str) -> None:
@@ -234,6 +300,8 @@ class _NullSink:
 
 
 def _codec_command(opts: Options, source: str) -> dict[str, Any]:
+    if opts.range is not None:
+        return _range_command(opts, source)
     with _progress(opts, source) as progress:
         stats, target = _run_codec(opts, source, progress)
     if opts.rm and target != "-":
@@ -247,11 +315,46 @@ def _codec_command(opts: Options, source: str) -> dict[str, Any]:
 
 
 def _verify_command(opts: Options, source: str) -> dict[str, Any]:
-    with _open_input(source) as fin:
-        stats = StreamingDecoder(workers=opts.workers).decode_stream(fin, _NullSink())
+    if source == "-" or not os.path.isfile(source):  # not seekable: one forward pass
+        with _open_input(source) as fin:
+            stats = StreamingDecoder(workers=opts.workers).decode_stream(fin, _NullSink())
+        if not opts.quiet and not opts.json:
+            print(f"{source}: OK ({stats.chunks} frames, {stats.bytes_out:,} bytes)", file=sys.stderr)
+        return {"input": source, "ok": True, **stats.as_dict()}
+    with open(source, "rb") as fin:
+        result = scan(fin)
+    _print_scan(opts, source, result)
+    return {"input": source, **result.as_dict()}
+
+
+def _recover_command(opts: Options, source: str) -> dict[str, Any]:
+    with open(source, "rb") as fin, _output(opts, source) as (fout, target):
+        result = scan(fin, fout.write)
+    _print_scan(opts, source, result)
     if not opts.quiet and not opts.json:
-        print(f"{source}: OK ({stats.chunks} frames, {stats.bytes_out:,} bytes)", file=sys.stderr)
-    return {"input": source, "ok": True, **stats.as_dict()}
+        print(f"{source}: wrote {result.intact_bytes:,} intact bytes to {target}", file=sys.stderr)
+    return {"input": source, "output": target, **result.as_dict()}
+
+
+def _print_scan(opts: Options, source: str, result: ScanResult) -> None:
+    """One line per damaged frame, lost range and problem (nothing but OK when all is well)."""
+    if opts.json or (opts.quiet and result.ok):
+        return
+    lines = [f"{source}: {p}" for p in result.problems]
+    for n, stream in enumerate(result.streams):
+        where = f"{source}" + (f" stream {n + 1}" if len(result.streams) > 1 else "")
+        for d in stream.damaged:
+            held = (
+                f"original bytes {d.orig_start}-{d.orig_end}" if d.orig_start is not None else "original bytes unknown"
+            )
+            lines.append(f"{where}: frame {d.number} at byte offset {d.offset} ({held}): {d.error}")
+        lines += [f"{where}: {p}" for p in stream.problems]
+        lines += [f"{where}: lost original bytes {a}-{'end' if b is None else b}" for a, b in stream.lost]
+    if result.ok:
+        frames = sum(s.frames_ok for s in result.streams)
+        lines.append(f"{source}: OK ({frames} frames, {result.intact_bytes:,} bytes)")
+    for line in lines:
+        print(line, file=sys.stderr)
 
 
 def _info_command(opts: Options, source: str) -> dict[str, Any]:
@@ -273,6 +376,7 @@ COMMANDS: dict[str, Callable[[Options, str], dict[str, Any]]] = {
     "encode": _codec_command,
     "decode": _codec_command,
     "verify": _verify_command,
+    "recover": _recover_command,
     "info": _info_command,
 }
 
@@ -293,6 +397,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         for source in opts.files:
             try:
                 results.append(COMMANDS[opts.command](opts, source))
+                if results[-1].get("ok") is False:
+                    status = 1
             except (SigmaError, OSError) as exc:
                 _report(f"{source}: {_describe(exc)}", exc, verbose)
                 results.append({"input": source, "ok": False, "error": _describe(exc)})

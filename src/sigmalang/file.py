@@ -13,6 +13,9 @@ from typing import IO, Any, BinaryIO, cast
 
 from .codec import DEFAULT_LEVEL
 from .compressor import DEFAULT_CHUNK_SIZE, SigmaCompressor, SigmaDecompressor
+from .container import content_digest
+from .errors import SigmaFormatError
+from .index import SeekTable
 
 __all__ = ["SigmaFile", "open"]
 
@@ -88,6 +91,88 @@ class _DecompressReader(io.RawIOBase):
         return self._pos
 
 
+class _IndexedReader(io.RawIOBase):
+    """Raw reader that seeks through the index and decodes only the frames it needs.
+
+    Each frame's CRC32C is checked as it is read; when frames are read in order from the first
+    to a stream's last, that stream's whole-content checksum is checked too.
+    """
+
+    def __init__(self, fp: IO[bytes], table: SeekTable):
+        self._fp = fp
+        self._table = table
+        self._pos = 0
+        self._frame = -1
+        self._data = b""
+        self._next_checked = 0  # frames decoded in order so far, for the content checksum
+        self._digest = content_digest()
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        if whence == io.SEEK_CUR:
+            offset += self._pos
+        elif whence == io.SEEK_END:
+            offset += self._table.total_size
+        elif whence != io.SEEK_SET:
+            raise ValueError(f"invalid whence ({whence!r})")
+        if offset < 0:
+            raise ValueError(f"negative seek position {offset}")
+        self._pos = offset
+        return offset
+
+    def readinto(self, b: Any) -> int:
+        i = self._table.find(self._pos)
+        if i >= len(self._table):
+            return 0
+        data = self._decoded(i)
+        start = self._pos - self._table.orig_offsets[i]
+        with memoryview(b) as view, view.cast("B") as out:
+            n = min(len(out), len(data) - start)
+            out[:n] = data[start : start + n]
+        self._pos += n
+        return n
+
+    def _decoded(self, i: int) -> bytes:
+        if i != self._frame:
+            self._data = self._table.read_frame(self._fp, i)
+            self._frame = i
+            if i == self._next_checked:
+                self._check_in_order(i)
+        return self._data
+
+    def _check_in_order(self, i: int) -> None:
+        self._digest.update(self._data)
+        self._next_checked += 1
+        stream = self._table.streams[i]
+        last = i + 1 == len(self._table) or self._table.streams[i + 1] != stream
+        if last:
+            if self._digest.digest() != self._table.checksums[stream]:
+                loc = self._table.location(i)
+                raise SigmaFormatError("content checksum (BLAKE2b) mismatch", frame=loc.number, offset=loc.offset)
+            self._digest = content_digest()
+
+
+def _raw_reader(fp: IO[bytes]) -> io.RawIOBase:
+    """Indexed random access where the file allows it, else forward decoding."""
+    if fp.seekable():
+        start = fp.tell()
+        try:
+            if start == 0:
+                return _IndexedReader(fp, SeekTable.from_file(fp))
+        except SigmaFormatError:
+            pass  # no usable index (truncated or damaged end): read forward, which reports it
+        fp.seek(start)
+    return _DecompressReader(fp)
+
+
 class SigmaFile(io.BufferedIOBase):
     """A file object reading or writing a ΣLANG stream.
 
@@ -115,7 +200,7 @@ class SigmaFile(io.BufferedIOBase):
         else:
             raise TypeError("filename must be a str, bytes, os.PathLike or file object")
         if self._mode == _READ:
-            self._buffer: io.BufferedReader | None = io.BufferedReader(_DecompressReader(self._fp))
+            self._buffer: io.BufferedReader | None = io.BufferedReader(_raw_reader(self._fp))
             self._compressor: SigmaCompressor | None = None
         else:
             self._buffer = None

@@ -28,6 +28,7 @@ __all__ = [
     "encode_glyph",
     "encode_header",
     "encode_varint",
+    "parse_prefix",
     "read_glyph",
 ]
 
@@ -100,7 +101,7 @@ def encode_glyph(gtype: GlyphType, primitive: int, payload: bytes, flag: bool = 
     return encode_header(gtype, primitive, flag) + encode_varint(len(payload)) + payload
 
 
-def _parse_prefix(buf: bytes | bytearray, pos: int) -> tuple[GlyphType, int, bool, int, int] | None:
+def parse_prefix(buf: bytes | bytearray, pos: int) -> tuple[GlyphType, int, bool, int, int] | None:
     """Parse header and length at *pos*: ``(type, id, flag, payload_length, payload_pos)``."""
     if pos >= len(buf):
         return None
@@ -125,7 +126,7 @@ def _parse_prefix(buf: bytes | bytearray, pos: int) -> tuple[GlyphType, int, boo
 
 def read_glyph(buf: bytes | bytearray, pos: int = 0, *, base_offset: int = 0) -> tuple[Glyph, int] | None:
     """Read one complete record at *pos*; return ``(glyph, end)`` or ``None`` if incomplete."""
-    prefix = _parse_prefix(buf, pos)
+    prefix = parse_prefix(buf, pos)
     if prefix is None:
         return None
     gtype, primitive, flag, length, at = prefix
@@ -181,7 +182,7 @@ class BoundaryHandler:
         if self._need is not None and len(self._buf) - self._pos < self._need:
             return None
         try:
-            prefix = _parse_prefix(self._buf, self._pos)
+            prefix = parse_prefix(self._buf, self._pos)
         except SigmaFormatError as exc:
             raise exc.located(offset=self.offset) from None
         if prefix is None:

@@ -1,0 +1,136 @@
+"""Random access through a stream's index: find the streams of a seekable file from its end,
+list every frame's place in the file and in the original content, and decode only what is asked.
+
+A file may hold several concatenated streams; each one's trailer says how long its index record
+is, and the index gives the header size and every frame's record and original size, so the start
+of each stream follows and the walk goes on backwards to the previous stream's trailer.
+"""
+
+from __future__ import annotations
+
+import bisect
+import io
+from array import array
+from dataclasses import dataclass, field
+from typing import IO
+
+from .codec import decode_frame
+from .container import MAGIC, TRAILER_SIZE, Frame, StreamHeader, StreamIndex, decode_trailer
+from .errors import SigmaFormatError
+from .glyph import read_glyph
+
+__all__ = ["FrameLocation", "SeekTable"]
+
+
+@dataclass(frozen=True, slots=True)
+class FrameLocation:
+    """Where frame *number* (of stream *stream*) lies: in the file, and in the original content."""
+
+    stream: int
+    number: int
+    offset: int
+    record_size: int
+    orig_offset: int
+    orig_size: int
+
+
+@dataclass
+class SeekTable:
+    """Every frame of every stream in a seekable file, in order (columns of unsigned 64-bit ints)."""
+
+    offsets: array[int] = field(default_factory=lambda: array("Q"))
+    record_sizes: array[int] = field(default_factory=lambda: array("Q"))
+    orig_offsets: array[int] = field(default_factory=lambda: array("Q"))
+    orig_sizes: array[int] = field(default_factory=lambda: array("Q"))
+    streams: array[int] = field(default_factory=lambda: array("Q"))  # stream number of each frame
+    numbers: array[int] = field(default_factory=lambda: array("Q"))  # frame number within its stream
+    total_size: int = 0
+    checksums: list[bytes] = field(default_factory=list)  # per stream, in order
+
+    def __len__(self) -> int:
+        return len(self.offsets)
+
+    def location(self, i: int) -> FrameLocation:
+        columns = (self.streams, self.numbers, self.offsets, self.record_sizes, self.orig_offsets, self.orig_sizes)
+        return FrameLocation(*(column[i] for column in columns))
+
+    def find(self, position: int) -> int:
+        """Index of the frame holding original byte *position* (``len(self)`` past the end)."""
+        if position >= self.total_size:
+            return len(self)
+        return bisect.bisect_right(self.orig_offsets, position) - 1
+
+    @classmethod
+    def from_file(cls, fp: IO[bytes]) -> SeekTable:
+        """Read the table of a seekable file from its trailers and indexes.
+
+        Raises :class:`SigmaFormatError` when the end of the file is not an intact trailer and
+        index (a truncated or pipe-written damaged stream), so the caller can scan instead.
+        """
+        end = fp.seek(0, io.SEEK_END)
+        spans: list[tuple[int, StreamIndex]] = []
+        while end > 0:
+            start, index = _stream_before(fp, end)
+            spans.append((start, index))
+            end = start
+        table = cls()
+        for number, (start, index) in enumerate(reversed(spans)):
+            table._add_stream(number, start, index)
+        return table
+
+    def _add_stream(self, stream: int, start: int, index: StreamIndex) -> None:
+        offset = start + index.header_size
+        for number, (record_size, orig_size) in enumerate(index.sizes()):
+            self.offsets.append(offset)
+            self.record_sizes.append(record_size)
+            self.orig_offsets.append(self.total_size)
+            self.orig_sizes.append(orig_size)
+            self.streams.append(stream)
+            self.numbers.append(number)
+            offset += record_size
+            self.total_size += orig_size
+        self.checksums.append(index.checksum)
+
+    def read_frame(self, fp: IO[bytes], i: int) -> bytes:
+        """Read and decode frame *i*; every check of the frame record applies."""
+        loc = self.location(i)
+        fp.seek(loc.offset)
+        record = fp.read(loc.record_size)
+        parsed = read_glyph(record, base_offset=loc.offset)
+        if parsed is None or parsed[1] != loc.record_size:
+            raise SigmaFormatError("frame record does not match the index", frame=loc.number, offset=loc.offset)
+        frame = Frame.decode(parsed[0], loc.number)
+        if frame.number != loc.number or frame.orig_size != loc.orig_size:
+            raise SigmaFormatError("frame does not match the index", frame=loc.number, offset=loc.offset)
+        return decode_frame(frame)
+
+
+def _stream_before(fp: IO[bytes], end: int) -> tuple[int, StreamIndex]:
+    """The start and index of the stream that ends at file offset *end*."""
+    if end < len(MAGIC) + TRAILER_SIZE:
+        raise SigmaFormatError("no trailer: file too short", offset=0)
+    fp.seek(end - TRAILER_SIZE)
+    parsed = read_glyph(fp.read(TRAILER_SIZE), base_offset=end - TRAILER_SIZE)
+    if parsed is None or parsed[1] != TRAILER_SIZE:
+        raise SigmaFormatError("no trailer at the end of the file", offset=end - TRAILER_SIZE)
+    index_size = decode_trailer(parsed[0])
+    index_at = end - TRAILER_SIZE - index_size
+    if index_size < 4 or index_at < len(MAGIC):
+        raise SigmaFormatError("trailer points outside the file", offset=end - TRAILER_SIZE)
+    fp.seek(index_at)
+    parsed = read_glyph(fp.read(index_size), base_offset=index_at)
+    if parsed is None or parsed[1] != index_size:
+        raise SigmaFormatError("index record does not have the size the trailer gives", offset=index_at)
+    index = StreamIndex.decode(parsed[0])
+    start = index_at - sum(size for size, _ in index.sizes()) - index.header_size
+    if start < 0:
+        raise SigmaFormatError("index describes more bytes than the file holds", offset=index_at)
+    fp.seek(start)
+    head = fp.read(index.header_size)
+    if not head.startswith(MAGIC):
+        raise SigmaFormatError("index does not lead back to a stream start", offset=start)
+    parsed = read_glyph(head, len(MAGIC), base_offset=start)
+    if parsed is None or parsed[1] != index.header_size:
+        raise SigmaFormatError("stream header does not match the index", offset=start + len(MAGIC))
+    StreamHeader.decode(parsed[0])
+    return start, index

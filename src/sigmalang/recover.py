@@ -1,0 +1,335 @@
+"""Scan a possibly damaged file of ΣLANG streams: find every intact frame, report every damaged
+one, and hand the intact content to a sink. ``sigmalang verify`` and ``sigmalang recover`` use it.
+
+The scan walks the records forward. A frame whose CRC32C fails but whose length leads to another
+plausible record is skipped as one damaged frame; when the lengths themselves are damaged, it
+resynchronises on the next offset where an intact frame (its CRC32C checked), index or stream
+magic begins. Intact frames carry their original offset, so lost original byte ranges are exact
+even when the index is gone; an intact index adds the sizes of the frames that were lost.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import IO, Any
+
+from . import primitives as P
+from .codec import decode_frame
+from .container import (
+    FRAME_OVERHEAD,
+    MAGIC,
+    MAX_CHUNK_SIZE,
+    TRAILER_SIZE,
+    Frame,
+    StreamHeader,
+    StreamIndex,
+    content_digest,
+    decode_trailer,
+)
+from .errors import SigmaFormatError
+from .glyph import Glyph, parse_prefix, read_glyph
+from .primitives import GlyphType
+
+__all__ = ["DamagedFrame", "ScanResult", "StreamReport", "scan"]
+
+_PREFIX = 16  # enough bytes for any glyph header and length
+_FRAME_BYTES = {0xC0 | P.FRAME, 0xE0 | P.FRAME}  # COMPOSITE FRAME, without and with the flag
+_INDEX_BYTE = 0xC0 | P.INDEX
+_RESYNC_BLOCK = 1 << 20
+
+
+@dataclass
+class DamagedFrame:
+    """A frame that could not be decoded: where it was, and which original bytes it held."""
+
+    number: int | None
+    offset: int
+    orig_start: int | None
+    orig_end: int | None
+    error: str
+
+
+@dataclass
+class StreamReport:
+    """What the scan found in one stream. Original offsets are relative to the stream's content."""
+
+    offset: int
+    frames_ok: int = 0
+    intact_bytes: int = 0
+    total_size: int | None = None  # from the index, when it is intact
+    damaged: list[DamagedFrame] = field(default_factory=list)
+    lost: list[tuple[int, int | None]] = field(default_factory=list)  # [start, end); None: to the end
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not (self.damaged or self.lost or self.problems)
+
+
+@dataclass
+class ScanResult:
+    streams: list[StreamReport] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.streams) and not self.problems and all(s.ok for s in self.streams)
+
+    @property
+    def intact_bytes(self) -> int:
+        return sum(s.intact_bytes for s in self.streams)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "intact_bytes": self.intact_bytes,
+            "problems": self.problems,
+            "streams": [dict(asdict(s), ok=s.ok) for s in self.streams],
+        }
+
+
+@dataclass
+class _State:
+    """Progress through one stream's frames."""
+
+    expected: int = 0  # number of the next frame
+    orig_pos: int = 0  # original offset just past the last intact frame
+    damage_at: int | None = None  # file offset where unresolved damage began
+    digest: Any = field(default_factory=content_digest)
+    frames: list[tuple[int, int, int]] = field(default_factory=list)  # intact: number, orig offset, size
+
+
+class _Scanner:
+    def __init__(self, fp: IO[bytes], sink: Callable[[bytes], object] | None, stop_at_loss: bool):
+        self.fp = fp
+        self.sink = sink
+        self.stop_at_loss = stop_at_loss
+        self.size = fp.seek(0, io.SEEK_END)
+        self.result = ScanResult()
+
+    def read(self, pos: int, n: int) -> bytes:
+        self.fp.seek(pos)
+        return self.fp.read(n)
+
+    def glyph_at(self, pos: int, limit: int) -> Glyph | None:
+        """The complete record at *pos* if its length is within *limit*, else None."""
+        try:
+            head = self.read(pos, _PREFIX)
+            parsed = read_glyph(head, base_offset=pos)
+            if parsed is not None:
+                return parsed[0]
+            prefix = parse_prefix(head, 0)
+            if prefix is None or prefix[3] > limit:
+                return None
+            parsed = read_glyph(self.read(pos, prefix[4] + prefix[3]), base_offset=pos)
+        except SigmaFormatError:
+            return None
+        return parsed[0] if parsed else None
+
+    def run(self) -> ScanResult:
+        pos = 0
+        if self.size == 0:
+            self.result.problems.append("empty input: no ΣLANG stream")
+        while pos < self.size:
+            if self.read(pos, len(MAGIC)) != MAGIC:
+                self.result.problems.append(f"no stream magic at byte offset {pos}")
+                nxt = self.resync(pos + 1, 0, 0)
+                if nxt is None:
+                    break
+                pos = nxt
+                if self.read(pos, len(MAGIC)) != MAGIC:  # frames of a stream whose start is gone
+                    pos = self.stream(pos, None)
+                    continue
+            pos = self.stream(pos + len(MAGIC), pos)
+            if self.stop_at_loss and not all(s.ok for s in self.result.streams):
+                break
+        return self.result
+
+    def stream(self, pos: int, start: int | None) -> int:
+        """Scan one stream from *pos* (just past its magic); return where the next one may start."""
+        report = StreamReport(offset=start if start is not None else pos)
+        self.result.streams.append(report)
+        limit = MAX_CHUNK_SIZE + FRAME_OVERHEAD
+        header = self.glyph_at(pos, 1024) if start is not None else None
+        if start is not None:
+            try:
+                if header is None:
+                    raise SigmaFormatError("stream header missing or damaged", offset=pos)
+                limit = StreamHeader.decode(header).chunk_size + FRAME_OVERHEAD
+            except SigmaFormatError as exc:
+                report.problems.append(str(exc))
+            if header is not None and header.primitive == P.STREAM_HEADER:
+                pos += header.size
+        st = _State()
+        while pos < self.size and not (self.stop_at_loss and (report.damaged or st.damage_at is not None)):
+            glyph = self.glyph_at(pos, limit)
+            if glyph is not None and glyph.type == GlyphType.COMPOSITE and glyph.primitive == P.FRAME:
+                try:
+                    frame = Frame.decode(glyph, st.expected)
+                except SigmaFormatError as exc:
+                    if self.plausible_boundary(pos + glyph.size, limit):
+                        self.missing(report, st, st.expected + 1, pos, exc.reason)
+                        pos += glyph.size
+                        continue
+                else:
+                    if frame.number >= st.expected and frame.orig_offset >= st.orig_pos:
+                        self.missing(report, st, frame.number, pos, "frame lost")
+                        self.take(report, st, frame)
+                        pos += glyph.size
+                        continue
+            elif glyph is not None and glyph.type == GlyphType.COMPOSITE and glyph.primitive == P.INDEX:
+                return self.finish(report, st, pos, glyph)
+            if st.damage_at is None:
+                st.damage_at = pos
+            nxt = self.resync(pos + 1, st.expected, st.orig_pos)
+            if nxt is None:
+                break
+            if self.read(nxt, len(MAGIC)) == MAGIC:
+                report.problems.append(f"stream cut short at byte offset {nxt} by the start of another stream")
+                self.settle(report, st, None, truncated=True)
+                return nxt
+            pos = nxt
+        if st.damage_at is not None:
+            self.missing(report, st, st.expected + 1, st.damage_at, "damaged; no intact record after it")
+        report.problems.append("stream truncated or damaged at its end: index and trailer missing")
+        self.settle(report, st, None, truncated=True)
+        return self.size
+
+    def missing(self, report: StreamReport, st: _State, upto: int, pos: int, reason: str) -> None:
+        """Frames st.expected .. upto-1 are lost; the damage began at st.damage_at (or *pos*)."""
+        at = st.damage_at if st.damage_at is not None else pos
+        if upto == st.expected and st.damage_at is not None:
+            report.problems.append(f"{pos - at} damaged bytes between frames at byte offset {at}")
+        if st.damage_at is not None and reason == "frame lost":
+            reason = "frame damaged (record unreadable; resynchronised after it)"
+        for number in range(st.expected, upto):
+            report.damaged.append(DamagedFrame(number, at, None, None, reason))
+        st.expected = max(st.expected, upto)
+        st.damage_at = None
+
+    def take(self, report: StreamReport, st: _State, frame: Frame) -> None:
+        st.expected, st.orig_pos = frame.number + 1, frame.orig_offset + frame.orig_size
+        try:
+            data = decode_frame(frame)
+        except SigmaFormatError as exc:
+            report.damaged.append(
+                DamagedFrame(
+                    frame.number, frame.offset, frame.orig_offset, frame.orig_offset + frame.orig_size, exc.reason
+                )
+            )
+            return
+        st.digest.update(data)
+        st.frames.append((frame.number, frame.orig_offset, frame.orig_size))
+        report.frames_ok += 1
+        report.intact_bytes += len(data)
+        if self.sink is not None:
+            self.sink(data)
+
+    def finish(self, report: StreamReport, st: _State, pos: int, glyph: Glyph) -> int:
+        index: StreamIndex | None
+        try:
+            index = StreamIndex.decode(glyph)
+        except SigmaFormatError as exc:
+            report.problems.append(f"index damaged: {exc.reason}")
+            index = None
+        else:
+            self.missing(report, st, index.count, pos, "frame lost")
+        end = pos + glyph.size
+        trailer = self.glyph_at(end, 12)
+        try:
+            if trailer is None:
+                raise SigmaFormatError("trailer missing", offset=end)
+            decode_trailer(trailer)
+            end += TRAILER_SIZE
+        except SigmaFormatError as exc:
+            report.problems.append(f"trailer damaged: {exc.reason}")
+        self.settle(report, st, index)
+        if index is not None and report.ok and st.digest.digest() != index.checksum:
+            report.problems.append("content checksum (BLAKE2b) mismatch")
+        return end
+
+    @staticmethod
+    def settle(report: StreamReport, st: _State, index: StreamIndex | None, truncated: bool = False) -> None:
+        """Fill in the original ranges of damaged frames and list the lost byte ranges."""
+        frames = st.frames
+        sizes = index.sizes() if index is not None else None
+        if index is not None:
+            report.total_size = index.total_size
+        starts = {n: (o, o + s) for n, o, s in frames}
+        if sizes is not None:
+            offset = 0
+            for n, (_, orig) in enumerate(sizes):
+                starts.setdefault(n, (offset, offset + orig))
+                offset += orig
+        for d in report.damaged:
+            if d.number is not None and d.number in starts and d.orig_start is None:
+                d.orig_start, d.orig_end = starts[d.number]
+        cursor = 0
+        for _, o, s in frames:
+            if o > cursor:
+                report.lost.append((cursor, o))
+            cursor = o + s
+        if report.total_size is None:
+            if truncated:
+                report.lost.append((cursor, None))
+        elif cursor < report.total_size:
+            report.lost.append((cursor, report.total_size))
+
+    def plausible_boundary(self, pos: int, chunk_limit: int) -> bool:
+        """Whether a record that is intact in itself starts at *pos* (or the file ends there)."""
+        if pos == self.size:
+            return True
+        glyph = self.glyph_at(pos, chunk_limit + FRAME_OVERHEAD)
+        if glyph is None:
+            return False
+        try:
+            if glyph.primitive == P.FRAME:
+                Frame.decode(glyph, 0)
+            elif glyph.primitive == P.INDEX:
+                StreamIndex.decode(glyph)
+            else:
+                return False
+        except SigmaFormatError:
+            return False
+        return True
+
+    def resync(self, pos: int, expected: int, orig_pos: int) -> int | None:
+        """The next offset from *pos* where an intact frame, an index or a stream magic begins."""
+        while pos < self.size:
+            block = self.read(pos, _RESYNC_BLOCK)
+            for i, byte in enumerate(block):
+                if byte in _FRAME_BYTES or byte == _INDEX_BYTE or byte == MAGIC[0]:
+                    at = pos + i
+                    if byte == MAGIC[0]:
+                        if self.read(at, len(MAGIC)) == MAGIC:
+                            return at
+                        continue
+                    if self.intact_at(at, expected, orig_pos):
+                        return at
+            pos += len(block)
+        return None
+
+    def intact_at(self, at: int, expected: int, orig_pos: int) -> bool:
+        glyph = self.glyph_at(at, MAX_CHUNK_SIZE + FRAME_OVERHEAD)
+        if glyph is None or glyph.type != GlyphType.COMPOSITE:
+            return False
+        try:
+            if glyph.primitive == P.FRAME:
+                frame = Frame.decode(glyph, expected)
+                return frame.number >= expected and frame.orig_offset >= orig_pos
+            if glyph.primitive == P.INDEX:
+                StreamIndex.decode(glyph)
+                return True
+        except SigmaFormatError:
+            return False
+        return False
+
+
+def scan(fp: IO[bytes], sink: Callable[[bytes], object] | None = None, *, stop_at_loss: bool = False) -> ScanResult:
+    """Scan the seekable file *fp*; intact content goes to *sink* in order.
+
+    With *stop_at_loss*, stop at the first damage: the sink then gets exactly the intact prefix.
+    """
+    return _Scanner(fp, sink, stop_at_loss).run()
