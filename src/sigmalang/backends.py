@@ -9,14 +9,19 @@ from __future__ import annotations
 import threading
 from typing import Protocol
 
+import pyppmd
 import zstandard
+
+from .glyph import decode_varint, encode_varint
 
 __all__ = [
     "BACKENDS",
+    "PPMD",
     "STORE",
     "ZSTD",
     "Backend",
     "BackendError",
+    "PpmdBackend",
     "StoreBackend",
     "ZstdBackend",
     "get_backend",
@@ -24,6 +29,7 @@ __all__ = [
 
 STORE = 0
 ZSTD = 1
+PPMD = 2
 
 
 class BackendError(Exception):
@@ -89,25 +95,115 @@ class ZstdBackend:
         return int(params.estimated_compression_context_size())
 
 
-BACKENDS = {STORE: "store", ZSTD: "zstd"}
+# pyppmd 1.3.1 was seen to corrupt output when one encode() call got 1 MiB or more, so the
+# model is fed, and read back, in slices no larger than this.
+PPMD_SLICE = 256 << 10
+PPMD_MIN_ORDER, PPMD_MAX_ORDER = 2, 64
+PPMD_MAX_MEMORY_MIB = 1024  # a decoder refuses to allocate a model larger than this
+
+
+class PpmdBackend:
+    """PPMd variant H (Ppmd7) via ``pyppmd``, with its parameters in the payload.
+
+    Payload: ``order`` (1 byte) | model memory in MiB (LEB128 varint) | the PPMd stream, which ends
+    with PPMd's end mark. The decoder reads exactly *size* bytes and then requires the end mark, so
+    a stream that is one byte short or long is an error, not silent damage. With *verify*, every
+    encoding is decoded again before it is returned (the cost is about one more decode).
+    """
+
+    id = PPMD
+    name = "ppmd"
+
+    def __init__(self, order: int = 6, memory_mib: int = 16, *, verify: bool = False):
+        if not PPMD_MIN_ORDER <= order <= PPMD_MAX_ORDER:
+            raise ValueError(f"PPMd order must be {PPMD_MIN_ORDER}-{PPMD_MAX_ORDER}, got {order}")
+        if not 1 <= memory_mib <= PPMD_MAX_MEMORY_MIB:
+            raise ValueError(f"PPMd memory must be 1-{PPMD_MAX_MEMORY_MIB} MiB, got {memory_mib}")
+        self.order = order
+        self.memory_mib = memory_mib
+        self.verify = verify
+
+    def encode(self, data: bytes) -> bytes:
+        encoder = pyppmd.Ppmd7Encoder(self.order, self.memory_mib << 20)
+        out = [bytes([self.order]), encode_varint(self.memory_mib)]
+        view = memoryview(data)
+        for start in range(0, len(view), PPMD_SLICE):
+            out.append(encoder.encode(view[start : start + PPMD_SLICE]))
+        out.append(encoder.flush(endmark=True))
+        payload = b"".join(out)
+        if self.verify and self.decode(payload, len(data)) != data:
+            raise RuntimeError("PPMd round-trip check failed; please report this input")
+        return payload
+
+    def decode(self, data: bytes, size: int) -> bytes:
+        order, memory_mib, start = self._parameters(data)
+        try:
+            decoder = pyppmd.Ppmd7Decoder(order, memory_mib << 20)
+            parts = []
+            pending: bytes | memoryview = memoryview(data)[start:]
+            remaining = size
+            while remaining:
+                part = decoder.decode(pending, min(remaining, PPMD_SLICE))
+                pending = b""
+                if not part:
+                    raise BackendError(f"PPMd stream ends {remaining} bytes early")
+                parts.append(part)
+                remaining -= len(part)
+            if decoder.decode(b"", 1) or not decoder.eof:
+                raise BackendError("PPMd stream does not end where expected")
+        except BackendError:
+            raise
+        except Exception as exc:  # pyppmd raises ValueError, PpmdError, MemoryError, ...
+            raise BackendError(f"PPMd: {exc}") from None
+        out = b"".join(parts)
+        if len(out) != size:
+            raise BackendError(f"PPMd decoded {len(out)} bytes, expected {size}")
+        return out
+
+    @staticmethod
+    def _parameters(data: bytes) -> tuple[int, int, int]:
+        if not data:
+            raise BackendError("PPMd payload is empty")
+        order = data[0]
+        try:
+            parsed = decode_varint(data, 1, 3)
+        except Exception:
+            parsed = None
+        if parsed is None:
+            raise BackendError("PPMd payload ends inside its parameters")
+        memory_mib, start = parsed
+        if not PPMD_MIN_ORDER <= order <= PPMD_MAX_ORDER or not 1 <= memory_mib <= PPMD_MAX_MEMORY_MIB:
+            raise BackendError(f"PPMd parameters out of range: order {order}, {memory_mib} MiB")
+        return order, memory_mib, start
+
+    def memory_usage(self) -> int:
+        """Bytes of model memory one encoder or decoder allocates."""
+        return self.memory_mib << 20
+
+
+BACKENDS = {STORE: "store", ZSTD: "zstd", PPMD: "ppmd"}
 
 
 _local = threading.local()
 
 
-def get_backend(backend_id: int, level: int = 0) -> Backend:
+def get_backend(backend_id: int, level: int = 0, memory_mib: int = 0, *, verify: bool = False) -> Backend:
     """A backend instance, cached per thread (codec contexts are not thread-safe).
 
-    Raises ``KeyError`` for an unknown id.
+    *level* is the backend's own level (zstd level, PPMd model order) and *memory_mib* the PPMd
+    model size; both only matter for encoding, since decoders read what they need from the
+    payload. Raises ``KeyError`` for an unknown id.
     """
-    cache: dict[tuple[int, int], Backend] = _local.__dict__.setdefault("backends", {})
-    key = (backend_id, level)
+    cache: dict[tuple[int, int, int, bool], Backend] = _local.__dict__.setdefault("backends", {})
+    key = (backend_id, level, memory_mib, verify)
     backend = cache.get(key)
     if backend is None:
         if backend_id == STORE:
             backend = StoreBackend()
         elif backend_id == ZSTD:
             backend = ZstdBackend(level or 3)
+        elif backend_id == PPMD:
+            backend = PpmdBackend(level or 6, memory_mib or 16, verify=verify)
         else:
             raise KeyError(backend_id)
         cache[key] = backend

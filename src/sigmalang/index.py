@@ -68,6 +68,8 @@ class SeekTable:
         index (a truncated or pipe-written damaged stream), so the caller can scan instead.
         """
         end = fp.seek(0, io.SEEK_END)
+        if end == 0:
+            raise SigmaFormatError("empty input: no ΣLANG stream", offset=0)
         spans: list[tuple[int, StreamIndex]] = []
         while end > 0:
             start, index = _stream_before(fp, end)

@@ -3,6 +3,9 @@
 The default for ``workers > 1`` is a process pool (the glyph transform is Python code, so threads
 would not scale under the GIL); any ``concurrent.futures.Executor`` can be passed instead, such as
 a thread pool or a Dask client's executor. ``workers == 1`` with no executor runs inline.
+
+Failures become one error: an exception about the data (:class:`SigmaError`) is re-raised as it
+is, any other exception from the codec and a worker that dies become :class:`WorkerError`.
 Worker processes ignore SIGINT: the parent decides when they stop, and stops them all.
 """
 
@@ -19,14 +22,18 @@ from typing import Any, Generic, TypeVar
 
 from .errors import SigmaError
 
-__all__ = ["Done", "WorkerError", "ordered_map", "resolve_workers", "worker_pool"]
+__all__ = ["Done", "WorkerError", "ordered_map", "resolve_workers", "stop_pool", "worker_pool"]
 
 T = TypeVar("T")
 R = TypeVar("R")
 
 
 class WorkerError(SigmaError):
-    """A worker process died or failed in a way that is not about the data."""
+    """The chunk codec failed for a reason that is not about the data.
+
+    A worker process died (killed, out of memory), or the codec raised an exception that is not a
+    :class:`SigmaError` (a bug); the original exception, if any, is the ``__cause__``.
+    """
 
 
 class Done(Generic[T]):
@@ -40,24 +47,31 @@ class Done(Generic[T]):
 
 def resolve_workers(workers: int) -> int:
     """``0`` means one worker per CPU, as in ``zstd -T0``."""
-    if not isinstance(workers, int) or workers < 0:
+    if not isinstance(workers, int) or isinstance(workers, bool) or workers < 0:
         raise ValueError(f"workers must be a non-negative integer, got {workers!r}")
     return workers or (os.cpu_count() or 1)
 
 
-def _ignore_sigint() -> None:
+def _start_worker(warm_up: Callable[[], object] | None) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if warm_up is not None:
+        warm_up()
 
 
-def worker_pool(workers: int) -> ProcessPoolExecutor:
-    """A process pool whose workers start clean (forkserver/spawn: the parent has threads)."""
+def worker_pool(workers: int, warm_up: Callable[[], object] | None = None) -> ProcessPoolExecutor:
+    """A pool of *workers* processes, each running *warm_up* once when it starts.
+
+    The processes start clean (forkserver, else spawn: the parent has threads, so fork is unsafe)
+    and stay for the whole pool, so imports, codec contexts and codebooks are paid once per worker.
+    *warm_up* must be picklable (a module-level function or a ``functools.partial`` of one).
+    """
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
-    return ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_ignore_sigint)
+    return ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_start_worker, initargs=(warm_up,))
 
 
 def stop_pool(executor: Executor, *, kill: bool) -> None:
-    """Shut *executor* down; with *kill*, terminate its processes first (on error or interrupt)."""
+    """Shut *executor* down and wait for it; with *kill* (on error or interrupt), end its processes first."""
     if kill:
         processes = getattr(executor, "_processes", None) or {}
         for process in list(processes.values()):
@@ -72,34 +86,57 @@ def ordered_map(
     *,
     executor: Executor | None = None,
     max_in_flight: int = 2,
+    describe: Callable[[Any], str] = lambda item: "item",
 ) -> Iterator[tuple[Any, R]]:
-    """Yield ``(item, fn(item))`` in the order of *items*, with at most *max_in_flight* running.
+    """Yield ``(item, fn(item))`` in the order of *items*, with at most *max_in_flight* submitted.
 
     With no executor, ``fn`` runs inline. ``Done`` items are yielded as ``(item, item.value)``.
-    A worker that dies raises :class:`WorkerError`; an exception raised by ``fn`` is re-raised.
+    *items* is not read further while the window is full: that is the backpressure. *describe*
+    names an item in error messages (``"chunk 3"``). Closing the iterator cancels what is queued.
     """
+    if max_in_flight < 1:
+        raise ValueError("max_in_flight must be at least 1")
     if executor is None:
         for item in items:
-            yield (item, item.value) if isinstance(item, Done) else (item, fn(item))
+            yield (item, item.value) if isinstance(item, Done) else (item, _call(fn, item, describe))
         return
     window: deque[tuple[Any, Future[R] | None]] = deque()
     try:
         for item in items:
             while len(window) >= max_in_flight:
-                yield _result(*window.popleft())
+                yield _result(*window.popleft(), describe)
             window.append((item, None if isinstance(item, Done) else executor.submit(fn, item)))
         while window:
-            yield _result(*window.popleft())
+            yield _result(*window.popleft(), describe)
     finally:
         for _, future in window:
             if future is not None:
                 future.cancel()
 
 
-def _result(item: Any, future: Future[R] | None) -> tuple[Any, R]:
+def _call(fn: Callable[[Any], R], item: Any, describe: Callable[[Any], str]) -> R:
+    try:
+        return fn(item)
+    except SigmaError:
+        raise
+    except Exception as exc:
+        raise _failed(exc, item, describe) from exc
+
+
+def _result(item: Any, future: Future[R] | None, describe: Callable[[Any], str]) -> tuple[Any, R]:
     if future is None:
         return item, item.value
     try:
         return item, future.result()
     except BrokenProcessPool:
-        raise WorkerError("a worker process died unexpectedly (killed, or out of memory?)") from None
+        raise WorkerError(
+            f"a worker process died while working on {describe(item)} (killed by a signal, or out of memory?)"
+        ) from None
+    except SigmaError:
+        raise
+    except Exception as exc:
+        raise _failed(exc, item, describe) from exc
+
+
+def _failed(exc: BaseException, item: Any, describe: Callable[[Any], str]) -> WorkerError:
+    return WorkerError(f"the codec failed on {describe(item)}: {type(exc).__name__}: {exc}")
