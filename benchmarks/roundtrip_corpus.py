@@ -1,0 +1,74 @@
+"""Round-trip every corpus file through the CLI and the API, at the default settings and at
+--chunk-size 1KiB, and print a table of results. Exit status 1 if any file differs.
+
+    .venv/bin/python benchmarks/roundtrip_corpus.py [DIR_OR_FILES...]   (default: ../shared/corpus)
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import sigmalang
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CORPUS = ROOT.parent / "shared" / "corpus"
+
+
+def files_in(paths: list[str]) -> list[Path]:
+    found: list[Path] = []
+    for p in map(Path, paths or [str(DEFAULT_CORPUS)]):
+        found += sorted(q for q in p.rglob("*") if q.is_file() and q.suffix != ".md") if p.is_dir() else [p]
+    return found
+
+
+def cli_roundtrip(path: Path, chunk: str | None, tmp: Path) -> tuple[bool, int]:
+    enc, dec = tmp / "x.sgl", tmp / "x.out"
+    extra = ["--chunk-size", chunk] if chunk else []
+    cmd = [sys.executable, "-m", "sigmalang"]
+    subprocess.run([*cmd, "encode", "-q", "-f", *extra, str(path), "-o", str(enc)], check=True)
+    subprocess.run([*cmd, "decode", "-q", "-f", str(enc), "-o", str(dec)], check=True)
+    same = hashlib.blake2b(dec.read_bytes()).digest() == hashlib.blake2b(path.read_bytes()).digest()
+    return same, enc.stat().st_size
+
+
+def api_roundtrip(path: Path, chunk: int | None) -> tuple[bool, int]:
+    data = path.read_bytes()
+    blob = sigmalang.compress(data, chunk_size=chunk) if chunk else sigmalang.compress(data)
+    return sigmalang.decompress(blob) == data, len(blob)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("paths", nargs="*")
+    args = parser.parse_args()
+    failures = 0
+    version = f"sigmalang {sigmalang.__version__}, level {sigmalang.DEFAULT_LEVEL}"
+    print(f"# round-trip, {version}, python {sys.version.split()[0]}")
+    print("| file | size | chunk | CLI | API | encoded | seconds |")
+    print("| --- | ---: | --- | --- | --- | ---: | ---: |")
+    with tempfile.TemporaryDirectory() as d:
+        for path in files_in(args.paths):
+            for chunk_text, chunk in ((None, None), ("1KiB", 1024)):
+                start = time.perf_counter()
+                cli_ok, size = cli_roundtrip(path, chunk_text, Path(d))
+                api_ok, api_size = api_roundtrip(path, chunk)
+                failures += (not cli_ok) + (not api_ok) + (size != api_size)
+                label = chunk_text or "default"
+                verdict = ("identical" if cli_ok else "DIFFERS"), ("identical" if api_ok else "DIFFERS")
+                name = os.path.relpath(path, DEFAULT_CORPUS) if path.is_relative_to(DEFAULT_CORPUS) else str(path)
+                elapsed = time.perf_counter() - start
+                cells = [name, f"{path.stat().st_size:,}", label, *verdict, f"{size:,}", f"{elapsed:.1f}"]
+                print("| " + " | ".join(cells) + " |")
+    print(f"\n{failures} failure(s)")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
