@@ -38,6 +38,7 @@ _PREFIX = 16  # enough bytes for any glyph header and length
 _FRAME_BYTES = {0xC0 | P.FRAME, 0xE0 | P.FRAME}  # COMPOSITE FRAME, without and with the flag
 _INDEX_BYTE = 0xC0 | P.INDEX
 _RESYNC_BLOCK = 1 << 20
+_MIN_RECORD = 11  # the smallest frame record: 2 header bytes, 5 one-byte fields, CRC32C
 
 
 @dataclass
@@ -135,7 +136,7 @@ class _Scanner:
         while pos < self.size:
             if self.read(pos, len(MAGIC)) != MAGIC:
                 self.result.problems.append(f"no stream magic at byte offset {pos}")
-                nxt = self.resync(pos + 1, 0, 0)
+                nxt = self.resync(pos + 1, _State(damage_at=pos))
                 if nxt is None:
                     break
                 pos = nxt
@@ -174,7 +175,7 @@ class _Scanner:
                         pos += glyph.size
                         continue
                 else:
-                    if frame.number >= st.expected and frame.orig_offset >= st.orig_pos:
+                    if self.plausible(st, frame.number, pos) and frame.orig_offset >= st.orig_pos:
                         self.missing(report, st, frame.number, pos, "frame lost")
                         self.take(report, st, frame)
                         pos += glyph.size
@@ -183,7 +184,7 @@ class _Scanner:
                 return self.finish(report, st, pos, glyph)
             if st.damage_at is None:
                 st.damage_at = pos
-            nxt = self.resync(pos + 1, st.expected, st.orig_pos)
+            nxt = self.resync(pos + 1, st)
             if nxt is None:
                 break
             if self.read(nxt, len(MAGIC)) == MAGIC:
@@ -196,6 +197,12 @@ class _Scanner:
         report.problems.append("stream truncated or damaged at its end: index and trailer missing")
         self.settle(report, st, None, truncated=True)
         return self.size
+
+    @staticmethod
+    def plausible(st: _State, number: int, pos: int) -> bool:
+        """Whether frames st.expected .. number-1 fit in the damaged bytes before *pos*."""
+        gap = pos - st.damage_at if st.damage_at is not None else 0
+        return st.expected <= number <= st.expected + gap // _MIN_RECORD + (1 if gap else 0)
 
     def missing(self, report: StreamReport, st: _State, upto: int, pos: int, reason: str) -> None:
         """Frames st.expected .. upto-1 are lost; the damage began at st.damage_at (or *pos*)."""
@@ -235,7 +242,11 @@ class _Scanner:
             report.problems.append(f"index damaged: {exc.reason}")
             index = None
         else:
-            self.missing(report, st, index.count, pos, "frame lost")
+            if self.plausible(st, index.count, pos):
+                self.missing(report, st, index.count, pos, "frame lost")
+            else:
+                report.problems.append(f"index lists {index.count} frames, which the stream cannot hold")
+                index = None
         end = pos + glyph.size
         trailer = self.glyph_at(end, 12)
         try:
@@ -295,7 +306,7 @@ class _Scanner:
             return False
         return True
 
-    def resync(self, pos: int, expected: int, orig_pos: int) -> int | None:
+    def resync(self, pos: int, st: _State) -> int | None:
         """The next offset from *pos* where an intact frame, an index or a stream magic begins."""
         while pos < self.size:
             block = self.read(pos, _RESYNC_BLOCK)
@@ -306,19 +317,19 @@ class _Scanner:
                         if self.read(at, len(MAGIC)) == MAGIC:
                             return at
                         continue
-                    if self.intact_at(at, expected, orig_pos):
+                    if self.intact_at(at, st):
                         return at
             pos += len(block)
         return None
 
-    def intact_at(self, at: int, expected: int, orig_pos: int) -> bool:
+    def intact_at(self, at: int, st: _State) -> bool:
         glyph = self.glyph_at(at, MAX_CHUNK_SIZE + FRAME_OVERHEAD)
         if glyph is None or glyph.type != GlyphType.COMPOSITE:
             return False
         try:
             if glyph.primitive == P.FRAME:
-                frame = Frame.decode(glyph, expected)
-                return frame.number >= expected and frame.orig_offset >= orig_pos
+                frame = Frame.decode(glyph, st.expected)
+                return self.plausible(st, frame.number, at) and frame.orig_offset >= st.orig_pos
             if glyph.primitive == P.INDEX:
                 StreamIndex.decode(glyph)
                 return True
