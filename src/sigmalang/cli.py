@@ -308,6 +308,9 @@ def _codec_command(opts: Options, source: str) -> dict[str, Any]:
         _verify_written(opts, target)
         os.unlink(source)
     result = {"input": source, "output": target, **stats.as_dict()}
+    if opts.verbose:
+        for note in stats.notes:
+            print(f"sigmalang: {source}: note: {note}", file=sys.stderr)
     if not opts.quiet and not opts.json and target != "-":
         sizes = f"{stats.bytes_in:,} → {stats.bytes_out:,} bytes"
         print(f"{source}: {sizes} (ratio {stats.ratio:.3f}) in {stats.elapsed:.2f} s → {target}", file=sys.stderr)

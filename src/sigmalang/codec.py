@@ -3,20 +3,27 @@
 This layer is pure (no threads, no files): ``encode_chunk(data, level)`` and
 ``decode_chunk(transform, backend, payload, size)``. A chunk that does not shrink is stored, so
 no chunk grows by more than the frame's fixed overhead.
+
+With the semantic transform the frame body is ``varint(code length) | backend payload``, the
+backend payload decoding to the glyph code of :mod:`sigmalang.semantic` (docs/semantic.md).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from .backends import STORE, ZSTD, BackendError, get_backend
+from . import semantic
+from .backends import PPMD, STORE, ZSTD, BackendError, get_backend
 from .container import Frame
 from .errors import SigmaFormatError
+from .glyph import decode_varint, encode_varint
 
 __all__ = [
     "DEFAULT_LEVEL",
     "LEVELS",
     "TRANSFORM_LITERAL",
+    "TRANSFORM_SEMANTIC",
     "ChunkDecodeError",
     "EncodedChunk",
     "chunk_end",
@@ -28,34 +35,47 @@ __all__ = [
 ]
 
 TRANSFORM_LITERAL = 0  # the frame's content is the chunk's bytes: one literal glyph run
-TRANSFORMS = {TRANSFORM_LITERAL: "literal"}
+TRANSFORM_SEMANTIC = 1  # the frame's content is a glyph code (words, quantities, structure)
+TRANSFORMS = {TRANSFORM_LITERAL: "literal", TRANSFORM_SEMANTIC: "semantic"}
 
 
 @dataclass(frozen=True, slots=True)
 class LevelSpec:
-    """What a level means: the glyph transform, the backend and the backend's own level."""
+    """What a level means: the glyph transform, the backend and the backend's own level.
+
+    For PPMd, *backend_level* is the model order and *memory_mib* the model size; *verify*
+    decodes every PPMd frame again before it is written. None of these is needed to decode:
+    frames carry their own parameters.
+    """
 
     transform: int
     backend: int
     backend_level: int
+    memory_mib: int = 0
+    verify: bool = False
 
     def describe(self) -> str:
         from .backends import BACKENDS
 
-        return f"{TRANSFORMS[self.transform]} + {BACKENDS[self.backend]} {self.backend_level}"
+        text = f"{TRANSFORMS[self.transform]} + {BACKENDS[self.backend]}"
+        if self.backend == PPMD:
+            text += f" order {self.backend_level}, {self.memory_mib} MiB"
+        elif self.backend != STORE:
+            text += f" {self.backend_level}"
+        return text + (", verified" if self.verify else "")
 
 
 LEVELS: dict[int, LevelSpec] = {
     0: LevelSpec(TRANSFORM_LITERAL, STORE, 0),
-    1: LevelSpec(TRANSFORM_LITERAL, ZSTD, 1),
-    2: LevelSpec(TRANSFORM_LITERAL, ZSTD, 3),
-    3: LevelSpec(TRANSFORM_LITERAL, ZSTD, 5),
-    4: LevelSpec(TRANSFORM_LITERAL, ZSTD, 7),
-    5: LevelSpec(TRANSFORM_LITERAL, ZSTD, 9),
-    6: LevelSpec(TRANSFORM_LITERAL, ZSTD, 12),
-    7: LevelSpec(TRANSFORM_LITERAL, ZSTD, 15),
-    8: LevelSpec(TRANSFORM_LITERAL, ZSTD, 17),
-    9: LevelSpec(TRANSFORM_LITERAL, ZSTD, 19),
+    1: LevelSpec(TRANSFORM_LITERAL, ZSTD, 3),
+    2: LevelSpec(TRANSFORM_LITERAL, PPMD, 4, 16),
+    3: LevelSpec(TRANSFORM_LITERAL, PPMD, 6, 16),
+    4: LevelSpec(TRANSFORM_SEMANTIC, PPMD, 4, 16),
+    5: LevelSpec(TRANSFORM_SEMANTIC, PPMD, 5, 32),
+    6: LevelSpec(TRANSFORM_SEMANTIC, PPMD, 6, 64),
+    7: LevelSpec(TRANSFORM_SEMANTIC, PPMD, 8, 128),
+    8: LevelSpec(TRANSFORM_SEMANTIC, PPMD, 12, 256),
+    9: LevelSpec(TRANSFORM_SEMANTIC, PPMD, 16, 256, verify=True),
 }
 DEFAULT_LEVEL = 6
 
@@ -79,14 +99,34 @@ class ChunkDecodeError(Exception):
 
 
 def encode_chunk(data: bytes, level: int = DEFAULT_LEVEL) -> EncodedChunk:
-    """Encode one chunk at *level*; falls back to storing when encoding does not shrink it."""
+    """Encode one chunk at *level*; falls back to storing when encoding does not shrink it.
+
+    The semantic transform is skipped for chunks that look binary or mostly non-ASCII
+    (:func:`sigmalang.semantic.worth_trying`); they get the level's backend alone.
+    """
     spec = level_spec(level)
     data = bytes(data)
     if spec.backend != STORE and data:
-        encoded = get_backend(spec.backend, spec.backend_level).encode(data)
+        backend = get_backend(spec.backend, spec.backend_level, spec.memory_mib, verify=spec.verify)
+        code = semantic.encode(data) if spec.transform == TRANSFORM_SEMANTIC and semantic.worth_trying(data) else b""
+        try:
+            if code and len(code) <= max_code_size(len(data)):
+                encoded = encode_varint(len(code)) + backend.encode(code)
+                transform = TRANSFORM_SEMANTIC
+            else:
+                encoded = backend.encode(data)
+                transform = TRANSFORM_LITERAL
+            backend_id = spec.backend
+        except BackendError:  # a verified backend refused its own output: use zstd for this chunk
+            encoded, transform, backend_id = get_backend(ZSTD, 19).encode(data), TRANSFORM_LITERAL, ZSTD
         if len(encoded) < len(data):
-            return EncodedChunk(spec.transform, spec.backend, encoded)
+            return EncodedChunk(transform, backend_id, encoded)
     return EncodedChunk(TRANSFORM_LITERAL, STORE, data)
+
+
+def max_code_size(size: int) -> int:
+    """The longest glyph code a decoder accepts for a chunk of *size* bytes (a generous bound)."""
+    return 4 * size + 64
 
 
 def decode_chunk(transform: int, backend: int, payload: bytes, size: int) -> bytes:
@@ -94,11 +134,31 @@ def decode_chunk(transform: int, backend: int, payload: bytes, size: int) -> byt
     if transform not in TRANSFORMS:
         raise ChunkDecodeError(f"unknown transform {transform}")
     try:
-        return get_backend(backend).decode(payload, size)
+        decoder = get_backend(backend)
     except KeyError:
         raise ChunkDecodeError(f"unknown backend {backend}") from None
-    except BackendError as exc:
+    try:
+        if transform == TRANSFORM_LITERAL:
+            return decoder.decode(payload, size)
+        return _decode_semantic(decoder.decode, payload, size)
+    except (BackendError, semantic.SemanticDecodeError) as exc:
         raise ChunkDecodeError(str(exc)) from None
+
+
+def _decode_semantic(decode: Callable[[bytes, int], bytes], payload: bytes, size: int) -> bytes:
+    try:
+        parsed = decode_varint(payload, 0, 5)
+    except SigmaFormatError:
+        parsed = None
+    if parsed is None:
+        raise ChunkDecodeError("semantic frame has no valid glyph-code length")
+    code_size, start = parsed
+    if code_size > max_code_size(size):
+        raise ChunkDecodeError(f"glyph code of {code_size} bytes is too long for a {size}-byte chunk")
+    data = semantic.decode(decode(payload[start:], code_size))
+    if len(data) != size:
+        raise ChunkDecodeError(f"glyph code decoded to {len(data)} bytes, expected {size}")
+    return data
 
 
 def line_window(chunk_size: int) -> int:

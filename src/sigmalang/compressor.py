@@ -121,7 +121,7 @@ class SigmaDecompressor:
             if isinstance(event, Frame):
                 self._pending = memoryview(self._decode(event))
             elif isinstance(event, EndOfStream):
-                StreamParser.check_content(event.index, self._size, self._digest.digest(), self._parser.offset)
+                StreamParser.check_content(event.index, self._size, self._digest.digest(), event.end)
                 self.eof = True
                 break
         self.needs_input = not self.eof and not self._pending

@@ -300,6 +300,11 @@ class EndOfStream:
 
     index: StreamIndex
     size: int  # bytes of the stream, magic to trailer
+    start: int = 0  # offset of the stream's magic in the input
+
+    @property
+    def end(self) -> int:
+        return self.start + self.size
 
 
 Event = StreamHeader | Frame | EndOfStream
@@ -321,6 +326,7 @@ class StreamParser:
         self._magic_seen = False
         self._seen = StreamIndex()
         self._index: StreamIndex | None = None
+        self._index_size = 0
         self.eof = False
         self.unused_data = b""
 
@@ -364,7 +370,8 @@ class StreamParser:
         if glyph.primitive == P.FRAME and glyph.type == GlyphType.COMPOSITE:
             return self._check_frame(Frame.decode(glyph, self._seen.count), glyph.size)
         if glyph.primitive == P.INDEX:
-            self._index = self._check_index(StreamIndex.decode(glyph))
+            self._index = self._check_index(StreamIndex.decode(glyph), glyph.offset)
+            self._index_size = glyph.size
             return self._read_trailer()
         raise SigmaFormatError(
             f"unexpected glyph {P.by_id(glyph.primitive)} in the frame sequence",
@@ -411,8 +418,7 @@ class StreamParser:
         self._seen.add(record_size, frame.orig_size)
         return frame
 
-    def _check_index(self, index: StreamIndex) -> StreamIndex:
-        at = self._records.offset
+    def _check_index(self, index: StreamIndex, at: int) -> StreamIndex:
         if index.count != self._seen.count or index.entries != self._seen.entries:
             raise SigmaFormatError(
                 f"index lists {index.count} frames that do not match the {self._seen.count} read",
@@ -429,12 +435,14 @@ class StreamParser:
         if glyph is None:
             return None
         index_size = decode_trailer(glyph)
-        index_record = glyph.offset - index_size
-        if index_size <= 0 or index_record < self.start:
-            raise SigmaFormatError("trailer points outside the stream", offset=glyph.offset)
+        if index_size != self._index_size:
+            raise SigmaFormatError(
+                f"trailer gives an index of {index_size} bytes, the index record has {self._index_size}",
+                offset=glyph.offset,
+            )
         self.eof = True
         self.unused_data = self._records.drain()
-        return EndOfStream(self._index, glyph.offset + glyph.size - self.start)
+        return EndOfStream(self._index, glyph.offset + glyph.size - self.start, self.start)
 
     def close(self) -> None:
         """Declare the input finished; raise if the stream is incomplete."""

@@ -28,6 +28,7 @@ class _DecompressReader(io.RawIOBase):
 
     def __init__(self, fp: IO[bytes]):
         self._fp = fp
+        self._start = fp.tell() if fp.seekable() else 0
         self._decomp = SigmaDecompressor()
         self._pos = 0
         self._eof = False
@@ -64,7 +65,7 @@ class _DecompressReader(io.RawIOBase):
                 return data
 
     def _rewind(self) -> None:
-        self._fp.seek(0)
+        self._fp.seek(self._start)
         self._eof = False
         self._pos = 0
         self._decomp = SigmaDecompressor()
@@ -125,8 +126,8 @@ class _IndexedReader(io.RawIOBase):
             raise ValueError(f"invalid whence ({whence!r})")
         if offset < 0:
             raise ValueError(f"negative seek position {offset}")
-        self._pos = offset
-        return offset
+        self._pos = min(offset, self._table.total_size)  # as lzma: seeking past the end stops there
+        return self._pos
 
     def readinto(self, b: Any) -> int:
         i = self._table.find(self._pos)

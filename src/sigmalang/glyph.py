@@ -126,7 +126,10 @@ def parse_prefix(buf: bytes | bytearray, pos: int) -> tuple[GlyphType, int, bool
 
 def read_glyph(buf: bytes | bytearray, pos: int = 0, *, base_offset: int = 0) -> tuple[Glyph, int] | None:
     """Read one complete record at *pos*; return ``(glyph, end)`` or ``None`` if incomplete."""
-    prefix = parse_prefix(buf, pos)
+    try:
+        prefix = parse_prefix(buf, pos)
+    except SigmaFormatError as exc:
+        raise type(exc)(exc.reason, offset=base_offset + pos) from None
     if prefix is None:
         return None
     gtype, primitive, flag, length, at = prefix
@@ -184,7 +187,7 @@ class BoundaryHandler:
         try:
             prefix = parse_prefix(self._buf, self._pos)
         except SigmaFormatError as exc:
-            raise exc.located(offset=self.offset) from None
+            raise type(exc)(exc.reason, offset=self.offset) from None
         if prefix is None:
             self.state = ParseState.PARTIAL_HEADER if self.buffered else ParseState.IDLE
             return None

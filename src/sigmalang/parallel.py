@@ -15,7 +15,7 @@ import multiprocessing
 import os
 import signal
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Generic, TypeVar
@@ -87,7 +87,7 @@ def ordered_map(
     executor: Executor | None = None,
     max_in_flight: int = 2,
     describe: Callable[[Any], str] = lambda item: "item",
-) -> Iterator[tuple[Any, R]]:
+) -> Generator[tuple[Any, R], None, None]:
     """Yield ``(item, fn(item))`` in the order of *items*, with at most *max_in_flight* submitted.
 
     With no executor, ``fn`` runs inline. ``Done`` items are yielded as ``(item, item.value)``.
@@ -103,15 +103,19 @@ def ordered_map(
     window: deque[tuple[Any, Future[R] | None]] = deque()
     try:
         for item in items:
-            while len(window) >= max_in_flight:
+            window.append((item, None if isinstance(item, Done) else _submit(executor, fn, item, describe)))
+            if len(window) >= max_in_flight:  # the next item is not read until this one is out
                 yield _result(*window.popleft(), describe)
-            window.append((item, None if isinstance(item, Done) else executor.submit(fn, item)))
         while window:
             yield _result(*window.popleft(), describe)
     finally:
-        for _, future in window:
-            if future is not None:
-                future.cancel()
+        # A process pool cancels its own queue in shutdown(cancel_futures=True). Cancelling its
+        # futures from here can crash its manager thread if the pool then breaks (CPython gh-107219,
+        # unfixed in 3.11), and shutdown() would wait for that thread forever.
+        if not isinstance(executor, ProcessPoolExecutor):
+            for _, future in window:
+                if future is not None:
+                    future.cancel()
 
 
 def _call(fn: Callable[[Any], R], item: Any, describe: Callable[[Any], str]) -> R:
@@ -123,15 +127,24 @@ def _call(fn: Callable[[Any], R], item: Any, describe: Callable[[Any], str]) -> 
         raise _failed(exc, item, describe) from exc
 
 
+def _died(item: Any, describe: Callable[[Any], str]) -> WorkerError:
+    return WorkerError(f"a worker process died before finishing {describe(item)} (killed, or out of memory?)")
+
+
+def _submit(executor: Executor, fn: Callable[[Any], R], item: Any, describe: Callable[[Any], str]) -> Future[R]:
+    try:
+        return executor.submit(fn, item)
+    except BrokenProcessPool:  # a worker died while earlier items were running
+        raise _died(item, describe) from None
+
+
 def _result(item: Any, future: Future[R] | None, describe: Callable[[Any], str]) -> tuple[Any, R]:
     if future is None:
         return item, item.value
     try:
         return item, future.result()
     except BrokenProcessPool:
-        raise WorkerError(
-            f"a worker process died while working on {describe(item)} (killed by a signal, or out of memory?)"
-        ) from None
+        raise _died(item, describe) from None
     except SigmaError:
         raise
     except Exception as exc:

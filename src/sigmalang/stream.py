@@ -20,7 +20,7 @@ import tempfile
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import Executor
 from dataclasses import asdict, dataclass, field
 from typing import IO, Any, Generic, NamedTuple, Protocol, TypeVar
@@ -201,6 +201,7 @@ class StreamStats:
     started: float = field(default_factory=time.perf_counter)
     finished: float = 0.0
     peak_memory: int = 0
+    notes: list[str] = field(default_factory=list)  # what ``--verbose`` shows, e.g. a fallback taken
     _last_sample: float = field(default=0.0, repr=False)
 
     @property
@@ -238,6 +239,8 @@ class StreamStats:
 
     def as_dict(self) -> dict[str, Any]:
         out = {k: v for k, v in asdict(self).items() if not k.startswith("_") and k not in ("started", "finished")}
+        if not self.notes:
+            del out["notes"]
         out.update(
             elapsed=round(self.elapsed, 6),
             throughput=round(self.throughput, 1),
@@ -246,7 +249,7 @@ class StreamStats:
         return out
 
 
-def _read_ahead(items: Iterable[T], maxsize: int) -> Iterator[T]:
+def _read_ahead(items: Iterable[T], maxsize: int) -> Generator[T, None, None]:
     """Iterate *items* in a reader thread, at most *maxsize* ahead of the consumer."""
     buffer: StreamBuffer[T] = StreamBuffer(maxsize)
     errors: list[BaseException] = []
@@ -275,7 +278,7 @@ def _read_ahead(items: Iterable[T], maxsize: int) -> Iterator[T]:
             raise errors[0]
     finally:
         buffer.cancel()
-        thread.join(timeout=5)  # a reader blocked on a silent pipe is a daemon and is left
+        thread.join(timeout=1)  # a reader blocked on a silent pipe is a daemon and is left
 
 
 class _Writer:
@@ -322,21 +325,60 @@ class _Writer:
             self.dst.flush()
 
 
+class _Cancelled(Exception):
+    """Raised in the pipeline's thread when its async caller was cancelled, so clean-up runs."""
+
+
+def _check_stop(stop: threading.Event | None) -> None:
+    if stop is not None and stop.is_set():
+        raise _Cancelled("cancelled")
+
+
+async def _in_thread(run: Callable[[threading.Event], T]) -> T:
+    """Run ``run(stop)`` in a thread; if the awaiting task is cancelled, set *stop* and wait for it.
+
+    The pipeline checks *stop* between chunks, so a cancelled call still ends its workers and
+    removes its temporary file before the ``CancelledError`` reaches the caller.
+    """
+    stop = threading.Event()
+    task = asyncio.ensure_future(asyncio.to_thread(run, stop))
+    task.add_done_callback(lambda t: t.cancelled() or t.exception())  # never "exception never retrieved"
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        stop.set()
+        await asyncio.wait([task])
+        raise
+
+
 @contextlib.contextmanager
 def _pipeline(
-    dst: Writable, workers: int, executor: Executor | None, queue: int
+    dst: Writable,
+    workers: int,
+    executor: Executor | None,
+    queue: int,
+    warm_up: Callable[[], object] | None = None,
 ) -> Iterator[tuple[Executor | None, _Writer]]:
+    """The executor (a process pool of our own when none is given and *workers* > 1) and the writer.
+
+    On success the writer drains and the pool shuts down; on any exception (an interrupt included)
+    the pool's processes are ended first, then the writer's queue is dropped.
+    """
     own = executor is None and workers > 1
-    pool: Executor | None = worker_pool(workers) if own else executor
+    pool: Executor | None = worker_pool(workers, warm_up) if own else executor
     writer = _Writer(dst, queue)
     ok = False
     try:
         yield pool, writer
         ok = True
     finally:
-        writer.close(ok)
-        if own and pool is not None:
-            stop_pool(pool, kill=not ok)
+        if own and pool is not None and not ok:
+            stop_pool(pool, kill=True)
+        try:
+            writer.close(ok)
+        finally:
+            if own and pool is not None and ok:
+                stop_pool(pool, kill=False)
 
 
 class _Streaming:
@@ -350,18 +392,34 @@ class _Streaming:
     ):
         self.workers = resolve_workers(workers)
         self.executor = executor
-        self.max_in_flight = max_in_flight or 2 * self.workers
-        if self.max_in_flight < 1:
+        if max_in_flight is not None and max_in_flight < 1:
             raise ValueError("max_in_flight must be at least 1")
+        self._max_in_flight = max_in_flight
         self.progress = progress
 
-    def _stats(self) -> StreamStats:
-        return StreamStats(workers=self.workers)
+    @property
+    def max_in_flight(self) -> int:
+        """Chunks submitted and not yet written, at most (default: two per worker)."""
+        return self._in_flight(self.workers)
+
+    def _in_flight(self, workers: int) -> int:
+        return self._max_in_flight or 2 * workers
+
+    def _resolve(self, workers: int | None) -> int:
+        return self.workers if workers is None else resolve_workers(workers)
+
+
+# Encoded once by each new worker, so codec contexts (and codebooks) are ready before the first chunk.
+_WARM_UP_TEXT = b"The quick brown fox, 42 times: 2024-01-01T00:00:00Z INFO warm-up\n" * 4
 
 
 def _encode_job(chunk: Chunk, level: int) -> tuple[int, int, bytes]:
     encoded = encode_chunk(chunk.data, level)
     return encoded.transform, encoded.backend, encoded.data
+
+
+def _chunk_name(chunk: Chunk) -> str:
+    return f"chunk {chunk.number} (input byte offset {chunk.offset})"
 
 
 class StreamingEncoder(_Streaming):
@@ -385,18 +443,30 @@ class StreamingEncoder(_Streaming):
         self.chunk_size = check_chunk_size(chunk_size)
         self.align_lines = align_lines
 
-    def encode_stream(self, src: IO[bytes], dst: Writable) -> StreamStats:
-        """Read *src* to its end and write the encoded stream to *dst*; return the stats."""
-        stats = self._stats()
+    def encode_stream(self, src: IO[bytes], dst: Writable, *, workers: int | None = None) -> StreamStats:
+        """Read *src* to its end and write the encoded stream to *dst*; return the stats.
+
+        *workers* overrides the encoder's worker count for this call.
+        """
+        return self._encode(src, dst, self._resolve(workers), None)
+
+    def _encode(self, src: IO[bytes], dst: Writable, workers: int, stop: threading.Event | None) -> StreamStats:
+        stats = StreamStats(workers=workers)
+        in_flight = self._in_flight(workers)
         assembler = StreamAssembler(StreamHeader(chunk_size=self.chunk_size, level=self.level))
         reader = ChunkedReader(src, self.chunk_size, align_lines=self.align_lines)
         job = functools.partial(_encode_job, level=self.level)
-        with _pipeline(dst, self.workers, self.executor, self.max_in_flight) as (pool, writer):
+        warm_up = functools.partial(encode_chunk, _WARM_UP_TEXT, self.level)
+        with (
+            _pipeline(dst, workers, self.executor, in_flight, warm_up) as (pool, writer),
+            contextlib.closing(_read_ahead(reader, in_flight)) as chunks,
+            contextlib.closing(
+                ordered_map(job, chunks, executor=pool, max_in_flight=in_flight, describe=_chunk_name)
+            ) as results,
+        ):
             self._write(writer, stats, assembler.start())
-            chunks = _read_ahead(reader, self.max_in_flight)
-            for chunk, (transform, backend, data) in ordered_map(
-                job, chunks, executor=pool, max_in_flight=self.max_in_flight
-            ):
+            for chunk, (transform, backend, data) in results:
+                _check_stop(stop)
                 self._write(writer, stats, assembler.frame(chunk.data, transform, backend, data))
                 stats.bytes_in += len(chunk.data)
                 stats.chunks += 1
@@ -404,7 +474,7 @@ class StreamingEncoder(_Streaming):
                 if self.progress:
                     self.progress(len(chunk.data))
             self._write(writer, stats, assembler.finish())
-            stats.glyphs += 2  # index and trailer; the header counted with start()
+            stats.glyphs += 1  # finish() wrote two records, index and trailer; _write counted one
         return stats.finish()
 
     @staticmethod
@@ -413,74 +483,131 @@ class StreamingEncoder(_Streaming):
         stats.bytes_out += len(data)
         stats.glyphs += 1
 
-    def encode_file(self, src: PathLike, dst: PathLike, *, overwrite: bool = False) -> StreamStats:
+    def encode_file(
+        self, src: PathLike, dst: PathLike, *, overwrite: bool = False, workers: int | None = None
+    ) -> StreamStats:
         """Encode file *src* into *dst*, written atomically (a temporary file renamed at the end)."""
-        with open(src, "rb") as fin, atomic_output(dst, overwrite=overwrite) as fout:
-            return self.encode_stream(fin, fout)
+        return self._encode_file(src, dst, overwrite, self._resolve(workers), None)
 
-    async def encode_file_async(self, src: PathLike, dst: PathLike, *, overwrite: bool = False) -> StreamStats:
-        """``encode_file`` in a thread, so an asyncio event loop keeps running meanwhile."""
-        return await asyncio.to_thread(self.encode_file, src, dst, overwrite=overwrite)
+    def _encode_file(
+        self, src: PathLike, dst: PathLike, overwrite: bool, workers: int, stop: threading.Event | None
+    ) -> StreamStats:
+        with open(src, "rb") as fin, atomic_output(dst, overwrite=overwrite) as fout:
+            return self._encode(fin, fout, workers, stop)
+
+    async def encode_file_async(
+        self, src: PathLike, dst: PathLike, *, overwrite: bool = False, workers: int | None = None
+    ) -> StreamStats:
+        """``encode_file`` in a thread, so an asyncio event loop keeps running meanwhile.
+
+        Cancelling the awaiting task stops the pipeline: its workers end and *dst* is not written.
+        """
+        count = self._resolve(workers)
+        return await _in_thread(lambda stop: self._encode_file(src, dst, overwrite, count, stop))
+
+
+def _frame_name(frame: Frame) -> str:
+    return f"frame {frame.number} (byte offset {frame.offset})"
 
 
 class StreamingDecoder(_Streaming):
-    """Decode one or more concatenated ΣLANG streams, frames in parallel, output in order."""
+    """Decode one or more concatenated ΣLANG streams, frames in parallel, output in order.
+
+    The stream is parsed (and its CRCs checked) in this process; frames are decoded on the
+    workers. A shared-context stream, whose frames depend on each other, is decoded in order here.
+    """
 
     def __init__(self, *, read_size: int = DEFAULT_READ_SIZE, **kwargs: Any):
         super().__init__(**kwargs)
         self.read_size = read_size
 
-    def _events(self, src: IO[bytes], stats: StreamStats) -> Iterator[Frame | Done[EndOfStream]]:
+    def _events(
+        self, src: IO[bytes], stats: StreamStats
+    ) -> Generator[Frame | Done[StreamHeader | Frame | EndOfStream], None, None]:
+        """Frames to decode on the workers; everything else (and shared-context frames) as ``Done``."""
         parser = StreamParser()
         fed = False
-        while data := src.read(self.read_size):
+        in_order = False
+        read = getattr(src, "read1", src.read)  # from a pipe: what has arrived, not a full read_size
+        while data := read(self.read_size):
             stats.bytes_in += len(data)
             parser.feed(data)
             fed = True
-            while True:
-                event = parser.next_event()
-                if isinstance(event, Frame):
-                    yield event
-                elif isinstance(event, EndOfStream):
+            while (event := parser.next_event()) is not None:
+                if isinstance(event, StreamHeader):
+                    in_order = event.shared_context
+                    yield Done(event)
+                elif isinstance(event, Frame):
+                    yield Done(event) if in_order else event
+                else:
                     yield Done(event)
                     rest = parser.unused_data
                     parser = StreamParser(offset=parser.start + event.size)
                     parser.feed(rest)
                     fed = bool(rest)
-                elif event is None:
-                    break
         if fed or stats.bytes_in == 0:
             parser.close()
 
-    def decode_stream(self, src: IO[bytes], dst: Writable) -> StreamStats:
-        """Decode everything in *src* and write the original bytes to *dst*; return the stats."""
-        stats = self._stats()
-        digest, size = content_digest(), 0
-        with _pipeline(dst, self.workers, self.executor, self.max_in_flight) as (pool, writer):
-            events = self._events(src, stats)
-            for item, result in ordered_map(decode_frame, events, executor=pool, max_in_flight=self.max_in_flight):
+    def decode_stream(self, src: IO[bytes], dst: Writable, *, workers: int | None = None) -> StreamStats:
+        """Decode everything in *src* and write the original bytes to *dst*; return the stats.
+
+        *workers* overrides the decoder's worker count for this call.
+        """
+        return self._decode(src, dst, self._resolve(workers), None)
+
+    def _decode(self, src: IO[bytes], dst: Writable, workers: int, stop: threading.Event | None) -> StreamStats:
+        stats = StreamStats(workers=workers)
+        in_flight = self._in_flight(workers)
+        digest, size, streams = content_digest(), 0, 0
+        with (
+            _pipeline(dst, workers, self.executor, in_flight) as (pool, writer),
+            contextlib.closing(_read_ahead(self._events(src, stats), in_flight)) as events,
+            contextlib.closing(
+                ordered_map(decode_frame, events, executor=pool, max_in_flight=in_flight, describe=_frame_name)
+            ) as results,
+        ):
+            for item, result in results:
+                _check_stop(stop)
+                if isinstance(result, StreamHeader):
+                    streams += 1
+                    if result.shared_context and pool is not None:
+                        stats.notes.append(f"stream {streams} has shared context: its frames were decoded in order")
+                    continue
                 if isinstance(result, EndOfStream):
-                    StreamParser.check_content(result.index, size, digest.digest())
+                    StreamParser.check_content(result.index, size, digest.digest(), result.end)
                     digest, size = content_digest(), 0
                     continue
-                digest.update(result)
-                size += len(result)
-                writer.write(result)
-                stats.bytes_out += len(result)
+                # A shared-context frame arrives undecoded: decode it here, after every frame before it.
+                data = decode_frame(result) if isinstance(result, Frame) else result
+                digest.update(data)
+                size += len(data)
+                writer.write(data)
+                stats.bytes_out += len(data)
                 stats.chunks += 1
                 stats.glyphs += 1
                 stats.sample_memory()
-                if self.progress:
-                    self.progress(len(item.data))
+                if self.progress:  # in encoded bytes, as the input is measured
+                    self.progress(len((item.value if isinstance(item, Done) else item).data))
         return stats.finish()
 
-    def decode_file(self, src: PathLike, dst: PathLike, *, overwrite: bool = False) -> StreamStats:
+    def decode_file(
+        self, src: PathLike, dst: PathLike, *, overwrite: bool = False, workers: int | None = None
+    ) -> StreamStats:
         """Decode file *src* into *dst*, written atomically: nothing is left at *dst* on error."""
-        with open(src, "rb") as fin, atomic_output(dst, overwrite=overwrite) as fout:
-            return self.decode_stream(fin, fout)
+        return self._decode_file(src, dst, overwrite, self._resolve(workers), None)
 
-    async def decode_file_async(self, src: PathLike, dst: PathLike, *, overwrite: bool = False) -> StreamStats:
-        return await asyncio.to_thread(self.decode_file, src, dst, overwrite=overwrite)
+    def _decode_file(
+        self, src: PathLike, dst: PathLike, overwrite: bool, workers: int, stop: threading.Event | None
+    ) -> StreamStats:
+        with open(src, "rb") as fin, atomic_output(dst, overwrite=overwrite) as fout:
+            return self._decode(fin, fout, workers, stop)
+
+    async def decode_file_async(
+        self, src: PathLike, dst: PathLike, *, overwrite: bool = False, workers: int | None = None
+    ) -> StreamStats:
+        """``decode_file`` in a thread; cancelling the awaiting task stops it and leaves no *dst*."""
+        count = self._resolve(workers)
+        return await _in_thread(lambda stop: self._decode_file(src, dst, overwrite, count, stop))
 
 
 @contextlib.contextmanager

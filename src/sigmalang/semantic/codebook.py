@@ -16,7 +16,7 @@ __all__ = ["CODE_BASE", "CODE_END", "Codebook", "build_codebook"]
 CODE_BASE = 0x80  # first reference byte
 CODE_END = 0xFC  # first byte after the reference range (markers follow)
 CODE_BYTES = CODE_END - CODE_BASE  # 124 lead bytes
-MIN_COUNT = 2  # a word seen once in a frame costs more in the codebook than it saves
+MIN_COUNT = 32  # rarer words cost more as codebook entries and 2-byte codes than as letters (measured)
 MIN_LENGTH = 2
 
 
@@ -50,7 +50,7 @@ def _case_folds(word: bytes) -> bool:
     return word.islower() or (len(word) > 1 and word.isupper()) or (word[:1].isupper() and word[1:].islower())
 
 
-def build_codebook(counts: Counter[bytes], short: int = 96) -> Codebook:
+def build_codebook(counts: Counter[bytes], short: int = 96, min_count: int = MIN_COUNT) -> Codebook:
     """Rank the words of one frame (*counts*: exact spelling → occurrences) into a codebook.
 
     Spellings that differ only by a case modifier share one lower-case entry; mixed-case words
@@ -59,7 +59,7 @@ def build_codebook(counts: Counter[bytes], short: int = 96) -> Codebook:
     folded: Counter[bytes] = Counter()
     for word, count in counts.items():
         folded[word.lower() if _case_folds(word) else word] += count
-    ranked = [w for w, c in folded.most_common() if c >= MIN_COUNT and len(w) >= MIN_LENGTH]
+    ranked = [w for w, c in folded.most_common() if c >= min_count and len(w) >= MIN_LENGTH]
     short = min(short, CODE_BYTES)
     book = Codebook((), short)
     return Codebook(tuple(ranked[: book.capacity]), short)

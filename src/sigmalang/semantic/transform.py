@@ -41,7 +41,7 @@ MAX_DIGITS = 18
 HIGH_BYTES = bytes(range(0x80, 0x100))
 WORD = re.compile(rb"([A-Za-z]+)")
 DIGITS = re.compile(rb"([0-9]+)")
-LINE_WITH_DIGITS = re.compile(rb"[^\n]*[0-9][^\n]*")
+LINE_WITH_DIGITS = re.compile(rb"^[^\n0-9]*[0-9][^\n]*", re.MULTILINE)
 HIGH = re.compile(rb"([\x80-\xff])")
 ESCAPED = re.compile(rb"\xff([\x80-\xff])")
 NUMBER_TOKEN = re.compile(rb"(\xff[\x80-\xff]|\xfc?[0-9]+)")
@@ -61,12 +61,12 @@ def worth_trying(data: bytes, max_high_share: float = 0.02) -> bool:
     return high <= max_high_share * len(data) and b"\0" not in data
 
 
-def encode(data: bytes, short: int = 96) -> bytes:
+def encode(data: bytes, short: int = 96, min_count: int = 32) -> bytes:
     """Encode one chunk into the glyph code (header, codebook, body)."""
     flags = 0
     text = data
     if not text.isascii():
-        text = HIGH.sub(rb"\xff\1", text)
+        text = HIGH.sub(b"\xff\\1", text)
         flags |= FLAG_ESCAPES
     numbered = _encode_numbers(text)
     if numbered is not None:
@@ -75,7 +75,7 @@ def encode(data: bytes, short: int = 96) -> bytes:
     pieces = WORD.split(text)
     words = pieces[1::2]
     counts = Counter(words)
-    book = build_codebook(counts, short)
+    book = build_codebook(counts, short, min_count)
     glyphs = _word_glyphs(counts, book)
     pieces[1::2] = map(glyphs.__getitem__, words)
     header = bytes([VERSION, flags, book.short]) + encode_varint(len(book.words))
@@ -134,7 +134,11 @@ def decode(code: bytes) -> bytes:
         if flags & FLAG_NUMBERS:
             text = _decode_numbers(text)
         if flags & FLAG_ESCAPES:
+            if not ESCAPED.sub(b"", text).isascii():
+                raise SemanticDecodeError("glyph code has a stray marker or reference byte")
             text = ESCAPED.sub(rb"\1", text)
+        elif not text.isascii():
+            raise SemanticDecodeError("glyph code has a stray marker or reference byte")
     except SemanticDecodeError:
         raise
     except (ValueError, KeyError, IndexError, OverflowError) as exc:
@@ -197,7 +201,7 @@ def _decode_numbers(text: bytes) -> bytes:
     previous: list[bytes] = []
     for match in LINE_WITH_DIGITS.finditer(text):
         parts = NUMBER_TOKEN.split(match.group())
-        numbers = []
+        numbers: list[bytes] = []
         for j in range(1, len(parts), 2):
             token = parts[j]
             if token[0] == ESCAPE:

@@ -1,0 +1,246 @@
+"""Compare sigmalang with the compressors people use, on the same files, in one run.
+
+    python benchmarks/compare.py FILES... [--concat] [--levels 1,6,9] [--chunk-size 16MiB] [--chart out.png]
+
+Prints a markdown table: ratio (input / output bytes), encode and decode speed (MB/s of input,
+10**6 bytes), and peak RSS of the process doing the work. Every measurement runs in its own
+child process, so peak RSS is that tool's alone:
+
+* sigmalang levels: a child Python process calls ``sigmalang.compress(data, level, chunk_size)``
+  and ``sigmalang.decompress`` in-process (one worker; the stream format is the CLI's), timing
+  the calls only, not interpreter start-up or file reading;
+* gzip, bzip2, xz, zstd: the CLI binaries reading the file and writing a temporary file (if a
+  binary is missing, the Python module in a child process); brotli -11 via the ``brotli`` package;
+* PPMd alone: ``pyppmd`` order 6 with 16 MB of model memory, fed in 256 KiB slices.
+
+Every output is decoded and compared with the input; a mismatch aborts the run. Speeds on a
+shared machine are noisy: the ratios are the robust numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+# A child that times one Python codec in-process and prints JSON.
+CHILD = r"""
+import json, resource, sys, time
+kind, path, arg = sys.argv[1], sys.argv[2], sys.argv[3]
+data = open(path, "rb").read()
+if kind == "sigmalang":
+    import sigmalang
+    level, chunk = (int(x) for x in arg.split(":"))
+    enc = lambda d: sigmalang.compress(d, level=level, chunk_size=chunk)
+    dec = sigmalang.decompress
+elif kind == "ppmd":
+    import pyppmd
+    order, mem = (int(x) for x in arg.split(":"))
+    def enc(d):
+        e = pyppmd.Ppmd7Encoder(order, mem)
+        out = [e.encode(d[i:i + (256 << 10)]) for i in range(0, len(d), 256 << 10)]
+        return b"".join(out) + e.flush(endmark=True)
+    def dec(c):
+        return pyppmd.Ppmd7Decoder(order, mem).decode(c, len(data))
+else:
+    import importlib
+    mod = importlib.import_module(kind)
+    if kind == "brotli":
+        enc = lambda d: mod.compress(d, quality=int(arg))
+    elif kind == "lzma":
+        enc = lambda d: mod.compress(d, preset=int(arg))
+    elif kind == "zstandard":
+        enc = lambda d: mod.ZstdCompressor(level=int(arg)).compress(d)
+    else:
+        enc = lambda d: mod.compress(d, int(arg))
+    dec = mod.ZstdDecompressor().decompress if kind == "zstandard" else mod.decompress
+t = time.perf_counter(); packed = enc(data); t_enc = time.perf_counter() - t
+t = time.perf_counter(); back = dec(packed); t_dec = time.perf_counter() - t
+if back != data:
+    sys.exit(f"{kind} {arg}: round trip FAILED")
+rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+print(json.dumps({"size": len(packed), "enc": t_enc, "dec": t_dec, "rss": rss}))
+"""
+
+# name, CLI argv (encode), CLI argv (decode), fallback (module, arg)
+CLI_TOOLS = [
+    ("gzip -9", ["gzip", "-9", "-c"], ["gzip", "-d", "-c"], ("gzip", "9")),
+    ("gzip -6", ["gzip", "-6", "-c"], ["gzip", "-d", "-c"], ("gzip", "6")),
+    ("bzip2 -9", ["bzip2", "-9", "-c"], ["bzip2", "-d", "-c"], ("bz2", "9")),
+    ("xz -9", ["xz", "-9", "-c", "-T1"], ["xz", "-d", "-c"], ("lzma", "9")),
+    ("zstd -19", ["zstd", "-19", "-c", "-q", "-T1"], ["zstd", "-d", "-c", "-q"], ("zstandard", "19")),
+]
+
+
+def run_cli(argv: list[str], src: Path, dst: Path) -> tuple[float, int]:
+    """Run *argv* with *src* on stdin and *dst* as stdout; return (seconds, peak RSS bytes).
+
+    Peak RSS comes from GNU time when it is there (a child forked from this Python process would
+    report the parent's pages as its own high-water mark), else from ``wait4``.
+    """
+    gnu_time = shutil.which("time") or "/usr/bin/time"
+    with tempfile.NamedTemporaryFile("r") as report, src.open("rb") as fin, dst.open("wb") as fout:
+        wrapped = [gnu_time, "-f", "%M", "-o", report.name, *argv] if os.path.exists(gnu_time) else argv
+        start = time.perf_counter()
+        proc = subprocess.Popen(wrapped, stdin=fin, stdout=fout)
+        _, status, usage = os.wait4(proc.pid, 0)
+        elapsed = time.perf_counter() - start
+        rss = usage.ru_maxrss * 1024
+        if wrapped is not argv:
+            rss = int(report.read().split()[-1]) * 1024
+    if os.waitstatus_to_exitcode(status):
+        raise SystemExit(f"{' '.join(argv)} failed with exit status {os.waitstatus_to_exitcode(status)}")
+    return elapsed, rss
+
+
+def measure_cli(name: str, enc: list[str], dec: list[str], path: Path, tmp: Path) -> dict[str, float]:
+    packed, unpacked = tmp / "packed", tmp / "unpacked"
+    t_enc, rss_enc = run_cli(enc, path, packed)
+    t_dec, rss_dec = run_cli(dec, packed, unpacked)
+    if unpacked.read_bytes() != path.read_bytes():
+        raise SystemExit(f"{name}: round trip FAILED")
+    return {"size": packed.stat().st_size, "enc": t_enc, "dec": t_dec, "rss": max(rss_enc, rss_dec)}
+
+
+def measure_child(kind: str, arg: str, path: Path) -> dict[str, float]:
+    env = dict(os.environ, PYTHONPATH=str(REPO / "src"))
+    out = subprocess.run(
+        [sys.executable, "-c", CHILD, kind, str(path), arg], env=env, capture_output=True, text=True, check=False
+    )
+    if out.returncode:
+        raise SystemExit(f"{kind} {arg}: {out.stderr.strip()}")
+    result: dict[str, float] = json.loads(out.stdout)
+    return result
+
+
+def parse_size(text: str) -> int:
+    units = {"kib": 1 << 10, "mib": 1 << 20, "gib": 1 << 30, "k": 1 << 10, "m": 1 << 20}
+    lower = text.strip().lower()
+    for unit, factor in units.items():
+        if lower.endswith(unit):
+            return int(float(lower[: -len(unit)]) * factor)
+    return int(lower)
+
+
+def tools(levels: list[int], chunk_size: int) -> list[tuple[str, str, object]]:
+    """(name, kind, spec) for every measurement, in table order."""
+    out: list[tuple[str, str, object]] = []
+    for level in levels:
+        out.append((f"sigmalang -{level}", "child", ("sigmalang", f"{level}:{chunk_size}")))
+    for name, enc, dec, fallback in CLI_TOOLS:
+        if shutil.which(enc[0]):
+            out.append((name, "cli", (enc, dec)))
+        else:
+            out.append((name + " (py)", "child", fallback))
+    try:
+        import brotli  # noqa: F401
+
+        out.append(("brotli -11", "child", ("brotli", "11")))
+    except ImportError:
+        print("brotli not installed: pip install 'sigmalang[bench]' to include it", file=sys.stderr)
+    out.append(("PPMd o6 16MB", "child", ("ppmd", f"6:{16 << 20}")))
+    return out
+
+
+def measure_all(path: Path, levels: list[int], chunk_size: int) -> list[dict[str, object]]:
+    size = path.stat().st_size
+    rows: list[dict[str, object]] = []
+    with tempfile.TemporaryDirectory() as tmpdir:
+        for name, how, spec in tools(levels, chunk_size):
+            if how == "cli":
+                enc, dec = spec  # type: ignore[misc]
+                r = measure_cli(name, enc, dec, path, Path(tmpdir))
+            else:
+                kind, arg = spec  # type: ignore[misc]
+                r = measure_child(kind, arg, path)
+            rows.append(
+                {
+                    "tool": name,
+                    "ratio": size / r["size"],
+                    "enc": size / r["enc"] / 1e6,
+                    "dec": size / r["dec"] / 1e6,
+                    "rss": r["rss"] / (1 << 20),
+                    "bytes": int(r["size"]),
+                }
+            )
+            print(f"  {name}: done", file=sys.stderr, flush=True)
+    return rows
+
+
+def print_table(title: str, size: int, rows: list[dict[str, object]]) -> None:
+    print(f"\n### {title} ({size:,} bytes)\n")
+    print("| tool | ratio | encode MB/s | decode MB/s | peak RSS MiB | output bytes |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    for r in rows:
+        print(f"| {r['tool']} | {r['ratio']:.3f} | {r['enc']:.2f} | {r['dec']:.2f} | {r['rss']:.0f} | {r['bytes']:,} |")
+    sys.stdout.flush()
+
+
+def draw_chart(results: list[tuple[str, list[dict[str, object]]]], path: str) -> None:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise SystemExit("the chart needs matplotlib: pip install 'sigmalang[bench]'") from None
+    fig, axes = plt.subplots(1, len(results), figsize=(6 * len(results), 4.5), squeeze=False)
+    for ax, (title, rows) in zip(axes[0], results, strict=True):
+        for r in rows:
+            own = str(r["tool"]).startswith("sigmalang")
+            ax.scatter(r["enc"], r["ratio"], marker="o" if own else "s", color="C3" if own else "C0")
+            ax.annotate(str(r["tool"]), (r["enc"], r["ratio"]), fontsize=7, xytext=(3, 3), textcoords="offset points")
+        ax.set_xscale("log")
+        ax.set_xlabel("encode MB/s (log)")
+        ax.set_ylabel("ratio")
+        ax.set_title(title, fontsize=9)
+        ax.grid(True, alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("files", nargs="+", type=Path)
+    parser.add_argument("--concat", action="store_true", help="measure the files concatenated, as one input")
+    parser.add_argument("--levels", default="1,3,6,9", help="sigmalang levels, comma-separated (default 1,3,6,9)")
+    parser.add_argument("--chunk-size", type=parse_size, default=None, help="sigmalang chunk size (default: its own)")
+    parser.add_argument("--chart", metavar="PATH", help="also write a PNG chart of ratio against encode speed")
+    args = parser.parse_args(argv)
+    sys.path.insert(0, str(REPO / "src"))
+    from sigmalang import DEFAULT_CHUNK_SIZE
+
+    chunk_size = args.chunk_size or DEFAULT_CHUNK_SIZE
+    levels = [int(x) for x in args.levels.split(",") if x]
+    print(f"sigmalang chunk size {chunk_size:,} bytes, one worker; {os.cpu_count()} CPUs")
+    results = []
+    with tempfile.TemporaryDirectory() as tmpdir:
+        inputs: list[tuple[str, Path]] = []
+        if args.concat:
+            joined = Path(tmpdir) / "concat"
+            with joined.open("wb") as out:
+                for f in args.files:
+                    out.write(f.read_bytes())
+            inputs.append((f"{len(args.files)} files concatenated", joined))
+        else:
+            inputs += [(f.name, f) for f in args.files]
+        for title, path in inputs:
+            rows = measure_all(path, levels, chunk_size)
+            print_table(title, path.stat().st_size, rows)
+            results.append((title, rows))
+    if args.chart:
+        draw_chart(results, args.chart)
+        print(f"\nchart written to {args.chart}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

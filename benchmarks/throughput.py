@@ -1,0 +1,176 @@
+"""Encode and decode throughput of ``sigmalang -T N`` on at least 50 MB of distinct real text.
+
+Usage::
+
+    python benchmarks/throughput.py                    # -T 1, 2, 4 at the default level
+    python benchmarks/throughput.py --workers 1,2 --repeat 3 --level 6
+    python benchmarks/throughput.py --input FILE       # time a file of your own instead
+
+The input is real text that is never one file repeated (a repeated file would let Σ-bank
+references make the later copies trivial): the corpus files (``../shared/corpus``: dickens.txt,
+then the loghub logs), then this interpreter's standard-library ``.py`` sources, then the ``.py``
+sources of its site-packages, each list sorted by path, files with identical content taken once,
+whole files until the total reaches ``--mib`` MiB. The script prints what went in and a digest of
+the result, so two runs can tell whether they timed the same bytes.
+
+Each measurement is one whole ``python -m sigmalang encode|decode -T N`` process, timed from start
+to exit with a wall clock: interpreter start, worker start-up, reading and writing the files
+included. With ``--repeat``, the fastest run of each is kept. The encoded files must be
+byte-identical for every worker count and decode to the input, or the script exits with 1.
+MB/s means 10**6 bytes of original text per second, for encode and decode alike.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import platform
+import shlex
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT.parent / "shared" / "corpus"
+MiB = 1 << 20
+
+
+def _text_sources(corpus: Path) -> Iterator[tuple[str, list[Path]]]:
+    if corpus.is_dir():
+        yield "corpus", sorted(corpus.glob("*.txt")) + sorted(corpus.glob("loghub/*.log"))
+    stdlib = Path(sysconfig.get_paths()["stdlib"])
+    yield "stdlib .py", sorted(p for p in stdlib.rglob("*.py") if "site-packages" not in p.parts)
+    site = Path(sysconfig.get_paths()["purelib"])
+    yield "site-packages .py", sorted(site.rglob("*.py"))
+
+
+def build_input(path: Path, target: int, corpus: Path) -> list[tuple[str, int, int]]:
+    """Write distinct real text files one after another to *path* until *target* bytes."""
+    seen: set[bytes] = set()
+    parts: list[tuple[str, int, int]] = []
+    total = 0
+    with path.open("wb") as out:
+        for name, files in _text_sources(corpus):
+            count = size = 0
+            for file in files:
+                if total >= target:
+                    break
+                try:
+                    data = file.read_bytes()
+                except OSError:
+                    continue
+                digest = hashlib.blake2b(data, digest_size=16).digest()
+                if not data or digest in seen:
+                    continue
+                seen.add(digest)
+                out.write(data)
+                count, size, total = count + 1, size + len(data), total + len(data)
+            parts.append((name, count, size))
+    if total < target:
+        raise SystemExit(f"only {total:,} bytes of text found, fewer than {target:,}")
+    return parts
+
+
+def file_digest(path: Path) -> str:
+    digest = hashlib.blake2b(digest_size=16)
+    with path.open("rb") as f:
+        while block := f.read(MiB):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def timed_cli(args: list[str]) -> float:
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "sigmalang", *args, "-q", "-f"], check=True)
+    return time.perf_counter() - started
+
+
+def machine() -> str:
+    model = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{os.cpu_count()} CPUs ({model}), Python {platform.python_version()}, {platform.system()}"
+
+
+def load() -> str:
+    return "/".join(f"{x:.2f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"
+
+
+Row = tuple[int, float, float, int, bool]  # workers, encode s, decode s, encoded size, round trip
+
+
+def measure(source: Path, work: Path, workers: list[int], options: list[str], repeat: int) -> tuple[list[Row], bool]:
+    """Time encode and decode for each worker count; say whether the encoded streams are identical."""
+    rows: list[Row] = []
+    digests = set()
+    reference = file_digest(source)
+    for n in workers:
+        encoded, decoded = work / f"T{n}.sgl", work / f"T{n}.out"
+        encode = ["encode", *options, "-T", str(n), str(source), "-o", str(encoded)]
+        enc = min(timed_cli(encode) for _ in range(repeat))
+        dec = min(timed_cli(["decode", "-T", str(n), str(encoded), "-o", str(decoded)]) for _ in range(repeat))
+        digests.add(file_digest(encoded))
+        rows.append((n, enc, dec, encoded.stat().st_size, file_digest(decoded) == reference))
+        decoded.unlink()
+    return rows, len(digests) == 1
+
+
+def print_table(rows: list[Row], size: int) -> None:
+    base_enc, base_dec = rows[0][1], rows[0][2]
+    print("| -T | encode s | encode MB/s | speed-up | decode s | decode MB/s | speed-up | ratio | round trip |")
+    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
+    for n, enc, dec, encoded_size, round_trip in rows:
+        print(
+            f"| {n} | {enc:.2f} | {size / enc / 1e6:.2f} | {base_enc / enc:.2f}× "
+            f"| {dec:.2f} | {size / dec / 1e6:.2f} | {base_dec / dec:.2f}× "
+            f"| {size / encoded_size:.3f} | {'ok' if round_trip else 'FAILED'} |"
+        )
+
+
+def main(argv: list[str] | None = None) -> int:
+    from sigmalang import DEFAULT_CHUNK_SIZE, DEFAULT_LEVEL, __version__
+
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("--workers", default="1,2,4", help="worker counts to time (default 1,2,4)")
+    parser.add_argument("--level", type=int, default=DEFAULT_LEVEL, help=f"level (default {DEFAULT_LEVEL})")
+    parser.add_argument("--chunk-size", type=int, default=DEFAULT_CHUNK_SIZE, help="chunk size in bytes")
+    parser.add_argument("--mib", type=int, default=50, help="input size to build, in MiB (default 50)")
+    parser.add_argument("--corpus", type=Path, default=CORPUS, help=f"corpus folder (default {CORPUS})")
+    parser.add_argument("--input", type=Path, help="time this file instead of building the input")
+    parser.add_argument("--repeat", type=int, default=1, help="runs of each; the fastest is kept (default 1)")
+    opts = parser.parse_args(argv)
+    workers = [int(w) for w in opts.workers.split(",")]
+
+    print(f"command: {shlex.join([Path(sys.executable).name, *sys.argv])}")
+    print(f"machine: {machine()}; sigmalang {__version__}; load average before: {load()}")
+    with tempfile.TemporaryDirectory(prefix="sigmalang-throughput-") as tmp:
+        source = opts.input or Path(tmp) / "input.txt"
+        if opts.input is None:
+            for name, count, part in build_input(source, opts.mib * MiB, opts.corpus):
+                print(f"input: {name}: {count:,} files, {part:,} bytes")
+        size = source.stat().st_size
+        print(f"input: {size:,} bytes, BLAKE2b-128 {file_digest(source)}")
+        print(f"level {opts.level}, chunk size {opts.chunk_size:,} B; whole-process wall time, best of {opts.repeat}")
+        options = ["-l", str(opts.level), "--chunk-size", str(opts.chunk_size)]
+        rows, identical = measure(source, Path(tmp), workers, options, opts.repeat)
+    print(f"load average after: {load()}")
+    print()
+    print_table(rows, size)
+    print()
+    print(f"encoded streams byte-identical for -T {opts.workers}: {'yes' if identical else 'NO'}")
+    print(f"speed-up: against -T {workers[0]}, the first worker count listed")
+    return 0 if identical and all(row[4] for row in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

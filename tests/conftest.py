@@ -1,0 +1,164 @@
+"""Shared helpers for the test suite: small IO doubles, sample data, and a stream map.
+
+Helpers are plain functions and classes; tests import them with ``from conftest import ...``.
+Tests never read ``/work/shared``: only ``samples/`` and ``tests/fixtures/`` in the repository.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+from sigmalang.container import MAGIC, EndOfStream, Frame, StreamHeader, StreamParser
+from sigmalang.glyph import read_glyph
+
+# Property tests run the same examples on every run ("default": derandomized, so a failure is
+# reproducible and CI is deterministic). HYPOTHESIS_PROFILE=explore draws fresh random examples
+# on each run, for hunting bugs locally (tests' own max_examples still apply).
+settings.register_profile("default", derandomize=True, deadline=None, print_blob=True)
+settings.register_profile(
+    "explore",
+    derandomize=False,
+    deadline=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "tests" / "fixtures"
+SAMPLES = ROOT / "samples"
+
+# Real text, small to large: (name, path). The two fixtures are 64 KiB-ish; the samples 1 MiB / 424 KB.
+TEXT_FILES = {
+    "dickens-64k": FIXTURES / "dickens-64k.txt",
+    "loghub-small": FIXTURES / "loghub-small.log",
+    "dickens-sample": SAMPLES / "dickens-sample.txt",
+    "loghub-sample": SAMPLES / "loghub-sample.log",
+}
+
+
+def read_text_file(name: str) -> bytes:
+    return TEXT_FILES[name].read_bytes()
+
+
+def mixed_bytes(size: int, seed: int = 0) -> bytes:
+    """*size* bytes: text-like runs interleaved with incompressible random runs (deterministic)."""
+    rng = random.Random(seed)
+    words = [b"alpha", b"beta", b"gamma", b"delta", b"\n", b" ", b"2024-01-01T00:00:00", b"\r\n"]
+    out = bytearray()
+    while len(out) < size:
+        if rng.random() < 0.5:
+            out += rng.randbytes(rng.randint(1, 4096))
+        else:
+            out += b"".join(rng.choice(words) for _ in range(rng.randint(1, 600)))
+    return bytes(out[:size])
+
+
+class ShortReadIO(io.RawIOBase):
+    """A readable binary file that returns at most *max_read* bytes per ``read()``, like a pipe.
+
+    With *seed*, each read returns a random size from 1 to *max_read* instead.
+    """
+
+    def __init__(self, data: bytes, max_read: int, *, seed: int | None = None):
+        self._data = memoryview(bytes(data))
+        self._pos = 0
+        self._max = max_read
+        self._rng = random.Random(seed) if seed is not None else None
+        self.reads = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        self.reads += 1
+        limit = self._rng.randint(1, self._max) if self._rng else self._max
+        if size is not None and size >= 0:
+            limit = min(limit, size)
+        out = bytes(self._data[self._pos : self._pos + limit])
+        self._pos += len(out)
+        return out
+
+    def readinto(self, b: bytearray | memoryview) -> int:  # type: ignore[override]
+        data = self.read(len(b))
+        b[: len(data)] = data
+        return len(data)
+
+
+@dataclass(frozen=True)
+class RecordSpan:
+    """Where one record sits in a stream: its first byte, its payload's first byte, its end."""
+
+    offset: int
+    payload_start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class StreamMap:
+    """The records of one complete stream, found by parsing it with ``container.StreamParser``."""
+
+    header: RecordSpan
+    frames: list[RecordSpan]
+    index: RecordSpan
+    trailer: RecordSpan
+    frame_sizes: list[int]  # original bytes per frame
+
+
+def _span(stream: bytes, offset: int) -> RecordSpan:
+    parsed = read_glyph(stream, offset)
+    assert parsed is not None, f"no complete record at {offset}"
+    glyph, end = parsed
+    return RecordSpan(offset, end - len(glyph.payload), end)
+
+
+def map_stream(stream: bytes) -> StreamMap:
+    """Parse one valid stream and return where its header, frames, index and trailer are."""
+    parser = StreamParser()
+    parser.feed(stream)
+    frames: list[Frame] = []
+    header: StreamHeader | None = None
+    end: EndOfStream | None = None
+    while (event := parser.next_event()) is not None:
+        if isinstance(event, StreamHeader):
+            header = event
+        elif isinstance(event, Frame):
+            frames.append(event)
+        else:
+            end = event
+    assert header is not None and end is not None, "not a complete stream"
+    frame_spans = [_span(stream, f.offset) for f in frames]
+    header_span = _span(stream, len(MAGIC))
+    index_start = frame_spans[-1].end if frame_spans else header_span.end
+    index_span = _span(stream, index_start)
+    return StreamMap(
+        header=header_span,
+        frames=frame_spans,
+        index=index_span,
+        trailer=_span(stream, index_span.end),
+        frame_sizes=[f.orig_size for f in frames],
+    )
+
+
+def flip(data: bytes, position: int, mask: int = 0xFF) -> bytes:
+    """*data* with the byte at *position* XOR-ed with *mask*."""
+    out = bytearray(data)
+    out[position] ^= mask
+    return bytes(out)
+
+
+@pytest.fixture
+def dickens_64k() -> bytes:
+    return read_text_file("dickens-64k")
+
+
+@pytest.fixture
+def loghub_small() -> bytes:
+    return read_text_file("loghub-small")

@@ -1,0 +1,143 @@
+"""The public surface: ``sigmalang.__all__``, the error tree, and the original layout's imports."""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+
+import sigmalang
+
+
+def test_all_is_sorted_and_unique():
+    assert sigmalang.__all__ == sorted(sigmalang.__all__)
+    assert len(set(sigmalang.__all__)) == len(sigmalang.__all__)
+
+
+def test_every_name_in_all_exists():
+    for name in sigmalang.__all__:
+        assert hasattr(sigmalang, name), name
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "compress",
+        "decompress",
+        "SigmaCompressor",
+        "SigmaDecompressor",
+        "open",
+        "SigmaFile",
+        "SigmaError",
+        "SigmaFormatError",
+        "SigmaTruncatedError",
+        "StreamingEncoder",
+        "StreamingDecoder",
+        "StreamStats",
+        "primitives",
+    ],
+)
+def test_issue_names_are_public(name):
+    assert name in sigmalang.__all__
+
+
+def test_error_tree():
+    assert issubclass(sigmalang.SigmaFormatError, sigmalang.SigmaError)
+    assert issubclass(sigmalang.SigmaTruncatedError, sigmalang.SigmaFormatError)
+    assert issubclass(sigmalang.SigmaCodebookError, sigmalang.SigmaError)
+    assert not issubclass(sigmalang.SigmaError, ValueError)
+
+
+def test_format_error_message_names_frame_and_offset():
+    exc = sigmalang.SigmaFormatError("frame CRC32C mismatch", frame=3, offset=1234)
+    assert exc.frame == 3 and exc.offset == 1234
+    assert "frame 3" in str(exc) and "1234" in str(exc)
+    assert str(sigmalang.SigmaFormatError("bad")) == "bad"
+
+
+def test_original_layout_imports_still_work():
+    from sigmalang.core.streaming_encoder import (
+        BoundaryHandler,
+        ChunkedReader,
+        StreamBuffer,
+        StreamingDecoder,
+        StreamingEncoder,
+        StreamStats,
+        estimate_memory_usage,
+        get_optimal_chunk_size,
+        get_streaming_vs_full_memory,
+    )
+
+    assert StreamingEncoder is sigmalang.StreamingEncoder
+    assert StreamingDecoder is sigmalang.StreamingDecoder
+    assert StreamStats is sigmalang.StreamStats
+    assert estimate_memory_usage is sigmalang.estimate_memory_usage
+    assert get_optimal_chunk_size is sigmalang.get_optimal_chunk_size
+    assert get_streaming_vs_full_memory is sigmalang.get_streaming_vs_full_memory
+    stream = importlib.import_module("sigmalang.stream")
+    assert BoundaryHandler is stream.BoundaryHandler
+    assert ChunkedReader is stream.ChunkedReader
+    assert StreamBuffer is stream.StreamBuffer
+
+
+def test_core_module_all_names_exist():
+    module = importlib.import_module("sigmalang.core.streaming_encoder")
+    for name in module.__all__:
+        assert hasattr(module, name), name
+
+
+@pytest.mark.parametrize(
+    "module",
+    [
+        "sigmalang.glyph",
+        "sigmalang.container",
+        "sigmalang.codec",
+        "sigmalang.compressor",
+        "sigmalang.stream",
+        "sigmalang.file",
+        "sigmalang.errors",
+        "sigmalang.primitives",
+        "sigmalang.memory",
+        "sigmalang.backends",
+        "sigmalang.parallel",
+        "sigmalang.cli",
+    ],
+)
+def test_module_all_names_exist(module):
+    mod = importlib.import_module(module)
+    for name in mod.__all__:
+        assert hasattr(mod, name), f"{module}.{name}"
+
+
+def test_levels_are_0_to_9():
+    assert sorted(sigmalang.LEVELS) == list(range(10))
+    assert sigmalang.DEFAULT_LEVEL in sigmalang.LEVELS
+
+
+@pytest.mark.parametrize("level", [-1, 10, "6", None])
+def test_bad_level_raises_value_error(level):
+    with pytest.raises(ValueError):
+        sigmalang.compress(b"x", level=level)
+
+
+@pytest.mark.parametrize("chunk_size", [0, -1, (64 << 20) + 1, 1.5])
+def test_bad_chunk_size_raises_value_error(chunk_size):
+    with pytest.raises(ValueError):
+        sigmalang.compress(b"x", chunk_size=chunk_size)
+
+
+def test_memory_helpers_follow_configuration():
+    small = sigmalang.estimate_memory_usage(64 << 10)
+    large = sigmalang.estimate_memory_usage(4 << 20)
+    assert 0 < small.total < large.total
+    assert small.total == sum(small.parts.values())
+    assert sigmalang.estimate_memory_usage(1 << 20, workers=2).total > sigmalang.estimate_memory_usage(1 << 20).total
+    cmp = sigmalang.get_streaming_vs_full_memory(1 << 30)
+    assert cmp["full"] > cmp["streaming"] and cmp["factor"] > 1
+    assert sigmalang.get_optimal_chunk_size() == sigmalang.DEFAULT_CHUNK_SIZE
+    budget = sigmalang.estimate_memory_usage(256 << 10).total
+    chosen = sigmalang.get_optimal_chunk_size(memory_budget=budget)
+    assert sigmalang.estimate_memory_usage(chosen).total <= budget
+    assert chosen == 256 << 10
+    with pytest.raises(ValueError):
+        sigmalang.get_optimal_chunk_size(memory_budget=1)

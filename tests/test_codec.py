@@ -1,0 +1,119 @@
+"""The chunk codec: every level round-trips every input, never expands past the bound, and a
+damaged frame body is a ChunkDecodeError."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sigmalang import codec
+from sigmalang.backends import PPMD, STORE
+from sigmalang.codec import TRANSFORM_LITERAL, TRANSFORM_SEMANTIC, ChunkDecodeError, decode_chunk, encode_chunk
+
+FIXTURES = Path(__file__).parent / "fixtures"
+DICKENS = (FIXTURES / "dickens-64k.txt").read_bytes()
+LOGS = (FIXTURES / "loghub-small.log").read_bytes()
+ALL_LEVELS = sorted(codec.LEVELS)
+
+
+def roundtrip(data: bytes, level: int) -> codec.EncodedChunk:
+    encoded = encode_chunk(data, level)
+    assert decode_chunk(encoded.transform, encoded.backend, encoded.data, len(data)) == data
+    return encoded
+
+
+@pytest.mark.parametrize("level", ALL_LEVELS)
+@pytest.mark.parametrize("name", ["dickens-64k.txt", "loghub-small.log"])
+def test_fixtures_roundtrip_at_every_level(name: str, level: int) -> None:
+    data = (FIXTURES / name).read_bytes()
+    encoded = roundtrip(data, level)
+    if level:
+        assert len(encoded.data) < len(data) // 2
+
+
+def test_default_level_uses_the_semantic_transform_and_ppmd() -> None:
+    encoded = roundtrip(DICKENS, codec.DEFAULT_LEVEL)
+    assert (encoded.transform, encoded.backend) == (TRANSFORM_SEMANTIC, PPMD)
+    assert len(encoded.data) < len(encode_chunk(DICKENS, 3).data)  # the transform helps PPMd
+
+
+@pytest.mark.parametrize("level", ALL_LEVELS)
+def test_incompressible_input_is_stored(level: int) -> None:
+    data = os.urandom(100_000)
+    encoded = roundtrip(data, level)
+    assert (encoded.transform, encoded.backend) == (TRANSFORM_LITERAL, STORE)
+    assert len(encoded.data) <= len(data) + len(data) // 1000 + 64
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.binary(max_size=3000), st.sampled_from(ALL_LEVELS))
+def test_random_bytes_roundtrip(data: bytes, level: int) -> None:
+    encoded = roundtrip(data, level)
+    assert len(encoded.data) <= len(data)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.text(max_size=800), st.sampled_from(ALL_LEVELS))
+def test_random_unicode_roundtrip(text: str, level: int) -> None:
+    roundtrip(text.encode("utf-8", "surrogatepass"), level)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.sampled_from(
+        [
+            lambda b: b.replace(b"\n", b"\r\n"),
+            lambda b: b.replace(b" ", b"\t", 50),
+            lambda b: b.replace(b"\n", b"  \n"),
+            lambda b: b.swapcase(),
+            lambda b: b.replace(b"e", b"e7", 300),
+            lambda b: b.replace(b"a", b"\xe9\xff", 40),
+        ]
+    ),
+    st.integers(0, 60_000),
+    st.sampled_from(ALL_LEVELS),
+    st.booleans(),
+)
+def test_mutated_real_text_roundtrips(mutate, start: int, level: int, logs: bool) -> None:  # type: ignore[no-untyped-def]
+    source = LOGS if logs else DICKENS
+    start %= len(source) - 3000
+    roundtrip(mutate(source[start : start + 3000]), level)
+
+
+@pytest.mark.parametrize("level", [3, 6])
+@settings(max_examples=60, deadline=None)
+@given(position=st.integers(0, 10**9), junk=st.binary(min_size=1, max_size=3))
+def test_damaged_payload_is_a_chunk_decode_error(level: int, position: int, junk: bytes) -> None:
+    data = LOGS[:5000]
+    encoded = encode_chunk(data, level)
+    position %= len(encoded.data)
+    damaged = encoded.data[:position] + junk + encoded.data[position + len(junk) :]
+    try:
+        out = decode_chunk(encoded.transform, encoded.backend, damaged, len(data))
+    except ChunkDecodeError:
+        return
+    assert len(out) == len(data)  # undetected here, caught by the frame's CRC
+
+
+@pytest.mark.parametrize("payload", [b"", b"\xff\xff\xff\xff\xff\xff", b"\x80", b"\xff\xff\xff\x7f\x06\x10"])
+def test_bad_semantic_prefix_is_a_chunk_decode_error(payload: bytes) -> None:
+    with pytest.raises(ChunkDecodeError):
+        decode_chunk(TRANSFORM_SEMANTIC, PPMD, payload, 1000)
+
+
+def test_unknown_ids_are_chunk_decode_errors() -> None:
+    with pytest.raises(ChunkDecodeError):
+        decode_chunk(7, STORE, b"x", 1)
+    with pytest.raises(ChunkDecodeError):
+        decode_chunk(TRANSFORM_LITERAL, 9, b"x", 1)
+
+
+def test_levels_are_documented_choices() -> None:
+    assert codec.level_spec(1).backend != PPMD  # level 1 is the fast one
+    assert all(codec.LEVELS[n].describe() for n in ALL_LEVELS)
+    with pytest.raises(ValueError):
+        codec.level_spec(10)

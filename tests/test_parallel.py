@@ -1,0 +1,432 @@
+"""Parallel streaming: same bytes for any worker count, ordered results, bounded work, failures, async API.
+
+Worker processes import this module to run its top-level functions, so everything a worker
+calls here is defined at module level.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import io
+import os
+import signal
+import threading
+import time
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from pathlib import Path
+
+import psutil
+import pytest
+
+import sigmalang
+from conftest import SAMPLES, map_stream, mixed_bytes, read_text_file
+from sigmalang import stream
+from sigmalang.backends import ZSTD
+from sigmalang.cli import main
+from sigmalang.codec import DEFAULT_LEVEL, encode_chunk
+from sigmalang.container import StreamAssembler, StreamHeader
+from sigmalang.errors import SigmaError, SigmaFormatError
+from sigmalang.parallel import Done, WorkerError, ordered_map, resolve_workers, worker_pool
+from sigmalang.stream import Chunk, StreamingDecoder, StreamingEncoder
+
+WAIT = 60.0  # upper bound for anything that must not hang; never reached when the code is right
+
+
+@functools.cache
+def real_text() -> bytes:
+    """About 770 KB of real text: English prose and server logs (from the bundled samples)."""
+    prose = (SAMPLES / "dickens-sample.txt").read_bytes()[: 512 << 10]
+    logs = (SAMPLES / "loghub-sample.log").read_bytes()[: 256 << 10]
+    return prose + logs
+
+
+def encode(data: bytes, **options: object) -> bytes:
+    out = io.BytesIO()
+    StreamingEncoder(**options).encode_stream(io.BytesIO(data), out)  # type: ignore[arg-type]
+    return out.getvalue()
+
+
+def decode(blob: bytes, **options: object) -> tuple[bytes, stream.StreamStats]:
+    out = io.BytesIO()
+    stats = StreamingDecoder(**options).decode_stream(io.BytesIO(blob), out)  # type: ignore[arg-type]
+    return out.getvalue(), stats
+
+
+def worker_processes() -> list[psutil.Process]:
+    """Pool workers of this process: children of its forkserver (or spawned children, for spawn)."""
+    found = []
+    for child in psutil.Process().children():
+        try:
+            grandchildren = child.children()
+        except psutil.NoSuchProcess:
+            continue
+        found += grandchildren or ([child] if "spawn_main" in " ".join(child.cmdline()) else [])
+    return found
+
+
+def assert_no_workers_left() -> None:
+    deadline = time.monotonic() + 10
+    while (left := worker_processes()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not left, f"worker processes left behind: {left}"
+
+
+def within(seconds: float, fn):  # type: ignore[no-untyped-def]
+    """Run *fn* in a thread and return its result, or fail if it has not finished in *seconds*."""
+    result: dict[str, object] = {}
+
+    def run() -> None:
+        try:
+            result["value"] = fn()
+        except BaseException as exc:
+            result["error"] = exc
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    assert not thread.is_alive(), f"still running after {seconds} s: a hang"
+    if "error" in result:
+        raise result["error"]  # type: ignore[misc]
+    return result["value"]
+
+
+class SwapExecutor(Executor):
+    """Runs *fn* on *inner* in place of whatever function it is asked to run; counts submits."""
+
+    def __init__(self, inner: Executor, fn=None):  # type: ignore[no-untyped-def]
+        self.inner = inner
+        self.fn = fn
+        self.submits = 0
+
+    def submit(self, fn, /, *args, **kwargs):  # type: ignore[no-untyped-def,override]
+        self.submits += 1
+        return self.inner.submit(self.fn or fn, *args, **kwargs)
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        self.inner.shutdown(wait, cancel_futures=cancel_futures)
+
+
+# -- functions run in worker processes (module level, so they pickle by name) ------------------
+
+_STARTS = 0
+_encode_job = stream._encode_job  # the real one, also while a test replaces it in the parent
+
+
+def _count_start() -> None:
+    global _STARTS
+    _STARTS += 1
+
+
+def _whoami(_: object) -> tuple[int, int, bool]:
+    return os.getpid(), _STARTS, signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+
+
+def _raise_on_chunk_3(chunk: Chunk) -> tuple[int, int, bytes]:
+    if chunk.number == 3:
+        raise ValueError("boom in chunk 3")
+    return _encode_job(chunk, 1)
+
+
+def _die_on_chunk_2(chunk: Chunk, level: int) -> tuple[int, int, bytes]:
+    if chunk.number == 2:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return _encode_job(chunk, level)
+
+
+def _slow_job(chunk: Chunk, level: int) -> tuple[int, int, bytes]:
+    time.sleep(0.05)
+    return _encode_job(chunk, level)
+
+
+# -- same bytes for any worker count ---------------------------------------------------------
+
+
+def test_same_bytes_for_any_worker_count_and_executor_on_real_text():
+    data = real_text()
+    options = {"level": DEFAULT_LEVEL, "chunk_size": 64 << 10}
+    single = encode(data, workers=1, **options)
+    assert len(map_stream(single).frames) >= 12  # enough chunks that workers finish out of order
+    assert encode(data, workers=2, **options) == single
+    assert encode(data, workers=8, max_in_flight=3, **options) == single
+    with ThreadPoolExecutor(3) as threads:
+        assert encode(data, executor=threads, max_in_flight=5, **options) == single
+    with worker_pool(2) as pool:
+        assert encode(data, executor=pool, **options) == single
+    assert_no_workers_left()
+
+
+def test_cli_same_bytes_for_T1_T2_T4_and_T2_decode_round_trips(tmp_path):
+    source = tmp_path / "text.log"
+    source.write_bytes(read_text_file("loghub-sample") + read_text_file("dickens-64k"))
+    outputs = []
+    for workers in ("1", "2", "4"):
+        out = tmp_path / f"T{workers}.sgl"
+        assert main(["encode", "-q", "-T", workers, "--chunk-size", "64KiB", "-o", str(out), str(source)]) == 0
+        outputs.append(out.read_bytes())
+    assert outputs[0] == outputs[1] == outputs[2]
+    back = tmp_path / "back"
+    assert main(["decode", "-q", "-T", "2", "-o", str(back), str(tmp_path / "T2.sgl")]) == 0
+    assert back.read_bytes() == source.read_bytes()
+    assert_no_workers_left()
+
+
+@pytest.mark.parametrize("workers", [2, 3])
+def test_parallel_decode_round_trips_concatenated_streams(workers):
+    data = real_text()
+    blob = sigmalang.compress(data[:500_000], 1, chunk_size=32 << 10) + sigmalang.compress(data[500_000:], 2)
+    out, stats = decode(blob, workers=workers)
+    assert out == data
+    assert stats.workers == workers and stats.bytes_in == len(blob)
+
+
+def test_workers_zero_means_one_per_cpu():
+    assert resolve_workers(0) == (os.cpu_count() or 1)
+    assert StreamingEncoder(workers=0).workers == (os.cpu_count() or 1)
+    for bad in (-1, 1.5, "2", True):
+        with pytest.raises(ValueError):
+            resolve_workers(bad)  # type: ignore[arg-type]
+
+
+# -- the executor: ordering, bounded work, start-up once per worker ------------------------
+
+
+class GatedExecutor(Executor):
+    """Futures complete only when the test says so, in any order it likes."""
+
+    def __init__(self) -> None:
+        self.pending: list[tuple[Future[object], object, object]] = []
+        self.submitted = threading.Semaphore(0)
+        self.lock = threading.Lock()
+        self.open = False
+
+    def submit(self, fn, /, *args, **kwargs):  # type: ignore[no-untyped-def,override]
+        future: Future[object] = Future()
+        with self.lock:
+            self.pending.append((future, fn, args[0]))
+            if self.open:
+                self.finish(len(self.pending) - 1)
+        self.submitted.release()
+        return future
+
+    def release_all(self) -> None:
+        """Finish everything pending, and from now on every submit at once."""
+        with self.lock:
+            self.open = True
+            for index, (future, _, _) in enumerate(self.pending):
+                if not future.done():
+                    self.finish(index)
+
+    def finish(self, index: int) -> None:
+        future, fn, arg = self.pending[index]
+        future.set_result(fn(arg))  # type: ignore[operator]
+
+
+def test_ordered_map_yields_in_input_order_whatever_order_work_finishes_in():
+    gate = GatedExecutor()
+    items = [0, 1, Done(-2), 3]
+    results = ordered_map(lambda x: x * 10, items, executor=gate, max_in_flight=4)
+    finisher = threading.Thread(target=lambda: [gate.submitted.acquire() for _ in range(3)] and _finish_reversed(gate))
+    finisher.start()
+    assert within(WAIT, lambda: list(results)) == [(0, 0), (1, 10), (items[2], -2), (3, 30)]
+    finisher.join()
+
+
+def _finish_reversed(gate: GatedExecutor) -> None:
+    for index in reversed(range(len(gate.pending))):
+        gate.finish(index)
+
+
+@pytest.mark.parametrize("max_in_flight", [1, 2, 5])
+def test_ordered_map_never_has_more_than_max_in_flight_submitted(max_in_flight):
+    pulled = 0
+
+    def items():
+        nonlocal pulled
+        for i in range(30):
+            pulled += 1
+            yield i
+
+    with ThreadPoolExecutor(4) as pool:
+        for position, (item, result) in enumerate(
+            ordered_map(abs, items(), executor=pool, max_in_flight=max_in_flight)
+        ):
+            assert item == result == position
+            assert pulled - (position + 1) <= max_in_flight - 1  # the yielded one is no longer in flight
+
+
+def test_reader_blocks_when_the_window_is_full():
+    """Backpressure: with no work finishing, the encoder reads a bounded amount of its input."""
+    chunk_size, in_flight = 4096, 3
+    source = io.BytesIO(mixed_bytes(400 * chunk_size, seed=1))
+    gate = GatedExecutor()
+    encoder = StreamingEncoder(level=1, chunk_size=chunk_size, executor=gate, max_in_flight=in_flight)
+    thread = threading.Thread(target=encoder.encode_stream, args=(source, io.BytesIO()), daemon=True)
+    thread.start()
+    for _ in range(in_flight):
+        assert gate.submitted.acquire(timeout=WAIT)
+    time.sleep(0.3)  # would be plenty for an unbounded reader to read all 1.6 MB
+    # window + read-ahead queue + the chunk being put + the reader's buffer, each one chunk (+1 byte)
+    assert source.tell() <= (2 * in_flight + 2) * (chunk_size + 1)
+    assert len(gate.pending) == in_flight
+    gate.release_all()
+    thread.join(WAIT)
+    assert not thread.is_alive()
+    assert source.tell() == 400 * chunk_size
+
+
+def test_worker_start_up_is_paid_once_per_worker_and_workers_ignore_sigint():
+    with worker_pool(2, warm_up=_count_start) as pool:
+        results = [result for _, result in ordered_map(_whoami, range(24), executor=pool, max_in_flight=4)]
+    pids = {pid for pid, _, _ in results}
+    assert 1 <= len(pids) <= 2 and os.getpid() not in pids  # 24 items, at most 2 processes
+    assert all(starts == 1 for _, starts, _ in results)  # each warmed up once, not per item
+    assert all(ignores_sigint for _, _, ignores_sigint in results)
+    assert_no_workers_left()
+
+
+# -- failures -------------------------------------------------------------------------------
+
+
+def test_worker_exception_becomes_one_worker_error_naming_the_chunk():
+    data = mixed_bytes(20 * 4096, seed=2)
+    with worker_pool(2) as pool:
+        executor = SwapExecutor(pool, _raise_on_chunk_3)
+        with pytest.raises(WorkerError, match=r"chunk 3 .*ValueError: boom in chunk 3") as info:
+            within(WAIT, lambda: encode(data, level=1, chunk_size=4096, executor=executor))
+    assert isinstance(info.value, SigmaError)
+    assert isinstance(info.value.__cause__, ValueError)
+
+
+def test_codec_exception_is_the_same_error_inline(monkeypatch):
+    monkeypatch.setattr(stream, "_encode_job", lambda chunk, level: _raise_on_chunk_3(chunk))
+    with pytest.raises(WorkerError, match=r"chunk 3 .*ValueError: boom in chunk 3"):
+        encode(mixed_bytes(20 * 4096, seed=2), level=1, chunk_size=4096, workers=1)
+
+
+def test_worker_killed_gives_worker_error_without_hanging_and_leaves_no_workers(monkeypatch, tmp_path):
+    monkeypatch.setattr(stream, "_encode_job", _die_on_chunk_2)
+    source, target = tmp_path / "in", tmp_path / "out.sgl"
+    source.write_bytes(mixed_bytes(30 * 4096, seed=3))
+    encoder = StreamingEncoder(level=1, chunk_size=4096, workers=2)
+    with pytest.raises(WorkerError, match="worker process died"):
+        within(WAIT, lambda: encoder.encode_file(source, target))
+    assert sorted(os.listdir(tmp_path)) == ["in"]  # no output, no temporary file
+    assert_no_workers_left()
+
+
+def test_data_errors_from_workers_keep_their_type_and_location():
+    """A frame with valid CRCs whose body cannot be decoded fails on a worker: same error as inline."""
+    assembler = StreamAssembler(StreamHeader(chunk_size=4096, level=1))
+    blob = assembler.start()
+    for n in range(6):
+        orig = b"line %d\n" % n * 100
+        if n == 4:
+            blob += assembler.frame(orig, 0, ZSTD, b"not zstd at all")
+        else:
+            encoded = encode_chunk(orig, 1)
+            blob += assembler.frame(orig, encoded.transform, encoded.backend, encoded.data)
+    blob += assembler.finish()
+    offset = map_stream(blob).frames[4].offset
+    for workers in (1, 2):
+        with pytest.raises(SigmaFormatError) as info:
+            within(WAIT, lambda workers=workers: decode(blob, workers=workers))
+        assert (info.value.frame, info.value.offset) == (4, offset)
+        assert "frame 4" in str(info.value)
+
+
+# -- shared-context streams fall back to in-order decoding -----------------------------------
+
+
+def shared_context_stream(data: bytes, chunk_size: int) -> bytes:
+    assembler = StreamAssembler(StreamHeader(chunk_size=chunk_size, level=1, shared_context=True))
+    blob = assembler.start()
+    for start in range(0, len(data), chunk_size):
+        piece = data[start : start + chunk_size]
+        encoded = encode_chunk(piece, 1)
+        blob += assembler.frame(piece, encoded.transform, encoded.backend, encoded.data, continues=start > 0)
+    return blob + assembler.finish()
+
+
+def test_shared_context_stream_is_decoded_in_order_in_the_parent(dickens_64k, loghub_small):
+    blob = shared_context_stream(dickens_64k, 4096) + sigmalang.compress(loghub_small, 1, chunk_size=4096)
+    with ThreadPoolExecutor(2) as threads:
+        executor = SwapExecutor(threads)
+        out, stats = decode(blob, executor=executor, workers=2)
+    assert out == dickens_64k + loghub_small
+    assert executor.submits == len(map_stream(sigmalang.compress(loghub_small, 1, chunk_size=4096)).frames)
+    assert len(stats.notes) == 1 and "stream 1 has shared context" in stats.notes[0]
+
+
+def test_verbose_cli_notes_the_in_order_fallback(tmp_path, dickens_64k, capsys):
+    sgl = tmp_path / "shared.sgl"
+    sgl.write_bytes(shared_context_stream(dickens_64k, 8192))
+    assert main(["decode", "-v", "-T", "2", "-o", str(tmp_path / "out"), str(sgl)]) == 0
+    assert (tmp_path / "out").read_bytes() == dickens_64k
+    assert "shared context" in capsys.readouterr().err
+    assert main(["decode", "-T", "2", "-o", str(tmp_path / "quiet"), str(sgl)]) == 0
+    assert "shared context" not in capsys.readouterr().err
+
+
+# -- async API --------------------------------------------------------------------------------
+
+
+def test_async_encode_with_workers_per_call_does_not_block_the_event_loop(tmp_path):
+    data = real_text()
+    source, target, back = tmp_path / "in.txt", tmp_path / "out.sgl", tmp_path / "back.txt"
+    source.write_bytes(data)
+    encoder = StreamingEncoder(level=1, chunk_size=64 << 10)
+
+    async def run() -> tuple[int, stream.StreamStats]:
+        ticks = 0
+
+        async def ticker() -> None:
+            nonlocal ticks
+            while True:
+                await asyncio.sleep(0.005)
+                ticks += 1
+
+        task = asyncio.create_task(ticker())
+        await asyncio.sleep(0)
+        before = ticks
+        stats = await encoder.encode_file_async(source, target, workers=2)
+        during = ticks - before
+        await StreamingDecoder().decode_file_async(target, back, workers=2)
+        task.cancel()
+        return during, stats
+
+    during, stats = asyncio.run(run())
+    assert stats.workers == 2 and encoder.workers == 1  # per call, the encoder is unchanged
+    assert target.read_bytes() == sigmalang.compress(data, 1, chunk_size=64 << 10)
+    assert back.read_bytes() == data
+    assert during >= 3  # starting two worker processes alone takes longer than three ticks
+    assert_no_workers_left()
+
+
+def test_cancelled_async_encode_stops_workers_and_leaves_no_output(tmp_path, monkeypatch):
+    monkeypatch.setattr(stream, "_encode_job", _slow_job)  # 50 ms a chunk: plenty of time to cancel
+    source, target = tmp_path / "in", tmp_path / "out.sgl"
+    source.write_bytes(mixed_bytes(200 * 4096, seed=4))
+
+    async def run() -> None:
+        loop = asyncio.get_running_loop()
+        started = asyncio.Event()
+        encoder = StreamingEncoder(level=1, chunk_size=4096, progress=lambda n: loop.call_soon_threadsafe(started.set))
+        task = asyncio.create_task(encoder.encode_file_async(source, target, workers=2))
+        await asyncio.wait_for(started.wait(), WAIT)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(asyncio.wait_for(run(), WAIT))
+    assert sorted(os.listdir(tmp_path)) == ["in"]
+    assert_no_workers_left()
+
+
+def test_async_errors_propagate(tmp_path):
+    target = tmp_path / "out"
+    (tmp_path / "bad.sgl").write_bytes(b"not a stream at all")
+    with pytest.raises(SigmaFormatError):
+        asyncio.run(StreamingDecoder().decode_file_async(tmp_path / "bad.sgl", target, workers=2))
+    assert not target.exists()
+    assert not Path(str(target) + ".sgl").exists()

@@ -1,0 +1,218 @@
+"""Golden vectors (tests/vectors/manifest.json): every decoder agrees with the committed files.
+
+Valid vectors decode to their ``.out`` through ``decompress``, ``SigmaDecompressor`` fed in 1- and
+7-byte slices, and ``StreamingDecoder.decode_stream``; stored (level 0) streams are also written
+byte for byte by ``compress``. Damaged vectors raise exactly the recorded error, frame, offset
+and message through all of them. Adding a vector is a manifest entry and its files, no code.
+The annotated hex dumps in docs/FORMAT.md are checked against the vector files they show.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import sigmalang
+from sigmalang import SigmaDecompressor, StreamingDecoder
+
+ROOT = Path(__file__).resolve().parent.parent
+VECTORS = ROOT / "tests" / "vectors"
+FORMAT_DOC = ROOT / "docs" / "FORMAT.md"
+MANIFEST: dict[str, Any] = json.loads((VECTORS / "manifest.json").read_text(encoding="utf-8"))
+
+
+def decode_in_slices(data: bytes, step: int) -> bytes:
+    """Decode with SigmaDecompressor, *step* bytes per call, going on to each concatenated stream
+    the way ``lzma`` users do (a new decompressor takes ``unused_data``)."""
+    out = bytearray()
+    start = fed = streams = 0
+    decomp = SigmaDecompressor()
+    for i in range(0, len(data), step):
+        piece = data[i : i + step]
+        while piece:
+            out += decomp.decompress(piece)
+            fed += len(piece)
+            piece = b""
+            if decomp.eof:
+                streams += 1
+                piece = decomp.unused_data
+                start += fed - len(piece)
+                decomp, fed = SigmaDecompressor(offset=start), 0
+    if fed or not streams:
+        decomp.close()  # raises: the input ended inside a stream
+    return bytes(out)
+
+
+def decode_streaming(data: bytes, read_size: int | None = None) -> bytes:
+    sink = io.BytesIO()
+    decoder = StreamingDecoder() if read_size is None else StreamingDecoder(read_size=read_size)
+    decoder.decode_stream(io.BytesIO(data), sink)
+    return sink.getvalue()
+
+
+DECODERS: dict[str, Callable[[bytes], bytes]] = {
+    "decompress": sigmalang.decompress,
+    "SigmaDecompressor/1": lambda data: decode_in_slices(data, 1),
+    "SigmaDecompressor/7": lambda data: decode_in_slices(data, 7),
+    "StreamingDecoder": decode_streaming,
+    "StreamingDecoder/7": lambda data: decode_streaming(data, read_size=7),
+}
+
+
+def _params(kind: str, *, reproducible: bool = False) -> list[Any]:
+    params = []
+    for entry in MANIFEST[kind]:
+        if reproducible and not any(s.get("reproducible") for s in entry["streams"]):
+            continue
+        marks = [pytest.mark.xfail(strict=True, reason=entry["known_bug"])] if entry.get("known_bug") else []
+        params.append(pytest.param(entry, id=entry["name"], marks=marks))
+    return params
+
+
+def test_manifest_lists_every_file_once() -> None:
+    listed = [e["file"] for kind in ("valid", "damaged") for e in MANIFEST[kind]]
+    listed += [e["expected"] for e in MANIFEST["valid"]]
+    on_disk = sorted(p.name for p in VECTORS.iterdir() if p.suffix in (".sgl", ".out"))
+    assert sorted(listed) == on_disk
+    assert MANIFEST["format_version"] == 1
+    assert MANIFEST["valid"] and MANIFEST["damaged"]
+
+
+@pytest.mark.parametrize("entry", _params("valid"))
+def test_valid_vector_decodes_to_expected(entry: dict[str, Any]) -> None:
+    stream = (VECTORS / entry["file"]).read_bytes()
+    expected = (VECTORS / entry["expected"]).read_bytes()
+    assert len(expected) == sum(s["size"] for s in entry["streams"])
+    assert len(stream) == sum(s["encoded_size"] for s in entry["streams"])
+    for name, decode in DECODERS.items():
+        assert decode(stream) == expected, f"{name} decoded {entry['name']} wrongly"
+
+
+@pytest.mark.parametrize("entry", _params("valid", reproducible=True))
+def test_stored_vector_is_reproduced_by_compress(entry: dict[str, Any]) -> None:
+    """Stored (level 0) streams are fully specified, so compress() must write the committed bytes
+    exactly. zstd output may change between zstd versions: those streams are only decoded."""
+    stream = (VECTORS / entry["file"]).read_bytes()
+    expected = (VECTORS / entry["expected"]).read_bytes()
+    pos = orig = 0
+    for s in entry["streams"]:
+        part, encoded = expected[orig : orig + s["size"]], stream[pos : pos + s["encoded_size"]]
+        if s.get("reproducible"):
+            assert sigmalang.compress(part, 0, chunk_size=s["chunk_size"]) == encoded
+        pos, orig = pos + s["encoded_size"], orig + s["size"]
+
+
+@pytest.mark.parametrize("entry", _params("damaged"))
+def test_damaged_vector_raises_recorded_error(entry: dict[str, Any]) -> None:
+    stream = (VECTORS / entry["file"]).read_bytes()
+    wanted = (entry["error"], entry["frame"], entry["offset"])
+    wrong = []
+    for name, decode in DECODERS.items():
+        with pytest.raises(sigmalang.SigmaError) as info:
+            decode(stream)
+        exc = info.value
+        got = (type(exc).__name__, getattr(exc, "frame", None), getattr(exc, "offset", None))
+        if got != wanted or entry["message"] not in str(exc):
+            wrong.append(f"{name}: {got} {str(exc)!r}")
+    assert not wrong, f"expected {wanted} with {entry['message']!r}; got:\n" + "\n".join(wrong)
+
+
+def _crc32c_table() -> list[int]:
+    table = []
+    for n in range(256):
+        crc = n
+        for _ in range(8):
+            crc = (crc >> 1) ^ (0x82F63B78 if crc & 1 else 0)
+        table.append(crc)
+    return table
+
+
+CRC32C_TABLE = _crc32c_table()
+
+
+def crc32c_reference(data: bytes) -> int:
+    """CRC-32C as docs/FORMAT.md defines it, written independently of the ``crc32c`` package."""
+    crc = 0xFFFFFFFF
+    for byte in data:
+        crc = (crc >> 8) ^ CRC32C_TABLE[(crc ^ byte) & 0xFF]
+    return crc ^ 0xFFFFFFFF
+
+
+def read_varint(buf: bytes, pos: int) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        byte, pos = buf[pos], pos + 1
+        value |= (byte & 0x7F) << shift
+        shift += 7
+        if byte < 0x80:
+            return value, pos
+
+
+def walk_records(stream: bytes) -> list[list[tuple[int, int, bytes]]]:
+    """``(primitive id, record size, payload)`` of every record, per stream, parsed by hand."""
+    streams, pos = [], 0
+    while pos < len(stream):
+        assert stream[pos : pos + 8] == b"\xce\xa3LG\r\n\x1a\n"
+        pos += 8
+        records: list[tuple[int, int, bytes]] = []
+        while not records or records[-1][0] != 19:
+            start, first = pos, stream[pos]
+            primitive, pos = (stream[pos + 1], pos + 2) if first & 0x1F == 31 else (first & 0x1F, pos + 1)
+            length, pos = read_varint(stream, pos)
+            records.append((primitive, pos + length - start, stream[pos : pos + length]))
+            pos += length
+        streams.append(records)
+    return streams
+
+
+def test_crc32c_reference_is_castagnoli() -> None:
+    assert crc32c_reference(b"123456789") == 0xE3069283
+
+
+@pytest.mark.parametrize("entry", _params("valid"))
+def test_valid_vector_checksums_follow_the_spec(entry: dict[str, Any]) -> None:
+    """Every record's CRC32C, the index's sizes and BLAKE2b-128, and the trailer, as FORMAT.md says."""
+    stream = (VECTORS / entry["file"]).read_bytes()
+    expected = (VECTORS / entry["expected"]).read_bytes()
+    streams = walk_records(stream)
+    assert len(streams) == len(entry["streams"])
+    orig = 0
+    for records, info in zip(streams, entry["streams"], strict=True):
+        for _, _, payload in records:
+            assert crc32c_reference(payload[:-4]) == int.from_bytes(payload[-4:], "little")
+        header, *frames, (_, index_size, index), (_, trailer_size, trailer) = records
+        fields = [read_varint(index, 0)]
+        while fields[-1][1] < len(index) - 20:
+            fields.append(read_varint(index, fields[-1][1]))
+        count, header_size, *entries, total = [value for value, _ in fields]
+        assert count == len(frames) and header_size == 8 + header[1]
+        assert entries[0::2] == [size for _, size, _ in frames]
+        assert sum(entries[1::2]) == total == info["size"]
+        content = expected[orig : orig + info["size"]]
+        assert index[-20:-4] == hashlib.blake2b(content, digest_size=16).digest()
+        assert trailer_size == 14 and int.from_bytes(trailer[:8], "little") == index_size
+        orig += info["size"]
+
+
+# The dumps in docs/FORMAT.md: a "<!-- vector: NAME.sgl -->" line, then a fenced block whose rows
+# are "OFFSET  BYTES  FIELD" with the bytes in a fixed 47-character column.
+DUMP = re.compile(r"<!-- vector: (?P<file>\S+) -->\s*```text\n(?P<rows>.*?)```", re.DOTALL)
+
+
+def test_format_doc_dumps_match_vectors() -> None:
+    dumps = DUMP.findall(FORMAT_DOC.read_text(encoding="utf-8"))
+    assert len(dumps) >= 3
+    for file, rows in dumps:
+        data = bytearray()
+        for row in rows.splitlines():
+            offset, hex_bytes = int(row[:6], 16), row[8:55]
+            assert offset == len(data), f"{file}: row {row!r} is at offset {len(data):06x}"
+            data += bytes.fromhex(hex_bytes)
+        assert bytes(data) == (VECTORS / file).read_bytes(), f"the dump of {file} in docs/FORMAT.md is stale"
