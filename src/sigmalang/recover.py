@@ -99,6 +99,8 @@ class _State:
     orig_pos: int = 0  # original offset just past the last intact frame
     damage_at: int | None = None  # file offset where unresolved damage began
     digest: Any = field(default_factory=content_digest)
+    shared: bool = False  # the header allows frames that continue the previous one's context
+    header_size: int | None = None  # magic and header record, when the header was intact
     frames: list[tuple[int, int, int]] = field(default_factory=list)  # intact: number, orig offset, size
 
 
@@ -154,16 +156,18 @@ class _Scanner:
         self.result.streams.append(report)
         limit = MAX_CHUNK_SIZE + FRAME_OVERHEAD
         header = self.glyph_at(pos, 1024) if start is not None else None
+        st = _State()
         if start is not None:
             try:
                 if header is None:
                     raise SigmaFormatError("stream header missing or damaged", offset=pos)
-                limit = StreamHeader.decode(header).chunk_size + FRAME_OVERHEAD
+                decoded = StreamHeader.decode(header)
+                limit, st.shared = decoded.chunk_size + FRAME_OVERHEAD, decoded.shared_context
+                st.header_size = pos + header.size - start
             except SigmaFormatError as exc:
                 report.problems.append(str(exc))
             if header is not None and header.primitive == P.STREAM_HEADER:
                 pos += header.size
-        st = _State()
         while pos < self.size and not (self.stop_at_loss and (report.damaged or st.damage_at is not None)):
             glyph = self.glyph_at(pos, limit)
             if glyph is not None and glyph.type == GlyphType.COMPOSITE and glyph.primitive == P.FRAME:
@@ -219,6 +223,8 @@ class _Scanner:
     def take(self, report: StreamReport, st: _State, frame: Frame) -> None:
         st.expected, st.orig_pos = frame.number + 1, frame.orig_offset + frame.orig_size
         try:
+            if frame.continues and not st.shared:
+                raise SigmaFormatError("frame depends on context in a stream of independent frames")
             data = decode_frame(frame)
         except SigmaFormatError as exc:
             report.damaged.append(
@@ -244,6 +250,7 @@ class _Scanner:
         else:
             if self.plausible(st, index.count, pos):
                 self.missing(report, st, index.count, pos, "frame lost")
+                self.check_index(report, st, index)
             else:
                 report.problems.append(f"index lists {index.count} frames, which the stream cannot hold")
                 index = None
@@ -252,7 +259,8 @@ class _Scanner:
         try:
             if trailer is None:
                 raise SigmaFormatError("trailer missing", offset=end)
-            decode_trailer(trailer)
+            if decode_trailer(trailer) != glyph.size:
+                raise SigmaFormatError("it does not give the index record's size", offset=end)
             end += TRAILER_SIZE
         except SigmaFormatError as exc:
             report.problems.append(f"trailer damaged: {exc.reason}")
@@ -260,6 +268,17 @@ class _Scanner:
         if index is not None and report.ok and st.digest.digest() != index.checksum:
             report.problems.append("content checksum (BLAKE2b) mismatch")
         return end
+
+    @staticmethod
+    def check_index(report: StreamReport, st: _State, index: StreamIndex) -> None:
+        """The index must agree with the header and with every intact frame."""
+        if st.header_size is not None and index.header_size != st.header_size:
+            report.problems.append("index disagrees with the header's size")
+        sizes = index.sizes()
+        for number, orig_offset, orig_size in st.frames:
+            if number < len(sizes) and sizes[number][1] != orig_size:
+                report.problems.append(f"index disagrees with frame {number}'s size")
+                return
 
     @staticmethod
     def settle(report: StreamReport, st: _State, index: StreamIndex | None, truncated: bool = False) -> None:
