@@ -275,7 +275,7 @@ class _Scanner:
         if st.header_size is not None and index.header_size != st.header_size:
             report.problems.append("index disagrees with the header's size")
         sizes = index.sizes()
-        for number, orig_offset, orig_size in st.frames:
+        for number, _, orig_size in st.frames:
             if number < len(sizes) and sizes[number][1] != orig_size:
                 report.problems.append(f"index disagrees with frame {number}'s size")
                 return
