@@ -142,21 +142,36 @@ def _reset_hwm() -> int:
 
 
 def codec_child_main(args: argparse.Namespace) -> int:
-    """Working memory of one chunk codec alone: the rise in VmHWM while chunks are encoded or decoded."""
+    """Working memory of the chunk codec alone: how far VmHWM rises while chunks are coded.
+
+    ``codec-encode`` encodes chunks of the repeated sample (and saves the frames to *dst*, if
+    given); ``codec-decode`` decodes the frames saved in *src*, so that no encoding ran before.
+    """
     import gc
+    import pickle
 
     from sigmalang.codec import decode_chunk, encode_chunk
 
-    sample = SAMPLE.read_bytes()
-    chunks = [_repeated(sample, i * args.chunk_size, args.chunk_size) for i in range(args.chunks)]
-    encoded = [encode_chunk(chunk, args.level) for chunk in chunks] if args.child == "codec-decode" else []
-    gc.collect()
-    start = _reset_hwm()
-    for i, chunk in enumerate(chunks):
-        if encoded:
-            decode_chunk(encoded[i].transform, encoded[i].backend, encoded[i].data, len(chunk))
-        else:
-            encode_chunk(chunk, args.level)
+    if args.child == "codec-decode":
+        with open(args.src, "rb") as saved:
+            frames = pickle.load(saved)
+        gc.collect()
+        start = _reset_hwm()
+        for transform, backend, data, size in frames:
+            decode_chunk(transform, backend, data, size)
+    else:
+        sample = SAMPLE.read_bytes()
+        chunks = [_repeated(sample, i * args.chunk_size, args.chunk_size) for i in range(args.chunks)]
+        gc.collect()
+        start = _reset_hwm()
+        frames = []
+        for chunk in chunks:
+            encoded = encode_chunk(chunk, args.level)
+            frames.append((encoded.transform, encoded.backend, encoded.data, len(chunk)))
+            del encoded
+        if args.dst:
+            with open(args.dst, "wb") as out:
+                pickle.dump(frames, out)
     print(json.dumps({"working": _hwm(os.getpid()) - start}), flush=True)
     return 0
 
