@@ -202,17 +202,21 @@ BASELINE = (
 @dataclass
 class Measured:
     peak_rss: int  # largest sum of RSS over the process tree, polled
+    peak_pss: int  # largest sum of PSS (shared pages divided among the processes sharing them)
     kernel_hwm: int  # sum of the kernel's per-process high-water marks
     parts: dict[str, list[int]]  # VmHWM of each process in the tree, by role
     elapsed: float
 
 
-def _tree_rss(proc: psutil.Process) -> int:
-    total = 0
+def _tree_memory(proc: psutil.Process) -> tuple[int, int]:
+    """RSS and PSS of *proc* and its descendants, summed."""
+    rss = pss = 0
     for p in [proc, *proc.children(recursive=True)]:
         with contextlib.suppress(psutil.Error):
-            total += p.memory_info().rss
-    return total
+            info = p.memory_full_info()
+            rss += info.rss
+            pss += info.pss
+    return rss, pss
 
 
 def run_child(mode: str, src: Path | None = None, dst: Path | None = None, **opts: int) -> Measured:
@@ -225,16 +229,17 @@ def run_child(mode: str, src: Path | None = None, dst: Path | None = None, **opt
             cmd += [f"--{key.replace('_', '-')}", str(value)]
     child = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
     proc = psutil.Process(child.pid)
-    peak = 0
+    peak_rss = peak_pss = 0
     while child.poll() is None:
         with contextlib.suppress(psutil.Error):
-            peak = max(peak, _tree_rss(proc))
+            rss, pss = _tree_memory(proc)
+            peak_rss, peak_pss = max(peak_rss, rss), max(peak_pss, pss)
         time.sleep(POLL_S)
     out = child.stdout.read() if child.stdout else ""
     if child.returncode != 0:
         raise SystemExit(f"{shlex.join(cmd[:1] + cmd[3:])} failed with exit status {child.returncode}")
     result = json.loads(out.strip().splitlines()[-1])
-    return Measured(peak, result["kernel_hwm"], result["parts"], result.get("elapsed", 0.0))
+    return Measured(peak_rss, peak_pss, result["kernel_hwm"], result["parts"], result.get("elapsed", 0.0))
 
 
 def write_input(path: Path, size: int, sample: bytes) -> None:

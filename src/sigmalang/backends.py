@@ -82,7 +82,7 @@ class ZstdBackend:
             params = zstandard.get_frame_parameters(data)
             if params.content_size != size:
                 raise BackendError(f"zstd frame declares {params.content_size} bytes, expected {size}")
-            out = self._decompressor.decompress(data, max_output_size=size)
+            out = self._decompressor.decompress(data, max_output_size=size, allow_extra_data=False)
         except zstandard.ZstdError as exc:
             raise BackendError(f"zstd: {exc}") from None
         if len(out) != size:

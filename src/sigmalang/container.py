@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from crc32c import crc32c
 
 from . import primitives as P
-from .errors import SigmaFormatError, SigmaTruncatedError
+from .errors import SigmaCodebookError, SigmaFormatError, SigmaTruncatedError
 from .glyph import BoundaryHandler, Glyph, decode_varint, encode_glyph, encode_varint
 from .primitives import GlyphType
 
@@ -365,6 +365,10 @@ class StreamParser:
             return None
         if self.header is None:
             self.header = StreamHeader.decode(glyph)
+            if self.header.codebook_id:
+                raise SigmaCodebookError(
+                    f"the stream needs codebook {self.header.codebook_id.hex()}, and this reader has no codebooks"
+                )
             self._seen.header_size = self._records.offset - self.start
             return self.header
         if glyph.primitive == P.FRAME and glyph.type == GlyphType.COMPOSITE:

@@ -163,6 +163,8 @@ class _Scanner:
                     raise SigmaFormatError("stream header missing or damaged", offset=pos)
                 decoded = StreamHeader.decode(header)
                 limit, st.shared = decoded.chunk_size + FRAME_OVERHEAD, decoded.shared_context
+                if decoded.codebook_id:
+                    report.problems.append(f"the stream needs codebook {decoded.codebook_id.hex()}, not available")
                 st.header_size = pos + header.size - start
             except SigmaFormatError as exc:
                 report.problems.append(str(exc))
