@@ -2,22 +2,27 @@
 
 Usage::
 
-    python benchmarks/memory.py                       # 10 MB, 100 MB, 1 GB; -T 1, 2, 4
+    python benchmarks/memory.py                       # 10 MB, 100 MB, 1 GB; -T 1, 2, 4; 1 MiB chunks
     python benchmarks/memory.py --quick               # 10 MB and 100 MB only
-    python benchmarks/memory.py --sizes 10MB,1GB --workers 1,4 --chunk-size 64KiB --level 6
+    python benchmarks/memory.py --sizes 100MB --workers 1,4 --chunk-size 64KiB,4MiB --level 6
+    python benchmarks/memory.py --codec               # each level's codec working memory, alone
+    python benchmarks/memory.py --buffer-pool         # would reusing chunk buffers help?
 
 For each size, the input is *samples/dickens-sample.txt* repeated (written piece by piece to a
 temporary file, never held in memory). Every encode and every decode runs in a fresh Python
-process (this script with ``--child``) that uses ``StreamingEncoder``/``StreamingDecoder`` with
-the same pipeline as ``sigmalang encode -T N``. Two measurements of that process tree:
+process that runs ``StreamingEncoder``/``StreamingDecoder``, the pipeline of ``sigmalang encode
+-T N``. Two measurements of that process tree:
 
-* **peak RSS**: the parent polls the tree (the process, the multiprocessing fork server and the
-  workers) with psutil every ~10 ms and keeps the largest sum of their RSS;
+* **peak RSS**: this script polls the tree (the process, the multiprocessing fork server and
+  resource tracker, the workers) with psutil every ~10 ms and keeps the largest sum of their RSS
+  (and of their PSS, which counts a page shared by several processes once in all);
 * **kernel HWM**: the kernel's own high-water mark (``VmHWM`` in ``/proc/<pid>/status``) of each
-  process in the tree, read by the child just before it stops its workers, summed. With one
-  process it is exact; with workers it is a sum of per-process peaks, so at least the peak RSS.
+  process in the tree, summed: the child reports its own as it ends, the others' are the last
+  values read while polling. With one process it is exact; with workers it is a sum of
+  per-process peaks that need not coincide, so it is at least the peak RSS.
 
-The table is printed as markdown, ready to paste. Decoded outputs are checked against the input.
+Tables are printed as markdown, ready to paste. Decoded outputs are compared with the input; the
+exit status is 1 if a check fails (a round trip, flat memory, the estimate within 25%).
 """
 
 from __future__ import annotations
@@ -65,8 +70,15 @@ def _int_list(text: str) -> list[int]:
     return [int(part) for part in text.split(",") if part.strip()]
 
 
+def _chunk_sizes(text: str) -> list[int]:
+    """Chunk sizes as the CLI reads them (``64KiB``, ``1MiB``: K and M are binary), comma-separated."""
+    from sigmalang.cli import parse_size as parse_chunk_size
+
+    return [int(part) if part.isdigit() else parse_chunk_size(part) for part in text.split(",") if part.strip()]
+
+
 def human(n: int) -> str:
-    for unit, scale in (("GB", 10**9), ("MB", 10**6), ("KB", 10**3)):
+    for unit, scale in (("GB", 10**9), ("MB", 10**6), ("GiB", 1 << 30), ("MiB", MiB), ("KiB", 1 << 10)):
         if n >= scale and n % scale == 0:
             return f"{n // scale} {unit}"
     return f"{n:,} B"
@@ -76,7 +88,7 @@ def mib(n: float) -> str:
     return f"{n / MiB:.1f}"
 
 
-# --- the child: one encode or decode in a fresh process -------------------------------------------
+# --- children: each measurement in a fresh process --------------------------------------------------
 
 
 def _hwm(pid: int) -> int:
@@ -91,49 +103,6 @@ def _hwm(pid: int) -> int:
     return 0
 
 
-def _role(proc: psutil.Process) -> str:
-    cmdline = " ".join(proc.cmdline())
-    if "resource_tracker" in cmdline:
-        return "resource tracker"
-    if "forkserver" in cmdline and proc.ppid() == os.getpid():
-        return "fork server"
-    return "worker"
-
-
-def _tree_hwm() -> dict[str, Any]:
-    """VmHWM of this process and of each descendant (fork server, resource tracker, workers)."""
-    me = psutil.Process()
-    parts: dict[str, list[int]] = {"main": [_hwm(me.pid)]}
-    for child in me.children(recursive=True):
-        with contextlib.suppress(psutil.Error):
-            parts.setdefault(_role(child), []).append(_hwm(child.pid))
-    return {"kernel_hwm": sum(sum(v) for v in parts.values()), "parts": parts}
-
-
-def child_main(args: argparse.Namespace) -> int:
-    from sigmalang.parallel import worker_pool
-    from sigmalang.stream import StreamingDecoder, StreamingEncoder
-
-    workers = args.workers[0]
-    # The pool is made here (not inside the codec) so that its processes are still alive to have
-    # their VmHWM read after the run; the pipeline is the one ``sigmalang encode -T N`` runs.
-    pool = worker_pool(workers) if workers > 1 else None
-    codec: Any
-    if args.child == "encode":
-        codec = StreamingEncoder(
-            args.level, args.chunk_size, workers=workers, executor=pool, max_in_flight=args.max_in_flight
-        )
-        stats = codec.encode_file(args.src, args.dst, overwrite=True)
-    else:
-        codec = StreamingDecoder(workers=workers, executor=pool, max_in_flight=args.max_in_flight)
-        stats = codec.decode_file(args.src, args.dst, overwrite=True)
-    result = {"bytes_in": stats.bytes_in, "bytes_out": stats.bytes_out, "elapsed": stats.elapsed, **_tree_hwm()}
-    if pool is not None:
-        pool.shutdown()
-    print(json.dumps(result), flush=True)
-    return 0
-
-
 def _reset_hwm() -> int:
     """Reset this process's VmHWM to its current RSS (Linux >= 4.0); return that RSS."""
     with open("/proc/self/clear_refs", "w") as refs:
@@ -141,11 +110,26 @@ def _reset_hwm() -> int:
     return _hwm(os.getpid())
 
 
-def codec_child_main(args: argparse.Namespace) -> int:
+def pipeline_child(args: argparse.Namespace) -> dict[str, Any]:
+    """One streaming encode or decode, as ``sigmalang encode|decode -T N`` runs it (workers included)."""
+    from sigmalang.stream import StreamingDecoder, StreamingEncoder
+
+    workers, flight = args.workers[0], args.max_in_flight
+    codec: Any
+    if args.child == "encode":
+        codec = StreamingEncoder(args.level[0], args.chunk_size[0], workers=workers, max_in_flight=flight)
+        stats = codec.encode_file(args.src, args.dst, overwrite=True)
+    else:
+        codec = StreamingDecoder(workers=workers, max_in_flight=flight)
+        stats = codec.decode_file(args.src, args.dst, overwrite=True)
+    return {"elapsed": stats.elapsed, "hwm": _hwm(os.getpid())}
+
+
+def codec_child(args: argparse.Namespace) -> dict[str, Any]:
     """Working memory of the chunk codec alone: how far VmHWM rises while chunks are coded.
 
-    ``codec-encode`` encodes chunks of the repeated sample (and saves the frames to *dst*, if
-    given); ``codec-decode`` decodes the frames saved in *src*, so that no encoding ran before.
+    ``codec-encode`` encodes chunks of the repeated sample (and saves the frames to *dst*);
+    ``codec-decode`` decodes the frames saved in *src*, in a process that encoded nothing.
     """
     import gc
     import pickle
@@ -160,20 +144,52 @@ def codec_child_main(args: argparse.Namespace) -> int:
         for transform, backend, data, size in frames:
             decode_chunk(transform, backend, data, size)
     else:
-        sample = SAMPLE.read_bytes()
-        chunks = [_repeated(sample, i * args.chunk_size, args.chunk_size) for i in range(args.chunks)]
+        size = args.chunk_size[0]
+        chunks = [_repeated(SAMPLE.read_bytes(), i * size, size) for i in range(args.chunks)]
         gc.collect()
         start = _reset_hwm()
         frames = []
         for chunk in chunks:
-            encoded = encode_chunk(chunk, args.level)
+            encoded = encode_chunk(chunk, args.level[0])
             frames.append((encoded.transform, encoded.backend, encoded.data, len(chunk)))
             del encoded
-        if args.dst:
-            with open(args.dst, "wb") as out:
-                pickle.dump(frames, out)
-    print(json.dumps({"working": _hwm(os.getpid()) - start}), flush=True)
-    return 0
+        with open(args.dst, "wb") as out:
+            pickle.dump(frames, out)
+    return {"working": _hwm(os.getpid()) - start}
+
+
+def buffers_child(args: argparse.Namespace) -> dict[str, Any]:
+    """Cut *src* into chunks with the pipeline's reader (new buffers each time) or with a pool.
+
+    The pool variant reads into two reused buffers, which is what a GlyphBufferPool would do. The
+    consumer only touches each chunk, so the difference is the cost of the reader's buffers. For
+    scale, the same process then times ``encode_chunk`` on one chunk at *level*.
+    """
+    from sigmalang.codec import encode_chunk
+    from sigmalang.stream import ChunkedReader
+
+    size = args.chunk_size[0]
+    touched = chunks = 0
+    with open(args.src, "rb", buffering=0) as source:
+        start = _reset_hwm()
+        began = time.perf_counter()
+        if args.child == "buffers-new":
+            for chunk in ChunkedReader(source, size, align_lines=False):
+                touched += chunk.data[-1]
+                chunks += 1
+        else:
+            pool = [bytearray(size) for _ in range(2)]
+            while n := source.readinto(pool[chunks % 2]):
+                with memoryview(pool[chunks % 2])[:n] as view:
+                    touched += view[-1]
+                chunks += 1
+        elapsed = time.perf_counter() - began
+        working = _hwm(os.getpid()) - start
+    sample = _repeated(SAMPLE.read_bytes(), 0, size)
+    began = time.perf_counter()
+    encode_chunk(sample, args.level[0])
+    encode = time.perf_counter() - began
+    return {"chunks": chunks, "elapsed": elapsed, "working": working, "encode": encode, "touched": touched}
 
 
 def _repeated(sample: bytes, offset: int, size: int) -> bytes:
@@ -186,41 +202,73 @@ def _repeated(sample: bytes, offset: int, size: int) -> bytes:
     return bytes(out)
 
 
-# The child runs as ``python -c``: with a script as ``__main__``, the fork server and every
-# worker would import that script again, which ``python -m sigmalang`` does not make them do.
+CHILDREN = {
+    "encode": pipeline_child,
+    "decode": pipeline_child,
+    "codec-encode": codec_child,
+    "codec-decode": codec_child,
+    "buffers-new": buffers_child,
+    "buffers-pool": buffers_child,
+}
+# Children run as ``python -c``: with a script as ``__main__``, the fork server and every worker
+# would import that script again, which ``python -m sigmalang`` does not make them do.
 CHILD = f"import sys; sys.path.insert(0, {str(Path(__file__).resolve().parent)!r}); import memory; memory.main()"
 BASELINE = (
     "import sigmalang, json; "
     "hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM:')][0].split()[1]; "
-    "print(json.dumps({'kernel_hwm': int(hwm) * 1024, 'parts': {'main': [int(hwm) * 1024]}}))"
+    "print(json.dumps({'hwm': int(hwm) * 1024}))"
 )
 
 
-# --- the parent: generate inputs, run children, poll their memory ---------------------------------
+# --- the parent: generate inputs, run children, poll their memory -----------------------------------
 
 
 @dataclass
 class Measured:
     peak_rss: int  # largest sum of RSS over the process tree, polled
-    peak_pss: int  # largest sum of PSS (shared pages divided among the processes sharing them)
+    peak_pss: int  # largest sum of PSS (a page shared by n processes counts 1/n in each)
     kernel_hwm: int  # sum of the kernel's per-process high-water marks
     parts: dict[str, list[int]]  # VmHWM of each process in the tree, by role
     elapsed: float
 
 
-def _tree_memory(proc: psutil.Process) -> tuple[int, int]:
-    """RSS and PSS of *proc* and its descendants, summed."""
-    rss = pss = 0
-    for p in [proc, *proc.children(recursive=True)]:
-        with contextlib.suppress(psutil.Error):
-            info = p.memory_full_info()
-            rss += info.rss
-            pss += info.pss
-    return rss, pss
+def _role(proc: psutil.Process, main: int) -> str:
+    if proc.pid == main:
+        return "main"
+    cmdline = " ".join(proc.cmdline())
+    if "resource_tracker" in cmdline:
+        return "resource tracker"
+    if "forkserver" in cmdline and proc.ppid() == main:
+        return "fork server"
+    return "worker"
 
 
-def run_child(mode: str, src: Path | None = None, dst: Path | None = None, **opts: int) -> Measured:
-    """Run one encode or decode (or, for ``baseline``, just ``import sigmalang``) in a fresh process."""
+class TreePoller:
+    """Poll a process tree: the largest sums of RSS and PSS, and each process's last VmHWM."""
+
+    def __init__(self, pid: int):
+        self.root = psutil.Process(pid)
+        self.peak_rss = self.peak_pss = 0
+        self.hwm: dict[int, tuple[str, int]] = {}  # pid -> (role, VmHWM), the last value read
+
+    def poll(self) -> None:
+        rss = pss = 0
+        for proc in [self.root, *self.root.children(recursive=True)]:
+            with contextlib.suppress(psutil.Error):
+                info = proc.memory_full_info()
+                rss, pss = rss + info.rss, pss + info.pss
+                role = self.hwm[proc.pid][0] if proc.pid in self.hwm else _role(proc, self.root.pid)
+                self.hwm[proc.pid] = (role, max(_hwm(proc.pid), self.hwm.get(proc.pid, ("", 0))[1]))
+        self.peak_rss, self.peak_pss = max(self.peak_rss, rss), max(self.peak_pss, pss)
+
+
+def run_child(mode: str, src: Path | None = None, dst: Path | None = None, **opts: int) -> tuple[Measured, dict]:
+    """Run one child (or, for ``baseline``, just ``import sigmalang``) and poll its memory.
+
+    The kernel HWM of the child itself is what it reports as it ends; that of the fork server,
+    the resource tracker and the workers is the last value read while polling them (they end
+    before the child does), so it may miss the last ~10 ms of their lives.
+    """
     if mode == "baseline":
         cmd = [sys.executable, "-c", BASELINE]
     else:
@@ -228,18 +276,21 @@ def run_child(mode: str, src: Path | None = None, dst: Path | None = None, **opt
         for key, value in opts.items():
             cmd += [f"--{key.replace('_', '-')}", str(value)]
     child = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
-    proc = psutil.Process(child.pid)
-    peak_rss = peak_pss = 0
+    poller = TreePoller(child.pid)
     while child.poll() is None:
         with contextlib.suppress(psutil.Error):
-            rss, pss = _tree_memory(proc)
-            peak_rss, peak_pss = max(peak_rss, rss), max(peak_pss, pss)
+            poller.poll()
         time.sleep(POLL_S)
     out = child.stdout.read() if child.stdout else ""
     if child.returncode != 0:
         raise SystemExit(f"{shlex.join(cmd[:1] + cmd[3:])} failed with exit status {child.returncode}")
     result = json.loads(out.strip().splitlines()[-1])
-    return Measured(peak_rss, peak_pss, result["kernel_hwm"], result["parts"], result.get("elapsed", 0.0))
+    parts: dict[str, list[int]] = {"main": [result.get("hwm", 0)]}
+    for pid, (role, hwm) in sorted(poller.hwm.items()):
+        if pid != child.pid:
+            parts.setdefault(role, []).append(hwm)
+    kernel = sum(sum(v) for v in parts.values())
+    return Measured(poller.peak_rss, poller.peak_pss, kernel, parts, result.get("elapsed", 0.0)), result
 
 
 def write_input(path: Path, size: int, sample: bytes) -> None:
@@ -267,37 +318,43 @@ def same_file(a: Path, b: Path, block: int = 4 * MiB) -> bool:
 @dataclass
 class Row:
     size: int
+    chunk: int
     workers: int
     encode: Measured
     decode: Measured
-    estimate: int
+    encode_estimate: int
     decode_estimate: int
 
 
-def measure(size: int, args: argparse.Namespace, work: Path, sample: bytes) -> list[Row]:
-    """Encode then decode *size* bytes of text once for each worker count; check the round trip."""
+def measure(size: int, args: argparse.Namespace, work: Path) -> list[Row]:
+    """Encode, then decode, *size* bytes of text for each chunk size and worker count."""
     from sigmalang.memory import estimate_memory_usage
 
     src, enc, dec = work / "input.txt", work / "input.sgl", work / "output.txt"
-    write_input(src, size, sample)
+    write_input(src, size, SAMPLE.read_bytes())
     flight = {"max_in_flight": args.max_in_flight} if args.max_in_flight else {}
+    level = args.level[0]
     rows = []
     try:
-        for n in args.workers:
-            e = run_child("encode", src, enc, workers=n, chunk_size=args.chunk_size, level=args.level, **flight)
-            d = run_child("decode", enc, dec, workers=n, **flight)
-            if not same_file(src, dec):
-                raise SystemExit(f"decoded output differs from the input ({human(size)}, -T {n})")
-            dec.unlink()
-            settings = dict(chunk_size=args.chunk_size, workers=n, level=args.level, max_in_flight=args.max_in_flight)
-            est = estimate_memory_usage(**settings).total
-            dec_est = estimate_memory_usage(**settings, mode="decode").total
-            rows.append(Row(size, n, e, d, est, dec_est))
-            print(
-                f"  {human(size)} -T {n}: encode {mib(e.peak_rss)} MiB in {e.elapsed:.1f} s, "
-                f"decode {mib(d.peak_rss)} MiB in {d.elapsed:.1f} s",
-                file=sys.stderr,
-            )
+        for chunk in args.chunk_size:
+            for n in args.workers:
+                e, _ = run_child("encode", src, enc, workers=n, chunk_size=chunk, level=level, **flight)
+                d, _ = run_child("decode", enc, dec, workers=n, **flight)
+                if not same_file(src, dec):
+                    raise SystemExit(f"decoded output differs from the input ({human(size)}, -T {n})")
+                dec.unlink()
+                settings: dict[str, Any] = dict(
+                    chunk_size=chunk, workers=n, level=level, max_in_flight=args.max_in_flight
+                )
+                est = estimate_memory_usage(**settings).total
+                dec_est = estimate_memory_usage(**settings, mode="decode").total
+                rows.append(Row(size, chunk, n, e, d, est, dec_est))
+                print(
+                    f"  {human(size)}, {human(chunk)} chunks, -T {n}: encode {mib(e.peak_rss)} MiB in "
+                    f"{e.elapsed:.1f} s, decode {mib(d.peak_rss)} MiB in {d.elapsed:.1f} s",
+                    file=sys.stderr,
+                    flush=True,
+                )
     finally:
         for path in (src, enc, dec):
             path.unlink(missing_ok=True)
@@ -306,24 +363,49 @@ def measure(size: int, args: argparse.Namespace, work: Path, sample: bytes) -> l
 
 def table(rows: list[Row]) -> str:
     lines = [
-        "| input | -T | encode peak RSS | encode kernel HWM | decode peak RSS | decode kernel HWM "
-        "| estimate | estimate / encode | estimate / decode |",
-        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| input | chunk | -T | encode peak RSS | kernel HWM | estimate | est / peak "
+        "| decode peak RSS | kernel HWM | estimate | est / peak |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for r in rows:
+        e, d = r.encode, r.decode
         lines.append(
-            f"| {human(r.size)} | {r.workers} | {mib(r.encode.peak_rss)} MiB | {mib(r.encode.kernel_hwm)} MiB "
-            f"| {mib(r.decode.peak_rss)} MiB | {mib(r.decode.kernel_hwm)} MiB | {mib(r.estimate)} MiB "
-            f"| {r.estimate / r.encode.peak_rss:.2f} | {r.decode_estimate / r.decode.peak_rss:.2f} |"
+            f"| {human(r.size)} | {human(r.chunk)} | {r.workers} "
+            f"| {mib(e.peak_rss)} MiB | {mib(e.kernel_hwm)} MiB | {mib(r.encode_estimate)} MiB "
+            f"| {r.encode_estimate / e.peak_rss:.2f} "
+            f"| {mib(d.peak_rss)} MiB | {mib(d.kernel_hwm)} MiB | {mib(r.decode_estimate)} MiB "
+            f"| {r.decode_estimate / d.peak_rss:.2f} |"
         )
+    return "\n".join(lines)
+
+
+def scaling_table(rows: list[Row]) -> str:
+    """Peaks with N workers against one worker, as RSS and as PSS, for the largest input."""
+    largest = max(r.size for r in rows)
+    by = {(r.chunk, r.workers): r for r in rows if r.size == largest}
+    lines = [
+        "| input | chunk | -T | encode peak RSS | / -T 1 | encode peak PSS | / -T 1 "
+        "| decode peak RSS | / -T 1 | decode peak PSS | / -T 1 |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for (chunk, n), r in by.items():
+        one = by.get((chunk, 1))
+        if one is None:
+            continue
+        cells = []
+        for what in ("encode", "decode"):
+            m, m1 = getattr(r, what), getattr(one, what)
+            cells += [f"{mib(m.peak_rss)} MiB", f"{m.peak_rss / m1.peak_rss:.2f}"]
+            cells += [f"{mib(m.peak_pss)} MiB", f"{m.peak_pss / m1.peak_pss:.2f}"]
+        lines.append(f"| {human(largest)} | {human(chunk)} | {n} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
 def detail_table(rows: list[Row]) -> str:
     """Per-process kernel high-water marks, in MiB: where the memory of each run is."""
     lines = [
-        "| input | -T | run | main | fork server | resource tracker | each worker |",
-        "| ---: | ---: | --- | ---: | ---: | ---: | --- |",
+        "| input | chunk | -T | run | main | fork server | resource tracker | each worker |",
+        "| ---: | ---: | ---: | --- | ---: | ---: | ---: | --- |",
     ]
     for r in rows:
         for what in ("encode", "decode"):
@@ -333,8 +415,8 @@ def detail_table(rows: list[Row]) -> str:
                 return " ".join(mib(v) for v in parts.get(role, [])) or "-"
 
             lines.append(
-                f"| {human(r.size)} | {r.workers} | {what} | {cell('main')} | {cell('fork server')} "
-                f"| {cell('resource tracker')} | {cell('worker')} |"
+                f"| {human(r.size)} | {human(r.chunk)} | {r.workers} | {what} | {cell('main')} "
+                f"| {cell('fork server')} | {cell('resource tracker')} | {cell('worker')} |"
             )
     return "\n".join(lines)
 
@@ -342,86 +424,136 @@ def detail_table(rows: list[Row]) -> str:
 def checks(rows: list[Row]) -> list[tuple[bool, str]]:
     out: list[tuple[bool, str]] = []
     sizes = sorted({r.size for r in rows})
-    by = {(r.size, r.workers): r for r in rows}
-    for n in sorted({r.workers for r in rows}):
-        small, large = by.get((sizes[0], n)), by.get((sizes[-1], n))
-        if small and large and small is not large:
+    by = {(r.size, r.chunk, r.workers): r for r in rows}
+    for chunk in sorted({r.chunk for r in rows}):
+        for n in sorted({r.workers for r in rows}):
+            small, large = by.get((sizes[0], chunk, n)), by.get((sizes[-1], chunk, n))
+            if small is None or large is None or small is large:
+                continue
             for what in ("encode", "decode"):
                 a, b = getattr(small, what).peak_rss, getattr(large, what).peak_rss
+                label = f"{human(chunk)} chunks, -T {n}, {what}"
                 out.append(
-                    (b <= FLAT * a, f"-T {n} {what}: peak at {human(large.size)} / {human(small.size)} = {b / a:.2f}")
+                    (b <= FLAT * a, f"{label}: peak at {human(large.size)} / at {human(small.size)} = {b / a:.2f}")
                 )
-    worst = max(rows, key=lambda r: abs(r.estimate / r.encode.peak_rss - 1))
-    out.append(
-        (
-            abs(worst.estimate / worst.encode.peak_rss - 1) <= TOLERANCE,
-            f"encode estimate / measured: worst {worst.estimate / worst.encode.peak_rss:.2f} "
-            f"({human(worst.size)}, -T {worst.workers})",
-        )
-    )
-    worst = max(rows, key=lambda r: abs(r.decode_estimate / r.decode.peak_rss - 1))
-    out.append(
-        (
-            abs(worst.decode_estimate / worst.decode.peak_rss - 1) <= TOLERANCE,
-            f"decode estimate / measured: worst {worst.decode_estimate / worst.decode.peak_rss:.2f} "
-            f"({human(worst.size)}, -T {worst.workers})",
-        )
-    )
-    for size in sizes:
-        one, four = by.get((size, 1)), by.get((size, 4))
-        if one and four:
-            ratio = four.encode.peak_rss / one.encode.peak_rss
-            out.append((ratio < 4, f"{human(size)} encode: -T 4 peak / -T 1 peak = {ratio:.2f} (must be < 4)"))
-            bound = max(four.estimate, four.decode_estimate) * (1 + TOLERANCE)
-            worst_peak = max(four.encode.peak_rss, four.decode.peak_rss)
-            out.append(
-                (
-                    worst_peak <= bound,
-                    f"{human(size)} -T 4: peak {mib(worst_peak)} MiB within the bound "
-                    f"(estimate + 25% = {mib(bound)} MiB)",
-                )
+    for what in ("encode", "decode"):
+
+        def error(r: Row, what: str = what) -> float:
+            return float(getattr(r, f"{what}_estimate") / getattr(r, what).peak_rss)
+
+        worst = max(rows, key=lambda r: abs(error(r) - 1))
+        where = f"{human(worst.size)}, {human(worst.chunk)} chunks, -T {worst.workers}"
+        out.append(
+            (
+                abs(error(worst) - 1) <= TOLERANCE,
+                f"{what} estimate / peak, worst of all rows: {error(worst):.2f} ({where})",
             )
+        )
+    for (size, chunk, n), r in sorted(by.items()):
+        one = by.get((size, chunk, 1))
+        if n != 4 or one is None:
+            continue
+        for what in ("encode", "decode"):
+            peak, peak1 = getattr(r, what).peak_rss, getattr(one, what).peak_rss
+            bound = getattr(r, f"{what}_estimate") * (1 + TOLERANCE)
+            label = f"{human(size)}, {human(chunk)} chunks, {what} -T 4"
+            out.append((peak < 4 * peak1, f"{label}: peak RSS / -T 1 peak RSS = {peak / peak1:.2f} (< 4)"))
+            out.append((peak <= bound, f"{label}: peak {mib(peak)} MiB <= documented bound {mib(bound)} MiB"))
     return out
 
 
-def parent_main(args: argparse.Namespace) -> int:
-    sizes = [10**7, 10**8] if args.quick else args.sizes
-    sample = SAMPLE.read_bytes()
-    print(f"command: {shlex.join([os.path.relpath(sys.executable), *sys.argv])}")
-    print(
+def machine_lines(args: argparse.Namespace) -> list[str]:
+    return [
+        f"command: {shlex.join([os.path.relpath(sys.executable), *sys.argv])}",
         f"machine: {platform.machine()}, {os.cpu_count()} CPUs, {psutil.virtual_memory().total / 2**30:.0f} GiB RAM, "
-        f"Python {platform.python_version()} ({platform.python_implementation()}), {platform.system()}"
-    )
-    print(f"settings: chunk size {args.chunk_size:,} bytes, level {args.level}, input = {SAMPLE.name} repeated")
-    baseline = run_child("baseline")
+        f"{platform.system()} {platform.release()}, Python {platform.python_version()}",
+    ]
+
+
+def pipeline_main(args: argparse.Namespace) -> int:
+    if len(args.level) != 1:
+        raise SystemExit("give one --level (several are for --codec)")
+    sizes = [10**7, 10**8] if args.quick else args.sizes
+    print("\n".join(machine_lines(args)))
     print(
-        f"baseline (a process that only imports sigmalang): peak RSS {mib(baseline.peak_rss)} MiB, "
-        f"kernel HWM {mib(baseline.kernel_hwm)} MiB"
+        f"settings: level {args.level[0]}, input = {SAMPLE.name} repeated, "
+        f"chunks in flight: {args.max_in_flight or 'the default (2 per worker)'}"
     )
+    baseline, _ = run_child("baseline")
+    print(f"baseline (a process that only imports sigmalang): {mib(baseline.kernel_hwm)} MiB", flush=True)
     rows: list[Row] = []
     with tempfile.TemporaryDirectory(prefix="sigmalang-memory-", dir=args.tmpdir) as tmp:
         for size in sizes:
-            rows += measure(size, args, Path(tmp), sample)
+            rows += measure(size, args, Path(tmp))
     print()
     print(table(rows))
-    print()
+    if 1 in args.workers and len(args.workers) > 1:
+        print()
+        print(scaling_table(rows))
     if args.detail:
-        print("Kernel high-water mark (VmHWM) of each process, MiB:")
         print()
         print(detail_table(rows))
-        print()
+    print()
     results = checks(rows)
     for ok, line in results:
         print(f"{'PASS' if ok else 'FAIL'}: {line}")
     return 0 if all(ok for ok, _ in results) else 1
 
 
-def _chunk_size(text: str) -> int:
-    if text.isdigit():  # how the parent passes it to a child, which then need not import the CLI
-        return int(text)
-    from sigmalang.cli import parse_size as parse_chunk_size  # as the CLI reads it: 1MiB, 64KiB, ...
+def codec_main(args: argparse.Namespace) -> int:
+    """Each level's codec working memory, measured alone, beside the model's ``codec`` part."""
+    from sigmalang.codec import LEVELS, level_spec
+    from sigmalang.memory import _codec_memory
 
-    return parse_chunk_size(text)
+    levels = args.level if args.level_given else sorted(LEVELS)
+    print("\n".join(machine_lines(args)))
+    print(f"working memory: rise of VmHWM while {args.chunks} chunks of {SAMPLE.name} (repeated) are coded")
+    print()
+    print("| level | what | chunk | encode | model | decode | model |")
+    print("| ---: | --- | ---: | ---: | ---: | ---: | ---: |")
+    with tempfile.TemporaryDirectory(prefix="sigmalang-memory-", dir=args.tmpdir) as tmp:
+        frames = Path(tmp) / "frames.pickle"
+        for level in levels:
+            for chunk in args.chunk_size:
+                _, e = run_child("codec-encode", Path(tmp), frames, level=level, chunk_size=chunk, chunks=args.chunks)
+                _, d = run_child("codec-decode", frames, Path(tmp))
+                cells = [f"{mib(e['working'])} MiB", f"{mib(_codec_memory(level, chunk, 'encode'))} MiB"]
+                cells += [f"{mib(d['working'])} MiB", f"{mib(_codec_memory(level, chunk, 'decode'))} MiB"]
+                print(f"| {level} | {level_spec(level).describe()} | {human(chunk)} | " + " | ".join(cells) + " |")
+    return 0
+
+
+def buffer_pool_main(args: argparse.Namespace) -> int:
+    """The GlyphBufferPool question: does reading into reused buffers save time or memory?"""
+    print("\n".join(machine_lines(args)))
+    size = args.sizes[0] if args.sizes_given else 200 * 10**6
+    print(f"input: {human(size)} of {SAMPLE.name} repeated, cut into chunks; encode_chunk at level {args.level[0]}")
+    print()
+    print(
+        "| chunk | reader (new buffers) | pooled buffers | saved per chunk | encode_chunk | saved / encode "
+        "| reader memory | pooled memory |"
+    )
+    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    with tempfile.TemporaryDirectory(prefix="sigmalang-memory-", dir=args.tmpdir) as tmp:
+        src = Path(tmp) / "input.txt"
+        write_input(src, size, SAMPLE.read_bytes())
+        for chunk in args.chunk_size:
+            best: dict[str, dict[str, Any]] = {}
+            for _ in range(3):  # the fastest of three, for each
+                for how in ("buffers-new", "buffers-pool"):
+                    _, r = run_child(how, src, src, chunk_size=chunk, level=args.level[0])
+                    if how not in best or r["elapsed"] < best[how]["elapsed"]:
+                        best[how] = r
+            new, pool = best["buffers-new"], best["buffers-pool"]
+            per_new, per_pool = new["elapsed"] / new["chunks"], pool["elapsed"] / pool["chunks"]
+            encode = min(best[h]["encode"] for h in best)
+            print(
+                f"| {human(chunk)} | {per_new * 1e6:.0f} µs | {per_pool * 1e6:.0f} µs "
+                f"| {(per_new - per_pool) * 1e6:.0f} µs "
+                f"| {encode * 1e3:.1f} ms | {(per_new - per_pool) / encode:.2%} "
+                f"| {mib(new['working'])} MiB | {mib(pool['working'])} MiB |"
+            )
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -429,22 +561,34 @@ def main(argv: list[str] | None = None) -> int:
     from sigmalang.compressor import DEFAULT_CHUNK_SIZE
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--sizes", type=_size_list, default=[10**7, 10**8, 10**9], help="default 10MB,100MB,1GB")
+    parser.add_argument("--sizes", type=_size_list, help="input sizes (default 10MB,100MB,1GB)")
     parser.add_argument("--workers", type=_int_list, default=[1, 2, 4], help="worker counts (default 1,2,4)")
-    parser.add_argument("--chunk-size", type=_chunk_size, default=DEFAULT_CHUNK_SIZE, help="default 1MiB")
-    parser.add_argument("--level", type=int, default=DEFAULT_LEVEL, help=f"default {DEFAULT_LEVEL}")
+    parser.add_argument("--chunk-size", type=_chunk_sizes, help="chunk sizes (default 1MiB; 64KiB,1MiB,4MiB for modes)")
+    parser.add_argument("--level", type=_int_list, help=f"level (default {DEFAULT_LEVEL}; --codec: all levels)")
     parser.add_argument("--max-in-flight", type=int, help="chunks in flight (default: the codec's, 2 per worker)")
     parser.add_argument("--quick", action="store_true", help="10 MB and 100 MB only")
     parser.add_argument("--detail", action="store_true", help="also print each process's high-water mark")
+    parser.add_argument("--codec", action="store_true", help="measure each level's codec working memory alone")
+    parser.add_argument("--buffer-pool", action="store_true", help="measure whether pooled chunk buffers would help")
     parser.add_argument("--tmpdir", help="where to write the generated inputs (default: the system's)")
-    parser.add_argument("--child", choices=["encode", "decode", "codec-encode", "codec-decode"], help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=sorted(CHILDREN), help=argparse.SUPPRESS)
     parser.add_argument("--chunks", type=int, default=4, help=argparse.SUPPRESS)
     parser.add_argument("--src", help=argparse.SUPPRESS)
     parser.add_argument("--dst", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.child in ("codec-encode", "codec-decode"):
-        return codec_child_main(args)
-    return child_main(args) if args.child else parent_main(args)
+    args.level_given, args.sizes_given = args.level is not None, args.sizes is not None
+    args.level = args.level or [DEFAULT_LEVEL]
+    args.sizes = args.sizes or [10**7, 10**8, 10**9]
+    modes = args.codec or args.buffer_pool
+    args.chunk_size = args.chunk_size or ([64 << 10, 1 << 20, 4 << 20] if modes else [DEFAULT_CHUNK_SIZE])
+    if args.child:
+        print(json.dumps(CHILDREN[args.child](args)), flush=True)
+        return 0
+    if args.codec:
+        return codec_main(args)
+    if args.buffer_pool:
+        return buffer_pool_main(args)
+    return pipeline_main(args)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from sigmalang import semantic
 from sigmalang.semantic.codebook import CODE_BYTES, build_codebook
-from sigmalang.semantic.transform import CAPITAL, NUMBER, UPPER, _read_header
+from sigmalang.semantic.transform import CAPITAL, NUMBER, SEGMENT, UPPER, VERSION, _read_header
 
 FIXTURES = Path(__file__).parent / "fixtures"
 DICKENS = (FIXTURES / "dickens-64k.txt").read_bytes()
@@ -120,11 +120,18 @@ def test_codebook_is_deterministic_and_bounded() -> None:
         b"\x01\x00\x60\x05a\nb\n",
         b"\x01\x00\x00\x01ab\n\x80",
         b"\x01\x00\x7d\x00",
+        b"\x01\x00\x60\x80\x80\x80",  # codebook size: a varint longer than 3 bytes
+        b"\x01\x00\x60\x80\x00",  # codebook size: a padded varint
+        b"\x01\x02\x60\x00\n\xfc1\n",  # delta without a number before it
+        b"\x01\x02\x60\x00" + b"1" * 19 + b"\n\xfc0\n",  # delta on a number wider than 18 digits
+        b"\x01\x02\x60\x00\x39\n\xfc1\n",  # delta overflows its width
+        b"\x01\x01\x60\x00\xff\x41",  # escape of an ASCII byte
     ],
 )
-def test_bad_headers_raise_decode_error(code: bytes) -> None:
-    with pytest.raises(semantic.SemanticDecodeError):
-        semantic.decode(code)
+def test_bad_codes_raise_decode_error(code: bytes) -> None:
+    for segment in (1, 2, 3, SEGMENT):
+        with pytest.raises(semantic.SemanticDecodeError):
+            semantic.decode(code, segment=segment)
 
 
 @settings(max_examples=300, deadline=None)
@@ -135,3 +142,79 @@ def test_damaged_code_never_raises_anything_else(position: int, junk: bytes) -> 
     damaged = code[:position] + junk + code[position + len(junk) :]
     with contextlib.suppress(semantic.SemanticDecodeError):
         semantic.decode(damaged)
+
+
+SAMPLES = [
+    DICKENS[:20_000],
+    LOGS[:20_000],
+    LOGS[:3000].replace(b"\n", b" "),  # one long line
+    b"x" * 300 + b"\n\xc3\xa9" * 50 + b"\n",
+    LOGS[:5000].replace(b"e", b"\xc3\xa9", 40),
+]
+
+
+@pytest.mark.parametrize("segment", [1, 2, 7, 100, 4096])
+def test_segments_change_nothing_in_the_code(segment: int) -> None:
+    """Encoding and decoding in segments of any size gives the code and text of one piece."""
+    for data in SAMPLES:
+        whole = semantic.encode(data, segment=len(data) + 1)
+        assert semantic.encode(data, segment=segment) == whole
+        assert semantic.decode(whole, segment=segment) == semantic.decode(whole, len(data), segment) == data
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=600), st.integers(1, 64), st.integers(1, 64))
+def test_random_bytes_in_segments_roundtrip(data: bytes, encode_segment: int, decode_segment: int) -> None:
+    code = semantic.encode(data, min_count=2, segment=encode_segment)
+    assert code == semantic.encode(data, min_count=2, segment=len(data) + 1)
+    assert semantic.decode(code, segment=decode_segment) == data
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(MARKER_HEAVY, st.sampled_from([b"the", b"The", b"x1y", b"010", b"zz"])), max_size=120))
+def test_marker_bytes_in_segments_roundtrip(parts: list[bytes]) -> None:
+    data = b"".join(parts) * 3
+    code = semantic.encode(data, min_count=2, segment=5)
+    assert code == semantic.encode(data, min_count=2, segment=len(data) + 1)
+    for segment in (1, 2, 3, 11):
+        assert semantic.decode(code, segment=segment) == data
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, 10_000), st.binary(min_size=1, max_size=4), st.integers(1, 40))
+def test_damaged_code_in_segments_never_raises_anything_else(position: int, junk: bytes, segment: int) -> None:
+    code = semantic.encode(LOGS[:2000].replace(b"e", b"\xc3\xa9", 20), min_count=3)
+    position %= len(code)
+    damaged = code[:position] + junk + code[position + len(junk) :]
+    with contextlib.suppress(semantic.SemanticDecodeError):
+        semantic.decode(damaged, 2000, segment)
+
+
+def test_decode_checks_the_size_it_is_given() -> None:
+    code = semantic.encode(LOGS[:3000])
+    assert semantic.decode(code, 3000, 512) == LOGS[:3000]
+    for size in (0, 1000, 2999):
+        with pytest.raises(semantic.SemanticDecodeError):
+            semantic.decode(code, size, 512)
+
+
+def test_expanding_references_are_refused_before_joining() -> None:
+    code = bytes([VERSION, 0, 1, 1]) + b"a" * 10_000 + b"\n" + b"\x80" * 100
+    with pytest.raises(semantic.SemanticDecodeError, match="expands"):
+        semantic.decode(code, 50_000)
+    assert semantic.decode(code) == b"a" * 1_000_000  # without a size, nothing bounds it
+
+
+def test_expanding_deltas_are_refused() -> None:
+    lines = b"".join(b"%018d\n" % i for i in range(2))
+    code = bytes([VERSION, 2, 96, 0]) + lines + b"\xfc0\n" * 100
+    with pytest.raises(semantic.SemanticDecodeError, match="deltas expand"):
+        semantic.decode(code, 500)  # the references pass (338 <= 2 * 500), the deltas do not
+    assert len(semantic.decode(code)) == 19 * 102
+
+
+def test_segment_size_must_be_positive() -> None:
+    with pytest.raises(ValueError):
+        semantic.encode(b"abc", segment=0)
+    with pytest.raises(ValueError):
+        semantic.decode(semantic.encode(b"abc"), segment=0)

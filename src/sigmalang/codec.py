@@ -156,7 +156,7 @@ def _decode_semantic(decode: Callable[[bytes, int], bytes], payload: bytes, size
     code_size, start = parsed
     if code_size > max_code_size(size):
         raise ChunkDecodeError(f"glyph code of {code_size} bytes is too long for a {size}-byte chunk")
-    data = semantic.decode(decode(payload[start:], code_size))
+    data = semantic.decode(decode(payload[start:], code_size), size)
     if len(data) != size:
         raise ChunkDecodeError(f"glyph code decoded to {len(data)} bytes, expected {size}")
     return data

@@ -92,7 +92,8 @@ def ordered_map(
 
     With no executor, ``fn`` runs inline. ``Done`` items are yielded as ``(item, item.value)``.
     *items* is not read further while the window is full: that is the backpressure. *describe*
-    names an item in error messages (``"chunk 3"``). Closing the iterator cancels what is queued.
+    names an item in error messages (``"chunk 3"``). Closing the iterator cancels what is queued,
+    except on a process pool (see below), whose owner cancels it by shutting the pool down.
     """
     if max_in_flight < 1:
         raise ValueError("max_in_flight must be at least 1")
@@ -111,7 +112,7 @@ def ordered_map(
     finally:
         # A process pool cancels its own queue in shutdown(cancel_futures=True). Cancelling its
         # futures from here can crash its manager thread if the pool then breaks (CPython gh-107219,
-        # unfixed in 3.11), and shutdown() would wait for that thread forever.
+        # still in 3.11.7), and shutdown() would then wait for that thread forever.
         if not isinstance(executor, ProcessPoolExecutor):
             for _, future in window:
                 if future is not None:

@@ -5,6 +5,11 @@
     source ─► ChunkedReader ─► StreamBuffer ─► chunk codec (inline or workers) ─► in order ─► StreamBuffer ─► writer
     (reader thread)                              (parallel.ordered_map)                          (writer thread)
 
+Decoding is the mirror image: the reader thread parses records (checking their CRCs), workers
+decode frames, and the main thread checks the content checksum and hands the bytes on in order.
+Frame numbering, the index and the checksums are computed in the main thread, in input order, so
+the output is the same for every worker count (see ``docs/parallel.md``).
+
 Peak memory is about ``chunk_size × (chunks in flight + queued)`` plus the backend's model memory
 (see :func:`estimate_memory_usage`); it does not depend on the input's size.
 """

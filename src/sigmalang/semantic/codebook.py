@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from operator import itemgetter
 
 __all__ = ["CODE_BASE", "CODE_END", "Codebook", "build_codebook"]
 
@@ -59,7 +60,11 @@ def build_codebook(counts: Counter[bytes], short: int = 96, min_count: int = MIN
     folded: Counter[bytes] = Counter()
     for word, count in counts.items():
         folded[word.lower() if _case_folds(word) else word] += count
-    ranked = [w for w, c in folded.most_common() if c >= min_count and len(w) >= MIN_LENGTH]
+    # filter before sorting: most_common() would build and sort a pair for every distinct word
+    kept = [(w, c) for w, c in folded.items() if c >= min_count and len(w) >= MIN_LENGTH]
+    del folded
+    kept.sort(key=itemgetter(1), reverse=True)  # stable: ties keep first-seen order
+    ranked = [w for w, _ in kept]
     short = min(short, CODE_BYTES)
     book = Codebook((), short)
     return Codebook(tuple(ranked[: book.capacity]), short)

@@ -19,19 +19,26 @@ bytes                   glyph
 The encoder applies three stages — escape high bytes, number deltas per line, words to
 references — and the decoder undoes them in reverse. A chunk is one frame: nothing is carried
 between chunks. See ``docs/semantic.md`` for the byte layout of the whole payload.
+
+Both sides work on ~32 KiB segments (whole lines when encoding, glyph-aligned pieces of the body
+when decoding), so their working memory is a few times the chunk, not ~50 bytes per input byte
+as when the whole chunk is split into word lists; the code does not depend on the segment size.
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Iterator
 
+from ..errors import SigmaFormatError
 from ..glyph import decode_varint, encode_varint
 from .codebook import CODE_BASE, CODE_BYTES, CODE_END, Codebook, build_codebook
 
 __all__ = ["SemanticDecodeError", "decode", "encode", "worth_trying"]
 
 VERSION = 1
+SEGMENT = 32 << 10  # bytes worked on at a time, so working memory is a few times the chunk (measured)
 FLAG_ESCAPES = 0x01
 FLAG_NUMBERS = 0x02
 NUMBER, CAPITAL, UPPER, ESCAPE = 0xFC, 0xFD, 0xFE, 0xFF
@@ -61,52 +68,97 @@ def worth_trying(data: bytes, max_high_share: float = 0.02) -> bool:
     return high <= max_high_share * len(data) and b"\0" not in data
 
 
-def encode(data: bytes, short: int = 96, min_count: int = 32) -> bytes:
-    """Encode one chunk into the glyph code (header, codebook, body)."""
-    flags = 0
-    text = data
-    if not text.isascii():
-        text = HIGH.sub(b"\xff\\1", text)
-        flags |= FLAG_ESCAPES
-    numbered = _encode_numbers(text)
-    if numbered is not None:
-        text = numbered
-        flags |= FLAG_NUMBERS
-    pieces = WORD.split(text)
-    words = pieces[1::2]
-    counts = Counter(words)
+def encode(data: bytes, short: int = 96, min_count: int = 32, segment: int = SEGMENT) -> bytes:
+    """Encode one chunk into the glyph code (header, codebook, body).
+
+    The chunk is worked on in segments of about *segment* bytes (whole lines, words cut nowhere),
+    first to count the words and then to replace them; the code does not depend on *segment*.
+    """
+    if segment < 1:
+        raise ValueError(f"segment size must be positive, got {segment}")
+    escape = not data.isascii()
+    texts: list[bytes | None] = []  # stages 1-2 of each segment, None where they changed nothing
+    cuts: list[tuple[int, int]] = []
+    counts: Counter[bytes] = Counter()
+    previous: list[bytes] = []
+    numbered = False
+    for start, end in _line_segments(data, segment):
+        text = HIGH.sub(b"\xff\\1", data[start:end]) if escape else data[start:end]
+        text, previous, changed = _encode_numbers(text, previous)
+        numbered |= changed
+        for piece in _word_segments(text, segment):
+            counts.update(WORD.findall(piece))
+        texts.append(text if escape or changed else None)
+        cuts.append((start, end))
     book = build_codebook(counts, short, min_count)
-    glyphs = _word_glyphs(counts, book)
-    pieces[1::2] = map(glyphs.__getitem__, words)
-    header = bytes([VERSION, flags, book.short]) + encode_varint(len(book.words))
-    return header + book.serialize() + b"".join(pieces)
+    del counts
+    glyphs = _word_glyphs(book)
+    flags = (FLAG_ESCAPES if escape else 0) | (FLAG_NUMBERS if numbered else 0)
+    body = [bytes([VERSION, flags, book.short]) + encode_varint(len(book.words)), book.serialize()]
+    for i, (start, end) in enumerate(cuts):
+        stored, texts[i] = texts[i], None
+        for piece in _word_segments(data[start:end] if stored is None else stored, segment):
+            pieces = WORD.split(piece)
+            words = pieces[1::2]
+            pieces[1::2] = map(glyphs.get, words, words)
+            body.append(b"".join(pieces))
+            del pieces, words
+        del stored
+    return b"".join(body)
 
 
-def _word_glyphs(counts: Counter[bytes], book: Codebook) -> dict[bytes, bytes]:
-    """Exact spelling → its glyph bytes (a reference, with a case modifier, or the word itself)."""
-    codes = book.codes()
-    glyphs = {}
-    for word in counts:
-        code = codes.get(word)
-        if code is not None:
-            glyphs[word] = code
-            continue
-        lower = word.lower()
-        code = codes.get(lower) if lower != word else None
-        if code is not None and len(word) > 1 and word.isupper():
-            glyphs[word] = bytes([UPPER]) + code
-        elif code is not None and word[1:].islower():
-            glyphs[word] = bytes([CAPITAL]) + code
+def _line_segments(data: bytes, size: int) -> Iterator[tuple[int, int]]:
+    """``(start, end)`` of whole lines, about *size* bytes at a time (a longer line is one segment)."""
+    start, total = 0, len(data)
+    while start < total:
+        end = start + size
+        if end >= total:
+            end = total
         else:
-            glyphs[word] = word
+            cut = data.rfind(b"\n", start, end)
+            end = cut + 1 if cut >= 0 else data.find(b"\n", end) + 1 or total
+        yield start, end
+        start = end
+
+
+def _word_segments(text: bytes, size: int) -> Iterator[bytes]:
+    """*text* in pieces of about *size* bytes, never cut inside a run of letters."""
+    if len(text) <= size:
+        yield text
+        return
+    start = 0
+    while start < len(text):
+        end = start + size
+        run = WORD.match(text, end - 1) if end < len(text) else None
+        if run:
+            end = run.end()
+        yield text[start:end]
+        start = end
+
+
+def _word_glyphs(book: Codebook) -> dict[bytes, bytes]:
+    """Spelling → its glyph bytes, for the spellings that become references (others stay literal).
+
+    A lower-case entry also codes its Capitalized and UPPER spellings with a case modifier; a
+    mixed-case entry codes only itself (see :func:`~sigmalang.semantic.codebook.build_codebook`).
+    """
+    glyphs = {}
+    for word, code in book.codes().items():
+        glyphs[word] = code
+        if word.islower():
+            glyphs[word.upper()] = bytes([UPPER]) + code
+            glyphs[word[:1].upper() + word[1:]] = bytes([CAPITAL]) + code
     return glyphs
 
 
-def _encode_numbers(text: bytes) -> bytes | None:
-    """Replace numbers by deltas from the previous line with numbers; ``None`` if none would be."""
+def _encode_numbers(text: bytes, previous: list[bytes]) -> tuple[bytes, list[bytes], bool]:
+    """Replace numbers by deltas from the previous line with numbers (*previous*: its numbers).
+
+    Returns the text (*text* itself if no number changed), the numbers of its last line with
+    numbers, and whether any number changed.
+    """
     out = []
     start = 0
-    previous: list[bytes] = []
     changed = False
     for match in LINE_WITH_DIGITS.finditer(text):
         parts = DIGITS.split(match.group())
@@ -122,37 +174,84 @@ def _encode_numbers(text: bytes) -> bytes | None:
         out.append(text[start : match.start()])
         out.append(b"".join(parts))
         start = match.end()
+    if not changed:
+        return text, previous, False
     out.append(text[start:])
-    return b"".join(out) if changed else None
+    return b"".join(out), previous, True
 
 
-def decode(code: bytes) -> bytes:
-    """Decode a glyph code back to the chunk; raises :class:`SemanticDecodeError` if damaged."""
+def decode(code: bytes, size: int | None = None, segment: int = SEGMENT) -> bytes:
+    """Decode a glyph code back to the chunk; raises :class:`SemanticDecodeError` if damaged.
+
+    With *size* (the chunk's length, known from the frame), decoding stops with an error as soon
+    as the output would outgrow it, before anything larger is allocated. The body is worked on in
+    pieces of about *segment* bytes, cut where a glyph is sure to start.
+    """
+    if segment < 1:
+        raise ValueError(f"segment size must be positive, got {segment}")
     try:
         flags, book, pos = _read_header(code)
-        text = _decode_words(memoryview(code)[pos:].tobytes(), book)
-        if flags & FLAG_NUMBERS:
-            text = _decode_numbers(text)
-        if flags & FLAG_ESCAPES:
-            if not ESCAPED.sub(b"", text).isascii():
-                raise SemanticDecodeError("glyph code has a stray marker or reference byte")
-            text = ESCAPED.sub(rb"\1", text)
-        elif not text.isascii():
-            raise SemanticDecodeError("glyph code has a stray marker or reference byte")
+        table = _reference_table(book)
+        split = re.compile(_reference_pattern(book.short)).split
+        out: list[bytes] = []
+        pending: list[bytes] = []  # the decoded start of a line the number stage has not seen whole
+        previous: list[bytes] = []
+        produced = expanded = 0
+        for start, end in _glyph_segments(code, pos, book.short, segment):
+            pieces = split(code[start:end])
+            try:
+                pieces[1::2] = map(table.__getitem__, pieces[1::2])
+            except KeyError as exc:
+                raise SemanticDecodeError(f"reference {exc} is not in the codebook") from None
+            expanded += sum(map(len, pieces))
+            if size is not None and expanded > 2 * size:  # escapes and deltas at most halve a text
+                raise SemanticDecodeError(f"glyph code expands past twice its {size} bytes")
+            text = b"".join(pieces)
+            del pieces
+            if flags & FLAG_NUMBERS:  # needs whole lines: the rest waits for the next segment
+                last = end == len(code)
+                cut = len(text) if last else text.rfind(b"\n") + 1
+                if not cut and not last:
+                    pending.append(text)
+                    continue
+                pending.append(text[:cut])
+                text, pending = b"".join(pending), [text[cut:]]
+                limit = None if size is None else 2 * (size - produced)
+                text, previous = _decode_numbers(text, previous, limit)
+            text = _unescape(text, flags)
+            produced += len(text)
+            if size is not None and produced > size:
+                raise SemanticDecodeError(f"glyph code decodes past its {size} bytes")
+            out.append(text)
     except SemanticDecodeError:
         raise
     except (ValueError, KeyError, IndexError, OverflowError) as exc:
         raise SemanticDecodeError(f"damaged glyph code: {exc}") from None
+    return b"".join(out)
+
+
+def _unescape(text: bytes, flags: int) -> bytes:
+    """Stage 3: ``FF b`` pairs become *b*; any other byte above ``7F`` is an error."""
+    if flags & FLAG_ESCAPES:
+        if not ESCAPED.sub(b"", text).isascii():
+            raise SemanticDecodeError("glyph code has a stray marker or reference byte")
+        return ESCAPED.sub(rb"\1", text)
+    if not text.isascii():
+        raise SemanticDecodeError("glyph code has a stray marker or reference byte")
     return text
 
 
 def _read_header(code: bytes) -> tuple[int, Codebook, int]:
+    """Flags, codebook and where the body starts."""
     if len(code) < 4 or code[0] != VERSION:
         raise SemanticDecodeError("glyph code has no valid header")
     flags, short = code[1], code[2]
     if flags & ~(FLAG_ESCAPES | FLAG_NUMBERS) or short > CODE_BYTES:
         raise SemanticDecodeError("glyph code header has unknown flags or codebook shape")
-    parsed = decode_varint(code, 3, 3)
+    try:
+        parsed = decode_varint(code, 3, 3)
+    except SigmaFormatError as exc:
+        raise SemanticDecodeError(f"glyph code has a bad codebook size: {exc}") from None
     if parsed is None:
         raise SemanticDecodeError("glyph code ends inside its header")
     count, pos = parsed
@@ -168,7 +267,24 @@ def _read_header(code: bytes) -> tuple[int, Codebook, int]:
     return flags, Codebook(tuple(words), short), pos
 
 
-def _decode_words(body: bytes, book: Codebook) -> bytes:
+def _glyph_segments(code: bytes, start: int, short: int, size: int) -> Iterator[tuple[int, int]]:
+    """``(start, end)`` of body pieces of about *size* bytes, each ending where a glyph ends.
+
+    A byte below ``80`` is a glyph of its own unless it is the second byte of a two-byte reference,
+    so the position after such a byte that follows anything but a two-byte lead is a glyph boundary.
+    """
+    lead = CODE_BASE + short
+    sync = re.compile(rb"[^\x%02x-\xfb][\x00-\x7f]" % lead if lead < CODE_END else rb"[\x00-\x7f]")
+    total = len(code)
+    while start < total:
+        found = sync.search(code, start + size - 2) if start + size < total else None
+        end = found.end() if found else total
+        yield start, end
+        start = end
+
+
+def _reference_table(book: Codebook) -> dict[bytes, bytes]:
+    """Every reference glyph (with and without case modifier) → its word; escapes → themselves."""
     table: dict[bytes, bytes] = {}
     for word, code in book.codes().items():
         table[code] = word
@@ -177,12 +293,7 @@ def _decode_words(body: bytes, book: Codebook) -> bytes:
     for byte in range(0x80, 0x100):
         escape = bytes([ESCAPE, byte])
         table[escape] = escape  # kept for the last stage
-    pieces = re.split(_reference_pattern(book.short), body)
-    try:
-        pieces[1::2] = map(table.__getitem__, pieces[1::2])
-    except KeyError as exc:
-        raise SemanticDecodeError(f"reference {exc} is not in the codebook") from None
-    return b"".join(pieces)
+    return table
 
 
 def _reference_pattern(short: int) -> bytes:
@@ -195,10 +306,14 @@ def _reference_pattern(short: int) -> bytes:
     return rb"(\xff[\x80-\xff]|[\xfd\xfe]?(?:%s))" % b"|".join(codes)
 
 
-def _decode_numbers(text: bytes) -> bytes:
+def _decode_numbers(text: bytes, previous: list[bytes], limit: int | None) -> tuple[bytes, list[bytes]]:
+    """Undo :func:`_encode_numbers` on whole lines; returns them and the numbers of the last one.
+
+    The result may not be longer than *limit* bytes (checked line by line, before joining).
+    """
     out = []
     start = 0
-    previous: list[bytes] = []
+    grown = 0
     for match in LINE_WITH_DIGITS.finditer(text):
         parts = NUMBER_TOKEN.split(match.group())
         numbers: list[bytes] = []
@@ -208,14 +323,21 @@ def _decode_numbers(text: bytes) -> bytes:
                 continue
             if token[0] == NUMBER:
                 before = previous[len(numbers)]
+                if len(before) > MAX_DIGITS or len(token) > MAX_DIGITS + 1:
+                    raise SemanticDecodeError("number delta is longer than a quantity may be")
                 value = b"%d" % (int(token[1:]) + int(before))
                 if len(value) > len(before):
                     raise SemanticDecodeError("number delta overflows its width")
+                grown += len(before) - len(token)
                 token = parts[j] = value.rjust(len(before), b"0")
             numbers.append(token)
         previous = numbers
+        if limit is not None and match.end() + grown > limit:
+            raise SemanticDecodeError(f"number deltas expand the text past {limit} bytes")
         out.append(text[start : match.start()])
         out.append(b"".join(parts))
         start = match.end()
+    if not out:
+        return text, previous
     out.append(text[start:])
-    return b"".join(out)
+    return b"".join(out), previous
