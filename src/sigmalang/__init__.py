@@ -19,7 +19,7 @@ __version__ = "0.1.0"
 from . import primitives
 from .codec import DEFAULT_LEVEL, LEVELS
 from .compressor import DEFAULT_CHUNK_SIZE, SigmaCompressor, SigmaDecompressor, compress, decompress
-from .errors import SigmaCodebookError, SigmaError, SigmaFormatError, SigmaTruncatedError
+from .errors import SigmaCodebookError, SigmaError, SigmaFormatError, SigmaTruncatedError, WorkerError
 from .file import SigmaFile, open
 from .memory import estimate_memory_usage, get_optimal_chunk_size, get_streaming_vs_full_memory
 from .stream import StreamingDecoder, StreamingEncoder, StreamStats
@@ -38,6 +38,7 @@ __all__ = [
     "StreamStats",
     "StreamingDecoder",
     "StreamingEncoder",
+    "WorkerError",
     "__version__",
     "compress",
     "decompress",

@@ -5,7 +5,8 @@
     SigmaError                      base of everything this package raises on bad data
     ├── SigmaFormatError            damaged, truncated or hostile stream (frame number, byte offset)
     │   └── SigmaTruncatedError     the stream ends before its trailer
-    └── SigmaCodebookError          a stream needs a codebook that is missing or different
+    ├── SigmaCodebookError          a stream needs a codebook that is missing or different
+    └── WorkerError                 a worker process died, or the codec failed for a reason not about the data
 
 Misuse of the API raises the standard library's ``ValueError``, ``TypeError`` or
 ``io.UnsupportedOperation`` instead.
@@ -13,7 +14,7 @@ Misuse of the API raises the standard library's ``ValueError``, ``TypeError`` or
 
 from __future__ import annotations
 
-__all__ = ["SigmaCodebookError", "SigmaError", "SigmaFormatError", "SigmaTruncatedError"]
+__all__ = ["SigmaCodebookError", "SigmaError", "SigmaFormatError", "SigmaTruncatedError", "WorkerError"]
 
 
 class SigmaError(Exception):
@@ -57,3 +58,11 @@ class SigmaTruncatedError(SigmaFormatError):
 
 class SigmaCodebookError(SigmaError):
     """The stream names a codebook that was not given, or a different one was given."""
+
+
+class WorkerError(SigmaError):
+    """The chunk codec failed for a reason that is not about the data.
+
+    A worker process died (killed, out of memory), or the codec raised an exception that is not a
+    :class:`SigmaError` (a bug); the original exception, if any, is the ``__cause__``.
+    """

@@ -20,20 +20,12 @@ from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Generic, TypeVar
 
-from .errors import SigmaError
+from .errors import SigmaError, WorkerError
 
 __all__ = ["Done", "WorkerError", "ordered_map", "resolve_workers", "stop_pool", "worker_pool"]
 
 T = TypeVar("T")
 R = TypeVar("R")
-
-
-class WorkerError(SigmaError):
-    """The chunk codec failed for a reason that is not about the data.
-
-    A worker process died (killed, out of memory), or the codec raised an exception that is not a
-    :class:`SigmaError` (a bug); the original exception, if any, is the ``__cause__``.
-    """
 
 
 class Done(Generic[T]):
