@@ -11,7 +11,8 @@ child process, so peak RSS is that tool's alone:
   the calls only, not interpreter start-up or file reading;
 * gzip, bzip2, xz, zstd: the CLI binaries reading the file and writing a temporary file (if a
   binary is missing, the Python module in a child process); brotli -11 via the ``brotli`` package;
-* PPMd alone: ``pyppmd`` order 6 with 16 MB of model memory, fed in 256 KiB slices.
+* PPMd alone: ``pyppmd`` order 6 with 16 MB of model memory, fed in 16 KiB slices (larger
+  slices were seen to lose bytes; a failed round trip is shown in the table, not hidden).
 
 Every output is decoded and compared with the input; a mismatch aborts the run. Speeds on a
 shared machine are noisy: the ratios are the robust numbers.
@@ -46,7 +47,7 @@ elif kind == "ppmd":
     order, mem = (int(x) for x in arg.split(":"))
     def enc(d):
         e = pyppmd.Ppmd7Encoder(order, mem)
-        out = [e.encode(d[i:i + (256 << 10)]) for i in range(0, len(d), 256 << 10)]
+        out = [e.encode(d[i:i + (16 << 10)]) for i in range(0, len(d), 16 << 10)]
         return b"".join(out) + e.flush(endmark=True)
     def dec(c):
         return pyppmd.Ppmd7Decoder(order, mem).decode(c, len(data))
@@ -64,10 +65,8 @@ else:
     dec = mod.ZstdDecompressor().decompress if kind == "zstandard" else mod.decompress
 t = time.perf_counter(); packed = enc(data); t_enc = time.perf_counter() - t
 t = time.perf_counter(); back = dec(packed); t_dec = time.perf_counter() - t
-if back != data:
-    sys.exit(f"{kind} {arg}: round trip FAILED")
 rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-print(json.dumps({"size": len(packed), "enc": t_enc, "dec": t_dec, "rss": rss}))
+print(json.dumps({"size": len(packed), "enc": t_enc, "dec": t_dec, "rss": rss, "failed": back != data}))
 """
 
 # name, CLI argv (encode), CLI argv (decode), fallback (module, arg)
@@ -169,6 +168,7 @@ def measure_all(path: Path, levels: list[int], chunk_size: int) -> list[dict[str
                     "dec": size / r["dec"] / 1e6,
                     "rss": r["rss"] / (1 << 20),
                     "bytes": int(r["size"]),
+                    "failed": bool(r.get("failed")),
                 }
             )
             print(f"  {name}: done", file=sys.stderr, flush=True)
@@ -180,7 +180,8 @@ def print_table(title: str, size: int, rows: list[dict[str, object]]) -> None:
     print("| tool | ratio | encode MB/s | decode MB/s | peak RSS MiB | output bytes |")
     print("| --- | ---: | ---: | ---: | ---: | ---: |")
     for r in rows:
-        print(f"| {r['tool']} | {r['ratio']:.3f} | {r['enc']:.2f} | {r['dec']:.2f} | {r['rss']:.0f} | {r['bytes']:,} |")
+        tool = f"{r['tool']} (round trip FAILED)" if r.get("failed") else r["tool"]
+        print(f"| {tool} | {r['ratio']:.3f} | {r['enc']:.2f} | {r['dec']:.2f} | {r['rss']:.0f} | {r['bytes']:,} |")
     sys.stdout.flush()
 
 

@@ -24,6 +24,7 @@ from .compressor import DEFAULT_CHUNK_SIZE
 from .container import MAX_CHUNK_SIZE
 from .errors import SigmaError, SigmaFormatError
 from .file import SigmaFile
+from .inspect import format_report, inspect_file
 from .recover import ScanResult, scan
 from .stream import StreamingDecoder, StreamingEncoder, StreamStats, atomic_output, read_info
 
@@ -141,7 +142,38 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("verify", parents=[common], help="decode without writing; report every damaged frame")
     sub.add_parser("recover", parents=[common, writing], help="salvage every intact frame of a damaged stream")
     sub.add_parser("info", parents=[common], help="show stream parameters, frames and sizes")
+    _add_inspect_parser(sub, common)
     return parser
+
+
+def _count(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"invalid count {text!r} (a whole number, 0 or more)")
+    return int(text)
+
+
+def _add_inspect_parser(sub: Any, common: argparse.ArgumentParser) -> None:
+    ins = sub.add_parser(
+        "inspect",
+        parents=[common],
+        help="show what the encoding does: glyph kinds, codebook, bytes, lines beside their glyphs",
+        description="Inspect a ΣLANG stream, or a text file encoded in memory (-l, --chunk-size) as encode would.",
+    )
+    ins.add_argument(
+        "-l",
+        "--level",
+        type=int,
+        choices=sorted(LEVELS),
+        default=DEFAULT_LEVEL,
+        metavar="N",
+        help=f"level for text input (default {DEFAULT_LEVEL}); a stream keeps its own",
+    )
+    ins.add_argument(
+        "--chunk-size", type=parse_size, default=DEFAULT_CHUNK_SIZE, metavar="SIZE", help="chunk size for text input"
+    )
+    ins.add_argument("--frames", type=_count, metavar="K", help="read the glyph code of the first K frames only")
+    ins.add_argument("--lines", type=_count, default=5, metavar="N", help="example lines to show (default 5)")
+    ins.add_argument("--top", type=_count, default=10, metavar="K", help="codebook entries to show (default 10)")
 
 
 @dataclass
@@ -160,6 +192,9 @@ class Options:
     chunk_size: int = DEFAULT_CHUNK_SIZE
     range: tuple[int, int | None] | None = None
     salvage: bool = False
+    frames: int | None = None
+    lines: int = 5
+    top: int = 10
 
     @classmethod
     def from_args(cls, ns: argparse.Namespace) -> Options:
@@ -375,12 +410,27 @@ def _info_command(opts: Options, source: str) -> dict[str, Any]:
     return {"input": source, "streams": streams}
 
 
+def _inspect_command(opts: Options, source: str) -> dict[str, Any]:
+    with _open_input(source) as fin:
+        is_stream, reports = inspect_file(
+            fin, level=opts.level, chunk_size=opts.chunk_size, frames=opts.frames, lines=opts.lines, top=opts.top
+        )
+    streams = [r.as_dict() for r in reports]
+    if not opts.json:
+        for n, s in enumerate(streams):
+            label = source if is_stream else f"{source} (encoded in memory)"
+            label += f" (stream {n + 1})" if len(streams) > 1 else ""
+            print("\n".join(format_report(s, label)))
+    return {"input": source, "stream": is_stream, "streams": streams}
+
+
 COMMANDS: dict[str, Callable[[Options, str], dict[str, Any]]] = {
     "encode": _codec_command,
     "decode": _codec_command,
     "verify": _verify_command,
     "recover": _recover_command,
     "info": _info_command,
+    "inspect": _inspect_command,
 }
 
 

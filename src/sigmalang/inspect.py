@@ -1,0 +1,604 @@
+"""See the encoding: what the semantic transform and the backend did to a stream's frames.
+
+``inspect_stream(src)`` reads a ΣLANG stream; ``inspect_text(src, level)`` encodes text in memory
+first, exactly as ``sigmalang encode`` would. Both return :class:`StreamReport` objects: frames and
+bytes per transform and backend, the histogram of the glyph kinds in the semantic glyph code
+(each mapped to its Σ-primitive), the codebook's top entries, what the code spends on codebook and
+body, and the first lines of the text beside the glyphs they became.
+
+The glyph code is scanned with the decoder's own rules (:mod:`sigmalang.semantic.transform`), so
+a glyph is counted exactly where the decoder would read one. Only the first *frames* frames of a
+stream have their backend decoded; the container is checked (CRCs, index) but not the content
+checksum, since not every frame is decoded.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+from . import primitives as P
+from .backends import BACKENDS, BackendError, get_backend
+from .codec import DEFAULT_LEVEL, TRANSFORM_SEMANTIC, TRANSFORMS, encode_chunk, max_code_size
+from .compressor import DEFAULT_CHUNK_SIZE
+from .container import MAGIC, EndOfStream, Frame, StreamAssembler, StreamHeader, StreamParser
+from .errors import SigmaFormatError
+from .glyph import decode_varint
+from .semantic import SemanticDecodeError
+from .semantic import decode as semantic_decode
+from .semantic.codebook import CODE_BASE, Codebook
+from .semantic.transform import (
+    CAPITAL,
+    ESCAPE,
+    FLAG_ESCAPES,
+    FLAG_NUMBERS,
+    UPPER,
+    _read_header,
+    _reference_pattern,
+)
+from .stream import ChunkedReader
+
+__all__ = [
+    "GLYPH_KINDS",
+    "CodeAnalysis",
+    "Histogram",
+    "StreamReport",
+    "analyze_code",
+    "format_report",
+    "inspect_file",
+    "inspect_stream",
+    "inspect_text",
+    "render_bytes",
+    "render_glyph_lines",
+]
+
+# kind → (Σ-primitive name, what it is). One glyph of the code is exactly one kind; literal bytes
+# are one glyph each, sorted by what the byte is.
+GLYPH_KINDS: dict[str, tuple[str, str]] = {
+    "reference-1": ("WORD", "codebook word, 1-byte reference"),
+    "reference-2": ("WORD", "codebook word, 2-byte reference"),
+    "capitalized": ("CASE", "Capitalized word (FD + reference)"),
+    "upper": ("CASE", "UPPER word (FE + reference)"),
+    "delta": ("QUANTITY", "number delta from the previous line (FC digits)"),
+    "escape": ("LITERAL", "escaped byte 80-FF (FF b)"),
+    "letters": ("LITERAL", "literal letters (words not in the codebook)"),
+    "digits": ("NUMBER", "literal digits"),
+    "whitespace": ("WHITESPACE", "spaces, tabs"),
+    "punctuation": ("PUNCTUATION", "punctuation and symbols"),
+    "newline": ("NEWLINE", "line ends (LF, CR)"),
+    "control": ("LITERAL", "other control bytes"),
+}
+_LETTERS = bytes(range(0x41, 0x5B)) + bytes(range(0x61, 0x7B))
+_DIGITS = b"0123456789"
+_WHITESPACE = b" \t\x0b\x0c"
+_NEWLINE = b"\r\n"
+_PUNCTUATION = bytes(b for b in range(0x21, 0x7F) if b not in _LETTERS + _DIGITS)
+_BYTE_CLASSES = {
+    "letters": _LETTERS,
+    "whitespace": _WHITESPACE,
+    "punctuation": _PUNCTUATION,
+    "newline": _NEWLINE,
+}
+
+
+@dataclass(slots=True)
+class Histogram:
+    """Per glyph kind: glyphs, bytes of glyph code, and bytes of original text they stand for."""
+
+    glyphs: Counter[str] = field(default_factory=Counter)
+    code_bytes: Counter[str] = field(default_factory=Counter)
+    text_bytes: Counter[str] = field(default_factory=Counter)
+
+    def add(self, kind: str, glyphs: int, code_bytes: int, text_bytes: int) -> None:
+        self.glyphs[kind] += glyphs
+        self.code_bytes[kind] += code_bytes
+        self.text_bytes[kind] += text_bytes
+
+    def update(self, other: Histogram) -> None:
+        self.glyphs.update(other.glyphs)
+        self.code_bytes.update(other.code_bytes)
+        self.text_bytes.update(other.text_bytes)
+
+    def rows(self) -> list[dict[str, Any]]:
+        """One row per kind, in :data:`GLYPH_KINDS` order (kinds never seen included, as zeros)."""
+        return [
+            {
+                "kind": kind,
+                "primitive": str(P.by_name(name)),
+                "meaning": meaning,
+                "glyphs": self.glyphs[kind],
+                "code_bytes": self.code_bytes[kind],
+                "text_bytes": self.text_bytes[kind],
+            }
+            for kind, (name, meaning) in GLYPH_KINDS.items()
+        ]
+
+
+@dataclass(slots=True)
+class CodeAnalysis:
+    """One glyph code taken apart: its codebook, sizes, glyph histogram and reference uses."""
+
+    codebook: Codebook
+    codebook_bytes: int  # header and codebook words, before the body
+    body_bytes: int
+    histogram: Histogram
+    uses: Counter[int]  # codebook rank → references to it (with or without a case modifier)
+
+
+def _glyphs(code: bytes) -> tuple[Codebook, int, Iterator[tuple[str, bytes, int]]]:
+    """The codebook, where the body starts, and the body's glyphs as ``(kind, bytes, value)``.
+
+    *value* is the codebook rank of a reference and the width of the number a delta becomes.
+    Literal bytes come as runs of kind ``"literal"`` (between the other glyphs) or ``"digits"``.
+    """
+    try:
+        flags, book, pos = _read_header(code)
+    except SemanticDecodeError as exc:
+        raise ValueError(str(exc)) from None
+    pattern = re.compile(_reference_pattern(book.short) + rb"|(\xfc[0-9]+)|([0-9]+)|([^\x80-\xff0-9]+)")
+    return book, pos, _scan(code, pos, book, flags, pattern)
+
+
+def _scan(
+    code: bytes, pos: int, book: Codebook, flags: int, pattern: re.Pattern[bytes]
+) -> Iterator[tuple[str, bytes, int]]:
+    previous: list[int] = []  # widths of the numbers of the last line with numbers
+    current: list[int] = []
+    end = len(code)
+    while pos < end:
+        match = pattern.match(code, pos)
+        if match is None:
+            raise ValueError(f"stray marker byte 0x{code[pos]:02x} at glyph-code offset {pos}")
+        token, group = match.group(), match.lastindex
+        pos = match.end()
+        if group == 1 and token[0] == ESCAPE:
+            if not flags & FLAG_ESCAPES:
+                raise ValueError("escape in a glyph code without escapes")
+            yield "escape", token, 0
+        elif group == 1:
+            case = token[0] in (CAPITAL, UPPER)
+            ref = token[1:] if case else token
+            rank = ref[0] - CODE_BASE
+            if len(ref) == 2:
+                rank = book.short + (rank - book.short) * 256 + ref[1]
+            if rank >= len(book.words):
+                raise ValueError(f"reference to rank {rank}, past the codebook's {len(book.words)} words")
+            kind = ("capitalized" if token[0] == CAPITAL else "upper") if case else f"reference-{len(ref)}"
+            yield kind, token, rank
+        elif group == 2:  # the decoder's stage 2: the i-th number of the previous line with numbers
+            if not flags & FLAG_NUMBERS or len(current) >= len(previous):
+                raise ValueError("number delta without a number to add it to")
+            current.append(previous[len(current)])
+            yield "delta", token, current[-1]
+        elif group == 3:
+            current.append(len(token))
+            yield "digits", token, len(token)
+        else:
+            if current and b"\n" in token:
+                previous, current = current, []
+            yield "literal", token, 0
+
+
+def analyze_code(code: bytes) -> CodeAnalysis:
+    """Count every glyph of a semantic glyph code by kind; raises ``ValueError`` if it is damaged."""
+    book, start, glyphs = _glyphs(code)
+    histogram = Histogram()
+    uses: Counter[int] = Counter()
+    literal: list[bytes] = []
+    for kind, token, value in glyphs:
+        if kind == "literal":
+            literal.append(token)
+        elif kind == "digits":
+            histogram.add(kind, len(token), len(token), len(token))
+        elif kind == "delta":
+            histogram.add(kind, 1, len(token), value)
+        elif kind == "escape":
+            histogram.add(kind, 1, 2, 1)
+        else:
+            uses[value] += 1
+            histogram.add(kind, 1, len(token), len(book.words[value]))
+    text = b"".join(literal)  # runs of literal bytes (digits are glyphs of their own)
+    for kind, members in _BYTE_CLASSES.items():
+        rest = text.translate(None, members)
+        count = len(text) - len(rest)
+        histogram.add(kind, count, count, count)
+        text = rest
+    histogram.add("control", len(text), len(text), len(text))
+    return CodeAnalysis(book, start, len(code) - start, histogram, uses)
+
+
+def render_bytes(data: bytes) -> str:
+    """Bytes as readable text: printable ASCII as is; tab, CR and other bytes escaped (``\\xNN``)."""
+    out = []
+    for byte in data:
+        if byte == 0x5C:
+            out.append("\\\\")
+        elif 0x20 <= byte < 0x7F:
+            out.append(chr(byte))
+        elif byte == 0x09:
+            out.append("\\t")
+        elif byte == 0x0D:
+            out.append("\\r")
+        elif byte == 0x0A:
+            out.append("\\n")
+        else:
+            out.append(f"\\x{byte:02x}")
+    return "".join(out)
+
+
+def render_glyph_lines(code: bytes, count: int) -> list[str]:
+    """The first *count* lines of the code's body, one readable string per line (no line end).
+
+    ``[word]`` is a 1-byte reference, ``{word}`` a 2-byte one, ``[Cap:word]`` and ``[UP:word]``
+    case-modified references, ``[+12]`` a number delta, ``\\xNN`` an escaped byte; literal
+    text is shown as it is.
+    """
+    book, _, glyphs = _glyphs(code)
+    lines: list[str] = []
+    line: list[str] = []
+    for kind, token, value in glyphs:
+        if kind == "literal":
+            *ends, last = token.split(b"\n")
+            for piece in ends:
+                lines.append("".join(line) + render_bytes(piece))
+                line = []
+                if len(lines) == count:
+                    return lines
+            line.append(render_bytes(last))
+        elif kind == "digits":
+            line.append(token.decode("ascii"))
+        elif kind == "delta":
+            line.append(f"[+{token[1:].decode('ascii')}]")
+        elif kind == "escape":
+            line.append(f"\\x{token[1]:02x}")
+        else:
+            word = render_bytes(book.words[value])
+            prefix = {"capitalized": "Cap:", "upper": "UP:"}.get(kind, "")
+            line.append(f"{{{word}}}" if kind == "reference-2" else f"[{prefix}{word}]")
+    if line and len(lines) < count:
+        lines.append("".join(line))
+    return lines
+
+
+def _glyph_code(frame: Frame) -> tuple[bytes, int]:
+    """The glyph code of a semantic frame, and the size of the backend's output that holds it."""
+    try:
+        parsed = decode_varint(frame.data, 0, 5)
+    except SigmaFormatError:
+        parsed = None
+    if parsed is None or parsed[0] > max_code_size(frame.orig_size):
+        raise _damaged(frame, "no valid glyph-code length")
+    size, start = parsed
+    try:
+        return get_backend(frame.backend).decode(frame.data[start:], size), len(frame.data) - start
+    except (BackendError, KeyError) as exc:
+        raise _damaged(frame, str(exc)) from None
+
+
+def _damaged(frame: Frame, reason: str) -> SigmaFormatError:
+    return SigmaFormatError(f"frame cannot be inspected: {reason}", frame=frame.number, offset=frame.offset)
+
+
+@dataclass(slots=True)
+class StreamReport:
+    """What one stream holds and what its encoding did; :meth:`as_dict` is the JSON form.
+
+    *groups* maps ``"transform+backend"`` to ``[frames, original bytes, payload bytes]`` over every
+    frame; the glyph figures cover the first *inspected* frames only.
+    """
+
+    level: int
+    chunk_size: int
+    frames: int = 0
+    original_size: int = 0
+    encoded_size: int = 0
+    groups: dict[str, list[int]] = field(default_factory=dict)
+    inspected: int = 0
+    semantic_frames: int = 0
+    histogram: Histogram = field(default_factory=Histogram)
+    code_bytes: int = 0
+    codebook_bytes: int = 0
+    body_bytes: int = 0
+    backend_bytes: int = 0
+    codebook_frame: int | None = None
+    codebook_size: int = 0
+    codebook_words: int = 0
+    codebook_short: int = 0
+    top: list[dict[str, Any]] = field(default_factory=list)
+    lines_frame: dict[str, Any] = field(default_factory=dict)
+    lines: list[dict[str, str | None]] = field(default_factory=list)
+
+    @property
+    def ratio(self) -> float:
+        return self.original_size / self.encoded_size if self.encoded_size else 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        groups = [
+            {"transform": key.split("+")[0], "backend": key.split("+")[1], "frames": f, "original": o, "encoded": e}
+            for key, (f, o, e) in self.groups.items()
+        ]
+        return {
+            "level": self.level,
+            "chunk_size": self.chunk_size,
+            "frames": self.frames,
+            "original_size": self.original_size,
+            "encoded_size": self.encoded_size,
+            "ratio": round(self.ratio, 4),
+            "by_backend": groups,
+            "inspected_frames": self.inspected,
+            "semantic_frames": self.semantic_frames,
+            "glyphs": self.histogram.rows(),
+            "bytes": {
+                "glyph_code": self.code_bytes,
+                "codebook": self.codebook_bytes,
+                "body": self.body_bytes,
+                "backend_output": self.backend_bytes,
+            },
+            "codebook": {
+                "frame": self.codebook_frame,
+                "original_size": self.codebook_size,
+                "words": self.codebook_words,
+                "one_byte_codes": self.codebook_short,
+                "top": self.top,
+            },
+            "lines_frame": self.lines_frame,
+            "lines": self.lines,
+        }
+
+
+class _Inspector:
+    """Builds one stream's report frame by frame, holding no more than one frame at a time."""
+
+    def __init__(self, header: StreamHeader, frames: int | None, lines: int, top: int):
+        self.report = StreamReport(header.level, header.chunk_size)
+        self.limit, self.lines, self.top = frames, lines, top
+
+    def add(self, frame: Frame) -> None:
+        r = self.report
+        key = f"{TRANSFORMS.get(frame.transform, frame.transform)}+{BACKENDS.get(frame.backend, frame.backend)}"
+        group = r.groups.setdefault(key, [0, 0, 0])
+        group[0] += 1
+        group[1] += frame.orig_size
+        group[2] += len(frame.data)
+        r.frames += 1
+        r.original_size += frame.orig_size
+        if self.limit is not None and r.inspected >= self.limit:
+            return
+        r.inspected += 1
+        if frame.transform != TRANSFORM_SEMANTIC:
+            if frame.number == 0:
+                self._literal_lines(frame)
+            return
+        code, backend_bytes = _glyph_code(frame)
+        try:
+            analysis = analyze_code(code)
+            if frame.number == 0:
+                self._semantic_lines(frame, code)
+        except (ValueError, SemanticDecodeError) as exc:
+            raise _damaged(frame, str(exc)) from None
+        r.semantic_frames += 1
+        r.histogram.update(analysis.histogram)
+        r.code_bytes += len(code)
+        r.codebook_bytes += analysis.codebook_bytes
+        r.body_bytes += analysis.body_bytes
+        r.backend_bytes += backend_bytes
+        if r.codebook_frame is None or frame.orig_size > r.codebook_size:
+            self._keep_codebook(frame, analysis)
+
+    def _keep_codebook(self, frame: Frame, analysis: CodeAnalysis) -> None:
+        r, book = self.report, analysis.codebook
+        r.codebook_frame, r.codebook_size = frame.number, frame.orig_size
+        r.codebook_words, r.codebook_short = len(book.words), book.short
+        r.top = [
+            {"rank": rank, "word": word.decode("latin-1"), "code": book.code(rank).hex(), "uses": analysis.uses[rank]}
+            for rank, word in enumerate(book.words[: self.top])
+        ]
+
+    def _literal_lines(self, frame: Frame) -> None:
+        try:
+            data = get_backend(frame.backend).decode(frame.data, frame.orig_size)
+        except (BackendError, KeyError) as exc:
+            raise _damaged(frame, str(exc)) from None
+        self.report.lines_frame = _frame_label(frame)
+        self.report.lines = [{"text": render_bytes(t), "glyphs": None} for t in _first_lines(data, self.lines)]
+
+    def _semantic_lines(self, frame: Frame, code: bytes) -> None:
+        texts = _first_lines(semantic_decode(code, frame.orig_size), self.lines)
+        glyphs = render_glyph_lines(code, len(texts))
+        self.report.lines_frame = _frame_label(frame)
+        self.report.lines = [{"text": render_bytes(t), "glyphs": g} for t, g in zip(texts, glyphs, strict=True)]
+
+
+def _frame_label(frame: Frame) -> dict[str, Any]:
+    return {
+        "frame": frame.number,
+        "transform": TRANSFORMS.get(frame.transform, str(frame.transform)),
+        "backend": BACKENDS.get(frame.backend, str(frame.backend)),
+    }
+
+
+def _first_lines(data: bytes, count: int) -> list[bytes]:
+    """Up to *count* lines of *data*, without their line feeds (a last unfinished line counts)."""
+    lines = data.split(b"\n", count)[:count]
+    if lines and not lines[-1] and data.count(b"\n") < count:
+        lines.pop()  # the empty "line" after a final line feed
+    return lines
+
+
+def inspect_stream(
+    src: IO[bytes], *, frames: int | None = None, lines: int = 5, top: int = 10, read_size: int = 1 << 20
+) -> list[StreamReport]:
+    """Inspect every stream in *src*; decode the backend of only the first *frames* frames of each."""
+    reports: list[StreamReport] = []
+    parser = StreamParser()
+    inspector: _Inspector | None = None
+    while data := src.read(read_size):
+        parser.feed(data)
+        while (event := parser.next_event()) is not None:
+            if isinstance(event, StreamHeader):
+                inspector = _Inspector(event, frames, lines, top)
+            elif isinstance(event, Frame):
+                assert inspector is not None
+                inspector.add(event)
+            elif isinstance(event, EndOfStream):
+                assert inspector is not None
+                inspector.report.encoded_size = event.size
+                reports.append(inspector.report)
+                rest = parser.unused_data
+                parser = StreamParser(offset=parser.start + event.size)
+                parser.feed(rest)
+    if not reports or parser.offset > parser.start or parser.header is not None:
+        parser.close()
+    return reports
+
+
+def inspect_text(
+    src: IO[bytes],
+    level: int = DEFAULT_LEVEL,
+    *,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    frames: int | None = None,
+    lines: int = 5,
+    top: int = 10,
+) -> StreamReport:
+    """Encode *src* in memory as ``sigmalang encode`` would, and inspect the stream it makes.
+
+    With *frames*, only the first *frames* chunks are read and encoded: the report then covers
+    that prefix of the input.
+    """
+    header = StreamHeader(chunk_size, level)
+    assembler = StreamAssembler(header)
+    encoded_size = len(assembler.start())
+    inspector = _Inspector(header, None, lines, top)
+    for chunk in ChunkedReader(src, chunk_size):
+        if frames is not None and chunk.number >= frames:
+            break
+        encoded = encode_chunk(chunk.data, level)
+        number, offset = assembler.index.count, assembler.index.total_size
+        record = assembler.frame(chunk.data, encoded.transform, encoded.backend, encoded.data)
+        encoded_size += len(record)
+        inspector.add(Frame(number, offset, len(chunk.data), encoded.transform, encoded.backend, encoded.data))
+    inspector.report.encoded_size = encoded_size + len(assembler.finish())
+    return inspector.report
+
+
+class _Prefixed(io.RawIOBase):
+    """*head* (bytes already read from *src*), then the rest of *src*."""
+
+    def __init__(self, head: bytes, src: IO[bytes]):
+        self._head, self._src = head, src
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        data = self._head[: len(view)] if self._head else self._src.read(len(view))
+        self._head = self._head[len(data) :]
+        view[: len(data)] = data
+        return len(data)
+
+
+def inspect_file(
+    src: IO[bytes],
+    *,
+    level: int = DEFAULT_LEVEL,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    frames: int | None = None,
+    lines: int = 5,
+    top: int = 10,
+) -> tuple[bool, list[StreamReport]]:
+    """Inspect a ΣLANG stream, or text (anything not starting with the magic) encoded at *level*.
+
+    Returns whether *src* was a stream, and the reports (one per stream; one for text).
+    """
+    head = src.read(len(MAGIC))
+    reader = io.BufferedReader(_Prefixed(head, src))
+    if head == MAGIC:
+        return True, inspect_stream(reader, frames=frames, lines=lines, top=top)
+    return False, [inspect_text(reader, level, chunk_size=chunk_size, frames=frames, lines=lines, top=top)]
+
+
+_LEGEND = "[w] 1-byte reference, {w} 2-byte, [Cap:w] [UP:w] case, [+n] number delta, \\xNN escape"
+
+
+def format_report(report: dict[str, Any], label: str, width: int = 120) -> list[str]:
+    """The text form of one :meth:`StreamReport.as_dict`, as lines; example lines cut at *width*."""
+    r = report
+    out = [
+        f"{label}: level {r['level']}, chunk size {r['chunk_size']:,}, {_plural(r['frames'], 'frame')}, "
+        f"{r['original_size']:,} -> {r['encoded_size']:,} bytes (ratio {r['ratio']:.3f})"
+    ]
+    payload = 0
+    for g in r["by_backend"]:
+        name = f"{g['transform']}+{g['backend']}" + (" (stored)" if g["backend"] == "store" else "")
+        out.append(f"  {name}: {_plural(g['frames'], 'frame')}, {g['original']:,} -> {g['encoded']:,} bytes")
+        payload += g["encoded"]
+    out.append(f"  container (header, frame headers and CRCs, index, trailer): {r['encoded_size'] - payload:,} bytes")
+    out += _format_glyphs(r)
+    out += _format_codebook(r)
+    out += _format_lines(r, width)
+    return out
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n:,} {word}" if n == 1 else f"{n:,} {word}s"
+
+
+def _format_glyphs(r: dict[str, Any]) -> list[str]:
+    n, semantic = r["inspected_frames"], r["semantic_frames"]
+    out = [
+        f"glyph code: {_plural(semantic, 'semantic frame')} among the first {n:,} of {_plural(r['frames'], 'frame')}"
+    ]
+    if not semantic:
+        return out
+    out.append(f"  {'kind':<12} {'primitive':<17} {'glyphs':>10} {'code bytes':>11} {'text bytes':>11}")
+    total = [0, 0, 0]
+    for row in r["glyphs"]:
+        figures = (row["glyphs"], row["code_bytes"], row["text_bytes"])
+        total = [a + b for a, b in zip(total, figures, strict=True)]
+        out.append(f"  {row['kind']:<12} {row['primitive']:<17} {figures[0]:>10,} {figures[1]:>11,} {figures[2]:>11,}")
+    out.append(f"  {'total':<12} {'':<17} {total[0]:>10,} {total[1]:>11,} {total[2]:>11,}")
+    b = r["bytes"]
+    out.append(
+        f"bytes: glyph code {b['glyph_code']:,} = codebook {b['codebook']:,} + body {b['body']:,}; "
+        f"backend output {b['backend_output']:,}"
+    )
+    out.append("  (one backend stream per frame codes codebook and body together; its output has no split)")
+    return out
+
+
+def _format_codebook(r: dict[str, Any]) -> list[str]:
+    c = r["codebook"]
+    if c["frame"] is None:
+        return []
+    out = [
+        f"codebook of frame {c['frame']} ({c['original_size']:,} bytes): {_plural(c['words'], 'word')}, "
+        f"{min(c['one_byte_codes'], c['words'])} with 1-byte codes" + (f"; top {len(c['top'])}:" if c["top"] else ""),
+    ]
+    if c["top"]:
+        out.append(f"  {'rank':>5}  {'code':<6} {'uses':>8}  word")
+    out += [f"  {e['rank']:>5}  {e['code']:<6} {e['uses']:>8,}  {e['word']}" for e in c["top"]]
+    return out
+
+
+def _format_lines(r: dict[str, Any], width: int) -> list[str]:
+    if not r["lines"]:
+        return []
+    f = r["lines_frame"]
+    out = [f"first {_plural(len(r['lines']), 'line')} of frame {f['frame']} ({f['transform']}+{f['backend']}):"]
+    if any(line["glyphs"] is not None for line in r["lines"]):
+        out.append(f"  {_LEGEND}")
+    for n, line in enumerate(r["lines"], 1):
+        out.append(_cut(f"  {n:>3} text   {line['text']}", width))
+        glyphs = "(no glyph code: literal frame)" if line["glyphs"] is None else line["glyphs"]
+        out.append(_cut(f"      glyphs {glyphs}", width))
+    return out
+
+
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 3] + "..."
