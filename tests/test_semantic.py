@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from sigmalang import semantic
 from sigmalang.semantic.codebook import CODE_BYTES, build_codebook
-from sigmalang.semantic.transform import CAPITAL, NUMBER, SEGMENT, UPPER, VERSION, _read_header
+from sigmalang.semantic.transform import CAPITAL, NUMBER, SEGMENT, UPPER, VERSION, read_header
 
 FIXTURES = Path(__file__).parent / "fixtures"
 DICKENS = (FIXTURES / "dickens-64k.txt").read_bytes()
@@ -33,7 +33,7 @@ def test_fixtures_roundtrip_and_shrink(name: str) -> None:
 def test_words_become_references_with_case_modifiers() -> None:
     data = b"the cat saw The CAT and the Cat; cat.\n" * 40 + b"tHe end\n"
     code = roundtrip(data)
-    body = code[_read_header(code)[2] :]  # past the header and codebook
+    body = code[read_header(code)[2] :]  # past the header and codebook
     assert bytes([CAPITAL]) in body and bytes([UPPER]) in body
     assert b"tHe" in body  # mixed case, seen once: stays literal
     assert b"cat" not in body and b"the" not in body

@@ -416,7 +416,7 @@ def _inspect_command(opts: Options, source: str) -> dict[str, Any]:
             fin, level=opts.level, chunk_size=opts.chunk_size, frames=opts.frames, lines=opts.lines, top=opts.top
         )
     streams = [r.as_dict() for r in reports]
-    if not opts.json:
+    if not opts.json and not opts.quiet:
         for n, s in enumerate(streams):
             label = source if is_stream else f"{source} (encoded in memory)"
             label += f" (stream {n + 1})" if len(streams) > 1 else ""

@@ -37,8 +37,8 @@ from .semantic.transform import (
     FLAG_ESCAPES,
     FLAG_NUMBERS,
     UPPER,
-    _read_header,
-    _reference_pattern,
+    read_header,
+    reference_pattern,
 )
 from .stream import ChunkedReader
 
@@ -136,10 +136,10 @@ def _glyphs(code: bytes) -> tuple[Codebook, int, Iterator[tuple[str, bytes, int]
     Literal bytes come as runs of kind ``"literal"`` (between the other glyphs) or ``"digits"``.
     """
     try:
-        flags, book, pos = _read_header(code)
+        flags, book, pos = read_header(code)
     except SemanticDecodeError as exc:
         raise ValueError(str(exc)) from None
-    pattern = re.compile(_reference_pattern(book.short) + rb"|(\xfc[0-9]+)|([0-9]+)|([^\x80-\xff0-9]+)")
+    pattern = re.compile(reference_pattern(book.short) + rb"|(\xfc[0-9]+)|([0-9]+)|([^\x80-\xff0-9]+)")
     return book, pos, _scan(code, pos, book, flags, pattern)
 
 
@@ -239,6 +239,8 @@ def render_glyph_lines(code: bytes, count: int) -> list[str]:
     """
     book, _, glyphs = _glyphs(code)
     lines: list[str] = []
+    if count <= 0:
+        return lines
     line: list[str] = []
     for kind, token, value in glyphs:
         if kind == "literal":
@@ -370,13 +372,13 @@ class _Inspector:
             return
         r.inspected += 1
         if frame.transform != TRANSFORM_SEMANTIC:
-            if frame.number == 0:
+            if frame.number == 0 and self.lines:
                 self._literal_lines(frame)
             return
         code, backend_bytes = _glyph_code(frame)
         try:
             analysis = analyze_code(code)
-            if frame.number == 0:
+            if frame.number == 0 and self.lines:
                 self._semantic_lines(frame, code)
         except (ValueError, SemanticDecodeError) as exc:
             raise _damaged(frame, str(exc)) from None
@@ -551,9 +553,9 @@ def _plural(n: int, word: str) -> str:
 
 def _format_glyphs(r: dict[str, Any]) -> list[str]:
     n, semantic = r["inspected_frames"], r["semantic_frames"]
-    out = [
-        f"glyph code: {_plural(semantic, 'semantic frame')} among the first {n:,} of {_plural(r['frames'], 'frame')}"
-    ]
+    out = [f"glyph code: {semantic:,} semantic of {_plural(n, 'frame')} read"]
+    if n < r["frames"]:
+        out[0] += f" (the first {n:,} of {r['frames']:,}: --frames)"
     if not semantic:
         return out
     out.append(f"  {'kind':<12} {'primitive':<17} {'glyphs':>10} {'code bytes':>11} {'text bytes':>11}")

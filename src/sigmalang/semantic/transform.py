@@ -35,7 +35,7 @@ from ..errors import SigmaFormatError
 from ..glyph import decode_varint, encode_varint
 from .codebook import CODE_BASE, CODE_BYTES, CODE_END, Codebook, build_codebook
 
-__all__ = ["SemanticDecodeError", "decode", "encode", "worth_trying"]
+__all__ = ["SemanticDecodeError", "decode", "encode", "read_header", "reference_pattern", "worth_trying"]
 
 VERSION = 1
 SEGMENT = 32 << 10  # bytes worked on at a time, so working memory is a few times the chunk (measured)
@@ -190,9 +190,9 @@ def decode(code: bytes, size: int | None = None, segment: int = SEGMENT) -> byte
     if segment < 1:
         raise ValueError(f"segment size must be positive, got {segment}")
     try:
-        flags, book, pos = _read_header(code)
+        flags, book, pos = read_header(code)
         table = _reference_table(book)
-        split = re.compile(_reference_pattern(book.short)).split
+        split = re.compile(reference_pattern(book.short)).split
         out: list[bytes] = []
         pending: list[bytes] = []  # the decoded start of a line the number stage has not seen whole
         previous: list[bytes] = []
@@ -241,7 +241,7 @@ def _unescape(text: bytes, flags: int) -> bytes:
     return text
 
 
-def _read_header(code: bytes) -> tuple[int, Codebook, int]:
+def read_header(code: bytes) -> tuple[int, Codebook, int]:
     """Flags, codebook and where the body starts."""
     if len(code) < 4 or code[0] != VERSION:
         raise SemanticDecodeError("glyph code has no valid header")
@@ -296,7 +296,7 @@ def _reference_table(book: Codebook) -> dict[bytes, bytes]:
     return table
 
 
-def _reference_pattern(short: int) -> bytes:
+def reference_pattern(short: int) -> bytes:
     """A regex matching one escape or one (case-modified) reference, with *short* one-byte codes."""
     codes = []
     if short:
