@@ -134,7 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=parse_size,
         default=DEFAULT_CHUNK_SIZE,
         metavar="SIZE",
-        help="chunk size, e.g. 64KiB, 4MiB (default 1MiB)",
+        help="chunk size, e.g. 64KiB, 1MiB (default 4MiB)",
     )
     dec = sub.add_parser("decode", parents=[common, writing], help="decode ΣLANG streams (FILE.sgl → FILE)")
     dec.add_argument("--range", type=_byte_range, metavar="START:END", help="write only original bytes START to END")

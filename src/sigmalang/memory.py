@@ -4,20 +4,21 @@ These are *estimates* of the peak resident set size (RSS), summed over every pro
 from a model of the pipeline; ``benchmarks/memory.py`` measures the real peaks beside them and
 ``docs/memory.md`` shows both. The model is a sum of parts:
 
-* **baseline**: one CPython interpreter with sigmalang imported, per process;
-* **buffers**: chunk-sized buffers in the parent process: the reader's buffer, the chunks read
-  ahead and in flight with their encoded forms, the writer's queue (a fixed number plus a number
-  per chunk in flight, counted in chunks);
-* **codec**: the chunk codec's working memory, in each process that runs it: the glyph
-  transform's temporary objects (proportional to the chunk) or the backend's context (zstd's own
-  estimate for its parameters, or the part of a PPMd model a chunk fills), whichever is larger;
-* with worker processes (``workers > 1``): **pool**, multiprocessing's fork server and resource
-  tracker, and **workers**: per worker a baseline, the codec and the chunks it is sent and returns.
+* **baseline**: one CPython interpreter with sigmalang imported;
+* **buffers**: chunk-sized buffers in the parent process (the reader's buffer and the copies it
+  cuts, the chunks read ahead and in flight, the writer's queue): a fixed number of chunks plus a
+  number per chunk in flight;
+* **codec**: the chunk codec's working memory, in the process that runs it: the transform's
+  copies of the chunk, the backend's context (zstd's own estimate for its parameters) or the part
+  of a PPMd model that a chunk fills (two models when the level verifies what it wrote);
+* with worker processes (``workers > 1``), instead of **codec**: **pool**, multiprocessing's fork
+  server and resource tracker, and **workers**, each a baseline, a codec and the chunk it holds.
 
 Only one part grows with the input: the index of frames that the writer (and the reader) keep,
 a few bytes per frame; pass *input_size* to count it. The constants below were measured with
-CPython 3.11 on x86-64 Linux by ``benchmarks/memory.py`` (see ``docs/memory.md``); the baseline
-differs between platforms and Python versions, the chunk factors much less.
+CPython 3.11 on x86-64 Linux by ``benchmarks/memory.py`` (``--detail`` and ``--codec`` print
+where each comes from; see ``docs/memory.md``). The baseline differs between platforms and Python
+versions; the chunk counts much less.
 """
 
 from __future__ import annotations
@@ -42,28 +43,42 @@ __all__ = [
 MiB = 1 << 20
 Mode = Literal["encode", "decode"]
 
-# RSS of `python -c "import sigmalang"` (the "baseline" line of benchmarks/memory.py: 27 MiB).
+# RSS of `python -c "import sigmalang"` (the "baseline" line of benchmarks/memory.py: 26.9-27.2 MiB).
+# Each worker process costs about as much again before it codes anything.
 INTERPRETER_BASELINE = 27 * MiB
-# multiprocessing's fork server (13 MiB) and resource tracker (12 MiB), started with a process pool.
+# multiprocessing's fork server (13.1 MiB) and resource tracker (12.1 MiB), started with a process pool.
 POOL_HELPERS = 25 * MiB
-# Threads' stacks and their malloc arenas in the parent, besides any chunk.
-PARENT_FIXED = 2 * MiB
-# Chunk-sized buffers in the parent, counted in chunks: (fixed, per chunk in flight), by mode and
-# by whether chunks are coded inline (one process) or sent to workers.
-PARENT_CHUNKS: dict[tuple[Mode, bool], tuple[float, float]] = {
-    ("encode", False): (8.0, 1.5),
-    ("encode", True): (10.0, 2.0),
-    ("decode", False): (4.0, 1.5),
-    ("decode", True): (6.0, 2.0),
+# The parent's chunk-sized buffers: a fixed part in MiB (threads, the parser's read buffer, the
+# pool's queues) and, in chunks, a fixed count plus a count per chunk in flight. Encoding, the
+# fixed chunks are the reader's buffer and the copies it makes to cut a chunk, the chunk it waits
+# to queue and the frame being assembled; per chunk in flight, the read-ahead queue holds one and,
+# with workers, the in-flight window another (the worker has its own copy). Decoding, they are the
+# decoded chunks on their way to the writer. Measured with the default level (docs/memory.md).
+PARENT_BUFFERS: dict[tuple[Mode, bool], tuple[int, float, float]] = {
+    # (mode, with workers): (fixed MiB, fixed chunks, chunks per chunk in flight)
+    ("encode", False): (1, 9.0, 1.0),
+    ("encode", True): (3, 10.0, 2.0),
+    ("decode", False): (2, 1.5, 1.0),
+    ("decode", True): (4, 2.0, 1.0),
 }
-# A worker holds the chunk it was sent (pickled and unpickled) and its result (also pickled).
-WORKER_CHUNKS: dict[Mode, float] = {"encode": 2.5, "decode": 2.5}
-# The glyph transform's temporary objects (word lists, counters), per byte of chunk, and a fixed part.
-SEMANTIC_WORKING: dict[Mode, float] = {"encode": 49.0, "decode": 35.0}
-SEMANTIC_FIXED = 1 * MiB
-# Bytes of a PPMd model that one byte of input fills, up to the model's size (order 6 on text).
-PPMD_MODEL_PER_BYTE = 6.0
+# A worker also holds the chunk it was sent and its encoded form, in chunks.
+WORKER_CHUNKS: dict[Mode, float] = {"encode": 1.0, "decode": 0.0}
+# The codec's own copies, in chunks: the glyph transform (words counted segment by segment, the
+# glyph code and its pieces) and the backend's output where it is copied again.
+SEMANTIC_CHUNKS: dict[Mode, float] = {"encode": 3.5, "decode": 3.0}
+ZSTD_OUTPUT_CHUNKS: dict[Mode, float] = {"encode": 0.5, "decode": 1.0}
+PPMD_LITERAL_DECODE_CHUNKS = 1.5
 ZSTD_DECODE_CONTEXT = 160 << 10  # ZSTD_estimateDCtxSize() and the decoder's bookkeeping
+# Bytes of a PPMd model that one byte of chunk fills, by transform and model order, measured on
+# English prose (1 MiB chunks of dickens.txt). The first MiB of a chunk fills the model at this
+# rate; beyond it, novel text goes on at about the same rate and text that repeats itself adds
+# almost nothing, so the estimate takes half the rate (see docs/memory.md).
+PPMD_FILL: dict[str, dict[int, float]] = {
+    "literal": {4: 1.6, 5: 3.2, 6: 5.5, 8: 11.2, 12: 20.5, 16: 24.3},
+    "semantic": {4: 2.7, 5: 5.0, 6: 7.3, 8: 11.0, 12: 13.9, 16: 14.8},
+}
+# The frame index: copies of it held at once (at the end, while the index glyph is built or checked).
+INDEX_COPIES: dict[Mode, float] = {"encode": 3.0, "decode": 3.5}
 
 
 @dataclass(frozen=True)
@@ -78,41 +93,58 @@ class MemoryEstimate:
         return f"{self.total / MiB:.1f} MiB ({parts})"
 
 
-def _backend_memory(spec: LevelSpec, chunk_size: int, mode: Mode) -> int:
-    """The backend's context for chunks of *chunk_size* bytes (in the process that codes them)."""
-    if spec.backend == ZSTD:
-        if mode == "decode":
-            return ZSTD_DECODE_CONTEXT
-        import zstandard  # the compressor sizes its tables for the chunk it is given
+def _ppmd_fill(transform: str, order: int) -> float:
+    """Model bytes per chunk byte for *order*, interpolated between the measured orders."""
+    table = PPMD_FILL[transform]
+    orders = sorted(table)
+    if order <= orders[0]:
+        return table[orders[0]]
+    for low, high in zip(orders, orders[1:], strict=False):
+        if order <= high:
+            return table[low] + (table[high] - table[low]) * (order - low) / (high - low)
+    return table[orders[-1]]
 
-        params = zstandard.ZstdCompressionParameters.from_level(spec.backend_level, source_size=chunk_size)
-        return int(params.estimated_compression_context_size())
-    if spec.backend == PPMD:
-        models = 2 if spec.verify and mode == "encode" else 1  # verifying decodes with a second model
-        return models * min(spec.memory_mib * MiB, int(PPMD_MODEL_PER_BYTE * chunk_size))
-    return 0
+
+def _ppmd_model(spec: LevelSpec, transform: str, chunk_size: int) -> int:
+    """The part of one PPMd model that a chunk of *chunk_size* bytes fills (at most its size)."""
+    fill = _ppmd_fill(transform, spec.backend_level)
+    filled = fill * min(chunk_size, MiB) + fill / 2 * max(chunk_size - MiB, 0)
+    return min(spec.memory_mib * MiB, int(filled))
 
 
 def _codec_memory(level: int, chunk_size: int, mode: Mode) -> int:
-    """Working memory of one chunk codec: the transform's or the backend's, whichever is larger."""
+    """Working memory of one chunk codec at *level*: transform copies, backend context, models."""
     spec = level_spec(level)
-    transform = 0
-    if TRANSFORMS.get(spec.transform) == "semantic":
-        transform = SEMANTIC_FIXED + int(SEMANTIC_WORKING[mode] * chunk_size)
-    return max(transform, _backend_memory(spec, chunk_size, mode))
+    transform = TRANSFORMS.get(spec.transform, "literal")
+    chunks = SEMANTIC_CHUNKS[mode] if transform == "semantic" else 0.0
+    memory = 0
+    if spec.backend == ZSTD:
+        chunks += ZSTD_OUTPUT_CHUNKS[mode]
+        if mode == "encode":
+            import zstandard  # the compressor sizes its tables for the chunk it is given
+
+            params = zstandard.ZstdCompressionParameters.from_level(spec.backend_level, source_size=chunk_size)
+            memory = int(params.estimated_compression_context_size())
+        else:
+            memory = ZSTD_DECODE_CONTEXT
+    elif spec.backend == PPMD:
+        models = 2 if spec.verify and mode == "encode" else 1  # verifying decodes with a second model
+        memory = models * _ppmd_model(spec, transform, chunk_size)
+        if transform == "literal" and mode == "decode":
+            chunks += PPMD_LITERAL_DECODE_CHUNKS
+    return memory + int(chunks * chunk_size)
 
 
 def _index_memory(input_size: int, chunk_size: int, mode: Mode) -> int:
     """The frame index kept while streaming: a record size and an original size per frame.
 
     Chunks end at a line end up to an eighth before *chunk_size*, so there may be up to 8/7 as
-    many frames as whole chunks. The decoder also reads the stream's own index at the end and
-    holds it beside the one it built (several transient copies of the index glyph's payload).
+    many frames as whole chunks. At the end, the index glyph is built (or read and checked) from
+    it, and a few copies of it are alive at once.
     """
     frames = math.ceil(input_size * 8 / (7 * chunk_size)) if input_size else 0
     entry = len(encode_varint(chunk_size + FRAME_OVERHEAD)) + len(encode_varint(chunk_size))
-    copies = 1 if mode == "encode" else 6
-    return copies * frames * entry
+    return int(INDEX_COPIES[mode] * frames * entry)
 
 
 def estimate_memory_usage(
@@ -137,16 +169,18 @@ def estimate_memory_usage(
         raise ValueError(f"workers must be a positive integer, got {workers!r}")
     in_flight = max_in_flight or 2 * workers
     pool = workers > 1
-    fixed, per_chunk = PARENT_CHUNKS[mode, pool]
+    fixed_mib, fixed_chunks, per_chunk = PARENT_BUFFERS[mode, pool]
     codec = _codec_memory(level, chunk_size, mode)
     parts = {
         "baseline": INTERPRETER_BASELINE,
-        "buffers": PARENT_FIXED + int((fixed + per_chunk * in_flight) * chunk_size),
-        "codec": 0 if pool else codec,
+        "buffers": fixed_mib * MiB + int((fixed_chunks + per_chunk * in_flight) * chunk_size),
     }
     if pool:
         parts["pool"] = POOL_HELPERS
-        parts["workers"] = workers * (INTERPRETER_BASELINE + codec + int(WORKER_CHUNKS[mode] * chunk_size))
+        worker = INTERPRETER_BASELINE + codec + int(WORKER_CHUNKS[mode] * chunk_size)
+        parts["workers"] = workers * worker
+    else:
+        parts["codec"] = codec
     if input_size:
         parts["index"] = _index_memory(input_size, chunk_size, mode)
     return MemoryEstimate(sum(parts.values()), parts)
