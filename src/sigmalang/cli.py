@@ -115,26 +115,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"sigmalang {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    enc = sub.add_parser(
-        "encode",
-        parents=[common, writing],
-        help="encode files into ΣLANG streams (FILE → FILE.sgl)",
+    encoding = argparse.ArgumentParser(add_help=False)
+    level_help = f"level 0-9 (default {DEFAULT_LEVEL}; 1 is fast)"
+    encoding.add_argument(
+        "-l", "--level", type=int, choices=sorted(LEVELS), default=DEFAULT_LEVEL, metavar="N", help=level_help
     )
-    enc.add_argument(
-        "-l",
-        "--level",
-        type=int,
-        choices=sorted(LEVELS),
-        default=DEFAULT_LEVEL,
-        metavar="N",
-        help=f"level 0-9 (default {DEFAULT_LEVEL})",
-    )
-    enc.add_argument(
-        "--chunk-size",
-        type=parse_size,
-        default=DEFAULT_CHUNK_SIZE,
-        metavar="SIZE",
-        help="chunk size, e.g. 64KiB, 1MiB (default 4MiB)",
+    size_help = f"chunk size, e.g. 64KiB, 1MiB (default {DEFAULT_CHUNK_SIZE >> 20}MiB)"
+    encoding.add_argument("--chunk-size", type=parse_size, default=DEFAULT_CHUNK_SIZE, metavar="SIZE", help=size_help)
+
+    sub.add_parser(
+        "encode", parents=[common, writing, encoding], help="encode files into ΣLANG streams (FILE → FILE.sgl)"
     )
     dec = sub.add_parser("decode", parents=[common, writing], help="decode ΣLANG streams (FILE.sgl → FILE)")
     dec.add_argument("--range", type=_byte_range, metavar="START:END", help="write only original bytes START to END")
@@ -142,7 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("verify", parents=[common], help="decode without writing; report every damaged frame")
     sub.add_parser("recover", parents=[common, writing], help="salvage every intact frame of a damaged stream")
     sub.add_parser("info", parents=[common], help="show stream parameters, frames and sizes")
-    _add_inspect_parser(sub, common)
+    _add_inspect_parser(sub, [common, encoding])
     return parser
 
 
@@ -152,24 +142,12 @@ def _count(text: str) -> int:
     return int(text)
 
 
-def _add_inspect_parser(sub: Any, common: argparse.ArgumentParser) -> None:
+def _add_inspect_parser(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
     ins = sub.add_parser(
         "inspect",
-        parents=[common],
+        parents=parents,
         help="show what the encoding does: glyph kinds, codebook, bytes, lines beside their glyphs",
         description="Inspect a ΣLANG stream, or a text file encoded in memory (-l, --chunk-size) as encode would.",
-    )
-    ins.add_argument(
-        "-l",
-        "--level",
-        type=int,
-        choices=sorted(LEVELS),
-        default=DEFAULT_LEVEL,
-        metavar="N",
-        help=f"level for text input (default {DEFAULT_LEVEL}); a stream keeps its own",
-    )
-    ins.add_argument(
-        "--chunk-size", type=parse_size, default=DEFAULT_CHUNK_SIZE, metavar="SIZE", help="chunk size for text input"
     )
     ins.add_argument("--frames", type=_count, metavar="K", help="read the glyph code of the first K frames only")
     ins.add_argument("--lines", type=_count, default=5, metavar="N", help="example lines to show (default 5)")

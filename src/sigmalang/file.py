@@ -9,6 +9,7 @@ from __future__ import annotations
 import builtins
 import io
 import os
+from collections.abc import Callable
 from typing import IO, Any, BinaryIO, cast
 
 from .codec import DEFAULT_LEVEL
@@ -21,6 +22,17 @@ __all__ = ["SigmaFile", "open"]
 
 READ_SIZE = 64 << 10
 _READ, _WRITE = "r", "w"
+
+
+def _seek_target(offset: int, whence: int, position: int, size: Callable[[], int]) -> int:
+    """The absolute position that ``seek(offset, whence)`` asks for."""
+    if whence == io.SEEK_SET:
+        return offset
+    if whence == io.SEEK_CUR:
+        return position + offset
+    if whence == io.SEEK_END:
+        return size() + offset
+    raise ValueError(f"invalid whence ({whence!r})")
 
 
 class _DecompressReader(io.RawIOBase):
@@ -76,15 +88,14 @@ class _DecompressReader(io.RawIOBase):
     def tell(self) -> int:
         return self._pos
 
+    def _size(self) -> int:
+        """Decode to the end (there is no index here) and return the content's size."""
+        while self._read(io.DEFAULT_BUFFER_SIZE):
+            pass
+        return self._pos
+
     def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        if whence == io.SEEK_CUR:
-            offset += self._pos
-        elif whence == io.SEEK_END:
-            while self._read(io.DEFAULT_BUFFER_SIZE):
-                pass
-            offset += self._pos
-        elif whence != io.SEEK_SET:
-            raise ValueError(f"invalid whence ({whence!r})")
+        offset = _seek_target(offset, whence, self._pos, self._size)
         if offset < self._pos:
             self._rewind()
         while self._pos < offset and self._read(min(offset - self._pos, io.DEFAULT_BUFFER_SIZE)):
@@ -118,12 +129,7 @@ class _IndexedReader(io.RawIOBase):
         return self._pos
 
     def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        if whence == io.SEEK_CUR:
-            offset += self._pos
-        elif whence == io.SEEK_END:
-            offset += self._table.total_size
-        elif whence != io.SEEK_SET:
-            raise ValueError(f"invalid whence ({whence!r})")
+        offset = _seek_target(offset, whence, self._pos, lambda: self._table.total_size)
         if offset < 0:
             raise ValueError(f"negative seek position {offset}")
         self._pos = min(offset, self._table.total_size)  # as lzma: seeking past the end stops there

@@ -65,7 +65,8 @@ PARENT_BUFFERS: dict[tuple[Mode, bool], tuple[int, float, float]] = {
 WORKER_CHUNKS: dict[Mode, float] = {"encode": 1.0, "decode": 0.0}
 # The codec's own copies, in chunks: the glyph transform (words counted segment by segment, the
 # glyph code and its pieces) and the backend's output where it is copied again.
-SEMANTIC_CHUNKS: dict[Mode, float] = {"encode": 3.5, "decode": 3.0}
+SEMANTIC_CHUNKS: dict[Mode, float] = {"encode": 2.0, "decode": 3.0}
+SEMANTIC_FIXED = 512 << 10  # its compiled patterns and tables
 ZSTD_OUTPUT_CHUNKS: dict[Mode, float] = {"encode": 0.5, "decode": 1.0}
 PPMD_LITERAL_DECODE_CHUNKS = 1.5
 ZSTD_DECODE_CONTEXT = 160 << 10  # ZSTD_estimateDCtxSize() and the decoder's bookkeeping
@@ -117,19 +118,19 @@ def _codec_memory(level: int, chunk_size: int, mode: Mode) -> int:
     spec = level_spec(level)
     transform = TRANSFORMS.get(spec.transform, "literal")
     chunks = SEMANTIC_CHUNKS[mode] if transform == "semantic" else 0.0
-    memory = 0
+    memory = SEMANTIC_FIXED if transform == "semantic" else 0
     if spec.backend == ZSTD:
         chunks += ZSTD_OUTPUT_CHUNKS[mode]
         if mode == "encode":
             import zstandard  # the compressor sizes its tables for the chunk it is given
 
             params = zstandard.ZstdCompressionParameters.from_level(spec.backend_level, source_size=chunk_size)
-            memory = int(params.estimated_compression_context_size())
+            memory += int(params.estimated_compression_context_size())
         else:
-            memory = ZSTD_DECODE_CONTEXT
+            memory += ZSTD_DECODE_CONTEXT
     elif spec.backend == PPMD:
         models = 2 if spec.verify and mode == "encode" else 1  # verifying decodes with a second model
-        memory = models * _ppmd_model(spec, transform, chunk_size)
+        memory += models * _ppmd_model(spec, transform, chunk_size)
         if transform == "literal" and mode == "decode":
             chunks += PPMD_LITERAL_DECODE_CHUNKS
     return memory + int(chunks * chunk_size)
