@@ -107,3 +107,17 @@ def test_get_backend_caches_and_rejects_unknown_ids() -> None:
     assert get_backend(STORE).name == "store" and get_backend(ZSTD).name == "zstd"
     with pytest.raises(KeyError):
         get_backend(99)
+
+
+def test_ppmd_encode_does_not_keep_its_input_alive() -> None:
+    """pyppmd 1.3.1's encode() never releases its argument's buffer: fed the caller's data (or a
+    view of it), every chunk stayed in memory for good. The backend must feed it its own buffers."""
+    import sys
+
+    from sigmalang.backends import PpmdBackend
+
+    data = bytes(range(256)) * 300 + b"tail"
+    before = sys.getrefcount(data)
+    payload = PpmdBackend(6, 16).encode(data)
+    assert sys.getrefcount(data) == before
+    assert PpmdBackend(6, 16).decode(payload, len(data)) == data

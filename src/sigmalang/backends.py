@@ -125,13 +125,18 @@ class PpmdBackend:
         self.order = order
         self.memory_mib = memory_mib
         self.verify = verify
+        self._buffers: dict[int, bytearray] = {}
 
     def encode(self, data: bytes) -> bytes:
         encoder = pyppmd.Ppmd7Encoder(self.order, self.memory_mib << 20)
         out = [bytes([self.order]), encode_varint(self.memory_mib)]
         view = memoryview(data)
-        for start in range(0, len(view), PPMD_SLICE):
-            out.append(encoder.encode(view[start : start + PPMD_SLICE]))
+        pos = 0
+        while pos < len(view):
+            left = len(view) - pos
+            size = PPMD_SLICE if left >= PPMD_SLICE else 1 << (left.bit_length() - 1)
+            out.append(encoder.encode(self._staged(view[pos : pos + size])))
+            pos += size
         out.append(encoder.flush(endmark=True))
         payload = b"".join(out)
         if self.verify:
@@ -142,6 +147,20 @@ class PpmdBackend:
             if not good:
                 raise BackendError("PPMd output failed its round-trip check")
         return payload
+
+    def _staged(self, piece: memoryview) -> bytearray:
+        """*piece* (a power-of-two length) copied into this backend's reused buffer of that length.
+
+        pyppmd 1.3.1's ``Ppmd7Encoder.encode()`` never releases the buffer of its argument, so the
+        argument stays alive for good: fed fresh slices, a process's memory grew with its input
+        (benchmarks/memory.py, docs/memory.md). Fed only these buffers, at most one per power of
+        two up to PPMD_SLICE, the leak is bounded.
+        """
+        buffer = self._buffers.get(len(piece))
+        if buffer is None:
+            buffer = self._buffers[len(piece)] = bytearray(len(piece))
+        buffer[:] = piece  # same length: no resize of a buffer pyppmd still holds
+        return buffer
 
     def decode(self, data: bytes, size: int) -> bytes:
         order, memory_mib, start = self._parameters(data)
