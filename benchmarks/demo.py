@@ -25,7 +25,8 @@ from pathlib import Path
 
 from sigmalang import __version__
 from sigmalang.cli import main as sigmalang_main
-from sigmalang.codec import DEFAULT_LEVEL
+from sigmalang.codec import DEFAULT_LEVEL, level_spec
+from sigmalang.compressor import DEFAULT_CHUNK_SIZE
 
 DEFAULT_SAMPLE = Path(__file__).resolve().parent.parent / "samples" / "dickens-sample.txt"
 
@@ -130,6 +131,8 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(_table(size, results))
     print()
+    what = level_spec(args.level).describe()
+    print(f"sigmalang -l {args.level} is {what}, in chunks of {DEFAULT_CHUNK_SIZE >> 10} KiB.")
     print("ratio = original size / encoded size (higher is smaller); times are wall-clock seconds.")
     bad = [r.name for r in results if not r.identical]
     if bad:
