@@ -232,10 +232,13 @@ class Measured:
     elapsed: float
 
 
-def _role(proc: psutil.Process, main: int) -> str:
+def _role(proc: psutil.Process, main: int) -> str | None:
+    """What *proc* is in the tree under *main*; ``None`` while that cannot be told (it is exiting)."""
     if proc.pid == main:
         return "main"
     cmdline = " ".join(proc.cmdline())
+    if not cmdline:
+        return None
     if "resource_tracker" in cmdline:
         return "resource tracker"
     if "forkserver" in cmdline and proc.ppid() == main:
@@ -258,8 +261,9 @@ class TreePoller:
                 info = proc.memory_full_info()
                 rss, pss = rss + info.rss, pss + info.pss
                 # Read the role each time: a new process shows its parent's command line until it execs.
-                role = _role(proc, self.root.pid)
-                self.hwm[proc.pid] = (role, max(_hwm(proc.pid), self.hwm.get(proc.pid, ("", 0))[1]))
+                last_role, last_hwm = self.hwm.get(proc.pid, ("worker", 0))
+                role = _role(proc, self.root.pid) or last_role
+                self.hwm[proc.pid] = (role, max(_hwm(proc.pid), last_hwm))
         self.peak_rss, self.peak_pss = max(self.peak_rss, rss), max(self.peak_pss, pss)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -121,3 +122,52 @@ def test_ppmd_encode_does_not_keep_its_input_alive() -> None:
     payload = PpmdBackend(6, 16).encode(data)
     assert sys.getrefcount(data) == before
     assert PpmdBackend(6, 16).decode(payload, len(data)) == data
+
+
+def test_ppmd_encoders_leave_no_native_memory_behind() -> None:
+    """pyppmd 1.3.1 frees neither the PPMd state (~19 KiB) nor the range coder of a Ppmd7Encoder;
+    one encoder per chunk made a process grow with its input. _pyppmd frees them: the memory
+    traced after many encodings must not grow with their number."""
+    import tracemalloc
+
+    backend = PpmdBackend(4, 1)
+    data = b"the quick brown fox jumps over the lazy dog\n" * 50
+    backend.encode(data)  # probe, buffers, caches
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for _ in range(200):
+            backend.encode(data)
+        grown = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert grown < 200 * 1024, f"{grown / 200:.0f} bytes left behind per encoder"
+
+
+def test_ppmd_state_is_only_trusted_when_its_fields_match() -> None:
+    import pyppmd
+
+    from sigmalang import _pyppmd
+
+    encoder = pyppmd.Ppmd7Encoder(6, 4 << 20)
+    if _pyppmd.reclaim_enabled():
+        assert _pyppmd.encoder_state(encoder, 6, 4 << 20) is not None
+    assert _pyppmd.encoder_state(encoder, 7, 4 << 20) is None
+    assert _pyppmd.encoder_state(encoder, 6, 8 << 20) is None
+    assert _pyppmd.encoder_state(object(), 6, 4 << 20) is None
+
+
+def test_ppmd_state_is_not_freed_while_the_encoder_lives() -> None:
+    import pyppmd
+
+    from sigmalang import _pyppmd
+
+    data = b"abracadabra " * 1000
+    encoder = pyppmd.Ppmd7Encoder(6, 4 << 20)
+    blocks = _pyppmd.encoder_state(encoder, 6, 4 << 20)
+    alias = encoder
+    _pyppmd.reclaim(blocks, sys.getrefcount(encoder))  # 3 references: must not free
+    payload = alias.encode(data) + alias.flush(endmark=True)
+    del alias, encoder
+    decoder = pyppmd.Ppmd7Decoder(6, 4 << 20)
+    assert decoder.decode(payload, len(data)) == data

@@ -6,12 +6,14 @@ Backends know nothing of glyphs or frames. Each has a one-byte id that frames st
 
 from __future__ import annotations
 
+import sys
 import threading
 from typing import Protocol
 
 import pyppmd
 import zstandard
 
+from . import _pyppmd
 from .glyph import decode_varint, encode_varint
 
 __all__ = [
@@ -129,6 +131,7 @@ class PpmdBackend:
 
     def encode(self, data: bytes) -> bytes:
         encoder = pyppmd.Ppmd7Encoder(self.order, self.memory_mib << 20)
+        blocks = _pyppmd.encoder_state(encoder, self.order, self.memory_mib << 20)
         out = [bytes([self.order]), encode_varint(self.memory_mib)]
         view = memoryview(data)
         pos = 0
@@ -138,6 +141,9 @@ class PpmdBackend:
             out.append(encoder.encode(self._staged(view[pos : pos + size])))
             pos += size
         out.append(encoder.flush(endmark=True))
+        references = sys.getrefcount(encoder)
+        del encoder
+        _pyppmd.reclaim(blocks, references)  # what pyppmd does not free of an encoder (_pyppmd.py)
         payload = b"".join(out)
         if self.verify:
             try:

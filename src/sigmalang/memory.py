@@ -15,8 +15,8 @@ from a model of the pipeline; ``benchmarks/memory.py`` measures the real peaks b
   server and resource tracker, and **workers**, each a baseline, a codec and the chunk it holds.
 
 By design, only one part grows with the input: the index of frames that the writer (and the
-reader) keep, a few bytes per frame. pyppmd 1.3.1 adds another, about 20 KiB per chunk encoded at
-a PPMd level, until it is fixed or worked around; pass *input_size* to count both.
+reader) keep, a few bytes per frame; pass *input_size* to count it. (pyppmd 1.3.1 leaks about
+19 KiB per encoder, one per chunk; ``sigmalang._pyppmd`` frees what it leaves behind.)
 
 The constants below were measured with CPython 3.11 on x86-64 Linux by ``benchmarks/memory.py``
 (``--detail`` and ``--codec`` print where each comes from; see ``docs/memory.md``). The baseline
@@ -67,7 +67,7 @@ PARENT_BUFFERS: dict[tuple[Mode, bool], tuple[int, float, float]] = {
 WORKER_CHUNKS: dict[Mode, float] = {"encode": 1.0, "decode": 0.0}
 # The codec's own copies, in chunks: the glyph transform (words counted segment by segment, the
 # glyph code and its pieces) and the backend's output where it is copied again.
-SEMANTIC_CHUNKS: dict[Mode, float] = {"encode": 2.0, "decode": 3.0}
+SEMANTIC_CHUNKS: dict[Mode, float] = {"encode": 2.0, "decode": 2.0}
 SEMANTIC_FIXED = 512 << 10  # its compiled patterns and tables
 ZSTD_OUTPUT_CHUNKS: dict[Mode, float] = {"encode": 0.5, "decode": 1.0}
 PPMD_LITERAL_DECODE_CHUNKS = 1.5
@@ -80,12 +80,9 @@ PPMD_FILL: dict[str, dict[int, float]] = {
     "literal": {4: 1.6, 5: 3.2, 6: 5.5, 8: 11.2, 12: 20.5, 16: 24.3},
     "semantic": {4: 2.7, 5: 5.0, 6: 7.3, 8: 11.0, 12: 13.9, 16: 14.8},
 }
-# The frame index: copies of it held at once (at the end, while the index glyph is built or checked).
-INDEX_COPIES: dict[Mode, float] = {"encode": 3.0, "decode": 3.5}
-# pyppmd 1.3.1 does not free part of every Ppmd7Encoder (measured 18.8 KiB with tracemalloc and
-# about 20 KiB of RSS per encoder), and every PPMd-coded chunk gets a new encoder: a bug of the
-# library, not of the design, counted separately so that it shows (docs/memory.md).
-PYPPMD_ENCODER_LEAK = 20 << 10
+# The frame index: copies of it held at once (at the end, while the index glyph is built or checked;
+# measured with 1 KiB chunks, where 1 GB makes a 3.8 MiB index).
+INDEX_COPIES: dict[Mode, float] = {"encode": 4.0, "decode": 6.0}
 
 
 @dataclass(frozen=True)
@@ -170,8 +167,8 @@ def estimate_memory_usage(
 
     *max_in_flight* defaults to the pipeline's default, two chunks per worker. With
     ``mode="decode"``, the same for decoding a stream written with *chunk_size* and *level*.
-    With *input_size*, the parts that grow with the input are counted too: the frame index, and
-    at the PPMd levels the memory pyppmd 1.3.1 leaks per encoded chunk (``pyppmd_leak``).
+    With *input_size*, the part that grows with the input is counted too (the frame index), and a
+    short input that fills only part of the pipeline is estimated as such.
     """
     check_chunk_size(chunk_size)
     if mode not in ("encode", "decode"):
@@ -180,23 +177,36 @@ def estimate_memory_usage(
         raise ValueError(f"workers must be a positive integer, got {workers!r}")
     in_flight = max_in_flight or 2 * workers
     pool = workers > 1
+    frames = _frames(input_size, chunk_size) if input_size else None
     fixed_mib, fixed_chunks, per_chunk = PARENT_BUFFERS[mode, pool]
-    codec = _codec_memory(level, chunk_size, mode)
+    held = fixed_chunks + per_chunk * in_flight
+    if frames is not None:  # a short input fills only part of the pipeline
+        most = 2 * frames + 1 if mode == "encode" else frames  # the reader's copies, or decoded chunks
+        held = min(fixed_chunks + per_chunk * min(in_flight, frames), most)
     parts = {
         "baseline": INTERPRETER_BASELINE,
-        "buffers": fixed_mib * MiB + int((fixed_chunks + per_chunk * in_flight) * chunk_size),
+        "buffers": fixed_mib * MiB + int(held * chunk_size),
     }
     if pool:
         parts["pool"] = POOL_HELPERS
-        worker = INTERPRETER_BASELINE + codec + int(WORKER_CHUNKS[mode] * chunk_size)
-        parts["workers"] = workers * worker
+        parts["workers"] = sum(
+            INTERPRETER_BASELINE + _codec_memory(level, size, mode) + int(WORKER_CHUNKS[mode] * size)
+            for size in _worker_chunks(workers, chunk_size, input_size)
+        )
     else:
-        parts["codec"] = codec
+        parts["codec"] = _codec_memory(level, chunk_size if frames != 1 else max(input_size or 1, 1), mode)
     if input_size:
         parts["index"] = _index_memory(input_size, chunk_size, mode)
-        if mode == "encode" and level_spec(level).backend == PPMD:
-            parts["pyppmd_leak"] = _frames(input_size, chunk_size) * PYPPMD_ENCODER_LEAK
     return MemoryEstimate(sum(parts.values()), parts)
+
+
+def _worker_chunks(workers: int, chunk_size: int, input_size: int | None) -> list[int]:
+    """The largest chunk each worker that gets any will code (a process is started per chunk
+    submitted until there are *workers*, so with fewer chunks than workers, fewer start)."""
+    if not input_size or input_size > workers * chunk_size:
+        return [chunk_size] * workers
+    full, last = divmod(input_size, chunk_size)
+    return [chunk_size] * full + ([last] if last else [])
 
 
 def get_streaming_vs_full_memory(
