@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from . import semantic
 from .backends import PPMD, STORE, ZSTD, BackendError, get_backend
@@ -24,6 +25,7 @@ __all__ = [
     "LEVELS",
     "TRANSFORM_LITERAL",
     "TRANSFORM_SEMANTIC",
+    "Chunk",
     "ChunkDecodeError",
     "EncodedChunk",
     "chunk_end",
@@ -31,6 +33,7 @@ __all__ = [
     "LevelSpec",
     "decode_chunk",
     "encode_chunk",
+    "encode_job",
     "level_spec",
 ]
 
@@ -93,6 +96,22 @@ class EncodedChunk:
     transform: int
     backend: int
     data: bytes
+
+
+class Chunk(NamedTuple):
+    """A piece of the input as the reader cut it: its number, where it starts, its bytes."""
+
+    number: int
+    offset: int
+    data: bytes
+    is_final: bool
+
+
+def encode_job(chunk: Chunk, level: int) -> tuple[int, int, bytes]:
+    """What a worker process runs per chunk. It lives here, beside the codec, so that a worker
+    imports only the codec's modules (the package's ``__init__`` is lazy)."""
+    encoded = encode_chunk(chunk.data, level)
+    return encoded.transform, encoded.backend, encoded.data
 
 
 class ChunkDecodeError(Exception):

@@ -28,11 +28,12 @@ from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import Executor
 from dataclasses import asdict, dataclass, field
-from typing import IO, Any, Generic, NamedTuple, Protocol, TypeVar
+from typing import IO, Any, Generic, Protocol, TypeVar
 
 import psutil
 
-from .codec import DEFAULT_LEVEL, chunk_end, decode_frame, encode_chunk, level_spec
+from .codec import DEFAULT_LEVEL, Chunk, chunk_end, decode_frame, encode_chunk, level_spec
+from .codec import encode_job as _encode_job
 from .compressor import DEFAULT_CHUNK_SIZE, check_chunk_size
 from .container import (
     EndOfStream,
@@ -148,13 +149,6 @@ class StreamBuffer(Generic[T]):
     @property
     def cancelled(self) -> bool:
         return self._cancelled
-
-
-class Chunk(NamedTuple):
-    number: int
-    offset: int
-    data: bytes
-    is_final: bool
 
 
 class ChunkedReader:
@@ -416,11 +410,6 @@ class _Streaming:
 
 # Encoded once by each new worker, so codec contexts (and codebooks) are ready before the first chunk.
 _WARM_UP_TEXT = b"The quick brown fox, 42 times: 2024-01-01T00:00:00Z INFO warm-up\n" * 4
-
-
-def _encode_job(chunk: Chunk, level: int) -> tuple[int, int, bytes]:
-    encoded = encode_chunk(chunk.data, level)
-    return encoded.transform, encoded.backend, encoded.data
 
 
 def _chunk_name(chunk: Chunk) -> str:
