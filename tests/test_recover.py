@@ -141,3 +141,32 @@ def test_garbage_and_empty_input_fail_cleanly(tmp_path: Path, capsys: pytest.Cap
         assert not (tmp_path / name[:-4]).exists()
         assert main(["verify", str(path)]) == 1
         capsys.readouterr()
+
+
+@pytest.mark.parametrize("damaged", [(), (1,), (0, 2), (3,)])
+def test_scan_on_workers_reports_and_salvages_the_same(stream: Path, tmp_path: Path, damaged: tuple[int, ...]) -> None:
+    """verify/recover -T N decode frames on workers; the report and the salvaged bytes must not depend on it."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sigmalang.recover import scan
+
+    blob = bytearray(stream.read_bytes())
+    table = SeekTable.from_file(io.BytesIO(bytes(blob)))
+    for frame in damaged:
+        blob[table.offsets[frame] + table.record_sizes[frame] // 3] ^= 0x21
+    one: list[bytes] = []
+    many: list[bytes] = []
+    alone = scan(io.BytesIO(bytes(blob)), one.append)
+    with ThreadPoolExecutor(3) as pool:
+        pooled = scan(io.BytesIO(bytes(blob)), many.append, executor=pool)
+    assert pooled.as_dict() == alone.as_dict()
+    assert b"".join(many) == b"".join(one)
+    assert [d.number for d in alone.streams[0].damaged] == list(damaged)
+
+
+def test_verify_with_worker_processes(stream: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad, _ = _damage_frame(stream, 2, tmp_path)
+    assert main(["verify", "--json", str(bad)]) == 1
+    alone = json.loads(capsys.readouterr().out)
+    assert main(["verify", "--json", "-T", "2", str(bad)]) == 1
+    assert json.loads(capsys.readouterr().out) == alone

@@ -338,14 +338,14 @@ def _verify_command(opts: Options, source: str) -> dict[str, Any]:
             print(f"{source}: OK ({stats.chunks} frames, {stats.bytes_out:,} bytes)", file=sys.stderr)
         return {"input": source, "ok": True, **stats.as_dict()}
     with open(source, "rb") as fin:
-        result = scan(fin)
+        result = scan(fin, workers=opts.workers)
     _print_scan(opts, source, result)
     return {"input": source, **result.as_dict()}
 
 
 def _recover_command(opts: Options, source: str) -> dict[str, Any]:
     with open(source, "rb") as fin, _output(opts, source) as (fout, target):
-        result = scan(fin, fout.write)
+        result = scan(fin, fout.write, workers=opts.workers)
     _print_scan(opts, source, result)
     if not opts.quiet and not opts.json:
         print(f"{source}: wrote {result.intact_bytes:,} intact bytes to {target}", file=sys.stderr)

@@ -11,7 +11,10 @@ even when the index is gone; an intact index adds the sizes of the frames that w
 from __future__ import annotations
 
 import io
+from collections import deque
 from collections.abc import Callable
+from concurrent.futures import Executor, Future
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
 from typing import IO, Any
 
@@ -28,7 +31,7 @@ from .container import (
     content_digest,
     decode_trailer,
 )
-from .errors import SigmaFormatError
+from .errors import SigmaFormatError, WorkerError
 from .glyph import Glyph, parse_prefix, read_glyph
 from .primitives import GlyphType
 
@@ -104,13 +107,28 @@ class _State:
     frames: list[tuple[int, int, int]] = field(default_factory=list)  # intact: number, orig offset, size
 
 
+_Pending = tuple[StreamReport, _State, Frame, "Future[bytes] | None", "SigmaFormatError | None"]
+
+
 class _Scanner:
-    def __init__(self, fp: IO[bytes], sink: Callable[[bytes], object] | None, stop_at_loss: bool):
+    def __init__(
+        self,
+        fp: IO[bytes],
+        sink: Callable[[bytes], object] | None,
+        stop_at_loss: bool,
+        executor: Executor | None = None,
+        max_in_flight: int = 2,
+    ):
         self.fp = fp
         self.sink = sink
         self.stop_at_loss = stop_at_loss
         self.size = fp.seek(0, io.SEEK_END)
         self.result = ScanResult()
+        # With an executor, intact-looking frames are decoded on it while the scan reads on; their
+        # results are applied in frame order (digest, sink, report) before anything else is reported.
+        self.executor = executor
+        self.max_in_flight = max(1, max_in_flight)
+        self.pending: deque[_Pending] = deque()
 
     def read(self, pos: int, n: int) -> bytes:
         self.fp.seek(pos)
@@ -148,6 +166,7 @@ class _Scanner:
             pos = self.stream(pos + len(MAGIC), pos)
             if self.stop_at_loss and not all(s.ok for s in self.result.streams):
                 break
+        self.drain()
         return self.result
 
     def stream(self, pos: int, start: int | None) -> int:
@@ -212,6 +231,7 @@ class _Scanner:
 
     def missing(self, report: StreamReport, st: _State, upto: int, pos: int, reason: str) -> None:
         """Frames st.expected .. upto-1 are lost; the damage began at st.damage_at (or *pos*)."""
+        self.drain()
         at = st.damage_at if st.damage_at is not None else pos
         if upto == st.expected and st.damage_at is not None:
             report.problems.append(f"{pos - at} damaged bytes between frames at byte offset {at}")
@@ -224,16 +244,33 @@ class _Scanner:
 
     def take(self, report: StreamReport, st: _State, frame: Frame) -> None:
         st.expected, st.orig_pos = frame.number + 1, frame.orig_offset + frame.orig_size
-        try:
-            if frame.continues and not st.shared:
-                raise SigmaFormatError("frame depends on context in a stream of independent frames")
-            data = decode_frame(frame)
-        except SigmaFormatError as exc:
-            report.damaged.append(
-                DamagedFrame(
-                    frame.number, frame.offset, frame.orig_offset, frame.orig_offset + frame.orig_size, exc.reason
-                )
-            )
+        error = None
+        if frame.continues and not st.shared:
+            error = SigmaFormatError("frame depends on context in a stream of independent frames")
+        future = None
+        if error is None and self.executor is not None:
+            try:
+                future = self.executor.submit(decode_frame, frame)
+            except BrokenProcessPool:
+                raise WorkerError(f"a worker process died before decoding frame {frame.number}") from None
+        self.pending.append((report, st, frame, future, error))
+        while len(self.pending) > (self.max_in_flight if self.executor is not None else 0):
+            self.apply()
+
+    def apply(self) -> None:
+        """Apply the oldest pending frame's decoding: into the digest and the sink, or reported damaged."""
+        report, st, frame, future, error = self.pending.popleft()
+        data = b""
+        if error is None:
+            try:
+                data = decode_frame(frame) if future is None else future.result()
+            except SigmaFormatError as exc:
+                error = exc
+            except BrokenProcessPool:
+                raise WorkerError(f"a worker process died before decoding frame {frame.number}") from None
+        if error is not None:
+            end = frame.orig_offset + frame.orig_size
+            report.damaged.append(DamagedFrame(frame.number, frame.offset, frame.orig_offset, end, error.reason))
             return
         st.digest.update(data)
         st.frames.append((frame.number, frame.orig_offset, frame.orig_size))
@@ -242,7 +279,12 @@ class _Scanner:
         if self.sink is not None:
             self.sink(data)
 
+    def drain(self) -> None:
+        while self.pending:
+            self.apply()
+
     def finish(self, report: StreamReport, st: _State, pos: int, glyph: Glyph) -> int:
+        self.drain()
         index: StreamIndex | None
         try:
             index = StreamIndex.decode(glyph)
@@ -282,9 +324,9 @@ class _Scanner:
                 report.problems.append(f"index disagrees with frame {number}'s size")
                 return
 
-    @staticmethod
-    def settle(report: StreamReport, st: _State, index: StreamIndex | None, truncated: bool = False) -> None:
+    def settle(self, report: StreamReport, st: _State, index: StreamIndex | None, truncated: bool = False) -> None:
         """Fill in the original ranges of damaged frames and list the lost byte ranges."""
+        self.drain()
         frames = st.frames
         sizes = index.sizes() if index is not None else None
         if index is not None:
@@ -359,9 +401,32 @@ class _Scanner:
         return False
 
 
-def scan(fp: IO[bytes], sink: Callable[[bytes], object] | None = None, *, stop_at_loss: bool = False) -> ScanResult:
+def scan(
+    fp: IO[bytes],
+    sink: Callable[[bytes], object] | None = None,
+    *,
+    stop_at_loss: bool = False,
+    workers: int = 1,
+    executor: Executor | None = None,
+) -> ScanResult:
     """Scan the seekable file *fp*; intact content goes to *sink* in order.
 
-    With *stop_at_loss*, stop at the first damage: the sink then gets exactly the intact prefix.
+    With *stop_at_loss*, stop at the first damage: the sink then gets exactly the intact prefix
+    (frames are then decoded one by one, in this process). Otherwise frames are decoded on
+    *executor*, or on a pool of *workers* processes (``0``: one per CPU) when *workers* > 1, with
+    two frames in flight per worker; the result is the same for any number of workers.
     """
-    return _Scanner(fp, sink, stop_at_loss).run()
+    from .parallel import resolve_workers, stop_pool, worker_pool
+
+    count = resolve_workers(workers)
+    if stop_at_loss or (executor is None and count == 1):
+        return _Scanner(fp, sink, stop_at_loss).run()
+    pool = executor if executor is not None else worker_pool(count)
+    failed = True
+    try:
+        result = _Scanner(fp, sink, False, pool, 2 * count).run()
+        failed = False
+        return result
+    finally:
+        if executor is None:
+            stop_pool(pool, kill=failed)
