@@ -214,7 +214,7 @@ CHILDREN = {
 # would import that script again, which ``python -m sigmalang`` does not make them do.
 CHILD = f"import sys; sys.path.insert(0, {str(Path(__file__).resolve().parent)!r}); import memory; memory.main()"
 BASELINE = (
-    "import sigmalang, json; "
+    "import sys, importlib, json; importlib.import_module(sys.argv[1]); "
     "hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM:')][0].split()[1]; "
     "print(json.dumps({'hwm': int(hwm) * 1024}))"
 )
@@ -267,15 +267,17 @@ class TreePoller:
         self.peak_rss, self.peak_pss = max(self.peak_rss, rss), max(self.peak_pss, pss)
 
 
-def run_child(mode: str, src: Path | None = None, dst: Path | None = None, **opts: int) -> tuple[Measured, dict]:
-    """Run one child (or, for ``baseline``, just ``import sigmalang``) and poll its memory.
+def run_child(
+    mode: str, src: Path | None = None, dst: Path | None = None, module: str = "sigmalang.stream", **opts: int
+) -> tuple[Measured, dict]:
+    """Run one child (or, for ``baseline``, just an import of *module*) and poll its memory.
 
     The kernel HWM of the child itself is what it reports as it ends; that of the fork server,
     the resource tracker and the workers is the last value read while polling them (they end
     before the child does), so it may miss the last ~10 ms of their lives.
     """
     if mode == "baseline":
-        cmd = [sys.executable, "-c", BASELINE]
+        cmd = [sys.executable, "-c", BASELINE, module]
     else:
         cmd = [sys.executable, "-c", CHILD, "--child", mode, "--src", str(src), "--dst", str(dst)]
         for key, value in opts.items():
@@ -523,7 +525,12 @@ def pipeline_main(args: argparse.Namespace) -> int:
         f"chunks in flight: {args.max_in_flight or 'the default (2 per worker)'}"
     )
     baseline, _ = run_child("baseline")
-    print(f"baseline (a process that only imports sigmalang): {mib(baseline.kernel_hwm)} MiB", flush=True)
+    worker, _ = run_child("baseline", module="sigmalang.codec")
+    print(
+        f"baseline: a process that imports sigmalang.stream {mib(baseline.kernel_hwm)} MiB, "
+        f"a worker's imports (sigmalang.codec) {mib(worker.kernel_hwm)} MiB",
+        flush=True,
+    )
     rows: list[Row] = []
     with tempfile.TemporaryDirectory(prefix="sigmalang-memory-", dir=args.tmpdir) as tmp:
         for size in sizes:

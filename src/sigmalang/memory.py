@@ -45,9 +45,11 @@ __all__ = [
 MiB = 1 << 20
 Mode = Literal["encode", "decode"]
 
-# RSS of `python -c "import sigmalang"` (the "baseline" line of benchmarks/memory.py: 26.9-27.2 MiB).
-# Each worker process costs about as much again before it codes anything.
+# RSS of a process that has imported what a streaming run needs (`import sigmalang.stream`; the
+# "baseline" line of benchmarks/memory.py: 27-28 MiB), and of a worker, which imports only the
+# codec (`import sigmalang.codec`: 23.5 MiB).
 INTERPRETER_BASELINE = 27 * MiB
+WORKER_BASELINE = 23 * MiB
 # multiprocessing's fork server (13.1 MiB) and resource tracker (12.1 MiB), started with a process pool.
 POOL_HELPERS = 25 * MiB
 # The parent's chunk-sized buffers: a fixed part in MiB (threads, the parser's read buffer, the
@@ -190,7 +192,7 @@ def estimate_memory_usage(
     if pool:
         parts["pool"] = POOL_HELPERS
         parts["workers"] = sum(
-            INTERPRETER_BASELINE + _codec_memory(level, size, mode) + int(WORKER_CHUNKS[mode] * size)
+            WORKER_BASELINE + _codec_memory(level, size, mode) + int(WORKER_CHUNKS[mode] * size)
             for size in _worker_chunks(workers, chunk_size, input_size)
         )
     else:
