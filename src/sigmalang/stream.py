@@ -463,7 +463,9 @@ class StreamingEncoder(_Streaming):
         header = StreamHeader(chunk_size=self.chunk_size, level=self.level, codebook_id=book_id)
         assembler = StreamAssembler(header)
         reader = ChunkedReader(src, self.chunk_size, align_lines=self.align_lines)
-        job = functools.partial(_encode_job, level=self.level, book=self._book_ref(workers))
+        job = functools.partial(_encode_job, level=self.level)
+        if self.codebook is not None:
+            job = functools.partial(_encode_job, level=self.level, book=self._book_ref(workers))
         warm_up = functools.partial(_warm_up, _WARM_UP_TEXT, self.level, self.codebook)
         with (
             _pipeline(dst, workers, self.executor, in_flight, warm_up) as (pool, writer),
@@ -571,7 +573,7 @@ class StreamingDecoder(_Streaming):
         in_flight = self._in_flight(workers)
         digest, size, streams = content_digest(), 0, 0
         book = self.codebook
-        job = functools.partial(decode_job, book=self._book_ref(workers))
+        job = decode_frame if book is None else functools.partial(decode_job, book=self._book_ref(workers))
         warm_up = None if book is None else functools.partial(install_codebook, book)
         with (
             _pipeline(dst, workers, self.executor, in_flight, warm_up) as (pool, writer),
