@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from .errors import SigmaCodebookError, SigmaError, SigmaFormatError, SigmaTruncatedError, WorkerError
     from .file import SigmaFile, open
     from .memory import estimate_memory_usage, get_optimal_chunk_size, get_streaming_vs_full_memory
+    from .semantic.codebook import Codebook, load_codebook, train_codebook
     from .stream import StreamingDecoder, StreamingEncoder, StreamStats
 
 # Names are imported on first use (PEP 562), so that a worker process, which needs only the codec,
@@ -53,6 +54,9 @@ _LAZY = {
     "StreamingDecoder": "stream",
     "StreamingEncoder": "stream",
     "StreamStats": "stream",
+    "Codebook": "semantic.codebook",
+    "load_codebook": "semantic.codebook",
+    "train_codebook": "semantic.codebook",
 }
 
 
@@ -72,6 +76,7 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
+    "Codebook",
     "DEFAULT_CHUNK_SIZE",
     "DEFAULT_LEVEL",
     "LEVELS",
@@ -92,6 +97,8 @@ __all__ = [
     "estimate_memory_usage",
     "get_optimal_chunk_size",
     "get_streaming_vs_full_memory",
+    "load_codebook",
     "open",
     "primitives",
+    "train_codebook",
 ]

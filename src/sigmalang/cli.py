@@ -26,6 +26,7 @@ from .errors import SigmaError, SigmaFormatError
 from .file import SigmaFile
 from .inspect import format_report, inspect_file
 from .recover import ScanResult, scan
+from .semantic.codebook import Codebook, load_codebook, train_codebook
 from .stream import StreamingDecoder, StreamingEncoder, StreamStats, atomic_output, read_info
 
 __all__ = ["main", "parse_size"]
@@ -133,7 +134,31 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("recover", parents=[common, writing], help="salvage every intact frame of a damaged stream")
     sub.add_parser("info", parents=[common], help="show stream parameters, frames and sizes")
     _add_inspect_parser(sub, [common, encoding])
+    for name in ("encode", "decode", "verify", "info"):
+        sub.choices[name].add_argument(
+            "-D",
+            "--codebook",
+            metavar="BOOK",
+            help="codebook file (from 'sigmalang train'): encode with it, or decode streams that name it",
+        )
+    _add_train_parser(sub)
     return parser
+
+
+def _add_train_parser(sub: Any) -> None:
+    train = sub.add_parser(
+        "train",
+        help="build a codebook file from sample files (for encode -D BOOK)",
+        description="Count the words of the sample files (in bounded memory); write the most frequent as a codebook.",
+    )
+    train.set_defaults(workers=1)
+    train.add_argument("files", nargs="+", metavar="SAMPLE", help="sample files")
+    train.add_argument("-o", "--output", required=True, metavar="BOOK", help="codebook file to write")
+    train.add_argument("--words", type=_count, default=4096, metavar="N", help="most words to keep (default 4096)")
+    train.add_argument("-f", "--force", action="store_true", help="overwrite an existing BOOK")
+    train.add_argument("-v", "--verbose", action="store_true", help="tracebacks on errors")
+    train.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
+    train.add_argument("--json", action="store_true", help="print the result as JSON on standard output")
 
 
 def _count(text: str) -> int:
@@ -173,13 +198,16 @@ class Options:
     frames: int | None = None
     lines: int = 5
     top: int = 10
+    codebook: str | None = None
+    words: int = 4096
+    book: Codebook | None = None  # the loaded codebook file
 
     @classmethod
     def from_args(cls, ns: argparse.Namespace) -> Options:
         fields = {k: v for k, v in vars(ns).items() if k in cls.__dataclass_fields__}
         opts = cls(**fields)
         opts.files = opts.files or ["-"]
-        if opts.output is not None and len(opts.files) > 1:
+        if opts.output is not None and len(opts.files) > 1 and opts.command != "train":
             raise UsageError("-o takes one input file")
         if opts.stdout and opts.output not in (None, "-"):
             raise UsageError("-c and -o cannot be used together")
@@ -252,10 +280,12 @@ def _output(opts: Options, source: str) -> Iterator[tuple[IO[bytes], str]]:
 def _run_codec(opts: Options, source: str, progress: Callable[[int], None] | None) -> tuple[StreamStats, str]:
     codec: StreamingEncoder | StreamingDecoder
     if opts.command == "encode":
-        codec = StreamingEncoder(opts.level, opts.chunk_size, workers=opts.workers, progress=progress)
+        codec = StreamingEncoder(
+            opts.level, opts.chunk_size, workers=opts.workers, progress=progress, codebook=opts.book
+        )
         run = codec.encode_stream
     else:
-        codec = StreamingDecoder(workers=opts.workers, progress=progress)
+        codec = StreamingDecoder(workers=opts.workers, progress=progress, codebook=opts.book)
         run = codec.decode_stream
     try:
         with _open_input(source) as fin, _output(opts, source) as (fout, target):
@@ -301,7 +331,7 @@ def _verify_written(opts: Options, target: str) -> None:
     """Before --rm deletes an input: decode what was written (checksums included)."""
     if opts.command == "encode":
         with open(target, "rb") as fin:
-            StreamingDecoder(workers=opts.workers).decode_stream(fin, _NullSink())
+            StreamingDecoder(workers=opts.workers, codebook=opts.book).decode_stream(fin, _NullSink())
 
 
 class _NullSink:
@@ -314,6 +344,8 @@ class _NullSink:
 
 def _codec_command(opts: Options, source: str) -> dict[str, Any]:
     if opts.range is not None:
+        if opts.book is not None:
+            raise UsageError("--range cannot be used with a codebook (-D) yet")
         return _range_command(opts, source)
     with _progress(opts, source) as progress:
         stats, target = _run_codec(opts, source, progress)
@@ -331,9 +363,9 @@ def _codec_command(opts: Options, source: str) -> dict[str, Any]:
 
 
 def _verify_command(opts: Options, source: str) -> dict[str, Any]:
-    if source == "-" or not os.path.isfile(source):  # not seekable: one forward pass
+    if source == "-" or not os.path.isfile(source) or opts.book is not None:  # one forward pass
         with _open_input(source) as fin:
-            stats = StreamingDecoder(workers=opts.workers).decode_stream(fin, _NullSink())
+            stats = StreamingDecoder(workers=opts.workers, codebook=opts.book).decode_stream(fin, _NullSink())
         if not opts.quiet and not opts.json:
             print(f"{source}: OK ({stats.chunks} frames, {stats.bytes_out:,} bytes)", file=sys.stderr)
         return {"input": source, "ok": True, **stats.as_dict()}
@@ -384,6 +416,7 @@ def _info_command(opts: Options, source: str) -> dict[str, Any]:
                 f"{label}: ΣLANG v{s['version']}, level {s['level']}, chunk size {s['chunk_size']:,}, "
                 f"{s['frames']} frames, {s['original_size']:,} → {s['encoded_size']:,} bytes (ratio {s['ratio']:.3f}), "
                 f"{'shared context' if s['shared_context'] else 'independent frames'}, BLAKE2b {s['checksum']}"
+                + (f", needs codebook {s['codebook']}" if s["codebook"] else "")
             )
     return {"input": source, "streams": streams}
 
@@ -400,6 +433,28 @@ def _inspect_command(opts: Options, source: str) -> dict[str, Any]:
             label += f" (stream {n + 1})" if len(streams) > 1 else ""
             print("\n".join(format_report(s, label)))
     return {"input": source, "stream": is_stream, "streams": streams}
+
+
+def _train(opts: Options) -> dict[str, Any]:
+    """``sigmalang train``: one codebook from all the sample files, written atomically."""
+    assert opts.output is not None
+    book = train_codebook(opts.files, words=opts.words)
+    data = book.to_bytes()
+    with atomic_output(opts.output, overwrite=opts.force) as fout:
+        fout.write(data)
+    result = {
+        "output": opts.output,
+        "words": len(book.words),
+        "short": min(book.short, len(book.words)),
+        "bytes": len(data),
+        "id": book.id.hex(),
+    }
+    if not opts.quiet and not opts.json:
+        print(
+            f"{opts.output}: {result['words']} words ({result['short']} with one-byte codes) from "
+            f"{len(opts.files)} files, {len(data):,} bytes, codebook id {result['id']}"
+        )
+    return result
 
 
 COMMANDS: dict[str, Callable[[Options, str], dict[str, Any]]] = {
@@ -425,6 +480,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     status = 0
     try:
         opts = Options.from_args(ns)
+        if opts.command == "train" or opts.codebook is not None:
+            try:
+                if opts.command == "train":
+                    results.append(_train(opts))
+                    opts.files = []
+                elif opts.codebook is not None:
+                    opts.book = load_codebook(opts.codebook)
+            except (SigmaError, OSError) as exc:
+                _report(_describe(exc), exc, verbose)
+                results.append({"ok": False, "error": _describe(exc)})
+                opts.files, status = [], 1
         for source in opts.files:
             try:
                 results.append(COMMANDS[opts.command](opts, source))

@@ -19,6 +19,7 @@ from .backends import PPMD, STORE, ZSTD, BackendError, get_backend
 from .container import Frame
 from .errors import SigmaFormatError
 from .glyph import decode_varint, encode_varint
+from .semantic.codebook import Codebook
 
 __all__ = [
     "DEFAULT_LEVEL",
@@ -32,9 +33,12 @@ __all__ = [
     "decode_frame",
     "LevelSpec",
     "decode_chunk",
+    "decode_job",
     "encode_chunk",
     "encode_job",
+    "install_codebook",
     "level_spec",
+    "warm_up",
 ]
 
 TRANSFORM_LITERAL = 0  # the frame's content is the chunk's bytes: one literal glyph run
@@ -107,28 +111,64 @@ class Chunk(NamedTuple):
     is_final: bool
 
 
-def encode_job(chunk: Chunk, level: int) -> tuple[int, int, bytes]:
+# A stream codebook is sent to each worker process once, by the pool's warm-up (install_codebook),
+# and jobs then name it by its id, so that it is not pickled with every chunk.
+_installed: dict[bytes, Codebook] = {}
+BookRef = Codebook | bytes | None  # a book, or the id of one installed in this process
+
+
+def install_codebook(book: Codebook) -> bytes:
+    """Keep *book* in this process, so that jobs can name it by its id; returns the id."""
+    book_id = book.id
+    _installed[book_id] = book
+    return book_id
+
+
+def _resolve(book: BookRef) -> Codebook | None:
+    if book is None or isinstance(book, Codebook):
+        return book
+    try:
+        return _installed[book]
+    except KeyError:
+        raise RuntimeError(f"codebook {book.hex()} was not installed in this worker") from None
+
+
+def warm_up(text: bytes, level: int, book: Codebook | None = None) -> None:
+    """A new worker's initializer: install the stream's codebook and encode *text* once."""
+    if book is not None:
+        install_codebook(book)
+    encode_chunk(text, level, book)
+
+
+def encode_job(chunk: Chunk, level: int, book: BookRef = None) -> tuple[int, int, bytes]:
     """What a worker process runs per chunk. It lives here, beside the codec, so that a worker
     imports only the codec's modules (the package's ``__init__`` is lazy)."""
-    encoded = encode_chunk(chunk.data, level)
+    encoded = encode_chunk(chunk.data, level, _resolve(book))
     return encoded.transform, encoded.backend, encoded.data
+
+
+def decode_job(frame: Frame, book: BookRef = None) -> bytes:
+    """What a worker process runs per frame (see :func:`encode_job`)."""
+    return decode_frame(frame, _resolve(book))
 
 
 class ChunkDecodeError(Exception):
     """A frame body could not be decoded; the caller knows which frame and adds that."""
 
 
-def encode_chunk(data: bytes, level: int = DEFAULT_LEVEL) -> EncodedChunk:
+def encode_chunk(data: bytes, level: int = DEFAULT_LEVEL, book: Codebook | None = None) -> EncodedChunk:
     """Encode one chunk at *level*; falls back to storing when encoding does not shrink it.
 
     The semantic transform is skipped for chunks that look binary or mostly non-ASCII
-    (:func:`sigmalang.semantic.worth_trying`); they get the level's backend alone.
+    (:func:`sigmalang.semantic.worth_trying`); they get the level's backend alone. With *book*
+    (the stream's codebook), semantic frames reference it instead of carrying their own.
     """
     spec = level_spec(level)
     data = bytes(data)
     if spec.backend != STORE and data:
         backend = get_backend(spec.backend, spec.backend_level, spec.memory_mib, verify=spec.verify)
-        code = semantic.encode(data) if spec.transform == TRANSFORM_SEMANTIC and semantic.worth_trying(data) else b""
+        semantic_ok = spec.transform == TRANSFORM_SEMANTIC and semantic.worth_trying(data)
+        code = semantic.encode(data, book=book) if semantic_ok else b""
         try:
             if code and len(code) <= max_code_size(len(data)):
                 encoded = encode_varint(len(code)) + backend.encode(code)
@@ -149,8 +189,11 @@ def max_code_size(size: int) -> int:
     return 4 * size + 64
 
 
-def decode_chunk(transform: int, backend: int, payload: bytes, size: int) -> bytes:
-    """Decode one frame body to exactly *size* bytes, or raise :class:`ChunkDecodeError`."""
+def decode_chunk(transform: int, backend: int, payload: bytes, size: int, book: Codebook | None = None) -> bytes:
+    """Decode one frame body to exactly *size* bytes, or raise :class:`ChunkDecodeError`.
+
+    *book* is the stream's codebook, when its header names one.
+    """
     if transform not in TRANSFORMS:
         raise ChunkDecodeError(f"unknown transform {transform}")
     try:
@@ -160,12 +203,12 @@ def decode_chunk(transform: int, backend: int, payload: bytes, size: int) -> byt
     try:
         if transform == TRANSFORM_LITERAL:
             return decoder.decode(payload, size)
-        return _decode_semantic(decoder.decode, payload, size)
+        return _decode_semantic(decoder.decode, payload, size, book)
     except (BackendError, semantic.SemanticDecodeError) as exc:
         raise ChunkDecodeError(str(exc)) from None
 
 
-def _decode_semantic(decode: Callable[[bytes, int], bytes], payload: bytes, size: int) -> bytes:
+def _decode_semantic(decode: Callable[[bytes, int], bytes], payload: bytes, size: int, book: Codebook | None) -> bytes:
     try:
         parsed = decode_varint(payload, 0, 5)
     except SigmaFormatError:
@@ -175,7 +218,7 @@ def _decode_semantic(decode: Callable[[bytes, int], bytes], payload: bytes, size
     code_size, start = parsed
     if code_size > max_code_size(size):
         raise ChunkDecodeError(f"glyph code of {code_size} bytes is too long for a {size}-byte chunk")
-    data = semantic.decode(decode(payload[start:], code_size), size)
+    data = semantic.decode(decode(payload[start:], code_size), size, book=book)
     if len(data) != size:
         raise ChunkDecodeError(f"glyph code decoded to {len(data)} bytes, expected {size}")
     return data
@@ -205,9 +248,12 @@ def chunk_end(buf: bytes | bytearray | memoryview, chunk_size: int, final: bool)
     return chunk_size
 
 
-def decode_frame(frame: Frame) -> bytes:
-    """Decode a parsed frame to its original bytes; damage becomes a located SigmaFormatError."""
+def decode_frame(frame: Frame, book: Codebook | None = None) -> bytes:
+    """Decode a parsed frame to its original bytes; damage becomes a located SigmaFormatError.
+
+    *book* is the stream's codebook, when its header names one (and only then).
+    """
     try:
-        return decode_chunk(frame.transform, frame.backend, frame.data, frame.orig_size)
+        return decode_chunk(frame.transform, frame.backend, frame.data, frame.orig_size, book)
     except ChunkDecodeError as exc:
         raise SigmaFormatError(f"frame cannot be decoded: {exc}", frame=frame.number, offset=frame.offset) from None

@@ -11,6 +11,8 @@ and options give the same bytes through any API.
 
 from __future__ import annotations
 
+import os
+
 from .codec import DEFAULT_LEVEL, chunk_end, decode_frame, encode_chunk, level_spec
 from .container import (
     MAX_CHUNK_SIZE,
@@ -21,6 +23,9 @@ from .container import (
     StreamParser,
     content_digest,
 )
+from .semantic.codebook import Codebook, as_codebook
+
+CodebookArg = Codebook | str | os.PathLike[str] | None
 
 __all__ = ["DEFAULT_CHUNK_SIZE", "SigmaCompressor", "SigmaDecompressor", "compress", "decompress"]
 
@@ -37,14 +42,20 @@ class SigmaCompressor:
     """Compress data incrementally into one ΣLANG stream.
 
     ``compress()`` returns whatever whole frames are ready (often ``b""``); ``flush()`` returns
-    the rest and ends the stream, after which the object cannot be used.
+    the rest and ends the stream, after which the object cannot be used. With *codebook* (a
+    :class:`~sigmalang.semantic.Codebook` or the path of a codebook file), the stream names it
+    and needs it to be decoded.
     """
 
-    def __init__(self, level: int = DEFAULT_LEVEL, *, chunk_size: int = DEFAULT_CHUNK_SIZE):
+    def __init__(
+        self, level: int = DEFAULT_LEVEL, *, chunk_size: int = DEFAULT_CHUNK_SIZE, codebook: CodebookArg = None
+    ):
         level_spec(level)
         self.level = level
         self.chunk_size = check_chunk_size(chunk_size)
-        self._assembler = StreamAssembler(StreamHeader(chunk_size=self.chunk_size, level=level))
+        self.codebook = as_codebook(codebook)
+        book_id = self.codebook.id if self.codebook is not None else b""
+        self._assembler = StreamAssembler(StreamHeader(chunk_size=self.chunk_size, level=level, codebook_id=book_id))
         self._buffer = bytearray()
         self._out = bytearray(self._assembler.start())
         self._finished = False
@@ -69,7 +80,7 @@ class SigmaCompressor:
         view = memoryview(self._buffer)
         while end := chunk_end(view[start:], self.chunk_size, final):
             chunk = bytes(view[start : start + end])
-            encoded = encode_chunk(chunk, self.level)
+            encoded = encode_chunk(chunk, self.level, self.codebook)
             self._out += self._assembler.frame(chunk, encoded.transform, encoded.backend, encoded.data)
             start += end
         view.release()
@@ -86,11 +97,13 @@ class SigmaDecompressor:
 
     ``decompress(data, max_length)`` returns at most *max_length* bytes (all available if
     negative); bytes past the end of the stream go to ``unused_data``. The whole-content
-    checksum is checked when the end of the stream is reached.
+    checksum is checked when the end of the stream is reached. *codebook* is needed for a
+    stream that names one (:class:`~sigmalang.SigmaCodebookError` when missing or different).
     """
 
-    def __init__(self, *, offset: int = 0):
-        self._parser = StreamParser(offset=offset)
+    def __init__(self, *, offset: int = 0, codebook: CodebookArg = None):
+        self.codebook = as_codebook(codebook)
+        self._parser = StreamParser(offset=offset, codebook_id=self.codebook.id if self.codebook else b"")
         self._pending = memoryview(b"")
         self._digest = content_digest()
         self._size = 0
@@ -128,7 +141,8 @@ class SigmaDecompressor:
         return bytes(out)
 
     def _decode(self, frame: Frame) -> bytes:
-        data = decode_frame(frame)
+        header = self._parser.header
+        data = decode_frame(frame, self.codebook if header is not None and header.codebook_id else None)
         self._digest.update(data)
         self._size += len(data)
         return data
@@ -143,19 +157,21 @@ def compress(
     level: int = DEFAULT_LEVEL,
     *,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
+    codebook: CodebookArg = None,
 ) -> bytes:
-    """Compress *data* into one ΣLANG stream."""
-    comp = SigmaCompressor(level, chunk_size=chunk_size)
+    """Compress *data* into one ΣLANG stream (with *codebook*: one that needs that codebook)."""
+    comp = SigmaCompressor(level, chunk_size=chunk_size, codebook=codebook)
     return comp.compress(data) + comp.flush()
 
 
-def decompress(data: bytes | bytearray | memoryview) -> bytes:
+def decompress(data: bytes | bytearray | memoryview, *, codebook: CodebookArg = None) -> bytes:
     """Decompress one or more concatenated ΣLANG streams; raises on any damage or trailing bytes."""
+    codebook = as_codebook(codebook)
     results = []
     data = bytes(data)
     offset = 0
     while True:
-        decomp = SigmaDecompressor(offset=offset)
+        decomp = SigmaDecompressor(offset=offset, codebook=codebook)
         results.append(decomp.decompress(data))
         if not decomp.eof:
             decomp.close()

@@ -33,6 +33,7 @@ __all__ = [
     "StreamHeader",
     "StreamIndex",
     "StreamParser",
+    "check_codebook",
     "content_digest",
     "decode_trailer",
 ]
@@ -310,6 +311,15 @@ class EndOfStream:
 Event = StreamHeader | Frame | EndOfStream
 
 
+def check_codebook(needed: bytes, given: bytes | None) -> None:
+    """Raise :class:`SigmaCodebookError` unless a stream needing codebook *needed* can be decoded with *given*."""
+    if not needed or given is None or needed == given:
+        return
+    if not given:
+        raise SigmaCodebookError(f"the stream needs codebook {needed.hex()}, and none was given")
+    raise SigmaCodebookError(f"the stream needs codebook {needed.hex()}, and codebook {given.hex()} was given")
+
+
 class StreamParser:
     """Incremental reader of one stream: ``feed()`` bytes, then ``next_event()`` until ``None``.
 
@@ -317,9 +327,14 @@ class StreamParser:
     frames seen, trailer) and every size against its limit before anything is allocated. The
     whole-content checksum is for the caller to check on the decoded bytes, with
     :meth:`check_content`. After :class:`EndOfStream`, ``unused_data`` holds bytes past the stream.
+
+    *codebook_id* is the id of the codebook the caller can decode with (``b""``: none); a stream
+    whose header names another raises :class:`SigmaCodebookError`. ``None`` skips that check, for
+    callers that decode no frame.
     """
 
-    def __init__(self, *, offset: int = 0):
+    def __init__(self, *, offset: int = 0, codebook_id: bytes | None = b""):
+        self.codebook_id = codebook_id
         self._records = BoundaryHandler(MAX_HEADER_PAYLOAD, offset=offset)
         self.start = offset
         self.header: StreamHeader | None = None
@@ -365,10 +380,7 @@ class StreamParser:
             return None
         if self.header is None:
             self.header = StreamHeader.decode(glyph)
-            if self.header.codebook_id:
-                raise SigmaCodebookError(
-                    f"the stream needs codebook {self.header.codebook_id.hex()}, and this reader has no codebooks"
-                )
+            check_codebook(self.header.codebook_id, self.codebook_id)
             self._seen.header_size = self._records.offset - self.start
             return self.header
         if glyph.primitive == P.FRAME and glyph.type == GlyphType.COMPOSITE:

@@ -13,10 +13,11 @@ from collections.abc import Callable
 from typing import IO, Any, BinaryIO, cast
 
 from .codec import DEFAULT_LEVEL
-from .compressor import DEFAULT_CHUNK_SIZE, SigmaCompressor, SigmaDecompressor
-from .container import content_digest
+from .compressor import DEFAULT_CHUNK_SIZE, CodebookArg, SigmaCompressor, SigmaDecompressor
+from .container import StreamHeader, StreamParser, content_digest
 from .errors import SigmaFormatError
 from .index import SeekTable
+from .semantic.codebook import Codebook, as_codebook
 
 __all__ = ["SigmaFile", "open"]
 
@@ -38,10 +39,11 @@ def _seek_target(offset: int, whence: int, position: int, size: Callable[[], int
 class _DecompressReader(io.RawIOBase):
     """Raw reader of decompressed bytes; concatenated streams read as one."""
 
-    def __init__(self, fp: IO[bytes]):
+    def __init__(self, fp: IO[bytes], codebook: Codebook | None = None):
         self._fp = fp
+        self._codebook = codebook
         self._start = fp.tell() if fp.seekable() else 0
-        self._decomp = SigmaDecompressor()
+        self._decomp = SigmaDecompressor(codebook=codebook)
         self._pos = 0
         self._eof = False
 
@@ -63,7 +65,7 @@ class _DecompressReader(io.RawIOBase):
                 if not rest:
                     self._eof = True
                     return b""
-                self._decomp = SigmaDecompressor()
+                self._decomp = SigmaDecompressor(codebook=self._codebook)
                 data = self._decomp.decompress(rest, size)
             elif self._decomp.needs_input:
                 raw = self._fp.read(READ_SIZE)
@@ -80,7 +82,7 @@ class _DecompressReader(io.RawIOBase):
         self._fp.seek(self._start)
         self._eof = False
         self._pos = 0
-        self._decomp = SigmaDecompressor()
+        self._decomp = SigmaDecompressor(codebook=self._codebook)
 
     def seekable(self) -> bool:
         return self._fp.seekable()
@@ -167,8 +169,26 @@ class _IndexedReader(io.RawIOBase):
             self._digest = content_digest()
 
 
-def _raw_reader(fp: IO[bytes]) -> io.RawIOBase:
-    """Indexed random access where the file allows it, else forward decoding."""
+def _names_codebook(fp: IO[bytes]) -> bool:
+    """Does the stream at the start of seekable *fp* name a codebook? (The file is left where it was.)"""
+    start = fp.tell()
+    parser = StreamParser(codebook_id=None)
+    parser.feed(fp.read(2048))
+    fp.seek(start)
+    try:
+        event = parser.next_event()
+    except SigmaFormatError:
+        return False
+    return isinstance(event, StreamHeader) and bool(event.codebook_id)
+
+
+def _raw_reader(fp: IO[bytes], codebook: Codebook | None = None) -> io.RawIOBase:
+    """Indexed random access where the file allows it, else forward decoding.
+
+    Streams that need a codebook are read forward (seeking rewinds), with *codebook*.
+    """
+    if codebook is not None or (fp.seekable() and _names_codebook(fp)):
+        return _DecompressReader(fp, codebook)
     if fp.seekable():
         start = fp.tell()
         try:
@@ -184,7 +204,8 @@ class SigmaFile(io.BufferedIOBase):
     """A file object reading or writing a ΣLANG stream.
 
     *filename* is a path or a binary file object; *mode* is ``"r"``, ``"w"``, ``"x"`` or ``"a"``
-    (with or without ``"b"``). *level* and *chunk_size* apply when writing.
+    (with or without ``"b"``). *level* and *chunk_size* apply when writing; *codebook* (a
+    :class:`~sigmalang.semantic.Codebook` or a codebook file's path) to both.
     """
 
     def __init__(
@@ -194,7 +215,9 @@ class SigmaFile(io.BufferedIOBase):
         *,
         level: int = DEFAULT_LEVEL,
         chunk_size: int = DEFAULT_CHUNK_SIZE,
+        codebook: CodebookArg = None,
     ):
+        book = as_codebook(codebook)
         if mode not in ("r", "rb", "w", "wb", "x", "xb", "a", "ab"):
             raise ValueError(f"invalid mode: {mode!r}")
         self._mode = _READ if mode.startswith("r") else _WRITE
@@ -207,11 +230,11 @@ class SigmaFile(io.BufferedIOBase):
         else:
             raise TypeError("filename must be a str, bytes, os.PathLike or file object")
         if self._mode == _READ:
-            self._buffer: io.BufferedReader | None = io.BufferedReader(_raw_reader(self._fp))
+            self._buffer: io.BufferedReader | None = io.BufferedReader(_raw_reader(self._fp, book))
             self._compressor: SigmaCompressor | None = None
         else:
             self._buffer = None
-            self._compressor = SigmaCompressor(level, chunk_size=chunk_size)
+            self._compressor = SigmaCompressor(level, chunk_size=chunk_size, codebook=book)
         self._size = 0
 
     # -- state ---------------------------------------------------------------
@@ -310,6 +333,7 @@ def open(
     *,
     level: int = DEFAULT_LEVEL,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
+    codebook: CodebookArg = None,
     encoding: str | None = None,
     errors: str | None = None,
     newline: str | None = None,
@@ -320,7 +344,7 @@ def open(
             raise ValueError(f"invalid mode: {mode!r}")
     elif encoding is not None or errors is not None or newline is not None:
         raise ValueError("encoding, errors and newline are for text mode only")
-    binary = SigmaFile(filename, mode.replace("t", ""), level=level, chunk_size=chunk_size)
+    binary = SigmaFile(filename, mode.replace("t", ""), level=level, chunk_size=chunk_size, codebook=codebook)
     if "t" in mode:
         return io.TextIOWrapper(cast(BinaryIO, binary), io.text_encoding(encoding), errors, newline)
     return binary

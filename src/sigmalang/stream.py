@@ -32,9 +32,10 @@ from typing import IO, Any, Generic, Protocol, TypeVar
 
 import psutil
 
-from .codec import DEFAULT_LEVEL, Chunk, chunk_end, decode_frame, encode_chunk, level_spec
+from .codec import DEFAULT_LEVEL, Chunk, chunk_end, decode_frame, decode_job, install_codebook, level_spec
 from .codec import encode_job as _encode_job
-from .compressor import DEFAULT_CHUNK_SIZE, check_chunk_size
+from .codec import warm_up as _warm_up
+from .compressor import DEFAULT_CHUNK_SIZE, CodebookArg, check_chunk_size
 from .container import (
     EndOfStream,
     Frame,
@@ -51,6 +52,7 @@ from .memory import (
     get_streaming_vs_full_memory,
 )
 from .parallel import Done, ordered_map, resolve_workers, stop_pool, worker_pool
+from .semantic.codebook import Codebook, as_codebook
 
 __all__ = [
     "BoundaryHandler",
@@ -388,7 +390,9 @@ class _Streaming:
         executor: Executor | None = None,
         max_in_flight: int | None = None,
         progress: Progress | None = None,
+        codebook: CodebookArg = None,
     ):
+        self.codebook = as_codebook(codebook)
         self.workers = resolve_workers(workers)
         self.executor = executor
         if max_in_flight is not None and max_in_flight < 1:
@@ -407,6 +411,13 @@ class _Streaming:
     def _resolve(self, workers: int | None) -> int:
         return self.workers if workers is None else resolve_workers(workers)
 
+    def _book_ref(self, workers: int) -> Codebook | bytes | None:
+        """What a job names the codebook by: its id in our own pool (whose warm-up installs it),
+        else the book itself (inline, or pickled per job to an executor we did not start)."""
+        if self.codebook is not None and self.executor is None and workers > 1:
+            return self.codebook.id
+        return self.codebook
+
 
 # Encoded once by each new worker, so codec contexts (and codebooks) are ready before the first chunk.
 _WARM_UP_TEXT = b"The quick brown fox, 42 times: 2024-01-01T00:00:00Z INFO warm-up\n" * 4
@@ -420,7 +431,8 @@ class StreamingEncoder(_Streaming):
     """Encode a byte stream of any size into one ΣLANG stream, chunk by chunk.
 
     *workers* processes encode chunks in parallel (``0`` = one per CPU); any executor may be given
-    instead. The output is the same bytes for every worker count and executor.
+    instead. The output is the same bytes for every worker count and executor. With *codebook*
+    (a :class:`~sigmalang.semantic.Codebook` or a codebook file's path) the stream needs it to decode.
     """
 
     def __init__(
@@ -447,10 +459,14 @@ class StreamingEncoder(_Streaming):
     def _encode(self, src: IO[bytes], dst: Writable, workers: int, stop: threading.Event | None) -> StreamStats:
         stats = StreamStats(workers=workers)
         in_flight = self._in_flight(workers)
-        assembler = StreamAssembler(StreamHeader(chunk_size=self.chunk_size, level=self.level))
+        book_id = self.codebook.id if self.codebook is not None else b""
+        header = StreamHeader(chunk_size=self.chunk_size, level=self.level, codebook_id=book_id)
+        assembler = StreamAssembler(header)
         reader = ChunkedReader(src, self.chunk_size, align_lines=self.align_lines)
         job = functools.partial(_encode_job, level=self.level)
-        warm_up = functools.partial(encode_chunk, _WARM_UP_TEXT, self.level)
+        if self.codebook is not None:
+            job = functools.partial(_encode_job, level=self.level, book=self._book_ref(workers))
+        warm_up = functools.partial(_warm_up, _WARM_UP_TEXT, self.level, self.codebook)
         with (
             _pipeline(dst, workers, self.executor, in_flight, warm_up) as (pool, writer),
             contextlib.closing(_read_ahead(reader, in_flight)) as chunks,
@@ -509,6 +525,8 @@ class StreamingDecoder(_Streaming):
 
     The stream is parsed (and its CRCs checked) in this process; frames are decoded on the
     workers. A shared-context stream, whose frames depend on each other, is decoded in order here.
+    *codebook* is needed for streams that name one; frames of a stream that names none are then
+    decoded here, without it.
     """
 
     def __init__(self, *, read_size: int = DEFAULT_READ_SIZE, **kwargs: Any):
@@ -519,7 +537,8 @@ class StreamingDecoder(_Streaming):
         self, src: IO[bytes], stats: StreamStats
     ) -> Generator[Frame | Done[StreamHeader | Frame | EndOfStream], None, None]:
         """Frames to decode on the workers; everything else (and shared-context frames) as ``Done``."""
-        parser = StreamParser()
+        book_id = self.codebook.id if self.codebook is not None else b""
+        parser = StreamParser(codebook_id=book_id)
         fed = False
         in_order = False
         read = getattr(src, "read1", src.read)  # from a pipe: what has arrived, not a full read_size
@@ -529,14 +548,14 @@ class StreamingDecoder(_Streaming):
             fed = True
             while (event := parser.next_event()) is not None:
                 if isinstance(event, StreamHeader):
-                    in_order = event.shared_context
+                    in_order = event.shared_context or bool(book_id and not event.codebook_id)
                     yield Done(event)
                 elif isinstance(event, Frame):
                     yield Done(event) if in_order else event
                 else:
                     yield Done(event)
                     rest = parser.unused_data
-                    parser = StreamParser(offset=parser.start + event.size)
+                    parser = StreamParser(offset=parser.start + event.size, codebook_id=book_id)
                     parser.feed(rest)
                     fed = bool(rest)
         if fed or stats.bytes_in == 0:
@@ -553,16 +572,20 @@ class StreamingDecoder(_Streaming):
         stats = StreamStats(workers=workers)
         in_flight = self._in_flight(workers)
         digest, size, streams = content_digest(), 0, 0
+        book = self.codebook
+        job = decode_frame if book is None else functools.partial(decode_job, book=self._book_ref(workers))
+        warm_up = None if book is None else functools.partial(install_codebook, book)
         with (
-            _pipeline(dst, workers, self.executor, in_flight) as (pool, writer),
+            _pipeline(dst, workers, self.executor, in_flight, warm_up) as (pool, writer),
             contextlib.closing(_read_ahead(self._events(src, stats), in_flight)) as events,
             contextlib.closing(
-                ordered_map(decode_frame, events, executor=pool, max_in_flight=in_flight, describe=_frame_name)
+                ordered_map(job, events, executor=pool, max_in_flight=in_flight, describe=_frame_name)
             ) as results,
         ):
             for item, result in results:
                 _check_stop(stop)
                 if isinstance(result, StreamHeader):
+                    book = self.codebook if result.codebook_id else None
                     streams += 1
                     if result.shared_context and pool is not None:
                         stats.notes.append(f"stream {streams} has shared context: its frames were decoded in order")
@@ -572,7 +595,7 @@ class StreamingDecoder(_Streaming):
                     digest, size = content_digest(), 0
                     continue
                 # A shared-context frame arrives undecoded: decode it here, after every frame before it.
-                data = decode_frame(result) if isinstance(result, Frame) else result
+                data = decode_frame(result, book) if isinstance(result, Frame) else result
                 digest.update(data)
                 size += len(data)
                 writer.write(data)
@@ -657,6 +680,7 @@ class StreamInfo:
     original_size: int
     encoded_size: int
     checksum: str
+    codebook: str = ""  # hex id of the codebook the stream needs ("" for none)
 
     @property
     def ratio(self) -> float:
@@ -666,7 +690,7 @@ class StreamInfo:
 def read_info(src: IO[bytes], read_size: int = DEFAULT_READ_SIZE) -> list[StreamInfo]:
     """Scan every stream in *src*, checking the container (CRCs, index) but decoding no frame."""
     infos: list[StreamInfo] = []
-    parser = StreamParser()
+    parser = StreamParser(codebook_id=None)
     header: StreamHeader | None = None
     fed = 0
     while data := src.read(read_size):
@@ -688,10 +712,11 @@ def read_info(src: IO[bytes], read_size: int = DEFAULT_READ_SIZE) -> list[Stream
                         index.total_size,
                         event.size,
                         index.checksum.hex(),
+                        header.codebook_id.hex(),
                     )
                 )
                 rest = parser.unused_data
-                parser = StreamParser(offset=parser.start + event.size)
+                parser = StreamParser(offset=parser.start + event.size, codebook_id=None)
                 parser.feed(rest)
     if not infos or parser.offset > parser.start or parser.header is not None:
         parser.close()

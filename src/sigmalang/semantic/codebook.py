@@ -8,17 +8,41 @@ byte. The codebook travels in the frame as the words in rank order, each ended b
 
 from __future__ import annotations
 
+import hashlib
+import os
+import re
+import struct
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from operator import itemgetter
 
-__all__ = ["CODE_BASE", "CODE_END", "Codebook", "build_codebook"]
+from crc32c import crc32c
+
+from ..errors import SigmaCodebookError, SigmaFormatError
+from ..glyph import decode_varint, encode_varint
+
+__all__ = [
+    "CODE_BASE",
+    "CODE_END",
+    "Codebook",
+    "WordCounter",
+    "as_codebook",
+    "book_bytes",
+    "book_id",
+    "build_codebook",
+    "load_codebook",
+    "parse_book",
+    "train_codebook",
+]
 
 CODE_BASE = 0x80  # first reference byte
 CODE_END = 0xFC  # first byte after the reference range (markers follow)
 CODE_BYTES = CODE_END - CODE_BASE  # 124 lead bytes
 MIN_COUNT = 32  # rarer words cost more as codebook entries and 2-byte codes than as letters (measured)
 MIN_LENGTH = 2
+WORD = re.compile(rb"[A-Za-z]+")
+LETTERS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +69,23 @@ class Codebook:
     def serialize(self) -> bytes:
         return b"".join(word + b"\n" for word in self.words)
 
+    @property
+    def id(self) -> bytes:
+        """The book's identity as a file (BLAKE2b-128 of its canonical file bytes)."""
+        return book_id(self)
+
+    def to_bytes(self) -> bytes:
+        """The book as a codebook file (docs/FORMAT.md, "Codebook files")."""
+        return book_bytes(self)
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Codebook:
+        return parse_book(data)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> Codebook:
+        return load_codebook(path)
+
 
 def _case_folds(word: bytes) -> bool:
     """True for the spellings a case modifier can rebuild from the lower-case word."""
@@ -68,3 +109,163 @@ def build_codebook(counts: Counter[bytes], short: int = 96, min_count: int = MIN
     short = min(short, CODE_BYTES)
     book = Codebook((), short)
     return Codebook(tuple(ranked[: book.capacity]), short)
+
+
+# -- codebook files ---------------------------------------------------------------------------
+#
+# magic (8) | version (1) | s (1) | w (varint) | w × (word LF) | CRC32C of all before (4, LE)
+# The identity of a book is BLAKE2b-128 of the whole file: docs/FORMAT.md, "Codebook files".
+
+BOOK_MAGIC = b"\xce\xa3LB\r\n\x1a\n"  # "ΣLB": like the stream magic, damaged by text-mode transfers
+BOOK_VERSION = 1
+ID_SIZE = 16  # BLAKE2b-128, as the container's content checksum
+MAX_WORD_LENGTH = 64
+MAX_WORDS = CODE_BYTES * 256  # the capacity of a book with no one-byte codes (the largest)
+MAX_BOOK_SIZE = len(BOOK_MAGIC) + 2 + 3 + MAX_WORDS * (MAX_WORD_LENGTH + 1) + 4
+_LETTERS = re.compile(rb"[A-Za-z]{1,%d}" % MAX_WORD_LENGTH)
+
+
+def book_bytes(book: Codebook) -> bytes:
+    """The canonical file bytes of *book* (its identity is the hash of these)."""
+    body = bytearray(BOOK_MAGIC)
+    body += bytes([BOOK_VERSION, book.short]) + encode_varint(len(book.words))
+    for word in book.words:
+        body += word + b"\n"
+    return bytes(body) + struct.pack("<I", crc32c(body))
+
+
+def book_id(book: Codebook) -> bytes:
+    """The book's identity: BLAKE2b-128 of :func:`book_bytes`, 16 bytes."""
+    return hashlib.blake2b(book_bytes(book), digest_size=ID_SIZE).digest()
+
+
+def parse_book(data: bytes, name: str = "codebook") -> Codebook:
+    """Parse and check the bytes of a codebook file; any problem is a :class:`SigmaCodebookError`."""
+
+    def bad(reason: str) -> SigmaCodebookError:
+        return SigmaCodebookError(f"{name}: {reason}")
+
+    if len(data) > MAX_BOOK_SIZE:
+        raise bad(f"{len(data)} bytes, more than a codebook file can hold ({MAX_BOOK_SIZE})")
+    if data[: len(BOOK_MAGIC)] != BOOK_MAGIC:
+        raise bad("not a ΣLANG codebook file (bad magic)")
+    if len(data) < len(BOOK_MAGIC) + 3 + 4:
+        raise bad("truncated codebook file")
+    body, (stored,) = data[:-4], struct.unpack("<I", data[-4:])
+    if crc32c(body) != stored:
+        raise bad("CRC32C mismatch (damaged codebook file)")
+    pos = len(BOOK_MAGIC)
+    version, short = body[pos], body[pos + 1]
+    if version != BOOK_VERSION:
+        raise bad(f"unsupported codebook version {version} (this reader knows {BOOK_VERSION})")
+    if short > CODE_BYTES:
+        raise bad(f"{short} one-byte codes, at most {CODE_BYTES}")
+    try:
+        parsed = decode_varint(body, pos + 2, 3)
+    except SigmaFormatError as exc:
+        raise bad(f"bad word count: {exc.reason}") from None
+    if parsed is None:
+        raise bad("truncated word count")
+    count, pos = parsed
+    capacity = Codebook((), short).capacity
+    if count > capacity:
+        raise bad(f"{count} words do not fit the code space of {capacity}")
+    words = body[pos:].split(b"\n")
+    if words.pop() != b"" or len(words) != count:
+        raise bad(f"holds {len(words)} words where its header says {count} (or lacks the final LF)")
+    for rank, word in enumerate(words):
+        if not _LETTERS.fullmatch(word):
+            raise bad(f"word {rank} is not 1-{MAX_WORD_LENGTH} ASCII letters")
+    if len(set(words)) != count:
+        raise bad("a word appears twice")
+    return Codebook(tuple(words), short)
+
+
+def load_codebook(path: str | os.PathLike[str]) -> Codebook:
+    """Read a codebook file written by ``sigmalang train`` (size checked before it is read whole)."""
+    with open(path, "rb") as f:
+        data = f.read(MAX_BOOK_SIZE + 1)
+    return parse_book(data, os.fspath(path))
+
+
+def as_codebook(book: Codebook | str | os.PathLike[str] | None) -> Codebook | None:
+    """A :class:`Codebook` as given, or loaded from a path."""
+    if book is None or isinstance(book, Codebook):
+        return book
+    if isinstance(book, str | os.PathLike):
+        return load_codebook(book)
+    raise TypeError(f"codebook must be a Codebook or a path, got {type(book).__name__}")
+
+
+# -- training -----------------------------------------------------------------------------------
+
+TRAIN_READ = 1 << 20  # bytes read from a sample at a time
+TRAIN_MAX_ENTRIES = 1 << 18  # distinct spellings kept while counting; then the rarer half is pruned
+
+
+class WordCounter:
+    """Word counts over any amount of text, in bounded memory.
+
+    Text is fed in pieces (a word cut by a piece boundary is held back and joined to the next
+    piece). When more than *max_entries* distinct spellings are held, the entries with the
+    smallest counts are dropped until at most half remain: a word that is frequent overall is
+    counted from where it last survived, so its count can only be too low, never too high.
+    """
+
+    def __init__(self, max_entries: int = TRAIN_MAX_ENTRIES):
+        if max_entries < 2:
+            raise ValueError("max_entries must be at least 2")
+        self.max_entries = max_entries
+        self.counts: Counter[bytes] = Counter()
+        self.pruned = 0
+        self._tail = b""
+        self._skip = False
+
+    def feed(self, data: bytes) -> None:
+        if self._skip:  # inside a run of letters longer than any word a book keeps
+            rest = data.lstrip(LETTERS)
+            if not rest:
+                return
+            data, self._skip = rest, False
+        text = self._tail + data
+        cut = len(text.rstrip(LETTERS))
+        self._tail = text[cut:]
+        if len(self._tail) > MAX_WORD_LENGTH:
+            self._tail, self._skip = b"", True
+        self._count(text[:cut])
+
+    def end(self) -> None:
+        """The input (one sample file) ends: count the word held back."""
+        self._count(self._tail)
+        self._tail, self._skip = b"", False
+
+    def _count(self, text: bytes) -> None:
+        self.counts.update(WORD.findall(text))
+        if len(self.counts) > self.max_entries:
+            ranked = sorted(self.counts.values(), reverse=True)
+            floor = ranked[self.max_entries // 2]  # entries with at most this count are dropped
+            self.pruned += 1
+            self.counts = Counter({w: c for w, c in self.counts.items() if c > floor})
+
+
+def train_codebook(
+    paths: Sequence[str | os.PathLike[str]],
+    words: int = 4096,
+    short: int = 96,
+    min_count: int = MIN_COUNT,
+    *,
+    max_entries: int = TRAIN_MAX_ENTRIES,
+    read_size: int = TRAIN_READ,
+) -> Codebook:
+    """Build a book from sample files: the *words* most frequent words, ranked as by build_codebook."""
+    if words < 0:
+        raise ValueError("words must be 0 or more")
+    counter = WordCounter(max_entries)
+    for path in paths:
+        with open(path, "rb") as f:
+            while data := f.read(read_size):
+                counter.feed(data)
+        counter.end()
+    counts = Counter({w: c for w, c in counter.counts.items() if len(w) <= MAX_WORD_LENGTH})
+    book = build_codebook(counts, short, min_count)
+    return Codebook(book.words[:words], book.short)

@@ -41,6 +41,7 @@ VERSION = 1
 SEGMENT = 32 << 10  # bytes worked on at a time, so working memory is a few times the chunk (measured)
 FLAG_ESCAPES = 0x01
 FLAG_NUMBERS = 0x02
+FLAG_BOOK = 0x10  # references index the stream's codebook, then the frame's own extension words
 NUMBER, CAPITAL, UPPER, ESCAPE = 0xFC, 0xFD, 0xFE, 0xFF
 MAX_DELTA = 1000  # larger differences stay literal: they model worse than the digits themselves
 MAX_DIGITS = 18
@@ -68,11 +69,21 @@ def worth_trying(data: bytes, max_high_share: float = 0.02) -> bool:
     return high <= max_high_share * len(data) and b"\0" not in data
 
 
-def encode(data: bytes, short: int = 96, min_count: int = 32, segment: int = SEGMENT) -> bytes:
+def encode(
+    data: bytes,
+    short: int = 96,
+    min_count: int = 32,
+    segment: int = SEGMENT,
+    *,
+    book: Codebook | None = None,
+    extend: bool = True,
+) -> bytes:
     """Encode one chunk into the glyph code (header, codebook, body).
 
     The chunk is worked on in segments of about *segment* bytes (whole lines, words cut nowhere),
     first to count the words and then to replace them; the code does not depend on *segment*.
+    With a stream codebook *book*, the frame's references index it (flag ``FLAG_BOOK``) and the
+    frame carries only an extension: with *extend*, its own frequent words missing from the book.
     """
     if segment < 1:
         raise ValueError(f"segment size must be positive, got {segment}")
@@ -90,11 +101,19 @@ def encode(data: bytes, short: int = 96, min_count: int = 32, segment: int = SEG
             counts.update(WORD.findall(piece))
         texts.append(text if escape or changed else None)
         cuts.append((start, end))
-    book = build_codebook(counts, short, min_count)
-    del counts
-    glyphs = _word_glyphs(book)
     flags = (FLAG_ESCAPES if escape else 0) | (FLAG_NUMBERS if numbered else 0)
-    body = [bytes([VERSION, flags, book.short]) + encode_varint(len(book.words)), book.serialize()]
+    local = build_codebook(counts, short, min_count)
+    del counts
+    if book is None:
+        written = book = local
+    else:
+        flags |= FLAG_BOOK
+        known = set(book.words)
+        extra = [w for w in local.words if w not in known] if extend else []
+        written = Codebook(tuple(extra[: book.capacity - len(book.words)]), book.short)
+        book = Codebook(book.words + written.words, book.short)
+    glyphs = _word_glyphs(book)
+    body = [bytes([VERSION, flags, book.short]) + encode_varint(len(written.words)), written.serialize()]
     for i, (start, end) in enumerate(cuts):
         stored, texts[i] = texts[i], None
         for piece in _word_segments(data[start:end] if stored is None else stored, segment):
@@ -180,17 +199,18 @@ def _encode_numbers(text: bytes, previous: list[bytes]) -> tuple[bytes, list[byt
     return b"".join(out), previous, True
 
 
-def decode(code: bytes, size: int | None = None, segment: int = SEGMENT) -> bytes:
+def decode(code: bytes, size: int | None = None, segment: int = SEGMENT, *, book: Codebook | None = None) -> bytes:
     """Decode a glyph code back to the chunk; raises :class:`SemanticDecodeError` if damaged.
 
     With *size* (the chunk's length, known from the frame), decoding stops with an error as soon
     as the output would outgrow it, before anything larger is allocated. The body is worked on in
-    pieces of about *segment* bytes, cut where a glyph is sure to start.
+    pieces of about *segment* bytes, cut where a glyph is sure to start. *book* is the stream's
+    codebook, needed by a code with ``FLAG_BOOK``.
     """
     if segment < 1:
         raise ValueError(f"segment size must be positive, got {segment}")
     try:
-        flags, book, pos = read_header(code)
+        flags, book, pos = read_header(code, book)
         table = _reference_table(book)
         split = re.compile(reference_pattern(book.short)).split
         out: list[bytes] = []
@@ -241,13 +261,20 @@ def _unescape(text: bytes, flags: int) -> bytes:
     return text
 
 
-def read_header(code: bytes) -> tuple[int, Codebook, int]:
-    """Flags, codebook and where the body starts."""
+def read_header(code: bytes, stream_book: Codebook | None = None) -> tuple[int, Codebook, int]:
+    """Flags, codebook (with ``FLAG_BOOK``: *stream_book*'s words, then the frame's) and where the body starts."""
     if len(code) < 4 or code[0] != VERSION:
         raise SemanticDecodeError("glyph code has no valid header")
     flags, short = code[1], code[2]
-    if flags & ~(FLAG_ESCAPES | FLAG_NUMBERS) or short > CODE_BYTES:
+    if flags & ~(FLAG_ESCAPES | FLAG_NUMBERS | FLAG_BOOK) or short > CODE_BYTES:
         raise SemanticDecodeError("glyph code header has unknown flags or codebook shape")
+    base: tuple[bytes, ...] = ()
+    if flags & FLAG_BOOK:
+        if stream_book is None:
+            raise SemanticDecodeError("glyph code refers to the stream's codebook, and none was given")
+        if short != stream_book.short:
+            raise SemanticDecodeError(f"glyph code has {short} one-byte codes, the codebook {stream_book.short}")
+        base = stream_book.words
     try:
         parsed = decode_varint(code, 3, 3)
     except SigmaFormatError as exc:
@@ -255,8 +282,8 @@ def read_header(code: bytes) -> tuple[int, Codebook, int]:
     if parsed is None:
         raise SemanticDecodeError("glyph code ends inside its header")
     count, pos = parsed
-    if count > Codebook((), short).capacity:
-        raise SemanticDecodeError(f"codebook of {count} words does not fit its code space")
+    if len(base) + count > Codebook((), short).capacity:
+        raise SemanticDecodeError(f"codebook of {len(base)} + {count} words does not fit its code space")
     words = []
     for _ in range(count):
         end = code.find(b"\n", pos)
@@ -264,7 +291,7 @@ def read_header(code: bytes) -> tuple[int, Codebook, int]:
             raise SemanticDecodeError("glyph code ends inside its codebook")
         words.append(code[pos:end])
         pos = end + 1
-    return flags, Codebook(tuple(words), short), pos
+    return flags, Codebook(base + tuple(words), short), pos
 
 
 def _glyph_segments(code: bytes, start: int, short: int, size: int) -> Iterator[tuple[int, int]]:

@@ -1,0 +1,301 @@
+"""Trained codebooks: the book file, ``sigmalang train``, streams that name a book, and their errors."""
+
+from __future__ import annotations
+
+import io
+import struct
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from crc32c import crc32c
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import sigmalang
+from sigmalang import semantic
+from sigmalang.backends import STORE
+from sigmalang.cli import main
+from sigmalang.codec import TRANSFORM_SEMANTIC
+from sigmalang.container import StreamAssembler, StreamHeader
+from sigmalang.glyph import encode_varint
+from sigmalang.semantic.codebook import (
+    BOOK_MAGIC,
+    CODE_BYTES,
+    MAX_BOOK_SIZE,
+    Codebook,
+    WordCounter,
+    load_codebook,
+    parse_book,
+    train_codebook,
+)
+from sigmalang.semantic.transform import FLAG_BOOK
+from sigmalang.stream import StreamingDecoder, StreamingEncoder
+
+FIXTURES = Path(__file__).parent / "fixtures"
+DICKENS = FIXTURES / "dickens-64k.txt"
+LOGS = FIXTURES / "loghub-small.log"
+TEXT = DICKENS.read_bytes()
+HALF = TEXT.rfind(b"\n", 0, len(TEXT) // 2) + 1
+
+
+@pytest.fixture(scope="module")
+def book(tmp_path_factory: pytest.TempPathFactory) -> Codebook:
+    """A book trained on the first half of the dickens fixture (tests encode the second half)."""
+    path = tmp_path_factory.mktemp("book") / "first.txt"
+    path.write_bytes(TEXT[:HALF])
+    return train_codebook([path], min_count=4)
+
+
+@pytest.fixture(scope="module")
+def log_book() -> Codebook:
+    return train_codebook([LOGS], min_count=4)
+
+
+def book_file(body: bytes) -> bytes:
+    """*body* (everything after the magic, before the CRC) as a file with a valid CRC."""
+    data = BOOK_MAGIC + body
+    return data + struct.pack("<I", crc32c(data))
+
+
+# -- the book file -------------------------------------------------------------------
+
+
+def test_book_bytes_round_trip_and_identity(book: Codebook) -> None:
+    assert len(book.words) > 50 and book.words[0] == b"the"
+    data = book.to_bytes()
+    assert data.startswith(BOOK_MAGIC) and parse_book(data) == book
+    assert len(book.id) == 16 and book.id == Codebook.from_bytes(data).id
+    other = Codebook(book.words[:-1], book.short)
+    assert other.id != book.id
+
+
+def test_training_is_deterministic(tmp_path: Path) -> None:
+    a = train_codebook([DICKENS, LOGS], min_count=4)
+    b = train_codebook([DICKENS, LOGS], min_count=4, read_size=997)  # pieces cut words anywhere
+    assert a.to_bytes() == b.to_bytes() and a.id == b.id
+    assert train_codebook([LOGS, DICKENS], min_count=4).id != a.id  # ties keep first-seen order
+
+
+def test_word_counter_joins_cut_words_and_stays_bounded() -> None:
+    whole = WordCounter()
+    whole.feed(TEXT)
+    whole.end()
+    pieces = WordCounter()
+    for i in range(0, len(TEXT), 7):
+        pieces.feed(TEXT[i : i + 7])
+    pieces.end()
+    assert pieces.counts == whole.counts == Counter(semantic.codebook.WORD.findall(TEXT))
+    small = WordCounter(max_entries=100)
+    for i in range(0, len(TEXT), 4096):
+        small.feed(TEXT[i : i + 4096])
+        assert len(small.counts) <= 100
+    small.end()
+    assert small.pruned > 0
+    top = [w for w, _ in whole.counts.most_common(5)]
+    assert all(small.counts[w] > 0 for w in top)  # frequent words survive the pruning
+    assert all(small.counts[w] <= whole.counts[w] for w in small.counts)  # counts only too low
+
+
+def test_long_runs_of_letters_are_not_words(tmp_path: Path) -> None:
+    counter = WordCounter()
+    for piece in (b"ab " + b"x" * 50, b"x" * 50, b"y ab\n"):
+        counter.feed(piece)
+    counter.end()
+    assert counter.counts == Counter({b"ab": 2})
+
+
+@pytest.mark.parametrize(
+    ("data", "problem"),
+    [
+        (b"", "bad magic"),
+        (b"\xce\xa3LG\r\n\x1a\n\x01\x60\x00" + b"\0" * 4, "bad magic"),  # a stream, not a book
+        (BOOK_MAGIC + b"\x01", "truncated"),
+        (book_file(b"\x01\x60\x02the\nand\n")[:-1] + b"\0", "CRC32C mismatch"),
+        (book_file(b"\x02\x60\x00"), "unsupported codebook version 2"),
+        (book_file(b"\x01\x7d\x00"), "125 one-byte codes"),
+        (book_file(b"\x01\x60\x80\x80\x80\x01"), "word count"),
+        (book_file(b"\x01\x7c\x7d"), "do not fit"),  # 125 words, 124 one-byte codes and no more
+        (book_file(b"\x01\x60\x03the\nand\n"), "header says 3"),
+        (book_file(b"\x01\x60\x02the\nand"), "final LF"),
+        (book_file(b"\x01\x60\x02the\na-d\n"), "word 1 is not"),
+        (book_file(b"\x01\x60\x01" + b"a" * 65 + b"\n"), "word 0 is not"),
+        (book_file(b"\x01\x60\x01\n"), "word 0 is not"),
+        (book_file(b"\x01\x60\x02the\nthe\n"), "appears twice"),
+        (b"\0" * (MAX_BOOK_SIZE + 1), "more than a codebook file can hold"),
+    ],
+)
+def test_hostile_book_files_are_refused(tmp_path: Path, data: bytes, problem: str) -> None:
+    path = tmp_path / "bad.book"
+    path.write_bytes(data)
+    with pytest.raises(sigmalang.SigmaCodebookError, match=problem) as info:
+        load_codebook(path)
+    assert str(path) in str(info.value)
+    assert parse_book(
+        book_file(b"\x01\x7c\x7c" + b"".join(b"w%s\n" % bytes([65 + i // 26, 97 + i % 26]) for i in range(124)))
+    )
+
+
+# -- streams with a book -------------------------------------------------------------
+
+
+def test_api_round_trip_and_ratio(book: Codebook, tmp_path: Path) -> None:
+    data = TEXT[HALF:]
+    blob = sigmalang.compress(data, codebook=book)
+    assert sigmalang.decompress(blob, codebook=book) == data
+    path = tmp_path / "b.book"
+    path.write_bytes(book.to_bytes())
+    assert sigmalang.decompress(blob, codebook=str(path)) == data  # a path is loaded
+    assert sigmalang.compress(data, codebook=path) == blob
+    assert len(blob) < len(sigmalang.compress(data))  # the frame carries no word list
+    assert sigmalang.decompress(sigmalang.compress(data), codebook=book) == data  # a book not needed is unused
+
+
+def test_incremental_and_file_api(book: Codebook, tmp_path: Path) -> None:
+    data = TEXT[HALF:]
+    comp = sigmalang.SigmaCompressor(6, chunk_size=8192, codebook=book)
+    blob = b"".join(comp.compress(data[i : i + 5000]) for i in range(0, len(data), 5000)) + comp.flush()
+    assert blob == sigmalang.compress(data, chunk_size=8192, codebook=book)
+    decomp = sigmalang.SigmaDecompressor(codebook=book)
+    assert b"".join(decomp.decompress(blob[i : i + 999]) for i in range(0, len(blob), 999)) == data
+    assert decomp.eof
+    path = tmp_path / "t.sgl"
+    with sigmalang.open(path, "wb", chunk_size=8192, codebook=book) as f:
+        f.write(data)
+    with sigmalang.open(path, "rb", codebook=book) as f:
+        assert f.read() == data
+        f.seek(100)
+        assert f.read(50) == data[100:150]
+    with sigmalang.open(path, "rb") as f, pytest.raises(sigmalang.SigmaCodebookError, match=book.id.hex()):
+        f.read()
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_streaming_round_trip(book: Codebook, log_book: Codebook, workers: int) -> None:
+    data = TEXT[HALF:] + LOGS.read_bytes()
+    out = io.BytesIO()
+    StreamingEncoder(6, 16384, workers=workers, codebook=book).encode_stream(io.BytesIO(data), out)
+    assert out.getvalue() == sigmalang.compress(data, chunk_size=16384, codebook=book)  # same for any worker count
+    plain = sigmalang.compress(data[:30000], chunk_size=16384)
+    both = out.getvalue() + plain  # a stream with the book, then one without
+    back = io.BytesIO()
+    StreamingDecoder(workers=workers, codebook=book).decode_stream(io.BytesIO(both), back)
+    assert back.getvalue() == data + data[:30000]
+    for wrong in (None, log_book):
+        with pytest.raises(sigmalang.SigmaCodebookError) as info:
+            StreamingDecoder(workers=workers, codebook=wrong).decode_stream(io.BytesIO(both), io.BytesIO())
+        assert book.id.hex() in str(info.value)
+        if wrong is not None:
+            assert wrong.id.hex() in str(info.value)
+
+
+def test_missing_and_wrong_book(book: Codebook, log_book: Codebook) -> None:
+    blob = sigmalang.compress(TEXT[HALF:], codebook=book)
+    with pytest.raises(sigmalang.SigmaCodebookError, match=f"needs codebook {book.id.hex()}, and none was given"):
+        sigmalang.decompress(blob)
+    with pytest.raises(sigmalang.SigmaCodebookError, match=f"and codebook {log_book.id.hex()} was given"):
+        sigmalang.decompress(blob, codebook=log_book)
+
+
+def _stream(code: bytes, size: int, book_id: bytes) -> bytes:
+    """A stream of one semantic frame holding *code* stored as it is (backend store)."""
+    asm = StreamAssembler(StreamHeader(chunk_size=1 << 16, level=6, codebook_id=book_id))
+    body = encode_varint(len(code)) + code
+    return asm.start() + asm.frame(b"x" * size, TRANSFORM_SEMANTIC, STORE, body) + asm.finish()
+
+
+def test_reference_past_the_book_is_a_format_error(book: Codebook) -> None:
+    small = Codebook((b"alpha", b"beta"), 96)
+    header = bytes([1, FLAG_BOOK, 96, 0])
+    assert semantic.decode(header + b"\x80 \x81", book=small) == b"alpha beta"
+    with pytest.raises(semantic.SemanticDecodeError, match="not in the codebook"):
+        semantic.decode(header + b"\x82", book=small)
+    with pytest.raises(semantic.SemanticDecodeError, match="none was given"):
+        semantic.decode(header + b"\x80")
+    with pytest.raises(semantic.SemanticDecodeError, match="one-byte codes"):
+        semantic.decode(bytes([1, FLAG_BOOK, 95, 0]) + b"\x80", book=small)
+    full = Codebook(small.words, 124)
+    with pytest.raises(semantic.SemanticDecodeError, match="does not fit"):
+        semantic.decode(bytes([1, FLAG_BOOK, 124, 123]) + b"w\n" * 123, book=full)
+    # in a stream: a clean SigmaFormatError, never other bytes
+    with pytest.raises(sigmalang.SigmaFormatError, match="not in the codebook"):
+        sigmalang.decompress(_stream(header + b"\x82", 1, small.id), codebook=small)
+    # a frame using a book in a stream that names none is not decoded with the book given
+    with pytest.raises(sigmalang.SigmaFormatError, match="none was given"):
+        sigmalang.decompress(_stream(header + b"\x80", 5, b""), codebook=small)
+
+
+def test_extension_words_and_flag(book: Codebook) -> None:
+    data = b"zyxwvut qqqq zyxwvut the\n" * 40
+    code = semantic.encode(data, book=book)
+    assert code[1] & FLAG_BOOK and b"zyxwvut\n" in code  # a frame word missing from the book
+    assert b"the\n" not in code  # the book's words are not repeated
+    assert semantic.decode(code, book=book) == data
+    bare = semantic.encode(data, book=book, extend=False)
+    assert b"zyxwvut" in bare and bare[3] == 0 and semantic.decode(bare, book=book) == data
+
+
+words = st.from_regex(rb"[A-Za-z]{1,8}", fullmatch=True)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.binary(max_size=1500) | st.text(alphabet="abcdeTHE XY12\n.é", max_size=1500).map(str.encode),
+    st.lists(words, max_size=40, unique=True),
+    st.integers(0, CODE_BYTES),
+    st.booleans(),
+)
+def test_any_input_round_trips_with_any_small_book(data: bytes, ws: list[bytes], short: int, extend: bool) -> None:
+    book = Codebook(tuple(ws), short)
+    assert parse_book(book.to_bytes()) == book
+    code = semantic.encode(data, min_count=2, book=book, extend=extend)
+    assert semantic.decode(code, len(data), book=book) == data
+    if data:
+        blob = sigmalang.compress(data, 4, chunk_size=512, codebook=book)
+        assert sigmalang.decompress(blob, codebook=book) == data
+
+
+# -- the command line ----------------------------------------------------------------
+
+
+def test_cli_train_encode_decode(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    sample, text = tmp_path / "first.txt", tmp_path / "second.txt"
+    sample.write_bytes(TEXT[:HALF])
+    text.write_bytes(TEXT[HALF:])
+    bk = tmp_path / "d.book"
+    assert main(["train", str(sample), "-o", str(bk), "--words", "500"]) == 0
+    out = capsys.readouterr().out
+    book = load_codebook(bk)
+    assert f"{len(book.words)} words" in out and book.id.hex() in out and len(book.words) <= 500
+    assert main(["train", str(sample), "-o", str(bk)]) == 1  # never overwritten without -f
+    assert "exists" in capsys.readouterr().err
+    assert load_codebook(bk) == book
+    assert main(["encode", "-q", "-D", str(bk), str(text)]) == 0
+    sgl = tmp_path / "second.txt.sgl"
+    text.unlink()
+    assert main(["info", str(sgl)]) == 0
+    assert f"needs codebook {book.id.hex()}" in capsys.readouterr().out
+    assert main(["decode", str(sgl)]) == 1  # no book
+    (line,) = capsys.readouterr().err.splitlines()
+    assert f"needs codebook {book.id.hex()}, and none was given" in line and not text.exists()
+    other = tmp_path / "other.book"
+    assert main(["train", "-q", str(LOGS), "-o", str(other)]) == 0
+    assert main(["decode", "-D", str(other), str(sgl)]) == 1
+    (line,) = capsys.readouterr().err.splitlines()
+    assert f"and codebook {load_codebook(other).id.hex()} was given" in line and not text.exists()
+    assert main(["verify", "-q", "-D", str(bk), str(sgl)]) == 0
+    assert main(["decode", "-q", "-T", "2", "-D", str(bk), str(sgl)]) == 0
+    assert text.read_bytes() == TEXT[HALF:]
+
+
+def test_cli_damaged_book(tmp_path: Path, capsys: pytest.CaptureFixture[str], book: Codebook) -> None:
+    bk = tmp_path / "d.book"
+    data = bytearray(book.to_bytes())
+    data[20] ^= 1
+    bk.write_bytes(bytes(data))
+    text = tmp_path / "t.txt"
+    text.write_bytes(TEXT)
+    assert main(["encode", "-D", str(bk), str(text)]) == 1
+    (line,) = capsys.readouterr().err.splitlines()
+    assert "CRC32C mismatch" in line and str(bk) in line
+    assert not (tmp_path / "t.txt.sgl").exists()
