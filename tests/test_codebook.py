@@ -299,3 +299,49 @@ def test_cli_damaged_book(tmp_path: Path, capsys: pytest.CaptureFixture[str], bo
     (line,) = capsys.readouterr().err.splitlines()
     assert "CRC32C mismatch" in line and str(bk) in line
     assert not (tmp_path / "t.txt.sgl").exists()
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_cli_verify_recover_and_range_with_a_book(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], book: Codebook, workers: str
+) -> None:
+    """verify/recover (the scan, on workers too) and --range (the index) decode book streams with -D."""
+    data = TEXT[HALF:]
+    bk, src = tmp_path / "d.book", tmp_path / "t.txt"
+    bk.write_bytes(book.to_bytes())
+    src.write_bytes(data)
+    assert main(["encode", "-q", "--chunk-size", "8KiB", "-D", str(bk), str(src)]) == 0
+    sgl = tmp_path / "t.txt.sgl"
+    blob = bytearray(sgl.read_bytes())
+    blob[len(blob) // 2] ^= 0x40  # one damaged frame in the middle
+    bad = tmp_path / "bad.sgl"
+    bad.write_bytes(bytes(blob))
+    assert main(["verify", "-q", "-T", workers, "-D", str(bk), str(sgl)]) == 0
+    assert main(["verify", "-q", "-T", workers, "-D", str(bk), str(bad)]) == 1
+    capsys.readouterr()
+    out = tmp_path / "rec.txt"
+    assert main(["recover", "-q", "-T", workers, "-D", str(bk), str(bad), "-o", str(out)]) == 1
+    salvaged = out.read_bytes()
+    assert 0 < len(salvaged) < len(data) and salvaged[:1000] == data[:1000] and salvaged[-1000:] == data[-1000:]
+    capsys.readouterr()
+    assert main(["recover", "-T", workers, str(bad), "-o", str(tmp_path / "none.txt")]) == 1
+    (line,) = capsys.readouterr().err.splitlines()
+    assert f"needs codebook {book.id.hex()}, and none was given" in line
+    assert not (tmp_path / "none.txt").exists()
+    part = tmp_path / "part.txt"
+    assert main(["decode", "-q", "-D", str(bk), "--range", "20000:30000", str(sgl), "-o", str(part)]) == 0
+    assert part.read_bytes() == data[20000:30000]
+
+
+def test_random_access_checks_the_book(book: Codebook, log_book: Codebook, tmp_path: Path) -> None:
+    data = TEXT[HALF:]
+    path = tmp_path / "t.sgl"
+    path.write_bytes(sigmalang.compress(data, chunk_size=8192, codebook=book) + sigmalang.compress(b"plain\n" * 9))
+    with sigmalang.open(path, "rb", codebook=book) as f:
+        f.seek(len(data) - 10)
+        assert f.read() == data[-10:] + b"plain\n" * 9
+        f.seek(5000)
+        assert f.read(10) == data[5000:5010]
+    with sigmalang.open(path, "rb", codebook=log_book) as f, pytest.raises(sigmalang.SigmaCodebookError):
+        f.seek(9000)
+        f.read(10)

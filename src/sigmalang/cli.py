@@ -21,7 +21,7 @@ from typing import IO, Any
 from . import __version__
 from .codec import DEFAULT_LEVEL, LEVELS
 from .compressor import DEFAULT_CHUNK_SIZE
-from .container import MAX_CHUNK_SIZE
+from .container import MAX_CHUNK_SIZE, StreamParser
 from .errors import SigmaError, SigmaFormatError
 from .file import SigmaFile
 from .inspect import format_report, inspect_file
@@ -134,7 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("recover", parents=[common, writing], help="salvage every intact frame of a damaged stream")
     sub.add_parser("info", parents=[common], help="show stream parameters, frames and sizes")
     _add_inspect_parser(sub, [common, encoding])
-    for name in ("encode", "decode", "verify", "info"):
+    for name in ("encode", "decode", "verify", "recover", "info"):
         sub.choices[name].add_argument(
             "-D",
             "--codebook",
@@ -302,7 +302,7 @@ def _salvage(opts: Options, source: str, exc: SigmaFormatError) -> None:
         print("sigmalang: --salvage needs a file it can seek in, not standard input", file=sys.stderr)
         return
     with open(source, "rb") as fin, _output(opts, source) as (fout, target):
-        result = scan(fin, fout.write, stop_at_loss=True)
+        result = scan(fin, fout.write, stop_at_loss=True, codebook=opts.book)
     print(
         f"sigmalang: {source}: salvaged the intact first {result.intact_bytes:,} bytes into {target}", file=sys.stderr
     )
@@ -313,7 +313,7 @@ def _range_command(opts: Options, source: str) -> dict[str, Any]:
     start, end = opts.range
     written = 0
     with (
-        SigmaFile(source if source != "-" else sys.stdin.buffer, "rb") as fin,
+        SigmaFile(source if source != "-" else sys.stdin.buffer, "rb", codebook=opts.book) as fin,
         _output(opts, source) as (fout, target),
     ):
         fin.seek(start)
@@ -344,8 +344,6 @@ class _NullSink:
 
 def _codec_command(opts: Options, source: str) -> dict[str, Any]:
     if opts.range is not None:
-        if opts.book is not None:
-            raise UsageError("--range cannot be used with a codebook (-D) yet")
         return _range_command(opts, source)
     with _progress(opts, source) as progress:
         stats, target = _run_codec(opts, source, progress)
@@ -363,25 +361,36 @@ def _codec_command(opts: Options, source: str) -> dict[str, Any]:
 
 
 def _verify_command(opts: Options, source: str) -> dict[str, Any]:
-    if source == "-" or not os.path.isfile(source) or opts.book is not None:  # one forward pass
+    if source == "-" or not os.path.isfile(source):  # not seekable: one forward pass
         with _open_input(source) as fin:
             stats = StreamingDecoder(workers=opts.workers, codebook=opts.book).decode_stream(fin, _NullSink())
         if not opts.quiet and not opts.json:
             print(f"{source}: OK ({stats.chunks} frames, {stats.bytes_out:,} bytes)", file=sys.stderr)
         return {"input": source, "ok": True, **stats.as_dict()}
     with open(source, "rb") as fin:
-        result = scan(fin, workers=opts.workers)
+        _check_codebooks(fin, opts.book)
+        result = scan(fin, workers=opts.workers, codebook=opts.book)
     _print_scan(opts, source, result)
     return {"input": source, **result.as_dict()}
 
 
 def _recover_command(opts: Options, source: str) -> dict[str, Any]:
     with open(source, "rb") as fin, _output(opts, source) as (fout, target):
-        result = scan(fin, fout.write, workers=opts.workers)
+        _check_codebooks(fin, opts.book)
+        result = scan(fin, fout.write, workers=opts.workers, codebook=opts.book)
     _print_scan(opts, source, result)
     if not opts.quiet and not opts.json:
         print(f"{source}: wrote {result.intact_bytes:,} intact bytes to {target}", file=sys.stderr)
     return {"input": source, "output": target, **result.as_dict()}
+
+
+def _check_codebooks(fin: IO[bytes], book: Codebook | None) -> None:
+    """One clear error before a scan when the first stream names a codebook that was not given."""
+    parser = StreamParser(codebook_id=book.id if book is not None else b"")
+    parser.feed(fin.read(4096))
+    fin.seek(0)
+    with contextlib.suppress(SigmaFormatError):  # a damaged start is the scan's to report
+        parser.next_event()
 
 
 def _print_scan(opts: Options, source: str, result: ScanResult) -> None:

@@ -14,7 +14,7 @@ from typing import IO, Any, BinaryIO, cast
 
 from .codec import DEFAULT_LEVEL
 from .compressor import DEFAULT_CHUNK_SIZE, CodebookArg, SigmaCompressor, SigmaDecompressor
-from .container import StreamHeader, StreamParser, content_digest
+from .container import content_digest
 from .errors import SigmaFormatError
 from .index import SeekTable
 from .semantic.codebook import Codebook, as_codebook
@@ -112,9 +112,10 @@ class _IndexedReader(io.RawIOBase):
     to a stream's last, that stream's whole-content checksum is checked too.
     """
 
-    def __init__(self, fp: IO[bytes], table: SeekTable):
+    def __init__(self, fp: IO[bytes], table: SeekTable, codebook: Codebook | None = None):
         self._fp = fp
         self._table = table
+        self._codebook = codebook
         self._pos = 0
         self._frame = -1
         self._data = b""
@@ -151,7 +152,7 @@ class _IndexedReader(io.RawIOBase):
 
     def _decoded(self, i: int) -> bytes:
         if i != self._frame:
-            self._data = self._table.read_frame(self._fp, i)
+            self._data = self._table.read_frame(self._fp, i, self._codebook)
             self._frame = i
             if i == self._next_checked:
                 self._check_in_order(i)
@@ -169,35 +170,20 @@ class _IndexedReader(io.RawIOBase):
             self._digest = content_digest()
 
 
-def _names_codebook(fp: IO[bytes]) -> bool:
-    """Does the stream at the start of seekable *fp* name a codebook? (The file is left where it was.)"""
-    start = fp.tell()
-    parser = StreamParser(codebook_id=None)
-    parser.feed(fp.read(2048))
-    fp.seek(start)
-    try:
-        event = parser.next_event()
-    except SigmaFormatError:
-        return False
-    return isinstance(event, StreamHeader) and bool(event.codebook_id)
-
-
 def _raw_reader(fp: IO[bytes], codebook: Codebook | None = None) -> io.RawIOBase:
     """Indexed random access where the file allows it, else forward decoding.
 
-    Streams that need a codebook are read forward (seeking rewinds), with *codebook*.
+    *codebook* is used for the streams that name it (and a stream that names another is an error).
     """
-    if codebook is not None or (fp.seekable() and _names_codebook(fp)):
-        return _DecompressReader(fp, codebook)
     if fp.seekable():
         start = fp.tell()
         try:
             if start == 0:
-                return _IndexedReader(fp, SeekTable.from_file(fp))
+                return _IndexedReader(fp, SeekTable.from_file(fp), codebook)
         except SigmaFormatError:
             pass  # no usable index (truncated or damaged end): read forward, which reports it
         fp.seek(start)
-    return _DecompressReader(fp)
+    return _DecompressReader(fp, codebook)
 
 
 class SigmaFile(io.BufferedIOBase):

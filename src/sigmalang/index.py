@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 from typing import IO
 
 from .codec import decode_frame
-from .container import MAGIC, TRAILER_SIZE, Frame, StreamHeader, StreamIndex, decode_trailer
+from .container import MAGIC, TRAILER_SIZE, Frame, StreamHeader, StreamIndex, check_codebook, decode_trailer
 from .errors import SigmaFormatError
 from .glyph import read_glyph
+from .semantic.codebook import Codebook
 
 __all__ = ["FrameLocation", "SeekTable"]
 
@@ -46,6 +47,7 @@ class SeekTable:
     numbers: array[int] = field(default_factory=lambda: array("Q"))  # frame number within its stream
     total_size: int = 0
     checksums: list[bytes] = field(default_factory=list)  # per stream, in order
+    codebook_ids: list[bytes] = field(default_factory=list)  # per stream: the codebook it needs (b"": none)
 
     def __len__(self) -> int:
         return len(self.offsets)
@@ -70,14 +72,15 @@ class SeekTable:
         end = fp.seek(0, io.SEEK_END)
         if end == 0:
             raise SigmaFormatError("empty input: no ΣLANG stream", offset=0)
-        spans: list[tuple[int, StreamIndex]] = []
+        spans: list[tuple[int, StreamIndex, StreamHeader]] = []
         while end > 0:
-            start, index = _stream_before(fp, end)
-            spans.append((start, index))
+            start, index, header = _stream_before(fp, end)
+            spans.append((start, index, header))
             end = start
         table = cls()
-        for number, (start, index) in enumerate(reversed(spans)):
+        for number, (start, index, header) in enumerate(reversed(spans)):
             table._add_stream(number, start, index)
+            table.codebook_ids.append(header.codebook_id)
         return table
 
     def _add_stream(self, stream: int, start: int, index: StreamIndex) -> None:
@@ -93,9 +96,15 @@ class SeekTable:
             self.total_size += orig_size
         self.checksums.append(index.checksum)
 
-    def read_frame(self, fp: IO[bytes], i: int) -> bytes:
-        """Read and decode frame *i*; every check of the frame record applies."""
+    def read_frame(self, fp: IO[bytes], i: int, codebook: Codebook | None = None) -> bytes:
+        """Read and decode frame *i*; every check of the frame record applies.
+
+        A frame of a stream that names a codebook needs that one as *codebook*
+        (:class:`~sigmalang.errors.SigmaCodebookError` otherwise); other streams ignore it.
+        """
         loc = self.location(i)
+        needed = self.codebook_ids[loc.stream] if loc.stream < len(self.codebook_ids) else b""
+        check_codebook(needed, codebook.id if codebook is not None else b"")
         fp.seek(loc.offset)
         record = fp.read(loc.record_size)
         parsed = read_glyph(record, base_offset=loc.offset)
@@ -104,10 +113,10 @@ class SeekTable:
         frame = Frame.decode(parsed[0], loc.number)
         if frame.number != loc.number or frame.orig_size != loc.orig_size:
             raise SigmaFormatError("frame does not match the index", frame=loc.number, offset=loc.offset)
-        return decode_frame(frame)
+        return decode_frame(frame, codebook if needed else None)
 
 
-def _stream_before(fp: IO[bytes], end: int) -> tuple[int, StreamIndex]:
+def _stream_before(fp: IO[bytes], end: int) -> tuple[int, StreamIndex, StreamHeader]:
     """The start and index of the stream that ends at file offset *end*."""
     if end < len(MAGIC) + TRAILER_SIZE:
         raise SigmaFormatError("no trailer: file too short", offset=0)
@@ -134,5 +143,4 @@ def _stream_before(fp: IO[bytes], end: int) -> tuple[int, StreamIndex]:
     parsed = read_glyph(head, len(MAGIC), base_offset=start)
     if parsed is None or parsed[1] != index.header_size:
         raise SigmaFormatError("stream header does not match the index", offset=start + len(MAGIC))
-    StreamHeader.decode(parsed[0])
-    return start, index
+    return start, index, StreamHeader.decode(parsed[0])

@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, field
 from typing import IO, Any
 
 from . import primitives as P
-from .codec import decode_frame
+from .codec import decode_frame, decode_job
 from .container import (
     FRAME_OVERHEAD,
     MAGIC,
@@ -28,12 +28,14 @@ from .container import (
     Frame,
     StreamHeader,
     StreamIndex,
+    check_codebook,
     content_digest,
     decode_trailer,
 )
-from .errors import SigmaFormatError, WorkerError
+from .errors import SigmaError, SigmaFormatError, WorkerError
 from .glyph import Glyph, parse_prefix, read_glyph
 from .primitives import GlyphType
+from .semantic.codebook import Codebook
 
 __all__ = ["DamagedFrame", "ScanResult", "StreamReport", "scan"]
 
@@ -105,6 +107,8 @@ class _State:
     shared: bool = False  # the header allows frames that continue the previous one's context
     header_size: int | None = None  # magic and header record, when the header was intact
     frames: list[tuple[int, int, int]] = field(default_factory=list)  # intact: number, orig offset, size
+    book: Codebook | None = None  # the codebook the header names, when the caller has it
+    book_missing: str | None = None  # why frames cannot be decoded: the header names a codebook we lack
 
 
 _Pending = tuple[StreamReport, _State, Frame, "Future[bytes] | None", "SigmaFormatError | None"]
@@ -118,6 +122,8 @@ class _Scanner:
         stop_at_loss: bool,
         executor: Executor | None = None,
         max_in_flight: int = 2,
+        codebook: Codebook | None = None,
+        book_ref: Codebook | bytes | None = None,
     ):
         self.fp = fp
         self.sink = sink
@@ -129,6 +135,8 @@ class _Scanner:
         self.executor = executor
         self.max_in_flight = max(1, max_in_flight)
         self.pending: deque[_Pending] = deque()
+        self.codebook = codebook
+        self.book_ref = book_ref if book_ref is not None else codebook  # what a job names the book by
 
     def read(self, pos: int, n: int) -> bytes:
         self.fp.seek(pos)
@@ -183,7 +191,12 @@ class _Scanner:
                 decoded = StreamHeader.decode(header)
                 limit, st.shared = decoded.chunk_size + FRAME_OVERHEAD, decoded.shared_context
                 if decoded.codebook_id:
-                    report.problems.append(f"the stream needs codebook {decoded.codebook_id.hex()}, not available")
+                    try:
+                        check_codebook(decoded.codebook_id, self.codebook.id if self.codebook is not None else b"")
+                        st.book = self.codebook
+                    except SigmaError as exc:
+                        st.book_missing = str(exc)
+                        report.problems.append(st.book_missing)
                 st.header_size = pos + header.size - start
             except SigmaFormatError as exc:
                 report.problems.append(str(exc))
@@ -247,10 +260,15 @@ class _Scanner:
         error = None
         if frame.continues and not st.shared:
             error = SigmaFormatError("frame depends on context in a stream of independent frames")
+        elif st.book_missing:
+            error = SigmaFormatError(f"not decoded: {st.book_missing}")
         future = None
         if error is None and self.executor is not None:
             try:
-                future = self.executor.submit(decode_frame, frame)
+                if st.book is None:
+                    future = self.executor.submit(decode_frame, frame)
+                else:
+                    future = self.executor.submit(decode_job, frame, self.book_ref)
             except BrokenProcessPool:
                 raise WorkerError(f"a worker process died before decoding frame {frame.number}") from None
         self.pending.append((report, st, frame, future, error))
@@ -263,7 +281,7 @@ class _Scanner:
         data = b""
         if error is None:
             try:
-                data = decode_frame(frame) if future is None else future.result()
+                data = decode_frame(frame, st.book) if future is None else future.result()
             except SigmaFormatError as exc:
                 error = exc
             except BrokenProcessPool:
@@ -408,23 +426,31 @@ def scan(
     stop_at_loss: bool = False,
     workers: int = 1,
     executor: Executor | None = None,
+    codebook: Codebook | None = None,
 ) -> ScanResult:
     """Scan the seekable file *fp*; intact content goes to *sink* in order.
 
     With *stop_at_loss*, stop at the first damage: the sink then gets exactly the intact prefix
     (frames are then decoded one by one, in this process). Otherwise frames are decoded on
     *executor*, or on a pool of *workers* processes (``0``: one per CPU) when *workers* > 1, with
-    two frames in flight per worker; the result is the same for any number of workers.
+    two frames in flight per worker; the result is the same for any number of workers. Streams
+    that name a codebook are decoded with *codebook* if it is that one; otherwise their frames are
+    reported as not decodable, and the stream's problems say which codebook it needs.
     """
+    import functools
+
+    from .codec import install_codebook
     from .parallel import resolve_workers, stop_pool, worker_pool
 
     count = resolve_workers(workers)
     if stop_at_loss or (executor is None and count == 1):
-        return _Scanner(fp, sink, stop_at_loss).run()
-    pool = executor if executor is not None else worker_pool(count)
+        return _Scanner(fp, sink, stop_at_loss, codebook=codebook).run()
+    warm_up = functools.partial(install_codebook, codebook) if codebook is not None and executor is None else None
+    pool = executor if executor is not None else worker_pool(count, warm_up)
+    book_ref = codebook.id if warm_up is not None and codebook is not None else codebook
     failed = True
     try:
-        result = _Scanner(fp, sink, False, pool, 2 * count).run()
+        result = _Scanner(fp, sink, False, pool, 2 * count, codebook, book_ref).run()
         failed = False
         return result
     finally:
