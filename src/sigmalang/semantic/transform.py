@@ -29,18 +29,28 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Literal, overload
 
 from ..errors import SigmaFormatError
 from ..glyph import decode_varint, encode_varint
-from .codebook import CODE_BASE, CODE_BYTES, CODE_END, Codebook, build_codebook
+from .codebook import CODE_BASE, CODE_END, Codebook, build_codebook
+from .lines import TEMPORAL, TEMPORAL_TOKEN, Clock, LineBank, LineError
 
 __all__ = ["SemanticDecodeError", "decode", "encode", "read_header", "reference_pattern", "worth_trying"]
 
 VERSION = 1
+VERSION_2 = 2  # adds Σ-bank line references and TEMPORAL glyphs (flags 0x04, 0x08)
 SEGMENT = 32 << 10  # bytes worked on at a time, so working memory is a few times the chunk (measured)
 FLAG_ESCAPES = 0x01
 FLAG_NUMBERS = 0x02
+FLAG_BANK = 0x04  # version 2: Σ-bank line references (F9 before the number stage, FA after it)
+FLAG_TEMPORAL = 0x08  # version 2: TEMPORAL glyphs (FB)
+FLAGS_2 = FLAG_ESCAPES | FLAG_NUMBERS | FLAG_BANK | FLAG_TEMPORAL
+LINE_FLAGS = FLAG_NUMBERS | FLAG_BANK | FLAG_TEMPORAL  # stages that need whole lines
+RAW_LINE, CODED_LINE = 0xF9, 0xFA  # version 2's Σ-bank markers
+MIN_SHARE = 0.01  # a line stage that replaces less of the chunk is left out (it measured slightly worse)
+CODE_END_2 = RAW_LINE  # version 2: reference lead bytes end before the markers
 NUMBER, CAPITAL, UPPER, ESCAPE = 0xFC, 0xFD, 0xFE, 0xFF
 MAX_DELTA = 1000  # larger differences stay literal: they model worse than the digits themselves
 MAX_DIGITS = 18
@@ -68,33 +78,92 @@ def worth_trying(data: bytes, max_high_share: float = 0.02) -> bool:
     return high <= max_high_share * len(data) and b"\0" not in data
 
 
-def encode(data: bytes, short: int = 96, min_count: int = 32, segment: int = SEGMENT) -> bytes:
+def encode(
+    data: bytes,
+    short: int = 96,
+    min_count: int = 32,
+    segment: int = SEGMENT,
+    *,
+    bank: bool = True,
+    temporal: bool = True,
+    coded_bank: bool = False,
+) -> bytes:
     """Encode one chunk into the glyph code (header, codebook, body).
 
     The chunk is worked on in segments of about *segment* bytes (whole lines, words cut nowhere),
     first to count the words and then to replace them; the code does not depend on *segment*.
+    *bank* (line references before the number stage), *coded_bank* (after it; off by default: it
+    measured worse on most logs) and *temporal* allow the version-2 line stages; a chunk where
+    none is used gets a version-1 code.
     """
     if segment < 1:
         raise ValueError(f"segment size must be positive, got {segment}")
+    stages = (bank, coded_bank, temporal)
+    while True:  # at most four passes: each retry turns at least one stage off
+        try:
+            return _encode(data, short, min_count, segment, stages)
+        except _Retry as retry:
+            stages = retry.stages
+
+
+class _Retry(Exception):
+    """Encode again with fewer line stages: one would not round-trip, or replaced too little."""
+
+    def __init__(self, stages: tuple[bool, bool, bool]):
+        self.stages = stages
+
+
+def _encode(data: bytes, short: int, min_count: int, segment: int, stages: tuple[bool, bool, bool]) -> bytes:
+    bank, coded_bank, temporal = stages
     escape = not data.isascii()
     texts: list[bytes | None] = []  # stages 1-2 of each segment, None where they changed nothing
     cuts: list[tuple[int, int]] = []
     counts: Counter[bytes] = Counter()
     previous: list[bytes] = []
-    numbered = False
+    numbered = banked = timed = False
+    raw_bank, coded_lines, clock = LineBank(RAW_LINE), LineBank(CODED_LINE), Clock()
     for start, end in _line_segments(data, segment):
         text = HIGH.sub(b"\xff\\1", data[start:end]) if escape else data[start:end]
-        text, previous, changed = _encode_numbers(text, previous)
-        numbered |= changed
+        changed = False
+        if bank:
+            text, changed = raw_bank.encode(text)
+            banked |= changed
+        if temporal:
+            before = clock.copy()
+            coded, used = clock.encode(text)
+            if used and before.decode(coded, len(text)) != text:
+                raise _Retry((bank, coded_bank, False))
+            text, timed, changed = coded, timed or used, changed or used
+        text, previous, numbers = _encode_numbers(text, previous)
+        numbered |= numbers
+        changed |= numbers
+        if coded_bank:
+            text, used = coded_lines.encode(text)
+            banked |= used
+            changed |= used
         for piece in _word_segments(text, segment):
             counts.update(WORD.findall(piece))
         texts.append(text if escape or changed else None)
         cuts.append((start, end))
+    least = MIN_SHARE * len(data)
+    if 0 < raw_bank.replaced < least or 0 < coded_lines.replaced < least or 0 < clock.replaced < least:
+        raise _Retry(
+            (
+                bank and raw_bank.replaced >= least,
+                coded_bank and coded_lines.replaced >= least,
+                temporal and clock.replaced >= least,
+            )
+        )
+    version = VERSION_2 if banked or timed else VERSION
     book = build_codebook(counts, short, min_count)
+    if version == VERSION_2:  # fewer lead bytes: F9-FB are markers
+        book = Codebook(book.words, min(book.short, CODE_END_2 - CODE_BASE))
+        book = Codebook(book.words[: _capacity(book.short, version)], book.short)
     del counts
     glyphs = _word_glyphs(book)
     flags = (FLAG_ESCAPES if escape else 0) | (FLAG_NUMBERS if numbered else 0)
-    body = [bytes([VERSION, flags, book.short]) + encode_varint(len(book.words)), book.serialize()]
+    flags |= (FLAG_BANK if banked else 0) | (FLAG_TEMPORAL if timed else 0)
+    body = [bytes([version, flags, book.short]) + encode_varint(len(book.words)), book.serialize()]
     for i, (start, end) in enumerate(cuts):
         stored, texts[i] = texts[i], None
         for piece in _word_segments(data[start:end] if stored is None else stored, segment):
@@ -105,6 +174,12 @@ def encode(data: bytes, short: int = 96, min_count: int = 32, segment: int = SEG
             del pieces, words
         del stored
     return b"".join(body)
+
+
+def _capacity(short: int, version: int) -> int:
+    """How many words a codebook with *short* one-byte codes can hold in glyph code *version*."""
+    leads = (CODE_END_2 if version == VERSION_2 else CODE_END) - CODE_BASE
+    return short + (leads - short) * 256
 
 
 def _line_segments(data: bytes, size: int) -> Iterator[tuple[int, int]]:
@@ -180,27 +255,33 @@ def _encode_numbers(text: bytes, previous: list[bytes]) -> tuple[bytes, list[byt
     return b"".join(out), previous, True
 
 
-def decode(code: bytes, size: int | None = None, segment: int = SEGMENT) -> bytes:
+def decode(
+    code: bytes, size: int | None = None, segment: int = SEGMENT, *, timestamps: list[int] | None = None
+) -> bytes:
     """Decode a glyph code back to the chunk; raises :class:`SemanticDecodeError` if damaged.
 
     With *size* (the chunk's length, known from the frame), decoding stops with an error as soon
     as the output would outgrow it, before anything larger is allocated. The body is worked on in
-    pieces of about *segment* bytes, cut where a glyph is sure to start.
+    pieces of about *segment* bytes, cut where a glyph is sure to start. With *timestamps*, the
+    length of the timestamp of each TEMPORAL glyph is appended to it (for ``sigmalang inspect``).
     """
     if segment < 1:
         raise ValueError(f"segment size must be positive, got {segment}")
     try:
-        flags, book, pos = read_header(code)
+        version, flags, book, pos = read_header(code, versions=True)
         table = _reference_table(book)
-        split = re.compile(reference_pattern(book.short)).split
+        end_lead = CODE_END_2 if version == VERSION_2 else CODE_END
+        split = re.compile(reference_pattern(book.short, end_lead)).split
+        look_up = table.__getitem__ if version == VERSION else _line_tokens(table)
         out: list[bytes] = []
-        pending: list[bytes] = []  # the decoded start of a line the number stage has not seen whole
+        pending: list[bytes] = []  # the decoded start of a line the line stages have not seen whole
         previous: list[bytes] = []
+        raw_bank, coded_bank, clock = LineBank(RAW_LINE), LineBank(CODED_LINE), Clock(rendered=timestamps)
         produced = expanded = 0
-        for start, end in _glyph_segments(code, pos, book.short, segment):
+        for start, end in _glyph_segments(code, pos, book.short, segment, end_lead):
             pieces = split(code[start:end])
             try:
-                pieces[1::2] = map(table.__getitem__, pieces[1::2])
+                pieces[1::2] = map(look_up, pieces[1::2])
             except KeyError as exc:
                 raise SemanticDecodeError(f"reference {exc} is not in the codebook") from None
             expanded += sum(map(len, pieces))
@@ -208,7 +289,7 @@ def decode(code: bytes, size: int | None = None, segment: int = SEGMENT) -> byte
                 raise SemanticDecodeError(f"glyph code expands past twice its {size} bytes")
             text = b"".join(pieces)
             del pieces
-            if flags & FLAG_NUMBERS:  # needs whole lines: the rest waits for the next segment
+            if flags & LINE_FLAGS:  # needs whole lines: the rest waits for the next segment
                 last = end == len(code)
                 cut = len(text) if last else text.rfind(b"\n") + 1
                 if not cut and not last:
@@ -217,7 +298,14 @@ def decode(code: bytes, size: int | None = None, segment: int = SEGMENT) -> byte
                 pending.append(text[:cut])
                 text, pending = b"".join(pending), [text[cut:]]
                 limit = None if size is None else 2 * (size - produced)
-                text, previous = _decode_numbers(text, previous, limit)
+                if flags & FLAG_BANK:
+                    text = coded_bank.decode(text, _BIG if limit is None else limit)
+                if flags & FLAG_NUMBERS:
+                    text, previous = _decode_numbers(text, previous, limit)
+                if flags & FLAG_TEMPORAL:
+                    text = clock.decode(text, _BIG if limit is None else limit)
+                if flags & FLAG_BANK:
+                    text = raw_bank.decode(text, _BIG if limit is None else limit)
             text = _unescape(text, flags)
             produced += len(text)
             if size is not None and produced > size:
@@ -225,9 +313,27 @@ def decode(code: bytes, size: int | None = None, segment: int = SEGMENT) -> byte
             out.append(text)
     except SemanticDecodeError:
         raise
+    except LineError as exc:
+        raise SemanticDecodeError(str(exc)) from None
     except (ValueError, KeyError, IndexError, OverflowError) as exc:
         raise SemanticDecodeError(f"damaged glyph code: {exc}") from None
     return b"".join(out)
+
+
+_BIG = 1 << 62  # no limit
+
+
+def _line_tokens(table: dict[bytes, bytes]) -> Callable[[bytes], bytes]:
+    """Stage 1 of version 2: references as in version 1; line and TEMPORAL glyphs kept for later."""
+    get = table.__getitem__
+
+    def look_up(token: bytes) -> bytes:
+        return token if token[0] in _LINE_MARKERS else get(token)
+
+    return look_up
+
+
+_LINE_MARKERS = frozenset((RAW_LINE, CODED_LINE, TEMPORAL))
 
 
 def _unescape(text: bytes, flags: int) -> bytes:
@@ -241,12 +347,18 @@ def _unescape(text: bytes, flags: int) -> bytes:
     return text
 
 
-def read_header(code: bytes) -> tuple[int, Codebook, int]:
-    """Flags, codebook and where the body starts."""
-    if len(code) < 4 or code[0] != VERSION:
+@overload
+def read_header(code: bytes) -> tuple[int, Codebook, int]: ...
+@overload
+def read_header(code: bytes, versions: Literal[True]) -> tuple[int, int, Codebook, int]: ...
+def read_header(code: bytes, versions: bool = False) -> tuple[int, Codebook, int] | tuple[int, int, Codebook, int]:
+    """Flags, codebook and where the body starts (with *versions*, the version first)."""
+    if len(code) < 4 or code[0] not in (VERSION, VERSION_2):
         raise SemanticDecodeError("glyph code has no valid header")
-    flags, short = code[1], code[2]
-    if flags & ~(FLAG_ESCAPES | FLAG_NUMBERS) or short > CODE_BYTES:
+    version, flags, short = code[0], code[1], code[2]
+    known = FLAGS_2 if version == VERSION_2 else FLAG_ESCAPES | FLAG_NUMBERS
+    leads = (CODE_END_2 if version == VERSION_2 else CODE_END) - CODE_BASE
+    if flags & ~known or short > leads:
         raise SemanticDecodeError("glyph code header has unknown flags or codebook shape")
     try:
         parsed = decode_varint(code, 3, 3)
@@ -255,7 +367,7 @@ def read_header(code: bytes) -> tuple[int, Codebook, int]:
     if parsed is None:
         raise SemanticDecodeError("glyph code ends inside its header")
     count, pos = parsed
-    if count > Codebook((), short).capacity:
+    if count > _capacity(short, version):
         raise SemanticDecodeError(f"codebook of {count} words does not fit its code space")
     words = []
     for _ in range(count):
@@ -264,17 +376,20 @@ def read_header(code: bytes) -> tuple[int, Codebook, int]:
             raise SemanticDecodeError("glyph code ends inside its codebook")
         words.append(code[pos:end])
         pos = end + 1
-    return flags, Codebook(tuple(words), short), pos
+    book = Codebook(tuple(words), short)
+    return (version, flags, book, pos) if versions else (flags, book, pos)
 
 
-def _glyph_segments(code: bytes, start: int, short: int, size: int) -> Iterator[tuple[int, int]]:
+def _glyph_segments(
+    code: bytes, start: int, short: int, size: int, end_lead: int = CODE_END
+) -> Iterator[tuple[int, int]]:
     """``(start, end)`` of body pieces of about *size* bytes, each ending where a glyph ends.
 
     A byte below ``80`` is a glyph of its own unless it is the second byte of a two-byte reference,
     so the position after such a byte that follows anything but a two-byte lead is a glyph boundary.
     """
     lead = CODE_BASE + short
-    sync = re.compile(rb"[^\x%02x-\xfb][\x00-\x7f]" % lead if lead < CODE_END else rb"[\x00-\x7f]")
+    sync = re.compile(rb"[^\x%02x-\x%02x][\x00-\x7f]" % (lead, end_lead - 1) if lead < end_lead else rb"[\x00-\x7f]")
     total = len(code)
     while start < total:
         found = sync.search(code, start + size - 2) if start + size < total else None
@@ -296,14 +411,20 @@ def _reference_table(book: Codebook) -> dict[bytes, bytes]:
     return table
 
 
-def reference_pattern(short: int) -> bytes:
-    """A regex matching one escape or one (case-modified) reference, with *short* one-byte codes."""
+def reference_pattern(short: int, end_lead: int = CODE_END) -> bytes:
+    """A regex matching one escape or one (case-modified) reference, with *short* one-byte codes.
+
+    With *end_lead* ``F9`` (version 2) it also matches line and TEMPORAL glyphs, whole.
+    """
     codes = []
     if short:
         codes.append(rb"[\x%02x-\x%02x]" % (CODE_BASE, CODE_BASE + short - 1))
-    if short < CODE_BYTES:
-        codes.append(rb"[\x%02x-\x%02x][\x00-\xff]" % (CODE_BASE + short, CODE_END - 1))
-    return rb"(\xff[\x80-\xff]|[\xfd\xfe]?(?:%s))" % b"|".join(codes)
+    if short < end_lead - CODE_BASE:
+        codes.append(rb"[\x%02x-\x%02x][\x00-\xff]" % (CODE_BASE + short, end_lead - 1))
+    tokens = rb"\xff[\x80-\xff]"
+    if end_lead == CODE_END_2:
+        tokens += rb"|[\xf9\xfa][\x80-\xff]|" + TEMPORAL_TOKEN
+    return rb"(%s|[\xfd\xfe]?(?:%s))" % (tokens, b"|".join(codes))
 
 
 def _decode_numbers(text: bytes, previous: list[bytes], limit: int | None) -> tuple[bytes, list[bytes]]:
