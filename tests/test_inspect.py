@@ -151,7 +151,9 @@ def test_sample_text_exercises_every_glyph_kind():
 
 def test_version_2_glyphs_are_counted_with_what_they_stand_for():
     stamp = b"2016-02-28 23:59:%02d,%03d"
-    lines = [stamp % (50 + i // 2, 7 * i) + b" INFO worker %d started the job number %d\n" % (i % 3, i) for i in range(20)]
+    lines = [
+        stamp % (50 + i // 2, 7 * i) + b" INFO worker %d started the job number %d\n" % (i % 3, i) for i in range(20)
+    ]
     lines[10] = lines[11] = b"a line that repeats itself, word for word\n"
     data = b"".join(lines)
     code = semantic.encode(data)
