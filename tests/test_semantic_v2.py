@@ -121,6 +121,29 @@ def test_invalid_or_unusual_timestamps_stay_literal(bad: bytes) -> None:
         assert b"\xfb" not in coded
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        b"2015-10-18 18:01:47 2015-10-18 18:01:47Jun 14 15:16:01\n\n7"
+        b"2015-10-18 18:01:48:Jun 14 15:16:012015-10-18 18:01:48",
+        b"Jun 14 15:16:01 Jun 14 15:16:02Jun 14 15:16:01:Jun 14 15:16:02Jun 14 15:16:02",
+        b"2015-10-18T18:01:47.978Z 2015-10-18T18:01:48.001Z2015-10-18T18:01:49.000ZZ",
+    ],
+)
+def test_glued_timestamps_roundtrip(text: bytes) -> None:
+    roundtrip(text * 3)
+
+
+def test_encoder_drops_temporal_glyphs_that_would_not_decode(monkeypatch: pytest.MonkeyPatch) -> None:
+    data = log_lines(5, "%Y-%m-%d %H:%M:%S,{ms}", 100, datetime(2020, 1, 1), 1000)
+    assert read_header(semantic.encode(data), versions=True)[1] & FLAG_TEMPORAL
+    monkeypatch.setattr(Clock, "decode", lambda self, text, limit: text + b"!")  # as if a match went astray
+    code = semantic.encode(data)
+    assert code[0] == VERSION and b"\xfb" not in code
+    monkeypatch.undo()
+    assert semantic.decode(code) == data
+
+
 def test_render_rebuilds_every_field() -> None:
     clock = Clock()
     text = b"Sun Dec  4 04:47:44 2005 a\nSun Dec  4 04:47:45 2005 b\nMon Dec  5 00:00:00 2005 c\n"

@@ -124,7 +124,7 @@ def main() -> int:
             "origin": ORIGIN,
         }
     )
-    (HERE / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    (HERE / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     print(f"wrote {len(valid)} valid and 1 damaged semantic vectors")
     return 0
 

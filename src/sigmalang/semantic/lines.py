@@ -112,9 +112,13 @@ class LineBank:
 
 _MONTHS = b"Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split()
 _DAYS = b"Mon Tue Wed Thu Fri Sat Sun".split()
-_TIME = rb"(?P<H>\d\d):(?P<M>\d\d):(?P<S>\d\d)(?:(?P<fs>[.,:])(?P<f>\d{1,9}))?"
+_TIME = rb"(?P<H>\d\d):(?P<M>\d\d):(?P<S>\d\d)(?:(?P<fs>[.,:])(?P<f>\d{1,9}))?(?P<z>Z?)"
+# Not next to a letter, digit or byte >= 80 on either side: a TEMPORAL glyph's bytes are >= 80
+# and a timestamp starts with a digit or a letter and ends with one, so a literal timestamp beside
+# one that became a glyph is (not) matched alike by the encoder and the decoder.
+_EDGE = rb"[0-9A-Za-z\x80-\xff]"
 TIMESTAMP = re.compile(
-    rb"(?<![0-9])(?:"
+    rb"(?<!" + _EDGE + rb")(?:"
     rb"(?P<y>\d{4}|\d\d)(?P<ds>[-/.]?)(?P<mo>\d\d)(?P=ds)(?P<d>\d\d)(?P<sep>[ T_-])" + _TIME + rb"|"
     rb"(?P<mo2>\d\d)(?P<ds2>[-/.])(?P<d2>\d\d)(?P<sep2>[ T_-])" + _TIME.replace(b"?P<", b"?P<_") + rb"|"
     rb"(?:(?P<dow>"
@@ -124,7 +128,7 @@ TIMESTAMP = re.compile(
     + rb") (?P<d3>[ \d]\d) "
     + _TIME.replace(b"?P<", b"?P<__")
     + rb"(?: (?P<y3>\d{4}))?"
-    rb")(?![0-9])"
+    rb")(?!" + _EDGE + rb")"
 )
 # the tokens the temporal stage reads in version-2 text: escapes (skipped) and TEMPORAL glyphs
 TEMPORAL_TOKEN = rb"\xfb[\x80-\xbf][\x80-\xbf]{0,%d}[\xc0-\xdf]" % MAX_DIGITS
@@ -133,13 +137,14 @@ _SCAN = re.compile(TIMESTAMP.pattern + rb"|(?P<glyph>[\xf9\xfa\xff][\x80-\xff]|"
 _YEAR0 = 2000  # the year a date without one is counted in (a leap year: Feb 29 is valid)
 
 # form: (kind, date separator, date-time separator, fraction separator, fraction digits,
-#        year digits, day style, weekday, year suffix)
-Form = tuple[str, bytes, bytes, bytes, int, int, str, bool, bool]
+#        year digits, day style, weekday, year suffix, zone letter)
+Form = tuple[str, bytes, bytes, bytes, int, int, str, bool, bool, bytes]
 
 
-def _time_fields(m: re.Match[bytes], prefix: str) -> tuple[bytes, bytes, bytes, bytes, bytes]:
+def _time_fields(m: re.Match[bytes], prefix: str) -> tuple[bytes, bytes, bytes, bytes, bytes, bytes]:
     g = m.group
-    return g(prefix + "H"), g(prefix + "M"), g(prefix + "S"), g(prefix + "fs") or b"", g(prefix + "f") or b""
+    fields = g(prefix + "H"), g(prefix + "M"), g(prefix + "S")
+    return (*fields, g(prefix + "fs") or b"", g(prefix + "f") or b"", g(prefix + "z"))
 
 
 def parse(m: re.Match[bytes]) -> tuple[Form, int] | None:
@@ -166,7 +171,7 @@ def parse(m: re.Match[bytes]) -> tuple[Form, int] | None:
         ds = sep = b" "
         if dow and not suffix:
             return None  # a weekday without a year cannot be rebuilt from the value
-    hours, minutes, seconds, fs, frac = _time_fields(m, prefix)
+    hours, minutes, seconds, fs, frac, zone = _time_fields(m, prefix)
     h, mi, s = int(hours), int(minutes), int(seconds)
     if h > 23 or mi > 59 or s > 59:
         return None
@@ -176,7 +181,7 @@ def parse(m: re.Match[bytes]) -> tuple[Form, int] | None:
         return None
     if dow and _DAYS[date.fromordinal(day).weekday()] != g("dow"):
         return None
-    form: Form = (kind, ds, sep, fs, len(frac), len(y), style, dow, suffix)
+    form: Form = (kind, ds, sep, fs, len(frac), len(y), style, dow, suffix, zone)
     value = ((day * 86400 + h * 3600 + mi * 60 + s) * 10 ** len(frac)) + (int(frac) if frac else 0)
     if render(form, value) != m.group():
         return None  # e.g. a year 0999 that renders otherwise: keep it literal
@@ -185,7 +190,7 @@ def parse(m: re.Match[bytes]) -> tuple[Form, int] | None:
 
 def render(form: Form, value: int) -> bytes:
     """The bytes of timestamp *value* in *form*; raises LineError if the form cannot show it."""
-    kind, ds, sep, fs, digits, ydigits, style, dow, suffix = form
+    kind, ds, sep, fs, digits, ydigits, style, dow, suffix, zone = form
     seconds, frac = divmod(value, 10**digits)
     days, second = divmod(seconds, 86400)
     if not 1 <= days <= date.max.toordinal():
@@ -200,6 +205,7 @@ def render(form: Form, value: int) -> bytes:
     time = b"%02d:%02d:%02d" % (h, rest // 60, rest % 60)
     if digits:
         time += fs + b"%0*d" % (digits, frac)
+    time += zone
     if kind == "ymd":
         year = b"%04d" % when.year if ydigits == 4 else b"%02d" % (when.year % 100)
         return b"%s%s%02d%s%02d%s%s" % (year, ds, when.month, ds, when.day, sep, time)

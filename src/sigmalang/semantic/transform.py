@@ -131,7 +131,11 @@ def _encode(data: bytes, short: int, min_count: int, segment: int, stages: tuple
         if temporal:
             before = clock.copy()
             coded, used = clock.encode(text)
-            if used and before.decode(coded, len(text)) != text:
+            try:
+                same = not used or before.decode(coded, len(text)) == text
+            except LineError:
+                same = False
+            if not same:
                 raise _Retry((bank, coded_bank, False))
             text, timed, changed = coded, timed or used, changed or used
         text, previous, numbers = _encode_numbers(text, previous)
