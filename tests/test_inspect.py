@@ -321,3 +321,9 @@ def test_damaged_stream_is_an_error(tmp_path, capsys):
     path.write_bytes(bytes(stream))
     assert main(["inspect", str(path)]) == 1
     assert "bad.sgl" in capsys.readouterr().err
+
+
+def test_line_reference_bomb_is_bounded_by_the_frame_size():
+    bomb = b"\x02\x04\x60\x00" + b"y" * 5000 + b"\n" + b"\xf9\x80\n" * 1000
+    with pytest.raises(ValueError, match="past"):
+        analyze_code(bomb, 20_000)

@@ -139,12 +139,13 @@ class CodeAnalysis:
     uses: Counter[int]  # codebook rank → references to it (with or without a case modifier)
 
 
-def _glyphs(code: bytes) -> tuple[Codebook, int, Iterator[tuple[str, bytes, int]]]:
+def _glyphs(code: bytes, size: int | None = None) -> tuple[Codebook, int, Iterator[tuple[str, bytes, int]]]:
     """The codebook, where the body starts, and the body's glyphs as ``(kind, bytes, value)``.
 
     *value* is the codebook rank of a reference, the width of the number a delta becomes, the
     length of the line a Σ-bank reference and of the timestamp a TEMPORAL glyph stand for.
     Literal bytes come as runs of kind ``"literal"`` (between the other glyphs) or ``"digits"``.
+    *size*, the frame's original size, bounds that decoding.
     """
     try:
         version, flags, book, pos = read_header(code, versions=True)
@@ -156,7 +157,7 @@ def _glyphs(code: bytes) -> tuple[Codebook, int, Iterator[tuple[str, bytes, int]
     timestamps: list[int] = []
     if flags & (FLAG_BANK | FLAG_TEMPORAL):  # what these stand for is known only by decoding
         try:
-            lines = [len(line) for line in semantic_decode(code, timestamps=timestamps).split(b"\n")]
+            lines = [len(line) for line in semantic_decode(code, size, timestamps=timestamps).split(b"\n")]
         except SemanticDecodeError as exc:
             raise ValueError(str(exc)) from None
     return book, pos, _scan(code, pos, book, flags, pattern, lines, iter(timestamps))
@@ -222,9 +223,9 @@ def _scan(
             yield "literal", token, 0
 
 
-def analyze_code(code: bytes) -> CodeAnalysis:
+def analyze_code(code: bytes, size: int | None = None) -> CodeAnalysis:
     """Count every glyph of a semantic glyph code by kind; raises ``ValueError`` if it is damaged."""
-    book, start, glyphs = _glyphs(code)
+    book, start, glyphs = _glyphs(code, size)
     histogram = Histogram()
     uses: Counter[int] = Counter()
     literal: list[bytes] = []
@@ -271,14 +272,14 @@ def render_bytes(data: bytes) -> str:
     return "".join(out)
 
 
-def render_glyph_lines(code: bytes, count: int) -> list[str]:
+def render_glyph_lines(code: bytes, count: int, size: int | None = None) -> list[str]:
     """The first *count* lines of the code's body, one readable string per line (no line end).
 
     ``[word]`` is a 1-byte reference, ``{word}`` a 2-byte one, ``[Cap:word]`` and ``[UP:word]``
     case-modified references, ``[+12]`` a number delta, ``\\xNN`` an escaped byte; literal
     text is shown as it is.
     """
-    book, _, glyphs = _glyphs(code)
+    book, _, glyphs = _glyphs(code, size)
     lines: list[str] = []
     if count <= 0:
         return lines
@@ -422,7 +423,7 @@ class _Inspector:
             return
         code, backend_bytes = _glyph_code(frame)
         try:
-            analysis = analyze_code(code)
+            analysis = analyze_code(code, frame.orig_size)
             if frame.number == 0 and self.lines:
                 self._semantic_lines(frame, code)
         except (ValueError, SemanticDecodeError) as exc:
@@ -455,7 +456,7 @@ class _Inspector:
 
     def _semantic_lines(self, frame: Frame, code: bytes) -> None:
         texts = _first_lines(semantic_decode(code, frame.orig_size), self.lines)
-        glyphs = render_glyph_lines(code, len(texts))
+        glyphs = render_glyph_lines(code, len(texts), frame.orig_size)
         self.report.lines_frame = _frame_label(frame)
         self.report.lines = [{"text": render_bytes(t), "glyphs": g} for t, g in zip(texts, glyphs, strict=True)]
 
