@@ -16,6 +16,11 @@ bytes                   glyph
 ``FF`` byte             LITERAL escape: one input byte ``80``–``FF`` (UTF-8, binary)
 ======================  =================================================================
 
+Version 2 of the code ends the reference leads at ``F8`` and adds, in :mod:`.lines`, ``F9 d``
+and ``FA d`` (Σ-bank: a whole line equal to one up to 128 lines back, before or after the
+number stage) and ``FB k digits`` (TEMPORAL: a timestamp as a delta from the last one of its
+form). Chunks that use neither get version 1, which decoders keep reading as before.
+
 The encoder applies three stages — escape high bytes, number deltas per line, words to
 references — and the decoder undoes them in reverse. A chunk is one frame: nothing is carried
 between chunks. See ``docs/semantic.md`` for the byte layout of the whole payload.
