@@ -226,7 +226,7 @@ def test_reference_past_the_book_is_a_format_error(book: Codebook) -> None:
 
 
 def test_extension_words_and_flag(book: Codebook) -> None:
-    data = b"zyxwvut qqqq zyxwvut the\n" * 40
+    data = b"".join(b"zyxwvut qqqq zyxwvut the %s\n" % (b"x" * i) for i in range(40))  # lines differ
     code = semantic.encode(data, book=book)
     assert code[1] & FLAG_BOOK and b"zyxwvut\n" in code  # a frame word missing from the book
     assert b"the\n" not in code  # the book's words are not repeated
@@ -345,3 +345,24 @@ def test_random_access_checks_the_book(book: Codebook, log_book: Codebook, tmp_p
     with sigmalang.open(path, "rb", codebook=log_book) as f, pytest.raises(sigmalang.SigmaCodebookError):
         f.seek(9000)
         f.read(10)
+
+
+def test_book_with_version_2_stages(log_book: Codebook) -> None:
+    """A stream codebook combines with the Σ-bank and TEMPORAL glyphs of glyph code version 2,
+    and a book too large for version 2's code space makes the frame fall back to version 1."""
+    from sigmalang.semantic.transform import FLAG_TEMPORAL, VERSION, VERSION_2
+
+    data = LOGS.read_bytes()
+    code = semantic.encode(data, book=log_book)
+    assert code[0] == VERSION_2 and code[1] & FLAG_BOOK and code[1] & FLAG_TEMPORAL
+    assert semantic.decode(code, len(data), book=log_book) == data
+    letters = b"abcdefghijklmnopqrstuvwxyz"
+    big = Codebook(
+        tuple(b"w" + bytes([letters[i % 26], letters[i // 26 % 26], letters[i // 676]]) for i in range(7000)), 96
+    )
+    assert len(big.words) > 96 + (121 - 96) * 256
+    code = semantic.encode(data, book=big)
+    assert code[0] == VERSION and code[1] & FLAG_BOOK
+    assert semantic.decode(code, len(data), book=big) == data
+    with pytest.raises(ValueError, match="does not fit"):
+        semantic.encode(data, book=Codebook(big.words * 2, 96))

@@ -136,7 +136,7 @@ def test_hand_counted_example():
 @pytest.mark.parametrize("name", ["hand", "mixed", "dickens-64k", "loghub-small"])
 def test_histogram_matches_an_independent_count(name):
     data = {"hand": HAND_TEXT, "mixed": _sample_text()}.get(name) or read_text_file(name)
-    analysis = analyze_code(semantic.encode(data))
+    analysis = analyze_code(semantic.encode(data, bank=False, temporal=False))  # version 1: the rules above
     counts = measured(analysis.histogram.rows())
     assert counts == expected_histogram(data)
     assert sum(row["text_bytes"] for row in analysis.histogram.rows()) == len(data)
@@ -145,7 +145,37 @@ def test_histogram_matches_an_independent_count(name):
 
 def test_sample_text_exercises_every_glyph_kind():
     counts = measured(analyze_code(semantic.encode(_sample_text())).histogram.rows())
-    assert all(counts[kind][0] for kind in GLYPH_KINDS if kind not in ("reference-2", "control"))
+    version_2 = ("line", "line-coded", "temporal")
+    assert all(counts[kind][0] for kind in GLYPH_KINDS if kind not in ("reference-2", "control", *version_2))
+
+
+def test_version_2_glyphs_are_counted_with_what_they_stand_for():
+    stamp = b"2016-02-28 23:59:%02d,%03d"
+    lines = [
+        stamp % (50 + i // 2, 7 * i) + b" INFO worker %d started the job number %d\n" % (i % 3, i) for i in range(20)
+    ]
+    lines[10] = lines[11] = b"a line that repeats itself, word for word\n"
+    data = b"".join(lines)
+    code = semantic.encode(data)
+    assert code[0] == 2
+    analysis = analyze_code(code)
+    counts = measured(analysis.histogram.rows())
+    # 18 timestamps, all but the first as TEMPORAL glyphs of 23 bytes; the 12th line refers to the 11th
+    assert counts["temporal"][0] == 17 and counts["temporal"][2] == 17 * 23
+    assert counts["line"] == (1, 2, len(lines[11]) - 1)
+    assert counts["line-coded"] == (0, 0, 0)
+    assert sum(row["text_bytes"] for row in analysis.histogram.rows()) == len(data)
+    assert analysis.body_bytes == sum(row["code_bytes"] for row in analysis.histogram.rows())
+    rendered = render_glyph_lines(code, 12)
+    assert rendered[1].startswith("[time 0]") and rendered[11] == "[line -1]"
+
+
+def test_coded_line_references_are_counted():
+    data = b"".join(b"id %03d: the same message again and again\n" % (i // 3) for i in range(60))
+    code = semantic.encode(data, coded_bank=True)
+    counts = measured(analyze_code(code).histogram.rows())
+    assert counts["line-coded"][0] > 0
+    assert sum(c[2] for c in counts.values()) == len(data)
 
 
 def test_two_byte_references_and_uses():
@@ -291,3 +321,9 @@ def test_damaged_stream_is_an_error(tmp_path, capsys):
     path.write_bytes(bytes(stream))
     assert main(["inspect", str(path)]) == 1
     assert "bad.sgl" in capsys.readouterr().err
+
+
+def test_line_reference_bomb_is_bounded_by_the_frame_size():
+    bomb = b"\x02\x04\x60\x00" + b"y" * 5000 + b"\n" + b"\xf9\x80\n" * 1000
+    with pytest.raises(ValueError, match="past"):
+        analyze_code(bomb, 20_000)

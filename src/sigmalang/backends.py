@@ -177,6 +177,7 @@ class PpmdBackend:
             stream = memoryview(data)[start:]
             out = decoder.decode(stream, size) if size else b""
             if len(out) != size:
+                _drain(decoder)
                 raise BackendError(f"PPMd stream ends {size - len(out)} bytes early")
             if decoder.decode(b"" if size else stream, 1) or not decoder.eof:
                 raise BackendError("PPMd stream does not end where expected")
@@ -234,3 +235,15 @@ def get_backend(backend_id: int, level: int = 0, memory_mib: int = 0, *, verify:
             raise KeyError(backend_id)
         cache[key] = backend
     return backend
+
+
+def _drain(decoder: pyppmd.Ppmd7Decoder) -> None:
+    """Feed a few zeros to a decoder that a damaged stream left waiting for input.
+
+    pyppmd 1.3.1 corrupts the heap (glibc aborts the process, later) when such a decoder is freed;
+    one that has been fed until it stops asking for input is freed safely (tests/test_ppmd_damaged.py).
+    """
+    for _ in range(4):
+        if decoder.eof or not decoder.needs_input:
+            return
+        decoder.decode(b"\0" * 16, 1)

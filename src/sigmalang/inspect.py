@@ -30,13 +30,20 @@ from .errors import SigmaFormatError
 from .glyph import decode_varint
 from .semantic import SemanticDecodeError
 from .semantic import decode as semantic_decode
-from .semantic.codebook import CODE_BASE, Codebook
+from .semantic.codebook import CODE_BASE, CODE_END, Codebook
+from .semantic.lines import TEMPORAL
 from .semantic.transform import (
     CAPITAL,
+    CODE_END_2,
+    CODED_LINE,
     ESCAPE,
+    FLAG_BANK,
     FLAG_ESCAPES,
     FLAG_NUMBERS,
+    FLAG_TEMPORAL,
+    RAW_LINE,
     UPPER,
+    VERSION_2,
     read_header,
     reference_pattern,
 )
@@ -64,6 +71,9 @@ GLYPH_KINDS: dict[str, tuple[str, str]] = {
     "capitalized": ("CASE", "Capitalized word (FD + reference)"),
     "upper": ("CASE", "UPPER word (FE + reference)"),
     "delta": ("QUANTITY", "number delta from the previous line (FC digits)"),
+    "line": ("LINE", "Σ-bank reference: a line seen up to 128 lines before (F9 d, version 2)"),
+    "line-coded": ("LINE", "Σ-bank reference after the number stage (FA d, version 2)"),
+    "temporal": ("TEMPORAL", "timestamp, delta from the previous one of its form (FB k digits, version 2)"),
     "escape": ("LITERAL", "escaped byte 80-FF (FF b)"),
     "letters": ("LITERAL", "literal letters (words not in the codebook)"),
     "digits": ("NUMBER", "literal digits"),
@@ -129,25 +139,43 @@ class CodeAnalysis:
     uses: Counter[int]  # codebook rank → references to it (with or without a case modifier)
 
 
-def _glyphs(code: bytes) -> tuple[Codebook, int, Iterator[tuple[str, bytes, int]]]:
+def _glyphs(code: bytes, size: int | None = None) -> tuple[Codebook, int, Iterator[tuple[str, bytes, int]]]:
     """The codebook, where the body starts, and the body's glyphs as ``(kind, bytes, value)``.
 
-    *value* is the codebook rank of a reference and the width of the number a delta becomes.
+    *value* is the codebook rank of a reference, the width of the number a delta becomes, the
+    length of the line a Σ-bank reference and of the timestamp a TEMPORAL glyph stand for.
     Literal bytes come as runs of kind ``"literal"`` (between the other glyphs) or ``"digits"``.
+    *size*, the frame's original size, bounds that decoding.
     """
     try:
-        flags, book, pos = read_header(code)
+        version, flags, book, pos = read_header(code, versions=True)
     except SemanticDecodeError as exc:
         raise ValueError(str(exc)) from None
-    pattern = re.compile(reference_pattern(book.short) + rb"|(\xfc[0-9]+)|([0-9]+)|([^\x80-\xff0-9]+)")
-    return book, pos, _scan(code, pos, book, flags, pattern)
+    end_lead = CODE_END_2 if version == VERSION_2 else CODE_END
+    pattern = re.compile(reference_pattern(book.short, end_lead) + rb"|(\xfc[0-9]+)|([0-9]+)|([^\x80-\xff0-9]+)")
+    lines: list[int] = []
+    timestamps: list[int] = []
+    if flags & (FLAG_BANK | FLAG_TEMPORAL):  # what these stand for is known only by decoding
+        try:
+            lines = [len(line) for line in semantic_decode(code, size, timestamps=timestamps).split(b"\n")]
+        except SemanticDecodeError as exc:
+            raise ValueError(str(exc)) from None
+    return book, pos, _scan(code, pos, book, flags, pattern, lines, iter(timestamps))
 
 
 def _scan(
-    code: bytes, pos: int, book: Codebook, flags: int, pattern: re.Pattern[bytes]
+    code: bytes,
+    pos: int,
+    book: Codebook,
+    flags: int,
+    pattern: re.Pattern[bytes],
+    lines: list[int],
+    timestamps: Iterator[int],
 ) -> Iterator[tuple[str, bytes, int]]:
     previous: list[int] = []  # widths of the numbers of the last line with numbers
     current: list[int] = []
+    coded: list[list[int]] = []  # widths of the numbers of each line so far (for FA references)
+    line = 0  # the line the scan is in
     end = len(code)
     while pos < end:
         match = pattern.match(code, pos)
@@ -159,6 +187,13 @@ def _scan(
             if not flags & FLAG_ESCAPES:
                 raise ValueError("escape in a glyph code without escapes")
             yield "escape", token, 0
+        elif group == 1 and token[0] in (RAW_LINE, CODED_LINE):
+            if token[0] == CODED_LINE:  # the number stage sees the numbers of the line it stands for
+                back = token[1] - 0x7F
+                current = list(coded[-back]) if back <= len(coded) else []
+            yield ("line" if token[0] == RAW_LINE else "line-coded"), token, lines[line]
+        elif group == 1 and token[0] == TEMPORAL:
+            yield "temporal", token, next(timestamps)
         elif group == 1:
             case = token[0] in (CAPITAL, UPPER)
             ref = token[1:] if case else token
@@ -178,14 +213,19 @@ def _scan(
             current.append(len(token))
             yield "digits", token, len(token)
         else:
-            if current and b"\n" in token:
-                previous, current = current, []
+            if b"\n" in token:
+                coded.append(current)
+                coded.extend([] for _ in range(token.count(b"\n") - 1))
+                del coded[:-128]
+                line += token.count(b"\n")
+                if current:
+                    previous, current = current, []
             yield "literal", token, 0
 
 
-def analyze_code(code: bytes) -> CodeAnalysis:
+def analyze_code(code: bytes, size: int | None = None) -> CodeAnalysis:
     """Count every glyph of a semantic glyph code by kind; raises ``ValueError`` if it is damaged."""
-    book, start, glyphs = _glyphs(code)
+    book, start, glyphs = _glyphs(code, size)
     histogram = Histogram()
     uses: Counter[int] = Counter()
     literal: list[bytes] = []
@@ -198,6 +238,8 @@ def analyze_code(code: bytes) -> CodeAnalysis:
             histogram.add(kind, 1, len(token), value)
         elif kind == "escape":
             histogram.add(kind, 1, 2, 1)
+        elif kind in ("line", "line-coded", "temporal"):
+            histogram.add(kind, 1, len(token), value)
         else:
             uses[value] += 1
             histogram.add(kind, 1, len(token), len(book.words[value]))
@@ -230,14 +272,14 @@ def render_bytes(data: bytes) -> str:
     return "".join(out)
 
 
-def render_glyph_lines(code: bytes, count: int) -> list[str]:
+def render_glyph_lines(code: bytes, count: int, size: int | None = None) -> list[str]:
     """The first *count* lines of the code's body, one readable string per line (no line end).
 
     ``[word]`` is a 1-byte reference, ``{word}`` a 2-byte one, ``[Cap:word]`` and ``[UP:word]``
     case-modified references, ``[+12]`` a number delta, ``\\xNN`` an escaped byte; literal
     text is shown as it is.
     """
-    book, _, glyphs = _glyphs(code)
+    book, _, glyphs = _glyphs(code, size)
     lines: list[str] = []
     if count <= 0:
         return lines
@@ -257,6 +299,10 @@ def render_glyph_lines(code: bytes, count: int) -> list[str]:
             line.append(f"[+{token[1:].decode('ascii')}]")
         elif kind == "escape":
             line.append(f"\\x{token[1]:02x}")
+        elif kind in ("line", "line-coded"):
+            line.append(f"[{'line' if kind == 'line' else 'coded line'} -{token[1] - 0x7F}]")
+        elif kind == "temporal":
+            line.append(f"[time {token[1] - 0x80}]")
         else:
             word = render_bytes(book.words[value])
             prefix = {"capitalized": "Cap:", "upper": "UP:"}.get(kind, "")
@@ -377,7 +423,7 @@ class _Inspector:
             return
         code, backend_bytes = _glyph_code(frame)
         try:
-            analysis = analyze_code(code)
+            analysis = analyze_code(code, frame.orig_size)
             if frame.number == 0 and self.lines:
                 self._semantic_lines(frame, code)
         except (ValueError, SemanticDecodeError) as exc:
@@ -410,7 +456,7 @@ class _Inspector:
 
     def _semantic_lines(self, frame: Frame, code: bytes) -> None:
         texts = _first_lines(semantic_decode(code, frame.orig_size), self.lines)
-        glyphs = render_glyph_lines(code, len(texts))
+        glyphs = render_glyph_lines(code, len(texts), frame.orig_size)
         self.report.lines_frame = _frame_label(frame)
         self.report.lines = [{"text": render_bytes(t), "glyphs": g} for t, g in zip(texts, glyphs, strict=True)]
 
@@ -525,7 +571,10 @@ def inspect_file(
     return False, [inspect_text(reader, level, chunk_size=chunk_size, frames=frames, lines=lines, top=top)]
 
 
-_LEGEND = "[w] 1-byte reference, {w} 2-byte, [Cap:w] [UP:w] case, [+n] number delta, \\xNN escape"
+_LEGEND = (
+    "[w] 1-byte reference, {w} 2-byte, [Cap:w] [UP:w] case, [+n] number delta, \\xNN escape,"
+    " [line -d] Σ-bank line, [time k] TEMPORAL"
+)
 
 
 def format_report(report: dict[str, Any], label: str, width: int = 120) -> list[str]:
