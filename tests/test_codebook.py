@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import struct
 from collections import Counter
 from pathlib import Path
@@ -366,3 +367,22 @@ def test_book_with_version_2_stages(log_book: Codebook) -> None:
     assert semantic.decode(code, len(data), book=big) == data
     with pytest.raises(ValueError, match="does not fit"):
         semantic.encode(data, book=Codebook(big.words * 2, 96))
+
+
+def test_cli_inspect_with_a_book(tmp_path: Path, capsys: pytest.CaptureFixture[str], book: Codebook) -> None:
+    bk, src = tmp_path / "d.book", tmp_path / "t.txt"
+    bk.write_bytes(book.to_bytes())
+    src.write_bytes(TEXT[HALF:])
+    assert main(["inspect", "--json", "-D", str(bk), str(src)]) == 0  # text, encoded in memory with the book
+    text_report = json.loads(capsys.readouterr().out)
+    assert main(["encode", "-q", "-D", str(bk), str(src)]) == 0
+    sgl = tmp_path / "t.txt.sgl"
+    assert main(["inspect", "--json", "-D", str(bk), str(sgl)]) == 0
+    stream_report = json.loads(capsys.readouterr().out)
+    for report in (text_report, stream_report):
+        (stream,) = report["streams"]
+        assert stream["semantic_frames"] == 1 and stream["codebook"]["top"][0]["word"] == book.words[0].decode()
+    assert stream_report["streams"][0]["encoded_size"] == sgl.stat().st_size
+    assert main(["inspect", str(sgl)]) == 1
+    (line,) = capsys.readouterr().err.splitlines()
+    assert f"needs codebook {book.id.hex()}, and none was given" in line

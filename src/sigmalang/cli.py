@@ -134,7 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("recover", parents=[common, writing], help="salvage every intact frame of a damaged stream")
     sub.add_parser("info", parents=[common], help="show stream parameters, frames and sizes")
     _add_inspect_parser(sub, [common, encoding])
-    for name in ("encode", "decode", "verify", "recover", "info"):
+    for name in ("encode", "decode", "verify", "recover", "info", "inspect"):
         sub.choices[name].add_argument(
             "-D",
             "--codebook",
@@ -433,7 +433,13 @@ def _info_command(opts: Options, source: str) -> dict[str, Any]:
 def _inspect_command(opts: Options, source: str) -> dict[str, Any]:
     with _open_input(source) as fin:
         is_stream, reports = inspect_file(
-            fin, level=opts.level, chunk_size=opts.chunk_size, frames=opts.frames, lines=opts.lines, top=opts.top
+            fin,
+            level=opts.level,
+            chunk_size=opts.chunk_size,
+            frames=opts.frames,
+            lines=opts.lines,
+            top=opts.top,
+            codebook=opts.book,
         )
     streams = [r.as_dict() for r in reports]
     if not opts.json and not opts.quiet:

@@ -139,16 +139,19 @@ class CodeAnalysis:
     uses: Counter[int]  # codebook rank → references to it (with or without a case modifier)
 
 
-def _glyphs(code: bytes, size: int | None = None) -> tuple[Codebook, int, Iterator[tuple[str, bytes, int]]]:
+def _glyphs(
+    code: bytes, size: int | None = None, stream_book: Codebook | None = None
+) -> tuple[Codebook, int, Iterator[tuple[str, bytes, int]]]:
     """The codebook, where the body starts, and the body's glyphs as ``(kind, bytes, value)``.
 
     *value* is the codebook rank of a reference, the width of the number a delta becomes, the
     length of the line a Σ-bank reference and of the timestamp a TEMPORAL glyph stand for.
     Literal bytes come as runs of kind ``"literal"`` (between the other glyphs) or ``"digits"``.
-    *size*, the frame's original size, bounds that decoding.
+    *size*, the frame's original size, bounds that decoding. *stream_book* is the stream's
+    codebook, for codes that reference it.
     """
     try:
-        version, flags, book, pos = read_header(code, versions=True)
+        version, flags, book, pos = read_header(code, versions=True, book=stream_book)
     except SemanticDecodeError as exc:
         raise ValueError(str(exc)) from None
     end_lead = CODE_END_2 if version == VERSION_2 else CODE_END
@@ -157,7 +160,8 @@ def _glyphs(code: bytes, size: int | None = None) -> tuple[Codebook, int, Iterat
     timestamps: list[int] = []
     if flags & (FLAG_BANK | FLAG_TEMPORAL):  # what these stand for is known only by decoding
         try:
-            lines = [len(line) for line in semantic_decode(code, size, timestamps=timestamps).split(b"\n")]
+            decoded = semantic_decode(code, size, timestamps=timestamps, book=stream_book)
+            lines = [len(line) for line in decoded.split(b"\n")]
         except SemanticDecodeError as exc:
             raise ValueError(str(exc)) from None
     return book, pos, _scan(code, pos, book, flags, pattern, lines, iter(timestamps))
@@ -223,9 +227,9 @@ def _scan(
             yield "literal", token, 0
 
 
-def analyze_code(code: bytes, size: int | None = None) -> CodeAnalysis:
+def analyze_code(code: bytes, size: int | None = None, stream_book: Codebook | None = None) -> CodeAnalysis:
     """Count every glyph of a semantic glyph code by kind; raises ``ValueError`` if it is damaged."""
-    book, start, glyphs = _glyphs(code, size)
+    book, start, glyphs = _glyphs(code, size, stream_book)
     histogram = Histogram()
     uses: Counter[int] = Counter()
     literal: list[bytes] = []
@@ -272,14 +276,16 @@ def render_bytes(data: bytes) -> str:
     return "".join(out)
 
 
-def render_glyph_lines(code: bytes, count: int, size: int | None = None) -> list[str]:
+def render_glyph_lines(
+    code: bytes, count: int, size: int | None = None, stream_book: Codebook | None = None
+) -> list[str]:
     """The first *count* lines of the code's body, one readable string per line (no line end).
 
     ``[word]`` is a 1-byte reference, ``{word}`` a 2-byte one, ``[Cap:word]`` and ``[UP:word]``
     case-modified references, ``[+12]`` a number delta, ``\\xNN`` an escaped byte; literal
     text is shown as it is.
     """
-    book, _, glyphs = _glyphs(code, size)
+    book, _, glyphs = _glyphs(code, size, stream_book)
     lines: list[str] = []
     if count <= 0:
         return lines
@@ -401,9 +407,10 @@ class StreamReport:
 class _Inspector:
     """Builds one stream's report frame by frame, holding no more than one frame at a time."""
 
-    def __init__(self, header: StreamHeader, frames: int | None, lines: int, top: int):
+    def __init__(self, header: StreamHeader, frames: int | None, lines: int, top: int, book: Codebook | None = None):
         self.report = StreamReport(header.level, header.chunk_size)
         self.limit, self.lines, self.top = frames, lines, top
+        self.book = book if header.codebook_id else None
 
     def add(self, frame: Frame) -> None:
         r = self.report
@@ -423,7 +430,7 @@ class _Inspector:
             return
         code, backend_bytes = _glyph_code(frame)
         try:
-            analysis = analyze_code(code, frame.orig_size)
+            analysis = analyze_code(code, frame.orig_size, self.book)
             if frame.number == 0 and self.lines:
                 self._semantic_lines(frame, code)
         except (ValueError, SemanticDecodeError) as exc:
@@ -455,8 +462,8 @@ class _Inspector:
         self.report.lines = [{"text": render_bytes(t), "glyphs": None} for t in _first_lines(data, self.lines)]
 
     def _semantic_lines(self, frame: Frame, code: bytes) -> None:
-        texts = _first_lines(semantic_decode(code, frame.orig_size), self.lines)
-        glyphs = render_glyph_lines(code, len(texts), frame.orig_size)
+        texts = _first_lines(semantic_decode(code, frame.orig_size, book=self.book), self.lines)
+        glyphs = render_glyph_lines(code, len(texts), frame.orig_size, self.book)
         self.report.lines_frame = _frame_label(frame)
         self.report.lines = [{"text": render_bytes(t), "glyphs": g} for t, g in zip(texts, glyphs, strict=True)]
 
@@ -478,17 +485,27 @@ def _first_lines(data: bytes, count: int) -> list[bytes]:
 
 
 def inspect_stream(
-    src: IO[bytes], *, frames: int | None = None, lines: int = 5, top: int = 10, read_size: int = 1 << 20
+    src: IO[bytes],
+    *,
+    frames: int | None = None,
+    lines: int = 5,
+    top: int = 10,
+    read_size: int = 1 << 20,
+    codebook: Codebook | None = None,
 ) -> list[StreamReport]:
-    """Inspect every stream in *src*; decode the backend of only the first *frames* frames of each."""
+    """Inspect every stream in *src*; decode the backend of only the first *frames* frames of each.
+
+    Streams that name a codebook need it as *codebook* (:class:`SigmaCodebookError` otherwise).
+    """
+    book_id = codebook.id if codebook is not None else b""
     reports: list[StreamReport] = []
-    parser = StreamParser()
+    parser = StreamParser(codebook_id=book_id)
     inspector: _Inspector | None = None
     while data := src.read(read_size):
         parser.feed(data)
         while (event := parser.next_event()) is not None:
             if isinstance(event, StreamHeader):
-                inspector = _Inspector(event, frames, lines, top)
+                inspector = _Inspector(event, frames, lines, top, codebook)
             elif isinstance(event, Frame):
                 assert inspector is not None
                 inspector.add(event)
@@ -497,7 +514,7 @@ def inspect_stream(
                 inspector.report.encoded_size = event.size
                 reports.append(inspector.report)
                 rest = parser.unused_data
-                parser = StreamParser(offset=parser.start + event.size)
+                parser = StreamParser(offset=parser.start + event.size, codebook_id=book_id)
                 parser.feed(rest)
     if not reports or parser.offset > parser.start or parser.header is not None:
         parser.close()
@@ -512,20 +529,22 @@ def inspect_text(
     frames: int | None = None,
     lines: int = 5,
     top: int = 10,
+    codebook: Codebook | None = None,
 ) -> StreamReport:
-    """Encode *src* in memory as ``sigmalang encode`` would, and inspect the stream it makes.
+    """Encode *src* in memory as ``sigmalang encode`` would (with *codebook*: ``encode -D``), and
+    inspect the stream it makes.
 
     With *frames*, only the first *frames* chunks are read and encoded: the report then covers
     that prefix of the input.
     """
-    header = StreamHeader(chunk_size, level)
+    header = StreamHeader(chunk_size, level, codebook_id=codebook.id if codebook is not None else b"")
     assembler = StreamAssembler(header)
     encoded_size = len(assembler.start())
-    inspector = _Inspector(header, None, lines, top)
+    inspector = _Inspector(header, None, lines, top, codebook)
     for chunk in ChunkedReader(src, chunk_size):
         if frames is not None and chunk.number >= frames:
             break
-        encoded = encode_chunk(chunk.data, level)
+        encoded = encode_chunk(chunk.data, level, codebook)
         number, offset = assembler.index.count, assembler.index.total_size
         record = assembler.frame(chunk.data, encoded.transform, encoded.backend, encoded.data)
         encoded_size += len(record)
@@ -559,6 +578,7 @@ def inspect_file(
     frames: int | None = None,
     lines: int = 5,
     top: int = 10,
+    codebook: Codebook | None = None,
 ) -> tuple[bool, list[StreamReport]]:
     """Inspect a ΣLANG stream, or text (anything not starting with the magic) encoded at *level*.
 
@@ -567,8 +587,9 @@ def inspect_file(
     head = src.read(len(MAGIC))
     reader = io.BufferedReader(_Prefixed(head, src))
     if head == MAGIC:
-        return True, inspect_stream(reader, frames=frames, lines=lines, top=top)
-    return False, [inspect_text(reader, level, chunk_size=chunk_size, frames=frames, lines=lines, top=top)]
+        return True, inspect_stream(reader, frames=frames, lines=lines, top=top, codebook=codebook)
+    text = inspect_text(reader, level, chunk_size=chunk_size, frames=frames, lines=lines, top=top, codebook=codebook)
+    return False, [text]
 
 
 _LEGEND = (
