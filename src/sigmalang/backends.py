@@ -172,7 +172,8 @@ class PpmdBackend:
         payload = b"".join(out)
         if self.verify:
             try:
-                good = self.decode(payload, len(data), prime) == data
+                decoded = self.decode(payload, len(data), prime) if prime else self.decode(payload, len(data))
+                good = decoded == data
             except BackendError:
                 good = False
             if not good:

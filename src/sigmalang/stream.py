@@ -32,7 +32,17 @@ from typing import IO, Any, Generic, Protocol, TypeVar
 
 import psutil
 
-from .codec import DEFAULT_LEVEL, Chunk, chunk_end, decode_frame, decode_job, install_codebook, level_spec
+from .codec import (
+    DEFAULT_LEVEL,
+    Chunk,
+    FrameContext,
+    chunk_end,
+    decode_frame,
+    decode_job,
+    encode_chunk,
+    install_codebook,
+    level_spec,
+)
 from .codec import encode_job as _encode_job
 from .codec import warm_up as _warm_up
 from .compressor import DEFAULT_CHUNK_SIZE, CodebookArg, check_chunk_size
@@ -433,6 +443,8 @@ class StreamingEncoder(_Streaming):
     *workers* processes encode chunks in parallel (``0`` = one per CPU); any executor may be given
     instead. The output is the same bytes for every worker count and executor. With *codebook*
     (a :class:`~sigmalang.semantic.Codebook` or a codebook file's path) the stream needs it to decode.
+    With *shared_context*, frames carry context from one to the next (docs/semantic.md); such a
+    stream is encoded in order in this process, whatever the worker count (same bytes).
     """
 
     def __init__(
@@ -441,6 +453,7 @@ class StreamingEncoder(_Streaming):
         chunk_size: int = DEFAULT_CHUNK_SIZE,
         *,
         align_lines: bool = True,
+        shared_context: bool = False,
         **kwargs: Any,
     ):
         super().__init__(**kwargs)
@@ -448,6 +461,7 @@ class StreamingEncoder(_Streaming):
         self.level = level
         self.chunk_size = check_chunk_size(chunk_size)
         self.align_lines = align_lines
+        self.shared_context = shared_context
 
     def encode_stream(self, src: IO[bytes], dst: Writable, *, workers: int | None = None) -> StreamStats:
         """Read *src* to its end and write the encoded stream to *dst*; return the stats.
@@ -457,6 +471,8 @@ class StreamingEncoder(_Streaming):
         return self._encode(src, dst, self._resolve(workers), None)
 
     def _encode(self, src: IO[bytes], dst: Writable, workers: int, stop: threading.Event | None) -> StreamStats:
+        if self.shared_context:
+            return self._encode_shared(src, dst, workers, stop)
         stats = StreamStats(workers=workers)
         in_flight = self._in_flight(workers)
         book_id = self.codebook.id if self.codebook is not None else b""
@@ -485,6 +501,40 @@ class StreamingEncoder(_Streaming):
                     self.progress(len(chunk.data))
             self._write(writer, stats, assembler.finish())
             stats.glyphs += 1  # finish() wrote two records, index and trailer; _write counted one
+        return stats.finish()
+
+    def _encode_shared(self, src: IO[bytes], dst: Writable, workers: int, stop: threading.Event | None) -> StreamStats:
+        """A shared-context stream: each chunk is encoded here, in order, with the context the
+        chunks before it left (reading and writing still run in their own threads)."""
+        stats = StreamStats(workers=1)
+        if workers > 1 or self.executor is not None:
+            stats.notes.append("shared context: chunks were encoded in order in one process")
+        book_id = self.codebook.id if self.codebook is not None else b""
+        header = StreamHeader(chunk_size=self.chunk_size, level=self.level, shared_context=True, codebook_id=book_id)
+        assembler = StreamAssembler(header)
+        context = FrameContext()
+        reader = ChunkedReader(src, self.chunk_size, align_lines=self.align_lines)
+        in_flight = self._in_flight(1)
+        with (
+            _pipeline(dst, 1, None, in_flight) as (_, writer),
+            contextlib.closing(_read_ahead(reader, in_flight)) as chunks,
+        ):
+            self._write(writer, stats, assembler.start())
+            for chunk in chunks:
+                _check_stop(stop)
+                encoded = encode_chunk(chunk.data, self.level, self.codebook, context)
+                context.advance(encoded.coded, encoded.continues)
+                record = assembler.frame(
+                    chunk.data, encoded.transform, encoded.backend, encoded.data, encoded.continues
+                )
+                self._write(writer, stats, record)
+                stats.bytes_in += len(chunk.data)
+                stats.chunks += 1
+                stats.sample_memory()
+                if self.progress:
+                    self.progress(len(chunk.data))
+            self._write(writer, stats, assembler.finish())
+            stats.glyphs += 1
         return stats.finish()
 
     @staticmethod
@@ -572,6 +622,7 @@ class StreamingDecoder(_Streaming):
         stats = StreamStats(workers=workers)
         in_flight = self._in_flight(workers)
         digest, size, streams = content_digest(), 0, 0
+        context: FrameContext | None = None  # of the current stream, when it has shared context
         book = self.codebook
         job = decode_frame if book is None else functools.partial(decode_job, book=self._book_ref(workers))
         warm_up = None if book is None else functools.partial(install_codebook, book)
@@ -586,6 +637,7 @@ class StreamingDecoder(_Streaming):
                 _check_stop(stop)
                 if isinstance(result, StreamHeader):
                     book = self.codebook if result.codebook_id else None
+                    context = FrameContext() if result.shared_context else None
                     streams += 1
                     if result.shared_context and pool is not None:
                         stats.notes.append(f"stream {streams} has shared context: its frames were decoded in order")
@@ -595,7 +647,7 @@ class StreamingDecoder(_Streaming):
                     digest, size = content_digest(), 0
                     continue
                 # A shared-context frame arrives undecoded: decode it here, after every frame before it.
-                data = decode_frame(result, book) if isinstance(result, Frame) else result
+                data = decode_frame(result, book, context) if isinstance(result, Frame) else result
                 digest.update(data)
                 size += len(data)
                 writer.write(data)
