@@ -185,7 +185,7 @@ def test_continuing_frame_needs_its_context(dickens_64k: bytes) -> None:
     context = FrameContext()
     first = encode_chunk(dickens_64k[:8192], 3, context=context)
     assert not first.continues
-    context.advance(first.coded, first.continues)
+    first.advance(context)
     second = encode_chunk(dickens_64k[8192:16384], 3, context=context)
     assert second.continues
     frame = FrameRecord(1, 8192, 8192, second.transform, second.backend, second.data, True)
@@ -199,7 +199,7 @@ def test_continuing_frame_needs_its_context(dickens_64k: bytes) -> None:
         decode_frame(frame, context=wrong)
     assert wrong.broken  # a failed frame breaks the context until the next reset
     good = FrameContext()
-    good.advance(first.coded, False)
+    first.advance(good)
     assert decode_frame(frame, context=good) == dickens_64k[8192:16384]
     assert len(good.history) <= MAX_CONTEXT
 

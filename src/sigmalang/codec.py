@@ -20,6 +20,7 @@ from .container import Frame
 from .errors import SigmaFormatError
 from .glyph import decode_varint, encode_varint
 from .semantic.codebook import Codebook
+from .semantic.transform import read_header
 
 __all__ = [
     "DEFAULT_LEVEL",
@@ -106,6 +107,12 @@ class EncodedChunk:
     data: bytes
     continues: bool = False  # the frame needs the context of the frames before it
     coded: bytes = b""  # with a context: what the backend coded (the frame's part of the history)
+    book: Codebook | None = None  # with a context: the codebook a semantic frame's code used
+
+    def advance(self, context: FrameContext | None) -> None:
+        """Take this frame into *context* (the writer's side of :meth:`FrameContext.advance`)."""
+        if context is not None:
+            context.advance(self.coded, self.continues, self.book)
 
 
 # Shared context (docs/semantic.md, "Shared context"). A continuing frame's body is
@@ -114,7 +121,7 @@ class EncodedChunk:
 # frame that does not continue, in order. A writer resets (writes a frame that does not continue)
 # every RESET_INTERVAL frames, so damage costs at most that many frames.
 RESET_INTERVAL = 16
-CONTEXT_WINDOW = 1 << 20  # L at most this, for the writer (measured: docs/semantic.md)
+CONTEXT_WINDOW = 256 << 10  # L at most this, for the writer (measured: docs/semantic.md)
 MAX_CONTEXT = 4 << 20  # L at most this, for any stream; a decoder keeps this much history
 
 
@@ -124,13 +131,18 @@ class FrameContext:
 
     *history* holds the last bytes of the backend inputs since the last reset point; *frames*
     counts the frames since that point (the writer resets when it reaches *reset_interval*).
+    *book* is the codebook of the last semantic frame (in a stream without a stream codebook): a
+    continuing semantic frame may reference it (glyph-code flag ``FLAG_BOOK``) and extend it,
+    instead of carrying its own (the writer does so when *carry_book* is set).
     *broken* is set when a frame was lost, so that continuing frames fail until the next reset.
     """
 
     window: int = CONTEXT_WINDOW
     reset_interval: int = RESET_INTERVAL
+    carry_book: bool = True
     history: bytes = b""
     frames: int = 0
+    book: Codebook | None = None
     broken: bool = False
 
     def prime(self) -> bytes:
@@ -139,16 +151,18 @@ class FrameContext:
             return b""
         return self.history[-self.window :] if self.window else b""
 
-    def advance(self, coded: bytes, continues: bool) -> None:
-        """Take in the backend input of a frame just written or decoded."""
+    def advance(self, coded: bytes, continues: bool, book: Codebook | None = None) -> None:
+        """Take in the backend input of a frame just written or decoded (and its codebook, for a
+        semantic frame in a stream without a stream codebook)."""
         keep = max(self.window, MAX_CONTEXT)
         self.history = (self.history + coded if continues else bytes(coded))[-keep:]
         self.frames = self.frames + 1 if continues else 1
+        self.book = book if book is not None or not continues else self.book
         self.broken = False
 
     def lose(self) -> None:
         """A frame could not be decoded: frames that continue from it cannot be either."""
-        self.history, self.broken = b"", True
+        self.history, self.book, self.broken = b"", None, True
 
 
 class Chunk(NamedTuple):
@@ -222,7 +236,10 @@ def encode_chunk(
     if spec.backend != STORE and data:
         backend = get_backend(spec.backend, spec.backend_level, spec.memory_mib, verify=spec.verify)
         semantic_ok = spec.transform == TRANSFORM_SEMANTIC and semantic.worth_trying(data)
-        code = semantic.encode(data, book=book) if semantic_ok else b""
+        used = book  # the codebook the glyph code references: the stream's, or the previous frame's
+        if prime and book is None and context is not None and context.carry_book:
+            used = context.book
+        code = semantic.encode(data, book=used) if semantic_ok else b""
         continues = bool(prime)
         try:
             if code and len(code) <= max_code_size(len(data)):
@@ -240,8 +257,16 @@ def encode_chunk(
         if continues:
             encoded = encode_varint(len(prime)) + encoded
         if len(encoded) < len(data):
-            return EncodedChunk(transform, backend_id, encoded, continues, coded if context is not None else b"")
+            if context is None:
+                return EncodedChunk(transform, backend_id, encoded)
+            frame_book = _frame_book(code, used) if transform == TRANSFORM_SEMANTIC and book is None else None
+            return EncodedChunk(transform, backend_id, encoded, continues, coded, frame_book)
     return EncodedChunk(TRANSFORM_LITERAL, STORE, data, False, data if context is not None else b"")
+
+
+def _frame_book(code: bytes, used: Codebook | None) -> Codebook:
+    """The codebook a glyph code's references index: *used* (with FLAG_BOOK) plus its own words."""
+    return read_header(code, used)[1]
 
 
 def max_code_size(size: int) -> int:
@@ -348,11 +373,15 @@ def decode_frame(frame: Frame, book: Codebook | None = None, context: FrameConte
             if not 0 < length <= min(len(context.history), MAX_CONTEXT):
                 raise ChunkDecodeError(f"context of {length} bytes asked for, {len(context.history)} available")
             prime, payload = context.history[-length:], payload[start:]
-        data, coded = _decode_body(frame.transform, frame.backend, payload, frame.orig_size, book, prime)
-    except ChunkDecodeError as exc:
+        used = book if book is not None or not frame.continues or context is None else context.book
+        data, coded = _decode_body(frame.transform, frame.backend, payload, frame.orig_size, used, prime)
+        frame_book = None
+        if context is not None and frame.transform == TRANSFORM_SEMANTIC and book is None:
+            frame_book = _frame_book(coded, used)
+    except (ChunkDecodeError, semantic.SemanticDecodeError) as exc:
         if context is not None:
             context.lose()
         raise SigmaFormatError(f"frame cannot be decoded: {exc}", frame=frame.number, offset=frame.offset) from None
     if context is not None:
-        context.advance(coded, frame.continues)
+        context.advance(coded, frame.continues, frame_book)
     return data

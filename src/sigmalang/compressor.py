@@ -92,8 +92,7 @@ class SigmaCompressor:
         while end := chunk_end(view[start:], self.chunk_size, final):
             chunk = bytes(view[start : start + end])
             encoded = encode_chunk(chunk, self.level, self.codebook, self.context)
-            if self.context is not None:
-                self.context.advance(encoded.coded, encoded.continues)
+            encoded.advance(self.context)
             record = self._assembler.frame(chunk, encoded.transform, encoded.backend, encoded.data, encoded.continues)
             self._out += record
             start += end

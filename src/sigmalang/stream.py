@@ -523,7 +523,7 @@ class StreamingEncoder(_Streaming):
             for chunk in chunks:
                 _check_stop(stop)
                 encoded = encode_chunk(chunk.data, self.level, self.codebook, context)
-                context.advance(encoded.coded, encoded.continues)
+                encoded.advance(context)
                 record = assembler.frame(
                     chunk.data, encoded.transform, encoded.backend, encoded.data, encoded.continues
                 )
