@@ -41,6 +41,7 @@ __all__ = [
     "decode_job",
     "encode_chunk",
     "encode_job",
+    "encode_run_job",
     "install_codebook",
     "level_spec",
     "warm_up",
@@ -130,7 +131,9 @@ class FrameContext:
     """The context carried from frame to frame in a shared-context stream, on either side.
 
     *history* holds the last bytes of the backend inputs since the last reset point; *frames*
-    counts the frames since that point (the writer resets when it reaches *reset_interval*).
+    counts the frames seen (the writer makes every frame whose number is a multiple of
+    *reset_interval* a reset point, so the stream splits into runs of frames that could be coded
+    apart).
     *book* is the codebook of the last semantic frame (in a stream without a stream codebook): a
     continuing semantic frame may reference it (glyph-code flag ``FLAG_BOOK``) and extend it,
     instead of carrying its own (the writer does so when *carry_book* is set).
@@ -156,7 +159,7 @@ class FrameContext:
         semantic frame in a stream without a stream codebook)."""
         keep = max(self.window, MAX_CONTEXT)
         self.history = (self.history + coded if continues else bytes(coded))[-keep:]
-        self.frames = self.frames + 1 if continues else 1
+        self.frames += 1
         self.book = book if book is not None or not continues else self.book
         self.broken = False
 
@@ -208,6 +211,24 @@ def encode_job(chunk: Chunk, level: int, book: BookRef = None) -> tuple[int, int
     imports only the codec's modules (the package's ``__init__`` is lazy)."""
     encoded = encode_chunk(chunk.data, level, _resolve(book))
     return encoded.transform, encoded.backend, encoded.data
+
+
+def encode_run_job(
+    chunks: list[Chunk], level: int, book: BookRef = None, context: FrameContext | None = None
+) -> list[tuple[int, int, bytes, bool]]:
+    """What a worker process runs per run of a shared-context stream: chunks from one reset point
+    (a frame number that is a multiple of RESET_INTERVAL) to the next, coded in order with a
+    context of their own. The result is what a writer coding every chunk in order would write.
+    Inline, *context* carries on from the previous call instead (runs of any length)."""
+    if context is None:
+        context = FrameContext()
+        context.frames = chunks[0].number if chunks else 0
+    out = []
+    for chunk in chunks:
+        encoded = encode_chunk(chunk.data, level, _resolve(book), context)
+        encoded.advance(context)
+        out.append((encoded.transform, encoded.backend, encoded.data, encoded.continues))
+    return out
 
 
 def decode_job(frame: Frame, book: BookRef = None) -> bytes:

@@ -34,12 +34,13 @@ import psutil
 
 from .codec import (
     DEFAULT_LEVEL,
+    RESET_INTERVAL,
     Chunk,
     FrameContext,
     chunk_end,
     decode_frame,
     decode_job,
-    encode_chunk,
+    encode_run_job,
     install_codebook,
     level_spec,
 )
@@ -437,14 +438,30 @@ def _chunk_name(chunk: Chunk) -> str:
     return f"chunk {chunk.number} (input byte offset {chunk.offset})"
 
 
+def _run_name(run: list[Chunk]) -> str:
+    return f"chunks {run[0].number}-{run[-1].number} (input byte offset {run[0].offset})"
+
+
+def _runs(chunks: Iterable[Chunk], size: int) -> Iterator[list[Chunk]]:
+    """*chunks* in lists that each start at a chunk number that is a multiple of *size*."""
+    run: list[Chunk] = []
+    for chunk in chunks:
+        if run and chunk.number % size == 0:
+            yield run
+            run = []
+        run.append(chunk)
+    if run:
+        yield run
+
+
 class StreamingEncoder(_Streaming):
     """Encode a byte stream of any size into one ΣLANG stream, chunk by chunk.
 
     *workers* processes encode chunks in parallel (``0`` = one per CPU); any executor may be given
     instead. The output is the same bytes for every worker count and executor. With *codebook*
     (a :class:`~sigmalang.semantic.Codebook` or a codebook file's path) the stream needs it to decode.
-    With *shared_context*, frames carry context from one to the next (docs/semantic.md); such a
-    stream is encoded in order in this process, whatever the worker count (same bytes).
+    With *shared_context*, frames carry context from one to the next (docs/semantic.md); workers
+    then code runs of RESET_INTERVAL chunks, from one reset point to the next (same bytes).
     """
 
     def __init__(
@@ -504,35 +521,43 @@ class StreamingEncoder(_Streaming):
         return stats.finish()
 
     def _encode_shared(self, src: IO[bytes], dst: Writable, workers: int, stop: threading.Event | None) -> StreamStats:
-        """A shared-context stream: each chunk is encoded here, in order, with the context the
-        chunks before it left (reading and writing still run in their own threads)."""
-        stats = StreamStats(workers=1)
-        if workers > 1 or self.executor is not None:
-            stats.notes.append("shared context: chunks were encoded in order in one process")
+        """A shared-context stream. With one worker, each chunk is coded here, in order, with the
+        context the chunks before it left. With more, runs of RESET_INTERVAL chunks (from one reset
+        point to the next) go to the workers, each coded in order: the same bytes either way."""
+        stats = StreamStats(workers=workers)
         book_id = self.codebook.id if self.codebook is not None else b""
         header = StreamHeader(chunk_size=self.chunk_size, level=self.level, shared_context=True, codebook_id=book_id)
         assembler = StreamAssembler(header)
-        context = FrameContext()
         reader = ChunkedReader(src, self.chunk_size, align_lines=self.align_lines)
-        in_flight = self._in_flight(1)
+        parallel = workers > 1 or self.executor is not None
+        if parallel:
+            stats.notes.append(
+                f"shared context: runs of {RESET_INTERVAL} chunks (reset point to reset point) were coded in parallel"
+            )
+        in_flight = self._max_in_flight or workers
+        if parallel:
+            job = functools.partial(encode_run_job, level=self.level, book=self._book_ref(workers))
+        else:
+            job = functools.partial(encode_run_job, level=self.level, book=self.codebook, context=FrameContext())
+        warm_up = functools.partial(_warm_up, _WARM_UP_TEXT, self.level, self.codebook)
+        runs = _runs(reader, RESET_INTERVAL if parallel else 1)
         with (
-            _pipeline(dst, 1, None, in_flight) as (_, writer),
-            contextlib.closing(_read_ahead(reader, in_flight)) as chunks,
+            _pipeline(dst, workers, self.executor, 2 * in_flight, warm_up) as (pool, writer),
+            contextlib.closing(_read_ahead(runs, in_flight)) as items,
+            contextlib.closing(
+                ordered_map(job, items, executor=pool, max_in_flight=in_flight, describe=_run_name)
+            ) as results,
         ):
             self._write(writer, stats, assembler.start())
-            for chunk in chunks:
-                _check_stop(stop)
-                encoded = encode_chunk(chunk.data, self.level, self.codebook, context)
-                encoded.advance(context)
-                record = assembler.frame(
-                    chunk.data, encoded.transform, encoded.backend, encoded.data, encoded.continues
-                )
-                self._write(writer, stats, record)
-                stats.bytes_in += len(chunk.data)
-                stats.chunks += 1
+            for run, encoded in results:
+                for chunk, (transform, backend, data, continues) in zip(run, encoded, strict=True):
+                    _check_stop(stop)
+                    self._write(writer, stats, assembler.frame(chunk.data, transform, backend, data, continues))
+                    stats.bytes_in += len(chunk.data)
+                    stats.chunks += 1
+                    if self.progress:
+                        self.progress(len(chunk.data))
                 stats.sample_memory()
-                if self.progress:
-                    self.progress(len(chunk.data))
             self._write(writer, stats, assembler.finish())
             stats.glyphs += 1
         return stats.finish()
