@@ -131,7 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--shared-context",
         action="store_true",
         help="carry context from frame to frame (better ratio at small chunks; frames decode in order, "
-        f"a reset every {RESET_INTERVAL} frames; encodes in one process)",
+        f"from a reset point every {RESET_INTERVAL} frames)",
     )
     dec = sub.add_parser("decode", parents=[common, writing], help="decode ΣLANG streams (FILE.sgl → FILE)")
     dec.add_argument("--range", type=_byte_range, metavar="START:END", help="write only original bytes START to END")
