@@ -543,7 +543,7 @@ class StreamingEncoder(_Streaming):
         runs = _runs(reader, RESET_INTERVAL if parallel else 1)
         with (
             _pipeline(dst, workers, self.executor, 2 * in_flight, warm_up) as (pool, writer),
-            contextlib.closing(_read_ahead(runs, in_flight)) as items,
+            contextlib.closing(_read_ahead(runs, 1)) as items,  # runs are 16 chunks: read one ahead
             contextlib.closing(
                 ordered_map(job, items, executor=pool, max_in_flight=in_flight, describe=_run_name)
             ) as results,
