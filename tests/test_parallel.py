@@ -339,13 +339,9 @@ def test_data_errors_from_workers_keep_their_type_and_location():
 
 
 def shared_context_stream(data: bytes, chunk_size: int) -> bytes:
-    assembler = StreamAssembler(StreamHeader(chunk_size=chunk_size, level=1, shared_context=True))
-    blob = assembler.start()
-    for start in range(0, len(data), chunk_size):
-        piece = data[start : start + chunk_size]
-        encoded = encode_chunk(piece, 1)
-        blob += assembler.frame(piece, encoded.transform, encoded.backend, encoded.data, continues=start > 0)
-    return blob + assembler.finish()
+    blob = sigmalang.compress(data, 1, chunk_size=chunk_size, shared_context=True)
+    assert any(blob[span.offset] & 0x20 for span in map_stream(blob).frames)  # the *continues* flag
+    return blob
 
 
 def test_shared_context_stream_is_decoded_in_order_in_the_parent(dickens_64k, loghub_small):

@@ -2,6 +2,10 @@
 ``decode(bytes, size) -> bytes``, where *size* is the exact decoded length.
 
 Backends know nothing of glyphs or frames. Each has a one-byte id that frames store.
+
+*prime* (shared-context frames, docs/semantic.md "Shared context") is input that both sides
+already have: the backend's model is trained on it first, so the encoding of *data* can refer to
+it, and the payload holds only what encodes *data*. Store cannot be primed.
 """
 
 from __future__ import annotations
@@ -42,19 +46,23 @@ class Backend(Protocol):
     id: int
     name: str
 
-    def encode(self, data: bytes) -> bytes: ...
+    def encode(self, data: bytes, prime: bytes = b"") -> bytes: ...
 
-    def decode(self, data: bytes, size: int) -> bytes: ...
+    def decode(self, data: bytes, size: int, prime: bytes = b"") -> bytes: ...
 
 
 class StoreBackend:
     id = STORE
     name = "store"
 
-    def encode(self, data: bytes) -> bytes:
+    def encode(self, data: bytes, prime: bytes = b"") -> bytes:
+        if prime:
+            raise ValueError("store cannot be primed")
         return bytes(data)
 
-    def decode(self, data: bytes, size: int) -> bytes:
+    def decode(self, data: bytes, size: int, prime: bytes = b"") -> bytes:
+        if prime:
+            raise BackendError("a stored frame cannot continue a context")
         if len(data) != size:
             raise BackendError(f"stored data is {len(data)} bytes, expected {size}")
         return bytes(data)
@@ -72,10 +80,19 @@ class ZstdBackend:
         # A frame never holds more than its chunk, so the window never needs to exceed 64 MiB.
         self._decompressor = zstandard.ZstdDecompressor(max_window_size=1 << 26)
 
-    def encode(self, data: bytes) -> bytes:
-        return bytes(self._compressor.compress(data))
+    def encode(self, data: bytes, prime: bytes = b"") -> bytes:
+        if not prime:
+            return bytes(self._compressor.compress(data))
+        compressor = zstandard.ZstdCompressor(
+            level=self.level,
+            dict_data=_raw_dict(prime),
+            write_content_size=True,
+            write_checksum=False,
+            write_dict_id=False,
+        )
+        return bytes(compressor.compress(data))
 
-    def decode(self, data: bytes, size: int) -> bytes:
+    def decode(self, data: bytes, size: int, prime: bytes = b"") -> bytes:
         if size == 0:
             if data:
                 raise BackendError("zstd data present for an empty chunk")
@@ -84,7 +101,12 @@ class ZstdBackend:
             params = zstandard.get_frame_parameters(data)
             if params.content_size != size:
                 raise BackendError(f"zstd frame declares {params.content_size} bytes, expected {size}")
-            out = self._decompressor.decompress(data, max_output_size=size, allow_extra_data=False)
+            if params.dict_id:
+                raise BackendError("zstd frame names a dictionary")
+            decompressor = self._decompressor
+            if prime:
+                decompressor = zstandard.ZstdDecompressor(dict_data=_raw_dict(prime), max_window_size=1 << 26)
+            out = decompressor.decompress(data, max_output_size=size, allow_extra_data=False)
         except zstandard.ZstdError as exc:
             raise BackendError(f"zstd: {exc}") from None
         if len(out) != size:
@@ -95,6 +117,11 @@ class ZstdBackend:
         """Bytes of native memory the compression context uses, as zstd estimates it."""
         params = zstandard.ZstdCompressionParameters.from_level(self.level)
         return int(params.estimated_compression_context_size())
+
+
+def _raw_dict(prime: bytes) -> zstandard.ZstdCompressionDict:
+    """*prime* as a raw-content zstd dictionary (no entropy tables, id 0: nothing to name)."""
+    return zstandard.ZstdCompressionDict(prime, dict_type=zstandard.DICT_TYPE_RAWCONTENT)
 
 
 # pyppmd 1.3.1 loses output bytes in some encode() calls: seen here with 256 KiB and 512 KiB
@@ -129,17 +156,15 @@ class PpmdBackend:
         self.verify = verify
         self._buffers: dict[int, bytearray] = {}
 
-    def encode(self, data: bytes) -> bytes:
+    def encode(self, data: bytes, prime: bytes = b"") -> bytes:
+        """The payload for *data*; with *prime*, the stream continues PPMd's encoding of *prime*
+        and the payload leaves out the bytes that encoding *prime* alone emits (see
+        :meth:`_primer`). The verify step decodes the payload exactly as a decoder will."""
         encoder = pyppmd.Ppmd7Encoder(self.order, self.memory_mib << 20)
         blocks = _pyppmd.encoder_state(encoder, self.order, self.memory_mib << 20)
+        self._feed(encoder, prime)  # its output is the primer, which the payload leaves out
         out = [bytes([self.order]), encode_varint(self.memory_mib)]
-        view = memoryview(data)
-        pos = 0
-        while pos < len(view):
-            left = len(view) - pos
-            size = PPMD_SLICE if left >= PPMD_SLICE else 1 << (left.bit_length() - 1)
-            out.append(encoder.encode(self._staged(view[pos : pos + size])))
-            pos += size
+        out += self._feed(encoder, data)
         out.append(encoder.flush(endmark=True))
         references = sys.getrefcount(encoder)
         del encoder
@@ -147,12 +172,37 @@ class PpmdBackend:
         payload = b"".join(out)
         if self.verify:
             try:
-                good = self.decode(payload, len(data)) == data
+                decoded = self.decode(payload, len(data), prime) if prime else self.decode(payload, len(data))
+                good = decoded == data
             except BackendError:
                 good = False
             if not good:
                 raise BackendError("PPMd output failed its round-trip check")
         return payload
+
+    def _feed(self, encoder: pyppmd.Ppmd7Encoder, data: bytes) -> list[bytes]:
+        """Feed *data* in PPMD_SLICE slices (then power-of-two pieces); the outputs in order."""
+        out = []
+        view = memoryview(data)
+        pos = 0
+        while pos < len(view):
+            left = len(view) - pos
+            size = PPMD_SLICE if left >= PPMD_SLICE else 1 << (left.bit_length() - 1)
+            out.append(encoder.encode(self._staged(view[pos : pos + size])))
+            pos += size
+        return out
+
+    def _primer(self, order: int, memory_mib: int, prime: bytes) -> bytes:
+        """What a PPMd encoder with these parameters emits while fed *prime* (sliced as always),
+        before any flush. A range coder's emitted bytes are final, so an encoding of
+        ``prime ‖ data`` starts with exactly these bytes."""
+        encoder = pyppmd.Ppmd7Encoder(order, memory_mib << 20)
+        blocks = _pyppmd.encoder_state(encoder, order, memory_mib << 20)
+        primer = b"".join(self._feed(encoder, prime))
+        references = sys.getrefcount(encoder)
+        del encoder
+        _pyppmd.reclaim(blocks, references)
+        return primer
 
     def _staged(self, piece: memoryview) -> bytearray:
         """*piece* (a power-of-two length) copied into this backend's reused buffer of that length.
@@ -168,24 +218,29 @@ class PpmdBackend:
         buffer[:] = piece  # same length: no resize of a buffer pyppmd still holds
         return buffer
 
-    def decode(self, data: bytes, size: int) -> bytes:
+    def decode(self, data: bytes, size: int, prime: bytes = b"") -> bytes:
         order, memory_mib, start = self._parameters(data)
         try:
+            stream: bytes | memoryview = memoryview(data)[start:]
+            if prime:
+                stream = self._primer(order, memory_mib, prime) + stream
+            total = len(prime) + size
             decoder = pyppmd.Ppmd7Decoder(order, memory_mib << 20)
             # One call for the whole chunk: pulling the output in slices with empty input after
             # the first call was seen to raise "Corrupted input data" on valid 4 MiB streams.
-            stream = memoryview(data)[start:]
-            out = decoder.decode(stream, size) if size else b""
-            if len(out) != size:
+            out = decoder.decode(stream, total) if total else b""
+            if len(out) != total:
                 _drain(decoder)
-                raise BackendError(f"PPMd stream ends {size - len(out)} bytes early")
-            if decoder.decode(b"" if size else stream, 1) or not decoder.eof:
+                raise BackendError(f"PPMd stream ends {total - len(out)} bytes early")
+            if decoder.decode(b"" if total else stream, 1) or not decoder.eof:
                 raise BackendError("PPMd stream does not end where expected")
+            if prime and out[: len(prime)] != prime:
+                raise BackendError("PPMd stream does not continue its context")
         except BackendError:
             raise
         except Exception as exc:  # pyppmd raises ValueError, PpmdError, MemoryError, ...
             raise BackendError(f"PPMd: {exc}") from None
-        return bytes(out)
+        return bytes(out[len(prime) :])
 
     @staticmethod
     def _parameters(data: bytes) -> tuple[int, int, int]:

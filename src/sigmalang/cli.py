@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import IO, Any
 
 from . import __version__
-from .codec import DEFAULT_LEVEL, LEVELS
+from .codec import DEFAULT_LEVEL, LEVELS, RESET_INTERVAL
 from .compressor import DEFAULT_CHUNK_SIZE
 from .container import MAX_CHUNK_SIZE, StreamParser
 from .errors import SigmaError, SigmaFormatError
@@ -124,8 +124,14 @@ def build_parser() -> argparse.ArgumentParser:
     size_help = f"chunk size, e.g. 64KiB, 1MiB (default {DEFAULT_CHUNK_SIZE >> 20}MiB)"
     encoding.add_argument("--chunk-size", type=parse_size, default=DEFAULT_CHUNK_SIZE, metavar="SIZE", help=size_help)
 
-    sub.add_parser(
+    enc = sub.add_parser(
         "encode", parents=[common, writing, encoding], help="encode files into ΣLANG streams (FILE → FILE.sgl)"
+    )
+    enc.add_argument(
+        "--shared-context",
+        action="store_true",
+        help="carry context from frame to frame (better ratio at small chunks; frames decode in order, "
+        f"from a reset point every {RESET_INTERVAL} frames)",
     )
     dec = sub.add_parser("decode", parents=[common, writing], help="decode ΣLANG streams (FILE.sgl → FILE)")
     dec.add_argument("--range", type=_byte_range, metavar="START:END", help="write only original bytes START to END")
@@ -193,6 +199,7 @@ class Options:
     rm: bool = False
     level: int = DEFAULT_LEVEL
     chunk_size: int = DEFAULT_CHUNK_SIZE
+    shared_context: bool = False
     range: tuple[int, int | None] | None = None
     salvage: bool = False
     frames: int | None = None
@@ -281,7 +288,12 @@ def _run_codec(opts: Options, source: str, progress: Callable[[int], None] | Non
     codec: StreamingEncoder | StreamingDecoder
     if opts.command == "encode":
         codec = StreamingEncoder(
-            opts.level, opts.chunk_size, workers=opts.workers, progress=progress, codebook=opts.book
+            opts.level,
+            opts.chunk_size,
+            workers=opts.workers,
+            progress=progress,
+            codebook=opts.book,
+            shared_context=opts.shared_context,
         )
         run = codec.encode_stream
     else:

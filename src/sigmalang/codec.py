@@ -20,6 +20,7 @@ from .container import Frame
 from .errors import SigmaFormatError
 from .glyph import decode_varint, encode_varint
 from .semantic.codebook import Codebook
+from .semantic.transform import read_header
 
 __all__ = [
     "DEFAULT_LEVEL",
@@ -28,7 +29,11 @@ __all__ = [
     "TRANSFORM_SEMANTIC",
     "Chunk",
     "ChunkDecodeError",
+    "CONTEXT_WINDOW",
     "EncodedChunk",
+    "FrameContext",
+    "MAX_CONTEXT",
+    "RESET_INTERVAL",
     "chunk_end",
     "decode_frame",
     "LevelSpec",
@@ -36,6 +41,7 @@ __all__ = [
     "decode_job",
     "encode_chunk",
     "encode_job",
+    "encode_run_job",
     "install_codebook",
     "level_spec",
     "warm_up",
@@ -100,6 +106,66 @@ class EncodedChunk:
     transform: int
     backend: int
     data: bytes
+    continues: bool = False  # the frame needs the context of the frames before it
+    coded: bytes = b""  # with a context: what the backend coded (the frame's part of the history)
+    book: Codebook | None = None  # with a context: the codebook a semantic frame's code used
+
+    def advance(self, context: FrameContext | None) -> None:
+        """Take this frame into *context* (the writer's side of :meth:`FrameContext.advance`)."""
+        if context is not None:
+            context.advance(self.coded, self.continues, self.book)
+
+
+# Shared context (docs/semantic.md, "Shared context"). A continuing frame's body is
+# ``varint(L) | the body of an independent frame``, whose backend was primed with the last L bytes
+# of the history: the backend inputs (glyph code or literal bytes) of the frames since the last
+# frame that does not continue, in order. A writer resets (writes a frame that does not continue)
+# every RESET_INTERVAL frames, so damage costs at most that many frames.
+RESET_INTERVAL = 16
+CONTEXT_WINDOW = 256 << 10  # L at most this, for the writer (measured: docs/semantic.md)
+MAX_CONTEXT = 4 << 20  # L at most this, for any stream; a decoder keeps this much history
+
+
+@dataclass(slots=True)
+class FrameContext:
+    """The context carried from frame to frame in a shared-context stream, on either side.
+
+    *history* holds the last bytes of the backend inputs since the last reset point; *frames*
+    counts the frames seen (the writer makes every frame whose number is a multiple of
+    *reset_interval* a reset point, so the stream splits into runs of frames that could be coded
+    apart).
+    *book* is the codebook of the last semantic frame (in a stream without a stream codebook): a
+    continuing semantic frame may reference it (glyph-code flag ``FLAG_BOOK``) and extend it,
+    instead of carrying its own (the writer does so when *carry_book* is set).
+    *broken* is set when a frame was lost, so that continuing frames fail until the next reset.
+    """
+
+    window: int = CONTEXT_WINDOW
+    reset_interval: int = RESET_INTERVAL
+    carry_book: bool = True
+    history: bytes = b""
+    frames: int = 0
+    book: Codebook | None = None
+    broken: bool = False
+
+    def prime(self) -> bytes:
+        """What the writer primes the next frame's backend with (empty: the frame is a reset)."""
+        if self.frames % self.reset_interval == 0:
+            return b""
+        return self.history[-self.window :] if self.window else b""
+
+    def advance(self, coded: bytes, continues: bool, book: Codebook | None = None) -> None:
+        """Take in the backend input of a frame just written or decoded (and its codebook, for a
+        semantic frame in a stream without a stream codebook)."""
+        keep = max(self.window, MAX_CONTEXT)
+        self.history = (self.history + coded if continues else bytes(coded))[-keep:]
+        self.frames += 1
+        self.book = book if book is not None or not continues else self.book
+        self.broken = False
+
+    def lose(self) -> None:
+        """A frame could not be decoded: frames that continue from it cannot be either."""
+        self.history, self.book, self.broken = b"", None, True
 
 
 class Chunk(NamedTuple):
@@ -147,6 +213,24 @@ def encode_job(chunk: Chunk, level: int, book: BookRef = None) -> tuple[int, int
     return encoded.transform, encoded.backend, encoded.data
 
 
+def encode_run_job(
+    chunks: list[Chunk], level: int, book: BookRef = None, context: FrameContext | None = None
+) -> list[tuple[int, int, bytes, bool]]:
+    """What a worker process runs per run of a shared-context stream: chunks from one reset point
+    (a frame number that is a multiple of RESET_INTERVAL) to the next, coded in order with a
+    context of their own. The result is what a writer coding every chunk in order would write.
+    Inline, *context* carries on from the previous call instead (runs of any length)."""
+    if context is None:
+        context = FrameContext()
+        context.frames = chunks[0].number if chunks else 0
+    out = []
+    for chunk in chunks:
+        encoded = encode_chunk(chunk.data, level, _resolve(book), context)
+        encoded.advance(context)
+        out.append((encoded.transform, encoded.backend, encoded.data, encoded.continues))
+    return out
+
+
 def decode_job(frame: Frame, book: BookRef = None) -> bytes:
     """What a worker process runs per frame (see :func:`encode_job`)."""
     return decode_frame(frame, _resolve(book))
@@ -156,32 +240,54 @@ class ChunkDecodeError(Exception):
     """A frame body could not be decoded; the caller knows which frame and adds that."""
 
 
-def encode_chunk(data: bytes, level: int = DEFAULT_LEVEL, book: Codebook | None = None) -> EncodedChunk:
+def encode_chunk(
+    data: bytes, level: int = DEFAULT_LEVEL, book: Codebook | None = None, context: FrameContext | None = None
+) -> EncodedChunk:
     """Encode one chunk at *level*; falls back to storing when encoding does not shrink it.
 
     The semantic transform is skipped for chunks that look binary or mostly non-ASCII
     (:func:`sigmalang.semantic.worth_trying`); they get the level's backend alone. With *book*
-    (the stream's codebook), semantic frames reference it instead of carrying their own.
+    (the stream's codebook), semantic frames reference it instead of carrying their own. With
+    *context* (a shared-context stream), the backend is primed with the history and the frame
+    continues it; the caller advances the context with the result.
     """
     spec = level_spec(level)
     data = bytes(data)
+    prime = context.prime() if context is not None else b""
     if spec.backend != STORE and data:
         backend = get_backend(spec.backend, spec.backend_level, spec.memory_mib, verify=spec.verify)
         semantic_ok = spec.transform == TRANSFORM_SEMANTIC and semantic.worth_trying(data)
-        code = semantic.encode(data, book=book) if semantic_ok else b""
+        used = book  # the codebook the glyph code references: the stream's, or the previous frame's
+        if prime and book is None and context is not None and context.carry_book:
+            used = context.book
+        code = semantic.encode(data, book=used) if semantic_ok else b""
+        continues = bool(prime)
         try:
             if code and len(code) <= max_code_size(len(data)):
-                encoded = encode_varint(len(code)) + backend.encode(code)
+                coded = code
+                encoded = encode_varint(len(code)) + backend.encode(code, prime)
                 transform = TRANSFORM_SEMANTIC
             else:
-                encoded = backend.encode(data)
+                coded = data
+                encoded = backend.encode(data, prime)
                 transform = TRANSFORM_LITERAL
             backend_id = spec.backend
         except BackendError:  # a verified backend refused its own output: use zstd for this chunk
             encoded, transform, backend_id = get_backend(ZSTD, 19).encode(data), TRANSFORM_LITERAL, ZSTD
+            coded, continues = data, False
+        if continues:
+            encoded = encode_varint(len(prime)) + encoded
         if len(encoded) < len(data):
-            return EncodedChunk(transform, backend_id, encoded)
-    return EncodedChunk(TRANSFORM_LITERAL, STORE, data)
+            if context is None:
+                return EncodedChunk(transform, backend_id, encoded)
+            frame_book = _frame_book(code, used) if transform == TRANSFORM_SEMANTIC and book is None else None
+            return EncodedChunk(transform, backend_id, encoded, continues, coded, frame_book)
+    return EncodedChunk(TRANSFORM_LITERAL, STORE, data, False, data if context is not None else b"")
+
+
+def _frame_book(code: bytes, used: Codebook | None) -> Codebook:
+    """The codebook a glyph code's references index: *used* (with FLAG_BOOK) plus its own words."""
+    return read_header(code, book=used)[1]
 
 
 def max_code_size(size: int) -> int:
@@ -189,11 +295,26 @@ def max_code_size(size: int) -> int:
     return 4 * size + 64
 
 
-def decode_chunk(transform: int, backend: int, payload: bytes, size: int, book: Codebook | None = None) -> bytes:
+def decode_chunk(
+    transform: int,
+    backend: int,
+    payload: bytes,
+    size: int,
+    book: Codebook | None = None,
+    prime: bytes = b"",
+) -> bytes:
     """Decode one frame body to exactly *size* bytes, or raise :class:`ChunkDecodeError`.
 
-    *book* is the stream's codebook, when its header names one.
+    *book* is the stream's codebook, when its header names one; *prime* the context a
+    continuing frame's backend was primed with (the body then no longer starts with its length).
     """
+    return _decode_body(transform, backend, payload, size, book, prime)[0]
+
+
+def _decode_body(
+    transform: int, backend: int, payload: bytes, size: int, book: Codebook | None, prime: bytes
+) -> tuple[bytes, bytes]:
+    """The chunk and the backend input it was coded from (glyph code or the chunk itself)."""
     if transform not in TRANSFORMS:
         raise ChunkDecodeError(f"unknown transform {transform}")
     try:
@@ -202,26 +323,34 @@ def decode_chunk(transform: int, backend: int, payload: bytes, size: int, book: 
         raise ChunkDecodeError(f"unknown backend {backend}") from None
     try:
         if transform == TRANSFORM_LITERAL:
-            return decoder.decode(payload, size)
-        return _decode_semantic(decoder.decode, payload, size, book)
+            data = decoder.decode(payload, size, prime)
+            return data, data
+        return _decode_semantic(decoder.decode, payload, size, book, prime)
     except (BackendError, semantic.SemanticDecodeError) as exc:
         raise ChunkDecodeError(str(exc)) from None
 
 
-def _decode_semantic(decode: Callable[[bytes, int], bytes], payload: bytes, size: int, book: Codebook | None) -> bytes:
+def _decode_semantic(
+    decode: Callable[[bytes, int, bytes], bytes], payload: bytes, size: int, book: Codebook | None, prime: bytes
+) -> tuple[bytes, bytes]:
+    code_size, start = _varint(payload, 0, "semantic frame has no valid glyph-code length")
+    if code_size > max_code_size(size):
+        raise ChunkDecodeError(f"glyph code of {code_size} bytes is too long for a {size}-byte chunk")
+    code = decode(payload[start:], code_size, prime)
+    data = semantic.decode(code, size, book=book)
+    if len(data) != size:
+        raise ChunkDecodeError(f"glyph code decoded to {len(data)} bytes, expected {size}")
+    return data, code
+
+
+def _varint(payload: bytes, pos: int, error: str) -> tuple[int, int]:
     try:
-        parsed = decode_varint(payload, 0, 5)
+        parsed = decode_varint(payload, pos, 5)
     except SigmaFormatError:
         parsed = None
     if parsed is None:
-        raise ChunkDecodeError("semantic frame has no valid glyph-code length")
-    code_size, start = parsed
-    if code_size > max_code_size(size):
-        raise ChunkDecodeError(f"glyph code of {code_size} bytes is too long for a {size}-byte chunk")
-    data = semantic.decode(decode(payload[start:], code_size), size, book=book)
-    if len(data) != size:
-        raise ChunkDecodeError(f"glyph code decoded to {len(data)} bytes, expected {size}")
-    return data
+        raise ChunkDecodeError(error)
+    return parsed
 
 
 def line_window(chunk_size: int) -> int:
@@ -248,12 +377,32 @@ def chunk_end(buf: bytes | bytearray | memoryview, chunk_size: int, final: bool)
     return chunk_size
 
 
-def decode_frame(frame: Frame, book: Codebook | None = None) -> bytes:
+def decode_frame(frame: Frame, book: Codebook | None = None, context: FrameContext | None = None) -> bytes:
     """Decode a parsed frame to its original bytes; damage becomes a located SigmaFormatError.
 
-    *book* is the stream's codebook, when its header names one (and only then).
+    *book* is the stream's codebook, when its header names one (and only then). *context* is the
+    stream's :class:`FrameContext` in a shared-context stream: a continuing frame is decoded with
+    it, and every frame advances it (a frame that fails marks it lost).
     """
     try:
-        return decode_chunk(frame.transform, frame.backend, frame.data, frame.orig_size, book)
-    except ChunkDecodeError as exc:
+        prime = b""
+        payload = frame.data
+        if frame.continues:
+            if context is None or context.broken:
+                raise ChunkDecodeError("the frame continues a context that is not available (decode from a reset)")
+            length, start = _varint(payload, 0, "continuing frame has no valid context length")
+            if not 0 < length <= min(len(context.history), MAX_CONTEXT):
+                raise ChunkDecodeError(f"context of {length} bytes asked for, {len(context.history)} available")
+            prime, payload = context.history[-length:], payload[start:]
+        used = book if book is not None or not frame.continues or context is None else context.book
+        data, coded = _decode_body(frame.transform, frame.backend, payload, frame.orig_size, used, prime)
+        frame_book = None
+        if context is not None and frame.transform == TRANSFORM_SEMANTIC and book is None:
+            frame_book = _frame_book(coded, used)
+    except (ChunkDecodeError, semantic.SemanticDecodeError) as exc:
+        if context is not None:
+            context.lose()
         raise SigmaFormatError(f"frame cannot be decoded: {exc}", frame=frame.number, offset=frame.offset) from None
+    if context is not None:
+        context.advance(coded, frame.continues, frame_book)
+    return data

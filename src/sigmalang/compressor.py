@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 
-from .codec import DEFAULT_LEVEL, chunk_end, decode_frame, encode_chunk, level_spec
+from .codec import DEFAULT_LEVEL, FrameContext, chunk_end, decode_frame, encode_chunk, level_spec
 from .container import (
     MAX_CHUNK_SIZE,
     EndOfStream,
@@ -44,18 +44,29 @@ class SigmaCompressor:
     ``compress()`` returns whatever whole frames are ready (often ``b""``); ``flush()`` returns
     the rest and ends the stream, after which the object cannot be used. With *codebook* (a
     :class:`~sigmalang.semantic.Codebook` or the path of a codebook file), the stream names it
-    and needs it to be decoded.
+    and needs it to be decoded. With *shared_context*, each frame's backend is primed with what
+    the frames before it coded (a better ratio at small chunk sizes; frames then decode in order
+    from the last reset point, see docs/semantic.md).
     """
 
     def __init__(
-        self, level: int = DEFAULT_LEVEL, *, chunk_size: int = DEFAULT_CHUNK_SIZE, codebook: CodebookArg = None
+        self,
+        level: int = DEFAULT_LEVEL,
+        *,
+        chunk_size: int = DEFAULT_CHUNK_SIZE,
+        codebook: CodebookArg = None,
+        shared_context: bool = False,
     ):
         level_spec(level)
         self.level = level
         self.chunk_size = check_chunk_size(chunk_size)
         self.codebook = as_codebook(codebook)
+        self.context = FrameContext() if shared_context else None
         book_id = self.codebook.id if self.codebook is not None else b""
-        self._assembler = StreamAssembler(StreamHeader(chunk_size=self.chunk_size, level=level, codebook_id=book_id))
+        header = StreamHeader(
+            chunk_size=self.chunk_size, level=level, shared_context=shared_context, codebook_id=book_id
+        )
+        self._assembler = StreamAssembler(header)
         self._buffer = bytearray()
         self._out = bytearray(self._assembler.start())
         self._finished = False
@@ -80,8 +91,10 @@ class SigmaCompressor:
         view = memoryview(self._buffer)
         while end := chunk_end(view[start:], self.chunk_size, final):
             chunk = bytes(view[start : start + end])
-            encoded = encode_chunk(chunk, self.level, self.codebook)
-            self._out += self._assembler.frame(chunk, encoded.transform, encoded.backend, encoded.data)
+            encoded = encode_chunk(chunk, self.level, self.codebook, self.context)
+            encoded.advance(self.context)
+            record = self._assembler.frame(chunk, encoded.transform, encoded.backend, encoded.data, encoded.continues)
+            self._out += record
             start += end
         view.release()
         del self._buffer[:start]
@@ -105,6 +118,7 @@ class SigmaDecompressor:
         self.codebook = as_codebook(codebook)
         self._parser = StreamParser(offset=offset, codebook_id=self.codebook.id if self.codebook else b"")
         self._pending = memoryview(b"")
+        self._context: FrameContext | None = None
         self._digest = content_digest()
         self._size = 0
         self.eof = False
@@ -142,7 +156,9 @@ class SigmaDecompressor:
 
     def _decode(self, frame: Frame) -> bytes:
         header = self._parser.header
-        data = decode_frame(frame, self.codebook if header is not None and header.codebook_id else None)
+        if header is not None and header.shared_context and self._context is None:
+            self._context = FrameContext()
+        data = decode_frame(frame, self.codebook if header is not None and header.codebook_id else None, self._context)
         self._digest.update(data)
         self._size += len(data)
         return data
@@ -158,9 +174,11 @@ def compress(
     *,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     codebook: CodebookArg = None,
+    shared_context: bool = False,
 ) -> bytes:
-    """Compress *data* into one ΣLANG stream (with *codebook*: one that needs that codebook)."""
-    comp = SigmaCompressor(level, chunk_size=chunk_size, codebook=codebook)
+    """Compress *data* into one ΣLANG stream (with *codebook*: one that needs that codebook;
+    with *shared_context*: frames that carry context, see :class:`SigmaCompressor`)."""
+    comp = SigmaCompressor(level, chunk_size=chunk_size, codebook=codebook, shared_context=shared_context)
     return comp.compress(data) + comp.flush()
 
 

@@ -190,8 +190,8 @@ class SigmaFile(io.BufferedIOBase):
     """A file object reading or writing a ΣLANG stream.
 
     *filename* is a path or a binary file object; *mode* is ``"r"``, ``"w"``, ``"x"`` or ``"a"``
-    (with or without ``"b"``). *level* and *chunk_size* apply when writing; *codebook* (a
-    :class:`~sigmalang.semantic.Codebook` or a codebook file's path) to both.
+    (with or without ``"b"``). *level*, *chunk_size* and *shared_context* apply when writing;
+    *codebook* (a :class:`~sigmalang.semantic.Codebook` or a codebook file's path) to both.
     """
 
     def __init__(
@@ -202,6 +202,7 @@ class SigmaFile(io.BufferedIOBase):
         level: int = DEFAULT_LEVEL,
         chunk_size: int = DEFAULT_CHUNK_SIZE,
         codebook: CodebookArg = None,
+        shared_context: bool = False,
     ):
         book = as_codebook(codebook)
         if mode not in ("r", "rb", "w", "wb", "x", "xb", "a", "ab"):
@@ -220,7 +221,9 @@ class SigmaFile(io.BufferedIOBase):
             self._compressor: SigmaCompressor | None = None
         else:
             self._buffer = None
-            self._compressor = SigmaCompressor(level, chunk_size=chunk_size, codebook=book)
+            self._compressor = SigmaCompressor(
+                level, chunk_size=chunk_size, codebook=book, shared_context=shared_context
+            )
         self._size = 0
 
     # -- state ---------------------------------------------------------------
@@ -320,6 +323,7 @@ def open(
     level: int = DEFAULT_LEVEL,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     codebook: CodebookArg = None,
+    shared_context: bool = False,
     encoding: str | None = None,
     errors: str | None = None,
     newline: str | None = None,
@@ -330,7 +334,14 @@ def open(
             raise ValueError(f"invalid mode: {mode!r}")
     elif encoding is not None or errors is not None or newline is not None:
         raise ValueError("encoding, errors and newline are for text mode only")
-    binary = SigmaFile(filename, mode.replace("t", ""), level=level, chunk_size=chunk_size, codebook=codebook)
+    binary = SigmaFile(
+        filename,
+        mode.replace("t", ""),
+        level=level,
+        chunk_size=chunk_size,
+        codebook=codebook,
+        shared_context=shared_context,
+    )
     if "t" in mode:
         return io.TextIOWrapper(cast(BinaryIO, binary), io.text_encoding(encoding), errors, newline)
     return binary

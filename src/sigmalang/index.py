@@ -14,7 +14,7 @@ from array import array
 from dataclasses import dataclass, field
 from typing import IO
 
-from .codec import decode_frame
+from .codec import FrameContext, decode_frame
 from .container import MAGIC, TRAILER_SIZE, Frame, StreamHeader, StreamIndex, check_codebook, decode_trailer
 from .errors import SigmaFormatError
 from .glyph import read_glyph
@@ -48,6 +48,10 @@ class SeekTable:
     total_size: int = 0
     checksums: list[bytes] = field(default_factory=list)  # per stream, in order
     codebook_ids: list[bytes] = field(default_factory=list)  # per stream: the codebook it needs (b"": none)
+    shared: list[bool] = field(default_factory=list)  # per stream: whether its frames share context
+    # The last frame decoded in a shared-context stream and the context after it, so that reading
+    # on from there decodes one frame, not everything from the last reset point again.
+    _context: tuple[int, FrameContext] | None = field(default=None, repr=False, compare=False)
 
     def __len__(self) -> int:
         return len(self.offsets)
@@ -81,6 +85,7 @@ class SeekTable:
         for number, (start, index, header) in enumerate(reversed(spans)):
             table._add_stream(number, start, index)
             table.codebook_ids.append(header.codebook_id)
+            table.shared.append(header.shared_context)
         return table
 
     def _add_stream(self, stream: int, start: int, index: StreamIndex) -> None:
@@ -100,11 +105,34 @@ class SeekTable:
         """Read and decode frame *i*; every check of the frame record applies.
 
         A frame of a stream that names a codebook needs that one as *codebook*
-        (:class:`~sigmalang.errors.SigmaCodebookError` otherwise); other streams ignore it.
+        (:class:`~sigmalang.errors.SigmaCodebookError` otherwise); other streams ignore it. In a
+        shared-context stream, the frames from the last reset point (the last frame at or before
+        *i* that does not continue) up to *i* are decoded, unless *i* follows the frame read last.
         """
         loc = self.location(i)
         needed = self.codebook_ids[loc.stream] if loc.stream < len(self.codebook_ids) else b""
         check_codebook(needed, codebook.id if codebook is not None else b"")
+        book = codebook if needed else None
+        frame = self._read_record(fp, i)
+        if not (loc.stream < len(self.shared) and self.shared[loc.stream]):
+            return decode_frame(frame, book)
+        frames = [frame]
+        cached = self._context
+        self._context = None
+        if cached is not None and cached[0] == i - 1 and self.streams[i - 1] == loc.stream and loc.number > 0:
+            context = cached[1]
+        else:
+            context = FrameContext()
+            while frames[0].continues and frames[0].number > 0:
+                frames.insert(0, self._read_record(fp, i - len(frames)))
+        data = b""
+        for each in frames:
+            data = decode_frame(each, book, context)
+        self._context = (i, context)
+        return data
+
+    def _read_record(self, fp: IO[bytes], i: int) -> Frame:
+        loc = self.location(i)
         fp.seek(loc.offset)
         record = fp.read(loc.record_size)
         parsed = read_glyph(record, base_offset=loc.offset)
@@ -113,7 +141,7 @@ class SeekTable:
         frame = Frame.decode(parsed[0], loc.number)
         if frame.number != loc.number or frame.orig_size != loc.orig_size:
             raise SigmaFormatError("frame does not match the index", frame=loc.number, offset=loc.offset)
-        return decode_frame(frame, codebook if needed else None)
+        return frame
 
 
 def _stream_before(fp: IO[bytes], end: int) -> tuple[int, StreamIndex, StreamHeader]:

@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, field
 from typing import IO, Any
 
 from . import primitives as P
-from .codec import decode_frame, decode_job
+from .codec import FrameContext, decode_frame, decode_job
 from .container import (
     FRAME_OVERHEAD,
     MAGIC,
@@ -109,6 +109,14 @@ class _State:
     frames: list[tuple[int, int, int]] = field(default_factory=list)  # intact: number, orig offset, size
     book: Codebook | None = None  # the codebook the header names, when the caller has it
     book_missing: str | None = None  # why frames cannot be decoded: the header names a codebook we lack
+    context: FrameContext | None = None  # shared context (or an unreadable header): frames decode in order
+
+    def frame_context(self) -> FrameContext | None:
+        """The context to decode frames with: in a shared-context stream, and when the header is
+        lost (frames that continue then still decode after a frame that does not)."""
+        if self.context is None and (self.shared or self.header_size is None):
+            self.context = FrameContext()
+        return self.context
 
 
 _Pending = tuple[StreamReport, _State, Frame, "Future[bytes] | None", "SigmaFormatError | None"]
@@ -252,18 +260,20 @@ class _Scanner:
             reason = "frame damaged (record unreadable; resynchronised after it)"
         for number in range(st.expected, upto):
             report.damaged.append(DamagedFrame(number, at, None, None, reason))
+        if upto > st.expected and st.context is not None:
+            st.context.lose()
         st.expected = max(st.expected, upto)
         st.damage_at = None
 
     def take(self, report: StreamReport, st: _State, frame: Frame) -> None:
         st.expected, st.orig_pos = frame.number + 1, frame.orig_offset + frame.orig_size
         error = None
-        if frame.continues and not st.shared:
+        if frame.continues and not st.shared and st.header_size is not None:
             error = SigmaFormatError("frame depends on context in a stream of independent frames")
         elif st.book_missing:
             error = SigmaFormatError(f"not decoded: {st.book_missing}")
         future = None
-        if error is None and self.executor is not None:
+        if error is None and self.executor is not None and st.frame_context() is None:
             try:
                 if st.book is None:
                     future = self.executor.submit(decode_frame, frame)
@@ -281,12 +291,14 @@ class _Scanner:
         data = b""
         if error is None:
             try:
-                data = decode_frame(frame, st.book) if future is None else future.result()
+                data = decode_frame(frame, st.book, st.frame_context()) if future is None else future.result()
             except SigmaFormatError as exc:
                 error = exc
             except BrokenProcessPool:
                 raise WorkerError(f"a worker process died before decoding frame {frame.number}") from None
         if error is not None:
+            if st.context is not None:
+                st.context.lose()
             end = frame.orig_offset + frame.orig_size
             report.damaged.append(DamagedFrame(frame.number, frame.offset, frame.orig_offset, end, error.reason))
             return

@@ -32,7 +32,18 @@ from typing import IO, Any, Generic, Protocol, TypeVar
 
 import psutil
 
-from .codec import DEFAULT_LEVEL, Chunk, chunk_end, decode_frame, decode_job, install_codebook, level_spec
+from .codec import (
+    DEFAULT_LEVEL,
+    RESET_INTERVAL,
+    Chunk,
+    FrameContext,
+    chunk_end,
+    decode_frame,
+    decode_job,
+    encode_run_job,
+    install_codebook,
+    level_spec,
+)
 from .codec import encode_job as _encode_job
 from .codec import warm_up as _warm_up
 from .compressor import DEFAULT_CHUNK_SIZE, CodebookArg, check_chunk_size
@@ -427,12 +438,30 @@ def _chunk_name(chunk: Chunk) -> str:
     return f"chunk {chunk.number} (input byte offset {chunk.offset})"
 
 
+def _run_name(run: list[Chunk]) -> str:
+    return f"chunks {run[0].number}-{run[-1].number} (input byte offset {run[0].offset})"
+
+
+def _runs(chunks: Iterable[Chunk], size: int) -> Iterator[list[Chunk]]:
+    """*chunks* in lists that each start at a chunk number that is a multiple of *size*."""
+    run: list[Chunk] = []
+    for chunk in chunks:
+        if run and chunk.number % size == 0:
+            yield run
+            run = []
+        run.append(chunk)
+    if run:
+        yield run
+
+
 class StreamingEncoder(_Streaming):
     """Encode a byte stream of any size into one ΣLANG stream, chunk by chunk.
 
     *workers* processes encode chunks in parallel (``0`` = one per CPU); any executor may be given
     instead. The output is the same bytes for every worker count and executor. With *codebook*
     (a :class:`~sigmalang.semantic.Codebook` or a codebook file's path) the stream needs it to decode.
+    With *shared_context*, frames carry context from one to the next (docs/semantic.md); workers
+    then code runs of RESET_INTERVAL chunks, from one reset point to the next (same bytes).
     """
 
     def __init__(
@@ -441,6 +470,7 @@ class StreamingEncoder(_Streaming):
         chunk_size: int = DEFAULT_CHUNK_SIZE,
         *,
         align_lines: bool = True,
+        shared_context: bool = False,
         **kwargs: Any,
     ):
         super().__init__(**kwargs)
@@ -448,6 +478,7 @@ class StreamingEncoder(_Streaming):
         self.level = level
         self.chunk_size = check_chunk_size(chunk_size)
         self.align_lines = align_lines
+        self.shared_context = shared_context
 
     def encode_stream(self, src: IO[bytes], dst: Writable, *, workers: int | None = None) -> StreamStats:
         """Read *src* to its end and write the encoded stream to *dst*; return the stats.
@@ -457,6 +488,8 @@ class StreamingEncoder(_Streaming):
         return self._encode(src, dst, self._resolve(workers), None)
 
     def _encode(self, src: IO[bytes], dst: Writable, workers: int, stop: threading.Event | None) -> StreamStats:
+        if self.shared_context:
+            return self._encode_shared(src, dst, workers, stop)
         stats = StreamStats(workers=workers)
         in_flight = self._in_flight(workers)
         book_id = self.codebook.id if self.codebook is not None else b""
@@ -485,6 +518,48 @@ class StreamingEncoder(_Streaming):
                     self.progress(len(chunk.data))
             self._write(writer, stats, assembler.finish())
             stats.glyphs += 1  # finish() wrote two records, index and trailer; _write counted one
+        return stats.finish()
+
+    def _encode_shared(self, src: IO[bytes], dst: Writable, workers: int, stop: threading.Event | None) -> StreamStats:
+        """A shared-context stream. With one worker, each chunk is coded here, in order, with the
+        context the chunks before it left. With more, runs of RESET_INTERVAL chunks (from one reset
+        point to the next) go to the workers, each coded in order: the same bytes either way."""
+        stats = StreamStats(workers=workers)
+        book_id = self.codebook.id if self.codebook is not None else b""
+        header = StreamHeader(chunk_size=self.chunk_size, level=self.level, shared_context=True, codebook_id=book_id)
+        assembler = StreamAssembler(header)
+        reader = ChunkedReader(src, self.chunk_size, align_lines=self.align_lines)
+        parallel = workers > 1 or self.executor is not None
+        if parallel:
+            stats.notes.append(
+                f"shared context: runs of {RESET_INTERVAL} chunks (reset point to reset point) were coded in parallel"
+            )
+        in_flight = self._max_in_flight or workers
+        if parallel:
+            job = functools.partial(encode_run_job, level=self.level, book=self._book_ref(workers))
+        else:
+            job = functools.partial(encode_run_job, level=self.level, book=self.codebook, context=FrameContext())
+        warm_up = functools.partial(_warm_up, _WARM_UP_TEXT, self.level, self.codebook)
+        runs = _runs(reader, RESET_INTERVAL if parallel else 1)
+        with (
+            _pipeline(dst, workers, self.executor, 2 * in_flight, warm_up) as (pool, writer),
+            contextlib.closing(_read_ahead(runs, 1)) as items,  # runs are 16 chunks: read one ahead
+            contextlib.closing(
+                ordered_map(job, items, executor=pool, max_in_flight=in_flight, describe=_run_name)
+            ) as results,
+        ):
+            self._write(writer, stats, assembler.start())
+            for run, encoded in results:
+                for chunk, (transform, backend, data, continues) in zip(run, encoded, strict=True):
+                    _check_stop(stop)
+                    self._write(writer, stats, assembler.frame(chunk.data, transform, backend, data, continues))
+                    stats.bytes_in += len(chunk.data)
+                    stats.chunks += 1
+                    if self.progress:
+                        self.progress(len(chunk.data))
+                stats.sample_memory()
+            self._write(writer, stats, assembler.finish())
+            stats.glyphs += 1
         return stats.finish()
 
     @staticmethod
@@ -572,6 +647,7 @@ class StreamingDecoder(_Streaming):
         stats = StreamStats(workers=workers)
         in_flight = self._in_flight(workers)
         digest, size, streams = content_digest(), 0, 0
+        context: FrameContext | None = None  # of the current stream, when it has shared context
         book = self.codebook
         job = decode_frame if book is None else functools.partial(decode_job, book=self._book_ref(workers))
         warm_up = None if book is None else functools.partial(install_codebook, book)
@@ -586,6 +662,7 @@ class StreamingDecoder(_Streaming):
                 _check_stop(stop)
                 if isinstance(result, StreamHeader):
                     book = self.codebook if result.codebook_id else None
+                    context = FrameContext() if result.shared_context else None
                     streams += 1
                     if result.shared_context and pool is not None:
                         stats.notes.append(f"stream {streams} has shared context: its frames were decoded in order")
@@ -595,7 +672,7 @@ class StreamingDecoder(_Streaming):
                     digest, size = content_digest(), 0
                     continue
                 # A shared-context frame arrives undecoded: decode it here, after every frame before it.
-                data = decode_frame(result, book) if isinstance(result, Frame) else result
+                data = decode_frame(result, book, context) if isinstance(result, Frame) else result
                 digest.update(data)
                 size += len(data)
                 writer.write(data)

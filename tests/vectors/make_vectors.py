@@ -174,21 +174,35 @@ class Part:
     data: bytes
     chunk_size: int = DEFAULT_CHUNK
     zstd: int | None = None
+    shared_level: int | None = None  # sigmalang.compress(..., level, shared_context=True): only decoded
 
     def encode(self) -> bytes:
+        if self.shared_level is not None:
+            return sigmalang.compress(self.data, self.shared_level, chunk_size=self.chunk_size, shared_context=True)
         if self.zstd is None:
             return sigmalang.compress(self.data, 0, chunk_size=self.chunk_size)
         return zstd_stream(self.data, self.chunk_size, self.zstd)
 
     def describe(self, encoded: bytes) -> dict[str, object]:
+        if self.shared_level is not None:
+            writer, level = f"sigmalang.compress, shared context, level {self.shared_level}", self.shared_level
+        else:
+            writer = "sigmalang.compress" if self.zstd is None else f"zstd level {self.zstd}"
+            level = 0 if self.zstd is None else ZSTD_HEADER_LEVEL
         return {
-            "writer": "sigmalang.compress" if self.zstd is None else f"zstd level {self.zstd}",
-            "level": 0 if self.zstd is None else ZSTD_HEADER_LEVEL,
+            "writer": writer,
+            "level": level,
             "chunk_size": self.chunk_size,
             "size": len(self.data),
             "encoded_size": len(encoded),
-            "reproducible": self.zstd is None,
+            "reproducible": self.zstd is None and self.shared_level is None,
         }
+
+
+def shared_vector_part(text: bytes) -> Part:
+    """20 KiB of Dickens at 1 KiB chunks, level 3 (PPMd primed with the history), shared context:
+    21 frames (line-aligned), of which frames 0 and 16 are reset points (docs/semantic.md, "Shared context")."""
+    return Part(text[:20480], 1024, shared_level=3)
 
 
 def valid_vectors(text: bytes) -> dict[str, tuple[str, list[Part]]]:
@@ -217,6 +231,10 @@ def valid_vectors(text: bytes) -> dict[str, tuple[str, list[Part]]]:
             [Part(b"first stream\n"), Part(text[:3000], 1024, zstd=3)],
         ),
         "concat-empty-first": ("an empty stream, then a stream of one frame", [Part(b""), Part(b"second\n")]),
+        "shared-context-l3": (
+            "20 KiB of Dickens, 1 KiB chunks, level 3 with shared context (frames 0 and 16 are resets)",
+            [shared_vector_part(text)],
+        ),
     }
 
 
@@ -540,6 +558,18 @@ def damaged_vectors(text: bytes) -> dict[str, Damaged]:
         0,
         zf0.offset,
         "frame cannot be decoded: zstd frame declares",
+    )
+    shared = shared_vector_part(text).encode()
+    shared_frames = records(shared)[1:-2]
+    sf2 = shared_frames[2]
+    v["bad-shared-continuing-frame"] = Damaged(
+        "shared-context-l3.sgl with a byte of frame 2 (a continuing frame) flipped: a scan loses frames"
+        " 2-15, the frames up to the next reset point, and salvages 0-1 and 16-20",
+        flip(shared, sf2.payload + frame_fields_end(shared[sf2.payload : sf2.end]) + 4),
+        fe,
+        2,
+        sf2.offset,
+        "frame CRC32C mismatch",
     )
     short_index = frame_body(index, lambda b: index_body(base, frames[:3]) + b[-16:])
     v["bad-index-count"] = Damaged(
