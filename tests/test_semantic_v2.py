@@ -343,3 +343,18 @@ def test_line_references_cannot_blow_up_the_output() -> None:
     with pytest.raises(semantic.SemanticDecodeError, match="past"):
         semantic.decode(bomb, 20_000)
     assert len(semantic.decode(bomb)) == 5001 * 1001
+
+
+def test_line_stages_are_decided_on_a_sample_of_a_large_chunk() -> None:
+    """Above 1 MiB the stages are first tried on a sample spread over the chunk: prose (where
+    they replace nothing) skips them, and the code is what encoding without them gives."""
+    from sigmalang.semantic.transform import PROBE, _sample
+
+    fixtures = Path(__file__).parent / "fixtures"
+    prose = (fixtures / "dickens-64k.txt").read_bytes() * 20
+    assert len(prose) > 4 * PROBE
+    sample = _sample(prose)
+    assert len(sample) <= PROBE and sample.endswith(b"\n") and sample[:100] == prose[:100]
+    code = semantic.encode(prose)
+    assert code == semantic.encode(prose, bank=False, temporal=False)
+    assert semantic.decode(code, len(prose)) == prose

@@ -109,6 +109,56 @@ def encode(
     if segment < 1:
         raise ValueError(f"segment size must be positive, got {segment}")
     stages = (bank, coded_bank, temporal)
+    if any(stages) and len(data) > 4 * PROBE:
+        # Decide on a sample of lines which stages are worth a pass over the whole chunk: on prose
+        # they replace nothing, and trying them on all of it cost as much as the rest of the
+        # transform (docs/semantic.md). A stage kept here may still be dropped below.
+        stages = _stages(_sample(data), short, min_count, segment, stages, book, extend)
+    return _encode_with(data, short, min_count, segment, stages, book, extend)
+
+
+PROBE = 256 << 10  # how much of a chunk the line stages are tried on first
+PROBE_PIECES = 4
+
+
+def _sample(data: bytes) -> bytes:
+    """*PROBE_PIECES* runs of whole lines, *PROBE* bytes in all, spread evenly over *data*."""
+    size, step = PROBE // PROBE_PIECES, len(data) // PROBE_PIECES
+    pieces = []
+    for k in range(PROBE_PIECES):
+        start = data.rfind(b"\n", 0, k * step) + 1 if k else 0
+        end = data.rfind(b"\n", start, start + size) + 1 or start + size
+        pieces.append(data[start:end])
+    return b"".join(pieces)
+
+
+def _stages(
+    data: bytes,
+    short: int,
+    min_count: int,
+    segment: int,
+    stages: tuple[bool, bool, bool],
+    book: Codebook | None,
+    extend: bool,
+) -> tuple[bool, bool, bool]:
+    """The line stages that survive encoding *data* (at most four passes, as below)."""
+    while True:
+        try:
+            _encode(data, short, min_count, segment, stages, book, extend)
+            return stages
+        except _Retry as retry:
+            stages = retry.stages
+
+
+def _encode_with(
+    data: bytes,
+    short: int,
+    min_count: int,
+    segment: int,
+    stages: tuple[bool, bool, bool],
+    book: Codebook | None,
+    extend: bool,
+) -> bytes:
     while True:  # at most four passes: each retry turns at least one stage off
         try:
             return _encode(data, short, min_count, segment, stages, book, extend)
