@@ -113,8 +113,8 @@ def encode(
         # Decide on a sample of lines which stages are worth a pass over the whole chunk: on prose
         # they replace nothing, and trying them on all of it cost as much as the rest of the
         # transform (docs/semantic.md). A stage kept here may still be dropped below.
-        stages = _stages(_sample(data), short, min_count, segment, stages, book, extend)
-    return _encode_with(data, short, min_count, segment, stages, book, extend)
+        stages = _encode_with(_sample(data), short, min_count, segment, stages, book, extend)[1]
+    return _encode_with(data, short, min_count, segment, stages, book, extend)[0]
 
 
 PROBE = 256 << 10  # how much of a chunk the line stages are tried on first
@@ -132,24 +132,6 @@ def _sample(data: bytes) -> bytes:
     return b"".join(pieces)
 
 
-def _stages(
-    data: bytes,
-    short: int,
-    min_count: int,
-    segment: int,
-    stages: tuple[bool, bool, bool],
-    book: Codebook | None,
-    extend: bool,
-) -> tuple[bool, bool, bool]:
-    """The line stages that survive encoding *data* (at most four passes, as below)."""
-    while True:
-        try:
-            _encode(data, short, min_count, segment, stages, book, extend)
-            return stages
-        except _Retry as retry:
-            stages = retry.stages
-
-
 def _encode_with(
     data: bytes,
     short: int,
@@ -158,10 +140,11 @@ def _encode_with(
     stages: tuple[bool, bool, bool],
     book: Codebook | None,
     extend: bool,
-) -> bytes:
+) -> tuple[bytes, tuple[bool, bool, bool]]:
+    """The glyph code of *data*, and the line stages it ended up using."""
     while True:  # at most four passes: each retry turns at least one stage off
         try:
-            return _encode(data, short, min_count, segment, stages, book, extend)
+            return _encode(data, short, min_count, segment, stages, book, extend), stages
         except _Retry as retry:
             stages = retry.stages
 
