@@ -10,6 +10,7 @@ even when the index is gone; an intact index adds the sizes of the frames that w
 
 from __future__ import annotations
 
+import functools
 import io
 from collections import deque
 from collections.abc import Callable
@@ -19,7 +20,7 @@ from dataclasses import asdict, dataclass, field
 from typing import IO, Any
 
 from . import primitives as P
-from .codec import FrameContext, decode_frame, decode_job
+from .codec import FrameContext, decode_frame, decode_job, install_codebook
 from .container import (
     FRAME_OVERHEAD,
     MAGIC,
@@ -34,6 +35,7 @@ from .container import (
 )
 from .errors import SigmaError, SigmaFormatError, WorkerError
 from .glyph import Glyph, parse_prefix, read_glyph
+from .parallel import resolve_workers, stop_pool, worker_pool
 from .primitives import GlyphType
 from .semantic.codebook import Codebook
 
@@ -449,11 +451,6 @@ def scan(
     that name a codebook are decoded with *codebook* if it is that one; otherwise their frames are
     reported as not decodable, and the stream's problems say which codebook it needs.
     """
-    import functools
-
-    from .codec import install_codebook
-    from .parallel import resolve_workers, stop_pool, worker_pool
-
     count = resolve_workers(workers)
     if stop_at_loss or (executor is None and count == 1):
         return _Scanner(fp, sink, stop_at_loss, codebook=codebook).run()
