@@ -125,9 +125,12 @@ def _raw_dict(prime: bytes) -> zstandard.ZstdCompressionDict:
 
 
 # pyppmd 1.3.1 loses output bytes in some encode() calls: seen here with 256 KiB and 512 KiB
-# calls on dickens (a 4 MiB chunk came out 2 bytes short), elsewhere with 1 MiB calls. Its output
-# buffer starts at 32 KiB and the loss appears only when it grows, so the encoder is fed 16 KiB
-# slices, whose PPMd output always fits the first block. Verification guards the rest.
+# calls on dickens (a 4 MiB chunk came out 2 bytes short), elsewhere with 1 MiB calls. Each call
+# collects its output in blocks, the first of PPMD_BLOCK bytes, and grows the list only between
+# symbols; a symbol whose bytes overflow a full block loses the rest (`Writer` in pyppmd's
+# Buffer.c returns without writing). So a call whose output is shorter than PPMD_BLOCK never lost
+# a byte, and the encoder is fed 16 KiB slices, whose output stays below it on any real input.
+PPMD_BLOCK = 32 << 10
 PPMD_SLICE = 16 << 10
 PPMD_MIN_ORDER, PPMD_MAX_ORDER = 2, 64
 PPMD_MAX_MEMORY_MIB = 1024  # a decoder refuses to allocate a model larger than this
@@ -139,8 +142,9 @@ class PpmdBackend:
     Payload: ``order`` (1 byte) | model memory in MiB (LEB128 varint) | the PPMd stream, which ends
     with PPMd's end mark. The decoder reads exactly *size* bytes and then requires the end mark, so
     a stream that is one byte short or long is an error, not silent damage. With *verify*, every
-    encoding is decoded again before it is returned (the cost is about one more decode), and one
-    that does not round-trip raises :class:`BackendError` instead of being returned.
+    encoding is checked before it is returned: an encoding whose encode() calls each returned less
+    than PPMD_BLOCK bytes lost nothing (see above); any other is decoded again, and one that does
+    not round-trip raises :class:`BackendError` instead of being returned.
     """
 
     id = PPMD
@@ -154,26 +158,27 @@ class PpmdBackend:
         self.order = order
         self.memory_mib = memory_mib
         self.verify = verify
+        self.full_checks = 0  # encodings that the output lengths could not clear and were decoded
         self._buffers: dict[int, bytearray] = {}
 
     def encode(self, data: bytes, prime: bytes = b"") -> bytes:
         """The payload for *data*; with *prime*, the stream continues PPMd's encoding of *prime*
         and the payload leaves out the bytes that encoding *prime* alone emits (see
-        :meth:`_primer`). The verify step decodes the payload exactly as a decoder will."""
+        :meth:`_primer`). When the verify step decodes, it does so exactly as a decoder will."""
         encoder = pyppmd.Ppmd7Encoder(self.order, self.memory_mib << 20)
         blocks = _pyppmd.encoder_state(encoder, self.order, self.memory_mib << 20)
-        self._feed(encoder, prime)  # its output is the primer, which the payload leaves out
-        out = [bytes([self.order]), encode_varint(self.memory_mib)]
-        out += self._feed(encoder, data)
-        out.append(encoder.flush(endmark=True))
+        pieces = self._feed(encoder, prime)  # their output is the primer, which the payload leaves out
+        primed = len(pieces)
+        pieces += self._feed(encoder, data)
+        pieces.append(encoder.flush(endmark=True))
         references = sys.getrefcount(encoder)
         del encoder
         _pyppmd.reclaim(blocks, references)  # what pyppmd does not free of an encoder (_pyppmd.py)
-        payload = b"".join(out)
-        if self.verify:
+        payload = b"".join([bytes([self.order]), encode_varint(self.memory_mib), *pieces[primed:]])
+        if self.verify and not all(len(piece) < PPMD_BLOCK for piece in pieces):
+            self.full_checks += 1
             try:
-                decoded = self.decode(payload, len(data), prime) if prime else self.decode(payload, len(data))
-                good = decoded == data
+                good = self.decode(payload, len(data), prime) == data
             except BackendError:
                 good = False
             if not good:

@@ -57,7 +57,7 @@ class LevelSpec:
     """What a level means: the glyph transform, the backend and the backend's own level.
 
     For PPMd, *backend_level* is the model order and *memory_mib* the model size; *verify*
-    decodes every PPMd frame again before it is written. None of these is needed to decode:
+    checks every PPMd frame before it is written (see LEVELS). None of these is needed to decode:
     frames carry their own parameters.
     """
 
@@ -78,8 +78,10 @@ class LevelSpec:
         return text + (", verified" if self.verify else "")
 
 
-# Every PPMd encoding is decoded again before it is written (verify=True): pyppmd 1.3.1 has been
-# seen to lose output bytes, and a lossless codec must not trust it (docs/semantic.md has the cost).
+# Every PPMd encoding is checked before it is written (verify=True): pyppmd 1.3.1 can lose output
+# bytes, and a lossless codec must not trust it. The check is exact and nearly free: the length of
+# each encode() call's output proves nothing was lost, or the encoding is decoded again
+# (backends.PPMD_BLOCK; docs/semantic.md has the cost).
 LEVELS: dict[int, LevelSpec] = {
     0: LevelSpec(TRANSFORM_LITERAL, STORE, 0),
     1: LevelSpec(TRANSFORM_LITERAL, ZSTD, 3),
