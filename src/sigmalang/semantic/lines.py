@@ -16,6 +16,7 @@ The byte layout is in ``docs/semantic.md``.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -134,6 +135,29 @@ TIMESTAMP = re.compile(
 TEMPORAL_TOKEN = rb"\xfb[\x80-\xbf][\x80-\xbf]{0,%d}[\xc0-\xdf]" % MAX_DIGITS
 # escapes and line references are skipped (their second byte may be FB); a stray FB is an error
 _SCAN = re.compile(TIMESTAMP.pattern + rb"|(?P<glyph>[\xf9\xfa\xff][\x80-\xff]|" + TEMPORAL_TOKEN + rb"|\xfb)")
+# Every match of _SCAN starts 6-11 bytes before a time's "HH:MM:SS" (the date parts before it have
+# those lengths, whichever layout) or at one of the marker bytes. scan() tries only those places.
+_PREFIXES = range(8, 14)  # from the first colon of "HH:MM:SS" back to where a timestamp may start
+_COLONS = re.compile(rb"(?=:\d\d:)")
+_MARKERS = re.compile(rb"[\xf9-\xfb\xff]")
+
+
+def scan(text: bytes) -> Iterator[re.Match[bytes]]:
+    """The matches of ``_SCAN.finditer(text)``, found faster: ``_SCAN`` is tried only where a match
+    can start, in order, from the end of the previous match, exactly as ``finditer`` moves."""
+    starts = {max(0, colon.start() - back) for colon in _COLONS.finditer(text) for back in _PREFIXES}
+    if not text.isascii():
+        starts.update(marker.start() for marker in _MARKERS.finditer(text))
+    match = _SCAN.match
+    pos = 0
+    for start in sorted(starts):
+        if start >= pos:
+            m = match(text, start)
+            if m is not None:
+                yield m
+                pos = m.end()
+
+
 _YEAR0 = 2000  # the year a date without one is counted in (a leap year: Feb 29 is valid)
 
 # form: (kind, date separator, date-time separator, fraction separator, fraction digits,
@@ -269,7 +293,7 @@ class Clock:
         """Timestamps of *text* after the first of their form become TEMPORAL glyphs."""
         out: list[bytes] = []
         start = 0
-        for m in _SCAN.finditer(text):
+        for m in scan(text):
             if m.group("glyph") is not None:
                 continue  # an escaped byte: cannot start a timestamp
             parsed = parse(m)
@@ -296,7 +320,7 @@ class Clock:
             return text
         out: list[bytes] = []
         start = total = 0
-        for m in _SCAN.finditer(text):
+        for m in scan(text):
             glyph = m.group("glyph")
             if glyph is None:
                 parsed = parse(m)
@@ -326,7 +350,7 @@ class Clock:
         return b"".join(out)
 
     def _scan_literal(self, text: bytes) -> None:
-        for m in _SCAN.finditer(text):
+        for m in scan(text):
             if m.group("glyph") is None:
                 parsed = parse(m)
                 if parsed is not None:
