@@ -15,6 +15,7 @@ The byte layout is in ``docs/semantic.md``.
 
 from __future__ import annotations
 
+import heapq
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -136,21 +137,32 @@ TEMPORAL_TOKEN = rb"\xfb[\x80-\xbf][\x80-\xbf]{0,%d}[\xc0-\xdf]" % MAX_DIGITS
 # escapes and line references are skipped (their second byte may be FB); a stray FB is an error
 _SCAN = re.compile(TIMESTAMP.pattern + rb"|(?P<glyph>[\xf9\xfa\xff][\x80-\xff]|" + TEMPORAL_TOKEN + rb"|\xfb)")
 # Every match of _SCAN starts 6-11 bytes before a time's "HH:MM:SS" (the date parts before it have
-# those lengths, whichever layout) or at one of the marker bytes. scan() tries only those places.
-_PREFIXES = range(8, 14)  # from the first colon of "HH:MM:SS" back to where a timestamp may start
+# those lengths, whichever layout), so 8-13 bytes before its first colon, or at a marker byte.
+# scan() tries only those places.
+_BACK, _NEAR = 13, 8
 _COLONS = re.compile(rb"(?=:\d\d:)")
 _MARKERS = re.compile(rb"[\xf9-\xfb\xff]")
+
+
+def _starts(text: bytes) -> Iterator[int]:
+    """Where a match of _SCAN may start, in increasing order, each once."""
+    nxt = 0
+    for colon in _COLONS.finditer(text):
+        low, high = max(colon.start() - _BACK, nxt), colon.start() - _NEAR + 1
+        if low < high:
+            yield from range(low, high)
+            nxt = high
 
 
 def scan(text: bytes) -> Iterator[re.Match[bytes]]:
     """The matches of ``_SCAN.finditer(text)``, found faster: ``_SCAN`` is tried only where a match
     can start, in order, from the end of the previous match, exactly as ``finditer`` moves."""
-    starts = {max(0, colon.start() - back) for colon in _COLONS.finditer(text) for back in _PREFIXES}
+    starts = _starts(text)
     if not text.isascii():
-        starts.update(marker.start() for marker in _MARKERS.finditer(text))
+        starts = heapq.merge(starts, (marker.start() for marker in _MARKERS.finditer(text)))
     match = _SCAN.match
     pos = 0
-    for start in sorted(starts):
+    for start in starts:
         if start >= pos:
             m = match(text, start)
             if m is not None:
