@@ -164,6 +164,7 @@ def estimate_memory_usage(
     *,
     mode: Mode = "encode",
     input_size: int | None = None,
+    shared_context: bool = False,
 ) -> MemoryEstimate:
     """Estimated peak RSS, summed over all processes, of a streaming encode with these settings.
 

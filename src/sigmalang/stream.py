@@ -442,7 +442,7 @@ def _run_name(run: list[Chunk]) -> str:
     return f"chunks {run[0].number}-{run[-1].number} (input byte offset {run[0].offset})"
 
 
-def _runs(chunks: Iterable[Chunk], size: int) -> Iterator[list[Chunk]]:
+def _runs(chunks: Iterable[Chunk], size: int) -> Generator[list[Chunk], None, None]:
     """*chunks* in lists that each start at a chunk number that is a multiple of *size*."""
     run: list[Chunk] = []
     for chunk in chunks:
@@ -541,9 +541,12 @@ class StreamingEncoder(_Streaming):
             job = functools.partial(encode_run_job, level=self.level, book=self.codebook, context=FrameContext())
         warm_up = functools.partial(_warm_up, _WARM_UP_TEXT, self.level, self.codebook)
         runs = _runs(reader, RESET_INTERVAL if parallel else 1)
+        # Inline, one chunk is read ahead. A parallel run is 16 chunks, which the pipeline holds
+        # while it is coded: the next one is read only when a worker is free (reading takes far
+        # less time than coding a run, and each run read ahead would hold 16 chunks more).
         with (
             _pipeline(dst, workers, self.executor, 2 * in_flight, warm_up) as (pool, writer),
-            contextlib.closing(_read_ahead(runs, 1)) as items,  # runs are 16 chunks: read one ahead
+            contextlib.closing(runs if parallel else _read_ahead(runs, 1)) as items,
             contextlib.closing(
                 ordered_map(job, items, executor=pool, max_in_flight=in_flight, describe=_run_name)
             ) as results,
