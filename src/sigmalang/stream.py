@@ -189,11 +189,15 @@ class ChunkedReader:
                     eof = True
                 self.bytes_read += len(data)
                 buf += data
+                del data  # not kept alive while the chunk waits to be taken
             end = chunk_end(buf, self.chunk_size, final=eof) if self.align_lines else min(len(buf), self.chunk_size)
             if end == 0:
                 return
             final = eof and end == len(buf)
-            yield Chunk(index, offset, bytes(buf[:end]), final)
+            with memoryview(buf) as view:
+                piece = bytes(view[:end])  # one copy (a bytearray slice would be a second)
+            yield Chunk(index, offset, piece, final)
+            del piece
             del buf[:end]
             index += 1
             offset += end
@@ -259,6 +263,12 @@ class StreamStats:
             ratio=round(self.ratio, 4),
         )
         return out
+
+
+# Chunks the reader may cut ahead of the in-flight window. Reading is hundreds of times faster than
+# coding, so one waiting chunk keeps the workers fed; each more would be a chunk held for nothing
+# (docs/memory.md).
+READ_AHEAD = 1
 
 
 def _read_ahead(items: Iterable[T], maxsize: int) -> Generator[T, None, None]:
@@ -502,7 +512,7 @@ class StreamingEncoder(_Streaming):
         warm_up = functools.partial(_warm_up, _WARM_UP_TEXT, self.level, self.codebook)
         with (
             _pipeline(dst, workers, self.executor, in_flight, warm_up) as (pool, writer),
-            contextlib.closing(_read_ahead(reader, in_flight)) as chunks,
+            contextlib.closing(_read_ahead(reader, READ_AHEAD)) as chunks,
             contextlib.closing(
                 ordered_map(job, chunks, executor=pool, max_in_flight=in_flight, describe=_chunk_name)
             ) as results,
