@@ -1,0 +1,209 @@
+"""Long-range references for shared-context streams (docs/FORMAT.md §7, transforms 2 and 3).
+
+A frame with a long-range transform says which spans of its chunk repeat bytes seen earlier: in
+the original content of the frames since the last reset point (at most :data:`LONG_WINDOW` bytes
+of it) or earlier in the chunk itself. Its data is a **match list** followed by what the inner
+transform (0 or 1) makes of the **rest**: the chunk with those spans cut out.
+
+The match list is ``varint(n) | n × (varint(gap) | varint(distance) | varint(length))``, n ≥ 1:
+each span starts *gap* bytes after the end of the previous one (after the chunk start for the
+first), is *length* bytes long, and copies the bytes that lie *distance* bytes before it in the
+**source**: the last LONG_WINDOW bytes of the original content since the reset point, followed
+by the chunk as decoded so far. 1 ≤ length ≤ distance (the copied bytes lie wholly before the span).
+
+The writer's side (:class:`Matcher`) indexes anchors, the line starts of everything it has seen,
+by a CRC32 of their first :data:`KEY` bytes, and looks up every line start of a new chunk; a hit
+is checked and extended both ways with slice comparisons (C speed, no per-byte Python loop).
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass, field
+
+from .errors import SigmaFormatError
+from .glyph import decode_varint, encode_varint
+
+__all__ = ["KEY", "LONG_WINDOW", "MIN_MATCH", "LongRangeError", "Matcher", "cut", "encode_list", "parse_list", "splice"]
+
+LONG_WINDOW = 32 << 20  # how far back a reference may reach; a decoder keeps this much original content
+MIN_MATCH = 256  # the writer's shortest span (measured: docs/semantic.md, "Long-range references")
+KEY = 32  # bytes hashed at an anchor
+
+Match = tuple[int, int, int]  # (position in the chunk, distance, length)
+
+
+class LongRangeError(ValueError):
+    """A match list that does not fit its chunk or its source."""
+
+
+def encode_list(matches: list[Match]) -> bytes:
+    out = bytearray(encode_varint(len(matches)))
+    end = 0
+    for pos, distance, length in matches:
+        out += encode_varint(pos - end) + encode_varint(distance) + encode_varint(length)
+        end = pos + length
+    return bytes(out)
+
+
+def _varint(payload: bytes, pos: int) -> tuple[int, int]:
+    try:
+        parsed = decode_varint(payload, pos, 10)
+    except SigmaFormatError:
+        parsed = None
+    if parsed is None:
+        raise LongRangeError("match list truncated or not a valid varint")
+    return parsed
+
+
+def parse_list(payload: bytes, size: int, available: int) -> tuple[list[Match], int]:
+    """The matches of a chunk of *size* bytes whose source has *available* bytes before it, and
+    where the list ends in *payload*; every rule of the list is checked here."""
+    count, pos = _varint(payload, 0)
+    if not 0 < count <= size:
+        raise LongRangeError(f"match list of {count} entries for a {size}-byte chunk")
+    matches: list[Match] = []
+    end = 0
+    for _ in range(count):
+        gap, pos = _varint(payload, pos)
+        distance, pos = _varint(payload, pos)
+        length, pos = _varint(payload, pos)
+        start = end + gap
+        if length < 1 or start + length > size:
+            raise LongRangeError(f"match of {length} bytes at {start} runs past the {size}-byte chunk")
+        if distance < length:
+            raise LongRangeError(f"match at {start} overlaps its source (distance {distance}, length {length})")
+        if distance > available + start:
+            raise LongRangeError(f"match at {start} reaches {distance} bytes back, {available + start} available")
+        matches.append((start, distance, length))
+        end = start + length
+    return matches, pos
+
+
+def cut(data: bytes, matches: list[Match]) -> bytes:
+    """The rest of *data*: the bytes no match covers, in order."""
+    pieces, end = [], 0
+    for pos, _, length in matches:
+        pieces.append(data[end:pos])
+        end = pos + length
+    pieces.append(data[end:])
+    return b"".join(pieces)
+
+
+def splice(rest: bytes, matches: list[Match], source: bytes | bytearray, size: int) -> bytes:
+    """The chunk again, from its rest and its (checked) matches; *source* is what precedes it."""
+    if len(rest) != size - sum(m[2] for m in matches):
+        raise LongRangeError(f"rest of {len(rest)} bytes does not fit the matches of a {size}-byte chunk")
+    out = bytearray()
+    taken = 0
+    base = len(source)
+    for pos, distance, length in matches:
+        gap = pos - len(out)
+        out += rest[taken : taken + gap]
+        taken += gap
+        start = base + pos - distance  # in source + out
+        if start + length <= base:
+            out += source[start : start + length]
+        elif start >= base:
+            out += out[start - base : start - base + length]
+        else:
+            out += source[start:] + out[: start + length - base]
+    out += rest[taken:]
+    return bytes(out)
+
+
+def _forward(buf: bytearray, q: int, t: int, limit: int) -> int:
+    """How many bytes from *q* and *t* on are equal, at most *limit* (block compares, halving)."""
+    n, step = 0, KEY
+    while n < limit:
+        k = min(step, limit - n)
+        if buf[q + n : q + n + k] == buf[t + n : t + n + k]:
+            n += k
+            step <<= 1
+        elif k > 1:
+            step = k >> 1
+        else:
+            break
+    return n
+
+
+def _backward(buf: bytearray, q: int, t: int, limit: int) -> int:
+    """How many bytes just before *q* and *t* are equal, at most *limit*."""
+    n, step = 0, KEY
+    while n < limit:
+        k = min(step, limit - n)
+        if buf[q - n - k : q - n] == buf[t - n - k : t - n]:
+            n += k
+            step <<= 1
+        elif k > 1:
+            step = k >> 1
+        else:
+            break
+    return n
+
+
+@dataclass(slots=True)
+class Matcher:
+    """The writer's index of what it has seen since the last reset point, and its original bytes.
+
+    *source* holds the last *window* original bytes; *end* counts every original byte taken in
+    (positions in *anchors* are on that count, so entries that fell out of the window or before
+    a reset are recognised as stale and ignored, and dropped when the index is compacted).
+    """
+
+    window: int = LONG_WINDOW
+    min_match: int = MIN_MATCH
+    source: bytearray = field(default_factory=bytearray)
+    end: int = 0
+    anchors: dict[int, int] = field(default_factory=dict)
+    live: int = 0  # anchors after the last compaction
+
+    def reset(self) -> None:
+        self.source.clear()
+        self.anchors.clear()
+        self.live = 0
+
+    def find(self, data: bytes) -> list[Match]:
+        """Spans of *data* that repeat earlier bytes; indexes *data*'s anchors as it goes."""
+        source = self.source
+        hist = len(source)
+        first = self.end - hist  # the count of source[0]
+        source += data
+        anchors = self.anchors
+        matches: list[Match] = []
+        covered = 0  # the end of the last match, in data
+        size = len(data)
+        last = size - KEY
+        p = 0
+        try:
+            while p <= last:
+                key = zlib.crc32(data[p : p + KEY])
+                q_count = anchors.get(key)
+                anchors[key] = self.end + p
+                if q_count is not None and q_count >= first and p >= covered:
+                    q, t = q_count - first, hist + p
+                    n = _forward(source, q, t, min(hist + size - t, t - q))
+                    if n >= KEY:
+                        b = _backward(source, q, t, min(q, p - covered, t - q - n))
+                        if n + b >= self.min_match:
+                            matches.append((p - b, t - q, n + b))
+                            covered = p + n
+                nl = data.find(b"\n", p) + 1
+                if nl == 0:
+                    break
+                p = nl
+        finally:
+            del source[hist:]
+        if len(anchors) > max(1 << 16, 2 * self.live):
+            self.anchors = {k: v for k, v in anchors.items() if v >= self.end + size - self.window}
+            self.live = len(self.anchors)
+        return matches
+
+    def advance(self, data: bytes | bytearray, continues: bool) -> None:
+        """Take in a frame's original bytes (after a frame that does not continue: start again)."""
+        if not continues:
+            self.source.clear()
+        self.source += data
+        self.end += len(data)
+        if len(self.source) > self.window:
+            del self.source[: len(self.source) - self.window]
