@@ -69,7 +69,9 @@ def parse_list(payload: bytes, size: int, available: int) -> tuple[list[Match], 
         distance, pos = _varint(payload, pos)
         length, pos = _varint(payload, pos)
         start = end + gap
-        if length < 1 or start + length > size:
+        if length < 1:
+            raise LongRangeError(f"empty match at {start}")
+        if start + length > size:
             raise LongRangeError(f"match of {length} bytes at {start} runs past the {size}-byte chunk")
         if distance < length:
             raise LongRangeError(f"match at {start} overlaps its source (distance {distance}, length {length})")
@@ -157,6 +159,7 @@ class Matcher:
     end: int = 0
     anchors: dict[int, int] = field(default_factory=dict)
     live: int = 0  # anchors after the last compaction
+    compact_at: int = 1 << 16  # drop stale anchors when there are more than this and twice *live*
 
     def reset(self) -> None:
         self.source.clear()
@@ -194,7 +197,7 @@ class Matcher:
                 p = nl
         finally:
             del source[hist:]
-        if len(anchors) > max(1 << 16, 2 * self.live):
+        if len(anchors) > max(self.compact_at, 2 * self.live):
             self.anchors = {k: v for k, v in anchors.items() if v >= self.end + size - self.window}
             self.live = len(self.anchors)
         return matches
