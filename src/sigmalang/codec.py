@@ -279,16 +279,24 @@ def encode_chunk(
     spec = level_spec(level)
     data = bytes(data)
     prime = context.prime() if context is not None else b""
-    plain = _encode_plain(data, spec, book, context, prime)
     if context is not None and context.long_range and spec.backend != STORE and data:
         if context.frames % context.reset_interval == 0:
             context.long.reset()  # a reset point references only its own chunk
         matches = context.long.find(data)
-        if matches:
+        covered = sum(m[2] for m in matches)
+        if covered * LONG_TRY >= len(data):
             long = _encode_long(data, matches, spec, book, context, prime)
-            if len(long.data) < len(plain.data):
+            if covered * LONG_SURE >= len(data) and len(long.data) < len(data):
                 return long
-    return plain
+            plain = _encode_plain(data, spec, book, context, prime)
+            return long if len(long.data) < len(plain.data) else plain
+    return _encode_plain(data, spec, book, context, prime)
+
+
+# Long-range references are tried when they cover at least 1/LONG_TRY of a chunk; from 1/LONG_SURE
+# on they are kept without coding the chunk without them too (measured: docs/semantic.md).
+LONG_TRY = 1024
+LONG_SURE = 128
 
 
 class _Inner(NamedTuple):

@@ -26,9 +26,10 @@ from .glyph import decode_varint, encode_varint
 
 __all__ = ["KEY", "LONG_WINDOW", "MIN_MATCH", "LongRangeError", "Matcher", "cut", "encode_list", "parse_list", "splice"]
 
-LONG_WINDOW = 32 << 20  # how far back a reference may reach; a decoder keeps this much original content
+LONG_WINDOW = 16 << 20  # how far back a reference may reach; a decoder keeps this much original content
 MIN_MATCH = 256  # the writer's shortest span (measured: docs/semantic.md, "Long-range references")
 KEY = 32  # bytes hashed at an anchor
+ANCHOR_GAP = 64  # an anchor is a line start at least this far after the previous anchor
 
 Match = tuple[int, int, int]  # (position in the chunk, distance, length)
 
@@ -160,6 +161,11 @@ class Matcher:
     anchors: dict[int, int] = field(default_factory=dict)
     live: int = 0  # anchors after the last compaction
     compact_at: int = 1 << 16  # drop stale anchors when there are more than this and twice *live*
+    gap: int = ANCHOR_GAP
+
+    def __post_init__(self) -> None:
+        if not 0 < self.window <= LONG_WINDOW:
+            raise ValueError(f"long-range window must be 1 .. {LONG_WINDOW} bytes, got {self.window}")
 
     def reset(self) -> None:
         self.source.clear()
@@ -178,11 +184,14 @@ class Matcher:
         size = len(data)
         last = size - KEY
         p = 0
+        next_anchor = 0  # line starts before this are looked up, not indexed
         try:
             while p <= last:
                 key = zlib.crc32(data[p : p + KEY])
                 q_count = anchors.get(key)
-                anchors[key] = self.end + p
+                if p >= next_anchor:
+                    anchors[key] = self.end + p
+                    next_anchor = p + self.gap
                 if q_count is not None and q_count >= first and p >= covered:
                     q, t = q_count - first, hist + p
                     n = _forward(source, q, t, min(hist + size - t, t - q))
