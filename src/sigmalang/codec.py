@@ -295,7 +295,7 @@ def encode_chunk(
 
 # Long-range references are tried when they cover at least 1/LONG_TRY of a chunk; from 1/LONG_SURE
 # on they are kept without coding the chunk without them too (measured: docs/semantic.md).
-LONG_TRY = 1024
+LONG_TRY = 256
 LONG_SURE = 128
 
 
