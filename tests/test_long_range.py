@@ -269,3 +269,10 @@ def test_damaged_long_range_stream_is_located(repeats: bytes) -> None:
     with pytest.raises(SigmaFormatError) as info:
         sigmalang.decompress(bytes(broken))
     assert info.value.frame == target.number
+    salvaged = bytearray()
+    result = scan(io.BytesIO(bytes(broken)), salvaged.extend)  # loses the frames up to the next reset
+    frames = frames_of(blob)
+    next_reset = next((f.number for f in frames[target.number + 1 :] if not f.continues), len(frames))
+    assert [d.number for d in result.streams[0].damaged] == list(range(target.number, next_reset))
+    kept = [f for f in frames if not target.number <= f.number < next_reset]
+    assert bytes(salvaged) == b"".join(repeats[f.orig_offset : f.orig_offset + f.orig_size] for f in kept)
