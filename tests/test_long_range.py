@@ -132,6 +132,20 @@ def test_reset_points_reference_only_their_own_chunk(repeats: bytes) -> None:
             assert all(distance <= pos for pos, distance, _ in matches)
 
 
+@pytest.mark.parametrize("level", [1, 6])
+def test_a_chunk_repeated_whole_is_a_few_bytes(level: int) -> None:
+    text = (SAMPLES / "dickens-sample.txt").read_bytes()[:8192]
+    text = text[: text.rfind(b"\n") + 1]
+    data = text * 5
+    blob = sigmalang.compress(data, level, chunk_size=len(text), shared_context=True)
+    frames = frames_of(blob)
+    assert [(f.transform, f.backend, f.continues) for f in frames[1:]] == [(TRANSFORM_LONG_LITERAL, STORE, True)] * 4
+    assert all(len(f.data) < 12 for f in frames[1:])  # L = 0, one match, an empty rest
+    assert sigmalang.decompress(blob) == data
+    decomp = SigmaDecompressor()
+    assert b"".join(decomp.decompress(blob[i : i + 7]) for i in range(0, len(blob), 7)) == data
+
+
 def test_independent_streams_never_use_long_range(repeats: bytes) -> None:
     for level in (1, 3, 6):
         blob = sigmalang.compress(repeats, level, chunk_size=8192)
