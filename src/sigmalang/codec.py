@@ -26,6 +26,7 @@ from .semantic.transform import read_header
 __all__ = [
     "DEFAULT_LEVEL",
     "LEVELS",
+    "LONG_TRANSFORMS",
     "TRANSFORM_LITERAL",
     "TRANSFORM_LONG_LITERAL",
     "TRANSFORM_LONG_SEMANTIC",
