@@ -207,15 +207,22 @@ def test_matches_are_real_repeats() -> None:
 
 
 def test_matcher_memory_is_bounded() -> None:
-    matcher = Matcher(window=10_000, compact_at=1000)
     rng = random.Random(3)
-    for _ in range(200):
-        chunk = b"".join(b"%d %d\n" % (rng.getrandbits(64), i) for i in range(100))
-        matcher.find(chunk)
-        matcher.advance(chunk, True)
-        assert len(matcher.source) <= 10_000
-        assert len(matcher.anchors) <= max(1000, 2 * matcher.live) + 100
-    assert 0 < matcher.live < 2000  # compacted: 20,000 lines were indexed, the window holds ~400
+
+    def unique(lines: int) -> bytes:
+        return b"".join(b"%d %d\n" % (rng.getrandbits(64), i) for i in range(lines))
+
+    block = unique(40)
+    for distance_lines, found in ((100, True), (1000, False)):  # ~3 KB back: in the window; ~30 KB: not
+        matcher = Matcher(window=10_000, bits=10)
+        matcher.find(block)
+        matcher.advance(block, True)
+        for _ in range(distance_lines // 100):
+            chunk = unique(100)
+            matcher.find(chunk)
+            matcher.advance(chunk, True)
+            assert len(matcher.source) <= 10_000 and len(matcher.anchors) == 1024  # fixed size
+        assert bool(matcher.find(block)) == found
 
 
 # Hand-made frames: transform 2 over stored rest, after a history of known original bytes.

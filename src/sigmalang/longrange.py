@@ -19,6 +19,7 @@ is checked and extended both ways with slice comparisons (C speed, no per-byte P
 from __future__ import annotations
 
 import zlib
+from array import array
 from dataclasses import dataclass, field
 
 from .errors import SigmaFormatError
@@ -30,6 +31,7 @@ LONG_WINDOW = 16 << 20  # how far back a reference may reach; a decoder keeps th
 MIN_MATCH = 256  # the writer's shortest span (measured: docs/semantic.md, "Long-range references")
 KEY = 32  # bytes hashed at an anchor
 ANCHOR_GAP = 64  # an anchor is a line start at least this far after the previous anchor
+TABLE_BITS = 19  # the anchor table has 2**TABLE_BITS slots of 8 bytes
 
 Match = tuple[int, int, int]  # (position in the chunk, distance, length)
 
@@ -149,18 +151,19 @@ def _backward(buf: bytearray, q: int, t: int, limit: int) -> int:
 class Matcher:
     """The writer's index of what it has seen since the last reset point, and its original bytes.
 
-    *source* holds the last *window* original bytes; *end* counts every original byte taken in
-    (positions in *anchors* are on that count, so entries that fell out of the window or before
-    a reset are recognised as stale and ignored, and dropped when the index is compacted).
+    *source* holds the last *window* original bytes; *end* counts every original byte taken in.
+    *anchors* is a direct-mapped table: slot ``crc32(key) % 2**bits`` holds the count of the last
+    anchor whose key fell there (no key is kept: a hit is checked against the bytes anyway).
+    Entries that fell out of the window or lie before a reset are recognised as stale by their
+    count, so the table is never cleared, and its size is fixed: 8 × 2**bits bytes.
     """
 
     window: int = LONG_WINDOW
     min_match: int = MIN_MATCH
     source: bytearray = field(default_factory=bytearray)
     end: int = 0
-    anchors: dict[int, int] = field(default_factory=dict)
-    live: int = 0  # anchors after the last compaction
-    compact_at: int = 1 << 16  # drop stale anchors when there are more than this and twice *live*
+    bits: int = TABLE_BITS
+    anchors: array[int] = field(default_factory=lambda: array("q"))
     gap: int = ANCHOR_GAP
 
     def __post_init__(self) -> None:
@@ -168,9 +171,8 @@ class Matcher:
             raise ValueError(f"long-range window must be 1 .. {LONG_WINDOW} bytes, got {self.window}")
 
     def reset(self) -> None:
+        """Forget everything (a reset point): every anchor is now stale."""
         self.source.clear()
-        self.anchors.clear()
-        self.live = 0
 
     def find(self, data: bytes) -> list[Match]:
         """Spans of *data* that repeat earlier bytes; indexes *data*'s anchors as it goes."""
@@ -178,7 +180,9 @@ class Matcher:
         hist = len(source)
         first = self.end - hist  # the count of source[0]
         source += data
-        anchors = self.anchors
+        if not self.anchors:  # allocated on first use: a decoder's context never needs it
+            self.anchors = array("q", [-1]) * (1 << self.bits)
+        anchors, mask = self.anchors, (1 << self.bits) - 1
         matches: list[Match] = []
         covered = 0  # the end of the last match, in data
         size = len(data)
@@ -187,12 +191,12 @@ class Matcher:
         next_anchor = 0  # line starts before this are looked up, not indexed
         try:
             while p <= last:
-                key = zlib.crc32(data[p : p + KEY])
-                q_count = anchors.get(key)
+                slot = zlib.crc32(data[p : p + KEY]) & mask
+                q_count = anchors[slot]
                 if p >= next_anchor:
-                    anchors[key] = self.end + p
+                    anchors[slot] = self.end + p
                     next_anchor = p + self.gap
-                if q_count is not None and q_count >= first and p >= covered:
+                if q_count >= first and p >= covered:
                     q, t = q_count - first, hist + p
                     n = _forward(source, q, t, min(hist + size - t, t - q))
                     if n >= KEY:
@@ -206,9 +210,6 @@ class Matcher:
                 p = nl
         finally:
             del source[hist:]
-        if len(anchors) > max(self.compact_at, 2 * self.live):
-            self.anchors = {k: v for k, v in anchors.items() if v >= self.end + size - self.window}
-            self.live = len(self.anchors)
         return matches
 
     def advance(self, data: bytes | bytearray, continues: bool) -> None:
