@@ -189,13 +189,14 @@ class Matcher:
         last = size - KEY
         p = 0
         next_anchor = 0  # line starts before this are looked up, not indexed
+        crc32, find, base, gap = zlib.crc32, data.find, self.end, self.gap
         try:
             while p <= last:
-                slot = zlib.crc32(data[p : p + KEY]) & mask
+                slot = crc32(data[p : p + KEY]) & mask
                 q_count = anchors[slot]
                 if p >= next_anchor:
-                    anchors[slot] = self.end + p
-                    next_anchor = p + self.gap
+                    anchors[slot] = base + p
+                    next_anchor = p + gap
                 if q_count >= first and p >= covered:
                     q, t = q_count - first, hist + p
                     n = _forward(source, q, t, min(hist + size - t, t - q))
@@ -204,10 +205,9 @@ class Matcher:
                         if n + b >= self.min_match:
                             matches.append((p - b, t - q, n + b))
                             covered = p + n
-                nl = data.find(b"\n", p) + 1
-                if nl == 0:
+                p = find(b"\n", p) + 1
+                if not p:
                     break
-                p = nl
         finally:
             del source[hist:]
         return matches
