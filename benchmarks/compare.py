@@ -1,6 +1,7 @@
 """Compare sigmalang with the compressors people use, on the same files, in one run.
 
-    python benchmarks/compare.py FILES... [--concat] [--levels 1,6,9] [--chunk-size 16MiB] [--chart out.png]
+    python benchmarks/compare.py FILES... [--concat] [--levels 1,6,9] [--chunk-size 16MiB] [--shared-context]
+                                 [--chart out.png]
 
 Prints a markdown table: ratio (input / output bytes), encode and decode speed (MB/s of input,
 10**6 bytes), and peak RSS of the process doing the work. Every measurement runs in its own
@@ -39,8 +40,8 @@ kind, path, arg = sys.argv[1], sys.argv[2], sys.argv[3]
 data = open(path, "rb").read()
 if kind == "sigmalang":
     import sigmalang
-    level, chunk = (int(x) for x in arg.split(":"))
-    enc = lambda d: sigmalang.compress(d, level=level, chunk_size=chunk)
+    level, chunk, shared = (int(x) for x in arg.split(":"))
+    enc = lambda d: sigmalang.compress(d, level=level, chunk_size=chunk, shared_context=bool(shared))
     dec = sigmalang.decompress
 elif kind == "ppmd":
     import pyppmd
@@ -129,11 +130,13 @@ def parse_size(text: str) -> int:
     return int(lower)
 
 
-def tools(levels: list[int], chunk_size: int) -> list[tuple[str, str, object]]:
+def tools(levels: list[int], chunk_size: int, shared: bool = False) -> list[tuple[str, str, object]]:
     """(name, kind, spec) for every measurement, in table order."""
     out: list[tuple[str, str, object]] = []
     for level in levels:
-        out.append((f"sigmalang -{level}", "child", ("sigmalang", f"{level}:{chunk_size}")))
+        out.append((f"sigmalang -{level}", "child", ("sigmalang", f"{level}:{chunk_size}:0")))
+        if shared:
+            out.append((f"sigmalang -{level} --shared-context", "child", ("sigmalang", f"{level}:{chunk_size}:1")))
     for name, enc, dec, fallback in CLI_TOOLS:
         if shutil.which(enc[0]):
             out.append((name, "cli", (enc, dec)))
@@ -149,11 +152,11 @@ def tools(levels: list[int], chunk_size: int) -> list[tuple[str, str, object]]:
     return out
 
 
-def measure_all(path: Path, levels: list[int], chunk_size: int) -> list[dict[str, object]]:
+def measure_all(path: Path, levels: list[int], chunk_size: int, shared: bool = False) -> list[dict[str, object]]:
     size = path.stat().st_size
     rows: list[dict[str, object]] = []
     with tempfile.TemporaryDirectory() as tmpdir:
-        for name, how, spec in tools(levels, chunk_size):
+        for name, how, spec in tools(levels, chunk_size, shared):
             if how == "cli":
                 enc, dec = spec  # type: ignore[misc]
                 r = measure_cli(name, enc, dec, path, Path(tmpdir))
@@ -214,6 +217,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concat", action="store_true", help="measure the files concatenated, as one input")
     parser.add_argument("--levels", default="1,3,6,9", help="sigmalang levels, comma-separated (default 1,3,6,9)")
     parser.add_argument("--chunk-size", type=parse_size, default=None, help="sigmalang chunk size (default: its own)")
+    parser.add_argument(
+        "--shared-context", action="store_true", help="also each level with --shared-context (frames decode in order)"
+    )
     parser.add_argument("--chart", metavar="PATH", help="also write a PNG chart of ratio against encode speed")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(REPO / "src"))
@@ -234,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             inputs += [(f.name, f) for f in args.files]
         for title, path in inputs:
-            rows = measure_all(path, levels, chunk_size)
+            rows = measure_all(path, levels, chunk_size, args.shared_context)
             print_table(title, path.stat().st_size, rows)
             results.append((title, rows))
     if args.chart:

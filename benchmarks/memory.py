@@ -5,6 +5,7 @@ Usage::
     python benchmarks/memory.py                       # 10 MB, 100 MB, 1 GB; -T 1, 2, 4; 1 MiB chunks
     python benchmarks/memory.py --quick               # 10 MB and 100 MB only
     python benchmarks/memory.py --sizes 100MB --workers 1,4 --chunk-size 64KiB,4MiB --level 6
+    python benchmarks/memory.py --shared-context      # shared-context streams (frames decode in order)
     python benchmarks/memory.py --codec               # each level's codec working memory, alone
     python benchmarks/memory.py --buffer-pool         # would reusing chunk buffers help?
 
@@ -117,7 +118,9 @@ def pipeline_child(args: argparse.Namespace) -> dict[str, Any]:
     workers, flight = args.workers[0], args.max_in_flight
     codec: Any
     if args.child == "encode":
-        codec = StreamingEncoder(args.level[0], args.chunk_size[0], workers=workers, max_in_flight=flight)
+        codec = StreamingEncoder(
+            args.level[0], args.chunk_size[0], workers=workers, max_in_flight=flight, shared_context=args.shared_context
+        )
         stats = codec.encode_file(args.src, args.dst, overwrite=True)
     else:
         codec = StreamingDecoder(workers=workers, max_in_flight=flight)
@@ -268,7 +271,7 @@ class TreePoller:
 
 
 def run_child(
-    mode: str, src: Path | None = None, dst: Path | None = None, module: str = "sigmalang.stream", **opts: int
+    mode: str, src: Path | None = None, dst: Path | None = None, module: str = "sigmalang.stream", **opts: int | bool
 ) -> tuple[Measured, dict]:
     """Run one child (or, for ``baseline``, just an import of *module*) and poll its memory.
 
@@ -281,7 +284,10 @@ def run_child(
     else:
         cmd = [sys.executable, "-c", CHILD, "--child", mode, "--src", str(src), "--dst", str(dst)]
         for key, value in opts.items():
-            cmd += [f"--{key.replace('_', '-')}", str(value)]
+            if value is True:
+                cmd.append(f"--{key.replace('_', '-')}")
+            elif value is not False:
+                cmd += [f"--{key.replace('_', '-')}", str(value)]
     child = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
     poller = TreePoller(child.pid)
     while child.poll() is None:
@@ -360,14 +366,22 @@ def measure(size: int, args: argparse.Namespace, work: Path) -> list[Row]:
     try:
         for chunk in args.chunk_size:
             for n in args.workers:
-                e, info = run_child("encode", src, enc, workers=n, chunk_size=chunk, level=level, **flight)
+                shared = args.shared_context
+                e, info = run_child(
+                    "encode", src, enc, workers=n, chunk_size=chunk, level=level, shared_context=shared, **flight
+                )
                 index_bytes = index_record_size(enc)
                 d, _ = run_child("decode", enc, dec, workers=n, **flight)
                 if not same_file(src, dec):
                     raise SystemExit(f"decoded output differs from the input ({human(size)}, -T {n})")
                 dec.unlink()
                 settings: dict[str, Any] = dict(
-                    chunk_size=chunk, workers=n, level=level, max_in_flight=args.max_in_flight, input_size=size
+                    chunk_size=chunk,
+                    workers=n,
+                    level=level,
+                    max_in_flight=args.max_in_flight,
+                    input_size=size,
+                    shared_context=shared,
                 )
                 est = estimate_memory_usage(**settings).total
                 dec_est = estimate_memory_usage(**settings, mode="decode").total
@@ -523,6 +537,7 @@ def pipeline_main(args: argparse.Namespace) -> int:
     print(
         f"settings: level {args.level[0]}, input = {SAMPLE.name} repeated, "
         f"chunks in flight: {args.max_in_flight or 'the default (2 per worker)'}"
+        + (", shared context (runs of 16 chunks per job)" if args.shared_context else "")
     )
     baseline, _ = run_child("baseline")
     worker, _ = run_child("baseline", module="sigmalang.codec")
@@ -619,6 +634,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--level", type=_int_list, help=f"level (default {DEFAULT_LEVEL}; --codec: all levels)")
     parser.add_argument("--max-in-flight", type=int, help="chunks in flight (default: the codec's, 2 per worker)")
     parser.add_argument("--quick", action="store_true", help="10 MB and 100 MB only")
+    parser.add_argument("--shared-context", action="store_true", help="encode shared-context streams")
     parser.add_argument("--detail", action="store_true", help="also print each process's high-water mark")
     parser.add_argument("--codec", action="store_true", help="measure each level's codec working memory alone")
     parser.add_argument("--buffer-pool", action="store_true", help="measure whether pooled chunk buffers would help")

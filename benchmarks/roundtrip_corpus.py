@@ -1,13 +1,17 @@
 """Round-trip every corpus file through the CLI and the API, at the default settings and at
 --chunk-size 1KiB, and print a table of results. Exit status 1 if any file differs.
 
-    .venv/bin/python benchmarks/roundtrip_corpus.py [DIR_OR_FILES...]   (default: ../shared/corpus)
+    .venv/bin/python benchmarks/roundtrip_corpus.py [DIR_OR_FILES...] [--levels 0-9]
+
+Default: ../shared/corpus, level 6 (the default level). With --levels (a list like 1,6,9 or a
+range like 0-9), every file goes through every level listed, each at both chunk sizes.
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import itertools
 import os
 import subprocess
 import sys
@@ -21,6 +25,15 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CORPUS = ROOT.parent / "shared" / "corpus"
 
 
+def parse_levels(text: str) -> list[int]:
+    """``6``, ``1,6,9`` or ``0-9`` → the levels, in order."""
+    levels: list[int] = []
+    for part in text.split(","):
+        first, _, last = part.partition("-")
+        levels += range(int(first), int(last or first) + 1)
+    return levels
+
+
 def files_in(paths: list[str]) -> list[Path]:
     found: list[Path] = []
     for p in map(Path, paths or [str(DEFAULT_CORPUS)]):
@@ -28,9 +41,10 @@ def files_in(paths: list[str]) -> list[Path]:
     return found
 
 
-def cli_roundtrip(path: Path, chunk: str | None, tmp: Path) -> tuple[bool, int]:
+def cli_roundtrip(path: Path, chunk: str | None, level: int, tmp: Path) -> tuple[bool, int]:
     enc, dec = tmp / "x.sgl", tmp / "x.out"
     extra = ["--chunk-size", chunk] if chunk else []
+    extra += ["--level", str(level)]
     cmd = [sys.executable, "-m", "sigmalang"]
     subprocess.run([*cmd, "encode", "-q", "-f", *extra, str(path), "-o", str(enc)], check=True)
     subprocess.run([*cmd, "decode", "-q", "-f", str(enc), "-o", str(dec)], check=True)
@@ -38,34 +52,37 @@ def cli_roundtrip(path: Path, chunk: str | None, tmp: Path) -> tuple[bool, int]:
     return same, enc.stat().st_size
 
 
-def api_roundtrip(path: Path, chunk: int | None) -> tuple[bool, int]:
+def api_roundtrip(path: Path, chunk: int | None, level: int) -> tuple[bool, int]:
     data = path.read_bytes()
-    blob = sigmalang.compress(data, chunk_size=chunk) if chunk else sigmalang.compress(data)
+    blob = sigmalang.compress(data, level, chunk_size=chunk) if chunk else sigmalang.compress(data, level)
     return sigmalang.decompress(blob) == data, len(blob)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("paths", nargs="*")
+    parser.add_argument("--levels", default=str(sigmalang.DEFAULT_LEVEL), help="e.g. 6, 1,6,9 or 0-9")
     args = parser.parse_args()
+    levels = parse_levels(args.levels)
     failures = 0
-    version = f"sigmalang {sigmalang.__version__}, level {sigmalang.DEFAULT_LEVEL}"
+    version = f"sigmalang {sigmalang.__version__}, levels {args.levels}"
     print(f"# round-trip, {version}, python {sys.version.split()[0]}")
-    print("| file | size | chunk | CLI | API | encoded | seconds |")
-    print("| --- | ---: | --- | --- | --- | ---: | ---: |")
+    print("| file | size | level | chunk | CLI | API | encoded | seconds |")
+    print("| --- | ---: | ---: | --- | --- | --- | ---: | ---: |")
     with tempfile.TemporaryDirectory() as d:
-        for path in files_in(args.paths):
-            for chunk_text, chunk in ((None, None), ("1KiB", 1024)):
-                start = time.perf_counter()
-                cli_ok, size = cli_roundtrip(path, chunk_text, Path(d))
-                api_ok, api_size = api_roundtrip(path, chunk)
-                failures += (not cli_ok) + (not api_ok) + (size != api_size)
-                label = chunk_text or "default"
-                verdict = ("identical" if cli_ok else "DIFFERS"), ("identical" if api_ok else "DIFFERS")
-                name = os.path.relpath(path, DEFAULT_CORPUS) if path.is_relative_to(DEFAULT_CORPUS) else str(path)
-                elapsed = time.perf_counter() - start
-                cells = [name, f"{path.stat().st_size:,}", label, *verdict, f"{size:,}", f"{elapsed:.1f}"]
-                print("| " + " | ".join(cells) + " |")
+        for path, level, (chunk_text, chunk) in itertools.product(
+            files_in(args.paths), levels, ((None, None), ("1KiB", 1024))
+        ):
+            start = time.perf_counter()
+            cli_ok, size = cli_roundtrip(path, chunk_text, level, Path(d))
+            api_ok, api_size = api_roundtrip(path, chunk, level)
+            failures += (not cli_ok) + (not api_ok) + (size != api_size)
+            label = chunk_text or "default"
+            verdict = ("identical" if cli_ok else "DIFFERS"), ("identical" if api_ok else "DIFFERS")
+            name = os.path.relpath(path, DEFAULT_CORPUS) if path.is_relative_to(DEFAULT_CORPUS) else str(path)
+            elapsed = time.perf_counter() - start
+            cells = [name, f"{path.stat().st_size:,}", str(level), label, *verdict, f"{size:,}", f"{elapsed:.1f}"]
+            print("| " + " | ".join(cells) + " |")
     print(f"\n{failures} failure(s)")
     return 1 if failures else 0
 

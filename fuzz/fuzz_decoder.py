@@ -29,7 +29,14 @@ with atheris.instrument_imports():
     from sigmalang.recover import scan
     from sigmalang.stream import StreamingDecoder
 
-SEEDS = [b"", b"a", b"hello\n", b"line one\nline two\n" * 40, bytes(range(256)) * 8]
+SEEDS = [
+    b"",
+    b"a",
+    b"hello\n",
+    b"line one\nline two\n" * 40,
+    bytes(range(256)) * 8,
+    b"".join(b"2024-03-01 12:%02d:%02d INFO block %d served\n" % (m, s, m * s) for m in range(20) for s in (1, 31)),
+]
 
 
 def fix_crcs(data: bytes) -> bytes:
@@ -96,9 +103,9 @@ def test_one_input(raw: bytes) -> None:
 def write_seeds(directory: str) -> None:
     os.makedirs(directory, exist_ok=True)
     for n, seed in enumerate(SEEDS):
-        for level, chunk in ((0, 64), (1, 100), (3, 300), (6, 1 << 20), (9, 500)):
-            blob = sigmalang.compress(seed, level=level, chunk_size=chunk)
-            with open(os.path.join(directory, f"seed-{n}-{level}-{chunk}"), "wb") as f:
+        for level, chunk, shared in ((0, 64, 0), (1, 100, 0), (3, 300, 1), (6, 1 << 20, 0), (6, 200, 1), (9, 500, 0)):
+            blob = sigmalang.compress(seed, level=level, chunk_size=chunk, shared_context=bool(shared))
+            with open(os.path.join(directory, f"seed-{n}-{level}-{chunk}-{shared}"), "wb") as f:
                 f.write(b"\x00" + blob)
                 f.flush()
 

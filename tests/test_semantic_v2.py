@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sigmalang import semantic
-from sigmalang.semantic.lines import BANK_LINES, MIN_LINE, Clock, LineBank, _digits, render
+from sigmalang.semantic.lines import _SCAN, BANK_LINES, MIN_LINE, Clock, LineBank, _digits, render, scan
 from sigmalang.semantic.transform import (
     CODED_LINE,
     FLAG_BANK,
@@ -261,6 +261,25 @@ TOKENS = st.sampled_from(
 def test_timestamp_and_marker_soup_roundtrips(parts: list[bytes], coded_bank: bool) -> None:
     data = b"".join(parts)
     roundtrip(data * 2, coded_bank=coded_bank)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(TOKENS | st.sampled_from([b":", b"1", b"12:", b"Jan ", b"Mon ", b"-", b"\xfb"]), max_size=40))
+def test_scan_finds_exactly_what_the_full_regex_finds(parts: list[bytes]) -> None:
+    """scan() tries the timestamp regex only where a match can start; it must give finditer's
+    matches, in order, with the same groups (old streams decode only if it does)."""
+    text = b"".join(parts)
+    for data in (text, text * 2, b"x" + text, text.replace(b"\xfb", b"")):
+        expected = [(m.span(), m.groupdict()) for m in _SCAN.finditer(data)]
+        assert [(m.span(), m.groupdict()) for m in scan(data)] == expected
+
+
+def test_scan_matches_the_full_regex_on_real_logs() -> None:
+    sample = (Path(__file__).parent.parent / "samples" / "loghub-sample.log").read_bytes()
+    for data, stamps in ((LOGS, True), (sample, True), (DICKENS, False)):
+        expected = [(m.span(), m.groupdict()) for m in _SCAN.finditer(data)]
+        assert bool(expected) == stamps
+        assert [(m.span(), m.groupdict()) for m in scan(data)] == expected
 
 
 @settings(max_examples=100, deadline=None)

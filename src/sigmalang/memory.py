@@ -10,7 +10,8 @@ from a model of the pipeline; ``benchmarks/memory.py`` measures the real peaks b
   number per chunk in flight;
 * **codec**: the chunk codec's working memory, in the process that runs it: the transform's
   copies of the chunk, the backend's context (zstd's own estimate for its parameters) or the part
-  of a PPMd model that a chunk fills (two models when the level verifies what it wrote);
+  of a PPMd model that a chunk fills (one: the check of what PPMd wrote decodes it with a second
+  model only when its output lengths cannot clear it, which text never needed);
 * with worker processes (``workers > 1``), instead of **codec**: **pool**, multiprocessing's fork
   server and resource tracker, and **workers**, each a baseline, a codec and the chunk it holds.
 
@@ -134,8 +135,7 @@ def _codec_memory(level: int, chunk_size: int, mode: Mode) -> int:
         else:
             memory += ZSTD_DECODE_CONTEXT
     elif spec.backend == PPMD:
-        models = 2 if spec.verify and mode == "encode" else 1  # verifying decodes with a second model
-        memory += models * _ppmd_model(spec, transform, chunk_size)
+        memory += _ppmd_model(spec, transform, chunk_size)
         if transform == "literal" and mode == "decode":
             chunks += PPMD_LITERAL_DECODE_CHUNKS
     return memory + int(chunks * chunk_size)
@@ -164,6 +164,7 @@ def estimate_memory_usage(
     *,
     mode: Mode = "encode",
     input_size: int | None = None,
+    shared_context: bool = False,
 ) -> MemoryEstimate:
     """Estimated peak RSS, summed over all processes, of a streaming encode with these settings.
 

@@ -189,11 +189,15 @@ class ChunkedReader:
                     eof = True
                 self.bytes_read += len(data)
                 buf += data
+                del data  # not kept alive while the chunk waits to be taken
             end = chunk_end(buf, self.chunk_size, final=eof) if self.align_lines else min(len(buf), self.chunk_size)
             if end == 0:
                 return
             final = eof and end == len(buf)
-            yield Chunk(index, offset, bytes(buf[:end]), final)
+            with memoryview(buf) as view:
+                piece = bytes(view[:end])  # one copy (a bytearray slice would be a second)
+            yield Chunk(index, offset, piece, final)
+            del piece
             del buf[:end]
             index += 1
             offset += end
@@ -259,6 +263,12 @@ class StreamStats:
             ratio=round(self.ratio, 4),
         )
         return out
+
+
+# Chunks the reader may cut ahead of the in-flight window. Reading is hundreds of times faster than
+# coding, so one waiting chunk keeps the workers fed; each more would be a chunk held for nothing
+# (docs/memory.md).
+READ_AHEAD = 1
 
 
 def _read_ahead(items: Iterable[T], maxsize: int) -> Generator[T, None, None]:
@@ -442,7 +452,7 @@ def _run_name(run: list[Chunk]) -> str:
     return f"chunks {run[0].number}-{run[-1].number} (input byte offset {run[0].offset})"
 
 
-def _runs(chunks: Iterable[Chunk], size: int) -> Iterator[list[Chunk]]:
+def _runs(chunks: Iterable[Chunk], size: int) -> Generator[list[Chunk], None, None]:
     """*chunks* in lists that each start at a chunk number that is a multiple of *size*."""
     run: list[Chunk] = []
     for chunk in chunks:
@@ -502,7 +512,7 @@ class StreamingEncoder(_Streaming):
         warm_up = functools.partial(_warm_up, _WARM_UP_TEXT, self.level, self.codebook)
         with (
             _pipeline(dst, workers, self.executor, in_flight, warm_up) as (pool, writer),
-            contextlib.closing(_read_ahead(reader, in_flight)) as chunks,
+            contextlib.closing(_read_ahead(reader, READ_AHEAD)) as chunks,
             contextlib.closing(
                 ordered_map(job, chunks, executor=pool, max_in_flight=in_flight, describe=_chunk_name)
             ) as results,
@@ -541,9 +551,12 @@ class StreamingEncoder(_Streaming):
             job = functools.partial(encode_run_job, level=self.level, book=self.codebook, context=FrameContext())
         warm_up = functools.partial(_warm_up, _WARM_UP_TEXT, self.level, self.codebook)
         runs = _runs(reader, RESET_INTERVAL if parallel else 1)
+        # Inline, one chunk is read ahead. A parallel run is 16 chunks, which the pipeline holds
+        # while it is coded: the next one is read only when a worker is free (reading takes far
+        # less time than coding a run, and each run read ahead would hold 16 chunks more).
         with (
             _pipeline(dst, workers, self.executor, 2 * in_flight, warm_up) as (pool, writer),
-            contextlib.closing(_read_ahead(runs, 1)) as items,  # runs are 16 chunks: read one ahead
+            contextlib.closing(runs if parallel else _read_ahead(runs, 1)) as items,
             contextlib.closing(
                 ordered_map(job, items, executor=pool, max_in_flight=in_flight, describe=_run_name)
             ) as results,

@@ -15,7 +15,9 @@ The byte layout is in ``docs/semantic.md``.
 
 from __future__ import annotations
 
+import heapq
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -134,6 +136,40 @@ TIMESTAMP = re.compile(
 TEMPORAL_TOKEN = rb"\xfb[\x80-\xbf][\x80-\xbf]{0,%d}[\xc0-\xdf]" % MAX_DIGITS
 # escapes and line references are skipped (their second byte may be FB); a stray FB is an error
 _SCAN = re.compile(TIMESTAMP.pattern + rb"|(?P<glyph>[\xf9\xfa\xff][\x80-\xff]|" + TEMPORAL_TOKEN + rb"|\xfb)")
+# Every match of _SCAN starts 6-11 bytes before a time's "HH:MM:SS" (the date parts before it have
+# those lengths, whichever layout), so 8-13 bytes before its first colon, or at a marker byte.
+# scan() tries only those places.
+_BACK, _NEAR = 13, 8
+_COLONS = re.compile(rb"(?=:\d\d:)")
+_MARKERS = re.compile(rb"[\xf9-\xfb\xff]")
+
+
+def _starts(text: bytes) -> Iterator[int]:
+    """Where a match of _SCAN may start, in increasing order, each once."""
+    nxt = 0
+    for colon in _COLONS.finditer(text):
+        low, high = max(colon.start() - _BACK, nxt), colon.start() - _NEAR + 1
+        if low < high:
+            yield from range(low, high)
+            nxt = high
+
+
+def scan(text: bytes) -> Iterator[re.Match[bytes]]:
+    """The matches of ``_SCAN.finditer(text)``, found faster: ``_SCAN`` is tried only where a match
+    can start, in order, from the end of the previous match, exactly as ``finditer`` moves."""
+    starts = _starts(text)
+    if not text.isascii():
+        starts = heapq.merge(starts, (marker.start() for marker in _MARKERS.finditer(text)))
+    match = _SCAN.match
+    pos = 0
+    for start in starts:
+        if start >= pos:
+            m = match(text, start)
+            if m is not None:
+                yield m
+                pos = m.end()
+
+
 _YEAR0 = 2000  # the year a date without one is counted in (a leap year: Feb 29 is valid)
 
 # form: (kind, date separator, date-time separator, fraction separator, fraction digits,
@@ -269,7 +305,7 @@ class Clock:
         """Timestamps of *text* after the first of their form become TEMPORAL glyphs."""
         out: list[bytes] = []
         start = 0
-        for m in _SCAN.finditer(text):
+        for m in scan(text):
             if m.group("glyph") is not None:
                 continue  # an escaped byte: cannot start a timestamp
             parsed = parse(m)
@@ -296,7 +332,7 @@ class Clock:
             return text
         out: list[bytes] = []
         start = total = 0
-        for m in _SCAN.finditer(text):
+        for m in scan(text):
             glyph = m.group("glyph")
             if glyph is None:
                 parsed = parse(m)
@@ -326,7 +362,7 @@ class Clock:
         return b"".join(out)
 
     def _scan_literal(self, text: bytes) -> None:
-        for m in _SCAN.finditer(text):
+        for m in scan(text):
             if m.group("glyph") is None:
                 parsed = parse(m)
                 if parsed is not None:
