@@ -489,6 +489,14 @@ def decode_frame(frame: Frame, book: Codebook | None = None, context: FrameConte
     stream's :class:`FrameContext` in a shared-context stream: a continuing frame is decoded with
     it, and every frame advances it (a frame that fails marks it lost).
     """
+    return decode_frame_code(frame, book, context)[0]
+
+
+def decode_frame_code(
+    frame: Frame, book: Codebook | None = None, context: FrameContext | None = None
+) -> tuple[bytes, bytes]:
+    """:func:`decode_frame`, and the backend input the frame was coded from: its glyph code (of the
+    rest, for a long-range frame) or its literal bytes (for ``sigmalang inspect``)."""
     try:
         prime = b""
         payload = frame.data
@@ -514,4 +522,4 @@ def decode_frame(frame: Frame, book: Codebook | None = None, context: FrameConte
         raise SigmaFormatError(f"frame cannot be decoded: {exc}", frame=frame.number, offset=frame.offset) from None
     if context is not None:
         context.advance(coded, frame.continues, frame_book, data)
-    return data
+    return data, coded
