@@ -297,6 +297,26 @@ def test_frames_option_limits_the_decoded_frames():
     assert 0 < total(first) < len(data)
 
 
+def test_shared_context_streams_are_inspected_in_order(capsys):
+    """Continuing frames (context length first, the previous frame's codebook, long-range match
+    lists) are decoded as a decoder does; every frame's code is analysed, the glyph figures agree
+    with those of the same text in independent frames, and frames repeating earlier ones show up
+    as long-range transforms."""
+    data = read_text_file("dickens-64k")
+    repeated = data + data  # the second copy repeats the first from 64 KiB away: long-range references
+    stream = sigmalang.compress(repeated, 6, chunk_size=16 << 10, shared_context=True)
+    (report,) = inspect_stream(io.BytesIO(stream))
+    assert report.frames == report.inspected > 4 and report.original_size == len(repeated)
+    transforms = {key.rsplit("+", 1)[0] for key in report.groups}
+    assert "semantic" in transforms and transforms & {"long+semantic", "long+literal"}
+    (independent,) = inspect_stream(io.BytesIO(sigmalang.compress(data, 6, chunk_size=16 << 10)))
+    first_copy = sum(row["text_bytes"] for row in independent.histogram.rows())
+    assert first_copy == len(data)
+    assert sum(row["text_bytes"] for row in report.histogram.rows()) < len(repeated)  # matched spans are not glyphs
+    as_json = report.as_dict()
+    assert {g["transform"] for g in as_json["by_backend"]} == transforms
+
+
 def test_concatenated_streams_get_one_report_each():
     a, b = HAND_TEXT, read_text_file("loghub-small")
     reports = inspect_stream(io.BytesIO(sigmalang.compress(a, 4) + sigmalang.compress(b, 1)))

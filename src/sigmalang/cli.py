@@ -130,7 +130,8 @@ def build_parser() -> argparse.ArgumentParser:
     enc.add_argument(
         "--shared-context",
         action="store_true",
-        help="carry context from frame to frame (better ratio at small chunks; frames decode in order, "
+        help="carry context from frame to frame (better ratio at small chunks, and long-range references "
+        "to repeats up to 16 MiB back; frames decode in order, "
         f"from a reset point every {RESET_INTERVAL} frames)",
     )
     dec = sub.add_parser("decode", parents=[common, writing], help="decode ΣLANG streams (FILE.sgl → FILE)")

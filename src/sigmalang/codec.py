@@ -11,7 +11,7 @@ backend payload decoding to the glyph code of :mod:`sigmalang.semantic` (docs/se
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from . import semantic
@@ -19,13 +19,17 @@ from .backends import PPMD, STORE, ZSTD, BackendError, get_backend
 from .container import Frame
 from .errors import SigmaFormatError
 from .glyph import decode_varint, encode_varint
+from .longrange import LongRangeError, Matcher, cut, encode_list, parse_list, splice
 from .semantic.codebook import Codebook
 from .semantic.transform import read_header
 
 __all__ = [
     "DEFAULT_LEVEL",
     "LEVELS",
+    "LONG_TRANSFORMS",
     "TRANSFORM_LITERAL",
+    "TRANSFORM_LONG_LITERAL",
+    "TRANSFORM_LONG_SEMANTIC",
     "TRANSFORM_SEMANTIC",
     "Chunk",
     "ChunkDecodeError",
@@ -49,7 +53,17 @@ __all__ = [
 
 TRANSFORM_LITERAL = 0  # the frame's content is the chunk's bytes: one literal glyph run
 TRANSFORM_SEMANTIC = 1  # the frame's content is a glyph code (words, quantities, structure)
-TRANSFORMS = {TRANSFORM_LITERAL: "literal", TRANSFORM_SEMANTIC: "semantic"}
+# Shared-context streams only: long-range references (a match list), then transform 0 or 1 of the
+# rest of the chunk (sigmalang.longrange; FORMAT.md §7). The inner transform is the id minus 2.
+TRANSFORM_LONG_LITERAL = 2
+TRANSFORM_LONG_SEMANTIC = 3
+LONG_TRANSFORMS = (TRANSFORM_LONG_LITERAL, TRANSFORM_LONG_SEMANTIC)
+TRANSFORMS = {
+    TRANSFORM_LITERAL: "literal",
+    TRANSFORM_SEMANTIC: "semantic",
+    TRANSFORM_LONG_LITERAL: "long+literal",
+    TRANSFORM_LONG_SEMANTIC: "long+semantic",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,11 +125,12 @@ class EncodedChunk:
     continues: bool = False  # the frame needs the context of the frames before it
     coded: bytes = b""  # with a context: what the backend coded (the frame's part of the history)
     book: Codebook | None = None  # with a context: the codebook a semantic frame's code used
+    original: bytes = b""  # with a context: the chunk (the frame's part of the long-range source)
 
     def advance(self, context: FrameContext | None) -> None:
         """Take this frame into *context* (the writer's side of :meth:`FrameContext.advance`)."""
         if context is not None:
-            context.advance(self.coded, self.continues, self.book)
+            context.advance(self.coded, self.continues, self.book, self.original)
 
 
 # Shared context (docs/semantic.md, "Shared context"). A continuing frame's body is
@@ -140,6 +155,9 @@ class FrameContext:
     continuing semantic frame may reference it (glyph-code flag ``FLAG_BOOK``) and extend it,
     instead of carrying its own (the writer does so when *carry_book* is set).
     *broken* is set when a frame was lost, so that continuing frames fail until the next reset.
+    *long* keeps the original bytes since the last reset point (the source of long-range
+    references, transforms 2 and 3) and, on the writer's side, their index; the writer looks for
+    long-range references when *long_range* is set.
     """
 
     window: int = CONTEXT_WINDOW
@@ -149,6 +167,8 @@ class FrameContext:
     frames: int = 0
     book: Codebook | None = None
     broken: bool = False
+    long_range: bool = True
+    long: Matcher = field(default_factory=Matcher)
 
     def prime(self) -> bytes:
         """What the writer primes the next frame's backend with (empty: the frame is a reset)."""
@@ -156,11 +176,14 @@ class FrameContext:
             return b""
         return self.history[-self.window :] if self.window else b""
 
-    def advance(self, coded: bytes, continues: bool, book: Codebook | None = None) -> None:
+    def advance(
+        self, coded: bytes, continues: bool, book: Codebook | None = None, original: bytes | bytearray = b""
+    ) -> None:
         """Take in the backend input of a frame just written or decoded (and its codebook, for a
-        semantic frame in a stream without a stream codebook)."""
+        semantic frame in a stream without a stream codebook, and its original bytes)."""
         keep = max(self.window, MAX_CONTEXT)
         self.history = (self.history + coded if continues else bytes(coded))[-keep:]
+        self.long.advance(original, continues)
         self.frames += 1
         self.book = book if book is not None or not continues else self.book
         self.broken = False
@@ -168,6 +191,7 @@ class FrameContext:
     def lose(self) -> None:
         """A frame could not be decoded: frames that continue from it cannot be either."""
         self.history, self.book, self.broken = b"", None, True
+        self.long.source.clear()
 
 
 class Chunk(NamedTuple):
@@ -256,35 +280,99 @@ def encode_chunk(
     spec = level_spec(level)
     data = bytes(data)
     prime = context.prime() if context is not None else b""
+    if context is not None and context.long_range and spec.backend != STORE and data:
+        if context.frames % context.reset_interval == 0:
+            context.long.reset()  # a reset point references only its own chunk
+        matches = context.long.find(data)
+        covered = sum(m[2] for m in matches)
+        if covered * LONG_TRY >= len(data):
+            long = _encode_long(data, matches, spec, book, context, prime)
+            if covered * LONG_SURE >= len(data) and len(long.data) < len(data):
+                return long
+            plain = _encode_plain(data, spec, book, context, prime)
+            return long if len(long.data) < len(plain.data) else plain
+    return _encode_plain(data, spec, book, context, prime)
+
+
+# Long-range references are tried when they cover at least 1/LONG_TRY of a chunk; from 1/LONG_SURE
+# on they are kept without coding the chunk without them too (measured: docs/semantic.md).
+LONG_TRY = 256
+LONG_SURE = 128
+
+
+class _Inner(NamedTuple):
+    transform: int
+    backend: int
+    body: bytes  # without the context length
+    primed: bool
+    coded: bytes
+    book: Codebook | None
+
+
+def _encode_inner(
+    data: bytes, spec: LevelSpec, book: Codebook | None, context: FrameContext | None, prime: bytes, continues: bool
+) -> _Inner:
+    """Transform 0 or 1 and the level's backend, primed with *prime*; a frame's data if the body
+    is short enough (the caller checks)."""
+    backend = get_backend(spec.backend, spec.backend_level, spec.memory_mib, verify=spec.verify)
+    semantic_ok = spec.transform == TRANSFORM_SEMANTIC and semantic.worth_trying(data)
+    used = book  # the codebook the glyph code references: the stream's, or the previous frame's
+    if continues and book is None and context is not None and context.carry_book:
+        used = context.book
+    code = semantic.encode(data, book=used) if semantic_ok else b""
+    try:
+        if code and len(code) <= max_code_size(len(data)):
+            frame_book = _frame_book(code, used) if context is not None and book is None else None
+            return _Inner(TRANSFORM_SEMANTIC, spec.backend, backend.encode(code, prime), bool(prime), code, frame_book)
+        return _Inner(TRANSFORM_LITERAL, spec.backend, backend.encode(data, prime), bool(prime), data, None)
+    except BackendError:  # a verified backend refused its own output: use zstd for this chunk
+        return _Inner(TRANSFORM_LITERAL, ZSTD, get_backend(ZSTD, 19).encode(data), False, data, None)
+
+
+def _encode_plain(
+    data: bytes, spec: LevelSpec, book: Codebook | None, context: FrameContext | None, prime: bytes
+) -> EncodedChunk:
+    original = data if context is not None else b""
     if spec.backend != STORE and data:
-        backend = get_backend(spec.backend, spec.backend_level, spec.memory_mib, verify=spec.verify)
-        semantic_ok = spec.transform == TRANSFORM_SEMANTIC and semantic.worth_trying(data)
-        used = book  # the codebook the glyph code references: the stream's, or the previous frame's
-        if prime and book is None and context is not None and context.carry_book:
-            used = context.book
-        code = semantic.encode(data, book=used) if semantic_ok else b""
-        continues = bool(prime)
-        try:
-            if code and len(code) <= max_code_size(len(data)):
-                coded = code
-                encoded = encode_varint(len(code)) + backend.encode(code, prime)
-                transform = TRANSFORM_SEMANTIC
-            else:
-                coded = data
-                encoded = backend.encode(data, prime)
-                transform = TRANSFORM_LITERAL
-            backend_id = spec.backend
-        except BackendError:  # a verified backend refused its own output: use zstd for this chunk
-            encoded, transform, backend_id = get_backend(ZSTD, 19).encode(data), TRANSFORM_LITERAL, ZSTD
-            coded, continues = data, False
-        if continues:
+        inner = _encode_inner(data, spec, book, context, prime, bool(prime))
+        encoded = inner.body
+        if inner.transform == TRANSFORM_SEMANTIC:
+            encoded = encode_varint(len(inner.coded)) + encoded
+        if inner.primed:
             encoded = encode_varint(len(prime)) + encoded
         if len(encoded) < len(data):
             if context is None:
-                return EncodedChunk(transform, backend_id, encoded)
-            frame_book = _frame_book(code, used) if transform == TRANSFORM_SEMANTIC and book is None else None
-            return EncodedChunk(transform, backend_id, encoded, continues, coded, frame_book)
-    return EncodedChunk(TRANSFORM_LITERAL, STORE, data, False, data if context is not None else b"")
+                return EncodedChunk(inner.transform, inner.backend, encoded)
+            return EncodedChunk(
+                inner.transform, inner.backend, encoded, inner.primed, inner.coded, inner.book, original
+            )
+    return EncodedChunk(TRANSFORM_LITERAL, STORE, data, False, original, None, original)
+
+
+def _encode_long(
+    data: bytes,
+    matches: list[tuple[int, int, int]],
+    spec: LevelSpec,
+    book: Codebook | None,
+    context: FrameContext,
+    prime: bytes,
+) -> EncodedChunk:
+    """A long-range frame: the match list, then the rest of the chunk coded as a frame would be
+    (stored when coding does not shrink it). It continues unless it is a reset point; its context
+    length is then 0 when the rest's backend was not primed."""
+    rest = cut(data, matches)
+    continues = context.frames % context.reset_interval != 0
+    inner = _Inner(TRANSFORM_LITERAL, STORE, rest, False, rest, None)
+    if rest:
+        coded = _encode_inner(rest, spec, book, context, prime if continues else b"", continues)
+        body = coded.body
+        if coded.transform == TRANSFORM_SEMANTIC:
+            body = encode_varint(len(coded.coded)) + body
+        if len(body) < len(rest):
+            inner = coded._replace(body=body)
+    head = encode_varint(len(prime) if inner.primed else 0) if continues else b""
+    encoded = head + encode_list(matches) + inner.body
+    return EncodedChunk(inner.transform + 2, inner.backend, encoded, continues, inner.coded, inner.book, data)
 
 
 def _frame_book(code: bytes, used: Codebook | None) -> Codebook:
@@ -314,11 +402,26 @@ def decode_chunk(
 
 
 def _decode_body(
-    transform: int, backend: int, payload: bytes, size: int, book: Codebook | None, prime: bytes
+    transform: int,
+    backend: int,
+    payload: bytes,
+    size: int,
+    book: Codebook | None,
+    prime: bytes,
+    source: bytes | bytearray = b"",
 ) -> tuple[bytes, bytes]:
-    """The chunk and the backend input it was coded from (glyph code or the chunk itself)."""
+    """The chunk and the backend input it was coded from (glyph code or the chunk itself; of the
+    rest, for a long-range frame, whose references reach into *source*)."""
     if transform not in TRANSFORMS:
         raise ChunkDecodeError(f"unknown transform {transform}")
+    if transform in LONG_TRANSFORMS:
+        try:
+            matches, start = parse_list(payload, size, len(source))
+            rest_size = size - sum(m[2] for m in matches)
+            rest, coded = _decode_body(transform - 2, backend, payload[start:], rest_size, book, prime)
+            return splice(rest, matches, source, size), coded
+        except LongRangeError as exc:
+            raise ChunkDecodeError(f"long-range frame: {exc}") from None
     try:
         decoder = get_backend(backend)
     except KeyError:
@@ -386,25 +489,37 @@ def decode_frame(frame: Frame, book: Codebook | None = None, context: FrameConte
     stream's :class:`FrameContext` in a shared-context stream: a continuing frame is decoded with
     it, and every frame advances it (a frame that fails marks it lost).
     """
+    return decode_frame_code(frame, book, context)[0]
+
+
+def decode_frame_code(
+    frame: Frame, book: Codebook | None = None, context: FrameContext | None = None
+) -> tuple[bytes, bytes]:
+    """:func:`decode_frame`, and the backend input the frame was coded from: its glyph code (of the
+    rest, for a long-range frame) or its literal bytes (for ``sigmalang inspect``)."""
     try:
         prime = b""
         payload = frame.data
+        long = frame.transform in LONG_TRANSFORMS
+        if long and context is None:
+            raise ChunkDecodeError("long-range references in a stream of independent frames")
         if frame.continues:
             if context is None or context.broken:
                 raise ChunkDecodeError("the frame continues a context that is not available (decode from a reset)")
             length, start = _varint(payload, 0, "continuing frame has no valid context length")
-            if not 0 < length <= min(len(context.history), MAX_CONTEXT):
+            if not (0 if long else 1) <= length <= min(len(context.history), MAX_CONTEXT):
                 raise ChunkDecodeError(f"context of {length} bytes asked for, {len(context.history)} available")
-            prime, payload = context.history[-length:], payload[start:]
+            prime, payload = (context.history[-length:] if length else b""), payload[start:]
         used = book if book is not None or not frame.continues or context is None else context.book
-        data, coded = _decode_body(frame.transform, frame.backend, payload, frame.orig_size, used, prime)
+        source = context.long.source if context is not None and frame.continues else b""
+        data, coded = _decode_body(frame.transform, frame.backend, payload, frame.orig_size, used, prime, source)
         frame_book = None
-        if context is not None and frame.transform == TRANSFORM_SEMANTIC and book is None:
+        if context is not None and frame.transform in (TRANSFORM_SEMANTIC, TRANSFORM_LONG_SEMANTIC) and book is None:
             frame_book = _frame_book(coded, used)
     except (ChunkDecodeError, semantic.SemanticDecodeError) as exc:
         if context is not None:
             context.lose()
         raise SigmaFormatError(f"frame cannot be decoded: {exc}", frame=frame.number, offset=frame.offset) from None
     if context is not None:
-        context.advance(coded, frame.continues, frame_book)
-    return data
+        context.advance(coded, frame.continues, frame_book, data)
+    return data, coded

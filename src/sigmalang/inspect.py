@@ -23,7 +23,16 @@ from typing import IO, Any
 
 from . import primitives as P
 from .backends import BACKENDS, BackendError, get_backend
-from .codec import DEFAULT_LEVEL, TRANSFORM_SEMANTIC, TRANSFORMS, encode_chunk, max_code_size
+from .codec import (
+    DEFAULT_LEVEL,
+    TRANSFORM_LONG_SEMANTIC,
+    TRANSFORM_SEMANTIC,
+    TRANSFORMS,
+    FrameContext,
+    decode_frame_code,
+    encode_chunk,
+    max_code_size,
+)
 from .compressor import DEFAULT_CHUNK_SIZE
 from .container import MAGIC, EndOfStream, Frame, StreamAssembler, StreamHeader, StreamParser
 from .errors import SigmaFormatError
@@ -372,7 +381,13 @@ class StreamReport:
 
     def as_dict(self) -> dict[str, Any]:
         groups = [
-            {"transform": key.split("+")[0], "backend": key.split("+")[1], "frames": f, "original": o, "encoded": e}
+            {
+                "transform": key.rsplit("+", 1)[0],
+                "backend": key.rsplit("+", 1)[1],
+                "frames": f,
+                "original": o,
+                "encoded": e,
+            }
             for key, (f, o, e) in self.groups.items()
         ]
         return {
@@ -411,6 +426,9 @@ class _Inspector:
         self.report = StreamReport(header.level, header.chunk_size)
         self.limit, self.lines, self.top = frames, lines, top
         self.book = book if header.codebook_id else None
+        # A shared-context stream's frames decode only in order, each with the context the frames
+        # before it left: the inspector decodes them as a decoder does (codec.decode_frame_code).
+        self.context = FrameContext() if header.shared_context else None
 
     def add(self, frame: Frame) -> None:
         r = self.report
@@ -424,13 +442,24 @@ class _Inspector:
         if self.limit is not None and r.inspected >= self.limit:
             return
         r.inspected += 1
-        if frame.transform != TRANSFORM_SEMANTIC:
+        book = self.book
+        if self.context is not None:
+            if book is None and frame.continues:
+                book = self.context.book  # the previous frame's codebook, which the glyph code may extend
+            data, code = decode_frame_code(frame, self.book, self.context)
+            if frame.transform not in (TRANSFORM_SEMANTIC, TRANSFORM_LONG_SEMANTIC):
+                if frame.number == 0 and self.lines:
+                    self._show_lines(frame, data)
+                return
+            backend_bytes = len(frame.data)  # with the context length (and a long-range frame's match list)
+        elif frame.transform != TRANSFORM_SEMANTIC:
             if frame.number == 0 and self.lines:
                 self._literal_lines(frame)
             return
-        code, backend_bytes = _glyph_code(frame)
+        else:
+            code, backend_bytes = _glyph_code(frame)
         try:
-            analysis = analyze_code(code, frame.orig_size, self.book)
+            analysis = analyze_code(code, frame.orig_size, book)
             if frame.number == 0 and self.lines:
                 self._semantic_lines(frame, code)
         except (ValueError, SemanticDecodeError) as exc:
@@ -458,6 +487,9 @@ class _Inspector:
             data = get_backend(frame.backend).decode(frame.data, frame.orig_size)
         except (BackendError, KeyError) as exc:
             raise _damaged(frame, str(exc)) from None
+        self._show_lines(frame, data)
+
+    def _show_lines(self, frame: Frame, data: bytes) -> None:
         self.report.lines_frame = _frame_label(frame)
         self.report.lines = [{"text": render_bytes(t), "glyphs": None} for t in _first_lines(data, self.lines)]
 
@@ -607,7 +639,8 @@ def format_report(report: dict[str, Any], label: str, width: int = 120) -> list[
     ]
     payload = 0
     for g in r["by_backend"]:
-        name = f"{g['transform']}+{g['backend']}" + (" (stored)" if g["backend"] == "store" else "")
+        stored = g["backend"] == "store" and g["transform"] == "literal"
+        name = f"{g['transform']}+{g['backend']}" + (" (stored)" if stored else "")
         out.append(f"  {name}: {_plural(g['frames'], 'frame')}, {g['original']:,} -> {g['encoded']:,} bytes")
         payload += g["encoded"]
     out.append(f"  container (header, frame headers and CRCs, index, trailer): {r['encoded_size'] - payload:,} bytes")
