@@ -306,14 +306,26 @@ def run_child(
     return Measured(poller.peak_rss, poller.peak_pss, kernel, parts, result.get("elapsed", 0.0)), result
 
 
-def write_input(path: Path, size: int, sample: bytes) -> None:
-    """*size* bytes of *sample* repeated, written a piece at a time (never all in memory)."""
+def write_input(path: Path, size: int, sample: bytes, vary: bool = False) -> None:
+    """*size* bytes of *sample* repeated, written a piece at a time (never all in memory).
+
+    With *vary*, copy *k* has its letters rotated by *k* mod 26 places: text as alike for the coder,
+    but a copy repeats only 26 copies later, out of reach of shared context's long-range
+    references (16 MiB), which would otherwise code every copy after the first as a few references.
+    """
+    lower, upper = bytes(range(97, 123)), bytes(range(65, 91))
     with open(path, "wb") as out:
         left = size
+        copy = 0
         while left > 0:
             piece = sample[:left]
+            if vary and copy % 26:
+                k = copy % 26
+                table = bytes.maketrans(lower + upper, lower[k:] + lower[:k] + upper[k:] + upper[:k])
+                piece = piece.translate(table)
             out.write(piece)
             left -= len(piece)
+            copy += 1
 
 
 def same_file(a: Path, b: Path, block: int = 4 * MiB) -> bool:
@@ -359,7 +371,7 @@ def measure(size: int, args: argparse.Namespace, work: Path) -> list[Row]:
     from sigmalang.memory import estimate_memory_usage
 
     src, enc, dec = work / "input.txt", work / "input.sgl", work / "output.txt"
-    write_input(src, size, SAMPLE.read_bytes())
+    write_input(src, size, SAMPLE.read_bytes(), vary=args.shared_context)
     flight = {"max_in_flight": args.max_in_flight} if args.max_in_flight else {}
     level = args.level[0]
     rows = []
@@ -537,7 +549,7 @@ def pipeline_main(args: argparse.Namespace) -> int:
     print(
         f"settings: level {args.level[0]}, input = {SAMPLE.name} repeated, "
         f"chunks in flight: {args.max_in_flight or 'the default (2 per worker)'}"
-        + (", shared context (runs of 16 chunks per job)" if args.shared_context else "")
+        + (", shared context (runs of 16 chunks per job; copies letter-rotated)" if args.shared_context else "")
     )
     baseline, _ = run_child("baseline")
     worker, _ = run_child("baseline", module="sigmalang.codec")
@@ -603,7 +615,7 @@ def buffer_pool_main(args: argparse.Namespace) -> int:
     print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     with tempfile.TemporaryDirectory(prefix="sigmalang-memory-", dir=args.tmpdir) as tmp:
         src = Path(tmp) / "input.txt"
-        write_input(src, size, SAMPLE.read_bytes())
+        write_input(src, size, SAMPLE.read_bytes(), vary=args.shared_context)
         for chunk in args.chunk_size:
             best: dict[str, dict[str, Any]] = {}
             for _ in range(3):  # the fastest of three, for each

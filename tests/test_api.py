@@ -141,3 +141,25 @@ def test_memory_helpers_follow_configuration():
     assert chosen == 256 << 10
     with pytest.raises(ValueError):
         sigmalang.get_optimal_chunk_size(memory_budget=1)
+
+
+def test_shared_context_memory_estimate_counts_context_and_runs():
+    """A shared-context stream keeps its history and long-range source on top of a one-worker
+    run; encoding with workers holds whole runs of RESET_INTERVAL chunks, in the parent and in each
+    worker, so it grows with the chunk size times the run length; decoding uses no workers."""
+    from sigmalang.codec import RESET_INTERVAL
+    from sigmalang.longrange import LONG_WINDOW
+
+    chunk = 1 << 20
+    for mode in ("encode", "decode"):
+        alone = sigmalang.estimate_memory_usage(chunk, mode=mode)
+        shared = sigmalang.estimate_memory_usage(chunk, mode=mode, shared_context=True)
+        assert shared.total - alone.total >= LONG_WINDOW
+        assert shared.total == sum(shared.parts.values())
+    two = sigmalang.estimate_memory_usage(chunk, 2, shared_context=True)
+    assert two.parts["buffers"] >= 2 * RESET_INTERVAL * chunk  # the runs in flight
+    assert two.parts["workers"] >= 2 * RESET_INTERVAL * chunk
+    decode_two = sigmalang.estimate_memory_usage(chunk, 2, mode="decode", shared_context=True)
+    assert "workers" not in decode_two.parts
+    short = sigmalang.estimate_memory_usage(chunk, 4, shared_context=True, input_size=3 * chunk)
+    assert short.parts["workers"] < two.parts["workers"]  # one run: one busy worker

@@ -31,10 +31,11 @@ from dataclasses import dataclass
 from typing import Literal
 
 from .backends import PPMD, ZSTD
-from .codec import DEFAULT_LEVEL, TRANSFORMS, LevelSpec, level_spec
+from .codec import DEFAULT_LEVEL, MAX_CONTEXT, RESET_INTERVAL, TRANSFORMS, LevelSpec, level_spec
 from .compressor import DEFAULT_CHUNK_SIZE, check_chunk_size
 from .container import FRAME_OVERHEAD, MAX_CHUNK_SIZE
 from .glyph import encode_varint
+from .longrange import LONG_WINDOW, TABLE_BITS
 
 __all__ = [
     "MemoryEstimate",
@@ -83,6 +84,17 @@ PPMD_FILL: dict[str, dict[int, float]] = {
     "literal": {4: 1.6, 5: 3.2, 6: 5.5, 8: 11.2, 12: 20.5, 16: 24.3},
     "semantic": {4: 2.7, 5: 5.0, 6: 7.3, 8: 11.0, 12: 13.9, 16: 14.8},
 }
+# Shared context (docs/memory.md, "Shared context"): each process that codes a stream's frames in
+# order keeps the coded history (MAX_CONTEXT, and a copy while it is extended), the original bytes
+# that long-range references may copy (LONG_WINDOW, extended by a chunk while one is coded) and, on
+# the writer's side, the anchor table (8 bytes a slot); plus chunk copies (the match list's rest,
+# the chunk spliced back), in chunks.
+SHARED_CHUNKS: dict[Mode, float] = {"encode": 2.0, "decode": 4.0}
+# Parallel shared-context encoding sends runs of RESET_INTERVAL chunks to the workers. The parent
+# holds each run in flight, the one it is cutting and a pickled copy of the one it is sending, in
+# runs; a worker holds its run, the unpickled copy of it and the run's frames, in runs.
+SHARED_PARENT_RUNS = 2.5  # beyond the runs in flight
+SHARED_WORKER_RUNS = 1.5
 # The frame index: copies of it held at once (at the end, while the index glyph is built or checked;
 # measured with 1 KiB chunks, where 1 GB makes a 3.8 MiB index).
 INDEX_COPIES: dict[Mode, float] = {"encode": 4.0, "decode": 6.0}
@@ -171,13 +183,16 @@ def estimate_memory_usage(
     *max_in_flight* defaults to the pipeline's default, two chunks per worker. With
     ``mode="decode"``, the same for decoding a stream written with *chunk_size* and *level*.
     With *input_size*, the part that grows with the input is counted too (the frame index), and a
-    short input that fills only part of the pipeline is estimated as such.
+    short input that fills only part of the pipeline is estimated as such. With *shared_context*,
+    a shared-context stream (:func:`_shared_estimate`).
     """
     check_chunk_size(chunk_size)
     if mode not in ("encode", "decode"):
         raise ValueError(f"mode must be 'encode' or 'decode', got {mode!r}")
     if not isinstance(workers, int) or workers < 1:
         raise ValueError(f"workers must be a positive integer, got {workers!r}")
+    if shared_context:
+        return _shared_estimate(chunk_size, workers, level, max_in_flight, mode, input_size)
     in_flight = max_in_flight or 2 * workers
     pool = workers > 1
     frames = _frames(input_size, chunk_size) if input_size else None
@@ -200,6 +215,40 @@ def estimate_memory_usage(
         parts["codec"] = _codec_memory(level, chunk_size if frames != 1 else max(input_size or 1, 1), mode)
     if input_size:
         parts["index"] = _index_memory(input_size, chunk_size, mode)
+    return MemoryEstimate(sum(parts.values()), parts)
+
+
+def _shared_context_memory(chunk_size: int, mode: Mode) -> int:
+    """What one process that codes a shared-context stream in order keeps besides its codec."""
+    table = 8 << TABLE_BITS if mode == "encode" else 0
+    return 2 * MAX_CONTEXT + LONG_WINDOW + table + int(SHARED_CHUNKS[mode] * chunk_size)
+
+
+def _shared_estimate(
+    chunk_size: int, workers: int, level: int, max_in_flight: int | None, mode: Mode, input_size: int | None
+) -> MemoryEstimate:
+    """A shared-context stream. Its frames decode in order in the main process (whatever
+    *workers*), as they encode with one worker; with more, runs of RESET_INTERVAL chunks are
+    coded in parallel, each by a worker with a context of its own."""
+    one = estimate_memory_usage(chunk_size, 1, level, mode=mode, input_size=input_size)
+    parts = dict(one.parts)
+    context = _shared_context_memory(chunk_size, mode)
+    if mode == "decode" or workers == 1:
+        parts["context"] = context
+        if workers > 1:  # the pool is started, but the frames are decoded here
+            parts["pool"] = POOL_HELPERS // 2
+        return MemoryEstimate(sum(parts.values()), parts)
+    run = RESET_INTERVAL * chunk_size
+    in_flight = max_in_flight or workers
+    runs = math.ceil(input_size / run) if input_size else in_flight + 1
+    fixed_mib = PARENT_BUFFERS["encode", True][0]
+    parts["buffers"] = fixed_mib * MiB + int(min(in_flight + SHARED_PARENT_RUNS, runs + 1) * run)
+    parts.pop("codec", None)
+    parts["pool"] = POOL_HELPERS
+    busy = min(workers, runs)
+    parts["workers"] = busy * (
+        WORKER_BASELINE + _codec_memory(level, chunk_size, mode) + context + int(SHARED_WORKER_RUNS * run)
+    )
     return MemoryEstimate(sum(parts.values()), parts)
 
 
