@@ -86,14 +86,18 @@ PPMD_FILL: dict[str, dict[int, float]] = {
 }
 # Shared context (docs/memory.md, "Shared context"): each process that codes a stream's frames in
 # order keeps the coded history (MAX_CONTEXT, and a copy while it is extended), the original bytes
-# that long-range references may copy (LONG_WINDOW, extended by a chunk while one is coded) and, on
-# the writer's side, the anchor table (8 bytes a slot); plus chunk copies (the match list's rest,
-# the chunk spliced back), in chunks.
-SHARED_CHUNKS: dict[Mode, float] = {"encode": 2.0, "decode": 4.0}
+# that long-range references may copy (LONG_WINDOW, in a buffer that trimming leaves up to half as
+# large again) and, on the writer's side, the anchor table (8 bytes a slot). On top of that come
+# chunk-sized buffers: the rest of a long-range chunk and the chunk spliced back, and what glibc's
+# allocator keeps of the freed multi-MiB buffers (its dynamic mmap threshold rises to their size;
+# with MALLOC_MMAP_THRESHOLD_=131072 a decode kept ~55 MiB less). Measured at 4 MiB chunks
+# (benchmarks/memory.py --shared-context), in chunks.
+SHARED_CHUNKS: dict[Mode, float] = {"encode": 16.0, "decode": 22.0}
 # Parallel shared-context encoding sends runs of RESET_INTERVAL chunks to the workers. The parent
-# holds each run in flight, the one it is cutting and a pickled copy of the one it is sending, in
-# runs; a worker holds its run, the unpickled copy of it and the run's frames, in runs.
-SHARED_PARENT_RUNS = 2.5  # beyond the runs in flight
+# holds each run in flight, the one it is cutting, a pickled copy of the one it is sending and the
+# frames of finished runs, in runs; a worker holds its run, the unpickled copy of it and the run's
+# frames, in runs.
+SHARED_PARENT_RUNS = 3.5  # beyond the runs in flight
 SHARED_WORKER_RUNS = 1.5
 # The frame index: copies of it held at once (at the end, while the index glyph is built or checked;
 # measured with 1 KiB chunks, where 1 GB makes a 3.8 MiB index).
@@ -221,7 +225,7 @@ def estimate_memory_usage(
 def _shared_context_memory(chunk_size: int, mode: Mode) -> int:
     """What one process that codes a shared-context stream in order keeps besides its codec."""
     table = 8 << TABLE_BITS if mode == "encode" else 0
-    return 2 * MAX_CONTEXT + LONG_WINDOW + table + int(SHARED_CHUNKS[mode] * chunk_size)
+    return 2 * MAX_CONTEXT + LONG_WINDOW * 3 // 2 + table + int(SHARED_CHUNKS[mode] * chunk_size)
 
 
 def _shared_estimate(
