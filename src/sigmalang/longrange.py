@@ -117,27 +117,17 @@ def splice(rest: bytes, matches: list[Match], source: bytes | bytearray, size: i
     return bytes(out)
 
 
-def _forward(buf: bytearray, q: int, t: int, limit: int) -> int:
-    """How many bytes from *q* and *t* on are equal, at most *limit* (block compares, halving)."""
+def _agree(buf: bytearray, q: int, t: int, limit: int, backward: bool = False) -> int:
+    """How many bytes from *q* and *t* on (with *backward*: just before them) are equal, at most
+    *limit*: block compares of doubling size, then halving once they differ."""
     n, step = 0, KEY
     while n < limit:
         k = min(step, limit - n)
-        if buf[q + n : q + n + k] == buf[t + n : t + n + k]:
-            n += k
-            step <<= 1
-        elif k > 1:
-            step = k >> 1
+        if backward:
+            same = buf[q - n - k : q - n] == buf[t - n - k : t - n]
         else:
-            break
-    return n
-
-
-def _backward(buf: bytearray, q: int, t: int, limit: int) -> int:
-    """How many bytes just before *q* and *t* are equal, at most *limit*."""
-    n, step = 0, KEY
-    while n < limit:
-        k = min(step, limit - n)
-        if buf[q - n - k : q - n] == buf[t - n - k : t - n]:
+            same = buf[q + n : q + n + k] == buf[t + n : t + n + k]
+        if same:
             n += k
             step <<= 1
         elif k > 1:
@@ -199,9 +189,9 @@ class Matcher:
                     next_anchor = p + gap
                 if q_count >= first and p >= covered:
                     q, t = q_count - first, hist + p
-                    n = _forward(source, q, t, min(hist + size - t, t - q))
+                    n = _agree(source, q, t, min(hist + size - t, t - q))
                     if n >= KEY:
-                        b = _backward(source, q, t, min(q, p - covered, t - q - n))
+                        b = _agree(source, q, t, min(q, p - covered, t - q - n), backward=True)
                         if n + b >= self.min_match:
                             matches.append((p - b, t - q, n + b))
                             covered = p + n
