@@ -303,7 +303,7 @@ LONG_SURE = 128
 class _Inner(NamedTuple):
     transform: int
     backend: int
-    body: bytes  # without the context length
+    body: bytes  # the transform's frame body (a semantic one starts with the code's length), no context length
     primed: bool
     coded: bytes
     book: Codebook | None
@@ -323,7 +323,8 @@ def _encode_inner(
     try:
         if code and len(code) <= max_code_size(len(data)):
             frame_book = _frame_book(code, used) if context is not None and book is None else None
-            return _Inner(TRANSFORM_SEMANTIC, spec.backend, backend.encode(code, prime), bool(prime), code, frame_book)
+            body = encode_varint(len(code)) + backend.encode(code, prime)
+            return _Inner(TRANSFORM_SEMANTIC, spec.backend, body, bool(prime), code, frame_book)
         return _Inner(TRANSFORM_LITERAL, spec.backend, backend.encode(data, prime), bool(prime), data, None)
     except BackendError:  # a verified backend refused its own output: use zstd for this chunk
         return _Inner(TRANSFORM_LITERAL, ZSTD, get_backend(ZSTD, 19).encode(data), False, data, None)
@@ -336,8 +337,6 @@ def _encode_plain(
     if spec.backend != STORE and data:
         inner = _encode_inner(data, spec, book, context, prime, bool(prime))
         encoded = inner.body
-        if inner.transform == TRANSFORM_SEMANTIC:
-            encoded = encode_varint(len(inner.coded)) + encoded
         if inner.primed:
             encoded = encode_varint(len(prime)) + encoded
         if len(encoded) < len(data):
@@ -365,11 +364,8 @@ def _encode_long(
     inner = _Inner(TRANSFORM_LITERAL, STORE, rest, False, rest, None)
     if rest:
         coded = _encode_inner(rest, spec, book, context, prime if continues else b"", continues)
-        body = coded.body
-        if coded.transform == TRANSFORM_SEMANTIC:
-            body = encode_varint(len(coded.coded)) + body
-        if len(body) < len(rest):
-            inner = coded._replace(body=body)
+        if len(coded.body) < len(rest):
+            inner = coded
     head = encode_varint(len(prime) if inner.primed else 0) if continues else b""
     encoded = head + encode_list(matches) + inner.body
     return EncodedChunk(inner.transform + 2, inner.backend, encoded, continues, inner.coded, inner.book, data)
