@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sigmalang import codec
-from sigmalang.backends import PPMD, STORE
+from sigmalang.backends import CM, PPMD, STORE
 from sigmalang.codec import TRANSFORM_LITERAL, TRANSFORM_SEMANTIC, ChunkDecodeError, decode_chunk, encode_chunk
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -35,10 +35,12 @@ def test_fixtures_roundtrip_at_every_level(name: str, level: int) -> None:
         assert len(encoded.data) < len(data) // 2
 
 
-def test_default_level_uses_the_semantic_transform_and_ppmd() -> None:
+def test_default_level_uses_the_context_mixing_model() -> None:
     encoded = roundtrip(DICKENS, codec.DEFAULT_LEVEL)
-    assert (encoded.transform, encoded.backend) == (TRANSFORM_SEMANTIC, PPMD)
-    assert len(encoded.data) < len(encode_chunk(DICKENS, 3).data)  # the transform helps PPMd
+    assert (encoded.transform, encoded.backend) == (TRANSFORM_LITERAL, CM)
+    ppmd = encode_chunk(DICKENS, 3)
+    assert (ppmd.transform, ppmd.backend) == (TRANSFORM_SEMANTIC, PPMD)
+    assert len(encoded.data) < len(ppmd.data)  # the model beats PPMd over the glyph code
 
 
 @pytest.mark.parametrize("level", ALL_LEVELS)

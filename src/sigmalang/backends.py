@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sys
 import threading
-from typing import Protocol
+from typing import Any, Protocol
 
 import pyppmd
 import zstandard
@@ -22,6 +22,8 @@ from .glyph import decode_varint, encode_varint
 
 __all__ = [
     "BACKENDS",
+    "CM",
+    "CmBackend",
     "PPMD",
     "STORE",
     "ZSTD",
@@ -36,6 +38,7 @@ __all__ = [
 STORE = 0
 ZSTD = 1
 PPMD = 2
+CM = 3
 
 
 class BackendError(Exception):
@@ -268,7 +271,96 @@ class PpmdBackend:
         return self.memory_mib << 20
 
 
-BACKENDS = {STORE: "store", ZSTD: "zstd", PPMD: "ppmd"}
+CM_VERSION = 1
+CM_DEFAULT_COMPONENTS = 0x3FF
+CM_DEFAULT_HASH_BITS = 22
+
+
+class CmBackend:
+    """Our context-mixing model (``_cm``), with its parameters in the payload.
+
+    Payload: model version (1 byte, 1) | hash-table size as a power of two (1 byte, 12-24) |
+    component set (LEB128 varint, a subset of ``_cm.COMPONENTS_ALL``) | the arithmetic-coded
+    bits. The decoder checks the parameters before it allocates anything, decodes exactly *size*
+    bytes and requires the coded bits to end exactly at the payload's end.
+    """
+
+    id = CM
+    name = "cm"
+
+    def __init__(self, components: int = CM_DEFAULT_COMPONENTS, hash_bits: int = CM_DEFAULT_HASH_BITS):
+        from . import _cm
+
+        if components & ~_cm.COMPONENTS_ALL:
+            raise ValueError(f"unknown CM components {components:#x}")
+        if not _cm.HASH_BITS_MIN <= hash_bits <= _cm.HASH_BITS_MAX:
+            raise ValueError(f"CM hash bits must be {_cm.HASH_BITS_MIN}-{_cm.HASH_BITS_MAX}, got {hash_bits}")
+        self.components = components
+        self.hash_bits = hash_bits
+
+    def encode(self, data: bytes, prime: bytes = b"") -> bytes:
+        import numpy as np
+
+        from . import _cm
+
+        buf = np.frombuffer(prime + data, dtype=np.uint8).copy()
+        # Coded bits can exceed the input only slightly (12 bits per bit at the very worst, far
+        # less in practice): past this bound the caller stores the chunk anyway.
+        out = np.empty(len(data) + (len(data) >> 3) + 64, dtype=np.uint8)
+        written = _cm.code(buf, len(prime), False, _EMPTY_U8(), out, self.components, self.hash_bits)
+        header = bytes([CM_VERSION, self.hash_bits]) + encode_varint(self.components)
+        if written < 0:
+            raise BackendError("CM output larger than its bound")
+        return header + out[:written].tobytes()
+
+    def decode(self, data: bytes, size: int, prime: bytes = b"") -> bytes:
+        import numpy as np
+
+        from . import _cm
+
+        components, hash_bits, start = self._parameters(data)
+        buf = np.zeros(len(prime) + size, dtype=np.uint8)
+        buf[: len(prime)] = np.frombuffer(prime, dtype=np.uint8)
+        payload = np.frombuffer(data, dtype=np.uint8)[start:].copy()
+        result = _cm.code(buf, len(prime), True, payload, _EMPTY_U8(), components, hash_bits)
+        if result != 0:
+            raise BackendError("CM stream does not end where expected")
+        return buf[len(prime) :].tobytes()
+
+    @staticmethod
+    def _parameters(data: bytes) -> tuple[int, int, int]:
+        from . import _cm
+
+        if len(data) < 3:
+            raise BackendError("CM payload ends inside its parameters")
+        if data[0] != CM_VERSION:
+            raise BackendError(f"unknown CM model version {data[0]}")
+        hash_bits = data[1]
+        try:
+            parsed = decode_varint(data, 2, 3)
+        except Exception:
+            parsed = None
+        if parsed is None:
+            raise BackendError("CM payload ends inside its parameters")
+        components, start = parsed
+        if not _cm.HASH_BITS_MIN <= hash_bits <= _cm.HASH_BITS_MAX or components & ~_cm.COMPONENTS_ALL:
+            raise BackendError(f"CM parameters out of range: {hash_bits} hash bits, components {components:#x}")
+        return components, hash_bits, start
+
+    def memory_usage(self) -> int:
+        """Bytes of model tables one encoder or decoder allocates."""
+        from . import _cm
+
+        return _cm.model_memory(self.hash_bits)
+
+
+def _EMPTY_U8() -> Any:
+    import numpy as np
+
+    return np.zeros(0, dtype=np.uint8)
+
+
+BACKENDS = {STORE: "store", ZSTD: "zstd", PPMD: "ppmd", CM: "cm"}
 
 
 _local = threading.local()
@@ -291,6 +383,8 @@ def get_backend(backend_id: int, level: int = 0, memory_mib: int = 0, *, verify:
             backend = ZstdBackend(level or 3)
         elif backend_id == PPMD:
             backend = PpmdBackend(level or 6, memory_mib or 16, verify=verify)
+        elif backend_id == CM:
+            backend = CmBackend(level or CM_DEFAULT_COMPONENTS, memory_mib or CM_DEFAULT_HASH_BITS)
         else:
             raise KeyError(backend_id)
         cache[key] = backend

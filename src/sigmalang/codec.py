@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from . import semantic
-from .backends import PPMD, STORE, ZSTD, BackendError, get_backend
+from .backends import CM, PPMD, STORE, ZSTD, BackendError, get_backend
 from .container import Frame
 from .errors import SigmaFormatError
 from .glyph import decode_varint, encode_varint
@@ -87,26 +87,32 @@ class LevelSpec:
         text = f"{TRANSFORMS[self.transform]} + {BACKENDS[self.backend]}"
         if self.backend == PPMD:
             text += f" order {self.backend_level}, {self.memory_mib} MiB"
+        elif self.backend == CM:
+            text += f" components {self.backend_level:#x}, 2^{self.memory_mib} slots"
         elif self.backend != STORE:
             text += f" {self.backend_level}"
         return text + (", verified" if self.verify else "")
 
 
+# Levels 1-3 are the fast end (zstd, and PPMd over the glyph code, the default before the
+# context-mixing model); 4-9 use the context-mixing model (backend 3) on the chunk's bytes: the
+# glyph code does not help it (docs/cm.md, "Does the glyph transform earn its bytes?"). For CM,
+# *backend_level* is the component set and *memory_mib* the hash table's size as a power of two.
 # Every PPMd encoding is checked before it is written (verify=True): pyppmd 1.3.1 can lose output
-# bytes, and a lossless codec must not trust it. The check is exact and nearly free: the length of
-# each encode() call's output proves nothing was lost, or the encoding is decoded again
-# (backends.PPMD_BLOCK; docs/semantic.md has the cost).
+# bytes, and a lossless codec must not trust it (backends.PPMD_BLOCK; docs/semantic.md has the cost).
+CM_FAST = 0x21F  # orders 1-6 and the match model
+CM_ALL = 0x3FF
 LEVELS: dict[int, LevelSpec] = {
     0: LevelSpec(TRANSFORM_LITERAL, STORE, 0),
     1: LevelSpec(TRANSFORM_LITERAL, ZSTD, 3),
-    2: LevelSpec(TRANSFORM_LITERAL, PPMD, 4, 16, verify=True),
-    3: LevelSpec(TRANSFORM_LITERAL, PPMD, 6, 16, verify=True),
-    4: LevelSpec(TRANSFORM_SEMANTIC, PPMD, 4, 16, verify=True),
-    5: LevelSpec(TRANSFORM_SEMANTIC, PPMD, 5, 32, verify=True),
-    6: LevelSpec(TRANSFORM_SEMANTIC, PPMD, 6, 64, verify=True),
-    7: LevelSpec(TRANSFORM_SEMANTIC, PPMD, 8, 128, verify=True),
-    8: LevelSpec(TRANSFORM_SEMANTIC, PPMD, 12, 256, verify=True),
-    9: LevelSpec(TRANSFORM_SEMANTIC, PPMD, 16, 256, verify=True),
+    2: LevelSpec(TRANSFORM_LITERAL, ZSTD, 19),
+    3: LevelSpec(TRANSFORM_SEMANTIC, PPMD, 6, 64, verify=True),
+    4: LevelSpec(TRANSFORM_LITERAL, CM, CM_FAST, 20),
+    5: LevelSpec(TRANSFORM_LITERAL, CM, CM_ALL, 20),
+    6: LevelSpec(TRANSFORM_LITERAL, CM, CM_ALL, 22),
+    7: LevelSpec(TRANSFORM_LITERAL, CM, CM_ALL, 23),
+    8: LevelSpec(TRANSFORM_LITERAL, CM, CM_ALL, 24),
+    9: LevelSpec(TRANSFORM_LITERAL, CM, CM_ALL, 24),
 }
 DEFAULT_LEVEL = 6
 

@@ -30,7 +30,7 @@ import math
 from dataclasses import dataclass
 from typing import Literal
 
-from .backends import PPMD, ZSTD
+from .backends import CM, PPMD, ZSTD, get_backend
 from .codec import DEFAULT_LEVEL, MAX_CONTEXT, RESET_INTERVAL, TRANSFORMS, LevelSpec, level_spec
 from .compressor import DEFAULT_CHUNK_SIZE, check_chunk_size
 from .container import FRAME_OVERHEAD, MAX_CHUNK_SIZE
@@ -75,6 +75,9 @@ SEMANTIC_CHUNKS: dict[Mode, float] = {"encode": 2.0, "decode": 2.0}
 SEMANTIC_FIXED = 512 << 10  # its compiled patterns and tables
 ZSTD_OUTPUT_CHUNKS: dict[Mode, float] = {"encode": 0.5, "decode": 1.0}
 PPMD_LITERAL_DECODE_CHUNKS = 1.5
+# The CM coder's copies of a chunk: the modelled buffer, the output bound (1.125 chunks) and the
+# payload as bytes.
+CM_CHUNKS = 3.0
 ZSTD_DECODE_CONTEXT = 160 << 10  # ZSTD_estimateDCtxSize() and the decoder's bookkeeping
 # Bytes of a PPMd model that one byte of chunk fills, by transform and model order, measured on
 # English prose (1 MiB chunks of dickens.txt). The first MiB of a chunk fills the model at this
@@ -150,6 +153,9 @@ def _codec_memory(level: int, chunk_size: int, mode: Mode) -> int:
             memory += int(params.estimated_compression_context_size())
         else:
             memory += ZSTD_DECODE_CONTEXT
+    elif spec.backend == CM:
+        memory += get_backend(CM, spec.backend_level, spec.memory_mib).memory_usage()  # type: ignore[attr-defined]
+        chunks += CM_CHUNKS
     elif spec.backend == PPMD:
         memory += _ppmd_model(spec, transform, chunk_size)
         if transform == "literal" and mode == "decode":

@@ -1,0 +1,488 @@
+"""The context-mixing model (backend 3): bitwise prediction, mixing and a binary arithmetic coder.
+
+Everything here is integer arithmetic on fixed-size tables, so every machine writes the same bytes;
+docs/FORMAT.md ("Context-mixing payload") specifies each step, and this module follows it line by
+line. One kernel, :func:`_run`, both encodes and decodes: the model code is shared, so the two
+sides cannot drift apart.
+
+Safety without bounds checks (numba compiles none): every table index is reduced by a mask or
+taken from a value whose range the table was sized for, whatever the input bytes are. The tests
+also run the kernel with ``NUMBA_BOUNDSCHECK=1``.
+
+Per bit, the model predicts P(bit = 1) as a 12-bit probability (0..4095 out of 4096):
+- order 0 (the partial byte), orders 1 and 2 (direct tables), orders 3, 4 and 6, two word
+  contexts, a column context and a field context (hashed tables of nibble slots with check bytes),
+  each a bit-history state mapped to a probability by an adaptive map;
+- a match model: the byte that followed the last occurrence of the current 6-byte context;
+- a gated mixer (one weight set per partial byte and match state) over their stretched predictions;
+- two adaptive probability maps (APM) refining the mixer's output by order-0 and order-1 contexts.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+__all__ = [
+    "COMPONENTS_ALL",
+    "HASH_BITS_MAX",
+    "HASH_BITS_MIN",
+    "N_STATES",
+    "STATE_NEXT",
+    "code",
+    "model_memory",
+]
+
+# --- fixed tables -------------------------------------------------------------------------------
+
+# squash(x) = 4096 / (1 + e^(-x/256)) at x = -2048, -1920, ..., 2048, rounded (33 points);
+# squash between points is linear interpolation.
+_SQUASH_POINTS = np.array(
+    [1, 2, 3, 6, 10, 16, 27, 45, 73, 120, 194, 310, 488, 747, 1101, 1546, 2047,
+     2549, 2994, 3348, 3607, 3785, 3901, 3975, 4024, 4050, 4068, 4079, 4085, 4089, 4092, 4093, 4094],
+    dtype=np.int64,
+)  # fmt: skip
+
+
+def _squash_table() -> np.ndarray:
+    out = np.zeros(4096, dtype=np.int64)
+    for i in range(4096):
+        x = i - 2048
+        j = (x + 2048) >> 7
+        w = (x + 2048) & 127
+        hi = _SQUASH_POINTS[j + 1] if j < 32 else _SQUASH_POINTS[32]
+        out[i] = (_SQUASH_POINTS[j] * (128 - w) + hi * w + 64) >> 7
+    return out
+
+
+SQUASH = _squash_table()  # SQUASH[x + 2048] for x in -2048..2047
+
+
+def _stretch_table() -> np.ndarray:
+    """stretch(p): the smallest x in -2047..2047 with squash(x) >= p (2047 if none)."""
+    out = np.full(4096, 2047, dtype=np.int64)
+    x = -2047
+    for p in range(4096):
+        while x < 2047 and SQUASH[x + 2048] < p:
+            x += 1
+        out[p] = x
+    return out
+
+
+STRETCH = _stretch_table()
+
+# Bit histories: a state is a pair (n0, n1) of discounted counts of zeros and ones seen in a
+# context. Allowed pairs: with m = min(n0, n1) and M = max(n0, n1), m <= 6 and M <= _LIMIT[m].
+_LIMIT = (62, 30, 16, 10, 7, 6, 6)
+
+
+def _allowed(n0: int, n1: int) -> bool:
+    m, top = min(n0, n1), max(n0, n1)
+    return m < len(_LIMIT) and top <= _LIMIT[m]
+
+
+def _state_tables() -> tuple[np.ndarray, np.ndarray, list[tuple[int, int]]]:
+    pairs = sorted(
+        ((n0, n1) for n0 in range(63) for n1 in range(63) if _allowed(n0, n1)),
+        key=lambda pair: (pair[0] + pair[1], pair[1]),
+    )
+    ids = {pair: i for i, pair in enumerate(pairs)}
+    nxt = np.zeros((len(pairs), 2), dtype=np.uint8)
+    for (n0, n1), s in ids.items():
+        for y in (0, 1):
+            counts = [n0, n1]
+            counts[y] += 1
+            if counts[1 - y] > 2:  # the other bit's evidence ages: halve its excess over one
+                counts[1 - y] = (counts[1 - y] + 2) // 2
+            while not _allowed(counts[0], counts[1]):
+                counts[y] -= 1
+            nxt[s, y] = ids[(counts[0], counts[1])]
+    priority = np.array([n0 + n1 for n0, n1 in pairs], dtype=np.int64)
+    return nxt, priority, pairs
+
+
+STATE_NEXT, _STATE_PRIORITY, STATE_PAIRS = _state_tables()
+N_STATES = len(STATE_PAIRS)
+
+
+def _state_map_init() -> np.ndarray:
+    """Initial probability of each state, (n1 + 1) / (n0 + n1 + 2), as 22 bits above a 10-bit count."""
+    out = np.zeros(256, dtype=np.int64)
+    for s, (n0, n1) in enumerate(STATE_PAIRS):
+        out[s] = (((n1 * 2 + 1) << 22) // (n0 * 2 + n1 * 2 + 2)) << 10
+    for s in range(N_STATES, 256):
+        out[s] = (1 << 21) << 10
+    return out
+
+
+_STATE_MAP_INIT = _state_map_init()
+
+# Adaptation rate of a map entry seen n times: 1 / (n + 1.5), as 2^17 / (2n + 3).
+_RATE = np.array([(1 << 17) // (2 * n + 3) for n in range(1024)], dtype=np.int64)
+
+# --- components ---------------------------------------------------------------------------------
+
+# Inputs of the mixer, in order. Bit k of a frame's component set enables component k.
+C_ORDER1, C_ORDER2, C_ORDER3, C_ORDER4, C_ORDER6, C_WORD, C_WORD2, C_COLUMN, C_FIELD, C_MATCH = range(10)
+N_HASHED = 7  # orders 3, 4, 6, word, word pair, column, field: one hashed slot each
+N_INPUTS = 12  # order 0, the ten components, and a bias
+COMPONENTS_ALL = (1 << 10) - 1
+HASH_BITS_MIN, HASH_BITS_MAX = 12, 24  # hashed table: 2^bits slots of 16 bytes
+MATCH_MIN = 6  # bytes of context the match model looks up
+MIXER_SETS = 256 * 4
+APM_RATE = 7
+MIXER_RATE = 12
+WEIGHT_LIMIT = (1 << 23) - 1  # weights are 16.16 fixed point, clamped to about +-128
+
+
+def model_memory(hash_bits: int) -> int:
+    """Bytes of tables one coder allocates (besides the data it codes)."""
+    return (
+        (16 << hash_bits)  # hashed slots
+        + (256 << 16)  # order 2
+        + (256 << 8)  # order 1
+        + (4 << (hash_bits - 2))  # match positions
+        + MIXER_SETS * N_INPUTS * 4
+        + (256 + 65536) * 33 * 2  # APMs
+        + 12 * 256 * 8  # state maps
+    )
+
+
+# --- the kernel ---------------------------------------------------------------------------------
+
+
+@njit(cache=True, inline="always")
+def _mix32(x: int) -> int:
+    x = (x * 0x2C1B3C6D) & 0xFFFFFFFF
+    x ^= x >> 15
+    x = (x * 0x297A2D39) & 0xFFFFFFFF
+    x ^= x >> 13
+    return x
+
+
+@njit(cache=True, inline="always")
+def _hash(a: int, b: int, k: int) -> int:
+    return _mix32((_mix32((a + k * 0x3C6EF372) & 0xFFFFFFFF) + b) & 0xFFFFFFFF)
+
+
+@njit(cache=True)
+def _run(
+    buf: np.ndarray,
+    start: int,
+    decoding: bool,
+    payload: np.ndarray,
+    out: np.ndarray,
+    components: int,
+    slots: np.ndarray,
+    t1: np.ndarray,
+    t2: np.ndarray,
+    match_table: np.ndarray,
+    apm: np.ndarray,
+    sm: np.ndarray,
+    weights: np.ndarray,
+    squash: np.ndarray,
+    stretch: np.ndarray,
+    state_next: np.ndarray,
+    priority: np.ndarray,
+    rate: np.ndarray,
+    tune: np.ndarray,
+) -> int:
+    """Model buf[0:start] (no coding), then code buf[start:]: encode into *out*, or decode from
+    *payload* into buf. Returns the bytes written (encoding) or -1 if *out* is too small; when
+    decoding, 0 if the payload was consumed exactly, else -2 (damage). The tables come zeroed or
+    initialised (:class:`Tables`)."""
+    end = buf.shape[0]
+    slot_mask = (slots.shape[0] >> 4) - 1
+    match_mask = match_table.shape[0] - 1
+    t0 = np.full(256, 1 << 31, dtype=np.uint32)
+    match_sm = np.full(64, 1 << 31, dtype=np.uint32)
+
+    active = np.zeros(N_HASHED, dtype=np.int64)  # the hashed components in use
+    n_active = 0
+    for i in range(N_HASHED):
+        if (components >> (C_ORDER3 + i)) & 1:
+            active[n_active] = i
+            n_active += 1
+    use1 = (components >> C_ORDER1) & 1
+    use2 = (components >> C_ORDER2) & 1
+    use_match = (components >> C_MATCH) & 1
+
+    ctx = np.zeros(N_HASHED, dtype=np.int64)  # context hash of each hashed component, per byte
+    slot = np.zeros(N_HASHED, dtype=np.int64)  # byte offset of each component's current slot
+    hashes = np.zeros(N_HASHED, dtype=np.int64)
+    x = np.zeros(N_INPUTS, dtype=np.int64)  # mixer inputs
+    st = np.zeros(N_INPUTS, dtype=np.int64)  # table index of the state behind each input
+
+    x1 = 0
+    x2 = 0xFFFFFFFF
+    xv = 0
+    n_out = 0
+    n_in = 0
+    if decoding:
+        for _ in range(4):
+            xv = (xv << 8) | (payload[n_in] if n_in < payload.shape[0] else 0)
+            n_in += 1
+
+    c4 = 0  # last four bytes, most recent in the low byte
+    c8 = 0  # the four before them
+    word = 0
+    word_prev = 0
+    line_start = 0
+    prev_line_start = 0
+    field = 0
+    match_ptr = 0
+    match_len = 0
+    x[N_INPUTS - 1] = 256
+
+    for pos in range(end):
+        coding = pos >= start
+        # --- byte boundary: contexts of the next byte ---
+        c1 = c4 & 0xFF
+        c2 = (c4 >> 8) & 0xFF
+        col = pos - line_start
+        above = 0
+        if prev_line_start + col < line_start:
+            above = buf[prev_line_start + col]
+        ctx[0] = _hash(c4 & 0xFFFFFF, 0, 3)
+        ctx[1] = _hash(c4, 0, 4)
+        ctx[2] = _hash(c4, c8 & 0xFFFF, 6)
+        ctx[3] = _hash(word, c1 if word == 0 else 0, 7)
+        ctx[4] = _hash(word, word_prev, 8)
+        ctx[5] = _hash(above | (c1 << 8), min(col, 255), 9)
+        ctx[6] = _hash(field, c1 | (above << 8), 10)
+        # match model: follow the current match, or look the context up
+        if match_len > 0 and buf[match_ptr] == c1:
+            match_len += 1
+            match_ptr += 1
+        else:
+            match_len = 0
+        if pos >= MATCH_MIN:
+            h6 = _hash(c4, c8 & 0xFFFF, 11) & match_mask
+            if match_len == 0:
+                cand = match_table[h6]
+                if cand > 0:
+                    n = 0
+                    while n < 32 and n < cand and buf[cand - 1 - n] == buf[pos - 1 - n]:
+                        n += 1
+                    if n >= MATCH_MIN:
+                        match_len = n
+                        match_ptr = cand
+            match_table[h6] = pos
+        if match_len > 65535:
+            match_len = 65535
+        predicted = (buf[match_ptr] | 256) if match_len > 0 and use_match else 0
+        if match_len < 16:
+            len_bucket = match_len
+        else:
+            len_bucket = min(16 + ((match_len - 16) >> 3), 31)
+        mix_sel = 0 if match_len == 0 else (1 if match_len < 16 else (2 if match_len < 32 else 3))
+        base1 = c1 << 8
+        base2 = ((c2 << 8) | c1) << 8
+
+        c0 = 1
+        byte = buf[pos] if (not decoding or not coding) else 0
+        for bit in range(8):
+            # --- nibble boundary: find each hashed component's slot ---
+            if bit == 0 or bit == 4:
+                for k in range(n_active):
+                    h = _mix32((ctx[active[k]] + c0 * 0x9E3779B1) & 0xFFFFFFFF)
+                    hashes[k] = h
+                for k in range(n_active):
+                    h = hashes[k]
+                    check = h >> 24
+                    base = h & slot_mask
+                    found = -1
+                    for probe in range(3):
+                        s = base ^ probe
+                        if slots[s << 4] == check:
+                            found = s
+                            break
+                    if found < 0:
+                        found = base
+                        low = priority[slots[(base << 4) + 1]]
+                        for probe in range(1, 3):
+                            s = base ^ probe
+                            pr = priority[slots[(s << 4) + 1]]
+                            if pr < low:
+                                low = pr
+                                found = s
+                        for j in range(16):
+                            slots[(found << 4) + j] = 0
+                        slots[found << 4] = check
+                    slot[k] = found << 4
+            node = c0 if bit < 4 else (c0 & ((1 << (bit - 4)) - 1)) | (1 << (bit - 4))
+            # --- predict ---
+            x[0] = stretch[t0[c0] >> 20]
+            if use1:
+                st[1] = base1 | c0
+                x[1] = stretch[sm[1, t1[st[1]]] >> 20]
+            if use2:
+                st[2] = base2 | c0
+                x[2] = stretch[sm[2, t2[st[2]]] >> 20]
+            for k in range(n_active):
+                st[3 + k] = slot[k] + node
+                x[3 + k] = stretch[sm[3 + k, slots[st[3 + k]]] >> 20]
+            expected = -1
+            if predicted > 0 and (predicted >> (8 - bit)) == c0:
+                expected = (predicted >> (7 - bit)) & 1
+                x[10] = stretch[match_sm[len_bucket * 2 + expected] >> 20]
+            else:
+                x[10] = 0
+            wbase = ((mix_sel << 8) | c0) * N_INPUTS
+            dot = 0
+            for i in range(N_INPUTS):
+                dot += x[i] * weights[wbase + i]
+            dot >>= 16
+            if dot > 2047:
+                dot = 2047
+            if dot < -2047:
+                dot = -2047
+            p_mix = squash[dot + 2048]
+            # APM: interpolate between two of 33 bins on the stretched probability
+            sv = dot + 2048
+            wt = sv & 127
+            a = (((c1 << 8) | c0) * 33) + (sv >> 7)
+            p_apm = (apm[a] * (128 - wt) + apm[a + 1] * wt) >> 11
+            p = (p_mix * tune[2] + p_apm * tune[4] + 8) >> 4
+            if p < 1:
+                p = 1
+            if p > 4095:
+                p = 4095
+            # --- code the bit ---
+            if coding:
+                xmid = x1 + ((x2 - x1) >> 12) * p + ((((x2 - x1) & 0xFFF) * p) >> 12)
+                if decoding:
+                    y = 1 if xv <= xmid else 0
+                else:
+                    y = (byte >> (7 - bit)) & 1
+                if y:
+                    x2 = xmid
+                else:
+                    x1 = xmid + 1
+                while ((x1 ^ x2) & 0xFF000000) == 0:
+                    if decoding:
+                        xv = ((xv << 8) & 0xFFFFFFFF) | (payload[n_in] if n_in < payload.shape[0] else 0)
+                        n_in += 1
+                    else:
+                        if n_out >= out.shape[0]:
+                            return -1
+                        out[n_out] = x2 >> 24
+                        n_out += 1
+                    x1 = (x1 << 8) & 0xFFFFFFFF
+                    x2 = ((x2 << 8) & 0xFFFFFFFF) | 0xFF
+            else:
+                y = (byte >> (7 - bit)) & 1
+            # --- update ---
+            err = (y << 12) - p_mix
+            if err > tune[3] or err < -tune[3]:
+                for i in range(N_INPUTS):
+                    w = weights[wbase + i] + ((x[i] * err) >> tune[0])
+                    if w > WEIGHT_LIMIT:
+                        w = WEIGHT_LIMIT
+                    elif w < -WEIGHT_LIMIT:
+                        w = -WEIGHT_LIMIT
+                    weights[wbase + i] = w
+            b = a + (wt >> 6)
+            apm[b] += ((y << 16) - apm[b]) >> tune[1]
+            t0[c0] = _update(t0[c0], y, 255, rate)
+            if use1:
+                s = t1[st[1]]
+                sm[1, s] = _update(sm[1, s], y, 1023, rate)
+                t1[st[1]] = state_next[s, y]
+            if use2:
+                s = t2[st[2]]
+                sm[2, s] = _update(sm[2, s], y, 1023, rate)
+                t2[st[2]] = state_next[s, y]
+            for k in range(n_active):
+                s = slots[st[3 + k]]
+                sm[3 + k, s] = _update(sm[3 + k, s], y, 1023, rate)
+                slots[st[3 + k]] = state_next[s, y]
+            if expected >= 0:
+                j = len_bucket * 2 + expected
+                match_sm[j] = _update(match_sm[j], y, 1023, rate)
+                if y != expected:
+                    predicted = 0
+            c0 = (c0 << 1) | y
+        byte = c0 & 0xFF
+        if decoding and coding:
+            buf[pos] = byte
+        # --- after the byte: histories ---
+        c8 = ((c8 << 8) | (c4 >> 24)) & 0xFFFFFFFF
+        c4 = ((c4 << 8) | byte) & 0xFFFFFFFF
+        lower = byte | 32
+        if 97 <= lower <= 122 or byte >= 128:
+            word = _hash(word, lower, 12)
+        elif word != 0:
+            word_prev = word
+            word = 0
+        if byte == 10:
+            prev_line_start = line_start
+            line_start = pos + 1
+            field = 0
+        elif byte == 32 or byte == 9 or byte == 44 or byte == 59 or byte == 124:
+            field += 1
+    if decoding:
+        if n_in != payload.shape[0] or xv != x1:
+            return -2
+        return 0
+    for _ in range(4):
+        if n_out >= out.shape[0]:
+            return -1
+        out[n_out] = x1 >> 24
+        n_out += 1
+        x1 = (x1 << 8) & 0xFFFFFFFF
+    return n_out
+
+
+@njit(cache=True, inline="always")
+def _update(entry: int, y: int, limit: int, rate: np.ndarray) -> int:
+    """An adaptive map entry (22-bit probability above a 10-bit count) moved toward bit *y*."""
+    n = entry & 1023
+    p = entry >> 10
+    p += (((y << 22) - p) * rate[n]) >> 17
+    if n < limit:
+        n += 1
+    return int((p << 10) | n)
+
+
+TUNE = np.array([12, 7, 4, 8, 12], dtype=np.int64)
+
+
+def _apm_row() -> np.ndarray:
+    return np.array([SQUASH[min((j - 16) * 128 + 2048, 4095)] * 16 for j in range(33)], dtype=np.uint16)
+
+
+_APM_ROW = _apm_row()
+
+
+def code(
+    buf: np.ndarray, start: int, decoding: bool, payload: np.ndarray, out: np.ndarray, components: int, hash_bits: int
+) -> int:
+    """Run the kernel (see :func:`_run`) with fresh tables (allocated here, by numpy, so that
+    large ones get transparent huge pages where the system offers them)."""
+    sm = np.empty((12, 256), dtype=np.uint32)
+    sm[:] = _STATE_MAP_INIT.astype(np.uint32)
+    weights = np.full(MIXER_SETS * N_INPUTS, 1 << 14, dtype=np.int32)
+    return int(
+        _run(
+            buf,
+            start,
+            decoding,
+            payload,
+            out,
+            components,
+            np.zeros(16 << hash_bits, dtype=np.uint8),
+            np.zeros(256 << 8, dtype=np.uint8),
+            np.zeros(256 << 16, dtype=np.uint8),
+            np.zeros(1 << (hash_bits - 2), dtype=np.int32),
+            np.tile(_APM_ROW, 65536),
+            sm,
+            weights,
+            SQUASH,
+            STRETCH,
+            STATE_NEXT,
+            _STATE_PRIORITY,
+            _RATE,
+            TUNE,
+        )
+    )
