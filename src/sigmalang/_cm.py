@@ -45,7 +45,7 @@ _SQUASH_POINTS = np.array(
 
 
 def _squash_table() -> np.ndarray:
-    out = np.zeros(4096, dtype=np.int64)
+    out = np.zeros(4096, dtype=np.int32)
     for i in range(4096):
         x = i - 2048
         j = (x + 2048) >> 7
@@ -60,7 +60,7 @@ SQUASH = _squash_table()  # SQUASH[x + 2048] for x in -2048..2047
 
 def _stretch_table() -> np.ndarray:
     """stretch(p): the smallest x in -2047..2047 with squash(x) >= p (2047 if none)."""
-    out = np.full(4096, 2047, dtype=np.int64)
+    out = np.full(4096, 2047, dtype=np.int32)
     x = -2047
     for p in range(4096):
         while x < 2047 and SQUASH[x + 2048] < p:
@@ -97,7 +97,7 @@ def _state_tables() -> tuple[np.ndarray, np.ndarray, list[tuple[int, int]]]:
             while not _allowed(counts[0], counts[1]):
                 counts[y] -= 1
             nxt[s, y] = ids[(counts[0], counts[1])]
-    priority = np.array([n0 + n1 for n0, n1 in pairs], dtype=np.int64)
+    priority = np.array([n0 + n1 for n0, n1 in pairs] + [0] * (256 - len(pairs)), dtype=np.int32)
     return nxt, priority, pairs
 
 
@@ -118,21 +118,24 @@ def _state_map_init() -> np.ndarray:
 _STATE_MAP_INIT = _state_map_init()
 
 # Adaptation rate of a map entry seen n times: 1 / (n + 1.5), as 2^17 / (2n + 3).
-_RATE = np.array([(1 << 17) // (2 * n + 3) for n in range(1024)], dtype=np.int64)
+_RATE = np.array([(1 << 17) // (2 * n + 3) for n in range(1024)], dtype=np.int32)
 
 # --- components ---------------------------------------------------------------------------------
 
-# Inputs of the mixer, in order. Bit k of a frame's component set enables component k.
-C_ORDER1, C_ORDER2, C_ORDER3, C_ORDER4, C_ORDER6, C_WORD, C_WORD2, C_COLUMN, C_FIELD, C_MATCH = range(10)
+# Inputs of the mixer, in order. Bit k of a frame's component set enables component k; bit 10
+# adds the second weight set.
+C_ORDER1, C_ORDER2, C_ORDER3, C_ORDER4, C_ORDER6, C_WORD, C_WORD2, C_COLUMN, C_FIELD, C_MATCH, C_MIXER2 = range(11)
 N_HASHED = 7  # orders 3, 4, 6, word, word pair, column, field: one hashed slot each
 N_INPUTS = 12  # order 0, the ten components, and a bias
-COMPONENTS_ALL = (1 << 10) - 1
+COMPONENTS_ALL = (1 << 11) - 1
 HASH_BITS_MIN, HASH_BITS_MAX = 12, 24  # hashed table: 2^bits slots of 16 bytes
 MATCH_MIN = 6  # bytes of context the match model looks up
-MIXER_SETS = 256 * 4
-APM_RATE = 7
-MIXER_RATE = 12
+MIXER_SETS = 256 * 4  # first weight set: partial byte x match state
+MIXER_SHIFT = 12  # learning rate of the mixer: err * x / 2^12
+MIXER_SKIP = 8  # errors this small do not train the mixer
 WEIGHT_LIMIT = (1 << 23) - 1  # weights are 16.16 fixed point, clamped to about +-128
+APM_RATE = 7
+STATE_MAP_LIMIT = 255  # a state map's adaptation rate stops slowing after this many updates
 
 
 def model_memory(hash_bits: int) -> int:
@@ -142,7 +145,7 @@ def model_memory(hash_bits: int) -> int:
         + (256 << 16)  # order 2
         + (256 << 8)  # order 1
         + (4 << (hash_bits - 2))  # match positions
-        + MIXER_SETS * N_INPUTS * 4
+        + (MIXER_SETS + 256) * N_INPUTS * 4
         + (256 + 65536) * 33 * 2  # APMs
         + 12 * 256 * 8  # state maps
     )
@@ -185,7 +188,6 @@ def _run(
     state_next: np.ndarray,
     priority: np.ndarray,
     rate: np.ndarray,
-    tune: np.ndarray,
 ) -> int:
     """Model buf[0:start] (no coding), then code buf[start:]: encode into *out*, or decode from
     *payload* into buf. Returns the bytes written (encoding) or -1 if *out* is too small; when
@@ -206,10 +208,14 @@ def _run(
     use1 = (components >> C_ORDER1) & 1
     use2 = (components >> C_ORDER2) & 1
     use_match = (components >> C_MATCH) & 1
+    use_mixer2 = (components >> C_MIXER2) & 1
+    wbase2 = 0
+    p_mix2 = 2048
 
     ctx = np.zeros(N_HASHED, dtype=np.int64)  # context hash of each hashed component, per byte
     slot = np.zeros(N_HASHED, dtype=np.int64)  # byte offset of each component's current slot
     hashes = np.zeros(N_HASHED, dtype=np.int64)
+    first = np.zeros(N_HASHED, dtype=np.int64)  # the check byte of each hash's first slot
     x = np.zeros(N_INPUTS, dtype=np.int64)  # mixer inputs
     st = np.zeros(N_INPUTS, dtype=np.int64)  # table index of the state behind each input
 
@@ -284,19 +290,24 @@ def _run(
         for bit in range(8):
             # --- nibble boundary: find each hashed component's slot ---
             if bit == 0 or bit == 4:
+                # All slot groups are read first, so that their cache misses overlap.
                 for k in range(n_active):
                     h = _mix32((ctx[active[k]] + c0 * 0x9E3779B1) & 0xFFFFFFFF)
                     hashes[k] = h
+                    first[k] = slots[(h & slot_mask) << 4]
                 for k in range(n_active):
                     h = hashes[k]
                     check = h >> 24
                     base = h & slot_mask
                     found = -1
-                    for probe in range(3):
-                        s = base ^ probe
-                        if slots[s << 4] == check:
-                            found = s
-                            break
+                    if first[k] == check:
+                        found = base
+                    else:
+                        for probe in range(1, 3):
+                            s = base ^ probe
+                            if slots[s << 4] == check:
+                                found = s
+                                break
                     if found < 0:
                         found = base
                         low = priority[slots[(base << 4) + 1]]
@@ -338,12 +349,26 @@ def _run(
             if dot < -2047:
                 dot = -2047
             p_mix = squash[dot + 2048]
+            p_mix1 = p_mix
+            if use_mixer2:  # a second weight set, chosen by the previous byte; the two are averaged
+                wbase2 = (MIXER_SETS + c1) * N_INPUTS
+                dot2 = 0
+                for i in range(N_INPUTS):
+                    dot2 += x[i] * weights[wbase2 + i]
+                dot2 >>= 16
+                if dot2 > 2047:
+                    dot2 = 2047
+                if dot2 < -2047:
+                    dot2 = -2047
+                p_mix2 = squash[dot2 + 2048]
+                dot = (dot + dot2) >> 1
+                p_mix = squash[dot + 2048]
             # APM: interpolate between two of 33 bins on the stretched probability
             sv = dot + 2048
             wt = sv & 127
             a = (((c1 << 8) | c0) * 33) + (sv >> 7)
             p_apm = (apm[a] * (128 - wt) + apm[a + 1] * wt) >> 11
-            p = (p_mix * tune[2] + p_apm * tune[4] + 8) >> 4
+            p = (p_mix + 3 * p_apm + 2) >> 2
             if p < 1:
                 p = 1
             if p > 4095:
@@ -373,33 +398,27 @@ def _run(
             else:
                 y = (byte >> (7 - bit)) & 1
             # --- update ---
-            err = (y << 12) - p_mix
-            if err > tune[3] or err < -tune[3]:
-                for i in range(N_INPUTS):
-                    w = weights[wbase + i] + ((x[i] * err) >> tune[0])
-                    if w > WEIGHT_LIMIT:
-                        w = WEIGHT_LIMIT
-                    elif w < -WEIGHT_LIMIT:
-                        w = -WEIGHT_LIMIT
-                    weights[wbase + i] = w
+            _train(weights, wbase, x, (y << 12) - p_mix1)
+            if use_mixer2:
+                _train(weights, wbase2, x, (y << 12) - p_mix2)
             b = a + (wt >> 6)
-            apm[b] += ((y << 16) - apm[b]) >> tune[1]
+            apm[b] += ((y << 16) - apm[b]) >> APM_RATE
             t0[c0] = _update(t0[c0], y, 255, rate)
             if use1:
                 s = t1[st[1]]
-                sm[1, s] = _update(sm[1, s], y, 1023, rate)
+                sm[1, s] = _update(sm[1, s], y, STATE_MAP_LIMIT, rate)
                 t1[st[1]] = state_next[s, y]
             if use2:
                 s = t2[st[2]]
-                sm[2, s] = _update(sm[2, s], y, 1023, rate)
+                sm[2, s] = _update(sm[2, s], y, STATE_MAP_LIMIT, rate)
                 t2[st[2]] = state_next[s, y]
             for k in range(n_active):
                 s = slots[st[3 + k]]
-                sm[3 + k, s] = _update(sm[3 + k, s], y, 1023, rate)
+                sm[3 + k, s] = _update(sm[3 + k, s], y, STATE_MAP_LIMIT, rate)
                 slots[st[3 + k]] = state_next[s, y]
             if expected >= 0:
                 j = len_bucket * 2 + expected
-                match_sm[j] = _update(match_sm[j], y, 1023, rate)
+                match_sm[j] = _update(match_sm[j], y, STATE_MAP_LIMIT, rate)
                 if y != expected:
                     predicted = 0
             c0 = (c0 << 1) | y
@@ -435,6 +454,20 @@ def _run(
 
 
 @njit(cache=True, inline="always")
+def _train(weights: np.ndarray, wbase: int, x: np.ndarray, err: int) -> None:
+    """One weight set moved along its inputs by the error (skipped when the error is tiny)."""
+    if -MIXER_SKIP <= err <= MIXER_SKIP:
+        return
+    for i in range(N_INPUTS):
+        w = weights[wbase + i] + ((x[i] * err) >> MIXER_SHIFT)
+        if w > WEIGHT_LIMIT:
+            w = WEIGHT_LIMIT
+        elif w < -WEIGHT_LIMIT:
+            w = -WEIGHT_LIMIT
+        weights[wbase + i] = w
+
+
+@njit(cache=True, inline="always")
 def _update(entry: int, y: int, limit: int, rate: np.ndarray) -> int:
     """An adaptive map entry (22-bit probability above a 10-bit count) moved toward bit *y*."""
     n = entry & 1023
@@ -443,9 +476,6 @@ def _update(entry: int, y: int, limit: int, rate: np.ndarray) -> int:
     if n < limit:
         n += 1
     return int((p << 10) | n)
-
-
-TUNE = np.array([12, 7, 4, 8, 12], dtype=np.int64)
 
 
 def _apm_row() -> np.ndarray:
@@ -462,7 +492,7 @@ def code(
     large ones get transparent huge pages where the system offers them)."""
     sm = np.empty((12, 256), dtype=np.uint32)
     sm[:] = _STATE_MAP_INIT.astype(np.uint32)
-    weights = np.full(MIXER_SETS * N_INPUTS, 1 << 14, dtype=np.int32)
+    weights = np.full((MIXER_SETS + 256) * N_INPUTS, 1 << 14, dtype=np.int32)
     return int(
         _run(
             buf,
@@ -483,6 +513,5 @@ def code(
             STATE_NEXT,
             _STATE_PRIORITY,
             _RATE,
-            TUNE,
         )
     )

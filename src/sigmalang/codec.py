@@ -101,7 +101,7 @@ class LevelSpec:
 # Every PPMd encoding is checked before it is written (verify=True): pyppmd 1.3.1 can lose output
 # bytes, and a lossless codec must not trust it (backends.PPMD_BLOCK; docs/semantic.md has the cost).
 CM_FAST = 0x21F  # orders 1-6 and the match model
-CM_ALL = 0x3FF
+CM_ALL = 0x7FF
 LEVELS: dict[int, LevelSpec] = {
     0: LevelSpec(TRANSFORM_LITERAL, STORE, 0),
     1: LevelSpec(TRANSFORM_LITERAL, ZSTD, 3),
