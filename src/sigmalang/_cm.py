@@ -87,7 +87,7 @@ def _state_tables() -> tuple[np.ndarray, np.ndarray, list[tuple[int, int]]]:
         key=lambda pair: (pair[0] + pair[1], pair[1]),
     )
     ids = {pair: i for i, pair in enumerate(pairs)}
-    nxt = np.zeros((len(pairs), 2), dtype=np.uint8)
+    nxt = np.zeros((256, 2), dtype=np.uint8)  # rows past the last state are never reached
     for (n0, n1), s in ids.items():
         for y in (0, 1):
             counts = [n0, n1]
@@ -146,7 +146,7 @@ def model_memory(hash_bits: int) -> int:
         + (256 << 8)  # order 1
         + (4 << (hash_bits - 2))  # match positions
         + (MIXER_SETS + 256) * N_INPUTS * 4
-        + (256 + 65536) * 33 * 2  # APMs
+        + 65536 * 33 * 2  # APM
         + 12 * 256 * 8  # state maps
     )
 
@@ -214,8 +214,6 @@ def _run(
 
     ctx = np.zeros(N_HASHED, dtype=np.int64)  # context hash of each hashed component, per byte
     slot = np.zeros(N_HASHED, dtype=np.int64)  # byte offset of each component's current slot
-    hashes = np.zeros(N_HASHED, dtype=np.int64)
-    first = np.zeros(N_HASHED, dtype=np.int64)  # the check byte of each hash's first slot
     x = np.zeros(N_INPUTS, dtype=np.int64)  # mixer inputs
     st = np.zeros(N_INPUTS, dtype=np.int64)  # table index of the state behind each input
 
@@ -225,8 +223,10 @@ def _run(
     n_out = 0
     n_in = 0
     if decoding:
+        if payload.shape[0] < 4:
+            return -2
         for _ in range(4):
-            xv = (xv << 8) | (payload[n_in] if n_in < payload.shape[0] else 0)
+            xv = (xv << 8) | payload[n_in]
             n_in += 1
 
     c4 = 0  # last four bytes, most recent in the low byte
@@ -290,17 +290,12 @@ def _run(
         for bit in range(8):
             # --- nibble boundary: find each hashed component's slot ---
             if bit == 0 or bit == 4:
-                # All slot groups are read first, so that their cache misses overlap.
                 for k in range(n_active):
                     h = _mix32((ctx[active[k]] + c0 * 0x9E3779B1) & 0xFFFFFFFF)
-                    hashes[k] = h
-                    first[k] = slots[(h & slot_mask) << 4]
-                for k in range(n_active):
-                    h = hashes[k]
                     check = h >> 24
                     base = h & slot_mask
                     found = -1
-                    if first[k] == check:
+                    if slots[base << 4] == check:
                         found = base
                     else:
                         for probe in range(1, 3):
@@ -331,8 +326,9 @@ def _run(
                 st[2] = base2 | c0
                 x[2] = stretch[sm[2, t2[st[2]]] >> 20]
             for k in range(n_active):
-                st[3 + k] = slot[k] + node
-                x[3 + k] = stretch[sm[3 + k, slots[st[3 + k]]] >> 20]
+                i = 3 + active[k]
+                st[i] = slot[k] + node
+                x[i] = stretch[sm[i, slots[st[i]]] >> 20]
             expected = -1
             if predicted > 0 and (predicted >> (8 - bit)) == c0:
                 expected = (predicted >> (7 - bit)) & 1
@@ -386,7 +382,9 @@ def _run(
                     x1 = xmid + 1
                 while ((x1 ^ x2) & 0xFF000000) == 0:
                     if decoding:
-                        xv = ((xv << 8) & 0xFFFFFFFF) | (payload[n_in] if n_in < payload.shape[0] else 0)
+                        if n_in >= payload.shape[0]:
+                            return -2  # a valid payload is never read past its end
+                        xv = ((xv << 8) & 0xFFFFFFFF) | payload[n_in]
                         n_in += 1
                     else:
                         if n_out >= out.shape[0]:
@@ -413,9 +411,10 @@ def _run(
                 sm[2, s] = _update(sm[2, s], y, STATE_MAP_LIMIT, rate)
                 t2[st[2]] = state_next[s, y]
             for k in range(n_active):
-                s = slots[st[3 + k]]
-                sm[3 + k, s] = _update(sm[3 + k, s], y, STATE_MAP_LIMIT, rate)
-                slots[st[3 + k]] = state_next[s, y]
+                i = 3 + active[k]
+                s = slots[st[i]]
+                sm[i, s] = _update(sm[i, s], y, STATE_MAP_LIMIT, rate)
+                slots[st[i]] = state_next[s, y]
             if expected >= 0:
                 j = len_bucket * 2 + expected
                 match_sm[j] = _update(match_sm[j], y, STATE_MAP_LIMIT, rate)
