@@ -1,0 +1,190 @@
+"""The context-mixing backend: lossless for every input and parameter set, deterministic, strict
+about its payload, and safe with bounds checking on (NUMBA_BOUNDSCHECK=1)."""
+
+from __future__ import annotations
+
+import os
+import random
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sigmalang import _cm
+from sigmalang.backends import BackendError, CmBackend
+
+FIXTURES = Path(__file__).parent / "fixtures"
+DICKENS = (FIXTURES / "dickens-64k.txt").read_bytes()
+LOGS = (FIXTURES / "loghub-small.log").read_bytes()
+COMPONENT_SETS = [0, 0x7FF, 0x21F, 1 << 9, 1 << 10, 0x1E0, 0x01F]
+
+
+def roundtrip(data: bytes, backend: CmBackend, prime: bytes = b"") -> bytes:
+    payload = backend.encode(data, prime)
+    assert backend.decode(payload, len(data), prime) == data
+    return payload
+
+
+@pytest.mark.parametrize("components", COMPONENT_SETS)
+def test_fixtures_roundtrip_with_every_component_set(components: int) -> None:
+    backend = CmBackend(components, 16)
+    for data in (DICKENS[:20000], LOGS[:20000]):
+        payload = roundtrip(data, backend)
+        assert len(payload) < len(data) * 7 // 10
+
+
+def test_more_components_and_memory_code_smaller() -> None:
+    data = LOGS
+    sizes = [len(CmBackend(c, b).encode(data)) for c, b in ((0, 16), (0x21F, 16), (0x7FF, 16), (0x7FF, 20))]
+    assert sizes[0] > sizes[1] > sizes[2] >= sizes[3]
+
+
+def test_output_is_deterministic_and_carries_its_parameters() -> None:
+    first = CmBackend(0x21F, 18).encode(DICKENS[:5000])
+    assert first == CmBackend(0x21F, 18).encode(DICKENS[:5000])
+    assert first[:4] == bytes([1, 18, 0x9F, 0x04])  # version, hash bits, varint 0x21f
+    # The decoder reads the parameters from the payload, whatever its own instance's are.
+    assert CmBackend(0x7FF, 22).decode(first, 5000) == DICKENS[:5000]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.binary(max_size=2000), st.sampled_from(COMPONENT_SETS))
+def test_any_bytes_roundtrip(data: bytes, components: int) -> None:
+    roundtrip(data, CmBackend(components, 12))
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.binary(max_size=600), st.binary(max_size=600))
+def test_primed_coding_roundtrips(data: bytes, prime: bytes) -> None:
+    roundtrip(data, CmBackend(0x7FF, 12), prime)
+
+
+def test_a_primed_payload_needs_its_primer() -> None:
+    backend = CmBackend(0x7FF, 16)
+    primed = roundtrip(LOGS[5000:8000], backend, LOGS[:5000])
+    assert len(primed) < len(backend.encode(LOGS[5000:8000])) * 0.8  # the primer is used
+    other = LOGS[:5000].swapcase()
+    try:
+        decoded = backend.decode(primed, 3000, other)
+    except BackendError:
+        return
+    assert decoded != LOGS[5000:8000]
+
+
+def test_repeats_are_coded_by_the_match_model() -> None:
+    block = random.Random(5).randbytes(3000)
+    with_match = len(CmBackend(1 << 9, 16).encode(block * 4))  # order 0 and the match model
+    without = len(CmBackend(0, 16).encode(block * 4))
+    assert with_match < 3000 * 1.25 < 3000 * 3.5 < without
+
+
+def test_incompressible_input_grows_little() -> None:
+    data = random.Random(1).randbytes(50_000)
+    assert len(roundtrip(data, CmBackend(0x7FF, 16))) < len(data) * 1.01 + 16
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda p: p[:2], "ends inside its parameters"),
+        (lambda p: b"\x00" + p[1:], "unknown CM model version 0"),
+        (lambda p: p[:1] + b"\x0b" + p[2:], "out of range"),
+        (lambda p: p[:1] + b"\x19" + p[2:], "out of range"),
+        (lambda p: p[:2] + b"\xff\x1f" + p[4:], "out of range"),
+        (lambda p: p[:2] + b"\xff\xff\xff\x01", "ends inside its parameters|out of range"),
+        (lambda p: p[:4] + p[4:7], "does not end where expected"),
+        (lambda p: p + b"\x00", "does not end where expected"),
+        (lambda p: p[:-1], "does not end where expected"),
+        (lambda p: p[:-1] + bytes([p[-1] ^ 0x80]), "does not end where expected"),
+    ],
+)
+def test_damaged_payload_is_an_error(edit: object, message: str) -> None:
+    backend = CmBackend(0x7FF, 16)
+    payload = backend.encode(LOGS[:3000])
+    with pytest.raises(Exception, match=message) as info:
+        backend.decode(edit(payload), 3000)  # type: ignore[operator]
+    assert isinstance(info.value, BackendError)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_mutated_payloads_never_crash(data: st.DataObject) -> None:
+    """Any edit of a valid payload either decodes (to some bytes of the declared size) or raises
+    BackendError: never another exception, never a wrong length."""
+    backend = CmBackend(0x7FF, 12)
+    payload = bytearray(backend.encode(LOGS[:1500]))
+    for _ in range(data.draw(st.integers(1, 4))):
+        at = data.draw(st.integers(3, len(payload) - 1))
+        payload[at] = data.draw(st.integers(0, 255))
+    size = data.draw(st.sampled_from([1500, 0, 1, 4000]))
+    try:
+        out = backend.decode(bytes(payload), size)
+    except BackendError:
+        return
+    assert len(out) == size
+
+
+def test_parameters_are_checked_when_the_backend_is_made() -> None:
+    with pytest.raises(ValueError, match="components"):
+        CmBackend(1 << 11, 16)
+    with pytest.raises(ValueError, match="hash bits"):
+        CmBackend(0x7FF, 25)
+
+
+def test_state_table_follows_its_definition() -> None:
+    """Every transition stays inside the allowed pairs, counts the new bit, and ages the other."""
+    pairs = _cm.STATE_PAIRS
+    assert len(pairs) == _cm.N_STATES == 239 and pairs[0] == (0, 0)
+    for s, (n0, n1) in enumerate(pairs):
+        for y in (0, 1):
+            m0, m1 = pairs[_cm.STATE_NEXT[s, y]]
+            same, other = (m1, m0) if y else (m0, m1)
+            before_same, before_other = (n1, n0) if y else (n0, n1)
+            assert same >= min(before_same, 1) and other <= before_other
+            assert other == before_other or before_other > 2
+
+
+def test_squash_and_stretch_are_inverse() -> None:
+    for p in range(1, 4095):
+        assert _cm.SQUASH[_cm.STRETCH[p] + 2048] >= p
+        assert _cm.STRETCH[p] == -2047 or _cm.SQUASH[_cm.STRETCH[p] - 1 + 2048] < p
+
+
+@pytest.mark.slow
+def test_kernel_with_bounds_checking(tmp_path: Path) -> None:
+    """The kernel recompiled with NUMBA_BOUNDSCHECK=1: any out-of-range index raises IndexError
+    instead of reading or writing outside a table. Valid, primed and mutated payloads, every
+    component set, the smallest tables."""
+    script = textwrap.dedent(
+        """
+        import random
+        import numba
+        assert numba.config.BOUNDSCHECK == 1
+        from sigmalang.backends import BackendError, CmBackend
+        rng = random.Random(7)
+        texts = [open(p, "rb").read()[:6000] for p in ARGS]
+        texts += [rng.randbytes(3000), bytes(5000), b"ab" * 2000 + b"\\n" * 900]
+        for components in (0, 0x7FF, 0x21F, 0x400, 0x200):
+            backend = CmBackend(components, 12)
+            for text in texts:
+                prime = text[:700]
+                payload = backend.encode(text, prime)
+                assert backend.decode(payload, len(text), prime) == text
+                for _ in range(15):
+                    bad = bytearray(payload)
+                    bad[rng.randrange(3, len(bad))] ^= 1 << rng.randrange(8)
+                    try:
+                        backend.decode(bytes(bad), len(text) + rng.choice((0, 1, 500)), prime)
+                    except BackendError:
+                        pass
+        print("bounds-checked run ok")
+        """
+    ).replace("ARGS", repr([str(FIXTURES / "dickens-64k.txt"), str(FIXTURES / "loghub-small.log")]))
+    env = dict(os.environ, NUMBA_BOUNDSCHECK="1", NUMBA_CACHE_DIR=str(tmp_path))
+    result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "bounds-checked run ok" in result.stdout
