@@ -12,6 +12,7 @@ child process, so peak RSS is that tool's alone:
   the calls only, not interpreter start-up or file reading;
 * gzip, bzip2, xz, zstd: the CLI binaries reading the file and writing a temporary file (if a
   binary is missing, the Python module in a child process); brotli -11 via the ``brotli`` package;
+* zpaq -4 and -5 (context mixing) via the ``zpaq`` package, one thread, no hints;
 * PPMd alone: ``pyppmd`` order 6 with 16 MB of model memory, fed in 16 KiB slices (larger
   slices were seen to lose bytes; a failed round trip is shown in the table, not hidden).
 
@@ -43,6 +44,10 @@ if kind == "sigmalang":
     level, chunk, shared = (int(x) for x in arg.split(":"))
     enc = lambda d: sigmalang.compress(d, level=level, chunk_size=chunk, shared_context=bool(shared))
     dec = sigmalang.decompress
+elif kind == "zpaq":
+    import zpaq
+    enc = lambda d: zpaq.compress(d, level=int(arg), threads=1, hints=False)
+    dec = zpaq.decompress
 elif kind == "ppmd":
     import pyppmd
     order, mem = (int(x) for x in arg.split(":"))
@@ -76,7 +81,7 @@ CLI_TOOLS = [
     ("gzip -6", ["gzip", "-6", "-c"], ["gzip", "-d", "-c"], ("gzip", "6")),
     ("bzip2 -9", ["bzip2", "-9", "-c"], ["bzip2", "-d", "-c"], ("bz2", "9")),
     ("xz -9", ["xz", "-9", "-c", "-T1"], ["xz", "-d", "-c"], ("lzma", "9")),
-    ("zstd -19", ["zstd", "-19", "-c", "-q", "-T1"], ["zstd", "-d", "-c", "-q"], ("zstandard", "19")),
+    ("zstd -19 --long", ["zstd", "-19", "--long", "-c", "-q", "-T1"], ["zstd", "-dcq", "--long"], ("zstandard", "19")),
 ]
 
 
@@ -130,7 +135,7 @@ def parse_size(text: str) -> int:
     return int(lower)
 
 
-def tools(levels: list[int], chunk_size: int, shared: bool = False) -> list[tuple[str, str, object]]:
+def tools(levels: list[int], chunk_size: int, shared: bool = False, zpaq: bool = True) -> list[tuple[str, str, object]]:
     """(name, kind, spec) for every measurement, in table order."""
     out: list[tuple[str, str, object]] = []
     for level in levels:
@@ -149,14 +154,23 @@ def tools(levels: list[int], chunk_size: int, shared: bool = False) -> list[tupl
     except ImportError:
         print("brotli not installed: pip install 'sigmalang[bench]' to include it", file=sys.stderr)
     out.append(("PPMd o6 16MB", "child", ("ppmd", f"6:{16 << 20}")))
+    if zpaq:
+        try:
+            import zpaq as _zpaq  # noqa: F401
+
+            out += [("zpaq -4", "child", ("zpaq", "4")), ("zpaq -5", "child", ("zpaq", "5"))]
+        except ImportError:
+            print("zpaq not installed: pip install 'sigmalang[bench]' to include it", file=sys.stderr)
     return out
 
 
-def measure_all(path: Path, levels: list[int], chunk_size: int, shared: bool = False) -> list[dict[str, object]]:
+def measure_all(
+    path: Path, levels: list[int], chunk_size: int, shared: bool = False, zpaq: bool = True
+) -> list[dict[str, object]]:
     size = path.stat().st_size
     rows: list[dict[str, object]] = []
     with tempfile.TemporaryDirectory() as tmpdir:
-        for name, how, spec in tools(levels, chunk_size, shared):
+        for name, how, spec in tools(levels, chunk_size, shared, zpaq):
             if how == "cli":
                 enc, dec = spec  # type: ignore[misc]
                 r = measure_cli(name, enc, dec, path, Path(tmpdir))
@@ -220,6 +234,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--shared-context", action="store_true", help="also each level with --shared-context (frames decode in order)"
     )
+    parser.add_argument("--no-zpaq", action="store_true", help="leave out zpaq -4/-5 (the slowest tools)")
     parser.add_argument("--chart", metavar="PATH", help="also write a PNG chart of ratio against encode speed")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(REPO / "src"))
@@ -240,7 +255,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             inputs += [(f.name, f) for f in args.files]
         for title, path in inputs:
-            rows = measure_all(path, levels, chunk_size, args.shared_context)
+            rows = measure_all(path, levels, chunk_size, args.shared_context, not args.no_zpaq)
             print_table(title, path.stat().st_size, rows)
             results.append((title, rows))
     if args.chart:
