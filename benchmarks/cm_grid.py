@@ -1,0 +1,97 @@
+"""Measure the context-mixing model's components and sizes: the ablation table and the level grid.
+
+    python benchmarks/cm_grid.py FILES... [--limit 1MB] [--ablation] [--grid]
+
+Each file (its first --limit bytes) is coded by the CM backend alone, in one process, one core:
+
+* ``--ablation``: the full component set, then the full set without each component in turn; the
+  table shows how much larger the output gets without it (what the component earns) and the
+  encode time;
+* ``--grid``: the component sets and table sizes the levels are chosen from, with ratio and
+  encode speed (MB/s of input, 10**6 bytes, CPU time of this process).
+
+Every output is decoded and compared with its input. Speeds on a shared machine are noisy: compare
+rows of the same run, never across runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "src"))
+
+from sigmalang.backends import CmBackend  # noqa: E402
+
+NAMES = ["order 1", "order 2", "order 3", "order 4", "order 6", "word", "word pair", "column", "field", "match"]
+NAMES.append("2nd weight set")
+ALL = (1 << len(NAMES)) - 1
+GRID = [
+    ("orders 1-6 + match", 0x21F, 20),
+    ("orders 1-6 + match", 0x21F, 22),
+    ("all", ALL, 18),
+    ("all", ALL, 20),
+    ("all", ALL, 22),
+    ("all", ALL, 24),
+]
+
+
+def code(data: bytes, components: int, bits: int) -> tuple[int, float]:
+    backend = CmBackend(components, bits)
+    start = time.process_time()
+    payload = backend.encode(data)
+    elapsed = time.process_time() - start
+    if backend.decode(payload, len(data)) != data:
+        raise SystemExit(f"round trip FAILED for components {components:#x}, {bits} bits")
+    return len(payload), elapsed
+
+
+def ablation(files: dict[str, bytes]) -> None:
+    names = list(files)
+    print("| without | " + " | ".join(names) + " | all files | encode s |")
+    print("| --- |" + " ---: |" * (len(names) + 2))
+    full = {n: code(d, ALL, 22) for n, d in files.items()}
+    total_full = sum(s for s, _ in full.values())
+    print("| (nothing: all, bytes) | " + " | ".join(f"{full[n][0]:,}" for n in names), end="")
+    print(f" | {total_full:,} | {sum(t for _, t in full.values()):.1f} |", flush=True)
+    for bit, name in enumerate(NAMES):
+        rows = {n: code(d, ALL & ~(1 << bit), 22) for n, d in files.items()}
+        cells = [f"{100 * (rows[n][0] / full[n][0] - 1):+.2f}%" for n in names]
+        total = sum(s for s, _ in rows.values())
+        print(f"| {name} | " + " | ".join(cells), end="")
+        print(f" | {100 * (total / total_full - 1):+.2f}% | {sum(t for _, t in rows.values()):.1f} |", flush=True)
+
+
+def grid(files: dict[str, bytes]) -> None:
+    names = list(files)
+    print("| components | table | " + " | ".join(names) + " | MB/s |")
+    print("| --- | ---: |" + " ---: |" * (len(names) + 1))
+    size = sum(len(d) for d in files.values())
+    for label, components, bits in GRID:
+        rows = {n: code(d, components, bits) for n, d in files.items()}
+        cells = [f"{len(files[n]) / rows[n][0]:.3f}" for n in names]
+        mbs = size / sum(t for _, t in rows.values()) / 1e6
+        print(f"| {label} | 2^{bits} | " + " | ".join(cells) + f" | {mbs:.2f} |", flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("files", nargs="+", type=Path)
+    parser.add_argument("--limit", type=int, default=1_000_000, help="bytes of each file (default 1,000,000)")
+    parser.add_argument("--ablation", action="store_true")
+    parser.add_argument("--grid", action="store_true")
+    args = parser.parse_args(argv)
+    files = {f.name: f.read_bytes()[: args.limit] for f in args.files}
+    code(b"warm-up: compile or load the kernel", ALL, 12)
+    if args.ablation:
+        ablation(files)
+    if args.grid:
+        grid(files)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
