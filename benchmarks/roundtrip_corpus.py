@@ -1,5 +1,6 @@
 """Round-trip every corpus file through the CLI and the API, at the default settings and at
---chunk-size 4KiB (the smallest the command line takes), and print a table of results. Exit status 1 if any file differs.
+--chunk-size 4KiB (the smallest the command line takes), and print a table of results. Exit
+status 1 if any file differs.
 
     .venv/bin/python benchmarks/roundtrip_corpus.py [DIR_OR_FILES...] [--levels 0-9]
 

@@ -157,7 +157,7 @@ def check_input(opts: Options, source: str) -> None:
         if opts.command in READS_STREAMS and not opts.force and _isatty(sys.stdin):
             raise UsageError("refusing to read compressed data from a terminal (give a file, or use -f)")
     elif os.path.isdir(source):
-        raise IsADirectoryError(errno.EISDIR, "is a directory (use -r to work on the files in it)", source)
+        raise IsADirectoryError(errno.EISDIR, "Is a directory (use -r to work on the files in it)")
 
 
 def _open_input(source: str) -> contextlib.AbstractContextManager[IO[bytes]]:

@@ -393,15 +393,15 @@ def _run(opts: Options) -> int:
             _say(opts, source, outcome)
             emit(outcome.result)
         except (SigmaError, OSError) as exc:
-            _report(f"{source}: {_describe(exc)}", exc, opts.verbose)
-            emit({"input": source, "ok": False, "error": _describe(exc)})
+            _report(f"{source}: {_describe(exc, source)}", exc, opts.verbose)
+            emit({"input": source, "ok": False, "error": _describe(exc, source)})
             status = 1
     return status
 
 
-def _describe(exc: BaseException) -> str:
+def _describe(exc: BaseException, source: str | None = None) -> str:
     if isinstance(exc, OSError) and exc.strerror:
-        name = f": {exc.filename}" if exc.filename else ""
+        name = f": {exc.filename}" if exc.filename and exc.filename != source else ""
         return f"{exc.strerror}{name}"
     return str(exc)
 
