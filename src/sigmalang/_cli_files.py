@@ -23,7 +23,7 @@ from .file import SigmaFile
 from .index import SeekTable
 from .inspect import inspect_file
 from .recover import ScanResult, scan
-from .semantic.codebook import Codebook, train_codebook
+from .semantic.codebook import MIN_COUNT, Codebook, train_codebook
 from .stream import StreamingDecoder, StreamingEncoder, StreamStats, atomic_output, read_info
 
 SUFFIX = ".sgl"
@@ -421,7 +421,10 @@ def train(opts: Options, warn: Warn) -> Outcome:
     if not book.words:
         raise SigmaError("no word occurs often enough in the samples for a codebook; nothing written")
     if len(book.words) < opts.words:
-        warn(f"{opts.output}: {len(book.words):,} of the {opts.words:,} words asked for occur often enough to keep")
+        warn(
+            f"{opts.output}: only {len(book.words):,} of the {opts.words:,} words asked for occur "
+            f"{MIN_COUNT} times or more in the samples (rarer words would cost more than they save)"
+        )
     data = book.to_bytes()
     with _output(opts, "-") as (fout, _):
         fout.write(data)
