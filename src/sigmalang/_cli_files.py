@@ -11,6 +11,8 @@ import contextlib
 import errno
 import os
 import sys
+import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any
@@ -207,8 +209,54 @@ def _output(opts: Options, source: str) -> Iterator[tuple[IO[bytes], str]]:
 # -- progress ------------------------------------------------------------------------------------
 
 
+class Meter:
+    """Progress in original bytes that moves between the completions it is told of.
+
+    Chunks are coded in parallel and completed in order, a chunk at a time: *done* is told of each,
+    *read* (when known) of the input handed to the workers. Between completions, the count shown
+    advances at the rate measured so far, never past what was read (or the total), never backwards.
+    """
+
+    TICK = 0.2  # seconds between redraws
+
+    def __init__(self, bar: Any, clock: Callable[[], float] = time.monotonic):
+        self._bar = bar
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._started = self._last_done = clock()
+        self._read: int | None = None
+        self._done = 0
+        self._shown = 0
+
+    def read(self, n: int) -> None:
+        with self._lock:
+            self._read = (self._read or 0) + n
+
+    def done(self, n: int) -> None:
+        with self._lock:
+            self._done += n
+            self._last_done = self._clock()
+            self._show(self._done)
+
+    def tick(self) -> None:
+        """Redraw, with the estimate of what the workers have done since the last completion."""
+        with self._lock:
+            estimate = self._done
+            if self._done and self._last_done > self._started:
+                rate = self._done / (self._last_done - self._started)
+                estimate += int(rate * (self._clock() - self._last_done))
+            limit = self._bar.total if self._read is None else min(self._read, self._bar.total)
+            self._show(min(estimate, limit))
+            self._bar.refresh()  # the elapsed time moves even before the first completion
+
+    def _show(self, count: int) -> None:
+        if count > self._shown:
+            self._bar.update(count - self._shown)
+            self._shown = count
+
+
 @contextlib.contextmanager
-def progress_bar(opts: Options, source: str, total: int | None) -> Iterator[Progress | None]:
+def progress_bar(opts: Options, source: str, total: int | None) -> Iterator[Meter | None]:
     """A bar on standard error, in original bytes, when it is a terminal and the run is long."""
     if opts.quiet or opts.json or not total or total < PROGRESS_MIN_BYTES or not _isatty(sys.stderr):
         yield None
@@ -225,9 +273,20 @@ def progress_bar(opts: Options, source: str, total: int | None) -> Iterator[Prog
         leave=False,
         bar_format="{desc}: {percentage:3.0f}%|{bar}| {n_fmt}B/{total_fmt}B [{elapsed}<{remaining}, {rate_fmt}]",
     )
+    meter = Meter(bar)
+    stop = threading.Event()
+
+    def tick() -> None:
+        while not stop.wait(Meter.TICK):
+            meter.tick()
+
+    ticker = threading.Thread(target=tick, name="sigmalang-progress", daemon=True)
+    ticker.start()
     try:
-        yield bar.update
+        yield meter
     finally:
+        stop.set()
+        ticker.join()
         bar.close()  # leave=False: the line is cleared, on success, error or Ctrl-C alike
 
 
@@ -282,9 +341,9 @@ def codec_file(opts: Options, source: str, warn: Warn) -> Outcome:
     if opts.range is not None:
         return _range_file(opts, source)
     total = original_size(source) if opts.command == "decode" else _file_size(source)
-    with progress_bar(opts, source, total) as progress:
+    with progress_bar(opts, source, total) as meter:
         try:
-            stats, target = _run_codec(opts, source, progress)
+            stats, target = _run_codec(opts, source, meter)
         except SigmaFormatError:
             if opts.salvage and source != "-":
                 warn(_salvage(opts, source))
@@ -303,22 +362,21 @@ def _file_size(source: str) -> int | None:
     return os.path.getsize(source) if source != "-" and os.path.isfile(source) else None
 
 
-def _run_codec(opts: Options, source: str, progress: Progress | None) -> tuple[StreamStats, str]:
+def _run_codec(opts: Options, source: str, meter: Meter | None) -> tuple[StreamStats, str]:
     with _open_input(source) as fin, _output(opts, source) as (fout, target):
         if opts.command == "encode":
             encoder = StreamingEncoder(
                 opts.level,
                 opts.chunk_size,
                 workers=opts.workers,
+                progress=None if meter is None else meter.done,
                 codebook=opts.book,
                 shared_context=opts.shared_context,
             )
-            # Counted as the input is read: the bar moves as soon as the workers have work.
-            src: Any = fin if progress is None else _CountingReader(fin, progress)
+            src: Any = fin if meter is None else _CountingReader(fin, meter.read)
             return encoder.encode_stream(src, fout), target
         decoder = StreamingDecoder(workers=opts.workers, codebook=opts.book)
-        # Counted as the original bytes are written, which the bar's total is.
-        dst: Any = fout if progress is None else _CountingWriter(fout, progress)
+        dst: Any = fout if meter is None else _CountingWriter(fout, meter.done)
         return decoder.decode_stream(fin, dst), target
 
 
@@ -358,7 +416,8 @@ def _verify_written(opts: Options, target: str) -> None:
 
 
 def verify_file(opts: Options, source: str, warn: Warn) -> Outcome:
-    with progress_bar(opts, source, original_size(source)) as progress:
+    with progress_bar(opts, source, original_size(source)) as meter:
+        progress = None if meter is None else meter.done
         if source == "-" or not os.path.isfile(source):  # not seekable: one forward pass
             with _open_input(source) as fin:
                 decoder = StreamingDecoder(workers=opts.workers, codebook=opts.book)
@@ -368,18 +427,19 @@ def verify_file(opts: Options, source: str, warn: Warn) -> Outcome:
             return Outcome(forward, stats=stats)
         with open(source, "rb") as fin:
             check_codebooks(fin, opts.book)
-            sink = None if progress is None else (lambda data: progress(len(data)))
+            sink = None if meter is None else _CountingWriter(None, meter.done).write
             result = scan(fin, sink, workers=opts.workers, codebook=opts.book)
     return Outcome({"input": source, **result.as_dict()}, scan=result)
 
 
 def recover_file(opts: Options, source: str, warn: Warn) -> Outcome:
     with (
-        progress_bar(opts, source, original_size(source)) as progress,
+        progress_bar(opts, source, original_size(source)) as meter,
         open(source, "rb") as fin,
         _output(opts, source) as (fout, target),
     ):
         check_codebooks(fin, opts.book)
+        progress = None if meter is None else meter.done
         result = scan(fin, _CountingWriter(fout, progress).write, workers=opts.workers, codebook=opts.book)
     return Outcome({"input": source, "output": target, **result.as_dict()}, scan=result, target=target)
 
