@@ -235,6 +235,12 @@ def test_output_dir(tmp_path, text_file):
     assert (back / "notes.txt").read_bytes() == TEXT and (back / "other.txt").read_bytes() == b"other\n"
 
 
+def test_output_dir_needs_named_inputs(tmp_path, capsys):
+    assert main(["--output-dir", str(tmp_path)]) == 2
+    assert "--output-dir needs input files" in capsys.readouterr().err
+    assert listing(tmp_path) == []
+
+
 def test_output_dir_that_does_not_exist_is_one_clear_line(tmp_path, text_file, capsys):
     assert main(["--output-dir", str(tmp_path / "nowhere"), str(text_file)]) == 1
     (line,) = capsys.readouterr().err.splitlines()

@@ -89,6 +89,8 @@ class Options:
             raise UsageError("--range and --salvage are for decoding")
         if self.range is not None and (self.salvage or self.output_dir is not None):
             raise UsageError("--range writes to standard output or to -o FILE only (no --salvage, no --output-dir)")
+        if self.output_dir is not None and "-" in self.files:
+            raise UsageError("--output-dir needs input files, not standard input (use -o)")
         if self.recursive and "-" in self.files:
             raise UsageError("-r needs files and directories, not standard input")
         return self
