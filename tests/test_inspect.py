@@ -271,7 +271,7 @@ def test_stored_and_binary_frames_are_counted_apart(tmp_path, capsys):
     path.write_bytes(noise)
     assert main(["inspect", str(path)]) == 0
     out = capsys.readouterr().out
-    assert f"literal+store (stored): 1 frame, {len(noise):,} -> {len(noise):,} bytes" in out
+    assert f"literal+store (stored): 1 frame, {len(noise):,} → {len(noise):,} bytes" in out
     assert "no glyph code" in out
 
 
@@ -329,7 +329,7 @@ def test_text_output_names_primitives_and_backends(tmp_path, capsys):
     path.write_bytes(HAND_TEXT)
     assert main(["inspect", "--top", "2", str(path)]) == 0
     out = capsys.readouterr().out
-    assert f"semantic+ppmd: 1 frame, {len(HAND_TEXT):,} -> " in out
+    assert f"semantic+ppmd: 1 frame, {len(HAND_TEXT):,} → " in out
     assert "Σ32 WORD" in out and "Σ4 QUANTITY" in out
     assert "[the] [cat] [saw] [Cap:the] [UP:dog] [+1] [times]" in out
 
