@@ -59,3 +59,11 @@ def test_dir_shows_the_api_only():
 def test_throughput_unit_is_documented():
     doc = sigmalang.StreamStats.throughput.__doc__ or ""
     assert "per second" in doc and "bytes_in" in doc
+
+
+def test_compress_with_workers_gives_the_same_bytes():
+    expected = sigmalang.compress(TEXT, 3, chunk_size=16 << 10)
+    assert sigmalang.compress(TEXT, 3, chunk_size=16 << 10, workers=2) == expected
+    assert sigmalang.compress(memoryview(TEXT), 3, chunk_size=16 << 10, workers=2) == expected
+    with pytest.raises(TypeError, match="bytes-like"):
+        sigmalang.compress("text", workers=2)  # type: ignore[arg-type]

@@ -184,11 +184,38 @@ def compress(
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     codebook: CodebookArg = None,
     shared_context: bool = False,
+    workers: int = 1,
 ) -> bytes:
     """Compress *data* into one ΣLANG stream (with *codebook*: one that needs that codebook;
-    with *shared_context*: frames that carry context, see :class:`SigmaCompressor`)."""
+    with *shared_context*: frames that carry context, see :class:`SigmaCompressor`).
+
+    *workers* processes code the chunks in parallel (``0``: one per CPU), as
+    :class:`~sigmalang.StreamingEncoder` does; the bytes are the same for every worker count.
+    """
+    check_data(data)
+    if workers != 1:
+        return _compress_in_parallel(data, level, chunk_size, codebook, shared_context, workers)
     comp = SigmaCompressor(level, chunk_size=chunk_size, codebook=codebook, shared_context=shared_context)
     return comp.compress(data) + comp.flush()
+
+
+def _compress_in_parallel(
+    data: bytes | bytearray | memoryview,
+    level: int,
+    chunk_size: int,
+    codebook: CodebookArg,
+    shared_context: bool,
+    workers: int,
+) -> bytes:
+    import io
+
+    from .stream import StreamingEncoder  # not at import: a worker process needs only the codec
+
+    encoder = StreamingEncoder(level, chunk_size, workers=workers, codebook=codebook, shared_context=shared_context)
+    out = io.BytesIO()
+    with memoryview(data) as view:
+        encoder.encode_stream(io.BytesIO(view.cast("B")), out)
+    return out.getvalue()
 
 
 def decompress(
