@@ -54,7 +54,7 @@ def _cli(*args: str) -> None:
 
 def run_sigmalang(src: Path, work: Path, level: int) -> Result:
     encoded, decoded = work / (src.name + ".sgl"), work / src.name
-    encode_s = _timed(lambda: _cli("encode", "-q", "-l", str(level), str(src), "-o", str(encoded)))
+    encode_s = _timed(lambda: _cli("encode", "-q", "--level", str(level), str(src), "-o", str(encoded)))
     decode_s = _timed(lambda: _cli("decode", "-q", str(encoded), "-o", str(decoded)))
     return Result(f"sigmalang -l {level}", encoded.stat().st_size, encode_s, decode_s, _same(src, decoded))
 

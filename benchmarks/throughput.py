@@ -227,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
         size = source.stat().st_size
         print(f"input: {size:,} bytes, BLAKE2b-128 {file_digest(source)}")
         print(f"level {opts.level}, chunk size {opts.chunk_size:,} B; whole-process wall time, best of {opts.repeat}")
-        options = ["-l", str(opts.level), "--chunk-size", str(opts.chunk_size)]
+        options = ["--level", str(opts.level), "--chunk-size", str(opts.chunk_size)]
         rows, identical = measure(source, Path(tmp), workers, options, opts.repeat)
     print(f"load average after: {load()}")
     print(f"CPU check after: 2 busy processes ran {parallel_capacity():.2f}× as fast as 1")

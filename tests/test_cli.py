@@ -69,7 +69,7 @@ def test_output_option(text_file, tmp_path):
 
 
 def test_stdout_option(text_file, capsysbinary):
-    assert main(["encode", "-c", "-l", "2", str(text_file)]) == 0
+    assert main(["encode", "-c", "-2", str(text_file)]) == 0
     blob = capsysbinary.readouterr().out
     assert blob == sigmalang.compress(TEXT, level=2)
     assert not text_file.with_name("notes.txt.sgl").exists()
@@ -83,9 +83,9 @@ def test_stdout_option(text_file, capsysbinary):
 
 def test_stdin_to_stdout_in_process(monkeypatch, capsysbinary):
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(TEXT)))
-    assert main(["encode", "--chunk-size", "1KiB"]) == 0
+    assert main(["encode", "--chunk-size", "4KiB"]) == 0
     blob = capsysbinary.readouterr().out
-    assert blob == sigmalang.compress(TEXT, chunk_size=1024)
+    assert blob == sigmalang.compress(TEXT, chunk_size=4096)
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(blob)))
     assert main(["decode", "-"]) == 0
     assert capsysbinary.readouterr().out == TEXT
@@ -100,7 +100,7 @@ def test_binary_to_a_terminal_is_refused(text_file, monkeypatch, capsysbinary):
 
 
 def test_verify_and_info(text_file, capsys):
-    assert main(["encode", "-q", "--chunk-size", "64KiB", "-l", "3", str(text_file)]) == 0
+    assert main(["encode", "-q", "--chunk-size", "64KiB", "--level", "3", str(text_file)]) == 0
     sgl = str(text_file) + ".sgl"
     assert main(["verify", sgl]) == 0
     assert "OK" in capsys.readouterr().err
@@ -126,7 +126,8 @@ def test_several_files(tmp_path, capsys):
     for i, name in enumerate(files):
         assert sigmalang.decompress(Path(name + ".sgl").read_bytes()) == TEXT[: 1000 * (i + 1)]
     assert main(["verify", "--json", *[f + ".sgl" for f in files]]) == 0
-    assert len(json.loads(capsys.readouterr().out)) == 3
+    results = [json.loads(line) for line in capsys.readouterr().out.splitlines()]  # one line per input
+    assert [r["input"] for r in results] == [f + ".sgl" for f in files] and all(r["ok"] for r in results)
 
 
 def test_version(capsys):
@@ -193,12 +194,12 @@ def test_keep_is_the_default_and_explicit(text_file):
 # -- options ---------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("text", "size"), [("64KiB", 65536), ("4MiB", 4 << 20), ("1KiB", 1024), ("4096", 4096)])
+@pytest.mark.parametrize(("text", "size"), [("64KiB", 65536), ("4MiB", 4 << 20), ("8KiB", 8192), ("4096", 4096)])
 def test_chunk_sizes(text, size, tmp_path, capsys):
     data = mixed_bytes(300_000, seed=size)
     src = tmp_path / "data.bin"
     src.write_bytes(data)
-    assert main(["encode", "-q", "-l", "1", "--chunk-size", text, str(src)]) == 0
+    assert main(["encode", "-q", "--fast", "--chunk-size", text, str(src)]) == 0
     blob = (tmp_path / "data.bin.sgl").read_bytes()
     assert blob == sigmalang.compress(data, level=1, chunk_size=size)
     assert main(["info", "--json", str(tmp_path / "data.bin.sgl")]) == 0
@@ -208,7 +209,7 @@ def test_chunk_sizes(text, size, tmp_path, capsys):
     assert src.read_bytes() == data
 
 
-@pytest.mark.parametrize("bad", ["12XB", "0", "abc", "65MiB", "-1", "1.5MiB", ""])
+@pytest.mark.parametrize("bad", ["12XB", "0", "1", "1KiB", "4095", "abc", "65MiB", "-1", "1.5MiB", ""])
 def test_bad_chunk_size_is_a_usage_error(bad, text_file, capsys):
     with pytest.raises(SystemExit) as info:
         main(["encode", "--chunk-size", bad, str(text_file)])
@@ -223,20 +224,41 @@ def test_parse_size():
     assert parse_size("64MiB") == 64 << 20
 
 
-@pytest.mark.parametrize("level", [0, 1, 5, 9])
-def test_levels(level, text_file, capsys):
-    assert main(["encode", "-q", "-l", str(level), str(text_file)]) == 0
+@pytest.mark.parametrize(
+    ("args", "level"),
+    [
+        (["encode", "-0"], 0),
+        (["encode", "--fast"], 1),
+        (["-5"], 5),
+        (["encode", "--level", "7"], 7),
+        (["-9", "-k"], 9),
+        (["--best"], 9),
+        (["-q2"], 2),
+    ],
+)
+def test_levels(args, level, text_file, capsys):
+    assert main([*args, "-q", str(text_file)]) == 0
     blob = text_file.with_name("notes.txt.sgl").read_bytes()
     assert blob == sigmalang.compress(TEXT, level=level)
     assert main(["info", "--json", str(text_file) + ".sgl"]) == 0
     assert json.loads(capsys.readouterr().out)["streams"][0]["level"] == level
 
 
-@pytest.mark.parametrize("bad", ["10", "-1", "x"])
-def test_bad_level_is_a_usage_error(bad, text_file):
+def test_old_level_spelling_still_works_with_a_note(text_file, capsys):
+    assert main(["encode", "-l", "3", str(text_file)]) == 0
+    err = capsys.readouterr().err
+    assert "-l 3 is deprecated" in err and "--level 3" in err
+    assert sigmalang.decompress(text_file.with_name("notes.txt.sgl").read_bytes()) == TEXT
+    assert text_file.with_name("notes.txt.sgl").read_bytes() == sigmalang.compress(TEXT, level=3)
+
+
+@pytest.mark.parametrize("bad", [["encode", "--level", "10"], ["encode", "--level", "x"], ["-10"], ["-19"]])
+def test_bad_level_is_a_usage_error(bad, text_file, capsys):
     with pytest.raises(SystemExit) as info:
-        main(["encode", "-l", bad, str(text_file)])
+        main([*bad, str(text_file)])
     assert info.value.code == 2
+    assert "level" in capsys.readouterr().err
+    assert not text_file.with_name("notes.txt.sgl").exists()
 
 
 def test_json_output(text_file, capsys):
@@ -273,10 +295,11 @@ def test_usage_errors_exit_2(args, text_file, capsys):
     assert text_file.read_bytes() == TEXT
 
 
-def test_no_command_is_a_usage_error(capsys):
-    with pytest.raises(SystemExit) as info:
-        main([])
-    assert info.value.code == 2
+def test_no_arguments_on_a_terminal_is_refused(monkeypatch, capsysbinary):
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    assert main([]) == 2  # as zstd: encode stdin to stdout, which is a terminal here
+    captured = capsysbinary.readouterr()
+    assert captured.out == b"" and b"terminal" in captured.err
 
 
 # -- failures: one line, no output left behind --------------------------------------
@@ -364,7 +387,7 @@ def run_cli(*args, stdin=b""):
 
 def test_pipe_stdin_to_stdout_round_trip():
     data = mixed_bytes(2_000_000, seed=8)
-    enc = run_cli("encode", "--chunk-size", "256KiB", "-l", "1", stdin=data)
+    enc = run_cli("encode", "--chunk-size", "256KiB", "-1", stdin=data)
     assert enc.returncode == 0, enc.stderr
     assert enc.stdout == sigmalang.compress(data, level=1, chunk_size=256 << 10)
     assert enc.stderr == b""

@@ -247,8 +247,8 @@ def test_text_and_stream_input_give_the_same_report(tmp_path, capsys):
     data = read_text_file("loghub-small")
     path = tmp_path / "small.log"
     path.write_bytes(data)
-    assert main(["encode", "-q", "-l", "4", "--chunk-size", "16KiB", str(path)]) == 0
-    from_text = run_json(capsys, "-l", "4", "--chunk-size", "16KiB", str(path))
+    assert main(["encode", "-q", "--level", "4", "--chunk-size", "16KiB", str(path)]) == 0
+    from_text = run_json(capsys, "--level", "4", "--chunk-size", "16KiB", str(path))
     from_stream = run_json(capsys, str(path) + ".sgl")
     assert from_text["stream"] is False and from_stream["stream"] is True
     assert from_text["streams"] == from_stream["streams"]
@@ -271,7 +271,7 @@ def test_stored_and_binary_frames_are_counted_apart(tmp_path, capsys):
     path.write_bytes(noise)
     assert main(["inspect", str(path)]) == 0
     out = capsys.readouterr().out
-    assert f"literal+store (stored): 1 frame, {len(noise):,} -> {len(noise):,} bytes" in out
+    assert f"literal+store (stored): 1 frame, {len(noise):,} → {len(noise):,} bytes" in out
     assert "no glyph code" in out
 
 
@@ -329,7 +329,7 @@ def test_text_output_names_primitives_and_backends(tmp_path, capsys):
     path.write_bytes(HAND_TEXT)
     assert main(["inspect", "--top", "2", str(path)]) == 0
     out = capsys.readouterr().out
-    assert f"semantic+ppmd: 1 frame, {len(HAND_TEXT):,} -> " in out
+    assert f"semantic+ppmd: 1 frame, {len(HAND_TEXT):,} → " in out
     assert "Σ32 WORD" in out and "Σ4 QUANTITY" in out
     assert "[the] [cat] [saw] [Cap:the] [UP:dog] [+1] [times]" in out
 

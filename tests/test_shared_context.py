@@ -124,7 +124,7 @@ def test_cli_encode_flag_and_parallel_decode(
     src.write_bytes(dickens_64k)
     for workers in ("1", "2"):
         out = tmp_path / f"out{workers}.sgl"
-        args = ["encode", "--shared-context", "--chunk-size", "4KiB", "-l", "3", "-v", "-T", workers]
+        args = ["encode", "--shared-context", "--chunk-size", "4KiB", "-3", "-v", "-T", workers]
         assert main([*args, "-o", str(out), str(src)]) == 0
     assert (tmp_path / "out1.sgl").read_bytes() == (tmp_path / "out2.sgl").read_bytes()
     assert "coded in parallel" in capsys.readouterr().err

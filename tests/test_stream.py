@@ -415,7 +415,7 @@ def test_stats_are_filled_in():
     assert enc.chunks == len(chunks) > 1
     assert enc.glyphs > enc.chunks
     assert enc.elapsed > 0 and enc.throughput > 0 and enc.peak_memory > 0
-    assert enc.ratio == pytest.approx(max(len(data), len(blob)) / min(len(data), len(blob)))
+    assert enc.ratio == pytest.approx(len(data) / len(blob))
     decoded, dec = decode(blob)
     assert decoded == data
     assert dec.bytes_in == len(blob) and dec.bytes_out == len(data)
@@ -426,6 +426,17 @@ def test_stats_are_filled_in():
     for key in ("bytes_in", "bytes_out", "chunks", "glyphs", "elapsed", "throughput", "ratio", "peak_memory"):
         assert key in as_dict
     assert not any(k.startswith("_") for k in as_dict)
+
+
+def test_ratio_is_original_over_encoded_even_when_the_encoding_is_larger():
+    data = bytes(range(256)) * 8  # incompressible at this size: the stream is larger than the input
+    blob, enc = encode(data, level=0, chunk_size=1024)
+    assert len(blob) > len(data)
+    assert enc.ratio == pytest.approx(len(data) / len(blob)) and enc.ratio < 1
+    _, dec = decode(blob)
+    assert dec.ratio == pytest.approx(len(data) / len(blob))
+    assert enc.as_dict()["ratio"] == dec.as_dict()["ratio"] == round(enc.ratio, 4)
+    assert "decoding" not in dec.as_dict()
 
 
 def test_encoder_stats_count_every_glyph_record():

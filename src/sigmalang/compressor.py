@@ -23,6 +23,7 @@ from .container import (
     StreamParser,
     content_digest,
 )
+from .errors import SigmaError
 from .semantic.codebook import Codebook, as_codebook
 
 CodebookArg = Codebook | str | os.PathLike[str] | None
@@ -30,6 +31,12 @@ CodebookArg = Codebook | str | os.PathLike[str] | None
 __all__ = ["DEFAULT_CHUNK_SIZE", "SigmaCompressor", "SigmaDecompressor", "compress", "decompress"]
 
 DEFAULT_CHUNK_SIZE = 4 << 20  # docs/semantic.md: the smallest that meets the dickens target
+
+
+def check_data(data: object) -> None:
+    """A ``TypeError`` that names bytes for text, as ``lzma`` and ``zstandard`` do."""
+    if isinstance(data, str):
+        raise TypeError("a bytes-like object is required, not 'str' (encode text first, e.g. text.encode())")
 
 
 def check_chunk_size(chunk_size: int) -> int:
@@ -74,6 +81,7 @@ class SigmaCompressor:
     def compress(self, data: bytes | bytearray | memoryview) -> bytes:
         if self._finished:
             raise ValueError("Compressor has been flushed")
+        check_data(data)
         self._buffer += data
         self._emit(final=False)
         return self._take()
@@ -131,6 +139,7 @@ class SigmaDecompressor:
     def decompress(self, data: bytes | bytearray | memoryview, max_length: int = -1) -> bytes:
         if self.eof:
             raise EOFError("End of stream already reached")
+        check_data(data)
         self._parser.feed(data)
         out = bytearray()
         while True:
@@ -175,22 +184,62 @@ def compress(
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     codebook: CodebookArg = None,
     shared_context: bool = False,
+    workers: int = 1,
 ) -> bytes:
     """Compress *data* into one ΣLANG stream (with *codebook*: one that needs that codebook;
-    with *shared_context*: frames that carry context, see :class:`SigmaCompressor`)."""
+    with *shared_context*: frames that carry context, see :class:`SigmaCompressor`).
+
+    *workers* processes code the chunks in parallel (``0``: one per CPU), as
+    :class:`~sigmalang.StreamingEncoder` does; the bytes are the same for every worker count.
+    """
+    check_data(data)
+    if workers != 1:
+        return _compress_in_parallel(data, level, chunk_size, codebook, shared_context, workers)
     comp = SigmaCompressor(level, chunk_size=chunk_size, codebook=codebook, shared_context=shared_context)
     return comp.compress(data) + comp.flush()
 
 
-def decompress(data: bytes | bytearray | memoryview, *, codebook: CodebookArg = None) -> bytes:
-    """Decompress one or more concatenated ΣLANG streams; raises on any damage or trailing bytes."""
+def _compress_in_parallel(
+    data: bytes | bytearray | memoryview,
+    level: int,
+    chunk_size: int,
+    codebook: CodebookArg,
+    shared_context: bool,
+    workers: int,
+) -> bytes:
+    import io
+
+    from .stream import StreamingEncoder  # not at import: a worker process needs only the codec
+
+    encoder = StreamingEncoder(level, chunk_size, workers=workers, codebook=codebook, shared_context=shared_context)
+    out = io.BytesIO()
+    with memoryview(data) as view:
+        encoder.encode_stream(io.BytesIO(view.cast("B")), out)
+    return out.getvalue()
+
+
+def decompress(
+    data: bytes | bytearray | memoryview, *, codebook: CodebookArg = None, max_output_size: int | None = None
+) -> bytes:
+    """Decompress one or more concatenated ΣLANG streams; raises on any damage or trailing bytes.
+
+    With *max_output_size*, raise :class:`SigmaError` as soon as the output would be larger (at
+    most one frame is decoded past the limit), as zstandard's ``max_output_size``.
+    """
+    check_data(data)
+    if max_output_size is not None and max_output_size < 0:
+        raise ValueError("max_output_size must be 0 or more")
     codebook = as_codebook(codebook)
     results = []
     data = bytes(data)
-    offset = 0
+    offset = total = 0
     while True:
         decomp = SigmaDecompressor(offset=offset, codebook=codebook)
-        results.append(decomp.decompress(data))
+        limit = -1 if max_output_size is None else max_output_size - total + 1
+        results.append(decomp.decompress(data, limit))
+        total += len(results[-1])
+        if max_output_size is not None and total > max_output_size:
+            raise SigmaError(f"decompressed data exceeds max_output_size ({max_output_size:,} bytes)")
         if not decomp.eof:
             decomp.close()
         offset += len(data) - len(decomp.unused_data)

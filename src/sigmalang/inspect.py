@@ -635,13 +635,13 @@ def format_report(report: dict[str, Any], label: str, width: int = 120) -> list[
     r = report
     out = [
         f"{label}: level {r['level']}, chunk size {r['chunk_size']:,}, {_plural(r['frames'], 'frame')}, "
-        f"{r['original_size']:,} -> {r['encoded_size']:,} bytes (ratio {r['ratio']:.3f})"
+        f"{r['original_size']:,} → {r['encoded_size']:,} bytes (ratio {r['ratio']:.3f})"
     ]
     payload = 0
     for g in r["by_backend"]:
         stored = g["backend"] == "store" and g["transform"] == "literal"
         name = f"{g['transform']}+{g['backend']}" + (" (stored)" if stored else "")
-        out.append(f"  {name}: {_plural(g['frames'], 'frame')}, {g['original']:,} -> {g['encoded']:,} bytes")
+        out.append(f"  {name}: {_plural(g['frames'], 'frame')}, {g['original']:,} → {g['encoded']:,} bytes")
         payload += g["encoded"]
     out.append(f"  container (header, frame headers and CRCs, index, trailer): {r['encoded_size'] - payload:,} bytes")
     out += _format_glyphs(r)

@@ -173,7 +173,8 @@ class _Scanner:
             self.result.problems.append("empty input: no ΣLANG stream")
         while pos < self.size:
             if self.read(pos, len(MAGIC)) != MAGIC:
-                self.result.problems.append(f"no stream magic at byte offset {pos}")
+                what = "not a ΣLANG stream: " if pos == 0 else ""  # as decoding says of such input
+                self.result.problems.append(f"{what}no stream magic at byte offset {pos}")
                 nxt = self.resync(pos + 1, _State(damage_at=pos))
                 if nxt is None:
                     break

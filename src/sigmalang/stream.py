@@ -218,6 +218,7 @@ class StreamStats:
     finished: float = 0.0
     peak_memory: int = 0
     notes: list[str] = field(default_factory=list)  # what ``--verbose`` shows, e.g. a fallback taken
+    decoding: bool = False  # the input is the encoded side (bytes_in encoded, bytes_out original)
     _last_sample: float = field(default=0.0, repr=False)
 
     @property
@@ -226,14 +227,15 @@ class StreamStats:
 
     @property
     def throughput(self) -> float:
-        """Input bytes per second."""
+        """Input bytes per second (``bytes_in / elapsed``)."""
         return self.bytes_in / self.elapsed if self.elapsed > 0 else 0.0
 
     @property
     def ratio(self) -> float:
-        """Original size over encoded size (for decoding, the same quantity: out over in)."""
-        small, large = sorted((self.bytes_in, self.bytes_out))
-        return large / small if small else 0.0
+        """Original size over encoded size, for encoding and decoding alike (below 1 when the encoded
+        side is the larger); 0.0 when the encoded side is empty."""
+        original, encoded = (self.bytes_out, self.bytes_in) if self.decoding else (self.bytes_in, self.bytes_out)
+        return original / encoded if encoded else 0.0
 
     def sample_memory(self, force: bool = False) -> None:
         """Record RSS of this process and its children (psutil), at most every 0.2 s."""
@@ -254,7 +256,8 @@ class StreamStats:
         return self
 
     def as_dict(self) -> dict[str, Any]:
-        out = {k: v for k, v in asdict(self).items() if not k.startswith("_") and k not in ("started", "finished")}
+        hidden = ("started", "finished", "decoding")
+        out = {k: v for k, v in asdict(self).items() if not k.startswith("_") and k not in hidden}
         if not self.notes:
             del out["notes"]
         out.update(
@@ -657,7 +660,7 @@ class StreamingDecoder(_Streaming):
         return self._decode(src, dst, self._resolve(workers), None)
 
     def _decode(self, src: IO[bytes], dst: Writable, workers: int, stop: threading.Event | None) -> StreamStats:
-        stats = StreamStats(workers=workers)
+        stats = StreamStats(workers=workers, decoding=True)
         in_flight = self._in_flight(workers)
         digest, size, streams = content_digest(), 0, 0
         context: FrameContext | None = None  # of the current stream, when it has shared context

@@ -78,6 +78,13 @@ class Codebook:
         """The book as a codebook file (docs/FORMAT.md, "Codebook files")."""
         return book_bytes(self)
 
+    def save(self, path: str | os.PathLike[str], *, overwrite: bool = False) -> None:
+        """Write the book as a codebook file, atomically; an existing *path* is kept unless *overwrite*."""
+        from ..stream import atomic_output  # not at import: workers that load books need no stream layer
+
+        with atomic_output(path, overwrite=overwrite) as out:
+            out.write(self.to_bytes())
+
     @classmethod
     def from_bytes(cls, data: bytes) -> Codebook:
         return parse_book(data)

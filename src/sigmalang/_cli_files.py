@@ -1,0 +1,510 @@
+"""File handling for the command line: which inputs, which outputs, and one command run on one input.
+
+The command line (``cli.py``) parses arguments into :class:`Options` and prints; the functions here
+open files, run the library and return what happened as an :class:`Outcome`, and print nothing but
+the progress bar (on a terminal) and warnings through the callback they are given.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+from .codec import DEFAULT_LEVEL
+from .compressor import DEFAULT_CHUNK_SIZE
+from .container import StreamParser
+from .errors import SigmaError, SigmaFormatError
+from .file import SigmaFile
+from .index import SeekTable
+from .inspect import inspect_file
+from .recover import ScanResult, scan
+from .semantic.codebook import MIN_COUNT, Codebook, train_codebook
+from .stream import StreamingDecoder, StreamingEncoder, StreamStats, atomic_output, read_info
+
+SUFFIX = ".sgl"
+PROGRESS_MIN_BYTES = 8 << 20  # original bytes: a shorter run needs no progress bar
+WRITERS = ("encode", "decode", "recover")  # the commands that write data
+READS_STREAMS = ("decode", "verify", "info", "recover")  # the commands whose input is a ΣLANG stream
+
+Warn = Callable[[str], None]
+Progress = Callable[[int], None]
+
+
+class UsageError(Exception):
+    """A problem with the command line itself (exit code 2)."""
+
+
+@dataclass
+class Options:
+    command: str
+    files: list[str]
+    verbose: bool = False
+    quiet: bool = False
+    json: bool = False
+    workers: int = 1
+    output: str | None = None
+    output_dir: str | None = None
+    stdout: bool = False
+    force: bool = False
+    rm: bool = False
+    recursive: bool = False
+    level: int = DEFAULT_LEVEL
+    chunk_size: int = DEFAULT_CHUNK_SIZE
+    shared_context: bool = False
+    range: tuple[int, int | None] | None = None
+    salvage: bool = False
+    frames: int | None = None
+    lines: int = 5
+    top: int = 10
+    codebook: str | None = None
+    words: int = 4096
+    book: Codebook | None = None  # the loaded codebook file
+
+    def check(self) -> Options:
+        """Raise :class:`UsageError` for options that do not go together."""
+        self.files = self.files or ["-"]
+        writes = self.command in WRITERS or self.command == "train"
+        if not writes and (self.stdout or self.output is not None or self.output_dir is not None):
+            raise UsageError(f"{self.command} writes no output file: -c, -o and --output-dir do not apply")
+        if self.output is not None and self.output_dir is not None:
+            raise UsageError("-o and --output-dir cannot be used together")
+        if self.output is not None and (len(self.files) > 1 or self.recursive) and self.command != "train":
+            raise UsageError("-o takes one input file (use --output-dir for several)")
+        if self.stdout and (self.output not in (None, "-") or self.output_dir is not None):
+            raise UsageError("-c cannot be used with -o or --output-dir")
+        if self.rm and "-" in self.files:
+            raise UsageError("--rm needs input files, not standard input")
+        if self.command == "recover" and "-" in self.files:
+            raise UsageError("recover needs a file it can seek in, not standard input")
+        if self.rm and (self.command == "recover" or self.range is not None):
+            raise UsageError("--rm cannot be used with recover or --range")
+        if (self.range is not None or self.salvage) and self.command != "decode":
+            raise UsageError("--range and --salvage are for decoding")
+        if self.range is not None and (self.salvage or self.output_dir is not None):
+            raise UsageError("--range writes to standard output or to -o FILE only (no --salvage, no --output-dir)")
+        if self.output_dir is not None and "-" in self.files:
+            raise UsageError("--output-dir needs input files, not standard input (use -o)")
+        if self.recursive and "-" in self.files:
+            raise UsageError("-r needs files and directories, not standard input")
+        return self
+
+    def to_stdout(self, source: str) -> bool:
+        """Whether this command's data for *source* goes to standard output."""
+        if self.command not in WRITERS:
+            return False
+        if self.range is not None:  # a slice never takes the full decode's file name
+            return self.output in (None, "-")
+        if self.output_dir is not None:
+            return False
+        return self.stdout or self.output == "-" or (self.output is None and source == "-")
+
+    def data_on_stdout(self) -> bool:
+        """Whether any data of this run goes to standard output (then nothing else may)."""
+        return any(self.to_stdout(source) for source in self.files)
+
+
+@dataclass
+class Outcome:
+    """What one command did to one input: ``result`` is what ``--json`` prints."""
+
+    result: dict[str, Any]
+    stats: StreamStats | None = None
+    scan: ScanResult | None = None
+    target: str = "-"
+    notes: list[str] = field(default_factory=list)
+
+
+def _isatty(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError, OSError):
+        return False
+
+
+# -- which inputs --------------------------------------------------------------------------------
+
+
+def inputs(opts: Options, warn: Warn) -> Iterator[str]:
+    """The inputs to work on: *opts.files* with directories walked (``-r``) and ``.sgl`` files
+    skipped on encode (with a warning for the ones named, unless ``-f``)."""
+    for name in opts.files:
+        if opts.recursive and os.path.isdir(name):
+            yield from _walk(opts, name)
+        elif opts.command == "encode" and name != "-" and name.endswith(SUFFIX) and not opts.force:
+            warn(f"{name}: already has the {SUFFIX} suffix, skipped (use -f to encode it again)")
+        else:
+            yield name
+
+
+def _walk(opts: Options, top: str) -> Iterator[str]:
+    """The regular files under *top* in name order: on encode those without the suffix, else those with it."""
+    for directory, subdirs, names in os.walk(top):
+        subdirs.sort()
+        for name in sorted(names):
+            path = os.path.join(directory, name)
+            if os.path.islink(path) or not os.path.isfile(path):
+                continue
+            if name.endswith(SUFFIX) != (opts.command == "encode"):
+                yield path
+
+
+def check_input(opts: Options, source: str) -> None:
+    """Refuse what cannot be an input: a directory, or compressed data from a terminal."""
+    if source == "-":
+        if opts.command in READS_STREAMS and not opts.force and _isatty(sys.stdin):
+            raise UsageError("refusing to read compressed data from a terminal (give a file, or use -f)")
+    elif os.path.isdir(source):
+        raise IsADirectoryError(errno.EISDIR, "Is a directory (use -r to work on the files in it)")
+
+
+def _open_input(source: str) -> contextlib.AbstractContextManager[IO[bytes]]:
+    if source == "-":
+        return contextlib.nullcontext(sys.stdin.buffer)
+    return open(source, "rb")
+
+
+# -- which outputs -------------------------------------------------------------------------------
+
+
+def output_name(opts: Options, source: str) -> str:
+    if opts.output is not None:
+        return opts.output
+    if opts.command == "encode":
+        name = source + SUFFIX
+    elif opts.command == "recover":
+        name = (source[: -len(SUFFIX)] if source.endswith(SUFFIX) else source) + ".recovered"
+    elif not source.endswith(SUFFIX) or os.path.basename(source) == SUFFIX:
+        raise UsageError(f"{source}: unknown suffix (expected {SUFFIX}); use -o to name the output")
+    else:
+        name = source[: -len(SUFFIX)]
+    if opts.output_dir is not None:
+        return os.path.join(opts.output_dir, os.path.basename(name))
+    return name
+
+
+@contextlib.contextmanager
+def _output(opts: Options, source: str) -> Iterator[tuple[IO[bytes], str]]:
+    """Standard output, or a temporary file that becomes the output only if the body succeeds."""
+    if opts.to_stdout(source):
+        if opts.command == "encode" and not opts.force and _isatty(sys.stdout):
+            raise UsageError("refusing to write compressed data to a terminal (use -f to force)")
+        yield sys.stdout.buffer, "-"
+        sys.stdout.buffer.flush()
+        return
+    target = output_name(opts, source)
+    if source != "-" and os.path.exists(target) and os.path.samefile(source, target):
+        raise UsageError(f"{source}: input and output are the same file")
+    directory = os.path.dirname(target) or "."
+    if not os.path.isdir(directory):
+        raise FileNotFoundError(errno.ENOENT, "no such output directory", directory)
+    with atomic_output(target, overwrite=opts.force) as fout:
+        yield fout, target
+
+
+# -- progress ------------------------------------------------------------------------------------
+
+
+class Meter:
+    """Progress in original bytes that moves between the completions it is told of.
+
+    Chunks are coded in parallel and completed in order, a chunk at a time: *done* is told of each,
+    *read* (when known) of the input handed to the workers. Between completions, the count shown
+    advances at the rate measured so far, never past what was read (or the total), never backwards.
+    """
+
+    TICK = 0.2  # seconds between redraws
+
+    def __init__(self, bar: Any, clock: Callable[[], float] = time.monotonic):
+        self._bar = bar
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._started = self._last_done = clock()
+        self._read: int | None = None
+        self._done = 0
+        self._shown = 0
+
+    def read(self, n: int) -> None:
+        with self._lock:
+            self._read = (self._read or 0) + n
+
+    def done(self, n: int) -> None:
+        with self._lock:
+            self._done += n
+            self._last_done = self._clock()
+            self._show(self._done)
+
+    def tick(self) -> None:
+        """Redraw, with the estimate of what the workers have done since the last completion."""
+        with self._lock:
+            estimate = self._done
+            if self._done and self._last_done > self._started:
+                rate = self._done / (self._last_done - self._started)
+                estimate += int(rate * (self._clock() - self._last_done))
+            limit = self._bar.total if self._read is None else min(self._read, self._bar.total)
+            self._show(min(estimate, limit))
+            self._bar.refresh()  # the elapsed time moves even before the first completion
+
+    def _show(self, count: int) -> None:
+        if count > self._shown:
+            self._bar.update(count - self._shown)
+            self._shown = count
+
+
+@contextlib.contextmanager
+def progress_bar(opts: Options, source: str, total: int | None) -> Iterator[Meter | None]:
+    """A bar on standard error, in original bytes, when it is a terminal and the run is long."""
+    if opts.quiet or opts.json or not total or total < PROGRESS_MIN_BYTES or not _isatty(sys.stderr):
+        yield None
+        return
+    from tqdm import tqdm
+
+    bar = tqdm(
+        total=total,
+        unit="B",
+        unit_scale=True,
+        unit_divisor=1000,  # kB, MB, GB, as the rate: one unit system on the line
+        desc=os.path.basename(source) if source != "-" else "stdin",
+        file=sys.stderr,
+        leave=False,
+        bar_format="{desc}: {percentage:3.0f}%|{bar}| {n_fmt}B/{total_fmt}B [{elapsed}<{remaining}, {rate_fmt}]",
+    )
+    meter = Meter(bar)
+    stop = threading.Event()
+
+    def tick() -> None:
+        while not stop.wait(Meter.TICK):
+            meter.tick()
+
+    ticker = threading.Thread(target=tick, name="sigmalang-progress", daemon=True)
+    ticker.start()
+    try:
+        yield meter
+    finally:
+        stop.set()
+        ticker.join()
+        bar.close()  # leave=False: the line is cleared, on success, error or Ctrl-C alike
+
+
+def original_size(source: str) -> int | None:
+    """The original size a stream holds, from its index (None when it cannot be read cheaply)."""
+    if source == "-" or not os.path.isfile(source):
+        return None
+    try:
+        with open(source, "rb") as fin:
+            return SeekTable.from_file(fin).total_size
+    except (SigmaError, OSError, ValueError):
+        return None
+
+
+class _CountingReader:
+    """An input that reports how many bytes were read from it."""
+
+    def __init__(self, fp: IO[bytes], progress: Progress):
+        self._fp = fp
+        self._progress = progress
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._fp.read(size)
+        self._progress(len(data))
+        return data
+
+
+class _CountingWriter:
+    """An output that reports how many bytes were written to it."""
+
+    def __init__(self, fp: Any, progress: Progress | None):
+        self._fp = fp
+        self._progress = progress
+
+    def write(self, data: bytes) -> int:
+        if self._fp is not None:
+            self._fp.write(data)
+        if self._progress is not None:
+            self._progress(len(data))
+        return len(data)
+
+    def flush(self) -> None:
+        if self._fp is not None:
+            self._fp.flush()
+
+
+# -- the commands, one input at a time -----------------------------------------------------------
+
+
+def codec_file(opts: Options, source: str, warn: Warn) -> Outcome:
+    """``encode`` or ``decode`` one input (``--range``: a slice of the original bytes)."""
+    if opts.range is not None:
+        return _range_file(opts, source)
+    total = original_size(source) if opts.command == "decode" else _file_size(source)
+    with progress_bar(opts, source, total) as meter:
+        try:
+            stats, target = _run_codec(opts, source, meter)
+        except SigmaFormatError:
+            if opts.salvage and source != "-":
+                warn(_salvage(opts, source))
+            elif opts.salvage:
+                warn(f"{source}: --salvage needs a file it can seek in, not standard input")
+            raise
+    if opts.rm and target != "-":
+        _verify_written(opts, target)
+        os.unlink(source)
+    result = {"input": source, "output": target, **stats.as_dict()}
+    del result["glyphs"]  # records written: a number about the container, not for the user
+    return Outcome(result, stats=stats, target=target, notes=stats.notes)
+
+
+def _file_size(source: str) -> int | None:
+    return os.path.getsize(source) if source != "-" and os.path.isfile(source) else None
+
+
+def _run_codec(opts: Options, source: str, meter: Meter | None) -> tuple[StreamStats, str]:
+    with _open_input(source) as fin, _output(opts, source) as (fout, target):
+        if opts.command == "encode":
+            encoder = StreamingEncoder(
+                opts.level,
+                opts.chunk_size,
+                workers=opts.workers,
+                progress=None if meter is None else meter.done,
+                codebook=opts.book,
+                shared_context=opts.shared_context,
+            )
+            src: Any = fin if meter is None else _CountingReader(fin, meter.read)
+            return encoder.encode_stream(src, fout), target
+        decoder = StreamingDecoder(workers=opts.workers, codebook=opts.book)
+        dst: Any = fout if meter is None else _CountingWriter(fout, meter.done)
+        return decoder.decode_stream(fin, dst), target
+
+
+def _salvage(opts: Options, source: str) -> str:
+    """Write the intact prefix of a damaged stream; the message that says so."""
+    with open(source, "rb") as fin, _output(opts, source) as (fout, target):
+        result = scan(fin, fout.write, stop_at_loss=True, codebook=opts.book)
+    return f"{source}: salvaged the intact first {result.intact_bytes:,} bytes into {target}"
+
+
+def _range_file(opts: Options, source: str) -> Outcome:
+    assert opts.range is not None
+    start, end = opts.range
+    written = 0
+    with SigmaFile(source if source != "-" else sys.stdin.buffer, "rb", codebook=opts.book) as fin:
+        size = fin.seek(0, os.SEEK_END)
+        stop = size if end is None else end
+        if start > size or stop > size:
+            raise SigmaError(f"range {start}:{'' if end is None else end} is past the end ({size:,} original bytes)")
+        fin.seek(start)
+        with _output(opts, source) as (fout, target):
+            while written < stop - start:
+                data = fin.read(min(1 << 20, stop - start - written))
+                if not data:
+                    break
+                fout.write(data)
+                written += len(data)
+    result = {"input": source, "output": target, "start": start, "bytes_out": written}
+    return Outcome(result, target=target)
+
+
+def _verify_written(opts: Options, target: str) -> None:
+    """Before --rm deletes an input: decode what was written (checksums included)."""
+    if opts.command == "encode":
+        with open(target, "rb") as fin:
+            StreamingDecoder(workers=opts.workers, codebook=opts.book).decode_stream(fin, _CountingWriter(None, None))
+
+
+def verify_file(opts: Options, source: str, warn: Warn) -> Outcome:
+    with progress_bar(opts, source, original_size(source)) as meter:
+        progress = None if meter is None else meter.done
+        if source == "-" or not os.path.isfile(source):  # not seekable: one forward pass
+            with _open_input(source) as fin:
+                decoder = StreamingDecoder(workers=opts.workers, codebook=opts.book)
+                stats = decoder.decode_stream(fin, _CountingWriter(None, progress))
+            forward = {"input": source, "ok": True, **stats.as_dict()}
+            del forward["glyphs"]
+            return Outcome(forward, stats=stats)
+        with open(source, "rb") as fin:
+            check_codebooks(fin, opts.book)
+            sink = None if meter is None else _CountingWriter(None, meter.done).write
+            result = scan(fin, sink, workers=opts.workers, codebook=opts.book)
+    return Outcome({"input": source, **result.as_dict()}, scan=result)
+
+
+def recover_file(opts: Options, source: str, warn: Warn) -> Outcome:
+    with (
+        progress_bar(opts, source, original_size(source)) as meter,
+        open(source, "rb") as fin,
+        _output(opts, source) as (fout, target),
+    ):
+        check_codebooks(fin, opts.book)
+        progress = None if meter is None else meter.done
+        result = scan(fin, _CountingWriter(fout, progress).write, workers=opts.workers, codebook=opts.book)
+    return Outcome({"input": source, "output": target, **result.as_dict()}, scan=result, target=target)
+
+
+def check_codebooks(fin: IO[bytes], book: Codebook | None) -> None:
+    """One clear error before a scan when the first stream names a codebook that was not given."""
+    parser = StreamParser(codebook_id=book.id if book is not None else b"")
+    parser.feed(fin.read(4096))
+    fin.seek(0)
+    with contextlib.suppress(SigmaFormatError):  # a damaged start is the scan's to report
+        parser.next_event()
+
+
+def info_file(opts: Options, source: str, warn: Warn) -> Outcome:
+    with _open_input(source) as fin:
+        infos = read_info(fin)
+    streams = [dict(vars(i), ratio=round(i.ratio, 4)) for i in infos]
+    return Outcome({"input": source, "streams": streams})
+
+
+def inspect_one(opts: Options, source: str, warn: Warn) -> Outcome:
+    with _open_input(source) as fin:
+        is_stream, reports = inspect_file(
+            fin,
+            level=opts.level,
+            chunk_size=opts.chunk_size,
+            frames=opts.frames,
+            lines=opts.lines,
+            top=opts.top,
+            codebook=opts.book,
+        )
+    return Outcome({"input": source, "stream": is_stream, "streams": [r.as_dict() for r in reports]})
+
+
+def train(opts: Options, warn: Warn) -> Outcome:
+    """``sigmalang train``: one codebook from all the sample files, written atomically."""
+    assert opts.output is not None
+    book = train_codebook(opts.files, words=opts.words)
+    if not book.words:
+        raise SigmaError("no word occurs often enough in the samples for a codebook; nothing written")
+    if len(book.words) < opts.words:
+        warn(
+            f"{opts.output}: only {len(book.words):,} of the {opts.words:,} words asked for occur "
+            f"{MIN_COUNT} times or more in the samples (rarer words would cost more than they save)"
+        )
+    data = book.to_bytes()
+    with _output(opts, "-") as (fout, _):
+        fout.write(data)
+    result = {
+        "output": opts.output,
+        "words": len(book.words),
+        "short": min(book.short, len(book.words)),
+        "bytes": len(data),
+        "id": book.id.hex(),
+    }
+    return Outcome(result, target=opts.output)
+
+
+COMMANDS: dict[str, Callable[[Options, str, Warn], Outcome]] = {
+    "encode": codec_file,
+    "decode": codec_file,
+    "verify": verify_file,
+    "recover": recover_file,
+    "info": info_file,
+    "inspect": inspect_one,
+}

@@ -1,0 +1,368 @@
+"""The command line a zstd or xz user expects: the habits (-d, -t, -l, -c, -k, -f, -#, -o,
+--output-dir, -r, stdin/stdout, several files), the program names, and what must never happen
+to a pipe (JSON in the data) or to a file (a slice under the full decode's name)."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+import sigmalang
+from sigmalang import cli
+from sigmalang.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+TEXT = b"".join(b"%06d habits of the zstd and xz command lines\n" % i for i in range(3000))
+
+
+@pytest.fixture
+def text_file(tmp_path: Path) -> Path:
+    path = tmp_path / "notes.txt"
+    path.write_bytes(TEXT)
+    return path
+
+
+@pytest.fixture
+def sgl_file(tmp_path: Path) -> Path:
+    path = tmp_path / "notes.txt.sgl"
+    path.write_bytes(sigmalang.compress(TEXT))
+    return path
+
+
+def listing(directory: Path) -> list[str]:
+    return sorted(p.name for p in directory.iterdir())
+
+
+def run_cli(*args: str, stdin: bytes = b"") -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        [sys.executable, "-m", "sigmalang", *args], input=stdin, capture_output=True, timeout=120, check=False
+    )
+
+
+def use_stdin(monkeypatch: pytest.MonkeyPatch, data: bytes, tty: bool = False) -> None:
+    stdin = io.TextIOWrapper(io.BytesIO(data))
+    monkeypatch.setattr(stdin, "isatty", lambda: tty)
+    monkeypatch.setattr(sys, "stdin", stdin)
+
+
+# -- --json never shares a stream with data -------------------------------------------------------
+
+
+def test_json_with_encoded_data_on_stdout_goes_to_stderr(text_file, capsysbinary):
+    assert main(["encode", "--json", "-c", str(text_file)]) == 0
+    captured = capsysbinary.readouterr()
+    assert captured.out == sigmalang.compress(TEXT)  # nothing but the stream
+    result = json.loads(captured.err)
+    assert result["input"] == str(text_file) and result["output"] == "-"
+
+
+def test_json_with_decoded_data_on_stdout_goes_to_stderr(sgl_file, capsysbinary):
+    assert main(["decode", "--json", "-c", str(sgl_file)]) == 0
+    captured = capsysbinary.readouterr()
+    assert captured.out == TEXT
+    assert json.loads(captured.err)["bytes_out"] == len(TEXT)
+
+
+def test_json_in_a_pipe_leaves_the_stream_intact(tmp_path):
+    proc = run_cli("encode", "--json", stdin=TEXT)  # cat f | sigmalang encode --json > f.sgl
+    assert proc.returncode == 0
+    assert proc.stdout == sigmalang.compress(TEXT)
+    assert json.loads(proc.stderr)["bytes_in"] == len(TEXT)
+    sgl = tmp_path / "k.sgl"
+    sgl.write_bytes(proc.stdout)
+    assert run_cli("verify", str(sgl)).returncode == 0
+
+
+def test_json_without_data_on_stdout_stays_on_stdout(text_file, capsys):
+    assert main(["encode", "--json", str(text_file)]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["output"] == str(text_file) + ".sgl" and captured.err == ""
+
+
+def test_json_is_one_object_per_input_line_and_says_nothing_about_glyphs(tmp_path, capsys):
+    names = []
+    for i in range(2):
+        path = tmp_path / f"f{i}.txt"
+        path.write_bytes(TEXT[: 5000 * (i + 1)])
+        names.append(str(path))
+    assert main(["encode", "--json", names[0]]) == 0
+    one = capsys.readouterr().out.splitlines()
+    assert len(one) == 1 and isinstance(json.loads(one[0]), dict)
+    assert main(["encode", "--json", "-f", *names]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["input"] for r in lines] == names
+    assert all("glyphs" not in r for r in lines + [json.loads(one[0])])
+
+
+# -- the ratio is original over compressed ---------------------------------------------------------
+
+
+def test_printed_ratio_is_below_one_when_the_output_is_larger(tmp_path, capsysbinary):
+    src = tmp_path / "random.bin"
+    src.write_bytes(os.urandom(20_000))
+    assert main(["encode", "-0", str(src)]) == 0
+    line = capsysbinary.readouterr().err.decode()
+    encoded = (tmp_path / "random.bin.sgl").stat().st_size
+    assert encoded > 20_000
+    assert f"(ratio {20_000 / encoded:.3f})" in line
+    assert main(["decode", "--json", "-c", str(tmp_path / "random.bin.sgl")]) == 0
+    assert json.loads(capsysbinary.readouterr().err)["ratio"] == round(20_000 / encoded, 4)
+
+
+# -- terminals -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("args", [["decode"], ["-d"], ["-t"], ["verify"], ["info"], ["-l"], ["decode", "-c"]])
+def test_compressed_data_is_not_read_from_a_terminal(args, monkeypatch, capsysbinary):
+    use_stdin(monkeypatch, sigmalang.compress(TEXT), tty=True)
+    assert main(args) == 2
+    captured = capsysbinary.readouterr()
+    assert captured.out == b""
+    assert b"refusing to read compressed data from a terminal" in captured.err
+
+
+def test_force_reads_compressed_data_from_a_terminal(monkeypatch, capsysbinary):
+    use_stdin(monkeypatch, sigmalang.compress(TEXT), tty=True)
+    assert main(["-d", "-f"]) == 0
+    assert capsysbinary.readouterr().out == TEXT
+
+
+def test_compressed_data_is_not_written_to_a_terminal(monkeypatch, capsysbinary):
+    use_stdin(monkeypatch, TEXT)
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    assert main([]) == 2
+    captured = capsysbinary.readouterr()
+    assert captured.out == b"" and b"refusing to write compressed data to a terminal" in captured.err
+
+
+# -- zstd habits -----------------------------------------------------------------------------------
+
+
+def test_default_is_encode_and_d_decodes_keeping_the_input(text_file):
+    assert main(["-q", str(text_file)]) == 0
+    sgl = text_file.with_name("notes.txt.sgl")
+    assert sigmalang.decompress(sgl.read_bytes()) == TEXT and text_file.exists()
+    text_file.unlink()
+    assert main(["-d", "-q", str(sgl)]) == 0
+    assert text_file.read_bytes() == TEXT and sgl.exists()
+
+
+def test_decompress_long_options_and_combined_flags(sgl_file, capsysbinary):
+    assert main(["--decompress", "--stdout", str(sgl_file)]) == 0
+    assert capsysbinary.readouterr().out == TEXT
+    assert main(["-dc", str(sgl_file)]) == 0
+    assert capsysbinary.readouterr().out == TEXT
+
+
+def test_t_verifies(sgl_file, tmp_path, capsys):
+    assert main(["-t", str(sgl_file)]) == 0
+    assert "OK (1 frame," in capsys.readouterr().err  # one frame, singular
+    bad = tmp_path / "bad.sgl"
+    bad.write_bytes(sigmalang.compress(TEXT)[:-9])
+    assert main(["--test", str(bad)]) == 1
+
+
+def test_l_lists(sgl_file, capsys):
+    assert main(["-l", str(sgl_file)]) == 0
+    out = capsys.readouterr().out
+    assert "1 frame," in out and f"{len(TEXT):,} →" in out
+    assert main(["--list", "--json", str(sgl_file)]) == 0
+    assert json.loads(capsys.readouterr().out)["streams"][0]["original_size"] == len(TEXT)
+
+
+def test_force_overwrites_and_nothing_is_overwritten_without_it(text_file, capsys):
+    sgl = text_file.with_name("notes.txt.sgl")
+    sgl.write_bytes(b"precious")
+    assert main(["-9", str(text_file)]) == 1
+    assert sgl.read_bytes() == b"precious"
+    assert main(["-9", "-f", "-q", str(text_file)]) == 0
+    assert sgl.read_bytes() == sigmalang.compress(TEXT, level=9)
+
+
+def test_rm_removes_the_input_keep_keeps_it(text_file):
+    assert main(["-q", "-k", str(text_file)]) == 0
+    assert text_file.exists()
+    assert main(["-q", "-f", "--rm", str(text_file)]) == 0
+    assert not text_file.exists()
+
+
+def test_o_names_the_output(text_file, tmp_path):
+    out = tmp_path / "named.bin"
+    assert main(["-q", "-o", str(out), str(text_file)]) == 0
+    assert main(["-q", "-d", "-o", str(tmp_path / "back"), str(out)]) == 0
+    assert (tmp_path / "back").read_bytes() == TEXT
+
+
+def test_stdin_to_stdout(monkeypatch, capsysbinary):
+    use_stdin(monkeypatch, TEXT)
+    assert main(["-3"]) == 0
+    blob = capsysbinary.readouterr().out
+    assert blob == sigmalang.compress(TEXT, level=3)
+    use_stdin(monkeypatch, blob)
+    assert main(["-d"]) == 0
+    assert capsysbinary.readouterr().out == TEXT
+
+
+def test_several_files_each_to_its_own_output(tmp_path):
+    names = [tmp_path / f"{n}.log" for n in "abc"]
+    for n, path in enumerate(names):
+        path.write_bytes(TEXT[: 1000 * (n + 1)])
+    assert main(["-q", *map(str, names)]) == 0
+    for path in names:
+        path.unlink()
+    assert main(["-d", "-q", *[str(p) + ".sgl" for p in names]]) == 0
+    assert [p.read_bytes() for p in names] == [TEXT[: 1000 * (n + 1)] for n in range(3)]
+
+
+def test_output_dir(tmp_path, text_file):
+    other = tmp_path / "sub" / "other.txt"
+    other.parent.mkdir()
+    other.write_bytes(b"other\n")
+    out = tmp_path / "out"
+    out.mkdir()
+    assert main(["-q", "--output-dir", str(out), str(text_file), str(other)]) == 0
+    assert listing(out) == ["notes.txt.sgl", "other.txt.sgl"]
+    back = tmp_path / "back"
+    back.mkdir()
+    assert main(["-d", "-q", "--output-dir", str(back), *[str(p) for p in out.iterdir()]]) == 0
+    assert (back / "notes.txt").read_bytes() == TEXT and (back / "other.txt").read_bytes() == b"other\n"
+
+
+def test_output_dir_needs_named_inputs(tmp_path, capsys):
+    assert main(["--output-dir", str(tmp_path)]) == 2
+    assert "--output-dir needs input files" in capsys.readouterr().err
+    assert listing(tmp_path) == []
+
+
+def test_output_dir_that_does_not_exist_is_one_clear_line(tmp_path, text_file, capsys):
+    assert main(["--output-dir", str(tmp_path / "nowhere"), str(text_file)]) == 1
+    (line,) = capsys.readouterr().err.splitlines()
+    assert "no such output directory" in line and "nowhere" in line and ".tmp" not in line
+    assert main(["-o", str(tmp_path / "nowhere" / "x.sgl"), str(text_file)]) == 1
+    (line,) = capsys.readouterr().err.splitlines()
+    assert "no such output directory" in line and ".tmp" not in line
+    assert listing(tmp_path) == ["notes.txt"]
+
+
+def test_recursive(tmp_path):
+    top = tmp_path / "tree"
+    (top / "a" / "b").mkdir(parents=True)
+    files = {top / "one.txt": b"one\n", top / "a" / "two.txt": b"two\n", top / "a" / "b" / "three.log": b"3\n"}
+    for path, data in files.items():
+        path.write_bytes(data)
+    (top / "a" / "old.sgl").write_bytes(sigmalang.compress(b"old\n"))
+    assert main(["-q", "-r", str(top)]) == 0
+    for path in files:
+        assert sigmalang.decompress(Path(str(path) + ".sgl").read_bytes()) == files[path]
+    assert not (top / "a" / "old.sgl.sgl").exists()  # streams are not encoded again
+    for path in files:
+        path.unlink()
+    assert main(["-d", "-q", "-r", str(top)]) == 0
+    assert all(path.read_bytes() == data for path, data in files.items())
+    assert (top / "a" / "old").read_bytes() == b"old\n"
+
+
+def test_a_directory_without_r_is_one_error(tmp_path, capsys):
+    (tmp_path / "d").mkdir()
+    assert main([str(tmp_path / "d")]) == 1
+    (line,) = capsys.readouterr().err.splitlines()
+    assert "Is a directory" in line and "-r" in line
+
+
+def test_sgl_inputs_are_skipped_on_encode_with_a_warning(sgl_file, text_file, capsys):
+    assert main([str(sgl_file)]) == 0
+    (line,) = capsys.readouterr().err.splitlines()
+    assert "already has the .sgl suffix" in line and "-f" in line
+    assert not Path(str(sgl_file) + ".sgl").exists()
+    assert main(["-f", "-q", str(sgl_file)]) == 0  # -f: encoded all the same
+    assert sigmalang.decompress(Path(str(sgl_file) + ".sgl").read_bytes()) == sgl_file.read_bytes()
+
+
+# -- decode --range --------------------------------------------------------------------------------
+
+
+def test_range_without_c_writes_to_stdout_not_a_file(sgl_file, tmp_path, capsysbinary):
+    before = listing(tmp_path)
+    assert main(["decode", "--range", "0:10", str(sgl_file)]) == 0
+    assert capsysbinary.readouterr().out == TEXT[:10]
+    assert listing(tmp_path) == before  # no 10-byte file under the full decode's name
+    out = tmp_path / "slice"
+    assert main(["-d", "--range", "7:", "-o", str(out), str(sgl_file)]) == 0
+    assert out.read_bytes() == TEXT[7:]
+
+
+@pytest.mark.parametrize("bad", ["{n}:", "{m}:{m}", "0:{m}", "5:{m}"])
+def test_range_past_the_end_is_an_error(bad, sgl_file, tmp_path, capsysbinary):
+    spec = bad.format(n=len(TEXT) + 1, m=len(TEXT) + 10)
+    assert main(["decode", "--range", spec, str(sgl_file)]) == 1
+    captured = capsysbinary.readouterr()
+    assert captured.out == b""
+    assert b"past the end" in captured.err and str(len(TEXT)).encode() not in captured.out
+
+
+def test_range_at_the_end_is_empty(sgl_file, capsysbinary):
+    assert main(["decode", "--range", f"{len(TEXT)}:", str(sgl_file)]) == 0
+    assert capsysbinary.readouterr().out == b""
+
+
+# -- messages --------------------------------------------------------------------------------------
+
+
+def test_usage_errors_after_parsing_show_the_subcommands_usage(text_file, capsys):
+    assert main(["decode", str(text_file)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("usage: sigmalang decode")
+    assert main(["-d", str(text_file)]) == 2
+    assert capsys.readouterr().err.startswith("usage: sigmalang [-d|-t|-l]")
+
+
+def test_verify_on_plain_text_says_it_is_not_a_stream(text_file, capsys):
+    assert main(["verify", str(text_file)]) == 1
+    assert "not a ΣLANG stream" in capsys.readouterr().err
+
+
+def test_train_says_when_it_keeps_fewer_words_and_refuses_an_empty_book(tmp_path, capsys):
+    sample = tmp_path / "sample.txt"
+    sample.write_bytes(b"alpha beta gamma delta\n" * 40 + b"rare words here\n")
+    book = tmp_path / "s.book"
+    assert main(["train", str(sample), "-o", str(book)]) == 0
+    err = capsys.readouterr().err
+    assert "of the 4,096 words asked for" in err and book.exists()
+    empty = tmp_path / "empty.txt"
+    empty.write_bytes(b"")
+    assert main(["train", str(empty), "-o", str(tmp_path / "e.book")]) == 1
+    assert "nothing written" in capsys.readouterr().err
+    assert not (tmp_path / "e.book").exists()
+
+
+# -- program names ---------------------------------------------------------------------------------
+
+
+def test_program_names_are_declared():
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    assert scripts == {
+        "sigmalang": "sigmalang.cli:run",
+        "unsigmalang": "sigmalang.cli:run_decode",
+        "sigmacat": "sigmalang.cli:run_cat",
+    }
+
+
+def test_unsigmalang_decodes_and_sigmacat_writes_to_stdout(sgl_file, text_file, monkeypatch, capsysbinary):
+    text_file.unlink()
+    monkeypatch.setattr(sys, "argv", ["unsigmalang", "-q", str(sgl_file)])
+    with pytest.raises(SystemExit) as info:
+        cli.run_decode()
+    assert info.value.code == 0
+    assert text_file.read_bytes() == TEXT
+    monkeypatch.setattr(sys, "argv", ["sigmacat", str(sgl_file)])
+    with pytest.raises(SystemExit) as info:
+        cli.run_cat()
+    assert info.value.code == 0
+    assert capsysbinary.readouterr().out == TEXT
