@@ -19,12 +19,13 @@ from dataclasses import dataclass
 from typing import IO, Any
 
 from . import __version__
+from ._inspect_format import format_report
 from .codec import DEFAULT_LEVEL, LEVELS, RESET_INTERVAL
 from .compressor import DEFAULT_CHUNK_SIZE
 from .container import MAX_CHUNK_SIZE, StreamParser
 from .errors import SigmaError, SigmaFormatError
 from .file import SigmaFile
-from .inspect import format_report, inspect_file
+from .inspect import inspect_file
 from .recover import ScanResult, scan
 from .semantic.codebook import Codebook, load_codebook, train_codebook
 from .stream import StreamingDecoder, StreamingEncoder, StreamStats, atomic_output, read_info
