@@ -19,7 +19,7 @@ from crc32c import crc32c
 
 from . import primitives as P
 from .errors import SigmaCodebookError, SigmaFormatError, SigmaTruncatedError
-from .glyph import BoundaryHandler, Glyph, decode_varint, encode_glyph, encode_varint
+from .glyph import MAX_VARINT_BYTES, BoundaryHandler, Glyph, encode_glyph, encode_varint, read_varint
 from .primitives import GlyphType
 
 __all__ = [
@@ -78,13 +78,9 @@ class _Reader:
         return SigmaFormatError(f"{self.what}: {reason}", frame=self.frame, offset=self.offset)
 
     def varint(self) -> int:
-        try:
-            parsed = decode_varint(self.body, self.pos)
-        except SigmaFormatError as exc:
-            raise self.fail(exc.reason) from None
-        if parsed is None:
-            raise self.fail("truncated field")
-        value, self.pos = parsed
+        value, self.pos = read_varint(
+            self.body, self.pos, MAX_VARINT_BYTES, lambda exc: self.fail(exc.reason if exc else "truncated field")
+        )
         return value
 
     def take(self, n: int) -> bytes:

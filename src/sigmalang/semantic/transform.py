@@ -38,7 +38,7 @@ from collections.abc import Callable, Iterator
 from typing import Literal, overload
 
 from ..errors import SigmaFormatError
-from ..glyph import decode_varint, encode_varint
+from ..glyph import encode_varint, read_varint
 from .codebook import CODE_BASE, CODE_END, Codebook, build_codebook
 from .lines import TEMPORAL, TEMPORAL_TOKEN, Clock, LineBank, LineError
 
@@ -451,13 +451,7 @@ def read_header(
         if short != book.short:
             raise SemanticDecodeError(f"glyph code has {short} one-byte codes, the codebook {book.short}")
         base = book.words
-    try:
-        parsed = decode_varint(code, 3, 3)
-    except SigmaFormatError as exc:
-        raise SemanticDecodeError(f"glyph code has a bad codebook size: {exc}") from None
-    if parsed is None:
-        raise SemanticDecodeError("glyph code ends inside its header")
-    count, pos = parsed
+    count, pos = read_varint(code, 3, 3, _header_error)
     if len(base) + count > _capacity(short, version):
         raise SemanticDecodeError(f"codebook of {len(base)} + {count} words does not fit its code space")
     words = []
@@ -469,6 +463,12 @@ def read_header(
         pos = end + 1
     table = Codebook(base + tuple(words), short)
     return (version, flags, table, pos) if versions else (flags, table, pos)
+
+
+def _header_error(exc: SigmaFormatError | None) -> SemanticDecodeError:
+    if exc is None:
+        return SemanticDecodeError("glyph code ends inside its header")
+    return SemanticDecodeError(f"glyph code has a bad codebook size: {exc}")
 
 
 def _glyph_segments(
