@@ -6,10 +6,11 @@ bytes per transform and backend, the histogram of the glyph kinds in the semanti
 (each mapped to its Σ-primitive), the codebook's top entries, what the code spends on codebook and
 body, and the first lines of the text beside the glyphs they became.
 
-The glyph code is scanned with the decoder's own rules (:mod:`sigmalang.semantic.transform`), so
-a glyph is counted exactly where the decoder would read one. Only the first *frames* frames of a
-stream have their backend decoded; the container is checked (CRCs, index) but not the content
-checksum, since not every frame is decoded.
+The glyph code is scanned by the transform's own tokenizer (:mod:`sigmalang.semantic._tokens`),
+so a glyph is counted exactly where the decoder would read one. Only the first *frames* frames of
+a stream have their backend decoded; the container is checked (CRCs, index) but not the content
+checksum, since not every frame is decoded. Reports are data (:meth:`StreamReport.as_dict`); the
+command line's text form of them is :mod:`sigmalang._inspect_format`.
 """
 
 from __future__ import annotations
@@ -17,14 +18,13 @@ from __future__ import annotations
 import importlib
 import io
 import itertools
-from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from . import primitives as P
 from ._chunking import DEFAULT_CHUNK_SIZE, ChunkedReader
 from ._frames import FrameContext, FrameReader, FrameWriter, decode_frame_code
+from ._glyph_stats import GLYPH_KINDS, CodeAnalysis, Histogram, analyze_code, render_bytes, render_glyph_lines
 from ._levels import DEFAULT_LEVEL, TRANSFORM_LITERAL, TRANSFORM_LONG_SEMANTIC, TRANSFORM_SEMANTIC, TRANSFORMS
 from .backends import BACKENDS
 from .codec import ChunkDecodeError, decode_chunk, decode_code
@@ -33,7 +33,6 @@ from .errors import SigmaFormatError
 from .glyph import encode_varint
 from .semantic import SemanticDecodeError
 from .semantic import decode as semantic_decode
-from .semantic._tokens import glyphs
 from .semantic.codebook import Codebook
 
 __all__ = [
@@ -48,172 +47,6 @@ __all__ = [
     "render_bytes",
     "render_glyph_lines",
 ]
-
-# kind → (Σ-primitive name, what it is). One glyph of the code is exactly one kind; literal bytes
-# are one glyph each, sorted by what the byte is.
-GLYPH_KINDS: dict[str, tuple[str, str]] = {
-    "reference-1": ("WORD", "codebook word, 1-byte reference"),
-    "reference-2": ("WORD", "codebook word, 2-byte reference"),
-    "capitalized": ("CASE", "Capitalized word (FD + reference)"),
-    "upper": ("CASE", "UPPER word (FE + reference)"),
-    "delta": ("QUANTITY", "number delta from the previous line (FC digits)"),
-    "line": ("LINE", "Σ-bank reference: a line seen up to 128 lines before (F9 d, version 2)"),
-    "line-coded": ("LINE", "Σ-bank reference after the number stage (FA d, version 2)"),
-    "temporal": ("TEMPORAL", "timestamp, delta from the previous one of its form (FB k digits, version 2)"),
-    "escape": ("LITERAL", "escaped byte 80-FF (FF b)"),
-    "letters": ("LITERAL", "literal letters (words not in the codebook)"),
-    "digits": ("NUMBER", "literal digits"),
-    "whitespace": ("WHITESPACE", "spaces, tabs"),
-    "punctuation": ("PUNCTUATION", "punctuation and symbols"),
-    "newline": ("NEWLINE", "line ends (LF, CR)"),
-    "control": ("LITERAL", "other control bytes"),
-}
-_LETTERS = bytes(range(0x41, 0x5B)) + bytes(range(0x61, 0x7B))
-_DIGITS = b"0123456789"
-_WHITESPACE = b" \t\x0b\x0c"
-_NEWLINE = b"\r\n"
-_PUNCTUATION = bytes(b for b in range(0x21, 0x7F) if b not in _LETTERS + _DIGITS)
-_BYTE_CLASSES = {
-    "letters": _LETTERS,
-    "whitespace": _WHITESPACE,
-    "punctuation": _PUNCTUATION,
-    "newline": _NEWLINE,
-}
-
-
-@dataclass(slots=True)
-class Histogram:
-    """Per glyph kind: glyphs, bytes of glyph code, and bytes of original text they stand for."""
-
-    glyphs: Counter[str] = field(default_factory=Counter)
-    code_bytes: Counter[str] = field(default_factory=Counter)
-    text_bytes: Counter[str] = field(default_factory=Counter)
-
-    def add(self, kind: str, glyphs: int, code_bytes: int, text_bytes: int) -> None:
-        self.glyphs[kind] += glyphs
-        self.code_bytes[kind] += code_bytes
-        self.text_bytes[kind] += text_bytes
-
-    def update(self, other: Histogram) -> None:
-        self.glyphs.update(other.glyphs)
-        self.code_bytes.update(other.code_bytes)
-        self.text_bytes.update(other.text_bytes)
-
-    def rows(self) -> list[dict[str, Any]]:
-        """One row per kind, in :data:`GLYPH_KINDS` order (kinds never seen included, as zeros)."""
-        return [
-            {
-                "kind": kind,
-                "primitive": str(P.by_name(name)),
-                "meaning": meaning,
-                "glyphs": self.glyphs[kind],
-                "code_bytes": self.code_bytes[kind],
-                "text_bytes": self.text_bytes[kind],
-            }
-            for kind, (name, meaning) in GLYPH_KINDS.items()
-        ]
-
-
-@dataclass(slots=True)
-class CodeAnalysis:
-    """One glyph code taken apart: its codebook, sizes, glyph histogram and reference uses."""
-
-    codebook: Codebook
-    codebook_bytes: int  # header and codebook words, before the body
-    body_bytes: int
-    histogram: Histogram
-    uses: Counter[int]  # codebook rank → references to it (with or without a case modifier)
-
-
-def analyze_code(code: bytes, size: int | None = None, stream_book: Codebook | None = None) -> CodeAnalysis:
-    """Count every glyph of a semantic glyph code by kind; raises ``ValueError`` if it is damaged."""
-    book, start, tokens = glyphs(code, size, stream_book)
-    histogram = Histogram()
-    uses: Counter[int] = Counter()
-    literal: list[bytes] = []
-    for kind, token, value in tokens:
-        if kind == "literal":
-            literal.append(token)
-        elif kind == "digits":
-            histogram.add(kind, len(token), len(token), len(token))
-        elif kind == "delta":
-            histogram.add(kind, 1, len(token), value)
-        elif kind == "escape":
-            histogram.add(kind, 1, 2, 1)
-        elif kind in ("line", "line-coded", "temporal"):
-            histogram.add(kind, 1, len(token), value)
-        else:
-            uses[value] += 1
-            histogram.add(kind, 1, len(token), len(book.words[value]))
-    text = b"".join(literal)  # runs of literal bytes (digits are glyphs of their own)
-    for kind, members in _BYTE_CLASSES.items():
-        rest = text.translate(None, members)
-        count = len(text) - len(rest)
-        histogram.add(kind, count, count, count)
-        text = rest
-    histogram.add("control", len(text), len(text), len(text))
-    return CodeAnalysis(book, start, len(code) - start, histogram, uses)
-
-
-def render_bytes(data: bytes) -> str:
-    """Bytes as readable text: printable ASCII as is; tab, CR and other bytes escaped (``\\xNN``)."""
-    out = []
-    for byte in data:
-        if byte == 0x5C:
-            out.append("\\\\")
-        elif 0x20 <= byte < 0x7F:
-            out.append(chr(byte))
-        elif byte == 0x09:
-            out.append("\\t")
-        elif byte == 0x0D:
-            out.append("\\r")
-        elif byte == 0x0A:
-            out.append("\\n")
-        else:
-            out.append(f"\\x{byte:02x}")
-    return "".join(out)
-
-
-def render_glyph_lines(
-    code: bytes, count: int, size: int | None = None, stream_book: Codebook | None = None
-) -> list[str]:
-    """The first *count* lines of the code's body, one readable string per line (no line end).
-
-    ``[word]`` is a 1-byte reference, ``{word}`` a 2-byte one, ``[Cap:word]`` and ``[UP:word]``
-    case-modified references, ``[+12]`` a number delta, ``\\xNN`` an escaped byte; literal
-    text is shown as it is.
-    """
-    book, _, tokens = glyphs(code, size, stream_book)
-    lines: list[str] = []
-    if count <= 0:
-        return lines
-    line: list[str] = []
-    for kind, token, value in tokens:
-        if kind == "literal":
-            *ends, last = token.split(b"\n")
-            for piece in ends:
-                lines.append("".join(line) + render_bytes(piece))
-                line = []
-                if len(lines) == count:
-                    return lines
-            line.append(render_bytes(last))
-        elif kind == "digits":
-            line.append(token.decode("ascii"))
-        elif kind == "delta":
-            line.append(f"[+{token[1:].decode('ascii')}]")
-        elif kind == "escape":
-            line.append(f"\\x{token[1]:02x}")
-        elif kind in ("line", "line-coded"):
-            line.append(f"[{'line' if kind == 'line' else 'coded line'} -{token[1] - 0x7F}]")
-        elif kind == "temporal":
-            line.append(f"[time {token[1] - 0x80}]")
-        else:
-            word = render_bytes(book.words[value])
-            prefix = {"capitalized": "Cap:", "upper": "UP:"}.get(kind, "")
-            line.append(f"{{{word}}}" if kind == "reference-2" else f"[{prefix}{word}]")
-    if line and len(lines) < count:
-        lines.append("".join(line))
-    return lines
 
 
 def _glyph_code(frame: Frame) -> tuple[bytes, int]:
@@ -310,10 +143,10 @@ class _Inspector:
         self.limit, self.lines, self.top = frames, lines, top
         self.book = book if header.codebook_id else None
         # A shared-context stream's frames decode only in order, each with the context the frames
-        # before it left: the inspector decodes them as a decoder does (codec.decode_frame_code).
+        # before it left: the inspector decodes them as a decoder does (_frames.decode_frame_code).
         self.context = FrameContext() if header.shared_context else None
 
-    def add(self, frame: Frame) -> None:
+    def _count(self, frame: Frame) -> None:
         r = self.report
         key = f"{TRANSFORMS.get(frame.transform, frame.transform)}+{BACKENDS.get(frame.backend, frame.backend)}"
         group = r.groups.setdefault(key, [0, 0, 0])
@@ -322,6 +155,10 @@ class _Inspector:
         group[2] += len(frame.data)
         r.frames += 1
         r.original_size += frame.orig_size
+
+    def add(self, frame: Frame) -> None:
+        self._count(frame)
+        r = self.report
         if self.limit is not None and r.inspected >= self.limit:
             return
         r.inspected += 1
