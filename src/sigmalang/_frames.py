@@ -284,7 +284,7 @@ def decode_frame_code(
         prime, payload = _context_prime(frame, context)
         used = book if book is not None or not frame.continues or context is None else context.book
         source = context.long.source if context is not None and frame.continues else b""
-        data, coded = decode_body(frame.transform, frame.backend, payload, frame.orig_size, used, prime, source)
+        data, coded = decode_body(frame.transform, frame.backend, payload, frame.original_size, used, prime, source)
         book_after = None
         if context is not None and frame.transform in (TRANSFORM_SEMANTIC, TRANSFORM_LONG_SEMANTIC) and book is None:
             book_after = frame_book(coded, used)

@@ -152,8 +152,8 @@ class Frame:
     """
 
     number: int
-    orig_offset: int
-    orig_size: int
+    original_offset: int
+    original_size: int
     transform: int
     backend: int
     data: bytes
@@ -162,8 +162,8 @@ class Frame:
 
     def encode(self) -> bytes:
         body = bytearray(encode_varint(self.number))
-        body += encode_varint(self.orig_offset)
-        body += encode_varint(self.orig_size)
+        body += encode_varint(self.original_offset)
+        body += encode_varint(self.original_size)
         body.append(self.transform)
         body.append(self.backend)
         body += self.data
@@ -173,9 +173,18 @@ class Frame:
     def decode(cls, glyph: Glyph, expected_number: int) -> Frame:
         body = _check_crc(glyph.payload, "frame", expected_number, glyph.offset)
         r = _Reader(body, "frame", expected_number, glyph.offset)
-        number, orig_offset, orig_size = r.varint(), r.varint(), r.varint()
+        number, original_offset, original_size = r.varint(), r.varint(), r.varint()
         transform, backend = r.byte(), r.byte()
-        return cls(number, orig_offset, orig_size, transform, backend, r.rest(), glyph.flag, glyph.offset)
+        return cls(number, original_offset, original_size, transform, backend, r.rest(), glyph.flag, glyph.offset)
+
+    # The names these fields had before: ``original_*`` is the package's word.
+    @property
+    def orig_offset(self) -> int:
+        return self.original_offset
+
+    @property
+    def orig_size(self) -> int:
+        return self.original_size
 
 
 @dataclass(slots=True)
@@ -409,15 +418,15 @@ class StreamParser:
                 frame=n,
                 offset=frame.offset,
             )
-        if frame.orig_offset != self._seen.total_size:
+        if frame.original_offset != self._seen.total_size:
             raise SigmaFormatError(
-                f"frame claims original offset {frame.orig_offset}, expected {self._seen.total_size}",
+                f"frame claims original offset {frame.original_offset}, expected {self._seen.total_size}",
                 frame=n,
                 offset=frame.offset,
             )
-        if frame.orig_size > self.header.chunk_size:
+        if frame.original_size > self.header.chunk_size:
             raise SigmaFormatError(
-                f"frame original size {frame.orig_size} exceeds the chunk size {self.header.chunk_size}",
+                f"frame original size {frame.original_size} exceeds the chunk size {self.header.chunk_size}",
                 frame=n,
                 offset=frame.offset,
             )
@@ -427,7 +436,7 @@ class StreamParser:
                 frame=n,
                 offset=frame.offset,
             )
-        self._seen.add(record_size, frame.orig_size)
+        self._seen.add(record_size, frame.original_size)
         return frame
 
     def _check_index(self, index: StreamIndex, at: int) -> StreamIndex:

@@ -52,7 +52,7 @@ __all__ = [
 def _glyph_code(frame: Frame) -> tuple[bytes, int]:
     """The glyph code of a semantic frame, and the size of the backend's output that holds it."""
     try:
-        code = decode_code(frame.backend, frame.data, frame.orig_size)
+        code = decode_code(frame.backend, frame.data, frame.original_size)
     except ChunkDecodeError as exc:
         raise _damaged(frame, str(exc)) from None
     return code, len(frame.data) - len(encode_varint(len(code)))
@@ -151,10 +151,10 @@ class _Inspector:
         key = f"{TRANSFORMS.get(frame.transform, frame.transform)}+{BACKENDS.get(frame.backend, frame.backend)}"
         group = r.groups.setdefault(key, [0, 0, 0])
         group[0] += 1
-        group[1] += frame.orig_size
+        group[1] += frame.original_size
         group[2] += len(frame.data)
         r.frames += 1
-        r.original_size += frame.orig_size
+        r.original_size += frame.original_size
 
     def add(self, frame: Frame) -> None:
         self._count(frame)
@@ -179,7 +179,7 @@ class _Inspector:
         else:
             code, backend_bytes = _glyph_code(frame)
         try:
-            analysis = analyze_code(code, frame.orig_size, book)
+            analysis = analyze_code(code, frame.original_size, book)
             if frame.number == 0 and self.lines:
                 self._semantic_lines(frame, code)
         except (ValueError, SemanticDecodeError) as exc:
@@ -190,12 +190,12 @@ class _Inspector:
         r.codebook_bytes += analysis.codebook_bytes
         r.body_bytes += analysis.body_bytes
         r.backend_bytes += backend_bytes
-        if r.codebook_frame is None or frame.orig_size > r.codebook_size:
+        if r.codebook_frame is None or frame.original_size > r.codebook_size:
             self._keep_codebook(frame, analysis)
 
     def _keep_codebook(self, frame: Frame, analysis: CodeAnalysis) -> None:
         r, book = self.report, analysis.codebook
-        r.codebook_frame, r.codebook_size = frame.number, frame.orig_size
+        r.codebook_frame, r.codebook_size = frame.number, frame.original_size
         r.codebook_words, r.codebook_short = len(book.words), book.short
         r.top = [
             {"rank": rank, "word": word.decode("latin-1"), "code": book.code(rank).hex(), "uses": analysis.uses[rank]}
@@ -204,7 +204,7 @@ class _Inspector:
 
     def _literal_lines(self, frame: Frame) -> None:
         try:
-            data = decode_chunk(TRANSFORM_LITERAL, frame.backend, frame.data, frame.orig_size)
+            data = decode_chunk(TRANSFORM_LITERAL, frame.backend, frame.data, frame.original_size)
         except ChunkDecodeError as exc:
             raise _damaged(frame, str(exc)) from None
         self._show_lines(frame, data)
@@ -214,8 +214,8 @@ class _Inspector:
         self.report.lines = [{"text": render_bytes(t), "glyphs": None} for t in _first_lines(data, self.lines)]
 
     def _semantic_lines(self, frame: Frame, code: bytes) -> None:
-        texts = _first_lines(semantic_decode(code, frame.orig_size, book=self.book), self.lines)
-        glyphs = render_glyph_lines(code, len(texts), frame.orig_size, self.book)
+        texts = _first_lines(semantic_decode(code, frame.original_size, book=self.book), self.lines)
+        glyphs = render_glyph_lines(code, len(texts), frame.original_size, self.book)
         self.report.lines_frame = _frame_label(frame)
         self.report.lines = [{"text": render_bytes(t), "glyphs": g} for t, g in zip(texts, glyphs, strict=True)]
 
