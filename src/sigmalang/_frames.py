@@ -396,7 +396,8 @@ class FrameReader:
     def close(self, *, strict: bool = True) -> None:
         """The input ended: raise unless it held a stream and every stream fed was complete.
 
-        Without *strict*, a stream of which not even the magic was read whole is let pass.
+        Without *strict* (for readers that only report on streams), a few bytes after the last
+        whole stream that are the start of a stream magic are let pass.
         """
         if strict:
             needed = self._fed or not self._any

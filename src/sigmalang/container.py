@@ -2,7 +2,7 @@
 
 ::
 
-    magic (8 bytes) | header glyph | frame glyph × N | index glyph | trailer glyph (14 bytes)
+    magic (8 bytes) | header record | frame record × N | index record | trailer record (14 bytes)
 
 Everything here is pure: :class:`StreamAssembler` returns the bytes to write and
 :class:`StreamParser` takes bytes in slices of any size and hands back headers, frames and the end
