@@ -98,6 +98,8 @@ class ChunkDecodeError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class EncodedChunk:
+    """A chunk coded as a frame body, with what a shared context takes in from it."""
+
     transform: int
     backend: int
     data: bytes

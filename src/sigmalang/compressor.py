@@ -22,7 +22,7 @@ from .semantic.codebook import Codebook, as_codebook
 
 CodebookArg = Codebook | str | os.PathLike[str] | None
 
-__all__ = ["DEFAULT_CHUNK_SIZE", "SigmaCompressor", "SigmaDecompressor", "check_chunk_size", "compress", "decompress"]
+__all__ = ["DEFAULT_CHUNK_SIZE", "SigmaCompressor", "SigmaDecompressor", "compress", "decompress"]
 
 
 class SigmaCompressor:
