@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from sigmalang import stream
 from sigmalang.cli import main
+from sigmalang.container import StreamAssembler
 
 FIXTURE = Path(__file__).parent / "fixtures" / "dickens-64k.txt"
 
@@ -42,7 +42,7 @@ def test_full_disk_on_file_output_leaves_nothing(
         real_fsync(fd)
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr(stream.os, "fsync", no_space)
+    monkeypatch.setattr(os, "fsync", no_space)
     assert main(["encode", str(src)]) == 1
     assert _listing(tmp_path) == ["in.txt"]
     assert "No space left on device" in capsys.readouterr().err
@@ -78,6 +78,6 @@ def test_interrupted_write_leaves_no_partial_output(tmp_path: Path, monkeypatch:
     def interrupt(*args: object, **kwargs: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(stream.StreamAssembler, "finish", interrupt)
+    monkeypatch.setattr(StreamAssembler, "finish", interrupt)
     assert main(["encode", "--chunk-size", "16KiB", str(src)]) == 130
     assert _listing(tmp_path) == ["in.txt"]

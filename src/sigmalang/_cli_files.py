@@ -17,8 +17,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from .codec import DEFAULT_LEVEL
-from .compressor import DEFAULT_CHUNK_SIZE
+from ._chunking import DEFAULT_CHUNK_SIZE
+from ._levels import DEFAULT_LEVEL
 from .container import StreamParser
 from .errors import SigmaError, SigmaFormatError
 from .file import SigmaFile

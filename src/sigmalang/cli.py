@@ -24,12 +24,13 @@ from collections.abc import Sequence
 from typing import Any, NoReturn
 
 from . import __version__
+from ._chunking import DEFAULT_CHUNK_SIZE
 from ._cli_files import COMMANDS, Options, Outcome, UsageError, check_input, inputs, train
-from .codec import DEFAULT_LEVEL, LEVELS, RESET_INTERVAL
-from .compressor import DEFAULT_CHUNK_SIZE
+from ._frames import RESET_INTERVAL
+from ._inspect_format import format_report
+from ._levels import DEFAULT_LEVEL, LEVELS
 from .container import MAX_CHUNK_SIZE
 from .errors import SigmaError
-from .inspect import format_report
 from .recover import ScanResult
 from .semantic.codebook import load_codebook
 

@@ -12,17 +12,12 @@ and options give the same bytes through any API.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 
-from .codec import DEFAULT_LEVEL, FrameContext, chunk_end, decode_frame, encode_chunk, level_spec
-from .container import (
-    MAX_CHUNK_SIZE,
-    EndOfStream,
-    Frame,
-    StreamAssembler,
-    StreamHeader,
-    StreamParser,
-    content_digest,
-)
+from ._chunking import DEFAULT_CHUNK_SIZE, check_chunk_size, chunk_end
+from ._frames import FrameContext, FrameReader, FrameWriter, StreamDecoding
+from ._levels import DEFAULT_LEVEL, level_spec
+from .container import EndOfStream, Frame, StreamHeader, StreamParser
 from .errors import SigmaError
 from .semantic.codebook import Codebook, as_codebook
 
@@ -30,19 +25,11 @@ CodebookArg = Codebook | str | os.PathLike[str] | None
 
 __all__ = ["DEFAULT_CHUNK_SIZE", "SigmaCompressor", "SigmaDecompressor", "compress", "decompress"]
 
-DEFAULT_CHUNK_SIZE = 4 << 20  # docs/semantic.md: the smallest that meets the dickens target
-
 
 def check_data(data: object) -> None:
     """A ``TypeError`` that names bytes for text, as ``lzma`` and ``zstandard`` do."""
     if isinstance(data, str):
         raise TypeError("a bytes-like object is required, not 'str' (encode text first, e.g. text.encode())")
-
-
-def check_chunk_size(chunk_size: int) -> int:
-    if not isinstance(chunk_size, int) or not 1 <= chunk_size <= MAX_CHUNK_SIZE:
-        raise ValueError(f"chunk_size must be an integer from 1 to {MAX_CHUNK_SIZE}, got {chunk_size!r}")
-    return chunk_size
 
 
 class SigmaCompressor:
@@ -68,15 +55,19 @@ class SigmaCompressor:
         self.level = level
         self.chunk_size = check_chunk_size(chunk_size)
         self.codebook = as_codebook(codebook)
-        self.context = FrameContext() if shared_context else None
-        book_id = self.codebook.id if self.codebook is not None else b""
-        header = StreamHeader(
-            chunk_size=self.chunk_size, level=level, shared_context=shared_context, codebook_id=book_id
-        )
-        self._assembler = StreamAssembler(header)
+        self._frames = FrameWriter(level, self.chunk_size, codebook=self.codebook, shared_context=shared_context)
         self._buffer = bytearray()
-        self._out = bytearray(self._assembler.start())
+        self._out = bytearray(self._frames.start())
         self._finished = False
+
+    @property
+    def context(self) -> FrameContext | None:
+        """The shared context the next frame continues (``None``: frames are independent)."""
+        return self._frames.context
+
+    @context.setter
+    def context(self, context: FrameContext | None) -> None:
+        self._frames.context = context
 
     def compress(self, data: bytes | bytearray | memoryview) -> bytes:
         if self._finished:
@@ -91,21 +82,24 @@ class SigmaCompressor:
             raise ValueError("Repeated call to flush()")
         self._finished = True
         self._emit(final=True)
-        self._out += self._assembler.finish()
+        self._out += self._frames.finish()
         return self._take()
 
     def _emit(self, final: bool) -> None:
+        for record in self._frames.frames(self._chunks(final)):
+            self._out += record
+
+    def _chunks(self, final: bool) -> Iterator[bytes]:
+        """The whole chunks the buffer holds (with *final*, its last one too), taken out of it."""
         start = 0
         view = memoryview(self._buffer)
-        while end := chunk_end(view[start:], self.chunk_size, final):
-            chunk = bytes(view[start : start + end])
-            encoded = encode_chunk(chunk, self.level, self.codebook, self.context)
-            encoded.advance(self.context)
-            record = self._assembler.frame(chunk, encoded.transform, encoded.backend, encoded.data, encoded.continues)
-            self._out += record
-            start += end
-        view.release()
-        del self._buffer[:start]
+        try:
+            while end := chunk_end(view[start:], self.chunk_size, final):
+                yield bytes(view[start : start + end])
+                start += end
+        finally:
+            view.release()
+            del self._buffer[:start]
 
     def _take(self) -> bytes:
         out = bytes(self._out)
@@ -126,9 +120,7 @@ class SigmaDecompressor:
         self.codebook = as_codebook(codebook)
         self._parser = StreamParser(offset=offset, codebook_id=self.codebook.id if self.codebook else b"")
         self._pending = memoryview(b"")
-        self._context: FrameContext | None = None
-        self._digest = content_digest()
-        self._size = 0
+        self._stream: StreamDecoding | None = None
         self.eof = False
         self.needs_input = True
 
@@ -154,23 +146,18 @@ class SigmaDecompressor:
             event = self._parser.next_event()
             if event is None:
                 break
-            if isinstance(event, Frame):
-                self._pending = memoryview(self._decode(event))
+            if isinstance(event, StreamHeader):
+                self._stream = StreamDecoding(event, self.codebook)
+            elif isinstance(event, Frame):
+                assert self._stream is not None
+                self._pending = memoryview(self._stream.decode(event))
             elif isinstance(event, EndOfStream):
-                StreamParser.check_content(event.index, self._size, self._digest.digest(), event.end)
+                assert self._stream is not None
+                self._stream.check(event)
                 self.eof = True
                 break
         self.needs_input = not self.eof and not self._pending
         return bytes(out)
-
-    def _decode(self, frame: Frame) -> bytes:
-        header = self._parser.header
-        if header is not None and header.shared_context and self._context is None:
-            self._context = FrameContext()
-        data = decode_frame(frame, self.codebook if header is not None and header.codebook_id else None, self._context)
-        self._digest.update(data)
-        self._size += len(data)
-        return data
 
     def close(self) -> None:
         """Raise :class:`SigmaTruncatedError` unless the whole stream was seen."""
@@ -229,20 +216,14 @@ def decompress(
     check_data(data)
     if max_output_size is not None and max_output_size < 0:
         raise ValueError("max_output_size must be 0 or more")
-    codebook = as_codebook(codebook)
-    results = []
-    data = bytes(data)
-    offset = total = 0
-    while True:
-        decomp = SigmaDecompressor(offset=offset, codebook=codebook)
-        limit = -1 if max_output_size is None else max_output_size - total + 1
-        results.append(decomp.decompress(data, limit))
-        total += len(results[-1])
+    reader = FrameReader(as_codebook(codebook))
+    reader.feed(bytes(data))
+    out = []
+    total = 0
+    for _, chunk in reader.chunks():
+        total += len(chunk)
         if max_output_size is not None and total > max_output_size:
             raise SigmaError(f"decompressed data exceeds max_output_size ({max_output_size:,} bytes)")
-        if not decomp.eof:
-            decomp.close()
-        offset += len(data) - len(decomp.unused_data)
-        data = decomp.unused_data
-        if not data:
-            return b"".join(results)
+        out.append(chunk)
+    reader.close()
+    return b"".join(out)

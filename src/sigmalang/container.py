@@ -2,7 +2,7 @@
 
 ::
 
-    magic (8 bytes) | header glyph | frame glyph × N | index glyph | trailer glyph (14 bytes)
+    magic (8 bytes) | header record | frame record × N | index record | trailer record (14 bytes)
 
 Everything here is pure: :class:`StreamAssembler` returns the bytes to write and
 :class:`StreamParser` takes bytes in slices of any size and hands back headers, frames and the end
@@ -19,7 +19,7 @@ from crc32c import crc32c
 
 from . import primitives as P
 from .errors import SigmaCodebookError, SigmaFormatError, SigmaTruncatedError
-from .glyph import BoundaryHandler, Glyph, decode_varint, encode_glyph, encode_varint
+from .glyph import MAX_VARINT_BYTES, BoundaryHandler, Glyph, encode_glyph, encode_varint, read_varint
 from .primitives import GlyphType
 
 __all__ = [
@@ -78,13 +78,9 @@ class _Reader:
         return SigmaFormatError(f"{self.what}: {reason}", frame=self.frame, offset=self.offset)
 
     def varint(self) -> int:
-        try:
-            parsed = decode_varint(self.body, self.pos)
-        except SigmaFormatError as exc:
-            raise self.fail(exc.reason) from None
-        if parsed is None:
-            raise self.fail("truncated field")
-        value, self.pos = parsed
+        value, self.pos = read_varint(
+            self.body, self.pos, MAX_VARINT_BYTES, lambda exc: self.fail(exc.reason if exc else "truncated field")
+        )
         return value
 
     def take(self, n: int) -> bytes:
@@ -156,8 +152,8 @@ class Frame:
     """
 
     number: int
-    orig_offset: int
-    orig_size: int
+    original_offset: int
+    original_size: int
     transform: int
     backend: int
     data: bytes
@@ -166,8 +162,8 @@ class Frame:
 
     def encode(self) -> bytes:
         body = bytearray(encode_varint(self.number))
-        body += encode_varint(self.orig_offset)
-        body += encode_varint(self.orig_size)
+        body += encode_varint(self.original_offset)
+        body += encode_varint(self.original_size)
         body.append(self.transform)
         body.append(self.backend)
         body += self.data
@@ -177,9 +173,18 @@ class Frame:
     def decode(cls, glyph: Glyph, expected_number: int) -> Frame:
         body = _check_crc(glyph.payload, "frame", expected_number, glyph.offset)
         r = _Reader(body, "frame", expected_number, glyph.offset)
-        number, orig_offset, orig_size = r.varint(), r.varint(), r.varint()
+        number, original_offset, original_size = r.varint(), r.varint(), r.varint()
         transform, backend = r.byte(), r.byte()
-        return cls(number, orig_offset, orig_size, transform, backend, r.rest(), glyph.flag, glyph.offset)
+        return cls(number, original_offset, original_size, transform, backend, r.rest(), glyph.flag, glyph.offset)
+
+    # The names these fields had before: ``original_*`` is the package's word.
+    @property
+    def orig_offset(self) -> int:
+        return self.original_offset
+
+    @property
+    def orig_size(self) -> int:
+        return self.original_size
 
 
 @dataclass(slots=True)
@@ -413,15 +418,15 @@ class StreamParser:
                 frame=n,
                 offset=frame.offset,
             )
-        if frame.orig_offset != self._seen.total_size:
+        if frame.original_offset != self._seen.total_size:
             raise SigmaFormatError(
-                f"frame claims original offset {frame.orig_offset}, expected {self._seen.total_size}",
+                f"frame claims original offset {frame.original_offset}, expected {self._seen.total_size}",
                 frame=n,
                 offset=frame.offset,
             )
-        if frame.orig_size > self.header.chunk_size:
+        if frame.original_size > self.header.chunk_size:
             raise SigmaFormatError(
-                f"frame original size {frame.orig_size} exceeds the chunk size {self.header.chunk_size}",
+                f"frame original size {frame.original_size} exceeds the chunk size {self.header.chunk_size}",
                 frame=n,
                 offset=frame.offset,
             )
@@ -431,7 +436,7 @@ class StreamParser:
                 frame=n,
                 offset=frame.offset,
             )
-        self._seen.add(record_size, frame.orig_size)
+        self._seen.add(record_size, frame.original_size)
         return frame
 
     def _check_index(self, index: StreamIndex, at: int) -> StreamIndex:

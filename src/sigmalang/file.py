@@ -12,8 +12,9 @@ import os
 from collections.abc import Callable
 from typing import IO, Any, BinaryIO, cast
 
+from ._frames import FrameReader
 from .codec import DEFAULT_LEVEL
-from .compressor import DEFAULT_CHUNK_SIZE, CodebookArg, SigmaCompressor, SigmaDecompressor
+from .compressor import DEFAULT_CHUNK_SIZE, CodebookArg, SigmaCompressor
 from .container import content_digest
 from .errors import SigmaFormatError
 from .index import SeekTable
@@ -43,7 +44,8 @@ class _DecompressReader(io.RawIOBase):
         self._fp = fp
         self._codebook = codebook
         self._start = fp.tell() if fp.seekable() else 0
-        self._decomp = SigmaDecompressor(codebook=codebook)
+        self._frames = FrameReader(codebook)
+        self._pending = memoryview(b"")  # what is left of the last frame decoded
         self._pos = 0
         self._eof = False
 
@@ -59,30 +61,28 @@ class _DecompressReader(io.RawIOBase):
     def _read(self, size: int) -> bytes:
         if self._eof or size == 0:
             return b""
-        while True:
-            if self._decomp.eof:
-                rest = self._decomp.unused_data or self._fp.read(READ_SIZE)
-                if not rest:
-                    self._eof = True
-                    return b""
-                self._decomp = SigmaDecompressor(codebook=self._codebook)
-                data = self._decomp.decompress(rest, size)
-            elif self._decomp.needs_input:
-                raw = self._fp.read(READ_SIZE)
-                if not raw:
-                    self._decomp.close()  # raises: the stream is truncated
-                data = self._decomp.decompress(raw, size)
-            else:
-                data = self._decomp.decompress(b"", size)
-            if data:
-                self._pos += len(data)
-                return data
+        while not self._pending:
+            chunk = self._frames.next_chunk()
+            if chunk is not None:
+                self._pending = memoryview(chunk[1])
+                continue
+            raw = self._fp.read(READ_SIZE)
+            if not raw:
+                self._frames.close()  # raises if the last stream is truncated
+                self._eof = True
+                return b""
+            self._frames.feed(raw)
+        data = bytes(self._pending[:size])
+        self._pending = self._pending[size:]
+        self._pos += len(data)
+        return data
 
     def _rewind(self) -> None:
         self._fp.seek(self._start)
         self._eof = False
         self._pos = 0
-        self._decomp = SigmaDecompressor(codebook=self._codebook)
+        self._frames = FrameReader(self._codebook)
+        self._pending = memoryview(b"")
 
     def seekable(self) -> bool:
         return self._fp.seekable()

@@ -14,6 +14,7 @@ exactly one spelling; anything else is rejected. All functions here are pure, on
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from .errors import SigmaFormatError, SigmaTruncatedError
@@ -30,6 +31,7 @@ __all__ = [
     "encode_varint",
     "parse_prefix",
     "read_glyph",
+    "read_varint",
 ]
 
 ESCAPE_ID = 31
@@ -83,6 +85,26 @@ def decode_varint(
                 raise SigmaFormatError("non-canonical varint (trailing zero byte)", offset=pos)
             return value, pos + i + 1
     raise SigmaFormatError(f"varint longer than {max_bytes} bytes", offset=pos)
+
+
+def read_varint(
+    buf: bytes | bytearray | memoryview,
+    pos: int,
+    max_bytes: int,
+    fail: Callable[[SigmaFormatError | None], Exception],
+) -> tuple[int, int]:
+    """:func:`decode_varint` for a field that must be there: ``(value, next_pos)``, or raise.
+
+    Each layer words its own error: *fail* gets the varint's format error, or ``None`` when *buf*
+    ends inside it, and returns the exception to raise.
+    """
+    try:
+        parsed = decode_varint(buf, pos, max_bytes)
+    except SigmaFormatError as exc:
+        raise fail(exc) from None
+    if parsed is None:
+        raise fail(None)
+    return parsed
 
 
 def encode_header(gtype: GlyphType, primitive: int, flag: bool = False) -> bytes:

@@ -14,7 +14,7 @@ from array import array
 from dataclasses import dataclass, field
 from typing import IO
 
-from .codec import FrameContext, decode_frame
+from ._frames import FrameContext, decode_frame
 from .container import MAGIC, TRAILER_SIZE, Frame, StreamHeader, StreamIndex, check_codebook, decode_trailer
 from .errors import SigmaFormatError
 from .glyph import read_glyph

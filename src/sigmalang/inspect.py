@@ -6,57 +6,34 @@ bytes per transform and backend, the histogram of the glyph kinds in the semanti
 (each mapped to its Σ-primitive), the codebook's top entries, what the code spends on codebook and
 body, and the first lines of the text beside the glyphs they became.
 
-The glyph code is scanned with the decoder's own rules (:mod:`sigmalang.semantic.transform`), so
-a glyph is counted exactly where the decoder would read one. Only the first *frames* frames of a
-stream have their backend decoded; the container is checked (CRCs, index) but not the content
-checksum, since not every frame is decoded.
+The glyph code is scanned by the transform's own tokenizer (:mod:`sigmalang.semantic._tokens`),
+so a glyph is counted exactly where the decoder would read one. Only the first *frames* frames of
+a stream have their backend decoded; the container is checked (CRCs, index) but not the content
+checksum, since not every frame is decoded. Reports are data (:meth:`StreamReport.as_dict`); the
+command line's text form of them is :mod:`sigmalang._inspect_format`.
 """
 
 from __future__ import annotations
 
+import importlib
 import io
-import re
-from collections import Counter
-from collections.abc import Iterator
+import itertools
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from . import primitives as P
-from .backends import BACKENDS, BackendError, get_backend
-from .codec import (
-    DEFAULT_LEVEL,
-    TRANSFORM_LONG_SEMANTIC,
-    TRANSFORM_SEMANTIC,
-    TRANSFORMS,
-    FrameContext,
-    decode_frame_code,
-    encode_chunk,
-    max_code_size,
-)
-from .compressor import DEFAULT_CHUNK_SIZE
-from .container import MAGIC, EndOfStream, Frame, StreamAssembler, StreamHeader, StreamParser
+from ._chunking import DEFAULT_CHUNK_SIZE, ChunkedReader
+from ._frames import FrameContext, FrameReader, FrameWriter, decode_frame_code
+from ._glyph_stats import GLYPH_KINDS, CodeAnalysis, Histogram, analyze_code, render_bytes, render_glyph_lines
+from ._levels import DEFAULT_LEVEL, TRANSFORM_LITERAL, TRANSFORM_LONG_SEMANTIC, TRANSFORM_SEMANTIC, TRANSFORMS
+from .backends import BACKENDS
+from .codec import ChunkDecodeError, decode_chunk, decode_code
+from .container import MAGIC, Frame, StreamHeader
 from .errors import SigmaFormatError
-from .glyph import decode_varint
+from .glyph import encode_varint
 from .semantic import SemanticDecodeError
 from .semantic import decode as semantic_decode
-from .semantic.codebook import CODE_BASE, CODE_END, Codebook
-from .semantic.lines import TEMPORAL
-from .semantic.transform import (
-    CAPITAL,
-    CODE_END_2,
-    CODED_LINE,
-    ESCAPE,
-    FLAG_BANK,
-    FLAG_ESCAPES,
-    FLAG_NUMBERS,
-    FLAG_TEMPORAL,
-    RAW_LINE,
-    UPPER,
-    VERSION_2,
-    read_header,
-    reference_pattern,
-)
-from .stream import ChunkedReader
+from .semantic.codebook import Codebook
 
 __all__ = [
     "GLYPH_KINDS",
@@ -64,7 +41,6 @@ __all__ = [
     "Histogram",
     "StreamReport",
     "analyze_code",
-    "format_report",
     "inspect_file",
     "inspect_stream",
     "inspect_text",
@@ -72,274 +48,14 @@ __all__ = [
     "render_glyph_lines",
 ]
 
-# kind → (Σ-primitive name, what it is). One glyph of the code is exactly one kind; literal bytes
-# are one glyph each, sorted by what the byte is.
-GLYPH_KINDS: dict[str, tuple[str, str]] = {
-    "reference-1": ("WORD", "codebook word, 1-byte reference"),
-    "reference-2": ("WORD", "codebook word, 2-byte reference"),
-    "capitalized": ("CASE", "Capitalized word (FD + reference)"),
-    "upper": ("CASE", "UPPER word (FE + reference)"),
-    "delta": ("QUANTITY", "number delta from the previous line (FC digits)"),
-    "line": ("LINE", "Σ-bank reference: a line seen up to 128 lines before (F9 d, version 2)"),
-    "line-coded": ("LINE", "Σ-bank reference after the number stage (FA d, version 2)"),
-    "temporal": ("TEMPORAL", "timestamp, delta from the previous one of its form (FB k digits, version 2)"),
-    "escape": ("LITERAL", "escaped byte 80-FF (FF b)"),
-    "letters": ("LITERAL", "literal letters (words not in the codebook)"),
-    "digits": ("NUMBER", "literal digits"),
-    "whitespace": ("WHITESPACE", "spaces, tabs"),
-    "punctuation": ("PUNCTUATION", "punctuation and symbols"),
-    "newline": ("NEWLINE", "line ends (LF, CR)"),
-    "control": ("LITERAL", "other control bytes"),
-}
-_LETTERS = bytes(range(0x41, 0x5B)) + bytes(range(0x61, 0x7B))
-_DIGITS = b"0123456789"
-_WHITESPACE = b" \t\x0b\x0c"
-_NEWLINE = b"\r\n"
-_PUNCTUATION = bytes(b for b in range(0x21, 0x7F) if b not in _LETTERS + _DIGITS)
-_BYTE_CLASSES = {
-    "letters": _LETTERS,
-    "whitespace": _WHITESPACE,
-    "punctuation": _PUNCTUATION,
-    "newline": _NEWLINE,
-}
-
-
-@dataclass(slots=True)
-class Histogram:
-    """Per glyph kind: glyphs, bytes of glyph code, and bytes of original text they stand for."""
-
-    glyphs: Counter[str] = field(default_factory=Counter)
-    code_bytes: Counter[str] = field(default_factory=Counter)
-    text_bytes: Counter[str] = field(default_factory=Counter)
-
-    def add(self, kind: str, glyphs: int, code_bytes: int, text_bytes: int) -> None:
-        self.glyphs[kind] += glyphs
-        self.code_bytes[kind] += code_bytes
-        self.text_bytes[kind] += text_bytes
-
-    def update(self, other: Histogram) -> None:
-        self.glyphs.update(other.glyphs)
-        self.code_bytes.update(other.code_bytes)
-        self.text_bytes.update(other.text_bytes)
-
-    def rows(self) -> list[dict[str, Any]]:
-        """One row per kind, in :data:`GLYPH_KINDS` order (kinds never seen included, as zeros)."""
-        return [
-            {
-                "kind": kind,
-                "primitive": str(P.by_name(name)),
-                "meaning": meaning,
-                "glyphs": self.glyphs[kind],
-                "code_bytes": self.code_bytes[kind],
-                "text_bytes": self.text_bytes[kind],
-            }
-            for kind, (name, meaning) in GLYPH_KINDS.items()
-        ]
-
-
-@dataclass(slots=True)
-class CodeAnalysis:
-    """One glyph code taken apart: its codebook, sizes, glyph histogram and reference uses."""
-
-    codebook: Codebook
-    codebook_bytes: int  # header and codebook words, before the body
-    body_bytes: int
-    histogram: Histogram
-    uses: Counter[int]  # codebook rank → references to it (with or without a case modifier)
-
-
-def _glyphs(
-    code: bytes, size: int | None = None, stream_book: Codebook | None = None
-) -> tuple[Codebook, int, Iterator[tuple[str, bytes, int]]]:
-    """The codebook, where the body starts, and the body's glyphs as ``(kind, bytes, value)``.
-
-    *value* is the codebook rank of a reference, the width of the number a delta becomes, the
-    length of the line a Σ-bank reference and of the timestamp a TEMPORAL glyph stand for.
-    Literal bytes come as runs of kind ``"literal"`` (between the other glyphs) or ``"digits"``.
-    *size*, the frame's original size, bounds that decoding. *stream_book* is the stream's
-    codebook, for codes that reference it.
-    """
-    try:
-        version, flags, book, pos = read_header(code, versions=True, book=stream_book)
-    except SemanticDecodeError as exc:
-        raise ValueError(str(exc)) from None
-    end_lead = CODE_END_2 if version == VERSION_2 else CODE_END
-    pattern = re.compile(reference_pattern(book.short, end_lead) + rb"|(\xfc[0-9]+)|([0-9]+)|([^\x80-\xff0-9]+)")
-    lines: list[int] = []
-    timestamps: list[int] = []
-    if flags & (FLAG_BANK | FLAG_TEMPORAL):  # what these stand for is known only by decoding
-        try:
-            decoded = semantic_decode(code, size, timestamps=timestamps, book=stream_book)
-            lines = [len(line) for line in decoded.split(b"\n")]
-        except SemanticDecodeError as exc:
-            raise ValueError(str(exc)) from None
-    return book, pos, _scan(code, pos, book, flags, pattern, lines, iter(timestamps))
-
-
-def _scan(
-    code: bytes,
-    pos: int,
-    book: Codebook,
-    flags: int,
-    pattern: re.Pattern[bytes],
-    lines: list[int],
-    timestamps: Iterator[int],
-) -> Iterator[tuple[str, bytes, int]]:
-    previous: list[int] = []  # widths of the numbers of the last line with numbers
-    current: list[int] = []
-    coded: list[list[int]] = []  # widths of the numbers of each line so far (for FA references)
-    line = 0  # the line the scan is in
-    end = len(code)
-    while pos < end:
-        match = pattern.match(code, pos)
-        if match is None:
-            raise ValueError(f"stray marker byte 0x{code[pos]:02x} at glyph-code offset {pos}")
-        token, group = match.group(), match.lastindex
-        pos = match.end()
-        if group == 1 and token[0] == ESCAPE:
-            if not flags & FLAG_ESCAPES:
-                raise ValueError("escape in a glyph code without escapes")
-            yield "escape", token, 0
-        elif group == 1 and token[0] in (RAW_LINE, CODED_LINE):
-            if token[0] == CODED_LINE:  # the number stage sees the numbers of the line it stands for
-                back = token[1] - 0x7F
-                current = list(coded[-back]) if back <= len(coded) else []
-            yield ("line" if token[0] == RAW_LINE else "line-coded"), token, lines[line]
-        elif group == 1 and token[0] == TEMPORAL:
-            yield "temporal", token, next(timestamps)
-        elif group == 1:
-            case = token[0] in (CAPITAL, UPPER)
-            ref = token[1:] if case else token
-            rank = ref[0] - CODE_BASE
-            if len(ref) == 2:
-                rank = book.short + (rank - book.short) * 256 + ref[1]
-            if rank >= len(book.words):
-                raise ValueError(f"reference to rank {rank}, past the codebook's {len(book.words)} words")
-            kind = ("capitalized" if token[0] == CAPITAL else "upper") if case else f"reference-{len(ref)}"
-            yield kind, token, rank
-        elif group == 2:  # the decoder's stage 2: the i-th number of the previous line with numbers
-            if not flags & FLAG_NUMBERS or len(current) >= len(previous):
-                raise ValueError("number delta without a number to add it to")
-            current.append(previous[len(current)])
-            yield "delta", token, current[-1]
-        elif group == 3:
-            current.append(len(token))
-            yield "digits", token, len(token)
-        else:
-            if b"\n" in token:
-                coded.append(current)
-                coded.extend([] for _ in range(token.count(b"\n") - 1))
-                del coded[:-128]
-                line += token.count(b"\n")
-                if current:
-                    previous, current = current, []
-            yield "literal", token, 0
-
-
-def analyze_code(code: bytes, size: int | None = None, stream_book: Codebook | None = None) -> CodeAnalysis:
-    """Count every glyph of a semantic glyph code by kind; raises ``ValueError`` if it is damaged."""
-    book, start, glyphs = _glyphs(code, size, stream_book)
-    histogram = Histogram()
-    uses: Counter[int] = Counter()
-    literal: list[bytes] = []
-    for kind, token, value in glyphs:
-        if kind == "literal":
-            literal.append(token)
-        elif kind == "digits":
-            histogram.add(kind, len(token), len(token), len(token))
-        elif kind == "delta":
-            histogram.add(kind, 1, len(token), value)
-        elif kind == "escape":
-            histogram.add(kind, 1, 2, 1)
-        elif kind in ("line", "line-coded", "temporal"):
-            histogram.add(kind, 1, len(token), value)
-        else:
-            uses[value] += 1
-            histogram.add(kind, 1, len(token), len(book.words[value]))
-    text = b"".join(literal)  # runs of literal bytes (digits are glyphs of their own)
-    for kind, members in _BYTE_CLASSES.items():
-        rest = text.translate(None, members)
-        count = len(text) - len(rest)
-        histogram.add(kind, count, count, count)
-        text = rest
-    histogram.add("control", len(text), len(text), len(text))
-    return CodeAnalysis(book, start, len(code) - start, histogram, uses)
-
-
-def render_bytes(data: bytes) -> str:
-    """Bytes as readable text: printable ASCII as is; tab, CR and other bytes escaped (``\\xNN``)."""
-    out = []
-    for byte in data:
-        if byte == 0x5C:
-            out.append("\\\\")
-        elif 0x20 <= byte < 0x7F:
-            out.append(chr(byte))
-        elif byte == 0x09:
-            out.append("\\t")
-        elif byte == 0x0D:
-            out.append("\\r")
-        elif byte == 0x0A:
-            out.append("\\n")
-        else:
-            out.append(f"\\x{byte:02x}")
-    return "".join(out)
-
-
-def render_glyph_lines(
-    code: bytes, count: int, size: int | None = None, stream_book: Codebook | None = None
-) -> list[str]:
-    """The first *count* lines of the code's body, one readable string per line (no line end).
-
-    ``[word]`` is a 1-byte reference, ``{word}`` a 2-byte one, ``[Cap:word]`` and ``[UP:word]``
-    case-modified references, ``[+12]`` a number delta, ``\\xNN`` an escaped byte; literal
-    text is shown as it is.
-    """
-    book, _, glyphs = _glyphs(code, size, stream_book)
-    lines: list[str] = []
-    if count <= 0:
-        return lines
-    line: list[str] = []
-    for kind, token, value in glyphs:
-        if kind == "literal":
-            *ends, last = token.split(b"\n")
-            for piece in ends:
-                lines.append("".join(line) + render_bytes(piece))
-                line = []
-                if len(lines) == count:
-                    return lines
-            line.append(render_bytes(last))
-        elif kind == "digits":
-            line.append(token.decode("ascii"))
-        elif kind == "delta":
-            line.append(f"[+{token[1:].decode('ascii')}]")
-        elif kind == "escape":
-            line.append(f"\\x{token[1]:02x}")
-        elif kind in ("line", "line-coded"):
-            line.append(f"[{'line' if kind == 'line' else 'coded line'} -{token[1] - 0x7F}]")
-        elif kind == "temporal":
-            line.append(f"[time {token[1] - 0x80}]")
-        else:
-            word = render_bytes(book.words[value])
-            prefix = {"capitalized": "Cap:", "upper": "UP:"}.get(kind, "")
-            line.append(f"{{{word}}}" if kind == "reference-2" else f"[{prefix}{word}]")
-    if line and len(lines) < count:
-        lines.append("".join(line))
-    return lines
-
 
 def _glyph_code(frame: Frame) -> tuple[bytes, int]:
     """The glyph code of a semantic frame, and the size of the backend's output that holds it."""
     try:
-        parsed = decode_varint(frame.data, 0, 5)
-    except SigmaFormatError:
-        parsed = None
-    if parsed is None or parsed[0] > max_code_size(frame.orig_size):
-        raise _damaged(frame, "no valid glyph-code length")
-    size, start = parsed
-    try:
-        return get_backend(frame.backend).decode(frame.data[start:], size), len(frame.data) - start
-    except (BackendError, KeyError) as exc:
+        code = decode_code(frame.backend, frame.data, frame.original_size)
+    except ChunkDecodeError as exc:
         raise _damaged(frame, str(exc)) from None
+    return code, len(frame.data) - len(encode_varint(len(code)))
 
 
 def _damaged(frame: Frame, reason: str) -> SigmaFormatError:
@@ -427,18 +143,22 @@ class _Inspector:
         self.limit, self.lines, self.top = frames, lines, top
         self.book = book if header.codebook_id else None
         # A shared-context stream's frames decode only in order, each with the context the frames
-        # before it left: the inspector decodes them as a decoder does (codec.decode_frame_code).
+        # before it left: the inspector decodes them as a decoder does (_frames.decode_frame_code).
         self.context = FrameContext() if header.shared_context else None
 
-    def add(self, frame: Frame) -> None:
+    def _count(self, frame: Frame) -> None:
         r = self.report
         key = f"{TRANSFORMS.get(frame.transform, frame.transform)}+{BACKENDS.get(frame.backend, frame.backend)}"
         group = r.groups.setdefault(key, [0, 0, 0])
         group[0] += 1
-        group[1] += frame.orig_size
+        group[1] += frame.original_size
         group[2] += len(frame.data)
         r.frames += 1
-        r.original_size += frame.orig_size
+        r.original_size += frame.original_size
+
+    def add(self, frame: Frame) -> None:
+        self._count(frame)
+        r = self.report
         if self.limit is not None and r.inspected >= self.limit:
             return
         r.inspected += 1
@@ -459,7 +179,7 @@ class _Inspector:
         else:
             code, backend_bytes = _glyph_code(frame)
         try:
-            analysis = analyze_code(code, frame.orig_size, book)
+            analysis = analyze_code(code, frame.original_size, book)
             if frame.number == 0 and self.lines:
                 self._semantic_lines(frame, code)
         except (ValueError, SemanticDecodeError) as exc:
@@ -470,12 +190,12 @@ class _Inspector:
         r.codebook_bytes += analysis.codebook_bytes
         r.body_bytes += analysis.body_bytes
         r.backend_bytes += backend_bytes
-        if r.codebook_frame is None or frame.orig_size > r.codebook_size:
+        if r.codebook_frame is None or frame.original_size > r.codebook_size:
             self._keep_codebook(frame, analysis)
 
     def _keep_codebook(self, frame: Frame, analysis: CodeAnalysis) -> None:
         r, book = self.report, analysis.codebook
-        r.codebook_frame, r.codebook_size = frame.number, frame.orig_size
+        r.codebook_frame, r.codebook_size = frame.number, frame.original_size
         r.codebook_words, r.codebook_short = len(book.words), book.short
         r.top = [
             {"rank": rank, "word": word.decode("latin-1"), "code": book.code(rank).hex(), "uses": analysis.uses[rank]}
@@ -484,8 +204,8 @@ class _Inspector:
 
     def _literal_lines(self, frame: Frame) -> None:
         try:
-            data = get_backend(frame.backend).decode(frame.data, frame.orig_size)
-        except (BackendError, KeyError) as exc:
+            data = decode_chunk(TRANSFORM_LITERAL, frame.backend, frame.data, frame.original_size)
+        except ChunkDecodeError as exc:
             raise _damaged(frame, str(exc)) from None
         self._show_lines(frame, data)
 
@@ -494,8 +214,8 @@ class _Inspector:
         self.report.lines = [{"text": render_bytes(t), "glyphs": None} for t in _first_lines(data, self.lines)]
 
     def _semantic_lines(self, frame: Frame, code: bytes) -> None:
-        texts = _first_lines(semantic_decode(code, frame.orig_size, book=self.book), self.lines)
-        glyphs = render_glyph_lines(code, len(texts), frame.orig_size, self.book)
+        texts = _first_lines(semantic_decode(code, frame.original_size, book=self.book), self.lines)
+        glyphs = render_glyph_lines(code, len(texts), frame.original_size, self.book)
         self.report.lines_frame = _frame_label(frame)
         self.report.lines = [{"text": render_bytes(t), "glyphs": g} for t, g in zip(texts, glyphs, strict=True)]
 
@@ -529,27 +249,29 @@ def inspect_stream(
 
     Streams that name a codebook need it as *codebook* (:class:`SigmaCodebookError` otherwise).
     """
-    book_id = codebook.id if codebook is not None else b""
+    return _inspect(iter(lambda: src.read(read_size), b""), frames, lines, top, codebook)
+
+
+def _inspect(
+    pieces: Iterable[bytes], frames: int | None, lines: int, top: int, codebook: Codebook | None
+) -> list[StreamReport]:
+    """One report per stream in the concatenated streams *pieces* hold."""
     reports: list[StreamReport] = []
-    parser = StreamParser(codebook_id=book_id)
+    reader = FrameReader(codebook)
     inspector: _Inspector | None = None
-    while data := src.read(read_size):
-        parser.feed(data)
-        while (event := parser.next_event()) is not None:
+    for data in pieces:
+        reader.feed(data)
+        for event in reader.events():
             if isinstance(event, StreamHeader):
                 inspector = _Inspector(event, frames, lines, top, codebook)
             elif isinstance(event, Frame):
                 assert inspector is not None
                 inspector.add(event)
-            elif isinstance(event, EndOfStream):
+            else:
                 assert inspector is not None
                 inspector.report.encoded_size = event.size
                 reports.append(inspector.report)
-                rest = parser.unused_data
-                parser = StreamParser(offset=parser.start + event.size, codebook_id=book_id)
-                parser.feed(rest)
-    if not reports or parser.offset > parser.start or parser.header is not None:
-        parser.close()
+    reader.close(strict=False)
     return reports
 
 
@@ -569,20 +291,9 @@ def inspect_text(
     With *frames*, only the first *frames* chunks are read and encoded: the report then covers
     that prefix of the input.
     """
-    header = StreamHeader(chunk_size, level, codebook_id=codebook.id if codebook is not None else b"")
-    assembler = StreamAssembler(header)
-    encoded_size = len(assembler.start())
-    inspector = _Inspector(header, None, lines, top, codebook)
-    for chunk in ChunkedReader(src, chunk_size):
-        if frames is not None and chunk.number >= frames:
-            break
-        encoded = encode_chunk(chunk.data, level, codebook)
-        number, offset = assembler.index.count, assembler.index.total_size
-        record = assembler.frame(chunk.data, encoded.transform, encoded.backend, encoded.data)
-        encoded_size += len(record)
-        inspector.add(Frame(number, offset, len(chunk.data), encoded.transform, encoded.backend, encoded.data))
-    inspector.report.encoded_size = encoded_size + len(assembler.finish())
-    return inspector.report
+    chunks = (chunk.data for chunk in itertools.islice(ChunkedReader(src, chunk_size), frames))
+    writer = FrameWriter(level, chunk_size, codebook=codebook)
+    return _inspect(writer.stream(chunks), None, lines, top, codebook)[0]
 
 
 class _Prefixed(io.RawIOBase):
@@ -624,86 +335,8 @@ def inspect_file(
     return False, [text]
 
 
-_LEGEND = (
-    "[w] 1-byte reference, {w} 2-byte, [Cap:w] [UP:w] case, [+n] number delta, \\xNN escape,"
-    " [line -d] Σ-bank line, [time k] TEMPORAL"
-)
-
-
-def format_report(report: dict[str, Any], label: str, width: int = 120) -> list[str]:
-    """The text form of one :meth:`StreamReport.as_dict`, as lines; example lines cut at *width*."""
-    r = report
-    out = [
-        f"{label}: level {r['level']}, chunk size {r['chunk_size']:,}, {_plural(r['frames'], 'frame')}, "
-        f"{r['original_size']:,} → {r['encoded_size']:,} bytes (ratio {r['ratio']:.3f})"
-    ]
-    payload = 0
-    for g in r["by_backend"]:
-        stored = g["backend"] == "store" and g["transform"] == "literal"
-        name = f"{g['transform']}+{g['backend']}" + (" (stored)" if stored else "")
-        out.append(f"  {name}: {_plural(g['frames'], 'frame')}, {g['original']:,} → {g['encoded']:,} bytes")
-        payload += g["encoded"]
-    out.append(f"  container (header, frame headers and CRCs, index, trailer): {r['encoded_size'] - payload:,} bytes")
-    out += _format_glyphs(r)
-    out += _format_codebook(r)
-    out += _format_lines(r, width)
-    return out
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n:,} {word}" if n == 1 else f"{n:,} {word}s"
-
-
-def _format_glyphs(r: dict[str, Any]) -> list[str]:
-    n, semantic = r["inspected_frames"], r["semantic_frames"]
-    out = [f"glyph code: {semantic:,} semantic of {_plural(n, 'frame')} read"]
-    if n < r["frames"]:
-        out[0] += f" (the first {n:,} of {r['frames']:,}: --frames)"
-    if not semantic:
-        return out
-    out.append(f"  {'kind':<12} {'primitive':<17} {'glyphs':>10} {'code bytes':>11} {'text bytes':>11}")
-    total = [0, 0, 0]
-    for row in r["glyphs"]:
-        figures = (row["glyphs"], row["code_bytes"], row["text_bytes"])
-        total = [a + b for a, b in zip(total, figures, strict=True)]
-        out.append(f"  {row['kind']:<12} {row['primitive']:<17} {figures[0]:>10,} {figures[1]:>11,} {figures[2]:>11,}")
-    out.append(f"  {'total':<12} {'':<17} {total[0]:>10,} {total[1]:>11,} {total[2]:>11,}")
-    b = r["bytes"]
-    out.append(
-        f"bytes: glyph code {b['glyph_code']:,} = codebook {b['codebook']:,} + body {b['body']:,}; "
-        f"backend output {b['backend_output']:,}"
-    )
-    out.append("  (one backend stream per frame codes codebook and body together; its output has no split)")
-    return out
-
-
-def _format_codebook(r: dict[str, Any]) -> list[str]:
-    c = r["codebook"]
-    if c["frame"] is None:
-        return []
-    out = [
-        f"codebook of frame {c['frame']} ({c['original_size']:,} bytes): {_plural(c['words'], 'word')}, "
-        f"{min(c['one_byte_codes'], c['words'])} with 1-byte codes" + (f"; top {len(c['top'])}:" if c["top"] else ""),
-    ]
-    if c["top"]:
-        out.append(f"  {'rank':>5}  {'code':<6} {'uses':>8}  word")
-    out += [f"  {e['rank']:>5}  {e['code']:<6} {e['uses']:>8,}  {e['word']}" for e in c["top"]]
-    return out
-
-
-def _format_lines(r: dict[str, Any], width: int) -> list[str]:
-    if not r["lines"]:
-        return []
-    f = r["lines_frame"]
-    out = [f"first {_plural(len(r['lines']), 'line')} of frame {f['frame']} ({f['transform']}+{f['backend']}):"]
-    if any(line["glyphs"] is not None for line in r["lines"]):
-        out.append(f"  {_LEGEND}")
-    for n, line in enumerate(r["lines"], 1):
-        out.append(_cut(f"  {n:>3} text   {line['text']}", width))
-        glyphs = "(no glyph code: literal frame)" if line["glyphs"] is None else line["glyphs"]
-        out.append(_cut(f"      glyphs {glyphs}", width))
-    return out
-
-
-def _cut(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 3] + "..."
+def __getattr__(name: str) -> Any:
+    # The report's text form lives with the command line's output code; still importable from here.
+    if name == "format_report":
+        return importlib.import_module("._inspect_format", __package__).format_report
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

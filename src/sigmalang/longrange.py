@@ -22,8 +22,7 @@ import zlib
 from array import array
 from dataclasses import dataclass, field
 
-from .errors import SigmaFormatError
-from .glyph import decode_varint, encode_varint
+from .glyph import encode_varint, read_varint
 
 __all__ = ["KEY", "LONG_WINDOW", "MIN_MATCH", "LongRangeError", "Matcher", "cut", "encode_list", "parse_list", "splice"]
 
@@ -50,13 +49,7 @@ def encode_list(matches: list[Match]) -> bytes:
 
 
 def _varint(payload: bytes, pos: int) -> tuple[int, int]:
-    try:
-        parsed = decode_varint(payload, pos, 10)
-    except SigmaFormatError:
-        parsed = None
-    if parsed is None:
-        raise LongRangeError("match list truncated or not a valid varint")
-    return parsed
+    return read_varint(payload, pos, 10, lambda _: LongRangeError("match list truncated or not a valid varint"))
 
 
 def parse_list(payload: bytes, size: int, available: int) -> tuple[list[Match], int]:

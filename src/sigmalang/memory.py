@@ -30,9 +30,10 @@ import math
 from dataclasses import dataclass
 from typing import Literal
 
+from ._chunking import DEFAULT_CHUNK_SIZE, check_chunk_size
+from ._frames import MAX_CONTEXT, RESET_INTERVAL
+from ._levels import DEFAULT_LEVEL, TRANSFORMS, LevelSpec, level_spec
 from .backends import CM, PPMD, ZSTD, get_backend
-from .codec import DEFAULT_LEVEL, MAX_CONTEXT, RESET_INTERVAL, TRANSFORMS, LevelSpec, level_spec
-from .compressor import DEFAULT_CHUNK_SIZE, check_chunk_size
 from .container import FRAME_OVERHEAD, MAX_CHUNK_SIZE
 from .glyph import encode_varint
 from .longrange import LONG_WINDOW, TABLE_BITS

@@ -20,7 +20,8 @@ from dataclasses import asdict, dataclass, field
 from typing import IO, Any
 
 from . import primitives as P
-from .codec import FrameContext, decode_frame, decode_job, install_codebook
+from ._frames import FrameContext, decode_frame
+from ._jobs import decode_job, install_codebook
 from .container import (
     FRAME_OVERHEAD,
     MAGIC,

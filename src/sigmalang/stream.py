@@ -2,8 +2,8 @@
 
 ::
 
-    source ─► ChunkedReader ─► StreamBuffer ─► chunk codec (inline or workers) ─► in order ─► StreamBuffer ─► writer
-    (reader thread)                              (parallel.ordered_map)                          (writer thread)
+    source ─► ChunkedReader ─► StreamBuffer ─► chunk codec (inline or workers) ─► in order ─► FrameWriter ─► writer
+    (reader thread)                              (parallel.ordered_map)                                 (writer thread)
 
 Decoding is the mirror image: the reader thread parses records (checking their CRCs), workers
 decode frames, and the main thread checks the content checksum and hands the bytes on in order.
@@ -11,50 +11,31 @@ Frame numbering, the index and the checksums are computed in the main thread, in
 the output is the same for every worker count (see ``docs/parallel.md``).
 
 Peak memory is about ``chunk_size × (chunks in flight + queued)`` plus the backend's model memory
-(see :func:`estimate_memory_usage`); it does not depend on the input's size.
+(see :func:`estimate_memory_usage`); it does not depend on the input's size. The pipeline's
+threads are :mod:`sigmalang._pipeline`; frames are written and read by :mod:`sigmalang._frames`.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import errno
 import functools
-import os
-import tempfile
 import threading
-import time
-from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import Executor
-from dataclasses import asdict, dataclass, field
-from typing import IO, Any, Generic, Protocol, TypeVar
+from typing import IO, Any, NamedTuple
 
-import psutil
-
-from .codec import (
-    DEFAULT_LEVEL,
-    RESET_INTERVAL,
-    Chunk,
-    FrameContext,
-    chunk_end,
-    decode_frame,
-    decode_job,
-    encode_run_job,
-    install_codebook,
-    level_spec,
-)
-from .codec import encode_job as _encode_job
-from .codec import warm_up as _warm_up
-from .compressor import DEFAULT_CHUNK_SIZE, CodebookArg, check_chunk_size
-from .container import (
-    EndOfStream,
-    Frame,
-    StreamAssembler,
-    StreamHeader,
-    StreamParser,
-    content_digest,
-)
+from ._chunking import DEFAULT_CHUNK_SIZE, Chunk, ChunkedReader, check_chunk_size
+from ._frames import RESET_INTERVAL, Coded, FrameContext, FrameReader, FrameWriter, StreamDecoding, decode_frame
+from ._info import DEFAULT_READ_SIZE, StreamInfo, read_info
+from ._jobs import WARM_UP_TEXT, decode_job, encode_run_job, install_codebook
+from ._jobs import encode_job as _encode_job
+from ._jobs import warm_up as _warm_up
+from ._levels import DEFAULT_LEVEL, level_spec
+from ._output import PathLike, atomic_output
+from ._pipeline import READ_AHEAD, QueueWriter, StreamBuffer, Writable, check_stop, in_thread, pipeline, read_ahead
+from ._stats import StreamStats
+from .compressor import CodebookArg
+from .container import EndOfStream, Frame, StreamHeader
 from .glyph import BoundaryHandler, ParseState
 from .memory import (
     MemoryEstimate,
@@ -62,7 +43,7 @@ from .memory import (
     get_optimal_chunk_size,
     get_streaming_vs_full_memory,
 )
-from .parallel import Done, ordered_map, resolve_workers, stop_pool, worker_pool
+from .parallel import Done, ordered_map, resolve_workers
 from .semantic.codebook import Codebook, as_codebook
 
 __all__ = [
@@ -83,327 +64,7 @@ __all__ = [
     "read_info",
 ]
 
-T = TypeVar("T")
-
-
-class Writable(Protocol):
-    """Where output goes: anything with ``write(bytes)`` and ``flush()``."""
-
-    def write(self, data: bytes, /) -> object: ...
-
-    def flush(self) -> object: ...
-
-
 Progress = Callable[[int], None]
-DEFAULT_READ_SIZE = 256 << 10
-PathLike = str | os.PathLike[str]
-
-
-class StreamBuffer(Generic[T]):
-    """A bounded blocking FIFO between threads, built on :class:`threading.Condition`.
-
-    ``put()`` blocks while the buffer is full (backpressure) and ``get()`` while it is empty;
-    both take a timeout (``TimeoutError``). ``close()`` says no more items will come: ``get()``
-    drains what is left, then raises :class:`StreamBuffer.Closed`. ``cancel()`` drops everything
-    and wakes every waiter with ``Closed``, for shutting down on error.
-    """
-
-    class Closed(Exception):
-        """The buffer is closed (and, for ``get()``, empty)."""
-
-    def __init__(self, maxsize: int):
-        if maxsize < 1:
-            raise ValueError("maxsize must be at least 1")
-        self.maxsize = maxsize
-        self._items: deque[T] = deque()
-        self._cond = threading.Condition()
-        self._closed = False
-        self._cancelled = False
-        self.high_water = 0
-        self.full_waits = 0
-
-    def __len__(self) -> int:
-        with self._cond:
-            return len(self._items)
-
-    def put(self, item: T, timeout: float | None = None) -> None:
-        with self._cond:
-            if len(self._items) >= self.maxsize and not self._closed:
-                self.full_waits += 1
-            if not self._cond.wait_for(lambda: self._closed or len(self._items) < self.maxsize, timeout):
-                raise TimeoutError("StreamBuffer.put timed out")
-            if self._closed:
-                raise self.Closed("put() on a closed StreamBuffer")
-            self._items.append(item)
-            self.high_water = max(self.high_water, len(self._items))
-            self._cond.notify_all()
-
-    def get(self, timeout: float | None = None) -> T:
-        with self._cond:
-            if not self._cond.wait_for(lambda: self._items or self._closed, timeout):
-                raise TimeoutError("StreamBuffer.get timed out")
-            if not self._items:
-                raise self.Closed("StreamBuffer closed and empty")
-            item = self._items.popleft()
-            self._cond.notify_all()
-            return item
-
-    def close(self) -> None:
-        with self._cond:
-            self._closed = True
-            self._cond.notify_all()
-
-    def cancel(self) -> None:
-        with self._cond:
-            self._closed = self._cancelled = True
-            self._items.clear()
-            self._cond.notify_all()
-
-    @property
-    def cancelled(self) -> bool:
-        return self._cancelled
-
-
-class ChunkedReader:
-    """Cut a binary file, pipe or stdin into chunks of at most *chunk_size* bytes.
-
-    The size of the source need not be known. Chunk ends follow :func:`sigmalang.codec.chunk_end`:
-    with *align_lines*, a chunk ends at a line end within a bounded window when there is one.
-    The last chunk has ``is_final`` set (empty input yields no chunk).
-    """
-
-    def __init__(self, source: IO[bytes], chunk_size: int = DEFAULT_CHUNK_SIZE, *, align_lines: bool = True):
-        self.source = source
-        self.chunk_size = check_chunk_size(chunk_size)
-        self.align_lines = align_lines
-        self.bytes_read = 0
-
-    def __iter__(self) -> Iterator[Chunk]:
-        buf = bytearray()
-        eof = False
-        index = offset = 0
-        while True:
-            while not eof and len(buf) <= self.chunk_size:
-                data = self.source.read(self.chunk_size + 1 - len(buf))
-                if not data:
-                    eof = True
-                self.bytes_read += len(data)
-                buf += data
-                del data  # not kept alive while the chunk waits to be taken
-            end = chunk_end(buf, self.chunk_size, final=eof) if self.align_lines else min(len(buf), self.chunk_size)
-            if end == 0:
-                return
-            final = eof and end == len(buf)
-            with memoryview(buf) as view:
-                piece = bytes(view[:end])  # one copy (a bytearray slice would be a second)
-            yield Chunk(index, offset, piece, final)
-            del piece
-            del buf[:end]
-            index += 1
-            offset += end
-            if final:
-                return
-
-
-@dataclass
-class StreamStats:
-    """What one encode or decode did. Times in seconds, sizes in bytes, memory as RSS bytes."""
-
-    bytes_in: int = 0
-    bytes_out: int = 0
-    chunks: int = 0
-    glyphs: int = 0
-    workers: int = 1
-    started: float = field(default_factory=time.perf_counter)
-    finished: float = 0.0
-    peak_memory: int = 0
-    notes: list[str] = field(default_factory=list)  # what ``--verbose`` shows, e.g. a fallback taken
-    decoding: bool = False  # the input is the encoded side (bytes_in encoded, bytes_out original)
-    _last_sample: float = field(default=0.0, repr=False)
-
-    @property
-    def elapsed(self) -> float:
-        return (self.finished or time.perf_counter()) - self.started
-
-    @property
-    def throughput(self) -> float:
-        """Input bytes per second (``bytes_in / elapsed``)."""
-        return self.bytes_in / self.elapsed if self.elapsed > 0 else 0.0
-
-    @property
-    def ratio(self) -> float:
-        """Original size over encoded size, for encoding and decoding alike (below 1 when the encoded
-        side is the larger); 0.0 when the encoded side is empty."""
-        original, encoded = (self.bytes_out, self.bytes_in) if self.decoding else (self.bytes_in, self.bytes_out)
-        return original / encoded if encoded else 0.0
-
-    def sample_memory(self, force: bool = False) -> None:
-        """Record RSS of this process and its children (psutil), at most every 0.2 s."""
-        now = time.perf_counter()
-        if not force and now - self._last_sample < 0.2:
-            return
-        self._last_sample = now
-        proc = psutil.Process()
-        rss = proc.memory_info().rss
-        for child in proc.children(recursive=True):
-            with contextlib.suppress(psutil.Error):
-                rss += child.memory_info().rss
-        self.peak_memory = max(self.peak_memory, rss)
-
-    def finish(self) -> StreamStats:
-        self.sample_memory(force=True)
-        self.finished = time.perf_counter()
-        return self
-
-    def as_dict(self) -> dict[str, Any]:
-        hidden = ("started", "finished", "decoding")
-        out = {k: v for k, v in asdict(self).items() if not k.startswith("_") and k not in hidden}
-        if not self.notes:
-            del out["notes"]
-        out.update(
-            elapsed=round(self.elapsed, 6),
-            throughput=round(self.throughput, 1),
-            ratio=round(self.ratio, 4),
-        )
-        return out
-
-
-# Chunks the reader may cut ahead of the in-flight window. Reading is hundreds of times faster than
-# coding, so one waiting chunk keeps the workers fed; each more would be a chunk held for nothing
-# (docs/memory.md).
-READ_AHEAD = 1
-
-
-def _read_ahead(items: Iterable[T], maxsize: int) -> Generator[T, None, None]:
-    """Iterate *items* in a reader thread, at most *maxsize* ahead of the consumer."""
-    buffer: StreamBuffer[T] = StreamBuffer(maxsize)
-    errors: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            for item in items:
-                buffer.put(item)
-        except StreamBuffer.Closed:
-            pass
-        except BaseException as exc:  # handed to the consumer, which re-raises it
-            errors.append(exc)
-        finally:
-            buffer.close()
-
-    thread = threading.Thread(target=run, name="sigmalang-reader", daemon=True)
-    thread.start()
-    try:
-        while True:
-            try:
-                item = buffer.get()
-            except StreamBuffer.Closed:
-                break
-            yield item
-        if errors:
-            raise errors[0]
-    finally:
-        buffer.cancel()
-        thread.join(timeout=1)  # a reader blocked on a silent pipe is a daemon and is left
-
-
-class _Writer:
-    """Write byte strings to *dst* from a thread, behind a bounded StreamBuffer."""
-
-    def __init__(self, dst: Writable, maxsize: int):
-        self.dst = dst
-        self.buffer: StreamBuffer[bytes] = StreamBuffer(maxsize)
-        self.error: BaseException | None = None
-        self.thread = threading.Thread(target=self._run, name="sigmalang-writer", daemon=True)
-        self.thread.start()
-
-    def _run(self) -> None:
-        try:
-            while True:
-                try:
-                    data = self.buffer.get()
-                except StreamBuffer.Closed:
-                    return
-                self.dst.write(data)
-        except BaseException as exc:
-            self.error = exc
-            self.buffer.cancel()
-
-    def write(self, data: bytes) -> None:
-        try:
-            self.buffer.put(data)
-        except StreamBuffer.Closed:
-            self._raise()
-            raise
-
-    def _raise(self) -> None:
-        if self.error is not None:
-            raise self.error
-
-    def close(self, ok: bool = True) -> None:
-        if ok:
-            self.buffer.close()
-        else:
-            self.buffer.cancel()
-        self.thread.join()
-        if ok:
-            self._raise()
-            self.dst.flush()
-
-
-class _Cancelled(Exception):
-    """Raised in the pipeline's thread when its async caller was cancelled, so clean-up runs."""
-
-
-def _check_stop(stop: threading.Event | None) -> None:
-    if stop is not None and stop.is_set():
-        raise _Cancelled("cancelled")
-
-
-async def _in_thread(run: Callable[[threading.Event], T]) -> T:
-    """Run ``run(stop)`` in a thread; if the awaiting task is cancelled, set *stop* and wait for it.
-
-    The pipeline checks *stop* between chunks, so a cancelled call still ends its workers and
-    removes its temporary file before the ``CancelledError`` reaches the caller.
-    """
-    stop = threading.Event()
-    task = asyncio.ensure_future(asyncio.to_thread(run, stop))
-    task.add_done_callback(lambda t: t.cancelled() or t.exception())  # never "exception never retrieved"
-    try:
-        return await asyncio.shield(task)
-    except asyncio.CancelledError:
-        stop.set()
-        await asyncio.wait([task])
-        raise
-
-
-@contextlib.contextmanager
-def _pipeline(
-    dst: Writable,
-    workers: int,
-    executor: Executor | None,
-    queue: int,
-    warm_up: Callable[[], object] | None = None,
-) -> Iterator[tuple[Executor | None, _Writer]]:
-    """The executor (a process pool of our own when none is given and *workers* > 1) and the writer.
-
-    On success the writer drains and the pool shuts down; on any exception (an interrupt included)
-    the pool's processes are ended first, then the writer's queue is dropped.
-    """
-    own = executor is None and workers > 1
-    pool: Executor | None = worker_pool(workers, warm_up) if own else executor
-    writer = _Writer(dst, queue)
-    ok = False
-    try:
-        yield pool, writer
-        ok = True
-    finally:
-        if own and pool is not None and not ok:
-            stop_pool(pool, kill=True)
-        try:
-            writer.close(ok)
-        finally:
-            if own and pool is not None and ok:
-                stop_pool(pool, kill=False)
 
 
 class _Streaming:
@@ -443,10 +104,6 @@ class _Streaming:
         return self.codebook
 
 
-# Encoded once by each new worker, so codec contexts (and codebooks) are ready before the first chunk.
-_WARM_UP_TEXT = b"The quick brown fox, 42 times: 2024-01-01T00:00:00Z INFO warm-up\n" * 4
-
-
 def _chunk_name(chunk: Chunk) -> str:
     return f"chunk {chunk.number} (input byte offset {chunk.offset})"
 
@@ -465,6 +122,17 @@ def _runs(chunks: Iterable[Chunk], size: int) -> Generator[list[Chunk], None, No
         run.append(chunk)
     if run:
         yield run
+
+
+class _Plan(NamedTuple):
+    """How an encode runs: what a job codes (a chunk, or a run of chunks) and how many are queued."""
+
+    job: Callable[[Any], Any]
+    items: Generator[Any, None, None]
+    in_flight: int
+    queue: int
+    describe: Callable[[Any], str]
+    runs: bool  # results are (run, [coded, ...]), not (chunk, coded)
 
 
 class StreamingEncoder(_Streaming):
@@ -501,85 +169,60 @@ class StreamingEncoder(_Streaming):
         return self._encode(src, dst, self._resolve(workers), None)
 
     def _encode(self, src: IO[bytes], dst: Writable, workers: int, stop: threading.Event | None) -> StreamStats:
-        if self.shared_context:
-            return self._encode_shared(src, dst, workers, stop)
         stats = StreamStats(workers=workers)
-        in_flight = self._in_flight(workers)
-        book_id = self.codebook.id if self.codebook is not None else b""
-        header = StreamHeader(chunk_size=self.chunk_size, level=self.level, codebook_id=book_id)
-        assembler = StreamAssembler(header)
+        frames = FrameWriter(self.level, self.chunk_size, codebook=self.codebook, shared_context=self.shared_context)
         reader = ChunkedReader(src, self.chunk_size, align_lines=self.align_lines)
-        job = functools.partial(_encode_job, level=self.level)
-        if self.codebook is not None:
-            job = functools.partial(_encode_job, level=self.level, book=self._book_ref(workers))
-        warm_up = functools.partial(_warm_up, _WARM_UP_TEXT, self.level, self.codebook)
+        plan = self._plan_runs(reader, workers, stats) if self.shared_context else self._plan_chunks(reader, workers)
+        warm_up = functools.partial(_warm_up, WARM_UP_TEXT, self.level, self.codebook)
         with (
-            _pipeline(dst, workers, self.executor, in_flight, warm_up) as (pool, writer),
-            contextlib.closing(_read_ahead(reader, READ_AHEAD)) as chunks,
+            pipeline(dst, workers, self.executor, plan.queue, warm_up) as (pool, writer),
+            contextlib.closing(plan.items) as items,
             contextlib.closing(
-                ordered_map(job, chunks, executor=pool, max_in_flight=in_flight, describe=_chunk_name)
+                ordered_map(plan.job, items, executor=pool, max_in_flight=plan.in_flight, describe=plan.describe)
             ) as results,
         ):
-            self._write(writer, stats, assembler.start())
-            for chunk, (transform, backend, data) in results:
-                _check_stop(stop)
-                self._write(writer, stats, assembler.frame(chunk.data, transform, backend, data))
+            self._write(writer, stats, frames.start())
+            for chunk, record in frames.records(_each_chunk(results) if plan.runs else results):
+                check_stop(stop)
+                self._write(writer, stats, record)
                 stats.bytes_in += len(chunk.data)
                 stats.chunks += 1
                 stats.sample_memory()
                 if self.progress:
                     self.progress(len(chunk.data))
-            self._write(writer, stats, assembler.finish())
+            self._write(writer, stats, frames.finish())
             stats.glyphs += 1  # finish() wrote two records, index and trailer; _write counted one
         return stats.finish()
 
-    def _encode_shared(self, src: IO[bytes], dst: Writable, workers: int, stop: threading.Event | None) -> StreamStats:
+    def _plan_chunks(self, reader: ChunkedReader, workers: int) -> _Plan:
+        """A stream of independent frames: each chunk is a job."""
+        in_flight = self._in_flight(workers)
+        job = functools.partial(_encode_job, level=self.level)
+        if self.codebook is not None:
+            job = functools.partial(_encode_job, level=self.level, book=self._book_ref(workers))
+        return _Plan(job, read_ahead(reader, READ_AHEAD), in_flight, in_flight, _chunk_name, False)
+
+    def _plan_runs(self, reader: ChunkedReader, workers: int, stats: StreamStats) -> _Plan:
         """A shared-context stream. With one worker, each chunk is coded here, in order, with the
         context the chunks before it left. With more, runs of RESET_INTERVAL chunks (from one reset
         point to the next) go to the workers, each coded in order: the same bytes either way."""
-        stats = StreamStats(workers=workers)
-        book_id = self.codebook.id if self.codebook is not None else b""
-        header = StreamHeader(chunk_size=self.chunk_size, level=self.level, shared_context=True, codebook_id=book_id)
-        assembler = StreamAssembler(header)
-        reader = ChunkedReader(src, self.chunk_size, align_lines=self.align_lines)
         parallel = workers > 1 or self.executor is not None
+        in_flight = self._max_in_flight or workers
         if parallel:
             stats.notes.append(
                 f"shared context: runs of {RESET_INTERVAL} chunks (reset point to reset point) were coded in parallel"
             )
-        in_flight = self._max_in_flight or workers
-        if parallel:
             job = functools.partial(encode_run_job, level=self.level, book=self._book_ref(workers))
         else:
             job = functools.partial(encode_run_job, level=self.level, book=self.codebook, context=FrameContext())
-        warm_up = functools.partial(_warm_up, _WARM_UP_TEXT, self.level, self.codebook)
         runs = _runs(reader, RESET_INTERVAL if parallel else 1)
         # Inline, one chunk is read ahead. A parallel run is 16 chunks, which the pipeline holds
         # while it is coded: the next one is read only when a worker is free (reading takes far
         # less time than coding a run, and each run read ahead would hold 16 chunks more).
-        with (
-            _pipeline(dst, workers, self.executor, 2 * in_flight, warm_up) as (pool, writer),
-            contextlib.closing(runs if parallel else _read_ahead(runs, 1)) as items,
-            contextlib.closing(
-                ordered_map(job, items, executor=pool, max_in_flight=in_flight, describe=_run_name)
-            ) as results,
-        ):
-            self._write(writer, stats, assembler.start())
-            for run, encoded in results:
-                for chunk, (transform, backend, data, continues) in zip(run, encoded, strict=True):
-                    _check_stop(stop)
-                    self._write(writer, stats, assembler.frame(chunk.data, transform, backend, data, continues))
-                    stats.bytes_in += len(chunk.data)
-                    stats.chunks += 1
-                    if self.progress:
-                        self.progress(len(chunk.data))
-                stats.sample_memory()
-            self._write(writer, stats, assembler.finish())
-            stats.glyphs += 1
-        return stats.finish()
+        return _Plan(job, runs if parallel else read_ahead(runs, 1), in_flight, 2 * in_flight, _run_name, True)
 
     @staticmethod
-    def _write(writer: _Writer, stats: StreamStats, data: bytes) -> None:
+    def _write(writer: QueueWriter, stats: StreamStats, data: bytes) -> None:
         writer.write(data)
         stats.bytes_out += len(data)
         stats.glyphs += 1
@@ -604,7 +247,13 @@ class StreamingEncoder(_Streaming):
         Cancelling the awaiting task stops the pipeline: its workers end and *dst* is not written.
         """
         count = self._resolve(workers)
-        return await _in_thread(lambda stop: self._encode_file(src, dst, overwrite, count, stop))
+        return await in_thread(lambda stop: self._encode_file(src, dst, overwrite, count, stop))
+
+
+def _each_chunk(results: Iterable[tuple[list[Chunk], list[Coded]]]) -> Iterator[tuple[Chunk, Coded]]:
+    """The chunks of coded runs, one by one, each with its coding."""
+    for run, coded in results:
+        yield from zip(run, coded, strict=True)
 
 
 def _frame_name(frame: Frame) -> str:
@@ -629,15 +278,13 @@ class StreamingDecoder(_Streaming):
     ) -> Generator[Frame | Done[StreamHeader | Frame | EndOfStream], None, None]:
         """Frames to decode on the workers; everything else (and shared-context frames) as ``Done``."""
         book_id = self.codebook.id if self.codebook is not None else b""
-        parser = StreamParser(codebook_id=book_id)
-        fed = False
+        reader = FrameReader(self.codebook)
         in_order = False
         read = getattr(src, "read1", src.read)  # from a pipe: what has arrived, not a full read_size
         while data := read(self.read_size):
             stats.bytes_in += len(data)
-            parser.feed(data)
-            fed = True
-            while (event := parser.next_event()) is not None:
+            reader.feed(data)
+            for event in reader.events():
                 if isinstance(event, StreamHeader):
                     in_order = event.shared_context or bool(book_id and not event.codebook_id)
                     yield Done(event)
@@ -645,12 +292,7 @@ class StreamingDecoder(_Streaming):
                     yield Done(event) if in_order else event
                 else:
                     yield Done(event)
-                    rest = parser.unused_data
-                    parser = StreamParser(offset=parser.start + event.size, codebook_id=book_id)
-                    parser.feed(rest)
-                    fed = bool(rest)
-        if fed or stats.bytes_in == 0:
-            parser.close()
+        reader.close()
 
     def decode_stream(self, src: IO[bytes], dst: Writable, *, workers: int | None = None) -> StreamStats:
         """Decode everything in *src* and write the original bytes to *dst*; return the stats.
@@ -662,35 +304,34 @@ class StreamingDecoder(_Streaming):
     def _decode(self, src: IO[bytes], dst: Writable, workers: int, stop: threading.Event | None) -> StreamStats:
         stats = StreamStats(workers=workers, decoding=True)
         in_flight = self._in_flight(workers)
-        digest, size, streams = content_digest(), 0, 0
-        context: FrameContext | None = None  # of the current stream, when it has shared context
+        streams = 0
+        stream: StreamDecoding | None = None  # the current stream's decoding, here and in order
         book = self.codebook
         job = decode_frame if book is None else functools.partial(decode_job, book=self._book_ref(workers))
         warm_up = None if book is None else functools.partial(install_codebook, book)
         with (
-            _pipeline(dst, workers, self.executor, in_flight, warm_up) as (pool, writer),
-            contextlib.closing(_read_ahead(self._events(src, stats), in_flight)) as events,
+            pipeline(dst, workers, self.executor, in_flight, warm_up) as (pool, writer),
+            contextlib.closing(read_ahead(self._events(src, stats), in_flight)) as events,
             contextlib.closing(
                 ordered_map(job, events, executor=pool, max_in_flight=in_flight, describe=_frame_name)
             ) as results,
         ):
             for item, result in results:
-                _check_stop(stop)
+                check_stop(stop)
                 if isinstance(result, StreamHeader):
-                    book = self.codebook if result.codebook_id else None
-                    context = FrameContext() if result.shared_context else None
+                    stream = StreamDecoding(result, self.codebook)
                     streams += 1
                     if result.shared_context and pool is not None:
                         stats.notes.append(f"stream {streams} has shared context: its frames were decoded in order")
                     continue
+                assert stream is not None
                 if isinstance(result, EndOfStream):
-                    StreamParser.check_content(result.index, size, digest.digest(), result.end)
-                    digest, size = content_digest(), 0
+                    stream.check(result)
                     continue
                 # A shared-context frame arrives undecoded: decode it here, after every frame before it.
-                data = decode_frame(result, book, context) if isinstance(result, Frame) else result
-                digest.update(data)
-                size += len(data)
+                data = stream.decode(result) if isinstance(result, Frame) else result
+                if not isinstance(result, Frame):
+                    stream.add(data)
                 writer.write(data)
                 stats.bytes_out += len(data)
                 stats.chunks += 1
@@ -717,100 +358,4 @@ class StreamingDecoder(_Streaming):
     ) -> StreamStats:
         """``decode_file`` in a thread; cancelling the awaiting task stops it and leaves no *dst*."""
         count = self._resolve(workers)
-        return await _in_thread(lambda stop: self._decode_file(src, dst, overwrite, count, stop))
-
-
-@contextlib.contextmanager
-def atomic_output(path: PathLike, *, overwrite: bool = False) -> Iterator[IO[bytes]]:
-    """Open a temporary file beside *path*; on success it becomes *path*, on error it is removed.
-
-    Without *overwrite*, an existing *path* raises ``FileExistsError`` before anything is written.
-    """
-    path = os.fspath(path)
-    if not overwrite and os.path.lexists(path):
-        raise FileExistsError(errno.EEXIST, "output file exists (use -f to overwrite)", path)
-    directory, name = os.path.split(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=directory)
-    try:
-        umask = os.umask(0)
-        os.umask(umask)
-        os.fchmod(fd, 0o666 & ~umask)
-        with os.fdopen(fd, "wb") as out:
-            yield out
-            out.flush()
-            os.fsync(out.fileno())
-        _publish(tmp, path, overwrite)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
-def _publish(tmp: str, path: str, overwrite: bool) -> None:
-    if not overwrite:
-        try:
-            os.link(tmp, path)  # fails if *path* appeared meanwhile: never clobber
-        except FileExistsError:
-            raise
-        except OSError:  # no hard links on this file system
-            if os.path.lexists(path):
-                raise FileExistsError(errno.EEXIST, "output file exists (use -f to overwrite)", path) from None
-        else:
-            os.unlink(tmp)
-            return
-    os.replace(tmp, path)
-
-
-@dataclass
-class StreamInfo:
-    """What ``sigmalang info`` shows about one stream, read without decoding any frame."""
-
-    version: int
-    level: int
-    chunk_size: int
-    shared_context: bool
-    frames: int
-    original_size: int
-    encoded_size: int
-    checksum: str
-    codebook: str = ""  # hex id of the codebook the stream needs ("" for none)
-
-    @property
-    def ratio(self) -> float:
-        return self.original_size / self.encoded_size if self.encoded_size else 0.0
-
-
-def read_info(src: IO[bytes], read_size: int = DEFAULT_READ_SIZE) -> list[StreamInfo]:
-    """Scan every stream in *src*, checking the container (CRCs, index) but decoding no frame."""
-    infos: list[StreamInfo] = []
-    parser = StreamParser(codebook_id=None)
-    header: StreamHeader | None = None
-    fed = 0
-    while data := src.read(read_size):
-        parser.feed(data)
-        fed += len(data)
-        while (event := parser.next_event()) is not None:
-            if isinstance(event, StreamHeader):
-                header = event
-            elif isinstance(event, EndOfStream):
-                assert header is not None
-                index = event.index
-                infos.append(
-                    StreamInfo(
-                        header.version,
-                        header.level,
-                        header.chunk_size,
-                        header.shared_context,
-                        index.count,
-                        index.total_size,
-                        event.size,
-                        index.checksum.hex(),
-                        header.codebook_id.hex(),
-                    )
-                )
-                rest = parser.unused_data
-                parser = StreamParser(offset=parser.start + event.size, codebook_id=None)
-                parser.feed(rest)
-    if not infos or parser.offset > parser.start or parser.header is not None:
-        parser.close()
-    return infos
+        return await in_thread(lambda stop: self._decode_file(src, dst, overwrite, count, stop))

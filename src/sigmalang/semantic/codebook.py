@@ -19,8 +19,8 @@ from operator import itemgetter
 
 from crc32c import crc32c
 
-from ..errors import SigmaCodebookError, SigmaFormatError
-from ..glyph import decode_varint, encode_varint
+from ..errors import SigmaCodebookError
+from ..glyph import encode_varint, read_varint
 
 __all__ = [
     "CODE_BASE",
@@ -167,13 +167,9 @@ def parse_book(data: bytes, name: str = "codebook") -> Codebook:
         raise bad(f"unsupported codebook version {version} (this reader knows {BOOK_VERSION})")
     if short > CODE_BYTES:
         raise bad(f"{short} one-byte codes, at most {CODE_BYTES}")
-    try:
-        parsed = decode_varint(body, pos + 2, 3)
-    except SigmaFormatError as exc:
-        raise bad(f"bad word count: {exc.reason}") from None
-    if parsed is None:
-        raise bad("truncated word count")
-    count, pos = parsed
+    count, pos = read_varint(
+        body, pos + 2, 3, lambda exc: bad(f"bad word count: {exc.reason}" if exc else "truncated word count")
+    )
     capacity = Codebook((), short).capacity
     if count > capacity:
         raise bad(f"{count} words do not fit the code space of {capacity}")
