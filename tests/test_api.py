@@ -114,15 +114,27 @@ def test_levels_are_0_to_9():
     assert sigmalang.DEFAULT_LEVEL in sigmalang.LEVELS
 
 
-@pytest.mark.parametrize("level", [-1, 10, "6", None])
+@pytest.mark.parametrize("level", [-1, 10])
 def test_bad_level_raises_value_error(level):
     with pytest.raises(ValueError):
         sigmalang.compress(b"x", level=level)
 
 
-@pytest.mark.parametrize("chunk_size", [0, -1, (64 << 20) + 1, 1.5])
+@pytest.mark.parametrize("level", ["6", None, 6.0, True])
+def test_level_of_wrong_type_raises_type_error(level):
+    with pytest.raises(TypeError, match="level"):
+        sigmalang.compress(b"x", level=level)
+
+
+@pytest.mark.parametrize("chunk_size", [0, -1, (64 << 20) + 1])
 def test_bad_chunk_size_raises_value_error(chunk_size):
     with pytest.raises(ValueError):
+        sigmalang.compress(b"x", chunk_size=chunk_size)
+
+
+@pytest.mark.parametrize("chunk_size", [1.5, "4096", None])
+def test_chunk_size_of_wrong_type_raises_type_error(chunk_size):
+    with pytest.raises(TypeError, match="chunk_size"):
         sigmalang.compress(b"x", chunk_size=chunk_size)
 
 

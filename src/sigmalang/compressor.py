@@ -32,8 +32,15 @@ __all__ = ["DEFAULT_CHUNK_SIZE", "SigmaCompressor", "SigmaDecompressor", "compre
 DEFAULT_CHUNK_SIZE = 4 << 20  # docs/semantic.md: the smallest that meets the dickens target
 
 
+def check_int(name: str, value: object) -> None:
+    """A wrong *type* is a ``TypeError`` and a wrong value a ``ValueError``, as in ``lzma``."""
+    if type(value) is not int:  # bool is not a size or a level
+        raise TypeError(f"{name} must be an integer, not {type(value).__name__}")
+
+
 def check_chunk_size(chunk_size: int) -> int:
-    if not isinstance(chunk_size, int) or not 1 <= chunk_size <= MAX_CHUNK_SIZE:
+    check_int("chunk_size", chunk_size)
+    if not 1 <= chunk_size <= MAX_CHUNK_SIZE:
         raise ValueError(f"chunk_size must be an integer from 1 to {MAX_CHUNK_SIZE}, got {chunk_size!r}")
     return chunk_size
 
@@ -57,6 +64,7 @@ class SigmaCompressor:
         codebook: CodebookArg = None,
         shared_context: bool = False,
     ):
+        check_int("level", level)
         level_spec(level)
         self.level = level
         self.chunk_size = check_chunk_size(chunk_size)
@@ -129,6 +137,7 @@ class SigmaDecompressor:
         return self._parser.unused_data
 
     def decompress(self, data: bytes | bytearray | memoryview, max_length: int = -1) -> bytes:
+        check_int("max_length", max_length)
         if self.eof:
             raise EOFError("End of stream already reached")
         self._parser.feed(data)
@@ -183,10 +192,19 @@ def compress(
 
 
 def decompress(data: bytes | bytearray | memoryview, *, codebook: CodebookArg = None) -> bytes:
-    """Decompress one or more concatenated ΣLANG streams; raises on any damage or trailing bytes."""
+    """Decompress one or more concatenated ΣLANG streams; raises on any damage or trailing bytes.
+
+    Unlike ``lzma.decompress``, bytes after the last stream that do not start another stream are
+    an error (:class:`SigmaFormatError`, at their offset), not ignored: the format allows nothing
+    there (docs/FORMAT.md, section 9), and lzma's rule, which skips whatever fails to decode after
+    the first stream, would also skip a later stream whose first bytes were damaged, losing its
+    data without a word. A caller that expects padding can decode stream by stream with
+    :class:`SigmaDecompressor` and look at ``unused_data`` itself.
+    """
     codebook = as_codebook(codebook)
     results = []
-    data = bytes(data)
+    with memoryview(data) as view:  # a TypeError for anything that is not bytes-like (a list, a str)
+        data = view.tobytes()
     offset = 0
     while True:
         decomp = SigmaDecompressor(offset=offset, codebook=codebook)

@@ -44,6 +44,8 @@ class _DecompressReader(io.RawIOBase):
         self._codebook = codebook
         self._start = fp.tell() if fp.seekable() else 0
         self._decomp = SigmaDecompressor(codebook=codebook)
+        self._stream_start = 0  # input offset of the current stream, so errors in later streams say where
+        self._fed = 0  # input bytes given to the current stream's decompressor
         self._pos = 0
         self._eof = False
 
@@ -61,16 +63,20 @@ class _DecompressReader(io.RawIOBase):
             return b""
         while True:
             if self._decomp.eof:
-                rest = self._decomp.unused_data or self._fp.read(READ_SIZE)
+                unused = self._decomp.unused_data
+                rest = unused or self._fp.read(READ_SIZE)
                 if not rest:
                     self._eof = True
                     return b""
-                self._decomp = SigmaDecompressor(codebook=self._codebook)
+                self._stream_start += self._fed - len(unused)
+                self._decomp = SigmaDecompressor(offset=self._stream_start, codebook=self._codebook)
+                self._fed = len(rest)
                 data = self._decomp.decompress(rest, size)
             elif self._decomp.needs_input:
                 raw = self._fp.read(READ_SIZE)
                 if not raw:
                     self._decomp.close()  # raises: the stream is truncated
+                self._fed += len(raw)
                 data = self._decomp.decompress(raw, size)
             else:
                 data = self._decomp.decompress(b"", size)
@@ -82,6 +88,7 @@ class _DecompressReader(io.RawIOBase):
         self._fp.seek(self._start)
         self._eof = False
         self._pos = 0
+        self._stream_start = self._fed = 0
         self._decomp = SigmaDecompressor(codebook=self._codebook)
 
     def seekable(self) -> bool:
@@ -133,9 +140,8 @@ class _IndexedReader(io.RawIOBase):
 
     def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
         offset = _seek_target(offset, whence, self._pos, lambda: self._table.total_size)
-        if offset < 0:
-            raise ValueError(f"negative seek position {offset}")
-        self._pos = min(offset, self._table.total_size)  # as lzma: seeking past the end stops there
+        # As lzma: a position before the start is the start, one past the end is the end.
+        self._pos = min(max(offset, 0), self._table.total_size)
         return self._pos
 
     def readinto(self, b: Any) -> int:
