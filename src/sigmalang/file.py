@@ -196,7 +196,8 @@ class SigmaFile(io.BufferedIOBase):
     """A file object reading or writing a ΣLANG stream.
 
     *filename* is a path or a binary file object; *mode* is ``"r"``, ``"w"``, ``"x"`` or ``"a"``
-    (with or without ``"b"``). *level*, *chunk_size* and *shared_context* apply when writing;
+    (with or without ``"b"``). *level*, *chunk_size* and *shared_context* apply when writing
+    (given when reading, they are a ``ValueError``, as ``lzma``'s *preset* is);
     *codebook* (a :class:`~sigmalang.semantic.Codebook` or a codebook file's path) to both.
     """
 
@@ -205,15 +206,17 @@ class SigmaFile(io.BufferedIOBase):
         filename: str | bytes | os.PathLike[Any] | IO[bytes],
         mode: str = "r",
         *,
-        level: int = DEFAULT_LEVEL,
-        chunk_size: int = DEFAULT_CHUNK_SIZE,
+        level: int | None = None,
+        chunk_size: int | None = None,
         codebook: CodebookArg = None,
-        shared_context: bool = False,
+        shared_context: bool | None = None,
     ):
         book = as_codebook(codebook)
         if mode not in ("r", "rb", "w", "wb", "x", "xb", "a", "ab"):
             raise ValueError(f"invalid mode: {mode!r}")
         self._mode = _READ if mode.startswith("r") else _WRITE
+        if self._mode == _READ and (level is not None or chunk_size is not None or shared_context is not None):
+            raise ValueError("level, chunk_size and shared_context are for writing; a stream records its own")
         self._closefp = False
         if isinstance(filename, str | bytes | os.PathLike):
             self._fp: IO[bytes] = builtins.open(filename, mode if "b" in mode else mode + "b")  # noqa: SIM115
@@ -228,7 +231,10 @@ class SigmaFile(io.BufferedIOBase):
         else:
             self._buffer = None
             self._compressor = SigmaCompressor(
-                level, chunk_size=chunk_size, codebook=book, shared_context=shared_context
+                DEFAULT_LEVEL if level is None else level,
+                chunk_size=DEFAULT_CHUNK_SIZE if chunk_size is None else chunk_size,
+                codebook=book,
+                shared_context=bool(shared_context),
             )
         self._size = 0
 
@@ -326,10 +332,10 @@ def open(
     filename: str | bytes | os.PathLike[Any] | IO[bytes],
     mode: str = "rb",
     *,
-    level: int = DEFAULT_LEVEL,
-    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    level: int | None = None,
+    chunk_size: int | None = None,
     codebook: CodebookArg = None,
-    shared_context: bool = False,
+    shared_context: bool | None = None,
     encoding: str | None = None,
     errors: str | None = None,
     newline: str | None = None,
