@@ -89,11 +89,14 @@ def test_mutated_stream_decodes_to_original_or_raises_format_error(case: tuple[s
 @given(mutated())
 def test_recovery_scan_never_raises_and_returns_only_original_bytes(case: tuple[str, bytes]) -> None:
     name, blob = case
-    sink = _Sink()
-    result = scan(io.BytesIO(blob), sink.write)
+    pieces: list[bytes] = []
+    result = scan(io.BytesIO(blob), pieces.append)
     if result.ok:
-        assert bytes(sink.data) == ORIGINAL[name]
-    # whatever was salvaged is made of intact frames, each a run of the original
+        assert b"".join(pieces) == ORIGINAL[name]
+    # whatever was salvaged is made of intact frames (one piece each), each a run of the original
+    for piece in pieces:
+        assert piece in ORIGINAL[name]
+    assert sum(map(len, pieces)) == result.intact_bytes
     for stream in result.streams:
         assert stream.intact_bytes <= len(ORIGINAL[name])
 
