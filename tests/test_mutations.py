@@ -14,6 +14,8 @@ from sigmalang.index import SeekTable
 from sigmalang.recover import scan
 from sigmalang.stream import StreamingDecoder
 
+pytestmark = pytest.mark.slow  # fuzzing: thousands of damaged streams
+
 TEXT = b"".join(b"line %d: the quick brown fox jumps over the lazy dog\n" % i for i in range(400))
 STREAMS = {
     "store": sigmalang.compress(TEXT, level=0, chunk_size=1024),
