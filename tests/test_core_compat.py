@@ -336,6 +336,10 @@ def test_estimate_memory_usage_has_the_original_keys():
     assert sum(breakdown.values()) == sigmalang.estimate_memory_usage(MiB, input_size=1 << 30).total
     small = sum(estimate_memory_usage(100 * MiB, 65536).values())
     assert 0 < small < 50 * MiB
+    with pytest.raises(ValueError):
+        estimate_memory_usage(-1, MiB)
+    with pytest.raises(ValueError):
+        estimate_memory_usage(MiB, 0)
     with_workers = estimate_memory_usage(1 << 30, MiB, workers=2)
     assert sum(with_workers.values()) == sigmalang.estimate_memory_usage(MiB, 2, input_size=1 << 30).total
 

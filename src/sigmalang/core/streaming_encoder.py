@@ -360,10 +360,14 @@ def get_optimal_chunk_size(file_size: int) -> int:
 
     The values are :func:`sigmalang.get_optimal_chunk_size`'s for that input size.
     """
+    _check_file_size(file_size)
+    return _memory.get_optimal_chunk_size(input_size=file_size)
+
+
+def _check_file_size(file_size: int) -> None:
     check_int("file_size", file_size)
     if file_size < 0:
         raise ValueError(f"file_size must not be negative, got {file_size}")
-    return _memory.get_optimal_chunk_size(input_size=file_size)
 
 
 def estimate_memory_usage(
@@ -376,7 +380,7 @@ def estimate_memory_usage(
     ``encoder_state`` (the codec's working memory, with worker processes if any) and
     ``overhead`` (the interpreter and the frame index). The values add up to the estimate.
     """
-    check_int("file_size", file_size)
+    _check_file_size(file_size)
     estimate = _memory.estimate_memory_usage(chunk_size, workers, level, input_size=file_size or None)
     parts = estimate.parts
     chunk_buffer = min(chunk_size, parts["buffers"])
