@@ -1088,3 +1088,11 @@ def test_truncation_in_a_later_stream_has_its_input_offset(seekable):
         with pytest.raises(SigmaTruncatedError) as info:
             f.read()
     assert info.value.offset == expected.value.offset
+
+
+def test_bad_write_options_leave_no_file(path):
+    """lzma checks its options before it opens the file; so does SigmaFile."""
+    for options in ({"level": 10}, {"level": "6"}, {"chunk_size": 0}):
+        with pytest.raises((TypeError, ValueError)):
+            SigmaFile(path, "w", **options)
+        assert not path.exists()

@@ -215,7 +215,16 @@ class SigmaFile(io.BufferedIOBase):
         if mode not in ("r", "rb", "w", "wb", "x", "xb", "a", "ab"):
             raise ValueError(f"invalid mode: {mode!r}")
         self._mode = _READ if mode.startswith("r") else _WRITE
-        if self._mode == _READ and (level is not None or chunk_size is not None or shared_context is not None):
+        # Options are checked before the file is opened: a bad level must not create or empty a file.
+        self._compressor: SigmaCompressor | None = None
+        if self._mode == _WRITE:
+            self._compressor = SigmaCompressor(
+                DEFAULT_LEVEL if level is None else level,
+                chunk_size=DEFAULT_CHUNK_SIZE if chunk_size is None else chunk_size,
+                codebook=book,
+                shared_context=bool(shared_context),
+            )
+        elif level is not None or chunk_size is not None or shared_context is not None:
             raise ValueError("level, chunk_size and shared_context are for writing; a stream records its own")
         self._closefp = False
         if isinstance(filename, str | bytes | os.PathLike):
@@ -225,17 +234,9 @@ class SigmaFile(io.BufferedIOBase):
             self._fp = filename
         else:
             raise TypeError("filename must be a str, bytes, os.PathLike or file object")
+        self._buffer: io.BufferedReader | None = None
         if self._mode == _READ:
-            self._buffer: io.BufferedReader | None = io.BufferedReader(_raw_reader(self._fp, book))
-            self._compressor: SigmaCompressor | None = None
-        else:
-            self._buffer = None
-            self._compressor = SigmaCompressor(
-                DEFAULT_LEVEL if level is None else level,
-                chunk_size=DEFAULT_CHUNK_SIZE if chunk_size is None else chunk_size,
-                codebook=book,
-                shared_context=bool(shared_context),
-            )
+            self._buffer = io.BufferedReader(_raw_reader(self._fp, book))
         self._size = 0
 
     # -- state ---------------------------------------------------------------
