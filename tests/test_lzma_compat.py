@@ -301,8 +301,16 @@ def test_decompress_multistream():
 
 
 # lzma ignores what follows the last stream when it fails to decode (test_decompress_trailing_junk).
-# We do not: the format allows nothing after a stream but another stream, and lzma's rule would also
-# drop a later stream whose first bytes were damaged, silently. The error names where the junk starts.
+# We do not: the format allows nothing after a stream but another stream, and lzma's rule also drops
+# a damaged later stream, silently. The error names where the junk starts.
+
+
+def test_damaged_later_stream_is_an_error_not_dropped():
+    blob = bytearray(COMPRESSED * 2)
+    blob[len(COMPRESSED) + len(COMPRESSED) // 2] ^= 0xFF
+    with pytest.raises(SigmaFormatError) as info:
+        decompress(bytes(blob))
+    assert info.value.offset is not None and info.value.offset > len(COMPRESSED)
 
 
 @pytest.mark.parametrize("streams", [1, 3])

@@ -196,9 +196,9 @@ def decompress(data: bytes | bytearray | memoryview, *, codebook: CodebookArg = 
 
     Unlike ``lzma.decompress``, bytes after the last stream that do not start another stream are
     an error (:class:`SigmaFormatError`, at their offset), not ignored: the format allows nothing
-    there (docs/FORMAT.md, section 9), and lzma's rule, which skips whatever fails to decode after
-    the first stream, would also skip a later stream whose first bytes were damaged, losing its
-    data without a word. A caller that expects padding can decode stream by stream with
+    there (docs/FORMAT.md, section 9), and lzma's rule (after the first stream, whatever fails to
+    decode is dropped with what follows it; only a cut stream is an error) also drops a damaged
+    later stream without a word. A caller that expects padding can decode stream by stream with
     :class:`SigmaDecompressor` and look at ``unused_data`` itself.
     """
     codebook = as_codebook(codebook)
