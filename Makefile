@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test check lint typecheck unit bench clean
+.PHONY: demo test test-fast check lint typecheck unit bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,11 @@ typecheck: $(STAMP)
 
 unit: $(STAMP)
 	$(PY) -m pytest -q
+
+# The edit loop (under a minute): no tests marked slow (process pools, large inputs, fuzzing),
+# and at most a few generated examples per property test. CI runs `make test`.
+test-fast: $(STAMP)
+	HYPOTHESIS_PROFILE=fast $(PY) -m pytest -q -m "not slow"
 
 bench: $(STAMP)
 	$(PY) benchmarks/memory.py

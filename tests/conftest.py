@@ -21,6 +21,8 @@ from sigmalang.glyph import read_glyph
 # Property tests run the same examples on every run ("default": derandomized, so a failure is
 # reproducible and CI is deterministic). HYPOTHESIS_PROFILE=explore draws fresh random examples
 # on each run, for hunting bugs locally (tests' own max_examples still apply).
+# HYPOTHESIS_PROFILE=fast (`make test-fast`) runs at most FAST_EXAMPLES examples per test.
+FAST_EXAMPLES = 10
 settings.register_profile("default", derandomize=True, deadline=None, print_blob=True)
 settings.register_profile(
     "explore",
@@ -29,7 +31,23 @@ settings.register_profile(
     print_blob=True,
     suppress_health_check=[HealthCheck.too_slow],
 )
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+settings.register_profile("fast", derandomize=True, deadline=None, print_blob=True, max_examples=FAST_EXAMPLES)
+PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "default")
+settings.load_profile(PROFILE)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """With the fast profile, cap the tests' own max_examples too (a test's @settings outranks
+    any profile). Hypothesis keeps a test's settings on the function it wraps and reads them when
+    the test runs; if that ever changes, the cap is skipped and the tests run in full."""
+    if PROFILE != "fast":
+        return
+    for item in items:
+        test = getattr(item, "obj", None)
+        own = getattr(test, "_hypothesis_internal_use_settings", None)
+        if isinstance(own, settings) and own.max_examples > FAST_EXAMPLES:
+            test._hypothesis_internal_use_settings = settings(own, max_examples=FAST_EXAMPLES)
+
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"

@@ -19,7 +19,11 @@ SAMPLES = Path(__file__).parent.parent / "samples"
 TEXT = (SAMPLES / "dickens-sample.txt").read_bytes()
 
 
-@pytest.mark.parametrize("path", sorted(FIXTURES.glob("*")) + sorted(SAMPLES.glob("*")), ids=lambda p: p.name)
+@pytest.mark.parametrize(
+    "path",
+    sorted(FIXTURES.glob("*")) + [pytest.param(p, marks=pytest.mark.slow) for p in sorted(SAMPLES.glob("*"))],
+    ids=lambda p: p.name,
+)
 @pytest.mark.parametrize("order", [4, 6, 12])
 def test_ppmd_roundtrips_real_files(path: Path, order: int) -> None:
     backend = PpmdBackend(order, 16)

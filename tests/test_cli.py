@@ -385,6 +385,7 @@ def run_cli(*args, stdin=b""):
     )
 
 
+@pytest.mark.slow  # 2 MB through two subprocesses
 def test_pipe_stdin_to_stdout_round_trip():
     data = mixed_bytes(2_000_000, seed=8)
     enc = run_cli("encode", "--chunk-size", "256KiB", "-1", stdin=data)

@@ -171,7 +171,7 @@ def test_incremental_and_file_api(book: Codebook, tmp_path: Path) -> None:
         f.read()
 
 
-@pytest.mark.parametrize("workers", [1, 2])
+@pytest.mark.parametrize("workers", [1, pytest.param(2, marks=pytest.mark.slow)])  # 2: a process pool
 def test_streaming_round_trip(book: Codebook, log_book: Codebook, workers: int) -> None:
     data = TEXT[HALF:] + LOGS.read_bytes()
     out = io.BytesIO()
@@ -302,7 +302,7 @@ def test_cli_damaged_book(tmp_path: Path, capsys: pytest.CaptureFixture[str], bo
     assert not (tmp_path / "t.txt.sgl").exists()
 
 
-@pytest.mark.parametrize("workers", ["1", "2"])
+@pytest.mark.parametrize("workers", ["1", pytest.param("2", marks=pytest.mark.slow)])  # 2: a process pool
 def test_cli_verify_recover_and_range_with_a_book(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], book: Codebook, workers: str
 ) -> None:

@@ -94,7 +94,15 @@ def test_exact_multiples_of_the_chunk_size(chunk_size, pattern, multiple):
         b"\x00" * 100_000,
     ],
 )
-@pytest.mark.parametrize("chunk_size", [1, 7, 1024, 1 << 20])
+@pytest.mark.parametrize(
+    "chunk_size",
+    [
+        pytest.param(1, marks=pytest.mark.slow),
+        pytest.param(7, marks=pytest.mark.slow),
+        1024,
+        1 << 20,
+    ],  # 1 and 7: up to 100,000 frames
+)
 def test_binary_and_non_utf8_input(data, chunk_size):
     if chunk_size == 1:
         data = data[:3000]
@@ -110,7 +118,15 @@ def test_random_incompressible_input_is_stored():
     assert 0 < overhead < 200  # stored frames: a few dozen bytes each at most
 
 
-@pytest.mark.parametrize("name", ["dickens-64k", "loghub-small", "dickens-sample", "loghub-sample"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "dickens-64k",
+        "loghub-small",
+        pytest.param("dickens-sample", marks=pytest.mark.slow),
+        pytest.param("loghub-sample", marks=pytest.mark.slow),
+    ],  # the samples: 1 MiB and 424 KB
+)
 @pytest.mark.parametrize("chunk_size", [1024, 65536, sigmalang.DEFAULT_CHUNK_SIZE])
 def test_text_fixtures_round_trip(name, chunk_size):
     data = read_text_file(name)
@@ -123,6 +139,7 @@ def test_text_fixtures_round_trip(name, chunk_size):
     assert len(sizes) >= len(data) // chunk_size
 
 
+@pytest.mark.slow  # a 10 MB input
 def test_a_10_mb_chunk_is_not_truncated():
     # The prototype cut every chunk over 64 KB to 65,535 bytes. One 10 MB chunk, half incompressible.
     data = mixed_bytes(10_000_000, seed=10)
@@ -303,6 +320,7 @@ def test_trailing_partial_stream_is_truncation(partial):
         decompress(stream_of(b"first") + partial)
 
 
+@pytest.mark.slow  # decodes every prefix of a stream
 def test_every_prefix_of_a_stream_is_truncated():
     data = b"line of text\n" * 50
     blob = compress(data, level=6, chunk_size=128)

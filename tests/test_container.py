@@ -160,6 +160,7 @@ def test_damaged_frame_in_a_second_stream_has_an_absolute_offset(multi_frame):
     assert info.value.offset == len(first) + stream.frames[k].offset
 
 
+@pytest.mark.slow  # decodes the stream once per damaged byte, twice
 @pytest.mark.parametrize("part", ["header", "index", "trailer"])
 def test_damaged_header_index_or_trailer_raises(multi_frame, part):
     blob, stream = multi_frame

@@ -16,6 +16,8 @@ import pytest
 import sigmalang
 from sigmalang import SigmaFormatError
 
+pytestmark = pytest.mark.slow  # fuzzing: thousands of crafted frames
+
 HERE = Path(__file__).parent
 _spec = importlib.util.spec_from_file_location("make_vectors", HERE / "vectors" / "make_vectors.py")
 assert _spec is not None and _spec.loader is not None

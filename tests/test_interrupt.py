@@ -27,7 +27,10 @@ from conftest import SAMPLES
 WAIT = 60.0  # upper bound for anything that must not hang; never reached when the code is right
 BIG = 48 << 20  # far more than can be encoded before the test interrupts it
 
-pytestmark = pytest.mark.skipif(not hasattr(os, "killpg"), reason="POSIX signals and process groups")
+pytestmark = [
+    pytest.mark.skipif(not hasattr(os, "killpg"), reason="POSIX signals and process groups"),
+    pytest.mark.slow,  # subprocesses with process pools
+]
 
 
 @pytest.fixture(scope="module")

@@ -68,6 +68,7 @@ def long_frames(blob: bytes) -> list[Frame]:
     return [f for f in frames_of(blob) if f.transform in LONG_TRANSFORMS]
 
 
+@pytest.mark.slow  # decodes with a process pool too
 @pytest.mark.parametrize(("level", "chunk_size"), [(1, 4096), (3, 16384), (6, 65536), (6, 8192)])
 def test_round_trip_through_every_decoder(tmp_path: Path, repeats: bytes, level: int, chunk_size: int) -> None:
     data = repeats
@@ -153,6 +154,7 @@ def test_independent_streams_never_use_long_range(repeats: bytes) -> None:
         assert sigmalang.decompress(blob) == repeats
 
 
+@pytest.mark.slow  # process pool
 def test_same_bytes_for_any_worker_count() -> None:
     data = planted(120_000, 5)
     outs = []

@@ -30,6 +30,8 @@ from sigmalang.errors import SigmaError, SigmaFormatError
 from sigmalang.parallel import Done, WorkerError, ordered_map, resolve_workers, worker_pool
 from sigmalang.stream import Chunk, StreamingDecoder, StreamingEncoder
 
+pytestmark = pytest.mark.slow  # process pools
+
 WAIT = 60.0  # upper bound for anything that must not hang; never reached when the code is right
 
 

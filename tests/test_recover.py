@@ -12,6 +12,8 @@ import sigmalang
 from sigmalang.cli import main
 from sigmalang.index import SeekTable
 
+pytestmark = pytest.mark.slow  # every test works on a 3.5 MiB stream, some with process pools
+
 FIXTURES = Path(__file__).parent / "fixtures"
 MiB = 1 << 20
 

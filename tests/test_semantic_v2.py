@@ -364,6 +364,7 @@ def test_line_references_cannot_blow_up_the_output() -> None:
     assert len(semantic.decode(bomb)) == 5001 * 1001
 
 
+@pytest.mark.slow  # a 1.3 MB chunk
 def test_line_stages_are_decided_on_a_sample_of_a_large_chunk() -> None:
     """Above 1 MiB the stages are first tried on a sample spread over the chunk: prose (where
     they replace nothing) skips them, and the code is what encoding without them gives."""

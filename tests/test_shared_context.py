@@ -43,7 +43,7 @@ def continues(blob: bytes) -> list[bool]:
     return [frame.continues for frame in frames_of(blob)]
 
 
-@pytest.mark.parametrize("level", [1, 3, 6])
+@pytest.mark.parametrize("level", [1, 3, pytest.param(6, marks=pytest.mark.slow)])  # 6: PPMd, the slowest
 @pytest.mark.parametrize("chunk_size", [2048, 8192, 65536])
 def test_round_trip_and_frames_continue(dickens_64k: bytes, loghub_small: bytes, level: int, chunk_size: int) -> None:
     data = dickens_64k + loghub_small[:40000]
@@ -89,6 +89,7 @@ def encode_streaming(data: bytes, workers: int, **kwargs: Any) -> tuple[bytes, l
     return sink.getvalue(), stats.notes
 
 
+@pytest.mark.slow  # process pool
 def test_output_is_identical_for_any_worker_count(dickens_64k: bytes) -> None:
     one, notes_one = encode_streaming(dickens_64k, 1)
     two, notes_two = encode_streaming(dickens_64k, 2)
@@ -97,6 +98,7 @@ def test_output_is_identical_for_any_worker_count(dickens_64k: bytes) -> None:
     assert not notes_one and any("shared context" in note for note in notes_two)
 
 
+@pytest.mark.slow  # process pool
 def test_shared_context_with_a_stream_codebook(dickens_64k: bytes, loghub_small: bytes) -> None:
     book = build_codebook(Counter(re.findall(rb"[A-Za-z]{2,}", loghub_small + dickens_64k)), min_count=4)
     data = loghub_small[:30000] + dickens_64k[:30000]
@@ -106,6 +108,7 @@ def test_shared_context_with_a_stream_codebook(dickens_64k: bytes, loghub_small:
     assert sigmalang.decompress(one, codebook=book) == data
 
 
+@pytest.mark.slow  # process pool
 def test_decoders_with_and_without_workers(dickens_64k: bytes, loghub_small: bytes) -> None:
     blob = sigmalang.compress(dickens_64k, 6, chunk_size=4096, shared_context=True)
     blob += sigmalang.compress(loghub_small, 3, chunk_size=8192)  # then an independent stream
@@ -117,6 +120,7 @@ def test_decoders_with_and_without_workers(dickens_64k: bytes, loghub_small: byt
         assert f.read() == dickens_64k + loghub_small
 
 
+@pytest.mark.slow  # process pool
 def test_cli_encode_flag_and_parallel_decode(
     tmp_path: Path, dickens_64k: bytes, capsys: pytest.CaptureFixture[str]
 ) -> None:

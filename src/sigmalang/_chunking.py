@@ -11,13 +11,28 @@ from typing import IO, NamedTuple
 
 from .container import MAX_CHUNK_SIZE
 
-__all__ = ["DEFAULT_CHUNK_SIZE", "Chunk", "ChunkedReader", "check_chunk_size", "chunk_end", "line_window"]
+__all__ = [
+    "DEFAULT_CHUNK_SIZE",
+    "Chunk",
+    "ChunkedReader",
+    "check_chunk_size",
+    "check_int",
+    "chunk_end",
+    "line_window",
+]
 
 DEFAULT_CHUNK_SIZE = 4 << 20  # docs/semantic.md: the smallest that meets the dickens target
 
 
+def check_int(name: str, value: object) -> None:
+    """A wrong *type* is a ``TypeError`` and a wrong value a ``ValueError``, as in ``lzma``."""
+    if type(value) is not int:  # bool is not a size or a level
+        raise TypeError(f"{name} must be an integer, not {type(value).__name__}")
+
+
 def check_chunk_size(chunk_size: int) -> int:
-    if not isinstance(chunk_size, int) or not 1 <= chunk_size <= MAX_CHUNK_SIZE:
+    check_int("chunk_size", chunk_size)
+    if not 1 <= chunk_size <= MAX_CHUNK_SIZE:
         raise ValueError(f"chunk_size must be an integer from 1 to {MAX_CHUNK_SIZE}, got {chunk_size!r}")
     return chunk_size
 

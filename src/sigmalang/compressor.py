@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 
-from ._chunking import DEFAULT_CHUNK_SIZE, check_chunk_size, chunk_end
+from ._chunking import DEFAULT_CHUNK_SIZE, check_chunk_size, check_int, chunk_end
 from ._frames import FrameContext, FrameReader, FrameWriter, StreamDecoding
 from ._levels import DEFAULT_LEVEL, level_spec
 from .container import EndOfStream, Frame, StreamHeader, StreamParser
@@ -51,6 +51,7 @@ class SigmaCompressor:
         codebook: CodebookArg = None,
         shared_context: bool = False,
     ):
+        check_int("level", level)
         level_spec(level)
         self.level = level
         self.chunk_size = check_chunk_size(chunk_size)
@@ -129,6 +130,7 @@ class SigmaDecompressor:
         return self._parser.unused_data
 
     def decompress(self, data: bytes | bytearray | memoryview, max_length: int = -1) -> bytes:
+        check_int("max_length", max_length)
         if self.eof:
             raise EOFError("End of stream already reached")
         check_data(data)
@@ -210,6 +212,13 @@ def decompress(
 ) -> bytes:
     """Decompress one or more concatenated ΣLANG streams; raises on any damage or trailing bytes.
 
+    Unlike ``lzma.decompress``, bytes after the last stream that do not start another stream are
+    an error (:class:`SigmaFormatError`, at their offset), not ignored: the format allows nothing
+    there (docs/FORMAT.md, section 9), and lzma's rule (after the first stream, whatever fails to
+    decode is dropped with what follows it; only a cut stream is an error) also drops a damaged
+    later stream without a word. A caller that expects padding can decode stream by stream with
+    :class:`SigmaDecompressor` and look at ``unused_data`` itself.
+
     With *max_output_size*, raise :class:`SigmaError` as soon as the output would be larger (at
     most one frame is decoded past the limit), as zstandard's ``max_output_size``.
     """
@@ -217,7 +226,8 @@ def decompress(
     if max_output_size is not None and max_output_size < 0:
         raise ValueError("max_output_size must be 0 or more")
     reader = FrameReader(as_codebook(codebook))
-    reader.feed(bytes(data))
+    with memoryview(data) as view:  # a TypeError for anything that is not bytes-like (a list, a str)
+        reader.feed(view.tobytes())
     out = []
     total = 0
     for _, chunk in reader.chunks():

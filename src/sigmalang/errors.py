@@ -4,7 +4,7 @@
 
     SigmaError                      base of everything this package raises on bad data
     ├── SigmaFormatError            damaged, truncated or hostile stream (frame number, byte offset)
-    │   └── SigmaTruncatedError     the stream ends before its trailer
+    │   └── SigmaTruncatedError     the stream ends before its trailer (also an ``EOFError``, as in lzma)
     ├── SigmaCodebookError          a stream needs a codebook that is missing or different
     └── WorkerError                 a worker process died, or the codec failed for a reason not about the data
 
@@ -52,8 +52,12 @@ class SigmaFormatError(SigmaError):
         )
 
 
-class SigmaTruncatedError(SigmaFormatError):
-    """The stream ended before its trailer (cut transfer, partial file)."""
+class SigmaTruncatedError(SigmaFormatError, EOFError):
+    """The stream ended before its trailer (cut transfer, partial file).
+
+    It is also an :class:`EOFError`, which is what ``lzma`` and ``bz2`` file objects raise for
+    a stream that ends early, so code written for them catches it unchanged.
+    """
 
 
 class SigmaCodebookError(SigmaError):

@@ -133,9 +133,8 @@ class _IndexedReader(io.RawIOBase):
 
     def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
         offset = _seek_target(offset, whence, self._pos, lambda: self._table.total_size)
-        if offset < 0:
-            raise ValueError(f"negative seek position {offset}")
-        self._pos = min(offset, self._table.total_size)  # as lzma: seeking past the end stops there
+        # As lzma: a position before the start is the start, one past the end is the end.
+        self._pos = min(max(offset, 0), self._table.total_size)
         return self._pos
 
     def readinto(self, b: Any) -> int:
@@ -190,7 +189,8 @@ class SigmaFile(io.BufferedIOBase):
     """A file object reading or writing a ΣLANG stream.
 
     *filename* is a path or a binary file object; *mode* is ``"r"``, ``"w"``, ``"x"`` or ``"a"``
-    (with or without ``"b"``). *level*, *chunk_size* and *shared_context* apply when writing;
+    (with or without ``"b"``). *level*, *chunk_size* and *shared_context* apply when writing
+    (given when reading, they are a ``ValueError``, as ``lzma``'s *preset* is);
     *codebook* (a :class:`~sigmalang.semantic.Codebook` or a codebook file's path) to both.
     """
 
@@ -199,15 +199,26 @@ class SigmaFile(io.BufferedIOBase):
         filename: str | bytes | os.PathLike[Any] | IO[bytes],
         mode: str = "r",
         *,
-        level: int = DEFAULT_LEVEL,
-        chunk_size: int = DEFAULT_CHUNK_SIZE,
+        level: int | None = None,
+        chunk_size: int | None = None,
         codebook: CodebookArg = None,
-        shared_context: bool = False,
+        shared_context: bool | None = None,
     ):
         book = as_codebook(codebook)
         if mode not in ("r", "rb", "w", "wb", "x", "xb", "a", "ab"):
             raise ValueError(f"invalid mode: {mode!r}")
         self._mode = _READ if mode.startswith("r") else _WRITE
+        # Options are checked before the file is opened: a bad level must not create or empty a file.
+        self._compressor: SigmaCompressor | None = None
+        if self._mode == _WRITE:
+            self._compressor = SigmaCompressor(
+                DEFAULT_LEVEL if level is None else level,
+                chunk_size=DEFAULT_CHUNK_SIZE if chunk_size is None else chunk_size,
+                codebook=book,
+                shared_context=bool(shared_context),
+            )
+        elif level is not None or chunk_size is not None or shared_context is not None:
+            raise ValueError("level, chunk_size and shared_context are for writing; a stream records its own")
         self._closefp = False
         if isinstance(filename, str | bytes | os.PathLike):
             self._fp: IO[bytes] = builtins.open(filename, mode if "b" in mode else mode + "b")  # noqa: SIM115
@@ -216,14 +227,9 @@ class SigmaFile(io.BufferedIOBase):
             self._fp = filename
         else:
             raise TypeError("filename must be a str, bytes, os.PathLike or file object")
+        self._buffer: io.BufferedReader | None = None
         if self._mode == _READ:
-            self._buffer: io.BufferedReader | None = io.BufferedReader(_raw_reader(self._fp, book))
-            self._compressor: SigmaCompressor | None = None
-        else:
-            self._buffer = None
-            self._compressor = SigmaCompressor(
-                level, chunk_size=chunk_size, codebook=book, shared_context=shared_context
-            )
+            self._buffer = io.BufferedReader(_raw_reader(self._fp, book))
         self._size = 0
 
     # -- state ---------------------------------------------------------------
@@ -320,10 +326,10 @@ def open(
     filename: str | bytes | os.PathLike[Any] | IO[bytes],
     mode: str = "rb",
     *,
-    level: int = DEFAULT_LEVEL,
-    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    level: int | None = None,
+    chunk_size: int | None = None,
     codebook: CodebookArg = None,
-    shared_context: bool = False,
+    shared_context: bool | None = None,
     encoding: str | None = None,
     errors: str | None = None,
     newline: str | None = None,
