@@ -1,0 +1,540 @@
+"""A second, plain-Python coder for backend 3 (docs/FORMAT.md §7.2), checked against `CmBackend`.
+
+The classes below follow the text of §7.2 step by step; they are slow (a few hundred bytes a second
+is plenty here) and use integer arithmetic only. The tests compare them with the real backend
+through its public interface: same payload bytes, and each side decodes the other's payload.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import struct
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sigmalang.backends import BackendError, CmBackend
+
+M32 = 0xFFFFFFFF
+HASH_BITS = 12  # small tables keep the Python model quick
+
+# --- Arithmetic and tables ---------------------------------------------------------------------
+
+# fmt: off
+_Q = [
+    1, 2, 3, 6, 10, 16, 27, 45, 73, 120, 194, 310, 488, 747, 1101, 1546, 2047,
+    2549, 2994, 3348, 3607, 3785, 3901, 3975, 4024, 4050, 4068, 4079, 4085, 4089, 4092, 4093, 4094,
+]
+# fmt: on
+
+
+def _squash_formula(x: int) -> int:
+    j, w = (x + 2048) >> 7, (x + 2048) & 127
+    upper = _Q[j + 1] if j < 32 else _Q[32]
+    return (_Q[j] * (128 - w) + upper * w + 64) >> 7
+
+
+SQUASH = [_squash_formula(x) for x in range(-2048, 2048)]  # SQUASH[x + 2048]
+
+
+def squash(x: int) -> int:
+    return SQUASH[x + 2048]
+
+
+def _stretch_table() -> list[int]:
+    table = []
+    for p in range(4096):
+        table.append(next((x for x in range(-2047, 2048) if squash(x) >= p), 2047))
+    return table
+
+
+STRETCH = _stretch_table()
+
+
+def mix32(v: int) -> int:
+    v = (v * 0x2C1B3C6D) & M32
+    v ^= v >> 15
+    v = (v * 0x297A2D39) & M32
+    v ^= v >> 13
+    return v
+
+
+def chash(a: int, b: int, k: int) -> int:
+    return mix32((mix32((a + k * 0x3C6EF372) & M32) + b) & M32)
+
+
+# Bit-history states: the allowed (n0, n1) pairs, ordered by n0 + n1, then by n1.
+LIMIT = (62, 30, 16, 10, 7, 6, 6)
+
+
+def _allowed(n0: int, n1: int) -> bool:
+    m = min(n0, n1)
+    return m <= 6 and max(n0, n1) <= LIMIT[m]
+
+
+STATES = sorted(
+    ((n0, n1) for n0 in range(63) for n1 in range(63) if _allowed(n0, n1)), key=lambda s: (s[0] + s[1], s[1])
+)
+STATE_NUMBER = {pair: s for s, pair in enumerate(STATES)}
+
+
+def _next_state(s: int, y: int) -> int:
+    n = list(STATES[s])
+    n[y] += 1
+    if n[1 - y] > 2:
+        n[1 - y] = (n[1 - y] + 2) >> 1
+    while not _allowed(n[0], n[1]):
+        n[y] -= 1
+    return STATE_NUMBER[(n[0], n[1])]
+
+
+NEXT = [[_next_state(s, y) for y in (0, 1)] for s in range(len(STATES))]
+PRIORITY = [n0 + n1 for n0, n1 in STATES] + [0] * (256 - len(STATES))
+
+RATE = [(1 << 17) // (2 * n + 3) for n in range(1024)]
+
+
+class AdaptiveMap:
+    """Entries of 32 bits: a 22-bit probability q above a 10-bit count n."""
+
+    def __init__(self, initial_q: list[int]) -> None:
+        self.q = list(initial_q)
+        self.n = [0] * len(initial_q)
+
+    def p(self, i: int) -> int:
+        return self.q[i] >> 10
+
+    def update(self, i: int, y: int) -> None:
+        n = self.n[i]
+        self.q[i] += ((y << 22) - self.q[i]) * RATE[n] >> 17
+        if n < 255:
+            self.n[i] = n + 1
+
+
+def state_map() -> AdaptiveMap:
+    initial = [((2 * n1 + 1) << 22) // (2 * n0 + 2 * n1 + 2) for n0, n1 in STATES]
+    return AdaptiveMap(initial + [1 << 21] * (256 - len(STATES)))
+
+
+# --- The model ----------------------------------------------------------------------------------
+
+ORDER1, ORDER2, MATCH, SECOND_SET = 0, 1, 9, 10
+HASHED = 7  # hashed components i = 0 ... 6 are component bits 2 ... 8
+SEPARATORS = (32, 9, 44, 59, 124)
+
+
+class CmModel:
+    """The predictor of §7.2: `begin_byte`, then per bit `predict` and `update`, then `end_byte`."""
+
+    def __init__(self, components: int, hash_bits: int) -> None:
+        self.on = [bool(components >> k & 1) for k in range(11)]
+        self.hash_bits = hash_bits
+        self.t1 = bytearray(1 << 16)
+        self.t2 = bytearray(1 << 24)
+        self.h = bytearray(16 << hash_bits)
+        self.mt = [0] * (1 << (hash_bits - 2))
+        self.t0 = AdaptiveMap([1 << 21] * 256)
+        self.sm = [state_map() for _ in range(12)]
+        self.msm = AdaptiveMap([1 << 21] * 64)
+        row = [squash(min((j - 16) * 128, 2047)) * 16 for j in range(33)]  # squash(2048) read as squash(2047)
+        self.apm = row * 65536
+        self.w = [16384] * ((1024 + 256) * 12)
+        # Per-byte histories.
+        self.buf = bytearray()
+        self.pos = 0
+        self.c4 = self.c8 = 0
+        self.word = self.word_prev = 0
+        self.line_start = self.prev_line_start = 0
+        self.field = 0
+        self.match_ptr = self.match_len = 0
+
+    # Per byte: contexts and the match model, before the byte's bits.
+    def begin_byte(self) -> None:
+        pos, buf, c4, c8 = self.pos, self.buf, self.c4, self.c8
+        c1, c2 = c4 & 255, (c4 >> 8) & 255
+        col = pos - self.line_start
+        above_at = self.prev_line_start + col
+        above = buf[above_at] if above_at < self.line_start else 0
+        self.c1, self.c2 = c1, c2
+        self.contexts = [
+            chash(c4 & 0xFFFFFF, 0, 3),
+            chash(c4, 0, 4),
+            chash(c4, c8 & 0xFFFF, 6),
+            chash(self.word, c1 if self.word == 0 else 0, 7),
+            chash(self.word, self.word_prev, 8),
+            chash(above | c1 << 8, min(col, 255), 9),
+            chash(self.field, c1 | above << 8, 10),
+        ]
+        # Match model.
+        if self.match_len > 0 and buf[self.match_ptr] == c1:
+            self.match_len += 1
+            self.match_ptr += 1
+        else:
+            self.match_len = 0
+        if pos >= 6:
+            h = chash(c4, c8 & 0xFFFF, 11) & (len(self.mt) - 1)
+            c = self.mt[h]
+            if self.match_len == 0 and c > 0:
+                n = 0
+                while n < 32 and n < c and buf[c - 1 - n] == buf[pos - 1 - n]:
+                    n += 1
+                if n >= 6:
+                    self.match_len, self.match_ptr = n, c
+            self.mt[h] = pos
+        self.match_len = min(self.match_len, 65535)
+        ml = self.match_len
+        self.predicted = buf[self.match_ptr] | 256 if ml > 0 and self.on[MATCH] else 0
+        self.bucket = ml if ml < 16 else min(16 + ((ml - 16) >> 3), 31)
+        self.match_state = 0 if ml == 0 else 1 if ml < 16 else 2 if ml < 32 else 3
+        self.c0, self.bit = 1, 0
+        self.slots = [0] * HASHED
+
+    # Per bit, step 1: slots of the hashed components.
+    def find_slots(self) -> None:
+        mask = (1 << self.hash_bits) - 1
+        for i in range(HASHED):
+            if not self.on[2 + i]:
+                continue
+            h = mix32((self.contexts[i] + self.c0 * 0x9E3779B1) & M32)
+            check, b = h >> 24, h & mask
+            candidates = (b, b ^ 1, b ^ 2)
+            slot = next((s for s in candidates if self.h[16 * s] == check), None)
+            if slot is None:
+                slot = min(candidates, key=lambda s: PRIORITY[self.h[16 * s + 1]])
+                self.h[16 * slot : 16 * slot + 16] = bytes(16)
+                self.h[16 * slot] = check
+            self.slots[i] = slot
+
+    def node(self) -> int:
+        if self.bit < 4:
+            return self.c0
+        k = 1 << (self.bit - 4)
+        return (self.c0 & (k - 1)) | k
+
+    # Per bit, steps 2-4: inputs, mixer, APM; returns p = P(bit = 1) in 1 ... 4095.
+    def predict(self) -> int:
+        if self.bit in (0, 4):
+            self.find_slots()
+        c0, c1, c2, bit, on = self.c0, self.c1, self.c2, self.bit, self.on
+        # Step 2: inputs, 0 where the component is off.
+        x = [0] * 12
+        self.where: list[tuple[int, bytearray, int] | None] = [None] * 12  # (state map, table, index)
+        x[0] = STRETCH[self.t0.p(c0)]
+        if on[ORDER1]:
+            self.where[1] = (1, self.t1, c1 * 256 + c0)
+        if on[ORDER2]:
+            self.where[2] = (2, self.t2, (c2 * 256 + c1) * 256 + c0)
+        node = self.node()
+        for i in range(HASHED):
+            if on[2 + i]:
+                self.where[3 + i] = (3 + i, self.h, 16 * self.slots[i] + node)
+        self.states = [None if wh is None else wh[1][wh[2]] for wh in self.where]  # read after all of step 1
+        for k in range(1, 10):
+            if self.where[k] is not None:
+                x[k] = STRETCH[self.sm[k].p(self.states[k])]
+        p_ = self.predicted
+        self.expected = None
+        if p_ != 0 and p_ >> (8 - bit) == c0:
+            self.expected = (p_ >> (7 - bit)) & 1
+            x[10] = STRETCH[self.msm.p(2 * self.bucket + self.expected)]
+        x[11] = 256
+        self.x = x
+        # Step 3: mixer.
+        self.set_a = (self.match_state * 256 + c0) * 12
+        d1, self.p1 = self.mix(self.set_a)
+        if on[SECOND_SET]:
+            self.set_b = (1024 + c1) * 12
+            d2, self.p2 = self.mix(self.set_b)
+            d = (d1 + d2) >> 1
+        else:
+            d = d1
+        p_mix = squash(d)
+        # Step 4: APM.
+        s = d + 2048
+        j, w = s >> 7, s & 127
+        r = (c1 * 256 + c0) * 33 + j
+        p_apm = (self.apm[r] * (128 - w) + self.apm[r + 1] * w) >> 11
+        self.apm_index = r + (w >> 6)
+        self.p = min(max((p_mix + 3 * p_apm + 2) >> 2, 1), 4095)
+        return self.p
+
+    def mix(self, base: int) -> tuple[int, int]:
+        dot = sum(self.x[k] * self.w[base + k] for k in range(12))
+        d = min(max(dot >> 16, -2047), 2047)
+        return d, squash(d)
+
+    def train(self, base: int, err: int) -> None:
+        if abs(err) <= 8:
+            return
+        limit = (1 << 23) - 1
+        for k in range(12):
+            self.w[base + k] = min(max(self.w[base + k] + ((self.x[k] * err) >> 12), -limit), limit)
+
+    # Per bit, step 6: updates, in the order the text gives.
+    def update(self, y: int) -> None:
+        self.train(self.set_a, (y << 12) - self.p1)
+        if self.on[SECOND_SET]:
+            self.train(self.set_b, (y << 12) - self.p2)
+        a = self.apm_index
+        self.apm[a] += ((y << 16) - self.apm[a]) >> 7
+        self.t0.update(self.c0, y)
+        for k in range(1, 10):
+            wh = self.where[k]
+            if wh is not None:
+                # The state is read again here, not taken from step 2: when two hashed components share a
+                # slot (one cleared the other's at this bit), the later one sees the earlier one's update.
+                s = wh[1][wh[2]]
+                self.sm[wh[0]].update(s, y)
+                wh[1][wh[2]] = NEXT[s][y]
+        if self.expected is not None:
+            self.msm.update(2 * self.bucket + self.expected, y)
+            if y != self.expected:
+                self.predicted = 0
+        self.c0 = 2 * self.c0 + y
+        self.bit += 1
+
+    # After the byte: histories.
+    def end_byte(self, byte: int) -> None:
+        self.buf.append(byte)
+        self.c8 = (self.c8 << 8 | self.c4 >> 24) & M32
+        self.c4 = (self.c4 << 8 | byte) & M32
+        low = byte | 32
+        if 97 <= low <= 122 or byte >= 128:
+            self.word = chash(self.word, low, 12)
+        elif self.word != 0:
+            self.word_prev, self.word = self.word, 0
+        if byte == 10:
+            self.prev_line_start, self.line_start, self.field = self.line_start, self.pos + 1, 0
+        elif byte in SEPARATORS:
+            self.field += 1
+        self.pos += 1
+
+    def model_byte(self, byte: int) -> None:
+        """Priming: every table learns the byte, nothing is coded."""
+        self.begin_byte()
+        for bit in range(7, -1, -1):
+            self.predict()
+            self.update(byte >> bit & 1)
+        self.end_byte(byte)
+
+
+# --- Coder and payload --------------------------------------------------------------------------
+
+
+def varint(n: int) -> bytes:
+    out = bytearray()
+    while n >= 0x80:
+        out.append(n & 0x7F | 0x80)
+        n >>= 7
+    out.append(n)
+    return bytes(out)
+
+
+class SpecError(ValueError):
+    pass
+
+
+def _split(x1: int, x2: int, p: int) -> int:
+    """Step 5: the point that divides [x1, x2] for P(bit = 1) = p / 4096."""
+    return x1 + ((x2 - x1) >> 12) * p + (((x2 - x1) & 0xFFF) * p >> 12)
+
+
+def spec_encode(data: bytes, components: int, hash_bits: int = HASH_BITS, prime: bytes = b"") -> bytes:
+    model = CmModel(components, hash_bits)
+    for byte in prime:
+        model.model_byte(byte)
+    out = bytearray([1, hash_bits]) + varint(components)
+    x1, x2 = 0, M32
+    for byte in data:
+        model.begin_byte()
+        for bit in range(7, -1, -1):
+            y = byte >> bit & 1  # step 5, encoder side
+            xmid = _split(x1, x2, model.predict())
+            if y:
+                x2 = xmid
+            else:
+                x1 = xmid + 1
+            model.update(y)
+            while (x1 ^ x2) & 0xFF000000 == 0:
+                out.append(x2 >> 24)
+                x1, x2 = (x1 << 8) & M32, (x2 << 8) & M32 | 255
+        model.end_byte(byte)
+    out += x1.to_bytes(4, "big")  # End: x1's four bytes
+    return bytes(out)
+
+
+def _read_varint(payload: bytes, at: int) -> tuple[int, int]:
+    value = shift = 0
+    for k in range(3):
+        if at + k >= len(payload):
+            break
+        byte = payload[at + k]
+        value |= (byte & 0x7F) << shift
+        shift += 7
+        if not byte & 0x80:
+            if k > 0 and byte == 0:
+                break
+            return value, at + k + 1
+    raise SpecError("CM parameters out of range")
+
+
+def spec_decode(payload: bytes, size: int, prime: bytes = b"") -> bytes:
+    if len(payload) < 2:
+        raise SpecError("CM parameters out of range")
+    if payload[0] != 1:
+        raise SpecError(f"unknown CM model version {payload[0]}")
+    hash_bits = payload[1]
+    components, at = _read_varint(payload, 2)
+    if not 12 <= hash_bits <= 24 or components >> 11:
+        raise SpecError("CM parameters out of range")
+    coded = payload[at:]
+    if len(coded) < 4:
+        raise SpecError("CM stream does not end where expected")
+    model = CmModel(components, hash_bits)
+    for byte in prime:
+        model.model_byte(byte)
+    x1, x2 = 0, M32
+    xv, used = int.from_bytes(coded[:4], "big"), 4
+    out = bytearray()
+    for _ in range(size):
+        model.begin_byte()
+        for _bit in range(8):
+            xmid = _split(x1, x2, model.predict())
+            y = 1 if xv <= xmid else 0  # step 5, decoder side
+            if y:
+                x2 = xmid
+            else:
+                x1 = xmid + 1
+            model.update(y)
+            while (x1 ^ x2) & 0xFF000000 == 0:
+                if used >= len(coded):
+                    raise SpecError("CM stream does not end where expected")
+                xv = (xv << 8) & M32 | coded[used]
+                used += 1
+                x1, x2 = (x1 << 8) & M32, (x2 << 8) & M32 | 255
+        byte = model.c0 & 255
+        model.end_byte(byte)
+        out.append(byte)
+    if used != len(coded) or xv != x1:
+        raise SpecError("CM stream does not end where expected")
+    return bytes(out)
+
+
+# --- Inputs -------------------------------------------------------------------------------------
+
+ENGLISH = (
+    b"It was the best of times, it was the worst of times, it was the age of wisdom,\n"
+    b"it was the age of foolishness, it was the epoch of belief, it was the epoch of\n"
+    b"incredulity, it was the season of Light, it was the season of Darkness, it was\n"
+    b"the spring of hope, it was the winter of despair, we had everything before us.\n"
+)[:300]
+LOG = b"".join(
+    b"2024-03-%02d 12:%02d:%02d INFO worker=%d handled %d requests in %d ms\n"
+    % (d, d * 7 % 60, d * 13 % 60, d % 4, 100 + d * 37, 20 + d * 3)
+    for d in range(1, 10)
+)[:300]
+RANDOM = random.Random(1234).randbytes(200)
+PRIME = b"the season of Light, the season of Darkness; worker=2 handled 133 requests in 23 ms\nIt was the "
+
+INPUTS = {"empty": b"", "one": b"A", "english": ENGLISH, "log": LOG, "random": RANDOM}
+COMPONENT_SETS = [0x7FF, 0x21F, 0x0, 0x400, 0x200]
+
+
+def real_encode(data: bytes, components: int, prime: bytes = b"") -> bytes:
+    return CmBackend(components, HASH_BITS).encode(data, prime)
+
+
+def real_decode(payload: bytes, size: int, components: int, prime: bytes = b"") -> bytes:
+    return CmBackend(components, HASH_BITS).decode(payload, size, prime)
+
+
+# --- Tests --------------------------------------------------------------------------------------
+
+
+def test_tables_match_published_digests():
+    def digest(values: list[int]) -> str:
+        return hashlib.sha256(struct.pack(f"<{len(values)}i", *values)).hexdigest()
+
+    assert len(STATES) == 239 and STATES[0] == (0, 0)
+    assert digest(STRETCH).startswith("c8247385cdfdb18c")
+    assert digest(SQUASH).startswith("abb44de9f7c32d2f")
+    rows = [pair for row in NEXT for pair in row] + [0] * 2 * (256 - len(NEXT))
+    assert hashlib.sha256(bytes(rows)).hexdigest().startswith("7604a1c47e6b32f2")
+
+
+def test_inputs_have_the_intended_shape():
+    assert len(ENGLISH) == 300 and ENGLISH.count(b"\n") >= 3
+    assert len(LOG) == 300 and LOG.count(b"\n") >= 4
+    assert len(RANDOM) == 200 and 90 <= len(PRIME) <= 110
+
+
+@pytest.mark.parametrize("components", COMPONENT_SETS, ids=hex)
+@pytest.mark.parametrize("name", INPUTS)
+def test_encoders_agree_and_decoders_invert(name, components):
+    data = INPUTS[name]
+    payload = real_encode(data, components)
+    assert spec_encode(data, components) == payload
+    assert spec_decode(payload, len(data)) == data
+
+
+@pytest.mark.parametrize("components", [0x7FF, 0x21F])
+@pytest.mark.parametrize("name", ["english", "log"])
+def test_priming_agrees(name, components):
+    data = INPUTS[name][:150]
+    payload = real_encode(data, components, PRIME)
+    assert spec_encode(data, components, prime=PRIME) == payload
+    assert spec_decode(payload, len(data), PRIME) == data
+    assert real_decode(payload, len(data), components, PRIME) == data
+    assert payload != real_encode(data, components)
+
+
+@settings(max_examples=15, deadline=None)
+@given(data=st.binary(max_size=200), components=st.sampled_from([0x7FF, 0x21F, 0x0, 0x400, 0x200, 0x1E0, 0x5A3]))
+def test_encoders_agree_on_any_input(data, components):
+    payload = real_encode(data, components)
+    assert spec_encode(data, components) == payload
+    assert spec_decode(payload, len(data)) == data
+
+
+def test_other_hash_bits_agree():
+    data = ENGLISH[:200]
+    payload = CmBackend(0x7FF, 16).encode(data)
+    assert payload[:2] == b"\x01\x10"
+    assert spec_encode(data, 0x7FF, hash_bits=16) == payload
+    assert spec_decode(payload, len(data)) == data
+
+
+HEADER = 4  # version, hash bits, and the two varint bytes of 0x7ff
+
+
+def _damaged(payload: bytes) -> dict[str, bytes]:
+    return {
+        "appended": payload + b"\x00",
+        "first removed": payload[:HEADER] + payload[HEADER + 1 :],
+        "last removed": payload[:-1],
+        "last changed": payload[:-1] + bytes([payload[-1] ^ 1]),
+    }
+
+
+@pytest.mark.parametrize("kind", ["appended", "first removed", "last removed", "last changed"])
+def test_damage_is_rejected(kind):
+    data, components = LOG[:120], 0x7FF
+    payload = real_encode(data, components)
+    damaged = _damaged(payload)[kind]
+    with pytest.raises(SpecError):
+        spec_decode(damaged, len(data))
+    with pytest.raises(BackendError):
+        real_decode(damaged, len(data), components)
+
+
+def test_bad_parameters_are_rejected():
+    good = spec_encode(b"", 0x7FF)
+    for bad in (b"\x02" + good[1:], b"\x01\x0b" + good[2:], b"\x01\x19" + good[2:], b"\x01\x0c\x80\x10" + good[4:]):
+        with pytest.raises(SpecError):
+            spec_decode(bad, 0)
+        with pytest.raises(BackendError):
+            real_decode(bad, 0, 0x7FF)
+    with pytest.raises(SpecError):
+        spec_decode(good[:-1], 0)
