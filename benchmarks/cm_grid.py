@@ -8,7 +8,9 @@ Each file (its first --limit bytes) is coded by the CM backend alone, in one pro
   table shows how much larger the output gets without it (what the component earns) and the
   encode time;
 * ``--grid``: the component sets and table sizes the levels are chosen from, with ratio and
-  encode speed (MB/s of input, 10**6 bytes, CPU time of this process).
+  encode speed (MB/s of input, 10**6 bytes, CPU time of this process);
+* ``--chunks 4,16``: each whole file (no --limit) cut into chunks of that many MiB, each coded
+  alone as a frame is, with all components at 2^22 and 2^24 slots: what independent frames cost.
 
 Every output is decoded and compared with its input. Speeds on a shared machine are noisy: compare
 rows of the same run, never across runs.
@@ -77,12 +79,27 @@ def grid(files: dict[str, bytes]) -> None:
         print(f"| {label} | 2^{bits} | " + " | ".join(cells) + f" | {mbs:.2f} |", flush=True)
 
 
+def chunks(paths: list[Path], sizes_mib: list[int]) -> None:
+    print("| file | chunk | 2^22 slots | 2^24 slots |")
+    print("| --- | ---: | ---: | ---: |")
+    for path in paths:
+        data = path.read_bytes()
+        for mib in sizes_mib:
+            step = mib << 20
+            cells = []
+            for bits in (22, 24):
+                total = sum(code(data[i : i + step], ALL, bits)[0] for i in range(0, len(data), step))
+                cells.append(f"{len(data) / total:.3f}")
+            print(f"| {path.name} | {mib} MiB | " + " | ".join(cells) + " |", flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("files", nargs="+", type=Path)
     parser.add_argument("--limit", type=int, default=1_000_000, help="bytes of each file (default 1,000,000)")
     parser.add_argument("--ablation", action="store_true")
     parser.add_argument("--grid", action="store_true")
+    parser.add_argument("--chunks", help="chunk sizes in MiB, comma-separated, e.g. 4,16")
     args = parser.parse_args(argv)
     files = {f.name: f.read_bytes()[: args.limit] for f in args.files}
     code(b"warm-up: compile or load the kernel", ALL, 12)
@@ -90,6 +107,8 @@ def main(argv: list[str] | None = None) -> int:
         ablation(files)
     if args.grid:
         grid(files)
+    if args.chunks:
+        chunks(args.files, [int(x) for x in args.chunks.split(",")])
     return 0
 
 
