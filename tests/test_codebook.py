@@ -142,13 +142,14 @@ def test_hostile_book_files_are_refused(tmp_path: Path, data: bytes, problem: st
 
 def test_api_round_trip_and_ratio(book: Codebook, tmp_path: Path) -> None:
     data = TEXT[HALF:]
-    blob = sigmalang.compress(data, codebook=book)
+    level = 3  # the glyph-code level: the context-mixing levels code bytes and use no codebook
+    blob = sigmalang.compress(data, level, codebook=book)
     assert sigmalang.decompress(blob, codebook=book) == data
     path = tmp_path / "b.book"
     path.write_bytes(book.to_bytes())
     assert sigmalang.decompress(blob, codebook=str(path)) == data  # a path is loaded
-    assert sigmalang.compress(data, codebook=path) == blob
-    assert len(blob) < len(sigmalang.compress(data))  # the frame carries no word list
+    assert sigmalang.compress(data, level, codebook=path) == blob
+    assert len(blob) < len(sigmalang.compress(data, level))  # the frame carries no word list
     assert sigmalang.decompress(sigmalang.compress(data), codebook=book) == data  # a book not needed is unused
 
 
