@@ -1,11 +1,11 @@
-"""Experiment (issue 3): would splitting the glyph code into sub-streams help PPMd? No format change.
+"""Experiment: would splitting the glyph code into sub-streams help PPMd? No format change.
 
 ::
 
     python benchmarks/substreams_experiment.py FILE|- [--name NAME] [--chunks 1M,4M] [--limit BYTES] [--jobs N]
 
-    python benchmarks/substreams_experiment.py ../shared/corpus/dickens.txt --chunks 1M,4M
-    cat ../shared/corpus/loghub/*.log | python benchmarks/substreams_experiment.py - --name loghub --chunks 1M,4M
+    python benchmarks/substreams_experiment.py CORPUS/dickens.txt --chunks 1M,4M
+    cat CORPUS/loghub/*.log | python benchmarks/substreams_experiment.py - --name loghub --chunks 1M,4M
 
 Each chunk (cut at a line end as the codec cuts it, ``codec.chunk_end``) is turned into its glyph
 code by the real transform (``sigmalang.semantic.encode``, the defaults every semantic level uses)

@@ -1,7 +1,7 @@
 """Shared helpers for the test suite: small IO doubles, sample data, and a stream map.
 
 Helpers are plain functions and classes; tests import them with ``from conftest import ...``.
-Tests never read ``/work/shared``: only ``samples/`` and ``tests/fixtures/`` in the repository.
+Tests read no file outside the repository: only ``samples/`` and ``tests/fixtures/``.
 """
 
 from __future__ import annotations

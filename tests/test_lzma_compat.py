@@ -14,7 +14,7 @@ Not adapted, one reason per group:
 * pickling: lzma's coders wrap C state; ours are Python objects, and whether they pickle is not API.
 * reference-leak tests: need a debug build of CPython.
 * the filter-property helpers and ``is_check_supported``: xz-specific functions.
-* issue 21872: a regression test for one xz input inside liblzma.
+* CPython's bpo-21872 test: a regression test for one xz input inside liblzma.
 * bz2's threaded writes: ``BZ2File`` locks around writes; ``LZMAFile``, like ``SigmaFile``, does not.
 """
 

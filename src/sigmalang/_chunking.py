@@ -21,7 +21,7 @@ __all__ = [
     "line_window",
 ]
 
-DEFAULT_CHUNK_SIZE = 4 << 20  # docs/semantic.md: the smallest that meets the dickens target
+DEFAULT_CHUNK_SIZE = 4 << 20  # docs/semantic.md, "Ratio against chunk size"
 
 
 def check_int(name: str, value: object) -> None:

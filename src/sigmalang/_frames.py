@@ -1,7 +1,7 @@
 """The frames layer: chunks → the records of a stream, and concatenated streams → frames → chunks.
 
 Writing, :class:`FrameWriter`: the stream header, one frame record per chunk, the index and the
-trailer. In a shared-context stream (docs/semantic.md, "Shared context") each frame's body is
+trailer. In a shared-context stream (docs/FORMAT.md §6.3 and §7.5) each frame's body is
 ``varint(L) | ...``, its backend primed with the last L bytes of the :class:`FrameContext`, and
 may start with long-range references (:mod:`sigmalang.longrange`); both are decided here, the
 chunk codec (:mod:`sigmalang.codec`) codes what it is given.

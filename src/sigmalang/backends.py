@@ -3,7 +3,7 @@
 
 Backends know nothing of glyphs or frames. Each has a one-byte id that frames store.
 
-*prime* (shared-context frames, docs/semantic.md "Shared context") is input that both sides
+*prime* (shared-context frames, docs/FORMAT.md §7.5) is input that both sides
 already have: the backend's model is trained on it first, so the encoding of *data* can refer to
 it, and the payload holds only what encodes *data*. Store cannot be primed.
 """

@@ -7,7 +7,7 @@ keeps. A chunk that does not shrink is stored, so no chunk grows by more than th
 overhead.
 
 With the semantic transform the frame body is ``varint(code length) | backend payload``, the
-backend payload decoding to the glyph code of :mod:`sigmalang.semantic` (docs/semantic.md).
+backend payload decoding to the glyph code of :mod:`sigmalang.semantic` (docs/FORMAT.md §7.4).
 """
 
 from __future__ import annotations

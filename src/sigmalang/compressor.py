@@ -40,7 +40,7 @@ class SigmaCompressor:
     :class:`~sigmalang.semantic.Codebook` or the path of a codebook file), the stream names it
     and needs it to be decoded. With *shared_context*, each frame's backend is primed with what
     the frames before it coded (a better ratio at small chunk sizes; frames then decode in order
-    from the last reset point, see docs/semantic.md).
+    from the last reset point, see docs/FORMAT.md §6.3).
     """
 
     def __init__(

@@ -201,7 +201,7 @@ class Part:
 
 def shared_vector_part(text: bytes) -> Part:
     """20 KiB of Dickens at 1 KiB chunks, level 3 (PPMd primed with the history), shared context:
-    21 frames (line-aligned), of which frames 0 and 16 are reset points (docs/semantic.md, "Shared context")."""
+    21 frames (line-aligned), of which frames 0 and 16 are reset points (docs/FORMAT.md §6.3)."""
     return Part(text[:20480], 1024, shared_level=3)
 
 

@@ -10,7 +10,7 @@ state in small objects, so that a later shared-context mode could carry them fro
   a signed delta in its finest unit. Decoding rebuilds the exact bytes (widths, padding,
   separators, month and weekday names); a timestamp that would not is left as it is.
 
-The byte layout is in ``docs/semantic.md``.
+The byte layout is in ``docs/FORMAT.md`` §7.4.
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ form). Chunks that use neither get version 1, which decoders keep reading as bef
 
 The encoder applies three stages — escape high bytes, number deltas per line, words to
 references — and the decoder undoes them in reverse. A chunk is one frame: nothing is carried
-between chunks. See ``docs/semantic.md`` for the byte layout of the whole payload.
+between chunks. See ``docs/FORMAT.md`` §7.4 for the byte layout of the whole payload.
 
 Both sides work on ~32 KiB segments (whole lines when encoding, glyph-aligned pieces of the body
 when decoding), so their working memory is a few times the chunk, not ~50 bytes per input byte
