@@ -2,7 +2,7 @@
 
 ::
 
-    python benchmarks/numbers_experiment.py [CORPUS_DIR]      (default: ../shared/corpus)
+    python benchmarks/numbers_experiment.py [CORPUS_DIR]      (default: $SIGMALANG_CORPUS, else ./corpus)
 
 For dickens (first 4 MiB), the Loghub samples concatenated and each Loghub sample alone: the
 glyph code of ``sigmalang.semantic.encode`` is coded with PPMd order 6 / 64 MiB (level 6's
@@ -15,6 +15,7 @@ it is, and how much larger (+) or smaller (−) the binary variant's output is.
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 from pathlib import Path
@@ -22,7 +23,7 @@ from pathlib import Path
 from sigmalang import semantic
 from sigmalang.backends import PpmdBackend
 
-CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus"
+CORPUS = Path(os.environ.get("SIGMALANG_CORPUS", "corpus"))
 RUNS = (1, 3, 5)
 
 

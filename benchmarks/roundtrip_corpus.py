@@ -4,8 +4,8 @@ status 1 if any file differs.
 
     .venv/bin/python benchmarks/roundtrip_corpus.py [DIR_OR_FILES...] [--levels 0-9]
 
-Default: ../shared/corpus, level 6 (the default level). With --levels (a list like 1,6,9 or a
-range like 0-9), every file goes through every level listed, each at both chunk sizes.
+Default: $SIGMALANG_CORPUS (else ./corpus), level 6 (the default level). With --levels (a list like
+1,6,9 or a range like 0-9), every file goes through every level listed, each at both chunk sizes.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from pathlib import Path
 import sigmalang
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_CORPUS = ROOT.parent / "shared" / "corpus"
+DEFAULT_CORPUS = Path(os.environ.get("SIGMALANG_CORPUS", "corpus"))
 
 
 def parse_levels(text: str) -> list[int]:

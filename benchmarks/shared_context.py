@@ -8,9 +8,9 @@
     python benchmarks/shared_context.py loghub,dickens 6 64,256,1024 64,256,1024 --no-book
     python benchmarks/shared_context.py /tmp/html.bin,dickens,loghub 6 4096 indep,256 --long 0,32
 
-CORPORA: ``dickens`` (../shared/corpus/dickens.txt) and ``loghub`` (the corpus's logs concatenated
-in name order); any other name is a file path (e.g. all of ``/usr/share/doc/**/*.html``
-concatenated). A window of ``indep`` means independent frames; a number K (KiB) shared context with
+CORPORA: ``dickens`` (CORPUS/dickens.txt; CORPUS is $SIGMALANG_CORPUS, else ./corpus) and
+``loghub`` (the corpus's logs concatenated in name order); any other name is a file path (e.g.
+all of ``/usr/share/doc/**/*.html`` concatenated). A window of ``indep`` means independent frames; a number K (KiB) shared context with
 the writer's history window set to K. ``--no-book`` primes the backend only (continuing frames do
 not reference the previous frame's codebook). ``--long`` lists long-range windows in MiB for the
 shared-context runs, 0 = no long-range references (``long_MiB`` column; FORMAT.md §7, transforms 2
@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import glob
+import os
 import time
 from pathlib import Path
 
@@ -31,7 +32,7 @@ from sigmalang.compressor import SigmaCompressor
 from sigmalang.container import Frame, StreamParser
 from sigmalang.longrange import MIN_MATCH, Matcher
 
-CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus"
+CORPUS = Path(os.environ.get("SIGMALANG_CORPUS", "corpus"))
 
 
 def corpus(name: str, root: Path) -> bytes:

@@ -7,7 +7,7 @@ Usage::
     python benchmarks/throughput.py --input FILE       # time a file of your own instead
 
 The input is real text that is never one file repeated (a repeated file would let Σ-bank
-references make the later copies trivial): the corpus files (``../shared/corpus``: dickens.txt,
+references make the later copies trivial): the corpus files (``$SIGMALANG_CORPUS``, else ``./corpus``: dickens.txt,
 then the loghub logs), then this interpreter's standard-library ``.py`` sources, then the ``.py``
 sources of its site-packages, each list sorted by path, files with identical content taken once,
 whole files until the total reaches ``--mib`` MiB. The script prints what went in and a digest of
@@ -42,7 +42,7 @@ from typing import Any, NamedTuple
 import psutil
 
 ROOT = Path(__file__).resolve().parent.parent
-CORPUS = ROOT.parent / "shared" / "corpus"
+CORPUS = Path(os.environ.get("SIGMALANG_CORPUS", "corpus"))
 MiB = 1 << 20
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import glob
+import os
 import time
 from pathlib import Path
 
@@ -24,7 +25,7 @@ from sigmalang import backends
 from sigmalang.cli import parse_size
 from sigmalang.codec import decode_chunk, encode_chunk, level_spec
 
-CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus"
+CORPUS = Path(os.environ.get("SIGMALANG_CORPUS", "corpus"))
 MODES = ("none", "lengths", "decode")
 
 
