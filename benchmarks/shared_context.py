@@ -9,14 +9,14 @@
     python benchmarks/shared_context.py /tmp/html.bin,dickens,loghub 6 4096 indep,256 --long 0,32
 
 CORPORA: ``dickens`` (CORPUS/dickens.txt; CORPUS is $SIGMALANG_CORPUS, else ./corpus) and
-``loghub`` (the corpus's logs concatenated in name order); any other name is a file path (e.g.
-all of ``/usr/share/doc/**/*.html`` concatenated). A window of ``indep`` means independent frames;
-a number K (KiB) shared context with the writer's history window set to K. ``--no-book`` primes the backend only (continuing frames do
-not reference the previous frame's codebook). ``--long`` lists long-range windows in MiB for the
-shared-context runs, 0 = no long-range references (``long_MiB`` column; FORMAT.md §7, transforms 2
-and 3); the ``long_frames`` column counts the frames that use them. Every stream is decoded again and compared.
-One process, no workers: times are for comparing within one run.
-"""
+``loghub`` (the corpus's logs concatenated in name order); any other name is a file path (e.g. all
+of ``/usr/share/doc/**/*.html`` concatenated). A window of ``indep`` means independent frames; a
+number K (KiB) shared context with the writer's history window set to K. ``--no-book`` primes the
+backend only (continuing frames do not reference the previous frame's codebook). ``--long`` lists
+long-range windows in MiB for the shared-context runs, 0 = no long-range references (``long_MiB``
+column; FORMAT.md §7, transforms 2 and 3); the ``long_frames`` column counts the frames that use
+them. Every stream is decoded again and compared. One process, no workers: times are for comparing
+within one run. """
 
 from __future__ import annotations
 
