@@ -16,7 +16,7 @@ backend only (continuing frames do not reference the previous frame's codebook).
 long-range windows in MiB for the shared-context runs, 0 = no long-range references (``long_MiB``
 column; FORMAT.md §7, transforms 2 and 3); the ``long_frames`` column counts the frames that use
 them. Every stream is decoded again and compared. One process, no workers: times are for comparing
-within one run. """
+within one run."""
 
 from __future__ import annotations
 
