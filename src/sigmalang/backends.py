@@ -24,6 +24,7 @@ __all__ = [
     "BACKENDS",
     "CM",
     "CmBackend",
+    "MIN_PAYLOAD",
     "PPMD",
     "STORE",
     "ZSTD",
@@ -272,6 +273,7 @@ class PpmdBackend:
 
 
 CM_VERSION = 1
+CM_SLOTS_PER_BYTE_BITS = 4  # tables sized to 16 slots per input byte when that is below the level's size
 CM_DEFAULT_COMPONENTS = 0x7FF
 CM_DEFAULT_HASH_BITS = 22
 
@@ -304,11 +306,13 @@ class CmBackend:
         from . import _cm
 
         buf = np.frombuffer(prime + data, dtype=np.uint8).copy()
+        # A small input gets small tables: the same model, far less memory to clear and touch.
+        hash_bits = max(_cm.HASH_BITS_MIN, min(self.hash_bits, len(buf).bit_length() + CM_SLOTS_PER_BYTE_BITS))
         # Coded bits can exceed the input only slightly (12 bits per bit at the very worst, far
         # less in practice): past this bound the caller stores the chunk anyway.
         out = np.empty(len(data) + (len(data) >> 3) + 64, dtype=np.uint8)
-        written = _cm.code(buf, len(prime), False, _EMPTY_U8(), out, self.components, self.hash_bits)
-        header = bytes([CM_VERSION, self.hash_bits]) + encode_varint(self.components)
+        written = _cm.code(buf, len(prime), False, _EMPTY_U8(), out, self.components, hash_bits)
+        header = bytes([CM_VERSION, hash_bits]) + encode_varint(self.components)
         if written < 0:
             raise BackendError("CM output larger than its bound")
         return header + out[:written].tobytes()
@@ -361,6 +365,8 @@ def _EMPTY_U8() -> Any:
 
 
 BACKENDS = {STORE: "store", ZSTD: "zstd", PPMD: "ppmd", CM: "cm"}
+# The shortest payload a backend ever writes: a chunk no longer than this is stored without trying.
+MIN_PAYLOAD = {CM: 7}  # 3 bytes of parameters and the coder's 4 final bytes
 
 
 _local = threading.local()

@@ -31,7 +31,7 @@ from ._levels import (
     LevelSpec,
     level_spec,
 )
-from .backends import STORE, ZSTD, BackendError, get_backend
+from .backends import MIN_PAYLOAD, STORE, ZSTD, BackendError, get_backend
 from .errors import SigmaFormatError
 from .glyph import encode_varint, read_varint
 from .longrange import LongRangeError, parse_list, splice
@@ -141,7 +141,7 @@ def encode_chunk(
         return encode_frame(data, level, book, context)
     spec = level_spec(level)
     data = bytes(data)
-    if spec.backend != STORE and data:
+    if spec.backend != STORE and len(data) > MIN_PAYLOAD.get(spec.backend, 0):
         body = encode_body(data, spec, book)
         if len(body.data) < len(data):
             return EncodedChunk(body.transform, body.backend, body.data)
