@@ -17,8 +17,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from ._chunking import DEFAULT_CHUNK_SIZE
-from ._levels import DEFAULT_LEVEL
+from ._levels import DEFAULT_LEVEL, chunk_size_for
 from .container import StreamParser
 from .errors import SigmaError, SigmaFormatError
 from .file import SigmaFile
@@ -56,7 +55,7 @@ class Options:
     rm: bool = False
     recursive: bool = False
     level: int = DEFAULT_LEVEL
-    chunk_size: int = DEFAULT_CHUNK_SIZE
+    chunk_size: int | None = None  # None: the level's own (chunk_size_for)
     shared_context: bool = False
     range: tuple[int, int | None] | None = None
     salvage: bool = False
@@ -467,7 +466,7 @@ def inspect_one(opts: Options, source: str, warn: Warn) -> Outcome:
         is_stream, reports = inspect_file(
             fin,
             level=opts.level,
-            chunk_size=opts.chunk_size,
+            chunk_size=chunk_size_for(opts.level, opts.chunk_size),
             frames=opts.frames,
             lines=opts.lines,
             top=opts.top,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ._chunking import DEFAULT_CHUNK_SIZE
 from .backends import CM, PPMD, STORE, ZSTD
 
 __all__ = [
@@ -20,6 +21,7 @@ __all__ = [
     "TRANSFORM_LONG_SEMANTIC",
     "TRANSFORM_SEMANTIC",
     "LevelSpec",
+    "chunk_size_for",
     "level_spec",
 ]
 
@@ -53,6 +55,7 @@ class LevelSpec:
     backend_level: int
     memory_mib: int = 0
     verify: bool = False
+    chunk_size: int = DEFAULT_CHUNK_SIZE  # the writer's chunk size when none is asked for
 
     def describe(self) -> str:
         from .backends import BACKENDS
@@ -69,9 +72,10 @@ class LevelSpec:
 
 # Levels 1-3 are the fast end (zstd, and PPMd over the glyph code, the default before the
 # context-mixing model); 4-9 use the context-mixing model (backend 3) on the chunk's bytes: the
-# glyph code does not help it (docs/cm.md). Every PPMd encoding is checked before it is written
-# (verify=True): pyppmd 1.3.1 can lose output bytes, and a lossless codec must not trust it
-# (backends.PPMD_BLOCK; docs/semantic.md has the cost).
+# glyph code does not help it (docs/cm.md). Levels 7-9 also write larger chunks when none is asked
+# for (chunk_size_for), at the cost of memory and of parallelism on inputs of a few chunks. Every
+# PPMd encoding is checked before it is written (verify=True): pyppmd 1.3.1 can lose output bytes,
+# and a lossless codec must not trust it (backends.PPMD_BLOCK; docs/semantic.md has the cost).
 CM_FAST = 0x21F  # orders 1-6 and the match model
 CM_ALL = 0x7FF
 LEVELS: dict[int, LevelSpec] = {
@@ -82,9 +86,9 @@ LEVELS: dict[int, LevelSpec] = {
     4: LevelSpec(TRANSFORM_LITERAL, CM, CM_FAST, 20),
     5: LevelSpec(TRANSFORM_LITERAL, CM, CM_ALL, 20),
     6: LevelSpec(TRANSFORM_LITERAL, CM, CM_ALL, 22),
-    7: LevelSpec(TRANSFORM_LITERAL, CM, CM_ALL, 23),
-    8: LevelSpec(TRANSFORM_LITERAL, CM, CM_ALL, 24),
-    9: LevelSpec(TRANSFORM_LITERAL, CM, CM_ALL, 24),
+    7: LevelSpec(TRANSFORM_LITERAL, CM, CM_ALL, 23, chunk_size=8 << 20),
+    8: LevelSpec(TRANSFORM_LITERAL, CM, CM_ALL, 24, chunk_size=8 << 20),
+    9: LevelSpec(TRANSFORM_LITERAL, CM, CM_ALL, 24, chunk_size=16 << 20),
 }
 DEFAULT_LEVEL = 6
 
@@ -93,3 +97,9 @@ def level_spec(level: int) -> LevelSpec:
     if type(level) is not int or level not in LEVELS:  # bool and float are not levels
         raise ValueError(f"level must be an integer 0-9, got {level!r}")
     return LEVELS[level]
+
+
+def chunk_size_for(level: int, chunk_size: int | None) -> int:
+    """*chunk_size*, or the level's own when it is ``None``: levels 7-9 code larger chunks, since a
+    context-mixing model that starts afresh every few MiB loses ratio (docs/cm.md)."""
+    return level_spec(level).chunk_size if chunk_size is None else chunk_size

@@ -120,8 +120,8 @@ def _encoding(p: argparse.ArgumentParser) -> None:
     group.add_argument("--fast", dest="level", action="store_const", const=1, help="level 1")
     group.add_argument("--best", dest="level", action="store_const", const=9, help="level 9")
     low, high, default = MIN_CHUNK_SIZE >> 10, MAX_CHUNK_SIZE >> 20, DEFAULT_CHUNK_SIZE >> 20
-    size_help = f"chunk size, {low}KiB to {high}MiB (default {default}MiB)"
-    p.add_argument("--chunk-size", type=parse_size, default=DEFAULT_CHUNK_SIZE, metavar="SIZE", help=size_help)
+    size_help = f"chunk size, {low}KiB to {high}MiB (default {default}MiB; 8MiB at -7 and -8, 16MiB at -9)"
+    p.add_argument("--chunk-size", type=parse_size, default=None, metavar="SIZE", help=size_help)
 
 
 def _shared(p: argparse.ArgumentParser) -> None:

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 
 from ._chunking import DEFAULT_CHUNK_SIZE, check_chunk_size, check_int, chunk_end
 from ._frames import FrameContext, FrameReader, FrameWriter, StreamDecoding
-from ._levels import DEFAULT_LEVEL, level_spec
+from ._levels import DEFAULT_LEVEL, chunk_size_for, level_spec
 from .container import EndOfStream, Frame, StreamHeader, StreamParser
 from .errors import SigmaError
 from .semantic.codebook import Codebook, as_codebook
@@ -47,14 +47,14 @@ class SigmaCompressor:
         self,
         level: int = DEFAULT_LEVEL,
         *,
-        chunk_size: int = DEFAULT_CHUNK_SIZE,
+        chunk_size: int | None = None,
         codebook: CodebookArg = None,
         shared_context: bool = False,
     ):
         check_int("level", level)
         level_spec(level)
         self.level = level
-        self.chunk_size = check_chunk_size(chunk_size)
+        self.chunk_size = check_chunk_size(chunk_size_for(level, chunk_size))
         self.codebook = as_codebook(codebook)
         self._frames = FrameWriter(level, self.chunk_size, codebook=self.codebook, shared_context=shared_context)
         self._buffer = bytearray()
@@ -170,7 +170,7 @@ def compress(
     data: bytes | bytearray | memoryview,
     level: int = DEFAULT_LEVEL,
     *,
-    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    chunk_size: int | None = None,
     codebook: CodebookArg = None,
     shared_context: bool = False,
     workers: int = 1,
@@ -191,7 +191,7 @@ def compress(
 def _compress_in_parallel(
     data: bytes | bytearray | memoryview,
     level: int,
-    chunk_size: int,
+    chunk_size: int | None,
     codebook: CodebookArg,
     shared_context: bool,
     workers: int,

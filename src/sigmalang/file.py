@@ -14,7 +14,7 @@ from typing import IO, Any, BinaryIO, cast
 
 from ._frames import FrameReader
 from .codec import DEFAULT_LEVEL
-from .compressor import DEFAULT_CHUNK_SIZE, CodebookArg, SigmaCompressor
+from .compressor import CodebookArg, SigmaCompressor
 from .container import content_digest
 from .errors import SigmaFormatError
 from .index import SeekTable
@@ -213,7 +213,7 @@ class SigmaFile(io.BufferedIOBase):
         if self._mode == _WRITE:
             self._compressor = SigmaCompressor(
                 DEFAULT_LEVEL if level is None else level,
-                chunk_size=DEFAULT_CHUNK_SIZE if chunk_size is None else chunk_size,
+                chunk_size=chunk_size,
                 codebook=book,
                 shared_context=bool(shared_context),
             )

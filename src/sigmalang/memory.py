@@ -30,9 +30,9 @@ import math
 from dataclasses import dataclass
 from typing import Literal
 
-from ._chunking import DEFAULT_CHUNK_SIZE, check_chunk_size
+from ._chunking import check_chunk_size
 from ._frames import MAX_CONTEXT, RESET_INTERVAL
-from ._levels import DEFAULT_LEVEL, TRANSFORMS, LevelSpec, level_spec
+from ._levels import DEFAULT_LEVEL, TRANSFORMS, LevelSpec, chunk_size_for, level_spec
 from .backends import CM, PPMD, ZSTD, get_backend
 from .container import FRAME_OVERHEAD, MAX_CHUNK_SIZE
 from .glyph import encode_varint
@@ -180,7 +180,7 @@ def _index_memory(input_size: int, chunk_size: int, mode: Mode) -> int:
 
 
 def estimate_memory_usage(
-    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    chunk_size: int | None = None,
     workers: int = 1,
     level: int = DEFAULT_LEVEL,
     max_in_flight: int | None = None,
@@ -195,9 +195,9 @@ def estimate_memory_usage(
     ``mode="decode"``, the same for decoding a stream written with *chunk_size* and *level*.
     With *input_size*, the part that grows with the input is counted too (the frame index), and a
     short input that fills only part of the pipeline is estimated as such. With *shared_context*,
-    a shared-context stream (:func:`_shared_estimate`).
+    a shared-context stream (:func:`_shared_estimate`). *chunk_size* ``None`` is the level's own.
     """
-    check_chunk_size(chunk_size)
+    chunk_size = check_chunk_size(chunk_size_for(level, chunk_size))
     if mode not in ("encode", "decode"):
         raise ValueError(f"mode must be 'encode' or 'decode', got {mode!r}")
     if not isinstance(workers, int) or workers < 1:
@@ -274,7 +274,7 @@ def _worker_chunks(workers: int, chunk_size: int, input_size: int | None) -> lis
 
 def get_streaming_vs_full_memory(
     input_size: int,
-    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    chunk_size: int | None = None,
     workers: int = 1,
     level: int = DEFAULT_LEVEL,
 ) -> dict[str, int | float]:
@@ -283,7 +283,7 @@ def get_streaming_vs_full_memory(
     The one-call figure counts the input, the output (at most the input's size), the codec's
     working memory and the baseline.
     """
-    chunk = min(chunk_size, max(input_size, 1))
+    chunk = min(chunk_size_for(level, chunk_size), max(input_size, 1))
     streaming = estimate_memory_usage(chunk, workers, level, input_size=input_size).total
     full = INTERPRETER_BASELINE + 2 * input_size + _codec_memory(level, chunk, "encode")
     return {
@@ -305,7 +305,7 @@ def get_optimal_chunk_size(
     Small inputs get a chunk no larger than themselves (at least 64 KiB). The result is only a
     suggestion: the chunk size changes the encoded bytes, so it is never chosen implicitly.
     """
-    size = DEFAULT_CHUNK_SIZE
+    size = level_spec(level).chunk_size
     if input_size is not None:
         while size > 64 << 10 and size // 2 >= input_size:
             size //= 2

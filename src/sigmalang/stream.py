@@ -24,13 +24,13 @@ from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import Executor
 from typing import IO, Any, NamedTuple
 
-from ._chunking import DEFAULT_CHUNK_SIZE, Chunk, ChunkedReader, check_chunk_size
+from ._chunking import Chunk, ChunkedReader, check_chunk_size
 from ._frames import RESET_INTERVAL, Coded, FrameContext, FrameReader, FrameWriter, StreamDecoding, decode_frame
 from ._info import DEFAULT_READ_SIZE, StreamInfo, read_info
 from ._jobs import WARM_UP_TEXT, decode_job, encode_run_job, install_codebook
 from ._jobs import encode_job as _encode_job
 from ._jobs import warm_up as _warm_up
-from ._levels import DEFAULT_LEVEL, level_spec
+from ._levels import DEFAULT_LEVEL, chunk_size_for, level_spec
 from ._output import PathLike, atomic_output
 from ._pipeline import READ_AHEAD, QueueWriter, StreamBuffer, Writable, check_stop, in_thread, pipeline, read_ahead
 from ._stats import StreamStats
@@ -148,7 +148,7 @@ class StreamingEncoder(_Streaming):
     def __init__(
         self,
         level: int = DEFAULT_LEVEL,
-        chunk_size: int = DEFAULT_CHUNK_SIZE,
+        chunk_size: int | None = None,
         *,
         align_lines: bool = True,
         shared_context: bool = False,
@@ -157,7 +157,7 @@ class StreamingEncoder(_Streaming):
         super().__init__(**kwargs)
         level_spec(level)
         self.level = level
-        self.chunk_size = check_chunk_size(chunk_size)
+        self.chunk_size = check_chunk_size(chunk_size_for(level, chunk_size))
         self.align_lines = align_lines
         self.shared_context = shared_context
 
