@@ -42,7 +42,8 @@ data = open(path, "rb").read()
 if kind == "sigmalang":
     import sigmalang
     level, chunk, shared = (int(x) for x in arg.split(":"))
-    enc = lambda d: sigmalang.compress(d, level=level, chunk_size=chunk, shared_context=bool(shared))
+    size = chunk or None  # 0: the level's own chunk size
+    enc = lambda d: sigmalang.compress(d, level=level, chunk_size=size, shared_context=bool(shared))
     dec = sigmalang.decompress
 elif kind == "zpaq":
     import zpaq
@@ -230,7 +231,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("files", nargs="+", type=Path)
     parser.add_argument("--concat", action="store_true", help="measure the files concatenated, as one input")
     parser.add_argument("--levels", default="1,3,6,9", help="sigmalang levels, comma-separated (default 1,3,6,9)")
-    parser.add_argument("--chunk-size", type=parse_size, default=None, help="sigmalang chunk size (default: its own)")
+    parser.add_argument(
+        "--chunk-size", type=parse_size, default=None, help="sigmalang chunk size (default: each level's)"
+    )
     parser.add_argument(
         "--shared-context", action="store_true", help="also each level with --shared-context (frames decode in order)"
     )
@@ -240,9 +243,10 @@ def main(argv: list[str] | None = None) -> int:
     sys.path.insert(0, str(REPO / "src"))
     from sigmalang import DEFAULT_CHUNK_SIZE
 
-    chunk_size = args.chunk_size or DEFAULT_CHUNK_SIZE
+    chunk_size = args.chunk_size or 0
     levels = [int(x) for x in args.levels.split(",") if x]
-    print(f"sigmalang chunk size {chunk_size:,} bytes, one worker; {os.cpu_count()} CPUs")
+    what = f"{chunk_size:,} bytes" if chunk_size else f"each level's own (default {DEFAULT_CHUNK_SIZE:,} bytes)"
+    print(f"sigmalang chunk size {what}, one worker; {os.cpu_count()} CPUs")
     results = []
     with tempfile.TemporaryDirectory() as tmpdir:
         inputs: list[tuple[str, Path]] = []
