@@ -213,6 +213,9 @@ def test_glyph_lines_render_each_kind():
 # -- reports and the command -----------------------------------------------------------
 
 
+GLYPH_LEVEL = 3  # the level that writes glyph codes (the context-mixing levels code bytes)
+
+
 def run_json(capsys, *args: str) -> dict:
     assert main(["inspect", "--json", *args]) == 0
     return json.loads(capsys.readouterr().out)
@@ -221,11 +224,11 @@ def run_json(capsys, *args: str) -> dict:
 def test_json_shape(tmp_path, capsys):
     path = tmp_path / "hand.txt"
     path.write_bytes(HAND_TEXT)
-    result = run_json(capsys, str(path))
+    result = run_json(capsys, "--level", str(GLYPH_LEVEL), str(path))
     assert result["input"] == str(path) and result["stream"] is False
     (s,) = result["streams"]
-    assert s["level"] == sigmalang.DEFAULT_LEVEL and s["frames"] == 1 and s["original_size"] == len(HAND_TEXT)
-    assert s["encoded_size"] == len(sigmalang.compress(HAND_TEXT))
+    assert s["level"] == GLYPH_LEVEL and s["frames"] == 1 and s["original_size"] == len(HAND_TEXT)
+    assert s["encoded_size"] == len(sigmalang.compress(HAND_TEXT, GLYPH_LEVEL))
     assert [g["transform"] + "+" + g["backend"] for g in s["by_backend"]] == ["semantic+ppmd"]
     assert [row["kind"] for row in s["glyphs"]] == list(GLYPH_KINDS)
     assert {row["primitive"] for row in s["glyphs"]} >= {"Σ32 WORD", "Σ40 CASE", "Σ4 QUANTITY", "Σ38 NEWLINE"}
@@ -247,8 +250,8 @@ def test_text_and_stream_input_give_the_same_report(tmp_path, capsys):
     data = read_text_file("loghub-small")
     path = tmp_path / "small.log"
     path.write_bytes(data)
-    assert main(["encode", "-q", "--level", "4", "--chunk-size", "16KiB", str(path)]) == 0
-    from_text = run_json(capsys, "--level", "4", "--chunk-size", "16KiB", str(path))
+    assert main(["encode", "-q", "--level", "3", "--chunk-size", "16KiB", str(path)]) == 0
+    from_text = run_json(capsys, "--level", "3", "--chunk-size", "16KiB", str(path))
     from_stream = run_json(capsys, str(path) + ".sgl")
     assert from_text["stream"] is False and from_stream["stream"] is True
     assert from_text["streams"] == from_stream["streams"]
@@ -279,14 +282,14 @@ def test_stored_and_binary_frames_are_counted_apart(tmp_path, capsys):
 def test_lines_option(tmp_path, capsys, lines):
     path = tmp_path / "hand.txt"
     path.write_bytes(HAND_TEXT)
-    (s,) = run_json(capsys, "--lines", str(lines), str(path))["streams"]
+    (s,) = run_json(capsys, "--level", str(GLYPH_LEVEL), "--lines", str(lines), str(path))["streams"]
     assert [line["text"] for line in s["lines"]] == HAND_TEXT.decode().splitlines()[:lines]
     assert all(line["glyphs"].startswith("[the] [cat]") for line in s["lines"])
 
 
 def test_frames_option_limits_the_decoded_frames():
     data = read_text_file("dickens-64k")
-    stream = sigmalang.compress(data, 4, chunk_size=16 << 10)
+    stream = sigmalang.compress(data, GLYPH_LEVEL, chunk_size=16 << 10)
     (everything,) = inspect_stream(io.BytesIO(stream))
     (first,) = inspect_stream(io.BytesIO(stream), frames=1)
     assert first.frames == everything.frames > 1
@@ -304,12 +307,12 @@ def test_shared_context_streams_are_inspected_in_order(capsys):
     as long-range transforms."""
     data = read_text_file("dickens-64k")
     repeated = data + data  # the second copy repeats the first from 64 KiB away: long-range references
-    stream = sigmalang.compress(repeated, 6, chunk_size=16 << 10, shared_context=True)
+    stream = sigmalang.compress(repeated, GLYPH_LEVEL, chunk_size=16 << 10, shared_context=True)
     (report,) = inspect_stream(io.BytesIO(stream))
     assert report.frames == report.inspected > 4 and report.original_size == len(repeated)
     transforms = {key.rsplit("+", 1)[0] for key in report.groups}
     assert "semantic" in transforms and transforms & {"long+semantic", "long+literal"}
-    (independent,) = inspect_stream(io.BytesIO(sigmalang.compress(data, 6, chunk_size=16 << 10)))
+    (independent,) = inspect_stream(io.BytesIO(sigmalang.compress(data, GLYPH_LEVEL, chunk_size=16 << 10)))
     first_copy = sum(row["text_bytes"] for row in independent.histogram.rows())
     assert first_copy == len(data)
     assert sum(row["text_bytes"] for row in report.histogram.rows()) < len(repeated)  # matched spans are not glyphs
@@ -321,13 +324,14 @@ def test_concatenated_streams_get_one_report_each():
     a, b = HAND_TEXT, read_text_file("loghub-small")
     reports = inspect_stream(io.BytesIO(sigmalang.compress(a, 4) + sigmalang.compress(b, 1)))
     assert [(r.level, r.original_size) for r in reports] == [(4, len(a)), (1, len(b))]
+    assert reports[0].semantic_frames == 0  # level 4 is the context-mixing model on bytes
     assert reports[1].semantic_frames == 0  # level 1 is literal + zstd
 
 
 def test_text_output_names_primitives_and_backends(tmp_path, capsys):
     path = tmp_path / "hand.txt"
     path.write_bytes(HAND_TEXT)
-    assert main(["inspect", "--top", "2", str(path)]) == 0
+    assert main(["inspect", "--level", str(GLYPH_LEVEL), "--top", "2", str(path)]) == 0
     out = capsys.readouterr().out
     assert f"semantic+ppmd: 1 frame, {len(HAND_TEXT):,} → " in out
     assert "Σ32 WORD" in out and "Σ4 QUANTITY" in out
