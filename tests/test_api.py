@@ -134,10 +134,17 @@ def test_bad_chunk_size_raises_value_error(chunk_size):
         sigmalang.compress(b"x", chunk_size=chunk_size)
 
 
-@pytest.mark.parametrize("chunk_size", [1.5, "4096", None])
+@pytest.mark.parametrize("chunk_size", [1.5, "4096", True])
 def test_chunk_size_of_wrong_type_raises_type_error(chunk_size):
     with pytest.raises(TypeError, match="chunk_size"):
         sigmalang.compress(b"x", chunk_size=chunk_size)
+
+
+@pytest.mark.parametrize(("level", "chunk_size"), [(1, 4 << 20), (6, 4 << 20), (7, 8 << 20), (9, 16 << 20)])
+def test_no_chunk_size_means_the_levels_own(level, chunk_size):
+    assert sigmalang.SigmaCompressor(level).chunk_size == chunk_size
+    header = sigmalang.compress(b"x", level)
+    assert sigmalang.compress(b"x", level, chunk_size=chunk_size) == header
 
 
 def test_memory_helpers_follow_configuration():

@@ -137,6 +137,15 @@ def test_tables_are_sized_to_the_input(size: int, bits: int) -> None:
     assert CmBackend().decode(payload, size) == data
 
 
+def test_a_primer_longer_than_the_writers_window_is_refused() -> None:
+    """Modelling a primer costs as much as decoding it: a frame cannot ask for more than 256 KiB."""
+    backend = CmBackend(0x7FF, 12)
+    prime = bytes(256 << 10)
+    payload = roundtrip(b"abc", backend, prime)  # the limit itself is allowed
+    with pytest.raises(BackendError, match="continues a context of 262,145 bytes"):
+        backend.decode(payload, 3, prime + b"\0")
+
+
 def test_parameters_are_checked_when_the_backend_is_made() -> None:
     with pytest.raises(ValueError, match="components"):
         CmBackend(1 << 11, 16)

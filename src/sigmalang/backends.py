@@ -273,6 +273,9 @@ class PpmdBackend:
 
 
 CM_VERSION = 1
+# The longest primer a CM frame may ask for. Modelling a primer costs as much as decoding, before
+# the payload can be checked, so a decoder bounds it; writers prime with at most 256 KiB.
+CM_MAX_PRIME = 256 << 10
 CM_SLOTS_PER_BYTE_BITS = 4  # tables sized to 16 slots per input byte when that is below the level's size
 CM_DEFAULT_COMPONENTS = 0x7FF
 CM_DEFAULT_HASH_BITS = 22
@@ -305,6 +308,8 @@ class CmBackend:
 
         from . import _cm
 
+        if len(prime) > CM_MAX_PRIME:  # no decoder would accept it; the codec falls back to zstd
+            raise BackendError(f"CM primer of {len(prime):,} bytes is longer than {CM_MAX_PRIME:,}")
         buf = np.frombuffer(prime + data, dtype=np.uint8).copy()
         # A small input gets small tables: the same model, far less memory to clear and touch.
         hash_bits = max(_cm.HASH_BITS_MIN, min(self.hash_bits, len(buf).bit_length() + CM_SLOTS_PER_BYTE_BITS))
@@ -323,6 +328,8 @@ class CmBackend:
         from . import _cm
 
         components, hash_bits, start = self._parameters(data)
+        if len(prime) > CM_MAX_PRIME:
+            raise BackendError(f"CM frame continues a context of {len(prime):,} bytes, more than {CM_MAX_PRIME:,}")
         buf = np.zeros(len(prime) + size, dtype=np.uint8)
         buf[: len(prime)] = np.frombuffer(prime, dtype=np.uint8)
         payload = np.frombuffer(data, dtype=np.uint8)[start:].copy()
