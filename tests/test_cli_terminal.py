@@ -68,7 +68,14 @@ class Terminal:
 
     def finish(self) -> int:
         self.read(WAIT)
-        _, status = os.waitpid(self.pid, 0)
+        deadline = time.monotonic() + WAIT
+        pid, status = os.waitpid(self.pid, os.WNOHANG)
+        while pid == 0:  # still running: a hang fails the test instead of the whole run
+            if time.monotonic() > deadline:
+                self.kill()
+                raise AssertionError(f"the command did not exit: {self.text()!r}")
+            time.sleep(0.1)
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
         os.close(self.fd)
         self.code = os.waitstatus_to_exitcode(status)
         return self.code
@@ -140,7 +147,7 @@ def blocked_reading(term: Terminal) -> None:
         assert proc.status() != psutil.STATUS_ZOMBIE, term.text()
         assert time.monotonic() < deadline, "the command never started reading"
         time.sleep(0.05)
-    time.sleep(0.3)
+    time.sleep(1.0)  # the reader thread starts after the writer's: give it time on a loaded machine
 
 
 def check_bar(term: Terminal) -> None:
