@@ -20,8 +20,13 @@ Per bit, the model predicts P(bit = 1) as a 12-bit probability (0..4095 out of 4
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
-from numba import njit
+from llvmlite import ir
+from numba import njit, types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 __all__ = [
     "COMPONENTS_ALL",
@@ -154,6 +159,88 @@ def model_memory(hash_bits: int) -> int:
 # --- the kernel ---------------------------------------------------------------------------------
 
 
+def _function(module: Any, fnty: Any, name: str) -> Any:
+    """The LLVM function *name* (an intrinsic) declared in *module*."""
+    return cgutils.get_or_insert_function(module, fnty, name)  # type: ignore[no-untyped-call]
+
+
+def _prefetch_typing(typingctx: Any, arr: Any, index: Any) -> Any:
+    """A hint that arr[index] will be read soon (LLVM's prefetch: read, high locality). It changes
+    no value, and an address outside the array is harmless (a prefetch never faults); the kernel
+    only passes indices it could also read."""
+    sig = types.void(arr, index)
+
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+        data = context.make_array(signature.args[0])(context, builder, args[0]).data
+        byte_ptr = ir.IntType(8).as_pointer()
+        fnty = ir.FunctionType(ir.VoidType(), [byte_ptr] + [ir.IntType(32)] * 3)
+        fn = _function(builder.module, fnty, "llvm.prefetch.p0i8")
+        address = builder.bitcast(builder.gep(data, [args[1]]), byte_ptr)
+        i32 = ir.IntType(32)
+        builder.call(fn, [address, ir.Constant(i32, 0), ir.Constant(i32, 3), ir.Constant(i32, 1)])
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+_prefetch: Any = intrinsic(_prefetch_typing)
+
+
+# The mixer works on all 12 inputs at once: LLVM vector operations, which the compiler maps to
+# the machine's SIMD instructions (it does not vectorise the plain loops by itself, since it
+# cannot tell the weights and the inputs apart in memory). Integer results are exactly those of
+# the scalar definitions in docs/FORMAT.md.
+_I32, _I64 = ir.IntType(32), ir.IntType(64)
+_V32, _V64 = ir.VectorType(_I32, N_INPUTS), ir.VectorType(_I64, N_INPUTS)
+
+
+def _vector_at(context: Any, builder: Any, array_type: Any, array: Any, offset: Any) -> Any:
+    """Pointer to the 12 int32 values array[offset : offset + 12]."""
+    data = context.make_array(array_type)(context, builder, array).data
+    return builder.bitcast(builder.gep(data, [offset]), _V32.as_pointer())
+
+
+def _dot_typing(typingctx: Any, weights: Any, wbase: Any, x: Any) -> Any:
+    """sum(x[k] * weights[wbase + k] for k in 0..11), in 64 bits."""
+
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+        w = builder.load(_vector_at(context, builder, signature.args[0], args[0], args[1]), align=4)
+        xs = builder.load(_vector_at(context, builder, signature.args[2], args[2], ir.Constant(_I64, 0)), align=4)
+        products = builder.mul(builder.sext(w, _V64), builder.sext(xs, _V64))
+        fnty = ir.FunctionType(_I64, [_V64])
+        fn = _function(builder.module, fnty, f"llvm.vector.reduce.add.v{N_INPUTS}i64")
+        return builder.call(fn, [products])
+
+    return types.int64(weights, wbase, x), codegen
+
+
+_dot: Any = intrinsic(_dot_typing)
+
+
+def _train_all_typing(typingctx: Any, weights: Any, wbase: Any, x: Any, err: Any) -> Any:
+    """weights[wbase + k] += (x[k] * err) >> MIXER_SHIFT, clamped to +-WEIGHT_LIMIT, for k in 0..11.
+    32 bits suffice: |x| < 2^11 and |err| < 2^12, and a weight stays within 2^23."""
+
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+        w_ptr = _vector_at(context, builder, signature.args[0], args[0], args[1])
+        w = builder.load(w_ptr, align=4)
+        xs = builder.load(_vector_at(context, builder, signature.args[2], args[2], ir.Constant(_I64, 0)), align=4)
+        e = builder.insert_element(ir.Constant(_V32, ir.Undefined), builder.trunc(args[3], _I32), ir.Constant(_I32, 0))
+        e = builder.shuffle_vector(e, ir.Constant(_V32, ir.Undefined), ir.Constant(_V32, [0] * N_INPUTS))
+        w = builder.add(w, builder.ashr(builder.mul(xs, e), ir.Constant(_V32, [MIXER_SHIFT] * N_INPUTS)))
+        hi = ir.Constant(_V32, [WEIGHT_LIMIT] * N_INPUTS)
+        lo = ir.Constant(_V32, [-WEIGHT_LIMIT] * N_INPUTS)
+        w = builder.select(builder.icmp_signed(">", w, hi), hi, w)
+        w = builder.select(builder.icmp_signed("<", w, lo), lo, w)
+        builder.store(w, w_ptr, align=4)
+        return context.get_dummy_value()
+
+    return types.void(weights, wbase, x, err), codegen
+
+
+_train_all: Any = intrinsic(_train_all_typing)
+
+
 @njit(cache=True, inline="always")
 def _mix32(x: int) -> int:
     x = (x * 0x2C1B3C6D) & 0xFFFFFFFF
@@ -214,7 +301,8 @@ def _run(
 
     ctx = np.zeros(N_HASHED, dtype=np.int64)  # context hash of each hashed component, per byte
     slot = np.zeros(N_HASHED, dtype=np.int64)  # byte offset of each component's current slot
-    x = np.zeros(N_INPUTS, dtype=np.int64)  # mixer inputs
+    hashes = np.zeros(N_HASHED, dtype=np.int64)  # each component's slot hash for this nibble
+    x = np.zeros(N_INPUTS, dtype=np.int32)  # mixer inputs (stretched: |x| < 2^11)
     st = np.zeros(N_INPUTS, dtype=np.int64)  # table index of the state behind each input
 
     x1 = 0
@@ -284,14 +372,29 @@ def _run(
         mix_sel = 0 if match_len == 0 else (1 if match_len < 16 else (2 if match_len < 32 else 3))
         base1 = c1 << 8
         base2 = ((c2 << 8) | c1) << 8
+        if use2:  # the byte's order-2 states: 256 bytes, likely not cached
+            for j in range(4):
+                _prefetch(t2, base2 + j * 64)
 
         c0 = 1
         byte = buf[pos] if (not decoding or not coding) else 0
         for bit in range(8):
+            # This bit's APM row (66 bytes) and weight set, likely outside the nearest caches, are
+            # needed only after the inputs are computed: request them now.
+            a_row = ((c1 << 8) | c0) * 33
+            _prefetch(apm, a_row)
+            _prefetch(apm, a_row + 32)
+            _prefetch(weights, ((mix_sel << 8) | c0) * N_INPUTS)
             # --- nibble boundary: find each hashed component's slot ---
             if bit == 0 or bit == 4:
+                # Each lookup is likely a cache miss in a large table: request every component's
+                # slot group first, so that the misses overlap, then probe.
                 for k in range(n_active):
                     h = _mix32((ctx[active[k]] + c0 * 0x9E3779B1) & 0xFFFFFFFF)
+                    hashes[k] = h
+                    _prefetch(slots, (h & slot_mask) << 4)
+                for k in range(n_active):
+                    h = hashes[k]
                     check = h >> 24
                     base = h & slot_mask
                     found = -1
@@ -316,6 +419,12 @@ def _run(
                             slots[(found << 4) + j] = 0
                         slots[found << 4] = check
                     slot[k] = found << 4
+            elif bit == 3:
+                # The second nibble's slots depend on this bit: request both candidates' now.
+                for k in range(n_active):
+                    for y in range(2):
+                        h = _mix32((ctx[active[k]] + (c0 * 2 + y) * 0x9E3779B1) & 0xFFFFFFFF)
+                        _prefetch(slots, (h & slot_mask) << 4)
             node = c0 if bit < 4 else (c0 & ((1 << (bit - 4)) - 1)) | (1 << (bit - 4))
             # --- predict ---
             x[0] = stretch[t0[c0] >> 20]
@@ -336,10 +445,7 @@ def _run(
             else:
                 x[10] = 0
             wbase = ((mix_sel << 8) | c0) * N_INPUTS
-            dot = 0
-            for i in range(N_INPUTS):
-                dot += x[i] * weights[wbase + i]
-            dot >>= 16
+            dot = _dot(weights, wbase, x) >> 16
             if dot > 2047:
                 dot = 2047
             if dot < -2047:
@@ -348,10 +454,7 @@ def _run(
             p_mix1 = p_mix
             if use_mixer2:  # a second weight set, chosen by the previous byte; the two are averaged
                 wbase2 = (MIXER_SETS + c1) * N_INPUTS
-                dot2 = 0
-                for i in range(N_INPUTS):
-                    dot2 += x[i] * weights[wbase2 + i]
-                dot2 >>= 16
+                dot2 = _dot(weights, wbase2, x) >> 16
                 if dot2 > 2047:
                     dot2 = 2047
                 if dot2 < -2047:
@@ -457,13 +560,7 @@ def _train(weights: np.ndarray, wbase: int, x: np.ndarray, err: int) -> None:
     """One weight set moved along its inputs by the error (skipped when the error is tiny)."""
     if -MIXER_SKIP <= err <= MIXER_SKIP:
         return
-    for i in range(N_INPUTS):
-        w = weights[wbase + i] + ((x[i] * err) >> MIXER_SHIFT)
-        if w > WEIGHT_LIMIT:
-            w = WEIGHT_LIMIT
-        elif w < -WEIGHT_LIMIT:
-            w = -WEIGHT_LIMIT
-        weights[wbase + i] = w
+    _train_all(weights, wbase, x, err)
 
 
 @njit(cache=True, inline="always")
@@ -484,6 +581,14 @@ def _apm_row() -> np.ndarray:
 _APM_ROW = _apm_row()
 
 
+def _zeros_aligned(size: int) -> np.ndarray:
+    """Zeroed bytes starting on a 64-byte boundary: a group of four 16-byte slots (the three a
+    lookup probes lie in one) is then a single cache line."""
+    raw = np.zeros(size + 64, dtype=np.uint8)
+    skip = -raw.ctypes.data % 64
+    return raw[skip : skip + size]
+
+
 def code(
     buf: np.ndarray, start: int, decoding: bool, payload: np.ndarray, out: np.ndarray, components: int, hash_bits: int
 ) -> int:
@@ -500,9 +605,9 @@ def code(
             payload,
             out,
             components,
-            np.zeros(16 << hash_bits, dtype=np.uint8),
+            _zeros_aligned(16 << hash_bits),
             np.zeros(256 << 8, dtype=np.uint8),
-            np.zeros(256 << 16, dtype=np.uint8),
+            _zeros_aligned(256 << 16),
             np.zeros(1 << (hash_bits - 2), dtype=np.int32),
             np.tile(_APM_ROW, 65536),
             sm,
