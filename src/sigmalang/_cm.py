@@ -255,6 +255,19 @@ def _hash(a: int, b: int, k: int) -> int:
     return _mix32((_mix32((a + k * 0x3C6EF372) & 0xFFFFFFFF) + b) & 0xFFFFFFFF)
 
 
+@njit(cache=True, inline="always")
+def _slot_hashes(
+    ctx: np.ndarray, active: np.ndarray, n_active: int, c0: int, hashes: np.ndarray, slots: np.ndarray, slot_mask: int
+) -> None:
+    """Each hashed component's slot hash for the nibble that starts at partial byte c0. Each lookup
+    is likely a cache miss in a large table: every component's slot group is requested here, so
+    that the misses overlap, well before the slots are probed."""
+    for k in range(n_active):
+        h = _mix32((ctx[active[k]] + c0 * 0x9E3779B1) & 0xFFFFFFFF)
+        hashes[k] = h
+        _prefetch(slots, (h & slot_mask) << 4)
+
+
 @njit(cache=True)
 def _run(
     buf: np.ndarray,
@@ -331,6 +344,10 @@ def _run(
     for pos in range(end):
         coding = pos >= start
         # --- byte boundary: contexts of the next byte ---
+        # The match table entry, likely a cache miss, is needed only after the context hashes:
+        # request it first.
+        h6 = _hash(c4, c8 & 0xFFFF, 11) & match_mask
+        _prefetch(match_table, h6)
         c1 = c4 & 0xFF
         c2 = (c4 >> 8) & 0xFF
         col = pos - line_start
@@ -344,6 +361,7 @@ def _run(
         ctx[4] = _hash(word, word_prev, 8)
         ctx[5] = _hash(above | (c1 << 8), min(col, 255), 9)
         ctx[6] = _hash(field, c1 | (above << 8), 10)
+        _slot_hashes(ctx, active, n_active, 1, hashes, slots, slot_mask)
         # match model: follow the current match, or look the context up
         if match_len > 0 and buf[match_ptr] == c1:
             match_len += 1
@@ -351,7 +369,6 @@ def _run(
         else:
             match_len = 0
         if pos >= MATCH_MIN:
-            h6 = _hash(c4, c8 & 0xFFFF, 11) & match_mask
             if match_len == 0:
                 cand = match_table[h6]
                 if cand > 0:
@@ -386,13 +403,9 @@ def _run(
             _prefetch(apm, a_row + 32)
             _prefetch(weights, ((mix_sel << 8) | c0) * N_INPUTS)
             # --- nibble boundary: find each hashed component's slot ---
+            if bit == 4:
+                _slot_hashes(ctx, active, n_active, c0, hashes, slots, slot_mask)
             if bit == 0 or bit == 4:
-                # Each lookup is likely a cache miss in a large table: request every component's
-                # slot group first, so that the misses overlap, then probe.
-                for k in range(n_active):
-                    h = _mix32((ctx[active[k]] + c0 * 0x9E3779B1) & 0xFFFFFFFF)
-                    hashes[k] = h
-                    _prefetch(slots, (h & slot_mask) << 4)
                 for k in range(n_active):
                     h = hashes[k]
                     check = h >> 24
@@ -419,12 +432,6 @@ def _run(
                             slots[(found << 4) + j] = 0
                         slots[found << 4] = check
                     slot[k] = found << 4
-            elif bit == 3:
-                # The second nibble's slots depend on this bit: request both candidates' now.
-                for k in range(n_active):
-                    for y in range(2):
-                        h = _mix32((ctx[active[k]] + (c0 * 2 + y) * 0x9E3779B1) & 0xFFFFFFFF)
-                        _prefetch(slots, (h & slot_mask) << 4)
             node = c0 if bit < 4 else (c0 & ((1 << (bit - 4)) - 1)) | (1 << (bit - 4))
             # --- predict ---
             x[0] = stretch[t0[c0] >> 20]
