@@ -300,10 +300,14 @@ def _run(
     match_sm = np.full(64, 1 << 31, dtype=np.uint32)
 
     active = np.zeros(N_HASHED, dtype=np.int64)  # the hashed components in use
+    x_at = np.zeros(N_HASHED, dtype=np.int64)  # their mixer inputs
+    sm_at = np.zeros(N_HASHED, dtype=np.int64)  # and where their state maps start in sm
     n_active = 0
     for i in range(N_HASHED):
         if (components >> (C_ORDER3 + i)) & 1:
             active[n_active] = i
+            x_at[n_active] = 3 + i
+            sm_at[n_active] = (3 + i) << 8
             n_active += 1
     use1 = (components >> C_ORDER1) & 1
     use2 = (components >> C_ORDER2) & 1
@@ -316,7 +320,9 @@ def _run(
     slot = np.zeros(N_HASHED, dtype=np.int64)  # byte offset of each component's current slot
     hashes = np.zeros(N_HASHED, dtype=np.int64)  # each component's slot hash for this nibble
     x = np.zeros(N_INPUTS, dtype=np.int32)  # mixer inputs (stretched: |x| < 2^11)
-    st = np.zeros(N_INPUTS, dtype=np.int64)  # table index of the state behind each input
+    st = np.zeros(N_HASHED, dtype=np.int64)  # byte offset in slots of each hashed component's state
+    st1 = 0  # index in t1 of the order-1 state
+    st2 = 0  # index in t2 of the order-2 state
 
     x1 = 0
     x2 = 0xFFFFFFFF
@@ -436,15 +442,15 @@ def _run(
             # --- predict ---
             x[0] = stretch[t0[c0] >> 20]
             if use1:
-                st[1] = base1 | c0
-                x[1] = stretch[sm[1, t1[st[1]]] >> 20]
+                st1 = base1 | c0
+                x[1] = stretch[sm[256 + t1[st1]] >> 20]
             if use2:
-                st[2] = base2 | c0
-                x[2] = stretch[sm[2, t2[st[2]]] >> 20]
+                st2 = base2 | c0
+                x[2] = stretch[sm[512 + t2[st2]] >> 20]
             for k in range(n_active):
-                i = 3 + active[k]
-                st[i] = slot[k] + node
-                x[i] = stretch[sm[i, slots[st[i]]] >> 20]
+                at = slot[k] + node
+                st[k] = at
+                x[x_at[k]] = stretch[sm[sm_at[k] + slots[at]] >> 20]
             expected = -1
             if predicted > 0 and (predicted >> (8 - bit)) == c0:
                 expected = (predicted >> (7 - bit)) & 1
@@ -513,18 +519,19 @@ def _run(
             apm[b] += ((y << 16) - apm[b]) >> APM_RATE
             t0[c0] = _update(t0[c0], y, 255, rate)
             if use1:
-                s = t1[st[1]]
-                sm[1, s] = _update(sm[1, s], y, STATE_MAP_LIMIT, rate)
-                t1[st[1]] = state_next[s, y]
+                s = t1[st1]
+                sm[256 + s] = _update(sm[256 + s], y, STATE_MAP_LIMIT, rate)
+                t1[st1] = state_next[s, y]
             if use2:
-                s = t2[st[2]]
-                sm[2, s] = _update(sm[2, s], y, STATE_MAP_LIMIT, rate)
-                t2[st[2]] = state_next[s, y]
+                s = t2[st2]
+                sm[512 + s] = _update(sm[512 + s], y, STATE_MAP_LIMIT, rate)
+                t2[st2] = state_next[s, y]
             for k in range(n_active):
-                i = 3 + active[k]
-                s = slots[st[i]]
-                sm[i, s] = _update(sm[i, s], y, STATE_MAP_LIMIT, rate)
-                slots[st[i]] = state_next[s, y]
+                at = st[k]
+                s = slots[at]
+                e = sm_at[k] + s
+                sm[e] = _update(sm[e], y, STATE_MAP_LIMIT, rate)
+                slots[at] = state_next[s, y]
             if expected >= 0:
                 j = len_bucket * 2 + expected
                 match_sm[j] = _update(match_sm[j], y, STATE_MAP_LIMIT, rate)
@@ -601,8 +608,7 @@ def code(
 ) -> int:
     """Run the kernel (see :func:`_run`) with fresh tables (allocated here, by numpy, so that
     large ones get transparent huge pages where the system offers them)."""
-    sm = np.empty((12, 256), dtype=np.uint32)
-    sm[:] = _STATE_MAP_INIT.astype(np.uint32)
+    sm = np.tile(_STATE_MAP_INIT.astype(np.uint32), 12)  # state map i: sm[256 i : 256 i + 256]
     weights = np.full((MIXER_SETS + 256) * N_INPUTS, 1 << 14, dtype=np.int32)
     return int(
         _run(
