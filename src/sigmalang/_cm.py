@@ -413,31 +413,31 @@ def _run(
                 _slot_hashes(ctx, active, n_active, c0, hashes, slots, slot_mask)
             if bit == 0 or bit == 4:
                 for k in range(n_active):
+                    # Byte offsets of slots b, b ^ 1 and b ^ 2 (one 64-byte group).
                     h = hashes[k]
                     check = h >> 24
-                    base = h & slot_mask
-                    found = -1
-                    if slots[base << 4] == check:
-                        found = base
-                    else:
-                        for probe in range(1, 3):
-                            s = base ^ probe
-                            if slots[s << 4] == check:
-                                found = s
-                                break
-                    if found < 0:
-                        found = base
-                        low = priority[slots[(base << 4) + 1]]
-                        for probe in range(1, 3):
-                            s = base ^ probe
-                            pr = priority[slots[(s << 4) + 1]]
-                            if pr < low:
-                                low = pr
-                                found = s
+                    g0 = (h & slot_mask) << 4
+                    g1 = g0 ^ 16
+                    g2 = g0 ^ 32
+                    if slots[g0] == check:
+                        at = g0
+                    elif slots[g1] == check:
+                        at = g1
+                    elif slots[g2] == check:
+                        at = g2
+                    else:  # replace the first of lowest priority
+                        at = g0
+                        low = priority[slots[g0 + 1]]
+                        pr = priority[slots[g1 + 1]]
+                        if pr < low:
+                            low = pr
+                            at = g1
+                        if priority[slots[g2 + 1]] < low:
+                            at = g2
                         for j in range(16):
-                            slots[(found << 4) + j] = 0
-                        slots[found << 4] = check
-                    slot[k] = found << 4
+                            slots[at + j] = 0
+                        slots[at] = check
+                    slot[k] = at
             node = c0 if bit < 4 else (c0 & ((1 << (bit - 4)) - 1)) | (1 << (bit - 4))
             # --- predict ---
             x[0] = stretch[t0[c0] >> 20]
