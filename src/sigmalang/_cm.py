@@ -7,7 +7,10 @@ sides cannot drift apart.
 
 Safety without bounds checks (numba compiles none): every table index is reduced by a mask or
 taken from a value whose range the table was sized for, whatever the input bytes are. The tests
-also run the kernel with ``NUMBA_BOUNDSCHECK=1``.
+also run the kernel with ``NUMBA_BOUNDSCHECK=1``, which does not reach inside the two vector
+operations of the mixer (:func:`_dot`, :func:`_train_all`): they touch weights[F : F + 12] for a
+weight set's start F (a multiple of 12 below the table's end) and the 12 inputs. Prefetch hints
+(:func:`_prefetch`) read nothing and cannot fault.
 
 Per bit, the model predicts P(bit = 1) as a 12-bit probability (0..4095 out of 4096):
 - order 0 (the partial byte), orders 1 and 2 (direct tables), orders 3, 4 and 6, two word
