@@ -7,7 +7,10 @@ sides cannot drift apart.
 
 Safety without bounds checks (numba compiles none): every table index is reduced by a mask or
 taken from a value whose range the table was sized for, whatever the input bytes are. The tests
-also run the kernel with ``NUMBA_BOUNDSCHECK=1``.
+also run the kernel with ``NUMBA_BOUNDSCHECK=1``, which does not reach inside the two vector
+operations of the mixer (:func:`_dot`, :func:`_train_all`): they touch weights[F : F + 12] for a
+weight set's start F (a multiple of 12 below the table's end) and the 12 inputs. Prefetch hints
+(:func:`_prefetch`) read nothing and cannot fault.
 
 Per bit, the model predicts P(bit = 1) as a 12-bit probability (0..4095 out of 4096):
 - order 0 (the partial byte), orders 1 and 2 (direct tables), orders 3, 4 and 6, two word
@@ -20,8 +23,13 @@ Per bit, the model predicts P(bit = 1) as a 12-bit probability (0..4095 out of 4
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
-from numba import njit
+from llvmlite import ir
+from numba import njit, types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 __all__ = [
     "COMPONENTS_ALL",
@@ -154,6 +162,88 @@ def model_memory(hash_bits: int) -> int:
 # --- the kernel ---------------------------------------------------------------------------------
 
 
+def _function(module: Any, fnty: Any, name: str) -> Any:
+    """The LLVM function *name* (an intrinsic) declared in *module*."""
+    return cgutils.get_or_insert_function(module, fnty, name)  # type: ignore[no-untyped-call]
+
+
+def _prefetch_typing(typingctx: Any, arr: Any, index: Any) -> Any:
+    """A hint that arr[index] will be read soon (LLVM's prefetch: read, high locality). It changes
+    no value, and an address outside the array is harmless (a prefetch never faults); the kernel
+    only passes indices it could also read."""
+    sig = types.void(arr, index)
+
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+        data = context.make_array(signature.args[0])(context, builder, args[0]).data
+        byte_ptr = ir.IntType(8).as_pointer()
+        fnty = ir.FunctionType(ir.VoidType(), [byte_ptr] + [ir.IntType(32)] * 3)
+        fn = _function(builder.module, fnty, "llvm.prefetch.p0i8")
+        address = builder.bitcast(builder.gep(data, [args[1]]), byte_ptr)
+        i32 = ir.IntType(32)
+        builder.call(fn, [address, ir.Constant(i32, 0), ir.Constant(i32, 3), ir.Constant(i32, 1)])
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+_prefetch: Any = intrinsic(_prefetch_typing)
+
+
+# The mixer works on all 12 inputs at once: LLVM vector operations, which the compiler maps to
+# the machine's SIMD instructions (it does not vectorise the plain loops by itself, since it
+# cannot tell the weights and the inputs apart in memory). Integer results are exactly those of
+# the scalar definitions in docs/FORMAT.md.
+_I32, _I64 = ir.IntType(32), ir.IntType(64)
+_V32, _V64 = ir.VectorType(_I32, N_INPUTS), ir.VectorType(_I64, N_INPUTS)
+
+
+def _vector_at(context: Any, builder: Any, array_type: Any, array: Any, offset: Any) -> Any:
+    """Pointer to the 12 int32 values array[offset : offset + 12]."""
+    data = context.make_array(array_type)(context, builder, array).data
+    return builder.bitcast(builder.gep(data, [offset]), _V32.as_pointer())
+
+
+def _dot_typing(typingctx: Any, weights: Any, wbase: Any, x: Any) -> Any:
+    """sum(x[k] * weights[wbase + k] for k in 0..11), in 64 bits."""
+
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+        w = builder.load(_vector_at(context, builder, signature.args[0], args[0], args[1]), align=4)
+        xs = builder.load(_vector_at(context, builder, signature.args[2], args[2], ir.Constant(_I64, 0)), align=4)
+        products = builder.mul(builder.sext(w, _V64), builder.sext(xs, _V64))
+        fnty = ir.FunctionType(_I64, [_V64])
+        fn = _function(builder.module, fnty, f"llvm.vector.reduce.add.v{N_INPUTS}i64")
+        return builder.call(fn, [products])
+
+    return types.int64(weights, wbase, x), codegen
+
+
+_dot: Any = intrinsic(_dot_typing)
+
+
+def _train_all_typing(typingctx: Any, weights: Any, wbase: Any, x: Any, err: Any) -> Any:
+    """weights[wbase + k] += (x[k] * err) >> MIXER_SHIFT, clamped to +-WEIGHT_LIMIT, for k in 0..11.
+    32 bits suffice: |x| < 2^11 and |err| < 2^12, and a weight stays within 2^23."""
+
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+        w_ptr = _vector_at(context, builder, signature.args[0], args[0], args[1])
+        w = builder.load(w_ptr, align=4)
+        xs = builder.load(_vector_at(context, builder, signature.args[2], args[2], ir.Constant(_I64, 0)), align=4)
+        e = builder.insert_element(ir.Constant(_V32, ir.Undefined), builder.trunc(args[3], _I32), ir.Constant(_I32, 0))
+        e = builder.shuffle_vector(e, ir.Constant(_V32, ir.Undefined), ir.Constant(_V32, [0] * N_INPUTS))
+        w = builder.add(w, builder.ashr(builder.mul(xs, e), ir.Constant(_V32, [MIXER_SHIFT] * N_INPUTS)))
+        hi = ir.Constant(_V32, [WEIGHT_LIMIT] * N_INPUTS)
+        lo = ir.Constant(_V32, [-WEIGHT_LIMIT] * N_INPUTS)
+        w = builder.select(builder.icmp_signed(">", w, hi), hi, w)
+        w = builder.select(builder.icmp_signed("<", w, lo), lo, w)
+        builder.store(w, w_ptr, align=4)
+        return context.get_dummy_value()
+
+    return types.void(weights, wbase, x, err), codegen
+
+
+_train_all: Any = intrinsic(_train_all_typing)
+
+
 @njit(cache=True, inline="always")
 def _mix32(x: int) -> int:
     x = (x * 0x2C1B3C6D) & 0xFFFFFFFF
@@ -166,6 +256,19 @@ def _mix32(x: int) -> int:
 @njit(cache=True, inline="always")
 def _hash(a: int, b: int, k: int) -> int:
     return _mix32((_mix32((a + k * 0x3C6EF372) & 0xFFFFFFFF) + b) & 0xFFFFFFFF)
+
+
+@njit(cache=True, inline="always")
+def _slot_hashes(
+    ctx: np.ndarray, active: np.ndarray, n_active: int, c0: int, hashes: np.ndarray, slots: np.ndarray, slot_mask: int
+) -> None:
+    """Each hashed component's slot hash for the nibble that starts at partial byte c0. Each lookup
+    is likely a cache miss in a large table: every component's slot group is requested here, so
+    that the misses overlap, well before the slots are probed."""
+    for k in range(n_active):
+        h = _mix32((ctx[active[k]] + c0 * 0x9E3779B1) & 0xFFFFFFFF)
+        hashes[k] = h
+        _prefetch(slots, (h & slot_mask) << 4)
 
 
 @njit(cache=True)
@@ -200,10 +303,14 @@ def _run(
     match_sm = np.full(64, 1 << 31, dtype=np.uint32)
 
     active = np.zeros(N_HASHED, dtype=np.int64)  # the hashed components in use
+    x_at = np.zeros(N_HASHED, dtype=np.int64)  # their mixer inputs
+    sm_at = np.zeros(N_HASHED, dtype=np.int64)  # and where their state maps start in sm
     n_active = 0
     for i in range(N_HASHED):
         if (components >> (C_ORDER3 + i)) & 1:
             active[n_active] = i
+            x_at[n_active] = 3 + i
+            sm_at[n_active] = (3 + i) << 8
             n_active += 1
     use1 = (components >> C_ORDER1) & 1
     use2 = (components >> C_ORDER2) & 1
@@ -214,8 +321,11 @@ def _run(
 
     ctx = np.zeros(N_HASHED, dtype=np.int64)  # context hash of each hashed component, per byte
     slot = np.zeros(N_HASHED, dtype=np.int64)  # byte offset of each component's current slot
-    x = np.zeros(N_INPUTS, dtype=np.int64)  # mixer inputs
-    st = np.zeros(N_INPUTS, dtype=np.int64)  # table index of the state behind each input
+    hashes = np.zeros(N_HASHED, dtype=np.int64)  # each component's slot hash for this nibble
+    x = np.zeros(N_INPUTS, dtype=np.int32)  # mixer inputs (stretched: |x| < 2^11)
+    st = np.zeros(N_HASHED, dtype=np.int64)  # byte offset in slots of each hashed component's state
+    st1 = 0  # index in t1 of the order-1 state
+    st2 = 0  # index in t2 of the order-2 state
 
     x1 = 0
     x2 = 0xFFFFFFFF
@@ -243,6 +353,10 @@ def _run(
     for pos in range(end):
         coding = pos >= start
         # --- byte boundary: contexts of the next byte ---
+        # The match table entry, likely a cache miss, is needed only after the context hashes:
+        # request it first.
+        h6 = _hash(c4, c8 & 0xFFFF, 11) & match_mask
+        _prefetch(match_table, h6)
         c1 = c4 & 0xFF
         c2 = (c4 >> 8) & 0xFF
         col = pos - line_start
@@ -256,6 +370,7 @@ def _run(
         ctx[4] = _hash(word, word_prev, 8)
         ctx[5] = _hash(above | (c1 << 8), min(col, 255), 9)
         ctx[6] = _hash(field, c1 | (above << 8), 10)
+        _slot_hashes(ctx, active, n_active, 1, hashes, slots, slot_mask)
         # match model: follow the current match, or look the context up
         if match_len > 0 and buf[match_ptr] == c1:
             match_len += 1
@@ -263,7 +378,6 @@ def _run(
         else:
             match_len = 0
         if pos >= MATCH_MIN:
-            h6 = _hash(c4, c8 & 0xFFFF, 11) & match_mask
             if match_len == 0:
                 cand = match_table[h6]
                 if cand > 0:
@@ -284,51 +398,62 @@ def _run(
         mix_sel = 0 if match_len == 0 else (1 if match_len < 16 else (2 if match_len < 32 else 3))
         base1 = c1 << 8
         base2 = ((c2 << 8) | c1) << 8
+        if use2:  # the byte's order-2 states: 256 bytes, likely not cached
+            for j in range(4):
+                _prefetch(t2, base2 + j * 64)
 
         c0 = 1
         byte = buf[pos] if (not decoding or not coding) else 0
         for bit in range(8):
+            # This bit's APM row (66 bytes) and weight set, likely outside the nearest caches, are
+            # needed only after the inputs are computed: request them now.
+            a_row = ((c1 << 8) | c0) * 33
+            _prefetch(apm, a_row)
+            _prefetch(apm, a_row + 32)
+            _prefetch(weights, ((mix_sel << 8) | c0) * N_INPUTS)
             # --- nibble boundary: find each hashed component's slot ---
+            if bit == 4:
+                _slot_hashes(ctx, active, n_active, c0, hashes, slots, slot_mask)
             if bit == 0 or bit == 4:
                 for k in range(n_active):
-                    h = _mix32((ctx[active[k]] + c0 * 0x9E3779B1) & 0xFFFFFFFF)
+                    # Byte offsets of slots b, b ^ 1 and b ^ 2 (one 64-byte group).
+                    h = hashes[k]
                     check = h >> 24
-                    base = h & slot_mask
-                    found = -1
-                    if slots[base << 4] == check:
-                        found = base
-                    else:
-                        for probe in range(1, 3):
-                            s = base ^ probe
-                            if slots[s << 4] == check:
-                                found = s
-                                break
-                    if found < 0:
-                        found = base
-                        low = priority[slots[(base << 4) + 1]]
-                        for probe in range(1, 3):
-                            s = base ^ probe
-                            pr = priority[slots[(s << 4) + 1]]
-                            if pr < low:
-                                low = pr
-                                found = s
+                    g0 = (h & slot_mask) << 4
+                    g1 = g0 ^ 16
+                    g2 = g0 ^ 32
+                    if slots[g0] == check:
+                        at = g0
+                    elif slots[g1] == check:
+                        at = g1
+                    elif slots[g2] == check:
+                        at = g2
+                    else:  # replace the first of lowest priority
+                        at = g0
+                        low = priority[slots[g0 + 1]]
+                        pr = priority[slots[g1 + 1]]
+                        if pr < low:
+                            low = pr
+                            at = g1
+                        if priority[slots[g2 + 1]] < low:
+                            at = g2
                         for j in range(16):
-                            slots[(found << 4) + j] = 0
-                        slots[found << 4] = check
-                    slot[k] = found << 4
+                            slots[at + j] = 0
+                        slots[at] = check
+                    slot[k] = at
             node = c0 if bit < 4 else (c0 & ((1 << (bit - 4)) - 1)) | (1 << (bit - 4))
             # --- predict ---
             x[0] = stretch[t0[c0] >> 20]
             if use1:
-                st[1] = base1 | c0
-                x[1] = stretch[sm[1, t1[st[1]]] >> 20]
+                st1 = base1 | c0
+                x[1] = stretch[sm[256 + t1[st1]] >> 20]
             if use2:
-                st[2] = base2 | c0
-                x[2] = stretch[sm[2, t2[st[2]]] >> 20]
+                st2 = base2 | c0
+                x[2] = stretch[sm[512 + t2[st2]] >> 20]
             for k in range(n_active):
-                i = 3 + active[k]
-                st[i] = slot[k] + node
-                x[i] = stretch[sm[i, slots[st[i]]] >> 20]
+                at = slot[k] + node
+                st[k] = at
+                x[x_at[k]] = stretch[sm[sm_at[k] + slots[at]] >> 20]
             expected = -1
             if predicted > 0 and (predicted >> (8 - bit)) == c0:
                 expected = (predicted >> (7 - bit)) & 1
@@ -336,10 +461,7 @@ def _run(
             else:
                 x[10] = 0
             wbase = ((mix_sel << 8) | c0) * N_INPUTS
-            dot = 0
-            for i in range(N_INPUTS):
-                dot += x[i] * weights[wbase + i]
-            dot >>= 16
+            dot = _dot(weights, wbase, x) >> 16
             if dot > 2047:
                 dot = 2047
             if dot < -2047:
@@ -348,10 +470,7 @@ def _run(
             p_mix1 = p_mix
             if use_mixer2:  # a second weight set, chosen by the previous byte; the two are averaged
                 wbase2 = (MIXER_SETS + c1) * N_INPUTS
-                dot2 = 0
-                for i in range(N_INPUTS):
-                    dot2 += x[i] * weights[wbase2 + i]
-                dot2 >>= 16
+                dot2 = _dot(weights, wbase2, x) >> 16
                 if dot2 > 2047:
                     dot2 = 2047
                 if dot2 < -2047:
@@ -403,18 +522,19 @@ def _run(
             apm[b] += ((y << 16) - apm[b]) >> APM_RATE
             t0[c0] = _update(t0[c0], y, 255, rate)
             if use1:
-                s = t1[st[1]]
-                sm[1, s] = _update(sm[1, s], y, STATE_MAP_LIMIT, rate)
-                t1[st[1]] = state_next[s, y]
+                s = t1[st1]
+                sm[256 + s] = _update(sm[256 + s], y, STATE_MAP_LIMIT, rate)
+                t1[st1] = state_next[s, y]
             if use2:
-                s = t2[st[2]]
-                sm[2, s] = _update(sm[2, s], y, STATE_MAP_LIMIT, rate)
-                t2[st[2]] = state_next[s, y]
+                s = t2[st2]
+                sm[512 + s] = _update(sm[512 + s], y, STATE_MAP_LIMIT, rate)
+                t2[st2] = state_next[s, y]
             for k in range(n_active):
-                i = 3 + active[k]
-                s = slots[st[i]]
-                sm[i, s] = _update(sm[i, s], y, STATE_MAP_LIMIT, rate)
-                slots[st[i]] = state_next[s, y]
+                at = st[k]
+                s = slots[at]
+                e = sm_at[k] + s
+                sm[e] = _update(sm[e], y, STATE_MAP_LIMIT, rate)
+                slots[at] = state_next[s, y]
             if expected >= 0:
                 j = len_bucket * 2 + expected
                 match_sm[j] = _update(match_sm[j], y, STATE_MAP_LIMIT, rate)
@@ -457,13 +577,7 @@ def _train(weights: np.ndarray, wbase: int, x: np.ndarray, err: int) -> None:
     """One weight set moved along its inputs by the error (skipped when the error is tiny)."""
     if -MIXER_SKIP <= err <= MIXER_SKIP:
         return
-    for i in range(N_INPUTS):
-        w = weights[wbase + i] + ((x[i] * err) >> MIXER_SHIFT)
-        if w > WEIGHT_LIMIT:
-            w = WEIGHT_LIMIT
-        elif w < -WEIGHT_LIMIT:
-            w = -WEIGHT_LIMIT
-        weights[wbase + i] = w
+    _train_all(weights, wbase, x, err)
 
 
 @njit(cache=True, inline="always")
@@ -484,13 +598,20 @@ def _apm_row() -> np.ndarray:
 _APM_ROW = _apm_row()
 
 
+def _zeros_aligned(size: int) -> np.ndarray:
+    """Zeroed bytes starting on a 64-byte boundary: a group of four 16-byte slots (the three a
+    lookup probes lie in one) is then a single cache line."""
+    raw = np.zeros(size + 64, dtype=np.uint8)
+    skip = -raw.ctypes.data % 64
+    return raw[skip : skip + size]
+
+
 def code(
     buf: np.ndarray, start: int, decoding: bool, payload: np.ndarray, out: np.ndarray, components: int, hash_bits: int
 ) -> int:
     """Run the kernel (see :func:`_run`) with fresh tables (allocated here, by numpy, so that
     large ones get transparent huge pages where the system offers them)."""
-    sm = np.empty((12, 256), dtype=np.uint32)
-    sm[:] = _STATE_MAP_INIT.astype(np.uint32)
+    sm = np.tile(_STATE_MAP_INIT.astype(np.uint32), 12)  # state map i: sm[256 i : 256 i + 256]
     weights = np.full((MIXER_SETS + 256) * N_INPUTS, 1 << 14, dtype=np.int32)
     return int(
         _run(
@@ -500,9 +621,9 @@ def code(
             payload,
             out,
             components,
-            np.zeros(16 << hash_bits, dtype=np.uint8),
+            _zeros_aligned(16 << hash_bits),
             np.zeros(256 << 8, dtype=np.uint8),
-            np.zeros(256 << 16, dtype=np.uint8),
+            _zeros_aligned(256 << 16),
             np.zeros(1 << (hash_bits - 2), dtype=np.int32),
             np.tile(_APM_ROW, 65536),
             sm,
