@@ -1,7 +1,7 @@
 """The context-mixing model (backend 3): bitwise prediction, mixing and a binary arithmetic coder.
 
 Everything here is integer arithmetic on fixed-size tables, so every machine writes the same bytes;
-docs/FORMAT.md ("Context-mixing payload") specifies each step, and this module follows it line by
+docs/FORMAT.md §7.2 specifies each step, and this module follows it line by
 line. One kernel, :func:`_run`, both encodes and decodes: the model code is shared, so the two
 sides cannot drift apart.
 
@@ -17,8 +17,9 @@ Per bit, the model predicts P(bit = 1) as a 12-bit probability (0..4095 out of 4
   contexts, a column context and a field context (hashed tables of nibble slots with check bytes),
   each a bit-history state mapped to a probability by an adaptive map;
 - a match model: the byte that followed the last occurrence of the current 6-byte context;
-- a gated mixer (one weight set per partial byte and match state) over their stretched predictions;
-- two adaptive probability maps (APM) refining the mixer's output by order-0 and order-1 contexts.
+- a gated mixer (one weight set per partial byte and match state, a second per previous byte)
+  over their stretched predictions;
+- an adaptive probability map (APM) refining the mixer's output by the order-1 context.
 """
 
 from __future__ import annotations
