@@ -36,6 +36,15 @@ PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "default")
 settings.load_profile(PROFILE)
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Compile the context-mixing kernel into numba's on-disk cache before any test runs, so that
+    the command-line tests' child processes load it instead of each compiling it (about 15 s) under
+    their own time limits, as a first run after installation would."""
+    from sigmalang.backends import CmBackend
+
+    CmBackend(0x7FF, 12).encode(b"compile the context-mixing kernel once")
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """With the fast profile, cap the tests' own max_examples too (a test's @settings outranks
     any profile). Hypothesis keeps a test's settings on the function it wraps and reads them when
