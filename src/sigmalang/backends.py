@@ -316,7 +316,7 @@ class CmBackend:
         # Coded bits can exceed the input only slightly (12 bits per bit at the very worst, far
         # less in practice): past this bound the caller stores the chunk anyway.
         out = np.empty(len(data) + (len(data) >> 3) + 64, dtype=np.uint8)
-        written = _cm.code(buf, len(prime), False, _EMPTY_U8(), out, self.components, hash_bits)
+        written = _cm.code(buf, len(prime), False, _no_array(), out, self.components, hash_bits)
         header = bytes([CM_VERSION, hash_bits]) + encode_varint(self.components)
         if written < 0:
             raise BackendError("CM output larger than its bound")
@@ -333,7 +333,7 @@ class CmBackend:
         buf = np.zeros(len(prime) + size, dtype=np.uint8)
         buf[: len(prime)] = np.frombuffer(prime, dtype=np.uint8)
         payload = np.frombuffer(data, dtype=np.uint8)[start:].copy()
-        result = _cm.code(buf, len(prime), True, payload, _EMPTY_U8(), components, hash_bits)
+        result = _cm.code(buf, len(prime), True, payload, _no_array(), components, hash_bits)
         if result != 0:
             raise BackendError("CM stream does not end where expected")
         return buf[len(prime) :].tobytes()
@@ -365,7 +365,7 @@ class CmBackend:
         return _cm.model_memory(self.hash_bits)
 
 
-def _EMPTY_U8() -> Any:
+def _no_array() -> Any:
     import numpy as np
 
     return np.zeros(0, dtype=np.uint8)
