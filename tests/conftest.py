@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import os
 import random
+import signal
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,6 +44,10 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     from sigmalang.backends import CmBackend
 
     CmBackend(0x7FF, 12).encode(b"compile the context-mixing kernel once")
+    # A shell starts background commands with SIGINT ignored, and child processes would inherit
+    # that: the tests that press Ctrl-C need it delivered, however the suite was started.
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
