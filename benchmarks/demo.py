@@ -24,9 +24,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sigmalang import __version__
+from sigmalang._levels import chunk_size_for
 from sigmalang.cli import main as sigmalang_main
 from sigmalang.codec import DEFAULT_LEVEL, level_spec
-from sigmalang.compressor import DEFAULT_CHUNK_SIZE
 
 DEFAULT_SAMPLE = Path(__file__).resolve().parent.parent / "samples" / "dickens-sample.txt"
 
@@ -56,7 +56,7 @@ def run_sigmalang(src: Path, work: Path, level: int) -> Result:
     encoded, decoded = work / (src.name + ".sgl"), work / src.name
     encode_s = _timed(lambda: _cli("encode", "-q", "--level", str(level), str(src), "-o", str(encoded)))
     decode_s = _timed(lambda: _cli("decode", "-q", str(encoded), "-o", str(decoded)))
-    return Result(f"sigmalang -l {level}", encoded.stat().st_size, encode_s, decode_s, _same(src, decoded))
+    return Result(f"sigmalang -{level}", encoded.stat().st_size, encode_s, decode_s, _same(src, decoded))
 
 
 def _gzip_program(src: Path, encoded: Path, decoded: Path, gzip_path: str) -> tuple[float, float]:
@@ -132,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     print(_table(size, results))
     print()
     what = level_spec(args.level).describe()
-    print(f"sigmalang -l {args.level} is {what}, in chunks of {DEFAULT_CHUNK_SIZE >> 10} KiB.")
+    print(f"sigmalang -{args.level} is {what}, in chunks of {chunk_size_for(args.level, None) >> 10} KiB.")
     print("ratio = original size / encoded size (higher is smaller); times are wall-clock seconds.")
     bad = [r.name for r in results if not r.identical]
     if bad:
