@@ -311,8 +311,7 @@ class CmBackend:
         if len(prime) > CM_MAX_PRIME:  # no decoder would accept it; the codec falls back to zstd
             raise BackendError(f"CM primer of {len(prime):,} bytes is longer than {CM_MAX_PRIME:,}")
         buf = np.frombuffer(prime + data, dtype=np.uint8).copy()
-        # A small input gets small tables: the same model, far less memory to clear and touch.
-        hash_bits = max(_cm.HASH_BITS_MIN, min(self.hash_bits, len(buf).bit_length() + CM_SLOTS_PER_BYTE_BITS))
+        hash_bits = self.table_bits(len(buf))
         # Coded bits can exceed the input only slightly (12 bits per bit at the very worst, far
         # less in practice): past this bound the caller stores the chunk anyway.
         out = np.empty(len(data) + (len(data) >> 3) + 64, dtype=np.uint8)
@@ -321,6 +320,13 @@ class CmBackend:
         if written < 0:
             raise BackendError("CM output larger than its bound")
         return header + out[:written].tobytes()
+
+    def table_bits(self, size: int) -> int:
+        """The hash-table size (a power of two) the encoder uses for *size* bytes of primer and
+        input: a small input gets small tables, the same model with far less memory to touch."""
+        from . import _cm
+
+        return max(_cm.HASH_BITS_MIN, min(self.hash_bits, size.bit_length() + CM_SLOTS_PER_BYTE_BITS))
 
     def decode(self, data: bytes, size: int, prime: bytes = b"") -> bytes:
         import numpy as np

@@ -33,7 +33,7 @@ from typing import Literal
 from ._chunking import check_chunk_size
 from ._frames import MAX_CONTEXT, RESET_INTERVAL
 from ._levels import DEFAULT_LEVEL, TRANSFORMS, LevelSpec, chunk_size_for, level_spec
-from .backends import CM, CM_SLOTS_PER_BYTE_BITS, PPMD, ZSTD, get_backend
+from .backends import CM, PPMD, ZSTD, get_backend
 from .container import FRAME_OVERHEAD, MAX_CHUNK_SIZE
 from .glyph import encode_varint
 from .longrange import LONG_WINDOW, TABLE_BITS
@@ -155,8 +155,8 @@ def _codec_memory(level: int, chunk_size: int, mode: Mode) -> int:
         else:
             memory += ZSTD_DECODE_CONTEXT
     elif spec.backend == CM:
-        # the tables as the coder sizes them for a chunk of this size
-        bits = min(spec.memory_mib, max(12, chunk_size.bit_length() + CM_SLOTS_PER_BYTE_BITS))
+        coder = get_backend(CM, spec.backend_level, spec.memory_mib)
+        bits = coder.table_bits(chunk_size)  # type: ignore[attr-defined]  # as the coder sizes its tables
         memory += get_backend(CM, spec.backend_level, bits).memory_usage()  # type: ignore[attr-defined]
         chunks += CM_CHUNKS
     elif spec.backend == PPMD:
