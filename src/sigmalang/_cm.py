@@ -516,17 +516,17 @@ def _run(
             if use1:
                 s = t1[_ix(st1)]
                 sm[_ix(256 + s)] = _update(sm[_ix(256 + s)], y, STATE_MAP_LIMIT, rate)
-                t1[_ix(st1)] = state_next[_ix(s), _ix(y)]
+                t1[_ix(st1)] = state_next[_ix(2 * s + y)]
             if use2:
                 s = t2[_ix(st2)]
                 sm[_ix(512 + s)] = _update(sm[_ix(512 + s)], y, STATE_MAP_LIMIT, rate)
-                t2[_ix(st2)] = state_next[_ix(s), _ix(y)]
+                t2[_ix(st2)] = state_next[_ix(2 * s + y)]
             for k in range(n_active):
                 at = st[k]
                 s = slots[_ix(at)]
                 e = sm_at[k] + s
                 sm[_ix(e)] = _update(sm[_ix(e)], y, STATE_MAP_LIMIT, rate)
-                slots[_ix(at)] = state_next[_ix(s), _ix(y)]
+                slots[_ix(at)] = state_next[_ix(2 * s + y)]
             if expected >= 0:
                 j = len_bucket * 2 + expected
                 match_sm[_ix(j)] = _update(match_sm[_ix(j)], y, STATE_MAP_LIMIT, rate)
@@ -633,7 +633,7 @@ def code(
             weights,
             SQUASH,
             STRETCH,
-            STATE_NEXT,
+            STATE_NEXT.ravel(),  # row s, column y at 2 s + y
             _STATE_PRIORITY,
             _RATE,
         )
