@@ -38,9 +38,10 @@ settings.load_profile(PROFILE)
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
-    """Compile the context-mixing kernel into numba's on-disk cache before any test runs, so that
-    the command-line tests' child processes load it instead of each compiling it (about 15 s) under
-    their own time limits, as a first run after installation would."""
+    """Compile the context-mixing kernel into its on-disk caches (numba's, and the machine code
+    sigmalang loads without numba) before any test runs, so that the command-line tests' child
+    processes load it instead of each compiling it (about 15 s) under their own time limits, as a
+    first run after installation would."""
     from sigmalang.backends import CmBackend
 
     CmBackend(0x7FF, 12).encode(b"compile the context-mixing kernel once")

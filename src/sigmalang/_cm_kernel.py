@@ -1,0 +1,508 @@
+"""The context-mixing model's compiled kernel (numba): one function, :func:`_run`, both encodes and
+decodes, following docs/FORMAT.md §7.2 step by step; the tables and constants it uses are in
+:mod:`sigmalang._cm`, which also loads the compiled code (see :mod:`sigmalang._cm_native`).
+
+Safety without bounds checks (numba compiles none): every table index is reduced by a mask or
+taken from a value whose range the table was sized for, whatever the input bytes are. The tests
+also run the kernel with ``NUMBA_BOUNDSCHECK=1``, which does not reach inside the vector
+operation of the mixer's update (:func:`_train_all`): it touches weights[F : F + 12] for a
+weight set's start F (a multiple of 12 below the table's end) and the 12 inputs. Prefetch hints
+(:func:`_prefetch`) read nothing and cannot fault. The kernel allocates nothing: its caller
+passes every table and working array.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from llvmlite import ir
+from numba import cfunc, njit, types
+from numba.core import cgutils
+from numba.extending import intrinsic
+from numba.np.numpy_support import carray, from_dtype
+
+from ._cm import (
+    APM_RATE,
+    C_MATCH,
+    C_MIXER2,
+    C_ORDER1,
+    C_ORDER2,
+    C_ORDER3,
+    KERNEL_ARRAYS,
+    MATCH_MIN,
+    MIXER_SETS,
+    MIXER_SHIFT,
+    MIXER_SKIP,
+    N_HASHED,
+    N_INPUTS,
+    STATE_MAP_LIMIT,
+    WEIGHT_LIMIT,
+)
+
+# --- the kernel ---------------------------------------------------------------------------------
+
+
+def _function(module: Any, fnty: Any, name: str) -> Any:
+    """The LLVM function *name* (an intrinsic) declared in *module*."""
+    return cgutils.get_or_insert_function(module, fnty, name)  # type: ignore[no-untyped-call]
+
+
+def _prefetch_typing(typingctx: Any, arr: Any, index: Any) -> Any:
+    """A hint that arr[index] will be read soon (LLVM's prefetch: read, high locality). It changes
+    no value, and an address outside the array is harmless (a prefetch never faults); the kernel
+    only passes indices it could also read."""
+    sig = types.void(arr, index)
+
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+        data = context.make_array(signature.args[0])(context, builder, args[0]).data
+        byte_ptr = ir.IntType(8).as_pointer()
+        fnty = ir.FunctionType(ir.VoidType(), [byte_ptr] + [ir.IntType(32)] * 3)
+        fn = _function(builder.module, fnty, "llvm.prefetch.p0i8")
+        address = builder.bitcast(builder.gep(data, [args[1]]), byte_ptr)
+        i32 = ir.IntType(32)
+        builder.call(fn, [address, ir.Constant(i32, 0), ir.Constant(i32, 3), ir.Constant(i32, 1)])
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+_prefetch: Any = intrinsic(_prefetch_typing)
+
+
+# The mixer's update works on all 12 weights at once: an LLVM vector operation, which the compiler
+# maps to the machine's SIMD instructions (it does not vectorise the plain loop by itself, since
+# it cannot tell the weights and the inputs apart in memory). Integer results are exactly those of
+# the scalar definition in docs/FORMAT.md.
+_I32, _I64 = ir.IntType(32), ir.IntType(64)
+_V32 = ir.VectorType(_I32, N_INPUTS)
+
+
+def _vector_at(context: Any, builder: Any, array_type: Any, array: Any, offset: Any) -> Any:
+    """Pointer to the 12 int32 values array[offset : offset + 12]."""
+    data = context.make_array(array_type)(context, builder, array).data
+    return builder.bitcast(builder.gep(data, [offset]), _V32.as_pointer())
+
+
+def _train_all_typing(typingctx: Any, weights: Any, wbase: Any, x: Any, err: Any) -> Any:
+    """weights[wbase + k] += (x[k] * err) >> MIXER_SHIFT, clamped to +-WEIGHT_LIMIT, for k in 0..11.
+    32 bits suffice: |x| < 2^11 and |err| < 2^12, and a weight stays within 2^23."""
+
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+        w_ptr = _vector_at(context, builder, signature.args[0], args[0], args[1])
+        w = builder.load(w_ptr, align=4)
+        xs = builder.load(_vector_at(context, builder, signature.args[2], args[2], ir.Constant(_I64, 0)), align=4)
+        e = builder.insert_element(ir.Constant(_V32, ir.Undefined), builder.trunc(args[3], _I32), ir.Constant(_I32, 0))
+        e = builder.shuffle_vector(e, ir.Constant(_V32, ir.Undefined), ir.Constant(_V32, [0] * N_INPUTS))
+        w = builder.add(w, builder.ashr(builder.mul(xs, e), ir.Constant(_V32, [MIXER_SHIFT] * N_INPUTS)))
+        hi = ir.Constant(_V32, [WEIGHT_LIMIT] * N_INPUTS)
+        lo = ir.Constant(_V32, [-WEIGHT_LIMIT] * N_INPUTS)
+        w = builder.select(builder.icmp_signed(">", w, hi), hi, w)
+        w = builder.select(builder.icmp_signed("<", w, lo), lo, w)
+        builder.store(w, w_ptr, align=4)
+        return context.get_dummy_value()
+
+    return types.void(weights, wbase, x, err), codegen
+
+
+_train_all: Any = intrinsic(_train_all_typing)
+
+
+@njit(cache=True, inline="always")
+def _mix32(x: int) -> int:
+    x = (x * 0x2C1B3C6D) & 0xFFFFFFFF
+    x ^= x >> 15
+    x = (x * 0x297A2D39) & 0xFFFFFFFF
+    x ^= x >> 13
+    return x
+
+
+@njit(cache=True, inline="always")
+def _hash(a: int, b: int, k: int) -> int:
+    return _mix32((_mix32((a + k * 0x3C6EF372) & 0xFFFFFFFF) + b) & 0xFFFFFFFF)
+
+
+@njit(cache=True, inline="always")
+def _slot_hashes(
+    ctx: np.ndarray, active: np.ndarray, n_active: int, c0: int, hashes: np.ndarray, slots: np.ndarray, slot_mask: int
+) -> None:
+    """Each hashed component's slot hash for the nibble that starts at partial byte c0. Each lookup
+    is likely a cache miss in a large table: every component's slot group is requested here, so
+    that the misses overlap, well before the slots are probed."""
+    for k in range(n_active):
+        h = _mix32((ctx[active[k]] + c0 * 0x9E3779B1) & 0xFFFFFFFF)
+        hashes[k] = h
+        _prefetch(slots, (h & slot_mask) << 4)
+
+
+@njit(cache=True, inline="always")
+def _ix(i: int) -> int:
+    """A table index as an unsigned integer. Every index in the kernel is non-negative by
+    construction; indexing with an unsigned value spares the negative-index wraparound numba
+    otherwise compiles into every access (worth about 5% of the coder's time)."""
+    return np.uint64(i)  # type: ignore[return-value]
+
+
+@njit(cache=True)
+def _run(
+    buf: np.ndarray,
+    start: int,
+    decoding: bool,
+    payload: np.ndarray,
+    out: np.ndarray,
+    components: int,
+    slots: np.ndarray,
+    t1: np.ndarray,
+    t2: np.ndarray,
+    match_table: np.ndarray,
+    apm: np.ndarray,
+    sm: np.ndarray,
+    weights: np.ndarray,
+    squash: np.ndarray,
+    stretch: np.ndarray,
+    state_next: np.ndarray,
+    priority: np.ndarray,
+    rate: np.ndarray,
+    scratch: np.ndarray,
+    maps: np.ndarray,
+    x: np.ndarray,
+) -> int:
+    """Model buf[0:start] (no coding), then code buf[start:]: encode into *out*, or decode from
+    *payload* into buf. Returns the bytes written (encoding) or -1 if *out* is too small; when
+    decoding, 0 if the payload was consumed exactly, else -2 (damage). The tables come zeroed or
+    initialised (:func:`code`); so do the small working arrays: *scratch* (int64, 7 rows of
+    N_HASHED), *maps* (uint32, the order-0 map then the match model's map, 256 + 64 entries at
+    2^31) and *x* (int32, N_INPUTS): the kernel allocates nothing."""
+    end = buf.shape[0]
+    slot_mask = (slots.shape[0] >> 4) - 1
+    match_mask = match_table.shape[0] - 1
+    t0 = maps[0:256]
+    match_sm = maps[256:320]
+
+    active = scratch[0:N_HASHED]  # the hashed components in use
+    x_at = scratch[N_HASHED : 2 * N_HASHED]  # their mixer inputs
+    sm_at = scratch[2 * N_HASHED : 3 * N_HASHED]  # and where their state maps start in sm
+    n_active = 0
+    for i in range(N_HASHED):
+        if (components >> (C_ORDER3 + i)) & 1:
+            active[n_active] = i
+            x_at[n_active] = 3 + i
+            sm_at[n_active] = (3 + i) << 8
+            n_active += 1
+    use1 = (components >> C_ORDER1) & 1
+    use2 = (components >> C_ORDER2) & 1
+    use_match = (components >> C_MATCH) & 1
+    use_mixer2 = (components >> C_MIXER2) & 1
+    wbase2 = 0
+    p_mix2 = 2048
+
+    ctx = scratch[3 * N_HASHED : 4 * N_HASHED]  # context hash of each hashed component, per byte
+    slot = scratch[4 * N_HASHED : 5 * N_HASHED]  # byte offset of each component's current slot
+    hashes = scratch[5 * N_HASHED : 6 * N_HASHED]  # each component's slot hash for this nibble
+    # x: the mixer inputs (stretched: |x| < 2^11)
+    st = scratch[6 * N_HASHED : 7 * N_HASHED]  # byte offset in slots of each hashed component's state
+    st1 = 0  # index in t1 of the order-1 state
+    st2 = 0  # index in t2 of the order-2 state
+
+    x1 = 0
+    x2 = 0xFFFFFFFF
+    xv = 0
+    n_out = 0
+    n_in = 0
+    if decoding:
+        if payload.shape[0] < 4:
+            return -2
+        for _ in range(4):
+            xv = (xv << 8) | payload[n_in]
+            n_in += 1
+
+    c4 = 0  # last four bytes, most recent in the low byte
+    c8 = 0  # the four before them
+    word = 0
+    word_prev = 0
+    line_start = 0
+    prev_line_start = 0
+    field = 0
+    match_ptr = 0
+    match_len = 0
+    x[N_INPUTS - 1] = 256
+
+    for pos in range(end):
+        coding = pos >= start
+        # --- byte boundary: contexts of the next byte ---
+        # The match table entry, likely a cache miss, is needed only after the context hashes:
+        # request it first.
+        h6 = _hash(c4, c8 & 0xFFFF, 11) & match_mask
+        _prefetch(match_table, h6)
+        c1 = c4 & 0xFF
+        c2 = (c4 >> 8) & 0xFF
+        col = pos - line_start
+        above = 0
+        if prev_line_start + col < line_start:
+            above = buf[_ix(prev_line_start + col)]
+        ctx[0] = _hash(c4 & 0xFFFFFF, 0, 3)
+        ctx[1] = _hash(c4, 0, 4)
+        ctx[2] = _hash(c4, c8 & 0xFFFF, 6)
+        ctx[3] = _hash(word, c1 if word == 0 else 0, 7)
+        ctx[4] = _hash(word, word_prev, 8)
+        ctx[5] = _hash(above | (c1 << 8), min(col, 255), 9)
+        ctx[6] = _hash(field, c1 | (above << 8), 10)
+        _slot_hashes(ctx, active, n_active, 1, hashes, slots, slot_mask)
+        # match model: follow the current match, or look the context up
+        if match_len > 0 and buf[_ix(match_ptr)] == c1:
+            match_len += 1
+            match_ptr += 1
+        else:
+            match_len = 0
+        if pos >= MATCH_MIN:
+            if match_len == 0:
+                cand = match_table[_ix(h6)]
+                if cand > 0:
+                    n = 0
+                    while n < 32 and n < cand and buf[_ix(cand - 1 - n)] == buf[_ix(pos - 1 - n)]:
+                        n += 1
+                    if n >= MATCH_MIN:
+                        match_len = n
+                        match_ptr = cand
+            match_table[_ix(h6)] = pos
+        if match_len > 65535:
+            match_len = 65535
+        predicted = (buf[_ix(match_ptr)] | 256) if match_len > 0 and use_match else 0
+        if match_len < 16:
+            len_bucket = match_len
+        else:
+            len_bucket = min(16 + ((match_len - 16) >> 3), 31)
+        mix_sel = 0 if match_len == 0 else (1 if match_len < 16 else (2 if match_len < 32 else 3))
+        base1 = c1 << 8
+        base2 = ((c2 << 8) | c1) << 8
+        if use2:  # the byte's order-2 states: 256 bytes, likely not cached
+            for j in range(4):
+                _prefetch(t2, base2 + j * 64)
+
+        c0 = 1
+        byte = buf[_ix(pos)] if (not decoding or not coding) else 0
+        for bit in range(8):
+            # This bit's APM row (66 bytes) and weight set, likely outside the nearest caches, are
+            # needed only after the inputs are computed: request them now.
+            a_row = ((c1 << 8) | c0) * 33
+            _prefetch(apm, a_row)
+            _prefetch(apm, a_row + 32)
+            _prefetch(weights, ((mix_sel << 8) | c0) * N_INPUTS)
+            # --- nibble boundary: find each hashed component's slot ---
+            if bit == 4:
+                _slot_hashes(ctx, active, n_active, c0, hashes, slots, slot_mask)
+            if bit == 0 or bit == 4:
+                for k in range(n_active):
+                    # Byte offsets of slots b, b ^ 1 and b ^ 2 (one 64-byte group).
+                    h = hashes[k]
+                    check = h >> 24
+                    g0 = (h & slot_mask) << 4
+                    g1 = g0 ^ 16
+                    g2 = g0 ^ 32
+                    if slots[_ix(g0)] == check:
+                        at = g0
+                    elif slots[_ix(g1)] == check:
+                        at = g1
+                    elif slots[_ix(g2)] == check:
+                        at = g2
+                    else:  # replace the first of lowest priority
+                        at = g0
+                        low = priority[_ix(slots[_ix(g0 + 1)])]
+                        pr = priority[_ix(slots[_ix(g1 + 1)])]
+                        if pr < low:
+                            low = pr
+                            at = g1
+                        if priority[_ix(slots[_ix(g2 + 1)])] < low:
+                            at = g2
+                        for j in range(16):
+                            slots[_ix(at + j)] = 0
+                        slots[_ix(at)] = check
+                    slot[k] = at
+            node = c0 if bit < 4 else (c0 & ((1 << (bit - 4)) - 1)) | (1 << (bit - 4))
+            # --- predict ---
+            x[0] = stretch[_ix(t0[_ix(c0)] >> 20)]
+            if use1:
+                st1 = base1 | c0
+                x[1] = stretch[_ix(sm[_ix(256 + t1[_ix(st1)])] >> 20)]
+            if use2:
+                st2 = base2 | c0
+                x[2] = stretch[_ix(sm[_ix(512 + t2[_ix(st2)])] >> 20)]
+            for k in range(n_active):
+                at = slot[k] + node
+                st[k] = at
+                x[x_at[k]] = stretch[_ix(sm[_ix(sm_at[k] + slots[_ix(at)])] >> 20)]
+            expected = -1
+            if predicted > 0 and (predicted >> (8 - bit)) == c0:
+                expected = (predicted >> (7 - bit)) & 1
+                x[10] = stretch[_ix(match_sm[_ix(len_bucket * 2 + expected)] >> 20)]
+            else:
+                x[10] = 0
+            wbase = ((mix_sel << 8) | c0) * N_INPUTS
+            dot = _dot(weights, wbase, x) >> 16
+            if dot > 2047:
+                dot = 2047
+            if dot < -2047:
+                dot = -2047
+            p_mix = squash[_ix(dot + 2048)]
+            p_mix1 = p_mix
+            if use_mixer2:  # a second weight set, chosen by the previous byte; the two are averaged
+                wbase2 = (MIXER_SETS + c1) * N_INPUTS
+                dot2 = _dot(weights, wbase2, x) >> 16
+                if dot2 > 2047:
+                    dot2 = 2047
+                if dot2 < -2047:
+                    dot2 = -2047
+                p_mix2 = squash[_ix(dot2 + 2048)]
+                dot = (dot + dot2) >> 1
+                p_mix = squash[_ix(dot + 2048)]
+            # APM: interpolate between two of 33 bins on the stretched probability
+            sv = dot + 2048
+            wt = sv & 127
+            a = (((c1 << 8) | c0) * 33) + (sv >> 7)
+            p_apm = (apm[_ix(a)] * (128 - wt) + apm[_ix(a + 1)] * wt) >> 11
+            p = (p_mix + 3 * p_apm + 2) >> 2
+            if p < 1:
+                p = 1
+            if p > 4095:
+                p = 4095
+            # --- code the bit ---
+            if coding:
+                xmid = x1 + ((x2 - x1) >> 12) * p + ((((x2 - x1) & 0xFFF) * p) >> 12)
+                if decoding:
+                    y = 1 if xv <= xmid else 0
+                else:
+                    y = (byte >> (7 - bit)) & 1
+                if y:
+                    x2 = xmid
+                else:
+                    x1 = xmid + 1
+                while ((x1 ^ x2) & 0xFF000000) == 0:
+                    if decoding:
+                        if n_in >= payload.shape[0]:
+                            return -2  # a valid payload is never read past its end
+                        xv = ((xv << 8) & 0xFFFFFFFF) | payload[n_in]
+                        n_in += 1
+                    else:
+                        if n_out >= out.shape[0]:
+                            return -1
+                        out[n_out] = x2 >> 24
+                        n_out += 1
+                    x1 = (x1 << 8) & 0xFFFFFFFF
+                    x2 = ((x2 << 8) & 0xFFFFFFFF) | 0xFF
+            else:
+                y = (byte >> (7 - bit)) & 1
+            # --- update ---
+            _train(weights, wbase, x, (y << 12) - p_mix1)
+            if use_mixer2:
+                _train(weights, wbase2, x, (y << 12) - p_mix2)
+            b = a + (wt >> 6)
+            apm[_ix(b)] += ((y << 16) - apm[_ix(b)]) >> APM_RATE
+            t0[_ix(c0)] = _update(t0[_ix(c0)], y, 255, rate)
+            if use1:
+                s = t1[_ix(st1)]
+                sm[_ix(256 + s)] = _update(sm[_ix(256 + s)], y, STATE_MAP_LIMIT, rate)
+                t1[_ix(st1)] = state_next[_ix(2 * s + y)]
+            if use2:
+                s = t2[_ix(st2)]
+                sm[_ix(512 + s)] = _update(sm[_ix(512 + s)], y, STATE_MAP_LIMIT, rate)
+                t2[_ix(st2)] = state_next[_ix(2 * s + y)]
+            for k in range(n_active):
+                at = st[k]
+                s = slots[_ix(at)]
+                e = sm_at[k] + s
+                sm[_ix(e)] = _update(sm[_ix(e)], y, STATE_MAP_LIMIT, rate)
+                slots[_ix(at)] = state_next[_ix(2 * s + y)]
+            if expected >= 0:
+                j = len_bucket * 2 + expected
+                match_sm[_ix(j)] = _update(match_sm[_ix(j)], y, STATE_MAP_LIMIT, rate)
+                if y != expected:
+                    predicted = 0
+            c0 = (c0 << 1) | y
+        byte = c0 & 0xFF
+        if decoding and coding:
+            buf[_ix(pos)] = byte
+        # --- after the byte: histories ---
+        c8 = ((c8 << 8) | (c4 >> 24)) & 0xFFFFFFFF
+        c4 = ((c4 << 8) | byte) & 0xFFFFFFFF
+        lower = byte | 32
+        if 97 <= lower <= 122 or byte >= 128:
+            word = _hash(word, lower, 12)
+        elif word != 0:
+            word_prev = word
+            word = 0
+        if byte == 10:
+            prev_line_start = line_start
+            line_start = pos + 1
+            field = 0
+        elif byte == 32 or byte == 9 or byte == 44 or byte == 59 or byte == 124:
+            field += 1
+    if decoding:
+        if n_in != payload.shape[0] or xv != x1:
+            return -2
+        return 0
+    for _ in range(4):
+        if n_out >= out.shape[0]:
+            return -1
+        out[n_out] = x1 >> 24
+        n_out += 1
+        x1 = (x1 << 8) & 0xFFFFFFFF
+    return n_out
+
+
+@njit(cache=True, inline="always")
+def _dot(weights: np.ndarray, wbase: int, x: np.ndarray) -> int:
+    """sum(x[k] * weights[wbase + k] for k in 0..11), in 64 bits. Scalar on purpose: the inputs
+    were just stored one by one, and a vector load of them would wait for those stores to reach
+    the cache (about 10% of the coder's time)."""
+    acc = 0
+    for k in range(N_INPUTS):
+        acc += np.int64(x[k]) * weights[_ix(wbase + k)]
+    return acc
+
+
+@njit(cache=True, inline="always")
+def _train(weights: np.ndarray, wbase: int, x: np.ndarray, err: int) -> None:
+    """One weight set moved along its inputs by the error (skipped when the error is tiny)."""
+    if -MIXER_SKIP <= err <= MIXER_SKIP:
+        return
+    _train_all(weights, wbase, x, err)
+
+
+@njit(cache=True, inline="always")
+def _update(entry: int, y: int, limit: int, rate: np.ndarray) -> int:
+    """An adaptive map entry (22-bit probability above a 10-bit count) moved toward bit *y*."""
+    n = entry & 1023
+    p = entry >> 10
+    p += (((y << 22) - p) * rate[_ix(n)]) >> 17
+    if n < limit:
+        n += 1
+    return int((p << 10) | n)
+
+
+# --- the native entry point ---------------------------------------------------------------------
+
+_FIRST = ("buf", "start", "decoding", "payload", "out", "components")
+
+
+def native_entry() -> tuple[str, bytes]:
+    """Compile :func:`_run` behind a C entry point and return the entry point's symbol name and its
+    machine code (an object file for this machine). The entry takes each array as a pointer and a
+    length, in :func:`_run`'s order (``KERNEL_ARRAYS`` after the first six), and the integers as
+    int64."""
+    pointer: Any = types.CPointer
+    u8p = pointer(types.uint8)
+    i64 = types.int64
+    params = ["buf_p", "buf_n", "start", "decoding", "payload_p", "payload_n", "out_p", "out_n", "components"]
+    argtypes = [u8p, i64, i64, i64, u8p, i64, u8p, i64, i64]
+    views = ["carray(buf_p, (buf_n,))", "start", "decoding != 0", "carray(payload_p, (payload_n,))"]
+    views += ["carray(out_p, (out_n,))", "components"]
+    for name, dtype in KERNEL_ARRAYS:
+        params += [f"{name}_p", f"{name}_n"]
+        argtypes += [pointer(from_dtype(np.dtype(dtype))), i64]
+        views.append(f"carray({name}_p, ({name}_n,))")
+    source = f"def entry({', '.join(params)}):\n    return run({', '.join(views)})\n"
+    namespace: dict[str, Any] = {"carray": carray, "run": _run}
+    exec(source, namespace)  # a Python function with one named parameter per C argument
+    compiled = cfunc(types.int64(*argtypes))(namespace["entry"])
+    library: Any = compiled._library  # type: ignore[attr-defined]
+    return str(compiled.native_name), bytes(library._get_compiled_object())

@@ -1,0 +1,227 @@
+"""The CM kernel's machine code, cached on disk and loaded without importing numba.
+
+numba's own cache keeps the compiled kernel, but loading it initialises numba's whole compiler
+(about a second, and some 130 MiB of memory in every process that codes a frame). This module
+keeps the same machine code, behind a C entry point (:func:`sigmalang._cm_kernel.native_entry`), in
+a file of its own, and links it with llvmlite's JIT linker alone: a process that finds the file
+needs neither numba's compiler nor its memory.
+
+The file is specific to this machine and these sources: its name carries a SHA-256 of the model's
+sources, the numba and llvmlite versions, the Python version and the host CPU's name and features,
+so any change makes a new file. Its content ends with a SHA-256 of the rest, checked before the
+code is linked. A new file is first loaded and run by a separate process, and kept only when that
+process codes a sample exactly as numba's dispatcher does; any failure leaves numba's dispatcher
+in use (:func:`sigmalang._cm.kernel`).
+
+Layout: ``MAGIC`` | symbol length (u16, little-endian) | symbol (ASCII) | object file | SHA-256.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import hashlib
+import os
+import platform
+import struct
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ._cm import KERNEL_ARRAYS
+
+MAGIC = b"SGLCMK1\n"
+_HERE = Path(__file__).resolve().parent
+_SOURCES = ("_cm.py", "_cm_kernel.py", "_cm_native.py")
+
+# Runtime helpers the compiled entry point refers to only on paths taken when the kernel raises an
+# exception, which it never does (it raises nothing and allocates nothing): they are bound to a
+# function that does nothing, so that linking never depends on numba's runtime.
+_UNREACHABLE = (
+    "numba_gil_ensure",
+    "numba_gil_release",
+    "numba_runtime_build_excinfo_struct",
+    "numba_unpickle",
+    "numba_do_raise",
+    "NRT_Free",
+    "NRT_MemInfo_call_dtor",
+)
+_NOTHING = ctypes.CFUNCTYPE(None)(lambda: None)
+_alive: list[Any] = []  # the JIT engines whose code is in use: freed with the process
+
+Kernel = Callable[..., int]
+
+
+def _llvm() -> Any:
+    import llvmlite.binding as llvm
+
+    llvm.initialize_native_target()
+    llvm.initialize_native_asmprinter()
+    return llvm
+
+
+def _key(llvm: Any) -> str:
+    digest = hashlib.sha256()
+    for name in _SOURCES:
+        digest.update((_HERE / name).read_bytes())
+    for package in ("numba", "llvmlite"):
+        digest.update(metadata.version(package).encode())
+    facts = (platform.machine(), sys.version_info[:2], llvm.get_host_cpu_name(), llvm.get_host_cpu_features().flatten())
+    digest.update(repr(facts).encode())
+    return digest.hexdigest()[:32]
+
+
+def _cache_dirs() -> list[Path]:
+    user = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "sigmalang"
+    return [_HERE / "__pycache__", user]
+
+
+def _parse(blob: bytes) -> tuple[str, bytes]:
+    """The symbol and object code of a cache file's content; ValueError if it is not intact."""
+    if len(blob) < len(MAGIC) + 2 + 32 or not blob.startswith(MAGIC):
+        raise ValueError("not a kernel cache file")
+    body, digest = blob[:-32], blob[-32:]
+    if hashlib.sha256(body).digest() != digest:
+        raise ValueError("kernel cache file damaged")
+    (length,) = struct.unpack_from("<H", body, len(MAGIC))
+    start = len(MAGIC) + 2
+    symbol = body[start : start + length].decode("ascii")
+    return symbol, body[start + length :]
+
+
+def _serialise(symbol: str, obj: bytes) -> bytes:
+    body = MAGIC + struct.pack("<H", len(symbol)) + symbol.encode("ascii") + obj
+    return body + hashlib.sha256(body).digest()
+
+
+def _link(llvm: Any, symbol: str, obj: bytes) -> Kernel:
+    """The entry point of *obj*, linked into this process, as a Python callable with the
+    kernel's signature (arrays are passed as pointer and length)."""
+    nothing = ctypes.cast(_NOTHING, ctypes.c_void_p).value
+    for name in _UNREACHABLE:
+        llvm.add_symbol(name, nothing)
+    machine = llvm.Target.from_default_triple().create_target_machine()
+    engine = llvm.create_mcjit_compiler(llvm.parse_assembly(""), machine)
+    engine.add_object_file(llvm.ObjectFileRef.from_data(obj))
+    engine.finalize_object()
+    address = engine.get_function_address(symbol)
+    if not address:
+        raise ValueError("kernel entry point not found")
+    _alive.append(engine)
+    pointer, integer = ctypes.c_void_p, ctypes.c_int64
+    argtypes = [pointer, integer, integer, integer, pointer, integer, pointer, integer, integer]
+    argtypes += [pointer, integer] * len(KERNEL_ARRAYS)
+    entry = ctypes.CFUNCTYPE(integer, *argtypes)(address)  # called without the GIL
+    dtypes = [np.dtype(dtype) for _, dtype in KERNEL_ARRAYS]
+
+    def run(
+        buf: np.ndarray,
+        start: int,
+        decoding: bool,
+        payload: np.ndarray,
+        out: np.ndarray,
+        components: int,
+        *arrays: np.ndarray,
+    ) -> int:
+        if len(arrays) != len(dtypes):
+            raise TypeError(f"the kernel takes {len(dtypes)} tables, got {len(arrays)}")
+        args: list[int] = [buf.ctypes.data, buf.shape[0], start, int(decoding)]
+        args += [payload.ctypes.data, payload.shape[0], out.ctypes.data, out.shape[0], components]
+        for array, dtype in zip((buf, payload, out, *arrays), [np.dtype(np.uint8)] * 3 + dtypes, strict=True):
+            if array.dtype != dtype or array.ndim != 1 or not array.flags.c_contiguous:
+                raise TypeError(f"kernel table of {array.dtype}, shape {array.shape}: expected contiguous {dtype}")
+        for array in arrays:
+            args += [array.ctypes.data, array.shape[0]]
+        return int(entry(*args))
+
+    return run
+
+
+def _sample() -> bytes:
+    """A few kilobytes that exercise every component: text, a table, repeats."""
+    lines = [f"{i:05d},user{i % 7},GET /item/{i * 37 % 101} 200 {i * 13 % 997}ms\n" for i in range(120)]
+    return ("The quick brown fox jumps over the lazy dog. " * 20 + "".join(lines)).encode()
+
+
+def _self_test(path: str) -> int:
+    """Run in a separate process: link *path* and code the sample; print its payload's digest."""
+    from . import _cm
+
+    llvm = _llvm()
+    run = _link(llvm, *_parse(Path(path).read_bytes()))
+    _cm._kernels["native"] = run
+    data = np.frombuffer(_sample(), dtype=np.uint8).copy()
+    out = np.zeros(len(data) * 2 + 64, dtype=np.uint8)
+    written = _cm.code(data, 0, False, np.zeros(0, dtype=np.uint8), out, _cm.COMPONENTS_ALL, 14, kind="native")
+    print(hashlib.sha256(out[:written].tobytes()).hexdigest())
+    return 0
+
+
+def _reference_digest() -> str:
+    from . import _cm
+
+    data = np.frombuffer(_sample(), dtype=np.uint8).copy()
+    out = np.zeros(len(data) * 2 + 64, dtype=np.uint8)
+    written = _cm.code(data, 0, False, np.zeros(0, dtype=np.uint8), out, _cm.COMPONENTS_ALL, 14, kind="numba")
+    return hashlib.sha256(out[:written].tobytes()).hexdigest()
+
+
+def _works(path: str, expected: str) -> bool:
+    """Whether the cache file at *path*, linked by a separate process, codes the sample into the
+    payload whose digest is *expected* (a crash there cannot take this process down)."""
+    command = [sys.executable, "-c", f"from sigmalang._cm_native import _self_test; _self_test({path!r})"]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(_HERE.parent), os.environ.get("PYTHONPATH", "")])}
+    check = subprocess.run(command, capture_output=True, text=True, timeout=300, env=env)
+    return check.returncode == 0 and check.stdout.strip() == expected
+
+
+def _build(name: str) -> tuple[str, bytes] | None:
+    """Compile the entry point with numba, check it in a separate process and store it in the
+    first cache folder that takes it; None if the check fails."""
+    from . import _cm_kernel
+
+    symbol, obj = _cm_kernel.native_entry()
+    blob = _serialise(symbol, obj)
+    expected = _reference_digest()
+    for folder in _cache_dirs():
+        with contextlib.suppress(OSError):
+            folder.mkdir(parents=True, exist_ok=True)
+            fd, temporary = tempfile.mkstemp(prefix=".cm-kernel-", dir=folder)
+            try:
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(blob)
+                os.chmod(temporary, 0o644)  # readable by every user of a shared installation, like .pyc files
+                if not _works(temporary, expected):
+                    return None
+                os.replace(temporary, folder / name)
+                return symbol, obj
+            finally:
+                with contextlib.suppress(OSError):
+                    os.unlink(temporary)
+    return None
+
+
+def load() -> Kernel | None:
+    """The kernel from the cache (built and checked first if missing), or None if the machine code
+    cannot be used here (the caller then uses numba's dispatcher)."""
+    try:
+        llvm = _llvm()
+        name = f"cm-kernel-{_key(llvm)}.bin"
+        found: tuple[str, bytes] | None = None
+        for folder in _cache_dirs():
+            with contextlib.suppress(OSError, ValueError):
+                found = _parse((folder / name).read_bytes())
+                break
+        if found is None:
+            found = _build(name)
+        if found is None:
+            return None
+        return _link(llvm, *found)
+    except Exception:  # any failure: numba's dispatcher codes the same bytes
+        return None

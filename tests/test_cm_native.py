@@ -1,0 +1,114 @@
+"""The CM kernel's machine code loaded from its own cache, without numba: the same bytes as numba's
+dispatcher for every input, a process that codes without importing numba, and cache files that are
+checked before their code is run."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sigmalang import _cm, _cm_native
+
+COMPONENT_SETS = [0, 0x7FF, 0x21F, 1 << 9, 1 << 10, 0x1E0]
+
+
+def encode(data: bytes, components: int, kind: str, prime: int = 0) -> bytes:
+    buf = np.frombuffer(data, dtype=np.uint8).copy()
+    out = np.zeros(len(data) * 2 + 64, dtype=np.uint8)
+    written = _cm.code(buf, prime, False, np.zeros(0, dtype=np.uint8), out, components, 12, kind=kind)
+    assert written >= 0
+    return out[:written].tobytes()
+
+
+def decode(payload: bytes, data_prefix: bytes, size: int, components: int, kind: str) -> tuple[int, bytes]:
+    buf = np.zeros(len(data_prefix) + size, dtype=np.uint8)
+    buf[: len(data_prefix)] = np.frombuffer(data_prefix, dtype=np.uint8)
+    pay = np.frombuffer(payload, dtype=np.uint8).copy()
+    status = _cm.code(buf, len(data_prefix), True, pay, np.zeros(0, dtype=np.uint8), components, 12, kind=kind)
+    return status, buf[len(data_prefix) :].tobytes()
+
+
+def test_the_native_kernel_loads_here() -> None:
+    assert _cm_native.load() is not None
+    assert _cm.kernel("native") is not _cm.kernel("numba")
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.binary(max_size=3000), st.sampled_from(COMPONENT_SETS), st.integers(0, 400))
+def test_native_and_numba_kernels_code_the_same_bytes(data: bytes, components: int, prime: int) -> None:
+    prime = min(prime, len(data))
+    native = encode(data, components, "native", prime)
+    assert native == encode(data, components, "numba", prime)
+    for kind in ("native", "numba"):
+        assert decode(native, data[:prime], len(data) - prime, components, kind) == (0, data[prime:])
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.binary(min_size=5, max_size=400), st.integers(0, 2**16))
+def test_native_and_numba_kernels_agree_on_damaged_payloads(payload: bytes, size: int) -> None:
+    size %= 2000
+    assert decode(payload, b"", size, 0x7FF, "native") == decode(payload, b"", size, 0x7FF, "numba")
+
+
+def test_the_kernel_checks_its_arrays() -> None:
+    with pytest.raises(TypeError):
+        _cm.code(np.zeros(4, dtype=np.int32), 0, False, np.zeros(0, np.uint8), np.zeros(9, np.uint8), 0, 12)
+    with pytest.raises(ValueError):
+        _cm.code(np.zeros(4, dtype=np.uint8), 5, False, np.zeros(0, np.uint8), np.zeros(9, np.uint8), 0, 12)
+    with pytest.raises(ValueError):
+        _cm.code(np.zeros(4, dtype=np.uint8), 0, False, np.zeros(0, np.uint8), np.zeros(9, np.uint8), 0, 11)
+    run = _cm.kernel("native")
+    with pytest.raises(TypeError):
+        run(np.zeros(4, np.uint8), 0, False, np.zeros(0, np.uint8), np.zeros(9, np.uint8), 0)
+
+
+def test_a_process_with_the_cache_codes_without_importing_numba() -> None:
+    script = textwrap.dedent(
+        """
+        import sys
+        import sigmalang
+        data = b"a line of text, then another line of text\\n" * 200
+        assert sigmalang.decompress(sigmalang.compress(data, level=6)) == data
+        print("numba" in sys.modules)
+        """
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300, check=True)
+    assert result.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda blob: blob[:-1],
+        lambda blob: b"X" + blob[1:],
+        lambda blob: blob[:40] + bytes([blob[40] ^ 1]) + blob[41:],
+        lambda blob: blob[:-32] + hashlib.sha256(b"other").digest(),
+        lambda blob: b"",
+    ],
+)
+def test_damaged_cache_files_are_refused(damage: object) -> None:
+    blob = _cm_native._serialise("entry", b"\x7fELF object code")
+    assert _cm_native._parse(blob) == ("entry", b"\x7fELF object code")
+    with pytest.raises(ValueError):
+        _cm_native._parse(damage(blob))  # type: ignore[operator]
+
+
+@pytest.mark.slow
+def test_a_damaged_cache_file_is_replaced(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_cm_native, "_cache_dirs", lambda: [tmp_path])
+    name = f"cm-kernel-{_cm_native._key(_cm_native._llvm())}.bin"
+    (tmp_path / name).write_bytes(b"SGLCMK1\n damaged")
+    run = _cm_native.load()
+    assert run is not None
+    _cm_native._parse((tmp_path / name).read_bytes())  # rebuilt, intact
+    data = bytes(range(256)) * 20
+    monkeypatch.setitem(_cm._kernels, "native", run)
+    assert encode(data, 0x7FF, "native") == encode(data, 0x7FF, "numba")
