@@ -72,6 +72,9 @@ class StoreBackend:
         return bytes(data)
 
 
+ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+
+
 class ZstdBackend:
     """Zstandard via the ``zstandard`` package, single-threaded so output is deterministic."""
 
@@ -101,6 +104,8 @@ class ZstdBackend:
             if data:
                 raise BackendError("zstd data present for an empty chunk")
             return b""
+        if data[:4] != ZSTD_MAGIC:  # also refuses skippable frames (magic 0x184D2A5?)
+            raise BackendError("zstd data does not start with a Zstandard frame")
         try:
             params = zstandard.get_frame_parameters(data)
             if params.content_size != size:
