@@ -104,8 +104,13 @@ def read_header(
         end = code.find(b"\n", pos)
         if end < 0:
             raise SemanticDecodeError("glyph code ends inside its codebook")
-        words.append(code[pos:end])
+        word = code[pos:end]
+        if not word.isalpha() or not word.isascii():  # bytes.isalpha: ASCII letters, and not empty
+            raise SemanticDecodeError(f"codebook word {len(base) + len(words)} is not ASCII letters")
+        words.append(word)
         pos = end + 1
+    if len(set(words).union(base)) != len(base) + len(words):
+        raise SemanticDecodeError("glyph code's codebook holds a word twice")
     table = Codebook(base + tuple(words), short)
     return (version, flags, table, pos) if versions else (flags, table, pos)
 
