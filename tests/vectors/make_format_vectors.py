@@ -27,19 +27,24 @@ import sys
 from pathlib import Path
 
 import pyppmd
+from crc32c import crc32c
 
 import sigmalang
 from sigmalang import _pyppmd, semantic
+from sigmalang import primitives as P
 from sigmalang.backends import PPMD, STORE, ZSTD, PpmdBackend, ZstdBackend
 from sigmalang.container import StreamAssembler, StreamHeader
-from sigmalang.glyph import encode_varint
+from sigmalang.glyph import encode_glyph, encode_varint
 from sigmalang.longrange import encode_list
+from sigmalang.primitives import GlyphType
+from sigmalang.semantic.codebook import Codebook, train_codebook
 
 HERE = Path(__file__).resolve().parent
 FIXTURES = HERE.parent / "fixtures"
 ORIGIN = "tests/vectors/make_format_vectors.py"
 LOGS = (FIXTURES / "loghub-small.log").read_bytes()
 PROSE = (FIXTURES / "dickens-64k.txt").read_bytes()
+BOOK_FILE = "logs-book.slb"
 
 
 def assemble(
@@ -72,8 +77,17 @@ def ppmd_restarts(order: int, memory_mib: int, data: bytes) -> int:
     return restarts
 
 
-def valid(name: str, data: bytes, blob: bytes, description: str, chunk: int, level: int, shared: bool) -> dict:
-    assert sigmalang.decompress(blob) == data, name
+def valid(
+    name: str,
+    data: bytes,
+    blob: bytes,
+    description: str,
+    chunk: int,
+    level: int,
+    shared: bool,
+    book: Codebook | None = None,
+) -> dict:
+    assert sigmalang.decompress(blob, codebook=book) == data, name
     (HERE / f"{name}.sgl").write_bytes(blob)
     (HERE / f"{name}.out").write_bytes(data)
     stream = {
@@ -86,7 +100,7 @@ def valid(name: str, data: bytes, blob: bytes, description: str, chunk: int, lev
     }
     if shared:
         stream["shared_context"] = True
-    return {
+    entry = {
         "name": name,
         "file": f"{name}.sgl",
         "expected": f"{name}.out",
@@ -94,6 +108,9 @@ def valid(name: str, data: bytes, blob: bytes, description: str, chunk: int, lev
         "streams": [stream],
         "origin": ORIGIN,
     }
+    if book is not None:
+        entry["codebook"] = BOOK_FILE
+    return entry
 
 
 def damaged(name: str, blob: bytes, description: str, frame: int, offset: int, message: str) -> dict:
@@ -298,11 +315,112 @@ def long_range_vector() -> dict:
     )
 
 
+def codebook_vectors() -> list[dict]:
+    """A codebook file (``logs-book.slb``), a stream of independent frames whose version-1 glyph
+    code references it, and a shared-context stream written with it."""
+    book = train_codebook([FIXTURES / "loghub-small.log"], words=300, short=64, min_count=4)
+    (HERE / BOOK_FILE).write_bytes(book.to_bytes())
+    text = LOGS[:4000]
+    text = text[: text.rfind(b"\n") + 1]
+    code = semantic.encode(text, book=book, bank=False, temporal=False)
+    assert code[0] == 1 and code[1] & 0x10
+    assembler = StreamAssembler(StreamHeader(chunk_size=4096, level=0, codebook_id=book.id))
+    blob = assembler.start() + assembler.frame(text, 1, STORE, encode_varint(len(code)) + code) + assembler.finish()
+    assert sigmalang.decompress(blob, codebook=book) == text
+    one = valid(
+        "semantic-v1-codebook",
+        text,
+        blob,
+        f"a version-1 glyph code (stored) whose references index the codebook file {BOOK_FILE} "
+        "(flag bit 4) plus the frame's own extension words",
+        4096,
+        0,
+        False,
+        book,
+    )
+    text = LOGS[:12000]
+    text = text[: text.rfind(b"\n") + 1]
+    blob = sigmalang.compress(text, 3, chunk_size=4096, codebook=book, shared_context=True)
+    two = valid(
+        "shared-codebook-l3",
+        text,
+        blob,
+        f"logs at level 3 with shared context and the codebook file {BOOK_FILE}: continuing semantic "
+        "frames whose flag bit 4 means the file's words, not the previous frame's",
+        4096,
+        3,
+        True,
+        book,
+    )
+    return [one, two]
+
+
+def strict_vectors() -> list[dict]:
+    """One damaged frame for each rule the reader was made strict on (FORMAT.md §16)."""
+    out = []
+    text = b"alpha beta gamma 12 delta\nalpha beta gamma 19 delta\n"
+    cases = [
+        (
+            "bad-glyph-word-not-letters",
+            bytes([1, 0, 2, 1]) + b"gam3a\n" + text,
+            "codebook word 0 is not ASCII letters",
+            "a stored glyph code whose own codebook word `gam3a` holds a digit",
+        ),
+        (
+            "bad-glyph-word-twice",
+            bytes([1, 0, 2, 2]) + b"beta\nbeta\n" + text,
+            "holds a word twice",
+            "a stored glyph code whose codebook lists `beta` twice",
+        ),
+        (
+            "bad-number-delta-leading-zero",
+            bytes([1, 2, 2, 0]) + text.replace(b"19", b"\xfc07"),
+            "leading zero",
+            "a stored glyph code whose number delta is written `07`",
+        ),
+    ]
+    for name, code, message, what in cases:
+        blob, offsets = assemble([(text, 1, STORE, encode_varint(len(code)) + code, False)], 4096, 0, False)
+        out.append(damaged(name, blob, what + " (frame CRC32C valid)", 0, offsets[0], message))
+    zdata = ZstdBackend(3).encode(text)
+    skip = b"\x50\x2a\x4d\x18" + (4).to_bytes(4, "little") + b"skip"
+    blob, offsets = assemble([(text, 0, ZSTD, skip + zdata, False)], 4096, 1, False)
+    out.append(
+        damaged(
+            "bad-zstd-skippable",
+            blob,
+            "a zstd frame after a 12-byte skippable frame (frame CRC32C valid)",
+            0,
+            offsets[0],
+            "does not start with a Zstandard frame",
+        )
+    )
+    # frame 0 with an original offset of 2^64 as a 10-byte varint (80 ... 80 02)
+    good, offsets = assemble([(text, 0, STORE, text, False)], 4096, 0, False)
+    record = offsets[0]
+    head = good[:record]
+    body = encode_varint(0) + b"\x80" * 9 + b"\x02" + encode_varint(len(text)) + bytes([0, 0]) + text
+    frame = encode_glyph(GlyphType.COMPOSITE, P.FRAME, body + crc32c(body).to_bytes(4, "little"))
+    out.append(
+        damaged(
+            "bad-varint-above-64-bits",
+            head + frame,
+            "frame 0's original offset is the 10-byte varint of 2^64 (CRC32C valid)",
+            0,
+            record,
+            "above 2^64",
+        )
+    )
+    return out
+
+
 def main() -> int:
     manifest = json.loads((HERE / "manifest.json").read_text(encoding="utf-8"))
     good, bad = ppmd_vectors()
     good += semantic_vectors()
     good.append(long_range_vector())
+    good += codebook_vectors()
+    bad += strict_vectors()
     names = {e["name"] for e in good + bad}
     manifest["valid"] = [e for e in manifest["valid"] if e["name"] not in names] + good
     manifest["damaged"] = [e for e in manifest["damaged"] if e["name"] not in names] + bad
