@@ -99,7 +99,7 @@ def read_header(
     count, pos = read_varint(code, 3, 3, _header_error)
     if len(base) + count > capacity(short, version):
         raise SemanticDecodeError(f"codebook of {len(base)} + {count} words does not fit its code space")
-    words = []
+    words: list[bytes] = []
     for _ in range(count):
         end = code.find(b"\n", pos)
         if end < 0:
