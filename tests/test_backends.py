@@ -134,17 +134,54 @@ def test_ppmd_damage_is_a_backend_error(position: int, junk: bytes, order_choice
         out = backend.decode(damaged, len(data))
     except BackendError:
         return
-    assert len(out) == len(data)  # undetected damage still yields exactly size bytes
+    # Whatever the decoder accepts is the encoder's one spelling of what it decoded, with the
+    # parameters the payload names (damage to the memory byte can name another valid size).
+    order, memory_mib, _ = PpmdBackend._parameters(damaged)
+    assert len(out) == len(data) and PpmdBackend(order, memory_mib).encode(out) == damaged
 
 
 def test_ppmd_truncated_is_an_error() -> None:
     data = TEXT[:30_000]
     payload = PpmdBackend(6, 16).encode(data)
-    # The range coder reads zeros past the end, so losing only the last byte or two can go unseen
-    # here (the frame's length and CRC catch it); losing more cannot.
-    for cut in (10, 100, len(payload) // 2):
-        with pytest.raises(BackendError):
+    # pyppmd's range decoder reads zeros past the end, and the last byte is usually 0: the
+    # backend's own check (the payload must be what the encoder writes) catches every cut.
+    for cut in (1, 2, 3, 4, 5, 10, 100, len(payload) // 2):
+        with pytest.raises(BackendError, match="PPMd stream"):
             PpmdBackend().decode(payload[:-cut], len(data))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.integers(0, 5000),
+    st.sampled_from([2, 4, 6, 16, 64]),
+    st.integers(1, 4),
+    st.binary(min_size=4, max_size=4).filter(lambda b: any(b)),
+    st.integers(0, 600),
+)
+def test_ppmd_altered_trailing_bytes_are_rejected(
+    start: int, order: int, last: int, flips: bytes, prime_size: int
+) -> None:
+    """docs/FORMAT.md §7.3: a payload whose last 1-4 bytes differ from what the encoder wrote is
+    an error, primed or not, although PPMd's range decoder alone would decode most of them."""
+    data = TEXT[start : start + 3000]
+    prime = TEXT[:prime_size]
+    backend = PpmdBackend(order, 1)
+    payload = backend.encode(data, prime)
+    tail = bytes(b ^ f for b, f in zip(payload[-last:], flips[:last], strict=True))
+    if tail == payload[-last:]:
+        return  # the flips chosen for the bytes left out were all zero
+    with pytest.raises(BackendError, match="PPMd"):
+        backend.decode(payload[:-last] + tail, len(data), prime)
+    assert backend.decode(payload, len(data), prime) == data
+
+
+@pytest.mark.parametrize("extra", [b"\x00", b"\x01", b"\x00" * 4, b"\xff" * 9])
+@pytest.mark.parametrize("size", [0, 1, 700])
+def test_ppmd_bytes_after_the_stream_are_rejected(extra: bytes, size: int) -> None:
+    backend = PpmdBackend(6, 1)
+    payload = backend.encode(TEXT[:size])
+    with pytest.raises(BackendError, match="does not end where expected"):
+        backend.decode(payload + extra, size)
 
 
 def test_get_backend_caches_and_rejects_unknown_ids() -> None:

@@ -219,3 +219,36 @@ def test_segment_size_must_be_positive() -> None:
         semantic.encode(b"abc", segment=0)
     with pytest.raises(ValueError):
         semantic.decode(semantic.encode(b"abc"), segment=0)
+
+
+# docs/FORMAT.md §7.4, quantities and a frame's own codebook: crafted version-1 codes.
+def _code(flags: int, words: list[bytes], body: bytes, short: int = 2) -> bytes:
+    return bytes([VERSION, flags, short, len(words)]) + b"".join(w + b"\n" for w in words) + body
+
+
+def test_an_escape_ends_a_digit_run() -> None:
+    """`12 FF b 34` holds two numbers: the FC token after the escape is the 2nd number's delta."""
+    first = b"a 12\xff\xe934 z\n"
+    code = _code(0x03, [], first + b"a 12\xff\xe9\xfc5 z\n")
+    assert semantic.decode(code) == b"a 12\xe934 z\na 12\xe939 z\n"
+
+
+@pytest.mark.parametrize(
+    ("words", "body", "message"),
+    [
+        ([b"wor1d"], b"x", "not ASCII letters"),
+        ([b""], b"x", "not ASCII letters"),
+        ([b"caf\xe9"], b"x", "not ASCII letters"),
+        ([b"word", b"word"], b"x", "twice"),
+        ([], b"a 1\na \xfc\n", "stray"),  # FC with no digits
+        ([], b"a 1\na \xfc01\n", "leading zero"),
+        ([], b"a \xfc1\n", "damaged"),  # no previous number
+    ],
+)
+def test_strict_glyph_code_rules(words: list[bytes], body: bytes, message: str) -> None:
+    with pytest.raises(semantic.SemanticDecodeError, match=message):
+        semantic.decode(_code(0x03, words, body))
+
+
+def test_a_zero_delta_is_one_digit() -> None:
+    assert semantic.decode(_code(0x03, [], b"a 17\na \xfc0\n")) == b"a 17\na 17\n"

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sigmalang import semantic
-from sigmalang.semantic.lines import _SCAN, BANK_LINES, MIN_LINE, Clock, LineBank, _digits, render, scan
+from sigmalang.semantic.lines import _SCAN, BANK_LINES, MIN_LINE, Clock, LineBank, _digits, parse, render, scan
 from sigmalang.semantic.transform import (
     CODED_LINE,
     FLAG_BANK,
@@ -378,3 +378,82 @@ def test_line_stages_are_decided_on_a_sample_of_a_large_chunk() -> None:
     code = semantic.encode(prose)
     assert code == semantic.encode(prose, bank=False, temporal=False)
     assert semantic.decode(code, len(prose)) == prose
+
+
+FORMAT_DOC = Path(__file__).resolve().parent.parent / "docs" / "FORMAT.md"
+
+
+def _doc_table(marker: str) -> list[list[str]]:
+    """The rows of the table after ``<!-- marker -->`` in docs/FORMAT.md, as cell texts with the
+    code spans' backticks removed (an empty cell stays empty)."""
+    text = FORMAT_DOC.read_text(encoding="utf-8")
+    lines = text[text.index(f"<!-- {marker} -->") :].splitlines()[1:]
+    rows = []
+    for line in lines[2:]:  # after the header and the rule
+        if not line.startswith("|"):
+            break
+        cells = [c.strip() for c in line.strip()[1:-1].split("|")]  # no cell holds a bar
+        rows.append([c[1:-1] if c.startswith("`") and c.endswith("`") else c for c in cells])
+    return rows
+
+
+TIMESTAMP_EXAMPLES = _doc_table("timestamp-examples")
+TIMESTAMP_FORMS = _doc_table("timestamp-forms")
+
+
+def _valid_matches(text: bytes) -> list[bytes]:
+    return [m.group() for m in scan(text) if m.group("glyph") is None and parse(m) is not None]
+
+
+@pytest.mark.parametrize("row", TIMESTAMP_EXAMPLES, ids=lambda row: row[0])
+def test_matcher_follows_the_format_table(row: list[str]) -> None:
+    """docs/FORMAT.md §7.4 "Timestamps": the encoder's matcher finds exactly the valid matches the
+    table lists for each text, alone and between other words."""
+    text, matches = row[0].encode(), [row[1].encode()] if row[1] else []
+    assert _valid_matches(text) == matches
+    assert _valid_matches(b"at " + text + b" ok\n") == matches
+
+
+@pytest.mark.parametrize("row", TIMESTAMP_FORMS, ids=lambda row: f"{row[0]}|{row[1]}")
+def test_form_identity_follows_the_format_table(row: list[str]) -> None:
+    first, second = (next(iter(scan(cell.encode()))) for cell in row[:2])
+    parsed = parse(first), parse(second)
+    assert parsed[0] is not None and parsed[1] is not None
+    assert (parsed[0][0] == parsed[1][0]) == (row[2] == "yes")
+
+
+def test_the_format_tables_are_there() -> None:
+    assert len(TIMESTAMP_EXAMPLES) >= 20 and len(TIMESTAMP_FORMS) >= 5
+    assert {row[2] for row in TIMESTAMP_FORMS} == {"yes", "no"}
+
+
+def test_temporal_state_is_not_carried_between_frames() -> None:
+    """§7.4 "State": each glyph code starts with no form, also in a shared-context stream. Frame 1
+    continues frame 0 (transform 3, L = 0, a stored glyph code as the rest) and its first timestamp
+    is a TEMPORAL glyph of form 0, which only frame 0 defined: that is a damaged frame."""
+    import sigmalang
+    from sigmalang.backends import STORE
+    from sigmalang.container import StreamAssembler, StreamHeader
+    from sigmalang.glyph import encode_varint
+    from sigmalang.longrange import encode_list
+
+    stamp = b"2015-10-18 18:01:47,978 INFO a line long enough to be seen as a line\n"
+    first = stamp + stamp.replace(b"47,978", b"48,978")
+    code0 = semantic.encode(first)
+    assert code0[1] & 0x08  # frame 0 uses a TEMPORAL glyph for its second timestamp
+    header = bytes([2, 0x08, 0, 0])  # version 2, TEMPORAL only, no codebook
+    rest = b"\xfb\x80\xc2" + stamp[23:]  # form 0, delta +1 (zigzag 2)
+    rest_text = stamp.replace(b"47,978", b"49,978")  # what the rest would be, were form 0 known
+    chunk1 = rest_text + first  # then a copy of all of frame 0
+    r = encode_list([(len(rest_text), len(rest_text) + len(first), len(first))])
+    data1 = encode_varint(0) + r + encode_varint(len(header + rest)) + header + rest
+    assembler = StreamAssembler(StreamHeader(chunk_size=4096, level=0, shared_context=True))
+    blob = assembler.start()
+    blob += assembler.frame(first, 1, STORE, encode_varint(len(code0)) + code0)
+    blob += assembler.frame(chunk1, 3, STORE, data1, True)
+    blob += assembler.finish()
+    with pytest.raises(sigmalang.SigmaFormatError, match="form 0") as info:
+        sigmalang.decompress(blob)
+    assert info.value.frame == 1
+    # The same rest with the form defined in the frame itself decodes.
+    assert semantic.decode(code0) == first

@@ -22,6 +22,7 @@ import pytest
 import sigmalang
 from sigmalang import SigmaDecompressor, StreamingDecoder
 from sigmalang.recover import scan
+from sigmalang.semantic.codebook import Codebook, load_codebook
 
 ROOT = Path(__file__).resolve().parent.parent
 VECTORS = ROOT / "tests" / "vectors"
@@ -29,12 +30,12 @@ FORMAT_DOC = ROOT / "docs" / "FORMAT.md"
 MANIFEST: dict[str, Any] = json.loads((VECTORS / "manifest.json").read_text(encoding="utf-8"))
 
 
-def decode_in_slices(data: bytes, step: int) -> bytes:
+def decode_in_slices(data: bytes, step: int, book: Codebook | None = None) -> bytes:
     """Decode with SigmaDecompressor, *step* bytes per call, going on to each concatenated stream
     the way ``lzma`` users do (a new decompressor takes ``unused_data``)."""
     out = bytearray()
     start = fed = streams = 0
-    decomp = SigmaDecompressor()
+    decomp = SigmaDecompressor(codebook=book)
     for i in range(0, len(data), step):
         piece = data[i : i + step]
         while piece:
@@ -45,26 +46,35 @@ def decode_in_slices(data: bytes, step: int) -> bytes:
                 streams += 1
                 piece = decomp.unused_data
                 start += fed - len(piece)
-                decomp, fed = SigmaDecompressor(offset=start), 0
+                decomp, fed = SigmaDecompressor(offset=start, codebook=book), 0
     if fed or not streams:
         decomp.close()  # raises: the input ended inside a stream
     return bytes(out)
 
 
-def decode_streaming(data: bytes, read_size: int | None = None) -> bytes:
+def decode_streaming(data: bytes, read_size: int | None = None, book: Codebook | None = None) -> bytes:
     sink = io.BytesIO()
-    decoder = StreamingDecoder() if read_size is None else StreamingDecoder(read_size=read_size)
+    if read_size is None:
+        decoder = StreamingDecoder(codebook=book)
+    else:
+        decoder = StreamingDecoder(read_size=read_size, codebook=book)
     decoder.decode_stream(io.BytesIO(data), sink)
     return sink.getvalue()
 
 
-DECODERS: dict[str, Callable[[bytes], bytes]] = {
-    "decompress": sigmalang.decompress,
-    "SigmaDecompressor/1": lambda data: decode_in_slices(data, 1),
-    "SigmaDecompressor/7": lambda data: decode_in_slices(data, 7),
-    "StreamingDecoder": decode_streaming,
-    "StreamingDecoder/7": lambda data: decode_streaming(data, read_size=7),
-}
+def decoders(book: Codebook | None = None) -> dict[str, Callable[[bytes], bytes]]:
+    """Every decoder, given *book* (an entry's ``codebook`` file) where the stream needs one."""
+    return {
+        "decompress": lambda data: sigmalang.decompress(data, codebook=book),
+        "SigmaDecompressor/1": lambda data: decode_in_slices(data, 1, book),
+        "SigmaDecompressor/7": lambda data: decode_in_slices(data, 7, book),
+        "StreamingDecoder": lambda data: decode_streaming(data, book=book),
+        "StreamingDecoder/7": lambda data: decode_streaming(data, read_size=7, book=book),
+    }
+
+
+def entry_book(entry: dict[str, Any]) -> Codebook | None:
+    return load_codebook(VECTORS / entry["codebook"]) if "codebook" in entry else None
 
 
 def _params(kind: str, *, reproducible: bool = False) -> list[Any]:
@@ -82,6 +92,8 @@ def test_manifest_lists_every_file_once() -> None:
     listed += [e["expected"] for e in MANIFEST["valid"]]
     on_disk = sorted(p.name for p in VECTORS.iterdir() if p.suffix in (".sgl", ".out"))
     assert sorted(listed) == on_disk
+    books = {e["codebook"] for kind in ("valid", "damaged") for e in MANIFEST[kind] if "codebook" in e}
+    assert books == {p.name for p in VECTORS.iterdir() if p.suffix == ".slb"}
     assert MANIFEST["format_version"] == 1
     assert MANIFEST["valid"] and MANIFEST["damaged"]
 
@@ -92,7 +104,7 @@ def test_valid_vector_decodes_to_expected(entry: dict[str, Any]) -> None:
     expected = (VECTORS / entry["expected"]).read_bytes()
     assert len(expected) == sum(s["size"] for s in entry["streams"])
     assert len(stream) == sum(s["encoded_size"] for s in entry["streams"])
-    for name, decode in DECODERS.items():
+    for name, decode in decoders(entry_book(entry)).items():
         assert decode(stream) == expected, f"{name} decoded {entry['name']} wrongly"
 
 
@@ -119,7 +131,7 @@ def test_damaged_vector_raises_recorded_error(entry: dict[str, Any]) -> None:
     stream = (VECTORS / entry["file"]).read_bytes()
     wanted = (entry["error"], entry["frame"], entry["offset"])
     wrong = []
-    for name, decode in DECODERS.items():
+    for name, decode in decoders(entry_book(entry)).items():
         with pytest.raises(sigmalang.SigmaError) as info:
             decode(stream)
         exc = info.value

@@ -72,6 +72,9 @@ class StoreBackend:
         return bytes(data)
 
 
+ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+
+
 class ZstdBackend:
     """Zstandard via the ``zstandard`` package, single-threaded so output is deterministic."""
 
@@ -101,6 +104,8 @@ class ZstdBackend:
             if data:
                 raise BackendError("zstd data present for an empty chunk")
             return b""
+        if data[:4] != ZSTD_MAGIC:  # also refuses skippable frames (magic 0x184D2A5?)
+            raise BackendError("zstd data does not start with a Zstandard frame")
         try:
             params = zstandard.get_frame_parameters(data)
             if params.content_size != size:
@@ -138,6 +143,8 @@ PPMD_BLOCK = 32 << 10
 PPMD_SLICE = 16 << 10
 PPMD_MIN_ORDER, PPMD_MAX_ORDER = 2, 64
 PPMD_MAX_MEMORY_MIB = 1024  # a decoder refuses to allocate a model larger than this
+PPMD_RUNWAY = 64 << 10  # zero bytes after a stream being decoded (PpmdBackend._decode_stream)
+_RUNWAY = bytes(PPMD_RUNWAY)
 
 
 class PpmdBackend:
@@ -167,8 +174,8 @@ class PpmdBackend:
 
     def encode(self, data: bytes, prime: bytes = b"") -> bytes:
         """The payload for *data*; with *prime*, the stream continues PPMd's encoding of *prime*
-        and the payload leaves out the bytes that encoding *prime* alone emits (see
-        :meth:`_primer`). When the verify step decodes, it does so exactly as a decoder will."""
+        and the payload leaves out the bytes that encoding *prime* alone writes (docs/FORMAT.md
+        §7.5). When the verify step decodes, it does so exactly as a decoder will."""
         encoder = pyppmd.Ppmd7Encoder(self.order, self.memory_mib << 20)
         blocks = _pyppmd.encoder_state(encoder, self.order, self.memory_mib << 20)
         pieces = self._feed(encoder, prime)  # their output is the primer, which the payload leaves out
@@ -201,18 +208,6 @@ class PpmdBackend:
             pos += size
         return out
 
-    def _primer(self, order: int, memory_mib: int, prime: bytes) -> bytes:
-        """What a PPMd encoder with these parameters emits while fed *prime* (sliced as always),
-        before any flush. A range coder's emitted bytes are final, so an encoding of
-        ``prime ‖ data`` starts with exactly these bytes."""
-        encoder = pyppmd.Ppmd7Encoder(order, memory_mib << 20)
-        blocks = _pyppmd.encoder_state(encoder, order, memory_mib << 20)
-        primer = b"".join(self._feed(encoder, prime))
-        references = sys.getrefcount(encoder)
-        del encoder
-        _pyppmd.reclaim(blocks, references)
-        return primer
-
     def _staged(self, piece: memoryview) -> bytearray:
         """*piece* (a power-of-two length) copied into this backend's reused buffer of that length.
 
@@ -228,28 +223,61 @@ class PpmdBackend:
         return buffer
 
     def decode(self, data: bytes, size: int, prime: bytes = b"") -> bytes:
+        """The *size* bytes *data* encodes, after checking that *data* is exactly what the encoder
+        writes for them (docs/FORMAT.md §7.3): one spelling, so a payload whose last bytes were
+        altered, cut or extended is an error even where PPMd's range decoder would not notice.
+
+        The check encodes the output again. With *prime*, that same encoder first codes the
+        primer and so also gives the bytes the payload leaves out (§7.5), and the decoded primer
+        must be *prime*. The decoder is always drained before it is freed (:func:`_drain`).
+        """
         order, memory_mib, start = self._parameters(data)
+        body = bytes(data[start:])  # bytes: see _decode_stream
+        encoder = pyppmd.Ppmd7Encoder(order, memory_mib << 20)
+        blocks = _pyppmd.encoder_state(encoder, order, memory_mib << 20)
         try:
-            stream: bytes | memoryview = memoryview(data)[start:]
-            if prime:
-                stream = self._primer(order, memory_mib, prime) + stream
-            total = len(prime) + size
-            decoder = pyppmd.Ppmd7Decoder(order, memory_mib << 20)
-            # One call for the whole chunk: pulling the output in slices with empty input after
-            # the first call was seen to raise "Corrupted input data" on valid 4 MiB streams.
-            out = decoder.decode(stream, total) if total else b""
-            if len(out) != total:
-                _drain(decoder)
-                raise BackendError(f"PPMd stream ends {total - len(out)} bytes early")
-            if decoder.decode(b"" if total else stream, 1) or not decoder.eof:
-                raise BackendError("PPMd stream does not end where expected")
+            primer = b"".join(self._feed(encoder, prime))  # what coding the primer alone writes
+            out = self._decode_stream(order, memory_mib, primer + body if prime else body, len(prime) + size)
             if prime and out[: len(prime)] != prime:
                 raise BackendError("PPMd stream does not continue its context")
+            pieces = self._feed(encoder, out[len(prime) :])
+            pieces.append(encoder.flush(endmark=True))
         except BackendError:
             raise
         except Exception as exc:  # pyppmd raises ValueError, PpmdError, MemoryError, ...
             raise BackendError(f"PPMd: {exc}") from None
+        finally:
+            references = sys.getrefcount(encoder)
+            del encoder
+            _pyppmd.reclaim(blocks, references)
+        if b"".join(pieces) != body:
+            raise BackendError("PPMd stream does not end where expected")
         return bytes(out[len(prime) :])
+
+    @staticmethod
+    def _decode_stream(order: int, memory_mib: int, stream: bytes, total: int) -> bytes:
+        """Exactly *total* symbols of *stream*, then the end mark, with every byte of *stream*
+        read and none past it.
+
+        The decoder is given *stream* followed by PPMD_RUNWAY zero bytes, so that a damaged stream
+        that reads past its end finds bytes there instead of leaving pyppmd's decoding thread
+        waiting for input, the state in which pyppmd 1.3.1 corrupts the heap (:func:`_drain`). A
+        valid stream reads none of them: what is left after the end mark must be all of them.
+        """
+        decoder = pyppmd.Ppmd7Decoder(order, memory_mib << 20)
+        try:
+            # One call for the whole chunk: pulling the output in slices with empty input after
+            # the first call was seen to raise "Corrupted input data" on valid 4 MiB streams.
+            out = decoder.decode(stream + _RUNWAY, total) if total else b""
+            if len(out) != total:
+                raise BackendError(f"PPMd stream ends {total - len(out)} bytes early")
+            if decoder.decode(b"" if total else stream + _RUNWAY, 1) or not decoder.eof:
+                raise BackendError("PPMd stream does not end where expected")
+            if len(decoder.unused_data) != PPMD_RUNWAY:
+                raise BackendError("PPMd stream does not end where expected")
+            return out
+        finally:
+            _drain(decoder)
 
     @staticmethod
     def _parameters(data: bytes) -> tuple[int, int, int]:
@@ -410,13 +438,27 @@ def get_backend(backend_id: int, level: int = 0, memory_mib: int = 0, *, verify:
     return backend
 
 
-def _drain(decoder: pyppmd.Ppmd7Decoder) -> None:
-    """Feed a few zeros to a decoder that a damaged stream left waiting for input.
+# Zero bytes fed one at a time to a decoder left waiting for input before it is given up on.
+_DRAIN_BYTES = 4096
+_stranded: list[pyppmd.Ppmd7Decoder] = []  # decoders that never stopped asking for input
 
-    pyppmd 1.3.1 corrupts the heap (glibc aborts the process, later) when such a decoder is freed;
-    one that has been fed until it stops asking for input is freed safely (tests/test_ppmd_damaged.py).
+
+def _drain(decoder: pyppmd.Ppmd7Decoder) -> None:
+    """Let a decoder that a damaged stream left waiting for input finish before it is freed.
+
+    pyppmd 1.3.1 decodes in a thread that, when the input runs out inside a symbol, waits for more;
+    freeing the decoder then cancels that thread without waiting for it, and the thread's last
+    steps write into freed memory: glibc aborts the process later ("double free or corruption",
+    "corrupted size vs. prev_size"; tests/test_ppmd_damaged.py). Fed one byte per call, the thread
+    ends at the first symbol that byte completes (a symbol takes at most about 2 bytes per context
+    it escapes through, so well under _DRAIN_BYTES); a decoder still waiting after that is kept
+    alive instead of freed: a leak, never a corrupted heap.
     """
-    for _ in range(4):
+    for _ in range(_DRAIN_BYTES):
         if decoder.eof or not decoder.needs_input:
             return
-        decoder.decode(b"\0" * 16, 1)
+        try:
+            decoder.decode(b"\0", 1)
+        except Exception:  # an error ends the thread as well
+            return
+    _stranded.append(decoder)

@@ -83,6 +83,8 @@ def decode_varint(
         if not byte & 0x80:
             if byte == 0 and i > 0:
                 raise SigmaFormatError("non-canonical varint (trailing zero byte)", offset=pos)
+            if value >> 64:  # a 10th byte above 1: no field holds more than 64 bits
+                raise SigmaFormatError("varint value above 2^64 - 1", offset=pos)
             return value, pos + i + 1
     raise SigmaFormatError(f"varint longer than {max_bytes} bytes", offset=pos)
 

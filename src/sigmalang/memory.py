@@ -160,7 +160,9 @@ def _codec_memory(level: int, chunk_size: int, mode: Mode) -> int:
         memory += get_backend(CM, spec.backend_level, bits).memory_usage()  # type: ignore[attr-defined]
         chunks += CM_CHUNKS
     elif spec.backend == PPMD:
-        memory += _ppmd_model(spec, transform, chunk_size)
+        # Decoding fills two models alike: the decoder's, and the encoder's that checks the payload
+        # is the encoder's one spelling (backends.PpmdBackend.decode).
+        memory += _ppmd_model(spec, transform, chunk_size) * (2 if mode == "decode" else 1)
         if transform == "literal" and mode == "decode":
             chunks += PPMD_LITERAL_DECODE_CHUNKS
     return memory + int(chunks * chunk_size)

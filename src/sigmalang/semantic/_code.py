@@ -99,13 +99,18 @@ def read_header(
     count, pos = read_varint(code, 3, 3, _header_error)
     if len(base) + count > capacity(short, version):
         raise SemanticDecodeError(f"codebook of {len(base)} + {count} words does not fit its code space")
-    words = []
+    words: list[bytes] = []
     for _ in range(count):
         end = code.find(b"\n", pos)
         if end < 0:
             raise SemanticDecodeError("glyph code ends inside its codebook")
-        words.append(code[pos:end])
+        word = code[pos:end]
+        if not word.isalpha() or not word.isascii():  # bytes.isalpha: ASCII letters, and not empty
+            raise SemanticDecodeError(f"codebook word {len(base) + len(words)} is not ASCII letters")
+        words.append(word)
         pos = end + 1
+    if len(set(words).union(base)) != len(base) + len(words):
+        raise SemanticDecodeError("glyph code's codebook holds a word twice")
     table = Codebook(base + tuple(words), short)
     return (version, flags, table, pos) if versions else (flags, table, pos)
 

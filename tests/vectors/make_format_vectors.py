@@ -1,0 +1,433 @@
+"""Write the golden vectors for features the other generators do not reach (docs/FORMAT.md §7).
+
+Run once when they are added; ``make_vectors.py`` keeps their manifest entries (they carry an
+``origin``)::
+
+    .venv/bin/python tests/vectors/make_format_vectors.py
+
+Most streams here are assembled frame by frame (``StreamAssembler``) from a chosen transform and
+backend, so that each shows one feature whatever today's levels would choose:
+
+* PPMd: a model that fills its arena and restarts (``ppmd-restart``); a payload whose last byte
+  was changed, one with a byte appended, one cut by two bytes (each re-sealed with a valid CRC32C);
+* the glyph code over zstd and over store (``semantic-zstd``, ``semantic-store``);
+* version-2 glyph codes, stored so the code is visible in the file: FA line references
+  (``semantic-v2-fa-lines``), every timestamp layout variant (``semantic-v2-timestamp-layouts``),
+  and more than 64 timestamp forms (``semantic-v2-form-cap``);
+* long-range frames: transform 2 at a reset point with references inside its own chunk and a
+  stored rest, a continuing frame with L = 0 and a stored rest, and transform 3 (a semantic rest)
+  (``long-range-crafted``).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import sys
+from pathlib import Path
+
+import pyppmd
+from crc32c import crc32c
+
+import sigmalang
+from sigmalang import _pyppmd, semantic
+from sigmalang import primitives as P
+from sigmalang.backends import PPMD, STORE, ZSTD, PpmdBackend, ZstdBackend
+from sigmalang.container import StreamAssembler, StreamHeader
+from sigmalang.glyph import encode_glyph, encode_varint
+from sigmalang.longrange import encode_list
+from sigmalang.primitives import GlyphType
+from sigmalang.semantic.codebook import Codebook, train_codebook
+
+HERE = Path(__file__).resolve().parent
+FIXTURES = HERE.parent / "fixtures"
+ORIGIN = "tests/vectors/make_format_vectors.py"
+LOGS = (FIXTURES / "loghub-small.log").read_bytes()
+PROSE = (FIXTURES / "dickens-64k.txt").read_bytes()
+BOOK_FILE = "logs-book.slb"
+
+
+def assemble(
+    frames: list[tuple[bytes, int, int, bytes, bool]], chunk: int, level: int, shared: bool
+) -> tuple[bytes, list[int]]:
+    """A stream of *frames* (original, transform, backend, data, continues) and each frame's offset."""
+    assembler = StreamAssembler(StreamHeader(chunk_size=chunk, level=level, shared_context=shared))
+    out = [assembler.start()]
+    offsets = []
+    for orig, transform, backend, data, continues in frames:
+        offsets.append(sum(map(len, out)))
+        out.append(assembler.frame(orig, transform, backend, data, continues))
+    out.append(assembler.finish())
+    return b"".join(out), offsets
+
+
+def ppmd_restarts(order: int, memory_mib: int, data: bytes) -> int:
+    """How many times a PPMd model restarts while coding *data* (its text pointer moves back)."""
+    encoder = pyppmd.Ppmd7Encoder(order, memory_mib << 20)
+    blocks = _pyppmd.encoder_state(encoder, order, memory_mib << 20)
+    assert blocks is not None
+    text_at = blocks[0] + 3 * 8 + 64  # CPpmd7: 3 pointers, 7 ints, Size, GlueCount, Base, LoUnit, HiUnit, Text
+    restarts, last = 0, ctypes.c_uint64.from_address(text_at).value
+    for i in range(0, len(data), 4096):
+        encoder.encode(data[i : i + 4096])
+        now = ctypes.c_uint64.from_address(text_at).value
+        restarts += now < last
+        last = now
+    encoder.flush(endmark=True)
+    return restarts
+
+
+def valid(
+    name: str,
+    data: bytes,
+    blob: bytes,
+    description: str,
+    chunk: int,
+    level: int,
+    shared: bool,
+    book: Codebook | None = None,
+) -> dict:
+    assert sigmalang.decompress(blob, codebook=book) == data, name
+    (HERE / f"{name}.sgl").write_bytes(blob)
+    (HERE / f"{name}.out").write_bytes(data)
+    stream = {
+        "writer": "tests/vectors/make_format_vectors.py (frames assembled one by one)",
+        "level": level,
+        "chunk_size": chunk,
+        "size": len(data),
+        "encoded_size": len(blob),
+        "reproducible": False,
+    }
+    if shared:
+        stream["shared_context"] = True
+    entry = {
+        "name": name,
+        "file": f"{name}.sgl",
+        "expected": f"{name}.out",
+        "description": description,
+        "streams": [stream],
+        "origin": ORIGIN,
+    }
+    if book is not None:
+        entry["codebook"] = BOOK_FILE
+    return entry
+
+
+def damaged(name: str, blob: bytes, description: str, frame: int, offset: int, message: str) -> dict:
+    try:
+        sigmalang.decompress(blob)
+    except sigmalang.SigmaFormatError as exc:
+        assert (exc.frame, exc.offset) == (frame, offset) and message in str(exc), (name, exc)
+    else:
+        raise AssertionError(f"{name} decodes")
+    (HERE / f"{name}.sgl").write_bytes(blob)
+    return {
+        "name": name,
+        "file": f"{name}.sgl",
+        "description": description,
+        "error": "SigmaFormatError",
+        "frame": frame,
+        "offset": offset,
+        "message": message,
+        "origin": ORIGIN,
+    }
+
+
+def ppmd_vectors() -> tuple[list[dict], list[dict]]:
+    good, bad = [], []
+    # An order-16 model in 1 MiB restarts after about 40 KB of prose.
+    data = PROSE[:64000]
+    data = data[: data.rfind(b"\n") + 1]
+    backend = PpmdBackend(16, 1)
+    assert ppmd_restarts(16, 1, data) >= 1
+    payload = backend.encode(data)
+    blob, _ = assemble([(data, 0, PPMD, payload, False)], 1 << 16, 3, False)
+    good.append(
+        valid(
+            "ppmd-restart",
+            data,
+            blob,
+            f"{len(data)} bytes of prose in one PPMd frame, order 16, 1 MiB: the model fills its arena "
+            f"and restarts ({ppmd_restarts(16, 1, data)} times) inside the frame",
+            1 << 16,
+            3,
+            False,
+        )
+    )
+    text = LOGS[:3000]
+    text = text[: text.rfind(b"\n") + 1]
+    payload = PpmdBackend(6, 16).encode(text)
+    last = payload[:-1] + bytes([payload[-1] ^ 0x01])
+    for name, data_, what in (
+        ("bad-ppmd-last-byte", last, "the last byte of frame 0's PPMd payload changed (0x01 flipped)"),
+        ("bad-ppmd-appended", payload + b"\x00", "frame 0's PPMd payload with one zero byte appended"),
+        ("bad-ppmd-short", payload[:-2], "frame 0's PPMd payload without its last two bytes"),
+    ):
+        blob, offsets = assemble([(text, 0, PPMD, data_, False)], 4096, 3, False)
+        bad.append(
+            damaged(
+                name,
+                blob,
+                f"{what}; the frame's CRC32C is recomputed: a range decoder alone accepts it",
+                0,
+                offsets[0],
+                "PPMd stream",
+            )
+        )
+    return good, bad
+
+
+def semantic_vectors() -> list[dict]:
+    out = []
+    text = LOGS[:6000]
+    text = text[: text.rfind(b"\n") + 1]
+    code = semantic.encode(text)
+    body = encode_varint(len(code))
+    for name, backend, data in (
+        ("semantic-zstd", ZSTD, body + ZstdBackend(19).encode(code)),
+        ("semantic-store", STORE, body + code),
+    ):
+        level = 2 if backend == ZSTD else 0
+        blob, _ = assemble([(text, 1, backend, data, False)], 8192, level, False)
+        label = "zstd" if backend == ZSTD else "store"
+        out.append(
+            valid(
+                name,
+                text,
+                blob,
+                f"{len(text)} bytes of logs as one semantic frame (transform 1) over {label}",
+                8192,
+                level,
+                False,
+            )
+        )
+    # FA: line references after the number stage (flag bit 2), only with coded_bank.
+    lines = [
+        b"2015-10-18 18:01:47,978 INFO worker %d finished task %d of job 7 in %d ms\n" % (i % 3, i, 10 + i)
+        for i in range(40)
+    ]
+    text = b"".join(lines)
+    code = semantic.encode(text, bank=False, coded_bank=True, temporal=False)
+    assert code[0] == 2 and code[1] & 0x04 and b"\xfa" in code
+    blob, _ = assemble([(text, 1, STORE, encode_varint(len(code)) + code, False)], 8192, 0, False)
+    out.append(
+        valid(
+            "semantic-v2-fa-lines",
+            text,
+            blob,
+            "log lines that differ only in their numbers: a stored version-2 glyph code with FA line "
+            "references (the line as the quantity stage sees it)",
+            8192,
+            0,
+            False,
+        )
+    )
+    stamps = [
+        b"2015-10-18T18:01:47.978Z",
+        b"2015-10-18 18:01:47,978",
+        b"20171223-22:15:29:606",
+        b"17/06/09 20:10:40",
+        b"2017.06.09_20:10:40",
+        b"2017/06/09-20:10:40.5",
+        b"03-17 16:13:38.811",
+        b"10.30 16:49:06",
+        b"12/30 16:49:06Z",
+        b"Jun 14 15:16:01",
+        b"Jun  4 15:16:01",
+        b"Sun Dec 04 04:47:44 2005",
+        b"Dec  4 04:47:44 2005",
+        b"2016-02-29 23:59:59.123456789",
+    ]
+    lines = []
+    for i in range(6):
+        for s in stamps:
+            lines.append(s + b" event %d\n" % i)
+    lines.append(b"2023-02-30 10:00:00 is no date and stays literal\n")
+    lines.append(b"x2015-10-18 18:01:47 is glued to a letter and stays literal\n")
+    text = b"".join(lines)
+    code = semantic.encode(text)
+    assert code[0] == 2 and code[1] & 0x08
+    blob, _ = assemble([(text, 1, STORE, encode_varint(len(code)) + code, False)], 8192, 0, False)
+    out.append(
+        valid(
+            "semantic-v2-timestamp-layouts",
+            text,
+            blob,
+            "every timestamp layout variant (separators, 2- and 4-digit years, fractions with . , :, Z, "
+            "space-padded days, weekday and year suffix), six times each: a stored glyph code with TEMPORAL glyphs",
+            8192,
+            0,
+            False,
+        )
+    )
+    forms = []
+    for digits in range(1, 10):
+        for sep in b".,:":
+            for tsep in b"T ":
+                for zone in (b"", b"Z"):
+                    forms.append((b"2015-10-18%c18:01:47%c%s" % (tsep, sep, b"1" * digits), zone))
+    forms = forms[:70]
+    lines = [f + z + b" a\n" for f, z in forms] + [f[:-1] + b"2" + z + b" b\n" for f, z in forms]
+    text = b"".join(lines)
+    code = semantic.encode(text)
+    assert code[0] == 2 and code[1] & 0x08 and len(forms) > 64
+    blob, _ = assemble([(text, 1, STORE, encode_varint(len(code)) + code, False)], 8192, 0, False)
+    out.append(
+        valid(
+            "semantic-v2-form-cap",
+            text,
+            blob,
+            f"{len(forms)} timestamp forms, each twice: the first 64 get form numbers 0-63 and TEMPORAL "
+            "glyphs, the later ones none and stay literal",
+            8192,
+            0,
+            False,
+        )
+    )
+    return out
+
+
+def long_range_vector() -> dict:
+    a = PROSE[:400]
+    b = PROSE[1000:1200]
+    chunk0 = a + a  # a reset point: one reference inside its own chunk
+    data0 = encode_list([(400, 400, 400)]) + a  # transform 2, stored rest, no L (continues = 0)
+    chunk1 = b + a  # continues with L = 0: copies a from frame 0, stored rest
+    data1 = encode_varint(0) + encode_list([(200, 200 + 800, 400)]) + b
+    text = LOGS[:1500]
+    text = text[: text.rfind(b"\n") + 1]
+    chunk2 = text + a  # transform 3: a semantic rest over store, primed with nothing (L = 0)
+    code = semantic.encode(text)
+    data2 = encode_varint(0) + encode_list([(len(text), len(text) + 1400, 400)]) + encode_varint(len(code)) + code
+    frames = [(chunk0, 2, STORE, data0, False), (chunk1, 2, STORE, data1, True), (chunk2, 3, STORE, data2, True)]
+    data = chunk0 + chunk1 + chunk2
+    blob, _ = assemble(frames, 4096, 1, True)
+    return valid(
+        "long-range-crafted",
+        data,
+        blob,
+        "shared context: frame 0 is a reset point with transform 2, a reference inside its own chunk and a "
+        "stored rest; frame 1 continues with L = 0, a reference into frame 0 and a stored rest; frame 2 has "
+        "transform 3 (a stored glyph code as the rest) with L = 0",
+        4096,
+        1,
+        True,
+    )
+
+
+def codebook_vectors() -> list[dict]:
+    """A codebook file (``logs-book.slb``), a stream of independent frames whose version-1 glyph
+    code references it, and a shared-context stream written with it."""
+    book = train_codebook([FIXTURES / "loghub-small.log"], words=300, short=64, min_count=4)
+    (HERE / BOOK_FILE).write_bytes(book.to_bytes())
+    text = LOGS[:4000]
+    text = text[: text.rfind(b"\n") + 1]
+    code = semantic.encode(text, book=book, bank=False, temporal=False)
+    assert code[0] == 1 and code[1] & 0x10
+    assembler = StreamAssembler(StreamHeader(chunk_size=4096, level=0, codebook_id=book.id))
+    blob = assembler.start() + assembler.frame(text, 1, STORE, encode_varint(len(code)) + code) + assembler.finish()
+    assert sigmalang.decompress(blob, codebook=book) == text
+    one = valid(
+        "semantic-v1-codebook",
+        text,
+        blob,
+        f"a version-1 glyph code (stored) whose references index the codebook file {BOOK_FILE} "
+        "(flag bit 4) plus the frame's own extension words",
+        4096,
+        0,
+        False,
+        book,
+    )
+    text = LOGS[:12000]
+    text = text[: text.rfind(b"\n") + 1]
+    blob = sigmalang.compress(text, 3, chunk_size=4096, codebook=book, shared_context=True)
+    two = valid(
+        "shared-codebook-l3",
+        text,
+        blob,
+        f"logs at level 3 with shared context and the codebook file {BOOK_FILE}: continuing semantic "
+        "frames whose flag bit 4 means the file's words, not the previous frame's",
+        4096,
+        3,
+        True,
+        book,
+    )
+    return [one, two]
+
+
+def strict_vectors() -> list[dict]:
+    """One damaged frame for each rule the reader was made strict on (FORMAT.md §16)."""
+    out = []
+    text = b"alpha beta gamma 12 delta\nalpha beta gamma 19 delta\n"
+    cases = [
+        (
+            "bad-glyph-word-not-letters",
+            bytes([1, 0, 2, 1]) + b"gam3a\n" + text,
+            "codebook word 0 is not ASCII letters",
+            "a stored glyph code whose own codebook word `gam3a` holds a digit",
+        ),
+        (
+            "bad-glyph-word-twice",
+            bytes([1, 0, 2, 2]) + b"beta\nbeta\n" + text,
+            "holds a word twice",
+            "a stored glyph code whose codebook lists `beta` twice",
+        ),
+        (
+            "bad-number-delta-leading-zero",
+            bytes([1, 2, 2, 0]) + text.replace(b"19", b"\xfc07"),
+            "leading zero",
+            "a stored glyph code whose number delta is written `07`",
+        ),
+    ]
+    for name, code, message, what in cases:
+        blob, offsets = assemble([(text, 1, STORE, encode_varint(len(code)) + code, False)], 4096, 0, False)
+        out.append(damaged(name, blob, what + " (frame CRC32C valid)", 0, offsets[0], message))
+    zdata = ZstdBackend(3).encode(text)
+    skip = b"\x50\x2a\x4d\x18" + (4).to_bytes(4, "little") + b"skip"
+    blob, offsets = assemble([(text, 0, ZSTD, skip + zdata, False)], 4096, 1, False)
+    out.append(
+        damaged(
+            "bad-zstd-skippable",
+            blob,
+            "a zstd frame after a 12-byte skippable frame (frame CRC32C valid)",
+            0,
+            offsets[0],
+            "does not start with a Zstandard frame",
+        )
+    )
+    # frame 0 with an original offset of 2^64 as a 10-byte varint (80 ... 80 02)
+    good, offsets = assemble([(text, 0, STORE, text, False)], 4096, 0, False)
+    record = offsets[0]
+    head = good[:record]
+    body = encode_varint(0) + b"\x80" * 9 + b"\x02" + encode_varint(len(text)) + bytes([0, 0]) + text
+    frame = encode_glyph(GlyphType.COMPOSITE, P.FRAME, body + crc32c(body).to_bytes(4, "little"))
+    out.append(
+        damaged(
+            "bad-varint-above-64-bits",
+            head + frame,
+            "frame 0's original offset is the 10-byte varint of 2^64 (CRC32C valid)",
+            0,
+            record,
+            "above 2^64",
+        )
+    )
+    return out
+
+
+def main() -> int:
+    manifest = json.loads((HERE / "manifest.json").read_text(encoding="utf-8"))
+    good, bad = ppmd_vectors()
+    good += semantic_vectors()
+    good.append(long_range_vector())
+    good += codebook_vectors()
+    bad += strict_vectors()
+    names = {e["name"] for e in good + bad}
+    manifest["valid"] = [e for e in manifest["valid"] if e["name"] not in names] + good
+    manifest["damaged"] = [e for e in manifest["damaged"] if e["name"] not in names] + bad
+    (HERE / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    print("wrote", ", ".join(sorted(names)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
