@@ -60,6 +60,15 @@ _LAZY = {
 }
 
 
+def _install_fsspec() -> None:
+    from . import _fsspec
+
+    _fsspec.install()  # ΣLANG in fsspec's compression registry, without importing fsspec now
+
+
+_install_fsspec()
+
+
 def __getattr__(name: str) -> Any:
     if name not in _LAZY:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
