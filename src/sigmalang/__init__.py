@@ -17,7 +17,10 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 import importlib
+import logging
 from typing import TYPE_CHECKING, Any
+
+logging.getLogger(__name__).addHandler(logging.NullHandler())  # silent unless the application configures logging
 
 if TYPE_CHECKING:
     from . import primitives
