@@ -15,7 +15,7 @@ __all__ = ["EXTRAS", "MissingExtraError", "require"]
 EXTRAS = {
     "dask": "dask",
     "distributed": "dask",
-    "fsspec": "dask",
+    "fsspec": "fsspec",
     "numcodecs": "zarr",
     "zarr": "zarr",
     "prometheus_client": "metrics",
