@@ -32,7 +32,7 @@ def cluster_executor(scheduler: str, workers: int = 1) -> Iterator[Executor]:
                 threads_per_worker=1,
                 processes=True,
                 host="127.0.0.1",
-                dashboard_address=None,
+                dashboard_address=":0",
                 silence_logs=logging.ERROR,
             )
             stack.enter_context(local)
