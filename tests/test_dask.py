@@ -112,7 +112,9 @@ def test_cli_scheduler_address_gives_the_same_file_as_T1(client, tmp_path):
     src.write_bytes(read_text_file("loghub-sample")[:200_000])
     address = client.scheduler.address
     assert address.startswith("tcp://127.0.0.1:")
-    assert main(["-3", "-q", "--chunk-size", "8KiB", "--scheduler", address, str(src), "-o", str(tmp_path / "d.sgl")]) == 0
+    assert (
+        main(["-3", "-q", "--chunk-size", "8KiB", "--scheduler", address, str(src), "-o", str(tmp_path / "d.sgl")]) == 0
+    )
     assert main(["-3", "-q", "--chunk-size", "8KiB", "-T", "1", str(src), "-o", str(tmp_path / "t1.sgl")]) == 0
     assert (tmp_path / "d.sgl").read_bytes() == (tmp_path / "t1.sgl").read_bytes()
     assert main(["-d", "-q", "--scheduler", address, str(tmp_path / "d.sgl"), "-o", str(tmp_path / "back")]) == 0
