@@ -12,10 +12,10 @@ import threading
 import dask
 import fsspec
 import pytest
-from conftest import read_text_file
 from distributed import Client, LocalCluster
 
 import sigmalang.dask as sgl_dask
+from conftest import read_text_file
 from sigmalang import SigmaFile, StreamingDecoder, StreamingEncoder, WorkerError
 from sigmalang.cli import main
 from sigmalang.index import SeekTable
@@ -208,7 +208,8 @@ def test_read_text_on_the_cluster_from_local_files(client, tmp_path):
     data = read_text_file("dickens-64k")
     (tmp_path / "d.sgl").write_bytes(_inline(data, 1, 4 << 10))
     bag = sgl_dask.read_text(str(tmp_path / "d.sgl"))
-    assert bag.npartitions == len(SeekTable.from_file(open(tmp_path / "d.sgl", "rb")))
+    with open(tmp_path / "d.sgl", "rb") as f:
+        assert bag.npartitions == len(SeekTable.from_file(f))
     assert client.compute(bag).result() == data.decode().splitlines(keepends=True)
 
 

@@ -8,9 +8,9 @@ import sys
 
 import fsspec
 import pytest
-from conftest import read_text_file
 
 import sigmalang
+from conftest import read_text_file
 from sigmalang import StreamingDecoder, StreamingEncoder
 from sigmalang.cli import main
 

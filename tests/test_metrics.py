@@ -12,9 +12,9 @@ import time
 import urllib.request
 
 import pytest
-from conftest import read_text_file
 from prometheus_client.parser import text_string_to_metric_families
 
+from conftest import read_text_file
 from sigmalang import StreamingDecoder, StreamingEncoder, WorkerError
 from sigmalang.cli import main
 from sigmalang.metrics import Metrics
