@@ -120,3 +120,12 @@ def test_metrics_port_scraped_twice_during_an_encode_shows_counters_advancing(tm
     progress = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
     assert progress and all(p["direction"] == "encode" for p in progress)
     assert [p["bytes_in"] for p in progress] == sorted(p["bytes_in"] for p in progress)
+
+
+def test_the_sigmalang_logger_is_silent_unless_the_application_configures_logging():
+    code = "import logging, sigmalang\nlogging.getLogger('sigmalang').warning('should not be printed')"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert out.stderr == ""
+    code += "\nlogging.basicConfig()\nlogging.getLogger('sigmalang').warning('now printed')"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert out.stderr.strip() == "WARNING:sigmalang:now printed"

@@ -17,6 +17,8 @@ from ._extras import require
 
 __all__ = ["LOCAL", "cluster_executor"]
 
+_log = logging.getLogger("sigmalang")
+
 LOCAL = "local"
 
 
@@ -40,4 +42,5 @@ def cluster_executor(scheduler: str, workers: int = 1) -> Iterator[Executor]:
         else:
             address = scheduler
         client = stack.enter_context(distributed.Client(address, set_as_default=False, timeout=30))
+        _log.info("Dask scheduler %s: %d worker threads", address, sum(client.nthreads().values()))
         yield client.get_executor()
