@@ -255,4 +255,5 @@ def test_to_sgl_encodes_text_files_on_the_cluster(client, tmp_path):
     written = sgl_dask.to_sgl(sources, level=1)
     assert written == [s + ".sgl" for s in sources]
     for path in written:
-        assert sgl_dask.SigmaFile(path, "rb").read() == read_text_file("loghub-small")
+        with SigmaFile(path, "rb") as f:
+            assert f.read() == read_text_file("loghub-small")
