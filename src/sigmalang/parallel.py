@@ -225,8 +225,8 @@ def _result(item: Any, future: Future[R] | None, describe: Callable[[Any], str])
     except Exception as exc:
         if type(exc).__name__ == "KilledWorker":  # Dask: the task's workers died, as many times as it allows
             raise WorkerError(
-                f"cluster workers died while coding {describe(item)}, each time it was retried "
-                f"(killed, or out of memory?): {exc}"
+                f"cluster workers died while coding {describe(item)}, more often than the cluster "
+                f"runs a task again (killed, or out of memory?): {exc}"
             ) from exc
         raise _failed(exc, item, describe) from exc
 
