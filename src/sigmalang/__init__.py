@@ -17,7 +17,10 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 import importlib
+import logging
 from typing import TYPE_CHECKING, Any
+
+logging.getLogger(__name__).addHandler(logging.NullHandler())  # silent unless the application configures logging
 
 if TYPE_CHECKING:
     from . import primitives
@@ -58,6 +61,15 @@ _LAZY = {
     "load_codebook": "semantic.codebook",
     "train_codebook": "semantic.codebook",
 }
+
+
+def _install_fsspec() -> None:
+    from . import _fsspec
+
+    _fsspec.install()  # ΣLANG in fsspec's compression registry, without importing fsspec now
+
+
+_install_fsspec()
 
 
 def __getattr__(name: str) -> Any:

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any
 
+from ._fsspec import is_url, open_url
 from ._levels import DEFAULT_LEVEL, chunk_size_for
 from .container import StreamParser
 from .errors import SigmaError, SigmaFormatError
@@ -64,7 +65,14 @@ class Options:
     top: int = 10
     codebook: str | None = None
     words: int = 4096
+    scheduler: str | None = None  # a Dask scheduler's address, or "local"
+    metrics_port: int | None = None
+    metrics_textfile: str | None = None
+    progress: str | None = None  # "json"
     book: Codebook | None = None  # the loaded codebook file
+    executor: Any = None  # set for the run: the cluster's executor (--scheduler)
+    metrics: Any = None  # set for the run: what watches each pipeline (metrics, JSON progress)
+    registry: Any = None  # set for the run: the Metrics, when asked for
 
     def check(self) -> Options:
         """Raise :class:`UsageError` for options that do not go together."""
@@ -80,6 +88,8 @@ class Options:
             raise UsageError("-c cannot be used with -o or --output-dir")
         if self.rm and "-" in self.files:
             raise UsageError("--rm needs input files, not standard input")
+        if self.rm and (any(is_url(name) for name in self.files) or is_url(self.output)):
+            raise UsageError("--rm works on local files, not URLs")
         if self.command == "recover" and "-" in self.files:
             raise UsageError("recover needs a file it can seek in, not standard input")
         if self.rm and (self.command == "recover" or self.range is not None):
@@ -92,6 +102,10 @@ class Options:
             raise UsageError("--output-dir needs input files, not standard input (use -o)")
         if self.recursive and "-" in self.files:
             raise UsageError("-r needs files and directories, not standard input")
+        if self.scheduler is not None and self.command not in ("encode", "decode"):
+            raise UsageError("--scheduler is for encode and decode")
+        if self.scheduler is not None and self.range is not None:
+            raise UsageError("--range decodes here, through the index: --scheduler does not apply")
         return self
 
     def to_stdout(self, source: str) -> bool:
@@ -166,6 +180,8 @@ def check_input(opts: Options, source: str) -> None:
 def _open_input(source: str) -> contextlib.AbstractContextManager[IO[bytes]]:
     if source == "-":
         return contextlib.nullcontext(sys.stdin.buffer)
+    if is_url(source):
+        return open_url(source, "rb")  # type: ignore[no-any-return]
     return open(source, "rb")
 
 
@@ -198,6 +214,12 @@ def _output(opts: Options, source: str) -> Iterator[tuple[IO[bytes], str]]:
         sys.stdout.buffer.flush()
         return
     target = output_name(opts, source)
+    if is_url(target) or is_url(source):
+        if target == source:
+            raise UsageError(f"{source}: input and output are the same file")
+        with atomic_output(target, overwrite=opts.force) as fout:
+            yield fout, target
+        return
     if source != "-" and os.path.exists(target) and os.path.samefile(source, target):
         raise UsageError(f"{source}: input and output are the same file")
     directory = os.path.dirname(target) or "."
@@ -373,10 +395,14 @@ def _run_codec(opts: Options, source: str, meter: Meter | None) -> tuple[StreamS
                 progress=None if meter is None else meter.done,
                 codebook=opts.book,
                 shared_context=opts.shared_context,
+                executor=opts.executor,
+                metrics=opts.metrics,
             )
             src: Any = fin if meter is None else _CountingReader(fin, meter.read)
             return encoder.encode_stream(src, fout), target
-        decoder = StreamingDecoder(workers=opts.workers, codebook=opts.book)
+        decoder = StreamingDecoder(
+            workers=opts.workers, codebook=opts.book, executor=opts.executor, metrics=opts.metrics
+        )
         dst: Any = fout if meter is None else _CountingWriter(fout, meter.done)
         return decoder.decode_stream(fin, dst), target
 

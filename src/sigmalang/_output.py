@@ -1,5 +1,6 @@
 """Output files written atomically: a temporary file beside the target, renamed into place only
-when everything was written and synced, so an error or interrupt leaves nothing at the target."""
+when everything was written and synced, so an error or interrupt leaves nothing at the target.
+A target or source may also be an fsspec URL (``memory://``, ``file://``, ``s3://``...)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,11 @@ import errno
 import os
 import tempfile
 from collections.abc import Iterator
-from typing import IO
+from typing import IO, Any
 
-__all__ = ["PathLike", "atomic_output"]
+from ._fsspec import atomic_url_output, is_url, open_url
+
+__all__ = ["PathLike", "atomic_output", "open_input"]
 
 PathLike = str | os.PathLike[str]
 
@@ -20,8 +23,13 @@ def atomic_output(path: PathLike, *, overwrite: bool = False) -> Iterator[IO[byt
     """Open a temporary file beside *path*; on success it becomes *path*, on error it is removed.
 
     Without *overwrite*, an existing *path* raises ``FileExistsError`` before anything is written.
+    An fsspec URL is written under a temporary name and moved to *path* at the end.
     """
     path = os.fspath(path)
+    if is_url(path):
+        with atomic_url_output(path, overwrite=overwrite) as out:
+            yield out
+        return
     if not overwrite and os.path.lexists(path):
         raise FileExistsError(errno.EEXIST, "output file exists (use -f to overwrite)", path)
     directory, name = os.path.split(os.path.abspath(path))
@@ -54,3 +62,9 @@ def _publish(tmp: str, path: str, overwrite: bool) -> None:
             os.unlink(tmp)
             return
     os.replace(tmp, path)
+
+
+def open_input(path: PathLike) -> contextlib.AbstractContextManager[Any]:
+    """*path* opened for reading in binary: a local file, or an fsspec URL read as a stream."""
+    path = os.fspath(path)
+    return open_url(path, "rb") if is_url(path) else open(path, "rb")

@@ -13,13 +13,15 @@ from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import Executor
 from typing import Generic, Protocol, TypeVar
 
-from .parallel import stop_pool, worker_pool
+from .parallel import Observer, stop_pool, worker_pool
 
 __all__ = [
     "READ_AHEAD",
     "Cancelled",
     "QueueWriter",
     "StreamBuffer",
+    "Watch",
+    "Watcher",
     "Writable",
     "check_stop",
     "in_thread",
@@ -36,6 +38,23 @@ class Writable(Protocol):
     def write(self, data: bytes, /) -> object: ...
 
     def flush(self) -> object: ...
+
+
+class Watch(Observer, Protocol):
+    """What one run of a pipeline reports as it goes (metrics, JSON progress): beside what
+    :class:`~sigmalang.parallel.Observer` hears, each frame written and what went wrong."""
+
+    def frame(self, bytes_in: int, bytes_out: int) -> None: ...
+
+    def queue_depth(self, count: int) -> None: ...
+
+    def error(self, exc: BaseException) -> None: ...
+
+
+class Watcher(Protocol):
+    """Something that watches pipelines: ``watch("encode")`` or ``watch("decode")`` starts one run's :class:`Watch`."""
+
+    def watch(self, direction: str) -> Watch: ...
 
 
 class StreamBuffer(Generic[T]):

@@ -20,12 +20,14 @@ import signal
 import sys
 import threading
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
 from . import __version__
 from ._chunking import DEFAULT_CHUNK_SIZE
 from ._cli_files import COMMANDS, Options, Outcome, UsageError, check_input, inputs, train
+from ._cli_services import services
+from ._extras import MissingExtraError
 from ._frames import RESET_INTERVAL
 from ._inspect_format import format_report
 from ._levels import DEFAULT_LEVEL, LEVELS
@@ -133,6 +135,26 @@ def _shared(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _port(text: str) -> int:
+    if not text.isdigit() or int(text) > 65535:
+        raise argparse.ArgumentTypeError(f"invalid port {text!r} (0 to 65535; 0: any free port)")
+    return int(text)
+
+
+def _scaling(p: argparse.ArgumentParser) -> None:
+    group = p.add_argument_group("scaling out and watching (extras: pip install 'sigmalang[dask,metrics]')")
+    group.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="code frames on a Dask cluster: tcp://HOST:PORT, or 'local' for a local cluster of -T processes",
+    )
+    group.add_argument(
+        "--metrics-port", type=_port, metavar="N", help="serve Prometheus metrics on 127.0.0.1:N/metrics"
+    )
+    group.add_argument("--metrics-textfile", metavar="PATH", help="write Prometheus metrics to PATH at the end")
+    group.add_argument("--progress", choices=["json"], help="json: one JSON line per second on standard error")
+
+
 def _decoding(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--range", type=_byte_range, metavar="START:END", help="only original bytes START to END, to stdout or -o"
@@ -146,10 +168,10 @@ def build_parser(prog: str = "sigmalang") -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"sigmalang {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     enc = sub.add_parser("encode", help="encode files into ΣLANG streams (FILE → FILE.sgl)")
-    for add in (_common, _writing, _encoding, _shared):
+    for add in (_common, _writing, _encoding, _shared, _scaling):
         add(enc)
     dec = sub.add_parser("decode", help="decode ΣLANG streams (FILE.sgl → FILE)")
-    for add in (_common, _writing, _decoding):
+    for add in (_common, _writing, _decoding, _scaling):
         add(dec)
     _common(sub.add_parser("verify", help="decode without writing; report every damaged frame"))
     rec = sub.add_parser("recover", help="salvage every intact frame of a damaged stream")
@@ -201,7 +223,7 @@ def build_flat_parser(prog: str = "sigmalang") -> argparse.ArgumentParser:
     mode.add_argument("-t", "--test", dest="command", action="store_const", const="verify", help="verify")
     mode.add_argument("-l", "--list", dest="command", action="store_const", const="info", help="stream info")
     parser.set_defaults(command="encode")
-    for add in (_common, _writing, _encoding, _shared, _decoding):
+    for add in (_common, _writing, _encoding, _shared, _decoding, _scaling):
         add(parser)
     return parser
 
@@ -363,7 +385,6 @@ def _run(opts: Options) -> int:
     opts.check()
     # Data on standard output: the JSON goes to standard error, never into the data.
     json_out = sys.stderr if opts.data_on_stdout() else sys.stdout
-    status = 0
 
     def emit(result: dict[str, Any]) -> None:
         if opts.json:
@@ -385,6 +406,17 @@ def _run(opts: Options) -> int:
         _report(_describe(exc), exc, opts.verbose)
         emit({"ok": False, "error": _describe(exc)})
         return 1
+    try:
+        with services(opts):
+            return _each_input(opts, warn, emit)
+    except (MissingExtraError, OSError) as exc:  # an extra not installed, a cluster not reached
+        _report(_describe(exc), exc, opts.verbose)
+        emit({"ok": False, "error": _describe(exc)})
+        return 1
+
+
+def _each_input(opts: Options, warn: Callable[[str], None], emit: Callable[[dict[str, Any]], None]) -> int:
+    status = 0
     for source in inputs(opts, warn):
         try:
             check_input(opts, source)

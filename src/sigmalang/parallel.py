@@ -11,18 +11,30 @@ Worker processes ignore SIGINT: the parent decides when they stop, and stops the
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import multiprocessing
 import os
 import signal
+import time
 from collections import deque
 from collections.abc import Callable, Generator, Iterable
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from .errors import SigmaError, WorkerError
 
-__all__ = ["Done", "WorkerError", "ordered_map", "resolve_workers", "stop_pool", "worker_pool"]
+__all__ = [
+    "Done",
+    "Observer",
+    "WorkerError",
+    "executor_workers",
+    "ordered_map",
+    "resolve_workers",
+    "stop_pool",
+    "worker_pool",
+]
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -42,6 +54,37 @@ def resolve_workers(workers: int) -> int:
     if not isinstance(workers, int) or isinstance(workers, bool) or workers < 0:
         raise ValueError(f"workers must be a non-negative integer, got {workers!r}")
     return workers or (os.cpu_count() or 1)
+
+
+def executor_workers(executor: Executor) -> int | None:
+    """How many items *executor* runs at once, when it can tell: a pool's size, or the threads of
+    the workers a Dask client's executor (``client.get_executor()``) sees now."""
+    size = getattr(executor, "_max_workers", None)
+    if isinstance(size, int) and size > 0:
+        return size
+    nthreads = getattr(getattr(executor, "_client", None), "nthreads", None)
+    if callable(nthreads):
+        try:
+            total = sum(nthreads().values())
+        except Exception:  # a client that lost its scheduler: the caller's default applies
+            return None
+        return total if isinstance(total, int) and total > 0 else None
+    return None
+
+
+class Observer(Protocol):
+    """What ``ordered_map`` reports as it goes (the metrics, when they are on)."""
+
+    def in_flight(self, count: int) -> None: ...
+
+    def item_seconds(self, seconds: float) -> None: ...
+
+
+def timed(fn: Callable[[Any], R], item: Any) -> tuple[R, float]:
+    """``fn(item)`` and the seconds it took, measured where it ran (a worker)."""
+    start = time.perf_counter()
+    result = fn(item)
+    return result, time.perf_counter() - start
 
 
 def _start_worker(warm_up: Callable[[], object] | None) -> None:
@@ -79,6 +122,7 @@ def ordered_map(
     executor: Executor | None = None,
     max_in_flight: int = 2,
     describe: Callable[[Any], str] = lambda item: "item",
+    observer: Observer | None = None,
 ) -> Generator[tuple[Any, R], None, None]:
     """Yield ``(item, fn(item))`` in the order of *items*, with at most *max_in_flight* submitted.
 
@@ -86,9 +130,13 @@ def ordered_map(
     *items* is not read further while the window is full: that is the backpressure. *describe*
     names an item in error messages (``"chunk 3"``). Closing the iterator cancels what is queued,
     except on a process pool (see below), whose owner cancels it by shutting the pool down.
+    *observer* is told the items in flight and the seconds each call took where it ran.
     """
     if max_in_flight < 1:
         raise ValueError("max_in_flight must be at least 1")
+    if observer is not None:
+        yield from _observed(fn, items, executor, max_in_flight, describe, observer)
+        return
     if executor is None:
         for item in items:
             yield (item, item.value) if isinstance(item, Done) else (item, _call(fn, item, describe))
@@ -109,6 +157,40 @@ def ordered_map(
             for _, future in window:
                 if future is not None:
                     future.cancel()
+
+
+def _observed(
+    fn: Callable[[Any], R],
+    items: Iterable[Any],
+    executor: Executor | None,
+    max_in_flight: int,
+    describe: Callable[[Any], str],
+    observer: Observer,
+) -> Generator[tuple[Any, R], None, None]:
+    """``ordered_map`` with each call timed where it runs, and the window's size reported."""
+    pending = 0
+
+    def counted(items: Iterable[Any]) -> Generator[Any, None, None]:
+        nonlocal pending
+        for item in items:
+            if not isinstance(item, Done):
+                pending += 1
+                observer.in_flight(pending)
+            yield item
+
+    job: Callable[[Any], tuple[R, float]] = functools.partial(timed, fn)
+    with contextlib.closing(
+        ordered_map(job, counted(items), executor=executor, max_in_flight=max_in_flight, describe=describe)
+    ) as results:
+        for item, result in results:
+            if isinstance(item, Done):
+                yield item, result  # type: ignore[misc]
+                continue
+            value, seconds = result
+            pending -= 1
+            observer.in_flight(pending)
+            observer.item_seconds(seconds)
+            yield item, value
 
 
 def _call(fn: Callable[[Any], R], item: Any, describe: Callable[[Any], str]) -> R:
@@ -141,6 +223,11 @@ def _result(item: Any, future: Future[R] | None, describe: Callable[[Any], str])
     except SigmaError:
         raise
     except Exception as exc:
+        if type(exc).__name__ == "KilledWorker":  # Dask: the task's workers died, as many times as it allows
+            raise WorkerError(
+                f"cluster workers died while coding {describe(item)}, more often than the cluster "
+                f"runs a task again (killed, or out of memory?): {exc}"
+            ) from exc
         raise _failed(exc, item, describe) from exc
 
 

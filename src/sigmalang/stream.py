@@ -31,8 +31,19 @@ from ._jobs import WARM_UP_TEXT, decode_job, encode_run_job, install_codebook
 from ._jobs import encode_job as _encode_job
 from ._jobs import warm_up as _warm_up
 from ._levels import DEFAULT_LEVEL, chunk_size_for, level_spec
-from ._output import PathLike, atomic_output
-from ._pipeline import READ_AHEAD, QueueWriter, StreamBuffer, Writable, check_stop, in_thread, pipeline, read_ahead
+from ._output import PathLike, atomic_output, open_input
+from ._pipeline import (
+    READ_AHEAD,
+    QueueWriter,
+    StreamBuffer,
+    Watch,
+    Watcher,
+    Writable,
+    check_stop,
+    in_thread,
+    pipeline,
+    read_ahead,
+)
 from ._stats import StreamStats
 from .compressor import CodebookArg
 from .container import EndOfStream, Frame, StreamHeader
@@ -43,7 +54,7 @@ from .memory import (
     get_optimal_chunk_size,
     get_streaming_vs_full_memory,
 )
-from .parallel import Done, ordered_map, resolve_workers
+from .parallel import Done, executor_workers, ordered_map, resolve_workers
 from .semantic.codebook import Codebook, as_codebook
 
 __all__ = [
@@ -76,6 +87,7 @@ class _Streaming:
         max_in_flight: int | None = None,
         progress: Progress | None = None,
         codebook: CodebookArg = None,
+        metrics: Watcher | None = None,
     ):
         self.codebook = as_codebook(codebook)
         self.workers = resolve_workers(workers)
@@ -84,14 +96,31 @@ class _Streaming:
             raise ValueError("max_in_flight must be at least 1")
         self._max_in_flight = max_in_flight
         self.progress = progress
+        self.metrics = metrics
 
     @property
     def max_in_flight(self) -> int:
-        """Chunks submitted and not yet written, at most (default: two per worker)."""
+        """Chunks submitted and not yet written, at most (default: two per worker, or per thread
+        of the executor given, such as a Dask cluster's)."""
         return self._in_flight(self.workers)
 
+    def _width(self, workers: int) -> int:
+        """How many jobs run at once: *workers*, or what the executor given says it runs."""
+        return (executor_workers(self.executor) if self.executor is not None else None) or workers
+
     def _in_flight(self, workers: int) -> int:
-        return self._max_in_flight or 2 * workers
+        return self._max_in_flight or 2 * self._width(workers)
+
+    @contextlib.contextmanager
+    def _watching(self, direction: str) -> Iterator[Watch | None]:
+        """This run's :class:`Watch` (none without *metrics*), told of the error that ends a run."""
+        watch = self.metrics.watch(direction) if self.metrics is not None else None
+        try:
+            yield watch
+        except BaseException as exc:
+            if watch is not None:
+                watch.error(exc)
+            raise
 
     def _resolve(self, workers: int | None) -> int:
         return self.workers if workers is None else resolve_workers(workers)
@@ -175,10 +204,18 @@ class StreamingEncoder(_Streaming):
         plan = self._plan_runs(reader, workers, stats) if self.shared_context else self._plan_chunks(reader, workers)
         warm_up = functools.partial(_warm_up, WARM_UP_TEXT, self.level, self.codebook)
         with (
+            self._watching("encode") as watch,
             pipeline(dst, workers, self.executor, plan.queue, warm_up) as (pool, writer),
             contextlib.closing(plan.items) as items,
             contextlib.closing(
-                ordered_map(plan.job, items, executor=pool, max_in_flight=plan.in_flight, describe=plan.describe)
+                ordered_map(
+                    plan.job,
+                    items,
+                    executor=pool,
+                    max_in_flight=plan.in_flight,
+                    describe=plan.describe,
+                    observer=watch,
+                )
             ) as results,
         ):
             self._write(writer, stats, frames.start())
@@ -188,6 +225,9 @@ class StreamingEncoder(_Streaming):
                 stats.bytes_in += len(chunk.data)
                 stats.chunks += 1
                 stats.sample_memory()
+                if watch is not None:
+                    watch.frame(len(chunk.data), len(record))
+                    watch.queue_depth(len(writer.buffer))
                 if self.progress:
                     self.progress(len(chunk.data))
             self._write(writer, stats, frames.finish())
@@ -207,7 +247,7 @@ class StreamingEncoder(_Streaming):
         context the chunks before it left. With more, runs of RESET_INTERVAL chunks (from one reset
         point to the next) go to the workers, each coded in order: the same bytes either way."""
         parallel = workers > 1 or self.executor is not None
-        in_flight = self._max_in_flight or workers
+        in_flight = self._max_in_flight or self._width(workers)
         if parallel:
             stats.notes.append(
                 f"shared context: runs of {RESET_INTERVAL} chunks (reset point to reset point) were coded in parallel"
@@ -230,13 +270,16 @@ class StreamingEncoder(_Streaming):
     def encode_file(
         self, src: PathLike, dst: PathLike, *, overwrite: bool = False, workers: int | None = None
     ) -> StreamStats:
-        """Encode file *src* into *dst*, written atomically (a temporary file renamed at the end)."""
+        """Encode file *src* into *dst*, written atomically (a temporary file renamed at the end).
+
+        Either may be an fsspec URL (``memory://``, ``file://``, ``s3://`` with s3fs): *src* is read
+        as a stream and *dst* appears only when complete."""
         return self._encode_file(src, dst, overwrite, self._resolve(workers), None)
 
     def _encode_file(
         self, src: PathLike, dst: PathLike, overwrite: bool, workers: int, stop: threading.Event | None
     ) -> StreamStats:
-        with open(src, "rb") as fin, atomic_output(dst, overwrite=overwrite) as fout:
+        with open_input(src) as fin, atomic_output(dst, overwrite=overwrite) as fout:
             return self._encode(fin, fout, workers, stop)
 
     async def encode_file_async(
@@ -310,10 +353,11 @@ class StreamingDecoder(_Streaming):
         job = decode_frame if book is None else functools.partial(decode_job, book=self._book_ref(workers))
         warm_up = None if book is None else functools.partial(install_codebook, book)
         with (
+            self._watching("decode") as watch,
             pipeline(dst, workers, self.executor, in_flight, warm_up) as (pool, writer),
             contextlib.closing(read_ahead(self._events(src, stats), in_flight)) as events,
             contextlib.closing(
-                ordered_map(job, events, executor=pool, max_in_flight=in_flight, describe=_frame_name)
+                ordered_map(job, events, executor=pool, max_in_flight=in_flight, describe=_frame_name, observer=watch)
             ) as results,
         ):
             for item, result in results:
@@ -337,8 +381,12 @@ class StreamingDecoder(_Streaming):
                 stats.chunks += 1
                 stats.glyphs += 1
                 stats.sample_memory()
+                encoded = len((item.value if isinstance(item, Done) else item).data)
+                if watch is not None:
+                    watch.frame(encoded, len(data))
+                    watch.queue_depth(len(writer.buffer))
                 if self.progress:  # in encoded bytes, as the input is measured
-                    self.progress(len((item.value if isinstance(item, Done) else item).data))
+                    self.progress(encoded)
         return stats.finish()
 
     def decode_file(
@@ -350,7 +398,7 @@ class StreamingDecoder(_Streaming):
     def _decode_file(
         self, src: PathLike, dst: PathLike, overwrite: bool, workers: int, stop: threading.Event | None
     ) -> StreamStats:
-        with open(src, "rb") as fin, atomic_output(dst, overwrite=overwrite) as fout:
+        with open_input(src) as fin, atomic_output(dst, overwrite=overwrite) as fout:
             return self._decode(fin, fout, workers, stop)
 
     async def decode_file_async(

@@ -1,0 +1,259 @@
+"""A Dask cluster as the executor, and ΣLANG files as Dask bags, on a real LocalCluster:
+two worker processes talking TCP on localhost. Same bytes as one process, bounded work in
+flight, a lost worker's frame run again, and one clear error when it cannot be."""
+
+from __future__ import annotations
+
+import io
+import os
+import signal
+import threading
+
+import dask
+import fsspec
+import pytest
+from distributed import Client, LocalCluster
+
+import sigmalang.dask as sgl_dask
+from conftest import read_text_file
+from sigmalang import SigmaFile, StreamingDecoder, StreamingEncoder, WorkerError
+from sigmalang.cli import main
+from sigmalang.index import SeekTable
+
+pytestmark = pytest.mark.slow  # starting worker processes takes seconds
+
+SMALL_CHUNK = 8 << 10  # many frames from a few hundred KiB
+
+
+def _cluster(**kwargs: object) -> LocalCluster:
+    return LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address=":0",
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+@pytest.fixture(scope="module")
+def client():
+    with _cluster() as cluster, Client(cluster) as client:
+        yield client
+
+
+def _inline(data: bytes, level: int, chunk_size: int, **kwargs: object) -> bytes:
+    out = io.BytesIO()
+    StreamingEncoder(level, chunk_size, **kwargs).encode_stream(io.BytesIO(data), out)  # type: ignore[arg-type]
+    return out.getvalue()
+
+
+class InFlight:
+    """Records the most jobs in flight that the pipeline reports."""
+
+    def __init__(self) -> None:
+        self.most = 0
+        self.seconds: list[float] = []
+
+    def watch(self, direction: str) -> InFlight:
+        return self
+
+    def in_flight(self, count: int) -> None:
+        self.most = max(self.most, count)
+
+    def item_seconds(self, seconds: float) -> None:
+        self.seconds.append(seconds)
+
+    def frame(self, bytes_in: int, bytes_out: int) -> None:
+        pass
+
+    def queue_depth(self, count: int) -> None:
+        pass
+
+    def error(self, exc: BaseException) -> None:
+        pass
+
+
+@pytest.mark.parametrize("level", [1, 3])
+def test_cluster_encode_is_byte_identical_to_one_process_and_bounded(client, level):
+    data = read_text_file("loghub-sample")[:300_000]
+    watch = InFlight()
+    encoder = StreamingEncoder(level, SMALL_CHUNK, executor=client.get_executor(), metrics=watch)
+    assert encoder.max_in_flight == 4  # two per thread of the cluster's two workers
+    out = io.BytesIO()
+    stats = encoder.encode_stream(io.BytesIO(data), out)
+    assert out.getvalue() == _inline(data, level, SMALL_CHUNK)
+    assert stats.chunks > 20
+    assert 2 <= watch.most <= 4
+    assert len(watch.seconds) == stats.chunks
+
+    back = io.BytesIO()
+    StreamingDecoder(executor=client.get_executor()).decode_stream(io.BytesIO(out.getvalue()), back)
+    assert back.getvalue() == data
+
+
+def test_cluster_encode_at_the_default_level_is_byte_identical(client):
+    data = read_text_file("dickens-64k")
+    out = io.BytesIO()
+    StreamingEncoder(chunk_size=16 << 10, executor=client.get_executor()).encode_stream(io.BytesIO(data), out)
+    assert out.getvalue() == _inline(data, 6, 16 << 10)
+
+
+def test_cluster_shared_context_is_byte_identical(client):
+    data = read_text_file("loghub-sample")[:200_000]
+    out = io.BytesIO()
+    encoder = StreamingEncoder(1, 4 << 10, shared_context=True, executor=client.get_executor())
+    encoder.encode_stream(io.BytesIO(data), out)
+    assert out.getvalue() == _inline(data, 1, 4 << 10, shared_context=True)
+
+
+def test_cli_scheduler_address_gives_the_same_file_as_T1(client, tmp_path):
+    src = tmp_path / "app.log"
+    src.write_bytes(read_text_file("loghub-sample")[:200_000])
+    address = client.scheduler.address
+    assert address.startswith("tcp://127.0.0.1:")
+    assert (
+        main(["-3", "-q", "--chunk-size", "8KiB", "--scheduler", address, str(src), "-o", str(tmp_path / "d.sgl")]) == 0
+    )
+    assert main(["-3", "-q", "--chunk-size", "8KiB", "-T", "1", str(src), "-o", str(tmp_path / "t1.sgl")]) == 0
+    assert (tmp_path / "d.sgl").read_bytes() == (tmp_path / "t1.sgl").read_bytes()
+    assert main(["-d", "-q", "--scheduler", address, str(tmp_path / "d.sgl"), "-o", str(tmp_path / "back")]) == 0
+    assert (tmp_path / "back").read_bytes() == src.read_bytes()
+
+
+def test_cli_scheduler_local_starts_a_cluster_and_gives_the_same_file(tmp_path):
+    src = tmp_path / "a.txt"
+    src.write_bytes(read_text_file("dickens-64k"))
+    assert main(["-1", "-q", "--chunk-size", "4KiB", "-T", "2", "--scheduler", "local", str(src)]) == 0
+    assert (tmp_path / "a.txt.sgl").read_bytes() == _inline(src.read_bytes(), 1, 4 << 10)
+
+
+def test_cli_unreachable_scheduler_is_one_line_and_no_output(tmp_path, capsys):
+    src = tmp_path / "a.txt"
+    src.write_bytes(b"hello\n" * 100)
+    with dask.config.set({"distributed.comm.timeouts.connect": "2s"}):
+        code = main(["-1", "--scheduler", "tcp://127.0.0.1:9", str(src)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 1
+    assert len(err) == 1 and err[0].startswith("sigmalang: ")
+    assert not (tmp_path / "a.txt.sgl").exists()
+
+
+def _worker_pids(client: Client) -> list[int]:
+    return list(client.run(os.getpid).values())
+
+
+def _kill_workers_after_first_frame(client: Client, count: int):
+    pids = _worker_pids(client)[:count]
+    done = threading.Event()
+
+    def progress(n: int) -> None:
+        if not done.is_set():
+            done.set()
+            for pid in pids:
+                os.kill(pid, signal.SIGKILL)
+
+    return progress
+
+
+def test_worker_killed_mid_run_its_frames_are_retried_and_bytes_are_the_same(tmp_path):
+    data = read_text_file("loghub-sample")[:400_000]
+    src, dst = tmp_path / "in.log", tmp_path / "out.sgl"
+    src.write_bytes(data)
+    with _cluster() as cluster, Client(cluster) as client:
+        progress = _kill_workers_after_first_frame(client, 1)
+        encoder = StreamingEncoder(3, SMALL_CHUNK, executor=client.get_executor(), progress=progress)
+        encoder.encode_file(src, dst)
+    assert dst.read_bytes() == _inline(data, 3, SMALL_CHUNK)
+
+
+def test_worker_killed_with_no_retries_allowed_is_one_error_and_no_output(tmp_path):
+    data = read_text_file("loghub-sample")[:400_000]
+    src, dst = tmp_path / "in.log", tmp_path / "out.sgl"
+    src.write_bytes(data)
+    with (
+        dask.config.set({"distributed.scheduler.allowed-failures": 0}),
+        _cluster() as cluster,
+        Client(cluster) as client,
+    ):
+        progress = _kill_workers_after_first_frame(client, 2)  # both: the frames being coded die with them
+        encoder = StreamingEncoder(3, SMALL_CHUNK, executor=client.get_executor(), progress=progress)
+        with pytest.raises(WorkerError, match=r"cluster workers died while coding chunk \d+"):
+            encoder.encode_file(src, dst)
+    assert os.listdir(tmp_path) == ["in.log"]  # no output, no temporary file
+
+
+# -- sigmalang.dask: bags ------------------------------------------------------------------------
+
+
+def _put(fs: fsspec.AbstractFileSystem, path: str, data: bytes, level: int, chunk_size: int, **kw: object) -> None:
+    fs.pipe(path, _inline(data, level, chunk_size, **kw))
+
+
+def test_read_text_has_one_partition_per_frame_and_the_lines_of_the_file(client):
+    fs = fsspec.filesystem("memory")
+    data = read_text_file("loghub-sample")[:200_000]
+    _put(fs, "/bags/a.log.sgl", data, 1, SMALL_CHUNK)
+    _put(fs, "/bags/b.log.sgl", data[:50_000], 1, SMALL_CHUNK)
+    frames = sum(len(SeekTable.from_file(fs.open(p, "rb"))) for p in ("/bags/a.log.sgl", "/bags/b.log.sgl"))
+    bag = sgl_dask.read_text("memory://bags/*.sgl")
+    assert bag.npartitions == frames
+    with dask.config.set(scheduler="sync"):  # a memory filesystem lives in this process
+        lines = bag.compute()
+    # Lines never run from one file into the next (the first file ends inside a line).
+    assert lines == data.decode().splitlines(keepends=True) + data[:50_000].decode().splitlines(keepends=True)
+
+
+def test_read_text_on_the_cluster_from_local_files(client, tmp_path):
+    data = read_text_file("dickens-64k")
+    (tmp_path / "d.sgl").write_bytes(_inline(data, 1, 4 << 10))
+    bag = sgl_dask.read_text(str(tmp_path / "d.sgl"))
+    with open(tmp_path / "d.sgl", "rb") as f:
+        assert bag.npartitions == len(SeekTable.from_file(f))
+    assert client.compute(bag).result() == data.decode().splitlines(keepends=True)
+
+
+@pytest.mark.parametrize("align_lines", [True, False])
+def test_read_text_keeps_lines_longer_than_a_frame_whole(align_lines):
+    fs = fsspec.filesystem("memory")
+    data = b"A" * 20_000 + b"\n" + b"short line\n" * 900 + b"B" * 9_000 + b"\n" + b"tail without end"
+    _put(fs, "/long/x.sgl", data, 1, 4 << 10, align_lines=align_lines)
+    bag = sgl_dask.read_text("memory://long/x.sgl")
+    with dask.config.set(scheduler="sync"):
+        parts = [part.compute() for part in bag.to_delayed()]
+        whole = bag.compute()
+    assert whole == data.decode().splitlines(keepends=True)
+    assert sum(len(p) for p in parts) == len(whole)
+
+
+def test_read_text_falls_back_to_one_partition_without_an_index():
+    fs = fsspec.filesystem("memory")
+    data = b"one\ntwo\n" * 2000
+    stream = _inline(data, 1, 4 << 10)
+    fs.pipe("/noindex/x.sgl", stream[:-1])  # the trailer cut short: no index to read
+    bag = sgl_dask.read_text("memory://noindex/x.sgl")
+    assert bag.npartitions == 1
+    with dask.config.set(scheduler="sync"), pytest.raises(Exception, match="trailer|truncated|ends"):
+        bag.compute()
+
+
+def test_to_sgl_writes_one_stream_per_partition_and_reads_back(client, tmp_path):
+    lines = [f"{i} GET /item/{i % 17} 200\n" for i in range(3000)]
+    bag = dask.bag.from_sequence(lines, npartitions=3)
+    written = sgl_dask.to_sgl(bag, str(tmp_path / "part-*.sgl"), level=1)
+    assert [os.path.basename(p) for p in written] == ["part-0.sgl", "part-1.sgl", "part-2.sgl"]
+    with SigmaFile(written[0], "rb") as f:
+        assert f.read().decode() == "".join(lines[:1000])
+    assert client.compute(sgl_dask.read_text(str(tmp_path / "part-*.sgl"))).result() == lines
+
+
+def test_to_sgl_encodes_text_files_on_the_cluster(client, tmp_path):
+    sources = []
+    for name in ("a.log", "b.log"):
+        (tmp_path / name).write_bytes(read_text_file("loghub-small"))
+        sources.append(str(tmp_path / name))
+    written = sgl_dask.to_sgl(sources, level=1)
+    assert written == [s + ".sgl" for s in sources]
+    for path in written:
+        with SigmaFile(path, "rb") as f:
+            assert f.read() == read_text_file("loghub-small")
