@@ -7,6 +7,8 @@ from __future__ import annotations
 import io
 import os
 import signal
+import subprocess
+import sys
 import threading
 
 import dask
@@ -16,7 +18,7 @@ from distributed import Client, LocalCluster
 
 import sigmalang.dask as sgl_dask
 from conftest import read_text_file
-from sigmalang import SigmaFile, StreamingDecoder, StreamingEncoder, WorkerError
+from sigmalang import SigmaFile, StreamingDecoder, StreamingEncoder
 from sigmalang.cli import main
 from sigmalang.index import SeekTable
 
@@ -167,19 +169,50 @@ def test_worker_killed_mid_run_its_frames_are_retried_and_bytes_are_the_same(tmp
     assert dst.read_bytes() == _inline(data, 3, SMALL_CHUNK)
 
 
+NO_RETRIES = """
+import os, re, signal, sys, threading
+import dask
+from distributed import Client, LocalCluster
+from sigmalang import StreamingEncoder, WorkerError
+
+src, dst = sys.argv[1], sys.argv[2]
+with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=":0")
+    client = Client(cluster)
+    pids = list(client.run(os.getpid).values())
+    done = threading.Event()
+
+    def progress(n):
+        if not done.is_set():  # both workers: the frames being coded die with them
+            done.set()
+            for pid in pids:
+                os.kill(pid, signal.SIGKILL)
+
+    encoder = StreamingEncoder(3, 8 << 10, executor=client.get_executor(), progress=progress)
+    try:
+        encoder.encode_file(src, dst)
+        print("no error", flush=True)
+    except WorkerError as exc:
+        matched = re.search(r"cluster workers died while coding chunk \\d+", str(exc))
+        print("one error" if matched else f"another error: {exc}", flush=True)
+# Closing a cluster whose workers are restarting can take long on a loaded machine; the result
+# is already printed, so the process ends after a bounded wait.
+closer = threading.Thread(target=lambda: (client.close(), cluster.close()), daemon=True)
+closer.start()
+closer.join(60)
+os._exit(0)
+"""
+
+
 def test_worker_killed_with_no_retries_allowed_is_one_error_and_no_output(tmp_path):
+    """Run in a process of its own, with a time limit, so that a slow cluster shutdown after the
+    workers are killed cannot hold the suite."""
     data = read_text_file("loghub-sample")[:400_000]
     src, dst = tmp_path / "in.log", tmp_path / "out.sgl"
     src.write_bytes(data)
-    with (
-        dask.config.set({"distributed.scheduler.allowed-failures": 0}),
-        _cluster() as cluster,
-        Client(cluster) as client,
-    ):
-        progress = _kill_workers_after_first_frame(client, 2)  # both: the frames being coded die with them
-        encoder = StreamingEncoder(3, SMALL_CHUNK, executor=client.get_executor(), progress=progress)
-        with pytest.raises(WorkerError, match=r"cluster workers died while coding chunk \d+"):
-            encoder.encode_file(src, dst)
+    command = [sys.executable, "-c", NO_RETRIES, str(src), str(dst)]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert result.stdout.splitlines()[:1] == ["one error"], result.stdout + result.stderr[-3000:]
     assert os.listdir(tmp_path) == ["in.log"]  # no output, no temporary file
 
 
