@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from .file import SigmaFile, open
     from .memory import estimate_memory_usage, get_optimal_chunk_size, get_streaming_vs_full_memory
     from .semantic.codebook import Codebook, load_codebook, train_codebook
+    from ._search import search
     from .stream import StreamingDecoder, StreamingEncoder, StreamStats
 
 # Names are imported on first use (PEP 562), so that a worker process, which needs only the codec,
@@ -51,6 +52,7 @@ _LAZY = {
     "estimate_memory_usage": "memory",
     "get_optimal_chunk_size": "memory",
     "get_streaming_vs_full_memory": "memory",
+    "search": "_search",
     "StreamingDecoder": "stream",
     "StreamingEncoder": "stream",
     "StreamStats": "stream",
@@ -100,5 +102,6 @@ __all__ = [
     "load_codebook",
     "open",
     "primitives",
+    "search",
     "train_codebook",
 ]

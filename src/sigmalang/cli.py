@@ -122,6 +122,12 @@ def _encoding(p: argparse.ArgumentParser) -> None:
     low, high, default = MIN_CHUNK_SIZE >> 10, MAX_CHUNK_SIZE >> 20, DEFAULT_CHUNK_SIZE >> 20
     size_help = f"chunk size, {low}KiB to {high}MiB (default {default}MiB; 8MiB at -7 and -8, 16MiB at -9)"
     p.add_argument("--chunk-size", type=parse_size, default=None, metavar="SIZE", help=size_help)
+    p.add_argument(
+        "--no-filter",
+        dest="filters",
+        action="store_false",
+        help="write no search filters in the index (for 'sigmalang grep'; they cost about 1%% of the stream)",
+    )
 
 
 def _shared(p: argparse.ArgumentParser) -> None:

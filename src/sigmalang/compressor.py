@@ -40,7 +40,8 @@ class SigmaCompressor:
     :class:`~sigmalang.semantic.Codebook` or the path of a codebook file), the stream names it
     and needs it to be decoded. With *shared_context*, each frame's backend is primed with what
     the frames before it coded (a better ratio at small chunk sizes; frames then decode in order
-    from the last reset point, see docs/FORMAT.md §6.3).
+    from the last reset point, see docs/FORMAT.md §6.3). With *filters*, the index carries search
+    filters for :func:`sigmalang.search` (docs/FORMAT.md §18).
     """
 
     def __init__(
@@ -50,13 +51,16 @@ class SigmaCompressor:
         chunk_size: int | None = None,
         codebook: CodebookArg = None,
         shared_context: bool = False,
+        filters: bool = False,
     ):
         check_int("level", level)
         level_spec(level)
         self.level = level
         self.chunk_size = check_chunk_size(chunk_size_for(level, chunk_size))
         self.codebook = as_codebook(codebook)
-        self._frames = FrameWriter(level, self.chunk_size, codebook=self.codebook, shared_context=shared_context)
+        self._frames = FrameWriter(
+            level, self.chunk_size, codebook=self.codebook, shared_context=shared_context, filters=filters
+        )
         self._buffer = bytearray()
         self._out = bytearray(self._frames.start())
         self._finished = False
