@@ -347,7 +347,12 @@ def _on_sigterm(signum: int, frame: Any) -> None:
 
 def main(argv: Sequence[str] | None = None, prog: str = "sigmalang") -> int:
     """Run the command line on *argv* (default: ``sys.argv[1:]``); return the exit code."""
-    parser, opts = parse(list(sys.argv[1:] if argv is None else argv), prog)
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args and args[0] == "grep":
+        from ._cli_grep import grep_main  # grep has its own options (-c, -l, -v mean what they mean to grep)
+
+        return grep_main(args[1:], prog)
+    parser, opts = parse(args, prog)
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         return _run(opts)
