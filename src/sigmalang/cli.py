@@ -303,7 +303,9 @@ def _say_info(source: str, result: dict[str, Any]) -> None:
             f"{label}: ΣLANG v{s['version']}, level {s['level']}, chunk size {s['chunk_size']:,}, "
             f"{_plural(s['frames'], 'frame')}, {s['original_size']:,} → {s['encoded_size']:,} bytes "
             f"(ratio {s['ratio']:.3f}), {'shared context' if s['shared_context'] else 'independent frames'}, "
-            f"BLAKE2b {s['checksum']}" + (f", needs codebook {s['codebook']}" if s["codebook"] else "")
+            f"BLAKE2b {s['checksum']}"
+            + (f", needs codebook {s['codebook']}" if s["codebook"] else "")
+            + (f", search filters {s['filter_size']:,} bytes" if s["filter_size"] else ", no search filters")
         )
 
 
