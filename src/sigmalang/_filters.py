@@ -69,12 +69,13 @@ def _trigram_hashes(codes: np.ndarray) -> np.ndarray:
 
 
 def _trigram_codes(lowered: bytes) -> np.ndarray:
-    """The distinct trigrams of *lowered* without a line feed, as sorted 24-bit codes."""
+    """The distinct trigrams of *lowered* without a line feed or a digit, as sorted 24-bit codes."""
     a = np.frombuffer(lowered, dtype=np.uint8)
     if len(a) < 3:
         return np.zeros(0, dtype=np.int64)
+    usable = (a != _LF) & ((a < 0x30) | (a > 0x39))
     b0, b1, b2 = a[:-2], a[1:-1], a[2:]
-    keep = (b0 != _LF) & (b1 != _LF) & (b2 != _LF)
+    keep = usable[:-2] & usable[1:-1] & usable[2:]
     codes = (b0.astype(np.int64) << 16 | b1.astype(np.int64) << 8 | b2.astype(np.int64))[keep]
     seen = np.zeros(1 << 24, dtype=np.bool_)
     seen[codes] = True
@@ -91,7 +92,7 @@ class _Items:
     @classmethod
     def of(cls, text: bytes) -> _Items:
         lowered = text.lower()
-        words = {fnv1a64(b"\x01" + w) for w in set(_WORD.findall(lowered))}
+        words = {fnv1a64(b"\x01" + w) for w in set(_WORD.findall(lowered)) if not w.isdigit()}
         return cls(words, _trigram_codes(lowered))
 
     def update(self, other: _Items) -> None:
@@ -186,14 +187,19 @@ class Probe:
 
 
 def literal_items(fragment: bytes) -> Probe:
-    """The items every line containing *fragment* holds: its trigrams (without line feeds) and
-    the words inside it (word characters with a non-word byte on both sides within *fragment*)."""
+    """The items every line containing *fragment* holds: its trigrams without a line feed or a
+    digit, and the words inside it (word characters with a non-word byte on both sides within
+    *fragment*) that are not all digits."""
     lowered = fragment.lower()
-    hashes = {fnv1a64(b"\x02" + lowered[i : i + 3]) for i in range(len(lowered) - 2) if b"\n" not in lowered[i : i + 3]}
-    for match in re.finditer(rb"[a-z0-9_]+", lowered):
-        if match.start() > 0 and match.end() < len(lowered):
+    hashes = {fnv1a64(b"\x02" + tri) for i in range(len(lowered) - 2) if _usable(tri := lowered[i : i + 3])}
+    for match in _WORD.finditer(lowered):
+        if match.start() > 0 and match.end() < len(lowered) and not match.group().isdigit():
             hashes.add(fnv1a64(b"\x01" + match.group()))
     return Probe(tuple(sorted(hashes)), fragment)
+
+
+def _usable(trigram: bytes) -> bool:
+    return not any(byte == _LF or 0x30 <= byte <= 0x39 for byte in trigram)
 
 
 @dataclass(slots=True)
