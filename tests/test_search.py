@@ -30,8 +30,9 @@ MANIFEST = json.loads((VECTORS / "manifest.json").read_text(encoding="utf-8"))
 WORDS = ["INFO", "WARN", "ERROR", "error", "blk_123", "blk_124", "user", "sshd", "10.0.0.1", "a", "zz", "Zeta"]
 
 
-def reference(data: bytes, patterns: list[bytes], *, fixed: bool = False, ignore_case: bool = False,
-              invert: bool = False) -> list[tuple[int, bytes]]:  # fmt: skip
+def reference(
+    data: bytes, patterns: list[bytes], *, fixed: bool = False, ignore_case: bool = False, invert: bool = False
+) -> list[tuple[int, bytes]]:
     lines = data.split(b"\n")
     if data.endswith(b"\n") or not data:
         lines.pop()
@@ -46,16 +47,35 @@ def found(stream: bytes, patterns: list[bytes], **options: Any) -> list[tuple[in
 
 line_text = st.lists(st.sampled_from(WORDS + ["", " ", ": ", "-", "=", "[x]"]), max_size=8).map(lambda ws: " ".join(ws))
 log_text = st.builds(
-    lambda lines, tail, long: "\n".join(lines[:3] + ["q" * long + " long line " * (long // 50)] + lines[3:]).encode()
-    + tail,
+    lambda lines, tail, long: (
+        "\n".join(lines[:3] + ["q" * long + " long line " * (long // 50)] + lines[3:]).encode() + tail
+    ),
     st.lists(line_text, max_size=120),
     st.sampled_from([b"", b"\n", b"no newline at the end"]),
     st.sampled_from([0, 0, 700, 5000]),
 )
 regex_patterns = st.sampled_from(
-    [b"ERROR", b"error", b"blk_12[34]", b"^INFO", b"WARN$", b"user +sshd", b"(ERROR|WARN) user", b"10\\.0\\.0", b"z+",
-     b"a.b", b"", b"long line", b"q{3}", b"\\bZeta\\b", b"[^ ]+=", b"x]", b"(?:INFO|nothere) [a-z]+", b"\\d+"]
-)  # fmt: skip
+    [
+        b"ERROR",
+        b"error",
+        b"blk_12[34]",
+        b"^INFO",
+        b"WARN$",
+        b"user +sshd",
+        b"(ERROR|WARN) user",
+        b"10\\.0\\.0",
+        b"z+",
+        b"a.b",
+        b"",
+        b"long line",
+        b"q{3}",
+        b"\\bZeta\\b",
+        b"[^ ]+=",
+        b"x]",
+        b"(?:INFO|nothere) [a-z]+",
+        b"\\d+",
+    ]
+)
 
 
 def encode(data: bytes, level: int, chunk: int, filters: bool) -> bytes:
@@ -73,9 +93,14 @@ def encode(data: bytes, level: int, chunk: int, filters: bool) -> bytes:
 )
 @settings(max_examples=150)
 def test_search_equals_decode_then_grep(
-    parts: list[bytes], patterns: list[bytes], chunk: int, level: int, filters: list[bool], ignore_case: bool,
+    parts: list[bytes],
+    patterns: list[bytes],
+    chunk: int,
+    level: int,
+    filters: list[bool],
+    ignore_case: bool,
     invert: bool,
-) -> None:  # fmt: skip
+) -> None:
     """Concatenated streams (with and without filters), lines that span frames and streams."""
     stream = b"".join(encode(p, level, chunk, f) for p, f in zip(parts, filters, strict=False))
     data = b"".join(parts)
@@ -207,7 +232,9 @@ def _member(f: FrameFilter, item: bytes) -> bool:
     for byte in item:
         h = ((h ^ byte) * 0x100000001B3) % 2**64
     m = 8 * len(f.bits)
-    return all(f.bits[p // 8] >> (p % 8) & 1 for p in (((h % 2**32) + j * ((h >> 32) | 1)) % m for j in range(f.hashes)))
+    return all(
+        f.bits[p // 8] >> (p % 8) & 1 for p in (((h % 2**32) + j * ((h >> 32) | 1)) % m for j in range(f.hashes))
+    )
 
 
 @pytest.mark.parametrize("name", ["filters-log-l0", "filters-long-line-l0"])
@@ -285,8 +312,17 @@ def test_short_fragments_inside_words_give_no_information() -> None:
 
 @pytest.mark.parametrize(
     ("pattern", "spans"),
-    [(b"abc", False), (b"a\\sb", True), (b"[^x]", True), (b"a.b", False), (b"(?s)a.b", True), (b"\\Aabc", True),
-     (b"\\w+\\d", False), (b"a\\nb", True), (b"^x$", False)],
-)  # fmt: skip
+    [
+        (b"abc", False),
+        (b"a\\sb", True),
+        (b"[^x]", True),
+        (b"a.b", False),
+        (b"(?s)a.b", True),
+        (b"\\Aabc", True),
+        (b"\\w+\\d", False),
+        (b"a\\nb", True),
+        (b"^x$", False),
+    ],
+)
 def test_can_span_lines_is_conservative(pattern: bytes, spans: bool) -> None:
     assert can_span_lines([pattern], 0) == spans

@@ -21,13 +21,13 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from . import primitives
+    from ._search import search
     from .codec import DEFAULT_LEVEL, LEVELS
     from .compressor import DEFAULT_CHUNK_SIZE, SigmaCompressor, SigmaDecompressor, compress, decompress
     from .errors import SigmaCodebookError, SigmaError, SigmaFormatError, SigmaTruncatedError, WorkerError
     from .file import SigmaFile, open
     from .memory import estimate_memory_usage, get_optimal_chunk_size, get_streaming_vs_full_memory
     from .semantic.codebook import Codebook, load_codebook, train_codebook
-    from ._search import search
     from .stream import StreamingDecoder, StreamingEncoder, StreamStats
 
 # Names are imported on first use (PEP 562), so that a worker process, which needs only the codec,

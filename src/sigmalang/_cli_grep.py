@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import re
 import sys
 from collections.abc import Iterator
@@ -129,9 +130,9 @@ def _run(ns: argparse.Namespace, search: Search, files: list[str], prog: str) ->
             if found and ns.quiet:
                 break
         out.flush()
-    except BrokenPipeError:
+    except BrokenPipeError:  # the reader went away (| head): stop quietly, as grep does
         with contextlib.suppress(OSError):
-            sys.stdout = None  # type: ignore[assignment]
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 2
     finally:
         if pool is not None:
@@ -183,4 +184,3 @@ def _say_stats(search: Search, name: str, prog: str) -> None:
         shown = ", ".join(repr(f) for f in stats.fragments[:4])
         why = f"filters tested for {shown}"
     print(f"{prog}: {name}: decoded {stats.decoded} of {stats.frames} frames; {why}", file=sys.stderr)
-

@@ -10,16 +10,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from re import _constants as C
+from re import _parser as P
 from typing import Any
 
 from ._filters import FrameFilter, Probe, literal_items
-
-try:  # Python 3.11 and later
-    from re import _constants as C  # type: ignore[attr-defined]
-    from re import _parser as P  # type: ignore[attr-defined]
-except ImportError:  # pragma: no cover
-    import sre_constants as C  # type: ignore[no-redef]
-    import sre_parse as P  # type: ignore[no-redef]
 
 __all__ = ["Plan", "can_span_lines", "plan_patterns"]
 
@@ -102,10 +97,7 @@ def plan_patterns(patterns: list[bytes], *, fixed: bool, flags: int) -> Plan:
     """What any line selected by one of *patterns* must contain (the empty conjunction: nothing known)."""
     alternatives = []
     for pattern in patterns:
-        if fixed:
-            plan = _lit(pattern)
-        else:
-            plan = _and(_terms(P.parse(pattern, flags)))
+        plan = _lit(pattern) if fixed else _and(_terms(P.parse(pattern, flags)))
         if not plan.informative():
             return _TRUE
         alternatives.append(plan)

@@ -12,6 +12,7 @@ decode FILE`` writes, split at line feeds, and a line is selected as ``grep`` wo
 from __future__ import annotations
 
 import builtins
+import contextlib
 import os
 import re
 from collections import deque
@@ -311,12 +312,10 @@ def search(
 
 
 def _lines(job: Search, source: Any, text: bool) -> Iterator[tuple[int, Any]]:
-    fp: IO[bytes] = builtins.open(source, "rb") if isinstance(source, (str, os.PathLike)) else source
     convert: Callable[[bytes], Any] = (lambda b: b.decode("utf-8", "surrogateescape")) if text else bytes
-    try:
+    with contextlib.ExitStack() as stack:
+        fp: IO[bytes] = source
+        if isinstance(source, (str, os.PathLike)):
+            fp = stack.enter_context(builtins.open(source, "rb"))
         for number, line in job.lines(fp):
             yield number, convert(line)
-    finally:
-        if fp is not source:
-            fp.close()
-

@@ -174,7 +174,11 @@ class StreamingEncoder(_Streaming):
     def _encode(self, src: IO[bytes], dst: Writable, workers: int, stop: threading.Event | None) -> StreamStats:
         stats = StreamStats(workers=workers)
         frames = FrameWriter(
-            self.level, self.chunk_size, codebook=self.codebook, shared_context=self.shared_context, filters=self.filters
+            self.level,
+            self.chunk_size,
+            codebook=self.codebook,
+            shared_context=self.shared_context,
+            filters=self.filters,
         )
         reader = ChunkedReader(src, self.chunk_size, align_lines=self.align_lines)
         plan = self._plan_runs(reader, workers, stats) if self.shared_context else self._plan_chunks(reader, workers)
