@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from re import _constants as C
-from re import _parser as P
+from re import _constants as C  # type: ignore[attr-defined]
+from re import _parser as P  # type: ignore[attr-defined]
 from typing import Any
 
 from ._filters import FrameFilter, Probe, literal_items
