@@ -186,7 +186,10 @@ class _TableWalk:
 
     def _filter_says_no(self, i: int) -> bool:
         f = self.table.filters[i] if self.search.use_filters else None
-        return f is not None and i != self.first and not self.search.plan.may_match(f)
+        # With a range that starts inside the content, the first frame's text may begin inside a
+        # line that a filter of an earlier frame covered: it is always decoded.
+        forced = i == self.first and self.start > 0
+        return f is not None and not forced and not self.search.plan.may_match(f)
 
     def candidates(self) -> Iterator[int]:
         for i in range(self.first, self.last + 1):
