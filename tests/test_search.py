@@ -73,6 +73,9 @@ regex_patterns = st.sampled_from(
         b"[^ ]+=",
         b"x]",
         b"(?:INFO|nothere) [a-z]+",
+        b"(?i)error",
+        b"(?i:zeta) ",
+        b"a (?i:ERROR)",
         b"\\d+",
     ]
 )

@@ -81,6 +81,9 @@ class Search:
         self.ahead = max(1, workers) * 2
         self.stats = SearchStats(fragments=self.plan.fragments())
         self._whole = _whole_line_regex(sources, self.flags)
+        folded = bool(self.flags) or any(b"(?" in p for p in sources)  # (?i) inside a pattern folds too
+        self._folded = folded
+        self._needle, self._exact = _needle(self.plan, self.patterns, fixed, folded)
 
     # -- lines -----------------------------------------------------------------------------
 
@@ -89,10 +92,15 @@ class Search:
             yield from self._select(first, block)
 
     def _select(self, lineno: int, block: bytes) -> Iterator[tuple[int, bytes]]:
+        if self._needle is not None and not self.invert:
+            yield from self._select_by_needle(lineno, block, self._needle)
+            return
         if self._whole is not None and not self.invert:
             counted = 0
             for match in self._whole.finditer(block):
                 start = match.start()
+                if start == len(block):  # "^" after the block's last line feed: not a line
+                    break
                 lineno += block.count(b"\n", counted, start)
                 counted = start
                 yield lineno, match.group()
@@ -104,6 +112,23 @@ class Search:
         for number, line in enumerate(lines, lineno):
             if any(r.search(line) for r in regexes) != invert:
                 yield number, line
+
+    def _select_by_needle(self, lineno: int, block: bytes, needle: bytes) -> Iterator[tuple[int, bytes]]:
+        """The lines holding *needle* (which every match contains), then checked by the patterns
+        unless the needle is the whole of the only pattern."""
+        hay = block.lower() if self._folded else block
+        pos = counted = 0
+        exact, regexes = self._exact, self.regexes
+        while (at := hay.find(needle, pos)) >= 0:
+            start = block.rfind(b"\n", 0, at) + 1
+            end = block.find(b"\n", at)
+            end = len(block) if end < 0 else end
+            line = block[start:end]
+            if exact or any(r.search(line) for r in regexes):
+                lineno += block.count(b"\n", counted, start)
+                counted = start
+                yield lineno, line
+            pos = end + 1
 
     # -- frames ----------------------------------------------------------------------------
 
@@ -272,6 +297,16 @@ class _TableWalk:
         book = self.search.codebook if needed else None
         self.futures[k] = executor.submit(decode_job, frame, book)
         self.queue.append(k)
+
+
+def _needle(plan: Plan, patterns: list[bytes], fixed: bool, ignore_case: bool) -> tuple[bytes | None, bool]:
+    """A literal every selected line holds (lowercased for -i), and whether holding it is enough."""
+    fragments = plan.fragments() if plan.op in ("lit", "and") and all(p.op == "lit" for p in plan.parts) else []
+    if not fragments or any(b"\n" in f for f in fragments):
+        return None, False
+    needle = max(fragments, key=len)
+    exact = len(patterns) == 1 and (fixed or re.escape(patterns[0]) == patterns[0]) and needle == patterns[0]
+    return (needle.lower() if ignore_case else needle), exact
 
 
 def _whole_line_regex(sources: list[bytes], flags: int) -> re.Pattern[bytes] | None:
