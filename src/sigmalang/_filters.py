@@ -44,6 +44,8 @@ BUDGET_SHARE = 64  # a filter's bit array is at most 1/64 of its frame record (a
 MIN_BYTES = 16
 
 _WORD = re.compile(rb"[a-z0-9_]+")
+_WORD_BYTES = b"abcdefghijklmnopqrstuvwxyz0123456789_"
+_NON_WORD_TO_SPACE = bytes(b if b in _WORD_BYTES else 0x20 for b in range(256))  # words split at spaces
 _FNV_OFFSET = 0xCBF29CE484222325
 _FNV_PRIME = 0x100000001B3
 _MASK64 = (1 << 64) - 1
@@ -92,7 +94,8 @@ class _Items:
     @classmethod
     def of(cls, text: bytes) -> _Items:
         lowered = text.lower()
-        words = {fnv1a64(b"\x01" + w) for w in set(_WORD.findall(lowered)) if not w.isdigit()}
+        distinct = set(lowered.translate(_NON_WORD_TO_SPACE).split())
+        words = {fnv1a64(b"\x01" + w) for w in distinct if not w.isdigit()}
         return cls(words, _trigram_codes(lowered))
 
     def update(self, other: _Items) -> None:
