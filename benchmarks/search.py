@@ -102,13 +102,13 @@ def run(cmd: str, repeat: int) -> tuple[float, float, bytes]:
     return best
 
 
-def large(mib: int, level: int, repeat: int, workdir: Path) -> int:
+def large(mib: int, level: int, repeat: int, workdir: Path, chunk: str) -> int:
     log = workdir / "big.log"
     size = generate(log, mib)
     exe = f"{sys.executable} -m sigmalang"
-    print(f"## A {size / 2**20:.0f} MiB log from shuffled Loghub lines, level {level}, 4 MiB chunks\n")
+    print(f"## A {size / 2**20:.0f} MiB log from shuffled Loghub lines, level {level}, {chunk} chunks\n")
     for flag, name in (("", "filtered.sgl"), ("--no-filter ", "plain.sgl")):
-        wall, cpu, _ = run(f"{exe} -q -{level} -T 0 {flag}-o {workdir / name} {log}", 1)
+        wall, cpu, _ = run(f"{exe} -q -{level} -T 0 --chunk-size {chunk} {flag}-o {workdir / name} {log}", 1)
         print(f"- encode {flag or 'with filters '}: {wall:.1f} s wall, {cpu:.1f} s CPU")
     filters, stream = filter_share(workdir / "filtered.sgl")
     plain = (workdir / "plain.sgl").stat().st_size
@@ -141,6 +141,7 @@ def main() -> int:
     p.add_argument("--level", type=int, default=1, help="level of the generated log's stream")
     p.add_argument("--loghub-level", type=int, default=6)
     p.add_argument("--repeat", type=int, default=2)
+    p.add_argument("--chunk-size", default="4MiB", help="chunk size of the generated log's stream")
     p.add_argument("--skip-loghub", action="store_true")
     p.add_argument("--skip-large", action="store_true")
     args = p.parse_args()
@@ -149,7 +150,7 @@ def main() -> int:
     if args.skip_large:
         return 0
     with tempfile.TemporaryDirectory() as tmp:
-        return large(args.mib, args.level, args.repeat, Path(tmp))
+        return large(args.mib, args.level, args.repeat, Path(tmp), args.chunk_size)
 
 
 if __name__ == "__main__":
