@@ -15,11 +15,14 @@ import re
 import struct
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import numpy as np
 from crc32c import crc32c
 
 from .glyph import MAX_VARINT_BYTES, encode_varint, read_varint
+
+if TYPE_CHECKING:
+    import numpy as np
 
 __all__ = [
     "FILTER_VERSION",
@@ -62,6 +65,8 @@ def fnv1a64(data: bytes) -> int:
 
 def _trigram_hashes(codes: np.ndarray) -> np.ndarray:
     """FNV-1a-64 of ``b"\\x02" + trigram`` for each trigram given as a 24-bit code (big-endian)."""
+    import numpy as np  # not at import: worker processes need no numpy
+
     with np.errstate(over="ignore"):
         h = np.full(codes.shape, (_FNV_OFFSET ^ KIND_TRIGRAM) * _FNV_PRIME & _MASK64, dtype=np.uint64)
         prime = np.uint64(_FNV_PRIME)
@@ -72,6 +77,8 @@ def _trigram_hashes(codes: np.ndarray) -> np.ndarray:
 
 def _trigram_codes(lowered: bytes) -> np.ndarray:
     """The distinct trigrams of *lowered* without a line feed or a digit, as sorted 24-bit codes."""
+    import numpy as np  # not at import: worker processes need no numpy
+
     a = np.frombuffer(lowered, dtype=np.uint8)
     if len(a) < 3:
         return np.zeros(0, dtype=np.int64)
@@ -99,16 +106,22 @@ class _Items:
         return cls(words, _trigram_codes(lowered))
 
     def update(self, other: _Items) -> None:
+        import numpy as np  # not at import: worker processes need no numpy
+
         self.words |= other.words
         self.trigrams = np.union1d(self.trigrams, other.trigrams)
 
     def hashes(self) -> np.ndarray:
+        import numpy as np  # not at import: worker processes need no numpy
+
         words = np.fromiter(self.words, dtype=np.uint64, count=len(self.words))
         return np.concatenate([words, _trigram_hashes(self.trigrams)])
 
 
 def _positions(hashes: np.ndarray, k: int, m: int) -> np.ndarray:
     """Bit positions ``(h1 + j·h2) mod m``, j < k, of each 64-bit hash (h1 low, h2 high half | 1)."""
+    import numpy as np  # not at import: worker processes need no numpy
+
     h1 = hashes & np.uint64(0xFFFFFFFF)
     h2 = (hashes >> np.uint64(32)) | np.uint64(1)
     j = np.arange(k, dtype=np.uint64)[:, None]
@@ -117,6 +130,8 @@ def _positions(hashes: np.ndarray, k: int, m: int) -> np.ndarray:
 
 def _bloom(items: _Items, record_size: int) -> tuple[int, bytes]:
     """The hash count and bit array for *items*, sized for ~1% false positives within the budget."""
+    import numpy as np  # not at import: worker processes need no numpy
+
     hashes = items.hashes()
     n = len(hashes)
     if n == 0:
