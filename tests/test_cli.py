@@ -43,7 +43,7 @@ def err_lines(captured):
 def test_encode_then_decode_with_default_names(text_file, capsys):
     assert main(["encode", str(text_file)]) == 0
     sgl = text_file.with_name("notes.txt.sgl")
-    assert sgl.read_bytes() == sigmalang.compress(TEXT)
+    assert sgl.read_bytes() == sigmalang.compress(TEXT, filters=True)
     assert text_file.exists()  # kept by default
     (line,) = err_lines(capsys.readouterr())
     assert str(text_file) in line and str(sgl) in line
@@ -71,7 +71,7 @@ def test_output_option(text_file, tmp_path):
 def test_stdout_option(text_file, capsysbinary):
     assert main(["encode", "-c", "-2", str(text_file)]) == 0
     blob = capsysbinary.readouterr().out
-    assert blob == sigmalang.compress(TEXT, level=2)
+    assert blob == sigmalang.compress(TEXT, level=2, filters=True)
     assert not text_file.with_name("notes.txt.sgl").exists()
     sgl = text_file.with_name("x.sgl")
     sgl.write_bytes(blob)
@@ -85,7 +85,7 @@ def test_stdin_to_stdout_in_process(monkeypatch, capsysbinary):
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(TEXT)))
     assert main(["encode", "--chunk-size", "4KiB"]) == 0
     blob = capsysbinary.readouterr().out
-    assert blob == sigmalang.compress(TEXT, chunk_size=4096)
+    assert blob == sigmalang.compress(TEXT, chunk_size=4096, filters=True)
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(blob)))
     assert main(["decode", "-"]) == 0
     assert capsysbinary.readouterr().out == TEXT
@@ -201,7 +201,7 @@ def test_chunk_sizes(text, size, tmp_path, capsys):
     src.write_bytes(data)
     assert main(["encode", "-q", "--fast", "--chunk-size", text, str(src)]) == 0
     blob = (tmp_path / "data.bin.sgl").read_bytes()
-    assert blob == sigmalang.compress(data, level=1, chunk_size=size)
+    assert blob == sigmalang.compress(data, level=1, chunk_size=size, filters=True)
     assert main(["info", "--json", str(tmp_path / "data.bin.sgl")]) == 0
     assert json.loads(capsys.readouterr().out)["streams"][0]["chunk_size"] == size
     src.unlink()
@@ -239,7 +239,7 @@ def test_parse_size():
 def test_levels(args, level, text_file, capsys):
     assert main([*args, "-q", str(text_file)]) == 0
     blob = text_file.with_name("notes.txt.sgl").read_bytes()
-    assert blob == sigmalang.compress(TEXT, level=level)
+    assert blob == sigmalang.compress(TEXT, level=level, filters=True)
     assert main(["info", "--json", str(text_file) + ".sgl"]) == 0
     assert json.loads(capsys.readouterr().out)["streams"][0]["level"] == level
 
@@ -249,7 +249,7 @@ def test_old_level_spelling_still_works_with_a_note(text_file, capsys):
     err = capsys.readouterr().err
     assert "-l 3 is deprecated" in err and "--level 3" in err
     assert sigmalang.decompress(text_file.with_name("notes.txt.sgl").read_bytes()) == TEXT
-    assert text_file.with_name("notes.txt.sgl").read_bytes() == sigmalang.compress(TEXT, level=3)
+    assert text_file.with_name("notes.txt.sgl").read_bytes() == sigmalang.compress(TEXT, level=3, filters=True)
 
 
 @pytest.mark.parametrize("bad", [["encode", "--level", "10"], ["encode", "--level", "x"], ["-10"], ["-19"]])
@@ -390,7 +390,7 @@ def test_pipe_stdin_to_stdout_round_trip():
     data = mixed_bytes(2_000_000, seed=8)
     enc = run_cli("encode", "--chunk-size", "256KiB", "-1", stdin=data)
     assert enc.returncode == 0, enc.stderr
-    assert enc.stdout == sigmalang.compress(data, level=1, chunk_size=256 << 10)
+    assert enc.stdout == sigmalang.compress(data, level=1, chunk_size=256 << 10, filters=True)
     assert enc.stderr == b""
     dec = run_cli("decode", "-", stdin=enc.stdout)
     assert dec.returncode == 0, dec.stderr

@@ -58,7 +58,7 @@ def use_stdin(monkeypatch: pytest.MonkeyPatch, data: bytes, tty: bool = False) -
 def test_json_with_encoded_data_on_stdout_goes_to_stderr(text_file, capsysbinary):
     assert main(["encode", "--json", "-c", str(text_file)]) == 0
     captured = capsysbinary.readouterr()
-    assert captured.out == sigmalang.compress(TEXT)  # nothing but the stream
+    assert captured.out == sigmalang.compress(TEXT, filters=True)  # nothing but the stream
     result = json.loads(captured.err)
     assert result["input"] == str(text_file) and result["output"] == "-"
 
@@ -73,7 +73,7 @@ def test_json_with_decoded_data_on_stdout_goes_to_stderr(sgl_file, capsysbinary)
 def test_json_in_a_pipe_leaves_the_stream_intact(tmp_path):
     proc = run_cli("encode", "--json", stdin=TEXT)  # cat f | sigmalang encode --json > f.sgl
     assert proc.returncode == 0
-    assert proc.stdout == sigmalang.compress(TEXT)
+    assert proc.stdout == sigmalang.compress(TEXT, filters=True)
     assert json.loads(proc.stderr)["bytes_in"] == len(TEXT)
     sgl = tmp_path / "k.sgl"
     sgl.write_bytes(proc.stdout)
@@ -183,7 +183,7 @@ def test_force_overwrites_and_nothing_is_overwritten_without_it(text_file, capsy
     assert main(["-9", str(text_file)]) == 1
     assert sgl.read_bytes() == b"precious"
     assert main(["-9", "-f", "-q", str(text_file)]) == 0
-    assert sgl.read_bytes() == sigmalang.compress(TEXT, level=9)
+    assert sgl.read_bytes() == sigmalang.compress(TEXT, level=9, filters=True)
 
 
 def test_rm_removes_the_input_keep_keeps_it(text_file):
@@ -204,7 +204,7 @@ def test_stdin_to_stdout(monkeypatch, capsysbinary):
     use_stdin(monkeypatch, TEXT)
     assert main(["-3"]) == 0
     blob = capsysbinary.readouterr().out
-    assert blob == sigmalang.compress(TEXT, level=3)
+    assert blob == sigmalang.compress(TEXT, level=3, filters=True)
     use_stdin(monkeypatch, blob)
     assert main(["-d"]) == 0
     assert capsysbinary.readouterr().out == TEXT

@@ -33,6 +33,7 @@ PUBLIC = [
     "load_codebook",
     "open",
     "primitives",
+    "search",
     "train_codebook",
 ]
 

@@ -120,7 +120,11 @@ def test_stored_vector_is_reproduced_by_compress(entry: dict[str, Any]) -> None:
         part, encoded = expected[orig : orig + s["size"]], stream[pos : pos + s["encoded_size"]]
         if s.get("reproducible"):
             written = sigmalang.compress(
-                part, s["level"], chunk_size=s["chunk_size"], shared_context=s.get("shared_context", False)
+                part,
+                s["level"],
+                chunk_size=s["chunk_size"],
+                shared_context=s.get("shared_context", False),
+                filters=s.get("filters", False),
             )
             assert written == encoded
         pos, orig = pos + s["encoded_size"], orig + s["size"]
@@ -199,6 +203,28 @@ def walk_records(stream: bytes) -> list[list[tuple[int, int, bytes]]]:
     return streams
 
 
+def check_filter_extension(extension: bytes, frames: int, damaged: bool) -> None:
+    """The filter extension as FORMAT.md §18 lays it out: header with its CRC32C, then one record
+    per frame with its own CRC32C (in the damaged vector, exactly frame 1's does not match)."""
+    assert extension[:2] == bytes([1, 3])
+    count, pos = read_varint(extension, 2)
+    assert count == frames
+    sizes = []
+    for _ in range(count):
+        size, pos = read_varint(extension, pos)
+        sizes.append(size)
+    assert crc32c_reference(extension[:pos]) == int.from_bytes(extension[pos : pos + 4], "little")
+    pos += 4
+    assert pos + sum(sizes) == len(extension)
+    bad = []
+    for number, size in enumerate(sizes):
+        record = extension[pos : pos + size]
+        if crc32c_reference(record[:-4]) != int.from_bytes(record[-4:], "little"):
+            bad.append(number)
+        pos += size
+    assert bad == ([1] if damaged else [])
+
+
 def test_crc32c_reference_is_castagnoli() -> None:
     assert crc32c_reference(b"123456789") == 0xE3069283
 
@@ -212,12 +238,16 @@ def test_valid_vector_checksums_follow_the_spec(entry: dict[str, Any]) -> None:
     assert len(streams) == len(entry["streams"])
     orig = 0
     for records, info in zip(streams, entry["streams"], strict=True):
-        for _, _, payload in records:
-            assert crc32c_reference(payload[:-4]) == int.from_bytes(payload[-4:], "little")
         header, *frames, (_, index_size, index), (_, trailer_size, trailer) = records
         fields = [read_varint(index, 0)]
-        while fields[-1][1] < len(index) - 20:
+        while len(fields) < 2 * fields[0][0] + 3:
             fields.append(read_varint(index, fields[-1][1]))
+        index, extension = index[: fields[-1][1] + 20], index[fields[-1][1] + 20 :]
+        assert bool(extension) == info.get("filters", False)
+        if extension:
+            check_filter_extension(extension, len(frames), damaged=entry["name"] == "filters-damaged-l0")
+        for _, _, payload in [*records[:-2], (0, 0, index), records[-1]]:
+            assert crc32c_reference(payload[:-4]) == int.from_bytes(payload[-4:], "little")
         count, header_size, *entries, total = [value for value, _ in fields]
         assert count == len(frames) and header_size == 8 + header[1]
         assert entries[0::2] == [size for _, size, _ in frames]

@@ -24,6 +24,7 @@ logging.getLogger(__name__).addHandler(logging.NullHandler())  # silent unless t
 
 if TYPE_CHECKING:
     from . import primitives
+    from ._search import search
     from .codec import DEFAULT_LEVEL, LEVELS
     from .compressor import DEFAULT_CHUNK_SIZE, SigmaCompressor, SigmaDecompressor, compress, decompress
     from .errors import SigmaCodebookError, SigmaError, SigmaFormatError, SigmaTruncatedError, WorkerError
@@ -54,6 +55,7 @@ _LAZY = {
     "estimate_memory_usage": "memory",
     "get_optimal_chunk_size": "memory",
     "get_streaming_vs_full_memory": "memory",
+    "search": "_search",
     "StreamingDecoder": "stream",
     "StreamingEncoder": "stream",
     "StreamStats": "stream",
@@ -112,5 +114,6 @@ __all__ = [
     "load_codebook",
     "open",
     "primitives",
+    "search",
     "train_codebook",
 ]

@@ -58,6 +58,7 @@ class Options:
     level: int = DEFAULT_LEVEL
     chunk_size: int | None = None  # None: the level's own (chunk_size_for)
     shared_context: bool = False
+    filters: bool = True
     range: tuple[int, int | None] | None = None
     salvage: bool = False
     frames: int | None = None
@@ -397,6 +398,7 @@ def _run_codec(opts: Options, source: str, meter: Meter | None) -> tuple[StreamS
                 shared_context=opts.shared_context,
                 executor=opts.executor,
                 metrics=opts.metrics,
+                filters=opts.filters,
             )
             src: Any = fin if meter is None else _CountingReader(fin, meter.read)
             return encoder.encode_stream(src, fout), target

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from ._chunking import DEFAULT_CHUNK_SIZE, Chunk
+from ._filters import FilterBuilder
 from ._levels import (
     DEFAULT_LEVEL,
     LONG_TRANSFORMS,
@@ -210,7 +211,8 @@ class FrameWriter:
     """The records of one stream, in order: :meth:`start`, one record per chunk, :meth:`finish`.
 
     A chunk is coded here (:meth:`frame`, :meth:`frames`), continuing :attr:`context` in a
-    shared-context stream, or was coded by a worker (:meth:`record`, :meth:`records`).
+    shared-context stream, or was coded by a worker (:meth:`record`, :meth:`records`). With
+    *filters*, the index carries each frame's search filter (docs/FORMAT.md §18).
     """
 
     def __init__(
@@ -220,8 +222,10 @@ class FrameWriter:
         *,
         codebook: Codebook | None = None,
         shared_context: bool = False,
+        filters: bool = False,
     ):
         level_spec(level)
+        self.filters = FilterBuilder() if filters else None
         self.level = level
         self.codebook = codebook
         self.context = FrameContext() if shared_context else None
@@ -250,7 +254,10 @@ class FrameWriter:
 
     def record(self, chunk: bytes, transform: int, backend: int, data: bytes, continues: bool = False) -> bytes:
         """The frame record of *chunk*, coded elsewhere as *data* (the frame body)."""
-        return self._assembler.frame(chunk, transform, backend, data, continues)
+        record = self._assembler.frame(chunk, transform, backend, data, continues)
+        if self.filters is not None:
+            self.filters.add(chunk, len(record))
+        return record
 
     def records(self, coded: Iterable[tuple[Chunk, Coded]]) -> Iterator[tuple[Chunk, bytes]]:
         """Each chunk a worker coded, with its frame record, in order."""
@@ -259,6 +266,8 @@ class FrameWriter:
 
     def finish(self) -> bytes:
         """Index and trailer records: the stream is complete after them."""
+        if self.filters is not None and self._assembler.index.count:
+            self._assembler.index.extension = self.filters.encode()
         return self._assembler.finish()
 
 

@@ -26,6 +26,7 @@ class StreamInfo:
     encoded_size: int
     checksum: str
     codebook: str = ""  # hex id of the codebook the stream needs ("" for none)
+    filter_size: int = 0  # bytes of search filters in the index (counted in encoded_size)
 
     @property
     def ratio(self) -> float:
@@ -61,4 +62,5 @@ def _info(header: StreamHeader, end: EndOfStream) -> StreamInfo:
         end.size,
         index.checksum.hex(),
         header.codebook_id.hex(),
+        len(index.extension),
     )

@@ -124,6 +124,12 @@ def _encoding(p: argparse.ArgumentParser) -> None:
     low, high, default = MIN_CHUNK_SIZE >> 10, MAX_CHUNK_SIZE >> 20, DEFAULT_CHUNK_SIZE >> 20
     size_help = f"chunk size, {low}KiB to {high}MiB (default {default}MiB; 8MiB at -7 and -8, 16MiB at -9)"
     p.add_argument("--chunk-size", type=parse_size, default=None, metavar="SIZE", help=size_help)
+    p.add_argument(
+        "--no-filter",
+        dest="filters",
+        action="store_false",
+        help="write no search filters in the index (for 'sigmalang grep'; about 1.6%% of the stream)",
+    )
 
 
 def _shared(p: argparse.ArgumentParser) -> None:
@@ -178,6 +184,8 @@ def build_parser(prog: str = "sigmalang") -> argparse.ArgumentParser:
     _common(rec)
     _writing(rec)
     _common(sub.add_parser("info", help="show stream parameters, frames and sizes"))
+    # Listed for the help only: main() hands "grep" to its own parser (grep's -c, -l, -v).
+    sub.add_parser("grep", help="print matching lines, decoding only frames whose filters may match (grep --help)")
     ins = sub.add_parser(
         "inspect",
         help="show what the encoding does: glyph kinds, codebook, bytes, lines beside their glyphs",
@@ -319,7 +327,9 @@ def _say_info(source: str, result: dict[str, Any]) -> None:
             f"{label}: ΣLANG v{s['version']}, level {s['level']}, chunk size {s['chunk_size']:,}, "
             f"{_plural(s['frames'], 'frame')}, {s['original_size']:,} → {s['encoded_size']:,} bytes "
             f"(ratio {s['ratio']:.3f}), {'shared context' if s['shared_context'] else 'independent frames'}, "
-            f"BLAKE2b {s['checksum']}" + (f", needs codebook {s['codebook']}" if s["codebook"] else "")
+            f"BLAKE2b {s['checksum']}"
+            + (f", needs codebook {s['codebook']}" if s["codebook"] else "")
+            + (f", search filters {s['filter_size']:,} bytes" if s["filter_size"] else ", no search filters")
         )
 
 
@@ -363,7 +373,12 @@ def _on_sigterm(signum: int, frame: Any) -> None:
 
 def main(argv: Sequence[str] | None = None, prog: str = "sigmalang") -> int:
     """Run the command line on *argv* (default: ``sys.argv[1:]``); return the exit code."""
-    parser, opts = parse(list(sys.argv[1:] if argv is None else argv), prog)
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args and args[0] == "grep":
+        from ._cli_grep import grep_main  # grep has its own options (-c, -l, -v mean what they mean to grep)
+
+        return grep_main(args[1:], prog)
+    parser, opts = parse(args, prog)
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         return _run(opts)

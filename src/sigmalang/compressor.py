@@ -40,7 +40,8 @@ class SigmaCompressor:
     :class:`~sigmalang.semantic.Codebook` or the path of a codebook file), the stream names it
     and needs it to be decoded. With *shared_context*, each frame's backend is primed with what
     the frames before it coded (a better ratio at small chunk sizes; frames then decode in order
-    from the last reset point, see docs/FORMAT.md §6.3).
+    from the last reset point, see docs/FORMAT.md §6.3). With *filters*, the index carries search
+    filters for :func:`sigmalang.search` (docs/FORMAT.md §18).
     """
 
     def __init__(
@@ -50,13 +51,16 @@ class SigmaCompressor:
         chunk_size: int | None = None,
         codebook: CodebookArg = None,
         shared_context: bool = False,
+        filters: bool = False,
     ):
         check_int("level", level)
         level_spec(level)
         self.level = level
         self.chunk_size = check_chunk_size(chunk_size_for(level, chunk_size))
         self.codebook = as_codebook(codebook)
-        self._frames = FrameWriter(level, self.chunk_size, codebook=self.codebook, shared_context=shared_context)
+        self._frames = FrameWriter(
+            level, self.chunk_size, codebook=self.codebook, shared_context=shared_context, filters=filters
+        )
         self._buffer = bytearray()
         self._out = bytearray(self._frames.start())
         self._finished = False
@@ -174,17 +178,21 @@ def compress(
     codebook: CodebookArg = None,
     shared_context: bool = False,
     workers: int = 1,
+    filters: bool = False,
 ) -> bytes:
     """Compress *data* into one ΣLANG stream (with *codebook*: one that needs that codebook;
-    with *shared_context*: frames that carry context, see :class:`SigmaCompressor`).
+    with *shared_context*: frames that carry context, see :class:`SigmaCompressor`; with
+    *filters*: search filters in the index, for :func:`sigmalang.search`).
 
     *workers* processes code the chunks in parallel (``0``: one per CPU), as
     :class:`~sigmalang.StreamingEncoder` does; the bytes are the same for every worker count.
     """
     check_data(data)
     if workers != 1:
-        return _compress_in_parallel(data, level, chunk_size, codebook, shared_context, workers)
-    comp = SigmaCompressor(level, chunk_size=chunk_size, codebook=codebook, shared_context=shared_context)
+        return _compress_in_parallel(data, level, chunk_size, codebook, shared_context, workers, filters)
+    comp = SigmaCompressor(
+        level, chunk_size=chunk_size, codebook=codebook, shared_context=shared_context, filters=filters
+    )
     return comp.compress(data) + comp.flush()
 
 
@@ -195,12 +203,15 @@ def _compress_in_parallel(
     codebook: CodebookArg,
     shared_context: bool,
     workers: int,
+    filters: bool = False,
 ) -> bytes:
     import io
 
     from .stream import StreamingEncoder  # not at import: a worker process needs only the codec
 
-    encoder = StreamingEncoder(level, chunk_size, workers=workers, codebook=codebook, shared_context=shared_context)
+    encoder = StreamingEncoder(
+        level, chunk_size, workers=workers, codebook=codebook, shared_context=shared_context, filters=filters
+    )
     out = io.BytesIO()
     with memoryview(data) as view:
         encoder.encode_stream(io.BytesIO(view.cast("B")), out)

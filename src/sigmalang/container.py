@@ -36,6 +36,7 @@ __all__ = [
     "check_codebook",
     "content_digest",
     "decode_trailer",
+    "filters_limit",
 ]
 
 MAGIC = b"\xce\xa3LG\r\n\x1a\n"  # "ΣLG", then CR LF, ^Z, LF: damaged by text-mode transfers
@@ -200,6 +201,7 @@ class StreamIndex:
     entries: bytearray = field(default_factory=bytearray)
     total_size: int = 0
     checksum: bytes = b""
+    extension: bytes = b""  # per-frame search filters (§18), after the CRC32C of the fields above
 
     def add(self, record_size: int, orig_size: int) -> None:
         self.entries += encode_varint(record_size)
@@ -218,13 +220,18 @@ class StreamIndex:
         body += self.entries
         body += encode_varint(self.total_size)
         body += self.checksum
-        return encode_glyph(GlyphType.COMPOSITE, P.INDEX, _with_crc(body))
+        payload = _with_crc(body) + self.extension
+        return encode_glyph(GlyphType.COMPOSITE, P.INDEX, payload, flag=bool(self.extension))
 
     @classmethod
     def decode(cls, glyph: Glyph) -> StreamIndex:
-        if glyph.type != GlyphType.COMPOSITE or glyph.primitive != P.INDEX or glyph.flag:
+        if glyph.type != GlyphType.COMPOSITE or glyph.primitive != P.INDEX:
             raise SigmaFormatError("expected an index glyph", offset=glyph.offset)
-        r = _Reader(_check_crc(glyph.payload, "index", None, glyph.offset), "index", None, glyph.offset)
+        payload, extension = glyph.payload, b""
+        if glyph.flag:  # an extension follows the CRC32C: find where the fields end
+            end = _index_fields_end(payload)
+            payload, extension = payload[: end + 4], payload[end + 4 :]
+        r = _Reader(_check_crc(payload, "index", None, glyph.offset), "index", None, glyph.offset)
         count, header_size = r.varint(), r.varint()
         if count * 2 > len(r.body):
             raise r.fail(f"frame count {count} larger than the index can hold")
@@ -239,7 +246,31 @@ class StreamIndex:
             raise r.fail(f"total size {index.total_size} is not the sum of frame sizes {total}")
         index.checksum = r.take(CHECKSUM_SIZE)
         r.end()
+        index.extension = extension
         return index
+
+
+def _index_fields_end(payload: bytes) -> int:
+    """Where an index's fields end in *payload* (before their CRC32C); on damage, where the CRC32C
+    of the whole payload would start, so that the CRC check reports it."""
+    r = _Reader(payload, "index", None, 0)
+    try:
+        count, _ = r.varint(), r.varint()
+        for _ in range(min(count, len(payload))):
+            r.varint()
+            r.varint()
+        r.varint()
+        r.take(CHECKSUM_SIZE)
+    except SigmaFormatError:
+        return max(0, len(payload) - 4)
+    return r.pos if r.pos + 4 <= len(payload) else max(0, len(payload) - 4)
+
+
+def filters_limit(frames: int, original_size: int) -> int:
+    """The most bytes an index's filter extension (§18) may take for *frames* frames holding
+    *original_size* bytes: a header of at most 16 + 10 bytes a frame, and per frame at most 24
+    bytes of fields and a bit array of at most 64 + (its original size) / 8 bytes."""
+    return 16 + frames * (10 + 24 + 64) + original_size // 8
 
 
 def encode_trailer(index_record_size: int) -> bytes:
@@ -379,6 +410,7 @@ class StreamParser:
             self._records.max_payload = MAX_HEADER_PAYLOAD
         else:
             index_bound = 64 + INDEX_ENTRY_MAX * self._seen.count + CHECKSUM_SIZE
+            index_bound += filters_limit(self._seen.count, self._seen.total_size)
             self._records.max_payload = max(self.header.chunk_size + FRAME_OVERHEAD, index_bound)
         glyph = self._records.next_glyph()
         if glyph is None:

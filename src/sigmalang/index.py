@@ -14,6 +14,7 @@ from array import array
 from dataclasses import dataclass, field
 from typing import IO
 
+from ._filters import FrameFilter, decode_filters
 from ._frames import FrameContext, decode_frame
 from .container import MAGIC, TRAILER_SIZE, Frame, StreamHeader, StreamIndex, check_codebook, decode_trailer
 from .errors import SigmaFormatError
@@ -49,6 +50,8 @@ class SeekTable:
     checksums: list[bytes] = field(default_factory=list)  # per stream, in order
     codebook_ids: list[bytes] = field(default_factory=list)  # per stream: the codebook it needs (b"": none)
     shared: list[bool] = field(default_factory=list)  # per stream: whether its frames share context
+    # Per frame: its search filter (docs/FORMAT.md §18); None where the stream has none or it is damaged.
+    filters: list[FrameFilter | None] = field(default_factory=list)
     # The last frame decoded in a shared-context stream and the context after it, so that reading
     # on from there decodes one frame, not everything from the last reset point again.
     _context: tuple[int, FrameContext] | None = field(default=None, repr=False, compare=False)
@@ -90,6 +93,7 @@ class SeekTable:
 
     def _add_stream(self, stream: int, start: int, index: StreamIndex) -> None:
         offset = start + index.header_size
+        self.filters.extend(decode_filters(index.extension, index.count) or [None] * index.count)
         for number, (record_size, orig_size) in enumerate(index.sizes()):
             self.offsets.append(offset)
             self.record_sizes.append(record_size)

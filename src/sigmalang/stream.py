@@ -172,6 +172,7 @@ class StreamingEncoder(_Streaming):
     (a :class:`~sigmalang.semantic.Codebook` or a codebook file's path) the stream needs it to decode.
     With *shared_context*, frames carry context from one to the next (docs/semantic.md); workers
     then code runs of RESET_INTERVAL chunks, from one reset point to the next (same bytes).
+    With *filters*, the index carries search filters (docs/FORMAT.md §18).
     """
 
     def __init__(
@@ -181,10 +182,12 @@ class StreamingEncoder(_Streaming):
         *,
         align_lines: bool = True,
         shared_context: bool = False,
+        filters: bool = False,
         **kwargs: Any,
     ):
         super().__init__(**kwargs)
         level_spec(level)
+        self.filters = filters
         self.level = level
         self.chunk_size = check_chunk_size(chunk_size_for(level, chunk_size))
         self.align_lines = align_lines
@@ -199,7 +202,13 @@ class StreamingEncoder(_Streaming):
 
     def _encode(self, src: IO[bytes], dst: Writable, workers: int, stop: threading.Event | None) -> StreamStats:
         stats = StreamStats(workers=workers)
-        frames = FrameWriter(self.level, self.chunk_size, codebook=self.codebook, shared_context=self.shared_context)
+        frames = FrameWriter(
+            self.level,
+            self.chunk_size,
+            codebook=self.codebook,
+            shared_context=self.shared_context,
+            filters=self.filters,
+        )
         reader = ChunkedReader(src, self.chunk_size, align_lines=self.align_lines)
         plan = self._plan_runs(reader, workers, stats) if self.shared_context else self._plan_chunks(reader, workers)
         warm_up = functools.partial(_warm_up, WARM_UP_TEXT, self.level, self.codebook)

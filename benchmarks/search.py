@@ -1,0 +1,157 @@
+"""Search filters: their size, and ``sigmalang grep`` against ``sigmalang decode | grep``.
+
+Usage::
+
+    python benchmarks/search.py                       # Loghub sizes at -6, a 200 MiB log at -1
+    python benchmarks/search.py --mib 50 --level 1    # a smaller generated log
+    python benchmarks/search.py --skip-loghub
+
+1. Filter size: each Loghub sample (``$SIGMALANG_CORPUS/loghub``, else ``./corpus/loghub``)
+   encoded at ``--loghub-level`` (default 6) with and without filters; the filters' bytes (the
+   index extension, as ``sigmalang info`` reports it) as a share of the filtered stream.
+2. A large log generated from real lines: the Loghub samples' lines, shuffled with a fixed seed
+   and repeated with a counter in front of every line (so no two lines are equal) until the log
+   has ``--mib`` MiB; three copies of a rare line are planted at fixed places. It is encoded at
+   ``--level`` with the default 4 MiB chunks, with and without filters.
+3. Queries on that stream, each timed as one whole process (wall clock and CPU time of the
+   process tree, the fastest of ``--repeat``): ``sigmalang grep -c PATTERN`` against
+   ``sigmalang decode -c FILE | grep -c PATTERN`` (``LC_ALL=C``). The counts must agree, or the
+   script exits with 1. The selective queries are a rare word of the planted line and a phrase
+   of common words from it; the common one is a word on many lines.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import sigmalang
+from sigmalang._info import read_info
+
+RARE = b"tenant xylophone-7 quota exceeded while flushing the journal"
+QUERIES = [("rare word", "xylophone"), ("phrase of common words", "quota exceeded while flushing"), ("common", "INFO")]
+
+
+def corpus() -> Path:
+    return Path(os.environ.get("SIGMALANG_CORPUS", "corpus")) / "loghub"
+
+
+def filter_share(path: Path) -> tuple[int, int]:
+    with path.open("rb") as fp:
+        infos = read_info(fp)
+    return sum(i.filter_size for i in infos), sum(i.encoded_size for i in infos)
+
+
+def loghub_sizes(level: int) -> None:
+    print(f"## Filter size on the Loghub samples, level {level}\n")
+    print("| sample | original | stream without filters | filters | share of the stream |")
+    print("| --- | ---: | ---: | ---: | ---: |")
+    total = [0, 0, 0]
+    for sample in sorted(corpus().glob("*.log")):
+        data = sample.read_bytes()
+        plain = len(sigmalang.compress(data, level))
+        filtered = sigmalang.compress(data, level, filters=True)
+        with tempfile.NamedTemporaryFile(suffix=".sgl") as tmp:
+            tmp.write(filtered)
+            tmp.flush()
+            size, stream = filter_share(Path(tmp.name))
+        total = [total[0] + len(data), total[1] + plain, total[2] + size]
+        print(f"| {sample.stem} | {len(data):,} | {plain:,} | {size:,} | {100 * size / stream:.2f}% |")
+    print(f"| all | {total[0]:,} | {total[1]:,} | {total[2]:,} | {100 * total[2] / (total[1] + total[2]):.2f}% |\n")
+
+
+def generate(path: Path, mib: int) -> int:
+    lines = [line for sample in sorted(corpus().glob("*.log")) for line in sample.read_bytes().splitlines() if line]
+    rng = random.Random(20240601)
+    target, written, n = mib << 20, 0, 0
+    plant = {target // 5, target // 2, target * 4 // 5}
+    with path.open("wb") as out:
+        while written < target:
+            rng.shuffle(lines)
+            for line in lines:
+                row = b"%d %s\n" % (n, line)
+                if any(written <= p < written + len(row) for p in plant):
+                    row = b"%d %s\n" % (n, RARE)
+                out.write(row)
+                written += len(row)
+                n += 1
+                if written >= target:
+                    break
+    return written
+
+
+def run(cmd: str, repeat: int) -> tuple[float, float, bytes]:
+    best = (float("inf"), float("inf"), b"")
+    for _ in range(repeat):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        start = time.perf_counter()
+        out = subprocess.run(cmd, shell=True, capture_output=True, env={**os.environ, "LC_ALL": "C"}, check=False)
+        wall = time.perf_counter() - start
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+        if out.returncode not in (0, 1):
+            sys.exit(f"failed: {cmd}: {out.stderr.decode(errors='replace')}")
+        best = min(best, (wall, cpu, out.stdout))
+    return best
+
+
+def large(mib: int, level: int, repeat: int, workdir: Path, chunk: str) -> int:
+    log = workdir / "big.log"
+    size = generate(log, mib)
+    exe = f"{sys.executable} -m sigmalang"
+    print(f"## A {size / 2**20:.0f} MiB log from shuffled Loghub lines, level {level}, {chunk} chunks\n")
+    for flag, name in (("", "filtered.sgl"), ("--no-filter ", "plain.sgl")):
+        wall, cpu, _ = run(f"{exe} -q -{level} -T 0 --chunk-size {chunk} {flag}-o {workdir / name} {log}", 1)
+        print(f"- encode {flag or 'with filters '}: {wall:.1f} s wall, {cpu:.1f} s CPU")
+    filters, stream = filter_share(workdir / "filtered.sgl")
+    plain = (workdir / "plain.sgl").stat().st_size
+    print(f"- stream {stream:,} bytes with filters, {plain:,} without; filters {filters:,} bytes")
+    print(f"  = {100 * filters / stream:.2f}% of the stream\n")
+    print("| query | sigmalang grep -c | decode \\| grep -c | speed-up (wall) | frames decoded |")
+    print("| --- | ---: | ---: | ---: | ---: |")
+    status = 0
+    sgl = workdir / "filtered.sgl"
+    for label, pattern in QUERIES:
+        mine = run(f"{exe} grep -c '{pattern}' {sgl}", repeat)
+        ref = run(f"{exe} decode -c {sgl} | grep -c '{pattern}'", repeat)
+        verbose = subprocess.run(
+            f"{exe} grep --verbose -c '{pattern}' {sgl}", shell=True, capture_output=True, check=False
+        ).stderr.decode()
+        decoded = verbose.split("decoded ")[-1].split(";")[0].strip()
+        if mine[2] != ref[2]:
+            print(f"count mismatch for {pattern!r}: {mine[2]!r} vs {ref[2]!r}")
+            status = 1
+        print(
+            f"| {label} `{pattern}` ({int(mine[2] or 0):,} lines) | {mine[0]:.2f} s ({mine[1]:.2f} s CPU) "
+            f"| {ref[0]:.2f} s ({ref[1]:.2f} s CPU) | {ref[0] / mine[0]:.1f}× | {decoded} |"
+        )
+    return status
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--mib", type=int, default=200, help="size of the generated log (MiB)")
+    p.add_argument("--level", type=int, default=1, help="level of the generated log's stream")
+    p.add_argument("--loghub-level", type=int, default=6)
+    p.add_argument("--repeat", type=int, default=2)
+    p.add_argument("--chunk-size", default="4MiB", help="chunk size of the generated log's stream")
+    p.add_argument("--skip-loghub", action="store_true")
+    p.add_argument("--skip-large", action="store_true")
+    args = p.parse_args()
+    if not args.skip_loghub:
+        loghub_sizes(args.loghub_level)
+    if args.skip_large:
+        return 0
+    with tempfile.TemporaryDirectory() as tmp:
+        return large(args.mib, args.level, args.repeat, Path(tmp), args.chunk_size)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,329 @@
+"""Per-frame search filters, kept in the index (docs/FORMAT.md §18): a Bloom filter of the words
+and byte trigrams of the lines each frame begins, and the frame's line count.
+
+Pure functions on bytes. A writer feeds every chunk in order to a :class:`FilterBuilder` and asks
+it for the index extension at the end; a reader decodes the extension with :func:`decode_filters`
+(a damaged filter becomes ``None``: its frame is always a candidate) and tests a frame with
+:meth:`FrameFilter.may_contain`. Items are ASCII-lowercased, so one filter serves searches with
+and without ``-i``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import struct
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from crc32c import crc32c
+
+from .glyph import MAX_VARINT_BYTES, encode_varint, read_varint
+
+if TYPE_CHECKING:
+    import numpy as np
+
+__all__ = [
+    "FILTER_VERSION",
+    "FilterBuilder",
+    "FrameFilter",
+    "Probe",
+    "decode_filters",
+    "fnv1a64",
+    "literal_items",
+]
+
+FILTER_VERSION = 1
+KIND_WORD = 1  # hashed as b"\x01" + word
+KIND_TRIGRAM = 2  # hashed as b"\x02" + three bytes
+KINDS = KIND_WORD | KIND_TRIGRAM  # the kinds byte of the extension: which items the filters hold
+FLAG_ENDS_LINE = 0x01  # the frame's last byte is a line feed
+FLAG_NO_FILTER = 0x02  # no bit array: the frame is a candidate for every search
+BITS_PER_ITEM = 10  # about 1% false positives with 7 hashes
+MAX_HASHES = 16
+MAX_LINE_TAIL = 1 << 20  # a line longer than this that crosses a frame end leaves its frame unfiltered
+BUDGET_SHARE = 64  # a filter's bit array is at most 1/64 of its frame record (at least MIN_BYTES)
+MIN_BYTES = 16
+
+_WORD = re.compile(rb"[a-z0-9_]+")
+_WORD_BYTES = b"abcdefghijklmnopqrstuvwxyz0123456789_"
+_NON_WORD_TO_SPACE = bytes(b if b in _WORD_BYTES else 0x20 for b in range(256))  # words split at spaces
+_FNV_OFFSET = 0xCBF29CE484222325
+_FNV_PRIME = 0x100000001B3
+_MASK64 = (1 << 64) - 1
+_LF = 0x0A
+
+
+def fnv1a64(data: bytes) -> int:
+    """64-bit FNV-1a of *data* (the filters' item hash)."""
+    h = _FNV_OFFSET
+    for byte in data:
+        h = ((h ^ byte) * _FNV_PRIME) & _MASK64
+    return h
+
+
+def _trigram_hashes(codes: np.ndarray) -> np.ndarray:
+    """FNV-1a-64 of ``b"\\x02" + trigram`` for each trigram given as a 24-bit code (big-endian)."""
+    import numpy as np  # not at import: worker processes need no numpy
+
+    with np.errstate(over="ignore"):
+        h = np.full(codes.shape, (_FNV_OFFSET ^ KIND_TRIGRAM) * _FNV_PRIME & _MASK64, dtype=np.uint64)
+        prime = np.uint64(_FNV_PRIME)
+        for shift in (16, 8, 0):
+            h = (h ^ ((codes >> shift) & 0xFF).astype(np.uint64)) * prime
+    return h
+
+
+def _trigram_codes(lowered: bytes) -> np.ndarray:
+    """The distinct trigrams of *lowered* without a line feed or a digit, as sorted 24-bit codes."""
+    import numpy as np  # not at import: worker processes need no numpy
+
+    a = np.frombuffer(lowered, dtype=np.uint8)
+    if len(a) < 3:
+        return np.zeros(0, dtype=np.int64)
+    usable = (a != _LF) & ((a < 0x30) | (a > 0x39))
+    b0, b1, b2 = a[:-2], a[1:-1], a[2:]
+    keep = usable[:-2] & usable[1:-1] & usable[2:]
+    codes = (b0.astype(np.int64) << 16 | b1.astype(np.int64) << 8 | b2.astype(np.int64))[keep]
+    seen = np.zeros(1 << 24, dtype=np.bool_)
+    seen[codes] = True
+    return np.flatnonzero(seen)
+
+
+@dataclass(slots=True)
+class _Items:
+    """What a filter will hold: word hashes and trigram codes."""
+
+    words: set[int]
+    trigrams: np.ndarray
+
+    @classmethod
+    def of(cls, text: bytes) -> _Items:
+        lowered = text.lower()
+        distinct = set(lowered.translate(_NON_WORD_TO_SPACE).split())
+        words = {fnv1a64(b"\x01" + w) for w in distinct if not w.isdigit()}
+        return cls(words, _trigram_codes(lowered))
+
+    def update(self, other: _Items) -> None:
+        import numpy as np  # not at import: worker processes need no numpy
+
+        self.words |= other.words
+        self.trigrams = np.union1d(self.trigrams, other.trigrams)
+
+    def hashes(self) -> np.ndarray:
+        import numpy as np  # not at import: worker processes need no numpy
+
+        words = np.fromiter(self.words, dtype=np.uint64, count=len(self.words))
+        return np.concatenate([words, _trigram_hashes(self.trigrams)])
+
+
+def _positions(hashes: np.ndarray, k: int, m: int) -> np.ndarray:
+    """Bit positions ``(h1 + j·h2) mod m``, j < k, of each 64-bit hash (h1 low, h2 high half | 1)."""
+    import numpy as np  # not at import: worker processes need no numpy
+
+    h1 = hashes & np.uint64(0xFFFFFFFF)
+    h2 = (hashes >> np.uint64(32)) | np.uint64(1)
+    j = np.arange(k, dtype=np.uint64)[:, None]
+    return ((h1[None, :] + j * h2[None, :]) % np.uint64(m)).ravel()
+
+
+def _bloom(items: _Items, record_size: int) -> tuple[int, bytes]:
+    """The hash count and bit array for *items*, sized for ~1% false positives within the budget."""
+    import numpy as np  # not at import: worker processes need no numpy
+
+    hashes = items.hashes()
+    n = len(hashes)
+    if n == 0:
+        return 0, b""
+    size = min(math.ceil(n * BITS_PER_ITEM / 8), max(MIN_BYTES, record_size // BUDGET_SHARE))
+    m = size * 8
+    k = max(1, min(MAX_HASHES, round(m / n * math.log(2))))
+    bits = np.zeros(m, dtype=np.uint8)
+    bits[_positions(hashes, k, m).astype(np.int64)] = 1
+    return k, np.packbits(bits, bitorder="little").tobytes()
+
+
+@dataclass(frozen=True, slots=True)
+class FrameFilter:
+    """One frame's filter: its line feeds, whether it ends with one, and its Bloom filter.
+
+    *bits* ``None``: the frame has no filter and is a candidate for every search.
+    """
+
+    lines: int
+    ends_line: bool
+    hashes: int = 0
+    bits: bytes | None = b""
+
+    def encode(self) -> bytes:
+        flags = (FLAG_ENDS_LINE if self.ends_line else 0) | (FLAG_NO_FILTER if self.bits is None else 0)
+        body = encode_varint(self.lines) + bytes([flags, self.hashes]) + (self.bits or b"")
+        return body + struct.pack("<I", crc32c(body))
+
+    @classmethod
+    def decode(cls, record: bytes) -> FrameFilter | None:
+        """The filter in *record*, or ``None`` when it is damaged."""
+        if len(record) < 7 or crc32c(record[:-4]) != struct.unpack("<I", record[-4:])[0]:
+            return None
+        body = record[:-4]
+        try:
+            lines, pos = read_varint(body, 0, MAX_VARINT_BYTES, lambda _: ValueError())
+        except ValueError:
+            return None
+        if pos + 2 > len(body):
+            return None
+        flags, hashes, bits = body[pos], body[pos + 1], body[pos + 2 :]
+        if flags & ~(FLAG_ENDS_LINE | FLAG_NO_FILTER) or hashes > MAX_HASHES or (hashes == 0) != (not bits):
+            return None
+        if flags & FLAG_NO_FILTER:
+            return cls(lines, bool(flags & FLAG_ENDS_LINE), 0, None) if not bits else None
+        return cls(lines, bool(flags & FLAG_ENDS_LINE), hashes, bytes(bits))
+
+    def may_contain(self, probe: Probe) -> bool:
+        """False only if no line this frame begins can contain every item of *probe*."""
+        if self.bits is None or not probe.hashes:
+            return True
+        if not self.bits:
+            return False
+        m = len(self.bits) * 8
+        for h in probe.hashes:
+            h1, h2 = h & 0xFFFFFFFF, (h >> 32) | 1
+            for j in range(self.hashes):
+                p = (h1 + j * h2) % m
+                if not self.bits[p >> 3] >> (p & 7) & 1:
+                    return False
+        return True
+
+
+@dataclass(frozen=True, slots=True)
+class Probe:
+    """The hashed items a literal fragment implies (empty: the fragment tells nothing)."""
+
+    hashes: tuple[int, ...]
+    fragment: bytes = b""
+
+
+def literal_items(fragment: bytes) -> Probe:
+    """The items every line containing *fragment* holds: its trigrams without a line feed or a
+    digit, and the words inside it (word characters with a non-word byte on both sides within
+    *fragment*) that are not all digits."""
+    lowered = fragment.lower()
+    hashes = {fnv1a64(b"\x02" + tri) for i in range(len(lowered) - 2) if _usable(tri := lowered[i : i + 3])}
+    for match in _WORD.finditer(lowered):
+        if match.start() > 0 and match.end() < len(lowered) and not match.group().isdigit():
+            hashes.add(fnv1a64(b"\x01" + match.group()))
+    return Probe(tuple(sorted(hashes)), fragment)
+
+
+def _usable(trigram: bytes) -> bool:
+    return not any(byte == _LF or 0x30 <= byte <= 0x39 for byte in trigram)
+
+
+@dataclass(slots=True)
+class _Pending:
+    number: int
+    items: _Items
+    lines: int
+    ends_line: bool
+    record_size: int
+
+
+class FilterBuilder:
+    """The filters of one stream's frames: :meth:`add` each chunk in order, then :meth:`encode`.
+
+    A frame's filter holds the items of its chunk and of the rest of the last line it begins,
+    which may end in a later frame (so it is finished when that line feed arrives).
+    """
+
+    def __init__(self) -> None:
+        self._done: list[FrameFilter | None] = []
+        self._pending: _Pending | None = None
+        self._tail = bytearray()  # the open line the pending frame begins, so far
+        self._ends_line = True  # the last chunk ended with a line feed (or none came yet)
+
+    def add(self, chunk: bytes | memoryview, record_size: int) -> None:
+        chunk = bytes(chunk)
+        number = len(self._done)
+        self._done.append(None)
+        first = chunk.find(b"\n")
+        if self._pending is not None:
+            self._tail += chunk if first < 0 else chunk[: first + 1]
+            if first >= 0:
+                self._finish_pending()
+            elif len(self._tail) > MAX_LINE_TAIL:
+                pending = self._pending
+                self._done[pending.number] = FrameFilter(pending.lines, pending.ends_line, 0, None)
+                self._pending, self._tail = None, bytearray()
+        ends_line = chunk.endswith(b"\n")
+        entry = _Pending(number, _Items.of(chunk), chunk.count(b"\n"), ends_line, record_size)
+        begins_line = first >= 0 or self._ends_line
+        self._ends_line = ends_line
+        if ends_line or not begins_line:
+            self._finish(entry)
+        else:
+            self._pending = entry
+            self._tail = bytearray(chunk[chunk.rfind(b"\n") + 1 :])
+
+    def _finish_pending(self) -> None:
+        assert self._pending is not None
+        self._pending.items.update(_Items.of(bytes(self._tail)))
+        self._finish(self._pending)
+        self._pending, self._tail = None, bytearray()
+
+    def _finish(self, entry: _Pending) -> None:
+        hashes, bits = _bloom(entry.items, entry.record_size)
+        self._done[entry.number] = FrameFilter(entry.lines, entry.ends_line, hashes, bits)
+
+    def encode(self) -> bytes:
+        """The index extension (§18) holding every frame's filter; call after the last chunk."""
+        if self._pending is not None:
+            self._finish_pending()
+        records = [f.encode() for f in self._done if f is not None]
+        return encode_extension(records)
+
+
+def encode_extension(records: Iterable[bytes]) -> bytes:
+    """The extension: its header (version, kinds, count, record sizes, CRC32C), then the records."""
+    records = list(records)
+    head = bytearray([FILTER_VERSION, KINDS])
+    head += encode_varint(len(records))
+    for record in records:
+        head += encode_varint(len(record))
+    return bytes(head) + struct.pack("<I", crc32c(head)) + b"".join(records)
+
+
+def decode_filters(extension: bytes, frames: int) -> list[FrameFilter | None] | None:
+    """Each frame's filter from an index extension (``None`` for a damaged one); ``None`` when the
+    extension is absent, of an unknown version or kind, or its header is damaged."""
+    if not extension:
+        return None
+    try:
+        return _decode_filters(extension, frames)
+    except ValueError:
+        return None
+
+
+def _decode_filters(extension: bytes, frames: int) -> list[FrameFilter | None] | None:
+    def fail(_: object) -> ValueError:
+        return ValueError()
+
+    if len(extension) < 2 or extension[0] != FILTER_VERSION or extension[1] != KINDS:
+        return None
+    count, pos = read_varint(extension, 2, MAX_VARINT_BYTES, fail)
+    if count != frames or count > len(extension):
+        return None
+    sizes = []
+    for _ in range(count):
+        size, pos = read_varint(extension, pos, MAX_VARINT_BYTES, fail)
+        sizes.append(size)
+    if pos + 4 > len(extension) or crc32c(extension[:pos]) != struct.unpack("<I", extension[pos : pos + 4])[0]:
+        return None
+    pos += 4
+    if pos + sum(sizes) != len(extension):
+        return None
+    out: list[FrameFilter | None] = []
+    for size in sizes:
+        out.append(FrameFilter.decode(extension[pos : pos + size]))
+        pos += size
+    return out

@@ -1,0 +1,123 @@
+"""``sigmalang grep``: grep's options, output and exit codes, and the same output as
+``sigmalang decode FILE | grep`` (checked against GNU grep where it is installed)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+import sigmalang
+from sigmalang.cli import main
+
+LINES = [
+    b"%05d %s node-%d %s" % (i, [b"INFO", b"WARN", b"ERROR"][i % 7 % 3], i % 5, b"disk" if i % 11 else b"Disk full")
+    for i in range(3000)
+]
+TEXT = b"\n".join(LINES) + b"\n" + b"last line without newline ERROR"
+
+
+@pytest.fixture
+def streams(tmp_path: Path) -> tuple[Path, Path]:
+    a, b = tmp_path / "a.sgl", tmp_path / "b.sgl"
+    a.write_bytes(sigmalang.compress(TEXT, 1, chunk_size=4096, filters=True))
+    b.write_bytes(sigmalang.compress(TEXT[:5000], 1, chunk_size=4096) + sigmalang.compress(TEXT[5000:], 0))
+    return a, b
+
+
+def grep(capsysbinary: pytest.CaptureFixture[bytes], *args: str) -> tuple[int, bytes, bytes]:
+    code = main(["grep", *args])
+    out, err = capsysbinary.readouterr()
+    return code, out, err
+
+
+def test_exit_codes(streams: tuple[Path, Path], capsysbinary: pytest.CaptureFixture[bytes]) -> None:
+    a, _ = streams
+    assert grep(capsysbinary, "Disk full", str(a))[0] == 0
+    assert grep(capsysbinary, "no such words", str(a))[0] == 1
+    code, out, err = grep(capsysbinary, "(", str(a))
+    assert code == 2 and out == b"" and b"bad pattern" in err
+    code, _, err = grep(capsysbinary, "Disk", str(a), str(a.parent / "missing.sgl"))
+    assert code == 2 and err.count(b"\n") == 1
+    assert grep(capsysbinary, "-q", "Disk", str(a))[:2] == (0, b"")
+    assert grep(capsysbinary)[0] == 2
+
+
+def test_output_habits(streams: tuple[Path, Path], capsysbinary: pytest.CaptureFixture[bytes]) -> None:
+    a, b = streams
+    lines = TEXT.split(b"\n")
+    full = [n for n, line in enumerate(lines, 1) if b"Disk full" in line]
+    code, out, _ = grep(capsysbinary, "-n", "Disk full", str(a))
+    assert out == b"".join(b"%d:%s\n" % (n, lines[n - 1]) for n in full)
+    assert grep(capsysbinary, "-c", "Disk full", str(a), str(b))[1] == b"%s:%d\n%s:%d\n" % (
+        str(a).encode(),
+        len(full),
+        str(b).encode(),
+        len(full),
+    )
+    assert grep(capsysbinary, "-l", "-i", "disk FULL", str(a), str(b))[1] == b"%s\n%s\n" % (
+        str(a).encode(),
+        str(b).encode(),
+    )
+    assert (
+        grep(capsysbinary, "-m", "2", "-h", "Disk full", str(a), str(b))[1]
+        == b"".join(lines[n - 1] + b"\n" for n in full[:2]) * 2
+    )
+    code, out, _ = grep(capsysbinary, "-c", "-v", "-e", "INFO", "-e", "WARN", str(a))
+    assert int(out) == sum(1 for line in lines if b"INFO" not in line and b"WARN" not in line)
+    assert grep(capsysbinary, "-n", "without newline", str(b))[1] == b"%d:%s\n" % (len(lines), lines[-1])
+    assert grep(capsysbinary, "--range", "0:12", "-c", "INFO", str(a))[1] == b"1\n"
+
+
+def test_verbose_says_how_many_frames_were_decoded(
+    streams: tuple[Path, Path], capsysbinary: pytest.CaptureFixture[bytes]
+) -> None:
+    a, _ = streams
+    _, _, err = grep(capsysbinary, "--verbose", "-c", "node-4 Disk full", str(a))
+    assert b"decoded" in err and b"filters tested" in err
+    _, _, err = grep(capsysbinary, "--verbose", "-c", "a.c", str(a))
+    assert b"every frame scanned" in err and b"no literal" in err
+
+
+def test_workers_give_the_same_output(streams: tuple[Path, Path], capsysbinary: pytest.CaptureFixture[bytes]) -> None:
+    a, b = streams
+    one = grep(capsysbinary, "-n", "ERROR node-3", str(a), str(b))
+    assert grep(capsysbinary, "-T", "2", "-n", "ERROR node-3", str(a), str(b)) == one
+
+
+def test_encode_writes_filters_unless_told_not_to(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = tmp_path / "x.log"
+    src.write_bytes(TEXT)
+    assert main(["-q", "-1", "--chunk-size", "4KiB", str(src)]) == 0
+    assert main(["-q", "-1", "--chunk-size", "4KiB", "--no-filter", "-o", str(tmp_path / "plain.sgl"), str(src)]) == 0
+    capsys.readouterr()
+    assert main(["info", str(tmp_path / "x.log.sgl"), str(tmp_path / "plain.sgl")]) == 0
+    captured = capsys.readouterr()
+    filtered, plain = (captured.out + captured.err).splitlines()
+    assert "search filters" in filtered and "no search filters" in plain
+    assert (tmp_path / "plain.sgl").stat().st_size < (tmp_path / "x.log.sgl").stat().st_size
+
+
+@pytest.mark.skipif(shutil.which("grep") is None, reason="needs grep")
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["-n", "Disk"],
+        ["-c", "-i", "disk full"],
+        ["-v", "-n", "INFO|WARN"],
+        ["-F", "-n", "node-3 ERROR"],
+        ["-n", "^0+1"],
+        ["-c", "-e", "WARN", "-e", "full$"],
+        ["-m", "5", "-n", "ERROR"],
+    ],
+)
+def test_same_output_as_decode_then_grep(
+    streams: tuple[Path, Path], capsysbinary: pytest.CaptureFixture[bytes], args: list[str]
+) -> None:
+    a, _ = streams
+    mine = grep(capsysbinary, *args, str(a))
+    gnu_args = ["-E", *args] if "-F" not in args else args
+    gnu = subprocess.run(["grep", *gnu_args], input=TEXT, capture_output=True, env={"LC_ALL": "C"}, check=False)
+    assert (mine[0], mine[1]) == (gnu.returncode, gnu.stdout)

@@ -1,0 +1,110 @@
+"""Write the search-filter golden vectors (docs/FORMAT.md §18): streams whose index carries
+per-frame filters, one with a line that spans frames, and one with a damaged filter.
+
+Run once when they are added; ``make_vectors.py`` keeps their manifest entries (they carry an
+``origin``). Level 0 frames and the filters are fully specified, so today's writer must reproduce
+the valid streams byte for byte. Each entry also records searches and the line numbers they
+must find (``searches``), checked by ``tests/test_search.py``::
+
+    .venv/bin/python tests/vectors/make_filter_vectors.py
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import sigmalang
+from sigmalang._filters import FrameFilter
+from sigmalang.index import SeekTable
+
+HERE = Path(__file__).resolve().parent
+FIXTURES = HERE.parent / "fixtures"
+ORIGIN = "tests/vectors/make_filter_vectors.py"
+CHUNK = 4096
+SEARCHES = [("blk_", False), ("Verification succeeded", False), ("^[0-9]+ [0-9]+ WARN", False), ("nomatch", True)]
+
+
+def _slice(name: str, size: int) -> bytes:
+    data = (FIXTURES / name).read_bytes()[:size]
+    return data[: data.rfind(b"\n") + 1]
+
+
+def _searches(data: bytes) -> list[dict[str, object]]:
+    lines = data.split(b"\n")
+    if data.endswith(b"\n"):
+        lines.pop()
+    out = []
+    for pattern, fixed in SEARCHES:
+        regex = re.compile(re.escape(pattern.encode()) if fixed else pattern.encode())
+        found = [n for n, line in enumerate(lines, 1) if regex.search(line)]
+        out.append({"pattern": pattern, "fixed": fixed, "lines": found})
+    return out
+
+
+def _damage_filter(stream: bytes, frame: int) -> bytes:
+    """*stream* with one bit of *frame*'s filter flipped (the index's own CRC32C does not cover it)."""
+    import io
+
+    table = SeekTable.from_file(io.BytesIO(stream))
+    f = table.filters[frame]
+    assert f is not None and f.bits
+    record = FrameFilter.encode(f)
+    at = stream.rfind(record)
+    assert at > 0 and stream.count(record) == 1
+    pos = at + len(record) - 5  # the last byte of its bit array
+    return stream[:pos] + bytes([stream[pos] ^ 0x10]) + stream[pos + 1 :]
+
+
+def main() -> int:
+    logs = _slice("loghub-small.log", 12000)
+    long_line = logs[:5000] + b"x" * 3000 + b" spans frames " + b"y" * 3000 + b"\n" + logs[5000:9000]
+    valid = {
+        "filters-log-l0": ("12 KB of loghub-small at level 0, 4 KiB frames, with search filters", logs),
+        "filters-long-line-l0": ("logs with a 6 KB line that spans frames, level 0, with search filters", long_line),
+    }
+    manifest = json.loads((HERE / "manifest.json").read_text(encoding="utf-8"))
+    names = set(valid) | {"filters-damaged-l0"}
+    manifest["valid"] = [e for e in manifest["valid"] if e["name"] not in names]
+    streams = {}
+    for name, (description, data) in valid.items():
+        encoded = sigmalang.compress(data, 0, chunk_size=CHUNK, filters=True)
+        assert sigmalang.decompress(encoded) == data
+        streams[name] = encoded
+        _write(manifest, name, description, data, encoded, True)
+    damaged = _damage_filter(streams["filters-log-l0"], 1)
+    description = "filters-log-l0 with a bit of frame 1's filter flipped: decodes as before; frame 1 is a candidate"
+    _write(manifest, "filters-damaged-l0", description, logs, damaged, False)
+    (HERE / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    print(f"wrote {len(valid) + 1} filter vectors")
+    return 0
+
+
+def _write(manifest: dict, name: str, description: str, data: bytes, encoded: bytes, reproducible: bool) -> None:  # type: ignore[type-arg]
+    (HERE / f"{name}.sgl").write_bytes(encoded)
+    (HERE / f"{name}.out").write_bytes(data)
+    stream = {
+        "writer": "sigmalang.compress",
+        "level": 0,
+        "chunk_size": CHUNK,
+        "filters": True,
+        "size": len(data),
+        "encoded_size": len(encoded),
+        "reproducible": reproducible,
+    }
+    manifest["valid"].append(
+        {
+            "name": name,
+            "file": f"{name}.sgl",
+            "expected": f"{name}.out",
+            "description": description,
+            "streams": [stream],
+            "searches": _searches(data),
+            "origin": ORIGIN,
+        }
+    )
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
