@@ -72,7 +72,7 @@ def encode_inline(data: bytes, delims: bytes = DELIMS_WIDE) -> bytes:
         parts = pat.split(line)
         for k in range(1, len(parts), 2):
             tok = parts[k]
-            key = tuple(parts[0 : k : 2])
+            key = tuple(parts[0:k:2])
             col = cols.get(key)
             if col is None:
                 col = cols[key] = Column()
@@ -95,7 +95,7 @@ def decode_inline(code: bytes, delims: bytes = DELIMS_WIDE) -> bytes:
         parts = pat.split(line)
         for k in range(1, len(parts), 2):
             tok = parts[k]
-            key = tuple(parts[0 : k : 2])
+            key = tuple(parts[0:k:2])
             col = cols.get(key)
             if col is None:
                 col = cols[key] = Column()
@@ -156,8 +156,9 @@ class Col2:
             self.recent = [v, *self.recent[:3]]
 
 
-def encode(data: bytes, delims: bytes = DELIMS_WIDE, delta: int = 1, prefix_cols: bool = True,
-           split: bool = True) -> list[bytes]:
+def encode(
+    data: bytes, delims: bytes = DELIMS_WIDE, delta: int = 1, prefix_cols: bool = True, split: bool = True
+) -> list[bytes]:
     """Sections: header, templates, ids, columns (columns one per section when *split*)."""
     pat = var_pattern(delims)
     templates: dict[tuple[bytes, ...], int] = {}
@@ -208,8 +209,7 @@ def encode(data: bytes, delims: bytes = DELIMS_WIDE, delta: int = 1, prefix_cols
     return [head, *body, *(colbytes if split else [b"".join(colbytes)])]
 
 
-def decode(head: bytes, table: bytes, ids: bytes, colstream: bytes, delta: int = 1,
-           prefix_cols: bool = True) -> bytes:
+def decode(head: bytes, table: bytes, ids: bytes, colstream: bytes, delta: int = 1, prefix_cols: bool = True) -> bytes:
     n, _ = decode_varint(head, 0)
     temps = [tuple(unesc(c) for c in t.split(b"\x00")) for t in table.split(b"\n")[:-1]]
     # Column order is first appearance: replay the ids to find which column each value goes to.
@@ -307,12 +307,16 @@ def main(argv: list[str] | None = None) -> int:
             size = len(cm.encode(b"".join(secs)))
             tot[j + 2] += size
             cells.append(f"{len(data) / size:.2f}")
-            print(f"  {name}: sections {[len(s) for s in secs[:3]]} cols {len(secs) - 3} transform {tt:.2f}s",
-                  file=sys.stderr)
+            print(
+                f"  {name}: sections {[len(s) for s in secs[:3]]} cols {len(secs) - 3} transform {tt:.2f}s",
+                file=sys.stderr,
+            )
         tot[0] += len(data)
         tot[1] += raw
         print(f"| {path.name} | {len(data):,} | {len(data) / raw:.2f} | " + " | ".join(cells) + " |", flush=True)
-    print(f"| all (sum) | {tot[0]:,} | {tot[0] / tot[1]:.2f} | " + " | ".join(f"{tot[0] / t:.2f}" for t in tot[2:]) + " |")
+    print(
+        f"| all (sum) | {tot[0]:,} | {tot[0] / tot[1]:.2f} | " + " | ".join(f"{tot[0] / t:.2f}" for t in tot[2:]) + " |"
+    )
     return 0
 
 

@@ -19,6 +19,7 @@ __all__ = [
     "TRANSFORM_LITERAL",
     "TRANSFORM_LONG_LITERAL",
     "TRANSFORM_LONG_SEMANTIC",
+    "TRANSFORM_RECORDS",
     "TRANSFORM_SEMANTIC",
     "LevelSpec",
     "chunk_size_for",
@@ -32,11 +33,15 @@ TRANSFORM_SEMANTIC = 1  # the frame's content is a glyph code (words, quantities
 TRANSFORM_LONG_LITERAL = 2
 TRANSFORM_LONG_SEMANTIC = 3
 LONG_TRANSFORMS = (TRANSFORM_LONG_LITERAL, TRANSFORM_LONG_SEMANTIC)
+# The frame's content is a record code: log lines as templates and column streams (sigmalang._records;
+# FORMAT.md §7.6). Writers at the CM levels choose it per frame when it codes smaller than the bytes.
+TRANSFORM_RECORDS = 4
 TRANSFORMS = {
     TRANSFORM_LITERAL: "literal",
     TRANSFORM_SEMANTIC: "semantic",
     TRANSFORM_LONG_LITERAL: "long+literal",
     TRANSFORM_LONG_SEMANTIC: "long+semantic",
+    TRANSFORM_RECORDS: "records",
 }
 
 
