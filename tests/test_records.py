@@ -3,6 +3,7 @@ for logs only when it codes smaller, and a damaged record code is an error, neve
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from sigmalang import _records, codec
 from sigmalang.backends import CM
 from sigmalang.codec import TRANSFORM_LITERAL, TRANSFORM_RECORDS, ChunkDecodeError, decode_chunk, encode_chunk
 from sigmalang.errors import SigmaFormatError
+from sigmalang.inspect import format_report, inspect_stream
 
 FIXTURES = Path(__file__).parent / "fixtures"
 LOGS = (FIXTURES / "loghub-small.log").read_bytes()
@@ -96,6 +98,8 @@ def test_any_bytes_roundtrip(data: bytes) -> None:
         b"no newline at the end 12",
         b"n 999999999999999999 1000000000000000000 1 99999999999999999999999\n" * 3,
         b"d 5\nd 4\nd 3\nd 2\nd 1\nd 0\nd 10\nd 9.99\n",
+        b"".join(b"w %d.123456789\n" % (10**17 + i) for i in range(30))
+        + b"w 999999999999999999.999999999\nw 0.000000001\n",
     ],
 )
 def test_edge_cases_roundtrip(data: bytes) -> None:
@@ -132,7 +136,6 @@ def test_damaged_record_code_is_an_error_or_the_same_length(data: st.DataObject)
         (b"\x01\x01\x02\x01ab\x00", "line feed"),
         (b"\x01\x01\x02\x01a\n\x05", "not in the table"),
         (b"\x01\x02\x02\x01a\n\x00", "before the last line"),
-        (b"\x01\x01\x04\x01a\x00b\n\x00-5\n", "no number before"),
         (b"\x01\x01\x04\x01a\x00b\n\x00", "more field values"),
         (b"\x01\x01\x02\x01a\n\x00junk", "after the last column"),
         (b"\x01\x01\x03\x01\x01\x05\n\x00", "escape"),
@@ -180,3 +183,21 @@ def test_damaged_records_stream_names_the_frame() -> None:
     encoded[len(encoded) // 3] ^= 0x40
     with pytest.raises(SigmaFormatError):
         sigmalang.decompress(bytes(encoded))
+
+
+@pytest.mark.parametrize("shared", [False, True])
+def test_inspect_shows_templates_and_columns(shared: bool) -> None:
+    stream = sigmalang.compress(SERVICE_LOG, 6, shared_context=shared)
+    report = inspect_stream(io.BytesIO(stream))[0].as_dict()
+    records = report["records"]
+    assert records["frames"] == 1
+    top = records["top_templates"]
+    assert len(top) == min(20, records["templates"])
+    assert sum(t["lines"] for t in top) <= SERVICE_LOG.count(b"\n") + 1
+    assert top[0]["lines"] >= top[-1]["lines"]
+    assert any("Closing session <*> after <*> ms" in t["template"] for t in top)
+    kinds = {c["kind"] for c in records["columns"]}
+    assert "number" in kinds
+    assert sum(c["code_bytes"] for c in records["columns"]) < len(SERVICE_LOG)
+    text = "\n".join(format_report(report, "log"))
+    assert "records: 1 frame coded as log records" in text and "columns:" in text

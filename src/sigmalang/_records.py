@@ -18,7 +18,7 @@ from collections.abc import Callable
 
 from .glyph import encode_varint, read_varint
 
-__all__ = ["RECORDS_VERSION", "RecordsError", "decode", "encode", "looks_like_logs", "parse"]
+__all__ = ["RECORDS_VERSION", "RecordsError", "decode", "describe", "encode", "looks_like_logs", "parse"]
 
 RECORDS_VERSION = 1
 DELIMITERS = b" \t\r[](){}<>=,;:\"'|/@"  # and the line feed, which ends a line
@@ -58,8 +58,11 @@ class _Column:
         self.raw_cost = 0
         self.delta_cost = 1
 
-    def use_delta(self, shape: tuple[int, int]) -> bool:
-        return shape == self.shape and self.delta_cost < self.raw_cost
+    @property
+    def deltas(self) -> bool:
+        """Whether the column's next value is written as a difference when it can be: after a
+        number, while differences have cost fewer digits than the numbers themselves."""
+        return self.shape[0] >= 0 and self.delta_cost < self.raw_cost
 
     def see(self, value: int, shape: tuple[int, int]) -> None:
         if shape == self.shape:
@@ -142,8 +145,13 @@ def encode(data: bytes) -> bytes:
 
 def _value(token: bytes, column: _Column) -> bytes:
     number = _number(token)
-    if number is not None and column.use_delta(number[1]):
-        out = str(number[0] - column.prev).encode()
+    difference = b""
+    if column.deltas and number is not None and number[1] == column.shape:
+        difference = str(number[0] - column.prev).encode()
+    if not column.deltas:
+        out = token
+    elif _DELTA.match(difference):  # a difference of more than 19 digits is written as the value
+        out = difference
     elif _DELTA.match(token) or token[0] == _ESCAPE:
         out = b'"' + token
     else:
@@ -212,6 +220,32 @@ def decode(code: bytes, size: int) -> bytes:
     return bytes(out)
 
 
+def describe(code: bytes) -> tuple[list[tuple[bytes, int]], list[tuple[bytes, str, int, int]]]:
+    """What a record code holds, for ``sigmalang inspect``: each template (its constant text with
+    ``<*>`` for each field) with its line count, and each column (the template text up to it, its
+    kind, its values and its bytes in the code), both in order of first use."""
+    n_lines, templates, line_ids, start = parse(code)
+    columns = _Columns()
+    template_columns = [columns.of(t) for t in templates]
+    values = _column_values(code, start, template_columns, line_ids, len(columns.ids))
+    uses = [0] * len(templates)
+    for tid in line_ids:
+        uses[tid] += 1
+    shown = [b"<*>".join(t) for t in templates]
+    labels = [b""] * len(columns.ids)
+    for t, ids in zip(templates, template_columns, strict=True):
+        for k, column in enumerate(ids):
+            if not labels[column]:
+                labels[column] = b"<*>".join(t[: k + 1]) + b"<*>"
+    out = []
+    for label, entries in zip(labels, values, strict=True):
+        state = _Column()
+        numbers = sum(1 for e in entries if _number(_token(e, state)) is not None)
+        kind = "number" if numbers == len(entries) else ("text" if not numbers else "mixed")
+        out.append((label, kind, len(entries), sum(len(e) + 1 for e in entries)))
+    return list(zip(shown, uses, strict=True)), out
+
+
 def _column_values(
     code: bytes, start: int, template_columns: list[list[int]], line_ids: list[int], n_columns: int
 ) -> list[list[bytes]]:
@@ -238,9 +272,9 @@ def _column_values(
 
 
 def _token(entry: bytes, column: _Column) -> bytes:
-    if _DELTA.match(entry):
-        if column.shape[0] < 0:
-            raise RecordsError("a difference in a column with no number before it")
+    if not column.deltas:
+        token = entry
+    elif _DELTA.match(entry):
         token = _spell(column.prev + int(entry), *column.shape)
     elif entry[:1] == b'"':
         token = entry[1:]
