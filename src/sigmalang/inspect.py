@@ -22,10 +22,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import IO, Any
 
+from . import _records
 from ._chunking import DEFAULT_CHUNK_SIZE, ChunkedReader
 from ._frames import FrameContext, FrameReader, FrameWriter, decode_frame_code
 from ._glyph_stats import GLYPH_KINDS, CodeAnalysis, Histogram, analyze_code, render_bytes, render_glyph_lines
-from . import _records
 from ._levels import (
     DEFAULT_LEVEL,
     TRANSFORM_LITERAL,
