@@ -277,6 +277,7 @@ VARIANTS = {
     "cols-tmpl-delta": dict(delims=DELIMS_WIDE, delta=True, prefix_cols=False),
     "cols-prefix-adaptive": dict(delims=DELIMS_WIDE, delta=2, prefix_cols=True),
     "dots-prefix-delta": dict(delims=DELIMS_DOT, delta=True, prefix_cols=True),
+    "dots-prefix-adaptive": dict(delims=DELIMS_DOT, delta=2, prefix_cols=True),
 }
 
 
