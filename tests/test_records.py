@@ -201,3 +201,14 @@ def test_inspect_shows_templates_and_columns(shared: bool) -> None:
     assert sum(c["code_bytes"] for c in records["columns"]) < len(SERVICE_LOG)
     text = "\n".join(format_report(report, "log"))
     assert "records: 1 frame coded as log records" in text and "columns:" in text
+
+
+@settings(max_examples=30, deadline=None)
+@given(log_lines(), st.sampled_from([4, 6]))
+def test_log_like_chunks_roundtrip_through_the_codec(data: bytes, level: int) -> None:
+    body = codec.encode_body(data * 4, codec.level_spec(level))  # records when they look like logs and win
+    assert decode_chunk(body.transform, body.backend, body.data, len(data) * 4) == data * 4
+    if _records.looks_like_logs(data * 4):
+        code = _records.encode(data * 4)
+        payload = codec.encode_varint(len(code)) + codec.get_backend(CM, 0x7FF, 22).encode(code)
+        assert decode_chunk(TRANSFORM_RECORDS, CM, payload, len(data) * 4) == data * 4
