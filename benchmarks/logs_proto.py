@@ -25,6 +25,8 @@ from sigmalang.glyph import decode_varint, encode_varint  # noqa: E402
 
 DELIMS_WIDE = rb" \t\r\[\](){}<>=,;:\"'|/@"
 DELIMS_DOT = DELIMS_WIDE + rb"._\-"
+DELIMS_UNDER = DELIMS_WIDE + rb"_"
+DELIMS_UNDER_DASH = DELIMS_WIDE + rb"_\-"
 NUMBER = re.compile(rb"(?:0|[1-9][0-9]{0,17})\Z")
 DELTA = re.compile(rb"-?(0|[1-9][0-9]*)\Z")
 
@@ -278,6 +280,8 @@ VARIANTS = {
     "cols-prefix-adaptive": dict(delims=DELIMS_WIDE, delta=2, prefix_cols=True),
     "dots-prefix-delta": dict(delims=DELIMS_DOT, delta=True, prefix_cols=True),
     "dots-prefix-adaptive": dict(delims=DELIMS_DOT, delta=2, prefix_cols=True),
+    "under-prefix-adaptive": dict(delims=DELIMS_UNDER, delta=2, prefix_cols=True),
+    "underdash-prefix-adaptive": dict(delims=DELIMS_UNDER_DASH, delta=2, prefix_cols=True),
 }
 
 

@@ -21,7 +21,7 @@ from .glyph import encode_varint, read_varint
 __all__ = ["RECORDS_VERSION", "RecordsError", "decode", "describe", "encode", "looks_like_logs", "parse"]
 
 RECORDS_VERSION = 1
-DELIMITERS = b" \t\r[](){}<>=,;:\"'|/@"  # and the line feed, which ends a line
+DELIMITERS = b" \t\r[](){}<>=,;:\"'|/@_"  # and the line feed, which ends a line
 _CLASS = re.escape(DELIMITERS).replace(b"\\\n", b"")
 # A field: a maximal run of non-delimiters holding a digit. The look-behind starts a match only at
 # a token's first byte, so a long token without digits is scanned once.
