@@ -212,3 +212,16 @@ def test_log_like_chunks_roundtrip_through_the_codec(data: bytes, level: int) ->
         code = _records.encode(data * 4)
         payload = codec.encode_varint(len(code)) + codec.get_backend(CM, 0x7FF, 22).encode(code)
         assert decode_chunk(TRANSFORM_RECORDS, CM, payload, len(data) * 4) == data * 4
+
+
+@pytest.mark.slow
+def test_a_long_log_chunk_is_coded_the_way_its_first_lines_code_smaller() -> None:
+    data = _synthetic_log(9000)
+    assert len(data) > 2 * codec.RECORDS_PROBE
+    body = codec.encode_body(data, codec.level_spec(6))
+    assert body.transform == TRANSFORM_RECORDS
+    assert decode_chunk(body.transform, body.backend, body.data, len(data)) == data
+    prose = (DICKENS * 10)[: 3 * codec.RECORDS_PROBE]
+    prose_lines = prose.replace(b" ", b" 1 ")  # a field in every few words: taken for logs
+    body = codec.encode_body(prose_lines, codec.level_spec(4))
+    assert decode_chunk(body.transform, body.backend, body.data, len(prose_lines)) == prose_lines

@@ -163,17 +163,36 @@ def encode_body(
     short enough (the caller checks). *book* is the codebook the glyph code may reference.
 
     At the CM levels, a chunk that looks like log lines is also coded as records (transform 4,
-    unless *records* is false), and the smaller body is kept."""
+    unless *records* is false), and the smaller body is kept. A chunk longer than twice
+    RECORDS_PROBE is coded in full only one way: the way that codes its first lines (about
+    RECORDS_PROBE bytes) smaller."""
+    if not (records and spec.backend == CM and spec.transform == TRANSFORM_LITERAL and _records.looks_like_logs(data)):
+        return _encode_body(data, spec, book, prime, keep_book)
+    if len(data) > 2 * RECORDS_PROBE:
+        probe = data[: data.rfind(b"\n", 0, RECORDS_PROBE) + 1 or RECORDS_PROBE]
+        as_records = _records_body(probe, spec, b"")
+        if as_records is None or len(as_records.data) >= len(_encode_body(probe, spec, book, b"", False).data):
+            return _encode_body(data, spec, book, prime, keep_book)
+        return _records_body(data, spec, prime) or _encode_body(data, spec, book, prime, keep_book)
     body = _encode_body(data, spec, book, prime, keep_book)
-    if records and spec.backend == CM and spec.transform == TRANSFORM_LITERAL and _records.looks_like_logs(data):
-        code = _records.encode(data)
-        if len(code) <= max_code_size(len(data)):
-            payload = encode_varint(len(code)) + get_backend(CM, spec.backend_level, spec.memory_mib).encode(
-                code, prime
-            )
-            if len(payload) < len(body.data):
-                return Body(TRANSFORM_RECORDS, CM, payload, bool(prime), code, None)
-    return body
+    as_records = _records_body(data, spec, prime)
+    return as_records if as_records is not None and len(as_records.data) < len(body.data) else body
+
+
+RECORDS_PROBE = 256 << 10  # bytes of a long chunk coded both ways to choose its transform
+
+
+def _records_body(data: bytes, spec: LevelSpec, prime: bytes) -> Body | None:
+    """*data* as a record code coded by the level's CM, or None if the code is too long to write."""
+    code = _records.encode(data)
+    if len(code) > max_code_size(len(data)):
+        return None
+    backend = get_backend(CM, spec.backend_level, spec.memory_mib)
+    try:
+        payload = encode_varint(len(code)) + backend.encode(code, prime)
+    except BackendError:  # a primer the CM refuses: the bytes' body (zstd) is used instead
+        return None
+    return Body(TRANSFORM_RECORDS, CM, payload, bool(prime), code, None)
 
 
 def _encode_body(data: bytes, spec: LevelSpec, book: Codebook | None, prime: bytes, keep_book: bool) -> Body:
