@@ -78,8 +78,9 @@ class LevelSpec:
 # Levels 1-3 are the fast end (zstd, and PPMd over the glyph code, the default before the
 # context-mixing model); 4-9 use the context-mixing model (backend 3) on the chunk's bytes: the
 # glyph code does not help it (docs/cm.md). At 4-9, a chunk of log lines may be coded as records
-# (transform 4) instead, when that codes smaller (codec.encode_body, docs/logs.md). Levels 7-9 also write larger chunks when none is asked
-# for (chunk_size_for), at the cost of memory and of parallelism on inputs of a few chunks. Every
+# (transform 4) instead, when that codes smaller (codec.encode_body, docs/logs.md). Levels 7-9
+# also write larger chunks when none is asked for (chunk_size_for), at the cost of memory and of
+# parallelism on inputs of a few chunks. Every
 # PPMd encoding is checked before it is written (verify=True): pyppmd 1.3.1 can lose output bytes,
 # and a lossless codec must not trust it (backends.PPMD_BLOCK; docs/semantic.md has the cost).
 CM_FAST = 0x21F  # orders 1-6 and the match model
