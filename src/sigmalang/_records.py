@@ -22,14 +22,13 @@ __all__ = ["RECORDS_VERSION", "RecordsError", "decode", "describe", "encode", "l
 
 RECORDS_VERSION = 1
 DELIMITERS = b" \t\r[](){}<>=,;:\"'|/@_"  # and the line feed, which ends a line
-_CLASS = re.escape(DELIMITERS).replace(b"\\\n", b"")
+_CLASS = re.escape(DELIMITERS)
 # A field: a maximal run of non-delimiters holding a digit. The look-behind starts a match only at
 # a token's first byte, so a long token without digits is scanned once.
 _FIELD = re.compile(rb"((?<![^" + _CLASS + rb"\n])[^" + _CLASS + rb"\n]*[0-9][^" + _CLASS + rb"\n]*)")
 _NUMBER = re.compile(rb"[0-9]{1,18}(?:\.[0-9]{1,9})?\Z")
 _DELTA = re.compile(rb"-?(?:0|[1-9][0-9]{0,18})\Z")
 _ESCAPE = 0x22  # '"': a value that would read as a difference is written after this byte
-MAX_DELTA_DIGITS = 20
 _RECENT = 4
 
 
