@@ -166,12 +166,18 @@ def _prefix(continues: bool, length: int) -> bytes:
 
 
 def _encode_body(
-    data: bytes, spec: LevelSpec, book: Codebook | None, context: FrameContext, prime: bytes, continues: bool
+    data: bytes,
+    spec: LevelSpec,
+    book: Codebook | None,
+    context: FrameContext,
+    prime: bytes,
+    continues: bool,
+    records: bool = True,
 ) -> Body:
     used = book  # the codebook the glyph code references: the stream's, or the previous frame's
     if continues and book is None and context.carry_book:
         used = context.book
-    return encode_body(data, spec, used, prime, keep_book=book is None)
+    return encode_body(data, spec, used, prime, keep_book=book is None, records=records)
 
 
 def _encode_plain(
@@ -200,7 +206,8 @@ def _encode_long(
     continues = context.frames % context.reset_interval != 0
     body = Body(TRANSFORM_LITERAL, STORE, rest, False, rest, None)
     if rest:
-        coded = _encode_body(rest, spec, book, context, prime if continues else b"", continues)
+        # The rest of a long-range frame is transform 0 or 1 (its id is theirs plus 2).
+        coded = _encode_body(rest, spec, book, context, prime if continues else b"", continues, records=False)
         if len(coded.data) < len(rest):
             body = coded
     encoded = _prefix(continues, len(prime) if body.primed else 0) + encode_list(matches) + body.data

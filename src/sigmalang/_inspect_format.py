@@ -29,6 +29,7 @@ def format_report(report: dict[str, Any], label: str, width: int = 120) -> list[
     out.append(f"  container (header, frame headers and CRCs, index, trailer): {r['encoded_size'] - payload:,} bytes")
     out += _format_glyphs(r)
     out += _format_codebook(r)
+    out += _format_records(r, width)
     out += _format_lines(r, width)
     return out
 
@@ -71,6 +72,26 @@ def _format_codebook(r: dict[str, Any]) -> list[str]:
     if c["top"]:
         out.append(f"  {'rank':>5}  {'code':<6} {'uses':>8}  word")
     out += [f"  {e['rank']:>5}  {e['code']:<6} {e['uses']:>8,}  {e['word']}" for e in c["top"]]
+    return out
+
+
+def _format_records(r: dict[str, Any], width: int) -> list[str]:
+    rec = r.get("records")
+    if not rec or not rec["frames"]:
+        return []
+    out = [
+        f"records: {_plural(rec['frames'], 'frame')} coded as log records, {_plural(rec['templates'], 'template')}; "
+        f"top {len(rec['top_templates'])} (<*> is a field):"
+    ]
+    out += [_cut(f"  {t['lines']:>8,}  {t['template']}", width) for t in rec["top_templates"]]
+    columns = sorted(rec["columns"], key=lambda c: -c["code_bytes"])
+    out.append(f"columns: {len(columns):,}, largest first (bytes in the record code, before the model):")
+    out.append(f"  {'kind':<7} {'values':>8} {'bytes':>9}  column")
+    out += [
+        _cut(f"  {c['kind']:<7} {c['values']:>8,} {c['code_bytes']:>9,}  {c['column']}", width) for c in columns[:20]
+    ]
+    if len(columns) > 20:
+        out.append(f"  ... {len(columns) - 20:,} more (--json lists them all)")
     return out
 
 

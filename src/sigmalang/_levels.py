@@ -19,6 +19,7 @@ __all__ = [
     "TRANSFORM_LITERAL",
     "TRANSFORM_LONG_LITERAL",
     "TRANSFORM_LONG_SEMANTIC",
+    "TRANSFORM_RECORDS",
     "TRANSFORM_SEMANTIC",
     "LevelSpec",
     "chunk_size_for",
@@ -32,11 +33,15 @@ TRANSFORM_SEMANTIC = 1  # the frame's content is a glyph code (words, quantities
 TRANSFORM_LONG_LITERAL = 2
 TRANSFORM_LONG_SEMANTIC = 3
 LONG_TRANSFORMS = (TRANSFORM_LONG_LITERAL, TRANSFORM_LONG_SEMANTIC)
+# The frame's content is a record code: log lines as templates and column streams (sigmalang._records;
+# FORMAT.md §7.6). Writers at the CM levels choose it per frame when it codes smaller than the bytes.
+TRANSFORM_RECORDS = 4
 TRANSFORMS = {
     TRANSFORM_LITERAL: "literal",
     TRANSFORM_SEMANTIC: "semantic",
     TRANSFORM_LONG_LITERAL: "long+literal",
     TRANSFORM_LONG_SEMANTIC: "long+semantic",
+    TRANSFORM_RECORDS: "records",
 }
 
 
@@ -72,8 +77,10 @@ class LevelSpec:
 
 # Levels 1-3 are the fast end (zstd, and PPMd over the glyph code, the default before the
 # context-mixing model); 4-9 use the context-mixing model (backend 3) on the chunk's bytes: the
-# glyph code does not help it (docs/cm.md). Levels 7-9 also write larger chunks when none is asked
-# for (chunk_size_for), at the cost of memory and of parallelism on inputs of a few chunks. Every
+# glyph code does not help it (docs/cm.md). At 4-9, a chunk of log lines may be coded as records
+# (transform 4) instead, when that codes smaller (codec.encode_body, docs/logs.md). Levels 7-9
+# also write larger chunks when none is asked for (chunk_size_for), at the cost of memory and of
+# parallelism on inputs of a few chunks. Every
 # PPMd encoding is checked before it is written (verify=True): pyppmd 1.3.1 can lose output bytes,
 # and a lossless codec must not trust it (backends.PPMD_BLOCK; docs/semantic.md has the cost).
 CM_FAST = 0x21F  # orders 1-6 and the match model

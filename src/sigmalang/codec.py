@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from . import semantic
+from . import _records, semantic
 from ._chunking import Chunk, chunk_end, line_window
 from ._levels import (
     DEFAULT_LEVEL,
@@ -26,12 +26,13 @@ from ._levels import (
     TRANSFORM_LITERAL,
     TRANSFORM_LONG_LITERAL,
     TRANSFORM_LONG_SEMANTIC,
+    TRANSFORM_RECORDS,
     TRANSFORM_SEMANTIC,
     TRANSFORMS,
     LevelSpec,
     level_spec,
 )
-from .backends import MIN_PAYLOAD, STORE, ZSTD, BackendError, get_backend
+from .backends import CM, MIN_PAYLOAD, STORE, ZSTD, BackendError, get_backend
 from .errors import SigmaFormatError
 from .glyph import encode_varint, read_varint
 from .longrange import LongRangeError, parse_list, splice
@@ -48,6 +49,7 @@ __all__ = [
     "TRANSFORM_LITERAL",
     "TRANSFORM_LONG_LITERAL",
     "TRANSFORM_LONG_SEMANTIC",
+    "TRANSFORM_RECORDS",
     "TRANSFORM_SEMANTIC",
     "Body",
     "Chunk",
@@ -149,10 +151,51 @@ def encode_chunk(
 
 
 def encode_body(
-    data: bytes, spec: LevelSpec, book: Codebook | None = None, prime: bytes = b"", *, keep_book: bool = False
+    data: bytes,
+    spec: LevelSpec,
+    book: Codebook | None = None,
+    prime: bytes = b"",
+    *,
+    keep_book: bool = False,
+    records: bool = True,
 ) -> Body:
-    """Transform 0 or 1 and the level's backend, primed with *prime*; a frame's data if it is
-    short enough (the caller checks). *book* is the codebook the glyph code may reference."""
+    """Transform 0, 1 or 4 and the level's backend, primed with *prime*; a frame's data if it is
+    short enough (the caller checks). *book* is the codebook the glyph code may reference.
+
+    At the CM levels, a chunk that looks like log lines is also coded as records (transform 4,
+    unless *records* is false), and the smaller body is kept. A chunk longer than twice
+    RECORDS_PROBE is coded in full only one way: the way that codes its first lines (about
+    RECORDS_PROBE bytes) smaller."""
+    if not (records and spec.backend == CM and spec.transform == TRANSFORM_LITERAL and _records.looks_like_logs(data)):
+        return _encode_body(data, spec, book, prime, keep_book)
+    if len(data) > 2 * RECORDS_PROBE:
+        probe = data[: data.rfind(b"\n", 0, RECORDS_PROBE) + 1 or RECORDS_PROBE]
+        as_records = _records_body(probe, spec, b"")
+        if as_records is None or len(as_records.data) >= len(_encode_body(probe, spec, book, b"", False).data):
+            return _encode_body(data, spec, book, prime, keep_book)
+        return _records_body(data, spec, prime) or _encode_body(data, spec, book, prime, keep_book)
+    body = _encode_body(data, spec, book, prime, keep_book)
+    as_records = _records_body(data, spec, prime)
+    return as_records if as_records is not None and len(as_records.data) < len(body.data) else body
+
+
+RECORDS_PROBE = 256 << 10  # bytes of a long chunk coded both ways to choose its transform
+
+
+def _records_body(data: bytes, spec: LevelSpec, prime: bytes) -> Body | None:
+    """*data* as a record code coded by the level's CM, or None if the code is too long to write."""
+    code = _records.encode(data)
+    if len(code) > max_code_size(len(data)):
+        return None
+    backend = get_backend(CM, spec.backend_level, spec.memory_mib)
+    try:
+        payload = encode_varint(len(code)) + backend.encode(code, prime)
+    except BackendError:  # a primer the CM refuses: the bytes' body (zstd) is used instead
+        return None
+    return Body(TRANSFORM_RECORDS, CM, payload, bool(prime), code, None)
+
+
+def _encode_body(data: bytes, spec: LevelSpec, book: Codebook | None, prime: bytes, keep_book: bool) -> Body:
     backend = get_backend(spec.backend, spec.backend_level, spec.memory_mib, verify=spec.verify)
     semantic_ok = spec.transform == TRANSFORM_SEMANTIC and semantic.worth_trying(data)
     code = semantic.encode(data, book=book) if semantic_ok else b""
@@ -222,12 +265,16 @@ def decode_body(
             data = decoder.decode(payload, size, prime)
             return data, data
         code = _decode_code(decoder.decode, payload, size, prime)
+        if transform == TRANSFORM_RECORDS:
+            return _records.decode(code, size), code
         data = semantic.decode(code, size, book=book)
         if len(data) != size:
             raise ChunkDecodeError(f"glyph code decoded to {len(data)} bytes, expected {size}")
         return data, code
     except (BackendError, semantic.SemanticDecodeError) as exc:
         raise ChunkDecodeError(str(exc)) from None
+    except _records.RecordsError as exc:
+        raise ChunkDecodeError(f"record code: {exc}") from None
 
 
 def decode_code(backend: int, payload: bytes, size: int, prime: bytes = b"") -> bytes:
@@ -241,9 +288,9 @@ def decode_code(backend: int, payload: bytes, size: int, prime: bytes = b"") -> 
 
 
 def _decode_code(decode: Callable[[bytes, int, bytes], bytes], payload: bytes, size: int, prime: bytes) -> bytes:
-    code_size, start = read_varint(payload, 0, 5, _fails("semantic frame has no valid glyph-code length"))
+    code_size, start = read_varint(payload, 0, 5, _fails("frame has no valid code length"))
     if code_size > max_code_size(size):
-        raise ChunkDecodeError(f"glyph code of {code_size} bytes is too long for a {size}-byte chunk")
+        raise ChunkDecodeError(f"code of {code_size} bytes is too long for a {size}-byte chunk")
     return decode(payload[start:], code_size, prime)
 
 

@@ -22,10 +22,18 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import IO, Any
 
+from . import _records
 from ._chunking import DEFAULT_CHUNK_SIZE, ChunkedReader
 from ._frames import FrameContext, FrameReader, FrameWriter, decode_frame_code
 from ._glyph_stats import GLYPH_KINDS, CodeAnalysis, Histogram, analyze_code, render_bytes, render_glyph_lines
-from ._levels import DEFAULT_LEVEL, TRANSFORM_LITERAL, TRANSFORM_LONG_SEMANTIC, TRANSFORM_SEMANTIC, TRANSFORMS
+from ._levels import (
+    DEFAULT_LEVEL,
+    TRANSFORM_LITERAL,
+    TRANSFORM_LONG_SEMANTIC,
+    TRANSFORM_RECORDS,
+    TRANSFORM_SEMANTIC,
+    TRANSFORMS,
+)
 from .backends import BACKENDS
 from .codec import ChunkDecodeError, decode_chunk, decode_code
 from .container import MAGIC, Frame, StreamHeader
@@ -90,6 +98,9 @@ class StreamReport:
     top: list[dict[str, Any]] = field(default_factory=list)
     lines_frame: dict[str, Any] = field(default_factory=dict)
     lines: list[dict[str, str | None]] = field(default_factory=list)
+    records_frames: int = 0
+    templates: dict[bytes, int] = field(default_factory=dict)  # template text: lines, in records frames
+    columns: dict[bytes, list[Any]] = field(default_factory=dict)  # column label: [kind, values, bytes]
 
     @property
     def ratio(self) -> float:
@@ -132,6 +143,19 @@ class StreamReport:
             },
             "lines_frame": self.lines_frame,
             "lines": self.lines,
+            "records": self._records_dict(),
+        }
+
+    def _records_dict(self, top: int = 20) -> dict[str, Any]:
+        templates = sorted(self.templates.items(), key=lambda item: -item[1])[:top]
+        return {
+            "frames": self.records_frames,
+            "templates": len(self.templates),
+            "top_templates": [{"template": render_bytes(t), "lines": n} for t, n in templates],
+            "columns": [
+                {"column": render_bytes(label), "kind": kind, "values": n, "code_bytes": size}
+                for label, (kind, n, size) in self.columns.items()
+            ],
         }
 
 
@@ -167,11 +191,22 @@ class _Inspector:
             if book is None and frame.continues:
                 book = self.context.book  # the previous frame's codebook, which the glyph code may extend
             data, code = decode_frame_code(frame, self.book, self.context)
+            if frame.transform == TRANSFORM_RECORDS:
+                self._records(frame, code)
             if frame.transform not in (TRANSFORM_SEMANTIC, TRANSFORM_LONG_SEMANTIC):
                 if frame.number == 0 and self.lines:
                     self._show_lines(frame, data)
                 return
             backend_bytes = len(frame.data)  # with the context length (and a long-range frame's match list)
+        elif frame.transform == TRANSFORM_RECORDS:
+            code = _glyph_code(frame)[0]
+            self._records(frame, code)
+            if frame.number == 0 and self.lines:
+                try:
+                    self._show_lines(frame, _records.decode(code, frame.original_size))
+                except _records.RecordsError as exc:
+                    raise _damaged(frame, str(exc)) from None
+            return
         elif frame.transform != TRANSFORM_SEMANTIC:
             if frame.number == 0 and self.lines:
                 self._literal_lines(frame)
@@ -192,6 +227,22 @@ class _Inspector:
         r.backend_bytes += backend_bytes
         if r.codebook_frame is None or frame.original_size > r.codebook_size:
             self._keep_codebook(frame, analysis)
+
+    def _records(self, frame: Frame, code: bytes) -> None:
+        """Count a records frame's templates and columns (by their text, over the frames)."""
+        try:
+            templates, columns = _records.describe(code)
+        except _records.RecordsError as exc:
+            raise _damaged(frame, str(exc)) from None
+        r = self.report
+        r.records_frames += 1
+        for text, uses in templates:
+            r.templates[text] = r.templates.get(text, 0) + uses
+        for label, kind, n, size in columns:
+            entry = r.columns.setdefault(label, [kind, 0, 0])
+            entry[0] = kind if entry[0] == kind else "mixed"
+            entry[1] += n
+            entry[2] += size
 
     def _keep_codebook(self, frame: Frame, analysis: CodeAnalysis) -> None:
         r, book = self.report, analysis.codebook

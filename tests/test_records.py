@@ -1,0 +1,227 @@
+"""Transform 4 (log records): any bytes round-trip through the record code, the codec chooses it
+for logs only when it codes smaller, and a damaged record code is an error, never a crash."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import sigmalang
+from sigmalang import _records, codec
+from sigmalang.backends import CM
+from sigmalang.codec import TRANSFORM_LITERAL, TRANSFORM_RECORDS, ChunkDecodeError, decode_chunk, encode_chunk
+from sigmalang.errors import SigmaFormatError
+from sigmalang.inspect import format_report, inspect_stream
+
+FIXTURES = Path(__file__).parent / "fixtures"
+LOGS = (FIXTURES / "loghub-small.log").read_bytes()
+DICKENS = (FIXTURES / "dickens-64k.txt").read_bytes()
+
+
+def _synthetic_log(lines: int = 3000) -> bytes:
+    """Lines of a service log: a clock, a thread id, a level and one of a few messages."""
+    out = []
+    state = 12345
+    for i in range(lines):
+        state = (state * 1103515245 + 12345) % 2**31
+        ms = i * 37 + state % 29
+        message = [
+            b"Accepted connection from 10.0.%d.%d port %d" % (state % 7, state % 251, 40000 + state % 999),
+            b"Closing session %d after %d ms" % (9000 + i // 3, state % 5000),
+            b"Block blk_%d replicated to 3 nodes" % (state * 7919 % 10**12),
+        ][state % 3]
+        out.append(
+            b"2024-03-01 %02d:%02d:%02d,%03d INFO [worker-%d] %s"
+            % (ms // 3600000 % 24, ms // 60000 % 60, ms // 1000 % 60, ms % 1000, state % 4, message)
+        )
+    return b"\n".join(out) + b"\n"
+
+
+SERVICE_LOG = _synthetic_log()
+WORDS = ["INFO", "WARN", "error", "user", "=", "[", "]", ":", ",", "/var/log", "0x1f", "-", '"', "\t", "\r"]
+
+
+@st.composite
+def log_lines(draw: st.DrawFn) -> bytes:
+    """Lines built from a few templates with numbers, ids and times, then randomly damaged."""
+    words = st.sampled_from([*WORDS, "{n}", "{t}", "{h}"])
+    templates = draw(st.lists(st.lists(words, max_size=8), min_size=1, max_size=4))
+    lines = []
+    for i in range(draw(st.integers(0, 40))):
+        chosen = draw(st.sampled_from(templates))
+        n = draw(st.integers(-5, 10**20))
+        clock = f"12:{i % 60:02d}:{(i * 7) % 60:02d}.{i * 13 % 1000:03d}"
+        fields = {"{n}": str(n), "{t}": clock, "{h}": f"{n & 0xFFFF:x}"}
+        text = " ".join(fields.get(w, w) for w in chosen)
+        lines.append(text.encode())
+    data = bytearray(b"\n".join(lines) + draw(st.sampled_from([b"", b"\n", b"\r\n", b" "])))
+    for _ in range(draw(st.integers(0, 4))):  # mutations: any byte anywhere, insertions, deletions
+        if not data:
+            break
+        at = draw(st.integers(0, len(data) - 1))
+        kind = draw(st.integers(0, 2))
+        byte = draw(st.integers(0, 255))
+        if kind == 0:
+            data[at] = byte
+        elif kind == 1:
+            data.insert(at, byte)
+        else:
+            del data[at]
+    return bytes(data)
+
+
+@settings(max_examples=300, deadline=None)
+@given(log_lines())
+def test_log_like_lines_roundtrip(data: bytes) -> None:
+    assert _records.decode(_records.encode(data), len(data)) == data
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=2000))
+def test_any_bytes_roundtrip(data: bytes) -> None:
+    assert _records.decode(_records.encode(data), len(data)) == data
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"",
+        b"\n",
+        b"\n\n\n",
+        b"a 1\r\nb 2\r\n",
+        b'x 007 7 07.50 7.5 -3 +4 "5 \x00\x01 9\x01\x00 \xff\xfe 3\n' * 3,
+        b"t\t1\t \t2 \n" * 5,
+        b"no newline at the end 12",
+        b"n 999999999999999999 1000000000000000000 1 99999999999999999999999\n" * 3,
+        b"d 5\nd 4\nd 3\nd 2\nd 1\nd 0\nd 10\nd 9.99\n",
+        b"".join(b"w %d.123456789\n" % (10**17 + i) for i in range(30))
+        + b"w 999999999999999999.999999999\nw 0.000000001\n",
+    ],
+)
+def test_edge_cases_roundtrip(data: bytes) -> None:
+    assert _records.decode(_records.encode(data), len(data)) == data
+
+
+def test_numbers_in_a_column_are_differences() -> None:
+    data = b"".join(b"2024-01-01 10:00:%02d.%03d id=%d ok\n" % (s, s * 17 % 1000, 1000 + s) for s in range(60))
+    code = _records.encode(data)
+    assert b"1\n" * 50 in code  # the id column: differences of one
+    assert b"1059" not in code  # the id column went to differences after its first values
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_damaged_record_code_is_an_error_or_the_same_length(data: st.DataObject) -> None:
+    code = bytearray(_records.encode(LOGS[:3000]))
+    for _ in range(data.draw(st.integers(1, 3))):
+        at = data.draw(st.integers(0, len(code) - 1))
+        code[at] = data.draw(st.integers(0, 255))
+    try:
+        out = _records.decode(bytes(code), 3000)
+    except _records.RecordsError:
+        return
+    assert len(out) == 3000
+
+
+@pytest.mark.parametrize(
+    ("code", "message"),
+    [
+        (b"", "version"),
+        (b"\x02\x01\x00\x00", "version"),
+        (b"\x01\xff\xff\xff\xff\x7f\x00\x00", "past"),
+        (b"\x01\x01\x02\x01ab\x00", "line feed"),
+        (b"\x01\x01\x02\x01a\n\x05", "not in the table"),
+        (b"\x01\x02\x02\x01a\n\x00", "before the last line"),
+        (b"\x01\x01\x04\x01a\x00b\n\x00", "more field values"),
+        (b"\x01\x01\x02\x01a\n\x00junk", "after the last column"),
+        (b"\x01\x01\x03\x01\x01\x05\n\x00", "escape"),
+    ],
+)
+def test_hostile_record_codes_are_refused(code: bytes, message: str) -> None:
+    with pytest.raises(_records.RecordsError, match=message):
+        _records.decode(code, 10)
+
+
+def test_codec_chooses_records_for_logs_and_bytes_for_prose() -> None:
+    logs = encode_chunk(SERVICE_LOG, 6)
+    assert (logs.transform, logs.backend) == (TRANSFORM_RECORDS, CM)
+    assert decode_chunk(logs.transform, logs.backend, logs.data, len(SERVICE_LOG)) == SERVICE_LOG
+    assert len(logs.data) < len(codec.encode_body(SERVICE_LOG, codec.level_spec(6), records=False).data)
+    prose = encode_chunk(DICKENS[:20000], 6)
+    assert prose.transform == TRANSFORM_LITERAL
+
+
+def test_damaged_records_frame_is_a_chunk_decode_error() -> None:
+    encoded = encode_chunk(SERVICE_LOG, 6)
+    assert encoded.transform == TRANSFORM_RECORDS
+    with pytest.raises(ChunkDecodeError, match="code"):
+        decode_chunk(TRANSFORM_RECORDS, CM, b"\xff\xff\xff\xff\xff\xff", len(SERVICE_LOG))
+    with pytest.raises(ChunkDecodeError):
+        decode_chunk(TRANSFORM_RECORDS, CM, encoded.data[:-1], len(SERVICE_LOG))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("level", sorted(codec.LEVELS))
+@pytest.mark.parametrize("shared", [False, True])
+def test_logs_roundtrip_at_every_level_in_1k_chunks(level: int, shared: bool) -> None:
+    data = SERVICE_LOG[:12000] + LOGS[:8000] + b"\r\nlast line without newline \xff 12"
+    encoded = sigmalang.compress(data, level, chunk_size=1024, shared_context=shared)
+    assert sigmalang.decompress(encoded) == data
+
+
+def test_logs_roundtrip_in_1k_chunks_at_the_default_level() -> None:
+    data = SERVICE_LOG[:8000]
+    assert sigmalang.decompress(sigmalang.compress(data, 6, chunk_size=1024)) == data
+
+
+def test_damaged_records_stream_names_the_frame() -> None:
+    encoded = bytearray(sigmalang.compress(SERVICE_LOG, 6))
+    encoded[len(encoded) // 3] ^= 0x40
+    with pytest.raises(SigmaFormatError):
+        sigmalang.decompress(bytes(encoded))
+
+
+@pytest.mark.parametrize("shared", [False, True])
+def test_inspect_shows_templates_and_columns(shared: bool) -> None:
+    stream = sigmalang.compress(SERVICE_LOG, 6, shared_context=shared)
+    report = inspect_stream(io.BytesIO(stream))[0].as_dict()
+    records = report["records"]
+    assert records["frames"] == 1
+    top = records["top_templates"]
+    assert len(top) == min(20, records["templates"])
+    assert sum(t["lines"] for t in top) <= SERVICE_LOG.count(b"\n") + 1
+    assert top[0]["lines"] >= top[-1]["lines"]
+    assert any("Closing session <*> after <*> ms" in t["template"] for t in top)
+    kinds = {c["kind"] for c in records["columns"]}
+    assert "number" in kinds
+    assert sum(c["code_bytes"] for c in records["columns"]) < len(SERVICE_LOG)
+    text = "\n".join(format_report(report, "log"))
+    assert "records: 1 frame coded as log records" in text and "columns:" in text
+
+
+@settings(max_examples=30, deadline=None)
+@given(log_lines(), st.sampled_from([4, 6]))
+def test_log_like_chunks_roundtrip_through_the_codec(data: bytes, level: int) -> None:
+    body = codec.encode_body(data * 4, codec.level_spec(level))  # records when they look like logs and win
+    assert decode_chunk(body.transform, body.backend, body.data, len(data) * 4) == data * 4
+    if _records.looks_like_logs(data * 4):
+        code = _records.encode(data * 4)
+        payload = codec.encode_varint(len(code)) + codec.get_backend(CM, 0x7FF, 22).encode(code)
+        assert decode_chunk(TRANSFORM_RECORDS, CM, payload, len(data) * 4) == data * 4
+
+
+@pytest.mark.slow
+def test_a_long_log_chunk_is_coded_the_way_its_first_lines_code_smaller() -> None:
+    data = _synthetic_log(9000)
+    assert len(data) > 2 * codec.RECORDS_PROBE
+    body = codec.encode_body(data, codec.level_spec(6))
+    assert body.transform == TRANSFORM_RECORDS
+    assert decode_chunk(body.transform, body.backend, body.data, len(data)) == data
+    prose = (DICKENS * 10)[: 3 * codec.RECORDS_PROBE]
+    prose_lines = prose.replace(b" ", b" 1 ")  # a field in every few words: taken for logs
+    body = codec.encode_body(prose_lines, codec.level_spec(4))
+    assert decode_chunk(body.transform, body.backend, body.data, len(prose_lines)) == prose_lines
