@@ -1,9 +1,10 @@
 """Golden vectors (tests/vectors/manifest.json): every decoder agrees with the committed files.
 
 Valid vectors decode to their ``.out`` through ``decompress``, ``SigmaDecompressor`` fed in 1- and
-7-byte slices, and ``StreamingDecoder.decode_stream``; stored (level 0) streams are also written
-byte for byte by ``compress``. Damaged vectors raise exactly the recorded error, frame, offset
-and message through all of them. Adding a vector is a manifest entry and its files, no code.
+7-byte slices, ``StreamingDecoder.decode_stream`` and the random-access reader of ``open()``;
+stored (level 0) streams are also written byte for byte by ``compress``. Damaged vectors raise
+exactly the recorded error, frame, offset and message through all of them. Adding a vector is a
+manifest entry and its files, no code.
 The annotated hex dumps in docs/FORMAT.md are checked against the vector files they show.
 """
 
@@ -58,12 +59,26 @@ def decode_streaming(data: bytes, read_size: int | None = None) -> bytes:
     return sink.getvalue()
 
 
+def read_indexed(data: bytes, size: int = -1) -> bytes:
+    """Read through ``sigmalang.open`` on a seekable file: the random-access reader, which trusts
+    the index and must still run every check the forward decoders run."""
+    out = bytearray()
+    with sigmalang.open(io.BytesIO(data)) as f:
+        while piece := f.read(size):
+            out += piece
+            if size < 0:
+                break
+    return bytes(out)
+
+
 DECODERS: dict[str, Callable[[bytes], bytes]] = {
     "decompress": sigmalang.decompress,
     "SigmaDecompressor/1": lambda data: decode_in_slices(data, 1),
     "SigmaDecompressor/7": lambda data: decode_in_slices(data, 7),
     "StreamingDecoder": decode_streaming,
     "StreamingDecoder/7": lambda data: decode_streaming(data, read_size=7),
+    "open().read()": read_indexed,
+    "open().read(7)": lambda data: read_indexed(data, 7),
 }
 
 
