@@ -406,7 +406,6 @@ class StreamParser:
         self._index: StreamIndex | None = None
         self._index_size = 0
         self.eof = False
-        self.unused_data = b""
 
     @property
     def frames_seen(self) -> int:
@@ -420,11 +419,27 @@ class StreamParser:
     def offset(self) -> int:
         return self._records.offset
 
+    @property
+    def buffered(self) -> int:
+        """Bytes fed and not yet taken in a record."""
+        return self._records.buffered
+
+    @property
+    def unused_data(self) -> bytes:
+        """The bytes fed past the end of the stream (empty until it ends)."""
+        return self._records.peek_bytes(self._records.buffered) if self.eof else b""
+
+    def next_stream(self) -> StreamParser:
+        """After the end of this stream, a parser of the next one, which takes over the bytes fed
+        past it without copying them (many short concatenated streams stay linear)."""
+        if not self.eof:
+            raise ValueError("the stream has not ended")
+        parser = StreamParser(offset=self._records.offset, codebook_id=self.codebook_id)
+        parser._records = self._records
+        return parser
+
     def feed(self, data: bytes | bytearray | memoryview) -> None:
-        if self.eof:
-            self.unused_data += bytes(data)
-        else:
-            self._records.feed(data)
+        self._records.feed(data)
 
     def next_event(self) -> Event | None:
         if self.eof:
@@ -492,7 +507,6 @@ class StreamParser:
                 offset=glyph.offset,
             )
         self.eof = True
-        self.unused_data = self._records.drain()
         return EndOfStream(self._index, glyph.offset + glyph.size - self.start, self.start)
 
     def close(self) -> None:
