@@ -34,7 +34,9 @@ try:  # most of a command's start-up time: Ctrl-C here ends it as it would a mom
     from .errors import SigmaError
     from .recover import ScanResult
     from .semantic.codebook import load_codebook
-except KeyboardInterrupt:
+except BaseException as _exc:  # Python 3.11 wraps one raised inside a class body in RuntimeError
+    if not any(isinstance(e, KeyboardInterrupt) for e in (_exc, _exc.__cause__, _exc.__context__)):
+        raise
     _main = sys.modules.get("__main__")
     _program = os.path.basename(getattr(_main, "__file__", None) or "").removesuffix(".exe")
     if getattr(getattr(_main, "__spec__", None), "name", "") != "sigmalang.__main__" and _program not in (
