@@ -53,7 +53,7 @@ def big_text(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _start(*args: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [sys.executable, "-m", "sigmalang", *args],
+        [sys.executable, "-X", "faulthandler", "-m", "sigmalang", *args],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         start_new_session=True,
@@ -133,9 +133,10 @@ def test_ctrl_c_at_random_moments_exits_130(tmp_path: Path) -> None:
         try:
             _, err = proc.communicate(timeout=WAIT)
         except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGABRT)  # faulthandler prints every thread's stack
+            _, err = proc.communicate()
             os.killpg(proc.pid, signal.SIGKILL)
-            proc.communicate()
-            failures.append(f"trial {trial} {command[0]}: hung")
+            failures.append(f"trial {trial} {command[0]}: hung: {err.decode()[-3000:]}")
             continue
         if proc.returncode == 0:
             out.unlink()  # it finished before the interrupt came: nothing to check
