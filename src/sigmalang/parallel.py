@@ -98,28 +98,9 @@ def worker_pool(workers: int, warm_up: Callable[[], object] | None = None) -> Pr
     """
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
-    if "forkserver" in methods:
-        _start_forkserver()
     return ProcessPoolExecutor(
         max_workers=workers, mp_context=context, initializer=_start_worker, initargs=(warm_up, os.getpid())
     )
-
-
-def _start_forkserver() -> None:
-    """Start the forkserver (and the resource tracker) now, with SIGINT ignored: an ignored
-    signal stays ignored in a new program, so a Ctrl-C to the process group while they start
-    up (they ignore it once they run) cannot interrupt them half-way with a traceback. A Ctrl-C
-    in those few milliseconds is lost; from the main thread only (signal handlers live there)."""
-    from multiprocessing import forkserver
-
-    if threading.current_thread() is not threading.main_thread():
-        forkserver.ensure_running()
-        return
-    handler = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        forkserver.ensure_running()
-    finally:
-        signal.signal(signal.SIGINT, handler)
 
 
 def stop_pool(executor: Executor, *, kill: bool) -> None:
