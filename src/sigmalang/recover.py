@@ -110,6 +110,7 @@ class _State:
     digest: Any = field(default_factory=content_digest)
     shared: bool = False  # the header allows frames that continue the previous one's context
     header: StreamHeader | None = None  # when it was intact
+    record_sizes: dict[int, int] = field(default_factory=dict)  # of the frames read, by number
     header_size: int | None = None  # magic and header record, when the header was intact
     frames: list[tuple[int, int, int]] = field(default_factory=list)  # intact: number, orig offset, size
     book: Codebook | None = None  # the codebook the header names, when the caller has it
@@ -230,6 +231,7 @@ class _Scanner:
                 else:
                     if self.plausible(st, frame.number, pos) and frame.orig_offset >= st.orig_pos:
                         self.missing(report, st, frame.number, pos, "frame lost")
+                        st.record_sizes[frame.number] = glyph.size
                         self.take(report, st, frame)
                         pos += glyph.size
                         continue
@@ -355,7 +357,7 @@ class _Scanner:
             report.problems.append("index disagrees with the header's size")
         sizes = index.sizes()
         for number, _, orig_size in st.frames:
-            if number < len(sizes) and sizes[number][1] != orig_size:
+            if number < len(sizes) and sizes[number] != (st.record_sizes.get(number), orig_size):
                 report.problems.append(f"index disagrees with frame {number}'s size")
                 return
 
