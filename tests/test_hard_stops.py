@@ -3,7 +3,7 @@ file is removed by the next run; Ctrl-C at any moment of a parallel run exits 13
 (a pool process that was starting at that moment may add Python's own error, after it).
 
 The random-moment test takes SIGMALANG_SIGINT_TRIALS interrupts (default 20); the full check is
-``SIGMALANG_SIGINT_TRIALS=100 .venv/bin/python -m pytest -q tests/test_hard_stops.py -k random``.
+``SIGMALANG_SIGINT_TRIALS=100 .venv/bin/python -m pytest -q -s tests/test_hard_stops.py -k random``.
 """
 
 from __future__ import annotations
@@ -124,6 +124,7 @@ def test_ctrl_c_at_random_moments_exits_130(tmp_path: Path) -> None:
     rng = random.Random(int(os.environ.get("SIGMALANG_SIGINT_SEED", "1")))
     failures: list[str] = []
     early: list[int] = []
+    finished = 0
     for trial in range(_trials()):
         command = ["encode", str(source)] if trial % 2 == 0 else ["decode", str(encoded)]
         out = tmp_path / f"out{trial}"
@@ -140,6 +141,7 @@ def test_ctrl_c_at_random_moments_exits_130(tmp_path: Path) -> None:
             continue
         if proc.returncode == 0:
             out.unlink()  # it finished before the interrupt came: nothing to check
+            finished += 1
             continue
         text = err.decode()
         if _before_the_program(text):
@@ -149,5 +151,8 @@ def test_ctrl_c_at_random_moments_exits_130(tmp_path: Path) -> None:
             failures.append(f"trial {trial} {command[0]}: exit {proc.returncode}: {text[-300:]!r}")
         elif out.exists():
             failures.append(f"trial {trial} {command[0]}: output left")
+    print(
+        f"{_trials()} interrupts: {len(failures)} failed, {len(early)} before the program started, {finished} after it ended"
+    )
     assert not failures, "\n".join(failures)
     assert len(early) <= _trials() // 4, f"interrupted before the program started in trials {early}"
