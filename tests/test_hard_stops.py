@@ -152,7 +152,8 @@ def test_ctrl_c_at_random_moments_exits_130(tmp_path: Path) -> None:
         elif out.exists():
             failures.append(f"trial {trial} {command[0]}: output left")
     print(
-        f"{_trials()} interrupts: {len(failures)} failed, {len(early)} before the program started, {finished} after it ended"
+        f"{_trials()} interrupts: {len(failures)} failed, {len(early)} before the program started,"
+        f" {finished} after it ended"
     )
     assert not failures, "\n".join(failures)
     assert len(early) <= _trials() // 4, f"interrupted before the program started in trials {early}"
