@@ -3,8 +3,8 @@ match list of one-byte matches (docs/robustness.md).
 
 Usage::
 
-    python benchmarks/hostile.py                 # 2,000 to 100,000 streams; 1 MiB chunk
-    python benchmarks/hostile.py --quick         # up to 32,000 streams; 256 KiB chunk
+    python benchmarks/hostile.py                 # 2,000 to 100,000 streams; 256 KiB chunk
+    python benchmarks/hostile.py --quick         # up to 32,000 streams; 64 KiB chunk
 
 Times are ``time.process_time`` of ``sigmalang.decompress`` (best of three), so other load on
 the machine does not count. The memory figure is the Python heap peak (tracemalloc) of one
@@ -49,7 +49,7 @@ peak = tracemalloc.get_traced_memory()[1]
 tracemalloc.stop()
 assert out == first + b"x" * size
 tracemalloc.start()
-tuples = parse_list(listed, size, chunk)
+tuples, _ = parse_list(listed, size, chunk)
 tuple_peak = tracemalloc.get_traced_memory()[1]
 print(len(tuples), len(stream), len(out), peak, tuple_peak)
 """
@@ -86,7 +86,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
     concatenated([2000, 8000, 32000] if args.quick else [2000, 8000, 32000, 100_000])
-    long_range((256 << 10) if args.quick else (1 << 20))
+    long_range((64 << 10) if args.quick else (256 << 10))
 
 
 if __name__ == "__main__":
