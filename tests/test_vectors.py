@@ -1,9 +1,10 @@
 """Golden vectors (tests/vectors/manifest.json): every decoder agrees with the committed files.
 
 Valid vectors decode to their ``.out`` through ``decompress``, ``SigmaDecompressor`` fed in 1- and
-7-byte slices, and ``StreamingDecoder.decode_stream``; stored (level 0) streams are also written
-byte for byte by ``compress``. Damaged vectors raise exactly the recorded error, frame, offset
-and message through all of them. Adding a vector is a manifest entry and its files, no code.
+7-byte slices, ``StreamingDecoder.decode_stream`` and the random-access reader of ``open()``;
+stored (level 0) streams are also written byte for byte by ``compress``. Damaged vectors raise
+exactly the recorded error, frame, offset and message through all of them. Adding a vector is a
+manifest entry and its files, no code.
 The annotated hex dumps in docs/FORMAT.md are checked against the vector files they show.
 """
 
@@ -62,6 +63,18 @@ def decode_streaming(data: bytes, read_size: int | None = None, book: Codebook |
     return sink.getvalue()
 
 
+def read_indexed(data: bytes, size: int = -1, book: Codebook | None = None) -> bytes:
+    """Read through ``sigmalang.open`` on a seekable file: the random-access reader, which trusts
+    the index and must still run every check the forward decoders run."""
+    out = bytearray()
+    with sigmalang.open(io.BytesIO(data), codebook=book) as f:
+        while piece := f.read(size):
+            out += piece
+            if size < 0:
+                break
+    return bytes(out)
+
+
 def decoders(book: Codebook | None = None) -> dict[str, Callable[[bytes], bytes]]:
     """Every decoder, given *book* (an entry's ``codebook`` file) where the stream needs one."""
     return {
@@ -70,6 +83,8 @@ def decoders(book: Codebook | None = None) -> dict[str, Callable[[bytes], bytes]
         "SigmaDecompressor/7": lambda data: decode_in_slices(data, 7, book),
         "StreamingDecoder": lambda data: decode_streaming(data, book=book),
         "StreamingDecoder/7": lambda data: decode_streaming(data, read_size=7, book=book),
+        "open().read()": lambda data: read_indexed(data, book=book),
+        "open().read(7)": lambda data: read_indexed(data, 7, book),
     }
 
 

@@ -381,10 +381,8 @@ class FrameReader:
         """The next header, frame or stream end the bytes fed so far complete, or ``None``."""
         event = self._parser.next_event()
         if isinstance(event, EndOfStream):  # the next stream starts where this one ends
-            rest = self._parser.unused_data
-            self._parser = StreamParser(offset=event.end, codebook_id=self._book_id)
-            self._parser.feed(rest)
-            self._fed = bool(rest)
+            self._parser = self._parser.next_stream()
+            self._fed = self._parser.buffered > 0
             self._ended += 1
         return event
 

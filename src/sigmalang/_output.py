@@ -1,19 +1,24 @@
 """Output files written atomically: a temporary file beside the target, renamed into place only
 when everything was written and synced, so an error or interrupt leaves nothing at the target.
-A target or source may also be an fsspec URL (``memory://``, ``file://``, ``s3://``...)."""
+A target or source may also be an fsspec URL (``memory://``, ``file://``, ``s3://``...).
+
+The temporary file is ``.NAME.sigmalang-PID-XXXXXXXX.tmp`` (PID: the writing process). A process
+killed outright (SIGKILL, power loss) cannot remove it; the next write of the same target
+removes those whose process is gone."""
 
 from __future__ import annotations
 
 import contextlib
 import errno
 import os
-import tempfile
+import re
+import secrets
 from collections.abc import Iterator
 from typing import IO, Any
 
 from ._fsspec import atomic_url_output, is_url, open_url
 
-__all__ = ["PathLike", "atomic_output", "open_input"]
+__all__ = ["PathLike", "atomic_output", "open_input", "remove_stale"]
 
 PathLike = str | os.PathLike[str]
 
@@ -33,7 +38,8 @@ def atomic_output(path: PathLike, *, overwrite: bool = False) -> Iterator[IO[byt
     if not overwrite and os.path.lexists(path):
         raise FileExistsError(errno.EEXIST, "output file exists (use -f to overwrite)", path)
     directory, name = os.path.split(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=directory)
+    remove_stale(directory, name)
+    fd, tmp = _create_temporary(directory, name)
     try:
         umask = os.umask(0)
         os.umask(umask)
@@ -47,6 +53,47 @@ def atomic_output(path: PathLike, *, overwrite: bool = False) -> Iterator[IO[byt
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def _temporary_name(name: str, pid: int, tag: str) -> str:
+    return f".{name}.sigmalang-{pid}-{tag}.tmp"
+
+
+def _create_temporary(directory: str, name: str) -> tuple[int, str]:
+    flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
+    while True:
+        tmp = os.path.join(directory, _temporary_name(name, os.getpid(), secrets.token_hex(4)))
+        try:
+            return os.open(tmp, flags, 0o600), tmp
+        except FileExistsError:
+            continue
+
+
+def remove_stale(directory: str, name: str) -> list[str]:
+    """Remove the temporary files of earlier writes of *name* whose process no longer runs;
+    return their paths."""
+    pattern = re.compile(re.escape(f".{name}.sigmalang-") + r"(\d+)-[0-9a-f]{8}\.tmp")
+    removed = []
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(directory):
+            match = pattern.fullmatch(entry.name)
+            if match and not _running(int(match.group(1))):
+                with contextlib.suppress(OSError):
+                    os.unlink(entry.path)
+                    removed.append(entry.path)
+    return removed
+
+
+def _running(pid: int) -> bool:
+    if pid == os.getpid() or os.name == "nt":  # Windows has no signal 0: os.kill would end the process
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True  # another user's process, or no way to tell: leave its file alone
+    return True
 
 
 def _publish(tmp: str, path: str, overwrite: bool) -> None:

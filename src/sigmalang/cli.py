@@ -18,23 +18,37 @@ import os
 import re
 import signal
 import sys
-import threading
 import traceback
 from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
 from . import __version__
-from ._chunking import DEFAULT_CHUNK_SIZE
-from ._cli_files import COMMANDS, Options, Outcome, UsageError, check_input, inputs, train
-from ._cli_services import services
-from ._extras import MissingExtraError
-from ._frames import RESET_INTERVAL
-from ._inspect_format import format_report
-from ._levels import DEFAULT_LEVEL, LEVELS
-from .container import MAX_CHUNK_SIZE
-from .errors import SigmaError
-from .recover import ScanResult
-from .semantic.codebook import load_codebook
+
+try:  # most of a command's start-up time: Ctrl-C here ends it as it would a moment later
+    from ._chunking import DEFAULT_CHUNK_SIZE
+    from ._cli_files import COMMANDS, Options, Outcome, UsageError, check_input, inputs, train
+    from ._cli_services import services
+    from ._extras import MissingExtraError
+    from ._frames import RESET_INTERVAL
+    from ._inspect_format import format_report
+    from ._levels import DEFAULT_LEVEL, LEVELS
+    from .container import MAX_CHUNK_SIZE
+    from .errors import SigmaError
+    from .recover import ScanResult
+    from .semantic.codebook import load_codebook
+except BaseException as _exc:  # Python 3.11 wraps one raised inside a class body in RuntimeError
+    if not any(isinstance(e, KeyboardInterrupt) for e in (_exc, _exc.__cause__, _exc.__context__)):
+        raise
+    _main = sys.modules.get("__main__")
+    _program = os.path.basename(getattr(_main, "__file__", None) or "").removesuffix(".exe")
+    if getattr(getattr(_main, "__spec__", None), "name", "") != "sigmalang.__main__" and _program not in (
+        "sigmalang",
+        "unsigmalang",
+        "sigmacat",
+    ):
+        raise  # imported by a program of its own: the interrupt is its to handle
+    print("sigmalang: interrupted", file=sys.stderr, flush=True)
+    os._exit(130)  # not sys.exit: see _exit
 
 __all__ = ["MIN_CHUNK_SIZE", "main", "parse_size", "run", "run_cat", "run_decode"]
 
@@ -461,11 +475,13 @@ def _report(message: str, exc: BaseException, verbose: bool) -> None:
 
 
 def _exit(code: int) -> NoReturn:
-    """Exit with *code*. After an interrupt a thread may still be blocked reading standard input
-    (a terminal, a pipe): the interpreter could not shut down around it, so leave at once."""
-    if code in (130, 143) and threading.active_count() > 1:
+    """Exit with *code*. After an interrupt, leave at once: a thread may still be blocked reading
+    standard input (a terminal, a pipe), and the interpreter could not shut down around it; and
+    an interrupt that went through code some extension ran (``PyRun_String``) makes the
+    interpreter end itself with SIGINT at exit, whatever was caught, instead of with *code*."""
+    if code in (130, 143):
         with contextlib.suppress(OSError, ValueError):
-            sys.stderr.flush()  # not stdout: the blocked thread's data, if any, is cut short anyway
+            sys.stderr.flush()  # not stdout: the data written so far is cut short anyway
         os._exit(code)
     sys.exit(code)
 

@@ -35,7 +35,7 @@ from ._levels import (
 from .backends import CM, MIN_PAYLOAD, STORE, ZSTD, BackendError, get_backend
 from .errors import SigmaFormatError
 from .glyph import encode_varint, read_varint
-from .longrange import LongRangeError, parse_list, splice
+from .longrange import LongRangeError, check_list, iter_matches, splice
 from .semantic.codebook import Codebook
 from .semantic.transform import read_header
 
@@ -250,10 +250,9 @@ def decode_body(
         raise ChunkDecodeError(f"unknown transform {transform}")
     if transform in LONG_TRANSFORMS:
         try:
-            matches, start = parse_list(payload, size, len(source))
-            rest_size = size - sum(m[2] for m in matches)
-            rest, coded = decode_body(transform - 2, backend, payload[start:], rest_size, book, prime)
-            return splice(rest, matches, source, size), coded
+            covered, start = check_list(payload, size, len(source))
+            rest, coded = decode_body(transform - 2, backend, payload[start:], size - covered, book, prime)
+            return splice(rest, iter_matches(payload), source, size), coded
         except LongRangeError as exc:
             raise ChunkDecodeError(f"long-range frame: {exc}") from None
     try:

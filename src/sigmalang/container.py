@@ -34,6 +34,9 @@ __all__ = [
     "StreamIndex",
     "StreamParser",
     "check_codebook",
+    "check_frame",
+    "check_frame_glyph",
+    "check_index",
     "content_digest",
     "decode_trailer",
     "filters_limit",
@@ -49,6 +52,9 @@ CHECKSUM_SIZE = 16  # BLAKE2b-128 of the whole original content
 TRAILER_PAYLOAD = 12
 TRAILER_SIZE = 2 + TRAILER_PAYLOAD
 FLAG_SHARED_CONTEXT = 0x01
+
+
+MAX_PREFIX = 12  # a record's type byte(s) and payload length, at most
 
 
 def content_digest() -> hashlib.blake2b:
@@ -356,6 +362,63 @@ def check_codebook(needed: bytes, given: bytes | None) -> None:
     raise SigmaCodebookError(f"the stream needs codebook {needed.hex()}, and codebook {given.hex()} was given")
 
 
+def payload_limit(header: StreamHeader, frames: int, original_size: int | None = None) -> int:
+    """The longest record payload a reader accepts after *frames* frames of a stream: a frame's
+    (a stored chunk and its fields) or, once the frames are many, the index's. With
+    *original_size* (the original bytes of those frames), the index may also carry its filter
+    extension (§18)."""
+    index_bound = 64 + INDEX_ENTRY_MAX * frames + CHECKSUM_SIZE
+    if original_size is not None:
+        index_bound += filters_limit(frames, original_size)
+    return max(header.chunk_size + FRAME_OVERHEAD, index_bound)
+
+
+def check_frame_glyph(glyph: Glyph, number: int) -> None:
+    """Raise unless *glyph*, found where frame *number* belongs, is a frame record."""
+    if glyph.primitive != P.FRAME or glyph.type != GlyphType.COMPOSITE:
+        raise SigmaFormatError(
+            f"unexpected glyph {P.by_id(glyph.primitive)} in the frame sequence", frame=number, offset=glyph.offset
+        )
+
+
+def check_frame(frame: Frame, header: StreamHeader | None, number: int | None, original_offset: int | None) -> None:
+    """The checks every reader runs on a frame record before decoding it (docs/FORMAT.md §11, step 4).
+
+    The forward parser, the random-access reader and the recovery scan all call this, so that a
+    frame one of them rejects, every one rejects. *number* and *original_offset* are where the
+    frame must be (``None``: not known, as after lost frames); without *header* (it is lost)
+    only the format's largest chunk size bounds the frame.
+    """
+    where = {"frame": number if number is not None else frame.number, "offset": frame.offset}
+    if number is not None and frame.number != number:
+        raise SigmaFormatError(f"frame numbered {frame.number} where frame {number} was expected", **where)
+    if original_offset is not None and frame.original_offset != original_offset:
+        raise SigmaFormatError(
+            f"frame claims original offset {frame.original_offset}, expected {original_offset}", **where
+        )
+    chunk_size = header.chunk_size if header is not None else MAX_CHUNK_SIZE
+    if frame.original_size > chunk_size:
+        raise SigmaFormatError(
+            f"frame original size {frame.original_size} exceeds the chunk size {chunk_size}", **where
+        )
+    if frame.continues and header is not None and not header.shared_context:
+        raise SigmaFormatError("frame depends on context in a stream of independent frames", **where)
+
+
+def check_index(index: StreamIndex, header: StreamHeader, at: int) -> None:
+    """Every size an index lists within the bounds its stream's header sets, before a reader that
+    trusts the index (random access) reads or allocates anything by it."""
+    for number, (record_size, original_size) in enumerate(index.sizes()):
+        if original_size > header.chunk_size:
+            raise SigmaFormatError(
+                f"index gives frame {number} {original_size} original bytes, more than the chunk size"
+                f" {header.chunk_size}",
+                offset=at,
+            )
+        if record_size > payload_limit(header, number) + MAX_PREFIX:
+            raise SigmaFormatError(f"index gives frame {number} a record of {record_size} bytes, too long", offset=at)
+
+
 class StreamParser:
     """Incremental reader of one stream: ``feed()`` bytes, then ``next_event()`` until ``None``.
 
@@ -379,7 +442,6 @@ class StreamParser:
         self._index: StreamIndex | None = None
         self._index_size = 0
         self.eof = False
-        self.unused_data = b""
 
     @property
     def frames_seen(self) -> int:
@@ -393,11 +455,27 @@ class StreamParser:
     def offset(self) -> int:
         return self._records.offset
 
+    @property
+    def buffered(self) -> int:
+        """Bytes fed and not yet taken in a record."""
+        return self._records.buffered
+
+    @property
+    def unused_data(self) -> bytes:
+        """The bytes fed past the end of the stream (empty until it ends)."""
+        return self._records.peek_bytes(self._records.buffered) if self.eof else b""
+
+    def next_stream(self) -> StreamParser:
+        """After the end of this stream, a parser of the next one, which takes over the bytes fed
+        past it without copying them (many short concatenated streams stay linear)."""
+        if not self.eof:
+            raise ValueError("the stream has not ended")
+        parser = StreamParser(offset=self._records.offset, codebook_id=self.codebook_id)
+        parser._records = self._records
+        return parser
+
     def feed(self, data: bytes | bytearray | memoryview) -> None:
-        if self.eof:
-            self.unused_data += bytes(data)
-        else:
-            self._records.feed(data)
+        self._records.feed(data)
 
     def next_event(self) -> Event | None:
         if self.eof:
@@ -409,9 +487,7 @@ class StreamParser:
         if self.header is None:
             self._records.max_payload = MAX_HEADER_PAYLOAD
         else:
-            index_bound = 64 + INDEX_ENTRY_MAX * self._seen.count + CHECKSUM_SIZE
-            index_bound += filters_limit(self._seen.count, self._seen.total_size)
-            self._records.max_payload = max(self.header.chunk_size + FRAME_OVERHEAD, index_bound)
+            self._records.max_payload = payload_limit(self.header, self._seen.count, self._seen.total_size)
         glyph = self._records.next_glyph()
         if glyph is None:
             return None
@@ -426,11 +502,8 @@ class StreamParser:
             self._index = self._check_index(StreamIndex.decode(glyph), glyph.offset)
             self._index_size = glyph.size
             return self._read_trailer()
-        raise SigmaFormatError(
-            f"unexpected glyph {P.by_id(glyph.primitive)} in the frame sequence",
-            frame=self._seen.count,
-            offset=glyph.offset,
-        )
+        check_frame_glyph(glyph, self._seen.count)
+        raise AssertionError("not reached: check_frame_glyph raises for anything but a frame")
 
     def _read_magic(self) -> Event | None:
         head = self._records.peek_bytes(len(MAGIC))
@@ -443,31 +516,7 @@ class StreamParser:
 
     def _check_frame(self, frame: Frame, record_size: int) -> Frame:
         assert self.header is not None
-        n = self._seen.count
-        if frame.number != n:
-            raise SigmaFormatError(
-                f"frame numbered {frame.number} where frame {n} was expected",
-                frame=n,
-                offset=frame.offset,
-            )
-        if frame.original_offset != self._seen.total_size:
-            raise SigmaFormatError(
-                f"frame claims original offset {frame.original_offset}, expected {self._seen.total_size}",
-                frame=n,
-                offset=frame.offset,
-            )
-        if frame.original_size > self.header.chunk_size:
-            raise SigmaFormatError(
-                f"frame original size {frame.original_size} exceeds the chunk size {self.header.chunk_size}",
-                frame=n,
-                offset=frame.offset,
-            )
-        if frame.continues and not self.header.shared_context:
-            raise SigmaFormatError(
-                "frame depends on context in a stream of independent frames",
-                frame=n,
-                offset=frame.offset,
-            )
+        check_frame(frame, self.header, self._seen.count, self._seen.total_size)
         self._seen.add(record_size, frame.original_size)
         return frame
 
@@ -494,7 +543,6 @@ class StreamParser:
                 offset=glyph.offset,
             )
         self.eof = True
-        self.unused_data = self._records.drain()
         return EndOfStream(self._index, glyph.offset + glyph.size - self.start, self.start)
 
     def close(self) -> None:

@@ -120,6 +120,7 @@ class _IndexedReader(io.RawIOBase):
         self._frame = -1
         self._data = b""
         self._next_checked = 0  # frames decoded in order so far, for the content checksum
+        self._empty_checked = False  # the streams without frames, checked at the end
         self._digest = content_digest()
 
     def readable(self) -> bool:
@@ -139,6 +140,7 @@ class _IndexedReader(io.RawIOBase):
 
     def readinto(self, b: Any) -> int:
         i = self._table.find(self._pos)
+        self._catch_up(i)
         if i >= len(self._table):
             return 0
         data = self._decoded(i)
@@ -148,6 +150,15 @@ class _IndexedReader(io.RawIOBase):
             out[:n] = data[start : start + n]
         self._pos += n
         return n
+
+    def _catch_up(self, i: int) -> None:
+        """Reading in order, decode the empty frames before frame *i* (the position is never in
+        them), so that they are checked and every stream's content checksum is too."""
+        while self._next_checked < i and self._table.orig_sizes[self._next_checked] == 0:
+            self._decoded(self._next_checked)
+        if i >= len(self._table) and self._next_checked == len(self._table) and not self._empty_checked:
+            self._empty_checked = True
+            self._table.check_empty_streams()
 
     def _decoded(self, i: int) -> bytes:
         if i != self._frame:
@@ -164,8 +175,7 @@ class _IndexedReader(io.RawIOBase):
         last = i + 1 == len(self._table) or self._table.streams[i + 1] != stream
         if last:
             if self._digest.digest() != self._table.checksums[stream]:
-                loc = self._table.location(i)
-                raise SigmaFormatError("content checksum (BLAKE2b) mismatch", frame=loc.number, offset=loc.offset)
+                raise SigmaFormatError("content checksum (BLAKE2b) mismatch", offset=self._table.ends[stream])
             self._digest = content_digest()
 
 

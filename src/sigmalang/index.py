@@ -16,9 +16,24 @@ from typing import IO
 
 from ._filters import FrameFilter, decode_filters
 from ._frames import FrameContext, decode_frame
-from .container import MAGIC, TRAILER_SIZE, Frame, StreamHeader, StreamIndex, check_codebook, decode_trailer
+from .container import (
+    MAGIC,
+    MAX_HEADER_PAYLOAD,
+    MAX_PREFIX,
+    TRAILER_SIZE,
+    Frame,
+    StreamHeader,
+    StreamIndex,
+    check_codebook,
+    check_frame,
+    check_frame_glyph,
+    check_index,
+    content_digest,
+    decode_trailer,
+    payload_limit,
+)
 from .errors import SigmaFormatError
-from .glyph import read_glyph
+from .glyph import parse_prefix, read_glyph
 from .semantic.codebook import Codebook
 
 __all__ = ["FrameLocation", "SeekTable"]
@@ -52,6 +67,9 @@ class SeekTable:
     shared: list[bool] = field(default_factory=list)  # per stream: whether its frames share context
     # Per frame: its search filter (docs/FORMAT.md §18); None where the stream has none or it is damaged.
     filters: list[FrameFilter | None] = field(default_factory=list)
+    headers: list[StreamHeader] = field(default_factory=list)  # per stream
+    origins: list[int] = field(default_factory=list)  # per stream: the original offset it starts at
+    ends: list[int] = field(default_factory=list)  # per stream: the file offset just past its trailer
     # The last frame decoded in a shared-context stream and the context after it, so that reading
     # on from there decodes one frame, not everything from the last reset point again.
     _context: tuple[int, FrameContext] | None = field(default=None, repr=False, compare=False)
@@ -79,21 +97,24 @@ class SeekTable:
         end = fp.seek(0, io.SEEK_END)
         if end == 0:
             raise SigmaFormatError("empty input: no ΣLANG stream", offset=0)
-        spans: list[tuple[int, StreamIndex, StreamHeader]] = []
+        spans: list[tuple[int, StreamIndex, StreamHeader, int]] = []
         while end > 0:
             start, index, header = _stream_before(fp, end)
-            spans.append((start, index, header))
+            spans.append((start, index, header, end))
             end = start
         table = cls()
-        for number, (start, index, header) in enumerate(reversed(spans)):
+        for number, (start, index, header, end) in enumerate(reversed(spans)):
             table._add_stream(number, start, index)
             table.codebook_ids.append(header.codebook_id)
             table.shared.append(header.shared_context)
+            table.headers.append(header)
+            table.ends.append(end)
         return table
 
     def _add_stream(self, stream: int, start: int, index: StreamIndex) -> None:
         offset = start + index.header_size
         self.filters.extend(decode_filters(index.extension, index.count) or [None] * index.count)
+        self.origins.append(self.total_size)
         for number, (record_size, orig_size) in enumerate(index.sizes()):
             self.offsets.append(offset)
             self.record_sizes.append(record_size)
@@ -119,7 +140,7 @@ class SeekTable:
         book = codebook if needed else None
         frame = self._read_record(fp, i)
         if not (loc.stream < len(self.shared) and self.shared[loc.stream]):
-            return decode_frame(frame, book)
+            return _sized(decode_frame(frame, book), loc)
         frames = [frame]
         cached = self._context
         self._context = None
@@ -133,19 +154,48 @@ class SeekTable:
         for each in frames:
             data = decode_frame(each, book, context)
         self._context = (i, context)
-        return data
+        return _sized(data, loc)
+
+    def check_empty_streams(self) -> None:
+        """Raise unless every stream without frames records the checksum of empty content."""
+        empty = content_digest().digest()
+        with_frames = set(self.streams)
+        for stream, checksum in enumerate(self.checksums):
+            if stream not in with_frames and checksum != empty:
+                raise SigmaFormatError("content checksum (BLAKE2b) mismatch", offset=self.ends[stream])
 
     def _read_record(self, fp: IO[bytes], i: int) -> Frame:
+        """Frame *i*'s record, with every check the forward parser makes (its size was bounded by
+        :func:`~sigmalang.container.check_index` when the table was read)."""
         loc = self.location(i)
         fp.seek(loc.offset)
         record = fp.read(loc.record_size)
         parsed = read_glyph(record, base_offset=loc.offset)
-        if parsed is None or parsed[1] != loc.record_size:
+        prefix = parse_prefix(record, 0) if parsed is None else None
+        header = self.headers[loc.stream] if loc.stream < len(self.headers) else None
+        if prefix is not None and header is not None and prefix[3] <= payload_limit(header, loc.number):
+            # Another record than the index says (a longer one): read it whole, to say what it is.
+            fp.seek(loc.offset)
+            parsed = read_glyph(fp.read(prefix[4] + prefix[3]), base_offset=loc.offset)
+        if parsed is None:
             raise SigmaFormatError("frame record does not match the index", frame=loc.number, offset=loc.offset)
+        check_frame_glyph(parsed[0], loc.number)
         frame = Frame.decode(parsed[0], loc.number)
-        if frame.number != loc.number or frame.orig_size != loc.orig_size:
+        check_frame(frame, header, loc.number, loc.orig_offset - self.origins[loc.stream])
+        if parsed[1] != loc.record_size or frame.original_size != loc.orig_size:
             raise SigmaFormatError("frame does not match the index", frame=loc.number, offset=loc.offset)
         return frame
+
+
+def _sized(data: bytes, loc: FrameLocation) -> bytes:
+    """A decoded frame, which must hold what the index says (a reader would otherwise read short)."""
+    if len(data) != loc.orig_size:
+        raise SigmaFormatError(
+            f"frame decoded to {len(data)} bytes, the index records {loc.orig_size}",
+            frame=loc.number,
+            offset=loc.offset,
+        )
+    return data
 
 
 def _stream_before(fp: IO[bytes], end: int) -> tuple[int, StreamIndex, StreamHeader]:
@@ -168,6 +218,8 @@ def _stream_before(fp: IO[bytes], end: int) -> tuple[int, StreamIndex, StreamHea
     start = index_at - sum(size for size, _ in index.sizes()) - index.header_size
     if start < 0:
         raise SigmaFormatError("index describes more bytes than the file holds", offset=index_at)
+    if index.header_size > len(MAGIC) + MAX_HEADER_PAYLOAD + MAX_PREFIX:
+        raise SigmaFormatError(f"index gives a header of {index.header_size} bytes, too long", offset=index_at)
     fp.seek(start)
     head = fp.read(index.header_size)
     if not head.startswith(MAGIC):
@@ -175,4 +227,6 @@ def _stream_before(fp: IO[bytes], end: int) -> tuple[int, StreamIndex, StreamHea
     parsed = read_glyph(head, len(MAGIC), base_offset=start)
     if parsed is None or parsed[1] != index.header_size:
         raise SigmaFormatError("stream header does not match the index", offset=start + len(MAGIC))
-    return start, index, StreamHeader.decode(parsed[0])
+    header = StreamHeader.decode(parsed[0])
+    check_index(index, header, index_at)
+    return start, index, header

@@ -20,11 +20,24 @@ from __future__ import annotations
 
 import zlib
 from array import array
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from .glyph import encode_varint, read_varint
 
-__all__ = ["KEY", "LONG_WINDOW", "MIN_MATCH", "LongRangeError", "Matcher", "cut", "encode_list", "parse_list", "splice"]
+__all__ = [
+    "KEY",
+    "LONG_WINDOW",
+    "MIN_MATCH",
+    "LongRangeError",
+    "Matcher",
+    "check_list",
+    "cut",
+    "encode_list",
+    "iter_matches",
+    "parse_list",
+    "splice",
+]
 
 LONG_WINDOW = 16 << 20  # how far back a reference may reach; a decoder keeps this much original content
 MIN_MATCH = 256  # the writer's shortest span (measured: docs/semantic.md, "Long-range references")
@@ -52,14 +65,15 @@ def _varint(payload: bytes, pos: int) -> tuple[int, int]:
     return read_varint(payload, pos, 10, lambda _: LongRangeError("match list truncated or not a valid varint"))
 
 
-def parse_list(payload: bytes, size: int, available: int) -> tuple[list[Match], int]:
-    """The matches of a chunk of *size* bytes whose source has *available* bytes before it, and
-    where the list ends in *payload*; every rule of the list is checked here."""
+def check_list(payload: bytes, size: int, available: int) -> tuple[int, int]:
+    """Check every rule of the match list at the start of *payload*, for a chunk of *size* bytes
+    whose source has *available* bytes before it; return the bytes the matches cover and where
+    the list ends. Nothing is kept per match: a list of many short matches costs no memory
+    beyond its own bytes (docs/FORMAT.md §12)."""
     count, pos = _varint(payload, 0)
     if not 0 < count <= size:
         raise LongRangeError(f"match list of {count} entries for a {size}-byte chunk")
-    matches: list[Match] = []
-    end = 0
+    end = covered = 0
     for _ in range(count):
         gap, pos = _varint(payload, pos)
         distance, pos = _varint(payload, pos)
@@ -73,9 +87,27 @@ def parse_list(payload: bytes, size: int, available: int) -> tuple[list[Match], 
             raise LongRangeError(f"match at {start} overlaps its source (distance {distance}, length {length})")
         if distance > available + start:
             raise LongRangeError(f"match at {start} reaches {distance} bytes back, {available + start} available")
-        matches.append((start, distance, length))
         end = start + length
-    return matches, pos
+        covered += length
+    return covered, pos
+
+
+def iter_matches(payload: bytes) -> Iterator[Match]:
+    """The matches of a list that :func:`check_list` accepted, one at a time."""
+    count, pos = _varint(payload, 0)
+    end = 0
+    for _ in range(count):
+        gap, pos = _varint(payload, pos)
+        distance, pos = _varint(payload, pos)
+        length, pos = _varint(payload, pos)
+        yield end + gap, distance, length
+        end += gap + length
+
+
+def parse_list(payload: bytes, size: int, available: int) -> tuple[list[Match], int]:
+    """The matches of a chunk (see :func:`check_list`) as a list, and where the list ends."""
+    _, end = check_list(payload, size, available)
+    return list(iter_matches(payload)), end
 
 
 def cut(data: bytes, matches: list[Match]) -> bytes:
@@ -88,15 +120,15 @@ def cut(data: bytes, matches: list[Match]) -> bytes:
     return b"".join(pieces)
 
 
-def splice(rest: bytes, matches: list[Match], source: bytes | bytearray, size: int) -> bytes:
+def splice(rest: bytes, matches: Iterable[Match], source: bytes | bytearray, size: int) -> bytes:
     """The chunk again, from its rest and its (checked) matches; *source* is what precedes it."""
-    if len(rest) != size - sum(m[2] for m in matches):
-        raise LongRangeError(f"rest of {len(rest)} bytes does not fit the matches of a {size}-byte chunk")
     out = bytearray()
     taken = 0
     base = len(source)
     for pos, distance, length in matches:
         gap = pos - len(out)
+        if taken + gap > len(rest):
+            break
         out += rest[taken : taken + gap]
         taken += gap
         start = base + pos - distance  # in source + out
@@ -107,6 +139,8 @@ def splice(rest: bytes, matches: list[Match], source: bytes | bytearray, size: i
         else:
             out += source[start:] + out[: start + length - base]
     out += rest[taken:]
+    if len(out) != size:
+        raise LongRangeError(f"rest of {len(rest)} bytes does not fit the matches of a {size}-byte chunk")
     return bytes(out)
 
 

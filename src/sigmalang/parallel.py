@@ -6,7 +6,10 @@ a thread pool or a Dask client's executor. ``workers == 1`` with no executor run
 
 Failures become one error: an exception about the data (:class:`SigmaError`) is re-raised as it
 is, any other exception from the codec and a worker that dies become :class:`WorkerError`.
-Worker processes ignore SIGINT: the parent decides when they stop, and stops them all.
+Worker processes ignore SIGINT: the parent decides when they stop, and stops them all. A worker
+whose parent dies without stopping it (SIGKILL, a crash) ends itself: a watchdog thread in each
+worker watches the process that made the pool. (The workers' own parent is the forkserver, which
+lives as long as any worker does, so it cannot be what they watch.)
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import functools
 import multiprocessing
 import os
 import signal
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Generator, Iterable
@@ -56,6 +60,9 @@ def resolve_workers(workers: int) -> int:
     return workers or (os.cpu_count() or 1)
 
 
+WATCH_INTERVAL = 0.25  # seconds between a worker's checks that the pool's owner still runs
+
+
 def executor_workers(executor: Executor) -> int | None:
     """How many items *executor* runs at once, when it can tell: a pool's size, or the threads of
     the workers a Dask client's executor (``client.get_executor()``) sees now."""
@@ -87,10 +94,40 @@ def timed(fn: Callable[[Any], R], item: Any) -> tuple[R, float]:
     return result, time.perf_counter() - start
 
 
-def _start_worker(warm_up: Callable[[], object] | None) -> None:
+def _start_worker(warm_up: Callable[[], object] | None, owner: int | None = None) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if owner is not None:
+        die_with(owner)
     if warm_up is not None:
         warm_up()
+
+
+def die_with(owner: int) -> None:
+    """End this process (from a daemon thread) as soon as process *owner* has ended, so that no
+    worker outlives a command killed outright."""
+    import psutil
+
+    try:
+        process = psutil.Process(owner)
+    except psutil.NoSuchProcess:
+        os._exit(1)
+    threading.Thread(target=_watch, args=(process,), name="sigmalang-watchdog", daemon=True).start()
+
+
+def _watch(owner: Any) -> None:
+    # is_running() also compares the start time, so a reused process id is not mistaken for the
+    # owner; a killed owner that its own parent has not reaped yet is a zombie, and over too. The
+    # thread runs whenever the worker's codec releases the GIL (between chunks at the latest).
+    import psutil
+
+    while True:
+        time.sleep(WATCH_INTERVAL)
+        try:
+            if not owner.is_running() or owner.status() == psutil.STATUS_ZOMBIE:
+                break
+        except psutil.Error:
+            break
+    os._exit(1)
 
 
 def worker_pool(workers: int, warm_up: Callable[[], object] | None = None) -> ProcessPoolExecutor:
@@ -102,17 +139,35 @@ def worker_pool(workers: int, warm_up: Callable[[], object] | None = None) -> Pr
     """
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
-    return ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_start_worker, initargs=(warm_up,))
+    return ProcessPoolExecutor(
+        max_workers=workers, mp_context=context, initializer=_start_worker, initargs=(warm_up, os.getpid())
+    )
 
 
 def stop_pool(executor: Executor, *, kill: bool) -> None:
     """Shut *executor* down and wait for it; with *kill* (on error or interrupt), end its processes first."""
     if kill:
-        processes = getattr(executor, "_processes", None) or {}
-        for process in list(processes.values()):
-            if process.is_alive():
-                process.terminate()
+        _kill_workers(executor)
     executor.shutdown(wait=True, cancel_futures=True)
+
+
+def _kill_workers(executor: Executor) -> None:
+    processes = list((getattr(executor, "_processes", None) or {}).values())
+    for process in processes:
+        if process.is_alive():
+            process.terminate()
+    for process in processes:
+        process.join(timeout=5)
+        if process.is_alive():
+            process.kill()
+    # With the workers gone nothing reads the pool's call queue, and its feeder thread may be
+    # blocked writing a job into the full pipe; shutdown() joins that thread, so it would wait
+    # forever. Close the reading end (the write then fails) and do not join the feeder.
+    queue = getattr(executor, "_call_queue", None)
+    if queue is not None:
+        queue.cancel_join_thread()
+        with contextlib.suppress(OSError, AttributeError):
+            queue._reader.close()
 
 
 def ordered_map(

@@ -31,6 +31,7 @@ from .container import (
     StreamHeader,
     StreamIndex,
     check_codebook,
+    check_frame,
     content_digest,
     decode_trailer,
 )
@@ -108,6 +109,8 @@ class _State:
     damage_at: int | None = None  # file offset where unresolved damage began
     digest: Any = field(default_factory=content_digest)
     shared: bool = False  # the header allows frames that continue the previous one's context
+    header: StreamHeader | None = None  # when it was intact
+    record_sizes: dict[int, int] = field(default_factory=dict)  # of the frames read, by number
     header_size: int | None = None  # magic and header record, when the header was intact
     frames: list[tuple[int, int, int]] = field(default_factory=list)  # intact: number, orig offset, size
     book: Codebook | None = None  # the codebook the header names, when the caller has it
@@ -201,7 +204,7 @@ class _Scanner:
                 if header is None:
                     raise SigmaFormatError("stream header missing or damaged", offset=pos)
                 decoded = StreamHeader.decode(header)
-                limit, st.shared = decoded.chunk_size + FRAME_OVERHEAD, decoded.shared_context
+                limit, st.shared, st.header = decoded.chunk_size + FRAME_OVERHEAD, decoded.shared_context, decoded
                 if decoded.codebook_id:
                     try:
                         check_codebook(decoded.codebook_id, self.codebook.id if self.codebook is not None else b"")
@@ -219,6 +222,7 @@ class _Scanner:
             if glyph is not None and glyph.type == GlyphType.COMPOSITE and glyph.primitive == P.FRAME:
                 try:
                     frame = Frame.decode(glyph, st.expected)
+                    check_frame(frame, st.header, None, None)
                 except SigmaFormatError as exc:
                     if self.plausible_boundary(pos + glyph.size, limit):
                         self.missing(report, st, st.expected + 1, pos, exc.reason)
@@ -227,6 +231,7 @@ class _Scanner:
                 else:
                     if self.plausible(st, frame.number, pos) and frame.orig_offset >= st.orig_pos:
                         self.missing(report, st, frame.number, pos, "frame lost")
+                        st.record_sizes[frame.number] = glyph.size
                         self.take(report, st, frame)
                         pos += glyph.size
                         continue
@@ -272,9 +277,7 @@ class _Scanner:
     def take(self, report: StreamReport, st: _State, frame: Frame) -> None:
         st.expected, st.orig_pos = frame.number + 1, frame.orig_offset + frame.orig_size
         error = None
-        if frame.continues and not st.shared and st.header_size is not None:
-            error = SigmaFormatError("frame depends on context in a stream of independent frames")
-        elif st.book_missing:
+        if st.book_missing:
             error = SigmaFormatError(f"not decoded: {st.book_missing}")
         future = None
         if error is None and self.executor is not None and st.frame_context() is None:
@@ -354,7 +357,7 @@ class _Scanner:
             report.problems.append("index disagrees with the header's size")
         sizes = index.sizes()
         for number, _, orig_size in st.frames:
-            if number < len(sizes) and sizes[number][1] != orig_size:
+            if number < len(sizes) and sizes[number] != (st.record_sizes.get(number), orig_size):
                 report.problems.append(f"index disagrees with frame {number}'s size")
                 return
 

@@ -118,6 +118,18 @@ def index_body(stream: bytes, frames: list[Record]) -> bytes:
     return encode_varint(len(frames)) + encode_varint(frames[0].offset) + entries + encode_varint(total)
 
 
+def claim_size(stream: bytes, number: int, size: int) -> bytes:
+    """*stream* (one stream) with frame *number* claiming *size* original bytes, and its index and
+    trailer made to agree (each record with a fresh CRC32C): only a check against the header's
+    chunk size or the decoded data can tell."""
+    frame = records(stream)[1 + number]
+    stream = rewrite_body(stream, frame, lambda b: set_varint(b, 2, size))
+    _, *frames, index, _ = records(stream)
+    stream = rewrite_body(stream, index, lambda b: index_body(stream, frames) + b[-16:])
+    *_, index, trailer = records(stream)
+    return rewrite_body(stream, trailer, lambda b: struct.pack("<Q", index.end - index.offset))
+
+
 def zstd_content_size_field(data: bytes) -> int:
     """Offset in a zstd frame of its Frame_Content_Size field (RFC 8878, 3.1.1.1)."""
     descriptor = data[4]
@@ -490,6 +502,41 @@ def damaged_vectors(text: bytes) -> dict[str, Damaged]:
         1,
         f1.offset,
         "frame original size 129 exceeds the chunk size 128",
+    )
+    v["bad-frame-and-index-huge"] = Damaged(
+        "frame 1 and the index claim 2**60 original bytes (the index agrees: a random-access reader must"
+        " check the chunk size too, before allocating)",
+        claim_size(base, 1, 1 << 60),
+        fe,
+        1,
+        f1.offset,
+        "frame original size 1152921504606846976 exceeds the chunk size 128",
+    )
+    cm = sigmalang.compress(text[:400], 6, chunk_size=1024)
+    v["bad-cm-frame-and-index-huge"] = Damaged(
+        "a context-mixing frame and the index claim 2**34 original bytes (a 1 KiB chunk size)",
+        claim_size(cm, 0, 1 << 34),
+        fe,
+        0,
+        records(cm)[1].offset,
+        "frame original size 17179869184 exceeds the chunk size 1024",
+    )
+    v["bad-frame-and-index-empty"] = Damaged(
+        "frame 1 and the index claim 0 original bytes (its stored bytes disagree)",
+        claim_size(base, 1, 0),
+        fe,
+        1,
+        f1.offset,
+        "frame cannot be decoded: stored data is",
+    )
+    one = frame_body(header, lambda b: b[:3] + set_varint(b[3:], 0, 1))
+    v["bad-chunk-size-one"] = Damaged(
+        "stream header chunk size 1, frames of up to 128 bytes (the index agrees with the frames)",
+        one,
+        fe,
+        None,
+        records(one)[1].offset,
+        "exceeds the limit of 80",
     )
     continues = replace(base, f1.offset, f1.offset + 1, bytes([base[f1.offset] | 0x20]))  # not under the CRC
     v["bad-frame-continues"] = Damaged(

@@ -1,0 +1,93 @@
+"""CPU time of many concatenated empty streams, and the decoder's peak memory on a long-range
+match list of one-byte matches (docs/robustness.md).
+
+Usage::
+
+    python benchmarks/hostile.py                 # 2,000 to 100,000 streams; 256 KiB chunk
+    python benchmarks/hostile.py --quick         # up to 32,000 streams; 64 KiB chunk
+
+Times are ``time.process_time`` of ``sigmalang.decompress`` (best of three), so other load on
+the machine does not count. The memory figure is the Python heap peak (tracemalloc) of one
+``decompress`` call in a fresh process, divided by the chunk size; it is printed beside what a
+list of one tuple per match would take alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+
+import sigmalang
+
+_MEMORY = """
+import sys, tracemalloc
+import sigmalang
+from sigmalang._frames import FrameWriter
+from sigmalang._levels import TRANSFORM_LITERAL, TRANSFORM_LONG_LITERAL
+from sigmalang.backends import STORE
+from sigmalang.glyph import encode_varint
+from sigmalang.longrange import encode_list, parse_list
+
+chunk = int(sys.argv[1])
+first = bytes(range(256)) * (chunk // 256)
+size = (chunk - 32) // 3
+matches = [(i, 1, 1) for i in range(1, size)]
+listed = encode_list(matches)
+del matches
+writer = FrameWriter(0, chunk, shared_context=True)
+stream = b"".join([
+    writer.start(),
+    writer.record(first, TRANSFORM_LITERAL, STORE, first),
+    writer.record(b"x" * size, TRANSFORM_LONG_LITERAL, STORE, encode_varint(0) + listed + b"x", True),
+    writer.finish(),
+])
+tracemalloc.start()
+out = sigmalang.decompress(stream)
+peak = tracemalloc.get_traced_memory()[1]
+tracemalloc.stop()
+assert out == first + b"x" * size
+tracemalloc.start()
+tuples, _ = parse_list(listed, size, chunk)
+tuple_peak = tracemalloc.get_traced_memory()[1]
+print(len(tuples), len(stream), len(out), peak, tuple_peak)
+"""
+
+
+def concatenated(counts: list[int]) -> None:
+    one = sigmalang.compress(b"", 0)
+    print("| empty streams | input bytes | CPU s | µs per stream |")
+    print("| ---: | ---: | ---: | ---: |")
+    for n in counts:
+        data = one * n
+        best = float("inf")
+        for _ in range(3):
+            start = time.process_time()
+            sigmalang.decompress(data)
+            best = min(best, time.process_time() - start)
+        print(f"| {n:,} | {len(data):,} | {best:.2f} | {best / n * 1e6:.0f} |")
+
+
+def long_range(chunk: int) -> None:
+    done = subprocess.run([sys.executable, "-c", _MEMORY, str(chunk)], capture_output=True, text=True, check=True)
+    matches, stream, out, peak, tuples = map(int, done.stdout.split())
+    print(f"\n{matches:,} one-byte matches, chunk size {chunk:,} bytes:")
+    print("| what | peak, × chunk size |")
+    print("| --- | ---: |")
+    print(
+        f"| decompress(), whole call (input {stream / chunk:.2f} ×, output {out / chunk:.2f} ×) | {peak / chunk:.2f} |"
+    )
+    print(f"| the list as one tuple per match, alone | {tuples / chunk:.2f} |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    concatenated([2000, 8000, 32000] if args.quick else [2000, 8000, 32000, 100_000])
+    long_range((64 << 10) if args.quick else (256 << 10))
+
+
+if __name__ == "__main__":
+    main()
