@@ -536,7 +536,7 @@ def damaged_vectors(text: bytes) -> dict[str, Damaged]:
         fe,
         None,
         records(one)[1].offset,
-        "exceeds the limit of 80",
+        "exceeds the limit of 96",
     )
     continues = replace(base, f1.offset, f1.offset + 1, bytes([base[f1.offset] | 0x20]))  # not under the CRC
     v["bad-frame-continues"] = Damaged(
