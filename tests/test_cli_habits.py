@@ -366,3 +366,11 @@ def test_unsigmalang_decodes_and_sigmacat_writes_to_stdout(sgl_file, text_file, 
         cli.run_cat()
     assert info.value.code == 0
     assert capsysbinary.readouterr().out == TEXT
+
+
+@pytest.mark.parametrize("flag", ["-9", "-1", "--best", "--fast"])
+def test_a_level_given_to_decode_or_verify_is_ignored_not_read_as_a_file(sgl_file, text_file, capsysbinary, flag):
+    """As with zstd -d -19 and xz -d -9: the level means nothing when decompressing."""
+    assert main(["decode", flag, "-c", str(sgl_file)]) == 0
+    assert capsysbinary.readouterr().out == text_file.read_bytes()
+    assert main(["verify", flag, str(sgl_file)]) == 0

@@ -175,7 +175,15 @@ def _scaling(p: argparse.ArgumentParser) -> None:
     group.add_argument("--progress", choices=["json"], help="json: one JSON line per second on standard error")
 
 
+def _levels_ignored(p: argparse.ArgumentParser) -> None:
+    """-0 ... -9, --fast and --best accepted and ignored, as zstd and xz do when decompressing: a
+    level typed from habit is not read as a file name."""
+    for flag in [f"-{n}" for n in sorted(LEVELS)] + ["--fast", "--best"]:
+        p.add_argument(flag, dest="ignored_level", action="store_true", help=argparse.SUPPRESS)
+
+
 def _decoding(p: argparse.ArgumentParser) -> None:
+    _levels_ignored(p)
     p.add_argument(
         "--range", type=_byte_range, metavar="START:END", help="only original bytes START to END, to stdout or -o"
     )
@@ -193,7 +201,9 @@ def build_parser(prog: str = "sigmalang") -> argparse.ArgumentParser:
     dec = sub.add_parser("decode", help="decode ΣLANG streams (FILE.sgl → FILE)")
     for add in (_common, _writing, _decoding, _scaling):
         add(dec)
-    _common(sub.add_parser("verify", help="decode without writing; report every damaged frame"))
+    ver = sub.add_parser("verify", help="decode without writing; report every damaged frame")
+    _common(ver)
+    _levels_ignored(ver)
     rec = sub.add_parser("recover", help="salvage every intact frame of a damaged stream")
     _common(rec)
     _writing(rec)
