@@ -183,7 +183,6 @@ def _levels_ignored(p: argparse.ArgumentParser) -> None:
 
 
 def _decoding(p: argparse.ArgumentParser) -> None:
-    _levels_ignored(p)
     p.add_argument(
         "--range", type=_byte_range, metavar="START:END", help="only original bytes START to END, to stdout or -o"
     )
@@ -199,7 +198,7 @@ def build_parser(prog: str = "sigmalang") -> argparse.ArgumentParser:
     for add in (_common, _writing, _encoding, _shared, _scaling):
         add(enc)
     dec = sub.add_parser("decode", help="decode ΣLANG streams (FILE.sgl → FILE)")
-    for add in (_common, _writing, _decoding, _scaling):
+    for add in (_common, _writing, _decoding, _scaling, _levels_ignored):
         add(dec)
     ver = sub.add_parser("verify", help="decode without writing; report every damaged frame")
     _common(ver)
