@@ -79,6 +79,9 @@ PPMD_LITERAL_DECODE_CHUNKS = 1.5
 # The CM coder's copies of a chunk: the modelled buffer, the output bound (1.125 chunks) and the
 # payload as bytes.
 CM_CHUNKS = 3.0
+# What a process that codes CM frames holds once for the compiled kernel: llvmlite and its JIT
+# linker with the kernel's machine code (measured: 50 MiB of RSS when the kernel is linked).
+CM_RUNTIME = 50 * MiB
 ZSTD_DECODE_CONTEXT = 160 << 10  # ZSTD_estimateDCtxSize() and the decoder's bookkeeping
 # Bytes of a PPMd model that one byte of chunk fills, by transform and model order, measured on
 # English prose (1 MiB chunks of dickens.txt). The first MiB of a chunk fills the model at this
@@ -158,6 +161,7 @@ def _codec_memory(level: int, chunk_size: int, mode: Mode) -> int:
         coder = get_backend(CM, spec.backend_level, spec.memory_mib)
         bits = coder.table_bits(chunk_size)  # type: ignore[attr-defined]  # as the coder sizes its tables
         memory += get_backend(CM, spec.backend_level, bits).memory_usage()  # type: ignore[attr-defined]
+        memory += CM_RUNTIME
         chunks += CM_CHUNKS
     elif spec.backend == PPMD:
         # Decoding fills two models alike: the decoder's, and the encoder's that checks the payload
