@@ -105,7 +105,10 @@ def _before_the_program(stderr: str) -> bool:
     (a traceback, death by SIGINT, or exit 1), out of the program's reach."""
     frames = re.findall(r'File "([^"]+)"', stderr)
     ours = [f for f in frames if f"{os.sep}sigmalang{os.sep}" in f and not f.endswith("__init__.py")]
-    return "sigmalang: interrupted" not in stderr and not ours
+    # A module still being imported when the interrupt lands (the innermost frame is the import
+    # machinery's) counts as start-up too: the command has not begun its work.
+    importing = bool(frames) and frames[-1].startswith("<frozen importlib")
+    return "sigmalang: interrupted" not in stderr and (not ours or importing)
 
 
 def _trials() -> int:

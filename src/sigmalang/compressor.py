@@ -95,15 +95,19 @@ class SigmaCompressor:
             self._out += record
 
     def _chunks(self, final: bool) -> Iterator[bytes]:
-        """The whole chunks the buffer holds (with *final*, its last one too), taken out of it."""
+        """The whole chunks the buffer holds (with *final*, its last one too), taken out of it.
+        No view of the buffer is held while a chunk is out, so the buffer can always grow."""
         start = 0
-        view = memoryview(self._buffer)
         try:
-            while end := chunk_end(view[start:], self.chunk_size, final):
-                yield bytes(view[start : start + end])
+            while True:
+                with memoryview(self._buffer) as view:
+                    end = chunk_end(view[start:], self.chunk_size, final)
+                    chunk = bytes(view[start : start + end])
+                if not end:
+                    return
                 start += end
+                yield chunk
         finally:
-            view.release()
             del self._buffer[:start]
 
     def _take(self) -> bytes:
