@@ -31,7 +31,7 @@ def _synthetic_log(lines: int = 3000) -> bytes:
         ms = i * 37 + state % 29
         message = [
             b"Accepted connection from 10.0.%d.%d port %d" % (state % 7, state % 251, 40000 + state % 999),
-            b"Closing session %d after %d ms" % (9000 + i // 3, state % 5000),
+            b"Closing connection %d after %d ms" % (9000 + i // 3, state % 5000),
             b"Block blk_%d replicated to 3 nodes" % (state * 7919 % 10**12),
         ][state % 3]
         out.append(
@@ -195,7 +195,7 @@ def test_inspect_shows_templates_and_columns(shared: bool) -> None:
     assert len(top) == min(20, records["templates"])
     assert sum(t["lines"] for t in top) <= SERVICE_LOG.count(b"\n") + 1
     assert top[0]["lines"] >= top[-1]["lines"]
-    assert any("Closing session <*> after <*> ms" in t["template"] for t in top)
+    assert any("Closing connection <*> after <*> ms" in t["template"] for t in top)
     kinds = {c["kind"] for c in records["columns"]}
     assert "number" in kinds
     assert sum(c["code_bytes"] for c in records["columns"]) < len(SERVICE_LOG)

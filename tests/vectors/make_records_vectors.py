@@ -35,7 +35,7 @@ def service_log(lines: int) -> bytes:
         ms = i * 37 + state % 29
         message = [
             b"Accepted connection from 10.0.%d.%d port %d" % (state % 7, state % 251, 40000 + state % 999),
-            b"Closing session %d after %d ms" % (9000 + i // 3, state % 5000),
+            b"Closing connection %d after %d ms" % (9000 + i // 3, state % 5000),
             b"Block blk_%d replicated to 3 nodes" % (state * 7919 % 10**12),
         ][state % 3]
         clock = b"%02d:%02d:%02d,%03d" % (ms // 3600000 % 24, ms // 60000 % 60, ms // 1000 % 60, ms % 1000)
@@ -143,7 +143,7 @@ def main() -> int:
                 "origin": ORIGIN,
             }
         )
-    (HERE / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    (HERE / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     print(f"wrote {len(valid)} valid and {len(bad)} damaged records vectors")
     return 0
 
