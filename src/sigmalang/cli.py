@@ -489,6 +489,9 @@ def _exit(code: int) -> NoReturn:
     an interrupt that went through code some extension ran (``PyRun_String``) makes the
     interpreter end itself with SIGINT at exit, whatever was caught, instead of with *code*."""
     if code in (130, 143):
+        from .parallel import release_at_exit
+
+        release_at_exit()
         with contextlib.suppress(OSError, ValueError):
             sys.stderr.flush()  # not stdout: the data written so far is cut short anyway
         os._exit(code)

@@ -19,6 +19,7 @@ import functools
 import multiprocessing
 import os
 import signal
+import sys
 import threading
 import time
 from collections import deque
@@ -168,6 +169,28 @@ def _kill_workers(executor: Executor) -> None:
         queue.cancel_join_thread()
         with contextlib.suppress(OSError, AttributeError):
             queue._reader.close()
+
+
+def release_at_exit() -> None:
+    """Before ``os._exit``: run what multiprocessing runs first at a normal exit (its finalizers of
+    priority 0 and up), which unlinks the named semaphores of this process's pools. Without it a
+    command ended by a signal, with a pool's feeder thread still holding its queue's locks, leaves
+    them to the resource tracker, which prints a warning about leaked semaphores on stderr."""
+    util = sys.modules.get("multiprocessing.util")
+    if util is None:  # no pool was ever made
+        return
+    run = getattr(util, "_run_finalizers", None)
+    if run is None:
+        return
+    saved = sys.stderr
+    sys.stderr = open(os.devnull, "w")  # a finalizer that fails prints its traceback there
+    try:
+        run(0)
+    except Exception:  # noqa: BLE001 - the process is ending either way
+        pass
+    finally:
+        sys.stderr.close()
+        sys.stderr = saved
 
 
 def ordered_map(
