@@ -11,6 +11,7 @@ temporary directory that is removed at the end. Exit status 1 if a decoded file 
 from __future__ import annotations
 
 import argparse
+import filecmp
 import gzip
 import os
 import platform
@@ -56,7 +57,9 @@ def run_sigmalang(src: Path, work: Path, level: int) -> Result:
     encoded, decoded = work / (src.name + ".sgl"), work / src.name
     encode_s = _timed(lambda: _cli("encode", "-q", "--level", str(level), str(src), "-o", str(encoded)))
     decode_s = _timed(lambda: _cli("decode", "-q", str(encoded), "-o", str(decoded)))
-    return Result(f"sigmalang -{level}", encoded.stat().st_size, encode_s, decode_s, _same(src, decoded))
+    return Result(
+        f"sigmalang -{level}", encoded.stat().st_size, encode_s, decode_s, filecmp.cmp(src, decoded, shallow=False)
+    )
 
 
 def _gzip_program(src: Path, encoded: Path, decoded: Path, gzip_path: str) -> tuple[float, float]:
@@ -86,19 +89,7 @@ def run_gzip(src: Path, work: Path) -> Result:
     else:
         name = "gzip -9 (Python gzip module: no gzip program found)"
         encode_s, decode_s = _gzip_module(src, encoded, decoded)
-    return Result(name, encoded.stat().st_size, encode_s, decode_s, _same(src, decoded))
-
-
-def _same(a: Path, b: Path, block: int = 1 << 20) -> bool:
-    if a.stat().st_size != b.stat().st_size:
-        return False
-    with open(a, "rb") as fa, open(b, "rb") as fb:
-        while True:
-            x, y = fa.read(block), fb.read(block)
-            if x != y:
-                return False
-            if not x:
-                return True
+    return Result(name, encoded.stat().st_size, encode_s, decode_s, filecmp.cmp(src, decoded, shallow=False))
 
 
 def _table(size: int, results: list[Result]) -> str:

@@ -8,6 +8,9 @@ column's values (numbers as deltas against the column's previous number). Every 
 checked to decode back to the input. The variant ``inline`` keeps the bytes in line order and
 only writes numbers as differences against their column. Prints one markdown row per file: bytes, then the ratio
 (input bytes / CM payload bytes) of each variant.
+
+The escapes of the template table, the spelling of numbers and the adaptive columns' state are the
+product's (``sigmalang._records``, transform 4); the switches around them are what this script adds.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "src"))
 
+from sigmalang import _records  # noqa: E402
 from sigmalang.backends import CmBackend  # noqa: E402
 from sigmalang.glyph import decode_varint, encode_varint  # noqa: E402
 
@@ -36,12 +40,10 @@ def var_pattern(delims: bytes) -> re.Pattern[bytes]:
     return re.compile(rb"((?<![^" + delims + rb"])[^" + delims + rb"\n]*[0-9][^" + delims + rb"\n]*)")
 
 
-def esc(b: bytes) -> bytes:
-    return b.replace(b"\x01", b"\x01\x03").replace(b"\x00", b"\x01\x02")
-
-
-def unesc(b: bytes) -> bytes:
-    return b.replace(b"\x01\x02", b"\x00").replace(b"\x01\x03", b"\x01")
+esc = _records._escape
+unesc = _records._unescape
+spell = _records._spell
+Col2 = _records._Column  # the adaptive rule's state: previous number, its spelling, recent numbers, costs
 
 
 class Column:
@@ -117,46 +119,10 @@ def decode_inline(code: bytes, delims: bytes = DELIMS_WIDE) -> bytes:
     return b"\n".join(out)
 
 
-NUMERIC = re.compile(rb"[0-9]{1,18}(?:\.[0-9]{1,9})?\Z")
-
-
 def shape_of(tok: bytes) -> tuple[int, int, int] | None:
-    """(value, decimals, width) of a number token that they spell back exactly, else None."""
-    if not NUMERIC.match(tok) or len(tok) > 18:
-        return None
-    dot = tok.find(b".")
-    f = 0 if dot < 0 else len(tok) - dot - 1
-    v = int(tok.replace(b".", b""))
-    w = len(tok) if tok[:1] == b"0" and len(tok) > 1 and tok[1:2] != b"." else 0
-    return (v, f, w) if spell(v, f, w) == tok else None
-
-
-def spell(v: int, f: int, w: int) -> bytes:
-    s = str(v)
-    if f:
-        s = s.zfill(f + 1)
-        s = s[:-f] + "." + s[-f:]
-    return s.zfill(w).encode()
-
-
-class Col2:
-    __slots__ = ("prev", "shape", "recent", "raw_cost", "delta_cost")
-
-    def __init__(self) -> None:
-        self.prev = 0
-        self.shape = (-1, -1)
-        self.recent: list[int] = []
-        self.raw_cost = 0
-        self.delta_cost = 1
-
-    def see(self, v: int, shape: tuple[int, int]) -> None:
-        if shape == self.shape:
-            self.raw_cost += 1 if v in self.recent else len(str(v))
-            self.delta_cost += len(str(v - self.prev))
-        self.prev = v
-        self.shape = shape
-        if v not in self.recent:
-            self.recent = [v, *self.recent[:3]]
+    """(value, decimals, width) of a number token of at most 18 bytes that they spell back exactly, else None."""
+    number = _records._number(tok) if len(tok) <= 18 else None
+    return None if number is None else (number[0], *number[1])
 
 
 def encode(

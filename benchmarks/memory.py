@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import filecmp
 import json
 import os
 import platform
@@ -328,18 +329,6 @@ def write_input(path: Path, size: int, sample: bytes, vary: bool = False) -> Non
             copy += 1
 
 
-def same_file(a: Path, b: Path, block: int = 4 * MiB) -> bool:
-    if a.stat().st_size != b.stat().st_size:
-        return False
-    with open(a, "rb") as fa, open(b, "rb") as fb:
-        while True:
-            x, y = fa.read(block), fb.read(block)
-            if x != y:
-                return False
-            if not x:
-                return True
-
-
 @dataclass
 class Row:
     size: int
@@ -384,7 +373,7 @@ def measure(size: int, args: argparse.Namespace, work: Path) -> list[Row]:
                 )
                 index_bytes = index_record_size(enc)
                 d, _ = run_child("decode", enc, dec, workers=n, **flight)
-                if not same_file(src, dec):
+                if not filecmp.cmp(src, dec, shallow=False):
                     raise SystemExit(f"decoded output differs from the input ({human(size)}, -T {n})")
                 dec.unlink()
                 settings: dict[str, Any] = dict(

@@ -31,8 +31,6 @@ streams (``sigmalang.compress(data, 6, chunk_size=4096)``, plain and with shared
 from __future__ import annotations
 
 import os
-import struct
-import sys
 from pathlib import Path
 
 import atheris
@@ -41,17 +39,16 @@ import atheris
 # kernel (and its own implementations of builtins) from their bytecode, which the instrumentation
 # would change.
 import numba  # noqa: F401
+from fuzzlib import fix_crcs, fuzz, records
 
 from sigmalang import _cm
 
 with atheris.instrument_imports():
-    from crc32c import crc32c
-
     import sigmalang
     from sigmalang import compress, decompress
     from sigmalang.backends import BackendError, CmBackend
-    from sigmalang.container import MAGIC, StreamHeader
-    from sigmalang.glyph import encode_varint, read_glyph
+    from sigmalang.container import StreamHeader
+    from sigmalang.glyph import encode_varint
 
 FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures"
 LOGS = (FIXTURES / "loghub-small.log").read_bytes()
@@ -114,41 +111,9 @@ def _valid_parameters(payload: bytes) -> bytes:
     return header + payload[rest:]
 
 
-def _fix_crcs(data: bytes) -> bytes:
-    """*data* with the CRC32C at the end of every record payload recomputed."""
-    out = bytearray(data)
-    pos = 0
-    while pos < len(out):
-        if out[pos : pos + len(MAGIC)] == MAGIC:
-            pos += len(MAGIC)
-            continue
-        try:
-            parsed = read_glyph(out, pos)
-        except sigmalang.SigmaFormatError:
-            break
-        if parsed is None:
-            break
-        glyph, end = parsed
-        if len(glyph.payload) >= 4:
-            out[end - 4 : end] = struct.pack("<I", crc32c(glyph.payload[:-4]))
-        pos = end
-    return bytes(out)
-
-
 def _chunks_small(data: bytes) -> bool:
     """True unless a valid stream header asks for chunks over STREAM_CHUNK_LIMIT."""
-    pos = 0
-    while pos < len(data):
-        if data[pos : pos + len(MAGIC)] == MAGIC:
-            pos += len(MAGIC)
-            continue
-        try:
-            parsed = read_glyph(data, pos)
-        except sigmalang.SigmaFormatError:
-            return True
-        if parsed is None:
-            return True
-        glyph, pos = parsed
+    for glyph, _ in records(data):
         try:
             header = StreamHeader.decode(glyph)
         except sigmalang.SigmaFormatError:
@@ -181,7 +146,7 @@ def _fuzz_payload(raw: bytes) -> None:
 
 
 def _fuzz_stream(raw: bytes) -> None:
-    data = _fix_crcs(raw[1:]) if raw[0] & 2 else raw[1:]
+    data = fix_crcs(raw[1:]) if raw[0] & 2 else raw[1:]
     if not _chunks_small(data):
         return
     try:
@@ -238,13 +203,5 @@ def write_seeds(directory: str) -> None:
             f.write(seed)
 
 
-def main() -> None:
-    corpus = [a for a in sys.argv[1:] if not a.startswith("-")]
-    if corpus and not os.path.isfile(corpus[0]):  # a corpus directory, not a finding to replay
-        write_seeds(corpus[0])
-    atheris.Setup(sys.argv, test_one_input)
-    atheris.Fuzz()
-
-
 if __name__ == "__main__":
-    main()
+    fuzz(test_one_input, write_seeds)

@@ -14,17 +14,12 @@ from __future__ import annotations
 
 import io
 import os
-import struct
-import sys
 
 import atheris
+from fuzzlib import fix_crcs, fuzz
 
 with atheris.instrument_imports():
-    from crc32c import crc32c
-
     import sigmalang
-    from sigmalang.container import MAGIC
-    from sigmalang.glyph import read_glyph
     from sigmalang.index import SeekTable
     from sigmalang.recover import scan
     from sigmalang.stream import StreamingDecoder
@@ -37,27 +32,6 @@ SEEDS = [
     bytes(range(256)) * 8,
     b"".join(b"2024-03-01 12:%02d:%02d INFO block %d served\n" % (m, s, m * s) for m in range(20) for s in (1, 31)),
 ]
-
-
-def fix_crcs(data: bytes) -> bytes:
-    """Recompute the CRC32C at the end of every record payload of every stream in *data*."""
-    out = bytearray(data)
-    pos = 0
-    while pos < len(out):
-        if out[pos : pos + len(MAGIC)] == MAGIC:
-            pos += len(MAGIC)
-            continue
-        try:
-            parsed = read_glyph(out, pos)
-        except sigmalang.SigmaFormatError:
-            return bytes(out)
-        if parsed is None:
-            return bytes(out)
-        glyph, end = parsed
-        if len(glyph.payload) >= 4:
-            out[end - 4 : end] = struct.pack("<I", crc32c(glyph.payload[:-4]))
-        pos = end
-    return bytes(out)
 
 
 class _Sink:
@@ -110,13 +84,5 @@ def write_seeds(directory: str) -> None:
                 f.flush()
 
 
-def main() -> None:
-    corpus = [a for a in sys.argv[1:] if not a.startswith("-")]
-    if corpus:
-        write_seeds(corpus[0])
-    atheris.Setup(sys.argv, test_one_input)
-    atheris.Fuzz()
-
-
 if __name__ == "__main__":
-    main()
+    fuzz(test_one_input, write_seeds)

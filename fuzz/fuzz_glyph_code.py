@@ -15,9 +15,9 @@ and version-2 codes (Σ-bank lines, TEMPORAL glyphs, number deltas, escapes, a b
 from __future__ import annotations
 
 import os
-import sys
 
 import atheris
+from fuzzlib import fuzz
 
 with atheris.instrument_imports():
     from sigmalang import semantic
@@ -66,13 +66,5 @@ def write_seeds(directory: str) -> None:
                 f.write(header + code)
 
 
-def main() -> None:
-    corpus = [a for a in sys.argv[1:] if not a.startswith("-")]
-    if corpus:
-        write_seeds(corpus[0])
-    atheris.Setup(sys.argv, test_one_input)
-    atheris.Fuzz()
-
-
 if __name__ == "__main__":
-    main()
+    fuzz(test_one_input, write_seeds)

@@ -13,9 +13,9 @@ log lines (clocks, counters, escapes, CRLF, non-UTF-8 bytes).
 from __future__ import annotations
 
 import os
-import sys
 
 import atheris
+from fuzzlib import fuzz
 
 with atheris.instrument_imports():
     from sigmalang import _records
@@ -57,13 +57,5 @@ def write_seeds(directory: str) -> None:
             f.write((len(padded) // 4).to_bytes(2, "little") + _records.encode(padded))
 
 
-def main() -> None:
-    corpus = [a for a in sys.argv[1:] if not a.startswith("-")]
-    if corpus:
-        write_seeds(corpus[0])
-    atheris.Setup(sys.argv, test_one_input)
-    atheris.Fuzz()
-
-
 if __name__ == "__main__":
-    main()
+    fuzz(test_one_input, write_seeds)

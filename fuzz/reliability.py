@@ -26,7 +26,6 @@ import os
 import random
 import resource
 import signal
-import struct
 import subprocess
 import sys
 import time
@@ -34,6 +33,8 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from fuzzlib import fix_crcs, mutate
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -60,79 +61,6 @@ def seeds() -> list[bytes]:
         sigmalang.compress(b"", 0) * 20,
     ]
     return out
-
-
-def fix_crcs(data: bytes) -> bytes:
-    """Recompute the CRC32C at the end of every record payload of every stream in *data*."""
-    from crc32c import crc32c
-
-    from sigmalang.container import MAGIC
-    from sigmalang.errors import SigmaFormatError
-    from sigmalang.glyph import read_glyph
-
-    out = bytearray(data)
-    pos = 0
-    while pos < len(out):
-        if out[pos : pos + len(MAGIC)] == MAGIC:
-            pos += len(MAGIC)
-            continue
-        try:
-            parsed = read_glyph(out, pos)
-        except SigmaFormatError:
-            break
-        if parsed is None:
-            break
-        glyph, end = parsed
-        if len(glyph.payload) >= 4:
-            out[end - 4 : end] = struct.pack("<I", crc32c(glyph.payload[:-4]))
-        pos = end
-    return bytes(out)
-
-
-_BIG = [0, 1, 0x7F, 0x80, 0xFF, 2**16, 2**20, 2**26, 2**28 - 1, 2**31, 2**34, 2**60, 2**64 - 1]
-
-
-def _varint(value: int) -> bytes:
-    from sigmalang.glyph import encode_varint
-
-    return encode_varint(value)
-
-
-def mutate(data: bytes, rng: random.Random) -> bytes:
-    out = bytearray(data)
-    for _ in range(rng.choice((1, 1, 1, 2, 3, 8))):
-        op = rng.randrange(9)
-        n = len(out)
-        if op == 0 and n:  # flip a bit
-            i = rng.randrange(n)
-            out[i] ^= 1 << rng.randrange(8)
-        elif op == 1 and n:  # set a byte
-            out[rng.randrange(n)] = rng.choice((0, 1, 0x7F, 0x80, 0xFF, rng.randrange(256)))
-        elif op == 2:  # insert bytes
-            i = rng.randrange(n + 1)
-            out[i:i] = bytes(rng.randrange(256) for _ in range(rng.choice((1, 2, 4, 16))))
-        elif op == 3 and n:  # delete a range
-            i = rng.randrange(n)
-            del out[i : i + rng.choice((1, 2, 8, 64))]
-        elif op == 4 and n:  # truncate
-            del out[rng.randrange(n) :]
-        elif op == 5 and n > 2:  # copy a range elsewhere
-            i, j = sorted(rng.sample(range(n), 2))
-            k = rng.randrange(n)
-            out[k:k] = out[i:j][:4096]
-        elif op == 6 and n > 4:  # swap two ranges
-            i, j = sorted(rng.sample(range(n), 2))
-            length = min(rng.choice((1, 4, 32, 256)), (j - i))
-            a, b = bytes(out[i : i + length]), bytes(out[j : j + length])
-            out[i : i + len(b)], out[j : j + len(a)] = b, a
-        elif op == 7 and n:  # write a varint with an extreme value (sizes, offsets, counts)
-            i = rng.randrange(n)
-            v = _varint(rng.choice(_BIG))
-            out[i : i + rng.choice((1, len(v)))] = v
-        elif op == 8 and n > 8:  # repeat the tail (extra frames, streams)
-            i = rng.randrange(n)
-            out += out[i:][:8192]
-    return bytes(out)
 
 
 def case_input(seed_list: list[bytes], run_seed: int, number: int) -> bytes:

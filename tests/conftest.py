@@ -94,6 +94,24 @@ def mixed_bytes(size: int, seed: int = 0) -> bytes:
     return bytes(out[:size])
 
 
+def service_log(lines: int) -> bytes:
+    """Lines of a service log: a clock, a worker, a level and one of three messages (deterministic;
+    the records vectors are made from its first 300 lines)."""
+    out = []
+    state = 12345
+    for i in range(lines):
+        state = (state * 1103515245 + 12345) % 2**31
+        ms = i * 37 + state % 29
+        message = [
+            b"Accepted connection from 10.0.%d.%d port %d" % (state % 7, state % 251, 40000 + state % 999),
+            b"Closing connection %d after %d ms" % (9000 + i // 3, state % 5000),
+            b"Block blk_%d replicated to 3 nodes" % (state * 7919 % 10**12),
+        ][state % 3]
+        clock = b"%02d:%02d:%02d,%03d" % (ms // 3600000 % 24, ms // 60000 % 60, ms // 1000 % 60, ms % 1000)
+        out.append(b"2024-03-01 " + clock + b" INFO [worker-%d] " % (state % 4) + message)
+    return b"\n".join(out) + b"\n"
+
+
 class ShortReadIO(io.RawIOBase):
     """A readable binary file that returns at most *max_read* bytes per ``read()``, like a pipe.
 

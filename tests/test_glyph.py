@@ -105,9 +105,8 @@ def test_header_with_bad_id_is_a_value_error(bad):
         encode_header(GlyphType.PRIMITIVE, bad)
 
 
-@pytest.mark.parametrize("small_id", [0, 1, 17, 30])
-def test_escaped_small_id_is_rejected(small_id):
-    record = bytes([0xC0 | 31, small_id, 0])
+def assert_both_readers_reject(record: bytes) -> None:
+    """The one-shot reader and the incremental one both raise SigmaFormatError for *record*."""
     with pytest.raises(SigmaFormatError):
         read_glyph(record)
     handler = BoundaryHandler()
@@ -116,29 +115,22 @@ def test_escaped_small_id_is_rejected(small_id):
         handler.next_glyph()
 
 
+@pytest.mark.parametrize("small_id", [0, 1, 17, 30])
+def test_escaped_small_id_is_rejected(small_id):
+    assert_both_readers_reject(bytes([0xC0 | 31, small_id, 0]))
+
+
 def test_escaped_id_31_is_canonical():
     assert read_glyph(bytes([31, 31, 0])) == (Glyph(GlyphType.PRIMITIVE, 31, False, b"", 0, 3), 3)
 
 
 def test_padded_length_is_rejected():
-    # length 1 spelled in two bytes
-    with pytest.raises(SigmaFormatError):
-        read_glyph(b"\x0a\x81\x00x")
-    handler = BoundaryHandler()
-    handler.feed(b"\x0a\x81\x00x")
-    with pytest.raises(SigmaFormatError):
-        handler.next_glyph()
+    assert_both_readers_reject(b"\x0a\x81\x00x")  # length 1 spelled in two bytes
 
 
 def test_length_varint_over_four_bytes_is_rejected():
     for tail in (b"", b"\x01"):
-        record = b"\x0a\x80\x80\x80\x80" + tail
-        with pytest.raises(SigmaFormatError):
-            read_glyph(record)
-        handler = BoundaryHandler()
-        handler.feed(record)
-        with pytest.raises(SigmaFormatError):
-            handler.next_glyph()
+        assert_both_readers_reject(b"\x0a\x80\x80\x80\x80" + tail)
 
 
 def test_payload_over_max_is_a_value_error():

@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import sigmalang
+from conftest import service_log
 from sigmalang import _records, codec
 from sigmalang.backends import CM
 from sigmalang.codec import TRANSFORM_LITERAL, TRANSFORM_RECORDS, ChunkDecodeError, decode_chunk, encode_chunk
@@ -22,26 +23,7 @@ LOGS = (FIXTURES / "loghub-small.log").read_bytes()
 DICKENS = (FIXTURES / "dickens-64k.txt").read_bytes()
 
 
-def _synthetic_log(lines: int = 3000) -> bytes:
-    """Lines of a service log: a clock, a thread id, a level and one of a few messages."""
-    out = []
-    state = 12345
-    for i in range(lines):
-        state = (state * 1103515245 + 12345) % 2**31
-        ms = i * 37 + state % 29
-        message = [
-            b"Accepted connection from 10.0.%d.%d port %d" % (state % 7, state % 251, 40000 + state % 999),
-            b"Closing connection %d after %d ms" % (9000 + i // 3, state % 5000),
-            b"Block blk_%d replicated to 3 nodes" % (state * 7919 % 10**12),
-        ][state % 3]
-        out.append(
-            b"2024-03-01 %02d:%02d:%02d,%03d INFO [worker-%d] %s"
-            % (ms // 3600000 % 24, ms // 60000 % 60, ms // 1000 % 60, ms % 1000, state % 4, message)
-        )
-    return b"\n".join(out) + b"\n"
-
-
-SERVICE_LOG = _synthetic_log()
+SERVICE_LOG = service_log(3000)
 WORDS = ["INFO", "WARN", "error", "user", "=", "[", "]", ":", ",", "/var/log", "0x1f", "-", '"', "\t", "\r"]
 
 
@@ -216,7 +198,7 @@ def test_log_like_chunks_roundtrip_through_the_codec(data: bytes, level: int) ->
 
 @pytest.mark.slow
 def test_a_long_log_chunk_is_coded_the_way_its_first_lines_code_smaller() -> None:
-    data = _synthetic_log(9000)
+    data = service_log(9000)
     assert len(data) > 2 * codec.RECORDS_PROBE
     body = codec.encode_body(data, codec.level_spec(6))
     assert body.transform == TRANSFORM_RECORDS

@@ -45,6 +45,19 @@ def in_thread(fn):
     return thread, result, done
 
 
+def in_get(buf):
+    """Call ``buf.get()`` in a thread and wait until that thread runs; return (result dict, done Event)."""
+    started = threading.Event()
+
+    def consumer():
+        started.set()
+        return buf.get(timeout=WAIT)
+
+    _, result, done = in_thread(consumer)
+    started.wait(WAIT)
+    return result, done
+
+
 # -- StreamBuffer ------------------------------------------------------------
 
 
@@ -76,14 +89,7 @@ def test_put_blocks_while_full_until_a_get():
 
 def test_get_blocks_while_empty_until_a_put():
     buf: StreamBuffer[str] = StreamBuffer(2)
-    started = threading.Event()
-
-    def consumer():
-        started.set()
-        return buf.get(timeout=WAIT)
-
-    _, result, done = in_thread(consumer)
-    started.wait(WAIT)
+    result, done = in_get(buf)
     buf.put("x")
     assert done.wait(WAIT)
     assert result == {"value": "x"}
@@ -117,14 +123,7 @@ def test_close_lets_get_drain_then_raises_closed():
 
 def test_close_wakes_a_blocked_get():
     buf: StreamBuffer[int] = StreamBuffer(1)
-    started = threading.Event()
-
-    def consumer():
-        started.set()
-        return buf.get(timeout=WAIT)
-
-    _, result, done = in_thread(consumer)
-    started.wait(WAIT)
+    result, done = in_get(buf)
     buf.close()
     assert done.wait(WAIT)
     assert isinstance(result.get("error"), StreamBuffer.Closed)
@@ -144,14 +143,7 @@ def test_cancel_wakes_a_blocked_put():
 
 def test_cancel_wakes_a_blocked_get_and_drops_items():
     buf: StreamBuffer[int] = StreamBuffer(1)
-    started = threading.Event()
-
-    def consumer():
-        started.set()
-        return buf.get(timeout=WAIT)
-
-    _, result, done = in_thread(consumer)
-    started.wait(WAIT)
+    result, done = in_get(buf)
     buf.cancel()
     assert done.wait(WAIT)
     assert isinstance(result.get("error"), StreamBuffer.Closed)

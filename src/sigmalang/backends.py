@@ -18,7 +18,7 @@ import pyppmd
 import zstandard
 
 from . import _pyppmd
-from .glyph import decode_varint, encode_varint
+from .glyph import encode_varint, read_varint
 
 __all__ = [
     "BACKENDS",
@@ -284,13 +284,7 @@ class PpmdBackend:
         if not data:
             raise BackendError("PPMd payload is empty")
         order = data[0]
-        try:
-            parsed = decode_varint(data, 1, 3)
-        except Exception:
-            parsed = None
-        if parsed is None:
-            raise BackendError("PPMd payload ends inside its parameters")
-        memory_mib, start = parsed
+        memory_mib, start = read_varint(data, 1, 3, lambda _: BackendError("PPMd payload ends inside its parameters"))
         if not PPMD_MIN_ORDER <= order <= PPMD_MAX_ORDER or not 1 <= memory_mib <= PPMD_MAX_MEMORY_MIB:
             raise BackendError(f"PPMd parameters out of range: order {order}, {memory_mib} MiB")
         return order, memory_mib, start
@@ -381,13 +375,7 @@ class CmBackend:
         if data[0] != CM_VERSION:
             raise BackendError(f"unknown CM model version {data[0]}")
         hash_bits = data[1]
-        try:
-            parsed = decode_varint(data, 2, 3)
-        except Exception:
-            parsed = None
-        if parsed is None:
-            raise BackendError("CM payload ends inside its parameters")
-        components, start = parsed
+        components, start = read_varint(data, 2, 3, lambda _: BackendError("CM payload ends inside its parameters"))
         if not _cm.HASH_BITS_MIN <= hash_bits <= _cm.HASH_BITS_MAX or components & ~_cm.COMPONENTS_ALL:
             raise BackendError(f"CM parameters out of range: {hash_bits} hash bits, components {components:#x}")
         return components, hash_bits, start

@@ -182,15 +182,9 @@ def release_at_exit() -> None:
     run = getattr(util, "_run_finalizers", None)
     if run is None:
         return
-    saved = sys.stderr
-    sys.stderr = open(os.devnull, "w")  # a finalizer that fails prints its traceback there
-    try:
+    # A finalizer that fails prints its traceback on stderr; the process is ending either way.
+    with open(os.devnull, "w") as devnull, contextlib.redirect_stderr(devnull), contextlib.suppress(Exception):
         run(0)
-    except Exception:  # noqa: BLE001 - the process is ending either way
-        pass
-    finally:
-        sys.stderr.close()
-        sys.stderr = saved
 
 
 def ordered_map(

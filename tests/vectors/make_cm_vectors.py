@@ -9,51 +9,35 @@ specified (docs/FORMAT.md §7.2), today's writer must reproduce them byte for by
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Callable
-from pathlib import Path
 
-import sigmalang
+from vectorlib import chunked, compressed_entry, damaged_entry, fixture_lines, update_manifest
+
 from sigmalang.backends import CM, CmBackend
-from sigmalang.codec import TRANSFORM_LITERAL, chunk_end
-from sigmalang.container import StreamAssembler, StreamHeader
+from sigmalang.codec import TRANSFORM_LITERAL
 
-HERE = Path(__file__).resolve().parent
-FIXTURES = HERE.parent / "fixtures"
 ORIGIN = "tests/vectors/make_cm_vectors.py"
 CHUNK = 4096
-
-
-def _slice(name: str, size: int) -> bytes:
-    data = (FIXTURES / name).read_bytes()[:size]
-    return data[: data.rfind(b"\n") + 1]
 
 
 def damaged(data: bytes, edit: Callable[[bytes], bytes]) -> tuple[bytes, int]:
     """A level-6 stream of *data* in CHUNK-byte frames whose frame 0 holds *edit* of its CM payload
     (the frame's CRC32C is computed over the edited payload, so only the model can notice).
     Returns the stream and frame 0's offset."""
-    assembler = StreamAssembler(StreamHeader(chunk_size=CHUNK, level=6))
     backend = CmBackend(0x7FF, 16)
-    out = [assembler.start()]
-    offset = -1
-    pos = 0
-    while end := chunk_end(data[pos:], CHUNK, final=True):
-        chunk = data[pos : pos + end]
+
+    def code(number: int, chunk: bytes) -> tuple[int, int, bytes]:
         payload = backend.encode(chunk)
-        if offset < 0:
-            offset = len(out[0])
-            payload = edit(payload)
-        out.append(assembler.frame(chunk, TRANSFORM_LITERAL, CM, payload))
-        pos += end
-    out.append(assembler.finish())
-    return b"".join(out), offset
+        return TRANSFORM_LITERAL, CM, edit(payload) if number == 0 else payload
+
+    stream, offsets = chunked(data, CHUNK, 6, code)
+    return stream, offsets[0]
 
 
 def main() -> int:
-    logs = _slice("loghub-small.log", 12000)
-    prose = _slice("dickens-64k.txt", 9000)
+    logs = fixture_lines("loghub-small.log", 12000)
+    prose = fixture_lines("dickens-64k.txt", 9000)
     valid = {
         "cm-log-l6": ("12 KB of loghub-small at level 6 (all components, 2^22 slots), 4 KiB frames", logs, 6, False),
         "cm-prose-l4": ("9 KB of dickens at level 4 (orders 1-6 and match, 2^20 slots), 4 KiB frames", prose, 4, False),
@@ -75,51 +59,16 @@ def main() -> int:
         ),
         "bad-cm-short": ("frame 0's CM payload lost its last byte", lambda p: p[:-1], "does not end"),
     }
-    manifest = json.loads((HERE / "manifest.json").read_text(encoding="utf-8"))
-    names = set(valid) | set(bad)
-    manifest["valid"] = [e for e in manifest["valid"] if e["name"] not in names]
-    manifest["damaged"] = [e for e in manifest["damaged"] if e["name"] not in names]
-    for name, (description, data, level, shared) in valid.items():
-        encoded = sigmalang.compress(data, level, chunk_size=CHUNK, shared_context=shared)
-        assert sigmalang.decompress(encoded) == data
-        (HERE / f"{name}.sgl").write_bytes(encoded)
-        (HERE / f"{name}.out").write_bytes(data)
-        manifest["valid"].append(
-            {
-                "name": name,
-                "file": f"{name}.sgl",
-                "expected": f"{name}.out",
-                "description": description,
-                "streams": [
-                    {
-                        "writer": "sigmalang.compress",
-                        "level": level,
-                        "chunk_size": CHUNK,
-                        "shared_context": shared,
-                        "size": len(data),
-                        "encoded_size": len(encoded),
-                        "reproducible": True,
-                    }
-                ],
-                "origin": ORIGIN,
-            }
-        )
+    good = [
+        compressed_entry(name, description, data, level, CHUNK, shared, ORIGIN)
+        for name, (description, data, level, shared) in valid.items()
+    ]
+    broken = []
     for name, (description, edit, message) in bad.items():
         stream, offset = damaged(logs, edit)
-        (HERE / f"{name}.sgl").write_bytes(stream)
-        manifest["damaged"].append(
-            {
-                "name": name,
-                "file": f"{name}.sgl",
-                "description": description + "; the frame's CRC32C is recomputed",
-                "error": "SigmaFormatError",
-                "frame": 0,
-                "offset": offset,
-                "message": message,
-                "origin": ORIGIN,
-            }
-        )
-    (HERE / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+        description += "; the frame's CRC32C is recomputed"
+        broken.append(damaged_entry(name, description, stream, 0, offset, message, ORIGIN))
+    update_manifest(good, broken)
     print(f"wrote {len(valid)} valid and {len(bad)} damaged CM vectors")
     return 0
 

@@ -11,24 +11,17 @@ must find (``searches``), checked by ``tests/test_search.py``::
 
 from __future__ import annotations
 
-import json
 import re
-from pathlib import Path
+
+from vectorlib import Entry, fixture_lines, update_manifest, valid_entry
 
 import sigmalang
 from sigmalang._filters import FrameFilter
 from sigmalang.index import SeekTable
 
-HERE = Path(__file__).resolve().parent
-FIXTURES = HERE.parent / "fixtures"
 ORIGIN = "tests/vectors/make_filter_vectors.py"
 CHUNK = 4096
 SEARCHES = [("blk_", False), ("Verification succeeded", False), ("^[0-9]+ [0-9]+ WARN", False), ("nomatch", True)]
-
-
-def _slice(name: str, size: int) -> bytes:
-    data = (FIXTURES / name).read_bytes()[:size]
-    return data[: data.rfind(b"\n") + 1]
 
 
 def _searches(data: bytes) -> list[dict[str, object]]:
@@ -58,32 +51,28 @@ def _damage_filter(stream: bytes, frame: int) -> bytes:
 
 
 def main() -> int:
-    logs = _slice("loghub-small.log", 12000)
+    logs = fixture_lines("loghub-small.log", 12000)
     long_line = logs[:5000] + b"x" * 3000 + b" spans frames " + b"y" * 3000 + b"\n" + logs[5000:9000]
     valid = {
         "filters-log-l0": ("12 KB of loghub-small at level 0, 4 KiB frames, with search filters", logs),
         "filters-long-line-l0": ("logs with a 6 KB line that spans frames, level 0, with search filters", long_line),
     }
-    manifest = json.loads((HERE / "manifest.json").read_text(encoding="utf-8"))
-    names = set(valid) | {"filters-damaged-l0"}
-    manifest["valid"] = [e for e in manifest["valid"] if e["name"] not in names]
     streams = {}
+    entries = []
     for name, (description, data) in valid.items():
         encoded = sigmalang.compress(data, 0, chunk_size=CHUNK, filters=True)
         assert sigmalang.decompress(encoded) == data
         streams[name] = encoded
-        _write(manifest, name, description, data, encoded, True)
+        entries.append(_entry(name, description, data, encoded, True))
     damaged = _damage_filter(streams["filters-log-l0"], 1)
     description = "filters-log-l0 with a bit of frame 1's filter flipped: decodes as before; frame 1 is a candidate"
-    _write(manifest, "filters-damaged-l0", description, logs, damaged, False)
-    (HERE / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    entries.append(_entry("filters-damaged-l0", description, logs, damaged, False))
+    update_manifest(entries, [])
     print(f"wrote {len(valid) + 1} filter vectors")
     return 0
 
 
-def _write(manifest: dict, name: str, description: str, data: bytes, encoded: bytes, reproducible: bool) -> None:  # type: ignore[type-arg]
-    (HERE / f"{name}.sgl").write_bytes(encoded)
-    (HERE / f"{name}.out").write_bytes(data)
+def _entry(name: str, description: str, data: bytes, encoded: bytes, reproducible: bool) -> Entry:
     stream = {
         "writer": "sigmalang.compress",
         "level": 0,
@@ -93,17 +82,7 @@ def _write(manifest: dict, name: str, description: str, data: bytes, encoded: by
         "encoded_size": len(encoded),
         "reproducible": reproducible,
     }
-    manifest["valid"].append(
-        {
-            "name": name,
-            "file": f"{name}.sgl",
-            "expected": f"{name}.out",
-            "description": description,
-            "streams": [stream],
-            "searches": _searches(data),
-            "origin": ORIGIN,
-        }
-    )
+    return valid_entry(name, description, data, encoded, stream, ORIGIN, searches=_searches(data))
 
 
 if __name__ == "__main__":

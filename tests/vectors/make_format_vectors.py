@@ -22,12 +22,11 @@ backend, so that each shows one feature whatever today's levels would choose:
 from __future__ import annotations
 
 import ctypes
-import json
 import sys
-from pathlib import Path
 
 import pyppmd
 from crc32c import crc32c
+from vectorlib import FIXTURES, HERE, Entry, assemble, damaged_entry, update_manifest, valid_entry
 
 import sigmalang
 from sigmalang import _pyppmd, semantic
@@ -39,26 +38,10 @@ from sigmalang.longrange import encode_list
 from sigmalang.primitives import GlyphType
 from sigmalang.semantic.codebook import Codebook, train_codebook
 
-HERE = Path(__file__).resolve().parent
-FIXTURES = HERE.parent / "fixtures"
 ORIGIN = "tests/vectors/make_format_vectors.py"
 LOGS = (FIXTURES / "loghub-small.log").read_bytes()
 PROSE = (FIXTURES / "dickens-64k.txt").read_bytes()
 BOOK_FILE = "logs-book.slb"
-
-
-def assemble(
-    frames: list[tuple[bytes, int, int, bytes, bool]], chunk: int, level: int, shared: bool
-) -> tuple[bytes, list[int]]:
-    """A stream of *frames* (original, transform, backend, data, continues) and each frame's offset."""
-    assembler = StreamAssembler(StreamHeader(chunk_size=chunk, level=level, shared_context=shared))
-    out = [assembler.start()]
-    offsets = []
-    for orig, transform, backend, data, continues in frames:
-        offsets.append(sum(map(len, out)))
-        out.append(assembler.frame(orig, transform, backend, data, continues))
-    out.append(assembler.finish())
-    return b"".join(out), offsets
 
 
 def ppmd_restarts(order: int, memory_mib: int, data: bytes) -> int:
@@ -86,10 +69,8 @@ def valid(
     level: int,
     shared: bool,
     book: Codebook | None = None,
-) -> dict:
+) -> Entry:
     assert sigmalang.decompress(blob, codebook=book) == data, name
-    (HERE / f"{name}.sgl").write_bytes(blob)
-    (HERE / f"{name}.out").write_bytes(data)
     stream = {
         "writer": "tests/vectors/make_format_vectors.py (frames assembled one by one)",
         "level": level,
@@ -100,40 +81,23 @@ def valid(
     }
     if shared:
         stream["shared_context"] = True
-    entry = {
-        "name": name,
-        "file": f"{name}.sgl",
-        "expected": f"{name}.out",
-        "description": description,
-        "streams": [stream],
-        "origin": ORIGIN,
-    }
+    entry = valid_entry(name, description, data, blob, stream, ORIGIN)
     if book is not None:
         entry["codebook"] = BOOK_FILE
     return entry
 
 
-def damaged(name: str, blob: bytes, description: str, frame: int, offset: int, message: str) -> dict:
+def damaged(name: str, blob: bytes, description: str, frame: int, offset: int, message: str) -> Entry:
     try:
         sigmalang.decompress(blob)
     except sigmalang.SigmaFormatError as exc:
         assert (exc.frame, exc.offset) == (frame, offset) and message in str(exc), (name, exc)
     else:
         raise AssertionError(f"{name} decodes")
-    (HERE / f"{name}.sgl").write_bytes(blob)
-    return {
-        "name": name,
-        "file": f"{name}.sgl",
-        "description": description,
-        "error": "SigmaFormatError",
-        "frame": frame,
-        "offset": offset,
-        "message": message,
-        "origin": ORIGIN,
-    }
+    return damaged_entry(name, description, blob, frame, offset, message, ORIGIN)
 
 
-def ppmd_vectors() -> tuple[list[dict], list[dict]]:
+def ppmd_vectors() -> tuple[list[Entry], list[Entry]]:
     good, bad = [], []
     # An order-16 model in 1 MiB restarts after about 40 KB of prose.
     data = PROSE[:64000]
@@ -177,7 +141,7 @@ def ppmd_vectors() -> tuple[list[dict], list[dict]]:
     return good, bad
 
 
-def semantic_vectors() -> list[dict]:
+def semantic_vectors() -> list[Entry]:
     out = []
     text = LOGS[:6000]
     text = text[: text.rfind(b"\n") + 1]
@@ -287,7 +251,7 @@ def semantic_vectors() -> list[dict]:
     return out
 
 
-def long_range_vector() -> dict:
+def long_range_vector() -> Entry:
     a = PROSE[:400]
     b = PROSE[1000:1200]
     chunk0 = a + a  # a reset point: one reference inside its own chunk
@@ -315,7 +279,7 @@ def long_range_vector() -> dict:
     )
 
 
-def codebook_vectors() -> list[dict]:
+def codebook_vectors() -> list[Entry]:
     """A codebook file (``logs-book.slb``), a stream of independent frames whose version-1 glyph
     code references it, and a shared-context stream written with it."""
     book = train_codebook([FIXTURES / "loghub-small.log"], words=300, short=64, min_count=4)
@@ -355,7 +319,7 @@ def codebook_vectors() -> list[dict]:
     return [one, two]
 
 
-def strict_vectors() -> list[dict]:
+def strict_vectors() -> list[Entry]:
     """One damaged frame for each rule the reader was made strict on (FORMAT.md §16)."""
     out = []
     text = b"alpha beta gamma 12 delta\nalpha beta gamma 19 delta\n"
@@ -415,17 +379,13 @@ def strict_vectors() -> list[dict]:
 
 
 def main() -> int:
-    manifest = json.loads((HERE / "manifest.json").read_text(encoding="utf-8"))
     good, bad = ppmd_vectors()
     good += semantic_vectors()
     good.append(long_range_vector())
     good += codebook_vectors()
     bad += strict_vectors()
-    names = {e["name"] for e in good + bad}
-    manifest["valid"] = [e for e in manifest["valid"] if e["name"] not in names] + good
-    manifest["damaged"] = [e for e in manifest["damaged"] if e["name"] not in names] + bad
-    (HERE / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-    print("wrote", ", ".join(sorted(names)))
+    update_manifest(good, bad)
+    print("wrote", ", ".join(sorted({e["name"] for e in good + bad})))
     return 0
 
 

@@ -13,18 +13,16 @@ reference pointing one byte before its source (the frame re-sealed with a valid 
 
 from __future__ import annotations
 
-import json
 import sys
-from pathlib import Path
+
+from vectorlib import FIXTURES, assemble, damaged_entry, update_manifest, valid_entry
 
 import sigmalang
 from sigmalang.codec import LONG_TRANSFORMS
-from sigmalang.container import Frame, StreamAssembler, StreamHeader, StreamParser
+from sigmalang.container import Frame, StreamParser
 from sigmalang.glyph import decode_varint, encode_varint
 from sigmalang.longrange import encode_list, parse_list
 
-HERE = Path(__file__).resolve().parent
-FIXTURES = HERE.parent / "fixtures"
 ORIGIN = "tests/vectors/make_long_range_vectors.py"
 CHUNK = 2048
 LEVEL = 1
@@ -50,15 +48,10 @@ def frames_of(blob: bytes) -> list[Frame]:
 
 
 def reassemble(data: bytes, frames: list[Frame]) -> tuple[bytes, list[int]]:
-    assembler = StreamAssembler(StreamHeader(chunk_size=CHUNK, level=LEVEL, shared_context=True))
-    out = [assembler.start()]
-    offsets = []
-    for f in frames:
-        offsets.append(sum(map(len, out)))
-        orig = data[f.orig_offset : f.orig_offset + f.orig_size]
-        out.append(assembler.frame(orig, f.transform, f.backend, f.data, f.continues))
-    out.append(assembler.finish())
-    return b"".join(out), offsets
+    pieces = [
+        (data[f.orig_offset : f.orig_offset + f.orig_size], f.transform, f.backend, f.data, f.continues) for f in frames
+    ]
+    return assemble(pieces, CHUNK, LEVEL, shared=True)
 
 
 def main() -> int:
@@ -81,49 +74,30 @@ def main() -> int:
     bad, offsets = reassemble(data, damaged)
     assert reassemble(data, frames)[0] == blob
 
-    manifest = json.loads((HERE / "manifest.json").read_text(encoding="utf-8"))
-    names = {"shared-long-range-l1", "bad-long-range-distance"}
-    manifest["valid"] = [e for e in manifest["valid"] if e["name"] not in names]
-    manifest["damaged"] = [e for e in manifest["damaged"] if e["name"] not in names]
-    (HERE / "shared-long-range-l1.sgl").write_bytes(blob)
-    (HERE / "shared-long-range-l1.out").write_bytes(data)
-    (HERE / "bad-long-range-distance.sgl").write_bytes(bad)
     kinds = sorted({f.transform for f in frames})
-    manifest["valid"].append(
-        {
-            "name": "shared-long-range-l1",
-            "file": "shared-long-range-l1.sgl",
-            "expected": "shared-long-range-l1.out",
-            "description": f"{len(data)} bytes of Dickens with 600-byte blocks of earlier text repeated, 2 KiB chunks, "
-            f"level 1 with shared context: transforms {kinds}, long-range references into earlier frames",
-            "streams": [
-                {
-                    "writer": "sigmalang.compress, shared context, level 1",
-                    "level": LEVEL,
-                    "chunk_size": CHUNK,
-                    "size": len(data),
-                    "encoded_size": len(blob),
-                    "reproducible": False,
-                }
-            ],
-            "origin": ORIGIN,
-        }
+    spec = {
+        "writer": "sigmalang.compress, shared context, level 1",
+        "level": LEVEL,
+        "chunk_size": CHUNK,
+        "size": len(data),
+        "encoded_size": len(blob),
+        "reproducible": False,
+    }
+    description = (
+        f"{len(data)} bytes of Dickens with 600-byte blocks of earlier text repeated, 2 KiB chunks, "
+        f"level 1 with shared context: transforms {kinds}, long-range references into earlier frames"
     )
+    good = valid_entry("shared-long-range-l1", description, data, blob, spec, ORIGIN)
     reach = available + pos + 1
-    manifest["damaged"].append(
-        {
-            "name": "bad-long-range-distance",
-            "file": "bad-long-range-distance.sgl",
-            "description": f"shared-long-range-l1.sgl with frame {target.number}'s first long-range reference "
-            "pointing one byte before its source, the reset point (frame re-sealed: its CRC32C is valid)",
-            "error": "SigmaFormatError",
-            "frame": target.number,
-            "offset": offsets[target.number],
-            "message": f"match at {pos} reaches {reach} bytes back, {reach - 1} available",
-            "origin": ORIGIN,
-        }
+    description = (
+        f"shared-long-range-l1.sgl with frame {target.number}'s first long-range reference "
+        "pointing one byte before its source, the reset point (frame re-sealed: its CRC32C is valid)"
     )
-    (HERE / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    message = f"match at {pos} reaches {reach} bytes back, {reach - 1} available"
+    broken = damaged_entry(
+        "bad-long-range-distance", description, bad, target.number, offsets[target.number], message, ORIGIN
+    )
+    update_manifest([good], [broken])
     print(f"wrote shared-long-range-l1 ({len(frames)} frames, transforms {kinds}) and bad-long-range-distance")
     return 0
 

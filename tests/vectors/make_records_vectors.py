@@ -12,56 +12,35 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
-from pathlib import Path
 
-import sigmalang
+from vectorlib import HERE, chunked, compressed_entry, damaged_entry, update_manifest
+
 from sigmalang import _records
 from sigmalang.backends import CM, CmBackend
-from sigmalang.codec import TRANSFORM_RECORDS, chunk_end
-from sigmalang.container import StreamAssembler, StreamHeader
+from sigmalang.codec import TRANSFORM_RECORDS
 from sigmalang.glyph import decode_varint, encode_varint
 
-HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+from conftest import service_log  # noqa: E402  (the test suite's sample log: the tests read the same lines)
+
 ORIGIN = "tests/vectors/make_records_vectors.py"
 CHUNK = 4096
-
-
-def service_log(lines: int) -> bytes:
-    """Lines of a service log: a clock, a worker, a level and one of three messages."""
-    out = []
-    state = 12345
-    for i in range(lines):
-        state = (state * 1103515245 + 12345) % 2**31
-        ms = i * 37 + state % 29
-        message = [
-            b"Accepted connection from 10.0.%d.%d port %d" % (state % 7, state % 251, 40000 + state % 999),
-            b"Closing connection %d after %d ms" % (9000 + i // 3, state % 5000),
-            b"Block blk_%d replicated to 3 nodes" % (state * 7919 % 10**12),
-        ][state % 3]
-        clock = b"%02d:%02d:%02d,%03d" % (ms // 3600000 % 24, ms // 60000 % 60, ms // 1000 % 60, ms % 1000)
-        out.append(b"2024-03-01 " + clock + b" INFO [worker-%d] " % (state % 4) + message)
-    return b"\n".join(out) + b"\n"
 
 
 def damaged(data: bytes, edit: Callable[[bytes], bytes]) -> tuple[bytes, int]:
     """A level-6 stream of *data* in CHUNK-byte records frames whose frame 0 codes *edit* of its
     record code (the CM payload and the frame's CRC32C are made for the edited code, so only the
     record code's checks can notice). Returns the stream and frame 0's offset."""
-    assembler = StreamAssembler(StreamHeader(chunk_size=CHUNK, level=6))
     backend = CmBackend(0x7FF, 16)
-    out = [assembler.start()]
-    offset = -1
-    pos = 0
-    while end := chunk_end(data[pos:], CHUNK, final=True):
-        chunk = data[pos : pos + end]
-        code = _records.encode(chunk)
-        if offset < 0:
-            offset = len(out[0])
-            code = edit(code)
-        out.append(assembler.frame(chunk, TRANSFORM_RECORDS, CM, encode_varint(len(code)) + backend.encode(code)))
-        pos += end
-    out.append(assembler.finish())
-    return b"".join(out), offset
+
+    def code(number: int, chunk: bytes) -> tuple[int, int, bytes]:
+        records = _records.encode(chunk)
+        if number == 0:
+            records = edit(records)
+        return TRANSFORM_RECORDS, CM, encode_varint(len(records)) + backend.encode(records)
+
+    stream, offsets = chunked(data, CHUNK, 6, code)
+    return stream, offsets[0]
 
 
 def _table_end(code: bytes) -> int:
@@ -98,52 +77,16 @@ def main() -> int:
             "after the last column",
         ),
     }
-    manifest = json.loads((HERE / "manifest.json").read_text(encoding="utf-8"))
-    names = set(valid) | set(bad)
-    manifest["valid"] = [e for e in manifest["valid"] if e["name"] not in names]
-    manifest["damaged"] = [e for e in manifest["damaged"] if e["name"] not in names]
+    good = []
     for name, (description, data, level, shared) in valid.items():
-        encoded = sigmalang.compress(data, level, chunk_size=CHUNK, shared_context=shared)
-        assert sigmalang.decompress(encoded) == data
-        assert b"records+cm" in json.dumps(_kinds(encoded)).encode()
-        (HERE / f"{name}.sgl").write_bytes(encoded)
-        (HERE / f"{name}.out").write_bytes(data)
-        manifest["valid"].append(
-            {
-                "name": name,
-                "file": f"{name}.sgl",
-                "expected": f"{name}.out",
-                "description": description,
-                "streams": [
-                    {
-                        "writer": "sigmalang.compress",
-                        "level": level,
-                        "chunk_size": CHUNK,
-                        "shared_context": shared,
-                        "size": len(data),
-                        "encoded_size": len(encoded),
-                        "reproducible": True,
-                    }
-                ],
-                "origin": ORIGIN,
-            }
-        )
+        good.append(compressed_entry(name, description, data, level, CHUNK, shared, ORIGIN))
+        assert b"records+cm" in json.dumps(_kinds((HERE / f"{name}.sgl").read_bytes())).encode()
+    broken = []
     for name, (description, edit, message) in bad.items():
         stream, offset = damaged(logs, edit)
-        (HERE / f"{name}.sgl").write_bytes(stream)
-        manifest["damaged"].append(
-            {
-                "name": name,
-                "file": f"{name}.sgl",
-                "description": description + "; its CM payload and the frame's CRC32C are made for the edited code",
-                "error": "SigmaFormatError",
-                "frame": 0,
-                "offset": offset,
-                "message": message,
-                "origin": ORIGIN,
-            }
-        )
-    (HERE / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        description += "; its CM payload and the frame's CRC32C are made for the edited code"
+        broken.append(damaged_entry(name, description, stream, 0, offset, message, ORIGIN))
+    update_manifest(good, broken)
     print(f"wrote {len(valid)} valid and {len(bad)} damaged records vectors")
     return 0
 

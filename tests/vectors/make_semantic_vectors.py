@@ -9,19 +9,16 @@ they hold exactly the glyph code version they are named for::
 
 from __future__ import annotations
 
-import json
 import sys
-from pathlib import Path
+
+from vectorlib import chunked, damaged_entry, fixture_lines, update_manifest, valid_entry
 
 import sigmalang
 from sigmalang import semantic
 from sigmalang.backends import PPMD, PpmdBackend
-from sigmalang.codec import TRANSFORM_SEMANTIC, chunk_end
-from sigmalang.container import StreamAssembler, StreamHeader
+from sigmalang.codec import TRANSFORM_SEMANTIC
 from sigmalang.glyph import encode_varint
 
-HERE = Path(__file__).resolve().parent
-FIXTURES = HERE.parent / "fixtures"
 ORIGIN = "tests/vectors/make_semantic_vectors.py"
 CHUNK = 4096
 LEVEL = 6  # the header's level byte: informative only
@@ -33,26 +30,19 @@ def stream(data: bytes, encode: object, damage: object = None) -> tuple[bytes, l
     *damage*, if given, edits frame 0's glyph code before it is coded (the frame stays intact).
     Returns the stream and the offset of each frame record.
     """
-    assembler = StreamAssembler(StreamHeader(chunk_size=CHUNK, level=LEVEL))
     backend = PpmdBackend(6, 16)
-    out = [assembler.start()]
-    offsets = []
-    pos = 0
-    while end := chunk_end(data[pos:], CHUNK, final=True):
-        chunk = data[pos : pos + end]
+
+    def frame(number: int, chunk: bytes) -> tuple[int, int, bytes]:
         code = encode(chunk)  # type: ignore[operator]
-        if damage is not None and not offsets:
+        if damage is not None and number == 0:
             code = damage(code)  # type: ignore[operator]
-        offsets.append(sum(map(len, out)))
-        out.append(assembler.frame(chunk, TRANSFORM_SEMANTIC, PPMD, encode_varint(len(code)) + backend.encode(code)))
-        pos += end
-    out.append(assembler.finish())
-    return b"".join(out), offsets
+        return TRANSFORM_SEMANTIC, PPMD, encode_varint(len(code)) + backend.encode(code)
+
+    return chunked(data, CHUNK, LEVEL, frame)
 
 
 def main() -> int:
-    logs = (FIXTURES / "loghub-small.log").read_bytes()[:12000]
-    logs = logs[: logs.rfind(b"\n") + 1]
+    logs = fixture_lines("loghub-small.log", 12000)
     stamps = b"".join(
         b"Jun %2d 23:59:%02d host sshd[%d]: session closed for user root\n" % (1 + i // 40, 20 + i % 40, 4000 + i)
         for i in range(0, 120)
@@ -78,53 +68,29 @@ def main() -> int:
             v2,
         ),
     }
-    manifest = json.loads((HERE / "manifest.json").read_text(encoding="utf-8"))
-    names = set(valid) | {"bad-semantic-v2-temporal-form"}
-    manifest["valid"] = [e for e in manifest["valid"] if e["name"] not in names]
-    manifest["damaged"] = [e for e in manifest["damaged"] if e["name"] not in names]
+    good = []
     for name, (description, data, encode) in valid.items():
         encoded, _ = stream(data, encode)
-        codes = [encode(data[:CHUNK])]
         assert sigmalang.decompress(encoded) == data
-        assert codes[0][0] == (1 if encode is v1 else 2), name
-        (HERE / f"{name}.sgl").write_bytes(encoded)
-        (HERE / f"{name}.out").write_bytes(data)
-        manifest["valid"].append(
-            {
-                "name": name,
-                "file": f"{name}.sgl",
-                "expected": f"{name}.out",
-                "description": description,
-                "streams": [
-                    {
-                        "writer": ORIGIN,
-                        "level": LEVEL,
-                        "chunk_size": CHUNK,
-                        "size": len(data),
-                        "encoded_size": len(encoded),
-                        "reproducible": False,
-                    }
-                ],
-                "origin": ORIGIN,
-            }
-        )
-    bad, offsets = stream(stamps, v2, wrong_form)
-    name = "bad-semantic-v2-temporal-form"
-    (HERE / f"{name}.sgl").write_bytes(bad)
-    manifest["damaged"].append(
-        {
-            "name": name,
-            "file": f"{name}.sgl",
-            "description": "frame 0's glyph code (version 2) has a TEMPORAL glyph naming form 63, never seen; "
-            "the PPMd stream and the CRC32C are intact",
-            "error": "SigmaFormatError",
-            "frame": 0,
-            "offset": offsets[0],
-            "message": "TEMPORAL glyph names form 63",
-            "origin": ORIGIN,
+        assert encode(data[:CHUNK])[0] == (1 if encode is v1 else 2), name
+        spec = {
+            "writer": ORIGIN,
+            "level": LEVEL,
+            "chunk_size": CHUNK,
+            "size": len(data),
+            "encoded_size": len(encoded),
+            "reproducible": False,
         }
+        good.append(valid_entry(name, description, data, encoded, spec, ORIGIN))
+    bad, offsets = stream(stamps, v2, wrong_form)
+    description = (
+        "frame 0's glyph code (version 2) has a TEMPORAL glyph naming form 63, never seen; "
+        "the PPMd stream and the CRC32C are intact"
     )
-    (HERE / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    message = "TEMPORAL glyph names form 63"
+    update_manifest(
+        good, [damaged_entry("bad-semantic-v2-temporal-form", description, bad, 0, offsets[0], message, ORIGIN)]
+    )
     print(f"wrote {len(valid)} valid and 1 damaged semantic vectors")
     return 0
 
