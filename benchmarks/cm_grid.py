@@ -29,11 +29,11 @@ sys.path.insert(0, str(REPO / "src"))
 from sigmalang.backends import CmBackend  # noqa: E402
 
 NAMES = ["order 1", "order 2", "order 3", "order 4", "order 6", "word", "word pair", "column", "field", "match"]
-NAMES.append("2nd weight set")
+NAMES += ["2nd weight set", "seen-count sets", "rate schedule"]
 ALL = (1 << len(NAMES)) - 1
 GRID = [
-    ("orders 1-6 + match", 0x21F, 20),
-    ("orders 1-6 + match", 0x21F, 22),
+    ("orders 1-6 + match", 0x121F, 20),
+    ("orders 1-6 + match", 0x121F, 22),
     ("all", ALL, 18),
     ("all", ALL, 20),
     ("all", ALL, 22),

@@ -20,7 +20,7 @@ from sigmalang.backends import BackendError, CmBackend
 FIXTURES = Path(__file__).parent / "fixtures"
 DICKENS = (FIXTURES / "dickens-64k.txt").read_bytes()
 LOGS = (FIXTURES / "loghub-small.log").read_bytes()
-COMPONENT_SETS = [0, 0x7FF, 0x21F, 1 << 9, 1 << 10, 0x1E0, 0x01F]
+COMPONENT_SETS = [0, 0x1FFF, 0x121F, 0x7FF, 0x21F, 1 << 9, 1 << 10, 0x1E0, 0x01F, 0xC00, 1 << 12]
 
 
 def roundtrip(data: bytes, backend: CmBackend, prime: bytes = b"") -> bytes:
@@ -39,8 +39,9 @@ def test_fixtures_roundtrip_with_every_component_set(components: int) -> None:
 
 def test_more_components_and_memory_code_smaller() -> None:
     data = LOGS
-    sizes = [len(CmBackend(c, b).encode(data)) for c, b in ((0, 16), (0x21F, 16), (0x7FF, 16), (0x7FF, 20))]
-    assert sizes[0] > sizes[1] > sizes[2] >= sizes[3]
+    sets = ((0, 16), (0x21F, 16), (0x7FF, 16), (0x1FFF, 16), (0x1FFF, 20))
+    sizes = [len(CmBackend(c, b).encode(data)) for c, b in sets]
+    assert sizes[0] > sizes[1] > sizes[2] > sizes[3] >= sizes[4]
 
 
 def test_output_is_deterministic_and_carries_its_parameters() -> None:
@@ -95,7 +96,7 @@ def test_incompressible_input_grows_little() -> None:
         (lambda p: b"\x00" + p[1:], "unknown CM model version 0"),
         (lambda p: p[:1] + b"\x0b" + p[2:], "out of range"),
         (lambda p: p[:1] + b"\x19" + p[2:], "out of range"),
-        (lambda p: p[:2] + b"\xff\x1f" + p[4:], "out of range"),
+        (lambda p: p[:2] + b"\xff\x7f" + p[4:], "out of range"),  # bit 13
         (lambda p: p[:2] + b"\xff\xff\xff\x01", "ends inside its parameters|out of range"),
         (lambda p: p[:4] + p[4:7], "does not end where expected"),
         (lambda p: p + b"\x00", "does not end where expected"),
@@ -148,7 +149,7 @@ def test_a_primer_longer_than_the_writers_window_is_refused() -> None:
 
 def test_parameters_are_checked_when_the_backend_is_made() -> None:
     with pytest.raises(ValueError, match="components"):
-        CmBackend(1 << 11, 16)
+        CmBackend(1 << 13, 16)
     with pytest.raises(ValueError, match="hash bits"):
         CmBackend(0x7FF, 25)
 

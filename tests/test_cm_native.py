@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from sigmalang import _cm, _cm_native
 
-COMPONENT_SETS = [0, 0x7FF, 0x21F, 1 << 9, 1 << 10, 0x1E0]
+COMPONENT_SETS = [0, 0x1FFF, 0x121F, 0x7FF, 0x21F, 1 << 9, 1 << 10, 0x1E0, 0xC00]
 
 
 def encode(data: bytes, components: int, kind: str, prime: int = 0) -> bytes:

@@ -120,7 +120,7 @@ def state_map() -> AdaptiveMap:
 
 # --- The model ----------------------------------------------------------------------------------
 
-ORDER1, ORDER2, MATCH, SECOND_SET = 0, 1, 9, 10
+ORDER1, ORDER2, MATCH, SECOND_SET, SEEN_SETS, RATE_SCHEDULE = 0, 1, 9, 10, 11, 12
 HASHED = 7  # hashed components i = 0 ... 6 are component bits 2 ... 8
 SEPARATORS = (32, 9, 44, 59, 124)
 
@@ -129,7 +129,7 @@ class CmModel:
     """The predictor of §7.2: `begin_byte`, then per bit `predict` and `update`, then `end_byte`."""
 
     def __init__(self, components: int, hash_bits: int) -> None:
-        self.on = [bool(components >> k & 1) for k in range(11)]
+        self.on = [bool(components >> k & 1) for k in range(13)]
         self.hash_bits = hash_bits
         self.t1 = bytearray(1 << 16)
         self.t2 = bytearray(1 << 24)
@@ -140,7 +140,7 @@ class CmModel:
         self.msm = AdaptiveMap([1 << 21] * 64)
         row = [squash(min((j - 16) * 128, 2047)) * 16 for j in range(33)]  # squash(2048) read as squash(2047)
         self.apm = row * 65536
-        self.w = [16384] * ((1024 + 256) * 12)
+        self.w = [16384] * ((1024 + 2048) * 12)
         # Per-byte histories.
         self.buf = bytearray()
         self.pos = 0
@@ -234,6 +234,7 @@ class CmModel:
         for k in range(1, 10):
             if self.where[k] is not None:
                 x[k] = STRETCH[self.sm[k].p(self.states[k])]
+        seen = sum(1 for k in range(3, 10) if self.where[k] is not None and self.states[k] != 0)
         p_ = self.predicted
         self.expected = None
         if p_ != 0 and p_ >> (8 - bit) == c0:
@@ -245,7 +246,7 @@ class CmModel:
         self.set_a = (self.match_state * 256 + c0) * 12
         d1, self.p1 = self.mix(self.set_a)
         if on[SECOND_SET]:
-            self.set_b = (1024 + c1) * 12
+            self.set_b = (1024 + (seen * 256 if on[SEEN_SETS] else 0) + c1) * 12
             d2, self.p2 = self.mix(self.set_b)
             d = (d1 + d2) >> 1
         else:
@@ -269,8 +270,9 @@ class CmModel:
         if abs(err) <= 8:
             return
         limit = (1 << 23) - 1
+        rate = max(12, 40 - (self.pos >> 14)) if self.on[RATE_SCHEDULE] else 16
         for k in range(12):
-            self.w[base + k] = min(max(self.w[base + k] + ((self.x[k] * err) >> 12), -limit), limit)
+            self.w[base + k] = min(max(self.w[base + k] + ((self.x[k] * err * rate) >> 16), -limit), limit)
 
     # Per bit, step 6: updates, in the order the text gives.
     def update(self, y: int) -> None:
@@ -387,7 +389,7 @@ def spec_decode(payload: bytes, size: int, prime: bytes = b"") -> bytes:
         raise SpecError(f"unknown CM model version {payload[0]}")
     hash_bits = payload[1]
     components, at = _read_varint(payload, 2)
-    if not 12 <= hash_bits <= 24 or components >> 11:
+    if not 12 <= hash_bits <= 24 or components >> 13:
         raise SpecError("CM parameters out of range")
     coded = payload[at:]
     if len(coded) < 4:
@@ -439,7 +441,7 @@ RANDOM = random.Random(1234).randbytes(200)
 PRIME = b"the season of Light, the season of Darkness; worker=2 handled 133 requests in 23 ms\nIt was the "
 
 INPUTS = {"empty": b"", "one": b"A", "english": ENGLISH, "log": LOG, "random": RANDOM}
-COMPONENT_SETS = [0x7FF, 0x21F, 0x0, 0x400, 0x200]
+COMPONENT_SETS = [0x1FFF, 0x121F, 0x7FF, 0x21F, 0x0, 0x400, 0x200, 0xC00]
 
 
 def real_encode(data: bytes, components: int, prime: bytes = b"") -> bytes:
@@ -479,7 +481,7 @@ def test_encoders_agree_and_decoders_invert(name, components):
     assert spec_decode(payload, len(data)) == data
 
 
-@pytest.mark.parametrize("components", [0x7FF, 0x21F])
+@pytest.mark.parametrize("components", [0x1FFF, 0x121F, 0x7FF])
 @pytest.mark.parametrize("name", ["english", "log"])
 def test_priming_agrees(name, components):
     data = INPUTS[name][:150]
@@ -491,7 +493,10 @@ def test_priming_agrees(name, components):
 
 
 @settings(max_examples=15, deadline=None)
-@given(data=st.binary(max_size=200), components=st.sampled_from([0x7FF, 0x21F, 0x0, 0x400, 0x200, 0x1E0, 0x5A3]))
+@given(
+    data=st.binary(max_size=200),
+    components=st.sampled_from([0x1FFF, 0x7FF, 0x121F, 0x0, 0x400, 0x200, 0x1E0, 0x5A3, 0x1800, 0xDA3]),
+)
 def test_encoders_agree_on_any_input(data, components):
     payload = real_encode(data, components)
     assert spec_encode(data, components) == payload
@@ -500,10 +505,21 @@ def test_encoders_agree_on_any_input(data, components):
 
 def test_other_hash_bits_agree():
     data = (ENGLISH * 8)[:2100]  # the encoder sizes its tables to the input: 2,100 bytes get 2^16 slots
-    payload = CmBackend(0x7FF, 16).encode(data)
+    payload = CmBackend(0x1FFF, 16).encode(data)
     assert payload[:2] == b"\x01\x10"
-    assert spec_encode(data, 0x7FF, hash_bits=16) == payload
+    assert spec_encode(data, 0x1FFF, hash_bits=16) == payload
     assert spec_decode(payload, len(data)) == data
+
+
+def test_learning_rate_schedule_agrees():
+    """Component 12's rate falls one step per 2^14 positions (primer included): a 33,000-byte primer
+    takes the mixer through two steps before the coded bytes."""
+    prime = (LOG + ENGLISH) * 55
+    data = LOG[:100]
+    components = 0x1C04  # order 3, both weight sets, seen-count sets, the rate schedule
+    payload = real_encode(data, components, prime)
+    assert spec_encode(data, components, prime=prime) == payload
+    assert payload != real_encode(data, components & ~0x1000, prime)
 
 
 HEADER = 4  # version, hash bits, and the two varint bytes of 0x7ff
@@ -531,7 +547,7 @@ def test_damage_is_rejected(kind):
 
 def test_bad_parameters_are_rejected():
     good = spec_encode(b"", 0x7FF)
-    for bad in (b"\x02" + good[1:], b"\x01\x0b" + good[2:], b"\x01\x19" + good[2:], b"\x01\x0c\x80\x10" + good[4:]):
+    for bad in (b"\x02" + good[1:], b"\x01\x0b" + good[2:], b"\x01\x19" + good[2:], b"\x01\x0c\x80\x40" + good[4:]):
         with pytest.raises(SpecError):
             spec_decode(bad, 0)
         with pytest.raises(BackendError):

@@ -12,8 +12,8 @@ Per bit, the model predicts P(bit = 1) as a 12-bit probability (0..4095 out of 4
   contexts, a column context and a field context (hashed tables of nibble slots with check bytes),
   each a bit-history state mapped to a probability by an adaptive map;
 - a match model: the byte that followed the last occurrence of the current 6-byte context;
-- a gated mixer (one weight set per partial byte and match state, a second per previous byte)
-  over their stretched predictions;
+- a gated mixer (one weight set per partial byte and match state, a second per previous byte and
+  number of hashed contexts that have seen the bit before) over their stretched predictions;
 - an adaptive probability map (APM) refining the mixer's output by the order-1 context.
 """
 
@@ -125,15 +125,20 @@ _RATE = np.array([(1 << 17) // (2 * n + 3) for n in range(1024)], dtype=np.int32
 # --- components ---------------------------------------------------------------------------------
 
 # Inputs of the mixer, in order. Bit k of a frame's component set enables component k; bit 10
-# adds the second weight set.
+# adds the second weight set, bit 11 selects it by how many hashed contexts have seen this bit
+# before as well as by the previous byte, and bit 12 makes the mixer learn faster at the start of
+# a frame (a learning rate falling from LR_START to LR_END, one step per 2^LR_STEP bytes).
 C_ORDER1, C_ORDER2, C_ORDER3, C_ORDER4, C_ORDER6, C_WORD, C_WORD2, C_COLUMN, C_FIELD, C_MATCH, C_MIXER2 = range(11)
+C_KNOWN, C_RATE = 11, 12
 N_HASHED = 7  # orders 3, 4, 6, word, word pair, column, field: one hashed slot each
 N_INPUTS = 12  # order 0, the ten components, and a bias
-COMPONENTS_ALL = (1 << 11) - 1
+COMPONENTS_ALL = (1 << 13) - 1
 HASH_BITS_MIN, HASH_BITS_MAX = 12, 24  # hashed table: 2^bits slots of 16 bytes
 MATCH_MIN = 6  # bytes of context the match model looks up
 MIXER_SETS = 256 * 4  # first weight set: partial byte x match state
-MIXER_SHIFT = 12  # learning rate of the mixer: err * x / 2^12
+LR_START = 40  # with bit 12: the mixer's rate in 16ths of err * x / 2^12 at a frame's start,
+LR_END = 12  # falling by one every 2^LR_STEP bytes down to this (without bit 12: always 16)
+LR_STEP = 14
 MIXER_SKIP = 8  # errors this small do not train the mixer
 WEIGHT_LIMIT = (1 << 23) - 1  # weights are 16.16 fixed point, clamped to about +-128
 APM_RATE = 7
@@ -147,7 +152,7 @@ def model_memory(hash_bits: int) -> int:
         + (256 << 16)  # order 2
         + (256 << 8)  # order 1
         + (4 << (hash_bits - 2))  # match positions
-        + (MIXER_SETS + 256) * N_INPUTS * 4
+        + (MIXER_SETS + 2048) * N_INPUTS * 4
         + 65536 * 33 * 2  # APM
         + 12 * 256 * 8  # state maps
     )
@@ -236,7 +241,7 @@ def code(
     if not HASH_BITS_MIN <= hash_bits <= HASH_BITS_MAX or components & ~COMPONENTS_ALL:
         raise ValueError(f"bad CM parameters: components {components:#x}, hash bits {hash_bits}")
     sm = np.tile(_STATE_MAP_INIT.astype(np.uint32), 12)  # state map i: sm[256 i : 256 i + 256]
-    weights = np.full((MIXER_SETS + 256) * N_INPUTS, 1 << 14, dtype=np.int32)
+    weights = np.full((MIXER_SETS + 2048) * N_INPUTS, 1 << 14, dtype=np.int32)
     return int(
         kernel(kind)(
             buf,

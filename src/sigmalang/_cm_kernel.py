@@ -25,16 +25,20 @@ from numba.np.numpy_support import carray, from_dtype
 
 from ._cm import (
     APM_RATE,
+    C_KNOWN,
     C_MATCH,
     C_MIXER2,
     C_ORDER1,
     C_ORDER2,
     C_ORDER3,
+    C_RATE,
     COMPONENTS_ALL,
     KERNEL_ARRAYS,
+    LR_END,
+    LR_START,
+    LR_STEP,
     MATCH_MIN,
     MIXER_SETS,
-    MIXER_SHIFT,
     MIXER_SKIP,
     N_HASHED,
     N_INPUTS,
@@ -87,8 +91,9 @@ def _vector_at(context: Any, builder: Any, array_type: Any, array: Any, offset: 
 
 
 def _train_all_typing(typingctx: Any, weights: Any, wbase: Any, x: Any, err: Any) -> Any:
-    """weights[wbase + k] += (x[k] * err) >> MIXER_SHIFT, clamped to +-WEIGHT_LIMIT, for k in 0..11.
-    32 bits suffice: |x| < 2^11 and |err| < 2^12, and a weight stays within 2^23."""
+    """weights[wbase + k] += (x[k] * err) >> 16, clamped to +-WEIGHT_LIMIT, for k in 0..11, where
+    *err* is the error times the learning rate. 32 bits suffice: |x| < 2^11 and |err| < 2^12 * 40,
+    and a weight stays within 2^23."""
 
     def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
         w_ptr = _vector_at(context, builder, signature.args[0], args[0], args[1])
@@ -96,7 +101,7 @@ def _train_all_typing(typingctx: Any, weights: Any, wbase: Any, x: Any, err: Any
         xs = builder.load(_vector_at(context, builder, signature.args[2], args[2], ir.Constant(_I64, 0)), align=4)
         e = builder.insert_element(ir.Constant(_V32, ir.Undefined), builder.trunc(args[3], _I32), ir.Constant(_I32, 0))
         e = builder.shuffle_vector(e, ir.Constant(_V32, ir.Undefined), ir.Constant(_V32, [0] * N_INPUTS))
-        w = builder.add(w, builder.ashr(builder.mul(xs, e), ir.Constant(_V32, [MIXER_SHIFT] * N_INPUTS)))
+        w = builder.add(w, builder.ashr(builder.mul(xs, e), ir.Constant(_V32, [16] * N_INPUTS)))
         hi = ir.Constant(_V32, [WEIGHT_LIMIT] * N_INPUTS)
         lo = ir.Constant(_V32, [-WEIGHT_LIMIT] * N_INPUTS)
         w = builder.select(builder.icmp_signed(">", w, hi), hi, w)
@@ -284,6 +289,9 @@ def _model(
     use2 = 1 if full else (components >> C_ORDER2) & 1
     use_match = 1 if full else (components >> C_MATCH) & 1
     use_mixer2 = 1 if full else (components >> C_MIXER2) & 1
+    use_known = 1 if full else (components >> C_KNOWN) & 1
+    use_rate = 1 if full else (components >> C_RATE) & 1
+    lr = 16
     wbase2 = 0
     p_mix2 = 2048
 
@@ -370,6 +378,10 @@ def _model(
             for j in range(4):
                 _prefetch(t2, base2 + j * 64)
 
+        if use_rate:
+            lr = LR_START - (pos >> LR_STEP)
+            if lr < LR_END:
+                lr = LR_END
         c0 = 1
         byte = buf[_ix(pos)] if (not decoding or not coding) else 0
         for bit in range(8):
@@ -418,11 +430,14 @@ def _model(
             if use2:
                 st2 = base2 | c0
                 x[2] = stretch[_ix(sm[_ix(512 + t2[_ix(st2)])] >> 20)]
+            known = 0
             for k in range(n_active):
                 at = slot[k] + node
                 st[k] = at
+                sk = slots[_ix(at)]
+                known += sk != 0
                 x[_ix(3 + k if full else x_at[k])] = stretch[
-                    _ix(sm[_ix(((3 + k) << 8 if full else sm_at[k]) + slots[_ix(at)])] >> 20)
+                    _ix(sm[_ix(((3 + k) << 8 if full else sm_at[k]) + sk)] >> 20)
                 ]
             expected = -1
             if predicted > 0 and (predicted >> (8 - bit)) == c0:
@@ -439,7 +454,7 @@ def _model(
             p_mix = squash[_ix(dot + 2048)]
             p_mix1 = p_mix
             if use_mixer2:  # a second weight set, chosen by the previous byte; the two are averaged
-                wbase2 = (MIXER_SETS + c1) * N_INPUTS
+                wbase2 = (MIXER_SETS + (((known << 8) | c1) if use_known else c1)) * N_INPUTS
                 dot2 = _dot(weights, wbase2, x) >> 16
                 if dot2 > 2047:
                     dot2 = 2047
@@ -485,9 +500,9 @@ def _model(
             else:
                 y = (byte >> (7 - bit)) & 1
             # --- update ---
-            _train(weights, wbase, x, (y << 12) - p_mix1)
+            _train(weights, wbase, x, (y << 12) - p_mix1, lr)
             if use_mixer2:
-                _train(weights, wbase2, x, (y << 12) - p_mix2)
+                _train(weights, wbase2, x, (y << 12) - p_mix2, lr)
             b = a + (wt >> 6)
             apm[_ix(b)] += ((y << 16) - apm[_ix(b)]) >> APM_RATE
             t0[_ix(c0)] = _update(t0[_ix(c0)], y, 255, rate)
@@ -554,11 +569,12 @@ def _dot(weights: np.ndarray, wbase: int, x: np.ndarray) -> int:
 
 
 @njit(cache=True, inline="always")
-def _train(weights: np.ndarray, wbase: int, x: np.ndarray, err: int) -> None:
-    """One weight set moved along its inputs by the error (skipped when the error is tiny)."""
+def _train(weights: np.ndarray, wbase: int, x: np.ndarray, err: int, lr: int) -> None:
+    """One weight set moved along its inputs by the error at learning rate *lr* (16ths; skipped
+    when the error is tiny). At lr = 16 this is (x * err) >> 12, the rate without component 12."""
     if -MIXER_SKIP <= err <= MIXER_SKIP:
         return
-    _train_all(weights, wbase, x, err)
+    _train_all(weights, wbase, x, err * lr)
 
 
 @njit(cache=True, inline="always")

@@ -299,7 +299,7 @@ CM_VERSION = 1
 # the payload can be checked, so a decoder bounds it; writers prime with at most 256 KiB.
 CM_MAX_PRIME = 256 << 10
 CM_SLOTS_PER_BYTE_BITS = 4  # tables sized to 16 slots per input byte when that is below the level's size
-CM_DEFAULT_COMPONENTS = 0x7FF
+CM_DEFAULT_COMPONENTS = 0x1FFF
 CM_DEFAULT_HASH_BITS = 22
 
 
