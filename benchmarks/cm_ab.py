@@ -1,6 +1,6 @@
 """Compare the CM kernel's speed at two revisions of the source, in alternating runs.
 
-    python benchmarks/cm_ab.py FILE [--rev HEAD~1] [--size 3MiB] [--rounds 3] [--components 0x7FF]
+    python benchmarks/cm_ab.py FILE [--rev HEAD~1] [--size 3MiB] [--rounds 3] [--components 0x1FFF]
 
 The source tree at ``--rev`` (exported with ``git archive`` into a temporary folder) and the working
 tree each code the first ``--size`` bytes of FILE with the CM backend alone, in fresh processes,
@@ -66,7 +66,7 @@ def main() -> int:
     parser.add_argument("--rev", default="HEAD", help="the revision to compare the working tree with (default HEAD)")
     parser.add_argument("--size", type=parse_size, default=3 << 20, help="bytes of FILE to code (default 3MiB)")
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--components", default="0x7FF", help="component set (default all: 0x7FF)")
+    parser.add_argument("--components", default="0x1FFF", help="component set (default all: 0x1FFF)")
     parser.add_argument("--hash-bits", type=int, default=22)
     parser.add_argument("--allow-different", action="store_true", help="the payloads may differ (a model change)")
     args = parser.parse_args()

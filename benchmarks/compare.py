@@ -9,7 +9,8 @@ child process, so peak RSS is that tool's alone:
 
 * sigmalang levels: a child Python process calls ``sigmalang.compress(data, level, chunk_size)``
   and ``sigmalang.decompress`` in-process (one worker; the stream format is the CLI's), timing
-  the calls only, not interpreter start-up or file reading;
+  the calls only, not interpreter start-up or file reading (a 4 KiB call first loads the compiled
+  model, which numba compiles and caches on disk the first time sigmalang runs);
 * gzip, bzip2, xz, zstd: the CLI binaries reading the file and writing a temporary file (if a
   binary is missing, the Python module in a child process); brotli -11 via the ``brotli`` package;
 * zpaq -4 and -5 (context mixing) via the ``zpaq`` package, one thread, no hints;
@@ -45,6 +46,7 @@ if kind == "sigmalang":
     size = chunk or None  # 0: the level's own chunk size
     enc = lambda d: sigmalang.compress(d, level=level, chunk_size=size, shared_context=bool(shared))
     dec = sigmalang.decompress
+    dec(enc(data[:4096]))  # load the compiled model (compiled and cached on disk by the first run ever)
 elif kind == "zpaq":
     import zpaq
     enc = lambda d: zpaq.compress(d, level=int(arg), threads=1, hints=False)

@@ -610,7 +610,9 @@ def native_entry() -> tuple[str, bytes]:
         argtypes += [pointer(from_dtype(np.dtype(dtype))), i64]
         views.append(f"carray({name}_p, ({name}_n,))")
     source = f"def entry({', '.join(params)}):\n    return run({', '.join(views)})\n"
-    namespace: dict[str, Any] = {"carray": carray, "run": _run}
+    # A fresh compilation, not numba's on-disk cache of _run: that cache is keyed by this file's
+    # time stamp alone, and would not notice a change to the constants in _cm.py.
+    namespace: dict[str, Any] = {"carray": carray, "run": njit(_run.py_func)}
     exec(source, namespace)  # a Python function with one named parameter per C argument
     compiled = cfunc(types.int64(*argtypes))(namespace["entry"])
     library: Any = compiled._library  # type: ignore[attr-defined]
