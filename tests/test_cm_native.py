@@ -15,8 +15,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sigmalang import _cm, _cm_native
+from sigmalang import _cm, _cm_native, _elf
 
+ELF_LOADER = _elf.HERE
 COMPONENT_SETS = [0, 0x1FFF, 0x121F, 0x7FF, 0x21F, 1 << 9, 1 << 10, 0x1E0, 0xC00]
 
 
@@ -77,11 +78,51 @@ def test_a_process_with_the_cache_codes_without_importing_numba() -> None:
         import sigmalang
         data = b"a line of text, then another line of text\\n" * 200
         assert sigmalang.decompress(sigmalang.compress(data, level=6)) == data
-        print("numba" in sys.modules)
+        print("numba" in sys.modules, "llvmlite.binding" in sys.modules)
         """
     )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300, check=True)
-    assert result.stdout.strip() == "False"
+    numba, llvm = result.stdout.split()
+    assert numba == "False"
+    if ELF_LOADER:  # the machine code is loaded by sigmalang._elf: LLVM's library is not loaded either
+        assert llvm == "False"
+
+
+def _cached_object() -> tuple[str, bytes]:
+    _cm.kernel("native")  # builds the cache file if it is missing
+    for folder in _cm_native._cache_dirs():
+        path = folder / f"cm-kernel-{_cm_native._key()}.bin"
+        if path.exists():
+            return _cm_native._parse(path.read_bytes())
+    pytest.skip("no kernel cache file here")
+
+
+@pytest.mark.skipif(not ELF_LOADER, reason="the ELF loader handles x86-64 Linux objects")
+def test_the_elf_loader_loads_the_kernel_as_the_jit_linker_does() -> None:
+    symbol, obj = _cached_object()
+    assert _elf.load(obj, symbol, _cm_native._external) is not None
+    other = obj[:18] + (183).to_bytes(2, "little") + obj[20:]  # another machine (AArch64)
+    assert _elf.load(other, symbol, _cm_native._external) is None
+    assert _elf.load(obj, symbol, lambda name: None) is None  # an outside symbol it cannot find
+    assert _elf.load(obj, "no such symbol", _cm_native._external) is None
+
+
+@pytest.mark.skipif(not ELF_LOADER, reason="the ELF loader handles x86-64 Linux objects")
+@settings(max_examples=150, deadline=None)
+@given(cut=st.integers(0, 1 << 16), flips=st.lists(st.tuples(st.integers(0, 1 << 16), st.integers(1, 255)), max_size=4))
+def test_the_elf_loader_refuses_damaged_objects_without_crashing(cut: int, flips: list[tuple[int, int]]) -> None:
+    """Loading only copies and patches bytes (nothing runs): a damaged object is either loaded,
+    refused (None) or reported (ValueError), never a crash or another exception."""
+    symbol, obj = _cached_object()
+    damaged = bytearray(obj[: cut % (len(obj) + 1)])
+    for at, mask in flips:
+        if damaged:
+            damaged[at % len(damaged)] ^= mask
+    try:
+        address = _elf.load(bytes(damaged), symbol, _cm_native._external)
+    except ValueError:
+        return
+    assert address is None or address > 0
 
 
 @pytest.mark.parametrize(
@@ -104,7 +145,7 @@ def test_damaged_cache_files_are_refused(damage: object) -> None:
 @pytest.mark.slow
 def test_a_damaged_cache_file_is_replaced(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(_cm_native, "_cache_dirs", lambda: [tmp_path])
-    name = f"cm-kernel-{_cm_native._key(_cm_native._llvm())}.bin"
+    name = f"cm-kernel-{_cm_native._key()}.bin"
     (tmp_path / name).write_bytes(b"SGLCMK1\n damaged")
     run = _cm_native.load()
     assert run is not None

@@ -3,8 +3,9 @@
 numba's own cache keeps the compiled kernel, but loading it initialises numba's whole compiler
 (about a second, and some 130 MiB of memory in every process that codes a frame). This module
 keeps the same machine code, behind a C entry point (:func:`sigmalang._cm_kernel.native_entry`), in
-a file of its own, and links it with llvmlite's JIT linker alone: a process that finds the file
-needs neither numba's compiler nor its memory.
+a file of its own, and loads it itself (:mod:`sigmalang._elf`, for x86-64 ELF objects) or with llvmlite's JIT linker:
+a process that finds the file needs neither numba's compiler nor its memory, and on x86-64 Linux
+not LLVM either.
 
 The file is specific to this machine and these sources: its name carries a SHA-256 of the model's
 sources, the numba and llvmlite versions, the Python version and the host CPU's name and features,
@@ -53,6 +54,16 @@ _UNREACHABLE = (
     "NRT_MemInfo_call_dtor",
 )
 _NOTHING = ctypes.CFUNCTYPE(None)(lambda: None)
+_CPU_FIELDS: tuple[str, ...] = (
+    "vendor_id",
+    "cpu family",
+    "model",
+    "model name",
+    "flags",
+    "Features",
+    "CPU implementer",
+)
+_CPU_FIELDS += ("CPU architecture", "CPU variant", "CPU part", "isa")
 _alive: list[Any] = []  # the JIT engines whose code is in use: freed with the process
 
 Kernel = Callable[..., int]
@@ -66,13 +77,27 @@ def _llvm() -> Any:
     return llvm
 
 
-def _key(llvm: Any) -> str:
+def _host_facts() -> tuple[Any, ...]:
+    """What identifies this machine's processor for the compiled code: on Linux, the first
+    processor's name and feature flags from /proc/cpuinfo (read without loading LLVM, about 50 MiB);
+    elsewhere, LLVM's host CPU name and features."""
+    with contextlib.suppress(OSError):
+        first = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace").split("\n\n")[0]
+        fields = [line.split(":", 1) for line in first.splitlines() if ":" in line]
+        facts = tuple((k.strip(), v.strip()) for k, v in fields if k.strip() in _CPU_FIELDS)
+        if facts:
+            return facts
+    llvm = _llvm()
+    return (llvm.get_host_cpu_name(), llvm.get_host_cpu_features().flatten())
+
+
+def _key() -> str:
     digest = hashlib.sha256()
     for name in _SOURCES:
         digest.update((_HERE / name).read_bytes())
     for package in ("numba", "llvmlite"):
         digest.update(metadata.version(package).encode())
-    facts = (platform.machine(), sys.version_info[:2], llvm.get_host_cpu_name(), llvm.get_host_cpu_features().flatten())
+    facts = (platform.system(), platform.machine(), sys.version_info[:2], _host_facts())
     digest.update(repr(facts).encode())
     return digest.hexdigest()[:32]
 
@@ -100,9 +125,19 @@ def _serialise(symbol: str, obj: bytes) -> bytes:
     return body + hashlib.sha256(body).digest()
 
 
-def _link(llvm: Any, symbol: str, obj: bytes) -> Kernel:
-    """The entry point of *obj*, linked into this process, as a Python callable with the
-    kernel's signature (arrays are passed as pointer and length)."""
+def _external(name: str) -> int | None:
+    """Where the symbol *name* that the object refers to is in this process (None if nowhere)."""
+    if name in _UNREACHABLE:
+        return ctypes.cast(_NOTHING, ctypes.c_void_p).value
+    try:
+        return ctypes.addressof(ctypes.c_char.in_dll(ctypes.pythonapi, name))
+    except ValueError:
+        return None
+
+
+def _jit_link(symbol: str, obj: bytes) -> int:
+    """*obj* linked by llvmlite's JIT linker; the address of *symbol*."""
+    llvm = _llvm()
     nothing = ctypes.cast(_NOTHING, ctypes.c_void_p).value
     for name in _UNREACHABLE:
         llvm.add_symbol(name, nothing)
@@ -114,6 +149,18 @@ def _link(llvm: Any, symbol: str, obj: bytes) -> Kernel:
     if not address:
         raise ValueError("kernel entry point not found")
     _alive.append(engine)
+    return int(address)
+
+
+def _link(symbol: str, obj: bytes) -> Kernel:
+    """The entry point of *obj*, linked into this process, as a Python callable with the
+    kernel's signature (arrays are passed as pointer and length). An x86-64 ELF object is loaded by
+    :mod:`sigmalang._elf` (no LLVM in the process); any other kind by llvmlite's JIT linker."""
+    from . import _elf
+
+    address = _elf.load(obj, symbol, _external)
+    if address is None:
+        address = _jit_link(symbol, obj)
     pointer, integer = ctypes.c_void_p, ctypes.c_int64
     argtypes = [pointer, integer, integer, integer, pointer, integer, pointer, integer, integer]
     argtypes += [pointer, integer] * len(KERNEL_ARRAYS)
@@ -153,8 +200,7 @@ def _self_test(path: str) -> int:
     """Run in a separate process: link *path* and code the sample; print its payload's digest."""
     from . import _cm
 
-    llvm = _llvm()
-    run = _link(llvm, *_parse(Path(path).read_bytes()))
+    run = _link(*_parse(Path(path).read_bytes()))
     _cm._kernels["native"] = run
     data = np.frombuffer(_sample(), dtype=np.uint8).copy()
     out = np.zeros(len(data) * 2 + 64, dtype=np.uint8)
@@ -211,8 +257,7 @@ def load() -> Kernel | None:
     """The kernel from the cache (built and checked first if missing), or None if the machine code
     cannot be used here (the caller then uses numba's dispatcher)."""
     try:
-        llvm = _llvm()
-        name = f"cm-kernel-{_key(llvm)}.bin"
+        name = f"cm-kernel-{_key()}.bin"
         found: tuple[str, bytes] | None = None
         for folder in _cache_dirs():
             with contextlib.suppress(OSError, ValueError):
@@ -222,6 +267,6 @@ def load() -> Kernel | None:
             found = _build(name)
         if found is None:
             return None
-        return _link(llvm, *found)
+        return _link(*found)
     except Exception:  # any failure: numba's dispatcher codes the same bytes
         return None

@@ -30,6 +30,7 @@ import math
 from dataclasses import dataclass
 from typing import Literal
 
+from . import _elf
 from ._chunking import check_chunk_size
 from ._frames import MAX_CONTEXT, RESET_INTERVAL
 from ._levels import DEFAULT_LEVEL, TRANSFORMS, LevelSpec, chunk_size_for, level_spec
@@ -79,9 +80,10 @@ PPMD_LITERAL_DECODE_CHUNKS = 1.5
 # The CM coder's copies of a chunk: the modelled buffer, the output bound (1.125 chunks) and the
 # payload as bytes.
 CM_CHUNKS = 3.0
-# What a process that codes CM frames holds once for the compiled kernel: llvmlite and its JIT
-# linker with the kernel's machine code (measured: 50 MiB of RSS when the kernel is linked).
-CM_RUNTIME = 50 * MiB
+# What a process that codes CM frames holds once for the compiled kernel: on x86-64 Linux its
+# machine code, loaded by sigmalang._elf (measured: 7 MiB of RSS once loaded); elsewhere llvmlite
+# and its JIT linker as well (50 MiB more).
+CM_RUNTIME = (8 if _elf.HERE else 58) * MiB
 ZSTD_DECODE_CONTEXT = 160 << 10  # ZSTD_estimateDCtxSize() and the decoder's bookkeeping
 # Bytes of a PPMd model that one byte of chunk fills, by transform and model order, measured on
 # English prose (1 MiB chunks of dickens.txt). The first MiB of a chunk fills the model at this
