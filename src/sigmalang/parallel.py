@@ -26,8 +26,9 @@ from collections import deque
 from collections.abc import Callable, Generator, Iterable
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar, overload
 
+from ._cluster import ClusterExecutor, is_client_executor
 from .errors import SigmaError, WorkerError
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
     "WorkerError",
     "executor_workers",
     "ordered_map",
+    "own_futures",
     "resolve_workers",
     "stop_pool",
     "worker_pool",
@@ -78,6 +80,23 @@ def executor_workers(executor: Executor) -> int | None:
             return None
         return total if isinstance(total, int) and total > 0 else None
     return None
+
+
+@overload
+def own_futures(executor: Executor) -> Executor: ...
+
+
+@overload
+def own_futures(executor: None) -> None: ...
+
+
+def own_futures(executor: Executor | None) -> Executor | None:
+    """*executor* as the pipeline submits to it. A Dask client's executor (``client.get_executor()``)
+    is replaced by a :class:`~sigmalang._cluster.ClusterExecutor` on the same client, whose futures
+    always end, even when a finished task's result is lost with its worker and its rerun fails."""
+    if executor is not None and is_client_executor(executor):
+        return ClusterExecutor.like(executor)
+    return executor
 
 
 class Observer(Protocol):

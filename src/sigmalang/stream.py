@@ -54,7 +54,7 @@ from .memory import (
     get_optimal_chunk_size,
     get_streaming_vs_full_memory,
 )
-from .parallel import Done, executor_workers, ordered_map, resolve_workers
+from .parallel import Done, executor_workers, ordered_map, own_futures, resolve_workers
 from .semantic.codebook import Codebook, as_codebook
 
 __all__ = [
@@ -91,7 +91,7 @@ class _Streaming:
     ):
         self.codebook = as_codebook(codebook)
         self.workers = resolve_workers(workers)
-        self.executor = executor
+        self.executor = own_futures(executor)
         if max_in_flight is not None and max_in_flight < 1:
             raise ValueError("max_in_flight must be at least 1")
         self._max_in_flight = max_in_flight
