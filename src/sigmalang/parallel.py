@@ -34,6 +34,7 @@ from .errors import SigmaError, WorkerError
 __all__ = [
     "Done",
     "Observer",
+    "OrderedWindow",
     "WorkerError",
     "executor_workers",
     "ordered_map",
@@ -248,6 +249,60 @@ def ordered_map(
             for _, future in window:
                 if future is not None:
                     future.cancel()
+
+
+class OrderedWindow(Generic[R]):
+    """``ordered_map`` for a caller that pushes items as they come (an incremental compressor):
+    at most *max_in_flight* items submitted to *executor* and not yet taken, results taken in order.
+
+    :meth:`submit` sends an item and returns the results that had to be taken to make room for it
+    (waiting for the oldest when the window is full: the backpressure); :meth:`ready` takes the
+    leading results that are done, without waiting; :meth:`drain` waits for all of them. Errors
+    are those of ``ordered_map``. :meth:`cancel` cancels what is not taken.
+    """
+
+    def __init__(
+        self,
+        fn: Callable[[Any], R],
+        executor: Executor,
+        max_in_flight: int,
+        describe: Callable[[Any], str] = lambda item: "item",
+    ):
+        if max_in_flight < 1:
+            raise ValueError("max_in_flight must be at least 1")
+        self.fn = fn
+        self.executor = executor
+        self.max_in_flight = max_in_flight
+        self.describe = describe
+        self._window: deque[tuple[Any, Future[R]]] = deque()
+
+    def __len__(self) -> int:
+        return len(self._window)
+
+    def submit(self, item: Any) -> list[tuple[Any, R]]:
+        out = []
+        while len(self._window) >= self.max_in_flight:
+            out.append(self._take())
+        self._window.append((item, _submit(self.executor, self.fn, item, self.describe)))
+        return out
+
+    def ready(self) -> list[tuple[Any, R]]:
+        out = []
+        while self._window and self._window[0][1].done():
+            out.append(self._take())
+        return out
+
+    def drain(self) -> list[tuple[Any, R]]:
+        return [self._take() for _ in range(len(self._window))]
+
+    def cancel(self) -> None:
+        window, self._window = self._window, deque()
+        if not isinstance(self.executor, ProcessPoolExecutor):  # see ordered_map
+            for _, future in window:
+                future.cancel()
+
+    def _take(self) -> tuple[Any, R]:
+        return _result(*self._window.popleft(), self.describe)
 
 
 def _observed(

@@ -45,7 +45,7 @@ from ._pipeline import (
     read_ahead,
 )
 from ._stats import StreamStats
-from .compressor import CodebookArg
+from .compressor import CodebookArg, _chunk_name, _run_name
 from .container import EndOfStream, Frame, StreamHeader
 from .glyph import BoundaryHandler, ParseState
 from .memory import (
@@ -131,14 +131,6 @@ class _Streaming:
         if self.codebook is not None and self.executor is None and workers > 1:
             return self.codebook.id
         return self.codebook
-
-
-def _chunk_name(chunk: Chunk) -> str:
-    return f"chunk {chunk.number} (input byte offset {chunk.offset})"
-
-
-def _run_name(run: list[Chunk]) -> str:
-    return f"chunks {run[0].number}-{run[-1].number} (input byte offset {run[0].offset})"
 
 
 def _runs(chunks: Iterable[Chunk], size: int) -> Generator[list[Chunk], None, None]:
