@@ -11,6 +11,8 @@ import functools
 import io
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
@@ -428,3 +430,66 @@ def test_async_errors_propagate(tmp_path):
         asyncio.run(StreamingDecoder().decode_file_async(tmp_path / "bad.sgl", target, workers=2))
     assert not target.exists()
     assert not Path(str(target) + ".sgl").exists()
+
+
+# -- stopping a pool on error: its call queue's pipe is the pool's to close ---------------------
+
+STOP_POOLS = """
+import sys, threading, time
+from multiprocessing import connection
+from sigmalang.parallel import stop_pool, worker_pool
+
+# A pause between a connection's "still open" check and its os.close(), so that two threads
+# closing the same pipe end at once (a race of a few microseconds otherwise) meet every time.
+def _close(self, _close=__import__("os").close):
+    handle = self._handle
+    time.sleep(0.002)
+    _close(handle)
+connection.Connection._close = _close
+
+errors = []
+threading.excepthook = lambda args: errors.append(f"{args.thread.name}: {args.exc_value!r}")
+
+def slow(data):
+    time.sleep(5)
+    return len(data)
+
+if __name__ == "__main__":
+    slowest = 0.0
+    for i in range(int(sys.argv[1])):
+        pool = worker_pool(2)
+        pool.submit(len, b"").result()
+        blocked = i % 4 == 0  # jobs too big for the pipe: the queue's feeder thread waits to write
+        futures = [pool.submit(slow, bytes((4 << 20) if blocked else 1)) for _ in range(6)]
+        time.sleep(0.2 if blocked else 0.01)
+        feeder = pool._call_queue._thread
+        start = time.monotonic()
+        stop_pool(pool, kill=True)
+        slowest = max(slowest, time.monotonic() - start)
+        feeder.join(10)
+        if feeder.is_alive():
+            errors.append("the call queue's feeder thread is still running")
+    time.sleep(0.5)
+    print(f"slowest {slowest:.2f}")
+    for error in errors:
+        print(error)
+"""
+
+
+@pytest.mark.slow
+def test_killing_a_pool_closes_each_pipe_once_and_frees_a_blocked_feeder(tmp_path):
+    """stop_pool(kill=True) once closed the call queue's reading end while the pool's manager
+    thread, seeing its workers die, closed it too: the second close raised EBADF in that thread
+    (or closed another file that had been given the descriptor in between)."""
+    (tmp_path / "stop_pools.py").write_text(STOP_POOLS)
+    result = subprocess.run(
+        [sys.executable, str(tmp_path / "stop_pools.py"), "24"],
+        capture_output=True,
+        text=True,
+        timeout=WAIT * 4,
+        cwd=tmp_path,
+    )
+    lines = result.stdout.splitlines()
+    assert result.returncode == 0 and lines[:1] and lines[0].startswith("slowest "), result.stdout + result.stderr
+    assert lines[1:] == [], result.stdout + result.stderr[-2000:]
+    assert float(lines[0].split()[1]) < 10

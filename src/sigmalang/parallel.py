@@ -182,13 +182,15 @@ def _kill_workers(executor: Executor) -> None:
         if process.is_alive():
             process.kill()
     # With the workers gone nothing reads the pool's call queue, and its feeder thread may be
-    # blocked writing a job into the full pipe; shutdown() joins that thread, so it would wait
-    # forever. Close the reading end (the write then fails) and do not join the feeder.
+    # blocked writing a job into the full pipe; shutdown() would join that thread, and wait
+    # forever: it is not joined. The pool's manager thread sees the workers die and closes the
+    # queue's reading end itself (the blocked write then fails and the feeder ends). Closing it
+    # here as well raced that close: both threads passed the connection's "still open" check, and
+    # the second os.close() failed with EBADF in the manager thread (an unhandled exception in a
+    # thread), or closed whatever file had just been given the same descriptor number.
     queue = getattr(executor, "_call_queue", None)
     if queue is not None:
         queue.cancel_join_thread()
-        with contextlib.suppress(OSError, AttributeError):
-            queue._reader.close()
 
 
 def release_at_exit() -> None:
