@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import signal
 import subprocess
 import sys
 import threading
+import time
 
 import dask
 import fsspec
+import psutil
 import pytest
 from distributed import Client, LocalCluster
 
@@ -232,6 +235,52 @@ def test_every_worker_killed_with_no_retries_allowed_is_one_error_and_no_output(
     assert lines[:1] == ["one error"], out + err[-3000:]
     assert float(lines[1].split()[0]) < 60, out  # Dask reports a dead worker within seconds
     assert os.listdir(tmp_path) == ["in.log"]  # no output, no temporary file
+
+
+def test_cli_every_worker_killed_with_no_retries_is_one_line_and_no_output(tmp_path):
+    """The command line on a local cluster: both worker processes are killed once the run has
+    started writing; stderr is our one line (none of Dask's own log lines), exit status 1."""
+    src = tmp_path / "big.log"
+    src.write_bytes(read_text_file("loghub-sample") * 16)  # 26 chunks of 256 KiB: seconds of work
+    env = dict(os.environ, DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES="0")
+    command = [sys.executable, "-m", "sigmalang", "-3", "--chunk-size", "256KiB", "-T", "2"]
+    child = subprocess.Popen(
+        [*command, "--scheduler", "local", str(src)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        start_new_session=True,
+    )
+    try:
+        killed = None
+        deadline = time.monotonic() + 180
+        workers: list[psutil.Process] = []
+        busy = 0.0
+        while killed is None and child.poll() is None and time.monotonic() < deadline:
+            if not workers and any(name.startswith(".big.log.sgl") for name in os.listdir(tmp_path)):
+                found = [p for p in psutil.Process(child.pid).children() if "spawn_main" in " ".join(p.cmdline())]
+                if len(found) == 2:  # the run has started: the CPU time its workers have used so far
+                    workers, busy = found, sum(w.cpu_times().user for w in found) + 0.1
+            elif workers and sum(w.cpu_times().user for w in workers) > busy:  # coding chunks now
+                for worker in workers:
+                    worker.kill()
+                killed = time.monotonic()
+            time.sleep(0.01)
+        _, err = child.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        err = "still running 2 minutes after its workers were killed"
+    finally:
+        if child.poll() is None:
+            os.killpg(child.pid, signal.SIGKILL)
+            child.communicate()
+    assert killed is not None, err
+    assert child.returncode == 1, err
+    lines = err.splitlines()
+    assert len(lines) == 1, err
+    assert re.match(r"sigmalang: .*big\.log: cluster workers died while coding chunk \d+ ", lines[0]), err
+    assert time.monotonic() - killed < 60
+    assert os.listdir(tmp_path) == ["big.log"]
 
 
 class _Task:

@@ -101,11 +101,20 @@ def _settle(future: Future[Any], task: Any) -> None:
 
 
 @contextlib.contextmanager
-def cluster_executor(scheduler: str, workers: int = 1) -> Iterator[Executor]:
+def cluster_executor(scheduler: str, workers: int = 1, *, verbose: bool = False) -> Iterator[Executor]:
     """An executor on the cluster at *scheduler* (an address), or on a new local cluster of
-    *workers* processes, one thread each, for ``"local"`` (closed at the end)."""
+    *workers* processes, one thread each, for ``"local"`` (closed at the end).
+
+    Unless *verbose*, Dask's own log lines are kept off stderr while it runs: a failure reaches
+    the command as one error (lost workers, for instance, are also logged by the scheduler, the
+    workers and the client, several lines each)."""
     distributed = require("distributed", "--scheduler")
+    level = logging.ERROR if verbose else logging.CRITICAL
     with contextlib.ExitStack() as stack:
+        if not verbose:
+            dask_log = logging.getLogger("distributed")
+            stack.callback(dask_log.setLevel, dask_log.level)
+            dask_log.setLevel(level)
         if scheduler == LOCAL:
             local = distributed.LocalCluster(
                 n_workers=workers,
@@ -113,7 +122,7 @@ def cluster_executor(scheduler: str, workers: int = 1) -> Iterator[Executor]:
                 processes=True,
                 host="127.0.0.1",
                 dashboard_address=":0",
-                silence_logs=logging.ERROR,
+                silence_logs=level,
             )
             stack.enter_context(local)
             address = local.scheduler_address

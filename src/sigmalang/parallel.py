@@ -372,9 +372,10 @@ def _result(item: Any, future: Future[R] | None, describe: Callable[[Any], str])
         raise
     except Exception as exc:
         if type(exc).__name__ == "KilledWorker":  # Dask: the task's workers died, as many times as it allows
+            last = getattr(getattr(exc, "last_worker", None), "address", None)
             raise WorkerError(
                 f"cluster workers died while coding {describe(item)}, more often than the cluster "
-                f"runs a task again (killed, or out of memory?): {exc}"
+                f"runs a task again (killed, or out of memory?)" + (f"; the last one was {last}" if last else "")
             ) from exc
         raise _failed(exc, item, describe) from exc
 
