@@ -216,10 +216,10 @@ os._exit(0)
 
 
 def test_every_worker_killed_with_no_retries_allowed_is_one_error_and_no_output(tmp_path):
-    """A finished chunk whose worker dies before its result is fetched is run again; when that
-    run's worker dies too, the error must reach the pipeline (``ClusterExecutor``), which once
-    waited on it forever. Run in a process group of its own, with a time limit, so that nothing
-    here can hold the suite."""
+    """Chunks running on the killed workers fail at once (no retries allowed); a finished chunk
+    whose result is lost with its worker is run again, and when that run fails too, its error
+    reaches the pipeline as well (``ClusterExecutor``). Run in a process group of its own, with a
+    time limit, so that nothing here can hold the suite."""
     data = read_text_file("loghub-sample") * 4  # 7 chunks of 256 KiB
     src, dst = tmp_path / "in.log", tmp_path / "out.sgl"
     src.write_bytes(data)

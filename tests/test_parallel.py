@@ -478,9 +478,9 @@ if __name__ == "__main__":
 
 @pytest.mark.slow
 def test_killing_a_pool_closes_each_pipe_once_and_frees_a_blocked_feeder(tmp_path):
-    """stop_pool(kill=True) once closed the call queue's reading end while the pool's manager
-    thread, seeing its workers die, closed it too: the second close raised EBADF in that thread
-    (or closed another file that had been given the descriptor in between)."""
+    """The call queue's reading end is closed by the pool's manager thread when it sees its
+    workers die, and by nothing else: a second close at the same moment would raise EBADF in
+    one of the two threads (or close another file given the same descriptor in between)."""
     (tmp_path / "stop_pools.py").write_text(STOP_POOLS)
     result = subprocess.run(
         [sys.executable, str(tmp_path / "stop_pools.py"), "24"],

@@ -184,10 +184,10 @@ def _kill_workers(executor: Executor) -> None:
     # With the workers gone nothing reads the pool's call queue, and its feeder thread may be
     # blocked writing a job into the full pipe; shutdown() would join that thread, and wait
     # forever: it is not joined. The pool's manager thread sees the workers die and closes the
-    # queue's reading end itself (the blocked write then fails and the feeder ends). Closing it
-    # here as well raced that close: both threads passed the connection's "still open" check, and
-    # the second os.close() failed with EBADF in the manager thread (an unhandled exception in a
-    # thread), or closed whatever file had just been given the same descriptor number.
+    # queue's reading end itself (the blocked write then fails and the feeder ends). It is not
+    # closed here too: the two closes would race, both threads passing the connection's "still
+    # open" check, and the second os.close() would fail with EBADF in the manager thread (which
+    # then stops before it ends the feeder) or close whatever file had just been given that number.
     queue = getattr(executor, "_call_queue", None)
     if queue is not None:
         queue.cancel_join_thread()
