@@ -358,6 +358,14 @@ def test_client_executor_is_used_through_a_cluster_executor(client):
     assert isinstance(encoder.executor, ClusterExecutor)
     assert encoder.executor._client is client and encoder.executor._kwargs == {"retries": 1}
     assert encoder.max_in_flight == 4
+    executor = ClusterExecutor(client)
+    assert executor.submit(len, b"abc").result(timeout=60) == 3
+    assert list(executor.map(len, [b"a", b"bb"], timeout=60)) == [1, 2]
+    with pytest.raises(ZeroDivisionError):
+        executor.submit(divmod, 1, 0).result(timeout=60)
+    executor.shutdown(wait=True)
+    with pytest.raises(RuntimeError, match="after shutdown"):
+        executor.submit(len, b"")
 
 
 # -- sigmalang.dask: bags ------------------------------------------------------------------------
