@@ -283,6 +283,75 @@ def test_cli_every_worker_killed_with_no_retries_is_one_line_and_no_output(tmp_p
     assert os.listdir(tmp_path) == ["big.log"]
 
 
+LOST_AND_RERUN_FAILS = """
+import os, signal, sys, threading, time
+import dask
+from distributed import Client, LocalCluster
+from sigmalang._cluster import ClusterExecutor
+
+
+def slow(data):
+    time.sleep(1.5)
+    return data
+
+
+def until(condition, what, seconds=60):
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            print(f"timed out waiting for {what}", flush=True)
+            os._exit(1)
+        time.sleep(0.01)
+
+
+def kill_workers(client):
+    for pid in client.run(os.getpid, on_error="return").values():
+        if isinstance(pid, int):
+            os.kill(pid, signal.SIGKILL)
+
+
+with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=":0")
+    client = Client(cluster)
+    gate, holding = threading.Event(), threading.Event()
+    # Dask runs done-callbacks in one thread: hold it, so that no result is fetched for a while.
+    client.submit(len, b"").add_done_callback(lambda f: (holding.set(), gate.wait(120)))
+    until(holding.is_set, "the callback thread")
+    executor = ClusterExecutor(client, pure=False)
+    future = executor.submit(slow, b"frame")
+    (task,) = executor._tasks
+    until(lambda: any(task.key in keys for keys in client.has_what().values()), "the first run to finish")
+    kill_workers(client)  # its result is lost with its worker, and the task is run again...
+    # ...on a worker that dies too: one killed now, or one not yet known to be dead.
+    until(lambda: task.status == "error" or any(task.key in k for k in client.processing().values()), "a rerun")
+    if task.status != "error":
+        kill_workers(client)
+    until(lambda: task.status == "error", "the task to fail")
+    gate.set()
+    try:
+        print("result", future.result(timeout=60), flush=True)
+    except Exception as exc:
+        print("error", type(exc).__name__, flush=True)
+closer = threading.Thread(target=lambda: (client.close(), cluster.close()), daemon=True)
+closer.start()
+closer.join(60)
+os._exit(0)
+"""
+
+
+def test_cluster_executor_a_lost_result_whose_rerun_fails_is_the_future_s_error(tmp_path):
+    """On a real cluster, step by step: a task finishes, its worker dies before the result is
+    fetched, the rerun's worker dies too; the future then ends with ``KilledWorker``."""
+    command = [sys.executable, "-c", LOST_AND_RERUN_FAILS]
+    child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        out, err = child.communicate(timeout=240)
+    except subprocess.TimeoutExpired:
+        os.killpg(child.pid, signal.SIGKILL)
+        out, err = child.communicate()
+    assert out.splitlines()[:1] == ["error KilledWorker"], out + err[-3000:]
+
+
 class _Task:
     """A Dask future as ClusterExecutor sees it: finished, but fetching its result raises, as when
     the worker holding the result died and the task's rerun failed."""
