@@ -29,7 +29,7 @@ from sigmalang.cli import main
 from sigmalang.codec import DEFAULT_LEVEL, encode_chunk
 from sigmalang.container import StreamAssembler, StreamHeader
 from sigmalang.errors import SigmaError, SigmaFormatError
-from sigmalang.parallel import Done, WorkerError, ordered_map, resolve_workers, worker_pool
+from sigmalang.parallel import Done, WorkerError, ordered_map, resolve_workers, stop_pool, worker_pool
 from sigmalang.stream import Chunk, StreamingDecoder, StreamingEncoder
 
 pytestmark = pytest.mark.slow  # process pools
@@ -493,3 +493,34 @@ def test_killing_a_pool_closes_each_pipe_once_and_frees_a_blocked_feeder(tmp_pat
     assert result.returncode == 0 and lines[:1] and lines[0].startswith("slowest "), result.stdout + result.stderr
     assert lines[1:] == [], result.stdout + result.stderr[-2000:]
     assert float(lines[0].split()[1]) < 10
+
+
+def _big_result(size: int) -> bytes:
+    return bytes(size)
+
+
+def _reading_a_result(manager: threading.Thread) -> bool:
+    frame = sys._current_frames().get(manager.ident or 0)
+    while frame is not None:
+        if frame.f_code.co_name == "_recv_bytes":
+            return True
+        frame = frame.f_back
+    return False
+
+
+@pytest.mark.slow
+def test_killing_a_pool_while_a_worker_sends_its_result_does_not_hang():
+    """A worker killed halfway through sending a result leaves part of a message in the result
+    pipe; the pool's manager thread, reading it, would wait for the rest forever."""
+    for _ in range(3):
+        pool = worker_pool(1)
+        pool.submit(len, b"").result()
+        manager = pool._executor_manager_thread  # type: ignore[attr-defined]
+        pool.submit(_big_result, 256 << 20)
+        deadline = time.monotonic() + WAIT
+        while not _reading_a_result(manager) and time.monotonic() < deadline:
+            time.sleep(0.0005)
+        assert _reading_a_result(manager), "the result was never seen on its way"
+        within(WAIT, lambda pool=pool: stop_pool(pool, kill=True))
+        assert not manager.is_alive()
+    assert_no_workers_left()

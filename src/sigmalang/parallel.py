@@ -18,6 +18,7 @@ import contextlib
 import functools
 import multiprocessing
 import os
+import select
 import signal
 import sys
 import threading
@@ -165,11 +166,43 @@ def worker_pool(workers: int, warm_up: Callable[[], object] | None = None) -> Pr
     )
 
 
+MANAGER_WAIT = 1.0  # seconds a killed pool's manager thread is given to end before it is fed
+
+
 def stop_pool(executor: Executor, *, kill: bool) -> None:
     """Shut *executor* down and wait for it; with *kill* (on error or interrupt), end its processes first."""
-    if kill:
-        _kill_workers(executor)
-    executor.shutdown(wait=True, cancel_futures=True)
+    if not kill:
+        executor.shutdown(wait=True, cancel_futures=True)
+        return
+    manager = getattr(executor, "_executor_manager_thread", None)
+    results = getattr(executor, "_result_queue", None)
+    _kill_workers(executor)
+    executor.shutdown(wait=manager is None or results is None, cancel_futures=True)
+    if manager is not None and results is not None:
+        _join_manager(manager, results)
+        results.close()
+
+
+def _join_manager(manager: threading.Thread, results: Any) -> None:
+    """Wait for a killed pool's manager thread. A worker killed while it was sending a result
+    leaves part of that message in the result pipe, and the manager thread, reading it, waits
+    for the rest forever: it is given zero bytes (through the pipe's writing end, which this
+    process holds) until the message is whole. It cannot be unpickled, and the manager thread
+    takes that for a broken pool: it fails what is pending and ends."""
+    manager.join(MANAGER_WAIT)
+    if not manager.is_alive():
+        return
+    fd = results._writer.fileno()
+    os.set_blocking(fd, False)
+    zeros = bytes(1 << 16)
+    while manager.is_alive():
+        try:
+            os.write(fd, zeros)
+        except BlockingIOError:  # the pipe is full: wait until the manager thread has read some
+            select.select([], [fd], [], 0.05)
+        except OSError:
+            manager.join()
+            return
 
 
 def _kill_workers(executor: Executor) -> None:
