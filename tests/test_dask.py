@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import signal
 import subprocess
 import sys
 import threading
+import time
 
 import dask
 import fsspec
+import psutil
 import pytest
 from distributed import Client, LocalCluster
 
@@ -171,7 +174,7 @@ def test_worker_killed_mid_run_its_frames_are_retried_and_bytes_are_the_same(tmp
 
 
 NO_RETRIES = """
-import os, re, signal, sys, threading
+import os, re, signal, sys, threading, time
 import dask
 from distributed import Client, LocalCluster
 from sigmalang import StreamingEncoder, WorkerError
@@ -181,21 +184,28 @@ with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
     cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=":0")
     client = Client(cluster)
     pids = list(client.run(os.getpid).values())
-    done = threading.Event()
+    killed = []
 
     def progress(n):
-        if not done.is_set():  # both workers: the frames being coded die with them
-            done.set()
+        # After the first frame, both workers are killed while the scheduler has chunks running
+        # on them (each takes a fair fraction of a second at this chunk size): with no failures
+        # allowed, those chunks cannot be run again.
+        if not killed:
+            deadline = time.monotonic() + 10
+            while not any(client.processing().values()) and time.monotonic() < deadline:
+                time.sleep(0.005)
             for pid in pids:
                 os.kill(pid, signal.SIGKILL)
+            killed.append(time.monotonic())
 
-    encoder = StreamingEncoder(3, 8 << 10, executor=client.get_executor(), progress=progress)
+    encoder = StreamingEncoder(3, 256 << 10, executor=client.get_executor(), progress=progress)
     try:
         encoder.encode_file(src, dst)
         print("no error", flush=True)
     except WorkerError as exc:
-        matched = re.search(r"cluster workers died while coding chunk \\d+", str(exc))
-        print("one error" if matched else f"another error: {exc}", flush=True)
+        matched = re.search(r"^cluster workers died while coding chunk \\d+[^\\n]*$", str(exc))
+        print("one error" if matched else f"another error: {exc!r}", flush=True)
+        print(f"{time.monotonic() - killed[0]:.1f} seconds after the kill", flush=True)
 # Closing a cluster whose workers are restarting can take long on a loaded machine; the result
 # is already printed, so the process ends after a bounded wait.
 closer = threading.Thread(target=lambda: (client.close(), cluster.close()), daemon=True)
@@ -205,10 +215,12 @@ os._exit(0)
 """
 
 
-def test_worker_killed_with_no_retries_allowed_is_one_error_and_no_output(tmp_path):
-    """Run in a process of its own, with a time limit, so that a slow cluster shutdown after the
-    workers are killed cannot hold the suite."""
-    data = read_text_file("loghub-sample")[:400_000]
+def test_every_worker_killed_with_no_retries_allowed_is_one_error_and_no_output(tmp_path):
+    """Chunks running on the killed workers fail at once (no retries allowed); a finished chunk
+    whose result is lost with its worker is run again, and when that run fails too, its error
+    reaches the pipeline as well (``ClusterExecutor``). Run in a process group of its own, with a
+    time limit, so that nothing here can hold the suite."""
+    data = read_text_file("loghub-sample") * 4  # 7 chunks of 256 KiB
     src, dst = tmp_path / "in.log", tmp_path / "out.sgl"
     src.write_bytes(data)
     command = [sys.executable, "-c", NO_RETRIES, str(src), str(dst)]
@@ -217,10 +229,212 @@ def test_worker_killed_with_no_retries_allowed_is_one_error_and_no_output(tmp_pa
         out, err = child.communicate(timeout=240)
     except subprocess.TimeoutExpired:
         os.killpg(child.pid, signal.SIGKILL)  # the script and its cluster's processes
-        child.communicate()
-        pytest.xfail("known bug: with no retries allowed, losing every worker at some moments leaves the run waiting")
-    assert out.splitlines()[:1] == ["one error"], out + err[-3000:]
+        out, err = child.communicate()
+        pytest.fail("the encode was still waiting 4 minutes after its workers were killed\n" + err[-3000:])
+    lines = out.splitlines()
+    assert lines[:1] == ["one error"], out + err[-3000:]
+    assert float(lines[1].split()[0]) < 60, out  # Dask reports a dead worker within seconds
     assert os.listdir(tmp_path) == ["in.log"]  # no output, no temporary file
+
+
+def test_cli_every_worker_killed_with_no_retries_is_one_line_and_no_output(tmp_path):
+    """The command line on a local cluster: both worker processes are killed once the run has
+    started writing; stderr is our one line (none of Dask's own log lines), exit status 1."""
+    src = tmp_path / "big.log"
+    src.write_bytes(read_text_file("loghub-sample") * 16)  # 26 chunks of 256 KiB: seconds of work
+    env = dict(os.environ, DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES="0")
+    command = [sys.executable, "-m", "sigmalang", "-3", "--chunk-size", "256KiB", "-T", "2"]
+    child = subprocess.Popen(
+        [*command, "--scheduler", "local", str(src)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        start_new_session=True,
+    )
+    try:
+        killed = None
+        deadline = time.monotonic() + 180
+        workers: list[psutil.Process] = []
+        busy = 0.0
+        while killed is None and child.poll() is None and time.monotonic() < deadline:
+            if not workers and any(name.startswith(".big.log.sgl") for name in os.listdir(tmp_path)):
+                found = [p for p in psutil.Process(child.pid).children() if "spawn_main" in " ".join(p.cmdline())]
+                if len(found) == 2:  # the run has started: the CPU time its workers have used so far
+                    workers, busy = found, sum(w.cpu_times().user for w in found) + 0.1
+            elif workers and sum(w.cpu_times().user for w in workers) > busy:  # coding chunks now
+                for worker in workers:
+                    worker.kill()
+                killed = time.monotonic()
+            time.sleep(0.01)
+        _, err = child.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        err = "still running 2 minutes after its workers were killed"
+    finally:
+        if child.poll() is None:
+            os.killpg(child.pid, signal.SIGKILL)
+            child.communicate()
+    assert killed is not None, err
+    assert child.returncode == 1, err
+    lines = err.splitlines()
+    assert len(lines) == 1, err
+    assert re.match(r"sigmalang: .*big\.log: cluster workers died while coding chunk \d+ ", lines[0]), err
+    assert time.monotonic() - killed < 60
+    assert os.listdir(tmp_path) == ["big.log"]
+
+
+LOST_AND_RERUN_FAILS = """
+import os, signal, sys, threading, time
+import dask
+from distributed import Client, LocalCluster
+from sigmalang._cluster import ClusterExecutor
+
+
+def slow(data):
+    time.sleep(1.5)
+    return data
+
+
+def until(condition, what, seconds=60):
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            print(f"timed out waiting for {what}", flush=True)
+            os._exit(1)
+        time.sleep(0.01)
+
+
+def kill_workers(client):
+    for pid in client.run(os.getpid, on_error="return").values():
+        if isinstance(pid, int):
+            os.kill(pid, signal.SIGKILL)
+
+
+with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=":0")
+    client = Client(cluster)
+    gate, holding = threading.Event(), threading.Event()
+    # Dask runs done-callbacks in one thread: hold it, so that no result is fetched for a while.
+    client.submit(len, b"").add_done_callback(lambda f: (holding.set(), gate.wait(120)))
+    until(holding.is_set, "the callback thread")
+    executor = ClusterExecutor(client, pure=False)
+    future = executor.submit(slow, b"frame")
+    (task,) = executor._tasks
+    until(lambda: any(task.key in keys for keys in client.has_what().values()), "the first run to finish")
+    kill_workers(client)  # its result is lost with its worker, and the task is run again...
+    # ...on a worker that dies too: one killed now, or one not yet known to be dead.
+    until(lambda: task.status == "error" or any(task.key in k for k in client.processing().values()), "a rerun")
+    if task.status != "error":
+        kill_workers(client)
+    until(lambda: task.status == "error", "the task to fail")
+    gate.set()
+    try:
+        print("result", future.result(timeout=60), flush=True)
+    except Exception as exc:
+        print("error", type(exc).__name__, flush=True)
+closer = threading.Thread(target=lambda: (client.close(), cluster.close()), daemon=True)
+closer.start()
+closer.join(60)
+os._exit(0)
+"""
+
+
+def test_cluster_executor_a_lost_result_whose_rerun_fails_is_the_future_s_error(tmp_path):
+    """On a real cluster, step by step: a task finishes, its worker dies before the result is
+    fetched, the rerun's worker dies too; the future then ends with ``KilledWorker``."""
+    command = [sys.executable, "-c", LOST_AND_RERUN_FAILS]
+    child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        out, err = child.communicate(timeout=240)
+    except subprocess.TimeoutExpired:
+        os.killpg(child.pid, signal.SIGKILL)
+        out, err = child.communicate()
+    assert out.splitlines()[:1] == ["error KilledWorker"], out + err[-3000:]
+
+
+class _Task:
+    """A Dask future as ClusterExecutor sees it: finished, but fetching its result raises, as when
+    the worker holding the result died and the task's rerun failed."""
+
+    def __init__(self, outcome: BaseException | bytes, status: str = "finished") -> None:
+        self.outcome = outcome
+        self.status = status
+        self.callbacks: list = []
+        self.cancelled = False
+
+    def add_done_callback(self, fn) -> None:
+        self.callbacks.append(fn)
+
+    def result(self) -> bytes:
+        if isinstance(self.outcome, BaseException):
+            raise self.outcome
+        return self.outcome
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+    def finish(self) -> None:
+        for fn in self.callbacks:
+            fn(self)
+
+
+class _Client:
+    def __init__(self, *tasks: _Task) -> None:
+        self.tasks = list(tasks)
+        self.submitted: list[tuple] = []
+
+    def submit(self, fn, *args, **kwargs) -> _Task:
+        self.submitted.append((fn, args, kwargs))
+        return self.tasks.pop(0)
+
+
+class KilledWorker(Exception):
+    pass
+
+
+def test_cluster_executor_future_gets_whatever_fetching_the_result_raises():
+    from sigmalang._cluster import ClusterExecutor
+
+    lost, fine = _Task(KilledWorker("workers died while running it")), _Task(b"frame")
+    executor = ClusterExecutor(_Client(lost, fine), retries=0)
+    failed, ok = executor.submit(len, b"a"), executor.submit(len, b"b")
+    assert not failed.done() and not ok.done()
+    lost.finish()
+    fine.finish()
+    with pytest.raises(KilledWorker, match="workers died"):
+        failed.result(timeout=5)
+    assert ok.result(timeout=5) == b"frame"
+    assert executor._client.submitted == [(len, (b"a",), {"retries": 0}), (len, (b"b",), {"retries": 0})]
+
+
+def test_cluster_executor_cancel_cancels_the_task_and_a_cancelled_task_cancels_the_future():
+    from sigmalang._cluster import ClusterExecutor
+
+    waiting, dropped = _Task(b"x"), _Task(b"y", status="cancelled")
+    executor = ClusterExecutor(_Client(waiting, dropped))
+    first, second = executor.submit(len, b"a"), executor.submit(len, b"b")
+    assert first.cancel() and waiting.cancelled
+    waiting.finish()  # a task that ends after its future was cancelled changes nothing
+    assert first.cancelled()
+    dropped.finish()
+    assert second.cancelled()
+
+
+def test_client_executor_is_used_through_a_cluster_executor(client):
+    from sigmalang._cluster import ClusterExecutor
+
+    encoder = StreamingEncoder(1, executor=client.get_executor(retries=1))
+    assert isinstance(encoder.executor, ClusterExecutor)
+    assert encoder.executor._client is client and encoder.executor._kwargs == {"retries": 1}
+    assert encoder.max_in_flight == 4
+    executor = ClusterExecutor(client)
+    assert executor.submit(len, b"abc").result(timeout=60) == 3
+    assert list(executor.map(len, [b"a", b"bb"], timeout=60)) == [1, 2]
+    with pytest.raises(ZeroDivisionError):
+        executor.submit(divmod, 1, 0).result(timeout=60)
+    executor.shutdown(wait=True)
+    with pytest.raises(RuntimeError, match="after shutdown"):
+        executor.submit(len, b"")
 
 
 # -- sigmalang.dask: bags ------------------------------------------------------------------------

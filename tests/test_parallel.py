@@ -11,6 +11,8 @@ import functools
 import io
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
@@ -27,7 +29,7 @@ from sigmalang.cli import main
 from sigmalang.codec import DEFAULT_LEVEL, encode_chunk
 from sigmalang.container import StreamAssembler, StreamHeader
 from sigmalang.errors import SigmaError, SigmaFormatError
-from sigmalang.parallel import Done, WorkerError, ordered_map, resolve_workers, worker_pool
+from sigmalang.parallel import Done, WorkerError, ordered_map, resolve_workers, stop_pool, worker_pool
 from sigmalang.stream import Chunk, StreamingDecoder, StreamingEncoder
 
 pytestmark = pytest.mark.slow  # process pools
@@ -428,3 +430,97 @@ def test_async_errors_propagate(tmp_path):
         asyncio.run(StreamingDecoder().decode_file_async(tmp_path / "bad.sgl", target, workers=2))
     assert not target.exists()
     assert not Path(str(target) + ".sgl").exists()
+
+
+# -- stopping a pool on error: its call queue's pipe is the pool's to close ---------------------
+
+STOP_POOLS = """
+import sys, threading, time
+from multiprocessing import connection
+from sigmalang.parallel import stop_pool, worker_pool
+
+# A pause between a connection's "still open" check and its os.close(), so that two threads
+# closing the same pipe end at once (a race of a few microseconds otherwise) meet every time.
+def _close(self, _close=__import__("os").close):
+    handle = self._handle
+    time.sleep(0.002)
+    _close(handle)
+connection.Connection._close = _close
+
+errors = []
+threading.excepthook = lambda args: errors.append(f"{args.thread.name}: {args.exc_value!r}")
+
+def slow(data):
+    time.sleep(5)
+    return len(data)
+
+if __name__ == "__main__":
+    slowest = 0.0
+    for i in range(int(sys.argv[1])):
+        pool = worker_pool(2)
+        pool.submit(len, b"").result()
+        blocked = i % 4 == 0  # jobs too big for the pipe: the queue's feeder thread waits to write
+        futures = [pool.submit(slow, bytes((4 << 20) if blocked else 1)) for _ in range(6)]
+        time.sleep(0.2 if blocked else 0.01)
+        feeder = pool._call_queue._thread
+        start = time.monotonic()
+        stop_pool(pool, kill=True)
+        slowest = max(slowest, time.monotonic() - start)
+        feeder.join(10)
+        if feeder.is_alive():
+            errors.append("the call queue's feeder thread is still running")
+    time.sleep(0.5)
+    print(f"slowest {slowest:.2f}")
+    for error in errors:
+        print(error)
+"""
+
+
+@pytest.mark.slow
+def test_killing_a_pool_closes_each_pipe_once_and_frees_a_blocked_feeder(tmp_path):
+    """The call queue's reading end is closed by the pool's manager thread when it sees its
+    workers die, and by nothing else: a second close at the same moment would raise EBADF in
+    one of the two threads (or close another file given the same descriptor in between)."""
+    (tmp_path / "stop_pools.py").write_text(STOP_POOLS)
+    result = subprocess.run(
+        [sys.executable, str(tmp_path / "stop_pools.py"), "24"],
+        capture_output=True,
+        text=True,
+        timeout=WAIT * 4,
+        cwd=tmp_path,
+    )
+    lines = result.stdout.splitlines()
+    assert result.returncode == 0 and lines[:1] and lines[0].startswith("slowest "), result.stdout + result.stderr
+    assert lines[1:] == [], result.stdout + result.stderr[-2000:]
+    assert float(lines[0].split()[1]) < 10
+
+
+def _big_result(size: int) -> bytes:
+    return bytes(size)
+
+
+def _reading_a_result(manager: threading.Thread) -> bool:
+    frame = sys._current_frames().get(manager.ident or 0)
+    while frame is not None:
+        if frame.f_code.co_name == "_recv_bytes":
+            return True
+        frame = frame.f_back
+    return False
+
+
+@pytest.mark.slow
+def test_killing_a_pool_while_a_worker_sends_its_result_does_not_hang():
+    """A worker killed halfway through sending a result leaves part of a message in the result
+    pipe; the pool's manager thread, reading it, would wait for the rest forever."""
+    for _ in range(3):
+        pool = worker_pool(1)
+        pool.submit(len, b"").result()
+        manager = pool._executor_manager_thread  # type: ignore[attr-defined]
+        pool.submit(_big_result, 256 << 20)
+        deadline = time.monotonic() + WAIT
+        while not _reading_a_result(manager) and time.monotonic() < deadline:
+            time.sleep(0.0005)
+        assert _reading_a_result(manager), "the result was never seen on its way"
+        within(WAIT, lambda pool=pool: stop_pool(pool, kill=True))
+        assert not manager.is_alive()
+    assert_no_workers_left()

@@ -158,7 +158,9 @@ def services(opts: Any) -> Iterator[None]:
         if opts.scheduler is not None:
             from ._cluster import cluster_executor
 
-            opts.executor = stack.enter_context(cluster_executor(opts.scheduler, resolve_workers(opts.workers)))
+            opts.executor = stack.enter_context(
+                cluster_executor(opts.scheduler, resolve_workers(opts.workers), verbose=bool(opts.verbose))
+            )
         opts.metrics = None if not watchers else watchers[0] if len(watchers) == 1 else Tee(watchers)
         opts.registry = metrics
         yield

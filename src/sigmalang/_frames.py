@@ -13,7 +13,7 @@ keeps one stream's codebook, context and content checksum).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from ._chunking import DEFAULT_CHUNK_SIZE, Chunk
@@ -390,21 +390,24 @@ class FrameReader:
         while (event := self.next_event()) is not None:
             yield event
 
-    def next_chunk(self) -> tuple[Frame, bytes] | None:
-        """The next frame and its decoded bytes, or ``None`` until more bytes are fed."""
+    def next_chunk(self, check: Callable[[Frame], object] | None = None) -> tuple[Frame, bytes] | None:
+        """The next frame and its decoded bytes, or ``None`` until more bytes are fed. *check* is
+        called with each frame before it is decoded (and may raise to stop there)."""
         while (event := self.next_event()) is not None:
             if isinstance(event, StreamHeader):
                 self._decoding = StreamDecoding(event, self.codebook)
             elif isinstance(event, Frame):
                 assert self._decoding is not None
+                if check is not None:
+                    check(event)
                 return event, self._decoding.decode(event)
             else:
                 assert self._decoding is not None
                 self._decoding.check(event)
         return None
 
-    def chunks(self) -> Iterator[tuple[Frame, bytes]]:
-        while (chunk := self.next_chunk()) is not None:
+    def chunks(self, check: Callable[[Frame], object] | None = None) -> Iterator[tuple[Frame, bytes]]:
+        while (chunk := self.next_chunk(check)) is not None:
             yield chunk
 
     def close(self, *, strict: bool = True) -> None:

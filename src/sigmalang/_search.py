@@ -26,6 +26,7 @@ from ._jobs import decode_job
 from ._plan import Plan, can_span_lines, plan_patterns
 from .errors import SigmaFormatError
 from .index import SeekTable
+from .parallel import own_futures
 from .semantic.codebook import Codebook
 
 __all__ = ["Search", "SearchStats", "search"]
@@ -77,7 +78,7 @@ class Search:
         self.use_filters = filters and not invert and self.plan.informative()
         self.byte_range = byte_range
         self.codebook = codebook
-        self.executor = executor
+        self.executor = own_futures(executor)
         self.ahead = max(1, workers) * 2
         self.stats = SearchStats(fragments=self.plan.fragments())
         self._whole = _whole_line_regex(sources, self.flags)

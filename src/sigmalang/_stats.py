@@ -34,7 +34,8 @@ class StreamStats:
 
     @property
     def throughput(self) -> float:
-        """Input bytes per second (``bytes_in / elapsed``)."""
+        """Bytes read per second (``bytes_in / elapsed``; not MB/s): original bytes when encoding,
+        encoded bytes when decoding."""
         return self.bytes_in / self.elapsed if self.elapsed > 0 else 0.0
 
     @property

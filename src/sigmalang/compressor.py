@@ -11,11 +11,15 @@ and options give the same bytes through any API.
 
 from __future__ import annotations
 
+import functools
 import os
-from collections.abc import Iterator
+import weakref
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Executor
+from typing import Any
 
-from ._chunking import DEFAULT_CHUNK_SIZE, check_chunk_size, check_int, chunk_end
-from ._frames import FrameContext, FrameReader, FrameWriter, StreamDecoding
+from ._chunking import DEFAULT_CHUNK_SIZE, Chunk, check_chunk_size, check_int, chunk_end
+from ._frames import RESET_INTERVAL, FrameContext, FrameReader, FrameWriter, StreamDecoding
 from ._levels import DEFAULT_LEVEL, chunk_size_for, level_spec
 from .container import EndOfStream, Frame, StreamHeader, StreamParser
 from .errors import SigmaError
@@ -42,6 +46,13 @@ class SigmaCompressor:
     the frames before it coded (a better ratio at small chunk sizes; frames then decode in order
     from the last reset point, see docs/FORMAT.md §6.3). With *filters*, the index carries search
     filters for :func:`sigmalang.search` (docs/FORMAT.md §18).
+
+    *workers* processes code the chunks in parallel (``0``: one per CPU), or *executor* does (any
+    ``concurrent.futures.Executor``, as for :class:`~sigmalang.StreamingEncoder`); the bytes are the
+    same for every worker count. ``compress()`` then sends each whole chunk out and returns the
+    frames that are back, waiting only when two chunks per worker are out already; ``flush()``
+    waits for the rest and ends the worker processes (so does an error, or the object's end).
+    A shared-context stream is coded in runs of 16 chunks, from one reset point to the next.
     """
 
     def __init__(
@@ -52,6 +63,8 @@ class SigmaCompressor:
         codebook: CodebookArg = None,
         shared_context: bool = False,
         filters: bool = False,
+        workers: int = 1,
+        executor: Executor | None = None,
     ):
         check_int("level", level)
         level_spec(level)
@@ -61,6 +74,13 @@ class SigmaCompressor:
         self._frames = FrameWriter(
             level, self.chunk_size, codebook=self.codebook, shared_context=shared_context, filters=filters
         )
+        self._coder: _WorkerCoder | None = None
+        if workers != 1 or executor is not None:
+            from .parallel import resolve_workers  # not at import: a worker process needs only the codec
+
+            count = resolve_workers(workers)
+            if count > 1 or executor is not None:
+                self._coder = _WorkerCoder(self._frames, count, executor, shared_context)
         self._buffer = bytearray()
         self._out = bytearray(self._frames.start())
         self._finished = False
@@ -72,6 +92,8 @@ class SigmaCompressor:
 
     @context.setter
     def context(self, context: FrameContext | None) -> None:
+        if self._coder is not None:
+            raise ValueError("a context is set for coding in this process; with workers, runs start at reset points")
         self._frames.context = context
 
     def compress(self, data: bytes | bytearray | memoryview) -> bytes:
@@ -91,8 +113,17 @@ class SigmaCompressor:
         return self._take()
 
     def _emit(self, final: bool) -> None:
-        for record in self._frames.frames(self._chunks(final)):
-            self._out += record
+        if self._coder is None:
+            for record in self._frames.frames(self._chunks(final)):
+                self._out += record
+            return
+        try:
+            for record in self._coder.records(self._chunks(final), final):
+                self._out += record
+        except BaseException:
+            self._finished = True
+            self._coder.stop(kill=True)
+            raise
 
     def _chunks(self, final: bool) -> Iterator[bytes]:
         """The whole chunks the buffer holds (with *final*, its last one too), taken out of it.
@@ -114,6 +145,94 @@ class SigmaCompressor:
         out = bytes(self._out)
         self._out.clear()
         return out
+
+
+class _WorkerCoder:
+    """A compressor's chunks coded on worker processes of its own, or on an executor given,
+    and written in order by *frames* (as :class:`~sigmalang.StreamingEncoder` does)."""
+
+    def __init__(self, frames: FrameWriter, workers: int, executor: Executor | None, shared_context: bool):
+        from . import parallel
+        from ._jobs import encode_job, encode_run_job
+
+        self.frames = frames
+        self.workers = workers
+        self.given = parallel.own_futures(executor)
+        width = (parallel.executor_workers(executor) if executor is not None else None) or workers
+        book = frames.codebook
+        # Our own pool's warm-up installs the book in each worker; jobs then name it by its id.
+        ref: Codebook | bytes | None = book.id if book is not None and executor is None else book
+        self.runs = shared_context
+        self.job = functools.partial(encode_run_job if shared_context else encode_job, level=frames.level, book=ref)
+        self.max_in_flight = width if shared_context else 2 * width
+        self._window: Any = None  # parallel.OrderedWindow, made with the pool at the first chunk
+        self._stop: weakref.finalize[Any, Any] | None = None
+        self._run: list[Chunk] = []
+        self._next = Chunk(0, 0, b"", False)
+
+    def records(self, chunks: Iterable[bytes], final: bool) -> Iterator[bytes]:
+        """The frame records of the chunks that are back: with *final*, of every chunk."""
+        for data in chunks:
+            chunk = self._next._replace(data=data)
+            self._next = Chunk(chunk.number + 1, chunk.offset + len(data), b"", False)
+            if self.runs:
+                self._run.append(chunk)
+                if len(self._run) < RESET_INTERVAL:
+                    continue
+                item: Any = self._run
+                self._run = []
+            else:
+                item = chunk
+            yield from self._records(self._started().submit(item))
+        if not final:
+            if self._window is not None:
+                yield from self._records(self._window.ready())
+            return
+        if self._run:
+            yield from self._records(self._started().submit(self._run))
+            self._run = []
+        if self._window is not None:
+            yield from self._records(self._window.drain())
+        self.stop(kill=False)
+
+    def _records(self, results: list[tuple[Any, Any]]) -> Iterator[bytes]:
+        for item, coded in results:
+            pairs = zip(item, coded, strict=True) if self.runs else [(item, coded)]
+            for _, record in self.frames.records(pairs):
+                yield record
+
+    def _started(self) -> Any:
+        if self._window is None:
+            from . import parallel
+            from ._jobs import WARM_UP_TEXT, warm_up
+
+            executor = self.given
+            if executor is None:
+                book = self.frames.codebook
+                executor = parallel.worker_pool(
+                    self.workers, functools.partial(warm_up, WARM_UP_TEXT, self.frames.level, book)
+                )
+                self._stop = weakref.finalize(self, parallel.stop_pool, executor, kill=True)
+            describe = _run_name if self.runs else _chunk_name
+            self._window = parallel.OrderedWindow(self.job, executor, self.max_in_flight, describe)
+        return self._window
+
+    def stop(self, *, kill: bool) -> None:
+        """Drop what is out and end our own worker processes (at once, with *kill*)."""
+        if self._window is not None and kill:
+            self._window.cancel()
+        if self._stop is not None and self._stop.detach() is not None:
+            from .parallel import stop_pool
+
+            stop_pool(self._window.executor, kill=kill)
+
+
+def _chunk_name(chunk: Chunk) -> str:
+    return f"chunk {chunk.number} (input byte offset {chunk.offset})"
+
+
+def _run_name(run: list[Chunk]) -> str:
+    return f"chunks {run[0].number}-{run[-1].number} (input byte offset {run[0].offset})"
 
 
 class SigmaDecompressor:
@@ -192,34 +311,10 @@ def compress(
     :class:`~sigmalang.StreamingEncoder` does; the bytes are the same for every worker count.
     """
     check_data(data)
-    if workers != 1:
-        return _compress_in_parallel(data, level, chunk_size, codebook, shared_context, workers, filters)
     comp = SigmaCompressor(
-        level, chunk_size=chunk_size, codebook=codebook, shared_context=shared_context, filters=filters
+        level, chunk_size=chunk_size, codebook=codebook, shared_context=shared_context, filters=filters, workers=workers
     )
     return comp.compress(data) + comp.flush()
-
-
-def _compress_in_parallel(
-    data: bytes | bytearray | memoryview,
-    level: int,
-    chunk_size: int | None,
-    codebook: CodebookArg,
-    shared_context: bool,
-    workers: int,
-    filters: bool = False,
-) -> bytes:
-    import io
-
-    from .stream import StreamingEncoder  # not at import: a worker process needs only the codec
-
-    encoder = StreamingEncoder(
-        level, chunk_size, workers=workers, codebook=codebook, shared_context=shared_context, filters=filters
-    )
-    out = io.BytesIO()
-    with memoryview(data) as view:
-        encoder.encode_stream(io.BytesIO(view.cast("B")), out)
-    return out.getvalue()
 
 
 def decompress(
@@ -234,21 +329,29 @@ def decompress(
     later stream without a word. A caller that expects padding can decode stream by stream with
     :class:`SigmaDecompressor` and look at ``unused_data`` itself.
 
-    With *max_output_size*, raise :class:`SigmaError` as soon as the output would be larger (at
-    most one frame is decoded past the limit), as zstandard's ``max_output_size``.
+    With *max_output_size*, raise :class:`SigmaError` instead of decoding past that many bytes,
+    as zstandard's ``max_output_size``: each frame records its decoded size, and the frame that
+    would take the output past the limit is not decoded (nor is anything after it).
     """
     check_data(data)
-    if max_output_size is not None and max_output_size < 0:
-        raise ValueError("max_output_size must be 0 or more")
+    if max_output_size is not None:
+        check_int("max_output_size", max_output_size)
+        if max_output_size < 0:
+            raise ValueError("max_output_size must be 0 or more")
     reader = FrameReader(as_codebook(codebook))
     with memoryview(data) as view:  # a TypeError for anything that is not bytes-like (a list, a str)
         reader.feed(view.tobytes())
     out = []
     total = 0
-    for _, chunk in reader.chunks():
+
+    def room(frame: Frame) -> None:
+        if max_output_size is not None and total + frame.original_size > max_output_size:
+            raise SigmaError(
+                f"decompressed data exceeds max_output_size ({max_output_size:,} bytes) at frame {frame.number}"
+            )
+
+    for _, chunk in reader.chunks(room):
         total += len(chunk)
-        if max_output_size is not None and total > max_output_size:
-            raise SigmaError(f"decompressed data exceeds max_output_size ({max_output_size:,} bytes)")
         out.append(chunk)
     reader.close()
     return b"".join(out)

@@ -199,9 +199,11 @@ class SigmaFile(io.BufferedIOBase):
     """A file object reading or writing a ΣLANG stream.
 
     *filename* is a path or a binary file object; *mode* is ``"r"``, ``"w"``, ``"x"`` or ``"a"``
-    (with or without ``"b"``). *level*, *chunk_size* and *shared_context* apply when writing
-    (given when reading, they are a ``ValueError``, as ``lzma``'s *preset* is);
+    (with or without ``"b"``). *level*, *chunk_size*, *shared_context* and *workers* apply when
+    writing (given when reading, they are a ``ValueError``, as ``lzma``'s *preset* is);
     *codebook* (a :class:`~sigmalang.semantic.Codebook` or a codebook file's path) to both.
+    With *workers* (``0``: one per CPU), chunks are coded by that many worker processes, which end
+    when the file is closed (see :class:`~sigmalang.SigmaCompressor`); the bytes are the same.
     """
 
     def __init__(
@@ -213,6 +215,7 @@ class SigmaFile(io.BufferedIOBase):
         chunk_size: int | None = None,
         codebook: CodebookArg = None,
         shared_context: bool | None = None,
+        workers: int | None = None,
     ):
         book = as_codebook(codebook)
         if mode not in ("r", "rb", "w", "wb", "x", "xb", "a", "ab"):
@@ -226,9 +229,12 @@ class SigmaFile(io.BufferedIOBase):
                 chunk_size=chunk_size,
                 codebook=book,
                 shared_context=bool(shared_context),
+                workers=1 if workers is None else workers,
             )
         elif level is not None or chunk_size is not None or shared_context is not None:
             raise ValueError("level, chunk_size and shared_context are for writing; a stream records its own")
+        elif workers is not None:
+            raise ValueError("workers is for writing")
         self._closefp = False
         if isinstance(filename, str | bytes | os.PathLike):
             self._fp: IO[bytes] = builtins.open(filename, mode if "b" in mode else mode + "b")  # noqa: SIM115
@@ -327,7 +333,12 @@ class SigmaFile(io.BufferedIOBase):
         assert self._compressor is not None
         with memoryview(data) as view:
             length = view.nbytes
-            self._fp.write(self._compressor.compress(view.cast("B")))
+            try:
+                out = self._compressor.compress(view.cast("B"))
+            except BaseException:
+                self._compressor = None  # failed (a worker died): close() ends no stream
+                raise
+            self._fp.write(out)
         self._size += length
         return length
 
@@ -340,11 +351,15 @@ def open(
     chunk_size: int | None = None,
     codebook: CodebookArg = None,
     shared_context: bool | None = None,
+    workers: int | None = None,
     encoding: str | None = None,
     errors: str | None = None,
     newline: str | None = None,
 ) -> SigmaFile | io.TextIOWrapper:
-    """Open a ΣLANG stream in binary (``"rb"``, ``"wb"``, ...) or text (``"rt"``, ``"wt"``, ...) mode."""
+    """Open a ΣLANG stream in binary (``"rb"``, ``"wb"``, ...) or text (``"rt"``, ``"wt"``, ...) mode.
+
+    The options are :class:`SigmaFile`'s; *workers* codes the chunks of a file being written in
+    parallel (the same bytes for every value)."""
     if "t" in mode:
         if "b" in mode:
             raise ValueError(f"invalid mode: {mode!r}")
@@ -357,6 +372,7 @@ def open(
         chunk_size=chunk_size,
         codebook=codebook,
         shared_context=shared_context,
+        workers=workers,
     )
     if "t" in mode:
         return io.TextIOWrapper(cast(BinaryIO, binary), io.text_encoding(encoding), errors, newline)

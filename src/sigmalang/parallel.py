@@ -18,6 +18,7 @@ import contextlib
 import functools
 import multiprocessing
 import os
+import select
 import signal
 import sys
 import threading
@@ -26,16 +27,19 @@ from collections import deque
 from collections.abc import Callable, Generator, Iterable
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar, overload
 
+from ._cluster import ClusterExecutor, is_client_executor
 from .errors import SigmaError, WorkerError
 
 __all__ = [
     "Done",
     "Observer",
+    "OrderedWindow",
     "WorkerError",
     "executor_workers",
     "ordered_map",
+    "own_futures",
     "resolve_workers",
     "stop_pool",
     "worker_pool",
@@ -78,6 +82,23 @@ def executor_workers(executor: Executor) -> int | None:
             return None
         return total if isinstance(total, int) and total > 0 else None
     return None
+
+
+@overload
+def own_futures(executor: Executor) -> Executor: ...
+
+
+@overload
+def own_futures(executor: None) -> None: ...
+
+
+def own_futures(executor: Executor | None) -> Executor | None:
+    """*executor* as the pipeline submits to it. A Dask client's executor (``client.get_executor()``)
+    is replaced by a :class:`~sigmalang._cluster.ClusterExecutor` on the same client, whose futures
+    always end, even when a finished task's result is lost with its worker and its rerun fails."""
+    if executor is not None and is_client_executor(executor):
+        return ClusterExecutor.like(executor)
+    return executor
 
 
 class Observer(Protocol):
@@ -145,11 +166,43 @@ def worker_pool(workers: int, warm_up: Callable[[], object] | None = None) -> Pr
     )
 
 
+MANAGER_WAIT = 1.0  # seconds a killed pool's manager thread is given to end before it is fed
+
+
 def stop_pool(executor: Executor, *, kill: bool) -> None:
     """Shut *executor* down and wait for it; with *kill* (on error or interrupt), end its processes first."""
-    if kill:
-        _kill_workers(executor)
-    executor.shutdown(wait=True, cancel_futures=True)
+    if not kill:
+        executor.shutdown(wait=True, cancel_futures=True)
+        return
+    manager = getattr(executor, "_executor_manager_thread", None)
+    results = getattr(executor, "_result_queue", None)
+    _kill_workers(executor)
+    executor.shutdown(wait=manager is None or results is None, cancel_futures=True)
+    if manager is not None and results is not None:
+        _join_manager(manager, results)
+        results.close()
+
+
+def _join_manager(manager: threading.Thread, results: Any) -> None:
+    """Wait for a killed pool's manager thread. A worker killed while it was sending a result
+    leaves part of that message in the result pipe, and the manager thread, reading it, waits
+    for the rest forever: it is given zero bytes (through the pipe's writing end, which this
+    process holds) until the message is whole. It cannot be unpickled, and the manager thread
+    takes that for a broken pool: it fails what is pending and ends."""
+    manager.join(MANAGER_WAIT)
+    if not manager.is_alive():
+        return
+    fd = results._writer.fileno()
+    os.set_blocking(fd, False)
+    zeros = bytes(1 << 16)
+    while manager.is_alive():
+        try:
+            os.write(fd, zeros)
+        except BlockingIOError:  # the pipe is full: wait until the manager thread has read some
+            select.select([], [fd], [], 0.05)
+        except OSError:
+            manager.join()
+            return
 
 
 def _kill_workers(executor: Executor) -> None:
@@ -162,13 +215,15 @@ def _kill_workers(executor: Executor) -> None:
         if process.is_alive():
             process.kill()
     # With the workers gone nothing reads the pool's call queue, and its feeder thread may be
-    # blocked writing a job into the full pipe; shutdown() joins that thread, so it would wait
-    # forever. Close the reading end (the write then fails) and do not join the feeder.
+    # blocked writing a job into the full pipe; shutdown() would join that thread, and wait
+    # forever: it is not joined. The pool's manager thread sees the workers die and closes the
+    # queue's reading end itself (the blocked write then fails and the feeder ends). It is not
+    # closed here too: the two closes would race, both threads passing the connection's "still
+    # open" check, and the second os.close() would fail with EBADF in the manager thread (which
+    # then stops before it ends the feeder) or close whatever file had just been given that number.
     queue = getattr(executor, "_call_queue", None)
     if queue is not None:
         queue.cancel_join_thread()
-        with contextlib.suppress(OSError, AttributeError):
-            queue._reader.close()
 
 
 def release_at_exit() -> None:
@@ -229,6 +284,60 @@ def ordered_map(
             for _, future in window:
                 if future is not None:
                     future.cancel()
+
+
+class OrderedWindow(Generic[R]):
+    """``ordered_map`` for a caller that pushes items as they come (an incremental compressor):
+    at most *max_in_flight* items submitted to *executor* and not yet taken, results taken in order.
+
+    :meth:`submit` sends an item and returns the results that had to be taken to make room for it
+    (waiting for the oldest when the window is full: the backpressure); :meth:`ready` takes the
+    leading results that are done, without waiting; :meth:`drain` waits for all of them. Errors
+    are those of ``ordered_map``. :meth:`cancel` cancels what is not taken.
+    """
+
+    def __init__(
+        self,
+        fn: Callable[[Any], R],
+        executor: Executor,
+        max_in_flight: int,
+        describe: Callable[[Any], str] = lambda item: "item",
+    ):
+        if max_in_flight < 1:
+            raise ValueError("max_in_flight must be at least 1")
+        self.fn = fn
+        self.executor = executor
+        self.max_in_flight = max_in_flight
+        self.describe = describe
+        self._window: deque[tuple[Any, Future[R]]] = deque()
+
+    def __len__(self) -> int:
+        return len(self._window)
+
+    def submit(self, item: Any) -> list[tuple[Any, R]]:
+        out = []
+        while len(self._window) >= self.max_in_flight:
+            out.append(self._take())
+        self._window.append((item, _submit(self.executor, self.fn, item, self.describe)))
+        return out
+
+    def ready(self) -> list[tuple[Any, R]]:
+        out = []
+        while self._window and self._window[0][1].done():
+            out.append(self._take())
+        return out
+
+    def drain(self) -> list[tuple[Any, R]]:
+        return [self._take() for _ in range(len(self._window))]
+
+    def cancel(self) -> None:
+        window, self._window = self._window, deque()
+        if not isinstance(self.executor, ProcessPoolExecutor):  # see ordered_map
+            for _, future in window:
+                future.cancel()
+
+    def _take(self) -> tuple[Any, R]:
+        return _result(*self._window.popleft(), self.describe)
 
 
 def _observed(
@@ -296,9 +405,10 @@ def _result(item: Any, future: Future[R] | None, describe: Callable[[Any], str])
         raise
     except Exception as exc:
         if type(exc).__name__ == "KilledWorker":  # Dask: the task's workers died, as many times as it allows
+            last = getattr(getattr(exc, "last_worker", None), "address", None)
             raise WorkerError(
                 f"cluster workers died while coding {describe(item)}, more often than the cluster "
-                f"runs a task again (killed, or out of memory?): {exc}"
+                f"runs a task again (killed, or out of memory?)" + (f"; the last one was {last}" if last else "")
             ) from exc
         raise _failed(exc, item, describe) from exc
 

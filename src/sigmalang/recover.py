@@ -37,7 +37,7 @@ from .container import (
 )
 from .errors import SigmaError, SigmaFormatError, WorkerError
 from .glyph import Glyph, parse_prefix, read_glyph
-from .parallel import resolve_workers, stop_pool, worker_pool
+from .parallel import own_futures, resolve_workers, stop_pool, worker_pool
 from .primitives import GlyphType
 from .semantic.codebook import Codebook
 
@@ -460,7 +460,7 @@ def scan(
     if stop_at_loss or (executor is None and count == 1):
         return _Scanner(fp, sink, stop_at_loss, codebook=codebook).run()
     warm_up = functools.partial(install_codebook, codebook) if codebook is not None and executor is None else None
-    pool = executor if executor is not None else worker_pool(count, warm_up)
+    pool = own_futures(executor) if executor is not None else worker_pool(count, warm_up)
     book_ref = codebook.id if warm_up is not None and codebook is not None else codebook
     failed = True
     try:

@@ -45,7 +45,7 @@ from ._pipeline import (
     read_ahead,
 )
 from ._stats import StreamStats
-from .compressor import CodebookArg
+from .compressor import CodebookArg, _chunk_name, _run_name
 from .container import EndOfStream, Frame, StreamHeader
 from .glyph import BoundaryHandler, ParseState
 from .memory import (
@@ -54,7 +54,7 @@ from .memory import (
     get_optimal_chunk_size,
     get_streaming_vs_full_memory,
 )
-from .parallel import Done, executor_workers, ordered_map, resolve_workers
+from .parallel import Done, executor_workers, ordered_map, own_futures, resolve_workers
 from .semantic.codebook import Codebook, as_codebook
 
 __all__ = [
@@ -91,7 +91,7 @@ class _Streaming:
     ):
         self.codebook = as_codebook(codebook)
         self.workers = resolve_workers(workers)
-        self.executor = executor
+        self.executor = own_futures(executor)
         if max_in_flight is not None and max_in_flight < 1:
             raise ValueError("max_in_flight must be at least 1")
         self._max_in_flight = max_in_flight
@@ -131,14 +131,6 @@ class _Streaming:
         if self.codebook is not None and self.executor is None and workers > 1:
             return self.codebook.id
         return self.codebook
-
-
-def _chunk_name(chunk: Chunk) -> str:
-    return f"chunk {chunk.number} (input byte offset {chunk.offset})"
-
-
-def _run_name(run: list[Chunk]) -> str:
-    return f"chunks {run[0].number}-{run[-1].number} (input byte offset {run[0].offset})"
 
 
 def _runs(chunks: Iterable[Chunk], size: int) -> Generator[list[Chunk], None, None]:
