@@ -103,11 +103,13 @@ def _before_the_program(stderr: str) -> bool:
     """Whether the interrupt came before any of the command line's code ran: while the interpreter
     starts (site-packages, runpy) or imports the package itself, Python handles it its own way
     (a traceback, death by SIGINT, or exit 1), out of the program's reach."""
-    frames = re.findall(r'File "([^"]+)"', stderr)
+    located = re.findall(r'File "([^"]+)", line \d+, in (\S+)', stderr)
+    frames = [f for f, _ in located]
     ours = [f for f in frames if f"{os.sep}sigmalang{os.sep}" in f and not f.endswith("__init__.py")]
     # A module still being imported when the interrupt lands (the innermost frame is the import
-    # machinery's) counts as start-up too: the command has not begun its work.
-    importing = bool(frames) and frames[-1].startswith("<frozen importlib")
+    # machinery's, or a module's own top-level code) counts as start-up too: the command has not
+    # begun its work.
+    importing = bool(located) and (frames[-1].startswith("<frozen importlib") or located[-1][1] == "<module>")
     return "sigmalang: interrupted" not in stderr and (not ours or importing)
 
 
