@@ -19,6 +19,7 @@ import psutil
 import pytest
 from distributed import Client, LocalCluster
 
+import sigmalang
 import sigmalang.dask as sgl_dask
 from conftest import read_text_file
 from sigmalang import SigmaFile, StreamingDecoder, StreamingEncoder
@@ -218,8 +219,9 @@ os._exit(0)
 def test_every_worker_killed_with_no_retries_allowed_is_one_error_and_no_output(tmp_path):
     """Chunks running on the killed workers fail at once (no retries allowed); a finished chunk
     whose result is lost with its worker is run again, and when that run fails too, its error
-    reaches the pipeline as well (``ClusterExecutor``). Run in a process group of its own, with a
-    time limit, so that nothing here can hold the suite."""
+    reaches the pipeline as well (``ClusterExecutor``). Either way the run ends: with one error
+    and no output, or (when no chunk was running at the kill) with the whole stream. Run in a
+    process group of its own, with a time limit, so that nothing here can hold the suite."""
     data = read_text_file("loghub-sample") * 4  # 7 chunks of 256 KiB
     src, dst = tmp_path / "in.log", tmp_path / "out.sgl"
     src.write_bytes(data)
@@ -232,6 +234,13 @@ def test_every_worker_killed_with_no_retries_allowed_is_one_error_and_no_output(
         out, err = child.communicate()
         pytest.fail("the encode was still waiting 4 minutes after its workers were killed\n" + err[-3000:])
     lines = out.splitlines()
+    if lines[:1] == ["no error"]:
+        # The kill can land when no chunk is running on the killed workers (the scheduler's view
+        # lags): every lost result is then computed again on the restarted workers, as allowed,
+        # and the stream must be whole.
+        assert sigmalang.decompress(dst.read_bytes()) == data
+        assert sorted(os.listdir(tmp_path)) == ["in.log", "out.sgl"]
+        return
     assert lines[:1] == ["one error"], out + err[-3000:]
     assert float(lines[1].split()[0]) < 60, out  # Dask reports a dead worker within seconds
     assert os.listdir(tmp_path) == ["in.log"]  # no output, no temporary file
