@@ -31,6 +31,7 @@ _SHT_X86_64_UNWIND = 0x70000001  # .eh_frame: unwind tables, not needed to run t
 _SHN_UNDEF, _SHN_LORESERVE, _SHN_ABS, _SHN_COMMON = 0, 0xFF00, 0xFFF1, 0xFFF2
 _R_X86_64_64, _R_X86_64_PC64 = 1, 24
 _EM_X86_64, _ET_REL = 62, 1
+_MAX_IMAGE = 64 << 20  # far above the kernel's size (about 30 KB): an object claiming more is damaged
 _blocks: list[mmap.mmap] = []  # the loaded code: kept for the life of the process
 
 
@@ -100,6 +101,8 @@ def _load(obj: bytes, symbol: str, external: Callable[[str], int | None]) -> int
             size = (size + align - 1) // align * align
             commons[number] = size
             size += length
+    if size > _MAX_IMAGE:
+        raise ValueError(f"object needs {size:,} bytes of memory")
     try:
         block = mmap.mmap(-1, size, prot=mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC)
     except (OSError, ValueError):  # executable memory refused (a hardened system)
@@ -107,21 +110,42 @@ def _load(obj: bytes, symbol: str, external: Callable[[str], int | None]) -> int
     view = ctypes.c_char.from_buffer(block)
     base = ctypes.addressof(view)
     del view  # the block stays where it is; without a view of it, it can be closed on failure
-    image = bytearray(size)
+    try:
+        address = _place(obj, symbol, sections, table, placed, commons, base, external, block)
+    except BaseException:
+        block.close()
+        raise
+    if address is None:
+        block.close()
+        return None
+    _blocks.append(block)
+    return address
+
+
+def _place(
+    obj: bytes,
+    symbol: str,
+    sections: list[_Section],
+    table: _Section,
+    placed: dict[int, int],
+    commons: dict[int, int],
+    base: int,
+    external: Callable[[str], int | None],
+    block: mmap.mmap,
+) -> int | None:
+    """Fill *block* (at address *base*) with the sections, relocated; the address of *symbol*."""
+    image = bytearray(len(block))
     for index, at in placed.items():
         section = sections[index]
         if section.kind != _SHT_NOBITS:
             image[at : at + section.size] = obj[section.offset : section.offset + section.size]
     symbols = _symbols(obj, sections, table, placed, commons, base, external)
     if symbols is None or symbol not in symbols[1]:
-        block.close()
         return None
     addresses, named = symbols
     if not _relocate(obj, sections, placed, base, addresses, image):
-        block.close()
         return None
     block[:] = bytes(image)
-    _blocks.append(block)
     return named[symbol]
 
 
