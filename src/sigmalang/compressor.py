@@ -100,7 +100,10 @@ class SigmaCompressor:
         if self._finished:
             raise ValueError("Compressor has been flushed")
         check_data(data)
-        self._buffer += data
+        try:
+            self._buffer += data
+        except BufferError:  # a view of the buffer is still alive somewhere: grow a copy instead
+            self._buffer = self._buffer + data
         self._emit(final=False)
         return self._take()
 
