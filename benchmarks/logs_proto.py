@@ -42,8 +42,6 @@ def var_pattern(delims: bytes) -> re.Pattern[bytes]:
 
 esc = _records._escape
 unesc = _records._unescape
-spell = _records._spell
-Col2 = _records._Column  # the adaptive rule's state: previous number, its spelling, recent numbers, costs
 
 
 class Column:
@@ -119,12 +117,6 @@ def decode_inline(code: bytes, delims: bytes = DELIMS_WIDE) -> bytes:
     return b"\n".join(out)
 
 
-def shape_of(tok: bytes) -> tuple[int, int, int] | None:
-    """(value, decimals, width) of a number token of at most 18 bytes that they spell back exactly, else None."""
-    number = _records._number(tok) if len(tok) <= 18 else None
-    return None if number is None else (number[0], *number[1])
-
-
 def encode(
     data: bytes, delims: bytes = DELIMS_WIDE, delta: int = 1, prefix_cols: bool = True, split: bool = True
 ) -> list[bytes]:
@@ -135,7 +127,6 @@ def encode(
     ids = bytearray()
     cols: dict[object, list[bytes]] = {}
     prev: dict[object, int] = {}
-    state: dict[object, Col2] = {}
     lines = data.split(b"\n")
     for line in lines:
         parts = pat.split(line)
@@ -151,19 +142,8 @@ def encode(
             if col is None:
                 col = cols[key] = []
                 prev[key] = 0
-            if delta == 2:
-                c2 = state.get(key)
-                if c2 is None:
-                    c2 = state[key] = Col2()
-                sh = shape_of(tok)
-                if sh is not None and (sh[1], sh[2]) == c2.shape and c2.delta_cost < c2.raw_cost:
-                    col.append(str(sh[0] - c2.prev).encode() + b"\n")
-                elif DELTA.match(tok) or tok[:1] == b'"':
-                    col.append(b'"' + tok + b"\n")
-                else:
-                    col.append(tok + b"\n")
-                if sh is not None:
-                    c2.see(sh[0], (sh[1], sh[2]))
+            if delta == 2:  # the product's adaptive rule, applied per column below
+                col.append(tok)
             elif delta and NUMBER.match(tok):
                 v = int(tok)
                 col.append(str(v - prev[key]).encode() + b"\n")
@@ -174,7 +154,8 @@ def encode(
                 col.append(tok + b"\n")
     head = encode_varint(len(lines))
     body = [b"".join(table), bytes(ids)]
-    colbytes = [b"".join(c) for c in cols.values()]
+    code_column = _records._column_code if delta == 2 else b"".join
+    colbytes = [code_column(c) for c in cols.values()]
     return [head, *body, *(colbytes if split else [b"".join(colbytes)])]
 
 
@@ -207,9 +188,10 @@ def decode(head: bytes, table: bytes, ids: bytes, colstream: bytes, delta: int =
             vs.append(colstream[p:e])
             p = e + 1
         values.append(vs)
+    if delta == 2:
+        values = [_records._column_tokens(v) for v in values]
     at = [0] * len(order)
     prev = [0] * len(order)
-    st = [Col2() for _ in order]
     out = []
     i = 0
     for tid in tids:
@@ -220,16 +202,7 @@ def decode(head: bytes, table: bytes, ids: bytes, colstream: bytes, delta: int =
             i += 1
             v = values[c][at[c]]
             at[c] += 1
-            if delta == 2:
-                c2 = st[c]
-                if DELTA.match(v):
-                    v = spell(c2.prev + int(v), *c2.shape)
-                elif v[:1] == b'"':
-                    v = v[1:]
-                sh = shape_of(v)
-                if sh is not None:
-                    c2.see(sh[0], (sh[1], sh[2]))
-            elif delta and DELTA.match(v):
+            if delta != 2 and delta and DELTA.match(v):
                 prev[c] += int(v)
                 v = str(prev[c]).encode()
             elif delta and v[:1] == b'"':

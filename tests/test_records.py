@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import records_reference
 import sigmalang
 from conftest import service_log
 from sigmalang import _records, codec
@@ -207,3 +208,22 @@ def test_a_long_log_chunk_is_coded_the_way_its_first_lines_code_smaller() -> Non
     prose_lines = prose.replace(b" ", b" 1 ")  # a field in every few words: taken for logs
     body = codec.encode_body(prose_lines, codec.level_spec(4))
     assert decode_chunk(body.transform, body.backend, body.data, len(prose_lines)) == prose_lines
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(log_lines(), st.binary(max_size=600)))
+def test_column_rule_matches_a_plain_reading_of_the_format(data: bytes) -> None:
+    """The product's column loops write and read what one object per column does (a slower,
+    plainer reading of FORMAT.md §7.6), for any lines and for damaged entries too."""
+    code = _records.encode(data)
+    assert code == records_reference.encode(data)
+    _, templates, line_ids, start = _records.parse(code)
+    columns = _records._Columns()
+    template_columns = [columns.of(t) for t in templates]
+    values = _records._column_values(code, start, template_columns, line_ids, len(columns.ids))
+    assert [_records._column_tokens(v) for v in values] == records_reference.decode_tokens(code)
+    mangled = [[e[::-1] for e in v] for v in values]  # entries no encoder writes
+    plain = [
+        [records_reference.read(e, state) for e in v] for v, state in ((v, records_reference.Column()) for v in mangled)
+    ]
+    assert [_records._column_tokens(v) for v in mangled] == plain

@@ -26,7 +26,7 @@ _CLASS = re.escape(DELIMITERS)
 # A field: a maximal run of non-delimiters holding a digit. The look-behind starts a match only at
 # a token's first byte, so a long token without digits is scanned once.
 _FIELD = re.compile(rb"((?<![^" + _CLASS + rb"\n])[^" + _CLASS + rb"\n]*[0-9][^" + _CLASS + rb"\n]*)")
-_NUMBER = re.compile(rb"[0-9]{1,18}(?:\.[0-9]{1,9})?\Z")
+_NUMBER = re.compile(rb"[0-9]{1,18}(?:\.([0-9]{1,9}))?\Z")
 _DELTA = re.compile(rb"-?(?:0|[1-9][0-9]{0,18})\Z")
 _ESCAPE = 0x22  # '"': a value that would read as a difference is written after this byte
 _RECENT = 4
@@ -43,45 +43,6 @@ def looks_like_logs(data: bytes) -> bool:
     if lines < 8 or b"\x00" in sample or len(sample) > 1024 * lines:
         return False
     return len(_FIELD.findall(sample)) >= lines
-
-
-class _Column:
-    """A column's number state: previous number, its spelling, recent numbers, the two costs."""
-
-    __slots__ = ("delta_cost", "prev", "raw_cost", "recent", "shape")
-
-    def __init__(self) -> None:
-        self.prev = 0
-        self.shape = (-1, -1)
-        self.recent: list[int] = []
-        self.raw_cost = 0
-        self.delta_cost = 1
-
-    @property
-    def deltas(self) -> bool:
-        """Whether the column's next value is written as a difference when it can be: after a
-        number, while differences have cost fewer digits than the numbers themselves."""
-        return self.shape[0] >= 0 and self.delta_cost < self.raw_cost
-
-    def see(self, value: int, shape: tuple[int, int]) -> None:
-        if shape == self.shape:
-            self.raw_cost += 1 if value in self.recent else len(str(value))
-            self.delta_cost += len(str(value - self.prev))
-        self.prev = value
-        self.shape = shape
-        if value not in self.recent:
-            self.recent = [value, *self.recent[: _RECENT - 1]]
-
-
-def _number(token: bytes) -> tuple[int, tuple[int, int]] | None:
-    """A number's value and shape (decimals, zero-padded width or 0), when they spell *token*."""
-    if not _NUMBER.match(token):
-        return None
-    dot = token.find(b".")
-    decimals = 0 if dot < 0 else len(token) - dot - 1
-    width = len(token) if token[:1] == b"0" and len(token) > 1 and token[1:2] != b"." else 0
-    value = int(token.replace(b".", b""))
-    return (value, (decimals, width)) if _spell(value, decimals, width) == token else None
 
 
 def _spell(value: int, decimals: int, width: int) -> bytes:
@@ -117,47 +78,74 @@ class _Columns:
 
 def encode(data: bytes) -> bytes:
     """The record code of *data* (any bytes)."""
-    templates: dict[tuple[bytes, ...], tuple[int, list[int]]] = {}
+    templates: dict[tuple[bytes, ...], tuple[bytes, list[int]]] = {}
     table: list[bytes] = []
     ids = bytearray()
     columns = _Columns()
-    values: list[list[bytes]] = []
-    state: list[_Column] = []
+    tokens: list[list[bytes]] = []
     lines = data.split(b"\n")
+    split = _FIELD.split
     for line in lines:
-        parts = _FIELD.split(line)
+        parts = split(line)
         constants = tuple(parts[0::2])
         known = templates.get(constants)
         if known is None:
-            known = templates[constants] = (len(table), columns.of(constants))
+            known = templates[constants] = (encode_varint(len(table)), columns.of(constants))
             table.append(b"\x00".join(_escape(c) for c in constants) + b"\n")
-            for _ in range(len(columns.ids) - len(values)):
-                values.append([])
-                state.append(_Column())
-        ids += encode_varint(known[0])
+            tokens += [[] for _ in range(len(columns.ids) - len(tokens))]
+        ids += known[0]
         for column, token in zip(known[1], parts[1::2], strict=True):
-            values[column].append(_value(token, state[column]))
+            tokens[column].append(token)
     head = bytes([RECORDS_VERSION]) + encode_varint(len(lines))
     body = b"".join(table)
-    return b"".join([head, encode_varint(len(body)), encode_varint(len(ids)), body, ids, *map(b"".join, values)])
+    return b"".join([head, encode_varint(len(body)), encode_varint(len(ids)), body, ids, *map(_column_code, tokens)])
 
 
-def _value(token: bytes, column: _Column) -> bytes:
-    number = _number(token)
-    difference = b""
-    if column.deltas and number is not None and number[1] == column.shape:
-        difference = str(number[0] - column.prev).encode()
-    if not column.deltas:
-        out = token
-    elif _DELTA.match(difference):  # a difference of more than 19 digits is written as the value
-        out = difference
-    elif _DELTA.match(token) or token[0] == _ESCAPE:
-        out = b'"' + token
-    else:
-        out = token
-    if number is not None:
-        column.see(*number)
-    return out + b"\n"
+def _column_code(tokens: list[bytes]) -> bytes:
+    """One column's values as the code writes them, each followed by a line feed.
+
+    A number (``_NUMBER``) is written as the difference from the column's previous number when the
+    column is writing differences (see :func:`_column_tokens`, which reads them back) and the two
+    have the same shape; a value that would then read as a difference is written after ``"``."""
+    out: list[bytes] = []
+    append = out.append
+    prev, shape, raw_cost, delta_cost = 0, -1, 0, 1
+    recent: list[int] = []
+    for token in tokens:
+        deltas = shape >= 0 and delta_cost < raw_cost
+        value, this = _parsed(token)
+        if this < 0:
+            append(b'"' + token if deltas and (token[0] == _ESCAPE or _DELTA.match(token)) else token)
+            continue
+        difference = str(value - prev).encode() if deltas and this == shape else b""
+        if not deltas:
+            append(token)
+        elif _DELTA.match(difference):  # at most 19 digits: a longer one is written as the value
+            append(difference)
+        else:
+            append(b'"' + token if _DELTA.match(token) else token)
+        if this == shape:
+            raw_cost += 1 if value in recent else len(str(value))
+            delta_cost += len(str(value - prev))
+        prev, shape = value, this
+        if value not in recent:
+            recent = [value, *recent[: _RECENT - 1]]
+    out.append(b"")
+    return b"\n".join(out) if tokens else b""
+
+
+def _parsed(token: bytes) -> tuple[int, int]:
+    """A token's value and shape when it is a number (``_NUMBER``), else (0, -1). The shape is
+    ``decimals << 8 | width``: the digits after the point, and the token's length if it is
+    zero-padded, else 0. Every number is spelt as :func:`_spell` spells its value and shape."""
+    if token.isdigit() and len(token) <= 18:
+        return int(token), (len(token) if token[0] == 0x30 and len(token) > 1 else 0)
+    found = _NUMBER.match(token)
+    if found is None:
+        return 0, -1
+    decimals = found.end(1) - found.start(1)
+    width = len(token) if token[0] == 0x30 and token[1] != 0x2E else 0
+    return int(token.replace(b".", b"")), decimals << 8 | width
 
 
 def parse(code: bytes) -> tuple[int, list[tuple[bytes, ...]], list[int], int]:
@@ -200,23 +188,20 @@ def decode(code: bytes, size: int) -> bytes:
     if n_lines == 0 or size + 1 < n_lines:
         raise RecordsError(f"{n_lines} lines cannot make {size} bytes")
     values = _column_values(code, start, template_columns, line_ids, len(columns.ids))
-    state = [_Column() for _ in range(len(columns.ids))]
-    taken = [0] * len(columns.ids)
-    out = bytearray()
-    for number, tid in enumerate(line_ids):
-        if number:
-            out += b"\n"
-        constants = templates[tid]
-        out += constants[0]
-        for column, piece in zip(template_columns[tid], constants[1:], strict=True):
-            out += _token(values[column][taken[column]], state[column])
-            taken[column] += 1
-            out += piece
-        if len(out) > size:
+    nexts = [iter(_column_tokens(entries)).__next__ for entries in values]
+    # Each template as a %-format of its constant text: a line is then joined in one step.
+    formats = [b"%s".join(piece.replace(b"%", b"%%") for piece in t) for t in templates]
+    lines = []
+    total = -1
+    for tid in line_ids:
+        line = formats[tid] % tuple([nexts[column]() for column in template_columns[tid]])
+        total += len(line) + 1
+        if total > size:
             raise RecordsError(f"records decode to more than {size} bytes")
-    if len(out) != size:
-        raise RecordsError(f"records decoded to {len(out)} bytes, expected {size}")
-    return bytes(out)
+        lines.append(line)
+    if total != size:
+        raise RecordsError(f"records decoded to {total} bytes, expected {size}")
+    return b"\n".join(lines)
 
 
 def describe(code: bytes) -> tuple[list[tuple[bytes, int]], list[tuple[bytes, str, int, int]]]:
@@ -238,8 +223,7 @@ def describe(code: bytes) -> tuple[list[tuple[bytes, int]], list[tuple[bytes, st
                 labels[column] = b"<*>".join(t[: k + 1]) + b"<*>"
     out = []
     for label, entries in zip(labels, values, strict=True):
-        state = _Column()
-        numbers = sum(1 for e in entries if _number(_token(e, state)) is not None)
+        numbers = sum(1 for token in _column_tokens(entries) if _parsed(token)[1] >= 0)
         kind = "number" if numbers == len(entries) else ("text" if not numbers else "mixed")
         out.append((label, kind, len(entries), sum(len(e) + 1 for e in entries)))
     return list(zip(shown, uses, strict=True)), out
@@ -252,37 +236,53 @@ def _column_values(
     for tid in line_ids:
         for column in template_columns[tid]:
             counts[column] += 1
-    if sum(counts) > len(code) - start:
+    needed = sum(counts)
+    if needed > len(code) - start:
         raise RecordsError("more field values than the record code has bytes")
-    values: list[list[bytes]] = []
-    pos = start
-    for count in counts:
-        entries = []
-        for _ in range(count):
-            stop = code.find(b"\n", pos)
-            if stop < 0:
-                raise RecordsError("a column ends before its last value")
-            entries.append(code[pos:stop])
-            pos = stop + 1
-        values.append(entries)
-    if pos != len(code):
+    entries = code[start:].split(b"\n")
+    if len(entries) - 1 < needed:
+        raise RecordsError("a column ends before its last value")
+    if len(entries) - 1 > needed or entries[-1]:
         raise RecordsError("bytes after the last column")
+    values = []
+    at = 0
+    for count in counts:
+        values.append(entries[at : at + count])
+        at += count
     return values
 
 
-def _token(entry: bytes, column: _Column) -> bytes:
-    if not column.deltas:
-        token = entry
-    elif _DELTA.match(entry):
-        token = _spell(column.prev + int(entry), *column.shape)
-    elif entry[:1] == b'"':
-        token = entry[1:]
-    else:
-        token = entry
-    number = _number(token)
-    if number is not None:
-        column.see(*number)
-    return token
+def _column_tokens(entries: list[bytes]) -> list[bytes]:
+    """One column's field values from its entries in the code: :func:`_column_code` backwards.
+
+    A column writes differences once it has seen a number and while differences have cost fewer
+    digits than the numbers themselves (a number among the column's four most recent ones counts
+    one digit); both costs count only numbers of the previous number's shape."""
+    out: list[bytes] = []
+    append = out.append
+    prev, shape, raw_cost, delta_cost = 0, -1, 0, 1
+    recent: list[int] = []
+    difference = _DELTA.match
+    for entry in entries:
+        if shape < 0 or delta_cost >= raw_cost:
+            token = entry
+        elif difference(entry):
+            token = _spell(prev + int(entry), shape >> 8, shape & 0xFF)
+        elif entry[:1] == b'"':
+            token = entry[1:]
+        else:
+            token = entry
+        append(token)
+        value, this = _parsed(token)
+        if this < 0:
+            continue
+        if this == shape:
+            raw_cost += 1 if value in recent else len(str(value))
+            delta_cost += len(str(value - prev))
+        prev, shape = value, this
+        if value not in recent:
+            recent = [value, *recent[: _RECENT - 1]]
+    return out
 
 
 def _unescape(piece: bytes) -> bytes:

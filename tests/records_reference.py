@@ -1,0 +1,126 @@
+"""A plain reading of the record code's column rule (docs/FORMAT.md §7.6), one object per column,
+for checking the product's faster loops in `sigmalang._records` against: same code, same bytes."""
+
+from __future__ import annotations
+
+import re
+
+from sigmalang import _records
+from sigmalang.glyph import encode_varint
+
+NUMBER = re.compile(rb"[0-9]{1,18}(?:\.[0-9]{1,9})?\Z")
+DELTA = re.compile(rb"-?(?:0|[1-9][0-9]{0,18})\Z")
+RECENT = 4
+
+
+class Column:
+    """A column's state: previous number and its shape, recent numbers, the two digit costs."""
+
+    def __init__(self) -> None:
+        self.prev = 0
+        self.shape = (-1, -1)
+        self.recent: list[int] = []
+        self.raw_cost = 0
+        self.delta_cost = 1
+
+    @property
+    def deltas(self) -> bool:
+        return self.shape[0] >= 0 and self.delta_cost < self.raw_cost
+
+    def see(self, token: bytes) -> None:
+        number = parse_number(token)
+        if number is None:
+            return
+        value, shape = number
+        if shape == self.shape:
+            self.raw_cost += 1 if value in self.recent else len(str(value))
+            self.delta_cost += len(str(value - self.prev))
+        self.prev, self.shape = value, shape
+        if value not in self.recent:
+            self.recent = [value, *self.recent[: RECENT - 1]]
+
+
+def parse_number(token: bytes) -> tuple[int, tuple[int, int]] | None:
+    if not NUMBER.match(token):
+        return None
+    dot = token.find(b".")
+    decimals = 0 if dot < 0 else len(token) - dot - 1
+    width = len(token) if token[:1] == b"0" and len(token) > 1 and token[1:2] != b"." else 0
+    value = int(token.replace(b".", b""))
+    return (value, (decimals, width)) if spell(value, decimals, width) == token else None
+
+
+def spell(value: int, decimals: int, width: int) -> bytes:
+    text = str(value)
+    if decimals:
+        text = text.zfill(decimals + 1)
+        text = text[:-decimals] + "." + text[-decimals:]
+    return text.zfill(width).encode()
+
+
+def write(token: bytes, column: Column) -> bytes:
+    number = parse_number(token)
+    difference = b""
+    if column.deltas and number is not None and number[1] == column.shape:
+        difference = str(number[0] - column.prev).encode()
+    if not column.deltas:
+        out = token
+    elif DELTA.match(difference):
+        out = difference
+    elif DELTA.match(token) or token[:1] == b'"':
+        out = b'"' + token
+    else:
+        out = token
+    column.see(token)
+    return out
+
+
+def read(entry: bytes, column: Column) -> bytes:
+    if not column.deltas:
+        token = entry
+    elif DELTA.match(entry):
+        token = spell(column.prev + int(entry), *column.shape)
+    elif entry[:1] == b'"':
+        token = entry[1:]
+    else:
+        token = entry
+    column.see(token)
+    return token
+
+
+def encode(data: bytes) -> bytes:
+    templates: dict[tuple[bytes, ...], tuple[int, list[int]]] = {}
+    table = []
+    ids = bytearray()
+    columns = _records._Columns()
+    values: list[list[bytes]] = []
+    state: list[Column] = []
+    lines = data.split(b"\n")
+    for line in lines:
+        parts = _records._FIELD.split(line)
+        constants = tuple(parts[0::2])
+        if constants not in templates:
+            templates[constants] = (len(table), columns.of(constants))
+            table.append(b"\x00".join(_records._escape(c) for c in constants) + b"\n")
+            values += [[] for _ in range(len(columns.ids) - len(values))]
+            state += [Column() for _ in range(len(columns.ids) - len(state))]
+        tid, ids_of = templates[constants]
+        ids += encode_varint(tid)
+        for column, token in zip(ids_of, parts[1::2], strict=True):
+            values[column].append(write(token, state[column]) + b"\n")
+    body = b"".join(table)
+    head = bytes([_records.RECORDS_VERSION]) + encode_varint(len(lines))
+    return b"".join([head, encode_varint(len(body)), encode_varint(len(ids)), body, ids, *map(b"".join, values)])
+
+
+def decode_tokens(code: bytes) -> list[list[bytes]]:
+    """Each column's field values, read back one entry at a time."""
+    _, templates, line_ids, start = _records.parse(code)
+    columns = _records._Columns()
+    template_columns = [columns.of(t) for t in templates]
+    entries = _records._column_values(code, start, template_columns, line_ids, len(columns.ids))
+    out = []
+    for column in entries:
+        state = Column()
+        out.append([read(entry, state) for entry in column])
+    return out
