@@ -227,3 +227,26 @@ def test_column_rule_matches_a_plain_reading_of_the_format(data: bytes) -> None:
         [records_reference.read(e, state) for e in v] for v, state in ((v, records_reference.Column()) for v in mangled)
     ]
     assert [_records._column_tokens(v) for v in mangled] == plain
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.binary(max_size=40), st.integers(0, 40), st.integers(1, 20000))
+def test_quick_template_ids_agree_with_the_careful_reader(ids: bytes, count: int, n_templates: int) -> None:
+    """Whatever the id bytes, the quick reader returns what the varint reader reads, or leaves it
+    to the careful loop (None) when they are not `count` short valid ids."""
+    quick = _records._short_ids(ids, count, n_templates)
+    careful: list[int] | None = []
+    at = 0
+    try:
+        for _ in range(count):
+            tid, at = codec.read_varint(ids, at, 5, lambda _: ValueError())
+            assert careful is not None
+            careful.append(tid)
+    except ValueError:
+        careful = None
+    if careful is None or at != len(ids) or any(t >= n_templates for t in careful):
+        assert quick is None
+    elif quick is not None:
+        assert quick == careful
+    else:  # refused only a varint longer than two bytes
+        assert any(t >= 1 << 14 for t in careful)

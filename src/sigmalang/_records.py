@@ -24,8 +24,9 @@ RECORDS_VERSION = 1
 DELIMITERS = b" \t\r[](){}<>=,;:\"'|/@_"  # and the line feed, which ends a line
 _CLASS = re.escape(DELIMITERS)
 # A field: a maximal run of non-delimiters holding a digit. The look-behind starts a match only at
-# a token's first byte, so a long token without digits is scanned once.
-_FIELD = re.compile(rb"((?<![^" + _CLASS + rb"\n])[^" + _CLASS + rb"\n]*[0-9][^" + _CLASS + rb"\n]*)")
+# a token's first byte, and the possessive runs never step back, so each token is scanned once.
+_TOKEN_BYTE = rb"[^" + _CLASS + rb"\n]"
+_FIELD = re.compile(rb"((?<!" + _TOKEN_BYTE + rb")[^" + _CLASS + rb"\n0-9]*+[0-9]" + _TOKEN_BYTE + rb"*+)")
 _NUMBER = re.compile(rb"[0-9]{1,18}(?:\.([0-9]{1,9}))?\Z")
 _DELTA = re.compile(rb"-?(?:0|[1-9][0-9]{0,18})\Z")
 _ESCAPE = 0x22  # '"': a value that would read as a difference is written after this byte
@@ -167,6 +168,9 @@ def parse(code: bytes) -> tuple[int, list[tuple[bytes, ...]], list[int], int]:
     templates = [tuple(_unescape(c) for c in t.split(b"\x00")) for t in table.split(b"\n")[:-1]]
     at = pos + table_size
     end = at + ids_size
+    quick = _short_ids(code[at:end], n_lines, len(templates))
+    if quick is not None:
+        return n_lines, templates, quick, end
     line_ids = []
     for _ in range(n_lines):
         if at >= end:
@@ -178,6 +182,27 @@ def parse(code: bytes) -> tuple[int, list[tuple[bytes, ...]], list[int], int]:
     if at != end:
         raise RecordsError("template ids run past the last line")
     return n_lines, templates, line_ids, end
+
+
+def _short_ids(ids: bytes, count: int, n_templates: int) -> list[int] | None:
+    """The template ids when they are *count* valid one- or two-byte varints below *n_templates*
+    (every code of up to 16,384 templates), else None: :func:`parse`'s careful loop then says what
+    is wrong."""
+    out: list[int] = []
+    high = -1
+    for byte in ids:
+        if high >= 0:
+            if byte == 0 or byte & 0x80:  # a longer or non-minimal varint: the careful loop reads it
+                return None
+            out.append(high | byte << 7)
+            high = -1
+        elif byte & 0x80:
+            high = byte & 0x7F
+        else:
+            out.append(byte)
+    if high >= 0 or len(out) != count or (out and max(out) >= n_templates):
+        return None
+    return out
 
 
 def decode(code: bytes, size: int) -> bytes:
