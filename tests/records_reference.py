@@ -88,7 +88,7 @@ def read(entry: bytes, column: Column) -> bytes:
     return token
 
 
-def encode(data: bytes) -> bytes:
+def encode(data: bytes, version: int = 2) -> bytes:
     templates: dict[tuple[bytes, ...], tuple[int, list[int]]] = {}
     table = []
     ids = bytearray()
@@ -109,8 +109,16 @@ def encode(data: bytes) -> bytes:
         for column, token in zip(ids_of, parts[1::2], strict=True):
             values[column].append(write(token, state[column]) + b"\n")
     body = b"".join(table)
-    head = bytes([_records.RECORDS_VERSION]) + encode_varint(len(lines))
-    return b"".join([head, encode_varint(len(body)), encode_varint(len(ids)), body, ids, *map(b"".join, values)])
+    head = bytes([version]) + encode_varint(len(lines))
+    labels = {}  # column: the last 16 bytes of the text before it on its path (version 2's order)
+    for constants, (_, ids_of) in templates.items():
+        label = b""
+        for column, piece in zip(ids_of, constants, strict=False):
+            label = (label + piece[-16:])[-16:]
+            labels.setdefault(column, label)
+    order = sorted(range(len(values)), key=lambda column: (labels[column][::-1], column) if version == 2 else column)
+    columns_section = [b"".join(values[column]) for column in order]
+    return b"".join([head, encode_varint(len(body)), encode_varint(len(ids)), body, ids, *columns_section])
 
 
 def decode_tokens(code: bytes) -> list[list[bytes]]:
@@ -118,7 +126,7 @@ def decode_tokens(code: bytes) -> list[list[bytes]]:
     _, templates, line_ids, start = _records.parse(code)
     columns = _records._Columns()
     template_columns = [columns.of(t) for t in templates]
-    entries = _records._column_values(code, start, template_columns, line_ids, len(columns.ids))
+    entries = _records._column_values(code, start, template_columns, line_ids, columns)
     out = []
     for column in entries:
         state = Column()

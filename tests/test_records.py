@@ -96,6 +96,24 @@ def test_numbers_in_a_column_are_differences() -> None:
     assert b"1059" not in code  # the id column went to differences after its first values
 
 
+@settings(max_examples=100, deadline=None)
+@given(log_lines())
+def test_version_1_codes_still_decode(data: bytes) -> None:
+    """Version 1 (columns in order of first use) is read as well as version 2 is written."""
+    old = records_reference.encode(data, version=1)
+    assert _records.decode(old, len(data)) == data
+    assert _records.encode(data) == records_reference.encode(data, version=2)
+
+
+def test_version_2_orders_columns_by_the_text_before_them_read_backwards() -> None:
+    data = b"a pid=1 x=5\nb pid=2 y=6\na pid=3 x=7\n"
+    code = _records.encode(data)
+    # columns: "a pid=" (0), "a pid=<*> x=" (1), "b pid=" (2), "b pid=<*> y=" (3); labels read
+    # backwards: "=dip a", "=x ...", "=dip b", "=y ...": order 0, 2, 1, 3
+    assert code.endswith(b"1\n3\n2\n5\n7\n6\n")
+    assert _records.decode(code, len(data)) == data
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.data())
 def test_damaged_record_code_is_an_error_or_the_same_length(data: st.DataObject) -> None:
@@ -114,7 +132,7 @@ def test_damaged_record_code_is_an_error_or_the_same_length(data: st.DataObject)
     ("code", "message"),
     [
         (b"", "version"),
-        (b"\x02\x01\x00\x00", "version"),
+        (b"\x03\x01\x00\x00", "version"),
         (b"\x01\xff\xff\xff\xff\x7f\x00\x00", "past"),
         (b"\x01\x01\x02\x01ab\x00", "line feed"),
         (b"\x01\x01\x02\x01a\n\x05", "not in the table"),
@@ -220,7 +238,7 @@ def test_column_rule_matches_a_plain_reading_of_the_format(data: bytes) -> None:
     _, templates, line_ids, start = _records.parse(code)
     columns = _records._Columns()
     template_columns = [columns.of(t) for t in templates]
-    values = _records._column_values(code, start, template_columns, line_ids, len(columns.ids))
+    values = _records._column_values(code, start, template_columns, line_ids, columns)
     assert [_records._column_tokens(v) for v in values] == records_reference.decode_tokens(code)
     mangled = [[e[::-1] for e in v] for v in values]  # entries no encoder writes
     plain = [

@@ -20,7 +20,9 @@ from .glyph import encode_varint, read_varint
 
 __all__ = ["RECORDS_VERSION", "RecordsError", "decode", "describe", "encode", "looks_like_logs", "parse"]
 
-RECORDS_VERSION = 1
+RECORDS_VERSION = 2  # the version written; 1 is still read
+_VERSIONS = (1, 2)
+LABEL = 16  # bytes of a column's label that order the columns (version 2)
 DELIMITERS = b" \t\r[](){}<>=,;:\"'|/@_"  # and the line feed, which ends a line
 _CLASS = re.escape(DELIMITERS)
 # A field: a maximal run of non-delimiters holding a digit. The look-behind starts a match only at
@@ -63,6 +65,8 @@ class _Columns:
 
     def __init__(self) -> None:
         self.ids: dict[tuple[int, bytes], int] = {}
+        # Each column's label: the last LABEL bytes of the constant text before it on its path.
+        self.labels: list[bytes] = []
 
     def of(self, constants: list[bytes] | tuple[bytes, ...]) -> list[int]:
         out = []
@@ -72,9 +76,19 @@ class _Columns:
             found = self.ids.get(key)
             if found is None:
                 found = self.ids[key] = len(self.ids)
+                self.labels.append(((self.labels[node] if node >= 0 else b"") + piece[-LABEL:])[-LABEL:])
             out.append(found)
             node = found
         return out
+
+    def order(self, version: int) -> list[int]:
+        """The order of the columns in a code of *version*: version 1 in order of first use;
+        version 2 by their labels read backwards (columns whose fields follow the same text, such as
+        ``pid=`` or ``:``, side by side), first use breaking ties. Labels are bounded (LABEL bytes)
+        so that a hostile table of long lines with many fields cannot make them quadratic."""
+        if version == 1:
+            return list(range(len(self.labels)))
+        return sorted(range(len(self.labels)), key=lambda column: (self.labels[column][::-1], column))
 
 
 def encode(data: bytes) -> bytes:
@@ -99,7 +113,8 @@ def encode(data: bytes) -> bytes:
             tokens[column].append(token)
     head = bytes([RECORDS_VERSION]) + encode_varint(len(lines))
     body = b"".join(table)
-    return b"".join([head, encode_varint(len(body)), encode_varint(len(ids)), body, ids, *map(_column_code, tokens)])
+    coded = [_column_code(tokens[column]) for column in columns.order(RECORDS_VERSION)]
+    return b"".join([head, encode_varint(len(body)), encode_varint(len(ids)), body, ids, *coded])
 
 
 def _column_code(tokens: list[bytes]) -> bytes:
@@ -155,7 +170,7 @@ def parse(code: bytes) -> tuple[int, list[tuple[bytes, ...]], list[int], int]:
     Raises :class:`RecordsError` for a code that no encoder writes.
     """
     fail = _fails
-    if not code or code[0] != RECORDS_VERSION:
+    if not code or code[0] not in _VERSIONS:
         raise RecordsError(f"unknown record code version {code[0] if code else 'missing'}")
     n_lines, pos = read_varint(code, 1, 5, fail("no valid line count"))
     table_size, pos = read_varint(code, pos, 5, fail("no valid template table length"))
@@ -212,7 +227,7 @@ def decode(code: bytes, size: int) -> bytes:
     template_columns = [columns.of(t) for t in templates]
     if n_lines == 0 or size + 1 < n_lines:
         raise RecordsError(f"{n_lines} lines cannot make {size} bytes")
-    values = _column_values(code, start, template_columns, line_ids, len(columns.ids))
+    values = _column_values(code, start, template_columns, line_ids, columns)
     nexts = [iter(_column_tokens(entries)).__next__ for entries in values]
     # Each template as a %-format of its constant text: a line is then joined in one step.
     formats = [b"%s".join(piece.replace(b"%", b"%%") for piece in t) for t in templates]
@@ -236,7 +251,7 @@ def describe(code: bytes) -> tuple[list[tuple[bytes, int]], list[tuple[bytes, st
     n_lines, templates, line_ids, start = parse(code)
     columns = _Columns()
     template_columns = [columns.of(t) for t in templates]
-    values = _column_values(code, start, template_columns, line_ids, len(columns.ids))
+    values = _column_values(code, start, template_columns, line_ids, columns)
     uses = [0] * len(templates)
     for tid in line_ids:
         uses[tid] += 1
@@ -255,9 +270,10 @@ def describe(code: bytes) -> tuple[list[tuple[bytes, int]], list[tuple[bytes, st
 
 
 def _column_values(
-    code: bytes, start: int, template_columns: list[list[int]], line_ids: list[int], n_columns: int
+    code: bytes, start: int, template_columns: list[list[int]], line_ids: list[int], columns: _Columns
 ) -> list[list[bytes]]:
-    counts = [0] * n_columns
+    """Each column's entries (by column id), read from the columns section that starts at *start*."""
+    counts = [0] * len(columns.ids)
     for tid in line_ids:
         for column in template_columns[tid]:
             counts[column] += 1
@@ -269,11 +285,11 @@ def _column_values(
         raise RecordsError("a column ends before its last value")
     if len(entries) - 1 > needed or entries[-1]:
         raise RecordsError("bytes after the last column")
-    values = []
+    values: list[list[bytes]] = [[] for _ in counts]
     at = 0
-    for count in counts:
-        values.append(entries[at : at + count])
-        at += count
+    for column in columns.order(code[0]):
+        values[column] = entries[at : at + counts[column]]
+        at += counts[column]
     return values
 
 

@@ -55,12 +55,12 @@ def main() -> int:
     logs = service_log(300)
     odd = logs[:3000].replace(b"\n", b"\r\n").replace(b"INFO", b"\xff\xfe\t007 7.50") + b"\x01 no line feed 42"
     valid = {
-        "records-log-l6": ("300 lines of a service log at level 6: records frames, 4 KiB frames", logs, 6, False),
-        "records-shared-l6": ("the same log with shared context: primed records frames", logs, 6, True),
-        "records-odd-l6": ("CRLF, tabs, non-UTF-8, padded numbers, no final line feed, level 6", odd, 6, False),
+        "records2-log-l6": ("300 lines of a service log at level 6: records frames, 4 KiB frames", logs, 6, False),
+        "records2-shared-l6": ("the same log with shared context: primed records frames", logs, 6, True),
+        "records2-odd-l6": ("CRLF, tabs, non-UTF-8, padded numbers, no final line feed, level 6", odd, 6, False),
     }
     bad = {
-        "bad-records-version": ("frame 0's record code names version 2", lambda c: b"\x02" + c[1:], "version"),
+        "bad-records-version": ("frame 0's record code names version 3", lambda c: b"\x03" + c[1:], "version"),
         "bad-records-template-id": (
             "frame 0's first template id is past the table",
             lambda c: c[: _table_end(c)] + b"\x7f" + c[_table_end(c) + 1 :],
