@@ -179,7 +179,7 @@ def encode_body(
     return as_records if as_records is not None and len(as_records.data) < len(body.data) else body
 
 
-RECORDS_PROBE = 256 << 10  # bytes of a long chunk coded both ways to choose its transform
+RECORDS_PROBE = 128 << 10  # bytes of a long chunk coded both ways to choose its transform
 
 
 def _records_body(data: bytes, spec: LevelSpec, prime: bytes) -> Body | None:
