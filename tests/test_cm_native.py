@@ -42,6 +42,13 @@ def test_the_native_kernel_loads_here() -> None:
     assert _cm.kernel("native") is not _cm.kernel("numba")
 
 
+def test_the_sample_digest_is_what_both_kernels_code() -> None:
+    """A new kernel file is checked against SAMPLE_DIGEST instead of numba's dispatcher: the
+    constant must be what the dispatcher codes (update it whenever the model changes)."""
+    assert _cm_native.sample_digest("numba") == _cm_native.SAMPLE_DIGEST
+    assert _cm_native.sample_digest("native") == _cm_native.SAMPLE_DIGEST
+
+
 @settings(max_examples=40, deadline=None)
 @given(st.binary(max_size=3000), st.sampled_from(COMPONENT_SETS), st.integers(0, 400))
 def test_native_and_numba_kernels_code_the_same_bytes(data: bytes, components: int, prime: int) -> None:
