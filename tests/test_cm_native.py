@@ -160,3 +160,31 @@ def test_a_damaged_cache_file_is_replaced(tmp_path: Path, monkeypatch: pytest.Mo
     data = bytes(range(256)) * 20
     monkeypatch.setitem(_cm._kernels, "native", run)
     assert encode(data, 0x7FF, "native") == encode(data, 0x7FF, "numba")
+
+
+def test_processes_starting_together_build_the_kernel_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Workers of a new pool all load the kernel at once: one builds it, the others wait for its
+    file (the lock is a file lock, so threads with their own open files stand in for processes)."""
+    import threading
+    import time
+
+    builds: list[str] = []
+
+    def build(name: str) -> tuple[str, bytes]:
+        builds.append(name)
+        time.sleep(0.3)  # long enough for every other loader to reach the lock
+        (tmp_path / name).write_bytes(_cm_native._serialise("entry", b"object code"))
+        return "entry", b"object code"
+
+    monkeypatch.setattr(_cm_native, "_cache_dirs", lambda: [tmp_path])
+    monkeypatch.setattr(_cm_native, "_key", lambda: "test")
+    monkeypatch.setattr(_cm_native, "_build", build)
+    monkeypatch.setattr(_cm_native, "_link", lambda symbol, obj: (symbol, obj))
+    loaded: list[object] = []
+    threads = [threading.Thread(target=lambda: loaded.append(_cm_native.load())) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert builds == ["cm-kernel-test.bin"]
+    assert loaded == [("entry", b"object code")] * 4

@@ -28,7 +28,7 @@ import struct
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -263,15 +263,50 @@ def load() -> Kernel | None:
     cannot be used here (the caller then uses numba's dispatcher)."""
     try:
         name = f"cm-kernel-{_key()}.bin"
-        found: tuple[str, bytes] | None = None
-        for folder in _cache_dirs():
-            with contextlib.suppress(OSError, ValueError):
-                found = _parse((folder / name).read_bytes())
-                break
+        found = _cached(name)
         if found is None:
-            found = _build(name)
+            # One process builds while the others (a new pool's workers, all starting at once) wait
+            # for its file, instead of each compiling the model for most of a minute.
+            with _build_lock():
+                found = _cached(name) or _build(name)
         if found is None:
             return None
         return _link(*found)
     except Exception:  # any failure: numba's dispatcher codes the same bytes
         return None
+
+
+def _cached(name: str) -> tuple[str, bytes] | None:
+    for folder in _cache_dirs():
+        with contextlib.suppress(OSError, ValueError):
+            return _parse((folder / name).read_bytes())
+    return None
+
+
+@contextlib.contextmanager
+def _build_lock() -> Iterator[None]:
+    """An exclusive lock on a file beside the cache files, held while the kernel is built; no lock
+    where none can be taken (no ``fcntl``, or no folder we may write)."""
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
+    for folder in _cache_dirs():
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            handle = open(folder / ".cm-kernel.lock", "a+b")  # noqa: SIM115  (held across the yield)
+        except OSError:
+            continue
+        with handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX)
+            except OSError:
+                yield
+                return
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+        return
+    yield
