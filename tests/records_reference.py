@@ -97,7 +97,7 @@ def encode(data: bytes, version: int = 2) -> bytes:
     state: list[Column] = []
     lines = data.split(b"\n")
     for line in lines:
-        parts = _records._FIELD.split(line)
+        parts = _records._cut(line)
         constants = tuple(parts[0::2])
         if constants not in templates:
             templates[constants] = (len(table), columns.of(constants))

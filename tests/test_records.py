@@ -268,3 +268,20 @@ def test_quick_template_ids_agree_with_the_careful_reader(ids: bytes, count: int
         assert quick == careful
     else:  # refused only a varint longer than two bytes
         assert any(t >= 1 << 14 for t in careful)
+
+
+def test_quoted_values_are_fields_and_keys_stay_in_the_template() -> None:
+    """JSON-lines and access logs: a quoted string is one field whatever it holds (its quotes stay
+    in the template), except a key, which a colon follows."""
+    lines = [
+        b'{"level":30,"time":%d,"msg":"request %s","url":"/doc/%s/copyright","tags":""}' % (1700 + i, w, w)
+        for i, w in enumerate([b"done", b"failed", b"done", b"started"] * 5)
+    ]
+    lines += [b'127.0.0.1 - - "GET /a/b HTTP/1.1" 200 "Mozilla/5.0 (X11)"', b'odd "unpaired quote 12']
+    data = b"\n".join(lines)
+    assert _records.decode(_records.encode(data), len(data)) == data
+    templates, _ = _records.describe(_records.encode(data))
+    shown = [t for t, _ in templates]
+    assert b'{"level":<*>,"time":<*>,"msg":"<*>","url":"<*>","tags":""}' in shown
+    assert b'<*> - - "<*>" <*> "<*>"' in shown
+    assert len(templates) == 3

@@ -28,7 +28,12 @@ _CLASS = re.escape(DELIMITERS)
 # A field: a maximal run of non-delimiters holding a digit. The look-behind starts a match only at
 # a token's first byte, and the possessive runs never step back, so each token is scanned once.
 _TOKEN_BYTE = rb"[^" + _CLASS + rb"\n]"
-_FIELD = re.compile(rb"((?<!" + _TOKEN_BYTE + rb")[^" + _CLASS + rb"\n0-9]*+[0-9]" + _TOKEN_BYTE + rb"*+)")
+_DIGITS_TOKEN = rb"(?<!" + _TOKEN_BYTE + rb")[^" + _CLASS + rb"\n0-9]*+[0-9]" + _TOKEN_BYTE + rb"*+"
+_FIELD = re.compile(rb"(" + _DIGITS_TOKEN + rb")")
+# In a line with double quotes, a quoted string is one field, quotes left out, unless it is a key
+# (a colon follows: JSON's "time":, "msg":), which stays constant text: JSON values, the request
+# line and user agent of an access log become columns, whatever bytes they hold.
+_QUOTED = re.compile(rb'"[^"\n]*"(?=[ \t]*:)|"([^"\n]*)"|(' + _DIGITS_TOKEN + rb")")
 _NUMBER = re.compile(rb"[0-9]{1,18}(?:\.([0-9]{1,9}))?\Z")
 _DELTA = re.compile(rb"-?(?:0|[1-9][0-9]{0,18})\Z")
 _ESCAPE = 0x22  # '"': a value that would read as a difference is written after this byte
@@ -99,9 +104,8 @@ def encode(data: bytes) -> bytes:
     columns = _Columns()
     tokens: list[list[bytes]] = []
     lines = data.split(b"\n")
-    split = _FIELD.split
     for line in lines:
-        parts = split(line)
+        parts = _cut(line)
         constants = tuple(parts[0::2])
         known = templates.get(constants)
         if known is None:
@@ -115,6 +119,24 @@ def encode(data: bytes) -> bytes:
     body = b"".join(table)
     coded = [_column_code(tokens[column]) for column in columns.order(RECORDS_VERSION)]
     return b"".join([head, encode_varint(len(body)), encode_varint(len(ids)), body, ids, *coded])
+
+
+def _cut(line: bytes) -> list[bytes]:
+    """A line cut at its fields: constant text, field, constant text, ..., constant text."""
+    if b'"' not in line:
+        return _FIELD.split(line)
+    parts = []
+    start = 0  # where the constant text being read began
+    for found in _QUOTED.finditer(line):
+        at, end = found.span(1)
+        if at == end:  # a key, or an empty string: constant text
+            at, end = found.span(2)
+            if at < 0:
+                continue
+        parts += (line[start:at], line[at:end])
+        start = end
+    parts.append(line[start:])
+    return parts
 
 
 def _column_code(tokens: list[bytes]) -> bytes:

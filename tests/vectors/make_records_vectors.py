@@ -54,6 +54,20 @@ def _table_end(code: bytes) -> int:
 def main() -> int:
     logs = service_log(300)
     odd = logs[:3000].replace(b"\n", b"\r\n").replace(b"INFO", b"\xff\xfe\t007 7.50") + b"\x01 no line feed 42"
+    messages = [b"request done", b"cache miss", b"request failed: timeout", b"user logged in"]
+    json_lines = b"".join(
+        b'{"time":"2024-05-01T10:%02d:%02d.%03dZ","level":"%s","pid":%d,"msg":"%s","path":"/api/v1/items/%d"}\n'
+        % (
+            i // 60 % 60,
+            i % 60,
+            i * 37 % 1000,
+            b"info" if i % 7 else b"warn",
+            4000 + i % 3,
+            messages[i * i % 4],
+            i * 13,
+        )
+        for i in range(400)
+    )
     valid = {
         "records2-log-l6": ("300 lines of a service log at level 6: records frames, 4 KiB frames", logs, 6, False),
         "records2-shared-l6": ("the same log with shared context: primed records frames", logs, 6, True),
@@ -77,9 +91,16 @@ def main() -> int:
             "after the last column",
         ),
     }
+    valid["records2-json-l6"] = (
+        "400 JSON lines at level 6 in 16 KiB frames: quoted values as fields, keys in the templates",
+        json_lines,
+        6,
+        False,
+    )
     good = []
     for name, (description, data, level, shared) in valid.items():
-        good.append(compressed_entry(name, description, data, level, CHUNK, shared, ORIGIN))
+        chunk = 16384 if name == "records2-json-l6" else CHUNK  # JSON lines take records from about 16 KiB
+        good.append(compressed_entry(name, description, data, level, chunk, shared, ORIGIN))
         assert b"records+cm" in json.dumps(_kinds((HERE / f"{name}.sgl").read_bytes())).encode()
     broken = []
     for name, (description, edit, message) in bad.items():
