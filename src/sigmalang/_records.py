@@ -125,7 +125,7 @@ def _cut(line: bytes) -> list[bytes]:
     """A line cut at its fields: constant text, field, constant text, ..., constant text."""
     if b'"' not in line:
         return _FIELD.split(line)
-    parts = []
+    parts: list[bytes] = []
     start = 0  # where the constant text being read began
     for found in _QUOTED.finditer(line):
         at, end = found.span(1)
