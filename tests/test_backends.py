@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from sigmalang import backends
 from sigmalang.backends import PPMD, PPMD_SLICE, STORE, ZSTD, BackendError, PpmdBackend, get_backend
+from sigmalang.glyph import encode_varint
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SAMPLES = Path(__file__).parent.parent / "samples"
@@ -123,21 +124,32 @@ def test_ppmd_bad_parameters_are_errors(payload: bytes) -> None:
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.integers(0, 10**9), st.binary(min_size=1, max_size=3), st.integers(1, 3))
-def test_ppmd_damage_is_a_backend_error(position: int, junk: bytes, order_choice: int) -> None:
+@given(st.integers(0, 10**9), st.binary(min_size=1, max_size=3), st.integers(1, 3), st.sampled_from([0, 700]))
+def test_ppmd_damage_is_a_backend_error(position: int, junk: bytes, order_choice: int, prime_size: int) -> None:
     data = TEXT[:6000]
+    prime = TEXT[6000 : 6000 + prime_size]
     backend = PpmdBackend((4, 6, 8)[order_choice - 1], 1)
-    payload = backend.encode(data)
+    payload = backend.encode(data, prime)
     position %= len(payload)
     damaged = payload[:position] + junk + payload[position + len(junk) :]
     try:
-        out = backend.decode(damaged, len(data))
+        out = backend.decode(damaged, len(data), prime)
     except BackendError:
         return
     # Whatever the decoder accepts is the encoder's one spelling of what it decoded, with the
-    # parameters the payload names (damage to the memory byte can name another valid size).
-    order, memory_mib, _ = PpmdBackend._parameters(damaged)
-    assert len(out) == len(data) and PpmdBackend(order, memory_mib).encode(out) == damaged
+    # parameters the payload names (damage to the memory byte can name another valid size; to
+    # the order byte of a primed payload, the earlier primer format).
+    order, memory_mib, fresh, _ = PpmdBackend._parameters(damaged, bool(prime))
+    again = PpmdBackend(order, memory_mib)
+    if prime and not fresh:
+        spelled = (
+            bytes([order])
+            + encode_varint(memory_mib)
+            + b"".join(again._code(order, memory_mib, prime, out, restart=False))
+        )
+    else:
+        spelled = again.encode(out, prime)
+    assert len(out) == len(data) and spelled == damaged
 
 
 def test_ppmd_truncated_is_an_error() -> None:
@@ -252,3 +264,184 @@ def test_ppmd_state_is_not_freed_while_the_encoder_lives() -> None:
     del alias, encoder
     decoder = pyppmd.Ppmd7Decoder(6, 4 << 20)
     assert decoder.decode(payload, len(data)) == data
+
+
+# -- PPMd's one spelling from the range decoder's state, and primed payloads (FORMAT.md §7.3, §7.5)
+
+
+def test_ppmd_coders_are_reached_in_this_pyppmd() -> None:
+    """The pinned pyppmd passes _pyppmd's known-answer probe, so the checks below take the fast
+    path that a real install takes (the fallbacks have their own tests)."""
+    from sigmalang import _pyppmd
+
+    assert _pyppmd.coders_enabled()
+
+
+def test_ppmd_decode_encodes_nothing_for_an_independent_frame(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The one spelling is checked from the range decoder (Code 0, every byte read), not by
+    encoding the output again: decoding an independent frame makes no encoder at all."""
+    data = TEXT[:20_000]
+    payload = PpmdBackend(6, 16).encode(data)
+    made = []
+    real = pyppmd.Ppmd7Encoder
+
+    def counting(*args: object) -> pyppmd.Ppmd7Encoder:
+        made.append(args)
+        return real(*args)
+
+    monkeypatch.setattr(backends.pyppmd, "Ppmd7Encoder", counting)
+    assert PpmdBackend().decode(payload, len(data)) == data
+    with pytest.raises(BackendError, match="does not end where expected"):
+        PpmdBackend().decode(payload[:-1] + b"\x01", len(data))
+    assert made == []
+
+
+def test_ppmd_primed_payload_restarts_its_coder() -> None:
+    """A primed payload sets bit 7 of its order byte and holds an ordinary §7.3 stream (00 first)
+    of a model that has learnt the primer; the earlier format (bit 7 clear, the coder going on from
+    the primer) still decodes, and the two are different bytes for the same frame."""
+    prime, data = TEXT[:30_000], TEXT[30_000:40_000]
+    backend = PpmdBackend(6, 16)
+    fresh = backend.encode(data, prime)
+    assert fresh[0] == 6 | backends.PPMD_FRESH_CODER and fresh[1] == 16 and fresh[2] == 0
+    assert len(fresh) < len(backend.encode(data))
+    earlier = bytes([6, 16]) + b"".join(backend._code(6, 16, prime, data, restart=False))
+    assert earlier != fresh
+    for payload in (fresh, earlier):
+        assert backend.decode(payload, len(data), prime) == data
+        with pytest.raises(BackendError, match="PPMd"):  # a different context is damage
+            backend.decode(payload, len(data), TEXT[1:30_001])
+    with pytest.raises(BackendError, match="out of range: order 134"):  # bit 7 without a primer
+        backend.decode(bytes([fresh[0]]) + backend.encode(data)[1:], len(data))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 5000), st.sampled_from([2, 6, 16]), st.integers(1, 4), st.integers(1, 600))
+def test_ppmd_earlier_primer_tails_are_rejected(start: int, order: int, last: int, prime_size: int) -> None:
+    """The earlier primer format keeps the one spelling too, over primer and payload together."""
+    data = TEXT[start : start + 2000]
+    prime = TEXT[:prime_size]
+    backend = PpmdBackend(order, 1)
+    payload = bytes([order, 1]) + b"".join(backend._code(order, 1, prime, data, restart=False))
+    assert backend.decode(payload, len(data), prime) == data
+    tail = bytes(b ^ 0x01 for b in payload[-last:])
+    with pytest.raises(BackendError, match="PPMd"):
+        backend.decode(payload[:-last] + tail, len(data), prime)
+    with pytest.raises(BackendError, match="PPMd"):
+        backend.decode(payload + b"\x00", len(data), prime)
+
+
+@pytest.mark.parametrize("stream", [b"", b"\x00\x00", b"\x01\x00\x00\x00\x00", b"\x00\xff\xff\xff\xff"])
+@pytest.mark.parametrize("primed", [False, True])
+def test_ppmd_stream_start_is_checked(stream: bytes, primed: bool) -> None:
+    """§7.3: the first byte is 0 and the first Code below FFFFFFFF, or the stream is refused with
+    a message (pyppmd itself returns no error for a bad first byte, only a failed call)."""
+    first = 6 | (backends.PPMD_FRESH_CODER if primed else 0)
+    with pytest.raises(BackendError, match="does not start with 00"):
+        PpmdBackend().decode(
+            bytes([first, 16]) + stream + b"\x00" * 8 * (len(stream) > 2), 10, b"ab" if primed else b""
+        )
+
+
+def test_ppmd_without_decoder_access_falls_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A pyppmd whose coders sigmalang does not know (the probe fails): independent frames and the
+    earlier primer format are checked by encoding again, a fresh-coder primed payload cannot be
+    decoded (a clear error), and a writer cannot prime PPMd (the codec codes that chunk with zstd)."""
+    from sigmalang import _pyppmd
+
+    prime, data = TEXT[:5000], TEXT[5000:9000]
+    backend = PpmdBackend(6, 4)
+    plain = backend.encode(data)
+    fresh = backend.encode(data, prime)
+    earlier = bytes([6, 4]) + b"".join(backend._code(6, 4, prime, data, restart=False))
+    monkeypatch.setattr(_pyppmd, "_coders", False)
+    assert backend.decode(plain, len(data)) == data
+    assert backend.decode(earlier, len(data), prime) == data
+    for payload, primer in ((plain, b""), (earlier, prime)):
+        with pytest.raises(BackendError, match="does not end where expected"):
+            backend.decode(payload[:-1] + b"\x01", len(data), primer)
+    with pytest.raises(BackendError, match="cannot be restarted"):
+        backend.decode(fresh, len(data), prime)
+    with pytest.raises(BackendError, match="cannot be restarted"):
+        backend.encode(data, prime)
+    import sigmalang
+
+    text = TEXT[:40_000]
+    stream = sigmalang.compress(text, 3, chunk_size=4096, shared_context=True)
+    assert sigmalang.decompress(stream) == text
+
+
+def test_ppmd_coders_probe_refuses_a_wrong_layout(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The probe checks behaviour, not only sizes: with Code read from the wrong place (as with a
+    pyppmd whose structs changed), it fails and nothing reaches the coders."""
+    from sigmalang import _pyppmd
+
+    monkeypatch.setattr(_pyppmd, "_coders", None)
+    monkeypatch.setattr(_pyppmd, "_CODE_OFFSET", _pyppmd._RANGE_OFFSET)
+    assert not _pyppmd.coders_enabled()
+    assert _pyppmd.decoder_access(pyppmd.Ppmd7Decoder(6, 1 << 20), 6, 1 << 20) is None
+    monkeypatch.setattr(_pyppmd, "_coders", None)
+    monkeypatch.setattr(_pyppmd, "_CODE_OFFSET", 4)
+    monkeypatch.setattr(_pyppmd, "_PROBE_PRIMED", _pyppmd._PROBE_PRIMED[:-1] + b"\x01")
+    assert not _pyppmd.coders_enabled()
+
+
+def test_ppmd_decoder_access_checks_each_decoder() -> None:
+    from sigmalang import _pyppmd
+
+    decoder = pyppmd.Ppmd7Decoder(6, 4 << 20)
+    assert _pyppmd.decoder_access(decoder, 6, 4 << 20) is not None
+    assert _pyppmd.decoder_access(decoder, 7, 4 << 20) is None
+    assert _pyppmd.decoder_access(decoder, 6, 8 << 20) is None
+    assert _pyppmd.decoder_access(pyppmd.Ppmd7Encoder(6, 4 << 20), 6, 4 << 20) is None
+
+
+def _traced_peak(function: object, *args: object) -> int:
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        tracemalloc.reset_peak()
+        function(*args)  # type: ignore[operator]
+        return tracemalloc.get_traced_memory()[1] - before
+    finally:
+        tracemalloc.stop()
+
+
+def test_decoder_model_memory_stays_within_the_format_bound() -> None:
+    """FORMAT.md §12: a decoder holds one model per frame, of at most what the payload's checked
+    parameters name. tracemalloc sees pyppmd's model arena (PyMem_Malloc) and the cm tables
+    (numpy), so the peak of one frame's decode is held to the table's bound: for PPMd one arena
+    (a second one, as when the one spelling was checked by encoding again, would double it),
+    primed or not, in either primer format."""
+    from sigmalang.backends import CmBackend
+
+    prime, data = TEXT[:60_000], TEXT[60_000:100_000]
+    slack = 4 << 20  # the chunk, the primer, their copies and the 64 KiB runway
+    memory_mib = 48
+    backend = PpmdBackend(6, memory_mib)
+    earlier = bytes([6, memory_mib]) + b"".join(backend._code(6, memory_mib, prime, data, restart=False))
+    for payload, primer in ((backend.encode(data), b""), (backend.encode(data, prime), prime), (earlier, prime)):
+        peak = _traced_peak(backend.decode, payload, len(data), primer)
+        assert memory_mib << 20 <= peak <= (memory_mib << 20) + slack, (len(primer), peak)
+    cm = CmBackend(0x7FF, 18)
+    payload = cm.encode(data, prime[-20_000:])
+    cm.decode(payload, len(data), prime[-20_000:])  # compiled before it is measured
+    bits = payload[1]
+    peak = _traced_peak(cm.decode, payload, len(data), prime[-20_000:])
+    assert peak <= (16 << bits) + (4 << (bits - 2)) + int(20.2 * (1 << 20)) + slack, (bits, peak)
+
+
+def test_ppmd_memory_is_checked_before_anything_is_allocated(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A payload naming more model memory than the format allows is refused before a model (or the
+    primer's encoder) is made."""
+    made = []
+    monkeypatch.setattr(backends.pyppmd, "Ppmd7Decoder", lambda *a: made.append(a))
+    monkeypatch.setattr(backends.pyppmd, "Ppmd7Encoder", lambda *a: made.append(a))
+    for memory in (1025, 1 << 20):
+        for first, prime in ((6, b""), (6 | backends.PPMD_FRESH_CODER, b"context"), (6, b"context")):
+            payload = bytes([first]) + backends.encode_varint(memory) + bytes(16)
+            with pytest.raises(BackendError, match="out of range"):
+                PpmdBackend().decode(payload, 100, prime)
+    assert made == []

@@ -19,6 +19,20 @@ This module frees the two blocks after the encoder is gone, and only when it is 
 
 Anything unexpected turns the reclaim off for that encoder or the process and the leak simply
 stays; nothing else changes. The regression test is ``tests/test_backends.py`` (encoder leak).
+
+It also reaches the two range coders, which pyppmd's API does not expose (docs/FORMAT.md §7.3,
+§7.5; docs/ppmd.md):
+
+* :func:`restart_encoder` puts an encoder's range coder back in its initial state while its model
+  keeps what it has learnt: how a frame that continues a shared context is coded;
+* :class:`DecoderAccess` reads a decoder's *Code* and how much of its input it has not read (the
+  one-spelling check without encoding again), and restarts its range decoder on a new stream.
+
+Both are used only when :func:`coders_enabled` holds: once per process, a probe codes a fixed
+primer and text and must get the known bytes below (the PPMd algorithm's output, the same in any
+correct implementation), decode them back, and read the *Code* values a correct range decoder
+has. Each object is also checked (type size, model order and size) before its fields are used.
+Where the probe fails, the backend falls back to what the public API allows.
 """
 
 from __future__ import annotations
@@ -30,7 +44,15 @@ import tracemalloc
 
 import pyppmd
 
-__all__ = ["encoder_state", "reclaim", "reclaim_enabled"]
+__all__ = [
+    "DecoderAccess",
+    "coders_enabled",
+    "decoder_access",
+    "encoder_state",
+    "reclaim",
+    "reclaim_enabled",
+    "restart_encoder",
+]
 
 _POINTER = ctypes.sizeof(ctypes.c_void_p)
 _HEADER = object.__basicsize__
@@ -51,8 +73,25 @@ _PyMem_Free = ctypes.pythonapi.PyMem_Free
 _PyMem_Free.argtypes = [ctypes.c_void_p]
 _PyMem_Free.restype = None
 
+# Ppmd7Decoder: PyObject_HEAD; char *input_buffer; size_t input_buffer_size, in_begin, in_end;
+# PyThread_type_lock lock; CPpmd7 *cPpmd7; CPpmd7z_RangeDec *rangeDec; BlocksOutputBuffer *;
+# PyObject *unused_data; char needs_input, eof (padded to a pointer); OutBuffer *out; char inited,
+# inited2 (padded).
+_DECODER_SIZE = _HEADER + 12 * _POINTER
+_IN_BEGIN_OFFSET = _HEADER + 2 * _POINTER
+_IN_END_OFFSET = _HEADER + 3 * _POINTER
+_DECODER_STATE_OFFSET = _HEADER + 5 * _POINTER
+_DECODER_CODER_OFFSET = _HEADER + 6 * _POINTER
+_EOF_OFFSET = _HEADER + 9 * _POINTER + 1
+# CPpmd7z_RangeDec: UInt32 Range, Code; IByteIn *Stream.
+_RANGE_OFFSET, _CODE_OFFSET = 0, 4
+# CPpmd7z_RangeEnc: UInt64 Low; UInt32 Range; Byte Cache; UInt64 CacheSize; IByteOut *Stream.
+_LOW_OFFSET, _ENC_RANGE_OFFSET, _CACHE_OFFSET, _CACHE_SIZE_OFFSET = 0, 8, 12, 16
+
 _lock = threading.Lock()
+_coders_lock = threading.Lock()  # another lock: the coders' probe reclaims, which may probe the leak
 _enabled: bool | None = None  # None until probed
+_coders: bool | None = None  # None until probed
 
 
 def encoder_state(encoder: object, order: int, memory: int) -> tuple[int, int] | None:
@@ -115,3 +154,150 @@ def reclaim(blocks: tuple[int, int] | None, references: int) -> None:
         return
     for address in blocks:
         _PyMem_Free(address)
+
+
+def _state_matches(state: int | None, order: int, memory: int) -> bool:
+    return bool(state) and (
+        ctypes.c_uint32.from_address(state + _MAX_ORDER_OFFSET).value == order  # type: ignore[operator]
+        and ctypes.c_uint32.from_address(state + _SIZE_OFFSET).value == memory  # type: ignore[operator]
+    )
+
+
+def _restart_coder(coder: int) -> None:
+    """A range encoder's initial state (Low 0, Range 0xFFFFFFFF, Cache 0, CacheSize 1)."""
+    ctypes.c_uint64.from_address(coder + _LOW_OFFSET).value = 0
+    ctypes.c_uint32.from_address(coder + _ENC_RANGE_OFFSET).value = 0xFFFFFFFF
+    ctypes.c_uint8.from_address(coder + _CACHE_OFFSET).value = 0
+    ctypes.c_uint64.from_address(coder + _CACHE_SIZE_OFFSET).value = 1
+
+
+def restart_encoder(blocks: tuple[int, int] | None) -> bool:
+    """Put the range encoder of an encoder (*blocks* from :func:`encoder_state`) back in its initial
+    state, its model untouched: what it has written stays written, what it held back (Low, Cache
+    and the pending bytes) is dropped, and the next bytes it writes start a new range-coded stream
+    (docs/FORMAT.md §7.5). False, and nothing changed, where that cannot be done safely."""
+    if blocks is None or not coders_enabled():
+        return False
+    _restart_coder(blocks[1])
+    return True
+
+
+class DecoderAccess:
+    """The range decoder of one live ``Ppmd7Decoder``, between two ``decode()`` calls (the decoding
+    thread has then finished). Holds a reference to the decoder."""
+
+    __slots__ = ("_base", "_coder", "decoder")
+
+    def __init__(self, decoder: object, coder: int) -> None:
+        self.decoder = decoder
+        self._base = id(decoder)
+        self._coder = coder
+
+    def unread(self) -> int:
+        """Bytes of the input given so far that the range decoder has not read."""
+        begin = ctypes.c_size_t.from_address(self._base + _IN_BEGIN_OFFSET).value
+        end = ctypes.c_size_t.from_address(self._base + _IN_END_OFFSET).value
+        return end - begin
+
+    def code(self) -> int:
+        """The range decoder's *Code*: the bytes read, as a number, less the encoder's *Low*
+        (docs/FORMAT.md §7.3); 0 after the last symbol of a stream in its one spelling."""
+        return ctypes.c_uint32.from_address(self._coder + _CODE_OFFSET).value
+
+    def restart(self, code: int) -> None:
+        """Start the range decoder on a new stream whose first five bytes, ``00`` and *code*
+        big-endian, the caller has read: Range 0xFFFFFFFF, Code *code*, as 7-Zip's
+        ``RangeDec_Init`` leaves them. The model keeps what it has learnt. pyppmd's *eof* flag,
+        which it sets whenever Code is 0 after a call, is cleared."""
+        ctypes.c_uint32.from_address(self._coder + _RANGE_OFFSET).value = 0xFFFFFFFF
+        ctypes.c_uint32.from_address(self._coder + _CODE_OFFSET).value = code
+        ctypes.c_uint8.from_address(self._base + _EOF_OFFSET).value = 0
+
+
+def decoder_access(decoder: object, order: int, memory: int) -> DecoderAccess | None:
+    """A :class:`DecoderAccess` for *decoder* (a ``Ppmd7Decoder`` of *order* and *memory*), or
+    ``None`` when its fields cannot be trusted."""
+    if not coders_enabled():
+        return None
+    return _access(decoder, order, memory)
+
+
+def _access(decoder: object, order: int, memory: int) -> DecoderAccess | None:
+    if sys.implementation.name != "cpython" or type(decoder).__basicsize__ != _DECODER_SIZE:
+        return None
+    base = id(decoder)
+    state = ctypes.c_void_p.from_address(base + _DECODER_STATE_OFFSET).value
+    coder = ctypes.c_void_p.from_address(base + _DECODER_CODER_OFFSET).value
+    if not coder or not _state_matches(state, order, memory):
+        return None
+    return DecoderAccess(decoder, coder)
+
+
+# The probe's known answer: with order 4 and 1 MiB, the model that has coded _PROBE_PRIMER codes
+# _PROBE_TEXT, from a range coder in its initial state, as _PROBE_PRIMED; the same coder flushed
+# (no end mark) after the primer alone writes _PROBE_PRIMER_CODED; a fresh model codes the text
+# as _PROBE_PLAIN. Any correct Ppmd7 and 7z range coder gives these bytes.
+_PROBE_ORDER, _PROBE_MEMORY = 4, 1 << 20
+_PROBE_PRIMER = b"sigmalang primes a model with the history; " * 3
+_PROBE_TEXT = b"a model primed with the history codes it shorter\n"
+_PROBE_PRIMED = bytes.fromhex("00da73386122592ec016a8b2d7397678efd8d32eb61800")
+_PROBE_PRIMER_CODED = bytes.fromhex(
+    "0072f46aa588f66dfc2ad410ef7a7a8cd4a0b20219bcbcf58c11ce0063a8f5a8623472d0cfaf92651b3b00000000"
+)
+_PROBE_PLAIN = bytes.fromhex(
+    "0060bf13489cc1d8ac7fac7fb941f574d842af24ac9297f69bfacbdda9da6062daac9214f303c229c4806d1800"
+)
+_PROBE_RUNWAY = bytes(64)
+
+
+def _probe_coders() -> bool:
+    """Whether restarting an encoder and reading and restarting a decoder do what they must."""
+    order, memory = _PROBE_ORDER, _PROBE_MEMORY
+    encoder = pyppmd.Ppmd7Encoder(order, memory)
+    blocks = encoder_state(encoder, order, memory)
+    if blocks is None:
+        return False
+    encoder.encode(_PROBE_PRIMER)
+    _restart_coder(blocks[1])
+    primed = encoder.encode(_PROBE_TEXT) + encoder.flush(endmark=True)
+    references = sys.getrefcount(encoder)
+    del encoder
+    reclaim(blocks, references)
+    if primed != _PROBE_PRIMED:
+        return False
+    # A stream in its one spelling ends with Code 0 and every byte read; one whose last byte is
+    # one more decodes alike and ends with Code 1.
+    for last, code in ((0, 0), (1, 1)):
+        stream = _PROBE_PLAIN[:-1] + bytes([_PROBE_PLAIN[-1] + last])
+        decoder = pyppmd.Ppmd7Decoder(order, memory)
+        access = _access(decoder, order, memory)
+        if access is None or decoder.decode(stream + _PROBE_RUNWAY, len(_PROBE_TEXT)) != _PROBE_TEXT:
+            return False
+        if decoder.decode(b"", 1) != b"" or access.unread() != len(_PROBE_RUNWAY) or access.code() != code:
+            return False
+    # The model learns the primer from its flushed coding, then the decoder restarts on the
+    # primed stream.
+    decoder = pyppmd.Ppmd7Decoder(order, memory)
+    access = _access(decoder, order, memory)
+    rest = _PROBE_PRIMED[5:] + _PROBE_RUNWAY
+    if access is None or decoder.decode(_PROBE_PRIMER_CODED + rest, len(_PROBE_PRIMER)) != _PROBE_PRIMER:
+        return False
+    if access.unread() != len(rest) or access.code() != 0:
+        return False
+    access.restart(int.from_bytes(_PROBE_PRIMED[1:5], "big"))
+    if decoder.eof or decoder.decode(b"", len(_PROBE_TEXT)) != _PROBE_TEXT or decoder.decode(b"", 1) != b"":
+        return False
+    return access.unread() == len(_PROBE_RUNWAY) and access.code() == 0
+
+
+def coders_enabled() -> bool:
+    """Whether this process may use :func:`restart_encoder` and :func:`decoder_access` (probed once)."""
+    global _coders
+    if _coders is None:
+        with _coders_lock:
+            if _coders is None:
+                try:
+                    _coders = _probe_coders()
+                except Exception:  # any surprise from pyppmd: use the public API only
+                    _coders = False
+    return _coders

@@ -10,8 +10,9 @@ from a model of the pipeline; ``benchmarks/memory.py`` measures the real peaks b
   number per chunk in flight;
 * **codec**: the chunk codec's working memory, in the process that runs it: the transform's
   copies of the chunk, the backend's context (zstd's own estimate for its parameters) or the part
-  of a PPMd model that a chunk fills (one: the check of what PPMd wrote decodes it with a second
-  model only when its output lengths cannot clear it, which text never needed);
+  of a PPMd model that a chunk fills (one, encoding or decoding: the check of what PPMd wrote
+  decodes it with a second model only when its output lengths cannot clear it, which text never
+  needed, and a decoder checks the one spelling without a second model);
 * with worker processes (``workers > 1``), instead of **codec**: **pool**, multiprocessing's fork
   server and resource tracker, and **workers**, each a baseline, a codec and the chunk it holds.
 
@@ -166,9 +167,10 @@ def _codec_memory(level: int, chunk_size: int, mode: Mode) -> int:
         memory += CM_RUNTIME
         chunks += CM_CHUNKS
     elif spec.backend == PPMD:
-        # Decoding fills two models alike: the decoder's, and the encoder's that checks the payload
-        # is the encoder's one spelling (backends.PpmdBackend.decode).
-        memory += _ppmd_model(spec, transform, chunk_size) * (2 if mode == "decode" else 1)
+        # One model either way: the decoder checks the one spelling from its range decoder's state,
+        # and a primed frame's encoder model is freed before the decoder's is made
+        # (backends.PpmdBackend.decode).
+        memory += _ppmd_model(spec, transform, chunk_size)
         if transform == "literal" and mode == "decode":
             chunks += PPMD_LITERAL_DECODE_CHUNKS
     return memory + int(chunks * chunk_size)

@@ -9,7 +9,13 @@ Most streams here are assembled frame by frame (``StreamAssembler``) from a chos
 backend, so that each shows one feature whatever today's levels would choose:
 
 * PPMd: a model that fills its arena and restarts (``ppmd-restart``); a payload whose last byte
-  was changed, one with a byte appended, one cut by two bytes (each re-sealed with a valid CRC32C);
+  was changed, one with a byte appended, one cut by two bytes, one cut by its last byte (each
+  re-sealed with a valid CRC32C); parameters out of range (memory 1025 MiB, the primed-payload bit
+  in an independent frame);
+* PPMd frames that continue a shared context (§7.5): in the format this version writes (the range
+  coder restarts after the primer; ``ppmd-primed``, and ``shared-context-l3-fresh`` from the
+  level-3 writer) and in the earlier one (the coder went on; ``ppmd-primed-earlier``, and
+  ``shared-codebook-l3``, written under :func:`vectorlib.earlier_ppmd_primer`), with damaged tails;
 * the glyph code over zstd and over store (``semantic-zstd``, ``semantic-store``);
 * version-2 glyph codes, stored so the code is visible in the file: FA line references
   (``semantic-v2-fa-lines``), every timestamp layout variant (``semantic-v2-timestamp-layouts``),
@@ -26,12 +32,22 @@ import sys
 
 import pyppmd
 from crc32c import crc32c
-from vectorlib import FIXTURES, HERE, Entry, assemble, damaged_entry, update_manifest, valid_entry
+from vectorlib import (
+    FIXTURES,
+    HERE,
+    Entry,
+    assemble,
+    damaged_entry,
+    earlier_ppmd_primer,
+    update_manifest,
+    valid_entry,
+)
 
 import sigmalang
 from sigmalang import _pyppmd, semantic
 from sigmalang import primitives as P
-from sigmalang.backends import PPMD, STORE, ZSTD, PpmdBackend, ZstdBackend
+from sigmalang.backends import PPMD, PPMD_FRESH_CODER, STORE, ZSTD, PpmdBackend, ZstdBackend
+from sigmalang.codec import chunk_end
 from sigmalang.container import StreamAssembler, StreamHeader
 from sigmalang.glyph import encode_glyph, encode_varint
 from sigmalang.longrange import encode_list
@@ -69,10 +85,11 @@ def valid(
     level: int,
     shared: bool,
     book: Codebook | None = None,
+    writer: str = "tests/vectors/make_format_vectors.py (frames assembled one by one)",
 ) -> Entry:
     assert sigmalang.decompress(blob, codebook=book) == data, name
     stream = {
-        "writer": "tests/vectors/make_format_vectors.py (frames assembled one by one)",
+        "writer": writer,
         "level": level,
         "chunk_size": chunk,
         "size": len(data),
@@ -126,6 +143,7 @@ def ppmd_vectors() -> tuple[list[Entry], list[Entry]]:
         ("bad-ppmd-last-byte", last, "the last byte of frame 0's PPMd payload changed (0x01 flipped)"),
         ("bad-ppmd-appended", payload + b"\x00", "frame 0's PPMd payload with one zero byte appended"),
         ("bad-ppmd-short", payload[:-2], "frame 0's PPMd payload without its last two bytes"),
+        ("bad-ppmd-cut-last-byte", payload[:-1], "frame 0's PPMd payload without its last byte (00)"),
     ):
         blob, offsets = assemble([(text, 0, PPMD, data_, False)], 4096, 3, False)
         bad.append(
@@ -138,6 +156,150 @@ def ppmd_vectors() -> tuple[list[Entry], list[Entry]]:
                 "PPMd stream",
             )
         )
+    for name, data_, what, message in (
+        (
+            "bad-ppmd-memory-huge",
+            payload[:1] + encode_varint(1025) + payload[2:],
+            "frame 0's PPMd payload names 1025 MiB of model memory, one more than a decoder allows",
+            "PPMd parameters out of range: order 6, 1025 MiB",
+        ),
+        (
+            "bad-ppmd-fresh-bit-unprimed",
+            bytes([payload[0] | PPMD_FRESH_CODER]) + payload[1:],
+            "frame 0 (independent) has bit 7 of its PPMd order byte set, which only a primed payload may",
+            "PPMd parameters out of range: order 134, 16 MiB",
+        ),
+    ):
+        blob, offsets = assemble([(text, 0, PPMD, data_, False)], 4096, 3, False)
+        bad.append(
+            damaged(
+                name,
+                blob,
+                f"{what}; CRC32C valid: refused before a model is allocated",
+                0,
+                offsets[0],
+                message,
+            )
+        )
+    return good, bad
+
+
+def primed_frames(data: bytes, chunk: int, windows: list[int | None]) -> list[tuple[bytes, int, int, bytes, bool]]:
+    """*data* in line-aligned chunks as literal PPMd frames (order 16, 1 MiB) of a shared-context
+    stream: frame 0 a reset point, frame *k* continuing with L = the last ``windows[k - 1]`` bytes
+    of the history (``None``: all of it)."""
+    backend = PpmdBackend(16, 1)
+    frames: list[tuple[bytes, int, int, bytes, bool]] = []
+    history = b""
+    pos = 0
+    while end := chunk_end(data[pos:], chunk, final=True):
+        piece = data[pos : pos + end]
+        pos += end
+        if not frames:
+            frames.append((piece, 0, PPMD, backend.encode(piece), False))
+        else:
+            window = windows[len(frames) - 1]
+            prime = history[-window:] if window else history
+            frames.append((piece, 0, PPMD, encode_varint(len(prime)) + backend.encode(piece, prime), True))
+        history += piece
+    return frames
+
+
+def ppmd_primed_vectors() -> tuple[list[Entry], list[Entry]]:
+    """Shared-context PPMd frames in this version's primer format and in the earlier one."""
+    good, bad = [], []
+    data = PROSE[:80000]
+    data = data[: data.rfind(b"\n") + 1]
+    chunk = 16 << 10
+    windows = [None, 5000, None, None]
+    frames = primed_frames(data, chunk, windows)
+    assert len(frames) == 5
+    history = b"".join(f[0] for f in frames[:4])
+    assert ppmd_restarts(16, 1, history) >= 1  # the last frame's model restarts while it learns its primer
+    layout = (
+        f"{len(data)} bytes of prose in {len(frames)} literal PPMd frames (order 16, 1 MiB) of a shared-context "
+        "stream: frame 0 a reset point; frames 1, 3 and 4 continue with L = all the history, frame 2 with "
+        f"its last 5000 bytes; frame 4 ({len(frames[4][0])} bytes) is primed with the {len(history)} bytes "
+        "before it, over which the model fills its arena and restarts"
+    )
+    blob, offsets = assemble(frames, chunk, 3, True)
+    good.append(
+        valid(
+            "ppmd-primed",
+            data,
+            blob,
+            f"{layout}; each continuing payload has bit 7 of its order byte set: the model learns the "
+            "primer, the range coder restarts (FORMAT.md §7.5)",
+            chunk,
+            3,
+            True,
+        )
+    )
+    orig, transform, backend, body, _ = frames[4]
+    prefix = encode_varint(len(history))
+    for name, new, what in (
+        ("bad-ppmd-primed-last-byte", body[:-1] + bytes([body[-1] ^ 0x01]), "changed in its last byte (0x01 flipped)"),
+        ("bad-ppmd-primed-appended", body + b"\x00", "followed by one zero byte"),
+        ("bad-ppmd-primed-cut-last-byte", body[:-1], "cut by its last byte (00)"),
+    ):
+        assert new.startswith(prefix)
+        damaged_blob, offsets = assemble([*frames[:4], (orig, transform, backend, new, True)], chunk, 3, True)
+        bad.append(
+            damaged(
+                name,
+                damaged_blob,
+                f"ppmd-primed.sgl with frame 4's primed PPMd payload {what}, CRC32C recomputed",
+                4,
+                offsets[4],
+                "PPMd stream does not end where expected",
+            )
+        )
+    with earlier_ppmd_primer():
+        earlier = primed_frames(data, chunk, windows)
+    assert all(f[3] != g[3] for f, g in zip(frames[1:], earlier[1:], strict=True))
+    blob, offsets = assemble(earlier, chunk, 3, True)
+    good.append(
+        valid(
+            "ppmd-primed-earlier",
+            data,
+            blob,
+            f"{layout}; the earlier primer format (bit 7 clear), which a reader must still decode: each "
+            "stream goes on from the range coder that coded the primer (FORMAT.md §7.5)",
+            chunk,
+            3,
+            True,
+        )
+    )
+    orig, transform, backend, body, _ = earlier[4]
+    damaged_blob, offsets = assemble(
+        [*earlier[:4], (orig, transform, backend, body[:-1] + bytes([body[-1] ^ 0x01]), True)], chunk, 3, True
+    )
+    bad.append(
+        damaged(
+            "bad-ppmd-earlier-primer-last-byte",
+            damaged_blob,
+            "ppmd-primed-earlier.sgl with the last byte of frame 4's PPMd payload changed (0x01 flipped), "
+            "CRC32C recomputed",
+            4,
+            offsets[4],
+            "PPMd stream does not end where expected",
+        )
+    )
+    text = PROSE[:20480]
+    blob = sigmalang.compress(text, 3, chunk_size=1024, shared_context=True)
+    good.append(
+        valid(
+            "shared-context-l3-fresh",
+            text,
+            blob,
+            "20 KiB of Dickens, 1 KiB chunks, level 3 with shared context as this version writes it: "
+            "continuing frames' PPMd coders restart after the primer (frames 0 and 16 are resets)",
+            1024,
+            3,
+            True,
+            writer="sigmalang.compress, shared context, level 3",
+        )
+    )
     return good, bad
 
 
@@ -304,13 +466,15 @@ def codebook_vectors() -> list[Entry]:
     )
     text = LOGS[:12000]
     text = text[: text.rfind(b"\n") + 1]
-    blob = sigmalang.compress(text, 3, chunk_size=4096, codebook=book, shared_context=True)
+    with earlier_ppmd_primer():  # written before the fresh-coder primer: kept byte for byte
+        blob = sigmalang.compress(text, 3, chunk_size=4096, codebook=book, shared_context=True, workers=1)
     two = valid(
         "shared-codebook-l3",
         text,
         blob,
         f"logs at level 3 with shared context and the codebook file {BOOK_FILE}: continuing semantic "
-        "frames whose flag bit 4 means the file's words, not the previous frame's",
+        "frames whose flag bit 4 means the file's words, not the previous frame's (PPMd in the earlier "
+        "primer format, FORMAT.md §7.5)",
         4096,
         3,
         True,
@@ -380,6 +544,9 @@ def strict_vectors() -> list[Entry]:
 
 def main() -> int:
     good, bad = ppmd_vectors()
+    more_good, more_bad = ppmd_primed_vectors()
+    good += more_good
+    bad += more_bad
     good += semantic_vectors()
     good.append(long_range_vector())
     good += codebook_vectors()

@@ -187,8 +187,11 @@ class Part:
     chunk_size: int = DEFAULT_CHUNK
     zstd: int | None = None
     shared_level: int | None = None  # sigmalang.compress(..., level, shared_context=True): only decoded
+    kept: str | None = None  # a file here, written once by an earlier writer and kept as it is
 
     def encode(self) -> bytes:
+        if self.kept is not None:
+            return (HERE / self.kept).read_bytes()
         if self.shared_level is not None:
             return sigmalang.compress(self.data, self.shared_level, chunk_size=self.chunk_size, shared_context=True)
         if self.zstd is None:
@@ -198,6 +201,8 @@ class Part:
     def describe(self, encoded: bytes) -> dict[str, object]:
         if self.shared_level is not None:
             writer, level = f"sigmalang.compress, shared context, level {self.shared_level}", self.shared_level
+            if self.kept is not None:
+                writer += " (the earlier PPMd primer format; the file is kept, not written again)"
         else:
             writer = "sigmalang.compress" if self.zstd is None else f"zstd level {self.zstd}"
             level = 0 if self.zstd is None else ZSTD_HEADER_LEVEL
@@ -213,8 +218,12 @@ class Part:
 
 def shared_vector_part(text: bytes) -> Part:
     """20 KiB of Dickens at 1 KiB chunks, level 3 (PPMd primed with the history), shared context:
-    21 frames (line-aligned), of which frames 0 and 16 are reset points (docs/FORMAT.md §6.3)."""
-    return Part(text[:20480], 1024, shared_level=3)
+    21 frames (line-aligned), of which frames 0 and 16 are reset points (docs/FORMAT.md §6.3).
+
+    Written by ``sigmalang.compress(..., 3, chunk_size=1024, shared_context=True)`` when its PPMd
+    frames used the earlier primer format (docs/FORMAT.md §7.5), and kept as a vector of that
+    format: the file is read, not written again (``shared-context-l3-fresh`` is today's writer)."""
+    return Part(text[:20480], 1024, shared_level=3, kept="shared-context-l3.sgl")
 
 
 def valid_vectors(text: bytes) -> dict[str, tuple[str, list[Part]]]:
@@ -244,7 +253,8 @@ def valid_vectors(text: bytes) -> dict[str, tuple[str, list[Part]]]:
         ),
         "concat-empty-first": ("an empty stream, then a stream of one frame", [Part(b""), Part(b"second\n")]),
         "shared-context-l3": (
-            "20 KiB of Dickens, 1 KiB chunks, level 3 with shared context (frames 0 and 16 are resets)",
+            "20 KiB of Dickens, 1 KiB chunks, level 3 with shared context (frames 0 and 16 are resets), "
+            "PPMd in the earlier primer format",
             [shared_vector_part(text)],
         ),
     }
