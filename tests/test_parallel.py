@@ -289,6 +289,85 @@ def test_worker_start_up_is_paid_once_per_worker_and_workers_ignore_sigint():
     assert_no_workers_left()
 
 
+# -- a Ctrl-C while a worker starts: the terminal sends it to every process of the group --------
+
+STARTING_WORKERS = """
+import os, signal, sys, threading, time
+from sigmalang.parallel import stop_pool, worker_pool
+
+def starting(name):
+    # Say which process this is (in a file the parent waits for), then take a second to start,
+    # long enough for the parent's SIGINT to land in the middle of it.
+    with open(name + ".tmp", "w") as f:
+        f.write(str(os.getpid()))
+    os.replace(name + ".tmp", name)
+    time.sleep(1.0)
+
+def slow_to_start():
+    starting("worker")
+    return SlowToStart()
+
+class SlowToStart:
+    # A warm-up that a new worker unpickles, with the pool's other start-up arguments, before
+    # its initializer runs: the last moment a worker could be interrupted.
+    def __reduce__(self):
+        return slow_to_start, ()
+    def __call__(self):
+        pass
+
+if __name__ == "__mp_main__":  # the forkserver imports this module (its preload) as it starts
+    starting("forkserver")
+
+def interrupt(names, done):
+    for name in names:
+        deadline = time.monotonic() + 30
+        while not os.path.exists(name) and time.monotonic() < deadline:
+            time.sleep(0.005)
+        if os.path.exists(name):
+            os.kill(int(open(name).read()), signal.SIGINT)
+            done.append(name)
+
+if __name__ == "__main__":
+    done = []
+    thread = threading.Thread(target=interrupt, args=(["forkserver", "worker"], done))
+    thread.start()
+    pool = worker_pool(1, SlowToStart())
+    try:
+        print("worker ran:", pool.submit(os.getpid).result(timeout=60) != os.getpid())
+    finally:
+        thread.join()
+        print("interrupted:", *done)
+        stop_pool(pool, kill=False)
+    try:  # the parent's own Ctrl-C is handled as before
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(5)
+    except KeyboardInterrupt:
+        print("parent interrupted")
+"""
+
+
+@pytest.mark.skipif(not hasattr(signal, "pthread_sigmask"), reason="POSIX signal masks")
+def test_a_worker_interrupted_while_it_starts_neither_stops_nor_prints(tmp_path):
+    """SIGINT reaches a pool's processes before their initializer ignores it: the forkserver
+    while it starts (and imports the program's main module), a worker while it unpickles what it
+    was sent. Neither may die of it nor print a KeyboardInterrupt traceback into the stderr the
+    command shares with them."""
+    (tmp_path / "starting_workers.py").write_text(STARTING_WORKERS)
+    result = subprocess.run(
+        [sys.executable, str(tmp_path / "starting_workers.py")],
+        capture_output=True,
+        text=True,
+        timeout=WAIT * 2,
+        cwd=tmp_path,
+    )
+    assert result.stdout.splitlines() == [
+        "worker ran: True",
+        "interrupted: forkserver worker",
+        "parent interrupted",
+    ], result.stdout + result.stderr[-3000:]
+    assert result.returncode == 0 and result.stderr == "", result.stderr[-3000:]
+
+
 # -- failures -------------------------------------------------------------------------------
 
 

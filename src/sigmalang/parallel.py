@@ -6,10 +6,11 @@ a thread pool or a Dask client's executor. ``workers == 1`` with no executor run
 
 Failures become one error: an exception about the data (:class:`SigmaError`) is re-raised as it
 is, any other exception from the codec and a worker that dies become :class:`WorkerError`.
-Worker processes ignore SIGINT: the parent decides when they stop, and stops them all. A worker
-whose parent dies without stopping it (SIGKILL, a crash) ends itself: a watchdog thread in each
-worker watches the process that made the pool. (The workers' own parent is the forkserver, which
-lives as long as any worker does, so it cannot be what they watch.)
+Worker processes ignore SIGINT (they start with it blocked, until they can ignore it): the
+parent decides when they stop, and stops them all. A worker whose parent dies without stopping it
+(SIGKILL, a crash) ends itself: a watchdog thread in each worker watches the process that made the
+pool. (The workers' own parent is the forkserver, which lives as long as any worker does, so it
+cannot be what they watch.)
 """
 
 from __future__ import annotations
@@ -118,6 +119,8 @@ def timed(fn: Callable[[Any], R], item: Any) -> tuple[R, float]:
 
 def _start_worker(warm_up: Callable[[], object] | None, owner: int | None = None) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "pthread_sigmask"):  # blocked since the forkserver started: now ignored instead
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     if owner is not None:
         die_with(owner)
     if warm_up is not None:
@@ -161,9 +164,34 @@ def worker_pool(workers: int, warm_up: Callable[[], object] | None = None) -> Pr
     """
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+    if context.get_start_method() == "forkserver":
+        _start_forkserver()
     return ProcessPoolExecutor(
         max_workers=workers, mp_context=context, initializer=_start_worker, initargs=(warm_up, os.getpid())
     )
+
+
+def _start_forkserver() -> None:
+    """Start the forkserver, if it is not running yet, with SIGINT blocked, so that a Ctrl-C (which
+    a terminal sends to every process of the group) cannot reach a pool process before its
+    initializer ignores it. A process interrupted while it starts or imports prints its own
+    traceback into the stderr it shares with the command (the forkserver), or dies and breaks the
+    pool (a worker). The forkserver's processes inherit its signal mask, so every worker starts
+    with SIGINT blocked (those of any other pool of this process that uses the forkserver too);
+    the forkserver itself ignores SIGINT once it runs. Only this thread's mask changes, for a
+    moment: the command's own Ctrl-C is not lost, at most delivered a moment late. Python starts
+    its resource tracker the same way (and unblocks SIGINT when it is done, so the tracker is
+    started first, not inside the block)."""
+    from multiprocessing import forkserver, resource_tracker
+
+    if not hasattr(signal, "pthread_sigmask"):
+        return
+    resource_tracker.ensure_running()
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        forkserver.ensure_running()
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 MANAGER_WAIT = 1.0  # seconds a killed pool's manager thread is given to end before it is fed
