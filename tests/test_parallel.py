@@ -368,6 +368,68 @@ def test_a_worker_interrupted_while_it_starts_neither_stops_nor_prints(tmp_path)
     assert result.returncode == 0 and result.stderr == "", result.stderr[-3000:]
 
 
+UNKNOWN_WORKER = """
+import os, signal, time
+from multiprocessing import forkserver
+import psutil
+from sigmalang.parallel import stop_pool, worker_pool
+
+def slow_to_start():
+    time.sleep(3)
+    return SlowToStart()
+
+class SlowToStart:  # keeps a new worker starting for a while (see STARTING_WORKERS)
+    def __reduce__(self):
+        return slow_to_start, ()
+    def __call__(self):
+        pass
+
+read_signed = forkserver.read_signed
+
+def interrupted(fd):
+    # The pool waits here for the forkserver to tell it a new worker's process id: the worker
+    # runs already, and the pool does not know it yet. A Ctrl-C comes at this very moment.
+    os.kill(os.getpid(), signal.SIGINT)
+    return read_signed(fd)
+
+if __name__ == "__main__":
+    first = worker_pool(1)  # the forkserver up and serving, so that it forks the next worker at once
+    first.submit(os.getpid).result()
+    stop_pool(first, kill=False)
+    pool = worker_pool(1, SlowToStart())
+    forkserver.read_signed = interrupted
+    try:
+        pool.submit(os.getpid)
+    except KeyboardInterrupt:
+        print("interrupted")
+    forkserver.read_signed = read_signed
+    stop_pool(pool, kill=True)
+    server = psutil.Process(forkserver._forkserver._forkserver_pid)
+    left = 0
+    for _ in range(20):
+        left = max(left, len([p for p in server.children() if p.status() != psutil.STATUS_ZOMBIE]))
+        time.sleep(0.05)
+    print("workers left:", left)
+"""
+
+
+@pytest.mark.skipif(not hasattr(signal, "pthread_sigmask"), reason="POSIX signals")
+def test_a_ctrl_c_while_the_pool_starts_a_worker_leaves_no_worker_it_does_not_know(tmp_path):
+    """A Ctrl-C while the pool waits for a new worker's process id left that worker out of the
+    pool's list, so stopping the pool did not stop it: it went on starting after the command had
+    ended, and printed a traceback (its queues' semaphores were gone) into the command's stderr."""
+    (tmp_path / "unknown_worker.py").write_text(UNKNOWN_WORKER)
+    result = subprocess.run(
+        [sys.executable, str(tmp_path / "unknown_worker.py")],
+        capture_output=True,
+        text=True,
+        timeout=WAIT,
+        cwd=tmp_path,
+    )
+    assert result.stdout.splitlines() == ["interrupted", "workers left: 0"], result.stdout + result.stderr[-3000:]
+    assert result.returncode == 0 and result.stderr == "", result.stderr[-3000:]
+
+
 # -- failures -------------------------------------------------------------------------------
 
 

@@ -25,7 +25,7 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Generator, Iterable
+from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Generic, Protocol, TypeVar, overload
@@ -166,9 +166,38 @@ def worker_pool(workers: int, warm_up: Callable[[], object] | None = None) -> Pr
     context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
     if context.get_start_method() == "forkserver":
         _start_forkserver()
-    return ProcessPoolExecutor(
-        max_workers=workers, mp_context=context, initializer=_start_worker, initargs=(warm_up, os.getpid())
-    )
+    return _Pool(max_workers=workers, mp_context=context, initializer=_start_worker, initargs=(warm_up, os.getpid()))
+
+
+class _Pool(ProcessPoolExecutor):
+    """A process pool that finishes starting a worker before a Ctrl-C is raised.
+
+    ``submit`` starts a worker when the pool has fewer than it may have. A KeyboardInterrupt
+    raised while it waits for the new worker's process id (the worker runs already) would leave
+    the worker out of the pool's list of processes: stopping the pool would not stop it, and it
+    would go on starting after the command has ended, print a traceback into the command's
+    stderr (the semaphores of the queues it was sent are gone by then) and end only then."""
+
+    def submit(self, fn: Callable[..., R], /, *args: Any, **kwargs: Any) -> Future[R]:
+        with _sigint_held():
+            return super().submit(fn, *args, **kwargs)
+
+
+@contextlib.contextmanager
+def _sigint_held() -> Iterator[None]:
+    """Hold a SIGINT that comes while the body runs, and raise it as soon as the body is done.
+    Only the main thread runs signal handlers (and can change them): elsewhere, nothing is held."""
+    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGINT) is None:
+        yield  # None: a handler that was not set from Python, which cannot be put back
+        return
+    held: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: held.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if held:
+            signal.raise_signal(signal.SIGINT)  # the handler runs before raise_signal returns
 
 
 def _start_forkserver() -> None:
