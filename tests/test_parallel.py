@@ -636,6 +636,56 @@ def test_killing_a_pool_closes_each_pipe_once_and_frees_a_blocked_feeder(tmp_pat
     assert float(lines[0].split()[1]) < 10
 
 
+LATE_FEEDER = """
+import time
+from concurrent.futures import process
+from multiprocessing import connection
+from sigmalang.parallel import stop_pool, worker_pool
+
+# The pool's manager thread sees its workers die a moment late, and the call queue's feeder
+# thread, whose write into the pipe no worker reads fails then, ends a while later still.
+terminate_broken = process._ExecutorManagerThread.terminate_broken
+def late_manager(self, cause):
+    time.sleep(0.5)
+    terminate_broken(self, cause)
+process._ExecutorManagerThread.terminate_broken = late_manager
+
+send = connection.Connection._send
+def late_feeder(self, buf):
+    try:
+        return send(self, buf)
+    except OSError:
+        time.sleep(2)
+        raise
+connection.Connection._send = late_feeder
+
+def slow(data):
+    time.sleep(5)
+    return len(data)
+
+if __name__ == "__main__":
+    pool = worker_pool(2)
+    pool.submit(len, b"").result()
+    futures = [pool.submit(slow, bytes(4 << 20)) for _ in range(4)]  # too big for the pipe: a write waits
+    time.sleep(0.5)
+    feeder = pool._call_queue._thread
+    stop_pool(pool, kill=True)
+    print("feeder running:", feeder.is_alive())
+"""
+
+
+@pytest.mark.slow
+def test_stopping_a_killed_pool_waits_for_its_call_queue_s_feeder_thread(tmp_path):
+    """When the feeder thread ends last, it frees the call queue's semaphores: it unlinks each and
+    then tells the resource tracker. A command that exits in between (os._exit, after a Ctrl-C)
+    leaves the tracker to warn on stderr of a leaked semaphore that is no longer there."""
+    (tmp_path / "late_feeder.py").write_text(LATE_FEEDER)
+    result = subprocess.run(
+        [sys.executable, str(tmp_path / "late_feeder.py")], capture_output=True, text=True, timeout=WAIT, cwd=tmp_path
+    )
+    assert result.stdout.splitlines() == ["feeder running: False"], result.stdout + result.stderr[-3000:]
+
+
 def _big_result(size: int) -> bytes:
     return bytes(size)
 

@@ -224,6 +224,7 @@ def _start_forkserver() -> None:
 
 
 MANAGER_WAIT = 1.0  # seconds a killed pool's manager thread is given to end before it is fed
+FEEDER_WAIT = 5.0  # seconds a killed pool's call queue feeder thread is given to end
 
 
 def stop_pool(executor: Executor, *, kill: bool) -> None:
@@ -233,11 +234,18 @@ def stop_pool(executor: Executor, *, kill: bool) -> None:
         return
     manager = getattr(executor, "_executor_manager_thread", None)
     results = getattr(executor, "_result_queue", None)
+    feeder = getattr(getattr(executor, "_call_queue", None), "_thread", None)
     _kill_workers(executor)
     executor.shutdown(wait=manager is None or results is None, cancel_futures=True)
     if manager is not None and results is not None:
         _join_manager(manager, results)
         results.close()
+    if isinstance(feeder, threading.Thread):
+        # Not joined by the pool (see _kill_workers), the feeder ends once its write fails. Ending
+        # last, it frees the call queue's semaphores: it unlinks each, then tells the resource
+        # tracker. A command that exits in between (os._exit, after a Ctrl-C) leaves the tracker
+        # to warn on stderr of a leaked semaphore that is no longer there.
+        feeder.join(FEEDER_WAIT)
 
 
 def _join_manager(manager: threading.Thread, results: Any) -> None:
