@@ -108,8 +108,13 @@ def _before_the_program(stderr: str) -> bool:
     ours = [f for f in frames if f"{os.sep}sigmalang{os.sep}" in f and not f.endswith("__init__.py")]
     # A module still being imported when the interrupt lands (the innermost frame is the import
     # machinery's, or a module's own top-level code) counts as start-up too: the command has not
-    # begun its work.
-    importing = bool(located) and (frames[-1].startswith("<frozen importlib") or located[-1][1] == "<module>")
+    # begun its work. So does anything under runpy's import of the package itself, before it
+    # looks for sigmalang.__main__ (a class body of a module imported there, for one).
+    importing = bool(located) and (
+        frames[-1].startswith("<frozen importlib")
+        or located[-1][1] == "<module>"
+        or any(name == "_get_module_details" for _, name in located)
+    )
     return "sigmalang: interrupted" not in stderr and (not ours or importing)
 
 
