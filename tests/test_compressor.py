@@ -6,8 +6,13 @@ level and chunk size.
 
 from __future__ import annotations
 
+import contextlib
 import io
+import os
 import random
+import sys
+import types
+from collections.abc import Iterator
 
 import pytest
 from hypothesis import given, settings
@@ -177,6 +182,52 @@ def test_compressor_in_slices_matches_compress(data, chunk_size, level, slice_si
     out += comp.compress(memoryview(data)[pos:])
     out += comp.flush()
     assert bytes(out) == compress(data, level=level, chunk_size=chunk_size)
+
+
+@contextlib.contextmanager
+def frames_kept() -> Iterator[list[types.FrameType]]:
+    """Keep the frame of every call into sigmalang made in this thread, as a sampling profiler
+    does for a moment (Dask's, in each worker, takes the frames of running tasks every 10 ms): a
+    frame kept after its call returned keeps its arguments and local variables alive."""
+    kept: list[types.FrameType] = []
+    package = os.path.dirname(sigmalang.__file__)
+
+    def profile(frame: types.FrameType, event: str, arg: object) -> None:
+        if event == "call" and frame.f_code.co_filename.startswith(package):
+            kept.append(frame)
+
+    sys.setprofile(profile)
+    try:
+        yield kept
+    finally:
+        sys.setprofile(None)
+
+
+def test_a_profiler_keeping_frames_does_not_pin_the_compressor_s_buffer():
+    """A view of the compressor's buffer handed to a function (as its argument) lived on in the
+    function's frame when something kept that frame: the buffer then could not grow or shrink
+    (BufferError from to_sgl in a Dask worker). Every view of it is released when its use ends."""
+    data = read_text_file("loghub-small")[:40_000]
+    comp = SigmaCompressor(1, chunk_size=4096)
+    out = bytearray()
+    with frames_kept() as kept:
+        for start in range(0, len(data), 1000):
+            out += comp.compress(data[start : start + 1000])
+        out += comp.flush()
+    assert kept  # the profile hook saw the calls
+    assert bytes(out) == compress(data, level=1, chunk_size=4096)
+
+
+def test_a_profiler_keeping_frames_does_not_pin_what_a_file_writes():
+    """The same for the caller's own buffer, written through SigmaFile: the caller may grow it
+    once write() has returned."""
+    data = bytearray(read_text_file("loghub-small")[:20_000])
+    out = io.BytesIO()
+    with frames_kept(), sigmalang.open(out, "wb", level=1) as f:
+        f.write(data)
+        data += b"one more line\n"
+        f.write(data[-14:])
+    assert decompress(out.getvalue()) == bytes(data)
 
 
 def test_compressor_emits_frames_before_flush():

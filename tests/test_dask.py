@@ -361,6 +361,25 @@ def test_cluster_executor_a_lost_result_whose_rerun_fails_is_the_future_s_error(
     assert out.splitlines()[:1] == ["error KilledWorker"], out + err[-3000:]
 
 
+def test_cluster_executor_lets_go_of_a_task_once_its_result_is_fetched(client):
+    """Once a task's result has been fetched, the Dask future is released at once, even while the
+    pipeline keeps the executor's future in its ordered window, waiting for earlier ones: a key
+    still held stays in the cluster's memory and, if the worker holding it dies, is computed
+    again for nothing."""
+    from sigmalang._cluster import ClusterExecutor
+
+    executor = ClusterExecutor(client, pure=False)  # a key of its own, held by nothing else
+    future = executor.submit(len, b"abc")
+    (key,) = [task.key for task in executor._tasks]
+    assert future.result(timeout=60) == 3
+    deadline = time.monotonic() + 20  # the client releases a key in its event loop's thread
+    while key in client.refcount and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert key not in client.refcount and key not in client.futures
+    assert not executor._tasks
+    assert future.result() == 3
+
+
 class _Task:
     """A Dask future as ClusterExecutor sees it: finished, but fetching its result raises, as when
     the worker holding the result died and the task's rerun failed."""

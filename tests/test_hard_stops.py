@@ -1,6 +1,6 @@
 """Hard stops: the command killed outright (SIGKILL) leaves no process behind and its temporary
-file is removed by the next run; Ctrl-C at any moment of a parallel run exits 130 and says so
-(a pool process that was starting at that moment may add Python's own error, after it).
+file is removed by the next run; Ctrl-C at any moment of a parallel run exits 130 and says so,
+in one line: the pool's processes, which get the terminal's Ctrl-C too, add nothing to it.
 
 The random-moment test takes SIGMALANG_SIGINT_TRIALS interrupts (default 20); the full check is
 ``SIGMALANG_SIGINT_TRIALS=100 .venv/bin/python -m pytest -q -s tests/test_hard_stops.py -k random``.
@@ -108,8 +108,13 @@ def _before_the_program(stderr: str) -> bool:
     ours = [f for f in frames if f"{os.sep}sigmalang{os.sep}" in f and not f.endswith("__init__.py")]
     # A module still being imported when the interrupt lands (the innermost frame is the import
     # machinery's, or a module's own top-level code) counts as start-up too: the command has not
-    # begun its work.
-    importing = bool(located) and (frames[-1].startswith("<frozen importlib") or located[-1][1] == "<module>")
+    # begun its work. So does anything under runpy's import of the package itself, before it
+    # looks for sigmalang.__main__ (a class body of a module imported there, for one).
+    importing = bool(located) and (
+        frames[-1].startswith("<frozen importlib")
+        or located[-1][1] == "<module>"
+        or any(name == "_get_module_details" for _, name in located)
+    )
     return "sigmalang: interrupted" not in stderr and (not ours or importing)
 
 
@@ -129,7 +134,6 @@ def test_ctrl_c_at_random_moments_exits_130(tmp_path: Path) -> None:
     rng = random.Random(int(os.environ.get("SIGMALANG_SIGINT_SEED", "1")))
     failures: list[str] = []
     early: list[int] = []
-    noisy: list[int] = []
     finished = 0
     for trial in range(_trials()):
         command = ["encode", str(source)] if trial % 2 == 0 else ["decode", str(encoded)]
@@ -153,15 +157,11 @@ def test_ctrl_c_at_random_moments_exits_130(tmp_path: Path) -> None:
         if _before_the_program(text):
             early.append(trial)
             continue
-        if proc.returncode != 130 or "sigmalang: interrupted" not in text:
-            failures.append(f"trial {trial} {command[0]}: exit {proc.returncode}: {text[-300:]!r}")
-            continue
-        if "sigmalang: interrupted" not in text.splitlines():
-            # A worker process still starting up (importing, before it ignores SIGINT) got the
-            # terminal's Ctrl-C too and printed its own traceback into the shared stderr, through
-            # our line: the command itself did the right thing. Known, and bounded below.
-            noisy.append(trial)
-        if out.exists():
+        # The one line and nothing else: a pool process (the forkserver, a worker) interrupted
+        # while it starts would print its own traceback into the stderr it shares with us.
+        if proc.returncode != 130 or text.splitlines() != ["sigmalang: interrupted"]:
+            failures.append(f"trial {trial} {command[0]}: exit {proc.returncode}: {text[-3000:]!r}")
+        elif out.exists():
             failures.append(f"trial {trial} {command[0]}: output left")
     print(
         f"{_trials()} interrupts: {len(failures)} failed, {len(early)} before the program started,"
@@ -169,4 +169,3 @@ def test_ctrl_c_at_random_moments_exits_130(tmp_path: Path) -> None:
     )
     assert not failures, "\n".join(failures)
     assert len(early) <= _trials() // 4, f"interrupted before the program started in trials {early}"
-    assert len(noisy) <= _trials() // 4, f"a starting worker's traceback in stderr in trials {noisy}"

@@ -289,6 +289,147 @@ def test_worker_start_up_is_paid_once_per_worker_and_workers_ignore_sigint():
     assert_no_workers_left()
 
 
+# -- a Ctrl-C while a worker starts: the terminal sends it to every process of the group --------
+
+STARTING_WORKERS = """
+import os, signal, sys, threading, time
+from sigmalang.parallel import stop_pool, worker_pool
+
+def starting(name):
+    # Say which process this is (in a file the parent waits for), then take a second to start,
+    # long enough for the parent's SIGINT to land in the middle of it.
+    with open(name + ".tmp", "w") as f:
+        f.write(str(os.getpid()))
+    os.replace(name + ".tmp", name)
+    time.sleep(1.0)
+
+def slow_to_start():
+    starting("worker")
+    return SlowToStart()
+
+class SlowToStart:
+    # A warm-up that a new worker unpickles, with the pool's other start-up arguments, before
+    # its initializer runs: the last moment a worker could be interrupted.
+    def __reduce__(self):
+        return slow_to_start, ()
+    def __call__(self):
+        pass
+
+if __name__ == "__mp_main__":  # the forkserver imports this module (its preload) as it starts
+    starting("forkserver")
+
+def interrupt(names, done):
+    for name in names:
+        deadline = time.monotonic() + 30
+        while not os.path.exists(name) and time.monotonic() < deadline:
+            time.sleep(0.005)
+        if os.path.exists(name):
+            os.kill(int(open(name).read()), signal.SIGINT)
+            done.append(name)
+
+if __name__ == "__main__":
+    done = []
+    thread = threading.Thread(target=interrupt, args=(["forkserver", "worker"], done))
+    thread.start()
+    pool = worker_pool(1, SlowToStart())
+    try:
+        print("worker ran:", pool.submit(os.getpid).result(timeout=60) != os.getpid())
+    finally:
+        thread.join()
+        print("interrupted:", *done)
+        stop_pool(pool, kill=False)
+    try:  # the parent's own Ctrl-C is handled as before
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(5)
+    except KeyboardInterrupt:
+        print("parent interrupted")
+"""
+
+
+@pytest.mark.skipif(not hasattr(signal, "pthread_sigmask"), reason="POSIX signal masks")
+def test_a_worker_interrupted_while_it_starts_neither_stops_nor_prints(tmp_path):
+    """SIGINT reaches a pool's processes before their initializer ignores it: the forkserver
+    while it starts (and imports the program's main module), a worker while it unpickles what it
+    was sent. Neither may die of it nor print a KeyboardInterrupt traceback into the stderr the
+    command shares with them."""
+    (tmp_path / "starting_workers.py").write_text(STARTING_WORKERS)
+    result = subprocess.run(
+        [sys.executable, str(tmp_path / "starting_workers.py")],
+        capture_output=True,
+        text=True,
+        timeout=WAIT * 2,
+        cwd=tmp_path,
+    )
+    assert result.stdout.splitlines() == [
+        "worker ran: True",
+        "interrupted: forkserver worker",
+        "parent interrupted",
+    ], result.stdout + result.stderr[-3000:]
+    assert result.returncode == 0 and result.stderr == "", result.stderr[-3000:]
+
+
+UNKNOWN_WORKER = """
+import os, signal, time
+from multiprocessing import forkserver
+import psutil
+from sigmalang.parallel import stop_pool, worker_pool
+
+def slow_to_start():
+    time.sleep(3)
+    return SlowToStart()
+
+class SlowToStart:  # keeps a new worker starting for a while (see STARTING_WORKERS)
+    def __reduce__(self):
+        return slow_to_start, ()
+    def __call__(self):
+        pass
+
+read_signed = forkserver.read_signed
+
+def interrupted(fd):
+    # The pool waits here for the forkserver to tell it a new worker's process id: the worker
+    # runs already, and the pool does not know it yet. A Ctrl-C comes at this very moment.
+    os.kill(os.getpid(), signal.SIGINT)
+    return read_signed(fd)
+
+if __name__ == "__main__":
+    first = worker_pool(1)  # the forkserver up and serving, so that it forks the next worker at once
+    first.submit(os.getpid).result()
+    stop_pool(first, kill=False)
+    pool = worker_pool(1, SlowToStart())
+    forkserver.read_signed = interrupted
+    try:
+        pool.submit(os.getpid)
+    except KeyboardInterrupt:
+        print("interrupted")
+    forkserver.read_signed = read_signed
+    stop_pool(pool, kill=True)
+    server = psutil.Process(forkserver._forkserver._forkserver_pid)
+    left = 0
+    for _ in range(20):
+        left = max(left, len([p for p in server.children() if p.status() != psutil.STATUS_ZOMBIE]))
+        time.sleep(0.05)
+    print("workers left:", left)
+"""
+
+
+@pytest.mark.skipif(not hasattr(signal, "pthread_sigmask"), reason="POSIX signals")
+def test_a_ctrl_c_while_the_pool_starts_a_worker_leaves_no_worker_it_does_not_know(tmp_path):
+    """A Ctrl-C while the pool waits for a new worker's process id left that worker out of the
+    pool's list, so stopping the pool did not stop it: it went on starting after the command had
+    ended, and printed a traceback (its queues' semaphores were gone) into the command's stderr."""
+    (tmp_path / "unknown_worker.py").write_text(UNKNOWN_WORKER)
+    result = subprocess.run(
+        [sys.executable, str(tmp_path / "unknown_worker.py")],
+        capture_output=True,
+        text=True,
+        timeout=WAIT,
+        cwd=tmp_path,
+    )
+    assert result.stdout.splitlines() == ["interrupted", "workers left: 0"], result.stdout + result.stderr[-3000:]
+    assert result.returncode == 0 and result.stderr == "", result.stderr[-3000:]
+
+
 # -- failures -------------------------------------------------------------------------------
 
 
@@ -493,6 +634,56 @@ def test_killing_a_pool_closes_each_pipe_once_and_frees_a_blocked_feeder(tmp_pat
     assert result.returncode == 0 and lines[:1] and lines[0].startswith("slowest "), result.stdout + result.stderr
     assert lines[1:] == [], result.stdout + result.stderr[-2000:]
     assert float(lines[0].split()[1]) < 10
+
+
+LATE_FEEDER = """
+import time
+from concurrent.futures import process
+from multiprocessing import connection
+from sigmalang.parallel import stop_pool, worker_pool
+
+# The pool's manager thread sees its workers die a moment late, and the call queue's feeder
+# thread, whose write into the pipe no worker reads fails then, ends a while later still.
+terminate_broken = process._ExecutorManagerThread.terminate_broken
+def late_manager(self, cause):
+    time.sleep(0.5)
+    terminate_broken(self, cause)
+process._ExecutorManagerThread.terminate_broken = late_manager
+
+send = connection.Connection._send
+def late_feeder(self, buf):
+    try:
+        return send(self, buf)
+    except OSError:
+        time.sleep(2)
+        raise
+connection.Connection._send = late_feeder
+
+def slow(data):
+    time.sleep(5)
+    return len(data)
+
+if __name__ == "__main__":
+    pool = worker_pool(2)
+    pool.submit(len, b"").result()
+    futures = [pool.submit(slow, bytes(4 << 20)) for _ in range(4)]  # too big for the pipe: a write waits
+    time.sleep(0.5)
+    feeder = pool._call_queue._thread
+    stop_pool(pool, kill=True)
+    print("feeder running:", feeder.is_alive())
+"""
+
+
+@pytest.mark.slow
+def test_stopping_a_killed_pool_waits_for_its_call_queue_s_feeder_thread(tmp_path):
+    """When the feeder thread ends last, it frees the call queue's semaphores: it unlinks each and
+    then tells the resource tracker. A command that exits in between (os._exit, after a Ctrl-C)
+    leaves the tracker to warn on stderr of a leaked semaphore that is no longer there."""
+    (tmp_path / "late_feeder.py").write_text(LATE_FEEDER)
+    result = subprocess.run(
+        [sys.executable, str(tmp_path / "late_feeder.py")], capture_output=True, text=True, timeout=WAIT, cwd=tmp_path
+    )
+    assert result.stdout.splitlines() == ["feeder running: False"], result.stdout + result.stderr[-3000:]
 
 
 def _big_result(size: int) -> bytes:

@@ -46,6 +46,10 @@ class ClusterExecutor(Executor):
     raises, in Dask's callback thread, so such a task ends the wait with its ``KilledWorker``.
     Cancelling a future that has not ended cancels its task. *kwargs* go to every
     ``client.submit`` (``pure``, ``workers``, ``resources``, ``retries``...).
+
+    A task's Dask future is let go as soon as its result is fetched, while the pipeline may keep
+    the executor's future for a while (in order, it waits for earlier ones): a key still held
+    would keep its result in a worker's memory and, were that worker lost, have it computed again.
     """
 
     def __init__(self, client: Any, **kwargs: Any):
@@ -65,8 +69,9 @@ class ClusterExecutor(Executor):
         task = self._client.submit(fn, *args, **{**self._kwargs, **kwargs})
         self._tasks.add(task)
         future: Future[Any] = Future()
-        future.add_done_callback(functools.partial(_cancel_task, task))
-        task.add_done_callback(functools.partial(_settle, future))
+        link = _Link(task)
+        future.add_done_callback(link.cancel_task)
+        task.add_done_callback(functools.partial(_settle, future, link))
         return future
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
@@ -78,13 +83,33 @@ class ClusterExecutor(Executor):
             require("distributed", "a Dask cluster").wait(tasks)
 
 
-def _cancel_task(task: Any, future: Future[Any]) -> None:
-    if future.cancelled() and task.status != "cancelled":
-        task.cancel()
+class _Link:
+    """The Dask future behind an executor's future, until its outcome is fetched. The executor's
+    future holds this (in its done-callback) for as long as the future lives, not the Dask future."""
+
+    __slots__ = ("task",)
+
+    def __init__(self, task: Any):
+        self.task: Any = task
+
+    def cancel_task(self, future: Future[Any]) -> None:
+        task = self.task
+        if task is not None and future.cancelled() and task.status != "cancelled":
+            task.cancel()
 
 
-def _settle(future: Future[Any], task: Any) -> None:
-    """End *future* with the outcome of the Dask future *task*, which has finished, erred or been cancelled."""
+def _settle(future: Future[Any], link: _Link, task: Any) -> None:
+    """End *future* with the outcome of the Dask future *task*, which has finished, erred or been
+    cancelled; then let the task go (its key is released when this callback returns). Until then
+    it stays cancellable through *future*: fetching the result waits for a rerun when the worker
+    holding it was lost."""
+    try:
+        _end(future, task)
+    finally:
+        link.task = None
+
+
+def _end(future: Future[Any], task: Any) -> None:
     if future.done():  # cancelled here
         return
     if task.status == "cancelled":  # on the cluster (the client closed, another client cancelled it)

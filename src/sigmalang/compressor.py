@@ -100,10 +100,7 @@ class SigmaCompressor:
         if self._finished:
             raise ValueError("Compressor has been flushed")
         check_data(data)
-        try:
-            self._buffer += data
-        except BufferError:  # a view of the buffer is still alive somewhere: grow a copy instead
-            self._buffer = self._buffer + data
+        self._buffer += data
         self._emit(final=False)
         return self._take()
 
@@ -130,13 +127,16 @@ class SigmaCompressor:
 
     def _chunks(self, final: bool) -> Iterator[bytes]:
         """The whole chunks the buffer holds (with *final*, its last one too), taken out of it.
-        No view of the buffer is held while a chunk is out, so the buffer can always grow."""
+        No view of the buffer is held while a chunk is out, so the buffer can always grow. Each
+        view is released by its ``with``, not left to be freed: one handed to a function lives on
+        in that function's frame for as long as anything keeps the frame (a sampling profiler, as
+        in every Dask worker; a traceback), and the buffer could not be resized meanwhile."""
         start = 0
         try:
             while True:
-                with memoryview(self._buffer) as view:
-                    end = chunk_end(view[start:], self.chunk_size, final)
-                    chunk = bytes(view[start : start + end])
+                with memoryview(self._buffer) as view, view[start:] as rest:
+                    end = chunk_end(rest, self.chunk_size, final)
+                    chunk = bytes(rest[:end])
                 if not end:
                     return
                 start += end

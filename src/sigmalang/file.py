@@ -331,10 +331,11 @@ class SigmaFile(io.BufferedIOBase):
     def write(self, data: Any) -> int:
         self._check_mode(_WRITE)
         assert self._compressor is not None
-        with memoryview(data) as view:
+        # Both views released here, not when freed: the caller may resize *data* once this returns.
+        with memoryview(data) as view, view.cast("B") as flat:
             length = view.nbytes
             try:
-                out = self._compressor.compress(view.cast("B"))
+                out = self._compressor.compress(flat)
             except BaseException:
                 self._compressor = None  # failed (a worker died): close() ends no stream
                 raise

@@ -6,10 +6,11 @@ a thread pool or a Dask client's executor. ``workers == 1`` with no executor run
 
 Failures become one error: an exception about the data (:class:`SigmaError`) is re-raised as it
 is, any other exception from the codec and a worker that dies become :class:`WorkerError`.
-Worker processes ignore SIGINT: the parent decides when they stop, and stops them all. A worker
-whose parent dies without stopping it (SIGKILL, a crash) ends itself: a watchdog thread in each
-worker watches the process that made the pool. (The workers' own parent is the forkserver, which
-lives as long as any worker does, so it cannot be what they watch.)
+Worker processes ignore SIGINT (they start with it blocked, until they can ignore it): the
+parent decides when they stop, and stops them all. A worker whose parent dies without stopping it
+(SIGKILL, a crash) ends itself: a watchdog thread in each worker watches the process that made the
+pool. (The workers' own parent is the forkserver, which lives as long as any worker does, so it
+cannot be what they watch.)
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Generator, Iterable
+from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Generic, Protocol, TypeVar, overload
@@ -118,6 +119,8 @@ def timed(fn: Callable[[Any], R], item: Any) -> tuple[R, float]:
 
 def _start_worker(warm_up: Callable[[], object] | None, owner: int | None = None) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "pthread_sigmask"):  # blocked since the forkserver started: now ignored instead
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     if owner is not None:
         die_with(owner)
     if warm_up is not None:
@@ -161,12 +164,67 @@ def worker_pool(workers: int, warm_up: Callable[[], object] | None = None) -> Pr
     """
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
-    return ProcessPoolExecutor(
-        max_workers=workers, mp_context=context, initializer=_start_worker, initargs=(warm_up, os.getpid())
-    )
+    if context.get_start_method() == "forkserver":
+        _start_forkserver()
+    return _Pool(max_workers=workers, mp_context=context, initializer=_start_worker, initargs=(warm_up, os.getpid()))
+
+
+class _Pool(ProcessPoolExecutor):
+    """A process pool that finishes starting a worker before a Ctrl-C is raised.
+
+    ``submit`` starts a worker when the pool has fewer than it may have. A KeyboardInterrupt
+    raised while it waits for the new worker's process id (the worker runs already) would leave
+    the worker out of the pool's list of processes: stopping the pool would not stop it, and it
+    would go on starting after the command has ended, print a traceback into the command's
+    stderr (the semaphores of the queues it was sent are gone by then) and end only then."""
+
+    def submit(self, fn: Callable[..., R], /, *args: Any, **kwargs: Any) -> Future[R]:
+        with _sigint_held():
+            return super().submit(fn, *args, **kwargs)
+
+
+@contextlib.contextmanager
+def _sigint_held() -> Iterator[None]:
+    """Hold a SIGINT that comes while the body runs, and raise it as soon as the body is done.
+    Only the main thread runs signal handlers (and can change them): elsewhere, nothing is held."""
+    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGINT) is None:
+        yield  # None: a handler that was not set from Python, which cannot be put back
+        return
+    held: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: held.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if held:
+            signal.raise_signal(signal.SIGINT)  # the handler runs before raise_signal returns
+
+
+def _start_forkserver() -> None:
+    """Start the forkserver, if it is not running yet, with SIGINT blocked, so that a Ctrl-C (which
+    a terminal sends to every process of the group) cannot reach a pool process before its
+    initializer ignores it. A process interrupted while it starts or imports prints its own
+    traceback into the stderr it shares with the command (the forkserver), or dies and breaks the
+    pool (a worker). The forkserver's processes inherit its signal mask, so every worker starts
+    with SIGINT blocked (those of any other pool of this process that uses the forkserver too);
+    the forkserver itself ignores SIGINT once it runs. Only this thread's mask changes, for a
+    moment: the command's own Ctrl-C is not lost, at most delivered a moment late. Python starts
+    its resource tracker the same way (and unblocks SIGINT when it is done, so the tracker is
+    started first, not inside the block)."""
+    from multiprocessing import forkserver, resource_tracker
+
+    if not hasattr(signal, "pthread_sigmask"):
+        return
+    resource_tracker.ensure_running()
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        forkserver.ensure_running()
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 MANAGER_WAIT = 1.0  # seconds a killed pool's manager thread is given to end before it is fed
+FEEDER_WAIT = 5.0  # seconds a killed pool's call queue feeder thread is given to end
 
 
 def stop_pool(executor: Executor, *, kill: bool) -> None:
@@ -176,11 +234,18 @@ def stop_pool(executor: Executor, *, kill: bool) -> None:
         return
     manager = getattr(executor, "_executor_manager_thread", None)
     results = getattr(executor, "_result_queue", None)
+    feeder = getattr(getattr(executor, "_call_queue", None), "_thread", None)
     _kill_workers(executor)
     executor.shutdown(wait=manager is None or results is None, cancel_futures=True)
     if manager is not None and results is not None:
         _join_manager(manager, results)
         results.close()
+    if isinstance(feeder, threading.Thread):
+        # Not joined by the pool (see _kill_workers), the feeder ends once its write fails. Ending
+        # last, it frees the call queue's semaphores: it unlinks each, then tells the resource
+        # tracker. A command that exits in between (os._exit, after a Ctrl-C) leaves the tracker
+        # to warn on stderr of a leaked semaphore that is no longer there.
+        feeder.join(FEEDER_WAIT)
 
 
 def _join_manager(manager: threading.Thread, results: Any) -> None:
