@@ -414,3 +414,24 @@ def test_process_file_round_trip_and_usage_error(text_file):
     assert proc.returncode == 2
     proc = run_cli("encode", "--chunk-size", "lots", str(text_file))
     assert proc.returncode == 2 and b"size" in proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "built", "tty", "said"),
+    [
+        (["encode", "-f", "{f}"], False, True, True),  # the default level is a CM level
+        (["encode", "-f", "-3", "{f}"], False, True, False),  # level 3 does not use the model
+        (["encode", "-f", "-q", "{f}"], False, True, False),
+        (["encode", "-f", "{f}"], True, True, False),  # compiled already
+        (["encode", "-f", "{f}"], False, False, False),  # nobody watching standard error
+    ],
+)
+def test_the_first_model_build_is_announced(text_file, monkeypatch, capsys, args, built, tty, said):
+    """The first CM frame on a machine compiles the model for about a minute: a person at a
+    terminal is told why nothing seems to happen; scripts and -q see nothing."""
+    from sigmalang import _cm_native
+
+    monkeypatch.setattr(_cm_native, "ready", lambda: built)
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: tty, raising=False)
+    assert main([a.replace("{f}", str(text_file)) for a in args]) == 0
+    assert ("compiling the model" in capsys.readouterr().err) == said

@@ -188,3 +188,17 @@ def test_processes_starting_together_build_the_kernel_once(tmp_path: Path, monke
         thread.join()
     assert builds == ["cm-kernel-test.bin"]
     assert loaded == [("entry", b"object code")] * 4
+
+
+def test_ready_says_whether_the_kernel_file_is_there(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_cm_native, "_cache_dirs", lambda: [tmp_path])
+    monkeypatch.setattr(_cm_native, "_key", lambda: "test")
+    monkeypatch.delenv("NUMBA_BOUNDSCHECK", raising=False)
+    monkeypatch.delenv("NUMBA_DISABLE_JIT", raising=False)
+    assert not _cm_native.ready()
+    (tmp_path / "cm-kernel-test.bin").write_bytes(_cm_native._serialise("entry", b"object code"))
+    assert _cm_native.ready()
+    (tmp_path / "cm-kernel-test.bin").write_bytes(b"damaged")
+    assert not _cm_native.ready()
+    monkeypatch.setenv("NUMBA_BOUNDSCHECK", "1")  # numba's dispatcher is asked for: no file needed
+    assert _cm_native.ready()

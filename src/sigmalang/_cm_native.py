@@ -258,6 +258,19 @@ def _build(name: str) -> tuple[str, bytes] | None:
     return None
 
 
+def ready() -> bool:
+    """Whether this machine has the kernel's cache file (else the first CM frame builds it, which
+    takes most of a minute). True where numba's dispatcher is asked for instead, or on any doubt."""
+    from . import _cm
+
+    if any(os.environ.get(name, "0") not in ("", "0") for name in _cm._NUMBA_SWITCHES):
+        return True
+    try:
+        return _cached(f"cm-kernel-{_key()}.bin") is not None
+    except Exception:
+        return True
+
+
 def load() -> Kernel | None:
     """The kernel from the cache (built and checked first if missing), or None if the machine code
     cannot be used here (the caller then uses numba's dispatcher)."""

@@ -305,6 +305,20 @@ def parse(argv: list[str], prog: str = "sigmalang") -> tuple[argparse.ArgumentPa
     return parser, Options(**fields)
 
 
+def _first_model_build(opts: Options) -> bool:
+    """Whether the command is about to compile the model (a CM level, or a decode, on a machine
+    without its compiled file), and someone is watching standard error."""
+    from ._cli_files import _isatty
+    from ._levels import level_spec
+    from .backends import CM
+
+    if not _isatty(sys.stderr) or (opts.command == "encode" and level_spec(opts.level).backend != CM):
+        return False
+    from . import _cm_native
+
+    return not _cm_native.ready()
+
+
 # -- reporting -----------------------------------------------------------------------------------
 
 
@@ -432,6 +446,8 @@ def _run(opts: Options) -> int:
         if not opts.quiet:
             print(f"sigmalang: {message}", file=sys.stderr)
 
+    if opts.command in ("encode", "decode", "verify") and not opts.quiet and _first_model_build(opts):
+        warn("compiling the model for this machine: once, for about a minute")
     try:
         if opts.command == "train":
             outcome = train(opts, warn)
