@@ -431,7 +431,7 @@ def test_the_first_model_build_is_announced(text_file, monkeypatch, capsys, args
     terminal is told why nothing seems to happen; scripts and -q see nothing."""
     from sigmalang import _cm_native
 
-    monkeypatch.setattr(_cm_native, "ready", lambda: built)
+    monkeypatch.setattr(_cm_native, "ready", lambda full=True: built)
     monkeypatch.setattr(sys.stderr, "isatty", lambda: tty, raising=False)
     assert main([a.replace("{f}", str(text_file)) for a in args]) == 0
     assert ("compiling the model" in capsys.readouterr().err) == said

@@ -38,7 +38,8 @@ def decode(payload: bytes, data_prefix: bytes, size: int, components: int, kind:
 
 
 def test_the_native_kernel_loads_here() -> None:
-    assert _cm_native.load() is not None
+    assert _cm_native.load(True) is not None
+    assert _cm_native.load(False) is not None
     assert _cm.kernel("native") is not _cm.kernel("numba")
 
 
@@ -47,6 +48,9 @@ def test_the_sample_digest_is_what_both_kernels_code() -> None:
     constant must be what the dispatcher codes (update it whenever the model changes)."""
     assert _cm_native.sample_digest("numba") == _cm_native.SAMPLE_DIGEST
     assert _cm_native.sample_digest("native") == _cm_native.SAMPLE_DIGEST
+    for full in (True, False):  # both compiled copies of the model, each with every component
+        run = _cm_native.load(full)
+        assert run is not None and _cm_native._sample_digest(run) == _cm_native.SAMPLE_DIGEST
 
 
 @settings(max_examples=40, deadline=None)
@@ -98,7 +102,7 @@ def test_a_process_with_the_cache_codes_without_importing_numba() -> None:
 def _cached_object() -> tuple[str, bytes]:
     _cm.kernel("native")  # builds the cache file if it is missing
     for folder in _cm_native._cache_dirs():
-        path = folder / f"cm-kernel-{_cm_native._key()}.bin"
+        path = folder / _cm_native._name(True)
         if path.exists():
             return _cm_native._parse(path.read_bytes())
     pytest.skip("no kernel cache file here")
@@ -152,9 +156,9 @@ def test_damaged_cache_files_are_refused(damage: object) -> None:
 @pytest.mark.slow
 def test_a_damaged_cache_file_is_replaced(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(_cm_native, "_cache_dirs", lambda: [tmp_path])
-    name = f"cm-kernel-{_cm_native._key()}.bin"
+    name = _cm_native._name(False)
     (tmp_path / name).write_bytes(b"SGLCMK1\n damaged")
-    run = _cm_native.load()
+    run = _cm_native.load(False)
     assert run is not None
     _cm_native._parse((tmp_path / name).read_bytes())  # rebuilt, intact
     data = bytes(range(256)) * 20
@@ -170,7 +174,7 @@ def test_processes_starting_together_build_the_kernel_once(tmp_path: Path, monke
 
     builds: list[str] = []
 
-    def build(name: str) -> tuple[str, bytes]:
+    def build(name: str, full: bool) -> tuple[str, bytes]:
         builds.append(name)
         time.sleep(0.3)  # long enough for every other loader to reach the lock
         (tmp_path / name).write_bytes(_cm_native._serialise("entry", b"object code"))
@@ -181,12 +185,12 @@ def test_processes_starting_together_build_the_kernel_once(tmp_path: Path, monke
     monkeypatch.setattr(_cm_native, "_build", build)
     monkeypatch.setattr(_cm_native, "_link", lambda symbol, obj: (symbol, obj))
     loaded: list[object] = []
-    threads = [threading.Thread(target=lambda: loaded.append(_cm_native.load())) for _ in range(4)]
+    threads = [threading.Thread(target=lambda: loaded.append(_cm_native.load(True))) for _ in range(4)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    assert builds == ["cm-kernel-test.bin"]
+    assert builds == ["cm-kernel-full-test.bin"]
     assert loaded == [("entry", b"object code")] * 4
 
 
@@ -196,9 +200,9 @@ def test_ready_says_whether_the_kernel_file_is_there(tmp_path: Path, monkeypatch
     monkeypatch.delenv("NUMBA_BOUNDSCHECK", raising=False)
     monkeypatch.delenv("NUMBA_DISABLE_JIT", raising=False)
     assert not _cm_native.ready()
-    (tmp_path / "cm-kernel-test.bin").write_bytes(_cm_native._serialise("entry", b"object code"))
-    assert _cm_native.ready()
-    (tmp_path / "cm-kernel-test.bin").write_bytes(b"damaged")
+    (tmp_path / "cm-kernel-full-test.bin").write_bytes(_cm_native._serialise("entry", b"object code"))
+    assert _cm_native.ready() and not _cm_native.ready(False)
+    (tmp_path / "cm-kernel-full-test.bin").write_bytes(b"damaged")
     assert not _cm_native.ready()
     monkeypatch.setenv("NUMBA_BOUNDSCHECK", "1")  # numba's dispatcher is asked for: no file needed
     assert _cm_native.ready()

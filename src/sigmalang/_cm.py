@@ -208,10 +208,7 @@ def kernel(kind: str | None = None) -> Kernel:
         kind = "numba" if numba_asked else "native"
     if kind not in _kernels:
         if kind == "native":
-            from . import _cm_native
-
-            loaded = _cm_native.load()
-            _kernels[kind] = loaded if loaded is not None else kernel("numba")
+            _kernels[kind] = _native()
         elif kind == "numba":
             from . import _cm_kernel
 
@@ -219,6 +216,30 @@ def kernel(kind: str | None = None) -> Kernel:
         else:
             raise ValueError(f"unknown kernel {kind!r}")
     return _kernels[kind]
+
+
+def _native() -> Kernel:
+    """The native kernel: each of the model's two compiled copies (for the full component set, and
+    for any set) loaded the first time a frame needs it, numba's dispatcher where one cannot be."""
+    from . import _cm_native
+
+    copies: dict[bool, Kernel] = {}
+
+    def run(
+        buf: np.ndarray,
+        start: int,
+        decoding: bool,
+        payload: np.ndarray,
+        out: np.ndarray,
+        components: int,
+        *arrays: np.ndarray,
+    ) -> int:
+        full = components == COMPONENTS_ALL
+        if full not in copies:
+            copies[full] = _cm_native.load(full) or kernel("numba")
+        return copies[full](buf, start, decoding, payload, out, components, *arrays)
+
+    return run
 
 
 def code(

@@ -593,26 +593,28 @@ def _update(entry: int, y: int, limit: int, rate: np.ndarray) -> int:
 _FIRST = ("buf", "start", "decoding", "payload", "out", "components")
 
 
-def native_entry() -> tuple[str, bytes]:
-    """Compile :func:`_run` behind a C entry point and return the entry point's symbol name and its
-    machine code (an object file for this machine). The entry takes each array as a pointer and a
-    length, in :func:`_run`'s order (``KERNEL_ARRAYS`` after the first six), and the integers as
-    int64."""
+def native_entry(full: bool) -> tuple[str, bytes]:
+    """Compile one of :func:`_run`'s two copies of the model behind a C entry point: with *full*,
+    the copy for the full component set (the set then a constant), else the copy for any set.
+    Returns the entry point's symbol name and its machine code (an object file for this machine).
+    The entry takes :func:`_run`'s arguments, each array as a pointer and a length (in
+    ``KERNEL_ARRAYS``' order after the first six), and the integers as int64. Each copy is compiled
+    only when a process first needs it: the default levels never compile the general one."""
     pointer: Any = types.CPointer
     u8p = pointer(types.uint8)
     i64 = types.int64
     params = ["buf_p", "buf_n", "start", "decoding", "payload_p", "payload_n", "out_p", "out_n", "components"]
     argtypes = [u8p, i64, i64, i64, u8p, i64, u8p, i64, i64]
     views = ["carray(buf_p, (buf_n,))", "start", "decoding != 0", "carray(payload_p, (payload_n,))"]
-    views += ["carray(out_p, (out_n,))", "components"]
+    views += ["carray(out_p, (out_n,))", f"{COMPONENTS_ALL}, True" if full else "components, False"]
     for name, dtype in KERNEL_ARRAYS:
         params += [f"{name}_p", f"{name}_n"]
         argtypes += [pointer(from_dtype(np.dtype(dtype))), i64]
         views.append(f"carray({name}_p, ({name}_n,))")
-    source = f"def entry({', '.join(params)}):\n    return run({', '.join(views)})\n"
+    source = f"def entry({', '.join(params)}):\n    return model({', '.join(views)})\n"
     # A fresh compilation, not numba's on-disk cache of _run: that cache is keyed by this file's
     # time stamp alone, and would not notice a change to the constants in _cm.py.
-    namespace: dict[str, Any] = {"carray": carray, "run": njit(_run.py_func)}
+    namespace: dict[str, Any] = {"carray": carray, "model": njit(_model.py_func, inline="always")}
     exec(source, namespace)  # a Python function with one named parameter per C argument
     compiled = cfunc(types.int64(*argtypes))(namespace["entry"])
     library: Any = compiled._library  # type: ignore[attr-defined]

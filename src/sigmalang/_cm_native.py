@@ -198,10 +198,7 @@ def _sample() -> bytes:
 
 def _self_test(path: str) -> int:
     """Run in a separate process: link *path* and code the sample; print its payload's digest."""
-    from . import _cm
-
-    _cm._kernels["native"] = _link(*_parse(Path(path).read_bytes()))
-    print(sample_digest("native"))
+    print(_sample_digest(_link(*_parse(Path(path).read_bytes()))))
     return 0
 
 
@@ -209,18 +206,33 @@ def _self_test(path: str) -> int:
 # integer arithmetic, specified in docs/FORMAT.md §7.2, so this is the same on every machine: a new
 # kernel file is checked against it, without compiling the model a second time for numba's
 # dispatcher (a first run then compiles once, not twice). tests/test_cm_native.py checks that the
-# dispatcher codes the sample to this digest, so a change of the model cannot forget it.
+# dispatcher codes the sample to this digest, so a change of the model cannot forget it. Both
+# copies of the model (for the full set, and for any set) code the sample to these bytes.
 SAMPLE_DIGEST = "92a7d64e27a9ba42f4583f95e169087f779b4820d53d4a9ffedd963f5316a333"
 
 
-def sample_digest(kind: str) -> str:
-    """The digest of the sample's payload coded by the kernel *kind* ("numba" or "native")."""
+def _sample_digest(run: Kernel) -> str:
+    """The digest of the sample's payload coded by the kernel *run*, with every component."""
     from . import _cm
 
-    data = np.frombuffer(_sample(), dtype=np.uint8).copy()
-    out = np.zeros(len(data) * 2 + 64, dtype=np.uint8)
-    written = _cm.code(data, 0, False, np.zeros(0, dtype=np.uint8), out, _cm.COMPONENTS_ALL, 14, kind=kind)
+    saved = _cm._kernels.copy()
+    _cm._kernels["sample"] = run
+    try:
+        data = np.frombuffer(_sample(), dtype=np.uint8).copy()
+        out = np.zeros(len(data) * 2 + 64, dtype=np.uint8)
+        empty = np.zeros(0, dtype=np.uint8)
+        written = _cm.code(data, 0, False, empty, out, _cm.COMPONENTS_ALL, 14, kind="sample")
+    finally:
+        _cm._kernels.clear()
+        _cm._kernels.update(saved)
     return hashlib.sha256(out[:written].tobytes()).hexdigest()
+
+
+def sample_digest(kind: str) -> str:
+    """The digest of the sample's payload coded by :func:`sigmalang._cm.kernel` of *kind*."""
+    from . import _cm
+
+    return _sample_digest(_cm.kernel(kind))
 
 
 def _works(path: str, expected: str) -> bool:
@@ -232,12 +244,13 @@ def _works(path: str, expected: str) -> bool:
     return check.returncode == 0 and check.stdout.strip() == expected
 
 
-def _build(name: str) -> tuple[str, bytes] | None:
-    """Compile the entry point with numba, check it in a separate process and store it in the
-    first cache folder that takes it; None if the check fails."""
+def _build(name: str, full: bool) -> tuple[str, bytes] | None:
+    """Compile the entry point of one copy of the model (*full*: the full set's) with numba,
+    check it in a separate process and store it in the first cache folder that takes it; None if
+    the check fails."""
     from . import _cm_kernel
 
-    symbol, obj = _cm_kernel.native_entry()
+    symbol, obj = _cm_kernel.native_entry(full)
     blob = _serialise(symbol, obj)
     expected = SAMPLE_DIGEST
     for folder in _cache_dirs():
@@ -258,30 +271,37 @@ def _build(name: str) -> tuple[str, bytes] | None:
     return None
 
 
-def ready() -> bool:
-    """Whether this machine has the kernel's cache file (else the first CM frame builds it, which
-    takes most of a minute). True where numba's dispatcher is asked for instead, or on any doubt."""
+def _name(full: bool) -> str:
+    return f"cm-kernel-{'full' if full else 'any'}-{_key()}.bin"
+
+
+def ready(full: bool = True) -> bool:
+    """Whether this machine has the cache file of the model's copy for the full component set
+    (*full*, the default levels') or for any set (else the first frame that needs it builds it,
+    which takes most of a minute). True where numba's dispatcher is asked for instead, or on any
+    doubt."""
     from . import _cm
 
     if any(os.environ.get(name, "0") not in ("", "0") for name in _cm._NUMBA_SWITCHES):
         return True
     try:
-        return _cached(f"cm-kernel-{_key()}.bin") is not None
+        return _cached(_name(full)) is not None
     except Exception:
         return True
 
 
-def load() -> Kernel | None:
-    """The kernel from the cache (built and checked first if missing), or None if the machine code
-    cannot be used here (the caller then uses numba's dispatcher)."""
+def load(full: bool) -> Kernel | None:
+    """The machine code of the model's copy for the full component set (*full*) or for any set,
+    from the cache (built and checked first if missing), or None if it cannot be used here (the
+    caller then uses numba's dispatcher)."""
     try:
-        name = f"cm-kernel-{_key()}.bin"
+        name = _name(full)
         found = _cached(name)
         if found is None:
             # One process builds while the others (a new pool's workers, all starting at once) wait
             # for its file, instead of each compiling the model for most of a minute.
             with _build_lock():
-                found = _cached(name) or _build(name)
+                found = _cached(name) or _build(name, full)
         if found is None:
             return None
         return _link(*found)

@@ -312,11 +312,13 @@ def _first_model_build(opts: Options) -> bool:
     from ._levels import level_spec
     from .backends import CM
 
-    if not _isatty(sys.stderr) or (opts.command == "encode" and level_spec(opts.level).backend != CM):
+    spec = level_spec(opts.level)
+    if not _isatty(sys.stderr) or (opts.command == "encode" and spec.backend != CM):
         return False
-    from . import _cm_native
+    from . import _cm, _cm_native
 
-    return not _cm_native.ready()
+    # Streams of the default levels use the copy of the model for the full component set.
+    return not _cm_native.ready(opts.command != "encode" or spec.backend_level == _cm.COMPONENTS_ALL)
 
 
 # -- reporting -----------------------------------------------------------------------------------
