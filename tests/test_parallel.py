@@ -369,10 +369,18 @@ def test_a_worker_interrupted_while_it_starts_neither_stops_nor_prints(tmp_path)
 
 
 UNKNOWN_WORKER = """
-import os, signal, time
+import os, signal, sys, time
 from multiprocessing import forkserver
 import psutil
 from sigmalang.parallel import stop_pool, worker_pool
+
+SIGNAL = getattr(signal, sys.argv[1])
+
+class Terminated(Exception):
+    pass
+
+def terminated(signum, frame):  # as the command line turns a SIGTERM into an exception
+    raise Terminated
 
 def slow_to_start():
     time.sleep(3)
@@ -389,10 +397,11 @@ read_signed = forkserver.read_signed
 def interrupted(fd):
     # The pool waits here for the forkserver to tell it a new worker's process id: the worker
     # runs already, and the pool does not know it yet. A Ctrl-C comes at this very moment.
-    os.kill(os.getpid(), signal.SIGINT)
+    os.kill(os.getpid(), SIGNAL)
     return read_signed(fd)
 
 if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, terminated)
     first = worker_pool(1)  # the forkserver up and serving, so that it forks the next worker at once
     first.submit(os.getpid).result()
     stop_pool(first, kill=False)
@@ -400,7 +409,7 @@ if __name__ == "__main__":
     forkserver.read_signed = interrupted
     try:
         pool.submit(os.getpid)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, Terminated):
         print("interrupted")
     forkserver.read_signed = read_signed
     stop_pool(pool, kill=True)
@@ -414,13 +423,15 @@ if __name__ == "__main__":
 
 
 @pytest.mark.skipif(not hasattr(signal, "pthread_sigmask"), reason="POSIX signals")
-def test_a_ctrl_c_while_the_pool_starts_a_worker_leaves_no_worker_it_does_not_know(tmp_path):
-    """A Ctrl-C while the pool waits for a new worker's process id left that worker out of the
-    pool's list, so stopping the pool did not stop it: it went on starting after the command had
-    ended, and printed a traceback (its queues' semaphores were gone) into the command's stderr."""
+@pytest.mark.parametrize("signal_name", ["SIGINT", "SIGTERM"])
+def test_a_ctrl_c_while_the_pool_starts_a_worker_leaves_no_worker_it_does_not_know(tmp_path, signal_name):
+    """A Ctrl-C (or a SIGTERM turned into an exception) while the pool waits for a new worker's
+    process id left that worker out of the pool's list, so stopping the pool did not stop it: it
+    went on starting after the command had ended, and printed a traceback (its queues' semaphores
+    were gone) into the command's stderr."""
     (tmp_path / "unknown_worker.py").write_text(UNKNOWN_WORKER)
     result = subprocess.run(
-        [sys.executable, str(tmp_path / "unknown_worker.py")],
+        [sys.executable, str(tmp_path / "unknown_worker.py"), signal_name],
         capture_output=True,
         text=True,
         timeout=WAIT,

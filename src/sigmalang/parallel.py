@@ -170,34 +170,44 @@ def worker_pool(workers: int, warm_up: Callable[[], object] | None = None) -> Pr
 
 
 class _Pool(ProcessPoolExecutor):
-    """A process pool that finishes starting a worker before a Ctrl-C is raised.
+    """A process pool that finishes starting a worker before a Ctrl-C (or a SIGTERM that the
+    program turns into an exception, as the command line does) is raised.
 
-    ``submit`` starts a worker when the pool has fewer than it may have. A KeyboardInterrupt
-    raised while it waits for the new worker's process id (the worker runs already) would leave
-    the worker out of the pool's list of processes: stopping the pool would not stop it, and it
-    would go on starting after the command has ended, print a traceback into the command's
-    stderr (the semaphores of the queues it was sent are gone by then) and end only then."""
+    ``submit`` starts a worker when the pool has fewer than it may have. An exception raised
+    while it waits for the new worker's process id (the worker runs already) would leave the
+    worker out of the pool's list of processes: stopping the pool would not stop it, and it would
+    go on starting after the command has ended, print a traceback into the command's stderr (the
+    semaphores of the queues it was sent are gone by then) and end only then."""
 
     def submit(self, fn: Callable[..., R], /, *args: Any, **kwargs: Any) -> Future[R]:
-        with _sigint_held():
+        with _signals_held():
             return super().submit(fn, *args, **kwargs)
 
 
+HELD_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
 @contextlib.contextmanager
-def _sigint_held() -> Iterator[None]:
-    """Hold a SIGINT that comes while the body runs, and raise it as soon as the body is done.
-    Only the main thread runs signal handlers (and can change them): elsewhere, nothing is held."""
-    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGINT) is None:
-        yield  # None: a handler that was not set from Python, which cannot be put back
+def _signals_held() -> Iterator[None]:
+    """Hold a SIGINT or SIGTERM that comes while the body runs, and deliver it as soon as the body
+    is done. Only the main thread runs signal handlers (and can change them): elsewhere, nothing is
+    held; nor is a signal that is ignored, or whose handler was not set from Python."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
         return
     held: list[int] = []
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: held.append(signum))
+    previous = {}
+    for number in HELD_SIGNALS:
+        handler = signal.getsignal(number)
+        if handler is not None and handler != signal.SIG_IGN:  # None: cannot be put back
+            previous[number] = signal.signal(number, lambda signum, frame: held.append(signum))
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
-        if held:
-            signal.raise_signal(signal.SIGINT)  # the handler runs before raise_signal returns
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+        for signum in dict.fromkeys(held):
+            signal.raise_signal(signum)  # its handler runs before raise_signal returns
 
 
 def _start_forkserver() -> None:
