@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import dask
 import fsspec
@@ -111,6 +112,18 @@ def test_cluster_shared_context_is_byte_identical(client):
     encoder = StreamingEncoder(1, 4 << 10, shared_context=True, executor=client.get_executor())
     encoder.encode_stream(io.BytesIO(data), out)
     assert out.getvalue() == _inline(data, 1, 4 << 10, shared_context=True)
+
+
+@pytest.mark.parametrize("shared", [False, True])
+@pytest.mark.parametrize("form", ["text", "logs"])
+def test_cluster_encode_with_a_format_is_byte_identical(client, form, shared):
+    data = read_text_file("loghub-sample")[:200_000]
+    out = io.BytesIO()
+    encoder = StreamingEncoder(4, SMALL_CHUNK, shared_context=shared, format=form, executor=client.get_executor())
+    encoder.encode_stream(io.BytesIO(data), out)
+    assert out.getvalue() == _inline(data, 4, SMALL_CHUNK, shared_context=shared, format=form)
+    assert out.getvalue() == sigmalang.compress(data, 4, chunk_size=SMALL_CHUNK, shared_context=shared, format=form)
+    assert sigmalang.decompress(out.getvalue()) == data
 
 
 def test_cli_scheduler_address_gives_the_same_file_as_T1(client, tmp_path):
@@ -539,3 +552,13 @@ def test_to_sgl_encodes_text_files_on_the_cluster(client, tmp_path):
     for path in written:
         with SigmaFile(path, "rb") as f:
             assert f.read() == read_text_file("loghub-small")
+
+
+def test_to_sgl_with_a_format(client, tmp_path):
+    lines = [f"{i} GET /item/{i % 17} 200\n" for i in range(3000)]
+    bag = dask.bag.from_sequence(lines, npartitions=2)
+    written = sgl_dask.to_sgl(bag, str(tmp_path / "part-*.sgl"), level=1, format="logs")
+    first = "".join(lines[:1500]).encode()
+    assert Path(written[0]).read_bytes() == sigmalang.compress(first, 1, format="logs")
+    with pytest.raises(ValueError, match="level of 1 to 9"):
+        sgl_dask.to_sgl(bag, str(tmp_path / "part-*.sgl"), level=0, format="logs")

@@ -151,7 +151,7 @@ def test_codec_chooses_records_for_logs_and_bytes_for_prose() -> None:
     logs = encode_chunk(SERVICE_LOG, 6)
     assert (logs.transform, logs.backend) == (TRANSFORM_RECORDS, CM)
     assert decode_chunk(logs.transform, logs.backend, logs.data, len(SERVICE_LOG)) == SERVICE_LOG
-    assert len(logs.data) < len(codec.encode_body(SERVICE_LOG, codec.level_spec(6), records=False).data)
+    assert len(logs.data) < len(codec.encode_body(SERVICE_LOG, codec.level_spec(6), form="text").data)
     prose = encode_chunk(DICKENS[:20000], 6)
     assert prose.transform == TRANSFORM_LITERAL
 

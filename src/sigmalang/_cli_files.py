@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 from ._fsspec import is_url, open_url
-from ._levels import DEFAULT_LEVEL, chunk_size_for
+from ._levels import AUTO, DEFAULT_LEVEL, check_format, chunk_size_for
 from .container import StreamParser
 from .errors import SigmaError, SigmaFormatError
 from .file import SigmaFile
@@ -57,6 +57,7 @@ class Options:
     recursive: bool = False
     level: int = DEFAULT_LEVEL
     chunk_size: int | None = None  # None: the level's own (chunk_size_for)
+    format: str = AUTO  # what the input is taken for when encoding: auto, text or logs
     shared_context: bool = False
     filters: bool = True
     range: tuple[int, int | None] | None = None
@@ -107,6 +108,13 @@ class Options:
             raise UsageError("--scheduler is for encode and decode")
         if self.scheduler is not None and self.range is not None:
             raise UsageError("--range decodes here, through the index: --scheduler does not apply")
+        if self.format != AUTO and self.command not in ("encode", "inspect"):
+            raise UsageError(f"--format is for encoding: {self.command} reads how each frame was coded from the stream")
+        if self.command in ("encode", "inspect"):
+            try:
+                check_format(self.format, self.level)
+            except ValueError:
+                raise UsageError("--format logs needs a level of 1 to 9 (-0 stores chunks as they are)") from None
         return self
 
     def to_stdout(self, source: str) -> bool:
@@ -399,6 +407,7 @@ def _run_codec(opts: Options, source: str, meter: Meter | None) -> tuple[StreamS
                 executor=opts.executor,
                 metrics=opts.metrics,
                 filters=opts.filters,
+                format=opts.format,
             )
             src: Any = fin if meter is None else _CountingReader(fin, meter.read)
             return encoder.encode_stream(src, fout), target
@@ -499,6 +508,7 @@ def inspect_one(opts: Options, source: str, warn: Warn) -> Outcome:
             lines=opts.lines,
             top=opts.top,
             codebook=opts.book,
+            format=opts.format,
         )
     return Outcome({"input": source, "stream": is_stream, "streams": [r.as_dict() for r in reports]})
 

@@ -19,12 +19,16 @@ from dataclasses import dataclass, field
 from ._chunking import DEFAULT_CHUNK_SIZE, Chunk
 from ._filters import FilterBuilder
 from ._levels import (
+    AUTO,
     DEFAULT_LEVEL,
+    LOGS,
     LONG_TRANSFORMS,
+    TEXT,
     TRANSFORM_LITERAL,
     TRANSFORM_LONG_SEMANTIC,
     TRANSFORM_SEMANTIC,
     LevelSpec,
+    check_format,
     level_spec,
 )
 from .backends import STORE
@@ -123,20 +127,27 @@ class FrameContext:
 
 
 def encode_frame(
-    data: bytes, level: int = DEFAULT_LEVEL, book: Codebook | None = None, context: FrameContext | None = None
+    data: bytes,
+    level: int = DEFAULT_LEVEL,
+    book: Codebook | None = None,
+    context: FrameContext | None = None,
+    *,
+    form: str = AUTO,
 ) -> EncodedChunk:
     """Encode one chunk as the body of the next frame; without *context*, :func:`encode_chunk`.
 
     With *context* (a shared-context stream), the backend is primed with the history and the frame
     continues it, and long-range references are looked for; the caller advances the context with
-    the result (:meth:`EncodedChunk.advance`).
+    the result (:meth:`EncodedChunk.advance`). *form* is what the chunk is taken for
+    (:func:`~sigmalang.codec.encode_body`); with ``logs``, no long-range references are looked for,
+    since the rest of a long-range frame is never coded as records (docs/FORMAT.md §7.6).
     """
     if context is None:
-        return encode_chunk(data, level, book)
+        return encode_chunk(data, level, book, form=form)
     spec = level_spec(level)
     data = bytes(data)
     prime = context.prime()
-    if context.long_range and spec.backend != STORE and data:
+    if context.long_range and form != LOGS and spec.backend != STORE and data:
         if context.frames % context.reset_interval == 0:
             context.long.reset()  # a reset point references only its own chunk
         matches = context.long.find(data)
@@ -145,17 +156,22 @@ def encode_frame(
             long = _encode_long(data, matches, spec, book, context, prime)
             if covered * LONG_SURE >= len(data) and len(long.data) < len(data):
                 return long
-            plain = _encode_plain(data, spec, book, context, prime)
+            plain = _encode_plain(data, spec, book, context, prime, form)
             return long if len(long.data) < len(plain.data) else plain
-    return _encode_plain(data, spec, book, context, prime)
+    return _encode_plain(data, spec, book, context, prime, form)
 
 
 def code_frames(
-    chunks: Iterable[bytes], level: int, book: Codebook | None = None, context: FrameContext | None = None
+    chunks: Iterable[bytes],
+    level: int,
+    book: Codebook | None = None,
+    context: FrameContext | None = None,
+    *,
+    form: str = AUTO,
 ) -> Iterator[tuple[bytes, EncodedChunk]]:
     """*chunks* coded in order as the frames of one stream, each taken into *context* in turn."""
     for chunk in chunks:
-        encoded = encode_frame(chunk, level, book, context)
+        encoded = encode_frame(chunk, level, book, context, form=form)
         encoded.advance(context)
         yield chunk, encoded
 
@@ -172,19 +188,19 @@ def _encode_body(
     context: FrameContext,
     prime: bytes,
     continues: bool,
-    records: bool = True,
+    form: str,
 ) -> Body:
     used = book  # the codebook the glyph code references: the stream's, or the previous frame's
     if continues and book is None and context.carry_book:
         used = context.book
-    return encode_body(data, spec, used, prime, keep_book=book is None, records=records)
+    return encode_body(data, spec, used, prime, keep_book=book is None, form=form)
 
 
 def _encode_plain(
-    data: bytes, spec: LevelSpec, book: Codebook | None, context: FrameContext, prime: bytes
+    data: bytes, spec: LevelSpec, book: Codebook | None, context: FrameContext, prime: bytes, form: str
 ) -> EncodedChunk:
     if spec.backend != STORE and data:
-        body = _encode_body(data, spec, book, context, prime, bool(prime))
+        body = _encode_body(data, spec, book, context, prime, bool(prime), form)
         encoded = _prefix(body.primed, len(prime)) + body.data
         if len(encoded) < len(data):
             return EncodedChunk(body.transform, body.backend, encoded, body.primed, body.coded, body.book, data)
@@ -207,7 +223,7 @@ def _encode_long(
     body = Body(TRANSFORM_LITERAL, STORE, rest, False, rest, None)
     if rest:
         # The rest of a long-range frame is transform 0 or 1 (its id is theirs plus 2).
-        coded = _encode_body(rest, spec, book, context, prime if continues else b"", continues, records=False)
+        coded = _encode_body(rest, spec, book, context, prime if continues else b"", continues, TEXT)
         if len(coded.data) < len(rest):
             body = coded
     encoded = _prefix(continues, len(prime) if body.primed else 0) + encode_list(matches) + body.data
@@ -219,7 +235,8 @@ class FrameWriter:
 
     A chunk is coded here (:meth:`frame`, :meth:`frames`), continuing :attr:`context` in a
     shared-context stream, or was coded by a worker (:meth:`record`, :meth:`records`). With
-    *filters*, the index carries each frame's search filter (docs/FORMAT.md §18).
+    *filters*, the index carries each frame's search filter (docs/FORMAT.md §18). *form* is what
+    the chunks coded here are taken for (``auto``, ``text`` or ``logs``; :data:`~sigmalang._levels.FORMATS`).
     """
 
     def __init__(
@@ -230,8 +247,9 @@ class FrameWriter:
         codebook: Codebook | None = None,
         shared_context: bool = False,
         filters: bool = False,
+        form: str = AUTO,
     ):
-        level_spec(level)
+        self.form = check_format(form, level)
         self.filters = FilterBuilder() if filters else None
         self.level = level
         self.codebook = codebook
@@ -250,7 +268,7 @@ class FrameWriter:
 
     def frames(self, chunks: Iterable[bytes]) -> Iterator[bytes]:
         """The frame records of *chunks*, each coded here, in order."""
-        for chunk, encoded in code_frames(chunks, self.level, self.codebook, self.context):
+        for chunk, encoded in code_frames(chunks, self.level, self.codebook, self.context, form=self.form):
             yield self.record(chunk, encoded.transform, encoded.backend, encoded.data, encoded.continues)
 
     def stream(self, chunks: Iterable[bytes]) -> Iterator[bytes]:

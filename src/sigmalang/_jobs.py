@@ -8,8 +8,11 @@ id, so that it is not pickled with every chunk.
 
 from __future__ import annotations
 
+from typing import Any
+
 from ._chunking import Chunk
 from ._frames import FrameContext, code_frames, decode_frame
+from ._levels import AUTO
 from .codec import encode_chunk
 from .container import Frame
 from .semantic.codebook import Codebook
@@ -39,21 +42,37 @@ def _resolve(book: BookRef) -> Codebook | None:
         raise RuntimeError(f"codebook {book.hex()} was not installed in this worker") from None
 
 
-def warm_up(text: bytes, level: int, book: Codebook | None = None) -> None:
+def warm_up(text: bytes, level: int, book: Codebook | None = None, form: str = AUTO) -> None:
     """A new worker's initializer: install the stream's codebook and encode *text* once."""
     if book is not None:
         install_codebook(book)
-    encode_chunk(text, level, book)
+    encode_chunk(text, level, book, form=form)
 
 
-def encode_job(chunk: Chunk, level: int, book: BookRef = None) -> tuple[int, int, bytes]:
-    """One chunk of a stream of independent frames: transform, backend and frame body."""
-    encoded = encode_chunk(chunk.data, level, _resolve(book))
+def encode_options(level: int, book: BookRef = None, form: str = AUTO) -> dict[str, Any]:
+    """The keywords of an encode job: *level*, and *book* and *form* when not their defaults (a job
+    at the defaults is the partial it always was)."""
+    options: dict[str, Any] = {"level": level}
+    if book is not None:
+        options["book"] = book
+    if form != AUTO:
+        options["form"] = form
+    return options
+
+
+def encode_job(chunk: Chunk, level: int, book: BookRef = None, form: str = AUTO) -> tuple[int, int, bytes]:
+    """One chunk of a stream of independent frames: transform, backend and frame body. *form* is
+    what the chunk is taken for (``auto``, ``text`` or ``logs``)."""
+    encoded = encode_chunk(chunk.data, level, _resolve(book), form=form)
     return encoded.transform, encoded.backend, encoded.data
 
 
 def encode_run_job(
-    chunks: list[Chunk], level: int, book: BookRef = None, context: FrameContext | None = None
+    chunks: list[Chunk],
+    level: int,
+    book: BookRef = None,
+    context: FrameContext | None = None,
+    form: str = AUTO,
 ) -> list[tuple[int, int, bytes, bool]]:
     """A run of a shared-context stream: chunks from one reset point (a frame number that is a
     multiple of RESET_INTERVAL) to the next, coded in order with a context of their own. The
@@ -62,7 +81,7 @@ def encode_run_job(
     if context is None:
         context = FrameContext()
         context.frames = chunks[0].number if chunks else 0
-    coded = code_frames((chunk.data for chunk in chunks), level, _resolve(book), context)
+    coded = code_frames((chunk.data for chunk in chunks), level, _resolve(book), context, form=form)
     return [(encoded.transform, encoded.backend, encoded.data, encoded.continues) for _, encoded in coded]
 
 

@@ -12,9 +12,13 @@ from ._chunking import DEFAULT_CHUNK_SIZE
 from .backends import CM, PPMD, STORE, ZSTD
 
 __all__ = [
+    "AUTO",
     "DEFAULT_LEVEL",
+    "FORMATS",
     "LEVELS",
+    "LOGS",
     "LONG_TRANSFORMS",
+    "TEXT",
     "TRANSFORMS",
     "TRANSFORM_LITERAL",
     "TRANSFORM_LONG_LITERAL",
@@ -22,6 +26,7 @@ __all__ = [
     "TRANSFORM_RECORDS",
     "TRANSFORM_SEMANTIC",
     "LevelSpec",
+    "check_format",
     "chunk_size_for",
     "level_spec",
 ]
@@ -34,7 +39,8 @@ TRANSFORM_LONG_LITERAL = 2
 TRANSFORM_LONG_SEMANTIC = 3
 LONG_TRANSFORMS = (TRANSFORM_LONG_LITERAL, TRANSFORM_LONG_SEMANTIC)
 # The frame's content is a record code: log lines as templates and column streams (sigmalang._records;
-# FORMAT.md §7.6). Writers at the CM levels choose it per frame when it codes smaller than the bytes.
+# FORMAT.md §7.6). Writers at the CM levels choose it per frame when it codes smaller than the bytes,
+# or at levels 1-9 for every frame when told the input is logs (format "logs", below).
 TRANSFORM_RECORDS = 4
 TRANSFORMS = {
     TRANSFORM_LITERAL: "literal",
@@ -104,6 +110,26 @@ def level_spec(level: int) -> LevelSpec:
     if type(level) is not int or level not in LEVELS:  # bool and float are not levels
         raise ValueError(f"level must be an integer 0-9, got {level!r}")
     return LEVELS[level]
+
+
+# What a writer takes its input for (the ``format`` option, ``encode --format``): ``auto`` codes a
+# chunk that looks like log lines both as bytes and as records at the CM levels and keeps the
+# smaller (codec.encode_body); ``text`` never codes records; ``logs`` codes every chunk as records
+# with the level's backend (levels 1-9), without trying the bytes, which it falls back to only where
+# the record code cannot be written. Like the level, it is the writer's choice alone: each frame
+# records its transform, and any decoder reads every choice.
+AUTO, TEXT, LOGS = "auto", "text", "logs"
+FORMATS = (AUTO, TEXT, LOGS)
+
+
+def check_format(form: object, level: int) -> str:
+    """*form* if it is one of FORMATS that *level* (checked too) can write, else a ``ValueError``."""
+    spec = level_spec(level)
+    if not isinstance(form, str) or form not in FORMATS:
+        raise ValueError(f"format must be one of {', '.join(map(repr, FORMATS))}, got {form!r}")
+    if form == LOGS and spec.backend == STORE:
+        raise ValueError("format 'logs' needs a level of 1 to 9: level 0 stores every chunk as it is")
+    return form
 
 
 def chunk_size_for(level: int, chunk_size: int | None) -> int:

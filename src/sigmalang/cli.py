@@ -31,7 +31,7 @@ try:  # most of a command's start-up time: Ctrl-C here ends it as it would a mom
     from ._extras import MissingExtraError
     from ._frames import RESET_INTERVAL
     from ._inspect_format import format_report
-    from ._levels import DEFAULT_LEVEL, LEVELS
+    from ._levels import AUTO, DEFAULT_LEVEL, FORMATS, LEVELS
     from .container import MAX_CHUNK_SIZE
     from .errors import SigmaError
     from .recover import ScanResult
@@ -138,6 +138,14 @@ def _encoding(p: argparse.ArgumentParser) -> None:
     low, high, default = MIN_CHUNK_SIZE >> 10, MAX_CHUNK_SIZE >> 20, DEFAULT_CHUNK_SIZE >> 20
     size_help = f"chunk size, {low}KiB to {high}MiB (default {default}MiB; 8MiB at -7 and -8, 16MiB at -9)"
     p.add_argument("--chunk-size", type=parse_size, default=None, metavar="SIZE", help=size_help)
+    p.add_argument(
+        "--format",
+        choices=FORMATS,
+        default=AUTO,
+        help="what the input is: auto (the default) codes chunks that look like log lines as records (templates "
+        "and columns) where that is smaller, at -4 to -9; text never codes records; logs codes every chunk as "
+        "records, without trying the bytes too (faster; -1 to -9)",
+    )
     p.add_argument(
         "--no-filter",
         dest="filters",

@@ -20,8 +20,10 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from . import _records, semantic
 from ._chunking import Chunk, chunk_end, line_window
 from ._levels import (
+    AUTO,
     DEFAULT_LEVEL,
     LEVELS,
+    LOGS,
     LONG_TRANSFORMS,
     TRANSFORM_LITERAL,
     TRANSFORM_LONG_LITERAL,
@@ -128,7 +130,12 @@ class Body(NamedTuple):
 
 
 def encode_chunk(
-    data: bytes, level: int = DEFAULT_LEVEL, book: Codebook | None = None, context: FrameContext | None = None
+    data: bytes,
+    level: int = DEFAULT_LEVEL,
+    book: Codebook | None = None,
+    context: FrameContext | None = None,
+    *,
+    form: str = AUTO,
 ) -> EncodedChunk:
     """Encode one chunk at *level*; falls back to storing when encoding does not shrink it.
 
@@ -136,15 +143,16 @@ def encode_chunk(
     (:func:`sigmalang.semantic.worth_trying`); they get the level's backend alone. With *book*
     (the stream's codebook), semantic frames reference it instead of carrying their own. With
     *context*, this is a frame of a shared-context stream: see :func:`sigmalang._frames.encode_frame`.
+    *form* is what the chunk is taken for (``auto``, ``text`` or ``logs``): see :func:`encode_body`.
     """
     if context is not None:
         from ._frames import encode_frame
 
-        return encode_frame(data, level, book, context)
+        return encode_frame(data, level, book, context, form=form)
     spec = level_spec(level)
     data = bytes(data)
     if spec.backend != STORE and len(data) > MIN_PAYLOAD.get(spec.backend, 0):
-        body = encode_body(data, spec, book)
+        body = encode_body(data, spec, book, form=form)
         if len(body.data) < len(data):
             return EncodedChunk(body.transform, body.backend, body.data)
     return EncodedChunk(TRANSFORM_LITERAL, STORE, data)
@@ -157,16 +165,21 @@ def encode_body(
     prime: bytes = b"",
     *,
     keep_book: bool = False,
-    records: bool = True,
+    form: str = AUTO,
 ) -> Body:
     """Transform 0, 1 or 4 and the level's backend, primed with *prime*; a frame's data if it is
     short enough (the caller checks). *book* is the codebook the glyph code may reference.
 
-    At the CM levels, a chunk that looks like log lines is also coded as records (transform 4,
-    unless *records* is false), and the smaller body is kept. A chunk longer than twice
-    RECORDS_PROBE is coded in full only one way: the way that codes its first lines (about
-    RECORDS_PROBE bytes) smaller."""
-    if not (records and spec.backend == CM and spec.transform == TRANSFORM_LITERAL and _records.looks_like_logs(data)):
+    With *form* ``auto``, at the CM levels, a chunk that looks like log lines is also coded as
+    records (transform 4), and the smaller body is kept. A chunk longer than twice RECORDS_PROBE is
+    coded in full only one way: the way that codes its first lines (about RECORDS_PROBE bytes)
+    smaller. With ``text``, no chunk is coded as records. With ``logs``, every chunk is coded as
+    records with the level's backend, whatever it looks like, and as bytes only where its record
+    code cannot be written (too long, or refused by the backend)."""
+    if form == LOGS and spec.backend != STORE:
+        return _records_body(data, spec, prime) or _encode_body(data, spec, book, prime, keep_book)
+    tried = form == AUTO and spec.backend == CM and spec.transform == TRANSFORM_LITERAL
+    if not (tried and _records.looks_like_logs(data)):
         return _encode_body(data, spec, book, prime, keep_book)
     if len(data) > 2 * RECORDS_PROBE:
         probe = data[: data.rfind(b"\n", 0, RECORDS_PROBE) + 1 or RECORDS_PROBE]
@@ -183,16 +196,17 @@ RECORDS_PROBE = 128 << 10  # bytes of a long chunk coded both ways to choose its
 
 
 def _records_body(data: bytes, spec: LevelSpec, prime: bytes) -> Body | None:
-    """*data* as a record code coded by the level's CM, or None if the code is too long to write."""
+    """*data* as a record code coded by the level's backend (the CM, as ``auto`` chooses; zstd or
+    PPMd only with ``logs``), or None if the code is too long to write or the backend refuses it."""
     code = _records.encode(data)
     if len(code) > max_code_size(len(data)):
         return None
-    backend = get_backend(CM, spec.backend_level, spec.memory_mib)
+    backend = get_backend(spec.backend, spec.backend_level, spec.memory_mib, verify=spec.verify)
     try:
         payload = encode_varint(len(code)) + backend.encode(code, prime)
-    except BackendError:  # a primer the CM refuses: the bytes' body (zstd) is used instead
+    except BackendError:  # a primer the CM refuses, a PPMd coding that fails its check: the bytes' body
         return None
-    return Body(TRANSFORM_RECORDS, CM, payload, bool(prime), code, None)
+    return Body(TRANSFORM_RECORDS, spec.backend, payload, bool(prime), code, None)
 
 
 def _encode_body(data: bytes, spec: LevelSpec, book: Codebook | None, prime: bytes, keep_book: bool) -> Body:

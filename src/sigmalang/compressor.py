@@ -20,7 +20,7 @@ from typing import Any
 
 from ._chunking import DEFAULT_CHUNK_SIZE, Chunk, check_chunk_size, check_int, chunk_end
 from ._frames import RESET_INTERVAL, FrameContext, FrameReader, FrameWriter, StreamDecoding
-from ._levels import DEFAULT_LEVEL, chunk_size_for, level_spec
+from ._levels import AUTO, DEFAULT_LEVEL, check_format, chunk_size_for
 from .container import EndOfStream, Frame, StreamHeader, StreamParser
 from .errors import SigmaError
 from .semantic.codebook import Codebook, as_codebook
@@ -45,7 +45,8 @@ class SigmaCompressor:
     and needs it to be decoded. With *shared_context*, each frame's backend is primed with what
     the frames before it coded (a better ratio at small chunk sizes; frames then decode in order
     from the last reset point, see docs/FORMAT.md §6.3). With *filters*, the index carries search
-    filters for :func:`sigmalang.search` (docs/FORMAT.md §18).
+    filters for :func:`sigmalang.search` (docs/FORMAT.md §18). *format* is what the data is taken
+    for, as in :func:`compress`.
 
     *workers* processes code the chunks in parallel (``0``: one per CPU), or *executor* does (any
     ``concurrent.futures.Executor``, as for :class:`~sigmalang.StreamingEncoder`); the bytes are the
@@ -65,14 +66,20 @@ class SigmaCompressor:
         filters: bool = False,
         workers: int = 1,
         executor: Executor | None = None,
+        format: str = AUTO,
     ):
         check_int("level", level)
-        level_spec(level)
+        self.format = check_format(format, level)
         self.level = level
         self.chunk_size = check_chunk_size(chunk_size_for(level, chunk_size))
         self.codebook = as_codebook(codebook)
         self._frames = FrameWriter(
-            level, self.chunk_size, codebook=self.codebook, shared_context=shared_context, filters=filters
+            level,
+            self.chunk_size,
+            codebook=self.codebook,
+            shared_context=shared_context,
+            filters=filters,
+            form=self.format,
         )
         self._coder: _WorkerCoder | None = None
         if workers != 1 or executor is not None:
@@ -156,7 +163,7 @@ class _WorkerCoder:
 
     def __init__(self, frames: FrameWriter, workers: int, executor: Executor | None, shared_context: bool):
         from . import parallel
-        from ._jobs import encode_job, encode_run_job
+        from ._jobs import encode_job, encode_options, encode_run_job
 
         self.frames = frames
         self.workers = workers
@@ -166,7 +173,8 @@ class _WorkerCoder:
         # Our own pool's warm-up installs the book in each worker; jobs then name it by its id.
         ref: Codebook | bytes | None = book.id if book is not None and executor is None else book
         self.runs = shared_context
-        self.job = functools.partial(encode_run_job if shared_context else encode_job, level=frames.level, book=ref)
+        options = encode_options(frames.level, ref, frames.form)
+        self.job = functools.partial(encode_run_job if shared_context else encode_job, **options)
         self.max_in_flight = width if shared_context else 2 * width
         self._window: Any = None  # parallel.OrderedWindow, made with the pool at the first chunk
         self._stop: weakref.finalize[Any, Any] | None = None
@@ -213,7 +221,7 @@ class _WorkerCoder:
             if executor is None:
                 book = self.frames.codebook
                 executor = parallel.worker_pool(
-                    self.workers, functools.partial(warm_up, WARM_UP_TEXT, self.frames.level, book)
+                    self.workers, functools.partial(warm_up, WARM_UP_TEXT, self.frames.level, book, self.frames.form)
                 )
                 self._stop = weakref.finalize(self, parallel.stop_pool, executor, kill=True)
             describe = _run_name if self.runs else _chunk_name
@@ -305,6 +313,7 @@ def compress(
     shared_context: bool = False,
     workers: int = 1,
     filters: bool = False,
+    format: str = AUTO,
 ) -> bytes:
     """Compress *data* into one ΣLANG stream (with *codebook*: one that needs that codebook;
     with *shared_context*: frames that carry context, see :class:`SigmaCompressor`; with
@@ -312,10 +321,23 @@ def compress(
 
     *workers* processes code the chunks in parallel (``0``: one per CPU), as
     :class:`~sigmalang.StreamingEncoder` does; the bytes are the same for every worker count.
+
+    *format* is what the data is taken for. ``"auto"``: at levels 4-9, a chunk that looks like log
+    lines is coded both as bytes and as log records (templates and columns, docs/logs.md), and
+    each frame keeps the smaller. ``"text"``: never as records. ``"logs"``: every chunk as records,
+    at any level but 0, without coding it as bytes too (faster, and records at levels 1-3 as well),
+    and as bytes only where a chunk's record code cannot be written. Whatever the format, a frame
+    that coding does not shrink is stored, and the stream decodes the same way.
     """
     check_data(data)
     comp = SigmaCompressor(
-        level, chunk_size=chunk_size, codebook=codebook, shared_context=shared_context, filters=filters, workers=workers
+        level,
+        chunk_size=chunk_size,
+        codebook=codebook,
+        shared_context=shared_context,
+        filters=filters,
+        workers=workers,
+        format=format,
     )
     return comp.compress(data) + comp.flush()
 

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ._extras import require
-from ._levels import DEFAULT_LEVEL
+from ._levels import AUTO, DEFAULT_LEVEL, check_format
 from ._output import atomic_output
 from .errors import SigmaFormatError
 from .file import SigmaFile
@@ -119,6 +119,7 @@ def to_sgl(
     encoding: str = "utf-8",
     overwrite: bool = False,
     compute: bool = True,
+    format: str = AUTO,
 ) -> list[Any]:
     """Write ΣLANG files with the cluster's workers, each written atomically.
 
@@ -126,13 +127,15 @@ def to_sgl(
     each partition becomes one stream, at *urlpath* with its ``*`` replaced by the partition's
     number (``out/part-*.sgl``). Or *data* is a list of paths of text files: each is encoded to
     its path plus ``.sgl`` (or into the directory *urlpath*). Returns the paths written, or the
-    ``dask.delayed`` writes with *compute* false.
+    ``dask.delayed`` writes with *compute* false. *level* and *format* are as for
+    :func:`sigmalang.compress`.
     """
+    check_format(format, level)
     if isinstance(data, str | os.PathLike) or (isinstance(data, Sequence) and not isinstance(data, bytes)):
         sources = [os.fspath(data)] if isinstance(data, str | os.PathLike) else [os.fspath(p) for p in data]
         targets = [_beside(src, urlpath) for src in sources]
         writes = [
-            _delayed(_encode_file, pure=False)(src, dst, level, overwrite)
+            _delayed(_encode_file, pure=False)(src, dst, level, overwrite, format)
             for src, dst in zip(sources, targets, strict=True)
         ]
     else:
@@ -142,7 +145,7 @@ def to_sgl(
         width = len(str(max(len(parts) - 1, 0)))
         targets = [urlpath.replace("*", f"{i:0{width}d}") for i in range(len(parts))]
         writes = [
-            _delayed(_write_lines, pure=False)(part, dst, level, encoding, overwrite)
+            _delayed(_write_lines, pure=False)(part, dst, level, encoding, overwrite, format)
             for part, dst in zip(parts, targets, strict=True)
         ]
     if not compute:
@@ -155,13 +158,13 @@ def _beside(source: str, directory: str | None) -> str:
     return name if directory is None else directory.rstrip("/") + "/" + name.rpartition("/")[2]
 
 
-def _encode_file(src: str, dst: str, level: int, overwrite: bool) -> str:
-    StreamingEncoder(level).encode_file(src, dst, overwrite=overwrite)
+def _encode_file(src: str, dst: str, level: int, overwrite: bool, form: str = AUTO) -> str:
+    StreamingEncoder(level, format=form).encode_file(src, dst, overwrite=overwrite)
     return dst
 
 
-def _write_lines(lines: Any, dst: str, level: int, encoding: str, overwrite: bool) -> str:
-    with atomic_output(dst, overwrite=overwrite) as out, SigmaFile(out, "wb", level=level) as f:
+def _write_lines(lines: Any, dst: str, level: int, encoding: str, overwrite: bool, form: str = AUTO) -> str:
+    with atomic_output(dst, overwrite=overwrite) as out, SigmaFile(out, "wb", level=level, format=form) as f:
         for line in lines:
             f.write(line.encode(encoding) if isinstance(line, str) else line)
     return dst

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import IO, Any, BinaryIO, cast
 
 from ._frames import FrameReader
+from ._levels import AUTO
 from .codec import DEFAULT_LEVEL
 from .compressor import CodebookArg, SigmaCompressor
 from .container import content_digest
@@ -199,11 +200,13 @@ class SigmaFile(io.BufferedIOBase):
     """A file object reading or writing a ΣLANG stream.
 
     *filename* is a path or a binary file object; *mode* is ``"r"``, ``"w"``, ``"x"`` or ``"a"``
-    (with or without ``"b"``). *level*, *chunk_size*, *shared_context* and *workers* apply when
-    writing (given when reading, they are a ``ValueError``, as ``lzma``'s *preset* is);
+    (with or without ``"b"``). *level*, *chunk_size*, *shared_context*, *format* and *workers* apply
+    when writing (given when reading, they are a ``ValueError``, as ``lzma``'s *preset* is);
     *codebook* (a :class:`~sigmalang.semantic.Codebook` or a codebook file's path) to both.
     With *workers* (``0``: one per CPU), chunks are coded by that many worker processes, which end
     when the file is closed (see :class:`~sigmalang.SigmaCompressor`); the bytes are the same.
+    *format* (``"auto"``, ``"text"`` or ``"logs"``) is what the data is taken for, as in
+    :func:`~sigmalang.compress`.
     """
 
     def __init__(
@@ -216,6 +219,7 @@ class SigmaFile(io.BufferedIOBase):
         codebook: CodebookArg = None,
         shared_context: bool | None = None,
         workers: int | None = None,
+        format: str | None = None,
     ):
         book = as_codebook(codebook)
         if mode not in ("r", "rb", "w", "wb", "x", "xb", "a", "ab"):
@@ -230,9 +234,12 @@ class SigmaFile(io.BufferedIOBase):
                 codebook=book,
                 shared_context=bool(shared_context),
                 workers=1 if workers is None else workers,
+                format=AUTO if format is None else format,
             )
         elif level is not None or chunk_size is not None or shared_context is not None:
             raise ValueError("level, chunk_size and shared_context are for writing; a stream records its own")
+        elif format is not None:
+            raise ValueError("format is for writing; a stream's frames record how each was coded")
         elif workers is not None:
             raise ValueError("workers is for writing")
         self._closefp = False
@@ -353,6 +360,7 @@ def open(
     codebook: CodebookArg = None,
     shared_context: bool | None = None,
     workers: int | None = None,
+    format: str | None = None,
     encoding: str | None = None,
     errors: str | None = None,
     newline: str | None = None,
@@ -374,6 +382,7 @@ def open(
         codebook=codebook,
         shared_context=shared_context,
         workers=workers,
+        format=format,
     )
     if "t" in mode:
         return io.TextIOWrapper(cast(BinaryIO, binary), io.text_encoding(encoding), errors, newline)

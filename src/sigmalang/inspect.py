@@ -27,6 +27,7 @@ from ._chunking import DEFAULT_CHUNK_SIZE, ChunkedReader
 from ._frames import FrameContext, FrameReader, FrameWriter, decode_frame_code
 from ._glyph_stats import GLYPH_KINDS, CodeAnalysis, Histogram, analyze_code, render_bytes, render_glyph_lines
 from ._levels import (
+    AUTO,
     DEFAULT_LEVEL,
     TRANSFORM_LITERAL,
     TRANSFORM_LONG_SEMANTIC,
@@ -335,15 +336,16 @@ def inspect_text(
     lines: int = 5,
     top: int = 10,
     codebook: Codebook | None = None,
+    format: str = AUTO,
 ) -> StreamReport:
-    """Encode *src* in memory as ``sigmalang encode`` would (with *codebook*: ``encode -D``), and
-    inspect the stream it makes.
+    """Encode *src* in memory as ``sigmalang encode`` would (with *codebook*: ``encode -D``; with
+    *format*: ``encode --format``), and inspect the stream it makes.
 
     With *frames*, only the first *frames* chunks are read and encoded: the report then covers
     that prefix of the input.
     """
     chunks = (chunk.data for chunk in itertools.islice(ChunkedReader(src, chunk_size), frames))
-    writer = FrameWriter(level, chunk_size, codebook=codebook)
+    writer = FrameWriter(level, chunk_size, codebook=codebook, form=format)
     return _inspect(writer.stream(chunks), None, lines, top, codebook)[0]
 
 
@@ -373,8 +375,10 @@ def inspect_file(
     lines: int = 5,
     top: int = 10,
     codebook: Codebook | None = None,
+    format: str = AUTO,
 ) -> tuple[bool, list[StreamReport]]:
-    """Inspect a ΣLANG stream, or text (anything not starting with the magic) encoded at *level*.
+    """Inspect a ΣLANG stream, or text (anything not starting with the magic) encoded at *level*
+    (and *format*, ``encode --format``).
 
     Returns whether *src* was a stream, and the reports (one per stream; one for text).
     """
@@ -382,7 +386,9 @@ def inspect_file(
     reader = io.BufferedReader(_Prefixed(head, src))
     if head == MAGIC:
         return True, inspect_stream(reader, frames=frames, lines=lines, top=top, codebook=codebook)
-    text = inspect_text(reader, level, chunk_size=chunk_size, frames=frames, lines=lines, top=top, codebook=codebook)
+    text = inspect_text(
+        reader, level, chunk_size=chunk_size, frames=frames, lines=lines, top=top, codebook=codebook, format=format
+    )
     return False, [text]
 
 

@@ -27,10 +27,10 @@ from typing import IO, Any, NamedTuple
 from ._chunking import Chunk, ChunkedReader, check_chunk_size
 from ._frames import RESET_INTERVAL, Coded, FrameContext, FrameReader, FrameWriter, StreamDecoding, decode_frame
 from ._info import DEFAULT_READ_SIZE, StreamInfo, read_info
-from ._jobs import WARM_UP_TEXT, decode_job, encode_run_job, install_codebook
+from ._jobs import WARM_UP_TEXT, decode_job, encode_options, encode_run_job, install_codebook
 from ._jobs import encode_job as _encode_job
 from ._jobs import warm_up as _warm_up
-from ._levels import DEFAULT_LEVEL, chunk_size_for, level_spec
+from ._levels import AUTO, DEFAULT_LEVEL, check_format, chunk_size_for
 from ._output import PathLike, atomic_output, open_input
 from ._pipeline import (
     READ_AHEAD,
@@ -164,7 +164,10 @@ class StreamingEncoder(_Streaming):
     (a :class:`~sigmalang.semantic.Codebook` or a codebook file's path) the stream needs it to decode.
     With *shared_context*, frames carry context from one to the next (docs/semantic.md); workers
     then code runs of RESET_INTERVAL chunks, from one reset point to the next (same bytes).
-    With *filters*, the index carries search filters (docs/FORMAT.md §18).
+    With *filters*, the index carries search filters (docs/FORMAT.md §18). *format* is what the
+    input is taken for: ``"auto"`` (chunks that look like log lines are coded as records where that
+    is smaller, at levels 4-9), ``"text"`` (never as records) or ``"logs"`` (every chunk as records,
+    at levels 1-9; see :func:`sigmalang.compress`).
     """
 
     def __init__(
@@ -175,10 +178,11 @@ class StreamingEncoder(_Streaming):
         align_lines: bool = True,
         shared_context: bool = False,
         filters: bool = False,
+        format: str = AUTO,
         **kwargs: Any,
     ):
         super().__init__(**kwargs)
-        level_spec(level)
+        self.format = check_format(format, level)
         self.filters = filters
         self.level = level
         self.chunk_size = check_chunk_size(chunk_size_for(level, chunk_size))
@@ -200,10 +204,11 @@ class StreamingEncoder(_Streaming):
             codebook=self.codebook,
             shared_context=self.shared_context,
             filters=self.filters,
+            form=self.format,
         )
         reader = ChunkedReader(src, self.chunk_size, align_lines=self.align_lines)
         plan = self._plan_runs(reader, workers, stats) if self.shared_context else self._plan_chunks(reader, workers)
-        warm_up = functools.partial(_warm_up, WARM_UP_TEXT, self.level, self.codebook)
+        warm_up = functools.partial(_warm_up, WARM_UP_TEXT, self.level, self.codebook, self.format)
         with (
             self._watching("encode") as watch,
             pipeline(dst, workers, self.executor, plan.queue, warm_up) as (pool, writer),
@@ -238,9 +243,7 @@ class StreamingEncoder(_Streaming):
     def _plan_chunks(self, reader: ChunkedReader, workers: int) -> _Plan:
         """A stream of independent frames: each chunk is a job."""
         in_flight = self._in_flight(workers)
-        job = functools.partial(_encode_job, level=self.level)
-        if self.codebook is not None:
-            job = functools.partial(_encode_job, level=self.level, book=self._book_ref(workers))
+        job = functools.partial(_encode_job, **encode_options(self.level, self._book_ref(workers), self.format))
         return _Plan(job, read_ahead(reader, READ_AHEAD), in_flight, in_flight, _chunk_name, False)
 
     def _plan_runs(self, reader: ChunkedReader, workers: int, stats: StreamStats) -> _Plan:
@@ -253,9 +256,10 @@ class StreamingEncoder(_Streaming):
             stats.notes.append(
                 f"shared context: runs of {RESET_INTERVAL} chunks (reset point to reset point) were coded in parallel"
             )
-            job = functools.partial(encode_run_job, level=self.level, book=self._book_ref(workers))
+            job = functools.partial(encode_run_job, **encode_options(self.level, self._book_ref(workers), self.format))
         else:
-            job = functools.partial(encode_run_job, level=self.level, book=self.codebook, context=FrameContext())
+            options = encode_options(self.level, self.codebook, self.format)
+            job = functools.partial(encode_run_job, context=FrameContext(), **options)
         runs = _runs(reader, RESET_INTERVAL if parallel else 1)
         # Inline, one chunk is read ahead. A parallel run is 16 chunks, which the pipeline holds
         # while it is coded: the next one is read only when a worker is free (reading takes far
