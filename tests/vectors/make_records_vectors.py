@@ -13,8 +13,9 @@ import json
 import sys
 from collections.abc import Callable
 
-from vectorlib import HERE, chunked, compressed_entry, damaged_entry, update_manifest
+from vectorlib import HERE, chunked, compressed_entry, damaged_entry, update_manifest, valid_entry
 
+import sigmalang
 from sigmalang import _records
 from sigmalang.backends import CM, CmBackend
 from sigmalang.codec import TRANSFORM_RECORDS
@@ -102,6 +103,13 @@ def main() -> int:
         chunk = 16384 if name == "records2-json-l6" else CHUNK  # JSON lines take records from about 16 KiB
         good.append(compressed_entry(name, description, data, level, chunk, shared, ORIGIN))
         assert b"records+cm" in json.dumps(_kinds((HERE / f"{name}.sgl").read_bytes())).encode()
+    for name, level, backend in (("records-zstd-l1", 1, "zstd"), ("records-ppmd-l3", 3, "ppmd")):
+        encoded = sigmalang.compress(logs, level, chunk_size=CHUNK, format="logs")
+        stream = {"writer": "sigmalang.compress", "level": level, "chunk_size": CHUNK, "shared_context": False}
+        stream |= {"size": len(logs), "encoded_size": len(encoded), "reproducible": False, "format": "logs"}
+        description = f"the 300-line log at level {level} with format='logs': record codes coded by {backend}"
+        good.append(valid_entry(name, description, logs, encoded, stream, ORIGIN))
+        assert f"records+{backend}" in json.dumps(_kinds(encoded))
     broken = []
     for name, (description, edit, message) in bad.items():
         stream, offset = damaged(logs, edit)
