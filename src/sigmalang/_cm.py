@@ -225,19 +225,11 @@ def _native() -> Kernel:
 
     copies: dict[bool, Kernel] = {}
 
-    def run(
-        buf: np.ndarray,
-        start: int,
-        decoding: bool,
-        payload: np.ndarray,
-        out: np.ndarray,
-        components: int,
-        *arrays: np.ndarray,
-    ) -> int:
-        full = components == COMPONENTS_ALL
+    def run(*args: Any) -> int:  # the kernel's arguments, the component set sixth
+        full = args[5] == COMPONENTS_ALL
         if full not in copies:
             copies[full] = _cm_native.load(full) or kernel("numba")
-        return copies[full](buf, start, decoding, payload, out, components, *arrays)
+        return copies[full](*args)
 
     return run
 

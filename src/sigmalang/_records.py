@@ -162,12 +162,7 @@ def _column_code(tokens: list[bytes]) -> bytes:
             append(difference)
         else:
             append(b'"' + token if _DELTA.match(token) else token)
-        if this == shape:
-            raw_cost += 1 if value in recent else len(str(value))
-            delta_cost += len(str(value - prev))
-        prev, shape = value, this
-        if value not in recent:
-            recent = [value, *recent[: _RECENT - 1]]
+        prev, shape, raw_cost, delta_cost, recent = _seen(value, this, prev, shape, raw_cost, delta_cost, recent)
     out.append(b"")
     return b"\n".join(out) if tokens else b""
 
@@ -337,15 +332,22 @@ def _column_tokens(entries: list[bytes]) -> list[bytes]:
             token = entry
         append(token)
         value, this = _parsed(token)
-        if this < 0:
-            continue
-        if this == shape:
-            raw_cost += 1 if value in recent else len(str(value))
-            delta_cost += len(str(value - prev))
-        prev, shape = value, this
-        if value not in recent:
-            recent = [value, *recent[: _RECENT - 1]]
+        if this >= 0:
+            prev, shape, raw_cost, delta_cost, recent = _seen(value, this, prev, shape, raw_cost, delta_cost, recent)
     return out
+
+
+def _seen(
+    value: int, this: int, prev: int, shape: int, raw_cost: int, delta_cost: int, recent: list[int]
+) -> tuple[int, int, int, int, list[int]]:
+    """A column's state (previous number, its shape, the two costs, recent numbers) once it has
+    seen the number *value* of shape *this*: the one rule both directions follow."""
+    if this == shape:
+        raw_cost += 1 if value in recent else len(str(value))
+        delta_cost += len(str(value - prev))
+    if value not in recent:
+        recent = [value, *recent[: _RECENT - 1]]
+    return value, this, raw_cost, delta_cost, recent
 
 
 def _unescape(piece: bytes) -> bytes:
