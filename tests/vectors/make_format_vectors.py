@@ -22,7 +22,15 @@ backend, so that each shows one feature whatever today's levels would choose:
   and more than 64 timestamp forms (``semantic-v2-form-cap``);
 * long-range frames: transform 2 at a reset point with references inside its own chunk and a
   stored rest, a continuing frame with L = 0 and a stored rest, and transform 3 (a semantic rest)
-  (``long-range-crafted``).
+  (``long-range-crafted``);
+* glyph codes decided in §7.4 and §7.5, stored so the code is visible: an ``FF b`` escape ends a
+  digit run (``semantic-escape-ends-number``); in a shared-context stream without a codebook file,
+  flag bit 4 extends the codebook of the last semantic frame since the reset point
+  (``shared-previous-codebook``); and one damaged frame for each rule around them (a codebook
+  reference with no base, a base whose one-byte count differs, a number marker without digits or
+  without a number before it, TEMPORAL forms not carried from frame to frame);
+* shared-context frames that ask for what they cannot have: a stored frame that continues, a
+  context longer than the history; and a glyph code length over its bound.
 """
 
 from __future__ import annotations
@@ -104,14 +112,19 @@ def valid(
     return entry
 
 
-def damaged(name: str, blob: bytes, description: str, frame: int, offset: int, message: str) -> Entry:
+def damaged(
+    name: str, blob: bytes, description: str, frame: int, offset: int, message: str, book: Codebook | None = None
+) -> Entry:
     try:
-        sigmalang.decompress(blob)
+        sigmalang.decompress(blob, codebook=book)
     except sigmalang.SigmaFormatError as exc:
         assert (exc.frame, exc.offset) == (frame, offset) and message in str(exc), (name, exc)
     else:
         raise AssertionError(f"{name} decodes")
-    return damaged_entry(name, description, blob, frame, offset, message, ORIGIN)
+    entry = damaged_entry(name, description, blob, frame, offset, message, ORIGIN)
+    if book is not None:
+        entry["codebook"] = BOOK_FILE
+    return entry
 
 
 def ppmd_vectors() -> tuple[list[Entry], list[Entry]]:
@@ -542,6 +555,211 @@ def strict_vectors() -> list[Entry]:
     return out
 
 
+def glyph_code(version: int, flags: int, short: int, words: list[bytes], body: bytes) -> bytes:
+    """A glyph code (FORMAT.md §7.4) written out field by field."""
+    return bytes([version, flags, short]) + encode_varint(len(words)) + b"".join(w + b"\n" for w in words) + body
+
+
+def stored_code(code: bytes) -> bytes:
+    """The data of a transform-1 frame over store: the code's length, then the code."""
+    return encode_varint(len(code)) + code
+
+
+def semantic_rule_vectors() -> tuple[list[Entry], list[Entry]]:
+    """Stored glyph codes for the quantity and codebook rules of §7.4 and §7.5."""
+    good, bad = [], []
+    # An FF b escape ends a digit run: "12 FF e9 34" holds two numbers, so the deltas of the next
+    # line add 1 to 12 and to 34 (one number 1234 would have no second number to add to).
+    text = b"t12\xe934 ok\nt13\xe935 ok\n"
+    code = glyph_code(1, 0x03, 0, [], b"t12\xff\xe934 ok\nt\xfc1\xff\xe9\xfc1 ok\n")
+    blob, _ = assemble([(text, 1, STORE, stored_code(code), False)], 4096, 0, False)
+    good.append(
+        valid(
+            "semantic-escape-ends-number",
+            text,
+            blob,
+            "a stored version-1 glyph code whose line `t12 FF e9 34` holds two numbers, 12 and 34: the "
+            "escape ends the digit run, and the next line's two deltas (FC 1) give 13 and 35",
+            4096,
+            0,
+            False,
+        )
+    )
+    # Shared context without a codebook file: flag bit 4 extends the previous semantic frame's
+    # codebook. Frames 1-3 continue with L = 0 (transforms 2 and 3 over store, §6.3), each with one
+    # reference copying the start of frame 0.
+    t0 = b"alpha beta gamma\n"
+    c0 = glyph_code(1, 0, 2, [b"alpha", b"beta", b"gamma"], b"\x80 \x81 \x82\x00\n")
+    t1 = b"Alpha delta gamma\n"  # delta: the frame's own word, rank 3 after the base's three
+    c1 = glyph_code(1, 0x10, 2, [b"delta"], b"\xfd\x80 \x82\x01 \x82\x00\n")
+    t2 = b"no words here\n"
+    t3 = b"delta beta\n"  # rank 3: frame 1's codebook, base and extension, is the base here
+    c3 = glyph_code(1, 0x10, 2, [], b"\x82\x01 \x81\n")
+    copy = t0[:5]
+
+    def long_frame(rest: bytes, transform: int, data: bytes, history: int) -> tuple[bytes, int, int, bytes, bool]:
+        # the rest, then a copy of frame 0's first bytes: *history* original bytes since the reset
+        matches = encode_list([(len(rest), len(rest) + history, len(copy))])
+        return (rest + copy, transform, STORE, encode_varint(0) + matches + data, True)
+
+    f0 = (t0, 1, STORE, stored_code(c0), False)
+    f1 = long_frame(t1, 3, stored_code(c1), len(t0))
+    f2 = long_frame(t2, 2, t2, len(t0) + len(f1[0]))
+    f3 = long_frame(t3, 3, stored_code(c3), len(t0) + len(f1[0]) + len(f2[0]))
+    frames = [f0, f1, f2, f3]
+    blob, _ = assemble(frames, 4096, 1, True)
+    good.append(
+        valid(
+            "shared-previous-codebook",
+            b"".join(f[0] for f in frames),
+            blob,
+            "shared context, no codebook file, stored glyph codes: frame 0 (a reset point) has its own "
+            "codebook alpha beta gamma; frame 1 sets flag bit 4 and extends it with delta; frame 2 is "
+            "not semantic; frame 3 sets bit 4 and references delta, so its base is frame 1's whole "
+            "codebook (frames 1-3 continue with L = 0, each copying frame 0's first 5 bytes)",
+            4096,
+            1,
+            True,
+        )
+    )
+    # Damaged: the same frames with one rule broken each.
+    reset = (b"a reset point\n", 0, STORE, b"a reset point\n", False)
+    g3 = long_frame(t3, 3, stored_code(c3), len(reset[0]))
+    blob, offsets = assemble([f0, reset, (g3[0], 3, STORE, g3[3], True)], 4096, 1, True)
+    bad.append(
+        damaged(
+            "bad-shared-book-bit-after-reset",
+            blob,
+            "shared context, no codebook file: frame 2 sets glyph-code flag bit 4, but the only semantic "
+            "frame before it (frame 0) is before the reset point at frame 1, so there is no base codebook "
+            "(stored glyph codes, CRC32C valid)",
+            2,
+            offsets[2],
+            "glyph code refers to the stream's codebook, and none was given",
+        )
+    )
+    c1_short = glyph_code(1, 0x10, 3, [b"delta"], b"\xfd\x80 \x83\x00 \x82\n")
+    h1 = long_frame(t1, 3, stored_code(c1_short), len(t0))
+    blob, offsets = assemble([f0, h1], 4096, 1, True)
+    bad.append(
+        damaged(
+            "bad-shared-book-short-mismatch",
+            blob,
+            "shared context, no codebook file: frame 1 extends frame 0's codebook (flag bit 4) but "
+            "says 3 one-byte codes where frame 0's codebook has 2 (stored glyph codes, CRC32C valid)",
+            1,
+            offsets[1],
+            "glyph code has 3 one-byte codes, the codebook 2",
+        )
+    )
+    blob, offsets = assemble([(t1, 1, STORE, stored_code(c1), False)], 4096, 0, False)
+    bad.append(
+        damaged(
+            "bad-book-bit-without-book",
+            blob,
+            "independent frames, no codebook file: frame 0's glyph code sets flag bit 4 (stored, CRC32C valid)",
+            0,
+            offsets[0],
+            "glyph code refers to the stream's codebook, and none was given",
+        )
+    )
+    book = Codebook.from_bytes((HERE / BOOK_FILE).read_bytes())
+    wrong = book.short + 1
+    code = glyph_code(1, 0x10, wrong, [], b"\x80\n")
+    assembler = StreamAssembler(StreamHeader(chunk_size=4096, level=0, codebook_id=book.id))
+    start = assembler.start()
+    blob = start + assembler.frame(book.words[0] + b"\n", 1, STORE, stored_code(code)) + assembler.finish()
+    bad.append(
+        damaged(
+            "bad-codebook-short-mismatch",
+            blob,
+            f"a stream that names {BOOK_FILE} ({book.short} one-byte codes): frame 0's glyph code sets "
+            f"flag bit 4 with {wrong} one-byte codes (stored, CRC32C valid)",
+            0,
+            len(start),
+            f"glyph code has {wrong} one-byte codes, the codebook {book.short}",
+            book,
+        )
+    )
+    text = b"alpha 12 beta\nalpha 19 beta\n"
+    for name, body, message, what in (
+        (
+            "bad-number-marker-without-digits",
+            b"alpha 12 beta\nalpha \xfc beta\n",
+            "stray marker",
+            "a number marker FC followed by a space, not a digit: no delta, a stray byte",
+        ),
+        (
+            "bad-number-delta-without-number",
+            b"alpha 12 beta\nalpha 12 \xfc7 beta\n",
+            "no number to add to",
+            "the second delta of line 2 has no second number in line 1 to add to",
+        ),
+    ):
+        code = glyph_code(1, 0x02, 0, [], body)
+        blob, offsets = assemble([(text, 1, STORE, stored_code(code), False)], 4096, 0, False)
+        bad.append(damaged(name, blob, f"a stored glyph code: {what} (CRC32C valid)", 0, offsets[0], message))
+    # TEMPORAL forms are not carried: frame 1 continues frame 0, which saw form 0, and names it.
+    s0 = b"2015-10-18 18:01:47 start\n"
+    d0 = glyph_code(2, 0x08, 0, [], s0)
+    d1 = glyph_code(2, 0x08, 0, [], b"\xfb\x80\xc2 next\n")  # form 0, delta +1 s
+    t1 = b"2015-10-18 18:01:48 next\n"
+    g1 = long_frame(t1, 3, stored_code(d1), len(s0))
+    blob, offsets = assemble([(s0, 1, STORE, stored_code(d0), False), (g1[0], 3, STORE, g1[3], True)], 4096, 1, True)
+    bad.append(
+        damaged(
+            "bad-shared-temporal-form-carried",
+            blob,
+            "shared context: frame 1 continues frame 0, whose glyph code saw a timestamp of form 0, and "
+            "has a TEMPORAL glyph naming form 0: forms are not carried from frame to frame (stored "
+            "version-2 glyph codes, CRC32C valid)",
+            1,
+            offsets[1],
+            "TEMPORAL glyph names form 0, not seen in the frame",
+        )
+    )
+    return good, bad
+
+
+def context_vectors() -> list[Entry]:
+    """Frames that ask for what a reader cannot give them: a stored frame that continues, a context
+    longer than the history, a glyph code longer than its bound."""
+    out = []
+    text = b"one line of text\n"
+    first = (text, 0, STORE, text, False)
+    for name, data, message, what in (
+        (
+            "bad-stored-continues",
+            encode_varint(5) + text,
+            "a stored frame cannot continue a context",
+            "frame 1 (transform 0, store) continues with L = 5",
+        ),
+        (
+            "bad-context-too-long",
+            encode_varint(len(text) + 1) + text,
+            f"context of {len(text) + 1} bytes asked for, {len(text)} available",
+            f"frame 1 continues with L = {len(text) + 1}, one more than the {len(text)} bytes of history",
+        ),
+    ):
+        blob, offsets = assemble([first, (text, 0, STORE, data, True)], 4096, 1, True)
+        out.append(damaged(name, blob, f"shared context: {what} (CRC32C valid)", 1, offsets[1], message))
+    code = glyph_code(1, 0, 0, [], text)
+    size = 4 * len(text) + 65
+    blob, offsets = assemble([(text, 1, STORE, encode_varint(size) + code, False)], 4096, 0, False)
+    out.append(
+        damaged(
+            "bad-code-length-huge",
+            blob,
+            f"frame 0 (transform 1) gives its glyph code a length of {size} bytes, one more than "
+            f"4 x {len(text)} + 64 (CRC32C valid)",
+            0,
+            offsets[0],
+            f"code of {size} bytes is too long for a {len(text)}-byte chunk",
+        )
+    )
+    return out
+
+
 def main() -> int:
     good, bad = ppmd_vectors()
     more_good, more_bad = ppmd_primed_vectors()
@@ -551,6 +769,10 @@ def main() -> int:
     good.append(long_range_vector())
     good += codebook_vectors()
     bad += strict_vectors()
+    more_good, more_bad = semantic_rule_vectors()
+    good += more_good
+    bad += more_bad
+    bad += context_vectors()
     update_manifest(good, bad)
     print("wrote", ", ".join(sorted({e["name"] for e in good + bad})))
     return 0

@@ -185,6 +185,8 @@ def _decode_numbers(text: bytes, previous: list[bytes], limit: int | None) -> tu
             if token[0] == NUMBER:
                 if len(token) > 2 and token[1] == 0x30:  # "0" itself is the only delta with a 0 first
                     raise SemanticDecodeError("number delta with a leading zero")
+                if len(numbers) >= len(previous):
+                    raise SemanticDecodeError("number delta has no number to add to in the line before")
                 before = previous[len(numbers)]
                 if len(before) > MAX_DIGITS or len(token) > MAX_DIGITS + 1:
                     raise SemanticDecodeError("number delta is longer than a quantity may be")
