@@ -242,7 +242,7 @@ def test_an_escape_ends_a_digit_run() -> None:
         ([b"word", b"word"], b"x", "twice"),
         ([], b"a 1\na \xfc\n", "stray"),  # FC with no digits
         ([], b"a 1\na \xfc01\n", "leading zero"),
-        ([], b"a \xfc1\n", "damaged"),  # no previous number
+        ([], b"a \xfc1\n", "no number to add to"),  # no previous number
     ],
 )
 def test_strict_glyph_code_rules(words: list[bytes], body: bytes, message: str) -> None:

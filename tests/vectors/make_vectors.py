@@ -691,7 +691,8 @@ def damaged_vectors(text: bytes) -> dict[str, Damaged]:
         fe,
         None,
         trailer.offset,
-        "trailer",
+        f"trailer gives an index of {index.end - index.offset - 1} bytes, "
+        f"the index record has {index.end - index.offset}",
     )
     return v
 
