@@ -17,8 +17,9 @@ README = (ROOT / "tests" / "vectors" / "README.md").read_text(encoding="utf-8")
 VECTORS = ROOT / "tests" / "vectors"
 MANIFEST = json.loads((VECTORS / "manifest.json").read_text(encoding="utf-8"))
 NAMES = {e["name"] for kind in ("valid", "damaged") for e in MANIFEST[kind]}
-# a table whose header names fields: "| field | encoding |", "| offset | size | field |", "| bit |"
-FIELD_TABLE = re.compile(r"^\| (field|offset|bit) \|", re.MULTILINE)
+# a table whose header names fields: "| field | encoding |", "| offset | size | field |", "| bit |",
+# "| bits | field |"
+FIELD_TABLE = re.compile(r"^\| (field|offset|bits?) \|", re.MULTILINE)
 
 
 def field_sections() -> list[str]:
@@ -42,14 +43,14 @@ def section_vectors() -> dict[str, list[str]]:
     return table
 
 
-# sections that define bytes without a field table: the magic, the id tables, the match list, the
-# primed payloads
-OTHER_SECTIONS = ["6.1", "7", "7.1", "7.5"]
+# sections that define bytes without a field table: varints and checksums, the magic, the id
+# tables, the match list, the primed payloads, the search filters' layout
+OTHER_SECTIONS = ["2", "6.1", "7", "7.1", "7.5", "18"]
 
 
 def test_every_field_defining_section_has_a_vector() -> None:
     found = field_sections()
-    assert {"6.2", "6.3", "6.4", "6.5", "7.2", "7.3", "7.4", "17"} <= set(found)
+    assert {"3", "6.2", "6.3", "6.4", "6.5", "7.2", "7.3", "7.4", "7.6", "17"} <= set(found)
     sections = found + OTHER_SECTIONS
     table = section_vectors()
     missing = [s for s in sections if not table.get(s)]
