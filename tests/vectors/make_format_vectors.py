@@ -735,6 +735,12 @@ def context_vectors() -> list[Entry]:
             "frame 1 (transform 0, store) continues with L = 5",
         ),
         (
+            "bad-context-length-cut",
+            b"\x80",
+            "continuing frame has no valid context length",
+            "frame 1 continues, and its data is one byte 80: a context length that does not end",
+        ),
+        (
             "bad-context-too-long",
             encode_varint(len(text) + 1) + text,
             f"context of {len(text) + 1} bytes asked for, {len(text)} available",
