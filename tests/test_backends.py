@@ -445,3 +445,24 @@ def test_ppmd_memory_is_checked_before_anything_is_allocated(monkeypatch: pytest
             with pytest.raises(BackendError, match="out of range"):
                 PpmdBackend().decode(payload, 100, prime)
     assert made == []
+
+
+def test_cm_primer_longer_than_the_bound_fails_its_frame() -> None:
+    """FORMAT.md §7.2: a primed CM frame's L is at most 262,144. A shared-context stream whose frame
+    1 continues frame 0 (262,145 stored bytes) with a CM payload and L = 262,145 fails on frame 1,
+    before any model is built; L = 262,144 gets past that check (to the payload's own checks)."""
+    import sigmalang
+    from sigmalang.backends import CM, CM_MAX_PRIME
+    from sigmalang.container import StreamAssembler, StreamHeader
+
+    assert CM_MAX_PRIME == 262_144
+    first = b"a line of text\n" * (CM_MAX_PRIME // 15 + 1)
+    first = first[: CM_MAX_PRIME + 1]
+    payload = bytes([1, 12, 0]) + bytes(4)  # version 1, 2^12 slots, no components, 4 coded bytes
+    for length, message in ((CM_MAX_PRIME + 1, "more than 262,144"), (CM_MAX_PRIME, "does not end where expected")):
+        assembler = StreamAssembler(StreamHeader(chunk_size=1 << 20, level=6, shared_context=True))
+        head = assembler.start() + assembler.frame(first, 0, STORE, first)
+        blob = head + assembler.frame(b"x\n", 0, CM, encode_varint(length) + payload, True) + assembler.finish()
+        with pytest.raises(sigmalang.SigmaFormatError, match=message) as info:
+            sigmalang.decompress(blob)
+        assert (info.value.frame, info.value.offset) == (1, len(head))
