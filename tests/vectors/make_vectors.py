@@ -522,13 +522,15 @@ def damaged_vectors(text: bytes) -> dict[str, Damaged]:
         f1.offset,
         "frame original size 1152921504606846976 exceeds the chunk size 128",
     )
-    cm = sigmalang.compress(text[:400], 6, chunk_size=1024)
+    # Made from sigmalang.compress(text[:400], 6, chunk_size=1024) by claim_size(stream, 0, 1 << 34)
+    # when it was added; the file is kept, since the context-mixing writer's bytes may change.
+    kept = (HERE / "bad-cm-frame-and-index-huge.sgl").read_bytes()
     v["bad-cm-frame-and-index-huge"] = Damaged(
         "a context-mixing frame and the index claim 2**34 original bytes (a 1 KiB chunk size)",
-        claim_size(cm, 0, 1 << 34),
+        kept,
         fe,
         0,
-        records(cm)[1].offset,
+        records(kept)[1].offset,
         "frame original size 17179869184 exceeds the chunk size 1024",
     )
     v["bad-frame-and-index-empty"] = Damaged(
@@ -832,16 +834,27 @@ def write_all(out: Path) -> dict[str, object]:
         if d.known_bug:
             entry["known_bug"] = d.known_bug
         damaged.append(entry)
-    # Vectors added by hand (fuzz findings and other regressions) carry an "origin" and are kept.
+    # Vectors added by hand (fuzz findings and other regressions) carry an "origin" and are kept;
+    # every entry stays where it stands, so that running this again leaves the manifest as it was.
     path = out / "manifest.json"
-    if path.exists():
-        previous = json.loads(path.read_text(encoding="utf-8"))
-        valid += [e for e in previous.get("valid", []) if e.get("origin")]
-        damaged += [e for e in previous.get("damaged", []) if e.get("origin")]
-    manifest["valid"] = valid
-    manifest["damaged"] = damaged
+    previous = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    manifest["valid"] = _merged(previous.get("valid", []), valid)
+    manifest["damaged"] = _merged(previous.get("damaged", []), damaged)
     path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return manifest
+
+
+def _merged(previous: list[dict[str, object]], written: list[dict[str, object]]) -> list[dict[str, object]]:
+    """The entries of the manifest's list *previous* in their order, each written one in place of
+    the entry of its name, the entries with an "origin" kept, others dropped; new ones at the end."""
+    new = {e["name"]: e for e in written}
+    out = []
+    for entry in previous:
+        if entry["name"] in new:
+            out.append(new.pop(entry["name"]))
+        elif entry.get("origin"):
+            out.append(entry)
+    return out + list(new.values())
 
 
 def main(argv: list[str] | None = None) -> int:
