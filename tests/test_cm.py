@@ -47,7 +47,7 @@ def test_more_components_and_memory_code_smaller() -> None:
 def test_output_is_deterministic_and_carries_its_parameters() -> None:
     first = CmBackend(0x21F, 18).encode(DICKENS[:5000])
     assert first == CmBackend(0x21F, 18).encode(DICKENS[:5000])
-    assert first[:4] == bytes([1, 17, 0x9F, 0x04])  # version, hash bits, varint 0x21f
+    assert first[:4] == bytes([2, 17, 0x9F, 0x04])  # version, hash bits, varint 0x21f
     # 5,000 bytes get 2^17 slots (16 per byte, rounded up to a power of two), below the 2^18 asked for.
     # The decoder reads the parameters from the payload, whatever its own instance's are.
     assert CmBackend(0x7FF, 22).decode(first, 5000) == DICKENS[:5000]

@@ -21,19 +21,23 @@ ELF_LOADER = _elf.HERE
 COMPONENT_SETS = [0, 0x1FFF, 0x121F, 0x7FF, 0x21F, 1 << 9, 1 << 10, 0x1E0, 0xC00]
 
 
-def encode(data: bytes, components: int, kind: str, prime: int = 0) -> bytes:
+def encode(data: bytes, components: int, kind: str, prime: int = 0, version: int = _cm.MODEL_VERSION) -> bytes:
     buf = np.frombuffer(data, dtype=np.uint8).copy()
     out = np.zeros(len(data) * 2 + 64, dtype=np.uint8)
-    written = _cm.code(buf, prime, False, np.zeros(0, dtype=np.uint8), out, components, 12, kind=kind)
+    empty = np.zeros(0, dtype=np.uint8)
+    written = _cm.code(buf, prime, False, empty, out, components, 12, kind=kind, version=version)
     assert written >= 0
     return out[:written].tobytes()
 
 
-def decode(payload: bytes, data_prefix: bytes, size: int, components: int, kind: str) -> tuple[int, bytes]:
+def decode(
+    payload: bytes, data_prefix: bytes, size: int, components: int, kind: str, version: int = _cm.MODEL_VERSION
+) -> tuple[int, bytes]:
     buf = np.zeros(len(data_prefix) + size, dtype=np.uint8)
     buf[: len(data_prefix)] = np.frombuffer(data_prefix, dtype=np.uint8)
     pay = np.frombuffer(payload, dtype=np.uint8).copy()
-    status = _cm.code(buf, len(data_prefix), True, pay, np.zeros(0, dtype=np.uint8), components, 12, kind=kind)
+    empty = np.zeros(0, dtype=np.uint8)
+    status = _cm.code(buf, len(data_prefix), True, pay, empty, components, 12, kind=kind, version=version)
     return status, buf[len(data_prefix) :].tobytes()
 
 
@@ -54,20 +58,23 @@ def test_the_sample_digest_is_what_both_kernels_code() -> None:
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.binary(max_size=3000), st.sampled_from(COMPONENT_SETS), st.integers(0, 400))
-def test_native_and_numba_kernels_code_the_same_bytes(data: bytes, components: int, prime: int) -> None:
+@given(
+    st.binary(max_size=3000), st.sampled_from(COMPONENT_SETS), st.integers(0, 400), st.sampled_from(_cm.MODEL_VERSIONS)
+)
+def test_native_and_numba_kernels_code_the_same_bytes(data: bytes, components: int, prime: int, version: int) -> None:
     prime = min(prime, len(data))
-    native = encode(data, components, "native", prime)
-    assert native == encode(data, components, "numba", prime)
+    native = encode(data, components, "native", prime, version)
+    assert native == encode(data, components, "numba", prime, version)
     for kind in ("native", "numba"):
-        assert decode(native, data[:prime], len(data) - prime, components, kind) == (0, data[prime:])
+        assert decode(native, data[:prime], len(data) - prime, components, kind, version) == (0, data[prime:])
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.binary(min_size=5, max_size=400), st.integers(0, 2**16))
-def test_native_and_numba_kernels_agree_on_damaged_payloads(payload: bytes, size: int) -> None:
+@given(st.binary(min_size=5, max_size=400), st.integers(0, 2**16), st.sampled_from(_cm.MODEL_VERSIONS))
+def test_native_and_numba_kernels_agree_on_damaged_payloads(payload: bytes, size: int, version: int) -> None:
     size %= 2000
-    assert decode(payload, b"", size, 0x7FF, "native") == decode(payload, b"", size, 0x7FF, "numba")
+    native = decode(payload, b"", size, 0x7FF, "native", version)
+    assert native == decode(payload, b"", size, 0x7FF, "numba", version)
 
 
 def test_the_kernel_checks_its_arrays() -> None:

@@ -128,9 +128,11 @@ SEPARATORS = (32, 9, 44, 59, 124)
 class CmModel:
     """The predictor of §7.2: `begin_byte`, then per bit `predict` and `update`, then `end_byte`."""
 
-    def __init__(self, components: int, hash_bits: int) -> None:
+    def __init__(self, components: int, hash_bits: int, version: int = 2) -> None:
         self.on = [bool(components >> k & 1) for k in range(13)]
         self.hash_bits = hash_bits
+        self.v2 = version == 2
+        self.apm_bits = 22 if self.v2 else 16  # A
         self.t1 = bytearray(1 << 16)
         self.t2 = bytearray(1 << 24)
         self.h = bytearray(16 << hash_bits)
@@ -138,9 +140,12 @@ class CmModel:
         self.t0 = AdaptiveMap([1 << 21] * 256)
         self.sm = [state_map() for _ in range(12)]
         self.msm = AdaptiveMap([1 << 21] * 64)
-        row = [squash(min((j - 16) * 128, 2047)) * 16 for j in range(33)]  # squash(2048) read as squash(2047)
+        row = [
+            squash(min((j - 16) * 128, 2047)) << (self.apm_bits - 12) for j in range(33)
+        ]  # squash(2048) read as squash(2047)
         self.apm = row * 65536
         self.w = [16384] * ((1024 + 2048) * 12)
+        self.fw = [32768] * 512  # version 2's final mixer
         # Per-byte histories.
         self.buf = bytearray()
         self.pos = 0
@@ -213,7 +218,7 @@ class CmModel:
         k = 1 << (self.bit - 4)
         return (self.c0 & (k - 1)) | k
 
-    # Per bit, steps 2-4: inputs, mixer, APM; returns p = P(bit = 1) in 1 ... 4095.
+    # Per bit, steps 2-4: inputs, mixer, APM; returns p = P(bit = 1) in 1 ... 2^K - 1.
     def predict(self) -> int:
         if self.bit in (0, 4):
             self.find_slots()
@@ -248,17 +253,25 @@ class CmModel:
         if on[SECOND_SET]:
             self.set_b = (1024 + (seen * 256 if on[SEEN_SETS] else 0) + c1) * 12
             d2, self.p2 = self.mix(self.set_b)
-            d = (d1 + d2) >> 1
+            if self.v2:
+                d = min(max((d1 * self.fw[2 * c0] + d2 * self.fw[2 * c0 + 1]) >> 16, -2047), 2047)
+            else:
+                d = (d1 + d2) >> 1
+            self.d1, self.d2 = d1, d2
         else:
             d = d1
-        p_mix = squash(d)
+        p_mix = self.p_mix = squash(d)
         # Step 4: APM.
         s = d + 2048
         j, w = s >> 7, s & 127
         r = (c1 * 256 + c0) * 33 + j
-        p_apm = (self.apm[r] * (128 - w) + self.apm[r + 1] * w) >> 11
         self.apm_index = r + (w >> 6)
-        self.p = min(max((p_mix + 3 * p_apm + 2) >> 2, 1), 4095)
+        if self.v2:
+            p_apm = (self.apm[r] * (128 - w) + self.apm[r + 1] * w) >> 13
+            self.p = min(max((16 * p_mix + 7 * p_apm + 4) >> 3, 1), 65535)
+        else:
+            p_apm = (self.apm[r] * (128 - w) + self.apm[r + 1] * w) >> 11
+            self.p = min(max((p_mix + 3 * p_apm + 2) >> 2, 1), 4095)
         return self.p
 
     def mix(self, base: int) -> tuple[int, int]:
@@ -279,8 +292,12 @@ class CmModel:
         self.train(self.set_a, (y << 12) - self.p1)
         if self.on[SECOND_SET]:
             self.train(self.set_b, (y << 12) - self.p2)
+            if self.v2:
+                e, limit, f = (y << 12) - self.p_mix, (1 << 23) - 1, 2 * self.c0
+                self.fw[f] = min(max(self.fw[f] + ((self.d1 * e) >> 14), -limit), limit)
+                self.fw[f + 1] = min(max(self.fw[f + 1] + ((self.d2 * e) >> 14), -limit), limit)
         a = self.apm_index
-        self.apm[a] += ((y << 16) - self.apm[a]) >> 7
+        self.apm[a] += ((y << self.apm_bits) - self.apm[a]) >> 7
         self.t0.update(self.c0, y)
         for k in range(1, 10):
             wh = self.where[k]
@@ -338,22 +355,25 @@ class SpecError(ValueError):
     pass
 
 
-def _split(x1: int, x2: int, p: int) -> int:
-    """Step 5: the point that divides [x1, x2] for P(bit = 1) = p / 4096."""
-    return x1 + ((x2 - x1) >> 12) * p + (((x2 - x1) & 0xFFF) * p >> 12)
+def _split(x1: int, x2: int, p: int, k: int) -> int:
+    """Step 5: the point that divides [x1, x2] for P(bit = 1) = p / 2^k."""
+    return x1 + ((x2 - x1) >> k) * p + (((x2 - x1) & ((1 << k) - 1)) * p >> k)
 
 
-def spec_encode(data: bytes, components: int, hash_bits: int = HASH_BITS, prime: bytes = b"") -> bytes:
-    model = CmModel(components, hash_bits)
+def spec_encode(
+    data: bytes, components: int, hash_bits: int = HASH_BITS, prime: bytes = b"", version: int = 2
+) -> bytes:
+    model = CmModel(components, hash_bits, version)
+    k = 16 if version == 2 else 12
     for byte in prime:
         model.model_byte(byte)
-    out = bytearray([1, hash_bits]) + varint(components)
+    out = bytearray([version, hash_bits]) + varint(components)
     x1, x2 = 0, M32
     for byte in data:
         model.begin_byte()
         for bit in range(7, -1, -1):
             y = byte >> bit & 1  # step 5, encoder side
-            xmid = _split(x1, x2, model.predict())
+            xmid = _split(x1, x2, model.predict(), k)
             if y:
                 x2 = xmid
             else:
@@ -385,8 +405,10 @@ def _read_varint(payload: bytes, at: int) -> tuple[int, int]:
 def spec_decode(payload: bytes, size: int, prime: bytes = b"") -> bytes:
     if len(payload) < 2:
         raise SpecError("CM parameters out of range")
-    if payload[0] != 1:
-        raise SpecError(f"unknown CM model version {payload[0]}")
+    version = payload[0]
+    if version not in (1, 2):
+        raise SpecError(f"unknown CM model version {version}")
+    k = 16 if version == 2 else 12
     hash_bits = payload[1]
     components, at = _read_varint(payload, 2)
     if not 12 <= hash_bits <= 24 or components >> 13:
@@ -394,7 +416,7 @@ def spec_decode(payload: bytes, size: int, prime: bytes = b"") -> bytes:
     coded = payload[at:]
     if len(coded) < 4:
         raise SpecError("CM stream does not end where expected")
-    model = CmModel(components, hash_bits)
+    model = CmModel(components, hash_bits, version)
     for byte in prime:
         model.model_byte(byte)
     x1, x2 = 0, M32
@@ -403,7 +425,7 @@ def spec_decode(payload: bytes, size: int, prime: bytes = b"") -> bytes:
     for _ in range(size):
         model.begin_byte()
         for _bit in range(8):
-            xmid = _split(x1, x2, model.predict())
+            xmid = _split(x1, x2, model.predict(), k)
             y = 1 if xv <= xmid else 0  # step 5, decoder side
             if y:
                 x2 = xmid
@@ -444,8 +466,8 @@ INPUTS = {"empty": b"", "one": b"A", "english": ENGLISH, "log": LOG, "random": R
 COMPONENT_SETS = [0x1FFF, 0x121F, 0x7FF, 0x21F, 0x0, 0x400, 0x200, 0xC00]
 
 
-def real_encode(data: bytes, components: int, prime: bytes = b"") -> bytes:
-    return CmBackend(components, HASH_BITS).encode(data, prime)
+def real_encode(data: bytes, components: int, prime: bytes = b"", version: int = 2) -> bytes:
+    return CmBackend(components, HASH_BITS, version).encode(data, prime)
 
 
 def real_decode(payload: bytes, size: int, components: int, prime: bytes = b"") -> bytes:
@@ -481,6 +503,20 @@ def test_encoders_agree_and_decoders_invert(name, components):
     assert spec_decode(payload, len(data)) == data
 
 
+@pytest.mark.parametrize("components", [0x1FFF, 0x7FF, 0x21F, 0x0])
+@pytest.mark.parametrize("name", ["english", "log", "random"])
+def test_version_1_agrees(name, components):
+    """Model version 1 (no final mixer, 12-bit coding) is still read: the kernel and this reading
+    of its text agree on it, and it differs from version 2 where the two weight sets are mixed."""
+    data = INPUTS[name]
+    payload = real_encode(data, components, version=1)
+    assert payload[0] == 1
+    assert spec_encode(data, components, version=1) == payload
+    assert spec_decode(payload, len(data)) == data
+    assert real_decode(payload, len(data), components) == data
+    assert payload[3:] != real_encode(data, components)[3:]
+
+
 @pytest.mark.parametrize("components", [0x1FFF, 0x121F, 0x7FF])
 @pytest.mark.parametrize("name", ["english", "log"])
 def test_priming_agrees(name, components):
@@ -496,17 +532,18 @@ def test_priming_agrees(name, components):
 @given(
     data=st.binary(max_size=200),
     components=st.sampled_from([0x1FFF, 0x7FF, 0x121F, 0x0, 0x400, 0x200, 0x1E0, 0x5A3, 0x1800, 0xDA3]),
+    version=st.sampled_from([1, 2]),
 )
-def test_encoders_agree_on_any_input(data, components):
-    payload = real_encode(data, components)
-    assert spec_encode(data, components) == payload
+def test_encoders_agree_on_any_input(data, components, version):
+    payload = real_encode(data, components, version=version)
+    assert spec_encode(data, components, version=version) == payload
     assert spec_decode(payload, len(data)) == data
 
 
 def test_other_hash_bits_agree():
     data = (ENGLISH * 8)[:2100]  # the encoder sizes its tables to the input: 2,100 bytes get 2^16 slots
     payload = CmBackend(0x1FFF, 16).encode(data)
-    assert payload[:2] == b"\x01\x10"
+    assert payload[:2] == b"\x02\x10"
     assert spec_encode(data, 0x1FFF, hash_bits=16) == payload
     assert spec_decode(payload, len(data)) == data
 
@@ -547,7 +584,13 @@ def test_damage_is_rejected(kind):
 
 def test_bad_parameters_are_rejected():
     good = spec_encode(b"", 0x7FF)
-    for bad in (b"\x02" + good[1:], b"\x01\x0b" + good[2:], b"\x01\x19" + good[2:], b"\x01\x0c\x80\x40" + good[4:]):
+    for bad in (
+        b"\x03" + good[1:],
+        b"\x00" + good[1:],
+        b"\x01\x0b" + good[2:],
+        b"\x01\x19" + good[2:],
+        b"\x01\x0c\x80\x40" + good[4:],
+    ):
         with pytest.raises(SpecError):
             spec_decode(bad, 0)
         with pytest.raises(BackendError):

@@ -140,6 +140,7 @@ def test_stored_vector_is_reproduced_by_compress(entry: dict[str, Any]) -> None:
                 chunk_size=s["chunk_size"],
                 shared_context=s.get("shared_context", False),
                 filters=s.get("filters", False),
+                format=s.get("format", "auto"),
             )
             assert written == encoded
         pos, orig = pos + s["encoded_size"], orig + s["size"]

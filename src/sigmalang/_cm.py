@@ -27,6 +27,8 @@ import numpy as np
 
 __all__ = [
     "COMPONENTS_ALL",
+    "MODEL_VERSION",
+    "MODEL_VERSIONS",
     "HASH_BITS_MAX",
     "HASH_BITS_MIN",
     "N_STATES",
@@ -142,6 +144,13 @@ LR_STEP = 14
 MIXER_SKIP = 8  # errors this small do not train the mixer
 WEIGHT_LIMIT = (1 << 23) - 1  # weights are 16.16 fixed point, clamped to about +-128
 APM_RATE = 7
+# Model versions: 2 (written) adds a final mixer in place of the average of the two weight sets, and
+# finer probabilities at the end (the APM's entries 22 bits instead of 16, the coder's 16 bits
+# instead of 12); 1 is still read. FINAL_RATE: the final mixer's learning rate, as a shift.
+MODEL_VERSION = 2
+MODEL_VERSIONS = (1, 2)
+FINAL_RATE = 14
+FINAL_WEIGHTS = 512  # two per partial byte, after the weight sets
 STATE_MAP_LIMIT = 255  # a state map's adaptation rate stops slowing after this many updates
 
 
@@ -152,17 +161,18 @@ def model_memory(hash_bits: int) -> int:
         + (256 << 16)  # order 2
         + (256 << 8)  # order 1
         + (4 << (hash_bits - 2))  # match positions
-        + (MIXER_SETS + 2048) * N_INPUTS * 4
-        + 65536 * 33 * 2  # APM
+        + ((MIXER_SETS + 2048) * N_INPUTS + FINAL_WEIGHTS) * 4
+        + 65536 * 33 * 4  # APM
         + 12 * 256 * 8  # state maps
     )
 
 
-def _apm_row() -> np.ndarray:
-    return np.array([SQUASH[min((j - 16) * 128 + 2048, 4095)] * 16 for j in range(33)], dtype=np.uint16)
+def _apm_row(bits: int) -> np.ndarray:
+    """An APM row's initial entries: squash at the 33 bin centres, as *bits*-bit probabilities."""
+    return np.array([SQUASH[min((j - 16) * 128 + 2048, 4095)] << (bits - 12) for j in range(33)], dtype=np.uint32)
 
 
-_APM_ROW = _apm_row()
+_APM_ROWS = {1: _apm_row(16), 2: _apm_row(22)}  # by model version
 
 
 def _zeros_aligned(size: int) -> np.ndarray:
@@ -180,7 +190,7 @@ KERNEL_ARRAYS: tuple[tuple[str, Any], ...] = (
     ("t1", np.uint8),
     ("t2", np.uint8),
     ("match_table", np.int32),
-    ("apm", np.uint16),
+    ("apm", np.uint32),
     ("sm", np.uint32),
     ("weights", np.int32),
     ("squash", np.int32),
@@ -225,8 +235,8 @@ def _native() -> Kernel:
 
     copies: dict[bool, Kernel] = {}
 
-    def run(*args: Any) -> int:  # the kernel's arguments, the component set sixth
-        full = args[5] == COMPONENTS_ALL
+    def run(*args: Any) -> int:  # the kernel's arguments, the component set and version sixth and seventh
+        full = args[5] == COMPONENTS_ALL and args[6] == MODEL_VERSION
         if full not in copies:
             copies[full] = _cm_native.load(full) or kernel("numba")
         return copies[full](*args)
@@ -243,18 +253,21 @@ def code(
     components: int,
     hash_bits: int,
     kind: str | None = None,
+    version: int = MODEL_VERSION,
 ) -> int:
-    """Run the kernel (:func:`sigmalang._cm_kernel._run`) with fresh tables (allocated here, by
-    numpy, so that large ones get transparent huge pages where the system offers them)."""
+    """Run the kernel (:func:`sigmalang._cm_kernel._run`) for model *version* with fresh tables
+    (allocated here, by numpy, so that large ones get transparent huge pages where the system
+    offers them)."""
     for name, array in (("buf", buf), ("payload", payload), ("out", out)):
         if array.dtype != np.uint8 or array.ndim != 1 or not array.flags.c_contiguous:
             raise TypeError(f"{name} must be a contiguous 1-D uint8 array")
     if not 0 <= start <= buf.shape[0]:
         raise ValueError(f"start {start} outside 0..{buf.shape[0]}")
-    if not HASH_BITS_MIN <= hash_bits <= HASH_BITS_MAX or components & ~COMPONENTS_ALL:
-        raise ValueError(f"bad CM parameters: components {components:#x}, hash bits {hash_bits}")
+    if not HASH_BITS_MIN <= hash_bits <= HASH_BITS_MAX or components & ~COMPONENTS_ALL or version not in MODEL_VERSIONS:
+        raise ValueError(f"bad CM parameters: version {version}, components {components:#x}, hash bits {hash_bits}")
     sm = np.tile(_STATE_MAP_INIT.astype(np.uint32), 12)  # state map i: sm[256 i : 256 i + 256]
-    weights = np.full((MIXER_SETS + 2048) * N_INPUTS, 1 << 14, dtype=np.int32)
+    weights = np.full((MIXER_SETS + 2048) * N_INPUTS + FINAL_WEIGHTS, 1 << 14, dtype=np.int32)
+    weights[-FINAL_WEIGHTS:] = 1 << 15  # the final mixer starts as the average
     return int(
         kernel(kind)(
             buf,
@@ -263,11 +276,12 @@ def code(
             payload,
             out,
             components,
+            version,
             _zeros_aligned(16 << hash_bits),
             np.zeros(256 << 8, dtype=np.uint8),
             _zeros_aligned(256 << 16),
             np.zeros(1 << (hash_bits - 2), dtype=np.int32),
-            np.tile(_APM_ROW, 65536),
+            np.tile(_APM_ROWS[version], 65536),
             sm,
             weights,
             SQUASH,

@@ -33,6 +33,7 @@ from ._cm import (
     C_ORDER3,
     C_RATE,
     COMPONENTS_ALL,
+    FINAL_RATE,
     KERNEL_ARRAYS,
     LR_END,
     LR_START,
@@ -40,6 +41,7 @@ from ._cm import (
     MATCH_MIN,
     MIXER_SETS,
     MIXER_SKIP,
+    MODEL_VERSION,
     N_HASHED,
     N_INPUTS,
     STATE_MAP_LIMIT,
@@ -165,6 +167,7 @@ def _run(
     payload: np.ndarray,
     out: np.ndarray,
     components: int,
+    version: int,
     slots: np.ndarray,
     t1: np.ndarray,
     t2: np.ndarray,
@@ -191,7 +194,7 @@ def _run(
     The full component set (every level from 5 up) has a copy of the model compiled for it alone:
     with the set known when compiling, the component loops have fixed bounds and fixed offsets
     (about 10% faster). Both copies come from :func:`_model` and code the same bytes."""
-    if components == COMPONENTS_ALL:
+    if components == COMPONENTS_ALL and version == MODEL_VERSION:
         return _model(
             buf,
             start,
@@ -199,6 +202,7 @@ def _run(
             payload,
             out,
             COMPONENTS_ALL,
+            MODEL_VERSION,
             True,
             slots,
             t1,
@@ -223,6 +227,7 @@ def _run(
         payload,
         out,
         components,
+        version,
         False,
         slots,
         t1,
@@ -250,6 +255,7 @@ def _model(
     payload: np.ndarray,
     out: np.ndarray,
     components: int,
+    version: int,
     full: bool,
     slots: np.ndarray,
     t1: np.ndarray,
@@ -294,6 +300,16 @@ def _model(
     lr = 16
     wbase2 = 0
     p_mix2 = 2048
+    dot1 = 0
+    dot2 = 0
+    # Version 2: the final mixer's weights (two per partial byte, after the weight sets), the APM's
+    # precision (22 bits, 16 after interpolation) and the coder's (16-bit probabilities).
+    v2 = version >= 2
+    final_base = weights.shape[0] - 512
+    wf = 0
+    apm_bits = 22 if v2 else 16
+    p_bits = 16 if v2 else 12
+    p_max = (1 << p_bits) - 1
 
     ctx = scratch[3 * N_HASHED : 4 * N_HASHED]  # context hash of each hashed component, per byte
     slot = scratch[4 * N_HASHED : 5 * N_HASHED]  # byte offset of each component's current slot
@@ -389,6 +405,7 @@ def _model(
             # needed only after the inputs are computed: request them now.
             a_row = ((c1 << 8) | c0) * 33
             _prefetch(apm, a_row)
+            _prefetch(apm, a_row + 16)
             _prefetch(apm, a_row + 32)
             _prefetch(weights, ((mix_sel << 8) | c0) * N_INPUTS)
             # --- nibble boundary: find each hashed component's slot ---
@@ -453,7 +470,7 @@ def _model(
                 dot = -2047
             p_mix = squash[_ix(dot + 2048)]
             p_mix1 = p_mix
-            if use_mixer2:  # a second weight set, chosen by the previous byte; the two are averaged
+            if use_mixer2:  # a second weight set, chosen by the previous byte
                 wbase2 = (MIXER_SETS + (((known << 8) | c1) if use_known else c1)) * N_INPUTS
                 dot2 = _dot(weights, wbase2, x) >> 16
                 if dot2 > 2047:
@@ -461,21 +478,33 @@ def _model(
                 if dot2 < -2047:
                     dot2 = -2047
                 p_mix2 = squash[_ix(dot2 + 2048)]
-                dot = (dot + dot2) >> 1
+                if v2:  # the two combined by a final mixer, weights chosen by the partial byte
+                    dot1 = dot
+                    wf = final_base + 2 * c0
+                    dot = (dot1 * weights[_ix(wf)] + dot2 * weights[_ix(wf + 1)]) >> 16
+                    if dot > 2047:
+                        dot = 2047
+                    if dot < -2047:
+                        dot = -2047
+                else:  # version 1: averaged
+                    dot = (dot + dot2) >> 1
                 p_mix = squash[_ix(dot + 2048)]
             # APM: interpolate between two of 33 bins on the stretched probability
             sv = dot + 2048
             wt = sv & 127
             a = (((c1 << 8) | c0) * 33) + (sv >> 7)
-            p_apm = (apm[_ix(a)] * (128 - wt) + apm[_ix(a + 1)] * wt) >> 11
-            p = (p_mix + 3 * p_apm + 2) >> 2
+            p_apm = (np.int64(apm[_ix(a)]) * (128 - wt) + np.int64(apm[_ix(a + 1)]) * wt) >> (apm_bits + 7 - p_bits)
+            if v2:  # 16 bits
+                p = (p_mix * 16 + 7 * p_apm + 4) >> 3
+            else:  # 12 bits
+                p = (p_mix + 3 * p_apm + 2) >> 2
             if p < 1:
                 p = 1
-            if p > 4095:
-                p = 4095
+            if p > p_max:
+                p = p_max
             # --- code the bit ---
             if coding:
-                xmid = x1 + ((x2 - x1) >> 12) * p + ((((x2 - x1) & 0xFFF) * p) >> 12)
+                xmid = x1 + ((x2 - x1) >> p_bits) * p + ((((x2 - x1) & p_max) * p) >> p_bits)
                 if decoding:
                     y = 1 if xv <= xmid else 0
                 else:
@@ -503,8 +532,12 @@ def _model(
             _train(weights, wbase, x, (y << 12) - p_mix1, lr)
             if use_mixer2:
                 _train(weights, wbase2, x, (y << 12) - p_mix2, lr)
+                if v2:
+                    err = (y << 12) - p_mix
+                    weights[_ix(wf)] = _clamp_weight(weights[_ix(wf)] + ((dot1 * err) >> FINAL_RATE))
+                    weights[_ix(wf + 1)] = _clamp_weight(weights[_ix(wf + 1)] + ((dot2 * err) >> FINAL_RATE))
             b = a + (wt >> 6)
-            apm[_ix(b)] += ((y << 16) - apm[_ix(b)]) >> APM_RATE
+            apm[_ix(b)] += ((y << apm_bits) - np.int64(apm[_ix(b)])) >> APM_RATE
             t0[_ix(c0)] = _update(t0[_ix(c0)], y, 255, rate)
             if use1:
                 s = t1[_ix(st1)]
@@ -578,6 +611,15 @@ def _train(weights: np.ndarray, wbase: int, x: np.ndarray, err: int, lr: int) ->
 
 
 @njit(cache=True, inline="always")
+def _clamp_weight(w: int) -> int:
+    if w > WEIGHT_LIMIT:
+        return WEIGHT_LIMIT
+    if w < -WEIGHT_LIMIT:
+        return -WEIGHT_LIMIT
+    return w
+
+
+@njit(cache=True, inline="always")
 def _update(entry: int, y: int, limit: int, rate: np.ndarray) -> int:
     """An adaptive map entry (22-bit probability above a 10-bit count) moved toward bit *y*."""
     n = entry & 1023
@@ -589,8 +631,6 @@ def _update(entry: int, y: int, limit: int, rate: np.ndarray) -> int:
 
 
 # --- the native entry point ---------------------------------------------------------------------
-
-_FIRST = ("buf", "start", "decoding", "payload", "out", "components")
 
 
 def native_entry(full: bool) -> tuple[str, bytes]:
@@ -604,9 +644,11 @@ def native_entry(full: bool) -> tuple[str, bytes]:
     u8p = pointer(types.uint8)
     i64 = types.int64
     params = ["buf_p", "buf_n", "start", "decoding", "payload_p", "payload_n", "out_p", "out_n", "components"]
-    argtypes = [u8p, i64, i64, i64, u8p, i64, u8p, i64, i64]
+    params.append("version")
+    argtypes = [u8p, i64, i64, i64, u8p, i64, u8p, i64, i64, i64]
     views = ["carray(buf_p, (buf_n,))", "start", "decoding != 0", "carray(payload_p, (payload_n,))"]
-    views += ["carray(out_p, (out_n,))", f"{COMPONENTS_ALL}, True" if full else "components, False"]
+    views.append("carray(out_p, (out_n,))")
+    views.append(f"{COMPONENTS_ALL}, {MODEL_VERSION}, True" if full else "components, version, False")
     for name, dtype in KERNEL_ARRAYS:
         params += [f"{name}_p", f"{name}_n"]
         argtypes += [pointer(from_dtype(np.dtype(dtype))), i64]

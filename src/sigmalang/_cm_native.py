@@ -162,7 +162,7 @@ def _link(symbol: str, obj: bytes) -> Kernel:
     if address is None:
         address = _jit_link(symbol, obj)
     pointer, integer = ctypes.c_void_p, ctypes.c_int64
-    argtypes = [pointer, integer, integer, integer, pointer, integer, pointer, integer, integer]
+    argtypes = [pointer, integer, integer, integer, pointer, integer, pointer, integer, integer, integer]
     argtypes += [pointer, integer] * len(KERNEL_ARRAYS)
     entry = ctypes.CFUNCTYPE(integer, *argtypes)(address)  # called without the GIL
     dtypes = [np.dtype(dtype) for _, dtype in KERNEL_ARRAYS]
@@ -174,12 +174,13 @@ def _link(symbol: str, obj: bytes) -> Kernel:
         payload: np.ndarray,
         out: np.ndarray,
         components: int,
+        version: int,
         *arrays: np.ndarray,
     ) -> int:
         if len(arrays) != len(dtypes):
             raise TypeError(f"the kernel takes {len(dtypes)} tables, got {len(arrays)}")
         args: list[int] = [buf.ctypes.data, buf.shape[0], start, int(decoding)]
-        args += [payload.ctypes.data, payload.shape[0], out.ctypes.data, out.shape[0], components]
+        args += [payload.ctypes.data, payload.shape[0], out.ctypes.data, out.shape[0], components, version]
         for array, dtype in zip((buf, payload, out, *arrays), [np.dtype(np.uint8)] * 3 + dtypes, strict=True):
             if array.dtype != dtype or array.ndim != 1 or not array.flags.c_contiguous:
                 raise TypeError(f"kernel table of {array.dtype}, shape {array.shape}: expected contiguous {dtype}")
@@ -208,7 +209,7 @@ def _self_test(path: str) -> int:
 # dispatcher (a first run then compiles once, not twice). tests/test_cm_native.py checks that the
 # dispatcher codes the sample to this digest, so a change of the model cannot forget it. Both
 # copies of the model (for the full set, and for any set) code the sample to these bytes.
-SAMPLE_DIGEST = "92a7d64e27a9ba42f4583f95e169087f779b4820d53d4a9ffedd963f5316a333"
+SAMPLE_DIGEST = "2bd80c2a2e543262829ced6a15626c96c354e6217db410037a37f44b94aae27b"
 
 
 def _sample_digest(run: Kernel) -> str:

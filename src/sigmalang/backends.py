@@ -355,7 +355,8 @@ class PpmdBackend:
         return self.memory_mib << 20
 
 
-CM_VERSION = 1
+CM_VERSION = 2  # the model version written (docs/FORMAT.md §7.2); every one in CM_VERSIONS is read
+CM_VERSIONS = (1, 2)
 # The longest primer a CM frame may ask for. Modelling a primer costs as much as decoding, before
 # the payload can be checked, so a decoder bounds it; writers prime with at most 256 KiB.
 CM_MAX_PRIME = 256 << 10
@@ -367,7 +368,7 @@ CM_DEFAULT_HASH_BITS = 22
 class CmBackend:
     """Our context-mixing model (``_cm``), with its parameters in the payload.
 
-    Payload: model version (1 byte, 1) | hash-table size as a power of two (1 byte, 12-24) |
+    Payload: model version (1 byte: 2 written, 1 and 2 read) | hash-table size as a power of two (1 byte, 12-24) |
     component set (LEB128 varint, a subset of ``_cm.COMPONENTS_ALL``) | the arithmetic-coded
     bits. The decoder checks the parameters before it allocates anything, decodes exactly *size*
     bytes and requires the coded bits to end exactly at the payload's end.
@@ -376,15 +377,20 @@ class CmBackend:
     id = CM
     name = "cm"
 
-    def __init__(self, components: int = CM_DEFAULT_COMPONENTS, hash_bits: int = CM_DEFAULT_HASH_BITS):
+    def __init__(
+        self, components: int = CM_DEFAULT_COMPONENTS, hash_bits: int = CM_DEFAULT_HASH_BITS, version: int = CM_VERSION
+    ):
         from . import _cm
 
+        if version not in CM_VERSIONS:  # an older version is written only to test its decoder
+            raise ValueError(f"unknown CM model version {version}")
         if components & ~_cm.COMPONENTS_ALL:
             raise ValueError(f"unknown CM components {components:#x}")
         if not _cm.HASH_BITS_MIN <= hash_bits <= _cm.HASH_BITS_MAX:
             raise ValueError(f"CM hash bits must be {_cm.HASH_BITS_MIN}-{_cm.HASH_BITS_MAX}, got {hash_bits}")
         self.components = components
         self.hash_bits = hash_bits
+        self.version = version
 
     def encode(self, data: bytes, prime: bytes = b"") -> bytes:
         import numpy as np
@@ -398,8 +404,8 @@ class CmBackend:
         # Coded bits can exceed the input only slightly (12 bits per bit at the very worst, far
         # less in practice): past this bound the caller stores the chunk anyway.
         out = np.empty(len(data) + (len(data) >> 3) + 64, dtype=np.uint8)
-        written = _cm.code(buf, len(prime), False, _no_array(), out, self.components, hash_bits)
-        header = bytes([CM_VERSION, hash_bits]) + encode_varint(self.components)
+        written = _cm.code(buf, len(prime), False, _no_array(), out, self.components, hash_bits, version=self.version)
+        header = bytes([self.version, hash_bits]) + encode_varint(self.components)
         if written < 0:
             raise BackendError("CM output larger than its bound")
         return header + out[:written].tobytes()
@@ -416,30 +422,30 @@ class CmBackend:
 
         from . import _cm
 
-        components, hash_bits, start = self._parameters(data)
+        version, components, hash_bits, start = self._parameters(data)
         if len(prime) > CM_MAX_PRIME:
             raise BackendError(f"CM frame continues a context of {len(prime):,} bytes, more than {CM_MAX_PRIME:,}")
         buf = np.zeros(len(prime) + size, dtype=np.uint8)
         buf[: len(prime)] = np.frombuffer(prime, dtype=np.uint8)
         payload = np.frombuffer(data, dtype=np.uint8)[start:].copy()
-        result = _cm.code(buf, len(prime), True, payload, _no_array(), components, hash_bits)
+        result = _cm.code(buf, len(prime), True, payload, _no_array(), components, hash_bits, version=version)
         if result != 0:
             raise BackendError("CM stream does not end where expected")
         return buf[len(prime) :].tobytes()
 
     @staticmethod
-    def _parameters(data: bytes) -> tuple[int, int, int]:
+    def _parameters(data: bytes) -> tuple[int, int, int, int]:
         from . import _cm
 
         if len(data) < 3:
             raise BackendError("CM payload ends inside its parameters")
-        if data[0] != CM_VERSION:
+        if data[0] not in CM_VERSIONS:
             raise BackendError(f"unknown CM model version {data[0]}")
         hash_bits = data[1]
         components, start = read_varint(data, 2, 3, lambda _: BackendError("CM payload ends inside its parameters"))
         if not _cm.HASH_BITS_MIN <= hash_bits <= _cm.HASH_BITS_MAX or components & ~_cm.COMPONENTS_ALL:
             raise BackendError(f"CM parameters out of range: {hash_bits} hash bits, components {components:#x}")
-        return components, hash_bits, start
+        return data[0], components, hash_bits, start
 
     def memory_usage(self) -> int:
         """Bytes of model tables one encoder or decoder allocates."""

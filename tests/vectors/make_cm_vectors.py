@@ -39,24 +39,25 @@ def main() -> int:
     logs = fixture_lines("loghub-small.log", 12000)
     prose = fixture_lines("dickens-64k.txt", 9000)
     # cm-log-l6, cm-prose-l4 and cm-shared-l6 hold the same inputs written with the component sets
-    # of before components 11 and 12 (0x7ff, 0x21f): kept as they are, decoded but not rewritten.
+    # of before components 11 and 12 (0x7ff, 0x21f), and cm-1fff-log-l6, cm-121f-prose-l4 and
+    # cm-1fff-shared-l6 written with model version 1: kept as they are, decoded but not rewritten.
     valid = {
-        "cm-1fff-log-l6": (
+        "cm2-1fff-log-l6": (
             "12 KB of loghub-small at level 6 (components 0x1fff, 2^22 slots), 4 KiB frames",
             logs,
             6,
             False,
         ),
-        "cm-121f-prose-l4": (
+        "cm2-121f-prose-l4": (
             "9 KB of dickens at level 4 (components 0x121f, 2^20 slots), 4 KiB frames",
             prose,
             4,
             False,
         ),
-        "cm-1fff-shared-l6": ("the 12 KB of logs at level 6 with shared context: primed CM frames", logs, 6, True),
+        "cm2-1fff-shared-l6": ("the 12 KB of logs at level 6 with shared context: primed CM frames", logs, 6, True),
     }
     bad = {
-        "bad-cm-version": ("frame 0's CM payload names model version 2", lambda p: b"\x02" + p[1:], "unknown CM model"),
+        "bad-cm-version": ("frame 0's CM payload names model version 3", lambda p: b"\x03" + p[1:], "unknown CM model"),
         "bad-cm-hash-bits": ("frame 0's CM payload asks for 2^25 slots", lambda p: p[:1] + b"\x19" + p[2:], "CM param"),
         "bad-cm-components": (
             "frame 0's CM payload names component bit 13",

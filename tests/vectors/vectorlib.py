@@ -102,11 +102,12 @@ def valid_entry(
 
 
 def compressed_entry(
-    name: str, description: str, data: bytes, level: int, chunk: int, shared: bool, origin: str
+    name: str, description: str, data: bytes, level: int, chunk: int, shared: bool, origin: str, form: str = "auto"
 ) -> Entry:
-    """Write ``sigmalang.compress`` of *data* as NAME.sgl and *data* as NAME.out; the manifest entry
-    (reproducible: these scripts use the levels the format specifies fully)."""
-    encoded = sigmalang.compress(data, level, chunk_size=chunk, shared_context=shared)
+    """Write ``sigmalang.compress`` of *data* (with ``format=form``) as NAME.sgl and *data* as
+    NAME.out; the manifest entry (reproducible: these scripts use the levels the format specifies
+    fully)."""
+    encoded = sigmalang.compress(data, level, chunk_size=chunk, shared_context=shared, format=form)
     assert sigmalang.decompress(encoded) == data, name
     stream = {
         "writer": "sigmalang.compress",
@@ -117,6 +118,8 @@ def compressed_entry(
         "encoded_size": len(encoded),
         "reproducible": True,
     }
+    if form != "auto":
+        stream["format"] = form
     return valid_entry(name, description, data, encoded, stream, origin)
 
 
