@@ -101,6 +101,25 @@ def test_json_is_one_object_per_input_line_and_says_nothing_about_glyphs(tmp_pat
     assert all("glyphs" not in r for r in lines + [json.loads(one[0])])
 
 
+def reader_goes_away(*args: str) -> subprocess.CompletedProcess[bytes]:
+    """The command with its standard output read a little, then closed (as ``| head -c 10`` does)."""
+    cmd = [sys.executable, "-m", "sigmalang", *args]
+    with subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
+        assert proc.stdout is not None and proc.stderr is not None
+        proc.stdout.read(10)
+        proc.stdout.close()
+        err = proc.stderr.read()
+        return subprocess.CompletedProcess(cmd, proc.wait(timeout=120), b"", err)
+
+
+@pytest.mark.parametrize("args", [["-dc"], ["-0", "-c", "-f"]])
+def test_a_reader_that_goes_away_ends_the_run_quietly_and_not_with_success(args, sgl_file, text_file):
+    """More than a pipe holds (64 KiB) in one write: the reader leaves in the middle of it."""
+    assert len(TEXT) > 1 << 17
+    proc = reader_goes_away(*args, str(sgl_file if "-dc" in args else text_file))
+    assert (proc.returncode, proc.stderr) == (141, b"")  # as zstd, ended by SIGPIPE; no traceback
+
+
 # -- the ratio is original over compressed ---------------------------------------------------------
 
 

@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from ._fsspec import is_url, open_url
 from ._levels import AUTO, DEFAULT_LEVEL, check_format, chunk_size_for
@@ -219,8 +219,9 @@ def _output(opts: Options, source: str) -> Iterator[tuple[IO[bytes], str]]:
     if opts.to_stdout(source):
         if opts.command == "encode" and not opts.force and _isatty(sys.stdout):
             raise UsageError("refusing to write compressed data to a terminal (use -f to force)")
-        yield sys.stdout.buffer, "-"
-        sys.stdout.buffer.flush()
+        stdout = _WholeWrites(sys.stdout.buffer)
+        yield cast(IO[bytes], stdout), "-"  # what is written to an output: write() and flush() only
+        stdout.flush()
         return
     target = output_name(opts, source)
     if is_url(target) or is_url(source):
@@ -236,6 +237,28 @@ def _output(opts: Options, source: str) -> Iterator[tuple[IO[bytes], str]]:
         raise FileNotFoundError(errno.ENOENT, "no such output directory", directory)
     with atomic_output(target, overwrite=opts.force) as fout:
         yield fout, target
+
+
+class _WholeWrites:
+    """Standard output, written in full or not at all.
+
+    When the reader of a pipe goes away in the middle of a large write, the buffered writer can
+    return a short count instead of raising: writing the rest then raises ``BrokenPipeError``, so
+    the run cannot end with success while part of its data went nowhere.
+    """
+
+    def __init__(self, out: IO[bytes]):
+        self._out = out
+
+    def write(self, data: bytes) -> int:
+        view = memoryview(data)
+        while view:
+            written = self._out.write(view)
+            view = view[written if written is not None else len(view) :]
+        return len(data)
+
+    def flush(self) -> None:
+        self._out.flush()
 
 
 # -- progress ------------------------------------------------------------------------------------

@@ -5,7 +5,8 @@ the flags a zstd or xz user types (``sigmalang [-d|-t|-l] [-0..-9] [-c] [-k|--rm
 ``unsigmalang`` is ``sigmalang -d`` and ``sigmacat`` is ``sigmalang -dc``.
 
 Exit codes: 0 success, 1 failure (bad data, I/O error), 2 usage error, 130 interrupted (SIGINT),
-143 terminated (SIGTERM). Errors are one line on stderr; ``-v`` adds the traceback. Data written
+141 standard output closed by its reader (quietly, as a program ended by SIGPIPE), 143 terminated
+(SIGTERM). Errors are one line on stderr; ``-v`` adds the traceback. Data written
 to standard output never shares it with anything else: ``--json`` then goes to standard error.
 """
 
@@ -436,6 +437,10 @@ def main(argv: Sequence[str] | None = None, prog: str = "sigmalang") -> int:
     except KeyboardInterrupt:
         print("sigmalang: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader of standard output went away (| head): end quietly, as zstd does
+        with contextlib.suppress(OSError, ValueError):  # and let nothing flush into the closed pipe at exit
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141  # what a shell reports for a program ended by SIGPIPE
     except Terminated:
         print("sigmalang: terminated", file=sys.stderr)
         return 143
@@ -473,6 +478,8 @@ def _run(opts: Options) -> int:
     try:
         with services(opts):
             return _each_input(opts, warn, emit)
+    except BrokenPipeError:
+        raise  # no one reads standard output any more: main() ends the run quietly
     except (MissingExtraError, OSError) as exc:  # an extra not installed, a cluster not reached
         _report(_describe(exc), exc, opts.verbose)
         emit({"ok": False, "error": _describe(exc)})
@@ -489,6 +496,8 @@ def _each_input(opts: Options, warn: Callable[[str], None], emit: Callable[[dict
                 status = 1
             _say(opts, source, outcome)
             emit(outcome.result)
+        except BrokenPipeError:
+            raise  # not this input's failure: there is no one left to write to
         except (SigmaError, OSError) as exc:
             _report(f"{source}: {_describe(exc, source)}", exc, opts.verbose)
             emit({"input": source, "ok": False, "error": _describe(exc, source)})
