@@ -481,7 +481,7 @@ def verify_file(opts: Options, source: str, warn: Warn) -> Outcome:
         progress = None if meter is None else meter.done
         if source == "-" or not os.path.isfile(source):  # not seekable: one forward pass
             with _open_input(source) as fin:
-                decoder = StreamingDecoder(workers=opts.workers, codebook=opts.book)
+                decoder = StreamingDecoder(workers=opts.workers, codebook=opts.book, executor=opts.executor)
                 stats = decoder.decode_stream(fin, _CountingWriter(None, progress))
             forward = {"input": source, "ok": True, **stats.as_dict()}
             del forward["glyphs"]
@@ -489,7 +489,7 @@ def verify_file(opts: Options, source: str, warn: Warn) -> Outcome:
         with open(source, "rb") as fin:
             check_codebooks(fin, opts.book)
             sink = None if meter is None else _CountingWriter(None, meter.done).write
-            result = scan(fin, sink, workers=opts.workers, codebook=opts.book)
+            result = scan(fin, sink, workers=opts.workers, executor=opts.executor, codebook=opts.book)
     return Outcome({"input": source, **result.as_dict()}, scan=result)
 
 
@@ -501,7 +501,8 @@ def recover_file(opts: Options, source: str, warn: Warn) -> Outcome:
     ):
         check_codebooks(fin, opts.book)
         progress = None if meter is None else meter.done
-        result = scan(fin, _CountingWriter(fout, progress).write, workers=opts.workers, codebook=opts.book)
+        sink = _CountingWriter(fout, progress).write
+        result = scan(fin, sink, workers=opts.workers, executor=opts.executor, codebook=opts.book)
     return Outcome({"input": source, "output": target, **result.as_dict()}, scan=result, target=target)
 
 
