@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -121,3 +122,44 @@ def test_same_output_as_decode_then_grep(
     gnu_args = ["-E", *args] if "-F" not in args else args
     gnu = subprocess.run(["grep", *gnu_args], input=TEXT, capture_output=True, env={"LC_ALL": "C"}, check=False)
     assert (mine[0], mine[1]) == (gnu.returncode, gnu.stdout)
+
+
+class BarRecorder:
+    """Stands in for the terminal's progress bar: what it was sized to, and what it was told."""
+
+    def __init__(self) -> None:
+        self.bars: list[list[int | None]] = []
+
+    def __call__(self, source: str, total: int | None) -> BarRecorder:
+        self.bars.append([total, 0])
+        return self
+
+    def __enter__(self) -> BarRecorder:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+    def done(self, n: int) -> None:
+        self.bars[-1][1] += n  # type: ignore[operator]
+
+
+def test_progress_covers_the_frames_skipped_as_well_as_those_decoded(
+    streams: tuple[Path, Path], capsysbinary: pytest.CaptureFixture[bytes], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sigmalang import _cli_grep
+
+    a, _ = streams
+    bar = BarRecorder()
+    monkeypatch.setattr(_cli_grep, "terminal_bar", bar)
+    code, _, err = grep(capsysbinary, "--verbose", "without newline", str(a))
+    decoded, frames = map(int, re.search(rb"decoded (\d+) of (\d+) frames", err).groups())  # type: ignore[union-attr]
+    assert code == 0 and decoded < frames  # the filters ruled frames out
+    assert bar.bars == [[len(TEXT), len(TEXT)]]  # and the bar went over them all the same
+    assert grep(capsysbinary, "--range", "100:5000", "node-1", str(a))[0] == 0
+    assert bar.bars[-1] == [4900, 4900]
+    assert grep(capsysbinary, "-q", "node-1", str(a))[0] == 0
+    assert len(bar.bars) == 2  # -q: nothing on the terminal, no bar either
+    monkeypatch.setattr("sys.stdout.isatty", lambda: True, raising=False)
+    grep(capsysbinary, "node-1", str(a))
+    assert len(bar.bars) == 2  # the lines go to the terminal: a bar would be drawn between them

@@ -310,10 +310,16 @@ class Meter:
             self._shown = count
 
 
-@contextlib.contextmanager
-def progress_bar(opts: Options, source: str, total: int | None) -> Iterator[Meter | None]:
+def progress_bar(opts: Options, source: str, total: int | None) -> contextlib.AbstractContextManager[Meter | None]:
     """A bar on standard error, in original bytes, when it is a terminal and the run is long."""
-    if opts.quiet or opts.json or not total or total < PROGRESS_MIN_BYTES or not _isatty(sys.stderr):
+    return terminal_bar(source, None if opts.quiet or opts.json else total)
+
+
+@contextlib.contextmanager
+def terminal_bar(source: str, total: int | None) -> Iterator[Meter | None]:
+    """The bar for *total* original bytes of *source*: None when there is no total, when it is too
+    short to need one, or when standard error is not a terminal."""
+    if not total or total < PROGRESS_MIN_BYTES or not _isatty(sys.stderr):
         yield None
         return
     from tqdm import tqdm

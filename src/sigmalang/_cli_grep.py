@@ -15,6 +15,7 @@ import sys
 from collections.abc import Iterator
 from typing import IO, BinaryIO
 
+from ._cli_files import Meter, _isatty, original_size, terminal_bar
 from ._search import Search
 from .errors import SigmaError
 from .parallel import resolve_workers, stop_pool, worker_pool
@@ -118,7 +119,8 @@ def _run(ns: argparse.Namespace, search: Search, files: list[str], prog: str) ->
     try:
         for name in files:
             try:
-                with _open(name) as fp:
+                with _open(name) as fp, _progress(ns, name) as meter:
+                    search.progress = None if meter is None else meter.done
                     selected = _one_file(ns, search, fp, name, named, out)
                     found = found or selected
                 if ns.verbose:
@@ -138,6 +140,16 @@ def _run(ns: argparse.Namespace, search: Search, files: list[str], prog: str) ->
         if pool is not None:
             stop_pool(pool, kill=False)
     return 2 if failed and not (found and ns.quiet) else (0 if found else 1)
+
+
+def _progress(ns: argparse.Namespace, name: str) -> contextlib.AbstractContextManager[Meter | None]:
+    """The bar over the original bytes searched (from the index), on a terminal's standard error,
+    only when the lines found do not go to a terminal too: the bar would be drawn between them."""
+    size = original_size(name)
+    if ns.quiet or size is None or _isatty(sys.stdout):
+        return contextlib.nullcontext()
+    start, end = ns.range or (0, None)
+    return terminal_bar(name, max(0, (size if end is None else min(end, size)) - start))
 
 
 @contextlib.contextmanager
