@@ -163,3 +163,10 @@ def test_progress_covers_the_frames_skipped_as_well_as_those_decoded(
     monkeypatch.setattr("sys.stdout.isatty", lambda: True, raising=False)
     grep(capsysbinary, "node-1", str(a))
     assert len(bar.bars) == 2  # the lines go to the terminal: a bar would be drawn between them
+
+
+def test_verbose_counts_are_written_as_words(tmp_path: Path, capsysbinary: pytest.CaptureFixture[bytes]) -> None:
+    one = tmp_path / "one.sgl"
+    one.write_bytes(sigmalang.compress(b"a single frame\n", 1, filters=True))
+    err = grep(capsysbinary, "--verbose", "single", str(one))[2]
+    assert b"decoded 1 of 1 frame;" in err  # not "1 frames"

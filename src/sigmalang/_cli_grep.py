@@ -17,6 +17,7 @@ from typing import IO, BinaryIO
 
 from ._cli_files import Meter, _isatty, original_size, terminal_bar
 from ._search import Search
+from ._words import plural
 from .errors import SigmaError
 from .parallel import resolve_workers, stop_pool, worker_pool
 from .semantic.codebook import load_codebook
@@ -195,4 +196,4 @@ def _say_stats(search: Search, name: str, prog: str) -> None:
     else:
         shown = ", ".join(repr(f) for f in stats.fragments[:4])
         why = f"filters tested for {shown}"
-    print(f"{prog}: {name}: decoded {stats.decoded} of {stats.frames} frames; {why}", file=sys.stderr)
+    print(f"{prog}: {name}: decoded {stats.decoded:,} of {plural(stats.frames, 'frame')}; {why}", file=sys.stderr)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ._words import plural
+
 __all__ = ["format_report"]
 
 
@@ -18,14 +20,14 @@ def format_report(report: dict[str, Any], label: str, width: int = 120) -> list[
     """The text form of one :meth:`StreamReport.as_dict`, as lines; example lines cut at *width*."""
     r = report
     out = [
-        f"{label}: level {r['level']}, chunk size {r['chunk_size']:,}, {_plural(r['frames'], 'frame')}, "
+        f"{label}: level {r['level']}, chunk size {r['chunk_size']:,}, {plural(r['frames'], 'frame')}, "
         f"{r['original_size']:,} → {r['encoded_size']:,} bytes (ratio {r['ratio']:.3f})"
     ]
     payload = 0
     for g in r["by_backend"]:
         stored = g["backend"] == "store" and g["transform"] == "literal"
         name = f"{g['transform']}+{g['backend']}" + (" (stored)" if stored else "")
-        out.append(f"  {name}: {_plural(g['frames'], 'frame')}, {g['original']:,} → {g['encoded']:,} bytes")
+        out.append(f"  {name}: {plural(g['frames'], 'frame')}, {g['original']:,} → {g['encoded']:,} bytes")
         payload += g["encoded"]
     out.append(f"  container (header, frame headers and CRCs, index, trailer): {r['encoded_size'] - payload:,} bytes")
     out += _format_stages(r)
@@ -34,10 +36,6 @@ def format_report(report: dict[str, Any], label: str, width: int = 120) -> list[
     out += _format_records(r, width)
     out += _format_lines(r, width)
     return out
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n:,} {word}" if n == 1 else f"{n:,} {word}s"
 
 
 def _format_stages(r: dict[str, Any]) -> list[str]:
@@ -50,7 +48,7 @@ def _format_stages(r: dict[str, Any]) -> list[str]:
     transforms = ", ".join(sorted({g["transform"] for g in r["by_backend"]} - {"literal"}))
     models = ", ".join(sorted({g["backend"] for g in r["by_backend"]}))
     original, encoded, without = s["original"], s["encoded"], s["encoded_without_transform"]
-    out = [f"stages ({_plural(s['frames'], 'frame')}{scope}):", f"  {'text':<44} {original:>13,} bytes"]
+    out = [f"stages ({plural(s['frames'], 'frame')}{scope}):", f"  {'text':<44} {original:>13,} bytes"]
     if not transforms:
         out.append(_stage(f"the model ({models})", encoded, original, original))
         out.append("  no transform: the frames code the text itself")
@@ -77,7 +75,7 @@ def _format_glyphs(r: dict[str, Any]) -> list[str]:
     n, semantic = r["inspected_frames"], r["semantic_frames"]
     if not semantic:  # no frame read is a glyph code: nothing to count
         return []
-    out = [f"glyph code: {semantic:,} semantic of {_plural(n, 'frame')} read"]
+    out = [f"glyph code: {semantic:,} semantic of {plural(n, 'frame')} read"]
     if n < r["frames"]:
         out[0] += f" (the first {n:,} of {r['frames']:,}: --frames)"
     out.append(f"  {'glyphs of the code':<46} {'glyphs':>10} {'code bytes':>11} {'text bytes':>11}")
@@ -102,7 +100,7 @@ def _format_codebook(r: dict[str, Any]) -> list[str]:
     if c["frame"] is None:
         return []
     out = [
-        f"codebook of frame {c['frame']} ({c['original_size']:,} bytes): {_plural(c['words'], 'word')}, "
+        f"codebook of frame {c['frame']} ({c['original_size']:,} bytes): {plural(c['words'], 'word')}, "
         f"{min(c['one_byte_codes'], c['words'])} with 1-byte codes" + (f"; top {len(c['top'])}:" if c["top"] else ""),
     ]
     if c["top"]:
@@ -116,7 +114,7 @@ def _format_records(r: dict[str, Any], width: int) -> list[str]:
     if not rec or not rec["frames"]:
         return []
     out = [
-        f"records: {_plural(rec['frames'], 'frame')} coded as log records, {_plural(rec['templates'], 'template')}; "
+        f"records: {plural(rec['frames'], 'frame')} coded as log records, {plural(rec['templates'], 'template')}; "
         f"top {len(rec['top_templates'])} (<*> is a field):"
     ]
     out += [_cut(f"  {t['lines']:>8,}  {t['template']}", width) for t in rec["top_templates"]]
@@ -135,7 +133,7 @@ def _format_lines(r: dict[str, Any], width: int) -> list[str]:
     if not r["lines"]:
         return []
     f = r["lines_frame"]
-    out = [f"first {_plural(len(r['lines']), 'line')} of frame {f['frame']} ({f['transform']}+{f['backend']}):"]
+    out = [f"first {plural(len(r['lines']), 'line')} of frame {f['frame']} ({f['transform']}+{f['backend']}):"]
     glyph_code = any(line["glyphs"] is not None for line in r["lines"])
     if glyph_code:
         out += [f"  {line}" for line in _LEGEND]

@@ -33,6 +33,7 @@ try:  # most of a command's start-up time: Ctrl-C here ends it as it would a mom
     from ._frames import RESET_INTERVAL
     from ._inspect_format import format_report
     from ._levels import AUTO, DEFAULT_LEVEL, FORMATS, LEVELS
+    from ._words import plural
     from .container import MAX_CHUNK_SIZE
     from .errors import SigmaError
     from .recover import ScanResult
@@ -333,10 +334,6 @@ def _first_model_build(opts: Options) -> bool:
 # -- reporting -----------------------------------------------------------------------------------
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n:,} {word}" + ("" if n == 1 else "s")
-
-
 def _say(opts: Options, source: str, outcome: Outcome) -> None:
     """The human-readable lines for one input (results on stdout for info and inspect, else stderr)."""
     if opts.verbose:
@@ -359,7 +356,7 @@ def _say(opts: Options, source: str, outcome: Outcome) -> None:
             print(f"{source}: wrote {outcome.scan.intact_bytes:,} intact bytes to {outcome.target}", file=sys.stderr)
     elif opts.command == "verify" and outcome.stats is not None and not opts.quiet:
         stats = outcome.stats
-        print(f"{source}: OK ({_plural(stats.chunks, 'frame')}, {stats.bytes_out:,} bytes)", file=sys.stderr)
+        print(f"{source}: OK ({plural(stats.chunks, 'frame')}, {stats.bytes_out:,} bytes)", file=sys.stderr)
     elif outcome.stats is not None and not opts.quiet and (outcome.target != "-" or opts.verbose):
         stats = outcome.stats
         sizes = f"{stats.bytes_in:,} → {stats.bytes_out:,} bytes"
@@ -373,7 +370,7 @@ def _say_info(source: str, result: dict[str, Any]) -> None:
         label = source if len(streams) == 1 else f"{source} (stream {n + 1})"
         print(
             f"{label}: ΣLANG v{s['version']}, level {s['level']}, chunk size {s['chunk_size']:,}, "
-            f"{_plural(s['frames'], 'frame')}, {s['original_size']:,} → {s['encoded_size']:,} bytes "
+            f"{plural(s['frames'], 'frame')}, {s['original_size']:,} → {s['encoded_size']:,} bytes "
             f"(ratio {s['ratio']:.3f}), {'shared context' if s['shared_context'] else 'independent frames'}, "
             f"BLAKE2b {s['checksum']}"
             + (f", needs codebook {s['codebook']}" if s["codebook"] else "")
@@ -397,7 +394,7 @@ def _say_scan(opts: Options, source: str, result: ScanResult) -> None:
         lines += [f"{where}: lost original bytes {a}-{'end' if b is None else b}" for a, b in stream.lost]
     if result.ok:
         frames = sum(s.frames_ok for s in result.streams)
-        lines.append(f"{source}: OK ({_plural(frames, 'frame')}, {result.intact_bytes:,} bytes)")
+        lines.append(f"{source}: OK ({plural(frames, 'frame')}, {result.intact_bytes:,} bytes)")
     for line in lines:
         print(line, file=sys.stderr)
 
@@ -407,8 +404,8 @@ def _say_train(opts: Options, outcome: Outcome) -> None:
         return
     r = outcome.result
     print(
-        f"{r['output']}: {_plural(r['words'], 'word')} ({r['short']:,} with one-byte codes) from "
-        f"{_plural(len(opts.files), 'file')}, {r['bytes']:,} bytes, codebook id {r['id']}"
+        f"{r['output']}: {plural(r['words'], 'word')} ({r['short']:,} with one-byte codes) from "
+        f"{plural(len(opts.files), 'file')}, {r['bytes']:,} bytes, codebook id {r['id']}"
     )
 
 
