@@ -459,3 +459,25 @@ def test_one_worker_codes_in_a_thread_of_its_own_and_the_bytes_are_the_same(text
     assert main(["-1", "-v", "-f", "--shared-context", "--chunk-size", "64KiB", str(text_file)]) == 0
     assert "runs of" not in capsys.readouterr().err
     assert sgl.read_bytes() == sigmalang.compress(TEXT, level=1, chunk_size=64 << 10, filters=True, shared_context=True)
+
+
+@pytest.mark.parametrize("command", [["decode", "-c"], ["verify"], ["recover", "-o", "out"]])
+def test_one_worker_decodes_in_a_thread_of_its_own(command, tmp_path, monkeypatch, capsysbinary):
+    import threading
+
+    from sigmalang import _frames
+
+    where: list[str] = []
+    decode_frame = _frames.decode_frame
+
+    def recording(*args, **kwargs):
+        where.append(threading.current_thread().name)
+        return decode_frame(*args, **kwargs)
+
+    module = "sigmalang.stream" if command[0] == "decode" else "sigmalang.recover"
+    monkeypatch.setattr(f"{module}.decode_frame", recording)
+    monkeypatch.chdir(tmp_path)
+    sgl = tmp_path / "notes.sgl"
+    sgl.write_bytes(sigmalang.compress(TEXT, level=1, chunk_size=64 << 10))
+    assert main([*command, "-q", str(sgl)]) == 0
+    assert len(where) > 1 and all(name.startswith("sigmalang-coder") for name in where)
