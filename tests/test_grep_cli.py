@@ -170,3 +170,25 @@ def test_verbose_counts_are_written_as_words(tmp_path: Path, capsysbinary: pytes
     one.write_bytes(sigmalang.compress(b"a single frame\n", 1, filters=True))
     err = grep(capsysbinary, "--verbose", "single", str(one))[2]
     assert b"decoded 1 of 1 frame;" in err  # not "1 frames"
+
+
+def test_one_worker_decodes_in_a_thread_of_its_own(
+    streams: tuple[Path, Path], capsysbinary: pytest.CaptureFixture[bytes], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """So that the main thread acts on Ctrl-C at once, not after the frame being decoded."""
+    import threading
+
+    from sigmalang import _search
+
+    where: list[str] = []
+    decode_job = _search.decode_job
+
+    def recording(*args: object, **kwargs: object) -> bytes:
+        where.append(threading.current_thread().name)
+        return decode_job(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(_search, "decode_job", recording)
+    a, _ = streams
+    code, out, _ = grep(capsysbinary, "-c", "node-1", str(a))
+    assert code == 0 and int(out) == sum(b"node-1" in line for line in LINES)
+    assert len(where) > 1 and all(name.startswith("sigmalang-coder") for name in where)

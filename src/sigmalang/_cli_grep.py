@@ -13,6 +13,7 @@ import os
 import re
 import sys
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import IO, BinaryIO
 
 from ._cli_files import Meter, _isatty, original_size, terminal_bar
@@ -114,9 +115,12 @@ def _run(ns: argparse.Namespace, search: Search, files: list[str], prog: str) ->
     out = sys.stdout.buffer
     named = ns.with_filename or (len(files) > 1 and not ns.no_filename)
     workers = resolve_workers(ns.workers)
-    pool = worker_pool(workers) if workers > 1 else None
+    # One worker decodes in a thread of its own, not in the main thread, as in the other commands
+    # (_cli_services): a frame can take seconds in the model's compiled code, and Ctrl-C is acted
+    # on in the main thread only.
+    pool = worker_pool(workers) if workers > 1 else ThreadPoolExecutor(1, thread_name_prefix="sigmalang-coder")
     search.executor, search.ahead = pool, 2 * workers
-    found, failed = False, False
+    found, failed, ended = False, False, False
     try:
         for name in files:
             try:
@@ -133,13 +137,16 @@ def _run(ns: argparse.Namespace, search: Search, files: list[str], prog: str) ->
             if found and ns.quiet:
                 break
         out.flush()
+        ended = True
     except BrokenPipeError:  # the reader went away (| head): stop quietly, as grep does
         with contextlib.suppress(OSError):
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 2
     finally:
-        if pool is not None:
-            stop_pool(pool, kill=False)
+        if isinstance(pool, ThreadPoolExecutor):
+            pool.shutdown(wait=ended, cancel_futures=True)  # an interrupt does not wait for the frame
+        else:
+            stop_pool(pool, kill=not ended)  # an interrupt ends the workers at once
     return 2 if failed and not (found and ns.quiet) else (0 if found else 1)
 
 
