@@ -399,3 +399,25 @@ def test_line_reference_bomb_is_bounded_by_the_frame_size():
     bomb = b"\x02\x04\x60\x00" + b"y" * 5000 + b"\n" + b"\xf9\x80\n" * 1000
     with pytest.raises(ValueError, match="past"):
         analyze_code(bomb, 20_000)
+
+
+def test_the_command_inspects_on_a_thread_of_its_own(tmp_path, monkeypatch, capsys):
+    """Encoding a text in memory takes the model seconds per chunk: the main thread waits, free to
+    act on Ctrl-C at once."""
+    import threading
+
+    from sigmalang import _cli_files
+
+    where: list[str] = []
+    inspect_file = _cli_files.inspect_file
+
+    def recording(*args, **kwargs):
+        where.append(threading.current_thread().name)
+        return inspect_file(*args, **kwargs)
+
+    monkeypatch.setattr(_cli_files, "inspect_file", recording)
+    path = tmp_path / "hand.txt"
+    path.write_bytes(HAND_TEXT)
+    assert main(["inspect", "-T", "2", "--level", str(GLYPH_LEVEL), str(path)]) == 0
+    assert f"{len(HAND_TEXT):,} → " in capsys.readouterr().out
+    assert len(where) == 1 and where[0].startswith("sigmalang-coder")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import os
 import sys
 import threading
@@ -530,7 +531,8 @@ def info_file(opts: Options, source: str, warn: Warn) -> Outcome:
 
 def inspect_one(opts: Options, source: str, warn: Warn) -> Outcome:
     with _open_input(source) as fin:
-        is_stream, reports = inspect_file(
+        run = functools.partial(
+            inspect_file,
             fin,
             level=opts.level,
             chunk_size=chunk_size_for(opts.level, opts.chunk_size),
@@ -540,6 +542,8 @@ def inspect_one(opts: Options, source: str, warn: Warn) -> Outcome:
             codebook=opts.book,
             format=opts.format,
         )
+        # On the run's coding thread (_cli_services): the main thread waits, free to act on Ctrl-C.
+        is_stream, reports = run() if opts.executor is None else opts.executor.submit(run).result()
     return Outcome({"input": source, "stream": is_stream, "streams": [r.as_dict() for r in reports]})
 
 

@@ -24,7 +24,7 @@ from .parallel import resolve_workers
 __all__ = ["JsonProgress", "Tee", "services"]
 
 _log = logging.getLogger("sigmalang")
-CODERS = ("encode", "decode", "verify", "recover")  # the commands that run the model on every chunk
+CODERS = ("encode", "decode", "verify", "recover", "inspect")  # the commands that run the model on every chunk
 
 
 class _Tee:
@@ -164,7 +164,8 @@ def services(opts: Any) -> Iterator[None]:
             opts.executor = stack.enter_context(
                 cluster_executor(opts.scheduler, resolve_workers(opts.workers), verbose=bool(opts.verbose))
             )
-        one = opts.executor is None and resolve_workers(opts.workers) == 1 and opts.command in CODERS
+        single = resolve_workers(opts.workers) == 1 or opts.command == "inspect"  # inspect codes here, whatever -T
+        one = opts.executor is None and single and opts.command in CODERS
         if one and not (opts.command == "encode" and opts.shared_context):
             # One worker codes in a thread of its own rather than in the main thread: a chunk can
             # take seconds in the model's compiled code, and only the main thread acts on Ctrl-C
