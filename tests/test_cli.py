@@ -461,7 +461,7 @@ def test_one_worker_codes_in_a_thread_of_its_own_and_the_bytes_are_the_same(text
     assert sgl.read_bytes() == sigmalang.compress(TEXT, level=1, chunk_size=64 << 10, filters=True, shared_context=True)
 
 
-@pytest.mark.parametrize("command", [["decode", "-c"], ["verify"], ["recover", "-o", "out"]])
+@pytest.mark.parametrize("command", [["decode", "-c"], ["verify"], ["recover", "-o", "out"], ["encode", "--rm"]])
 def test_one_worker_decodes_in_a_thread_of_its_own(command, tmp_path, monkeypatch, capsysbinary):
     import threading
 
@@ -474,10 +474,14 @@ def test_one_worker_decodes_in_a_thread_of_its_own(command, tmp_path, monkeypatc
         where.append(threading.current_thread().name)
         return decode_frame(*args, **kwargs)
 
-    module = "sigmalang.stream" if command[0] == "decode" else "sigmalang.recover"
+    module = "sigmalang.stream" if command[0] in ("decode", "encode") else "sigmalang.recover"
     monkeypatch.setattr(f"{module}.decode_frame", recording)
     monkeypatch.chdir(tmp_path)
     sgl = tmp_path / "notes.sgl"
     sgl.write_bytes(sigmalang.compress(TEXT, level=1, chunk_size=64 << 10))
+    if command[0] == "encode":  # --rm decodes what it wrote before it removes the input
+        (tmp_path / "notes.txt").write_bytes(TEXT)
+        command = ["-1", "--chunk-size", "64KiB", "--rm", "-o", str(tmp_path / "new.sgl")]
+        sgl = tmp_path / "notes.txt"
     assert main([*command, "-q", str(sgl)]) == 0
     assert len(where) > 1 and all(name.startswith("sigmalang-coder") for name in where)

@@ -480,7 +480,8 @@ def _verify_written(opts: Options, target: str) -> None:
     """Before --rm deletes an input: decode what was written (checksums included)."""
     if opts.command == "encode":
         with open(target, "rb") as fin:
-            StreamingDecoder(workers=opts.workers, codebook=opts.book).decode_stream(fin, _CountingWriter(None, None))
+            decoder = StreamingDecoder(workers=opts.workers, codebook=opts.book, executor=opts.executor)
+            decoder.decode_stream(fin, _CountingWriter(None, None))
 
 
 def verify_file(opts: Options, source: str, warn: Warn) -> Outcome:
