@@ -1,11 +1,13 @@
-"""Encode and decode a text file with sigmalang, check the round trip, compare with ``gzip -9``.
+"""Encode and decode a text file with sigmalang, check the round trip, compare with ``gzip -9``,
+``xz -9`` and ``zstd -19``.
 
 Usage: ``python benchmarks/demo.py [FILE]`` (``make demo`` runs it on the bundled sample).
 
 sigmalang runs through its real command line (``sigmalang.cli.main``, in this process, so the
-interpreter's start-up is not counted); gzip runs as the ``gzip`` program when there is one,
-else as Python's ``gzip`` module at level 9 (the table says which). Every output goes to a
-temporary directory that is removed at the end. Exit status 1 if a decoded file differs.
+interpreter's start-up is not counted); each other compressor runs as its program when there is
+one, else as the Python module at the same level (``gzip``, ``lzma``, ``zstandard``; the table
+says which). Every output goes to a temporary directory that is removed at the end. Exit status
+1 if a decoded file differs.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import argparse
 import filecmp
 import gzip
+import lzma
 import os
 import platform
 import shutil
@@ -62,33 +65,64 @@ def run_sigmalang(src: Path, work: Path, level: int) -> Result:
     )
 
 
-def _gzip_program(src: Path, encoded: Path, decoded: Path, gzip_path: str) -> tuple[float, float]:
+@dataclass(frozen=True)
+class Baseline:
+    """A general-purpose compressor to compare with: its program and level flag, and the Python
+    module that stands in (at the same level) where the program is not installed."""
+
+    program: str
+    level: str  # the program's flag, e.g. "-9"
+    suffix: str
+    compress: Callable[[bytes], bytes]
+    decompress: Callable[[bytes], bytes]
+
+
+def _zstd_compress(data: bytes) -> bytes:
+    import zstandard  # a dependency of sigmalang
+
+    return zstandard.ZstdCompressor(level=19).compress(data)
+
+
+def _zstd_decompress(data: bytes) -> bytes:
+    import zstandard
+
+    return zstandard.ZstdDecompressor().decompress(data)
+
+
+BASELINES = [
+    Baseline("gzip", "-9", ".gz", lambda d: gzip.compress(d, compresslevel=9), gzip.decompress),
+    Baseline("xz", "-9", ".xz", lambda d: lzma.compress(d, preset=9), lzma.decompress),
+    Baseline("zstd", "-19", ".zst", _zstd_compress, _zstd_decompress),
+]
+
+
+def _with_program(path: str, b: Baseline, src: Path, encoded: Path, decoded: Path) -> tuple[float, float]:
     with open(encoded, "wb") as out:
-        encode_s = _timed(lambda: subprocess.run([gzip_path, "-9", "-c", str(src)], stdout=out, check=True))
+        encode_s = _timed(lambda: subprocess.run([path, b.level, "-c", str(src)], stdout=out, check=True))
     with open(decoded, "wb") as out:
-        decode_s = _timed(lambda: subprocess.run([gzip_path, "-d", "-c", str(encoded)], stdout=out, check=True))
+        decode_s = _timed(lambda: subprocess.run([path, "-d", "-c", str(encoded)], stdout=out, check=True))
     return encode_s, decode_s
 
 
-def _gzip_module(src: Path, encoded: Path, decoded: Path) -> tuple[float, float]:
+def _with_module(b: Baseline, src: Path, encoded: Path, decoded: Path) -> tuple[float, float]:
     def encode() -> None:
-        encoded.write_bytes(gzip.compress(src.read_bytes(), compresslevel=9))
+        encoded.write_bytes(b.compress(src.read_bytes()))
 
     def decode() -> None:
-        decoded.write_bytes(gzip.decompress(encoded.read_bytes()))
+        decoded.write_bytes(b.decompress(encoded.read_bytes()))
 
     return _timed(encode), _timed(decode)
 
 
-def run_gzip(src: Path, work: Path) -> Result:
-    encoded, decoded = work / (src.name + ".gz"), work / (src.name + ".gunzip")
-    gzip_path = shutil.which("gzip")
-    if gzip_path:
-        name = "gzip -9"
-        encode_s, decode_s = _gzip_program(src, encoded, decoded, gzip_path)
+def run_baseline(b: Baseline, src: Path, work: Path) -> Result:
+    encoded, decoded = work / (src.name + b.suffix), work / (src.name + b.suffix + ".out")
+    path = shutil.which(b.program)
+    name = f"{b.program} {b.level}"
+    if path:
+        encode_s, decode_s = _with_program(path, b, src, encoded, decoded)
     else:
-        name = "gzip -9 (Python gzip module: no gzip program found)"
-        encode_s, decode_s = _gzip_module(src, encoded, decoded)
+        name += f" (Python module: no {b.program} program found)"
+        encode_s, decode_s = _with_module(b, src, encoded, decoded)
     return Result(name, encoded.stat().st_size, encode_s, decode_s, filecmp.cmp(src, decoded, shallow=False))
 
 
@@ -118,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"sigmalang {__version__} demo: Python {platform.python_version()}, {os.cpu_count()} CPUs")
     print(f"input: {src} ({size:,} bytes)")
     with tempfile.TemporaryDirectory(prefix="sigmalang-demo-") as tmp:
-        results = [run_sigmalang(src, Path(tmp), args.level), run_gzip(src, Path(tmp))]
+        results = [run_sigmalang(src, Path(tmp), args.level)] + [run_baseline(b, src, Path(tmp)) for b in BASELINES]
     print()
     print(_table(size, results))
     print()

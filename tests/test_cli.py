@@ -435,3 +435,53 @@ def test_the_first_model_build_is_announced(text_file, monkeypatch, capsys, args
     monkeypatch.setattr(sys.stderr, "isatty", lambda: tty, raising=False)
     assert main([a.replace("{f}", str(text_file)) for a in args]) == 0
     assert ("compiling the model" in capsys.readouterr().err) == said
+
+
+def test_one_worker_codes_in_a_thread_of_its_own_and_the_bytes_are_the_same(text_file, monkeypatch, capsys):
+    """So that the main thread is free to act on Ctrl-C; a shared-context encode stays in order, one
+    chunk at a time (given an executor, it would code runs of 16 chunks, all held in memory)."""
+    import threading
+
+    from sigmalang import _jobs
+
+    where: list[str] = []
+    encode_job = _jobs.encode_job
+
+    def recording(*args, **kwargs):
+        where.append(threading.current_thread().name)
+        return encode_job(*args, **kwargs)
+
+    monkeypatch.setattr("sigmalang.stream._encode_job", recording)
+    assert main(["-1", "-q", "--chunk-size", "64KiB", str(text_file)]) == 0
+    assert where and all(name.startswith("sigmalang-coder") for name in where)
+    sgl = Path(str(text_file) + ".sgl")
+    assert sgl.read_bytes() == sigmalang.compress(TEXT, level=1, chunk_size=64 << 10, filters=True)
+    assert main(["-1", "-v", "-f", "--shared-context", "--chunk-size", "64KiB", str(text_file)]) == 0
+    assert "runs of" not in capsys.readouterr().err
+    assert sgl.read_bytes() == sigmalang.compress(TEXT, level=1, chunk_size=64 << 10, filters=True, shared_context=True)
+
+
+@pytest.mark.parametrize("command", [["decode", "-c"], ["verify"], ["recover", "-o", "out"], ["encode", "--rm"]])
+def test_one_worker_decodes_in_a_thread_of_its_own(command, tmp_path, monkeypatch, capsysbinary):
+    import threading
+
+    from sigmalang import _frames
+
+    where: list[str] = []
+    decode_frame = _frames.decode_frame
+
+    def recording(*args, **kwargs):
+        where.append(threading.current_thread().name)
+        return decode_frame(*args, **kwargs)
+
+    module = "sigmalang.stream" if command[0] in ("decode", "encode") else "sigmalang.recover"
+    monkeypatch.setattr(f"{module}.decode_frame", recording)
+    monkeypatch.chdir(tmp_path)
+    sgl = tmp_path / "notes.sgl"
+    sgl.write_bytes(sigmalang.compress(TEXT, level=1, chunk_size=64 << 10))
+    if command[0] == "encode":  # --rm decodes what it wrote before it removes the input
+        (tmp_path / "notes.txt").write_bytes(TEXT)
+        command = ["-1", "--chunk-size", "64KiB", "--rm", "-o", str(tmp_path / "new.sgl")]
+        sgl = tmp_path / "notes.txt"
+    assert main([*command, "-q", str(sgl)]) == 0
+    assert len(where) > 1 and all(name.startswith("sigmalang-coder") for name in where)

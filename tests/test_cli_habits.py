@@ -101,6 +101,56 @@ def test_json_is_one_object_per_input_line_and_says_nothing_about_glyphs(tmp_pat
     assert all("glyphs" not in r for r in lines + [json.loads(one[0])])
 
 
+def reader_goes_away(*args: str) -> subprocess.CompletedProcess[bytes]:
+    """The command with its standard output read a little, then closed (as ``| head -c 10`` does)."""
+    cmd = [sys.executable, "-m", "sigmalang", *args]
+    with subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
+        assert proc.stdout is not None and proc.stderr is not None
+        proc.stdout.read(10)
+        proc.stdout.close()
+        err = proc.stderr.read()
+        return subprocess.CompletedProcess(cmd, proc.wait(timeout=120), b"", err)
+
+
+@pytest.mark.parametrize("args", [["-dc"], ["-0", "-c", "-f"]])
+def test_a_reader_that_goes_away_ends_the_run_quietly_and_not_with_success(args, sgl_file, text_file):
+    """More than a pipe holds (64 KiB) in one write: the reader leaves in the middle of it."""
+    assert len(TEXT) > 1 << 17
+    proc = reader_goes_away(*args, str(sgl_file if "-dc" in args else text_file))
+    assert (proc.returncode, proc.stderr) == (141, b"")  # as zstd, ended by SIGPIPE; no traceback
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="FIONREAD on a pipe")
+def test_ctrl_c_while_the_output_pipe_is_full_exits_130(tmp_path):
+    """The reader of standard output has stopped reading (not gone): the write waits, Ctrl-C ends the run."""
+    import fcntl
+    import signal
+    import termios
+    import time
+
+    src = tmp_path / "big.txt"
+    src.write_bytes(TEXT * 14)  # 2 MiB: far more than the pipe and the writer's queue hold
+    cmd = [sys.executable, "-m", "sigmalang", "-0", "--chunk-size", "64KiB", "-c", str(src)]
+    with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
+        assert proc.stdout is not None and proc.stderr is not None
+
+        def waiting() -> int:  # the bytes in the pipe, unread
+            return int.from_bytes(fcntl.ioctl(proc.stdout.fileno(), termios.FIONREAD, b"\0" * 4), "little")
+
+        deadline, held = time.monotonic() + 60, -1
+        while not 0 < held == waiting():  # until the pipe holds what it can: the write waits
+            assert time.monotonic() < deadline and proc.poll() is None
+            held = waiting()
+            time.sleep(0.5)  # and the writer's queue fills behind it
+        proc.send_signal(signal.SIGINT)
+        try:
+            code = proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            raise AssertionError("the command did not end on Ctrl-C") from None
+        assert (code, proc.stderr.read()) == (130, b"sigmalang: interrupted\n")
+
+
 # -- the ratio is original over compressed ---------------------------------------------------------
 
 

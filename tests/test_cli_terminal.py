@@ -171,10 +171,13 @@ def test_progress_bar_on_encode_and_decode(big_text, tmp_path, terminals):
 
 
 def test_ctrl_c_clears_the_bar(big_text, tmp_path, terminals):
+    """Level 9 codes the whole input as one chunk, for many seconds: Ctrl-C does not wait for it."""
     term = start(terminals, "encode", "--level", "9", "-o", str(tmp_path / "big.sgl"), str(big_text), cwd=tmp_path)
     term.wait_for(BAR)
     term.ctrl_c()
+    pressed = time.monotonic()
     assert term.finish() == 130, term.text()
+    assert time.monotonic() - pressed < 5.0
     assert term.screen()[-1].replace("^C", "").strip() == "sigmalang: interrupted", term.screen()  # ^C: the echo
     assert not any(BAR.search(line) for line in term.screen()), term.screen()
     assert os.listdir(tmp_path) == []
@@ -284,3 +287,37 @@ def test_encode_progress_is_in_original_bytes_with_workers(big_text, tmp_path, m
     size = big_text.stat().st_size
     assert recorder.read_bytes == recorder.done_bytes == size
     assert sigmalang.decompress((tmp_path / "out.sgl").read_bytes()) == big_text.read_bytes()
+
+
+@pytest.mark.parametrize("command", ["decode", "verify", "recover"])
+def test_progress_of_a_stream_is_sized_and_counted_in_original_bytes(command, tmp_path, monkeypatch):
+    """Reading a stream, the bar's total is the original size from the index (not the stream's size)
+    and it counts every original byte, with workers too."""
+    from sigmalang import _cli_files
+    from sigmalang.cli import main
+
+    data = (SAMPLES / "loghub-sample.log").read_bytes()
+    sgl = tmp_path / "log.sgl"
+    sgl.write_bytes(sigmalang.compress(data, level=1, chunk_size=64 << 10))
+    seen: list[tuple[int | None, int]] = []
+
+    class Bar:
+        def __init__(self, opts: object, source: str, total: int | None) -> None:
+            self.total, self.done_bytes = total, 0
+
+        def __enter__(self) -> Bar:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            seen.append((self.total, self.done_bytes))
+
+        def read(self, n: int) -> None:
+            pass
+
+        def done(self, n: int) -> None:
+            self.done_bytes += n
+
+    monkeypatch.setattr(_cli_files, "progress_bar", Bar)
+    out = ["-o", str(tmp_path / "out")] if command != "verify" else []
+    assert main([command, "-q", "-T", "2", *out, str(sgl)]) == 0
+    assert seen == [(len(data), len(data))]

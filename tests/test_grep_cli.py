@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -121,3 +122,73 @@ def test_same_output_as_decode_then_grep(
     gnu_args = ["-E", *args] if "-F" not in args else args
     gnu = subprocess.run(["grep", *gnu_args], input=TEXT, capture_output=True, env={"LC_ALL": "C"}, check=False)
     assert (mine[0], mine[1]) == (gnu.returncode, gnu.stdout)
+
+
+class BarRecorder:
+    """Stands in for the terminal's progress bar: what it was sized to, and what it was told."""
+
+    def __init__(self) -> None:
+        self.bars: list[list[int | None]] = []
+
+    def __call__(self, source: str, total: int | None) -> BarRecorder:
+        self.bars.append([total, 0])
+        return self
+
+    def __enter__(self) -> BarRecorder:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+    def done(self, n: int) -> None:
+        self.bars[-1][1] += n  # type: ignore[operator]
+
+
+def test_progress_covers_the_frames_skipped_as_well_as_those_decoded(
+    streams: tuple[Path, Path], capsysbinary: pytest.CaptureFixture[bytes], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sigmalang import _cli_grep
+
+    a, _ = streams
+    bar = BarRecorder()
+    monkeypatch.setattr(_cli_grep, "terminal_bar", bar)
+    code, _, err = grep(capsysbinary, "--verbose", "without newline", str(a))
+    decoded, frames = map(int, re.search(rb"decoded (\d+) of (\d+) frames", err).groups())  # type: ignore[union-attr]
+    assert code == 0 and decoded < frames  # the filters ruled frames out
+    assert bar.bars == [[len(TEXT), len(TEXT)]]  # and the bar went over them all the same
+    assert grep(capsysbinary, "--range", "100:5000", "node-1", str(a))[0] == 0
+    assert bar.bars[-1] == [4900, 4900]
+    assert grep(capsysbinary, "-q", "node-1", str(a))[0] == 0
+    assert len(bar.bars) == 2  # -q: nothing on the terminal, no bar either
+    monkeypatch.setattr("sys.stdout.isatty", lambda: True, raising=False)
+    grep(capsysbinary, "node-1", str(a))
+    assert len(bar.bars) == 2  # the lines go to the terminal: a bar would be drawn between them
+
+
+def test_verbose_counts_are_written_as_words(tmp_path: Path, capsysbinary: pytest.CaptureFixture[bytes]) -> None:
+    one = tmp_path / "one.sgl"
+    one.write_bytes(sigmalang.compress(b"a single frame\n", 1, filters=True))
+    err = grep(capsysbinary, "--verbose", "single", str(one))[2]
+    assert b"decoded 1 of 1 frame;" in err  # not "1 frames"
+
+
+def test_one_worker_decodes_in_a_thread_of_its_own(
+    streams: tuple[Path, Path], capsysbinary: pytest.CaptureFixture[bytes], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """So that the main thread acts on Ctrl-C at once, not after the frame being decoded."""
+    import threading
+
+    from sigmalang import _search
+
+    where: list[str] = []
+    decode_job = _search.decode_job
+
+    def recording(*args: object, **kwargs: object) -> bytes:
+        where.append(threading.current_thread().name)
+        return decode_job(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(_search, "decode_job", recording)
+    a, _ = streams
+    code, out, _ = grep(capsysbinary, "-c", "node-1", str(a))
+    assert code == 0 and int(out) == sum(b"node-1" in line for line in LINES)
+    assert len(where) > 1 and all(name.startswith("sigmalang-coder") for name in where)

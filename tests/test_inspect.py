@@ -167,7 +167,9 @@ def test_version_2_glyphs_are_counted_with_what_they_stand_for():
     assert sum(row["text_bytes"] for row in analysis.histogram.rows()) == len(data)
     assert analysis.body_bytes == sum(row["code_bytes"] for row in analysis.histogram.rows())
     rendered = render_glyph_lines(code, 12)
-    assert rendered[1].startswith("[time 0]") and rendered[11] == "[line -1]"
+    # the change from the timestamp before, in its last digit (7 ms, then 1 s and 7 ms), not the form's number
+    assert rendered[1].startswith("[time +7]") and rendered[2].startswith("[time +1007]")
+    assert rendered[11] == "[line -1]"
 
 
 def test_coded_line_references_are_counted():
@@ -328,14 +330,60 @@ def test_concatenated_streams_get_one_report_each():
     assert reports[1].semantic_frames == 0  # level 1 is literal + zstd
 
 
-def test_text_output_names_primitives_and_backends(tmp_path, capsys):
+def test_text_output_is_in_the_users_words_without_empty_rows(tmp_path, capsys):
     path = tmp_path / "hand.txt"
     path.write_bytes(HAND_TEXT)
     assert main(["inspect", "--level", str(GLYPH_LEVEL), "--top", "2", str(path)]) == 0
     out = capsys.readouterr().out
     assert f"semantic+ppmd: 1 frame, {len(HAND_TEXT):,} → " in out
-    assert "Σ32 WORD" in out and "Σ4 QUANTITY" in out
+    assert "Σ" not in out.split("glyph code:")[1]  # no Σ-primitive labels
+    rows = {row["meaning"]: row for row in inspect_text(io.BytesIO(HAND_TEXT), GLYPH_LEVEL).histogram.rows()}
+    for meaning, row in rows.items():  # a row for each kind the text uses, and none for the others
+        shown = re.search(rf"^  {re.escape(meaning)} +{row['glyphs']:,} ", out, re.M)
+        assert bool(shown) == bool(row["glyphs"]), meaning
+    assert rows["words in the codebook (2-byte code)"]["glyphs"] == 0  # so one row at least is left out
     assert "[the] [cat] [saw] [Cap:the] [UP:dog] [+1] [times]" in out
+
+
+def test_stages_measure_the_transform_against_the_model_alone(tmp_path, capsys):
+    """What the transform buys on this text: the same model coding the text itself, measured."""
+    from sigmalang._levels import level_spec
+    from sigmalang.backends import get_backend
+
+    report = inspect_text(io.BytesIO(HAND_TEXT), GLYPH_LEVEL)
+    spec = level_spec(GLYPH_LEVEL)
+    alone = len(get_backend(spec.backend, spec.backend_level, spec.memory_mib).encode(HAND_TEXT))
+    (group,) = report.groups.values()
+    s = report.stages.as_dict()
+    assert s == {
+        "frames": 1,
+        "original": len(HAND_TEXT),
+        "transform_output": len(semantic.encode(HAND_TEXT)),
+        "encoded": group[2],
+        "encoded_without_transform": alone,
+    }
+    path = tmp_path / "hand.txt"
+    path.write_bytes(HAND_TEXT)
+    assert main(["inspect", "--level", str(GLYPH_LEVEL), str(path)]) == 0
+    out = capsys.readouterr().out
+    assert re.search(rf"the model alone \(ppmd\), measured +{alone:,} bytes  ratio {len(HAND_TEXT) / alone:.3f}", out)
+    assert re.search(rf"the transform \(semantic\), then the model +{group[2]:,} bytes", out)
+    assert main(["inspect", "--level", "1", str(path)]) == 0  # level 1 codes the bytes: nothing to compare
+    out = capsys.readouterr().out
+    assert "no transform: the frames code the text itself" in out and "semantic of" not in out
+
+
+def test_stages_of_a_stream_match_those_of_its_text_and_follow_frames():
+    data = read_text_file("loghub-small")
+    stream = sigmalang.compress(data, GLYPH_LEVEL, chunk_size=16 << 10)
+    (report,) = inspect_stream(io.BytesIO(stream))
+    assert report.stages == inspect_text(io.BytesIO(data), GLYPH_LEVEL, chunk_size=16 << 10).stages
+    assert report.stages.frames == report.frames > 1 and report.stages.original == len(data)
+    (first,) = inspect_stream(io.BytesIO(stream), frames=1)
+    assert first.stages.frames == 1 and 0 < first.stages.original <= 16 << 10  # a chunk ends at a line end
+    shared = sigmalang.compress(data, GLYPH_LEVEL, chunk_size=16 << 10, shared_context=True)
+    (report,) = inspect_stream(io.BytesIO(shared))
+    assert report.stages.as_dict()["encoded_without_transform"] is None  # frames that need the ones before
 
 
 def test_damaged_stream_is_an_error(tmp_path, capsys):
@@ -351,3 +399,25 @@ def test_line_reference_bomb_is_bounded_by_the_frame_size():
     bomb = b"\x02\x04\x60\x00" + b"y" * 5000 + b"\n" + b"\xf9\x80\n" * 1000
     with pytest.raises(ValueError, match="past"):
         analyze_code(bomb, 20_000)
+
+
+def test_the_command_inspects_on_a_thread_of_its_own(tmp_path, monkeypatch, capsys):
+    """Encoding a text in memory takes the model seconds per chunk: the main thread waits, free to
+    act on Ctrl-C at once."""
+    import threading
+
+    from sigmalang import _cli_files
+
+    where: list[str] = []
+    inspect_file = _cli_files.inspect_file
+
+    def recording(*args, **kwargs):
+        where.append(threading.current_thread().name)
+        return inspect_file(*args, **kwargs)
+
+    monkeypatch.setattr(_cli_files, "inspect_file", recording)
+    path = tmp_path / "hand.txt"
+    path.write_bytes(HAND_TEXT)
+    assert main(["inspect", "-T", "2", "--level", str(GLYPH_LEVEL), str(path)]) == 0
+    assert f"{len(HAND_TEXT):,} → " in capsys.readouterr().out
+    assert len(where) == 1 and where[0].startswith("sigmalang-coder")

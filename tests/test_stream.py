@@ -463,3 +463,40 @@ def test_read_info_without_decoding(dickens_64k):
     assert (second.level, second.frames, second.original_size) == (0, 1, 1)
     with pytest.raises(SigmaTruncatedError):
         read_info(io.BytesIO(blob[:-3]))
+
+
+def test_an_interrupt_does_not_wait_for_a_writer_blocked_on_a_pipe_no_one_reads():
+    """Ctrl-C while the writer is stuck and its queue full: the writer's thread is left (a daemon)
+    instead of keeping the caller forever."""
+    import os
+    import signal
+
+    from sigmalang._pipeline import STUCK_WRITER_S
+
+    release, stuck = threading.Event(), threading.Event()
+
+    class Stalled:
+        def write(self, data: bytes) -> None:
+            stuck.set()
+            release.wait(WAIT)  # as a write to a full pipe whose reader has stopped reading
+
+        def flush(self) -> None:
+            pass
+
+    pressed: list[float] = []
+
+    def ctrl_c() -> None:
+        if stuck.wait(WAIT):
+            time.sleep(0.3)  # the queue fills behind the stuck write
+            pressed.append(time.monotonic())
+            os.kill(os.getpid(), signal.SIGINT)
+
+    interrupter = threading.Thread(target=ctrl_c, daemon=True)
+    interrupter.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            StreamingEncoder(0, 4096).encode_stream(io.BytesIO(b"x" * (4 << 20)), Stalled())
+        assert time.monotonic() - pressed[0] < STUCK_WRITER_S + 3.0  # not until the write is released
+    finally:
+        release.set()
+        interrupter.join(WAIT)

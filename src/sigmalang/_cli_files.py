@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import os
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from ._fsspec import is_url, open_url
 from ._levels import AUTO, DEFAULT_LEVEL, check_format, chunk_size_for
@@ -219,8 +220,9 @@ def _output(opts: Options, source: str) -> Iterator[tuple[IO[bytes], str]]:
     if opts.to_stdout(source):
         if opts.command == "encode" and not opts.force and _isatty(sys.stdout):
             raise UsageError("refusing to write compressed data to a terminal (use -f to force)")
-        yield sys.stdout.buffer, "-"
-        sys.stdout.buffer.flush()
+        stdout = _WholeWrites(sys.stdout.buffer)
+        yield cast(IO[bytes], stdout), "-"  # what is written to an output: write() and flush() only
+        stdout.flush()
         return
     target = output_name(opts, source)
     if is_url(target) or is_url(source):
@@ -236,6 +238,28 @@ def _output(opts: Options, source: str) -> Iterator[tuple[IO[bytes], str]]:
         raise FileNotFoundError(errno.ENOENT, "no such output directory", directory)
     with atomic_output(target, overwrite=opts.force) as fout:
         yield fout, target
+
+
+class _WholeWrites:
+    """Standard output, written in full or not at all.
+
+    When the reader of a pipe goes away in the middle of a large write, the buffered writer can
+    return a short count instead of raising: writing the rest then raises ``BrokenPipeError``, so
+    the run cannot end with success while part of its data went nowhere.
+    """
+
+    def __init__(self, out: IO[bytes]):
+        self._out = out
+
+    def write(self, data: bytes) -> int:
+        view = memoryview(data)
+        while view:
+            written = self._out.write(view)
+            view = view[written if written is not None else len(view) :]
+        return len(data)
+
+    def flush(self) -> None:
+        self._out.flush()
 
 
 # -- progress ------------------------------------------------------------------------------------
@@ -287,10 +311,16 @@ class Meter:
             self._shown = count
 
 
-@contextlib.contextmanager
-def progress_bar(opts: Options, source: str, total: int | None) -> Iterator[Meter | None]:
+def progress_bar(opts: Options, source: str, total: int | None) -> contextlib.AbstractContextManager[Meter | None]:
     """A bar on standard error, in original bytes, when it is a terminal and the run is long."""
-    if opts.quiet or opts.json or not total or total < PROGRESS_MIN_BYTES or not _isatty(sys.stderr):
+    return terminal_bar(source, None if opts.quiet or opts.json else total)
+
+
+@contextlib.contextmanager
+def terminal_bar(source: str, total: int | None) -> Iterator[Meter | None]:
+    """The bar for *total* original bytes of *source*: None when there is no total, when it is too
+    short to need one, or when standard error is not a terminal."""
+    if not total or total < PROGRESS_MIN_BYTES or not _isatty(sys.stderr):
         yield None
         return
     from tqdm import tqdm
@@ -450,7 +480,8 @@ def _verify_written(opts: Options, target: str) -> None:
     """Before --rm deletes an input: decode what was written (checksums included)."""
     if opts.command == "encode":
         with open(target, "rb") as fin:
-            StreamingDecoder(workers=opts.workers, codebook=opts.book).decode_stream(fin, _CountingWriter(None, None))
+            decoder = StreamingDecoder(workers=opts.workers, codebook=opts.book, executor=opts.executor)
+            decoder.decode_stream(fin, _CountingWriter(None, None))
 
 
 def verify_file(opts: Options, source: str, warn: Warn) -> Outcome:
@@ -458,7 +489,7 @@ def verify_file(opts: Options, source: str, warn: Warn) -> Outcome:
         progress = None if meter is None else meter.done
         if source == "-" or not os.path.isfile(source):  # not seekable: one forward pass
             with _open_input(source) as fin:
-                decoder = StreamingDecoder(workers=opts.workers, codebook=opts.book)
+                decoder = StreamingDecoder(workers=opts.workers, codebook=opts.book, executor=opts.executor)
                 stats = decoder.decode_stream(fin, _CountingWriter(None, progress))
             forward = {"input": source, "ok": True, **stats.as_dict()}
             del forward["glyphs"]
@@ -466,7 +497,7 @@ def verify_file(opts: Options, source: str, warn: Warn) -> Outcome:
         with open(source, "rb") as fin:
             check_codebooks(fin, opts.book)
             sink = None if meter is None else _CountingWriter(None, meter.done).write
-            result = scan(fin, sink, workers=opts.workers, codebook=opts.book)
+            result = scan(fin, sink, workers=opts.workers, executor=opts.executor, codebook=opts.book)
     return Outcome({"input": source, **result.as_dict()}, scan=result)
 
 
@@ -478,7 +509,8 @@ def recover_file(opts: Options, source: str, warn: Warn) -> Outcome:
     ):
         check_codebooks(fin, opts.book)
         progress = None if meter is None else meter.done
-        result = scan(fin, _CountingWriter(fout, progress).write, workers=opts.workers, codebook=opts.book)
+        sink = _CountingWriter(fout, progress).write
+        result = scan(fin, sink, workers=opts.workers, executor=opts.executor, codebook=opts.book)
     return Outcome({"input": source, "output": target, **result.as_dict()}, scan=result, target=target)
 
 
@@ -500,7 +532,8 @@ def info_file(opts: Options, source: str, warn: Warn) -> Outcome:
 
 def inspect_one(opts: Options, source: str, warn: Warn) -> Outcome:
     with _open_input(source) as fin:
-        is_stream, reports = inspect_file(
+        run = functools.partial(
+            inspect_file,
             fin,
             level=opts.level,
             chunk_size=chunk_size_for(opts.level, opts.chunk_size),
@@ -510,6 +543,8 @@ def inspect_one(opts: Options, source: str, warn: Warn) -> Outcome:
             codebook=opts.book,
             format=opts.format,
         )
+        # On the run's coding thread (_cli_services): the main thread waits, free to act on Ctrl-C.
+        is_stream, reports = run() if opts.executor is None else opts.executor.submit(run).result()
     return Outcome({"input": source, "stream": is_stream, "streams": [r.as_dict() for r in reports]})
 
 

@@ -13,9 +13,12 @@ import os
 import re
 import sys
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import IO, BinaryIO
 
+from ._cli_files import Meter, _isatty, original_size, terminal_bar
 from ._search import Search
+from ._words import plural
 from .errors import SigmaError
 from .parallel import resolve_workers, stop_pool, worker_pool
 from .semantic.codebook import load_codebook
@@ -112,13 +115,17 @@ def _run(ns: argparse.Namespace, search: Search, files: list[str], prog: str) ->
     out = sys.stdout.buffer
     named = ns.with_filename or (len(files) > 1 and not ns.no_filename)
     workers = resolve_workers(ns.workers)
-    pool = worker_pool(workers) if workers > 1 else None
+    # One worker decodes in a thread of its own, not in the main thread, as in the other commands
+    # (_cli_services): a frame can take seconds in the model's compiled code, and Ctrl-C is acted
+    # on in the main thread only.
+    pool = worker_pool(workers) if workers > 1 else ThreadPoolExecutor(1, thread_name_prefix="sigmalang-coder")
     search.executor, search.ahead = pool, 2 * workers
-    found, failed = False, False
+    found, failed, ended = False, False, False
     try:
         for name in files:
             try:
-                with _open(name) as fp:
+                with _open(name) as fp, _progress(ns, name) as meter:
+                    search.progress = None if meter is None else meter.done
                     selected = _one_file(ns, search, fp, name, named, out)
                     found = found or selected
                 if ns.verbose:
@@ -130,14 +137,27 @@ def _run(ns: argparse.Namespace, search: Search, files: list[str], prog: str) ->
             if found and ns.quiet:
                 break
         out.flush()
+        ended = True
     except BrokenPipeError:  # the reader went away (| head): stop quietly, as grep does
         with contextlib.suppress(OSError):
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 2
     finally:
-        if pool is not None:
-            stop_pool(pool, kill=False)
+        if isinstance(pool, ThreadPoolExecutor):
+            pool.shutdown(wait=ended, cancel_futures=True)  # an interrupt does not wait for the frame
+        else:
+            stop_pool(pool, kill=not ended)  # an interrupt ends the workers at once
     return 2 if failed and not (found and ns.quiet) else (0 if found else 1)
+
+
+def _progress(ns: argparse.Namespace, name: str) -> contextlib.AbstractContextManager[Meter | None]:
+    """The bar over the original bytes searched (from the index), on a terminal's standard error,
+    only when the lines found do not go to a terminal too: the bar would be drawn between them."""
+    size = original_size(name)
+    if ns.quiet or size is None or _isatty(sys.stdout):
+        return contextlib.nullcontext()
+    start, end = ns.range or (0, None)
+    return terminal_bar(name, max(0, (size if end is None else min(end, size)) - start))
 
 
 @contextlib.contextmanager
@@ -183,4 +203,4 @@ def _say_stats(search: Search, name: str, prog: str) -> None:
     else:
         shown = ", ".join(repr(f) for f in stats.fragments[:4])
         why = f"filters tested for {shown}"
-    print(f"{prog}: {name}: decoded {stats.decoded} of {stats.frames} frames; {why}", file=sys.stderr)
+    print(f"{prog}: {name}: decoded {stats.decoded:,} of {plural(stats.frames, 'frame')}; {why}", file=sys.stderr)

@@ -1,5 +1,6 @@
-"""What a command-line run sets up around its inputs: a Dask cluster (``--scheduler``), metrics
-(``--metrics-port``, ``--metrics-textfile``) and machine-readable progress (``--progress json``).
+"""What a command-line run sets up around its inputs: a Dask cluster (``--scheduler``) or, for one
+worker, a coding thread; metrics (``--metrics-port``, ``--metrics-textfile``) and machine-readable
+progress (``--progress json``).
 
 Each is started once for the whole run and handed to the encoder and decoder of every input as
 their executor and their *metrics* watcher; each is stopped when the run ends, error or not.
@@ -14,6 +15,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import IO, Any
 
 from ._pipeline import Watch, Watcher
@@ -22,6 +24,7 @@ from .parallel import resolve_workers
 __all__ = ["JsonProgress", "Tee", "services"]
 
 _log = logging.getLogger("sigmalang")
+CODERS = ("encode", "decode", "verify", "recover", "inspect")  # the commands that run the model on every chunk
 
 
 class _Tee:
@@ -161,6 +164,16 @@ def services(opts: Any) -> Iterator[None]:
             opts.executor = stack.enter_context(
                 cluster_executor(opts.scheduler, resolve_workers(opts.workers), verbose=bool(opts.verbose))
             )
+        single = resolve_workers(opts.workers) == 1 or opts.command == "inspect"  # inspect codes here, whatever -T
+        one = opts.executor is None and single and opts.command in CODERS
+        if one and not (opts.command == "encode" and opts.shared_context):
+            # One worker codes in a thread of its own rather than in the main thread: a chunk can
+            # take seconds in the model's compiled code, and only the main thread acts on Ctrl-C
+            # and SIGTERM, which it can do at once while it waits. An interrupted run does not wait
+            # for the chunk (the process ends with os._exit): nothing is left to join. Not for a
+            # shared-context encode: given an executor, it codes runs of 16 chunks, held in memory.
+            opts.executor = ThreadPoolExecutor(1, thread_name_prefix="sigmalang-coder")
+            stack.callback(opts.executor.shutdown, wait=False, cancel_futures=True)
         opts.metrics = None if not watchers else watchers[0] if len(watchers) == 1 else Tee(watchers)
         opts.registry = metrics
         yield

@@ -12,26 +12,28 @@ from typing import Any
 from . import primitives as P
 from .semantic._tokens import glyphs
 from .semantic.codebook import Codebook
+from .semantic.lines import temporal_delta
 
 __all__ = ["GLYPH_KINDS", "CodeAnalysis", "Histogram", "analyze_code", "render_bytes", "render_glyph_lines"]
 
-# kind → (Σ-primitive name, what it is). One glyph of the code is exactly one kind; literal bytes
-# are one glyph each, sorted by what the byte is.
+# kind → (Σ-primitive name, what it is, in a user's words). One glyph of the code is exactly one
+# kind; literal bytes are one glyph each, sorted by what the byte is. How each is written in the
+# code: docs/FORMAT.md and docs/semantic.md.
 GLYPH_KINDS: dict[str, tuple[str, str]] = {
-    "reference-1": ("WORD", "codebook word, 1-byte reference"),
-    "reference-2": ("WORD", "codebook word, 2-byte reference"),
-    "capitalized": ("CASE", "Capitalized word (FD + reference)"),
-    "upper": ("CASE", "UPPER word (FE + reference)"),
-    "delta": ("QUANTITY", "number delta from the previous line (FC digits)"),
-    "line": ("LINE", "Σ-bank reference: a line seen up to 128 lines before (F9 d, version 2)"),
-    "line-coded": ("LINE", "Σ-bank reference after the number stage (FA d, version 2)"),
-    "temporal": ("TEMPORAL", "timestamp, delta from the previous one of its form (FB k digits, version 2)"),
-    "escape": ("LITERAL", "escaped byte 80-FF (FF b)"),
-    "letters": ("LITERAL", "literal letters (words not in the codebook)"),
-    "digits": ("NUMBER", "literal digits"),
-    "whitespace": ("WHITESPACE", "spaces, tabs"),
+    "reference-1": ("WORD", "words in the codebook (1-byte code)"),
+    "reference-2": ("WORD", "words in the codebook (2-byte code)"),
+    "capitalized": ("CASE", "Capitalized words in the codebook"),
+    "upper": ("CASE", "UPPER-CASE words in the codebook"),
+    "delta": ("QUANTITY", "numbers, as the change from the line before"),
+    "line": ("LINE", "lines repeated from up to 128 lines before"),
+    "line-coded": ("LINE", "lines repeated, once their numbers are coded"),
+    "temporal": ("TEMPORAL", "timestamps, as the time since the one before"),
+    "escape": ("LITERAL", "bytes 80-FF (non-ASCII), escaped"),
+    "letters": ("LITERAL", "letters of other words"),
+    "digits": ("NUMBER", "digits of other numbers"),
+    "whitespace": ("WHITESPACE", "spaces and tabs"),
     "punctuation": ("PUNCTUATION", "punctuation and symbols"),
-    "newline": ("NEWLINE", "line ends (LF, CR)"),
+    "newline": ("NEWLINE", "line ends"),
     "control": ("LITERAL", "other control bytes"),
 }
 _LETTERS = bytes(range(0x41, 0x5B)) + bytes(range(0x61, 0x7B))
@@ -146,7 +148,8 @@ def render_glyph_lines(
     """The first *count* lines of the code's body, one readable string per line (no line end).
 
     ``[word]`` is a 1-byte reference, ``{word}`` a 2-byte one, ``[Cap:word]`` and ``[UP:word]``
-    case-modified references, ``[+12]`` a number delta, ``\\xNN`` an escaped byte; literal
+    case-modified references, ``[+12]`` a number delta, ``[time +7]`` a timestamp 7 units of its
+    last digit after the one before, ``\\xNN`` an escaped byte; literal
     text is shown as it is.
     """
     book, _, tokens = glyphs(code, size, stream_book)
@@ -172,7 +175,7 @@ def render_glyph_lines(
         elif kind in ("line", "line-coded"):
             line.append(f"[{'line' if kind == 'line' else 'coded line'} -{token[1] - 0x7F}]")
         elif kind == "temporal":
-            line.append(f"[time {token[1] - 0x80}]")
+            line.append(f"[time {temporal_delta(token):+d}]")  # the change, not the form's number
         else:
             word = render_bytes(book.words[value])
             prefix = {"capitalized": "Cap:", "upper": "UP:"}.get(kind, "")

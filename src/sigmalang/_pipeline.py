@@ -160,6 +160,9 @@ def read_ahead(items: Iterable[T], maxsize: int) -> Generator[T, None, None]:
         thread.join(timeout=1)  # a reader blocked on a silent pipe is a daemon and is left
 
 
+STUCK_WRITER_S = 1.0  # how long an ending pipeline waits for its writer after an error
+
+
 class QueueWriter:
     """Write byte strings to *dst* from a thread, behind a bounded StreamBuffer."""
 
@@ -196,12 +199,14 @@ class QueueWriter:
     def close(self, ok: bool = True) -> None:
         if ok:
             self.buffer.close()
-        else:
-            self.buffer.cancel()
-        self.thread.join()
-        if ok:
+            self.thread.join()
             self._raise()
             self.dst.flush()
+            return
+        self.buffer.cancel()
+        # After an error or an interrupt, a writer blocked on a pipe that no one reads would keep
+        # the caller forever: it is a daemon, and is left (as the reader of read_ahead is).
+        self.thread.join(timeout=STUCK_WRITER_S)
 
 
 class Cancelled(Exception):

@@ -81,6 +81,7 @@ class Search:
         self.executor = own_futures(executor)
         self.ahead = max(1, workers) * 2
         self.stats = SearchStats(fragments=self.plan.fragments())
+        self.progress: Callable[[int], object] | None = None  # told of the original bytes passed, decoded or not
         self._whole = _whole_line_regex(sources, self.flags)
         folded = bool(self.flags) or any(b"(?" in p for p in sources)  # (?i) inside a pattern folds too
         self._folded = folded
@@ -152,6 +153,8 @@ class Search:
                 self.stats.frames += 1
                 self.stats.decoded += 1
                 piece = text.cut(offset, chunk)
+                if self.progress is not None:
+                    self.progress(len(piece))
                 offset += len(chunk)
                 carry, lineno, block = _split(carry + piece, lineno)
                 if block:
@@ -224,7 +227,7 @@ class _TableWalk:
         self._ahead = self.candidates() if self.search.executor is not None else iter(())
         lineno, carry, skip_head = 1, None, False
         table = self.table
-        for i in range(self.first, self.last + 1):
+        for i in self._passed():
             if i > self.first and table.streams[i] != table.streams[i - 1] and skip_head:
                 carry, skip_head = self._open_line(i), False
             f = table.filters[i]
@@ -245,6 +248,16 @@ class _TableWalk:
                 yield block
         if carry:
             yield lineno, carry
+
+    def _passed(self) -> Iterator[int]:
+        """The frames in the range, each counted as passed (decoded or skipped) when the walk asks
+        for the next one: the search's progress moves with the file, not only with the frames decoded."""
+        progress = self.search.progress
+        for i in range(self.first, self.last + 1):
+            yield i
+            if progress is not None:
+                offset = self.table.orig_offsets[i]
+                progress(min(self.end, offset + self.table.orig_sizes[i]) - max(self.start, offset))
 
     def _open_line(self, i: int) -> bytes:
         """The line open at the end of the stream before frame *i*, which a skipped frame began:

@@ -5,7 +5,8 @@ the flags a zstd or xz user types (``sigmalang [-d|-t|-l] [-0..-9] [-c] [-k|--rm
 ``unsigmalang`` is ``sigmalang -d`` and ``sigmacat`` is ``sigmalang -dc``.
 
 Exit codes: 0 success, 1 failure (bad data, I/O error), 2 usage error, 130 interrupted (SIGINT),
-143 terminated (SIGTERM). Errors are one line on stderr; ``-v`` adds the traceback. Data written
+141 standard output closed by its reader (quietly, as a program ended by SIGPIPE), 143 terminated
+(SIGTERM). Errors are one line on stderr; ``-v`` adds the traceback. Data written
 to standard output never shares it with anything else: ``--json`` then goes to standard error.
 """
 
@@ -32,6 +33,7 @@ try:  # most of a command's start-up time: Ctrl-C here ends it as it would a mom
     from ._frames import RESET_INTERVAL
     from ._inspect_format import format_report
     from ._levels import AUTO, DEFAULT_LEVEL, FORMATS, LEVELS
+    from ._words import plural
     from .container import MAX_CHUNK_SIZE
     from .errors import SigmaError
     from .recover import ScanResult
@@ -332,10 +334,6 @@ def _first_model_build(opts: Options) -> bool:
 # -- reporting -----------------------------------------------------------------------------------
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n:,} {word}" + ("" if n == 1 else "s")
-
-
 def _say(opts: Options, source: str, outcome: Outcome) -> None:
     """The human-readable lines for one input (results on stdout for info and inspect, else stderr)."""
     if opts.verbose:
@@ -358,7 +356,7 @@ def _say(opts: Options, source: str, outcome: Outcome) -> None:
             print(f"{source}: wrote {outcome.scan.intact_bytes:,} intact bytes to {outcome.target}", file=sys.stderr)
     elif opts.command == "verify" and outcome.stats is not None and not opts.quiet:
         stats = outcome.stats
-        print(f"{source}: OK ({_plural(stats.chunks, 'frame')}, {stats.bytes_out:,} bytes)", file=sys.stderr)
+        print(f"{source}: OK ({plural(stats.chunks, 'frame')}, {stats.bytes_out:,} bytes)", file=sys.stderr)
     elif outcome.stats is not None and not opts.quiet and (outcome.target != "-" or opts.verbose):
         stats = outcome.stats
         sizes = f"{stats.bytes_in:,} → {stats.bytes_out:,} bytes"
@@ -372,7 +370,7 @@ def _say_info(source: str, result: dict[str, Any]) -> None:
         label = source if len(streams) == 1 else f"{source} (stream {n + 1})"
         print(
             f"{label}: ΣLANG v{s['version']}, level {s['level']}, chunk size {s['chunk_size']:,}, "
-            f"{_plural(s['frames'], 'frame')}, {s['original_size']:,} → {s['encoded_size']:,} bytes "
+            f"{plural(s['frames'], 'frame')}, {s['original_size']:,} → {s['encoded_size']:,} bytes "
             f"(ratio {s['ratio']:.3f}), {'shared context' if s['shared_context'] else 'independent frames'}, "
             f"BLAKE2b {s['checksum']}"
             + (f", needs codebook {s['codebook']}" if s["codebook"] else "")
@@ -396,7 +394,7 @@ def _say_scan(opts: Options, source: str, result: ScanResult) -> None:
         lines += [f"{where}: lost original bytes {a}-{'end' if b is None else b}" for a, b in stream.lost]
     if result.ok:
         frames = sum(s.frames_ok for s in result.streams)
-        lines.append(f"{source}: OK ({_plural(frames, 'frame')}, {result.intact_bytes:,} bytes)")
+        lines.append(f"{source}: OK ({plural(frames, 'frame')}, {result.intact_bytes:,} bytes)")
     for line in lines:
         print(line, file=sys.stderr)
 
@@ -406,8 +404,8 @@ def _say_train(opts: Options, outcome: Outcome) -> None:
         return
     r = outcome.result
     print(
-        f"{r['output']}: {_plural(r['words'], 'word')} ({r['short']:,} with one-byte codes) from "
-        f"{_plural(len(opts.files), 'file')}, {r['bytes']:,} bytes, codebook id {r['id']}"
+        f"{r['output']}: {plural(r['words'], 'word')} ({r['short']:,} with one-byte codes) from "
+        f"{plural(len(opts.files), 'file')}, {r['bytes']:,} bytes, codebook id {r['id']}"
     )
 
 
@@ -436,6 +434,10 @@ def main(argv: Sequence[str] | None = None, prog: str = "sigmalang") -> int:
     except KeyboardInterrupt:
         print("sigmalang: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader of standard output went away (| head): end quietly, as zstd does
+        with contextlib.suppress(OSError, ValueError):  # and let nothing flush into the closed pipe at exit
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141  # what a shell reports for a program ended by SIGPIPE
     except Terminated:
         print("sigmalang: terminated", file=sys.stderr)
         return 143
@@ -473,6 +475,8 @@ def _run(opts: Options) -> int:
     try:
         with services(opts):
             return _each_input(opts, warn, emit)
+    except BrokenPipeError:
+        raise  # no one reads standard output any more: main() ends the run quietly
     except (MissingExtraError, OSError) as exc:  # an extra not installed, a cluster not reached
         _report(_describe(exc), exc, opts.verbose)
         emit({"ok": False, "error": _describe(exc)})
@@ -489,6 +493,8 @@ def _each_input(opts: Options, warn: Callable[[str], None], emit: Callable[[dict
                 status = 1
             _say(opts, source, outcome)
             emit(outcome.result)
+        except BrokenPipeError:
+            raise  # not this input's failure: there is no one left to write to
         except (SigmaError, OSError) as exc:
             _report(f"{source}: {_describe(exc, source)}", exc, opts.verbose)
             emit({"input": source, "ok": False, "error": _describe(exc, source)})

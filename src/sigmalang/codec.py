@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from . import _records, semantic
@@ -57,6 +57,7 @@ __all__ = [
     "Chunk",
     "ChunkDecodeError",
     "EncodedChunk",
+    "body_without_transform",
     "chunk_end",
     "decode_body",
     "decode_code",
@@ -156,6 +157,16 @@ def encode_chunk(
         if len(body.data) < len(data):
             return EncodedChunk(body.transform, body.backend, body.data)
     return EncodedChunk(TRANSFORM_LITERAL, STORE, data)
+
+
+def body_without_transform(data: bytes, level: int) -> int:
+    """The size of *data*'s frame body when *level* codes the bytes themselves, without a
+    transform (stored when that does not shrink them): what the transform is measured against."""
+    spec = level_spec(level)
+    if spec.backend == STORE or len(data) <= MIN_PAYLOAD.get(spec.backend, 0):
+        return len(data)
+    literal = _encode_body(data, replace(spec, transform=TRANSFORM_LITERAL), None, b"", False)
+    return min(len(literal.data), len(data))
 
 
 def encode_body(

@@ -36,7 +36,7 @@ from ._levels import (
     TRANSFORMS,
 )
 from .backends import BACKENDS
-from .codec import ChunkDecodeError, decode_chunk, decode_code
+from .codec import ChunkDecodeError, body_without_transform, decode_chunk, decode_code
 from .container import MAGIC, Frame, StreamHeader
 from .errors import SigmaFormatError
 from .glyph import encode_varint
@@ -48,6 +48,7 @@ __all__ = [
     "GLYPH_KINDS",
     "CodeAnalysis",
     "Histogram",
+    "Stages",
     "StreamReport",
     "analyze_code",
     "inspect_file",
@@ -69,6 +70,29 @@ def _glyph_code(frame: Frame) -> tuple[bytes, int]:
 
 def _damaged(frame: Frame, reason: str) -> SigmaFormatError:
     return SigmaFormatError(f"frame cannot be inspected: {reason}", frame=frame.number, offset=frame.offset)
+
+
+@dataclass(slots=True)
+class Stages:
+    """The inspected frames' bytes at each stage: the text, the transform's code (the text itself in
+    frames that code the bytes), the model's output; and the model's output *without* the transform
+    (the level's coding of the same text, measured), when *measured* (not in shared-context streams)."""
+
+    frames: int = 0
+    original: int = 0
+    code: int = 0
+    encoded: int = 0
+    without: int = 0
+    measured: bool = True
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "frames": self.frames,
+            "original": self.original,
+            "transform_output": self.code,
+            "encoded": self.encoded,
+            "encoded_without_transform": self.without if self.measured else None,
+        }
 
 
 @dataclass(slots=True)
@@ -102,6 +126,7 @@ class StreamReport:
     records_frames: int = 0
     templates: dict[bytes, int] = field(default_factory=dict)  # template text: lines, in records frames
     columns: dict[bytes, list[Any]] = field(default_factory=dict)  # column label: [kind, values, bytes]
+    stages: Stages = field(default_factory=Stages)  # the inspected frames, stage by stage
 
     @property
     def ratio(self) -> float:
@@ -145,6 +170,7 @@ class StreamReport:
             "lines_frame": self.lines_frame,
             "lines": self.lines,
             "records": self._records_dict(),
+            "stages": self.stages.as_dict(),
         }
 
     def _records_dict(self, top: int = 20) -> dict[str, Any]:
@@ -192,6 +218,7 @@ class _Inspector:
             if book is None and frame.continues:
                 book = self.context.book  # the previous frame's codebook, which the glyph code may extend
             data, code = decode_frame_code(frame, self.book, self.context)
+            self._measure(frame, len(code), None)
             if frame.transform == TRANSFORM_RECORDS:
                 self._records(frame, code)
             if frame.transform not in (TRANSFORM_SEMANTIC, TRANSFORM_LONG_SEMANTIC):
@@ -202,13 +229,16 @@ class _Inspector:
         elif frame.transform == TRANSFORM_RECORDS:
             code = _glyph_code(frame)[0]
             self._records(frame, code)
+            try:
+                data = _records.decode(code, frame.original_size)
+            except _records.RecordsError as exc:
+                raise _damaged(frame, str(exc)) from None
+            self._measure(frame, len(code), data)
             if frame.number == 0 and self.lines:
-                try:
-                    self._show_lines(frame, _records.decode(code, frame.original_size))
-                except _records.RecordsError as exc:
-                    raise _damaged(frame, str(exc)) from None
+                self._show_lines(frame, data)
             return
         elif frame.transform != TRANSFORM_SEMANTIC:
+            self._measure(frame, frame.original_size, None)
             if frame.number == 0 and self.lines:
                 self._literal_lines(frame)
             return
@@ -216,6 +246,8 @@ class _Inspector:
             code, backend_bytes = _glyph_code(frame)
         try:
             analysis = analyze_code(code, frame.original_size, book)
+            if self.context is None:
+                self._measure(frame, len(code), semantic_decode(code, frame.original_size, book=book))
             if frame.number == 0 and self.lines:
                 self._semantic_lines(frame, code)
         except (ValueError, SemanticDecodeError) as exc:
@@ -228,6 +260,23 @@ class _Inspector:
         r.backend_bytes += backend_bytes
         if r.codebook_frame is None or frame.original_size > r.codebook_size:
             self._keep_codebook(frame, analysis)
+
+    def _measure(self, frame: Frame, code_size: int, text: bytes | None) -> None:
+        """Count an inspected frame in the stages: its text, the transform's code, the model's output;
+        and what the level's coding makes of *text* without the transform (measured by coding it
+        again). *text* is None for a frame that codes the bytes themselves (or follows a context,
+        which cannot be coded alone to compare)."""
+        s = self.report.stages
+        s.frames += 1
+        s.original += frame.original_size
+        s.code += code_size
+        s.encoded += len(frame.data)
+        if self.context is not None:
+            s.measured = False
+        elif text is None:
+            s.without += len(frame.data)
+        else:
+            s.without += body_without_transform(text, self.report.level)
 
     def _records(self, frame: Frame, code: bytes) -> None:
         """Count a records frame's templates and columns (by their text, over the frames)."""

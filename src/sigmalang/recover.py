@@ -22,6 +22,7 @@ from typing import IO, Any
 from . import primitives as P
 from ._frames import FrameContext, decode_frame
 from ._jobs import decode_job, install_codebook
+from ._words import plural
 from .container import (
     FRAME_OVERHEAD,
     MAGIC,
@@ -264,7 +265,7 @@ class _Scanner:
         self.drain()
         at = st.damage_at if st.damage_at is not None else pos
         if upto == st.expected and st.damage_at is not None:
-            report.problems.append(f"{pos - at} damaged bytes between frames at byte offset {at}")
+            report.problems.append(f"{plural(pos - at, 'damaged byte')} between frames at byte offset {at}")
         if st.damage_at is not None and reason == "frame lost":
             reason = "frame damaged (record unreadable; resynchronised after it)"
         for number in range(st.expected, upto):
@@ -333,7 +334,7 @@ class _Scanner:
                 self.missing(report, st, index.count, pos, "frame lost")
                 self.check_index(report, st, index)
             else:
-                report.problems.append(f"index lists {index.count} frames, which the stream cannot hold")
+                report.problems.append(f"index lists {plural(index.count, 'frame')}, which the stream cannot hold")
                 index = None
         end = pos + glyph.size
         trailer = self.glyph_at(end, 12)

@@ -21,7 +21,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 
-__all__ = ["BANK_LINES", "Clock", "LineBank", "MIN_LINE", "TEMPORAL", "TEMPORAL_TOKEN", "split_lines"]
+__all__ = [
+    "BANK_LINES",
+    "MIN_LINE",
+    "TEMPORAL",
+    "TEMPORAL_TOKEN",
+    "Clock",
+    "LineBank",
+    "split_lines",
+    "temporal_delta",
+]
 
 BANK_LINES = 128  # how far back a line reference reaches: d is one byte 80-FF
 MIN_LINE = 16  # shorter lines model better as they are (measured: blank lines must stay literal)
@@ -274,6 +283,12 @@ def _undigits(token: bytes) -> int:
         n = (n << 6) | (byte & 0x3F)
     n = (n << 5) | (token[-1] & 0x1F)
     return n // 2 if n % 2 == 0 else -(n + 1) // 2
+
+
+def temporal_delta(token: bytes) -> int:
+    """The change a TEMPORAL glyph codes: its timestamp minus the one before in its form, in units
+    of the form's last digit (seconds, or the fraction's)."""
+    return _undigits(token[2:])
 
 
 @dataclass(slots=True)
