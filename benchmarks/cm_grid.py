@@ -10,7 +10,9 @@ Each file (its first --limit bytes) is coded by the CM backend alone, in one pro
 * ``--grid``: the component sets and table sizes the levels are chosen from, with ratio and
   encode speed (MB/s of input, 10**6 bytes, CPU time of this process);
 * ``--chunks 4,16``: each whole file (no --limit) cut into chunks of that many MiB, each coded
-  alone as a frame is, with all components at 2^22 and 2^24 slots: what independent frames cost.
+  alone as a frame is, with all components at 2^22 and 2^24 slots: what independent frames cost;
+* ``--versions``: each file coded by every model version (all components, 2^22 slots), with
+  encode time; files are coded in turn by each version, twice, and the faster run kept.
 
 Every output is decoded and compared with its input. Speeds on a shared machine are noisy: compare
 rows of the same run, never across runs.
@@ -26,7 +28,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "src"))
 
-from sigmalang.backends import CmBackend  # noqa: E402
+from sigmalang.backends import CM_VERSION, CM_VERSIONS, CmBackend  # noqa: E402
 
 NAMES = ["order 1", "order 2", "order 3", "order 4", "order 6", "word", "word pair", "column", "field", "match"]
 NAMES += ["2nd weight set", "seen-count sets", "rate schedule"]
@@ -41,8 +43,8 @@ GRID = [
 ]
 
 
-def code(data: bytes, components: int, bits: int) -> tuple[int, float]:
-    backend = CmBackend(components, bits)
+def code(data: bytes, components: int, bits: int, version: int = CM_VERSION) -> tuple[int, float]:
+    backend = CmBackend(components, bits, version)
     start = time.process_time()
     payload = backend.encode(data)
     elapsed = time.process_time() - start
@@ -79,6 +81,30 @@ def grid(files: dict[str, bytes]) -> None:
         print(f"| {label} | 2^{bits} | " + " | ".join(cells) + f" | {mbs:.2f} |", flush=True)
 
 
+def versions(files: dict[str, bytes]) -> None:
+    names = list(files)
+    print("| model version | " + " | ".join(names) + " | all files | encode s |")
+    print("| --- |" + " ---: |" * (len(names) + 2))
+    results: dict[int, dict[str, tuple[int, float]]] = {v: {} for v in CM_VERSIONS}
+    for _ in range(2):
+        for name, data in files.items():
+            for version in CM_VERSIONS:
+                size, seconds = code(data, ALL, 22, version)
+                best = results[version].get(name, (size, seconds))[1]
+                results[version][name] = (size, min(seconds, best))
+    first = results[CM_VERSIONS[0]]
+    for version in CM_VERSIONS:
+        rows = results[version]
+        total = sum(s for s, _ in rows.values())
+        change = (
+            "" if version == CM_VERSIONS[0] else f" ({100 * (total / sum(s for s, _ in first.values()) - 1):+.2f}%)"
+        )
+        cells = [f"{rows[n][0]:,}" for n in names]
+        print(
+            f"| {version} | " + " | ".join(cells) + f" | {total:,}{change} | {sum(t for _, t in rows.values()):.1f} |"
+        )
+
+
 def chunks(paths: list[Path], sizes_mib: list[int]) -> None:
     print("| file | chunk | 2^22 slots | 2^24 slots |")
     print("| --- | ---: | ---: | ---: |")
@@ -100,6 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ablation", action="store_true")
     parser.add_argument("--grid", action="store_true")
     parser.add_argument("--chunks", help="chunk sizes in MiB, comma-separated, e.g. 4,16")
+    parser.add_argument("--versions", action="store_true")
     args = parser.parse_args(argv)
     files = {f.name: f.read_bytes()[: args.limit] for f in args.files}
     code(b"warm-up: compile or load the kernel", ALL, 12)
@@ -109,6 +136,8 @@ def main(argv: list[str] | None = None) -> int:
         grid(files)
     if args.chunks:
         chunks(args.files, [int(x) for x in args.chunks.split(",")])
+    if args.versions:
+        versions(files)
     return 0
 
 

@@ -15,7 +15,7 @@ Input layout. Byte 0 chooses the mode: bit 0 clear, a CM payload; bit 0 set, a Î
 * payload mode: bytes 1-2 are the declared size (little-endian, 14 bits: at most 16,383), byte 3
   the primer length / 16 (the primer is a prefix of a fixed log text, the one the seeds were primed
   with); the rest is the payload. With bit 1 of byte 0 set, the payload's parameters are first made
-  valid (version 1, hash bits 12-16, known component bits, a canonical varint), so that mutations
+  valid (version 1 if it says 1, else 2; hash bits 12-16, known component bits, a canonical varint), so that mutations
   reach the coded bytes; without it they are passed on as they are, except that hash bits 17-24
   become 12-16 (the tables are allocated on every call: large ones would only slow the search).
 * stream mode: the rest is a stream; with bit 1 set, every record's CRC32C is recomputed first.
@@ -46,7 +46,7 @@ from sigmalang import _cm
 with atheris.instrument_imports():
     import sigmalang
     from sigmalang import compress, decompress
-    from sigmalang.backends import BackendError, CmBackend
+    from sigmalang.backends import CM_VERSION, CM_VERSIONS, BackendError, CmBackend
     from sigmalang.container import StreamHeader
     from sigmalang.glyph import encode_varint
 
@@ -95,7 +95,8 @@ def _progress(decoded: bytes, result: int) -> None:
 
 
 def _valid_parameters(payload: bytes) -> bytes:
-    """*payload* with its parameters made valid: version 1, hash bits 12-16, known components."""
+    """*payload* with its parameters made valid: its version if 1, else 2; hash bits 12-16; known
+    components."""
     if len(payload) < 2:
         return payload
     components = 0
@@ -107,7 +108,7 @@ def _valid_parameters(payload: bytes) -> bytes:
         rest += 1
         if not payload[rest - 1] & 0x80:
             break
-    header = bytes([1, 12 + payload[1] % 5]) + encode_varint(components & _cm.COMPONENTS_ALL)
+    header = bytes([1 if payload[0] == 1 else 2, 12 + payload[1] % 5]) + encode_varint(components & _cm.COMPONENTS_ALL)
     return header + payload[rest:]
 
 
@@ -191,9 +192,10 @@ def write_seeds(directory: str) -> None:
             bits = 12 + (n + k) % 5
             for primer_steps in (0, 40, 255) if k < 2 else (0,):
                 prime = PRIMER[: primer_steps * 16]
-                payload = CmBackend(components, bits).encode(text, prime)
                 control = bytes([2 * (k % 2)]) + len(text).to_bytes(2, "little") + bytes([primer_steps])
-                seeds[f"cm-{n}-{components:03x}-{bits}-{primer_steps}"] = control + payload
+                for version in CM_VERSIONS if k < 2 else (CM_VERSION,):  # every model version
+                    payload = CmBackend(components, bits, version).encode(text, prime)
+                    seeds[f"cm-{n}-{components:03x}-{bits}-{primer_steps}-v{version}"] = control + payload
     for n, text in enumerate(_texts()[3:]):
         for shared in (False, True):
             stream = compress(text * (1 + shared), 6, chunk_size=4096, shared_context=shared)
