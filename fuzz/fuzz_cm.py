@@ -62,8 +62,8 @@ _last: list[tuple[object, int]] = []  # (buf, result) of the last kernel call
 _code = _cm.code
 
 
-def _recording_code(buf, start, decoding, payload, out, components, hash_bits):  # type: ignore[no-untyped-def]
-    result = _code(buf, start, decoding, payload, out, components, hash_bits)
+def _recording_code(buf, start, decoding, payload, out, components, hash_bits, **options):  # type: ignore[no-untyped-def]
+    result = _code(buf, start, decoding, payload, out, components, hash_bits, **options)
     _last[:] = [(buf[start:], result)]
     return result
 
