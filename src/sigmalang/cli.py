@@ -318,7 +318,7 @@ def parse(argv: list[str], prog: str = "sigmalang") -> tuple[argparse.ArgumentPa
 def _first_model_build(opts: Options) -> bool:
     """Whether the command is about to compile the model (a CM level, or a decode, on a machine
     without its compiled file), and someone is watching standard error."""
-    from ._cli_files import _isatty
+    from ._cli_progress import _isatty
     from ._levels import level_spec
     from .backends import CM
 
