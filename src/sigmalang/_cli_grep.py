@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import IO, BinaryIO
 
-from ._cli_files import Meter, _isatty, original_size, terminal_bar
+from ._cli_progress import Meter, _isatty, original_size, terminal_bar
 from ._search import Search
 from ._words import plural
 from .errors import SigmaError

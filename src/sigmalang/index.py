@@ -16,9 +16,9 @@ from typing import IO
 
 from ._filters import FrameFilter, decode_filters
 from ._frames import FrameContext, decode_frame
+from ._stream_records import MAX_HEADER_PAYLOAD
 from .container import (
     MAGIC,
-    MAX_HEADER_PAYLOAD,
     MAX_PREFIX,
     TRAILER_SIZE,
     Frame,

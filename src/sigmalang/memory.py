@@ -35,8 +35,8 @@ from . import _elf
 from ._chunking import check_chunk_size
 from ._frames import MAX_CONTEXT, RESET_INTERVAL
 from ._levels import DEFAULT_LEVEL, TRANSFORMS, LevelSpec, chunk_size_for, level_spec
+from ._stream_records import FRAME_OVERHEAD, MAX_CHUNK_SIZE
 from .backends import CM, PPMD, ZSTD, get_backend
-from .container import FRAME_OVERHEAD, MAX_CHUNK_SIZE
 from .glyph import encode_varint
 from .longrange import LONG_WINDOW, TABLE_BITS
 

@@ -22,9 +22,9 @@ from typing import IO, Any
 from . import primitives as P
 from ._frames import FrameContext, decode_frame
 from ._jobs import decode_job, install_codebook
+from ._stream_records import FRAME_OVERHEAD
 from ._words import plural
 from .container import (
-    FRAME_OVERHEAD,
     MAGIC,
     MAX_CHUNK_SIZE,
     TRAILER_SIZE,
