@@ -56,7 +56,7 @@ PROSE = (FIXTURES / "dickens-64k.txt").read_bytes()
 PRIMER = LOGS[-4080:]  # byte 3 of an input takes a prefix of this, in steps of 16 bytes
 SIZE_MASK = (1 << 14) - 1
 STREAM_CHUNK_LIMIT = 16 << 10
-COMPONENT_SETS = (0x7FF, 0x21F, 0x000, 0x200, 0x400, 0x1E0, 0x01F, 0x3FF)
+COMPONENT_SETS = (0x7FF, 0x21F, 0x000, 0x200, 0x400, 0x1E0, 0x01F, 0x3FF, 0x3FFF, 0x2200)
 
 _last: list[tuple[object, int]] = []  # (buf, result) of the last kernel call
 _code = _cm.code
@@ -194,6 +194,8 @@ def write_seeds(directory: str) -> None:
                 prime = PRIMER[: primer_steps * 16]
                 control = bytes([2 * (k % 2)]) + len(text).to_bytes(2, "little") + bytes([primer_steps])
                 for version in CM_VERSIONS if k < 2 else (CM_VERSION,):  # every model version
+                    if version == 1 and components >> 13:
+                        continue  # component 13 is version 2's
                     payload = CmBackend(components, bits, version).encode(text, prime)
                     seeds[f"cm-{n}-{components:03x}-{bits}-{primer_steps}-v{version}"] = control + payload
     for n, text in enumerate(_texts()[3:]):

@@ -96,7 +96,8 @@ def test_incompressible_input_grows_little() -> None:
         (lambda p: b"\x00" + p[1:], "unknown CM model version 0"),
         (lambda p: p[:1] + b"\x0b" + p[2:], "out of range"),
         (lambda p: p[:1] + b"\x19" + p[2:], "out of range"),
-        (lambda p: p[:2] + b"\xff\x7f" + p[4:], "out of range"),  # bit 13
+        (lambda p: b"\x01" + p[1:2] + b"\xff\x7f" + p[4:], "out of range"),  # bit 13 in version 1
+        (lambda p: p[:2] + b"\xff\xff\x01" + p[4:], "out of range"),  # bit 14
         (lambda p: p[:2] + b"\xff\xff\xff\x01", "ends inside its parameters|out of range"),
         (lambda p: p[:4] + p[4:7], "does not end where expected"),
         (lambda p: p + b"\x00", "does not end where expected"),
@@ -149,7 +150,11 @@ def test_a_primer_longer_than_the_writers_window_is_refused() -> None:
 
 def test_parameters_are_checked_when_the_backend_is_made() -> None:
     with pytest.raises(ValueError, match="components"):
-        CmBackend(1 << 13, 16)
+        CmBackend(1 << 14, 16)
+    with pytest.raises(ValueError, match="components"):
+        CmBackend(1 << 13, 16, version=1)  # the third weight set is version 2's
+    with pytest.raises(ValueError, match="version"):
+        CmBackend(0x7FF, 16, version=3)
     with pytest.raises(ValueError, match="hash bits"):
         CmBackend(0x7FF, 25)
 

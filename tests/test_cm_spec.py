@@ -120,7 +120,7 @@ def state_map() -> AdaptiveMap:
 
 # --- The model ----------------------------------------------------------------------------------
 
-ORDER1, ORDER2, MATCH, SECOND_SET, SEEN_SETS, RATE_SCHEDULE = 0, 1, 9, 10, 11, 12
+ORDER1, ORDER2, MATCH, SECOND_SET, SEEN_SETS, RATE_SCHEDULE, THIRD_SET = 0, 1, 9, 10, 11, 12, 13
 HASHED = 7  # hashed components i = 0 ... 6 are component bits 2 ... 8
 SEPARATORS = (32, 9, 44, 59, 124)
 
@@ -129,7 +129,7 @@ class CmModel:
     """The predictor of §7.2: `begin_byte`, then per bit `predict` and `update`, then `end_byte`."""
 
     def __init__(self, components: int, hash_bits: int, version: int = 2) -> None:
-        self.on = [bool(components >> k & 1) for k in range(13)]
+        self.on = [bool(components >> k & 1) for k in range(14)]
         self.hash_bits = hash_bits
         self.v2 = version == 2
         self.apm_bits = 22 if self.v2 else 16  # A
@@ -144,8 +144,8 @@ class CmModel:
             squash(min((j - 16) * 128, 2047)) << (self.apm_bits - 12) for j in range(33)
         ]  # squash(2048) read as squash(2047)
         self.apm = row * 65536
-        self.w = [16384] * ((1024 + 2048) * 12)
-        self.fw = [32768] * 512  # version 2's final mixer
+        self.w = [16384] * ((1024 + 2048 + 256) * 12)
+        self.fw = [65536 // (1 + self.on[SECOND_SET] + self.on[THIRD_SET])] * 768  # version 2's final mixer
         # Per-byte histories.
         self.buf = bytearray()
         self.pos = 0
@@ -159,7 +159,7 @@ class CmModel:
     def begin_byte(self) -> None:
         pos, buf, c4, c8 = self.pos, self.buf, self.c4, self.c8
         c1, c2 = c4 & 255, (c4 >> 8) & 255
-        col = pos - self.line_start
+        col = self.col = pos - self.line_start
         above_at = self.prev_line_start + col
         above = buf[above_at] if above_at < self.line_start else 0
         self.c1, self.c2 = c1, c2
@@ -250,14 +250,19 @@ class CmModel:
         # Step 3: mixer.
         self.set_a = (self.match_state * 256 + c0) * 12
         d1, self.p1 = self.mix(self.set_a)
+        d2 = d3 = 0
         if on[SECOND_SET]:
             self.set_b = (1024 + (seen * 256 if on[SEEN_SETS] else 0) + c1) * 12
             d2, self.p2 = self.mix(self.set_b)
-            if self.v2:
-                d = min(max((d1 * self.fw[2 * c0] + d2 * self.fw[2 * c0 + 1]) >> 16, -2047), 2047)
-            else:
-                d = (d1 + d2) >> 1
-            self.d1, self.d2 = d1, d2
+        if on[THIRD_SET]:
+            self.set_c = (3072 + (min(self.col, 31) << 3 | min(self.field, 7))) * 12
+            d3, self.p3 = self.mix(self.set_c)
+        self.d1, self.d2, self.d3 = d1, d2, d3
+        if self.v2 and (on[SECOND_SET] or on[THIRD_SET]):
+            f = 3 * c0  # terms of sets not in use are 0
+            d = min(max((d1 * self.fw[f] + d2 * self.fw[f + 1] + d3 * self.fw[f + 2]) >> 16, -2047), 2047)
+        elif on[SECOND_SET]:
+            d = (d1 + d2) >> 1
         else:
             d = d1
         p_mix = self.p_mix = squash(d)
@@ -292,10 +297,13 @@ class CmModel:
         self.train(self.set_a, (y << 12) - self.p1)
         if self.on[SECOND_SET]:
             self.train(self.set_b, (y << 12) - self.p2)
-            if self.v2:
-                e, limit, f = (y << 12) - self.p_mix, (1 << 23) - 1, 2 * self.c0
-                self.fw[f] = min(max(self.fw[f] + ((self.d1 * e) >> 14), -limit), limit)
-                self.fw[f + 1] = min(max(self.fw[f + 1] + ((self.d2 * e) >> 14), -limit), limit)
+        if self.on[THIRD_SET]:
+            self.train(self.set_c, (y << 12) - self.p3)
+        if self.v2 and (self.on[SECOND_SET] or self.on[THIRD_SET]):
+            e, limit, f = (y << 12) - self.p_mix, (1 << 23) - 1, 3 * self.c0
+            for k, d, used in ((0, self.d1, True), (1, self.d2, self.on[SECOND_SET]), (2, self.d3, self.on[THIRD_SET])):
+                if used:
+                    self.fw[f + k] = min(max(self.fw[f + k] + ((d * e) >> 14), -limit), limit)
         a = self.apm_index
         self.apm[a] += ((y << self.apm_bits) - self.apm[a]) >> 7
         self.t0.update(self.c0, y)
@@ -411,7 +419,7 @@ def spec_decode(payload: bytes, size: int, prime: bytes = b"") -> bytes:
     k = 16 if version == 2 else 12
     hash_bits = payload[1]
     components, at = _read_varint(payload, 2)
-    if not 12 <= hash_bits <= 24 or components >> 13:
+    if not 12 <= hash_bits <= 24 or components >> (13 if version == 1 else 14):
         raise SpecError("CM parameters out of range")
     coded = payload[at:]
     if len(coded) < 4:
@@ -463,7 +471,7 @@ RANDOM = random.Random(1234).randbytes(200)
 PRIME = b"the season of Light, the season of Darkness; worker=2 handled 133 requests in 23 ms\nIt was the "
 
 INPUTS = {"empty": b"", "one": b"A", "english": ENGLISH, "log": LOG, "random": RANDOM}
-COMPONENT_SETS = [0x1FFF, 0x121F, 0x7FF, 0x21F, 0x0, 0x400, 0x200, 0xC00]
+COMPONENT_SETS = [0x3FFF, 0x1FFF, 0x121F, 0x7FF, 0x21F, 0x0, 0x400, 0x200, 0xC00, 0x2000, 0x2203]
 
 
 def real_encode(data: bytes, components: int, prime: bytes = b"", version: int = 2) -> bytes:
@@ -517,7 +525,7 @@ def test_version_1_agrees(name, components):
     assert payload[3:] != real_encode(data, components)[3:]
 
 
-@pytest.mark.parametrize("components", [0x1FFF, 0x121F, 0x7FF])
+@pytest.mark.parametrize("components", [0x3FFF, 0x121F, 0x7FF])
 @pytest.mark.parametrize("name", ["english", "log"])
 def test_priming_agrees(name, components):
     data = INPUTS[name][:150]
@@ -531,10 +539,12 @@ def test_priming_agrees(name, components):
 @settings(max_examples=15, deadline=None)
 @given(
     data=st.binary(max_size=200),
-    components=st.sampled_from([0x1FFF, 0x7FF, 0x121F, 0x0, 0x400, 0x200, 0x1E0, 0x5A3, 0x1800, 0xDA3]),
+    components=st.sampled_from([0x3FFF, 0x1FFF, 0x7FF, 0x121F, 0x0, 0x400, 0x200, 0x1E0, 0x5A3, 0x1800, 0xDA3, 0x2C00]),
     version=st.sampled_from([1, 2]),
 )
 def test_encoders_agree_on_any_input(data, components, version):
+    if version == 1:
+        components &= 0x1FFF  # component 13 is version 2's
     payload = real_encode(data, components, version=version)
     assert spec_encode(data, components, version=version) == payload
     assert spec_decode(payload, len(data)) == data
@@ -542,9 +552,9 @@ def test_encoders_agree_on_any_input(data, components, version):
 
 def test_other_hash_bits_agree():
     data = (ENGLISH * 8)[:2100]  # the encoder sizes its tables to the input: 2,100 bytes get 2^16 slots
-    payload = CmBackend(0x1FFF, 16).encode(data)
+    payload = CmBackend(0x3FFF, 16).encode(data)
     assert payload[:2] == b"\x02\x10"
-    assert spec_encode(data, 0x1FFF, hash_bits=16) == payload
+    assert spec_encode(data, 0x3FFF, hash_bits=16) == payload
     assert spec_decode(payload, len(data)) == data
 
 
@@ -589,7 +599,8 @@ def test_bad_parameters_are_rejected():
         b"\x00" + good[1:],
         b"\x01\x0b" + good[2:],
         b"\x01\x19" + good[2:],
-        b"\x01\x0c\x80\x40" + good[4:],
+        b"\x01\x0c\x80\x40" + good[4:],  # component 13 in version 1
+        b"\x02\x0c\x80\x80\x01" + good[4:],  # component 14
     ):
         with pytest.raises(SpecError):
             spec_decode(bad, 0)

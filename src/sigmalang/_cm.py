@@ -128,16 +128,19 @@ _RATE = np.array([(1 << 17) // (2 * n + 3) for n in range(1024)], dtype=np.int32
 
 # Inputs of the mixer, in order. Bit k of a frame's component set enables component k; bit 10
 # adds the second weight set, bit 11 selects it by how many hashed contexts have seen this bit
-# before as well as by the previous byte, and bit 12 makes the mixer learn faster at the start of
-# a frame (a learning rate falling from LR_START to LR_END, one step per 2^LR_STEP bytes).
+# before as well as by the previous byte, bit 12 makes the mixer learn faster at the start of
+# a frame (a learning rate falling from LR_START to LR_END, one step per 2^LR_STEP bytes), and
+# bit 13 (model version 2 only) adds a third weight set, chosen by the column and field numbers.
 C_ORDER1, C_ORDER2, C_ORDER3, C_ORDER4, C_ORDER6, C_WORD, C_WORD2, C_COLUMN, C_FIELD, C_MATCH, C_MIXER2 = range(11)
-C_KNOWN, C_RATE = 11, 12
+C_KNOWN, C_RATE, C_MIXER3 = 11, 12, 13
 N_HASHED = 7  # orders 3, 4, 6, word, word pair, column, field: one hashed slot each
 N_INPUTS = 12  # order 0, the ten components, and a bias
-COMPONENTS_ALL = (1 << 13) - 1
+COMPONENTS_ALL = (1 << 14) - 1
+COMPONENTS_V1 = (1 << 13) - 1  # the components model version 1 knows
 HASH_BITS_MIN, HASH_BITS_MAX = 12, 24  # hashed table: 2^bits slots of 16 bytes
 MATCH_MIN = 6  # bytes of context the match model looks up
 MIXER_SETS = 256 * 4  # first weight set: partial byte x match state
+THIRD_SETS = MIXER_SETS + 2048  # where the third weight set starts (after the second): 256 sets
 LR_START = 40  # with bit 12: the mixer's rate in 16ths of err * x / 2^12 at a frame's start,
 LR_END = 12  # falling by one every 2^LR_STEP bytes down to this (without bit 12: always 16)
 LR_STEP = 14
@@ -150,7 +153,7 @@ APM_RATE = 7
 MODEL_VERSION = 2
 MODEL_VERSIONS = (1, 2)
 FINAL_RATE = 14
-FINAL_WEIGHTS = 512  # two per partial byte, after the weight sets
+FINAL_WEIGHTS = 768  # three per partial byte (one per weight set), after the weight sets
 STATE_MAP_LIMIT = 255  # a state map's adaptation rate stops slowing after this many updates
 
 
@@ -161,7 +164,7 @@ def model_memory(hash_bits: int) -> int:
         + (256 << 16)  # order 2
         + (256 << 8)  # order 1
         + (4 << (hash_bits - 2))  # match positions
-        + ((MIXER_SETS + 2048) * N_INPUTS + FINAL_WEIGHTS) * 4
+        + ((THIRD_SETS + 256) * N_INPUTS + FINAL_WEIGHTS) * 4
         + 65536 * 33 * 4  # APM
         + 12 * 256 * 8  # state maps
     )
@@ -263,11 +266,13 @@ def code(
             raise TypeError(f"{name} must be a contiguous 1-D uint8 array")
     if not 0 <= start <= buf.shape[0]:
         raise ValueError(f"start {start} outside 0..{buf.shape[0]}")
-    if not HASH_BITS_MIN <= hash_bits <= HASH_BITS_MAX or components & ~COMPONENTS_ALL or version not in MODEL_VERSIONS:
+    known = COMPONENTS_V1 if version == 1 else COMPONENTS_ALL
+    if not HASH_BITS_MIN <= hash_bits <= HASH_BITS_MAX or components & ~known or version not in MODEL_VERSIONS:
         raise ValueError(f"bad CM parameters: version {version}, components {components:#x}, hash bits {hash_bits}")
     sm = np.tile(_STATE_MAP_INIT.astype(np.uint32), 12)  # state map i: sm[256 i : 256 i + 256]
-    weights = np.full((MIXER_SETS + 2048) * N_INPUTS + FINAL_WEIGHTS, 1 << 14, dtype=np.int32)
-    weights[-FINAL_WEIGHTS:] = 1 << 15  # the final mixer starts as the average
+    weights = np.full((THIRD_SETS + 256) * N_INPUTS + FINAL_WEIGHTS, 1 << 14, dtype=np.int32)
+    sets = 1 + (components >> C_MIXER2 & 1) + (components >> C_MIXER3 & 1)
+    weights[-FINAL_WEIGHTS:] = 65536 // sets  # the final mixer starts as the average of the sets
     return int(
         kernel(kind)(
             buf,

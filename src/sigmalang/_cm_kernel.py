@@ -28,6 +28,7 @@ from ._cm import (
     C_KNOWN,
     C_MATCH,
     C_MIXER2,
+    C_MIXER3,
     C_ORDER1,
     C_ORDER2,
     C_ORDER3,
@@ -45,6 +46,7 @@ from ._cm import (
     N_HASHED,
     N_INPUTS,
     STATE_MAP_LIMIT,
+    THIRD_SETS,
     WEIGHT_LIMIT,
 )
 
@@ -297,6 +299,7 @@ def _model(
     use_mixer2 = 1 if full else (components >> C_MIXER2) & 1
     use_known = 1 if full else (components >> C_KNOWN) & 1
     use_rate = 1 if full else (components >> C_RATE) & 1
+    use_mixer3 = 1 if full else (components >> C_MIXER3) & 1
     lr = 16
     wbase2 = 0
     p_mix2 = 2048
@@ -305,8 +308,11 @@ def _model(
     # Version 2: the final mixer's weights (two per partial byte, after the weight sets), the APM's
     # precision (22 bits, 16 after interpolation) and the coder's (16-bit probabilities).
     v2 = version >= 2
-    final_base = weights.shape[0] - 512
+    final_base = weights.shape[0] - 768
     wf = 0
+    dot3 = 0
+    p_mix3 = 2048
+    wbase3 = 0
     apm_bits = 22 if v2 else 16
     p_bits = 16 if v2 else 12
     p_max = (1 << p_bits) - 1
@@ -470,6 +476,7 @@ def _model(
                 dot = -2047
             p_mix = squash[_ix(dot + 2048)]
             p_mix1 = p_mix
+            dot1 = dot
             if use_mixer2:  # a second weight set, chosen by the previous byte
                 wbase2 = (MIXER_SETS + (((known << 8) | c1) if use_known else c1)) * N_INPUTS
                 dot2 = _dot(weights, wbase2, x) >> 16
@@ -478,16 +485,29 @@ def _model(
                 if dot2 < -2047:
                     dot2 = -2047
                 p_mix2 = squash[_ix(dot2 + 2048)]
-                if v2:  # the two combined by a final mixer, weights chosen by the partial byte
-                    dot1 = dot
-                    wf = final_base + 2 * c0
-                    dot = (dot1 * weights[_ix(wf)] + dot2 * weights[_ix(wf + 1)]) >> 16
-                    if dot > 2047:
-                        dot = 2047
-                    if dot < -2047:
-                        dot = -2047
-                else:  # version 1: averaged
-                    dot = (dot + dot2) >> 1
+            if use_mixer3:  # a third, chosen by the column and field numbers (version 2)
+                wbase3 = (THIRD_SETS + ((min(col, 31) << 3) | min(field, 7))) * N_INPUTS
+                dot3 = _dot(weights, wbase3, x) >> 16
+                if dot3 > 2047:
+                    dot3 = 2047
+                if dot3 < -2047:
+                    dot3 = -2047
+                p_mix3 = squash[_ix(dot3 + 2048)]
+            if v2 and (use_mixer2 or use_mixer3):  # the sets combined by a final mixer, by partial byte
+                wf = final_base + 3 * c0
+                acc = dot1 * weights[_ix(wf)]
+                if use_mixer2:
+                    acc += dot2 * weights[_ix(wf + 1)]
+                if use_mixer3:
+                    acc += dot3 * weights[_ix(wf + 2)]
+                dot = acc >> 16
+                if dot > 2047:
+                    dot = 2047
+                if dot < -2047:
+                    dot = -2047
+                p_mix = squash[_ix(dot + 2048)]
+            elif use_mixer2:  # version 1: the two sets averaged
+                dot = (dot + dot2) >> 1
                 p_mix = squash[_ix(dot + 2048)]
             # APM: interpolate between two of 33 bins on the stretched probability
             sv = dot + 2048
@@ -532,10 +552,15 @@ def _model(
             _train(weights, wbase, x, (y << 12) - p_mix1, lr)
             if use_mixer2:
                 _train(weights, wbase2, x, (y << 12) - p_mix2, lr)
-                if v2:
-                    err = (y << 12) - p_mix
-                    weights[_ix(wf)] = _clamp_weight(weights[_ix(wf)] + ((dot1 * err) >> FINAL_RATE))
+            if use_mixer3:
+                _train(weights, wbase3, x, (y << 12) - p_mix3, lr)
+            if v2 and (use_mixer2 or use_mixer3):
+                err = (y << 12) - p_mix
+                weights[_ix(wf)] = _clamp_weight(weights[_ix(wf)] + ((dot1 * err) >> FINAL_RATE))
+                if use_mixer2:
                     weights[_ix(wf + 1)] = _clamp_weight(weights[_ix(wf + 1)] + ((dot2 * err) >> FINAL_RATE))
+                if use_mixer3:
+                    weights[_ix(wf + 2)] = _clamp_weight(weights[_ix(wf + 2)] + ((dot3 * err) >> FINAL_RATE))
             b = a + (wt >> 6)
             apm[_ix(b)] += ((y << apm_bits) - np.int64(apm[_ix(b)])) >> APM_RATE
             t0[_ix(c0)] = _update(t0[_ix(c0)], y, 255, rate)

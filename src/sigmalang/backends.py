@@ -361,7 +361,7 @@ CM_VERSIONS = (1, 2)
 # the payload can be checked, so a decoder bounds it; writers prime with at most 256 KiB.
 CM_MAX_PRIME = 256 << 10
 CM_SLOTS_PER_BYTE_BITS = 4  # tables sized to 16 slots per input byte when that is below the level's size
-CM_DEFAULT_COMPONENTS = 0x1FFF
+CM_DEFAULT_COMPONENTS = 0x3FFF
 CM_DEFAULT_HASH_BITS = 22
 
 
@@ -384,8 +384,8 @@ class CmBackend:
 
         if version not in CM_VERSIONS:  # an older version is written only to test its decoder
             raise ValueError(f"unknown CM model version {version}")
-        if components & ~_cm.COMPONENTS_ALL:
-            raise ValueError(f"unknown CM components {components:#x}")
+        if components & ~(_cm.COMPONENTS_V1 if version == 1 else _cm.COMPONENTS_ALL):
+            raise ValueError(f"unknown CM components {components:#x} for model version {version}")
         if not _cm.HASH_BITS_MIN <= hash_bits <= _cm.HASH_BITS_MAX:
             raise ValueError(f"CM hash bits must be {_cm.HASH_BITS_MIN}-{_cm.HASH_BITS_MAX}, got {hash_bits}")
         self.components = components
@@ -443,7 +443,8 @@ class CmBackend:
             raise BackendError(f"unknown CM model version {data[0]}")
         hash_bits = data[1]
         components, start = read_varint(data, 2, 3, lambda _: BackendError("CM payload ends inside its parameters"))
-        if not _cm.HASH_BITS_MIN <= hash_bits <= _cm.HASH_BITS_MAX or components & ~_cm.COMPONENTS_ALL:
+        known = _cm.COMPONENTS_V1 if data[0] == 1 else _cm.COMPONENTS_ALL
+        if not _cm.HASH_BITS_MIN <= hash_bits <= _cm.HASH_BITS_MAX or components & ~known:
             raise BackendError(f"CM parameters out of range: {hash_bits} hash bits, components {components:#x}")
         return data[0], components, hash_bits, start
 

@@ -42,8 +42,8 @@ def main() -> int:
     # of before components 11 and 12 (0x7ff, 0x21f), and cm-1fff-log-l6, cm-121f-prose-l4 and
     # cm-1fff-shared-l6 written with model version 1: kept as they are, decoded but not rewritten.
     valid = {
-        "cm2-1fff-log-l6": (
-            "12 KB of loghub-small at level 6 (components 0x1fff, 2^22 slots), 4 KiB frames",
+        "cm2-3fff-log-l6": (
+            "12 KB of loghub-small at level 6 (model version 2, components 0x3fff, 2^22 slots), 4 KiB frames",
             logs,
             6,
             False,
@@ -54,14 +54,14 @@ def main() -> int:
             4,
             False,
         ),
-        "cm2-1fff-shared-l6": ("the 12 KB of logs at level 6 with shared context: primed CM frames", logs, 6, True),
+        "cm2-3fff-shared-l6": ("the 12 KB of logs at level 6 with shared context: primed CM frames", logs, 6, True),
     }
     bad = {
         "bad-cm-version": ("frame 0's CM payload names model version 3", lambda p: b"\x03" + p[1:], "unknown CM model"),
         "bad-cm-hash-bits": ("frame 0's CM payload asks for 2^25 slots", lambda p: p[:1] + b"\x19" + p[2:], "CM param"),
         "bad-cm-components": (
-            "frame 0's CM payload names component bit 13",
-            lambda p: p[:2] + b"\xff\x7f" + p[4:],
+            "frame 0's CM payload names component bit 14",
+            lambda p: p[:2] + b"\xff\xff\x01" + p[4:],
             "CM param",
         ),
         "bad-cm-appended": ("frame 0's CM payload has one byte appended", lambda p: p + b"\x00", "does not end"),
