@@ -181,8 +181,8 @@ def test_squash_and_stretch_are_inverse() -> None:
 @pytest.mark.slow
 def test_kernel_with_bounds_checking(tmp_path: Path) -> None:
     """The kernel recompiled with NUMBA_BOUNDSCHECK=1: any out-of-range index raises IndexError
-    instead of reading or writing outside a table. Valid, primed and mutated payloads, every
-    component set, the smallest tables."""
+    instead of reading or writing outside a table. Valid, primed and mutated payloads, component
+    sets that use every component, both model versions, the smallest tables."""
     script = textwrap.dedent(
         """
         import random
@@ -192,8 +192,9 @@ def test_kernel_with_bounds_checking(tmp_path: Path) -> None:
         rng = random.Random(7)
         texts = [open(p, "rb").read()[:6000] for p in ARGS]
         texts += [rng.randbytes(3000), bytes(5000), b"ab" * 2000 + b"\\n" * 900]
-        for components in (0, 0x7FF, 0x21F, 0x400, 0x200):
-            backend = CmBackend(components, 12)
+        sets = [(c, 2) for c in (0, 0x7FF, 0x21F, 0x400, 0x200, 0x3FFF, 0x2200)] + [(0x1FFF, 1), (0x21F, 1)]
+        for components, version in sets:
+            backend = CmBackend(components, 12, version)
             for text in texts:
                 prime = text[:700]
                 payload = backend.encode(text, prime)
