@@ -469,29 +469,17 @@ def _model(
             else:
                 x[10] = 0
             wbase = ((mix_sel << 8) | c0) * N_INPUTS
-            dot = _dot(weights, wbase, x) >> 16
-            if dot > 2047:
-                dot = 2047
-            if dot < -2047:
-                dot = -2047
+            dot = _clamp_logit(_dot(weights, wbase, x) >> 16)
             p_mix = squash[_ix(dot + 2048)]
             p_mix1 = p_mix
             dot1 = dot
             if use_mixer2:  # a second weight set, chosen by the previous byte
                 wbase2 = (MIXER_SETS + (((known << 8) | c1) if use_known else c1)) * N_INPUTS
-                dot2 = _dot(weights, wbase2, x) >> 16
-                if dot2 > 2047:
-                    dot2 = 2047
-                if dot2 < -2047:
-                    dot2 = -2047
+                dot2 = _clamp_logit(_dot(weights, wbase2, x) >> 16)
                 p_mix2 = squash[_ix(dot2 + 2048)]
             if use_mixer3:  # a third, chosen by the column and field numbers (version 2)
                 wbase3 = (THIRD_SETS + ((min(col, 31) << 3) | min(field, 7))) * N_INPUTS
-                dot3 = _dot(weights, wbase3, x) >> 16
-                if dot3 > 2047:
-                    dot3 = 2047
-                if dot3 < -2047:
-                    dot3 = -2047
+                dot3 = _clamp_logit(_dot(weights, wbase3, x) >> 16)
                 p_mix3 = squash[_ix(dot3 + 2048)]
             if v2 and (use_mixer2 or use_mixer3):  # the sets combined by a final mixer, by partial byte
                 wf = final_base + 3 * c0
@@ -500,11 +488,7 @@ def _model(
                     acc += dot2 * weights[_ix(wf + 1)]
                 if use_mixer3:
                     acc += dot3 * weights[_ix(wf + 2)]
-                dot = acc >> 16
-                if dot > 2047:
-                    dot = 2047
-                if dot < -2047:
-                    dot = -2047
+                dot = _clamp_logit(acc >> 16)
                 p_mix = squash[_ix(dot + 2048)]
             elif use_mixer2:  # version 1: the two sets averaged
                 dot = (dot + dot2) >> 1
@@ -633,6 +617,16 @@ def _train(weights: np.ndarray, wbase: int, x: np.ndarray, err: int, lr: int) ->
     if -MIXER_SKIP <= err <= MIXER_SKIP:
         return
     _train_all(weights, wbase, x, err * lr)
+
+
+@njit(cache=True, inline="always")
+def _clamp_logit(d: int) -> int:
+    """A mixer's output in the stretched domain, clamped to -2047..2047."""
+    if d > 2047:
+        return 2047
+    if d < -2047:
+        return -2047
+    return d
 
 
 @njit(cache=True, inline="always")
