@@ -7,13 +7,15 @@ docs/FORMAT.md §7.2 specifies each step. This module holds the model's constant
 drift apart). The kernel's machine code is loaded from an on-disk cache without importing numba
 (:mod:`sigmalang._cm_native`); numba compiles it when the cache has none for this machine.
 
-Per bit, the model predicts P(bit = 1) as a 12-bit probability (0..4095 out of 4096):
+Per bit, the model predicts P(bit = 1) as a 16-bit probability (model version 2; 12-bit in
+version 1, which is still read):
 - order 0 (the partial byte), orders 1 and 2 (direct tables), orders 3, 4 and 6, two word
   contexts, a column context and a field context (hashed tables of nibble slots with check bytes),
   each a bit-history state mapped to a probability by an adaptive map;
 - a match model: the byte that followed the last occurrence of the current 6-byte context;
 - a gated mixer (one weight set per partial byte and match state, a second per previous byte and
-  number of hashed contexts that have seen the bit before) over their stretched predictions;
+  number of hashed contexts that have seen the bit before, a third per column and field number)
+  over their stretched predictions, the sets' outputs combined by a small final mixer;
 - an adaptive probability map (APM) refining the mixer's output by the order-1 context.
 """
 
@@ -147,9 +149,9 @@ LR_STEP = 14
 MIXER_SKIP = 8  # errors this small do not train the mixer
 WEIGHT_LIMIT = (1 << 23) - 1  # weights are 16.16 fixed point, clamped to about +-128
 APM_RATE = 7
-# Model versions: 2 (written) adds a final mixer in place of the average of the two weight sets, and
-# finer probabilities at the end (the APM's entries 22 bits instead of 16, the coder's 16 bits
-# instead of 12); 1 is still read. FINAL_RATE: the final mixer's learning rate, as a shift.
+# Model versions: 2 (written) adds the third weight set (bit 13), a final mixer in place of the
+# average of the weight sets, and finer probabilities at the end (the APM's entries 22 bits instead
+# of 16, the coder's 16 bits instead of 12); 1 is still read. FINAL_RATE: the final mixer's learning rate, as a shift.
 MODEL_VERSION = 2
 MODEL_VERSIONS = (1, 2)
 FINAL_RATE = 14
