@@ -35,6 +35,7 @@ from ._cm import (
     C_RATE,
     COMPONENTS_ALL,
     FINAL_RATE,
+    FINAL_WEIGHTS,
     KERNEL_ARRAYS,
     LR_END,
     LR_START,
@@ -305,10 +306,11 @@ def _model(
     p_mix2 = 2048
     dot1 = 0
     dot2 = 0
-    # Version 2: the final mixer's weights (two per partial byte, after the weight sets), the APM's
-    # precision (22 bits, 16 after interpolation) and the coder's (16-bit probabilities).
+    # Version 2: the final mixer (its weights, three per partial byte, after the weight sets), the
+    # APM's precision (22 bits, 16 after interpolation) and the coder's (16-bit probabilities).
     v2 = version >= 2
-    final_base = weights.shape[0] - 768
+    use_final = v2 and (use_mixer2 or use_mixer3)
+    final_base = weights.shape[0] - FINAL_WEIGHTS
     wf = 0
     dot3 = 0
     p_mix3 = 2048
@@ -481,7 +483,7 @@ def _model(
                 wbase3 = (THIRD_SETS + ((min(col, 31) << 3) | min(field, 7))) * N_INPUTS
                 dot3 = _clamp_logit(_dot(weights, wbase3, x) >> 16)
                 p_mix3 = squash[_ix(dot3 + 2048)]
-            if v2 and (use_mixer2 or use_mixer3):  # the sets combined by a final mixer, by partial byte
+            if use_final:  # the sets combined by a final mixer, by partial byte
                 wf = final_base + 3 * c0
                 acc = dot1 * weights[_ix(wf)]
                 if use_mixer2:
@@ -538,7 +540,7 @@ def _model(
                 _train(weights, wbase2, x, (y << 12) - p_mix2, lr)
             if use_mixer3:
                 _train(weights, wbase3, x, (y << 12) - p_mix3, lr)
-            if v2 and (use_mixer2 or use_mixer3):
+            if use_final:
                 err = (y << 12) - p_mix
                 weights[_ix(wf)] = _clamp_weight(weights[_ix(wf)] + ((dot1 * err) >> FINAL_RATE))
                 if use_mixer2:
@@ -662,8 +664,18 @@ def native_entry(full: bool) -> tuple[str, bytes]:
     pointer: Any = types.CPointer
     u8p = pointer(types.uint8)
     i64 = types.int64
-    params = ["buf_p", "buf_n", "start", "decoding", "payload_p", "payload_n", "out_p", "out_n", "components"]
-    params.append("version")
+    params = [
+        "buf_p",
+        "buf_n",
+        "start",
+        "decoding",
+        "payload_p",
+        "payload_n",
+        "out_p",
+        "out_n",
+        "components",
+        "version",
+    ]
     argtypes = [u8p, i64, i64, i64, u8p, i64, u8p, i64, i64, i64]
     views = ["carray(buf_p, (buf_n,))", "start", "decoding != 0", "carray(payload_p, (payload_n,))"]
     views.append("carray(out_p, (out_n,))")
