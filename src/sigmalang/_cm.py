@@ -21,6 +21,7 @@ version 1, which is still read):
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable
 from typing import Any
@@ -179,6 +180,12 @@ def _apm_row(bits: int) -> np.ndarray:
 
 _APM_ROWS = {1: _apm_row(16), 2: _apm_row(22)}  # by model version
 
+# What coding a bit costs, for inspection only (never for coding): -log2(p) in 256ths of a bit for
+# the probability p = (i + 1/2) / 4096 the model gave the bit's actual value, i = 0..4095. The
+# kernel adds these up per byte when asked (:func:`code`'s *costs*).
+COST_SCALE = 256
+COST_OF = np.array([round(-math.log2((i + 0.5) / 4096) * COST_SCALE) for i in range(4096)], dtype=np.int32)
+
 
 def _zeros_aligned(size: int) -> np.ndarray:
     """Zeroed bytes starting on a 64-byte boundary: a group of four 16-byte slots (the three a
@@ -206,6 +213,8 @@ KERNEL_ARRAYS: tuple[tuple[str, Any], ...] = (
     ("scratch", np.int64),
     ("maps", np.uint32),
     ("x", np.int32),
+    ("cost_of", np.int32),
+    ("costs", np.int32),
 )
 
 Kernel = Callable[..., int]
@@ -259,13 +268,20 @@ def code(
     hash_bits: int,
     kind: str | None = None,
     version: int = MODEL_VERSION,
+    costs: np.ndarray | None = None,
 ) -> int:
     """Run the kernel (:func:`sigmalang._cm_kernel._run`) for model *version* with fresh tables
     (allocated here, by numpy, so that large ones get transparent huge pages where the system
-    offers them)."""
+    offers them). With *costs* (an int32 array as long as *buf*, zeroed), the kernel also adds to
+    ``costs[i]`` what coding byte i cost, in ``COST_SCALE``-ths of a bit: what ``sigmalang inspect``
+    shows; it changes no output byte."""
     for name, array in (("buf", buf), ("payload", payload), ("out", out)):
         if array.dtype != np.uint8 or array.ndim != 1 or not array.flags.c_contiguous:
             raise TypeError(f"{name} must be a contiguous 1-D uint8 array")
+    if costs is None:
+        costs = np.zeros(0, dtype=np.int32)
+    elif costs.dtype != np.int32 or costs.shape != buf.shape or not costs.flags.c_contiguous:
+        raise TypeError("costs must be a contiguous int32 array as long as buf")
     if not 0 <= start <= buf.shape[0]:
         raise ValueError(f"start {start} outside 0..{buf.shape[0]}")
     known = COMPONENTS_V1 if version == 1 else COMPONENTS_ALL
@@ -299,5 +315,7 @@ def code(
             np.zeros(7 * N_HASHED, dtype=np.int64),
             np.full(256 + 64, 1 << 31, dtype=np.uint32),
             np.zeros(N_INPUTS, dtype=np.int32),
+            COST_OF,
+            costs,
         )
     )

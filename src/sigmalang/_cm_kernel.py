@@ -186,13 +186,16 @@ def _run(
     scratch: np.ndarray,
     maps: np.ndarray,
     x: np.ndarray,
+    cost_of: np.ndarray,
+    costs: np.ndarray,
 ) -> int:
     """Model buf[0:start] (no coding), then code buf[start:]: encode into *out*, or decode from
     *payload* into buf. Returns the bytes written (encoding) or -1 if *out* is too small; when
     decoding, 0 if the payload was consumed exactly, else -2 (damage). The tables come zeroed or
     initialised (:func:`code`); so do the small working arrays: *scratch* (int64, 7 rows of
     N_HASHED), *maps* (uint32, the order-0 map then the match model's map, 256 + 64 entries at
-    2^31) and *x* (int32, N_INPUTS): the kernel allocates nothing.
+    2^31) and *x* (int32, N_INPUTS): the kernel allocates nothing. *cost_of* and *costs* are for
+    inspection and change no output byte: see :func:`sigmalang._cm.code`.
 
     The full component set (every level from 5 up) has a copy of the model compiled for it alone:
     with the set known when compiling, the component loops have fixed bounds and fixed offsets
@@ -222,6 +225,8 @@ def _run(
             scratch,
             maps,
             x,
+            cost_of,
+            costs,
         )
     return _model(
         buf,
@@ -247,6 +252,8 @@ def _run(
         scratch,
         maps,
         x,
+        cost_of,
+        costs,
     )
 
 
@@ -275,6 +282,8 @@ def _model(
     scratch: np.ndarray,
     maps: np.ndarray,
     x: np.ndarray,
+    cost_of: np.ndarray,
+    costs: np.ndarray,
 ) -> int:
     """:func:`_run`'s model; *full* (a constant where it is called) says that *components* is the
     full set."""
@@ -318,6 +327,9 @@ def _model(
     apm_bits = 22 if v2 else 16
     p_bits = 16 if v2 else 12
     p_max = (1 << p_bits) - 1
+    # Inspection only: each byte's cost added to costs[pos] when costs is as long as buf (see
+    # sigmalang._cm.code), from cost_of (4096 entries) at the probability of the actual bit.
+    track = costs.shape[0] == end and cost_of.shape[0] == 4096
 
     ctx = scratch[3 * N_HASHED : 4 * N_HASHED]  # context hash of each hashed component, per byte
     slot = scratch[4 * N_HASHED : 5 * N_HASHED]  # byte offset of each component's current slot
@@ -519,6 +531,8 @@ def _model(
                     x2 = xmid
                 else:
                     x1 = xmid + 1
+                if track:
+                    costs[_ix(pos)] += cost_of[_ix((p if y else p_max + 1 - p) >> (p_bits - 12))]
                 while ((x1 ^ x2) & 0xFF000000) == 0:
                     if decoding:
                         if n_in >= payload.shape[0]:
