@@ -36,7 +36,7 @@ class PpmdBackend:
     """PPMd variant H (Ppmd7) via ``pyppmd``, with its parameters in the payload.
 
     Payload: ``order`` (1 byte; with bit 7 set in a primed payload, PPMD_FRESH_CODER) | model
-    memory in MiB (LEB128 varint) | the PPMd stream, which ends with PPMd's end mark and the
+    memory in MiB (LEB128 varint, 1-2 bytes) | the PPMd stream, which ends with PPMd's end mark and the
     coder's flush. The decoder reads exactly *size* symbols, then requires the end mark, every
     byte of the stream read and the range decoder's Code at 0: the encoder's one spelling
     (docs/FORMAT.md §7.3). With *verify*, every encoding is checked before it is returned: an
@@ -226,7 +226,8 @@ class PpmdBackend:
         order = data[0]
         fresh = primed and bool(order & PPMD_FRESH_CODER)
         order &= ~PPMD_FRESH_CODER if primed else 0xFF
-        memory_mib, start = read_varint(data, 1, 3, lambda _: BackendError("PPMd payload ends inside its parameters"))
+        # 1-1024 takes 1 or 2 bytes (FORMAT.md §7.3): a longer or padded varint is an error, as a cut one
+        memory_mib, start = read_varint(data, 1, 2, lambda _: BackendError("PPMd payload ends inside its parameters"))
         if not PPMD_MIN_ORDER <= order <= PPMD_MAX_ORDER or not 1 <= memory_mib <= PPMD_MAX_MEMORY_MIB:
             raise BackendError(f"PPMd parameters out of range: order {order}, {memory_mib} MiB")
         return order, memory_mib, fresh, start
