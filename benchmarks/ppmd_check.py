@@ -10,7 +10,7 @@ Usage::
    (benchmarks/ppmd_decode_speed.py also times primed frames).
 2. Damaged streams: child processes each decode 3,000 damaged PPMd payloads (cut short, one bit
    flipped, or a random tail) of tests/fixtures/loghub-small.log; printed is how many children
-   glibc aborted, with the zero-byte runway after the stream (backends.PPMD_RUNWAY) and without.
+   glibc aborted, with the zero-byte runway after the stream (_backend_ppmd.PPMD_RUNWAY) and without.
 """
 
 from __future__ import annotations
@@ -30,10 +30,10 @@ CORPUS = Path(os.environ.get("SIGMALANG_CORPUS", "corpus"))
 
 CHILD = """
 import random, sys
-from sigmalang import backends
+from sigmalang import _backend_ppmd
 from sigmalang.backends import BackendError, PpmdBackend
 if sys.argv[3] == "off":
-    backends._RUNWAY, backends.PPMD_RUNWAY = b"", 0
+    _backend_ppmd._RUNWAY, _backend_ppmd.PPMD_RUNWAY = b"", 0
 data = open(sys.argv[1], "rb").read()
 rng = random.Random(int(sys.argv[2]))
 for i in range(3000):

@@ -21,7 +21,7 @@ import os
 import time
 from pathlib import Path
 
-from sigmalang import backends
+from sigmalang import _backend_ppmd, backends
 from sigmalang.cli import parse_size
 from sigmalang.codec import decode_chunk, encode_chunk, level_spec
 
@@ -41,8 +41,8 @@ def encode_all(data: bytes, level: int, chunk: int, mode: str) -> tuple[float, l
     backend = backends.get_backend(spec.backend, spec.backend_level, spec.memory_mib, verify=spec.verify)
     assert isinstance(backend, backends.PpmdBackend), "the level must use PPMd"
     backend.verify = mode != "none"
-    block = backends.PPMD_BLOCK
-    backends.PPMD_BLOCK = 0 if mode == "decode" else block  # 0: no length clears an encoding
+    block = _backend_ppmd.PPMD_BLOCK
+    _backend_ppmd.PPMD_BLOCK = 0 if mode == "decode" else block  # 0: no length clears an encoding
     checks = backend.full_checks
     try:
         started = time.perf_counter()
@@ -52,7 +52,7 @@ def encode_all(data: bytes, level: int, chunk: int, mode: str) -> tuple[float, l
             frames.append((encoded.transform, encoded.backend, encoded.data))
         seconds = time.perf_counter() - started
     finally:
-        backends.PPMD_BLOCK = block
+        _backend_ppmd.PPMD_BLOCK = block
         backend.verify = spec.verify
     return seconds, frames, backend.full_checks - checks
 

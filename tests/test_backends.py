@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sigmalang import backends
+from sigmalang import _backend_ppmd, backends
 from sigmalang.backends import PPMD, PPMD_SLICE, STORE, ZSTD, BackendError, PpmdBackend, get_backend
 from sigmalang.glyph import encode_varint
 
@@ -54,7 +54,7 @@ def test_ppmd_verification_catches_a_bad_encoding(monkeypatch: pytest.MonkeyPatc
         return real(self, payload, size, prime)[:-1]
 
     monkeypatch.setattr(PpmdBackend, "decode", short_by_one)
-    monkeypatch.setattr(backends, "PPMD_BLOCK", 0)  # no output length clears it: decode it
+    monkeypatch.setattr(_backend_ppmd, "PPMD_BLOCK", 0)  # no output length clears it: decode it
     with pytest.raises(BackendError):
         backend.encode(data)
 
@@ -85,7 +85,7 @@ def test_ppmd_verification_catches_pyppmd_dropping_a_byte(monkeypatch: pytest.Mo
     if whole == sliced:
         pytest.skip("this pyppmd no longer drops output bytes")
     assert len(whole) >= backends.PPMD_BLOCK  # the loss happens only past the first block
-    monkeypatch.setattr(backends, "PPMD_SLICE", 1 << 20)  # feed it whole, as a naive encoder would
+    monkeypatch.setattr(_backend_ppmd, "PPMD_SLICE", 1 << 20)  # feed it whole, as a naive encoder would
     backend = PpmdBackend(6, 16, verify=True)
     with pytest.raises(BackendError):
         backend.encode(data)
@@ -289,7 +289,7 @@ def test_ppmd_decode_encodes_nothing_for_an_independent_frame(monkeypatch: pytes
         made.append(args)
         return real(*args)
 
-    monkeypatch.setattr(backends.pyppmd, "Ppmd7Encoder", counting)
+    monkeypatch.setattr(_backend_ppmd.pyppmd, "Ppmd7Encoder", counting)
     assert PpmdBackend().decode(payload, len(data)) == data
     with pytest.raises(BackendError, match="does not end where expected"):
         PpmdBackend().decode(payload[:-1] + b"\x01", len(data))
@@ -437,12 +437,13 @@ def test_ppmd_memory_is_checked_before_anything_is_allocated(monkeypatch: pytest
     """A payload naming more model memory than the format allows is refused before a model (or the
     primer's encoder) is made."""
     made = []
-    monkeypatch.setattr(backends.pyppmd, "Ppmd7Decoder", lambda *a: made.append(a))
-    monkeypatch.setattr(backends.pyppmd, "Ppmd7Encoder", lambda *a: made.append(a))
-    for memory in (1025, 1 << 20):
+    monkeypatch.setattr(_backend_ppmd.pyppmd, "Ppmd7Decoder", lambda *a: made.append(a))
+    monkeypatch.setattr(_backend_ppmd.pyppmd, "Ppmd7Encoder", lambda *a: made.append(a))
+    # 1025 is too large; a varint of 3 bytes (from 16384) is longer than the field's 2 bytes
+    for memory, message in ((1025, "out of range"), (1 << 14, "ends inside"), (1 << 20, "ends inside")):
         for first, prime in ((6, b""), (6 | backends.PPMD_FRESH_CODER, b"context"), (6, b"context")):
             payload = bytes([first]) + backends.encode_varint(memory) + bytes(16)
-            with pytest.raises(BackendError, match="out of range"):
+            with pytest.raises(BackendError, match=message):
                 PpmdBackend().decode(payload, 100, prime)
     assert made == []
 

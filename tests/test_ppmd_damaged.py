@@ -4,7 +4,7 @@ pyppmd 1.3.1 corrupts the heap when a ``Ppmd7Decoder`` that a damaged stream lef
 input is freed or resumed; glibc then aborts the interpreter at some later allocation ("corrupted
 size vs. prev_size"). This input did so within 64 damaged decodes before the backend drained such
 decoders, and streams cut short still did, more rarely, until the decoder was given a runway of
-zero bytes after the stream (backends.PPMD_RUNWAY) so that it never waits.
+zero bytes after the stream (_backend_ppmd.PPMD_RUNWAY) so that it never waits.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pathlib import Path
 import pyppmd
 import pytest
 
-from sigmalang import backends
+from sigmalang import _backend_ppmd
 from sigmalang.backends import PPMD, BackendError, PpmdBackend, get_backend
 
 LOGS = (Path(__file__).parent / "fixtures" / "loghub-small.log").read_bytes()
@@ -46,17 +46,17 @@ def test_truncated_stream_is_an_error(cut: int) -> None:
 
 
 def test_a_damaged_stream_never_leaves_the_decoder_waiting_for_input(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The runway of zero bytes after the stream (backends.PPMD_RUNWAY) gives a damaged stream
+    """The runway of zero bytes after the stream (_backend_ppmd.PPMD_RUNWAY) gives a damaged stream
     input where pyppmd's decoding thread would otherwise wait for more: the state in which freeing
     or resuming the decoder corrupts the heap. Cut at every position, no decoder is left waiting."""
     waiting = []
-    real_drain = backends._drain
+    real_drain = _backend_ppmd._drain
 
     def record(decoder: pyppmd.Ppmd7Decoder) -> None:
         waiting.append(decoder.needs_input and not decoder.eof)
         real_drain(decoder)
 
-    monkeypatch.setattr(backends, "_drain", record)
+    monkeypatch.setattr(_backend_ppmd, "_drain", record)
     data = LOGS[:1500]
     for order in (2, 6, 64):
         backend = PpmdBackend(order, 1)

@@ -148,17 +148,20 @@ def test_stored_vector_is_reproduced_by_compress(entry: dict[str, Any]) -> None:
 
 @pytest.mark.parametrize("entry", _params("damaged"))
 def test_damaged_vector_raises_recorded_error(entry: dict[str, Any]) -> None:
+    """Every decoder raises the recorded error; the random-access reader raises the entry's
+    ``indexed`` error instead where it has one (a fault it meets through the index first)."""
     stream = (VECTORS / entry["file"]).read_bytes()
-    wanted = (entry["error"], entry["frame"], entry["offset"])
     wrong = []
     for name, decode in decoders(entry_book(entry)).items():
+        expected = entry.get("indexed", entry) if name.startswith("open()") else entry
+        wanted = (expected["error"], expected["frame"], expected["offset"])
         with pytest.raises(sigmalang.SigmaError) as info:
             decode(stream)
         exc = info.value
         got = (type(exc).__name__, getattr(exc, "frame", None), getattr(exc, "offset", None))
-        if got != wanted or entry["message"] not in str(exc):
-            wrong.append(f"{name}: {got} {str(exc)!r}")
-    assert not wrong, f"expected {wanted} with {entry['message']!r}; got:\n" + "\n".join(wrong)
+        if got != wanted or expected["message"] not in str(exc):
+            wrong.append(f"{name}: {got} {str(exc)!r}, expected {wanted} with {expected['message']!r}")
+    assert not wrong, "\n".join(wrong)
 
 
 @pytest.mark.parametrize("entry", _params("damaged"))

@@ -1,27 +1,22 @@
 """The context-mixing model's compiled kernel (numba): one function, :func:`_run`, both encodes and
 decodes, following docs/FORMAT.md §7.2 step by step (the model itself is :func:`_model`, compiled
-once for the full component set and once for any set); the tables and constants it uses are in
+once for the full component set and once for any set); the operations it is built from, each
+compiled inline into it, are in :mod:`sigmalang._cm_ops`; the tables and constants it uses are in
 :mod:`sigmalang._cm`, which also loads the compiled code (see :mod:`sigmalang._cm_native`).
 
 Safety without bounds checks (numba compiles none): every table index is reduced by a mask or
 taken from a value whose range the table was sized for, whatever the input bytes are. The tests
 also run the kernel with ``NUMBA_BOUNDSCHECK=1``, which does not reach inside the vector
-operation of the mixer's update (:func:`_train_all`): it touches weights[F : F + 12] for a
-weight set's start F (a multiple of 12 below the table's end) and the 12 inputs. Prefetch hints
-(:func:`_prefetch`) read nothing and cannot fault. The kernel allocates nothing: its caller
-passes every table and working array.
+operation of the mixer's update (:func:`~sigmalang._cm_ops._train_all`): it touches
+weights[F : F + 12] for a weight set's start F (a multiple of 12 below the table's end) and the 12
+inputs. Prefetch hints (:func:`~sigmalang._cm_ops._prefetch`) read nothing and cannot fault. The
+kernel allocates nothing: its caller passes every table and working array.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
-from llvmlite import ir
-from numba import cfunc, njit, types
-from numba.core import cgutils
-from numba.extending import intrinsic
-from numba.np.numpy_support import carray, from_dtype
+from numba import njit
 
 from ._cm import (
     APM_RATE,
@@ -36,130 +31,20 @@ from ._cm import (
     COMPONENTS_ALL,
     FINAL_RATE,
     FINAL_WEIGHTS,
-    KERNEL_ARRAYS,
     LR_END,
     LR_START,
     LR_STEP,
     MATCH_MIN,
     MIXER_SETS,
-    MIXER_SKIP,
     MODEL_VERSION,
     N_HASHED,
     N_INPUTS,
     STATE_MAP_LIMIT,
     THIRD_SETS,
-    WEIGHT_LIMIT,
 )
+from ._cm_ops import _clamp_logit, _clamp_weight, _dot, _hash, _ix, _prefetch, _slot_hashes, _train, _update
 
 # --- the kernel ---------------------------------------------------------------------------------
-
-
-def _function(module: Any, fnty: Any, name: str) -> Any:
-    """The LLVM function *name* (an intrinsic) declared in *module*."""
-    return cgutils.get_or_insert_function(module, fnty, name)  # type: ignore[no-untyped-call]
-
-
-def _prefetch_typing(typingctx: Any, arr: Any, index: Any) -> Any:
-    """A hint that arr[index] will be read soon (LLVM's prefetch: read, high locality). It changes
-    no value, and an address outside the array is harmless (a prefetch never faults); the kernel
-    only passes indices it could also read."""
-    sig = types.void(arr, index)
-
-    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
-        data = context.make_array(signature.args[0])(context, builder, args[0]).data
-        byte_ptr = ir.IntType(8).as_pointer()
-        fnty = ir.FunctionType(ir.VoidType(), [byte_ptr] + [ir.IntType(32)] * 3)
-        fn = _function(builder.module, fnty, "llvm.prefetch.p0i8")
-        address = builder.bitcast(builder.gep(data, [args[1]]), byte_ptr)
-        i32 = ir.IntType(32)
-        builder.call(fn, [address, ir.Constant(i32, 0), ir.Constant(i32, 3), ir.Constant(i32, 1)])
-        return context.get_dummy_value()
-
-    return sig, codegen
-
-
-_prefetch: Any = intrinsic(_prefetch_typing)
-
-
-# The mixer's update works on all 12 weights at once: an LLVM vector operation, which the compiler
-# maps to the machine's SIMD instructions (it does not vectorise the plain loop by itself, since
-# it cannot tell the weights and the inputs apart in memory). Integer results are exactly those of
-# the scalar definition in docs/FORMAT.md.
-_I32, _I64 = ir.IntType(32), ir.IntType(64)
-_V32 = ir.VectorType(_I32, N_INPUTS)
-
-
-def _vector_at(context: Any, builder: Any, array_type: Any, array: Any, offset: Any) -> Any:
-    """Pointer to the 12 int32 values array[offset : offset + 12]."""
-    data = context.make_array(array_type)(context, builder, array).data
-    return builder.bitcast(builder.gep(data, [offset]), _V32.as_pointer())
-
-
-def _train_all_typing(typingctx: Any, weights: Any, wbase: Any, x: Any, err: Any) -> Any:
-    """weights[wbase + k] += (x[k] * err) >> 16, clamped to +-WEIGHT_LIMIT, for k in 0..11, where
-    *err* is the error times the learning rate. 32 bits suffice: |x| < 2^11 and |err| < 2^12 * 40,
-    and a weight stays within 2^23."""
-
-    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
-        w_ptr = _vector_at(context, builder, signature.args[0], args[0], args[1])
-        w = builder.load(w_ptr, align=4)
-        xs = builder.load(_vector_at(context, builder, signature.args[2], args[2], ir.Constant(_I64, 0)), align=4)
-        e = builder.insert_element(ir.Constant(_V32, ir.Undefined), builder.trunc(args[3], _I32), ir.Constant(_I32, 0))
-        e = builder.shuffle_vector(e, ir.Constant(_V32, ir.Undefined), ir.Constant(_V32, [0] * N_INPUTS))
-        w = builder.add(w, builder.ashr(builder.mul(xs, e), ir.Constant(_V32, [16] * N_INPUTS)))
-        hi = ir.Constant(_V32, [WEIGHT_LIMIT] * N_INPUTS)
-        lo = ir.Constant(_V32, [-WEIGHT_LIMIT] * N_INPUTS)
-        w = builder.select(builder.icmp_signed(">", w, hi), hi, w)
-        w = builder.select(builder.icmp_signed("<", w, lo), lo, w)
-        builder.store(w, w_ptr, align=4)
-        return context.get_dummy_value()
-
-    return types.void(weights, wbase, x, err), codegen
-
-
-_train_all: Any = intrinsic(_train_all_typing)
-
-
-@njit(cache=True, inline="always")
-def _mix32(x: int) -> int:
-    x = (x * 0x2C1B3C6D) & 0xFFFFFFFF
-    x ^= x >> 15
-    x = (x * 0x297A2D39) & 0xFFFFFFFF
-    x ^= x >> 13
-    return x
-
-
-@njit(cache=True, inline="always")
-def _hash(a: int, b: int, k: int) -> int:
-    return _mix32((_mix32((a + k * 0x3C6EF372) & 0xFFFFFFFF) + b) & 0xFFFFFFFF)
-
-
-@njit(cache=True, inline="always")
-def _slot_hashes(
-    ctx: np.ndarray,
-    active: np.ndarray,
-    n_active: int,
-    full: bool,
-    c0: int,
-    hashes: np.ndarray,
-    slots: np.ndarray,
-    slot_mask: int,
-) -> None:
-    """Each hashed component's slot hash for the nibble that starts at partial byte c0. Each lookup
-    is likely a cache miss in a large table: every component's slot group is requested here, so
-    that the misses overlap, well before the slots are probed."""
-    for k in range(n_active):
-        h = _mix32((ctx[_ix(k if full else active[k])] + c0 * 0x9E3779B1) & 0xFFFFFFFF)
-        hashes[k] = h
-        _prefetch(slots, (h & slot_mask) << 4)
-
-
-@njit(cache=True, inline="always")
-def _ix(i: int) -> int:
-    """A table index as an unsigned integer. Every index in the kernel is non-negative by
-    construction; indexing with an unsigned value spares the negative-index wraparound numba
-    otherwise compiles into every access (worth about 5% of the coder's time)."""
-    return np.uint64(i)  # type: ignore[return-value]
 
 
 @njit(cache=True)
@@ -613,96 +498,3 @@ def _model(
         n_out += 1
         x1 = (x1 << 8) & 0xFFFFFFFF
     return n_out
-
-
-@njit(cache=True, inline="always")
-def _dot(weights: np.ndarray, wbase: int, x: np.ndarray) -> int:
-    """sum(x[k] * weights[wbase + k] for k in 0..11), in 64 bits. Scalar on purpose: the inputs
-    were just stored one by one, and a vector load of them would wait for those stores to reach
-    the cache (about 10% of the coder's time)."""
-    acc = 0
-    for k in range(N_INPUTS):
-        acc += np.int64(x[k]) * weights[_ix(wbase + k)]
-    return acc
-
-
-@njit(cache=True, inline="always")
-def _train(weights: np.ndarray, wbase: int, x: np.ndarray, err: int, lr: int) -> None:
-    """One weight set moved along its inputs by the error at learning rate *lr* (16ths; skipped
-    when the error is tiny). At lr = 16 this is (x * err) >> 12, the rate without component 12."""
-    if -MIXER_SKIP <= err <= MIXER_SKIP:
-        return
-    _train_all(weights, wbase, x, err * lr)
-
-
-@njit(cache=True, inline="always")
-def _clamp_logit(d: int) -> int:
-    """A mixer's output in the stretched domain, clamped to -2047..2047."""
-    if d > 2047:
-        return 2047
-    if d < -2047:
-        return -2047
-    return d
-
-
-@njit(cache=True, inline="always")
-def _clamp_weight(w: int) -> int:
-    if w > WEIGHT_LIMIT:
-        return WEIGHT_LIMIT
-    if w < -WEIGHT_LIMIT:
-        return -WEIGHT_LIMIT
-    return w
-
-
-@njit(cache=True, inline="always")
-def _update(entry: int, y: int, limit: int, rate: np.ndarray) -> int:
-    """An adaptive map entry (22-bit probability above a 10-bit count) moved toward bit *y*."""
-    n = entry & 1023
-    p = entry >> 10
-    p += (((y << 22) - p) * rate[_ix(n)]) >> 17
-    if n < limit:
-        n += 1
-    return int((p << 10) | n)
-
-
-# --- the native entry point ---------------------------------------------------------------------
-
-
-def native_entry(full: bool) -> tuple[str, bytes]:
-    """Compile one of :func:`_run`'s two copies of the model behind a C entry point: with *full*,
-    the copy for the full component set (the set then a constant), else the copy for any set.
-    Returns the entry point's symbol name and its machine code (an object file for this machine).
-    The entry takes :func:`_run`'s arguments, each array as a pointer and a length (in
-    ``KERNEL_ARRAYS``' order after the first six), and the integers as int64. Each copy is compiled
-    only when a process first needs it: the default levels never compile the general one."""
-    pointer: Any = types.CPointer
-    u8p = pointer(types.uint8)
-    i64 = types.int64
-    params = [
-        "buf_p",
-        "buf_n",
-        "start",
-        "decoding",
-        "payload_p",
-        "payload_n",
-        "out_p",
-        "out_n",
-        "components",
-        "version",
-    ]
-    argtypes = [u8p, i64, i64, i64, u8p, i64, u8p, i64, i64, i64]
-    views = ["carray(buf_p, (buf_n,))", "start", "decoding != 0", "carray(payload_p, (payload_n,))"]
-    views.append("carray(out_p, (out_n,))")
-    views.append(f"{COMPONENTS_ALL}, {MODEL_VERSION}, True" if full else "components, version, False")
-    for name, dtype in KERNEL_ARRAYS:
-        params += [f"{name}_p", f"{name}_n"]
-        argtypes += [pointer(from_dtype(np.dtype(dtype))), i64]
-        views.append(f"carray({name}_p, ({name}_n,))")
-    source = f"def entry({', '.join(params)}):\n    return model({', '.join(views)})\n"
-    # A fresh compilation, not numba's on-disk cache of _run: that cache is keyed by this file's
-    # time stamp alone, and would not notice a change to the constants in _cm.py.
-    namespace: dict[str, Any] = {"carray": carray, "model": njit(_model.py_func, inline="always")}
-    exec(source, namespace)  # a Python function with one named parameter per C argument
-    compiled = cfunc(types.int64(*argtypes))(namespace["entry"])
-    library: Any = compiled._library  # type: ignore[attr-defined]
-    return str(compiled.native_name), bytes(library._get_compiled_object())

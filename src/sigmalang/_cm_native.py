@@ -2,7 +2,7 @@
 
 numba's own cache keeps the compiled kernel, but loading it initialises numba's whole compiler
 (about a second, and some 130 MiB of memory in every process that codes a frame). This module
-keeps the same machine code, behind a C entry point (:func:`sigmalang._cm_kernel.native_entry`), in
+keeps the same machine code, behind a C entry point (:func:`native_entry`), in
 a file of its own, and loads it itself (:mod:`sigmalang._elf`, for x86-64 ELF objects) or with llvmlite's JIT linker:
 a process that finds the file needs neither numba's compiler nor its memory, and on x86-64 Linux
 not LLVM either.
@@ -39,7 +39,7 @@ from ._cm import KERNEL_ARRAYS
 
 MAGIC = b"SGLCMK1\n"
 _HERE = Path(__file__).resolve().parent
-_SOURCES = ("_cm.py", "_cm_kernel.py", "_cm_native.py")
+_SOURCES = ("_cm.py", "_cm_kernel.py", "_cm_ops.py", "_cm_native.py")
 
 # Runtime helpers the compiled entry point refers to only on paths taken when the kernel raises an
 # exception, which it never does (it raises nothing and allocates nothing): they are bound to a
@@ -245,13 +245,58 @@ def _works(path: str, expected: str) -> bool:
     return check.returncode == 0 and check.stdout.strip() == expected
 
 
+def native_entry(full: bool) -> tuple[str, bytes]:
+    """Compile one of :func:`~sigmalang._cm_kernel._run`'s two copies of the model behind a C entry
+    point: with *full*, the copy for the full component set (the set then a constant), else the
+    copy for any set. Returns the entry point's symbol name and its machine code (an object file
+    for this machine). The entry takes ``_run``'s arguments, each array as a pointer and a length
+    (in ``KERNEL_ARRAYS``' order after the first six), and the integers as int64. Each copy is
+    compiled only when a process first needs it: the default levels never compile the general one.
+    numba is imported here, when a cache file is built, never when one is loaded."""
+    from numba import cfunc, njit, types
+    from numba.np.numpy_support import carray, from_dtype
+
+    from ._cm import COMPONENTS_ALL, MODEL_VERSION
+    from ._cm_kernel import _model
+
+    pointer: Any = types.CPointer
+    u8p = pointer(types.uint8)
+    i64 = types.int64
+    params = [
+        "buf_p",
+        "buf_n",
+        "start",
+        "decoding",
+        "payload_p",
+        "payload_n",
+        "out_p",
+        "out_n",
+        "components",
+        "version",
+    ]
+    argtypes = [u8p, i64, i64, i64, u8p, i64, u8p, i64, i64, i64]
+    views = ["carray(buf_p, (buf_n,))", "start", "decoding != 0", "carray(payload_p, (payload_n,))"]
+    views.append("carray(out_p, (out_n,))")
+    views.append(f"{COMPONENTS_ALL}, {MODEL_VERSION}, True" if full else "components, version, False")
+    for name, dtype in KERNEL_ARRAYS:
+        params += [f"{name}_p", f"{name}_n"]
+        argtypes += [pointer(from_dtype(np.dtype(dtype))), i64]
+        views.append(f"carray({name}_p, ({name}_n,))")
+    source = f"def entry({', '.join(params)}):\n    return model({', '.join(views)})\n"
+    # A fresh compilation, not numba's on-disk cache of _run: that cache is keyed by _cm_kernel.py's
+    # time stamp alone, and would not notice a change to the constants in _cm.py or to _cm_ops.py.
+    namespace: dict[str, Any] = {"carray": carray, "model": njit(_model.py_func, inline="always")}
+    exec(source, namespace)  # a Python function with one named parameter per C argument
+    compiled = cfunc(types.int64(*argtypes))(namespace["entry"])
+    library: Any = compiled._library  # type: ignore[attr-defined]
+    return str(compiled.native_name), bytes(library._get_compiled_object())
+
+
 def _build(name: str, full: bool) -> tuple[str, bytes] | None:
     """Compile the entry point of one copy of the model (*full*: the full set's) with numba,
     check it in a separate process and store it in the first cache folder that takes it; None if
     the check fails."""
-    from . import _cm_kernel
-
-    symbol, obj = _cm_kernel.native_entry(full)
+    symbol, obj = native_entry(full)
     blob = _serialise(symbol, obj)
     expected = SAMPLE_DIGEST
     for folder in _cache_dirs():

@@ -182,6 +182,12 @@ def ppmd_vectors() -> tuple[list[Entry], list[Entry]]:
             "frame 0 (independent) has bit 7 of its PPMd order byte set, which only a primed payload may",
             "PPMd parameters out of range: order 134, 16 MiB",
         ),
+        (
+            "bad-ppmd-memory-3-bytes",
+            payload[:1] + encode_varint(1 << 14) + payload[2:],
+            "frame 0's PPMd payload names 16384 MiB of model memory, a varint of 3 bytes where the field has at most 2",
+            "PPMd payload ends inside its parameters",
+        ),
     ):
         blob, offsets = assemble([(text, 0, PPMD, data_, False)], 4096, 3, False)
         bad.append(

@@ -269,6 +269,9 @@ class Damaged:
     offset: int | None
     message: str
     known_bug: str | None = None
+    # What the random-access reader (sigmalang.open on a seekable file) raises instead, where it
+    # meets the fault through the index first: (error, frame, offset, message).
+    indexed: tuple[str, int | None, int | None, str] | None = None
 
 
 def damaged_vectors(text: bytes) -> dict[str, Damaged]:
@@ -663,6 +666,19 @@ def damaged_vectors(text: bytes) -> dict[str, Damaged]:
         index.offset,
         "total size 441 is not the sum of frame sizes 440",
     )
+    # The entries reordered: the index keeps its size, total and CRC32C, and still leads back to
+    # the stream's start, so a reader that seeks by it reads frame 2 where the index says it is.
+    swapped = frame_body(index, lambda b: index_body(base, [f0, f1, frames[3], f2]) + b[-16:])
+    v["bad-index-entries-swapped"] = Damaged(
+        "index entries of frames 2 and 3 swapped (a valid CRC32C): read forward, the index does not"
+        " match the frames read; read through the index, frame 2 is not the record the index lists",
+        swapped,
+        fe,
+        None,
+        index.offset,
+        "index lists 4 frames that do not match the 4 read",
+        indexed=(fe, 2, f2.offset, "frame does not match the index"),
+    )
     v["bad-content-checksum"] = Damaged(
         "index holds a wrong BLAKE2b content checksum",
         frame_body(index, lambda b: b[:-16] + bytes(16)),
@@ -833,6 +849,8 @@ def write_all(out: Path) -> dict[str, object]:
         }
         if d.known_bug:
             entry["known_bug"] = d.known_bug
+        if d.indexed:
+            entry["indexed"] = dict(zip(("error", "frame", "offset", "message"), d.indexed, strict=True))
         damaged.append(entry)
     # Vectors added by hand (fuzz findings and other regressions) carry an "origin" and are kept;
     # every entry stays where it stands, so that running this again leaves the manifest as it was.
