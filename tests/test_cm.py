@@ -178,6 +178,20 @@ def test_squash_and_stretch_are_inverse() -> None:
         assert _cm.STRETCH[p] == -2047 or _cm.SQUASH[_cm.STRETCH[p] - 1 + 2048] < p
 
 
+@pytest.mark.parametrize("version", _cm.MODEL_VERSIONS)
+@pytest.mark.parametrize("components", [_cm.COMPONENTS_ALL, 0x121F, 0])
+def test_costs_add_up_to_the_payload_and_change_no_byte(components: int, version: int) -> None:
+    backend = CmBackend(components & (_cm.COMPONENTS_V1 if version == 1 else _cm.COMPONENTS_ALL), 14, version)
+    for data in (DICKENS[:20000], LOGS[:20000], bytes(3000)):
+        payload = backend.encode(data)
+        decoded, costs = backend.decode_costs(payload, len(data))
+        assert decoded == data and costs.shape == (len(data),) and costs.min() >= 0
+        bits = int(costs.sum()) / _cm.COST_SCALE
+        coded = (len(payload) - 3) * 8  # after the version, table size and component set
+        assert coded - 64 - coded / 100 <= bits <= coded + coded / 100, (bits, coded)  # the coder ends with 4 bytes
+        assert backend.encode(data) == payload  # costs are read, never fed back
+
+
 @pytest.mark.slow
 def test_kernel_with_bounds_checking(tmp_path: Path) -> None:
     """The kernel recompiled with NUMBA_BOUNDSCHECK=1: any out-of-range index raises IndexError
@@ -199,6 +213,7 @@ def test_kernel_with_bounds_checking(tmp_path: Path) -> None:
                 prime = text[:700]
                 payload = backend.encode(text, prime)
                 assert backend.decode(payload, len(text), prime) == text
+                assert backend.decode_costs(backend.encode(text), len(text))[0] == text
                 for _ in range(15):
                     bad = bytearray(payload)
                     bad[rng.randrange(3, len(bad))] ^= 1 << rng.randrange(8)

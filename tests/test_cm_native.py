@@ -41,6 +41,21 @@ def decode(
     return status, buf[len(data_prefix) :].tobytes()
 
 
+@pytest.mark.parametrize("components", [_cm.COMPONENTS_ALL, 0x121F])
+def test_both_kernels_count_the_same_costs(components: int) -> None:
+    data = (Path(__file__).parent / "fixtures" / "loghub-small.log").read_bytes()[:30000]
+    payload = encode(data, components, "numba")
+    found = []
+    for kind in ("numba", "native"):
+        buf = np.zeros(len(data), dtype=np.uint8)
+        costs = np.zeros(len(data), dtype=np.int32)
+        pay = np.frombuffer(payload, dtype=np.uint8).copy()
+        assert _cm.code(buf, 0, True, pay, np.zeros(0, np.uint8), components, 12, kind=kind, costs=costs) == 0
+        assert buf.tobytes() == data
+        found.append(costs)
+    assert np.array_equal(found[0], found[1]) and found[0].sum() > 0
+
+
 def test_the_native_kernel_loads_here() -> None:
     assert _cm_native.load(True) is not None
     assert _cm_native.load(False) is not None

@@ -204,6 +204,44 @@ def test_inspect_shows_templates_and_columns(shared: bool) -> None:
     assert "records: 1 frame coded as log records" in text and "columns:" in text
 
 
+def test_inspect_says_what_the_model_spent_on_each_column() -> None:
+    stream = sigmalang.compress(SERVICE_LOG, 6)
+    report = inspect_stream(io.BytesIO(stream))[0].as_dict()
+    records = report["records"]
+    assert records["model_frames"] == 1
+    spent = sum(s["model_bytes"] for s in records["sections"])
+    payload = report["by_backend"][0]["encoded"]
+    # the frame's payload: the code's length, the model's parameters, the coded bits and the coder's
+    # last bytes; costs are read at 12-bit precision, so within about 1%
+    assert payload * 0.99 - 16 <= spent <= payload
+    columns = sum(c["model_bytes"] for c in records["columns"])
+    assert columns == pytest.approx(next(s["model_bytes"] for s in records["sections"] if s["section"] == "columns"))
+    assert all(0 < c["model_bytes"] <= c["code_bytes"] for c in records["columns"])
+    text = "\n".join(format_report(report, "log"))
+    assert "costliest first" in text and "template table" in text
+
+
+def test_inspect_without_the_model_shows_the_record_code_only() -> None:
+    stream = sigmalang.compress(SERVICE_LOG, 3, format="logs")  # PPMd: no cost per byte
+    records = inspect_stream(io.BytesIO(stream))[0].as_dict()["records"]
+    assert records["model_frames"] == 0 and records["frames"] == 1
+    assert all(c["model_bytes"] is None for c in records["columns"])
+    assert "largest first" in "\n".join(format_report(inspect_stream(io.BytesIO(stream))[0].as_dict(), "log"))
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.one_of(log_lines(), st.binary(max_size=600)))
+def test_describe_puts_every_byte_of_the_code_in_one_section_and_at_most_one_column(data: bytes) -> None:
+    code = _records.encode(data)
+    _, columns, sections = _records.describe(code, range(len(code) + 1))  # each byte costs 1
+    head = sections[0][2] - sections[0][1]  # the version and lengths, counted with the table's cost
+    assert 3 <= head <= 15 and sum(size for _, size, _ in sections) == len(code) - head
+    assert sum(cost for _, _, cost in sections) == len(code)
+    assert all(cost == size for _, _, _, size, cost in columns)
+    assert sum(size for *_, size, _ in columns) == sections[2][1]
+    assert all(column[4] == -1 for column in _records.describe(code)[1])
+
+
 @settings(max_examples=30, deadline=None)
 @given(log_lines(), st.sampled_from([4, 6]))
 def test_log_like_chunks_roundtrip_through_the_codec(data: bytes, level: int) -> None:
@@ -280,7 +318,7 @@ def test_quoted_values_are_fields_and_keys_stay_in_the_template() -> None:
     lines += [b'127.0.0.1 - - "GET /a/b HTTP/1.1" 200 "Mozilla/5.0 (X11)"', b'odd "unpaired quote 12']
     data = b"\n".join(lines)
     assert _records.decode(_records.encode(data), len(data)) == data
-    templates, _ = _records.describe(_records.encode(data))
+    templates = _records.describe(_records.encode(data))[0]
     shown = [t for t, _ in templates]
     assert b'{"level":<*>,"time":<*>,"msg":"<*>","url":"<*>","tags":""}' in shown
     assert b'<*> - - "<*>" <*> "<*>"' in shown

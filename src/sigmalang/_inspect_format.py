@@ -118,12 +118,32 @@ def _format_records(r: dict[str, Any], width: int) -> list[str]:
         f"top {len(rec['top_templates'])} (<*> is a field):"
     ]
     out += [_cut(f"  {t['lines']:>8,}  {t['template']}", width) for t in rec["top_templates"]]
+    if rec.get("model_frames"):
+        return out + _format_spending(rec, width)
     columns = sorted(rec["columns"], key=lambda c: -c["code_bytes"])
     out.append(f"columns: {len(columns):,}, largest first (bytes in the record code, before the model):")
     out.append(f"  {'kind':<7} {'values':>8} {'bytes':>9}  column")
     out += [
         _cut(f"  {c['kind']:<7} {c['values']:>8,} {c['code_bytes']:>9,}  {c['column']}", width) for c in columns[:20]
     ]
+    if len(columns) > 20:
+        out.append(f"  ... {len(columns) - 20:,} more (--json lists them all)")
+    return out
+
+
+def _format_spending(rec: dict[str, Any], width: int) -> list[str]:
+    """Where a record code's bytes went: each section and each column, in the code and after the model."""
+    frames = rec["model_frames"]
+    some = "" if frames == rec["frames"] else f" (in the {plural(frames, 'frame')} coded by the CM alone)"
+    out = [f"record code, bytes before and after the model{some}:"]
+    out += [f"  {s['section']:<15} {s['code_bytes']:>11,} {s['model_bytes']:>11,.0f}" for s in rec["sections"]]
+    columns = sorted(rec["columns"], key=lambda c: -c["model_bytes"])
+    out.append(f"columns: {len(columns):,}, costliest first:")
+    out.append(f"  {'kind':<7} {'values':>8} {'bytes':>9} {'model':>9} {'bits/value':>10}  column")
+    for c in columns[:20]:
+        bits = 8 * c["model_bytes"] / c["values"] if c["values"] else 0.0
+        line = f"  {c['kind']:<7} {c['values']:>8,} {c['code_bytes']:>9,} {c['model_bytes']:>9,.0f} {bits:>10.2f}"
+        out.append(_cut(f"{line}  {c['column']}", width))
     if len(columns) > 20:
         out.append(f"  ... {len(columns) - 20:,} more (--json lists them all)")
     return out

@@ -14,7 +14,7 @@ the measurements.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from .glyph import encode_varint, read_varint
 
@@ -261,10 +261,16 @@ def decode(code: bytes, size: int) -> bytes:
     return b"\n".join(lines)
 
 
-def describe(code: bytes) -> tuple[list[tuple[bytes, int]], list[tuple[bytes, str, int, int]]]:
+Described = tuple[list[tuple[bytes, int]], list[tuple[bytes, str, int, int, int]], list[tuple[str, int, int]]]
+
+
+def describe(code: bytes, spent: Sequence[int] | None = None) -> Described:
     """What a record code holds, for ``sigmalang inspect``: each template (its constant text with
-    ``<*>`` for each field) with its line count, and each column (the template text up to it, its
-    kind, its values and its bytes in the code), both in order of first use."""
+    ``<*>`` for each field) with its line count; each column (the template text up to it, its kind,
+    its values, its bytes in the code and what they cost the model); and the code's sections (the
+    template table, the template ids, the columns) with their bytes and cost. Templates and columns
+    are in order of first use. A cost is what the model spent on the bytes, from *spent* (what it
+    had spent before each byte of the code and after the last, in any unit), or -1 without it."""
     n_lines, templates, line_ids, start = parse(code)
     columns = _Columns()
     template_columns = [columns.of(t) for t in templates]
@@ -278,12 +284,37 @@ def describe(code: bytes) -> tuple[list[tuple[bytes, int]], list[tuple[bytes, st
         for k, column in enumerate(ids):
             if not labels[column]:
                 labels[column] = b"<*>".join(t[: k + 1]) + b"<*>"
+
+    def cost(begin: int, end: int) -> int:
+        return -1 if spent is None else int(spent[end] - spent[begin])
+
+    spans = [0] * len(columns.ids)  # where each column's bytes start in the code
+    at = start
+    for column in columns.order(code[0]):
+        spans[column] = at
+        at += sum(len(e) + 1 for e in values[column])
     out = []
-    for label, entries in zip(labels, values, strict=True):
+    for column, (label, entries) in enumerate(zip(labels, values, strict=True)):
         numbers = sum(1 for token in _column_tokens(entries) if _parsed(token)[1] >= 0)
         kind = "number" if numbers == len(entries) else ("text" if not numbers else "mixed")
-        out.append((label, kind, len(entries), sum(len(e) + 1 for e in entries)))
-    return list(zip(shown, uses, strict=True)), out
+        size = sum(len(e) + 1 for e in entries)
+        out.append((label, kind, len(entries), size, cost(spans[column], spans[column] + size)))
+    table_at, ids_at = _section_starts(code)
+    sections = [
+        ("template table", ids_at - table_at, cost(0, ids_at)),  # with the code's first few bytes
+        ("template ids", start - ids_at, cost(ids_at, start)),
+        ("columns", len(code) - start, cost(start, len(code))),
+    ]
+    return list(zip(shown, uses, strict=True)), out, sections
+
+
+def _section_starts(code: bytes) -> tuple[int, int]:
+    """Where the template table and the template ids start in a record code :func:`parse` read."""
+    fail = _fails("bad record code")
+    pos = read_varint(code, 1, 5, fail)[1]
+    table_size, pos = read_varint(code, pos, 5, fail)
+    pos = read_varint(code, pos, 5, fail)[1]
+    return pos, pos + table_size
 
 
 def _column_values(

@@ -188,6 +188,17 @@ class CmBackend:
         return max(_cm.HASH_BITS_MIN, min(self.hash_bits, size.bit_length() + CM_SLOTS_PER_BYTE_BITS))
 
     def decode(self, data: bytes, size: int, prime: bytes = b"") -> bytes:
+        return self._decode(data, size, prime, None)
+
+    def decode_costs(self, data: bytes, size: int) -> tuple[bytes, Any]:
+        """:meth:`decode` (no primer), and what coding each byte cost: an int32 array, in
+        ``_cm.COST_SCALE``-ths of a bit (what ``sigmalang inspect`` shows)."""
+        import numpy as np
+
+        costs = np.zeros(size, dtype=np.int32)
+        return self._decode(data, size, b"", costs), costs
+
+    def _decode(self, data: bytes, size: int, prime: bytes, costs: Any) -> bytes:
         import numpy as np
 
         from . import _cm
@@ -198,7 +209,9 @@ class CmBackend:
         buf = np.zeros(len(prime) + size, dtype=np.uint8)
         buf[: len(prime)] = np.frombuffer(prime, dtype=np.uint8)
         payload = np.frombuffer(data, dtype=np.uint8)[start:].copy()
-        result = _cm.code(buf, len(prime), True, payload, _no_array(), components, hash_bits, version=version)
+        result = _cm.code(
+            buf, len(prime), True, payload, _no_array(), components, hash_bits, version=version, costs=costs
+        )
         if result != 0:
             raise BackendError("CM stream does not end where expected")
         return buf[len(prime) :].tobytes()

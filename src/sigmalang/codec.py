@@ -34,7 +34,7 @@ from ._levels import (
     LevelSpec,
     level_spec,
 )
-from .backends import CM, MIN_PAYLOAD, STORE, ZSTD, BackendError, get_backend
+from .backends import CM, MIN_PAYLOAD, STORE, ZSTD, BackendError, CmBackend, get_backend
 from .errors import SigmaFormatError
 from .glyph import encode_varint, read_varint
 from .longrange import LongRangeError, check_list, iter_matches, splice
@@ -307,6 +307,29 @@ def decode_code(backend: int, payload: bytes, size: int, prime: bytes = b"") -> 
         return _decode_code(get_backend(backend).decode, payload, size, prime)
     except KeyError:
         raise ChunkDecodeError(f"unknown backend {backend}") from None
+    except BackendError as exc:
+        raise ChunkDecodeError(str(exc)) from None
+
+
+def decode_code_costs(backend: int, payload: bytes, size: int) -> tuple[bytes, Any]:
+    """:func:`decode_code` for a frame that continues no context, and what coding each byte of the
+    code cost where the backend can tell (the CM: an int32 array in ``_cm.COST_SCALE``-ths of a
+    bit), else None."""
+    try:
+        coder = get_backend(backend)
+    except KeyError:
+        raise ChunkDecodeError(f"unknown backend {backend}") from None
+    if not isinstance(coder, CmBackend):
+        return decode_code(backend, payload, size), None
+    found: list[Any] = []
+
+    def decode(data: bytes, n: int, prime: bytes) -> bytes:
+        code, costs = coder.decode_costs(data, n)
+        found.append(costs)
+        return code
+
+    try:
+        return _decode_code(decode, payload, size, b""), found[0]
     except BackendError as exc:
         raise ChunkDecodeError(str(exc)) from None
 

@@ -36,7 +36,7 @@ from ._levels import (
     TRANSFORMS,
 )
 from .backends import BACKENDS
-from .codec import ChunkDecodeError, body_without_transform, decode_chunk, decode_code
+from .codec import ChunkDecodeError, body_without_transform, decode_chunk, decode_code, decode_code_costs
 from .container import MAGIC, Frame, StreamHeader
 from .errors import SigmaFormatError
 from .glyph import encode_varint
@@ -125,7 +125,12 @@ class StreamReport:
     lines: list[dict[str, str | None]] = field(default_factory=list)
     records_frames: int = 0
     templates: dict[bytes, int] = field(default_factory=dict)  # template text: lines, in records frames
-    columns: dict[bytes, list[Any]] = field(default_factory=dict)  # column label: [kind, values, bytes]
+    # column label: [kind, values, bytes in the record code, what the model spent on them]; the
+    # model's spending (in COST_SCALE-ths of a bit) is known for the records frames coded by the CM
+    # (costed_frames) that continue no context
+    columns: dict[bytes, list[Any]] = field(default_factory=dict)
+    sections: dict[str, list[int]] = field(default_factory=dict)  # template table, ids, columns: same
+    costed_frames: int = 0
     stages: Stages = field(default_factory=Stages)  # the inspected frames, stage by stage
 
     @property
@@ -179,11 +184,22 @@ class StreamReport:
             "frames": self.records_frames,
             "templates": len(self.templates),
             "top_templates": [{"template": render_bytes(t), "lines": n} for t, n in templates],
+            "model_frames": self.costed_frames,
+            "sections": [
+                {"section": name, "code_bytes": size, "model_bytes": self._bytes(cost)}
+                for name, (size, cost) in self.sections.items()
+            ],
             "columns": [
-                {"column": render_bytes(label), "kind": kind, "values": n, "code_bytes": size}
-                for label, (kind, n, size) in self.columns.items()
+                {"column": render_bytes(t), "kind": k, "values": n, "code_bytes": b, "model_bytes": self._bytes(c)}
+                for t, (k, n, b, c) in self.columns.items()
             ],
         }
+
+    def _bytes(self, cost: int) -> float | None:
+        """A cost in COST_SCALE-ths of a bit as bytes (2 decimals), None if no frame was costed."""
+        from ._cm import COST_SCALE
+
+        return round(cost / COST_SCALE / 8, 2) if self.costed_frames else None
 
 
 class _Inspector:
@@ -227,8 +243,11 @@ class _Inspector:
                 return
             backend_bytes = len(frame.data)  # with the context length (and a long-range frame's match list)
         elif frame.transform == TRANSFORM_RECORDS:
-            code = _glyph_code(frame)[0]
-            self._records(frame, code)
+            try:
+                code, costs = decode_code_costs(frame.backend, frame.data, frame.original_size)
+            except ChunkDecodeError as exc:
+                raise _damaged(frame, str(exc)) from None
+            self._records(frame, code, costs)
             try:
                 data = _records.decode(code, frame.original_size)
             except _records.RecordsError as exc:
@@ -278,21 +297,33 @@ class _Inspector:
         else:
             s.without += body_without_transform(text, self.report.level)
 
-    def _records(self, frame: Frame, code: bytes) -> None:
-        """Count a records frame's templates and columns (by their text, over the frames)."""
+    def _records(self, frame: Frame, code: bytes, costs: Any = None) -> None:
+        """Count a records frame's templates and columns (by their text, over the frames), and
+        what the model spent on each part of its code where *costs* says (per byte of the code)."""
+        spent = None
+        if costs is not None:
+            import numpy as np
+
+            spent = np.concatenate(([0], np.cumsum(costs, dtype=np.int64)))
         try:
-            templates, columns = _records.describe(code)
+            templates, columns, sections = _records.describe(code, spent)
         except _records.RecordsError as exc:
             raise _damaged(frame, str(exc)) from None
         r = self.report
         r.records_frames += 1
+        r.costed_frames += costs is not None
         for text, uses in templates:
             r.templates[text] = r.templates.get(text, 0) + uses
-        for label, kind, n, size in columns:
-            entry = r.columns.setdefault(label, [kind, 0, 0])
+        for label, kind, n, size, cost in columns:
+            entry = r.columns.setdefault(label, [kind, 0, 0, 0])
             entry[0] = kind if entry[0] == kind else "mixed"
             entry[1] += n
             entry[2] += size
+            entry[3] += max(cost, 0)
+        for name, size, cost in sections:
+            entry = r.sections.setdefault(name, [0, 0])
+            entry[0] += size
+            entry[1] += max(cost, 0)
 
     def _keep_codebook(self, frame: Frame, analysis: CodeAnalysis) -> None:
         r, book = self.report, analysis.codebook
