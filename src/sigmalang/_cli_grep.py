@@ -151,13 +151,14 @@ def _run(ns: argparse.Namespace, search: Search, files: list[str], prog: str) ->
 
 
 def _progress(ns: argparse.Namespace, name: str) -> contextlib.AbstractContextManager[Meter | None]:
-    """The bar over the original bytes searched (from the index), on a terminal's standard error,
-    only when the lines found do not go to a terminal too: the bar would be drawn between them."""
-    size = original_size(name)
-    if ns.quiet or size is None or _isatty(sys.stdout):
+    """The bar over the original bytes searched (from the index; a counter when there is none, as
+    for standard input), on a terminal's standard error, only when the lines found do not go to a
+    terminal too: the bar would be drawn between them."""
+    if ns.quiet or _isatty(sys.stdout):
         return contextlib.nullcontext()
+    size = original_size(name)
     start, end = ns.range or (0, None)
-    return terminal_bar(name, max(0, (size if end is None else min(end, size)) - start))
+    return terminal_bar(name, None if size is None else max(0, (size if end is None else min(end, size)) - start))
 
 
 @contextlib.contextmanager
