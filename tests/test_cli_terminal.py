@@ -175,9 +175,12 @@ def test_progress_bar_on_encode_and_decode(big_text, tmp_path, terminals):
     assert (tmp_path / "back.txt").read_bytes() == big_text.read_bytes()
 
 
-def test_ctrl_c_clears_the_bar(big_text, tmp_path, terminals):
-    """Level 9 codes the whole input as one chunk, for many seconds: Ctrl-C does not wait for it."""
-    term = start(terminals, "encode", "--level", "9", "-o", str(tmp_path / "big.sgl"), str(big_text), cwd=tmp_path)
+@pytest.mark.parametrize("shared", [[], ["--shared-context"]])
+def test_ctrl_c_clears_the_bar(shared, big_text, tmp_path, terminals):
+    """Level 9 codes the whole input as one chunk, for many seconds: Ctrl-C does not wait for it
+    (nor with frames that share context, which are coded one after the other)."""
+    out = ["-o", str(tmp_path / "big.sgl")]
+    term = start(terminals, "encode", "--level", "9", *shared, *out, str(big_text), cwd=tmp_path)
     term.wait_for(BAR)
     term.ctrl_c()
     pressed = time.monotonic()
