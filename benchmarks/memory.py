@@ -40,6 +40,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -117,14 +118,21 @@ def pipeline_child(args: argparse.Namespace) -> dict[str, Any]:
     from sigmalang.stream import StreamingDecoder, StreamingEncoder
 
     workers, flight = args.workers[0], args.max_in_flight
+    # -T 1 codes on a thread of its own, as the command line does (sigmalang._cli_services).
+    thread = ThreadPoolExecutor(1, thread_name_prefix="sigmalang-coder") if workers == 1 else None
     codec: Any
     if args.child == "encode":
         codec = StreamingEncoder(
-            args.level[0], args.chunk_size[0], workers=workers, max_in_flight=flight, shared_context=args.shared_context
+            args.level[0],
+            args.chunk_size[0],
+            workers=workers,
+            max_in_flight=flight,
+            shared_context=args.shared_context,
+            executor=thread,
         )
         stats = codec.encode_file(args.src, args.dst, overwrite=True)
     else:
-        codec = StreamingDecoder(workers=workers, max_in_flight=flight)
+        codec = StreamingDecoder(workers=workers, max_in_flight=flight, executor=thread)
         stats = codec.decode_file(args.src, args.dst, overwrite=True)
     return {"elapsed": stats.elapsed, "hwm": _hwm(os.getpid()), "chunks": stats.chunks}
 

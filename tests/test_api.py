@@ -164,6 +164,19 @@ def test_memory_helpers_follow_configuration():
         sigmalang.get_optimal_chunk_size(memory_budget=1)
 
 
+def test_one_worker_estimate_counts_the_chunk_its_coding_thread_holds():
+    """The command line's -T 1 codes on a thread of its own: its in-flight window holds the chunk
+    queued behind the one being coded (a decode: a decoded chunk waiting to be written), on top of
+    the reader's buffers and the read-ahead queue (docs/memory.md)."""
+    mib, chunk = 1 << 20, 4 << 20
+    encode = sigmalang.estimate_memory_usage(chunk, 1, 1)
+    assert encode.parts["buffers"] == 1 * mib + (9 + 2 * 1 + 1) * chunk
+    decode = sigmalang.estimate_memory_usage(chunk, 1, 1, mode="decode")
+    assert decode.parts["buffers"] == 2 * mib + int((1.5 + 2 * 1 + 0.5) * chunk)
+    one_chunk = sigmalang.estimate_memory_usage(chunk, 1, 1, input_size=chunk)
+    assert one_chunk.parts["buffers"] == 1 * mib + 3 * chunk  # nothing queued behind a single chunk
+
+
 def test_shared_context_memory_estimate_counts_context_and_runs():
     """A shared-context stream keeps its history and long-range source on top of a one-worker
     run; encoding with workers holds whole runs of RESET_INTERVAL chunks, in the parent and in each

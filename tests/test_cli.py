@@ -438,26 +438,31 @@ def test_the_first_model_build_is_announced(text_file, monkeypatch, capsys, args
 
 
 def test_one_worker_codes_in_a_thread_of_its_own_and_the_bytes_are_the_same(text_file, monkeypatch, capsys):
-    """So that the main thread is free to act on Ctrl-C; a shared-context encode stays in order, one
-    chunk at a time (given an executor, it would code runs of 16 chunks, all held in memory)."""
+    """So that the main thread is free to act on Ctrl-C; a shared-context encode too, where it stays in
+    order, one chunk at a time (not runs of 16 chunks, all held in memory, as on workers)."""
     import threading
 
     from sigmalang import _jobs
 
     where: list[str] = []
-    encode_job = _jobs.encode_job
 
-    def recording(*args, **kwargs):
-        where.append(threading.current_thread().name)
-        return encode_job(*args, **kwargs)
+    def recording(job):
+        def run(*args, **kwargs):
+            where.append(threading.current_thread().name)
+            return job(*args, **kwargs)
 
-    monkeypatch.setattr("sigmalang.stream._encode_job", recording)
+        return run
+
+    monkeypatch.setattr("sigmalang.stream._encode_job", recording(_jobs.encode_job))
+    monkeypatch.setattr("sigmalang.stream.encode_run_job", recording(_jobs.encode_run_job))
     assert main(["-1", "-q", "--chunk-size", "64KiB", str(text_file)]) == 0
     assert where and all(name.startswith("sigmalang-coder") for name in where)
     sgl = Path(str(text_file) + ".sgl")
     assert sgl.read_bytes() == sigmalang.compress(TEXT, level=1, chunk_size=64 << 10, filters=True)
+    where.clear()
     assert main(["-1", "-v", "-f", "--shared-context", "--chunk-size", "64KiB", str(text_file)]) == 0
     assert "runs of" not in capsys.readouterr().err
+    assert len(where) > 1 and all(name.startswith("sigmalang-coder") for name in where)
     assert sgl.read_bytes() == sigmalang.compress(TEXT, level=1, chunk_size=64 << 10, filters=True, shared_context=True)
 
 

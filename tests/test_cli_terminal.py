@@ -4,6 +4,7 @@ one unit system and cleared on Ctrl-C, and a clean exit 130 on Ctrl-C while read
 from __future__ import annotations
 
 import fcntl
+import io
 import os
 import pty
 import re
@@ -22,6 +23,7 @@ import pytest
 import sigmalang
 from conftest import SAMPLES
 from sigmalang._cli_files import PROGRESS_MIN_BYTES, Meter
+from sigmalang._cli_progress import make_bar
 
 pytestmark = pytest.mark.skipif(not hasattr(pty, "fork"), reason="POSIX pseudo-terminals")
 
@@ -30,13 +32,16 @@ BAR = re.compile(r"\d+%\|")
 
 
 class Terminal:
-    """``python -m sigmalang ARGS`` with a pseudo-terminal (100 columns) as its standard streams."""
+    """``python -m sigmalang ARGS`` with a pseudo-terminal (100 columns) as its standard streams
+    (standard input: the file *stdin*, when given)."""
 
-    def __init__(self, *args: str, cwd: Path):
+    def __init__(self, *args: str, cwd: Path, stdin: Path | None = None):
         self.pid, self.fd = pty.fork()
         if self.pid == 0:  # the child: its terminal is the pty, and Ctrl-C there signals it
             try:
                 os.chdir(cwd)
+                if stdin is not None:
+                    os.dup2(os.open(stdin, os.O_RDONLY), 0)
                 os.execv(sys.executable, [sys.executable, "-m", "sigmalang", *args])
             finally:
                 os._exit(127)
@@ -133,8 +138,8 @@ def big_text(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def start(terminals: list[Terminal], *args: str, cwd: Path) -> Terminal:
-    term = Terminal(*args, cwd=cwd)
+def start(terminals: list[Terminal], *args: str, cwd: Path, stdin: Path | None = None) -> Terminal:
+    term = Terminal(*args, cwd=cwd, stdin=stdin)
     terminals.append(term)
     return term
 
@@ -170,9 +175,12 @@ def test_progress_bar_on_encode_and_decode(big_text, tmp_path, terminals):
     assert (tmp_path / "back.txt").read_bytes() == big_text.read_bytes()
 
 
-def test_ctrl_c_clears_the_bar(big_text, tmp_path, terminals):
-    """Level 9 codes the whole input as one chunk, for many seconds: Ctrl-C does not wait for it."""
-    term = start(terminals, "encode", "--level", "9", "-o", str(tmp_path / "big.sgl"), str(big_text), cwd=tmp_path)
+@pytest.mark.parametrize("shared", [[], ["--shared-context"]])
+def test_ctrl_c_clears_the_bar(shared, big_text, tmp_path, terminals):
+    """Level 9 codes the whole input as one chunk, for many seconds: Ctrl-C does not wait for it
+    (nor with frames that share context, which are coded one after the other)."""
+    out = ["-o", str(tmp_path / "big.sgl")]
+    term = start(terminals, "encode", "--level", "9", *shared, *out, str(big_text), cwd=tmp_path)
     term.wait_for(BAR)
     term.ctrl_c()
     pressed = time.monotonic()
@@ -181,6 +189,18 @@ def test_ctrl_c_clears_the_bar(big_text, tmp_path, terminals):
     assert term.screen()[-1].replace("^C", "").strip() == "sigmalang: interrupted", term.screen()  # ^C: the echo
     assert not any(BAR.search(line) for line in term.screen()), term.screen()
     assert os.listdir(tmp_path) == []
+
+
+def test_standard_input_shows_a_counter_without_a_total(big_text, tmp_path, terminals):
+    """Its size unknown, standard input gets a counter (bytes and rate, as zstd shows), cleared on Ctrl-C."""
+    out = tmp_path / "out"
+    out.mkdir()
+    term = start(terminals, "--level", "9", "-o", "big.sgl", cwd=out, stdin=big_text)
+    term.wait_for(re.compile(r"stdin: [\d.]+[kMG]?B, [\d.]+MB read \["))
+    term.ctrl_c()
+    assert term.finish() == 130, term.text()
+    assert term.screen()[-1].replace("^C", "").strip() == "sigmalang: interrupted", term.screen()
+    assert os.listdir(out) == []
 
 
 @pytest.mark.parametrize("args", [["-o", "out.sgl"], ["encode", "-o", "out.sgl"], ["decode", "-f", "-o", "out.txt"]])
@@ -239,6 +259,41 @@ def test_meter_moves_between_completions_at_the_measured_rate():
     now[0] = 100.0
     meter.tick()
     assert bar.n == 1000  # never past the total
+
+
+def test_meter_shows_what_was_read_before_anything_is_done():
+    """With many workers nothing is done for the first chunks' whole coding time: what was read moves."""
+    bar = FakeBar(1000)
+    meter = Meter(bar, clock=lambda: 0.0)
+    meter.read(400)
+    meter.tick()
+    assert (bar.n, bar.read) == (0, 400)
+
+
+def test_the_bar_shades_what_was_read_and_not_yet_coded():
+    out = io.StringIO()  # not a terminal: 10 cells, in ASCII
+    bar = make_bar("big.log", 1000, out)
+    meter = Meter(bar, clock=lambda: 0.0)
+    meter.read(500)
+    meter.tick()
+    assert out.getvalue().rsplit("\r", 1)[-1].startswith("big.log:   0%|.....     | 0.00B/1.00kB")
+    meter.done(200)
+    meter.tick()
+    assert out.getvalue().rsplit("\r", 1)[-1].startswith("big.log:  20%|##...     | 200B/1.00kB")
+    bar.close()
+
+
+def test_a_counter_appears_only_past_the_threshold():
+    out = io.StringIO()
+    counter = make_bar("-", None, out)
+    meter = Meter(counter, clock=lambda: 0.0)
+    meter.done(PROGRESS_MIN_BYTES - 1)
+    meter.tick()
+    assert out.getvalue() == ""  # a short run shows nothing, as a short file does
+    meter.done(1)
+    meter.tick()
+    assert out.getvalue().rsplit("\r", 1)[-1].startswith("stdin: 8.39MB [")
+    counter.close()
 
 
 def test_meter_without_reads_stops_at_the_total():

@@ -421,3 +421,15 @@ def test_the_command_inspects_on_a_thread_of_its_own(tmp_path, monkeypatch, caps
     assert main(["inspect", "-T", "2", "--level", str(GLYPH_LEVEL), str(path)]) == 0
     assert f"{len(HAND_TEXT):,} → " in capsys.readouterr().out
     assert len(where) == 1 and where[0].startswith("sigmalang-coder")
+
+
+def test_top_sets_how_many_templates_are_listed(tmp_path, capsys):
+    names = [bytes([97 + k // 6, 97 + k % 6]) for k in range(30)]  # letters: part of each line's template
+    lines = b"".join(b"service %s started with code %d\n" % (name, n) for n in range(8) for name in names)
+    path = tmp_path / "app.log"
+    path.write_bytes(lines)
+    for top in (3, 25):
+        assert main(["inspect", "--json", "--format", "logs", "-4", "--top", str(top), str(path)]) == 0
+        (stream,) = json.loads(capsys.readouterr().out)["streams"]
+        assert stream["records"]["templates"] > 25
+        assert len(stream["records"]["top_templates"]) == top

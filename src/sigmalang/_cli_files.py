@@ -257,8 +257,11 @@ class _WholeWrites:
 
 
 def progress_bar(opts: Options, source: str, total: int | None) -> contextlib.AbstractContextManager[Meter | None]:
-    """A bar on standard error, in original bytes, when it is a terminal and the run is long."""
-    return terminal_bar(source, None if opts.quiet or opts.json else total)
+    """A bar on standard error, in original bytes, when it is a terminal and the run is long
+    (*total* None: the size is unknown, a counter)."""
+    if opts.quiet or opts.json:
+        return contextlib.nullcontext()
+    return terminal_bar(source, total)
 
 
 # -- the commands, one input at a time -----------------------------------------------------------

@@ -2,14 +2,13 @@
 
 Arguments become a :class:`~sigmalang._search.Search`; this module only parses, prints and maps
 outcomes to grep's exit codes: 0 a line was selected, 1 none was, 2 an error (even if some file
-matched).
+matched). A closed output (``| head -1``) ends the run as it ends the other commands (``cli.main``).
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import os
 import re
 import sys
 from collections.abc import Iterator
@@ -130,18 +129,16 @@ def _run(ns: argparse.Namespace, search: Search, files: list[str], prog: str) ->
                     found = found or selected
                 if ns.verbose:
                     _say_stats(search, name, prog)
+            except BrokenPipeError:
+                raise  # not this file's failure: there is no one left to write to
             except (SigmaError, OSError, ValueError) as exc:
                 out.flush()
                 print(f"{prog}: {name}: {exc}", file=sys.stderr)
                 failed = True
             if found and ns.quiet:
                 break
-        out.flush()
+        out.flush()  # a reader gone (| head) raises BrokenPipeError: the command line ends quietly (141)
         ended = True
-    except BrokenPipeError:  # the reader went away (| head): stop quietly, as grep does
-        with contextlib.suppress(OSError):
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 2
     finally:
         if isinstance(pool, ThreadPoolExecutor):
             pool.shutdown(wait=ended, cancel_futures=True)  # an interrupt does not wait for the frame
@@ -151,13 +148,14 @@ def _run(ns: argparse.Namespace, search: Search, files: list[str], prog: str) ->
 
 
 def _progress(ns: argparse.Namespace, name: str) -> contextlib.AbstractContextManager[Meter | None]:
-    """The bar over the original bytes searched (from the index), on a terminal's standard error,
-    only when the lines found do not go to a terminal too: the bar would be drawn between them."""
-    size = original_size(name)
-    if ns.quiet or size is None or _isatty(sys.stdout):
+    """The bar over the original bytes searched (from the index; a counter when there is none, as
+    for standard input), on a terminal's standard error, only when the lines found do not go to a
+    terminal too: the bar would be drawn between them."""
+    if ns.quiet or _isatty(sys.stdout):
         return contextlib.nullcontext()
+    size = original_size(name)
     start, end = ns.range or (0, None)
-    return terminal_bar(name, max(0, (size if end is None else min(end, size)) - start))
+    return terminal_bar(name, None if size is None else max(0, (size if end is None else min(end, size)) - start))
 
 
 @contextlib.contextmanager

@@ -1,14 +1,16 @@
 """Progress on a terminal for the command line: the bar, in original bytes, and what feeds it.
 
 :func:`terminal_bar` draws a bar on standard error (only when it is a terminal and the run is long
-enough to need one) and hands back a :class:`Meter`, which moves between the completions it is told
-of; :class:`_CountingReader` and :class:`_CountingWriter` tell it of bytes read and written;
+enough to need one; a counter without a total when the size is unknown, as for standard input) and
+hands back a :class:`Meter`, which moves between the completions it is told of;
+:class:`_CountingReader` and :class:`_CountingWriter` tell it of bytes read and written;
 :func:`original_size` gives a stream's total from its index.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import sys
 import threading
@@ -38,7 +40,10 @@ class Meter:
 
     Chunks are coded in parallel and completed in order, a chunk at a time: *done* is told of each,
     *read* (when known) of the input handed to the workers. Between completions, the count shown
-    advances at the rate measured so far, never past what was read (or the total), never backwards.
+    advances at the rate measured so far, never past what was read (or the total), never backwards;
+    with no limit known (a decode of standard input), it shows what was done. What was read is
+    shown too (the bar's ``read``): with many workers, nothing is done until the first chunks are
+    coded, and what was read is the only thing that moves meanwhile.
     """
 
     TICK = 0.2  # seconds between redraws
@@ -69,8 +74,9 @@ class Meter:
             if self._done and self._last_done > self._started:
                 rate = self._done / (self._last_done - self._started)
                 estimate += int(rate * (self._clock() - self._last_done))
-            limit = self._bar.total if self._read is None else min(self._read, self._bar.total)
-            self._show(min(estimate, limit))
+            limits = [n for n in (self._read, self._bar.total) if n is not None]
+            self._show(min(estimate, *limits) if limits else self._done)
+            self._bar.read = self._read or 0
             self._bar.refresh()  # the elapsed time moves even before the first completion
 
     def _show(self, count: int) -> None:
@@ -81,23 +87,13 @@ class Meter:
 
 @contextlib.contextmanager
 def terminal_bar(source: str, total: int | None) -> Iterator[Meter | None]:
-    """The bar for *total* original bytes of *source*: None when there is no total, when it is too
-    short to need one, or when standard error is not a terminal."""
-    if not total or total < PROGRESS_MIN_BYTES or not _isatty(sys.stderr):
+    """The bar for *total* original bytes of *source*, or a counter when *total* is None (unknown,
+    as for standard input): None when standard error is not a terminal or the run is too short to
+    need one (a counter appears only once that many bytes have gone by)."""
+    if (total is not None and total < PROGRESS_MIN_BYTES) or not _isatty(sys.stderr):
         yield None
         return
-    from tqdm import tqdm
-
-    bar = tqdm(
-        total=total,
-        unit="B",
-        unit_scale=True,
-        unit_divisor=1000,  # kB, MB, GB, as the rate: one unit system on the line
-        desc=os.path.basename(source) if source != "-" else "stdin",
-        file=sys.stderr,
-        leave=False,
-        bar_format="{desc}: {percentage:3.0f}%|{bar}| {n_fmt}B/{total_fmt}B [{elapsed}<{remaining}, {rate_fmt}]",
-    )
+    bar = make_bar(source, total, sys.stderr)
     meter = Meter(bar)
     stop = threading.Event()
 
@@ -113,6 +109,70 @@ def terminal_bar(source: str, total: int | None) -> Iterator[Meter | None]:
         stop.set()
         ticker.join()
         bar.close()  # leave=False: the line is cleared, on success, error or Ctrl-C alike
+
+
+BAR_FORMAT = "{desc}: {percentage:3.0f}%|{bar}| {n_fmt}B/{total_fmt}B [{elapsed}<{remaining}, {rate_fmt}]"
+COUNTER_FORMAT = "{desc}: {n_fmt}B{read_fmt} [{elapsed}, {rate_fmt}]"
+
+
+def make_bar(source: str, total: int | None, file: Any) -> Any:
+    """The tqdm bar (a counter without *total*), drawn on *file* in original bytes."""
+    return _bar_type()(
+        total=total,
+        unit="B",
+        unit_scale=True,
+        unit_divisor=1000,  # kB, MB, GB, as the rate: one unit system on the line
+        desc=os.path.basename(source) if source != "-" else "stdin",
+        file=file,
+        leave=False,
+        bar_format=BAR_FORMAT if total is not None else COUNTER_FORMAT,
+        hidden_below=PROGRESS_MIN_BYTES if total is None else 0,
+    )
+
+
+@functools.cache
+def _bar_type() -> type:
+    from tqdm import tqdm  # here: importing tqdm costs every command its time, bar or not
+
+    class Bar(tqdm):  # type: ignore[misc]
+        """tqdm's bar, with the input read (handed to the workers, not yet coded) drawn past the
+        coded part in a lighter shade (the counter: as a count), and nothing drawn while fewer than
+        *hidden_below* bytes have gone by (a counter's threshold, its total being unknown)."""
+
+        def __init__(self, *args: Any, hidden_below: int = 0, **kwargs: Any):
+            self.read = 0
+            self.hidden_below = hidden_below
+            super().__init__(*args, **kwargs)
+
+        def display(self, msg: str | None = None, pos: int | None = None) -> Any:
+            if max(self.n, self.read) < self.hidden_below:
+                return None  # tqdm's close() then clears nothing, as nothing was drawn
+            return super().display(msg, pos)
+
+        @property
+        def format_dict(self) -> dict[str, Any]:
+            read = self.read
+            read_fmt = f", {tqdm.format_sizeof(read, divisor=1000)}B read" if read > self.n else ""
+            return {**super().format_dict, "read": read, "read_fmt": read_fmt}
+
+        @staticmethod
+        def format_meter(n: float, total: float | None, elapsed: float, read: int = 0, **kwargs: Any) -> str:
+            line: str = tqdm.format_meter(n, total, elapsed, **kwargs)
+            return _shade(line, kwargs, read / total) if total and read > n else line
+
+    return Bar
+
+
+def _shade(line: str, fields: dict[str, Any], read: float) -> str:
+    """*line* (drawn with :data:`BAR_FORMAT`) with the blank cells of its bar up to the fraction
+    *read* shaded: the input the workers hold and have not coded yet."""
+    start = len(f"{fields.get('prefix') or ''}: ") + len("100%|")
+    end = line.find("|", start)
+    if end < 0:  # trimmed to a narrow terminal: no bar to shade
+        return line
+    cells = int(read * (end - start))
+    shade = "." if fields.get("ascii") else "░"
+    return line[:start] + line[start : start + cells].replace(" ", shade) + line[start + cells :]
 
 
 def original_size(source: str) -> int | None:

@@ -166,12 +166,12 @@ def services(opts: Any) -> Iterator[None]:
             )
         single = resolve_workers(opts.workers) == 1 or opts.command == "inspect"  # inspect codes here, whatever -T
         one = opts.executor is None and single and opts.command in CODERS
-        if one and not (opts.command == "encode" and opts.shared_context):
+        if one:
             # One worker codes in a thread of its own rather than in the main thread: a chunk can
             # take seconds in the model's compiled code, and only the main thread acts on Ctrl-C
             # and SIGTERM, which it can do at once while it waits. An interrupted run does not wait
-            # for the chunk (the process ends with os._exit): nothing is left to join. Not for a
-            # shared-context encode: given an executor, it codes runs of 16 chunks, held in memory.
+            # for the chunk (the process ends with os._exit): nothing is left to join. A
+            # shared-context encode codes its chunks there one by one, in order (in_order_here).
             opts.executor = ThreadPoolExecutor(1, thread_name_prefix="sigmalang-coder")
             stack.callback(opts.executor.shutdown, wait=False, cancel_futures=True)
         opts.metrics = None if not watchers else watchers[0] if len(watchers) == 1 else Tee(watchers)

@@ -159,18 +159,9 @@ def _on_sigterm(signum: int, frame: Any) -> None:
 def main(argv: Sequence[str] | None = None, prog: str = "sigmalang") -> int:
     """Run the command line on *argv* (default: ``sys.argv[1:]``); return the exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
-    if args and args[0] == "grep":
-        from ._cli_grep import grep_main  # grep has its own options (-c, -l, -v mean what they mean to grep)
-
-        return grep_main(args[1:], prog)
-    parser, opts = parse(args, prog)
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
-        return _run(opts)
-    except UsageError as exc:
-        parser.print_usage(sys.stderr)
-        _report(str(exc), exc, opts.verbose)
-        return 2
+        return _command(args, prog)
     except KeyboardInterrupt:
         print("sigmalang: interrupted", file=sys.stderr)
         return 130
@@ -183,6 +174,20 @@ def main(argv: Sequence[str] | None = None, prog: str = "sigmalang") -> int:
         return 143
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def _command(args: list[str], prog: str) -> int:
+    if args and args[0] == "grep":
+        from ._cli_grep import grep_main  # grep has its own options (-c, -l, -v mean what they mean to grep)
+
+        return grep_main(args[1:], prog)
+    parser, opts = parse(args, prog)
+    try:
+        return _run(opts)
+    except UsageError as exc:
+        parser.print_usage(sys.stderr)
+        _report(str(exc), exc, opts.verbose)
+        return 2
 
 
 def _run(opts: Options) -> int:

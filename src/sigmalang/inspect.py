@@ -132,6 +132,7 @@ class StreamReport:
     sections: dict[str, list[int]] = field(default_factory=dict)  # template table, ids, columns: same
     costed_frames: int = 0
     stages: Stages = field(default_factory=Stages)  # the inspected frames, stage by stage
+    shown: int = 10  # how many of the most used codebook entries and templates are listed (--top)
 
     @property
     def ratio(self) -> float:
@@ -178,8 +179,8 @@ class StreamReport:
             "stages": self.stages.as_dict(),
         }
 
-    def _records_dict(self, top: int = 20) -> dict[str, Any]:
-        templates = sorted(self.templates.items(), key=lambda item: -item[1])[:top]
+    def _records_dict(self) -> dict[str, Any]:
+        templates = sorted(self.templates.items(), key=lambda item: -item[1])[: self.shown]
         return {
             "frames": self.records_frames,
             "templates": len(self.templates),
@@ -206,8 +207,8 @@ class _Inspector:
     """Builds one stream's report frame by frame, holding no more than one frame at a time."""
 
     def __init__(self, header: StreamHeader, frames: int | None, lines: int, top: int, book: Codebook | None = None):
-        self.report = StreamReport(header.level, header.chunk_size)
-        self.limit, self.lines, self.top = frames, lines, top
+        self.report = StreamReport(header.level, header.chunk_size, shown=top)
+        self.limit, self.lines = frames, lines
         self.book = book if header.codebook_id else None
         # A shared-context stream's frames decode only in order, each with the context the frames
         # before it left: the inspector decodes them as a decoder does (_frames.decode_frame_code).
@@ -331,7 +332,7 @@ class _Inspector:
         r.codebook_words, r.codebook_short = len(book.words), book.short
         r.top = [
             {"rank": rank, "word": word.decode("latin-1"), "code": book.code(rank).hex(), "uses": analysis.uses[rank]}
-            for rank, word in enumerate(book.words[: self.top])
+            for rank, word in enumerate(book.words[: r.shown])
         ]
 
     def _literal_lines(self, frame: Frame) -> None:

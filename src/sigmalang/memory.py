@@ -16,6 +16,10 @@ from a model of the pipeline; ``benchmarks/memory.py`` measures the real peaks b
 * with worker processes (``workers > 1``), instead of **codec**: **pool**, multiprocessing's fork
   server and resource tracker, and **workers**, each a baseline, a codec and the chunk it holds.
 
+With one worker the command line codes on a thread of its own (so that Ctrl-C acts at once), and
+the in-flight window then holds a chunk more than coding in the calling thread does (the
+library's default): **buffers** counts it (:data:`CODING_THREAD_CHUNKS`).
+
 By design, only one part grows with the input: the index of frames that the writer (and the
 reader) keep, a few bytes per frame; pass *input_size* to count it. (pyppmd 1.3.1 leaks about
 19 KiB per encoder, one per chunk; ``sigmalang._pyppmd`` frees what it leaves behind.)
@@ -70,6 +74,11 @@ PARENT_BUFFERS: dict[tuple[Mode, bool], tuple[int, float, float]] = {
     ("decode", False): (2, 1.5, 1.0),
     ("decode", True): (4, 2.0, 1.0),
 }
+# With one worker on a coding thread (the command line's -T 1), the in-flight window holds the
+# chunk queued behind the one being coded (encoding), or a decoded chunk the thread finished while
+# the one before it is written (decoding), in chunks. Measured at level 3, 4 MiB chunks, 25 MB
+# input (peak RSS, coding thread against the calling thread): +3.4 MiB encoding, +2.1 decoding.
+CODING_THREAD_CHUNKS: dict[Mode, float] = {"encode": 1.0, "decode": 0.5}
 # A worker also holds the chunk it was sent and its encoded form, in chunks.
 WORKER_CHUNKS: dict[Mode, float] = {"encode": 1.0, "decode": 0.0}
 # The codec's own copies, in chunks: the glyph transform (words counted segment by segment, the
@@ -224,6 +233,8 @@ def estimate_memory_usage(
     if frames is not None:  # a short input fills only part of the pipeline
         most = 2 * frames + 1 if mode == "encode" else frames  # the reader's copies, or decoded chunks
         held = min(fixed_chunks + per_chunk * min(in_flight, frames), most)
+    if not pool and frames != 1:  # one chunk leaves nothing queued behind it
+        held += CODING_THREAD_CHUNKS[mode]
     parts = {
         "baseline": INTERPRETER_BASELINE,
         "buffers": fixed_mib * MiB + int(held * chunk_size),

@@ -26,7 +26,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator
-from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Generic, Protocol, TypeVar, overload
 
@@ -39,6 +39,7 @@ __all__ = [
     "OrderedWindow",
     "WorkerError",
     "executor_workers",
+    "in_order_here",
     "ordered_map",
     "own_futures",
     "resolve_workers",
@@ -83,6 +84,12 @@ def executor_workers(executor: Executor) -> int | None:
             return None
         return total if isinstance(total, int) and total > 0 else None
     return None
+
+
+def in_order_here(executor: Executor | None) -> bool:
+    """Whether *executor* runs its jobs one at a time, in the order given, in this process (a pool
+    of one thread): a job may then use what the jobs before it left in memory."""
+    return isinstance(executor, ThreadPoolExecutor) and executor_workers(executor) == 1
 
 
 @overload

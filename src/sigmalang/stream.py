@@ -54,7 +54,7 @@ from .memory import (
     get_optimal_chunk_size,
     get_streaming_vs_full_memory,
 )
-from .parallel import Done, executor_workers, ordered_map, own_futures, resolve_workers
+from .parallel import Done, executor_workers, in_order_here, ordered_map, own_futures, resolve_workers
 from .semantic.codebook import Codebook, as_codebook
 
 __all__ = [
@@ -247,10 +247,11 @@ class StreamingEncoder(_Streaming):
         return _Plan(job, read_ahead(reader, READ_AHEAD), in_flight, in_flight, _chunk_name, False)
 
     def _plan_runs(self, reader: ChunkedReader, workers: int, stats: StreamStats) -> _Plan:
-        """A shared-context stream. With one worker, each chunk is coded here, in order, with the
-        context the chunks before it left. With more, runs of RESET_INTERVAL chunks (from one reset
-        point to the next) go to the workers, each coded in order: the same bytes either way."""
-        parallel = workers > 1 or self.executor is not None
+        """A shared-context stream. With one worker, each chunk is coded in this process (here, or
+        on the executor's one thread), in order, with the context the chunks before it left. With
+        more, runs of RESET_INTERVAL chunks (from one reset point to the next) go to the workers,
+        each coded in order: the same bytes either way."""
+        parallel = workers > 1 or (self.executor is not None and not in_order_here(self.executor))
         in_flight = self._max_in_flight or self._width(workers)
         if parallel:
             stats.notes.append(
