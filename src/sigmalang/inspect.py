@@ -301,7 +301,7 @@ class _Inspector:
     def _records(self, frame: Frame, code: bytes, costs: Any = None) -> None:
         """Count a records frame's templates and columns (by their text, over the frames), and
         what the model spent on each part of its code where *costs* says (per byte of the code)."""
-        spent = None
+        spent: Any = None
         if costs is not None:
             import numpy as np
 
