@@ -14,21 +14,26 @@ RECENT = 4
 
 
 class Column:
-    """A column's state: previous number and its shape, recent numbers, the two digit costs."""
+    """A column's state: previous number and its shape, recent numbers, the two digit costs; with
+    *clocks* (version 3), clocks count as numbers."""
 
-    def __init__(self) -> None:
+    def __init__(self, clocks: bool = True) -> None:
+        self.clocks = clocks
         self.prev = 0
-        self.shape = (-1, -1)
+        self.shape: tuple[object, ...] = (-1, -1)
         self.recent: list[int] = []
         self.raw_cost = 0
         self.delta_cost = 1
 
     @property
     def deltas(self) -> bool:
-        return self.shape[0] >= 0 and self.delta_cost < self.raw_cost
+        return self.shape != (-1, -1) and self.delta_cost < self.raw_cost
+
+    def parse(self, token: bytes) -> tuple[int, tuple[object, ...]] | None:
+        return parse_number(token) or (parse_clock(token) if self.clocks else None)
 
     def see(self, token: bytes) -> None:
-        number = parse_number(token)
+        number = self.parse(token)
         if number is None:
             return
         value, shape = number
@@ -50,6 +55,62 @@ def parse_number(token: bytes) -> tuple[int, tuple[int, int]] | None:
     return (value, (decimals, width)) if spell(value, decimals, width) == token else None
 
 
+def parse_clock(token: bytes) -> tuple[int, tuple[object, ...]] | None:
+    """HH:MM:SS with minutes and seconds below 60, then optionally '.', ',' or ':' and 1-9 digits:
+    (seconds of the day * 10^digits + fraction, ("clock", separator, digits))."""
+    if len(token) < 8 or token[2:3] != b":" or token[5:6] != b":":
+        return None
+    hh, mm, ss, rest = token[0:2], token[3:5], token[6:8], token[8:]
+    if not (hh + mm + ss).isdigit() or len(hh + mm + ss) != 6 or int(mm) > 59 or int(ss) > 59:
+        return None
+    seconds = int(hh) * 3600 + int(mm) * 60 + int(ss)
+    if not rest:
+        return seconds, ("clock", b"", 0)
+    separator, fraction = rest[:1], rest[1:]
+    if separator not in (b".", b",", b":") or not fraction.isdigit() or not 1 <= len(fraction) <= 9:
+        return None
+    return seconds * 10 ** len(fraction) + int(fraction), ("clock", separator, len(fraction))
+
+
+def find_clocks(line: bytes) -> list[tuple[int, int]]:
+    """Where a line's clocks are, scanning left to right: at a position not after a digit or a
+    colon, HH:MM:SS not followed by a digit, with the longest fraction that is not followed by a
+    digit (its separator and 1-9 digits) when there is one."""
+    found = []
+    at = 0
+    while at + 8 <= len(line):
+        before = line[at - 1 : at] if at else b""
+        if (before.isdigit() or before == b":") or parse_clock(line[at : at + 8]) is None:
+            at += 1
+            continue
+        end = at + 8
+        digits = 0
+        while end + 1 + digits < len(line) and line[end + 1 + digits : end + 2 + digits].isdigit():
+            digits += 1
+        if line[end : end + 1] in (b".", b",", b":") and 1 <= digits <= 9:
+            end += 1 + digits
+        elif line[end : end + 1].isdigit():
+            at += 1
+            continue
+        found.append((at, end))
+        at = end
+    return found
+
+
+def cut(line: bytes, version: int) -> list[bytes]:
+    """Constant text and fields, alternating: clocks first (version 3), then the rest cut at its
+    fields as every version cuts it."""
+    if version < 3:
+        return _records._cut_piece(line)
+    parts: list[bytes] = []
+    start = 0
+    for at, end in find_clocks(line):
+        parts += _records._cut_piece(line[start:at])
+        parts.append(line[at:end])
+        start = end
+    return parts + _records._cut_piece(line[start:])
+
+
 def spell(value: int, decimals: int, width: int) -> bytes:
     text = str(value)
     if decimals:
@@ -59,7 +120,7 @@ def spell(value: int, decimals: int, width: int) -> bytes:
 
 
 def write(token: bytes, column: Column) -> bytes:
-    number = parse_number(token)
+    number = column.parse(token)
     difference = b""
     if column.deltas and number is not None and number[1] == column.shape:
         difference = str(number[0] - column.prev).encode()
@@ -79,7 +140,7 @@ def read(entry: bytes, column: Column) -> bytes:
     if not column.deltas:
         token = entry
     elif DELTA.match(entry):
-        token = spell(column.prev + int(entry), *column.shape)
+        token = spell_shape(column.prev + int(entry), column.shape)
     elif entry[:1] == b'"':
         token = entry[1:]
     else:
@@ -88,7 +149,16 @@ def read(entry: bytes, column: Column) -> bytes:
     return token
 
 
-def encode(data: bytes, version: int = 2) -> bytes:
+def spell_shape(value: int, shape: tuple[object, ...]) -> bytes:
+    if shape[0] != "clock":
+        return spell(value, *shape)  # type: ignore[arg-type]
+    _, separator, digits = shape
+    seconds, fraction = divmod(value, 10**digits)  # type: ignore[operator]
+    text = b"%02d:%02d:%02d" % (seconds // 3600, seconds // 60 % 60, seconds % 60)
+    return text + (separator + str(fraction).zfill(digits).encode() if digits else b"")  # type: ignore[operator]
+
+
+def encode(data: bytes, version: int = 3) -> bytes:
     templates: dict[tuple[bytes, ...], tuple[int, list[int]]] = {}
     table = []
     ids = bytearray()
@@ -97,13 +167,13 @@ def encode(data: bytes, version: int = 2) -> bytes:
     state: list[Column] = []
     lines = data.split(b"\n")
     for line in lines:
-        parts = _records._cut(line)
+        parts = cut(line, version)
         constants = tuple(parts[0::2])
         if constants not in templates:
             templates[constants] = (len(table), columns.of(constants))
             table.append(b"\x00".join(_records._escape(c) for c in constants) + b"\n")
             values += [[] for _ in range(len(columns.ids) - len(values))]
-            state += [Column() for _ in range(len(columns.ids) - len(state))]
+            state += [Column(version >= 3) for _ in range(len(columns.ids) - len(state))]
         tid, ids_of = templates[constants]
         ids += encode_varint(tid)
         for column, token in zip(ids_of, parts[1::2], strict=True):
@@ -116,7 +186,7 @@ def encode(data: bytes, version: int = 2) -> bytes:
         for column, piece in zip(ids_of, constants, strict=False):
             label = (label + piece[-16:])[-16:]
             labels.setdefault(column, label)
-    order = sorted(range(len(values)), key=lambda column: (labels[column][::-1], column) if version == 2 else column)
+    order = sorted(range(len(values)), key=lambda column: (labels[column][::-1], column) if version >= 2 else column)
     columns_section = [b"".join(values[column]) for column in order]
     return b"".join([head, encode_varint(len(body)), encode_varint(len(ids)), body, ids, *columns_section])
 
@@ -129,6 +199,6 @@ def decode_tokens(code: bytes) -> list[list[bytes]]:
     entries = _records._column_values(code, start, template_columns, line_ids, columns)
     out = []
     for column in entries:
-        state = Column()
+        state = Column(code[0] >= 3)
         out.append([read(entry, state) for entry in column])
     return out

@@ -25,20 +25,37 @@ DICKENS = (FIXTURES / "dickens-64k.txt").read_bytes()
 
 
 SERVICE_LOG = service_log(3000)
+# Clocks and near-clocks: fractions of every length and separator, too many digits, out-of-range
+# minutes, one-digit hours, clocks run into digits or colons.
+ODD_CLOCKS = [
+    "23:59:59",
+    "00:00:00,5",
+    "07:08:09:123456789",
+    "07:08:09.1234567890",
+    "99:59:59.000",
+    "12:60:00",
+    "1:23:45",
+    "12:34:567",
+    "12:34:56:78:90",
+    "T01:02:03Z",
+    "2024-05-01T10:00:00.250+00:00",
+    "x12:34:56.",
+]
 WORDS = ["INFO", "WARN", "error", "user", "=", "[", "]", ":", ",", "/var/log", "0x1f", "-", '"', "\t", "\r"]
 
 
 @st.composite
 def log_lines(draw: st.DrawFn) -> bytes:
     """Lines built from a few templates with numbers, ids and times, then randomly damaged."""
-    words = st.sampled_from([*WORDS, "{n}", "{t}", "{h}"])
+    words = st.sampled_from([*WORDS, "{n}", "{t}", "{h}", "{c}"])
     templates = draw(st.lists(st.lists(words, max_size=8), min_size=1, max_size=4))
     lines = []
     for i in range(draw(st.integers(0, 40))):
         chosen = draw(st.sampled_from(templates))
         n = draw(st.integers(-5, 10**20))
         clock = f"12:{i % 60:02d}:{(i * 7) % 60:02d}.{i * 13 % 1000:03d}"
-        fields = {"{n}": str(n), "{t}": clock, "{h}": f"{n & 0xFFFF:x}"}
+        odd_clock = draw(st.sampled_from(ODD_CLOCKS))
+        fields = {"{n}": str(n), "{t}": clock, "{h}": f"{n & 0xFFFF:x}", "{c}": odd_clock}
         text = " ".join(fields.get(w, w) for w in chosen)
         lines.append(text.encode())
     data = bytearray(b"\n".join(lines) + draw(st.sampled_from([b"", b"\n", b"\r\n", b" "])))
@@ -98,11 +115,35 @@ def test_numbers_in_a_column_are_differences() -> None:
 
 @settings(max_examples=100, deadline=None)
 @given(log_lines())
-def test_version_1_codes_still_decode(data: bytes) -> None:
-    """Version 1 (columns in order of first use) is read as well as version 2 is written."""
-    old = records_reference.encode(data, version=1)
-    assert _records.decode(old, len(data)) == data
-    assert _records.encode(data) == records_reference.encode(data, version=2)
+def test_versions_1_and_2_still_decode(data: bytes) -> None:
+    """Version 1 (columns in order of first use) and version 2 (no clocks) are read as well as
+    version 3 is written."""
+    for version in (1, 2):
+        old = records_reference.encode(data, version=version)
+        assert old[0] == version and _records.decode(old, len(data)) == data
+    assert _records.encode(data) == records_reference.encode(data, version=3)
+
+
+def test_clocks_are_one_field_written_as_differences_of_their_time_of_day() -> None:
+    lines = [b"%02d:%02d:%02d.%03d worker %d done" % (9, i // 60, i % 60, i * 7 % 1000, i % 3) for i in range(600)]
+    lines += [b"23:59:59.999 day ends", b"00:00:00.000 day starts", b"10:00:00 no fraction", b"12:34:56,5"]
+    data = b"\n".join(lines)
+    code = _records.encode(data)
+    assert _records.decode(code, len(data)) == data
+    templates, columns, _ = _records.describe(code)
+    assert any(t == b"<*> worker <*> done" for t, _ in templates)  # the clock is one field
+    assert columns[0][1] == "clock" and columns[0][2] == len(lines)
+    assert b"1007\n" in code  # one second and 7 thousandths later, as a difference
+    assert b"09:05:00.100" not in code  # clocks after the first are differences
+
+
+def test_a_clock_out_of_range_is_damage() -> None:
+    data = b"\n".join(b"10:00:%02d ok" % (i % 60) for i in range(50))
+    code = _records.encode(data)
+    damaged = code.replace(b"\n1\n", b"\n-99999999\n", 1)  # a difference to before midnight
+    assert damaged != code
+    with pytest.raises(_records.RecordsError, match="clock"):
+        _records.decode(damaged, len(data))
 
 
 def test_version_2_orders_columns_by_the_text_before_them_read_backwards() -> None:
@@ -132,7 +173,7 @@ def test_damaged_record_code_is_an_error_or_the_same_length(data: st.DataObject)
     ("code", "message"),
     [
         (b"", "version"),
-        (b"\x03\x01\x00\x00", "version"),
+        (b"\x04\x01\x00\x00", "version"),
         (b"\x01\xff\xff\xff\xff\x7f\x00\x00", "past"),
         (b"\x01\x01\x02\x01ab\x00", "line feed"),
         (b"\x01\x01\x02\x01a\n\x05", "not in the table"),
@@ -277,12 +318,12 @@ def test_column_rule_matches_a_plain_reading_of_the_format(data: bytes) -> None:
     columns = _records._Columns()
     template_columns = [columns.of(t) for t in templates]
     values = _records._column_values(code, start, template_columns, line_ids, columns)
-    assert [_records._column_tokens(v) for v in values] == records_reference.decode_tokens(code)
+    assert [_records._column_tokens(v, True) for v in values] == records_reference.decode_tokens(code)
     mangled = [[e[::-1] for e in v] for v in values]  # entries no encoder writes
     plain = [
         [records_reference.read(e, state) for e in v] for v, state in ((v, records_reference.Column()) for v in mangled)
     ]
-    assert [_records._column_tokens(v) for v in mangled] == plain
+    assert [_records._column_tokens(v, True) for v in mangled] == plain
 
 
 @settings(max_examples=500, deadline=None)

@@ -6,8 +6,9 @@ delimiters); the rest of the line is the template's constant text. A column is a
 reached through the same constant text (templates that start alike share their first columns, so
 a timestamp at the start of every line is one column whatever follows it). Numbers in a column
 are written as differences from the column's previous number while that has been the cheaper
-spelling. Any bytes round-trip: the encoder only chooses how to cut lines, and the decoder only
-joins what the code holds. The byte layout is docs/FORMAT.md §7.6; docs/logs.md has the design and
+spelling; so are clocks (``12:04:59.250``), one field each, as their time of day. Any bytes
+round-trip: the encoder only chooses how to cut lines, and the decoder only joins what the code
+holds. The byte layout is docs/FORMAT.md §7.6; docs/logs.md has the design and
 the measurements.
 """
 
@@ -20,8 +21,8 @@ from .glyph import encode_varint, read_varint
 
 __all__ = ["RECORDS_VERSION", "RecordsError", "decode", "describe", "encode", "looks_like_logs", "parse"]
 
-RECORDS_VERSION = 2  # the version written; 1 is still read
-_VERSIONS = (1, 2)
+RECORDS_VERSION = 3  # the version written; 1 and 2 are still read
+_VERSIONS = (1, 2, 3)
 LABEL = 16  # bytes of a column's label that order the columns (version 2)
 DELIMITERS = b" \t\r[](){}<>=,;:\"'|/@_"  # and the line feed, which ends a line
 _CLASS = re.escape(DELIMITERS)
@@ -36,6 +37,13 @@ _FIELD = re.compile(rb"(" + _DIGITS_TOKEN + rb")")
 _QUOTED = re.compile(rb'"[^"\n]*"(?=[ \t]*:)|"([^"\n]*)"|(' + _DIGITS_TOKEN + rb")")
 _NUMBER = re.compile(rb"[0-9]{1,18}(?:\.([0-9]{1,9}))?\Z")
 _DELTA = re.compile(rb"-?(?:0|[1-9][0-9]{0,18})\Z")
+# Version 3: a clock (two digits, then minutes and seconds 00-59 after colons, and optionally a
+# fraction of 1-9 digits after '.', ',' or ':'), not preceded by a digit or a colon and not followed
+# by a digit, is a field of its own, found before the line is cut at delimiters; its value in a
+# column is its time of day in units of its fraction (:func:`_clock`).
+_CLOCK = re.compile(rb"(?<![0-9:])([0-9]{2}:[0-5][0-9]:[0-5][0-9](?:[.,:][0-9]{1,9}(?![0-9]))?)(?![0-9])")
+_CLOCK_PARTS = re.compile(rb"([0-9]{2}):([0-5][0-9]):([0-5][0-9])(?:([.,:])([0-9]{1,9}))?\Z")
+_CLOCK_SHAPE = 1 << 16  # above every number's shape; the fraction's separator and digits below
 _ESCAPE = 0x22  # '"': a value that would read as a difference is written after this byte
 _RECENT = 4
 
@@ -53,12 +61,37 @@ def looks_like_logs(data: bytes) -> bool:
     return len(_FIELD.findall(sample)) >= lines
 
 
-def _spell(value: int, decimals: int, width: int) -> bytes:
+def _spell(value: int, shape: int) -> bytes:
+    """The token of a number or (version 3) a clock with this value and shape."""
+    if shape >= _CLOCK_SHAPE:
+        return _spell_clock(value, shape)
+    decimals, width = shape >> 8, shape & 0xFF
     text = str(value)
     if decimals:
         text = text.zfill(decimals + 1)
         text = text[:-decimals] + "." + text[-decimals:]
     return text.zfill(width).encode()
+
+
+def _clock(token: bytes) -> tuple[int, int] | None:
+    """A clock's value (seconds since midnight times 10^digits of its fraction, plus the fraction)
+    and shape (``_CLOCK_SHAPE``, the separator byte << 8, the fraction's digits), or None."""
+    found = _CLOCK_PARTS.match(token)
+    if found is None:
+        return None
+    hours, minutes, seconds, separator, fraction = found.groups()
+    digits = len(fraction) if fraction else 0
+    value = (int(hours) * 3600 + int(minutes) * 60 + int(seconds)) * 10**digits + int(fraction or b"0")
+    return value, _CLOCK_SHAPE | (separator[0] if separator else 0) << 8 | digits
+
+
+def _spell_clock(value: int, shape: int) -> bytes:
+    digits, separator = shape & 0xFF, shape >> 8 & 0xFF
+    seconds, fraction = divmod(value, 10**digits)
+    if value < 0 or seconds >= 100 * 3600:
+        raise RecordsError(f"a clock's value {value} is out of range")
+    text = b"%02d:%02d:%02d" % (seconds // 3600, seconds // 60 % 60, seconds % 60)
+    return text + (bytes([separator]) + b"%0*d" % (digits, fraction) if digits else b"")
 
 
 def _escape(piece: bytes) -> bytes:
@@ -117,12 +150,25 @@ def encode(data: bytes) -> bytes:
             tokens[column].append(token)
     head = bytes([RECORDS_VERSION]) + encode_varint(len(lines))
     body = b"".join(table)
-    coded = [_column_code(tokens[column]) for column in columns.order(RECORDS_VERSION)]
+    coded = [_column_code(tokens[column], True) for column in columns.order(RECORDS_VERSION)]
     return b"".join([head, encode_varint(len(body)), encode_varint(len(ids)), body, ids, *coded])
 
 
 def _cut(line: bytes) -> list[bytes]:
-    """A line cut at its fields: constant text, field, constant text, ..., constant text."""
+    """A line cut at its fields: constant text, field, constant text, ..., constant text. Clocks
+    first, then each piece between them (:func:`_cut_piece`)."""
+    pieces = _CLOCK.split(line)
+    if len(pieces) == 1:
+        return _cut_piece(line)
+    parts = _cut_piece(pieces[0])
+    for at in range(1, len(pieces), 2):
+        parts.append(pieces[at])
+        parts += _cut_piece(pieces[at + 1])
+    return parts
+
+
+def _cut_piece(line: bytes) -> list[bytes]:
+    """Text without clocks cut at its fields."""
     if b'"' not in line:
         return _FIELD.split(line)
     parts: list[bytes] = []
@@ -139,19 +185,20 @@ def _cut(line: bytes) -> list[bytes]:
     return parts
 
 
-def _column_code(tokens: list[bytes]) -> bytes:
+def _column_code(tokens: list[bytes], clocks: bool) -> bytes:
     """One column's values as the code writes them, each followed by a line feed.
 
-    A number (``_NUMBER``) is written as the difference from the column's previous number when the
-    column is writing differences (see :func:`_column_tokens`, which reads them back) and the two
-    have the same shape; a value that would then read as a difference is written after ``"``."""
+    A number (``_NUMBER``), or with *clocks* (version 3) a clock, is written as the difference from
+    the column's previous number when the column is writing differences (see :func:`_column_tokens`,
+    which reads them back) and the two have the same shape; a value that would then read as a
+    difference is written after ``"``."""
     out: list[bytes] = []
     append = out.append
     prev, shape, raw_cost, delta_cost = 0, -1, 0, 1
     recent: list[int] = []
     for token in tokens:
         deltas = shape >= 0 and delta_cost < raw_cost
-        value, this = _parsed(token)
+        value, this = _parsed(token, clocks)
         if this < 0:
             append(b'"' + token if deltas and (token[0] == _ESCAPE or _DELTA.match(token)) else token)
             continue
@@ -167,15 +214,16 @@ def _column_code(tokens: list[bytes]) -> bytes:
     return b"\n".join(out) if tokens else b""
 
 
-def _parsed(token: bytes) -> tuple[int, int]:
-    """A token's value and shape when it is a number (``_NUMBER``), else (0, -1). The shape is
-    ``decimals << 8 | width``: the digits after the point, and the token's length if it is
-    zero-padded, else 0. Every number is spelt as :func:`_spell` spells its value and shape."""
+def _parsed(token: bytes, clocks: bool) -> tuple[int, int]:
+    """A token's value and shape when it is a number (``_NUMBER``) or, with *clocks*, a clock
+    (:func:`_clock`), else (0, -1). A number's shape is ``decimals << 8 | width``: the digits after
+    the point, and the token's length if it is zero-padded, else 0. Every number and clock is spelt
+    as :func:`_spell` spells its value and shape."""
     if token.isdigit() and len(token) <= 18:
         return int(token), (len(token) if token[0] == 0x30 and len(token) > 1 else 0)
     found = _NUMBER.match(token)
     if found is None:
-        return 0, -1
+        return (_clock(token) or (0, -1)) if clocks else (0, -1)
     decimals = found.end(1) - found.start(1)
     width = len(token) if token[0] == 0x30 and token[1] != 0x2E else 0
     return int(token.replace(b".", b"")), decimals << 8 | width
@@ -245,7 +293,7 @@ def decode(code: bytes, size: int) -> bytes:
     if n_lines == 0 or size + 1 < n_lines:
         raise RecordsError(f"{n_lines} lines cannot make {size} bytes")
     values = _column_values(code, start, template_columns, line_ids, columns)
-    nexts = [iter(_column_tokens(entries)).__next__ for entries in values]
+    nexts = [iter(_column_tokens(entries, code[0] >= 3)).__next__ for entries in values]
     # Each template as a %-format of its constant text: a line is then joined in one step.
     formats = [b"%s".join(piece.replace(b"%", b"%%") for piece in t) for t in templates]
     lines = []
@@ -295,8 +343,11 @@ def describe(code: bytes, spent: Sequence[int] | None = None) -> Described:
         at += sum(len(e) + 1 for e in values[column])
     out = []
     for column, (label, entries) in enumerate(zip(labels, values, strict=True)):
-        numbers = sum(1 for token in _column_tokens(entries) if _parsed(token)[1] >= 0)
+        shapes = [_parsed(token, code[0] >= 3)[1] for token in _column_tokens(entries, code[0] >= 3)]
+        numbers = sum(1 for shape in shapes if shape >= 0)
         kind = "number" if numbers == len(entries) else ("text" if not numbers else "mixed")
+        if numbers == len(entries) and all(shape >= _CLOCK_SHAPE for shape in shapes):
+            kind = "clock"
         size = sum(len(e) + 1 for e in entries)
         out.append((label, kind, len(entries), size, cost(spans[column], spans[column] + size)))
     table_at, ids_at = _section_starts(code)
@@ -341,7 +392,7 @@ def _column_values(
     return values
 
 
-def _column_tokens(entries: list[bytes]) -> list[bytes]:
+def _column_tokens(entries: list[bytes], clocks: bool) -> list[bytes]:
     """One column's field values from its entries in the code: :func:`_column_code` backwards.
 
     A column writes differences once it has seen a number and while differences have cost fewer
@@ -356,13 +407,13 @@ def _column_tokens(entries: list[bytes]) -> list[bytes]:
         if shape < 0 or delta_cost >= raw_cost:
             token = entry
         elif difference(entry):
-            token = _spell(prev + int(entry), shape >> 8, shape & 0xFF)
+            token = _spell(prev + int(entry), shape)
         elif entry[:1] == b'"':
             token = entry[1:]
         else:
             token = entry
         append(token)
-        value, this = _parsed(token)
+        value, this = _parsed(token, clocks)
         if this >= 0:
             prev, shape, raw_cost, delta_cost, recent = _seen(value, this, prev, shape, raw_cost, delta_cost, recent)
     return out
