@@ -58,7 +58,7 @@ _UNITS |= {"gb": 10**9, "gib": 1 << 30}
 
 
 def parse_size(text: str) -> int:
-    """``10MB`` = 10**7 bytes, ``10MiB`` = 10 * 2**20 (input sizes use decimal units, as in the issue)."""
+    """``10MB`` = 10**7 bytes, ``10MiB`` = 10 * 2**20 (decimal units, as disks and transfer rates use)."""
     match = re.fullmatch(r"\s*(\d+)\s*([a-zA-Z]*)\s*", text)
     if not match or match.group(2).lower() not in _UNITS:
         raise argparse.ArgumentTypeError(f"invalid size {text!r} (examples: 10MB, 1GB, 64KiB)")

@@ -86,6 +86,7 @@ def test_throughput_unit_is_documented():
     assert stats.throughput == 1_500_000.0
 
 
+@pytest.mark.slow  # process pools
 def test_compress_with_workers_gives_the_same_bytes():
     expected = sigmalang.compress(TEXT, 3, chunk_size=16 << 10)
     assert sigmalang.compress(TEXT, 3, chunk_size=16 << 10, workers=2) == expected

@@ -307,6 +307,7 @@ def test_meter_without_reads_stops_at_the_total():
     assert bar.n == 300
 
 
+@pytest.mark.slow  # process pools
 def test_encode_progress_is_in_original_bytes_with_workers(big_text, tmp_path, monkeypatch):
     """With workers, the bar hears of every chunk done and every byte read, in original bytes."""
     from sigmalang import _cli_files
@@ -344,6 +345,7 @@ def test_encode_progress_is_in_original_bytes_with_workers(big_text, tmp_path, m
     assert sigmalang.decompress((tmp_path / "out.sgl").read_bytes()) == big_text.read_bytes()
 
 
+@pytest.mark.slow  # process pools
 @pytest.mark.parametrize("command", ["decode", "verify", "recover"])
 def test_progress_of_a_stream_is_sized_and_counted_in_original_bytes(command, tmp_path, monkeypatch):
     """Reading a stream, the bar's total is the original size from the index (not the stream's size)

@@ -286,7 +286,7 @@ def test_cli_train_encode_decode(tmp_path: Path, capsys: pytest.CaptureFixture[s
     (line,) = capsys.readouterr().err.splitlines()
     assert f"and codebook {load_codebook(other).id.hex()} was given" in line and not text.exists()
     assert main(["verify", "-q", "-D", str(bk), str(sgl)]) == 0
-    assert main(["decode", "-q", "-T", "2", "-D", str(bk), str(sgl)]) == 0
+    assert main(["decode", "-q", "-D", str(bk), str(sgl)]) == 0  # with workers: the test below
     assert text.read_bytes() == TEXT[HALF:]
 
 
@@ -307,7 +307,7 @@ def test_cli_damaged_book(tmp_path: Path, capsys: pytest.CaptureFixture[str], bo
 def test_cli_verify_recover_and_range_with_a_book(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], book: Codebook, workers: str
 ) -> None:
-    """verify/recover (the scan, on workers too) and --range (the index) decode book streams with -D."""
+    """decode, verify/recover (the scan) on workers too, and --range (the index) decode book streams with -D."""
     data = TEXT[HALF:]
     bk, src = tmp_path / "d.book", tmp_path / "t.txt"
     bk.write_bytes(book.to_bytes())
@@ -319,6 +319,9 @@ def test_cli_verify_recover_and_range_with_a_book(
     bad = tmp_path / "bad.sgl"
     bad.write_bytes(bytes(blob))
     assert main(["verify", "-q", "-T", workers, "-D", str(bk), str(sgl)]) == 0
+    back = tmp_path / "back.txt"
+    assert main(["decode", "-q", "-T", workers, "-D", str(bk), str(sgl), "-o", str(back)]) == 0
+    assert back.read_bytes() == data
     assert main(["verify", "-q", "-T", workers, "-D", str(bk), str(bad)]) == 1
     capsys.readouterr()
     out = tmp_path / "rec.txt"

@@ -82,6 +82,7 @@ def test_verbose_says_how_many_frames_were_decoded(
     assert b"every frame scanned" in err and b"no literal" in err
 
 
+@pytest.mark.slow  # process pools
 def test_workers_give_the_same_output(streams: tuple[Path, Path], capsysbinary: pytest.CaptureFixture[bytes]) -> None:
     a, b = streams
     one = grep(capsysbinary, "-n", "ERROR node-3", str(a), str(b))
