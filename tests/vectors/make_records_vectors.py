@@ -70,9 +70,9 @@ def main() -> int:
         for i in range(400)
     )
     valid = {
-        "records2-log-l6": ("300 lines of a service log at level 6: records frames, 4 KiB frames", logs, 6, False),
-        "records2-shared-l6": ("the same log with shared context: primed records frames", logs, 6, True),
-        "records2-odd-l6": (
+        "records3-log-l6": ("300 lines of a service log at level 6: records frames, 4 KiB frames", logs, 6, False),
+        "records3-shared-l6": ("the same log with shared context: primed records frames", logs, 6, True),
+        "records3-odd-l6": (
             "CRLF, tabs, non-UTF-8, padded numbers, no final line feed, level 6 with format='logs'",
             odd,
             6,
@@ -80,7 +80,7 @@ def main() -> int:
         ),
     }
     bad = {
-        "bad-records-version": ("frame 0's record code names version 3", lambda c: b"\x03" + c[1:], "version"),
+        "bad-records-version": ("frame 0's record code names version 4", lambda c: b"\x04" + c[1:], "version"),
         "bad-records-template-id": (
             "frame 0's first template id is past the table",
             lambda c: c[: _table_end(c)] + b"\x7f" + c[_table_end(c) + 1 :],
@@ -97,16 +97,29 @@ def main() -> int:
             "after the last column",
         ),
     }
-    valid["records2-json-l6"] = (
+    valid["records3-json-l6"] = (
         "400 JSON lines at level 6 in 16 KiB frames: quoted values as fields, keys in the templates",
         json_lines,
         6,
         False,
     )
+    clocks = [b"23:59:59", b"00:00:00,5", b"07:08:09:123456789", b"07:08:09.1234567890", b"99:59:59.000"]
+    clocks += [b"12:60:00", b"1:23:45", b"12:34:567", b"12:34:56:78:90", b"T01:02:03Z", b"x12:34:56."]
+    clock_lines = b"".join(
+        b"%02d:%02d:%02d.%03d step %d %s\n" % (8 + i // 600, i // 10 % 60, i * 7 % 60, i * 211 % 1000, i, clocks[i % 11])
+        for i in range(1200)
+    )
+    valid["records3-clocks-l6"] = (
+        "1,200 lines, each starting with a clock and holding a clock or a near-clock of another form, "
+        "level 6 with format='logs' in 16 KiB frames",
+        clock_lines,
+        6,
+        False,
+    )
     good = []
     for name, (description, data, level, shared) in valid.items():
-        chunk = 16384 if name == "records2-json-l6" else CHUNK  # JSON lines take records from about 16 KiB
-        form = "logs" if name == "records2-odd-l6" else "auto"  # too short for records to win by itself
+        chunk = 16384 if name in ("records3-json-l6", "records3-clocks-l6") else CHUNK  # JSON lines take records from about 16 KiB
+        form = "logs" if name in ("records3-odd-l6", "records3-clocks-l6") else "auto"  # too short for records to win by itself
         good.append(compressed_entry(name, description, data, level, chunk, shared, ORIGIN, form))
         assert b"records+cm" in json.dumps(_kinds((HERE / f"{name}.sgl").read_bytes())).encode()
     for name, level, backend in (("records-zstd-l1", 1, "zstd"), ("records-ppmd-l3", 3, "ppmd")):
