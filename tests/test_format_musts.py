@@ -25,11 +25,12 @@ from sigmalang.glyph import encode_glyph, encode_varint, read_glyph
 from sigmalang.index import SeekTable
 from sigmalang.primitives import STREAM_HEADER, GlyphType
 
-
 HERE = Path(__file__).resolve().parent
 TEXT = (HERE.parent / "samples" / "dickens-sample.txt").read_bytes()[:6000]
 VECTORS = HERE / "vectors"
-MANIFEST = {e["name"]: e for kind in ("valid", "damaged") for e in json.loads((VECTORS / "manifest.json").read_text())[kind]}
+MANIFEST = {
+    e["name"]: e for kind in ("valid", "damaged") for e in json.loads((VECTORS / "manifest.json").read_text())[kind]
+}
 
 
 def _with_level(blob: bytes, level: int) -> bytes:
@@ -152,7 +153,10 @@ def test_the_seeking_reader_checks_trailer_index_and_header(name: str) -> None:
     data = (VECTORS / MANIFEST[name]["file"]).read_bytes()
     with pytest.raises(sigmalang.SigmaFormatError):
         SeekTable.from_file(io.BytesIO(data))
-    with pytest.raises(sigmalang.SigmaFormatError, match=MANIFEST[name]["message"]), sigmalang.open(io.BytesIO(data)) as f:
+    with (
+        pytest.raises(sigmalang.SigmaFormatError, match=MANIFEST[name]["message"]),
+        sigmalang.open(io.BytesIO(data)) as f,
+    ):
         f.read()
     assert len(SeekTable.from_file(io.BytesIO((VECTORS / "concat-two.sgl").read_bytes()))) > 0
 
