@@ -119,7 +119,7 @@ def must_table() -> list[tuple[str, list[str], list[str]]]:
 def test_every_must_of_the_format_has_an_id() -> None:
     ids, untagged = must_ids()
     assert not untagged, "MUSTs of docs/FORMAT.md without an [R…] id after them:\n" + "\n".join(untagged)
-    written = REQUIREMENT_ID.findall(FORMAT_DOC)
+    written = REQUIREMENT_ID.findall(FORMAT_DOC[FORMAT_DOC.index("\n## 1. ") :])  # not the preamble's example
     assert len(ids) >= 70 and set(ids) == set(written), sorted(set(written) - set(ids))
     twice = sorted({i for i in written if written.count(i) > 1})
     assert not twice, f"ids written twice in docs/FORMAT.md: {twice}"
