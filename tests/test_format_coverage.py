@@ -1,5 +1,6 @@
-"""Every section of docs/FORMAT.md that defines fields has golden vectors, and the table that says
-which (tests/vectors/README.md) names only vectors that exist."""
+"""Every section of docs/FORMAT.md that defines fields has golden vectors, every MUST of it has an
+id with a row in tests/vectors/README.md naming the vectors and tests that check it, and those
+tables name only vectors and tests that exist."""
 
 from __future__ import annotations
 
@@ -64,49 +65,94 @@ def test_the_section_table_names_real_vectors() -> None:
     assert table and not unknown, unknown
 
 
-def test_the_must_table_names_real_vectors_and_tests() -> None:
-    rows = README[README.index("| section | requirement (MUST) |") :].splitlines()[2:]
-    assert len(rows) >= 20
-    for row in rows:
-        if not row.startswith("|"):
+# -- every MUST of FORMAT.md, by its id ---------------------------------------------------------
+
+# "[R7.3-2]": section 7.3, its second requirement
+REQUIREMENT_ID = re.compile(r"\[(R\d+(?:\.\d+)?-\d+)\]")
+# a sentence ends at ".", "!" or "?" (after any closing quote, bracket or emphasis) before a
+# capital letter or an opening parenthesis
+SENTENCE_END = re.compile(r"[.!?][)\"'`*]*\s+[A-Z(]")
+
+
+def format_blocks() -> list[str]:
+    """FORMAT.md from section 1 on (the preamble's RFC 2119 sentence names the key words, it sets
+    no requirement) as paragraphs, with each table row and list item a block of its own."""
+    blocks = []
+    for paragraph in re.split(r"\n\s*\n", FORMAT_DOC[FORMAT_DOC.index("\n## 1. ") :]):
+        block: list[str] = []
+        for line in paragraph.splitlines():
+            if block and re.match(r"\s*(\||[*-] |\d+\. )", line):
+                blocks.append("\n".join(block))
+                block = []
+            block.append(line)
+        blocks.append("\n".join(block))
+    return blocks
+
+
+def must_ids() -> tuple[list[str], list[str]]:
+    """The id of each MUST of FORMAT.md (the first id after it, in the same sentence), and the
+    MUSTs without one (their text)."""
+    ids, untagged = [], []
+    for block in format_blocks():
+        for must in re.finditer(r"\bMUST\b", block):
+            tag = REQUIREMENT_ID.search(block, must.end())
+            if tag is None or SENTENCE_END.search(block, must.end(), tag.start()):
+                untagged.append(" ".join(block[must.start() : must.start() + 100].split()))
+            else:
+                ids.append(tag.group(1))
+    return ids, untagged
+
+
+def must_table() -> list[tuple[str, list[str], list[str]]]:
+    """``(id, vectors, tests)`` of each row of the requirement table in tests/vectors/README.md."""
+    lines = README[README.index("<!-- must-requirements -->") :].splitlines()[3:]
+    rows = []
+    for line in lines:
+        if not line.startswith("|"):
             break
-        _, _, vectors, tests = (cell.strip() for cell in row.strip()[1:-1].split("|"))
-        assert set(re.findall(r"`([^`]+)`", vectors)) - {"bad-*"} <= NAMES, row
-        for test in re.findall(r"`(test_[^`]+)`", tests):
-            name, _, function = test.partition("::")
-            if name.endswith(".py"):
-                source = (ROOT / "tests" / name).read_text(encoding="utf-8")
-                assert not function or f"def {function}(" in source, test
-            else:  # a function of a file named before it in the cell
-                files = (ROOT / "tests").glob("test_*.py")
-                assert any(f"def {name}(" in p.read_text(encoding="utf-8") for p in files), test
+        cells = [cell.strip() for cell in line.strip()[1:-1].split("|")]
+        assert len(cells) == 4, line
+        rows.append((cells[0], re.findall(r"`([^`]+)`", cells[2]), re.findall(r"`([^`]+)`", cells[3])))
+    return rows
 
 
-def must_sections() -> set[str]:
-    """The sections (``2``, ``6.3``, ``7.4``, ``18``) whose text says MUST: a ``####`` heading
-    counts as part of the numbered section it is in; the RFC 2119 sentence of the preamble does not."""
-    sections, current = set(), None
-    for line in FORMAT_DOC.splitlines():
-        heading = re.match(r"^#{2,3} (\d+(?:\.\d+)?)\.? ", line)
-        if heading:
-            current = heading.group(1)
-        elif current is not None and "MUST" in line:
-            sections.add(current)
-    return sections
+def test_every_must_of_the_format_has_an_id() -> None:
+    ids, untagged = must_ids()
+    assert not untagged, "MUSTs of docs/FORMAT.md without an [R…] id after them:\n" + "\n".join(untagged)
+    written = REQUIREMENT_ID.findall(FORMAT_DOC[FORMAT_DOC.index("\n## 1. ") :])  # not the preamble's example
+    assert len(ids) >= 70 and set(ids) == set(written), sorted(set(written) - set(ids))
+    twice = sorted({i for i in written if written.count(i) > 1})
+    assert not twice, f"ids written twice in docs/FORMAT.md: {twice}"
 
 
-def must_table_sections() -> set[str]:
-    rows = README[README.index("| section | requirement (MUST) |") :].splitlines()[2:]
-    return {row.split("|")[1].strip() for row in rows if row.startswith("|")} if rows else set()
+def test_every_requirement_id_has_one_row_and_every_row_an_id() -> None:
+    ids = set(must_ids()[0])
+    rows = [row[0] for row in must_table()]
+    missing = sorted(ids - set(rows))
+    assert not missing, f"requirements of docs/FORMAT.md without a row in tests/vectors/README.md: {missing}"
+    unknown = sorted(set(rows) - ids)
+    assert not unknown, f"rows of tests/vectors/README.md for ids docs/FORMAT.md does not have: {unknown}"
+    twice = sorted({r for r in rows if rows.count(r) > 1})
+    assert not twice, f"ids with more than one row: {twice}"
 
 
-def test_every_section_with_a_must_is_in_the_must_table() -> None:
-    found = must_sections()
-    assert {"2", "3", "7.3", "11", "17", "18"} <= found
-    in_table = must_table_sections()
-    missing = sorted(found - in_table, key=lambda s: [int(p) for p in s.split(".")])
-    assert not missing, f"sections of docs/FORMAT.md with a MUST but no row in tests/vectors/README.md: {missing}"
-    assert in_table <= found | {"18.1"}, sorted(in_table - found)
+def test_every_row_names_vectors_and_tests_that_exist() -> None:
+    sources: dict[str, str] = {}
+    wrong = []
+    for rid, vectors, tests in must_table():
+        if not vectors and not tests:
+            wrong.append(f"{rid}: no vector and no test")
+        wrong += [f"{rid}: no vector {v}" for v in vectors if v != "bad-*" and v not in NAMES]
+        for test in tests:
+            name, sep, function = test.partition("::")
+            path = ROOT / "tests" / name
+            if not (sep and function and name.endswith(".py") and path.is_file()):
+                wrong.append(f"{rid}: {test} is not FILE.py::FUNCTION of a file in tests/")
+                continue
+            source = sources.setdefault(name, path.read_text(encoding="utf-8"))
+            if not re.search(rf"^def {re.escape(function)}\(", source, re.MULTILINE):
+                wrong.append(f"{rid}: {name} defines no test {function}")
+    assert not wrong, "\n".join(wrong)
 
 
 # -- the error catalogue (FORMAT.md §11.1) -----------------------------------------------------

@@ -204,6 +204,8 @@ class CmBackend:
         from . import _cm
 
         version, components, hash_bits, start = self._parameters(data)
+        if len(data) - start < 4:  # the coder's first read: refused before any table is made
+            raise BackendError("CM stream does not end where expected")
         if len(prime) > CM_MAX_PRIME:
             raise BackendError(f"CM frame continues a context of {len(prime):,} bytes, more than {CM_MAX_PRIME:,}")
         buf = np.zeros(len(prime) + size, dtype=np.uint8)
