@@ -10,6 +10,7 @@ fully specified (docs/FORMAT.md §7.6, §7.2), today's writer must reproduce the
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Callable
 
@@ -52,6 +53,20 @@ def _table_end(code: bytes) -> int:
     return pos + table
 
 
+def _clock_before_midnight(code: bytes) -> bytes:
+    """The record code with the first difference in its first clock column made to reach before
+    midnight."""
+    first = re.search(rb"\n[0-9]{2}:[0-9]{2}:[0-9]{2},[0-9]{3}\n", code)
+    assert first is not None
+    start = first.start() + 1
+    for _ in range(40):  # the column's entries: clocks until it has found differences cheaper
+        start = code.index(b"\n", start) + 1
+        end = code.index(b"\n", start)
+        if re.fullmatch(rb"-?[0-9]{1,8}", code[start:end]):
+            return code[:start] + b"-99999999999" + code[end:]
+    raise AssertionError("no difference in the clock column")
+
+
 def main() -> int:
     logs = service_log(300)
     odd = logs[:3000].replace(b"\n", b"\r\n").replace(b"INFO", b"\xff\xfe\t007 7.50") + b"\x01 no line feed 42"
@@ -86,6 +101,11 @@ def main() -> int:
             lambda c: c[: _table_end(c)] + b"\x7f" + c[_table_end(c) + 1 :],
             "not in the table",
         ),
+        "bad-records-clock-range": (
+            "frame 0's record code has a clock difference that reaches before midnight",
+            _clock_before_midnight,
+            "clock",
+        ),
         "bad-records-column-short": (
             "frame 0's record code lost its last byte (the last value's line feed)",
             lambda c: c[:-1],
@@ -106,8 +126,8 @@ def main() -> int:
     clocks = [b"23:59:59", b"00:00:00,5", b"07:08:09:123456789", b"07:08:09.1234567890", b"99:59:59.000"]
     clocks += [b"12:60:00", b"1:23:45", b"12:34:567", b"12:34:56:78:90", b"T01:02:03Z", b"x12:34:56."]
     clock_lines = b"".join(
-        b"%02d:%02d:%02d.%03d step %d %s\n" % (8 + i // 600, i // 10 % 60, i * 7 % 60, i * 211 % 1000, i, clocks[i % 11])
-        for i in range(1200)
+        b"%02d:%02d:%02d.%03d step %d %s\n" % (8 + i // 600, i // 10 % 60, i * 7 % 60, i * 211 % 1000, i, clock)
+        for i, clock in enumerate(clocks * 110 + clocks[:10])
     )
     valid["records3-clocks-l6"] = (
         "1,200 lines, each starting with a clock and holding a clock or a near-clock of another form, "
@@ -118,8 +138,9 @@ def main() -> int:
     )
     good = []
     for name, (description, data, level, shared) in valid.items():
-        chunk = 16384 if name in ("records3-json-l6", "records3-clocks-l6") else CHUNK  # JSON lines take records from about 16 KiB
-        form = "logs" if name in ("records3-odd-l6", "records3-clocks-l6") else "auto"  # too short for records to win by itself
+        # JSON lines take records from about 16 KiB; the odd lines are too short for records to win
+        chunk = 16384 if name in ("records3-json-l6", "records3-clocks-l6") else CHUNK
+        form = "logs" if name in ("records3-odd-l6", "records3-clocks-l6") else "auto"
         good.append(compressed_entry(name, description, data, level, chunk, shared, ORIGIN, form))
         assert b"records+cm" in json.dumps(_kinds((HERE / f"{name}.sgl").read_bytes())).encode()
     for name, level, backend in (("records-zstd-l1", 1, "zstd"), ("records-ppmd-l3", 3, "ppmd")):
