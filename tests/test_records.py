@@ -295,7 +295,7 @@ def test_log_like_chunks_roundtrip_through_the_codec(data: bytes, level: int) ->
 
 
 @pytest.mark.slow
-def test_a_long_log_chunk_is_coded_the_way_its_first_lines_code_smaller() -> None:
+def test_a_long_log_chunk_is_coded_the_way_a_sample_of_its_lines_codes_smaller() -> None:
     data = service_log(9000)
     assert len(data) > 2 * codec.RECORDS_PROBE
     body = codec.encode_body(data, codec.level_spec(6))
@@ -305,6 +305,30 @@ def test_a_long_log_chunk_is_coded_the_way_its_first_lines_code_smaller() -> Non
     prose_lines = prose.replace(b" ", b" 1 ")  # a field in every few words: taken for logs
     body = codec.encode_body(prose_lines, codec.level_spec(4))
     assert decode_chunk(body.transform, body.backend, body.data, len(prose_lines)) == prose_lines
+
+
+def test_the_probes_are_whole_lines_spread_over_the_chunk() -> None:
+    data = service_log(12000)
+    probes = codec._probes(data)
+    assert len(probes) == codec.PROBES and sum(map(len, probes)) <= codec.RECORDS_PROBE
+    starts = [data.find(p) for p in probes]
+    assert starts[0] == 0 and all(data[s - 1 : s] == b"\n" for s in starts[1:])
+    assert all(p.endswith(b"\n") for p in probes)
+    assert starts[-1] >= len(data) * (codec.PROBES - 1) // codec.PROBES  # the last piece near the end
+
+
+@pytest.mark.slow
+def test_a_chunk_that_turns_into_logs_is_judged_on_all_of_it() -> None:
+    """Prose with a field in every few words for the first quarter (bytes code it smaller), then
+    a service log (records code it much smaller): records, though its first lines say bytes."""
+    prose = (DICKENS * 4)[: codec.RECORDS_PROBE + 4096].replace(b" ", b" 1 ")
+    data = prose[: prose.rfind(b"\n") + 1] + service_log(9000)
+    start = data[: codec.RECORDS_PROBE]
+    spec = codec.level_spec(6)
+    assert len(codec._records_body(start, spec, b"").data) > len(codec._encode_body(start, spec, None, b"", False).data)
+    body = codec.encode_body(data, spec)
+    assert body.transform == TRANSFORM_RECORDS
+    assert decode_chunk(body.transform, body.backend, body.data, len(data)) == data
 
 
 @settings(max_examples=300, deadline=None)

@@ -183,19 +183,24 @@ def encode_body(
 
     With *form* ``auto``, at the CM levels, a chunk that looks like log lines is also coded as
     records (transform 4), and the smaller body is kept. A chunk longer than twice RECORDS_PROBE is
-    coded in full only one way: the way that codes its first lines (about RECORDS_PROBE bytes)
-    smaller. With ``text``, no chunk is coded as records. With ``logs``, every chunk is coded as
-    records with the level's backend, whatever it looks like, and as bytes only where its record
-    code cannot be written (too long, or refused by the backend)."""
+    coded in full only one way: the way that codes a sample of its lines (:func:`_probes`) smaller.
+    With ``text``, no chunk is coded as records. With ``logs``, every chunk is coded as records
+    with the level's backend, whatever it looks like, and as bytes only where its record code
+    cannot be written (too long, or refused by the backend)."""
     if form == LOGS and spec.backend != STORE:
         return _records_body(data, spec, prime) or _encode_body(data, spec, book, prime, keep_book)
     tried = form == AUTO and spec.backend == CM and spec.transform == TRANSFORM_LITERAL
     if not (tried and _records.looks_like_logs(data)):
         return _encode_body(data, spec, book, prime, keep_book)
     if len(data) > 2 * RECORDS_PROBE:
-        probe = data[: data.rfind(b"\n", 0, RECORDS_PROBE) + 1 or RECORDS_PROBE]
-        as_records = _records_body(probe, spec, b"")
-        if as_records is None or len(as_records.data) >= len(_encode_body(probe, spec, book, b"", False).data):
+        as_records = as_bytes = 0
+        for probe in _probes(data):
+            found = _records_body(probe, spec, b"")
+            if found is None:
+                return _encode_body(data, spec, book, prime, keep_book)
+            as_records += len(found.data)
+            as_bytes += len(_encode_body(probe, spec, book, b"", False).data)
+        if as_records >= as_bytes:
             return _encode_body(data, spec, book, prime, keep_book)
         return _records_body(data, spec, prime) or _encode_body(data, spec, book, prime, keep_book)
     body = _encode_body(data, spec, book, prime, keep_book)
@@ -204,6 +209,21 @@ def encode_body(
 
 
 RECORDS_PROBE = 128 << 10  # bytes of a long chunk coded both ways to choose its transform
+PROBES = 4  # in this many pieces, spread over the chunk
+
+
+def _probes(data: bytes) -> list[bytes]:
+    """PROBES pieces of whole lines, about RECORDS_PROBE bytes in all, at even steps through *data*
+    (from its start, then from the first line starting after each step): a chunk whose lines change
+    kind (logs of several systems one after another) is judged on all of them, not on its start."""
+    size = RECORDS_PROBE // PROBES
+    out = []
+    for k in range(PROBES):
+        at = len(data) * k // PROBES
+        at = data.find(b"\n", at - 1) + 1 if at else 0
+        end = data.rfind(b"\n", at, at + size) + 1 or at + size
+        out.append(data[at:end])
+    return out
 
 
 def _records_body(data: bytes, spec: LevelSpec, prime: bytes) -> Body | None:
