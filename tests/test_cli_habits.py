@@ -319,6 +319,24 @@ def test_recursive(tmp_path):
     assert (top / "a" / "old").read_bytes() == b"old\n"
 
 
+@pytest.mark.parametrize("flags", [[], ["-f", "--rm"]])
+def test_two_inputs_of_the_same_name_never_share_an_output(flags, tmp_path, capsys):
+    """--output-dir keeps the file name only: the second of two inputs named alike is an error, even
+    with -f, and not written over the first's output (with --rm the first input would be gone)."""
+    top, out = tmp_path / "logs", tmp_path / "packed"
+    (top / "a").mkdir(parents=True)
+    (top / "b").mkdir()
+    out.mkdir()
+    (top / "a" / "x.log").write_bytes(b"one\n")
+    (top / "b" / "x.log").write_bytes(b"two\n")
+    assert main(["-q", "-r", *flags, "--output-dir", str(out), str(top)]) == 1
+    (line,) = capsys.readouterr().err.splitlines()
+    assert str(top / "b" / "x.log") in line and str(top / "a" / "x.log") in line
+    assert sigmalang.decompress((out / "x.log.sgl").read_bytes()) == b"one\n"
+    assert (top / "b" / "x.log").read_bytes() == b"two\n"
+    assert (top / "a" / "x.log").exists() == (not flags)
+
+
 def test_a_directory_without_r_is_one_error(tmp_path, capsys):
     (tmp_path / "d").mkdir()
     assert main([str(tmp_path / "d")]) == 1
