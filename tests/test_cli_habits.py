@@ -219,6 +219,24 @@ def test_t_verifies(sgl_file, tmp_path, capsys):
     assert main(["--test", str(bad)]) == 1
 
 
+def test_t_and_l_go_with_d_as_they_do_in_gzip_and_xz(sgl_file, monkeypatch, capsys):
+    """``-dt``, ``-d -l`` and ``unsigmalang -t`` (as ``gunzip -t``, ``unxz -t``) test or list, writing nothing."""
+    sgl_file.with_name("notes.txt").unlink(missing_ok=True)
+    assert main(["-dt", str(sgl_file)]) == 0
+    assert main(["-t", "-d", str(sgl_file)]) == 0
+    assert "OK (1 frame," in capsys.readouterr().err
+    assert main(["-d", "-l", str(sgl_file)]) == 0
+    assert f"{len(TEXT):,} →" in capsys.readouterr().out
+    monkeypatch.setattr(sys, "argv", ["unsigmalang", "-t", str(sgl_file)])
+    with pytest.raises(SystemExit) as info:
+        cli.run_decode()
+    assert info.value.code == 0 and "OK (1 frame," in capsys.readouterr().err
+    assert listing(sgl_file.parent) == ["notes.txt.sgl"]
+    with pytest.raises(SystemExit) as info:  # two read-only operations: which one is meant is unclear
+        main(["-t", "-l", str(sgl_file)])
+    assert info.value.code == 2
+
+
 def test_l_lists(sgl_file, capsys):
     assert main(["-l", str(sgl_file)]) == 0
     out = capsys.readouterr().out
