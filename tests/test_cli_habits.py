@@ -219,6 +219,24 @@ def test_t_verifies(sgl_file, tmp_path, capsys):
     assert main(["--test", str(bad)]) == 1
 
 
+def test_t_and_l_go_with_d_as_they_do_in_gzip_and_xz(sgl_file, monkeypatch, capsys):
+    """``-dt``, ``-d -l`` and ``unsigmalang -t`` (as ``gunzip -t``, ``unxz -t``) test or list, writing nothing."""
+    sgl_file.with_name("notes.txt").unlink(missing_ok=True)
+    assert main(["-dt", str(sgl_file)]) == 0
+    assert main(["-t", "-d", str(sgl_file)]) == 0
+    assert "OK (1 frame," in capsys.readouterr().err
+    assert main(["-d", "-l", str(sgl_file)]) == 0
+    assert f"{len(TEXT):,} →" in capsys.readouterr().out
+    monkeypatch.setattr(sys, "argv", ["unsigmalang", "-t", str(sgl_file)])
+    with pytest.raises(SystemExit) as info:
+        cli.run_decode()
+    assert info.value.code == 0 and "OK (1 frame," in capsys.readouterr().err
+    assert listing(sgl_file.parent) == ["notes.txt.sgl"]
+    with pytest.raises(SystemExit) as info:  # two read-only operations: which one is meant is unclear
+        main(["-t", "-l", str(sgl_file)])
+    assert info.value.code == 2
+
+
 def test_l_lists(sgl_file, capsys):
     assert main(["-l", str(sgl_file)]) == 0
     out = capsys.readouterr().out
@@ -317,6 +335,24 @@ def test_recursive(tmp_path):
     assert main(["-d", "-q", "-r", str(top)]) == 0
     assert all(path.read_bytes() == data for path, data in files.items())
     assert (top / "a" / "old").read_bytes() == b"old\n"
+
+
+@pytest.mark.parametrize("flags", [[], ["-f", "--rm"]])
+def test_two_inputs_of_the_same_name_never_share_an_output(flags, tmp_path, capsys):
+    """--output-dir keeps the file name only: the second of two inputs named alike is an error, even
+    with -f, and not written over the first's output (with --rm the first input would be gone)."""
+    top, out = tmp_path / "logs", tmp_path / "packed"
+    (top / "a").mkdir(parents=True)
+    (top / "b").mkdir()
+    out.mkdir()
+    (top / "a" / "x.log").write_bytes(b"one\n")
+    (top / "b" / "x.log").write_bytes(b"two\n")
+    assert main(["-q", "-r", *flags, "--output-dir", str(out), str(top)]) == 1
+    (line,) = capsys.readouterr().err.splitlines()
+    assert str(top / "b" / "x.log") in line and str(top / "a" / "x.log") in line
+    assert sigmalang.decompress((out / "x.log.sgl").read_bytes()) == b"one\n"
+    assert (top / "b" / "x.log").read_bytes() == b"two\n"
+    assert (top / "a" / "x.log").exists() == (not flags)
 
 
 def test_a_directory_without_r_is_one_error(tmp_path, capsys):

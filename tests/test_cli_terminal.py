@@ -175,6 +175,18 @@ def test_progress_bar_on_encode_and_decode(big_text, tmp_path, terminals):
     assert (tmp_path / "back.txt").read_bytes() == big_text.read_bytes()
 
 
+def test_no_bar_when_standard_error_is_not_a_terminal(big_text, tmp_path, capsys):
+    """A long run with standard error in a file or a pipe prints its result line and nothing else."""
+    from sigmalang.cli import main
+
+    out = tmp_path / "big.sgl"
+    assert main(["-0", "-o", str(out), str(big_text)]) == 0
+    assert main(["-d", "-o", str(tmp_path / "back.txt"), str(out)]) == 0
+    assert main(["-t", str(out)]) == 0
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 3 and not any(BAR.search(line) or "\r" in line for line in lines), lines
+
+
 @pytest.mark.parametrize("shared", [[], ["--shared-context"]])
 def test_ctrl_c_clears_the_bar(shared, big_text, tmp_path, terminals):
     """Level 9 codes the whole input as one chunk, for many seconds: Ctrl-C does not wait for it

@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+import io
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -193,3 +195,18 @@ def test_one_worker_decodes_in_a_thread_of_its_own(
     code, out, _ = grep(capsysbinary, "-c", "node-1", str(a))
     assert code == 0 and int(out) == sum(b"node-1" in line for line in LINES)
     assert len(where) > 1 and all(name.startswith("sigmalang-coder") for name in where)
+
+
+@pytest.mark.parametrize("files", [[], ["-"]])
+def test_compressed_data_is_not_read_from_a_terminal(
+    files: list[str], monkeypatch: pytest.MonkeyPatch, capsysbinary: pytest.CaptureFixture[bytes]
+) -> None:
+    """As decode does: a stream is never read from a terminal (it would wait there for one)."""
+    stdin = io.TextIOWrapper(io.BytesIO(sigmalang.compress(TEXT)))
+    monkeypatch.setattr(stdin, "isatty", lambda: True)
+    monkeypatch.setattr(sys, "stdin", stdin)
+    code, out, err = grep(capsysbinary, "Disk", *files)
+    assert (code, out) == (2, b"")
+    assert b"refusing to read compressed data from a terminal" in err
+    monkeypatch.setattr(stdin, "isatty", lambda: False)  # the same stream from a pipe is searched
+    assert grep(capsysbinary, "-c", "Disk full", *files)[:2] == (0, b"%d\n" % TEXT.count(b"Disk full"))

@@ -225,11 +225,14 @@ def build_flat_parser(prog: str = "sigmalang") -> argparse.ArgumentParser:
         description="ΣLANG: lossless glyph-stream codec for large text files. Without -d, -t or -l: encode.",
     )
     parser.add_argument("--version", action="version", version=f"sigmalang {__version__}")
-    mode = parser.add_argument_group("operation").add_mutually_exclusive_group()
+    group = parser.add_argument_group("operation")
+    mode = group.add_mutually_exclusive_group()
     mode.add_argument("-z", "--compress", dest="command", action="store_const", const="encode", help="encode")
     mode.add_argument("-d", "--decompress", dest="command", action="store_const", const="decode", help="decode")
-    mode.add_argument("-t", "--test", dest="command", action="store_const", const="verify", help="verify")
-    mode.add_argument("-l", "--list", dest="command", action="store_const", const="info", help="stream info")
+    # -t and -l read only: with -d they still test or list (gunzip -t, unxz -l, sigmalang -dt).
+    read_only = group.add_mutually_exclusive_group()
+    read_only.add_argument("-t", "--test", dest="read_only", action="store_const", const="verify", help="verify")
+    read_only.add_argument("-l", "--list", dest="read_only", action="store_const", const="info", help="stream info")
     parser.set_defaults(command="encode")
     for add in (_common, _writing, _encoding, _shared, _decoding, _scaling):
         add(parser)
@@ -278,5 +281,7 @@ def parse(argv: list[str], prog: str = "sigmalang") -> tuple[argparse.ArgumentPa
     else:
         parser = build_flat_parser(prog)
         ns = parser.parse_args(argv)
+        if ns.read_only is not None:  # test or list, whatever else was asked: they write nothing
+            ns.command = ns.read_only
     fields = {k: v for k, v in vars(ns).items() if k in Options.__dataclass_fields__}
     return parser, Options(**fields)

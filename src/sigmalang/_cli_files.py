@@ -74,6 +74,7 @@ class Options:
     executor: Any = None  # set for the run: the cluster's executor (--scheduler)
     metrics: Any = None  # set for the run: what watches each pipeline (metrics, JSON progress)
     registry: Any = None  # set for the run: the Metrics, when asked for
+    written: dict[str, str] = field(default_factory=dict)  # the run's output files (real path) → their input
 
     def check(self) -> Options:
         """Raise :class:`UsageError` for options that do not go together."""
@@ -227,8 +228,13 @@ def _output(opts: Options, source: str) -> Iterator[tuple[IO[bytes], str]]:
     directory = os.path.dirname(target) or "."
     if not os.path.isdir(directory):
         raise FileNotFoundError(errno.ENOENT, "no such output directory", directory)
+    # Two inputs of the same name (--output-dir keeps the name only): never one output over the other.
+    real, first = os.path.realpath(target), opts.written.get(os.path.realpath(target))
+    if first is not None and os.path.realpath(first) != os.path.realpath(source):
+        raise FileExistsError(errno.EEXIST, f"would replace the output of {first} from this run", target)
     with atomic_output(target, overwrite=opts.force) as fout:
         yield fout, target
+    opts.written[real] = source
 
 
 class _WholeWrites:

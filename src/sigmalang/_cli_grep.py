@@ -90,6 +90,10 @@ def grep_main(argv: list[str], prog: str = "sigmalang") -> int:
     else:
         patterns, files = ns.patterns, ([ns.pattern] if ns.pattern is not None else []) + ns.files
     files = files or ["-"]
+    if "-" in files and _isatty(sys.stdin):  # as decode: it would wait on the terminal for a stream
+        parser.print_usage(sys.stderr)
+        print(f"{prog}: grep: refusing to read compressed data from a terminal (give a file)", file=sys.stderr)
+        return 2
     try:
         book = load_codebook(ns.codebook) if ns.codebook else None
         search = Search(
