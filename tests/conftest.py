@@ -194,7 +194,7 @@ def map_stream(stream: bytes) -> StreamMap:
         frames=frame_spans,
         index=index_span,
         trailer=_span(stream, index_span.end),
-        frame_sizes=[f.orig_size for f in frames],
+        frame_sizes=[f.original_size for f in frames],
     )
 
 

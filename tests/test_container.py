@@ -196,11 +196,11 @@ def rebuild_frame(glyph_payload_body: bytes, flag=False) -> bytes:
     )
 
 
-def frame_body(number, orig_offset, data, transform=0, backend=0, orig_size=None):
+def frame_body(number, original_offset, data, transform=0, backend=0, original_size=None):
     body = (
         encode_varint(number)
-        + encode_varint(orig_offset)
-        + encode_varint(len(data) if orig_size is None else orig_size)
+        + encode_varint(original_offset)
+        + encode_varint(len(data) if original_size is None else original_size)
     )
     return body + bytes([transform, backend]) + data
 
@@ -222,7 +222,7 @@ def hand_made(frames_bodies, chunk_size=100, flags=None):
         ([frame_body(0, 0, b"abc")], [True], 0, "context"),
         ([frame_body(0, 0, b"abc", transform=9)], None, 0, "transform"),
         ([frame_body(0, 0, b"abc", backend=9)], None, 0, "backend"),
-        ([frame_body(0, 0, b"abc", orig_size=4)], None, 0, "expected 4"),
+        ([frame_body(0, 0, b"abc", original_size=4)], None, 0, "expected 4"),
         ([frame_body(0, 0, b"not zstd", backend=1)], None, 0, "zstd"),
     ],
 )

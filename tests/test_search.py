@@ -248,7 +248,7 @@ def test_vector_filters_hold_every_word_and_trigram_of_their_lines(name: str) ->
     for i in range(len(table)):
         f = table.filters[i]
         assert f is not None and f.bits
-        start, end = table.orig_offsets[i], table.orig_offsets[i] + table.orig_sizes[i]
+        start, end = table.original_offsets[i], table.original_offsets[i] + table.original_sizes[i]
         assert f.lines == data.count(b"\n", start, end) and f.ends_line == (data[end - 1] == 0x0A)
         covered = data[start : data.find(b"\n", end - 1) + 1 or len(data)].lower()  # up to its last line's end
         for word in set(re.findall(rb"[a-z0-9_]+", covered)) - set(re.findall(rb"\b[0-9]+\b", covered)):

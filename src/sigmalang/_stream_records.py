@@ -177,13 +177,15 @@ class Frame:
         transform, backend = r.byte(), r.byte()
         return cls(number, original_offset, original_size, transform, backend, r.rest(), glyph.flag, glyph.offset)
 
-    # The names these fields had before: ``original_*`` is the package's word.
+    # The names these fields had before (read-only): ``original_*`` is the package's word.
     @property
     def orig_offset(self) -> int:
+        """The former name of :attr:`original_offset`; use that."""
         return self.original_offset
 
     @property
     def orig_size(self) -> int:
+        """The former name of :attr:`original_size`; use that."""
         return self.original_size
 
 
@@ -202,14 +204,14 @@ class StreamIndex:
     checksum: bytes = b""
     extension: bytes = b""  # per-frame search filters (§18), after the CRC32C of the fields above
 
-    def add(self, record_size: int, orig_size: int) -> None:
+    def add(self, record_size: int, original_size: int) -> None:
         self.entries += encode_varint(record_size)
-        self.entries += encode_varint(orig_size)
+        self.entries += encode_varint(original_size)
         self.count += 1
-        self.total_size += orig_size
+        self.total_size += original_size
 
     def sizes(self) -> list[tuple[int, int]]:
-        """``(record_size, orig_size)`` for every frame, in order."""
+        """``(record_size, original_size)`` for every frame, in order."""
         r = _Reader(bytes(self.entries), "index", None, 0)
         return [(r.varint(), r.varint()) for _ in range(self.count)]
 

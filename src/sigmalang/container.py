@@ -216,8 +216,13 @@ class StreamParser:
         return self._seen.count
 
     @property
-    def orig_seen(self) -> int:
+    def original_seen(self) -> int:
         return self._seen.total_size
+
+    @property
+    def orig_seen(self) -> int:
+        """The former name of :attr:`original_seen`; use that."""
+        return self.original_seen
 
     @property
     def offset(self) -> int:

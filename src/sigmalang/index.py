@@ -47,8 +47,19 @@ class FrameLocation:
     number: int
     offset: int
     record_size: int
-    orig_offset: int
-    orig_size: int
+    original_offset: int
+    original_size: int
+
+    # The names these fields had before (read-only): use ``original_offset`` and ``original_size``.
+    @property
+    def orig_offset(self) -> int:
+        """The former name of :attr:`original_offset`; use that."""
+        return self.original_offset
+
+    @property
+    def orig_size(self) -> int:
+        """The former name of :attr:`original_size`; use that."""
+        return self.original_size
 
 
 @dataclass
@@ -57,8 +68,8 @@ class SeekTable:
 
     offsets: array[int] = field(default_factory=lambda: array("Q"))
     record_sizes: array[int] = field(default_factory=lambda: array("Q"))
-    orig_offsets: array[int] = field(default_factory=lambda: array("Q"))
-    orig_sizes: array[int] = field(default_factory=lambda: array("Q"))
+    original_offsets: array[int] = field(default_factory=lambda: array("Q"))
+    original_sizes: array[int] = field(default_factory=lambda: array("Q"))
     streams: array[int] = field(default_factory=lambda: array("Q"))  # stream number of each frame
     numbers: array[int] = field(default_factory=lambda: array("Q"))  # frame number within its stream
     total_size: int = 0
@@ -77,15 +88,33 @@ class SeekTable:
     def __len__(self) -> int:
         return len(self.offsets)
 
+    # The names these columns had before (read-only): use ``original_offsets`` and ``original_sizes``.
+    @property
+    def orig_offsets(self) -> array[int]:
+        """The former name of :attr:`original_offsets`; use that."""
+        return self.original_offsets
+
+    @property
+    def orig_sizes(self) -> array[int]:
+        """The former name of :attr:`original_sizes`; use that."""
+        return self.original_sizes
+
     def location(self, i: int) -> FrameLocation:
-        columns = (self.streams, self.numbers, self.offsets, self.record_sizes, self.orig_offsets, self.orig_sizes)
+        columns = (
+            self.streams,
+            self.numbers,
+            self.offsets,
+            self.record_sizes,
+            self.original_offsets,
+            self.original_sizes,
+        )
         return FrameLocation(*(column[i] for column in columns))
 
     def find(self, position: int) -> int:
         """Index of the frame holding original byte *position* (``len(self)`` past the end)."""
         if position >= self.total_size:
             return len(self)
-        return bisect.bisect_right(self.orig_offsets, position) - 1
+        return bisect.bisect_right(self.original_offsets, position) - 1
 
     @classmethod
     def from_file(cls, fp: IO[bytes]) -> SeekTable:
@@ -115,15 +144,15 @@ class SeekTable:
         offset = start + index.header_size
         self.filters.extend(decode_filters(index.extension, index.count) or [None] * index.count)
         self.origins.append(self.total_size)
-        for number, (record_size, orig_size) in enumerate(index.sizes()):
+        for number, (record_size, original_size) in enumerate(index.sizes()):
             self.offsets.append(offset)
             self.record_sizes.append(record_size)
-            self.orig_offsets.append(self.total_size)
-            self.orig_sizes.append(orig_size)
+            self.original_offsets.append(self.total_size)
+            self.original_sizes.append(original_size)
             self.streams.append(stream)
             self.numbers.append(number)
             offset += record_size
-            self.total_size += orig_size
+            self.total_size += original_size
         self.checksums.append(index.checksum)
 
     def read_frame(self, fp: IO[bytes], i: int, codebook: Codebook | None = None) -> bytes:
@@ -181,17 +210,17 @@ class SeekTable:
             raise SigmaFormatError("frame record does not match the index", frame=loc.number, offset=loc.offset)
         check_frame_glyph(parsed[0], loc.number)
         frame = Frame.decode(parsed[0], loc.number)
-        check_frame(frame, header, loc.number, loc.orig_offset - self.origins[loc.stream])
-        if parsed[1] != loc.record_size or frame.original_size != loc.orig_size:
+        check_frame(frame, header, loc.number, loc.original_offset - self.origins[loc.stream])
+        if parsed[1] != loc.record_size or frame.original_size != loc.original_size:
             raise SigmaFormatError("frame does not match the index", frame=loc.number, offset=loc.offset)
         return frame
 
 
 def _sized(data: bytes, loc: FrameLocation) -> bytes:
     """A decoded frame, which must hold what the index says (a reader would otherwise read short)."""
-    if len(data) != loc.orig_size:
+    if len(data) != loc.original_size:
         raise SigmaFormatError(
-            f"frame decoded to {len(data)} bytes, the index records {loc.orig_size}",
+            f"frame decoded to {len(data)} bytes, the index records {loc.original_size}",
             frame=loc.number,
             offset=loc.offset,
         )

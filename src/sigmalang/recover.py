@@ -57,9 +57,30 @@ class DamagedFrame:
 
     number: int | None
     offset: int
-    orig_start: int | None
-    orig_end: int | None
+    original_start: int | None
+    original_end: int | None
     error: str
+
+    # The names these fields had before (read-only): use ``original_start`` and ``original_end``.
+    @property
+    def orig_start(self) -> int | None:
+        """The former name of :attr:`original_start`; use that."""
+        return self.original_start
+
+    @property
+    def orig_end(self) -> int | None:
+        """The former name of :attr:`original_end`; use that."""
+        return self.original_end
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON form, whose keys keep the names ``--json`` has always printed."""
+        return {
+            "number": self.number,
+            "offset": self.offset,
+            "orig_start": self.original_start,
+            "orig_end": self.original_end,
+            "error": self.error,
+        }
 
 
 @dataclass
@@ -97,7 +118,7 @@ class ScanResult:
             "ok": self.ok,
             "intact_bytes": self.intact_bytes,
             "problems": self.problems,
-            "streams": [dict(asdict(s), ok=s.ok) for s in self.streams],
+            "streams": [dict(asdict(s), damaged=[d.as_dict() for d in s.damaged], ok=s.ok) for s in self.streams],
         }
 
 
@@ -106,14 +127,14 @@ class _State:
     """Progress through one stream's frames."""
 
     expected: int = 0  # number of the next frame
-    orig_pos: int = 0  # original offset just past the last intact frame
+    original_pos: int = 0  # original offset just past the last intact frame
     damage_at: int | None = None  # file offset where unresolved damage began
     digest: Any = field(default_factory=content_digest)
     shared: bool = False  # the header allows frames that continue the previous one's context
     header: StreamHeader | None = None  # when it was intact
     record_sizes: dict[int, int] = field(default_factory=dict)  # of the frames read, by number
     header_size: int | None = None  # magic and header record, when the header was intact
-    frames: list[tuple[int, int, int]] = field(default_factory=list)  # intact: number, orig offset, size
+    frames: list[tuple[int, int, int]] = field(default_factory=list)  # intact: number, original offset, size
     book: Codebook | None = None  # the codebook the header names, when the caller has it
     book_missing: str | None = None  # why frames cannot be decoded: the header names a codebook we lack
     context: FrameContext | None = None  # shared context (or an unreadable header): frames decode in order
@@ -230,7 +251,7 @@ class _Scanner:
                         pos += glyph.size
                         continue
                 else:
-                    if self.plausible(st, frame.number, pos) and frame.orig_offset >= st.orig_pos:
+                    if self.plausible(st, frame.number, pos) and frame.original_offset >= st.original_pos:
                         self.missing(report, st, frame.number, pos, "frame lost")
                         st.record_sizes[frame.number] = glyph.size
                         self.take(report, st, frame)
@@ -276,7 +297,7 @@ class _Scanner:
         st.damage_at = None
 
     def take(self, report: StreamReport, st: _State, frame: Frame) -> None:
-        st.expected, st.orig_pos = frame.number + 1, frame.orig_offset + frame.orig_size
+        st.expected, st.original_pos = frame.number + 1, frame.original_offset + frame.original_size
         error = None
         if st.book_missing:
             error = SigmaFormatError(f"not decoded: {st.book_missing}")
@@ -307,11 +328,11 @@ class _Scanner:
         if error is not None:
             if st.context is not None:
                 st.context.lose()
-            end = frame.orig_offset + frame.orig_size
-            report.damaged.append(DamagedFrame(frame.number, frame.offset, frame.orig_offset, end, error.reason))
+            end = frame.original_offset + frame.original_size
+            report.damaged.append(DamagedFrame(frame.number, frame.offset, frame.original_offset, end, error.reason))
             return
         st.digest.update(data)
-        st.frames.append((frame.number, frame.orig_offset, frame.orig_size))
+        st.frames.append((frame.number, frame.original_offset, frame.original_size))
         report.frames_ok += 1
         report.intact_bytes += len(data)
         if self.sink is not None:
@@ -357,8 +378,8 @@ class _Scanner:
         if st.header_size is not None and index.header_size != st.header_size:
             report.problems.append("index disagrees with the header's size")
         sizes = index.sizes()
-        for number, _, orig_size in st.frames:
-            if number < len(sizes) and sizes[number] != (st.record_sizes.get(number), orig_size):
+        for number, _, original_size in st.frames:
+            if number < len(sizes) and sizes[number] != (st.record_sizes.get(number), original_size):
                 report.problems.append(f"index disagrees with frame {number}'s size")
                 return
 
@@ -372,12 +393,12 @@ class _Scanner:
         starts = {n: (o, o + s) for n, o, s in frames}
         if sizes is not None:
             offset = 0
-            for n, (_, orig) in enumerate(sizes):
-                starts.setdefault(n, (offset, offset + orig))
-                offset += orig
+            for n, (_, original_size) in enumerate(sizes):
+                starts.setdefault(n, (offset, offset + original_size))
+                offset += original_size
         for d in report.damaged:
-            if d.number is not None and d.number in starts and d.orig_start is None:
-                d.orig_start, d.orig_end = starts[d.number]
+            if d.number is not None and d.number in starts and d.original_start is None:
+                d.original_start, d.original_end = starts[d.number]
         cursor = 0
         for _, o, s in frames:
             if o > cursor:
@@ -430,7 +451,7 @@ class _Scanner:
         try:
             if glyph.primitive == P.FRAME:
                 frame = Frame.decode(glyph, st.expected)
-                return self.plausible(st, frame.number, at) and frame.orig_offset >= st.orig_pos
+                return self.plausible(st, frame.number, at) and frame.original_offset >= st.original_pos
             if glyph.primitive == P.INDEX:
                 StreamIndex.decode(glyph)
                 return True
