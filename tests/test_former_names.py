@@ -7,6 +7,7 @@ import io
 import pytest
 
 import sigmalang
+from sigmalang import container, glyph
 from sigmalang.container import Frame, StreamParser
 from sigmalang.index import SeekTable
 from sigmalang.recover import scan
@@ -58,3 +59,30 @@ def test_damaged_frame_keeps_orig_names_and_its_json_keys(stream: bytes) -> None
         "orig_end": damaged.original_end,
         "error": damaged.error,
     }
+
+
+def test_record_api_keeps_its_glyph_names(stream: bytes) -> None:
+    assert glyph.Glyph is glyph.Record
+    assert glyph.read_glyph is glyph.read_record
+    assert glyph.encode_glyph is glyph.encode_record
+    assert container.check_frame_glyph is container.check_frame_record
+    assert {"Glyph", "read_glyph", "encode_glyph"} <= set(glyph.__all__)
+    assert "check_frame_glyph" in container.__all__
+    handler = glyph.BoundaryHandler(offset=len(container.MAGIC))
+    handler.feed(stream[len(container.MAGIC) :])
+    first = handler.next_glyph()
+    assert isinstance(first, glyph.Record) and first == glyph.read_record(stream, len(container.MAGIC))[0]
+    rest = []
+    while (record := handler.next_glyph()) is not None:
+        rest.append(record)
+    assert len(rest) == len(SeekTable.from_file(io.BytesIO(stream))) + 2  # frames, index, trailer
+
+
+def test_stream_stats_keep_glyphs() -> None:
+    out = io.BytesIO()
+    stats = sigmalang.StreamingEncoder(1, chunk_size=16 * 1024).encode_stream(io.BytesIO(DATA), out)
+    assert stats.glyphs == stats.records == len(SeekTable.from_file(out)) + 3  # header, index, trailer
+    as_dict = stats.as_dict()
+    assert as_dict["glyphs"] == as_dict["records"] == stats.records
+    with pytest.raises(AttributeError):
+        stats.glyphs = 0  # type: ignore[misc]

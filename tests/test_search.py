@@ -142,10 +142,10 @@ def test_damaged_filters_never_hide_a_match(data: bytes, patterns: list[bytes], 
 def _index(stream: bytes) -> StreamIndex:
     table = SeekTable.from_file(io.BytesIO(stream))
     assert table.filters is not None
-    from sigmalang.glyph import read_glyph
+    from sigmalang.glyph import read_record
 
     size = struct.unpack("<Q", stream[-12:-4])[0]
-    parsed = read_glyph(stream[-14 - size : -14])
+    parsed = read_record(stream[-14 - size : -14])
     assert parsed is not None
     return StreamIndex.decode(parsed[0])
 

@@ -26,14 +26,14 @@ from .container import (
     StreamIndex,
     check_codebook,
     check_frame,
-    check_frame_glyph,
+    check_frame_record,
     check_index,
     content_digest,
     decode_trailer,
     payload_limit,
 )
 from .errors import SigmaFormatError
-from .glyph import parse_prefix, read_glyph
+from .glyph import parse_prefix, read_record
 from .semantic.codebook import Codebook
 
 __all__ = ["FrameLocation", "SeekTable"]
@@ -199,16 +199,16 @@ class SeekTable:
         loc = self.location(i)
         fp.seek(loc.offset)
         record = fp.read(loc.record_size)
-        parsed = read_glyph(record, base_offset=loc.offset)
+        parsed = read_record(record, base_offset=loc.offset)
         prefix = parse_prefix(record, 0) if parsed is None else None
         header = self.headers[loc.stream] if loc.stream < len(self.headers) else None
         if prefix is not None and header is not None and prefix[3] <= payload_limit(header, loc.number):
             # Another record than the index says (a longer one): read it whole, to say what it is.
             fp.seek(loc.offset)
-            parsed = read_glyph(fp.read(prefix[4] + prefix[3]), base_offset=loc.offset)
+            parsed = read_record(fp.read(prefix[4] + prefix[3]), base_offset=loc.offset)
         if parsed is None:
             raise SigmaFormatError("frame record does not match the index", frame=loc.number, offset=loc.offset)
-        check_frame_glyph(parsed[0], loc.number)
+        check_frame_record(parsed[0], loc.number)
         frame = Frame.decode(parsed[0], loc.number)
         check_frame(frame, header, loc.number, loc.original_offset - self.origins[loc.stream])
         if parsed[1] != loc.record_size or frame.original_size != loc.original_size:
@@ -232,7 +232,7 @@ def _stream_before(fp: IO[bytes], end: int) -> tuple[int, StreamIndex, StreamHea
     if end < len(MAGIC) + TRAILER_SIZE:
         raise SigmaFormatError("no trailer: file too short", offset=0)
     fp.seek(end - TRAILER_SIZE)
-    parsed = read_glyph(fp.read(TRAILER_SIZE), base_offset=end - TRAILER_SIZE)
+    parsed = read_record(fp.read(TRAILER_SIZE), base_offset=end - TRAILER_SIZE)
     if parsed is None or parsed[1] != TRAILER_SIZE:
         raise SigmaFormatError("no trailer at the end of the file", offset=end - TRAILER_SIZE)
     index_size = decode_trailer(parsed[0])
@@ -240,7 +240,7 @@ def _stream_before(fp: IO[bytes], end: int) -> tuple[int, StreamIndex, StreamHea
     if index_size < 4 or index_at < len(MAGIC):
         raise SigmaFormatError("trailer points outside the file", offset=end - TRAILER_SIZE)
     fp.seek(index_at)
-    parsed = read_glyph(fp.read(index_size), base_offset=index_at)
+    parsed = read_record(fp.read(index_size), base_offset=index_at)
     if parsed is None or parsed[1] != index_size:
         raise SigmaFormatError("index record does not have the size the trailer gives", offset=index_at)
     index = StreamIndex.decode(parsed[0])
@@ -253,7 +253,7 @@ def _stream_before(fp: IO[bytes], end: int) -> tuple[int, StreamIndex, StreamHea
     head = fp.read(index.header_size)
     if not head.startswith(MAGIC):
         raise SigmaFormatError("index does not lead back to a stream start", offset=start)
-    parsed = read_glyph(head, len(MAGIC), base_offset=start)
+    parsed = read_record(head, len(MAGIC), base_offset=start)
     if parsed is None or parsed[1] != index.header_size:
         raise SigmaFormatError("stream header does not match the index", offset=start + len(MAGIC))
     header = StreamHeader.decode(parsed[0])

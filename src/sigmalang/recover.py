@@ -37,7 +37,7 @@ from .container import (
     decode_trailer,
 )
 from .errors import SigmaError, SigmaFormatError, WorkerError
-from .glyph import Glyph, parse_prefix, read_glyph
+from .glyph import Record, parse_prefix, read_record
 from .parallel import own_futures, resolve_workers, stop_pool, worker_pool
 from .primitives import GlyphType
 from .semantic.codebook import Codebook
@@ -178,17 +178,17 @@ class _Scanner:
         self.fp.seek(pos)
         return self.fp.read(n)
 
-    def glyph_at(self, pos: int, limit: int) -> Glyph | None:
+    def record_at(self, pos: int, limit: int) -> Record | None:
         """The complete record at *pos* if its length is within *limit*, else None."""
         try:
             head = self.read(pos, _PREFIX)
-            parsed = read_glyph(head, base_offset=pos)
+            parsed = read_record(head, base_offset=pos)
             if parsed is not None:
                 return parsed[0]
             prefix = parse_prefix(head, 0)
             if prefix is None or prefix[3] > limit:
                 return None
-            parsed = read_glyph(self.read(pos, prefix[4] + prefix[3]), base_offset=pos)
+            parsed = read_record(self.read(pos, prefix[4] + prefix[3]), base_offset=pos)
         except SigmaFormatError:
             return None
         return parsed[0] if parsed else None
@@ -219,7 +219,7 @@ class _Scanner:
         report = StreamReport(offset=start if start is not None else pos)
         self.result.streams.append(report)
         limit = MAX_CHUNK_SIZE + FRAME_OVERHEAD
-        header = self.glyph_at(pos, 1024) if start is not None else None
+        header = self.record_at(pos, 1024) if start is not None else None
         st = _State()
         if start is not None:
             try:
@@ -240,25 +240,25 @@ class _Scanner:
             if header is not None and header.primitive == P.STREAM_HEADER:
                 pos += header.size
         while pos < self.size and not (self.stop_at_loss and (report.damaged or st.damage_at is not None)):
-            glyph = self.glyph_at(pos, limit)
-            if glyph is not None and glyph.type == GlyphType.COMPOSITE and glyph.primitive == P.FRAME:
+            record = self.record_at(pos, limit)
+            if record is not None and record.type == GlyphType.COMPOSITE and record.primitive == P.FRAME:
                 try:
-                    frame = Frame.decode(glyph, st.expected)
+                    frame = Frame.decode(record, st.expected)
                     check_frame(frame, st.header, None, None)
                 except SigmaFormatError as exc:
-                    if self.plausible_boundary(pos + glyph.size, limit):
+                    if self.plausible_boundary(pos + record.size, limit):
                         self.missing(report, st, st.expected + 1, pos, exc.reason)
-                        pos += glyph.size
+                        pos += record.size
                         continue
                 else:
                     if self.plausible(st, frame.number, pos) and frame.original_offset >= st.original_pos:
                         self.missing(report, st, frame.number, pos, "frame lost")
-                        st.record_sizes[frame.number] = glyph.size
+                        st.record_sizes[frame.number] = record.size
                         self.take(report, st, frame)
-                        pos += glyph.size
+                        pos += record.size
                         continue
-            elif glyph is not None and glyph.type == GlyphType.COMPOSITE and glyph.primitive == P.INDEX:
-                return self.finish(report, st, pos, glyph)
+            elif record is not None and record.type == GlyphType.COMPOSITE and record.primitive == P.INDEX:
+                return self.finish(report, st, pos, record)
             if st.damage_at is None:
                 st.damage_at = pos
             nxt = self.resync(pos + 1, st)
@@ -342,11 +342,11 @@ class _Scanner:
         while self.pending:
             self.apply()
 
-    def finish(self, report: StreamReport, st: _State, pos: int, glyph: Glyph) -> int:
+    def finish(self, report: StreamReport, st: _State, pos: int, record: Record) -> int:
         self.drain()
         index: StreamIndex | None
         try:
-            index = StreamIndex.decode(glyph)
+            index = StreamIndex.decode(record)
         except SigmaFormatError as exc:
             report.problems.append(f"index damaged: {exc.reason}")
             index = None
@@ -357,12 +357,12 @@ class _Scanner:
             else:
                 report.problems.append(f"index lists {plural(index.count, 'frame')}, which the stream cannot hold")
                 index = None
-        end = pos + glyph.size
-        trailer = self.glyph_at(end, 12)
+        end = pos + record.size
+        trailer = self.record_at(end, 12)
         try:
             if trailer is None:
                 raise SigmaFormatError("trailer missing", offset=end)
-            if decode_trailer(trailer) != glyph.size:
+            if decode_trailer(trailer) != record.size:
                 raise SigmaFormatError("it does not give the index record's size", offset=end)
             end += TRAILER_SIZE
         except SigmaFormatError as exc:
@@ -414,14 +414,14 @@ class _Scanner:
         """Whether a record that is intact in itself starts at *pos* (or the file ends there)."""
         if pos == self.size:
             return True
-        glyph = self.glyph_at(pos, chunk_limit + FRAME_OVERHEAD)
-        if glyph is None:
+        record = self.record_at(pos, chunk_limit + FRAME_OVERHEAD)
+        if record is None:
             return False
         try:
-            if glyph.primitive == P.FRAME:
-                Frame.decode(glyph, 0)
-            elif glyph.primitive == P.INDEX:
-                StreamIndex.decode(glyph)
+            if record.primitive == P.FRAME:
+                Frame.decode(record, 0)
+            elif record.primitive == P.INDEX:
+                StreamIndex.decode(record)
             else:
                 return False
         except SigmaFormatError:
@@ -445,15 +445,15 @@ class _Scanner:
         return None
 
     def intact_at(self, at: int, st: _State) -> bool:
-        glyph = self.glyph_at(at, MAX_CHUNK_SIZE + FRAME_OVERHEAD)
-        if glyph is None or glyph.type != GlyphType.COMPOSITE:
+        record = self.record_at(at, MAX_CHUNK_SIZE + FRAME_OVERHEAD)
+        if record is None or record.type != GlyphType.COMPOSITE:
             return False
         try:
-            if glyph.primitive == P.FRAME:
-                frame = Frame.decode(glyph, st.expected)
+            if record.primitive == P.FRAME:
+                frame = Frame.decode(record, st.expected)
                 return self.plausible(st, frame.number, at) and frame.original_offset >= st.original_pos
-            if glyph.primitive == P.INDEX:
-                StreamIndex.decode(glyph)
+            if record.primitive == P.INDEX:
+                StreamIndex.decode(record)
                 return True
         except SigmaFormatError:
             return False
