@@ -353,11 +353,11 @@ class Row:
 def index_record_size(path: Path) -> int:
     """The size of a stream's index record, which its trailer (the file's last bytes) states."""
     from sigmalang.container import TRAILER_SIZE, decode_trailer
-    from sigmalang.glyph import read_glyph
+    from sigmalang.glyph import read_record
 
     with open(path, "rb") as f:
         f.seek(-TRAILER_SIZE, os.SEEK_END)
-        parsed = read_glyph(f.read())
+        parsed = read_record(f.read())
     if parsed is None:
         raise SystemExit(f"{path}: no trailer")
     return decode_trailer(parsed[0])
@@ -468,7 +468,7 @@ def detail_table(rows: list[Row]) -> str:
 
 
 def index_table(rows: list[Row]) -> str:
-    """Frames and the size of the index glyph: the only memory that grows with the input."""
+    """Frames and the size of the index record: the only memory that grows with the input."""
     lines = ["| input | chunk | frames | index record | bytes per frame |", "| ---: | ---: | ---: | ---: | ---: |"]
     seen = set()
     for r in rows:

@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from sigmalang.container import MAGIC, EndOfStream, Frame, StreamHeader, StreamParser
-from sigmalang.glyph import read_glyph
+from sigmalang.glyph import read_record
 
 # Property tests run the same examples on every run ("default": derandomized, so a failure is
 # reproducible and CI is deterministic). HYPOTHESIS_PROFILE=explore draws fresh random examples
@@ -164,10 +164,10 @@ class StreamMap:
 
 
 def _span(stream: bytes, offset: int) -> RecordSpan:
-    parsed = read_glyph(stream, offset)
+    parsed = read_record(stream, offset)
     assert parsed is not None, f"no complete record at {offset}"
-    glyph, end = parsed
-    return RecordSpan(offset, end - len(glyph.payload), end)
+    record, end = parsed
+    return RecordSpan(offset, end - len(record.payload), end)
 
 
 def map_stream(stream: bytes) -> StreamMap:
@@ -194,7 +194,7 @@ def map_stream(stream: bytes) -> StreamMap:
         frames=frame_spans,
         index=index_span,
         trailer=_span(stream, index_span.end),
-        frame_sizes=[f.orig_size for f in frames],
+        frame_sizes=[f.original_size for f in frames],
     )
 
 

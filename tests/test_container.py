@@ -25,7 +25,7 @@ from sigmalang.container import (
     StreamParser,
     decode_trailer,
 )
-from sigmalang.glyph import encode_glyph, encode_varint, read_glyph
+from sigmalang.glyph import encode_record, encode_varint, read_record
 from sigmalang.primitives import FRAME, INDEX, STREAM_HEADER, TRAILER, GlyphType
 from sigmalang.stream import StreamingDecoder
 
@@ -58,14 +58,14 @@ def events(blob, slice_size=None):
 def test_stream_layout(multi_frame):
     blob, stream = multi_frame
     assert blob.startswith(MAGIC) and len(MAGIC) == 8
-    header, _ = read_glyph(blob, len(MAGIC))
+    header, _ = read_record(blob, len(MAGIC))
     assert (header.type, header.primitive, header.flag) == (GlyphType.COMPOSITE, STREAM_HEADER, False)
     for span in stream.frames:
-        glyph, _ = read_glyph(blob, span.offset)
-        assert (glyph.type, glyph.primitive) == (GlyphType.COMPOSITE, FRAME)
-    index, _ = read_glyph(blob, stream.index.offset)
+        record, _ = read_record(blob, span.offset)
+        assert (record.type, record.primitive) == (GlyphType.COMPOSITE, FRAME)
+    index, _ = read_record(blob, stream.index.offset)
     assert (index.type, index.primitive) == (GlyphType.COMPOSITE, INDEX)
-    trailer, end = read_glyph(blob, stream.trailer.offset)
+    trailer, end = read_record(blob, stream.trailer.offset)
     assert (trailer.type, trailer.primitive) == (GlyphType.PRIMITIVE, TRAILER)
     assert end == len(blob)
     assert len(blob) - stream.trailer.offset == TRAILER_SIZE
@@ -73,7 +73,7 @@ def test_stream_layout(multi_frame):
 
 def test_trailer_locates_the_index_from_the_end(multi_frame):
     blob, stream = multi_frame
-    trailer, _ = read_glyph(blob, len(blob) - TRAILER_SIZE)
+    trailer, _ = read_record(blob, len(blob) - TRAILER_SIZE)
     index_size = decode_trailer(trailer)
     assert len(blob) - TRAILER_SIZE - index_size == stream.index.offset
 
@@ -100,8 +100,8 @@ def test_header_round_trips():
         StreamHeader(chunk_size=1, level=0),
         StreamHeader(chunk_size=MAX_CHUNK_SIZE, level=9, shared_context=True, codebook_id=b"\x01" * 32),
     ):
-        glyph, _ = read_glyph(header.encode())
-        assert StreamHeader.decode(glyph) == header
+        record, _ = read_record(header.encode())
+        assert StreamHeader.decode(record) == header
 
 
 def test_assembler_misuse_is_a_value_error():
@@ -190,17 +190,15 @@ def test_not_a_stream(bad):
         decode_streaming(bad)
 
 
-def rebuild_frame(glyph_payload_body: bytes, flag=False) -> bytes:
-    return encode_glyph(
-        GlyphType.COMPOSITE, FRAME, glyph_payload_body + struct.pack("<I", crc32c(glyph_payload_body)), flag
-    )
+def rebuild_frame(payload_body: bytes, flag=False) -> bytes:
+    return encode_record(GlyphType.COMPOSITE, FRAME, payload_body + struct.pack("<I", crc32c(payload_body)), flag)
 
 
-def frame_body(number, orig_offset, data, transform=0, backend=0, orig_size=None):
+def frame_body(number, original_offset, data, transform=0, backend=0, original_size=None):
     body = (
         encode_varint(number)
-        + encode_varint(orig_offset)
-        + encode_varint(len(data) if orig_size is None else orig_size)
+        + encode_varint(original_offset)
+        + encode_varint(len(data) if original_size is None else original_size)
     )
     return body + bytes([transform, backend]) + data
 
@@ -222,7 +220,7 @@ def hand_made(frames_bodies, chunk_size=100, flags=None):
         ([frame_body(0, 0, b"abc")], [True], 0, "context"),
         ([frame_body(0, 0, b"abc", transform=9)], None, 0, "transform"),
         ([frame_body(0, 0, b"abc", backend=9)], None, 0, "backend"),
-        ([frame_body(0, 0, b"abc", orig_size=4)], None, 0, "expected 4"),
+        ([frame_body(0, 0, b"abc", original_size=4)], None, 0, "expected 4"),
         ([frame_body(0, 0, b"not zstd", backend=1)], None, 0, "zstd"),
     ],
 )
@@ -236,7 +234,7 @@ def test_inconsistent_frames_with_valid_crcs_are_rejected(bodies, flags, frame, 
 
 def test_frame_record_longer_than_the_chunk_allows_is_rejected_before_its_payload():
     header = MAGIC + StreamHeader(chunk_size=100, level=0).encode()
-    claim = encode_glyph(GlyphType.COMPOSITE, FRAME, b"")[:1] + encode_varint(1 << 27)
+    claim = encode_record(GlyphType.COMPOSITE, FRAME, b"")[:1] + encode_varint(1 << 27)
     parser = StreamParser()
     parser.feed(header + claim)
     assert isinstance(parser.next_event(), StreamHeader)
@@ -248,17 +246,17 @@ def test_frame_record_longer_than_the_chunk_allows_is_rejected_before_its_payloa
 def test_unexpected_glyph_in_the_frame_sequence():
     header = MAGIC + StreamHeader(chunk_size=100, level=0).encode()
     with pytest.raises(SigmaFormatError) as info:
-        decompress(header + encode_glyph(GlyphType.PRIMITIVE, 3, b"hello"))
+        decompress(header + encode_record(GlyphType.PRIMITIVE, 3, b"hello"))
     assert info.value.frame == 0
 
 
 def test_wrong_format_version_is_rejected():
     blob = bytearray(compress(b"abc"))
-    glyph, _ = read_glyph(blob, len(MAGIC))
-    body = bytearray(glyph.payload[:-4])
+    record, _ = read_record(blob, len(MAGIC))
+    body = bytearray(record.payload[:-4])
     body[0] = 2
-    new_header = encode_glyph(GlyphType.COMPOSITE, STREAM_HEADER, bytes(body) + struct.pack("<I", crc32c(bytes(body))))
-    damaged = bytes(blob[: len(MAGIC)]) + new_header + bytes(blob[len(MAGIC) + glyph.size :])
+    new_header = encode_record(GlyphType.COMPOSITE, STREAM_HEADER, bytes(body) + struct.pack("<I", crc32c(bytes(body))))
+    damaged = bytes(blob[: len(MAGIC)]) + new_header + bytes(blob[len(MAGIC) + record.size :])
     with pytest.raises(SigmaFormatError) as info:
         decompress(damaged)
     assert "version 2" in str(info.value)
@@ -276,7 +274,7 @@ def test_trailer_must_point_at_the_index(multi_frame):
     blob, stream = multi_frame
     wrong = (stream.index.end - stream.index.offset) - 1
     body = struct.pack("<Q", wrong)
-    trailer = encode_glyph(GlyphType.PRIMITIVE, TRAILER, body + struct.pack("<I", crc32c(body)))
+    trailer = encode_record(GlyphType.PRIMITIVE, TRAILER, body + struct.pack("<I", crc32c(body)))
     damaged = blob[: stream.trailer.offset] + trailer
     assert len(damaged) == len(blob)
     with pytest.raises(SigmaFormatError):
@@ -295,8 +293,8 @@ def test_truncated_after_the_header_names_frame_zero():
 def with_index_checksum(blob: bytes, checksum: bytes) -> bytes:
     """*blob* with its index rewritten (valid CRC, same size) to record *checksum* for the content."""
     stream = map_stream(blob)
-    glyph, _ = read_glyph(blob, stream.index.offset)
-    index = StreamIndex.decode(glyph)
+    found, _ = read_record(blob, stream.index.offset)
+    index = StreamIndex.decode(found)
     index.checksum = checksum
     record = index.encode()
     assert len(record) == stream.index.end - stream.index.offset

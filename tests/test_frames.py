@@ -16,7 +16,7 @@ from sigmalang._frames import FrameReader, FrameWriter
 from sigmalang.codec import encode_chunk
 from sigmalang.container import MAGIC, EndOfStream, Frame, StreamHeader
 from sigmalang.errors import SigmaFormatError, SigmaTruncatedError
-from sigmalang.glyph import read_glyph
+from sigmalang.glyph import read_record
 
 DICKENS = (Path(__file__).parent / "fixtures" / "dickens-64k.txt").read_bytes()
 FIRST, SECOND = DICKENS[:20_000], DICKENS[20_000:45_000]
@@ -59,7 +59,7 @@ def test_frames_of_a_later_stream_are_located_in_the_whole_input() -> None:
     frames = [e for e in events if isinstance(e, Frame)]
     assert any(f.offset > second_start for f in frames)
     for frame in frames:
-        parsed = read_glyph(blob, frame.offset, base_offset=0)
+        parsed = read_record(blob, frame.offset, base_offset=0)
         assert parsed is not None
         assert Frame.decode(parsed[0], frame.number) == frame
 

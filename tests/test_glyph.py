@@ -1,4 +1,4 @@
-"""Glyph records on the wire (header, LEB128 length, payload) and the BoundaryHandler parser."""
+"""Records on the wire (header, LEB128 length, payload) and the BoundaryHandler parser."""
 
 from __future__ import annotations
 
@@ -12,13 +12,13 @@ from sigmalang.errors import SigmaFormatError, SigmaTruncatedError
 from sigmalang.glyph import (
     MAX_PAYLOAD,
     BoundaryHandler,
-    Glyph,
     ParseState,
+    Record,
     decode_varint,
-    encode_glyph,
     encode_header,
+    encode_record,
     encode_varint,
-    read_glyph,
+    read_record,
 )
 from sigmalang.primitives import GlyphType
 
@@ -93,10 +93,10 @@ def test_every_header_round_trips():
             assert header[0] & 0x1F == 31 and header[1] == primitive
         assert header[0] >> 6 == int(gtype)
         assert bool(header[0] & 0x20) == flag
-        record = encode_glyph(gtype, primitive, b"xyz", flag)
+        record = encode_record(gtype, primitive, b"xyz", flag)
         assert record == header + b"\x03xyz"
-        parsed = read_glyph(record)
-        assert parsed == (Glyph(gtype, primitive, flag, b"xyz", 0, len(record)), len(record))
+        parsed = read_record(record)
+        assert parsed == (Record(gtype, primitive, flag, b"xyz", 0, len(record)), len(record))
 
 
 @pytest.mark.parametrize("bad", [-1, 256])
@@ -108,11 +108,11 @@ def test_header_with_bad_id_is_a_value_error(bad):
 def assert_both_readers_reject(record: bytes) -> None:
     """The one-shot reader and the incremental one both raise SigmaFormatError for *record*."""
     with pytest.raises(SigmaFormatError):
-        read_glyph(record)
+        read_record(record)
     handler = BoundaryHandler()
     handler.feed(record)
     with pytest.raises(SigmaFormatError):
-        handler.next_glyph()
+        handler.next_record()
 
 
 @pytest.mark.parametrize("small_id", [0, 1, 17, 30])
@@ -121,7 +121,7 @@ def test_escaped_small_id_is_rejected(small_id):
 
 
 def test_escaped_id_31_is_canonical():
-    assert read_glyph(bytes([31, 31, 0])) == (Glyph(GlyphType.PRIMITIVE, 31, False, b"", 0, 3), 3)
+    assert read_record(bytes([31, 31, 0])) == (Record(GlyphType.PRIMITIVE, 31, False, b"", 0, 3), 3)
 
 
 def test_padded_length_is_rejected():
@@ -139,7 +139,7 @@ def test_payload_over_max_is_a_value_error():
             return MAX_PAYLOAD + 1
 
     with pytest.raises(ValueError):
-        encode_glyph(GlyphType.PRIMITIVE, 1, Huge(b""))
+        encode_record(GlyphType.PRIMITIVE, 1, Huge(b""))
 
 
 def test_largest_length_uses_four_bytes():
@@ -147,12 +147,12 @@ def test_largest_length_uses_four_bytes():
     assert len(encode_varint(MAX_PAYLOAD)) == 4
 
 
-def test_read_glyph_returns_none_until_complete():
-    record = encode_glyph(GlyphType.COMPOSITE, 200, b"p" * 200, flag=True)
+def test_read_record_returns_none_until_complete():
+    record = encode_record(GlyphType.COMPOSITE, 200, b"p" * 200, flag=True)
     for cut in range(len(record)):
-        assert read_glyph(record[:cut]) is None
-    glyph, end = read_glyph(record + b"tail")
-    assert end == len(record) and glyph.payload == b"p" * 200 and glyph.primitive == 200 and glyph.flag
+        assert read_record(record[:cut]) is None
+    got, end = read_record(record + b"tail")
+    assert end == len(record) and got.payload == b"p" * 200 and got.primitive == 200 and got.flag
 
 
 # -- BoundaryHandler ---------------------------------------------------------
@@ -166,20 +166,20 @@ records = st.tuples(
 
 
 def build(specs):
-    """Concatenate records; return the bytes and the glyphs a parser must find, with offsets."""
+    """Concatenate records; return the bytes and the records a parser must find, with offsets."""
     blob = bytearray()
     expected = []
     for gtype, primitive, flag, payload in specs:
-        record = encode_glyph(gtype, primitive, payload, flag)
-        expected.append(Glyph(gtype, primitive, flag, payload, len(blob), len(record)))
+        record = encode_record(gtype, primitive, payload, flag)
+        expected.append(Record(gtype, primitive, flag, payload, len(blob), len(record)))
         blob += record
     return bytes(blob), expected
 
 
 def drain(handler):
     out = []
-    while (glyph := handler.next_glyph()) is not None:
-        out.append(glyph)
+    while (got := handler.next_record()) is not None:
+        out.append(got)
     return out
 
 
@@ -224,41 +224,41 @@ def test_records_fed_one_byte_at_a_time(specs):
 @given(st.lists(records, max_size=6), st.integers(min_value=0, max_value=1 << 40))
 def test_offsets_count_from_the_given_start(specs, base):
     blob, expected = build(specs)
-    shifted = [Glyph(g.type, g.primitive, g.flag, g.payload, g.offset + base, g.size) for g in expected]
+    shifted = [Record(g.type, g.primitive, g.flag, g.payload, g.offset + base, g.size) for g in expected]
     assert parse_in_slices(blob, [len(blob) // 2], offset=base) == shifted
 
 
 def test_states_follow_the_record():
-    record = encode_glyph(GlyphType.COMPOSITE, 100, b"payload!")  # 2 header bytes, 1 length, 8 payload
+    record = encode_record(GlyphType.COMPOSITE, 100, b"payload!")  # 2 header bytes, 1 length, 8 payload
     handler = BoundaryHandler()
     assert handler.state is ParseState.IDLE
-    assert handler.next_glyph() is None
+    assert handler.next_record() is None
     assert handler.state is ParseState.IDLE
     handler.feed(record[:1])
-    assert handler.next_glyph() is None
+    assert handler.next_record() is None
     assert handler.state is ParseState.PARTIAL_HEADER
     handler.feed(record[1:3])
-    assert handler.next_glyph() is None
+    assert handler.next_record() is None
     assert handler.state is ParseState.PARTIAL_PAYLOAD
     handler.feed(record[3:7])
-    assert handler.next_glyph() is None
+    assert handler.next_record() is None
     assert handler.state is ParseState.PARTIAL_PAYLOAD
     handler.feed(record[7:] + record[:2])
-    assert handler.next_glyph().payload == b"payload!"
-    assert handler.next_glyph() is None
+    assert handler.next_record().payload == b"payload!"
+    assert handler.next_record() is None
     assert handler.state is ParseState.PARTIAL_HEADER
     handler.feed(record[2:])
-    assert handler.next_glyph().offset == len(record)
-    assert handler.next_glyph() is None
+    assert handler.next_record().offset == len(record)
+    assert handler.next_record() is None
     assert handler.state is ParseState.IDLE
     assert handler.offset == 2 * len(record)
 
 
 def test_check_complete_raises_truncated_inside_a_record():
-    record = encode_glyph(GlyphType.PRIMITIVE, 5, b"abcdef")
+    record = encode_record(GlyphType.PRIMITIVE, 5, b"abcdef")
     handler = BoundaryHandler()
     handler.feed(record[:-1])
-    assert handler.next_glyph() is None
+    assert handler.next_record() is None
     with pytest.raises(SigmaTruncatedError):
         handler.check_complete()
 
@@ -268,40 +268,40 @@ def test_length_over_limit_raises_before_payload_arrives(claimed):
     handler = BoundaryHandler(max_payload=1024, offset=100)
     handler.feed(encode_header(GlyphType.COMPOSITE, 17) + encode_varint(claimed))
     with pytest.raises(SigmaFormatError) as info:
-        handler.next_glyph()
+        handler.next_record()
     assert info.value.offset == 100
     assert str(claimed) in str(info.value)
 
 
 def test_length_at_limit_is_accepted():
     handler = BoundaryHandler(max_payload=1024)
-    handler.feed(encode_glyph(GlyphType.COMPOSITE, 17, bytes(1024)))
-    assert handler.next_glyph().payload == bytes(1024)
+    handler.feed(encode_record(GlyphType.COMPOSITE, 17, bytes(1024)))
+    assert handler.next_record().payload == bytes(1024)
 
 
 def test_limit_can_change_between_records():
     blob, _ = build([(GlyphType.PRIMITIVE, 1, False, b"x" * 50), (GlyphType.PRIMITIVE, 2, False, b"y" * 50)])
     handler = BoundaryHandler(max_payload=50)
     handler.feed(blob)
-    assert handler.next_glyph().primitive == 1
+    assert handler.next_record().primitive == 1
     handler.max_payload = 49
     with pytest.raises(SigmaFormatError):
-        handler.next_glyph()
+        handler.next_record()
 
 
 def test_a_large_record_in_small_slices_is_parsed():
     # 4 MiB in 64-byte slices: 65,536 feeds. A parser that re-scans or re-copies its buffer on
     # every feed would move ~140 GB here; a linear one moves 8 MiB.
     payload = bytes(range(256)) * (16 << 10)
-    record = encode_glyph(GlyphType.COMPOSITE, 17, payload)
-    tail = encode_glyph(GlyphType.PRIMITIVE, 3, b"end")
+    record = encode_record(GlyphType.COMPOSITE, 17, payload)
+    tail = encode_record(GlyphType.PRIMITIVE, 3, b"end")
     blob = memoryview(record + tail)
     handler = BoundaryHandler()
     found = []
     for start in range(0, len(blob), 64):
         handler.feed(blob[start : start + 64])
-        while (glyph := handler.next_glyph()) is not None:
-            found.append(glyph)
+        while (got := handler.next_record()) is not None:
+            found.append(got)
     assert [g.size for g in found] == [len(record), len(tail)]
     assert found[0].payload == payload
     assert found[1].offset == len(record)
@@ -320,12 +320,12 @@ def test_many_small_records_in_one_feed_then_more():
 
 def test_take_and_peek_raw_bytes():
     handler = BoundaryHandler()
-    handler.feed(b"MAGIC" + encode_glyph(GlyphType.PRIMITIVE, 4, b"z"))
+    handler.feed(b"MAGIC" + encode_record(GlyphType.PRIMITIVE, 4, b"z"))
     assert handler.peek_bytes(3) == b"MAG"
     assert handler.take_bytes(6 + 100) is None
     assert handler.take_bytes(5) == b"MAGIC"
-    glyph = handler.next_glyph()
-    assert glyph.offset == 5 and glyph.payload == b"z"
+    got = handler.next_record()
+    assert got.offset == 5 and got.payload == b"z"
     handler.feed(b"rest")
     assert handler.drain() == b"rest"
-    assert handler.offset == 5 + glyph.size + 4
+    assert handler.offset == 5 + got.size + 4

@@ -19,7 +19,7 @@ from sigmalang import SigmaFormatError, semantic
 from sigmalang._frames import FrameContext, decode_frame_code
 from sigmalang.codec import decode_code
 from sigmalang.container import Frame, StreamHeader
-from sigmalang.glyph import read_glyph, read_varint
+from sigmalang.glyph import read_record, read_varint
 from sigmalang.longrange import check_list
 from sigmalang.primitives import FRAME, STREAM_HEADER
 from sigmalang.semantic import SemanticDecodeError
@@ -38,13 +38,13 @@ def book_of(entry: dict[str, Any]) -> Codebook | None:
 def glyph_codes(stream: bytes, book: Codebook | None) -> Iterator[tuple[int, bytes, Codebook | None, bool]]:
     """``(frame number, glyph code, base codebook, whether sigmalang decodes the frame)`` of each
     semantic frame of the first stream, decoding the frames in order as a reader does."""
-    glyph, pos = read_glyph(stream, 8) or (None, 0)
-    assert glyph is not None and glyph.primitive == STREAM_HEADER
-    header = StreamHeader.decode(glyph)
+    record, pos = read_record(stream, 8) or (None, 0)
+    assert record is not None and record.primitive == STREAM_HEADER
+    header = StreamHeader.decode(record)
     used_book = book if header.codebook_id else None
     context = FrameContext() if header.shared_context else None
     number = 0
-    while (parsed := read_glyph(stream, pos)) is not None and parsed[0].primitive == FRAME:
+    while (parsed := read_record(stream, pos)) is not None and parsed[0].primitive == FRAME:
         frame = Frame.decode(parsed[0], number)
         pos, number = parsed[1], number + 1
         base = used_book if used_book is not None or not frame.continues or context is None else context.book

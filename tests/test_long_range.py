@@ -95,8 +95,8 @@ def test_round_trip_through_every_decoder(tmp_path: Path, repeats: bytes, level:
             assert f.read(5000) == data[start : start + 5000]
     with path.open("rb") as fp:
         table = SeekTable.from_file(fp)
-        for i in (len(table.orig_sizes) - 1, min(RESET_INTERVAL + 5, len(table.orig_sizes) - 1)):
-            want = data[table.orig_offsets[i] : table.orig_offsets[i] + table.orig_sizes[i]]
+        for i in (len(table.original_sizes) - 1, min(RESET_INTERVAL + 5, len(table.original_sizes) - 1)):
+            want = data[table.original_offsets[i] : table.original_offsets[i] + table.original_sizes[i]]
             assert table.read_frame(fp, i) == want
     assert main(["verify", "-q", str(path)]) == 0
 
@@ -129,9 +129,9 @@ def test_reset_points_reference_only_their_own_chunk(repeats: bytes) -> None:
         if frame.number % RESET_INTERVAL == 0:
             assert not frame.continues
             alone = decode_frame(frame, context=FrameContext())  # nothing before it is needed
-            assert alone == data[frame.orig_offset : frame.orig_offset + frame.orig_size]
+            assert alone == data[frame.original_offset : frame.original_offset + frame.original_size]
         if frame.transform in LONG_TRANSFORMS and not frame.continues:
-            matches, _ = parse_list(frame.data, frame.orig_size, 0)
+            matches, _ = parse_list(frame.data, frame.original_size, 0)
             assert all(distance <= pos for pos, distance, _ in matches)
 
 
@@ -300,4 +300,4 @@ def test_damaged_long_range_stream_is_located(repeats: bytes) -> None:
     next_reset = next((f.number for f in frames[target.number + 1 :] if not f.continues), len(frames))
     assert [d.number for d in result.streams[0].damaged] == list(range(target.number, next_reset))
     kept = [f for f in frames if not target.number <= f.number < next_reset]
-    assert bytes(salvaged) == b"".join(repeats[f.orig_offset : f.orig_offset + f.orig_size] for f in kept)
+    assert bytes(salvaged) == b"".join(repeats[f.original_offset : f.original_offset + f.original_size] for f in kept)

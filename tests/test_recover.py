@@ -54,7 +54,7 @@ def test_verify_names_the_damaged_frame(stream: Path, tmp_path: Path, capsys: py
     assert main(["verify", str(bad)]) == 1
     err = capsys.readouterr().err
     assert f"frame 2 at byte offset {table.offsets[2]}" in err
-    assert f"original bytes {table.orig_offsets[2]}-{table.orig_offsets[3]}" in err
+    assert f"original bytes {table.original_offsets[2]}-{table.original_offsets[3]}" in err
     assert main(["verify", "--json", str(bad)]) == 1
     report = json.loads(capsys.readouterr().out)
     assert report["ok"] is False
@@ -70,7 +70,7 @@ def test_recover_returns_every_other_frame_exactly(stream: Path, text: bytes, tm
     bad, table = _damage_frame(stream, 1, tmp_path)
     out = tmp_path / "out.txt"
     assert main(["recover", "-q", str(bad), "-o", str(out)]) == 1
-    lost = slice(table.orig_offsets[1], table.orig_offsets[2])
+    lost = slice(table.original_offsets[1], table.original_offsets[2])
     assert out.read_bytes() == text[: lost.start] + text[lost.stop :]
     assert lost.stop - lost.start <= MiB  # at most one frame's worth lost
 
@@ -83,7 +83,7 @@ def test_recover_resynchronises_after_a_damaged_length(stream: Path, text: bytes
     bad.write_bytes(bytes(blob))
     out = tmp_path / "out.txt"
     assert main(["recover", "-q", str(bad), "-o", str(out)]) == 1
-    assert out.read_bytes() == text[: table.orig_offsets[2]] + text[table.orig_offsets[3] :]
+    assert out.read_bytes() == text[: table.original_offsets[2]] + text[table.original_offsets[3] :]
 
 
 def test_decode_of_damaged_stream_leaves_no_output_and_salvage_writes_prefix(
@@ -96,7 +96,7 @@ def test_decode_of_damaged_stream_leaves_no_output_and_salvage_writes_prefix(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.sgl"]
     capsys.readouterr()
     assert main(["decode", "--salvage", str(bad), "-o", str(out)]) == 1
-    assert out.read_bytes() == text[: table.orig_offsets[2]]
+    assert out.read_bytes() == text[: table.original_offsets[2]]
     assert "salvaged" in capsys.readouterr().err
 
 
@@ -110,7 +110,7 @@ def test_truncated_stream_names_last_intact_frame(
     assert main(["decode", str(cut), "-o", str(tmp_path / "x")]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1
-    assert "after 3 complete frames" in err[0] and f"{table.orig_offsets[3]} original bytes intact" in err[0]
+    assert "after 3 complete frames" in err[0] and f"{table.original_offsets[3]} original bytes intact" in err[0]
     assert not (tmp_path / "x").exists()
 
 

@@ -142,10 +142,10 @@ def test_damaged_filters_never_hide_a_match(data: bytes, patterns: list[bytes], 
 def _index(stream: bytes) -> StreamIndex:
     table = SeekTable.from_file(io.BytesIO(stream))
     assert table.filters is not None
-    from sigmalang.glyph import read_glyph
+    from sigmalang.glyph import read_record
 
     size = struct.unpack("<Q", stream[-12:-4])[0]
-    parsed = read_glyph(stream[-14 - size : -14])
+    parsed = read_record(stream[-14 - size : -14])
     assert parsed is not None
     return StreamIndex.decode(parsed[0])
 
@@ -248,7 +248,7 @@ def test_vector_filters_hold_every_word_and_trigram_of_their_lines(name: str) ->
     for i in range(len(table)):
         f = table.filters[i]
         assert f is not None and f.bits
-        start, end = table.orig_offsets[i], table.orig_offsets[i] + table.orig_sizes[i]
+        start, end = table.original_offsets[i], table.original_offsets[i] + table.original_sizes[i]
         assert f.lines == data.count(b"\n", start, end) and f.ends_line == (data[end - 1] == 0x0A)
         covered = data[start : data.find(b"\n", end - 1) + 1 or len(data)].lower()  # up to its last line's end
         for word in set(re.findall(rb"[a-z0-9_]+", covered)) - set(re.findall(rb"\b[0-9]+\b", covered)):

@@ -151,7 +151,8 @@ def test_seek_and_read_in_the_middle(tmp_path: Path, dickens_64k: bytes) -> None
     with path.open("rb") as fp:  # one frame far from its reset point, nothing cached
         table = SeekTable.from_file(fp)
         i = RESET_INTERVAL + 5
-        assert table.read_frame(fp, i) == data[table.orig_offsets[i] : table.orig_offsets[i] + table.orig_sizes[i]]
+        start = table.original_offsets[i]
+        assert table.read_frame(fp, i) == data[start : start + table.original_sizes[i]]
 
 
 def test_recover_loses_only_until_the_next_reset(dickens_64k: bytes) -> None:
@@ -170,7 +171,7 @@ def test_recover_loses_only_until_the_next_reset(dickens_64k: bytes) -> None:
     assert next_reset <= RESET_INTERVAL
     assert lost == list(range(damaged, next_reset))
     kept = [f for f in frames if not damaged <= f.number < next_reset]
-    assert bytes(salvaged) == b"".join(data[f.orig_offset : f.orig_offset + f.orig_size] for f in kept)
+    assert bytes(salvaged) == b"".join(data[f.original_offset : f.original_offset + f.original_size] for f in kept)
     with pytest.raises(SigmaFormatError) as info:
         sigmalang.decompress(bytes(broken))
     assert info.value.frame == damaged
@@ -185,7 +186,7 @@ def test_damaged_vector_scan_loses_frames_up_to_the_reset() -> None:
     assert [f.number for f in frames if not f.continues] == [0, RESET_INTERVAL]
     assert [d.number for d in result.streams[0].damaged] == list(range(2, RESET_INTERVAL))
     assert result.streams[0].frames_ok == len(frames) - (RESET_INTERVAL - 2)
-    assert bytes(salvaged) == expected[: frames[2].orig_offset] + expected[frames[RESET_INTERVAL].orig_offset :]
+    assert bytes(salvaged) == expected[: frames[2].original_offset] + expected[frames[RESET_INTERVAL].original_offset :]
 
 
 def test_truncated_stream(dickens_64k: bytes) -> None:
@@ -196,7 +197,7 @@ def test_truncated_stream(dickens_64k: bytes) -> None:
     assert info.value.frame == 6
     salvaged = bytearray()
     scan(io.BytesIO(blob[:cut]), salvaged.extend)
-    assert bytes(salvaged) == dickens_64k[: len(salvaged)] and len(salvaged) == frames_of(blob)[6].orig_offset
+    assert bytes(salvaged) == dickens_64k[: len(salvaged)] and len(salvaged) == frames_of(blob)[6].original_offset
 
 
 def test_continuing_frame_needs_its_context(dickens_64k: bytes) -> None:

@@ -405,17 +405,17 @@ def test_stats_are_filled_in():
     assert enc.bytes_out == len(blob)
     chunks = list(ChunkedReader(io.BytesIO(data), 16384))
     assert enc.chunks == len(chunks) > 1
-    assert enc.glyphs > enc.chunks
+    assert enc.records > enc.chunks
     assert enc.elapsed > 0 and enc.throughput > 0 and enc.peak_memory > 0
     assert enc.ratio == pytest.approx(len(data) / len(blob))
     decoded, dec = decode(blob)
     assert decoded == data
     assert dec.bytes_in == len(blob) and dec.bytes_out == len(data)
     assert dec.chunks == enc.chunks
-    assert dec.glyphs >= dec.chunks
+    assert dec.records >= dec.chunks
     assert dec.elapsed > 0 and dec.throughput > 0 and dec.peak_memory > 0
     as_dict = enc.as_dict()
-    for key in ("bytes_in", "bytes_out", "chunks", "glyphs", "elapsed", "throughput", "ratio", "peak_memory"):
+    for key in ("bytes_in", "bytes_out", "chunks", "records", "elapsed", "throughput", "ratio", "peak_memory"):
         assert key in as_dict
     assert not any(k.startswith("_") for k in as_dict)
 
@@ -435,14 +435,14 @@ def test_encoder_stats_count_every_glyph_record():
     data = mixed_bytes(200_000, seed=5)
     _, enc = encode(data, level=1, chunk_size=16384)
     records = len(list(ChunkedReader(io.BytesIO(data), 16384))) + 3  # header, frames, index, trailer
-    assert enc.glyphs == records
+    assert enc.records == records
 
 
 def test_stats_of_empty_input():
     blob, stats = encode(b"")
     assert stats.bytes_in == 0 and stats.chunks == 0
     assert stats.bytes_out == len(blob) > 0  # an empty stream still has its header, index and trailer
-    assert stats.glyphs == 3
+    assert stats.records == 3
     assert stats.ratio == 0.0  # no input, no ratio (and no division by zero)
     assert stats.as_dict()["ratio"] == 0.0
     assert decode(blob)[0] == b""

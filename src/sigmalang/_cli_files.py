@@ -291,7 +291,7 @@ def codec_file(opts: Options, source: str, warn: Warn) -> Outcome:
         _verify_written(opts, target)
         os.unlink(source)
     result = {"input": source, "output": target, **stats.as_dict()}
-    del result["glyphs"]  # records written: a number about the container, not for the user
+    del result["records"], result["glyphs"]  # records written: a number about the container, not for the user
     return Outcome(result, stats=stats, target=target, notes=stats.notes)
 
 
@@ -367,7 +367,7 @@ def verify_file(opts: Options, source: str, warn: Warn) -> Outcome:
                 decoder = StreamingDecoder(workers=opts.workers, codebook=opts.book, executor=opts.executor)
                 stats = decoder.decode_stream(fin, _CountingWriter(None, progress))
             forward = {"input": source, "ok": True, **stats.as_dict()}
-            del forward["glyphs"]
+            del forward["records"], forward["glyphs"]
             return Outcome(forward, stats=stats)
         with open(source, "rb") as fin:
             check_codebooks(fin, opts.book)

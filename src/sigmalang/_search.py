@@ -256,8 +256,8 @@ class _TableWalk:
         for i in range(self.first, self.last + 1):
             yield i
             if progress is not None:
-                offset = self.table.orig_offsets[i]
-                progress(min(self.end, offset + self.table.orig_sizes[i]) - max(self.start, offset))
+                offset = self.table.original_offsets[i]
+                progress(min(self.end, offset + self.table.original_sizes[i]) - max(self.start, offset))
 
     def _open_line(self, i: int) -> bytes:
         """The line open at the end of the stream before frame *i*, which a skipped frame began:
@@ -276,7 +276,7 @@ class _TableWalk:
         """Frame *i*'s original bytes (within the range)."""
         self.stats.decoded += 1
         data = self._decoded(i)
-        offset = self.table.orig_offsets[i]
+        offset = self.table.original_offsets[i]
         low = max(0, self.start - offset)
         high = min(len(data), self.end - offset)
         return data[low:high] if low or high < len(data) else data

@@ -19,7 +19,7 @@ class StreamStats:
     bytes_in: int = 0
     bytes_out: int = 0
     chunks: int = 0
-    glyphs: int = 0
+    records: int = 0  # container records written or read: header, frames, index, trailer
     workers: int = 1
     started: float = field(default_factory=time.perf_counter)
     finished: float = 0.0
@@ -27,6 +27,11 @@ class StreamStats:
     notes: list[str] = field(default_factory=list)  # what ``--verbose`` shows, e.g. a fallback taken
     decoding: bool = False  # the input is the encoded side (bytes_in encoded, bytes_out original)
     _last_sample: float = field(default=0.0, repr=False)
+
+    @property
+    def glyphs(self) -> int:
+        """The former name of :attr:`records`; use that."""
+        return self.records
 
     @property
     def elapsed(self) -> float:
@@ -69,6 +74,7 @@ class StreamStats:
         if not self.notes:
             del out["notes"]
         out.update(
+            glyphs=self.records,  # the former name of "records", kept for readers of this dict
             elapsed=round(self.elapsed, 6),
             throughput=round(self.throughput, 1),
             ratio=round(self.ratio, 4),

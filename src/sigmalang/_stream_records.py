@@ -1,6 +1,6 @@
 """The records of a ΣLANG stream: header, frame, index and trailer (see docs/FORMAT.md §6).
 
-Each record type encodes itself into one record (:func:`sigmalang.glyph.encode_glyph`) with a
+Each record type encodes itself into one record (:func:`sigmalang.glyph.encode_record`) with a
 CRC32C over its fields, and decodes one back, raising :class:`SigmaFormatError` with the record's
 offset for anything damaged or malformed. Pure: :mod:`sigmalang.container` puts the records in
 order (:class:`~sigmalang.container.StreamAssembler`) and checks their sequence
@@ -17,7 +17,7 @@ from crc32c import crc32c
 
 from . import primitives as P
 from .errors import SigmaFormatError
-from .glyph import MAX_VARINT_BYTES, Glyph, encode_glyph, encode_varint, read_varint
+from .glyph import MAX_VARINT_BYTES, Record, encode_record, encode_varint, read_varint
 from .primitives import GlyphType
 
 __all__ = [
@@ -119,17 +119,17 @@ class StreamHeader:
         body += encode_varint(self.chunk_size)
         body.append(len(self.codebook_id))
         body += self.codebook_id
-        return encode_glyph(GlyphType.COMPOSITE, P.STREAM_HEADER, _with_crc(body))
+        return encode_record(GlyphType.COMPOSITE, P.STREAM_HEADER, _with_crc(body))
 
     @classmethod
-    def decode(cls, glyph: Glyph) -> StreamHeader:
-        if glyph.type != GlyphType.COMPOSITE or glyph.primitive != P.STREAM_HEADER or glyph.flag:
-            raise SigmaFormatError("expected a stream header glyph", offset=glyph.offset)
+    def decode(cls, record: Record) -> StreamHeader:
+        if record.type != GlyphType.COMPOSITE or record.primitive != P.STREAM_HEADER or record.flag:
+            raise SigmaFormatError("expected a stream header glyph", offset=record.offset)
         r = _Reader(
-            _check_crc(glyph.payload, "stream header", None, glyph.offset),
+            _check_crc(record.payload, "stream header", None, record.offset),
             "stream header",
             None,
-            glyph.offset,
+            record.offset,
         )
         version, flags, level = r.byte(), r.byte(), r.byte()
         if version != FORMAT_VERSION:
@@ -167,23 +167,25 @@ class Frame:
         body.append(self.transform)
         body.append(self.backend)
         body += self.data
-        return encode_glyph(GlyphType.COMPOSITE, P.FRAME, _with_crc(body), flag=self.continues)
+        return encode_record(GlyphType.COMPOSITE, P.FRAME, _with_crc(body), flag=self.continues)
 
     @classmethod
-    def decode(cls, glyph: Glyph, expected_number: int) -> Frame:
-        body = _check_crc(glyph.payload, "frame", expected_number, glyph.offset)
-        r = _Reader(body, "frame", expected_number, glyph.offset)
+    def decode(cls, record: Record, expected_number: int) -> Frame:
+        body = _check_crc(record.payload, "frame", expected_number, record.offset)
+        r = _Reader(body, "frame", expected_number, record.offset)
         number, original_offset, original_size = r.varint(), r.varint(), r.varint()
         transform, backend = r.byte(), r.byte()
-        return cls(number, original_offset, original_size, transform, backend, r.rest(), glyph.flag, glyph.offset)
+        return cls(number, original_offset, original_size, transform, backend, r.rest(), record.flag, record.offset)
 
-    # The names these fields had before: ``original_*`` is the package's word.
+    # The names these fields had before (read-only): ``original_*`` is the package's word.
     @property
     def orig_offset(self) -> int:
+        """The former name of :attr:`original_offset`; use that."""
         return self.original_offset
 
     @property
     def orig_size(self) -> int:
+        """The former name of :attr:`original_size`; use that."""
         return self.original_size
 
 
@@ -202,14 +204,14 @@ class StreamIndex:
     checksum: bytes = b""
     extension: bytes = b""  # per-frame search filters (§18), after the CRC32C of the fields above
 
-    def add(self, record_size: int, orig_size: int) -> None:
+    def add(self, record_size: int, original_size: int) -> None:
         self.entries += encode_varint(record_size)
-        self.entries += encode_varint(orig_size)
+        self.entries += encode_varint(original_size)
         self.count += 1
-        self.total_size += orig_size
+        self.total_size += original_size
 
     def sizes(self) -> list[tuple[int, int]]:
-        """``(record_size, orig_size)`` for every frame, in order."""
+        """``(record_size, original_size)`` for every frame, in order."""
         r = _Reader(bytes(self.entries), "index", None, 0)
         return [(r.varint(), r.varint()) for _ in range(self.count)]
 
@@ -220,17 +222,17 @@ class StreamIndex:
         body += encode_varint(self.total_size)
         body += self.checksum
         payload = _with_crc(body) + self.extension
-        return encode_glyph(GlyphType.COMPOSITE, P.INDEX, payload, flag=bool(self.extension))
+        return encode_record(GlyphType.COMPOSITE, P.INDEX, payload, flag=bool(self.extension))
 
     @classmethod
-    def decode(cls, glyph: Glyph) -> StreamIndex:
-        if glyph.type != GlyphType.COMPOSITE or glyph.primitive != P.INDEX:
-            raise SigmaFormatError("expected an index glyph", offset=glyph.offset)
-        payload, extension = glyph.payload, b""
-        if glyph.flag:  # an extension follows the CRC32C: find where the fields end
+    def decode(cls, record: Record) -> StreamIndex:
+        if record.type != GlyphType.COMPOSITE or record.primitive != P.INDEX:
+            raise SigmaFormatError("expected an index glyph", offset=record.offset)
+        payload, extension = record.payload, b""
+        if record.flag:  # an extension follows the CRC32C: find where the fields end
             end = _index_fields_end(payload)
             payload, extension = payload[: end + 4], payload[end + 4 :]
-        r = _Reader(_check_crc(payload, "index", None, glyph.offset), "index", None, glyph.offset)
+        r = _Reader(_check_crc(payload, "index", None, record.offset), "index", None, record.offset)
         count, header_size = r.varint(), r.varint()
         if count * 2 > len(r.body):
             raise r.fail(f"frame count {count} larger than the index can hold")
@@ -274,14 +276,14 @@ def filters_limit(frames: int, original_size: int) -> int:
 
 def encode_trailer(index_record_size: int) -> bytes:
     body = struct.pack("<Q", index_record_size)
-    return encode_glyph(GlyphType.PRIMITIVE, P.TRAILER, _with_crc(body))
+    return encode_record(GlyphType.PRIMITIVE, P.TRAILER, _with_crc(body))
 
 
-def decode_trailer(glyph: Glyph) -> int:
-    """Return the index record size that a trailer glyph holds."""
-    if glyph.type != GlyphType.PRIMITIVE or glyph.primitive != P.TRAILER or glyph.flag:
-        raise SigmaFormatError("expected a trailer glyph", offset=glyph.offset)
-    if len(glyph.payload) != TRAILER_PAYLOAD:
-        raise SigmaFormatError("trailer has the wrong size", offset=glyph.offset)
-    body = _check_crc(glyph.payload, "trailer", None, glyph.offset)
+def decode_trailer(record: Record) -> int:
+    """Return the index record size that a trailer record holds."""
+    if record.type != GlyphType.PRIMITIVE or record.primitive != P.TRAILER or record.flag:
+        raise SigmaFormatError("expected a trailer glyph", offset=record.offset)
+    if len(record.payload) != TRAILER_PAYLOAD:
+        raise SigmaFormatError("trailer has the wrong size", offset=record.offset)
+    body = _check_crc(record.payload, "trailer", None, record.offset)
     return int(struct.unpack("<Q", body)[0])

@@ -126,9 +126,8 @@ def _say_scan(opts: Options, source: str, result: ScanResult) -> None:
     for n, stream in enumerate(result.streams):
         where = f"{source}" + (f" stream {n + 1}" if len(result.streams) > 1 else "")
         for d in stream.damaged:
-            held = (
-                f"original bytes {d.orig_start}-{d.orig_end}" if d.orig_start is not None else "original bytes unknown"
-            )
+            start, end = d.original_start, d.original_end
+            held = f"original bytes {start}-{end}" if start is not None else "original bytes unknown"
             lines.append(f"{where}: frame {d.number} at byte offset {d.offset} ({held}): {d.error}")
         lines += [f"{where}: {p}" for p in stream.problems]
         lines += [f"{where}: lost original bytes {a}-{'end' if b is None else b}" for a, b in stream.lost]

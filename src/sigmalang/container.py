@@ -34,7 +34,7 @@ from ._stream_records import (
 )
 from ._stream_records import FLAG_SHARED_CONTEXT as FLAG_SHARED_CONTEXT  # still importable from here
 from .errors import SigmaCodebookError, SigmaFormatError, SigmaTruncatedError
-from .glyph import BoundaryHandler, Glyph
+from .glyph import BoundaryHandler, Record
 from .primitives import GlyphType
 
 __all__ = [
@@ -51,6 +51,7 @@ __all__ = [
     "check_codebook",
     "check_frame",
     "check_frame_glyph",
+    "check_frame_record",
     "check_index",
     "content_digest",
     "decode_trailer",
@@ -141,12 +142,15 @@ def payload_limit(header: StreamHeader, frames: int, original_size: int | None =
     return max(header.chunk_size + FRAME_OVERHEAD, index_bound)
 
 
-def check_frame_glyph(glyph: Glyph, number: int) -> None:
-    """Raise unless *glyph*, found where frame *number* belongs, is a frame record."""
-    if glyph.primitive != P.FRAME or glyph.type != GlyphType.COMPOSITE:
+def check_frame_record(record: Record, number: int) -> None:
+    """Raise unless *record*, found where frame *number* belongs, is a frame record."""
+    if record.primitive != P.FRAME or record.type != GlyphType.COMPOSITE:
         raise SigmaFormatError(
-            f"unexpected glyph {P.by_id(glyph.primitive)} in the frame sequence", frame=number, offset=glyph.offset
+            f"unexpected glyph {P.by_id(record.primitive)} in the frame sequence", frame=number, offset=record.offset
         )
+
+
+check_frame_glyph = check_frame_record  # the former name: use check_frame_record
 
 
 def check_frame(frame: Frame, header: StreamHeader | None, number: int | None, original_offset: int | None) -> None:
@@ -216,8 +220,13 @@ class StreamParser:
         return self._seen.count
 
     @property
-    def orig_seen(self) -> int:
+    def original_seen(self) -> int:
         return self._seen.total_size
+
+    @property
+    def orig_seen(self) -> int:
+        """The former name of :attr:`original_seen`; use that."""
+        return self.original_seen
 
     @property
     def offset(self) -> int:
@@ -256,22 +265,22 @@ class StreamParser:
             self._records.max_payload = MAX_HEADER_PAYLOAD
         else:
             self._records.max_payload = payload_limit(self.header, self._seen.count, self._seen.total_size)
-        glyph = self._records.next_glyph()
-        if glyph is None:
+        record = self._records.next_record()
+        if record is None:
             return None
         if self.header is None:
-            self.header = StreamHeader.decode(glyph)
+            self.header = StreamHeader.decode(record)
             check_codebook(self.header.codebook_id, self.codebook_id)
             self._seen.header_size = self._records.offset - self.start
             return self.header
-        if glyph.primitive == P.FRAME and glyph.type == GlyphType.COMPOSITE:
-            return self._check_frame(Frame.decode(glyph, self._seen.count), glyph.size)
-        if glyph.primitive == P.INDEX:
-            self._index = self._check_index(StreamIndex.decode(glyph), glyph.offset)
-            self._index_size = glyph.size
+        if record.primitive == P.FRAME and record.type == GlyphType.COMPOSITE:
+            return self._check_frame(Frame.decode(record, self._seen.count), record.size)
+        if record.primitive == P.INDEX:
+            self._index = self._check_index(StreamIndex.decode(record), record.offset)
+            self._index_size = record.size
             return self._read_trailer()
-        check_frame_glyph(glyph, self._seen.count)
-        raise AssertionError("not reached: check_frame_glyph raises for anything but a frame")
+        check_frame_record(record, self._seen.count)
+        raise AssertionError("not reached: check_frame_record raises for anything but a frame")
 
     def _read_magic(self) -> Event | None:
         head = self._records.peek_bytes(len(MAGIC))
@@ -301,17 +310,17 @@ class StreamParser:
     def _read_trailer(self) -> Event | None:
         assert self._index is not None
         self._records.max_payload = TRAILER_PAYLOAD
-        glyph = self._records.next_glyph()
-        if glyph is None:
+        record = self._records.next_record()
+        if record is None:
             return None
-        index_size = decode_trailer(glyph)
+        index_size = decode_trailer(record)
         if index_size != self._index_size:
             raise SigmaFormatError(
                 f"trailer gives an index of {index_size} bytes, the index record has {self._index_size}",
-                offset=glyph.offset,
+                offset=record.offset,
             )
         self.eof = True
-        return EndOfStream(self._index, glyph.offset + glyph.size - self.start, self.start)
+        return EndOfStream(self._index, record.offset + record.size - self.start, self.start)
 
     def close(self) -> None:
         """Declare the input finished; raise if the stream is incomplete."""

@@ -61,7 +61,7 @@ def read_text(
         shared = _delayed(table, pure=True)
         full = _full_sizes(table)
         for i in range(len(table)):
-            check = i > 0 and (table.streams[i - 1] != table.streams[i] or table.orig_sizes[i - 1] in full)
+            check = i > 0 and (table.streams[i - 1] != table.streams[i] or table.original_sizes[i - 1] in full)
             parts.append(_delayed(_frame_lines, pure=True)(of, shared, i, check, codebook, encoding, errors))
     return _bag.from_delayed(parts)
 
@@ -78,7 +78,7 @@ def _full_sizes(table: SeekTable) -> set[int]:
     """The largest frame size of each stream: only such frames can end inside a line, since chunks
     end at the last line end before the chunk size when there is one (``_chunking.chunk_end``)."""
     largest: dict[int, int] = {}
-    for stream, size in zip(table.streams, table.orig_sizes, strict=True):
+    for stream, size in zip(table.streams, table.original_sizes, strict=True):
         largest[stream] = max(largest.get(stream, 0), size)
     return set(largest.values())
 

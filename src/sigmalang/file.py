@@ -145,7 +145,7 @@ class _IndexedReader(io.RawIOBase):
         if i >= len(self._table):
             return 0
         data = self._decoded(i)
-        start = self._pos - self._table.orig_offsets[i]
+        start = self._pos - self._table.original_offsets[i]
         with memoryview(b) as view, view.cast("B") as out:
             n = min(len(out), len(data) - start)
             out[:n] = data[start : start + n]
@@ -155,7 +155,7 @@ class _IndexedReader(io.RawIOBase):
     def _catch_up(self, i: int) -> None:
         """Reading in order, decode the empty frames before frame *i* (the position is never in
         them), so that they are checked and every stream's content checksum is too."""
-        while self._next_checked < i and self._table.orig_sizes[self._next_checked] == 0:
+        while self._next_checked < i and self._table.original_sizes[self._next_checked] == 0:
             self._decoded(self._next_checked)
         if i >= len(self._table) and self._next_checked == len(self._table) and not self._empty_checked:
             self._empty_checked = True

@@ -1,6 +1,6 @@
-"""One glyph record on the wire, and the incremental parser that finds records in a byte stream.
+"""One record on the wire, and the incremental parser that finds records in a byte stream.
 
-A record is ``header | length | payload``:
+A record (a *glyph record* in docs/FORMAT.md) is ``header | length | payload``:
 
 * header, 1 byte: bits 7–6 glyph type, bit 5 flag, bits 4–0 primitive id; id 31 is an escape
   and the full id (31–255) follows in a second byte;
@@ -9,6 +9,10 @@ A record is ``header | length | payload``:
 
 Encodings are canonical (no escape for ids below 31, no padded varints) so that every record has
 exactly one spelling; anything else is rejected. All functions here are pure, on bytes.
+
+The header's fields keep FORMAT.md's names (glyph header, glyph type); elsewhere in the package
+"glyph" means the semantic transform's glyph code. The former names of this module's record API
+(``Glyph``, ``read_glyph``, ``encode_glyph``, ``BoundaryHandler.next_glyph``) still work.
 """
 
 from __future__ import annotations
@@ -25,12 +29,15 @@ __all__ = [
     "BoundaryHandler",
     "Glyph",
     "ParseState",
+    "Record",
     "decode_varint",
     "encode_glyph",
     "encode_header",
+    "encode_record",
     "encode_varint",
     "parse_prefix",
     "read_glyph",
+    "read_record",
     "read_varint",
 ]
 
@@ -41,7 +48,7 @@ MAX_VARINT_BYTES = 10  # enough for any unsigned 64-bit value
 
 
 @dataclass(frozen=True, slots=True)
-class Glyph:
+class Record:
     """A parsed record. *offset* is where its header starts in the input, *size* its whole length."""
 
     type: GlyphType
@@ -50,6 +57,9 @@ class Glyph:
     payload: bytes
     offset: int = 0
     size: int = 0
+
+
+Glyph = Record  # the former name: use Record
 
 
 def encode_varint(value: int) -> bytes:
@@ -118,8 +128,8 @@ def encode_header(gtype: GlyphType, primitive: int, flag: bool = False) -> bytes
     return bytes([first | ESCAPE_ID, primitive])
 
 
-def encode_glyph(gtype: GlyphType, primitive: int, payload: bytes, flag: bool = False) -> bytes:
-    """Return the full record for one glyph."""
+def encode_record(gtype: GlyphType, primitive: int, payload: bytes, flag: bool = False) -> bytes:
+    """Return the full record: header, payload length, *payload*."""
     if len(payload) > MAX_PAYLOAD:
         raise ValueError(f"glyph payload of {len(payload)} bytes exceeds {MAX_PAYLOAD}")
     return encode_header(gtype, primitive, flag) + encode_varint(len(payload)) + payload
@@ -148,8 +158,8 @@ def parse_prefix(buf: bytes | bytearray, pos: int) -> tuple[GlyphType, int, bool
     return gtype, primitive, flag, length, at
 
 
-def read_glyph(buf: bytes | bytearray, pos: int = 0, *, base_offset: int = 0) -> tuple[Glyph, int] | None:
-    """Read one complete record at *pos*; return ``(glyph, end)`` or ``None`` if incomplete."""
+def read_record(buf: bytes | bytearray, pos: int = 0, *, base_offset: int = 0) -> tuple[Record, int] | None:
+    """Read one complete record at *pos*; return ``(record, end)`` or ``None`` if incomplete."""
     try:
         prefix = parse_prefix(buf, pos)
     except SigmaFormatError as exc:
@@ -160,8 +170,13 @@ def read_glyph(buf: bytes | bytearray, pos: int = 0, *, base_offset: int = 0) ->
     if at + length > len(buf):
         return None
     payload = bytes(buf[at : at + length])
-    glyph = Glyph(gtype, primitive, flag, payload, base_offset + pos, at + length - pos)
-    return glyph, at + length
+    record = Record(gtype, primitive, flag, payload, base_offset + pos, at + length - pos)
+    return record, at + length
+
+
+# The former names: use encode_record and read_record.
+encode_glyph = encode_record
+read_glyph = read_record
 
 
 class ParseState(enum.Enum):
@@ -171,9 +186,9 @@ class ParseState(enum.Enum):
 
 
 class BoundaryHandler:
-    """Extract complete glyph records from byte slices cut anywhere.
+    """Extract complete records from byte slices cut anywhere.
 
-    ``feed()`` any slices, then take records with ``next_glyph()`` until it returns ``None``.
+    ``feed()`` any slices, then take records with ``next_record()`` until it returns ``None``.
     Total work is linear in the bytes fed: each byte is copied into the buffer once and out of it
     once. A record whose declared payload is longer than *max_payload* (which may be changed
     between records) is rejected as soon as its length is read, before waiting for or allocating
@@ -204,7 +219,7 @@ class BoundaryHandler:
             self._pos = 0
         self._buf += data
 
-    def next_glyph(self) -> Glyph | None:
+    def next_record(self) -> Record | None:
         """Return the next complete record, or ``None`` until more bytes are fed."""
         if self._need is not None and len(self._buf) - self._pos < self._need:
             return None
@@ -226,14 +241,18 @@ class BoundaryHandler:
             self._need = end - self._pos
             self.state = ParseState.PARTIAL_PAYLOAD
             return None
-        glyph = Glyph(gtype, primitive, flag, bytes(self._buf[at:end]), self.offset, end - self._pos)
+        record = Record(gtype, primitive, flag, bytes(self._buf[at:end]), self.offset, end - self._pos)
         self._pos = end
         self._need = None
         self.state = ParseState.IDLE if self._pos == len(self._buf) else ParseState.PARTIAL_HEADER
-        return glyph
+        return record
+
+    def next_glyph(self) -> Record | None:
+        """The former name of :meth:`next_record`; use that."""
+        return self.next_record()
 
     def take_bytes(self, n: int) -> bytes | None:
-        """Take *n* raw bytes (a stream magic, which is not a glyph), or ``None`` if not all here."""
+        """Take *n* raw bytes (a stream magic, which is not a record), or ``None`` if not all here."""
         if self.buffered < n:
             return None
         out = bytes(self._buf[self._pos : self._pos + n])

@@ -26,14 +26,14 @@ from .container import (
     StreamIndex,
     check_codebook,
     check_frame,
-    check_frame_glyph,
+    check_frame_record,
     check_index,
     content_digest,
     decode_trailer,
     payload_limit,
 )
 from .errors import SigmaFormatError
-from .glyph import parse_prefix, read_glyph
+from .glyph import parse_prefix, read_record
 from .semantic.codebook import Codebook
 
 __all__ = ["FrameLocation", "SeekTable"]
@@ -47,8 +47,19 @@ class FrameLocation:
     number: int
     offset: int
     record_size: int
-    orig_offset: int
-    orig_size: int
+    original_offset: int
+    original_size: int
+
+    # The names these fields had before (read-only): use ``original_offset`` and ``original_size``.
+    @property
+    def orig_offset(self) -> int:
+        """The former name of :attr:`original_offset`; use that."""
+        return self.original_offset
+
+    @property
+    def orig_size(self) -> int:
+        """The former name of :attr:`original_size`; use that."""
+        return self.original_size
 
 
 @dataclass
@@ -57,8 +68,8 @@ class SeekTable:
 
     offsets: array[int] = field(default_factory=lambda: array("Q"))
     record_sizes: array[int] = field(default_factory=lambda: array("Q"))
-    orig_offsets: array[int] = field(default_factory=lambda: array("Q"))
-    orig_sizes: array[int] = field(default_factory=lambda: array("Q"))
+    original_offsets: array[int] = field(default_factory=lambda: array("Q"))
+    original_sizes: array[int] = field(default_factory=lambda: array("Q"))
     streams: array[int] = field(default_factory=lambda: array("Q"))  # stream number of each frame
     numbers: array[int] = field(default_factory=lambda: array("Q"))  # frame number within its stream
     total_size: int = 0
@@ -77,15 +88,33 @@ class SeekTable:
     def __len__(self) -> int:
         return len(self.offsets)
 
+    # The names these columns had before (read-only): use ``original_offsets`` and ``original_sizes``.
+    @property
+    def orig_offsets(self) -> array[int]:
+        """The former name of :attr:`original_offsets`; use that."""
+        return self.original_offsets
+
+    @property
+    def orig_sizes(self) -> array[int]:
+        """The former name of :attr:`original_sizes`; use that."""
+        return self.original_sizes
+
     def location(self, i: int) -> FrameLocation:
-        columns = (self.streams, self.numbers, self.offsets, self.record_sizes, self.orig_offsets, self.orig_sizes)
+        columns = (
+            self.streams,
+            self.numbers,
+            self.offsets,
+            self.record_sizes,
+            self.original_offsets,
+            self.original_sizes,
+        )
         return FrameLocation(*(column[i] for column in columns))
 
     def find(self, position: int) -> int:
         """Index of the frame holding original byte *position* (``len(self)`` past the end)."""
         if position >= self.total_size:
             return len(self)
-        return bisect.bisect_right(self.orig_offsets, position) - 1
+        return bisect.bisect_right(self.original_offsets, position) - 1
 
     @classmethod
     def from_file(cls, fp: IO[bytes]) -> SeekTable:
@@ -115,15 +144,15 @@ class SeekTable:
         offset = start + index.header_size
         self.filters.extend(decode_filters(index.extension, index.count) or [None] * index.count)
         self.origins.append(self.total_size)
-        for number, (record_size, orig_size) in enumerate(index.sizes()):
+        for number, (record_size, original_size) in enumerate(index.sizes()):
             self.offsets.append(offset)
             self.record_sizes.append(record_size)
-            self.orig_offsets.append(self.total_size)
-            self.orig_sizes.append(orig_size)
+            self.original_offsets.append(self.total_size)
+            self.original_sizes.append(original_size)
             self.streams.append(stream)
             self.numbers.append(number)
             offset += record_size
-            self.total_size += orig_size
+            self.total_size += original_size
         self.checksums.append(index.checksum)
 
     def read_frame(self, fp: IO[bytes], i: int, codebook: Codebook | None = None) -> bytes:
@@ -170,28 +199,28 @@ class SeekTable:
         loc = self.location(i)
         fp.seek(loc.offset)
         record = fp.read(loc.record_size)
-        parsed = read_glyph(record, base_offset=loc.offset)
+        parsed = read_record(record, base_offset=loc.offset)
         prefix = parse_prefix(record, 0) if parsed is None else None
         header = self.headers[loc.stream] if loc.stream < len(self.headers) else None
         if prefix is not None and header is not None and prefix[3] <= payload_limit(header, loc.number):
             # Another record than the index says (a longer one): read it whole, to say what it is.
             fp.seek(loc.offset)
-            parsed = read_glyph(fp.read(prefix[4] + prefix[3]), base_offset=loc.offset)
+            parsed = read_record(fp.read(prefix[4] + prefix[3]), base_offset=loc.offset)
         if parsed is None:
             raise SigmaFormatError("frame record does not match the index", frame=loc.number, offset=loc.offset)
-        check_frame_glyph(parsed[0], loc.number)
+        check_frame_record(parsed[0], loc.number)
         frame = Frame.decode(parsed[0], loc.number)
-        check_frame(frame, header, loc.number, loc.orig_offset - self.origins[loc.stream])
-        if parsed[1] != loc.record_size or frame.original_size != loc.orig_size:
+        check_frame(frame, header, loc.number, loc.original_offset - self.origins[loc.stream])
+        if parsed[1] != loc.record_size or frame.original_size != loc.original_size:
             raise SigmaFormatError("frame does not match the index", frame=loc.number, offset=loc.offset)
         return frame
 
 
 def _sized(data: bytes, loc: FrameLocation) -> bytes:
     """A decoded frame, which must hold what the index says (a reader would otherwise read short)."""
-    if len(data) != loc.orig_size:
+    if len(data) != loc.original_size:
         raise SigmaFormatError(
-            f"frame decoded to {len(data)} bytes, the index records {loc.orig_size}",
+            f"frame decoded to {len(data)} bytes, the index records {loc.original_size}",
             frame=loc.number,
             offset=loc.offset,
         )
@@ -203,7 +232,7 @@ def _stream_before(fp: IO[bytes], end: int) -> tuple[int, StreamIndex, StreamHea
     if end < len(MAGIC) + TRAILER_SIZE:
         raise SigmaFormatError("no trailer: file too short", offset=0)
     fp.seek(end - TRAILER_SIZE)
-    parsed = read_glyph(fp.read(TRAILER_SIZE), base_offset=end - TRAILER_SIZE)
+    parsed = read_record(fp.read(TRAILER_SIZE), base_offset=end - TRAILER_SIZE)
     if parsed is None or parsed[1] != TRAILER_SIZE:
         raise SigmaFormatError("no trailer at the end of the file", offset=end - TRAILER_SIZE)
     index_size = decode_trailer(parsed[0])
@@ -211,7 +240,7 @@ def _stream_before(fp: IO[bytes], end: int) -> tuple[int, StreamIndex, StreamHea
     if index_size < 4 or index_at < len(MAGIC):
         raise SigmaFormatError("trailer points outside the file", offset=end - TRAILER_SIZE)
     fp.seek(index_at)
-    parsed = read_glyph(fp.read(index_size), base_offset=index_at)
+    parsed = read_record(fp.read(index_size), base_offset=index_at)
     if parsed is None or parsed[1] != index_size:
         raise SigmaFormatError("index record does not have the size the trailer gives", offset=index_at)
     index = StreamIndex.decode(parsed[0])
@@ -224,7 +253,7 @@ def _stream_before(fp: IO[bytes], end: int) -> tuple[int, StreamIndex, StreamHea
     head = fp.read(index.header_size)
     if not head.startswith(MAGIC):
         raise SigmaFormatError("index does not lead back to a stream start", offset=start)
-    parsed = read_glyph(head, len(MAGIC), base_offset=start)
+    parsed = read_record(head, len(MAGIC), base_offset=start)
     if parsed is None or parsed[1] != index.header_size:
         raise SigmaFormatError("stream header does not match the index", offset=start + len(MAGIC))
     header = StreamHeader.decode(parsed[0])

@@ -37,7 +37,7 @@ from .container import (
     decode_trailer,
 )
 from .errors import SigmaError, SigmaFormatError, WorkerError
-from .glyph import Glyph, parse_prefix, read_glyph
+from .glyph import Record, parse_prefix, read_record
 from .parallel import own_futures, resolve_workers, stop_pool, worker_pool
 from .primitives import GlyphType
 from .semantic.codebook import Codebook
@@ -57,9 +57,30 @@ class DamagedFrame:
 
     number: int | None
     offset: int
-    orig_start: int | None
-    orig_end: int | None
+    original_start: int | None
+    original_end: int | None
     error: str
+
+    # The names these fields had before (read-only): use ``original_start`` and ``original_end``.
+    @property
+    def orig_start(self) -> int | None:
+        """The former name of :attr:`original_start`; use that."""
+        return self.original_start
+
+    @property
+    def orig_end(self) -> int | None:
+        """The former name of :attr:`original_end`; use that."""
+        return self.original_end
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON form, whose keys keep the names ``--json`` has always printed."""
+        return {
+            "number": self.number,
+            "offset": self.offset,
+            "orig_start": self.original_start,
+            "orig_end": self.original_end,
+            "error": self.error,
+        }
 
 
 @dataclass
@@ -97,7 +118,7 @@ class ScanResult:
             "ok": self.ok,
             "intact_bytes": self.intact_bytes,
             "problems": self.problems,
-            "streams": [dict(asdict(s), ok=s.ok) for s in self.streams],
+            "streams": [dict(asdict(s), damaged=[d.as_dict() for d in s.damaged], ok=s.ok) for s in self.streams],
         }
 
 
@@ -106,14 +127,14 @@ class _State:
     """Progress through one stream's frames."""
 
     expected: int = 0  # number of the next frame
-    orig_pos: int = 0  # original offset just past the last intact frame
+    original_pos: int = 0  # original offset just past the last intact frame
     damage_at: int | None = None  # file offset where unresolved damage began
     digest: Any = field(default_factory=content_digest)
     shared: bool = False  # the header allows frames that continue the previous one's context
     header: StreamHeader | None = None  # when it was intact
     record_sizes: dict[int, int] = field(default_factory=dict)  # of the frames read, by number
     header_size: int | None = None  # magic and header record, when the header was intact
-    frames: list[tuple[int, int, int]] = field(default_factory=list)  # intact: number, orig offset, size
+    frames: list[tuple[int, int, int]] = field(default_factory=list)  # intact: number, original offset, size
     book: Codebook | None = None  # the codebook the header names, when the caller has it
     book_missing: str | None = None  # why frames cannot be decoded: the header names a codebook we lack
     context: FrameContext | None = None  # shared context (or an unreadable header): frames decode in order
@@ -157,17 +178,17 @@ class _Scanner:
         self.fp.seek(pos)
         return self.fp.read(n)
 
-    def glyph_at(self, pos: int, limit: int) -> Glyph | None:
+    def record_at(self, pos: int, limit: int) -> Record | None:
         """The complete record at *pos* if its length is within *limit*, else None."""
         try:
             head = self.read(pos, _PREFIX)
-            parsed = read_glyph(head, base_offset=pos)
+            parsed = read_record(head, base_offset=pos)
             if parsed is not None:
                 return parsed[0]
             prefix = parse_prefix(head, 0)
             if prefix is None or prefix[3] > limit:
                 return None
-            parsed = read_glyph(self.read(pos, prefix[4] + prefix[3]), base_offset=pos)
+            parsed = read_record(self.read(pos, prefix[4] + prefix[3]), base_offset=pos)
         except SigmaFormatError:
             return None
         return parsed[0] if parsed else None
@@ -198,7 +219,7 @@ class _Scanner:
         report = StreamReport(offset=start if start is not None else pos)
         self.result.streams.append(report)
         limit = MAX_CHUNK_SIZE + FRAME_OVERHEAD
-        header = self.glyph_at(pos, 1024) if start is not None else None
+        header = self.record_at(pos, 1024) if start is not None else None
         st = _State()
         if start is not None:
             try:
@@ -219,25 +240,25 @@ class _Scanner:
             if header is not None and header.primitive == P.STREAM_HEADER:
                 pos += header.size
         while pos < self.size and not (self.stop_at_loss and (report.damaged or st.damage_at is not None)):
-            glyph = self.glyph_at(pos, limit)
-            if glyph is not None and glyph.type == GlyphType.COMPOSITE and glyph.primitive == P.FRAME:
+            record = self.record_at(pos, limit)
+            if record is not None and record.type == GlyphType.COMPOSITE and record.primitive == P.FRAME:
                 try:
-                    frame = Frame.decode(glyph, st.expected)
+                    frame = Frame.decode(record, st.expected)
                     check_frame(frame, st.header, None, None)
                 except SigmaFormatError as exc:
-                    if self.plausible_boundary(pos + glyph.size, limit):
+                    if self.plausible_boundary(pos + record.size, limit):
                         self.missing(report, st, st.expected + 1, pos, exc.reason)
-                        pos += glyph.size
+                        pos += record.size
                         continue
                 else:
-                    if self.plausible(st, frame.number, pos) and frame.orig_offset >= st.orig_pos:
+                    if self.plausible(st, frame.number, pos) and frame.original_offset >= st.original_pos:
                         self.missing(report, st, frame.number, pos, "frame lost")
-                        st.record_sizes[frame.number] = glyph.size
+                        st.record_sizes[frame.number] = record.size
                         self.take(report, st, frame)
-                        pos += glyph.size
+                        pos += record.size
                         continue
-            elif glyph is not None and glyph.type == GlyphType.COMPOSITE and glyph.primitive == P.INDEX:
-                return self.finish(report, st, pos, glyph)
+            elif record is not None and record.type == GlyphType.COMPOSITE and record.primitive == P.INDEX:
+                return self.finish(report, st, pos, record)
             if st.damage_at is None:
                 st.damage_at = pos
             nxt = self.resync(pos + 1, st)
@@ -276,7 +297,7 @@ class _Scanner:
         st.damage_at = None
 
     def take(self, report: StreamReport, st: _State, frame: Frame) -> None:
-        st.expected, st.orig_pos = frame.number + 1, frame.orig_offset + frame.orig_size
+        st.expected, st.original_pos = frame.number + 1, frame.original_offset + frame.original_size
         error = None
         if st.book_missing:
             error = SigmaFormatError(f"not decoded: {st.book_missing}")
@@ -307,11 +328,11 @@ class _Scanner:
         if error is not None:
             if st.context is not None:
                 st.context.lose()
-            end = frame.orig_offset + frame.orig_size
-            report.damaged.append(DamagedFrame(frame.number, frame.offset, frame.orig_offset, end, error.reason))
+            end = frame.original_offset + frame.original_size
+            report.damaged.append(DamagedFrame(frame.number, frame.offset, frame.original_offset, end, error.reason))
             return
         st.digest.update(data)
-        st.frames.append((frame.number, frame.orig_offset, frame.orig_size))
+        st.frames.append((frame.number, frame.original_offset, frame.original_size))
         report.frames_ok += 1
         report.intact_bytes += len(data)
         if self.sink is not None:
@@ -321,11 +342,11 @@ class _Scanner:
         while self.pending:
             self.apply()
 
-    def finish(self, report: StreamReport, st: _State, pos: int, glyph: Glyph) -> int:
+    def finish(self, report: StreamReport, st: _State, pos: int, record: Record) -> int:
         self.drain()
         index: StreamIndex | None
         try:
-            index = StreamIndex.decode(glyph)
+            index = StreamIndex.decode(record)
         except SigmaFormatError as exc:
             report.problems.append(f"index damaged: {exc.reason}")
             index = None
@@ -336,12 +357,12 @@ class _Scanner:
             else:
                 report.problems.append(f"index lists {plural(index.count, 'frame')}, which the stream cannot hold")
                 index = None
-        end = pos + glyph.size
-        trailer = self.glyph_at(end, 12)
+        end = pos + record.size
+        trailer = self.record_at(end, 12)
         try:
             if trailer is None:
                 raise SigmaFormatError("trailer missing", offset=end)
-            if decode_trailer(trailer) != glyph.size:
+            if decode_trailer(trailer) != record.size:
                 raise SigmaFormatError("it does not give the index record's size", offset=end)
             end += TRAILER_SIZE
         except SigmaFormatError as exc:
@@ -357,8 +378,8 @@ class _Scanner:
         if st.header_size is not None and index.header_size != st.header_size:
             report.problems.append("index disagrees with the header's size")
         sizes = index.sizes()
-        for number, _, orig_size in st.frames:
-            if number < len(sizes) and sizes[number] != (st.record_sizes.get(number), orig_size):
+        for number, _, original_size in st.frames:
+            if number < len(sizes) and sizes[number] != (st.record_sizes.get(number), original_size):
                 report.problems.append(f"index disagrees with frame {number}'s size")
                 return
 
@@ -372,12 +393,12 @@ class _Scanner:
         starts = {n: (o, o + s) for n, o, s in frames}
         if sizes is not None:
             offset = 0
-            for n, (_, orig) in enumerate(sizes):
-                starts.setdefault(n, (offset, offset + orig))
-                offset += orig
+            for n, (_, original_size) in enumerate(sizes):
+                starts.setdefault(n, (offset, offset + original_size))
+                offset += original_size
         for d in report.damaged:
-            if d.number is not None and d.number in starts and d.orig_start is None:
-                d.orig_start, d.orig_end = starts[d.number]
+            if d.number is not None and d.number in starts and d.original_start is None:
+                d.original_start, d.original_end = starts[d.number]
         cursor = 0
         for _, o, s in frames:
             if o > cursor:
@@ -393,14 +414,14 @@ class _Scanner:
         """Whether a record that is intact in itself starts at *pos* (or the file ends there)."""
         if pos == self.size:
             return True
-        glyph = self.glyph_at(pos, chunk_limit + FRAME_OVERHEAD)
-        if glyph is None:
+        record = self.record_at(pos, chunk_limit + FRAME_OVERHEAD)
+        if record is None:
             return False
         try:
-            if glyph.primitive == P.FRAME:
-                Frame.decode(glyph, 0)
-            elif glyph.primitive == P.INDEX:
-                StreamIndex.decode(glyph)
+            if record.primitive == P.FRAME:
+                Frame.decode(record, 0)
+            elif record.primitive == P.INDEX:
+                StreamIndex.decode(record)
             else:
                 return False
         except SigmaFormatError:
@@ -424,15 +445,15 @@ class _Scanner:
         return None
 
     def intact_at(self, at: int, st: _State) -> bool:
-        glyph = self.glyph_at(at, MAX_CHUNK_SIZE + FRAME_OVERHEAD)
-        if glyph is None or glyph.type != GlyphType.COMPOSITE:
+        record = self.record_at(at, MAX_CHUNK_SIZE + FRAME_OVERHEAD)
+        if record is None or record.type != GlyphType.COMPOSITE:
             return False
         try:
-            if glyph.primitive == P.FRAME:
-                frame = Frame.decode(glyph, st.expected)
-                return self.plausible(st, frame.number, at) and frame.orig_offset >= st.orig_pos
-            if glyph.primitive == P.INDEX:
-                StreamIndex.decode(glyph)
+            if record.primitive == P.FRAME:
+                frame = Frame.decode(record, st.expected)
+                return self.plausible(st, frame.number, at) and frame.original_offset >= st.original_pos
+            if record.primitive == P.INDEX:
+                StreamIndex.decode(record)
                 return True
         except SigmaFormatError:
             return False

@@ -237,7 +237,7 @@ class StreamingEncoder(_Streaming):
                 if self.progress:
                     self.progress(len(chunk.data))
             self._write(writer, stats, frames.finish())
-            stats.glyphs += 1  # finish() wrote two records, index and trailer; _write counted one
+            stats.records += 1  # finish() wrote two records, index and trailer; _write counted one
         return stats.finish()
 
     def _plan_chunks(self, reader: ChunkedReader, workers: int) -> _Plan:
@@ -271,7 +271,7 @@ class StreamingEncoder(_Streaming):
     def _write(writer: QueueWriter, stats: StreamStats, data: bytes) -> None:
         writer.write(data)
         stats.bytes_out += len(data)
-        stats.glyphs += 1
+        stats.records += 1
 
     def encode_file(
         self, src: PathLike, dst: PathLike, *, overwrite: bool = False, workers: int | None = None
@@ -385,7 +385,7 @@ class StreamingDecoder(_Streaming):
                 writer.write(data)
                 stats.bytes_out += len(data)
                 stats.chunks += 1
-                stats.glyphs += 1
+                stats.records += 1
                 stats.sample_memory()
                 encoded = len((item.value if isinstance(item, Done) else item).data)
                 if watch is not None:

@@ -25,7 +25,7 @@ from .. import stream as _stream
 from .._chunking import check_chunk_size, check_int
 from ..codec import DEFAULT_LEVEL
 from ..glyph import BoundaryHandler as _RecordParser
-from ..glyph import encode_glyph
+from ..glyph import encode_record
 
 __all__ = [
     "BoundaryHandler",
@@ -167,7 +167,7 @@ class StreamStats:
             total_bytes_read=run.bytes_in,
             total_bytes_encoded=encoded,
             total_chunks=run.chunks,
-            total_glyphs=run.glyphs,
+            total_glyphs=run.records,
             encode_time=run.elapsed,
             peak_memory_mb=run.peak_memory / MiB,
             avg_chunk_size=original // run.chunks if run.chunks else 0,
@@ -208,9 +208,9 @@ class BoundaryHandler:
     def try_extract_glyphs(self, data: bytes | bytearray | memoryview) -> tuple[list[bytes], bytes]:
         self._parser.feed(data)
         records = []
-        while (glyph := self._parser.next_glyph()) is not None:
+        while (record := self._parser.next_record()) is not None:
             # Encodings are canonical, so re-encoding gives back exactly the bytes parsed.
-            records.append(encode_glyph(glyph.type, glyph.primitive, glyph.payload, glyph.flag))
+            records.append(encode_record(record.type, record.primitive, record.payload, record.flag))
         if self._parser.buffered:
             self.boundary_crosses += 1
         return records, b""
