@@ -193,14 +193,14 @@ def encode_body(
     if not (tried and _records.looks_like_logs(data)):
         return _encode_body(data, spec, book, prime, keep_book)
     if len(data) > 2 * RECORDS_PROBE:
-        as_records = as_bytes = 0
+        records_size = bytes_size = 0
         for probe in _probes(data):
             found = _records_body(probe, spec, b"")
             if found is None:
                 return _encode_body(data, spec, book, prime, keep_book)
-            as_records += len(found.data)
-            as_bytes += len(_encode_body(probe, spec, book, b"", False).data)
-        if as_records >= as_bytes:
+            records_size += len(found.data)
+            bytes_size += len(_encode_body(probe, spec, book, b"", False).data)
+        if records_size >= bytes_size:
             return _encode_body(data, spec, book, prime, keep_book)
         return _records_body(data, spec, prime) or _encode_body(data, spec, book, prime, keep_book)
     body = _encode_body(data, spec, book, prime, keep_book)
