@@ -5,6 +5,7 @@ Usage::
     python benchmarks/search.py                       # Loghub sizes at -6, a 200 MiB log at -1
     python benchmarks/search.py --mib 50 --level 1    # a smaller generated log
     python benchmarks/search.py --skip-loghub
+    python benchmarks/search.py --versions big.sgl big.log   # filters of version 1 and 2 for a stream
     python benchmarks/search.py --skip-loghub --mib 256 --level 6 --workers 2 --skip-plain \
         --query 'rare word=xylophone' --query 'common=INFO' --repeat 1
 
@@ -23,6 +24,13 @@ Usage::
    command, worker processes included (Linux: the script adopts orphans as a subreaper). The
    default queries are a rare word of the planted line, a phrase of common words from it, and a
    word on many lines; ``--query LABEL=PATTERN`` replaces them.
+
+``--versions STREAM LOG``: for a stream of LOG (with filters, one stream), the filters each
+version of the writer builds for the same frames (version 1: each frame's words and trigrams;
+version 2: the items every one of the first 8 frames holds in one shared filter, each frame's
+other items in its own), their size as a share of the stream, and how many frames each query's
+literal items leave as candidates. Nothing is decoded: the frames' record sizes come from the
+stream's index, and the written version's extension must come out byte for byte.
 """
 
 from __future__ import annotations
@@ -40,7 +48,10 @@ import time
 from pathlib import Path
 
 import sigmalang
+from sigmalang._filters import FilterBuilder, decode_filters
 from sigmalang._info import read_info
+from sigmalang._plan import plan_patterns
+from sigmalang.index import SeekTable
 
 RARE = b"tenant xylophone-7 quota exceeded while flushing the journal"
 QUERIES = [("rare word", "xylophone"), ("phrase of common words", "quota exceeded while flushing"), ("common", "INFO")]
@@ -158,6 +169,37 @@ def large(args: argparse.Namespace, workdir: Path) -> int:
     return status
 
 
+def versions(stream: Path, log: Path, queries: list[tuple[str, str]]) -> int:
+    with stream.open("rb") as fp:
+        table = SeekTable.from_file(fp)
+    filters, total = filter_share(stream)
+    records = total - filters
+    data = log.read_bytes()
+    plans = [(label, pattern, plan_patterns([pattern.encode()], fixed=False, flags=0)) for label, pattern in queries]
+    print(f"## Filters of version 1 and 2 for {stream.name}: {len(table)} frames, {total:,} bytes\n")
+    head = " | ".join(f"{label} `{pattern}`" for label, pattern, _ in plans)
+    print(f"| version | filters | share of the stream | frames left by: {head} |")
+    print("| --- | ---: | ---: |" + " ---: |" * len(plans))
+    status = 1
+    for version in (1, 2):
+        builder = FilterBuilder(version)
+        for i in range(len(table)):
+            start = table.orig_offsets[i]
+            builder.add(data[start : start + table.orig_sizes[i]], table.record_sizes[i])
+        extension = builder.encode()
+        size = len(extension)  # as `info` counts it
+        frames = decode_filters(extension, len(table))
+        assert frames is not None and all(frames)
+        if size == filters and frames == table.filters:
+            status = 0  # the writer's own version, filter for filter
+        left = [sum(plan.may_match(f) for f in frames if f is not None) for _, _, plan in plans]
+        cells = " | ".join(f"{n} of {len(table)}" for n in left)
+        print(f"| {version} | {size:,} | {100 * size / (records + size):.2f}% | {cells} |")
+    if status:
+        print("neither version reproduces the stream's filters")
+    return status
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--mib", type=int, default=200, help="size of the generated log (MiB)")
@@ -170,7 +212,11 @@ def main() -> int:
     p.add_argument("--skip-plain", action="store_true", help="do not encode the log without filters too")
     p.add_argument("-T", "--workers", type=int, default=0, help="worker processes of every command (0: one per CPU)")
     p.add_argument("--query", action="append", metavar="LABEL=PATTERN", help="a query (repeatable; default: three)")
+    p.add_argument("--versions", nargs=2, type=Path, metavar=("STREAM", "LOG"), help="compare filter versions")
     args = p.parse_args()
+    queries = [tuple(q.split("=", 1)) for q in args.query] if args.query else QUERIES
+    if args.versions:
+        return versions(*args.versions, queries)
     adopt_orphans()
     if not args.skip_loghub:
         loghub_sizes(args.loghub_level)

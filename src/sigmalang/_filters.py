@@ -49,7 +49,8 @@ FLAG_NO_FILTER = 0x02  # no bit array: the frame is a candidate for every search
 BITS_PER_ITEM = 10  # about 1% false positives with 7 hashes
 MAX_HASHES = 16
 MAX_LINE_TAIL = 1 << 20  # a line longer than this that crosses a frame end leaves its frame unfiltered
-BUDGET_SHARE = 64  # a filter's bit array is at most 1/64 of its frame record (at least MIN_BYTES)
+BUDGET_SHARE = 64  # a filter's bit array is at most 1/64 of its frame record (at least MIN_BYTES) ...
+SMALL_SHARE, SMALL_OVERHEAD = 50, 24  # ... and at most 1/50 of it less 24 bytes of fields (small frames)
 MIN_BYTES = 16
 
 _WORD = re.compile(rb"[a-z0-9_]+")
@@ -136,8 +137,9 @@ def _positions(hashes: np.ndarray, k: int, m: int) -> np.ndarray:
 
 
 def _cap(record_size: int) -> int:
-    """The most bytes a frame's bit array may take: 1/64 of its record, at least 16."""
-    return max(MIN_BYTES, record_size // BUDGET_SHARE)
+    """The most bytes a frame's bit array may take: 1/64 of its record, and 1/50 of it less the
+    bytes of a filter's fields (which count where a record is small), but at least 16."""
+    return max(MIN_BYTES, min(record_size // BUDGET_SHARE, record_size // SMALL_SHARE - SMALL_OVERHEAD))
 
 
 def _wanted(n: int) -> int:
@@ -349,8 +351,8 @@ class FilterBuilder:
         if self.version == 2 and self._shared is None:
             self._choose_shared()
         records = [f.encode() for f in self._done if f is not None]
-        if self.version == 1:
-            return encode_extension(records)
+        if self.version == 1 or not self._shared_filter.bits:
+            return encode_extension(records)  # no shared items: version 1 says the same in fewer bytes
         return encode_extension(records, self._shared_filter.encode())
 
 
