@@ -5,6 +5,9 @@ Usage::
     python benchmarks/search.py                       # Loghub sizes at -6, a 200 MiB log at -1
     python benchmarks/search.py --mib 50 --level 1    # a smaller generated log
     python benchmarks/search.py --skip-loghub
+    python benchmarks/search.py --versions big.sgl big.log   # filters of version 1 and 2 for a stream
+    python benchmarks/search.py --skip-loghub --mib 256 --level 6 --workers 2 --skip-plain \
+        --query 'rare word=xylophone' --query 'common=INFO' --repeat 1
 
 1. Filter size: each Loghub sample (``$SIGMALANG_CORPUS/loghub``, else ``./corpus/loghub``)
    encoded at ``--loghub-level`` (default 6) with and without filters; the filters' bytes (the
@@ -12,17 +15,29 @@ Usage::
 2. A large log generated from real lines: the Loghub samples' lines, shuffled with a fixed seed
    and repeated with a counter in front of every line (so no two lines are equal) until the log
    has ``--mib`` MiB; three copies of a rare line are planted at fixed places. It is encoded at
-   ``--level`` with the default 4 MiB chunks, with and without filters.
+   ``--level`` with ``--chunk-size`` chunks (default 4 MiB), with filters and (unless
+   ``--skip-plain``) without.
 3. Queries on that stream, each timed as one whole process (wall clock and CPU time of the
    process tree, the fastest of ``--repeat``): ``sigmalang grep -c PATTERN`` against
-   ``sigmalang decode -c FILE | grep -c PATTERN`` (``LC_ALL=C``). The counts must agree, or the
-   script exits with 1. The selective queries are a rare word of the planted line and a phrase
-   of common words from it; the common one is a word on many lines.
+   ``sigmalang decode -c FILE | grep -c PATTERN`` (``LC_ALL=C``), both with ``-T --workers``.
+   The counts must agree, or the script exits with 1. CPU time counts every process of the
+   command, worker processes included (Linux: the script adopts orphans as a subreaper). The
+   default queries are a rare word of the planted line, a phrase of common words from it, and a
+   word on many lines; ``--query LABEL=PATTERN`` replaces them.
+
+``--versions STREAM LOG``: for a stream of LOG (with filters, one stream), the filters each
+version of the writer builds for the same frames (version 1: each frame's words and trigrams;
+version 2: the items every one of the first 8 frames holds in one shared filter, each frame's
+other items in its own), their size as a share of the stream, and how many frames each query's
+literal items leave as candidates. Nothing is decoded: the frames' record sizes come from the
+stream's index, and the written version's extension must come out byte for byte.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import ctypes
 import os
 import random
 import resource
@@ -33,7 +48,10 @@ import time
 from pathlib import Path
 
 import sigmalang
+from sigmalang._filters import FilterBuilder, decode_filters
 from sigmalang._info import read_info
+from sigmalang._plan import plan_patterns
+from sigmalang.index import SeekTable
 
 RARE = b"tenant xylophone-7 quota exceeded while flushing the journal"
 QUERIES = [("rare word", "xylophone"), ("phrase of common words", "quota exceeded while flushing"), ("common", "INFO")]
@@ -87,44 +105,60 @@ def generate(path: Path, mib: int) -> int:
     return written
 
 
-def run(cmd: str, repeat: int) -> tuple[float, float, bytes]:
-    best = (float("inf"), float("inf"), b"")
+def adopt_orphans() -> None:
+    """Become a subreaper (Linux), so worker processes that outlive their parent are reaped here
+    and their CPU time counts in RUSAGE_CHILDREN."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+
+
+def reap() -> None:
+    while True:
+        try:
+            os.wait()
+        except ChildProcessError:
+            return
+
+
+def run(cmd: str, repeat: int) -> tuple[float, float, bytes, str]:
+    best = (float("inf"), float("inf"), b"", "")
     for _ in range(repeat):
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         out = subprocess.run(cmd, shell=True, capture_output=True, env={**os.environ, "LC_ALL": "C"}, check=False)
         wall = time.perf_counter() - start
+        reap()
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
         if out.returncode not in (0, 1):
             sys.exit(f"failed: {cmd}: {out.stderr.decode(errors='replace')}")
-        best = min(best, (wall, cpu, out.stdout))
+        best = min(best, (wall, cpu, out.stdout, out.stderr.decode(errors="replace")))
     return best
 
 
-def large(mib: int, level: int, repeat: int, workdir: Path, chunk: str) -> int:
+def large(args: argparse.Namespace, workdir: Path) -> int:
+    level, repeat, chunk, workers = args.level, args.repeat, args.chunk_size, args.workers
     log = workdir / "big.log"
-    size = generate(log, mib)
+    size = generate(log, args.mib)
     exe = f"{sys.executable} -m sigmalang"
-    print(f"## A {size / 2**20:.0f} MiB log from shuffled Loghub lines, level {level}, {chunk} chunks\n")
-    for flag, name in (("", "filtered.sgl"), ("--no-filter ", "plain.sgl")):
-        wall, cpu, _ = run(f"{exe} -q -{level} -T 0 --chunk-size {chunk} {flag}-o {workdir / name} {log}", 1)
+    print(f"## A {size / 2**20:.0f} MiB log from shuffled Loghub lines, level {level}, {chunk} chunks, -T {workers}\n")
+    encodings = (("", "filtered.sgl"),) if args.skip_plain else (("", "filtered.sgl"), ("--no-filter ", "plain.sgl"))
+    for flag, name in encodings:
+        wall, cpu, *_ = run(f"{exe} -q -{level} -T {workers} --chunk-size {chunk} {flag}-o {workdir / name} {log}", 1)
         print(f"- encode {flag or 'with filters '}: {wall:.1f} s wall, {cpu:.1f} s CPU")
     filters, stream = filter_share(workdir / "filtered.sgl")
-    plain = (workdir / "plain.sgl").stat().st_size
-    print(f"- stream {stream:,} bytes with filters, {plain:,} without; filters {filters:,} bytes")
+    plain = "" if args.skip_plain else f", {(workdir / 'plain.sgl').stat().st_size:,} without"
+    print(f"- stream {stream:,} bytes with filters{plain}; filters {filters:,} bytes")
     print(f"  = {100 * filters / stream:.2f}% of the stream\n")
     print("| query | sigmalang grep -c | decode \\| grep -c | speed-up (wall) | frames decoded |")
     print("| --- | ---: | ---: | ---: | ---: |")
     status = 0
     sgl = workdir / "filtered.sgl"
-    for label, pattern in QUERIES:
-        mine = run(f"{exe} grep -c '{pattern}' {sgl}", repeat)
-        ref = run(f"{exe} decode -c {sgl} | grep -c '{pattern}'", repeat)
-        verbose = subprocess.run(
-            f"{exe} grep --verbose -c '{pattern}' {sgl}", shell=True, capture_output=True, check=False
-        ).stderr.decode()
-        decoded = verbose.split("decoded ")[-1].split(";")[0].strip()
+    queries = [tuple(q.split("=", 1)) for q in args.query] if args.query else QUERIES
+    for label, pattern in queries:
+        mine = run(f"{exe} grep --verbose -T {workers} -c '{pattern}' {sgl}", repeat)
+        ref = run(f"{exe} decode -T {workers} -c {sgl} | grep -c '{pattern}'", repeat)
+        decoded = mine[3].split("decoded ")[-1].split(";")[0].strip()
         if mine[2] != ref[2]:
             print(f"count mismatch for {pattern!r}: {mine[2]!r} vs {ref[2]!r}")
             status = 1
@@ -132,6 +166,37 @@ def large(mib: int, level: int, repeat: int, workdir: Path, chunk: str) -> int:
             f"| {label} `{pattern}` ({int(mine[2] or 0):,} lines) | {mine[0]:.2f} s ({mine[1]:.2f} s CPU) "
             f"| {ref[0]:.2f} s ({ref[1]:.2f} s CPU) | {ref[0] / mine[0]:.1f}× | {decoded} |"
         )
+    return status
+
+
+def versions(stream: Path, log: Path, queries: list[tuple[str, str]]) -> int:
+    with stream.open("rb") as fp:
+        table = SeekTable.from_file(fp)
+    filters, total = filter_share(stream)
+    records = total - filters
+    data = log.read_bytes()
+    plans = [(label, pattern, plan_patterns([pattern.encode()], fixed=False, flags=0)) for label, pattern in queries]
+    print(f"## Filters of version 1 and 2 for {stream.name}: {len(table)} frames, {total:,} bytes\n")
+    head = " | ".join(f"{label} `{pattern}`" for label, pattern, _ in plans)
+    print(f"| version | filters | share of the stream | frames left by: {head} |")
+    print("| --- | ---: | ---: |" + " ---: |" * len(plans))
+    status = 1
+    for version in (1, 2):
+        builder = FilterBuilder(version)
+        for i in range(len(table)):
+            start = table.original_offsets[i]
+            builder.add(data[start : start + table.original_sizes[i]], table.record_sizes[i])
+        extension = builder.encode()
+        size = len(extension)  # as `info` counts it
+        frames = decode_filters(extension, len(table))
+        assert frames is not None and all(frames)
+        if size == filters and frames == table.filters:
+            status = 0  # the writer's own version, filter for filter
+        left = [sum(plan.may_match(f) for f in frames if f is not None) for _, _, plan in plans]
+        cells = " | ".join(f"{n} of {len(table)}" for n in left)
+        print(f"| {version} | {size:,} | {100 * size / (records + size):.2f}% | {cells} |")
+    if status:
+        print("neither version reproduces the stream's filters")
     return status
 
 
@@ -144,13 +209,21 @@ def main() -> int:
     p.add_argument("--chunk-size", default="4MiB", help="chunk size of the generated log's stream")
     p.add_argument("--skip-loghub", action="store_true")
     p.add_argument("--skip-large", action="store_true")
+    p.add_argument("--skip-plain", action="store_true", help="do not encode the log without filters too")
+    p.add_argument("-T", "--workers", type=int, default=0, help="worker processes of every command (0: one per CPU)")
+    p.add_argument("--query", action="append", metavar="LABEL=PATTERN", help="a query (repeatable; default: three)")
+    p.add_argument("--versions", nargs=2, type=Path, metavar=("STREAM", "LOG"), help="compare filter versions")
     args = p.parse_args()
+    queries = [tuple(q.split("=", 1)) for q in args.query] if args.query else QUERIES
+    if args.versions:
+        return versions(*args.versions, queries)
+    adopt_orphans()
     if not args.skip_loghub:
         loghub_sizes(args.loghub_level)
     if args.skip_large:
         return 0
     with tempfile.TemporaryDirectory() as tmp:
-        return large(args.mib, args.level, args.repeat, Path(tmp), args.chunk_size)
+        return large(args, Path(tmp))
 
 
 if __name__ == "__main__":

@@ -10,6 +10,8 @@ import io
 import json
 import re
 import struct
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +20,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import sigmalang
-from sigmalang._filters import FrameFilter, decode_filters, fnv1a64, literal_items
+from sigmalang import _frames
+from sigmalang._filters import FilterBuilder, FrameFilter, decode_filters, fnv1a64, literal_items
 from sigmalang._plan import can_span_lines, plan_patterns
 from sigmalang._search import Search
 from sigmalang.container import StreamIndex
@@ -81,8 +84,23 @@ regex_patterns = st.sampled_from(
 )
 
 
-def encode(data: bytes, level: int, chunk: int, filters: bool) -> bytes:
-    return sigmalang.compress(data, level, chunk_size=chunk, filters=filters)
+@contextmanager
+def filter_version(version: int) -> Iterator[None]:
+    """While inside, writers build filters of *version* (1: no shared filter, as earlier writers)."""
+    real = _frames.FilterBuilder
+    _frames.FilterBuilder = lambda: FilterBuilder(version=version)  # type: ignore[assignment,misc]
+    try:
+        yield
+    finally:
+        _frames.FilterBuilder = real  # type: ignore[misc]
+
+
+def encode(data: bytes, level: int, chunk: int, filters: bool | int, version: int = 2) -> bytes:
+    """*data* compressed; *filters* ``True`` or a filter version (1 or 2) writes filters."""
+    if filters is True or filters is False:
+        with filter_version(version):
+            return sigmalang.compress(data, level, chunk_size=chunk, filters=filters)
+    return encode(data, level, chunk, True, filters)
 
 
 @given(
@@ -90,7 +108,7 @@ def encode(data: bytes, level: int, chunk: int, filters: bool) -> bytes:
     patterns=st.lists(regex_patterns, min_size=1, max_size=2),
     chunk=st.sampled_from([64, 300, 1024, 4096]),
     level=st.sampled_from([0, 1]),
-    filters=st.lists(st.booleans(), min_size=3, max_size=3),
+    filters=st.lists(st.sampled_from([False, 1, 2, 2]), min_size=3, max_size=3),
     ignore_case=st.booleans(),
     invert=st.booleans(),
 )
@@ -100,34 +118,48 @@ def test_search_equals_decode_then_grep(
     patterns: list[bytes],
     chunk: int,
     level: int,
-    filters: list[bool],
+    filters: list[bool | int],
     ignore_case: bool,
     invert: bool,
 ) -> None:
-    """Concatenated streams (with and without filters), lines that span frames and streams."""
+    """Concatenated streams (without filters, with filters of version 1 or 2), lines that span
+    frames and streams."""
     stream = b"".join(encode(p, level, chunk, f) for p, f in zip(parts, filters, strict=False))
     data = b"".join(parts)
     expected = reference(data, patterns, ignore_case=ignore_case, invert=invert)
     assert found(stream, patterns, ignore_case=ignore_case, invert=invert) == expected
 
 
-@given(data=log_text, chunk=st.sampled_from([64, 512, 4096]), pick=st.tuples(st.integers(0, 10**6), st.integers(1, 30)))
-def test_fixed_string_search_equals_decode_then_grep(data: bytes, chunk: int, pick: tuple[int, int]) -> None:
+@given(
+    data=log_text,
+    chunk=st.sampled_from([64, 512, 4096]),
+    pick=st.tuples(st.integers(0, 10**6), st.integers(1, 30)),
+    version=st.sampled_from([1, 2]),
+)
+def test_fixed_string_search_equals_decode_then_grep(
+    data: bytes, chunk: int, pick: tuple[int, int], version: int
+) -> None:
     """Fixed strings cut from the text itself (so most searches find something), -F and -i."""
     start = pick[0] % max(1, len(data))
     needle = data[start : start + pick[1]].split(b"\n")[0] or b"ERROR"
-    stream = encode(data, 1, chunk, True)
+    stream = encode(data, 1, chunk, version)
     for ignore_case in (False, True):
         expected = reference(data, [needle], fixed=True, ignore_case=ignore_case)
         assert found(stream, [needle], fixed=True, ignore_case=ignore_case) == expected
 
 
-@given(data=log_text, patterns=st.lists(regex_patterns, min_size=1, max_size=2), seed=st.integers(0, 2**32 - 1))
+@given(
+    data=log_text,
+    patterns=st.lists(regex_patterns, min_size=1, max_size=2),
+    seed=st.integers(0, 2**32 - 1),
+    version=st.sampled_from([1, 2]),
+)
 @settings(max_examples=60)
-def test_damaged_filters_never_hide_a_match(data: bytes, patterns: list[bytes], seed: int) -> None:
+def test_damaged_filters_never_hide_a_match(data: bytes, patterns: list[bytes], seed: int, version: int) -> None:
     """Any byte of the filter extension changed: the stream still decodes, and search finds the
-    same lines (a filter that fails its CRC32C makes its frame a candidate)."""
-    stream = encode(data, 1, 256, True)
+    same lines (a filter that fails its CRC32C makes its frame a candidate; a damaged shared
+    filter makes every frame one)."""
+    stream = encode(data, 1, 256, version)
     table = SeekTable.from_file(io.BytesIO(stream))
     if not len(table):
         return
@@ -162,6 +194,32 @@ def test_filters_skip_frames_without_the_literal() -> None:
     plain = Search([b"quota exceeded"])
     assert list(plain.lines(io.BytesIO(encode(data, 1, 8192, False)))) == [(2501, lines[2500])]
     assert plain.stats.decoded == plain.stats.frames
+
+
+def test_shared_filter_holds_what_every_first_frame_holds() -> None:
+    """Version 2: the vocabulary every frame repeats goes to the shared filter, a frame's own
+    filter keeps the rest, and a rare word is found in its frame only; the filters stay within
+    1/64 of the frame records. Version 1 streams of the same text are searched alike."""
+    lines = [b"%06d INFO routine work on node %d for tenant t%d" % (i, i % 7, i // 500) for i in range(20000)]
+    lines[15000] = b"015000 ERROR tenant xylophone quota exceeded"
+    data = b"\n".join(lines) + b"\n"
+    for version in (1, 2):
+        stream = encode(data, 1, 16384, version)
+        index = _index(stream)
+        assert index.extension[0] == version
+        frames = decode_filters(index.extension, index.count)
+        assert frames is not None and all(frames)
+        search = Search([b"xylophone"])
+        assert list(search.lines(io.BytesIO(stream))) == [(15001, lines[15000])]
+        assert search.stats.frames > 20 and search.stats.decoded <= 2
+        records = sum(SeekTable.from_file(io.BytesIO(stream)).record_sizes)
+        assert len(index.extension) <= records / 64 + 16 * index.count
+    shared = frames[0].shared
+    assert shared is not None and shared.bits
+    assert all(f.shared is shared for f in frames)
+    word = literal_items(b" routine ")
+    assert shared.may_contain(word)
+    assert all(f.may_contain(word) for f in frames)
 
 
 def test_unfiltered_and_inverted_searches_decode_every_frame() -> None:
@@ -229,8 +287,14 @@ def test_fnv1a64_known_values() -> None:
 
 
 def _member(f: FrameFilter, item: bytes) -> bool:
-    """Bloom membership written from docs/FORMAT.md §18, independently of the implementation."""
-    assert f.bits
+    """Whether *item* may be in the frame's own filter or the shared one (version 2), the Bloom
+    membership written from docs/FORMAT.md §18, independently of the implementation."""
+    return (f.shared is not None and _in_bits(f.shared, item)) or _in_bits(f, item)
+
+
+def _in_bits(f: FrameFilter, item: bytes) -> bool:
+    if not f.bits:
+        return False
     h = 0xCBF29CE484222325
     for byte in item:
         h = ((h ^ byte) * 0x100000001B3) % 2**64
@@ -247,7 +311,7 @@ def test_vector_filters_hold_every_word_and_trigram_of_their_lines(name: str) ->
     table = SeekTable.from_file(io.BytesIO(stream))
     for i in range(len(table)):
         f = table.filters[i]
-        assert f is not None and f.bits
+        assert f is not None and f.bits is not None and f.shared is not None
         start, end = table.original_offsets[i], table.original_offsets[i] + table.original_sizes[i]
         assert f.lines == data.count(b"\n", start, end) and f.ends_line == (data[end - 1] == 0x0A)
         covered = data[start : data.find(b"\n", end - 1) + 1 or len(data)].lower()  # up to its last line's end
@@ -279,7 +343,8 @@ def test_extension_with_damaged_header_or_unknown_version_gives_no_filters() -> 
     ext = _index(encode(b"a b c\n" * 500, 1, 1024, True)).extension
     frames = decode_filters(ext, 3)
     assert frames is not None and all(frames)
-    assert decode_filters(bytes([2]) + ext[1:], 3) is None
+    assert decode_filters(bytes([3]) + ext[1:], 3) is None
+    assert decode_filters(bytes([1]) + ext[1:], 3) is None
     assert decode_filters(ext[:2] + bytes([ext[2] ^ 1]) + ext[3:], 3) is None
     assert decode_filters(ext, 4) is None
     assert decode_filters(ext[:-1], 3) is None

@@ -223,18 +223,28 @@ def walk_records(stream: bytes) -> list[list[tuple[int, int, bytes]]]:
 
 
 def check_filter_extension(extension: bytes, frames: int, damaged: bool) -> None:
-    """The filter extension as FORMAT.md §18 lays it out: header with its CRC32C, then one record
-    per frame with its own CRC32C (in the damaged vector, exactly frame 1's does not match)."""
-    assert extension[:2] == bytes([1, 3])
+    """The filter extension as FORMAT.md §18 lays it out: header with its CRC32C, then (version 2)
+    the shared record with its own CRC32C, lines 0 and flags 0, then one record per frame with its
+    own CRC32C (in the damaged vector, exactly frame 1's does not match)."""
+    version = extension[0]
+    assert version in (1, 2) and extension[1] == 3
     count, pos = read_varint(extension, 2)
     assert count == frames
     sizes = []
     for _ in range(count):
         size, pos = read_varint(extension, pos)
         sizes.append(size)
+    shared = 0
+    if version == 2:
+        shared, pos = read_varint(extension, pos)
     assert crc32c_reference(extension[:pos]) == int.from_bytes(extension[pos : pos + 4], "little")
     pos += 4
-    assert pos + sum(sizes) == len(extension)
+    assert pos + shared + sum(sizes) == len(extension)
+    if version == 2:
+        record = extension[pos : pos + shared]
+        assert crc32c_reference(record[:-4]) == int.from_bytes(record[-4:], "little")
+        assert record[:2] == bytes([0, 0]) and record[2] > 0  # lines 0, flags 0, k > 0: it holds items
+        pos += shared
     bad = []
     for number, size in enumerate(sizes):
         record = extension[pos : pos + size]

@@ -117,7 +117,7 @@ def _encoding(p: argparse.ArgumentParser) -> None:
         "--no-filter",
         dest="filters",
         action="store_false",
-        help="write no search filters in the index (for 'sigmalang grep'; about 1.6%% of the stream)",
+        help="write no search filters in the index (for 'sigmalang grep'; under 2%% of the stream)",
     )
 
 

@@ -1,6 +1,11 @@
 """Per-frame search filters, kept in the index (docs/FORMAT.md §18): a Bloom filter of the words
 and byte trigrams of the lines each frame begins, and the frame's line count.
 
+Version 2 (written today) adds one **shared** filter per stream: the items every one of the first
+frames holds (a log's fixed vocabulary). A frame's own filter leaves those out, so its bits go to
+the items that tell frames apart; a search treats an item the shared filter may hold as present
+in every frame. Version 1 streams (no shared filter) are read as before.
+
 Pure functions on bytes. A writer feeds every chunk in order to a :class:`FilterBuilder` and asks
 it for the index extension at the end; a reader decodes the extension with :func:`decode_filters`
 (a damaged filter becomes ``None``: its frame is always a candidate) and tests a frame with
@@ -14,7 +19,7 @@ import math
 import re
 import struct
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from crc32c import crc32c
@@ -34,7 +39,8 @@ __all__ = [
     "literal_items",
 ]
 
-FILTER_VERSION = 1
+FILTER_VERSION = 2  # written; 1 (no shared filter) is read too
+SHARED_FRAMES = 8  # the shared items are those every one of the first 8 filtered frames holds
 KIND_WORD = 1  # hashed as b"\x01" + word
 KIND_TRIGRAM = 2  # hashed as b"\x02" + three bytes
 KINDS = KIND_WORD | KIND_TRIGRAM  # the kinds byte of the extension: which items the filters hold
@@ -43,7 +49,8 @@ FLAG_NO_FILTER = 0x02  # no bit array: the frame is a candidate for every search
 BITS_PER_ITEM = 10  # about 1% false positives with 7 hashes
 MAX_HASHES = 16
 MAX_LINE_TAIL = 1 << 20  # a line longer than this that crosses a frame end leaves its frame unfiltered
-BUDGET_SHARE = 64  # a filter's bit array is at most 1/64 of its frame record (at least MIN_BYTES)
+BUDGET_SHARE = 64  # a filter's bit array is at most 1/64 of its frame record (at least MIN_BYTES) ...
+SMALL_SHARE, SMALL_OVERHEAD = 50, 24  # ... and at most 1/50 of it less 24 bytes of fields (small frames)
 MIN_BYTES = 16
 
 _WORD = re.compile(rb"[a-z0-9_]+")
@@ -112,10 +119,11 @@ class _Items:
         self.trigrams = np.union1d(self.trigrams, other.trigrams)
 
     def hashes(self) -> np.ndarray:
+        """The distinct item hashes, sorted."""
         import numpy as np  # not at import: worker processes need no numpy
 
         words = np.fromiter(self.words, dtype=np.uint64, count=len(self.words))
-        return np.concatenate([words, _trigram_hashes(self.trigrams)])
+        return np.unique(np.concatenate([words, _trigram_hashes(self.trigrams)]))
 
 
 def _positions(hashes: np.ndarray, k: int, m: int) -> np.ndarray:
@@ -128,15 +136,25 @@ def _positions(hashes: np.ndarray, k: int, m: int) -> np.ndarray:
     return ((h1[None, :] + j * h2[None, :]) % np.uint64(m)).ravel()
 
 
-def _bloom(items: _Items, record_size: int) -> tuple[int, bytes]:
-    """The hash count and bit array for *items*, sized for ~1% false positives within the budget."""
+def _cap(record_size: int) -> int:
+    """The most bytes a frame's bit array may take: 1/64 of its record, and 1/50 of it less the
+    bytes of a filter's fields (which count where a record is small), but at least 16."""
+    return max(MIN_BYTES, min(record_size // BUDGET_SHARE, record_size // SMALL_SHARE - SMALL_OVERHEAD))
+
+
+def _wanted(n: int) -> int:
+    """The bytes of a bit array for *n* items at ~1% false positives."""
+    return math.ceil(n * BITS_PER_ITEM / 8)
+
+
+def _bloom(hashes: np.ndarray, cap: int) -> tuple[int, bytes]:
+    """The hash count and bit array for the item *hashes*, ~1% false positives within *cap* bytes."""
     import numpy as np  # not at import: worker processes need no numpy
 
-    hashes = items.hashes()
     n = len(hashes)
-    if n == 0:
+    if n == 0 or cap <= 0:
         return 0, b""
-    size = min(math.ceil(n * BITS_PER_ITEM / 8), max(MIN_BYTES, record_size // BUDGET_SHARE))
+    size = min(_wanted(n), cap)
     m = size * 8
     k = max(1, min(MAX_HASHES, round(m / n * math.log(2))))
     bits = np.zeros(m, dtype=np.uint8)
@@ -148,13 +166,15 @@ def _bloom(items: _Items, record_size: int) -> tuple[int, bytes]:
 class FrameFilter:
     """One frame's filter: its line feeds, whether it ends with one, and its Bloom filter.
 
-    *bits* ``None``: the frame has no filter and is a candidate for every search.
+    *bits* ``None``: the frame has no filter and is a candidate for every search. *shared*: the
+    stream's shared filter (version 2), whose items the frame's own filter leaves out.
     """
 
     lines: int
     ends_line: bool
     hashes: int = 0
     bits: bytes | None = b""
+    shared: FrameFilter | None = None
 
     def encode(self) -> bytes:
         flags = (FLAG_ENDS_LINE if self.ends_line else 0) | (FLAG_NO_FILTER if self.bits is None else 0)
@@ -182,17 +202,22 @@ class FrameFilter:
 
     def may_contain(self, probe: Probe) -> bool:
         """False only if no line this frame begins can contain every item of *probe*."""
-        if self.bits is None or not probe.hashes:
+        if self.bits is None:
             return True
-        if not self.bits:
-            return False
-        m = len(self.bits) * 8
-        for h in probe.hashes:
-            h1, h2 = h & 0xFFFFFFFF, (h >> 32) | 1
-            for j in range(self.hashes):
-                p = (h1 + j * h2) % m
-                if not self.bits[p >> 3] >> (p & 7) & 1:
-                    return False
+        shared = self.shared
+        return all((shared is not None and shared.holds(h)) or self.holds(h) for h in probe.hashes)
+
+    def holds(self, h: int) -> bool:
+        """Whether the bit array may hold the item of hash *h* (all its *k* bits set)."""
+        bits = self.bits
+        if not bits:
+            return bits is None
+        m = len(bits) * 8
+        h1, h2 = h & 0xFFFFFFFF, (h >> 32) | 1
+        for j in range(self.hashes):
+            p = (h1 + j * h2) % m
+            if not bits[p >> 3] >> (p & 7) & 1:
+                return False
         return True
 
 
@@ -236,8 +261,14 @@ class FilterBuilder:
     which may end in a later frame (so it is finished when that line feed arrives).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, version: int = FILTER_VERSION) -> None:
+        if version not in (1, 2):
+            raise ValueError(f"filter version must be 1 or 2, not {version}")
+        self.version = version
         self._done: list[FrameFilter | None] = []
+        self._held: list[tuple[_Pending, np.ndarray]] = []  # the first frames, until the shared set is chosen
+        self._shared: np.ndarray | None = None  # the shared items' hashes, once chosen (version 2)
+        self._shared_filter = FrameFilter(0, False)
         self._pending: _Pending | None = None
         self._tail = bytearray()  # the open line the pending frame begins, so far
         self._ends_line = True  # the last chunk ended with a line feed (or none came yet)
@@ -272,25 +303,71 @@ class FilterBuilder:
         self._pending, self._tail = None, bytearray()
 
     def _finish(self, entry: _Pending) -> None:
-        hashes, bits = _bloom(entry.items, entry.record_size)
-        self._done[entry.number] = FrameFilter(entry.lines, entry.ends_line, hashes, bits)
+        hashes = entry.items.hashes()
+        if self.version == 1:
+            self._build(entry, hashes, _cap(entry.record_size))
+        elif self._shared is None:
+            self._held.append((entry, hashes))
+            if len(self._held) == SHARED_FRAMES:
+                self._choose_shared()
+        else:
+            self._build(entry, self._own(hashes), _cap(entry.record_size))
+
+    def _own(self, hashes: np.ndarray) -> np.ndarray:
+        import numpy as np  # not at import: worker processes need no numpy
+
+        assert self._shared is not None
+        return np.setdiff1d(hashes, self._shared, assume_unique=True)
+
+    def _build(self, entry: _Pending, hashes: np.ndarray, cap: int) -> None:
+        k, bits = _bloom(hashes, cap)
+        self._done[entry.number] = FrameFilter(entry.lines, entry.ends_line, k, bits)
+
+    def _choose_shared(self) -> None:
+        """The shared items: those every held frame holds (none when fewer than two frames are
+        held). The held frames' own filters get at most half their budget, and the shared filter
+        what they leave of it, so the filters together stay within 1/64 of the records."""
+        import numpy as np  # not at import: worker processes need no numpy
+
+        held, self._held = self._held, []
+        shared = np.zeros(0, dtype=np.uint64)
+        if len(held) >= 2:
+            shared = held[0][1]
+            for _, hashes in held[1:]:
+                shared = np.intersect1d(shared, hashes, assume_unique=True)
+        self._shared = shared
+        own = [self._own(hashes) for _, hashes in held]
+        caps = [_cap(entry.record_size) // (2 if len(shared) else 1) for entry, _ in held]
+        spent = sum(min(_wanted(len(o)), cap) if len(o) else 0 for o, cap in zip(own, caps, strict=True))
+        k, bits = _bloom(shared, sum(_cap(entry.record_size) for entry, _ in held) - spent)
+        self._shared_filter = FrameFilter(0, False, k, bits)
+        for (entry, _), hashes, cap in zip(held, own, caps, strict=True):
+            self._build(entry, hashes, cap)
 
     def encode(self) -> bytes:
         """The index extension (§18) holding every frame's filter; call after the last chunk."""
         if self._pending is not None:
             self._finish_pending()
+        if self.version == 2 and self._shared is None:
+            self._choose_shared()
         records = [f.encode() for f in self._done if f is not None]
-        return encode_extension(records)
+        if self.version == 1 or not self._shared_filter.bits:
+            return encode_extension(records)  # no shared items: version 1 says the same in fewer bytes
+        return encode_extension(records, self._shared_filter.encode())
 
 
-def encode_extension(records: Iterable[bytes]) -> bytes:
-    """The extension: its header (version, kinds, count, record sizes, CRC32C), then the records."""
+def encode_extension(records: Iterable[bytes], shared: bytes | None = None) -> bytes:
+    """The extension: its header (version, kinds, count, record sizes, the shared record's size
+    in version 2, CRC32C), then the shared record (version 2) and the frames' records. Version 1
+    without *shared*, version 2 with it."""
     records = list(records)
-    head = bytearray([FILTER_VERSION, KINDS])
+    head = bytearray([1 if shared is None else 2, KINDS])
     head += encode_varint(len(records))
     for record in records:
         head += encode_varint(len(record))
-    return bytes(head) + struct.pack("<I", crc32c(head)) + b"".join(records)
+    if shared is not None:
+        head += encode_varint(len(shared))
+    return bytes(head) + struct.pack("<I", crc32c(head)) + (shared or b"") + b"".join(records)
 
 
 def decode_filters(extension: bytes, frames: int) -> list[FrameFilter | None] | None:
@@ -308,8 +385,9 @@ def _decode_filters(extension: bytes, frames: int) -> list[FrameFilter | None] |
     def fail(_: object) -> ValueError:
         return ValueError()
 
-    if len(extension) < 2 or extension[0] != FILTER_VERSION or extension[1] != KINDS:
+    if len(extension) < 2 or extension[0] not in (1, 2) or extension[1] != KINDS:
         return None
+    version = extension[0]
     count, pos = read_varint(extension, 2, MAX_VARINT_BYTES, fail)
     if count != frames or count > len(extension):
         return None
@@ -317,13 +395,23 @@ def _decode_filters(extension: bytes, frames: int) -> list[FrameFilter | None] |
     for _ in range(count):
         size, pos = read_varint(extension, pos, MAX_VARINT_BYTES, fail)
         sizes.append(size)
+    shared_size = 0
+    if version == 2:
+        shared_size, pos = read_varint(extension, pos, MAX_VARINT_BYTES, fail)
     if pos + 4 > len(extension) or crc32c(extension[:pos]) != struct.unpack("<I", extension[pos : pos + 4])[0]:
         return None
     pos += 4
-    if pos + sum(sizes) != len(extension):
+    if pos + shared_size + sum(sizes) != len(extension):
         return None
+    shared = None
+    if version == 2:
+        shared = FrameFilter.decode(extension[pos : pos + shared_size])
+        if shared is None or shared.lines or shared.ends_line or shared.bits is None:
+            return None  # the frames' filters leave out items only the shared one knows
+        pos += shared_size
     out: list[FrameFilter | None] = []
     for size in sizes:
-        out.append(FrameFilter.decode(extension[pos : pos + size]))
+        f = FrameFilter.decode(extension[pos : pos + size])
+        out.append(f if f is None or shared is None else replace(f, shared=shared))
         pos += size
     return out

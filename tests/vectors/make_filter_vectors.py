@@ -1,9 +1,11 @@
 """Write the search-filter golden vectors (docs/FORMAT.md §18): streams whose index carries
-per-frame filters, one with a line that spans frames, and one with a damaged filter.
+per-frame filters (version 2, with a shared filter), one with a line that spans frames, one with a
+damaged filter, and one with filters of version 1 (no shared filter), as earlier writers wrote them.
 
 Run once when they are added; ``make_vectors.py`` keeps their manifest entries (they carry an
 ``origin``). Level 0 frames and the filters are fully specified, so today's writer must reproduce
-the valid streams byte for byte. Each entry also records searches and the line numbers they
+the valid streams of version 2 byte for byte; the version 1 stream is written here with the
+builder's ``version=1``. Each entry also records searches and the line numbers they
 must find (``searches``), checked by ``tests/test_search.py``::
 
     .venv/bin/python tests/vectors/make_filter_vectors.py
@@ -12,11 +14,14 @@ must find (``searches``), checked by ``tests/test_search.py``::
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from vectorlib import Entry, fixture_lines, update_manifest, valid_entry
 
 import sigmalang
-from sigmalang._filters import FrameFilter
+from sigmalang import _frames
+from sigmalang._filters import FilterBuilder, FrameFilter
 from sigmalang.index import SeekTable
 
 ORIGIN = "tests/vectors/make_filter_vectors.py"
@@ -50,6 +55,17 @@ def _damage_filter(stream: bytes, frame: int) -> bytes:
     return stream[:pos] + bytes([stream[pos] ^ 0x10]) + stream[pos + 1 :]
 
 
+@contextmanager
+def version_1_filters() -> Iterator[None]:
+    """While inside, writers build filters of version 1 (no shared filter)."""
+    real = _frames.FilterBuilder
+    _frames.FilterBuilder = lambda: FilterBuilder(version=1)  # type: ignore[assignment,misc]
+    try:
+        yield
+    finally:
+        _frames.FilterBuilder = real  # type: ignore[misc]
+
+
 def main() -> int:
     logs = fixture_lines("loghub-small.log", 12000)
     long_line = logs[:5000] + b"x" * 3000 + b" spans frames " + b"y" * 3000 + b"\n" + logs[5000:9000]
@@ -67,8 +83,12 @@ def main() -> int:
     damaged = _damage_filter(streams["filters-log-l0"], 1)
     description = "filters-log-l0 with a bit of frame 1's filter flipped: decodes as before; frame 1 is a candidate"
     entries.append(_entry("filters-damaged-l0", description, logs, damaged, False))
+    with version_1_filters():
+        old = sigmalang.compress(logs, 0, chunk_size=CHUNK, filters=True)
+    description = "filters-log-l0 with filters of version 1 (no shared filter), as earlier writers wrote them"
+    entries.append(_entry("filters-v1-log-l0", description, logs, old, False))
     update_manifest(entries, [])
-    print(f"wrote {len(valid) + 1} filter vectors")
+    print(f"wrote {len(valid) + 2} filter vectors")
     return 0
 
 
