@@ -144,8 +144,27 @@ class StreamHeader:
         return cls(chunk_size, level, bool(flags & FLAG_SHARED_CONTEXT), codebook_id, version)
 
 
+class FormerOriginalNames:
+    """The names ``original_offset`` and ``original_size`` had before, read-only: ``original_*`` is
+    the package's word (for :class:`Frame` and :class:`sigmalang.index.FrameLocation`)."""
+
+    __slots__ = ()
+    original_offset: int
+    original_size: int
+
+    @property
+    def orig_offset(self) -> int:
+        """The former name of :attr:`original_offset`; use that."""
+        return self.original_offset
+
+    @property
+    def orig_size(self) -> int:
+        """The former name of :attr:`original_size`; use that."""
+        return self.original_size
+
+
 @dataclass(frozen=True, slots=True)
-class Frame:
+class Frame(FormerOriginalNames):
     """One chunk as stored: *data* is the backend's output for the transformed chunk.
 
     *offset* (where the record starts in the stream) is known after parsing; it is not stored.
@@ -176,17 +195,6 @@ class Frame:
         number, original_offset, original_size = r.varint(), r.varint(), r.varint()
         transform, backend = r.byte(), r.byte()
         return cls(number, original_offset, original_size, transform, backend, r.rest(), record.flag, record.offset)
-
-    # The names these fields had before (read-only): ``original_*`` is the package's word.
-    @property
-    def orig_offset(self) -> int:
-        """The former name of :attr:`original_offset`; use that."""
-        return self.original_offset
-
-    @property
-    def orig_size(self) -> int:
-        """The former name of :attr:`original_size`; use that."""
-        return self.original_size
 
 
 @dataclass(slots=True)

@@ -323,42 +323,40 @@ def decode_body(
 
 def decode_code(backend: int, payload: bytes, size: int, prime: bytes = b"") -> bytes:
     """The glyph code of a semantic frame body, its text not decoded (what ``sigmalang inspect`` reads)."""
-    try:
-        return _decode_code(get_backend(backend).decode, payload, size, prime)
-    except KeyError:
-        raise ChunkDecodeError(f"unknown backend {backend}") from None
-    except BackendError as exc:
-        raise ChunkDecodeError(str(exc)) from None
+    return _code_and_costs(backend, payload, size, prime, False)[0]
 
 
 def decode_code_costs(backend: int, payload: bytes, size: int) -> tuple[bytes, Any]:
     """:func:`decode_code` for a frame that continues no context, and what coding each byte of the
     code cost where the backend can tell (the CM: an int32 array in ``_cm.COST_SCALE``-ths of a
     bit), else None."""
+    return _code_and_costs(backend, payload, size, b"", True)
+
+
+def _code_and_costs(backend: int, payload: bytes, size: int, prime: bytes, costs: bool) -> tuple[bytes, Any]:
     try:
         coder = get_backend(backend)
+        data, code_size = _code_payload(payload, size)
+        if costs and isinstance(coder, CmBackend):
+            return coder.decode_costs(data, code_size)
+        return coder.decode(data, code_size, prime), None
     except KeyError:
         raise ChunkDecodeError(f"unknown backend {backend}") from None
-    if not isinstance(coder, CmBackend):
-        return decode_code(backend, payload, size), None
-    found: list[Any] = []
-
-    def decode(data: bytes, n: int, prime: bytes) -> bytes:
-        code, costs = coder.decode_costs(data, n)
-        found.append(costs)
-        return code
-
-    try:
-        return _decode_code(decode, payload, size, b""), found[0]
     except BackendError as exc:
         raise ChunkDecodeError(str(exc)) from None
 
 
 def _decode_code(decode: Callable[[bytes, int, bytes], bytes], payload: bytes, size: int, prime: bytes) -> bytes:
+    data, code_size = _code_payload(payload, size)
+    return decode(data, code_size, prime)
+
+
+def _code_payload(payload: bytes, size: int) -> tuple[bytes, int]:
+    """A frame body's backend payload and the length of the code it decodes to (checked)."""
     code_size, start = read_varint(payload, 0, 5, _fails("frame has no valid code length"))
     if code_size > max_code_size(size):
         raise ChunkDecodeError(f"code of {code_size} bytes is too long for a {size}-byte chunk")
-    return decode(payload[start:], code_size, prime)
+    return payload[start:], code_size
 
 
 def _fails(reason: str) -> Callable[[SigmaFormatError | None], Exception]:

@@ -16,7 +16,7 @@ from typing import IO
 
 from ._filters import FrameFilter, decode_filters
 from ._frames import FrameContext, decode_frame
-from ._stream_records import MAX_HEADER_PAYLOAD
+from ._stream_records import MAX_HEADER_PAYLOAD, FormerOriginalNames
 from .container import (
     MAGIC,
     MAX_PREFIX,
@@ -40,7 +40,7 @@ __all__ = ["FrameLocation", "SeekTable"]
 
 
 @dataclass(frozen=True, slots=True)
-class FrameLocation:
+class FrameLocation(FormerOriginalNames):
     """Where frame *number* (of stream *stream*) lies: in the file, and in the original content."""
 
     stream: int
@@ -49,17 +49,6 @@ class FrameLocation:
     record_size: int
     original_offset: int
     original_size: int
-
-    # The names these fields had before (read-only): use ``original_offset`` and ``original_size``.
-    @property
-    def orig_offset(self) -> int:
-        """The former name of :attr:`original_offset`; use that."""
-        return self.original_offset
-
-    @property
-    def orig_size(self) -> int:
-        """The former name of :attr:`original_size`; use that."""
-        return self.original_size
 
 
 @dataclass
