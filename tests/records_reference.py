@@ -11,6 +11,7 @@ from sigmalang.glyph import encode_varint
 NUMBER = re.compile(rb"[0-9]{1,18}(?:\.[0-9]{1,9})?\Z")
 DELTA = re.compile(rb"-?(?:0|[1-9][0-9]{0,18})\Z")
 RECENT = 4
+REPEAT_MIN = 6  # version 4's writers leave out repeated entries of at least this many bytes
 
 
 class Column:
@@ -24,6 +25,7 @@ class Column:
         self.recent: list[int] = []
         self.raw_cost = 0
         self.delta_cost = 1
+        self.last = b""  # the column's previous entry as written before repeats (version 4)
 
     @property
     def deltas(self) -> bool:
@@ -158,7 +160,7 @@ def spell_shape(value: int, shape: tuple[object, ...]) -> bytes:
     return text + (separator + str(fraction).zfill(digits).encode() if digits else b"")  # type: ignore[operator]
 
 
-def encode(data: bytes, version: int = 3) -> bytes:
+def encode(data: bytes, version: int = 4) -> bytes:
     templates: dict[tuple[bytes, ...], tuple[int, list[int]]] = {}
     table = []
     ids = bytearray()
@@ -177,7 +179,12 @@ def encode(data: bytes, version: int = 3) -> bytes:
         tid, ids_of = templates[constants]
         ids += encode_varint(tid)
         for column, token in zip(ids_of, parts[1::2], strict=True):
-            values[column].append(write(token, state[column]) + b"\n")
+            entry = write(token, state[column])
+            if version >= 4 and len(entry) >= REPEAT_MIN and state[column].last == entry:
+                values[column].append(b"\n")  # an empty entry: the one before it, repeated
+            else:
+                values[column].append(entry + b"\n")
+            state[column].last = entry
     body = b"".join(table)
     head = bytes([version]) + encode_varint(len(lines))
     labels = {}  # column: the last 16 bytes of the text before it on its path (version 2's order)
@@ -200,5 +207,13 @@ def decode_tokens(code: bytes) -> list[list[bytes]]:
     out = []
     for column in entries:
         state = Column(code[0] >= 3)
-        out.append([read(entry, state) for entry in column])
+        tokens = []
+        for entry in column:
+            if code[0] >= 4 and not entry:
+                if not state.last:
+                    raise _records.RecordsError("a column's first value repeats nothing")
+                entry = state.last
+            state.last = entry
+            tokens.append(read(entry, state))
+        out.append(tokens)
     return out

@@ -115,13 +115,23 @@ def test_numbers_in_a_column_are_differences() -> None:
 
 @settings(max_examples=100, deadline=None)
 @given(log_lines())
-def test_versions_1_and_2_still_decode(data: bytes) -> None:
-    """Version 1 (columns in order of first use) and version 2 (no clocks) are read as well as
-    version 3 is written."""
-    for version in (1, 2):
+def test_versions_1_to_3_still_decode(data: bytes) -> None:
+    """Version 1 (columns in order of first use), version 2 (no clocks) and version 3 (no repeats
+    left out) are read as well as version 4 is written."""
+    for version in (1, 2, 3):
         old = records_reference.encode(data, version=version)
         assert old[0] == version and _records.decode(old, len(data)) == data
-    assert _records.encode(data) == records_reference.encode(data, version=3)
+    assert _records.encode(data) == records_reference.encode(data, version=4)
+
+
+def test_a_long_value_that_repeats_is_written_empty() -> None:
+    """Version 4: an entry of six bytes or more equal to the one before it in its column is
+    written as an empty entry; shorter ones are written out."""
+    data = b"".join(b"host=web-01.example.org pid=%d code=%s\n" % (4242, b"ok" if i % 9 else b"fail") for i in range(40))
+    code = _records.encode(data)
+    assert code.count(b"web-01.example.org") == 1 and b"web-01.example.org" + b"\n" * 40 in code
+    assert code.count(b"4242\n") == 40  # four bytes: written out
+    assert _records.decode(code, len(data)) == data
 
 
 def test_clocks_are_one_field_written_as_differences_of_their_time_of_day() -> None:
@@ -173,7 +183,8 @@ def test_damaged_record_code_is_an_error_or_the_same_length(data: st.DataObject)
     ("code", "message"),
     [
         (b"", "version"),
-        (b"\x04\x01\x00\x00", "version"),
+        (b"\x05\x01\x00\x00", "version"),
+        (b"\x04\x01\x04\x01a\x00b\n\x00\n", "repeats nothing"),
         (b"\x01\xff\xff\xff\xff\x7f\x00\x00", "past"),
         (b"\x01\x01\x02\x01ab\x00", "line feed"),
         (b"\x01\x01\x02\x01a\n\x05", "not in the table"),
@@ -342,7 +353,8 @@ def test_column_rule_matches_a_plain_reading_of_the_format(data: bytes) -> None:
     columns = _records._Columns()
     template_columns = [columns.of(t) for t in templates]
     values = _records._column_values(code, start, template_columns, line_ids, columns)
-    assert [_records._column_tokens(v, True) for v in values] == records_reference.decode_tokens(code)
+    filled = [_records._repeats_filled_in(v) for v in values]
+    assert [_records._column_tokens(v, True) for v in filled] == records_reference.decode_tokens(code)
     mangled = [[e[::-1] for e in v] for v in values]  # entries no encoder writes
     plain = [
         [records_reference.read(e, state) for e in v] for v, state in ((v, records_reference.Column()) for v in mangled)

@@ -6,7 +6,9 @@ delimiters); the rest of the line is the template's constant text. A column is a
 reached through the same constant text (templates that start alike share their first columns, so
 a timestamp at the start of every line is one column whatever follows it). Numbers in a column
 are written as differences from the column's previous number while that has been the cheaper
-spelling; so are clocks (``12:04:59.250``), one field each, as their time of day. Any bytes
+spelling; so are clocks (``12:04:59.250``), one field each, as their time of day. A value that
+repeats the column's previous one is written empty (when that spares the model bytes to code:
+:data:`REPEAT_MIN`). Any bytes
 round-trip: the encoder only chooses how to cut lines, and the decoder only joins what the code
 holds. The byte layout is docs/FORMAT.md §7.6; docs/logs.md has the design and
 the measurements.
@@ -21,8 +23,8 @@ from .glyph import encode_varint, read_varint
 
 __all__ = ["RECORDS_VERSION", "RecordsError", "decode", "describe", "encode", "looks_like_logs", "parse"]
 
-RECORDS_VERSION = 3  # the version written; 1 and 2 are still read
-_VERSIONS = (1, 2, 3)
+RECORDS_VERSION = 4  # the version written; 1, 2 and 3 are still read
+_VERSIONS = (1, 2, 3, 4)
 LABEL = 16  # bytes of a column's label that order the columns (version 2)
 DELIMITERS = b" \t\r[](){}<>=,;:\"'|/@_"  # and the line feed, which ends a line
 _CLASS = re.escape(DELIMITERS)
@@ -46,6 +48,10 @@ _CLOCK_PARTS = re.compile(rb"([0-9]{2}):([0-5][0-9]):([0-5][0-9])(?:([.,:])([0-9
 _CLOCK_SHAPE = 1 << 16  # above every number's shape; the fraction's separator and digits below
 _ESCAPE = 0x22  # '"': a value that would read as a difference is written after this byte
 _RECENT = 4
+# Version 4: an empty entry repeats the column's previous entry. The writer writes entries of this
+# many bytes or more that way; shorter ones cost the model as little written out, and keep the
+# contexts the next entries are predicted from (docs/logs.md has the measurements).
+REPEAT_MIN = 6
 
 
 class RecordsError(Exception):
@@ -150,7 +156,7 @@ def encode(data: bytes) -> bytes:
             tokens[column].append(token)
     head = bytes([RECORDS_VERSION]) + encode_varint(len(lines))
     body = b"".join(table)
-    coded = [_column_code(tokens[column], True) for column in columns.order(RECORDS_VERSION)]
+    coded = [_column_code(tokens[column], True, True) for column in columns.order(RECORDS_VERSION)]
     return b"".join([head, encode_varint(len(body)), encode_varint(len(ids)), body, ids, *coded])
 
 
@@ -185,8 +191,9 @@ def _cut_piece(line: bytes) -> list[bytes]:
     return parts
 
 
-def _column_code(tokens: list[bytes], clocks: bool) -> bytes:
-    """One column's values as the code writes them, each followed by a line feed.
+def _column_code(tokens: list[bytes], clocks: bool, repeats: bool = False) -> bytes:
+    """One column's values as the code writes them, each followed by a line feed; with *repeats*
+    (version 4), an entry of REPEAT_MIN bytes or more that equals the entry before it is empty.
 
     A number (``_NUMBER``), or with *clocks* (version 3) a clock, is written as the difference from
     the column's previous number when the column is writing differences (see :func:`_column_tokens`,
@@ -210,8 +217,32 @@ def _column_code(tokens: list[bytes], clocks: bool) -> bytes:
         else:
             append(b'"' + token if _DELTA.match(token) else token)
         prev, shape, raw_cost, delta_cost, recent = _seen(value, this, prev, shape, raw_cost, delta_cost, recent)
+    if repeats:
+        out = _repeats_left_out(out)
     out.append(b"")
     return b"\n".join(out) if tokens else b""
+
+
+def _repeats_left_out(entries: list[bytes]) -> list[bytes]:
+    """Version 4: each entry of REPEAT_MIN bytes or more that equals the entry before it, empty."""
+    out = entries[:1]
+    for before, entry in zip(entries, entries[1:], strict=False):
+        out.append(b"" if entry == before and len(entry) >= REPEAT_MIN else entry)
+    return out
+
+
+def _repeats_filled_in(entries: list[bytes]) -> list[bytes]:
+    """Version 4: each empty entry replaced by the entry before it (as filled in)."""
+    if b"" not in entries:
+        return entries
+    if not entries[0]:
+        raise RecordsError("a column's first value repeats nothing")
+    out = []
+    before = b""
+    for entry in entries:
+        before = entry or before
+        out.append(before)
+    return out
 
 
 def _parsed(token: bytes, clocks: bool) -> tuple[int, int]:
@@ -293,7 +324,7 @@ def decode(code: bytes, size: int) -> bytes:
     if n_lines == 0 or size + 1 < n_lines:
         raise RecordsError(f"{n_lines} lines cannot make {size} bytes")
     values = _column_values(code, start, template_columns, line_ids, columns)
-    nexts = [iter(_column_tokens(entries, code[0] >= 3)).__next__ for entries in values]
+    nexts = [iter(_column_tokens(entries, code[0] >= 3)).__next__ for entries in _filled_in(code, values)]
     # Each template as a %-format of its constant text: a line is then joined in one step.
     formats = [b"%s".join(piece.replace(b"%", b"%%") for piece in t) for t in templates]
     lines = []
@@ -342,8 +373,8 @@ def describe(code: bytes, spent: Sequence[int] | None = None) -> Described:
         spans[column] = at
         at += sum(len(e) + 1 for e in values[column])
     out = []
-    for column, (label, entries) in enumerate(zip(labels, values, strict=True)):
-        shapes = [_parsed(token, code[0] >= 3)[1] for token in _column_tokens(entries, code[0] >= 3)]
+    for column, (label, entries, filled) in enumerate(zip(labels, values, _filled_in(code, values), strict=True)):
+        shapes = [_parsed(token, code[0] >= 3)[1] for token in _column_tokens(filled, code[0] >= 3)]
         numbers = sum(1 for shape in shapes if shape >= 0)
         kind = "number" if numbers == len(entries) else ("text" if not numbers else "mixed")
         if numbers == len(entries) and all(shape >= _CLOCK_SHAPE for shape in shapes):
@@ -390,6 +421,11 @@ def _column_values(
         values[column] = entries[at : at + counts[column]]
         at += counts[column]
     return values
+
+
+def _filled_in(code: bytes, values: list[list[bytes]]) -> list[list[bytes]]:
+    """Each column's entries with repeats filled in (version 4; earlier versions have none)."""
+    return [_repeats_filled_in(entries) for entries in values] if code[0] >= 4 else values
 
 
 def _column_tokens(entries: list[bytes], clocks: bool) -> list[bytes]:

@@ -67,6 +67,12 @@ def _clock_before_midnight(code: bytes) -> bytes:
     raise AssertionError("no difference in the clock column")
 
 
+def _first_entry_empty(code: bytes) -> bytes:
+    """The record code with its first column's first entry written empty."""
+    start = _records.parse(code)[3]
+    return code[:start] + code[code.index(b"\n", start) :]
+
+
 def main() -> int:
     logs = service_log(300)
     odd = logs[:3000].replace(b"\n", b"\r\n").replace(b"INFO", b"\xff\xfe\t007 7.50") + b"\x01 no line feed 42"
@@ -85,9 +91,9 @@ def main() -> int:
         for i in range(400)
     )
     valid = {
-        "records3-log-l6": ("300 lines of a service log at level 6: records frames, 4 KiB frames", logs, 6, False),
-        "records3-shared-l6": ("the same log with shared context: primed records frames", logs, 6, True),
-        "records3-odd-l6": (
+        "records4-log-l6": ("300 lines of a service log at level 6: records frames, 4 KiB frames", logs, 6, False),
+        "records4-shared-l6": ("the same log with shared context: primed records frames", logs, 6, True),
+        "records4-odd-l6": (
             "CRLF, tabs, non-UTF-8, padded numbers, no final line feed, level 6 with format='logs'",
             odd,
             6,
@@ -95,7 +101,12 @@ def main() -> int:
         ),
     }
     bad = {
-        "bad-records-version": ("frame 0's record code names version 4", lambda c: b"\x04" + c[1:], "version"),
+        "bad-records-version": ("frame 0's record code names version 5", lambda c: b"\x05" + c[1:], "version"),
+        "bad-records-repeat-first": (
+            "frame 0's record code has an empty first entry in its first column (a repeat of nothing)",
+            _first_entry_empty,
+            "repeats nothing",
+        ),
         "bad-records-template-id": (
             "frame 0's first template id is past the table",
             lambda c: c[: _table_end(c)] + b"\x7f" + c[_table_end(c) + 1 :],
@@ -117,7 +128,7 @@ def main() -> int:
             "after the last column",
         ),
     }
-    valid["records3-json-l6"] = (
+    valid["records4-json-l6"] = (
         "400 JSON lines at level 6 in 16 KiB frames: quoted values as fields, keys in the templates",
         json_lines,
         6,
@@ -129,7 +140,7 @@ def main() -> int:
         b"%02d:%02d:%02d.%03d step %d %s\n" % (8 + i // 600, i // 10 % 60, i * 7 % 60, i * 211 % 1000, i, clock)
         for i, clock in enumerate(clocks * 110 + clocks[:10])
     )
-    valid["records3-clocks-l6"] = (
+    valid["records4-clocks-l6"] = (
         "1,200 lines, each starting with a clock and holding a clock or a near-clock of another form, "
         "level 6 with format='logs' in 16 KiB frames",
         clock_lines,
@@ -139,8 +150,8 @@ def main() -> int:
     good = []
     for name, (description, data, level, shared) in valid.items():
         # JSON lines take records from about 16 KiB; the odd lines are too short for records to win
-        chunk = 16384 if name in ("records3-json-l6", "records3-clocks-l6") else CHUNK
-        form = "logs" if name in ("records3-odd-l6", "records3-clocks-l6") else "auto"
+        chunk = 16384 if name in ("records4-json-l6", "records4-clocks-l6") else CHUNK
+        form = "logs" if name in ("records4-odd-l6", "records4-clocks-l6") else "auto"
         good.append(compressed_entry(name, description, data, level, chunk, shared, ORIGIN, form))
         assert b"records+cm" in json.dumps(_kinds((HERE / f"{name}.sgl").read_bytes())).encode()
     for name, level, backend in (("records-zstd-l1", 1, "zstd"), ("records-ppmd-l3", 3, "ppmd")):
