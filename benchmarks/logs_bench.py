@@ -1,10 +1,12 @@
 """Log files at the default level against xz -9: ratio, and encode/decode CPU time.
 
-    python benchmarks/logs_bench.py FILES... [--concat NAME] [--level 6]
+    python benchmarks/logs_bench.py FILES... [--concat NAME] [--level 6] [--repeat-min N]
 
 One row per file (and, with --concat, one for all files joined, as NAME): input bytes, sigmalang's
 ratio, xz -9's ratio, their quotient, the frames coded as records, and CPU seconds (this process)
 of sigmalang's encode and decode and of xz -9's encode. Every stream is checked to decode back.
+``--repeat-min N`` makes the record code's writer leave out repeated entries of N bytes or more
+instead of its own choice (a large N: none), to measure that choice.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "src"))
 
 import sigmalang  # noqa: E402
+from sigmalang import _records  # noqa: E402
 from sigmalang.container import Frame, StreamParser  # noqa: E402
 
 
@@ -55,7 +58,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("files", nargs="+", type=Path)
     parser.add_argument("--concat", default="")
     parser.add_argument("--level", type=int, default=6)
+    parser.add_argument("--repeat-min", type=int, default=_records.REPEAT_MIN)
     args = parser.parse_args(argv)
+    _records.REPEAT_MIN = args.repeat_min
     sigmalang.compress(b"warm-up\n" * 100, args.level)
     print(f"| file | bytes | sigmalang -{args.level} | xz -9 | × xz | records frames | enc s | dec s | xz enc s |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")

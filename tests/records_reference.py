@@ -11,7 +11,7 @@ from sigmalang.glyph import encode_varint
 NUMBER = re.compile(rb"[0-9]{1,18}(?:\.[0-9]{1,9})?\Z")
 DELTA = re.compile(rb"-?(?:0|[1-9][0-9]{0,18})\Z")
 RECENT = 4
-REPEAT_MIN = 6  # version 4's writers leave out repeated entries of at least this many bytes
+REPEAT_MIN = 8  # version 4's writers leave out repeated entries of at least this many bytes
 
 
 class Column:

@@ -125,7 +125,7 @@ def test_versions_1_to_3_still_decode(data: bytes) -> None:
 
 
 def test_a_long_value_that_repeats_is_written_empty() -> None:
-    """Version 4: an entry of six bytes or more equal to the one before it in its column is
+    """Version 4: an entry of eight bytes or more equal to the one before it in its column is
     written as an empty entry; shorter ones are written out."""
     data = b"".join(b"host=web-01.example.org pid=%d code=%s\n" % (4242, b"ok" if i % 9 else b"fail") for i in range(40))
     code = _records.encode(data)

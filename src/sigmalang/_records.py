@@ -51,7 +51,7 @@ _RECENT = 4
 # Version 4: an empty entry repeats the column's previous entry. The writer writes entries of this
 # many bytes or more that way; shorter ones cost the model as little written out, and keep the
 # contexts the next entries are predicted from (docs/logs.md has the measurements).
-REPEAT_MIN = 6
+REPEAT_MIN = 8
 
 
 class RecordsError(Exception):
