@@ -174,3 +174,14 @@ def test_memory_does_not_grow_with_the_chunk() -> None:
             tracemalloc.stop()
     assert peaks[1] < 8 << 20
     assert peaks[1] < peaks[0] + (1 << 20)
+
+
+def test_estimate_counts_the_filter_builder_once_whatever_the_chunk() -> None:
+    for chunk in (1 << 20, 4 << 20, 64 << 20):
+        for level, workers in ((1, 1), (1, 4), (6, 1)):
+            plain = sigmalang.estimate_memory_usage(chunk, workers, level)
+            filtered = sigmalang.estimate_memory_usage(chunk, workers, level, filters=True)
+            assert filtered.parts["filters"] == filtered.total - plain.total
+            assert 4 << 20 <= filtered.total - plain.total <= 16 << 20
+        decode = sigmalang.estimate_memory_usage(chunk, mode="decode")
+        assert sigmalang.estimate_memory_usage(chunk, mode="decode", filters=True) == decode

@@ -52,7 +52,7 @@ MAX_LINE_TAIL = 1 << 20  # a line longer than this that crosses a frame end leav
 BUDGET_SHARE = 64  # a filter's bit array is at most 1/64 of its frame record (at least MIN_BYTES) ...
 SMALL_SHARE, SMALL_OVERHEAD = 50, 24  # ... and at most 1/50 of it less 24 bytes of fields (small frames)
 MIN_BYTES = 16
-SLICE = 128 << 10  # text is read this much at a time: the memory for items does not grow with a chunk
+SLICE = 64 << 10  # text is read this much at a time: the memory for items does not grow with a chunk
 LONG_WORD = 64  # a longer word is hashed alone
 MERGE_AT = 1 << 16  # hashes gathered before they are first merged (sorted, duplicates dropped)
 BLOOM_BLOCK = 1 << 16  # hashes whose bit positions are computed at once
@@ -86,28 +86,39 @@ def _trigram_hashes(codes: np.ndarray) -> np.ndarray:
     return h
 
 
-def _word_hashes(words: Iterable[bytes]) -> np.ndarray:
-    """FNV-1a-64 of ``b"\\x01" + word`` for each word: words of one length are hashed together, a
-    byte column at a time (a long word alone, in Python)."""
+def _word_hashes(spaced: bytes) -> np.ndarray:
+    """FNV-1a-64 of ``b"\\x01" + word`` for each word of *spaced* (words between spaces) that is
+    not all digits, duplicates included. All words are hashed together a byte position at a time:
+    sorted longest first, the words still going on at position i are the first ones (a word longer
+    than LONG_WORD is hashed alone, in Python)."""
     import numpy as np  # not at import: worker processes need no numpy
 
-    by_length: dict[int, list[bytes]] = {}
-    for word in words:
-        by_length.setdefault(len(word), []).append(word)
-    parts = [np.zeros(0, dtype=np.uint64)]
+    text = np.frombuffer(spaced, dtype=np.uint8)
+    word = np.concatenate([[False], text != 0x20, [False]])
+    edges = np.flatnonzero(word[1:] != word[:-1])
+    starts, ends = edges[0::2], edges[1::2]
+    digits = np.concatenate([[0], np.cumsum((text >= 0x30) & (text <= 0x39))])
+    lengths = ends - starts
+    keep = digits[ends] - digits[starts] != lengths
+    starts, lengths = starts[keep], lengths[keep]
+    order = np.argsort(-lengths, kind="stable")
+    starts, lengths = starts[order], lengths[order]
+    long = int(np.count_nonzero(lengths > LONG_WORD))
+    h = np.full(len(starts) - long, (_FNV_OFFSET ^ KIND_WORD) * _FNV_PRIME & _MASK64, dtype=np.uint64)
+    going = np.searchsorted(-lengths[long:], -np.arange(1, int(lengths[long]) + 1 if len(h) else 1), "right")
     prime = np.uint64(_FNV_PRIME)
     with np.errstate(over="ignore"):
-        for length, group in by_length.items():
-            if length > LONG_WORD:
-                parts.append(np.array([fnv1a64(b"\x01" + w) for w in group], dtype=np.uint64))
-                continue
-            columns = np.frombuffer(b"".join(group), dtype=np.uint8).reshape(len(group), length)
-            h = np.full(len(group), (_FNV_OFFSET ^ KIND_WORD) * _FNV_PRIME & _MASK64, dtype=np.uint64)
-            for i in range(length):
-                h ^= columns[:, i]
-                h *= prime
-            parts.append(h)
-    return np.concatenate(parts)
+        for i, count in enumerate(going.tolist()):  # count: the words longer than i
+            h[:count] ^= text[starts[long : long + count] + i]
+            h[:count] *= prime
+    longer = [fnv1a64(b"\x01" + spaced[a : a + n]) for a, n in zip(starts[:long], lengths[:long], strict=True)]
+    return np.concatenate([np.array(longer, dtype=np.uint64), h])
+
+
+def _one_word_hash(word: bytes) -> np.ndarray:
+    import numpy as np  # not at import: worker processes need no numpy
+
+    return np.array([] if word.isdigit() else [fnv1a64(b"\x01" + word)], dtype=np.uint64)
 
 
 def _distinct_sorted(values: np.ndarray) -> np.ndarray:
@@ -200,8 +211,8 @@ class _Items:
         fed later may still continue it into a longer word, which counts too."""
         word = b"".join(self._word)
         self._word = [word] if word else []
-        if word and not word.isdigit():
-            self._hashes.add(_word_hashes([word]))
+        if word:
+            self._hashes.add(_one_word_hash(word))
 
     def sorted(self) -> np.ndarray:
         """The distinct item hashes of all the text fed, sorted."""
@@ -248,13 +259,11 @@ class _Items:
             self._word.append(spaced[:head])
             word = b"".join(self._word)
             self._word = []
-            if not word.isdigit():
-                self._hashes.add(_word_hashes([word]))
+            self._hashes.add(_one_word_hash(word))
         if spaced[-1] != 0x20:
             tail = spaced.rfind(b" ") + 1
             self._word = [spaced[tail:]]
-        distinct = set(spaced[head:tail].split())
-        self._hashes.add(_word_hashes(w for w in distinct if not w.isdigit()))
+        self._hashes.add(_distinct_sorted(_word_hashes(spaced[head:tail])))
 
 
 def _positions(hashes: np.ndarray, j: int, m: int) -> np.ndarray:
