@@ -86,14 +86,11 @@ def _trigram_hashes(codes: np.ndarray) -> np.ndarray:
     return h
 
 
-def _word_hashes(spaced: bytes) -> np.ndarray:
-    """FNV-1a-64 of ``b"\\x01" + word`` for each word of *spaced* (words between spaces) that is
-    not all digits, duplicates included. All words are hashed together a byte position at a time:
-    sorted longest first, the words still going on at position i are the first ones (a word longer
-    than LONG_WORD is hashed alone, in Python)."""
+def _word_spans(text: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where each word of *text* (words between spaces) that is not all digits starts, and its
+    length, longest first."""
     import numpy as np  # not at import: worker processes need no numpy
 
-    text = np.frombuffer(spaced, dtype=np.uint8)
     word = np.concatenate([[False], text != 0x20, [False]])
     edges = np.flatnonzero(word[1:] != word[:-1])
     starts, ends = edges[0::2], edges[1::2]
@@ -102,16 +99,29 @@ def _word_hashes(spaced: bytes) -> np.ndarray:
     keep = digits[ends] - digits[starts] != lengths
     starts, lengths = starts[keep], lengths[keep]
     order = np.argsort(-lengths, kind="stable")
-    starts, lengths = starts[order], lengths[order]
+    return starts[order], lengths[order]
+
+
+def _word_hashes(spaced: bytes) -> np.ndarray:
+    """FNV-1a-64 of ``b"\\x01" + word`` for each word of *spaced* (words between spaces) that is
+    not all digits, duplicates included. All words are hashed together a byte position at a time:
+    longest first, the words still going on at position i are the first ones (a word longer than
+    LONG_WORD is hashed alone, in Python)."""
+    import numpy as np  # not at import: worker processes need no numpy
+
+    text = np.frombuffer(spaced, dtype=np.uint8)
+    starts, lengths = _word_spans(text)
     long = int(np.count_nonzero(lengths > LONG_WORD))
-    h = np.full(len(starts) - long, (_FNV_OFFSET ^ KIND_WORD) * _FNV_PRIME & _MASK64, dtype=np.uint64)
-    going = np.searchsorted(-lengths[long:], -np.arange(1, int(lengths[long]) + 1 if len(h) else 1), "right")
+    longer = [fnv1a64(b"\x01" + spaced[a : a + n]) for a, n in zip(starts[:long], lengths[:long], strict=True)]
+    starts, lengths = starts[long:], lengths[long:]
+    h = np.full(len(starts), (_FNV_OFFSET ^ KIND_WORD) * _FNV_PRIME & _MASK64, dtype=np.uint64)
+    longest = int(lengths[0]) if len(lengths) else 0
+    going = np.searchsorted(-lengths, -np.arange(1, longest + 1), "right")  # the words longer than i
     prime = np.uint64(_FNV_PRIME)
     with np.errstate(over="ignore"):
-        for i, count in enumerate(going.tolist()):  # count: the words longer than i
-            h[:count] ^= text[starts[long : long + count] + i]
+        for i, count in enumerate(going.tolist()):
+            h[:count] ^= text[starts[:count] + i]
             h[:count] *= prime
-    longer = [fnv1a64(b"\x01" + spaced[a : a + n]) for a, n in zip(starts[:long], lengths[:long], strict=True)]
     return np.concatenate([np.array(longer, dtype=np.uint64), h])
 
 
