@@ -6,10 +6,11 @@ Usage::
     python benchmarks/memory.py --quick               # 10 MB and 100 MB only
     python benchmarks/memory.py --sizes 100MB --workers 1,4 --chunk-size 64KiB,4MiB --level 6
     python benchmarks/memory.py --shared-context      # shared-context streams (frames decode in order)
+    python benchmarks/memory.py --filters             # with search filters in the index, as the CLI writes
     python benchmarks/memory.py --codec               # each level's codec working memory, alone
     python benchmarks/memory.py --buffer-pool         # would reusing chunk buffers help?
 
-For each size, the input is *samples/dickens-sample.txt* repeated (written piece by piece to a
+For each size, the input is *samples/dickens-sample.txt* (or ``--sample``) repeated (written piece by piece to a
 temporary file, never held in memory). Every encode and every decode runs in a fresh Python
 process that runs ``StreamingEncoder``/``StreamingDecoder``, the pipeline of ``sigmalang encode
 -T N``. Two measurements of that process tree:
@@ -31,6 +32,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import filecmp
+import inspect
 import json
 import os
 import platform
@@ -128,6 +130,7 @@ def pipeline_child(args: argparse.Namespace) -> dict[str, Any]:
             workers=workers,
             max_in_flight=flight,
             shared_context=args.shared_context,
+            filters=args.filters,
             executor=thread,
         )
         stats = codec.encode_file(args.src, args.dst, overwrite=True)
@@ -368,7 +371,7 @@ def measure(size: int, args: argparse.Namespace, work: Path) -> list[Row]:
     from sigmalang.memory import estimate_memory_usage
 
     src, enc, dec = work / "input.txt", work / "input.sgl", work / "output.txt"
-    write_input(src, size, SAMPLE.read_bytes(), vary=args.shared_context)
+    write_input(src, size, args.sample.read_bytes(), vary=args.shared_context)
     flight = {"max_in_flight": args.max_in_flight} if args.max_in_flight else {}
     level = args.level[0]
     rows = []
@@ -377,7 +380,15 @@ def measure(size: int, args: argparse.Namespace, work: Path) -> list[Row]:
             for n in args.workers:
                 shared = args.shared_context
                 e, info = run_child(
-                    "encode", src, enc, workers=n, chunk_size=chunk, level=level, shared_context=shared, **flight
+                    "encode",
+                    src,
+                    enc,
+                    workers=n,
+                    chunk_size=chunk,
+                    level=level,
+                    shared_context=shared,
+                    filters=args.filters,
+                    **flight,
                 )
                 index_bytes = index_record_size(enc)
                 d, _ = run_child("decode", enc, dec, workers=n, **flight)
@@ -392,6 +403,8 @@ def measure(size: int, args: argparse.Namespace, work: Path) -> list[Row]:
                     input_size=size,
                     shared_context=shared,
                 )
+                if args.filters and "filters" in inspect.signature(estimate_memory_usage).parameters:
+                    settings["filters"] = True  # (earlier versions, measured for comparison, had no such part)
                 est = estimate_memory_usage(**settings).total
                 dec_est = estimate_memory_usage(**settings, mode="decode").total
                 rows.append(Row(size, chunk, n, e, d, est, dec_est, info.get("chunks", 0), index_bytes))
@@ -544,9 +557,10 @@ def pipeline_main(args: argparse.Namespace) -> int:
     sizes = [10**7, 10**8] if args.quick else args.sizes
     print("\n".join(machine_lines(args)))
     print(
-        f"settings: level {args.level[0]}, input = {SAMPLE.name} repeated, "
+        f"settings: level {args.level[0]}, input = {args.sample.name} repeated, "
         f"chunks in flight: {args.max_in_flight or 'the default (2 per worker)'}"
         + (", shared context (runs of 16 chunks per job; copies letter-rotated)" if args.shared_context else "")
+        + (", search filters in the index" if args.filters else ", no search filters")
     )
     baseline, _ = run_child("baseline")
     worker, _ = run_child("baseline", module="sigmalang.codec")
@@ -645,6 +659,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="10 MB and 100 MB only")
     parser.add_argument("--shared-context", action="store_true", help="encode shared-context streams")
     parser.add_argument("--detail", action="store_true", help="also print each process's high-water mark")
+    parser.add_argument("--filters", action="store_true", help="write search filters, as the command line does")
+    parser.add_argument("--sample", type=Path, default=SAMPLE, help=f"the text to repeat (default {SAMPLE.name})")
     parser.add_argument("--codec", action="store_true", help="measure each level's codec working memory alone")
     parser.add_argument("--buffer-pool", action="store_true", help="measure whether pooled chunk buffers would help")
     parser.add_argument("--tmpdir", help="where to write the generated inputs (default: the system's)")

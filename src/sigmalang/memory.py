@@ -121,6 +121,13 @@ SHARED_WORKER_RUNS = 1.5
 # The frame index: copies of it held at once (at the end, while the index glyph is built or checked;
 # measured with 1 KiB chunks, where 1 GB makes a 3.8 MiB index).
 INDEX_COPIES: dict[Mode, float] = {"encode": 4.0, "decode": 6.0}
+# Search filters (the command line writes them unless --no-filter), in the writing process: the
+# builder's working memory, whatever the chunk size (a bitmap of all trigrams, a slice of text and
+# its copies, the item hashes of the first frames until the shared ones are chosen; measured
+# 2-5 MiB on prose and logs at 1-64 MiB chunks), and numpy, which it imports and the writing
+# process does not otherwise import unless it codes CM frames itself (+10.6 MiB of RSS).
+FILTER_WORKING = 5 * MiB
+NUMPY_IMPORT = 11 * MiB
 
 
 @dataclass(frozen=True)
@@ -209,6 +216,7 @@ def estimate_memory_usage(
     mode: Mode = "encode",
     input_size: int | None = None,
     shared_context: bool = False,
+    filters: bool = False,
 ) -> MemoryEstimate:
     """Estimated peak RSS, summed over all processes, of a streaming encode with these settings.
 
@@ -217,6 +225,7 @@ def estimate_memory_usage(
     With *input_size*, the part that grows with the input is counted too (the frame index), and a
     short input that fills only part of the pipeline is estimated as such. With *shared_context*,
     a shared-context stream (:func:`_shared_estimate`). *chunk_size* ``None`` is the level's own.
+    With *filters*, an encode that writes search filters (:func:`_filter_memory`).
     """
     chunk_size = check_chunk_size(chunk_size_for(level, chunk_size))
     if mode not in ("encode", "decode"):
@@ -224,7 +233,7 @@ def estimate_memory_usage(
     if not isinstance(workers, int) or workers < 1:
         raise ValueError(f"workers must be a positive integer, got {workers!r}")
     if shared_context:
-        return _shared_estimate(chunk_size, workers, level, max_in_flight, mode, input_size)
+        return _shared_estimate(chunk_size, workers, level, max_in_flight, mode, input_size, filters)
     in_flight = max_in_flight or 2 * workers
     pool = workers > 1
     frames = _frames(input_size, chunk_size) if input_size else None
@@ -249,7 +258,16 @@ def estimate_memory_usage(
         parts["codec"] = _codec_memory(level, chunk_size if frames != 1 else max(input_size or 1, 1), mode)
     if input_size:
         parts["index"] = _index_memory(input_size, chunk_size, mode)
+    if filters and mode == "encode":
+        parts["filters"] = _filter_memory(level, pool)
     return MemoryEstimate(sum(parts.values()), parts)
+
+
+def _filter_memory(level: int, pool: bool) -> int:
+    """What building search filters adds to the writing process: the builder's working memory,
+    which does not grow with the chunk, and numpy where nothing else there imports it."""
+    codes_cm_here = not pool and level_spec(level).backend == CM
+    return FILTER_WORKING + (0 if codes_cm_here else NUMPY_IMPORT)
 
 
 def _shared_context_memory(chunk_size: int, mode: Mode) -> int:
@@ -259,12 +277,18 @@ def _shared_context_memory(chunk_size: int, mode: Mode) -> int:
 
 
 def _shared_estimate(
-    chunk_size: int, workers: int, level: int, max_in_flight: int | None, mode: Mode, input_size: int | None
+    chunk_size: int,
+    workers: int,
+    level: int,
+    max_in_flight: int | None,
+    mode: Mode,
+    input_size: int | None,
+    filters: bool = False,
 ) -> MemoryEstimate:
     """A shared-context stream. Its frames decode in order in the main process (whatever
     *workers*), as they encode with one worker; with more, runs of RESET_INTERVAL chunks are
     coded in parallel, each by a worker with a context of its own."""
-    one = estimate_memory_usage(chunk_size, 1, level, mode=mode, input_size=input_size)
+    one = estimate_memory_usage(chunk_size, 1, level, mode=mode, input_size=input_size, filters=filters)
     parts = dict(one.parts)
     context = _shared_context_memory(chunk_size, mode)
     if mode == "decode" or workers == 1:
@@ -279,6 +303,8 @@ def _shared_estimate(
     parts["buffers"] = fixed_mib * MiB + int(min(in_flight + SHARED_PARENT_RUNS, runs + 1) * run)
     parts.pop("codec", None)
     parts["pool"] = POOL_HELPERS
+    if filters:  # the frames are coded in the workers, not here
+        parts["filters"] = _filter_memory(level, pool=True)
     busy = min(workers, runs)
     parts["workers"] = busy * (
         WORKER_BASELINE + _codec_memory(level, chunk_size, mode) + context + int(SHARED_WORKER_RUNS * run)
