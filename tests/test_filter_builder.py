@@ -22,7 +22,7 @@ import filters_reference
 import sigmalang
 from conftest import FIXTURES
 from filters_reference import ReferenceFilterBuilder
-from sigmalang import _filters, _frames
+from sigmalang import _filter_items, _filters, _frames
 from sigmalang._filters import FilterBuilder
 
 
@@ -141,8 +141,12 @@ def test_same_bytes_as_the_plain_builder(
 ) -> None:
     """Slices of a few bytes, tiny merge and Bloom blocks and long words of a few bytes cross
     every seam the bounded builder has; a short line tail limit leaves some frames unfiltered."""
-    small = {"SLICE": slice_, "MERGE_AT": block, "BLOOM_BLOCK": block, "LONG_WORD": block}
-    with patched(_filters, MAX_LINE_TAIL=tail, **small), patched(filters_reference, MAX_LINE_TAIL=tail):
+    small = {"SLICE": slice_, "MERGE_AT": block, "LONG_WORD": block}
+    with (
+        patched(_filters, MAX_LINE_TAIL=tail, BLOOM_BLOCK=block),
+        patched(_filter_items, **small),
+        patched(filters_reference, MAX_LINE_TAIL=tail),
+    ):
         ours = _extension(FilterBuilder(version), chunks, sizes)
         plain = _extension(ReferenceFilterBuilder(version), chunks, sizes)
     assert ours == plain

@@ -127,7 +127,8 @@ def test_versions_1_to_3_still_decode(data: bytes) -> None:
 def test_a_long_value_that_repeats_is_written_empty() -> None:
     """Version 4: an entry of eight bytes or more equal to the one before it in its column is
     written as an empty entry; shorter ones are written out."""
-    data = b"".join(b"host=web-01.example.org pid=%d code=%s\n" % (4242, b"ok" if i % 9 else b"fail") for i in range(40))
+    lines = [b"host=web-01.example.org pid=%d code=%s\n" % (4242, b"ok" if i % 9 else b"fail") for i in range(40)]
+    data = b"".join(lines)
     code = _records.encode(data)
     assert code.count(b"web-01.example.org") == 1 and b"web-01.example.org" + b"\n" * 40 in code
     assert code.count(b"4242\n") == 40  # four bytes: written out
