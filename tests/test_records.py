@@ -319,6 +319,32 @@ def test_a_long_log_chunk_is_coded_the_way_a_sample_of_its_lines_codes_smaller()
     assert decode_chunk(body.transform, body.backend, body.data, len(prose_lines)) == prose_lines
 
 
+def test_level_9_codes_a_long_log_chunk_both_ways_in_full(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Level 9 judges a long chunk of log lines on all of it, not on a sample: the full chunk is
+    coded as records and as bytes, no piece is coded, and the smaller body is kept."""
+    data = service_log(9000)
+    assert len(data) > 2 * codec.RECORDS_PROBE
+    spec = codec.level_spec(9)
+    coded: list[tuple[str, int]] = []
+    records_body, bytes_body = codec._records_body, codec._encode_body
+
+    def as_records(chunk: bytes, *args: object) -> object:
+        coded.append(("records", len(chunk)))
+        return records_body(chunk, *args)  # type: ignore[arg-type]
+
+    def as_bytes(chunk: bytes, *args: object) -> object:
+        coded.append(("bytes", len(chunk)))
+        return bytes_body(chunk, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(codec, "_records_body", as_records)
+    monkeypatch.setattr(codec, "_encode_body", as_bytes)
+    body = codec.encode_body(data, spec)
+    assert sorted(coded) == [("bytes", len(data)), ("records", len(data))]
+    assert body.transform == TRANSFORM_RECORDS
+    assert decode_chunk(body.transform, body.backend, body.data, len(data)) == data
+    assert not codec.level_spec(6).both_in_full
+
+
 def test_the_probes_are_whole_lines_spread_over_the_chunk() -> None:
     data = service_log(12000)
     probes = codec._probes(data)

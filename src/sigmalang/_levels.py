@@ -67,6 +67,9 @@ class LevelSpec:
     memory_mib: int = 0
     verify: bool = False
     chunk_size: int = DEFAULT_CHUNK_SIZE  # the writer's chunk size when none is asked for
+    # A long chunk of log lines is coded both as records and as bytes in full (the smaller kept),
+    # not judged on a sample of its lines first (codec.encode_body): slower, never larger.
+    both_in_full: bool = False
 
     def describe(self) -> str:
         from .backends import BACKENDS
@@ -86,7 +89,8 @@ class LevelSpec:
 # glyph code does not help it (docs/cm.md). At 4-9, a chunk of log lines may be coded as records
 # (transform 4) instead, when that codes smaller (codec.encode_body, docs/logs.md). Levels 7-9
 # also write larger chunks when none is asked for (chunk_size_for), at the cost of memory and of
-# parallelism on inputs of a few chunks. Every
+# parallelism on inputs of a few chunks; level 9 codes every chunk of log lines both ways in full
+# where the others judge a long one on a sample of its lines (both_in_full). Every
 # PPMd encoding is checked before it is written (verify=True): pyppmd 1.3.1 can lose output bytes,
 # and a lossless codec must not trust it (backends.PPMD_BLOCK; docs/semantic.md has the cost).
 CM_FAST = 0x121F  # orders 1-6, the match model and the mixer's learning-rate schedule
@@ -101,7 +105,7 @@ LEVELS: dict[int, LevelSpec] = {
     6: LevelSpec(TRANSFORM_LITERAL, CM, CM_ALL, 22),
     7: LevelSpec(TRANSFORM_LITERAL, CM, CM_ALL, 23, chunk_size=8 << 20),
     8: LevelSpec(TRANSFORM_LITERAL, CM, CM_ALL, 24, chunk_size=8 << 20),
-    9: LevelSpec(TRANSFORM_LITERAL, CM, CM_ALL, 24, chunk_size=16 << 20),
+    9: LevelSpec(TRANSFORM_LITERAL, CM, CM_ALL, 24, chunk_size=16 << 20, both_in_full=True),
 }
 DEFAULT_LEVEL = 6
 

@@ -183,7 +183,8 @@ def encode_body(
 
     With *form* ``auto``, at the CM levels, a chunk that looks like log lines is also coded as
     records (transform 4), and the smaller body is kept. A chunk longer than twice RECORDS_PROBE is
-    coded in full only one way: the way that codes a sample of its lines (:func:`_probes`) smaller.
+    coded in full only one way: the way that codes a sample of its lines (:func:`_probes`) smaller
+    (unless the level codes it both ways in full: ``spec.both_in_full``).
     With ``text``, no chunk is coded as records. With ``logs``, every chunk is coded as records
     with the level's backend, whatever it looks like, and as bytes only where its record code
     cannot be written (too long, or refused by the backend)."""
@@ -192,7 +193,7 @@ def encode_body(
     tried = form == AUTO and spec.backend == CM and spec.transform == TRANSFORM_LITERAL
     if not (tried and _records.looks_like_logs(data)):
         return _encode_body(data, spec, book, prime, keep_book)
-    if len(data) > 2 * RECORDS_PROBE:
+    if len(data) > 2 * RECORDS_PROBE and not spec.both_in_full:
         records_size = bytes_size = 0
         for probe in _probes(data):
             found = _records_body(probe, spec, b"")
