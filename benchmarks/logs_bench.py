@@ -19,7 +19,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "src"))
 
 import sigmalang  # noqa: E402
-from sigmalang.container import Frame, StreamParser  # noqa: E402
+from sigmalang._container import Frame, StreamParser  # noqa: E402
 
 
 def records_frames(encoded: bytes) -> str:

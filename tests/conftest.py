@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 
-from sigmalang.container import MAGIC, EndOfStream, Frame, StreamHeader, StreamParser
-from sigmalang.glyph import read_record
+from sigmalang._container import MAGIC, EndOfStream, Frame, StreamHeader, StreamParser
+from sigmalang._wire import read_record
 
 # Property tests run the same examples on every run ("default": derandomized, so a failure is
 # reproducible and CI is deterministic). HYPOTHESIS_PROFILE=explore draws fresh random examples
@@ -42,7 +42,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     sigmalang loads without numba) before any test runs, so that the command-line tests' child
     processes load it instead of each compiling it (about 15 s) under their own time limits, as a
     first run after installation would."""
-    from sigmalang.backends import CmBackend
+    from sigmalang._backends import CmBackend
 
     CmBackend(0x7FF, 12).encode(b"compile the context-mixing kernel once")
     # A shell starts background commands with SIGINT ignored, and child processes would inherit

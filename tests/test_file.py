@@ -9,7 +9,7 @@ import pytest
 import sigmalang
 from conftest import ShortReadIO, mixed_bytes
 from sigmalang import SigmaFile, SigmaFormatError, SigmaTruncatedError, compress, decompress
-from sigmalang.container import MAGIC
+from sigmalang._container import MAGIC
 
 DATA = b"".join(b"line %d: some text that repeats a bit\n" % i for i in range(3000))
 

@@ -1,5 +1,5 @@
 """Long-range references in shared-context streams: transforms 2 and 3 (docs/FORMAT.md §7,
-``sigmalang.longrange``): every decoder path, damaged match lists, reset points, determinism."""
+``sigmalang._longrange``): every decoder path, damaged match lists, reset points, determinism."""
 
 from __future__ import annotations
 
@@ -14,22 +14,22 @@ from hypothesis import strategies as st
 import sigmalang
 from conftest import map_stream
 from sigmalang import SigmaDecompressor, SigmaFormatError, StreamingDecoder, StreamingEncoder
-from sigmalang._levels import LEVELS, TRANSFORM_SEMANTIC
-from sigmalang.backends import STORE
-from sigmalang.cli import main
-from sigmalang.codec import (
+from sigmalang._backends import STORE
+from sigmalang._codec import (
     LONG_TRANSFORMS,
     RESET_INTERVAL,
     TRANSFORM_LONG_LITERAL,
     FrameContext,
     decode_frame,
 )
-from sigmalang.compressor import SigmaCompressor
-from sigmalang.container import Frame, StreamParser
-from sigmalang.glyph import encode_varint
-from sigmalang.index import SeekTable
-from sigmalang.longrange import MIN_MATCH, Matcher, cut, encode_list, parse_list
-from sigmalang.recover import scan
+from sigmalang._compressor import SigmaCompressor
+from sigmalang._container import Frame, StreamParser
+from sigmalang._index import SeekTable
+from sigmalang._levels import LEVELS, TRANSFORM_SEMANTIC
+from sigmalang._longrange import MIN_MATCH, Matcher, cut, encode_list, parse_list
+from sigmalang._recover import scan
+from sigmalang._wire import encode_varint
+from sigmalang.cli import main
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 

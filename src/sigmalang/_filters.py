@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 from crc32c import crc32c
 
-from .glyph import MAX_VARINT_BYTES, encode_varint, read_varint
+from ._wire import MAX_VARINT_BYTES, encode_varint, read_varint
 
 if TYPE_CHECKING:
     import numpy as np

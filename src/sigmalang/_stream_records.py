@@ -1,10 +1,10 @@
 """The records of a ΣLANG stream: header, frame, index and trailer (see docs/FORMAT.md §6).
 
-Each record type encodes itself into one record (:func:`sigmalang.glyph.encode_record`) with a
+Each record type encodes itself into one record (:func:`sigmalang._wire.encode_record`) with a
 CRC32C over its fields, and decodes one back, raising :class:`SigmaFormatError` with the record's
-offset for anything damaged or malformed. Pure: :mod:`sigmalang.container` puts the records in
-order (:class:`~sigmalang.container.StreamAssembler`) and checks their sequence
-(:class:`~sigmalang.container.StreamParser`).
+offset for anything damaged or malformed. Pure: :mod:`sigmalang._container` puts the records in
+order (:class:`~sigmalang._container.StreamAssembler`) and checks their sequence
+(:class:`~sigmalang._container.StreamParser`).
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from crc32c import crc32c
 
 from . import primitives as P
-from .errors import SigmaFormatError
-from .glyph import MAX_VARINT_BYTES, Record, encode_record, encode_varint, read_varint
+from ._errors import SigmaFormatError
+from ._wire import MAX_VARINT_BYTES, Record, encode_record, encode_varint, read_varint
 from .primitives import GlyphType
 
 __all__ = [
@@ -146,7 +146,7 @@ class StreamHeader:
 
 class FormerOriginalNames:
     """The names ``original_offset`` and ``original_size`` had before, read-only: ``original_*`` is
-    the package's word (for :class:`Frame` and :class:`sigmalang.index.FrameLocation`)."""
+    the package's word (for :class:`Frame` and :class:`sigmalang._index.FrameLocation`)."""
 
     __slots__ = ()
     original_offset: int

@@ -27,10 +27,10 @@ from crc32c import crc32c
 
 import sigmalang
 from sigmalang import primitives
-from sigmalang.backends import STORE, ZSTD
-from sigmalang.codec import TRANSFORM_LITERAL, chunk_end
-from sigmalang.container import MAGIC, StreamAssembler, StreamHeader
-from sigmalang.glyph import decode_varint, encode_varint, read_glyph
+from sigmalang._backends import STORE, ZSTD
+from sigmalang._codec import TRANSFORM_LITERAL, chunk_end
+from sigmalang._container import MAGIC, StreamAssembler, StreamHeader
+from sigmalang._wire import decode_varint, encode_varint, read_glyph
 
 HERE = Path(__file__).resolve().parent
 FIXTURE = HERE.parent / "fixtures" / "dickens-64k.txt"

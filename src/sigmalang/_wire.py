@@ -21,7 +21,7 @@ import enum
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .errors import SigmaFormatError, SigmaTruncatedError
+from ._errors import SigmaFormatError, SigmaTruncatedError
 from .primitives import GlyphType
 
 __all__ = [
