@@ -23,7 +23,7 @@ from sigmalang._wire import read_record
 # reproducible and CI is deterministic). HYPOTHESIS_PROFILE=explore draws fresh random examples
 # on each run, for hunting bugs locally (tests' own max_examples still apply).
 # HYPOTHESIS_PROFILE=fast (`make test-fast`) runs at most FAST_EXAMPLES examples per test.
-FAST_EXAMPLES = 10
+FAST_EXAMPLES = 5
 settings.register_profile("default", derandomize=True, deadline=None, print_blob=True)
 settings.register_profile(
     "explore",

@@ -14,10 +14,15 @@ from sigmalang._container import MAGIC
 DATA = b"".join(b"line %d: some text that repeats a bit\n" % i for i in range(3000))
 
 
+@pytest.fixture(scope="module")
+def stream_bytes():
+    return compress(DATA, chunk_size=4096)  # encoded once for the module; each test gets its own file
+
+
 @pytest.fixture
-def stream_path(tmp_path):
+def stream_path(tmp_path, stream_bytes):
     path = tmp_path / "data.sgl"
-    path.write_bytes(compress(DATA, chunk_size=4096))
+    path.write_bytes(stream_bytes)
     return path
 
 

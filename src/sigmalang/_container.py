@@ -146,7 +146,7 @@ def check_frame_record(record: Record, number: int) -> None:
     """Raise unless *record*, found where frame *number* belongs, is a frame record."""
     if record.primitive != P.FRAME or record.type != GlyphType.COMPOSITE:
         raise SigmaFormatError(
-            f"unexpected glyph {P.by_id(record.primitive)} in the frame sequence", frame=number, offset=record.offset
+            f"unexpected record {P.by_id(record.primitive)} in the frame sequence", frame=number, offset=record.offset
         )
 
 

@@ -124,7 +124,7 @@ class StreamHeader:
     @classmethod
     def decode(cls, record: Record) -> StreamHeader:
         if record.type != GlyphType.COMPOSITE or record.primitive != P.STREAM_HEADER or record.flag:
-            raise SigmaFormatError("expected a stream header glyph", offset=record.offset)
+            raise SigmaFormatError("expected a stream header record", offset=record.offset)
         r = _Reader(
             _check_crc(record.payload, "stream header", None, record.offset),
             "stream header",
@@ -235,7 +235,7 @@ class StreamIndex:
     @classmethod
     def decode(cls, record: Record) -> StreamIndex:
         if record.type != GlyphType.COMPOSITE or record.primitive != P.INDEX:
-            raise SigmaFormatError("expected an index glyph", offset=record.offset)
+            raise SigmaFormatError("expected an index record", offset=record.offset)
         payload, extension = record.payload, b""
         if record.flag:  # an extension follows the CRC32C: find where the fields end
             end = _index_fields_end(payload)
@@ -290,7 +290,7 @@ def encode_trailer(index_record_size: int) -> bytes:
 def decode_trailer(record: Record) -> int:
     """Return the index record size that a trailer record holds."""
     if record.type != GlyphType.PRIMITIVE or record.primitive != P.TRAILER or record.flag:
-        raise SigmaFormatError("expected a trailer glyph", offset=record.offset)
+        raise SigmaFormatError("expected a trailer record", offset=record.offset)
     if len(record.payload) != TRAILER_PAYLOAD:
         raise SigmaFormatError("trailer has the wrong size", offset=record.offset)
     body = _check_crc(record.payload, "trailer", None, record.offset)
