@@ -16,7 +16,7 @@ from sigmalang import SigmaCompressor, StreamingEncoder, _codec
 from sigmalang.cli import build_flat_parser, build_parser, main
 from sigmalang.inspect import inspect_stream
 
-LOG = service_log(1200)  # about 85 KB of log lines: 11 frames of 8 KiB
+LOG = service_log(600)  # about 50 KB of log lines: 7 frames of 8 KiB
 CHUNK = 8 << 10
 
 
