@@ -30,9 +30,10 @@ unit: $(STAMP)
 	$(PY) -m pytest -q
 
 # The edit loop (under a minute): no tests marked slow (process pools, large inputs, fuzzing),
-# and at most a few generated examples per property test. CI runs `make test`.
+# at most a few generated examples per property test, spread over every core (pytest-xdist).
+# CI runs `make test`.
 test-fast: $(STAMP)
-	HYPOTHESIS_PROFILE=fast $(PY) -m pytest -q -m "not slow"
+	HYPOTHESIS_PROFILE=fast $(PY) -m pytest -q -m "not slow" -n auto
 
 bench: $(STAMP)
 	$(PY) benchmarks/memory.py

@@ -29,7 +29,7 @@ REPO = Path(__file__).resolve().parent.parent
 CHILD = r"""
 import hashlib, json, sys, time
 sys.path.insert(0, sys.argv[1])
-from sigmalang.backends import CmBackend
+from sigmalang._backends import CmBackend
 data = open(sys.argv[2], "rb").read()[: int(sys.argv[3])]
 backend = CmBackend(int(sys.argv[4], 0), int(sys.argv[5]))
 backend.decode(backend.encode(data[:4096]), len(data[:4096]))  # warm-up: load or compile the kernel

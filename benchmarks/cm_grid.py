@@ -29,7 +29,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "src"))
 
-from sigmalang.backends import CM_VERSION, CM_VERSIONS, CmBackend  # noqa: E402
+from sigmalang._backends import CM_VERSION, CM_VERSIONS, CmBackend  # noqa: E402
 
 NAMES = ["order 1", "order 2", "order 3", "order 4", "order 6", "word", "word pair", "column", "field", "match"]
 NAMES += ["2nd weight set", "seen-count sets", "rate schedule", "3rd weight set"]

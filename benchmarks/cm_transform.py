@@ -19,7 +19,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "src"))
 
 from sigmalang import semantic  # noqa: E402
-from sigmalang.backends import CmBackend  # noqa: E402
+from sigmalang._backends import CmBackend  # noqa: E402
 
 VARIANTS = [
     ("glyph code (all stages)", {}),

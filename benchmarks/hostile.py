@@ -26,9 +26,9 @@ import sys, tracemalloc
 import sigmalang
 from sigmalang._frames import FrameWriter
 from sigmalang._levels import TRANSFORM_LITERAL, TRANSFORM_LONG_LITERAL
-from sigmalang.backends import STORE
-from sigmalang.glyph import encode_varint
-from sigmalang.longrange import encode_list, parse_list
+from sigmalang._backends import STORE
+from sigmalang._wire import encode_varint
+from sigmalang._longrange import encode_list, parse_list
 
 chunk = int(sys.argv[1])
 first = bytes(range(256)) * (chunk // 256)

@@ -25,8 +25,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "src"))
 
 from sigmalang import _records  # noqa: E402
-from sigmalang.backends import CmBackend  # noqa: E402
-from sigmalang.glyph import decode_varint, encode_varint  # noqa: E402
+from sigmalang._backends import CmBackend  # noqa: E402
+from sigmalang._wire import decode_varint, encode_varint  # noqa: E402
 
 DELIMS_WIDE = rb" \t\r\[\](){}<>=,;:\"'|/@"
 DELIMS_DOT = DELIMS_WIDE + rb"._\-"

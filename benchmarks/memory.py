@@ -117,7 +117,7 @@ def _reset_hwm() -> int:
 
 def pipeline_child(args: argparse.Namespace) -> dict[str, Any]:
     """One streaming encode or decode, as ``sigmalang encode|decode -T N`` runs it (workers included)."""
-    from sigmalang.stream import StreamingDecoder, StreamingEncoder
+    from sigmalang._stream import StreamingDecoder, StreamingEncoder
 
     workers, flight = args.workers[0], args.max_in_flight
     # -T 1 codes on a thread of its own, as the command line does (sigmalang._cli_services).
@@ -149,7 +149,7 @@ def codec_child(args: argparse.Namespace) -> dict[str, Any]:
     import gc
     import pickle
 
-    from sigmalang.codec import decode_chunk, encode_chunk
+    from sigmalang._codec import decode_chunk, encode_chunk
 
     if args.child == "codec-decode":
         with open(args.src, "rb") as saved:
@@ -180,8 +180,8 @@ def buffers_child(args: argparse.Namespace) -> dict[str, Any]:
     consumer only touches each chunk, so the difference is the cost of the reader's buffers. For
     scale, the same process then times ``encode_chunk`` on one chunk at *level*.
     """
-    from sigmalang.codec import encode_chunk
-    from sigmalang.stream import ChunkedReader
+    from sigmalang._codec import encode_chunk
+    from sigmalang._stream import ChunkedReader
 
     size = args.chunk_size[0]
     touched = chunks = 0
@@ -283,7 +283,7 @@ class TreePoller:
 
 
 def run_child(
-    mode: str, src: Path | None = None, dst: Path | None = None, module: str = "sigmalang.stream", **opts: int | bool
+    mode: str, src: Path | None = None, dst: Path | None = None, module: str = "sigmalang._stream", **opts: int | bool
 ) -> tuple[Measured, dict]:
     """Run one child (or, for ``baseline``, just an import of *module*) and poll its memory.
 
@@ -355,8 +355,8 @@ class Row:
 
 def index_record_size(path: Path) -> int:
     """The size of a stream's index record, which its trailer (the file's last bytes) states."""
-    from sigmalang.container import TRAILER_SIZE, decode_trailer
-    from sigmalang.glyph import read_record
+    from sigmalang._container import TRAILER_SIZE, decode_trailer
+    from sigmalang._wire import read_record
 
     with open(path, "rb") as f:
         f.seek(-TRAILER_SIZE, os.SEEK_END)
@@ -368,7 +368,7 @@ def index_record_size(path: Path) -> int:
 
 def measure(size: int, args: argparse.Namespace, work: Path) -> list[Row]:
     """Encode, then decode, *size* bytes of text for each chunk size and worker count."""
-    from sigmalang.memory import estimate_memory_usage
+    from sigmalang._memory import estimate_memory_usage
 
     src, enc, dec = work / "input.txt", work / "input.sgl", work / "output.txt"
     write_input(src, size, args.sample.read_bytes(), vary=args.shared_context)
@@ -563,10 +563,10 @@ def pipeline_main(args: argparse.Namespace) -> int:
         + (", search filters in the index" if args.filters else ", no search filters")
     )
     baseline, _ = run_child("baseline")
-    worker, _ = run_child("baseline", module="sigmalang.codec")
+    worker, _ = run_child("baseline", module="sigmalang._codec")
     print(
-        f"baseline: a process that imports sigmalang.stream {mib(baseline.kernel_hwm)} MiB, "
-        f"a worker's imports (sigmalang.codec) {mib(worker.kernel_hwm)} MiB",
+        f"baseline: a process that imports sigmalang._stream {mib(baseline.kernel_hwm)} MiB, "
+        f"a worker's imports (sigmalang._codec) {mib(worker.kernel_hwm)} MiB",
         flush=True,
     )
     rows: list[Row] = []
@@ -592,8 +592,8 @@ def pipeline_main(args: argparse.Namespace) -> int:
 
 def codec_main(args: argparse.Namespace) -> int:
     """Each level's codec working memory, measured alone, beside the model's ``codec`` part."""
-    from sigmalang.codec import LEVELS, level_spec
-    from sigmalang.memory import _codec_memory
+    from sigmalang._codec import LEVELS, level_spec
+    from sigmalang._memory import _codec_memory
 
     levels = args.level if args.level_given else sorted(LEVELS)
     print("\n".join(machine_lines(args)))
@@ -647,8 +647,8 @@ def buffer_pool_main(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from sigmalang.codec import DEFAULT_LEVEL
-    from sigmalang.compressor import DEFAULT_CHUNK_SIZE
+    from sigmalang._codec import DEFAULT_LEVEL
+    from sigmalang._compressor import DEFAULT_CHUNK_SIZE
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--sizes", type=_size_list, help="input sizes (default 10MB,100MB,1GB)")

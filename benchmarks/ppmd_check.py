@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pyppmd
 
-from sigmalang.backends import PpmdBackend
+from sigmalang._backends import PpmdBackend
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = Path(os.environ.get("SIGMALANG_CORPUS", "corpus"))
@@ -31,7 +31,7 @@ CORPUS = Path(os.environ.get("SIGMALANG_CORPUS", "corpus"))
 CHILD = """
 import random, sys
 from sigmalang import _backend_ppmd
-from sigmalang.backends import BackendError, PpmdBackend
+from sigmalang._backends import BackendError, PpmdBackend
 if sys.argv[3] == "off":
     _backend_ppmd._RUNWAY, _backend_ppmd.PPMD_RUNWAY = b"", 0
 data = open(sys.argv[1], "rb").read()

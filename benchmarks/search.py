@@ -49,9 +49,9 @@ from pathlib import Path
 
 import sigmalang
 from sigmalang._filters import FilterBuilder, decode_filters
+from sigmalang._index import SeekTable
 from sigmalang._info import read_info
 from sigmalang._plan import plan_patterns
-from sigmalang.index import SeekTable
 
 RARE = b"tenant xylophone-7 quota exceeded while flushing the journal"
 QUERIES = [("rare word", "xylophone"), ("phrase of common words", "quota exceeded while flushing"), ("common", "INFO")]

@@ -27,10 +27,10 @@ import time
 from pathlib import Path
 
 import sigmalang
-from sigmalang.codec import LONG_TRANSFORMS, FrameContext
-from sigmalang.compressor import SigmaCompressor
-from sigmalang.container import Frame, StreamParser
-from sigmalang.longrange import MIN_MATCH, Matcher
+from sigmalang._codec import LONG_TRANSFORMS, FrameContext
+from sigmalang._compressor import SigmaCompressor
+from sigmalang._container import Frame, StreamParser
+from sigmalang._longrange import MIN_MATCH, Matcher
 
 CORPUS = Path(os.environ.get("SIGMALANG_CORPUS", "corpus"))
 

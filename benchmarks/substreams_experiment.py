@@ -53,9 +53,9 @@ from pathlib import Path
 import zstandard
 
 from sigmalang import semantic
-from sigmalang.backends import PpmdBackend
-from sigmalang.codec import chunk_end
-from sigmalang.glyph import encode_varint
+from sigmalang._backends import PpmdBackend
+from sigmalang._codec import chunk_end
+from sigmalang._wire import encode_varint
 from sigmalang.semantic.codebook import CODE_BASE, CODE_END
 from sigmalang.semantic.lines import TEMPORAL_TOKEN
 from sigmalang.semantic.transform import CODE_END_2, VERSION_2, read_header

@@ -21,9 +21,9 @@ import os
 import time
 from pathlib import Path
 
-from sigmalang import _backend_ppmd, backends
+from sigmalang import _backend_ppmd, _backends
+from sigmalang._codec import decode_chunk, encode_chunk, level_spec
 from sigmalang.cli import parse_size
-from sigmalang.codec import decode_chunk, encode_chunk, level_spec
 
 CORPUS = Path(os.environ.get("SIGMALANG_CORPUS", "corpus"))
 MODES = ("none", "lengths", "decode")
@@ -38,8 +38,8 @@ def inputs(files: list[str]) -> list[tuple[str, bytes]]:
 
 def encode_all(data: bytes, level: int, chunk: int, mode: str) -> tuple[float, list[tuple[int, int, bytes]], int]:
     spec = level_spec(level)
-    backend = backends.get_backend(spec.backend, spec.backend_level, spec.memory_mib, verify=spec.verify)
-    assert isinstance(backend, backends.PpmdBackend), "the level must use PPMd"
+    backend = _backends.get_backend(spec.backend, spec.backend_level, spec.memory_mib, verify=spec.verify)
+    assert isinstance(backend, _backends.PpmdBackend), "the level must use PPMd"
     backend.verify = mode != "none"
     block = _backend_ppmd.PPMD_BLOCK
     _backend_ppmd.PPMD_BLOCK = 0 if mode == "decode" else block  # 0: no length clears an encoding

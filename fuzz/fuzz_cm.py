@@ -46,9 +46,9 @@ from sigmalang import _cm
 with atheris.instrument_imports():
     import sigmalang
     from sigmalang import compress, decompress
-    from sigmalang.backends import CM_VERSION, CM_VERSIONS, BackendError, CmBackend
-    from sigmalang.container import StreamHeader
-    from sigmalang.glyph import encode_varint
+    from sigmalang._backends import CM_VERSION, CM_VERSIONS, BackendError, CmBackend
+    from sigmalang._container import StreamHeader
+    from sigmalang._wire import encode_varint
 
 FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures"
 LOGS = (FIXTURES / "loghub-small.log").read_bytes()

@@ -20,9 +20,9 @@ from fuzzlib import fix_crcs, fuzz
 
 with atheris.instrument_imports():
     import sigmalang
-    from sigmalang.index import SeekTable
-    from sigmalang.recover import scan
-    from sigmalang.stream import StreamingDecoder
+    from sigmalang._index import SeekTable
+    from sigmalang._recover import scan
+    from sigmalang._stream import StreamingDecoder
 
 SEEDS = [
     b"",

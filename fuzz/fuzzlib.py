@@ -19,9 +19,9 @@ from typing import Any
 def records(data: bytes | bytearray) -> Iterator[tuple[Any, int]]:
     """Each record of every stream in *data* (a magic is passed over) and the offset where it
     ends, up to the first bytes that are not a whole record."""
-    from sigmalang.container import MAGIC
-    from sigmalang.errors import SigmaFormatError
-    from sigmalang.glyph import read_glyph
+    from sigmalang._container import MAGIC
+    from sigmalang._errors import SigmaFormatError
+    from sigmalang._wire import read_record
 
     pos = 0
     while pos < len(data):
@@ -29,7 +29,7 @@ def records(data: bytes | bytearray) -> Iterator[tuple[Any, int]]:
             pos += len(MAGIC)
             continue
         try:
-            parsed = read_glyph(data, pos)
+            parsed = read_record(data, pos)
         except SigmaFormatError:
             return
         if parsed is None:
@@ -57,7 +57,7 @@ def mutate(data: bytes, rng: random.Random) -> bytes:
     """*data* with one to eight edits drawn from *rng*: bit flips, byte edits, insertions,
     deletions, truncation, copied and swapped ranges, varints of extreme values, a repeated tail.
     The same *rng* state gives the same edits."""
-    from sigmalang.glyph import encode_varint
+    from sigmalang._wire import encode_varint
 
     out = bytearray(data)
     for _ in range(rng.choice((1, 1, 1, 2, 3, 8))):

@@ -112,7 +112,7 @@ def _seek_read(data: bytes, rng: random.Random) -> tuple[int, bytes]:
 
 
 def _scan(data: bytes, sink: bool) -> tuple[bool, bytes]:
-    from sigmalang.recover import scan
+    from sigmalang._recover import scan
 
     out = bytearray()
     result = scan(io.BytesIO(data), out.extend if sink else None)
@@ -121,7 +121,7 @@ def _scan(data: bytes, sink: bool) -> tuple[bool, bytes]:
 
 def check_case(data: bytes, rng: random.Random) -> list[str]:
     """The problems one input shows (empty: it passed)."""
-    from sigmalang.errors import SigmaError
+    from sigmalang._errors import SigmaError
 
     problems: list[str] = []
     results: dict[str, bytes | None] = {}

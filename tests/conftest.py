@@ -16,14 +16,14 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 
-from sigmalang.container import MAGIC, EndOfStream, Frame, StreamHeader, StreamParser
-from sigmalang.glyph import read_record
+from sigmalang._container import MAGIC, EndOfStream, Frame, StreamHeader, StreamParser
+from sigmalang._wire import read_record
 
 # Property tests run the same examples on every run ("default": derandomized, so a failure is
 # reproducible and CI is deterministic). HYPOTHESIS_PROFILE=explore draws fresh random examples
 # on each run, for hunting bugs locally (tests' own max_examples still apply).
 # HYPOTHESIS_PROFILE=fast (`make test-fast`) runs at most FAST_EXAMPLES examples per test.
-FAST_EXAMPLES = 10
+FAST_EXAMPLES = 5
 settings.register_profile("default", derandomize=True, deadline=None, print_blob=True)
 settings.register_profile(
     "explore",
@@ -41,10 +41,14 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     """Compile the context-mixing kernel into its on-disk caches (numba's, and the machine code
     sigmalang loads without numba) before any test runs, so that the command-line tests' child
     processes load it instead of each compiling it (about 15 s) under their own time limits, as a
-    first run after installation would."""
-    from sigmalang.backends import CmBackend
+    first run after installation would. Both compiled copies (every component, and any set) are
+    built: with ``-n``, each worker runs this first, and the first one builds while the others wait."""
+    from sigmalang import _cm_native
+    from sigmalang._backends import CmBackend
 
     CmBackend(0x7FF, 12).encode(b"compile the context-mixing kernel once")
+    for full in (True, False):
+        _cm_native.load(full)
     # A shell starts background commands with SIGINT ignored, and child processes would inherit
     # that: the tests that press Ctrl-C need it delivered, however the suite was started.
     if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from sigmalang import _records
-from sigmalang.glyph import encode_varint
+from sigmalang._wire import encode_varint
 
 NUMBER = re.compile(rb"[0-9]{1,18}(?:\.[0-9]{1,9})?\Z")
 DELTA = re.compile(rb"-?(?:0|[1-9][0-9]{0,18})\Z")

@@ -91,17 +91,17 @@ def test_core_module_all_names_exist():
 @pytest.mark.parametrize(
     "module",
     [
-        "sigmalang.glyph",
-        "sigmalang.container",
-        "sigmalang.codec",
-        "sigmalang.compressor",
-        "sigmalang.stream",
-        "sigmalang.file",
-        "sigmalang.errors",
+        "sigmalang._wire",
+        "sigmalang._container",
+        "sigmalang._codec",
+        "sigmalang._compressor",
+        "sigmalang._stream",
+        "sigmalang._file",
+        "sigmalang._errors",
         "sigmalang.primitives",
-        "sigmalang.memory",
-        "sigmalang.backends",
-        "sigmalang.parallel",
+        "sigmalang._memory",
+        "sigmalang._backends",
+        "sigmalang._parallel",
         "sigmalang.cli",
     ],
 )
@@ -181,8 +181,8 @@ def test_shared_context_memory_estimate_counts_context_and_runs():
     """A shared-context stream keeps its history and long-range source on top of a one-worker
     run; encoding with workers holds whole runs of RESET_INTERVAL chunks, in the parent and in each
     worker, so it grows with the chunk size times the run length; decoding uses no workers."""
-    from sigmalang.codec import RESET_INTERVAL
-    from sigmalang.longrange import LONG_WINDOW
+    from sigmalang._codec import RESET_INTERVAL
+    from sigmalang._longrange import LONG_WINDOW
 
     chunk = 1 << 20
     for mode in ("encode", "decode"):

@@ -453,8 +453,8 @@ def test_one_worker_codes_in_a_thread_of_its_own_and_the_bytes_are_the_same(text
 
         return run
 
-    monkeypatch.setattr("sigmalang.stream._encode_job", recording(_jobs.encode_job))
-    monkeypatch.setattr("sigmalang.stream.encode_run_job", recording(_jobs.encode_run_job))
+    monkeypatch.setattr("sigmalang._stream._encode_job", recording(_jobs.encode_job))
+    monkeypatch.setattr("sigmalang._stream.encode_run_job", recording(_jobs.encode_run_job))
     assert main(["-1", "-q", "--chunk-size", "64KiB", str(text_file)]) == 0
     assert where and all(name.startswith("sigmalang-coder") for name in where)
     sgl = Path(str(text_file) + ".sgl")
@@ -479,7 +479,7 @@ def test_one_worker_decodes_in_a_thread_of_its_own(command, tmp_path, monkeypatc
         where.append(threading.current_thread().name)
         return decode_frame(*args, **kwargs)
 
-    module = "sigmalang.stream" if command[0] in ("decode", "encode") else "sigmalang.recover"
+    module = "sigmalang._stream" if command[0] in ("decode", "encode") else "sigmalang._recover"
     monkeypatch.setattr(f"{module}.decode_frame", recording)
     monkeypatch.chdir(tmp_path)
     sgl = tmp_path / "notes.sgl"

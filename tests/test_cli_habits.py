@@ -29,10 +29,15 @@ def text_file(tmp_path: Path) -> Path:
     return path
 
 
+@pytest.fixture(scope="module")
+def sgl_bytes() -> bytes:
+    return sigmalang.compress(TEXT)  # encoded once for the module; each test gets its own file
+
+
 @pytest.fixture
-def sgl_file(tmp_path: Path) -> Path:
+def sgl_file(tmp_path: Path, sgl_bytes: bytes) -> Path:
     path = tmp_path / "notes.txt.sgl"
-    path.write_bytes(sigmalang.compress(TEXT))
+    path.write_bytes(sgl_bytes)
     return path
 
 

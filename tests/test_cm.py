@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sigmalang import _cm
-from sigmalang.backends import BackendError, CmBackend
+from sigmalang._backends import BackendError, CmBackend
 
 FIXTURES = Path(__file__).parent / "fixtures"
 DICKENS = (FIXTURES / "dickens-64k.txt").read_bytes()
@@ -202,7 +202,7 @@ def test_kernel_with_bounds_checking(tmp_path: Path) -> None:
         import random
         import numba
         assert numba.config.BOUNDSCHECK == 1
-        from sigmalang.backends import BackendError, CmBackend
+        from sigmalang._backends import BackendError, CmBackend
         rng = random.Random(7)
         texts = [open(p, "rb").read()[:6000] for p in ARGS]
         texts += [rng.randbytes(3000), bytes(5000), b"ab" * 2000 + b"\\n" * 900]

@@ -41,9 +41,10 @@ def decode(
     return status, buf[len(data_prefix) :].tobytes()
 
 
+@pytest.mark.parametrize("size", [3000, pytest.param(30000, marks=pytest.mark.slow)])
 @pytest.mark.parametrize("components", [_cm.COMPONENTS_ALL, 0x121F])
-def test_both_kernels_count_the_same_costs(components: int) -> None:
-    data = (Path(__file__).parent / "fixtures" / "loghub-small.log").read_bytes()[:30000]
+def test_both_kernels_count_the_same_costs(components: int, size: int) -> None:
+    data = (Path(__file__).parent / "fixtures" / "loghub-small.log").read_bytes()[:size]
     payload = encode(data, components, "numba")
     found = []
     for kind in ("numba", "native"):

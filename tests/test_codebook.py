@@ -15,11 +15,12 @@ from hypothesis import strategies as st
 
 import sigmalang
 from sigmalang import semantic
-from sigmalang.backends import STORE
+from sigmalang._backends import STORE
+from sigmalang._codec import TRANSFORM_SEMANTIC
+from sigmalang._container import StreamAssembler, StreamHeader
+from sigmalang._stream import StreamingDecoder, StreamingEncoder
+from sigmalang._wire import encode_varint
 from sigmalang.cli import main
-from sigmalang.codec import TRANSFORM_SEMANTIC
-from sigmalang.container import StreamAssembler, StreamHeader
-from sigmalang.glyph import encode_varint
 from sigmalang.semantic.codebook import (
     BOOK_MAGIC,
     CODE_BYTES,
@@ -31,7 +32,6 @@ from sigmalang.semantic.codebook import (
     train_codebook,
 )
 from sigmalang.semantic.transform import FLAG_BOOK
-from sigmalang.stream import StreamingDecoder, StreamingEncoder
 
 FIXTURES = Path(__file__).parent / "fixtures"
 DICKENS = FIXTURES / "dickens-64k.txt"

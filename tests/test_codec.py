@@ -10,17 +10,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sigmalang import codec
-from sigmalang.backends import CM, PPMD, STORE
-from sigmalang.codec import TRANSFORM_LITERAL, TRANSFORM_SEMANTIC, ChunkDecodeError, decode_chunk, encode_chunk
+from sigmalang import _codec
+from sigmalang._backends import CM, PPMD, STORE
+from sigmalang._codec import TRANSFORM_LITERAL, TRANSFORM_SEMANTIC, ChunkDecodeError, decode_chunk, encode_chunk
 
 FIXTURES = Path(__file__).parent / "fixtures"
 DICKENS = (FIXTURES / "dickens-64k.txt").read_bytes()
 LOGS = (FIXTURES / "loghub-small.log").read_bytes()
-ALL_LEVELS = sorted(codec.LEVELS)
+ALL_LEVELS = sorted(_codec.LEVELS)
 
 
-def roundtrip(data: bytes, level: int) -> codec.EncodedChunk:
+def roundtrip(data: bytes, level: int) -> _codec.EncodedChunk:
     encoded = encode_chunk(data, level)
     assert decode_chunk(encoded.transform, encoded.backend, encoded.data, len(data)) == data
     return encoded
@@ -36,7 +36,7 @@ def test_fixtures_roundtrip_at_every_level(name: str, level: int) -> None:
 
 
 def test_default_level_uses_the_context_mixing_model() -> None:
-    encoded = roundtrip(DICKENS, codec.DEFAULT_LEVEL)
+    encoded = roundtrip(DICKENS, _codec.DEFAULT_LEVEL)
     assert (encoded.transform, encoded.backend) == (TRANSFORM_LITERAL, CM)
     ppmd = encode_chunk(DICKENS, 3)
     assert (ppmd.transform, ppmd.backend) == (TRANSFORM_SEMANTIC, PPMD)
@@ -115,7 +115,7 @@ def test_unknown_ids_are_chunk_decode_errors() -> None:
 
 
 def test_levels_are_documented_choices() -> None:
-    assert codec.level_spec(1).backend != PPMD  # level 1 is the fast one
-    assert all(codec.LEVELS[n].describe() for n in ALL_LEVELS)
+    assert _codec.level_spec(1).backend != PPMD  # level 1 is the fast one
+    assert all(_codec.LEVELS[n].describe() for n in ALL_LEVELS)
     with pytest.raises(ValueError):
-        codec.level_spec(10)
+        _codec.level_spec(10)

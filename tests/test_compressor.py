@@ -21,8 +21,8 @@ from hypothesis import strategies as st
 import sigmalang
 from conftest import map_stream, mixed_bytes, read_text_file
 from sigmalang import SigmaCompressor, SigmaDecompressor, SigmaFormatError, SigmaTruncatedError, compress, decompress
-from sigmalang.container import MAGIC
-from sigmalang.stream import StreamingEncoder
+from sigmalang._container import MAGIC
+from sigmalang._stream import StreamingEncoder
 
 levels = st.sampled_from(range(10))
 chunk_sizes = st.integers(min_value=1, max_value=4096) | st.sampled_from([65536, 1 << 20, 4 << 20])

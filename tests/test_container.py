@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 import sigmalang
 from conftest import flip, map_stream
 from sigmalang import SigmaDecompressor, SigmaFormatError, SigmaTruncatedError, compress, decompress
-from sigmalang.container import (
+from sigmalang._container import (
     MAGIC,
     MAX_CHUNK_SIZE,
     TRAILER_SIZE,
@@ -25,9 +25,9 @@ from sigmalang.container import (
     StreamParser,
     decode_trailer,
 )
-from sigmalang.glyph import encode_record, encode_varint, read_record
+from sigmalang._stream import StreamingDecoder
+from sigmalang._wire import encode_record, encode_varint, read_record
 from sigmalang.primitives import FRAME, INDEX, STREAM_HEADER, TRAILER, GlyphType
-from sigmalang.stream import StreamingDecoder
 
 TEXT = b"".join(b"%05d the quick brown fox jumps over the lazy dog\n" % i for i in range(400))
 

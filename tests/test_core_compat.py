@@ -16,7 +16,8 @@ import pytest
 import sigmalang
 import sigmalang.core
 from conftest import read_text_file
-from sigmalang.container import MAGIC
+from sigmalang._container import MAGIC
+from sigmalang._stream import read_info
 from sigmalang.core import streaming_encoder as legacy
 from sigmalang.core.streaming_encoder import (
     BoundaryHandler,
@@ -31,7 +32,6 @@ from sigmalang.core.streaming_encoder import (
     get_optimal_chunk_size,
     get_streaming_vs_full_memory,
 )
-from sigmalang.stream import read_info
 
 MiB = 1 << 20
 TEXT = read_text_file("dickens-64k")

@@ -2,7 +2,7 @@
 them, so the backend and the glyph decoder see the damage. Every such stream must decode to the
 original (a change that did not matter) or raise SigmaFormatError: never another exception,
 never wrong output, and never a crash of the process (pyppmd 1.3.1 corrupted the heap on some
-damaged PPMd streams until backends.py drained such decoders; tests/test_ppmd_damaged.py)."""
+damaged PPMd streams until the backend drained such decoders; tests/test_ppmd_damaged.py)."""
 
 from __future__ import annotations
 

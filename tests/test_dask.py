@@ -24,8 +24,8 @@ import sigmalang
 import sigmalang.dask as sgl_dask
 from conftest import read_text_file
 from sigmalang import SigmaFile, StreamingDecoder, StreamingEncoder
+from sigmalang._index import SeekTable
 from sigmalang.cli import main
-from sigmalang.index import SeekTable
 
 pytestmark = pytest.mark.slow  # starting worker processes takes seconds
 

@@ -17,7 +17,7 @@ EXTRA_MODULES = ["dask", "distributed", "fsspec", "numcodecs", "zarr", "promethe
 
 def test_the_core_imports_no_extra():
     code = (
-        "import sys, sigmalang, sigmalang.stream, sigmalang.cli, sigmalang.file, sigmalang.parallel\n"
+        "import sys, sigmalang, sigmalang._stream, sigmalang.cli, sigmalang._file, sigmalang._parallel\n"
         "sigmalang.compress(b'x'); sigmalang.StreamingEncoder\n"
         f"print([m for m in {EXTRA_MODULES!r} if m in sys.modules])"
     )

@@ -9,15 +9,20 @@ import pytest
 import sigmalang
 from conftest import ShortReadIO, mixed_bytes
 from sigmalang import SigmaFile, SigmaFormatError, SigmaTruncatedError, compress, decompress
-from sigmalang.container import MAGIC
+from sigmalang._container import MAGIC
 
 DATA = b"".join(b"line %d: some text that repeats a bit\n" % i for i in range(3000))
 
 
+@pytest.fixture(scope="module")
+def stream_bytes():
+    return compress(DATA, chunk_size=4096)  # encoded once for the module; each test gets its own file
+
+
 @pytest.fixture
-def stream_path(tmp_path):
+def stream_path(tmp_path, stream_bytes):
     path = tmp_path / "data.sgl"
-    path.write_bytes(compress(DATA, chunk_size=4096))
+    path.write_bytes(stream_bytes)
     return path
 
 

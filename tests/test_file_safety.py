@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from sigmalang._container import StreamAssembler
 from sigmalang.cli import main
-from sigmalang.container import StreamAssembler
 
 FIXTURE = Path(__file__).parent / "fixtures" / "dickens-64k.txt"
 

@@ -12,11 +12,11 @@ import pytest
 
 import sigmalang
 from conftest import mixed_bytes, service_log
-from sigmalang import SigmaCompressor, StreamingEncoder, codec
+from sigmalang import SigmaCompressor, StreamingEncoder, _codec
 from sigmalang.cli import build_flat_parser, build_parser, main
 from sigmalang.inspect import inspect_stream
 
-LOG = service_log(1200)  # about 85 KB of log lines: 11 frames of 8 KiB
+LOG = service_log(600)  # about 50 KB of log lines: 7 frames of 8 KiB
 CHUNK = 8 << 10
 
 
@@ -64,7 +64,7 @@ def test_logs_never_writes_a_frame_larger_than_storing_it():
 
 
 def test_logs_falls_back_to_the_bytes_where_the_record_code_cannot_be_written(monkeypatch):
-    monkeypatch.setattr(codec, "_records_body", lambda data, spec, prime: None)
+    monkeypatch.setattr(_codec, "_records_body", lambda data, spec, prime: None)
     for level in (1, 6):
         out = sigmalang.compress(LOG, level, chunk_size=CHUNK, format="logs")
         assert out == sigmalang.compress(LOG, level, chunk_size=CHUNK, format="text")

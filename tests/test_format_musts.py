@@ -15,14 +15,14 @@ from crc32c import crc32c
 
 import sigmalang
 from sigmalang import _cm, semantic
+from sigmalang._backends import CM, STORE, ZSTD, BackendError, CmBackend, PpmdBackend, ZstdBackend
+from sigmalang._codec import TRANSFORM_RECORDS
+from sigmalang._container import MAGIC, StreamAssembler, StreamHeader
 from sigmalang._filters import FrameFilter
+from sigmalang._index import SeekTable
 from sigmalang._records import RecordsError
 from sigmalang._records import decode as decode_records
-from sigmalang.backends import CM, STORE, ZSTD, BackendError, CmBackend, PpmdBackend, ZstdBackend
-from sigmalang.codec import TRANSFORM_RECORDS
-from sigmalang.container import MAGIC, StreamAssembler, StreamHeader
-from sigmalang.glyph import encode_glyph, encode_varint, read_glyph
-from sigmalang.index import SeekTable
+from sigmalang._wire import encode_glyph, encode_varint, read_glyph
 from sigmalang.primitives import STREAM_HEADER, GlyphType
 
 HERE = Path(__file__).resolve().parent

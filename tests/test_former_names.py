@@ -7,10 +7,10 @@ import io
 import pytest
 
 import sigmalang
-from sigmalang import container, glyph
-from sigmalang.container import Frame, StreamParser
-from sigmalang.index import SeekTable
-from sigmalang.recover import scan
+from sigmalang import _container, _wire
+from sigmalang._container import Frame, StreamParser
+from sigmalang._index import SeekTable
+from sigmalang._recover import scan
 
 DATA = b"".join(b"line %d of the former names test\n" % n for n in range(3000))
 
@@ -62,16 +62,16 @@ def test_damaged_frame_keeps_orig_names_and_its_json_keys(stream: bytes) -> None
 
 
 def test_record_api_keeps_its_glyph_names(stream: bytes) -> None:
-    assert glyph.Glyph is glyph.Record
-    assert glyph.read_glyph is glyph.read_record
-    assert glyph.encode_glyph is glyph.encode_record
-    assert container.check_frame_glyph is container.check_frame_record
-    assert {"Glyph", "read_glyph", "encode_glyph"} <= set(glyph.__all__)
-    assert "check_frame_glyph" in container.__all__
-    handler = glyph.BoundaryHandler(offset=len(container.MAGIC))
-    handler.feed(stream[len(container.MAGIC) :])
+    assert _wire.Glyph is _wire.Record
+    assert _wire.read_glyph is _wire.read_record
+    assert _wire.encode_glyph is _wire.encode_record
+    assert _container.check_frame_glyph is _container.check_frame_record
+    assert {"Glyph", "read_glyph", "encode_glyph"} <= set(_wire.__all__)
+    assert "check_frame_glyph" in _container.__all__
+    handler = _wire.BoundaryHandler(offset=len(_container.MAGIC))
+    handler.feed(stream[len(_container.MAGIC) :])
     first = handler.next_glyph()
-    assert isinstance(first, glyph.Record) and first == glyph.read_record(stream, len(container.MAGIC))[0]
+    assert isinstance(first, _wire.Record) and first == _wire.read_record(stream, len(_container.MAGIC))[0]
     rest = []
     while (record := handler.next_glyph()) is not None:
         rest.append(record)

@@ -12,11 +12,11 @@ from hypothesis import strategies as st
 
 import sigmalang
 from sigmalang._chunking import ChunkedReader
+from sigmalang._codec import encode_chunk
+from sigmalang._container import MAGIC, EndOfStream, Frame, StreamHeader
+from sigmalang._errors import SigmaFormatError, SigmaTruncatedError
 from sigmalang._frames import FrameReader, FrameWriter
-from sigmalang.codec import encode_chunk
-from sigmalang.container import MAGIC, EndOfStream, Frame, StreamHeader
-from sigmalang.errors import SigmaFormatError, SigmaTruncatedError
-from sigmalang.glyph import read_record
+from sigmalang._wire import read_record
 
 DICKENS = (Path(__file__).parent / "fixtures" / "dickens-64k.txt").read_bytes()
 FIRST, SECOND = DICKENS[:20_000], DICKENS[20_000:45_000]

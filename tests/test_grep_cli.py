@@ -22,11 +22,19 @@ LINES = [
 TEXT = b"\n".join(LINES) + b"\n" + b"last line without newline ERROR"
 
 
+@pytest.fixture(scope="module")
+def encoded() -> tuple[bytes, bytes]:
+    """Encoded once for the module; each test gets its own files."""
+    a = sigmalang.compress(TEXT, 1, chunk_size=4096, filters=True)
+    b = sigmalang.compress(TEXT[:5000], 1, chunk_size=4096) + sigmalang.compress(TEXT[5000:], 0)
+    return a, b
+
+
 @pytest.fixture
-def streams(tmp_path: Path) -> tuple[Path, Path]:
+def streams(tmp_path: Path, encoded: tuple[bytes, bytes]) -> tuple[Path, Path]:
     a, b = tmp_path / "a.sgl", tmp_path / "b.sgl"
-    a.write_bytes(sigmalang.compress(TEXT, 1, chunk_size=4096, filters=True))
-    b.write_bytes(sigmalang.compress(TEXT[:5000], 1, chunk_size=4096) + sigmalang.compress(TEXT[5000:], 0))
+    a.write_bytes(encoded[0])
+    b.write_bytes(encoded[1])
     return a, b
 
 

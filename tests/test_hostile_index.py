@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 import sigmalang
-from sigmalang.recover import scan
+from sigmalang._recover import scan
 
 VECTORS = Path(__file__).resolve().parent / "vectors"
 MANIFEST = {e["name"]: e for e in json.loads((VECTORS / "manifest.json").read_text(encoding="utf-8"))["damaged"]}

@@ -347,8 +347,8 @@ def test_text_output_is_in_the_users_words_without_empty_rows(tmp_path, capsys):
 
 def test_stages_measure_the_transform_against_the_model_alone(tmp_path, capsys):
     """What the transform buys on this text: the same model coding the text itself, measured."""
+    from sigmalang._backends import get_backend
     from sigmalang._levels import level_spec
-    from sigmalang.backends import get_backend
 
     report = inspect_text(io.BytesIO(HAND_TEXT), GLYPH_LEVEL)
     spec = level_spec(GLYPH_LEVEL)

@@ -14,11 +14,11 @@ import sys
 import pytest
 
 import sigmalang
+from sigmalang._backends import STORE
 from sigmalang._frames import FrameWriter
 from sigmalang._levels import TRANSFORM_LITERAL, TRANSFORM_LONG_LITERAL
-from sigmalang.backends import STORE
-from sigmalang.glyph import encode_varint
-from sigmalang.longrange import encode_list
+from sigmalang._longrange import encode_list
+from sigmalang._wire import encode_varint
 
 CHUNK = 256 << 10
 

@@ -28,7 +28,7 @@ import pathlib
 import pytest
 
 import sigmalang
-import sigmalang.file
+import sigmalang._file
 from sigmalang import (
     SigmaCompressor,
     SigmaDecompressor,
@@ -540,7 +540,7 @@ def test_read_multistream():
 
 def test_read_multistream_buffer_size_aligned(monkeypatch):
     """test_read_multistream_buffer_size_aligned: a stream boundary at the end of a raw read."""
-    monkeypatch.setattr(sigmalang.file, "READ_SIZE", len(COMPRESSED))
+    monkeypatch.setattr(sigmalang._file, "READ_SIZE", len(COMPRESSED))
     src = io.BytesIO(COMPRESSED * 5)
     src.seekable = lambda: False  # the forward reader, which uses READ_SIZE
     with SigmaFile(src) as f:
@@ -702,7 +702,7 @@ def test_mixed_iteration_and_reads():
 def test_decompress_limited():
     """test_decompress_limited: reading one byte decodes little beyond what is asked for."""
     bomb = compress(b"\0" * 2_000_000, level=1)
-    assert len(bomb) < sigmalang.file.READ_SIZE
+    assert len(bomb) < sigmalang._file.READ_SIZE
     f = SigmaFile(io.BytesIO(bomb))
     assert f.read(1) == b"\0"
     assert f._buffer is not None

@@ -10,9 +10,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import sigmalang
-from sigmalang.index import SeekTable
-from sigmalang.recover import scan
-from sigmalang.stream import StreamingDecoder
+from sigmalang._index import SeekTable
+from sigmalang._recover import scan
+from sigmalang._stream import StreamingDecoder
 
 pytestmark = pytest.mark.slow  # fuzzing: thousands of damaged streams
 

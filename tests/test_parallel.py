@@ -23,14 +23,14 @@ import pytest
 
 import sigmalang
 from conftest import SAMPLES, map_stream, mixed_bytes, read_text_file
-from sigmalang import stream
-from sigmalang.backends import ZSTD
+from sigmalang import _stream
+from sigmalang._backends import ZSTD
+from sigmalang._codec import DEFAULT_LEVEL, encode_chunk
+from sigmalang._container import StreamAssembler, StreamHeader
+from sigmalang._errors import SigmaError, SigmaFormatError
+from sigmalang._parallel import Done, WorkerError, ordered_map, resolve_workers, stop_pool, worker_pool
+from sigmalang._stream import Chunk, StreamingDecoder, StreamingEncoder
 from sigmalang.cli import main
-from sigmalang.codec import DEFAULT_LEVEL, encode_chunk
-from sigmalang.container import StreamAssembler, StreamHeader
-from sigmalang.errors import SigmaError, SigmaFormatError
-from sigmalang.parallel import Done, WorkerError, ordered_map, resolve_workers, stop_pool, worker_pool
-from sigmalang.stream import Chunk, StreamingDecoder, StreamingEncoder
 
 pytestmark = pytest.mark.slow  # process pools
 
@@ -51,7 +51,7 @@ def encode(data: bytes, **options: object) -> bytes:
     return out.getvalue()
 
 
-def decode(blob: bytes, **options: object) -> tuple[bytes, stream.StreamStats]:
+def decode(blob: bytes, **options: object) -> tuple[bytes, _stream.StreamStats]:
     out = io.BytesIO()
     stats = StreamingDecoder(**options).decode_stream(io.BytesIO(blob), out)  # type: ignore[arg-type]
     return out.getvalue(), stats
@@ -114,7 +114,7 @@ class SwapExecutor(Executor):
 # -- functions run in worker processes (module level, so they pickle by name) ------------------
 
 _STARTS = 0
-_encode_job = stream._encode_job  # the real one, also while a test replaces it in the parent
+_encode_job = _stream._encode_job  # the real one, also while a test replaces it in the parent
 
 
 def _count_start() -> None:
@@ -293,7 +293,7 @@ def test_worker_start_up_is_paid_once_per_worker_and_workers_ignore_sigint():
 
 STARTING_WORKERS = """
 import os, signal, sys, threading, time
-from sigmalang.parallel import stop_pool, worker_pool
+from sigmalang._parallel import stop_pool, worker_pool
 
 def starting(name):
     # Say which process this is (in a file the parent waits for), then take a second to start,
@@ -372,7 +372,7 @@ UNKNOWN_WORKER = """
 import os, signal, sys, time
 from multiprocessing import forkserver
 import psutil
-from sigmalang.parallel import stop_pool, worker_pool
+from sigmalang._parallel import stop_pool, worker_pool
 
 SIGNAL = getattr(signal, sys.argv[1])
 
@@ -455,13 +455,13 @@ def test_worker_exception_becomes_one_worker_error_naming_the_chunk():
 
 
 def test_codec_exception_is_the_same_error_inline(monkeypatch):
-    monkeypatch.setattr(stream, "_encode_job", lambda chunk, level: _raise_on_chunk_3(chunk))
+    monkeypatch.setattr(_stream, "_encode_job", lambda chunk, level: _raise_on_chunk_3(chunk))
     with pytest.raises(WorkerError, match=r"chunk 3 .*ValueError: boom in chunk 3"):
         encode(mixed_bytes(20 * 4096, seed=2), level=1, chunk_size=4096, workers=1)
 
 
 def test_worker_killed_gives_worker_error_without_hanging_and_leaves_no_workers(monkeypatch, tmp_path):
-    monkeypatch.setattr(stream, "_encode_job", _die_on_chunk_2)
+    monkeypatch.setattr(_stream, "_encode_job", _die_on_chunk_2)
     source, target = tmp_path / "in", tmp_path / "out.sgl"
     source.write_bytes(mixed_bytes(30 * 4096, seed=3))
     encoder = StreamingEncoder(level=1, chunk_size=4096, workers=2)
@@ -529,7 +529,7 @@ def test_async_encode_with_workers_per_call_does_not_block_the_event_loop(tmp_pa
     source.write_bytes(data)
     encoder = StreamingEncoder(level=1, chunk_size=64 << 10)
 
-    async def run() -> tuple[int, stream.StreamStats]:
+    async def run() -> tuple[int, _stream.StreamStats]:
         ticks = 0
 
         async def ticker() -> None:
@@ -556,7 +556,7 @@ def test_async_encode_with_workers_per_call_does_not_block_the_event_loop(tmp_pa
 
 
 def test_cancelled_async_encode_stops_workers_and_leaves_no_output(tmp_path, monkeypatch):
-    monkeypatch.setattr(stream, "_encode_job", _slow_job)  # 50 ms a chunk: plenty of time to cancel
+    monkeypatch.setattr(_stream, "_encode_job", _slow_job)  # 50 ms a chunk: plenty of time to cancel
     source, target = tmp_path / "in", tmp_path / "out.sgl"
     source.write_bytes(mixed_bytes(200 * 4096, seed=4))
 
@@ -589,7 +589,7 @@ def test_async_errors_propagate(tmp_path):
 STOP_POOLS = """
 import sys, threading, time
 from multiprocessing import connection
-from sigmalang.parallel import stop_pool, worker_pool
+from sigmalang._parallel import stop_pool, worker_pool
 
 # A pause between a connection's "still open" check and its os.close(), so that two threads
 # closing the same pipe end at once (a race of a few microseconds otherwise) meet every time.
@@ -651,7 +651,7 @@ LATE_FEEDER = """
 import time
 from concurrent.futures import process
 from multiprocessing import connection
-from sigmalang.parallel import stop_pool, worker_pool
+from sigmalang._parallel import stop_pool, worker_pool
 
 # The pool's manager thread sees its workers die a moment late, and the call queue's feeder
 # thread, whose write into the pipe no worker reads fails then, ends a while later still.

@@ -17,7 +17,7 @@ import pyppmd
 import pytest
 
 from sigmalang import _backend_ppmd
-from sigmalang.backends import PPMD, BackendError, PpmdBackend, get_backend
+from sigmalang._backends import PPMD, BackendError, PpmdBackend, get_backend
 
 LOGS = (Path(__file__).parent / "fixtures" / "loghub-small.log").read_bytes()
 
@@ -69,7 +69,7 @@ def test_a_damaged_stream_never_leaves_the_decoder_waiting_for_input(monkeypatch
 
 _MANY_DAMAGED = """
 import random, sys
-from sigmalang.backends import BackendError, PpmdBackend
+from sigmalang._backends import BackendError, PpmdBackend
 data = open(sys.argv[1], "rb").read()
 rng = random.Random(int(sys.argv[2]))
 for i in range(int(sys.argv[3])):

@@ -13,10 +13,10 @@ from hypothesis import strategies as st
 import records_reference
 import sigmalang
 from conftest import service_log
-from sigmalang import _records, codec
-from sigmalang.backends import CM
-from sigmalang.codec import TRANSFORM_LITERAL, TRANSFORM_RECORDS, ChunkDecodeError, decode_chunk, encode_chunk
-from sigmalang.errors import SigmaFormatError
+from sigmalang import _codec, _records
+from sigmalang._backends import CM
+from sigmalang._codec import TRANSFORM_LITERAL, TRANSFORM_RECORDS, ChunkDecodeError, decode_chunk, encode_chunk
+from sigmalang._errors import SigmaFormatError
 from sigmalang.inspect import format_report, inspect_stream
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -204,7 +204,7 @@ def test_codec_chooses_records_for_logs_and_bytes_for_prose() -> None:
     logs = encode_chunk(SERVICE_LOG, 6)
     assert (logs.transform, logs.backend) == (TRANSFORM_RECORDS, CM)
     assert decode_chunk(logs.transform, logs.backend, logs.data, len(SERVICE_LOG)) == SERVICE_LOG
-    assert len(logs.data) < len(codec.encode_body(SERVICE_LOG, codec.level_spec(6), form="text").data)
+    assert len(logs.data) < len(_codec.encode_body(SERVICE_LOG, _codec.level_spec(6), form="text").data)
     prose = encode_chunk(DICKENS[:20000], 6)
     assert prose.transform == TRANSFORM_LITERAL
 
@@ -219,7 +219,7 @@ def test_damaged_records_frame_is_a_chunk_decode_error() -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("level", sorted(codec.LEVELS))
+@pytest.mark.parametrize("level", sorted(_codec.LEVELS))
 @pytest.mark.parametrize("shared", [False, True])
 def test_logs_roundtrip_at_every_level_in_1k_chunks(level: int, shared: bool) -> None:
     data = SERVICE_LOG[:12000] + LOGS[:8000] + b"\r\nlast line without newline \xff 12"
@@ -298,24 +298,24 @@ def test_describe_puts_every_byte_of_the_code_in_one_section_and_at_most_one_col
 @settings(max_examples=30, deadline=None)
 @given(log_lines(), st.sampled_from([4, 6]))
 def test_log_like_chunks_roundtrip_through_the_codec(data: bytes, level: int) -> None:
-    body = codec.encode_body(data * 4, codec.level_spec(level))  # records when they look like logs and win
+    body = _codec.encode_body(data * 4, _codec.level_spec(level))  # records when they look like logs and win
     assert decode_chunk(body.transform, body.backend, body.data, len(data) * 4) == data * 4
     if _records.looks_like_logs(data * 4):
         code = _records.encode(data * 4)
-        payload = codec.encode_varint(len(code)) + codec.get_backend(CM, 0x7FF, 22).encode(code)
+        payload = _codec.encode_varint(len(code)) + _codec.get_backend(CM, 0x7FF, 22).encode(code)
         assert decode_chunk(TRANSFORM_RECORDS, CM, payload, len(data) * 4) == data * 4
 
 
 @pytest.mark.slow
 def test_a_long_log_chunk_is_coded_the_way_a_sample_of_its_lines_codes_smaller() -> None:
     data = service_log(9000)
-    assert len(data) > 2 * codec.RECORDS_PROBE
-    body = codec.encode_body(data, codec.level_spec(6))
+    assert len(data) > 2 * _codec.RECORDS_PROBE
+    body = _codec.encode_body(data, _codec.level_spec(6))
     assert body.transform == TRANSFORM_RECORDS
     assert decode_chunk(body.transform, body.backend, body.data, len(data)) == data
-    prose = (DICKENS * 10)[: 3 * codec.RECORDS_PROBE]
+    prose = (DICKENS * 10)[: 3 * _codec.RECORDS_PROBE]
     prose_lines = prose.replace(b" ", b" 1 ")  # a field in every few words: taken for logs
-    body = codec.encode_body(prose_lines, codec.level_spec(4))
+    body = _codec.encode_body(prose_lines, _codec.level_spec(4))
     assert decode_chunk(body.transform, body.backend, body.data, len(prose_lines)) == prose_lines
 
 
@@ -323,10 +323,10 @@ def test_level_9_codes_a_long_log_chunk_both_ways_in_full(monkeypatch: pytest.Mo
     """Level 9 judges a long chunk of log lines on all of it, not on a sample: the full chunk is
     coded as records and as bytes, no piece is coded, and the smaller body is kept."""
     data = service_log(9000)
-    assert len(data) > 2 * codec.RECORDS_PROBE
-    spec = codec.level_spec(9)
+    assert len(data) > 2 * _codec.RECORDS_PROBE
+    spec = _codec.level_spec(9)
     coded: list[tuple[str, int]] = []
-    records_body, bytes_body = codec._records_body, codec._encode_body
+    records_body, bytes_body = _codec._records_body, _codec._encode_body
 
     def as_records(chunk: bytes, *args: object) -> object:
         coded.append(("records", len(chunk)))
@@ -336,35 +336,37 @@ def test_level_9_codes_a_long_log_chunk_both_ways_in_full(monkeypatch: pytest.Mo
         coded.append(("bytes", len(chunk)))
         return bytes_body(chunk, *args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(codec, "_records_body", as_records)
-    monkeypatch.setattr(codec, "_encode_body", as_bytes)
-    body = codec.encode_body(data, spec)
+    monkeypatch.setattr(_codec, "_records_body", as_records)
+    monkeypatch.setattr(_codec, "_encode_body", as_bytes)
+    body = _codec.encode_body(data, spec)
     assert sorted(coded) == [("bytes", len(data)), ("records", len(data))]
     assert body.transform == TRANSFORM_RECORDS
     assert decode_chunk(body.transform, body.backend, body.data, len(data)) == data
-    assert not codec.level_spec(6).both_in_full
+    assert not _codec.level_spec(6).both_in_full
 
 
 def test_the_probes_are_whole_lines_spread_over_the_chunk() -> None:
     data = service_log(12000)
-    probes = codec._probes(data)
-    assert len(probes) == codec.PROBES and sum(map(len, probes)) <= codec.RECORDS_PROBE
+    probes = _codec._probes(data)
+    assert len(probes) == _codec.PROBES and sum(map(len, probes)) <= _codec.RECORDS_PROBE
     starts = [data.find(p) for p in probes]
     assert starts[0] == 0 and all(data[s - 1 : s] == b"\n" for s in starts[1:])
     assert all(p.endswith(b"\n") for p in probes)
-    assert starts[-1] >= len(data) * (codec.PROBES - 1) // codec.PROBES  # the last piece near the end
+    assert starts[-1] >= len(data) * (_codec.PROBES - 1) // _codec.PROBES  # the last piece near the end
 
 
 @pytest.mark.slow
 def test_a_chunk_that_turns_into_logs_is_judged_on_all_of_it() -> None:
     """Prose with a field in every few words for the first quarter (bytes code it smaller), then
     a service log (records code it much smaller): records, though its first lines say bytes."""
-    prose = (DICKENS * 4)[: codec.RECORDS_PROBE + 4096].replace(b" ", b" 1 ")
+    prose = (DICKENS * 4)[: _codec.RECORDS_PROBE + 4096].replace(b" ", b" 1 ")
     data = prose[: prose.rfind(b"\n") + 1] + service_log(9000)
-    start = data[: codec.RECORDS_PROBE]
-    spec = codec.level_spec(6)
-    assert len(codec._records_body(start, spec, b"").data) > len(codec._encode_body(start, spec, None, b"", False).data)
-    body = codec.encode_body(data, spec)
+    start = data[: _codec.RECORDS_PROBE]
+    spec = _codec.level_spec(6)
+    assert len(_codec._records_body(start, spec, b"").data) > len(
+        _codec._encode_body(start, spec, None, b"", False).data
+    )
+    body = _codec.encode_body(data, spec)
     assert body.transform == TRANSFORM_RECORDS
     assert decode_chunk(body.transform, body.backend, body.data, len(data)) == data
 
@@ -399,7 +401,7 @@ def test_quick_template_ids_agree_with_the_careful_reader(ids: bytes, count: int
     at = 0
     try:
         for _ in range(count):
-            tid, at = codec.read_varint(ids, at, 5, lambda _: ValueError())
+            tid, at = _codec.read_varint(ids, at, 5, lambda _: ValueError())
             assert careful is not None
             careful.append(tid)
     except ValueError:

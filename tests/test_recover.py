@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 import sigmalang
+from sigmalang._index import SeekTable
 from sigmalang.cli import main
-from sigmalang.index import SeekTable
 
 pytestmark = pytest.mark.slow  # every test works on a 3.5 MiB stream, some with process pools
 
@@ -150,7 +150,7 @@ def test_scan_on_workers_reports_and_salvages_the_same(stream: Path, tmp_path: P
     """verify/recover -T N decode frames on workers; the report and the salvaged bytes must not depend on it."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from sigmalang.recover import scan
+    from sigmalang._recover import scan
 
     blob = bytearray(stream.read_bytes())
     table = SeekTable.from_file(io.BytesIO(bytes(blob)))

@@ -21,11 +21,11 @@ from hypothesis import strategies as st
 
 import sigmalang
 from sigmalang import _frames
+from sigmalang._container import StreamIndex
 from sigmalang._filters import FilterBuilder, FrameFilter, decode_filters, fnv1a64, literal_items
+from sigmalang._index import SeekTable
 from sigmalang._plan import can_span_lines, plan_patterns
 from sigmalang._search import Search
-from sigmalang.container import StreamIndex
-from sigmalang.index import SeekTable
 
 VECTORS = Path(__file__).parent / "vectors"
 MANIFEST = json.loads((VECTORS / "manifest.json").read_text(encoding="utf-8"))
@@ -174,7 +174,7 @@ def test_damaged_filters_never_hide_a_match(data: bytes, patterns: list[bytes], 
 def _index(stream: bytes) -> StreamIndex:
     table = SeekTable.from_file(io.BytesIO(stream))
     assert table.filters is not None
-    from sigmalang.glyph import read_record
+    from sigmalang._wire import read_record
 
     size = struct.unpack("<Q", stream[-12:-4])[0]
     parsed = read_record(stream[-14 - size : -14])

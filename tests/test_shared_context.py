@@ -17,13 +17,13 @@ from hypothesis import strategies as st
 import sigmalang
 from conftest import map_stream
 from sigmalang import SigmaDecompressor, SigmaFormatError, SigmaTruncatedError, StreamingDecoder, StreamingEncoder
-from sigmalang.backends import PpmdBackend, ZstdBackend
+from sigmalang._backends import PpmdBackend, ZstdBackend
+from sigmalang._codec import MAX_CONTEXT, RESET_INTERVAL, FrameContext, decode_frame, encode_chunk
+from sigmalang._container import FLAG_SHARED_CONTEXT, StreamParser
+from sigmalang._container import Frame as FrameRecord
+from sigmalang._index import SeekTable
+from sigmalang._recover import scan
 from sigmalang.cli import main
-from sigmalang.codec import MAX_CONTEXT, RESET_INTERVAL, FrameContext, decode_frame, encode_chunk
-from sigmalang.container import FLAG_SHARED_CONTEXT, StreamParser
-from sigmalang.container import Frame as FrameRecord
-from sigmalang.index import SeekTable
-from sigmalang.recover import scan
 from sigmalang.semantic import build_codebook
 
 VECTORS = Path(__file__).resolve().parent / "vectors"

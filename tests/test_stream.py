@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 
 import sigmalang
 from conftest import ShortReadIO, mixed_bytes, read_text_file
-from sigmalang.codec import line_window
-from sigmalang.errors import SigmaFormatError, SigmaTruncatedError
-from sigmalang.stream import ChunkedReader, StreamBuffer, StreamingDecoder, StreamingEncoder, StreamStats, read_info
+from sigmalang._codec import line_window
+from sigmalang._errors import SigmaFormatError, SigmaTruncatedError
+from sigmalang._stream import ChunkedReader, StreamBuffer, StreamingDecoder, StreamingEncoder, StreamStats, read_info
 
 WAIT = 10.0  # generous upper bound for a thread to finish; never reached when the code is right
 

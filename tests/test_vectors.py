@@ -22,7 +22,7 @@ import pytest
 
 import sigmalang
 from sigmalang import SigmaDecompressor, StreamingDecoder
-from sigmalang.recover import scan
+from sigmalang._recover import scan
 from sigmalang.semantic.codebook import Codebook, load_codebook
 
 ROOT = Path(__file__).resolve().parent.parent

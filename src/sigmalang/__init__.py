@@ -24,41 +24,41 @@ logging.getLogger(__name__).addHandler(logging.NullHandler())  # silent unless t
 
 if TYPE_CHECKING:
     from . import primitives
+    from ._codec import DEFAULT_LEVEL, LEVELS
+    from ._compressor import DEFAULT_CHUNK_SIZE, SigmaCompressor, SigmaDecompressor, compress, decompress
+    from ._errors import SigmaCodebookError, SigmaError, SigmaFormatError, SigmaTruncatedError, WorkerError
+    from ._file import SigmaFile, open
+    from ._memory import estimate_memory_usage, get_optimal_chunk_size, get_streaming_vs_full_memory
     from ._search import search
-    from .codec import DEFAULT_LEVEL, LEVELS
-    from .compressor import DEFAULT_CHUNK_SIZE, SigmaCompressor, SigmaDecompressor, compress, decompress
-    from .errors import SigmaCodebookError, SigmaError, SigmaFormatError, SigmaTruncatedError, WorkerError
-    from .file import SigmaFile, open
-    from .memory import estimate_memory_usage, get_optimal_chunk_size, get_streaming_vs_full_memory
+    from ._stream import StreamingDecoder, StreamingEncoder, StreamStats
     from .semantic.codebook import Codebook, load_codebook, train_codebook
-    from .stream import StreamingDecoder, StreamingEncoder, StreamStats
 
 # Names are imported on first use (PEP 562), so that a worker process, which needs only the codec,
 # does not import the streaming, file and memory layers (asyncio, psutil, ...): about 9 MiB less
 # per worker (docs/memory.md).
 _LAZY = {
     "primitives": None,
-    "DEFAULT_LEVEL": "codec",
-    "LEVELS": "codec",
-    "DEFAULT_CHUNK_SIZE": "compressor",
-    "SigmaCompressor": "compressor",
-    "SigmaDecompressor": "compressor",
-    "compress": "compressor",
-    "decompress": "compressor",
-    "SigmaCodebookError": "errors",
-    "SigmaError": "errors",
-    "SigmaFormatError": "errors",
-    "SigmaTruncatedError": "errors",
-    "WorkerError": "errors",
-    "SigmaFile": "file",
-    "open": "file",
-    "estimate_memory_usage": "memory",
-    "get_optimal_chunk_size": "memory",
-    "get_streaming_vs_full_memory": "memory",
+    "DEFAULT_LEVEL": "_codec",
+    "LEVELS": "_codec",
+    "DEFAULT_CHUNK_SIZE": "_compressor",
+    "SigmaCompressor": "_compressor",
+    "SigmaDecompressor": "_compressor",
+    "compress": "_compressor",
+    "decompress": "_compressor",
+    "SigmaCodebookError": "_errors",
+    "SigmaError": "_errors",
+    "SigmaFormatError": "_errors",
+    "SigmaTruncatedError": "_errors",
+    "WorkerError": "_errors",
+    "SigmaFile": "_file",
+    "open": "_file",
+    "estimate_memory_usage": "_memory",
+    "get_optimal_chunk_size": "_memory",
+    "get_streaming_vs_full_memory": "_memory",
     "search": "_search",
-    "StreamingDecoder": "stream",
-    "StreamingEncoder": "stream",
-    "StreamStats": "stream",
+    "StreamingDecoder": "_stream",
+    "StreamingEncoder": "_stream",
+    "StreamStats": "_stream",
     "Codebook": "semantic.codebook",
     "load_codebook": "semantic.codebook",
     "train_codebook": "semantic.codebook",

@@ -1,4 +1,4 @@
-"""What every entropy backend (:mod:`sigmalang.backends`) shares: the one-byte ids that frames
+"""What every entropy backend (:mod:`sigmalang._backends`) shares: the one-byte ids that frames
 store, :class:`BackendError` and the :class:`Backend` interface."""
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Backend 2, PPMd variant H (docs/FORMAT.md §7.3), via ``pyppmd``: :class:`PpmdBackend`, the
 limits of its parameters, and what keeps pyppmd's faults out of the output and the process (the
 encoder fed in slices, the decoder given a runway and drained before it is freed).
-Re-exported by :mod:`sigmalang.backends`.
+Re-exported by :mod:`sigmalang._backends`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import pyppmd
 
 from . import _pyppmd
 from ._backend_base import PPMD, BackendError
-from .glyph import encode_varint, read_varint
+from ._wire import encode_varint, read_varint
 
 # pyppmd 1.3.1 loses output bytes in some encode() calls: seen here with 256 KiB and 512 KiB
 # calls on dickens (a 4 MiB chunk came out 2 bytes short), elsewhere with 1 MiB calls. Each call

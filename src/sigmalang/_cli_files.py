@@ -19,15 +19,15 @@ from typing import IO, Any, cast
 
 from ._cli_progress import PROGRESS_MIN_BYTES as PROGRESS_MIN_BYTES  # still importable from here
 from ._cli_progress import Meter, _CountingReader, _CountingWriter, _isatty, original_size, terminal_bar
+from ._container import StreamParser
+from ._errors import SigmaError, SigmaFormatError
+from ._file import SigmaFile
 from ._fsspec import is_url, open_url
 from ._levels import AUTO, DEFAULT_LEVEL, check_format, chunk_size_for
-from .container import StreamParser
-from .errors import SigmaError, SigmaFormatError
-from .file import SigmaFile
+from ._recover import ScanResult, scan
+from ._stream import StreamingDecoder, StreamingEncoder, StreamStats, atomic_output, read_info
 from .inspect import inspect_file
-from .recover import ScanResult, scan
 from .semantic.codebook import MIN_COUNT, Codebook, train_codebook
-from .stream import StreamingDecoder, StreamingEncoder, StreamStats, atomic_output, read_info
 
 SUFFIX = ".sgl"
 WRITERS = ("encode", "decode", "recover")  # the commands that write data

@@ -16,10 +16,10 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import IO, BinaryIO
 
 from ._cli_progress import Meter, _isatty, original_size, terminal_bar
+from ._errors import SigmaError
+from ._parallel import resolve_workers, stop_pool, worker_pool
 from ._search import Search
 from ._words import plural
-from .errors import SigmaError
-from .parallel import resolve_workers, stop_pool, worker_pool
 from .semantic.codebook import load_codebook
 
 __all__ = ["build_grep_parser", "grep_main"]

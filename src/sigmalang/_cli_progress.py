@@ -18,8 +18,8 @@ import time
 from collections.abc import Callable, Iterator
 from typing import IO, Any
 
-from .errors import SigmaError
-from .index import SeekTable
+from ._errors import SigmaError
+from ._index import SeekTable
 
 __all__ = ["PROGRESS_MIN_BYTES", "Meter", "Progress", "original_size", "terminal_bar"]
 

@@ -18,8 +18,8 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import IO, Any
 
+from ._parallel import resolve_workers
 from ._pipeline import Watch, Watcher
-from .parallel import resolve_workers
 
 __all__ = ["JsonProgress", "Tee", "services"]
 

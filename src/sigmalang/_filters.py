@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 from crc32c import crc32c
 
 from ._filter_items import KIND_TRIGRAM, KIND_WORD, _Items, _set_bits, fnv1a64
-from .glyph import MAX_VARINT_BYTES, encode_varint, read_varint
+from ._wire import MAX_VARINT_BYTES, encode_varint, read_varint
 
 if TYPE_CHECKING:
     import numpy as np

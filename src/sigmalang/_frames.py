@@ -3,8 +3,8 @@
 Writing, :class:`FrameWriter`: the stream header, one frame record per chunk, the index and the
 trailer. In a shared-context stream (docs/FORMAT.md §6.3 and §7.5) each frame's body is
 ``varint(L) | ...``, its backend primed with the last L bytes of the :class:`FrameContext`, and
-may start with long-range references (:mod:`sigmalang.longrange`); both are decided here, the
-chunk codec (:mod:`sigmalang.codec`) codes what it is given.
+may start with long-range references (:mod:`sigmalang._longrange`); both are decided here, the
+chunk codec (:mod:`sigmalang._codec`) codes what it is given.
 
 Reading, :class:`FrameReader`: the records of one or more concatenated streams fed in slices of
 any size, each frame with where it lies, and the chunks decoded in order (:class:`StreamDecoding`
@@ -16,7 +16,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
+from ._backends import STORE
 from ._chunking import DEFAULT_CHUNK_SIZE, Chunk
+from ._codec import Body, ChunkDecodeError, EncodedChunk, decode_body, encode_body, encode_chunk, frame_book
+from ._container import EndOfStream, Event, Frame, StreamAssembler, StreamHeader, StreamParser, content_digest
+from ._errors import SigmaFormatError
 from ._filters import FilterBuilder
 from ._levels import (
     AUTO,
@@ -31,12 +35,8 @@ from ._levels import (
     check_format,
     level_spec,
 )
-from .backends import STORE
-from .codec import Body, ChunkDecodeError, EncodedChunk, decode_body, encode_body, encode_chunk, frame_book
-from .container import EndOfStream, Event, Frame, StreamAssembler, StreamHeader, StreamParser, content_digest
-from .errors import SigmaFormatError
-from .glyph import encode_varint, read_varint
-from .longrange import Matcher, cut, encode_list
+from ._longrange import Matcher, cut, encode_list
+from ._wire import encode_varint, read_varint
 from .semantic import SemanticDecodeError
 from .semantic.codebook import Codebook
 
@@ -139,7 +139,7 @@ def encode_frame(
     With *context* (a shared-context stream), the backend is primed with the history and the frame
     continues it, and long-range references are looked for; the caller advances the context with
     the result (:meth:`EncodedChunk.advance`). *form* is what the chunk is taken for
-    (:func:`~sigmalang.codec.encode_body`); with ``logs``, no long-range references are looked for,
+    (:func:`~sigmalang._codec.encode_body`); with ``logs``, no long-range references are looked for,
     since the rest of a long-range frame is never coded as records (docs/FORMAT.md §7.6).
     """
     if context is None:

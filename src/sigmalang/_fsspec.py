@@ -35,7 +35,7 @@ def is_url(path: object) -> bool:
 
 
 def _wrap(infile: IO[bytes], mode: str = "rb", **kwargs: Any) -> IO[bytes]:
-    from .file import SigmaFile
+    from ._file import SigmaFile
 
     return SigmaFile(infile, mode, **kwargs)  # type: ignore[return-value]
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import IO
 
+from ._container import EndOfStream, StreamHeader
 from ._frames import FrameReader
-from .container import EndOfStream, StreamHeader
 
 __all__ = ["DEFAULT_READ_SIZE", "StreamInfo", "read_info"]
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ._backends import CM, PPMD, STORE, ZSTD
 from ._chunking import DEFAULT_CHUNK_SIZE
-from .backends import CM, PPMD, STORE, ZSTD
 
 __all__ = [
     "AUTO",
@@ -34,7 +34,7 @@ __all__ = [
 TRANSFORM_LITERAL = 0  # the frame's content is the chunk's bytes: one literal glyph run
 TRANSFORM_SEMANTIC = 1  # the frame's content is a glyph code (words, quantities, structure)
 # Shared-context streams only: long-range references (a match list), then transform 0 or 1 of the
-# rest of the chunk (sigmalang.longrange; FORMAT.md §7). The inner transform is the id minus 2.
+# rest of the chunk (sigmalang._longrange; FORMAT.md §7). The inner transform is the id minus 2.
 TRANSFORM_LONG_LITERAL = 2
 TRANSFORM_LONG_SEMANTIC = 3
 LONG_TRANSFORMS = (TRANSFORM_LONG_LITERAL, TRANSFORM_LONG_SEMANTIC)
@@ -72,7 +72,7 @@ class LevelSpec:
     both_in_full: bool = False
 
     def describe(self) -> str:
-        from .backends import BACKENDS
+        from ._backends import BACKENDS
 
         text = f"{TRANSFORMS[self.transform]} + {BACKENDS[self.backend]}"
         if self.backend == PPMD:

@@ -13,7 +13,7 @@ from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import Executor
 from typing import Generic, Protocol, TypeVar
 
-from .parallel import Observer, stop_pool, worker_pool
+from ._parallel import Observer, stop_pool, worker_pool
 
 __all__ = [
     "READ_AHEAD",
@@ -42,7 +42,7 @@ class Writable(Protocol):
 
 class Watch(Observer, Protocol):
     """What one run of a pipeline reports as it goes (metrics, JSON progress): beside what
-    :class:`~sigmalang.parallel.Observer` hears, each frame written and what went wrong."""
+    :class:`~sigmalang._parallel.Observer` hears, each frame written and what went wrong."""
 
     def frame(self, bytes_in: int, bytes_out: int) -> None: ...
 

@@ -21,12 +21,12 @@ from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
 from typing import IO, Any
 
+from ._errors import SigmaFormatError
 from ._frames import FrameReader
+from ._index import SeekTable
 from ._jobs import decode_job
+from ._parallel import own_futures
 from ._plan import Plan, can_span_lines, plan_patterns
-from .errors import SigmaFormatError
-from .index import SeekTable
-from .parallel import own_futures
 from .semantic.codebook import Codebook
 
 __all__ = ["Search", "SearchStats", "search"]

@@ -1,10 +1,10 @@
 """The records of a ΣLANG stream: header, frame, index and trailer (see docs/FORMAT.md §6).
 
-Each record type encodes itself into one record (:func:`sigmalang.glyph.encode_record`) with a
+Each record type encodes itself into one record (:func:`sigmalang._wire.encode_record`) with a
 CRC32C over its fields, and decodes one back, raising :class:`SigmaFormatError` with the record's
-offset for anything damaged or malformed. Pure: :mod:`sigmalang.container` puts the records in
-order (:class:`~sigmalang.container.StreamAssembler`) and checks their sequence
-(:class:`~sigmalang.container.StreamParser`).
+offset for anything damaged or malformed. Pure: :mod:`sigmalang._container` puts the records in
+order (:class:`~sigmalang._container.StreamAssembler`) and checks their sequence
+(:class:`~sigmalang._container.StreamParser`).
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from crc32c import crc32c
 
 from . import primitives as P
-from .errors import SigmaFormatError
-from .glyph import MAX_VARINT_BYTES, Record, encode_record, encode_varint, read_varint
+from ._errors import SigmaFormatError
+from ._wire import MAX_VARINT_BYTES, Record, encode_record, encode_varint, read_varint
 from .primitives import GlyphType
 
 __all__ = [
@@ -124,7 +124,7 @@ class StreamHeader:
     @classmethod
     def decode(cls, record: Record) -> StreamHeader:
         if record.type != GlyphType.COMPOSITE or record.primitive != P.STREAM_HEADER or record.flag:
-            raise SigmaFormatError("expected a stream header glyph", offset=record.offset)
+            raise SigmaFormatError("expected a stream header record", offset=record.offset)
         r = _Reader(
             _check_crc(record.payload, "stream header", None, record.offset),
             "stream header",
@@ -146,7 +146,7 @@ class StreamHeader:
 
 class FormerOriginalNames:
     """The names ``original_offset`` and ``original_size`` had before, read-only: ``original_*`` is
-    the package's word (for :class:`Frame` and :class:`sigmalang.index.FrameLocation`)."""
+    the package's word (for :class:`Frame` and :class:`sigmalang._index.FrameLocation`)."""
 
     __slots__ = ()
     original_offset: int
@@ -235,7 +235,7 @@ class StreamIndex:
     @classmethod
     def decode(cls, record: Record) -> StreamIndex:
         if record.type != GlyphType.COMPOSITE or record.primitive != P.INDEX:
-            raise SigmaFormatError("expected an index glyph", offset=record.offset)
+            raise SigmaFormatError("expected an index record", offset=record.offset)
         payload, extension = record.payload, b""
         if record.flag:  # an extension follows the CRC32C: find where the fields end
             end = _index_fields_end(payload)
@@ -290,7 +290,7 @@ def encode_trailer(index_record_size: int) -> bytes:
 def decode_trailer(record: Record) -> int:
     """Return the index record size that a trailer record holds."""
     if record.type != GlyphType.PRIMITIVE or record.primitive != P.TRAILER or record.flag:
-        raise SigmaFormatError("expected a trailer glyph", offset=record.offset)
+        raise SigmaFormatError("expected a trailer record", offset=record.offset)
     if len(record.payload) != TRAILER_PAYLOAD:
         raise SigmaFormatError("trailer has the wrong size", offset=record.offset)
     body = _check_crc(record.payload, "trailer", None, record.offset)

@@ -28,11 +28,11 @@ try:  # most of a command's start-up time: Ctrl-C here ends it as it would a mom
     from ._cli_args import build_parser as build_parser
     from ._cli_files import COMMANDS, Options, Outcome, UsageError, check_input, inputs, train
     from ._cli_services import services
+    from ._errors import SigmaError
     from ._extras import MissingExtraError
     from ._inspect_format import format_report
+    from ._recover import ScanResult
     from ._words import plural
-    from .errors import SigmaError
-    from .recover import ScanResult
     from .semantic.codebook import load_codebook
 except BaseException as _exc:  # Python 3.11 wraps one raised inside a class body in RuntimeError
     if not any(isinstance(e, KeyboardInterrupt) for e in (_exc, _exc.__cause__, _exc.__context__)):
@@ -58,9 +58,9 @@ class Terminated(BaseException):
 def _first_model_build(opts: Options) -> bool:
     """Whether the command is about to compile the model (a CM level, or a decode, on a machine
     without its compiled file), and someone is watching standard error."""
+    from ._backends import CM
     from ._cli_progress import _isatty
     from ._levels import level_spec
-    from .backends import CM
 
     spec = level_spec(opts.level)
     if not _isatty(sys.stderr) or (opts.command == "encode" and spec.backend != CM):
@@ -265,7 +265,7 @@ def _exit(code: int) -> NoReturn:
     an interrupt that went through code some extension ran (``PyRun_String``) makes the
     interpreter end itself with SIGINT at exit, whatever was caught, instead of with *code*."""
     if code in (130, 143):
-        from .parallel import release_at_exit
+        from ._parallel import release_at_exit
 
         release_at_exit()
         with contextlib.suppress(OSError, ValueError):

@@ -21,14 +21,14 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
+from ._errors import SigmaFormatError
 from ._extras import require
+from ._file import SigmaFile
+from ._index import SeekTable
 from ._levels import AUTO, DEFAULT_LEVEL, check_format
 from ._output import atomic_output
-from .errors import SigmaFormatError
-from .file import SigmaFile
-from .index import SeekTable
+from ._stream import StreamingEncoder
 from .semantic.codebook import Codebook
-from .stream import StreamingEncoder
 
 _bag = require("dask.bag", "sigmalang.dask")
 _delayed = require("dask.delayed", "sigmalang.dask").delayed

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from ._compressor import compress, decompress
 from ._extras import require
 from ._levels import DEFAULT_LEVEL, level_spec
-from .compressor import compress, decompress
 
 _abc = require("numcodecs.abc", "sigmalang.numcodecs")
 _compat = require("numcodecs.compat", "sigmalang.numcodecs")

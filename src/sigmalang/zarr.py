@@ -15,9 +15,9 @@ import asyncio
 from dataclasses import dataclass
 from typing import Any
 
+from ._compressor import compress, decompress
 from ._extras import require
 from ._levels import DEFAULT_LEVEL, level_spec
-from .compressor import compress, decompress
 
 _codec = require("zarr.abc.codec", "sigmalang.zarr")
 _common = require("zarr.core.common", "sigmalang.zarr")

@@ -14,8 +14,8 @@ from collections.abc import Callable
 
 from vectorlib import chunked, compressed_entry, damaged_entry, fixture_lines, update_manifest
 
-from sigmalang.backends import CM, CmBackend
-from sigmalang.codec import TRANSFORM_LITERAL
+from sigmalang._backends import CM, CmBackend
+from sigmalang._codec import TRANSFORM_LITERAL
 
 ORIGIN = "tests/vectors/make_cm_vectors.py"
 CHUNK = 4096

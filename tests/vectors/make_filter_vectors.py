@@ -22,7 +22,7 @@ from vectorlib import Entry, fixture_lines, update_manifest, valid_entry
 import sigmalang
 from sigmalang import _frames
 from sigmalang._filters import FilterBuilder, FrameFilter
-from sigmalang.index import SeekTable
+from sigmalang._index import SeekTable
 
 ORIGIN = "tests/vectors/make_filter_vectors.py"
 CHUNK = 4096

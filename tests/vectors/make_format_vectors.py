@@ -54,11 +54,11 @@ from vectorlib import (
 import sigmalang
 from sigmalang import _pyppmd, semantic
 from sigmalang import primitives as P
-from sigmalang.backends import PPMD, PPMD_FRESH_CODER, STORE, ZSTD, PpmdBackend, ZstdBackend
-from sigmalang.codec import chunk_end
-from sigmalang.container import StreamAssembler, StreamHeader
-from sigmalang.glyph import encode_glyph, encode_varint
-from sigmalang.longrange import encode_list
+from sigmalang._backends import PPMD, PPMD_FRESH_CODER, STORE, ZSTD, PpmdBackend, ZstdBackend
+from sigmalang._codec import chunk_end
+from sigmalang._container import StreamAssembler, StreamHeader
+from sigmalang._longrange import encode_list
+from sigmalang._wire import encode_glyph, encode_varint
 from sigmalang.primitives import GlyphType
 from sigmalang.semantic.codebook import Codebook, train_codebook
 

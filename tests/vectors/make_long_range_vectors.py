@@ -18,10 +18,10 @@ import sys
 from vectorlib import FIXTURES, assemble, damaged_entry, update_manifest, valid_entry
 
 import sigmalang
-from sigmalang.codec import LONG_TRANSFORMS
-from sigmalang.container import Frame, StreamParser
-from sigmalang.glyph import decode_varint, encode_varint
-from sigmalang.longrange import encode_list, parse_list
+from sigmalang._codec import LONG_TRANSFORMS
+from sigmalang._container import Frame, StreamParser
+from sigmalang._longrange import encode_list, parse_list
+from sigmalang._wire import decode_varint, encode_varint
 
 ORIGIN = "tests/vectors/make_long_range_vectors.py"
 CHUNK = 2048

@@ -18,9 +18,9 @@ from vectorlib import HERE, chunked, compressed_entry, damaged_entry, update_man
 
 import sigmalang
 from sigmalang import _records
-from sigmalang.backends import CM, CmBackend
-from sigmalang.codec import TRANSFORM_RECORDS
-from sigmalang.glyph import decode_varint, encode_varint
+from sigmalang._backends import CM, CmBackend
+from sigmalang._codec import TRANSFORM_RECORDS
+from sigmalang._wire import decode_varint, encode_varint
 
 sys.path.insert(0, str(HERE.parent))
 from conftest import service_log  # noqa: E402  (the test suite's sample log: the tests read the same lines)

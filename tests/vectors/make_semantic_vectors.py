@@ -15,9 +15,9 @@ from vectorlib import chunked, damaged_entry, fixture_lines, update_manifest, va
 
 import sigmalang
 from sigmalang import semantic
-from sigmalang.backends import PPMD, PpmdBackend
-from sigmalang.codec import TRANSFORM_SEMANTIC
-from sigmalang.glyph import encode_varint
+from sigmalang._backends import PPMD, PpmdBackend
+from sigmalang._codec import TRANSFORM_SEMANTIC
+from sigmalang._wire import encode_varint
 
 ORIGIN = "tests/vectors/make_semantic_vectors.py"
 CHUNK = 4096

@@ -27,10 +27,10 @@ from crc32c import crc32c
 
 import sigmalang
 from sigmalang import primitives
-from sigmalang.backends import STORE, ZSTD
-from sigmalang.codec import TRANSFORM_LITERAL, chunk_end
-from sigmalang.container import MAGIC, StreamAssembler, StreamHeader
-from sigmalang.glyph import decode_varint, encode_varint, read_glyph
+from sigmalang._backends import STORE, ZSTD
+from sigmalang._codec import TRANSFORM_LITERAL, chunk_end
+from sigmalang._container import MAGIC, StreamAssembler, StreamHeader
+from sigmalang._wire import decode_varint, encode_varint, read_glyph
 
 HERE = Path(__file__).resolve().parent
 FIXTURE = HERE.parent / "fixtures" / "dickens-64k.txt"
@@ -361,7 +361,7 @@ def damaged_vectors(text: bytes) -> dict[str, Damaged]:
         fe,
         None,
         f0.offset,
-        "glyph payload length 268435455 exceeds the limit",
+        "record payload length 268435455 exceeds the limit",
     )
     length = base[f0.offset + 1 : f0.payload]
     padded = length[:-1] + bytes([length[-1] | 0x80, 0])  # the same value, one byte longer
@@ -400,7 +400,7 @@ def damaged_vectors(text: bytes) -> dict[str, Damaged]:
         fe,
         1,
         f1.offset,
-        "unexpected glyph Σ20 CODEBOOK in the frame sequence",
+        "unexpected record Σ20 CODEBOOK in the frame sequence",
     )
     v["bad-frame-wrong-type"] = Damaged(
         "frame 1 written as a PRIMITIVE glyph instead of COMPOSITE",
@@ -408,7 +408,7 @@ def damaged_vectors(text: bytes) -> dict[str, Damaged]:
         fe,
         1,
         f1.offset,
-        "unexpected glyph Σ17 FRAME",
+        "unexpected record Σ17 FRAME",
     )
     v["bad-trailing-garbage"] = Damaged(
         "a valid stream followed by 8 bytes that are not a stream", base + b"garbage!", fe, None, len(base), "bad magic"
@@ -482,7 +482,7 @@ def damaged_vectors(text: bytes) -> dict[str, Damaged]:
         fe,
         None,
         header.offset,
-        "glyph payload length 1025 exceeds the limit of 1024",
+        "record payload length 1025 exceeds the limit of 1024",
     )
     v["bad-not-header"] = Damaged(
         "the record after the magic is a frame, not a stream header",
@@ -490,7 +490,7 @@ def damaged_vectors(text: bytes) -> dict[str, Damaged]:
         fe,
         None,
         header.offset,
-        "expected a stream header glyph",
+        "expected a stream header record",
     )
     v["bad-frame-number"] = Damaged(
         "frame 1 numbered 7",

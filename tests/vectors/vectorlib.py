@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import sigmalang
-from sigmalang.backends import PpmdBackend
-from sigmalang.codec import chunk_end
-from sigmalang.container import StreamAssembler, StreamHeader
-from sigmalang.glyph import encode_varint
+from sigmalang._backends import PpmdBackend
+from sigmalang._codec import chunk_end
+from sigmalang._container import StreamAssembler, StreamHeader
+from sigmalang._wire import encode_varint
 
 HERE = Path(__file__).resolve().parent
 FIXTURES = HERE.parent / "fixtures"

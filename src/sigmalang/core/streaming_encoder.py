@@ -20,12 +20,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from .. import memory as _memory
-from .. import stream as _stream
+from .. import _memory, _stream
 from .._chunking import check_chunk_size, check_int
-from ..codec import DEFAULT_LEVEL
-from ..glyph import BoundaryHandler as _RecordParser
-from ..glyph import encode_record
+from .._codec import DEFAULT_LEVEL
+from .._wire import BoundaryHandler as _RecordParser
+from .._wire import encode_record
 
 __all__ = [
     "BoundaryHandler",
@@ -97,7 +96,7 @@ class StreamBuffer:
     ``put()`` returns ``False`` instead of raising when the item could not be added (full until
     the timeout, ``timeout=0`` on a full buffer, or closed); ``get()`` returns ``None`` when the
     buffer is closed and empty, or when nothing arrives before the timeout. Blocking, backpressure
-    and wake-ups are :class:`sigmalang.stream.StreamBuffer`'s.
+    and wake-ups are :class:`sigmalang._stream.StreamBuffer`'s.
     """
 
     def __init__(self, name: str = "", max_size: int = 3):
@@ -181,7 +180,7 @@ class BoundaryHandler:
 
     ``try_extract_glyphs(data)`` returns ``(records, b"")``: each complete record's bytes, and an
     empty leftover, since the bytes of an unfinished record wait in ``pending_bytes`` for the next
-    call. Records are parsed by :class:`sigmalang.glyph.BoundaryHandler` (header, LEB128 length,
+    call. Records are parsed by :class:`sigmalang._wire.BoundaryHandler` (header, LEB128 length,
     payload), which rejects non-canonical or oversized records with ``SigmaFormatError``.
     """
 
@@ -227,7 +226,7 @@ class ChunkedReader:
     """Read the file at *file_path* in chunks of exactly *chunk_size* bytes (the last may be shorter).
 
     ``read_chunks()`` yields :class:`Chunk` objects, the last with ``is_final`` set; an empty file
-    yields none. The cutting is :class:`sigmalang.stream.ChunkedReader`'s, without line alignment.
+    yields none. The cutting is :class:`sigmalang._stream.ChunkedReader`'s, without line alignment.
     """
 
     def __init__(self, file_path: PathArg, chunk_size: int = ORIGINAL_CHUNK_SIZE):

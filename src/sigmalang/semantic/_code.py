@@ -7,8 +7,8 @@ from __future__ import annotations
 import re
 from typing import Literal, overload
 
-from ..errors import SigmaFormatError
-from ..glyph import read_varint
+from .._errors import SigmaFormatError
+from .._wire import read_varint
 from .codebook import CODE_BASE, CODE_END, Codebook
 from .lines import TEMPORAL_TOKEN
 

@@ -19,8 +19,8 @@ from operator import itemgetter
 
 from crc32c import crc32c
 
-from ..errors import SigmaCodebookError
-from ..glyph import encode_varint, read_varint
+from .._errors import SigmaCodebookError
+from .._wire import encode_varint, read_varint
 
 __all__ = [
     "CODE_BASE",
@@ -80,7 +80,7 @@ class Codebook:
 
     def save(self, path: str | os.PathLike[str], *, overwrite: bool = False) -> None:
         """Write the book as a codebook file, atomically; an existing *path* is kept unless *overwrite*."""
-        from ..stream import atomic_output  # not at import: workers that load books need no stream layer
+        from .._stream import atomic_output  # not at import: workers that load books need no stream layer
 
         with atomic_output(path, overwrite=overwrite) as out:
             out.write(self.to_bytes())

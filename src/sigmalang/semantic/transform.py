@@ -39,7 +39,7 @@ import re
 from collections import Counter
 from collections.abc import Iterator
 
-from ..glyph import encode_varint
+from .._wire import encode_varint
 from ._code import (
     CAPITAL,
     CODE_END_2,

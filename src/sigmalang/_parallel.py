@@ -31,7 +31,7 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Generic, Protocol, TypeVar, overload
 
 from ._cluster import ClusterExecutor, is_client_executor
-from .errors import SigmaError, WorkerError
+from ._errors import SigmaError, WorkerError
 
 __all__ = [
     "Done",

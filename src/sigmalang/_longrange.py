@@ -23,7 +23,7 @@ from array import array
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-from .glyph import encode_varint, read_varint
+from ._wire import encode_varint, read_varint
 
 __all__ = [
     "KEY",

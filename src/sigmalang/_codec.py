@@ -18,7 +18,9 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from . import _records, semantic
+from ._backends import CM, MIN_PAYLOAD, STORE, ZSTD, BackendError, CmBackend, get_backend
 from ._chunking import Chunk, chunk_end, line_window
+from ._errors import SigmaFormatError
 from ._levels import (
     AUTO,
     DEFAULT_LEVEL,
@@ -34,10 +36,8 @@ from ._levels import (
     LevelSpec,
     level_spec,
 )
-from .backends import CM, MIN_PAYLOAD, STORE, ZSTD, BackendError, CmBackend, get_backend
-from .errors import SigmaFormatError
-from .glyph import encode_varint, read_varint
-from .longrange import LongRangeError, check_list, iter_matches, splice
+from ._longrange import LongRangeError, check_list, iter_matches, splice
+from ._wire import encode_varint, read_varint
 from .semantic.codebook import Codebook
 from .semantic.transform import read_header
 

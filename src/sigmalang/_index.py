@@ -14,10 +14,7 @@ from array import array
 from dataclasses import dataclass, field
 from typing import IO
 
-from ._filters import FrameFilter, decode_filters
-from ._frames import FrameContext, decode_frame
-from ._stream_records import MAX_HEADER_PAYLOAD, FormerOriginalNames
-from .container import (
+from ._container import (
     MAGIC,
     MAX_PREFIX,
     TRAILER_SIZE,
@@ -32,8 +29,11 @@ from .container import (
     decode_trailer,
     payload_limit,
 )
-from .errors import SigmaFormatError
-from .glyph import parse_prefix, read_record
+from ._errors import SigmaFormatError
+from ._filters import FrameFilter, decode_filters
+from ._frames import FrameContext, decode_frame
+from ._stream_records import MAX_HEADER_PAYLOAD, FormerOriginalNames
+from ._wire import parse_prefix, read_record
 from .semantic.codebook import Codebook
 
 __all__ = ["FrameLocation", "SeekTable"]
@@ -148,7 +148,7 @@ class SeekTable:
         """Read and decode frame *i*; every check of the frame record applies.
 
         A frame of a stream that names a codebook needs that one as *codebook*
-        (:class:`~sigmalang.errors.SigmaCodebookError` otherwise); other streams ignore it. In a
+        (:class:`~sigmalang._errors.SigmaCodebookError` otherwise); other streams ignore it. In a
         shared-context stream, the frames from the last reset point (the last frame at or before
         *i* that does not continue) up to *i* are decoded, unless *i* follows the frame read last.
         """
@@ -184,7 +184,7 @@ class SeekTable:
 
     def _read_record(self, fp: IO[bytes], i: int) -> Frame:
         """Frame *i*'s record, with every check the forward parser makes (its size was bounded by
-        :func:`~sigmalang.container.check_index` when the table was read)."""
+        :func:`~sigmalang._container.check_index` when the table was read)."""
         loc = self.location(i)
         fp.seek(loc.offset)
         record = fp.read(loc.record_size)

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sigmalang.errors import SigmaFormatError, SigmaTruncatedError
-from sigmalang.glyph import (
+from sigmalang._errors import SigmaFormatError, SigmaTruncatedError
+from sigmalang._wire import (
     MAX_PAYLOAD,
     BoundaryHandler,
     ParseState,

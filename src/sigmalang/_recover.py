@@ -20,11 +20,7 @@ from dataclasses import asdict, dataclass, field
 from typing import IO, Any
 
 from . import primitives as P
-from ._frames import FrameContext, decode_frame
-from ._jobs import decode_job, install_codebook
-from ._stream_records import FRAME_OVERHEAD
-from ._words import plural
-from .container import (
+from ._container import (
     MAGIC,
     MAX_CHUNK_SIZE,
     TRAILER_SIZE,
@@ -36,9 +32,13 @@ from .container import (
     content_digest,
     decode_trailer,
 )
-from .errors import SigmaError, SigmaFormatError, WorkerError
-from .glyph import Record, parse_prefix, read_record
-from .parallel import own_futures, resolve_workers, stop_pool, worker_pool
+from ._errors import SigmaError, SigmaFormatError, WorkerError
+from ._frames import FrameContext, decode_frame
+from ._jobs import decode_job, install_codebook
+from ._parallel import own_futures, resolve_workers, stop_pool, worker_pool
+from ._stream_records import FRAME_OVERHEAD
+from ._wire import Record, parse_prefix, read_record
+from ._words import plural
 from .primitives import GlyphType
 from .semantic.codebook import Codebook
 

@@ -28,7 +28,7 @@ from ._backend_ppmd import PPMD_MIN_ORDER as PPMD_MIN_ORDER
 from ._backend_ppmd import PPMD_RUNWAY as PPMD_RUNWAY
 from ._backend_ppmd import PPMD_SLICE as PPMD_SLICE
 from ._backend_ppmd import PpmdBackend
-from .glyph import encode_varint, read_varint
+from ._wire import encode_varint, read_varint
 
 __all__ = [
     "BACKENDS",

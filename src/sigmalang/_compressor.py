@@ -5,7 +5,7 @@
 * ``SigmaDecompressor().decompress(data, max_length=-1)`` with ``eof``, ``unused_data`` and
   ``needs_input``.
 
-Both produce and accept exactly the streams that :mod:`sigmalang.stream` writes: the same input
+Both produce and accept exactly the streams that :mod:`sigmalang._stream` writes: the same input
 and options give the same bytes through any API.
 """
 
@@ -19,10 +19,10 @@ from concurrent.futures import Executor
 from typing import Any
 
 from ._chunking import DEFAULT_CHUNK_SIZE, Chunk, check_chunk_size, check_int, chunk_end
+from ._container import EndOfStream, Frame, StreamHeader, StreamParser
+from ._errors import SigmaError
 from ._frames import RESET_INTERVAL, FrameContext, FrameReader, FrameWriter, StreamDecoding
 from ._levels import AUTO, DEFAULT_LEVEL, check_format, chunk_size_for
-from .container import EndOfStream, Frame, StreamHeader, StreamParser
-from .errors import SigmaError
 from .semantic.codebook import Codebook, as_codebook
 
 CodebookArg = Codebook | str | os.PathLike[str] | None
@@ -83,7 +83,7 @@ class SigmaCompressor:
         )
         self._coder: _WorkerCoder | None = None
         if workers != 1 or executor is not None:
-            from .parallel import resolve_workers  # not at import: a worker process needs only the codec
+            from ._parallel import resolve_workers  # not at import: a worker process needs only the codec
 
             count = resolve_workers(workers)
             if count > 1 or executor is not None:
@@ -162,13 +162,13 @@ class _WorkerCoder:
     and written in order by *frames* (as :class:`~sigmalang.StreamingEncoder` does)."""
 
     def __init__(self, frames: FrameWriter, workers: int, executor: Executor | None, shared_context: bool):
-        from . import parallel
+        from . import _parallel
         from ._jobs import encode_job, encode_options, encode_run_job
 
         self.frames = frames
         self.workers = workers
-        self.given = parallel.own_futures(executor)
-        width = (parallel.executor_workers(executor) if executor is not None else None) or workers
+        self.given = _parallel.own_futures(executor)
+        width = (_parallel.executor_workers(executor) if executor is not None else None) or workers
         book = frames.codebook
         # Our own pool's warm-up installs the book in each worker; jobs then name it by its id.
         ref: Codebook | bytes | None = book.id if book is not None and executor is None else book
@@ -176,7 +176,7 @@ class _WorkerCoder:
         options = encode_options(frames.level, ref, frames.form)
         self.job = functools.partial(encode_run_job if shared_context else encode_job, **options)
         self.max_in_flight = width if shared_context else 2 * width
-        self._window: Any = None  # parallel.OrderedWindow, made with the pool at the first chunk
+        self._window: Any = None  # _parallel.OrderedWindow, made with the pool at the first chunk
         self._stop: weakref.finalize[Any, Any] | None = None
         self._run: list[Chunk] = []
         self._next = Chunk(0, 0, b"", False)
@@ -214,18 +214,18 @@ class _WorkerCoder:
 
     def _started(self) -> Any:
         if self._window is None:
-            from . import parallel
+            from . import _parallel
             from ._jobs import WARM_UP_TEXT, warm_up
 
             executor = self.given
             if executor is None:
                 book = self.frames.codebook
-                executor = parallel.worker_pool(
+                executor = _parallel.worker_pool(
                     self.workers, functools.partial(warm_up, WARM_UP_TEXT, self.frames.level, book, self.frames.form)
                 )
-                self._stop = weakref.finalize(self, parallel.stop_pool, executor, kill=True)
+                self._stop = weakref.finalize(self, _parallel.stop_pool, executor, kill=True)
             describe = _run_name if self.runs else _chunk_name
-            self._window = parallel.OrderedWindow(self.job, executor, self.max_in_flight, describe)
+            self._window = _parallel.OrderedWindow(self.job, executor, self.max_in_flight, describe)
         return self._window
 
     def stop(self, *, kill: bool) -> None:
@@ -233,7 +233,7 @@ class _WorkerCoder:
         if self._window is not None and kill:
             self._window.cancel()
         if self._stop is not None and self._stop.detach() is not None:
-            from .parallel import stop_pool
+            from ._parallel import stop_pool
 
             stop_pool(self._window.executor, kill=kill)
 

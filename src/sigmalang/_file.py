@@ -12,13 +12,13 @@ import os
 from collections.abc import Callable
 from typing import IO, Any, BinaryIO, cast
 
+from ._codec import DEFAULT_LEVEL
+from ._compressor import CodebookArg, SigmaCompressor
+from ._container import content_digest
+from ._errors import SigmaFormatError
 from ._frames import FrameReader
+from ._index import SeekTable
 from ._levels import AUTO
-from .codec import DEFAULT_LEVEL
-from .compressor import CodebookArg, SigmaCompressor
-from .container import content_digest
-from .errors import SigmaFormatError
-from .index import SeekTable
 from .semantic.codebook import Codebook, as_codebook
 
 __all__ = ["SigmaFile", "open"]

@@ -21,7 +21,7 @@ import enum
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .errors import SigmaFormatError, SigmaTruncatedError
+from ._errors import SigmaFormatError, SigmaTruncatedError
 from .primitives import GlyphType
 
 __all__ = [
@@ -131,7 +131,7 @@ def encode_header(gtype: GlyphType, primitive: int, flag: bool = False) -> bytes
 def encode_record(gtype: GlyphType, primitive: int, payload: bytes, flag: bool = False) -> bytes:
     """Return the full record: header, payload length, *payload*."""
     if len(payload) > MAX_PAYLOAD:
-        raise ValueError(f"glyph payload of {len(payload)} bytes exceeds {MAX_PAYLOAD}")
+        raise ValueError(f"record payload of {len(payload)} bytes exceeds {MAX_PAYLOAD}")
     return encode_header(gtype, primitive, flag) + encode_varint(len(payload)) + payload
 
 
@@ -233,7 +233,7 @@ class BoundaryHandler:
         gtype, primitive, flag, length, at = prefix
         if length > self.max_payload:
             raise SigmaFormatError(
-                f"glyph payload length {length} exceeds the limit of {self.max_payload}",
+                f"record payload length {length} exceeds the limit of {self.max_payload}",
                 offset=self.offset,
             )
         end = at + length
@@ -276,6 +276,6 @@ class BoundaryHandler:
         """Raise :class:`SigmaTruncatedError` if a record was started but not finished."""
         if self.buffered:
             raise SigmaTruncatedError(
-                f"stream ends inside a glyph record ({self.buffered} bytes of it present)",
+                f"stream ends inside a record ({self.buffered} bytes of it present)",
                 offset=self.offset,
             )

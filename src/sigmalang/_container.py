@@ -8,7 +8,7 @@ Everything here is pure: :class:`StreamAssembler` returns the bytes to write and
 :class:`StreamParser` takes bytes in slices of any size and hands back headers, frames and the end
 of the stream; the checks every reader runs on frames and indexes are here too. Each record's own
 fields and CRC32C are :mod:`sigmalang._stream_records` (its names are importable from here).
-Neither decodes chunk contents (that is :mod:`sigmalang.codec`) nor touches files.
+Neither decodes chunk contents (that is :mod:`sigmalang._codec`) nor touches files.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from . import primitives as P
+from ._errors import SigmaCodebookError, SigmaFormatError, SigmaTruncatedError
 from ._stream_records import (
     CHECKSUM_SIZE,
     FRAME_OVERHEAD,
@@ -33,8 +34,7 @@ from ._stream_records import (
     filters_limit,
 )
 from ._stream_records import FLAG_SHARED_CONTEXT as FLAG_SHARED_CONTEXT  # still importable from here
-from .errors import SigmaCodebookError, SigmaFormatError, SigmaTruncatedError
-from .glyph import BoundaryHandler, Record
+from ._wire import BoundaryHandler, Record
 from .primitives import GlyphType
 
 __all__ = [
@@ -146,7 +146,7 @@ def check_frame_record(record: Record, number: int) -> None:
     """Raise unless *record*, found where frame *number* belongs, is a frame record."""
     if record.primitive != P.FRAME or record.type != GlyphType.COMPOSITE:
         raise SigmaFormatError(
-            f"unexpected glyph {P.by_id(record.primitive)} in the frame sequence", frame=number, offset=record.offset
+            f"unexpected record {P.by_id(record.primitive)} in the frame sequence", frame=number, offset=record.offset
         )
 
 
