@@ -27,9 +27,10 @@ import time
 from pathlib import Path
 
 import sigmalang
-from sigmalang._codec import LONG_TRANSFORMS, FrameContext
+from sigmalang._codec import LONG_TRANSFORMS
 from sigmalang._compressor import SigmaCompressor
 from sigmalang._container import Frame, StreamParser
+from sigmalang._frames import FrameContext
 from sigmalang._longrange import MIN_MATCH, Matcher
 
 CORPUS = Path(os.environ.get("SIGMALANG_CORPUS", "corpus"))

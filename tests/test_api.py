@@ -181,7 +181,7 @@ def test_shared_context_memory_estimate_counts_context_and_runs():
     """A shared-context stream keeps its history and long-range source on top of a one-worker
     run; encoding with workers holds whole runs of RESET_INTERVAL chunks, in the parent and in each
     worker, so it grows with the chunk size times the run length; decoding uses no workers."""
-    from sigmalang._codec import RESET_INTERVAL
+    from sigmalang._frames import RESET_INTERVAL
     from sigmalang._longrange import LONG_WINDOW
 
     chunk = 1 << 20

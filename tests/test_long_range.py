@@ -15,15 +15,10 @@ import sigmalang
 from conftest import map_stream
 from sigmalang import SigmaDecompressor, SigmaFormatError, StreamingDecoder, StreamingEncoder
 from sigmalang._backends import STORE
-from sigmalang._codec import (
-    LONG_TRANSFORMS,
-    RESET_INTERVAL,
-    TRANSFORM_LONG_LITERAL,
-    FrameContext,
-    decode_frame,
-)
+from sigmalang._codec import LONG_TRANSFORMS, TRANSFORM_LONG_LITERAL
 from sigmalang._compressor import SigmaCompressor
 from sigmalang._container import Frame, StreamParser
+from sigmalang._frames import RESET_INTERVAL, FrameContext, decode_frame
 from sigmalang._index import SeekTable
 from sigmalang._levels import LEVELS, TRANSFORM_SEMANTIC
 from sigmalang._longrange import MIN_MATCH, Matcher, cut, encode_list, parse_list

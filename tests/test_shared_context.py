@@ -18,9 +18,10 @@ import sigmalang
 from conftest import map_stream
 from sigmalang import SigmaDecompressor, SigmaFormatError, SigmaTruncatedError, StreamingDecoder, StreamingEncoder
 from sigmalang._backends import PpmdBackend, ZstdBackend
-from sigmalang._codec import MAX_CONTEXT, RESET_INTERVAL, FrameContext, decode_frame, encode_chunk
+from sigmalang._codec import encode_chunk
 from sigmalang._container import FLAG_SHARED_CONTEXT, StreamParser
 from sigmalang._container import Frame as FrameRecord
+from sigmalang._frames import MAX_CONTEXT, RESET_INTERVAL, FrameContext, decode_frame
 from sigmalang._index import SeekTable
 from sigmalang._recover import scan
 from sigmalang.cli import main

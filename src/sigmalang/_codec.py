@@ -12,7 +12,6 @@ backend payload decoding to the glyph code of :mod:`sigmalang.semantic` (docs/FO
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -70,31 +69,6 @@ __all__ = [
     "line_window",
     "max_code_size",
 ]
-
-# Names that moved to the frames layer and the worker jobs, still importable from here. They are
-# looked up on first use: those modules import this one.
-_MOVED = {
-    "CONTEXT_WINDOW": "_frames",
-    "FrameContext": "_frames",
-    "LONG_SURE": "_frames",
-    "LONG_TRY": "_frames",
-    "MAX_CONTEXT": "_frames",
-    "RESET_INTERVAL": "_frames",
-    "decode_frame": "_frames",
-    "decode_frame_code": "_frames",
-    "BookRef": "_jobs",
-    "decode_job": "_jobs",
-    "encode_job": "_jobs",
-    "encode_run_job": "_jobs",
-    "install_codebook": "_jobs",
-    "warm_up": "_jobs",
-}
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _MOVED:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f".{_MOVED[name]}", __package__), name)
 
 
 class ChunkDecodeError(Exception):
