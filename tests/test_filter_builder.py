@@ -135,13 +135,15 @@ chunk_text = st.lists(pieces, max_size=40).map(b"".join)
     slice_=st.integers(1, 9),
     tail=st.sampled_from([3, 40, 1 << 20]),
     block=st.sampled_from([1, 3, 1 << 16]),
+    bitmap=st.sampled_from([1, 1 << 20]),
 )
 def test_same_bytes_as_the_plain_builder(
-    chunks: list[bytes], sizes: list[int], version: int, slice_: int, tail: int, block: int
+    chunks: list[bytes], sizes: list[int], version: int, slice_: int, tail: int, block: int, bitmap: int
 ) -> None:
     """Slices of a few bytes, tiny merge and Bloom blocks and long words of a few bytes cross
-    every seam the bounded builder has; a short line tail limit leaves some frames unfiltered."""
-    small = {"SLICE": slice_, "MERGE_AT": block, "LONG_WORD": block}
+    every seam the bounded builder has; a short line tail limit leaves some frames unfiltered; pieces
+    gather their trigrams in the bitmap or slice by slice."""
+    small = {"SLICE": slice_, "MERGE_AT": block, "LONG_WORD": block, "BITMAP_AT": bitmap}
     with (
         patched(_filters, MAX_LINE_TAIL=tail, BLOOM_BLOCK=block),
         patched(_filter_items, **small),
@@ -163,10 +165,11 @@ def test_stream_bytes_are_those_of_the_plain_builder() -> None:
 
 def test_memory_does_not_grow_with_the_chunk() -> None:
     """Building a 4 MiB chunk's filter takes a few MiB besides the chunk (the builder that held
-    every item at once took about 80 MiB), no more than a chunk a sixteenth of its size."""
+    every item at once took about 80 MiB), no more than a chunk a quarter of its size (both gather
+    their trigrams in the bitmap; shorter pieces take less)."""
     prose = (FIXTURES / "dickens-64k.txt").read_bytes()
     peaks = []
-    for size in (256 << 10, 4 << 20):
+    for size in (1 << 20, 4 << 20):
         chunk = (prose * (size // len(prose) + 1))[:size]
         builder = FilterBuilder()
         tracemalloc.start()

@@ -14,6 +14,7 @@ KIND_WORD = 1  # hashed as b"\x01" + word
 KIND_TRIGRAM = 2  # hashed as b"\x02" + three bytes
 SLICE = 64 << 10  # text is read this much at a time: the memory for items does not grow with a chunk
 LONG_WORD = 64  # a longer word is hashed alone
+BITMAP_AT = 1 << 20  # a piece this long gathers its trigrams in a bitmap
 MERGE_AT = 1 << 16  # hashes gathered before they are first merged (sorted, duplicates dropped)
 
 _WORD_BYTES = b"abcdefghijklmnopqrstuvwxyz0123456789_"
@@ -153,9 +154,12 @@ class _Items:
     a line feed or a digit), the text ASCII-lowercased.
 
     Memory stays small whatever the text's length: the text is read in slices of SLICE bytes,
-    trigrams are marked in a bitmap of all 2^24 codes (2 MiB) and hashed once each at the end of a
-    piece, words are hashed a slice at a time. A slice's last two bytes and its unfinished word
-    carry over to the next slice, so the items are those of the text read whole.
+    words are hashed a slice at a time, and so are the distinct trigrams of a short piece; a piece of
+    BITMAP_AT bytes or more marks its trigrams in a bitmap of all 2^24 codes (2 MiB) instead and
+    hashes each once at its end (scanning the bitmap costs about as much as hashing 1 MiB of text
+    slice by slice, so short pieces, such as small chunks, do without it). A slice's last two bytes
+    and its unfinished word carry over to the next slice, so the items are those of the text read
+    whole.
     """
 
     def __init__(self) -> None:
@@ -166,13 +170,18 @@ class _Items:
     def feed(self, text: bytes | memoryview) -> None:
         import numpy as np  # not at import: worker processes need no numpy
 
-        trigrams = np.zeros(1 << 21, dtype=np.uint8)  # bit c: trigram code c seen in this piece
         view = memoryview(text)
+        trigrams = np.zeros(1 << 21, dtype=np.uint8) if len(view) >= BITMAP_AT else None  # bit c: code c
         for start in range(0, len(view), SLICE):
             lowered = bytes(view[start : start + SLICE]).lower()
-            self._mark_trigrams(trigrams, lowered)
+            codes = self._trigram_codes(lowered)
+            if trigrams is None:
+                self._hashes.add(_trigram_hashes(_distinct_sorted(codes)))
+            else:
+                _set_bits(trigrams, codes)
             self._add_words(lowered.translate(_NON_WORD_TO_SPACE))
-        self._hash_trigrams(trigrams)
+        if trigrams is not None:
+            self._hash_trigrams(trigrams)
 
     def end_word(self) -> None:
         """Count the word the text so far ends in as a word (as if the text ended here); text
@@ -187,20 +196,23 @@ class _Items:
         self.end_word()
         return self._hashes.sorted()
 
-    def _mark_trigrams(self, trigrams: np.ndarray, lowered: bytes) -> None:
+    def _trigram_codes(self, lowered: bytes) -> np.ndarray:
+        """The 24-bit codes of a slice's trigrams without a line feed or a digit (with the two
+        bytes before the slice), repeats included."""
         import numpy as np  # not at import: worker processes need no numpy
 
         text = self._last + lowered
         self._last = text[-2:]
         a = np.frombuffer(text, dtype=np.uint8)
         if len(a) < 3:
-            return
+            return np.zeros(0, dtype=np.int32)
         usable = (a != _LF) & ((a < 0x30) | (a > 0x39))
         keep = usable[:-2] & usable[1:-1] & usable[2:]
         codes = a[:-2].astype(np.int32) << 16
         codes |= a[1:-1].astype(np.int32) << 8
         codes |= a[2:]
-        _set_bits(trigrams, codes[keep])
+        kept: np.ndarray = codes[keep]
+        return kept
 
     def _hash_trigrams(self, trigrams: np.ndarray) -> None:
         """Hash the trigrams marked in *trigrams*, a block of the bitmap at a time."""
