@@ -322,7 +322,7 @@ def test_a_long_log_chunk_is_coded_the_way_a_sample_of_its_lines_codes_smaller()
 def test_level_9_codes_a_long_log_chunk_both_ways_in_full(monkeypatch: pytest.MonkeyPatch) -> None:
     """Level 9 judges a long chunk of log lines on all of it, not on a sample: the full chunk is
     coded as records and as bytes, no piece is coded, and the smaller body is kept."""
-    data = service_log(9000)
+    data = service_log(3300)
     assert len(data) > 2 * _codec.RECORDS_PROBE
     spec = _codec.level_spec(9)
     coded: list[tuple[str, int]] = []
