@@ -124,6 +124,25 @@ def test_versions_1_to_3_still_decode(data: bytes) -> None:
     assert _records.encode(data) == records_reference.encode(data, version=4)
 
 
+def test_repeats_of_a_long_entry_beyond_the_chunk_are_refused_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A small code whose repeats would fill in far more bytes than the chunk holds (a column in
+    difference mode, then a long entry after '"' repeated by many empty entries, each of which
+    reading would copy) is refused before any entry is read."""
+    lines = 20_000
+    table = b"x\x00\n"
+    entries = b"1000\n1001\n" + b'"' + b"y" * 1_000_000 + b"\n" + b"\n" * (lines - 3)
+    code = b"\x04" + _records.encode_varint(lines) + _records.encode_varint(len(table))
+    code += _records.encode_varint(lines) + table + b"\x00" * lines + entries
+
+    def read(entries: list[bytes], clocks: bool) -> list[bytes]:
+        raise AssertionError("the entries were read")
+
+    monkeypatch.setattr(_records, "_column_tokens", read)
+    for call in (lambda: _records.decode(code, 4 * lines), lambda: _records.describe(code, 4 * lines)):
+        with pytest.raises(_records.RecordsError, match="more than"):
+            call()
+
+
 def test_a_long_value_that_repeats_is_written_empty() -> None:
     """Version 4: an entry of eight bytes or more equal to the one before it in its column is
     written as an empty entry; shorter ones are written out."""
@@ -141,7 +160,7 @@ def test_clocks_are_one_field_written_as_differences_of_their_time_of_day() -> N
     data = b"\n".join(lines)
     code = _records.encode(data)
     assert _records.decode(code, len(data)) == data
-    templates, columns, _ = _records.describe(code)
+    templates, columns, _ = _records.describe(code, len(data))
     assert any(t == b"<*> worker <*> done" for t, _ in templates)  # the clock is one field
     assert columns[0][1] == "clock" and columns[0][2] == len(lines)
     assert b"1007\n" in code  # one second and 7 thousandths later, as a difference
@@ -286,13 +305,13 @@ def test_inspect_without_the_model_shows_the_record_code_only() -> None:
 @given(st.one_of(log_lines(), st.binary(max_size=600)))
 def test_describe_puts_every_byte_of_the_code_in_one_section_and_at_most_one_column(data: bytes) -> None:
     code = _records.encode(data)
-    _, columns, sections = _records.describe(code, range(len(code) + 1))  # each byte costs 1
+    _, columns, sections = _records.describe(code, len(data), range(len(code) + 1))  # each byte costs 1
     head = sections[0][2] - sections[0][1]  # the version and lengths, counted with the table's cost
     assert 3 <= head <= 15 and sum(size for _, size, _ in sections) == len(code) - head
     assert sum(cost for _, _, cost in sections) == len(code)
     assert all(cost == size for _, _, _, size, cost in columns)
     assert sum(size for *_, size, _ in columns) == sections[2][1]
-    assert all(column[4] == -1 for column in _records.describe(code)[1])
+    assert all(column[4] == -1 for column in _records.describe(code, len(data))[1])
 
 
 @settings(max_examples=30, deadline=None)
@@ -424,7 +443,7 @@ def test_quoted_values_are_fields_and_keys_stay_in_the_template() -> None:
     lines += [b'127.0.0.1 - - "GET /a/b HTTP/1.1" 200 "Mozilla/5.0 (X11)"', b'odd "unpaired quote 12']
     data = b"\n".join(lines)
     assert _records.decode(_records.encode(data), len(data)) == data
-    templates = _records.describe(_records.encode(data))[0]
+    templates = _records.describe(_records.encode(data), len(data))[0]
     shown = [t for t, _ in templates]
     assert b'{"level":<*>,"time":<*>,"msg":"<*>","url":"<*>","tags":""}' in shown
     assert b'<*> - - "<*>" <*> "<*>"' in shown

@@ -250,7 +250,7 @@ def _parsed(token: bytes, clocks: bool) -> tuple[int, int]:
     (:func:`_clock`), else (0, -1). A number's shape is ``decimals << 8 | width``: the digits after
     the point, and the token's length if it is zero-padded, else 0. Every number and clock is spelt
     as :func:`_spell` spells its value and shape."""
-    if token.isdigit() and len(token) <= 18:
+    if len(token) <= 18 and token.isdigit():
         return int(token), (len(token) if token[0] == 0x30 and len(token) > 1 else 0)
     found = _NUMBER.match(token)
     if found is None:
@@ -324,7 +324,7 @@ def decode(code: bytes, size: int) -> bytes:
     if n_lines == 0 or size + 1 < n_lines:
         raise RecordsError(f"{n_lines} lines cannot make {size} bytes")
     values = _column_values(code, start, template_columns, line_ids, columns)
-    nexts = [iter(_column_tokens(entries, code[0] >= 3)).__next__ for entries in _filled_in(code, values)]
+    nexts = [iter(_column_tokens(entries, code[0] >= 3)).__next__ for entries in _filled_in(code, values, size)]
     # Each template as a %-format of its constant text: a line is then joined in one step.
     formats = [b"%s".join(piece.replace(b"%", b"%%") for piece in t) for t in templates]
     lines = []
@@ -343,13 +343,14 @@ def decode(code: bytes, size: int) -> bytes:
 Described = tuple[list[tuple[bytes, int]], list[tuple[bytes, str, int, int, int]], list[tuple[str, int, int]]]
 
 
-def describe(code: bytes, spent: Sequence[int] | None = None) -> Described:
+def describe(code: bytes, size: int, spent: Sequence[int] | None = None) -> Described:
     """What a record code holds, for ``sigmalang inspect``: each template (its constant text with
     ``<*>`` for each field) with its line count; each column (the template text up to it, its kind,
     its values, its bytes in the code and what they cost the model); and the code's sections (the
     template table, the template ids, the columns) with their bytes and cost. Templates and columns
     are in order of first use. A cost is what the model spent on the bytes, from *spent* (what it
-    had spent before each byte of the code and after the last, in any unit), or -1 without it."""
+    had spent before each byte of the code and after the last, in any unit), or -1 without it.
+    *size* is the frame's original size (the code is refused if its values could not fit it)."""
     n_lines, templates, line_ids, start = parse(code)
     columns = _Columns()
     template_columns = [columns.of(t) for t in templates]
@@ -373,7 +374,8 @@ def describe(code: bytes, spent: Sequence[int] | None = None) -> Described:
         spans[column] = at
         at += sum(len(e) + 1 for e in values[column])
     out = []
-    for column, (label, entries, filled) in enumerate(zip(labels, values, _filled_in(code, values), strict=True)):
+    filled_in = _filled_in(code, values, size)
+    for column, (label, entries, filled) in enumerate(zip(labels, values, filled_in, strict=True)):
         shapes = [_parsed(token, code[0] >= 3)[1] for token in _column_tokens(filled, code[0] >= 3)]
         numbers = sum(1 for shape in shapes if shape >= 0)
         kind = "number" if numbers == len(entries) else ("text" if not numbers else "mixed")
@@ -423,9 +425,20 @@ def _column_values(
     return values
 
 
-def _filled_in(code: bytes, values: list[list[bytes]]) -> list[list[bytes]]:
-    """Each column's entries with repeats filled in (version 4; earlier versions have none)."""
-    return [_repeats_filled_in(entries) for entries in values] if code[0] >= 4 else values
+def _filled_in(code: bytes, values: list[list[bytes]], size: int) -> list[list[bytes]]:
+    """Each column's entries with repeats filled in (version 4; earlier versions have none).
+
+    Every value is in the decoded chunk, and an entry is at most one byte longer than its value or
+    a difference of at most 20 bytes: entries that add up to more than *size* + 20 per entry come
+    from no encoder, and reading them (a long entry repeated many times) would take time out of
+    all proportion to the code, so they are refused here."""
+    if code[0] < 4:
+        return values
+    filled = [_repeats_filled_in(entries) for entries in values]
+    count = sum(len(entries) for entries in filled)
+    if sum(len(entry) for entries in filled for entry in entries) > size + 20 * count:
+        raise RecordsError(f"records decode to more than {size} bytes")
+    return filled
 
 
 def _column_tokens(entries: list[bytes], clocks: bool) -> list[bytes]:

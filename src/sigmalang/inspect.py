@@ -307,7 +307,7 @@ class _Inspector:
 
             spent = np.concatenate(([0], np.cumsum(costs, dtype=np.int64)))
         try:
-            templates, columns, sections = _records.describe(code, spent)
+            templates, columns, sections = _records.describe(code, frame.original_size, spent)
         except _records.RecordsError as exc:
             raise _damaged(frame, str(exc)) from None
         r = self.report
