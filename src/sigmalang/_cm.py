@@ -312,7 +312,7 @@ def code(
             STATE_NEXT.ravel(),  # row s, column y at 2 s + y
             _STATE_PRIORITY,
             _RATE,
-            np.zeros(7 * N_HASHED, dtype=np.int64),
+            np.zeros(9 * N_HASHED, dtype=np.int64),
             np.full(256 + 64, 1 << 31, dtype=np.uint32),
             np.zeros(N_INPUTS, dtype=np.int32),
             COST_OF,

@@ -42,7 +42,21 @@ from ._cm import (
     STATE_MAP_LIMIT,
     THIRD_SETS,
 )
-from ._cm_ops import _clamp_logit, _clamp_weight, _dot, _hash, _ix, _prefetch, _slot_hashes, _train, _update
+from ._cm_ops import (
+    _clamp_logit,
+    _clamp_weight,
+    _contexts,
+    _dot,
+    _find_slots,
+    _hash,
+    _histories,
+    _ix,
+    _look_ahead,
+    _prefetch,
+    _slot_hashes,
+    _train,
+    _update,
+)
 
 # --- the kernel ---------------------------------------------------------------------------------
 
@@ -221,6 +235,9 @@ def _model(
     hashes = scratch[5 * N_HASHED : 6 * N_HASHED]  # each component's slot hash for this nibble
     # x: the mixer inputs (stretched: |x| < 2^11)
     st = scratch[6 * N_HASHED : 7 * N_HASHED]  # byte offset in slots of each hashed component's state
+    # The next byte's context hashes, computed at bit 7 for both values the byte can end with (so
+    # that their slot groups can be requested early), then taken at the byte boundary.
+    ahead = scratch[7 * N_HASHED : 9 * N_HASHED]
     st1 = 0  # index in t1 of the order-1 state
     st2 = 0  # index in t2 of the order-2 state
 
@@ -260,13 +277,11 @@ def _model(
         above = 0
         if prev_line_start + col < line_start:
             above = buf[_ix(prev_line_start + col)]
-        ctx[0] = _hash(c4 & 0xFFFFFF, 0, 3)
-        ctx[1] = _hash(c4, 0, 4)
-        ctx[2] = _hash(c4, c8 & 0xFFFF, 6)
-        ctx[3] = _hash(word, c1 if word == 0 else 0, 7)
-        ctx[4] = _hash(word, word_prev, 8)
-        ctx[5] = _hash(above | (c1 << 8), min(col, 255), 9)
-        ctx[6] = _hash(field, c1 | (above << 8), 10)
+        if pos == 0:
+            _contexts(c4, c8, word, word_prev, above, col, field, ctx)
+        else:  # computed at the last byte's bit 7 (_look_ahead)
+            for k in range(N_HASHED):
+                ctx[k] = ahead[_ix((c1 & 1) * N_HASHED + k)]
         _slot_hashes(ctx, active, n_active, full, 1, hashes, slots, slot_mask)
         # match model: follow the current match, or look the context up
         if match_len > 0 and buf[_ix(match_ptr)] == c1:
@@ -313,36 +328,39 @@ def _model(
             _prefetch(apm, a_row + 16)
             _prefetch(apm, a_row + 32)
             _prefetch(weights, ((mix_sel << 8) | c0) * N_INPUTS)
+            if bit == 7:  # the next byte's contexts, for both values this byte can end with
+                for y in range(2):
+                    _look_ahead(
+                        ((c0 << 1) | y) & 0xFF,
+                        pos,
+                        c4,
+                        c8,
+                        word,
+                        word_prev,
+                        line_start,
+                        prev_line_start,
+                        field,
+                        buf,
+                        ahead[y * N_HASHED : (y + 1) * N_HASHED],
+                        active,
+                        n_active,
+                        full,
+                        slots,
+                        slot_mask,
+                        match_table,
+                        match_mask,
+                        t2,
+                        use2,
+                    )
+            if bit == 3:  # the next nibble's slot groups, for both values of this bit: request them early
+                # (the hashes are recomputed at bit 4; the first nibble's are no longer needed)
+                _slot_hashes(ctx, active, n_active, full, c0 << 1, hashes, slots, slot_mask)
+                _slot_hashes(ctx, active, n_active, full, (c0 << 1) | 1, hashes, slots, slot_mask)
             # --- nibble boundary: find each hashed component's slot ---
             if bit == 4:
                 _slot_hashes(ctx, active, n_active, full, c0, hashes, slots, slot_mask)
             if bit == 0 or bit == 4:
-                for k in range(n_active):
-                    # Byte offsets of slots b, b ^ 1 and b ^ 2 (one 64-byte group).
-                    h = hashes[k]
-                    check = h >> 24
-                    g0 = (h & slot_mask) << 4
-                    g1 = g0 ^ 16
-                    g2 = g0 ^ 32
-                    if slots[_ix(g0)] == check:
-                        at = g0
-                    elif slots[_ix(g1)] == check:
-                        at = g1
-                    elif slots[_ix(g2)] == check:
-                        at = g2
-                    else:  # replace the first of lowest priority
-                        at = g0
-                        low = priority[_ix(slots[_ix(g0 + 1)])]
-                        pr = priority[_ix(slots[_ix(g1 + 1)])]
-                        if pr < low:
-                            low = pr
-                            at = g1
-                        if priority[_ix(slots[_ix(g2 + 1)])] < low:
-                            at = g2
-                        for j in range(16):
-                            slots[_ix(at + j)] = 0
-                        slots[_ix(at)] = check
-                    slot[k] = at
+                _find_slots(hashes, n_active, slots, slot_mask, priority, slot)
             node = c0 if bit < 4 else (c0 & ((1 << (bit - 4)) - 1)) | (1 << (bit - 4))
             # --- predict ---
             x[0] = stretch[_ix(t0[_ix(c0)] >> 20)]
@@ -475,18 +493,9 @@ def _model(
         # --- after the byte: histories ---
         c8 = ((c8 << 8) | (c4 >> 24)) & 0xFFFFFFFF
         c4 = ((c4 << 8) | byte) & 0xFFFFFFFF
-        lower = byte | 32
-        if 97 <= lower <= 122 or byte >= 128:
-            word = _hash(word, lower, 12)
-        elif word != 0:
-            word_prev = word
-            word = 0
-        if byte == 10:
-            prev_line_start = line_start
-            line_start = pos + 1
-            field = 0
-        elif byte == 32 or byte == 9 or byte == 44 or byte == 59 or byte == 124:
-            field += 1
+        word, word_prev, line_start, prev_line_start, field = _histories(
+            byte, pos, word, word_prev, line_start, prev_line_start, field
+        )
     if decoding:
         if n_in != payload.shape[0] or xv != x1:
             return -2

@@ -128,6 +128,123 @@ def _slot_hashes(
 
 
 @njit(cache=True, inline="always")
+def _contexts(c4: int, c8: int, word: int, word_prev: int, above: int, col: int, field: int, ctx: np.ndarray) -> None:
+    """The hashed components' contexts for the next byte (docs/FORMAT.md §7.2), into ctx[0:7]: c4 and
+    c8 are the last eight bytes, *above* the byte above in the previous line, at column *col*."""
+    c1 = c4 & 0xFF
+    ctx[0] = _hash(c4 & 0xFFFFFF, 0, 3)
+    ctx[1] = _hash(c4, 0, 4)
+    ctx[2] = _hash(c4, c8 & 0xFFFF, 6)
+    ctx[3] = _hash(word, c1 if word == 0 else 0, 7)
+    ctx[4] = _hash(word, word_prev, 8)
+    ctx[5] = _hash(above | (c1 << 8), min(col, 255), 9)
+    ctx[6] = _hash(field, c1 | (above << 8), 10)
+
+
+@njit(cache=True, inline="always")
+def _histories(
+    byte: int, pos: int, word: int, word_prev: int, line_start: int, prev_line_start: int, field: int
+) -> tuple[int, int, int, int, int]:
+    """The word and line histories after *byte*, at *pos*: (word, word_prev, line_start,
+    prev_line_start, field)."""
+    lower = byte | 32
+    if 97 <= lower <= 122 or byte >= 128:
+        word = _hash(word, lower, 12)
+    elif word != 0:
+        word_prev = word
+        word = 0
+    if byte == 10:
+        prev_line_start = line_start
+        line_start = pos + 1
+        field = 0
+    elif byte == 32 or byte == 9 or byte == 44 or byte == 59 or byte == 124:
+        field += 1
+    return word, word_prev, line_start, prev_line_start, field
+
+
+@njit(cache=True, inline="always")
+def _look_ahead(
+    byte: int,
+    pos: int,
+    c4: int,
+    c8: int,
+    word: int,
+    word_prev: int,
+    line_start: int,
+    prev_line_start: int,
+    field: int,
+    buf: np.ndarray,
+    ctx: np.ndarray,
+    active: np.ndarray,
+    n_active: int,
+    full: bool,
+    slots: np.ndarray,
+    slot_mask: int,
+    match_table: np.ndarray,
+    match_mask: int,
+    t2: np.ndarray,
+    use2: int,
+) -> None:
+    """Before the last bit of the byte at *pos*: the next byte's contexts (into ctx) if this byte
+    is *byte*, and a request for the tables they will read (the hashed slot groups of the first
+    nibble, the match table entry, and with *use2* the order-2 states). Called for both
+    values the byte can end with, so that those reads, likely cache misses, overlap the last
+    bit's work instead of stalling the next byte's first. In buf, the byte at *pos* is not yet
+    written when decoding: it is *byte* here."""
+    n4 = ((c4 << 8) | byte) & 0xFFFFFFFF
+    n8 = ((c8 << 8) | (c4 >> 24)) & 0xFFFFFFFF
+    _prefetch(match_table, _hash(n4, n8 & 0xFFFF, 11) & match_mask)
+    if use2:
+        for j in range(4):
+            _prefetch(t2, ((n4 & 0xFFFF) << 8) + j * 64)
+    word, word_prev, line_start, prev_line_start, field = _histories(
+        byte, pos, word, word_prev, line_start, prev_line_start, field
+    )
+    col = pos + 1 - line_start
+    above = 0
+    if prev_line_start + col < line_start:
+        above = byte if prev_line_start + col == pos else buf[_ix(prev_line_start + col)]
+    _contexts(n4, n8, word, word_prev, above, col, field, ctx)
+    for k in range(n_active):
+        h = _mix32((ctx[_ix(k if full else active[k])] + 0x9E3779B1) & 0xFFFFFFFF)
+        _prefetch(slots, (h & slot_mask) << 4)
+
+
+@njit(cache=True, inline="always")
+def _find_slots(
+    hashes: np.ndarray, n_active: int, slots: np.ndarray, slot_mask: int, priority: np.ndarray, slot: np.ndarray
+) -> None:
+    """Each hashed component's slot for this nibble (byte offset in *slots*, into *slot*): of the
+    slots b, b ^ 1 and b ^ 2 of its group (one 64-byte line), the one whose check byte matches,
+    else the first of lowest priority, emptied and given the check byte."""
+    for k in range(n_active):
+        h = hashes[k]
+        check = h >> 24
+        g0 = (h & slot_mask) << 4
+        g1 = g0 ^ 16
+        g2 = g0 ^ 32
+        if slots[_ix(g0)] == check:
+            at = g0
+        elif slots[_ix(g1)] == check:
+            at = g1
+        elif slots[_ix(g2)] == check:
+            at = g2
+        else:  # replace the first of lowest priority
+            at = g0
+            low = priority[_ix(slots[_ix(g0 + 1)])]
+            pr = priority[_ix(slots[_ix(g1 + 1)])]
+            if pr < low:
+                low = pr
+                at = g1
+            if priority[_ix(slots[_ix(g2 + 1)])] < low:
+                at = g2
+            for j in range(16):
+                slots[_ix(at + j)] = 0
+            slots[_ix(at)] = check
+        slot[k] = at
+
+
+@njit(cache=True, inline="always")
 def _ix(i: int) -> int:
     """A table index as an unsigned integer. Every index in the kernel is non-negative by
     construction; indexing with an unsigned value spares the negative-index wraparound numba
