@@ -11,7 +11,8 @@ random-access reader), a seek and read, ``verify``'s scan and ``recover``'s scan
 
 A case passes when every entry point either gives the same bytes as the others or raises a
 ``SigmaError``, and the scans report the stream intact exactly when the decoders accept it. Any
-other exception, disagreeing output, a case slower than ``--case-timeout`` or a worker that dies
+other exception, disagreeing output, a case that takes more than ``--case-timeout`` seconds of CPU,
+a worker that makes no progress (three times that of CPU, or thirty times of wall time) or one that dies
 (a native abort, the ``--rss-mb`` address-space cap) is a finding: its input is written to
 ``--out`` with a line in ``findings.jsonl``. Cases are numbered; case *k* of a run with ``--seed
 s`` is the same input on every machine, so ``--replay k`` runs one again in this process.
@@ -34,6 +35,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import psutil
 from fuzzlib import fix_crcs, mutate
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -177,8 +179,13 @@ def _alarm(signum: int, frame: Any) -> None:
 
 def worker(run_seed: int, first: int, last: int, progress: Path, findings: Path, case_timeout: float) -> None:
     seed_list = seeds()
-    abort_at = int(os.environ.get("SIGMALANG_FUZZ_ABORT_AT", "-1"))
-    signal.signal(signal.SIGALRM, _alarm)
+    # To check the driver: a case that aborts the worker, spins, or waits forever.
+    abort_at, spin_at, sleep_at = (
+        int(os.environ.get(f"SIGMALANG_FUZZ_{k}_AT", "-1")) for k in ("ABORT", "SPIN", "SLEEP")
+    )
+    # The limit is CPU time (ITIMER_PROF): a case that spins uses it up, while a worker kept waiting
+    # by other processes (a loaded machine, or a run under nice) does not count as slow.
+    signal.signal(signal.SIGPROF, _alarm)
     with progress.open("w") as prog, findings.open("a") as out:
         for number in range(first, last):
             prog.seek(0)
@@ -188,13 +195,17 @@ def worker(run_seed: int, first: int, last: int, progress: Path, findings: Path,
             if number == abort_at:
                 os.abort()  # to check that the driver records a native abort and goes on
             rng = random.Random(number)
-            signal.setitimer(signal.ITIMER_REAL, case_timeout)
+            signal.setitimer(signal.ITIMER_PROF, case_timeout)
             try:
+                while number == spin_at:
+                    pass
+                if number == sleep_at:
+                    time.sleep(1e6)
                 problems = check_case(data, rng)
             except CaseTimeout:
-                problems = [f"timeout: over {case_timeout} s"]
+                problems = [f"timeout: over {case_timeout} s of CPU"]
             finally:
-                signal.setitimer(signal.ITIMER_REAL, 0)
+                signal.setitimer(signal.ITIMER_PROF, 0)
             if problems:
                 out.write(json.dumps({"case": number, "problems": problems, "input": data.hex()}) + "\n")
                 out.flush()
@@ -216,7 +227,7 @@ def drive(args: argparse.Namespace) -> dict[str, Any]:
     out.mkdir(parents=True, exist_ok=True)
     findings_file = out / "findings.jsonl"
     batches = [(s, min(s + args.batch, args.cases)) for s in range(0, args.cases, args.batch)]
-    running: list[tuple[subprocess.Popen[bytes], int, int, Path, Path, float]] = []
+    running: list[tuple[subprocess.Popen[bytes], int, int, Path, Path, _Watch]] = []
     aborts = 0
     started = time.monotonic()
     done_cases = 0
@@ -228,11 +239,11 @@ def drive(args: argparse.Namespace) -> dict[str, Any]:
             command = [sys.executable, __file__, "--worker", str(args.seed), str(first), str(last)]
             command += [str(progress), str(partial), str(args.case_timeout)]
             proc = subprocess.Popen(command, preexec_fn=_limit(args.rss_mb), stderr=subprocess.PIPE)
-            running.append((proc, first, last, progress, partial, time.monotonic()))
+            running.append((proc, first, last, progress, partial, _Watch(proc, progress, args.case_timeout * 3)))
         time.sleep(0.2)
         for item in list(running):
-            proc, first, last, progress, partial, since = item
-            stuck = proc.poll() is None and _stuck(progress, args.case_timeout * 3)
+            proc, first, last, progress, partial, watch = item
+            stuck = proc.poll() is None and watch.stuck()
             if proc.poll() is None and not stuck:
                 continue
             if stuck:
@@ -272,11 +283,28 @@ def drive(args: argparse.Namespace) -> dict[str, Any]:
     return summary
 
 
-def _stuck(progress: Path, limit: float) -> bool:
-    try:
-        return time.time() - progress.stat().st_mtime > limit
-    except FileNotFoundError:
-        return False
+class _Watch:
+    """Whether a worker is stuck: no new case for *limit* seconds of its CPU time (it spins), or for
+    WAIT_FACTOR times that of wall time (it waits on something). CPU time rather than wall time,
+    so that a worker that other processes keep from running is not taken for a hung one."""
+
+    WAIT_FACTOR = 30
+
+    def __init__(self, proc: subprocess.Popen[bytes], progress: Path, limit: float):
+        self.proc, self.progress, self.limit = proc, progress, limit
+        self.mark: tuple[float, float, float] | None = None  # progress mtime, CPU and wall time then
+
+    def stuck(self) -> bool:
+        try:
+            mtime = self.progress.stat().st_mtime
+            times = psutil.Process(self.proc.pid).cpu_times()
+        except (FileNotFoundError, psutil.Error):
+            return False  # not started its cases yet, or already ended
+        cpu, now = times.user + times.system, time.monotonic()
+        if self.mark is None or self.mark[0] != mtime:
+            self.mark = (mtime, cpu, now)
+            return False
+        return cpu - self.mark[1] > self.limit or now - self.mark[2] > self.WAIT_FACTOR * self.limit
 
 
 def main(argv: list[str] | None = None) -> int:

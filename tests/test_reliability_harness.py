@@ -42,3 +42,17 @@ def test_an_aborting_worker_is_recorded_and_the_run_goes_on(tmp_path: Path) -> N
         [sys.executable, str(HARNESS), "--replay", "5"], capture_output=True, text=True, timeout=300
     )
     assert json.loads(replay.stdout)["size"] == len(bytes.fromhex(finding["input"]))
+
+
+@pytest.mark.slow
+def test_a_spinning_case_is_a_timeout_and_a_waiting_worker_a_hang(tmp_path: Path) -> None:
+    # Limits count CPU time for a case that spins, wall time (thirty times longer) for one that waits.
+    env = dict(os.environ, SIGMALANG_FUZZ_SPIN_AT="2", SIGMALANG_FUZZ_SLEEP_AT="6")
+    done = _run(tmp_path, "--cases", "10", "--batch", "10", "--case-timeout", "0.2", env=env)
+    summary = json.loads(done.stdout)
+    assert done.returncode == 1
+    findings = {
+        f["case"]: f["problems"] for f in map(json.loads, (tmp_path / "findings.jsonl").read_text().splitlines())
+    }
+    assert findings == {2: ["timeout: over 0.2 s of CPU"], 6: ["hang"]}
+    assert summary["cases"] == 10 and summary["aborts"] == 1
