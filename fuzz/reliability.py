@@ -278,6 +278,8 @@ def drive(args: argparse.Namespace) -> dict[str, Any]:
         "findings": len(findings),
         "aborts": aborts,
         "seed": args.seed,
+        # the largest resident set of any worker (seeds, models and every decoder's buffers)
+        "peak_worker_rss_mib": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1),
     }
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     return summary
