@@ -237,6 +237,51 @@ def test_ppmd_encoders_leave_no_native_memory_behind() -> None:
     assert grown < 200 * 1024, f"{grown / 200:.0f} bytes left behind per encoder"
 
 
+def test_ppmd_decoders_leave_no_native_memory_behind() -> None:
+    """pyppmd 1.3.1 copies the input a decoder leaves unread (the runway of zero bytes the backend
+    adds after each stream, 64 KiB) into a block it never frees: a process grew by 64 KiB per PPMd
+    frame it decoded. _pyppmd frees it: the memory traced after many decodings must not grow with
+    their number, valid or damaged."""
+    import tracemalloc
+
+    from sigmalang import _pyppmd
+
+    backend = PpmdBackend(4, 1)
+    data = b"the quick brown fox jumps over the lazy dog\n" * 50
+    payload = backend.encode(data)
+    damaged = payload[:20] + bytes([payload[20] ^ 0x55]) + payload[21:]
+    backend.decode(payload, len(data))  # probes, caches
+    assert _pyppmd.reclaim_input_enabled()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for _ in range(100):
+            assert backend.decode(payload, len(data)) == data
+            with pytest.raises(BackendError):
+                backend.decode(damaged, len(data))
+        grown = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert grown < 200 * 1024, f"{grown / 200:.0f} bytes left behind per decoder"
+
+
+def test_a_decoders_input_is_not_freed_while_the_decoder_lives() -> None:
+    import pyppmd
+
+    from sigmalang import _pyppmd
+
+    data = b"abracadabra " * 1000
+    payload = PpmdBackend(6, 4).encode(data)
+    decoder = pyppmd.Ppmd7Decoder(6, 4 << 20)
+    assert decoder.decode(payload[2:] + bytes(1000), 100) == data[:100]  # the rest stays unread
+    address = _pyppmd.decoder_input(decoder)
+    assert address is not None
+    alias = decoder
+    _pyppmd.reclaim_input(address, sys.getrefcount(decoder))  # 3 references: must not free
+    assert alias.decode(b"", len(data) - 100) == data[100:]
+    assert _pyppmd.decoder_input(object()) is None
+
+
 def test_ppmd_state_is_only_trusted_when_its_fields_match() -> None:
     import pyppmd
 

@@ -217,6 +217,11 @@ class PpmdBackend:
             return out, False
         finally:
             _drain(decoder)
+            unread = _pyppmd.decoder_input(decoder)  # what pyppmd keeps of the runway and never frees
+            del access
+            references = sys.getrefcount(decoder)
+            del decoder
+            _pyppmd.reclaim_input(unread, references)
 
     @staticmethod
     def _parameters(data: bytes, primed: bool = False) -> tuple[int, int, bool, int]:

@@ -20,6 +20,12 @@ This module frees the two blocks after the encoder is gone, and only when it is 
 Anything unexpected turns the reclaim off for that encoder or the process and the leak simply
 stays; nothing else changes. The regression test is ``tests/test_backends.py`` (encoder leak).
 
+A ``Ppmd7Decoder`` leaks too: the input a call leaves unread is copied into a block its
+deallocator never frees. The backend gives each decoder its stream followed by a runway of zero
+bytes (:mod:`sigmalang._backend_ppmd`), so that block held the runway, 64 KiB per PPMd frame
+decoded. :func:`decoder_input` and :func:`reclaim_input` free it the same way, after a probe
+(:func:`reclaim_input_enabled`) has seen, with :mod:`tracemalloc`, that a deleted decoder leaves it.
+
 It also reaches the two range coders, which pyppmd's API does not expose (docs/FORMAT.md §7.3,
 §7.5; docs/ppmd.md):
 
@@ -48,9 +54,12 @@ __all__ = [
     "DecoderAccess",
     "coders_enabled",
     "decoder_access",
+    "decoder_input",
     "encoder_state",
     "reclaim",
     "reclaim_enabled",
+    "reclaim_input",
+    "reclaim_input_enabled",
     "restart_encoder",
 ]
 
@@ -78,6 +87,7 @@ _PyMem_Free.restype = None
 # PyObject *unused_data; char needs_input, eof (padded to a pointer); OutBuffer *out; char inited,
 # inited2 (padded).
 _DECODER_SIZE = _HEADER + 12 * _POINTER
+_INPUT_OFFSET, _INPUT_SIZE_OFFSET = _HEADER, _HEADER + _POINTER
 _IN_BEGIN_OFFSET = _HEADER + 2 * _POINTER
 _IN_END_OFFSET = _HEADER + 3 * _POINTER
 _DECODER_STATE_OFFSET = _HEADER + 5 * _POINTER
@@ -89,6 +99,8 @@ _RANGE_OFFSET, _CODE_OFFSET = 0, 4
 _LOW_OFFSET, _ENC_RANGE_OFFSET, _CACHE_OFFSET, _CACHE_SIZE_OFFSET = 0, 8, 12, 16
 
 _lock = threading.Lock()
+_input_lock = threading.Lock()
+_input_enabled: bool | None = None  # None until probed
 _coders_lock = threading.Lock()  # another lock: the coders' probe reclaims, which may probe the leak
 _enabled: bool | None = None  # None until probed
 _coders: bool | None = None  # None until probed
@@ -131,6 +143,65 @@ def _probe() -> bool:
     for address in blocks:
         _PyMem_Free(address)
     return True
+
+
+def decoder_input(decoder: object) -> int | None:
+    """The address of *decoder*'s block of unread input (read after its last ``decode()`` call),
+    or ``None`` when it has none or its layout is not the expected one."""
+    if sys.implementation.name != "cpython" or type(decoder).__basicsize__ != _DECODER_SIZE:
+        return None
+    base = id(decoder)
+    address = ctypes.c_void_p.from_address(base + _INPUT_OFFSET).value
+    size = ctypes.c_size_t.from_address(base + _INPUT_SIZE_OFFSET).value
+    end = ctypes.c_size_t.from_address(base + _IN_END_OFFSET).value
+    if not address or size == 0 or end > size:
+        return None
+    return int(address)
+
+
+def reclaim_input(address: int | None, references: int) -> None:
+    """Free a decoder's block of unread input (from :func:`decoder_input`) once the decoder has
+    been deleted: *references* is ``sys.getrefcount(decoder)`` taken right before the caller's
+    ``del``, and the block is freed only if that dropped the last reference (a count of 2)."""
+    if address is None or references != 2 or not reclaim_input_enabled():
+        return
+    _PyMem_Free(address)
+
+
+def _probe_input() -> bool:
+    """Whether deleting a ``Ppmd7Decoder`` leaves its block of unread input allocated (and if so,
+    frees the probe's own)."""
+    unread = 1 << 20
+    started = not tracemalloc.is_tracing()
+    if started:
+        tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        decoder = pyppmd.Ppmd7Decoder(2, 1 << 11)  # the smallest model pyppmd allows
+        decoder.decode(bytes(5 + unread), 1)  # one symbol: the rest of the input stays unread
+        address = decoder_input(decoder)
+        del decoder
+        kept = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        if started:
+            tracemalloc.stop()
+    if address is None or kept < unread:
+        return False
+    _PyMem_Free(address)
+    return True
+
+
+def reclaim_input_enabled() -> bool:
+    """Whether this process frees the unread input that pyppmd's decoders leave behind (probed once)."""
+    global _input_enabled
+    if _input_enabled is None:
+        with _input_lock:
+            if _input_enabled is None:
+                try:
+                    _input_enabled = _probe_input()
+                except Exception:  # any surprise from pyppmd: leave the blocks alone
+                    _input_enabled = False
+    return _input_enabled
 
 
 def reclaim_enabled() -> bool:
