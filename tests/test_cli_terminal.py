@@ -22,8 +22,7 @@ import pytest
 
 import sigmalang
 from conftest import SAMPLES
-from sigmalang._cli_files import PROGRESS_MIN_BYTES, Meter
-from sigmalang._cli_progress import make_bar
+from sigmalang._cli_progress import PROGRESS_MIN_BYTES, Meter, make_bar
 
 pytestmark = pytest.mark.skipif(not hasattr(pty, "fork"), reason="POSIX pseudo-terminals")
 

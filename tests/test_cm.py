@@ -15,7 +15,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sigmalang import _cm
-from sigmalang._backends import BackendError, CmBackend
+from sigmalang._backend_base import BackendError
+from sigmalang._backends import CmBackend
 
 FIXTURES = Path(__file__).parent / "fixtures"
 DICKENS = (FIXTURES / "dickens-64k.txt").read_bytes()

@@ -15,7 +15,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sigmalang._backends import BackendError, CmBackend
+from sigmalang._backend_base import BackendError
+from sigmalang._backends import CmBackend
 
 M32 = 0xFFFFFFFF
 HASH_BITS = 12  # small tables keep the Python model quick

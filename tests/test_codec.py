@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sigmalang import _codec
-from sigmalang._backends import CM, PPMD, STORE
+from sigmalang._backend_base import CM, PPMD, STORE
 from sigmalang._codec import TRANSFORM_LITERAL, TRANSFORM_SEMANTIC, ChunkDecodeError, decode_chunk, encode_chunk
 
 FIXTURES = Path(__file__).parent / "fixtures"

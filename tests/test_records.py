@@ -15,7 +15,7 @@ import records_reference
 import sigmalang
 from conftest import service_log
 from sigmalang import _codec, _records
-from sigmalang._backends import CM
+from sigmalang._backend_base import CM
 from sigmalang._codec import TRANSFORM_LITERAL, TRANSFORM_RECORDS, ChunkDecodeError, decode_chunk, encode_chunk
 from sigmalang._errors import SigmaFormatError
 from sigmalang.inspect import format_report, inspect_stream

@@ -13,9 +13,13 @@ from hypothesis import strategies as st
 
 import sigmalang
 from conftest import ShortReadIO, mixed_bytes, read_text_file
+from sigmalang._chunking import ChunkedReader
 from sigmalang._codec import line_window
 from sigmalang._errors import SigmaFormatError, SigmaTruncatedError
-from sigmalang._stream import ChunkedReader, StreamBuffer, StreamingDecoder, StreamingEncoder, StreamStats, read_info
+from sigmalang._info import read_info
+from sigmalang._pipeline import StreamBuffer
+from sigmalang._stats import StreamStats
+from sigmalang._stream import StreamingDecoder, StreamingEncoder
 
 WAIT = 10.0  # generous upper bound for a thread to finish; never reached when the code is right
 
