@@ -29,9 +29,9 @@ typecheck: $(STAMP)
 unit: $(STAMP)
 	$(PY) -m pytest -q
 
-# The edit loop (under a minute): no tests marked slow (process pools, large inputs, fuzzing),
-# at most a few generated examples per property test, spread over every core (pytest-xdist).
-# CI runs `make test`.
+# The edit loop (under a minute): no tests marked slow (process pools, large inputs, fuzzing,
+# numba's compiler, costlier repeats of a check), at most a few generated examples per property
+# test, spread over every core (pytest-xdist). CI runs `make test`.
 test-fast: $(STAMP)
 	HYPOTHESIS_PROFILE=fast $(PY) -m pytest -q -m "not slow" -n auto
 

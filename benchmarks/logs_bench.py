@@ -22,7 +22,8 @@ sys.path.insert(0, str(REPO / "src"))
 
 import sigmalang  # noqa: E402
 from sigmalang import _records  # noqa: E402
-from sigmalang._container import Frame, StreamParser  # noqa: E402
+from sigmalang._container import StreamParser  # noqa: E402
+from sigmalang._stream_records import Frame  # noqa: E402
 
 
 def records_frames(encoded: bytes) -> str:

@@ -180,8 +180,8 @@ def buffers_child(args: argparse.Namespace) -> dict[str, Any]:
     consumer only touches each chunk, so the difference is the cost of the reader's buffers. For
     scale, the same process then times ``encode_chunk`` on one chunk at *level*.
     """
+    from sigmalang._chunking import ChunkedReader
     from sigmalang._codec import encode_chunk
-    from sigmalang._stream import ChunkedReader
 
     size = args.chunk_size[0]
     touched = chunks = 0
@@ -355,7 +355,7 @@ class Row:
 
 def index_record_size(path: Path) -> int:
     """The size of a stream's index record, which its trailer (the file's last bytes) states."""
-    from sigmalang._container import TRAILER_SIZE, decode_trailer
+    from sigmalang._stream_records import TRAILER_SIZE, decode_trailer
     from sigmalang._wire import read_record
 
     with open(path, "rb") as f:

@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 
 from sigmalang import semantic
-from sigmalang._backends import PpmdBackend
+from sigmalang._backend_ppmd import PpmdBackend
 
 CORPUS = Path(os.environ.get("SIGMALANG_CORPUS", "corpus"))
 RUNS = (1, 3, 5)

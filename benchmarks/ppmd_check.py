@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pyppmd
 
-from sigmalang._backends import PpmdBackend
+from sigmalang._backend_ppmd import PpmdBackend
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = Path(os.environ.get("SIGMALANG_CORPUS", "corpus"))

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import pyppmd
 
-from sigmalang._backends import PpmdBackend
+from sigmalang._backend_ppmd import PpmdBackend
 from sigmalang.cli import parse_size
 
 CORPUS = Path(os.environ.get("SIGMALANG_CORPUS", "corpus"))

@@ -29,9 +29,10 @@ from pathlib import Path
 import sigmalang
 from sigmalang._codec import LONG_TRANSFORMS
 from sigmalang._compressor import SigmaCompressor
-from sigmalang._container import Frame, StreamParser
+from sigmalang._container import StreamParser
 from sigmalang._frames import FrameContext
 from sigmalang._longrange import MIN_MATCH, Matcher
+from sigmalang._stream_records import Frame
 
 CORPUS = Path(os.environ.get("SIGMALANG_CORPUS", "corpus"))
 

@@ -53,7 +53,7 @@ from pathlib import Path
 import zstandard
 
 from sigmalang import semantic
-from sigmalang._backends import PpmdBackend
+from sigmalang._backend_ppmd import PpmdBackend
 from sigmalang._codec import chunk_end
 from sigmalang._wire import encode_varint
 from sigmalang.semantic.codebook import CODE_BASE, CODE_END

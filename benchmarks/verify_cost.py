@@ -39,7 +39,7 @@ def inputs(files: list[str]) -> list[tuple[str, bytes]]:
 def encode_all(data: bytes, level: int, chunk: int, mode: str) -> tuple[float, list[tuple[int, int, bytes]], int]:
     spec = level_spec(level)
     backend = _backends.get_backend(spec.backend, spec.backend_level, spec.memory_mib, verify=spec.verify)
-    assert isinstance(backend, _backends.PpmdBackend), "the level must use PPMd"
+    assert isinstance(backend, _backend_ppmd.PpmdBackend), "the level must use PPMd"
     backend.verify = mode != "none"
     block = _backend_ppmd.PPMD_BLOCK
     _backend_ppmd.PPMD_BLOCK = 0 if mode == "decode" else block  # 0: no length clears an encoding

@@ -46,8 +46,9 @@ from sigmalang import _cm
 with atheris.instrument_imports():
     import sigmalang
     from sigmalang import compress, decompress
-    from sigmalang._backends import CM_VERSION, CM_VERSIONS, BackendError, CmBackend
-    from sigmalang._container import StreamHeader
+    from sigmalang._backend_base import BackendError
+    from sigmalang._backends import CM_VERSION, CM_VERSIONS, CmBackend
+    from sigmalang._stream_records import StreamHeader
     from sigmalang._wire import encode_varint
 
 FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures"

@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 
-from sigmalang._container import MAGIC, EndOfStream, Frame, StreamHeader, StreamParser
+from sigmalang._container import MAGIC, EndOfStream, StreamParser
+from sigmalang._stream_records import Frame, StreamHeader
 from sigmalang._wire import read_record
 
 # Property tests run the same examples on every run ("default": derandomized, so a failure is

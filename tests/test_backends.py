@@ -11,8 +11,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sigmalang import _backend_ppmd, _backends
-from sigmalang._backends import PPMD, PPMD_SLICE, STORE, ZSTD, BackendError, PpmdBackend, get_backend
+from sigmalang import _backend_ppmd
+from sigmalang._backend_base import PPMD, STORE, ZSTD, BackendError
+from sigmalang._backend_ppmd import PPMD_SLICE, PpmdBackend
+from sigmalang._backends import get_backend
 from sigmalang._wire import encode_varint
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -84,7 +86,7 @@ def test_ppmd_verification_catches_pyppmd_dropping_a_byte(monkeypatch: pytest.Mo
     whole, sliced = _encoded_in(data, len(data)), _encoded_in(data, 8 << 10)
     if whole == sliced:
         pytest.skip("this pyppmd no longer drops output bytes")
-    assert len(whole) >= _backends.PPMD_BLOCK  # the loss happens only past the first block
+    assert len(whole) >= _backend_ppmd.PPMD_BLOCK  # the loss happens only past the first block
     monkeypatch.setattr(_backend_ppmd, "PPMD_SLICE", 1 << 20)  # feed it whole, as a naive encoder would
     backend = PpmdBackend(6, 16, verify=True)
     with pytest.raises(BackendError):
@@ -208,7 +210,7 @@ def test_ppmd_encode_does_not_keep_its_input_alive() -> None:
     view of it), every chunk stayed in memory for good. The backend must feed it its own buffers."""
     import sys
 
-    from sigmalang._backends import PpmdBackend
+    from sigmalang._backend_ppmd import PpmdBackend
 
     data = bytes(range(256)) * 300 + b"tail"
     before = sys.getrefcount(data)
@@ -348,7 +350,7 @@ def test_ppmd_primed_payload_restarts_its_coder() -> None:
     prime, data = TEXT[:30_000], TEXT[30_000:40_000]
     backend = PpmdBackend(6, 16)
     fresh = backend.encode(data, prime)
-    assert fresh[0] == 6 | _backends.PPMD_FRESH_CODER and fresh[1] == 16 and fresh[2] == 0
+    assert fresh[0] == 6 | _backend_ppmd.PPMD_FRESH_CODER and fresh[1] == 16 and fresh[2] == 0
     assert len(fresh) < len(backend.encode(data))
     earlier = bytes([6, 16]) + b"".join(backend._code(6, 16, prime, data, restart=False))
     assert earlier != fresh
@@ -381,7 +383,7 @@ def test_ppmd_earlier_primer_tails_are_rejected(start: int, order: int, last: in
 def test_ppmd_stream_start_is_checked(stream: bytes, primed: bool) -> None:
     """§7.3: the first byte is 0 and the first Code below FFFFFFFF, or the stream is refused with
     a message (pyppmd itself returns no error for a bad first byte, only a failed call)."""
-    first = 6 | (_backends.PPMD_FRESH_CODER if primed else 0)
+    first = 6 | (_backend_ppmd.PPMD_FRESH_CODER if primed else 0)
     with pytest.raises(BackendError, match="does not start with 00"):
         PpmdBackend().decode(
             bytes([first, 16]) + stream + b"\x00" * 8 * (len(stream) > 2), 10, b"ab" if primed else b""
@@ -486,8 +488,8 @@ def test_ppmd_memory_is_checked_before_anything_is_allocated(monkeypatch: pytest
     monkeypatch.setattr(_backend_ppmd.pyppmd, "Ppmd7Encoder", lambda *a: made.append(a))
     # 1025 is too large; a varint of 3 bytes (from 16384) is longer than the field's 2 bytes
     for memory, message in ((1025, "out of range"), (1 << 14, "ends inside"), (1 << 20, "ends inside")):
-        for first, prime in ((6, b""), (6 | _backends.PPMD_FRESH_CODER, b"context"), (6, b"context")):
-            payload = bytes([first]) + _backends.encode_varint(memory) + bytes(16)
+        for first, prime in ((6, b""), (6 | _backend_ppmd.PPMD_FRESH_CODER, b"context"), (6, b"context")):
+            payload = bytes([first]) + encode_varint(memory) + bytes(16)
             with pytest.raises(BackendError, match=message):
                 PpmdBackend().decode(payload, 100, prime)
     assert made == []
@@ -498,8 +500,10 @@ def test_cm_primer_longer_than_the_bound_fails_its_frame() -> None:
     1 continues frame 0 (262,145 stored bytes) with a CM payload and L = 262,145 fails on frame 1,
     before any model is built; L = 262,144 gets past that check (to the payload's own checks)."""
     import sigmalang
-    from sigmalang._backends import CM, CM_MAX_PRIME
-    from sigmalang._container import StreamAssembler, StreamHeader
+    from sigmalang._backend_base import CM
+    from sigmalang._backends import CM_MAX_PRIME
+    from sigmalang._container import StreamAssembler
+    from sigmalang._stream_records import StreamHeader
 
     assert CM_MAX_PRIME == 262_144
     first = b"a line of text\n" * (CM_MAX_PRIME // 15 + 1)

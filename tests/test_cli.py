@@ -5,6 +5,7 @@ Most tests call ``sigmalang.cli.main`` in-process; a few run ``python -m sigmala
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import os
@@ -16,6 +17,7 @@ import pytest
 
 import sigmalang
 from conftest import flip, map_stream, mixed_bytes
+from sigmalang._cli_args import parse as parse_args
 from sigmalang.cli import main, parse_size
 
 TEXT = b"".join(b"%06d a line of text for the command line tests\n" % i for i in range(4000))
@@ -224,17 +226,27 @@ def test_parse_size():
     assert parse_size("64MiB") == 64 << 20
 
 
+LEVEL_OPTIONS = [
+    (["encode", "-0"], 0),
+    (["encode", "--fast"], 1),
+    (["-5"], 5),
+    (["encode", "--level", "7"], 7),
+    (["-9", "-k"], 9),
+    (["--best"], 9),
+    (["-q2"], 2),
+]
+
+
+@pytest.mark.parametrize(("args", "level"), LEVEL_OPTIONS)
+def test_level_options_are_read(args, level):
+    _, opts = parse_args([*args, "-q", "notes.txt"])
+    assert opts.level == level
+
+
 @pytest.mark.parametrize(
     ("args", "level"),
-    [
-        (["encode", "-0"], 0),
-        (["encode", "--fast"], 1),
-        (["-5"], 5),
-        (["encode", "--level", "7"], 7),
-        (["-9", "-k"], 9),
-        (["--best"], 9),
-        (["-q2"], 2),
-    ],
+    # each context-mixing level codes the file twice: test_level_options_are_read reads their options
+    [pytest.param(*case, marks=[pytest.mark.slow] if case[1] >= 4 else []) for case in LEVEL_OPTIONS],
 )
 def test_levels(args, level, text_file, capsys):
     assert main([*args, "-q", str(text_file)]) == 0
@@ -305,8 +317,9 @@ def test_no_arguments_on_a_terminal_is_refused(monkeypatch, capsysbinary):
 # -- failures: one line, no output left behind --------------------------------------
 
 
+@functools.cache
 def damaged_inputs():
-    blob = sigmalang.compress(TEXT, chunk_size=8192)
+    blob = sigmalang.compress(TEXT, chunk_size=8192)  # coded once for the module
     frames = map_stream(blob).frames
     k = 4
     return {
@@ -405,6 +418,10 @@ def test_process_decode_of_a_damaged_pipe_fails_with_one_line():
     assert len(lines) == 1 and "frame 4" in lines[0]
 
 
+# Four processes. A process's exit statuses are also checked by
+# test_process_decode_of_a_damaged_pipe_fails_with_one_line (1) and by test_cli_terminal.py, whose
+# processes encode and decode files (0) and refuse compressed data from a terminal (2).
+@pytest.mark.slow
 def test_process_file_round_trip_and_usage_error(text_file):
     assert run_cli("encode", "-q", str(text_file)).returncode == 0
     text_file.unlink()

@@ -75,6 +75,8 @@ def test_json_with_decoded_data_on_stdout_goes_to_stderr(sgl_file, capsysbinary)
     assert json.loads(captured.err)["bytes_out"] == len(TEXT)
 
 
+# Two processes: test_json_with_encoded_data_on_stdout_goes_to_stderr checks the same output in this one.
+@pytest.mark.slow
 def test_json_in_a_pipe_leaves_the_stream_intact(tmp_path):
     proc = run_cli("encode", "--json", stdin=TEXT)  # cat f | sigmalang encode --json > f.sgl
     assert proc.returncode == 0
@@ -175,16 +177,16 @@ def test_printed_ratio_is_below_one_when_the_output_is_larger(tmp_path, capsysbi
 
 
 @pytest.mark.parametrize("args", [["decode"], ["-d"], ["-t"], ["verify"], ["info"], ["-l"], ["decode", "-c"]])
-def test_compressed_data_is_not_read_from_a_terminal(args, monkeypatch, capsysbinary):
-    use_stdin(monkeypatch, sigmalang.compress(TEXT), tty=True)
+def test_compressed_data_is_not_read_from_a_terminal(args, monkeypatch, capsysbinary, sgl_bytes):
+    use_stdin(monkeypatch, sgl_bytes, tty=True)
     assert main(args) == 2
     captured = capsysbinary.readouterr()
     assert captured.out == b""
     assert b"refusing to read compressed data from a terminal" in captured.err
 
 
-def test_force_reads_compressed_data_from_a_terminal(monkeypatch, capsysbinary):
-    use_stdin(monkeypatch, sigmalang.compress(TEXT), tty=True)
+def test_force_reads_compressed_data_from_a_terminal(monkeypatch, capsysbinary, sgl_bytes):
+    use_stdin(monkeypatch, sgl_bytes, tty=True)
     assert main(["-d", "-f"]) == 0
     assert capsysbinary.readouterr().out == TEXT
 
@@ -216,11 +218,11 @@ def test_decompress_long_options_and_combined_flags(sgl_file, capsysbinary):
     assert capsysbinary.readouterr().out == TEXT
 
 
-def test_t_verifies(sgl_file, tmp_path, capsys):
+def test_t_verifies(sgl_file, sgl_bytes, tmp_path, capsys):
     assert main(["-t", str(sgl_file)]) == 0
     assert "OK (1 frame," in capsys.readouterr().err  # one frame, singular
     bad = tmp_path / "bad.sgl"
-    bad.write_bytes(sigmalang.compress(TEXT)[:-9])
+    bad.write_bytes(sgl_bytes[:-9])
     assert main(["--test", str(bad)]) == 1
 
 

@@ -22,8 +22,7 @@ import pytest
 
 import sigmalang
 from conftest import SAMPLES
-from sigmalang._cli_files import PROGRESS_MIN_BYTES, Meter
-from sigmalang._cli_progress import make_bar
+from sigmalang._cli_progress import PROGRESS_MIN_BYTES, Meter, make_bar
 
 pytestmark = pytest.mark.skipif(not hasattr(pty, "fork"), reason="POSIX pseudo-terminals")
 
@@ -215,7 +214,14 @@ def test_standard_input_shows_a_counter_without_a_total(big_text, tmp_path, term
     assert os.listdir(out) == []
 
 
-@pytest.mark.parametrize("args", [["-o", "out.sgl"], ["encode", "-o", "out.sgl"], ["decode", "-f", "-o", "out.txt"]])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["-o", "out.sgl"],
+        pytest.param(["encode", "-o", "out.sgl"], marks=pytest.mark.slow),  # the same encode as the first
+        ["decode", "-f", "-o", "out.txt"],
+    ],
+)
 def test_ctrl_c_while_reading_the_terminal_exits_130(args, tmp_path, terminals):
     term = start(terminals, *args, cwd=tmp_path)
     blocked_reading(term)

@@ -15,7 +15,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sigmalang import _cm
-from sigmalang._backends import BackendError, CmBackend
+from sigmalang._backend_base import BackendError
+from sigmalang._backends import CmBackend
 
 FIXTURES = Path(__file__).parent / "fixtures"
 DICKENS = (FIXTURES / "dickens-64k.txt").read_bytes()
@@ -131,7 +132,10 @@ def test_mutated_payloads_never_crash(data: st.DataObject) -> None:
     assert len(out) == size
 
 
-@pytest.mark.parametrize(("size", "bits"), [(0, 12), (100, 12), (5000, 17), (70_000, 21), (300_000, 22)])
+@pytest.mark.parametrize(
+    ("size", "bits"),
+    [(0, 12), (100, 12), (5000, 17), (70_000, 21), pytest.param(300_000, 22, marks=pytest.mark.slow)],  # the largest
+)
 def test_tables_are_sized_to_the_input(size: int, bits: int) -> None:
     data = (LOGS * 6)[:size]
     payload = CmBackend(0x7FF, 22).encode(data)

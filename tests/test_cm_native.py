@@ -1,6 +1,11 @@
 """The CM kernel's machine code loaded from its own cache, without numba: the same bytes as numba's
 dispatcher for every input, a process that codes without importing numba, and cache files that are
-checked before their code is run."""
+checked before their code is run.
+
+The comparisons with numba's dispatcher are marked slow: the dispatcher compiles the kernel again
+(about 20 s of CPU in each process, after any change to the model's sources). The fast suite checks
+the machine code against the sample digest here and against the plain-Python model of
+test_cm_spec.py, which it must agree with byte for byte."""
 
 from __future__ import annotations
 
@@ -19,6 +24,7 @@ from sigmalang import _cm, _cm_native, _elf
 
 ELF_LOADER = _elf.HERE
 COMPONENT_SETS = [0, 0x1FFF, 0x121F, 0x7FF, 0x21F, 1 << 9, 1 << 10, 0x1E0, 0xC00]
+NUMBA = pytest.mark.slow  # runs numba's dispatcher, which compiles the kernel on first use
 
 
 def encode(data: bytes, components: int, kind: str, prime: int = 0, version: int = _cm.MODEL_VERSION) -> bytes:
@@ -41,7 +47,8 @@ def decode(
     return status, buf[len(data_prefix) :].tobytes()
 
 
-@pytest.mark.parametrize("size", [3000, pytest.param(30000, marks=pytest.mark.slow)])
+@NUMBA
+@pytest.mark.parametrize("size", [3000, 30000])
 @pytest.mark.parametrize("components", [_cm.COMPONENTS_ALL, 0x121F])
 def test_both_kernels_count_the_same_costs(components: int, size: int) -> None:
     data = (Path(__file__).parent / "fixtures" / "loghub-small.log").read_bytes()[:size]
@@ -63,6 +70,14 @@ def test_the_native_kernel_loads_here() -> None:
     assert _cm.kernel("native") is not _cm.kernel("numba")
 
 
+def test_the_native_kernel_codes_the_sample_digest() -> None:
+    assert _cm_native.sample_digest("native") == _cm_native.SAMPLE_DIGEST
+    for full in (True, False):
+        run = _cm_native.load(full)
+        assert run is not None and _cm_native._sample_digest(run) == _cm_native.SAMPLE_DIGEST
+
+
+@NUMBA
 def test_the_sample_digest_is_what_both_kernels_code() -> None:
     """A new kernel file is checked against SAMPLE_DIGEST instead of numba's dispatcher: the
     constant must be what the dispatcher codes (update it whenever the model changes)."""
@@ -73,6 +88,7 @@ def test_the_sample_digest_is_what_both_kernels_code() -> None:
         assert run is not None and _cm_native._sample_digest(run) == _cm_native.SAMPLE_DIGEST
 
 
+@NUMBA
 @settings(max_examples=40, deadline=None)
 @given(
     st.binary(max_size=3000), st.sampled_from(COMPONENT_SETS), st.integers(0, 400), st.sampled_from(_cm.MODEL_VERSIONS)
@@ -85,6 +101,7 @@ def test_native_and_numba_kernels_code_the_same_bytes(data: bytes, components: i
         assert decode(native, data[:prime], len(data) - prime, components, kind, version) == (0, data[prime:])
 
 
+@NUMBA
 @settings(max_examples=40, deadline=None)
 @given(st.binary(min_size=5, max_size=400), st.integers(0, 2**16), st.sampled_from(_cm.MODEL_VERSIONS))
 def test_native_and_numba_kernels_agree_on_damaged_payloads(payload: bytes, size: int, version: int) -> None:

@@ -11,13 +11,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sigmalang import _codec
-from sigmalang._backends import CM, PPMD, STORE
+from sigmalang._backend_base import CM, PPMD, STORE
 from sigmalang._codec import TRANSFORM_LITERAL, TRANSFORM_SEMANTIC, ChunkDecodeError, decode_chunk, encode_chunk
 
 FIXTURES = Path(__file__).parent / "fixtures"
 DICKENS = (FIXTURES / "dickens-64k.txt").read_bytes()
 LOGS = (FIXTURES / "loghub-small.log").read_bytes()
 ALL_LEVELS = sorted(_codec.LEVELS)
+# Levels 5 to 8 differ only in the model's largest table (and the stream's chunk size), and a table
+# is sized to its chunk: on the inputs below, levels 5, 7 and 8 write exactly what level 6 writes.
+# Those three are marked slow; the fast suite codes at every other level.
+EACH_LEVEL = [pytest.param(level, marks=pytest.mark.slow) if level in (5, 7, 8) else level for level in ALL_LEVELS]
 
 
 def roundtrip(data: bytes, level: int) -> _codec.EncodedChunk:
@@ -26,7 +30,7 @@ def roundtrip(data: bytes, level: int) -> _codec.EncodedChunk:
     return encoded
 
 
-@pytest.mark.parametrize("level", ALL_LEVELS)
+@pytest.mark.parametrize("level", EACH_LEVEL)
 @pytest.mark.parametrize("name", ["dickens-64k.txt", "loghub-small.log"])
 def test_fixtures_roundtrip_at_every_level(name: str, level: int) -> None:
     data = (FIXTURES / name).read_bytes()
@@ -43,7 +47,7 @@ def test_default_level_uses_the_context_mixing_model() -> None:
     assert len(encoded.data) < len(ppmd.data)  # the model beats PPMd over the glyph code
 
 
-@pytest.mark.parametrize("level", ALL_LEVELS)
+@pytest.mark.parametrize("level", EACH_LEVEL)
 def test_incompressible_input_is_stored(level: int) -> None:
     data = os.urandom(100_000)
     encoded = roundtrip(data, level)

@@ -13,19 +13,9 @@ from hypothesis import strategies as st
 import sigmalang
 from conftest import flip, map_stream
 from sigmalang import SigmaDecompressor, SigmaFormatError, SigmaTruncatedError, compress, decompress
-from sigmalang._container import (
-    MAGIC,
-    MAX_CHUNK_SIZE,
-    TRAILER_SIZE,
-    EndOfStream,
-    Frame,
-    StreamAssembler,
-    StreamHeader,
-    StreamIndex,
-    StreamParser,
-    decode_trailer,
-)
+from sigmalang._container import MAGIC, EndOfStream, StreamAssembler, StreamParser
 from sigmalang._stream import StreamingDecoder
+from sigmalang._stream_records import MAX_CHUNK_SIZE, TRAILER_SIZE, Frame, StreamHeader, StreamIndex, decode_trailer
 from sigmalang._wire import encode_record, encode_varint, read_record
 from sigmalang.primitives import FRAME, INDEX, STREAM_HEADER, TRAILER, GlyphType
 

@@ -17,7 +17,7 @@ import sigmalang
 import sigmalang.core
 from conftest import read_text_file
 from sigmalang._container import MAGIC
-from sigmalang._stream import read_info
+from sigmalang._info import read_info
 from sigmalang.core import streaming_encoder as legacy
 from sigmalang.core.streaming_encoder import (
     BoundaryHandler,

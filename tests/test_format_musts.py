@@ -15,13 +15,16 @@ from crc32c import crc32c
 
 import sigmalang
 from sigmalang import _cm, semantic
-from sigmalang._backends import CM, STORE, ZSTD, BackendError, CmBackend, PpmdBackend, ZstdBackend
+from sigmalang._backend_base import CM, STORE, ZSTD, BackendError
+from sigmalang._backend_ppmd import PpmdBackend
+from sigmalang._backends import CmBackend, ZstdBackend
 from sigmalang._codec import TRANSFORM_RECORDS
-from sigmalang._container import MAGIC, StreamAssembler, StreamHeader
+from sigmalang._container import MAGIC, StreamAssembler
 from sigmalang._filters import FrameFilter
 from sigmalang._index import SeekTable
 from sigmalang._records import RecordsError
 from sigmalang._records import decode as decode_records
+from sigmalang._stream_records import StreamHeader
 from sigmalang._wire import encode_glyph, encode_varint, read_glyph
 from sigmalang.primitives import STREAM_HEADER, GlyphType
 

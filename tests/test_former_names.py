@@ -8,9 +8,10 @@ import pytest
 
 import sigmalang
 from sigmalang import _container, _wire
-from sigmalang._container import Frame, StreamParser
+from sigmalang._container import StreamParser
 from sigmalang._index import SeekTable
 from sigmalang._recover import scan
+from sigmalang._stream_records import Frame
 
 DATA = b"".join(b"line %d of the former names test\n" % n for n in range(3000))
 

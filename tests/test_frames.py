@@ -13,9 +13,10 @@ from hypothesis import strategies as st
 import sigmalang
 from sigmalang._chunking import ChunkedReader
 from sigmalang._codec import encode_chunk
-from sigmalang._container import MAGIC, EndOfStream, Frame, StreamHeader
+from sigmalang._container import MAGIC, EndOfStream
 from sigmalang._errors import SigmaFormatError, SigmaTruncatedError
 from sigmalang._frames import FrameReader, FrameWriter
+from sigmalang._stream_records import Frame, StreamHeader
 from sigmalang._wire import read_record
 
 DICKENS = (Path(__file__).parent / "fixtures" / "dickens-64k.txt").read_bytes()

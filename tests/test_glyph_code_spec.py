@@ -17,9 +17,9 @@ from hypothesis import strategies as st
 import glyph_code_reference as reference
 from sigmalang import SigmaFormatError, semantic
 from sigmalang._codec import decode_code
-from sigmalang._container import Frame, StreamHeader
 from sigmalang._frames import FrameContext, decode_frame_code
 from sigmalang._longrange import check_list
+from sigmalang._stream_records import Frame, StreamHeader
 from sigmalang._wire import read_record, read_varint
 from sigmalang.primitives import FRAME, STREAM_HEADER
 from sigmalang.semantic import SemanticDecodeError

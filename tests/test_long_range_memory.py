@@ -14,7 +14,7 @@ import sys
 import pytest
 
 import sigmalang
-from sigmalang._backends import STORE
+from sigmalang._backend_base import STORE
 from sigmalang._frames import FrameWriter
 from sigmalang._levels import TRANSFORM_LITERAL, TRANSFORM_LONG_LITERAL
 from sigmalang._longrange import encode_list

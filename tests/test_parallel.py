@@ -24,12 +24,15 @@ import pytest
 import sigmalang
 from conftest import SAMPLES, map_stream, mixed_bytes, read_text_file
 from sigmalang import _stream
-from sigmalang._backends import ZSTD
+from sigmalang._backend_base import ZSTD
+from sigmalang._chunking import Chunk
 from sigmalang._codec import DEFAULT_LEVEL, encode_chunk
-from sigmalang._container import StreamAssembler, StreamHeader
+from sigmalang._container import StreamAssembler
 from sigmalang._errors import SigmaError, SigmaFormatError
 from sigmalang._parallel import Done, WorkerError, ordered_map, resolve_workers, stop_pool, worker_pool
-from sigmalang._stream import Chunk, StreamingDecoder, StreamingEncoder
+from sigmalang._stats import StreamStats
+from sigmalang._stream import StreamingDecoder, StreamingEncoder
+from sigmalang._stream_records import StreamHeader
 from sigmalang.cli import main
 
 pytestmark = pytest.mark.slow  # process pools
@@ -51,7 +54,7 @@ def encode(data: bytes, **options: object) -> bytes:
     return out.getvalue()
 
 
-def decode(blob: bytes, **options: object) -> tuple[bytes, _stream.StreamStats]:
+def decode(blob: bytes, **options: object) -> tuple[bytes, StreamStats]:
     out = io.BytesIO()
     stats = StreamingDecoder(**options).decode_stream(io.BytesIO(blob), out)  # type: ignore[arg-type]
     return out.getvalue(), stats
@@ -529,7 +532,7 @@ def test_async_encode_with_workers_per_call_does_not_block_the_event_loop(tmp_pa
     source.write_bytes(data)
     encoder = StreamingEncoder(level=1, chunk_size=64 << 10)
 
-    async def run() -> tuple[int, _stream.StreamStats]:
+    async def run() -> tuple[int, StreamStats]:
         ticks = 0
 
         async def ticker() -> None:

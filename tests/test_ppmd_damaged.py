@@ -17,7 +17,9 @@ import pyppmd
 import pytest
 
 from sigmalang import _backend_ppmd
-from sigmalang._backends import PPMD, BackendError, PpmdBackend, get_backend
+from sigmalang._backend_base import PPMD, BackendError
+from sigmalang._backend_ppmd import PpmdBackend
+from sigmalang._backends import get_backend
 
 LOGS = (Path(__file__).parent / "fixtures" / "loghub-small.log").read_bytes()
 

@@ -3,6 +3,7 @@ for logs only when it codes smaller, and a damaged record code is an error, neve
 
 from __future__ import annotations
 
+import functools
 import io
 from pathlib import Path
 
@@ -14,7 +15,7 @@ import records_reference
 import sigmalang
 from conftest import service_log
 from sigmalang import _codec, _records
-from sigmalang._backends import CM
+from sigmalang._backend_base import CM
 from sigmalang._codec import TRANSFORM_LITERAL, TRANSFORM_RECORDS, ChunkDecodeError, decode_chunk, encode_chunk
 from sigmalang._errors import SigmaFormatError
 from sigmalang.inspect import format_report, inspect_stream
@@ -258,9 +259,15 @@ def test_damaged_records_stream_names_the_frame() -> None:
         sigmalang.decompress(bytes(encoded))
 
 
+@functools.cache
+def level_6_stream(shared: bool) -> bytes:
+    """The service log at level 6, coded once for the tests that inspect it."""
+    return sigmalang.compress(SERVICE_LOG, 6, shared_context=shared)
+
+
 @pytest.mark.parametrize("shared", [False, True])
 def test_inspect_shows_templates_and_columns(shared: bool) -> None:
-    stream = sigmalang.compress(SERVICE_LOG, 6, shared_context=shared)
+    stream = level_6_stream(shared)
     report = inspect_stream(io.BytesIO(stream))[0].as_dict()
     records = report["records"]
     assert records["frames"] == 1
@@ -277,7 +284,7 @@ def test_inspect_shows_templates_and_columns(shared: bool) -> None:
 
 
 def test_inspect_says_what_the_model_spent_on_each_column() -> None:
-    stream = sigmalang.compress(SERVICE_LOG, 6)
+    stream = level_6_stream(False)
     report = inspect_stream(io.BytesIO(stream))[0].as_dict()
     records = report["records"]
     assert records["model_frames"] == 1

@@ -21,11 +21,11 @@ from hypothesis import strategies as st
 
 import sigmalang
 from sigmalang import _frames
-from sigmalang._container import StreamIndex
 from sigmalang._filters import FilterBuilder, FrameFilter, decode_filters, fnv1a64, literal_items
 from sigmalang._index import SeekTable
 from sigmalang._plan import can_span_lines, plan_patterns
 from sigmalang._search import Search
+from sigmalang._stream_records import StreamIndex
 
 VECTORS = Path(__file__).parent / "vectors"
 MANIFEST = json.loads((VECTORS / "manifest.json").read_text(encoding="utf-8"))

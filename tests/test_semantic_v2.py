@@ -432,9 +432,10 @@ def test_temporal_state_is_not_carried_between_frames() -> None:
     continues frame 0 (transform 3, L = 0, a stored glyph code as the rest) and its first timestamp
     is a TEMPORAL glyph of form 0, which only frame 0 defined: that is a damaged frame."""
     import sigmalang
-    from sigmalang._backends import STORE
-    from sigmalang._container import StreamAssembler, StreamHeader
+    from sigmalang._backend_base import STORE
+    from sigmalang._container import StreamAssembler
     from sigmalang._longrange import encode_list
+    from sigmalang._stream_records import StreamHeader
     from sigmalang._wire import encode_varint
 
     stamp = b"2015-10-18 18:01:47,978 INFO a line long enough to be seen as a line\n"

@@ -17,13 +17,15 @@ from hypothesis import strategies as st
 import sigmalang
 from conftest import map_stream
 from sigmalang import SigmaDecompressor, SigmaFormatError, SigmaTruncatedError, StreamingDecoder, StreamingEncoder
-from sigmalang._backends import PpmdBackend, ZstdBackend
+from sigmalang._backend_ppmd import PpmdBackend
+from sigmalang._backends import ZstdBackend
 from sigmalang._codec import encode_chunk
-from sigmalang._container import FLAG_SHARED_CONTEXT, StreamParser
-from sigmalang._container import Frame as FrameRecord
+from sigmalang._container import StreamParser
 from sigmalang._frames import MAX_CONTEXT, RESET_INTERVAL, FrameContext, decode_frame
 from sigmalang._index import SeekTable
 from sigmalang._recover import scan
+from sigmalang._stream_records import FLAG_SHARED_CONTEXT
+from sigmalang._stream_records import Frame as FrameRecord
 from sigmalang.cli import main
 from sigmalang.semantic import build_codebook
 

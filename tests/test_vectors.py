@@ -92,14 +92,46 @@ def entry_book(entry: dict[str, Any]) -> Codebook | None:
     return load_codebook(VECTORS / entry["codebook"]) if "codebook" in entry else None
 
 
-def _params(kind: str, *, reproducible: bool = False) -> list[Any]:
+# Decoding these through every decoder takes the longest: 12-44 KB of an earlier record code or
+# model version, or more damages of the largest primed PPMd vector. They are marked slow; the fast
+# suite decodes each of those versions in a smaller vector (records-odd-l6, records2-odd-l6,
+# records3-odd-l6, cm-prose-l4, cm-1fff-log-l6, cm-1fff-shared-l6) and the same damages to an
+# unprimed PPMd payload (bad-ppmd-appended, bad-ppmd-cut-last-byte).
+SLOW_TO_DECODE = frozenset(
+    {
+        "records-log-l6",
+        "records-shared-l6",
+        "records2-log-l6",
+        "records2-shared-l6",
+        "records2-json-l6",
+        "records3-log-l6",
+        "records3-shared-l6",
+        "records3-json-l6",
+        "records3-clocks-l6",
+        "cm-log-l6",
+        "cm-shared-l6",
+        "bad-ppmd-primed-appended",
+        "bad-ppmd-primed-cut-last-byte",
+    }
+)
+
+
+def _params(kind: str, *, reproducible: bool = False, decoded: bool = False) -> list[Any]:
+    """The manifest's *kind* entries; with *decoded*, those in SLOW_TO_DECODE are marked slow."""
     params = []
     for entry in MANIFEST[kind]:
         if reproducible and not any(s.get("reproducible") for s in entry["streams"]):
             continue
         marks = [pytest.mark.xfail(strict=True, reason=entry["known_bug"])] if entry.get("known_bug") else []
+        if decoded and entry["name"] in SLOW_TO_DECODE:
+            marks.append(pytest.mark.slow)
         params.append(pytest.param(entry, id=entry["name"], marks=marks))
     return params
+
+
+def test_slow_vectors_are_in_the_manifest() -> None:
+    names = {e["name"] for kind in ("valid", "damaged") for e in MANIFEST[kind]}
+    assert SLOW_TO_DECODE - names == set()
 
 
 def test_manifest_lists_every_file_once() -> None:
@@ -113,7 +145,7 @@ def test_manifest_lists_every_file_once() -> None:
     assert MANIFEST["valid"] and MANIFEST["damaged"]
 
 
-@pytest.mark.parametrize("entry", _params("valid"))
+@pytest.mark.parametrize("entry", _params("valid", decoded=True))
 def test_valid_vector_decodes_to_expected(entry: dict[str, Any]) -> None:
     stream = (VECTORS / entry["file"]).read_bytes()
     expected = (VECTORS / entry["expected"]).read_bytes()
@@ -146,7 +178,7 @@ def test_stored_vector_is_reproduced_by_compress(entry: dict[str, Any]) -> None:
         pos, orig = pos + s["encoded_size"], orig + s["size"]
 
 
-@pytest.mark.parametrize("entry", _params("damaged"))
+@pytest.mark.parametrize("entry", _params("damaged", decoded=True))
 def test_damaged_vector_raises_recorded_error(entry: dict[str, Any]) -> None:
     """Every decoder raises the recorded error; the random-access reader raises the entry's
     ``indexed`` error instead where it has one (a fault it meets through the index first)."""

@@ -30,7 +30,8 @@ if TYPE_CHECKING:
     from ._file import SigmaFile, open
     from ._memory import estimate_memory_usage, get_optimal_chunk_size, get_streaming_vs_full_memory
     from ._search import search
-    from ._stream import StreamingDecoder, StreamingEncoder, StreamStats
+    from ._stats import StreamStats
+    from ._stream import StreamingDecoder, StreamingEncoder
     from .semantic.codebook import Codebook, load_codebook, train_codebook
 
 # Names are imported on first use (PEP 562), so that a worker process, which needs only the codec,
@@ -58,7 +59,7 @@ _LAZY = {
     "search": "_search",
     "StreamingDecoder": "_stream",
     "StreamingEncoder": "_stream",
-    "StreamStats": "_stream",
+    "StreamStats": "_stats",
     "Codebook": "semantic.codebook",
     "load_codebook": "semantic.codebook",
     "train_codebook": "semantic.codebook",

@@ -7,9 +7,8 @@ Backends know nothing of glyphs or frames. Each has a one-byte id that frames st
 already have: the backend's model is trained on it first, so the encoding of *data* can refer to
 it, and the payload holds only what encodes *data*. Store cannot be primed.
 
-The ids, :class:`BackendError` and the :class:`Backend` interface (:mod:`sigmalang._backend_base`)
-and the PPMd backend (:mod:`sigmalang._backend_ppmd`) are defined in modules of their own and
-imported from here.
+The ids, :class:`BackendError` and the :class:`Backend` interface are
+:mod:`sigmalang._backend_base`; the PPMd backend and its constants are :mod:`sigmalang._backend_ppmd`.
 """
 
 from __future__ import annotations
@@ -20,27 +19,13 @@ from typing import Any
 import zstandard
 
 from ._backend_base import CM, PPMD, STORE, ZSTD, Backend, BackendError
-from ._backend_ppmd import PPMD_BLOCK as PPMD_BLOCK
-from ._backend_ppmd import PPMD_FRESH_CODER as PPMD_FRESH_CODER
-from ._backend_ppmd import PPMD_MAX_MEMORY_MIB as PPMD_MAX_MEMORY_MIB
-from ._backend_ppmd import PPMD_MAX_ORDER as PPMD_MAX_ORDER
-from ._backend_ppmd import PPMD_MIN_ORDER as PPMD_MIN_ORDER
-from ._backend_ppmd import PPMD_RUNWAY as PPMD_RUNWAY
-from ._backend_ppmd import PPMD_SLICE as PPMD_SLICE
 from ._backend_ppmd import PpmdBackend
 from ._wire import encode_varint, read_varint
 
 __all__ = [
     "BACKENDS",
-    "CM",
     "CmBackend",
     "MIN_PAYLOAD",
-    "PPMD",
-    "STORE",
-    "ZSTD",
-    "Backend",
-    "BackendError",
-    "PpmdBackend",
     "StoreBackend",
     "ZstdBackend",
     "get_backend",

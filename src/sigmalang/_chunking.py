@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import IO, NamedTuple
 
-from ._container import MAX_CHUNK_SIZE
+from ._stream_records import MAX_CHUNK_SIZE
 
 __all__ = [
     "DEFAULT_CHUNK_SIZE",

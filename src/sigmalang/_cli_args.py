@@ -17,9 +17,9 @@ from typing import Any
 from . import __version__
 from ._chunking import DEFAULT_CHUNK_SIZE
 from ._cli_files import Options
-from ._container import MAX_CHUNK_SIZE
 from ._frames import RESET_INTERVAL
 from ._levels import AUTO, DEFAULT_LEVEL, FORMATS, LEVELS
+from ._stream_records import MAX_CHUNK_SIZE
 
 __all__ = ["MIN_CHUNK_SIZE", "SUBCOMMANDS", "build_flat_parser", "build_parser", "parse", "parse_size"]
 

@@ -17,15 +17,17 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any, cast
 
-from ._cli_progress import PROGRESS_MIN_BYTES as PROGRESS_MIN_BYTES  # still importable from here
 from ._cli_progress import Meter, _CountingReader, _CountingWriter, _isatty, original_size, terminal_bar
 from ._container import StreamParser
 from ._errors import SigmaError, SigmaFormatError
 from ._file import SigmaFile
 from ._fsspec import is_url, open_url
+from ._info import read_info
 from ._levels import AUTO, DEFAULT_LEVEL, check_format, chunk_size_for
+from ._output import atomic_output
 from ._recover import ScanResult, scan
-from ._stream import StreamingDecoder, StreamingEncoder, StreamStats, atomic_output, read_info
+from ._stats import StreamStats
+from ._stream import StreamingDecoder, StreamingEncoder
 from .inspect import inspect_file
 from .semantic.codebook import MIN_COUNT, Codebook, train_codebook
 

@@ -17,7 +17,8 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from . import _records, semantic
-from ._backends import CM, MIN_PAYLOAD, STORE, ZSTD, BackendError, CmBackend, get_backend
+from ._backend_base import CM, STORE, ZSTD, BackendError
+from ._backends import MIN_PAYLOAD, CmBackend, get_backend
 from ._chunking import Chunk, chunk_end, line_window
 from ._errors import SigmaFormatError
 from ._levels import (

@@ -19,10 +19,11 @@ from concurrent.futures import Executor
 from typing import Any
 
 from ._chunking import DEFAULT_CHUNK_SIZE, Chunk, check_chunk_size, check_int, chunk_end
-from ._container import EndOfStream, Frame, StreamHeader, StreamParser
+from ._container import EndOfStream, StreamParser
 from ._errors import SigmaError
 from ._frames import RESET_INTERVAL, FrameContext, FrameReader, FrameWriter, StreamDecoding
 from ._levels import AUTO, DEFAULT_LEVEL, check_format, chunk_size_for
+from ._stream_records import Frame, StreamHeader
 from .semantic.codebook import Codebook, as_codebook
 
 CodebookArg = Codebook | str | os.PathLike[str] | None

@@ -7,8 +7,8 @@
 Everything here is pure: :class:`StreamAssembler` returns the bytes to write and
 :class:`StreamParser` takes bytes in slices of any size and hands back headers, frames and the end
 of the stream; the checks every reader runs on frames and indexes are here too. Each record's own
-fields and CRC32C are :mod:`sigmalang._stream_records` (its names are importable from here).
-Neither decodes chunk contents (that is :mod:`sigmalang._codec`) nor touches files.
+fields and CRC32C are :mod:`sigmalang._stream_records`. Neither decodes chunk contents (that is
+:mod:`sigmalang._codec`) nor touches files.
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ from ._stream_records import (
     MAX_CHUNK_SIZE,
     MAX_HEADER_PAYLOAD,
     TRAILER_PAYLOAD,
-    TRAILER_SIZE,
     Frame,
     StreamHeader,
     StreamIndex,
@@ -33,29 +32,19 @@ from ._stream_records import (
     encode_trailer,
     filters_limit,
 )
-from ._stream_records import FLAG_SHARED_CONTEXT as FLAG_SHARED_CONTEXT  # still importable from here
 from ._wire import BoundaryHandler, Record
 from .primitives import GlyphType
 
 __all__ = [
-    "CHECKSUM_SIZE",
     "MAGIC",
-    "MAX_CHUNK_SIZE",
-    "TRAILER_SIZE",
     "EndOfStream",
-    "Frame",
     "StreamAssembler",
-    "StreamHeader",
-    "StreamIndex",
     "StreamParser",
     "check_codebook",
     "check_frame",
     "check_frame_glyph",
     "check_frame_record",
     "check_index",
-    "content_digest",
-    "decode_trailer",
-    "filters_limit",
 ]
 
 MAGIC = b"\xce\xa3LG\r\n\x1a\n"  # "ΣLG", then CR LF, ^Z, LF: damaged by text-mode transfers

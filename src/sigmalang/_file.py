@@ -14,11 +14,11 @@ from typing import IO, Any, BinaryIO, cast
 
 from ._codec import DEFAULT_LEVEL
 from ._compressor import CodebookArg, SigmaCompressor
-from ._container import content_digest
 from ._errors import SigmaFormatError
 from ._frames import FrameReader
 from ._index import SeekTable
 from ._levels import AUTO
+from ._stream_records import content_digest
 from .semantic.codebook import Codebook, as_codebook
 
 __all__ = ["SigmaFile", "open"]

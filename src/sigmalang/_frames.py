@@ -16,10 +16,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
-from ._backends import STORE
+from ._backend_base import STORE
 from ._chunking import DEFAULT_CHUNK_SIZE, Chunk
 from ._codec import Body, ChunkDecodeError, EncodedChunk, decode_body, encode_body, encode_chunk, frame_book
-from ._container import EndOfStream, Event, Frame, StreamAssembler, StreamHeader, StreamParser, content_digest
+from ._container import EndOfStream, Event, StreamAssembler, StreamParser
 from ._errors import SigmaFormatError
 from ._filters import FilterBuilder
 from ._levels import (
@@ -36,6 +36,7 @@ from ._levels import (
     level_spec,
 )
 from ._longrange import Matcher, cut, encode_list
+from ._stream_records import Frame, StreamHeader, content_digest
 from ._wire import encode_varint, read_varint
 from .semantic import SemanticDecodeError
 from .semantic.codebook import Codebook

@@ -14,25 +14,20 @@ from array import array
 from dataclasses import dataclass, field
 from typing import IO
 
-from ._container import (
-    MAGIC,
-    MAX_PREFIX,
-    TRAILER_SIZE,
-    Frame,
-    StreamHeader,
-    StreamIndex,
-    check_codebook,
-    check_frame,
-    check_frame_record,
-    check_index,
-    content_digest,
-    decode_trailer,
-    payload_limit,
-)
+from ._container import MAGIC, MAX_PREFIX, check_codebook, check_frame, check_frame_record, check_index, payload_limit
 from ._errors import SigmaFormatError
 from ._filters import FrameFilter, decode_filters
 from ._frames import FrameContext, decode_frame
-from ._stream_records import MAX_HEADER_PAYLOAD, FormerOriginalNames
+from ._stream_records import (
+    MAX_HEADER_PAYLOAD,
+    TRAILER_SIZE,
+    FormerOriginalNames,
+    Frame,
+    StreamHeader,
+    StreamIndex,
+    content_digest,
+    decode_trailer,
+)
 from ._wire import parse_prefix, read_record
 from .semantic.codebook import Codebook
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import IO
 
-from ._container import EndOfStream, StreamHeader
+from ._container import EndOfStream
 from ._frames import FrameReader
+from ._stream_records import StreamHeader
 
 __all__ = ["DEFAULT_READ_SIZE", "StreamInfo", "read_info"]
 

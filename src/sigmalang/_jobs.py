@@ -12,9 +12,9 @@ from typing import Any
 
 from ._chunking import Chunk
 from ._codec import encode_chunk
-from ._container import Frame
 from ._frames import FrameContext, code_frames, decode_frame
 from ._levels import AUTO
+from ._stream_records import Frame
 from .semantic.codebook import Codebook
 
 __all__ = ["WARM_UP_TEXT", "BookRef", "decode_job", "encode_job", "encode_run_job", "install_codebook", "warm_up"]

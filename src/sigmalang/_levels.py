@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ._backends import CM, PPMD, STORE, ZSTD
+from ._backend_base import CM, PPMD, STORE, ZSTD
 from ._chunking import DEFAULT_CHUNK_SIZE
 
 __all__ = [

@@ -36,7 +36,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 from . import _elf
-from ._backends import CM, PPMD, ZSTD, get_backend
+from ._backend_base import CM, PPMD, ZSTD
+from ._backends import get_backend
 from ._chunking import check_chunk_size
 from ._frames import MAX_CONTEXT, RESET_INTERVAL
 from ._levels import DEFAULT_LEVEL, TRANSFORMS, LevelSpec, chunk_size_for, level_spec

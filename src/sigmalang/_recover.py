@@ -20,23 +20,21 @@ from dataclasses import asdict, dataclass, field
 from typing import IO, Any
 
 from . import primitives as P
-from ._container import (
-    MAGIC,
+from ._container import MAGIC, check_codebook, check_frame
+from ._errors import SigmaError, SigmaFormatError, WorkerError
+from ._frames import FrameContext, decode_frame
+from ._jobs import decode_job, install_codebook
+from ._parallel import own_futures, resolve_workers, stop_pool, worker_pool
+from ._stream_records import (
+    FRAME_OVERHEAD,
     MAX_CHUNK_SIZE,
     TRAILER_SIZE,
     Frame,
     StreamHeader,
     StreamIndex,
-    check_codebook,
-    check_frame,
     content_digest,
     decode_trailer,
 )
-from ._errors import SigmaError, SigmaFormatError, WorkerError
-from ._frames import FrameContext, decode_frame
-from ._jobs import decode_job, install_codebook
-from ._parallel import own_futures, resolve_workers, stop_pool, worker_pool
-from ._stream_records import FRAME_OVERHEAD
 from ._wire import Record, parse_prefix, read_record
 from ._words import plural
 from .primitives import GlyphType

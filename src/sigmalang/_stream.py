@@ -26,25 +26,18 @@ from typing import IO, Any, NamedTuple
 
 from ._chunking import Chunk, ChunkedReader, check_chunk_size
 from ._compressor import CodebookArg, _chunk_name, _run_name
-from ._container import EndOfStream, Frame, StreamHeader
+from ._container import EndOfStream
 from ._frames import RESET_INTERVAL, Coded, FrameContext, FrameReader, FrameWriter, StreamDecoding, decode_frame
-from ._info import DEFAULT_READ_SIZE, StreamInfo, read_info
+from ._info import DEFAULT_READ_SIZE
 from ._jobs import WARM_UP_TEXT, decode_job, encode_options, encode_run_job, install_codebook
 from ._jobs import encode_job as _encode_job
 from ._jobs import warm_up as _warm_up
 from ._levels import AUTO, DEFAULT_LEVEL, check_format, chunk_size_for
-from ._memory import (
-    MemoryEstimate,
-    estimate_memory_usage,
-    get_optimal_chunk_size,
-    get_streaming_vs_full_memory,
-)
 from ._output import PathLike, atomic_output, open_input
 from ._parallel import Done, executor_workers, in_order_here, ordered_map, own_futures, resolve_workers
 from ._pipeline import (
     READ_AHEAD,
     QueueWriter,
-    StreamBuffer,
     Watch,
     Watcher,
     Writable,
@@ -54,26 +47,10 @@ from ._pipeline import (
     read_ahead,
 )
 from ._stats import StreamStats
-from ._wire import BoundaryHandler, ParseState
+from ._stream_records import Frame, StreamHeader
 from .semantic.codebook import Codebook, as_codebook
 
-__all__ = [
-    "BoundaryHandler",
-    "Chunk",
-    "ChunkedReader",
-    "MemoryEstimate",
-    "ParseState",
-    "StreamBuffer",
-    "StreamInfo",
-    "StreamStats",
-    "StreamingDecoder",
-    "StreamingEncoder",
-    "atomic_output",
-    "estimate_memory_usage",
-    "get_optimal_chunk_size",
-    "get_streaming_vs_full_memory",
-    "read_info",
-]
+__all__ = ["StreamingDecoder", "StreamingEncoder"]
 
 Progress = Callable[[int], None]
 

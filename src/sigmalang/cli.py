@@ -58,7 +58,7 @@ class Terminated(BaseException):
 def _first_model_build(opts: Options) -> bool:
     """Whether the command is about to compile the model (a CM level, or a decode, on a machine
     without its compiled file), and someone is watching standard error."""
-    from ._backends import CM
+    from ._backend_base import CM
     from ._cli_progress import _isatty
     from ._levels import level_spec
 

@@ -26,7 +26,7 @@ from . import _records
 from ._backends import BACKENDS
 from ._chunking import DEFAULT_CHUNK_SIZE, ChunkedReader
 from ._codec import ChunkDecodeError, body_without_transform, decode_chunk, decode_code, decode_code_costs
-from ._container import MAGIC, Frame, StreamHeader
+from ._container import MAGIC
 from ._errors import SigmaFormatError
 from ._frames import FrameContext, FrameReader, FrameWriter, decode_frame_code
 from ._glyph_stats import GLYPH_KINDS, CodeAnalysis, Histogram, analyze_code, render_bytes, render_glyph_lines
@@ -39,6 +39,7 @@ from ._levels import (
     TRANSFORM_SEMANTIC,
     TRANSFORMS,
 )
+from ._stream_records import Frame, StreamHeader
 from ._wire import encode_varint
 from .semantic import SemanticDecodeError
 from .semantic import decode as semantic_decode

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import warnings
 
-from ._stream import StreamingDecoder, StreamingEncoder, StreamStats
+from ._stats import StreamStats
+from ._stream import StreamingDecoder, StreamingEncoder
 
 __all__ = ["StreamStats", "StreamingDecoder", "StreamingEncoder"]
 

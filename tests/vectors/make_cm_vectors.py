@@ -14,7 +14,8 @@ from collections.abc import Callable
 
 from vectorlib import chunked, compressed_entry, damaged_entry, fixture_lines, update_manifest
 
-from sigmalang._backends import CM, CmBackend
+from sigmalang._backend_base import CM
+from sigmalang._backends import CmBackend
 from sigmalang._codec import TRANSFORM_LITERAL
 
 ORIGIN = "tests/vectors/make_cm_vectors.py"

@@ -54,10 +54,13 @@ from vectorlib import (
 import sigmalang
 from sigmalang import _pyppmd, semantic
 from sigmalang import primitives as P
-from sigmalang._backends import PPMD, PPMD_FRESH_CODER, STORE, ZSTD, PpmdBackend, ZstdBackend
+from sigmalang._backend_base import PPMD, STORE, ZSTD
+from sigmalang._backend_ppmd import PPMD_FRESH_CODER, PpmdBackend
+from sigmalang._backends import ZstdBackend
 from sigmalang._codec import chunk_end
-from sigmalang._container import StreamAssembler, StreamHeader
+from sigmalang._container import StreamAssembler
 from sigmalang._longrange import encode_list
+from sigmalang._stream_records import StreamHeader
 from sigmalang._wire import encode_glyph, encode_varint
 from sigmalang.primitives import GlyphType
 from sigmalang.semantic.codebook import Codebook, train_codebook

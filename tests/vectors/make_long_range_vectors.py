@@ -19,8 +19,9 @@ from vectorlib import FIXTURES, assemble, damaged_entry, update_manifest, valid_
 
 import sigmalang
 from sigmalang._codec import LONG_TRANSFORMS
-from sigmalang._container import Frame, StreamParser
+from sigmalang._container import StreamParser
 from sigmalang._longrange import encode_list, parse_list
+from sigmalang._stream_records import Frame
 from sigmalang._wire import decode_varint, encode_varint
 
 ORIGIN = "tests/vectors/make_long_range_vectors.py"

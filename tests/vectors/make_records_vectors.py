@@ -18,7 +18,8 @@ from vectorlib import HERE, chunked, compressed_entry, damaged_entry, update_man
 
 import sigmalang
 from sigmalang import _records
-from sigmalang._backends import CM, CmBackend
+from sigmalang._backend_base import CM
+from sigmalang._backends import CmBackend
 from sigmalang._codec import TRANSFORM_RECORDS
 from sigmalang._wire import decode_varint, encode_varint
 

@@ -15,7 +15,8 @@ from vectorlib import chunked, damaged_entry, fixture_lines, update_manifest, va
 
 import sigmalang
 from sigmalang import semantic
-from sigmalang._backends import PPMD, PpmdBackend
+from sigmalang._backend_base import PPMD
+from sigmalang._backend_ppmd import PpmdBackend
 from sigmalang._codec import TRANSFORM_SEMANTIC
 from sigmalang._wire import encode_varint
 

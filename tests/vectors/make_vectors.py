@@ -27,9 +27,10 @@ from crc32c import crc32c
 
 import sigmalang
 from sigmalang import primitives
-from sigmalang._backends import STORE, ZSTD
+from sigmalang._backend_base import STORE, ZSTD
 from sigmalang._codec import TRANSFORM_LITERAL, chunk_end
-from sigmalang._container import MAGIC, StreamAssembler, StreamHeader
+from sigmalang._container import MAGIC, StreamAssembler
+from sigmalang._stream_records import StreamHeader
 from sigmalang._wire import decode_varint, encode_varint, read_glyph
 
 HERE = Path(__file__).resolve().parent

@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import sigmalang
-from sigmalang._backends import PpmdBackend
+from sigmalang._backend_ppmd import PpmdBackend
 from sigmalang._codec import chunk_end
-from sigmalang._container import StreamAssembler, StreamHeader
+from sigmalang._container import StreamAssembler
+from sigmalang._stream_records import StreamHeader
 from sigmalang._wire import encode_varint
 
 HERE = Path(__file__).resolve().parent

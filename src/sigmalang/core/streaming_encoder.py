@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from .. import _memory, _stream
+from .. import _chunking, _memory, _pipeline, _stats, _stream
 from .._chunking import check_chunk_size, check_int
 from .._codec import DEFAULT_LEVEL
 from .._wire import BoundaryHandler as _RecordParser
@@ -96,26 +96,26 @@ class StreamBuffer:
     ``put()`` returns ``False`` instead of raising when the item could not be added (full until
     the timeout, ``timeout=0`` on a full buffer, or closed); ``get()`` returns ``None`` when the
     buffer is closed and empty, or when nothing arrives before the timeout. Blocking, backpressure
-    and wake-ups are :class:`sigmalang._stream.StreamBuffer`'s.
+    and wake-ups are :class:`sigmalang._pipeline.StreamBuffer`'s.
     """
 
     def __init__(self, name: str = "", max_size: int = 3):
         self.name = name
         self.max_size = max_size
         self.state = BufferState.IDLE
-        self._buffer: _stream.StreamBuffer[Any] = _stream.StreamBuffer(max_size)
+        self._buffer: _pipeline.StreamBuffer[Any] = _pipeline.StreamBuffer(max_size)
 
     def put(self, chunk: Any, timeout: float | None = None) -> bool:
         try:
             self._buffer.put(chunk, timeout)
-        except (TimeoutError, _stream.StreamBuffer.Closed):
+        except (TimeoutError, _pipeline.StreamBuffer.Closed):
             return False
         return True
 
     def get(self, timeout: float | None = None) -> Any | None:
         try:
             return self._buffer.get(timeout)
-        except (TimeoutError, _stream.StreamBuffer.Closed):
+        except (TimeoutError, _pipeline.StreamBuffer.Closed):
             return None
 
     def size(self) -> int:
@@ -151,7 +151,7 @@ class StreamStats:
     peak_memory_mb: float = 0.0
     avg_chunk_size: int = 0
     compression_ratio: float = 1.0
-    details: _stream.StreamStats | None = field(default=None, repr=False, compare=False)
+    details: _stats.StreamStats | None = field(default=None, repr=False, compare=False)
 
     def throughput_mbs(self) -> float:
         """Input MiB per second of the run's time (0 before any time was recorded)."""
@@ -159,7 +159,7 @@ class StreamStats:
         return self.total_bytes_read / MiB / seconds if seconds > 0 else 0.0
 
     @classmethod
-    def from_run(cls, run: _stream.StreamStats, *, decoding: bool = False) -> StreamStats:
+    def from_run(cls, run: _stats.StreamStats, *, decoding: bool = False) -> StreamStats:
         encoded = run.bytes_in if decoding else run.bytes_out
         original = run.bytes_out if decoding else run.bytes_in
         return cls(
@@ -226,7 +226,7 @@ class ChunkedReader:
     """Read the file at *file_path* in chunks of exactly *chunk_size* bytes (the last may be shorter).
 
     ``read_chunks()`` yields :class:`Chunk` objects, the last with ``is_final`` set; an empty file
-    yields none. The cutting is :class:`sigmalang._stream.ChunkedReader`'s, without line alignment.
+    yields none. The cutting is :class:`sigmalang._chunking.ChunkedReader`'s, without line alignment.
     """
 
     def __init__(self, file_path: PathArg, chunk_size: int = ORIGINAL_CHUNK_SIZE):
@@ -237,7 +237,7 @@ class ChunkedReader:
 
     def read_chunks(self) -> Iterator[Chunk]:
         with open(self.file_path, "rb") as source:
-            for piece in _stream.ChunkedReader(source, self.chunk_size, align_lines=False):
+            for piece in _chunking.ChunkedReader(source, self.chunk_size, align_lines=False):
                 self.total_read += len(piece.data)
                 yield Chunk(chunk_id=piece.number, data=piece.data, is_final=piece.is_final)
 

@@ -80,7 +80,7 @@ class Codebook:
 
     def save(self, path: str | os.PathLike[str], *, overwrite: bool = False) -> None:
         """Write the book as a codebook file, atomically; an existing *path* is kept unless *overwrite*."""
-        from .._stream import atomic_output  # not at import: workers that load books need no stream layer
+        from .._output import atomic_output  # not at import: workers that load books write none
 
         with atomic_output(path, overwrite=overwrite) as out:
             out.write(self.to_bytes())
