@@ -26,7 +26,7 @@ import sys, tracemalloc
 import sigmalang
 from sigmalang._frames import FrameWriter
 from sigmalang._levels import TRANSFORM_LITERAL, TRANSFORM_LONG_LITERAL
-from sigmalang._backends import STORE
+from sigmalang._backend_base import STORE
 from sigmalang._wire import encode_varint
 from sigmalang._longrange import encode_list, parse_list
 

@@ -31,7 +31,8 @@ CORPUS = Path(os.environ.get("SIGMALANG_CORPUS", "corpus"))
 CHILD = """
 import random, sys
 from sigmalang import _backend_ppmd
-from sigmalang._backends import BackendError, PpmdBackend
+from sigmalang._backend_base import BackendError
+from sigmalang._backend_ppmd import PpmdBackend
 if sys.argv[3] == "off":
     _backend_ppmd._RUNWAY, _backend_ppmd.PPMD_RUNWAY = b"", 0
 data = open(sys.argv[1], "rb").read()

@@ -206,7 +206,8 @@ def test_kernel_with_bounds_checking(tmp_path: Path) -> None:
         import random
         import numba
         assert numba.config.BOUNDSCHECK == 1
-        from sigmalang._backends import BackendError, CmBackend
+        from sigmalang._backend_base import BackendError
+        from sigmalang._backends import CmBackend
         rng = random.Random(7)
         texts = [open(p, "rb").read()[:6000] for p in ARGS]
         texts += [rng.randbytes(3000), bytes(5000), b"ab" * 2000 + b"\\n" * 900]

@@ -71,7 +71,8 @@ def test_a_damaged_stream_never_leaves_the_decoder_waiting_for_input(monkeypatch
 
 _MANY_DAMAGED = """
 import random, sys
-from sigmalang._backends import BackendError, PpmdBackend
+from sigmalang._backend_base import BackendError
+from sigmalang._backend_ppmd import PpmdBackend
 data = open(sys.argv[1], "rb").read()
 rng = random.Random(int(sys.argv[2]))
 for i in range(int(sys.argv[3])):
