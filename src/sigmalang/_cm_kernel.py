@@ -329,29 +329,8 @@ def _model(
             _prefetch(apm, a_row + 32)
             _prefetch(weights, ((mix_sel << 8) | c0) * N_INPUTS)
             if bit == 7:  # the next byte's contexts, for both values this byte can end with
-                for y in range(2):
-                    _look_ahead(
-                        ((c0 << 1) | y) & 0xFF,
-                        pos,
-                        c4,
-                        c8,
-                        word,
-                        word_prev,
-                        line_start,
-                        prev_line_start,
-                        field,
-                        buf,
-                        ahead[y * N_HASHED : (y + 1) * N_HASHED],
-                        active,
-                        n_active,
-                        full,
-                        slots,
-                        slot_mask,
-                        match_table,
-                        match_mask,
-                        t2,
-                        use2,
-                    )
+                history = (word, word_prev, line_start, prev_line_start, field)
+                _look_ahead(c0, pos, c4, c8, history, buf, ahead, active, n_active, full, slots, match_table, t2, use2)
             if bit == 3:  # the next nibble's slot groups, for both values of this bit: request them early
                 # (the hashes are recomputed at bit 4; the first nibble's are no longer needed)
                 _slot_hashes(ctx, active, n_active, full, c0 << 1, hashes, slots, slot_mask)

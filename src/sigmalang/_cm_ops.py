@@ -1,6 +1,7 @@
 """The operations the context-mixing kernel (:mod:`sigmalang._cm_kernel`) is built from, each
-compiled inline into it: the hashes of docs/FORMAT.md §7.2, the slot hashes of a nibble, the
-mixer's dot product and update, the clamps and the adaptive map update; and two LLVM intrinsics:
+compiled inline into it: the hashes and contexts of docs/FORMAT.md §7.2, the word and line
+histories, the slot hashes of a nibble and the slot search, the look-ahead at a byte's last bit,
+the mixer's dot product and update, the clamps and the adaptive map update; and two LLVM intrinsics:
 a prefetch hint (:func:`_prefetch`) and the mixer's update as one vector operation
 (:func:`_train_all`).
 
@@ -19,7 +20,7 @@ from numba import njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-from ._cm import MIXER_SKIP, N_INPUTS, WEIGHT_LIMIT
+from ._cm import MIXER_SKIP, N_HASHED, N_INPUTS, WEIGHT_LIMIT
 
 # --- LLVM intrinsics ----------------------------------------------------------------------------
 
@@ -164,50 +165,50 @@ def _histories(
 
 @njit(cache=True, inline="always")
 def _look_ahead(
-    byte: int,
+    c0: int,
     pos: int,
     c4: int,
     c8: int,
-    word: int,
-    word_prev: int,
-    line_start: int,
-    prev_line_start: int,
-    field: int,
+    history: tuple[int, int, int, int, int],
     buf: np.ndarray,
-    ctx: np.ndarray,
+    ahead: np.ndarray,
     active: np.ndarray,
     n_active: int,
     full: bool,
     slots: np.ndarray,
-    slot_mask: int,
     match_table: np.ndarray,
-    match_mask: int,
     t2: np.ndarray,
     use2: int,
 ) -> None:
-    """Before the last bit of the byte at *pos*: the next byte's contexts (into ctx) if this byte
-    is *byte*, and a request for the tables they will read (the hashed slot groups of the first
-    nibble, the match table entry, and with *use2* the order-2 states). Called for both
-    values the byte can end with, so that those reads, likely cache misses, overlap the last
-    bit's work instead of stalling the next byte's first. In buf, the byte at *pos* is not yet
-    written when decoding: it is *byte* here."""
-    n4 = ((c4 << 8) | byte) & 0xFFFFFFFF
-    n8 = ((c8 << 8) | (c4 >> 24)) & 0xFFFFFFFF
-    _prefetch(match_table, _hash(n4, n8 & 0xFFFF, 11) & match_mask)
-    if use2:
-        for j in range(4):
-            _prefetch(t2, ((n4 & 0xFFFF) << 8) + j * 64)
-    word, word_prev, line_start, prev_line_start, field = _histories(
-        byte, pos, word, word_prev, line_start, prev_line_start, field
-    )
-    col = pos + 1 - line_start
-    above = 0
-    if prev_line_start + col < line_start:
-        above = byte if prev_line_start + col == pos else buf[_ix(prev_line_start + col)]
-    _contexts(n4, n8, word, word_prev, above, col, field, ctx)
-    for k in range(n_active):
-        h = _mix32((ctx[_ix(k if full else active[k])] + 0x9E3779B1) & 0xFFFFFFFF)
-        _prefetch(slots, (h & slot_mask) << 4)
+    """Before the last bit of the byte at *pos* (partial byte *c0*): for each value y the bit can
+    take, the next byte's contexts (into row y of *ahead*, N_HASHED each) and a request for the
+    tables they will read (the hashed slot groups of the first nibble, the match table entry, and
+    with *use2* the order-2 states). Those reads, likely cache misses, then overlap the last bit's
+    work instead of stalling the next byte's first. *history* is (word, word_prev, line_start,
+    prev_line_start, field) before the byte. In buf, the byte at *pos* is not yet written when
+    decoding."""
+    slot_mask = (slots.shape[0] >> 4) - 1
+    for y in range(2):
+        byte = ((c0 << 1) | y) & 0xFF
+        n4 = ((c4 << 8) | byte) & 0xFFFFFFFF
+        n8 = ((c8 << 8) | (c4 >> 24)) & 0xFFFFFFFF
+        _prefetch(match_table, _hash(n4, n8 & 0xFFFF, 11) & (match_table.shape[0] - 1))
+        if use2:
+            for j in range(4):
+                _prefetch(t2, ((n4 & 0xFFFF) << 8) + j * 64)
+        word, word_prev, line_start, prev_line_start, field = history
+        word, word_prev, line_start, prev_line_start, field = _histories(
+            byte, pos, word, word_prev, line_start, prev_line_start, field
+        )
+        col = pos + 1 - line_start
+        above = 0
+        if prev_line_start + col < line_start:
+            above = byte if prev_line_start + col == pos else buf[_ix(prev_line_start + col)]
+        ctx = ahead[y * N_HASHED : (y + 1) * N_HASHED]
+        _contexts(n4, n8, word, word_prev, above, col, field, ctx)
+        for k in range(n_active):
+            h = _mix32((ctx[_ix(k if full else active[k])] + 0x9E3779B1) & 0xFFFFFFFF)
+            _prefetch(slots, (h & slot_mask) << 4)
 
 
 @njit(cache=True, inline="always")
