@@ -247,12 +247,16 @@ class FakeBar:
         self.total = total
         self.n = 0
         self.refreshed = 0
+        self.closed = 0
 
     def update(self, n: int) -> None:
         self.n += n
 
     def refresh(self) -> None:
         self.refreshed += 1
+
+    def close(self) -> None:
+        self.closed += 1
 
 
 def test_meter_moves_between_completions_at_the_measured_rate():
@@ -277,6 +281,19 @@ def test_meter_moves_between_completions_at_the_measured_rate():
     now[0] = 100.0
     meter.tick()
     assert bar.n == 1000  # never past the total
+
+
+def test_a_closed_meter_draws_nothing_more():
+    """After Ctrl-C the coder thread is not waited for: a chunk it reports after the bar was
+    cleared must not draw the bar again."""
+    bar = FakeBar(1000)
+    meter = Meter(bar, clock=lambda: 0.0)
+    meter.done(100)
+    meter.close()
+    assert bar.closed == 1
+    meter.done(100)
+    meter.tick()
+    assert (bar.n, bar.refreshed, bar.closed) == (100, 0, 1)
 
 
 def test_meter_shows_what_was_read_before_anything_is_done():

@@ -56,6 +56,15 @@ class Meter:
         self._read: int | None = None
         self._done = 0
         self._shown = 0
+        self._closed = False
+
+    def close(self) -> None:
+        """Clear the bar for good. After Ctrl-C the coder thread is not waited for and may still
+        report a chunk: under the same lock as every redraw, so that nothing is drawn after the
+        line is cleared."""
+        with self._lock:
+            self._closed = True
+            self._bar.close()
 
     def read(self, n: int) -> None:
         with self._lock:
@@ -63,6 +72,8 @@ class Meter:
 
     def done(self, n: int) -> None:
         with self._lock:
+            if self._closed:
+                return
             self._done += n
             self._last_done = self._clock()
             self._show(self._done)
@@ -70,6 +81,8 @@ class Meter:
     def tick(self) -> None:
         """Redraw, with the estimate of what the workers have done since the last completion."""
         with self._lock:
+            if self._closed:
+                return
             estimate = self._done
             if self._done and self._last_done > self._started:
                 rate = self._done / (self._last_done - self._started)
@@ -108,7 +121,7 @@ def terminal_bar(source: str, total: int | None) -> Iterator[Meter | None]:
     finally:
         stop.set()
         ticker.join()
-        bar.close()  # leave=False: the line is cleared, on success, error or Ctrl-C alike
+        meter.close()  # leave=False: the line is cleared, on success, error or Ctrl-C alike
 
 
 BAR_FORMAT = "{desc}: {percentage:3.0f}%|{bar}| {n_fmt}B/{total_fmt}B [{elapsed}<{remaining}, {rate_fmt}]"
