@@ -46,7 +46,7 @@ def continues(blob: bytes) -> list[bool]:
     return [frame.continues for frame in frames_of(blob)]
 
 
-@pytest.mark.parametrize("level", [1, 3, pytest.param(6, marks=pytest.mark.slow)])  # 6: PPMd, the slowest
+@pytest.mark.parametrize("level", [1, 3, pytest.param(6, marks=pytest.mark.slow)])  # 6: the CM model, the slowest
 @pytest.mark.parametrize("chunk_size", [2048, 8192, 65536])
 def test_round_trip_and_frames_continue(dickens_64k: bytes, loghub_small: bytes, level: int, chunk_size: int) -> None:
     data = dickens_64k + loghub_small[:40000]
