@@ -47,6 +47,8 @@ import ctypes
 import sys
 import threading
 import tracemalloc
+from collections.abc import Callable
+from typing import TypeVar
 
 import pyppmd
 
@@ -63,6 +65,7 @@ __all__ = [
     "restart_encoder",
 ]
 
+T = TypeVar("T")
 _POINTER = ctypes.sizeof(ctypes.c_void_p)
 _HEADER = object.__basicsize__
 # PyObject_HEAD, then: PyThread_type_lock lock; CPpmd7 *cPpmd7; CPpmd7z_RangeEnc *rangeEnc;
@@ -123,21 +126,45 @@ def encoder_state(encoder: object, order: int, memory: int) -> tuple[int, int] |
     return state, coder
 
 
-def _probe() -> bool:
-    """Whether deleting a ``Ppmd7Encoder`` leaves its state allocated in this pyppmd."""
-    order, memory = 2, 1 << 11  # the smallest model pyppmd allows
+def _kept(make: Callable[[], tuple[object, T]]) -> tuple[T, int]:
+    """Make a pyppmd object with *make* (which returns it and what it read from it), delete it,
+    and return what was read and how many bytes of traced memory it left allocated."""
     started = not tracemalloc.is_tracing()
     if started:
         tracemalloc.start()
     try:
         before = tracemalloc.get_traced_memory()[0]
-        encoder = pyppmd.Ppmd7Encoder(order, memory)
-        blocks = encoder_state(encoder, order, memory)
-        del encoder
-        leaked = tracemalloc.get_traced_memory()[0] - before
+        made, read = make()
+        del made
+        kept = tracemalloc.get_traced_memory()[0] - before
     finally:
         if started:
             tracemalloc.stop()
+    return read, kept
+
+
+def _once(lock: threading.Lock, current: Callable[[], bool | None], probe: Callable[[], bool]) -> bool:
+    """*probe*'s answer, computed by one thread (the first to find *current* unset); any surprise
+    from pyppmd counts as False."""
+    with lock:
+        value = current()
+        if value is None:
+            try:
+                value = probe()
+            except Exception:
+                value = False
+    return value
+
+
+def _probe() -> bool:
+    """Whether deleting a ``Ppmd7Encoder`` leaves its state allocated in this pyppmd."""
+    order, memory = 2, 1 << 11  # the smallest model pyppmd allows
+
+    def make() -> tuple[object, tuple[int, int] | None]:
+        encoder = pyppmd.Ppmd7Encoder(order, memory)
+        return encoder, encoder_state(encoder, order, memory)
+
+    blocks, leaked = _kept(make)
     if blocks is None or leaked < _LEAK_AT_LEAST:
         return False
     for address in blocks:
@@ -172,19 +199,13 @@ def _probe_input() -> bool:
     """Whether deleting a ``Ppmd7Decoder`` leaves its block of unread input allocated (and if so,
     frees the probe's own)."""
     unread = 1 << 20
-    started = not tracemalloc.is_tracing()
-    if started:
-        tracemalloc.start()
-    try:
-        before = tracemalloc.get_traced_memory()[0]
+
+    def make() -> tuple[object, int | None]:
         decoder = pyppmd.Ppmd7Decoder(2, 1 << 11)  # the smallest model pyppmd allows
         decoder.decode(bytes(5 + unread), 1)  # one symbol: the rest of the input stays unread
-        address = decoder_input(decoder)
-        del decoder
-        kept = tracemalloc.get_traced_memory()[0] - before
-    finally:
-        if started:
-            tracemalloc.stop()
+        return decoder, decoder_input(decoder)
+
+    address, kept = _kept(make)
     if address is None or kept < unread:
         return False
     _PyMem_Free(address)
@@ -195,12 +216,7 @@ def reclaim_input_enabled() -> bool:
     """Whether this process frees the unread input that pyppmd's decoders leave behind (probed once)."""
     global _input_enabled
     if _input_enabled is None:
-        with _input_lock:
-            if _input_enabled is None:
-                try:
-                    _input_enabled = _probe_input()
-                except Exception:  # any surprise from pyppmd: leave the blocks alone
-                    _input_enabled = False
+        _input_enabled = _once(_input_lock, lambda: _input_enabled, _probe_input)
     return _input_enabled
 
 
@@ -208,9 +224,7 @@ def reclaim_enabled() -> bool:
     """Whether this process frees what pyppmd's encoders leave behind (probed once)."""
     global _enabled
     if _enabled is None:
-        with _lock:
-            if _enabled is None:
-                _enabled = _probe()
+        _enabled = _once(_lock, lambda: _enabled, _probe)
     return _enabled
 
 
@@ -365,10 +379,5 @@ def coders_enabled() -> bool:
     """Whether this process may use :func:`restart_encoder` and :func:`decoder_access` (probed once)."""
     global _coders
     if _coders is None:
-        with _coders_lock:
-            if _coders is None:
-                try:
-                    _coders = _probe_coders()
-                except Exception:  # any surprise from pyppmd: use the public API only
-                    _coders = False
+        _coders = _once(_coders_lock, lambda: _coders, _probe_coders)  # else the public API only
     return _coders
