@@ -12,7 +12,7 @@ random-access reader), a seek and read, ``verify``'s scan and ``recover``'s scan
 A case passes when every entry point either gives the same bytes as the others or raises a
 ``SigmaError``, and the scans report the stream intact exactly when the decoders accept it. Any
 other exception, disagreeing output, a case that takes more than ``--case-timeout`` seconds of CPU,
-a worker that makes no progress (three times that of CPU, or thirty times of wall time) or one that dies
+a worker that makes no progress (for three times that of CPU, or ``--wait-limit`` seconds) or one that dies
 (a native abort, the ``--rss-mb`` address-space cap) is a finding: its input is written to
 ``--out`` with a line in ``findings.jsonl``. Cases are numbered; case *k* of a run with ``--seed
 s`` is the same input on every machine, so ``--replay k`` runs one again in this process.
@@ -239,7 +239,8 @@ def drive(args: argparse.Namespace) -> dict[str, Any]:
             command = [sys.executable, __file__, "--worker", str(args.seed), str(first), str(last)]
             command += [str(progress), str(partial), str(args.case_timeout)]
             proc = subprocess.Popen(command, preexec_fn=_limit(args.rss_mb), stderr=subprocess.PIPE)
-            running.append((proc, first, last, progress, partial, _Watch(proc, progress, args.case_timeout * 3)))
+            watch = _Watch(proc, progress, args.case_timeout * 3, args.wait_limit)
+            running.append((proc, first, last, progress, partial, watch))
         time.sleep(0.2)
         for item in list(running):
             proc, first, last, progress, partial, watch = item
@@ -286,14 +287,14 @@ def drive(args: argparse.Namespace) -> dict[str, Any]:
 
 
 class _Watch:
-    """Whether a worker is stuck: no new case for *limit* seconds of its CPU time (it spins), or for
-    WAIT_FACTOR times that of wall time (it waits on something). CPU time rather than wall time,
-    so that a worker that other processes keep from running is not taken for a hung one."""
+    """Whether a worker is stuck: no new case for *cpu_limit* seconds of its CPU time (it spins), or
+    for *wait_limit* seconds of wall time (it waits on something). CPU time rather than wall time
+    for the first, so that a worker that other processes keep from running is not taken for a hung
+    one."""
 
-    WAIT_FACTOR = 30
-
-    def __init__(self, proc: subprocess.Popen[bytes], progress: Path, limit: float):
-        self.proc, self.progress, self.limit = proc, progress, limit
+    def __init__(self, proc: subprocess.Popen[bytes], progress: Path, cpu_limit: float, wait_limit: float):
+        self.proc, self.progress = proc, progress
+        self.cpu_limit, self.wait_limit = cpu_limit, wait_limit
         self.mark: tuple[float, float, float] | None = None  # progress mtime, CPU and wall time then
 
     def stuck(self) -> bool:
@@ -306,7 +307,7 @@ class _Watch:
         if self.mark is None or self.mark[0] != mtime:
             self.mark = (mtime, cpu, now)
             return False
-        return cpu - self.mark[1] > self.limit or now - self.mark[2] > self.WAIT_FACTOR * self.limit
+        return cpu - self.mark[1] > self.cpu_limit or now - self.mark[2] > self.wait_limit
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -322,7 +323,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch", type=int, default=2_000, help="cases per worker process")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--out", type=Path, default=Path("fuzz/findings"))
-    parser.add_argument("--case-timeout", type=float, default=20.0, help="seconds for one case")
+    parser.add_argument("--case-timeout", type=float, default=20.0, help="seconds of CPU for one case")
+    parser.add_argument(
+        "--wait-limit", type=float, default=600.0, help="seconds a worker may go without a new case while not running"
+    )
     parser.add_argument("--rss-mb", type=int, default=3072, help="address-space cap of a worker")
     parser.add_argument("--max-seconds", type=float, default=0, help="stop after this long (0: run every case)")
     parser.add_argument("--replay", type=int, metavar="CASE", help="run one case here and print its problems")

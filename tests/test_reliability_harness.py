@@ -46,13 +46,14 @@ def test_an_aborting_worker_is_recorded_and_the_run_goes_on(tmp_path: Path) -> N
 
 @pytest.mark.slow
 def test_a_spinning_case_is_a_timeout_and_a_waiting_worker_a_hang(tmp_path: Path) -> None:
-    # Limits count CPU time for a case that spins, wall time (thirty times longer) for one that waits.
+    # A case's limit counts CPU time (a case that spins uses it up); a worker that waits is hung
+    # after --wait-limit seconds of wall time without a new case.
     env = dict(os.environ, SIGMALANG_FUZZ_SPIN_AT="2", SIGMALANG_FUZZ_SLEEP_AT="6")
-    done = _run(tmp_path, "--cases", "10", "--batch", "10", "--case-timeout", "0.2", env=env)
+    done = _run(tmp_path, "--cases", "10", "--batch", "10", "--case-timeout", "1", "--wait-limit", "8", env=env)
     summary = json.loads(done.stdout)
     assert done.returncode == 1
     findings = {
         f["case"]: f["problems"] for f in map(json.loads, (tmp_path / "findings.jsonl").read_text().splitlines())
     }
-    assert findings == {2: ["timeout: over 0.2 s of CPU"], 6: ["hang"]}
+    assert findings == {2: ["timeout: over 1.0 s of CPU"], 6: ["hang"]}
     assert summary["cases"] == 10 and summary["aborts"] == 1
