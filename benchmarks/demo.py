@@ -28,8 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sigmalang import __version__
-from sigmalang._codec import DEFAULT_LEVEL, level_spec
-from sigmalang._levels import chunk_size_for
+from sigmalang._levels import DEFAULT_LEVEL, chunk_size_for, level_spec
 from sigmalang.cli import main as sigmalang_main
 
 DEFAULT_SAMPLE = Path(__file__).resolve().parent.parent / "samples" / "dickens-sample.txt"

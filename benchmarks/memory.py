@@ -592,7 +592,7 @@ def pipeline_main(args: argparse.Namespace) -> int:
 
 def codec_main(args: argparse.Namespace) -> int:
     """Each level's codec working memory, measured alone, beside the model's ``codec`` part."""
-    from sigmalang._codec import LEVELS, level_spec
+    from sigmalang._levels import LEVELS, level_spec
     from sigmalang._memory import _codec_memory
 
     levels = args.level if args.level_given else sorted(LEVELS)
@@ -647,8 +647,8 @@ def buffer_pool_main(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from sigmalang._codec import DEFAULT_LEVEL
     from sigmalang._compressor import DEFAULT_CHUNK_SIZE
+    from sigmalang._levels import DEFAULT_LEVEL
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--sizes", type=_size_list, help="input sizes (default 10MB,100MB,1GB)")

@@ -27,10 +27,10 @@ import time
 from pathlib import Path
 
 import sigmalang
-from sigmalang._codec import LONG_TRANSFORMS
 from sigmalang._compressor import SigmaCompressor
 from sigmalang._container import StreamParser
 from sigmalang._frames import FrameContext
+from sigmalang._levels import LONG_TRANSFORMS
 from sigmalang._longrange import MIN_MATCH, Matcher
 from sigmalang._stream_records import Frame
 

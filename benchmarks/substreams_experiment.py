@@ -54,7 +54,7 @@ import zstandard
 
 from sigmalang import semantic
 from sigmalang._backend_ppmd import PpmdBackend
-from sigmalang._codec import chunk_end
+from sigmalang._chunking import chunk_end
 from sigmalang._wire import encode_varint
 from sigmalang.semantic.codebook import CODE_BASE, CODE_END
 from sigmalang.semantic.lines import TEMPORAL_TOKEN

@@ -22,7 +22,8 @@ import time
 from pathlib import Path
 
 from sigmalang import _backend_ppmd, _backends
-from sigmalang._codec import decode_chunk, encode_chunk, level_spec
+from sigmalang._codec import decode_chunk, encode_chunk
+from sigmalang._levels import level_spec
 from sigmalang.cli import parse_size
 
 CORPUS = Path(os.environ.get("SIGMALANG_CORPUS", "corpus"))

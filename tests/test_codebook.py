@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 import sigmalang
 from sigmalang import semantic
 from sigmalang._backend_base import STORE
-from sigmalang._codec import TRANSFORM_SEMANTIC
 from sigmalang._container import StreamAssembler
+from sigmalang._levels import TRANSFORM_SEMANTIC
 from sigmalang._stream import StreamingDecoder, StreamingEncoder
 from sigmalang._stream_records import StreamHeader
 from sigmalang._wire import encode_varint

@@ -10,14 +10,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sigmalang import _codec
+from sigmalang import _codec, _levels
 from sigmalang._backend_base import CM, PPMD, STORE
-from sigmalang._codec import TRANSFORM_LITERAL, TRANSFORM_SEMANTIC, ChunkDecodeError, decode_chunk, encode_chunk
+from sigmalang._codec import ChunkDecodeError, decode_chunk, encode_chunk
+from sigmalang._levels import TRANSFORM_LITERAL, TRANSFORM_SEMANTIC
 
 FIXTURES = Path(__file__).parent / "fixtures"
 DICKENS = (FIXTURES / "dickens-64k.txt").read_bytes()
 LOGS = (FIXTURES / "loghub-small.log").read_bytes()
-ALL_LEVELS = sorted(_codec.LEVELS)
+ALL_LEVELS = sorted(_levels.LEVELS)
 # Levels 5 to 8 differ only in the model's largest table (and the stream's chunk size), and a table
 # is sized to its chunk: on the inputs below, levels 5, 7 and 8 write exactly what level 6 writes.
 # Those three are marked slow; the fast suite codes at every other level.
@@ -40,7 +41,7 @@ def test_fixtures_roundtrip_at_every_level(name: str, level: int) -> None:
 
 
 def test_default_level_uses_the_context_mixing_model() -> None:
-    encoded = roundtrip(DICKENS, _codec.DEFAULT_LEVEL)
+    encoded = roundtrip(DICKENS, _levels.DEFAULT_LEVEL)
     assert (encoded.transform, encoded.backend) == (TRANSFORM_LITERAL, CM)
     ppmd = encode_chunk(DICKENS, 3)
     assert (ppmd.transform, ppmd.backend) == (TRANSFORM_SEMANTIC, PPMD)
@@ -119,7 +120,7 @@ def test_unknown_ids_are_chunk_decode_errors() -> None:
 
 
 def test_levels_are_documented_choices() -> None:
-    assert _codec.level_spec(1).backend != PPMD  # level 1 is the fast one
-    assert all(_codec.LEVELS[n].describe() for n in ALL_LEVELS)
+    assert _levels.level_spec(1).backend != PPMD  # level 1 is the fast one
+    assert all(_levels.LEVELS[n].describe() for n in ALL_LEVELS)
     with pytest.raises(ValueError):
-        _codec.level_spec(10)
+        _levels.level_spec(10)

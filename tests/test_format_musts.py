@@ -18,10 +18,10 @@ from sigmalang import _cm, semantic
 from sigmalang._backend_base import CM, STORE, ZSTD, BackendError
 from sigmalang._backend_ppmd import PpmdBackend
 from sigmalang._backends import CmBackend, ZstdBackend
-from sigmalang._codec import TRANSFORM_RECORDS
 from sigmalang._container import MAGIC, StreamAssembler
 from sigmalang._filters import FrameFilter
 from sigmalang._index import SeekTable
+from sigmalang._levels import TRANSFORM_RECORDS
 from sigmalang._records import RecordsError
 from sigmalang._records import decode as decode_records
 from sigmalang._stream_records import StreamHeader

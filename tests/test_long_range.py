@@ -15,12 +15,11 @@ import sigmalang
 from conftest import map_stream
 from sigmalang import SigmaDecompressor, SigmaFormatError, StreamingDecoder, StreamingEncoder
 from sigmalang._backend_base import STORE
-from sigmalang._codec import LONG_TRANSFORMS, TRANSFORM_LONG_LITERAL
 from sigmalang._compressor import SigmaCompressor
 from sigmalang._container import StreamParser
 from sigmalang._frames import RESET_INTERVAL, FrameContext, decode_frame
 from sigmalang._index import SeekTable
-from sigmalang._levels import LEVELS, TRANSFORM_SEMANTIC
+from sigmalang._levels import LEVELS, LONG_TRANSFORMS, TRANSFORM_LONG_LITERAL, TRANSFORM_SEMANTIC
 from sigmalang._longrange import MIN_MATCH, Matcher, cut, encode_list, parse_list
 from sigmalang._recover import scan
 from sigmalang._stream_records import Frame

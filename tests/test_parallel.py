@@ -26,9 +26,10 @@ from conftest import SAMPLES, map_stream, mixed_bytes, read_text_file
 from sigmalang import _stream
 from sigmalang._backend_base import ZSTD
 from sigmalang._chunking import Chunk
-from sigmalang._codec import DEFAULT_LEVEL, encode_chunk
+from sigmalang._codec import encode_chunk
 from sigmalang._container import StreamAssembler
 from sigmalang._errors import SigmaError, SigmaFormatError
+from sigmalang._levels import DEFAULT_LEVEL
 from sigmalang._parallel import Done, WorkerError, ordered_map, resolve_workers, stop_pool, worker_pool
 from sigmalang._stats import StreamStats
 from sigmalang._stream import StreamingDecoder, StreamingEncoder

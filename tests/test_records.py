@@ -14,10 +14,11 @@ from hypothesis import strategies as st
 import records_reference
 import sigmalang
 from conftest import service_log
-from sigmalang import _codec, _records
+from sigmalang import _codec, _levels, _records
 from sigmalang._backend_base import CM
-from sigmalang._codec import TRANSFORM_LITERAL, TRANSFORM_RECORDS, ChunkDecodeError, decode_chunk, encode_chunk
+from sigmalang._codec import ChunkDecodeError, decode_chunk, encode_chunk
 from sigmalang._errors import SigmaFormatError
+from sigmalang._levels import TRANSFORM_LITERAL, TRANSFORM_RECORDS
 from sigmalang.inspect import format_report, inspect_stream
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -224,7 +225,7 @@ def test_codec_chooses_records_for_logs_and_bytes_for_prose() -> None:
     logs = encode_chunk(SERVICE_LOG, 6)
     assert (logs.transform, logs.backend) == (TRANSFORM_RECORDS, CM)
     assert decode_chunk(logs.transform, logs.backend, logs.data, len(SERVICE_LOG)) == SERVICE_LOG
-    assert len(logs.data) < len(_codec.encode_body(SERVICE_LOG, _codec.level_spec(6), form="text").data)
+    assert len(logs.data) < len(_codec.encode_body(SERVICE_LOG, _levels.level_spec(6), form="text").data)
     prose = encode_chunk(DICKENS[:20000], 6)
     assert prose.transform == TRANSFORM_LITERAL
 
@@ -239,7 +240,7 @@ def test_damaged_records_frame_is_a_chunk_decode_error() -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("level", sorted(_codec.LEVELS))
+@pytest.mark.parametrize("level", sorted(_levels.LEVELS))
 @pytest.mark.parametrize("shared", [False, True])
 def test_logs_roundtrip_at_every_level_in_1k_chunks(level: int, shared: bool) -> None:
     data = SERVICE_LOG[:12000] + LOGS[:8000] + b"\r\nlast line without newline \xff 12"
@@ -324,7 +325,7 @@ def test_describe_puts_every_byte_of_the_code_in_one_section_and_at_most_one_col
 @settings(max_examples=30, deadline=None)
 @given(log_lines(), st.sampled_from([4, 6]))
 def test_log_like_chunks_roundtrip_through_the_codec(data: bytes, level: int) -> None:
-    body = _codec.encode_body(data * 4, _codec.level_spec(level))  # records when they look like logs and win
+    body = _codec.encode_body(data * 4, _levels.level_spec(level))  # records when they look like logs and win
     assert decode_chunk(body.transform, body.backend, body.data, len(data) * 4) == data * 4
     if _records.looks_like_logs(data * 4):
         code = _records.encode(data * 4)
@@ -336,12 +337,12 @@ def test_log_like_chunks_roundtrip_through_the_codec(data: bytes, level: int) ->
 def test_a_long_log_chunk_is_coded_the_way_a_sample_of_its_lines_codes_smaller() -> None:
     data = service_log(9000)
     assert len(data) > 2 * _codec.RECORDS_PROBE
-    body = _codec.encode_body(data, _codec.level_spec(6))
+    body = _codec.encode_body(data, _levels.level_spec(6))
     assert body.transform == TRANSFORM_RECORDS
     assert decode_chunk(body.transform, body.backend, body.data, len(data)) == data
     prose = (DICKENS * 10)[: 3 * _codec.RECORDS_PROBE]
     prose_lines = prose.replace(b" ", b" 1 ")  # a field in every few words: taken for logs
-    body = _codec.encode_body(prose_lines, _codec.level_spec(4))
+    body = _codec.encode_body(prose_lines, _levels.level_spec(4))
     assert decode_chunk(body.transform, body.backend, body.data, len(prose_lines)) == prose_lines
 
 
@@ -350,7 +351,7 @@ def test_level_9_codes_a_long_log_chunk_both_ways_in_full(monkeypatch: pytest.Mo
     coded as records and as bytes, no piece is coded, and the smaller body is kept."""
     data = service_log(3300)
     assert len(data) > 2 * _codec.RECORDS_PROBE
-    spec = _codec.level_spec(9)
+    spec = _levels.level_spec(9)
     coded: list[tuple[str, int]] = []
     records_body, bytes_body = _codec._records_body, _codec._encode_body
 
@@ -368,7 +369,7 @@ def test_level_9_codes_a_long_log_chunk_both_ways_in_full(monkeypatch: pytest.Mo
     assert sorted(coded) == [("bytes", len(data)), ("records", len(data))]
     assert body.transform == TRANSFORM_RECORDS
     assert decode_chunk(body.transform, body.backend, body.data, len(data)) == data
-    assert not _codec.level_spec(6).both_in_full
+    assert not _levels.level_spec(6).both_in_full
 
 
 def test_the_probes_are_whole_lines_spread_over_the_chunk() -> None:
@@ -388,7 +389,7 @@ def test_a_chunk_that_turns_into_logs_is_judged_on_all_of_it() -> None:
     prose = (DICKENS * 4)[: _codec.RECORDS_PROBE + 4096].replace(b" ", b" 1 ")
     data = prose[: prose.rfind(b"\n") + 1] + service_log(9000)
     start = data[: _codec.RECORDS_PROBE]
-    spec = _codec.level_spec(6)
+    spec = _levels.level_spec(6)
     assert len(_codec._records_body(start, spec, b"").data) > len(
         _codec._encode_body(start, spec, None, b"", False).data
     )

@@ -13,8 +13,7 @@ from hypothesis import strategies as st
 
 import sigmalang
 from conftest import ShortReadIO, mixed_bytes, read_text_file
-from sigmalang._chunking import ChunkedReader
-from sigmalang._codec import line_window
+from sigmalang._chunking import ChunkedReader, line_window
 from sigmalang._errors import SigmaFormatError, SigmaTruncatedError
 from sigmalang._info import read_info
 from sigmalang._pipeline import StreamBuffer

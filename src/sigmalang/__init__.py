@@ -24,10 +24,10 @@ logging.getLogger(__name__).addHandler(logging.NullHandler())  # silent unless t
 
 if TYPE_CHECKING:
     from . import primitives
-    from ._codec import DEFAULT_LEVEL, LEVELS
     from ._compressor import DEFAULT_CHUNK_SIZE, SigmaCompressor, SigmaDecompressor, compress, decompress
     from ._errors import SigmaCodebookError, SigmaError, SigmaFormatError, SigmaTruncatedError, WorkerError
     from ._file import SigmaFile, open
+    from ._levels import DEFAULT_LEVEL, LEVELS
     from ._memory import estimate_memory_usage, get_optimal_chunk_size, get_streaming_vs_full_memory
     from ._search import search
     from ._stats import StreamStats
@@ -39,8 +39,8 @@ if TYPE_CHECKING:
 # per worker (docs/memory.md).
 _LAZY = {
     "primitives": None,
-    "DEFAULT_LEVEL": "_codec",
-    "LEVELS": "_codec",
+    "DEFAULT_LEVEL": "_levels",
+    "LEVELS": "_levels",
     "DEFAULT_CHUNK_SIZE": "_compressor",
     "SigmaCompressor": "_compressor",
     "SigmaDecompressor": "_compressor",

@@ -19,17 +19,13 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from . import _records, semantic
 from ._backend_base import CM, STORE, ZSTD, BackendError
 from ._backends import MIN_PAYLOAD, CmBackend, get_backend
-from ._chunking import Chunk, chunk_end, line_window
 from ._errors import SigmaFormatError
 from ._levels import (
     AUTO,
     DEFAULT_LEVEL,
-    LEVELS,
     LOGS,
     LONG_TRANSFORMS,
     TRANSFORM_LITERAL,
-    TRANSFORM_LONG_LITERAL,
-    TRANSFORM_LONG_SEMANTIC,
     TRANSFORM_RECORDS,
     TRANSFORM_SEMANTIC,
     TRANSFORMS,
@@ -45,29 +41,17 @@ if TYPE_CHECKING:
     from ._frames import FrameContext
 
 __all__ = [
-    "DEFAULT_LEVEL",
-    "LEVELS",
-    "LONG_TRANSFORMS",
-    "TRANSFORM_LITERAL",
-    "TRANSFORM_LONG_LITERAL",
-    "TRANSFORM_LONG_SEMANTIC",
-    "TRANSFORM_RECORDS",
-    "TRANSFORM_SEMANTIC",
     "Body",
-    "Chunk",
     "ChunkDecodeError",
     "EncodedChunk",
     "body_without_transform",
-    "chunk_end",
     "decode_body",
-    "decode_code",
-    "LevelSpec",
     "decode_chunk",
+    "decode_code",
+    "decode_code_costs",
     "encode_body",
     "encode_chunk",
     "frame_book",
-    "level_spec",
-    "line_window",
     "max_code_size",
 ]
 

@@ -12,12 +12,11 @@ import os
 from collections.abc import Callable
 from typing import IO, Any, BinaryIO, cast
 
-from ._codec import DEFAULT_LEVEL
 from ._compressor import CodebookArg, SigmaCompressor
 from ._errors import SigmaFormatError
 from ._frames import FrameReader
 from ._index import SeekTable
-from ._levels import AUTO
+from ._levels import AUTO, DEFAULT_LEVEL
 from ._stream_records import content_digest
 from .semantic.codebook import Codebook, as_codebook
 

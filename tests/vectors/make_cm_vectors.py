@@ -16,7 +16,7 @@ from vectorlib import chunked, compressed_entry, damaged_entry, fixture_lines, u
 
 from sigmalang._backend_base import CM
 from sigmalang._backends import CmBackend
-from sigmalang._codec import TRANSFORM_LITERAL
+from sigmalang._levels import TRANSFORM_LITERAL
 
 ORIGIN = "tests/vectors/make_cm_vectors.py"
 CHUNK = 4096

@@ -57,7 +57,7 @@ from sigmalang import primitives as P
 from sigmalang._backend_base import PPMD, STORE, ZSTD
 from sigmalang._backend_ppmd import PPMD_FRESH_CODER, PpmdBackend
 from sigmalang._backends import ZstdBackend
-from sigmalang._codec import chunk_end
+from sigmalang._chunking import chunk_end
 from sigmalang._container import StreamAssembler
 from sigmalang._longrange import encode_list
 from sigmalang._stream_records import StreamHeader

@@ -18,8 +18,8 @@ import sys
 from vectorlib import FIXTURES, assemble, damaged_entry, update_manifest, valid_entry
 
 import sigmalang
-from sigmalang._codec import LONG_TRANSFORMS
 from sigmalang._container import StreamParser
+from sigmalang._levels import LONG_TRANSFORMS
 from sigmalang._longrange import encode_list, parse_list
 from sigmalang._stream_records import Frame
 from sigmalang._wire import decode_varint, encode_varint

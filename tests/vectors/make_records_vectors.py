@@ -20,7 +20,7 @@ import sigmalang
 from sigmalang import _records
 from sigmalang._backend_base import CM
 from sigmalang._backends import CmBackend
-from sigmalang._codec import TRANSFORM_RECORDS
+from sigmalang._levels import TRANSFORM_RECORDS
 from sigmalang._wire import decode_varint, encode_varint
 
 sys.path.insert(0, str(HERE.parent))

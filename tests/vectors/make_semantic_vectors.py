@@ -17,7 +17,7 @@ import sigmalang
 from sigmalang import semantic
 from sigmalang._backend_base import PPMD
 from sigmalang._backend_ppmd import PpmdBackend
-from sigmalang._codec import TRANSFORM_SEMANTIC
+from sigmalang._levels import TRANSFORM_SEMANTIC
 from sigmalang._wire import encode_varint
 
 ORIGIN = "tests/vectors/make_semantic_vectors.py"

@@ -28,8 +28,9 @@ from crc32c import crc32c
 import sigmalang
 from sigmalang import primitives
 from sigmalang._backend_base import STORE, ZSTD
-from sigmalang._codec import TRANSFORM_LITERAL, chunk_end
+from sigmalang._chunking import chunk_end
 from sigmalang._container import MAGIC, StreamAssembler
+from sigmalang._levels import TRANSFORM_LITERAL
 from sigmalang._stream_records import StreamHeader
 from sigmalang._wire import decode_varint, encode_varint, read_glyph
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import sigmalang
 from sigmalang._backend_ppmd import PpmdBackend
-from sigmalang._codec import chunk_end
+from sigmalang._chunking import chunk_end
 from sigmalang._container import StreamAssembler
 from sigmalang._stream_records import StreamHeader
 from sigmalang._wire import encode_varint

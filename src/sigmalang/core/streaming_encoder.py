@@ -22,7 +22,7 @@ from typing import Any
 
 from .. import _chunking, _memory, _pipeline, _stats, _stream
 from .._chunking import check_chunk_size, check_int
-from .._codec import DEFAULT_LEVEL
+from .._levels import DEFAULT_LEVEL
 from .._wire import BoundaryHandler as _RecordParser
 from .._wire import encode_record
 
