@@ -12,8 +12,11 @@ real text, never one file repeated). Each engine encodes the same file with
 through ``client.get_executor()``. The cluster is started and warmed up (imports, the numba kernel
 from its on-disk cache) before the clock starts: what is timed is the encode. Beside the wall
 time: the CPU seconds of this process and of the cluster's worker processes (psutil), and the
-load average, since on a shared machine the wall times are what the other processes leave. Every
-encoded file must be byte-identical to ``-T 1`` and decode to the input, or the exit status is 1.
+load average, since on a shared machine the wall times are what the other processes leave; and
+the largest resident memory each worker process reached during the encode (sampled four times a
+second with psutil, so a peak shorter than that may be missed). Every encoded file must be
+byte-identical to ``-T 1``, and ``-T 1``'s must decode (with 2 workers, untimed) to the input, or
+the exit status is 1.
 MB/s is 10**6 bytes of original text per second.
 """
 
@@ -26,6 +29,7 @@ import os
 import shlex
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -45,6 +49,33 @@ class Timing(NamedTuple):
     main_cpu: float
     worker_cpu: float | None
     digest: str
+    worker_peak_mib: float | None = None  # the largest of the workers' sampled peaks
+
+
+class PeakRss:
+    """The largest resident set each of *procs* reaches while the block runs, sampled every 0.25 s."""
+
+    def __init__(self, procs: list[psutil.Process]):
+        self.procs = procs
+        self.peaks = [0] * len(procs)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        while True:
+            for i, proc in enumerate(self.procs):
+                with contextlib.suppress(psutil.Error):
+                    self.peaks[i] = max(self.peaks[i], proc.memory_info().rss)
+            if self._stop.wait(0.25):
+                return
+
+    def __enter__(self) -> PeakRss:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
 
 
 def _cpu(process: psutil.Process) -> float:
@@ -89,9 +120,10 @@ def cluster(source: Path, work: Path, level: int, chunk_size: int | None, worker
         pids = list(client.run(os.getpid).values())
         procs = [psutil.Process(pid) for pid in pids]
         before = sum(_cpu(p) for p in procs)
-        wall, cpu = _encode(source, target, level, chunk_size, executor)
+        with PeakRss(procs) as peak:
+            wall, cpu = _encode(source, target, level, chunk_size, executor)
         worker_cpu = sum(_cpu(p) for p in procs) - before
-    return Timing("LocalCluster", workers, wall, cpu, worker_cpu, file_digest(target))
+    return Timing("LocalCluster", workers, wall, cpu, worker_cpu, file_digest(target), max(peak.peaks) / MiB)
 
 
 def best(runs: list[Timing]) -> Timing:
@@ -126,23 +158,27 @@ def main(argv: list[str] | None = None) -> int:
             timings.append(best([cluster(source, work, args.level, args.chunk_size, n) for _ in range(args.repeat)]))
         with contextlib.suppress(OSError):
             (work / "back.txt").unlink()
-        StreamingDecoder().decode_file(work / "t1.sgl", work / "back.txt")
+        StreamingDecoder(workers=2).decode_file(work / "t1.sgl", work / "back.txt")  # untimed
         round_trip = file_digest(work / "back.txt") == file_digest(source)
     print(f"load average after: {load()}")
     print(f"CPU check after: 2 busy processes ran {parallel_capacity():.2f}× as fast as 1")
     print()
     one = next((t for t in timings if t.engine == "LocalCluster" and t.workers == 1), None)
-    print("| engine | workers | encode s | MB/s | vs 1-worker cluster | CPU s here / workers | same bytes as -T 1 |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | --- |")
+    print(
+        "| engine | workers | encode s | MB/s | vs 1-worker cluster | CPU s here / workers "
+        "| peak RSS per worker, MiB | same bytes as -T 1 |"
+    )
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
     identical = True
     for t in timings:
         same = t.digest == timings[0].digest
         identical &= same
         ratio = f"{one.wall / t.wall:.2f}×" if one is not None else "n/a"
         workers_cpu = "—" if t.worker_cpu is None else f"{t.worker_cpu:.2f}"
+        peak = "—" if t.worker_peak_mib is None else f"{t.worker_peak_mib:.0f}"
         print(
             f"| {t.engine} | {t.workers} | {t.wall:.2f} | {total / t.wall / 1e6:.2f} | {ratio} | "
-            f"{t.main_cpu:.2f} / {workers_cpu} | {'yes' if same else 'NO'} |"
+            f"{t.main_cpu:.2f} / {workers_cpu} | {peak} | {'yes' if same else 'NO'} |"
         )
     print()
     print(f"decoded -T 1 output equals the input: {'yes' if round_trip else 'NO'}")

@@ -9,9 +9,12 @@ Usage::
 The input is real text that is never one file repeated (a repeated file would let Σ-bank
 references make the later copies trivial): the corpus files (``$SIGMALANG_CORPUS``, else ``./corpus``: dickens.txt,
 then the loghub logs), then this interpreter's standard-library ``.py`` sources, then the ``.py``
-sources of its site-packages, each list sorted by path, files with identical content taken once,
-whole files until the total reaches ``--mib`` MiB. The script prints what went in and a digest of
-the result, so two runs can tell whether they timed the same bytes.
+sources of its site-packages, then (for inputs larger than those, as ``scale.py``'s gigabyte) the
+other text files of this machine under ``/usr/share``, ``/usr/include``, ``/usr/lib`` and the
+site-packages (no NUL byte in the first 8 KiB; gzip files, such as manual pages, decompressed), each list sorted by
+path, files with identical content taken once, whole files until the total reaches ``--mib`` MiB.
+The script prints what went in and a digest of the result, so two runs can tell whether they
+timed the same bytes.
 
 Each measurement is one whole ``python -m sigmalang encode|decode -T N`` process, timed from start
 to exit with a wall clock: interpreter start, worker start-up, reading and writing the files
@@ -26,7 +29,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gzip
 import hashlib
+import io
 import os
 import platform
 import resource
@@ -53,6 +58,27 @@ def _text_sources(corpus: Path) -> Iterator[tuple[str, list[Path]]]:
     yield "stdlib .py", sorted(p for p in stdlib.rglob("*.py") if "site-packages" not in p.parts)
     site = Path(sysconfig.get_paths()["purelib"])
     yield "site-packages .py", sorted(site.rglob("*.py"))
+    roots = [*OTHER_TEXT, sysconfig.get_paths()["purelib"]]
+    other = (p for d in roots for p in Path(d).rglob("*") if p.is_file() and not p.is_symlink())
+    yield "other text files", sorted(other)
+
+
+OTHER_TEXT = ("/usr/share", "/usr/include", "/usr/lib")
+TEXT_LIMIT = 64 * MiB  # larger files (none of them text, here) are skipped
+
+
+def _read_text(file: Path) -> bytes:
+    """The file's bytes (a gzip file's decompressed), or b"" where they do not look like text."""
+    if file.stat().st_size > TEXT_LIMIT:
+        return b""
+    data = file.read_bytes()
+    if file.suffix == ".gz":
+        try:
+            with gzip.GzipFile(fileobj=io.BytesIO(data)) as g:
+                data = g.read(TEXT_LIMIT + 1)
+        except (OSError, EOFError):
+            return b""
+    return b"" if len(data) > TEXT_LIMIT or b"\0" in data[:8192] else data
 
 
 def build_input(path: Path, target: int, corpus: Path) -> list[tuple[str, int, int]]:
@@ -62,12 +88,14 @@ def build_input(path: Path, target: int, corpus: Path) -> list[tuple[str, int, i
     total = 0
     with path.open("wb") as out:
         for name, files in _text_sources(corpus):
+            if total >= target:
+                break
             count = size = 0
             for file in files:
                 if total >= target:
                     break
                 try:
-                    data = file.read_bytes()
+                    data = _read_text(file)
                 except OSError:
                     continue
                 digest = hashlib.blake2b(data, digest_size=16).digest()

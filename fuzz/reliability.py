@@ -131,7 +131,9 @@ def check_case(data: bytes, rng: random.Random) -> list[str]:
     def run(name: str, fn: Callable[[], Any]) -> Any:
         try:
             return fn()
-        except SigmaError:
+        except SigmaError as exc:
+            if "decoder process" in str(exc):  # contained, but a payload that ends pyppmd is worth a vector
+                problems.append(f"{name}: a PPMd decoder process died: {exc}"[:600])
             return None
         except Exception as exc:
             tb = traceback.format_exc().strip().splitlines()[-3:]

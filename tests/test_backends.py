@@ -50,12 +50,12 @@ def test_ppmd_verification_catches_a_bad_encoding(monkeypatch: pytest.MonkeyPatc
     backend = PpmdBackend(6, 16, verify=True)
     data = TEXT[:50_000]
     assert backend.decode(backend.encode(data), len(data)) == data
-    real = PpmdBackend.decode
+    real = PpmdBackend.decode_in_process
 
     def short_by_one(self: PpmdBackend, payload: bytes, size: int, prime: bytes = b"") -> bytes:
         return real(self, payload, size, prime)[:-1]
 
-    monkeypatch.setattr(PpmdBackend, "decode", short_by_one)
+    monkeypatch.setattr(PpmdBackend, "decode_in_process", short_by_one)
     monkeypatch.setattr(_backend_ppmd, "PPMD_BLOCK", 0)  # no output length clears it: decode it
     with pytest.raises(BackendError):
         backend.encode(data)
@@ -252,15 +252,15 @@ def test_ppmd_decoders_leave_no_native_memory_behind() -> None:
     data = b"the quick brown fox jumps over the lazy dog\n" * 50
     payload = backend.encode(data)
     damaged = payload[:20] + bytes([payload[20] ^ 0x55]) + payload[21:]
-    backend.decode(payload, len(data))  # probes, caches
+    backend.decode_in_process(payload, len(data))  # probes, caches
     assert _pyppmd.reclaim_input_enabled()
     tracemalloc.start()
     try:
         before = tracemalloc.get_traced_memory()[0]
         for _ in range(100):
-            assert backend.decode(payload, len(data)) == data
+            assert backend.decode_in_process(payload, len(data)) == data
             with pytest.raises(BackendError):
-                backend.decode(damaged, len(data))
+                backend.decode_in_process(damaged, len(data))
         grown = tracemalloc.get_traced_memory()[0] - before
     finally:
         tracemalloc.stop()
@@ -337,9 +337,9 @@ def test_ppmd_decode_encodes_nothing_for_an_independent_frame(monkeypatch: pytes
         return real(*args)
 
     monkeypatch.setattr(_backend_ppmd.pyppmd, "Ppmd7Encoder", counting)
-    assert PpmdBackend().decode(payload, len(data)) == data
+    assert PpmdBackend().decode_in_process(payload, len(data)) == data
     with pytest.raises(BackendError, match="does not end where expected"):
-        PpmdBackend().decode(payload[:-1] + b"\x01", len(data))
+        PpmdBackend().decode_in_process(payload[:-1] + b"\x01", len(data))
     assert made == []
 
 
@@ -402,13 +402,13 @@ def test_ppmd_without_decoder_access_falls_back(monkeypatch: pytest.MonkeyPatch)
     fresh = backend.encode(data, prime)
     earlier = bytes([6, 4]) + b"".join(backend._code(6, 4, prime, data, restart=False))
     monkeypatch.setattr(_pyppmd, "_coders", False)
-    assert backend.decode(plain, len(data)) == data
-    assert backend.decode(earlier, len(data), prime) == data
+    assert backend.decode_in_process(plain, len(data)) == data
+    assert backend.decode_in_process(earlier, len(data), prime) == data
     for payload, primer in ((plain, b""), (earlier, prime)):
         with pytest.raises(BackendError, match="does not end where expected"):
-            backend.decode(payload[:-1] + b"\x01", len(data), primer)
+            backend.decode_in_process(payload[:-1] + b"\x01", len(data), primer)
     with pytest.raises(BackendError, match="cannot be restarted"):
-        backend.decode(fresh, len(data), prime)
+        backend.decode_in_process(fresh, len(data), prime)
     with pytest.raises(BackendError, match="cannot be restarted"):
         backend.encode(data, prime)
     import sigmalang
@@ -470,7 +470,7 @@ def test_decoder_model_memory_stays_within_the_format_bound() -> None:
     backend = PpmdBackend(6, memory_mib)
     earlier = bytes([6, memory_mib]) + b"".join(backend._code(6, memory_mib, prime, data, restart=False))
     for payload, primer in ((backend.encode(data), b""), (backend.encode(data, prime), prime), (earlier, prime)):
-        peak = _traced_peak(backend.decode, payload, len(data), primer)
+        peak = _traced_peak(backend.decode_in_process, payload, len(data), primer)
         assert memory_mib << 20 <= peak <= (memory_mib << 20) + slack, (len(primer), peak)
     cm = CmBackend(0x7FF, 18)
     payload = cm.encode(data, prime[-20_000:])
@@ -491,7 +491,7 @@ def test_ppmd_memory_is_checked_before_anything_is_allocated(monkeypatch: pytest
         for first, prime in ((6, b""), (6 | _backend_ppmd.PPMD_FRESH_CODER, b"context"), (6, b"context")):
             payload = bytes([first]) + encode_varint(memory) + bytes(16)
             with pytest.raises(BackendError, match=message):
-                PpmdBackend().decode(payload, 100, prime)
+                PpmdBackend().decode_in_process(payload, 100, prime)
     assert made == []
 
 

@@ -99,6 +99,34 @@ def test_sigkill_of_the_command_leaves_no_process(big_text: Path, tmp_path: Path
     assert [p.name for p in tmp_path.iterdir()] == ["out.sgl"]
 
 
+@pytest.mark.slow
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="POSIX signals, PPMd decoder processes")
+def test_sigkill_of_a_parallel_ppmd_decode_leaves_no_process(tmp_path: Path) -> None:
+    """Decoding level-3 frames, each worker has started a PPMd helper (sigmalang._ppmd_guard); with
+    the command killed, the workers end, and their helpers with them."""
+    text = (SAMPLES / "dickens-sample.txt").read_bytes()
+    source = tmp_path / "in.txt"
+    source.write_bytes(b"".join(b"copy %d\n" % n + text for n in range((6 << 20) // len(text) + 1)))
+    stream = tmp_path / "in.sgl"
+    made = subprocess.run(
+        [sys.executable, "-m", "sigmalang", "encode", "-3", "--chunk-size", "64KiB", str(source), "-o", str(stream)],
+        capture_output=True,
+        timeout=300,
+    )
+    assert made.returncode == 0, made.stderr
+    proc = _start("decode", "-T", "2", str(stream), "-o", str(tmp_path / "out.txt"))
+    try:
+        tree = _workers(proc, 4)  # the two workers and their two helpers
+        proc.kill()
+        proc.wait(timeout=WAIT)
+        _, alive = psutil.wait_procs(tree, timeout=10)
+        assert not alive, f"processes outlived their parent: {alive}"
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
 def _before_the_program(stderr: str) -> bool:
     """Whether the interrupt came before any of the command line's code ran: while the interpreter
     starts (site-packages, runpy) or imports the package itself, Python handles it its own way

@@ -65,7 +65,7 @@ def test_a_damaged_stream_never_leaves_the_decoder_waiting_for_input(monkeypatch
         stream = backend.encode(data)
         for cut in range(3, len(stream)):
             with pytest.raises(BackendError):
-                backend.decode(stream[:cut], len(data))
+                backend.decode_in_process(stream[:cut], len(data))
     assert len(waiting) > 100 and not any(waiting)
 
 
@@ -91,7 +91,7 @@ for i in range(int(sys.argv[3])):
         pos = rng.randrange(2, len(stream))
         damaged = stream[:pos] + rng.randbytes(len(stream) - pos)
     try:
-        backend.decode(damaged, size)
+        backend.decode_in_process(damaged, size)
     except BackendError:
         pass
 """

@@ -1,6 +1,7 @@
 """Backend 2, PPMd variant H (docs/FORMAT.md §7.3), via ``pyppmd``: :class:`PpmdBackend`, the
 limits of its parameters, and what keeps pyppmd's faults out of the output and the process (the
-encoder fed in slices, the decoder given a runway and drained before it is freed).
+encoder fed in slices, the decoder given a runway and drained before it is freed, and run in a
+process of its own: :mod:`sigmalang._ppmd_guard`).
 Re-exported by :mod:`sigmalang._backends`.
 """
 
@@ -71,7 +72,7 @@ class PpmdBackend:
         if self.verify and not all(len(piece) < PPMD_BLOCK for piece in pieces):
             self.full_checks += 1
             try:
-                good = self.decode(payload, len(data), prime) == data
+                good = self.decode_in_process(payload, len(data), prime) == data  # its own output
             except BackendError:
                 good = False
             if not good:
@@ -140,6 +141,16 @@ class PpmdBackend:
         return buffer
 
     def decode(self, data: bytes, size: int, prime: bytes = b"") -> bytes:
+        """The *size* bytes *data* encodes (after *prime*), decoded as :meth:`decode_in_process`
+        does but in a fresh process, so that a fault of pyppmd's native code on a damaged or
+        hostile payload cannot reach this one (:mod:`sigmalang._ppmd_guard`); in this process
+        where that is not available."""
+        from . import _ppmd_guard
+
+        out = _ppmd_guard.decode(data, size, prime)
+        return self.decode_in_process(data, size, prime) if out is None else out
+
+    def decode_in_process(self, data: bytes, size: int, prime: bytes = b"") -> bytes:
         """The *size* bytes *data* encodes, after checking that *data* is exactly what the encoder
         writes for them (docs/FORMAT.md §7.3): one spelling, so a payload whose last bytes were
         altered, cut or extended is an error even where PPMd's range decoder would not notice.
