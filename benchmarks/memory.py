@@ -647,7 +647,7 @@ def buffer_pool_main(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from sigmalang._compressor import DEFAULT_CHUNK_SIZE
+    from sigmalang._chunking import DEFAULT_CHUNK_SIZE
     from sigmalang._levels import DEFAULT_LEVEL
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)

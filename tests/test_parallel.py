@@ -28,9 +28,9 @@ from sigmalang._backend_base import ZSTD
 from sigmalang._chunking import Chunk
 from sigmalang._codec import encode_chunk
 from sigmalang._container import StreamAssembler
-from sigmalang._errors import SigmaError, SigmaFormatError
+from sigmalang._errors import SigmaError, SigmaFormatError, WorkerError
 from sigmalang._levels import DEFAULT_LEVEL
-from sigmalang._parallel import Done, WorkerError, ordered_map, resolve_workers, stop_pool, worker_pool
+from sigmalang._parallel import Done, ordered_map, resolve_workers, stop_pool, worker_pool
 from sigmalang._stats import StreamStats
 from sigmalang._stream import StreamingDecoder, StreamingEncoder
 from sigmalang._stream_records import StreamHeader

@@ -21,7 +21,8 @@ from hypothesis import strategies as st
 
 import sigmalang
 from sigmalang import _frames
-from sigmalang._filters import FilterBuilder, FrameFilter, decode_filters, fnv1a64, literal_items
+from sigmalang._filter_items import fnv1a64
+from sigmalang._filters import FilterBuilder, FrameFilter, decode_filters, literal_items
 from sigmalang._index import SeekTable
 from sigmalang._plan import can_span_lines, plan_patterns
 from sigmalang._search import Search

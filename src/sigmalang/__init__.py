@@ -24,7 +24,8 @@ logging.getLogger(__name__).addHandler(logging.NullHandler())  # silent unless t
 
 if TYPE_CHECKING:
     from . import primitives
-    from ._compressor import DEFAULT_CHUNK_SIZE, SigmaCompressor, SigmaDecompressor, compress, decompress
+    from ._chunking import DEFAULT_CHUNK_SIZE
+    from ._compressor import SigmaCompressor, SigmaDecompressor, compress, decompress
     from ._errors import SigmaCodebookError, SigmaError, SigmaFormatError, SigmaTruncatedError, WorkerError
     from ._file import SigmaFile, open
     from ._levels import DEFAULT_LEVEL, LEVELS
@@ -41,7 +42,7 @@ _LAZY = {
     "primitives": None,
     "DEFAULT_LEVEL": "_levels",
     "LEVELS": "_levels",
-    "DEFAULT_CHUNK_SIZE": "_compressor",
+    "DEFAULT_CHUNK_SIZE": "_chunking",
     "SigmaCompressor": "_compressor",
     "SigmaDecompressor": "_compressor",
     "compress": "_compressor",

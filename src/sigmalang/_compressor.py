@@ -18,7 +18,7 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import Executor
 from typing import Any
 
-from ._chunking import DEFAULT_CHUNK_SIZE, Chunk, check_chunk_size, check_int, chunk_end
+from ._chunking import Chunk, check_chunk_size, check_int, chunk_end
 from ._container import EndOfStream, StreamParser
 from ._errors import SigmaError
 from ._frames import RESET_INTERVAL, FrameContext, FrameReader, FrameWriter, StreamDecoding
@@ -28,7 +28,7 @@ from .semantic.codebook import Codebook, as_codebook
 
 CodebookArg = Codebook | str | os.PathLike[str] | None
 
-__all__ = ["DEFAULT_CHUNK_SIZE", "SigmaCompressor", "SigmaDecompressor", "compress", "decompress"]
+__all__ = ["SigmaCompressor", "SigmaDecompressor", "compress", "decompress"]
 
 
 def check_data(data: object) -> None:

@@ -36,7 +36,6 @@ __all__ = [
     "FrameFilter",
     "Probe",
     "decode_filters",
-    "fnv1a64",
     "literal_items",
 ]
 

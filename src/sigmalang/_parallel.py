@@ -37,7 +37,6 @@ __all__ = [
     "Done",
     "Observer",
     "OrderedWindow",
-    "WorkerError",
     "executor_workers",
     "in_order_here",
     "ordered_map",
