@@ -35,6 +35,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import ctypes
+import gc
 import logging
 import os
 import select
@@ -246,6 +247,7 @@ def serve() -> None:
     _pyppmd.coders_enabled()  # the one-time probes run here, once, and every decoder inherits them
     _pyppmd.reclaim_input_enabled()
     backend = PpmdBackend()
+    gc.freeze()  # a forked decoder then writes to (and so copies) fewer of the helper's pages
     replies.write(_HELLO)
     replies.flush()
     while True:
