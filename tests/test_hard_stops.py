@@ -72,15 +72,13 @@ def _workers(proc: subprocess.Popen[bytes], count: int = 2) -> list[psutil.Proce
     raise AssertionError("worker processes never started")
 
 
-@pytest.mark.slow
-@pytest.mark.skipif(not hasattr(os, "killpg"), reason="POSIX signals")
-def test_sigkill_of_the_command_leaves_no_process(big_text: Path, tmp_path: Path) -> None:
-    out = tmp_path / "out.sgl"
-    proc = _start("encode", "-T", "2", "-1", str(big_text), "-o", str(out))
+def _kill_and_check(proc: subprocess.Popen[bytes], count: int, after: float) -> None:
+    """SIGKILL the command alone (as the OOM killer would: not its process group) once *count* of
+    its descendants run and *after* seconds more, and check that all of them end within 10 s."""
     try:
-        tree = _workers(proc)
-        time.sleep(0.3)
-        proc.kill()  # the command only, as the OOM killer would: not its process group
+        tree = _workers(proc, count)
+        time.sleep(after)
+        proc.kill()
         proc.wait(timeout=WAIT)
         _, alive = psutil.wait_procs(tree, timeout=10)
         assert not alive, f"processes outlived their parent: {alive}"
@@ -88,6 +86,13 @@ def test_sigkill_of_the_command_leaves_no_process(big_text: Path, tmp_path: Path
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not hasattr(os, "killpg"), reason="POSIX signals")
+def test_sigkill_of_the_command_leaves_no_process(big_text: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out.sgl"
+    _kill_and_check(_start("encode", "-T", "2", "-1", str(big_text), "-o", str(out)), 2, 0.3)
     left = [p.name for p in tmp_path.iterdir()]
     assert len(left) == 1 and left[0].startswith(".out.sgl.sigmalang-"), left  # the killed run's
     done = subprocess.run(
@@ -114,17 +119,8 @@ def test_sigkill_of_a_parallel_ppmd_decode_leaves_no_process(tmp_path: Path) -> 
         timeout=300,
     )
     assert made.returncode == 0, made.stderr
-    proc = _start("decode", "-T", "2", str(stream), "-o", str(tmp_path / "out.txt"))
-    try:
-        tree = _workers(proc, 4)  # the two workers and their two helpers
-        proc.kill()
-        proc.wait(timeout=WAIT)
-        _, alive = psutil.wait_procs(tree, timeout=10)
-        assert not alive, f"processes outlived their parent: {alive}"
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+    # the two workers and their two helpers
+    _kill_and_check(_start("decode", "-T", "2", str(stream), "-o", str(tmp_path / "out.txt")), 4, 0.0)
 
 
 def _before_the_program(stderr: str) -> bool:
