@@ -88,8 +88,13 @@ class _Helper:
         # does not run the helper: it never says hello, and this process decodes instead.
         stdout = self.proc.stdout
         assert stdout is not None
-        ready = select.select([stdout], [], [], _HELLO_WAIT)[0]
-        if not ready or stdout.read(len(_HELLO)) != _HELLO:
+        try:
+            ready = select.select([stdout], [], [], _HELLO_WAIT)[0]
+            hello = stdout.read(len(_HELLO)) if ready else b""
+        except BaseException:
+            self.close(kill=True)
+            raise
+        if hello != _HELLO:
             self.close(kill=True)
             raise OSError(f"{sys.executable} did not start a helper process")
 
@@ -259,7 +264,7 @@ def serve() -> None:
         prime = _read_exact(requests, prime_length)
         if data is None or prime is None:
             return
-        status, body = _decode_in_child(backend, data, size, prime)
+        status, body = _decode_in_child(backend, data, size, prime, replies.fileno())
         try:
             replies.write(_REPLY.pack(status, len(body)))
             replies.write(body)
@@ -278,9 +283,10 @@ def _die_with_parent(helper: int) -> None:
             os._exit(70)
 
 
-def _decode_in_child(backend: object, data: bytes, size: int, prime: bytes) -> tuple[int, bytes]:
+def _decode_in_child(backend: object, data: bytes, size: int, prime: bytes, replies: int) -> tuple[int, bytes]:
     """Fork a process that decodes the payload and writes the reply into a pipe; the reply it wrote
-    if it exited normally, else a description of how it ended."""
+    if it exited normally, else a description of how it ended. The decoder lets go of the helper's
+    own pipes (stdin and *replies*), so that only the helper holds them."""
     reader, writer = os.pipe()
     helper = os.getpid()
     pid = os.fork()
@@ -288,7 +294,8 @@ def _decode_in_child(backend: object, data: bytes, size: int, prime: bytes) -> t
         code = 0
         try:
             _die_with_parent(helper)
-            os.close(reader)
+            for fd in (reader, replies, 0):
+                os.close(fd)
             try:
                 out = backend.decode_in_process(data, size, prime)  # type: ignore[attr-defined]
                 reply = _REPLY.pack(OK, len(out)) + out
