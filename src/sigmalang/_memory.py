@@ -32,6 +32,7 @@ differs between platforms and Python versions; the chunk counts much less.
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
 from typing import Literal
 
@@ -88,6 +89,13 @@ SEMANTIC_CHUNKS: dict[Mode, float] = {"encode": 2.0, "decode": 2.0}
 SEMANTIC_FIXED = 512 << 10  # its compiled patterns and tables
 ZSTD_OUTPUT_CHUNKS: dict[Mode, float] = {"encode": 0.5, "decode": 1.0}
 PPMD_LITERAL_DECODE_CHUNKS = 1.5
+# Decoding PPMd (sigmalang._ppmd_guard), each decoding thread has a helper process, whose resident
+# interpreter (19 MiB, benchmarks/ppmd_guard.py) RSS counts again in the decoder process it forks
+# for a frame (the pages are shared, but each process's RSS counts them), and the decoded chunk is
+# held by the decoder and then by the helper on its way back. Measured at level 3, 4 MiB chunks:
+# decode peak RSS 60.6 -> 104.7 MiB (10 MB) and 73.7 -> 125.6 MiB (100 MB) at -T 1 (docs/memory.md).
+PPMD_HELPER = 19 * MiB
+PPMD_GUARD_CHUNKS = 2.0
 # The CM coder's copies of a chunk: the modelled buffer, the output bound (1.125 chunks) and the
 # payload as bytes.
 CM_CHUNKS = 3.0
@@ -190,6 +198,9 @@ def _codec_memory(level: int, chunk_size: int, mode: Mode) -> int:
         memory += _ppmd_model(spec, transform, chunk_size)
         if transform == "literal" and mode == "decode":
             chunks += PPMD_LITERAL_DECODE_CHUNKS
+        if mode == "decode" and hasattr(os, "fork"):  # decoded in a helper's forked process
+            memory += 2 * PPMD_HELPER
+            chunks += PPMD_GUARD_CHUNKS
     return memory + int(chunks * chunk_size)
 
 

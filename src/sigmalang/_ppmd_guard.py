@@ -298,13 +298,13 @@ def _decode_in_child(backend: object, data: bytes, size: int, prime: bytes, repl
                 os.close(fd)
             try:
                 out = backend.decode_in_process(data, size, prime)  # type: ignore[attr-defined]
-                reply = _REPLY.pack(OK, len(out)) + out
+                kind = OK
             except BackendError as exc:
-                message = str(exc).encode("utf-8", "replace")
-                reply = _REPLY.pack(FORMAT_ERROR, len(message)) + message
-            view = memoryview(reply)
-            while view:
-                view = view[os.write(writer, view) :]
+                out, kind = str(exc).encode("utf-8", "replace"), FORMAT_ERROR
+            for part in (_REPLY.pack(kind, len(out)), out):  # no joined copy of a decoded chunk
+                view = memoryview(part)
+                while view:
+                    view = view[os.write(writer, view) :]
         except BaseException:
             code = 70
         finally:
