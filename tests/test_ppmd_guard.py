@@ -192,3 +192,21 @@ def test_without_a_working_helper_payloads_are_decoded_here(
         "did not start a helper process)"
     ]
     assert _ppmd_guard._idle == []
+
+
+_IGNORING_SIGCHLD = """
+import signal, sys
+sys.path.insert(0, sys.argv[1])
+signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # as some servers do; a helper inherits it
+from sigmalang._backend_ppmd import PpmdBackend
+backend = PpmdBackend(6, 16)
+data = b"abc" * 1000
+assert backend.decode(backend.encode(data), len(data)) == data
+print("ok")
+"""
+
+
+def test_a_caller_that_ignores_sigchld_still_decodes() -> None:
+    root = str(Path(sigmalang.__file__).resolve().parent.parent)
+    done = subprocess.run([sys.executable, "-c", _IGNORING_SIGCHLD, root], capture_output=True, timeout=120)
+    assert done.returncode == 0 and done.stdout == b"ok\n", done.stderr[-500:]

@@ -246,6 +246,8 @@ def serve() -> None:
     from ._backend_ppmd import PpmdBackend
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # ignored by the caller (some servers do), it is
+    # inherited, and the kernel would reap the decoders before the helper could read how they ended
     requests = sys.stdin.buffer
     replies = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # nothing printed by accident can reach the replies
