@@ -182,6 +182,7 @@ def test_without_a_working_helper_payloads_are_decoded_here(
     never says hello: this process decodes, and says so once on the ``sigmalang`` logger."""
     monkeypatch.setattr(_ppmd_guard, "_START", "import sys")  # exits at once, silent
     monkeypatch.setattr(_ppmd_guard, "_unavailable", None)
+    monkeypatch.setattr(_ppmd_guard, "_warned", False)
     backend = PpmdBackend(6, 16)
     payload = backend.encode(TEXT[:3000])
     with caplog.at_level("WARNING", logger="sigmalang"):
@@ -210,3 +211,31 @@ def test_a_caller_that_ignores_sigchld_still_decodes() -> None:
     root = str(Path(sigmalang.__file__).resolve().parent.parent)
     done = subprocess.run([sys.executable, "-c", _IGNORING_SIGCHLD, root], capture_output=True, timeout=120)
     assert done.returncode == 0 and done.stdout == b"ok\n", done.stderr[-500:]
+
+
+_NO_FORK = """
+import errno, os, sys
+sys.path.insert(0, sys.argv[1])
+def no_fork():
+    raise OSError(errno.EAGAIN, "Resource temporarily unavailable")
+os.fork = no_fork  # as under a process limit or a sandbox
+from sigmalang._ppmd_guard import serve
+serve()
+"""
+
+
+def test_a_helper_that_cannot_fork_leaves_the_payload_to_the_caller(
+    fresh_helpers: None, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(_ppmd_guard, "_START", _NO_FORK)
+    monkeypatch.setattr(_ppmd_guard, "_warned", False)
+    backend = PpmdBackend(6, 16)
+    payload = backend.encode(TEXT[:3000])
+    with caplog.at_level("WARNING", logger="sigmalang"):
+        assert backend.decode(payload, 3000) == TEXT[:3000]
+        assert backend.decode(payload, 3000) == TEXT[:3000]
+    assert [r.getMessage() for r in caplog.records if "in this process" in r.getMessage()] == [
+        "PPMd payloads are decoded in this process: the helper could not fork "
+        "([Errno 11] Resource temporarily unavailable)"
+    ]
+    assert len(_ppmd_guard._idle) == 1  # the helper stays: the next payload may fork again

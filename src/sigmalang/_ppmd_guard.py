@@ -27,7 +27,8 @@ Protocol on the helper's stdin and stdout, little-endian: the helper first write
 ``-c``, is not used); a request is ``size`` (u64), the
 payload's length (u64), the primer's length (u64), the payload, the primer; a reply is a status
 (u8: 0 the decoded bytes follow, 1 a format error's message follows, 2 the decoder died and a
-description follows) and the length (u64) of what follows.
+description follows, 3 the helper could not fork a decoder and why follows: the caller decodes
+that payload itself) and the length (u64) of what follows.
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ __all__ = ["decode", "serve"]
 
 _REQUEST = struct.Struct("<QQQ")
 _REPLY = struct.Struct("<BQ")
-OK, FORMAT_ERROR, DIED = 0, 1, 2
+OK, FORMAT_ERROR, DIED, NO_FORK = 0, 1, 2, 3
 _PR_SET_PDEATHSIG = 1
 _HELLO = b"SGLPPMD1"  # a helper's first words: it runs, and speaks this protocol
 _HELLO_WAIT = 30.0  # seconds a new helper has to say them
@@ -113,7 +114,7 @@ class _Helper:
             body = _read_exact(stdout, length)
         except OSError:
             raise _HelperDied from None
-        if body is None or status not in (OK, FORMAT_ERROR, DIED):
+        if body is None or status not in (OK, FORMAT_ERROR, DIED, NO_FORK):
             raise _HelperDied
         return status, body
 
@@ -156,11 +157,23 @@ def _take() -> _Helper | None:
         with _lock:
             if _unavailable is None:
                 _unavailable = f"{type(exc).__name__}: {exc}"
-                _log.warning("PPMd payloads are decoded in this process: no helper process (%s)", _unavailable)
+        _warn_once(f"no helper process ({_unavailable})")
         return None
     with _lock:
         _every.add(helper)
     return helper
+
+
+_warned = False
+
+
+def _warn_once(why: str) -> None:
+    global _warned
+    with _lock:
+        if _warned:
+            return
+        _warned = True
+    _log.warning("PPMd payloads are decoded in this process: %s", why)
 
 
 def _give(helper: _Helper) -> None:
@@ -194,6 +207,9 @@ def decode(data: bytes, size: int, prime: bytes) -> bytes | None:
         message = body.decode("utf-8", "replace")
         if status == FORMAT_ERROR:
             raise BackendError(message)
+        if status == NO_FORK:  # a process limit, a sandbox: this payload is decoded here
+            _warn_once(f"the helper could not fork ({message})")
+            return None
         ended = message
     raise BackendError(f"PPMd: {ended}, in two tries")
 
@@ -289,9 +305,17 @@ def _decode_in_child(backend: object, data: bytes, size: int, prime: bytes, repl
     """Fork a process that decodes the payload and writes the reply into a pipe; the reply it wrote
     if it exited normally, else a description of how it ended. The decoder lets go of the helper's
     own pipes (stdin and *replies*), so that only the helper holds them."""
-    reader, writer = os.pipe()
+    try:
+        reader, writer = os.pipe()
+    except OSError as exc:
+        return NO_FORK, str(exc).encode()
     helper = os.getpid()
-    pid = os.fork()
+    try:
+        pid = os.fork()
+    except OSError as exc:
+        os.close(reader)
+        os.close(writer)
+        return NO_FORK, str(exc).encode()
     if pid == 0:  # the decoder process
         code = 0
         try:
