@@ -18,17 +18,17 @@ stream brings is decoded in a separate process:
   Helpers ignore SIGINT: Ctrl-C is the caller's to handle.
 
 A helper that dies itself (killed from outside) is replaced and the payload tried once more in the
-new one; a payload whose decoder dies twice is an error. Where ``fork`` is not available, or a
-helper cannot be started, payloads are decoded in the calling process, as the backend always can
-(:meth:`PpmdBackend.decode_in_process`). What the separation costs is measured in docs/ppmd.md.
+new one; a payload whose decoder dies twice is an error. Where ``fork`` is not available, a helper
+cannot be started, or it cannot fork, payloads are decoded in the calling process, as the backend
+always can (:meth:`PpmdBackend.decode_in_process`), with one warning on the ``sigmalang`` logger.
+What the separation costs, in time and memory, is measured in docs/ppmd.md and docs/memory.md.
 
-Protocol on the helper's stdin and stdout, little-endian: the helper first writes ``SGLPPMD1``
-(a helper that does not within 30 s, as when ``sys.executable`` is not a Python that runs
-``-c``, is not used); a request is ``size`` (u64), the
-payload's length (u64), the primer's length (u64), the payload, the primer; a reply is a status
-(u8: 0 the decoded bytes follow, 1 a format error's message follows, 2 the decoder died and a
-description follows, 3 the helper could not fork a decoder and why follows: the caller decodes
-that payload itself) and the length (u64) of what follows.
+Protocol on the helper's stdin and stdout, little-endian. The helper first writes ``SGLPPMD1``; one
+that does not within 30 s (``sys.executable`` is not a Python that runs ``-c``) is not used. A
+request is ``size`` (u64), the payload's length (u64), the primer's length (u64), the payload and
+the primer. A reply is a status (u8) and the length (u64) of what follows it: 0, the decoded
+bytes; 1, a format error's message; 2, how the decoder process ended (it died); 3, why the helper
+could not fork a decoder (the caller decodes that payload itself).
 """
 
 from __future__ import annotations
