@@ -175,26 +175,6 @@ def test_a_forked_process_starts_its_own_helper(fresh_helpers: None) -> None:
     assert _helper_pid() == pid
 
 
-def test_without_a_working_helper_payloads_are_decoded_here(
-    fresh_helpers: None, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
-) -> None:
-    """An interpreter that does not run the helper (an embedding server, a frozen application)
-    never says hello: this process decodes, and says so once on the ``sigmalang`` logger."""
-    monkeypatch.setattr(_ppmd_guard, "_START", "import sys")  # exits at once, silent
-    monkeypatch.setattr(_ppmd_guard, "_unavailable", None)
-    monkeypatch.setattr(_ppmd_guard, "_warned", False)
-    backend = PpmdBackend(6, 16)
-    payload = backend.encode(TEXT[:3000])
-    with caplog.at_level("WARNING", logger="sigmalang"):
-        assert backend.decode(payload, 3000) == TEXT[:3000]
-        assert backend.decode(payload, 3000) == TEXT[:3000]
-    assert [r.getMessage() for r in caplog.records if "in this process" in r.getMessage()] == [
-        f"PPMd payloads are decoded in this process: no helper process (OSError: {sys.executable} "
-        "did not start a helper process)"
-    ]
-    assert _ppmd_guard._idle == []
-
-
 _IGNORING_SIGCHLD = """
 import signal, sys
 sys.path.insert(0, sys.argv[1])
@@ -224,18 +204,31 @@ serve()
 """
 
 
-def test_a_helper_that_cannot_fork_leaves_the_payload_to_the_caller(
-    fresh_helpers: None, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+@pytest.mark.parametrize("case", ["no helper", "no fork"])
+def test_where_no_decoder_process_can_run_payloads_are_decoded_here(
+    case: str, fresh_helpers: None, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setattr(_ppmd_guard, "_START", _NO_FORK)
+    """An interpreter that does not run the helper (an embedding server, a frozen application)
+    never says hello; a helper may be unable to fork (a process limit, a sandbox). Either way this
+    process decodes, and says so once on the ``sigmalang`` logger; a helper that runs stays, since
+    the next payload may fork again."""
+    if case == "no helper":
+        start, why, helpers = (
+            "import sys",
+            f"no helper process (OSError: {sys.executable} did not start a helper process)",
+            0,
+        )
+    else:
+        start, helpers = _NO_FORK, 1
+        why = "the helper could not fork ([Errno 11] Resource temporarily unavailable)"
+    monkeypatch.setattr(_ppmd_guard, "_START", start)
+    monkeypatch.setattr(_ppmd_guard, "_unavailable", None)
     monkeypatch.setattr(_ppmd_guard, "_warned", False)
     backend = PpmdBackend(6, 16)
     payload = backend.encode(TEXT[:3000])
     with caplog.at_level("WARNING", logger="sigmalang"):
         assert backend.decode(payload, 3000) == TEXT[:3000]
         assert backend.decode(payload, 3000) == TEXT[:3000]
-    assert [r.getMessage() for r in caplog.records if "in this process" in r.getMessage()] == [
-        "PPMd payloads are decoded in this process: the helper could not fork "
-        "([Errno 11] Resource temporarily unavailable)"
-    ]
-    assert len(_ppmd_guard._idle) == 1  # the helper stays: the next payload may fork again
+    warnings = [r.getMessage() for r in caplog.records if "in this process" in r.getMessage()]
+    assert warnings == [f"PPMd payloads are decoded in this process: {why}"]
+    assert len(_ppmd_guard._idle) == helpers
