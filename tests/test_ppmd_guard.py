@@ -213,11 +213,8 @@ def test_where_no_decoder_process_can_run_payloads_are_decoded_here(
     process decodes, and says so once on the ``sigmalang`` logger; a helper that runs stays, since
     the next payload may fork again."""
     if case == "no helper":
-        start, why, helpers = (
-            "import sys",
-            f"no helper process (OSError: {sys.executable} did not start a helper process)",
-            0,
-        )
+        start, helpers = "import sys", 0
+        why = f"no helper process (OSError: {sys.executable} did not start a helper process)"
     else:
         start, helpers = _NO_FORK, 1
         why = "the helper could not fork ([Errno 11] Resource temporarily unavailable)"
