@@ -47,9 +47,12 @@ import sys
 import threading
 import weakref
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from ._backend_base import BackendError
+
+if TYPE_CHECKING:
+    from ._backend_ppmd import PpmdBackend
 
 __all__ = ["decode", "serve"]
 
@@ -224,14 +227,21 @@ def _close_all() -> None:
 
 def _after_fork() -> None:
     """In a forked copy of this process: let go of the helpers' pipes without using them, so that
-    a helper still sees end-of-file when the process that started it ends."""
+    a helper still sees end-of-file when the process that started it ends. Each pipe's descriptor
+    is pointed at /dev/null rather than closed, so that the file objects, closed whenever they are
+    collected, close a descriptor of their own and never one that was reused for another file."""
     global _lock
     _lock = threading.Lock()
-    for helper in list(_every):
-        for pipe in (helper.proc.stdin, helper.proc.stdout):
-            with contextlib.suppress(OSError, ValueError):
-                if pipe is not None:
-                    os.close(pipe.fileno())
+    with contextlib.suppress(OSError):
+        null = os.open(os.devnull, os.O_RDWR)
+        try:
+            for helper in list(_every):
+                for pipe in (helper.proc.stdin, helper.proc.stdout):
+                    with contextlib.suppress(OSError, ValueError):
+                        if pipe is not None:
+                            os.dup2(null, pipe.fileno())
+        finally:
+            os.close(null)
     _every.clear()
     _idle.clear()
 
@@ -301,7 +311,7 @@ def _die_with_parent(helper: int) -> None:
             os._exit(70)
 
 
-def _decode_in_child(backend: object, data: bytes, size: int, prime: bytes, replies: int) -> tuple[int, bytes]:
+def _decode_in_child(backend: PpmdBackend, data: bytes, size: int, prime: bytes, replies: int) -> tuple[int, bytes]:
     """Fork a process that decodes the payload and writes the reply into a pipe; the reply it wrote
     if it exited normally, else a description of how it ended. The decoder lets go of the helper's
     own pipes (stdin and *replies*), so that only the helper holds them."""
@@ -323,7 +333,7 @@ def _decode_in_child(backend: object, data: bytes, size: int, prime: bytes, repl
             for fd in (reader, replies, 0):
                 os.close(fd)
             try:
-                out = backend.decode_in_process(data, size, prime)  # type: ignore[attr-defined]
+                out = backend.decode_in_process(data, size, prime)
                 kind = OK
             except BackendError as exc:
                 out, kind = str(exc).encode("utf-8", "replace"), FORMAT_ERROR
