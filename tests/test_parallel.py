@@ -701,6 +701,55 @@ def test_stopping_a_killed_pool_waits_for_its_call_queue_s_feeder_thread(tmp_pat
     assert result.stdout.splitlines() == ["feeder running: False"], result.stdout + result.stderr[-3000:]
 
 
+FEEDER_STARTED_LATE = """
+import threading, time, weakref
+from sigmalang._parallel import stop_pool, worker_pool
+
+if __name__ == "__main__":
+    pool = worker_pool(1)
+    calls = weakref.ref(pool._call_queue)
+    stopping = threading.Event()
+
+    # The manager thread moves the first job into the call queue, and so starts the queue's feeder
+    # thread, only once stop_pool has begun (a pool stopped as it starts); the feeder is slow.
+    def late_put(*args, **kwargs):
+        stopping.wait(10)
+        time.sleep(0.2)
+        return type(calls()).put(calls(), *args, **kwargs)
+
+    send = pool._call_queue._send_bytes
+    def slow_send(data):
+        time.sleep(2)
+        return send(data)
+
+    pool._call_queue.put = late_put
+    pool._call_queue._send_bytes = slow_send
+    pool.submit(len, b"x")
+    threading.Timer(0.05, stopping.set).start()
+    stop_pool(pool, kill=True)
+    feeders = [t for t in threading.enumerate() if t.name == "QueueFeederThread"]
+    print("feeder running:", any(t.is_alive() for t in feeders), "queue freed:", calls() is None)
+"""
+
+
+@pytest.mark.slow
+def test_stopping_a_pool_as_it_starts_waits_for_a_feeder_thread_started_meanwhile(tmp_path):
+    """The manager thread starts the call queue's feeder with the first job it moves there, which
+    can be after stop_pool began: that feeder is waited for too, and the queue (its semaphores)
+    freed by the thread that stops the pool, not by one that may be cut off at exit."""
+    (tmp_path / "feeder_started_late.py").write_text(FEEDER_STARTED_LATE)
+    result = subprocess.run(
+        [sys.executable, str(tmp_path / "feeder_started_late.py")],
+        capture_output=True,
+        text=True,
+        timeout=WAIT,
+        cwd=tmp_path,
+    )
+    assert result.stdout.splitlines() == ["feeder running: False queue freed: True"], (
+        result.stdout + result.stderr[-3000:]
+    )
+
+
 def _big_result(size: int) -> bytes:
     return bytes(size)
 

@@ -250,17 +250,21 @@ def stop_pool(executor: Executor, *, kill: bool) -> None:
         return
     manager = getattr(executor, "_executor_manager_thread", None)
     results = getattr(executor, "_result_queue", None)
-    feeder = getattr(getattr(executor, "_call_queue", None), "_thread", None)
+    calls = getattr(executor, "_call_queue", None)
     _kill_workers(executor)
     executor.shutdown(wait=manager is None or results is None, cancel_futures=True)
     if manager is not None and results is not None:
         _join_manager(manager, results)
         results.close()
+    # Looked up only now: the manager thread starts the call queue's feeder thread with the first
+    # job it moves there, which may be after this function began (a pool stopped as it starts).
+    feeder = getattr(calls, "_thread", None)
     if isinstance(feeder, threading.Thread):
-        # Not joined by the pool (see _kill_workers), the feeder ends once its write fails. Ending
-        # last, it frees the call queue's semaphores: it unlinks each, then tells the resource
-        # tracker. A command that exits in between (os._exit, after a Ctrl-C) leaves the tracker
-        # to warn on stderr of a leaked semaphore that is no longer there.
+        # Not joined by the pool (see _kill_workers), the feeder ends once its write fails. Were it
+        # the last to hold the call queue, it would free the queue's semaphores as it ends: unlink
+        # each, then tell the resource tracker; a command that exits in between (os._exit, after a
+        # Ctrl-C) would leave the tracker to warn on stderr of a leaked semaphore no longer there.
+        # This thread holds the queue until the feeder is done, so they are freed here instead.
         feeder.join(FEEDER_WAIT)
 
 
