@@ -52,6 +52,9 @@ _RECENT = 4
 # many bytes or more that way; shorter ones cost the model as little written out, and keep the
 # contexts the next entries are predicted from (docs/logs.md has the measurements).
 REPEAT_MIN = 8
+# A column's tokens repeat (a level, a host, a status): each one's parse is kept, for at most this
+# many distinct tokens per column, so that memory stays a small bound whatever the column holds.
+PARSED_MEMO = 4096
 
 
 class RecordsError(Exception):
@@ -203,9 +206,15 @@ def _column_code(tokens: list[bytes], clocks: bool, repeats: bool = False) -> by
     append = out.append
     prev, shape, raw_cost, delta_cost = 0, -1, 0, 1
     recent: list[int] = []
+    memo: dict[bytes, tuple[int, int]] = {}
     for token in tokens:
         deltas = shape >= 0 and delta_cost < raw_cost
-        value, this = _parsed(token, clocks)
+        found = memo.get(token)
+        if found is None:
+            found = _parsed(token, clocks)
+            if len(memo) < PARSED_MEMO:
+                memo[token] = found
+        value, this = found
         if this < 0:
             append(b'"' + token if deltas and (token[0] == _ESCAPE or _DELTA.match(token)) else token)
             continue
@@ -451,6 +460,7 @@ def _column_tokens(entries: list[bytes], clocks: bool) -> list[bytes]:
     append = out.append
     prev, shape, raw_cost, delta_cost = 0, -1, 0, 1
     recent: list[int] = []
+    memo: dict[bytes, tuple[int, int]] = {}
     difference = _DELTA.match
     for entry in entries:
         if shape < 0 or delta_cost >= raw_cost:
@@ -462,7 +472,12 @@ def _column_tokens(entries: list[bytes], clocks: bool) -> list[bytes]:
         else:
             token = entry
         append(token)
-        value, this = _parsed(token, clocks)
+        found = memo.get(token)
+        if found is None:
+            found = _parsed(token, clocks)
+            if len(memo) < PARSED_MEMO:
+                memo[token] = found
+        value, this = found
         if this >= 0:
             prev, shape, raw_cost, delta_cost, recent = _seen(value, this, prev, shape, raw_cost, delta_cost, recent)
     return out
