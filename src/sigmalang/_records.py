@@ -52,8 +52,8 @@ _RECENT = 4
 # many bytes or more that way; shorter ones cost the model as little written out, and keep the
 # contexts the next entries are predicted from (docs/logs.md has the measurements).
 REPEAT_MIN = 8
-# A column's tokens repeat (a level, a host, a status): each one's parse is kept, for at most this
-# many distinct tokens per column, so that memory stays a small bound whatever the column holds.
+# Distinct tokens per column whose parse is kept (:class:`_Parses`): a small bound on memory
+# whatever the column holds.
 PARSED_MEMO = 4096
 
 
@@ -206,15 +206,10 @@ def _column_code(tokens: list[bytes], clocks: bool, repeats: bool = False) -> by
     append = out.append
     prev, shape, raw_cost, delta_cost = 0, -1, 0, 1
     recent: list[int] = []
-    memo: dict[bytes, tuple[int, int]] = {}
+    parsed = _Parses(clocks)
     for token in tokens:
         deltas = shape >= 0 and delta_cost < raw_cost
-        found = memo.get(token)
-        if found is None:
-            found = _parsed(token, clocks)
-            if len(memo) < PARSED_MEMO:
-                memo[token] = found
-        value, this = found
+        value, this = parsed[token]
         if this < 0:
             append(b'"' + token if deltas and (token[0] == _ESCAPE or _DELTA.match(token)) else token)
             continue
@@ -252,6 +247,21 @@ def _repeats_filled_in(entries: list[bytes]) -> list[bytes]:
         before = entry or before
         out.append(before)
     return out
+
+
+class _Parses(dict[bytes, tuple[int, int]]):
+    """One column's tokens, each with its :func:`_parsed` value and shape, parsed when first looked
+    up (a column's tokens repeat: a level, a host, a status); at most PARSED_MEMO are kept."""
+
+    def __init__(self, clocks: bool):
+        super().__init__()
+        self.clocks = clocks
+
+    def __missing__(self, token: bytes) -> tuple[int, int]:
+        found = _parsed(token, self.clocks)
+        if len(self) < PARSED_MEMO:
+            self[token] = found
+        return found
 
 
 def _parsed(token: bytes, clocks: bool) -> tuple[int, int]:
@@ -460,7 +470,7 @@ def _column_tokens(entries: list[bytes], clocks: bool) -> list[bytes]:
     append = out.append
     prev, shape, raw_cost, delta_cost = 0, -1, 0, 1
     recent: list[int] = []
-    memo: dict[bytes, tuple[int, int]] = {}
+    parsed = _Parses(clocks)
     difference = _DELTA.match
     for entry in entries:
         if shape < 0 or delta_cost >= raw_cost:
@@ -472,12 +482,7 @@ def _column_tokens(entries: list[bytes], clocks: bool) -> list[bytes]:
         else:
             token = entry
         append(token)
-        found = memo.get(token)
-        if found is None:
-            found = _parsed(token, clocks)
-            if len(memo) < PARSED_MEMO:
-                memo[token] = found
-        value, this = found
+        value, this = parsed[token]
         if this >= 0:
             prev, shape, raw_cost, delta_cost, recent = _seen(value, this, prev, shape, raw_cost, delta_cost, recent)
     return out
