@@ -47,6 +47,7 @@ from ._cm_ops import (
     _clamp_weight,
     _contexts,
     _dot,
+    _dot3,
     _find_slots,
     _hash,
     _histories,
@@ -365,15 +366,25 @@ def _model(
             else:
                 x[10] = 0
             wbase = ((mix_sel << 8) | c0) * N_INPUTS
-            dot = _clamp_logit(_dot(weights, wbase, x) >> 16)
+            if full:  # the three sets at once, each input read once
+                wbase2 = (MIXER_SETS + ((known << 8) | c1)) * N_INPUTS
+                wbase3 = (THIRD_SETS + ((min(col, 31) << 3) | min(field, 7))) * N_INPUTS
+                s1, s2, s3 = _dot3(weights, wbase, wbase2, wbase3, x)
+                dot = _clamp_logit(s1 >> 16)
+                dot2 = _clamp_logit(s2 >> 16)
+                dot3 = _clamp_logit(s3 >> 16)
+                p_mix2 = squash[_ix(dot2 + 2048)]
+                p_mix3 = squash[_ix(dot3 + 2048)]
+            else:
+                dot = _clamp_logit(_dot(weights, wbase, x) >> 16)
             p_mix = squash[_ix(dot + 2048)]
             p_mix1 = p_mix
             dot1 = dot
-            if use_mixer2:  # a second weight set, chosen by the previous byte
+            if use_mixer2 and not full:  # a second weight set, chosen by the previous byte
                 wbase2 = (MIXER_SETS + (((known << 8) | c1) if use_known else c1)) * N_INPUTS
                 dot2 = _clamp_logit(_dot(weights, wbase2, x) >> 16)
                 p_mix2 = squash[_ix(dot2 + 2048)]
-            if use_mixer3:  # a third, chosen by the column and field numbers (version 2)
+            if use_mixer3 and not full:  # a third, chosen by the column and field numbers (version 2)
                 wbase3 = (THIRD_SETS + ((min(col, 31) << 3) | min(field, 7))) * N_INPUTS
                 dot3 = _clamp_logit(_dot(weights, wbase3, x) >> 16)
                 p_mix3 = squash[_ix(dot3 + 2048)]

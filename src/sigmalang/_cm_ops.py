@@ -265,6 +265,20 @@ def _dot(weights: np.ndarray, wbase: int, x: np.ndarray) -> int:
 
 
 @njit(cache=True, inline="always")
+def _dot3(weights: np.ndarray, w1: int, w2: int, w3: int, x: np.ndarray) -> tuple[int, int, int]:
+    """:func:`_dot` of the three weight sets at *w1*, *w2* and *w3*, each input read once."""
+    a1 = 0
+    a2 = 0
+    a3 = 0
+    for k in range(N_INPUTS):
+        xk = np.int64(x[k])
+        a1 += xk * weights[_ix(w1 + k)]
+        a2 += xk * weights[_ix(w2 + k)]
+        a3 += xk * weights[_ix(w3 + k)]
+    return a1, a2, a3
+
+
+@njit(cache=True, inline="always")
 def _train(weights: np.ndarray, wbase: int, x: np.ndarray, err: int, lr: int) -> None:
     """One weight set moved along its inputs by the error at learning rate *lr* (16ths; skipped
     when the error is tiny). At lr = 16 this is (x * err) >> 12, the rate without component 12."""
