@@ -418,6 +418,20 @@ def test_column_rule_matches_a_plain_reading_of_the_format(data: bytes) -> None:
     assert [_records._column_tokens(v, True) for v in mangled] == plain
 
 
+def test_differences_that_reach_past_plain_numbers_read_as_the_plain_reading_does() -> None:
+    """Differences (in damaged or hostile code: no encoder writes them) whose sum leaves the plain
+    numbers, below zero or at 10**18 and above, where a token is no longer one number: the loop
+    spells them as the plain reading does, and so do the differences after them."""
+    tokens = [b"%d" % (10**17 + 3 * i) for i in range(12)]
+    written = _records._column_code(tokens, True).split(b"\n")[:-1]
+    assert written[2:] == [b"3"] * 10  # the column writes differences from its third value
+    for at, difference in ((4, b"900000000000000000"), (4, b"-200000000000000000"), (5, b"-100000000000000016")):
+        entries = [*written[:at], difference, *written[at + 1 :]]
+        state = records_reference.Column()
+        assert _records._column_tokens(entries, True) == [records_reference.read(e, state) for e in entries]
+    assert _records._column_tokens([*written[:4], b"900000000000000000"], True)[-1] == b"1000000000000000009"
+
+
 @settings(max_examples=500, deadline=None)
 @given(st.binary(max_size=40), st.integers(0, 40), st.integers(1, 20000))
 def test_quick_template_ids_agree_with_the_careful_reader(ids: bytes, count: int, n_templates: int) -> None:

@@ -17,6 +17,7 @@ the measurements.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable, Sequence
 
 from ._wire import encode_varint, read_varint
@@ -48,6 +49,7 @@ _CLOCK_PARTS = re.compile(rb"([0-9]{2}):([0-5][0-9]):([0-5][0-9])(?:([.,:])([0-9
 _CLOCK_SHAPE = 1 << 16  # above every number's shape; the fraction's separator and digits below
 _ESCAPE = 0x22  # '"': a value that would read as a difference is written after this byte
 _RECENT = 4
+_PLAIN_END = 10**18  # plain numbers below this are read by the digits-only path of _parsed
 # Version 4: an empty entry repeats the column's previous entry. The writer writes entries of this
 # many bytes or more that way; shorter ones cost the model as little written out, and keep the
 # contexts the next entries are predicted from (docs/logs.md has the measurements).
@@ -425,9 +427,9 @@ def _column_values(
 ) -> list[list[bytes]]:
     """Each column's entries (by column id), read from the columns section that starts at *start*."""
     counts = [0] * len(columns.ids)
-    for tid in line_ids:
+    for tid, lines in Counter(line_ids).items():
         for column in template_columns[tid]:
-            counts[column] += 1
+            counts[column] += lines
     needed = sum(counts)
     if needed > len(code) - start:
         raise RecordsError("more field values than the record code has bytes")
@@ -455,7 +457,7 @@ def _filled_in(code: bytes, values: list[list[bytes]], size: int) -> list[list[b
         return values
     filled = [_repeats_filled_in(entries) for entries in values]
     count = sum(len(entries) for entries in filled)
-    if sum(len(entry) for entries in filled for entry in entries) > size + 20 * count:
+    if sum(sum(map(len, entries)) for entries in filled) > size + 20 * count:
         raise RecordsError(f"records decode to more than {size} bytes")
     return filled
 
@@ -475,14 +477,19 @@ def _column_tokens(entries: list[bytes], clocks: bool) -> list[bytes]:
     for entry in entries:
         if shape < 0 or delta_cost >= raw_cost:
             token = entry
+            value, this = parsed[token]
         elif difference(entry):
-            token = _spell(prev + int(entry), shape)
-        elif entry[:1] == b'"':
-            token = entry[1:]
+            value = prev + int(entry)
+            if shape == 0 and 0 <= value < _PLAIN_END:  # spelt as b"%d", which parses back to (value, 0)
+                token = b"%d" % value
+                this = 0
+            else:
+                token = _spell(value, shape)
+                value, this = parsed[token]
         else:
-            token = entry
+            token = entry[1:] if entry[:1] == b'"' else entry
+            value, this = parsed[token]
         append(token)
-        value, this = parsed[token]
         if this >= 0:
             prev, shape, raw_cost, delta_cost, recent = _seen(value, this, prev, shape, raw_cost, delta_cost, recent)
     return out
