@@ -40,6 +40,7 @@ _FIELD = re.compile(rb"(" + _DIGITS_TOKEN + rb")")
 _QUOTED = re.compile(rb'"[^"\n]*"(?=[ \t]*:)|"([^"\n]*)"|(' + _DIGITS_TOKEN + rb")")
 _NUMBER = re.compile(rb"[0-9]{1,18}(?:\.([0-9]{1,9}))?\Z")
 _DELTA = re.compile(rb"-?(?:0|[1-9][0-9]{0,18})\Z")
+_DELTA_END = 10**19  # a difference is written only if it is shorter: what _DELTA reads
 # Version 3: a clock (two digits, then minutes and seconds 00-59 after colons, and optionally a
 # fraction of 1-9 digits after '.', ',' or ':'), not preceded by a digit or a colon and not followed
 # by a digit, is a field of its own, found before the line is cut at delimiters; its value in a
@@ -215,11 +216,10 @@ def _column_code(tokens: list[bytes], clocks: bool, repeats: bool = False) -> by
         if this < 0:
             append(b'"' + token if deltas and (token[0] == _ESCAPE or _DELTA.match(token)) else token)
             continue
-        difference = str(value - prev).encode() if deltas and this == shape else b""
         if not deltas:
             append(token)
-        elif _DELTA.match(difference):  # at most 19 digits: a longer one is written as the value
-            append(difference)
+        elif this == shape and -_DELTA_END < value - prev < _DELTA_END:  # a longer one is written as the value
+            append(b"%d" % (value - prev))
         else:
             append(b'"' + token if _DELTA.match(token) else token)
         prev, shape, raw_cost, delta_cost, recent = _seen(value, this, prev, shape, raw_cost, delta_cost, recent)
