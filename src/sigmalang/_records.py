@@ -45,7 +45,10 @@ _DELTA_END = 10**19  # a difference is written only if it is shorter: what _DELT
 # fraction of 1-9 digits after '.', ',' or ':'), not preceded by a digit or a colon and not followed
 # by a digit, is a field of its own, found before the line is cut at delimiters; its value in a
 # column is its time of day in units of its fraction (:func:`_clock`).
-_CLOCK = re.compile(rb"(?<![0-9:])([0-9]{2}:[0-5][0-9]:[0-5][0-9](?:[.,:][0-9]{1,9}(?![0-9]))?)(?![0-9])")
+# The look-ahead, which the clock itself implies, rejects most positions before the look-behind runs.
+_CLOCK = re.compile(
+    rb"(?=[0-9][0-9]:)(?<![0-9:])([0-9]{2}:[0-5][0-9]:[0-5][0-9](?:[.,:][0-9]{1,9}(?![0-9]))?)(?![0-9])"
+)
 _CLOCK_PARTS = re.compile(rb"([0-9]{2}):([0-5][0-9]):([0-5][0-9])(?:([.,:])([0-9]{1,9}))?\Z")
 _CLOCK_SHAPE = 1 << 16  # above every number's shape; the fraction's separator and digits below
 _ESCAPE = 0x22  # '"': a value that would read as a difference is written after this byte
