@@ -779,3 +779,48 @@ def test_killing_a_pool_while_a_worker_sends_its_result_does_not_hang():
         within(WAIT, lambda pool=pool: stop_pool(pool, kill=True))
         assert not manager.is_alive()
     assert_no_workers_left()
+
+
+def _kept_after_freeing() -> int:
+    """Bytes of resident memory an 8 MiB buffer leaves behind when freed after another one was."""
+    process = psutil.Process()
+    first = bytearray(8 << 20)
+    del first  # glibc's default: its mmap threshold rises to this buffer's size
+    before = process.memory_info().rss
+    second = bytearray(8 << 20)
+    del second
+    return int(process.memory_info().rss - before)
+
+
+_FREED_BUFFER_PROBE = """
+import sys
+from test_parallel import _kept_after_freeing
+from sigmalang._parallel import return_freed_buffers
+applied = return_freed_buffers() if sys.argv[1] == "call" else None
+print(applied, _kept_after_freeing())
+"""
+
+
+def _freed_buffer_probe(how: str, threshold: str | None = None) -> tuple[str, int]:
+    env = {k: v for k, v in os.environ.items() if k != "MALLOC_MMAP_THRESHOLD_"}
+    if threshold is not None:
+        env["MALLOC_MMAP_THRESHOLD_"] = threshold
+    env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).parent), env.get("PYTHONPATH", "")])
+    out = subprocess.run(
+        [sys.executable, "-c", _FREED_BUFFER_PROBE, how], capture_output=True, text=True, check=True, env=env
+    ).stdout.split()
+    return out[0], int(out[1])
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's allocator")
+def test_processes_sigmalang_runs_give_freed_chunk_buffers_back_to_the_system() -> None:
+    """After return_freed_buffers (the command line and every pool worker call it), a freed 8 MiB
+    buffer leaves the process; without it, glibc keeps it once a buffer that size was freed."""
+    if _freed_buffer_probe("no call")[1] < 4 << 20:
+        pytest.skip("this C library gives such buffers back anyway")
+    applied, kept = _freed_buffer_probe("call")
+    assert (applied, kept < 1 << 20) == ("True", True), kept
+    # Where the environment already chooses a threshold, the call leaves it alone.
+    assert _freed_buffer_probe("call", threshold="1048576")[0] == "False"
+    with worker_pool(1) as pool:  # as a pool worker starts
+        assert pool.submit(_kept_after_freeing).result() < 1 << 20

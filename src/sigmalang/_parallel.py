@@ -123,7 +123,37 @@ def timed(fn: Callable[[Any], R], item: Any) -> tuple[R, float]:
     return result, time.perf_counter() - start
 
 
+# glibc's mallopt parameter M_MMAP_THRESHOLD, and the value the processes sigmalang runs set it to.
+M_MMAP_THRESHOLD = -3
+MMAP_THRESHOLD = 1 << 20
+
+
+def return_freed_buffers() -> bool:
+    """Make glibc's allocator hand buffers of MMAP_THRESHOLD bytes or more back to the system when
+    they are freed; True if it was done.
+
+    By default glibc raises its mmap threshold to the size of each mapped buffer freed (up to 32
+    MiB), so after the first chunk-sized buffer is freed, the next ones come from the heap and stay
+    there once freed: 10-16 MiB of a level-6 run's peak (docs/memory.md). A fixed threshold
+    (setting one stops it from moving) keeps large buffers out of the heap. Called only in the
+    processes sigmalang runs itself (the command line and its pool's workers): an application that
+    uses the library decides its own allocator's settings (``MALLOC_MMAP_THRESHOLD_`` in the
+    environment does the same). Nothing is changed where that variable is set, or off glibc."""
+    if not sys.platform.startswith("linux") or "MALLOC_MMAP_THRESHOLD_" in os.environ:
+        return False
+    import ctypes
+
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):  # not glibc (musl has no mallopt)
+        return False
+    mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
+    mallopt.restype = ctypes.c_int
+    return bool(mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD))
+
+
 def _start_worker(warm_up: Callable[[], object] | None, owner: int | None = None) -> None:
+    return_freed_buffers()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if hasattr(signal, "pthread_sigmask"):  # blocked since the forkserver started: now ignored instead
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})

@@ -31,6 +31,7 @@ try:  # most of a command's start-up time: Ctrl-C here ends it as it would a mom
     from ._errors import SigmaError
     from ._extras import MissingExtraError
     from ._inspect_format import format_report
+    from ._parallel import return_freed_buffers
     from ._recover import ScanResult
     from ._words import plural
     from .semantic.codebook import load_codebook
@@ -275,6 +276,9 @@ def _exit(code: int) -> NoReturn:
 
 
 def _entry(prefix: list[str], prog: str) -> NoReturn:
+    """One of the programs: this process is the command (its allocator's settings are ours to
+    choose), not a program that calls :func:`main`."""
+    return_freed_buffers()
     try:
         code = main([*prefix, *sys.argv[1:]], prog)
     except KeyboardInterrupt:  # before the command started (parsing, imports)
