@@ -803,9 +803,10 @@ _FREED_BUFFER_PROBE = f"""
 import sys, psutil
 from sigmalang._parallel import return_freed_buffers
 applied = return_freed_buffers() if sys.argv[1] == "call" else None
+_PROBE_BUFFER = {_PROBE_BUFFER}
 {inspect.getsource(_kept_after_freeing)}
 print(applied, _kept_after_freeing())
-""".replace("_PROBE_BUFFER", str(_PROBE_BUFFER))
+"""
 
 
 def _freed_buffer_probe(how: str, threshold: str | None = None) -> tuple[str, int]:
