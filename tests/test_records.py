@@ -372,6 +372,63 @@ def test_level_9_codes_a_long_log_chunk_both_ways_in_full(monkeypatch: pytest.Mo
     assert not _levels.level_spec(6).both_in_full
 
 
+def _judged(
+    monkeypatch: pytest.MonkeyPatch, size: int, probe_ratio: float, look_ratio: float
+) -> tuple[int, list[tuple[str, int]]]:
+    """Level 6's transform for a log chunk of about *size* bytes, with the sizes the two codings
+    report faked: records are *probe_ratio* times the bytes on pieces of at most RECORDS_PROBE
+    bytes, *look_ratio* times on longer ones. Returns the transform and what was coded, in order."""
+    line = b"2024-05-01 12:00:00 INFO worker 17 done\n"
+    data = line * (size // len(line))
+    coded: list[tuple[str, int]] = []
+    records_body, bytes_body = _codec._records_body, _codec._encode_body
+
+    def faked(body: _codec.Body, chunk: bytes, pieces: float, longer: float) -> _codec.Body:
+        scale = longer if len(chunk) > _codec.RECORDS_PROBE else pieces
+        return body._replace(data=bytes(int(len(chunk) * scale) // 10))
+
+    def as_records(chunk: bytes, *args: object) -> object:
+        coded.append(("records", len(chunk)))
+        return faked(records_body(chunk[:64], *args), chunk, probe_ratio, look_ratio)  # type: ignore[arg-type]
+
+    def as_bytes(chunk: bytes, *args: object) -> object:
+        coded.append(("bytes", len(chunk)))
+        return faked(bytes_body(chunk[:64], *args), chunk, 1.0, 1.0)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(_codec, "_records_body", as_records)
+    monkeypatch.setattr(_codec, "_encode_body", as_bytes)
+    return _codec.encode_body(data, _levels.level_spec(6)).transform, coded
+
+
+def test_a_close_call_on_the_pieces_is_decided_on_a_longer_piece(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Records that lose on the four pieces by under 1/UNSURE are judged again on LOOK bytes from
+    the chunk's middle, which decide; a clear loss on the pieces is bytes at once."""
+    size = 4 * _codec.LOOK
+    transform, coded = _judged(monkeypatch, size, 1.05, 0.8)
+    pieces = [kind for kind, n in coded if n <= _codec.RECORDS_PROBE // _codec.PROBES]
+    longer = [(kind, n) for kind, n in coded if n > _codec.RECORDS_PROBE]
+    assert transform == TRANSFORM_RECORDS and len(pieces) == 2 * _codec.PROBES
+    assert [kind for kind, _ in longer] == ["records", "bytes", "records"]  # the look, then the chunk
+    assert _codec.LOOK - 200 < longer[0][1] <= _codec.LOOK and longer[2][1] > size - 200
+    monkeypatch.undo()
+    transform, coded = _judged(monkeypatch, size, 1.05, 1.01)
+    assert transform == TRANSFORM_LITERAL and [kind for kind, n in coded if n > _codec.LOOK] == ["bytes"]
+    monkeypatch.undo()
+    transform, coded = _judged(monkeypatch, size, 1 + 1.01 / _codec.UNSURE, 0.5)
+    assert transform == TRANSFORM_LITERAL
+    assert [kind for kind, n in coded if n > _codec.RECORDS_PROBE] == ["bytes"]  # no longer piece
+    monkeypatch.undo()
+    transform, coded = _judged(monkeypatch, size, 0.99, 2.0)
+    assert transform == TRANSFORM_RECORDS
+    assert [kind for kind, n in coded if n > _codec.RECORDS_PROBE] == ["records"]
+
+
+def test_a_close_call_in_a_chunk_of_two_looks_codes_it_both_ways(monkeypatch: pytest.MonkeyPatch) -> None:
+    transform, coded = _judged(monkeypatch, 2 * _codec.LOOK - 4096, 1.05, 0.9)
+    assert transform == TRANSFORM_RECORDS
+    assert sorted(kind for kind, n in coded if n > _codec.RECORDS_PROBE) == ["bytes", "records"]
+
+
 def test_the_probes_are_whole_lines_spread_over_the_chunk() -> None:
     data = service_log(12000)
     probes = _codec._probes(data)

@@ -142,7 +142,7 @@ def encode_body(
 
     With *form* ``auto``, at the CM levels, a chunk that looks like log lines is also coded as
     records (transform 4), and the smaller body is kept. A chunk longer than twice RECORDS_PROBE is
-    coded in full only one way: the way that codes a sample of its lines (:func:`_probes`) smaller
+    coded in full only one way, the way :func:`_records_win` chooses from samples of its lines
     (unless the level codes it both ways in full: ``spec.both_in_full``).
     With ``text``, no chunk is coded as records. With ``logs``, every chunk is coded as records
     with the level's backend, whatever it looks like, and as bytes only where its record code
@@ -153,16 +153,10 @@ def encode_body(
     if not (tried and _records.looks_like_logs(data)):
         return _encode_body(data, spec, book, prime, keep_book)
     if len(data) > 2 * RECORDS_PROBE and not spec.both_in_full:
-        records_size = bytes_size = 0
-        for probe in _probes(data):
-            found = _records_body(probe, spec, b"")
-            if found is None:
-                return _encode_body(data, spec, book, prime, keep_book)
-            records_size += len(found.data)
-            bytes_size += len(_encode_body(probe, spec, book, b"", False).data)
-        if records_size >= bytes_size:
-            return _encode_body(data, spec, book, prime, keep_book)
-        return _records_body(data, spec, prime) or _encode_body(data, spec, book, prime, keep_book)
+        win = _records_win(data, spec, book)
+        if win is not None:
+            found = _records_body(data, spec, prime) if win else None
+            return found or _encode_body(data, spec, book, prime, keep_book)
     body = _encode_body(data, spec, book, prime, keep_book)
     as_records = _records_body(data, spec, prime)
     return as_records if as_records is not None and len(as_records.data) < len(body.data) else body
@@ -170,6 +164,32 @@ def encode_body(
 
 RECORDS_PROBE = 128 << 10  # bytes of a long chunk coded both ways to choose its transform
 PROBES = 4  # in this many pieces, spread over the chunk
+# Records gain on bytes as a chunk grows (longer columns), on some logs by far more than the pieces
+# show: where records lose on the pieces by less than 1/UNSURE, a longer piece decides (LOOK bytes
+# from the chunk's middle), or, in a chunk at most twice that long, coding it both ways in full.
+UNSURE = 12
+LOOK = 512 << 10
+
+
+def _records_win(data: bytes, spec: LevelSpec, book: Codebook | None) -> bool | None:
+    """Whether records code the long chunk *data* smaller than its bytes, judged on samples of its
+    lines: the PROBES pieces of :func:`_probes`, then, where those leave it open, one piece of LOOK
+    bytes. None: the chunk is to be coded both ways in full (and the smaller kept)."""
+    records_size = bytes_size = 0
+    for probe in _probes(data):
+        found = _records_body(probe, spec, b"")
+        if found is None:
+            return False
+        records_size += len(found.data)
+        bytes_size += len(_encode_body(probe, spec, book, b"", False).data)
+    if records_size < bytes_size or UNSURE * records_size >= (UNSURE + 1) * bytes_size:
+        return records_size < bytes_size
+    if len(data) <= 2 * LOOK:
+        return None
+    at = data.find(b"\n", len(data) // 2 - LOOK // 2) + 1
+    piece = data[at : data.rfind(b"\n", at, at + LOOK) + 1 or at + LOOK]
+    found = _records_body(piece, spec, b"")
+    return found is not None and len(found.data) < len(_encode_body(piece, spec, book, b"", False).data)
 
 
 def _probes(data: bytes) -> list[bytes]:

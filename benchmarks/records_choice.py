@@ -1,0 +1,75 @@
+"""How well the default level chooses between records and bytes for each chunk of log files.
+
+    python benchmarks/records_choice.py FILES... [--level 6] [--chunk-size 4MiB]
+
+For each chunk of each file that the level would judge on samples (one that looks like log lines
+and is longer than twice ``RECORDS_PROBE``), one row: records' size over bytes' size on the four
+pieces the encoder codes first, on the longer piece it codes where those leave the choice open,
+and on the whole chunk (both ways in full, as level 9 does); the choice the encoder makes, and what
+it costs against the better of the two (0 when it chose right). Sizes are the CM's output for each
+coding, the same calls the encoder makes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "src"))
+
+from sigmalang import _codec, _records  # noqa: E402
+from sigmalang._levels import TRANSFORM_RECORDS, level_spec  # noqa: E402
+
+
+def sizes(pieces: list[bytes], spec: _codec.LevelSpec) -> tuple[int, int]:
+    records = bytes_ = 0
+    for piece in pieces:
+        found = _codec._records_body(piece, spec, b"")
+        records += len(found.data) if found is not None else 4 * len(piece)
+        bytes_ += len(_codec._encode_body(piece, spec, None, b"", False).data)
+    return records, bytes_
+
+
+def look(chunk: bytes) -> bytes:
+    """The longer piece :func:`sigmalang._codec._records_win` codes (the same rule)."""
+    at = chunk.find(b"\n", len(chunk) // 2 - _codec.LOOK // 2) + 1
+    return chunk[at : chunk.rfind(b"\n", at, at + _codec.LOOK) + 1 or at + _codec.LOOK]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("files", nargs="+", type=Path)
+    parser.add_argument("--level", type=int, default=6)
+    parser.add_argument("--chunk-size", default="4MiB")
+    args = parser.parse_args()
+    spec = level_spec(args.level)
+    chunk_size = int(args.chunk_size.removesuffix("MiB")) << 20
+    print(f"level {args.level}, chunks of {chunk_size:,} bytes; ratios are records' size over bytes' size")
+    print()
+    print("| file, chunk | bytes | 4 pieces | longer piece | whole chunk | chosen | cost of the choice |")
+    print("| --- | ---: | ---: | ---: | ---: | --- | ---: |")
+    for path in args.files:
+        data = path.read_bytes()
+        for at in range(0, len(data), chunk_size):
+            chunk = data[at : at + chunk_size]
+            if len(chunk) <= 2 * _codec.RECORDS_PROBE or not _records.looks_like_logs(chunk):
+                continue
+            records, bytes_ = sizes(_codec._probes(chunk), spec)
+            r4 = records / bytes_
+            longer = "-"
+            if 1 <= r4 < 1 + 1 / _codec.UNSURE and len(chunk) > 2 * _codec.LOOK:
+                records, bytes_ = sizes([look(chunk)], spec)
+                longer = f"{records / bytes_:.3f}"
+            whole = sizes([chunk], spec)
+            body = _codec.encode_body(chunk, spec)
+            kind = "records" if body.transform == TRANSFORM_RECORDS else "bytes"
+            cost = (whole[0] if kind == "records" else whole[1]) / min(whole) - 1
+            cells = [f"{path.name} #{at // chunk_size}", f"{len(chunk):,}", f"{r4:.3f}", longer]
+            cells += [f"{whole[0] / whole[1]:.3f}", kind, f"{cost:+.1%}"]
+            print("| " + " | ".join(cells) + " |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
