@@ -117,13 +117,15 @@ def test_numbers_in_a_column_are_differences() -> None:
 
 @settings(max_examples=100, deadline=None)
 @given(log_lines())
-def test_versions_1_to_3_still_decode(data: bytes) -> None:
-    """Version 1 (columns in order of first use), version 2 (no clocks) and version 3 (no repeats
-    left out) are read as well as version 4 is written."""
-    for version in (1, 2, 3):
+def test_versions_1_to_4_still_decode(data: bytes) -> None:
+    """Version 1 (columns in order of first use), version 2 (no clocks), version 3 (no repeats
+    left out) and version 4 (the whole code in a shared-context history) are read as well as
+    version 5 is written."""
+    for version in (1, 2, 3, 4):
         old = records_reference.encode(data, version=version)
         assert old[0] == version and _records.decode(old, len(data)) == data
-    assert _records.encode(data) == records_reference.encode(data, version=4)
+    assert _records.encode(data) == records_reference.encode(data, version=5)
+    assert _records.encode(data)[1:] == records_reference.encode(data, version=4)[1:]
 
 
 def test_repeats_of_a_long_entry_beyond_the_chunk_are_refused_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -205,7 +207,7 @@ def test_damaged_record_code_is_an_error_or_the_same_length(data: st.DataObject)
     ("code", "message"),
     [
         (b"", "version"),
-        (b"\x05\x01\x00\x00", "version"),
+        (b"\x06\x01\x00\x00", "version"),
         (b"\x04\x01\x04\x01a\x00b\n\x00\n", "repeats nothing"),
         (b"\x01\xff\xff\xff\xff\x7f\x00\x00", "past"),
         (b"\x01\x01\x02\x01ab\x00", "line feed"),

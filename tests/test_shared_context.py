@@ -15,17 +15,27 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import sigmalang
-from conftest import map_stream
-from sigmalang import SigmaDecompressor, SigmaFormatError, SigmaTruncatedError, StreamingDecoder, StreamingEncoder
+from conftest import map_stream, service_log
+from sigmalang import (
+    SigmaDecompressor,
+    SigmaFormatError,
+    SigmaTruncatedError,
+    StreamingDecoder,
+    StreamingEncoder,
+    _frames,
+    _records,
+)
 from sigmalang._backend_ppmd import PpmdBackend
 from sigmalang._backends import ZstdBackend
 from sigmalang._codec import encode_chunk
 from sigmalang._container import StreamParser
-from sigmalang._frames import MAX_CONTEXT, RESET_INTERVAL, FrameContext, decode_frame
+from sigmalang._frames import CONTEXT_WINDOW, MAX_CONTEXT, RESET_INTERVAL, FrameContext, decode_frame
 from sigmalang._index import SeekTable
+from sigmalang._levels import TRANSFORM_RECORDS
 from sigmalang._recover import scan
 from sigmalang._stream_records import FLAG_SHARED_CONTEXT
 from sigmalang._stream_records import Frame as FrameRecord
+from sigmalang._wire import read_varint
 from sigmalang.cli import main
 from sigmalang.semantic import build_codebook
 
@@ -234,3 +244,37 @@ def test_primed_backends(backend: PpmdBackend | ZstdBackend, dickens_64k: bytes)
     assert backend.decode(payload, len(data), prime) == data
     with pytest.raises(Exception):  # noqa: B017,PT011 - a wrong context is damage (or wrong output)
         assert backend.decode(payload, len(data), dickens_64k[1:30001]) == data
+
+
+@pytest.mark.parametrize("table_primer", [1 << 20, 0])
+def test_records_frames_add_their_template_table_last(monkeypatch: pytest.MonkeyPatch, table_primer: int) -> None:
+    """Record code version 5 in a shared-context history (FORMAT.md §6.3): a records frame adds its
+    code from the template ids on, then its template table. Below TABLE_PRIMER bytes of chunk the
+    next frame is primed with the last CONTEXT_WINDOW bytes of the history; from it on, with that
+    table alone. Every reader decodes both, from the start and through the index."""
+    monkeypatch.setattr(_frames, "TABLE_PRIMER", table_primer)
+    data = service_log(300)
+    encoded = sigmalang.compress(data, 6, chunk_size=4096, shared_context=True, format="logs")
+    parser = StreamParser()
+    parser.feed(encoded)
+    frames = [e for e in iter(parser.next_event, None) if isinstance(e, FrameRecord)]
+    assert len(frames) > 4 and all(f.transform == TRANSFORM_RECORDS for f in frames)
+    history, previous_table = b"", 0
+    for frame in frames:
+        chunk = data[frame.original_offset : frame.original_offset + frame.original_size]
+        code = _records.encode(chunk)
+        pos = read_varint(code, 1, 5, None)[1]  # version, L, T, I, the table, the ids, the columns
+        table_size, pos = read_varint(code, pos, 5, None)
+        pos = read_varint(code, pos, 5, None)[1]
+        assert code[0] == 5 and code[pos + table_size - 1] == 0x0A
+        assert _records.history_part(code) == (code[pos + table_size :] + code[pos : pos + table_size], table_size)
+        added, table = _records.history_part(code)
+        if frame.number % RESET_INTERVAL:
+            length = read_varint(frame.data, 0, 5, None)[0]
+            assert length == (previous_table if table_primer == 0 else min(len(history), CONTEXT_WINDOW))
+        history = added if frame.number % RESET_INTERVAL == 0 else history + added
+        previous_table = table
+    assert sigmalang.decompress(encoded) == data
+    with sigmalang.open(io.BytesIO(encoded)) as reader:
+        reader.seek(len(data) - 5000)
+        assert reader.read() == data[-5000:]

@@ -95,7 +95,7 @@ def entry_book(entry: dict[str, Any]) -> Codebook | None:
 # Decoding these through every decoder takes the longest: 12-44 KB of an earlier record code or
 # model version, or more damages of the largest primed PPMd vector. They are marked slow; the fast
 # suite decodes each of those versions in a smaller vector (records-odd-l6, records2-odd-l6,
-# records3-odd-l6, cm-prose-l4, cm-1fff-log-l6, cm-1fff-shared-l6) and the same damages to an
+# records3-odd-l6, records4-odd-l6, cm-prose-l4, cm-1fff-log-l6, cm-1fff-shared-l6) and the same damages to an
 # unprimed PPMd payload (bad-ppmd-appended, bad-ppmd-cut-last-byte).
 SLOW_TO_DECODE = frozenset(
     {
@@ -108,6 +108,10 @@ SLOW_TO_DECODE = frozenset(
         "records3-shared-l6",
         "records3-json-l6",
         "records3-clocks-l6",
+        "records4-log-l6",
+        "records4-shared-l6",
+        "records4-json-l6",
+        "records4-clocks-l6",
         "cm-log-l6",
         "cm-shared-l6",
         "bad-ppmd-primed-appended",

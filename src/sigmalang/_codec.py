@@ -75,7 +75,16 @@ class EncodedChunk:
     def advance(self, context: FrameContext | None) -> None:
         """Take this frame into *context* (the writer's side of :meth:`FrameContext.advance`)."""
         if context is not None:
-            context.advance(self.coded, self.continues, self.book, self.original)
+            coded, table = history_input(self.transform, self.coded)
+            context.advance(coded, self.continues, self.book, self.original, table)
+
+
+def history_input(transform: int, coded: bytes) -> tuple[bytes, int]:
+    """What a frame of *transform* whose backend input was *coded* adds to a shared-context history
+    (docs/FORMAT.md §6.3), and how many of its last bytes are a template table: that input, but a
+    record code of version 5 or later with its template table moved to the end
+    (:func:`sigmalang._records.history_part`)."""
+    return _records.history_part(coded) if transform == TRANSFORM_RECORDS else (coded, 0)
 
 
 class Body(NamedTuple):

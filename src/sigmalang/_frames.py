@@ -18,7 +18,16 @@ from dataclasses import dataclass, field
 
 from ._backend_base import STORE
 from ._chunking import DEFAULT_CHUNK_SIZE, Chunk
-from ._codec import Body, ChunkDecodeError, EncodedChunk, decode_body, encode_body, encode_chunk, frame_book
+from ._codec import (
+    Body,
+    ChunkDecodeError,
+    EncodedChunk,
+    decode_body,
+    encode_body,
+    encode_chunk,
+    frame_book,
+    history_input,
+)
 from ._container import EndOfStream, Event, StreamAssembler, StreamParser
 from ._errors import SigmaFormatError
 from ._filters import FilterBuilder
@@ -62,6 +71,9 @@ __all__ = [
 # that does not continue) every RESET_INTERVAL frames, so damage costs at most that many frames.
 RESET_INTERVAL = 16
 CONTEXT_WINDOW = 256 << 10  # L at most this, for the writer (measured: docs/semantic.md)
+# From this chunk size on, a frame after one that ended the history with a template table (a
+# records frame, docs/FORMAT.md §7.6) is primed with that table alone (measured: docs/logs.md).
+TABLE_PRIMER = 1 << 20
 MAX_CONTEXT = 4 << 20  # L at most this, for any stream; a decoder keeps this much history
 
 # Long-range references are tried when they cover at least 1/LONG_TRY of a chunk; from 1/LONG_SURE
@@ -87,7 +99,8 @@ class FrameContext:
     *broken* is set when a frame was lost, so that continuing frames fail until the next reset.
     *long* keeps the original bytes since the last reset point (the source of long-range
     references, transforms 2 and 3) and, on the writer's side, their index; the writer looks for
-    long-range references when *long_range* is set.
+    long-range references when *long_range* is set. *table* is how many of the history's last
+    bytes are the template table of the frame that added them (a records frame), else 0.
     """
 
     window: int = CONTEXT_WINDOW
@@ -99,20 +112,33 @@ class FrameContext:
     broken: bool = False
     long_range: bool = True
     long: Matcher = field(default_factory=Matcher)
+    table: int = 0
 
-    def prime(self) -> bytes:
-        """What the writer primes the next frame's backend with (empty: the frame is a reset)."""
-        if self.frames % self.reset_interval == 0:
+    def prime(self, size: int = 0) -> bytes:
+        """What the writer primes the next frame's backend with (empty: the frame is a reset), for
+        a chunk of *size* bytes: the last *window* bytes of the history, or, for a chunk of at
+        least TABLE_PRIMER bytes after a frame that ended the history with a template table, that
+        table alone (measured: docs/logs.md, "Shared context")."""
+        if self.frames % self.reset_interval == 0 or not self.window:
             return b""
-        return self.history[-self.window :] if self.window else b""
+        if size >= TABLE_PRIMER and self.table:
+            return self.history[-min(self.table, self.window) :]
+        return self.history[-self.window :]
 
     def advance(
-        self, coded: bytes, continues: bool, book: Codebook | None = None, original: bytes | bytearray = b""
+        self,
+        coded: bytes,
+        continues: bool,
+        book: Codebook | None = None,
+        original: bytes | bytearray = b"",
+        table: int = 0,
     ) -> None:
         """Take in the backend input of a frame just written or decoded (and its codebook, for a
-        semantic frame in a stream without a stream codebook, and its original bytes)."""
+        semantic frame in a stream without a stream codebook, and its original bytes); *table*:
+        how many of *coded*'s last bytes are a template table."""
         keep = max(self.window, MAX_CONTEXT)
         self.history = (self.history + coded if continues else bytes(coded))[-keep:]
+        self.table = table
         self.long.advance(original, continues)
         self.frames += 1
         self.book = book if book is not None or not continues else self.book
@@ -120,7 +146,7 @@ class FrameContext:
 
     def lose(self) -> None:
         """A frame could not be decoded: frames that continue from it cannot be either."""
-        self.history, self.book, self.broken = b"", None, True
+        self.history, self.book, self.broken, self.table = b"", None, True, 0
         self.long.source.clear()
 
 
@@ -147,7 +173,7 @@ def encode_frame(
         return encode_chunk(data, level, book, form=form)
     spec = level_spec(level)
     data = bytes(data)
-    prime = context.prime()
+    prime = context.prime(len(data))
     if context.long_range and form != LOGS and spec.backend != STORE and data:
         if context.frames % context.reset_interval == 0:
             context.long.reset()  # a reset point references only its own chunk
@@ -328,7 +354,8 @@ def decode_frame_code(
             context.lose()
         raise SigmaFormatError(f"frame cannot be decoded: {exc}", frame=frame.number, offset=frame.offset) from None
     if context is not None:
-        context.advance(coded, frame.continues, book_after, data)
+        added, table = history_input(frame.transform, coded)
+        context.advance(added, frame.continues, book_after, data, table)
     return data, coded
 
 

@@ -22,10 +22,19 @@ from collections.abc import Callable, Sequence
 
 from ._wire import encode_varint, read_varint
 
-__all__ = ["RECORDS_VERSION", "RecordsError", "decode", "describe", "encode", "looks_like_logs", "parse"]
+__all__ = [
+    "RECORDS_VERSION",
+    "RecordsError",
+    "decode",
+    "describe",
+    "encode",
+    "history_part",
+    "looks_like_logs",
+    "parse",
+]
 
-RECORDS_VERSION = 4  # the version written; 1, 2 and 3 are still read
-_VERSIONS = (1, 2, 3, 4)
+RECORDS_VERSION = 5  # the version written; 1 to 4 are still read
+_VERSIONS = (1, 2, 3, 4, 5)
 LABEL = 16  # bytes of a column's label that order the columns (version 2)
 DELIMITERS = b" \t\r[](){}<>=,;:\"'|/@_"  # and the line feed, which ends a line
 _CLASS = re.escape(DELIMITERS)
@@ -414,6 +423,17 @@ def describe(code: bytes, size: int, spent: Sequence[int] | None = None) -> Desc
         ("columns", len(code) - start, cost(start, len(code))),
     ]
     return list(zip(shown, uses, strict=True)), out, sections
+
+
+def history_part(code: bytes) -> tuple[bytes, int]:
+    """What a frame coded as the valid record code *code* adds to a shared-context history
+    (docs/FORMAT.md §6.3), and how many of its last bytes are a template table: from version 5,
+    the code from its template ids on, then its template table (so that the table, which the next
+    frame's templates are most like, can prime a frame alone); before, the whole record code."""
+    if code[0] < 5:
+        return code, 0
+    table, ids = _section_starts(code)
+    return code[ids:] + code[table:ids], ids - table
 
 
 def _section_starts(code: bytes) -> tuple[int, int]:
