@@ -71,6 +71,36 @@ def test_rm_removes_input_only_after_success(tmp_path: Path) -> None:
     assert src.read_bytes() == FIXTURE.read_bytes() and not (tmp_path / "in.txt.sgl").exists()
 
 
+@pytest.mark.parametrize("after", ["creating", "fchmod"])
+def test_an_interrupt_just_after_the_temporary_is_created_removes_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, after: str
+) -> None:
+    """Ctrl-C can come right after the temporary file exists, before the code that would remove it
+    on an error has its name (on a loaded machine, while the progress bar already shows): the file
+    is removed all the same."""
+    from sigmalang import _output
+
+    src = tmp_path / "in.txt"
+    src.write_bytes(FIXTURE.read_bytes())
+    real_open, real_fchmod = os.open, os.fchmod
+
+    def open_then_interrupt(path: str, *args: object) -> int:
+        fd = real_open(path, *args)  # type: ignore[arg-type]
+        if ".sigmalang-" in os.fspath(path) and after == "creating":
+            raise KeyboardInterrupt
+        return fd
+
+    def fchmod_then_interrupt(fd: int, mode: int) -> None:
+        real_fchmod(fd, mode)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(_output.os, "open", open_then_interrupt)
+    if after == "fchmod":
+        monkeypatch.setattr(_output.os, "fchmod", fchmod_then_interrupt)
+    assert main(["encode", "-q", str(src)]) == 130
+    assert _listing(tmp_path) == ["in.txt"]
+
+
 def test_interrupted_write_leaves_no_partial_output(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     src = tmp_path / "in.txt"
     src.write_bytes(FIXTURE.read_bytes() * 4)

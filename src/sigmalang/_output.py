@@ -39,8 +39,9 @@ def atomic_output(path: PathLike, *, overwrite: bool = False) -> Iterator[IO[byt
         raise FileExistsError(errno.EEXIST, "output file exists (use -f to overwrite)", path)
     directory, name = os.path.split(os.path.abspath(path))
     remove_stale(directory, name)
-    fd, tmp = _create_temporary(directory, name)
+    chosen: list[str] = []  # the temporary's path from before it exists: an interrupt at any point removes it
     try:
+        fd = _create_temporary(directory, name, chosen)
         umask = os.umask(0)
         os.umask(umask)
         os.fchmod(fd, 0o666 & ~umask)
@@ -48,10 +49,11 @@ def atomic_output(path: PathLike, *, overwrite: bool = False) -> Iterator[IO[byt
             yield out
             out.flush()
             os.fsync(out.fileno())
-        _publish(tmp, path, overwrite)
+        _publish(chosen[0], path, overwrite)
     except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
+        if chosen:
+            with contextlib.suppress(OSError):
+                os.unlink(chosen[0])
         raise
 
 
@@ -59,14 +61,19 @@ def _temporary_name(name: str, pid: int, tag: str) -> str:
     return f".{name}.sigmalang-{pid}-{tag}.tmp"
 
 
-def _create_temporary(directory: str, name: str) -> tuple[int, str]:
+def _create_temporary(directory: str, name: str, chosen: list[str]) -> int:
+    """Create a new temporary file for *name* and return its descriptor. Its path is put in
+    *chosen* before the file is created, so that an interrupt that comes between the creation and
+    the return (a signal handler runs between any two steps) still finds the file to remove. A path
+    found taken (the name holds this process's id, so only by chance) is not this write's: it is
+    taken out again before the next try."""
     flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
     while True:
-        tmp = os.path.join(directory, _temporary_name(name, os.getpid(), secrets.token_hex(4)))
+        chosen[:] = [os.path.join(directory, _temporary_name(name, os.getpid(), secrets.token_hex(4)))]
         try:
-            return os.open(tmp, flags, 0o600), tmp
+            return os.open(chosen[0], flags, 0o600)
         except FileExistsError:
-            continue
+            chosen.clear()
 
 
 def remove_stale(directory: str, name: str) -> list[str]:
