@@ -73,7 +73,7 @@ RESET_INTERVAL = 16
 CONTEXT_WINDOW = 256 << 10  # L at most this, for the writer (measured: docs/semantic.md)
 # From this chunk size on, a frame after one that ended the history with a template table (a
 # records frame, docs/FORMAT.md §7.6) is primed with that table alone (measured: docs/logs.md).
-TABLE_PRIMER = 2 << 20
+TABLE_PRIMER = 1536 << 10
 MAX_CONTEXT = 4 << 20  # L at most this, for any stream; a decoder keeps this much history
 
 # Long-range references are tried when they cover at least 1/LONG_TRY of a chunk; from 1/LONG_SURE

@@ -180,7 +180,7 @@ def main() -> int:
 
 def _table_primed(logs: bytes) -> dict[str, object]:
     """records5-shared-table-l6: the shared-context log with each continuing frame primed with the
-    template table of the frame before it alone, as writers do from 2 MiB chunks on (lowered to
+    template table of the frame before it alone, as writers do from 1.5 MiB chunks on (lowered to
     every chunk here, so that 4 KiB frames show it)."""
     name = "records5-shared-table-l6"
     saved = _frames.TABLE_PRIMER
@@ -194,7 +194,7 @@ def _table_primed(logs: bytes) -> dict[str, object]:
     stream |= {"size": len(logs), "encoded_size": len(encoded), "reproducible": False}
     description = (
         "the same log with shared context, each continuing frame primed with the template table of the "
-        "frame before it alone (context length L = that table's length), as writers do from 2 MiB chunks on"
+        "frame before it alone (context length L = that table's length), as writers do from 1.5 MiB chunks on"
     )
     return valid_entry(name, description, logs, encoded, stream, ORIGIN)
 
