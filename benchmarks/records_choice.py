@@ -23,19 +23,9 @@ from sigmalang import _codec, _records  # noqa: E402
 from sigmalang._levels import TRANSFORM_RECORDS, level_spec  # noqa: E402
 
 
-def sizes(pieces: list[bytes], spec: _codec.LevelSpec) -> tuple[int, int]:
-    records = bytes_ = 0
-    for piece in pieces:
-        found = _codec._records_body(piece, spec, b"")
-        records += len(found.data) if found is not None else 4 * len(piece)
-        bytes_ += len(_codec._encode_body(piece, spec, None, b"", False).data)
-    return records, bytes_
-
-
-def look(chunk: bytes) -> bytes:
-    """The longer piece :func:`sigmalang._codec._records_win` codes (the same rule)."""
-    at = chunk.find(b"\n", len(chunk) // 2 - _codec.LOOK // 2) + 1
-    return chunk[at : chunk.rfind(b"\n", at, at + _codec.LOOK) + 1 or at + _codec.LOOK]
+def ratio(sizes: tuple[int, int] | None) -> str:
+    """Records' size over bytes' size, or why there is none."""
+    return "no record code" if sizes is None else f"{sizes[0] / sizes[1]:.3f}"
 
 
 def main() -> None:
@@ -56,17 +46,21 @@ def main() -> None:
             chunk = data[at : at + chunk_size]
             if len(chunk) <= 2 * _codec.RECORDS_PROBE or not _records.looks_like_logs(chunk):
                 continue
-            records, bytes_ = sizes(_codec._probes(chunk), spec)
-            r4 = records / bytes_
+            pieces = _codec._coded_sizes(_codec._probes(chunk), spec, None)
+            unsure = (
+                pieces is not None
+                and pieces[1] <= pieces[0]
+                and _codec.UNSURE * pieces[0] < (_codec.UNSURE + 1) * pieces[1]
+            )
             longer = "-"
-            if 1 <= r4 < 1 + 1 / _codec.UNSURE and len(chunk) > 2 * _codec.LOOK:
-                records, bytes_ = sizes([look(chunk)], spec)
-                longer = f"{records / bytes_:.3f}"
-            whole = sizes([chunk], spec)
+            if unsure and len(chunk) > 2 * _codec.LOOK:
+                longer = ratio(_codec._coded_sizes([_codec._look(chunk)], spec, None))
+            whole = _codec._coded_sizes([chunk], spec, None)
+            assert whole is not None, "a chunk whose record code cannot be written"
             body = _codec.encode_body(chunk, spec)
             kind = "records" if body.transform == TRANSFORM_RECORDS else "bytes"
             cost = (whole[0] if kind == "records" else whole[1]) / min(whole) - 1
-            cells = [f"{path.name} #{at // chunk_size}", f"{len(chunk):,}", f"{r4:.3f}", longer]
+            cells = [f"{path.name} #{at // chunk_size}", f"{len(chunk):,}", ratio(pieces), longer]
             cells += [f"{whole[0] / whole[1]:.3f}", kind, f"{cost:+.1%}"]
             print("| " + " | ".join(cells) + " |", flush=True)
 

@@ -267,8 +267,8 @@ def test_records_frames_add_their_template_table_last(monkeypatch: pytest.Monkey
         table_size, pos = read_varint(code, pos, 5, None)
         pos = read_varint(code, pos, 5, None)[1]
         assert code[0] == 5 and code[pos + table_size - 1] == 0x0A
-        assert _records.history_part(code) == (code[pos + table_size :] + code[pos : pos + table_size], table_size)
         added, table = _records.history_part(code)
+        assert (added, table) == (code[pos + table_size :] + code[pos : pos + table_size], table_size)
         if frame.number % RESET_INTERVAL:
             length = read_varint(frame.data, 0, 5, None)[0]
             assert length == (previous_table if table_primer == 0 else min(len(history), CONTEXT_WINDOW))

@@ -182,37 +182,51 @@ LOOK = 512 << 10
 
 def _records_win(data: bytes, spec: LevelSpec, book: Codebook | None) -> bool | None:
     """Whether records code the long chunk *data* smaller than its bytes, judged on samples of its
-    lines: the PROBES pieces of :func:`_probes`, then, where those leave it open, one piece of LOOK
-    bytes. None: the chunk is to be coded both ways in full (and the smaller kept)."""
-    records_size = bytes_size = 0
-    for probe in _probes(data):
-        found = _records_body(probe, spec, b"")
-        if found is None:
-            return False
-        records_size += len(found.data)
-        bytes_size += len(_encode_body(probe, spec, book, b"", False).data)
+    lines: the PROBES pieces of :func:`_probes`, then, where those leave it open, :func:`_look`.
+    None: the chunk is to be coded both ways in full (and the smaller kept)."""
+    sizes = _coded_sizes(_probes(data), spec, book)
+    if sizes is None:
+        return False
+    records_size, bytes_size = sizes
     if records_size < bytes_size or UNSURE * records_size >= (UNSURE + 1) * bytes_size:
         return records_size < bytes_size
     if len(data) <= 2 * LOOK:
         return None
-    at = data.find(b"\n", len(data) // 2 - LOOK // 2) + 1
-    piece = data[at : data.rfind(b"\n", at, at + LOOK) + 1 or at + LOOK]
-    found = _records_body(piece, spec, b"")
-    return found is not None and len(found.data) < len(_encode_body(piece, spec, book, b"", False).data)
+    sizes = _coded_sizes([_look(data)], spec, book)
+    return sizes is not None and sizes[0] < sizes[1]
+
+
+def _coded_sizes(pieces: list[bytes], spec: LevelSpec, book: Codebook | None) -> tuple[int, int] | None:
+    """The sizes of *pieces* coded as records and as bytes, each added up; None if a piece's record
+    code cannot be written."""
+    records_size = bytes_size = 0
+    for piece in pieces:
+        found = _records_body(piece, spec, b"")
+        if found is None:
+            return None
+        records_size += len(found.data)
+        bytes_size += len(_encode_body(piece, spec, book, b"", False).data)
+    return records_size, bytes_size
 
 
 def _probes(data: bytes) -> list[bytes]:
     """PROBES pieces of whole lines, about RECORDS_PROBE bytes in all, at even steps through *data*
     (from its start, then from the first line starting after each step): a chunk whose lines change
     kind (logs of several systems one after another) is judged on all of them, not on its start."""
-    size = RECORDS_PROBE // PROBES
-    out = []
-    for k in range(PROBES):
-        at = len(data) * k // PROBES
-        at = data.find(b"\n", at - 1) + 1 if at else 0
-        end = data.rfind(b"\n", at, at + size) + 1 or at + size
-        out.append(data[at:end])
-    return out
+    return [_lines(data, len(data) * k // PROBES, RECORDS_PROBE // PROBES) for k in range(PROBES)]
+
+
+def _look(data: bytes) -> bytes:
+    """The longer piece a close call is judged on: about LOOK bytes of whole lines from the middle
+    of *data* (longer than twice LOOK)."""
+    return _lines(data, len(data) // 2 - LOOK // 2 + 1, LOOK)
+
+
+def _lines(data: bytes, at: int, size: int) -> bytes:
+    """Whole lines of *data*, at most *size* bytes (or the start of one longer line), from its start
+    if *at* is 0, else from the first line that starts at *at* or after it."""
+    start = data.find(b"\n", at - 1) + 1 if at else 0
+    return data[start : data.rfind(b"\n", start, start + size) + 1 or start + size]
 
 
 def _records_body(data: bytes, spec: LevelSpec, prime: bytes) -> Body | None:
