@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -99,6 +101,86 @@ def test_an_interrupt_just_after_the_temporary_is_created_removes_it(
         monkeypatch.setattr(_output.os, "fchmod", fchmod_then_interrupt)
     assert main(["encode", "-q", str(src)]) == 130
     assert _listing(tmp_path) == ["in.txt"]
+
+
+@pytest.mark.parametrize(("how", "force"), [("replace", True), ("link", False), ("unlink", False)])
+def test_an_interrupt_just_after_the_output_is_in_place_ends_the_run_as_done(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str, force: bool
+) -> None:
+    """Ctrl-C that comes when the output has just been put in place (renamed, or linked and its
+    temporary name not yet removed) finds the work done: exit 0 and the complete output, which is
+    never taken back (with -f it replaced a file that is gone)."""
+    from sigmalang import _output
+
+    src = tmp_path / "in.txt"
+    src.write_bytes(FIXTURE.read_bytes())
+    if force:
+        (tmp_path / "in.txt.sgl").write_bytes(b"an older output")
+    real = {"replace": os.replace, "link": os.link, "unlink": os.unlink}[how]
+
+    def then_interrupt(a: str, *rest: str) -> None:
+        real(a, *rest)  # type: ignore[operator]
+        if ".sigmalang-" in os.fspath(a):
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(_output.os, how, then_interrupt)
+    # -f: renamed over the old file; else linked to the new name, then the temporary name removed
+    assert main(["encode", "-q", *(["-f"] if force else []), str(src)]) == 0
+    assert _listing(tmp_path) == ["in.txt", "in.txt.sgl"]
+    proc = subprocess.run(
+        [sys.executable, "-m", "sigmalang", "decode", "-c", str(tmp_path / "in.txt.sgl")], capture_output=True
+    )
+    assert proc.returncode == 0 and proc.stdout == FIXTURE.read_bytes()
+
+
+def test_an_interrupt_after_the_first_of_two_outputs_exits_130_and_keeps_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With more inputs to go, an interrupt just after one output is in place stops the run
+    (exit 130): the finished output stays, the next input has none."""
+    from sigmalang import _output
+
+    for name in ("a.txt", "b.txt"):
+        (tmp_path / name).write_bytes(FIXTURE.read_bytes())
+    real_replace = os.replace
+
+    def replace_then_interrupt(a: str, b: str) -> None:
+        real_replace(a, b)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(_output.os, "replace", replace_then_interrupt)
+    assert main(["encode", "-q", "-f", str(tmp_path / "a.txt"), str(tmp_path / "b.txt")]) == 130
+    assert _listing(tmp_path) == ["a.txt", "a.txt.sgl", "b.txt"]
+
+
+@pytest.mark.parametrize("where", ["summary", "stopping"])
+def test_an_interrupt_after_the_last_input_is_done_ends_the_run_as_done(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    """Ctrl-C while the summary prints or the workers are stopped, after the last output is in
+    place: exit 0, the output stays."""
+    from sigmalang import cli
+
+    src = tmp_path / "in.txt"
+    src.write_bytes(FIXTURE.read_bytes())
+
+    def interrupt(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    if where == "summary":
+        monkeypatch.setattr(cli, "_say", interrupt)
+    else:
+        real_services = cli.services
+
+        @contextlib.contextmanager
+        def services_then_interrupt(opts: object) -> Iterator[None]:
+            with real_services(opts):
+                yield
+            raise KeyboardInterrupt
+
+        monkeypatch.setattr(cli, "services", services_then_interrupt)
+    assert main(["encode", "-q", str(src)]) == 0
+    assert _listing(tmp_path) == ["in.txt", "in.txt.sgl"]
 
 
 def test_interrupted_write_leaves_no_partial_output(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

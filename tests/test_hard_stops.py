@@ -66,10 +66,19 @@ def _workers(proc: subprocess.Popen[bytes], count: int = 2) -> list[psutil.Proce
     while time.monotonic() < deadline:
         assert proc.poll() is None, "the command ended before it could be stopped"
         tree = parent.children(recursive=True)
-        if len([p for p in tree if p.ppid() != proc.pid]) >= count:
+        if sum(_below(p, proc.pid) for p in tree) >= count:
             return tree
         time.sleep(0.02)
     raise AssertionError("worker processes never started")
+
+
+def _below(process: psutil.Process, pid: int) -> bool:
+    """Whether *process* is not a child of *pid* but further down (one that has ended since the
+    listing, such as a pool's short-lived starter, is not counted)."""
+    try:
+        return process.ppid() != pid
+    except psutil.NoSuchProcess:
+        return False
 
 
 def _kill_and_check(proc: subprocess.Popen[bytes], count: int, after: float) -> None:

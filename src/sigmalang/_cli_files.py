@@ -234,9 +234,8 @@ def _output(opts: Options, source: str) -> Iterator[tuple[IO[bytes], str]]:
     real, first = os.path.realpath(target), opts.written.get(os.path.realpath(target))
     if first is not None and os.path.realpath(first) != os.path.realpath(source):
         raise FileExistsError(errno.EEXIST, f"would replace the output of {first} from this run", target)
-    with atomic_output(target, overwrite=opts.force) as fout:
+    with atomic_output(target, overwrite=opts.force, published=lambda: opts.written.update({real: source})) as fout:
         yield fout, target
-    opts.written[real] = source
 
 
 class _WholeWrites:

@@ -13,7 +13,7 @@ import errno
 import os
 import re
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import IO, Any
 
 from ._fsspec import atomic_url_output, is_url, open_url
@@ -24,22 +24,29 @@ PathLike = str | os.PathLike[str]
 
 
 @contextlib.contextmanager
-def atomic_output(path: PathLike, *, overwrite: bool = False) -> Iterator[IO[bytes]]:
+def atomic_output(
+    path: PathLike, *, overwrite: bool = False, published: Callable[[], None] | None = None
+) -> Iterator[IO[bytes]]:
     """Open a temporary file beside *path*; on success it becomes *path*, on error it is removed.
 
     Without *overwrite*, an existing *path* raises ``FileExistsError`` before anything is written.
-    An fsspec URL is written under a temporary name and moved to *path* at the end.
+    An fsspec URL is written under a temporary name and moved to *path* at the end. *published*
+    is called once the file is in place, also when an interrupt comes just after that moment
+    (it then goes on, and the complete file stays).
     """
     path = os.fspath(path)
     if is_url(path):
         with atomic_url_output(path, overwrite=overwrite) as out:
             yield out
+        if published is not None:
+            published()
         return
     if not overwrite and os.path.lexists(path):
         raise FileExistsError(errno.EEXIST, "output file exists (use -f to overwrite)", path)
     directory, name = os.path.split(os.path.abspath(path))
     remove_stale(directory, name)
     chosen: list[str] = []  # the temporary's path from before it exists: an interrupt at any point removes it
+    publishing = False
     try:
         fd = _create_temporary(directory, name, chosen)
         umask = os.umask(0)
@@ -49,12 +56,26 @@ def atomic_output(path: PathLike, *, overwrite: bool = False) -> Iterator[IO[byt
             yield out
             out.flush()
             os.fsync(out.fileno())
+        publishing = True
         _publish(chosen[0], path, overwrite)
     except BaseException:
+        in_place = publishing and _in_place(chosen[0], path)
         if chosen:
             with contextlib.suppress(OSError):
-                os.unlink(chosen[0])
+                os.unlink(chosen[0])  # in place: the second name of a hard link, else the whole file
+        if in_place and published is not None:
+            published()
         raise
+    if published is not None:
+        published()
+
+
+def _in_place(tmp: str, path: str) -> bool:
+    """Whether the temporary *tmp* became *path*: renamed, or linked (and perhaps not yet unlinked)."""
+    try:
+        return os.path.samefile(tmp, path)
+    except OSError:
+        return not os.path.lexists(tmp) and os.path.lexists(path)
 
 
 def _temporary_name(name: str, pid: int, tag: str) -> str:

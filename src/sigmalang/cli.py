@@ -19,7 +19,8 @@ import os
 import signal
 import sys
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any, NoReturn
 
 try:  # most of a command's start-up time: Ctrl-C here ends it as it would a moment later
@@ -54,6 +55,19 @@ __all__ = ["MIN_CHUNK_SIZE", "main", "parse_size", "run", "run_cat", "run_decode
 
 class Terminated(BaseException):
     """Raised in the main thread on SIGTERM so that clean-up runs."""
+
+
+class _StoppedAfterTheEnd(BaseException):
+    """An interrupt (Ctrl-C, SIGTERM) that came when every input was done, its output in place:
+    the run ends with its own status. Exit 130 always means that the input being worked on has
+    no output; the outputs of the inputs done before it stay."""
+
+    def __init__(self, status: int):
+        super().__init__(status)
+        self.status = status
+
+
+_stopped = False  # an interrupt came after the end: leave at once (see _exit)
 
 
 def _first_model_build(opts: Options) -> bool:
@@ -158,10 +172,15 @@ def _on_sigterm(signum: int, frame: Any) -> None:
 
 def main(argv: Sequence[str] | None = None, prog: str = "sigmalang") -> int:
     """Run the command line on *argv* (default: ``sys.argv[1:]``); return the exit code."""
+    global _stopped
+    _stopped = False
     args = list(sys.argv[1:] if argv is None else argv)
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         return _command(args, prog)
+    except _StoppedAfterTheEnd as end:
+        _stopped = True
+        return end.status
     except KeyboardInterrupt:
         print("sigmalang: interrupted", file=sys.stderr)
         return 130
@@ -217,9 +236,14 @@ def _run(opts: Options) -> int:
         _report(_describe(exc), exc, opts.verbose)
         emit({"ok": False, "error": _describe(exc)})
         return 1
+    done = _Done()
     try:
         with services(opts):
-            return _each_input(opts, warn, emit)
+            return _each_input(opts, warn, emit, done)
+    except (KeyboardInterrupt, Terminated):
+        if done.finished:  # the pool was being stopped, or the summary printed
+            raise _StoppedAfterTheEnd(done.status) from None
+        raise
     except BrokenPipeError:
         raise  # no one reads standard output any more: main() ends the run quietly
     except (MissingExtraError, OSError) as exc:  # an extra not installed, a cluster not reached
@@ -228,14 +252,22 @@ def _run(opts: Options) -> int:
         return 1
 
 
-def _each_input(opts: Options, warn: Callable[[str], None], emit: Callable[[dict[str, Any]], None]) -> int:
-    status = 0
-    for source in inputs(opts, warn):
+@dataclass
+class _Done:
+    """How far a run has come: its exit status so far, and whether every input is done."""
+
+    status: int = 0
+    finished: bool = False
+
+
+def _each_input(opts: Options, warn: Callable[[str], None], emit: Callable[[dict[str, Any]], None], done: _Done) -> int:
+    for source, last in _and_last(inputs(opts, warn)):
         try:
             check_input(opts, source)
             outcome = COMMANDS[opts.command](opts, source, warn)
             if outcome.result.get("ok") is False:
-                status = 1
+                done.status = 1
+            done.finished = last
             _say(opts, source, outcome)
             emit(outcome.result)
         except BrokenPipeError:
@@ -243,8 +275,23 @@ def _each_input(opts: Options, warn: Callable[[str], None], emit: Callable[[dict
         except (SigmaError, OSError) as exc:
             _report(f"{source}: {_describe(exc, source)}", exc, opts.verbose)
             emit({"input": source, "ok": False, "error": _describe(exc, source)})
-            status = 1
-    return status
+            done.status = 1
+            done.finished = last
+        except (KeyboardInterrupt, Terminated):
+            # Just after the last output was put in place (--rm: its input not yet removed, so not done)
+            done.finished = done.finished or (last and not opts.rm and source in opts.written.values())
+            raise
+    done.finished = True
+    return done.status
+
+
+def _and_last(items: Iterator[str]) -> Iterator[tuple[str, bool]]:
+    """Each of *items* with whether it is the last one."""
+    previous = next(items, None)
+    while previous is not None:
+        item = next(items, None)
+        yield previous, item is None
+        previous = item
 
 
 def _describe(exc: BaseException, source: str | None = None) -> str:
@@ -264,15 +311,28 @@ def _exit(code: int) -> NoReturn:
     """Exit with *code*. After an interrupt, leave at once: a thread may still be blocked reading
     standard input (a terminal, a pipe), and the interpreter could not shut down around it; and
     an interrupt that went through code some extension ran (``PyRun_String``) makes the
-    interpreter end itself with SIGINT at exit, whatever was caught, instead of with *code*."""
-    if code in (130, 143):
-        from ._parallel import release_at_exit
-
-        release_at_exit()
-        with contextlib.suppress(OSError, ValueError):
-            sys.stderr.flush()  # not stdout: the data written so far is cut short anyway
-        os._exit(code)
+    interpreter end itself with SIGINT at exit, whatever was caught, instead of with *code*.
+    Otherwise the run is over: an interrupt while the interpreter shuts down is ignored, so that
+    the exit status stays *code* (the interpreter puts back the default handlers while it shuts
+    down, and the default ends the process by the signal)."""
+    if code in (130, 143) or _stopped:
+        _leave(code)
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, signal.SIG_IGN)
     sys.exit(code)
+
+
+def _leave(code: int) -> NoReturn:
+    from ._parallel import release_at_exit
+
+    release_at_exit()
+    streams = (
+        (sys.stderr,) if code in (130, 143) else (sys.stdout, sys.stderr)
+    )  # 130: stdout's data is cut short anyway
+    for stream in streams:
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
+    os._exit(code)
 
 
 def _entry(prefix: list[str], prog: str) -> NoReturn:
