@@ -10,6 +10,7 @@ import io
 import os
 import random
 import signal
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,6 +55,16 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     # that: the tests that press Ctrl-C need it delivered, however the suite was started.
     if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
         signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+@pytest.fixture(autouse=True)
+def _signal_handlers_put_back() -> Iterator[None]:
+    """A test that runs one of the programs in this process (``cli.run_decode()``) leaves the
+    handlers it sets for the interpreter's shutdown: each test starts with the ones before."""
+    handlers = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    yield
+    for signum, handler in handlers.items():
+        signal.signal(signum, handler)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -13,6 +13,7 @@ to standard output never shares it with anything else: ``--json`` then goes to s
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import json
 import os
@@ -312,14 +313,26 @@ def _exit(code: int) -> NoReturn:
     standard input (a terminal, a pipe), and the interpreter could not shut down around it; and
     an interrupt that went through code some extension ran (``PyRun_String``) makes the
     interpreter end itself with SIGINT at exit, whatever was caught, instead of with *code*.
-    Otherwise the run is over: an interrupt while the interpreter shuts down is ignored, so that
-    the exit status stays *code* (the interpreter puts back the default handlers while it shuts
-    down, and the default ends the process by the signal)."""
+    Otherwise the run is over, and an interrupt while the interpreter shuts down is ignored, so
+    that the exit status stays *code*: by a handler that does nothing (SIG_IGN itself would be
+    inherited by any process started meanwhile), then, from the exit handlers on, by SIG_IGN (late
+    in its shutdown the interpreter puts back the default handlers, which end the process by the
+    signal)."""
     if code in (130, 143) or _stopped:
         _leave(code)
     for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, signal.SIG_IGN)
+        signal.signal(signum, _ignore)
+    atexit.register(_ignore_to_the_end)
     sys.exit(code)
+
+
+def _ignore(signum: int, frame: Any) -> None:
+    """A signal that comes after the run: nothing to do."""
+
+
+def _ignore_to_the_end() -> None:
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, signal.SIG_IGN)
 
 
 def _leave(code: int) -> NoReturn:
