@@ -392,3 +392,34 @@ def test_cli_inspect_with_a_book(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert main(["inspect", str(sgl)]) == 1
     (line,) = capsys.readouterr().err.splitlines()
     assert f"needs codebook {book.id.hex()}, and none was given" in line
+
+
+def test_cm_frames_are_primed_with_the_codebook(book: Codebook) -> None:
+    """At the context-mixing levels the codebook primes the model: its words, read before each
+    frame, make a small piece of text from the same kind of source smaller; every CM payload
+    says so (bit 16 of its component set), and a stream that names no codebook cannot claim it."""
+    from sigmalang._backend_base import BackendError
+    from sigmalang._backends import CM_BOOK, CmBackend
+    from sigmalang._wire import read_varint
+
+    piece = TEXT[HALF : HALF + 8000]
+    alone, primed = sigmalang.compress(piece, 6), sigmalang.compress(piece, 6, codebook=book)
+    assert len(primed) < len(alone) - 100
+    assert sigmalang.decompress(primed, codebook=book) == piece
+    with pytest.raises(sigmalang.SigmaCodebookError):
+        sigmalang.decompress(primed)
+    payload = CmBackend().with_book(book.primer()).encode(piece)
+    assert read_varint(payload, 2, 3, ValueError)[0] & CM_BOOK
+    assert CmBackend().with_book(book.primer()).decode(payload, len(piece)) == piece
+    with pytest.raises(BackendError, match="names none"):
+        CmBackend().decode(payload, len(piece))
+    plain = CmBackend().encode(piece)  # without the bit, a book given to the decoder is not used
+    assert not read_varint(plain, 2, 3, ValueError)[0] & CM_BOOK
+    assert CmBackend().with_book(book.primer()).decode(plain, len(piece)) == piece
+
+
+def test_the_codebook_primer_is_the_words_in_rank_order_cut_at_64_kib() -> None:
+    book = Codebook((b"the", b"and", b"of"), 2)
+    assert book.primer() == b"the and of "
+    long = Codebook(tuple(b"w%05d" % i for i in range(20000)), 96)
+    assert long.primer() == b"".join(b"w%05d " % i for i in range(20000))[: 64 << 10]

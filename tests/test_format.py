@@ -69,7 +69,7 @@ def test_logs_never_writes_a_frame_larger_than_storing_it():
 
 
 def test_logs_falls_back_to_the_bytes_where_the_record_code_cannot_be_written(monkeypatch):
-    monkeypatch.setattr(_codec, "_records_body", lambda data, spec, prime: None)
+    monkeypatch.setattr(_codec, "_records_body", lambda data, spec, prime, book: None)
     for level in (1, 6):
         out = sigmalang.compress(LOG, level, chunk_size=CHUNK, format="logs")
         assert out == sigmalang.compress(LOG, level, chunk_size=CHUNK, format="text")

@@ -449,7 +449,7 @@ def test_a_chunk_that_turns_into_logs_is_judged_on_all_of_it() -> None:
     data = prose[: prose.rfind(b"\n") + 1] + service_log(9000)
     start = data[: _codec.RECORDS_PROBE]
     spec = _levels.level_spec(6)
-    assert len(_codec._records_body(start, spec, b"").data) > len(
+    assert len(_codec._records_body(start, spec, b"", None).data) > len(
         _codec._encode_body(start, spec, None, b"", False).data
     )
     body = _codec.encode_body(data, spec)

@@ -177,6 +177,7 @@ def test_stored_vector_is_reproduced_by_compress(entry: dict[str, Any]) -> None:
                 shared_context=s.get("shared_context", False),
                 filters=s.get("filters", False),
                 format=s.get("format", "auto"),
+                codebook=entry_book(entry),
             )
             assert written == encoded
         pos, orig = pos + s["encoded_size"], orig + s["size"]

@@ -117,6 +117,10 @@ CM_VERSIONS = (1, 2)
 CM_MAX_PRIME = 256 << 10
 CM_SLOTS_PER_BYTE_BITS = 4  # tables sized to 16 slots per input byte when that is below the level's size
 CM_DEFAULT_COMPONENTS = 0x3FFF
+# In a CM payload's component set, beside the model's components: the model was first primed
+# with the stream's codebook (its primer, :meth:`sigmalang.semantic.codebook.Codebook.primer`),
+# then with the frame's context if it has one (docs/FORMAT.md §7.2).
+CM_BOOK = 1 << 16
 CM_DEFAULT_HASH_BITS = 22
 
 
@@ -124,7 +128,8 @@ class CmBackend:
     """Our context-mixing model (``_cm``), with its parameters in the payload.
 
     Payload: model version (1 byte: 2 written, 1 and 2 read) | hash-table size as a power of two (1 byte, 12-24) |
-    component set (LEB128 varint, a subset of ``_cm.COMPONENTS_ALL``) | the arithmetic-coded
+    component set (LEB128 varint, a subset of ``_cm.COMPONENTS_ALL``, and ``CM_BOOK`` when the
+    model was primed with the stream's codebook) | the arithmetic-coded
     bits. The decoder checks the parameters before it allocates anything, decodes exactly *size*
     bytes and requires the coded bits to end exactly at the payload's end.
     """
@@ -133,7 +138,11 @@ class CmBackend:
     name = "cm"
 
     def __init__(
-        self, components: int = CM_DEFAULT_COMPONENTS, hash_bits: int = CM_DEFAULT_HASH_BITS, version: int = CM_VERSION
+        self,
+        components: int = CM_DEFAULT_COMPONENTS,
+        hash_bits: int = CM_DEFAULT_HASH_BITS,
+        version: int = CM_VERSION,
+        book: bytes = b"",
     ):
         from . import _cm
 
@@ -146,6 +155,12 @@ class CmBackend:
         self.components = components
         self.hash_bits = hash_bits
         self.version = version
+        self.book = book  # a codebook's primer: payloads are primed with it (CM_BOOK)
+
+    def with_book(self, primer: bytes) -> CmBackend:
+        """This backend with a codebook's primer: what it encodes is primed with it first, and
+        it can decode payloads that were."""
+        return CmBackend(self.components, self.hash_bits, self.version, primer)
 
     def encode(self, data: bytes, prime: bytes = b"") -> bytes:
         import numpy as np
@@ -154,13 +169,15 @@ class CmBackend:
 
         if len(prime) > CM_MAX_PRIME:  # no decoder would accept it; the codec falls back to zstd
             raise BackendError(f"CM primer of {len(prime):,} bytes is longer than {CM_MAX_PRIME:,}")
-        buf = np.frombuffer(prime + data, dtype=np.uint8).copy()
+        buf = np.frombuffer(self.book + prime + data, dtype=np.uint8).copy()
         hash_bits = self.table_bits(len(buf))
         # Coded bits can exceed the input only slightly (12 bits per bit at the very worst, far
         # less in practice): past this bound the caller stores the chunk anyway.
         out = np.empty(len(data) + (len(data) >> 3) + 64, dtype=np.uint8)
-        written = _cm.code(buf, len(prime), False, _no_array(), out, self.components, hash_bits, version=self.version)
-        header = bytes([self.version, hash_bits]) + encode_varint(self.components)
+        start = len(buf) - len(data)
+        written = _cm.code(buf, start, False, _no_array(), out, self.components, hash_bits, version=self.version)
+        components = self.components | (CM_BOOK if self.book else 0)
+        header = bytes([self.version, hash_bits]) + encode_varint(components)
         if written < 0:
             raise BackendError("CM output larger than its bound")
         return header + out[:written].tobytes()
@@ -176,7 +193,7 @@ class CmBackend:
         return self._decode(data, size, prime, None)
 
     def decode_costs(self, data: bytes, size: int) -> tuple[bytes, Any]:
-        """:meth:`decode` (no primer), and what coding each byte cost: an int32 array, in
+        """:meth:`decode` (no context primer), and what coding each byte cost: an int32 array, in
         ``_cm.COST_SCALE``-ths of a bit (what ``sigmalang inspect`` shows)."""
         import numpy as np
 
@@ -193,6 +210,11 @@ class CmBackend:
             raise BackendError("CM stream does not end where expected")
         if len(prime) > CM_MAX_PRIME:
             raise BackendError(f"CM frame continues a context of {len(prime):,} bytes, more than {CM_MAX_PRIME:,}")
+        if components & CM_BOOK:
+            if not self.book:
+                raise BackendError("CM frame was primed with the stream's codebook, and the stream names none")
+            prime = self.book + prime
+            components &= ~CM_BOOK
         buf = np.zeros(len(prime) + size, dtype=np.uint8)
         buf[: len(prime)] = np.frombuffer(prime, dtype=np.uint8)
         payload = np.frombuffer(data, dtype=np.uint8)[start:].copy()
@@ -214,7 +236,7 @@ class CmBackend:
         hash_bits = data[1]
         components, start = read_varint(data, 2, 3, lambda _: BackendError("CM payload ends inside its parameters"))
         known = _cm.COMPONENTS_V1 if data[0] == 1 else _cm.COMPONENTS_ALL
-        if not _cm.HASH_BITS_MIN <= hash_bits <= _cm.HASH_BITS_MAX or components & ~known:
+        if not _cm.HASH_BITS_MIN <= hash_bits <= _cm.HASH_BITS_MAX or components & ~(known | CM_BOOK):
             raise BackendError(f"CM parameters out of range: {hash_bits} hash bits, components {components:#x}")
         return data[0], components, hash_bits, start
 

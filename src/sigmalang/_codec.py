@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from . import _records, semantic
-from ._backend_base import CM, STORE, ZSTD, BackendError
+from ._backend_base import CM, STORE, ZSTD, Backend, BackendError
 from ._backends import MIN_PAYLOAD, CmBackend, get_backend
 from ._errors import SigmaFormatError
 from ._levels import (
@@ -157,17 +157,17 @@ def encode_body(
     with the level's backend, whatever it looks like, and as bytes only where its record code
     cannot be written (too long, or refused by the backend)."""
     if form == LOGS and spec.backend != STORE:
-        return _records_body(data, spec, prime) or _encode_body(data, spec, book, prime, keep_book)
+        return _records_body(data, spec, prime, book) or _encode_body(data, spec, book, prime, keep_book)
     tried = form == AUTO and spec.backend == CM and spec.transform == TRANSFORM_LITERAL
     if not (tried and _records.looks_like_logs(data)):
         return _encode_body(data, spec, book, prime, keep_book)
     if len(data) > 2 * RECORDS_PROBE and not spec.both_in_full:
         win = _records_win(data, spec, book)
         if win is not None:
-            found = _records_body(data, spec, prime) if win else None
+            found = _records_body(data, spec, prime, book) if win else None
             return found or _encode_body(data, spec, book, prime, keep_book)
     body = _encode_body(data, spec, book, prime, keep_book)
-    as_records = _records_body(data, spec, prime)
+    as_records = _records_body(data, spec, prime, book)
     return as_records if as_records is not None and len(as_records.data) < len(body.data) else body
 
 
@@ -201,7 +201,7 @@ def _coded_sizes(pieces: list[bytes], spec: LevelSpec, book: Codebook | None) ->
     code cannot be written."""
     records_size = bytes_size = 0
     for piece in pieces:
-        found = _records_body(piece, spec, b"")
+        found = _records_body(piece, spec, b"", book)
         if found is None:
             return None
         records_size += len(found.data)
@@ -229,13 +229,13 @@ def _lines(data: bytes, at: int, size: int) -> bytes:
     return data[start : data.rfind(b"\n", start, start + size) + 1 or start + size]
 
 
-def _records_body(data: bytes, spec: LevelSpec, prime: bytes) -> Body | None:
+def _records_body(data: bytes, spec: LevelSpec, prime: bytes, book: Codebook | None) -> Body | None:
     """*data* as a record code coded by the level's backend (the CM, as ``auto`` chooses; zstd or
     PPMd only with ``logs``), or None if the code is too long to write or the backend refuses it."""
     code = _records.encode(data)
     if len(code) > max_code_size(len(data)):
         return None
-    backend = get_backend(spec.backend, spec.backend_level, spec.memory_mib, verify=spec.verify)
+    backend = _level_backend(spec, book)
     try:
         payload = encode_varint(len(code)) + backend.encode(code, prime)
     except BackendError:  # a primer the CM refuses, a PPMd coding that fails its check: the bytes' body
@@ -243,8 +243,19 @@ def _records_body(data: bytes, spec: LevelSpec, prime: bytes) -> Body | None:
     return Body(TRANSFORM_RECORDS, spec.backend, payload, bool(prime), code, None)
 
 
+def _level_backend(spec: LevelSpec, book: Codebook | None) -> Backend:
+    """The level's backend; the CM, with the stream's codebook, primes every payload with it (the
+    glyph code of levels 1-3 references the book instead)."""
+    return _with_book(get_backend(spec.backend, spec.backend_level, spec.memory_mib, verify=spec.verify), book)
+
+
+def _with_book(backend: Backend, book: Codebook | None) -> Backend:
+    """*backend*, given the stream's codebook if it is the CM (whose payloads may be primed with it)."""
+    return backend.with_book(book.primer()) if book is not None and isinstance(backend, CmBackend) else backend
+
+
 def _encode_body(data: bytes, spec: LevelSpec, book: Codebook | None, prime: bytes, keep_book: bool) -> Body:
-    backend = get_backend(spec.backend, spec.backend_level, spec.memory_mib, verify=spec.verify)
+    backend = _level_backend(spec, book)
     semantic_ok = spec.transform == TRANSFORM_SEMANTIC and semantic.worth_trying(data)
     code = semantic.encode(data, book=book) if semantic_ok else b""
     try:
@@ -304,7 +315,7 @@ def decode_body(
         except LongRangeError as exc:
             raise ChunkDecodeError(f"long-range frame: {exc}") from None
     try:
-        decoder = get_backend(backend)
+        decoder = _with_book(get_backend(backend), book)
     except KeyError:
         raise ChunkDecodeError(f"unknown backend {backend}") from None
     try:
@@ -324,21 +335,23 @@ def decode_body(
         raise ChunkDecodeError(f"record code: {exc}") from None
 
 
-def decode_code(backend: int, payload: bytes, size: int, prime: bytes = b"") -> bytes:
+def decode_code(backend: int, payload: bytes, size: int, prime: bytes = b"", book: Codebook | None = None) -> bytes:
     """The glyph code of a semantic frame body, its text not decoded (what ``sigmalang inspect`` reads)."""
-    return _code_and_costs(backend, payload, size, prime, False)[0]
+    return _code_and_costs(backend, payload, size, prime, False, book)[0]
 
 
-def decode_code_costs(backend: int, payload: bytes, size: int) -> tuple[bytes, Any]:
+def decode_code_costs(backend: int, payload: bytes, size: int, book: Codebook | None = None) -> tuple[bytes, Any]:
     """:func:`decode_code` for a frame that continues no context, and what coding each byte of the
     code cost where the backend can tell (the CM: an int32 array in ``_cm.COST_SCALE``-ths of a
     bit), else None."""
-    return _code_and_costs(backend, payload, size, b"", True)
+    return _code_and_costs(backend, payload, size, b"", True, book)
 
 
-def _code_and_costs(backend: int, payload: bytes, size: int, prime: bytes, costs: bool) -> tuple[bytes, Any]:
+def _code_and_costs(
+    backend: int, payload: bytes, size: int, prime: bytes, costs: bool, book: Codebook | None
+) -> tuple[bytes, Any]:
     try:
-        coder = get_backend(backend)
+        coder = _with_book(get_backend(backend), book)
         data, code_size = _code_payload(payload, size)
         if costs and isinstance(coder, CmBackend):
             return coder.decode_costs(data, code_size)

@@ -246,7 +246,7 @@ class _Inspector:
             backend_bytes = len(frame.data)  # with the context length (and a long-range frame's match list)
         elif frame.transform == TRANSFORM_RECORDS:
             try:
-                code, costs = decode_code_costs(frame.backend, frame.data, frame.original_size)
+                code, costs = decode_code_costs(frame.backend, frame.data, frame.original_size, self.book)
             except ChunkDecodeError as exc:
                 raise _damaged(frame, str(exc)) from None
             self._records(frame, code, costs)
@@ -338,7 +338,7 @@ class _Inspector:
 
     def _literal_lines(self, frame: Frame) -> None:
         try:
-            data = decode_chunk(TRANSFORM_LITERAL, frame.backend, frame.data, frame.original_size)
+            data = decode_chunk(TRANSFORM_LITERAL, frame.backend, frame.data, frame.original_size, self.book)
         except ChunkDecodeError as exc:
             raise _damaged(frame, str(exc)) from None
         self._show_lines(frame, data)

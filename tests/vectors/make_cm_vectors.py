@@ -12,13 +12,17 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 
-from vectorlib import chunked, compressed_entry, damaged_entry, fixture_lines, update_manifest
+from vectorlib import HERE, Entry, chunked, compressed_entry, damaged_entry, fixture_lines, update_manifest, valid_entry
 
+import sigmalang
 from sigmalang._backend_base import CM
-from sigmalang._backends import CmBackend
+from sigmalang._backends import CM_BOOK, CmBackend
 from sigmalang._levels import TRANSFORM_LITERAL
+from sigmalang._wire import encode_varint
+from sigmalang.semantic.codebook import load_codebook
 
 ORIGIN = "tests/vectors/make_cm_vectors.py"
+BOOK_FILE = "logs-book.slb"
 CHUNK = 4096
 
 
@@ -34,6 +38,27 @@ def damaged(data: bytes, edit: Callable[[bytes], bytes]) -> tuple[bytes, int]:
 
     stream, offsets = chunked(data, CHUNK, 6, code)
     return stream, offsets[0]
+
+
+def book_entry(logs: bytes) -> Entry:
+    """cm2-book-l6: the logs at level 6 with the codebook logs-book.slb: every CM payload primed
+    with the book's words (bit 16 of S)."""
+    book = load_codebook(HERE / BOOK_FILE)
+    encoded = sigmalang.compress(logs, 6, chunk_size=CHUNK, codebook=book)
+    assert sigmalang.decompress(encoded, codebook=book) == logs
+    stream = {
+        "writer": "sigmalang.compress",
+        "level": 6,
+        "chunk_size": CHUNK,
+        "shared_context": False,
+        "size": len(logs),
+        "encoded_size": len(encoded),
+        "reproducible": True,
+    }
+    description = "the 12 KB of logs at level 6 with the codebook logs-book.slb: CM frames primed with its words"
+    entry = valid_entry("cm2-book-l6", description, logs, encoded, stream, ORIGIN)
+    entry["codebook"] = BOOK_FILE
+    return entry
 
 
 def main() -> int:
@@ -72,11 +97,17 @@ def main() -> int:
             "does not end",
         ),
         "bad-cm-short": ("frame 0's CM payload lost its last byte", lambda p: p[:-1], "does not end"),
+        "bad-cm-book-without-book": (
+            "frame 0's CM payload says it was primed with the codebook (bit 16), and the stream names none",
+            lambda p: p[:2] + encode_varint(0x7FF | CM_BOOK) + p[4:],
+            "names none",
+        ),
     }
     good = [
         compressed_entry(name, description, data, level, CHUNK, shared, ORIGIN)
         for name, (description, data, level, shared) in valid.items()
     ]
+    good.append(book_entry(logs))
     broken = []
     for name, (description, edit, message) in bad.items():
         stream, offset = damaged(logs, edit)

@@ -41,6 +41,7 @@ CODE_END = 0xFC  # first byte after the reference range (markers follow)
 CODE_BYTES = CODE_END - CODE_BASE  # 124 lead bytes
 MIN_COUNT = 32  # rarer words cost more as codebook entries and 2-byte codes than as letters (measured)
 MIN_LENGTH = 2
+PRIMER_MAX = 64 << 10  # bytes of a book's words that prime the context-mixing model
 WORD = re.compile(rb"[A-Za-z]+")
 LETTERS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
@@ -68,6 +69,11 @@ class Codebook:
 
     def serialize(self) -> bytes:
         return b"".join(word + b"\n" for word in self.words)
+
+    def primer(self) -> bytes:
+        """What the context-mixing model reads before a frame of a stream with this book (docs/FORMAT.md
+        §7.2): the words in rank order, each followed by a space, at most PRIMER_MAX bytes (the first)."""
+        return b"".join(word + b" " for word in self.words)[:PRIMER_MAX]
 
     @property
     def id(self) -> bytes:
