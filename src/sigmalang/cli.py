@@ -58,17 +58,10 @@ class Terminated(BaseException):
     """Raised in the main thread on SIGTERM so that clean-up runs."""
 
 
-class _StoppedAfterTheEnd(BaseException):
-    """An interrupt (Ctrl-C, SIGTERM) that came when every input was done, its output in place:
-    the run ends with its own status. Exit 130 always means that the input being worked on has
-    no output; the outputs of the inputs done before it stay."""
-
-    def __init__(self, status: int):
-        super().__init__(status)
-        self.status = status
-
-
-_stopped = False  # an interrupt came after the end: leave at once (see _exit)
+# An interrupt (Ctrl-C, SIGTERM) came when every input was done, its output in place: the run
+# ended with its own status, and the process leaves at once (see _exit). Exit 130 always means
+# that the input being worked on has no output; the outputs of the inputs done before it stay.
+_stopped = False
 
 
 def _first_model_build(opts: Options) -> bool:
@@ -179,9 +172,6 @@ def main(argv: Sequence[str] | None = None, prog: str = "sigmalang") -> int:
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         return _command(args, prog)
-    except _StoppedAfterTheEnd as end:
-        _stopped = True
-        return end.status
     except KeyboardInterrupt:
         print("sigmalang: interrupted", file=sys.stderr)
         return 130
@@ -242,9 +232,11 @@ def _run(opts: Options) -> int:
         with services(opts):
             return _each_input(opts, warn, emit, done)
     except (KeyboardInterrupt, Terminated):
-        if done.finished:  # the pool was being stopped, or the summary printed
-            raise _StoppedAfterTheEnd(done.status) from None
-        raise
+        if not done.finished:
+            raise
+        global _stopped
+        _stopped = True  # the pool was being stopped, or the summary printed
+        return done.status
     except BrokenPipeError:
         raise  # no one reads standard output any more: main() ends the run quietly
     except (MissingExtraError, OSError) as exc:  # an extra not installed, a cluster not reached
@@ -339,9 +331,8 @@ def _leave(code: int) -> NoReturn:
     from ._parallel import release_at_exit
 
     release_at_exit()
-    streams = (
-        (sys.stderr,) if code in (130, 143) else (sys.stdout, sys.stderr)
-    )  # 130: stdout's data is cut short anyway
+    # Interrupted, standard output's data is cut short anyway: only what was said is flushed.
+    streams = (sys.stderr,) if code in (130, 143) else (sys.stdout, sys.stderr)
     for stream in streams:
         with contextlib.suppress(OSError, ValueError):
             stream.flush()
