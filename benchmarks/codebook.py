@@ -7,7 +7,8 @@ for its second half, six loghub logs for the other six, and all twelve logs for 
 half (a book from the wrong domain). Sizes include the container; a stream with a book does not
 include the book's own bytes (a decoder has it already). A second table gives the CPU seconds of
 encoding and decoding without and with the book (at levels 4-9 each frame's model first reads the
-book's words: the cost of that, which small chunks feel most).
+book's words: the cost of that, which small chunks feel most). Books here hold words only
+(``--sample-size 0``); ``benchmarks/book_samples.py`` measures books with sample lines.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ def main() -> None:
         plain = semantic.encode
         times: list[tuple[str, str, str, str, float, float]] = []
         for name, trained, data, samples in cases:
-            book = train_codebook([os.fspath(p) for p in samples], words=args.words)
+            book = train_codebook([os.fspath(p) for p in samples], words=args.words, sample_size=0)
             for chunk in args.chunks.split(","):
                 size = parse_size(chunk)
                 ratios = []

@@ -26,7 +26,10 @@ from sigmalang.semantic.codebook import (
     BOOK_MAGIC,
     CODE_BYTES,
     MAX_BOOK_SIZE,
+    SAMPLE_LINE_MAX,
+    SAMPLE_MAX,
     Codebook,
+    LineSampler,
     WordCounter,
     load_codebook,
     parse_book,
@@ -72,11 +75,79 @@ def test_book_bytes_round_trip_and_identity(book: Codebook) -> None:
     assert other.id != book.id
 
 
+def test_book_files_of_version_2_hold_the_sample() -> None:
+    """Golden bytes: a book without a sample is a version-1 file (the ids of books written before
+    samples existed do not change); with one, version 2 puts it between the word count and the words."""
+    words = Codebook((b"the", b"and"), 96)
+    assert words.to_bytes() == book_file(b"\x01\x60\x02the\nand\n")
+    both = Codebook((b"the", b"and"), 96, b"x=1\n\xff\n")
+    assert both.to_bytes() == book_file(b"\x02\x60\x02\x06x=1\n\xff\nthe\nand\n")
+    assert parse_book(both.to_bytes()) == both and both.id != words.id
+    assert MAX_BOOK_SIZE == 2_325_524  # the largest valid file, FORMAT.md §17
+    assert parse_book(book_file(b"\x02\x60\x00\x01\n")) == Codebook((), 96, b"\n")  # no words, any sample bytes
+    largest = Codebook((), 0, b"a" * SAMPLE_MAX)
+    assert parse_book(largest.to_bytes()) == largest and len(largest.to_bytes()) < MAX_BOOK_SIZE
+    with pytest.raises(ValueError, match="at most"):
+        Codebook((), 0, b"a" * (SAMPLE_MAX + 1)).to_bytes()
+
+
 def test_training_is_deterministic(tmp_path: Path) -> None:
     a = train_codebook([DICKENS, LOGS], min_count=4)
     b = train_codebook([DICKENS, LOGS], min_count=4, read_size=997)  # pieces cut words anywhere
     assert a.to_bytes() == b.to_bytes() and a.id == b.id
     assert train_codebook([LOGS, DICKENS], min_count=4).id != a.id  # ties keep first-seen order
+    assert 64000 < len(a.sample) <= 64 << 10 and a.sample.endswith(LOGS.read_bytes()[-1000:])
+    assert train_codebook([DICKENS, LOGS], min_count=4, sample_size=0).sample == b""
+
+
+def _sample_of(data: bytes, size: int, piece: int, max_entries: int = 1 << 15) -> bytes:
+    sampler = LineSampler(size, max_entries)
+    for i in range(0, len(data), piece):
+        sampler.feed(data[i : i + piece])
+    sampler.end()
+    return sampler.sample()
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.binary(max_size=3000) | st.text(alphabet="ab 12=:\n", max_size=3000).map(str.encode),
+    st.integers(0, 2000),
+    st.integers(1, 700),
+)
+def test_a_sample_does_not_depend_on_how_the_text_is_read(data: bytes, size: int, piece: int) -> None:
+    """For any bytes, size and read size: the same sample as from the text read whole, at most
+    *size* bytes, made of whole lines of the text (examples) and then a suffix of the text."""
+    sample = _sample_of(data, size, len(data) or 1)
+    assert _sample_of(data, size, piece) == sample
+    assert len(sample) <= size
+    if len(data) <= size // 2:  # every line fits as an example or the tail holds it all
+        assert sample.endswith(data)
+    lines = data.splitlines(keepends=True)
+    head = sample
+    while head and not data.endswith(head):
+        line = next(x for x in lines if head.startswith(x))  # an example is a line of the text
+        head = head[len(line) :]
+
+
+def test_the_sample_holds_each_frequent_template_once_then_the_last_lines() -> None:
+    common = b"".join(b"2024-01-01 10:00:%02d INFO job %d done in %d ms\n" % (i % 60, i, i * 7) for i in range(300))
+    rare = b"WARN disk /dev/sda%d almost full\n" % 3
+    odd = b"x" * (SAMPLE_LINE_MAX + 10) + b"\n"  # longer than an example may be
+    cut = common.index(b"\n", 5000) + 1
+    text = common[:cut] + rare + odd + common[cut:]
+    sample = _sample_of(text, 4096, 333)
+    latest = common[common.rindex(b"\n", 0, -1) + 1 :]  # the latest example of its template
+    examples = rare + latest  # the rare template first, then the common one
+    assert sample.startswith(examples) and b"job 299 " in latest
+    assert text.endswith(sample[len(examples) :]) and 4000 < len(sample) <= 4096
+    assert b"xxx" not in sample
+    # bounded: more templates than kept are counted, the rarer ones dropped
+    many = b"".join(b"word%s here\n" % bytes([97 + i % 26, 97 + i // 26 % 26, 97 + i // 676 % 26]) for i in range(5000))
+    sampler = LineSampler(2048, max_entries=64)
+    sampler.feed(many)
+    assert len(sampler.counts) <= 64 and len(sampler.examples) == len(sampler.counts)
+    with pytest.raises(ValueError):
+        LineSampler(SAMPLE_MAX + 1)
 
 
 def test_word_counter_joins_cut_words_and_stays_bounded() -> None:
@@ -114,7 +185,13 @@ def test_long_runs_of_letters_are_not_words(tmp_path: Path) -> None:
         (b"\xce\xa3LG\r\n\x1a\n\x01\x60\x00" + b"\0" * 4, "bad magic"),  # a stream, not a book
         (BOOK_MAGIC + b"\x01", "truncated"),
         (book_file(b"\x01\x60\x02the\nand\n")[:-1] + b"\0", "CRC32C mismatch"),
-        (book_file(b"\x02\x60\x00"), "unsupported codebook version 2"),
+        (book_file(b"\x03\x60\x00"), "unsupported codebook version 3"),
+        (book_file(b"\x02\x60\x00"), "truncated sample length"),
+        (book_file(b"\x02\x60\x00\x80"), "truncated sample length"),
+        (book_file(b"\x02\x60\x00\x00"), "a sample of 0 bytes"),  # an empty sample is version 1
+        (book_file(b"\x02\x60\x00\x81\x80\x10"), "a sample of 262,145 bytes"),
+        (book_file(b"\x02\x60\x00\x05abcd"), "truncated sample"),
+        (book_file(b"\x02\x60\x01\x02a\n-the\n"), "word 0 is not"),  # the sample is 2 bytes, not 3
         (book_file(b"\x01\x7d\x00"), "125 one-byte codes"),
         (book_file(b"\x01\x60\x80\x80\x80\x01"), "word count"),
         (book_file(b"\x01\x7c\x7d"), "do not fit"),  # 125 words, 124 one-byte codes and no more
@@ -266,10 +343,17 @@ def test_cli_train_encode_decode(tmp_path: Path, capsys: pytest.CaptureFixture[s
     sample.write_bytes(TEXT[:HALF])
     text.write_bytes(TEXT[HALF:])
     bk = tmp_path / "d.book"
-    assert main(["train", str(sample), "-o", str(bk), "--words", "500"]) == 0
+    assert main(["train", str(sample), "-o", str(bk), "--words", "500", "--sample-size", "8KiB"]) == 0
     out = capsys.readouterr().out
     book = load_codebook(bk)
     assert f"{len(book.words)} words" in out and book.id.hex() in out and len(book.words) <= 500
+    assert f"and {len(book.sample):,} bytes of sample lines" in out and 8000 < len(book.sample) <= 8192
+    for bad in ("300KiB", "-1", "8 parsecs"):
+        with pytest.raises(SystemExit):
+            main(["train", str(sample), "-o", str(tmp_path / "x.book"), "--sample-size", bad])
+        assert "--sample-size" in capsys.readouterr().err
+    assert main(["train", "-q", str(sample), "-o", str(tmp_path / "w.book"), "--sample-size", "0"]) == 0
+    assert (tmp_path / "w.book").read_bytes()[8] == 1  # no sample: a version-1 file
     assert main(["train", str(sample), "-o", str(bk)]) == 1  # never overwritten without -f
     assert "exists" in capsys.readouterr().err
     assert load_codebook(bk) == book
@@ -418,8 +502,31 @@ def test_cm_frames_are_primed_with_the_codebook(book: Codebook) -> None:
     assert CmBackend().with_book(book.primer()).decode(plain, len(piece)) == piece
 
 
-def test_the_codebook_primer_is_the_words_in_rank_order_cut_at_64_kib() -> None:
+def test_the_codebook_primer_is_the_words_in_rank_order_cut_at_64_kib_then_the_sample() -> None:
     book = Codebook((b"the", b"and", b"of"), 2)
     assert book.primer() == b"the and of "
     long = Codebook(tuple(b"w%05d" % i for i in range(20000)), 96)
     assert long.primer() == b"".join(b"w%05d " % i for i in range(20000))[: 64 << 10]
+    assert Codebook(long.words, 96, b"a=1\n").primer() == long.primer() + b"a=1\n"
+    assert Codebook((), 0, b"a=1\n").primer() == b"a=1\n"
+
+
+def test_a_sample_primes_small_logs_far_better_than_words_alone(tmp_path: Path) -> None:
+    """A book trained on every other 4,000-byte piece of the log fixture (logs of several systems,
+    one after another): with its sample, the pieces in between code much smaller than with its
+    words alone, and decode."""
+    logs = LOGS.read_bytes()
+    cuts = [0] + [logs.rfind(b"\n", 0, at) + 1 for at in range(4000, len(logs), 4000)] + [len(logs)]
+    pieces = [logs[a:b] for a, b in zip(cuts, cuts[1:], strict=False)]
+    train = tmp_path / "train.log"
+    train.write_bytes(b"".join(pieces[0::2]))
+    sampled, words = (train_codebook([train], min_count=4, sample_size=n) for n in (16 << 10, 0))
+    assert sampled.words == words.words and len(sampled.sample) > 15 << 10
+    sizes = {}
+    for name, book in (("sample", sampled), ("words", words)):
+        sizes[name] = 0
+        for piece in pieces[1::2]:
+            blob = sigmalang.compress(piece, 6, codebook=book)
+            assert sigmalang.decompress(blob, codebook=book) == piece
+            sizes[name] += len(blob)
+    assert sizes["sample"] < 0.8 * sizes["words"], sizes

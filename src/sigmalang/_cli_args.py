@@ -47,6 +47,19 @@ def _count(text: str) -> int:
     return int(text)
 
 
+def _sample_size(text: str) -> int:
+    """``--sample-size``: 0 (no sample) to SAMPLE_MAX bytes, with the units of :func:`parse_size`."""
+    from .semantic.codebook import SAMPLE_MAX
+
+    match = re.fullmatch(r"\s*(\d+)\s*([a-zA-Z]*)\s*", text)
+    if not match or match.group(2).lower() not in _UNITS:
+        raise argparse.ArgumentTypeError(f"invalid size {text!r} (examples: 0, 65536, 64KiB)")
+    size = int(match.group(1)) * _UNITS[match.group(2).lower()]
+    if size > SAMPLE_MAX:
+        raise argparse.ArgumentTypeError(f"a sample is at most {SAMPLE_MAX >> 10} KiB")
+    return size
+
+
 def _workers(text: str) -> int:
     if not text.isdigit():
         raise argparse.ArgumentTypeError(f"invalid worker count {text!r} (0 means one per CPU)")
@@ -204,12 +217,22 @@ def _add_train_parser(sub: Any) -> None:
     train_parser = sub.add_parser(
         "train",
         help="build a codebook file from sample files (for encode -D BOOK)",
-        description="Count the words of the sample files (in bounded memory); write the most frequent as a codebook.",
+        description=(
+            "Count the words of the sample files and choose sample lines (in bounded memory); write the most"
+            " frequent words and the lines as a codebook."
+        ),
     )
     train_parser.set_defaults(workers=1)
     train_parser.add_argument("files", nargs="+", metavar="SAMPLE", help="sample files")
     train_parser.add_argument("-o", "--output", required=True, metavar="BOOK", help="codebook file to write")
     train_parser.add_argument("--words", type=_count, default=4096, metavar="N", help="most words (default 4096)")
+    train_parser.add_argument(
+        "--sample-size",
+        type=_sample_size,
+        default=64 << 10,
+        metavar="SIZE",
+        help="bytes of sample lines, 0 to 256KiB (default 64KiB; levels 4-9 read them before each frame)",
+    )
     train_parser.add_argument("-f", "--force", action="store_true", help="overwrite an existing BOOK")
     train_parser.add_argument("-v", "--verbose", action="store_true", help="tracebacks on errors")
     train_parser.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")

@@ -29,7 +29,7 @@ from ._recover import ScanResult, scan
 from ._stats import StreamStats
 from ._stream import StreamingDecoder, StreamingEncoder
 from .inspect import inspect_file
-from .semantic.codebook import MIN_COUNT, Codebook, train_codebook
+from .semantic.codebook import MIN_COUNT, SAMPLE_DEFAULT, Codebook, train_codebook
 
 SUFFIX = ".sgl"
 WRITERS = ("encode", "decode", "recover")  # the commands that write data
@@ -68,6 +68,7 @@ class Options:
     top: int = 10
     codebook: str | None = None
     words: int = 4096
+    sample_size: int = SAMPLE_DEFAULT
     scheduler: str | None = None  # a Dask scheduler's address, or "local"
     metrics_port: int | None = None
     metrics_textfile: str | None = None
@@ -427,8 +428,8 @@ def inspect_one(opts: Options, source: str, warn: Warn) -> Outcome:
 def train(opts: Options, warn: Warn) -> Outcome:
     """``sigmalang train``: one codebook from all the sample files, written atomically."""
     assert opts.output is not None
-    book = train_codebook(opts.files, words=opts.words)
-    if not book.words:
+    book = train_codebook(opts.files, words=opts.words, sample_size=opts.sample_size)
+    if not book.words and not book.sample:
         raise SigmaError("no word occurs often enough in the samples for a codebook; nothing written")
     if len(book.words) < opts.words:
         warn(
@@ -442,6 +443,7 @@ def train(opts: Options, warn: Warn) -> Outcome:
         "output": opts.output,
         "words": len(book.words),
         "short": min(book.short, len(book.words)),
+        "sample": len(book.sample),
         "bytes": len(data),
         "id": book.id.hex(),
     }

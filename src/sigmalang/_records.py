@@ -31,6 +31,7 @@ __all__ = [
     "history_part",
     "looks_like_logs",
     "parse",
+    "template",
 ]
 
 RECORDS_VERSION = 5  # the version written; 1 to 4 are still read
@@ -176,6 +177,12 @@ def encode(data: bytes) -> bytes:
     body = b"".join(table)
     coded = [_column_code(tokens[column], True, True) for column in columns.order(RECORDS_VERSION)]
     return b"".join([head, encode_varint(len(body)), encode_varint(len(ids)), body, ids, *coded])
+
+
+def template(line: bytes) -> bytes:
+    """The constant text of *line* (no line feed) with its fields taken out, joined by NUL: lines
+    of one template give the same bytes (what the record code's template table holds)."""
+    return b"\x00".join(_cut(line)[0::2])
 
 
 def _cut(line: bytes) -> list[bytes]:

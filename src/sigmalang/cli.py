@@ -152,8 +152,9 @@ def _say_train(opts: Options, outcome: Outcome) -> None:
         return
     r = outcome.result
     print(
-        f"{r['output']}: {plural(r['words'], 'word')} ({r['short']:,} with one-byte codes) from "
-        f"{plural(len(opts.files), 'file')}, {r['bytes']:,} bytes, codebook id {r['id']}"
+        f"{r['output']}: {plural(r['words'], 'word')} ({r['short']:,} with one-byte codes) and "
+        f"{plural(r['sample'], 'byte')} of sample lines from {plural(len(opts.files), 'file')}, "
+        f"{r['bytes']:,} bytes, codebook id {r['id']}"
     )
 
 

@@ -10,19 +10,33 @@ specified (docs/FORMAT.md §7.2), today's writer must reproduce them byte for by
 from __future__ import annotations
 
 import sys
+import tempfile
 from collections.abc import Callable
+from pathlib import Path
 
-from vectorlib import HERE, Entry, chunked, compressed_entry, damaged_entry, fixture_lines, update_manifest, valid_entry
+from vectorlib import (
+    FIXTURES,
+    HERE,
+    Entry,
+    chunked,
+    compressed_entry,
+    damaged_entry,
+    fixture_lines,
+    update_manifest,
+    valid_entry,
+)
 
 import sigmalang
 from sigmalang._backend_base import CM
 from sigmalang._backends import CM_BOOK, CmBackend
 from sigmalang._levels import TRANSFORM_LITERAL
 from sigmalang._wire import encode_varint
-from sigmalang.semantic.codebook import load_codebook
+from sigmalang.semantic.codebook import load_codebook, train_codebook
 
 ORIGIN = "tests/vectors/make_cm_vectors.py"
 BOOK_FILE = "logs-book.slb"
+SAMPLE_BOOK_FILE = "logs-sample-book.slb"
+TRAIN = 40000  # the sample book is trained on this much of loghub-small; its stream codes what follows
 CHUNK = 4096
 
 
@@ -58,6 +72,39 @@ def book_entry(logs: bytes) -> Entry:
     description = "the 12 KB of logs at level 6 with the codebook logs-book.slb: CM frames primed with its words"
     entry = valid_entry("cm2-book-l6", description, logs, encoded, stream, ORIGIN)
     entry["codebook"] = BOOK_FILE
+    return entry
+
+
+def sample_book_entry() -> Entry:
+    """cm2-book-sample-l6: 12 KB of loghub-small at level 6 with logs-sample-book.slb, a version-2
+    codebook file (words and an 8 KiB sample) trained on the 40 KB before them: every CM payload
+    primed with the words, then the sample."""
+    logs = (FIXTURES / "loghub-small.log").read_bytes()
+    train, text = logs[:TRAIN], logs[TRAIN : TRAIN + 12000]
+    text = text[: text.rfind(b"\n") + 1]
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "train.log"
+        path.write_bytes(train)
+        book = train_codebook([path], words=300, short=64, min_count=4, sample_size=8192)
+    assert book.to_bytes()[8] == 2 and len(book.sample) > 7000
+    (HERE / SAMPLE_BOOK_FILE).write_bytes(book.to_bytes())
+    encoded = sigmalang.compress(text, 6, chunk_size=CHUNK, codebook=book)
+    assert sigmalang.decompress(encoded, codebook=book) == text
+    stream = {
+        "writer": "sigmalang.compress",
+        "level": 6,
+        "chunk_size": CHUNK,
+        "shared_context": False,
+        "size": len(text),
+        "encoded_size": len(encoded),
+        "reproducible": True,
+    }
+    description = (
+        f"12 KB of logs at level 6 with the version-2 codebook {SAMPLE_BOOK_FILE} (words and an 8 KiB sample):"
+        " CM frames primed with its words, then its sample"
+    )
+    entry = valid_entry("cm2-book-sample-l6", description, text, encoded, stream, ORIGIN)
+    entry["codebook"] = SAMPLE_BOOK_FILE
     return entry
 
 
@@ -107,7 +154,7 @@ def main() -> int:
         compressed_entry(name, description, data, level, CHUNK, shared, ORIGIN)
         for name, (description, data, level, shared) in valid.items()
     ]
-    good.append(book_entry(logs))
+    good += [book_entry(logs), sample_book_entry()]
     broken = []
     for name, (description, edit, message) in bad.items():
         stream, offset = damaged(logs, edit)

@@ -466,7 +466,7 @@ def long_range_vector() -> Entry:
 def codebook_vectors() -> list[Entry]:
     """A codebook file (``logs-book.slb``), a stream of independent frames whose version-1 glyph
     code references it, and a shared-context stream written with it."""
-    book = train_codebook([FIXTURES / "loghub-small.log"], words=300, short=64, min_count=4)
+    book = train_codebook([FIXTURES / "loghub-small.log"], words=300, short=64, min_count=4, sample_size=0)
     (HERE / BOOK_FILE).write_bytes(book.to_bytes())
     text = LOGS[:4000]
     text = text[: text.rfind(b"\n") + 1]
