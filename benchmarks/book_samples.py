@@ -2,6 +2,7 @@
 (docs/semantic.md, "Sample lines").
 
     python benchmarks/book_samples.py FILE... [--sizes 4KiB,16KiB,64KiB] [--pieces 8] [--level 6]
+    python benchmarks/book_samples.py FILE... --sweep 0,16KiB,32KiB,64KiB,128KiB,256KiB [--sizes 4KiB]
 
 Each FILE stands for a source of many small files: its first half is what books and dictionaries
 are trained on, and *pieces* pieces of whole lines of each size, evenly spread over its second
@@ -9,9 +10,11 @@ half, are compressed one by one, as separate files (sizes include each tool's co
 ``words`` is ``sigmalang train --sample-size 0`` (the words alone), ``sample`` the default (the
 words and 64 KiB of sample lines), ``other`` the default trained on the first halves of all the
 *other* FILEs (a book of the wrong sources). zstd's dictionary is trained by ``zstandard`` on the
-same first half cut into 4 KiB pieces of whole lines, 64 KiB like the sample. The last table is the
+same first half cut into 4 KiB pieces of whole lines, 64 KiB like the sample (where zstd finds
+too little to train on, the first half's last 64 KiB as a raw dictionary). The last table is the
 CPU time of compressing and decompressing every piece of one size (a book's words and sample are
-read by the model before every file: the price of the ratio).
+read by the model before every file: the price of the ratio). ``--sweep`` instead trains books with
+each sample size given and prints, per piece size, the bytes of all files and the CPU time.
 """
 
 from __future__ import annotations
@@ -50,8 +53,12 @@ def main() -> None:
     ap.add_argument("--sizes", default="4KiB,16KiB,64KiB")
     ap.add_argument("--pieces", type=int, default=8)
     ap.add_argument("--level", type=int, default=6)
+    ap.add_argument("--sweep", help="sample sizes to compare (0 is a book of words alone)")
     args = ap.parse_args()
     sizes = [parse_size(s) for s in args.sizes.split(",")]
+    if args.sweep:
+        sweep(args, sizes, [0 if s == "0" else parse_size(s) for s in args.sweep.split(",")])
+        return
     totals: dict[tuple[int, str], int] = {}
     seconds: dict[tuple[int, str], list[float]] = {}
     print(f"level {args.level}; {args.pieces} pieces of each size from each file's second half; bytes")
@@ -73,7 +80,10 @@ def main() -> None:
                 "other": train_codebook([os.fspath(p) for i, p in enumerate(firsts) if i != n]),
             }
             training = [lines_at(train, at, 4096) for at in range(0, len(train), 4096)]
-            zdict = zstandard.train_dictionary(SAMPLE_DEFAULT, [t for t in training if t])
+            try:
+                zdict = zstandard.train_dictionary(SAMPLE_DEFAULT, [t for t in training if t])
+            except zstandard.ZstdError:  # too little to train on: its last 64 KiB as a raw dictionary
+                zdict = zstandard.ZstdCompressionDict(train[-SAMPLE_DEFAULT:], dict_type=zstandard.DICT_TYPE_RAWCONTENT)
             zc = zstandard.ZstdCompressor(level=19, dict_data=zdict)
             zd = zstandard.ZstdDecompressor(dict_data=zdict)
             plain_z = zstandard.ZstdCompressor(level=19)
@@ -120,6 +130,40 @@ def main() -> None:
     for size in sizes:
         cells = " | ".join(f"{seconds[size, t][0]:.2f} / {seconds[size, t][1]:.2f}" for t in TOOLS)
         print(f"| all files | {size >> 10} KiB | {cells} |")
+
+
+def sweep(args: argparse.Namespace, sizes: list[int], samples: list[int]) -> None:
+    bytes_of: dict[tuple[int, int], int] = {}
+    cpu: dict[tuple[int, int], list[float]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for n, path in enumerate(args.files):
+            train, test = halves(path)
+            first = Path(tmp, f"{n}-{path.name}")
+            first.write_bytes(train)
+            for sample in samples:
+                book = train_codebook([os.fspath(first)], sample_size=sample)
+                for size in sizes:
+                    pieces = [lines_at(test, len(test) * k // args.pieces, size) for k in range(args.pieces)]
+                    t0 = time.process_time()
+                    blobs = [sigmalang.compress(p, args.level, codebook=book) for p in pieces]
+                    t1 = time.process_time()
+                    assert [sigmalang.decompress(b, codebook=book) for b in blobs] == pieces
+                    t2 = time.process_time()
+                    bytes_of[size, sample] = bytes_of.get((size, sample), 0) + sum(map(len, blobs))
+                    spent = cpu.setdefault((size, sample), [0.0, 0.0])
+                    spent[0] += t1 - t0
+                    spent[1] += t2 - t1
+            print(f"  {path.name}: done", flush=True)
+    print(f"level {args.level}; {len(args.files)} files, {args.pieces} pieces of each size from each one's second half")
+    print()
+    print("| sample size | piece | bytes, all files | against no sample | encode CPU s | decode CPU s |")
+    print("| ---: | ---: | ---: | ---: | ---: | ---: |")
+    for size in sizes:
+        for sample in samples:
+            total = bytes_of[size, sample]
+            enc, dec = cpu[size, sample]
+            against = total / bytes_of[size, samples[0]]
+            print(f"| {sample >> 10} KiB | {size >> 10} KiB | {total:,} | {against:.3f} | {enc:.2f} | {dec:.2f} |")
 
 
 if __name__ == "__main__":
