@@ -196,6 +196,89 @@ def test_costs_add_up_to_the_payload_and_change_no_byte(components: int, version
         assert backend.encode(data) == payload  # costs are read, never fed back
 
 
+def _run_code(buf: bytes, start: int, components: int, version: int, primed: _cm.Primed | None = None) -> bytes:
+    import numpy as np
+
+    array = np.frombuffer(buf, dtype=np.uint8).copy()
+    out = np.zeros(len(buf) * 2 + 64, dtype=np.uint8)
+    written = _cm.code(array, start, False, np.zeros(0, np.uint8), out, components, 12, version=version, primed=primed)
+    return out[:written].tobytes()
+
+
+texts = st.binary(max_size=2500) | st.text(alphabet="ab c1=\n", max_size=2500).map(str.encode)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    primer=st.binary(min_size=1, max_size=2500)
+    | st.text(alphabet="ab c1=\n", min_size=1, max_size=2500).map(str.encode),
+    context=st.binary(max_size=400),
+    data=texts,
+    components=st.sampled_from([0x3FFF, 0x121F, 0x7FF, 0x2200, 0]),
+)
+def test_a_primed_model_codes_what_reading_the_primer_codes(
+    primer: bytes, context: bytes, data: bytes, components: int
+) -> None:
+    """For any primer, frame context, input and component set: a model primed once (_cm.prime)
+    encodes and decodes, any number of times, exactly what a model that reads the primer does."""
+    import numpy as np
+
+    version = 2 if components & ~_cm.COMPONENTS_V1 or components == 0x3FFF else 1
+    start = len(primer) + len(context)
+    buf = primer + context + data
+    payload = _run_code(buf, start, components, version)
+    primed = _cm.prime(primer, components, 12, version)
+    for _ in range(2):  # the primed model's own tables are never changed
+        assert _run_code(buf, start, components, version, primed) == payload
+        back = np.zeros(len(buf), dtype=np.uint8)
+        back[:start] = np.frombuffer(buf[:start], dtype=np.uint8)
+        pay = np.frombuffer(payload, dtype=np.uint8).copy()
+        assert (
+            _cm.code(back, start, True, pay, np.zeros(0, np.uint8), components, 12, version=version, primed=primed) == 0
+        )
+        assert back.tobytes() == buf
+
+
+def test_a_primed_model_is_used_only_where_it_fits() -> None:
+    primed = _cm.prime(LOGS[:3000], 0x3FFF, 12)
+    buf = LOGS[:5000]
+    with pytest.raises(ValueError, match="other parameters"):
+        _run_code(buf, 4000, 0x121F, 2, primed)
+    with pytest.raises(ValueError, match="does not start with"):
+        _run_code(b"x" + buf[1:], 4000, 0x3FFF, 2, primed)
+    with pytest.raises(ValueError, match="does not start with"):
+        _run_code(buf, 2000, 0x3FFF, 2, primed)  # the primer is longer than what is modelled
+    broken = _cm.prime(LOGS[:3000], 0x3FFF, 12)
+    broken.state[9] = 3000  # a match position past the primer: the kernel refuses it
+    with pytest.raises(ValueError, match="does not fit"):
+        _run_code(buf, 4000, 0x3FFF, 2, broken)
+    with pytest.raises(ValueError, match="empty primer"):
+        _cm.prime(b"", 0x3FFF, 12)
+
+
+def test_a_codebook_primer_is_modelled_once_per_thread_and_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The book's primer is modelled for a thread's second payload that reads it, kept, and
+    copied for the next ones; the payloads are the same bytes as without keeping, and decode."""
+    from sigmalang import _backends
+
+    monkeypatch.setattr(_backends._local, "primed", None, raising=False)
+    monkeypatch.setattr(_backends._local, "seen", None, raising=False)
+    made = []
+    real = _cm.prime
+    monkeypatch.setattr(_cm, "prime", lambda *args: made.append(args) or real(*args))
+    book = LOGS[:20000]
+    backend = CmBackend().with_book(book)
+    pieces = [LOGS[20000 + 3000 * i : 21500 + 3000 * i] for i in range(4)]
+    payloads = [backend.encode(piece) for piece in pieces]
+    assert len(made) == 1 and _backends._local.primed.primer == book
+    assert [backend.decode(p, len(piece)) for p, piece in zip(payloads, pieces, strict=True)] == pieces
+    assert len(made) == 1  # the decoder's payloads use the same kept model
+    monkeypatch.setattr(_backends, "CM_KEEP_MAX_BITS", 0)  # nothing kept: each reads the book
+    assert [backend.encode(piece) for piece in pieces] == payloads
+    assert [backend.decode(p, len(piece)) for p, piece in zip(payloads, pieces, strict=True)] == pieces
+    assert len(made) == 1
+
+
 @pytest.mark.slow
 def test_kernel_with_bounds_checking(tmp_path: Path) -> None:
     """The kernel recompiled with NUMBA_BOUNDSCHECK=1: any out-of-range index raises IndexError
@@ -226,6 +309,19 @@ def test_kernel_with_bounds_checking(tmp_path: Path) -> None:
                         backend.decode(bytes(bad), len(text) + rng.choice((0, 1, 500)), prime)
                     except BackendError:
                         pass
+        for components in (0x3FFF, 0x21F):  # a codebook's primer, kept from the second payload on
+            book = CmBackend(components, 12).with_book(texts[1][:3000])
+            for text in texts:
+                piece = text[:1500]
+                for _ in range(3):
+                    payload = book.encode(piece)
+                    assert book.decode(payload, len(piece)) == piece
+                bad = bytearray(payload)
+                bad[rng.randrange(3, len(bad))] ^= 1 << rng.randrange(8)
+                try:
+                    book.decode(bytes(bad), len(piece))
+                except BackendError:
+                    pass
         print("bounds-checked run ok")
         """
     ).replace("ARGS", repr([str(FIXTURES / "dickens-64k.txt"), str(FIXTURES / "loghub-small.log")]))

@@ -122,6 +122,12 @@ CM_DEFAULT_COMPONENTS = 0x3FFF
 # then with the frame's context if it has one (docs/FORMAT.md §7.2).
 CM_BOOK = 1 << 16
 CM_DEFAULT_HASH_BITS = 22
+# A codebook's primer is read by the model once per thread and kept (_cm.Primed), rather than once
+# per payload, from the second payload of a thread with the same primer and parameters, when the
+# primer is at least a fifth of what the model reads (small frames, small files) and the tables
+# are at most 2^21 slots (58.5 MiB): one kept model per thread. Keeping changes no output byte.
+CM_KEEP_PRIMER_SHARE = 5
+CM_KEEP_MAX_BITS = 21
 
 
 class CmBackend:
@@ -175,7 +181,10 @@ class CmBackend:
         # less in practice): past this bound the caller stores the chunk anyway.
         out = np.empty(len(data) + (len(data) >> 3) + 64, dtype=np.uint8)
         start = len(buf) - len(data)
-        written = _cm.code(buf, start, False, _no_array(), out, self.components, hash_bits, version=self.version)
+        primed = _kept_primer(self.book, len(buf), self.components, hash_bits, self.version)
+        written = _cm.code(
+            buf, start, False, _no_array(), out, self.components, hash_bits, version=self.version, primed=primed
+        )
         components = self.components | (CM_BOOK if self.book else 0)
         header = bytes([self.version, hash_bits]) + encode_varint(components)
         if written < 0:
@@ -210,7 +219,8 @@ class CmBackend:
             raise BackendError("CM stream does not end where expected")
         if len(prime) > CM_MAX_PRIME:
             raise BackendError(f"CM frame continues a context of {len(prime):,} bytes, more than {CM_MAX_PRIME:,}")
-        if components & CM_BOOK:
+        components_book = bool(components & CM_BOOK)
+        if components_book:
             if not self.book:
                 raise BackendError("CM frame was primed with the stream's codebook, and the stream names none")
             prime = self.book + prime
@@ -218,8 +228,20 @@ class CmBackend:
         buf = np.zeros(len(prime) + size, dtype=np.uint8)
         buf[: len(prime)] = np.frombuffer(prime, dtype=np.uint8)
         payload = np.frombuffer(data, dtype=np.uint8)[start:].copy()
+        primed = None
+        if costs is None and components_book:
+            primed = _kept_primer(self.book, len(buf), components, hash_bits, version)
         result = _cm.code(
-            buf, len(prime), True, payload, _no_array(), components, hash_bits, version=version, costs=costs
+            buf,
+            len(prime),
+            True,
+            payload,
+            _no_array(),
+            components,
+            hash_bits,
+            version=version,
+            costs=costs,
+            primed=primed,
         )
         if result != 0:
             raise BackendError("CM stream does not end where expected")
@@ -245,6 +267,26 @@ class CmBackend:
         from . import _cm
 
         return _cm.model_memory(self.hash_bits)
+
+
+def _kept_primer(book: bytes, size: int, components: int, hash_bits: int, version: int) -> Any:
+    """The model primed with *book* for a payload of these parameters that reads *size* bytes in
+    all, from this thread's one kept model (made on the second such payload), or None: the payload
+    then reads the book itself. Either way the payload's bytes are the same."""
+    if not book or len(book) * CM_KEEP_PRIMER_SHARE < size or hash_bits > CM_KEEP_MAX_BITS:
+        return None
+    from . import _cm
+
+    key = (components, hash_bits, version)
+    kept = getattr(_local, "primed", None)
+    if kept is not None and kept.primer == book and (kept.components, kept.hash_bits, kept.version) == key:
+        return kept
+    if getattr(_local, "seen", None) != (book, *key):  # the first such payload: remember, keep nothing
+        _local.seen = (book, *key)
+        return None
+    _local.primed = None  # the old one goes before the new one is made
+    _local.primed = _cm.prime(book, components, hash_bits, version)
+    return _local.primed
 
 
 def _no_array() -> Any:

@@ -36,8 +36,10 @@ __all__ = [
     "HASH_BITS_MIN",
     "N_STATES",
     "STATE_NEXT",
+    "Primed",
     "code",
     "model_memory",
+    "prime",
 ]
 
 # --- fixed tables -------------------------------------------------------------------------------
@@ -142,6 +144,7 @@ COMPONENTS_ALL = (1 << 14) - 1
 COMPONENTS_V1 = (1 << 13) - 1  # the components model version 1 knows
 HASH_BITS_MIN, HASH_BITS_MAX = 12, 24  # hashed table: 2^bits slots of 16 bytes
 MATCH_MIN = 6  # bytes of context the match model looks up
+STATE_SIZE = 11  # the kernel's state between two calls: a flag, the position, nine histories
 MIXER_SETS = 256 * 4  # first weight set: partial byte x match state
 THIRD_SETS = MIXER_SETS + 2048  # where the third weight set starts (after the second): 256 sets
 LR_START = 40  # with bit 12: the mixer's rate in 16ths of err * x / 2^12 at a frame's start,
@@ -215,6 +218,7 @@ KERNEL_ARRAYS: tuple[tuple[str, Any], ...] = (
     ("x", np.int32),
     ("cost_of", np.int32),
     ("costs", np.int32),
+    ("state", np.int64),
 )
 
 Kernel = Callable[..., int]
@@ -258,6 +262,74 @@ def _native() -> Kernel:
     return run
 
 
+class Primed:
+    """The model after it has read a primer, with nothing coded yet (:func:`prime`): its tables and
+    its state between bytes. :func:`code` starts each call from a copy, so the primer is read once
+    for any number of frames that begin with it."""
+
+    __slots__ = ("primer", "components", "hash_bits", "version", "tables", "state")
+
+    def __init__(self, primer: bytes, components: int, hash_bits: int, version: int, tables: list[np.ndarray]):
+        self.primer = primer
+        self.components = components
+        self.hash_bits = hash_bits
+        self.version = version
+        self.tables = tables
+        self.state = np.zeros(STATE_SIZE, dtype=np.int64)
+
+    @property
+    def nbytes(self) -> int:
+        return sum(t.nbytes for t in self.tables)
+
+
+def _check(components: int, hash_bits: int, version: int) -> None:
+    known = COMPONENTS_V1 if version == 1 else COMPONENTS_ALL
+    if not HASH_BITS_MIN <= hash_bits <= HASH_BITS_MAX or components & ~known or version not in MODEL_VERSIONS:
+        raise ValueError(f"bad CM parameters: version {version}, components {components:#x}, hash bits {hash_bits}")
+
+
+def _fresh_tables(components: int, hash_bits: int, version: int) -> list[np.ndarray]:
+    """The tables the kernel updates, as a frame starts: slots, t1, t2, match_table, apm, sm,
+    weights (KERNEL_ARRAYS' order), then scratch, maps and x."""
+    sm = np.tile(_STATE_MAP_INIT.astype(np.uint32), 12)  # state map i: sm[256 i : 256 i + 256]
+    weights = np.full((THIRD_SETS + 256) * N_INPUTS + FINAL_WEIGHTS, 1 << 14, dtype=np.int32)
+    sets = 1 + (components >> C_MIXER2 & 1) + (components >> C_MIXER3 & 1)
+    weights[-FINAL_WEIGHTS:] = 65536 // sets  # the final mixer starts as the average of the sets
+    return [
+        _zeros_aligned(16 << hash_bits),
+        np.zeros(256 << 8, dtype=np.uint8),
+        _zeros_aligned(256 << 16),
+        np.zeros(1 << (hash_bits - 2), dtype=np.int32),
+        np.tile(_APM_ROWS[version], 65536),
+        sm,
+        weights,
+        np.zeros(9 * N_HASHED, dtype=np.int64),
+        np.full(256 + 64, 1 << 31, dtype=np.uint32),
+        np.zeros(N_INPUTS, dtype=np.int32),
+    ]
+
+
+def _copy(table: np.ndarray) -> np.ndarray:
+    out = _zeros_aligned(table.nbytes).view(table.dtype) if table.dtype == np.uint8 else np.empty_like(table)
+    np.copyto(out, table)
+    return out
+
+
+def prime(
+    primer: bytes, components: int, hash_bits: int, version: int = MODEL_VERSION, kind: str | None = None
+) -> Primed:
+    """The model after reading *primer* (at least one byte), for frames coded with these
+    parameters whose input starts with it: ``code(..., primed=...)`` then writes the same bytes as
+    a call that reads the primer itself."""
+    _check(components, hash_bits, version)
+    if not primer:
+        raise ValueError("an empty primer")
+    buf = np.frombuffer(primer, dtype=np.uint8).copy()
+    primed = Primed(primer, components, hash_bits, version, _fresh_tables(components, hash_bits, version))
+    _run(kind, buf, len(buf), False, np.zeros(0, np.uint8), np.zeros(8, np.uint8), components, version, primed)
+    return primed
+
+
 def code(
     buf: np.ndarray,
     start: int,
@@ -269,29 +341,57 @@ def code(
     kind: str | None = None,
     version: int = MODEL_VERSION,
     costs: np.ndarray | None = None,
+    primed: Primed | None = None,
 ) -> int:
     """Run the kernel (:func:`sigmalang._cm_kernel._run`) for model *version* with fresh tables
     (allocated here, by numpy, so that large ones get transparent huge pages where the system
-    offers them). With *costs* (an int32 array as long as *buf*, zeroed), the kernel also adds to
-    ``costs[i]`` what coding byte i cost, in ``COST_SCALE``-ths of a bit: what ``sigmalang inspect``
-    shows; it changes no output byte."""
+    offers them), or with a copy of *primed*'s, which must be for the same parameters and a
+    primer that *buf* starts with (the kernel then starts after it). With *costs* (an int32 array
+    as long as *buf*, zeroed), the kernel also adds to ``costs[i]`` what coding byte i cost, in
+    ``COST_SCALE``-ths of a bit: what ``sigmalang inspect`` shows; it changes no output byte."""
     for name, array in (("buf", buf), ("payload", payload), ("out", out)):
         if array.dtype != np.uint8 or array.ndim != 1 or not array.flags.c_contiguous:
             raise TypeError(f"{name} must be a contiguous 1-D uint8 array")
-    if costs is None:
-        costs = np.zeros(0, dtype=np.int32)
-    elif costs.dtype != np.int32 or costs.shape != buf.shape or not costs.flags.c_contiguous:
+    if costs is not None and (costs.dtype != np.int32 or costs.shape != buf.shape or not costs.flags.c_contiguous):
         raise TypeError("costs must be a contiguous int32 array as long as buf")
     if not 0 <= start <= buf.shape[0]:
         raise ValueError(f"start {start} outside 0..{buf.shape[0]}")
-    known = COMPONENTS_V1 if version == 1 else COMPONENTS_ALL
-    if not HASH_BITS_MIN <= hash_bits <= HASH_BITS_MAX or components & ~known or version not in MODEL_VERSIONS:
-        raise ValueError(f"bad CM parameters: version {version}, components {components:#x}, hash bits {hash_bits}")
-    sm = np.tile(_STATE_MAP_INIT.astype(np.uint32), 12)  # state map i: sm[256 i : 256 i + 256]
-    weights = np.full((THIRD_SETS + 256) * N_INPUTS + FINAL_WEIGHTS, 1 << 14, dtype=np.int32)
-    sets = 1 + (components >> C_MIXER2 & 1) + (components >> C_MIXER3 & 1)
-    weights[-FINAL_WEIGHTS:] = 65536 // sets  # the final mixer starts as the average of the sets
-    return int(
+    _check(components, hash_bits, version)
+    if primed is not None:
+        n = len(primed.primer)
+        if (primed.components, primed.hash_bits, primed.version) != (components, hash_bits, version):
+            raise ValueError("the primed model was made with other parameters")
+        if n > start or buf[:n].tobytes() != primed.primer:
+            raise ValueError("buf does not start with the primed model's primer")
+    return _run(kind, buf, start, decoding, payload, out, components, version, primed, hash_bits, costs)
+
+
+def _run(
+    kind: str | None,
+    buf: np.ndarray,
+    start: int,
+    decoding: bool,
+    payload: np.ndarray,
+    out: np.ndarray,
+    components: int,
+    version: int,
+    primed: Primed | None,
+    hash_bits: int = 0,
+    costs: np.ndarray | None = None,
+) -> int:
+    """The kernel on fresh tables, on a copy of *primed*'s (going on from its state), or, when
+    *primed* has not run yet (state[1] is 0), on *primed*'s own tables, storing its state."""
+    state = np.zeros(0, dtype=np.int64)
+    if primed is None:
+        tables = _fresh_tables(components, hash_bits, version)
+    elif primed.state[1] == 0:  # making it
+        tables, state = primed.tables, primed.state
+    else:
+        tables = [_copy(t) for t in primed.tables]
+        state = primed.state.copy()
+        state[0] = 1
+    slots, t1, t2, match_table, apm, sm, weights, scratch, maps, x = tables
+    result = int(
         kernel(kind)(
             buf,
             start,
@@ -300,11 +400,11 @@ def code(
             out,
             components,
             version,
-            _zeros_aligned(16 << hash_bits),
-            np.zeros(256 << 8, dtype=np.uint8),
-            _zeros_aligned(256 << 16),
-            np.zeros(1 << (hash_bits - 2), dtype=np.int32),
-            np.tile(_APM_ROWS[version], 65536),
+            slots,
+            t1,
+            t2,
+            match_table,
+            apm,
             sm,
             weights,
             SQUASH,
@@ -312,10 +412,14 @@ def code(
             STATE_NEXT.ravel(),  # row s, column y at 2 s + y
             _STATE_PRIORITY,
             _RATE,
-            np.zeros(9 * N_HASHED, dtype=np.int64),
-            np.full(256 + 64, 1 << 31, dtype=np.uint32),
-            np.zeros(N_INPUTS, dtype=np.int32),
+            scratch,
+            maps,
+            x,
             COST_OF,
-            costs,
+            np.zeros(0, dtype=np.int32) if costs is None else costs,
+            state,
         )
     )
+    if result == -3:
+        raise ValueError("the primed model's state does not fit the buffer")
+    return result

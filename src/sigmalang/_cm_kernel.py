@@ -40,6 +40,7 @@ from ._cm import (
     N_HASHED,
     N_INPUTS,
     STATE_MAP_LIMIT,
+    STATE_SIZE,
     THIRD_SETS,
 )
 from ._cm_ops import (
@@ -88,6 +89,7 @@ def _run(
     x: np.ndarray,
     cost_of: np.ndarray,
     costs: np.ndarray,
+    state: np.ndarray,
 ) -> int:
     """Model buf[0:start] (no coding), then code buf[start:]: encode into *out*, or decode from
     *payload* into buf. Returns the bytes written (encoding) or -1 if *out* is too small; when
@@ -96,6 +98,13 @@ def _run(
     N_HASHED), *maps* (uint32, the order-0 map then the match model's map, 256 + 64 entries at
     2^31) and *x* (int32, N_INPUTS): the kernel allocates nothing. *cost_of* and *costs* are for
     inspection and change no output byte: see :func:`sigmalang._cm.code`.
+
+    *state* (int64, STATE_SIZE entries, or empty) carries the model between two calls: at the end
+    the kernel stores there the position it reached and the model's state between bytes (the
+    histories and the match), and a call whose state[0] is 1 starts from them at that position
+    instead of from byte 0, with the tables as the earlier call left them (the caller copies them):
+    a primer modelled once serves many frames (:func:`sigmalang._cm.prime`). The stored values are
+    checked against the buffer before they are used (-3 if they do not fit it).
 
     The full component set (every level from 5 up) has a copy of the model compiled for it alone:
     with the set known when compiling, the component loops have fixed bounds and fixed offsets
@@ -127,6 +136,7 @@ def _run(
             x,
             cost_of,
             costs,
+            state,
         )
     return _model(
         buf,
@@ -154,6 +164,7 @@ def _run(
         x,
         cost_of,
         costs,
+        state,
     )
 
 
@@ -184,6 +195,7 @@ def _model(
     x: np.ndarray,
     cost_of: np.ndarray,
     costs: np.ndarray,
+    state: np.ndarray,
 ) -> int:
     """:func:`_run`'s model; *full* (a constant where it is called) says that *components* is the
     full set."""
@@ -264,8 +276,25 @@ def _model(
     match_ptr = 0
     match_len = 0
     x[N_INPUTS - 1] = 256
+    first = 0
+    keep = state.shape[0] >= STATE_SIZE
+    if keep and state[0] == 1:  # go on from where an earlier call over the same bytes stopped
+        first = state[1]
+        c4 = state[2] & 0xFFFFFFFF
+        c8 = state[3] & 0xFFFFFFFF
+        word = state[4] & 0xFFFFFFFF
+        word_prev = state[5] & 0xFFFFFFFF
+        line_start = state[6]
+        prev_line_start = state[7]
+        field = state[8]
+        match_ptr = state[9]
+        match_len = state[10]
+        if not (0 < first <= start and 0 <= prev_line_start <= line_start <= first and field >= 0):
+            return -3
+        if not (0 <= match_len <= 65535 and 0 <= match_ptr < first):
+            return -3
 
-    for pos in range(end):
+    for pos in range(first, end):
         coding = pos >= start
         # --- byte boundary: contexts of the next byte ---
         # The match table entry, likely a cache miss, is needed only after the context hashes:
@@ -486,6 +515,17 @@ def _model(
         word, word_prev, line_start, prev_line_start, field = _histories(
             byte, pos, word, word_prev, line_start, prev_line_start, field
         )
+    if keep:
+        state[1] = end
+        state[2] = c4
+        state[3] = c8
+        state[4] = word
+        state[5] = word_prev
+        state[6] = line_start
+        state[7] = prev_line_start
+        state[8] = field
+        state[9] = match_ptr
+        state[10] = match_len
     if decoding:
         if n_in != payload.shape[0] or xv != x1:
             return -2
