@@ -91,6 +91,38 @@ def test_book_files_of_version_2_hold_the_sample() -> None:
         Codebook((), 0, b"a" * (SAMPLE_MAX + 1)).to_bytes()
 
 
+def _book_body(version: int, short: int, words: list[bytes], sample: bytes, off: tuple[int, int]) -> bytes:
+    """A book file's body with its counts right, or off by *off* (word count, sample length)."""
+    body = bytes([version, short]) + encode_varint(max(0, len(words) + off[0]))
+    if version != 1:
+        body += encode_varint(max(0, len(sample) + off[1])) + sample
+    return body + b"".join(word + b"\n" for word in words)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.binary(max_size=200)
+    | st.builds(
+        _book_body,
+        st.sampled_from([1, 2, 2, 2, 3]),
+        st.integers(0, 125),
+        st.lists(st.from_regex(rb"[a-z]{1,4}", fullmatch=True), max_size=6, unique=True)
+        | st.lists(st.from_regex(rb"[a-c]{1,2}|[a-c]-", fullmatch=True), max_size=6),
+        st.binary(min_size=1, max_size=12) | st.binary(max_size=2),
+        st.sampled_from([(0, 0), (0, 0), (0, 0), (1, 0), (-1, 0), (0, 1), (0, -1)]),
+    ),
+    st.sampled_from([True, True, True, False]),
+)
+def test_any_bytes_are_a_canonical_book_or_refused(body: bytes, crc: bool) -> None:
+    """A file is refused with a SigmaCodebookError, or it is the one encoding of the book it holds."""
+    data = book_file(body) if crc else BOOK_MAGIC + body
+    try:
+        book = parse_book(data)
+    except sigmalang.SigmaCodebookError:
+        return
+    assert book.to_bytes() == data
+
+
 def test_training_is_deterministic(tmp_path: Path) -> None:
     a = train_codebook([DICKENS, LOGS], min_count=4)
     b = train_codebook([DICKENS, LOGS], min_count=4, read_size=997)  # pieces cut words anywhere
