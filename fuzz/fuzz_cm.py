@@ -18,6 +18,10 @@ Input layout. Byte 0 chooses the mode: bit 0 clear, a CM payload; bit 0 set, a Î
   valid (version 1 if it says 1, else 2; hash bits 12-16, known component bits, a canonical varint), so that mutations
   reach the coded bytes; without it they are passed on as they are, except that hash bits 17-24
   become 12-16 (the tables are allocated on every call: large ones would only slow the search).
+  With bit 2 of byte 0 set, the backend has a codebook primer (a fixed 6,000-byte text; valid
+  parameters then include bit 16, "primed with the codebook"): its second payload with the same
+  parameters on keeps a model that has read the primer (``_cm.prime``), and the kernel goes on from
+  that model's saved state, the path a stream with a book takes for small frames.
 * stream mode: the rest is a stream; with bit 1 set, every record's CRC32C is recomputed first.
   Streams whose header asks for chunks over 16 KiB are skipped, which bounds the decoding time.
 
@@ -47,7 +51,7 @@ with atheris.instrument_imports():
     import sigmalang
     from sigmalang import compress, decompress
     from sigmalang._backend_base import BackendError
-    from sigmalang._backends import CM_VERSION, CM_VERSIONS, CmBackend
+    from sigmalang._backends import CM_BOOK, CM_VERSION, CM_VERSIONS, CmBackend
     from sigmalang._stream_records import StreamHeader
     from sigmalang._wire import encode_varint
 
@@ -55,6 +59,7 @@ FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures"
 LOGS = (FIXTURES / "loghub-small.log").read_bytes()
 PROSE = (FIXTURES / "dickens-64k.txt").read_bytes()
 PRIMER = LOGS[-4080:]  # byte 3 of an input takes a prefix of this, in steps of 16 bytes
+BOOK = LOGS[:6000]  # the codebook primer of inputs with bit 2 of byte 0 set
 SIZE_MASK = (1 << 14) - 1
 STREAM_CHUNK_LIMIT = 16 << 10
 COMPONENT_SETS = (0x7FF, 0x21F, 0x000, 0x200, 0x400, 0x1E0, 0x01F, 0x3FF, 0x3FFF, 0x2200)
@@ -95,9 +100,9 @@ def _progress(decoded: bytes, result: int) -> None:
     _kinds_branch(len(set(decoded[:reached])).bit_length())
 
 
-def _valid_parameters(payload: bytes) -> bytes:
+def _valid_parameters(payload: bytes, book: int = 0) -> bytes:
     """*payload* with its parameters made valid: its version if 1, else 2; hash bits 12-16; known
-    components."""
+    components (and *book*, CM_BOOK or 0)."""
     if len(payload) < 2:
         return payload
     components = 0
@@ -109,7 +114,8 @@ def _valid_parameters(payload: bytes) -> bytes:
         rest += 1
         if not payload[rest - 1] & 0x80:
             break
-    header = bytes([1 if payload[0] == 1 else 2, 12 + payload[1] % 5]) + encode_varint(components & _cm.COMPONENTS_ALL)
+    header = bytes([1 if payload[0] == 1 else 2, 12 + payload[1] % 5])
+    header += encode_varint(components & _cm.COMPONENTS_ALL | book)
     return header + payload[rest:]
 
 
@@ -131,13 +137,14 @@ def _fuzz_payload(raw: bytes) -> None:
     size = int.from_bytes(raw[1:3], "little") & SIZE_MASK
     prime = PRIMER[: raw[3] * 16]
     payload = raw[4:]
+    booked = bool(raw[0] & 4)
     if raw[0] & 2:
-        payload = _valid_parameters(payload)
+        payload = _valid_parameters(payload, CM_BOOK if booked else 0)
     elif len(payload) >= 2 and 17 <= payload[1] <= 24:
         payload = payload[:1] + bytes([12 + payload[1] % 5]) + payload[2:]
     _last.clear()
     try:
-        out = CmBackend().decode(payload, size, prime)
+        out = (CmBackend().with_book(BOOK) if booked else CmBackend()).decode(payload, size, prime)
     except BackendError:
         out = None
     if _last:
@@ -199,6 +206,10 @@ def write_seeds(directory: str) -> None:
                         continue  # component 13 is version 2's
                     payload = CmBackend(components, bits, version).encode(text, prime)
                     seeds[f"cm-{n}-{components:03x}-{bits}-{primer_steps}-v{version}"] = control + payload
+    for n, text in enumerate(_texts()[1:6]):
+        for k, components in enumerate(COMPONENT_SETS[:3] + (0x3FFF,)):
+            payload = CmBackend(components, 12 + k).with_book(BOOK).encode(text)
+            seeds[f"cm-book-{n}-{components:03x}"] = bytes([6]) + len(text).to_bytes(2, "little") + b"\x00" + payload
     for n, text in enumerate(_texts()[3:]):
         for shared in (False, True):
             stream = compress(text * (1 + shared), 6, chunk_size=4096, shared_context=shared)

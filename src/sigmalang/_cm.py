@@ -326,7 +326,19 @@ def prime(
         raise ValueError("an empty primer")
     buf = np.frombuffer(primer, dtype=np.uint8).copy()
     primed = Primed(primer, components, hash_bits, version, _fresh_tables(components, hash_bits, version))
-    _run(kind, buf, len(buf), False, np.zeros(0, np.uint8), np.zeros(8, np.uint8), components, version, primed)
+    # Nothing to code: the kernel models the primer in primed's own tables and stores its state.
+    code(
+        buf,
+        len(buf),
+        False,
+        np.zeros(0, np.uint8),
+        np.zeros(8, np.uint8),
+        components,
+        hash_bits,
+        kind,
+        version,
+        primed=primed,
+    )
     return primed
 
 
@@ -363,24 +375,8 @@ def code(
             raise ValueError("the primed model was made with other parameters")
         if n > start or buf[:n].tobytes() != primed.primer:
             raise ValueError("buf does not start with the primed model's primer")
-    return _run(kind, buf, start, decoding, payload, out, components, version, primed, hash_bits, costs)
-
-
-def _run(
-    kind: str | None,
-    buf: np.ndarray,
-    start: int,
-    decoding: bool,
-    payload: np.ndarray,
-    out: np.ndarray,
-    components: int,
-    version: int,
-    primed: Primed | None,
-    hash_bits: int = 0,
-    costs: np.ndarray | None = None,
-) -> int:
-    """The kernel on fresh tables, on a copy of *primed*'s (going on from its state), or, when
-    *primed* has not run yet (state[1] is 0), on *primed*'s own tables, storing its state."""
+    # Fresh tables; or a copy of primed's, the kernel going on from its state; or, while prime()
+    # makes it (state[1] still 0), primed's own tables, the kernel storing its state at the end.
     state = np.zeros(0, dtype=np.int64)
     if primed is None:
         tables = _fresh_tables(components, hash_bits, version)

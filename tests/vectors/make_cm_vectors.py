@@ -31,7 +31,7 @@ from sigmalang._backend_base import CM
 from sigmalang._backends import CM_BOOK, CmBackend
 from sigmalang._levels import TRANSFORM_LITERAL
 from sigmalang._wire import encode_varint
-from sigmalang.semantic.codebook import load_codebook, train_codebook
+from sigmalang.semantic.codebook import Codebook, load_codebook, train_codebook
 
 ORIGIN = "tests/vectors/make_cm_vectors.py"
 BOOK_FILE = "logs-book.slb"
@@ -54,25 +54,29 @@ def damaged(data: bytes, edit: Callable[[bytes], bytes]) -> tuple[bytes, int]:
     return stream, offsets[0]
 
 
-def book_entry(logs: bytes) -> Entry:
-    """cm2-book-l6: the logs at level 6 with the codebook logs-book.slb: every CM payload primed
-    with the book's words (bit 16 of S)."""
-    book = load_codebook(HERE / BOOK_FILE)
-    encoded = sigmalang.compress(logs, 6, chunk_size=CHUNK, codebook=book)
-    assert sigmalang.decompress(encoded, codebook=book) == logs
+def _book_entry(name: str, description: str, text: bytes, book: Codebook, book_file: str) -> Entry:
+    """A reproducible level-6 stream of *text* in CHUNK-byte frames written with *book*."""
+    encoded = sigmalang.compress(text, 6, chunk_size=CHUNK, codebook=book)
+    assert sigmalang.decompress(encoded, codebook=book) == text
     stream = {
         "writer": "sigmalang.compress",
         "level": 6,
         "chunk_size": CHUNK,
         "shared_context": False,
-        "size": len(logs),
+        "size": len(text),
         "encoded_size": len(encoded),
         "reproducible": True,
     }
-    description = "the 12 KB of logs at level 6 with the codebook logs-book.slb: CM frames primed with its words"
-    entry = valid_entry("cm2-book-l6", description, logs, encoded, stream, ORIGIN)
-    entry["codebook"] = BOOK_FILE
+    entry = valid_entry(name, description, text, encoded, stream, ORIGIN)
+    entry["codebook"] = book_file
     return entry
+
+
+def book_entry(logs: bytes) -> Entry:
+    """cm2-book-l6: the logs at level 6 with the codebook logs-book.slb: every CM payload primed
+    with the book's words (bit 16 of S)."""
+    description = "the 12 KB of logs at level 6 with the codebook logs-book.slb: CM frames primed with its words"
+    return _book_entry("cm2-book-l6", description, logs, load_codebook(HERE / BOOK_FILE), BOOK_FILE)
 
 
 def sample_book_entry() -> Entry:
@@ -88,24 +92,11 @@ def sample_book_entry() -> Entry:
         book = train_codebook([path], words=300, short=64, min_count=4, sample_size=8192)
     assert book.to_bytes()[8] == 2 and len(book.sample) > 7000
     (HERE / SAMPLE_BOOK_FILE).write_bytes(book.to_bytes())
-    encoded = sigmalang.compress(text, 6, chunk_size=CHUNK, codebook=book)
-    assert sigmalang.decompress(encoded, codebook=book) == text
-    stream = {
-        "writer": "sigmalang.compress",
-        "level": 6,
-        "chunk_size": CHUNK,
-        "shared_context": False,
-        "size": len(text),
-        "encoded_size": len(encoded),
-        "reproducible": True,
-    }
     description = (
         f"12 KB of logs at level 6 with the version-2 codebook {SAMPLE_BOOK_FILE} (words and an 8 KiB sample):"
         " CM frames primed with its words, then its sample"
     )
-    entry = valid_entry("cm2-book-sample-l6", description, text, encoded, stream, ORIGIN)
-    entry["codebook"] = SAMPLE_BOOK_FILE
-    return entry
+    return _book_entry("cm2-book-sample-l6", description, text, book, SAMPLE_BOOK_FILE)
 
 
 def main() -> int:
