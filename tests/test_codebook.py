@@ -386,6 +386,18 @@ def test_cli_train_encode_decode(tmp_path: Path, capsys: pytest.CaptureFixture[s
         assert "--sample-size" in capsys.readouterr().err
     assert main(["train", "-q", str(sample), "-o", str(tmp_path / "w.book"), "--sample-size", "0"]) == 0
     assert (tmp_path / "w.book").read_bytes()[8] == 1  # no sample: a version-1 file
+    assert main(["info", str(bk)]) == 0  # what a book holds, and the id a stream names
+    (line,) = capsys.readouterr().out.splitlines()
+    assert line.startswith(f"{bk}: ΣLANG codebook v2, {len(book.words)} words") and book.id.hex() in line
+    assert f"{len(book.sample):,} bytes of sample lines, {bk.stat().st_size:,} bytes" in line
+    assert main(["info", "--json", str(tmp_path / "w.book")]) == 0
+    facts = json.loads(capsys.readouterr().out)["codebook"]
+    assert facts["version"] == 1 and facts["sample"] == 0 and facts["id"] == load_codebook(tmp_path / "w.book").id.hex()
+    damaged = tmp_path / "bad.book"
+    damaged.write_bytes(bk.read_bytes()[:-1] + b"\0")
+    assert main(["info", str(damaged)]) == 1
+    (line,) = capsys.readouterr().err.splitlines()
+    assert "CRC32C mismatch" in line and str(damaged) in line
     assert main(["train", str(sample), "-o", str(bk)]) == 1  # never overwritten without -f
     assert "exists" in capsys.readouterr().err
     assert load_codebook(bk) == book

@@ -6,8 +6,9 @@ cuts the same input into the same chunks and writes the same stream.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
-from typing import IO, NamedTuple
+from typing import IO, Any, NamedTuple
 
 from ._stream_records import MAX_CHUNK_SIZE
 
@@ -15,6 +16,7 @@ __all__ = [
     "DEFAULT_CHUNK_SIZE",
     "Chunk",
     "ChunkedReader",
+    "Prefixed",
     "check_chunk_size",
     "check_int",
     "chunk_end",
@@ -109,3 +111,20 @@ class ChunkedReader:
             offset += end
             if final:
                 return
+
+
+class Prefixed(io.RawIOBase):
+    """*head* (bytes already read from *src*), then the rest of *src*."""
+
+    def __init__(self, head: bytes, src: IO[bytes]):
+        self._head, self._src = head, src
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        data = self._head[: len(view)] if self._head else self._src.read(len(view))
+        self._head = self._head[len(data) :]
+        view[: len(data)] = data
+        return len(data)

@@ -11,12 +11,14 @@ from __future__ import annotations
 import contextlib
 import errno
 import functools
+import io
 import os
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any, cast
 
+from ._chunking import Prefixed
 from ._cli_progress import Meter, _CountingReader, _CountingWriter, _isatty, original_size, terminal_bar
 from ._container import StreamParser
 from ._errors import SigmaError, SigmaFormatError
@@ -29,7 +31,15 @@ from ._recover import ScanResult, scan
 from ._stats import StreamStats
 from ._stream import StreamingDecoder, StreamingEncoder
 from .inspect import inspect_file
-from .semantic.codebook import MIN_COUNT, SAMPLE_DEFAULT, Codebook, train_codebook
+from .semantic.codebook import (
+    BOOK_MAGIC,
+    MAX_BOOK_SIZE,
+    MIN_COUNT,
+    SAMPLE_DEFAULT,
+    Codebook,
+    parse_book,
+    train_codebook,
+)
 
 SUFFIX = ".sgl"
 WRITERS = ("encode", "decode", "recover")  # the commands that write data
@@ -401,10 +411,28 @@ def check_codebooks(fin: IO[bytes], book: Codebook | None) -> None:
 
 
 def info_file(opts: Options, source: str, warn: Warn) -> Outcome:
+    """``sigmalang info``: the streams of a ΣLANG file, or what a codebook file holds."""
     with _open_input(source) as fin:
-        infos = read_info(fin)
+        head = fin.read(len(BOOK_MAGIC))
+        if head == BOOK_MAGIC:
+            data = head + fin.read(MAX_BOOK_SIZE + 1 - len(head))
+            book = parse_book(data, source)
+            return Outcome({"input": source, "codebook": {"version": data[len(head)], **_book_facts(book, data)}})
+        infos = read_info(io.BufferedReader(Prefixed(head, fin)))
     streams = [dict(vars(i), ratio=round(i.ratio, 4)) for i in infos]
     return Outcome({"input": source, "streams": streams})
+
+
+def _book_facts(book: Codebook, data: bytes) -> dict[str, Any]:
+    """What ``train`` and ``info`` say of a book: its words, one-byte codes, sample, size and id."""
+    short = min(book.short, len(book.words))
+    return {
+        "words": len(book.words),
+        "short": short,
+        "sample": len(book.sample),
+        "bytes": len(data),
+        "id": book.id.hex(),
+    }
 
 
 def inspect_one(opts: Options, source: str, warn: Warn) -> Outcome:
@@ -439,15 +467,7 @@ def train(opts: Options, warn: Warn) -> Outcome:
     data = book.to_bytes()
     with _output(opts, "-") as (fout, _):
         fout.write(data)
-    result = {
-        "output": opts.output,
-        "words": len(book.words),
-        "short": min(book.short, len(book.words)),
-        "sample": len(book.sample),
-        "bytes": len(data),
-        "id": book.id.hex(),
-    }
-    return Outcome(result, target=opts.output)
+    return Outcome({"output": opts.output, **_book_facts(book, data)}, target=opts.output)
 
 
 COMMANDS: dict[str, Callable[[Options, str, Warn], Outcome]] = {

@@ -114,6 +114,9 @@ def _say(opts: Options, source: str, outcome: Outcome) -> None:
 
 
 def _say_info(source: str, result: dict[str, Any]) -> None:
+    if "codebook" in result:
+        print(f"{source}: ΣLANG codebook v{result['codebook']['version']}, {_book_line(result['codebook'])}")
+        return
     streams = result["streams"]
     for n, s in enumerate(streams):
         label = source if len(streams) == 1 else f"{source} (stream {n + 1})"
@@ -151,10 +154,13 @@ def _say_train(opts: Options, outcome: Outcome) -> None:
     if opts.quiet or opts.json:
         return
     r = outcome.result
-    print(
-        f"{r['output']}: {plural(r['words'], 'word')} ({r['short']:,} with one-byte codes) and "
-        f"{plural(r['sample'], 'byte')} of sample lines from {plural(len(opts.files), 'file')}, "
-        f"{r['bytes']:,} bytes, codebook id {r['id']}"
+    print(f"{r['output']}: from {plural(len(opts.files), 'file')}: {_book_line(r)}")
+
+
+def _book_line(r: dict[str, Any]) -> str:
+    return (
+        f"{plural(r['words'], 'word')} ({r['short']:,} with one-byte codes) and {plural(r['sample'], 'byte')} "
+        f"of sample lines, {r['bytes']:,} bytes, codebook id {r['id']}"
     )
 
 

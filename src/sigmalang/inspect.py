@@ -24,7 +24,7 @@ from typing import IO, Any
 
 from . import _records
 from ._backends import BACKENDS
-from ._chunking import DEFAULT_CHUNK_SIZE, ChunkedReader
+from ._chunking import DEFAULT_CHUNK_SIZE, ChunkedReader, Prefixed
 from ._codec import ChunkDecodeError, body_without_transform, decode_chunk, decode_code, decode_code_costs
 from ._container import MAGIC
 from ._errors import SigmaFormatError
@@ -431,23 +431,6 @@ def inspect_text(
     return _inspect(writer.stream(chunks), None, lines, top, codebook)[0]
 
 
-class _Prefixed(io.RawIOBase):
-    """*head* (bytes already read from *src*), then the rest of *src*."""
-
-    def __init__(self, head: bytes, src: IO[bytes]):
-        self._head, self._src = head, src
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        view = memoryview(buffer).cast("B")
-        data = self._head[: len(view)] if self._head else self._src.read(len(view))
-        self._head = self._head[len(data) :]
-        view[: len(data)] = data
-        return len(data)
-
-
 def inspect_file(
     src: IO[bytes],
     *,
@@ -465,7 +448,7 @@ def inspect_file(
     Returns whether *src* was a stream, and the reports (one per stream; one for text).
     """
     head = src.read(len(MAGIC))
-    reader = io.BufferedReader(_Prefixed(head, src))
+    reader = io.BufferedReader(Prefixed(head, src))
     if head == MAGIC:
         return True, inspect_stream(reader, frames=frames, lines=lines, top=top, codebook=codebook)
     text = inspect_text(
