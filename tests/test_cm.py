@@ -257,22 +257,27 @@ def test_a_primed_model_is_used_only_where_it_fits() -> None:
 
 
 def test_a_codebook_primer_is_modelled_once_per_thread_and_kept(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The book's primer is modelled for a thread's second payload that reads it, kept, and
-    copied for the next ones; the payloads are the same bytes as without keeping, and decode."""
+    """The book's primer is modelled for a thread's third payload that reads it, kept, and copied
+    for the next ones; the payloads are the same bytes as without keeping, and decode. A payload
+    too large to keep for drops the kept model."""
     from sigmalang import _backends
 
     monkeypatch.setattr(_backends._local, "primed", None, raising=False)
-    monkeypatch.setattr(_backends._local, "seen", None, raising=False)
+    monkeypatch.setattr(_backends._local, "seen", (None, 0), raising=False)
     made = []
     real = _cm.prime
     monkeypatch.setattr(_cm, "prime", lambda *args: made.append(args) or real(*args))
     book = LOGS[:20000]
     backend = CmBackend().with_book(book)
     pieces = [LOGS[20000 + 3000 * i : 21500 + 3000 * i] for i in range(4)]
-    payloads = [backend.encode(piece) for piece in pieces]
+    payloads = [backend.encode(piece) for piece in pieces[:2]]
+    assert not made  # a small file coded two ways keeps nothing
+    payloads += [backend.encode(piece) for piece in pieces[2:]]
     assert len(made) == 1 and _backends._local.primed.primer == book
     assert [backend.decode(p, len(piece)) for p, piece in zip(payloads, pieces, strict=True)] == pieces
     assert len(made) == 1  # the decoder's payloads use the same kept model
+    backend.encode((LOGS * 2)[:90000])  # with the book, more than five times it: read as before
+    assert _backends._local.primed is None
     monkeypatch.setattr(_backends, "CM_KEEP_MAX_BITS", 0)  # nothing kept: each reads the book
     assert [backend.encode(piece) for piece in pieces] == payloads
     assert [backend.decode(p, len(piece)) for p, piece in zip(payloads, pieces, strict=True)] == pieces
@@ -309,7 +314,7 @@ def test_kernel_with_bounds_checking(tmp_path: Path) -> None:
                         backend.decode(bytes(bad), len(text) + rng.choice((0, 1, 500)), prime)
                     except BackendError:
                         pass
-        for components in (0x3FFF, 0x21F):  # a codebook's primer, kept from the second payload on
+        for components in (0x3FFF, 0x21F):  # a codebook's primer, kept from the third payload on
             book = CmBackend(components, 12).with_book(texts[1][:3000])
             for text in texts:
                 piece = text[:1500]

@@ -123,11 +123,14 @@ CM_DEFAULT_COMPONENTS = 0x3FFF
 CM_BOOK = 1 << 16
 CM_DEFAULT_HASH_BITS = 22
 # A codebook's primer is read by the model once per thread and kept (_cm.Primed), rather than once
-# per payload, from the second payload of a thread with the same primer and parameters, when the
-# primer is at least a fifth of what the model reads (small frames, small files) and the tables
-# are at most 2^21 slots (58.5 MiB): one kept model per thread. Keeping changes no output byte.
+# per payload, from the third payload of a thread with the same primer and parameters (one small
+# file coded both as bytes and as records makes two: it keeps nothing), when the primer is at least
+# a fifth of what the model reads (small frames, small files) and the tables are at most 2^21 slots
+# (58.5 MiB). One is kept per thread, and dropped when a larger payload with a primer comes (its
+# tables need the memory more). Keeping changes no output byte.
 CM_KEEP_PRIMER_SHARE = 5
 CM_KEEP_MAX_BITS = 21
+CM_KEEP_AFTER = 2  # payloads that read the primer themselves first
 
 
 class CmBackend:
@@ -271,18 +274,32 @@ class CmBackend:
 
 def _kept_primer(book: bytes, size: int, components: int, hash_bits: int, version: int) -> Any:
     """The model primed with *book* for a payload of these parameters that reads *size* bytes in
-    all, from this thread's one kept model (made on the second such payload), or None: the payload
-    then reads the book itself. Either way the payload's bytes are the same."""
-    if not book or len(book) * CM_KEEP_PRIMER_SHARE < size or hash_bits > CM_KEEP_MAX_BITS:
+    all, from this thread's one kept model, or None: the payload then reads the book itself. Either
+    way the payload's bytes are the same (CM_KEEP_PRIMER_SHARE and the lines above it)."""
+    if not book:
+        return None
+    if len(book) * CM_KEEP_PRIMER_SHARE < size or hash_bits > CM_KEEP_MAX_BITS:
+        _local.primed = None
         return None
     from . import _cm
 
-    key = (components, hash_bits, version)
     kept = getattr(_local, "primed", None)
-    if kept is not None and kept.primer == book and (kept.components, kept.hash_bits, kept.version) == key:
+    if (
+        kept is not None
+        and kept.primer == book
+        and (kept.components, kept.hash_bits, kept.version)
+        == (
+            components,
+            hash_bits,
+            version,
+        )
+    ):
         return kept
-    if getattr(_local, "seen", None) != (book, *key):  # the first such payload: remember, keep nothing
-        _local.seen = (book, *key)
+    key = (book, components, hash_bits, version)
+    seen, count = getattr(_local, "seen", (None, 0))
+    count = count + 1 if seen == key else 1
+    _local.seen = (key, count)
+    if count <= CM_KEEP_AFTER:
         return None
     _local.primed = None  # the old one goes before the new one is made
     _local.primed = _cm.prime(book, components, hash_bits, version)
