@@ -283,19 +283,10 @@ def _kept_primer(book: bytes, size: int, components: int, hash_bits: int, versio
         return None
     from . import _cm
 
-    kept = getattr(_local, "primed", None)
-    if (
-        kept is not None
-        and kept.primer == book
-        and (kept.components, kept.hash_bits, kept.version)
-        == (
-            components,
-            hash_bits,
-            version,
-        )
-    ):
-        return kept
     key = (book, components, hash_bits, version)
+    kept = getattr(_local, "primed", None)
+    if kept is not None and (kept.primer, kept.components, kept.hash_bits, kept.version) == key:
+        return kept
     seen, count = getattr(_local, "seen", (None, 0))
     count = count + 1 if seen == key else 1
     _local.seen = (key, count)
