@@ -419,6 +419,26 @@ def test_cli_train_encode_decode(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert text.read_bytes() == TEXT[HALF:]
 
 
+def test_cli_inspect_with_a_book_at_the_context_mixing_levels(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], log_book: Codebook
+) -> None:
+    """inspect -D reads what each frame's model spent on a stream with a book: a frame of records
+    and a frame of bytes, both primed with the book."""
+    bk, src = tmp_path / "l.book", tmp_path / "l.log"
+    bk.write_bytes(log_book.to_bytes())
+    src.write_bytes(LOGS.read_bytes()[:20000])
+    for form in ("logs", "text"):
+        sgl = tmp_path / f"{form}.sgl"
+        assert main(["encode", "-q", "-6", "--format", form, "-D", str(bk), str(src), "-o", str(sgl)]) == 0
+        capsys.readouterr()
+        assert main(["inspect", "-D", str(bk), str(sgl)]) == 0
+        out = capsys.readouterr().out
+        if form == "logs":
+            assert "records+cm: 1 frame" in out and "coded as log records" in out
+        else:
+            assert "literal+cm: 1 frame" in out and "the model (cm)" in out
+
+
 def test_cli_damaged_book(tmp_path: Path, capsys: pytest.CaptureFixture[str], book: Codebook) -> None:
     bk = tmp_path / "d.book"
     data = bytearray(book.to_bytes())

@@ -234,6 +234,7 @@ class CmBackend:
         primed = None
         if costs is None and components_book:
             primed = _kept_primer(self.book, len(buf), components, hash_bits, version)
+        counted = costs if costs is None or not prime else np.zeros(len(buf), dtype=np.int32)  # primer's too
         result = _cm.code(
             buf,
             len(prime),
@@ -243,11 +244,13 @@ class CmBackend:
             components,
             hash_bits,
             version=version,
-            costs=costs,
+            costs=counted,
             primed=primed,
         )
         if result != 0:
             raise BackendError("CM stream does not end where expected")
+        if counted is not costs:
+            costs[:] = counted[len(prime) :]
         return buf[len(prime) :].tobytes()
 
     @staticmethod
