@@ -327,18 +327,8 @@ def prime(
     buf = np.frombuffer(primer, dtype=np.uint8).copy()
     primed = Primed(primer, components, hash_bits, version, _fresh_tables(components, hash_bits, version))
     # Nothing to code: the kernel models the primer in primed's own tables and stores its state.
-    code(
-        buf,
-        len(buf),
-        False,
-        np.zeros(0, np.uint8),
-        np.zeros(8, np.uint8),
-        components,
-        hash_bits,
-        kind,
-        version,
-        primed=primed,
-    )
+    empty, out = np.zeros(0, np.uint8), np.zeros(8, np.uint8)
+    code(buf, len(buf), False, empty, out, components, hash_bits, kind=kind, version=version, primed=primed)
     return primed
 
 
