@@ -419,6 +419,38 @@ def test_cli_train_encode_decode(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert text.read_bytes() == TEXT[HALF:]
 
 
+def test_a_long_chunk_of_log_lines_is_judged_without_the_book(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pieces a long chunk is judged on (records or bytes) are coded without the book's primer,
+    which would favour bytes; the chunk itself is coded with it."""
+    from sigmalang._backends import CmBackend
+
+    logs = LOGS.read_bytes()
+    data = b"".join(b"%06d " % i + line + b"\n" for i, line in enumerate(logs.splitlines() * 6))[: 400 << 10]
+    book = Codebook((b"the",), 96, logs[:8000])
+    primed = []
+    real = CmBackend.encode
+    monkeypatch.setattr(CmBackend, "encode", lambda self, *a: primed.append(bool(self.book)) or real(self, *a))
+    blob = sigmalang.compress(data, 6, codebook=book)
+    assert sigmalang.decompress(blob, codebook=book) == data
+    assert len(primed) >= 9 and not any(primed[:8]) and primed[-1]  # the pieces, then the chunk
+
+
+def test_memory_estimates_count_a_book(book: Codebook, tmp_path: Path) -> None:
+    """With a book, the CM's tables are sized for its primer and a frame, and a stream of several
+    small frames holds a kept model beside a frame's copy of it; one small frame keeps none."""
+    from sigmalang import _cm
+    from sigmalang._backends import CmBackend
+
+    tables = _cm.model_memory(CmBackend().table_bits(8192 + len(book.primer())))
+    alone = sigmalang.estimate_memory_usage(8192, input_size=8192)
+    one = sigmalang.estimate_memory_usage(8192, input_size=8192, codebook=book)
+    many = sigmalang.estimate_memory_usage(8192, input_size=80000, codebook=book)
+    assert alone.parts["codec"] < one.parts["codec"] and many.parts["codec"] - one.parts["codec"] == tables
+    path = tmp_path / "b.book"
+    book.save(path)
+    assert sigmalang.estimate_memory_usage(8192, input_size=80000, codebook=path) == many
+
+
 def test_cli_inspect_with_a_book_at_the_context_mixing_levels(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], log_book: Codebook
 ) -> None:

@@ -38,13 +38,15 @@ from typing import Literal
 
 from . import _elf
 from ._backend_base import CM, PPMD, ZSTD
-from ._backends import get_backend
+from ._backends import CM_KEEP_MAX_BITS, CM_KEEP_PRIMER_SHARE, get_backend
 from ._chunking import check_chunk_size
+from ._codec import PROBES, RECORDS_PROBE
 from ._frames import MAX_CONTEXT, RESET_INTERVAL
 from ._levels import DEFAULT_LEVEL, TRANSFORMS, LevelSpec, chunk_size_for, level_spec
 from ._longrange import LONG_WINDOW, TABLE_BITS
 from ._stream_records import FRAME_OVERHEAD, MAX_CHUNK_SIZE
 from ._wire import encode_varint
+from .semantic.codebook import Codebook, as_codebook
 
 __all__ = [
     "MemoryEstimate",
@@ -170,8 +172,9 @@ def _ppmd_model(spec: LevelSpec, transform: str, chunk_size: int) -> int:
     return min(spec.memory_mib * MiB, int(filled))
 
 
-def _codec_memory(level: int, chunk_size: int, mode: Mode) -> int:
-    """Working memory of one chunk codec at *level*: transform copies, backend context, models."""
+def _codec_memory(level: int, chunk_size: int, mode: Mode, primer: int = 0, single: bool = False) -> int:
+    """Working memory of one chunk codec at *level*: transform copies, backend context, models
+    (with a codebook whose CM primer is *primer* bytes, :func:`_cm_tables`)."""
     spec = level_spec(level)
     transform = TRANSFORMS.get(spec.transform, "literal")
     chunks = SEMANTIC_CHUNKS[mode] if transform == "semantic" else 0.0
@@ -186,9 +189,7 @@ def _codec_memory(level: int, chunk_size: int, mode: Mode) -> int:
         else:
             memory += ZSTD_DECODE_CONTEXT
     elif spec.backend == CM:
-        coder = get_backend(CM, spec.backend_level, spec.memory_mib)
-        bits = coder.table_bits(chunk_size)  # type: ignore[attr-defined]  # as the coder sizes its tables
-        memory += get_backend(CM, spec.backend_level, bits).memory_usage()  # type: ignore[attr-defined]
+        memory += _cm_tables(spec, chunk_size, primer, single)
         memory += CM_RUNTIME
         chunks += CM_CHUNKS
     elif spec.backend == PPMD:
@@ -219,6 +220,25 @@ def _index_memory(input_size: int, chunk_size: int, mode: Mode) -> int:
     return int(INDEX_COPIES[mode] * _frames(input_size, chunk_size) * entry)
 
 
+def _cm_tables(spec: LevelSpec, chunk_size: int, primer: int, single: bool) -> int:
+    """The CM's tables for a chunk of *chunk_size* bytes, sized as the coder sizes them for the
+    chunk and a codebook's *primer*; with a primer, also a thread's kept model primed with it and
+    a payload's copy of it, where small chunks (more than one: *single* is false), or the pieces a
+    long chunk of log lines is judged on, are small enough to keep one for
+    (sigmalang._backends.CM_KEEP_PRIMER_SHARE). One short chunk makes at most two payloads (bytes
+    and records), which keep nothing."""
+    coder = get_backend(CM, spec.backend_level, spec.memory_mib)
+    bits = coder.table_bits(chunk_size + primer)  # type: ignore[attr-defined]
+    memory = int(get_backend(CM, spec.backend_level, bits).memory_usage())  # type: ignore[attr-defined]
+    if primer and not (single and chunk_size <= 2 * RECORDS_PROBE):
+        small = min(chunk_size, RECORDS_PROBE // PROBES)
+        small_bits = coder.table_bits(small + primer)  # type: ignore[attr-defined]
+        if small_bits <= CM_KEEP_MAX_BITS and primer * CM_KEEP_PRIMER_SHARE >= small + primer:
+            kept = int(get_backend(CM, spec.backend_level, small_bits).memory_usage())  # type: ignore[attr-defined]
+            memory = max(memory, 2 * kept)
+    return memory
+
+
 def estimate_memory_usage(
     chunk_size: int | None = None,
     workers: int = 1,
@@ -229,6 +249,7 @@ def estimate_memory_usage(
     input_size: int | None = None,
     shared_context: bool = False,
     filters: bool = False,
+    codebook: Codebook | str | os.PathLike[str] | None = None,
 ) -> MemoryEstimate:
     """Estimated peak RSS, summed over all processes, of a streaming encode with these settings.
 
@@ -237,15 +258,20 @@ def estimate_memory_usage(
     With *input_size*, the part that grows with the input is counted too (the frame index), and a
     short input that fills only part of the pipeline is estimated as such. With *shared_context*,
     a shared-context stream (:func:`_shared_estimate`). *chunk_size* ``None`` is the level's own.
-    With *filters*, an encode that writes search filters (:func:`_filter_memory`).
+    With *filters*, an encode that writes search filters (:func:`_filter_memory`). With
+    *codebook* (a ``Codebook`` or a path), a stream written with it: at levels 4-9 the model reads
+    its primer before each frame, which sizes the tables of small frames, and keeps a model that has
+    read it for small payloads (docs/cm.md, "Memory").
     """
     chunk_size = check_chunk_size(chunk_size_for(level, chunk_size))
     if mode not in ("encode", "decode"):
         raise ValueError(f"mode must be 'encode' or 'decode', got {mode!r}")
     if not isinstance(workers, int) or workers < 1:
         raise ValueError(f"workers must be a positive integer, got {workers!r}")
+    book = as_codebook(codebook)
+    primer = len(book.primer()) if book is not None else 0
     if shared_context:
-        return _shared_estimate(chunk_size, workers, level, max_in_flight, mode, input_size, filters)
+        return _shared_estimate(chunk_size, workers, level, max_in_flight, mode, input_size, filters, book)
     in_flight = max_in_flight or 2 * workers
     pool = workers > 1
     frames = _frames(input_size, chunk_size) if input_size else None
@@ -263,11 +289,12 @@ def estimate_memory_usage(
     if pool:
         parts["pool"] = POOL_HELPERS
         parts["workers"] = sum(
-            WORKER_BASELINE + _codec_memory(level, size, mode) + int(WORKER_CHUNKS[mode] * size)
+            WORKER_BASELINE + _codec_memory(level, size, mode, primer) + int(WORKER_CHUNKS[mode] * size)
             for size in _worker_chunks(workers, chunk_size, input_size)
         )
     else:
-        parts["codec"] = _codec_memory(level, chunk_size if frames != 1 else max(input_size or 1, 1), mode)
+        single = frames == 1
+        parts["codec"] = _codec_memory(level, max(input_size or 1, 1) if single else chunk_size, mode, primer, single)
     if input_size:
         parts["index"] = _index_memory(input_size, chunk_size, mode)
     if filters and mode == "encode":
@@ -296,11 +323,13 @@ def _shared_estimate(
     mode: Mode,
     input_size: int | None,
     filters: bool = False,
+    book: Codebook | None = None,
 ) -> MemoryEstimate:
     """A shared-context stream. Its frames decode in order in the main process (whatever
     *workers*), as they encode with one worker; with more, runs of RESET_INTERVAL chunks are
     coded in parallel, each by a worker with a context of its own."""
-    one = estimate_memory_usage(chunk_size, 1, level, mode=mode, input_size=input_size, filters=filters)
+    one = estimate_memory_usage(chunk_size, 1, level, mode=mode, input_size=input_size, filters=filters, codebook=book)
+    primer = len(book.primer()) if book is not None else 0
     parts = dict(one.parts)
     context = _shared_context_memory(chunk_size, mode)
     if mode == "decode" or workers == 1:
@@ -319,7 +348,7 @@ def _shared_estimate(
         parts["filters"] = _filter_memory(level, pool=True)
     busy = min(workers, runs)
     parts["workers"] = busy * (
-        WORKER_BASELINE + _codec_memory(level, chunk_size, mode) + context + int(SHARED_WORKER_RUNS * run)
+        WORKER_BASELINE + _codec_memory(level, chunk_size, mode, primer) + context + int(SHARED_WORKER_RUNS * run)
     )
     return MemoryEstimate(sum(parts.values()), parts)
 
