@@ -40,7 +40,6 @@ from . import _elf
 from ._backend_base import CM, PPMD, ZSTD
 from ._backends import CM_KEEP_MAX_BITS, CM_KEEP_PRIMER_SHARE, get_backend
 from ._chunking import check_chunk_size
-from ._codec import PROBES, RECORDS_PROBE
 from ._frames import MAX_CONTEXT, RESET_INTERVAL
 from ._levels import DEFAULT_LEVEL, TRANSFORMS, LevelSpec, chunk_size_for, level_spec
 from ._longrange import LONG_WINDOW, TABLE_BITS
@@ -222,20 +221,16 @@ def _index_memory(input_size: int, chunk_size: int, mode: Mode) -> int:
 
 def _cm_tables(spec: LevelSpec, chunk_size: int, primer: int, single: bool) -> int:
     """The CM's tables for a chunk of *chunk_size* bytes, sized as the coder sizes them for the
-    chunk and a codebook's *primer*; with a primer, also a thread's kept model primed with it and
-    a payload's copy of it, where small chunks (more than one: *single* is false), or the pieces a
-    long chunk of log lines is judged on, are small enough to keep one for
-    (sigmalang._backends.CM_KEEP_PRIMER_SHARE). One short chunk makes at most two payloads (bytes
-    and records), which keep nothing."""
+    chunk and a codebook's *primer*; with a primer, also a thread's kept model primed with it and a
+    frame's copy of it, where frames are small enough to keep one for
+    (sigmalang._backends.CM_KEEP_PRIMER_SHARE) and there are more than one (*single* false): one
+    frame makes at most two payloads (bytes and records), which keep nothing. The pieces a long
+    chunk of log lines is judged on are coded without the book."""
     coder = get_backend(CM, spec.backend_level, spec.memory_mib)
     bits = coder.table_bits(chunk_size + primer)  # type: ignore[attr-defined]
     memory = int(get_backend(CM, spec.backend_level, bits).memory_usage())  # type: ignore[attr-defined]
-    if primer and not (single and chunk_size <= 2 * RECORDS_PROBE):
-        small = min(chunk_size, RECORDS_PROBE // PROBES)
-        small_bits = coder.table_bits(small + primer)  # type: ignore[attr-defined]
-        if small_bits <= CM_KEEP_MAX_BITS and primer * CM_KEEP_PRIMER_SHARE >= small + primer:
-            kept = int(get_backend(CM, spec.backend_level, small_bits).memory_usage())  # type: ignore[attr-defined]
-            memory = max(memory, 2 * kept)
+    if primer and not single and bits <= CM_KEEP_MAX_BITS and primer * CM_KEEP_PRIMER_SHARE >= chunk_size + primer:
+        memory *= 2
     return memory
 
 
