@@ -19,7 +19,7 @@ Input layout. Byte 0 chooses the mode: bit 0 clear, a CM payload; bit 0 set, a Î
   reach the coded bytes; without it they are passed on as they are, except that hash bits 17-24
   become 12-16 (the tables are allocated on every call: large ones would only slow the search).
   With bit 2 of byte 0 set, the backend has a codebook primer (a fixed 6,000-byte text; valid
-  parameters then include bit 16, "primed with the codebook"): its second payload with the same
+  parameters then include bit 16, "primed with the codebook"): its third payload with the same
   parameters on keeps a model that has read the primer (``_cm.prime``), and the kernel goes on from
   that model's saved state, the path a stream with a book takes for small frames.
 * stream mode: the rest is a stream; with bit 1 set, every record's CRC32C is recomputed first.
