@@ -277,10 +277,6 @@ class Primed:
         self.tables = tables
         self.state = np.zeros(STATE_SIZE, dtype=np.int64)
 
-    @property
-    def nbytes(self) -> int:
-        return sum(t.nbytes for t in self.tables)
-
 
 def _check(components: int, hash_bits: int, version: int) -> None:
     known = COMPONENTS_V1 if version == 1 else COMPONENTS_ALL
