@@ -239,6 +239,20 @@ def test_a_primed_model_codes_what_reading_the_primer_codes(
         assert back.tobytes() == buf
 
 
+def test_a_primed_model_in_use_elsewhere_is_copied_into_new_tables() -> None:
+    """A call made while another one holds the primed model's working tables (another thread)
+    copies into tables of its own: the same bytes, and the working tables are not touched."""
+    buf = LOGS[:5000]
+    payload = _run_code(buf, 3000, 0x3FFF, 2)
+    primed = _cm.prime(LOGS[:3000], 0x3FFF, 12)
+    assert _run_code(buf, 3000, 0x3FFF, 2, primed) == payload and primed.work  # made on first use
+    work = [table.copy() for table in primed.work]
+    with primed.busy:
+        assert _run_code(buf, 3000, 0x3FFF, 2, primed) == payload
+    assert all((a == b).all() for a, b in zip(work, primed.work, strict=True))
+    assert _run_code(buf, 3000, 0x3FFF, 2, primed) == payload  # and reused
+
+
 def test_a_primed_model_is_used_only_where_it_fits() -> None:
     primed = _cm.prime(LOGS[:3000], 0x3FFF, 12)
     buf = LOGS[:5000]
