@@ -46,7 +46,7 @@ def main() -> None:
             chunk = data[at : at + chunk_size]
             if len(chunk) <= 2 * _codec.RECORDS_PROBE or not _records.looks_like_logs(chunk):
                 continue
-            pieces = _codec._coded_sizes(_codec._probes(chunk), spec, None)
+            pieces = _codec._coded_sizes(_codec._probes(chunk), spec)
             unsure = (
                 pieces is not None
                 and pieces[1] <= pieces[0]
@@ -54,8 +54,8 @@ def main() -> None:
             )
             longer = "-"
             if unsure and len(chunk) > 2 * _codec.LOOK:
-                longer = ratio(_codec._coded_sizes([_codec._look(chunk)], spec, None))
-            whole = _codec._coded_sizes([chunk], spec, None)
+                longer = ratio(_codec._coded_sizes([_codec._look(chunk)], spec))
+            whole = _codec._coded_sizes([chunk], spec)
             assert whole is not None, "a chunk whose record code cannot be written"
             body = _codec.encode_body(chunk, spec)
             kind = "records" if body.transform == TRANSFORM_RECORDS else "bytes"

@@ -29,12 +29,17 @@ _UNITS = {"": 1, "k": 1 << 10, "kb": 1 << 10, "kib": 1 << 10, "m": 1 << 20, "mb"
 _UNITS |= {"g": 1 << 30, "gb": 1 << 30, "gib": 1 << 30}
 
 
-def parse_size(text: str) -> int:
-    """``"64KiB"`` → 65536. K, KB and KiB all mean 1024 (as in zstd); M and G likewise."""
+def _bytes(text: str, examples: str) -> int:
+    """A number of bytes with an optional unit: K, KB and KiB all mean 1024 (as in zstd); M and G likewise."""
     match = re.fullmatch(r"\s*(\d+)\s*([a-zA-Z]*)\s*", text)
     if not match or match.group(2).lower() not in _UNITS:
-        raise argparse.ArgumentTypeError(f"invalid size {text!r} (examples: 65536, 64KiB, 4MiB)")
-    size = int(match.group(1)) * _UNITS[match.group(2).lower()]
+        raise argparse.ArgumentTypeError(f"invalid size {text!r} (examples: {examples})")
+    return int(match.group(1)) * _UNITS[match.group(2).lower()]
+
+
+def parse_size(text: str) -> int:
+    """``"64KiB"`` → 65536 (:func:`_bytes`), a chunk size."""
+    size = _bytes(text, "65536, 64KiB, 4MiB")
     if not MIN_CHUNK_SIZE <= size <= MAX_CHUNK_SIZE:
         low, high = MIN_CHUNK_SIZE >> 10, MAX_CHUNK_SIZE >> 20
         raise argparse.ArgumentTypeError(f"chunk size must be from {low} KiB to {high} MiB")
@@ -51,10 +56,7 @@ def _sample_size(text: str) -> int:
     """``--sample-size``: 0 (no sample) to SAMPLE_MAX bytes, with the units of :func:`parse_size`."""
     from .semantic.codebook import SAMPLE_MAX
 
-    match = re.fullmatch(r"\s*(\d+)\s*([a-zA-Z]*)\s*", text)
-    if not match or match.group(2).lower() not in _UNITS:
-        raise argparse.ArgumentTypeError(f"invalid size {text!r} (examples: 0, 65536, 64KiB)")
-    size = int(match.group(1)) * _UNITS[match.group(2).lower()]
+    size = _bytes(text, "0, 65536, 64KiB")
     if size > SAMPLE_MAX:
         raise argparse.ArgumentTypeError(f"a sample is at most {SAMPLE_MAX >> 10} KiB")
     return size

@@ -201,16 +201,16 @@ def _records_win(data: bytes, spec: LevelSpec) -> bool | None:
     return sizes is not None and sizes[0] < sizes[1]
 
 
-def _coded_sizes(pieces: list[bytes], spec: LevelSpec, book: Codebook | None = None) -> tuple[int, int] | None:
-    """The sizes of *pieces* coded as records and as bytes, each added up; None if a piece's record
-    code cannot be written."""
+def _coded_sizes(pieces: list[bytes], spec: LevelSpec) -> tuple[int, int] | None:
+    """The sizes of *pieces* coded as records and as bytes (without a codebook), each added up;
+    None if a piece's record code cannot be written."""
     records_size = bytes_size = 0
     for piece in pieces:
-        found = _records_body(piece, spec, b"", book)
+        found = _records_body(piece, spec, b"", None)
         if found is None:
             return None
         records_size += len(found.data)
-        bytes_size += len(_encode_body(piece, spec, book, b"", False).data)
+        bytes_size += len(_encode_body(piece, spec, None, b"", False).data)
     return records_size, bytes_size
 
 
