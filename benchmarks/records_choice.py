@@ -4,7 +4,9 @@
 
 For each chunk of each file that the level would judge on samples (one that looks like log lines
 and is longer than twice ``RECORDS_PROBE``), one row: records' size over bytes' size on the four
-pieces the encoder codes first, on the longer piece it codes where those leave the choice open,
+pieces the encoder takes first, coded apart (the sample of a chunk of at most twice ``LOOK``) and
+joined into one piece (the sample of a longer chunk), on the longer piece it codes where the
+sample leaves the choice open,
 and on the whole chunk (both ways in full, as level 9 does); the choice the encoder makes, and what
 it costs against the better of the two (0 when it chose right). Sizes are the CM's output for each
 coding, the same calls the encoder makes.
@@ -38,19 +40,22 @@ def main() -> None:
     chunk_size = int(args.chunk_size.removesuffix("MiB")) << 20
     print(f"level {args.level}, chunks of {chunk_size:,} bytes; ratios are records' size over bytes' size")
     print()
-    print("| file, chunk | bytes | 4 pieces | longer piece | whole chunk | chosen | cost of the choice |")
-    print("| --- | ---: | ---: | ---: | ---: | --- | ---: |")
+    columns = ["file, chunk", "bytes", "4 pieces apart", "4 pieces joined", "longer piece", "whole chunk", "chosen"]
+    print("| " + " | ".join([*columns, "cost of the choice"]) + " |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: |")
     for path in args.files:
         data = path.read_bytes()
         for at in range(0, len(data), chunk_size):
             chunk = data[at : at + chunk_size]
             if len(chunk) <= 2 * _codec.RECORDS_PROBE or not _records.looks_like_logs(chunk):
                 continue
-            pieces = _codec._coded_sizes(_codec._probes(chunk), spec)
+            apart = _codec._coded_sizes(_codec._probes(chunk), spec)
+            joined = _codec._coded_sizes([b"".join(_codec._probes(chunk))], spec)
+            sample = joined if len(chunk) > 2 * _codec.LOOK else apart
             unsure = (
-                pieces is not None
-                and pieces[1] <= pieces[0]
-                and _codec.UNSURE * pieces[0] < (_codec.UNSURE + 1) * pieces[1]
+                sample is not None
+                and sample[1] <= sample[0]
+                and _codec.UNSURE * sample[0] < (_codec.UNSURE + 1) * sample[1]
             )
             longer = "-"
             if unsure and len(chunk) > 2 * _codec.LOOK:
@@ -60,7 +65,7 @@ def main() -> None:
             body = _codec.encode_body(chunk, spec)
             kind = "records" if body.transform == TRANSFORM_RECORDS else "bytes"
             cost = (whole[0] if kind == "records" else whole[1]) / min(whole) - 1
-            cells = [f"{path.name} #{at // chunk_size}", f"{len(chunk):,}", ratio(pieces), longer]
+            cells = [f"{path.name} #{at // chunk_size}", f"{len(chunk):,}", ratio(apart), ratio(joined), longer]
             cells += [f"{whole[0] / whole[1]:.3f}", kind, f"{cost:+.1%}"]
             print("| " + " | ".join(cells) + " |", flush=True)
 

@@ -403,13 +403,15 @@ def _judged(
 
 
 def test_a_close_call_on_the_pieces_is_decided_on_a_longer_piece(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Records that lose on the four pieces by under 1/UNSURE are judged again on LOOK bytes from
-    the chunk's middle, which decide; a clear loss on the pieces is bytes at once."""
+    """In a chunk longer than two LOOKs, records that lose on the sample (the four pieces, joined
+    and coded as one) by under 1/UNSURE are judged again on LOOK bytes from the chunk's middle,
+    which decide; a clear loss on the sample is bytes at once."""
     size = 4 * _codec.LOOK
     transform, coded = _judged(monkeypatch, size, 1.05, 0.8)
-    pieces = [kind for kind, n in coded if n <= _codec.RECORDS_PROBE // _codec.PROBES]
+    sample = [(kind, n) for kind, n in coded if n <= _codec.RECORDS_PROBE]
     longer = [(kind, n) for kind, n in coded if n > _codec.RECORDS_PROBE]
-    assert transform == TRANSFORM_RECORDS and len(pieces) == 2 * _codec.PROBES
+    assert transform == TRANSFORM_RECORDS and [kind for kind, _ in sample] == ["records", "bytes"]
+    assert sample[0][1] == sample[1][1] > _codec.RECORDS_PROBE - _codec.PROBES * 200  # one piece of four
     assert [kind for kind, _ in longer] == ["records", "bytes", "records"]  # the look, then the chunk
     assert _codec.LOOK - 200 < longer[0][1] <= _codec.LOOK and longer[2][1] > size - 200
     monkeypatch.undo()
@@ -426,8 +428,11 @@ def test_a_close_call_on_the_pieces_is_decided_on_a_longer_piece(monkeypatch: py
 
 
 def test_a_close_call_in_a_chunk_of_two_looks_codes_it_both_ways(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A chunk of at most two LOOKs is judged on the pieces coded apart; a close call codes it both
+    ways in full."""
     transform, coded = _judged(monkeypatch, 2 * _codec.LOOK - 4096, 1.05, 0.9)
     assert transform == TRANSFORM_RECORDS
+    assert len([n for _, n in coded if n <= _codec.RECORDS_PROBE // _codec.PROBES]) == 2 * _codec.PROBES
     assert sorted(kind for kind, n in coded if n > _codec.RECORDS_PROBE) == ["bytes", "records"]
 
 
