@@ -160,12 +160,13 @@ def spell_shape(value: int, shape: tuple[object, ...]) -> bytes:
     return text + (separator + str(fraction).zfill(digits).encode() if digits else b"")  # type: ignore[operator]
 
 
-def encode(data: bytes, version: int = 5) -> bytes:
-    """The record code of *data* in *version* (5, the one written, codes as 4 does: the two differ
-    only in what a frame adds to a shared-context history, FORMAT.md §6.3)."""
+def encode(data: bytes, version: int = 6) -> bytes:
+    """The record code of *data* in *version* (5 codes as 4 does: the two differ only in what a
+    frame adds to a shared-context history, FORMAT.md §6.3; 6, the one written, is 5 with template
+    ids of a fixed width, big-endian, instead of varints)."""
     templates: dict[tuple[bytes, ...], tuple[int, list[int]]] = {}
     table = []
-    ids = bytearray()
+    line_ids = []
     columns = _records._Columns()
     values: list[list[bytes]] = []
     state: list[Column] = []
@@ -179,7 +180,7 @@ def encode(data: bytes, version: int = 5) -> bytes:
             values += [[] for _ in range(len(columns.ids) - len(values))]
             state += [Column(version >= 3) for _ in range(len(columns.ids) - len(state))]
         tid, ids_of = templates[constants]
-        ids += encode_varint(tid)
+        line_ids.append(tid)
         for column, token in zip(ids_of, parts[1::2], strict=True):
             entry = write(token, state[column])
             if version >= 4 and len(entry) >= REPEAT_MIN and state[column].last == entry:
@@ -188,6 +189,13 @@ def encode(data: bytes, version: int = 5) -> bytes:
                 values[column].append(entry + b"\n")
             state[column].last = entry
     body = b"".join(table)
+    if version >= 6:
+        width = 1
+        while len(table) > 256**width:
+            width += 1
+        ids = b"".join(tid.to_bytes(width, "big") for tid in line_ids)
+    else:
+        ids = b"".join(encode_varint(tid) for tid in line_ids)
     head = bytes([version]) + encode_varint(len(lines))
     labels = {}  # column: the last 16 bytes of the text before it on its path (version 2's order)
     for constants, (_, ids_of) in templates.items():

@@ -117,15 +117,15 @@ def test_numbers_in_a_column_are_differences() -> None:
 
 @settings(max_examples=100, deadline=None)
 @given(log_lines())
-def test_versions_1_to_4_still_decode(data: bytes) -> None:
+def test_versions_1_to_5_still_decode(data: bytes) -> None:
     """Version 1 (columns in order of first use), version 2 (no clocks), version 3 (no repeats
-    left out) and version 4 (the whole code in a shared-context history) are read as well as
-    version 5 is written."""
-    for version in (1, 2, 3, 4):
+    left out), version 4 (the whole code in a shared-context history) and version 5 (template ids
+    as varints) are read as well as version 6 is written."""
+    for version in (1, 2, 3, 4, 5):
         old = records_reference.encode(data, version=version)
         assert old[0] == version and _records.decode(old, len(data)) == data
-    assert _records.encode(data) == records_reference.encode(data, version=5)
-    assert _records.encode(data)[1:] == records_reference.encode(data, version=4)[1:]
+    assert _records.encode(data) == records_reference.encode(data, version=6)
+    assert records_reference.encode(data, version=5)[1:] == records_reference.encode(data, version=4)[1:]
 
 
 def test_repeats_of_a_long_entry_beyond_the_chunk_are_refused_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -207,7 +207,7 @@ def test_damaged_record_code_is_an_error_or_the_same_length(data: st.DataObject)
     ("code", "message"),
     [
         (b"", "version"),
-        (b"\x06\x01\x00\x00", "version"),
+        (b"\x07\x01\x00\x00", "version"),
         (b"\x04\x01\x04\x01a\x00b\n\x00\n", "repeats nothing"),
         (b"\x01\xff\xff\xff\xff\x7f\x00\x00", "past"),
         (b"\x01\x01\x02\x01ab\x00", "line feed"),
@@ -216,6 +216,10 @@ def test_damaged_record_code_is_an_error_or_the_same_length(data: st.DataObject)
         (b"\x01\x01\x04\x01a\x00b\n\x00", "more field values"),
         (b"\x01\x01\x02\x01a\n\x00junk", "after the last column"),
         (b"\x01\x01\x03\x01\x01\x05\n\x00", "escape"),
+        (b"\x06\x01\x02\x02a\n\x00\x00", "not 1 lines of 1 bytes"),  # version 6: one byte per id here
+        (b"\x06\x02\x02\x01a\n\x00", "not 2 lines of 1 bytes"),
+        (b"\x06\x01\x02\x01a\n\x01", "not in the table"),
+        (b"\x06\x01\x02\x00a\n", "not 1 lines"),
     ],
 )
 def test_hostile_record_codes_are_refused(code: bytes, message: str) -> None:

@@ -20,6 +20,8 @@ import re
 from collections import Counter
 from collections.abc import Callable, Sequence
 
+import numpy as np
+
 from ._wire import encode_varint, read_varint
 
 __all__ = [
@@ -34,8 +36,8 @@ __all__ = [
     "template",
 ]
 
-RECORDS_VERSION = 5  # the version written; 1 to 4 are still read
-_VERSIONS = (1, 2, 3, 4, 5)
+RECORDS_VERSION = 6  # the version written; 1 to 5 are still read
+_VERSIONS = (1, 2, 3, 4, 5, 6)
 LABEL = 16  # bytes of a column's label that order the columns (version 2)
 DELIMITERS = b" \t\r[](){}<>=,;:\"'|/@_"  # and the line feed, which ends a line
 _CLASS = re.escape(DELIMITERS)
@@ -156,9 +158,9 @@ class _Columns:
 
 def encode(data: bytes) -> bytes:
     """The record code of *data* (any bytes)."""
-    templates: dict[tuple[bytes, ...], tuple[bytes, list[int]]] = {}
+    templates: dict[tuple[bytes, ...], tuple[int, list[int]]] = {}
     table: list[bytes] = []
-    ids = bytearray()
+    ids: list[int] = []
     columns = _Columns()
     tokens: list[list[bytes]] = []
     lines = data.split(b"\n")
@@ -167,16 +169,42 @@ def encode(data: bytes) -> bytes:
         constants = tuple(parts[0::2])
         known = templates.get(constants)
         if known is None:
-            known = templates[constants] = (encode_varint(len(table)), columns.of(constants))
+            known = templates[constants] = (len(table), columns.of(constants))
             table.append(b"\x00".join(_escape(c) for c in constants) + b"\n")
             tokens += [[] for _ in range(len(columns.ids) - len(tokens))]
-        ids += known[0]
+        ids.append(known[0])
         for column, token in zip(known[1], parts[1::2], strict=True):
             tokens[column].append(token)
     head = bytes([RECORDS_VERSION]) + encode_varint(len(lines))
     body = b"".join(table)
     coded = [_column_code(tokens[column], True, True) for column in columns.order(RECORDS_VERSION)]
-    return b"".join([head, encode_varint(len(body)), encode_varint(len(ids)), body, ids, *coded])
+    written = _fixed_ids(ids, id_width(len(table)))
+    return b"".join([head, encode_varint(len(body)), encode_varint(len(written)), body, written, *coded])
+
+
+def id_width(templates: int) -> int:
+    """Version 6: the bytes of each template id in a code of *templates* templates, as few as hold
+    every index in the table (1 up to 256 templates, 2 up to 65,536, ...).
+
+    Ids are written big-endian, at a fixed width: the model then sees the coarse part of an id
+    first and every line's id at the same place (measured in docs/logs.md, "Template ids")."""
+    return max(1, ((templates - 1).bit_length() + 7) // 8)
+
+
+def _fixed_ids(ids: list[int], width: int) -> bytes:
+    """*ids*, each as *width* bytes big-endian (version 6)."""
+    wide = np.array(ids, dtype=">u4").view(np.uint8).reshape(-1, 4)
+    return wide[:, 4 - width :].tobytes()
+
+
+def _read_fixed_ids(ids: bytes, width: int) -> list[int]:
+    """Version 6's template ids: :func:`_fixed_ids` backwards (len(ids) a multiple of *width*)."""
+    rows = np.frombuffer(ids, dtype=np.uint8).reshape(-1, width).astype(np.int64)
+    value = rows[:, 0]
+    for k in range(1, width):
+        value = value << 8 | rows[:, k]
+    out: list[int] = value.tolist()
+    return out
 
 
 def template(line: bytes) -> bytes:
@@ -319,6 +347,14 @@ def parse(code: bytes) -> tuple[int, list[tuple[bytes, ...]], list[int], int]:
     templates = [tuple(_unescape(c) for c in t.split(b"\x00")) for t in table.split(b"\n")[:-1]]
     at = pos + table_size
     end = at + ids_size
+    if code[0] >= 6:
+        width = id_width(len(templates))
+        if ids_size != n_lines * width:
+            raise RecordsError(f"template ids of {ids_size} bytes are not {n_lines} lines of {width} bytes")
+        line_ids = _read_fixed_ids(code[at:end], width)
+        if line_ids and max(line_ids) >= len(templates):
+            raise RecordsError(f"template id {max(line_ids)} is not in the table of {len(templates)}")
+        return n_lines, templates, line_ids, end
     quick = _short_ids(code[at:end], n_lines, len(templates))
     if quick is not None:
         return n_lines, templates, quick, end
@@ -336,7 +372,7 @@ def parse(code: bytes) -> tuple[int, list[tuple[bytes, ...]], list[int], int]:
 
 
 def _short_ids(ids: bytes, count: int, n_templates: int) -> list[int] | None:
-    """The template ids when they are *count* valid one- or two-byte varints below *n_templates*
+    """Versions 1-5: the template ids when they are *count* valid one- or two-byte varints below *n_templates*
     (every code of up to 16,384 templates), else None: :func:`parse`'s careful loop then says what
     is wrong."""
     out: list[int] = []

@@ -92,14 +92,14 @@ def main() -> int:
         for i in range(400)
     )
     valid = {
-        "records5-log-l6": ("300 lines of a service log at level 6: records frames, 4 KiB frames", logs, 6, False),
-        "records5-shared-l6": (
+        "records6-log-l6": ("300 lines of a service log at level 6: records frames, 4 KiB frames", logs, 6, False),
+        "records6-shared-l6": (
             "the same log with shared context: records frames primed with the template tables of the frames before",
             logs,
             6,
             True,
         ),
-        "records5-odd-l6": (
+        "records6-odd-l6": (
             "CRLF, tabs, non-UTF-8, padded numbers, no final line feed, level 6 with format='logs'",
             odd,
             6,
@@ -107,7 +107,7 @@ def main() -> int:
         ),
     }
     bad = {
-        "bad-records-version": ("frame 0's record code names version 6", lambda c: b"\x06" + c[1:], "version"),
+        "bad-records-version": ("frame 0's record code names version 7", lambda c: b"\x07" + c[1:], "version"),
         "bad-records-repeat-first": (
             "frame 0's record code has an empty first entry in its first column (a repeat of nothing)",
             _first_entry_empty,
@@ -134,7 +134,7 @@ def main() -> int:
             "after the last column",
         ),
     }
-    valid["records5-json-l6"] = (
+    valid["records6-json-l6"] = (
         "400 JSON lines at level 6 in 16 KiB frames: quoted values as fields, keys in the templates",
         json_lines,
         6,
@@ -146,7 +146,7 @@ def main() -> int:
         b"%02d:%02d:%02d.%03d step %d %s\n" % (8 + i // 600, i // 10 % 60, i * 7 % 60, i * 211 % 1000, i, clock)
         for i, clock in enumerate(clocks * 110 + clocks[:10])
     )
-    valid["records5-clocks-l6"] = (
+    valid["records6-clocks-l6"] = (
         "1,200 lines, each starting with a clock and holding a clock or a near-clock of another form, "
         "level 6 with format='logs' in 16 KiB frames",
         clock_lines,
@@ -156,8 +156,8 @@ def main() -> int:
     good = []
     for name, (description, data, level, shared) in valid.items():
         # JSON lines take records from about 16 KiB; the odd lines are too short for records to win
-        chunk = 16384 if name in ("records5-json-l6", "records5-clocks-l6") else CHUNK
-        form = "logs" if name in ("records5-odd-l6", "records5-clocks-l6") else "auto"
+        chunk = 16384 if name in ("records6-json-l6", "records6-clocks-l6") else CHUNK
+        form = "logs" if name in ("records6-odd-l6", "records6-clocks-l6") else "auto"
         good.append(compressed_entry(name, description, data, level, chunk, shared, ORIGIN, form))
         assert b"records+cm" in json.dumps(_kinds((HERE / f"{name}.sgl").read_bytes())).encode()
     good.append(_table_primed(logs))
@@ -179,10 +179,10 @@ def main() -> int:
 
 
 def _table_primed(logs: bytes) -> dict[str, object]:
-    """records5-shared-table-l6: the shared-context log with each continuing frame primed with the
+    """records6-shared-table-l6: the shared-context log with each continuing frame primed with the
     template table of the frame before it alone, as writers do from 1.5 MiB chunks on (lowered to
     every chunk here, so that 4 KiB frames show it)."""
-    name = "records5-shared-table-l6"
+    name = "records6-shared-table-l6"
     saved = _frames.TABLE_PRIMER
     _frames.TABLE_PRIMER = 0
     try:
