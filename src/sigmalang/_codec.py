@@ -188,11 +188,11 @@ def _records_win(data: bytes, spec: LevelSpec) -> bool | None:
     In a chunk longer than twice LOOK, the pieces are joined and coded as one, as the chunk will be:
     a template's table entry and what the model learns are then paid once over the sample, as over
     the chunk, and the sample's verdict is closer to the chunk's (on the JVM log of docs/logs.md,
-    records 4% larger than bytes on the pieces coded apart, 4-7% smaller on them joined, 36-38%
+    records 4% larger than bytes on the pieces coded apart, 5-8% smaller on them joined, 36-38%
     smaller on the whole chunk), which spares the longer piece. In a shorter chunk the sample is a
     large part of it, and the pieces are coded apart: their lean to bytes matches the chunk's
-    shorter columns (a 280 KB PostgreSQL log: records 1.1% smaller on the pieces joined, 1% larger
-    apart, 4.7% larger on the whole).
+    shorter columns (a 280 KB PostgreSQL log: records 2.2% smaller on the pieces joined, 1% larger
+    apart, 2.4% larger on the whole).
 
     The sample is coded without the stream's codebook, if it has one: the book's sample is lines of
     text, which help a short piece coded as bytes far more than the same piece's record code, so a
