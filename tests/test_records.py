@@ -108,6 +108,26 @@ def test_edge_cases_roundtrip(data: bytes) -> None:
     assert _records.decode(_records.encode(data), len(data)) == data
 
 
+def test_version_6_writes_template_ids_big_endian_at_the_width_the_table_needs() -> None:
+    """1 byte per line up to 256 templates, 2 from 257 (FORMAT.md §7.6): a line's id is its
+    template's index, high byte first."""
+    assert [_records.id_width(n) for n in (1, 256, 257, 65536, 65537)] == [1, 1, 2, 2, 3]
+
+    def word(i: int) -> bytes:  # a different constant text (no digit) for each i
+        return bytes([97 + i // 26, 97 + i % 26])
+
+    for templates, width in ((256, 1), (300, 2)):
+        lines = [b"%s %d" % (word(i % templates), i) for i in range(templates + 40)]
+        data = b"\n".join(lines)
+        code = _records.encode(data)
+        n_lines, table, line_ids, _ = _records.parse(code)
+        assert len(table) == templates and line_ids == [i % templates for i in range(n_lines)]
+        ids_start = _records._section_starts(code)[1]
+        ids = code[ids_start : ids_start + n_lines * width]
+        assert ids == b"".join(i.to_bytes(width, "big") for i in line_ids)
+        assert _records.decode(code, len(data)) == data
+
+
 def test_numbers_in_a_column_are_differences() -> None:
     data = b"".join(b"2024-01-01 10:00:%02d.%03d id=%d ok\n" % (s, s * 17 % 1000, 1000 + s) for s in range(60))
     code = _records.encode(data)
