@@ -116,8 +116,8 @@ def test_version_6_writes_template_ids_big_endian_at_the_width_the_table_needs()
     def word(i: int) -> bytes:  # a different constant text (no digit) for each i
         return bytes([97 + i // 26, 97 + i % 26])
 
-    for templates, width in ((256, 1), (300, 2)):
-        lines = [b"%s %d" % (word(i % templates), i) for i in range(templates + 40)]
+    for templates, width in ((256, 1), (300, 2)):  # four lines each: too many to group (GROUP_USES)
+        lines = [b"%s %d" % (word(i % templates), i) for i in range(4 * templates)]
         data = b"\n".join(lines)
         code = _records.encode(data)
         n_lines, table, line_ids, _ = _records.parse(code)
@@ -126,6 +126,62 @@ def test_version_6_writes_template_ids_big_endian_at_the_width_the_table_needs()
         ids = code[ids_start : ids_start + n_lines * width]
         assert ids == b"".join(i.to_bytes(width, "big") for i in line_ids)
         assert _records.decode(code, len(data)) == data
+
+
+@st.composite
+def grouped_lines(draw: st.DrawFn) -> bytes:
+    """Lines of a few shapes with one word in each that varies (a user, a host), often enough to
+    make groups of templates one word apart, and sometimes damaged."""
+    plain = st.text(st.sampled_from("abcXY.-"), min_size=1, max_size=5)
+    odd = st.text(st.sampled_from('abc_:=[ "\t9\r'), min_size=1, max_size=4)  # delimiters, digits
+    shapes = draw(st.lists(st.sampled_from(SHAPES), min_size=1, max_size=3))
+    pool = draw(st.lists(st.one_of(plain, plain, odd), min_size=5, max_size=30))
+    cycle = draw(st.booleans())  # every word in turn, or drawn
+    lines = []
+    for i in range(draw(st.integers(0, 60))):
+        shape = draw(st.sampled_from(shapes))
+        word = pool[i % len(pool)] if cycle else draw(st.sampled_from(pool))
+        lines.append(shape.format(word=word, n=i * 37 % 1000).encode())
+    data = bytearray(b"\n".join(lines))
+    for _ in range(draw(st.integers(0, 2))):
+        if data:
+            data[draw(st.integers(0, len(data) - 1))] = draw(st.integers(0, 255))
+    return bytes(data)
+
+
+SHAPES = [
+    "Dec 10 06:55:{n:02d} host sshd[{n}]: Invalid user {word} from 10.0.0.{n}",
+    "[{n}] chrome.exe - {word}:443 open through proxy",
+    "{word} installed {n}",
+    "status {word}",
+]
+
+
+@settings(max_examples=200, deadline=None)
+@given(grouped_lines())
+def test_groups_of_templates_one_word_apart_match_a_plain_reading(data: bytes) -> None:
+    """The product's groups (CRC keys, bounded loops) are the plain reading's (whole templates as
+    keys), and any lines round-trip."""
+    code = _records.encode(data)
+    assert code == records_reference.encode(data)
+    assert _records.decode(code, len(data)) == data
+
+
+def test_a_word_in_rare_templates_becomes_a_field() -> None:
+    """Five users who fail once each make one template with the user as a value; four do not, and
+    neither do five users who fail many times each (their templates are frequent)."""
+
+    def templates(users: list[str], times: int) -> list[tuple[bytes, ...]]:
+        lines = [f"sshd[{100 + i}]: Invalid user {u} from 10.0.0.{i}" for i, u in enumerate(users * times)]
+        data = "\n".join(lines).encode()
+        code = _records.encode(data)
+        assert _records.decode(code, len(data)) == data
+        return _records.parse(code)[1]
+
+    five = ["admin", "oracle", "test", "guest", "pi"]
+    assert templates(five, 1) == [(b"sshd[", b"]: Invalid user ", b" from ", b"")]
+    assert len(templates(five[:4], 1)) == 4
+    assert len(templates(five, 4)) == 5  # 4 lines each: frequent enough to keep their own
 
 
 def test_numbers_in_a_column_are_differences() -> None:

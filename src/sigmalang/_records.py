@@ -17,6 +17,7 @@ the measurements.
 from __future__ import annotations
 
 import re
+import zlib
 from collections import Counter
 from collections.abc import Callable, Sequence
 
@@ -70,6 +71,14 @@ _PLAIN_END = 10**18  # plain numbers below this are read by the digits-only path
 # many bytes or more that way; shorter ones cost the model as little written out, and keep the
 # contexts the next entries are predicted from (docs/logs.md has the measurements).
 REPEAT_MIN = 8
+# Groups of templates one word apart (:func:`_grouped`): at least this many templates, with at most
+# GROUP_USES lines each on average, make the word a field (measured: docs/logs.md, "Words as fields").
+GROUP_MIN = 5
+GROUP_USES = 3
+GROUP_TEMPLATE = 1024  # bytes of a template looked at for words
+GROUP_WORDS = 32  # words of a template looked at
+GROUP_KEYS = 1 << 18  # words looked at in all (a chunk of many long, different lines stops there)
+_WORD = re.compile(rb"[^" + _CLASS + rb"\n]+")
 # Distinct tokens per column whose parse is kept (:class:`_Parses`): a small bound on memory
 # whatever the column holds.
 PARSED_MEMO = 4096
@@ -164,8 +173,7 @@ def encode(data: bytes) -> bytes:
     columns = _Columns()
     tokens: list[list[bytes]] = []
     lines = data.split(b"\n")
-    for line in lines:
-        parts = _cut(line)
+    for parts in _grouped([_cut(line) for line in lines]):
         constants = tuple(parts[0::2])
         known = templates.get(constants)
         if known is None:
@@ -180,6 +188,70 @@ def encode(data: bytes) -> bytes:
     coded = [_column_code(tokens[column], True, True) for column in columns.order(RECORDS_VERSION)]
     written = _fixed_ids(ids, id_width(len(table)))
     return b"".join([head, encode_varint(len(body)), encode_varint(len(written)), body, written, *coded])
+
+
+def _grouped(cut: list[list[bytes]]) -> list[list[bytes]]:
+    """Lines as :func:`_cut` cuts them, with one more field in the lines of each **group**: at least
+    GROUP_MIN templates that differ only in one word (a maximal run of bytes that are not
+    delimiters, and so hold no digit) and have at most GROUP_USES lines each on average. The word
+    becomes a value and the group one template: the host in a proxy's lines, the user name in
+    sshd's, the class or package name in a line that is otherwise constant (docs/logs.md, "Words as
+    fields"). Only the encoder groups: the code is read as any other.
+
+    Bounded whatever the lines: words are looked at only in templates of at most GROUP_TEMPLATE
+    bytes, at most GROUP_WORDS of them each, and no more than GROUP_KEYS words in all. A word's
+    group is found by a key of the template without the word (where it was, and CRC-32s of the
+    text before and after it): two templates that are not one word apart share a key only if
+    those CRCs collide, and then the code is merely larger, never wrong."""
+    uses = Counter(tuple(parts[0::2]) for parts in cut)
+    groups: dict[int, int] = {}  # key: templates << 32 | lines
+    words: dict[tuple[bytes, ...], list[tuple[int, int, int]]] = {}
+    budget = GROUP_KEYS
+    crc = zlib.crc32
+    for constants, lines in uses.items():
+        joined = b"\n".join(constants)  # no piece holds a line feed
+        found = words[constants] = []
+        if len(joined) > GROUP_TEMPLATE:
+            continue
+        for word in _WORD.finditer(joined):
+            if len(found) == GROUP_WORDS or budget == 0:
+                break
+            start, end = word.span()
+            key = (crc(joined[:start]) << 32 | crc(joined[end:])) << 11 | start
+            groups[key] = groups.get(key, 0) + (1 << 32 | lines)
+            found.append((start, end, key))
+            budget -= 1
+    out = cut
+    chosen: dict[tuple[bytes, ...], tuple[int, int, int] | None] = {}
+    for constants, found in words.items():
+        best, most = None, 0
+        for start, end, key in found:
+            group = groups[key]
+            if group >> 32 > most and group >> 32 >= GROUP_MIN and group & 0xFFFFFFFF <= GROUP_USES * (group >> 32):
+                best, most = (start, end), group >> 32
+        if best is not None:
+            chosen[constants] = _in_piece(constants, *best)
+    if chosen:
+        out = []
+        for parts in cut:
+            where = chosen.get(tuple(parts[0::2]))
+            if where is not None:
+                at, start, end = where
+                piece = parts[2 * at]
+                parts = [*parts[: 2 * at], piece[:start], piece[start:end], piece[end:], *parts[2 * at + 1 :]]
+            out.append(parts)
+    return out
+
+
+def _in_piece(constants: tuple[bytes, ...], start: int, end: int) -> tuple[int, int, int]:
+    """The piece of *constants* that bytes start:end of their join by line feeds fall in, and
+    where in it."""
+    for at, piece in enumerate(constants):
+        if start <= len(piece):
+            return at, start, end
+        start -= len(piece) + 1
+        end -= len(piece) + 1
+    raise AssertionError("a word past the template's end")
 
 
 def id_width(templates: int) -> int:
