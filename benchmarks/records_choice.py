@@ -52,11 +52,7 @@ def main() -> None:
             apart = _codec._coded_sizes(_codec._probes(chunk), spec)
             joined = _codec._coded_sizes([b"".join(_codec._probes(chunk))], spec)
             sample = joined if len(chunk) > 2 * _codec.LOOK else apart
-            unsure = (
-                sample is not None
-                and sample[1] <= sample[0]
-                and _codec.UNSURE * sample[0] < (_codec.UNSURE + 1) * sample[1]
-            )
+            unsure = sample is not None and not _codec.settled(*sample)
             longer = "-"
             if unsure and len(chunk) > 2 * _codec.LOOK:
                 longer = ratio(_codec._coded_sizes([_codec._look(chunk)], spec))

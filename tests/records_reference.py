@@ -130,30 +130,33 @@ def words(piece: bytes) -> list[tuple[int, int]]:
 def group(cut_lines: list[list[bytes]]) -> list[list[bytes]]:
     """The writer's groups (version 6's writers): templates that differ only in one word, at least
     5 of them with at most 3 lines each on average, take that word as one more field. Words are
-    looked at in templates of at most 1024 bytes (pieces joined by line feeds), at most 32 per
-    template, 2^18 in all; a template takes the word whose group has the most templates (the first
-    such word)."""
+    looked at in templates of at most 1024 bytes (pieces joined by line feeds), the first 32 of
+    each, in the order templates first occur until 2^18 words have been looked at; a template takes
+    the word whose group has the most templates (the first such word)."""
     uses: dict[tuple[bytes, ...], int] = {}
     for parts in cut_lines:
         constants = tuple(parts[0::2])
         uses[constants] = uses.get(constants, 0) + 1
     groups: dict[tuple[object, ...], list[int]] = {}  # without the word: [templates, lines]
     found: dict[tuple[bytes, ...], list[tuple[int, int, int, tuple[object, ...]]]] = {}
-    left = 1 << 18
+    left = _records.GROUP_KEYS
     for constants, lines in uses.items():
+        if left <= 0:
+            break
         found[constants] = []
-        if sum(map(len, constants)) + len(constants) - 1 > 1024:
+        if sum(map(len, constants)) + len(constants) - 1 > _records.GROUP_TEMPLATE:
             continue
-        for at, piece in enumerate(constants):
-            for start, end in words(piece):
-                if len(found[constants]) == 32 or left == 0:
-                    break
-                key = (constants[:at], piece[:start], piece[end:], constants[at + 1 :])
-                groups.setdefault(key, [0, 0])
-                groups[key][0] += 1
-                groups[key][1] += lines
-                found[constants].append((at, start, end, key))
-                left -= 1
+        places = [(at, start, end) for at, piece in enumerate(constants) for start, end in words(piece)][
+            : _records.GROUP_WORDS
+        ]
+        left -= len(places)
+        for at, start, end in places:
+            piece = constants[at]
+            key = (constants[:at], piece[:start], piece[end:], constants[at + 1 :])
+            groups.setdefault(key, [0, 0])
+            groups[key][0] += 1
+            groups[key][1] += lines
+            found[constants].append((at, start, end, key))
     chosen = {}
     for constants, candidates in found.items():
         best = None

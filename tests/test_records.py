@@ -184,6 +184,31 @@ def test_a_word_in_rare_templates_becomes_a_field() -> None:
     assert len(templates(five, 4)) == 5  # 4 lines each: frequent enough to keep their own
 
 
+def test_groups_look_at_words_within_their_bounds(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Words are looked at in templates of at most GROUP_TEMPLATE bytes, the first GROUP_WORDS of
+    each, until GROUP_KEYS have been looked at: with the bounds made small, the templates past
+    them keep their words, and the plain reading agrees."""
+    users = [f"user{chr(97 + i)}x" for i in range(8)]
+    first = [f"login failed for {u} at 10.0.0.{i}" for i, u in enumerate(users)]
+    second = [f"logout of {u} done at 10.0.0.{i}" for i, u in enumerate(users)]
+    data = "\n".join(first + second).encode()
+
+    def templates() -> int:
+        code = _records.encode(data)
+        assert code == records_reference.encode(data) and _records.decode(code, len(data)) == data
+        return len(_records.parse(code)[1])
+
+    assert templates() == 2
+    monkeypatch.setattr(_records, "GROUP_KEYS", 5 * 5)  # five words each: the first five templates only
+    assert templates() == 1 + 3 + 8
+    monkeypatch.setattr(_records, "GROUP_KEYS", 1 << 18)
+    monkeypatch.setattr(_records, "GROUP_WORDS", 2)  # the users are the fourth and third words
+    assert templates() == 16
+    monkeypatch.setattr(_records, "GROUP_WORDS", 32)
+    monkeypatch.setattr(_records, "GROUP_TEMPLATE", 27)  # "logout of ..." (26 bytes) fits, "login ..." (28) not
+    assert templates() == 8 + 1
+
+
 def test_numbers_in_a_column_are_differences() -> None:
     data = b"".join(b"2024-01-01 10:00:%02d.%03d id=%d ok\n" % (s, s * 17 % 1000, 1000 + s) for s in range(60))
     code = _records.encode(data)
@@ -484,8 +509,9 @@ def _judged(
 
 def test_a_close_call_on_the_pieces_is_decided_on_a_longer_piece(monkeypatch: pytest.MonkeyPatch) -> None:
     """In a chunk longer than two LOOKs, records that lose on the sample (the four pieces, joined
-    and coded as one) by under 1/UNSURE are judged again on LOOK bytes from the chunk's middle,
-    which decide; a clear loss on the sample is bytes at once."""
+    and coded as one) by under 1/UNSURE, or win by under 1/UNSURE_WIN, are judged again on LOOK
+    bytes from the chunk's middle, which decide; a clear loss on the sample is bytes at once, a
+    clear win records."""
     size = 4 * _codec.LOOK
     transform, coded = _judged(monkeypatch, size, 1.05, 0.8)
     sample = [(kind, n) for kind, n in coded if n <= _codec.RECORDS_PROBE]
@@ -502,9 +528,13 @@ def test_a_close_call_on_the_pieces_is_decided_on_a_longer_piece(monkeypatch: py
     assert transform == TRANSFORM_LITERAL
     assert [kind for kind, n in coded if n > _codec.RECORDS_PROBE] == ["bytes"]  # no longer piece
     monkeypatch.undo()
-    transform, coded = _judged(monkeypatch, size, 0.99, 2.0)
+    transform, coded = _judged(monkeypatch, size, 1 - 1.01 / _codec.UNSURE_WIN, 2.0)
     assert transform == TRANSFORM_RECORDS
     assert [kind for kind, n in coded if n > _codec.RECORDS_PROBE] == ["records"]
+    monkeypatch.undo()  # records that win on the sample by under 1/UNSURE_WIN: a close call too
+    transform, coded = _judged(monkeypatch, size, 1 - 0.9 / _codec.UNSURE_WIN, 1.05)
+    assert transform == TRANSFORM_LITERAL
+    assert [kind for kind, n in coded if n > _codec.RECORDS_PROBE] == ["records", "bytes", "bytes"]
 
 
 def test_a_close_call_in_a_chunk_of_two_looks_codes_it_both_ways(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -177,7 +177,19 @@ PROBES = 4  # in this many pieces, spread over the chunk
 # shows: where records lose on the sample by less than 1/UNSURE, a longer piece decides (LOOK bytes
 # from the chunk's middle), or, in a chunk at most twice that long, coding it both ways in full.
 UNSURE = 12
+# Records that win on the sample by less than 1/UNSURE_WIN are a close call too: word groups
+# (_records._grouped) form more readily in a sample, whose templates are rarer than the chunk's
+# (docs/logs.md, "Close calls").
+UNSURE_WIN = 64
 LOOK = 512 << 10
+
+
+def settled(records_size: int, bytes_size: int) -> bool:
+    """Whether a sample's sizes decide the choice: records smaller by at least 1/UNSURE_WIN, or
+    larger by at least 1/UNSURE; in between, a close call."""
+    return (
+        UNSURE_WIN * records_size <= (UNSURE_WIN - 1) * bytes_size or UNSURE * records_size >= (UNSURE + 1) * bytes_size
+    )
 
 
 def _records_win(data: bytes, spec: LevelSpec) -> bool | None:
@@ -204,7 +216,7 @@ def _records_win(data: bytes, spec: LevelSpec) -> bool | None:
     if sizes is None:
         return False
     records_size, bytes_size = sizes
-    if records_size < bytes_size or UNSURE * records_size >= (UNSURE + 1) * bytes_size:
+    if settled(records_size, bytes_size):
         return records_size < bytes_size
     if not long:
         return None

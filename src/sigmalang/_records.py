@@ -17,9 +17,9 @@ the measurements.
 from __future__ import annotations
 
 import re
-import zlib
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
+from itertools import count
 
 import numpy as np
 
@@ -196,51 +196,79 @@ def _grouped(cut: list[list[bytes]]) -> list[list[bytes]]:
     delimiters, and so hold no digit) and have at most GROUP_USES lines each on average. The word
     becomes a value and the group one template: the host in a proxy's lines, the user name in
     sshd's, the class or package name in a line that is otherwise constant (docs/logs.md, "Words as
-    fields"). Only the encoder groups: the code is read as any other.
+    fields"). A template takes the word whose group has the most templates (the first such word).
+    Only the encoder groups: the code is read as any other.
 
-    Bounded whatever the lines: words are looked at only in templates of at most GROUP_TEMPLATE
-    bytes, at most GROUP_WORDS of them each, and no more than GROUP_KEYS words in all. A word's
-    group is found by a key of the template without the word (where it was, and CRC-32s of the
-    text before and after it): two templates that are not one word apart share a key only if
-    those CRCs collide, and then the code is merely larger, never wrong."""
+    Bounded whatever the lines: words are looked at in templates of at most GROUP_TEMPLATE bytes,
+    the first GROUP_WORDS of each, in the order the templates first occur until GROUP_KEYS words
+    have been looked at. Templates one word apart have the same *skeleton* (their pieces joined by
+    line feeds, those words each replaced by 0x01) and the same other words: the groups are found
+    by keys of those, all at once (numpy)."""
     uses = Counter(tuple(parts[0::2]) for parts in cut)
-    groups: dict[int, int] = {}  # key: templates << 32 | lines
-    words: dict[tuple[bytes, ...], list[tuple[int, int, int]]] = {}
+    classes: dict[bytes, list[tuple[bytes, ...]]] = {}
     budget = GROUP_KEYS
-    crc = zlib.crc32
-    for constants, lines in uses.items():
+    sub = _WORD.subn
+    for constants in uses:
+        if budget <= 0:
+            break
         joined = b"\n".join(constants)  # no piece holds a line feed
-        found = words[constants] = []
         if len(joined) > GROUP_TEMPLATE:
             continue
-        for word in _WORD.finditer(joined):
-            if len(found) == GROUP_WORDS or budget == 0:
-                break
-            start, end = word.span()
-            key = (crc(joined[:start]) << 32 | crc(joined[end:])) << 11 | start
-            groups[key] = groups.get(key, 0) + (1 << 32 | lines)
-            found.append((start, end, key))
-            budget -= 1
-    out = cut
-    chosen: dict[tuple[bytes, ...], tuple[int, int, int] | None] = {}
-    for constants, found in words.items():
-        best, most = None, 0
-        for start, end, key in found:
-            group = groups[key]
-            if group >> 32 > most and group >> 32 >= GROUP_MIN and group & 0xFFFFFFFF <= GROUP_USES * (group >> 32):
-                best, most = (start, end), group >> 32
-        if best is not None:
-            chosen[constants] = _in_piece(constants, *best)
-    if chosen:
-        out = []
-        for parts in cut:
-            where = chosen.get(tuple(parts[0::2]))
-            if where is not None:
-                at, start, end = where
-                piece = parts[2 * at]
-                parts = [*parts[: 2 * at], piece[:start], piece[start:end], piece[end:], *parts[2 * at + 1 :]]
-            out.append(parts)
+        skeleton, words = sub(b"\x01", joined, GROUP_WORDS)
+        if words:
+            budget -= words
+            classes.setdefault(b"%d\n%s" % (words, skeleton), []).append(constants)
+    members = [t for found in classes.values() if len(found) >= GROUP_MIN for t in found]
+    if not members:
+        return cut
+    word_ids: defaultdict[bytes, int] = defaultdict(count().__next__)  # each word a number, in order of first use
+    rows = {t: list(map(word_ids.__getitem__, _WORD.findall(b"\n".join(t))[:GROUP_WORDS])) for t in members}
+    # One entry per (template, word): a 64-bit key of the template's skeleton and its other words
+    # and the word's place, summed from a hash per word and place; templates one word apart share
+    # the key of that word (two others share one only by chance, about 2^-64, and the code is then
+    # merely larger).
+    skeleton_of = {t: n for n, found in enumerate(classes.values()) for t in found}
+    counts = np.array([len(rows[t]) for t in members], dtype=np.int64)
+    template = np.repeat(np.arange(len(members)), counts)
+    place = np.arange(len(template)) - np.repeat(np.cumsum(counts) - counts, counts)
+    word = np.array([w for t in members for w in rows[t]], dtype=np.uint64)
+    each = _mix(word << np.uint64(5) | place.astype(np.uint64))
+    whole = np.add.reduceat(each, np.cumsum(counts) - counts)
+    whole += _mix(np.array([skeleton_of[t] for t in members], dtype=np.uint64) | np.uint64(1 << 40))
+    keys = whole[template] - each + _mix(place.astype(np.uint64) | np.uint64(1 << 41))
+    _, group, templates = np.unique(keys, return_inverse=True, return_counts=True)
+    group = group.reshape(-1)
+    lines = np.bincount(group, weights=np.array([uses[t] for t in members], dtype=np.float64)[template])
+    fits = (templates >= GROUP_MIN) & (lines <= GROUP_USES * templates)
+    size = np.zeros((len(members), GROUP_WORDS), dtype=np.int64)
+    size[template, place] = np.where(fits, templates, 0)[group]
+    best = size.argmax(axis=1)  # the first word of the largest group
+    chosen: dict[tuple[bytes, ...], tuple[int, int, int]] = {}
+    for row in np.flatnonzero(size[np.arange(len(members)), best]).tolist():
+        constants = members[row]
+        found = list(_WORD.finditer(b"\n".join(constants)))[best[row]]
+        chosen[constants] = _in_piece(constants, *found.span())
+    if not chosen:
+        return cut
+    out = []
+    for parts in cut:
+        where = chosen.get(tuple(parts[0::2]))
+        if where is not None:
+            at, start, end = where
+            piece = parts[2 * at]
+            parts = [*parts[: 2 * at], piece[:start], piece[start:end], piece[end:], *parts[2 * at + 1 :]]
+        out.append(parts)
     return out
+
+
+def _mix(x: np.ndarray) -> np.ndarray:
+    """A 64-bit hash of each of *x* (uint64; SplitMix64's finaliser, wrapping as numpy's uint64 does
+    on every machine)."""
+    x = x + np.uint64(0x9E3779B97F4A7C15)
+    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    mixed: np.ndarray = x ^ (x >> np.uint64(31))
+    return mixed
 
 
 def _in_piece(constants: tuple[bytes, ...], start: int, end: int) -> tuple[int, int, int]:
