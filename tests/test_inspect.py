@@ -428,8 +428,9 @@ def test_top_sets_how_many_templates_are_listed(tmp_path, capsys):
     lines = b"".join(b"service %s started with code %d\n" % (name, n) for n in range(8) for name in names)
     path = tmp_path / "app.log"
     path.write_bytes(lines)
-    for top in (3, 25):
-        assert main(["inspect", "--json", "--format", "logs", "-4", "--top", str(top), str(path)]) == 0
+    for top in (3, 25, None):  # None: the default, 20
+        given = [] if top is None else ["--top", str(top)]
+        assert main(["inspect", "--json", "--format", "logs", "-4", *given, str(path)]) == 0
         (stream,) = json.loads(capsys.readouterr().out)["streams"]
         assert stream["records"]["templates"] > 25
-        assert len(stream["records"]["top_templates"]) == top
+        assert len(stream["records"]["top_templates"]) == (20 if top is None else top)

@@ -209,7 +209,7 @@ def build_parser(prog: str = "sigmalang") -> argparse.ArgumentParser:
     ins.add_argument("--frames", type=_count, metavar="K", help="read the glyph code of the first K frames only")
     ins.add_argument("--lines", type=_count, default=5, metavar="N", help="example lines to show (default 5)")
     ins.add_argument(
-        "--top", type=_count, default=10, metavar="K", help="codebook entries and log templates to show (default 10)"
+        "--top", type=_count, default=20, metavar="K", help="codebook entries and log templates to show (default 20)"
     )
     _add_train_parser(sub)
     return parser

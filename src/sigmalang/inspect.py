@@ -133,7 +133,7 @@ class StreamReport:
     sections: dict[str, list[int]] = field(default_factory=dict)  # template table, ids, columns: same
     costed_frames: int = 0
     stages: Stages = field(default_factory=Stages)  # the inspected frames, stage by stage
-    shown: int = 10  # how many of the most used codebook entries and templates are listed (--top)
+    shown: int = 20  # how many of the most used codebook entries and templates are listed (--top)
 
     @property
     def ratio(self) -> float:
@@ -375,7 +375,7 @@ def inspect_stream(
     *,
     frames: int | None = None,
     lines: int = 5,
-    top: int = 10,
+    top: int = 20,
     read_size: int = 1 << 20,
     codebook: Codebook | None = None,
 ) -> list[StreamReport]:
@@ -416,7 +416,7 @@ def inspect_text(
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     frames: int | None = None,
     lines: int = 5,
-    top: int = 10,
+    top: int = 20,
     codebook: Codebook | None = None,
     format: str = AUTO,
 ) -> StreamReport:
@@ -438,7 +438,7 @@ def inspect_file(
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     frames: int | None = None,
     lines: int = 5,
-    top: int = 10,
+    top: int = 20,
     codebook: Codebook | None = None,
     format: str = AUTO,
 ) -> tuple[bool, list[StreamReport]]:
