@@ -240,13 +240,15 @@ def _grouped(cut: list[list[bytes]]) -> list[list[bytes]]:
     group = group.reshape(-1)
     lines = np.bincount(group, weights=np.array([uses[t] for t in members], dtype=np.float64)[template])
     fits = (templates >= GROUP_MIN) & (lines <= GROUP_USES * templates)
-    size = np.zeros((len(members), GROUP_WORDS), dtype=np.int64)
-    size[template, place] = np.where(fits, templates, 0)[group]
-    best = size.argmax(axis=1)  # the first word of the largest group
+    size = np.where(fits, templates, 0)[group]
+    # Each template's entries, the largest group first and then the first word: the first entry of
+    # each template in that order is its choice, if its group fits.
+    order = np.lexsort((place, -size, template))
+    firsts = order[np.flatnonzero(np.diff(template[order], prepend=-1))]
     chosen: dict[tuple[bytes, ...], tuple[int, int, int]] = {}
-    for row in np.flatnonzero(size[np.arange(len(members)), best]).tolist():
-        constants = members[row]
-        found = list(_WORD.finditer(b"\n".join(constants)))[best[row]]
+    for entry in firsts[size[firsts] > 0].tolist():
+        constants = members[template[entry]]
+        found = list(_WORD.finditer(b"\n".join(constants)))[place[entry]]
         chosen[constants] = _in_piece(constants, *found.span())
     if not chosen:
         return cut
