@@ -178,7 +178,7 @@ PROBES = 4  # in this many pieces, spread over the chunk
 # from the chunk's middle), or, in a chunk at most twice that long, coding it both ways in full.
 UNSURE = 12
 # Records that win on the sample by less than 1/UNSURE_WIN are a close call too: word groups
-# (_records._grouped) form more readily in a sample, whose templates are rarer than the chunk's
+# (_records._groups) form more readily in a sample, whose templates are rarer than the chunk's
 # (docs/logs.md, "Close calls").
 UNSURE_WIN = 64
 LOOK = 512 << 10

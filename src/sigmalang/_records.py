@@ -17,6 +17,7 @@ the measurements.
 from __future__ import annotations
 
 import re
+from array import array
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from itertools import count
@@ -71,7 +72,7 @@ _PLAIN_END = 10**18  # plain numbers below this are read by the digits-only path
 # many bytes or more that way; shorter ones cost the model as little written out, and keep the
 # contexts the next entries are predicted from (docs/logs.md has the measurements).
 REPEAT_MIN = 8
-# Groups of templates one word apart (:func:`_grouped`): at least this many templates, with at most
+# Groups of templates one word apart (:func:`_groups`): at least this many templates, with at most
 # GROUP_USES lines each on average, make the word a field (measured: docs/logs.md, "Words as fields").
 GROUP_MIN = 5
 GROUP_USES = 3
@@ -166,49 +167,88 @@ class _Columns:
 
 
 def encode(data: bytes) -> bytes:
-    """The record code of *data* (any bytes)."""
+    """The record code of *data* (any bytes).
+
+    Two passes over the lines: the first cuts each line into its *shape* (the constant text that
+    :func:`_cut` leaves) and its fields, kept flat (memory as the fields, plus 4 bytes a line);
+    then the shapes that group (:func:`_groups`) take their word as a field, and the second pass
+    makes the templates, ids and columns."""
+    found: dict[tuple[bytes, ...], int] = {}
+    shapes: list[tuple[bytes, ...]] = []
+    line_shapes = array("I")
+    fields: list[bytes] = []
+    lines = data.split(b"\n")
+    for line in lines:
+        parts = _cut(line)
+        constants = tuple(parts[0::2])
+        shape = found.get(constants)
+        if shape is None:
+            shape = found[constants] = len(shapes)
+            shapes.append(constants)
+        line_shapes.append(shape)
+        fields += parts[1::2]
+    n_lines = len(lines)
+    del found, lines  # what is left of the lines is in shapes and fields
+    words = _groups(shapes, np.bincount(np.frombuffer(line_shapes, dtype=np.uint32), minlength=len(shapes)))
     templates: dict[tuple[bytes, ...], tuple[int, list[int]]] = {}
     table: list[bytes] = []
-    ids: list[int] = []
     columns = _Columns()
-    tokens: list[list[bytes]] = []
-    lines = data.split(b"\n")
-    for parts in _grouped([_cut(line) for line in lines]):
-        constants = tuple(parts[0::2])
+    # Each shape's template id, columns, number of fields and the word it takes as a field (the
+    # field's index, the word), in order of first use: the order the lines first use the templates.
+    made: list[tuple[int, list[int], int, int, bytes]] = []
+    for shape, constants in enumerate(shapes):
+        at, word = -1, b""
+        if shape in words:
+            piece, start, end = words[shape]
+            at, word = piece, constants[piece][start:end]
+            text = constants[piece]
+            constants = (*constants[:piece], text[:start], text[end:], *constants[piece + 1 :])
         known = templates.get(constants)
         if known is None:
             known = templates[constants] = (len(table), columns.of(constants))
             table.append(b"\x00".join(_escape(c) for c in constants) + b"\n")
-            tokens += [[] for _ in range(len(columns.ids) - len(tokens))]
-        ids.append(known[0])
-        for column, token in zip(known[1], parts[1::2], strict=True):
+        made.append((known[0], known[1], len(shapes[shape]) - 1, at, word))
+    del shapes
+    tokens: list[list[bytes]] = [[] for _ in columns.labels]
+    ids: list[int] = []
+    read = 0
+    for shape in line_shapes:
+        tid, where, n, at, word = made[shape]
+        ids.append(tid)
+        values = fields[read : read + n]
+        read += n
+        if at >= 0:
+            values.insert(at, word)
+        for column, token in zip(where, values, strict=True):
             tokens[column].append(token)
-    head = bytes([RECORDS_VERSION]) + encode_varint(len(lines))
+    del fields, line_shapes, made
+    head = bytes([RECORDS_VERSION]) + encode_varint(n_lines)
     body = b"".join(table)
     coded = [_column_code(tokens[column], True, True) for column in columns.order(RECORDS_VERSION)]
     written = _fixed_ids(ids, id_width(len(table)))
     return b"".join([head, encode_varint(len(body)), encode_varint(len(written)), body, written, *coded])
 
 
-def _grouped(cut: list[list[bytes]]) -> list[list[bytes]]:
-    """Lines as :func:`_cut` cuts them, with one more field in the lines of each **group**: at least
-    GROUP_MIN templates that differ only in one word (a maximal run of bytes that are not
-    delimiters, and so hold no digit) and have at most GROUP_USES lines each on average. The word
-    becomes a value and the group one template: the host in a proxy's lines, the user name in
-    sshd's, the class or package name in a line that is otherwise constant (docs/logs.md, "Words as
-    fields"). A template takes the word whose group has the most templates (the first such word).
-    Only the encoder groups: the code is read as any other.
+def _groups(shapes: list[tuple[bytes, ...]], uses: np.ndarray) -> dict[int, tuple[int, int, int]]:
+    """The **groups** among the lines' *shapes* (each the constant text :func:`_cut` leaves of a
+    line, with the number of lines of each in *uses*): at least GROUP_MIN shapes that differ only
+    in one word (a maximal run of bytes that are not delimiters, and so hold no digit) and have at
+    most GROUP_USES lines each on average. In each, the word becomes a value and the group one
+    template: the host in a proxy's lines, the user name in sshd's, the class or package name in a
+    line that is otherwise constant (docs/logs.md, "Words as fields"). A shape takes the word whose
+    group has the most shapes (the first such word). Returns, for each shape that groups, where its
+    word is: the piece, and the word's start and end in it. Only the encoder groups: the code is
+    read as any other.
 
-    Bounded whatever the lines: words are looked at in templates of at most GROUP_TEMPLATE bytes,
-    the first GROUP_WORDS of each, in the order the templates first occur until GROUP_KEYS words
-    have been looked at. Templates one word apart have the same *skeleton* (their pieces joined by
-    line feeds, those words each replaced by 0x01) and the same other words: the groups are found
-    by keys of those, all at once (numpy)."""
-    uses = Counter(tuple(parts[0::2]) for parts in cut)
-    classes: dict[bytes, list[tuple[bytes, ...]]] = {}
+    Bounded whatever the lines: words are looked at in shapes of at most GROUP_TEMPLATE bytes, the
+    first GROUP_WORDS of each, in the order the shapes first occur until GROUP_KEYS words have been
+    looked at. Shapes one word apart have the same *skeleton* (their pieces joined by line feeds,
+    those words each replaced by 0x01) and the same other words: the groups are found by keys of
+    those, all at once (numpy)."""
+    classes: dict[bytes, list[int]] = {}
     budget = GROUP_KEYS
     sub = _WORD.subn
-    for constants in uses:
+    for shape, constants in enumerate(shapes):
         if budget <= 0:
             break
         joined = b"\n".join(constants)  # no piece holds a line feed
@@ -217,50 +257,40 @@ def _grouped(cut: list[list[bytes]]) -> list[list[bytes]]:
         skeleton, words = sub(b"\x01", joined, GROUP_WORDS)
         if words:
             budget -= words
-            classes.setdefault(b"%d\n%s" % (words, skeleton), []).append(constants)
-    members = [t for found in classes.values() if len(found) >= GROUP_MIN for t in found]
+            classes.setdefault(b"%d\n%s" % (words, skeleton), []).append(shape)
+    members = [shape for found in classes.values() if len(found) >= GROUP_MIN for shape in found]
     if not members:
-        return cut
+        return {}
     word_ids: defaultdict[bytes, int] = defaultdict(count().__next__)  # each word a number, in order of first use
-    rows = {t: list(map(word_ids.__getitem__, _WORD.findall(b"\n".join(t))[:GROUP_WORDS])) for t in members}
-    # One entry per (template, word): a 64-bit key of the template's skeleton and its other words
-    # and the word's place, summed from a hash per word and place; templates one word apart share
-    # the key of that word (two others share one only by chance, about 2^-64, and the code is then
-    # merely larger).
-    skeleton_of = {t: n for n, found in enumerate(classes.values()) for t in found}
-    counts = np.array([len(rows[t]) for t in members], dtype=np.int64)
-    template = np.repeat(np.arange(len(members)), counts)
-    place = np.arange(len(template)) - np.repeat(np.cumsum(counts) - counts, counts)
-    word = np.array([w for t in members for w in rows[t]], dtype=np.uint64)
+    rows = [list(map(word_ids.__getitem__, _WORD.findall(b"\n".join(shapes[s]))[:GROUP_WORDS])) for s in members]
+    # One entry per (shape, word): a 64-bit key of the shape's skeleton and its other words and the
+    # word's place, summed from a hash per word and place; shapes one word apart share the key of
+    # that word (two others share one only by chance, about 2^-64, and the code is then merely
+    # larger).
+    skeleton_of = {shape: n for n, found in enumerate(classes.values()) for shape in found}
+    counts = np.array([len(row) for row in rows], dtype=np.int64)
+    member = np.repeat(np.arange(len(members)), counts)
+    place = np.arange(len(member)) - np.repeat(np.cumsum(counts) - counts, counts)
+    word = np.array([w for row in rows for w in row], dtype=np.uint64)
     each = _mix(word << np.uint64(5) | place.astype(np.uint64))
     whole = np.add.reduceat(each, np.cumsum(counts) - counts)
-    whole += _mix(np.array([skeleton_of[t] for t in members], dtype=np.uint64) | np.uint64(1 << 40))
-    keys = whole[template] - each + _mix(place.astype(np.uint64) | np.uint64(1 << 41))
-    _, group, templates = np.unique(keys, return_inverse=True, return_counts=True)
+    whole += _mix(np.array([skeleton_of[s] for s in members], dtype=np.uint64) | np.uint64(1 << 40))
+    keys = whole[member] - each + _mix(place.astype(np.uint64) | np.uint64(1 << 41))
+    _, group, size = np.unique(keys, return_inverse=True, return_counts=True)
     group = group.reshape(-1)
-    lines = np.bincount(group, weights=np.array([uses[t] for t in members], dtype=np.float64)[template])
-    fits = (templates >= GROUP_MIN) & (lines <= GROUP_USES * templates)
-    size = np.where(fits, templates, 0)[group]
-    # Each template's entries, the largest group first and then the first word: the first entry of
-    # each template in that order is its choice, if its group fits.
-    order = np.lexsort((place, -size, template))
-    firsts = order[np.flatnonzero(np.diff(template[order], prepend=-1))]
-    chosen: dict[tuple[bytes, ...], tuple[int, int, int]] = {}
-    for entry in firsts[size[firsts] > 0].tolist():
-        constants = members[template[entry]]
-        found = list(_WORD.finditer(b"\n".join(constants)))[place[entry]]
-        chosen[constants] = _in_piece(constants, *found.span())
-    if not chosen:
-        return cut
-    out = []
-    for parts in cut:
-        where = chosen.get(tuple(parts[0::2]))
-        if where is not None:
-            at, start, end = where
-            piece = parts[2 * at]
-            parts = [*parts[: 2 * at], piece[:start], piece[start:end], piece[end:], *parts[2 * at + 1 :]]
-        out.append(parts)
-    return out
+    lines = np.bincount(group, weights=uses[np.array(members)][member].astype(np.float64))
+    fits = (size >= GROUP_MIN) & (lines <= GROUP_USES * size)
+    score = np.where(fits, size, 0)[group]
+    # Each shape's entries, the largest group first and then the first word: the first entry of
+    # each shape in that order is its choice, if its group fits.
+    order = np.lexsort((place, -score, member))
+    firsts = order[np.flatnonzero(np.diff(member[order], prepend=-1))]
+    chosen: dict[int, tuple[int, int, int]] = {}
+    for entry in firsts[score[firsts] > 0].tolist():
+        shape = members[member[entry]]
+        found = list(_WORD.finditer(b"\n".join(shapes[shape])))[place[entry]]
+        chosen[shape] = _in_piece(shapes[shape], *found.span())
+    return chosen
 
 
 def _mix(x: np.ndarray) -> np.ndarray:

@@ -153,11 +153,34 @@ def main() -> int:
         6,
         False,
     )
+    parts = (b"admin", b"oracle", b"test", b"guest", b"ubnt")
+    users = [b"%s%s%s" % (a, b[:2], c[-2:]) for a in parts for b in parts for c in parts]  # 125 names
+    sshd = b"".join(
+        b"Dec 10 06:%02d:%02d LabSZ sshd[%d]: %s\n"
+        % (
+            i // 60,
+            i % 60,
+            24000 + i * 7 % 90,
+            (b"Invalid user %s from 10.0.%d.%d" % (users[i // 2 % len(users)], i % 7, i * 13 % 250))
+            if i % 3
+            else b"Failed password for root from 10.0.%d.%d port %d ssh2" % (i % 7, i * 13 % 250, 40000 + i * 37),
+        )
+        for i in range(330)
+    )
+    grouped = _records.parse(_records.encode(sshd))[1]
+    assert (b"Dec ", b" ", b" LabSZ sshd[", b"]: Invalid user ", b" from ", b"") in grouped and len(grouped) < 9
+    valid["records6-groups-l6"] = (
+        "330 sshd lines, 100 user names that fail about twice each: the name is a field of one template "
+        "(word groups, a writer's choice), level 6 with format='logs' in 16 KiB frames",
+        sshd,
+        6,
+        False,
+    )
     good = []
     for name, (description, data, level, shared) in valid.items():
         # JSON lines take records from about 16 KiB; the odd lines are too short for records to win
-        chunk = 16384 if name in ("records6-json-l6", "records6-clocks-l6") else CHUNK
-        form = "logs" if name in ("records6-odd-l6", "records6-clocks-l6") else "auto"
+        chunk = 16384 if name in ("records6-json-l6", "records6-clocks-l6", "records6-groups-l6") else CHUNK
+        form = "logs" if name in ("records6-odd-l6", "records6-clocks-l6", "records6-groups-l6") else "auto"
         good.append(compressed_entry(name, description, data, level, chunk, shared, ORIGIN, form))
         assert b"records+cm" in json.dumps(_kinds((HERE / f"{name}.sgl").read_bytes())).encode()
     good.append(_table_primed(logs))
