@@ -77,7 +77,7 @@ REPEAT_MIN = 8
 GROUP_MIN = 5
 GROUP_USES = 3
 GROUP_TEMPLATE = 1024  # bytes of a template looked at for words
-GROUP_WORDS = 32  # words of a template looked at
+GROUP_WORDS = 32  # words of a template looked at (at most 256: _groups keys a word with its place in 8 bits)
 GROUP_KEYS = 1 << 18  # words looked at in all (a chunk of many long, different lines stops there)
 _WORD = re.compile(rb"[^" + _CLASS + rb"\n]+")
 # Distinct tokens per column whose parse is kept (:class:`_Parses`): a small bound on memory
@@ -189,7 +189,7 @@ def encode(data: bytes) -> bytes:
         fields += parts[1::2]
     n_lines = len(lines)
     del found, lines  # what is left of the lines is in shapes and fields
-    words = _groups(shapes, np.bincount(np.frombuffer(line_shapes, dtype=np.uint32), minlength=len(shapes)))
+    words = _groups(shapes, np.bincount(np.asarray(line_shapes), minlength=len(shapes)))
     templates: dict[tuple[bytes, ...], tuple[int, list[int]]] = {}
     table: list[bytes] = []
     columns = _Columns()
@@ -272,7 +272,7 @@ def _groups(shapes: list[tuple[bytes, ...]], uses: np.ndarray) -> dict[int, tupl
     member = np.repeat(np.arange(len(members)), counts)
     place = np.arange(len(member)) - np.repeat(np.cumsum(counts) - counts, counts)
     word = np.array([w for row in rows for w in row], dtype=np.uint64)
-    each = _mix(word << np.uint64(5) | place.astype(np.uint64))
+    each = _mix(word << np.uint64(8) | place.astype(np.uint64))  # a place is below GROUP_WORDS (at most 256)
     whole = np.add.reduceat(each, np.cumsum(counts) - counts)
     whole += _mix(np.array([skeleton_of[s] for s in members], dtype=np.uint64) | np.uint64(1 << 40))
     keys = whole[member] - each + _mix(place.astype(np.uint64) | np.uint64(1 << 41))
