@@ -113,12 +113,17 @@ def cut(line: bytes, version: int) -> list[bytes]:
     return parts + _records._cut_piece(line[start:])
 
 
-def words(piece: bytes) -> list[tuple[int, int]]:
-    """Where the maximal runs of bytes that are not delimiters are in *piece*."""
+WIDE_DELIMITERS = b" \t\r\"'()[]{}<>=,;|"  # a wide word keeps ':', '/', '@' and '_' inside
+
+
+def words(piece: bytes, wide: bool = False) -> list[tuple[int, int]]:
+    """Where the maximal runs of bytes that are not delimiters (or, *wide*, not WIDE_DELIMITERS)
+    are in *piece*."""
+    delimiters = WIDE_DELIMITERS if wide else _records.DELIMITERS
     found = []
     start = None
     for at in range(len(piece) + 1):
-        inside = at < len(piece) and piece[at] not in _records.DELIMITERS and piece[at] != 0x0A
+        inside = at < len(piece) and piece[at] not in delimiters and piece[at] != 0x0A
         if inside and start is None:
             start = at
         elif not inside and start is not None:
@@ -129,15 +134,16 @@ def words(piece: bytes) -> list[tuple[int, int]]:
 
 def group(cut_lines: list[list[bytes]]) -> list[list[bytes]]:
     """The writer's groups (version 6's writers): templates that differ only in one word, at least
-    5 of them with at most 3 lines each on average, take that word as one more field. Words are
-    looked at in templates of at most 1024 bytes (pieces joined by line feeds), the first 32 of
-    each, in the order templates first occur until 2^18 words have been looked at; a template takes
-    the word whose group has the most templates (the first such word)."""
+    5 of them with at most 3 lines each on average, take that word as one more field. A word is a
+    run of non-delimiters, or a wide one (a run of bytes outside WIDE_DELIMITERS). Words are looked
+    at in templates of at most 1024 bytes (pieces joined by line feeds), the first 32 of each kind,
+    in the order templates first occur until 2^18 words have been looked at; a template takes the
+    word whose group has the most templates (the first kind, then the first word, on a tie)."""
     uses: dict[tuple[bytes, ...], int] = {}
     for parts in cut_lines:
         constants = tuple(parts[0::2])
         uses[constants] = uses.get(constants, 0) + 1
-    groups: dict[tuple[object, ...], list[int]] = {}  # without the word: [templates, lines]
+    groups: dict[tuple[object, ...], list[int]] = {}  # the kind and the template without the word: [templates, lines]
     found: dict[tuple[bytes, ...], list[tuple[int, int, int, tuple[object, ...]]]] = {}
     left = _records.GROUP_KEYS
     for constants, lines in uses.items():
@@ -146,21 +152,21 @@ def group(cut_lines: list[list[bytes]]) -> list[list[bytes]]:
         found[constants] = []
         if sum(map(len, constants)) + len(constants) - 1 > _records.GROUP_TEMPLATE:
             continue
-        places = [(at, start, end) for at, piece in enumerate(constants) for start, end in words(piece)][
-            : _records.GROUP_WORDS
-        ]
-        left -= len(places)
-        for at, start, end in places:
-            piece = constants[at]
-            key = (constants[:at], piece[:start], piece[end:], constants[at + 1 :])
-            groups.setdefault(key, [0, 0])
-            groups[key][0] += 1
-            groups[key][1] += lines
-            found[constants].append((at, start, end, key))
+        for wide in (False, True):
+            places = [(at, start, end) for at, piece in enumerate(constants) for start, end in words(piece, wide)]
+            places = places[: _records.GROUP_WORDS]
+            left -= len(places)
+            for at, start, end in places:
+                piece = constants[at]
+                key = (wide, constants[:at], piece[:start], piece[end:], constants[at + 1 :])
+                groups.setdefault(key, [0, 0])
+                groups[key][0] += 1
+                groups[key][1] += lines
+                found[constants].append((at, start, end, key))
     chosen = {}
     for constants, candidates in found.items():
         best = None
-        for at, start, end, key in candidates:
+        for at, start, end, key in candidates:  # narrow words first, each kind in order
             templates, lines = groups[key]
             if templates >= 5 and lines <= 3 * templates and (best is None or templates > groups[best[3]][0]):
                 best = (at, start, end, key)

@@ -184,6 +184,26 @@ def test_a_word_in_rare_templates_becomes_a_field() -> None:
     assert len(templates(five, 4)) == 5  # 4 lines each: frequent enough to keep their own
 
 
+def test_a_wide_word_is_taken_where_its_group_is_larger() -> None:
+    """A method name joined to its class by '::' varies as one wide word (one template for all the
+    lines); a package name before ':' groups as a plain word (its wide word, with the ':', makes a
+    group as large: the tie goes to the plain kind, and ':' stays in the template)."""
+    names = [b"Reader", b"Writer", b"Table", b"Cache", b"Queue", b"Index"]
+    jit = b"".join(
+        b"%d compiled org.demo.%s::%s (%d bytes)\n" % (i, n, m, i * 7)
+        for i, (n, m) in enumerate((n, m) for n in names for m in (b"read", b"close"))
+    )
+    code = _records.encode(jit)
+    assert _records.parse(code)[1] == [(b"", b" compiled ", b" (", b" bytes)"), (b"",)]
+    assert code == records_reference.encode(jit) and _records.decode(code, len(jit)) == jit
+    dpkg = b"".join(
+        b"2024-05-01 10:00:%02d status installed lib%s:amd64\n" % (i, n.lower()) for i, n in enumerate(names)
+    )
+    code = _records.encode(dpkg)
+    assert (b"", b" ", b" status installed ", b":", b"") in _records.parse(code)[1]  # "amd64" is a field
+    assert code == records_reference.encode(dpkg) and _records.decode(code, len(dpkg)) == dpkg
+
+
 def test_groups_look_at_words_within_their_bounds(monkeypatch: pytest.MonkeyPatch) -> None:
     """Words are looked at in templates of at most GROUP_TEMPLATE bytes, the first GROUP_WORDS of
     each, until GROUP_KEYS have been looked at: with the bounds made small, the templates past
@@ -199,7 +219,7 @@ def test_groups_look_at_words_within_their_bounds(monkeypatch: pytest.MonkeyPatc
         return len(_records.parse(code)[1])
 
     assert templates() == 2
-    monkeypatch.setattr(_records, "GROUP_KEYS", 5 * 5)  # five words each: the first five templates only
+    monkeypatch.setattr(_records, "GROUP_KEYS", 5 * 5 * 2)  # five words of each kind: the first five templates
     assert templates() == 1 + 3 + 8
     monkeypatch.setattr(_records, "GROUP_KEYS", 1 << 18)
     monkeypatch.setattr(_records, "GROUP_WORDS", 2)  # the users are the fourth and third words

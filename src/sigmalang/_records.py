@@ -79,7 +79,9 @@ GROUP_USES = 3
 GROUP_TEMPLATE = 1024  # bytes of a template looked at for words
 GROUP_WORDS = 32  # words of a template looked at (at most 256: _groups keys a word with its place in 8 bits)
 GROUP_KEYS = 1 << 18  # words looked at in all (a chunk of many long, different lines stops there)
-_WORD = re.compile(rb"[^" + _CLASS + rb"\n]+")
+# The two kinds of word a group may take (:func:`_groups`): runs of non-delimiters, and wide ones
+# that keep ':', '/', '@' and '_' inside (a method, a path, a scoped package).
+WORD_KINDS = (re.compile(rb"[^" + _CLASS + rb"\n]+"), re.compile(rb"[^ \t\r\n\"'()\[\]{}<>=,;|]+"))
 # Distinct tokens per column whose parse is kept (:class:`_Parses`): a small bound on memory
 # whatever the column holds.
 PARSED_MEMO = 4096
@@ -232,63 +234,70 @@ def encode(data: bytes) -> bytes:
 def _groups(shapes: list[tuple[bytes, ...]], uses: np.ndarray) -> dict[int, tuple[int, int, int]]:
     """The **groups** among the lines' *shapes* (each the constant text :func:`_cut` leaves of a
     line, with the number of lines of each in *uses*): at least GROUP_MIN shapes that differ only
-    in one word (a maximal run of bytes that are not delimiters, and so hold no digit) and have at
-    most GROUP_USES lines each on average. In each, the word becomes a value and the group one
-    template: the host in a proxy's lines, the user name in sshd's, the class or package name in a
-    line that is otherwise constant (docs/logs.md, "Words as fields"). A shape takes the word whose
-    group has the most shapes (the first such word). Returns, for each shape that groups, where its
-    word is: the piece, and the word's start and end in it. Only the encoder groups: the code is
-    read as any other.
+    in one word and have at most GROUP_USES lines each on average. In each, the word becomes a
+    value and the group one template: the host in a proxy's lines, the user name in sshd's, the
+    class or package name in a line that is otherwise constant (docs/logs.md, "Words as fields").
+    A word is of one of two kinds (WORD_KINDS): a maximal run of bytes that are not delimiters
+    (so it holds no digit), or a *wide* one, a maximal run without space, tab, CR, quotes,
+    brackets, ``=``, ``,``, ``;`` or ``|`` (``ClassReader::readUtf``, ``java/util/List``). A shape
+    takes the word whose group has the most shapes (the first kind, then the first word, on a
+    tie). Returns, for each shape that groups, where its word is: the piece, and the word's start
+    and end in it. Only the encoder groups: the code is read as any other.
 
     Bounded whatever the lines: words are looked at in shapes of at most GROUP_TEMPLATE bytes, the
-    first GROUP_WORDS of each, in the order the shapes first occur until GROUP_KEYS words have been
-    looked at. Shapes one word apart have the same *skeleton* (their pieces joined by line feeds,
-    those words each replaced by 0x01) and the same other words: the groups are found by keys of
-    those, all at once (numpy)."""
-    classes: dict[bytes, list[int]] = {}
+    first GROUP_WORDS of each kind, in the order the shapes first occur until GROUP_KEYS words have
+    been looked at. Shapes one word apart have the same *skeleton* (their pieces joined by line
+    feeds, the words of that kind each replaced by 0x01) and the same other words: the groups are
+    found by keys of those, all at once (numpy)."""
+    classes: dict[bytes, list[tuple[int, int]]] = {}  # skeleton: (shape, kind) of each member
     budget = GROUP_KEYS
-    sub = _WORD.subn
     for shape, constants in enumerate(shapes):
         if budget <= 0:
             break
         joined = b"\n".join(constants)  # no piece holds a line feed
         if len(joined) > GROUP_TEMPLATE:
             continue
-        skeleton, words = sub(b"\x01", joined, GROUP_WORDS)
-        if words:
-            budget -= words
-            classes.setdefault(b"%d\n%s" % (words, skeleton), []).append(shape)
-    members = [shape for found in classes.values() if len(found) >= GROUP_MIN for shape in found]
+        for kind, pattern in enumerate(WORD_KINDS):
+            skeleton, words = pattern.subn(b"\x01", joined, GROUP_WORDS)
+            if words:
+                budget -= words
+                classes.setdefault(b"%d %d\n%s" % (kind, words, skeleton), []).append((shape, kind))
+    members = [member for found in classes.values() if len(found) >= GROUP_MIN for member in found]
     if not members:
         return {}
     word_ids: defaultdict[bytes, int] = defaultdict(count().__next__)  # each word a number, in order of first use
-    rows = [list(map(word_ids.__getitem__, _WORD.findall(b"\n".join(shapes[s]))[:GROUP_WORDS])) for s in members]
-    # One entry per (shape, word): a 64-bit key of the shape's skeleton and its other words and the
+    rows = [
+        list(map(word_ids.__getitem__, WORD_KINDS[kind].findall(b"\n".join(shapes[shape]))[:GROUP_WORDS]))
+        for shape, kind in members
+    ]
+    # One entry per (shape, kind, word): a 64-bit key of the skeleton and the other words and the
     # word's place, summed from a hash per word and place; shapes one word apart share the key of
     # that word (two others share one only by chance, about 2^-64, and the code is then merely
     # larger).
-    skeleton_of = {shape: n for n, found in enumerate(classes.values()) for shape in found}
+    skeleton_of = {member: n for n, found in enumerate(classes.values()) for member in found}
     counts = np.array([len(row) for row in rows], dtype=np.int64)
-    member = np.repeat(np.arange(len(members)), counts)
-    place = np.arange(len(member)) - np.repeat(np.cumsum(counts) - counts, counts)
+    entry_of = np.repeat(np.arange(len(members)), counts)
+    place = np.arange(len(entry_of)) - np.repeat(np.cumsum(counts) - counts, counts)
     word = np.array([w for row in rows for w in row], dtype=np.uint64)
     each = _mix(word << np.uint64(8) | place.astype(np.uint64))  # a place is below GROUP_WORDS (at most 256)
     whole = np.add.reduceat(each, np.cumsum(counts) - counts)
-    whole += _mix(np.array([skeleton_of[s] for s in members], dtype=np.uint64) | np.uint64(1 << 40))
-    keys = whole[member] - each + _mix(place.astype(np.uint64) | np.uint64(1 << 41))
+    whole += _mix(np.array([skeleton_of[m] for m in members], dtype=np.uint64) | np.uint64(1 << 40))
+    keys = whole[entry_of] - each + _mix(place.astype(np.uint64) | np.uint64(1 << 41))
     _, group, size = np.unique(keys, return_inverse=True, return_counts=True)
     group = group.reshape(-1)
-    lines = np.bincount(group, weights=uses[np.array(members)][member].astype(np.float64))
+    shape_of = np.array([shape for shape, _ in members], dtype=np.int64)[entry_of]
+    kind_of = np.array([kind for _, kind in members], dtype=np.int64)[entry_of]
+    lines = np.bincount(group, weights=uses[shape_of].astype(np.float64))
     fits = (size >= GROUP_MIN) & (lines <= GROUP_USES * size)
     score = np.where(fits, size, 0)[group]
-    # Each shape's entries, the largest group first and then the first word: the first entry of
-    # each shape in that order is its choice, if its group fits.
-    order = np.lexsort((place, -score, member))
-    firsts = order[np.flatnonzero(np.diff(member[order], prepend=-1))]
+    # Each shape's entries, the largest group first, then the first kind and the first word: the
+    # first entry of each shape in that order is its choice, if its group fits.
+    order = np.lexsort((place, kind_of, -score, shape_of))
+    firsts = order[np.flatnonzero(np.diff(shape_of[order], prepend=-1))]
     chosen: dict[int, tuple[int, int, int]] = {}
     for entry in firsts[score[firsts] > 0].tolist():
-        shape = members[member[entry]]
-        found = list(_WORD.finditer(b"\n".join(shapes[shape])))[place[entry]]
+        shape = int(shape_of[entry])
+        found = list(WORD_KINDS[kind_of[entry]].finditer(b"\n".join(shapes[shape])))[place[entry]]
         chosen[shape] = _in_piece(shapes[shape], *found.span())
     return chosen
 
