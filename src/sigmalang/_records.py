@@ -78,7 +78,7 @@ GROUP_MIN = 5
 GROUP_USES = 3
 GROUP_TEMPLATE = 1024  # bytes of a template looked at for words
 GROUP_WORDS = 32  # words of a template looked at (at most 256: _groups keys a word with its place in 8 bits)
-GROUP_KEYS = 1 << 18  # words looked at in all (a chunk of many long, different lines stops there)
+GROUP_KEYS = 1 << 19  # words looked at in all, both kinds (a chunk of many long, different lines stops there)
 # The two kinds of word a group may take (:func:`_groups`): runs of non-delimiters, and wide ones
 # that keep ':', '/', '@' and '_' inside (a method, a path, a scoped package).
 WORD_KINDS = (re.compile(rb"[^" + _CLASS + rb"\n]+"), re.compile(rb"[^ \t\r\n\"'()\[\]{}<>=,;|]+"))
