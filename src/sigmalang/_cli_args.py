@@ -20,6 +20,7 @@ from ._cli_files import Options
 from ._frames import RESET_INTERVAL
 from ._levels import AUTO, DEFAULT_LEVEL, FORMATS, LEVELS
 from ._stream_records import MAX_CHUNK_SIZE
+from .inspect import SHOWN
 
 __all__ = ["MIN_CHUNK_SIZE", "SUBCOMMANDS", "build_flat_parser", "build_parser", "parse", "parse_size"]
 
@@ -209,7 +210,11 @@ def build_parser(prog: str = "sigmalang") -> argparse.ArgumentParser:
     ins.add_argument("--frames", type=_count, metavar="K", help="read the glyph code of the first K frames only")
     ins.add_argument("--lines", type=_count, default=5, metavar="N", help="example lines to show (default 5)")
     ins.add_argument(
-        "--top", type=_count, default=20, metavar="K", help="codebook entries and log templates to show (default 20)"
+        "--top",
+        type=_count,
+        default=SHOWN,
+        metavar="K",
+        help=f"codebook entries and log templates to show (default {SHOWN})",
     )
     _add_train_parser(sub)
     return parser

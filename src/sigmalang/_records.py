@@ -201,10 +201,10 @@ def encode(data: bytes) -> bytes:
     for shape, constants in enumerate(shapes):
         at, word = -1, b""
         if shape in words:
-            piece, start, end = words[shape]
-            at, word = piece, constants[piece][start:end]
-            text = constants[piece]
-            constants = (*constants[:piece], text[:start], text[end:], *constants[piece + 1 :])
+            at, start, end = words[shape]
+            text = constants[at]
+            word = text[start:end]
+            constants = (*constants[:at], text[:start], text[end:], *constants[at + 1 :])
         known = templates.get(constants)
         if known is None:
             known = templates[constants] = (len(table), columns.of(constants))

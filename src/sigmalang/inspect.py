@@ -73,6 +73,9 @@ def _damaged(frame: Frame, reason: str) -> SigmaFormatError:
     return SigmaFormatError(f"frame cannot be inspected: {reason}", frame=frame.number, offset=frame.offset)
 
 
+SHOWN = 20  # the most used codebook entries and log templates a report lists, unless told (--top)
+
+
 @dataclass(slots=True)
 class Stages:
     """The inspected frames' bytes at each stage: the text, the transform's code (the text itself in
@@ -133,7 +136,7 @@ class StreamReport:
     sections: dict[str, list[int]] = field(default_factory=dict)  # template table, ids, columns: same
     costed_frames: int = 0
     stages: Stages = field(default_factory=Stages)  # the inspected frames, stage by stage
-    shown: int = 20  # how many of the most used codebook entries and templates are listed (--top)
+    shown: int = SHOWN  # how many of the most used codebook entries and templates are listed (--top)
 
     @property
     def ratio(self) -> float:
@@ -375,7 +378,7 @@ def inspect_stream(
     *,
     frames: int | None = None,
     lines: int = 5,
-    top: int = 20,
+    top: int = SHOWN,
     read_size: int = 1 << 20,
     codebook: Codebook | None = None,
 ) -> list[StreamReport]:
@@ -416,7 +419,7 @@ def inspect_text(
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     frames: int | None = None,
     lines: int = 5,
-    top: int = 20,
+    top: int = SHOWN,
     codebook: Codebook | None = None,
     format: str = AUTO,
 ) -> StreamReport:
@@ -438,7 +441,7 @@ def inspect_file(
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     frames: int | None = None,
     lines: int = 5,
-    top: int = 20,
+    top: int = SHOWN,
     codebook: Codebook | None = None,
     format: str = AUTO,
 ) -> tuple[bool, list[StreamReport]]:
