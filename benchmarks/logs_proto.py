@@ -154,7 +154,7 @@ def encode(
                 col.append(tok + b"\n")
     head = encode_varint(len(lines))
     body = [b"".join(table), bytes(ids)]
-    code_column = (lambda tokens: _records._column_code(tokens, False)) if delta == 2 else b"".join
+    code_column = (lambda tokens: _records._column_code([tokens], False)) if delta == 2 else b"".join
     colbytes = [code_column(c) for c in cols.values()]
     return [head, *body, *(colbytes if split else [b"".join(colbytes)])]
 
@@ -189,7 +189,8 @@ def decode(head: bytes, table: bytes, ids: bytes, colstream: bytes, delta: int =
             p = e + 1
         values.append(vs)
     if delta == 2:
-        values = [_records._column_tokens(v, False) for v in values]
+        runs = ([b"\n".join(v)] if v else [] for v in values)
+        values = [[t for run in _records._tokens(iter(r), False, False) for t in run] for r in runs]
     at = [0] * len(order)
     prev = [0] * len(order)
     out = []

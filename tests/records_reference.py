@@ -229,6 +229,19 @@ def spell_shape(value: int, shape: tuple[object, ...]) -> bytes:
     return text + (separator + str(fraction).zfill(digits).encode() if digits else b"")  # type: ignore[operator]
 
 
+def capped(lines: list[bytes], cut_lines: list[list[bytes]]) -> list[list[bytes]]:
+    """The writer's bound on shapes (version 6): once SHAPES constant texts have been seen, a
+    non-empty line whose constant text is new is cut as one field, the whole line."""
+    seen: set[tuple[bytes, ...]] = set()
+    out = []
+    for line, parts in zip(lines, cut_lines, strict=True):
+        if tuple(parts[0::2]) not in seen and len(seen) >= _records.SHAPES and line:
+            parts = [b"", line, b""]
+        seen.add(tuple(parts[0::2]))
+        out.append(parts)
+    return out
+
+
 def encode(data: bytes, version: int = 6) -> bytes:
     """The record code of *data* in *version* (5 codes as 4 does: the two differ only in what a
     frame adds to a shared-context history, FORMAT.md §6.3; 6, the one written, is 5 with template
@@ -242,7 +255,7 @@ def encode(data: bytes, version: int = 6) -> bytes:
     lines = data.split(b"\n")
     cut_lines = [cut(line, version) for line in lines]
     if version >= 6:
-        cut_lines = group(cut_lines)
+        cut_lines = group(capped(lines, cut_lines))
     for parts in cut_lines:
         constants = tuple(parts[0::2])
         if constants not in templates:
@@ -284,7 +297,14 @@ def decode_tokens(code: bytes) -> list[list[bytes]]:
     _, templates, line_ids, start = _records.parse(code)
     columns = _records._Columns()
     template_columns = [columns.of(t) for t in templates]
-    entries = _records._column_values(code, start, template_columns, line_ids, columns)
+    counts = [0] * len(columns.ids)
+    for tid in line_ids:
+        for column in template_columns[tid]:
+            counts[column] += 1
+    written = code[start:].split(b"\n")[:-1]
+    entries: list[list[bytes]] = [[] for _ in counts]
+    for column in columns.order(code[0]):
+        entries[column], written = written[: counts[column]], written[counts[column] :]
     out = []
     for column in entries:
         state = Column(code[0] >= 3)

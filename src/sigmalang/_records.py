@@ -19,8 +19,8 @@ from __future__ import annotations
 import re
 from array import array
 from collections import Counter, defaultdict
-from collections.abc import Callable, Sequence
-from itertools import count
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from itertools import chain, count
 
 import numpy as np
 
@@ -85,6 +85,13 @@ WORD_KINDS = (re.compile(rb"[^" + _CLASS + rb"\n]+"), re.compile(rb"[^ \t\r\n\"'
 # Distinct tokens per column whose parse is kept (:class:`_Parses`): a small bound on memory
 # whatever the column holds.
 PARSED_MEMO = 4096
+# Decoded lines joined at a time (:func:`decode`): short lines do not all live as objects at once.
+LINE_BLOCK = 4096
+# Shapes kept per chunk (:func:`encode`); past them, a line of a new shape is one field, the whole line.
+SHAPES = 1 << 16
+LINE_BYTES = 1 << 16  # bytes of lines the encoder cuts at a time (:func:`_line_blocks`)
+SLICE = 1 << 16  # entries (and bytes) the decoder's checks look at a time, bounding their memory
+ENTRY_RUN = 1024  # a column's entries read at a time (:func:`_runs`)
 
 
 class RecordsError(Exception):
@@ -171,26 +178,36 @@ class _Columns:
 def encode(data: bytes) -> bytes:
     """The record code of *data* (any bytes).
 
-    Two passes over the lines: the first cuts each line into its *shape* (the constant text that
-    :func:`_cut` leaves) and its fields, kept flat (memory as the fields, plus 4 bytes a line);
+    Two passes over the lines, a block of them at a time (:func:`_line_blocks`): the first cuts
+    each line into its *shape* (the constant text that :func:`_cut` leaves) and its fields, which
+    it keeps joined by line feeds, a run per block (memory as the fields, plus 4 bytes a line);
     then the shapes that group (:func:`_groups`) take their word as a field, and the second pass
-    makes the templates, ids and columns."""
+    makes the templates and ids and hands each column its values, again a run per block, so that
+    however short the lines, few of them are objects at once. Once a chunk has SHAPES shapes, a
+    line of a shape not seen yet is one field, the whole line (so that lines that are all
+    different cannot fill memory with shapes)."""
     found: dict[tuple[bytes, ...], int] = {}
     shapes: list[tuple[bytes, ...]] = []
     line_shapes = array("I")
-    fields: list[bytes] = []
-    lines = data.split(b"\n")
-    for line in lines:
-        parts = _cut(line)
-        constants = tuple(parts[0::2])
-        shape = found.get(constants)
-        if shape is None:
-            shape = found[constants] = len(shapes)
-            shapes.append(constants)
-        line_shapes.append(shape)
-        fields += parts[1::2]
-    n_lines = len(lines)
-    del found, lines  # what is left of the lines is in shapes and fields
+    blocks: list[tuple[int, bytes]] = []  # each block's number of lines and its fields, joined
+    for lines in _line_blocks(data):
+        fields: list[bytes] = []
+        for line in lines:
+            parts = _cut(line)
+            constants = tuple(parts[0::2])
+            shape = found.get(constants)
+            if shape is None and len(shapes) >= SHAPES and line:  # the whole line as one field
+                parts = [b"", line, b""]
+                constants = (b"", b"")
+                shape = found.get(constants)
+            if shape is None:
+                shape = found[constants] = len(shapes)
+                shapes.append(constants)
+            line_shapes.append(shape)
+            fields += parts[1::2]
+        blocks.append((len(lines), b"\n".join(fields)))  # a field holds no line feed, nor is it empty
+    n_lines = len(line_shapes)
+    del found
     words = _groups(shapes, np.bincount(np.asarray(line_shapes), minlength=len(shapes)))
     templates: dict[tuple[bytes, ...], tuple[int, list[int]]] = {}
     table: list[bytes] = []
@@ -211,24 +228,46 @@ def encode(data: bytes) -> bytes:
             table.append(b"\x00".join(_escape(c) for c in constants) + b"\n")
         made.append((known[0], known[1], len(shapes[shape]) - 1, at, word))
     del shapes
-    tokens: list[list[bytes]] = [[] for _ in columns.labels]
-    ids: list[int] = []
-    read = 0
-    for shape in line_shapes:
-        tid, where, n, at, word = made[shape]
-        ids.append(tid)
-        values = fields[read : read + n]
-        read += n
-        if at >= 0:
-            values.insert(at, word)
-        for column, token in zip(where, values, strict=True):
-            tokens[column].append(token)
-    del fields, line_shapes, made
+    runs: list[list[bytes]] = [[] for _ in columns.labels]  # each column's values, joined, a run per block
+    ids = array("I")
+    first = 0
+    for n, joined in blocks:
+        fields = joined.split(b"\n") if joined else []
+        block: defaultdict[int, list[bytes]] = defaultdict(list)
+        read = 0
+        for shape in line_shapes[first : first + n]:
+            tid, where, n_fields, at, word = made[shape]
+            ids.append(tid)
+            values = fields[read : read + n_fields]
+            read += n_fields
+            if at >= 0:
+                values.insert(at, word)
+            for column, token in zip(where, values, strict=True):
+                block[column].append(token)
+        first += n
+        for column, tokens in block.items():
+            runs[column].append(b"\n".join(tokens))
+    del blocks, line_shapes, made
     head = bytes([RECORDS_VERSION]) + encode_varint(n_lines)
     body = b"".join(table)
-    coded = [_column_code(tokens[column], True, True) for column in columns.order(RECORDS_VERSION)]
+    coded = []
+    for column in columns.order(RECORDS_VERSION):
+        coded.append(_column_code((run.split(b"\n") for run in runs[column]), True, True))
+        runs[column] = []
     written = _fixed_ids(ids, id_width(len(table)))
     return b"".join([head, encode_varint(len(body)), encode_varint(len(written)), body, written, *coded])
+
+
+def _line_blocks(data: bytes) -> Iterator[list[bytes]]:
+    """The lines of *data* (``data.split(b"\\n")``), in blocks of about LINE_BYTES bytes."""
+    at = 0
+    while True:
+        end = data.find(b"\n", at + LINE_BYTES)
+        if end < 0:
+            yield data[at:].split(b"\n")
+            return
+        yield data[at:end].split(b"\n")
+        at = end + 1
 
 
 def _groups(shapes: list[tuple[bytes, ...]], uses: np.ndarray) -> dict[int, tuple[int, int, int]]:
@@ -332,19 +371,22 @@ def id_width(templates: int) -> int:
     return max(1, ((templates - 1).bit_length() + 7) // 8)
 
 
-def _fixed_ids(ids: list[int], width: int) -> bytes:
-    """*ids*, each as *width* bytes big-endian (version 6)."""
-    wide = np.array(ids, dtype=">u4").view(np.uint8).reshape(-1, 4)
+def _fixed_ids(ids: array[int], width: int) -> bytes:
+    """*ids* (four bytes each), each as *width* bytes big-endian (version 6)."""
+    wide = np.frombuffer(ids, dtype=np.uint32).astype(">u4").view(np.uint8).reshape(-1, 4)
     return wide[:, 4 - width :].tobytes()
 
 
-def _read_fixed_ids(ids: bytes, width: int) -> list[int]:
-    """Version 6's template ids: :func:`_fixed_ids` backwards (len(ids) a multiple of *width*)."""
-    rows = np.frombuffer(ids, dtype=np.uint8).reshape(-1, width).astype(np.int64)
-    value = rows[:, 0]
+def _read_fixed_ids(ids: bytes, width: int) -> array[int]:
+    """Version 6's template ids: :func:`_fixed_ids` backwards (len(ids) a multiple of *width*), four
+    bytes a line."""
+    rows = np.frombuffer(ids, dtype=np.uint8).reshape(-1, width)
+    out = array("I", [0]) * len(rows)
+    value = np.frombuffer(out, dtype=np.uint32)  # read in place: no copy of the ids is made
+    value[:] = rows[:, 0]
     for k in range(1, width):
-        value = value << 8 | rows[:, k]
-    out: list[int] = value.tolist()
+        value <<= 8
+        value |= rows[:, k]
     return out
 
 
@@ -385,58 +427,45 @@ def _cut_piece(line: bytes) -> list[bytes]:
     return parts
 
 
-def _column_code(tokens: list[bytes], clocks: bool, repeats: bool = False) -> bytes:
-    """One column's values as the code writes them, each followed by a line feed; with *repeats*
-    (version 4), an entry of REPEAT_MIN bytes or more that equals the entry before it is empty.
+def _column_code(runs: Iterable[list[bytes]], clocks: bool, repeats: bool = False) -> bytes:
+    """One column's values (given in runs) as the code writes them, each followed by a line feed;
+    with *repeats* (version 4), an entry of REPEAT_MIN bytes or more that equals the entry before
+    it is empty.
 
     A number (``_NUMBER``), or with *clocks* (version 3) a clock, is written as the difference from
-    the column's previous number when the column is writing differences (see :func:`_column_tokens`,
+    the column's previous number when the column is writing differences (see :func:`_tokens`,
     which reads them back) and the two have the same shape; a value that would then read as a
     difference is written after ``"``."""
-    out: list[bytes] = []
-    append = out.append
+    pieces: list[bytes] = []
     prev, shape, raw_cost, delta_cost = 0, -1, 0, 1
     recent: list[int] = []
     parsed = _Parses(clocks)
-    for token in tokens:
-        deltas = shape >= 0 and delta_cost < raw_cost
-        value, this = parsed[token]
-        if this < 0:
-            append(b'"' + token if deltas and (token[0] == _ESCAPE or _DELTA.match(token)) else token)
+    last: bytes | None = None  # the entry before the run, as written before repeats are left out
+    for tokens in runs:
+        out: list[bytes] = []
+        append = out.append
+        for token in tokens:
+            deltas = shape >= 0 and delta_cost < raw_cost
+            value, this = parsed[token]
+            if this < 0:
+                append(b'"' + token if deltas and (token[0] == _ESCAPE or _DELTA.match(token)) else token)
+                continue
+            if not deltas:
+                append(token)
+            elif this == shape and -_DELTA_END < value - prev < _DELTA_END:  # a longer one is written as the value
+                append(b"%d" % (value - prev))
+            else:
+                append(b'"' + token if _DELTA.match(token) else token)
+            prev, shape, raw_cost, delta_cost, recent = _seen(value, this, prev, shape, raw_cost, delta_cost, recent)
+        if not out:
             continue
-        if not deltas:
-            append(token)
-        elif this == shape and -_DELTA_END < value - prev < _DELTA_END:  # a longer one is written as the value
-            append(b"%d" % (value - prev))
-        else:
-            append(b'"' + token if _DELTA.match(token) else token)
-        prev, shape, raw_cost, delta_cost, recent = _seen(value, this, prev, shape, raw_cost, delta_cost, recent)
-    if repeats:
-        out = _repeats_left_out(out)
-    out.append(b"")
-    return b"\n".join(out) if tokens else b""
-
-
-def _repeats_left_out(entries: list[bytes]) -> list[bytes]:
-    """Version 4: each entry of REPEAT_MIN bytes or more that equals the entry before it, empty."""
-    out = entries[:1]
-    for before, entry in zip(entries, entries[1:], strict=False):
-        out.append(b"" if entry == before and len(entry) >= REPEAT_MIN else entry)
-    return out
-
-
-def _repeats_filled_in(entries: list[bytes]) -> list[bytes]:
-    """Version 4: each empty entry replaced by the entry before it (as filled in)."""
-    if b"" not in entries:
-        return entries
-    if not entries[0]:
-        raise RecordsError("a column's first value repeats nothing")
-    out = []
-    before = b""
-    for entry in entries:
-        before = entry or before
-        out.append(before)
-    return out
+        if repeats:
+            for k, entry in enumerate(out):
+                if entry == last and len(entry) >= REPEAT_MIN:
+                    out[k] = b""
+                last = entry
+        pieces.append(b"\n".join(out))
+    return b"\n".join(pieces) + b"\n" if pieces else b""
 
 
 class _Parses(dict[bytes, tuple[int, int]]):
@@ -469,7 +498,7 @@ def _parsed(token: bytes, clocks: bool) -> tuple[int, int]:
     return int(token.replace(b".", b"")), decimals << 8 | width
 
 
-def parse(code: bytes) -> tuple[int, list[tuple[bytes, ...]], list[int], int]:
+def parse(code: bytes) -> tuple[int, list[tuple[bytes, ...]], Sequence[int], int]:
     """The line count, the templates, each line's template id and where the columns start.
 
     Raises :class:`RecordsError` for a code that no encoder writes.
@@ -492,10 +521,11 @@ def parse(code: bytes) -> tuple[int, list[tuple[bytes, ...]], list[int], int]:
         width = id_width(len(templates))
         if ids_size != n_lines * width:
             raise RecordsError(f"template ids of {ids_size} bytes are not {n_lines} lines of {width} bytes")
-        line_ids = _read_fixed_ids(code[at:end], width)
-        if line_ids and max(line_ids) >= len(templates):
-            raise RecordsError(f"template id {max(line_ids)} is not in the table of {len(templates)}")
-        return n_lines, templates, line_ids, end
+        fixed = _read_fixed_ids(code[at:end], width)
+        top = int(np.frombuffer(fixed, dtype=np.uint32).max()) if fixed else 0
+        if fixed and top >= len(templates):
+            raise RecordsError(f"template id {top} is not in the table of {len(templates)}")
+        return n_lines, templates, fixed, end
     quick = _short_ids(code[at:end], n_lines, len(templates))
     if quick is not None:
         return n_lines, templates, quick, end
@@ -534,17 +564,25 @@ def _short_ids(ids: bytes, count: int, n_templates: int) -> list[int] | None:
 
 
 def decode(code: bytes, size: int) -> bytes:
-    """Exactly *size* bytes from a record code, or :class:`RecordsError`."""
+    """Exactly *size* bytes from a record code, or :class:`RecordsError`.
+
+    Memory stays within a few times *size* and the code, however short the lines: each column is
+    read where it lies in the code, one value at a time as the lines need it, and the lines are
+    joined in blocks of LINE_BLOCK."""
     n_lines, templates, line_ids, start = parse(code)
     columns = _Columns()
     template_columns = [columns.of(t) for t in templates]
     if n_lines == 0 or size + 1 < n_lines:
         raise RecordsError(f"{n_lines} lines cannot make {size} bytes")
-    values = _column_values(code, start, template_columns, line_ids, columns)
-    nexts = [iter(_column_tokens(entries, code[0] >= 3)).__next__ for entries in _filled_in(code, values, size)]
+    ends, spans = _column_spans(code, start, template_columns, line_ids, columns, size)
+    clocks, repeats = code[0] >= 3, code[0] >= 4
+    nexts = [
+        chain.from_iterable(_tokens(_runs(code, start, ends, first, n), clocks, repeats)).__next__ for first, n in spans
+    ]
     # Each template as a %-format of its constant text: a line is then joined in one step.
     formats = [b"%s".join(piece.replace(b"%", b"%%") for piece in t) for t in templates]
-    lines = []
+    blocks: list[bytes] = []
+    lines: list[bytes] = []
     total = -1
     for tid in line_ids:
         line = formats[tid] % tuple([nexts[column]() for column in template_columns[tid]])
@@ -552,9 +590,14 @@ def decode(code: bytes, size: int) -> bytes:
         if total > size:
             raise RecordsError(f"records decode to more than {size} bytes")
         lines.append(line)
+        if len(lines) == LINE_BLOCK:
+            blocks.append(b"\n".join(lines))
+            lines = []
     if total != size:
         raise RecordsError(f"records decoded to {total} bytes, expected {size}")
-    return b"\n".join(lines)
+    if lines:
+        blocks.append(b"\n".join(lines))
+    return b"\n".join(blocks)
 
 
 Described = tuple[list[tuple[bytes, int]], list[tuple[bytes, str, int, int, int]], list[tuple[str, int, int]]]
@@ -571,7 +614,7 @@ def describe(code: bytes, size: int, spent: Sequence[int] | None = None) -> Desc
     n_lines, templates, line_ids, start = parse(code)
     columns = _Columns()
     template_columns = [columns.of(t) for t in templates]
-    values = _column_values(code, start, template_columns, line_ids, columns)
+    ends, spans = _column_spans(code, start, template_columns, line_ids, columns, size)
     uses = [0] * len(templates)
     for tid in line_ids:
         uses[tid] += 1
@@ -585,21 +628,19 @@ def describe(code: bytes, size: int, spent: Sequence[int] | None = None) -> Desc
     def cost(begin: int, end: int) -> int:
         return -1 if spent is None else int(spent[end] - spent[begin])
 
-    spans = [0] * len(columns.ids)  # where each column's bytes start in the code
-    at = start
-    for column in columns.order(code[0]):
-        spans[column] = at
-        at += sum(len(e) + 1 for e in values[column])
     out = []
-    filled_in = _filled_in(code, values, size)
-    for column, (label, entries, filled) in enumerate(zip(labels, values, filled_in, strict=True)):
-        shapes = [_parsed(token, code[0] >= 3)[1] for token in _column_tokens(filled, code[0] >= 3)]
+    clocks, repeats = code[0] >= 3, code[0] >= 4
+    for label, (first, n) in zip(labels, spans, strict=True):
+        entries = _entries(code, start, ends, first, n)
+        at = start + (int(ends[first - 1]) + 1 if first else 0)
+        tokens = _tokens(_runs(code, start, ends, first, n), clocks, repeats)
+        shapes = [_parsed(token, clocks)[1] for run in tokens for token in run]
         numbers = sum(1 for shape in shapes if shape >= 0)
-        kind = "number" if numbers == len(entries) else ("text" if not numbers else "mixed")
-        if numbers == len(entries) and all(shape >= _CLOCK_SHAPE for shape in shapes):
+        kind = "number" if numbers == n else ("text" if not numbers else "mixed")
+        if numbers == n and all(shape >= _CLOCK_SHAPE for shape in shapes):
             kind = "clock"
-        size = sum(len(e) + 1 for e in entries)
-        out.append((label, kind, len(entries), size, cost(spans[column], spans[column] + size)))
+        used = sum(len(e) + 1 for e in entries)
+        out.append((label, kind, n, used, cost(at, at + used)))
     table_at, ids_at = _section_starts(code)
     sections = [
         ("template table", ids_at - table_at, cost(0, ids_at)),  # with the code's first few bytes
@@ -629,10 +670,18 @@ def _section_starts(code: bytes) -> tuple[int, int]:
     return pos, pos + table_size
 
 
-def _column_values(
-    code: bytes, start: int, template_columns: list[list[int]], line_ids: list[int], columns: _Columns
-) -> list[list[bytes]]:
-    """Each column's entries (by column id), read from the columns section that starts at *start*."""
+def _column_spans(
+    code: bytes, start: int, template_columns: list[list[int]], line_ids: Sequence[int], columns: _Columns, size: int
+) -> tuple[np.ndarray, list[tuple[int, int]]]:
+    """Where each entry of the columns section (which starts at *start*) ends, as offsets of its
+    line feed from *start*; and each column's first entry and number of entries (by column id).
+    Checked before any value is read.
+
+    From version 4 an empty entry repeats the one before it. Every value is in the decoded chunk,
+    and an entry is at most one byte longer than its value or a difference of at most 20 bytes:
+    entries that, repeats filled in, add up to more than *size* + 20 per entry come from no encoder,
+    and reading them (a long entry repeated many times) would take time out of all proportion to
+    the code, so they are refused here."""
     counts = [0] * len(columns.ids)
     for tid, lines in Counter(line_ids).items():
         for column in template_columns[tid]:
@@ -640,66 +689,104 @@ def _column_values(
     needed = sum(counts)
     if needed > len(code) - start:
         raise RecordsError("more field values than the record code has bytes")
-    entries = code[start:].split(b"\n")
-    if len(entries) - 1 < needed:
+    ends = _line_feeds(code, start)
+    if len(ends) < needed:
         raise RecordsError("a column ends before its last value")
-    if len(entries) - 1 > needed or entries[-1]:
+    if len(ends) > needed or (ends[-1] if needed else -1) != len(code) - start - 1:
         raise RecordsError("bytes after the last column")
-    values: list[list[bytes]] = [[] for _ in counts]
+    spans = [(0, 0)] * len(counts)
     at = 0
     for column in columns.order(code[0]):
-        values[column] = entries[at : at + counts[column]]
+        spans[column] = (at, counts[column])
         at += counts[column]
-    return values
+    if code[0] >= 4 and needed:
+        if not all(ends[first] > (ends[first - 1] + 1 if first else 0) for first, n in spans if n):
+            raise RecordsError("a column's first value repeats nothing")
+        if _filled_length(ends) > size + 20 * needed:
+            raise RecordsError(f"records decode to more than {size} bytes")
+    return ends, spans
 
 
-def _filled_in(code: bytes, values: list[list[bytes]], size: int) -> list[list[bytes]]:
-    """Each column's entries with repeats filled in (version 4; earlier versions have none).
-
-    Every value is in the decoded chunk, and an entry is at most one byte longer than its value or
-    a difference of at most 20 bytes: entries that add up to more than *size* + 20 per entry come
-    from no encoder, and reading them (a long entry repeated many times) would take time out of
-    all proportion to the code, so they are refused here."""
-    if code[0] < 4:
-        return values
-    filled = [_repeats_filled_in(entries) for entries in values]
-    count = sum(len(entries) for entries in filled)
-    if sum(sum(map(len, entries)) for entries in filled) > size + 20 * count:
-        raise RecordsError(f"records decode to more than {size} bytes")
-    return filled
+def _line_feeds(code: bytes, start: int) -> np.ndarray:
+    """Where the line feeds of code[start:] are, as offsets from *start* (4 bytes each), found a
+    slice at a time: the memory is that of the result."""
+    body = np.frombuffer(code, dtype=np.uint8)[start:]
+    kind = np.int32 if len(body) < 1 << 31 else np.int64
+    found = [np.flatnonzero(body[at : at + SLICE] == 0x0A).astype(kind) + at for at in range(0, len(body), SLICE)]
+    return np.concatenate(found) if found else np.zeros(0, dtype=kind)
 
 
-def _column_tokens(entries: list[bytes], clocks: bool) -> list[bytes]:
-    """One column's field values from its entries in the code: :func:`_column_code` backwards.
+def _filled_length(ends: np.ndarray) -> int:
+    """The total length of the entries that end at *ends* (:func:`_line_feeds`) with each empty
+    one as the last entry before it that is not (version 4's repeats; the first entry is not
+    empty), a slice at a time."""
+    total = 0
+    carry = 0  # the length of the last entry that is not empty, before the slice
+    for at in range(0, len(ends), SLICE):
+        before = int(ends[at - 1]) if at else -1
+        lengths = np.diff(ends[at : at + SLICE].astype(np.int64), prepend=before) - 1
+        last = np.maximum.accumulate(np.where(lengths > 0, np.arange(len(lengths)), -1))
+        filled = np.where(last >= 0, lengths[np.maximum(last, 0)], carry)
+        total += int(filled.sum())
+        carry = int(filled[-1])
+    return total
+
+
+def _runs(code: bytes, start: int, ends: np.ndarray, first: int, count: int) -> Iterator[bytes]:
+    """A column's entries *first* to *first* + *count* of the columns section (:func:`_column_spans`)
+    in runs of at most ENTRY_RUN, each run as the code holds it: entries joined by line feeds."""
+    for at in range(first, first + count, ENTRY_RUN):
+        last = min(at + ENTRY_RUN, first + count) - 1
+        yield code[start + (int(ends[at - 1]) + 1 if at else 0) : start + int(ends[last])]
+
+
+def _entries(code: bytes, start: int, ends: np.ndarray, first: int, count: int) -> list[bytes]:
+    """A column's entries as the code holds them (:func:`_runs`), in a list."""
+    return [entry for run in _runs(code, start, ends, first, count) for entry in run.split(b"\n")]
+
+
+def _tokens(runs: Iterator[bytes], clocks: bool, repeats: bool) -> Iterator[list[bytes]]:
+    """One column's field values from its entries in the code, a list per run of entries
+    (:func:`_runs`): :func:`_column_code` backwards. With *repeats* (version 4), an empty entry is
+    the one before it.
 
     A column writes differences once it has seen a number and while differences have cost fewer
     digits than the numbers themselves (a number among the column's four most recent ones counts
     one digit); both costs count only numbers of the previous number's shape."""
-    out: list[bytes] = []
-    append = out.append
     prev, shape, raw_cost, delta_cost = 0, -1, 0, 1
     recent: list[int] = []
     parsed = _Parses(clocks)
     difference = _DELTA.match
-    for entry in entries:
-        if shape < 0 or delta_cost >= raw_cost:
-            token = entry
-            value, this = parsed[token]
-        elif difference(entry):
-            value = prev + int(entry)
-            if shape == 0 and 0 <= value < _PLAIN_END:  # spelt as b"%d", which parses back to (value, 0)
-                token = b"%d" % value
-                this = 0
-            else:
-                token = _spell(value, shape)
+    before = b""  # the entry before the run
+    for run in runs:
+        out: list[bytes] = []
+        append = out.append
+        entries = run.split(b"\n")
+        if repeats and b"" in entries:
+            for k, entry in enumerate(entries):
+                before = entries[k] = entry or before
+        before = entries[-1]
+        for entry in entries:
+            if shape < 0 or delta_cost >= raw_cost:
+                token = entry
                 value, this = parsed[token]
-        else:
-            token = entry[1:] if entry[:1] == b'"' else entry
-            value, this = parsed[token]
-        append(token)
-        if this >= 0:
-            prev, shape, raw_cost, delta_cost, recent = _seen(value, this, prev, shape, raw_cost, delta_cost, recent)
-    return out
+            elif difference(entry):
+                value = prev + int(entry)
+                if shape == 0 and 0 <= value < _PLAIN_END:  # spelt as b"%d", which parses back to (value, 0)
+                    token = b"%d" % value
+                    this = 0
+                else:
+                    token = _spell(value, shape)
+                    value, this = parsed[token]
+            else:
+                token = entry[1:] if entry[:1] == b'"' else entry
+                value, this = parsed[token]
+            append(token)
+            if this >= 0:
+                prev, shape, raw_cost, delta_cost, recent = _seen(
+                    value, this, prev, shape, raw_cost, delta_cost, recent
+                )
+        yield out
 
 
 def _seen(
