@@ -700,7 +700,8 @@ def _column_spans(
         spans[column] = (at, counts[column])
         at += counts[column]
     if code[0] >= 4 and needed:
-        if not all(ends[first] > (ends[first - 1] + 1 if first else 0) for first, n in spans if n):
+        firsts = np.array([first for first, n in spans if n], dtype=np.int64)
+        if (ends[firsts] == np.where(firsts > 0, ends[firsts - 1] + 1, 0)).any():
             raise RecordsError("a column's first value repeats nothing")
         if _filled_length(ends) > size + 20 * needed:
             raise RecordsError(f"records decode to more than {size} bytes")
@@ -719,16 +720,19 @@ def _line_feeds(code: bytes, start: int) -> np.ndarray:
 def _filled_length(ends: np.ndarray) -> int:
     """The total length of the entries that end at *ends* (:func:`_line_feeds`) with each empty
     one as the last entry before it that is not (version 4's repeats; the first entry is not
-    empty), a slice at a time."""
+    empty), a slice at a time: each entry that is not empty counts once for itself and once for
+    each empty one after it."""
     total = 0
     carry = 0  # the length of the last entry that is not empty, before the slice
     for at in range(0, len(ends), SLICE):
         before = int(ends[at - 1]) if at else -1
         lengths = np.diff(ends[at : at + SLICE].astype(np.int64), prepend=before) - 1
-        last = np.maximum.accumulate(np.where(lengths > 0, np.arange(len(lengths)), -1))
-        filled = np.where(last >= 0, lengths[np.maximum(last, 0)], carry)
-        total += int(filled.sum())
-        carry = int(filled[-1])
+        full = np.flatnonzero(lengths)
+        if not len(full):
+            total += carry * len(lengths)
+            continue
+        total += carry * int(full[0]) + int(np.dot(lengths[full], np.diff(full, append=len(lengths))))
+        carry = int(lengths[full[-1]])
     return total
 
 
