@@ -659,7 +659,8 @@ def test_column_rule_matches_a_plain_reading_of_the_format(data: bytes) -> None:
     columns = _records._Columns()
     template_columns = [columns.of(t) for t in templates]
     ends, spans = _records._column_spans(code, start, template_columns, line_ids, columns, len(data))
-    values = [_records._entries(code, start, ends, first, n) for first, n in spans]
+    runs = [_records._runs(code, start, ends, first, n) for first, n in spans]
+    values = [[entry for run in column for entry in run.split(b"\n")] for column in runs]
     assert [_column_tokens(v, True) for v in values] == records_reference.decode_tokens(code)
     mangled = [[e[::-1] for e in v] for v in values]  # entries no encoder writes
     plain = [

@@ -631,15 +631,17 @@ def describe(code: bytes, size: int, spent: Sequence[int] | None = None) -> Desc
     out = []
     clocks, repeats = code[0] >= 3, code[0] >= 4
     for label, (first, n) in zip(labels, spans, strict=True):
-        entries = _entries(code, start, ends, first, n)
         at = start + (int(ends[first - 1]) + 1 if first else 0)
-        tokens = _tokens(_runs(code, start, ends, first, n), clocks, repeats)
-        shapes = [_parsed(token, clocks)[1] for run in tokens for token in run]
-        numbers = sum(1 for shape in shapes if shape >= 0)
+        used = start + int(ends[first + n - 1]) + 1 - at if n else 0
+        numbers = clocks_seen = 0
+        for run in _tokens(_runs(code, start, ends, first, n), clocks, repeats):
+            for token in run:
+                shape = _parsed(token, clocks)[1]
+                numbers += shape >= 0
+                clocks_seen += shape >= _CLOCK_SHAPE
         kind = "number" if numbers == n else ("text" if not numbers else "mixed")
-        if numbers == n and all(shape >= _CLOCK_SHAPE for shape in shapes):
+        if numbers == n and clocks_seen == n:
             kind = "clock"
-        used = sum(len(e) + 1 for e in entries)
         out.append((label, kind, n, used, cost(at, at + used)))
     table_at, ids_at = _section_starts(code)
     sections = [
@@ -742,11 +744,6 @@ def _runs(code: bytes, start: int, ends: np.ndarray, first: int, count: int) -> 
     for at in range(first, first + count, ENTRY_RUN):
         last = min(at + ENTRY_RUN, first + count) - 1
         yield code[start + (int(ends[at - 1]) + 1 if at else 0) : start + int(ends[last])]
-
-
-def _entries(code: bytes, start: int, ends: np.ndarray, first: int, count: int) -> list[bytes]:
-    """A column's entries as the code holds them (:func:`_runs`), in a list."""
-    return [entry for run in _runs(code, start, ends, first, count) for entry in run.split(b"\n")]
 
 
 def _tokens(runs: Iterator[bytes], clocks: bool, repeats: bool) -> Iterator[list[bytes]]:
