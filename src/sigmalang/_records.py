@@ -567,8 +567,8 @@ def decode(code: bytes, size: int) -> bytes:
     """Exactly *size* bytes from a record code, or :class:`RecordsError`.
 
     Memory stays within a few times *size* and the code, however short the lines: each column is
-    read where it lies in the code, one value at a time as the lines need it, and the lines are
-    joined in blocks of LINE_BLOCK."""
+    read where it lies in the code, ENTRY_RUN values at a time as the lines need them, and the
+    lines are joined LINE_BLOCK at a time."""
     n_lines, templates, line_ids, start = parse(code)
     columns = _Columns()
     template_columns = [columns.of(t) for t in templates]
