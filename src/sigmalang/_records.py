@@ -522,8 +522,7 @@ def parse(code: bytes) -> tuple[int, list[tuple[bytes, ...]], Sequence[int], int
         if ids_size != n_lines * width:
             raise RecordsError(f"template ids of {ids_size} bytes are not {n_lines} lines of {width} bytes")
         fixed = _read_fixed_ids(code[at:end], width)
-        top = int(np.frombuffer(fixed, dtype=np.uint32).max()) if fixed else 0
-        if fixed and top >= len(templates):
+        if fixed and (top := int(np.frombuffer(fixed, dtype=np.uint32).max())) >= len(templates):
             raise RecordsError(f"template id {top} is not in the table of {len(templates)}")
         return n_lines, templates, fixed, end
     quick = _short_ids(code[at:end], n_lines, len(templates))
@@ -631,8 +630,8 @@ def describe(code: bytes, size: int, spent: Sequence[int] | None = None) -> Desc
     out = []
     clocks, repeats = code[0] >= 3, code[0] >= 4
     for label, (first, n) in zip(labels, spans, strict=True):
-        at = start + (int(ends[first - 1]) + 1 if first else 0)
-        used = start + int(ends[first + n - 1]) + 1 - at if n else 0
+        at = start + _entry_at(ends, first)
+        used = _entry_at(ends, first + n) - _entry_at(ends, first)
         numbers = clocks_seen = 0
         for run in _tokens(_runs(code, start, ends, first, n), clocks, repeats):
             for token in run:
@@ -738,12 +737,18 @@ def _filled_length(ends: np.ndarray) -> int:
     return total
 
 
+def _entry_at(ends: np.ndarray, k: int) -> int:
+    """Where entry *k* of the columns section starts, as an offset from the section's start
+    (*ends*: :func:`_line_feeds`); with *k* the number of entries, where the section ends."""
+    return int(ends[k - 1]) + 1 if k else 0
+
+
 def _runs(code: bytes, start: int, ends: np.ndarray, first: int, count: int) -> Iterator[bytes]:
     """A column's entries *first* to *first* + *count* of the columns section (:func:`_column_spans`)
     in runs of at most ENTRY_RUN, each run as the code holds it: entries joined by line feeds."""
     for at in range(first, first + count, ENTRY_RUN):
         last = min(at + ENTRY_RUN, first + count) - 1
-        yield code[start + (int(ends[at - 1]) + 1 if at else 0) : start + int(ends[last])]
+        yield code[start + _entry_at(ends, at) : start + int(ends[last])]
 
 
 def _tokens(runs: Iterator[bytes], clocks: bool, repeats: bool) -> Iterator[list[bytes]]:
