@@ -531,10 +531,10 @@ def test_a_long_log_chunk_is_coded_the_way_a_sample_of_its_lines_codes_smaller()
 
 
 def test_level_9_codes_a_long_log_chunk_both_ways_in_full(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Level 9 judges a long chunk of log lines on all of it, not on a sample: the full chunk is
-    coded as records and as bytes, no piece is coded, and the smaller body is kept."""
+    """Level 9 judges a chunk of log lines of at most two LOOKs on all of it, not on a sample: the
+    full chunk is coded as records and as bytes, no piece is coded, and the smaller body is kept."""
     data = service_log(3300)
-    assert len(data) > 2 * _codec.RECORDS_PROBE
+    assert 2 * _codec.RECORDS_PROBE < len(data) <= 2 * _codec.LOOK
     spec = _levels.level_spec(9)
     coded: list[tuple[str, int]] = []
     records_body, bytes_body = _codec._records_body, _codec._encode_body
@@ -557,11 +557,12 @@ def test_level_9_codes_a_long_log_chunk_both_ways_in_full(monkeypatch: pytest.Mo
 
 
 def _judged(
-    monkeypatch: pytest.MonkeyPatch, size: int, probe_ratio: float, look_ratio: float
+    monkeypatch: pytest.MonkeyPatch, size: int, probe_ratio: float, look_ratio: float, level: int = 6
 ) -> tuple[int, list[tuple[str, int]]]:
-    """Level 6's transform for a log chunk of about *size* bytes, with the sizes the two codings
-    report faked: records are *probe_ratio* times the bytes on pieces of at most RECORDS_PROBE
-    bytes, *look_ratio* times on longer ones. Returns the transform and what was coded, in order."""
+    """The transform *level* chooses for a log chunk of about *size* bytes, with the sizes the two
+    codings report faked: records are *probe_ratio* times the bytes on pieces of at most
+    RECORDS_PROBE bytes, *look_ratio* times on longer ones. Returns the transform and what was
+    coded, in order."""
     line = b"2024-05-01 12:00:00 INFO worker 17 done\n"
     data = line * (size // len(line))
     coded: list[tuple[str, int]] = []
@@ -581,7 +582,7 @@ def _judged(
 
     monkeypatch.setattr(_codec, "_records_body", as_records)
     monkeypatch.setattr(_codec, "_encode_body", as_bytes)
-    return _codec.encode_body(data, _levels.level_spec(6)).transform, coded
+    return _codec.encode_body(data, _levels.level_spec(level)).transform, coded
 
 
 def test_a_close_call_on_the_pieces_is_decided_on_a_longer_piece(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -612,6 +613,24 @@ def test_a_close_call_on_the_pieces_is_decided_on_a_longer_piece(monkeypatch: py
     transform, coded = _judged(monkeypatch, size, 1 - 0.9 / _codec.UNSURE_WIN, 1.05)
     assert transform == TRANSFORM_LITERAL
     assert [kind for kind, n in coded if n > _codec.RECORDS_PROBE] == ["records", "bytes", "bytes"]
+
+
+def test_level_9_trusts_a_sample_only_where_records_win_clearly(monkeypatch: pytest.MonkeyPatch) -> None:
+    """In a chunk longer than two LOOKs, level 9 codes the pieces joined both ways first: records
+    that win there by 1/UNSURE_WIN or more code the chunk alone; any other verdict (a close call, or
+    bytes clearly smaller) codes the whole chunk both ways, without a longer piece, and keeps the
+    smaller, even where records lose on the sample and win in full."""
+    size = 4 * _codec.LOOK
+    transform, coded = _judged(monkeypatch, size, 1 - 1.01 / _codec.UNSURE_WIN, 2.0, level=9)
+    assert transform == TRANSFORM_RECORDS
+    assert [kind for kind, n in coded if n <= _codec.RECORDS_PROBE] == ["records", "bytes"]
+    assert [kind for kind, n in coded if n > _codec.RECORDS_PROBE] == ["records"]
+    for sample, full in ((1 - 0.9 / _codec.UNSURE_WIN, 1.05), (1.2, 0.9), (1.05, 0.9)):
+        monkeypatch.undo()
+        transform, coded = _judged(monkeypatch, size, sample, full, level=9)
+        assert transform == (TRANSFORM_RECORDS if full < 1 else TRANSFORM_LITERAL)
+        longer = [(kind, n) for kind, n in coded if n > _codec.RECORDS_PROBE]
+        assert sorted(kind for kind, _ in longer) == ["bytes", "records"] and all(n > size - 200 for _, n in longer)
 
 
 def test_a_close_call_in_a_chunk_of_two_looks_codes_it_both_ways(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -151,8 +151,9 @@ def encode_body(
 
     With *form* ``auto``, at the CM levels, a chunk that looks like log lines is also coded as
     records (transform 4), and the smaller body is kept. A chunk longer than twice RECORDS_PROBE is
-    coded in full only one way, the way :func:`_records_win` chooses from samples of its lines
-    (unless the level codes it both ways in full: ``spec.both_in_full``).
+    coded in full only one way, the way :func:`_records_win` chooses from samples of its lines;
+    a level with ``spec.both_in_full`` trusts a sample only where records win on it clearly, and
+    otherwise codes the chunk both ways in full.
     With ``text``, no chunk is coded as records. With ``logs``, every chunk is coded as records
     with the level's backend, whatever it looks like, and as bytes only where its record code
     cannot be written (too long, or refused by the backend)."""
@@ -161,8 +162,8 @@ def encode_body(
     tried = form == AUTO and spec.backend == CM and spec.transform == TRANSFORM_LITERAL
     if not (tried and _records.looks_like_logs(data)):
         return _encode_body(data, spec, book, prime, keep_book)
-    if len(data) > 2 * RECORDS_PROBE and not spec.both_in_full:
-        win = _records_win(data, spec)
+    if len(data) > 2 * RECORDS_PROBE:
+        win = _records_win(data, spec, only_clear=spec.both_in_full)
         if win is not None:
             found = _records_body(data, spec, prime, book) if win else None
             return found or _encode_body(data, spec, book, prime, keep_book)
@@ -193,10 +194,14 @@ def settled(records_size: int, bytes_size: int) -> bool:
     )
 
 
-def _records_win(data: bytes, spec: LevelSpec) -> bool | None:
+def _records_win(data: bytes, spec: LevelSpec, only_clear: bool = False) -> bool | None:
     """Whether records code the long chunk *data* smaller than its bytes, judged on a sample of its
     lines, the PROBES pieces of :func:`_probes`, then, where that leaves it open, :func:`_look`.
-    None: the chunk is to be coded both ways in full (and the smaller kept).
+    None: the chunk is to be coded both ways in full (and the smaller kept). With *only_clear*, the
+    answer is True where records win on the pieces joined by 1/UNSURE_WIN or more, else None (and
+    None at once for a chunk of at most twice LOOK, which costs little more in full): records gain
+    on bytes as a chunk grows, so only that verdict of a sample holds for the whole chunk whatever
+    it holds further on (docs/logs.md, "Level 9: both ways in full").
 
     In a chunk longer than twice LOOK, the pieces are joined and coded as one, as the chunk will be:
     a template's table entry and what the model learns are then paid once over the sample, as over
@@ -212,14 +217,16 @@ def _records_win(data: bytes, spec: LevelSpec) -> bool | None:
     primed sample would choose bytes where the whole chunk codes smaller as records (a 4 MiB JVM
     log with a book of its lines: 80,229 bytes as bytes, 71,691 as records)."""
     long = len(data) > 2 * LOOK
+    if only_clear and not long:  # the sample would be a large part of the chunk: code it in full
+        return None
     pieces = _probes(data)
     sizes = _coded_sizes([b"".join(pieces)] if long else pieces, spec)
     if sizes is None:
-        return False
+        return None if only_clear else False
     records_size, bytes_size = sizes
-    if settled(records_size, bytes_size):
+    if settled(records_size, bytes_size) and (records_size < bytes_size or not only_clear):
         return records_size < bytes_size
-    if not long:
+    if not long or only_clear:
         return None
     sizes = _coded_sizes([_look(data)], spec)
     return sizes is not None and sizes[0] < sizes[1]

@@ -67,8 +67,9 @@ class LevelSpec:
     memory_mib: int = 0
     verify: bool = False
     chunk_size: int = DEFAULT_CHUNK_SIZE  # the writer's chunk size when none is asked for
-    # A long chunk of log lines is coded both as records and as bytes in full (the smaller kept),
-    # not judged on a sample of its lines first (codec.encode_body): slower, never larger.
+    # A long chunk of log lines is coded both as records and as bytes in full (the smaller kept)
+    # unless records win clearly on a sample of its lines; the other levels also trust a sample
+    # that says bytes, or a longer piece (codec.encode_body): slower, never larger in what was measured.
     both_in_full: bool = False
 
     def describe(self) -> str:
@@ -89,8 +90,9 @@ class LevelSpec:
 # glyph code does not help it (docs/cm.md). At 4-9, a chunk of log lines may be coded as records
 # (transform 4) instead, when that codes smaller (codec.encode_body, docs/logs.md). Levels 7-9
 # also write larger chunks when none is asked for (chunk_size_for), at the cost of memory and of
-# parallelism on inputs of a few chunks; level 9 codes every chunk of log lines both ways in full
-# where the others judge a long one on a sample of its lines (both_in_full). Every
+# parallelism on inputs of a few chunks; level 9 codes a chunk of log lines both ways in full
+# unless a sample of its lines shows records clearly smaller (both_in_full), where the others
+# trust any clear verdict of the sample. Every
 # PPMd encoding is checked before it is written (verify=True): pyppmd 1.3.1 can lose output bytes,
 # and a lossless codec must not trust it (backends.PPMD_BLOCK; docs/semantic.md has the cost).
 CM_FAST = 0x121F  # orders 1-6, the match model and the mixer's learning-rate schedule
