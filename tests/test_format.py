@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 import sigmalang
-from conftest import mixed_bytes, service_log
+from conftest import mixed_bytes, read_text_file, service_log
 from sigmalang import SigmaCompressor, StreamingEncoder, _codec
 from sigmalang.cli import build_flat_parser, build_parser, main
 from sigmalang.inspect import inspect_stream
@@ -56,8 +56,23 @@ def test_auto_is_the_default_and_still_chooses_records_at_the_cm_levels(shared):
     auto = sigmalang.compress(LOG, 6, chunk_size=CHUNK, shared_context=shared, format="auto")
     assert auto == sigmalang.compress(LOG, 6, chunk_size=CHUNK, shared_context=shared)
     assert "records+cm" in coded_as(auto)
-    # At levels 1-3, auto codes bytes, as before.
+    # At level 3 (PPMd) too, where records code logs smaller and faster; at zstd's levels 1-2, auto
+    # codes bytes, whose decoding is many times as fast.
+    level3 = sigmalang.compress(LOG, 3, chunk_size=CHUNK, shared_context=shared)
+    assert "records+ppmd" in coded_as(level3) and sigmalang.decompress(level3) == LOG
+    assert len(level3) < len(sigmalang.compress(LOG, 3, chunk_size=CHUNK, shared_context=shared, format="text"))
     assert coded_as(sigmalang.compress(LOG, 1, chunk_size=CHUNK)) == {"literal+zstd"}
+
+
+def test_level_3_mixes_glyph_code_and_records_frames_in_a_shared_context_stream():
+    """Prose chunks (glyph code, whose codebook a continuing frame may carry on) and log chunks
+    (records) alternate in one shared-context stream at level 3: every frame decodes in order, a
+    codebook carried across a records frame included."""
+    prose = read_text_file("dickens-64k")[: 3 * CHUNK]
+    data = b"".join(prose[k * CHUNK : (k + 1) * CHUNK] + LOG[k * CHUNK : (k + 1) * CHUNK] for k in range(3))
+    stream = sigmalang.compress(data, 3, chunk_size=CHUNK, shared_context=True)
+    assert {"records+ppmd", "semantic+ppmd"} <= coded_as(stream)
+    assert sigmalang.decompress(stream) == data
 
 
 def test_logs_never_writes_a_frame_larger_than_storing_it():

@@ -216,6 +216,8 @@ def test_glyph_lines_render_each_kind():
 
 
 GLYPH_LEVEL = 3  # the level that writes glyph codes (the context-mixing levels code bytes)
+# ... for text: these tests' lines, each with a number, would be coded as log records (format auto).
+AS_TEXT = ("--format", "text")
 
 
 def run_json(capsys, *args: str) -> dict:
@@ -226,11 +228,11 @@ def run_json(capsys, *args: str) -> dict:
 def test_json_shape(tmp_path, capsys):
     path = tmp_path / "hand.txt"
     path.write_bytes(HAND_TEXT)
-    result = run_json(capsys, "--level", str(GLYPH_LEVEL), str(path))
+    result = run_json(capsys, "--level", str(GLYPH_LEVEL), *AS_TEXT, str(path))
     assert result["input"] == str(path) and result["stream"] is False
     (s,) = result["streams"]
     assert s["level"] == GLYPH_LEVEL and s["frames"] == 1 and s["original_size"] == len(HAND_TEXT)
-    assert s["encoded_size"] == len(sigmalang.compress(HAND_TEXT, GLYPH_LEVEL))
+    assert s["encoded_size"] == len(sigmalang.compress(HAND_TEXT, GLYPH_LEVEL, format="text"))
     assert [g["transform"] + "+" + g["backend"] for g in s["by_backend"]] == ["semantic+ppmd"]
     assert [row["kind"] for row in s["glyphs"]] == list(GLYPH_KINDS)
     assert {row["primitive"] for row in s["glyphs"]} >= {"Σ32 WORD", "Σ40 CASE", "Σ4 QUANTITY", "Σ38 NEWLINE"}
@@ -252,8 +254,8 @@ def test_text_and_stream_input_give_the_same_report(tmp_path, capsys):
     data = read_text_file("loghub-small")
     path = tmp_path / "small.log"
     path.write_bytes(data)
-    assert main(["encode", "-q", "--no-filter", "--level", "3", "--chunk-size", "16KiB", str(path)]) == 0
-    from_text = run_json(capsys, "--level", "3", "--chunk-size", "16KiB", str(path))
+    assert main(["encode", "-q", "--no-filter", "--level", "3", *AS_TEXT, "--chunk-size", "16KiB", str(path)]) == 0
+    from_text = run_json(capsys, "--level", "3", *AS_TEXT, "--chunk-size", "16KiB", str(path))
     from_stream = run_json(capsys, str(path) + ".sgl")
     assert from_text["stream"] is False and from_stream["stream"] is True
     assert from_text["streams"] == from_stream["streams"]
@@ -284,7 +286,7 @@ def test_stored_and_binary_frames_are_counted_apart(tmp_path, capsys):
 def test_lines_option(tmp_path, capsys, lines):
     path = tmp_path / "hand.txt"
     path.write_bytes(HAND_TEXT)
-    (s,) = run_json(capsys, "--level", str(GLYPH_LEVEL), "--lines", str(lines), str(path))["streams"]
+    (s,) = run_json(capsys, "--level", str(GLYPH_LEVEL), *AS_TEXT, "--lines", str(lines), str(path))["streams"]
     assert [line["text"] for line in s["lines"]] == HAND_TEXT.decode().splitlines()[:lines]
     assert all(line["glyphs"].startswith("[the] [cat]") for line in s["lines"])
 
@@ -333,11 +335,14 @@ def test_concatenated_streams_get_one_report_each():
 def test_text_output_is_in_the_users_words_without_empty_rows(tmp_path, capsys):
     path = tmp_path / "hand.txt"
     path.write_bytes(HAND_TEXT)
-    assert main(["inspect", "--level", str(GLYPH_LEVEL), "--top", "2", str(path)]) == 0
+    assert main(["inspect", "--level", str(GLYPH_LEVEL), *AS_TEXT, "--top", "2", str(path)]) == 0
     out = capsys.readouterr().out
     assert f"semantic+ppmd: 1 frame, {len(HAND_TEXT):,} → " in out
     assert "Σ" not in out.split("glyph code:")[1]  # no Σ-primitive labels
-    rows = {row["meaning"]: row for row in inspect_text(io.BytesIO(HAND_TEXT), GLYPH_LEVEL).histogram.rows()}
+    rows = {
+        row["meaning"]: row
+        for row in inspect_text(io.BytesIO(HAND_TEXT), GLYPH_LEVEL, format="text").histogram.rows()
+    }
     for meaning, row in rows.items():  # a row for each kind the text uses, and none for the others
         shown = re.search(rf"^  {re.escape(meaning)} +{row['glyphs']:,} ", out, re.M)
         assert bool(shown) == bool(row["glyphs"]), meaning
@@ -350,7 +355,7 @@ def test_stages_measure_the_transform_against_the_model_alone(tmp_path, capsys):
     from sigmalang._backends import get_backend
     from sigmalang._levels import level_spec
 
-    report = inspect_text(io.BytesIO(HAND_TEXT), GLYPH_LEVEL)
+    report = inspect_text(io.BytesIO(HAND_TEXT), GLYPH_LEVEL, format="text")
     spec = level_spec(GLYPH_LEVEL)
     alone = len(get_backend(spec.backend, spec.backend_level, spec.memory_mib).encode(HAND_TEXT))
     (group,) = report.groups.values()
@@ -364,7 +369,7 @@ def test_stages_measure_the_transform_against_the_model_alone(tmp_path, capsys):
     }
     path = tmp_path / "hand.txt"
     path.write_bytes(HAND_TEXT)
-    assert main(["inspect", "--level", str(GLYPH_LEVEL), str(path)]) == 0
+    assert main(["inspect", "--level", str(GLYPH_LEVEL), *AS_TEXT, str(path)]) == 0
     out = capsys.readouterr().out
     assert re.search(rf"the model alone \(ppmd\), measured +{alone:,} bytes  ratio {len(HAND_TEXT) / alone:.3f}", out)
     assert re.search(rf"the transform \(semantic\), then the model +{group[2]:,} bytes", out)

@@ -126,7 +126,7 @@ def _encoding(p: argparse.ArgumentParser) -> None:
         choices=FORMATS,
         default=AUTO,
         help="what the input is: auto (the default) codes chunks that look like log lines as records (templates "
-        "and columns) where that is smaller, at -4 to -9; text never codes records; logs codes every chunk as "
+        "and columns) where that is smaller, at -3 to -9; text never codes records; logs codes every chunk as "
         "records, without trying the bytes too (faster; -1 to -9)",
     )
     p.add_argument(

@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from . import _records, semantic
-from ._backend_base import CM, STORE, ZSTD, Backend, BackendError
+from ._backend_base import CM, PPMD, STORE, ZSTD, Backend, BackendError
 from ._backends import MIN_PAYLOAD, CmBackend, get_backend
 from ._errors import SigmaFormatError
 from ._levels import (
@@ -149,7 +149,7 @@ def encode_body(
     """Transform 0, 1 or 4 and the level's backend, primed with *prime*; a frame's data if it is
     short enough (the caller checks). *book* is the codebook the glyph code may reference.
 
-    With *form* ``auto``, at the CM levels, a chunk that looks like log lines is also coded as
+    With *form* ``auto``, at the PPMd and CM levels (3-9), a chunk that looks like log lines is also coded as
     records (transform 4), and the smaller body is kept. A chunk longer than twice RECORDS_PROBE is
     coded in full only one way, the way :func:`_records_win` chooses from samples of its lines;
     a level with ``spec.both_in_full`` trusts a sample only where records win on it clearly, and
@@ -159,7 +159,7 @@ def encode_body(
     cannot be written (too long, or refused by the backend)."""
     if form == LOGS and spec.backend != STORE:
         return _records_body(data, spec, prime, book) or _encode_body(data, spec, book, prime, keep_book)
-    tried = form == AUTO and spec.backend == CM and spec.transform == TRANSFORM_LITERAL
+    tried = form == AUTO and spec.backend in (CM, PPMD)
     if not (tried and _records.looks_like_logs(data)):
         return _encode_body(data, spec, book, prime, keep_book)
     if len(data) > 2 * RECORDS_PROBE:

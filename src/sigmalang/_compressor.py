@@ -323,10 +323,10 @@ def compress(
     *workers* processes code the chunks in parallel (``0``: one per CPU), as
     :class:`~sigmalang.StreamingEncoder` does; the bytes are the same for every worker count.
 
-    *format* is what the data is taken for. ``"auto"``: at levels 4-9, a chunk that looks like log
+    *format* is what the data is taken for. ``"auto"``: at levels 3-9, a chunk that looks like log
     lines is coded both as bytes and as log records (templates and columns, docs/logs.md), and
     each frame keeps the smaller. ``"text"``: never as records. ``"logs"``: every chunk as records,
-    at any level but 0, without coding it as bytes too (faster, and records at levels 1-3 as well),
+    at any level but 0, without coding it as bytes too (faster, and records at levels 1-2 as well),
     and as bytes only where a chunk's record code cannot be written. Whatever the format, a frame
     that coding does not shrink is stored, and the stream decodes the same way.
     """

@@ -39,7 +39,7 @@ TRANSFORM_LONG_LITERAL = 2
 TRANSFORM_LONG_SEMANTIC = 3
 LONG_TRANSFORMS = (TRANSFORM_LONG_LITERAL, TRANSFORM_LONG_SEMANTIC)
 # The frame's content is a record code: log lines as templates and column streams (sigmalang._records;
-# FORMAT.md §7.6). Writers at the CM levels choose it per frame when it codes smaller than the bytes,
+# FORMAT.md §7.6). Writers at the PPMd and CM levels (3-9) choose it per frame when it codes smaller than the bytes,
 # or at levels 1-9 for every frame when told the input is logs (format "logs", below).
 TRANSFORM_RECORDS = 4
 TRANSFORMS = {
@@ -87,7 +87,7 @@ class LevelSpec:
 
 # Levels 1-3 are the fast end (zstd, and PPMd over the glyph code, the default before the
 # context-mixing model); 4-9 use the context-mixing model (backend 3) on the chunk's bytes: the
-# glyph code does not help it (docs/cm.md). At 4-9, a chunk of log lines may be coded as records
+# glyph code does not help it (docs/cm.md). At 3-9, a chunk of log lines may be coded as records
 # (transform 4) instead, when that codes smaller (codec.encode_body, docs/logs.md). Levels 7-9
 # also write larger chunks when none is asked for (chunk_size_for), at the cost of memory and of
 # parallelism on inputs of a few chunks; level 9 codes a chunk of log lines both ways in full
@@ -119,7 +119,7 @@ def level_spec(level: int) -> LevelSpec:
 
 
 # What a writer takes its input for (the ``format`` option, ``encode --format``): ``auto`` codes a
-# chunk that looks like log lines both as bytes and as records at the CM levels and keeps the
+# chunk that looks like log lines both as bytes and as records at levels 3-9 and keeps the
 # smaller (codec.encode_body); ``text`` never codes records; ``logs`` codes every chunk as records
 # with the level's backend (levels 1-9), without trying the bytes, which it falls back to only where
 # the record code cannot be written. Like the level, it is the writer's choice alone: each frame
