@@ -710,6 +710,13 @@ def test_differences_that_reach_past_plain_numbers_read_as_the_plain_reading_doe
     assert _column_tokens([*written[:4], b"900000000000000000"])[-1] == b"1000000000000000009"
 
 
+@settings(max_examples=1000, deadline=None)
+@given(st.one_of(st.binary(max_size=24), st.text("0123456789-", max_size=22).map(str.encode)))
+def test_the_quick_difference_test_reads_as_the_pattern_does(entry: bytes) -> None:
+    """An entry reads as a difference exactly when the format's pattern for one matches it."""
+    assert _records._is_difference(entry) == bool(_records._DELTA.match(entry))
+
+
 @settings(max_examples=500, deadline=None)
 @given(st.binary(max_size=40), st.integers(0, 40), st.integers(1, 20000))
 def test_quick_template_ids_agree_with_the_careful_reader(ids: bytes, count: int, n_templates: int) -> None:

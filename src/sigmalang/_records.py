@@ -53,6 +53,7 @@ _FIELD = re.compile(rb"(" + _DIGITS_TOKEN + rb")")
 # line and user agent of an access log become columns, whatever bytes they hold.
 _QUOTED = re.compile(rb'"[^"\n]*"(?=[ \t]*:)|"([^"\n]*)"|(' + _DIGITS_TOKEN + rb")")
 _NUMBER = re.compile(rb"[0-9]{1,18}(?:\.([0-9]{1,9}))?\Z")
+# A difference as the column code spells it (:func:`_is_difference` tests this without the regex).
 _DELTA = re.compile(rb"-?(?:0|[1-9][0-9]{0,18})\Z")
 _DELTA_END = 10**19  # a difference is written only if it is shorter: what _DELTA reads
 # Version 3: a clock (two digits, then minutes and seconds 00-59 after colons, and optionally a
@@ -448,15 +449,21 @@ def _column_code(runs: Iterable[list[bytes]], clocks: bool, repeats: bool = Fals
             deltas = shape >= 0 and delta_cost < raw_cost
             value, this = parsed[token]
             if this < 0:
-                append(b'"' + token if deltas and (token[0] == _ESCAPE or _DELTA.match(token)) else token)
+                append(b'"' + token if deltas and (token[0] == _ESCAPE or _is_difference(token)) else token)
                 continue
             if not deltas:
                 append(token)
             elif this == shape and -_DELTA_END < value - prev < _DELTA_END:  # a longer one is written as the value
                 append(b"%d" % (value - prev))
             else:
-                append(b'"' + token if _DELTA.match(token) else token)
-            prev, shape, raw_cost, delta_cost, recent = _seen(value, this, prev, shape, raw_cost, delta_cost, recent)
+                append(b'"' + token if _is_difference(token) else token)
+            known = value in recent  # the column's state once it has seen this number (as _tokens reads it)
+            if this == shape:
+                raw_cost += 1 if known else len(str(value))
+                delta_cost += len(str(value - prev))
+            if not known:
+                recent = [value, *recent[: _RECENT - 1]]
+            prev, shape = value, this
         if not out:
             continue
         if repeats:
@@ -762,7 +769,6 @@ def _tokens(runs: Iterator[bytes], clocks: bool, repeats: bool) -> Iterator[list
     prev, shape, raw_cost, delta_cost = 0, -1, 0, 1
     recent: list[int] = []
     parsed = _Parses(clocks)
-    difference = _DELTA.match
     before = b""  # the entry before the run
     for run in runs:
         out: list[bytes] = []
@@ -776,11 +782,14 @@ def _tokens(runs: Iterator[bytes], clocks: bool, repeats: bool) -> Iterator[list
             if shape < 0 or delta_cost >= raw_cost:
                 token = entry
                 value, this = parsed[token]
-            elif difference(entry):
+            elif _is_difference(entry):
                 value = prev + int(entry)
                 if shape == 0 and 0 <= value < _PLAIN_END:  # spelt as b"%d", which parses back to (value, 0)
                     token = b"%d" % value
                     this = 0
+                elif shape >= _CLOCK_SHAPE:  # a clock's spelling parses back to its value and shape
+                    token = _spell_clock(value, shape)
+                    this = shape
                 else:
                     token = _spell(value, shape)
                     value, this = parsed[token]
@@ -788,24 +797,22 @@ def _tokens(runs: Iterator[bytes], clocks: bool, repeats: bool) -> Iterator[list
                 token = entry[1:] if entry[:1] == b'"' else entry
                 value, this = parsed[token]
             append(token)
-            if this >= 0:
-                prev, shape, raw_cost, delta_cost, recent = _seen(
-                    value, this, prev, shape, raw_cost, delta_cost, recent
-                )
+            if this >= 0:  # the column's state once it has seen this number (as _column_code keeps it)
+                known = value in recent
+                if this == shape:
+                    raw_cost += 1 if known else len(str(value))
+                    delta_cost += len(str(value - prev))
+                if not known:
+                    recent = [value, *recent[: _RECENT - 1]]
+                prev, shape = value, this
         yield out
 
 
-def _seen(
-    value: int, this: int, prev: int, shape: int, raw_cost: int, delta_cost: int, recent: list[int]
-) -> tuple[int, int, int, int, list[int]]:
-    """A column's state (previous number, its shape, the two costs, recent numbers) once it has
-    seen the number *value* of shape *this*: the one rule both directions follow."""
-    if this == shape:
-        raw_cost += 1 if value in recent else len(str(value))
-        delta_cost += len(str(value - prev))
-    if value not in recent:
-        recent = [value, *recent[: _RECENT - 1]]
-    return value, this, raw_cost, delta_cost, recent
+def _is_difference(entry: bytes) -> bool:
+    """Whether *entry* reads as a difference (``_DELTA``: an optional minus, then 0 or up to 19
+    digits without a leading zero), without the regular expression."""
+    digits = entry[1:] if entry[:1] == b"-" else entry
+    return 0 < len(digits) <= 19 and digits.isdigit() and (digits[0] != 0x30 or len(digits) == 1)
 
 
 def _unescape(piece: bytes) -> bytes:
