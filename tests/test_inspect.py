@@ -340,8 +340,7 @@ def test_text_output_is_in_the_users_words_without_empty_rows(tmp_path, capsys):
     assert f"semantic+ppmd: 1 frame, {len(HAND_TEXT):,} → " in out
     assert "Σ" not in out.split("glyph code:")[1]  # no Σ-primitive labels
     rows = {
-        row["meaning"]: row
-        for row in inspect_text(io.BytesIO(HAND_TEXT), GLYPH_LEVEL, format="text").histogram.rows()
+        row["meaning"]: row for row in inspect_text(io.BytesIO(HAND_TEXT), GLYPH_LEVEL, format="text").histogram.rows()
     }
     for meaning, row in rows.items():  # a row for each kind the text uses, and none for the others
         shown = re.search(rf"^  {re.escape(meaning)} +{row['glyphs']:,} ", out, re.M)
