@@ -271,7 +271,7 @@ def _records_body(data: bytes, spec: LevelSpec, prime: bytes, book: Codebook | N
     code = _records.encode(data)
     if len(code) > max_code_size(len(data)):
         return None
-    backend = _level_backend(spec, book)
+    backend = _level_backend(replace(spec, backend_level=spec.records_level) if spec.records_level else spec, book)
     try:
         payload = encode_varint(len(code)) + backend.encode(code, prime)
     except BackendError:  # a primer the CM refuses, a PPMd coding that fails its check: the bytes' body

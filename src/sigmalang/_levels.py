@@ -71,6 +71,9 @@ class LevelSpec:
     # unless records win clearly on a sample of its lines; the other levels also trust a sample
     # that says bytes, or a longer piece (codec.encode_body): slower, never larger in what was measured.
     both_in_full: bool = False
+    # The backend's own level for record codes (transform 4), where it differs from backend_level:
+    # PPMd codes a record code smaller at a higher order than the glyph code (docs/logs.md, "Level 3").
+    records_level: int = 0
 
     def describe(self) -> str:
         from ._backends import BACKENDS
@@ -78,6 +81,7 @@ class LevelSpec:
         text = f"{TRANSFORMS[self.transform]} + {BACKENDS[self.backend]}"
         if self.backend == PPMD:
             text += f" order {self.backend_level}, {self.memory_mib} MiB"
+            text += f" (records: order {self.records_level})" if self.records_level else ""
         elif self.backend == CM:
             text += f" components {self.backend_level:#x}, 2^{self.memory_mib} slots"
         elif self.backend != STORE:
@@ -101,7 +105,7 @@ LEVELS: dict[int, LevelSpec] = {
     0: LevelSpec(TRANSFORM_LITERAL, STORE, 0),
     1: LevelSpec(TRANSFORM_LITERAL, ZSTD, 3),
     2: LevelSpec(TRANSFORM_LITERAL, ZSTD, 19),
-    3: LevelSpec(TRANSFORM_SEMANTIC, PPMD, 6, 64, verify=True),
+    3: LevelSpec(TRANSFORM_SEMANTIC, PPMD, 6, 64, verify=True, records_level=16),
     4: LevelSpec(TRANSFORM_LITERAL, CM, CM_FAST, 20),
     5: LevelSpec(TRANSFORM_LITERAL, CM, CM_ALL, 20),
     6: LevelSpec(TRANSFORM_LITERAL, CM, CM_ALL, 22),

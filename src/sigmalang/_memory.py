@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from . import _elf
@@ -97,6 +97,12 @@ PPMD_LITERAL_DECODE_CHUNKS = 1.5
 # decode peak RSS 60.6 -> 104.7 MiB (10 MB) and 73.7 -> 125.6 MiB (100 MB) at -T 1 (docs/memory.md).
 PPMD_HELPER = 19 * MiB
 PPMD_GUARD_CHUNKS = 2.0
+# At level 3 a chunk of log lines may be coded as records (docs/logs.md, "Level 3"): the record
+# transform's own copies (its fields, the columns' runs, the code; the decoder's entry ends and
+# joined lines), in chunks, beside a PPMd model of the level's order for record codes, counted at
+# the fill rate of text at that order. Measured with benchmarks/records_memory.py --level 3 on the
+# lines hardest on the record code (4 MiB chunks: 120-130 MiB encoding, 88-94 decoding).
+RECORDS_CHUNKS: dict[Mode, float] = {"encode": 6.0, "decode": 1.0}
 # The CM coder's copies of a chunk: the modelled buffer, the output bound (1.125 chunks) and the
 # payload as bytes.
 CM_CHUNKS = 3.0
@@ -195,9 +201,14 @@ def _codec_memory(level: int, chunk_size: int, mode: Mode, primer: int = 0, sing
         # One model either way: the decoder checks the one spelling from its range decoder's state,
         # and a primed frame's encoder model is freed before the decoder's is made
         # (backends.PpmdBackend.decode).
-        memory += _ppmd_model(spec, transform, chunk_size)
+        model = _ppmd_model(spec, transform, chunk_size)
         if transform == "literal" and mode == "decode":
             chunks += PPMD_LITERAL_DECODE_CHUNKS
+        if spec.records_level:  # or a records frame's transform and model, whichever is larger
+            records = replace(spec, backend_level=spec.records_level)
+            as_records = _ppmd_model(records, "literal", chunk_size) + int(RECORDS_CHUNKS[mode] * chunk_size)
+            model, chunks = max(model + int(chunks * chunk_size), as_records), 0.0
+        memory += model
         if mode == "decode" and hasattr(os, "fork"):  # decoded in a helper's forked process
             memory += 2 * PPMD_HELPER
             chunks += PPMD_GUARD_CHUNKS
