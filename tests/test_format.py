@@ -64,6 +64,23 @@ def test_auto_is_the_default_and_still_chooses_records_at_the_cm_levels(shared):
     assert coded_as(sigmalang.compress(LOG, 1, chunk_size=CHUNK)) == {"literal+zstd"}
 
 
+def test_level_3_codes_record_codes_at_their_own_ppmd_order():
+    """A records frame's PPMd payload names the level's order for record codes (a writer's choice
+    the payload records), a glyph code's the level's own order."""
+    from sigmalang._levels import level_spec
+    from sigmalang._wire import read_varint
+
+    spec = level_spec(3)
+    assert spec.records_level > spec.backend_level
+    body = _codec.encode_body(LOG, spec, form="logs")
+    start = read_varint(body.data, 0, 5, ValueError)[1]  # the record code's length comes first
+    assert body.transform == 4 and body.data[start] == spec.records_level
+    text = _codec.encode_body(LOG, spec, form="text")
+    start = read_varint(text.data, 0, 5, ValueError)[1]  # so does the glyph code's
+    assert text.transform == 1 and text.data[start] == spec.backend_level
+    assert sigmalang.decompress(sigmalang.compress(LOG, 3, format="logs")) == LOG
+
+
 def test_level_3_mixes_glyph_code_and_records_frames_in_a_shared_context_stream():
     """Prose chunks (glyph code, whose codebook a continuing frame may carry on) and log chunks
     (records) alternate in one shared-context stream at level 3: every frame decodes in order, a
