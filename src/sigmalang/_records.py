@@ -457,13 +457,7 @@ def _column_code(runs: Iterable[list[bytes]], clocks: bool, repeats: bool = Fals
                 append(b"%d" % (value - prev))
             else:
                 append(b'"' + token if _is_difference(token) else token)
-            known = value in recent  # the column's state once it has seen this number (as _tokens reads it)
-            if this == shape:
-                raw_cost += 1 if known else len(str(value))
-                delta_cost += len(str(value - prev))
-            if not known:
-                recent = [value, *recent[: _RECENT - 1]]
-            prev, shape = value, this
+            prev, shape, raw_cost, delta_cost, recent = _seen(value, this, prev, shape, raw_cost, delta_cost, recent)
         if not out:
             continue
         if repeats:
@@ -797,15 +791,25 @@ def _tokens(runs: Iterator[bytes], clocks: bool, repeats: bool) -> Iterator[list
                 token = entry[1:] if entry[:1] == b'"' else entry
                 value, this = parsed[token]
             append(token)
-            if this >= 0:  # the column's state once it has seen this number (as _column_code keeps it)
-                known = value in recent
-                if this == shape:
-                    raw_cost += 1 if known else len(str(value))
-                    delta_cost += len(str(value - prev))
-                if not known:
-                    recent = [value, *recent[: _RECENT - 1]]
-                prev, shape = value, this
+            if this >= 0:
+                prev, shape, raw_cost, delta_cost, recent = _seen(
+                    value, this, prev, shape, raw_cost, delta_cost, recent
+                )
         yield out
+
+
+def _seen(
+    value: int, this: int, prev: int, shape: int, raw_cost: int, delta_cost: int, recent: list[int]
+) -> tuple[int, int, int, int, list[int]]:
+    """A column's state (previous number, its shape, the two costs, recent numbers) once it has
+    seen the number *value* of shape *this*: the one rule both directions follow."""
+    known = value in recent
+    if this == shape:
+        raw_cost += 1 if known else len(str(value))
+        delta_cost += len(str(value - prev))
+    if not known:
+        recent = [value, *recent[: _RECENT - 1]]
+    return value, this, raw_cost, delta_cost, recent
 
 
 def _is_difference(entry: bytes) -> bool:
