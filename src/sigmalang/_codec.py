@@ -163,7 +163,7 @@ def encode_body(
     if not (tried and _records.looks_like_logs(data)):
         return _encode_body(data, spec, book, prime, keep_book)
     if len(data) > 2 * RECORDS_PROBE:
-        win = _records_win(data, spec, only_clear=spec.both_in_full)
+        win = _records_clearly_win(data, spec) if spec.both_in_full else _records_win(data, spec)
         if win is not None:
             found = _records_body(data, spec, prime, book) if win else None
             return found or _encode_body(data, spec, book, prime, keep_book)
@@ -189,19 +189,30 @@ LOOK = 512 << 10
 def settled(records_size: int, bytes_size: int) -> bool:
     """Whether a sample's sizes decide the choice: records smaller by at least 1/UNSURE_WIN, or
     larger by at least 1/UNSURE; in between, a close call."""
-    return (
-        UNSURE_WIN * records_size <= (UNSURE_WIN - 1) * bytes_size or UNSURE * records_size >= (UNSURE + 1) * bytes_size
-    )
+    return _clearly_smaller(records_size, bytes_size) or UNSURE * records_size >= (UNSURE + 1) * bytes_size
 
 
-def _records_win(data: bytes, spec: LevelSpec, only_clear: bool = False) -> bool | None:
+def _clearly_smaller(records_size: int, bytes_size: int) -> bool:
+    """Whether records are smaller than the bytes by at least 1/UNSURE_WIN."""
+    return UNSURE_WIN * records_size <= (UNSURE_WIN - 1) * bytes_size
+
+
+def _records_clearly_win(data: bytes, spec: LevelSpec) -> bool | None:
+    """Level 9's verdict on the long chunk *data* (``spec.both_in_full``): True where records win on
+    the PROBES pieces joined by 1/UNSURE_WIN or more, else None, the chunk to be coded both ways in
+    full; None at once for a chunk of at most twice LOOK, which costs little more in full. Records
+    gain on bytes as a chunk grows, so only that verdict of a sample holds for the whole chunk
+    whatever it holds further on (docs/logs.md, "Level 9: both ways in full")."""
+    if len(data) <= 2 * LOOK:
+        return None
+    sizes = _coded_sizes([b"".join(_probes(data))], spec)
+    return True if sizes is not None and _clearly_smaller(*sizes) else None
+
+
+def _records_win(data: bytes, spec: LevelSpec) -> bool | None:
     """Whether records code the long chunk *data* smaller than its bytes, judged on a sample of its
     lines, the PROBES pieces of :func:`_probes`, then, where that leaves it open, :func:`_look`.
-    None: the chunk is to be coded both ways in full (and the smaller kept). With *only_clear*, the
-    answer is True where records win on the pieces joined by 1/UNSURE_WIN or more, else None (and
-    None at once for a chunk of at most twice LOOK, which costs little more in full): records gain
-    on bytes as a chunk grows, so only that verdict of a sample holds for the whole chunk whatever
-    it holds further on (docs/logs.md, "Level 9: both ways in full").
+    None: the chunk is to be coded both ways in full (and the smaller kept).
 
     In a chunk longer than twice LOOK, the pieces are joined and coded as one, as the chunk will be:
     a template's table entry and what the model learns are then paid once over the sample, as over
@@ -217,16 +228,14 @@ def _records_win(data: bytes, spec: LevelSpec, only_clear: bool = False) -> bool
     primed sample would choose bytes where the whole chunk codes smaller as records (a 4 MiB JVM
     log with a book of its lines: 80,229 bytes as bytes, 71,691 as records)."""
     long = len(data) > 2 * LOOK
-    if only_clear and not long:  # the sample would be a large part of the chunk: code it in full
-        return None
     pieces = _probes(data)
     sizes = _coded_sizes([b"".join(pieces)] if long else pieces, spec)
     if sizes is None:
-        return None if only_clear else False
+        return False
     records_size, bytes_size = sizes
-    if settled(records_size, bytes_size) and (records_size < bytes_size or not only_clear):
+    if settled(records_size, bytes_size):
         return records_size < bytes_size
-    if not long or only_clear:
+    if not long:
         return None
     sizes = _coded_sizes([_look(data)], spec)
     return sizes is not None and sizes[0] < sizes[1]
@@ -271,7 +280,7 @@ def _records_body(data: bytes, spec: LevelSpec, prime: bytes, book: Codebook | N
     code = _records.encode(data)
     if len(code) > max_code_size(len(data)):
         return None
-    backend = _level_backend(replace(spec, backend_level=spec.records_level) if spec.records_level else spec, book)
+    backend = _level_backend(spec.for_records(), book)
     try:
         payload = encode_varint(len(code)) + backend.encode(code, prime)
     except BackendError:  # a primer the CM refuses, a PPMd coding that fails its check: the bytes' body

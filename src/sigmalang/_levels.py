@@ -6,7 +6,7 @@ so nothing here is needed to decode (frames carry their own parameters).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ._backend_base import CM, PPMD, STORE, ZSTD
 from ._chunking import DEFAULT_CHUNK_SIZE
@@ -74,6 +74,10 @@ class LevelSpec:
     # The backend's own level for record codes (transform 4), where it differs from backend_level:
     # PPMd codes a record code smaller at a higher order than the glyph code (docs/logs.md, "Level 3").
     records_level: int = 0
+
+    def for_records(self) -> LevelSpec:
+        """The settings a record code is coded with: the backend's level for record codes."""
+        return replace(self, backend_level=self.records_level) if self.records_level else self
 
     def describe(self) -> str:
         from ._backends import BACKENDS

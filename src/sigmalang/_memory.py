@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Literal
 
 from . import _elf
@@ -205,8 +205,7 @@ def _codec_memory(level: int, chunk_size: int, mode: Mode, primer: int = 0, sing
         if transform == "literal" and mode == "decode":
             chunks += PPMD_LITERAL_DECODE_CHUNKS
         if spec.records_level:  # or a records frame's transform and model, whichever is larger
-            records = replace(spec, backend_level=spec.records_level)
-            as_records = _ppmd_model(records, "literal", chunk_size) + int(RECORDS_CHUNKS[mode] * chunk_size)
+            as_records = _ppmd_model(spec.for_records(), "literal", chunk_size) + int(RECORDS_CHUNKS[mode] * chunk_size)
             model, chunks = max(model + int(chunks * chunk_size), as_records), 0.0
         memory += model
         if mode == "decode" and hasattr(os, "fork"):  # decoded in a helper's forked process
