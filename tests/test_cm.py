@@ -22,6 +22,7 @@ FIXTURES = Path(__file__).parent / "fixtures"
 DICKENS = (FIXTURES / "dickens-64k.txt").read_bytes()
 LOGS = (FIXTURES / "loghub-small.log").read_bytes()
 COMPONENT_SETS = [0, 0x1FFF, 0x121F, 0x7FF, 0x21F, 1 << 9, 1 << 10, 0x1E0, 0x01F, 0xC00, 1 << 12]
+V = _cm.MODEL_VERSION  # the version writers write
 
 
 def roundtrip(data: bytes, backend: CmBackend, prime: bytes = b"") -> bytes:
@@ -48,7 +49,7 @@ def test_more_components_and_memory_code_smaller() -> None:
 def test_output_is_deterministic_and_carries_its_parameters() -> None:
     first = CmBackend(0x21F, 18).encode(DICKENS[:5000])
     assert first == CmBackend(0x21F, 18).encode(DICKENS[:5000])
-    assert first[:4] == bytes([2, 17, 0x9F, 0x04])  # version, hash bits, varint 0x21f
+    assert first[:4] == bytes([3, 17, 0x9F, 0x04])  # version, hash bits, varint 0x21f
     # 5,000 bytes get 2^17 slots (16 per byte, rounded up to a power of two), below the 2^18 asked for.
     # The decoder reads the parameters from the payload, whatever its own instance's are.
     assert CmBackend(0x7FF, 22).decode(first, 5000) == DICKENS[:5000]
@@ -158,7 +159,7 @@ def test_parameters_are_checked_when_the_backend_is_made() -> None:
     with pytest.raises(ValueError, match="components"):
         CmBackend(1 << 13, 16, version=1)  # the third weight set is version 2's
     with pytest.raises(ValueError, match="version"):
-        CmBackend(0x7FF, 16, version=3)
+        CmBackend(0x7FF, 16, version=4)
     with pytest.raises(ValueError, match="hash bits"):
         CmBackend(0x7FF, 25)
 
@@ -223,7 +224,7 @@ def test_a_primed_model_codes_what_reading_the_primer_codes(
     encodes and decodes, any number of times, exactly what a model that reads the primer does."""
     import numpy as np
 
-    version = 2 if components & ~_cm.COMPONENTS_V1 or components == 0x3FFF else 1
+    version = V if components & ~_cm.COMPONENTS_V1 or components == 0x3FFF else 1
     start = len(primer) + len(context)
     buf = primer + context + data
     payload = _run_code(buf, start, components, version)
@@ -243,29 +244,29 @@ def test_a_primed_model_in_use_elsewhere_is_copied_into_new_tables() -> None:
     """A call made while another one holds the primed model's working tables (another thread)
     copies into tables of its own: the same bytes, and the working tables are not touched."""
     buf = LOGS[:5000]
-    payload = _run_code(buf, 3000, 0x3FFF, 2)
+    payload = _run_code(buf, 3000, 0x3FFF, V)
     primed = _cm.prime(LOGS[:3000], 0x3FFF, 12)
-    assert _run_code(buf, 3000, 0x3FFF, 2, primed) == payload and primed.work  # made on first use
+    assert _run_code(buf, 3000, 0x3FFF, V, primed) == payload and primed.work  # made on first use
     work = [table.copy() for table in primed.work]
     with primed.busy:
-        assert _run_code(buf, 3000, 0x3FFF, 2, primed) == payload
+        assert _run_code(buf, 3000, 0x3FFF, V, primed) == payload
     assert all((a == b).all() for a, b in zip(work, primed.work, strict=True))
-    assert _run_code(buf, 3000, 0x3FFF, 2, primed) == payload  # and reused
+    assert _run_code(buf, 3000, 0x3FFF, V, primed) == payload  # and reused
 
 
 def test_a_primed_model_is_used_only_where_it_fits() -> None:
     primed = _cm.prime(LOGS[:3000], 0x3FFF, 12)
     buf = LOGS[:5000]
     with pytest.raises(ValueError, match="other parameters"):
-        _run_code(buf, 4000, 0x121F, 2, primed)
+        _run_code(buf, 4000, 0x121F, V, primed)
     with pytest.raises(ValueError, match="does not start with"):
-        _run_code(b"x" + buf[1:], 4000, 0x3FFF, 2, primed)
+        _run_code(b"x" + buf[1:], 4000, 0x3FFF, V, primed)
     with pytest.raises(ValueError, match="does not start with"):
-        _run_code(buf, 2000, 0x3FFF, 2, primed)  # the primer is longer than what is modelled
+        _run_code(buf, 2000, 0x3FFF, V, primed)  # the primer is longer than what is modelled
     broken = _cm.prime(LOGS[:3000], 0x3FFF, 12)
     broken.state[9] = 3000  # a match position past the primer: the kernel refuses it
     with pytest.raises(ValueError, match="does not fit"):
-        _run_code(buf, 4000, 0x3FFF, 2, broken)
+        _run_code(buf, 4000, 0x3FFF, V, broken)
     with pytest.raises(ValueError, match="empty primer"):
         _cm.prime(b"", 0x3FFF, 12)
 

@@ -134,10 +134,12 @@ SEPARATORS = (32, 9, 44, 59, 124)
 class CmModel:
     """The predictor of §7.2: `begin_byte`, then per bit `predict` and `update`, then `end_byte`."""
 
-    def __init__(self, components: int, hash_bits: int, version: int = 2) -> None:
+    def __init__(self, components: int, hash_bits: int, version: int = 3) -> None:
         self.on = [bool(components >> k & 1) for k in range(14)]
         self.hash_bits = hash_bits
-        self.v2 = version == 2
+        self.v2 = version >= 2
+        self.v3 = version >= 3
+        self.n = 13 if self.v3 else 12  # N: the mixer's inputs, and the values of a weight set
         self.apm_bits = 22 if self.v2 else 16  # A
         self.t1 = bytearray(1 << 16)
         self.t2 = bytearray(1 << 24)
@@ -150,7 +152,7 @@ class CmModel:
             squash(min((j - 16) * 128, 2047)) << (self.apm_bits - 12) for j in range(33)
         ]  # squash(2048) read as squash(2047)
         self.apm = row * 65536
-        self.w = [16384] * ((1024 + 2048 + 256) * 12)
+        self.w = [16384] * ((1024 + 2048 + 256) * self.n)
         self.fw = [65536 // (1 + self.on[SECOND_SET] + self.on[THIRD_SET])] * 768  # version 2's final mixer
         # Per-byte histories.
         self.buf = bytearray()
@@ -172,7 +174,7 @@ class CmModel:
         self.contexts = [
             chash(c4 & 0xFFFFFF, 0, 3),
             chash(c4, 0, 4),
-            chash(c4, c8 & 0xFFFF, 6),
+            chash(c4, c8 if self.v3 else c8 & 0xFFFF, 6),
             chash(self.word, c1 if self.word == 0 else 0, 7),
             chash(self.word, self.word_prev, 8),
             chash(above | c1 << 8, min(col, 255), 9),
@@ -230,7 +232,7 @@ class CmModel:
             self.find_slots()
         c0, c1, c2, bit, on = self.c0, self.c1, self.c2, self.bit, self.on
         # Step 2: inputs, 0 where the component is off.
-        x = [0] * 12
+        x = [0] * self.n
         self.where: list[tuple[int, bytearray, int] | None] = [None] * 12  # (state map, table, index)
         x[0] = STRETCH[self.t0.p(c0)]
         if on[ORDER1]:
@@ -251,17 +253,19 @@ class CmModel:
         if p_ != 0 and p_ >> (8 - bit) == c0:
             self.expected = (p_ >> (7 - bit)) & 1
             x[10] = STRETCH[self.msm.p(2 * self.bucket + self.expected)]
+            if self.v3:
+                x[12] = (2 * self.expected - 1) * min(self.match_len, 32) * 64
         x[11] = 256
         self.x = x
         # Step 3: mixer.
-        self.set_a = (self.match_state * 256 + c0) * 12
+        self.set_a = (self.match_state * 256 + c0) * self.n
         d1, self.p1 = self.mix(self.set_a)
         d2 = d3 = 0
         if on[SECOND_SET]:
-            self.set_b = (1024 + (seen * 256 if on[SEEN_SETS] else 0) + c1) * 12
+            self.set_b = (1024 + (seen * 256 if on[SEEN_SETS] else 0) + c1) * self.n
             d2, self.p2 = self.mix(self.set_b)
         if on[THIRD_SET]:
-            self.set_c = (3072 + (min(self.col, 31) << 3 | min(self.field, 7))) * 12
+            self.set_c = (3072 + (min(self.col, 31) << 3 | min(self.field, 7))) * self.n
             d3, self.p3 = self.mix(self.set_c)
         self.d1, self.d2, self.d3 = d1, d2, d3
         if self.v2 and (on[SECOND_SET] or on[THIRD_SET]):
@@ -286,7 +290,7 @@ class CmModel:
         return self.p
 
     def mix(self, base: int) -> tuple[int, int]:
-        dot = sum(self.x[k] * self.w[base + k] for k in range(12))
+        dot = sum(self.x[k] * self.w[base + k] for k in range(self.n))
         d = min(max(dot >> 16, -2047), 2047)
         return d, squash(d)
 
@@ -295,7 +299,7 @@ class CmModel:
             return
         limit = (1 << 23) - 1
         rate = max(12, 40 - (self.pos >> 14)) if self.on[RATE_SCHEDULE] else 16
-        for k in range(12):
+        for k in range(self.n):
             self.w[base + k] = min(max(self.w[base + k] + ((self.x[k] * err * rate) >> 16), -limit), limit)
 
     # Per bit, step 6: updates, in the order the text gives.
@@ -375,10 +379,10 @@ def _split(x1: int, x2: int, p: int, k: int) -> int:
 
 
 def spec_encode(
-    data: bytes, components: int, hash_bits: int = HASH_BITS, prime: bytes = b"", version: int = 2
+    data: bytes, components: int, hash_bits: int = HASH_BITS, prime: bytes = b"", version: int = 3
 ) -> bytes:
     model = CmModel(components, hash_bits, version)
-    k = 16 if version == 2 else 12
+    k = 12 if version == 1 else 16
     for byte in prime:
         model.model_byte(byte)
     out = bytearray([version, hash_bits]) + varint(components)
@@ -420,9 +424,9 @@ def spec_decode(payload: bytes, size: int, prime: bytes = b"") -> bytes:
     if len(payload) < 2:
         raise SpecError("CM parameters out of range")
     version = payload[0]
-    if version not in (1, 2):
+    if version not in (1, 2, 3):
         raise SpecError(f"unknown CM model version {version}")
-    k = 16 if version == 2 else 12
+    k = 12 if version == 1 else 16
     hash_bits = payload[1]
     components, at = _read_varint(payload, 2)
     if not 12 <= hash_bits <= 24 or components >> (13 if version == 1 else 14):
@@ -480,7 +484,7 @@ INPUTS = {"empty": b"", "one": b"A", "english": ENGLISH, "log": LOG, "random": R
 COMPONENT_SETS = [0x3FFF, 0x1FFF, 0x121F, 0x7FF, 0x21F, 0x0, 0x400, 0x200, 0xC00, 0x2000, 0x2203]
 
 
-def real_encode(data: bytes, components: int, prime: bytes = b"", version: int = 2) -> bytes:
+def real_encode(data: bytes, components: int, prime: bytes = b"", version: int = 3) -> bytes:
     return CmBackend(components, HASH_BITS, version).encode(data, prime)
 
 
@@ -552,6 +556,40 @@ def test_version_1_agrees(name, components):
     assert payload[3:] != real_encode(data, components)[3:]
 
 
+@pytest.mark.parametrize(
+    ("name", "components"),
+    [
+        ("log", 0x3FFF),
+        ("log", 0x121F),
+        ("english", 0x3FFF),
+        pytest.param("random", 0x3FFF, marks=pytest.mark.slow),
+        pytest.param("english", 0x10, marks=pytest.mark.slow),
+    ],
+)
+def test_version_2_agrees(name, components):
+    """Model version 2 (the order-6 context, twelve mixer inputs) is still read: the kernel and this
+    reading of its text agree on it, and version 3 codes the same input differently wherever its
+    order-8 context or its match length input is in use."""
+    data = INPUTS[name]
+    payload = real_encode(data, components, version=2)
+    assert payload[0] == 2
+    assert spec_encode(data, components, version=2) == payload
+    assert spec_decode(payload, len(data)) == data
+    assert real_decode(payload, len(data), components) == data
+    assert payload[1:] != real_encode(data, components)[1:]
+
+
+def test_version_3_match_input_counts():
+    """Version 3's 13th input alone (the order-8 context off, the match model on): a repeated text
+    codes differently from version 2, and a text the match model never predicts codes the same."""
+    components = 0x3FFF & ~(1 << 4)
+    repeated = ENGLISH[:120] * 2
+    assert real_encode(repeated, components, version=2)[1:] != real_encode(repeated, components)[1:]
+    assert spec_encode(repeated, components) == real_encode(repeated, components)
+    unpredicted = bytes(range(200))
+    assert real_encode(unpredicted, components, version=2)[1:] == real_encode(unpredicted, components)[1:]
+
+
 @pytest.mark.parametrize("components", [0x3FFF, 0x121F, 0x7FF])
 @pytest.mark.parametrize("name", ["english", "log"])
 def test_priming_agrees(name, components):
@@ -567,7 +605,7 @@ def test_priming_agrees(name, components):
 @given(
     data=st.binary(max_size=200),
     components=st.sampled_from([0x3FFF, 0x1FFF, 0x7FF, 0x121F, 0x0, 0x400, 0x200, 0x1E0, 0x5A3, 0x1800, 0xDA3, 0x2C00]),
-    version=st.sampled_from([1, 2]),
+    version=st.sampled_from([1, 2, 3]),
 )
 def test_encoders_agree_on_any_input(data, components, version):
     if version == 1:
@@ -580,7 +618,7 @@ def test_encoders_agree_on_any_input(data, components, version):
 def test_other_hash_bits_agree():
     data = (ENGLISH * 8)[:2100]  # the encoder sizes its tables to the input: 2,100 bytes get 2^16 slots
     payload = CmBackend(0x3FFF, 16).encode(data)
-    assert payload[:2] == b"\x02\x10"
+    assert payload[:2] == b"\x03\x10"
     assert spec_encode(data, 0x3FFF, hash_bits=16) == payload
     assert spec_decode(payload, len(data)) == data
 
@@ -623,7 +661,7 @@ def test_damage_is_rejected(kind):
 def test_bad_parameters_are_rejected():
     good = spec_encode(b"", 0x7FF)
     for bad in (
-        b"\x03" + good[1:],
+        b"\x04" + good[1:],
         b"\x00" + good[1:],
         b"\x01\x0b" + good[2:],
         b"\x01\x19" + good[2:],

@@ -86,7 +86,7 @@ def test_zstd_data_is_one_frame_and_nothing_else() -> None:
         (b"", "ends inside its parameters"),
         (b"\x02\x0c", "ends inside its parameters"),
         (b"\x02\x0c\x80\x80\x80\x00" + bytes(4), "ends inside its parameters"),  # S in 4 bytes
-        (b"\x03\x0c\x00" + bytes(4), "unknown CM model version 3"),
+        (b"\x04\x0c\x00" + bytes(4), "unknown CM model version 4"),
         (b"\x02\x0b\x00" + bytes(4), "out of range"),
         (b"\x02\x19\x00" + bytes(4), "out of range"),  # 2^25 slots
         (b"\x02\x0c\x80\x80\x01" + bytes(4), "out of range"),  # component 14

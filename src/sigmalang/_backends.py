@@ -110,8 +110,8 @@ def _raw_dict(prime: bytes) -> zstandard.ZstdCompressionDict:
     return zstandard.ZstdCompressionDict(prime, dict_type=zstandard.DICT_TYPE_RAWCONTENT)
 
 
-CM_VERSION = 2  # the model version written (docs/FORMAT.md §7.2); every one in CM_VERSIONS is read
-CM_VERSIONS = (1, 2)
+CM_VERSION = 3  # the model version written (docs/FORMAT.md §7.2); every one in CM_VERSIONS is read
+CM_VERSIONS = (1, 2, 3)
 # The longest primer a CM frame may ask for. Modelling a primer costs as much as decoding, before
 # the payload can be checked, so a decoder bounds it; writers prime with at most 256 KiB.
 CM_MAX_PRIME = 256 << 10
@@ -136,7 +136,7 @@ CM_KEEP_AFTER = 2  # payloads that read the primer themselves first
 class CmBackend:
     """Our context-mixing model (``_cm``), with its parameters in the payload.
 
-    Payload: model version (1 byte: 2 written, 1 and 2 read) | hash-table size as a power of two (1 byte, 12-24) |
+    Payload: model version (1 byte: 3 written, 1-3 read) | hash-table size as a power of two (1 byte, 12-24) |
     component set (LEB128 varint, a subset of ``_cm.COMPONENTS_ALL``, and ``CM_BOOK`` when the
     model was primed with the stream's codebook) | the arithmetic-coded
     bits. The decoder checks the parameters before it allocates anything, decodes exactly *size*

@@ -7,12 +7,13 @@ docs/FORMAT.md §7.2 specifies each step. This module holds the model's constant
 drift apart). The kernel's machine code is loaded from an on-disk cache without importing numba
 (:mod:`sigmalang._cm_native`); numba compiles it when the cache has none for this machine.
 
-Per bit, the model predicts P(bit = 1) as a 16-bit probability (model version 2; 12-bit in
-version 1, which is still read):
-- order 0 (the partial byte), orders 1 and 2 (direct tables), orders 3, 4 and 6, two word
-  contexts, a column context and a field context (hashed tables of nibble slots with check bytes),
-  each a bit-history state mapped to a probability by an adaptive map;
-- a match model: the byte that followed the last occurrence of the current 6-byte context;
+Per bit, the model predicts P(bit = 1) as a 16-bit probability (model version 3; versions 1, with
+12-bit probabilities, and 2 are still read):
+- order 0 (the partial byte), orders 1 and 2 (direct tables), orders 3, 4 and 8 (6 before version
+  3), two word contexts, a column context and a field context (hashed tables of nibble slots with
+  check bytes), each a bit-history state mapped to a probability by an adaptive map;
+- a match model: the byte that followed the last occurrence of the current 6-byte context, as two
+  inputs (one learnt per match length, and from version 3 one that grows with the length);
 - a gated mixer (one weight set per partial byte and match state, a second per previous byte and
   number of hashed contexts that have seen the bit before, a third per column and field number)
   over their stretched predictions, the sets' outputs combined by a small final mixer;
@@ -140,7 +141,7 @@ _RATE = np.array([(1 << 17) // (2 * n + 3) for n in range(1024)], dtype=np.int32
 C_ORDER1, C_ORDER2, C_ORDER3, C_ORDER4, C_ORDER6, C_WORD, C_WORD2, C_COLUMN, C_FIELD, C_MATCH, C_MIXER2 = range(11)
 C_KNOWN, C_RATE, C_MIXER3 = 11, 12, 13
 N_HASHED = 7  # orders 3, 4, 6, word, word pair, column, field: one hashed slot each
-N_INPUTS = 12  # order 0, the ten components, and a bias
+N_INPUTS = 13  # order 0, the ten components, a bias, and (version 3) the match length
 COMPONENTS_ALL = (1 << 14) - 1
 COMPONENTS_V1 = (1 << 13) - 1  # the components model version 1 knows
 HASH_BITS_MIN, HASH_BITS_MAX = 12, 24  # hashed table: 2^bits slots of 16 bytes
@@ -154,11 +155,16 @@ LR_STEP = 14
 MIXER_SKIP = 8  # errors this small do not train the mixer
 WEIGHT_LIMIT = (1 << 23) - 1  # weights are 16.16 fixed point, clamped to about +-128
 APM_RATE = 7
-# Model versions: 2 (written) adds the third weight set (bit 13), a final mixer in place of the
-# average of the weight sets, and finer probabilities at the end (the APM's entries 22 bits instead
-# of 16, the coder's 16 bits instead of 12); 1 is still read. FINAL_RATE: the final mixer's learning rate, as a shift.
-MODEL_VERSION = 2
-MODEL_VERSIONS = (1, 2)
+# Model versions: 2 adds the third weight set (bit 13), a final mixer in place of the average of
+# the weight sets, and finer probabilities at the end (the APM's entries 22 bits instead of 16, the
+# coder's 16 bits instead of 12); 3 (written) makes the order-6 context order 8 and gives the mixer
+# a 13th input, the match length with the sign of the expected bit (MATCH_INPUT per byte of
+# length, up to MATCH_INPUT_MAX bytes); 1 and 2 are still read. FINAL_RATE: the final mixer's
+# learning rate, as a shift.
+MODEL_VERSION = 3
+MODEL_VERSIONS = (1, 2, 3)
+MATCH_INPUT = 64
+MATCH_INPUT_MAX = 32
 FINAL_RATE = 14
 FINAL_WEIGHTS = 768  # three per partial byte (one per weight set), after the weight sets
 STATE_MAP_LIMIT = 255  # a state map's adaptation rate stops slowing after this many updates
@@ -182,7 +188,7 @@ def _apm_row(bits: int) -> np.ndarray:
     return np.array([SQUASH[min((j - 16) * 128 + 2048, 4095)] << (bits - 12) for j in range(33)], dtype=np.uint32)
 
 
-_APM_ROWS = {1: _apm_row(16), 2: _apm_row(22)}  # by model version
+_APM_ROWS = {1: _apm_row(16), 2: _apm_row(22), 3: _apm_row(22)}  # by model version
 
 # What coding a bit costs, for inspection only (never for coding): -log2(p) in 256ths of a bit for
 # the probability p = (i + 1/2) / 4096 the model gave the bit's actual value, i = 0..4095. The

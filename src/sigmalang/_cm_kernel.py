@@ -8,7 +8,7 @@ Safety without bounds checks (numba compiles none): every table index is reduced
 taken from a value whose range the table was sized for, whatever the input bytes are. The tests
 also run the kernel with ``NUMBA_BOUNDSCHECK=1``, which does not reach inside the vector
 operation of the mixer's update (:func:`~sigmalang._cm_ops._train_all`): it touches
-weights[F : F + 12] for a weight set's start F (a multiple of 12 below the table's end) and the 12
+weights[F : F + 13] for a weight set's start F (a multiple of 13 below the table's end) and the 13
 inputs. Prefetch hints (:func:`~sigmalang._cm_ops._prefetch`) read nothing and cannot fault. The
 kernel allocates nothing: its caller passes every table and working array.
 """
@@ -34,6 +34,8 @@ from ._cm import (
     LR_END,
     LR_START,
     LR_STEP,
+    MATCH_INPUT,
+    MATCH_INPUT_MAX,
     MATCH_MIN,
     MIXER_SETS,
     MODEL_VERSION,
@@ -230,6 +232,8 @@ def _model(
     # Version 2: the final mixer (its weights, three per partial byte, after the weight sets), the
     # APM's precision (22 bits, 16 after interpolation) and the coder's (16-bit probabilities).
     v2 = version >= 2
+    # Version 3: the order-8 context in place of order 6, and the match length as a 13th input.
+    v3 = version >= 3
     use_final = v2 and (use_mixer2 or use_mixer3)
     final_base = weights.shape[0] - FINAL_WEIGHTS
     wf = 0
@@ -275,7 +279,7 @@ def _model(
     field = 0
     match_ptr = 0
     match_len = 0
-    x[N_INPUTS - 1] = 256
+    x[11] = 256  # the bias; x[12], the match length, stays 0 before version 3
     first = 0
     keep = state.shape[0] >= STATE_SIZE
     if keep and state[0] == 1:  # go on from where an earlier call over the same bytes stopped
@@ -308,7 +312,7 @@ def _model(
         if prev_line_start + col < line_start:
             above = buf[_ix(prev_line_start + col)]
         if pos == 0:
-            _contexts(c4, c8, word, word_prev, above, col, field, ctx)
+            _contexts(c4, c8, word, word_prev, above, col, field, v3, ctx)
         else:  # computed at the last byte's bit 7 (_look_ahead)
             for k in range(N_HASHED):
                 ctx[k] = ahead[_ix((c1 & 1) * N_HASHED + k)]
@@ -360,7 +364,9 @@ def _model(
             _prefetch(weights, ((mix_sel << 8) | c0) * N_INPUTS)
             if bit == 7:  # the next byte's contexts, for both values this byte can end with
                 history = (word, word_prev, line_start, prev_line_start, field)
-                _look_ahead(c0, pos, c4, c8, history, buf, ahead, active, n_active, full, slots, match_table, t2, use2)
+                _look_ahead(
+                    c0, pos, c4, c8, history, v3, buf, ahead, active, n_active, full, slots, match_table, t2, use2
+                )
             if bit == 3:  # the next nibble's slot groups, for both values of this bit: request them early
                 # (the hashes are recomputed at bit 4; the first nibble's are no longer needed)
                 _slot_hashes(ctx, active, n_active, full, c0 << 1, hashes, slots, slot_mask)
@@ -392,8 +398,11 @@ def _model(
             if predicted > 0 and (predicted >> (8 - bit)) == c0:
                 expected = (predicted >> (7 - bit)) & 1
                 x[10] = stretch[_ix(match_sm[_ix(len_bucket * 2 + expected)] >> 20)]
+                if v3:
+                    x[12] = (expected * 2 - 1) * min(match_len, MATCH_INPUT_MAX) * MATCH_INPUT
             else:
                 x[10] = 0
+                x[12] = 0
             wbase = ((mix_sel << 8) | c0) * N_INPUTS
             if full:  # the three sets at once, each input read once
                 wbase2 = (MIXER_SETS + ((known << 8) | c1)) * N_INPUTS

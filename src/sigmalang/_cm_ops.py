@@ -61,14 +61,14 @@ _V32 = ir.VectorType(_I32, N_INPUTS)
 
 
 def _vector_at(context: Any, builder: Any, array_type: Any, array: Any, offset: Any) -> Any:
-    """Pointer to the 12 int32 values array[offset : offset + 12]."""
+    """Pointer to the N_INPUTS int32 values array[offset : offset + N_INPUTS]."""
     data = context.make_array(array_type)(context, builder, array).data
     return builder.bitcast(builder.gep(data, [offset]), _V32.as_pointer())
 
 
 def _train_all_typing(typingctx: Any, weights: Any, wbase: Any, x: Any, err: Any) -> Any:
-    """weights[wbase + k] += (x[k] * err) >> 16, clamped to +-WEIGHT_LIMIT, for k in 0..11, where
-    *err* is the error times the learning rate. 32 bits suffice: |x| < 2^11 and |err| < 2^12 * 40,
+    """weights[wbase + k] += (x[k] * err) >> 16, clamped to +-WEIGHT_LIMIT, for k below N_INPUTS, where
+    *err* is the error times the learning rate. 32 bits suffice: |x| <= 2^11 and |err| < 2^12 * 40,
     and a weight stays within 2^23."""
 
     def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
@@ -129,13 +129,16 @@ def _slot_hashes(
 
 
 @njit(cache=True, inline="always")
-def _contexts(c4: int, c8: int, word: int, word_prev: int, above: int, col: int, field: int, ctx: np.ndarray) -> None:
+def _contexts(
+    c4: int, c8: int, word: int, word_prev: int, above: int, col: int, field: int, v3: bool, ctx: np.ndarray
+) -> None:
     """The hashed components' contexts for the next byte (docs/FORMAT.md §7.2), into ctx[0:7]: c4 and
-    c8 are the last eight bytes, *above* the byte above in the previous line, at column *col*."""
+    c8 are the last eight bytes, *above* the byte above in the previous line, at column *col*; *v3*:
+    model version 3 or later, whose third context is order 8 instead of 6."""
     c1 = c4 & 0xFF
     ctx[0] = _hash(c4 & 0xFFFFFF, 0, 3)
     ctx[1] = _hash(c4, 0, 4)
-    ctx[2] = _hash(c4, c8 & 0xFFFF, 6)
+    ctx[2] = _hash(c4, c8 if v3 else c8 & 0xFFFF, 6)
     ctx[3] = _hash(word, c1 if word == 0 else 0, 7)
     ctx[4] = _hash(word, word_prev, 8)
     ctx[5] = _hash(above | (c1 << 8), min(col, 255), 9)
@@ -170,6 +173,7 @@ def _look_ahead(
     c4: int,
     c8: int,
     history: tuple[int, int, int, int, int],
+    v3: bool,
     buf: np.ndarray,
     ahead: np.ndarray,
     active: np.ndarray,
@@ -185,8 +189,8 @@ def _look_ahead(
     tables they will read (the hashed slot groups of the first nibble, the match table entry, and
     with *use2* the order-2 states). Those reads, likely cache misses, then overlap the last bit's
     work instead of stalling the next byte's first. *history* is (word, word_prev, line_start,
-    prev_line_start, field) before the byte. In buf, the byte at *pos* is not yet written when
-    decoding."""
+    prev_line_start, field) before the byte; *v3* as for :func:`_contexts`. In buf, the byte at
+    *pos* is not yet written when decoding."""
     slot_mask = (slots.shape[0] >> 4) - 1
     for y in range(2):
         byte = ((c0 << 1) | y) & 0xFF
@@ -205,7 +209,7 @@ def _look_ahead(
         if prev_line_start + col < line_start:
             above = byte if prev_line_start + col == pos else buf[_ix(prev_line_start + col)]
         ctx = ahead[y * N_HASHED : (y + 1) * N_HASHED]
-        _contexts(n4, n8, word, word_prev, above, col, field, ctx)
+        _contexts(n4, n8, word, word_prev, above, col, field, v3, ctx)
         for k in range(n_active):
             h = _mix32((ctx[_ix(k if full else active[k])] + 0x9E3779B1) & 0xFFFFFFFF)
             _prefetch(slots, (h & slot_mask) << 4)
@@ -255,7 +259,7 @@ def _ix(i: int) -> int:
 
 @njit(cache=True, inline="always")
 def _dot(weights: np.ndarray, wbase: int, x: np.ndarray) -> int:
-    """sum(x[k] * weights[wbase + k] for k in 0..11), in 64 bits. Scalar on purpose: the inputs
+    """sum(x[k] * weights[wbase + k] for k below N_INPUTS), in 64 bits. Scalar on purpose: the inputs
     were just stored one by one, and a vector load of them would wait for those stores to reach
     the cache (about 10% of the coder's time)."""
     acc = 0

@@ -33,8 +33,9 @@ CHUNK = 4096
 def damaged(data: bytes, edit: Callable[[bytes], bytes]) -> tuple[bytes, int]:
     """A level-6 stream of *data* in CHUNK-byte records frames whose frame 0 codes *edit* of its
     record code (the CM payload and the frame's CRC32C are made for the edited code, so only the
-    record code's checks can notice). Returns the stream and frame 0's offset."""
-    backend = CmBackend(0x7FF, 16)
+    record code's checks can notice). Returns the stream and frame 0's offset. The CM payloads are
+    model version 2's, as when these vectors were first written."""
+    backend = CmBackend(0x7FF, 16, version=2)
 
     def code(number: int, chunk: bytes) -> tuple[int, int, bytes]:
         records = _records.encode(chunk)
