@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sigmalang import _cm
+from sigmalang import _backends, _cm
 from sigmalang._backend_base import BackendError
 from sigmalang._backends import CmBackend
 
@@ -49,10 +49,19 @@ def test_more_components_and_memory_code_smaller() -> None:
 def test_output_is_deterministic_and_carries_its_parameters() -> None:
     first = CmBackend(0x21F, 18).encode(DICKENS[:5000])
     assert first == CmBackend(0x21F, 18).encode(DICKENS[:5000])
-    assert first[:4] == bytes([3, 17, 0x9F, 0x04])  # version, hash bits, varint 0x21f
+    assert first[:4] == bytes([2, 17, 0x9F, 0x04])  # version (2: no word context), hash bits, varint 0x21f
     # 5,000 bytes get 2^17 slots (16 per byte, rounded up to a power of two), below the 2^18 asked for.
     # The decoder reads the parameters from the payload, whatever its own instance's are.
     assert CmBackend(0x7FF, 22).decode(first, 5000) == DICKENS[:5000]
+
+
+@pytest.mark.parametrize(("components", "version"), [(0x3FFF, 3), (0x1FFF, 3), (0x121F, 2), (0x21F, 2), (0, 2)])
+def test_writers_use_version_3_with_the_word_context_and_2_without(components: int, version: int) -> None:
+    """Version 3's order-8 context pays beside the word contexts only: a set without the word
+    context (level 4's) is written in version 2, whose order-6 context codes prose smaller there."""
+    payload = roundtrip(DICKENS[:3000], CmBackend(components, 16))
+    assert payload[0] == version == _backends.cm_writer_version(components)
+    assert payload == CmBackend(components, 16, version).encode(DICKENS[:3000])
 
 
 @settings(max_examples=60, deadline=None)

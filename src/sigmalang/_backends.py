@@ -112,6 +112,17 @@ def _raw_dict(prime: bytes) -> zstandard.ZstdCompressionDict:
 
 CM_VERSION = 3  # the model version written (docs/FORMAT.md §7.2); every one in CM_VERSIONS is read
 CM_VERSIONS = (1, 2, 3)
+# Version 3's order-8 context pays beside the word contexts; without them (level 4's fast set),
+# version 2's order 6 codes prose 0.8-1.2% smaller (docs/cm.md, "Model version 3"): writers use
+# version 2 for a component set without the word context (component 5).
+CM_WORD = 1 << 5
+
+
+def cm_writer_version(components: int) -> int:
+    """The model version writers use for *components*: CM_VERSION, or 2 without the word context."""
+    return CM_VERSION if components & CM_WORD else 2
+
+
 # The longest primer a CM frame may ask for. Modelling a primer costs as much as decoding, before
 # the payload can be checked, so a decoder bounds it; writers prime with at most 256 KiB.
 CM_MAX_PRIME = 256 << 10
@@ -136,7 +147,8 @@ CM_KEEP_AFTER = 2  # payloads that read the primer themselves first
 class CmBackend:
     """Our context-mixing model (``_cm``), with its parameters in the payload.
 
-    Payload: model version (1 byte: 3 written, 1-3 read) | hash-table size as a power of two (1 byte, 12-24) |
+    Payload: model version (1 byte: 3 written, or 2 for a component set without the word context
+    (:func:`cm_writer_version`); 1-3 read) | hash-table size as a power of two (1 byte, 12-24) |
     component set (LEB128 varint, a subset of ``_cm.COMPONENTS_ALL``, and ``CM_BOOK`` when the
     model was primed with the stream's codebook) | the arithmetic-coded
     bits. The decoder checks the parameters before it allocates anything, decodes exactly *size*
@@ -150,11 +162,13 @@ class CmBackend:
         self,
         components: int = CM_DEFAULT_COMPONENTS,
         hash_bits: int = CM_DEFAULT_HASH_BITS,
-        version: int = CM_VERSION,
+        version: int | None = None,
         book: bytes = b"",
     ):
         from . import _cm
 
+        if version is None:
+            version = cm_writer_version(components)
         if version not in CM_VERSIONS:  # an older version is written only to test its decoder
             raise ValueError(f"unknown CM model version {version}")
         if components & ~(_cm.COMPONENTS_V1 if version == 1 else _cm.COMPONENTS_ALL):
