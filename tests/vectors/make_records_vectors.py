@@ -28,6 +28,10 @@ from conftest import service_log  # noqa: E402  (the test suite's sample log: th
 
 ORIGIN = "tests/vectors/make_records_vectors.py"
 CHUNK = 4096
+# The record code version 6 vectors as today's writer writes them, their CM payloads in model
+# version 3; the records6-* vectors without the suffix hold the same streams with model version 2
+# and are kept as they are (decoded, not rewritten).
+CM_SUFFIX = "-cm3"
 
 
 def damaged(data: bytes, edit: Callable[[bytes], bytes]) -> tuple[bytes, int]:
@@ -178,14 +182,17 @@ def main() -> int:
         False,
     )
     good = []
-    for name, (description, data, level, shared) in valid.items():
+    for base, (description, data, level, shared) in valid.items():
         # JSON lines take records from about 16 KiB; the odd lines are too short for records to win
-        chunk = 16384 if name in ("records6-json-l6", "records6-clocks-l6", "records6-groups-l6") else CHUNK
-        form = "logs" if name in ("records6-odd-l6", "records6-clocks-l6", "records6-groups-l6") else "auto"
+        chunk = 16384 if base in ("records6-json-l6", "records6-clocks-l6", "records6-groups-l6") else CHUNK
+        form = "logs" if base in ("records6-odd-l6", "records6-clocks-l6", "records6-groups-l6") else "auto"
+        name = base + CM_SUFFIX
         good.append(compressed_entry(name, description, data, level, chunk, shared, ORIGIN, form))
         assert b"records+cm" in json.dumps(_kinds((HERE / f"{name}.sgl").read_bytes())).encode()
     good.append(_table_primed(logs))
     for name, level, backend in (("records-zstd-l1", 1, "zstd"), ("records-ppmd-l3", 3, "ppmd")):
+        if (HERE / f"{name}.sgl").exists():  # written once: zstd and PPMd streams are only decoded
+            continue
         encoded = sigmalang.compress(logs, level, chunk_size=CHUNK, format="logs")
         stream = {"writer": "sigmalang.compress", "level": level, "chunk_size": CHUNK, "shared_context": False}
         stream |= {"size": len(logs), "encoded_size": len(encoded), "reproducible": False, "format": "logs"}
@@ -203,10 +210,10 @@ def main() -> int:
 
 
 def _table_primed(logs: bytes) -> dict[str, object]:
-    """records6-shared-table-l6: the shared-context log with each continuing frame primed with the
+    """records6-shared-table-l6-cm3: the shared-context log with each continuing frame primed with the
     template table of the frame before it alone, as writers do from 1.5 MiB chunks on (lowered to
     every chunk here, so that 4 KiB frames show it)."""
-    name = "records6-shared-table-l6"
+    name = "records6-shared-table-l6" + CM_SUFFIX
     saved = _frames.TABLE_PRIMER
     _frames.TABLE_PRIMER = 0
     try:
