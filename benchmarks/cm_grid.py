@@ -31,7 +31,7 @@ sys.path.insert(0, str(REPO / "src"))
 
 from sigmalang._backends import CM_VERSION, CM_VERSIONS, CmBackend  # noqa: E402
 
-NAMES = ["order 1", "order 2", "order 3", "order 4", "order 6", "word", "word pair", "column", "field", "match"]
+NAMES = ["order 1", "order 2", "order 3", "order 4", "order 6/8", "word", "word pair", "column", "field", "match"]
 NAMES += ["2nd weight set", "seen-count sets", "rate schedule", "3rd weight set"]
 ALL = (1 << len(NAMES)) - 1
 V1_COMPONENTS = (1 << 13) - 1  # model version 1 has no third weight set
