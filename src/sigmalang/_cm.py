@@ -261,7 +261,7 @@ def _native() -> Kernel:
     copies: dict[bool, Kernel] = {}
 
     def run(*args: Any) -> int:  # the kernel's arguments, the component set and version sixth and seventh
-        full = args[5] == COMPONENTS_ALL and args[6] == MODEL_VERSION
+        full = args[5] == COMPONENTS_ALL and args[6] >= 2  # the copy _run takes for the full set
         if full not in copies:
             copies[full] = _cm_native.load(full) or kernel("numba")
         return copies[full](*args)

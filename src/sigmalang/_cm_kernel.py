@@ -38,7 +38,6 @@ from ._cm import (
     MATCH_INPUT_MAX,
     MATCH_MIN,
     MIXER_SETS,
-    MODEL_VERSION,
     N_HASHED,
     N_INPUTS,
     STATE_MAP_LIMIT,
@@ -110,8 +109,10 @@ def _run(
 
     The full component set (every level from 5 up) has a copy of the model compiled for it alone:
     with the set known when compiling, the component loops have fixed bounds and fixed offsets
-    (about 10% faster). Both copies come from :func:`_model` and code the same bytes."""
-    if components == COMPONENTS_ALL and version == MODEL_VERSION:
+    (about 10% faster). It serves model versions 2 and 3 (the set is the same; streams written in
+    version 2 keep that speed), the version read at run time. Both copies come from :func:`_model`
+    and code the same bytes."""
+    if components == COMPONENTS_ALL and version >= 2:
         return _model(
             buf,
             start,
@@ -119,7 +120,7 @@ def _run(
             payload,
             out,
             COMPONENTS_ALL,
-            MODEL_VERSION,
+            version,
             True,
             slots,
             t1,

@@ -256,7 +256,7 @@ def native_entry(full: bool) -> tuple[str, bytes]:
     from numba import cfunc, njit, types
     from numba.np.numpy_support import carray, from_dtype
 
-    from ._cm import COMPONENTS_ALL, MODEL_VERSION
+    from ._cm import COMPONENTS_ALL
     from ._cm_kernel import _model
 
     pointer: Any = types.CPointer
@@ -277,7 +277,7 @@ def native_entry(full: bool) -> tuple[str, bytes]:
     argtypes = [u8p, i64, i64, i64, u8p, i64, u8p, i64, i64, i64]
     views = ["carray(buf_p, (buf_n,))", "start", "decoding != 0", "carray(payload_p, (payload_n,))"]
     views.append("carray(out_p, (out_n,))")
-    views.append(f"{COMPONENTS_ALL}, {MODEL_VERSION}, True" if full else "components, version, False")
+    views.append(f"{COMPONENTS_ALL}, version, True" if full else "components, version, False")
     for name, dtype in KERNEL_ARRAYS:
         params += [f"{name}_p", f"{name}_n"]
         argtypes += [pointer(from_dtype(np.dtype(dtype))), i64]
