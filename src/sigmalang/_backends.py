@@ -112,15 +112,15 @@ def _raw_dict(prime: bytes) -> zstandard.ZstdCompressionDict:
 
 CM_VERSION = 3  # the model version written (docs/FORMAT.md §7.2); every one in CM_VERSIONS is read
 CM_VERSIONS = (1, 2, 3)
-# Version 3's order-8 context pays beside the word contexts; without them (level 4's fast set),
-# version 2's order 6 codes prose 0.8-1.2% smaller (docs/cm.md, "Model version 3"): writers use
-# version 2 for a component set without the word context (component 5).
-CM_WORD = 1 << 5
 
 
 def cm_writer_version(components: int) -> int:
-    """The model version writers use for *components*: CM_VERSION, or 2 without the word context."""
-    return CM_VERSION if components & CM_WORD else 2
+    """The model version writers use for *components*: CM_VERSION, or 2 without the word context.
+    Version 3's order-8 context pays beside the word contexts; without them (level 4's fast set),
+    version 2's order 6 codes prose 0.8-1.2% smaller (docs/cm.md, "Model version 3")."""
+    from . import _cm
+
+    return CM_VERSION if components >> _cm.C_WORD & 1 else 2
 
 
 # The longest primer a CM frame may ask for. Modelling a primer costs as much as decoding, before

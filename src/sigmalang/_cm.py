@@ -188,7 +188,7 @@ def _apm_row(bits: int) -> np.ndarray:
     return np.array([SQUASH[min((j - 16) * 128 + 2048, 4095)] << (bits - 12) for j in range(33)], dtype=np.uint32)
 
 
-_APM_ROWS = {1: _apm_row(16), 2: _apm_row(22), 3: _apm_row(22)}  # by model version
+_APM_ROWS = {v: _apm_row(16 if v == 1 else 22) for v in MODEL_VERSIONS}  # by model version
 
 # What coding a bit costs, for inspection only (never for coding): -log2(p) in 256ths of a bit for
 # the probability p = (i + 1/2) / 4096 the model gave the bit's actual value, i = 0..4095. The
