@@ -16,6 +16,7 @@ import termios
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import psutil
 import pytest
@@ -316,6 +317,38 @@ def test_the_bar_shades_what_was_read_and_not_yet_coded():
     meter.tick()
     assert out.getvalue().rsplit("\r", 1)[-1].startswith("big.log:  20%|##...     | 200B/1.00kB")
     bar.close()
+
+
+class _Interrupt:
+    """A callable that raises KeyboardInterrupt, as a Ctrl-C at that moment would."""
+
+    def __init__(self, then: Any = None):
+        self.then = then
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if self.then is not None:
+            self.then(*args, **kwargs)
+        raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize("moment", ["bar made", "ticker started"])
+def test_ctrl_c_as_the_bar_starts_leaves_no_line(moment, monkeypatch):
+    """The bar is drawn only once its clean-up is sure to run: a Ctrl-C just after it is made, or
+    while its ticker starts, leaves nothing on the screen."""
+    from sigmalang import _cli_progress
+
+    out = io.StringIO()
+    monkeypatch.setattr(_cli_progress, "_isatty", lambda stream: True)
+    monkeypatch.setattr(sys, "stderr", out)
+    if moment == "bar made":
+        monkeypatch.setattr(_cli_progress, "make_bar", _Interrupt(make_bar))
+    else:
+        monkeypatch.setattr(_cli_progress.threading.Thread, "start", _Interrupt())
+    with pytest.raises(KeyboardInterrupt), _cli_progress.terminal_bar("big.log", 10**9):
+        raise AssertionError("the bar's set-up was interrupted: the body never runs")
+    drawn = out.getvalue()
+    assert drawn.rsplit("\r", 1)[-1].strip() == "", repr(drawn)
+    assert ("big.log" in drawn) == (moment == "ticker started")  # drawn, then cleared
 
 
 def test_a_counter_appears_only_past_the_threshold():

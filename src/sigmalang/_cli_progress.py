@@ -106,7 +106,8 @@ def terminal_bar(source: str, total: int | None) -> Iterator[Meter | None]:
     if (total is not None and total < PROGRESS_MIN_BYTES) or not _isatty(sys.stderr):
         yield None
         return
-    bar = make_bar(source, total, sys.stderr)
+    # Nothing is drawn before the try below: a Ctrl-C in between leaves no line to clear.
+    bar = make_bar(source, total, sys.stderr, drawn=False)
     meter = Meter(bar)
     stop = threading.Event()
 
@@ -115,12 +116,15 @@ def terminal_bar(source: str, total: int | None) -> Iterator[Meter | None]:
             meter.tick()
 
     ticker = threading.Thread(target=tick, name="sigmalang-progress", daemon=True)
-    ticker.start()
     try:
+        bar.drawn = True
+        meter.tick()
+        ticker.start()
         yield meter
     finally:
         stop.set()
-        ticker.join()
+        if ticker.ident is not None:
+            ticker.join()
         meter.close()  # leave=False: the line is cleared, on success, error or Ctrl-C alike
 
 
@@ -128,9 +132,11 @@ BAR_FORMAT = "{desc}: {percentage:3.0f}%|{bar}| {n_fmt}B/{total_fmt}B [{elapsed}
 COUNTER_FORMAT = "{desc}: {n_fmt}B{read_fmt} [{elapsed}, {rate_fmt}]"
 
 
-def make_bar(source: str, total: int | None, file: Any) -> Any:
-    """The tqdm bar (a counter without *total*), drawn on *file* in original bytes."""
+def make_bar(source: str, total: int | None, file: Any, *, drawn: bool = True) -> Any:
+    """The tqdm bar (a counter without *total*), drawn on *file* in original bytes; with *drawn*
+    false, nothing is drawn until its ``drawn`` is set."""
     return _bar_type()(
+        drawn=drawn,
         total=total,
         unit="B",
         unit_scale=True,
@@ -152,13 +158,14 @@ def _bar_type() -> type:
         coded part in a lighter shade (the counter: as a count), and nothing drawn while fewer than
         *hidden_below* bytes have gone by (a counter's threshold, its total being unknown)."""
 
-        def __init__(self, *args: Any, hidden_below: int = 0, **kwargs: Any):
+        def __init__(self, *args: Any, hidden_below: int = 0, drawn: bool = True, **kwargs: Any):
             self.read = 0
             self.hidden_below = hidden_below
+            self.drawn = drawn
             super().__init__(*args, **kwargs)
 
         def display(self, msg: str | None = None, pos: int | None = None) -> Any:
-            if max(self.n, self.read) < self.hidden_below:
+            if not self.drawn or max(self.n, self.read) < self.hidden_below:
                 return None  # tqdm's close() then clears nothing, as nothing was drawn
             return super().display(msg, pos)
 
