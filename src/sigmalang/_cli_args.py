@@ -95,7 +95,10 @@ def _common(p: argparse.ArgumentParser, recursive: bool = True) -> None:
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
     json_help = "results as JSON, one line per input, on standard output (standard error when data goes there)"
     p.add_argument("--json", action="store_true", help=json_help)
-    p.add_argument("-T", "--workers", type=_workers, default=1, metavar="N", help="worker processes (0: one per CPU)")
+    workers_help = (
+        "worker processes (0: one per CPU; default: one per frame, up to one per CPU, for files of 8 MiB or more)"
+    )
+    p.add_argument("-T", "--workers", type=_workers, default=None, metavar="N", help=workers_help)
     if recursive:
         p.add_argument("-r", "--recursive", action="store_true", help="work on the files in directories too")
     p.add_argument("-D", "--codebook", metavar="BOOK", help="codebook file (from 'sigmalang train')")

@@ -16,7 +16,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import IO, Any, cast
+from typing import IO, Any, Literal, cast
 
 from ._chunking import Prefixed
 from ._cli_progress import Meter, _CountingReader, _CountingWriter, _isatty, original_size, terminal_bar
@@ -24,6 +24,7 @@ from ._container import StreamParser
 from ._errors import SigmaError, SigmaFormatError
 from ._file import SigmaFile
 from ._fsspec import is_url, open_url
+from ._index import SeekTable
 from ._info import read_info
 from ._levels import AUTO, DEFAULT_LEVEL, check_format, chunk_size_for
 from ._output import atomic_output
@@ -59,7 +60,7 @@ class Options:
     verbose: bool = False
     quiet: bool = False
     json: bool = False
-    workers: int = 1
+    workers: int | None = None  # -T; None: chosen per input (coders)
     output: str | None = None
     output_dir: str | None = None
     stdout: bool = False
@@ -311,26 +312,77 @@ def _file_size(source: str) -> int | None:
     return os.path.getsize(source) if source != "-" and os.path.isfile(source) else None
 
 
+# Without -T, a file of at least this many bytes (and two frames) is coded on several workers.
+AUTO_WORKERS_MIN = 8 << 20
+AUTO_MEMORY_SHARE = 4  # and the workers' estimated peak memory stays within 1/4 of the machine's
+
+
+def coders(opts: Options, source: str, decoding: bool) -> tuple[int, Any]:
+    """The worker count and executor that encode (or with *decoding*, decode) *source*: what -T
+    says, or without it (``opts.workers`` None) one worker per frame, up to one per CPU, for a file
+    of AUTO_WORKERS_MIN bytes or more, as long as their estimated memory fits in a quarter of the
+    machine's; else the command line's own coding thread (``opts.executor``). The bytes written are
+    the same for every worker count."""
+    if opts.workers is not None or opts.scheduler is not None:
+        return (1 if opts.workers is None else opts.workers), opts.executor
+    workers = _auto_workers(opts, source, decoding)
+    return (workers, None) if workers > 1 else (1, opts.executor)
+
+
+def _auto_workers(opts: Options, source: str, decoding: bool) -> int:
+    import psutil
+
+    from ._memory import estimate_memory_usage
+
+    if decoding:  # as many frames as the index lists, each counted as level 9's largest
+        table = _seek_table(source)
+        if table is None or table.total_size < AUTO_WORKERS_MIN or any(table.shared):
+            return 1
+        chunk, level, frames = max(table.original_sizes), 9, len(table)
+    else:
+        size = _file_size(source)
+        if size is None or size < AUTO_WORKERS_MIN or opts.shared_context:
+            return 1
+        chunk, level = chunk_size_for(opts.level, opts.chunk_size), opts.level
+        frames = -(-size // chunk)
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    budget = psutil.virtual_memory().total // AUTO_MEMORY_SHARE
+    workers = min(cpus, frames)
+    mode: Literal["encode", "decode"] = "decode" if decoding else "encode"
+    while workers > 1 and estimate_memory_usage(chunk, workers, level, mode=mode).total > budget:
+        workers -= 1
+    return workers
+
+
+def _seek_table(source: str) -> SeekTable | None:
+    if source == "-" or not os.path.isfile(source):
+        return None
+    try:
+        with open(source, "rb") as fin:
+            return SeekTable.from_file(fin)
+    except (SigmaError, OSError, ValueError):
+        return None
+
+
 def _run_codec(opts: Options, source: str, meter: Meter | None) -> tuple[StreamStats, str]:
     with _open_input(source) as fin, _output(opts, source) as (fout, target):
+        workers, executor = coders(opts, source, opts.command != "encode")
         if opts.command == "encode":
             encoder = StreamingEncoder(
                 opts.level,
                 opts.chunk_size,
-                workers=opts.workers,
+                workers=workers,
                 progress=None if meter is None else meter.done,
                 codebook=opts.book,
                 shared_context=opts.shared_context,
-                executor=opts.executor,
+                executor=executor,
                 metrics=opts.metrics,
                 filters=opts.filters,
                 format=opts.format,
             )
             src: Any = fin if meter is None else _CountingReader(fin, meter.read)
             return encoder.encode_stream(src, fout), target
-        decoder = StreamingDecoder(
-            workers=opts.workers, codebook=opts.book, executor=opts.executor, metrics=opts.metrics
-        )
+        decoder = StreamingDecoder(workers=workers, codebook=opts.book, executor=executor, metrics=opts.metrics)
         dst: Any = fout if meter is None else _CountingWriter(fout, meter.done)
         return decoder.decode_stream(fin, dst), target
 
@@ -366,17 +418,19 @@ def _range_file(opts: Options, source: str) -> Outcome:
 def _verify_written(opts: Options, target: str) -> None:
     """Before --rm deletes an input: decode what was written (checksums included)."""
     if opts.command == "encode":
+        workers, executor = coders(opts, target, True)
         with open(target, "rb") as fin:
-            decoder = StreamingDecoder(workers=opts.workers, codebook=opts.book, executor=opts.executor)
+            decoder = StreamingDecoder(workers=workers, codebook=opts.book, executor=executor)
             decoder.decode_stream(fin, _CountingWriter(None, None))
 
 
 def verify_file(opts: Options, source: str, warn: Warn) -> Outcome:
     with progress_bar(opts, source, original_size(source)) as meter:
         progress = None if meter is None else meter.done
+        workers, executor = coders(opts, source, True)
         if source == "-" or not os.path.isfile(source):  # not seekable: one forward pass
             with _open_input(source) as fin:
-                decoder = StreamingDecoder(workers=opts.workers, codebook=opts.book, executor=opts.executor)
+                decoder = StreamingDecoder(workers=workers, codebook=opts.book, executor=executor)
                 stats = decoder.decode_stream(fin, _CountingWriter(None, progress))
             forward = {"input": source, "ok": True, **stats.as_dict()}
             del forward["records"], forward["glyphs"]
@@ -384,7 +438,7 @@ def verify_file(opts: Options, source: str, warn: Warn) -> Outcome:
         with open(source, "rb") as fin:
             check_codebooks(fin, opts.book)
             sink = None if meter is None else _CountingWriter(None, meter.done).write
-            result = scan(fin, sink, workers=opts.workers, executor=opts.executor, codebook=opts.book)
+            result = scan(fin, sink, workers=workers, executor=executor, codebook=opts.book)
     return Outcome({"input": source, **result.as_dict()}, scan=result)
 
 
@@ -397,7 +451,8 @@ def recover_file(opts: Options, source: str, warn: Warn) -> Outcome:
         check_codebooks(fin, opts.book)
         progress = None if meter is None else meter.done
         sink = _CountingWriter(fout, progress).write
-        result = scan(fin, sink, workers=opts.workers, executor=opts.executor, codebook=opts.book)
+        workers, executor = coders(opts, source, True)
+        result = scan(fin, sink, workers=workers, executor=executor, codebook=opts.book)
     return Outcome({"input": source, "output": target, **result.as_dict()}, scan=result, target=target)
 
 

@@ -161,10 +161,11 @@ def services(opts: Any) -> Iterator[None]:
         if opts.scheduler is not None:
             from ._cluster import cluster_executor
 
-            opts.executor = stack.enter_context(
-                cluster_executor(opts.scheduler, resolve_workers(opts.workers), verbose=bool(opts.verbose))
-            )
-        single = resolve_workers(opts.workers) == 1 or opts.command == "inspect"  # inspect codes here, whatever -T
+            size = resolve_workers(1 if opts.workers is None else opts.workers)
+            opts.executor = stack.enter_context(cluster_executor(opts.scheduler, size, verbose=bool(opts.verbose)))
+        # Without -T, the coding thread below codes what is not worth workers (_cli_files.coders);
+        # inspect codes here, whatever -T.
+        single = opts.workers is None or resolve_workers(opts.workers) == 1 or opts.command == "inspect"
         one = opts.executor is None and single and opts.command in CODERS
         if one:
             # One worker codes in a thread of its own rather than in the main thread: a chunk can
