@@ -11,7 +11,7 @@ from types import SimpleNamespace
 import psutil
 import pytest
 
-from sigmalang import _cli_files
+from sigmalang import _cli_files, _cli_grep
 from sigmalang._cli_files import AUTO_WORKERS_MIN, Options, coders
 from sigmalang.cli import main
 
@@ -89,11 +89,16 @@ def test_decoding_counts_the_frames_of_the_index(tmp_path, machine):
     small_source.write_bytes(data[: 2 * MiB])
     assert main(["-1", "-q", "-T", "1", "--chunk-size", "64KiB", str(small_source), "-o", str(small)]) == 0
     assert coders(opts, str(small), True) == (1, THREAD)  # 32 frames, but 2 MiB in all
+    # grep: over the frames of all its files (standard input has no index, and counts for nothing)
+    assert _cli_grep._auto_workers([str(small), "-"]) == 1
+    assert _cli_grep._auto_workers([str(stream), str(small), "-"]) == 4  # 35 frames, 11 MiB; 4 CPUs
+    machine.cpus = 2
+    assert _cli_grep._auto_workers([str(stream)]) == 2
 
 
-def test_the_default_writes_what_one_worker_writes(tmp_path, machine, monkeypatch):
-    """A file of three frames coded on three workers (processes), then decoded on three: the same
-    bytes as with -T 1."""
+def test_the_default_writes_what_one_worker_writes(tmp_path, machine, monkeypatch, capsysbinary):
+    """A file of three frames coded on three workers (processes), then decoded and searched on
+    three: the same bytes as with -T 1."""
     used = []
     real = _cli_files.coders
 
@@ -114,3 +119,9 @@ def test_the_default_writes_what_one_worker_writes(tmp_path, machine, monkeypatc
     assert main(["-d", "-q", str(auto), "-o", str(back)]) == 0
     assert back.read_bytes() == source.read_bytes()
     assert used == [3, 1, 3]
+    capsysbinary.readouterr()
+    found = []
+    for workers in ([], ["-T", "1"]):
+        assert main(["grep", *workers, "-n", " GET /item/77 200 ", str(auto)]) == 0
+        found.append(capsysbinary.readouterr().out)
+    assert found[0] == found[1] and found[0].count(b"\n") > 100

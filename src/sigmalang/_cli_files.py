@@ -31,6 +31,7 @@ from ._output import atomic_output
 from ._recover import ScanResult, scan
 from ._stats import StreamStats
 from ._stream import StreamingDecoder, StreamingEncoder
+from ._stream_records import MAX_CHUNK_SIZE
 from .inspect import inspect_file
 from .semantic.codebook import (
     BOOK_MAGIC,
@@ -330,31 +331,47 @@ def coders(opts: Options, source: str, decoding: bool) -> tuple[int, Any]:
 
 
 def _auto_workers(opts: Options, source: str, decoding: bool) -> int:
+    if decoding:
+        table = seek_table(source)
+        if table is None or any(table.shared):  # a shared-context stream decodes in order, here
+            return 1
+        return auto_workers(len(table), table.total_size, largest_frame(table), None)
+    size = _file_size(source)
+    if size is None or opts.shared_context:
+        return 1
+    chunk = chunk_size_for(opts.level, opts.chunk_size)
+    return auto_workers(-(-size // chunk), size, chunk, opts.level)
+
+
+def auto_workers(frames: int, size: int, chunk: int, level: int | None) -> int:
+    """How many workers code *frames* frames of at most *chunk* bytes, *size* bytes in all, at
+    *level* (None: decoding frames of any level, counted as level 9's, the largest tables): one per
+    frame, up to one per CPU, when *size* is AUTO_WORKERS_MIN or more, as many as
+    :func:`~sigmalang.estimate_memory_usage` fits in a quarter of the machine's memory."""
+    if size < AUTO_WORKERS_MIN:
+        return 1
     import psutil
 
     from ._memory import estimate_memory_usage
 
-    if decoding:  # as many frames as the index lists, each counted as level 9's largest
-        table = _seek_table(source)
-        if table is None or table.total_size < AUTO_WORKERS_MIN or any(table.shared):
-            return 1
-        chunk, level, frames = max(table.original_sizes), 9, len(table)
-    else:
-        size = _file_size(source)
-        if size is None or size < AUTO_WORKERS_MIN or opts.shared_context:
-            return 1
-        chunk, level = chunk_size_for(opts.level, opts.chunk_size), opts.level
-        frames = -(-size // chunk)
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     budget = psutil.virtual_memory().total // AUTO_MEMORY_SHARE
+    mode: Literal["encode", "decode"] = "encode" if level is not None else "decode"
     workers = min(cpus, frames)
-    mode: Literal["encode", "decode"] = "decode" if decoding else "encode"
-    while workers > 1 and estimate_memory_usage(chunk, workers, level, mode=mode).total > budget:
+    while (
+        workers > 1 and estimate_memory_usage(chunk, workers, 9 if level is None else level, mode=mode).total > budget
+    ):
         workers -= 1
     return workers
 
 
-def _seek_table(source: str) -> SeekTable | None:
+def largest_frame(table: SeekTable) -> int:
+    """The original size of the largest frame *table* lists (1 to MAX_CHUNK_SIZE, whatever it says)."""
+    return min(max(max(table.original_sizes, default=1), 1), MAX_CHUNK_SIZE)
+
+
+def seek_table(source: str) -> SeekTable | None:
+    """The index of the stream in the file *source* (None: standard input, or no intact index)."""
     if source == "-" or not os.path.isfile(source):
         return None
     try:

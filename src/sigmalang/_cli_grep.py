@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import IO, BinaryIO
 
+from ._cli_files import auto_workers, largest_frame, seek_table
 from ._cli_progress import Meter, _isatty, original_size, terminal_bar
 from ._errors import SigmaError
 from ._parallel import resolve_workers, stop_pool, worker_pool
@@ -66,7 +67,8 @@ def build_grep_parser(prog: str = "sigmalang") -> argparse.ArgumentParser:
     names.add_argument("-H", "--with-filename", action="store_true", help="prefix lines with the file name")
     names.add_argument("-h", "--no-filename", action="store_true", help="never prefix lines with the file name")
     p.add_argument("--range", type=_byte_range, metavar="START:END", help="search original bytes START to END only")
-    p.add_argument("-T", "--workers", type=_count, default=1, metavar="N", help="decode frames on N workers (0: all)")
+    workers_help = "decode frames on N workers (0: all; default: one per frame, up to one per CPU, from 8 MiB on)"
+    p.add_argument("-T", "--workers", type=_count, default=None, metavar="N", help=workers_help)
     p.add_argument("--no-filter", dest="filters", action="store_false", help="ignore the filters: decode every frame")
     p.add_argument("-D", "--codebook", metavar="BOOK", help="codebook file the streams need")
     p.add_argument("--verbose", action="store_true", help="say how many frames each search decoded, and why")
@@ -117,7 +119,7 @@ def grep_main(argv: list[str], prog: str = "sigmalang") -> int:
 def _run(ns: argparse.Namespace, search: Search, files: list[str], prog: str) -> int:
     out = sys.stdout.buffer
     named = ns.with_filename or (len(files) > 1 and not ns.no_filename)
-    workers = resolve_workers(ns.workers)
+    workers = resolve_workers(ns.workers) if ns.workers is not None else _auto_workers(files)
     # One worker decodes in a thread of its own, not in the main thread, as in the other commands
     # (_cli_services): a frame can take seconds in the model's compiled code, and Ctrl-C is acted
     # on in the main thread only.
@@ -149,6 +151,14 @@ def _run(ns: argparse.Namespace, search: Search, files: list[str], prog: str) ->
         else:
             stop_pool(pool, kill=not ended)  # an interrupt ends the workers at once
     return 2 if failed and not (found and ns.quiet) else (0 if found else 1)
+
+
+def _auto_workers(files: list[str]) -> int:
+    """Without -T: as the other commands decode (``_cli_files.auto_workers``), over the frames of
+    all the files (those with an index; standard input counts for nothing)."""
+    tables = [table for table in map(seek_table, files) if table is not None]
+    frames, size = sum(len(t) for t in tables), sum(t.total_size for t in tables)
+    return auto_workers(frames, size, max((largest_frame(t) for t in tables), default=1), None)
 
 
 def _progress(ns: argparse.Namespace, name: str) -> contextlib.AbstractContextManager[Meter | None]:
