@@ -49,6 +49,9 @@ def test_files_of_8_mib_and_more_get_a_worker_per_frame(tmp_path, machine):
     assert _encode(_file(tmp_path, 64 * MiB), level=9) == (4, None)
     assert _encode(_file(tmp_path, 20 * MiB), level=9) == (2, None)  # 16 MiB frames
     assert _encode(_file(tmp_path, 9 * MiB), chunk_size=8 * MiB) == (2, None)
+    assert _encode(_file(tmp_path, 64 * MiB), level=3) == (4, None)
+    assert _encode(_file(tmp_path, 64 * MiB), level=2) == (1, THREAD)  # tens of MB/s: not worth a pool
+    assert _encode(_file(tmp_path, 64 * MiB), level=0) == (1, THREAD)
     machine.cpus = 1
     assert _encode(_file(tmp_path, 64 * MiB)) == (1, THREAD)
 
@@ -76,13 +79,17 @@ def test_workers_fit_in_a_quarter_of_the_memory(tmp_path, machine):
     assert _encode(big) == (1, THREAD)
 
 
-def test_decoding_counts_the_frames_of_the_index(tmp_path, machine):
+def test_decoding_counts_the_frames_of_the_index(tmp_path, machine, monkeypatch):
+    """As many workers as frames, from the index, for streams of the levels that are worth them
+    (the level and chunk size from the stream's header)."""
     data = (b"a line of a log that repeats itself, 0123456789\n" * (9 * MiB // 48 + 1))[: 9 * MiB]
     source = tmp_path / "big.txt"
     source.write_bytes(data)
     stream = tmp_path / "big.sgl"
     assert main(["-1", "-q", "-T", "1", "--chunk-size", "3MiB", str(source), "-o", str(stream)]) == 0
     opts = Options("decode", [str(stream)], executor=THREAD)
+    assert coders(opts, str(stream), True) == (1, THREAD)  # written at level 1: decoded as fast
+    monkeypatch.setattr(_cli_files, "AUTO_LEVEL_MIN", 1)  # (level 3 and up code 9 MiB for seconds)
     assert coders(opts, str(stream), True) == (3, None)  # three frames of 3 MiB
     small = tmp_path / "small.sgl"
     small_source = tmp_path / "small.txt"
@@ -108,6 +115,7 @@ def test_the_default_writes_what_one_worker_writes(tmp_path, machine, monkeypatc
         return found
 
     monkeypatch.setattr(_cli_files, "coders", spy)
+    monkeypatch.setattr(_cli_files, "AUTO_LEVEL_MIN", 1)  # level 1: seconds less than level 3
     lines = b"".join(b"%08d GET /item/%d 200 %d\n" % (i, i * 37 % 1001, i * 13 % 997) for i in range(400_000))
     source = tmp_path / "access.log"
     source.write_bytes(lines[: 9 * MiB])

@@ -96,7 +96,8 @@ def _common(p: argparse.ArgumentParser, recursive: bool = True) -> None:
     json_help = "results as JSON, one line per input, on standard output (standard error when data goes there)"
     p.add_argument("--json", action="store_true", help=json_help)
     workers_help = (
-        "worker processes (0: one per CPU; default: one per frame, up to one per CPU, for files of 8 MiB or more)"
+        "worker processes (0: one per CPU; default: one per frame, up to one per CPU, for files of"
+        " 8 MiB or more at levels 3-9)"
     )
     p.add_argument("-T", "--workers", type=_workers, default=None, metavar="N", help=workers_help)
     if recursive:

@@ -313,8 +313,11 @@ def _file_size(source: str) -> int | None:
     return os.path.getsize(source) if source != "-" and os.path.isfile(source) else None
 
 
-# Without -T, a file of at least this many bytes (and two frames) is coded on several workers.
+# Without -T, a file of at least this many bytes (and two frames) is coded on several workers, at
+# the levels whose coding is slow enough to pay for starting them (levels 0-2 run at tens of MB/s,
+# where two workers were no faster than one on a 40 MB file).
 AUTO_WORKERS_MIN = 8 << 20
+AUTO_LEVEL_MIN = 3
 AUTO_MEMORY_SHARE = 4  # and the workers' estimated peak memory stays within 1/4 of the machine's
 
 
@@ -335,7 +338,7 @@ def _auto_workers(opts: Options, source: str, decoding: bool) -> int:
         table = seek_table(source)
         if table is None or any(table.shared):  # a shared-context stream decodes in order, here
             return 1
-        return auto_workers(len(table), table.total_size, largest_frame(table), None)
+        return auto_workers(len(table), table.total_size, *written_with(table))
     size = _file_size(source)
     if size is None or opts.shared_context:
         return 1
@@ -343,12 +346,12 @@ def _auto_workers(opts: Options, source: str, decoding: bool) -> int:
     return auto_workers(-(-size // chunk), size, chunk, opts.level)
 
 
-def auto_workers(frames: int, size: int, chunk: int, level: int | None) -> int:
-    """How many workers code *frames* frames of at most *chunk* bytes, *size* bytes in all, at
-    *level* (None: decoding frames of any level, counted as level 9's, the largest tables): one per
-    frame, up to one per CPU, when *size* is AUTO_WORKERS_MIN or more, as many as
-    :func:`~sigmalang.estimate_memory_usage` fits in a quarter of the machine's memory."""
-    if size < AUTO_WORKERS_MIN:
+def auto_workers(frames: int, size: int, chunk: int, level: int, mode: Literal["encode", "decode"] = "encode") -> int:
+    """How many workers *mode* *frames* frames of at most *chunk* bytes, *size* bytes in all, at
+    *level*: one per frame, up to one per CPU, when *size* is AUTO_WORKERS_MIN or more and *level*
+    AUTO_LEVEL_MIN or more, as many as :func:`~sigmalang.estimate_memory_usage` fits in a quarter
+    of the machine's memory."""
+    if size < AUTO_WORKERS_MIN or level < AUTO_LEVEL_MIN:
         return 1
     import psutil
 
@@ -356,18 +359,18 @@ def auto_workers(frames: int, size: int, chunk: int, level: int | None) -> int:
 
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     budget = psutil.virtual_memory().total // AUTO_MEMORY_SHARE
-    mode: Literal["encode", "decode"] = "encode" if level is not None else "decode"
     workers = min(cpus, frames)
-    while (
-        workers > 1 and estimate_memory_usage(chunk, workers, 9 if level is None else level, mode=mode).total > budget
-    ):
+    while workers > 1 and estimate_memory_usage(chunk, workers, level, mode=mode).total > budget:
         workers -= 1
     return workers
 
 
-def largest_frame(table: SeekTable) -> int:
-    """The original size of the largest frame *table* lists (1 to MAX_CHUNK_SIZE, whatever it says)."""
-    return min(max(max(table.original_sizes, default=1), 1), MAX_CHUNK_SIZE)
+def written_with(table: SeekTable) -> tuple[int, int, Literal["decode"]]:
+    """The largest chunk and the highest level the streams of *table* say they were written with
+    (an unknown level is counted as 9, a chunk as the largest frame, within the valid sizes)."""
+    chunk = max((header.chunk_size for header in table.headers), default=max(table.original_sizes, default=1))
+    level = max((header.level for header in table.headers), default=9)
+    return min(max(chunk, 1), MAX_CHUNK_SIZE), (level if 0 <= level <= 9 else 9), "decode"
 
 
 def seek_table(source: str) -> SeekTable | None:

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import IO, BinaryIO
 
-from ._cli_files import auto_workers, largest_frame, seek_table
+from ._cli_files import auto_workers, seek_table, written_with
 from ._cli_progress import Meter, _isatty, original_size, terminal_bar
 from ._errors import SigmaError
 from ._parallel import resolve_workers, stop_pool, worker_pool
@@ -67,7 +67,7 @@ def build_grep_parser(prog: str = "sigmalang") -> argparse.ArgumentParser:
     names.add_argument("-H", "--with-filename", action="store_true", help="prefix lines with the file name")
     names.add_argument("-h", "--no-filename", action="store_true", help="never prefix lines with the file name")
     p.add_argument("--range", type=_byte_range, metavar="START:END", help="search original bytes START to END only")
-    workers_help = "decode frames on N workers (0: all; default: one per frame, up to one per CPU, from 8 MiB on)"
+    workers_help = "decode frames on N workers (0: all; default: a worker per frame, up to one per CPU, from 8 MiB on)"
     p.add_argument("-T", "--workers", type=_count, default=None, metavar="N", help=workers_help)
     p.add_argument("--no-filter", dest="filters", action="store_false", help="ignore the filters: decode every frame")
     p.add_argument("-D", "--codebook", metavar="BOOK", help="codebook file the streams need")
@@ -157,8 +157,11 @@ def _auto_workers(files: list[str]) -> int:
     """Without -T: as the other commands decode (``_cli_files.auto_workers``), over the frames of
     all the files (those with an index; standard input counts for nothing)."""
     tables = [table for table in map(seek_table, files) if table is not None]
+    if not tables:
+        return 1
     frames, size = sum(len(t) for t in tables), sum(t.total_size for t in tables)
-    return auto_workers(frames, size, max((largest_frame(t) for t in tables), default=1), None)
+    written = [written_with(table) for table in tables]
+    return auto_workers(frames, size, max(c for c, _, _ in written), max(v for _, v, _ in written), "decode")
 
 
 def _progress(ns: argparse.Namespace, name: str) -> contextlib.AbstractContextManager[Meter | None]:
