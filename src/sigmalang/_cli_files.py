@@ -323,10 +323,9 @@ AUTO_MEMORY_SHARE = 4  # and the workers' estimated peak memory stays within 1/4
 
 def coders(opts: Options, source: str, decoding: bool) -> tuple[int, Any]:
     """The worker count and executor that encode (or with *decoding*, decode) *source*: what -T
-    says, or without it (``opts.workers`` None) one worker per frame, up to one per CPU, for a file
-    of AUTO_WORKERS_MIN bytes or more, as long as their estimated memory fits in a quarter of the
-    machine's; else the command line's own coding thread (``opts.executor``). The bytes written are
-    the same for every worker count."""
+    says, or without it (``opts.workers`` None) what :func:`auto_workers` finds for the file, and
+    when that is one, the command line's own coding thread (``opts.executor``). The bytes written
+    are the same for every worker count."""
     if opts.workers is not None or opts.scheduler is not None:
         return (1 if opts.workers is None else opts.workers), opts.executor
     workers = _auto_workers(opts, source, decoding)
@@ -338,7 +337,7 @@ def _auto_workers(opts: Options, source: str, decoding: bool) -> int:
         table = seek_table(source)
         if table is None or any(table.shared):  # a shared-context stream decodes in order, here
             return 1
-        return auto_workers(len(table), table.total_size, *written_with(table))
+        return auto_workers(len(table), table.total_size, *written_with(table), "decode")
     size = _file_size(source)
     if size is None or opts.shared_context:
         return 1
@@ -365,12 +364,12 @@ def auto_workers(frames: int, size: int, chunk: int, level: int, mode: Literal["
     return workers
 
 
-def written_with(table: SeekTable) -> tuple[int, int, Literal["decode"]]:
+def written_with(table: SeekTable) -> tuple[int, int]:
     """The largest chunk and the highest level the streams of *table* say they were written with
     (an unknown level is counted as 9, a chunk as the largest frame, within the valid sizes)."""
     chunk = max((header.chunk_size for header in table.headers), default=max(table.original_sizes, default=1))
     level = max((header.level for header in table.headers), default=9)
-    return min(max(chunk, 1), MAX_CHUNK_SIZE), (level if 0 <= level <= 9 else 9), "decode"
+    return min(max(chunk, 1), MAX_CHUNK_SIZE), (level if 0 <= level <= 9 else 9)
 
 
 def seek_table(source: str) -> SeekTable | None:

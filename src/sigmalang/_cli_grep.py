@@ -160,8 +160,8 @@ def _auto_workers(files: list[str]) -> int:
     if not tables:
         return 1
     frames, size = sum(len(t) for t in tables), sum(t.total_size for t in tables)
-    written = [written_with(table) for table in tables]
-    return auto_workers(frames, size, max(c for c, _, _ in written), max(v for _, v, _ in written), "decode")
+    chunks, levels = zip(*map(written_with, tables), strict=True)
+    return auto_workers(frames, size, max(chunks), max(levels), "decode")
 
 
 def _progress(ns: argparse.Namespace, name: str) -> contextlib.AbstractContextManager[Meter | None]:
