@@ -4,13 +4,16 @@ the same whatever the count."""
 
 from __future__ import annotations
 
+import io
 import os
+import sys
 from pathlib import Path
 from types import SimpleNamespace
 
 import psutil
 import pytest
 
+import sigmalang
 from sigmalang import _cli_files, _cli_grep
 from sigmalang._cli_files import AUTO_WORKERS_MIN, Options, coders
 from sigmalang.cli import main
@@ -133,3 +136,36 @@ def test_the_default_writes_what_one_worker_writes(tmp_path, machine, monkeypatc
         assert main(["grep", *workers, "-n", " GET /item/77 200 ", str(auto)]) == 0
         found.append(capsysbinary.readouterr().out)
     assert found[0] == found[1] and found[0].count(b"\n") > 100
+
+
+def test_an_input_of_unknown_size_is_read_ahead_to_choose(machine, monkeypatch):
+    """Standard input (or a URL): its first 8 MiB are read to see whether it has them; whatever is
+    found, the encoder then reads the input from its start."""
+    data = bytes(range(256)) * (9 * MiB // 256)
+    for size, expected in ((len(data), (4, None)), (AUTO_WORKERS_MIN - 1, (1, THREAD)), (0, (1, THREAD))):
+        fin, workers, executor = _cli_files._peeked(
+            Options("encode", ["-"], executor=THREAD), io.BytesIO(data[:size]), 1, THREAD
+        )
+        assert (workers, executor) == expected
+        assert fin.read() == data[:size]
+    for options in ({"workers": 1}, {"level": 2}, {"shared_context": True}):
+        given = io.BytesIO(data)
+        opts = Options("encode", ["-"], executor=THREAD, **options)
+        assert _cli_files._peeked(opts, given, 1, THREAD) == (given, 1, THREAD)
+        assert given.tell() == 0  # nothing read ahead
+
+
+def test_standard_input_of_8_mib_is_coded_on_workers(tmp_path, machine, monkeypatch, capsysbinary):
+    monkeypatch.setattr(_cli_files, "AUTO_LEVEL_MIN", 1)  # level 1: seconds less than level 3
+    used = []
+    real = _cli_files.auto_workers
+    monkeypatch.setattr(_cli_files, "auto_workers", lambda *args: used.append(real(*args)) or used[-1])
+    data = b"".join(b"%08d GET /item/%d 200\n" % (i, i * 37 % 1001) for i in range(400_000))[: 9 * MiB]
+    written = []
+    for workers in ([], ["-T", "1"]):
+        monkeypatch.setattr(sys, "stdin", SimpleNamespace(buffer=io.BytesIO(data)))
+        capsysbinary.readouterr()
+        assert main(["-1", "-q", "-c", *workers]) == 0
+        written.append(capsysbinary.readouterr().out)
+    assert written[0] == written[1] and sigmalang.decompress(written[0]) == data
+    assert used == [2, 4]  # two would be worth reading ahead for, then one per CPU

@@ -117,7 +117,7 @@ class Prefixed(io.RawIOBase):
     """*head* (bytes already read from *src*), then the rest of *src*."""
 
     def __init__(self, head: bytes, src: IO[bytes]):
-        self._head, self._src = head, src
+        self._head, self._src = memoryview(head), src  # a view: taking from its front copies nothing
 
     def readable(self) -> bool:
         return True

@@ -97,7 +97,7 @@ def _common(p: argparse.ArgumentParser, recursive: bool = True) -> None:
     p.add_argument("--json", action="store_true", help=json_help)
     workers_help = (
         "worker processes (0: one per CPU; default: one per frame, up to one per CPU, for files of"
-        " 8 MiB or more at levels 3-9)"
+        " 8 MiB or more, standard input too, at levels 3-9)"
     )
     p.add_argument("-T", "--workers", type=_workers, default=None, metavar="N", help=workers_help)
     if recursive:

@@ -364,6 +364,23 @@ def auto_workers(frames: int, size: int, chunk: int, level: int, mode: Literal["
     return workers
 
 
+def _peeked(opts: Options, fin: IO[bytes], workers: int, executor: Any) -> tuple[IO[bytes], int, Any]:
+    """For an encode of an input whose size is not known (standard input, a URL): without -T, its
+    first AUTO_WORKERS_MIN bytes are read to see whether it has that many (then workers as for a
+    file of unknown length: one per CPU, within the memory); the input from its start again."""
+    if opts.workers is not None or opts.scheduler is not None or opts.shared_context:
+        return fin, workers, executor
+    chunk = chunk_size_for(opts.level, opts.chunk_size)
+    if opts.level < AUTO_LEVEL_MIN or auto_workers(2, AUTO_WORKERS_MIN, chunk, opts.level) == 1:
+        return fin, workers, executor  # not worth reading ahead: no count but one can come of it
+    head = fin.read(AUTO_WORKERS_MIN)
+    source = cast(IO[bytes], io.BufferedReader(Prefixed(head, fin)))
+    if len(head) < AUTO_WORKERS_MIN:
+        return source, workers, executor
+    many = auto_workers(1 << 30, AUTO_WORKERS_MIN, chunk, opts.level)  # as many frames as CPUs
+    return (source, many, None) if many > 1 else (source, workers, executor)
+
+
 def written_with(table: SeekTable) -> tuple[int, int]:
     """The largest chunk and the highest level the streams of *table* say they were written with
     (an unknown level is counted as 9, a chunk as the largest frame, within the valid sizes)."""
@@ -386,6 +403,8 @@ def seek_table(source: str) -> SeekTable | None:
 def _run_codec(opts: Options, source: str, meter: Meter | None) -> tuple[StreamStats, str]:
     with _open_input(source) as fin, _output(opts, source) as (fout, target):
         workers, executor = coders(opts, source, opts.command != "encode")
+        if opts.command == "encode" and _file_size(source) is None:
+            fin, workers, executor = _peeked(opts, fin, workers, executor)
         if opts.command == "encode":
             encoder = StreamingEncoder(
                 opts.level,
