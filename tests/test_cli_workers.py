@@ -143,15 +143,14 @@ def test_an_input_of_unknown_size_is_read_ahead_to_choose(machine, monkeypatch):
     found, the encoder then reads the input from its start."""
     data = bytes(range(256)) * (9 * MiB // 256)
     for size, expected in ((len(data), (4, None)), (AUTO_WORKERS_MIN - 1, (1, THREAD)), (0, (1, THREAD))):
-        fin, workers, executor = _cli_files._peeked(
-            Options("encode", ["-"], executor=THREAD), io.BytesIO(data[:size]), 1, THREAD
-        )
+        opts = Options("encode", ["-"], executor=THREAD)
+        fin, workers, executor = _cli_files._encode_coders(opts, "-", io.BytesIO(data[:size]))
         assert (workers, executor) == expected
         assert fin.read() == data[:size]
     for options in ({"workers": 1}, {"level": 2}, {"shared_context": True}):
         given = io.BytesIO(data)
         opts = Options("encode", ["-"], executor=THREAD, **options)
-        assert _cli_files._peeked(opts, given, 1, THREAD) == (given, 1, THREAD)
+        assert _cli_files._encode_coders(opts, "-", given) == (given, 1, THREAD)
         assert given.tell() == 0  # nothing read ahead
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any, Literal, cast
 
 from ._chunking import Prefixed
-from ._cli_progress import Meter, _CountingReader, _CountingWriter, _isatty, original_size, terminal_bar
+from ._cli_progress import Meter, _CountingReader, _CountingWriter, _isatty, original_size, seek_table, terminal_bar
 from ._container import StreamParser
 from ._errors import SigmaError, SigmaFormatError
 from ._file import SigmaFile
@@ -326,9 +326,18 @@ def coders(opts: Options, source: str, decoding: bool) -> tuple[int, Any]:
     says, or without it (``opts.workers`` None) what :func:`auto_workers` finds for the file, and
     when that is one, the command line's own coding thread (``opts.executor``). The bytes written
     are the same for every worker count."""
-    if opts.workers is not None or opts.scheduler is not None:
+    if not _choosing(opts):
         return (1 if opts.workers is None else opts.workers), opts.executor
-    workers = _auto_workers(opts, source, decoding)
+    return _on(opts, _auto_workers(opts, source, decoding))
+
+
+def _choosing(opts: Options) -> bool:
+    """Whether the worker count is the command line's to choose (no -T, no cluster)."""
+    return opts.workers is None and opts.scheduler is None
+
+
+def _on(opts: Options, workers: int) -> tuple[int, Any]:
+    """*workers* processes of our own, or for one, the command line's coding thread."""
     return (workers, None) if workers > 1 else (1, opts.executor)
 
 
@@ -364,21 +373,21 @@ def auto_workers(frames: int, size: int, chunk: int, level: int, mode: Literal["
     return workers
 
 
-def _peeked(opts: Options, fin: IO[bytes], workers: int, executor: Any) -> tuple[IO[bytes], int, Any]:
-    """For an encode of an input whose size is not known (standard input, a URL): without -T, its
+def _encode_coders(opts: Options, source: str, fin: IO[bytes]) -> tuple[IO[bytes], int, Any]:
+    """:func:`coders` for an encode of *fin*, opened from *source*, and the input to read. When the
+    size of the input is not known (standard input, a URL) and the count is ours to choose, its
     first AUTO_WORKERS_MIN bytes are read to see whether it has that many (then workers as for a
-    file of unknown length: one per CPU, within the memory); the input from its start again."""
-    if opts.workers is not None or opts.scheduler is not None or opts.shared_context:
-        return fin, workers, executor
+    file of unknown length: one per CPU, within the memory), and it is read from its start again."""
+    if not _choosing(opts) or _file_size(source) is not None:
+        return (fin, *coders(opts, source, False))
     chunk = chunk_size_for(opts.level, opts.chunk_size)
-    if opts.level < AUTO_LEVEL_MIN or auto_workers(2, AUTO_WORKERS_MIN, chunk, opts.level) == 1:
-        return fin, workers, executor  # not worth reading ahead: no count but one can come of it
+    if opts.shared_context or auto_workers(2, AUTO_WORKERS_MIN, chunk, opts.level) == 1:
+        return (fin, *_on(opts, 1))  # not worth reading ahead: no count but one can come of it
     head = fin.read(AUTO_WORKERS_MIN)
-    source = cast(IO[bytes], io.BufferedReader(Prefixed(head, fin)))
+    again = cast(IO[bytes], io.BufferedReader(Prefixed(head, fin)))
     if len(head) < AUTO_WORKERS_MIN:
-        return source, workers, executor
-    many = auto_workers(1 << 30, AUTO_WORKERS_MIN, chunk, opts.level)  # as many frames as CPUs
-    return (source, many, None) if many > 1 else (source, workers, executor)
+        return (again, *_on(opts, 1))
+    return (again, *_on(opts, auto_workers(1 << 30, AUTO_WORKERS_MIN, chunk, opts.level)))  # a frame per CPU
 
 
 def written_with(table: SeekTable) -> tuple[int, int]:
@@ -389,23 +398,10 @@ def written_with(table: SeekTable) -> tuple[int, int]:
     return min(max(chunk, 1), MAX_CHUNK_SIZE), (level if 0 <= level <= 9 else 9)
 
 
-def seek_table(source: str) -> SeekTable | None:
-    """The index of the stream in the file *source* (None: standard input, or no intact index)."""
-    if source == "-" or not os.path.isfile(source):
-        return None
-    try:
-        with open(source, "rb") as fin:
-            return SeekTable.from_file(fin)
-    except (SigmaError, OSError, ValueError):
-        return None
-
-
 def _run_codec(opts: Options, source: str, meter: Meter | None) -> tuple[StreamStats, str]:
     with _open_input(source) as fin, _output(opts, source) as (fout, target):
-        workers, executor = coders(opts, source, opts.command != "encode")
-        if opts.command == "encode" and _file_size(source) is None:
-            fin, workers, executor = _peeked(opts, fin, workers, executor)
         if opts.command == "encode":
+            fin, workers, executor = _encode_coders(opts, source, fin)
             encoder = StreamingEncoder(
                 opts.level,
                 opts.chunk_size,
@@ -420,6 +416,7 @@ def _run_codec(opts: Options, source: str, meter: Meter | None) -> tuple[StreamS
             )
             src: Any = fin if meter is None else _CountingReader(fin, meter.read)
             return encoder.encode_stream(src, fout), target
+        workers, executor = coders(opts, source, True)
         decoder = StreamingDecoder(workers=workers, codebook=opts.book, executor=executor, metrics=opts.metrics)
         dst: Any = fout if meter is None else _CountingWriter(fout, meter.done)
         return decoder.decode_stream(fin, dst), target

@@ -15,8 +15,8 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import IO, BinaryIO
 
-from ._cli_files import auto_workers, seek_table, written_with
-from ._cli_progress import Meter, _isatty, original_size, terminal_bar
+from ._cli_files import auto_workers, written_with
+from ._cli_progress import Meter, _isatty, original_size, seek_table, terminal_bar
 from ._errors import SigmaError
 from ._parallel import resolve_workers, stop_pool, worker_pool
 from ._search import Search

@@ -21,7 +21,7 @@ from typing import IO, Any
 from ._errors import SigmaError
 from ._index import SeekTable
 
-__all__ = ["PROGRESS_MIN_BYTES", "Meter", "Progress", "original_size", "terminal_bar"]
+__all__ = ["PROGRESS_MIN_BYTES", "Meter", "Progress", "original_size", "seek_table", "terminal_bar"]
 
 PROGRESS_MIN_BYTES = 8 << 20  # original bytes: a shorter run needs no progress bar
 
@@ -197,11 +197,17 @@ def _shade(line: str, fields: dict[str, Any], read: float) -> str:
 
 def original_size(source: str) -> int | None:
     """The original size a stream holds, from its index (None when it cannot be read cheaply)."""
+    table = seek_table(source)
+    return None if table is None else table.total_size
+
+
+def seek_table(source: str) -> SeekTable | None:
+    """The index of the stream in the file *source* (None: standard input, or no intact index)."""
     if source == "-" or not os.path.isfile(source):
         return None
     try:
         with open(source, "rb") as fin:
-            return SeekTable.from_file(fin).total_size
+            return SeekTable.from_file(fin)
     except (SigmaError, OSError, ValueError):
         return None
 
