@@ -467,3 +467,26 @@ def test_a_level_given_to_decode_or_verify_is_ignored_not_read_as_a_file(sgl_fil
     assert main(["decode", flag, "-c", str(sgl_file)]) == 0
     assert capsysbinary.readouterr().out == text_file.read_bytes()
     assert main(["verify", flag, str(sgl_file)]) == 0
+
+
+BLAS_PROBE = (
+    "import os, sigmalang.cli\n"
+    "tasks = len(os.listdir('/proc/self/task')) if os.path.isdir('/proc/self/task') else 1\n"
+    "print(os.environ.get('OPENBLAS_NUM_THREADS'), tasks)\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("script", "preset", "expected"),
+    [("sigmalang", None, "1 1"), ("sigmalang", "2", "2"), ("uses_sigmalang.py", None, "None")],
+)
+def test_the_command_line_runs_numpy_on_one_blas_thread_unless_told_otherwise(tmp_path, script, preset, expected):
+    """As the command line, numpy's BLAS starts no thread of its own (the process keeps one thread
+    after the command line's imports); a user's setting is kept, and a program of its own that
+    imports sigmalang.cli keeps its environment."""
+    (tmp_path / script).write_text(BLAS_PROBE)
+    env = {key: value for key, value in os.environ.items() if key != "OPENBLAS_NUM_THREADS"}
+    if preset is not None:
+        env["OPENBLAS_NUM_THREADS"] = preset
+    run = subprocess.run([sys.executable, str(tmp_path / script)], env=env, capture_output=True, text=True, check=True)
+    assert run.stdout.split()[: len(expected.split())] == expected.split()

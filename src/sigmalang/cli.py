@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any, NoReturn
 
 try:  # most of a command's start-up time: Ctrl-C here ends it as it would a moment later
+    from . import _program  # noqa: F401 (first: it sets the process up before numpy loads)
     from ._cli_args import MIN_CHUNK_SIZE, parse, parse_size
     from ._cli_args import build_flat_parser as build_flat_parser  # the parsers: still importable from here
     from ._cli_args import build_parser as build_parser
@@ -40,13 +41,9 @@ try:  # most of a command's start-up time: Ctrl-C here ends it as it would a mom
 except BaseException as _exc:  # Python 3.11 wraps one raised inside a class body in RuntimeError
     if not any(isinstance(e, KeyboardInterrupt) for e in (_exc, _exc.__cause__, _exc.__context__)):
         raise
-    _main = sys.modules.get("__main__")
-    _program = os.path.basename(getattr(_main, "__file__", None) or "").removesuffix(".exe")
-    if getattr(getattr(_main, "__spec__", None), "name", "") != "sigmalang.__main__" and _program not in (
-        "sigmalang",
-        "unsigmalang",
-        "sigmacat",
-    ):
+    from ._program import as_program
+
+    if not as_program():
         raise  # imported by a program of its own: the interrupt is its to handle
     print("sigmalang: interrupted", file=sys.stderr, flush=True)
     os._exit(130)  # not sys.exit: see _exit
