@@ -1,6 +1,6 @@
 """Measure changes to the context-mixing model before one becomes a model version.
 
-    python benchmarks/cm_variants.py FILES... [--only NAME,...] [--limit 1MB] [--bits 22] [--check]
+    python benchmarks/cm_variants.py FILES... [--only NAME[+NAME...],...] [--limit 1MB] [--bits 22] [--check]
 
 Each variant is a copy of ``src/sigmalang`` with a few lines of the model changed (VARIANTS
 below: exact text replaced, so a variant that no longer applies to today's source says so rather
@@ -8,7 +8,8 @@ than measuring something else). Each copy codes every file (its first --limit by
 component set at 2^--bits slots, in a child process of its own (which compiles the copy's kernel
 into the copy's cache the first time: about a minute), and the table shows how much larger or
 smaller each file's payload gets than with the model as it is. ``--check`` also decodes every
-payload and compares it with the input.
+payload and compares it with the input. ``--only order5+column-apm`` measures two variants together
+(patches that touch different lines), to see whether their gains add up.
 
 The variants are the candidates of docs/cm.md, "Candidates for a next model version": none of
 them is part of the model. The copies live in a temporary folder and are deleted at the end.
@@ -274,6 +275,9 @@ print(json.dumps(sizes))
 
 
 def patches(name: str) -> list[Patch]:
+    """The variant's patches; for NAME+NAME..., each part's in turn (they must not touch the same text)."""
+    if "+" in name:
+        return [patch for part in name.split("+") for patch in patches(part)]
     found = VARIANTS[name][1]
     if found is not None:
         return found
@@ -290,7 +294,8 @@ def make_copy(name: str, into: Path) -> Path:
         path = src / "sigmalang" / file
         text = path.read_text(encoding="utf-8")
         if text.count(old) != 1:
-            raise SystemExit(f"variant {name} does not apply to today's {file}: {old.splitlines()[0]!r}")
+            clash = " (or two of its parts change the same text)" if "+" in name else ""
+            raise SystemExit(f"variant {name} does not apply to today's {file}{clash}: {old.splitlines()[0]!r}")
         path.write_text(text.replace(old, new), encoding="utf-8")
     return src
 
@@ -306,13 +311,16 @@ def parse_size(text: str) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("files", nargs="+", type=Path)
-    parser.add_argument("--only", help="comma-separated variant names (default: all): " + ", ".join(VARIANTS))
+    parser.add_argument(
+        "--only",
+        help="comma-separated variants (NAME, or NAME+NAME for several at once; default: each): " + ", ".join(VARIANTS),
+    )
     parser.add_argument("--limit", default="1MB", help="bytes of each file to code (default 1MB)")
     parser.add_argument("--bits", type=int, default=22, help="slot table size as a power of two (default 22)")
     parser.add_argument("--check", action="store_true", help="decode every payload and compare it with the input")
     args = parser.parse_args()
     names = args.only.split(",") if args.only else list(VARIANTS)
-    unknown = [name for name in names if name not in VARIANTS]
+    unknown = [part for name in names for part in name.split("+") if part not in VARIANTS]
     if unknown:
         parser.error(f"unknown variants: {', '.join(unknown)}")
     limit = parse_size(args.limit)
@@ -337,7 +345,8 @@ def main() -> None:
         sizes = results[name]
         cells = [f"{(new - old) / old:+.2%}" for new, old in zip(sizes, base, strict=True)]
         total = f"{(sum(sizes) - sum(base)) / sum(base):+.2%}"
-        print(f"| {VARIANTS[name][0]} | {total} | " + " | ".join(cells) + " |")
+        label = " + ".join(VARIANTS[part][0] for part in name.split("+"))
+        print(f"| {label} | {total} | " + " | ".join(cells) + " |")
 
 
 if __name__ == "__main__":
