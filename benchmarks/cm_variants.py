@@ -23,7 +23,10 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+
+from cm_ab import parse_size  # the same size syntax (10**3 for KB, 2**10 for KiB)
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -241,19 +244,25 @@ _LINEAR_INPUTS: list[Patch] = [
     ),
 ]
 
-VARIANTS: dict[str, tuple[str, list[Patch] | None]] = {
-    "order5": ("an eighth hashed context, order 5", None),
-    "order6": ("an eighth hashed context, order 6", None),
-    "node-p": ("a probability per context node beside its bit history", _NODE_PROBABILITIES),
-    "match12": ("a second match model on the last 12 bytes", _SECOND_MATCH),
-    "column-apm": ("a second APM by column and field", _COLUMN_APM),
-    "last-bit": ("bit histories with the last bit (counts up to 48, 20, 12, 8, 6, 5)", None),
-    "smaller-counts": ("those count limits without the last bit (control)", [("_cm.py", _LIMITS, _SMALLER_LIMITS)]),
-    "linear": ("probabilities also as linear inputs", _LINEAR_INPUTS),
-    "lr-end-8": ("the mixer's final learning rate 8/16 instead of 12/16", [("_cm.py", "LR_END = 12 ", "LR_END = 8 ")]),
+VARIANTS: dict[str, tuple[str, Callable[[], list[Patch]]]] = {
+    "order5": ("an eighth hashed context, order 5", lambda: _eighth_context(5)),
+    "order6": ("an eighth hashed context, order 6", lambda: _eighth_context(6)),
+    "node-p": ("a probability per context node beside its bit history", lambda: _NODE_PROBABILITIES),
+    "match12": ("a second match model on the last 12 bytes", lambda: _SECOND_MATCH),
+    "column-apm": ("a second APM by column and field", lambda: _COLUMN_APM),
+    "last-bit": ("bit histories with the last bit (counts up to 48, 20, 12, 8, 6, 5)", _last_bit),
+    "smaller-counts": (
+        "those count limits without the last bit (control)",
+        lambda: [("_cm.py", _LIMITS, _SMALLER_LIMITS)],
+    ),
+    "linear": ("probabilities also as linear inputs", lambda: _LINEAR_INPUTS),
+    "lr-end-8": (
+        "the mixer's final learning rate 8/16 instead of 12/16",
+        lambda: [("_cm.py", "LR_END = 12 ", "LR_END = 8 ")],
+    ),
     "rate-1023": (
         "the state maps' rate floor at 1023 updates",
-        [("_cm.py", "STATE_MAP_LIMIT = 255 ", "STATE_MAP_LIMIT = 1023 ")],
+        lambda: [("_cm.py", "STATE_MAP_LIMIT = 255 ", "STATE_MAP_LIMIT = 1023 ")],
     ),
 }
 
@@ -276,14 +285,7 @@ print(json.dumps(sizes))
 
 def patches(name: str) -> list[Patch]:
     """The variant's patches; for NAME+NAME..., each part's in turn (they must not touch the same text)."""
-    if "+" in name:
-        return [patch for part in name.split("+") for patch in patches(part)]
-    found = VARIANTS[name][1]
-    if found is not None:
-        return found
-    if name.startswith("order"):
-        return _eighth_context(int(name[-1]))
-    return _last_bit()
+    return [patch for part in name.split("+") for patch in VARIANTS[part][1]()]
 
 
 def make_copy(name: str, into: Path) -> Path:
@@ -298,14 +300,6 @@ def make_copy(name: str, into: Path) -> Path:
             raise SystemExit(f"variant {name} does not apply to today's {file}{clash}: {old.splitlines()[0]!r}")
         path.write_text(text.replace(old, new), encoding="utf-8")
     return src
-
-
-def parse_size(text: str) -> int:
-    units = {"KB": 10**3, "MB": 10**6, "KIB": 1 << 10, "MIB": 1 << 20}
-    for unit, factor in units.items():
-        if text.upper().endswith(unit):
-            return int(float(text[: -len(unit)]) * factor)
-    return int(text)
 
 
 def main() -> None:
