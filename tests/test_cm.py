@@ -76,6 +76,37 @@ def test_primed_coding_roundtrips(data: bytes, prime: bytes) -> None:
     roundtrip(data, CmBackend(0x7FF, 12), prime)
 
 
+@settings(max_examples=40, deadline=None)
+@given(st.binary(max_size=1500), st.binary(max_size=300), st.integers(-3, 40), st.sampled_from([0x3FFF, 0x7FF]))
+def test_a_payload_within_a_limit_is_the_payload_and_a_longer_one_is_none(
+    data: bytes, prime: bytes, slack: int, components: int
+) -> None:
+    """encode_at_most writes exactly encode's payload when that fits the limit, and None (the
+    model stopped) when the payload is longer, for every limit around the payload's length."""
+    backend = CmBackend(components, 14)
+    payload = backend.encode(data, prime)
+    limit = len(payload) + slack
+    assert backend.encode_at_most(data, prime, limit) == (payload if slack >= 0 else None)
+    assert backend.encode_at_most(data, prime, 0) is None
+
+
+def test_a_limit_stops_the_model_early(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The kernel is handed the limit (less the payload's header) as its output's room, so the
+    model stops coding where the payload passes the limit instead of at the input's end."""
+    backend = CmBackend(0x3FFF, 16)
+    full = backend.encode(LOGS)
+    rooms: list[int] = []
+    real = _cm.code
+
+    def spy(buf: object, start: int, decoding: bool, payload: object, out: object, *args: object, **kw: object) -> int:
+        rooms.append(len(out))  # type: ignore[arg-type]
+        return real(buf, start, decoding, payload, out, *args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(_cm, "code", spy)
+    assert backend.encode_at_most(LOGS, b"", len(full) // 10) is None
+    assert rooms == [len(full) // 10 - 4]  # the header: version, table bits, a two-byte component set
+
+
 def test_a_primed_payload_needs_its_primer() -> None:
     backend = CmBackend(0x7FF, 16)
     primed = roundtrip(LOGS[5000:8000], backend, LOGS[:5000])

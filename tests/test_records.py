@@ -16,6 +16,7 @@ import sigmalang
 from conftest import service_log
 from sigmalang import _codec, _levels, _records
 from sigmalang._backend_base import CM
+from sigmalang._backends import CmBackend
 from sigmalang._codec import ChunkDecodeError, decode_chunk, encode_chunk
 from sigmalang._errors import SigmaFormatError
 from sigmalang._levels import TRANSFORM_LITERAL, TRANSFORM_RECORDS
@@ -549,11 +550,63 @@ def test_level_9_codes_a_long_log_chunk_both_ways_in_full(monkeypatch: pytest.Mo
 
     monkeypatch.setattr(_codec, "_records_body", as_records)
     monkeypatch.setattr(_codec, "_encode_body", as_bytes)
+    monkeypatch.setattr(_codec, "_body_at_most", _bytes_in_full)
     body = _codec.encode_body(data, spec)
     assert sorted(coded) == [("bytes", len(data)), ("records", len(data))]
     assert body.transform == TRANSFORM_RECORDS
     assert decode_chunk(body.transform, body.backend, body.data, len(data)) == data
     assert not _levels.level_spec(6).both_in_full
+
+
+@pytest.mark.parametrize("level", [6, 9])
+def test_a_chunk_coded_both_ways_keeps_the_smaller_and_codes_its_bytes_only_as_far_as_needed(
+    monkeypatch: pytest.MonkeyPatch, level: int
+) -> None:
+    """A log chunk coded both ways in full is coded as records first, then as bytes only up to the
+    records' length (the model stops there): the body kept is the one coding both in full and
+    keeping the smaller gives, where records win (a service log) and where bytes do (prose with a
+    number every few words, which looks like log lines)."""
+    spec = _levels.level_spec(level)
+    prose = DICKENS[:30000].replace(b" ", b" 1 ")
+    limits: list[int] = []
+    real = CmBackend.encode_at_most
+
+    def spy(backend: CmBackend, chunk: bytes, prime: bytes, limit: int | None) -> bytes | None:
+        if limit is not None:
+            limits.append(limit)
+        return real(backend, chunk, prime, limit)
+
+    for data, winner in ((service_log(900), TRANSFORM_RECORDS), (prose, TRANSFORM_LITERAL)):
+        as_bytes = _codec._encode_body(data, spec, None, b"", False)
+        as_records = _codec._records_body(data, spec, b"", None)
+        assert as_records is not None
+        expected = as_records if len(as_records.data) < len(as_bytes.data) else as_bytes
+        limits.clear()
+        monkeypatch.setattr(CmBackend, "encode_at_most", spy)
+        body = _codec.encode_body(data, spec)
+        monkeypatch.undo()
+        assert body == expected and body.transform == winner
+        assert limits == [len(as_records.data)]
+
+
+def test_the_sample_sizes_give_the_verdicts_the_full_sizes_give() -> None:
+    """_coded_sizes codes the bytes only until records are clearly smaller (or, for the longer
+    piece, smaller): every verdict taken from its sizes is the one the sizes coded in full give."""
+    spec = _levels.level_spec(6)
+    prose = DICKENS[:40000].replace(b" ", b" 1 ")
+    for data in (service_log(2000), prose, service_log(300) + prose[:8000]):
+        pieces = _codec._probes(data)
+        full_records = sum(len(_codec._records_body(p, spec, b"", None).data) for p in pieces)  # type: ignore[union-attr]
+        full_bytes = sum(len(_codec._encode_body(p, spec, None, b"", False).data) for p in pieces)
+        sizes = _codec._coded_sizes(pieces, spec)
+        assert sizes is not None and sizes[0] == full_records
+        assert sizes[1] == full_bytes or sizes[1] <= full_bytes and _codec._clearly_smaller(*sizes)
+        assert _codec.settled(*sizes) == _codec.settled(full_records, full_bytes)
+        assert _codec._clearly_smaller(*sizes) == _codec._clearly_smaller(full_records, full_bytes)
+        assert (sizes[0] < sizes[1]) == (full_records < full_bytes)
+        look = _codec._coded_sizes([data], spec, lambda records_size: records_size + 1)
+        whole = len(_codec._encode_body(data, spec, None, b"", False).data)
+        assert look is not None and (look[0] < look[1]) == (look[0] < whole)
 
 
 def _judged(
@@ -582,7 +635,15 @@ def _judged(
 
     monkeypatch.setattr(_codec, "_records_body", as_records)
     monkeypatch.setattr(_codec, "_encode_body", as_bytes)
+    monkeypatch.setattr(_codec, "_body_at_most", _bytes_in_full)
     return _codec.encode_body(data, _levels.level_spec(level)).transform, coded
+
+
+def _bytes_in_full(data: bytes, spec: object, book: object, prime: bytes, keep_book: bool, limit: int) -> object:
+    """``_codec._body_at_most`` as a backend without an early stop gives it: the bytes coded in full
+    by ``_codec._encode_body`` (which the tests above replace), and kept if no longer than *limit*."""
+    body = _codec._encode_body(data, spec, book, prime, keep_book)  # type: ignore[arg-type]
+    return body if len(body.data) <= limit else None
 
 
 def test_a_close_call_on_the_pieces_is_decided_on_a_longer_piece(monkeypatch: pytest.MonkeyPatch) -> None:

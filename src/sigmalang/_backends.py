@@ -14,7 +14,7 @@ The ids, :class:`BackendError` and the :class:`Backend` interface are
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import Any, cast
 
 import zstandard
 
@@ -186,6 +186,14 @@ class CmBackend:
         return CmBackend(self.components, self.hash_bits, self.version, primer)
 
     def encode(self, data: bytes, prime: bytes = b"") -> bytes:
+        return cast(bytes, self.encode_at_most(data, prime, None))  # None only where a limit stopped it
+
+    def encode_at_most(self, data: bytes, prime: bytes, limit: int | None) -> bytes | None:
+        """:meth:`encode`'s payload if it is at most *limit* bytes long, else None: the model stops
+        coding as soon as its output passes the limit. A caller that keeps the shorter of two
+        codings of a chunk codes the second one this way, with the first one's length as the
+        limit. Raises :class:`BackendError` as :meth:`encode` does (a primer too long, or an output
+        past the bound every payload is held to, where that bound is below the limit)."""
         import numpy as np
 
         from . import _cm
@@ -194,17 +202,24 @@ class CmBackend:
             raise BackendError(f"CM primer of {len(prime):,} bytes is longer than {CM_MAX_PRIME:,}")
         buf = np.frombuffer(self.book + prime + data, dtype=np.uint8).copy()
         hash_bits = self.table_bits(len(buf))
+        components = self.components | (CM_BOOK if self.book else 0)
+        header = bytes([self.version, hash_bits]) + encode_varint(components)
         # Coded bits can exceed the input only slightly (12 bits per bit at the very worst, far
         # less in practice): past this bound the caller stores the chunk anyway.
-        out = np.empty(len(data) + (len(data) >> 3) + 64, dtype=np.uint8)
+        bound = len(data) + (len(data) >> 3) + 64
+        if limit is not None:
+            if limit < len(header):
+                return None
+            bound = min(bound, limit - len(header))
+        out = np.empty(bound, dtype=np.uint8)
         start = len(buf) - len(data)
         primed = _kept_primer(self.book, len(buf), self.components, hash_bits, self.version)
         written = _cm.code(
             buf, start, False, _no_array(), out, self.components, hash_bits, version=self.version, primed=primed
         )
-        components = self.components | (CM_BOOK if self.book else 0)
-        header = bytes([self.version, hash_bits]) + encode_varint(components)
-        if written < 0:
+        if written < 0:  # the kernel stopped: the output would not fit
+            if limit is not None and bound == limit - len(header):
+                return None
             raise BackendError("CM output larger than its bound")
         return header + out[:written].tobytes()
 

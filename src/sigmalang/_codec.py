@@ -167,9 +167,13 @@ def encode_body(
         if win is not None:
             found = _records_body(data, spec, prime, book) if win else None
             return found or _encode_body(data, spec, book, prime, keep_book)
-    body = _encode_body(data, spec, book, prime, keep_book)
     as_records = _records_body(data, spec, prime, book)
-    return as_records if as_records is not None and len(as_records.data) < len(body.data) else body
+    if as_records is None:
+        return _encode_body(data, spec, book, prime, keep_book)
+    # The bytes are kept where they are no longer than the records: coded second, they stop once
+    # longer (the CM stops coding there, mostly well before the chunk's end).
+    body = _body_at_most(data, spec, book, prime, keep_book, len(as_records.data))
+    return as_records if body is None else body
 
 
 RECORDS_PROBE = 128 << 10  # bytes of a long chunk coded both ways to choose its transform
@@ -237,21 +241,37 @@ def _records_win(data: bytes, spec: LevelSpec) -> bool | None:
         return records_size < bytes_size
     if not long:
         return None
-    sizes = _coded_sizes([_look(data)], spec)
+    sizes = _coded_sizes([_look(data)], spec, lambda records_size: records_size + 1)
     return sizes is not None and sizes[0] < sizes[1]
 
 
-def _coded_sizes(pieces: list[bytes], spec: LevelSpec) -> tuple[int, int] | None:
+def _coded_sizes(
+    pieces: list[bytes], spec: LevelSpec, enough: Callable[[int], int] | None = None
+) -> tuple[int, int] | None:
     """The sizes of *pieces* coded as records and as bytes (without a codebook), each added up;
-    None if a piece's record code cannot be written."""
-    records_size = bytes_size = 0
-    for piece in pieces:
-        found = _records_body(piece, spec, b"", None)
+    None if a piece's record code cannot be written. The bytes are coded last, and only until
+    their size reaches ``enough(records size)`` (by default, the size from which records are
+    clearly smaller: :func:`_clearly_smaller`), which is then the size returned for them: every
+    verdict taken from these sizes is the one their full sizes would give."""
+    records = [_records_body(piece, spec, b"", None) for piece in pieces]
+    records_size = 0
+    for found in records:
         if found is None:
             return None
         records_size += len(found.data)
-        bytes_size += len(_encode_body(piece, spec, None, b"", False).data)
+    need = (enough or _clear_need)(records_size)
+    bytes_size = 0
+    for piece in pieces:
+        body = _body_at_most(piece, spec, None, b"", False, need - 1 - bytes_size)
+        if body is None:
+            return records_size, need
+        bytes_size += len(body.data)
     return records_size, bytes_size
+
+
+def _clear_need(records_size: int) -> int:
+    """The smallest size of the bytes against which *records_size* is clearly smaller."""
+    return -(-UNSURE_WIN * records_size // (UNSURE_WIN - 1))
 
 
 def _probes(data: bytes) -> list[bytes]:
@@ -311,6 +331,24 @@ def _encode_body(data: bytes, spec: LevelSpec, book: Codebook | None, prime: byt
         return Body(TRANSFORM_LITERAL, spec.backend, backend.encode(data, prime), bool(prime), data, None)
     except BackendError:  # a verified backend refused its own output: use zstd for this chunk
         return Body(TRANSFORM_LITERAL, ZSTD, get_backend(ZSTD, 19).encode(data), False, data, None)
+
+
+def _body_at_most(
+    data: bytes, spec: LevelSpec, book: Codebook | None, prime: bytes, keep_book: bool, limit: int
+) -> Body | None:
+    """:func:`_encode_body`'s body if its data is at most *limit* bytes long, else None. The CM
+    coding the chunk's bytes stops as soon as they pass the limit; another backend codes in full."""
+    if spec.transform == TRANSFORM_LITERAL and limit >= 0:
+        backend = _level_backend(spec, book)
+        if isinstance(backend, CmBackend):
+            try:
+                payload = backend.encode_at_most(data, prime, limit)
+            except BackendError:  # _encode_body's way: zstd
+                pass
+            else:
+                return None if payload is None else Body(TRANSFORM_LITERAL, CM, payload, bool(prime), data, None)
+    body = _encode_body(data, spec, book, prime, keep_book)
+    return body if len(body.data) <= limit else None
 
 
 def frame_book(code: bytes, used: Codebook | None) -> Codebook:
