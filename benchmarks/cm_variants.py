@@ -7,7 +7,8 @@ below: exact text replaced, so a variant that no longer applies to today's sourc
 than measuring something else). Each copy codes every file (its first --limit bytes) with the full
 component set at 2^--bits slots, in a child process of its own (which compiles the copy's kernel
 into the copy's cache the first time: about a minute), and the table shows how much larger or
-smaller each file's payload gets than with the model as it is. ``--check`` also decodes every
+smaller each file's payload gets than with the model as it is, and its encode CPU time (all files,
+one run each, after the kernel is loaded) as a multiple of the model's. ``--check`` also decodes every
 payload and compares it with the input. ``--only order5+column-apm`` measures two variants together
 (patches that touch different lines), to see whether their gains add up.
 
@@ -159,6 +160,9 @@ _SECOND_MATCH: list[Patch] = [
     ),
 ]
 
+_COLUMN_ROW = "(65536 + ((((min(col, 31) << 3) | min(field, 7)) << 8) | c0))"
+_ORDER2_ROW = "(((_hash(c4 & 0xFFFF, 0, 23) + c0 * 0x9E3779B1) & 0xFFFFFFFF) >> 16)"
+
 # A second APM, chosen by the column (0-31) and field number (0-7) as the third weight set is, its
 # output averaged with the first APM's.
 _COLUMN_APM: list[Patch] = [
@@ -179,6 +183,49 @@ _COLUMN_APM: list[Patch] = [
         "            b = a + (wt >> 6)\n",
     ),
 ]
+
+# A second APM chosen by a hash of the order-2 context (16 bits, with the partial byte), its output
+# averaged with the first APM's as the column APM's is.
+_ORDER2_APM: list[Patch] = [
+    (file, old, new.replace(_COLUMN_ROW, f"(65536 + {_ORDER2_ROW})")) for file, old, new in _COLUMN_APM
+]
+
+
+def _every_candidate() -> list[Patch]:
+    """The candidates that save bytes, together (their mixer inputs renumbered so that they do not
+    clash): order 5 (input 13), the node probabilities of all eight hashed contexts (14-21), the
+    second match model (22-23), and three APMs (order 1, column and field, order 2) weighted 5, 4
+    and 5 sixteenths beside the mixer's two."""
+    patches: list[Patch] = [("_cm.py", "N_INPUTS = 13 ", "N_INPUTS = 24 ")]
+    patches += [p for p in _eighth_context(5) if p[1] != "N_INPUTS = 13 "]
+    patches += [(f, o, n.replace("x[_ix(13 + k)]", "x[_ix(14 + k)]")) for f, o, n in _NODE_PROBABILITIES[1:]]
+    patches += [(f, o, n.replace("x[13]", "x[22]").replace("x[14]", "x[23]")) for f, o, n in _SECOND_MATCH[1:]]
+    apm = "(np.int64(apm[_ix({0})]) * (128 - wt) + np.int64(apm[_ix({0} + 1)]) * wt) >> (apm_bits + 7 - p_bits)"
+    patches += [
+        ("_cm.py", "np.tile(_APM_ROWS[version], 65536)", "np.tile(_APM_ROWS[version], 3 * 65536)"),
+        (
+            "_cm_kernel.py",
+            "            if v2:  # 16 bits\n                p = (p_mix * 16 + 7 * p_apm + 4) >> 3\n",
+            "            a2 = (65536 + ((((min(col, 31) << 3) | min(field, 7)) << 8) | c0)) * 33 + (sv >> 7)\n"
+            f"            p_apm2 = {apm.format('a2')}\n"
+            f"            a3 = (131072 + {_ORDER2_ROW}) * 33 + (sv >> 7)\n"
+            f"            p_apm3 = {apm.format('a3')}\n"
+            "            if v2:  # 16 bits\n"
+            "                p = (p_mix * 32 + 5 * p_apm + 4 * p_apm2 + 5 * p_apm3 + 8) >> 4\n",
+        ),
+        (
+            "_cm_kernel.py",
+            "            b = a + (wt >> 6)\n",
+            "".join(
+                f"            b{k} = a{k} + (wt >> 6)\n"
+                f"            apm[_ix(b{k})] += ((y << apm_bits) - np.int64(apm[_ix(b{k})])) >> APM_RATE\n"
+                for k in (2, 3)
+            )
+            + "            b = a + (wt >> 6)\n",
+        ),
+    ]
+    return patches
+
 
 # Bit histories that also keep the last bit seen where both counts are above zero (the state
 # table's rule otherwise as it is), with smaller count limits so that the states fit in a byte.
@@ -250,6 +297,7 @@ VARIANTS: dict[str, tuple[str, Callable[[], list[Patch]]]] = {
     "node-p": ("a probability per context node beside its bit history", lambda: _NODE_PROBABILITIES),
     "match12": ("a second match model on the last 12 bytes", lambda: _SECOND_MATCH),
     "column-apm": ("a second APM by column and field", lambda: _COLUMN_APM),
+    "order2-apm": ("a second APM by a hash of the order-2 context", lambda: _ORDER2_APM),
     "last-bit": ("bit histories with the last bit (counts up to 48, 20, 12, 8, 6, 5)", _last_bit),
     "smaller-counts": (
         "those count limits without the last bit (control)",
@@ -264,22 +312,27 @@ VARIANTS: dict[str, tuple[str, Callable[[], list[Patch]]]] = {
         "the state maps' rate floor at 1023 updates",
         lambda: [("_cm.py", "STATE_MAP_LIMIT = 255 ", "STATE_MAP_LIMIT = 1023 ")],
     ),
+    "all": ("every candidate that saves bytes, together", _every_candidate),
 }
 
 CHILD = r"""
-import json, sys
+import json, sys, time
 sys.path.insert(0, sys.argv[1])
 from sigmalang._backends import CmBackend
 from sigmalang._cm import COMPONENTS_ALL
+CmBackend(COMPONENTS_ALL, 12).encode(b"load or compile the kernel first " * 40)
 sizes = []
+seconds = 0.0
 for path in sys.argv[5:]:
     data = open(path, "rb").read()[: int(sys.argv[2])]
     backend = CmBackend(COMPONENTS_ALL, int(sys.argv[3]))
+    start = time.process_time()
     payload = backend.encode(data)
+    seconds += time.process_time() - start
     if sys.argv[4] == "1" and backend.decode(payload, len(data)) != data:
         raise SystemExit(f"round trip FAILED on {path}")
     sizes.append(len(payload))
-print(json.dumps(sizes))
+print(json.dumps([sizes, seconds]))
 """
 
 
@@ -319,6 +372,7 @@ def main() -> None:
         parser.error(f"unknown variants: {', '.join(unknown)}")
     limit = parse_size(args.limit)
     results: dict[str, list[int]] = {}
+    seconds: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for name in ["model", *names]:
             src = make_copy(name, Path(tmp))
@@ -326,21 +380,22 @@ def main() -> None:
             run = subprocess.run([*command, *map(str, args.files)], capture_output=True, text=True)
             if run.returncode != 0:
                 raise SystemExit(f"variant {name} failed:\n{run.stderr[-2000:]}")
-            results[name] = json.loads(run.stdout)
+            results[name], seconds[name] = json.loads(run.stdout)
             print(f"  {name}: done", file=sys.stderr)
     base = results["model"]
     print(
         f"each file's first {limit:,} bytes, all components at 2^{args.bits} slots; "
         f"the model as it is: {sum(base):,} bytes"
     )
-    print("| change | all files | " + " | ".join(path.name for path in args.files) + " |")
-    print("| --- | ---: | " + " | ".join("---:" for _ in args.files) + " |")
+    print("| change | all files | " + " | ".join(path.name for path in args.files) + " | encode CPU time |")
+    print("| --- | ---: | " + " | ".join("---:" for _ in args.files) + " | ---: |")
     for name in names:
         sizes = results[name]
         cells = [f"{(new - old) / old:+.2%}" for new, old in zip(sizes, base, strict=True)]
         total = f"{(sum(sizes) - sum(base)) / sum(base):+.2%}"
         label = " + ".join(VARIANTS[part][0] for part in name.split("+"))
-        print(f"| {label} | {total} | " + " | ".join(cells) + " |")
+        time = f"{seconds[name] / seconds['model']:.2f}x"  # one run each: loose on a shared machine
+        print(f"| {label} | {total} | " + " | ".join(cells) + f" | {time} |")
 
 
 if __name__ == "__main__":
