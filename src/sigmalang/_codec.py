@@ -338,7 +338,9 @@ def _body_at_most(
 ) -> Body | None:
     """:func:`_encode_body`'s body if its data is at most *limit* bytes long, else None. The CM
     coding the chunk's bytes stops as soon as they pass the limit; another backend codes in full."""
-    if spec.transform == TRANSFORM_LITERAL and limit >= 0:
+    if limit < 0:
+        return None
+    if spec.transform == TRANSFORM_LITERAL:
         backend = _level_backend(spec, book)
         if isinstance(backend, CmBackend):
             try:
