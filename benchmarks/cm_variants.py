@@ -160,35 +160,40 @@ _SECOND_MATCH: list[Patch] = [
     ),
 ]
 
-_COLUMN_ROW = "(65536 + ((((min(col, 31) << 3) | min(field, 7)) << 8) | c0))"
-_ORDER2_ROW = "(((_hash(c4 & 0xFFFF, 0, 23) + c0 * 0x9E3779B1) & 0xFFFFFFFF) >> 16)"
+_COLUMN_ROW = "((((min(col, 31) << 3) | min(field, 7)) << 8) | c0)"  # a row of 65,536: column and field
+_ORDER2_ROW = "(((_hash(c4 & 0xFFFF, 0, 23) + c0 * 0x9E3779B1) & 0xFFFFFFFF) >> 16)"  # a hash of order 2
+_APM_AT = "(np.int64(apm[_ix({0})]) * (128 - wt) + np.int64(apm[_ix({0} + 1)]) * wt) >> (apm_bits + 7 - p_bits)"
+_FINAL_P = "            if v2:  # 16 bits\n                p = (p_mix * 16 + 7 * p_apm + 4) >> 3\n"
+
+
+def _more_apms(rows: list[str], weights: str) -> list[Patch]:
+    """APMs 2, 3, ... beside the first (each a table of 65,536 rows after the ones before it, its
+    row chosen by the expression in *rows*), the final probability *weights* (in 16ths, as
+    ``p = (p_mix * 32 + ... + 8) >> 4``), each trained as the first one is."""
+    made = "".join(
+        f"            a{k} = ({65536 * (k - 1)} + {row}) * 33 + (sv >> 7)\n"
+        f"            p_apm{k} = {_APM_AT.format(f'a{k}')}\n"
+        for k, row in enumerate(rows, 2)
+    )
+    trained = "".join(
+        f"            b{k} = a{k} + (wt >> 6)\n"
+        f"            apm[_ix(b{k})] += ((y << apm_bits) - np.int64(apm[_ix(b{k})])) >> APM_RATE\n"
+        for k in range(2, len(rows) + 2)
+    )
+    return [
+        ("_cm.py", "np.tile(_APM_ROWS[version], 65536)", f"np.tile(_APM_ROWS[version], {65536 * (len(rows) + 1)})"),
+        ("_cm_kernel.py", _FINAL_P, made + f"            if v2:  # 16 bits\n                p = {weights}\n"),
+        ("_cm_kernel.py", "            b = a + (wt >> 6)\n", trained + "            b = a + (wt >> 6)\n"),
+    ]
+
 
 # A second APM, chosen by the column (0-31) and field number (0-7) as the third weight set is, its
 # output averaged with the first APM's.
-_COLUMN_APM: list[Patch] = [
-    ("_cm.py", "np.tile(_APM_ROWS[version], 65536)", "np.tile(_APM_ROWS[version], 131072)"),
-    (
-        "_cm_kernel.py",
-        "            if v2:  # 16 bits\n                p = (p_mix * 16 + 7 * p_apm + 4) >> 3\n",
-        "            a2 = (65536 + ((((min(col, 31) << 3) | min(field, 7)) << 8) | c0)) * 33 + (sv >> 7)\n"
-        "            p_apm2 = (np.int64(apm[_ix(a2)]) * (128 - wt) + np.int64(apm[_ix(a2 + 1)]) * wt) >> (\n"
-        "                apm_bits + 7 - p_bits\n            )\n"
-        "            if v2:  # 16 bits\n                p = (p_mix * 32 + 7 * p_apm + 7 * p_apm2 + 8) >> 4\n",
-    ),
-    (
-        "_cm_kernel.py",
-        "            b = a + (wt >> 6)\n",
-        "            b2 = a2 + (wt >> 6)\n"
-        "            apm[_ix(b2)] += ((y << apm_bits) - np.int64(apm[_ix(b2)])) >> APM_RATE\n"
-        "            b = a + (wt >> 6)\n",
-    ),
-]
+_COLUMN_APM = _more_apms([_COLUMN_ROW], "(p_mix * 32 + 7 * p_apm + 7 * p_apm2 + 8) >> 4")
 
 # A second APM chosen by a hash of the order-2 context (16 bits, with the partial byte), its output
 # averaged with the first APM's as the column APM's is.
-_ORDER2_APM: list[Patch] = [
-    (file, old, new.replace(_COLUMN_ROW, f"(65536 + {_ORDER2_ROW})")) for file, old, new in _COLUMN_APM
-]
+_ORDER2_APM = _more_apms([_ORDER2_ROW], "(p_mix * 32 + 7 * p_apm + 7 * p_apm2 + 8) >> 4")
 
 
 def _every_candidate() -> list[Patch]:
@@ -200,30 +205,7 @@ def _every_candidate() -> list[Patch]:
     patches += [p for p in _eighth_context(5) if p[1] != "N_INPUTS = 13 "]
     patches += [(f, o, n.replace("x[_ix(13 + k)]", "x[_ix(14 + k)]")) for f, o, n in _NODE_PROBABILITIES[1:]]
     patches += [(f, o, n.replace("x[13]", "x[22]").replace("x[14]", "x[23]")) for f, o, n in _SECOND_MATCH[1:]]
-    apm = "(np.int64(apm[_ix({0})]) * (128 - wt) + np.int64(apm[_ix({0} + 1)]) * wt) >> (apm_bits + 7 - p_bits)"
-    patches += [
-        ("_cm.py", "np.tile(_APM_ROWS[version], 65536)", "np.tile(_APM_ROWS[version], 3 * 65536)"),
-        (
-            "_cm_kernel.py",
-            "            if v2:  # 16 bits\n                p = (p_mix * 16 + 7 * p_apm + 4) >> 3\n",
-            "            a2 = (65536 + ((((min(col, 31) << 3) | min(field, 7)) << 8) | c0)) * 33 + (sv >> 7)\n"
-            f"            p_apm2 = {apm.format('a2')}\n"
-            f"            a3 = (131072 + {_ORDER2_ROW}) * 33 + (sv >> 7)\n"
-            f"            p_apm3 = {apm.format('a3')}\n"
-            "            if v2:  # 16 bits\n"
-            "                p = (p_mix * 32 + 5 * p_apm + 4 * p_apm2 + 5 * p_apm3 + 8) >> 4\n",
-        ),
-        (
-            "_cm_kernel.py",
-            "            b = a + (wt >> 6)\n",
-            "".join(
-                f"            b{k} = a{k} + (wt >> 6)\n"
-                f"            apm[_ix(b{k})] += ((y << apm_bits) - np.int64(apm[_ix(b{k})])) >> APM_RATE\n"
-                for k in (2, 3)
-            )
-            + "            b = a + (wt >> 6)\n",
-        ),
-    ]
+    patches += _more_apms([_COLUMN_ROW, _ORDER2_ROW], "(p_mix * 32 + 5 * p_apm + 4 * p_apm2 + 5 * p_apm3 + 8) >> 4")
     return patches
 
 
