@@ -4,6 +4,9 @@ damaged frame body is a ChunkDecodeError."""
 from __future__ import annotations
 
 import os
+import random
+from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -12,6 +15,7 @@ from hypothesis import strategies as st
 
 from sigmalang import _codec, _levels
 from sigmalang._backend_base import CM, PPMD, STORE
+from sigmalang._backends import CmBackend
 from sigmalang._codec import ChunkDecodeError, decode_chunk, encode_chunk
 from sigmalang._levels import TRANSFORM_LITERAL, TRANSFORM_SEMANTIC
 
@@ -54,6 +58,80 @@ def test_incompressible_input_is_stored(level: int) -> None:
     encoded = roundtrip(data, level)
     assert (encoded.transform, encoded.backend) == (TRANSFORM_LITERAL, STORE)
     assert len(encoded.data) <= len(data) + len(data) // 1000 + 64
+
+
+def _coded_lengths(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The length of each input the CM codes from now on."""
+    seen: list[int] = []
+    real = CmBackend.encode_at_most
+
+    def spy(self: CmBackend, data: bytes, prime: bytes, limit: int | None) -> bytes | None:
+        seen.append(len(data))
+        return real(self, data, prime, limit)
+
+    monkeypatch.setattr(CmBackend, "encode_at_most", spy)
+    return seen
+
+
+@pytest.mark.parametrize("level", [4, 6, 9])
+def test_a_chunk_the_model_cannot_shrink_is_stored_after_coding_a_sample(
+    monkeypatch: pytest.MonkeyPatch, level: int
+) -> None:
+    data = random.Random(level).randbytes(1 << 20)
+    seen = _coded_lengths(monkeypatch)
+    encoded = roundtrip(data, level)
+    assert (encoded.transform, encoded.backend, encoded.data) == (TRANSFORM_LITERAL, STORE, data)
+    assert seen == [_codec.GUARD_PIECE] * _codec.GUARD_PIECES
+
+
+def test_text_is_coded_without_a_sample(monkeypatch: pytest.MonkeyPatch) -> None:
+    data = DICKENS * 2  # above GUARD_MIN; bytes far from equally frequent, so no sample is coded
+    assert len(data) >= _codec.GUARD_MIN
+    seen = _coded_lengths(monkeypatch)
+    assert roundtrip(data, 6).backend == CM
+    assert seen == [len(data)]
+
+
+def _repeats_itself(rng: random.Random) -> bytes:
+    block = rng.randbytes(96 << 10)
+    return block + rng.randbytes(64 << 10) + block  # the sample's pieces fall in different parts
+
+
+def _pairs(rng: random.Random) -> bytes:
+    return bytes(b for x in rng.randbytes(96 << 10) for b in (x, x ^ 0x5A))  # every byte tells the next
+
+
+def _short_pieces(rng: random.Random) -> bytes:
+    return GUARD_EXAMPLE_LINE * 4 + rng.randbytes((_codec.GUARD_MIN - 1) - 4 * len(GUARD_EXAMPLE_LINE))
+
+
+GUARD_EXAMPLE_LINE = b"structure a byte count misses\n"
+
+
+@pytest.mark.parametrize("make", [_repeats_itself, _pairs])
+def test_a_chunk_with_structure_the_byte_counts_miss_is_coded(make: Callable[[random.Random], bytes]) -> None:
+    data = make(random.Random(7))
+    counts = Counter(data[: _codec.GUARD_PIECE])
+    assert max(counts.values()) * 256 <= 2 * _codec.GUARD_PIECE  # as flat as random bytes
+    encoded = roundtrip(data, 6)
+    assert encoded.backend == CM
+    assert len(encoded.data) < len(data) * 2 // 3
+
+
+def test_a_chunk_that_repeats_its_context_is_coded() -> None:
+    block = random.Random(3).randbytes(96 << 10)
+    spec = _levels.level_spec(6)
+    body = _codec.encode_body(block, spec, prime=block)
+    assert (body.backend, body.primed) == (CM, True)
+    assert len(body.data) < len(block) // 10
+    assert _codec.encode_body(block, spec).backend == STORE  # without the context: nothing to find
+
+
+def test_a_chunk_shorter_than_the_guard_is_coded_whole(monkeypatch: pytest.MonkeyPatch) -> None:
+    data = _short_pieces(random.Random(5))
+    seen = _coded_lengths(monkeypatch)
+    assert roundtrip(data, 6).backend == STORE  # the model could not shrink it either
+    assert seen == [len(data)]
 
 
 @settings(max_examples=40, deadline=None)

@@ -4,7 +4,8 @@ This layer is pure (no threads, no files, no frame-to-frame state): ``encode_chu
 and ``decode_chunk(transform, backend, payload, size)``, and :func:`encode_body` /
 :func:`decode_body` with a backend primed by a context the frames layer (:mod:`sigmalang._frames`)
 keeps. A chunk that does not shrink is stored, so no chunk grows by more than the frame's fixed
-overhead.
+overhead; at the CM levels, a chunk that a sample shows the model cannot shrink is stored without
+being coded (:func:`_incompressible`).
 
 With the semantic transform the frame body is ``varint(code length) | backend payload``, the
 backend payload decoding to the glyph code of :mod:`sigmalang.semantic` (docs/FORMAT.md §7.4).
@@ -15,6 +16,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, NamedTuple
+
+import numpy as np
 
 from . import _records, semantic
 from ._backend_base import CM, PPMD, STORE, ZSTD, Backend, BackendError
@@ -32,7 +35,7 @@ from ._levels import (
     LevelSpec,
     level_spec,
 )
-from ._longrange import LongRangeError, check_list, iter_matches, splice
+from ._longrange import LongRangeError, Matcher, check_list, iter_matches, splice
 from ._wire import encode_varint, read_varint
 from .semantic.codebook import Codebook
 from .semantic.transform import read_header
@@ -321,6 +324,8 @@ def _with_book(backend: Backend, book: Codebook | None) -> Backend:
 
 def _encode_body(data: bytes, spec: LevelSpec, book: Codebook | None, prime: bytes, keep_book: bool) -> Body:
     backend = _level_backend(spec, book)
+    if isinstance(backend, CmBackend) and _incompressible(data, prime, backend):
+        return Body(TRANSFORM_LITERAL, STORE, data, False, data, None)
     semantic_ok = spec.transform == TRANSFORM_SEMANTIC and semantic.worth_trying(data)
     code = semantic.encode(data, book=book) if semantic_ok else b""
     try:
@@ -331,6 +336,39 @@ def _encode_body(data: bytes, spec: LevelSpec, book: Codebook | None, prime: byt
         return Body(TRANSFORM_LITERAL, spec.backend, backend.encode(data, prime), bool(prime), data, None)
     except BackendError:  # a verified backend refused its own output: use zstd for this chunk
         return Body(TRANSFORM_LITERAL, ZSTD, get_backend(ZSTD, 19).encode(data), False, data, None)
+
+
+# A chunk the CM cannot shrink (compressed or encrypted data) costs it as long as text, for nothing:
+# such a chunk is stored without coding it. It is judged on GUARD_PIECES pieces of at most
+# GUARD_PIECE bytes, at even steps through it: if their bytes are about equally frequent (none
+# more than twice as often as the average) and the model, starting empty, codes them into no fewer
+# bytes than they have, and the chunk repeats no long span of itself or of the frame's context, it
+# is stored. Chunks shorter than GUARD_MIN are coded (docs/cm.md, "Incompressible chunks").
+GUARD_MIN = 64 << 10
+GUARD_PIECES = 4
+GUARD_PIECE = 16 << 10
+GUARD_TABLE_BITS = 16  # the repeat finder's table: 2**16 anchors (512 KiB)
+
+
+def _incompressible(data: bytes, prime: bytes, backend: CmBackend) -> bool:
+    """Whether *data* looks incompressible to *backend*: a sample of it is, and it has no long repeats."""
+    if len(data) < GUARD_MIN:
+        return False
+    size = min(GUARD_PIECE, len(data) // 16)
+    step = (len(data) - size) // (GUARD_PIECES - 1)
+    pieces = [data[k * step : k * step + size] for k in range(GUARD_PIECES)]
+    sample = b"".join(pieces)
+    counts = np.bincount(np.frombuffer(sample, dtype=np.uint8), minlength=256)
+    if int(counts.max()) * 256 > 2 * len(sample):
+        return False
+    plain = CmBackend(backend.components, backend.hash_bits, backend.version)  # without a book
+    if sum(len(plain.encode(piece)) for piece in pieces) < len(sample):
+        return False
+    matcher = Matcher(bits=GUARD_TABLE_BITS)
+    if prime:
+        matcher.find(prime)  # indexes the context's line starts
+        matcher.advance(prime, False)
+    return sum(length for _, _, length in matcher.find(data)) * 64 < len(data)
 
 
 def _body_at_most(
