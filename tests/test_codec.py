@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from sigmalang import _codec, _levels
 from sigmalang._backend_base import CM, PPMD, STORE
+from sigmalang._backend_ppmd import PpmdBackend
 from sigmalang._backends import CmBackend
 from sigmalang._codec import ChunkDecodeError, decode_chunk, encode_chunk
 from sigmalang._levels import TRANSFORM_LITERAL, TRANSFORM_SEMANTIC
@@ -61,19 +62,24 @@ def test_incompressible_input_is_stored(level: int) -> None:
 
 
 def _coded_lengths(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """The length of each input the CM codes from now on."""
+    """The length of each input the CM or PPMd codes from now on."""
     seen: list[int] = []
-    real = CmBackend.encode_at_most
+    cm, ppmd = CmBackend.encode_at_most, PpmdBackend.encode
 
-    def spy(self: CmBackend, data: bytes, prime: bytes, limit: int | None) -> bytes | None:
+    def cm_spy(self: CmBackend, data: bytes, prime: bytes, limit: int | None) -> bytes | None:
         seen.append(len(data))
-        return real(self, data, prime, limit)
+        return cm(self, data, prime, limit)
 
-    monkeypatch.setattr(CmBackend, "encode_at_most", spy)
+    def ppmd_spy(self: PpmdBackend, data: bytes, prime: bytes = b"") -> bytes:
+        seen.append(len(data))
+        return ppmd(self, data, prime)
+
+    monkeypatch.setattr(CmBackend, "encode_at_most", cm_spy)
+    monkeypatch.setattr(PpmdBackend, "encode", ppmd_spy)
     return seen
 
 
-@pytest.mark.parametrize("level", [4, 6, 9])
+@pytest.mark.parametrize("level", [3, 4, 6, 9])
 def test_a_chunk_the_model_cannot_shrink_is_stored_after_coding_a_sample(
     monkeypatch: pytest.MonkeyPatch, level: int
 ) -> None:
@@ -108,21 +114,25 @@ def _short_pieces(rng: random.Random) -> bytes:
 GUARD_EXAMPLE_LINE = b"structure a byte count misses\n"
 
 
+@pytest.mark.parametrize("level", [3, 6])
 @pytest.mark.parametrize("make", [_repeats_itself, _pairs])
-def test_a_chunk_with_structure_the_byte_counts_miss_is_coded(make: Callable[[random.Random], bytes]) -> None:
+def test_a_chunk_with_structure_the_byte_counts_miss_is_coded(
+    make: Callable[[random.Random], bytes], level: int
+) -> None:
     data = make(random.Random(7))
     counts = Counter(data[: _codec.GUARD_PIECE])
     assert max(counts.values()) * 256 <= 2 * _codec.GUARD_PIECE  # as flat as random bytes
-    encoded = roundtrip(data, 6)
-    assert encoded.backend == CM
+    encoded = roundtrip(data, level)
+    assert encoded.backend == _levels.level_spec(level).backend
     assert len(encoded.data) < len(data) * 2 // 3
 
 
-def test_a_chunk_that_repeats_its_context_is_coded() -> None:
+@pytest.mark.parametrize("level", [3, 6])
+def test_a_chunk_that_repeats_its_context_is_coded(level: int) -> None:
     block = random.Random(3).randbytes(96 << 10)
-    spec = _levels.level_spec(6)
+    spec = _levels.level_spec(level)
     body = _codec.encode_body(block, spec, prime=block)
-    assert (body.backend, body.primed) == (CM, True)
+    assert (body.backend, body.primed) == (spec.backend, True)
     assert len(body.data) < len(block) // 10
     assert _codec.encode_body(block, spec).backend == STORE  # without the context: nothing to find
 

@@ -4,7 +4,7 @@ This layer is pure (no threads, no files, no frame-to-frame state): ``encode_chu
 and ``decode_chunk(transform, backend, payload, size)``, and :func:`encode_body` /
 :func:`decode_body` with a backend primed by a context the frames layer (:mod:`sigmalang._frames`)
 keeps. A chunk that does not shrink is stored, so no chunk grows by more than the frame's fixed
-overhead; at the CM levels, a chunk that a sample shows the model cannot shrink is stored without
+overhead; at levels 3-9, a chunk that a sample shows the backend cannot shrink is stored without
 being coded (:func:`_incompressible`).
 
 With the semantic transform the frame body is ``varint(code length) | backend payload``, the
@@ -323,9 +323,9 @@ def _with_book(backend: Backend, book: Codebook | None) -> Backend:
 
 
 def _encode_body(data: bytes, spec: LevelSpec, book: Codebook | None, prime: bytes, keep_book: bool) -> Body:
-    backend = _level_backend(spec, book)
-    if isinstance(backend, CmBackend) and _incompressible(data, prime, backend):
+    if spec.backend in (CM, PPMD) and _incompressible(data, prime, spec):
         return Body(TRANSFORM_LITERAL, STORE, data, False, data, None)
+    backend = _level_backend(spec, book)
     semantic_ok = spec.transform == TRANSFORM_SEMANTIC and semantic.worth_trying(data)
     code = semantic.encode(data, book=book) if semantic_ok else b""
     try:
@@ -338,20 +338,22 @@ def _encode_body(data: bytes, spec: LevelSpec, book: Codebook | None, prime: byt
         return Body(TRANSFORM_LITERAL, ZSTD, get_backend(ZSTD, 19).encode(data), False, data, None)
 
 
-# A chunk the CM cannot shrink (compressed or encrypted data) costs it as long as text, for nothing:
-# such a chunk is stored without coding it. It is judged on GUARD_PIECES pieces of at most
-# GUARD_PIECE bytes, at even steps through it: if their bytes are about equally frequent (none
-# more than twice as often as the average) and the model, starting empty, codes them into no fewer
-# bytes than they have, and the chunk repeats no long span of itself or of the frame's context, it
-# is stored. Chunks shorter than GUARD_MIN are coded (docs/cm.md, "Incompressible chunks").
+# A chunk the CM or PPMd cannot shrink (compressed or encrypted data) costs them as long as text,
+# for nothing: such a chunk is stored without coding it. It is judged on GUARD_PIECES pieces of at
+# most GUARD_PIECE bytes, at even steps through it: if their bytes are about equally frequent (none
+# more than twice as often as the average) and the level's backend, starting empty, codes them
+# into no fewer bytes than they have, and the chunk repeats no long span of itself or of the
+# frame's context, it is stored. Chunks shorter than GUARD_MIN are coded (docs/cm.md,
+# "Incompressible chunks").
 GUARD_MIN = 64 << 10
 GUARD_PIECES = 4
 GUARD_PIECE = 16 << 10
 GUARD_TABLE_BITS = 16  # the repeat finder's table: 2**16 anchors (512 KiB)
 
 
-def _incompressible(data: bytes, prime: bytes, backend: CmBackend) -> bool:
-    """Whether *data* looks incompressible to *backend*: a sample of it is, and it has no long repeats."""
+def _incompressible(data: bytes, prime: bytes, spec: LevelSpec) -> bool:
+    """Whether *data* looks incompressible to the level's backend: a sample of it is (coded without
+    a codebook, a context or a check), and it has no long repeats."""
     if len(data) < GUARD_MIN:
         return False
     size = min(GUARD_PIECE, len(data) // 16)
@@ -361,8 +363,8 @@ def _incompressible(data: bytes, prime: bytes, backend: CmBackend) -> bool:
     counts = np.bincount(np.frombuffer(sample, dtype=np.uint8), minlength=256)
     if int(counts.max()) * 256 > 2 * len(sample):
         return False
-    plain = CmBackend(backend.components, backend.hash_bits, backend.version)  # without a book
-    if sum(len(plain.encode(piece)) for piece in pieces) < len(sample):
+    backend = get_backend(spec.backend, spec.backend_level, spec.memory_mib)
+    if sum(len(backend.encode(piece)) for piece in pieces) < len(sample):
         return False
     matcher = Matcher(bits=GUARD_TABLE_BITS)
     if prime:
