@@ -209,6 +209,77 @@ def _every_candidate() -> list[Patch]:
     return patches
 
 
+# An indirect context: the byte that followed the current order-2 context the last time (kept in
+# the order-2 table's unused entry 0 of the context's row), hashed with the previous byte, as an
+# eighth hashed context.
+_INDIRECT: list[Patch] = [
+    ("_cm.py", "N_HASHED = 7 ", "N_HASHED = 8 "),
+    ("_cm.py", "N_INPUTS = 13 ", "N_INPUTS = 14 "),
+    (
+        "_cm_ops.py",
+        "field: int, v3: bool, ctx: np.ndarray\n) -> None:",
+        "field: int, v3: bool, ctx: np.ndarray, ind: int\n) -> None:",
+    ),
+    (
+        "_cm_ops.py",
+        "    ctx[6] = _hash(field, c1 | (above << 8), 10)\n",
+        "    ctx[6] = _hash(field, c1 | (above << 8), 10)\n    ctx[7] = _hash(ind | (c1 << 8), 0, 13)\n",
+    ),
+    (
+        "_cm_ops.py",
+        "        _contexts(n4, n8, word, word_prev, above, col, field, v3, ctx)\n",
+        "        _contexts(n4, n8, word, word_prev, above, col, field, v3, ctx, t2[_ix((n4 & 0xFFFF) << 8)])\n",
+    ),
+    (
+        "_cm_kernel.py",
+        "            _contexts(c4, c8, word, word_prev, above, col, field, v3, ctx)\n",
+        "            _contexts(c4, c8, word, word_prev, above, col, field, v3, ctx, t2[_ix((c4 & 0xFFFF) << 8)])\n",
+    ),
+    (
+        "_cm_kernel.py",
+        "x[_ix(3 + k if full else x_at[k])]",
+        "x[_ix((3 + k if k < 7 else 13) if full else x_at[k])]",
+    ),
+    (
+        "_cm_kernel.py",
+        "        c8 = ((c8 << 8) | (c4 >> 24)) & 0xFFFFFFFF\n",
+        "        t2[_ix((c4 & 0xFFFF) << 8)] = byte\n        c8 = ((c8 << 8) | (c4 >> 24)) & 0xFFFFFFFF\n",
+    ),
+]
+
+
+def _indirect(context: str, with_order1: bool) -> list[Patch]:
+    """The indirect context with *context* (an expression of c1, c4 and ind, the order-2 context's
+    last follower) in place of its hash; *with_order1*: the byte that last followed the previous
+    byte alone (kept in the order-1 table's unused entry 0 of its row) as ``ind1`` too."""
+    patches = [
+        (f, o, n.replace("_hash(ind | (c1 << 8), 0, 13)", context))
+        if "ctx[7]" in n
+        else (f, o, n.replace("ind: int\n", "ind: int, ind1: int\n") if with_order1 else n)
+        for f, o, n in _INDIRECT
+    ]
+    if not with_order1:
+        return patches
+    one = [
+        ("t2[_ix((n4 & 0xFFFF) << 8)])\n", "t2[_ix((n4 & 0xFFFF) << 8)], t1[_ix((n4 & 0xFF) << 8)])\n"),
+        ("t2[_ix((c4 & 0xFFFF) << 8)])\n", "t2[_ix((c4 & 0xFFFF) << 8)], t1[_ix((c4 & 0xFF) << 8)])\n"),
+        (
+            "        t2[_ix((c4 & 0xFFFF) << 8)] = byte\n",
+            "        t2[_ix((c4 & 0xFFFF) << 8)] = byte\n        t1[_ix((c4 & 0xFF) << 8)] = byte\n",
+        ),
+    ]
+    for old, new in one:
+        patches = [(f, o, n.replace(old, new)) for f, o, n in patches]
+    return patches + [
+        (
+            "_cm_ops.py",
+            "    t2: np.ndarray,\n    use2: int,\n) -> None:",
+            "    t2: np.ndarray,\n    use2: int,\n    t1: np.ndarray,\n) -> None:",
+        ),
+        ("_cm_kernel.py", "slots, match_table, t2, use2\n", "slots, match_table, t2, use2, t1\n"),
+    ]
+
+
 # Bit histories that also keep the last bit seen where both counts are above zero (the state
 # table's rule otherwise as it is), with smaller count limits so that the states fit in a byte.
 _LAST_BIT_TABLES = """def _state_tables() -> tuple[np.ndarray, np.ndarray, list[tuple[int, int]]]:
@@ -293,6 +364,15 @@ VARIANTS: dict[str, tuple[str, Callable[[], list[Patch]]]] = {
     "rate-1023": (
         "the state maps' rate floor at 1023 updates",
         lambda: [("_cm.py", "STATE_MAP_LIMIT = 255 ", "STATE_MAP_LIMIT = 1023 ")],
+    ),
+    "indirect": ("an eighth hashed context: the byte that last followed the order-2 context", lambda: _INDIRECT),
+    "indirect-o2": (
+        "the same, hashed with the order-2 context instead of the previous byte",
+        lambda: _indirect("_hash(ind | ((c4 & 0xFFFF) << 8), 0, 13)", False),
+    ),
+    "indirect-both": (
+        "the same, with the byte that last followed the previous byte alone as well",
+        lambda: _indirect("_hash(ind | (ind1 << 8) | (c1 << 16), 0, 13)", True),
     ),
     "all": ("every candidate that saves bytes, together", _every_candidate),
 }
