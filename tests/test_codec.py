@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sigmalang import _codec, _levels
-from sigmalang._backend_base import CM, PPMD, STORE
+from sigmalang._backend_base import CM, PPMD, STORE, BackendError
 from sigmalang._backend_ppmd import PpmdBackend
 from sigmalang._backends import CmBackend
 from sigmalang._codec import ChunkDecodeError, decode_chunk, encode_chunk
@@ -88,6 +88,23 @@ def test_a_chunk_the_model_cannot_shrink_is_stored_after_coding_a_sample(
     encoded = roundtrip(data, level)
     assert (encoded.transform, encoded.backend, encoded.data) == (TRANSFORM_LITERAL, STORE, data)
     assert seen == [_codec.GUARD_PIECE] * _codec.GUARD_PIECES
+
+
+def test_a_sample_the_backend_refuses_leaves_the_chunk_to_be_coded(monkeypatch: pytest.MonkeyPatch) -> None:
+    data = random.Random(11).randbytes(256 << 10)
+    seen: list[int] = []
+    real = CmBackend.encode_at_most
+
+    def refuse_pieces(self: CmBackend, data: bytes, prime: bytes, limit: int | None) -> bytes | None:
+        seen.append(len(data))
+        if len(data) == _codec.GUARD_PIECE:
+            raise BackendError("refused")
+        return real(self, data, prime, limit)
+
+    monkeypatch.setattr(CmBackend, "encode_at_most", refuse_pieces)
+    encoded = roundtrip(data, 6)
+    assert seen == [_codec.GUARD_PIECE, len(data)]  # the first piece refused, then the whole chunk
+    assert encoded.backend == STORE  # which did not shrink
 
 
 def test_text_is_coded_without_a_sample(monkeypatch: pytest.MonkeyPatch) -> None:

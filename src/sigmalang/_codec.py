@@ -364,7 +364,10 @@ def _incompressible(data: bytes, prime: bytes, spec: LevelSpec) -> bool:
     if int(counts.max()) * 256 > 2 * len(sample):
         return False
     backend = get_backend(spec.backend, spec.backend_level, spec.memory_mib)
-    if sum(len(backend.encode(piece)) for piece in pieces) < len(sample):
+    try:
+        if sum(len(backend.encode(piece)) for piece in pieces) < len(sample):
+            return False
+    except BackendError:  # the chunk is coded, and the way that fails chosen there
         return False
     matcher = Matcher(bits=GUARD_TABLE_BITS)
     if prime:
