@@ -61,13 +61,15 @@ def test_incompressible_input_is_stored(level: int) -> None:
     assert len(encoded.data) <= len(data) + len(data) // 1000 + 64
 
 
-def _coded_lengths(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """The length of each input the CM or PPMd codes from now on."""
+def _coded_lengths(monkeypatch: pytest.MonkeyPatch, refuse: int = -1) -> list[int]:
+    """The length of each input the CM or PPMd codes from now on; the CM refuses inputs of *refuse* bytes."""
     seen: list[int] = []
     cm, ppmd = CmBackend.encode_at_most, PpmdBackend.encode
 
     def cm_spy(self: CmBackend, data: bytes, prime: bytes, limit: int | None) -> bytes | None:
         seen.append(len(data))
+        if len(data) == refuse:
+            raise BackendError("refused")
         return cm(self, data, prime, limit)
 
     def ppmd_spy(self: PpmdBackend, data: bytes, prime: bytes = b"") -> bytes:
@@ -92,16 +94,7 @@ def test_a_chunk_the_model_cannot_shrink_is_stored_after_coding_a_sample(
 
 def test_a_sample_the_backend_refuses_leaves_the_chunk_to_be_coded(monkeypatch: pytest.MonkeyPatch) -> None:
     data = random.Random(11).randbytes(256 << 10)
-    seen: list[int] = []
-    real = CmBackend.encode_at_most
-
-    def refuse_pieces(self: CmBackend, data: bytes, prime: bytes, limit: int | None) -> bytes | None:
-        seen.append(len(data))
-        if len(data) == _codec.GUARD_PIECE:
-            raise BackendError("refused")
-        return real(self, data, prime, limit)
-
-    monkeypatch.setattr(CmBackend, "encode_at_most", refuse_pieces)
+    seen = _coded_lengths(monkeypatch, refuse=_codec.GUARD_PIECE)
     encoded = roundtrip(data, 6)
     assert seen == [_codec.GUARD_PIECE, len(data)]  # the first piece refused, then the whole chunk
     assert encoded.backend == STORE  # which did not shrink
@@ -122,13 +115,6 @@ def _repeats_itself(rng: random.Random) -> bytes:
 
 def _pairs(rng: random.Random) -> bytes:
     return bytes(b for x in rng.randbytes(96 << 10) for b in (x, x ^ 0x5A))  # every byte tells the next
-
-
-def _short_pieces(rng: random.Random) -> bytes:
-    return GUARD_EXAMPLE_LINE * 4 + rng.randbytes((_codec.GUARD_MIN - 1) - 4 * len(GUARD_EXAMPLE_LINE))
-
-
-GUARD_EXAMPLE_LINE = b"structure a byte count misses\n"
 
 
 @pytest.mark.parametrize("level", [3, 6])
@@ -155,7 +141,8 @@ def test_a_chunk_that_repeats_its_context_is_coded(level: int) -> None:
 
 
 def test_a_chunk_shorter_than_the_guard_is_coded_whole(monkeypatch: pytest.MonkeyPatch) -> None:
-    data = _short_pieces(random.Random(5))
+    line = b"structure a byte count misses\n"
+    data = line * 4 + random.Random(5).randbytes(_codec.GUARD_MIN - 1 - 4 * len(line))
     seen = _coded_lengths(monkeypatch)
     assert roundtrip(data, 6).backend == STORE  # the model could not shrink it either
     assert seen == [len(data)]
