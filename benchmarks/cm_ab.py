@@ -1,6 +1,7 @@
 """Compare the CM kernel's speed at two revisions of the source, in alternating runs.
 
     python benchmarks/cm_ab.py FILE [--rev HEAD~1] [--size 3MiB] [--rounds 3] [--components 0x1FFF]
+                               [--rev-components 0x3FFF]
 
 The source tree at ``--rev`` (exported with ``git archive`` into a temporary folder) and the working
 tree each code the first ``--size`` bytes of FILE with the CM backend alone, in fresh processes,
@@ -10,7 +11,9 @@ table shows the fastest run of each side, and the script fails if the payloads d
 meant to be byte-identical that is not) unless ``--allow-different`` is given.
 
 The first run of each side compiles its kernel into that tree's cache (excluded from the times: a
-warm-up call precedes the timed one).
+warm-up call precedes the timed one). ``--rev-components`` gives the revision its own component set
+(with ``--allow-different``): a new model version against the one it replaces, each with its
+writers' set.
 """
 
 from __future__ import annotations
@@ -67,6 +70,7 @@ def main() -> int:
     parser.add_argument("--size", type=parse_size, default=3 << 20, help="bytes of FILE to code (default 3MiB)")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--components", default="0x1FFF", help="component set (default all: 0x1FFF)")
+    parser.add_argument("--rev-components", help="the revision's component set, where it differs")
     parser.add_argument("--hash-bits", type=int, default=22)
     parser.add_argument("--allow-different", action="store_true", help="the payloads may differ (a model change)")
     args = parser.parse_args()
@@ -76,13 +80,15 @@ def main() -> int:
         for _ in range(args.rounds):
             for name, src in sides.items():
                 command = [sys.executable, "-c", CHILD, str(src), str(args.file), str(args.size)]
-                command += [args.components, str(args.hash_bits)]
+                components = args.rev_components if name == args.rev and args.rev_components else args.components
+                command += [components, str(args.hash_bits)]
                 result = json.loads(subprocess.run(command, capture_output=True, text=True, check=True).stdout)
                 if not result["ok"]:
                     raise SystemExit(f"round trip FAILED at {name}")
                 runs[name].append(result)
+    sets = f"{args.components} ({args.rev_components} at {args.rev})" if args.rev_components else args.components
     print(
-        f"{args.file.name}, first {args.size:,} bytes, components {args.components}, 2^{args.hash_bits} slots, "
+        f"{args.file.name}, first {args.size:,} bytes, components {sets}, 2^{args.hash_bits} slots, "
         f"best of {args.rounds} alternating runs (CPU time)"
     )
     print("| source | payload bytes | encode ns/byte | decode ns/byte | encode MB/s | decode MB/s |")

@@ -30,11 +30,11 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "src"))
 
 from sigmalang._backends import CM_VERSION, CM_VERSIONS, CmBackend  # noqa: E402
+from sigmalang._cm import COMPONENTS_OF  # noqa: E402
 
 NAMES = ["order 1", "order 2", "order 3", "order 4", "order 6/8", "word", "word pair", "column", "field", "match"]
-NAMES += ["2nd weight set", "seen-count sets", "rate schedule", "3rd weight set"]
+NAMES += ["2nd weight set", "seen-count sets", "rate schedule", "3rd weight set", "indirect", "order 5"]
 ALL = (1 << len(NAMES)) - 1
-V1_COMPONENTS = (1 << 13) - 1  # model version 1 has no third weight set
 GRID = [
     ("orders 1-6 + match", 0x121F, 20),
     ("orders 1-6 + match", 0x121F, 22),
@@ -91,7 +91,7 @@ def versions(files: dict[str, bytes]) -> None:
     for _ in range(2):
         for name, data in files.items():
             for version in CM_VERSIONS:
-                size, seconds = code(data, ALL if version > 1 else ALL & V1_COMPONENTS, 22, version)
+                size, seconds = code(data, COMPONENTS_OF[version], 22, version)
                 best = results[version].get(name, (size, seconds))[1]
                 results[version][name] = (size, min(seconds, best))
     first = results[CM_VERSIONS[0]]

@@ -21,7 +21,7 @@ from sigmalang._backends import CmBackend
 FIXTURES = Path(__file__).parent / "fixtures"
 DICKENS = (FIXTURES / "dickens-64k.txt").read_bytes()
 LOGS = (FIXTURES / "loghub-small.log").read_bytes()
-COMPONENT_SETS = [0, 0x1FFF, 0x121F, 0x7FF, 0x21F, 1 << 9, 1 << 10, 0x1E0, 0x01F, 0xC00, 1 << 12]
+COMPONENT_SETS = [0, 0xFFFF, 0x1FFF, 0x121F, 0x7FF, 0x21F, 1 << 9, 1 << 10, 0x1E0, 0x01F, 0xC00, 1 << 12, 0xC000]
 V = _cm.MODEL_VERSION  # the version writers write
 
 
@@ -55,10 +55,16 @@ def test_output_is_deterministic_and_carries_its_parameters() -> None:
     assert CmBackend(0x7FF, 22).decode(first, 5000) == DICKENS[:5000]
 
 
-@pytest.mark.parametrize(("components", "version"), [(0x3FFF, 3), (0x1FFF, 3), (0x121F, 2), (0x21F, 2), (0, 2)])
-def test_writers_use_version_3_with_the_word_context_and_2_without(components: int, version: int) -> None:
-    """Version 3's order-8 context pays beside the word contexts only: a set without the word
-    context (level 4's) is written in version 2, whose order-6 context codes prose smaller there."""
+@pytest.mark.parametrize(
+    ("components", "version"),
+    [(0xFFFF, 4), (0x4000, 4), (0x81FF, 4), (0x3FFF, 3), (0x1FFF, 3), (0x121F, 2), (0x21F, 2), (0, 2)],
+)
+def test_writers_use_version_4_with_its_contexts_else_3_with_the_word_context_and_2_without(
+    components: int, version: int
+) -> None:
+    """Version 4 is written for a set with a component only it has (the indirect or order-5
+    context); else version 3's order-8 context pays beside the word contexts only: a set without the
+    word context (level 4's) is written in version 2, whose order-6 context codes prose smaller there."""
     payload = roundtrip(DICKENS[:3000], CmBackend(components, 16))
     assert payload[0] == version == _backends.cm_writer_version(components)
     assert payload == CmBackend(components, 16, version).encode(DICKENS[:3000])
@@ -195,11 +201,13 @@ def test_a_primer_longer_than_the_writers_window_is_refused() -> None:
 
 def test_parameters_are_checked_when_the_backend_is_made() -> None:
     with pytest.raises(ValueError, match="components"):
-        CmBackend(1 << 14, 16)
+        CmBackend(1 << 17, 16)
     with pytest.raises(ValueError, match="components"):
         CmBackend(1 << 13, 16, version=1)  # the third weight set is version 2's
+    with pytest.raises(ValueError, match="components"):
+        CmBackend(1 << 14, 16, version=3)  # the indirect context is version 4's
     with pytest.raises(ValueError, match="version"):
-        CmBackend(0x7FF, 16, version=4)
+        CmBackend(0x7FF, 16, version=5)
     with pytest.raises(ValueError, match="hash bits"):
         CmBackend(0x7FF, 25)
 
@@ -226,7 +234,7 @@ def test_squash_and_stretch_are_inverse() -> None:
 @pytest.mark.parametrize("version", _cm.MODEL_VERSIONS)
 @pytest.mark.parametrize("components", [_cm.COMPONENTS_ALL, 0x121F, 0])
 def test_costs_add_up_to_the_payload_and_change_no_byte(components: int, version: int) -> None:
-    backend = CmBackend(components & (_cm.COMPONENTS_V1 if version == 1 else _cm.COMPONENTS_ALL), 14, version)
+    backend = CmBackend(components & _cm.COMPONENTS_OF[version], 14, version)
     for data in (DICKENS[:20000], LOGS[:20000], bytes(3000)):
         payload = backend.encode(data)
         decoded, costs = backend.decode_costs(payload, len(data))
@@ -255,7 +263,7 @@ texts = st.binary(max_size=2500) | st.text(alphabet="ab c1=\n", max_size=2500).m
     | st.text(alphabet="ab c1=\n", min_size=1, max_size=2500).map(str.encode),
     context=st.binary(max_size=400),
     data=texts,
-    components=st.sampled_from([0x3FFF, 0x121F, 0x7FF, 0x2200, 0]),
+    components=st.sampled_from([0xFFFF, 0x3FFF, 0x121F, 0x7FF, 0x2200, 0xC000, 0]),
 )
 def test_a_primed_model_codes_what_reading_the_primer_codes(
     primer: bytes, context: bytes, data: bytes, components: int
@@ -355,6 +363,7 @@ def test_kernel_with_bounds_checking(tmp_path: Path) -> None:
         texts = [open(p, "rb").read()[:6000] for p in ARGS]
         texts += [rng.randbytes(3000), bytes(5000), b"ab" * 2000 + b"\\n" * 900]
         sets = [(c, 2) for c in (0, 0x7FF, 0x21F, 0x400, 0x200, 0x3FFF, 0x2200)] + [(0x1FFF, 1), (0x21F, 1)]
+        sets += [(0xFFFF, 4), (0xC000, 4), (0x3FFF, 3)]
         for components, version in sets:
             backend = CmBackend(components, 12, version)
             for text in texts:
@@ -369,7 +378,7 @@ def test_kernel_with_bounds_checking(tmp_path: Path) -> None:
                         backend.decode(bytes(bad), len(text) + rng.choice((0, 1, 500)), prime)
                     except BackendError:
                         pass
-        for components in (0x3FFF, 0x21F):  # a codebook's primer, kept from the third payload on
+        for components in (0xFFFF, 0x3FFF, 0x21F):  # a codebook's primer, kept from the third payload on
             book = CmBackend(components, 12).with_book(texts[1][:3000])
             for text in texts:
                 piece = text[:1500]

@@ -127,19 +127,21 @@ def state_map() -> AdaptiveMap:
 # --- The model ----------------------------------------------------------------------------------
 
 ORDER1, ORDER2, MATCH, SECOND_SET, SEEN_SETS, RATE_SCHEDULE, THIRD_SET = 0, 1, 9, 10, 11, 12, 13
-HASHED = 7  # hashed components i = 0 ... 6 are component bits 2 ... 8
+HASHED = 9  # hashed components i = 0 ... 6 are component bits 2 ... 8, and 7 and 8 (version 4) bits 14 and 15
+HASHED_BIT = (2, 3, 4, 5, 6, 7, 8, 14, 15)
 SEPARATORS = (32, 9, 44, 59, 124)
 
 
 class CmModel:
     """The predictor of §7.2: `begin_byte`, then per bit `predict` and `update`, then `end_byte`."""
 
-    def __init__(self, components: int, hash_bits: int, version: int = 3) -> None:
-        self.on = [bool(components >> k & 1) for k in range(14)]
+    def __init__(self, components: int, hash_bits: int, version: int = 4) -> None:
+        self.on = [bool(components >> k & 1) for k in range(16)]
         self.hash_bits = hash_bits
         self.v2 = version >= 2
         self.v3 = version >= 3
-        self.n = 13 if self.v3 else 12  # N: the mixer's inputs, and the values of a weight set
+        self.v4 = version >= 4
+        self.n = 15 if self.v4 else 13 if self.v3 else 12  # N: the mixer's inputs, and the values of a weight set
         self.apm_bits = 22 if self.v2 else 16  # A
         self.t1 = bytearray(1 << 16)
         self.t2 = bytearray(1 << 24)
@@ -152,7 +154,7 @@ class CmModel:
             squash(min((j - 16) * 128, 2047)) << (self.apm_bits - 12) for j in range(33)
         ]  # squash(2048) read as squash(2047)
         self.apm = row * 65536
-        self.w = [16384] * ((1024 + 2048 + 256) * self.n)
+        self.w = [0 if k >= 13 else 16384 for _ in range(1024 + 2560 + 256) for k in range(self.n)]  # V4: 13, 14 at 0
         self.fw = [65536 // (1 + self.on[SECOND_SET] + self.on[THIRD_SET])] * 768  # version 2's final mixer
         # Per-byte histories.
         self.buf = bytearray()
@@ -180,6 +182,9 @@ class CmModel:
             chash(above | c1 << 8, min(col, 255), 9),
             chash(self.field, c1 | above << 8, 10),
         ]
+        if self.v4:
+            f2, f1 = self.t2[(c2 * 256 + c1) * 256], self.t1[c1 * 256]
+            self.contexts += [chash(f2 | f1 << 8 | c1 << 16, 0, 13), chash(c4, c8 & 0xFF, 14)]
         # Match model.
         if self.match_len > 0 and buf[self.match_ptr] == c1:
             self.match_len += 1
@@ -208,7 +213,7 @@ class CmModel:
     def find_slots(self) -> None:
         mask = (1 << self.hash_bits) - 1
         for i in range(HASHED):
-            if not self.on[2 + i]:
+            if not self.on[HASHED_BIT[i]]:
                 continue
             h = mix32((self.contexts[i] + self.c0 * 0x9E3779B1) & M32)
             check, b = h >> 24, h & mask
@@ -234,6 +239,7 @@ class CmModel:
         # Step 2: inputs, 0 where the component is off.
         x = [0] * self.n
         self.where: list[tuple[int, bytearray, int] | None] = [None] * 12  # (state map, table, index)
+        inputs = (0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 13, 14)  # state map k's input: hashed i at 3 + i, or 6 + i from 7
         x[0] = STRETCH[self.t0.p(c0)]
         if on[ORDER1]:
             self.where[1] = (1, self.t1, c1 * 256 + c0)
@@ -241,13 +247,13 @@ class CmModel:
             self.where[2] = (2, self.t2, (c2 * 256 + c1) * 256 + c0)
         node = self.node()
         for i in range(HASHED):
-            if on[2 + i]:
+            if on[HASHED_BIT[i]]:
                 self.where[3 + i] = (3 + i, self.h, 16 * self.slots[i] + node)
         self.states = [None if wh is None else wh[1][wh[2]] for wh in self.where]  # read after all of step 1
-        for k in range(1, 10):
+        for k in range(1, 12):
             if self.where[k] is not None:
-                x[k] = STRETCH[self.sm[k].p(self.states[k])]
-        seen = sum(1 for k in range(3, 10) if self.where[k] is not None and self.states[k] != 0)
+                x[inputs[k]] = STRETCH[self.sm[k].p(self.states[k])]
+        seen = sum(1 for k in range(3, 12) if self.where[k] is not None and self.states[k] != 0)
         p_ = self.predicted
         self.expected = None
         if p_ != 0 and p_ >> (8 - bit) == c0:
@@ -265,7 +271,7 @@ class CmModel:
             self.set_b = (1024 + (seen * 256 if on[SEEN_SETS] else 0) + c1) * self.n
             d2, self.p2 = self.mix(self.set_b)
         if on[THIRD_SET]:
-            self.set_c = (3072 + (min(self.col, 31) << 3 | min(self.field, 7))) * self.n
+            self.set_c = (3584 + (min(self.col, 31) << 3 | min(self.field, 7))) * self.n
             d3, self.p3 = self.mix(self.set_c)
         self.d1, self.d2, self.d3 = d1, d2, d3
         if self.v2 and (on[SECOND_SET] or on[THIRD_SET]):
@@ -317,7 +323,7 @@ class CmModel:
         a = self.apm_index
         self.apm[a] += ((y << self.apm_bits) - self.apm[a]) >> 7
         self.t0.update(self.c0, y)
-        for k in range(1, 10):
+        for k in range(1, 12):
             wh = self.where[k]
             if wh is not None:
                 # The state is read again here, not taken from step 2: when two hashed components share a
@@ -335,6 +341,9 @@ class CmModel:
     # After the byte: histories.
     def end_byte(self, byte: int) -> None:
         self.buf.append(byte)
+        if self.v4:  # the followers of the last two bytes and of the last byte
+            self.t2[(self.c2 * 256 + self.c1) * 256] = byte
+            self.t1[self.c1 * 256] = byte
         self.c8 = (self.c8 << 8 | self.c4 >> 24) & M32
         self.c4 = (self.c4 << 8 | byte) & M32
         low = byte | 32
@@ -379,7 +388,7 @@ def _split(x1: int, x2: int, p: int, k: int) -> int:
 
 
 def spec_encode(
-    data: bytes, components: int, hash_bits: int = HASH_BITS, prime: bytes = b"", version: int = 3
+    data: bytes, components: int, hash_bits: int = HASH_BITS, prime: bytes = b"", version: int = 4
 ) -> bytes:
     model = CmModel(components, hash_bits, version)
     k = 12 if version == 1 else 16
@@ -424,12 +433,12 @@ def spec_decode(payload: bytes, size: int, prime: bytes = b"") -> bytes:
     if len(payload) < 2:
         raise SpecError("CM parameters out of range")
     version = payload[0]
-    if version not in (1, 2, 3):
+    if version not in (1, 2, 3, 4):
         raise SpecError(f"unknown CM model version {version}")
     k = 12 if version == 1 else 16
     hash_bits = payload[1]
     components, at = _read_varint(payload, 2)
-    if not 12 <= hash_bits <= 24 or components >> (13 if version == 1 else 14):
+    if not 12 <= hash_bits <= 24 or components >> {1: 13, 2: 14, 3: 14, 4: 16}[version]:
         raise SpecError("CM parameters out of range")
     coded = payload[at:]
     if len(coded) < 4:
@@ -480,11 +489,31 @@ LOG = b"".join(
 RANDOM = random.Random(1234).randbytes(200)
 PRIME = b"the season of Light, the season of Darkness; worker=2 handled 133 requests in 23 ms\nIt was the "
 
-INPUTS = {"empty": b"", "one": b"A", "english": ENGLISH, "log": LOG, "random": RANDOM}
-COMPONENT_SETS = [0x3FFF, 0x1FFF, 0x121F, 0x7FF, 0x21F, 0x0, 0x400, 0x200, 0xC00, 0x2000, 0x2203]
+# Runs of one byte: the byte that follows the last two bytes is recorded in the entry the next byte's
+# indirect context reads (version 4), and that of the last byte where the byte repeats.
+RUNS = (b"aaaaaaaabbbbbbbb\n\n\n\n" + b"ab" * 12 + b"  x  x  xx\n") * 3
+
+INPUTS = {"empty": b"", "one": b"A", "english": ENGLISH, "log": LOG, "random": RANDOM, "runs": RUNS}
+COMPONENT_SETS = [
+    0xFFFF,
+    0x3FFF,
+    0x1FFF,
+    0x121F,
+    0x7FF,
+    0x21F,
+    0x0,
+    0x400,
+    0x200,
+    0xC00,
+    0x2000,
+    0x2203,
+    0x4000,
+    0x8000,
+    0xC403,
+]
 
 
-def real_encode(data: bytes, components: int, prime: bytes = b"", version: int = 3) -> bytes:
+def real_encode(data: bytes, components: int, prime: bytes = b"", version: int = 4) -> bytes:
     return CmBackend(components, HASH_BITS, version).encode(data, prime)
 
 
@@ -518,7 +547,7 @@ def _combinations() -> list[object]:
     out: list[object] = []
     for name in INPUTS:
         for components in COMPONENT_SETS:
-            full = name in ("empty", "one", "log") or components == 0x3FFF
+            full = name in ("empty", "one", "log") or components == 0xFFFF
             marks = () if full else (pytest.mark.slow,)
             out.append(pytest.param(name, components, marks=marks, id=f"{name}-{components:#x}"))
     return out
@@ -582,6 +611,20 @@ def test_version_2_agrees(name, components):
     assert payload[1:] != real_encode(data, components)[1:]
 
 
+@pytest.mark.parametrize(
+    ("name", "components"),
+    [("log", 0x3FFF), ("english", 0x3FFF), ("runs", 0x3FFF), pytest.param("random", 0x3FFF, marks=pytest.mark.slow)],
+)
+def test_version_3_agrees(name, components):
+    """Model version 3 is still read; version 4 without its two contexts (components 14 and 15)
+    codes every input as version 3 does, and with either of them differently."""
+    data = INPUTS[name]
+    payload = _older_version_agrees(data, components, 3)
+    assert payload[1:] == real_encode(data, components)[1:]
+    assert payload[1:] != real_encode(data, components | 0x4000)[1:]
+    assert payload[1:] != real_encode(data, components | 0x8000)[1:]
+
+
 def test_version_3_match_input_counts():
     """Version 3's 13th input alone (the order-8 context off, the match model on): a repeated text
     codes differently from version 2, and a text the match model never predicts codes the same."""
@@ -593,7 +636,7 @@ def test_version_3_match_input_counts():
     assert real_encode(unpredicted, components, version=2)[1:] == real_encode(unpredicted, components)[1:]
 
 
-@pytest.mark.parametrize("components", [0x3FFF, 0x121F, 0x7FF])
+@pytest.mark.parametrize("components", [0xFFFF, 0x3FFF, 0x121F, 0x7FF])
 @pytest.mark.parametrize("name", ["english", "log"])
 def test_priming_agrees(name, components):
     data = INPUTS[name][:150]
@@ -607,12 +650,13 @@ def test_priming_agrees(name, components):
 @settings(max_examples=15, deadline=None)
 @given(
     data=st.binary(max_size=200),
-    components=st.sampled_from([0x3FFF, 0x1FFF, 0x7FF, 0x121F, 0x0, 0x400, 0x200, 0x1E0, 0x5A3, 0x1800, 0xDA3, 0x2C00]),
-    version=st.sampled_from([1, 2, 3]),
+    components=st.sampled_from(
+        [0xFFFF, 0x3FFF, 0x1FFF, 0x7FF, 0x121F, 0x0, 0x400, 0x200, 0x1E0, 0x5A3, 0x1800, 0xDA3, 0x2C00, 0x4C03, 0x8E20]
+    ),
+    version=st.sampled_from([1, 2, 3, 4]),
 )
 def test_encoders_agree_on_any_input(data, components, version):
-    if version == 1:
-        components &= 0x1FFF  # component 13 is version 2's
+    components &= {1: 0x1FFF, 2: 0x3FFF, 3: 0x3FFF, 4: 0xFFFF}[version]  # the components each version knows
     payload = real_encode(data, components, version=version)
     assert spec_encode(data, components, version=version) == payload
     assert spec_decode(payload, len(data)) == data
@@ -620,9 +664,9 @@ def test_encoders_agree_on_any_input(data, components, version):
 
 def test_other_hash_bits_agree():
     data = (ENGLISH * 8)[:2100]  # the encoder sizes its tables to the input: 2,100 bytes get 2^16 slots
-    payload = CmBackend(0x3FFF, 16).encode(data)
-    assert payload[:2] == b"\x03\x10"
-    assert spec_encode(data, 0x3FFF, hash_bits=16) == payload
+    payload = CmBackend(0xFFFF, 16).encode(data)
+    assert payload[:2] == b"\x04\x10"
+    assert spec_encode(data, 0xFFFF, hash_bits=16) == payload
     assert spec_decode(payload, len(data)) == data
 
 
@@ -664,12 +708,14 @@ def test_damage_is_rejected(kind):
 def test_bad_parameters_are_rejected():
     good = spec_encode(b"", 0x7FF)
     for bad in (
-        b"\x04" + good[1:],
+        b"\x05" + good[1:],
         b"\x00" + good[1:],
         b"\x01\x0b" + good[2:],
         b"\x01\x19" + good[2:],
         b"\x01\x0c\x80\x40" + good[4:],  # component 13 in version 1
-        b"\x02\x0c\x80\x80\x01" + good[4:],  # component 14
+        b"\x02\x0c\x80\x80\x01" + good[4:],  # component 14 in version 2
+        b"\x03\x0c\x80\x80\x02" + good[4:],  # component 15 in version 3
+        b"\x04\x0c\x80\x80\x08" + good[4:],  # bit 17
     ):
         with pytest.raises(SpecError):
             spec_decode(bad, 0)

@@ -110,24 +110,27 @@ def _raw_dict(prime: bytes) -> zstandard.ZstdCompressionDict:
     return zstandard.ZstdCompressionDict(prime, dict_type=zstandard.DICT_TYPE_RAWCONTENT)
 
 
-CM_VERSION = 3  # the model version written (docs/FORMAT.md §7.2); every one in CM_VERSIONS is read
-CM_VERSIONS = (1, 2, 3)
+CM_VERSION = 4  # the newest model version (docs/FORMAT.md §7.2); every one in CM_VERSIONS is read
+CM_VERSIONS = (1, 2, 3, 4)
 
 
 def cm_writer_version(components: int) -> int:
-    """The model version writers use for *components*: CM_VERSION, or 2 without the word context.
-    Version 3's order-8 context pays beside the word contexts; without them (level 4's fast set),
-    version 2's order 6 codes prose 0.8-1.2% smaller (docs/cm.md, "Model version 3")."""
+    """The model version writers use for *components*: 4 with a component only it has (the
+    indirect and order-5 contexts), else 3, or 2 without the word context. Version 3's order-8
+    context pays beside the word contexts; without them (level 4's fast set), version 2's order 6
+    codes prose 0.8-1.2% smaller (docs/cm.md, "Model version 3")."""
     from . import _cm
 
-    return CM_VERSION if components >> _cm.C_WORD & 1 else 2
+    if components & ~_cm.COMPONENTS_OF[3]:
+        return 4
+    return 3 if components >> _cm.C_WORD & 1 else 2
 
 
 # The longest primer a CM frame may ask for. Modelling a primer costs as much as decoding, before
 # the payload can be checked, so a decoder bounds it; writers prime with at most 256 KiB.
 CM_MAX_PRIME = 256 << 10
 CM_SLOTS_PER_BYTE_BITS = 4  # tables sized to 16 slots per input byte when that is below the level's size
-CM_DEFAULT_COMPONENTS = 0x3FFF
+CM_DEFAULT_COMPONENTS = 0xFFFF
 # In a CM payload's component set, beside the model's components: the model was first primed
 # with the stream's codebook (its primer, :meth:`sigmalang.semantic.codebook.Codebook.primer`),
 # then with the frame's context if it has one (docs/FORMAT.md §7.2).
@@ -147,8 +150,8 @@ CM_KEEP_AFTER = 2  # payloads that read the primer themselves first
 class CmBackend:
     """Our context-mixing model (``_cm``), with its parameters in the payload.
 
-    Payload: model version (1 byte: 3 written, or 2 for a component set without the word context
-    (:func:`cm_writer_version`); 1-3 read) | hash-table size as a power of two (1 byte, 12-24) |
+    Payload: model version (1 byte: 4, 3 or 2 written by component set (:func:`cm_writer_version`);
+    1-4 read) | hash-table size as a power of two (1 byte, 12-24) |
     component set (LEB128 varint, a subset of ``_cm.COMPONENTS_ALL``, and ``CM_BOOK`` when the
     model was primed with the stream's codebook) | the arithmetic-coded
     bits. The decoder checks the parameters before it allocates anything, decodes exactly *size*
@@ -171,7 +174,7 @@ class CmBackend:
             version = cm_writer_version(components)
         if version not in CM_VERSIONS:  # an older version is written only to test its decoder
             raise ValueError(f"unknown CM model version {version}")
-        if components & ~(_cm.COMPONENTS_V1 if version == 1 else _cm.COMPONENTS_ALL):
+        if components & ~_cm.COMPONENTS_OF[version]:
             raise ValueError(f"unknown CM components {components:#x} for model version {version}")
         if not _cm.HASH_BITS_MIN <= hash_bits <= _cm.HASH_BITS_MAX:
             raise ValueError(f"CM hash bits must be {_cm.HASH_BITS_MIN}-{_cm.HASH_BITS_MAX}, got {hash_bits}")
@@ -292,7 +295,7 @@ class CmBackend:
             raise BackendError(f"unknown CM model version {data[0]}")
         hash_bits = data[1]
         components, start = read_varint(data, 2, 3, lambda _: BackendError("CM payload ends inside its parameters"))
-        known = _cm.COMPONENTS_V1 if data[0] == 1 else _cm.COMPONENTS_ALL
+        known = _cm.COMPONENTS_OF[data[0]]
         if not _cm.HASH_BITS_MIN <= hash_bits <= _cm.HASH_BITS_MAX or components & ~(known | CM_BOOK):
             raise BackendError(f"CM parameters out of range: {hash_bits} hash bits, components {components:#x}")
         return data[0], components, hash_bits, start

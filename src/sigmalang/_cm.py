@@ -137,18 +137,30 @@ _RATE = np.array([(1 << 17) // (2 * n + 3) for n in range(1024)], dtype=np.int32
 # adds the second weight set, bit 11 selects it by how many hashed contexts have seen this bit
 # before as well as by the previous byte, bit 12 makes the mixer learn faster at the start of
 # a frame (a learning rate falling from LR_START to LR_END, one step per 2^LR_STEP bytes), and
-# bit 13 (model version 2 only) adds a third weight set, chosen by the column and field numbers.
+# bit 13 (model version 2 and later) adds a third weight set, chosen by the column and field
+# numbers; bits 14 and 15 (model version 4) are two more hashed contexts: the indirect context (the
+# bytes that followed the last two bytes and the last byte the last time they were seen) and order 5.
 C_ORDER1, C_ORDER2, C_ORDER3, C_ORDER4, C_ORDER6, C_WORD, C_WORD2, C_COLUMN, C_FIELD, C_MATCH, C_MIXER2 = range(11)
-C_KNOWN, C_RATE, C_MIXER3 = 11, 12, 13
-N_HASHED = 7  # orders 3, 4, 6, word, word pair, column, field: one hashed slot each
-N_INPUTS = 13  # order 0, the ten components, a bias, and (version 3) the match length
-COMPONENTS_ALL = (1 << 14) - 1
+C_KNOWN, C_RATE, C_MIXER3, C_INDIRECT, C_ORDER5 = 11, 12, 13, 14, 15
+# Orders 3, 4, 8 (6 before version 3), word, word pair, column, field (component bits 2-8), then
+# from version 4 indirect and order 5 (bits 14 and 15): one hashed slot each. Hashed context i is
+# enabled by component bit HASHED_BIT[i] and is mixer input HASHED_INPUT[i].
+N_HASHED = 9
+HASHED_BIT = (2, 3, 4, 5, 6, 7, 8, 14, 15)
+HASHED_INPUT = (3, 4, 5, 6, 7, 8, 9, 13, 14)
+# Mixer inputs: order 0, orders 1 and 2, the first seven hashed contexts, the match model, a bias,
+# (version 3) the match length, and (version 4) the last two hashed contexts.
+N_INPUTS = 15
+COMPONENTS_ALL = (1 << 16) - 1  # every component of the newest model version
 COMPONENTS_V1 = (1 << 13) - 1  # the components model version 1 knows
+COMPONENTS_OF = {1: COMPONENTS_V1, 2: (1 << 14) - 1, 3: (1 << 14) - 1, 4: COMPONENTS_ALL}  # by model version
 HASH_BITS_MIN, HASH_BITS_MAX = 12, 24  # hashed table: 2^bits slots of 16 bytes
 MATCH_MIN = 6  # bytes of context the match model looks up
 STATE_SIZE = 11  # the kernel's state between two calls: a flag, the position, nine histories
 MIXER_SETS = 256 * 4  # first weight set: partial byte x match state
-THIRD_SETS = MIXER_SETS + 2048  # where the third weight set starts (after the second): 256 sets
+# where the third weight set starts: after the second, 256 sets per count of hashed contexts that
+# have seen the bit (0-9)
+THIRD_SETS = MIXER_SETS + 256 * (N_HASHED + 1)
 LR_START = 40  # with bit 12: the mixer's rate in 16ths of err * x / 2^12 at a frame's start,
 LR_END = 12  # falling by one every 2^LR_STEP bytes down to this (without bit 12: always 16)
 LR_STEP = 14
@@ -159,10 +171,10 @@ APM_RATE = 7
 # the weight sets, and finer probabilities at the end (the APM's entries 22 bits instead of 16, the
 # coder's 16 bits instead of 12); 3 (written) makes the order-6 context order 8 and gives the mixer
 # a 13th input, the match length with the sign of the expected bit (MATCH_INPUT per byte of
-# length, up to MATCH_INPUT_MAX bytes); 1 and 2 are still read. FINAL_RATE: the final mixer's
-# learning rate, as a shift.
-MODEL_VERSION = 3
-MODEL_VERSIONS = (1, 2, 3)
+# length, up to MATCH_INPUT_MAX bytes); 4 (written) adds two hashed contexts (components 14 and
+# 15); 1-3 are still read. FINAL_RATE: the final mixer's learning rate, as a shift.
+MODEL_VERSION = 4
+MODEL_VERSIONS = (1, 2, 3, 4)
 MATCH_INPUT = 64
 MATCH_INPUT_MAX = 32
 FINAL_RATE = 14
@@ -261,7 +273,7 @@ def _native() -> Kernel:
     copies: dict[bool, Kernel] = {}
 
     def run(*args: Any) -> int:  # the kernel's arguments, the component set and version sixth and seventh
-        full = args[5] == COMPONENTS_ALL and args[6] >= 2  # the copy _run takes for the full set
+        full = args[5] == COMPONENTS_ALL and args[6] >= 4  # the copy _run takes for the full set
         if full not in copies:
             copies[full] = _cm_native.load(full) or kernel("numba")
         return copies[full](*args)
@@ -290,7 +302,7 @@ class Primed:
 
 
 def _check(components: int, hash_bits: int, version: int) -> None:
-    known = COMPONENTS_V1 if version == 1 else COMPONENTS_ALL
+    known = COMPONENTS_OF.get(version, 0)
     if not HASH_BITS_MIN <= hash_bits <= HASH_BITS_MAX or components & ~known or version not in MODEL_VERSIONS:
         raise ValueError(f"bad CM parameters: version {version}, components {components:#x}, hash bits {hash_bits}")
 
@@ -300,6 +312,8 @@ def _fresh_tables(components: int, hash_bits: int, version: int) -> list[np.ndar
     weights (KERNEL_ARRAYS' order), then scratch, maps and x."""
     sm = np.tile(_STATE_MAP_INIT.astype(np.uint32), 12)  # state map i: sm[256 i : 256 i + 256]
     weights = np.full((THIRD_SETS + 256) * N_INPUTS + FINAL_WEIGHTS, 1 << 14, dtype=np.int32)
+    if version >= 4:  # version 4's two inputs start unweighted: the mixer starts as version 3's
+        weights[:-FINAL_WEIGHTS].reshape(-1, N_INPUTS)[:, 13:15] = 0
     sets = 1 + (components >> C_MIXER2 & 1) + (components >> C_MIXER3 & 1)
     weights[-FINAL_WEIGHTS:] = 65536 // sets  # the final mixer starts as the average of the sets
     return [

@@ -26,11 +26,12 @@ from ._cm import (
     C_MIXER3,
     C_ORDER1,
     C_ORDER2,
-    C_ORDER3,
     C_RATE,
     COMPONENTS_ALL,
     FINAL_RATE,
     FINAL_WEIGHTS,
+    HASHED_BIT,
+    HASHED_INPUT,
     LR_END,
     LR_START,
     LR_STEP,
@@ -51,6 +52,7 @@ from ._cm_ops import (
     _dot,
     _dot3,
     _find_slots,
+    _followers,
     _hash,
     _histories,
     _ix,
@@ -109,10 +111,9 @@ def _run(
 
     The full component set (every level from 5 up) has a copy of the model compiled for it alone:
     with the set known when compiling, the component loops have fixed bounds and fixed offsets
-    (about 10% faster). It serves model versions 2 and 3 (the set is the same; streams written in
-    version 2 keep that speed), the version read at run time. Both copies come from :func:`_model`
-    and code the same bytes."""
-    if components == COMPONENTS_ALL and version >= 2:
+    (about 10% faster). It serves model version 4, the only one with the full set (earlier versions
+    run in the copy for any set). Both copies come from :func:`_model` and code the same bytes."""
+    if components == COMPONENTS_ALL and version >= 4:
         return _model(
             buf,
             start,
@@ -213,9 +214,9 @@ def _model(
     sm_at = scratch[2 * N_HASHED : 3 * N_HASHED]  # and where their state maps start in sm
     n_active = N_HASHED if full else 0
     for i in range(0 if full else N_HASHED):
-        if (components >> (C_ORDER3 + i)) & 1:
+        if (components >> HASHED_BIT[i]) & 1:
             active[n_active] = i
-            x_at[n_active] = 3 + i
+            x_at[n_active] = HASHED_INPUT[i]
             sm_at[n_active] = (3 + i) << 8
             n_active += 1
     use1 = 1 if full else (components >> C_ORDER1) & 1
@@ -235,6 +236,9 @@ def _model(
     v2 = version >= 2
     # Version 3: the order-8 context in place of order 6, and the match length as a 13th input.
     v3 = version >= 3
+    # Version 4: the bytes that last followed each order-2 and order-1 context are kept (in the
+    # entries of T2 and T1 no state uses), for the indirect context.
+    v4 = version >= 4
     use_final = v2 and (use_mixer2 or use_mixer3)
     final_base = weights.shape[0] - FINAL_WEIGHTS
     wf = 0
@@ -313,7 +317,8 @@ def _model(
         if prev_line_start + col < line_start:
             above = buf[_ix(prev_line_start + col)]
         if pos == 0:
-            _contexts(c4, c8, word, word_prev, above, col, field, v3, ctx)
+            ind = _followers(c4, t1, t2)
+            _contexts(c4, c8, word, word_prev, above, col, field, v3, ind, ctx)
         else:  # computed at the last byte's bit 7 (_look_ahead)
             for k in range(N_HASHED):
                 ctx[k] = ahead[_ix((c1 & 1) * N_HASHED + k)]
@@ -366,7 +371,7 @@ def _model(
             if bit == 7:  # the next byte's contexts, for both values this byte can end with
                 history = (word, word_prev, line_start, prev_line_start, field)
                 _look_ahead(
-                    c0, pos, c4, c8, history, v3, buf, ahead, active, n_active, full, slots, match_table, t2, use2
+                    c0, pos, c4, c8, history, v3, buf, ahead, active, n_active, full, slots, match_table, t1, t2, use2
                 )
             if bit == 3:  # the next nibble's slot groups, for both values of this bit: request them early
                 # (the hashes are recomputed at bit 4; the first nibble's are no longer needed)
@@ -392,7 +397,7 @@ def _model(
                 st[k] = at
                 sk = slots[_ix(at)]
                 known += sk != 0
-                x[_ix(3 + k if full else x_at[k])] = stretch[
+                x[_ix(HASHED_INPUT[k] if full else x_at[k])] = stretch[
                     _ix(sm[_ix(((3 + k) << 8 if full else sm_at[k]) + sk)] >> 20)
                 ]
             expected = -1
@@ -520,6 +525,9 @@ def _model(
         if decoding and coding:
             buf[_ix(pos)] = byte
         # --- after the byte: histories ---
+        if v4:  # the byte that followed the last two bytes, and the last byte
+            t2[_ix((c4 & 0xFFFF) << 8)] = byte
+            t1[_ix((c4 & 0xFF) << 8)] = byte
         c8 = ((c8 << 8) | (c4 >> 24)) & 0xFFFFFFFF
         c4 = ((c4 << 8) | byte) & 0xFFFFFFFF
         word, word_prev, line_start, prev_line_start, field = _histories(

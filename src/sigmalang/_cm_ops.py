@@ -129,12 +129,30 @@ def _slot_hashes(
 
 
 @njit(cache=True, inline="always")
+def _followers(c4: int, t1: np.ndarray, t2: np.ndarray) -> int:
+    """The indirect context's bytes for the next byte (model version 4): the byte that followed the
+    last two bytes (c4's low 16 bits) the last time they were seen, and above it the byte that
+    followed the last byte; 0 where none did (or before version 4, which keeps none)."""
+    return np.int64(t2[_ix((c4 & 0xFFFF) << 8)]) | (np.int64(t1[_ix((c4 & 0xFF) << 8)]) << 8)  # type: ignore[return-value]
+
+
+@njit(cache=True, inline="always")
 def _contexts(
-    c4: int, c8: int, word: int, word_prev: int, above: int, col: int, field: int, v3: bool, ctx: np.ndarray
+    c4: int,
+    c8: int,
+    word: int,
+    word_prev: int,
+    above: int,
+    col: int,
+    field: int,
+    v3: bool,
+    ind: int,
+    ctx: np.ndarray,
 ) -> None:
-    """The hashed components' contexts for the next byte (docs/FORMAT.md §7.2), into ctx[0:7]: c4 and
+    """The hashed components' contexts for the next byte (docs/FORMAT.md §7.2), into ctx[0:9]: c4 and
     c8 are the last eight bytes, *above* the byte above in the previous line, at column *col*; *v3*:
-    model version 3 or later, whose third context is order 8 instead of 6."""
+    model version 3 or later, whose third context is order 8 instead of 6; *ind*: the indirect
+    context's bytes (:func:`_followers`)."""
     c1 = c4 & 0xFF
     ctx[0] = _hash(c4 & 0xFFFFFF, 0, 3)
     ctx[1] = _hash(c4, 0, 4)
@@ -143,6 +161,8 @@ def _contexts(
     ctx[4] = _hash(word, word_prev, 8)
     ctx[5] = _hash(above | (c1 << 8), min(col, 255), 9)
     ctx[6] = _hash(field, c1 | (above << 8), 10)
+    ctx[7] = _hash(ind | (c1 << 16), 0, 13)
+    ctx[8] = _hash(c4, c8 & 0xFF, 14)
 
 
 @njit(cache=True, inline="always")
@@ -181,6 +201,7 @@ def _look_ahead(
     full: bool,
     slots: np.ndarray,
     match_table: np.ndarray,
+    t1: np.ndarray,
     t2: np.ndarray,
     use2: int,
 ) -> None:
@@ -190,7 +211,9 @@ def _look_ahead(
     with *use2* the order-2 states). Those reads, likely cache misses, then overlap the last bit's
     work instead of stalling the next byte's first. *history* is (word, word_prev, line_start,
     prev_line_start, field) before the byte; *v3* as for :func:`_contexts`. In buf, the byte at
-    *pos* is not yet written when decoding."""
+    *pos* is not yet written when decoding, nor in *t1* and *t2* as the follower of the bytes before
+    it (version 4): where the next byte's indirect context reads the entry it will be written to,
+    it takes the byte."""
     slot_mask = (slots.shape[0] >> 4) - 1
     for y in range(2):
         byte = ((c0 << 1) | y) & 0xFF
@@ -209,7 +232,12 @@ def _look_ahead(
         if prev_line_start + col < line_start:
             above = byte if prev_line_start + col == pos else buf[_ix(prev_line_start + col)]
         ctx = ahead[y * N_HASHED : (y + 1) * N_HASHED]
-        _contexts(n4, n8, word, word_prev, above, col, field, v3, ctx)
+        ind = _followers(n4, t1, t2)
+        if (n4 & 0xFFFF) == (c4 & 0xFFFF):  # the last two bytes equal to this one
+            ind = (ind & 0xFF00) | byte
+        if byte == (c4 & 0xFF):
+            ind = (ind & 0xFF) | (byte << 8)
+        _contexts(n4, n8, word, word_prev, above, col, field, v3, ind, ctx)
         for k in range(n_active):
             h = _mix32((ctx[_ix(k if full else active[k])] + 0x9E3779B1) & 0xFFFFFFFF)
             _prefetch(slots, (h & slot_mask) << 4)

@@ -104,7 +104,7 @@ class LevelSpec:
 # PPMd encoding is checked before it is written (verify=True): pyppmd 1.3.1 can lose output bytes,
 # and a lossless codec must not trust it (backends.PPMD_BLOCK; docs/semantic.md has the cost).
 CM_FAST = 0x121F  # orders 1-6, the match model and the mixer's learning-rate schedule
-CM_ALL = 0x3FFF  # every component
+CM_ALL = 0xFFFF  # every component (model version 4)
 LEVELS: dict[int, LevelSpec] = {
     0: LevelSpec(TRANSFORM_LITERAL, STORE, 0),
     1: LevelSpec(TRANSFORM_LITERAL, ZSTD, 3),

@@ -74,14 +74,14 @@ def _book_entry(name: str, description: str, text: bytes, book: Codebook, book_f
 
 
 def book_entry(logs: bytes) -> Entry:
-    """cm3-book-l6: the logs at level 6 with the codebook logs-book.slb: every CM payload primed
+    """cm4-book-l6: the logs at level 6 with the codebook logs-book.slb: every CM payload primed
     with the book's words (bit 16 of S)."""
     description = "the 12 KB of logs at level 6 with the codebook logs-book.slb: CM frames primed with its words"
-    return _book_entry("cm3-book-l6", description, logs, load_codebook(HERE / BOOK_FILE), BOOK_FILE)
+    return _book_entry("cm4-book-l6", description, logs, load_codebook(HERE / BOOK_FILE), BOOK_FILE)
 
 
 def sample_book_entry() -> Entry:
-    """cm3-book-sample-l6: 12 KB of loghub-small at level 6 with logs-sample-book.slb, a version-2
+    """cm4-book-sample-l6: 12 KB of loghub-small at level 6 with logs-sample-book.slb, a version-2
     codebook file (words and an 8 KiB sample) trained on the 40 KB before them: every CM payload
     primed with the words, then the sample."""
     logs = (FIXTURES / "loghub-small.log").read_bytes()
@@ -97,7 +97,7 @@ def sample_book_entry() -> Entry:
         f"12 KB of logs at level 6 with the version-2 codebook {SAMPLE_BOOK_FILE} (words and an 8 KiB sample):"
         " CM frames primed with its words, then its sample"
     )
-    return _book_entry("cm3-book-sample-l6", description, text, book, SAMPLE_BOOK_FILE)
+    return _book_entry("cm4-book-sample-l6", description, text, book, SAMPLE_BOOK_FILE)
 
 
 def main() -> int:
@@ -105,13 +105,14 @@ def main() -> int:
     prose = fixture_lines("dickens-64k.txt", 9000)
     # cm-log-l6, cm-prose-l4 and cm-shared-l6 hold the same inputs written with the component sets
     # of before components 11 and 12 (0x7ff, 0x21f), cm-1fff-log-l6, cm-121f-prose-l4 and
-    # cm-1fff-shared-l6 written with model version 1, and cm2-3fff-log-l6, cm2-3fff-shared-l6 and
-    # the cm2 book vectors with model version 2: kept as they are, decoded but not rewritten.
+    # cm-1fff-shared-l6 written with model version 1, cm2-3fff-log-l6, cm2-3fff-shared-l6 and
+    # the cm2 book vectors with model version 2, and the cm3 vectors with model version 3: kept as
+    # they are, decoded but not rewritten.
     # cm2-121f-prose-l4 is still written: level 4's set has no word context, and writers code it
     # in version 2.
     valid = {
-        "cm3-3fff-log-l6": (
-            "12 KB of loghub-small at level 6 (model version 3, components 0x3fff, 2^22 slots), 4 KiB frames",
+        "cm4-ffff-log-l6": (
+            "12 KB of loghub-small at level 6 (model version 4, components 0xffff, 2^22 slots), 4 KiB frames",
             logs,
             6,
             False,
@@ -122,10 +123,10 @@ def main() -> int:
             4,
             False,
         ),
-        "cm3-3fff-shared-l6": ("the 12 KB of logs at level 6 with shared context: primed CM frames", logs, 6, True),
+        "cm4-ffff-shared-l6": ("the 12 KB of logs at level 6 with shared context: primed CM frames", logs, 6, True),
     }
     bad = {
-        "bad-cm-version": ("frame 0's CM payload names model version 4", lambda p: b"\x04" + p[1:], "unknown CM model"),
+        "bad-cm-version": ("frame 0's CM payload names model version 5", lambda p: b"\x05" + p[1:], "unknown CM model"),
         "bad-cm-hash-bits": ("frame 0's CM payload asks for 2^25 slots", lambda p: p[:1] + b"\x19" + p[2:], "CM param"),
         "bad-cm-components": (
             "frame 0's CM payload names component bit 14",

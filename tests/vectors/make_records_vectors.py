@@ -29,9 +29,9 @@ from conftest import service_log  # noqa: E402  (the test suite's sample log: th
 ORIGIN = "tests/vectors/make_records_vectors.py"
 CHUNK = 4096
 # The record code version 6 vectors as today's writer writes them, their CM payloads in model
-# version 3; the records6-* vectors without the suffix hold the same streams with model version 2
-# and are kept as they are (decoded, not rewritten).
-CM_SUFFIX = "-cm3"
+# version 4; the records6-* vectors with the suffix -cm3 hold the same streams with model version
+# 3, and those without a suffix with model version 2: kept as they are (decoded, not rewritten).
+CM_SUFFIX = "-cm4"
 
 
 def damaged(data: bytes, edit: Callable[[bytes], bytes]) -> tuple[bytes, int]:
@@ -210,7 +210,7 @@ def main() -> int:
 
 
 def _table_primed(logs: bytes) -> dict[str, object]:
-    """records6-shared-table-l6-cm3: the shared-context log with each continuing frame primed with the
+    """records6-shared-table-l6-cm4: the shared-context log with each continuing frame primed with the
     template table of the frame before it alone, as writers do from 1.5 MiB chunks on (lowered to
     every chunk here, so that 4 KiB frames show it)."""
     name = "records6-shared-table-l6" + CM_SUFFIX
