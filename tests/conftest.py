@@ -43,14 +43,15 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     """Compile the context-mixing kernel into its on-disk caches (numba's, and the machine code
     sigmalang loads without numba) before any test runs, so that the command-line tests' child
     processes load it instead of each compiling it (about 15 s) under their own time limits, as a
-    first run after installation would. Both compiled copies (every component, and any set) are
-    built: with ``-n``, each worker runs this first, and the first one builds while the others wait."""
-    from sigmalang import _cm_native
+    first run after installation would. Every compiled copy (the full sets of model version 4 and
+    of versions 2-3, and any set) is built: with ``-n``, each worker runs this first, and the first
+    one builds while the others wait."""
+    from sigmalang import _cm, _cm_native
     from sigmalang._backends import CmBackend
 
     CmBackend(0x7FF, 12).encode(b"compile the context-mixing kernel once")
-    for full in (True, False):
-        _cm_native.load(full)
+    for copy in _cm.COPIES:
+        _cm_native.load(copy)
     # A shell starts background commands with SIGINT ignored, and child processes would inherit
     # that: the tests that press Ctrl-C need it delivered, however the suite was started.
     if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:

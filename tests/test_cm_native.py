@@ -65,16 +65,17 @@ def test_both_kernels_count_the_same_costs(components: int, size: int) -> None:
 
 
 def test_the_native_kernel_loads_here() -> None:
-    assert _cm_native.load(True) is not None
-    assert _cm_native.load(False) is not None
+    for copy in _cm.COPIES:
+        assert _cm_native.load(copy) is not None
     assert _cm.kernel("native") is not _cm.kernel("numba")
 
 
 def test_the_native_kernel_codes_the_sample_digest() -> None:
     assert _cm_native.sample_digest("native") == _cm_native.SAMPLE_DIGEST
-    for full in (True, False):
-        run = _cm_native.load(full)
-        assert run is not None and _cm_native._sample_digest(run) == _cm_native.SAMPLE_DIGEST
+    assert _cm_native.sample_digest("native", 7) == _cm_native.SAMPLE_DIGEST_V3
+    for copy in _cm.COPIES:
+        run = _cm_native.load(copy)
+        assert run is not None and _cm_native._sample_digest(run, copy) == _cm_native._expected(copy)
 
 
 @NUMBA
@@ -82,10 +83,13 @@ def test_the_sample_digest_is_what_both_kernels_code() -> None:
     """A new kernel file is checked against SAMPLE_DIGEST instead of numba's dispatcher: the
     constant must be what the dispatcher codes (update it whenever the model changes)."""
     assert _cm_native.sample_digest("numba") == _cm_native.SAMPLE_DIGEST
+    assert _cm_native.sample_digest("numba", 7) == _cm_native.SAMPLE_DIGEST_V3
     assert _cm_native.sample_digest("native") == _cm_native.SAMPLE_DIGEST
-    for full in (True, False):  # both compiled copies of the model, each with every component
-        run = _cm_native.load(full)
-        assert run is not None and _cm_native._sample_digest(run) == _cm_native.SAMPLE_DIGEST
+    for copy in _cm.COPIES:  # every compiled copy of the model, each with every component of its version
+        run = _cm_native.load(copy)
+        assert run is not None and _cm_native._sample_digest(run, copy) == _cm_native._expected(copy)
+    # The any-set copy codes version 3's full set as the copy for it does.
+    assert _cm_native._sample_digest(_cm_native.load(0), 7) == _cm_native.SAMPLE_DIGEST_V3  # type: ignore[arg-type]
 
 
 @NUMBA
@@ -196,9 +200,9 @@ def test_damaged_cache_files_are_refused(damage: object) -> None:
 @pytest.mark.slow
 def test_a_damaged_cache_file_is_replaced(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(_cm_native, "_cache_dirs", lambda: [tmp_path])
-    name = _cm_native._name(False)
+    name = _cm_native._name(0)
     (tmp_path / name).write_bytes(b"SGLCMK1\n damaged")
-    run = _cm_native.load(False)
+    run = _cm_native.load(0)
     assert run is not None
     _cm_native._parse((tmp_path / name).read_bytes())  # rebuilt, intact
     data = bytes(range(256)) * 20
@@ -214,7 +218,7 @@ def test_processes_starting_together_build_the_kernel_once(tmp_path: Path, monke
 
     builds: list[str] = []
 
-    def build(name: str, full: bool) -> tuple[str, bytes]:
+    def build(name: str, copy: int) -> tuple[str, bytes]:
         builds.append(name)
         time.sleep(0.3)  # long enough for every other loader to reach the lock
         (tmp_path / name).write_bytes(_cm_native._serialise("entry", b"object code"))
@@ -225,7 +229,7 @@ def test_processes_starting_together_build_the_kernel_once(tmp_path: Path, monke
     monkeypatch.setattr(_cm_native, "_build", build)
     monkeypatch.setattr(_cm_native, "_link", lambda symbol, obj: (symbol, obj))
     loaded: list[object] = []
-    threads = [threading.Thread(target=lambda: loaded.append(_cm_native.load(True))) for _ in range(4)]
+    threads = [threading.Thread(target=lambda: loaded.append(_cm_native.load(9))) for _ in range(4)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -241,7 +245,7 @@ def test_ready_says_whether_the_kernel_file_is_there(tmp_path: Path, monkeypatch
     monkeypatch.delenv("NUMBA_DISABLE_JIT", raising=False)
     assert not _cm_native.ready()
     (tmp_path / "cm-kernel-full-test.bin").write_bytes(_cm_native._serialise("entry", b"object code"))
-    assert _cm_native.ready() and not _cm_native.ready(False)
+    assert _cm_native.ready() and not _cm_native.ready(0) and not _cm_native.ready(7)
     (tmp_path / "cm-kernel-full-test.bin").write_bytes(b"damaged")
     assert not _cm_native.ready()
     monkeypatch.setenv("NUMBA_BOUNDSCHECK", "1")  # numba's dispatcher is asked for: no file needed

@@ -153,7 +153,8 @@ HASHED_INPUT = (3, 4, 5, 6, 7, 8, 9, 13, 14)
 N_INPUTS = 15
 COMPONENTS_ALL = (1 << 16) - 1  # every component of the newest model version
 COMPONENTS_V1 = (1 << 13) - 1  # the components model version 1 knows
-COMPONENTS_OF = {1: COMPONENTS_V1, 2: (1 << 14) - 1, 3: (1 << 14) - 1, 4: COMPONENTS_ALL}  # by model version
+COMPONENTS_V3 = (1 << 14) - 1  # the components model versions 2 and 3 know
+COMPONENTS_OF = {1: COMPONENTS_V1, 2: COMPONENTS_V3, 3: COMPONENTS_V3, 4: COMPONENTS_ALL}  # by model version
 HASH_BITS_MIN, HASH_BITS_MAX = 12, 24  # hashed table: 2^bits slots of 16 bytes
 MATCH_MIN = 6  # bytes of context the match model looks up
 STATE_SIZE = 11  # the kernel's state between two calls: a flag, the position, nine histories
@@ -265,18 +266,35 @@ def kernel(kind: str | None = None) -> Kernel:
     return _kernels[kind]
 
 
+# The kernel's compiled copies (sigmalang._cm_kernel._run), each named by the number of hashed
+# contexts of the full component set it was compiled for: version 4's (9), versions 2-3's (7), and
+# 0 for the copy that takes any set.
+COPIES = (N_HASHED, 7, 0)
+
+
+def full_copy(components: int, version: int) -> int:
+    """The compiled copy of the model that codes a payload of *components* in model *version*: the
+    full set of version 4 (N_HASHED) or of versions 2 and 3 (7; streams written before version 4),
+    else 0 (any set). :func:`sigmalang._cm_kernel._run` makes the same choice."""
+    if version >= 4 and components == COMPONENTS_ALL:
+        return N_HASHED
+    if version in (2, 3) and components == COMPONENTS_V3:
+        return 7
+    return 0
+
+
 def _native() -> Kernel:
-    """The native kernel: each of the model's two compiled copies (for the full component set, and
-    for any set) loaded the first time a frame needs it, numba's dispatcher where one cannot be."""
+    """The native kernel: each of the model's compiled copies (COPIES) loaded the first time a
+    frame needs it, numba's dispatcher where one cannot be."""
     from . import _cm_native
 
-    copies: dict[bool, Kernel] = {}
+    copies: dict[int, Kernel] = {}
 
     def run(*args: Any) -> int:  # the kernel's arguments, the component set and version sixth and seventh
-        full = args[5] == COMPONENTS_ALL and args[6] >= 4  # the copy _run takes for the full set
-        if full not in copies:
-            copies[full] = _cm_native.load(full) or kernel("numba")
-        return copies[full](*args)
+        copy = full_copy(args[5], args[6]) if len(args) > 6 else 0  # too few: the kernel's own check says so
+        if copy not in copies:
+            copies[copy] = _cm_native.load(copy) or kernel("numba")
+        return copies[copy](*args)
 
     return run
 

@@ -28,6 +28,7 @@ from ._cm import (
     C_ORDER2,
     C_RATE,
     COMPONENTS_ALL,
+    COMPONENTS_V3,
     FINAL_RATE,
     FINAL_WEIGHTS,
     HASHED_BIT,
@@ -111,8 +112,9 @@ def _run(
 
     The full component set (every level from 5 up) has a copy of the model compiled for it alone:
     with the set known when compiling, the component loops have fixed bounds and fixed offsets
-    (about 10% faster). It serves model version 4, the only one with the full set (earlier versions
-    run in the copy for any set). Both copies come from :func:`_model` and code the same bytes."""
+    (about 10% faster). So has the full set of model versions 2 and 3 (seven hashed contexts), which
+    levels 5-9 wrote before version 4, the version read at run time. Every copy comes from
+    :func:`_model` and codes the same bytes (:func:`sigmalang._cm.full_copy` names them)."""
     if components == COMPONENTS_ALL and version >= 4:
         return _model(
             buf,
@@ -123,6 +125,37 @@ def _run(
             COMPONENTS_ALL,
             version,
             True,
+            N_HASHED,
+            slots,
+            t1,
+            t2,
+            match_table,
+            apm,
+            sm,
+            weights,
+            squash,
+            stretch,
+            state_next,
+            priority,
+            rate,
+            scratch,
+            maps,
+            x,
+            cost_of,
+            costs,
+            state,
+        )
+    if components == COMPONENTS_V3 and (version == 2 or version == 3):
+        return _model(
+            buf,
+            start,
+            decoding,
+            payload,
+            out,
+            COMPONENTS_V3,
+            version,
+            True,
+            7,
             slots,
             t1,
             t2,
@@ -151,6 +184,7 @@ def _run(
         components,
         version,
         False,
+        0,
         slots,
         t1,
         t2,
@@ -182,6 +216,7 @@ def _model(
     components: int,
     version: int,
     full: bool,
+    n_full: int,
     slots: np.ndarray,
     t1: np.ndarray,
     t2: np.ndarray,
@@ -202,7 +237,7 @@ def _model(
     state: np.ndarray,
 ) -> int:
     """:func:`_run`'s model; *full* (a constant where it is called) says that *components* is the
-    full set."""
+    full set of its version, whose first *n_full* hashed contexts (a constant too) are all on."""
     end = buf.shape[0]
     slot_mask = (slots.shape[0] >> 4) - 1
     match_mask = match_table.shape[0] - 1
@@ -212,7 +247,7 @@ def _model(
     active = scratch[0:N_HASHED]  # the hashed components in use
     x_at = scratch[N_HASHED : 2 * N_HASHED]  # their mixer inputs
     sm_at = scratch[2 * N_HASHED : 3 * N_HASHED]  # and where their state maps start in sm
-    n_active = N_HASHED if full else 0
+    n_active = n_full if full else 0
     for i in range(0 if full else N_HASHED):
         if (components >> HASHED_BIT[i]) & 1:
             active[n_active] = i

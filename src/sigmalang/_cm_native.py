@@ -197,66 +197,87 @@ def _sample() -> bytes:
     return ("The quick brown fox jumps over the lazy dog. " * 20 + "".join(lines)).encode()
 
 
-def _self_test(path: str) -> int:
-    """Run in a separate process: link *path* and code the sample; print its payload's digest."""
-    print(_sample_digest(_link(*_parse(Path(path).read_bytes()))))
+def _self_test(path: str, copy: int) -> int:
+    """Run in a separate process: link *path* (the model's compiled *copy*) and code the sample;
+    print its payload's digest."""
+    print(_sample_digest(_link(*_parse(Path(path).read_bytes())), copy))
     return 0
 
 
-# The payload's SHA-256 when the sample is coded with every component at 2^14 slots. The model is
-# integer arithmetic, specified in docs/FORMAT.md §7.2, so this is the same on every machine: a new
-# kernel file is checked against it, without compiling the model a second time for numba's
-# dispatcher (a first run then compiles once, not twice). tests/test_cm_native.py checks that the
-# dispatcher codes the sample to this digest, so a change of the model cannot forget it. Both
-# copies of the model (for the full set, and for any set) code the sample to these bytes.
+# The payload's SHA-256 when the sample is coded with every component at 2^14 slots, in the newest
+# model version (SAMPLE_DIGEST) and in version 3 (SAMPLE_DIGEST_V3). The model is integer
+# arithmetic, specified in docs/FORMAT.md §7.2, so this is the same on every machine: a new kernel
+# file is checked against it, without compiling the model a second time for numba's dispatcher (a
+# first run then compiles once, not twice). tests/test_cm_native.py checks that the dispatcher
+# codes the sample to these digests, so a change of the model cannot forget them. The copies of
+# the model for version 4's full set and for any set code the sample to SAMPLE_DIGEST, the copy
+# for versions 2 and 3's full set to SAMPLE_DIGEST_V3.
 SAMPLE_DIGEST = "79ea1a7f52006aa23c732802bea1c12f523e0126d16efd8f2a3125ecb0670ecf"
+SAMPLE_DIGEST_V3 = "d503ee9bd921add87442f15c72da7c2f1aafcc324b28b89828cba9f8404f3d74"
 
 
-def _sample_digest(run: Kernel) -> str:
-    """The digest of the sample's payload coded by the kernel *run*, with every component."""
+def _sample_set(copy: int) -> tuple[int, int]:
+    """The component set and model version the sample is coded with to check a *copy* of the model."""
     from . import _cm
 
+    return (_cm.COMPONENTS_V3, 3) if copy == 7 else (_cm.COMPONENTS_ALL, _cm.MODEL_VERSION)
+
+
+def _sample_digest(run: Kernel, copy: int) -> str:
+    """The digest of the sample's payload coded by the kernel *run*, with every component of the
+    version *copy* is for (:func:`_sample_set`)."""
+    from . import _cm
+
+    components, version = _sample_set(copy)
     saved = _cm._kernels.copy()
     _cm._kernels["sample"] = run
     try:
         data = np.frombuffer(_sample(), dtype=np.uint8).copy()
         out = np.zeros(len(data) * 2 + 64, dtype=np.uint8)
         empty = np.zeros(0, dtype=np.uint8)
-        written = _cm.code(data, 0, False, empty, out, _cm.COMPONENTS_ALL, 14, kind="sample")
+        written = _cm.code(data, 0, False, empty, out, components, 14, kind="sample", version=version)
     finally:
         _cm._kernels.clear()
         _cm._kernels.update(saved)
     return hashlib.sha256(out[:written].tobytes()).hexdigest()
 
 
-def sample_digest(kind: str) -> str:
-    """The digest of the sample's payload coded by :func:`sigmalang._cm.kernel` of *kind*."""
+def sample_digest(kind: str, copy: int = 9) -> str:
+    """The digest of the sample's payload coded by :func:`sigmalang._cm.kernel` of *kind*, with the
+    set and version that check *copy* (:func:`_sample_set`)."""
     from . import _cm
 
-    return _sample_digest(_cm.kernel(kind))
+    return _sample_digest(_cm.kernel(kind), copy)
 
 
-def _works(path: str, expected: str) -> bool:
+def _expected(copy: int) -> str:
+    return SAMPLE_DIGEST_V3 if copy == 7 else SAMPLE_DIGEST
+
+
+def _works(path: str, copy: int) -> bool:
     """Whether the cache file at *path*, linked by a separate process, codes the sample into the
-    payload whose digest is *expected* (a crash there cannot take this process down)."""
-    command = [sys.executable, "-c", f"from sigmalang._cm_native import _self_test; _self_test({path!r})"]
+    payload whose digest its *copy* of the model must write (a crash there cannot take this
+    process down)."""
+    expected = _expected(copy)
+    command = [sys.executable, "-c", f"from sigmalang._cm_native import _self_test; _self_test({path!r}, {copy})"]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(_HERE.parent), os.environ.get("PYTHONPATH", "")])}
     check = subprocess.run(command, capture_output=True, text=True, timeout=300, env=env)
     return check.returncode == 0 and check.stdout.strip() == expected
 
 
-def native_entry(full: bool) -> tuple[str, bytes]:
-    """Compile one of :func:`~sigmalang._cm_kernel._run`'s two copies of the model behind a C entry
-    point: with *full*, the copy for the full component set (the set then a constant), else the
-    copy for any set. Returns the entry point's symbol name and its machine code (an object file
-    for this machine). The entry takes ``_run``'s arguments, each array as a pointer and a length
+def native_entry(copy: int) -> tuple[str, bytes]:
+    """Compile one of :func:`~sigmalang._cm_kernel._run`'s copies of the model behind a C entry
+    point: *copy* (one of ``_cm.COPIES``) is the number of hashed contexts of the full component
+    set it is for (the set and those bounds then constants), or 0 for the copy for any set.
+    Returns the entry point's symbol name and its machine code (an object file for this machine).
+    The entry takes ``_run``'s arguments, each array as a pointer and a length
     (in ``KERNEL_ARRAYS``' order after the first six), and the integers as int64. Each copy is
     compiled only when a process first needs it: the default levels never compile the general one.
     numba is imported here, when a cache file is built, never when one is loaded."""
     from numba import cfunc, njit, types
     from numba.np.numpy_support import carray, from_dtype
 
-    from ._cm import COMPONENTS_ALL
+    from ._cm import COMPONENTS_ALL, COMPONENTS_V3
     from ._cm_kernel import _model
 
     pointer: Any = types.CPointer
@@ -277,7 +298,8 @@ def native_entry(full: bool) -> tuple[str, bytes]:
     argtypes = [u8p, i64, i64, i64, u8p, i64, u8p, i64, i64, i64]
     views = ["carray(buf_p, (buf_n,))", "start", "decoding != 0", "carray(payload_p, (payload_n,))"]
     views.append("carray(out_p, (out_n,))")
-    views.append(f"{COMPONENTS_ALL}, version, True" if full else "components, version, False")
+    full_set = COMPONENTS_V3 if copy == 7 else COMPONENTS_ALL
+    views.append(f"{full_set}, version, True, {copy}" if copy else "components, version, False, 0")
     for name, dtype in KERNEL_ARRAYS:
         params += [f"{name}_p", f"{name}_n"]
         argtypes += [pointer(from_dtype(np.dtype(dtype))), i64]
@@ -292,13 +314,11 @@ def native_entry(full: bool) -> tuple[str, bytes]:
     return str(compiled.native_name), bytes(library._get_compiled_object())
 
 
-def _build(name: str, full: bool) -> tuple[str, bytes] | None:
-    """Compile the entry point of one copy of the model (*full*: the full set's) with numba,
-    check it in a separate process and store it in the first cache folder that takes it; None if
-    the check fails."""
-    symbol, obj = native_entry(full)
+def _build(name: str, copy: int) -> tuple[str, bytes] | None:
+    """Compile the entry point of one *copy* of the model with numba, check it in a separate
+    process and store it in the first cache folder that takes it; None if the check fails."""
+    symbol, obj = native_entry(copy)
     blob = _serialise(symbol, obj)
-    expected = SAMPLE_DIGEST
     for folder in _cache_dirs():
         with contextlib.suppress(OSError):
             folder.mkdir(parents=True, exist_ok=True)
@@ -307,7 +327,7 @@ def _build(name: str, full: bool) -> tuple[str, bytes] | None:
                 with os.fdopen(fd, "wb") as handle:
                     handle.write(blob)
                 os.chmod(temporary, 0o644)  # readable by every user of a shared installation, like .pyc files
-                if not _works(temporary, expected):
+                if not _works(temporary, copy):
                     return None
                 os.replace(temporary, folder / name)
                 return symbol, obj
@@ -317,13 +337,14 @@ def _build(name: str, full: bool) -> tuple[str, bytes] | None:
     return None
 
 
-def _name(full: bool) -> str:
-    return f"cm-kernel-{'full' if full else 'any'}-{_key()}.bin"
+def _name(copy: int) -> str:
+    kind = {0: "any", 7: "full3"}.get(copy, "full")
+    return f"cm-kernel-{kind}-{_key()}.bin"
 
 
-def ready(full: bool = True) -> bool:
-    """Whether this machine has the cache file of the model's copy for the full component set
-    (*full*, the default levels') or for any set (else the first frame that needs it builds it,
+def ready(copy: int = 9) -> bool:
+    """Whether this machine has the cache file of the model's *copy* (by default the one for the
+    full component set, the default levels'; else the first frame that needs it builds it,
     which takes most of a minute). True where numba's dispatcher is asked for instead, or on any
     doubt."""
     from . import _cm
@@ -331,23 +352,23 @@ def ready(full: bool = True) -> bool:
     if any(os.environ.get(name, "0") not in ("", "0") for name in _cm._NUMBA_SWITCHES):
         return True
     try:
-        return _cached(_name(full)) is not None
+        return _cached(_name(copy)) is not None
     except Exception:
         return True
 
 
-def load(full: bool) -> Kernel | None:
-    """The machine code of the model's copy for the full component set (*full*) or for any set,
-    from the cache (built and checked first if missing), or None if it cannot be used here (the
-    caller then uses numba's dispatcher)."""
+def load(copy: int) -> Kernel | None:
+    """The machine code of the model's *copy* (one of ``_cm.COPIES``), from the cache (built and
+    checked first if missing), or None if it cannot be used here (the caller then uses numba's
+    dispatcher)."""
     try:
-        name = _name(full)
+        name = _name(copy)
         found = _cached(name)
         if found is None:
             # One process builds while the others (a new pool's workers, all starting at once) wait
             # for its file, instead of each compiling the model for most of a minute.
             with _build_lock():
-                found = _cached(name) or _build(name, full)
+                found = _cached(name) or _build(name, copy)
         if found is None:
             return None
         return _link(*found)

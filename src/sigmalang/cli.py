@@ -74,7 +74,11 @@ def _first_model_build(opts: Options) -> bool:
     from . import _cm, _cm_native
 
     # Streams of the default levels use the copy of the model for the full component set.
-    return not _cm_native.ready(opts.command != "encode" or spec.backend_level == _cm.COMPONENTS_ALL)
+    if opts.command != "encode":
+        return not _cm_native.ready()
+    from ._backends import cm_writer_version
+
+    return not _cm_native.ready(_cm.full_copy(spec.backend_level, cm_writer_version(spec.backend_level)))
 
 
 # -- reporting -----------------------------------------------------------------------------------
