@@ -7,11 +7,13 @@ docs/FORMAT.md §7.2 specifies each step. This module holds the model's constant
 drift apart). The kernel's machine code is loaded from an on-disk cache without importing numba
 (:mod:`sigmalang._cm_native`); numba compiles it when the cache has none for this machine.
 
-Per bit, the model predicts P(bit = 1) as a 16-bit probability (model version 3; versions 1, with
-12-bit probabilities, and 2 are still read):
+Per bit, the model predicts P(bit = 1) as a 16-bit probability (model version 4; versions 1, with
+12-bit probabilities, 2 and 3 are still read):
 - order 0 (the partial byte), orders 1 and 2 (direct tables), orders 3, 4 and 8 (6 before version
-  3), two word contexts, a column context and a field context (hashed tables of nibble slots with
-  check bytes), each a bit-history state mapped to a probability by an adaptive map;
+  3), two word contexts, a column context, a field context and, from version 4, order 5 and the
+  indirect context (the bytes that last followed the last two bytes and the last byte) (hashed
+  tables of nibble slots with check bytes), each a bit-history state mapped to a probability by an
+  adaptive map;
 - a match model: the byte that followed the last occurrence of the current 6-byte context, as two
   inputs (one learnt per match length, and from version 3 one that grows with the length);
 - a gated mixer (one weight set per partial byte and match state, a second per previous byte and
