@@ -15,9 +15,10 @@ Input layout. Byte 0 chooses the mode: bit 0 clear, a CM payload; bit 0 set, a Î
 * payload mode: bytes 1-2 are the declared size (little-endian, 14 bits: at most 16,383), byte 3
   the primer length / 16 (the primer is a prefix of a fixed log text, the one the seeds were primed
   with); the rest is the payload. With bit 1 of byte 0 set, the payload's parameters are first made
-  valid (version 1 if it says 1, else 2; hash bits 12-16, known component bits, a canonical varint), so that mutations
-  reach the coded bytes; without it they are passed on as they are, except that hash bits 17-24
-  become 12-16 (the tables are allocated on every call: large ones would only slow the search).
+  valid (its version if it names one, else the newest; hash bits 12-16; the component bits that
+  version knows; a canonical varint), so that mutations reach the coded bytes; without it they
+  are passed on as they are, except that hash bits 17-24 become 12-16 (the tables are allocated
+  on every call: large ones would only slow the search).
   With bit 2 of byte 0 set, the backend has a codebook primer (a fixed 6,000-byte text; valid
   parameters then include bit 16, "primed with the codebook"): its third payload with the same
   parameters on keeps a model that has read the primer (``_cm.prime``), and the kernel goes on from
@@ -62,7 +63,7 @@ PRIMER = LOGS[-4080:]  # byte 3 of an input takes a prefix of this, in steps of 
 BOOK = LOGS[:6000]  # the codebook primer of inputs with bit 2 of byte 0 set
 SIZE_MASK = (1 << 14) - 1
 STREAM_CHUNK_LIMIT = 16 << 10
-COMPONENT_SETS = (0x7FF, 0x21F, 0x000, 0x200, 0x400, 0x1E0, 0x01F, 0x3FF, 0x3FFF, 0x2200)
+COMPONENT_SETS = (0x7FF, 0xFFFF, 0x21F, 0x000, 0x200, 0x400, 0x1E0, 0x01F, 0x3FF, 0x3FFF, 0x2200, 0xC000)
 
 _last: list[tuple[object, int]] = []  # (buf, result) of the last kernel call
 _code = _cm.code
@@ -101,8 +102,8 @@ def _progress(decoded: bytes, result: int) -> None:
 
 
 def _valid_parameters(payload: bytes, book: int = 0) -> bytes:
-    """*payload* with its parameters made valid: its version if 1, else 2; hash bits 12-16; known
-    components (and *book*, CM_BOOK or 0)."""
+    """*payload* with its parameters made valid: its version if it is one (else the newest); hash
+    bits 12-16; the components that version knows (and *book*, CM_BOOK or 0)."""
     if len(payload) < 2:
         return payload
     components = 0
@@ -114,8 +115,9 @@ def _valid_parameters(payload: bytes, book: int = 0) -> bytes:
         rest += 1
         if not payload[rest - 1] & 0x80:
             break
-    header = bytes([1 if payload[0] == 1 else 2, 12 + payload[1] % 5])
-    header += encode_varint(components & _cm.COMPONENTS_ALL | book)
+    version = payload[0] if payload[0] in CM_VERSIONS else CM_VERSION
+    header = bytes([version, 12 + payload[1] % 5])
+    header += encode_varint(components & _cm.COMPONENTS_OF[version] | book)
     return header + payload[rest:]
 
 
@@ -202,12 +204,12 @@ def write_seeds(directory: str) -> None:
                 prime = PRIMER[: primer_steps * 16]
                 control = bytes([2 * (k % 2)]) + len(text).to_bytes(2, "little") + bytes([primer_steps])
                 for version in CM_VERSIONS if k < 2 else (CM_VERSION,):  # every model version
-                    if version == 1 and components >> 13:
-                        continue  # component 13 is version 2's
+                    if components & ~_cm.COMPONENTS_OF[version]:
+                        continue  # a component that version does not know
                     payload = CmBackend(components, bits, version).encode(text, prime)
                     seeds[f"cm-{n}-{components:03x}-{bits}-{primer_steps}-v{version}"] = control + payload
     for n, text in enumerate(_texts()[1:6]):
-        for k, components in enumerate(COMPONENT_SETS[:3] + (0x3FFF,)):
+        for k, components in enumerate(COMPONENT_SETS[:3] + (0x3FFF, 0xC000)):
             payload = CmBackend(components, 12 + k).with_book(BOOK).encode(text)
             seeds[f"cm-book-{n}-{components:03x}"] = bytes([6]) + len(text).to_bytes(2, "little") + b"\x00" + payload
     for n, text in enumerate(_texts()[3:]):
