@@ -6,20 +6,25 @@ Each variant is a copy of ``src/sigmalang`` with a few lines of the model change
 below: exact text replaced, so a variant that no longer applies to today's source says so rather
 than measuring something else). Each copy codes every file (its first --limit bytes) with the full
 component set at 2^--bits slots, in a child process of its own (which compiles the copy's kernel
-into the copy's cache the first time: about a minute), and the table shows how much larger or
+into the copy's cache the first time: a few minutes; the model and every variant run on numba's
+dispatcher, so that their times compare), and the table shows how much larger or
 smaller each file's payload gets than with the model as it is, and its encode CPU time (all files,
 one run each, after the kernel is loaded) as a multiple of the model's. ``--check`` also decodes every
-payload and compares it with the input. ``--only order5+column-apm`` measures two variants together
-(patches that touch different lines), to see whether their gains add up.
+payload and compares it with the input. ``--only node-p+column-apm`` measures two variants together
+(each part applied to the copy as the parts before it left it: new inputs and contexts are numbered
+after those already there), to see whether their gains add up.
 
 The variants are the candidates of docs/cm.md, "Candidates for a next model version": none of
-them is part of the model. The copies live in a temporary folder and are deleted at the end.
+them is part of the model (the ones that became part of it, order 5 and the indirect context in
+model version 4, are no longer listed). The copies live in a temporary folder and are deleted at
+the end.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -33,80 +38,158 @@ REPO = Path(__file__).resolve().parent.parent
 
 Patch = tuple[str, str, str]  # (file under src/sigmalang, exact text, its replacement)
 
-# The node probabilities (a 16-bit probability beside each bit-history state, in a second part of
-# the slot table, three times its size, one more mixer input per hashed context).
-_NODE_PROBABILITIES: list[Patch] = [
-    ("_cm.py", "N_INPUTS = 13 ", "N_INPUTS = 20 "),
-    ("_cm.py", "        _zeros_aligned(16 << hash_bits),", "        _zeros_aligned(48 << hash_bits),"),
-    ("_cm_ops.py", "    slot_mask = (slots.shape[0] >> 4) - 1", "    slot_mask = (slots.shape[0] // 48) - 1"),
-    (
-        "_cm_ops.py",
-        "            for j in range(16):\n                slots[_ix(at + j)] = 0\n",
-        "            for j in range(16):\n                slots[_ix(at + j)] = 0\n"
-        "            for j in range(32):\n                slots[_ix(slots.shape[0] // 3 + 2 * at + j)] = 0\n",
-    ),
-    (
-        "_cm_kernel.py",
-        "    slot_mask = (slots.shape[0] >> 4) - 1",
-        "    slot_mask = (slots.shape[0] // 48) - 1\n    pbase = slots.shape[0] // 3",
-    ),
-    (
-        "_cm_kernel.py",
-        "                    _ix(sm[_ix(((3 + k) << 8 if full else sm_at[k]) + sk)] >> 20)\n                ]\n",
-        "                    _ix(sm[_ix(((3 + k) << 8 if full else sm_at[k]) + sk)] >> 20)\n                ]\n"
-        "                pa = pbase + 2 * at\n"
-        "                pd = (np.int64(slots[_ix(pa)]) | (np.int64(slots[_ix(pa + 1)]) << 8)) ^ 0x8000\n"
-        "                x[_ix(13 + k)] = stretch[_ix(pd >> 4)] if sk != 0 else 0\n",
-    ),
-    (
-        "_cm_kernel.py",
-        "                sm[_ix(e)] = _update(sm[_ix(e)], y, STATE_MAP_LIMIT, rate)\n",
-        "                sm[_ix(e)] = _update(sm[_ix(e)], y, STATE_MAP_LIMIT, rate)\n"
-        "                pa = pbase + 2 * at\n"
-        "                pd = (np.int64(slots[_ix(pa)]) | (np.int64(slots[_ix(pa + 1)]) << 8)) ^ 0x8000\n"
-        "                pd += ((y << 16) - pd) >> (1 + min(priority[_ix(s)], 4))\n"
-        "                pd = min(max(pd, 64), 65535 - 64) ^ 0x8000\n"
-        "                slots[_ix(pa)] = pd & 0xFF\n"
-        "                slots[_ix(pa + 1)] = pd >> 8\n",
-    ),
-]
+
+def _source(pkg: Path) -> str:
+    return (pkg / "_cm.py").read_text(encoding="utf-8")
 
 
-def _eighth_context(order: int) -> list[Patch]:
-    """One more hashed context, of order 5 or 6, as the eighth (its mixer input after the others)."""
-    mask = {5: "0xFF", 6: "0xFFFF"}[order]
+def _constant(pkg: Path, name: str) -> int:
+    """A constant of the copy's ``_cm.py`` as the variant's earlier parts left it (``NAME = 15``):
+    the variants add inputs and contexts after those already there, whatever their number."""
+    match = re.search(rf"^{name} = (\d+)\n", _source(pkg), re.MULTILINE)
+    if match is None:
+        raise SystemExit(f"no {name} in today's _cm.py")
+    return int(match.group(1))
+
+
+def _more_inputs(pkg: Path, count: int) -> list[Patch]:
+    """N_INPUTS raised by *count* (the new inputs are numbered from the old N_INPUTS on), and new
+    inputs starting with weight 0, as model version 4's own do (a frame starts as the model
+    without them would)."""
+    n = _constant(pkg, "N_INPUTS")
+    unweighted = [("_cm.py", "[:, 13:15] = 0", "[:, 13:] = 0")] if "[:, 13:15] = 0" in _source(pkg) else []
+    return [("_cm.py", f"N_INPUTS = {n}\n", f"N_INPUTS = {n + count}\n"), *unweighted]
+
+
+def _node_probabilities(pkg: Path) -> list[Patch]:
+    """A 16-bit probability beside each bit-history state (in a second part of the slot table, three
+    times its size), adapting by a shift of 1 + min(n0 + n1, 4): one more mixer input per hashed
+    context, numbered after today's inputs."""
+    first = _constant(pkg, "N_INPUTS")
     return [
-        ("_cm.py", "N_HASHED = 7 ", "N_HASHED = 8 "),
-        ("_cm.py", "N_INPUTS = 13 ", "N_INPUTS = 14 "),
+        *_more_inputs(pkg, _constant(pkg, "N_HASHED")),
+        ("_cm.py", "        _zeros_aligned(16 << hash_bits),", "        _zeros_aligned(48 << hash_bits),"),
+        ("_cm_ops.py", "    slot_mask = (slots.shape[0] >> 4) - 1", "    slot_mask = (slots.shape[0] // 48) - 1"),
         (
             "_cm_ops.py",
-            "    ctx[6] = _hash(field, c1 | (above << 8), 10)\n",
-            f"    ctx[6] = _hash(field, c1 | (above << 8), 10)\n    ctx[7] = _hash(c4, c8 & {mask}, 13)\n",
+            "            for j in range(16):\n                slots[_ix(at + j)] = 0\n",
+            "            for j in range(16):\n                slots[_ix(at + j)] = 0\n"
+            "            for j in range(32):\n                slots[_ix(slots.shape[0] // 3 + 2 * at + j)] = 0\n",
         ),
         (
             "_cm_kernel.py",
-            "x[_ix(3 + k if full else x_at[k])]",
-            "x[_ix((3 + k if k < 7 else 13) if full else x_at[k])]",
+            "    slot_mask = (slots.shape[0] >> 4) - 1",
+            "    slot_mask = (slots.shape[0] // 48) - 1\n    pbase = slots.shape[0] // 3",
+        ),
+        (
+            "_cm_kernel.py",
+            "                    _ix(sm[_ix(((3 + k) << 8 if full else sm_at[k]) + sk)] >> 20)\n                ]\n",
+            "                    _ix(sm[_ix(((3 + k) << 8 if full else sm_at[k]) + sk)] >> 20)\n                ]\n"
+            "                pa = pbase + 2 * at\n"
+            "                pd = (np.int64(slots[_ix(pa)]) | (np.int64(slots[_ix(pa + 1)]) << 8)) ^ 0x8000\n"
+            f"                x[_ix({first} + k)] = stretch[_ix(pd >> 4)] if sk != 0 else 0\n",
+        ),
+        (
+            "_cm_kernel.py",
+            "                sm[_ix(e)] = _update(sm[_ix(e)], y, STATE_MAP_LIMIT, rate)\n",
+            "                sm[_ix(e)] = _update(sm[_ix(e)], y, STATE_MAP_LIMIT, rate)\n"
+            "                pa = pbase + 2 * at\n"
+            "                pd = (np.int64(slots[_ix(pa)]) | (np.int64(slots[_ix(pa + 1)]) << 8)) ^ 0x8000\n"
+            "                pd += ((y << 16) - pd) >> (1 + min(priority[_ix(s)], 4))\n"
+            "                pd = min(max(pd, 64), 65535 - 64) ^ 0x8000\n"
+            "                slots[_ix(pa)] = pd & 0xFF\n"
+            "                slots[_ix(pa + 1)] = pd >> 8\n",
         ),
     ]
 
 
-# A second match model: the last position of the last 12 bytes' hash (in a second half of the
-# match table), verified over 12 bytes or more, as two more inputs like the first one's.
-_SECOND_MATCH: list[Patch] = [
-    ("_cm.py", "N_INPUTS = 13 ", "N_INPUTS = 15 "),
-    ("_cm.py", "np.zeros(1 << (hash_bits - 2), dtype=np.int32)", "np.zeros(1 << (hash_bits - 1), dtype=np.int32)"),
-    ("_cm.py", "np.full(256 + 64, 1 << 31, dtype=np.uint32)", "np.full(256 + 128, 1 << 31, dtype=np.uint32)"),
-    (
-        "_cm_kernel.py",
-        "    match_mask = match_table.shape[0] - 1\n",
-        "    half = match_table.shape[0] >> 1\n    match_mask = half - 1\n    match_sm2 = maps[320:384]\n"
-        "    c12 = 0\n    match_ptr2 = 0\n    match_len2 = 0\n",
-    ),
-    (
-        "_cm_kernel.py",
-        "        if match_len > 65535:\n",
-        """        h12 = half + (_hash(_hash(c4, c8, 21), c12, 22) & match_mask)
+def _more_context(pkg: Path, expression: str) -> list[Patch]:
+    """One more hashed context after today's (*expression*: its hash, of c1, c4, c8, word,
+    word_prev, above, col and field), its mixer input after today's inputs. The full component set
+    turns on every hashed context, whatever its component bit (the variant reuses the last one)."""
+    n, first = _constant(pkg, "N_HASHED"), _constant(pkg, "N_INPUTS")
+    bits = re.search(r"^HASHED_BIT = \(([^)]*)\)\n", _source(pkg), re.MULTILINE)
+    inputs = re.search(r"^HASHED_INPUT = \(([^)]*)\)\n", _source(pkg), re.MULTILINE)
+    if bits is None or inputs is None:
+        raise SystemExit("no HASHED_BIT or HASHED_INPUT in today's _cm.py")
+    last_bit = bits.group(1).split(", ")[-1]
+    return [
+        ("_cm.py", f"N_HASHED = {n}\n", f"N_HASHED = {n + 1}\n"),
+        *_more_inputs(pkg, 1),
+        ("_cm.py", bits.group(0), f"HASHED_BIT = ({bits.group(1)}, {last_bit})\n"),
+        ("_cm.py", inputs.group(0), f"HASHED_INPUT = ({inputs.group(1)}, {first})\n"),
+        ("_cm.py", f"_STATE_MAP_INIT.astype(np.uint32), {n + 3})", f"_STATE_MAP_INIT.astype(np.uint32), {n + 4})"),
+        (
+            "_cm_ops.py",
+            "    ctx[8] = _hash(c4, c8 & 0xFF, 14)\n",
+            f"    ctx[8] = _hash(c4, c8 & 0xFF, 14)\n    ctx[{n}] = {expression}\n",
+        ),
+    ]
+
+
+def _two_words_back(pkg: Path, expression: str) -> list[Patch]:
+    """One more hashed context (:func:`_more_context`) that may also read ``wp2``, the word before
+    the previous one, which the kernel and the look-ahead then keep beside the other histories."""
+    return [
+        *_more_context(pkg, expression),
+        (
+            "_cm_ops.py",
+            "    ind: int,\n    ctx: np.ndarray,\n) -> None:",
+            "    ind: int,\n    ctx: np.ndarray,\n    wp2: int,\n) -> None:",
+        ),
+        (
+            "_cm_ops.py",
+            "        word, word_prev, line_start, prev_line_start, field = history\n"
+            "        word, word_prev, line_start, prev_line_start, field = _histories(\n"
+            "            byte, pos, word, word_prev, line_start, prev_line_start, field\n        )\n",
+            "        word, word_prev, line_start, prev_line_start, field, wp2 = history\n"
+            "        word, word_prev, line_start, prev_line_start, field = _histories(\n"
+            "            byte, pos, word, word_prev, line_start, prev_line_start, field\n        )\n"
+            "        if word_prev != history[1]:\n            wp2 = history[1]\n",
+        ),
+        (
+            "_cm_ops.py",
+            "    history: tuple[int, int, int, int, int],",
+            "    history: tuple[int, int, int, int, int, int],",
+        ),
+        ("_cm_ops.py", "field, v3, ind, ctx)\n", "field, v3, ind, ctx, wp2)\n"),
+        ("_cm_kernel.py", "    word_prev = 0\n", "    word_prev = 0\n    word_prev2 = 0\n"),
+        ("_cm_kernel.py", "field, v3, ind, ctx)\n", "field, v3, ind, ctx, word_prev2)\n"),
+        (
+            "_cm_kernel.py",
+            "history = (word, word_prev, line_start, prev_line_start, field)",
+            "history = (word, word_prev, line_start, prev_line_start, field, word_prev2)",
+        ),
+        (
+            "_cm_kernel.py",
+            "        word, word_prev, line_start, prev_line_start, field = _histories(\n"
+            "            byte, pos, word, word_prev, line_start, prev_line_start, field\n        )\n",
+            "        before = word_prev\n"
+            "        word, word_prev, line_start, prev_line_start, field = _histories(\n"
+            "            byte, pos, word, word_prev, line_start, prev_line_start, field\n        )\n"
+            "        if word_prev != before:\n            word_prev2 = before\n",
+        ),
+    ]
+
+
+def _second_match(pkg: Path) -> list[Patch]:
+    """A second match model: the last position of the last 12 bytes' hash (in a second half of the
+    match table), verified over 12 bytes or more, as two more inputs like the first one's."""
+    first = _constant(pkg, "N_INPUTS")
+    return [
+        *_more_inputs(pkg, 2),
+        ("_cm.py", "np.zeros(1 << (hash_bits - 2), dtype=np.int32)", "np.zeros(1 << (hash_bits - 1), dtype=np.int32)"),
+        ("_cm.py", "np.full(256 + 64, 1 << 31, dtype=np.uint32)", "np.full(256 + 128, 1 << 31, dtype=np.uint32)"),
+        (
+            "_cm_kernel.py",
+            "    match_mask = match_table.shape[0] - 1\n",
+            "    half = match_table.shape[0] >> 1\n    match_mask = half - 1\n    match_sm2 = maps[320:384]\n"
+            "    c12 = 0\n    match_ptr2 = 0\n    match_len2 = 0\n",
+        ),
+        (
+            "_cm_kernel.py",
+            "        if match_len > 65535:\n",
+            """        h12 = half + (_hash(_hash(c4, c8, 21), c12, 22) & match_mask)
         if match_len2 > 0 and buf[_ix(match_ptr2)] == c1:
             match_len2 += 1
             match_ptr2 += 1
@@ -128,37 +211,39 @@ _SECOND_MATCH: list[Patch] = [
         len_bucket2 = match_len2 if match_len2 < 16 else min(16 + ((match_len2 - 16) >> 3), 31)
         if match_len > 65535:
 """,
-    ),
-    (
-        "_cm_kernel.py",
-        "            wbase = ((mix_sel << 8) | c0) * N_INPUTS\n",
-        """            expected2 = -1
-            x[13] = 0
-            x[14] = 0
+        ),
+        (
+            "_cm_kernel.py",
+            "            wbase = ((mix_sel << 8) | c0) * N_INPUTS\n",
+            f"""            expected2 = -1
+            x[{first}] = 0
+            x[{first + 1}] = 0
             if predicted2 > 0 and (predicted2 >> (8 - bit)) == c0:
                 expected2 = (predicted2 >> (7 - bit)) & 1
-                x[13] = stretch[_ix(match_sm2[_ix(len_bucket2 * 2 + expected2)] >> 20)]
-                x[14] = (expected2 * 2 - 1) * min(match_len2, MATCH_INPUT_MAX) * MATCH_INPUT
+                x[{first}] = stretch[_ix(match_sm2[_ix(len_bucket2 * 2 + expected2)] >> 20)]
+                x[{first + 1}] = (expected2 * 2 - 1) * min(match_len2, MATCH_INPUT_MAX) * MATCH_INPUT
             wbase = ((mix_sel << 8) | c0) * N_INPUTS
 """,
-    ),
-    (
-        "_cm_kernel.py",
-        "            c0 = (c0 << 1) | y\n",
-        """            if expected2 >= 0:
+        ),
+        (
+            "_cm_kernel.py",
+            "            c0 = (c0 << 1) | y\n",
+            """            if expected2 >= 0:
                 j = len_bucket2 * 2 + expected2
                 match_sm2[_ix(j)] = _update(match_sm2[_ix(j)], y, STATE_MAP_LIMIT, rate)
                 if y != expected2:
                     predicted2 = 0
             c0 = (c0 << 1) | y
 """,
-    ),
-    (
-        "_cm_kernel.py",
-        "        c8 = ((c8 << 8) | (c4 >> 24)) & 0xFFFFFFFF\n",
-        "        c12 = ((c12 << 8) | (c8 >> 24)) & 0xFFFFFFFF\n        c8 = ((c8 << 8) | (c4 >> 24)) & 0xFFFFFFFF\n",
-    ),
-]
+        ),
+        (
+            "_cm_kernel.py",
+            "        c8 = ((c8 << 8) | (c4 >> 24)) & 0xFFFFFFFF\n",
+            "        c12 = ((c12 << 8) | (c8 >> 24)) & 0xFFFFFFFF\n"
+            "        c8 = ((c8 << 8) | (c4 >> 24)) & 0xFFFFFFFF\n",
+        ),
+    ]
+
 
 _COLUMN_ROW = "((((min(col, 31) << 3) | min(field, 7)) << 8) | c0)"  # a row of 65,536: column and field
 _ORDER2_ROW = "(((_hash(c4 & 0xFFFF, 0, 23) + c0 * 0x9E3779B1) & 0xFFFFFFFF) >> 16)"  # a hash of order 2
@@ -187,97 +272,12 @@ def _more_apms(rows: list[str], weights: str) -> list[Patch]:
     ]
 
 
-# A second APM, chosen by the column (0-31) and field number (0-7) as the third weight set is, its
-# output averaged with the first APM's.
+# A second APM, chosen by the column (0-31) and field number (0-7) as the third weight set is, or by
+# a hash of the order-2 context (16 bits, with the partial byte), its output averaged with the
+# first APM's; or both, weighted 5, 4 and 5 sixteenths beside the mixer's two.
 _COLUMN_APM = _more_apms([_COLUMN_ROW], "(p_mix * 32 + 7 * p_apm + 7 * p_apm2 + 8) >> 4")
-
-# A second APM chosen by a hash of the order-2 context (16 bits, with the partial byte), its output
-# averaged with the first APM's as the column APM's is.
 _ORDER2_APM = _more_apms([_ORDER2_ROW], "(p_mix * 32 + 7 * p_apm + 7 * p_apm2 + 8) >> 4")
-
-
-def _every_candidate() -> list[Patch]:
-    """The candidates that save bytes, together (their mixer inputs renumbered so that they do not
-    clash): order 5 (input 13), the node probabilities of all eight hashed contexts (14-21), the
-    second match model (22-23), and three APMs (order 1, column and field, order 2) weighted 5, 4
-    and 5 sixteenths beside the mixer's two."""
-    patches: list[Patch] = [("_cm.py", "N_INPUTS = 13 ", "N_INPUTS = 24 ")]
-    patches += [p for p in _eighth_context(5) if p[1] != "N_INPUTS = 13 "]
-    patches += [(f, o, n.replace("x[_ix(13 + k)]", "x[_ix(14 + k)]")) for f, o, n in _NODE_PROBABILITIES[1:]]
-    patches += [(f, o, n.replace("x[13]", "x[22]").replace("x[14]", "x[23]")) for f, o, n in _SECOND_MATCH[1:]]
-    patches += _more_apms([_COLUMN_ROW, _ORDER2_ROW], "(p_mix * 32 + 5 * p_apm + 4 * p_apm2 + 5 * p_apm3 + 8) >> 4")
-    return patches
-
-
-# An indirect context: the byte that followed the current order-2 context the last time (kept in
-# the order-2 table's unused entry 0 of the context's row), hashed with the previous byte, as an
-# eighth hashed context.
-_INDIRECT: list[Patch] = [
-    ("_cm.py", "N_HASHED = 7 ", "N_HASHED = 8 "),
-    ("_cm.py", "N_INPUTS = 13 ", "N_INPUTS = 14 "),
-    (
-        "_cm_ops.py",
-        "field: int, v3: bool, ctx: np.ndarray\n) -> None:",
-        "field: int, v3: bool, ctx: np.ndarray, ind: int\n) -> None:",
-    ),
-    (
-        "_cm_ops.py",
-        "    ctx[6] = _hash(field, c1 | (above << 8), 10)\n",
-        "    ctx[6] = _hash(field, c1 | (above << 8), 10)\n    ctx[7] = _hash(ind | (c1 << 8), 0, 13)\n",
-    ),
-    (
-        "_cm_ops.py",
-        "        _contexts(n4, n8, word, word_prev, above, col, field, v3, ctx)\n",
-        "        _contexts(n4, n8, word, word_prev, above, col, field, v3, ctx, t2[_ix((n4 & 0xFFFF) << 8)])\n",
-    ),
-    (
-        "_cm_kernel.py",
-        "            _contexts(c4, c8, word, word_prev, above, col, field, v3, ctx)\n",
-        "            _contexts(c4, c8, word, word_prev, above, col, field, v3, ctx, t2[_ix((c4 & 0xFFFF) << 8)])\n",
-    ),
-    (
-        "_cm_kernel.py",
-        "x[_ix(3 + k if full else x_at[k])]",
-        "x[_ix((3 + k if k < 7 else 13) if full else x_at[k])]",
-    ),
-    (
-        "_cm_kernel.py",
-        "        c8 = ((c8 << 8) | (c4 >> 24)) & 0xFFFFFFFF\n",
-        "        t2[_ix((c4 & 0xFFFF) << 8)] = byte\n        c8 = ((c8 << 8) | (c4 >> 24)) & 0xFFFFFFFF\n",
-    ),
-]
-
-
-def _indirect(context: str, with_order1: bool) -> list[Patch]:
-    """The indirect context with *context* (an expression of c1, c4 and ind, the order-2 context's
-    last follower) in place of its hash; *with_order1*: the byte that last followed the previous
-    byte alone (kept in the order-1 table's unused entry 0 of its row) as ``ind1`` too."""
-    patches = [
-        (f, o, n.replace("_hash(ind | (c1 << 8), 0, 13)", context))
-        if "ctx[7]" in n
-        else (f, o, n.replace("ind: int\n", "ind: int, ind1: int\n") if with_order1 else n)
-        for f, o, n in _INDIRECT
-    ]
-    if not with_order1:
-        return patches
-    one = [
-        ("t2[_ix((n4 & 0xFFFF) << 8)])\n", "t2[_ix((n4 & 0xFFFF) << 8)], t1[_ix((n4 & 0xFF) << 8)])\n"),
-        ("t2[_ix((c4 & 0xFFFF) << 8)])\n", "t2[_ix((c4 & 0xFFFF) << 8)], t1[_ix((c4 & 0xFF) << 8)])\n"),
-        (
-            "        t2[_ix((c4 & 0xFFFF) << 8)] = byte\n",
-            "        t2[_ix((c4 & 0xFFFF) << 8)] = byte\n        t1[_ix((c4 & 0xFF) << 8)] = byte\n",
-        ),
-    ]
-    for old, new in one:
-        patches = [(f, o, n.replace(old, new)) for f, o, n in patches]
-    return patches + [
-        (
-            "_cm_ops.py",
-            "    t2: np.ndarray,\n    use2: int,\n) -> None:",
-            "    t2: np.ndarray,\n    use2: int,\n    t1: np.ndarray,\n) -> None:",
-        ),
-        ("_cm_kernel.py", "slots, match_table, t2, use2\n", "slots, match_table, t2, use2, t1\n"),
-    ]
+_BOTH_APMS = _more_apms([_COLUMN_ROW, _ORDER2_ROW], "(p_mix * 32 + 5 * p_apm + 4 * p_apm2 + 5 * p_apm3 + 8) >> 4")
 
 
 # Bit histories that also keep the last bit seen where both counts are above zero (the state
@@ -319,69 +319,80 @@ def _last_bit() -> list[Patch]:
     return [("_cm.py", _LIMITS, _SMALLER_LIMITS), ("_cm.py", source[start:end], _LAST_BIT_TABLES)]
 
 
-# Each hashed context's and orders 1-2's probability also as a linear input, p - 1/2 (9 more).
-_LINEAR_INPUTS: list[Patch] = [
-    ("_cm.py", "N_INPUTS = 13 ", "N_INPUTS = 22 "),
-    (
-        "_cm_kernel.py",
-        "                x[1] = stretch[_ix(sm[_ix(256 + t1[_ix(st1)])] >> 20)]\n",
-        "                q = np.int64(sm[_ix(256 + t1[_ix(st1)])] >> 20)\n"
-        "                x[1] = stretch[_ix(q)]\n                x[13] = (q - 2048) >> 2\n",
-    ),
-    (
-        "_cm_kernel.py",
-        "                x[2] = stretch[_ix(sm[_ix(512 + t2[_ix(st2)])] >> 20)]\n",
-        "                q = np.int64(sm[_ix(512 + t2[_ix(st2)])] >> 20)\n"
-        "                x[2] = stretch[_ix(q)]\n                x[14] = (q - 2048) >> 2\n",
-    ),
-    (
-        "_cm_kernel.py",
-        "                x[_ix(3 + k if full else x_at[k])] = stretch[\n"
-        "                    _ix(sm[_ix(((3 + k) << 8 if full else sm_at[k]) + sk)] >> 20)\n                ]\n",
-        "                q = np.int64(sm[_ix(((3 + k) << 8 if full else sm_at[k]) + sk)] >> 20)\n"
-        "                x[_ix(3 + k if full else x_at[k])] = stretch[_ix(q)]\n"
-        "                x[_ix(15 + k)] = ((q - 2048) >> 2) if sk != 0 else 0\n",
-    ),
-]
+def _linear_inputs(pkg: Path) -> list[Patch]:
+    """Each hashed context's and orders 1-2's probability also as a linear input, p - 1/2."""
+    first = _constant(pkg, "N_INPUTS")
+    return [
+        *_more_inputs(pkg, 2 + _constant(pkg, "N_HASHED")),
+        (
+            "_cm_kernel.py",
+            "                x[1] = stretch[_ix(sm[_ix(256 + t1[_ix(st1)])] >> 20)]\n",
+            "                q = np.int64(sm[_ix(256 + t1[_ix(st1)])] >> 20)\n"
+            f"                x[1] = stretch[_ix(q)]\n                x[{first}] = (q - 2048) >> 2\n",
+        ),
+        (
+            "_cm_kernel.py",
+            "                x[2] = stretch[_ix(sm[_ix(512 + t2[_ix(st2)])] >> 20)]\n",
+            "                q = np.int64(sm[_ix(512 + t2[_ix(st2)])] >> 20)\n"
+            f"                x[2] = stretch[_ix(q)]\n                x[{first + 1}] = (q - 2048) >> 2\n",
+        ),
+        (
+            "_cm_kernel.py",
+            "                x[_ix(HASHED_INPUT[k] if full else x_at[k])] = stretch[\n"
+            "                    _ix(sm[_ix(((3 + k) << 8 if full else sm_at[k]) + sk)] >> 20)\n                ]\n",
+            "                q = np.int64(sm[_ix(((3 + k) << 8 if full else sm_at[k]) + sk)] >> 20)\n"
+            "                x[_ix(HASHED_INPUT[k] if full else x_at[k])] = stretch[_ix(q)]\n"
+            f"                x[_ix({first + 2} + k)] = ((q - 2048) >> 2) if sk != 0 else 0\n",
+        ),
+    ]
 
-VARIANTS: dict[str, tuple[str, Callable[[], list[Patch]]]] = {
-    "order5": ("an eighth hashed context, order 5", lambda: _eighth_context(5)),
-    "order6": ("an eighth hashed context, order 6", lambda: _eighth_context(6)),
-    "node-p": ("a probability per context node beside its bit history", lambda: _NODE_PROBABILITIES),
-    "match12": ("a second match model on the last 12 bytes", lambda: _SECOND_MATCH),
-    "column-apm": ("a second APM by column and field", lambda: _COLUMN_APM),
-    "order2-apm": ("a second APM by a hash of the order-2 context", lambda: _ORDER2_APM),
-    "last-bit": ("bit histories with the last bit (counts up to 48, 20, 12, 8, 6, 5)", _last_bit),
+
+def _constant_patch(name: str, old: int, new: int) -> Callable[[Path], list[Patch]]:
+    return lambda pkg: [("_cm.py", f"{name} = {old} ", f"{name} = {new} ")]
+
+
+VARIANTS: dict[str, tuple[str, Callable[[Path], list[Patch]]]] = {
+    "node-p": ("a probability per context node beside its bit history", _node_probabilities),
+    "match12": ("a second match model on the last 12 bytes", _second_match),
+    "column-apm": ("a second APM by column and field", lambda pkg: _COLUMN_APM),
+    "order2-apm": ("a second APM by a hash of the order-2 context", lambda pkg: _ORDER2_APM),
+    "apms": ("both: three APMs", lambda pkg: _BOTH_APMS),
+    "order6": ("one more hashed context, order 6", lambda pkg: _more_context(pkg, "_hash(c4, c8 & 0xFFFF, 16)")),
+    "sparse": (
+        "one more hashed context, bytes 2-4 back (skipping the last)",
+        lambda pkg: _more_context(pkg, "_hash(c4 & 0xFFFFFF00, 0, 17)"),
+    ),
+    "word-above": (
+        "one more hashed context, the current word with the byte above",
+        lambda pkg: _more_context(pkg, "_hash(word, above | (c1 << 8), 18)"),
+    ),
+    "word-skip": (
+        "one more hashed context, the current word with the word before the previous one",
+        lambda pkg: _two_words_back(pkg, "_hash(word, wp2, 19)"),
+    ),
+    "word-three": (
+        "one more hashed context, the current word with the two before it",
+        lambda pkg: _two_words_back(pkg, "_hash(_hash(word, word_prev, 20), wp2, 19)"),
+    ),
+    "last-bit": ("bit histories with the last bit (counts up to 48, 20, 12, 8, 6, 5)", lambda pkg: _last_bit()),
     "smaller-counts": (
         "those count limits without the last bit (control)",
-        lambda: [("_cm.py", _LIMITS, _SMALLER_LIMITS)],
+        lambda pkg: [("_cm.py", _LIMITS, _SMALLER_LIMITS)],
     ),
-    "linear": ("probabilities also as linear inputs", lambda: _LINEAR_INPUTS),
-    "lr-end-8": (
-        "the mixer's final learning rate 8/16 instead of 12/16",
-        lambda: [("_cm.py", "LR_END = 12 ", "LR_END = 8 ")],
-    ),
-    "rate-1023": (
-        "the state maps' rate floor at 1023 updates",
-        lambda: [("_cm.py", "STATE_MAP_LIMIT = 255 ", "STATE_MAP_LIMIT = 1023 ")],
-    ),
-    "indirect": ("an eighth hashed context: the byte that last followed the order-2 context", lambda: _INDIRECT),
-    "indirect-o2": (
-        "the same, hashed with the order-2 context instead of the previous byte",
-        lambda: _indirect("_hash(ind | ((c4 & 0xFFFF) << 8), 0, 13)", False),
-    ),
-    "indirect-both": (
-        "the same, with the byte that last followed the previous byte alone as well",
-        lambda: _indirect("_hash(ind | (ind1 << 8) | (c1 << 16), 0, 13)", True),
-    ),
-    "all": ("every candidate that saves bytes, together", _every_candidate),
+    "linear": ("probabilities also as linear inputs", _linear_inputs),
+    "lr-end-8": ("the mixer's final learning rate 8/16 instead of 12/16", _constant_patch("LR_END", 12, 8)),
+    "rate-1023": ("the state maps' rate floor at 1023 updates", _constant_patch("STATE_MAP_LIMIT", 255, 1023)),
 }
 
 CHILD = r"""
 import json, sys, time
 sys.path.insert(0, sys.argv[1])
 from sigmalang._backends import CmBackend
+from sigmalang import _cm
 from sigmalang._cm import COMPONENTS_ALL
+# numba's dispatcher for the model and every variant alike: a variant's output fails the check of
+# the native cache files (their sample digest), so it would run on the dispatcher anyway.
+_cm._kernels["native"] = _cm.kernel("numba")
 CmBackend(COMPONENTS_ALL, 12).encode(b"load or compile the kernel first " * 40)
 sizes = []
 seconds = 0.0
@@ -398,22 +409,19 @@ print(json.dumps([sizes, seconds]))
 """
 
 
-def patches(name: str) -> list[Patch]:
-    """The variant's patches; for NAME+NAME..., each part's in turn (they must not touch the same text)."""
-    return [patch for part in name.split("+") for patch in VARIANTS[part][1]()]
-
-
 def make_copy(name: str, into: Path) -> Path:
     """src/sigmalang copied under *into* with the variant's patches applied; the copy's src folder."""
     src = into / name / "src"
     shutil.copytree(REPO / "src" / "sigmalang", src / "sigmalang", ignore=shutil.ignore_patterns("__pycache__"))
-    for file, old, new in patches(name) if name != "model" else []:
-        path = src / "sigmalang" / file
-        text = path.read_text(encoding="utf-8")
-        if text.count(old) != 1:
-            clash = " (or two of its parts change the same text)" if "+" in name else ""
-            raise SystemExit(f"variant {name} does not apply to today's {file}{clash}: {old.splitlines()[0]!r}")
-        path.write_text(text.replace(old, new), encoding="utf-8")
+    pkg = src / "sigmalang"
+    for part in name.split("+") if name != "model" else []:
+        for file, old, new in VARIANTS[part][1](pkg):  # each part reads the copy as the parts before left it
+            path = pkg / file
+            text = path.read_text(encoding="utf-8")
+            if text.count(old) != 1:
+                clash = " (or two of its parts change the same text)" if "+" in name else ""
+                raise SystemExit(f"variant {name} does not apply to today's {file}{clash}: {old.splitlines()[0]!r}")
+            path.write_text(text.replace(old, new), encoding="utf-8")
     return src
 
 
