@@ -115,95 +115,13 @@ def _run(
     (about 10% faster). So has the full set of model versions 2 and 3 (seven hashed contexts), which
     levels 5-9 wrote before version 4, the version read at run time. Every copy comes from
     :func:`_model` and codes the same bytes (:func:`sigmalang._cm.full_copy` names them)."""
+    tables = (slots, t1, t2, match_table, apm, sm, weights, squash, stretch)
+    work = (state_next, priority, rate, scratch, maps, x, cost_of, costs, state)
     if components == COMPONENTS_ALL and version >= 4:
-        return _model(
-            buf,
-            start,
-            decoding,
-            payload,
-            out,
-            COMPONENTS_ALL,
-            version,
-            True,
-            N_HASHED,
-            slots,
-            t1,
-            t2,
-            match_table,
-            apm,
-            sm,
-            weights,
-            squash,
-            stretch,
-            state_next,
-            priority,
-            rate,
-            scratch,
-            maps,
-            x,
-            cost_of,
-            costs,
-            state,
-        )
+        return _model(buf, start, decoding, payload, out, COMPONENTS_ALL, version, True, N_HASHED, tables, work)
     if components == COMPONENTS_V3 and (version == 2 or version == 3):
-        return _model(
-            buf,
-            start,
-            decoding,
-            payload,
-            out,
-            COMPONENTS_V3,
-            version,
-            True,
-            7,
-            slots,
-            t1,
-            t2,
-            match_table,
-            apm,
-            sm,
-            weights,
-            squash,
-            stretch,
-            state_next,
-            priority,
-            rate,
-            scratch,
-            maps,
-            x,
-            cost_of,
-            costs,
-            state,
-        )
-    return _model(
-        buf,
-        start,
-        decoding,
-        payload,
-        out,
-        components,
-        version,
-        False,
-        0,
-        slots,
-        t1,
-        t2,
-        match_table,
-        apm,
-        sm,
-        weights,
-        squash,
-        stretch,
-        state_next,
-        priority,
-        rate,
-        scratch,
-        maps,
-        x,
-        cost_of,
-        costs,
-        state,
-    )
+        return _model(buf, start, decoding, payload, out, COMPONENTS_V3, version, True, 7, tables, work)
+    return _model(buf, start, decoding, payload, out, components, version, False, 0, tables, work)
 
 
 @njit(cache=True, inline="always")
@@ -217,27 +135,13 @@ def _model(
     version: int,
     full: bool,
     n_full: int,
-    slots: np.ndarray,
-    t1: np.ndarray,
-    t2: np.ndarray,
-    match_table: np.ndarray,
-    apm: np.ndarray,
-    sm: np.ndarray,
-    weights: np.ndarray,
-    squash: np.ndarray,
-    stretch: np.ndarray,
-    state_next: np.ndarray,
-    priority: np.ndarray,
-    rate: np.ndarray,
-    scratch: np.ndarray,
-    maps: np.ndarray,
-    x: np.ndarray,
-    cost_of: np.ndarray,
-    costs: np.ndarray,
-    state: np.ndarray,
+    tables: tuple[np.ndarray, ...],
+    work: tuple[np.ndarray, ...],
 ) -> int:
     """:func:`_run`'s model; *full* (a constant where it is called) says that *components* is the
     full set of its version, whose first *n_full* hashed contexts (a constant too) are all on."""
+    slots, t1, t2, match_table, apm, sm, weights, squash, stretch = tables
+    state_next, priority, rate, scratch, maps, x, cost_of, costs, state = work
     end = buf.shape[0]
     slot_mask = (slots.shape[0] >> 4) - 1
     match_mask = match_table.shape[0] - 1

@@ -300,10 +300,13 @@ def native_entry(copy: int) -> tuple[str, bytes]:
     views.append("carray(out_p, (out_n,))")
     full_set = COMPONENTS_V3 if copy == 7 else COMPONENTS_ALL
     views.append(f"{full_set}, version, True, {copy}" if copy else "components, version, False, 0")
+    arrays = []
     for name, dtype in KERNEL_ARRAYS:
         params += [f"{name}_p", f"{name}_n"]
         argtypes += [pointer(from_dtype(np.dtype(dtype))), i64]
-        views.append(f"carray({name}_p, ({name}_n,))")
+        arrays.append(f"carray({name}_p, ({name}_n,))")
+    split = len(KERNEL_ARRAYS) // 2  # _model takes them as two tuples (tables, work), as _run passes them
+    views += [f"({', '.join(arrays[:split])})", f"({', '.join(arrays[split:])})"]
     source = f"def entry({', '.join(params)}):\n    return model({', '.join(views)})\n"
     # A fresh compilation, not numba's on-disk cache of _run: that cache is keyed by _cm_kernel.py's
     # time stamp alone, and would not notice a change to the constants in _cm.py or to _cm_ops.py.
