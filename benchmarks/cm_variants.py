@@ -124,6 +124,11 @@ def _more_context(pkg: Path, expression: str) -> list[Patch]:
             "    ctx[8] = _hash(c4, c8 & 0xFF, 14)\n",
             f"    ctx[8] = _hash(c4, c8 & 0xFF, 14)\n    ctx[{n}] = {expression}\n",
         ),
+        (
+            "_cm_ops.py",
+            "    return k + 3 if k < 7 else k + 6\n",
+            f"    if k == {n}:\n        return {first}\n    return k + 3 if k < 7 else k + 6\n",
+        ),
     ]
 
 
@@ -139,20 +144,20 @@ def _two_words_back(pkg: Path, expression: str) -> list[Patch]:
         ),
         (
             "_cm_ops.py",
-            "        word, word_prev, line_start, prev_line_start, field = history\n"
-            "        word, word_prev, line_start, prev_line_start, field = _histories(\n"
-            "            byte, pos, word, word_prev, line_start, prev_line_start, field\n        )\n",
-            "        word, word_prev, line_start, prev_line_start, field, wp2 = history\n"
-            "        word, word_prev, line_start, prev_line_start, field = _histories(\n"
-            "            byte, pos, word, word_prev, line_start, prev_line_start, field\n        )\n"
-            "        if word_prev != history[1]:\n            wp2 = history[1]\n",
+            "    word, word_prev, line_start, prev_line_start, field = history\n"
+            "    word, word_prev, line_start, prev_line_start, field = _histories(\n"
+            "        byte, pos, word, word_prev, line_start, prev_line_start, field\n    )\n",
+            "    word, word_prev, line_start, prev_line_start, field, wp2 = history\n"
+            "    word, word_prev, line_start, prev_line_start, field = _histories(\n"
+            "        byte, pos, word, word_prev, line_start, prev_line_start, field\n    )\n"
+            "    if word_prev != history[1]:\n        wp2 = history[1]\n",
         ),
         (
             "_cm_ops.py",
             "    history: tuple[int, int, int, int, int],",
             "    history: tuple[int, int, int, int, int, int],",
         ),
-        ("_cm_ops.py", "field, v3, ind, ctx)\n", "field, v3, ind, ctx, wp2)\n"),
+        ("_cm_ops.py", "field, v3, ind, ahead)\n", "field, v3, ind, ahead, wp2)\n"),
         ("_cm_kernel.py", "    word_prev = 0\n", "    word_prev = 0\n    word_prev2 = 0\n"),
         ("_cm_kernel.py", "field, v3, ind, ctx)\n", "field, v3, ind, ctx, word_prev2)\n"),
         (
@@ -338,10 +343,10 @@ def _linear_inputs(pkg: Path) -> list[Patch]:
         ),
         (
             "_cm_kernel.py",
-            "                x[_ix(HASHED_INPUT[k] if full else x_at[k])] = stretch[\n"
+            "                x[_ix(_hashed_input(k) if full else x_at[k])] = stretch[\n"
             "                    _ix(sm[_ix(((3 + k) << 8 if full else sm_at[k]) + sk)] >> 20)\n                ]\n",
             "                q = np.int64(sm[_ix(((3 + k) << 8 if full else sm_at[k]) + sk)] >> 20)\n"
-            "                x[_ix(HASHED_INPUT[k] if full else x_at[k])] = stretch[_ix(q)]\n"
+            "                x[_ix(_hashed_input(k) if full else x_at[k])] = stretch[_ix(q)]\n"
             f"                x[_ix({first + 2} + k)] = ((q - 2048) >> 2) if sk != 0 else 0\n",
         ),
     ]

@@ -225,6 +225,14 @@ def test_state_table_follows_its_definition() -> None:
             assert other == before_other or before_other > 2
 
 
+def test_the_full_copys_input_numbers_are_the_components_own() -> None:
+    """The full component set's copy numbers each hashed context's mixer input by arithmetic (a
+    tuple indexed in a loop compiles to a jump table): the same numbers as HASHED_INPUT."""
+    from sigmalang._cm_ops import _hashed_input
+
+    assert [_hashed_input.py_func(k) for k in range(_cm.N_HASHED)] == list(_cm.HASHED_INPUT)
+
+
 def test_squash_and_stretch_are_inverse() -> None:
     for p in range(1, 4095):
         assert _cm.SQUASH[_cm.STRETCH[p] + 2048] >= p

@@ -344,7 +344,7 @@ def _fresh_tables(components: int, hash_bits: int, version: int) -> list[np.ndar
         np.tile(_APM_ROWS[version], 65536),
         sm,
         weights,
-        np.zeros(9 * N_HASHED, dtype=np.int64),
+        np.zeros(8 * N_HASHED, dtype=np.int64),
         np.full(256 + 64, 1 << 31, dtype=np.uint32),
         np.zeros(N_INPUTS, dtype=np.int32),
     ]

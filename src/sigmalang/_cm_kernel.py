@@ -55,6 +55,7 @@ from ._cm_ops import (
     _find_slots,
     _followers,
     _hash,
+    _hashed_input,
     _histories,
     _ix,
     _look_ahead,
@@ -98,7 +99,7 @@ def _run(
     """Model buf[0:start] (no coding), then code buf[start:]: encode into *out*, or decode from
     *payload* into buf. Returns the bytes written (encoding) or -1 if *out* is too small; when
     decoding, 0 if the payload was consumed exactly, else -2 (damage). The tables come zeroed or
-    initialised (:func:`code`); so do the small working arrays: *scratch* (int64, 7 rows of
+    initialised (:func:`code`); so do the small working arrays: *scratch* (int64, 8 rows of
     N_HASHED), *maps* (uint32, the order-0 map then the match model's map, 256 + 64 entries at
     2^31) and *x* (int32, N_INPUTS): the kernel allocates nothing. *cost_of* and *costs* are for
     inspection and change no output byte: see :func:`sigmalang._cm.code`.
@@ -196,9 +197,11 @@ def _model(
     hashes = scratch[5 * N_HASHED : 6 * N_HASHED]  # each component's slot hash for this nibble
     # x: the mixer inputs (stretched: |x| < 2^11)
     st = scratch[6 * N_HASHED : 7 * N_HASHED]  # byte offset in slots of each hashed component's state
-    # The next byte's context hashes, computed at bit 7 for both values the byte can end with (so
-    # that their slot groups can be requested early), then taken at the byte boundary.
-    ahead = scratch[7 * N_HASHED : 9 * N_HASHED]
+    # The next byte's context hashes, computed at bit 7 for the value the model expects the byte to
+    # end with (so that their slot groups can be requested early), then taken at the byte boundary
+    # if the byte did end so (guess7).
+    ahead = scratch[7 * N_HASHED : 8 * N_HASHED]
+    guess7 = 0
     st1 = 0  # index in t1 of the order-1 state
     st2 = 0  # index in t2 of the order-2 state
 
@@ -245,23 +248,26 @@ def _model(
     for pos in range(first, end):
         coding = pos >= start
         # --- byte boundary: contexts of the next byte ---
-        # The match table entry, likely a cache miss, is needed only after the context hashes:
-        # request it first.
+        # Unless the look-ahead (bit 7) expected another byte, the tables this byte reads first
+        # are already requested. Else the match table entry, likely a cache miss, is needed only
+        # after the context hashes: request it first.
         h6 = _hash(c4, c8 & 0xFFFF, 11) & match_mask
-        _prefetch(match_table, h6)
         c1 = c4 & 0xFF
+        missed = pos == first or (c1 & 1) != guess7
+        if missed:
+            _prefetch(match_table, h6)
         c2 = (c4 >> 8) & 0xFF
         col = pos - line_start
         above = 0
         if prev_line_start + col < line_start:
             above = buf[_ix(prev_line_start + col)]
-        if pos == 0:
+        if missed:
             ind = _followers(c4, t1, t2)
             _contexts(c4, c8, word, word_prev, above, col, field, v3, ind, ctx)
         else:  # computed at the last byte's bit 7 (_look_ahead)
             for k in range(N_HASHED):
-                ctx[k] = ahead[_ix((c1 & 1) * N_HASHED + k)]
-        _slot_hashes(ctx, active, n_active, full, 1, hashes, slots, slot_mask)
+                ctx[k] = ahead[k]
+        _slot_hashes(ctx, active, n_active, full, 1, hashes, slots, slot_mask, missed)
         # match model: follow the current match, or look the context up
         if match_len > 0 and buf[_ix(match_ptr)] == c1:
             match_len += 1
@@ -289,7 +295,7 @@ def _model(
         mix_sel = 0 if match_len == 0 else (1 if match_len < 16 else (2 if match_len < 32 else 3))
         base1 = c1 << 8
         base2 = ((c2 << 8) | c1) << 8
-        if use2:  # the byte's order-2 states: 256 bytes, likely not cached
+        if use2 and missed:  # the byte's order-2 states: 256 bytes, likely not cached
             for j in range(4):
                 _prefetch(t2, base2 + j * 64)
 
@@ -307,18 +313,9 @@ def _model(
             _prefetch(apm, a_row + 16)
             _prefetch(apm, a_row + 32)
             _prefetch(weights, ((mix_sel << 8) | c0) * N_INPUTS)
-            if bit == 7:  # the next byte's contexts, for both values this byte can end with
-                history = (word, word_prev, line_start, prev_line_start, field)
-                _look_ahead(
-                    c0, pos, c4, c8, history, v3, buf, ahead, active, n_active, full, slots, match_table, t1, t2, use2
-                )
-            if bit == 3:  # the next nibble's slot groups, for both values of this bit: request them early
-                # (the hashes are recomputed at bit 4; the first nibble's are no longer needed)
-                _slot_hashes(ctx, active, n_active, full, c0 << 1, hashes, slots, slot_mask)
-                _slot_hashes(ctx, active, n_active, full, (c0 << 1) | 1, hashes, slots, slot_mask)
             # --- nibble boundary: find each hashed component's slot ---
             if bit == 4:
-                _slot_hashes(ctx, active, n_active, full, c0, hashes, slots, slot_mask)
+                _slot_hashes(ctx, active, n_active, full, c0, hashes, slots, slot_mask, True)
             if bit == 0 or bit == 4:
                 _find_slots(hashes, n_active, slots, slot_mask, priority, slot)
             node = c0 if bit < 4 else (c0 & ((1 << (bit - 4)) - 1)) | (1 << (bit - 4))
@@ -336,7 +333,7 @@ def _model(
                 st[k] = at
                 sk = slots[_ix(at)]
                 known += sk != 0
-                x[_ix(HASHED_INPUT[k] if full else x_at[k])] = stretch[
+                x[_ix(_hashed_input(k) if full else x_at[k])] = stretch[
                     _ix(sm[_ix(((3 + k) << 8 if full else sm_at[k]) + sk)] >> 20)
                 ]
             expected = -1
@@ -396,6 +393,36 @@ def _model(
                 p = 1
             if p > p_max:
                 p = p_max
+            # Requests for what the next bits read, made once the bit is predicted and before it is
+            # coded, for the bit's likelier value (p is the probability of a 1): at bit 3, the
+            # second nibble's slot groups (their hashes are recomputed at bit 4); at bit 7, the
+            # next byte's contexts and tables. Requesting for both values of the bit was slower:
+            # twice the requests, and twice the contexts at bit 7.
+            likely = p >> (p_bits - 1)
+            if bit == 3:
+                _slot_hashes(ctx, active, n_active, full, (c0 << 1) | likely, hashes, slots, slot_mask, True)
+            if bit == 7:
+                guess7 = likely
+                history = (word, word_prev, line_start, prev_line_start, field)
+                _look_ahead(
+                    c0,
+                    pos,
+                    c4,
+                    c8,
+                    history,
+                    v3,
+                    buf,
+                    ahead,
+                    active,
+                    n_active,
+                    full,
+                    slots,
+                    match_table,
+                    t1,
+                    t2,
+                    use2,
+                    likely,
+                )
             # --- code the bit ---
             if coding:
                 xmid = x1 + ((x2 - x1) >> p_bits) * p + ((((x2 - x1) & p_max) * p) >> p_bits)

@@ -20,7 +20,7 @@ from numba import njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-from ._cm import MIXER_SKIP, N_HASHED, N_INPUTS, WEIGHT_LIMIT
+from ._cm import MIXER_SKIP, N_INPUTS, WEIGHT_LIMIT
 
 # --- LLVM intrinsics ----------------------------------------------------------------------------
 
@@ -118,14 +118,23 @@ def _slot_hashes(
     hashes: np.ndarray,
     slots: np.ndarray,
     slot_mask: int,
+    fetch: bool,
 ) -> None:
     """Each hashed component's slot hash for the nibble that starts at partial byte c0. Each lookup
-    is likely a cache miss in a large table: every component's slot group is requested here, so
-    that the misses overlap, well before the slots are probed."""
+    is likely a cache miss in a large table: with *fetch*, every component's slot group is
+    requested here, so that the misses overlap, well before the slots are probed."""
     for k in range(n_active):
         h = _mix32((ctx[_ix(k if full else active[k])] + c0 * 0x9E3779B1) & 0xFFFFFFFF)
         hashes[k] = h
-        _prefetch(slots, (h & slot_mask) << 4)
+        if fetch:
+            _prefetch(slots, (h & slot_mask) << 4)
+
+
+@njit(cache=True, inline="always")
+def _hashed_input(k: int) -> int:
+    """HASHED_INPUT[k], the mixer input of hashed context k, by arithmetic: indexed with a variable,
+    the tuple compiles to a jump table, an indirect branch for every component at every bit."""
+    return k + 3 if k < 7 else k + 6
 
 
 @njit(cache=True, inline="always")
@@ -204,43 +213,43 @@ def _look_ahead(
     t1: np.ndarray,
     t2: np.ndarray,
     use2: int,
+    y: int,
 ) -> None:
-    """Before the last bit of the byte at *pos* (partial byte *c0*): for each value y the bit can
-    take, the next byte's contexts (into row y of *ahead*, N_HASHED each) and a request for the
-    tables they will read (the hashed slot groups of the first nibble, the match table entry, and
-    with *use2* the order-2 states). Those reads, likely cache misses, then overlap the last bit's
-    work instead of stalling the next byte's first. *history* is (word, word_prev, line_start,
-    prev_line_start, field) before the byte; *v3* as for :func:`_contexts`. In buf, the byte at
-    *pos* is not yet written when decoding, nor in *t1* and *t2* as the follower of the bytes before
-    it (version 4): where the next byte's indirect context reads the entry it will be written to,
-    it takes the byte."""
+    """At the last bit of the byte at *pos* (partial byte *c0*), once the model has predicted it:
+    the next byte's contexts (into *ahead*, N_HASHED of them) as they will be if that bit is *y*
+    (the likelier value), and a request for the tables they will read (the hashed slot groups of the first nibble,
+    the match table entry, and with *use2* the order-2 states). Those reads, likely cache misses,
+    then overlap the last bit's coding and update instead of stalling the next byte's first; when
+    the bit turns out otherwise, the byte boundary computes the contexts itself. *history* is
+    (word, word_prev, line_start, prev_line_start, field) before the byte; *v3* as for
+    :func:`_contexts`. In buf, the byte at *pos* is not yet written when decoding, nor in *t1* and
+    *t2* as the follower of the bytes before it (version 4): where the next byte's indirect context
+    reads the entry it will be written to, it takes the byte."""
     slot_mask = (slots.shape[0] >> 4) - 1
-    for y in range(2):
-        byte = ((c0 << 1) | y) & 0xFF
-        n4 = ((c4 << 8) | byte) & 0xFFFFFFFF
-        n8 = ((c8 << 8) | (c4 >> 24)) & 0xFFFFFFFF
-        _prefetch(match_table, _hash(n4, n8 & 0xFFFF, 11) & (match_table.shape[0] - 1))
-        if use2:
-            for j in range(4):
-                _prefetch(t2, ((n4 & 0xFFFF) << 8) + j * 64)
-        word, word_prev, line_start, prev_line_start, field = history
-        word, word_prev, line_start, prev_line_start, field = _histories(
-            byte, pos, word, word_prev, line_start, prev_line_start, field
-        )
-        col = pos + 1 - line_start
-        above = 0
-        if prev_line_start + col < line_start:
-            above = byte if prev_line_start + col == pos else buf[_ix(prev_line_start + col)]
-        ctx = ahead[y * N_HASHED : (y + 1) * N_HASHED]
-        ind = _followers(n4, t1, t2)
-        if (n4 & 0xFFFF) == (c4 & 0xFFFF):  # the last two bytes equal to this one
-            ind = (ind & 0xFF00) | byte
-        if byte == (c4 & 0xFF):
-            ind = (ind & 0xFF) | (byte << 8)
-        _contexts(n4, n8, word, word_prev, above, col, field, v3, ind, ctx)
-        for k in range(n_active):
-            h = _mix32((ctx[_ix(k if full else active[k])] + 0x9E3779B1) & 0xFFFFFFFF)
-            _prefetch(slots, (h & slot_mask) << 4)
+    byte = ((c0 << 1) | y) & 0xFF
+    n4 = ((c4 << 8) | byte) & 0xFFFFFFFF
+    n8 = ((c8 << 8) | (c4 >> 24)) & 0xFFFFFFFF
+    _prefetch(match_table, _hash(n4, n8 & 0xFFFF, 11) & (match_table.shape[0] - 1))
+    if use2:
+        for j in range(4):
+            _prefetch(t2, ((n4 & 0xFFFF) << 8) + j * 64)
+    word, word_prev, line_start, prev_line_start, field = history
+    word, word_prev, line_start, prev_line_start, field = _histories(
+        byte, pos, word, word_prev, line_start, prev_line_start, field
+    )
+    col = pos + 1 - line_start
+    above = 0
+    if prev_line_start + col < line_start:
+        above = byte if prev_line_start + col == pos else buf[_ix(prev_line_start + col)]
+    ind = _followers(n4, t1, t2)
+    if (n4 & 0xFFFF) == (c4 & 0xFFFF):  # the last two bytes equal to this one
+        ind = (ind & 0xFF00) | byte
+    if byte == (c4 & 0xFF):
+        ind = (ind & 0xFF) | (byte << 8)
+    _contexts(n4, n8, word, word_prev, above, col, field, v3, ind, ahead)
+    for k in range(n_active):
+        h = _mix32((ahead[_ix(k if full else active[k])] + 0x9E3779B1) & 0xFFFFFFFF)
+        _prefetch(slots, (h & slot_mask) << 4)
 
 
 @njit(cache=True, inline="always")
