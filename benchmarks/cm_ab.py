@@ -69,7 +69,7 @@ def main() -> int:
     parser.add_argument("--rev", default="HEAD", help="the revision to compare the working tree with (default HEAD)")
     parser.add_argument("--size", type=parse_size, default=3 << 20, help="bytes of FILE to code (default 3MiB)")
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--components", default="0xFFFF", help="component set (default: every component, as levels 5-9 write)")
+    parser.add_argument("--components", default="0xFFFF", help="component set (default: all, as levels 5-9)")
     parser.add_argument("--rev-components", help="the revision's component set, where it differs")
     parser.add_argument("--hash-bits", type=int, default=22)
     parser.add_argument("--allow-different", action="store_true", help="the payloads may differ (a model change)")
