@@ -21,7 +21,7 @@ import struct
 import sys
 from collections.abc import Callable
 
-__all__ = ["HERE", "load"]
+__all__ = ["HERE", "load", "placement"]
 
 HERE = sys.platform == "linux" and platform.machine() in ("x86_64", "AMD64")  # where compiled objects are its kind
 
@@ -73,11 +73,9 @@ def load(obj: bytes, symbol: str, external: Callable[[str], int | None]) -> int 
         raise ValueError(f"malformed object: {exc}") from exc
 
 
-def _load(obj: bytes, symbol: str, external: Callable[[str], int | None]) -> int | None:
-    sections = _sections(obj)
-    if sections is None:
-        return None
-    # Lay the allocated sections out in one block, each at its alignment.
+def placement(sections: list[_Section]) -> tuple[dict[int, int], int]:
+    """Where the loader lays out the allocated sections in one block, each at its alignment: each
+    one's offset by section index, and the bytes they take."""
     placed: dict[int, int] = {}
     size = 0
     for section in sections:
@@ -86,6 +84,14 @@ def _load(obj: bytes, symbol: str, external: Callable[[str], int | None]) -> int
             size = (size + align - 1) // align * align
             placed[section.index] = size
             size += section.size
+    return placed, size
+
+
+def _load(obj: bytes, symbol: str, external: Callable[[str], int | None]) -> int | None:
+    sections = _sections(obj)
+    if sections is None:
+        return None
+    placed, size = placement(sections)
     if not placed:
         return None
     # Common symbols (zero-filled variables the object only declares) go after the sections.
