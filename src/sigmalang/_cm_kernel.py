@@ -264,10 +264,10 @@ def _model(
         if missed:
             ind = _followers(c4, t1, t2)
             _contexts(c4, c8, word, word_prev, above, col, field, v3, ind, ctx)
-        else:  # computed at the last byte's bit 7 (_look_ahead)
+            _slot_hashes(ctx, active, n_active, full, 1, hashes, slots, slot_mask, True)
+        else:  # contexts and first slot hashes computed at the last byte's bit 7 (_look_ahead)
             for k in range(N_HASHED):
                 ctx[k] = ahead[k]
-        _slot_hashes(ctx, active, n_active, full, 1, hashes, slots, slot_mask, missed)
         # match model: follow the current match, or look the context up
         if match_len > 0 and buf[_ix(match_ptr)] == c1:
             match_len += 1
@@ -416,6 +416,7 @@ def _model(
                     active,
                     n_active,
                     full,
+                    hashes,
                     slots,
                     match_table,
                     t1,

@@ -208,6 +208,7 @@ def _look_ahead(
     active: np.ndarray,
     n_active: int,
     full: bool,
+    hashes: np.ndarray,
     slots: np.ndarray,
     match_table: np.ndarray,
     t1: np.ndarray,
@@ -217,7 +218,8 @@ def _look_ahead(
 ) -> None:
     """At the last bit of the byte at *pos* (partial byte *c0*), once the model has predicted it:
     the next byte's contexts (into *ahead*, N_HASHED of them) as they will be if that bit is *y*
-    (the likelier value), and a request for the tables they will read (the hashed slot groups of the first nibble,
+    (the likelier value), their first nibble's slot hashes (into *hashes*, free once the second
+    nibble's slots are found), and a request for the tables they will read (those slot groups,
     the match table entry, and with *use2* the order-2 states). Those reads, likely cache misses,
     then overlap the last bit's coding and update instead of stalling the next byte's first; when
     the bit turns out otherwise, the byte boundary computes the contexts itself. *history* is
@@ -247,9 +249,7 @@ def _look_ahead(
     if byte == (c4 & 0xFF):
         ind = (ind & 0xFF) | (byte << 8)
     _contexts(n4, n8, word, word_prev, above, col, field, v3, ind, ahead)
-    for k in range(n_active):
-        h = _mix32((ahead[_ix(k if full else active[k])] + 0x9E3779B1) & 0xFFFFFFFF)
-        _prefetch(slots, (h & slot_mask) << 4)
+    _slot_hashes(ahead, active, n_active, full, 1, hashes, slots, slot_mask, True)
 
 
 @njit(cache=True, inline="always")
