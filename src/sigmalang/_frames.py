@@ -14,7 +14,7 @@ keeps one stream's codebook, context and content checksum).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ._backend_base import STORE
 from ._chunking import DEFAULT_CHUNK_SIZE, Chunk
@@ -250,7 +250,8 @@ def _encode_long(
     body = Body(TRANSFORM_LITERAL, STORE, rest, False, rest, None)
     if rest:
         # The rest of a long-range frame is transform 0 or 1 (its id is theirs plus 2).
-        coded = _encode_body(rest, spec, book, context, prime if continues else b"", continues, TEXT)
+        inner = replace(spec, wraps=False)
+        coded = _encode_body(rest, inner, book, context, prime if continues else b"", continues, TEXT)
         if len(coded.data) < len(rest):
             body = coded
     encoded = _prefix(continues, len(prime) if body.primed else 0) + encode_list(matches) + body.data

@@ -25,6 +25,7 @@ __all__ = [
     "TRANSFORM_LONG_SEMANTIC",
     "TRANSFORM_RECORDS",
     "TRANSFORM_SEMANTIC",
+    "TRANSFORM_WRAPS",
     "LevelSpec",
     "check_format",
     "chunk_size_for",
@@ -42,12 +43,17 @@ LONG_TRANSFORMS = (TRANSFORM_LONG_LITERAL, TRANSFORM_LONG_SEMANTIC)
 # FORMAT.md §7.6). Writers at the PPMd and CM levels (3-9) choose it per frame when it codes smaller than the bytes,
 # or at levels 1-9 for every frame when told the input is logs (format "logs", below).
 TRANSFORM_RECORDS = 4
+# The frame's content is a wrap code: hard-wrapped text as its paragraphs' running text and the places
+# of its line ends (sigmalang._wraps; FORMAT.md §7.7). Writers at the CM levels (4-9) choose it for a
+# chunk whose lines are filled to one width.
+TRANSFORM_WRAPS = 5
 TRANSFORMS = {
     TRANSFORM_LITERAL: "literal",
     TRANSFORM_SEMANTIC: "semantic",
     TRANSFORM_LONG_LITERAL: "long+literal",
     TRANSFORM_LONG_SEMANTIC: "long+semantic",
     TRANSFORM_RECORDS: "records",
+    TRANSFORM_WRAPS: "wraps",
 }
 
 
@@ -74,6 +80,9 @@ class LevelSpec:
     # The backend's own level for record codes (transform 4), where it differs from backend_level:
     # PPMd codes a record code smaller at a higher order than the glyph code (docs/logs.md, "Level 3").
     records_level: int = 0
+    # A chunk of hard-wrapped text is coded as a wrap code (transform 5) where its lines fit the
+    # rule well (sigmalang._wraps.encode); the CM levels only: the model then sees running text.
+    wraps: bool = False
 
     def for_records(self) -> LevelSpec:
         """The settings a record code is coded with: the backend's level for record codes."""
@@ -110,12 +119,12 @@ LEVELS: dict[int, LevelSpec] = {
     1: LevelSpec(TRANSFORM_LITERAL, ZSTD, 3),
     2: LevelSpec(TRANSFORM_LITERAL, ZSTD, 19),
     3: LevelSpec(TRANSFORM_SEMANTIC, PPMD, 6, 64, verify=True, records_level=16),
-    4: LevelSpec(TRANSFORM_LITERAL, CM, CM_FAST, 20),
-    5: LevelSpec(TRANSFORM_LITERAL, CM, CM_ALL, 20),
-    6: LevelSpec(TRANSFORM_LITERAL, CM, CM_ALL, 22),
-    7: LevelSpec(TRANSFORM_LITERAL, CM, CM_ALL, 23, chunk_size=8 << 20),
-    8: LevelSpec(TRANSFORM_LITERAL, CM, CM_ALL, 24, chunk_size=8 << 20),
-    9: LevelSpec(TRANSFORM_LITERAL, CM, CM_ALL, 24, chunk_size=16 << 20, both_in_full=True),
+    4: LevelSpec(TRANSFORM_LITERAL, CM, CM_FAST, 20, wraps=True),
+    5: LevelSpec(TRANSFORM_LITERAL, CM, CM_ALL, 20, wraps=True),
+    6: LevelSpec(TRANSFORM_LITERAL, CM, CM_ALL, 22, wraps=True),
+    7: LevelSpec(TRANSFORM_LITERAL, CM, CM_ALL, 23, wraps=True, chunk_size=8 << 20),
+    8: LevelSpec(TRANSFORM_LITERAL, CM, CM_ALL, 24, wraps=True, chunk_size=8 << 20),
+    9: LevelSpec(TRANSFORM_LITERAL, CM, CM_ALL, 24, wraps=True, chunk_size=16 << 20, both_in_full=True),
 }
 DEFAULT_LEVEL = 6
 

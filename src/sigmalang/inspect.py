@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from . import _records
+from . import _records, _wraps
 from ._backends import BACKENDS
 from ._chunking import DEFAULT_CHUNK_SIZE, ChunkedReader, Prefixed
 from ._codec import ChunkDecodeError, body_without_transform, decode_chunk, decode_code, decode_code_costs
@@ -37,6 +37,7 @@ from ._levels import (
     TRANSFORM_LONG_SEMANTIC,
     TRANSFORM_RECORDS,
     TRANSFORM_SEMANTIC,
+    TRANSFORM_WRAPS,
     TRANSFORMS,
 )
 from ._stream_records import Frame, StreamHeader
@@ -256,6 +257,16 @@ class _Inspector:
             try:
                 data = _records.decode(code, frame.original_size)
             except _records.RecordsError as exc:
+                raise _damaged(frame, str(exc)) from None
+            self._measure(frame, len(code), data)
+            if frame.number == 0 and self.lines:
+                self._show_lines(frame, data)
+            return
+        elif frame.transform == TRANSFORM_WRAPS:
+            try:
+                code = decode_code(frame.backend, frame.data, frame.original_size, b"", self.book)
+                data = _wraps.decode(code, frame.original_size)
+            except (ChunkDecodeError, _wraps.WrapsError) as exc:
                 raise _damaged(frame, str(exc)) from None
             self._measure(frame, len(code), data)
             if frame.number == 0 and self.lines:

@@ -1,0 +1,283 @@
+"""Transform 5 (wrapped lines): any bytes round-trip through the wrap code, the CM levels choose it
+for hard-wrapped text, and a damaged wrap code is an error, never a crash."""
+
+from __future__ import annotations
+
+import io
+import textwrap
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import sigmalang
+import wraps_reference
+from conftest import service_log
+from sigmalang import _codec, _wraps
+from sigmalang._codec import ChunkDecodeError, decode_chunk, encode_chunk
+from sigmalang._levels import LEVELS, TRANSFORM_WRAPS
+from sigmalang._wire import encode_varint
+from sigmalang.inspect import format_report, inspect_stream
+
+FIXTURES = Path(__file__).parent / "fixtures"
+DICKENS = (FIXTURES / "dickens-64k.txt").read_bytes()  # CR LF line ends after a space
+LOGS = (FIXTURES / "loghub-small.log").read_bytes()
+VOCABULARY = [
+    "the",
+    "a",
+    "of",
+    "and",
+    "to",
+    "in",
+    "was",
+    "he",
+    "it",
+    "that",
+    "his",
+    "her",
+    "said",
+    "with",
+    "had",
+    "as",
+    "for",
+    "not",
+    "but",
+    "on",
+    "at",
+    "you",
+    "I",
+    "Mr.",
+    "Pickwick,",
+    "old",
+    "gentleman;",
+    "window",
+    "(quite)",
+    "evening.",
+    "morning:",
+    "returned--",
+    "door?",
+    "replied!",
+]
+
+
+def prose(paragraphs: int, width: int, seed: int = 1) -> bytes:
+    """Paragraphs of made-up prose filled to *width* by textwrap (line ends without a space before
+    them), blank lines between them."""
+    state = seed
+    out = []
+    for _ in range(paragraphs):
+        words = []
+        for _ in range(40 + state % 90):
+            state = (state * 1103515245 + 12345) % 2**31
+            words.append(VOCABULARY[(state >> 8) % len(VOCABULARY)])
+        out.append(textwrap.fill(" ".join(words), width))
+    return ("\n\n".join(out) + "\n").encode()
+
+
+FILLED = prose(60, 72)
+
+
+def test_the_examples_of_the_format_decode() -> None:
+    """FORMAT.md §7.7's worked example: "aa bb cc dd" at width 5, line ends replacing spaces."""
+    head = b"\x01\x00\x05\x0b" + b"aa bb cc dd"
+    assert _wraps.decode(head + b"\x00\x00", 11) == b"aa bb\ncc dd"
+    assert _wraps.decode(head + b"\x02\x00", 11) == b"aa\nbb cc\ndd"  # one option before the greedy one
+    assert _wraps.decode(head + b"\x01", 11) == b"aa bb cc\ndd"  # one after it
+    assert _wraps.decode(head + b"\x03", 11) == b"aa bb cc dd"  # two after it: the line's end
+    kept = b"\x01\x03\x06\x0b" + b"aa bb cc dd" + b"\x00\x00"  # CR LF after the space, which stays
+    assert _wraps.decode(kept, 13) == b"aa bb \r\ncc dd"
+    for code, size in ((head + b"\x00\x00", 11), (head + b"\x02\x00", 11), (head + b"\x01", 11), (kept, 13)):
+        assert wraps_reference.decode(code, size) == _wraps.decode(code, size)
+
+
+@pytest.mark.parametrize(
+    ("data", "keep_space", "crlf"),
+    [(DICKENS, True, True), (FILLED, False, False), (FILLED.replace(b"\n", b"\r\n"), False, True)],
+    ids=["dickens-crlf-space", "filled-lf", "filled-crlf"],
+)
+def test_wrapped_text_is_coded_and_round_trips(data: bytes, keep_space: bool, crlf: bool) -> None:
+    code = _wraps.encode(data)
+    assert code is not None
+    flags, width, text, at = _wraps.parse(code, len(data))
+    assert bool(flags & _wraps.FLAG_KEEP_SPACE) == keep_space and bool(flags & _wraps.FLAG_CRLF) == crlf
+    assert len(text) < len(data) or not crlf and not keep_space
+    numbers = code[at:]
+    assert numbers.count(0) > 0.8 * len(numbers)  # greedy filling puts almost every line end where it was
+    assert _wraps.decode(code, len(data)) == data
+    assert wraps_reference.decode(code, len(data)) == data
+
+
+def test_the_width_found_is_the_filling_width() -> None:
+    for width in (40, 66, 79, 100):
+        code = _wraps.encode(prose(40, width, seed=width))
+        assert code is not None and _wraps.parse(code, 1 << 30)[1] == width
+
+
+@pytest.mark.parametrize(
+    "data", [LOGS, b"", b"one line\n" * 200, b"a,b,c\n" * 200, bytes(range(256)) * 40, prose(2, 70)]
+)
+def test_text_that_is_not_wrapped_is_left_alone(data: bytes) -> None:
+    """Logs, lines of one or two words, a table, binary data and a text of too few lines get no
+    wrap code."""
+    assert _wraps.encode(data) is None
+
+
+def test_logs_that_fit_greedy_filling_are_judged_by_the_model() -> None:
+    """A log whose lines are about as long as each other has a wrap code; coded as one running text
+    it loses its line structure, and the codec's trial on a sample of it says so."""
+    log = service_log(3000)
+    code = _wraps.encode(log)
+    assert code is not None
+    assert not _codec._wraps_win(log, code, LEVELS[6])
+    wrapped = _wraps.encode(DICKENS)
+    assert wrapped is not None and _codec._wraps_win(DICKENS, wrapped, LEVELS[6])
+    assert encode_chunk(log, 6, form="text").transform != TRANSFORM_WRAPS
+
+
+def test_lines_of_another_width_make_it_not_worth_it() -> None:
+    """A text whose lines break anywhere (each line a random length) needs a number for most line
+    ends: the encoder declines."""
+    words = prose(60, 10_000).split()
+    lines, state, at = [], 7, 0
+    while at < len(words):
+        state = (state * 1103515245 + 12345) % 2**31
+        take = 1 + state % 9
+        lines.append(b" ".join(words[at : at + take]))
+        at += take
+    assert _wraps.encode(b"\n".join(lines)) is None
+
+
+TEXT_BYTES = st.sampled_from([b"a", b"bc", b"def", b" ", b"  ", b"\n", b"\r\n", b"\r", b"\t", b"\xff", b"x.", b"\n\n"])
+
+
+@st.composite
+def texty(draw: st.DrawFn) -> bytes:
+    return b"".join(draw(st.lists(TEXT_BYTES, max_size=300)))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(texty(), st.binary(max_size=2000)))
+def test_any_bytes_round_trip(data: bytes) -> None:
+    """For any bytes, with the encoder taking any line end it can (no minimum of line ends or words,
+    no share of misses),
+    the code decodes to them, as the plain reading of the format does."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_wraps, "MIN_BREAKS", 0)
+        patch.setattr(_wraps, "MISS_SHARE", 0)
+        patch.setattr(_wraps, "MIN_WORDS", 0)
+        code = _wraps.encode(data)
+    assert code is not None
+    assert _wraps.decode(code, len(data)) == data
+    assert wraps_reference.decode(code, len(data)) == data
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(20, 120), st.integers(0, 1000), st.lists(st.tuples(st.integers(0, 10**6), TEXT_BYTES), max_size=8))
+def test_wrapped_prose_with_edits_round_trips(width: int, seed: int, edits: list[tuple[int, bytes]]) -> None:
+    data = bytearray(prose(8, width, seed))
+    for at, piece in edits:
+        at %= len(data)
+        data[at : at + len(piece) % 3] = piece
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_wraps, "MIN_BREAKS", 1)
+        code = _wraps.encode(bytes(data))
+    if code is not None:
+        assert _wraps.decode(code, len(data)) == data
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.data())
+def test_damaged_codes_fail_as_the_plain_reading_does(data: st.DataObject) -> None:
+    """A wrap code with bytes changed, cut or added decodes to what the plain reading of the format
+    decodes it to, or fails with WrapsError where that reading fails: never another exception."""
+    base = _wraps.encode(prose(8, 30, data.draw(st.integers(0, 50))))
+    assert base is not None
+    code = bytearray(base)
+    for _ in range(data.draw(st.integers(1, 4))):
+        kind = data.draw(st.sampled_from(["set", "cut", "add"]))
+        at = data.draw(st.integers(0, len(code)))
+        if kind == "set" and at < len(code):
+            code[at] = data.draw(st.integers(0, 255))
+        elif kind == "cut":
+            del code[at : at + data.draw(st.integers(1, 8))]
+        else:
+            code[at:at] = data.draw(st.binary(min_size=1, max_size=4))
+    size = data.draw(st.sampled_from([len(prose(8, 30)), len(code), len(code) + 7, 0, 5000]))
+    try:
+        expected = wraps_reference.decode(bytes(code), size)
+    except wraps_reference.ReferenceError:
+        with pytest.raises(_wraps.WrapsError):
+            _wraps.decode(bytes(code), size)
+    else:
+        assert _wraps.decode(bytes(code), size) == expected
+
+
+@pytest.mark.parametrize(
+    ("code", "size", "message"),
+    [
+        (b"\x02\x00\x05\x0baa bb cc dd\x00\x00", 11, "version 2"),
+        (b"\x01\x04\x05\x0baa bb cc dd\x00\x00", 11, "flags 0x04"),
+        (b"\x01\x00\x00\x0baa bb cc dd\x00\x00", 11, "width 0"),
+        (b"\x01\x00\x05\x0caa bb cc dd\x00\x00", 11, "does not fit"),
+        (b"\x01\x00\x05\x0baa bb cc dd\x06\x00", 11, "outside its line"),
+        (b"\x01\x00\x05\x0baa bb cc dd\x00", 11, "end early"),
+        (b"\x01\x00\x05\x0baa bb cc dd\x00\x00\x00", 11, "after the last line number"),
+        (b"\x01\x00\x05\x0baa bb cc dd\x80\x00\x00", 11, "non-canonical"),
+        (b"\x01\x02\x05\x0baa bb cc dd\x00\x00\x00", 14, "2 line ends do not make 14 bytes"),
+        (b"\x01\x02\x05\x0baa bb cc dd\x00\x00\x00", 12, "more line ends than 12 bytes"),
+        (b"\x01\x00\x05\x0baa bb cc dd\x00\x00", 12, "11 bytes of text cannot make 12"),
+        (b"\x01\x03\x05\x0baa bb cc dd\x00\x00", 12, "cannot make"),
+    ],
+)
+def test_damaged_codes_name_the_fault(code: bytes, size: int, message: str) -> None:
+    with pytest.raises(_wraps.WrapsError, match=message):
+        _wraps.decode(code, size)
+
+
+def test_more_line_ends_than_the_size_allows_fail_before_they_are_joined() -> None:
+    text = b"a " * 5000 + b"a"
+    code = b"\x01\x03\x01" + encode_varint(len(text)) + text + b"\x00" * 5000
+    with pytest.raises(_wraps.WrapsError, match="more line ends"):
+        _wraps.decode(code, len(text) + 20)
+
+
+@pytest.mark.parametrize("level", [4, 6, 9])
+def test_the_cm_levels_choose_wraps_for_wrapped_text(level: int) -> None:
+    chunk = encode_chunk(DICKENS, level)
+    assert chunk.transform == TRANSFORM_WRAPS
+    assert decode_chunk(chunk.transform, chunk.backend, chunk.data, len(DICKENS)) == DICKENS
+    plain = encode_chunk(DICKENS, level, form="text")
+    assert plain.transform == TRANSFORM_WRAPS  # "text" means no records, not no wraps
+
+
+def test_only_the_cm_levels_write_wraps() -> None:
+    assert [level for level, spec in LEVELS.items() if spec.wraps] == [4, 5, 6, 7, 8, 9]
+    for level in (1, 2, 3):
+        assert encode_chunk(DICKENS, level).transform != TRANSFORM_WRAPS
+
+
+def test_shared_context_streams_of_wrapped_text_round_trip() -> None:
+    data = DICKENS + FILLED + DICKENS
+    encoded = sigmalang.compress(data, 6, chunk_size=32 << 10, shared_context=True)
+    assert sigmalang.decompress(encoded) == data
+    report = "\n".join(format_report(inspect_stream(io.BytesIO(encoded))[0].as_dict(), "s"))
+    assert "wraps+cm" in report
+
+
+def test_inspect_shows_what_the_transform_saves() -> None:
+    encoded = sigmalang.compress(DICKENS, 6)
+    report = inspect_stream(io.BytesIO(encoded))[0].as_dict()
+    text = "\n".join(format_report(report, "s"))
+    assert "wraps+cm: 1 frame" in text
+    assert "the transform (wraps), then the model" in text
+    stages = report["stages"]
+    assert stages["encoded"] < stages["encoded_without_transform"]  # measured: the model alone codes more
+
+
+def test_a_decoder_without_transform_5_fails_on_the_frame_only() -> None:
+    """An unknown transform fails its frame with a clear error (FORMAT.md §7); here, the reverse:
+    a wraps frame's payload given as transform 0 is not mistaken for the chunk."""
+    chunk = encode_chunk(DICKENS, 6)
+    with pytest.raises(ChunkDecodeError):
+        decode_chunk(0, chunk.backend, chunk.data, len(DICKENS))
