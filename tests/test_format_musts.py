@@ -21,7 +21,7 @@ from sigmalang._backends import CmBackend, ZstdBackend
 from sigmalang._container import MAGIC, StreamAssembler
 from sigmalang._filters import FrameFilter
 from sigmalang._index import SeekTable
-from sigmalang._levels import TRANSFORM_RECORDS
+from sigmalang._levels import TRANSFORM_RECORDS, TRANSFORM_WRAPS
 from sigmalang._records import RecordsError
 from sigmalang._records import decode as decode_records
 from sigmalang._stream_records import StreamHeader
@@ -192,6 +192,19 @@ def test_a_record_code_length_is_checked_before_the_backend_decodes() -> None:
         assembler = StreamAssembler(StreamHeader(chunk_size=1024, level=6))
         head = assembler.start()
         blob = head + assembler.frame(chunk, TRANSFORM_RECORDS, ZSTD, encode_varint(n) + b"not zstd")
+        with pytest.raises(sigmalang.SigmaFormatError, match=message) as info:
+            sigmalang.decompress(blob + assembler.finish())
+        assert (info.value.frame, info.value.offset) == (0, len(head))
+
+
+def test_a_wrap_code_length_is_checked_before_the_backend_decodes() -> None:
+    """[R7.7-1]: n > 4 x S + 64 fails the frame before its payload is decoded (with n = 4 x S + 64
+    the backend is reached and fails instead)."""
+    chunk = b"a b c d\n" * 4
+    for n, message in ((4 * len(chunk) + 65, "too long for a 32-byte chunk"), (4 * len(chunk) + 64, "zstd")):
+        assembler = StreamAssembler(StreamHeader(chunk_size=1024, level=6))
+        head = assembler.start()
+        blob = head + assembler.frame(chunk, TRANSFORM_WRAPS, ZSTD, encode_varint(n) + b"not zstd")
         with pytest.raises(sigmalang.SigmaFormatError, match=message) as info:
             sigmalang.decompress(blob + assembler.finish())
         assert (info.value.frame, info.value.offset) == (0, len(head))

@@ -1,0 +1,119 @@
+"""Write the wrapped-lines (transform 5) golden vectors: valid streams and damaged wrap codes.
+
+Run once when they are added; ``make_vectors.py`` keeps their manifest entries (they carry an
+``origin``). The valid streams are written by ``sigmalang.compress``; transform 5 and the CM being
+fully specified (docs/FORMAT.md §7.7, §7.2), today's writer must reproduce them byte for byte::
+
+    .venv/bin/python tests/vectors/make_wraps_vectors.py
+"""
+
+from __future__ import annotations
+
+import io
+import sys
+from collections.abc import Callable
+
+from vectorlib import FIXTURES, chunked, compressed_entry, damaged_entry, update_manifest
+
+from sigmalang import _wraps
+from sigmalang._backend_base import CM
+from sigmalang._backends import CmBackend
+from sigmalang._levels import TRANSFORM_LITERAL, TRANSFORM_WRAPS
+from sigmalang._wire import encode_varint
+
+ORIGIN = "tests/vectors/make_wraps_vectors.py"
+CHUNK = 16384
+
+
+def damaged(data: bytes, edit: Callable[[bytes], bytes]) -> tuple[bytes, int]:
+    """A level-6 stream of *data* in CHUNK-byte wraps frames whose frame 0 codes *edit* of its wrap
+    code (the CM payload and the frame's CRC32C are made for the edited code, so only the wrap
+    code's checks can notice). Returns the stream and frame 0's offset."""
+    backend = CmBackend(0xFFFF, 16)
+
+    def code(number: int, chunk: bytes) -> tuple[int, int, bytes]:
+        wrapped = _wraps.encode(chunk)
+        if wrapped is None:
+            assert number > 0
+            return TRANSFORM_LITERAL, CM, backend.encode(chunk)
+        if number == 0:
+            wrapped = edit(wrapped)
+        return TRANSFORM_WRAPS, CM, encode_varint(len(wrapped)) + backend.encode(wrapped)
+
+    stream, offsets = chunked(data, CHUNK, 6, code)
+    return stream, offsets[0]
+
+
+def _numbers_at(code: bytes) -> int:
+    """Where a wrap code's line numbers start."""
+    return _wraps.parse(code, 1 << 30)[3]
+
+
+def _first_number_far(code: bytes) -> bytes:
+    """The wrap code with its first line number made 126 (63 options past the greedy one)."""
+    at = _numbers_at(code)
+    return code[:at] + b"\x7e" + code[at + 1 :]
+
+
+def main() -> int:
+    dickens = (FIXTURES / "dickens-64k.txt").read_bytes()
+    dickens = dickens[: dickens.rfind(b"\r\n", 0, 48 << 10) + 2]
+    # The same text with its line ends after a word (no space before them) and as LF alone.
+    filled = dickens.replace(b" \r\n", b"\n").replace(b"\r\n", b"\n")
+    valid = {
+        "wraps-keep-l6": (
+            "48 KiB of a hard-wrapped novel (CR LF after a space) at level 6 in 16 KiB frames: wraps frames",
+            dickens,
+            False,
+        ),
+        "wraps-replace-l6": (
+            "the same text with LF line ends after a word, level 6 in 16 KiB frames: the line ends replace spaces",
+            filled,
+            False,
+        ),
+        "wraps-shared-l6": (
+            "the first text with shared context: wraps frames primed with the wrap codes before them",
+            dickens,
+            True,
+        ),
+    }
+    bad = {
+        "bad-wraps-version": ("frame 0's wrap code names version 2", lambda c: b"\x02" + c[1:], "version 2"),
+        "bad-wraps-number-outside": (
+            "frame 0's first line number points 63 options past the greedy one, outside its line",
+            _first_number_far,
+            "outside its line",
+        ),
+        "bad-wraps-numbers-short": (
+            "frame 0's wrap code lost its last line number",
+            lambda c: c[:-1],
+            "end early",
+        ),
+        "bad-wraps-numbers-extra": (
+            "frame 0's wrap code has one more byte after its last line number",
+            lambda c: c + b"\x00",
+            "after the last line number",
+        ),
+    }
+    good = []
+    for name, (description, data, shared) in valid.items():
+        good.append(compressed_entry(name, description, data, 6, CHUNK, shared, ORIGIN))
+        assert "wraps+cm" in _kinds((FIXTURES.parent / "vectors" / f"{name}.sgl").read_bytes()), name
+    broken = []
+    for name, (description, edit, message) in bad.items():
+        stream, offset = damaged(filled, edit)
+        description += "; its CM payload and the frame's CRC32C are made for the edited code"
+        broken.append(damaged_entry(name, description, stream, 0, offset, message, ORIGIN))
+    update_manifest(good, broken)
+    print(f"wrote {len(valid)} valid and {len(bad)} damaged wraps vectors")
+    return 0
+
+
+def _kinds(encoded: bytes) -> list[str]:
+    from sigmalang.inspect import inspect_stream
+
+    return [g["transform"] + "+" + g["backend"] for g in inspect_stream(io.BytesIO(encoded))[0].as_dict()["by_backend"]]
+
+
+if __name__ == "__main__":
+    sys.exit(main())
