@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import io
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,7 @@ from sigmalang._backend_base import CM
 from sigmalang._backends import CmBackend
 from sigmalang._codec import ChunkDecodeError, decode_chunk, encode_chunk
 from sigmalang._errors import SigmaFormatError
-from sigmalang._levels import TRANSFORM_LITERAL, TRANSFORM_RECORDS
+from sigmalang._levels import TRANSFORM_LITERAL, TRANSFORM_RECORDS, TRANSFORM_WRAPS
 from sigmalang.inspect import format_report, inspect_stream
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -412,7 +413,8 @@ def test_codec_chooses_records_for_logs_and_bytes_for_prose() -> None:
     assert decode_chunk(logs.transform, logs.backend, logs.data, len(SERVICE_LOG)) == SERVICE_LOG
     assert len(logs.data) < len(_codec.encode_body(SERVICE_LOG, _levels.level_spec(6), form="text").data)
     prose = encode_chunk(DICKENS[:20000], 6)
-    assert prose.transform == TRANSFORM_LITERAL
+    assert prose.transform == TRANSFORM_WRAPS  # hard-wrapped prose: its own transform, not records
+    assert encode_chunk(DICKENS[:20000].replace(b"\r\n", b" "), 6).transform == TRANSFORM_LITERAL
 
 
 def test_damaged_records_frame_is_a_chunk_decode_error() -> None:
@@ -565,8 +567,9 @@ def test_a_chunk_coded_both_ways_keeps_the_smaller_and_codes_its_bytes_only_as_f
     """A log chunk coded both ways in full is coded as records first, then as bytes only up to the
     records' length (the model stops there): the body kept is the one coding both in full and
     keeping the smaller gives, where records win (a service log) and where bytes do (prose with a
-    number every few words, which looks like log lines)."""
-    spec = _levels.level_spec(level)
+    number every few words, which looks like log lines; wrap codes aside, which test_wraps.py
+    covers)."""
+    spec = replace(_levels.level_spec(level), wraps=False)
     prose = DICKENS[:30000].replace(b" ", b" 1 ")
     limits: list[int] = []
     real = CmBackend.encode_at_most
@@ -592,7 +595,7 @@ def test_a_chunk_coded_both_ways_keeps_the_smaller_and_codes_its_bytes_only_as_f
 def test_the_sample_sizes_give_the_verdicts_the_full_sizes_give() -> None:
     """_coded_sizes codes the bytes only until records are clearly smaller (or, for the longer
     piece, smaller): every verdict taken from its sizes is the one the sizes coded in full give."""
-    spec = _levels.level_spec(6)
+    spec = replace(_levels.level_spec(6), wraps=False)
     prose = DICKENS[:40000].replace(b" ", b" 1 ")
     for data in (service_log(2000), prose, service_log(300) + prose[:8000]):
         pieces = _codec._probes(data)

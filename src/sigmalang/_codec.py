@@ -294,6 +294,12 @@ WRAPS_PROBE = 64 << 10
 WRAPS_MARGIN = 128
 
 
+def _wrapped(data: bytes, spec: LevelSpec) -> bytes | None:
+    """The wrap code of *data* where the level writes one and it is worth writing, else None."""
+    wrapped = _wraps.encode(data) if spec.wraps else None
+    return wrapped if wrapped is not None and _wraps_win(data, wrapped, spec) else None
+
+
 def _wraps_win(data: bytes, wrapped: bytes, spec: LevelSpec) -> bool:
     """Whether *wrapped*, the wrap code of *data*, is worth writing: on a sample of *data* (the
     whole of it if short), the level's backend codes the sample's wrap code smaller than its bytes
@@ -358,8 +364,8 @@ def _encode_body(data: bytes, spec: LevelSpec, book: Codebook | None, prime: byt
     if spec.backend in (CM, PPMD) and _incompressible(data, prime, spec):
         return Body(TRANSFORM_LITERAL, STORE, data, False, data, None)
     backend = _level_backend(spec, book)
-    wrapped = _wraps.encode(data) if spec.wraps else None
-    if wrapped is not None and _wraps_win(data, wrapped, spec):
+    wrapped = _wrapped(data, spec)
+    if wrapped is not None:
         try:
             payload = encode_varint(len(wrapped)) + backend.encode(wrapped, prime)
             return Body(TRANSFORM_WRAPS, spec.backend, payload, bool(prime), wrapped, None)
@@ -425,7 +431,16 @@ def _body_at_most(
     if spec.transform == TRANSFORM_LITERAL:
         backend = _level_backend(spec, book)
         if isinstance(backend, CmBackend):
+            wrapped = _wrapped(data, spec)
             try:
+                if wrapped is not None:  # _encode_body's first choice, with its code length before the payload
+                    head = encode_varint(len(wrapped))
+                    payload = backend.encode_at_most(wrapped, prime, limit - len(head))
+                    return (
+                        None
+                        if payload is None
+                        else Body(TRANSFORM_WRAPS, CM, head + payload, bool(prime), wrapped, None)
+                    )
                 payload = backend.encode_at_most(data, prime, limit)
             except BackendError:  # _encode_body's way: zstd
                 pass

@@ -15,10 +15,7 @@ design and the measurements.
 
 from __future__ import annotations
 
-import re
 from array import array
-from bisect import bisect_left, bisect_right
-from collections.abc import Callable
 
 import numpy as np
 
@@ -39,7 +36,9 @@ MISS_SHARE = 2
 # taken out (a line of about that many words or more): lines of one or two tokens, tables without
 # spaces, are not prose, whatever their lengths.
 MIN_WORDS = 4
-_OTHER = rb"[^ \r\n]"  # a byte that is neither a space nor part of a line end
+BLOCK = 1 << 16  # candidates whose table rows a decoder works out at once
+_OTHER = np.ones(256, dtype=bool)  # bytes that are none of space, CR and LF
+_OTHER[[0x20, 0x0D, 0x0A]] = False
 
 
 class WrapsError(Exception):
@@ -48,32 +47,49 @@ class WrapsError(Exception):
 
 def encode(data: bytes) -> bytes | None:
     """The wrap code of *data*, or None where the chunk has too few wrapped lines, or lines too
-    irregular, for the code to be worth it (the chunk is then coded as it is)."""
+    irregular, for the code to be worth it (the chunk is then coded as it is).
+
+    Every step is a whole-array operation: the line ends taken out are all of one kind (after a
+    space, or between two other bytes), so the lines of the text left start at known places, and
+    each line's number follows from where it starts and where it ends."""
     if data.count(b"\n") < MIN_BREAKS:
         return None
+    a = np.frombuffer(data, dtype=np.uint8)
     crlf = 2 * data.count(b"\r\n") > data.count(b"\n")
-    eol = b"\r\n" if crlf else b"\n"
-    keep = re.compile(b" " + re.escape(eol) + b"(?=" + _OTHER + b")")
-    replace = re.compile(b"(?<=" + _OTHER + b")" + re.escape(eol) + b"(?=" + _OTHER + b")")
-    kept, replaced = len(keep.findall(data)), len(replace.findall(data))
-    if max(kept, replaced) < MIN_BREAKS:
+    eol = 2 if crlf else 1
+    feeds = np.flatnonzero(a == 0x0A)
+    feeds = feeds[(feeds >= eol) & (feeds + 1 < len(a))]  # with a byte before the line end, and one after it
+    if crlf:
+        feeds = feeds[a[feeds - 1] == 0x0D]
+    first = feeds - (eol - 1)  # each line end's first byte
+    after = _other(a[feeds + 1])
+    keep_at = first[after & (a[first - 1] == 0x20)]
+    replace_at = first[after & _other(a[first - 1])]
+    keep_space = len(keep_at) > len(replace_at)
+    starts = keep_at if keep_space else replace_at
+    if len(starts) < MIN_BREAKS:
         return None
-    keep_space = kept > replaced
-    text, breaks = _unwrap(data, keep if keep_space else replace, eol, keep_space)
+    text, breaks = _unwrap(a, starts, eol, keep_space)
     cands = _candidates(text, keep_space)
     if len(cands) < MIN_WORDS * len(breaks):
         return None
-    width = _width(text, breaks, cands, keep_space)
-    numbers, misses = _numbers(text, breaks, cands, width, keep_space)
+    line_feeds = np.flatnonzero(np.frombuffer(text, dtype=np.uint8) == 0x0A)
+    lines = _Lines(len(text), breaks, cands, line_feeds, keep_space)
+    width = lines.width()
+    numbers = lines.numbers(width)
+    misses = int(np.count_nonzero(numbers))
     if MISS_SHARE * misses > len(breaks):
         return None
     flags = (FLAG_CRLF if crlf else 0) | (FLAG_KEEP_SPACE if keep_space else 0)
     head = bytes([WRAPS_VERSION, flags]) + encode_varint(width) + encode_varint(len(text))
-    return head + text + numbers
+    return head + text + _spelt(numbers)
 
 
 def decode(code: bytes, size: int) -> bytes:
-    """Exactly *size* bytes from a wrap code, or :class:`WrapsError`."""
+    """Exactly *size* bytes from a wrap code, or :class:`WrapsError`: the lines read one after
+    another, each taking the option its number says (FORMAT.md §7.7). What a line may start
+    after (0, a candidate or a line feed) decides its options and greedy option, so those are
+    worked out for every such place at once first; the loop then only reads the numbers."""
     flags, width, text, at = parse(code, size)
     keep_space = bool(flags & FLAG_KEEP_SPACE)
     eol = b"\r\n" if flags & FLAG_CRLF else b"\n"
@@ -82,33 +98,49 @@ def decode(code: bytes, size: int) -> bytes:
     if (grows == 0 and room != 0) or (grows and room % grows):
         raise WrapsError(f"{len(text)} bytes of text cannot make {size} bytes")
     most = room // grows if grows else len(text)  # line ends the size leaves room for
-    end = len(code)
-    taken = 0
-
-    def choose(greedy: int, lo: int, hi: int, line_end: int) -> int:
-        nonlocal at, taken
-        if at >= end:
-            raise WrapsError("the line numbers end early")
-        number = code[at]
-        if number < 0x80:
-            at += 1
-        else:  # rare: the rest of a LEB128 varint
-            number, at = _varint(code, at)
-        chosen = greedy - ((number >> 1) ^ -(number & 1))
-        if not 0 <= chosen <= hi - lo:
-            raise WrapsError(f"a line number at offset {at} points outside its line")
-        if chosen < hi - lo:
-            taken += 1
-            if taken > most:
-                raise WrapsError(f"more line ends than {size} bytes can hold")
-        return chosen
-
-    breaks = _walk(text, _candidates(text, keep_space), width, keep_space, choose)
-    if at != end:
-        raise WrapsError(f"{end - at} bytes after the last line number")
+    breaks = _breaks(code, at, size, most, _Places(text, width, keep_space))  # the tables go before the join
     if grows and len(breaks) != most:
         raise WrapsError(f"{len(breaks)} line ends do not make {size} bytes")
     return _join(text, breaks, eol, keep_space)
+
+
+def _breaks(code: bytes, at: int, size: int, most: int, places: _Places) -> list[int]:
+    """The break positions the line numbers from *at* on choose, at most *most* of them."""
+    cands, cand_hi, cand_greedy, cand_feed = places.cands, places.hi, places.greedy, places.feed
+    after_feed, n_feeds, end = places.after_feed, places.feeds, len(code)
+    breaks: list[int] = []
+    # A line is known by where it starts: after candidate j (j >= 0), or after line feed f (as
+    # -2 - f; -1: the text's start). Its row: first option, its end's option number, greedy option,
+    # the line feed that ends it (n_feeds: the text's end).
+    here = -1
+    while True:
+        if here >= 0:
+            lo, hi, greedy, feed = here + 1, cand_hi[here], cand_greedy[here], cand_feed[here]
+        else:
+            lo, hi, greedy, feed = after_feed[-1 - here]
+        if hi > lo:
+            if at >= end:
+                raise WrapsError("the line numbers end early")
+            number = code[at]
+            if number < 0x80:
+                at += 1
+            else:  # rare: the rest of a LEB128 varint
+                number, at = _varint(code, at)
+            chosen = greedy - ((number >> 1) ^ -(number & 1))
+            if not lo <= chosen <= hi:
+                raise WrapsError(f"a line number at offset {at} points outside its line")
+            if chosen < hi:
+                if len(breaks) >= most:
+                    raise WrapsError(f"more line ends than {size} bytes can hold")
+                breaks.append(cands[chosen])
+                here = chosen
+                continue
+        if feed >= n_feeds:
+            break
+        here = -2 - feed
+    if at != end:
+        raise WrapsError(f"{end - at} bytes after the last line number")
+    return breaks
 
 
 def parse(code: bytes, size: int) -> tuple[int, int, bytes, int]:
@@ -144,137 +176,148 @@ def _varint(code: bytes, at: int) -> tuple[int, int]:
     raise WrapsError(f"number longer than 5 bytes at offset {at}")
 
 
-def _unwrap(data: bytes, pattern: re.Pattern[bytes], eol: bytes, keep_space: bool) -> tuple[bytes, array[int]]:
-    """*data* with the line ends *pattern* finds taken out (the space before each kept, or the line
-    end made a space), and where each was in the text that is left: the **break** positions, the
-    first byte of the next line (keep_space), or the space that took the line end's place."""
-    pieces: list[bytes] = []
-    breaks = array("i")
-    last = 0
-    shrink = 0  # bytes taken out so far
-    cut = len(eol) if keep_space else len(eol) - 1
-    for found in pattern.finditer(data):
-        at = found.start()
-        if keep_space:
-            pieces.append(data[last : at + 1])  # up to and with the space
-            breaks.append(at + 1 - shrink)
-        else:
-            pieces += (data[last:at], b" ")
-            breaks.append(at - shrink)
-        shrink += cut
-        last = found.end()
-    pieces.append(data[last:])
-    return b"".join(pieces), breaks
+def _other(values: np.ndarray) -> np.ndarray:
+    """Which of *values* (bytes) are **other**: none of space, CR and LF."""
+    found: np.ndarray = _OTHER[values]
+    return found
 
 
-def _candidates(text: bytes, keep_space: bool) -> array[int]:
+def _unwrap(a: np.ndarray, starts: np.ndarray, eol: int, keep_space: bool) -> tuple[bytes, np.ndarray]:
+    """The bytes *a* with the line ends that begin at *starts* (each *eol* bytes long) taken out,
+    or made one space each; and the **break** positions in the text left: where the next line
+    begins (keep_space), or the space that took the line end's place."""
+    keep = np.ones(len(a), dtype=bool)
+    cut = eol if keep_space else eol - 1  # bytes each line end loses
+    for k in range(cut):
+        keep[starts + (eol - cut) + k] = False
+    out = a[keep] if cut else a.copy()
+    shift = np.arange(len(starts), dtype=np.int64) * cut
+    breaks = starts - shift
+    if not keep_space:
+        out[breaks] = 0x20
+    return out.tobytes(), breaks
+
+
+def _candidates(text: bytes, keep_space: bool) -> np.ndarray:
     """Every place in *text* a line end may have been taken out of, in order: with *keep_space*,
-    each byte other than a space, CR or LF that follows a space; else each space between two such
-    bytes."""
+    each other byte that follows a space; else each space between two other bytes."""
     if len(text) < 3:
-        return array("i")
+        return np.zeros(0, dtype=np.int64)
     a = np.frombuffer(text, dtype=np.uint8)
-    other = (a != 0x20) & (a != 0x0D) & (a != 0x0A)
+    other = _other(a)
     if keep_space:
-        found = np.flatnonzero((a[:-1] == 0x20) & other[1:]) + 1
+        other[1:] &= a[:-1] == 0x20  # other, after a space
+        found: np.ndarray = np.flatnonzero(other[1:])
     else:
-        found = np.flatnonzero((a[1:-1] == 0x20) & other[:-2] & other[2:]) + 1
-    out = array("i")
-    out.frombytes(found.astype(np.int32).tobytes())
-    return out
+        space = a[1:-1] == 0x20
+        space &= other[:-2]
+        space &= other[2:]
+        found = np.flatnonzero(space)
+    found += 1
+    return found
 
 
-Choose = Callable[[int, int, int, int], int]
+def _greedy(
+    starts: np.ndarray, lo: np.ndarray, hi: np.ndarray, ends: np.ndarray, cands: np.ndarray, width: int
+) -> np.ndarray:
+    """The greedy option of lines from *starts* (as a candidate's index; *hi*, the line's end):
+    the last option at most *width* bytes from the start, or the first if none is."""
+    fit = np.searchsorted(cands, starts + width, side="right") - 1
+    found: np.ndarray = np.where(ends - starts <= width, hi, np.maximum(fit, lo))
+    return found
 
 
-def _walk(text: bytes, cands: array[int], width: int, keep_space: bool, choose: Choose) -> array[int]:
-    """The break positions of *text*, line by line, as *choose* picks them: the rule both
-    directions follow (FORMAT.md §7.7).
+class _Places:
+    """For each place a line can start in a wrap code's text (the text's start, after each line
+    feed, after each candidate): its options (candidates lo to hi - 1, then hi for its end), its
+    greedy option at the code's width and which line feed ends it. The rows after candidates are
+    three arrays of 4-byte numbers (lo is the candidate's own index plus one), 16 bytes a
+    candidate with the candidates themselves."""
 
-    A line starts at the text's start, after an LF, or after a break. Its **options** are the
-    candidates after its start and before the next LF (or the text's end), then that LF (no
-    break: the line ends there). A line with no candidate needs no choice. Otherwise the
-    **greedy** option is the last one at most *width* bytes after the line's start (the first
-    one if none is), and ``choose(greedy, lo, hi, end)`` returns the option taken, 0 to hi - lo,
-    where the candidates are ``cands[lo:hi]`` and *end* is where the line's LF is."""
-    n = len(text)
-    step = 0 if keep_space else 1  # a replaced space is not part of the next line
-    breaks = array("i")
-    start = 0
-    lo = 0
-    while True:
-        end = text.find(b"\n", start)
-        if end < 0:
-            end = n
-        lo = bisect_right(cands, start, lo)
-        hi = bisect_left(cands, end, lo)
-        if hi > lo:
-            greedy = hi - lo  # the line's end, where the whole line fits
-            if end - start > width:
-                greedy = max(bisect_right(cands, start + width, lo, hi) - 1 - lo, 0)
-            chosen = choose(greedy, lo, hi, end)
-            if chosen < hi - lo:
-                at = cands[lo + chosen]
-                breaks.append(at)
-                start = at + step
-                continue
-        if end >= n:
-            return breaks
-        start = end + 1
+    def __init__(self, text: bytes, width: int, keep_space: bool):
+        n = len(text)
+        a = np.frombuffer(text, dtype=np.uint8)
+        cands = _candidates(text, keep_space).astype(np.int32)
+        feeds = np.flatnonzero(a == 0x0A)
+        ends = np.append(feeds, n)
+        hi_of_feed = np.searchsorted(cands, ends, side="left")  # the options end at the line feed
+        starts = np.append(0, feeds + 1)  # the text's start, then after each line feed
+        feed = np.searchsorted(feeds, starts)
+        lo = np.searchsorted(cands, starts, side="right")
+        greedy = _greedy(starts, lo, hi_of_feed[feed], ends[feed], cands, width)
+        self.after_feed = list(zip(lo.tolist(), hi_of_feed[feed].tolist(), greedy.tolist(), feed.tolist(), strict=True))
+        self.cands, self.hi, self.greedy, self.feed = array("i"), array("i"), array("i"), array("i")
+        for first in range(0, len(cands), BLOCK):  # a block at a time: the temporaries stay small
+            starts = cands[first : first + BLOCK] + (0 if keep_space else 1)  # the next candidate is the first option
+            feed = np.searchsorted(feeds, starts)
+            lo = np.arange(first + 1, first + len(starts) + 1)
+            greedy = _greedy(starts, lo, hi_of_feed[feed], ends[feed], cands, width)
+            self.cands.frombytes(cands[first : first + BLOCK].tobytes())
+            self.hi.frombytes(hi_of_feed[feed].astype(np.int32).tobytes())
+            self.greedy.frombytes(greedy.astype(np.int32).tobytes())
+            self.feed.frombytes(feed.astype(np.int32).tobytes())
+        self.feeds = len(feeds)
 
 
-def _width(text: bytes, breaks: array[int], cands: array[int], keep_space: bool) -> int:
-    """The width at which filling lines greedily puts the most of *breaks* where they are: a
-    break at *p* in a line from *s* is put there by the widths from p - s up to, not with, the
-    distance from *s* to the line's next option after *p*."""
-    step = 0 if keep_space else 1
-    shortest = np.zeros(MAX_WIDTH + 2, dtype=np.int64)  # + at a line's length, - past its reach
-    previous = -1
-    for p in breaks:
-        line_feed = text.rfind(b"\n", 0, p)
-        start = max(line_feed + 1, previous + step if previous >= 0 else 0)
-        following = bisect_right(cands, p)
-        reach = cands[following] if following < len(cands) else len(text)
-        end = text.find(b"\n", p)
-        if 0 <= end < reach:
-            reach = end
-        length, beyond = p - start, reach - start
-        if length < beyond:
-            shortest[min(max(length, 1), MAX_WIDTH + 1)] += 1
-            shortest[min(beyond, MAX_WIDTH + 1)] -= 1
-        previous = p
-    hits = np.cumsum(shortest)[1 : MAX_WIDTH + 1]
-    return int(np.argmax(hits)) + 1
+class _Lines:
+    """The lines of a text whose breaks the encoder knows: where each starts and ends, its
+    options, and which one it takes (FORMAT.md §7.7, computed for all lines at once)."""
+
+    def __init__(self, n: int, breaks: np.ndarray, cands: np.ndarray, feeds: np.ndarray, keep_space: bool):
+        step = 0 if keep_space else 1
+        after_break = breaks + step
+        after_feed = feeds + 1
+        starts = np.concatenate(([0], after_break, after_feed))
+        by_break = np.concatenate(([False], np.ones(len(breaks), dtype=bool), np.zeros(len(feeds), dtype=bool)))
+        order = np.argsort(starts, kind="stable")
+        self.starts = starts[order]
+        # where the line ends: its break (the next line starts after one) or its line feed
+        next_by_break = np.append(by_break[order][1:], False)
+        next_start = np.append(self.starts[1:], n + 1)
+        self.ends = np.append(feeds, n)[np.searchsorted(feeds, self.starts)]
+        self.lo = np.searchsorted(cands, self.starts, side="right")
+        self.hi = np.searchsorted(cands, self.ends, side="left")
+        taken = np.searchsorted(cands, next_start - step, side="left") - self.lo
+        self.chosen = np.where(next_by_break, taken, self.hi - self.lo)
+        self.cands = cands
+        self.n = n
+
+    def greedy(self, width: int) -> np.ndarray:
+        """Each line's greedy option at *width*, counted from its first option."""
+        found: np.ndarray = _greedy(self.starts, self.lo, self.hi, self.ends, self.cands, width) - self.lo
+        return found
+
+    def width(self) -> int:
+        """The width at which the greedy option is the one taken on the most lines that end at a
+        break: for a line from *s* whose break is at *p*, the widths from p - s up to, not with, the
+        distance from *s* to its next option."""
+        broken = self.chosen < self.hi - self.lo
+        lo, chosen, starts = self.lo[broken], self.chosen[broken], self.starts[broken]
+        at = self.cands[lo + chosen]
+        following = lo + chosen + 1
+        reach = np.where(
+            following < self.hi[broken], self.cands[np.minimum(following, len(self.cands) - 1)], self.ends[broken]
+        )
+        length = np.clip(at - starts, 1, MAX_WIDTH + 1)
+        beyond = np.clip(reach - starts, 1, MAX_WIDTH + 1)
+        hits = np.cumsum(np.bincount(length, minlength=MAX_WIDTH + 2) - np.bincount(beyond, minlength=MAX_WIDTH + 2))
+        return int(np.argmax(hits[1 : MAX_WIDTH + 1])) + 1
+
+    def numbers(self, width: int) -> np.ndarray:
+        """Each line's number (greedy option minus the one taken), for the lines with a choice."""
+        choice = self.hi > self.lo
+        return (self.greedy(width) - self.chosen)[choice]
 
 
-def _numbers(text: bytes, breaks: array[int], cands: array[int], width: int, keep_space: bool) -> tuple[bytes, int]:
-    """The wrap code's line numbers for *breaks* (each the greedy option minus the one taken,
-    zigzag LEB128), and how many are not 0."""
-    out = bytearray()
-    misses = 0
-    next_break = 0
-
-    def choose(greedy: int, lo: int, hi: int, line_end: int) -> int:
-        nonlocal next_break, misses
-        chosen = hi - lo
-        if next_break < len(breaks) and breaks[next_break] < line_end:
-            chosen = bisect_left(cands, breaks[next_break], lo, hi) - lo
-            next_break += 1
-        k = greedy - chosen
-        if k:
-            misses += 1
-            out.extend(encode_varint(2 * k if k > 0 else -2 * k - 1))
-        else:
-            out.append(0)
-        return chosen
-
-    taken = _walk(text, cands, width, keep_space, choose)
-    if taken != breaks:
-        raise AssertionError("the wrap code's walk lost a line end")  # pragma: no cover
-    return bytes(out), misses
+def _spelt(numbers: np.ndarray) -> bytes:
+    """The numbers zigzagged, as LEB128 varints."""
+    zig = np.where(numbers >= 0, 2 * numbers, -2 * numbers - 1)
+    if not len(zig) or int(zig.max()) < 0x80:
+        return zig.astype(np.uint8).tobytes()
+    return b"".join(encode_varint(int(z)) for z in zig)
 
 
-def _join(text: bytes, breaks: array[int], eol: bytes, keep_space: bool) -> bytes:
+def _join(text: bytes, breaks: list[int], eol: bytes, keep_space: bool) -> bytes:
     """*text* with a line end put back at each break."""
     pieces: list[bytes] = []
     last = 0
