@@ -36,9 +36,14 @@ MISS_SHARE = 2
 # taken out (a line of about that many words or more): lines of one or two tokens, tables without
 # spaces, are not prose, whatever their lengths.
 MIN_WORDS = 4
+# ... and where at least one line in LETTER_SHARE that a line end is taken out before begins with
+# a letter (ASCII, or any byte of a UTF-8 sequence): a log's lines begin with a time or a level.
+LETTER_SHARE = 2
 BLOCK = 1 << 16  # candidates whose table rows a decoder works out at once
 _OTHER = np.ones(256, dtype=bool)  # bytes that are none of space, CR and LF
 _OTHER[[0x20, 0x0D, 0x0A]] = False
+_LETTER = np.zeros(256, dtype=bool)
+_LETTER[ord("A") : ord("Z") + 1] = _LETTER[ord("a") : ord("z") + 1] = _LETTER[0x80:] = True
 
 
 class WrapsError(Exception):
@@ -68,6 +73,8 @@ def encode(data: bytes) -> bytes | None:
     keep_space = len(keep_at) > len(replace_at)
     starts = keep_at if keep_space else replace_at
     if len(starts) < MIN_BREAKS:
+        return None
+    if LETTER_SHARE * np.count_nonzero(_LETTER[a[starts + eol]]) < len(starts):
         return None
     text, breaks = _unwrap(a, starts, eol, keep_space)
     cands = _candidates(text, keep_space)
