@@ -115,6 +115,20 @@ def test_the_width_found_is_the_filling_width() -> None:
         assert code is not None and _wraps.parse(code, 1 << 30)[1] == width
 
 
+def test_a_sample_is_written_as_its_chunk_is() -> None:
+    """With *like*, the flags and width are the ones given, whatever the sample's own lines would
+    choose, and no rule declines: a short piece of LF text, written as CR LF-after-a-space text of
+    width 50, keeps its line ends and decodes."""
+    piece = FILLED[:3000]
+    code = _wraps.encode(piece, (_wraps.FLAG_CRLF | _wraps.FLAG_KEEP_SPACE, 50))
+    assert code is not None and _wraps.parse(code, len(piece))[:2] == (3, 50)
+    assert _wraps.decode(code, len(piece)) == piece
+    own = _wraps.encode(FILLED)
+    assert own is not None
+    flags, width = _wraps.parse(own, len(FILLED))[:2]
+    assert _wraps.encode(FILLED, (flags, width)) == own
+
+
 @pytest.mark.parametrize(
     "data", [LOGS, b"", b"one line\n" * 200, b"a,b,c\n" * 200, bytes(range(256)) * 40, prose(2, 70)]
 )

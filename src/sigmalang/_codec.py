@@ -291,7 +291,7 @@ def _probes(data: bytes, total: int = RECORDS_PROBE) -> list[bytes]:
 # of the chunk's lines (PROBES pieces, WRAPS_PROBE bytes in all, joined) codes smaller as a wrap
 # code than as bytes by 1/WRAPS_MARGIN or more (docs/cm.md, "Hard-wrapped text").
 WRAPS_PROBE = 64 << 10
-WRAPS_MARGIN = 128
+WRAPS_MARGIN = 256
 
 
 def _wrapped(data: bytes, spec: LevelSpec) -> bytes | None:
@@ -305,12 +305,9 @@ def _wraps_win(data: bytes, wrapped: bytes, spec: LevelSpec) -> bool:
     whole of it if short), the level's backend codes the sample's wrap code smaller than its bytes
     by 1/WRAPS_MARGIN or more. The bytes are coded second, and only until that is decided."""
     sample, code = data, wrapped
-    if len(data) > 2 * WRAPS_PROBE:
+    if len(data) > 2 * WRAPS_PROBE:  # the sample written as the chunk would be (its flags and width)
         sample = b"".join(_probes(data, WRAPS_PROBE))
-        found = _wraps.encode(sample)
-        if found is None:
-            return False
-        code = found
+        code = _wraps.encode(sample, _wraps.parse(wrapped, len(data))[:2]) or b""
     judge = get_backend(spec.backend, spec.backend_level, spec.memory_mib)
     try:
         as_wraps = len(judge.encode(code))

@@ -50,17 +50,20 @@ class WrapsError(Exception):
     """A wrap code could not be decoded (damaged data); the caller adds the location."""
 
 
-def encode(data: bytes) -> bytes | None:
+def encode(data: bytes, like: tuple[int, int] | None = None) -> bytes | None:
     """The wrap code of *data*, or None where the chunk has too few wrapped lines, or lines too
-    irregular, for the code to be worth it (the chunk is then coded as it is).
+    irregular, for the code to be worth it (the chunk is then coded as it is). With *like* (the
+    flags and width of another code), the code of *data* written the same way, whatever its lines:
+    a sample of a chunk is judged as the chunk would be written.
 
     Every step is a whole-array operation: the line ends taken out are all of one kind (after a
     space, or between two other bytes), so the lines of the text left start at known places, and
     each line's number follows from where it starts and where it ends."""
-    if data.count(b"\n") < MIN_BREAKS:
+    judged = like is None
+    if judged and data.count(b"\n") < MIN_BREAKS:
         return None
     a = np.frombuffer(data, dtype=np.uint8)
-    crlf = 2 * data.count(b"\r\n") > data.count(b"\n")
+    crlf = 2 * data.count(b"\r\n") > data.count(b"\n") if like is None else bool(like[0] & FLAG_CRLF)
     eol = 2 if crlf else 1
     feeds = np.flatnonzero(a == 0x0A)
     feeds = feeds[(feeds >= eol) & (feeds + 1 < len(a))]  # with a byte before the line end, and one after it
@@ -70,22 +73,21 @@ def encode(data: bytes) -> bytes | None:
     after = _other(a[feeds + 1])
     keep_at = first[after & (a[first - 1] == 0x20)]
     replace_at = first[after & _other(a[first - 1])]
-    keep_space = len(keep_at) > len(replace_at)
+    keep_space = len(keep_at) > len(replace_at) if like is None else bool(like[0] & FLAG_KEEP_SPACE)
     starts = keep_at if keep_space else replace_at
-    if len(starts) < MIN_BREAKS:
+    if judged and len(starts) < MIN_BREAKS:
         return None
-    if LETTER_SHARE * np.count_nonzero(_LETTER[a[starts + eol]]) < len(starts):
+    if judged and LETTER_SHARE * np.count_nonzero(_LETTER[a[starts + eol]]) < len(starts):
         return None
     text, breaks = _unwrap(a, starts, eol, keep_space)
     cands = _candidates(text, keep_space)
-    if len(cands) < MIN_WORDS * len(breaks):
+    if judged and len(cands) < MIN_WORDS * len(breaks):
         return None
     line_feeds = np.flatnonzero(np.frombuffer(text, dtype=np.uint8) == 0x0A)
     lines = _Lines(len(text), breaks, cands, line_feeds, keep_space)
-    width = lines.width()
+    width = lines.width() if like is None else like[1]
     numbers = lines.numbers(width)
-    misses = int(np.count_nonzero(numbers))
-    if MISS_SHARE * misses > len(breaks):
+    if judged and MISS_SHARE * int(np.count_nonzero(numbers)) > len(breaks):
         return None
     flags = (FLAG_CRLF if crlf else 0) | (FLAG_KEEP_SPACE if keep_space else 0)
     head = bytes([WRAPS_VERSION, flags]) + encode_varint(width) + encode_varint(len(text))
