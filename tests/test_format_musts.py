@@ -184,27 +184,18 @@ def test_record_code_line_count_and_section_lengths(code: bytes, size: int, mess
         decode_records(code, size)
 
 
-def test_a_record_code_length_is_checked_before_the_backend_decodes() -> None:
-    """[R7.6-1]: n > 4 x S + 64 fails the frame before its payload is decoded (here a payload
-    that is not zstd at all: with n = 4 x S + 64 the backend is reached and fails instead)."""
-    chunk = b"x=1\ny=2\nz=3\nw=4\n"
-    for n, message in ((4 * len(chunk) + 65, "too long for a 16-byte chunk"), (4 * len(chunk) + 64, "zstd")):
+@pytest.mark.parametrize(
+    ("transform", "chunk"), [(TRANSFORM_RECORDS, b"x=1\ny=2\nz=3\nw=4\n"), (TRANSFORM_WRAPS, b"a b c d\n" * 4)]
+)
+def test_a_code_length_is_checked_before_the_backend_decodes(transform: int, chunk: bytes) -> None:
+    """[R7.6-1] [R7.7-1]: a record code's or wrap code's n > 4 x S + 64 fails the frame before its
+    payload is decoded (here a payload that is not zstd at all: with n = 4 x S + 64 the backend is
+    reached and fails instead)."""
+    too_long = f"too long for a {len(chunk)}-byte chunk"
+    for n, message in ((4 * len(chunk) + 65, too_long), (4 * len(chunk) + 64, "zstd")):
         assembler = StreamAssembler(StreamHeader(chunk_size=1024, level=6))
         head = assembler.start()
-        blob = head + assembler.frame(chunk, TRANSFORM_RECORDS, ZSTD, encode_varint(n) + b"not zstd")
-        with pytest.raises(sigmalang.SigmaFormatError, match=message) as info:
-            sigmalang.decompress(blob + assembler.finish())
-        assert (info.value.frame, info.value.offset) == (0, len(head))
-
-
-def test_a_wrap_code_length_is_checked_before_the_backend_decodes() -> None:
-    """[R7.7-1]: n > 4 x S + 64 fails the frame before its payload is decoded (with n = 4 x S + 64
-    the backend is reached and fails instead)."""
-    chunk = b"a b c d\n" * 4
-    for n, message in ((4 * len(chunk) + 65, "too long for a 32-byte chunk"), (4 * len(chunk) + 64, "zstd")):
-        assembler = StreamAssembler(StreamHeader(chunk_size=1024, level=6))
-        head = assembler.start()
-        blob = head + assembler.frame(chunk, TRANSFORM_WRAPS, ZSTD, encode_varint(n) + b"not zstd")
+        blob = head + assembler.frame(chunk, transform, ZSTD, encode_varint(n) + b"not zstd")
         with pytest.raises(sigmalang.SigmaFormatError, match=message) as info:
             sigmalang.decompress(blob + assembler.finish())
         assert (info.value.frame, info.value.offset) == (0, len(head))
