@@ -16,6 +16,7 @@ design and the measurements.
 from __future__ import annotations
 
 from array import array
+from bisect import bisect_left
 
 import numpy as np
 
@@ -39,7 +40,8 @@ MIN_WORDS = 4
 # ... and where at least one line in LETTER_SHARE that a line end is taken out before begins with
 # a letter (ASCII, or any byte of a UTF-8 sequence): a log's lines begin with a time or a level.
 LETTER_SHARE = 2
-BLOCK = 1 << 16  # candidates whose table rows a decoder works out at once
+BLOCK = 1 << 16  # places whose rows a decoder works out at once
+SCAN = 1 << 20  # bytes of text searched for candidates and line feeds at once
 _OTHER = np.ones(256, dtype=bool)  # bytes that are none of space, CR and LF
 _OTHER[[0x20, 0x0D, 0x0A]] = False
 _LETTER = np.zeros(256, dtype=bool)
@@ -83,8 +85,7 @@ def encode(data: bytes, like: tuple[int, int] | None = None) -> bytes | None:
     cands = _candidates(text, keep_space)
     if judged and len(cands) < MIN_WORDS * len(breaks):
         return None
-    line_feeds = np.flatnonzero(np.frombuffer(text, dtype=np.uint8) == 0x0A)
-    lines = _Lines(len(text), breaks, cands, line_feeds, keep_space)
+    lines = _Lines(len(text), breaks, cands, _line_feeds(text), keep_space)
     width = lines.width() if like is None else like[1]
     numbers = lines.numbers(width)
     if judged and MISS_SHARE * int(np.count_nonzero(numbers)) > len(breaks):
@@ -113,20 +114,44 @@ def decode(code: bytes, size: int) -> bytes:
     return _join(text, breaks, eol, keep_space)
 
 
-def _breaks(code: bytes, at: int, size: int, most: int, places: _Places) -> list[int]:
+def _breaks(code: bytes, at: int, size: int, most: int, places: _Places) -> array[int]:
     """The break positions the line numbers from *at* on choose, at most *most* of them."""
-    cands, cand_hi, cand_greedy, cand_feed = places.cands, places.hi, places.greedy, places.feed
-    after_feed, n_feeds, end = places.after_feed, places.feeds, len(code)
-    breaks: list[int] = []
-    # A line is known by where it starts: after candidate j (j >= 0), or after line feed f (as
-    # -2 - f; -1: the text's start). Its row: first option, its end's option number, greedy option,
-    # the line feed that ends it (n_feeds: the text's end).
+    cands, end = places.cands, len(code)
+    breaks = array("i")
+    # A line is known by where it starts: after candidate j (here = j >= 0), or at the text's
+    # start or after a line feed (here = -1 - row; row 0 the start, row f + 1 after line feed f).
+    # Its row: its first option lo, its end's option number hi, its greedy option, and the row of
+    # the line after it where it ends at its line feed (0: it ends the text). Rows come a block at
+    # a time, in order. A line with no choice (hi = lo) reads no number; after a line feed, a run
+    # of such lines is passed over at once (each leads to the next row).
+    c_first = c_count = f_first = f_count = 0
+    c_hi = c_greedy = c_after = f_lo = f_hi = f_greedy = array("i")
+    f_choices: list[int] = []
     here = -1
     while True:
         if here >= 0:
-            lo, hi, greedy, feed = here + 1, cand_hi[here], cand_greedy[here], cand_feed[here]
+            k = here - c_first
+            if not 0 <= k < c_count:
+                c_first, (c_hi, c_greedy, c_after) = here, places.after_candidates(here)
+                c_count, k = len(c_hi), 0
+            lo, hi, greedy, after = here + 1, c_hi[k], c_greedy[k], c_after[k]
         else:
-            lo, hi, greedy, feed = after_feed[-1 - here]
+            k = -1 - here - f_first
+            if not 0 <= k < f_count:
+                f_first = -1 - here
+                f_lo, f_hi, f_greedy, f_choices = places.after_feeds(f_first)
+                f_count, k = len(f_lo), 0
+            lo, hi = f_lo[k], f_hi[k]
+            if hi == lo:  # no choice: on to the next row that has one, or past this block
+                j = bisect_left(f_choices, k)
+                if j < len(f_choices):
+                    here = -1 - (f_first + f_choices[j])
+                elif f_first + f_count > places.rows - 1:
+                    break  # the last row ends the text
+                else:
+                    here = -1 - (f_first + f_count)
+                continue
+            greedy, after = f_greedy[k], -1  # its line feed, if it ends there: the next row
         if hi > lo:
             if at >= end:
                 raise WrapsError("the line numbers end early")
@@ -144,9 +169,13 @@ def _breaks(code: bytes, at: int, size: int, most: int, places: _Places) -> list
                 breaks.append(cands[chosen])
                 here = chosen
                 continue
-        if feed >= n_feeds:
+        if after < 0:  # a row after a line feed that ends at its own line feed: the next row
+            after = -here
+            if after >= places.rows:
+                break
+        elif not after:
             break
-        here = -2 - feed
+        here = -1 - after
     if at != end:
         raise WrapsError(f"{end - at} bytes after the last line number")
     return breaks
@@ -208,21 +237,34 @@ def _unwrap(a: np.ndarray, starts: np.ndarray, eol: int, keep_space: bool) -> tu
 
 
 def _candidates(text: bytes, keep_space: bool) -> np.ndarray:
-    """Every place in *text* a line end may have been taken out of, in order: with *keep_space*,
-    each other byte that follows a space; else each space between two other bytes."""
-    if len(text) < 3:
-        return np.zeros(0, dtype=np.int64)
+    """Every place in *text* a line end may have been taken out of, in order (int32): with
+    *keep_space*, each other byte that follows a space; else each space between two other bytes.
+    Found SCAN bytes at a time, so no temporary is larger than a few times that."""
     a = np.frombuffer(text, dtype=np.uint8)
-    other = _other(a)
-    if keep_space:
-        other[1:] &= a[:-1] == 0x20  # other, after a space
-        found: np.ndarray = np.flatnonzero(other[1:])
-    else:
-        space = a[1:-1] == 0x20
-        space &= other[:-2]
-        space &= other[2:]
-        found = np.flatnonzero(space)
-    found += 1
+    n = len(a)
+    found = [np.zeros(0, dtype=np.int32)]
+    for i in range(1, n, SCAN):
+        if keep_space:
+            j = min(i + SCAN, n)
+            mask = (a[i - 1 : j - 1] == 0x20) & _OTHER[a[i:j]]
+        else:
+            j = min(i + SCAN, n - 1)
+            if j <= i:
+                break
+            mask = (a[i:j] == 0x20) & _OTHER[a[i - 1 : j - 1]] & _OTHER[a[i + 1 : j + 1]]
+        found.append((np.flatnonzero(mask) + i).astype(np.int32))
+    return np.concatenate(found)
+
+
+def _line_feeds(text: bytes) -> np.ndarray:
+    """The positions of the line feeds in *text* (int32), found SCAN bytes at a time."""
+    a = np.frombuffer(text, dtype=np.uint8)
+    found = np.empty(text.count(b"\n"), dtype=np.int32)
+    filled = 0
+    for i in range(0, len(a), SCAN):
+        here = np.flatnonzero(a[i : i + SCAN] == 0x0A)
+        found[filled : filled + len(here)] = here + i
+        filled += len(here)
     return found
 
 
@@ -231,7 +273,7 @@ def _greedy(
 ) -> np.ndarray:
     """The greedy option of lines from *starts* (as a candidate's index; *hi*, the line's end):
     the last option at most *width* bytes from the start, or the first if none is."""
-    fit = np.searchsorted(cands, starts + width, side="right") - 1
+    fit = _search(cands, starts + width, "right") - 1
     found: np.ndarray = np.where(ends - starts <= width, hi, np.maximum(fit, lo))
     return found
 
@@ -239,33 +281,56 @@ def _greedy(
 class _Places:
     """For each place a line can start in a wrap code's text (the text's start, after each line
     feed, after each candidate): its options (candidates lo to hi - 1, then hi for its end), its
-    greedy option at the code's width and which line feed ends it. The rows after candidates are
-    three arrays of 4-byte numbers (lo is the candidate's own index plus one), 16 bytes a
-    candidate with the candidates themselves."""
+    greedy option at the code's width, and where the line after it starts if it ends at its line
+    feed. Worked out BLOCK places at a time, as the decoder reaches them: what it holds is the
+    candidates and the line feeds' positions (4 bytes each) and one block of rows of each kind."""
 
     def __init__(self, text: bytes, width: int, keep_space: bool):
-        n = len(text)
-        a = np.frombuffer(text, dtype=np.uint8)
-        cands = _candidates(text, keep_space).astype(np.int32)
-        feeds = np.flatnonzero(a == 0x0A)
-        ends = np.append(feeds, n)
-        hi_of_feed = np.searchsorted(cands, ends, side="left")  # the options end at the line feed
-        starts = np.append(0, feeds + 1)  # the text's start, then after each line feed
-        feed = np.searchsorted(feeds, starts)
-        lo = np.searchsorted(cands, starts, side="right")
-        greedy = _greedy(starts, lo, hi_of_feed[feed], ends[feed], cands, width)
-        self.after_feed = list(zip(lo.tolist(), hi_of_feed[feed].tolist(), greedy.tolist(), feed.tolist(), strict=True))
-        self.cands, self.hi, self.greedy, self.feed = array("i"), array("i"), array("i"), array("i")
-        for first in range(0, len(cands), BLOCK):  # a block at a time: the temporaries stay small
-            starts = cands[first : first + BLOCK] + (0 if keep_space else 1)  # the next candidate is the first option
-            feed = np.searchsorted(feeds, starts)
-            lo = np.arange(first + 1, first + len(starts) + 1)
-            greedy = _greedy(starts, lo, hi_of_feed[feed], ends[feed], cands, width)
-            self.cands.frombytes(cands[first : first + BLOCK].tobytes())
-            self.hi.frombytes(hi_of_feed[feed].astype(np.int32).tobytes())
-            self.greedy.frombytes(greedy.astype(np.int32).tobytes())
-            self.feed.frombytes(feed.astype(np.int32).tobytes())
-        self.feeds = len(feeds)
+        self.n = len(text)
+        self.cands = _candidates(text, keep_space)
+        self.feeds = _line_feeds(text)
+        self.rows = len(self.feeds) + 1  # rows of lines after a line feed, and the text's start
+        self.width = width
+        self.step = 0 if keep_space else 1
+
+    def _options(self, starts: np.ndarray, lo: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """For lines from *starts* whose first options are *lo*: their end's option number, their
+        greedy option and the line feed that ends them (len(feeds) where none does)."""
+        feed = _search(self.feeds, starts)
+        ends = np.where(feed < len(self.feeds), self.feeds.take(feed, mode="clip") if len(self.feeds) else 0, self.n)
+        hi = _search(self.cands, ends)
+        return hi, _greedy(starts, lo, hi, ends, self.cands, self.width), feed
+
+    def after_candidates(self, first: int) -> tuple[array[int], array[int], array[int]]:
+        """hi, greedy and the next row (0: none) of the lines after candidates *first*, *first* +
+        1, ...: a block (the next candidate is each line's first option)."""
+        starts = self.cands[first : first + BLOCK].astype(np.int64) + self.step
+        hi, greedy, feed = self._options(starts, np.arange(first + 1, first + len(starts) + 1))
+        after = np.where(feed < len(self.feeds), feed + 1, 0)
+        return _int32s(hi), _int32s(greedy), _int32s(after)
+
+    def after_feeds(self, first: int) -> tuple[array[int], array[int], array[int], list[int]]:
+        """lo, hi and greedy of rows *first*, *first* + 1, ... (0 the text's start, f + 1 the line
+        after line feed f), a block, and which of them (from 0) have a choice (hi > lo)."""
+        rows = np.arange(first, min(first + BLOCK, self.rows))
+        starts = np.zeros(len(rows), dtype=np.int64)
+        starts[rows > 0] = self.feeds[rows[rows > 0] - 1].astype(np.int64) + 1
+        lo = _search(self.cands, starts, "right")
+        hi, greedy, _ = self._options(starts, lo)
+        return _int32s(lo), _int32s(hi), _int32s(greedy), np.flatnonzero(hi > lo).tolist()
+
+
+def _search(positions: np.ndarray, values: np.ndarray, side: str = "left") -> np.ndarray:
+    """np.searchsorted of *values* in the int32 *positions*, the values cast to int32 first (all
+    are below 2^31): searching with wider values would copy all the positions, every call."""
+    found: np.ndarray = np.searchsorted(positions, values.astype(np.int32, copy=False), side=side)  # type: ignore[call-overload]
+    return found
+
+
+def _int32s(values: np.ndarray) -> array[int]:
+    out = array("i")
+    out.frombytes(values.astype(np.int32).tobytes())
+    return out
 
 
 class _Lines:
@@ -283,10 +348,10 @@ class _Lines:
         # where the line ends: its break (the next line starts after one) or its line feed
         next_by_break = np.append(by_break[order][1:], False)
         next_start = np.append(self.starts[1:], n + 1)
-        self.ends = np.append(feeds, n)[np.searchsorted(feeds, self.starts)]
-        self.lo = np.searchsorted(cands, self.starts, side="right")
-        self.hi = np.searchsorted(cands, self.ends, side="left")
-        taken = np.searchsorted(cands, next_start - step, side="left") - self.lo
+        self.ends = np.append(feeds, n)[_search(feeds, self.starts)]
+        self.lo = _search(cands, self.starts, "right")
+        self.hi = _search(cands, self.ends)
+        taken = _search(cands, next_start - step) - self.lo
         self.chosen = np.where(next_by_break, taken, self.hi - self.lo)
         self.cands = cands
         self.n = n
@@ -315,7 +380,8 @@ class _Lines:
     def numbers(self, width: int) -> np.ndarray:
         """Each line's number (greedy option minus the one taken), for the lines with a choice."""
         choice = self.hi > self.lo
-        return (self.greedy(width) - self.chosen)[choice]
+        found: np.ndarray = (self.greedy(width) - self.chosen)[choice]
+        return found
 
 
 def _spelt(numbers: np.ndarray) -> bytes:
@@ -326,13 +392,15 @@ def _spelt(numbers: np.ndarray) -> bytes:
     return b"".join(encode_varint(int(z)) for z in zig)
 
 
-def _join(text: bytes, breaks: list[int], eol: bytes, keep_space: bool) -> bytes:
-    """*text* with a line end put back at each break."""
-    pieces: list[bytes] = []
+def _join(text: bytes, breaks: array[int], eol: bytes, keep_space: bool) -> bytes:
+    """*text* with a line end put back at each break (built in place: no object per line)."""
+    out = bytearray()
+    view = memoryview(text)
     last = 0
     skip = 0 if keep_space else 1
     for at in breaks:
-        pieces += (text[last:at], eol)
+        out += view[last:at]
+        out += eol
         last = at + skip
-    pieces.append(text[last:])
-    return b"".join(pieces)
+    out += view[last:]
+    return bytes(out)
