@@ -97,6 +97,7 @@ class LevelSpec:
             text += f" (records: order {self.records_level})" if self.records_level else ""
         elif self.backend == CM:
             text += f" components {self.backend_level:#x}, 2^{self.memory_mib} slots"
+            text += " (hard-wrapped text: wraps + cm)" if self.wraps else ""
         elif self.backend != STORE:
             text += f" {self.backend_level}"
         return text + (", verified" if self.verify else "")
