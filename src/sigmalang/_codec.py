@@ -273,9 +273,10 @@ def _coded_sizes(
     return records_size, bytes_size
 
 
-def _clear_need(records_size: int) -> int:
-    """The smallest size of the bytes against which *records_size* is clearly smaller."""
-    return -(-UNSURE_WIN * records_size // (UNSURE_WIN - 1))
+def _clear_need(size: int, margin: int = UNSURE_WIN) -> int:
+    """The smallest size of the bytes against which *size* is clearly smaller: smaller by 1/*margin*
+    of the bytes' size or more."""
+    return -(-margin * size // (margin - 1))
 
 
 def _probes(data: bytes, total: int = RECORDS_PROBE) -> list[bytes]:
@@ -309,12 +310,10 @@ def _wraps_win(data: bytes, wrapped: bytes, spec: LevelSpec) -> bool:
         sample = b"".join(_probes(data, WRAPS_PROBE))
         code = _wraps.encode(sample, _wraps.parse(wrapped, len(data))[:2]) or b""
     judge = get_backend(spec.backend, spec.backend_level, spec.memory_mib)
+    assert isinstance(judge, CmBackend), "wrap codes are written at the CM levels only"
     try:
-        as_wraps = len(judge.encode(code))
-        need = as_wraps + as_wraps // (WRAPS_MARGIN - 1) + 1  # the bytes' size from which wraps win clearly
-        if isinstance(judge, CmBackend):
-            return judge.encode_at_most(sample, b"", need - 1) is None
-        return len(judge.encode(sample)) >= need
+        need = _clear_need(len(judge.encode(code)), WRAPS_MARGIN)
+        return judge.encode_at_most(sample, b"", need - 1) is None
     except BackendError:
         return False
 

@@ -62,10 +62,11 @@ def encode(data: bytes, like: tuple[int, int] | None = None) -> bytes | None:
     space, or between two other bytes), so the lines of the text left start at known places, and
     each line's number follows from where it starts and where it ends."""
     judged = like is None
-    if judged and data.count(b"\n") < MIN_BREAKS:
+    feeds_in = data.count(b"\n")
+    if judged and feeds_in < MIN_BREAKS:
         return None
     a = np.frombuffer(data, dtype=np.uint8)
-    crlf = 2 * data.count(b"\r\n") > data.count(b"\n") if like is None else bool(like[0] & FLAG_CRLF)
+    crlf = 2 * data.count(b"\r\n") > feeds_in if like is None else bool(like[0] & FLAG_CRLF)
     eol = 2 if crlf else 1
     feeds = np.flatnonzero(a == 0x0A)
     feeds = feeds[(feeds >= eol) & (feeds + 1 < len(a))]  # with a byte before the line end, and one after it
