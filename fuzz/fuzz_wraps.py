@@ -33,6 +33,7 @@ SEEDS = [
     _prose(30, 80),
     _prose(72, 90).replace(b"\n", b" \r\n").replace(b"  \r\n", b" \r\n"),
     _prose(50, 70) + b"\n" + b"x" * 80 + b"\n" + _prose(20, 40),
+    _prose(60, 300).replace(b"\n", b" \n").replace(b"  \n", b" \n") + b"\n\n" + _prose(40, 400),  # two kinds
 ]
 
 
@@ -50,8 +51,9 @@ def test_one_input(raw: bytes) -> None:
 
 def write_seeds(directory: str) -> None:
     os.makedirs(directory, exist_ok=True)
-    saved = _wraps.MIN_BREAKS
-    _wraps.MIN_BREAKS = 8  # the seeds are short
+    saved = _wraps.MIN_BREAKS, _wraps.MIN_SECTION_BREAKS, _wraps.SECTION
+    _wraps.MIN_BREAKS = _wraps.MIN_SECTION_BREAKS = 8  # the seeds are short
+    _wraps.SECTION = 8192  # and have a few segments each
     try:
         for n, text in enumerate(SEEDS):
             code = _wraps.encode(text)
@@ -60,7 +62,7 @@ def write_seeds(directory: str) -> None:
             with open(os.path.join(directory, f"seed-{n}"), "wb") as f:
                 f.write(len(text).to_bytes(2, "little") + code)
     finally:
-        _wraps.MIN_BREAKS = saved
+        _wraps.MIN_BREAKS, _wraps.MIN_SECTION_BREAKS, _wraps.SECTION = saved
 
 
 if __name__ == "__main__":

@@ -92,6 +92,17 @@ def test_the_examples_of_the_format_decode() -> None:
         assert wraps_reference.decode(code, size) == _wraps.decode(code, size)
 
 
+def test_the_version_2_example_of_the_format_decodes() -> None:
+    """FORMAT.md §7.7's second example: in version 2, a line that ends in spaces after a full stop
+    is measured to the full stop; version 1 measures it to the candidate."""
+    trimmed = b"\x02\x01\x02\x05\x09" + b"a aa.  bb" + b"\x00"
+    assert _wraps.decode(trimmed, 10) == wraps_reference.decode(trimmed, 10) == b"a aa.  \nbb"
+    whole = b"\x01\x02\x05\x09" + b"a aa.  bb" + b"\x00\x01"  # greedy: 2, then 7 (the next line: its end)
+    assert _wraps.decode(whole, 10) == wraps_reference.decode(whole, 10) == b"a \naa.  bb"
+    plain = b"\x02\x01\x00\x00\x05" + b"a b\nc"  # one segment left as it is: no numbers
+    assert _wraps.decode(plain, 5) == wraps_reference.decode(plain, 5) == b"a b\nc"
+
+
 @pytest.mark.parametrize(
     ("data", "keep_space", "crlf"),
     [(DICKENS, True, True), (FILLED, False, False), (FILLED.replace(b"\n", b"\r\n"), False, True)],
@@ -100,8 +111,12 @@ def test_the_examples_of_the_format_decode() -> None:
 def test_wrapped_text_is_coded_and_round_trips(data: bytes, keep_space: bool, crlf: bool) -> None:
     code = _wraps.encode(data)
     assert code is not None
-    flags, width, text, at = _wraps.parse(code, len(data))
-    assert bool(flags & _wraps.FLAG_KEEP_SPACE) == keep_space and bool(flags & _wraps.FLAG_CRLF) == crlf
+    segments, text, at = _wraps.parse(code, len(data))
+    wrapped = [flags for flags, width, _ in segments if width]
+    assert wrapped and all(
+        bool(flags & _wraps.FLAG_KEEP_SPACE) == keep_space and bool(flags & _wraps.FLAG_CRLF) == crlf
+        for flags in wrapped
+    )
     assert len(text) < len(data) or not crlf and not keep_space
     numbers = code[at:]
     assert numbers.count(0) > 0.8 * len(numbers)  # greedy filling puts almost every line end where it was
@@ -112,21 +127,25 @@ def test_wrapped_text_is_coded_and_round_trips(data: bytes, keep_space: bool, cr
 def test_the_width_found_is_the_filling_width() -> None:
     for width in (40, 66, 79, 100):
         code = _wraps.encode(prose(40, width, seed=width))
-        assert code is not None and _wraps.parse(code, 1 << 30)[1] == width
+        assert code is not None and [w for _, w, _ in _wraps.parse(code, 1 << 30)[0]] == [width]
 
 
-def test_a_sample_is_written_as_its_chunk_is() -> None:
-    """With *like*, the flags and width are the ones given, whatever the sample's own lines would
-    choose, and no rule declines: a short piece of LF text, written as CR LF-after-a-space text of
-    width 50, keeps its line ends and decodes."""
-    piece = FILLED[:3000]
-    code = _wraps.encode(piece, (_wraps.FLAG_CRLF | _wraps.FLAG_KEEP_SPACE, 50))
-    assert code is not None and _wraps.parse(code, len(piece))[:2] == (3, 50)
-    assert _wraps.decode(code, len(piece)) == piece
-    own = _wraps.encode(FILLED)
-    assert own is not None
-    flags, width = _wraps.parse(own, len(FILLED))[:2]
-    assert _wraps.encode(FILLED, (flags, width)) == own
+def test_each_section_has_its_own_line_ends_and_width() -> None:
+    """Books of several shapes in one chunk (line ends after a space at width 66 in CR LF, between
+    words at width 40 in LF) and a table between them: each part is its own segment, the table
+    left as it is, and sections of one shape in a row make one segment."""
+    spaced = prose(120, 66, seed=3).replace(b"\n", b" \r\n").replace(b" \r\n \r\n", b"\r\n\r\n")
+    table = b"".join(b"%d,%d,%d\n" % (k, k * k, k * 7 % 13) for k in range(3000))
+    narrow = prose(150, 40, seed=4)
+    data = spaced + b"\n" + table + b"\n" + narrow
+    code = _wraps.encode(data)
+    assert code is not None
+    segments = _wraps.parse(code, len(data))[0]
+    shapes = [(flags, width) for flags, width, _ in segments]
+    assert shapes[0] == (_wraps.FLAG_CRLF | _wraps.FLAG_KEEP_SPACE, 66) and shapes[-1] == (0, 40)
+    assert (0, 0) in shapes and len(shapes) == len(set(shapes))  # no shape twice: runs are merged
+    assert len(spaced) > 2 * _wraps.SECTION and len(narrow) > 2 * _wraps.SECTION  # several sections each
+    assert _wraps.decode(code, len(data)) == data
 
 
 @pytest.mark.parametrize(
@@ -181,13 +200,17 @@ def test_any_bytes_round_trip(data: bytes) -> None:
     the code decodes to them, as the plain reading of the format does."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(_wraps, "MIN_BREAKS", 0)
+        patch.setattr(_wraps, "MIN_SECTION_BREAKS", 0)
+        patch.setattr(_wraps, "SECTION", 64)  # many sections, segments of any length
+        patch.setattr(_wraps, "MIN_SEGMENT", 1)
+        patch.setattr(wraps_reference, "MIN_SEGMENT", 1)
         patch.setattr(_wraps, "MISS_SHARE", 0)
         patch.setattr(_wraps, "MIN_WORDS", 0)
         patch.setattr(_wraps, "_LETTER", np.ones(256, dtype=bool))  # every line may begin with any byte
         code = _wraps.encode(data)
-    assert code is not None
-    assert _wraps.decode(code, len(data)) == data
-    assert wraps_reference.decode(code, len(data)) == data
+        assert code is not None
+        assert _wraps.decode(code, len(data)) == data
+        assert wraps_reference.decode(code, len(data)) == data
 
 
 @settings(max_examples=200, deadline=None)
@@ -199,6 +222,7 @@ def test_wrapped_prose_with_edits_round_trips(width: int, seed: int, edits: list
         data[at : at + len(piece) % 3] = piece
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(_wraps, "MIN_BREAKS", 1)
+        patch.setattr(_wraps, "MIN_SECTION_BREAKS", 1)
         code = _wraps.encode(bytes(data))
     if code is not None:
         assert _wraps.decode(code, len(data)) == data
@@ -208,9 +232,15 @@ def test_wrapped_prose_with_edits_round_trips(width: int, seed: int, edits: list
 @given(st.data())
 def test_damaged_codes_fail_as_the_plain_reading_does(data: st.DataObject) -> None:
     """A wrap code with bytes changed, cut or added decodes to what the plain reading of the format
-    decodes it to, or fails with WrapsError where that reading fails: never another exception."""
-    base = _wraps.encode(prose(8, 30, data.draw(st.integers(0, 50))))
-    assert base is not None
+    decodes it to, or fails with WrapsError where that reading fails: never another exception.
+    Segments are made short here, so that the codes have several."""
+    seed = data.draw(st.integers(0, 50))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_wraps, "SECTION", 1024)
+        patch.setattr(_wraps, "MIN_SECTION_BREAKS", 4)
+        patch.setattr(_wraps, "MIN_SEGMENT", 512)
+        base = _wraps.encode(prose(8, 30, seed) + b"\n" + prose(8, 50, seed).replace(b"\n", b" \n"))
+        assert base is not None and len(_wraps.parse(base, 1 << 30)[0]) >= 2
     code = bytearray(base)
     for _ in range(data.draw(st.integers(1, 4))):
         kind = data.draw(st.sampled_from(["set", "cut", "add"]))
@@ -221,20 +251,32 @@ def test_damaged_codes_fail_as_the_plain_reading_does(data: st.DataObject) -> No
             del code[at : at + data.draw(st.integers(1, 8))]
         else:
             code[at:at] = data.draw(st.binary(min_size=1, max_size=4))
-    size = data.draw(st.sampled_from([len(prose(8, 30)), len(code), len(code) + 7, 0, 5000]))
-    try:
-        expected = wraps_reference.decode(bytes(code), size)
-    except wraps_reference.ReferenceError:
-        with pytest.raises(_wraps.WrapsError):
-            _wraps.decode(bytes(code), size)
-    else:
-        assert _wraps.decode(bytes(code), size) == expected
+    size = data.draw(st.sampled_from([len(base) + 300, len(code), len(code) + 7, 0, 5000]))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_wraps, "MIN_SEGMENT", 512)
+        patch.setattr(wraps_reference, "MIN_SEGMENT", 512)
+        try:
+            expected = wraps_reference.decode(bytes(code), size)
+        except wraps_reference.ReferenceError:
+            with pytest.raises(_wraps.WrapsError):
+                _wraps.decode(bytes(code), size)
+        else:
+            assert _wraps.decode(bytes(code), size) == expected
 
 
 @pytest.mark.parametrize(
     ("code", "size", "message"),
     [
-        (b"\x02\x00\x05\x0baa bb cc dd\x00\x00", 11, "version 2"),
+        (b"\x03\x00\x05\x0baa bb cc dd\x00\x00", 11, "version 3"),
+        (b"\x02\x00\x00\x05\x0baa bb cc dd\x00\x00", 11, "0 segments"),
+        (b"\x02\x02\x00\x05\x05aa bb\x00\x00\x06 cc dd\x00\x00", 11, "2 segments for 11 bytes"),
+        (b"\x02\x02\x00\x05\x05aa bb\x00\x00\x06 cc dd\x00\x00", 5000, "segment 0: 5 bytes of text, fewer"),
+        (b"\x02\x01\x01\x00\x0baa bb cc dd", 11, "segment 0: width 0 with flags 0x01"),
+        (b"\x02\x01\x00\x81\x80\x04\x0baa bb cc dd", 11, "segment 0: width 65537"),
+        (b"\x02\x01\x04\x05\x0baa bb cc dd", 11, "flags 0x04"),
+        (b"\x02\x03\x00\x05\x88\x27", 20000, "ends inside its segments"),
+        (b"\x02\x01\x00\x00\x0baa bb cc dd", 12, "0 line ends do not make 12 bytes"),
+        (b"\x02\x01\x00\x05\x0baa bb cc dd\x00\x00", 12, "1 line ends do not make 12 bytes"),
         (b"\x01\x04\x05\x0baa bb cc dd\x00\x00", 11, "flags 0x04"),
         (b"\x01\x00\x00\x0baa bb cc dd\x00\x00", 11, "width 0"),
         (b"\x01\x00\x05\x0caa bb cc dd\x00\x00", 11, "does not fit"),

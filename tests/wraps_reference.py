@@ -5,6 +5,7 @@ decoder to it."""
 from __future__ import annotations
 
 OTHER_EXCLUDED = (0x20, 0x0D, 0x0A)
+MIN_SEGMENT = 4096  # the shortest text of a segment but the last (version 2)
 
 
 class ReferenceError(Exception):
@@ -25,21 +26,73 @@ def _number(code: bytes, at: int) -> tuple[int, int]:
     raise ReferenceError("number too long")
 
 
+def _reach(text: bytes, option: int, is_end: bool, trimmed: bool) -> int:
+    """Where an option's line is measured to: the option, or in a version 2 segment with *keep*,
+    for a candidate, the place after the last byte before it that is not a space."""
+    if is_end or not trimmed:
+        return option
+    return len(text[:option].rstrip(b" "))
+
+
 def _other(byte: int) -> bool:
     return byte not in OTHER_EXCLUDED
 
 
+def _segments(code: bytes, size: int) -> tuple[list[tuple[int, int, int]], int]:
+    """The segments (flags, width, text length) and where the text starts."""
+    if len(code) < 4:
+        raise ReferenceError("header")
+    if code[0] == 1:
+        width, at = _number(code, 2)
+        n, at = _number(code, at)
+        if code[1] & ~0x03 or not 1 <= width <= 65536:
+            raise ReferenceError("header fields")
+        return [(code[1], width, n)], at
+    if code[0] != 2:
+        raise ReferenceError("version")
+    count, at = _number(code, 1)
+    if count < 1 or count > size // MIN_SEGMENT + 1:
+        raise ReferenceError("segment count")
+    segments = []
+    for k in range(count):
+        if at >= len(code):
+            raise ReferenceError("segment table")
+        flags = code[at]
+        width, at = _number(code, at + 1)
+        n, at = _number(code, at)
+        if flags & ~0x03 or width > 65536 or (width == 0 and flags) or (n < MIN_SEGMENT and k < count - 1):
+            raise ReferenceError("segment fields")
+        segments.append((flags, width, n))
+    return segments, at
+
+
 def decode(code: bytes, size: int) -> bytes:
     """The chunk a wrap code stands for, or ReferenceError."""
-    if len(code) < 4 or code[0] != 1 or code[1] & ~0x03:
-        raise ReferenceError("header")
-    crlf, keep_space = bool(code[1] & 1), bool(code[1] & 2)
-    width, at = _number(code, 2)
-    n, at = _number(code, at)
-    if not 1 <= width <= 65536 or n > size or at + n > len(code):
-        raise ReferenceError("header fields")
-    text = code[at : at + n]
-    at += n
+    segments, at = _segments(code, size)
+    total = sum(n for _, _, n in segments)
+    if total > size or at + total > len(code):
+        raise ReferenceError("text")
+    out = bytearray()
+    text_at, at = at, at + total
+    for flags, width, n in segments:
+        text = code[text_at : text_at + n]
+        text_at += n
+        if width == 0:
+            out += text
+        else:
+            piece, at = _segment(code, at, text, flags, width, code[0] == 2)
+            out += piece
+    if at != len(code):
+        raise ReferenceError("bytes after the numbers")
+    if len(out) != size:
+        raise ReferenceError("size")
+    return bytes(out)
+
+
+def _segment(code: bytes, at: int, text: bytes, flags: int, width: int, trimmed: bool) -> tuple[bytes, int]:
+    """One segment's text with its line ends put back, and where the numbers after it start."""
+    crlf, keep_space = bool(flags & 1), bool(flags & 2)
+    n = len(text)
     if keep_space:  # a byte other than space, CR, LF that follows a space
         cands = [p for p in range(1, n) if text[p - 1] == 0x20 and _other(text[p])]
     else:  # a space between two such bytes
@@ -53,7 +106,8 @@ def decode(code: bytes, size: int) -> bytes:
         options = [c for c in cands if start < c < end] + [end]
         chosen = len(options) - 1
         if len(options) > 1:
-            fitting = [i for i, o in enumerate(options) if o - start <= width]
+            trim = keep_space and trimmed
+            fitting = [i for i, o in enumerate(options) if _reach(text, o, o == end, trim) - start <= width]
             greedy = fitting[-1] if fitting else 0
             number, at = _number(code, at)
             k = number // 2 if number % 2 == 0 else -(number + 1) // 2
@@ -67,8 +121,6 @@ def decode(code: bytes, size: int) -> bytes:
             break
         else:
             start = end + 1
-    if at != len(code):
-        raise ReferenceError("bytes after the numbers")
     eol = b"\r\n" if crlf else b"\n"
     out = bytearray()
     last = 0
@@ -76,6 +128,4 @@ def decode(code: bytes, size: int) -> bytes:
         out += text[last:p] + eol
         last = p if keep_space else p + 1
     out += text[last:]
-    if len(out) != size:
-        raise ReferenceError("size")
-    return bytes(out)
+    return bytes(out), at

@@ -306,9 +306,12 @@ def _wraps_win(data: bytes, wrapped: bytes, spec: LevelSpec) -> bool:
     whole of it if short), the level's backend codes the sample's wrap code smaller than its bytes
     by 1/WRAPS_MARGIN or more. The bytes are coded second, and only until that is decided."""
     sample, code = data, wrapped
-    if len(data) > 2 * WRAPS_PROBE:  # the sample written as the chunk would be (its flags and width)
+    if len(data) > 2 * WRAPS_PROBE:  # each section of the sample chooses its own line ends and width
         sample = b"".join(_probes(data, WRAPS_PROBE))
-        code = _wraps.encode(sample, _wraps.parse(wrapped, len(data))[:2]) or b""
+        found = _wraps.encode(sample)
+        if found is None:
+            return False
+        code = found
     judge = get_backend(spec.backend, spec.backend_level, spec.memory_mib)
     assert isinstance(judge, CmBackend), "wrap codes are written at the CM levels only"
     try:

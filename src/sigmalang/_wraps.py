@@ -24,7 +24,7 @@ from ._wire import encode_varint
 
 __all__ = ["WRAPS_VERSION", "WrapsError", "decode", "encode", "parse"]
 
-WRAPS_VERSION = 1
+WRAPS_VERSION = 2  # written; version 1 (one segment) is still read
 FLAG_CRLF = 0x01  # the line ends taken out are CR LF (else LF)
 FLAG_KEEP_SPACE = 0x02  # the line ends followed a space, which stays (else the line end becomes one)
 MAX_WIDTH = 1 << 16  # W is 1 ... MAX_WIDTH
@@ -33,6 +33,11 @@ MAX_WIDTH = 1 << 16  # W is 1 ... MAX_WIDTH
 # number other than 0 per line end taken out (docs/cm.md, "Hard-wrapped text").
 MIN_BREAKS = 64
 MISS_SHARE = 2
+# ... judged a section at a time (about SECTION bytes each): a section is left as it is with fewer
+# than MIN_SECTION_BREAKS line ends taken out, or where a rule below fails on it.
+SECTION = 16 << 10
+MIN_SECTION_BREAKS = 16
+MIN_SEGMENT = 4096  # every segment but the last has this much text or more (decoders check it)
 # ... and where the text left has at least MIN_WORDS places a line end could stand for each one
 # taken out (a line of about that many words or more): lines of one or two tokens, tables without
 # spaces, are not prose, whatever their lengths.
@@ -52,23 +57,76 @@ class WrapsError(Exception):
     """A wrap code could not be decoded (damaged data); the caller adds the location."""
 
 
-def encode(data: bytes, like: tuple[int, int] | None = None) -> bytes | None:
-    """The wrap code of *data*, or None where the chunk has too few wrapped lines, or lines too
-    irregular, for the code to be worth it (the chunk is then coded as it is). With *like* (the
-    flags and width of another code), the code of *data* written the same way, whatever its lines:
-    a sample of a chunk is judged as the chunk would be written.
+def encode(data: bytes) -> bytes | None:
+    """The wrap code of *data*, or None where no part of it has enough wrapped lines, regular
+    enough, for the code to be worth it (the chunk is then coded as it is).
+
+    The chunk is cut into sections of about SECTION bytes, each after a line feed that no line end
+    could be taken out before (a blank line, or one before an indented line): each section is
+    written with its own kind of line end and width, or left as it is, so books of several shapes
+    in one chunk each fit. Sections written the same way in a row make one segment."""
+    if data.count(b"\n") < MIN_BREAKS:
+        return None
+    a = np.frombuffer(data, dtype=np.uint8)
+    heads: list[tuple[int, int]] = []  # each segment's (flags, width): width 0 for text left as it is
+    texts: list[list[bytes]] = []
+    numbers: list[np.ndarray] = [np.zeros(0, dtype=np.int64)]
+    taken = 0
+    last: tuple[int, int] | None = None  # the last wrapped section's (flags, width)
+    for lo, hi in _sections(a):
+        found = _section(a[lo:hi], last)
+        if found is None:
+            head, text = (0, 0), data[lo:hi]
+        else:
+            head, text, section_numbers, breaks = found
+            numbers.append(section_numbers)
+            taken += breaks
+            last = head
+        if heads and heads[-1] == head:
+            texts[-1].append(text)
+        else:
+            heads.append(head)
+            texts.append([text])
+    if taken < MIN_BREAKS:
+        return None
+    if not heads:  # no bytes: one empty segment
+        heads, texts = [(0, 0)], [[b""]]
+    table = bytearray([WRAPS_VERSION]) + encode_varint(len(heads))
+    for (flags, width), parts in zip(heads, texts, strict=True):
+        table += bytes([flags]) + encode_varint(width) + encode_varint(sum(len(part) for part in parts))
+    return bytes(table) + b"".join(part for parts in texts for part in parts) + _spelt(np.concatenate(numbers))
+
+
+def _sections(a: np.ndarray) -> list[tuple[int, int]]:
+    """Where the encoder's sections begin and end: each from where the last ended to the first
+    line feed at least SECTION bytes on that is followed by a space, CR or line feed (or the end;
+    a last section shorter than half that is part of the one before it)."""
+    cuts = np.flatnonzero((a[:-1] == 0x0A) & ~_OTHER[a[1:]]) + 1
+    found = []
+    at = 0
+    while at < len(a):
+        k = int(np.searchsorted(cuts, at + SECTION))
+        to = int(cuts[k]) if k < len(cuts) else len(a)
+        found.append((at, to))
+        at = to
+    if len(found) > 1 and found[-1][1] - found[-1][0] < SECTION // 2:  # a short tail joins the section before it
+        found[-2:] = [(found[-2][0], found[-1][1])]
+    return found
+
+
+def _section(a: np.ndarray, like: tuple[int, int] | None) -> tuple[tuple[int, int], bytes, np.ndarray, int] | None:
+    """A section's (flags, width), text and numbers, and how many line ends it takes out; None
+    where its lines are too few or too irregular. Its width is *like*'s, the last section's, where
+    that has the same flags and needs no more numbers other than 0: sections then make one segment.
 
     Every step is a whole-array operation: the line ends taken out are all of one kind (after a
     space, or between two other bytes), so the lines of the text left start at known places, and
     each line's number follows from where it starts and where it ends."""
-    judged = like is None
-    feeds_in = data.count(b"\n")
-    if judged and feeds_in < MIN_BREAKS:
-        return None
-    a = np.frombuffer(data, dtype=np.uint8)
-    crlf = 2 * data.count(b"\r\n") > feeds_in if like is None else bool(like[0] & FLAG_CRLF)
-    eol = 2 if crlf else 1
     feeds = np.flatnonzero(a == 0x0A)
+    if len(feeds) < MIN_SECTION_BREAKS:
+        return None
+    crlf = 2 * int(np.count_nonzero(a[feeds[feeds > 0] - 1] == 0x0D)) > len(feeds)
+    eol = 2 if crlf else 1
     feeds = feeds[(feeds >= eol) & (feeds + 1 < len(a))]  # with a byte before the line end, and one after it
     if crlf:
         feeds = feeds[a[feeds - 1] == 0x0D]
@@ -76,47 +134,64 @@ def encode(data: bytes, like: tuple[int, int] | None = None) -> bytes | None:
     after = _other(a[feeds + 1])
     keep_at = first[after & (a[first - 1] == 0x20)]
     replace_at = first[after & _other(a[first - 1])]
-    keep_space = len(keep_at) > len(replace_at) if like is None else bool(like[0] & FLAG_KEEP_SPACE)
+    keep_space = len(keep_at) > len(replace_at)
     starts = keep_at if keep_space else replace_at
-    if judged and len(starts) < MIN_BREAKS:
-        return None
-    if judged and LETTER_SHARE * np.count_nonzero(_LETTER[a[starts + eol]]) < len(starts):
+    if len(starts) < MIN_SECTION_BREAKS or LETTER_SHARE * np.count_nonzero(_LETTER[a[starts + eol]]) < len(starts):
         return None
     text, breaks = _unwrap(a, starts, eol, keep_space)
     cands = _candidates(text, keep_space)
-    if judged and len(cands) < MIN_WORDS * len(breaks):
+    if len(cands) < MIN_WORDS * len(breaks):
         return None
-    lines = _Lines(len(text), breaks, cands, _line_feeds(text), keep_space)
-    width = lines.width() if like is None else like[1]
-    numbers = lines.numbers(width)
-    if judged and MISS_SHARE * int(np.count_nonzero(numbers)) > len(breaks):
-        return None
+    lines = _Lines(len(text), breaks, cands, _line_feeds(text), keep_space, _lengths(text, cands, keep_space, True))
     flags = (FLAG_CRLF if crlf else 0) | (FLAG_KEEP_SPACE if keep_space else 0)
-    head = bytes([WRAPS_VERSION, flags]) + encode_varint(width) + encode_varint(len(text))
-    return head + text + _spelt(numbers)
+    width = lines.width()
+    numbers = lines.numbers(width)
+    misses = int(np.count_nonzero(numbers))
+    if like is not None and like[0] == flags and like[1] != width:
+        theirs = lines.numbers(like[1])
+        if np.count_nonzero(theirs) <= misses:
+            width, numbers, misses = like[1], theirs, int(np.count_nonzero(theirs))
+    if MISS_SHARE * misses > len(breaks):
+        return None
+    return (flags, width), text, numbers, len(breaks)
 
 
 def decode(code: bytes, size: int) -> bytes:
-    """Exactly *size* bytes from a wrap code, or :class:`WrapsError`: the lines read one after
-    another, each taking the option its number says (FORMAT.md §7.7). What a line may start
+    """Exactly *size* bytes from a wrap code, or :class:`WrapsError`: each segment's lines read one
+    after another, each taking the option its number says (FORMAT.md §7.7). What a line may start
     after (0, a candidate or a line feed) decides its options and greedy option, so those are
     worked out for every such place at once first; the loop then only reads the numbers."""
-    flags, width, text, at = parse(code, size)
-    keep_space = bool(flags & FLAG_KEEP_SPACE)
-    eol = b"\r\n" if flags & FLAG_CRLF else b"\n"
-    grows = len(eol) - (0 if keep_space else 1)  # what each line end put back adds
-    room = size - len(text)
-    if (grows == 0 and room != 0) or (grows and room % grows):
-        raise WrapsError(f"{len(text)} bytes of text cannot make {size} bytes")
-    most = room // grows if grows else len(text)  # line ends the size leaves room for
-    breaks = _breaks(code, at, size, most, _Places(text, width, keep_space))  # the tables go before the join
-    if grows and len(breaks) != most:
-        raise WrapsError(f"{len(breaks)} line ends do not make {size} bytes")
-    return _join(text, breaks, eol, keep_space)
+    segments, text, at = parse(code, size)
+    room = size - len(text)  # what the line ends put back add, in all
+    out = bytearray()
+    taken = start = 0
+    for flags, width, length in segments:
+        piece = text[start : start + length]
+        start += length
+        if not width:
+            out += piece
+            continue
+        keep_space = bool(flags & FLAG_KEEP_SPACE)
+        eol = b"\r\n" if flags & FLAG_CRLF else b"\n"
+        grows = len(eol) - (0 if keep_space else 1)  # what each line end put back adds
+        if code[0] == 1 and ((grows == 0 and room != 0) or (grows and room % grows)):
+            raise WrapsError(f"{len(text)} bytes of text cannot make {size} bytes")
+        most = room // grows if grows else length  # line ends the size leaves room for
+        places = _Places(piece, width, keep_space, code[0] > 1)
+        breaks, at = _breaks(code, at, size, most, places)  # the tables go before the join
+        room -= grows * len(breaks)
+        taken += len(breaks)
+        out += _join(piece, breaks, eol, keep_space)
+    if at != len(code):
+        raise WrapsError(f"{len(code) - at} bytes after the last line number")
+    if room:
+        raise WrapsError(f"{taken} line ends do not make {size} bytes")
+    return bytes(out)
 
 
-def _breaks(code: bytes, at: int, size: int, most: int, places: _Places) -> array[int]:
-    """The break positions the line numbers from *at* on choose, at most *most* of them."""
+def _breaks(code: bytes, at: int, size: int, most: int, places: _Places) -> tuple[array[int], int]:
+    """The break positions the line numbers from *at* on choose, at most *most* of them, and where
+    the numbers after them start."""
     cands, end = places.cands, len(code)
     breaks = array("i")
     # A line is known by where it starts: after candidate j (here = j >= 0), or at the text's
@@ -177,27 +252,49 @@ def _breaks(code: bytes, at: int, size: int, most: int, places: _Places) -> arra
         elif not after:
             break
         here = -1 - after
-    if at != end:
-        raise WrapsError(f"{end - at} bytes after the last line number")
-    return breaks
+    return breaks, at
 
 
-def parse(code: bytes, size: int) -> tuple[int, int, bytes, int]:
-    """The wrap code's flags, width, text and where its line numbers start; checked against *size*."""
+def parse(code: bytes, size: int) -> tuple[list[tuple[int, int, int]], bytes, int]:
+    """The wrap code's segments (flags, width, length of text: width 0 for text left as it is),
+    its text and where its line numbers start; checked against *size*. Version 1 is one segment."""
     if len(code) < 4:
         raise WrapsError("wrap code too short")
-    if code[0] != WRAPS_VERSION:
+    if code[0] == 1:
+        _flags(code[1])
+        width, at = _varint(code, 2)
+        if not 1 <= width <= MAX_WIDTH:
+            raise WrapsError(f"width {width} outside 1..{MAX_WIDTH}")
+        n, at = _varint(code, at)
+        segments = [(code[1], width, n)]
+    elif code[0] == WRAPS_VERSION:
+        count, at = _varint(code, 1)
+        if not 1 <= count <= size // MIN_SEGMENT + 1:
+            raise WrapsError(f"{count} segments for {size} bytes")
+        segments, n = [], 0
+        for k in range(count):
+            if at >= len(code):
+                raise WrapsError("wrap code ends inside its segments")
+            flags = _flags(code[at])
+            width, at = _varint(code, at + 1)
+            if width > MAX_WIDTH or (not width and flags):
+                raise WrapsError(f"segment {k}: width {width} with flags 0x{flags:02x}")
+            length, at = _varint(code, at)
+            if length < MIN_SEGMENT and k < count - 1:
+                raise WrapsError(f"segment {k}: {length} bytes of text, fewer than {MIN_SEGMENT}")
+            segments.append((flags, width, length))
+            n += length
+    else:
         raise WrapsError(f"unsupported wrap code version {code[0]}")
-    flags = code[1]
-    if flags & ~(FLAG_CRLF | FLAG_KEEP_SPACE):
-        raise WrapsError(f"unknown wrap code flags 0x{flags:02x}")
-    width, at = _varint(code, 2)
-    if not 1 <= width <= MAX_WIDTH:
-        raise WrapsError(f"width {width} outside 1..{MAX_WIDTH}")
-    n, at = _varint(code, at)
     if n > size or n > len(code) - at:
         raise WrapsError(f"text of {n} bytes does not fit")
-    return flags, width, code[at : at + n], at + n
+    return segments, code[at : at + n], at + n
+
+
+def _flags(flags: int) -> int:
+    if flags & ~(FLAG_CRLF | FLAG_KEEP_SPACE):
+        raise WrapsError(f"unknown wrap code flags 0x{flags:02x}")
+    return flags
 
 
 def _varint(code: bytes, at: int) -> tuple[int, int]:
@@ -257,6 +354,25 @@ def _candidates(text: bytes, keep_space: bool) -> np.ndarray:
     return np.concatenate(found)
 
 
+def _lengths(text: bytes, cands: np.ndarray, keep_space: bool, trimmed: bool) -> np.ndarray:
+    """Where each candidate's line is measured to (int32): the candidate itself, or with
+    *keep_space* and *trimmed* (wrap code version 2) the place after the last byte before it that
+    is not a space, so that a line that ends with two spaces after a full stop is as long as its
+    words. Worked out SCAN bytes at a time."""
+    if not (keep_space and trimmed):
+        return cands
+    a = np.frombuffer(text, dtype=np.uint8)
+    found = np.empty(len(cands), dtype=np.int32)
+    last = -1  # the last byte that is not a space, before this block
+    for i in range(0, len(a), SCAN):
+        block = a[i : i + SCAN]
+        seen = np.maximum.accumulate(np.where(block != 0x20, np.arange(i, i + len(block), dtype=np.int32), last))
+        lo, hi = np.searchsorted(cands, [i + 1, i + len(block) + 1])
+        found[lo:hi] = seen[cands[lo:hi] - 1 - i] + 1
+        last = int(seen[-1])
+    return found
+
+
 def _line_feeds(text: bytes) -> np.ndarray:
     """The positions of the line feeds in *text* (int32), found SCAN bytes at a time."""
     a = np.frombuffer(text, dtype=np.uint8)
@@ -270,11 +386,11 @@ def _line_feeds(text: bytes) -> np.ndarray:
 
 
 def _greedy(
-    starts: np.ndarray, lo: np.ndarray, hi: np.ndarray, ends: np.ndarray, cands: np.ndarray, width: int
+    starts: np.ndarray, lo: np.ndarray, hi: np.ndarray, ends: np.ndarray, lengths: np.ndarray, width: int
 ) -> np.ndarray:
     """The greedy option of lines from *starts* (as a candidate's index; *hi*, the line's end):
     the last option at most *width* bytes from the start, or the first if none is."""
-    fit = _search(cands, starts + width, "right") - 1
+    fit = _search(lengths, starts + width, "right") - 1
     found: np.ndarray = np.where(ends - starts <= width, hi, np.maximum(fit, lo))
     return found
 
@@ -286,9 +402,10 @@ class _Places:
     feed. Worked out BLOCK places at a time, as the decoder reaches them: what it holds is the
     candidates and the line feeds' positions (4 bytes each) and one block of rows of each kind."""
 
-    def __init__(self, text: bytes, width: int, keep_space: bool):
+    def __init__(self, text: bytes, width: int, keep_space: bool, trimmed: bool):
         self.n = len(text)
         self.cands = _candidates(text, keep_space)
+        self.lengths = _lengths(text, self.cands, keep_space, trimmed)
         self.feeds = _line_feeds(text)
         self.rows = len(self.feeds) + 1  # rows of lines after a line feed, and the text's start
         self.width = width
@@ -300,7 +417,7 @@ class _Places:
         feed = _search(self.feeds, starts)
         ends = np.where(feed < len(self.feeds), self.feeds.take(feed, mode="clip") if len(self.feeds) else 0, self.n)
         hi = _search(self.cands, ends)
-        return hi, _greedy(starts, lo, hi, ends, self.cands, self.width), feed
+        return hi, _greedy(starts, lo, hi, ends, self.lengths, self.width), feed
 
     def after_candidates(self, first: int) -> tuple[array[int], array[int], array[int]]:
         """hi, greedy and the next row (0: none) of the lines after candidates *first*, *first* +
@@ -338,7 +455,9 @@ class _Lines:
     """The lines of a text whose breaks the encoder knows: where each starts and ends, its
     options, and which one it takes (FORMAT.md §7.7, computed for all lines at once)."""
 
-    def __init__(self, n: int, breaks: np.ndarray, cands: np.ndarray, feeds: np.ndarray, keep_space: bool):
+    def __init__(
+        self, n: int, breaks: np.ndarray, cands: np.ndarray, feeds: np.ndarray, keep_space: bool, lengths: np.ndarray
+    ):
         step = 0 if keep_space else 1
         after_break = breaks + step
         after_feed = feeds + 1
@@ -355,11 +474,12 @@ class _Lines:
         taken = _search(cands, next_start - step) - self.lo
         self.chosen = np.where(next_by_break, taken, self.hi - self.lo)
         self.cands = cands
+        self.lengths = lengths
         self.n = n
 
     def greedy(self, width: int) -> np.ndarray:
         """Each line's greedy option at *width*, counted from its first option."""
-        found: np.ndarray = _greedy(self.starts, self.lo, self.hi, self.ends, self.cands, width) - self.lo
+        found: np.ndarray = _greedy(self.starts, self.lo, self.hi, self.ends, self.lengths, width) - self.lo
         return found
 
     def width(self) -> int:
@@ -368,10 +488,10 @@ class _Lines:
         distance from *s* to its next option."""
         broken = self.chosen < self.hi - self.lo
         lo, chosen, starts = self.lo[broken], self.chosen[broken], self.starts[broken]
-        at = self.cands[lo + chosen]
+        at = self.lengths[lo + chosen]
         following = lo + chosen + 1
         reach = np.where(
-            following < self.hi[broken], self.cands[np.minimum(following, len(self.cands) - 1)], self.ends[broken]
+            following < self.hi[broken], self.lengths[np.minimum(following, len(self.cands) - 1)], self.ends[broken]
         )
         length = np.clip(at - starts, 1, MAX_WIDTH + 1)
         beyond = np.clip(reach - starts, 1, MAX_WIDTH + 1)
