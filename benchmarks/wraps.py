@@ -2,6 +2,7 @@
 transform and without it, the stream sizes, the change, and the CPU time of each.
 
     python benchmarks/wraps.py FILE[:LIMIT] ... [--level 6] [--chunk-size 4MiB]
+    python benchmarks/wraps.py --hostile     # the decoder on hostile wrap codes: time, peak heap
 
 "Without" is the same level with ``wraps`` switched off in its settings (``sigmalang._levels``),
 so the difference is what the transform and its choice cost and save, nothing else; both streams
@@ -14,10 +15,12 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import time
+import tracemalloc
 from pathlib import Path
 
 import sigmalang
-from sigmalang import _levels
+from sigmalang import _levels, _wraps
+from sigmalang._wire import encode_varint
 
 
 def _size(text: str) -> int:
@@ -43,12 +46,59 @@ def coded(data: bytes, level: int, chunk_size: int | None, wraps: bool) -> tuple
     return len(stream), spent
 
 
+def _segmented(text: bytes, flags: int, width: int, numbers: int, size: int) -> bytes:
+    """A version-2 wrap code of as many segments as *size* allows, each with *text* and *numbers*
+    numbers, all 0."""
+    count = size // _wraps.MIN_SEGMENT + 1
+    table = (bytes([flags]) + encode_varint(width) + encode_varint(len(text))) * count
+    return bytes([2]) + encode_varint(count) + table + text * count + bytes(numbers) * count
+
+
+def hostile() -> None:
+    """The decoder's CPU time and peak Python heap on wrap codes made to cost it the most."""
+    mib = 1 << 20
+    a_b = b"a b " * 1024  # 4,096 bytes: a space between two letters every other byte
+    cases = {
+        "v1, 8 MiB of line feeds": (b"\x01\x00\x01" + encode_varint(8 * mib) + b"\n" * 8 * mib, 8 * mib),
+        "v2, 4 MiB: 1,025 segments of plain text": (
+            b"\x02" + encode_varint(1025) + b"\x00\x00\x80\x20" * 1025 + b"x" * 4096 * 1025,
+            4096 * 1025,
+        ),
+    }
+    # `a b ` repeated: 2,047 candidates a segment (the last space has nothing after it); at width 1
+    # every line takes its first, so every candidate is a line end (in place of a space: same size;
+    # after a space, with keep: one byte more each).
+    for label, flags, grows in (
+        ("v2, 4 MiB: 1,025 segments of `a b `, width 1, every space made a line end", 0, 0),
+        ("v2, 4 MiB: 1,025 segments of `a b `, keep, width 1, a line end after every space", 2, 1),
+    ):
+        code = _segmented(a_b, flags, 1, 2047, 4 * mib)
+        cases[label] = (code, (4096 + grows * 2047) * (4 * mib // 4096 + 1))
+    print("| wrap code | bytes out | CPU s | peak heap MiB |")
+    print("| --- | ---: | ---: | ---: |")
+    for label, (code, size) in cases.items():
+        tracemalloc.start()
+        start = time.process_time()
+        try:
+            out = len(_wraps.decode(code, size))
+        except _wraps.WrapsError as exc:
+            out = f"WrapsError: {exc}"
+        spent = time.process_time() - start
+        peak = tracemalloc.get_traced_memory()[1] / mib
+        tracemalloc.stop()
+        print(f"| {label} | {out} | {spent:.2f} | {peak:.1f} |", flush=True)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("files", nargs="+", help="FILE or FILE:LIMIT (bytes, or with KiB/MiB/KB/MB)")
+    parser.add_argument("files", nargs="*", help="FILE or FILE:LIMIT (bytes, or with KiB/MiB/KB/MB)")
     parser.add_argument("--level", type=int, default=6)
     parser.add_argument("--chunk-size", type=_size, default=None)
+    parser.add_argument("--hostile", action="store_true", help="time the decoder on hostile wrap codes")
     args = parser.parse_args()
+    if args.hostile:
+        hostile()
+        return 0
     print(f"level {args.level}, chunk size {args.chunk_size or 'the level default'}")
     print("| file | bytes | without | with wrap codes | change | CPU s without | CPU s with |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")

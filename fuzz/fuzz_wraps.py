@@ -6,8 +6,9 @@
 Wrap codes reach the decoder through the CM in a stream, where almost every mutation becomes
 noise; this target feeds them directly. The property: whatever the bytes and the size the frame
 claims, ``decode`` returns exactly that many bytes or raises WrapsError; never another exception,
-a hang or a crash. The first two input bytes are the size. Seeds: wrap codes of prose wrapped
-both ways (CR LF after a space; LF in place of a space), at several widths.
+a hang or a crash. The first two input bytes are the size. Seeds: wrap codes (version 2) of prose
+wrapped both ways (CR LF after a space; LF in place of a space), at several widths, one of them
+with segments of both kinds.
 """
 
 from __future__ import annotations

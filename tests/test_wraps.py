@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import textwrap
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -112,11 +113,8 @@ def test_wrapped_text_is_coded_and_round_trips(data: bytes, keep_space: bool, cr
     code = _wraps.encode(data)
     assert code is not None
     segments, text, at = _wraps.parse(code, len(data))
-    wrapped = [flags for flags, width, _ in segments if width]
-    assert wrapped and all(
-        bool(flags & _wraps.FLAG_KEEP_SPACE) == keep_space and bool(flags & _wraps.FLAG_CRLF) == crlf
-        for flags in wrapped
-    )
+    flags = max((length, flags) for flags, width, length in segments if width)[1]  # the longest's
+    assert bool(flags & _wraps.FLAG_KEEP_SPACE) == keep_space and bool(flags & _wraps.FLAG_CRLF) == crlf
     assert len(text) < len(data) or not crlf and not keep_space
     numbers = code[at:]
     assert numbers.count(0) > 0.8 * len(numbers)  # greedy filling puts almost every line end where it was
@@ -171,17 +169,28 @@ def test_logs_that_fit_greedy_filling_are_judged_by_the_model() -> None:
     assert encode_chunk(log, 6, form="text").transform != TRANSFORM_WRAPS
 
 
-def test_lines_of_another_width_make_it_not_worth_it() -> None:
-    """A text whose lines break anywhere (each line a random length) needs a number for most line
-    ends: the encoder declines."""
+@pytest.mark.parametrize("most", [3, 9])
+def test_lines_of_random_lengths_are_judged_by_the_model(most: int) -> None:
+    """A text whose lines break anywhere (each line 1 to *most* words) needs numbers on many lines:
+    of one or two words a line, the rules decline it; of up to nine, it gets a wrap code, and the
+    model's trial (on the whole chunk, which is short) keeps it only where the frame is smaller."""
     words = prose(60, 10_000).split()
     lines, state, at = [], 7, 0
     while at < len(words):
         state = (state * 1103515245 + 12345) % 2**31
-        take = 1 + state % 9
+        take = 1 + state % most
         lines.append(b" ".join(words[at : at + take]))
         at += take
-    assert _wraps.encode(b"\n".join(lines)) is None
+    data = b"\n".join(lines)
+    code = _wraps.encode(data)
+    assert (code is None) == (most == 3)
+    chosen = encode_chunk(data, 6, form="text")
+    saved = LEVELS[6]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setitem(LEVELS, 6, replace(saved, wraps=False))
+        plain = encode_chunk(data, 6, form="text")
+    assert plain.transform != TRANSFORM_WRAPS and len(chosen.data) <= len(plain.data)
+    assert decode_chunk(chosen.transform, chosen.backend, chosen.data, len(data)) == data
 
 
 TEXT_BYTES = st.sampled_from([b"a", b"bc", b"def", b" ", b"  ", b"\n", b"\r\n", b"\r", b"\t", b"\xff", b"x.", b"\n\n"])

@@ -28,13 +28,13 @@ WRAPS_VERSION = 2  # written; version 1 (one segment) is still read
 FLAG_CRLF = 0x01  # the line ends taken out are CR LF (else LF)
 FLAG_KEEP_SPACE = 0x02  # the line ends followed a space, which stays (else the line end becomes one)
 MAX_WIDTH = 1 << 16  # W is 1 ... MAX_WIDTH
-# The encoder's choice (decoders do not depend on these): a chunk is written this way only with
-# at least MIN_BREAKS line ends taken out, and where at most one line in MISS_SHARE needs a
-# number other than 0 per line end taken out (docs/cm.md, "Hard-wrapped text").
+# The encoder's choice (decoders do not depend on these; docs/cm.md, "Hard-wrapped text"): the
+# chunk is cut into sections of about SECTION bytes, and a section's line ends are taken out only
+# where at least MIN_SECTION_BREAKS can be, and where the lines that need a number other than 0,
+# times MISS_SHARE, are at most the line ends taken out; a chunk gets a wrap code only with at
+# least MIN_BREAKS line ends taken out in all.
 MIN_BREAKS = 64
-MISS_SHARE = 2
-# ... judged a section at a time (about SECTION bytes each): a section is left as it is with fewer
-# than MIN_SECTION_BREAKS line ends taken out, or where a rule below fails on it.
+MISS_SHARE = 1
 SECTION = 16 << 10
 MIN_SECTION_BREAKS = 16
 MIN_SEGMENT = 4096  # every segment but the last has this much text or more (decoders check it)
