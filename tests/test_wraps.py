@@ -96,12 +96,14 @@ def test_the_examples_of_the_format_decode() -> None:
 def test_the_version_2_example_of_the_format_decodes() -> None:
     """FORMAT.md §7.7's second example: in version 2, a line that ends in spaces after a full stop
     is measured to the full stop; version 1 measures it to the candidate."""
-    trimmed = b"\x02\x01\x02\x05\x09" + b"a aa.  bb" + b"\x00"
+    trimmed = b"\x02\x01\x02\x05\x00\x09" + b"a aa.  bb" + b"\x00"
     assert _wraps.decode(trimmed, 10) == wraps_reference.decode(trimmed, 10) == b"a aa.  \nbb"
     whole = b"\x01\x02\x05\x09" + b"a aa.  bb" + b"\x00\x01"  # greedy: 2, then 7 (the next line: its end)
     assert _wraps.decode(whole, 10) == wraps_reference.decode(whole, 10) == b"a \naa.  bb"
-    plain = b"\x02\x01\x00\x00\x05" + b"a b\nc"  # one segment left as it is: no numbers
+    plain = b"\x02\x01\x00\x00\x00\x05" + b"a b\nc"  # one segment left as it is: no numbers
     assert _wraps.decode(plain, 5) == wraps_reference.decode(plain, 5) == b"a b\nc"
+    indented = b"\x02\x01\x00\x06\x02\x0b" + b"aa bb cc dd" + b"\x00\x00"  # d = 2: each line end has 2 spaces
+    assert _wraps.decode(indented, 15) == wraps_reference.decode(indented, 15) == b"aa bb\n  cc\n  dd"
 
 
 @pytest.mark.parametrize(
@@ -113,7 +115,7 @@ def test_wrapped_text_is_coded_and_round_trips(data: bytes, keep_space: bool, cr
     code = _wraps.encode(data)
     assert code is not None
     segments, text, at = _wraps.parse(code, len(data))
-    flags = max((length, flags) for flags, width, length in segments if width)[1]  # the longest's
+    flags = max((length, flags) for flags, width, _, length in segments if width)[1]  # the longest's
     assert bool(flags & _wraps.FLAG_KEEP_SPACE) == keep_space and bool(flags & _wraps.FLAG_CRLF) == crlf
     assert len(text) < len(data) or not crlf and not keep_space
     numbers = code[at:]
@@ -125,7 +127,7 @@ def test_wrapped_text_is_coded_and_round_trips(data: bytes, keep_space: bool, cr
 def test_the_width_found_is_the_filling_width() -> None:
     for width in (40, 66, 79, 100):
         code = _wraps.encode(prose(40, width, seed=width))
-        assert code is not None and [w for _, w, _ in _wraps.parse(code, 1 << 30)[0]] == [width]
+        assert code is not None and [w for _, w, _, _ in _wraps.parse(code, 1 << 30)[0]] == [width]
 
 
 def test_each_section_has_its_own_line_ends_and_width() -> None:
@@ -139,10 +141,42 @@ def test_each_section_has_its_own_line_ends_and_width() -> None:
     code = _wraps.encode(data)
     assert code is not None
     segments = _wraps.parse(code, len(data))[0]
-    shapes = [(flags, width) for flags, width, _ in segments]
+    shapes = [(flags, width) for flags, width, _, _ in segments]
     assert shapes[0] == (_wraps.FLAG_CRLF | _wraps.FLAG_KEEP_SPACE, 66) and shapes[-1] == (0, 40)
     assert (0, 0) in shapes and len(shapes) == len(set(shapes))  # no shape twice: runs are merged
     assert len(spaced) > 2 * _wraps.SECTION and len(narrow) > 2 * _wraps.SECTION  # several sections each
+    assert _wraps.decode(code, len(data)) == data
+
+
+@pytest.mark.parametrize("indent", [1, 3, 8])
+def test_indented_paragraphs_take_their_indent_out_with_the_line_end(indent: int) -> None:
+    """Paragraphs indented as a whole (licence texts in copyright files, plain-text standards):
+    the line ends go with the spaces after them, the text reads as running text, and the lines
+    after a line end put back are measured with their indent."""
+    pad = b" " * indent
+    data = b"\n".join(pad + line if line else line for line in prose(40, 72 - indent, seed=indent).split(b"\n"))
+    code = _wraps.encode(data)
+    assert code is not None
+    segments, text, at = _wraps.parse(code, len(data))
+    assert [(flags, indent_of) for flags, width, indent_of, _ in segments] == [(0, indent)]
+    assert text.count(b"\n") == data.count(b"\n\n") * 2 + 1  # the blank lines and the last line end
+    assert not any(code[at:])  # every line ends where greedy filling ends it
+    assert _wraps.decode(code, len(data)) == wraps_reference.decode(code, len(data)) == data
+
+
+def test_a_line_that_ends_early_keeps_its_line_end() -> None:
+    """A short line inside a paragraph (a line cut by hand) keeps its line end in the text, so
+    that no line needs a number: greedy filling ends it there too."""
+    lines = prose(40, 60, seed=5).split(b"\n")
+    cut = [k for k, line in enumerate(lines) if len(line) > 40 and k + 1 < len(lines) and lines[k + 1]][::7]
+    for k in cut:  # the line's last word moves to the next line: the line now ends early
+        head, _, word = lines[k].rpartition(b" ")
+        lines[k], lines[k + 1] = head, word + b" " + lines[k + 1]
+    data = b"\n".join(lines)
+    code = _wraps.encode(data)
+    assert code is not None
+    segments, text, at = _wraps.parse(code, len(data))
+    assert all(lines[k] + b"\n" in text for k in cut)
     assert _wraps.decode(code, len(data)) == data
 
 
@@ -279,13 +313,15 @@ def test_damaged_codes_fail_as_the_plain_reading_does(data: st.DataObject) -> No
         (b"\x03\x00\x05\x0baa bb cc dd\x00\x00", 11, "version 3"),
         (b"\x02\x00\x00\x05\x0baa bb cc dd\x00\x00", 11, "0 segments"),
         (b"\x02\x02\x00\x05\x05aa bb\x00\x00\x06 cc dd\x00\x00", 11, "2 segments for 11 bytes"),
-        (b"\x02\x02\x00\x05\x05aa bb\x00\x00\x06 cc dd\x00\x00", 5000, "segment 0: 5 bytes of text, fewer"),
-        (b"\x02\x01\x01\x00\x0baa bb cc dd", 11, "segment 0: width 0 with flags 0x01"),
-        (b"\x02\x01\x00\x81\x80\x04\x0baa bb cc dd", 11, "segment 0: width 65537"),
+        (b"\x02\x02\x00\x05\x00\x05\x00\x05\x00\x06aa bb cc dd\x00\x00", 5000, "segment 0: 5 bytes of text, fewer"),
+        (b"\x02\x01\x01\x00\x00\x0baa bb cc dd", 11, "segment 0: width 0 with flags 0x01 and indent 0"),
+        (b"\x02\x01\x00\x00\x02\x0baa bb cc dd", 11, "segment 0: width 0 with flags 0x00 and indent 2"),
+        (b"\x02\x01\x00\x05\x81\x02\x0baa bb cc dd\x00\x00", 11, "indent 257"),
+        (b"\x02\x01\x00\x81\x80\x04\x00\x0baa bb cc dd", 11, "segment 0: width 65537"),
         (b"\x02\x01\x04\x05\x0baa bb cc dd", 11, "flags 0x04"),
-        (b"\x02\x03\x00\x05\x88\x27", 20000, "ends inside its segments"),
-        (b"\x02\x01\x00\x00\x0baa bb cc dd", 12, "0 line ends do not make 12 bytes"),
-        (b"\x02\x01\x00\x05\x0baa bb cc dd\x00\x00", 12, "1 line ends do not make 12 bytes"),
+        (b"\x02\x03\x00\x05\x00\x88\x27", 20000, "ends inside its segments"),
+        (b"\x02\x01\x00\x00\x00\x0baa bb cc dd", 12, "0 line ends do not make 12 bytes"),
+        (b"\x02\x01\x00\x05\x00\x0baa bb cc dd\x00\x00", 12, "1 line ends do not make 12 bytes"),
         (b"\x01\x04\x05\x0baa bb cc dd\x00\x00", 11, "flags 0x04"),
         (b"\x01\x00\x00\x0baa bb cc dd\x00\x00", 11, "width 0"),
         (b"\x01\x00\x05\x0caa bb cc dd\x00\x00", 11, "does not fit"),

@@ -38,8 +38,8 @@ def _other(byte: int) -> bool:
     return byte not in OTHER_EXCLUDED
 
 
-def _segments(code: bytes, size: int) -> tuple[list[tuple[int, int, int]], int]:
-    """The segments (flags, width, text length) and where the text starts."""
+def _segments(code: bytes, size: int) -> tuple[list[tuple[int, int, int, int]], int]:
+    """The segments (flags, width, indent, text length) and where the text starts."""
     if len(code) < 4:
         raise ReferenceError("header")
     if code[0] == 1:
@@ -47,7 +47,7 @@ def _segments(code: bytes, size: int) -> tuple[list[tuple[int, int, int]], int]:
         n, at = _number(code, at)
         if code[1] & ~0x03 or not 1 <= width <= 65536:
             raise ReferenceError("header fields")
-        return [(code[1], width, n)], at
+        return [(code[1], width, 0, n)], at
     if code[0] != 2:
         raise ReferenceError("version")
     count, at = _number(code, 1)
@@ -59,28 +59,31 @@ def _segments(code: bytes, size: int) -> tuple[list[tuple[int, int, int]], int]:
             raise ReferenceError("segment table")
         flags = code[at]
         width, at = _number(code, at + 1)
+        indent, at = _number(code, at)
         n, at = _number(code, at)
-        if flags & ~0x03 or width > 65536 or (width == 0 and flags) or (n < MIN_SEGMENT and k < count - 1):
+        if flags & ~0x03 or width > 65536 or indent > 255 or (width == 0 and (flags or indent)):
             raise ReferenceError("segment fields")
-        segments.append((flags, width, n))
+        if n < MIN_SEGMENT and k < count - 1:
+            raise ReferenceError("segment length")
+        segments.append((flags, width, indent, n))
     return segments, at
 
 
 def decode(code: bytes, size: int) -> bytes:
     """The chunk a wrap code stands for, or ReferenceError."""
     segments, at = _segments(code, size)
-    total = sum(n for _, _, n in segments)
+    total = sum(n for _, _, _, n in segments)
     if total > size or at + total > len(code):
         raise ReferenceError("text")
     out = bytearray()
     text_at, at = at, at + total
-    for flags, width, n in segments:
+    for flags, width, indent, n in segments:
         text = code[text_at : text_at + n]
         text_at += n
         if width == 0:
             out += text
         else:
-            piece, at = _segment(code, at, text, flags, width, code[0] == 2)
+            piece, at = _segment(code, at, text, flags, width, indent, code[0] == 2)
             out += piece
     if at != len(code):
         raise ReferenceError("bytes after the numbers")
@@ -89,8 +92,11 @@ def decode(code: bytes, size: int) -> bytes:
     return bytes(out)
 
 
-def _segment(code: bytes, at: int, text: bytes, flags: int, width: int, trimmed: bool) -> tuple[bytes, int]:
-    """One segment's text with its line ends put back, and where the numbers after it start."""
+def _segment(
+    code: bytes, at: int, text: bytes, flags: int, width: int, indent: int, trimmed: bool
+) -> tuple[bytes, int]:
+    """One segment's text with its line ends put back, and where the numbers after it start. A
+    line that starts after a line end put back is *indent* bytes longer than its text."""
     crlf, keep_space = bool(flags & 1), bool(flags & 2)
     n = len(text)
     if keep_space:  # a byte other than space, CR, LF that follows a space
@@ -99,6 +105,7 @@ def _segment(code: bytes, at: int, text: bytes, flags: int, width: int, trimmed:
         cands = [p for p in range(1, n - 1) if text[p] == 0x20 and _other(text[p - 1]) and _other(text[p + 1])]
     breaks = []
     start = 0
+    extra = 0  # how much longer the line is than its text: its indent after a line end put back
     while True:
         end = text.find(b"\n", start)
         if end < 0:
@@ -107,7 +114,7 @@ def _segment(code: bytes, at: int, text: bytes, flags: int, width: int, trimmed:
         chosen = len(options) - 1
         if len(options) > 1:
             trim = keep_space and trimmed
-            fitting = [i for i, o in enumerate(options) if _reach(text, o, o == end, trim) - start <= width]
+            fitting = [i for i, o in enumerate(options) if _reach(text, o, o == end, trim) - start + extra <= width]
             greedy = fitting[-1] if fitting else 0
             number, at = _number(code, at)
             k = number // 2 if number % 2 == 0 else -(number + 1) // 2
@@ -117,11 +124,12 @@ def _segment(code: bytes, at: int, text: bytes, flags: int, width: int, trimmed:
         if chosen < len(options) - 1:
             breaks.append(options[chosen])
             start = options[chosen] + (0 if keep_space else 1)
+            extra = indent
         elif end == n:
             break
         else:
-            start = end + 1
-    eol = b"\r\n" if crlf else b"\n"
+            start, extra = end + 1, 0
+    eol = (b"\r\n" if crlf else b"\n") + b" " * indent
     out = bytearray()
     last = 0
     for p in breaks:

@@ -28,6 +28,8 @@ WRAPS_VERSION = 2  # written; version 1 (one segment) is still read
 FLAG_CRLF = 0x01  # the line ends taken out are CR LF (else LF)
 FLAG_KEEP_SPACE = 0x02  # the line ends followed a space, which stays (else the line end becomes one)
 MAX_WIDTH = 1 << 16  # W is 1 ... MAX_WIDTH
+MAX_INDENT_READ = 255  # a segment's indent is 0 ... MAX_INDENT_READ
+MAX_INDENT = 16  # the widest indent the encoder looks for
 # The encoder's choice (decoders do not depend on these; docs/cm.md, "Hard-wrapped text"): the
 # chunk is cut into sections of about SECTION bytes, and a section's line ends are taken out only
 # where at least MIN_SECTION_BREAKS can be, and where the lines that need a number other than 0,
@@ -49,6 +51,8 @@ BLOCK = 1 << 16  # places whose rows a decoder works out at once
 SCAN = 1 << 20  # bytes of text searched for candidates and line feeds at once
 _OTHER = np.ones(256, dtype=bool)  # bytes that are none of space, CR and LF
 _OTHER[[0x20, 0x0D, 0x0A]] = False
+_MARK = np.zeros(256, dtype=bool)  # bytes that begin a list item, a quotation or a rule, not a continued line
+_MARK[list(b"*+#>|.=")] = True
 _LETTER = np.zeros(256, dtype=bool)
 _LETTER[ord("A") : ord("Z") + 1] = _LETTER[ord("a") : ord("z") + 1] = _LETTER[0x80:] = True
 
@@ -61,22 +65,22 @@ def encode(data: bytes) -> bytes | None:
     """The wrap code of *data*, or None where no part of it has enough wrapped lines, regular
     enough, for the code to be worth it (the chunk is then coded as it is).
 
-    The chunk is cut into sections of about SECTION bytes, each after a line feed that no line end
-    could be taken out before (a blank line, or one before an indented line): each section is
-    written with its own kind of line end and width, or left as it is, so books of several shapes
-    in one chunk each fit. Sections written the same way in a row make one segment."""
+    The chunk is cut into sections of about SECTION bytes, each after a blank line: each section is
+    written with its own kind of line end, width and indent, or left as it is, so books and
+    documents of several shapes in one chunk each fit. Sections written the same way in a row make
+    one segment."""
     if data.count(b"\n") < MIN_BREAKS:
         return None
     a = np.frombuffer(data, dtype=np.uint8)
-    heads: list[tuple[int, int]] = []  # each segment's (flags, width): width 0 for text left as it is
+    heads: list[tuple[int, int, int]] = []  # each segment's (flags, width, indent): width 0 for text left as it is
     texts: list[list[bytes]] = []
     numbers: list[np.ndarray] = [np.zeros(0, dtype=np.int64)]
     taken = 0
-    last: tuple[int, int] | None = None  # the last wrapped section's (flags, width)
+    last: tuple[int, int, int] | None = None  # the last wrapped section's (flags, width, indent)
     for lo, hi in _sections(a):
         found = _section(a[lo:hi], last)
         if found is None:
-            head, text = (0, 0), data[lo:hi]
+            head, text = (0, 0, 0), data[lo:hi]
         else:
             head, text, section_numbers, breaks = found
             numbers.append(section_numbers)
@@ -90,18 +94,20 @@ def encode(data: bytes) -> bytes | None:
     if taken < MIN_BREAKS:
         return None
     if not heads:  # no bytes: one empty segment
-        heads, texts = [(0, 0)], [[b""]]
+        heads, texts = [(0, 0, 0)], [[b""]]
     table = bytearray([WRAPS_VERSION]) + encode_varint(len(heads))
-    for (flags, width), parts in zip(heads, texts, strict=True):
-        table += bytes([flags]) + encode_varint(width) + encode_varint(sum(len(part) for part in parts))
+    for (flags, width, indent), parts in zip(heads, texts, strict=True):
+        table += bytes([flags]) + encode_varint(width) + encode_varint(indent)
+        table += encode_varint(sum(len(part) for part in parts))
     return bytes(table) + b"".join(part for parts in texts for part in parts) + _spelt(np.concatenate(numbers))
 
 
 def _sections(a: np.ndarray) -> list[tuple[int, int]]:
     """Where the encoder's sections begin and end: each from where the last ended to the first
-    line feed at least SECTION bytes on that is followed by a space, CR or line feed (or the end;
-    a last section shorter than half that is part of the one before it)."""
-    cuts = np.flatnonzero((a[:-1] == 0x0A) & ~_OTHER[a[1:]]) + 1
+    line feed at least SECTION bytes on that is followed by a CR or a line feed, which no line end
+    taken out can be (or the end; a last section shorter than half that is part of the one before
+    it)."""
+    cuts = np.flatnonzero((a[:-1] == 0x0A) & ((a[1:] == 0x0A) | (a[1:] == 0x0D))) + 1
     found = []
     at = 0
     while at < len(a):
@@ -114,46 +120,104 @@ def _sections(a: np.ndarray) -> list[tuple[int, int]]:
     return found
 
 
-def _section(a: np.ndarray, like: tuple[int, int] | None) -> tuple[tuple[int, int], bytes, np.ndarray, int] | None:
-    """A section's (flags, width), text and numbers, and how many line ends it takes out; None
-    where its lines are too few or too irregular. Its width is *like*'s, the last section's, where
-    that has the same flags and needs no more numbers other than 0: sections then make one segment.
+def _section(
+    a: np.ndarray, like: tuple[int, int, int] | None
+) -> tuple[tuple[int, int, int], bytes, np.ndarray, int] | None:
+    """A section's (flags, width, indent), text and numbers, and how many line ends it takes out;
+    None where its lines are too few or too irregular. Its width is *like*'s, the last section's,
+    where that has the same flags and indent and needs no more numbers other than 0: sections then
+    make one segment.
 
-    Every step is a whole-array operation: the line ends taken out are all of one kind (after a
-    space, or between two other bytes), so the lines of the text left start at known places, and
-    each line's number follows from where it starts and where it ends."""
+    The line ends taken out are all of one kind and indent: after a space or between two other
+    bytes, followed by the same number of spaces (the indent of an indented paragraph, gone with
+    its line end), and not before a list or quote mark. Every step is a whole-array operation: the
+    lines of the text left start at known places, and each line's number follows from where it
+    starts and where it ends."""
+    n = len(a)
     feeds = np.flatnonzero(a == 0x0A)
     if len(feeds) < MIN_SECTION_BREAKS:
         return None
     crlf = 2 * int(np.count_nonzero(a[feeds[feeds > 0] - 1] == 0x0D)) > len(feeds)
     eol = 2 if crlf else 1
-    feeds = feeds[(feeds >= eol) & (feeds + 1 < len(a))]  # with a byte before the line end, and one after it
+    feeds = feeds[(feeds >= eol) & (feeds + 1 < n)]  # with a byte before the line end, and one after it
     if crlf:
         feeds = feeds[a[feeds - 1] == 0x0D]
     first = feeds - (eol - 1)  # each line end's first byte
-    after = _other(a[feeds + 1])
-    keep_at = first[after & (a[first - 1] == 0x20)]
-    replace_at = first[after & _other(a[first - 1])]
-    keep_space = len(keep_at) > len(replace_at)
-    starts = keep_at if keep_space else replace_at
-    if len(starts) < MIN_SECTION_BREAKS or LETTER_SHARE * np.count_nonzero(_LETTER[a[starts + eol]]) < len(starts):
+    indents = np.zeros(len(feeds), dtype=np.int64)  # the spaces after each line feed, up to MAX_INDENT
+    going = np.ones(len(feeds), dtype=bool)
+    for k in range(1, MAX_INDENT + 1):
+        going &= a[np.minimum(feeds + k, n - 1)] == 0x20
+        going &= feeds + k < n - 1
+        if not going.any():
+            break
+        indents += going
+    head = feeds + 1 + indents  # each next line's first byte after its indent
+    head_byte = a[np.minimum(head, n - 1)]
+    after = (head < n) & _OTHER[head_byte] & ~_MARK[head_byte]
+    after &= ~((head_byte == 0x2D) & (a[np.minimum(head + 1, n - 1)] == 0x20))  # "- " begins a list item
+    kinds = [after & (a[first - 1] == 0x20), after & _other(a[first - 1])]  # keep, replace
+    counts = [np.bincount(indents[kind], minlength=MAX_INDENT + 1) for kind in kinds]
+    # The most frequent shape, and the most frequent without an indent where that is another one:
+    # the one that takes out more line ends (those of lines that end early kept) is written.
+    shapes = [_most(counts, 0, MAX_INDENT + 1), _most(counts, 0, 1)]
+    found = None
+    for keep_space, indent in shapes[: 1 if shapes[0] == shapes[1] else 2]:
+        starts = first[kinds[0 if keep_space else 1] & (indents == indent)]
+        shaped = _shaped(a, starts, eol, crlf, keep_space, indent, like)
+        if shaped is not None and (found is None or shaped[0] > found[0]):
+            found = shaped
+    return None if found is None else found[1]
+
+
+def _most(counts: list[np.ndarray], lo: int, hi: int) -> tuple[bool, int]:
+    """(keep, indent) of the kind and indent from *lo* to *hi* - 1 with the most line ends: after
+    a space (keep) only where more than between two other bytes."""
+    keep_space = int(counts[0][lo:hi].max()) > int(counts[1][lo:hi].max())
+    return keep_space, lo + int(np.argmax(counts[0 if keep_space else 1][lo:hi]))
+
+
+def _shaped(
+    a: np.ndarray,
+    starts: np.ndarray,
+    eol: int,
+    crlf: bool,
+    keep_space: bool,
+    indent: int,
+    like: tuple[int, int, int] | None,
+) -> tuple[int, tuple[tuple[int, int, int], bytes, np.ndarray, int]] | None:
+    """A section written with the line ends at *starts* taken out: how many are, and what
+    :func:`_section` returns; None where the rules fail."""
+    cut = eol + indent  # the bytes of each line end with its indent
+    if len(starts) < MIN_SECTION_BREAKS or LETTER_SHARE * np.count_nonzero(_LETTER[a[starts + cut]]) < len(starts):
         return None
-    text, breaks = _unwrap(a, starts, eol, keep_space)
-    cands = _candidates(text, keep_space)
-    if len(cands) < MIN_WORDS * len(breaks):
+    text, lines = _lines_of(a, starts, cut, keep_space, indent)
+    if len(lines.cands) < MIN_WORDS * len(starts):
         return None
-    lines = _Lines(len(text), breaks, cands, _line_feeds(text), keep_space, _lengths(text, cands, keep_space, True))
     flags = (FLAG_CRLF if crlf else 0) | (FLAG_KEEP_SPACE if keep_space else 0)
     width = lines.width()
+    same = like is not None and like[0] == flags and like[2] == indent and like[1] != width
+    if like is not None and same and np.count_nonzero(lines.numbers(like[1])) <= np.count_nonzero(lines.numbers(width)):
+        width = like[1]
+    # A line that ends before its greedy option (a short line, the last of a list item) keeps its
+    # line end: it then ends where greedy filling ends it, and the lines after it are unchanged.
+    early = lines.early(width)
+    if early.any():
+        starts = starts[~early]
+        text, lines = _lines_of(a, starts, cut, keep_space, indent)
     numbers = lines.numbers(width)
     misses = int(np.count_nonzero(numbers))
-    if like is not None and like[0] == flags and like[1] != width:
-        theirs = lines.numbers(like[1])
-        if np.count_nonzero(theirs) <= misses:
-            width, numbers, misses = like[1], theirs, int(np.count_nonzero(theirs))
-    if MISS_SHARE * misses > len(breaks):
+    if len(starts) < MIN_SECTION_BREAKS or MISS_SHARE * misses > len(starts):
         return None
-    return (flags, width), text, numbers, len(breaks)
+    return len(starts), ((flags, width, indent), text, numbers, len(starts))
+
+
+def _lines_of(a: np.ndarray, starts: np.ndarray, cut: int, keep_space: bool, indent: int) -> tuple[bytes, _Lines]:
+    """The text of *a* with the line ends (*cut* bytes each, with their indent) at *starts* taken
+    out, and its lines."""
+    text, breaks = _unwrap(a, starts, cut, keep_space)
+    cands = _candidates(text, keep_space)
+    lengths = _lengths(text, cands, keep_space, True)
+    return text, _Lines(len(text), breaks, cands, _line_feeds(text), keep_space, lengths, indent)
 
 
 def decode(code: bytes, size: int) -> bytes:
@@ -165,19 +229,19 @@ def decode(code: bytes, size: int) -> bytes:
     room = size - len(text)  # what the line ends put back add, in all
     out = bytearray()
     taken = start = 0
-    for flags, width, length in segments:
+    for flags, width, indent, length in segments:
         piece = text[start : start + length]
         start += length
         if not width:
             out += piece
             continue
         keep_space = bool(flags & FLAG_KEEP_SPACE)
-        eol = b"\r\n" if flags & FLAG_CRLF else b"\n"
+        eol = (b"\r\n" if flags & FLAG_CRLF else b"\n") + b" " * indent
         grows = len(eol) - (0 if keep_space else 1)  # what each line end put back adds
         if code[0] == 1 and ((grows == 0 and room != 0) or (grows and room % grows)):
             raise WrapsError(f"{len(text)} bytes of text cannot make {size} bytes")
         most = room // grows if grows else length  # line ends the size leaves room for
-        places = _Places(piece, width, keep_space, code[0] > 1)
+        places = _Places(piece, width, keep_space, code[0] > 1, indent)
         breaks, at = _breaks(code, at, size, most, places)  # the tables go before the join
         room -= grows * len(breaks)
         taken += len(breaks)
@@ -255,9 +319,10 @@ def _breaks(code: bytes, at: int, size: int, most: int, places: _Places) -> tupl
     return breaks, at
 
 
-def parse(code: bytes, size: int) -> tuple[list[tuple[int, int, int]], bytes, int]:
-    """The wrap code's segments (flags, width, length of text: width 0 for text left as it is),
-    its text and where its line numbers start; checked against *size*. Version 1 is one segment."""
+def parse(code: bytes, size: int) -> tuple[list[tuple[int, int, int, int]], bytes, int]:
+    """The wrap code's segments (flags, width, indent, length of text: width 0 for text left as it
+    is), its text and where its line numbers start; checked against *size*. Version 1 is one
+    segment."""
     if len(code) < 4:
         raise WrapsError("wrap code too short")
     if code[0] == 1:
@@ -266,7 +331,7 @@ def parse(code: bytes, size: int) -> tuple[list[tuple[int, int, int]], bytes, in
         if not 1 <= width <= MAX_WIDTH:
             raise WrapsError(f"width {width} outside 1..{MAX_WIDTH}")
         n, at = _varint(code, at)
-        segments = [(code[1], width, n)]
+        segments = [(code[1], width, 0, n)]
     elif code[0] == WRAPS_VERSION:
         count, at = _varint(code, 1)
         if not 1 <= count <= size // MIN_SEGMENT + 1:
@@ -277,12 +342,13 @@ def parse(code: bytes, size: int) -> tuple[list[tuple[int, int, int]], bytes, in
                 raise WrapsError("wrap code ends inside its segments")
             flags = _flags(code[at])
             width, at = _varint(code, at + 1)
-            if width > MAX_WIDTH or (not width and flags):
-                raise WrapsError(f"segment {k}: width {width} with flags 0x{flags:02x}")
+            indent, at = _varint(code, at)
+            if width > MAX_WIDTH or indent > MAX_INDENT_READ or (not width and (flags or indent)):
+                raise WrapsError(f"segment {k}: width {width} with flags 0x{flags:02x} and indent {indent}")
             length, at = _varint(code, at)
             if length < MIN_SEGMENT and k < count - 1:
                 raise WrapsError(f"segment {k}: {length} bytes of text, fewer than {MIN_SEGMENT}")
-            segments.append((flags, width, length))
+            segments.append((flags, width, indent, length))
             n += length
     else:
         raise WrapsError(f"unsupported wrap code version {code[0]}")
@@ -386,10 +452,11 @@ def _line_feeds(text: bytes) -> np.ndarray:
 
 
 def _greedy(
-    starts: np.ndarray, lo: np.ndarray, hi: np.ndarray, ends: np.ndarray, lengths: np.ndarray, width: int
+    starts: np.ndarray, lo: np.ndarray, hi: np.ndarray, ends: np.ndarray, lengths: np.ndarray, width: int | np.ndarray
 ) -> np.ndarray:
     """The greedy option of lines from *starts* (as a candidate's index; *hi*, the line's end):
-    the last option at most *width* bytes from the start, or the first if none is."""
+    the last option at most *width* (one, or one per line) bytes from the start, or the first if
+    none is."""
     fit = _search(lengths, starts + width, "right") - 1
     found: np.ndarray = np.where(ends - starts <= width, hi, np.maximum(fit, lo))
     return found
@@ -402,28 +469,30 @@ class _Places:
     feed. Worked out BLOCK places at a time, as the decoder reaches them: what it holds is the
     candidates and the line feeds' positions (4 bytes each) and one block of rows of each kind."""
 
-    def __init__(self, text: bytes, width: int, keep_space: bool, trimmed: bool):
+    def __init__(self, text: bytes, width: int, keep_space: bool, trimmed: bool, indent: int):
         self.n = len(text)
         self.cands = _candidates(text, keep_space)
         self.lengths = _lengths(text, self.cands, keep_space, trimmed)
         self.feeds = _line_feeds(text)
         self.rows = len(self.feeds) + 1  # rows of lines after a line feed, and the text's start
         self.width = width
+        self.indent = indent  # a line after a line end put back is this much longer than its text
         self.step = 0 if keep_space else 1
 
-    def _options(self, starts: np.ndarray, lo: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _options(self, starts: np.ndarray, lo: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """For lines from *starts* whose first options are *lo*: their end's option number, their
-        greedy option and the line feed that ends them (len(feeds) where none does)."""
+        greedy option at *width* and the line feed that ends them (len(feeds) where none does)."""
         feed = _search(self.feeds, starts)
         ends = np.where(feed < len(self.feeds), self.feeds.take(feed, mode="clip") if len(self.feeds) else 0, self.n)
         hi = _search(self.cands, ends)
-        return hi, _greedy(starts, lo, hi, ends, self.lengths, self.width), feed
+        return hi, _greedy(starts, lo, hi, ends, self.lengths, width), feed
 
     def after_candidates(self, first: int) -> tuple[array[int], array[int], array[int]]:
         """hi, greedy and the next row (0: none) of the lines after candidates *first*, *first* +
         1, ...: a block (the next candidate is each line's first option)."""
         starts = self.cands[first : first + BLOCK].astype(np.int64) + self.step
-        hi, greedy, feed = self._options(starts, np.arange(first + 1, first + len(starts) + 1))
+        lo = np.arange(first + 1, first + len(starts) + 1)
+        hi, greedy, feed = self._options(starts, lo, self.width - self.indent)
         after = np.where(feed < len(self.feeds), feed + 1, 0)
         return _int32s(hi), _int32s(greedy), _int32s(after)
 
@@ -434,7 +503,7 @@ class _Places:
         starts = np.zeros(len(rows), dtype=np.int64)
         starts[rows > 0] = self.feeds[rows[rows > 0] - 1].astype(np.int64) + 1
         lo = _search(self.cands, starts, "right")
-        hi, greedy, _ = self._options(starts, lo)
+        hi, greedy, _ = self._options(starts, lo, self.width)
         return _int32s(lo), _int32s(hi), _int32s(greedy), np.flatnonzero(hi > lo).tolist()
 
 
@@ -456,7 +525,14 @@ class _Lines:
     options, and which one it takes (FORMAT.md §7.7, computed for all lines at once)."""
 
     def __init__(
-        self, n: int, breaks: np.ndarray, cands: np.ndarray, feeds: np.ndarray, keep_space: bool, lengths: np.ndarray
+        self,
+        n: int,
+        breaks: np.ndarray,
+        cands: np.ndarray,
+        feeds: np.ndarray,
+        keep_space: bool,
+        lengths: np.ndarray,
+        indent: int = 0,
     ):
         step = 0 if keep_space else 1
         after_break = breaks + step
@@ -465,6 +541,7 @@ class _Lines:
         by_break = np.concatenate(([False], np.ones(len(breaks), dtype=bool), np.zeros(len(feeds), dtype=bool)))
         order = np.argsort(starts, kind="stable")
         self.starts = starts[order]
+        self.shift = np.where(by_break[order], indent, 0)  # a line after a break: its indent more
         # where the line ends: its break (the next line starts after one) or its line feed
         next_by_break = np.append(by_break[order][1:], False)
         next_start = np.append(self.starts[1:], n + 1)
@@ -473,13 +550,15 @@ class _Lines:
         self.hi = _search(cands, self.ends)
         taken = _search(cands, next_start - step) - self.lo
         self.chosen = np.where(next_by_break, taken, self.hi - self.lo)
+        self.broken = next_by_break  # the lines that end at a break, one per break, in order
         self.cands = cands
         self.lengths = lengths
         self.n = n
 
     def greedy(self, width: int) -> np.ndarray:
         """Each line's greedy option at *width*, counted from its first option."""
-        found: np.ndarray = _greedy(self.starts, self.lo, self.hi, self.ends, self.lengths, width) - self.lo
+        widths = width - self.shift
+        found: np.ndarray = _greedy(self.starts, self.lo, self.hi, self.ends, self.lengths, widths) - self.lo
         return found
 
     def width(self) -> int:
@@ -493,10 +572,16 @@ class _Lines:
         reach = np.where(
             following < self.hi[broken], self.lengths[np.minimum(following, len(self.cands) - 1)], self.ends[broken]
         )
-        length = np.clip(at - starts, 1, MAX_WIDTH + 1)
-        beyond = np.clip(reach - starts, 1, MAX_WIDTH + 1)
+        shift = self.shift[broken]
+        length = np.clip(at - starts + shift, 1, MAX_WIDTH + 1)
+        beyond = np.clip(reach - starts + shift, 1, MAX_WIDTH + 1)
         hits = np.cumsum(np.bincount(length, minlength=MAX_WIDTH + 2) - np.bincount(beyond, minlength=MAX_WIDTH + 2))
         return int(np.argmax(hits[1 : MAX_WIDTH + 1])) + 1
+
+    def early(self, width: int) -> np.ndarray:
+        """For each break, whether its line takes an option before its greedy one at *width*."""
+        found: np.ndarray = (self.greedy(width) > self.chosen)[self.broken]
+        return found
 
     def numbers(self, width: int) -> np.ndarray:
         """Each line's number (greedy option minus the one taken), for the lines with a choice."""

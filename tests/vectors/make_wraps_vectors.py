@@ -56,7 +56,7 @@ def _short_segment_first(code: bytes) -> bytes:
     """The wrap code with a segment of 10 bytes left as they are put first (its text the first 10
     bytes of the text): a segment other than the last with fewer than 4,096 bytes of text."""
     assert code[1] == 1
-    return code[:1] + b"\x02\x00\x00\x0a" + code[2:]
+    return code[:1] + b"\x02\x00\x00\x00\x0a" + code[2:]
 
 
 def _first_number_far(code: bytes) -> bytes:
@@ -94,6 +94,12 @@ def main() -> int:
             dickens,
             True,
         ),
+        "wraps2-indent-l6": (
+            "the second text's second section with every line indented by two spaces, level 6 in one "
+            "frame: the line ends go with their indent (d = 2)",
+            b"\n".join(b"  " + line if line else line for line in _second_section(filled).split(b"\n")),
+            False,
+        ),
         "wraps2-mixed-l6": (
             "24 KiB of the first text then 24 KiB of the second, level 6 in one frame: one segment of "
             "each shape (CR LF after a space at one width, LF after a word at another)",
@@ -116,7 +122,7 @@ def main() -> int:
         "bad-wraps2-width-without-lines": (
             "frame 0's first segment has width 0 (text left as it is) and flags 0x01",
             lambda c: c[:2] + b"\x01\x00" + c[4:],
-            "segment 0: width 0 with flags 0x01",
+            "segment 0: width 0 with flags 0x01 and indent 0",
         ),
         "bad-wraps2-number-outside": (
             "frame 0's first line number points 63 options past the greedy one, outside its line",
@@ -136,7 +142,7 @@ def main() -> int:
     }
     good = []
     for name, (description, data, shared) in valid.items():
-        chunk = 64 << 10 if name == "wraps2-mixed-l6" else CHUNK
+        chunk = 64 << 10 if name in ("wraps2-mixed-l6", "wraps2-indent-l6") else CHUNK
         good.append(compressed_entry(name, description, data, 6, chunk, shared, ORIGIN))
         assert "wraps+cm" in _kinds((FIXTURES.parent / "vectors" / f"{name}.sgl").read_bytes()), name
     broken = []
