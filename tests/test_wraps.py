@@ -165,18 +165,21 @@ def test_indented_paragraphs_take_their_indent_out_with_the_line_end(indent: int
 
 
 def test_a_line_that_ends_early_keeps_its_line_end() -> None:
-    """A short line inside a paragraph (a line cut by hand) keeps its line end in the text, so
-    that no line needs a number: greedy filling ends it there too."""
+    """A short line inside a paragraph (a line cut by hand, two words short) keeps its line end in
+    the text, so that it needs no number: greedy filling ends it there too. A line one word short
+    is written with a number instead."""
     lines = prose(40, 60, seed=5).split(b"\n")
     cut = [k for k, line in enumerate(lines) if len(line) > 40 and k + 1 < len(lines) and lines[k + 1]][::7]
-    for k in cut:  # the line's last word moves to the next line: the line now ends early
-        head, _, word = lines[k].rpartition(b" ")
-        lines[k], lines[k + 1] = head, word + b" " + lines[k + 1]
+    for n, k in enumerate(cut):  # the line's last words move to the next line: the line now ends early
+        words = lines[k].split(b" ")
+        short = 2 if n % 2 else 1
+        lines[k], lines[k + 1] = b" ".join(words[:-short]), b" ".join(words[-short:] + [lines[k + 1]])
     data = b"\n".join(lines)
     code = _wraps.encode(data)
     assert code is not None
     segments, text, at = _wraps.parse(code, len(data))
-    assert all(lines[k] + b"\n" in text for k in cut)
+    assert all((lines[k] + b"\n" in text) == (n % 2 == 1) for n, k in enumerate(cut))
+    assert code[at:].count(b"\x00") < len(code) - at  # the lines one word short: numbers
     assert _wraps.decode(code, len(data)) == data
 
 

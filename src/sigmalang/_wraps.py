@@ -39,6 +39,7 @@ MIN_BREAKS = 64
 MISS_SHARE = 1
 SECTION = 16 << 10
 MIN_SECTION_BREAKS = 16
+EARLY = 2  # a line that ends this many options before its greedy one or more keeps its line end
 MIN_SEGMENT = 4096  # every segment but the last has this much text or more (decoders check it)
 # ... and where the text left has at least MIN_WORDS places a line end could stand for each one
 # taken out (a line of about that many words or more): lines of one or two tokens, tables without
@@ -198,8 +199,10 @@ def _shaped(
     same = like is not None and like[0] == flags and like[2] == indent and like[1] != width
     if like is not None and same and np.count_nonzero(lines.numbers(like[1])) <= np.count_nonzero(lines.numbers(width)):
         width = like[1]
-    # A line that ends before its greedy option (a short line, the last of a list item) keeps its
-    # line end: it then ends where greedy filling ends it, and the lines after it are unchanged.
+    # A line that ends well before its greedy option (a short line, the last of a list item) keeps
+    # its line end: it then ends where greedy filling ends it, and the lines after it are unchanged.
+    # (One option short is left a number: books often have such lines by the thousand, and their
+    # line ends cost more in the text than their numbers do.)
     early = lines.early(width)
     if early.any():
         starts = starts[~early]
@@ -579,8 +582,9 @@ class _Lines:
         return int(np.argmax(hits[1 : MAX_WIDTH + 1])) + 1
 
     def early(self, width: int) -> np.ndarray:
-        """For each break, whether its line takes an option before its greedy one at *width*."""
-        found: np.ndarray = (self.greedy(width) > self.chosen)[self.broken]
+        """For each break, whether its line takes an option EARLY or more before its greedy one at
+        *width*."""
+        found: np.ndarray = (self.greedy(width) - self.chosen >= EARLY)[self.broken]
         return found
 
     def numbers(self, width: int) -> np.ndarray:
