@@ -50,7 +50,7 @@ def _segmented(text: bytes, flags: int, width: int, numbers: int, size: int) -> 
     """A version-2 wrap code of as many segments as *size* allows, each with *text* and *numbers*
     numbers, all 0."""
     count = size // _wraps.MIN_SEGMENT + 1
-    table = (bytes([flags]) + encode_varint(width) + encode_varint(len(text))) * count
+    table = (bytes([flags]) + encode_varint(width) + b"\x00" + encode_varint(len(text))) * count
     return bytes([2]) + encode_varint(count) + table + text * count + bytes(numbers) * count
 
 
@@ -61,7 +61,7 @@ def hostile() -> None:
     cases = {
         "v1, 8 MiB of line feeds": (b"\x01\x00\x01" + encode_varint(8 * mib) + b"\n" * 8 * mib, 8 * mib),
         "v2, 4 MiB: 1,025 segments of plain text": (
-            b"\x02" + encode_varint(1025) + b"\x00\x00\x80\x20" * 1025 + b"x" * 4096 * 1025,
+            b"\x02" + encode_varint(1025) + b"\x00\x00\x00\x80\x20" * 1025 + b"x" * 4096 * 1025,
             4096 * 1025,
         ),
     }
@@ -75,8 +75,11 @@ def hostile() -> None:
         code = _segmented(a_b, flags, 1, 2047, 4 * mib)
         cases[label] = (code, (4096 + grows * 2047) * (4 * mib // 4096 + 1))
     long = a_b * 1025  # the same text as one segment: 2,099,199 line ends
-    one = b"\x02\x01\x00\x01" + encode_varint(len(long)) + long + bytes(len(long) // 2 - 1)
+    one = b"\x02\x01\x00\x01\x00" + encode_varint(len(long)) + long + bytes(len(long) // 2 - 1)
     cases["v2, one segment of the same 4 MiB, width 1, every space made a line end"] = (one, len(long))
+    wide = a_b * 16  # 64 KiB, 32,767 line ends, each put back with 255 spaces
+    indented = b"\x02\x01\x00\x01\xff\x01" + encode_varint(len(wide)) + wide + bytes(len(wide) // 2 - 1)
+    cases["v2, 64 KiB of `a b `, indent 255, every space made a line end"] = (indented, len(wide) + 255 * 32767)
     print("| wrap code | bytes out | CPU s | peak heap MiB |")
     print("| --- | ---: | ---: | ---: |")
     for label, (code, size) in cases.items():
