@@ -160,21 +160,21 @@ def _section(
     counts = [np.bincount(indents[kind], minlength=MAX_INDENT + 1) for kind in kinds]
     # The most frequent shape, and the most frequent without an indent where that is another one:
     # the one that takes out more line ends (those of lines that end early kept) is written.
-    shapes = [_most(counts, 0, MAX_INDENT + 1), _most(counts, 0, 1)]
+    shapes = [_most(counts, MAX_INDENT + 1), _most(counts, 1)]
     found = None
     for keep_space, indent in shapes[: 1 if shapes[0] == shapes[1] else 2]:
         starts = first[kinds[0 if keep_space else 1] & (indents == indent)]
         shaped = _shaped(a, starts, eol, crlf, keep_space, indent, like)
-        if shaped is not None and (found is None or shaped[0] > found[0]):
+        if shaped is not None and (found is None or shaped[3] > found[3]):
             found = shaped
-    return None if found is None else found[1]
+    return found
 
 
-def _most(counts: list[np.ndarray], lo: int, hi: int) -> tuple[bool, int]:
-    """(keep, indent) of the kind and indent from *lo* to *hi* - 1 with the most line ends: after
-    a space (keep) only where more than between two other bytes."""
-    keep_space = int(counts[0][lo:hi].max()) > int(counts[1][lo:hi].max())
-    return keep_space, lo + int(np.argmax(counts[0 if keep_space else 1][lo:hi]))
+def _most(counts: list[np.ndarray], indents: int) -> tuple[bool, int]:
+    """(keep, indent) of the kind and indent below *indents* with the most line ends: after a
+    space (keep) only where more than between two other bytes."""
+    keep_space = int(counts[0][:indents].max()) > int(counts[1][:indents].max())
+    return keep_space, int(np.argmax(counts[0 if keep_space else 1][:indents]))
 
 
 def _shaped(
@@ -185,9 +185,9 @@ def _shaped(
     keep_space: bool,
     indent: int,
     like: tuple[int, int, int] | None,
-) -> tuple[int, tuple[tuple[int, int, int], bytes, np.ndarray, int]] | None:
-    """A section written with the line ends at *starts* taken out: how many are, and what
-    :func:`_section` returns; None where the rules fail."""
+) -> tuple[tuple[int, int, int], bytes, np.ndarray, int] | None:
+    """A section written with the line ends at *starts* taken out: what :func:`_section` returns;
+    None where the rules fail."""
     cut = eol + indent  # the bytes of each line end with its indent
     if len(starts) < MIN_SECTION_BREAKS or LETTER_SHARE * np.count_nonzero(_LETTER[a[starts + cut]]) < len(starts):
         return None
@@ -196,9 +196,9 @@ def _shaped(
         return None
     flags = (FLAG_CRLF if crlf else 0) | (FLAG_KEEP_SPACE if keep_space else 0)
     width = lines.width()
-    same = like is not None and like[0] == flags and like[2] == indent and like[1] != width
-    if like is not None and same and np.count_nonzero(lines.numbers(like[1])) <= np.count_nonzero(lines.numbers(width)):
-        width = like[1]
+    theirs = like[1] if like is not None and (like[0], like[2]) == (flags, indent) else width
+    if theirs != width and np.count_nonzero(lines.numbers(theirs)) <= np.count_nonzero(lines.numbers(width)):
+        width = theirs
     # A line that ends well before its greedy option (a short line, the last of a list item) keeps
     # its line end: it then ends where greedy filling ends it, and the lines after it are unchanged.
     # (One option short is left a number: books often have such lines by the thousand, and their
@@ -211,7 +211,7 @@ def _shaped(
     misses = int(np.count_nonzero(numbers))
     if len(starts) < MIN_SECTION_BREAKS or MISS_SHARE * misses > len(starts):
         return None
-    return len(starts), ((flags, width, indent), text, numbers, len(starts))
+    return (flags, width, indent), text, numbers, len(starts)
 
 
 def _lines_of(a: np.ndarray, starts: np.ndarray, cut: int, keep_space: bool, indent: int) -> tuple[bytes, _Lines]:
