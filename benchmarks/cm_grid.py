@@ -34,7 +34,9 @@ from sigmalang._cm import COMPONENTS_OF  # noqa: E402
 
 NAMES = ["order 1", "order 2", "order 3", "order 4", "order 6/8", "word", "word pair", "column", "field", "match"]
 NAMES += ["2nd weight set", "seen-count sets", "rate schedule", "3rd weight set", "indirect", "order 5"]
-ALL = (1 << len(NAMES)) - 1
+BITS = {**dict(enumerate(NAMES)), 17: "word skip"}  # component bit -> name (bit 16 is the codebook primer's)
+ALL = sum(1 << bit for bit in BITS)  # model version 5's full set (levels 7-9)
+V4 = ALL & ~(1 << 17)  # version 4's (levels 5 and 6)
 GRID = [
     ("orders 1-6 + match", 0x121F, 20),
     ("orders 1-6 + match", 0x121F, 22),
@@ -42,6 +44,8 @@ GRID = [
     ("all", ALL, 20),
     ("all", ALL, 22),
     ("all", ALL, 24),
+    ("all but word skip (version 4)", V4, 22),
+    ("all but word skip (version 4)", V4, 24),
 ]
 
 
@@ -63,7 +67,7 @@ def ablation(files: dict[str, bytes]) -> None:
     total_full = sum(s for s, _ in full.values())
     print("| (nothing: all, bytes) | " + " | ".join(f"{full[n][0]:,}" for n in names), end="")
     print(f" | {total_full:,} | {sum(t for _, t in full.values()):.1f} |", flush=True)
-    for bit, name in enumerate(NAMES):
+    for bit, name in BITS.items():
         rows = {n: code(d, ALL & ~(1 << bit), 22) for n, d in files.items()}
         cells = [f"{100 * (rows[n][0] / full[n][0] - 1):+.2f}%" for n in names]
         total = sum(s for s, _ in rows.values())

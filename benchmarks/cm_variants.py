@@ -16,8 +16,8 @@ after those already there), to see whether their gains add up.
 
 The variants are the candidates of docs/cm.md, "Candidates for a next model version": none of
 them is part of the model (the ones that became part of it, order 5 and the indirect context in
-model version 4, are no longer listed). The copies live in a temporary folder and are deleted at
-the end.
+model version 4 and the word-skip context in version 5, are no longer listed). The copies live in
+a temporary folder and are deleted at the end.
 """
 
 from __future__ import annotations
@@ -53,12 +53,13 @@ def _constant(pkg: Path, name: str) -> int:
 
 
 def _more_inputs(pkg: Path, count: int) -> list[Patch]:
-    """N_INPUTS raised by *count* (the new inputs are numbered from the old N_INPUTS on), and new
-    inputs starting with weight 0, as model version 4's own do (a frame starts as the model
-    without them would)."""
+    """N_INPUTS raised by *count* (the new inputs are numbered from the old N_INPUTS on); new
+    inputs start with weight 0, as those of model versions 4 and 5 do (every input from 13 on: a
+    frame starts as the model without them would)."""
     n = _constant(pkg, "N_INPUTS")
-    unweighted = [("_cm.py", "[:, 13:15] = 0", "[:, 13:] = 0")] if "[:, 13:15] = 0" in _source(pkg) else []
-    return [("_cm.py", f"N_INPUTS = {n}\n", f"N_INPUTS = {n + count}\n"), *unweighted]
+    if "[:, 13:] = 0" not in _source(pkg):
+        raise SystemExit("today's _cm.py no longer starts inputs 13 and up at weight 0")
+    return [("_cm.py", f"N_INPUTS = {n}\n", f"N_INPUTS = {n + count}\n")]
 
 
 def _node_probabilities(pkg: Path) -> list[Patch]:
@@ -105,7 +106,7 @@ def _node_probabilities(pkg: Path) -> list[Patch]:
 
 def _more_context(pkg: Path, expression: str) -> list[Patch]:
     """One more hashed context after today's (*expression*: its hash, of c1, c4, c8, word,
-    word_prev, above, col and field), its mixer input after today's inputs. The full component set
+    word_prev, word_prev2, above, col and field), its mixer input after today's inputs. The full component set
     turns on every hashed context, whatever its component bit (the variant reuses the last one)."""
     n, first = _constant(pkg, "N_HASHED"), _constant(pkg, "N_INPUTS")
     bits = re.search(r"^HASHED_BIT = \(([^)]*)\)\n", _source(pkg), re.MULTILINE)
@@ -118,7 +119,6 @@ def _more_context(pkg: Path, expression: str) -> list[Patch]:
         *_more_inputs(pkg, 1),
         ("_cm.py", bits.group(0), f"HASHED_BIT = ({bits.group(1)}, {last_bit})\n"),
         ("_cm.py", inputs.group(0), f"HASHED_INPUT = ({inputs.group(1)}, {first})\n"),
-        ("_cm.py", f"_STATE_MAP_INIT.astype(np.uint32), {n + 3})", f"_STATE_MAP_INIT.astype(np.uint32), {n + 4})"),
         (
             "_cm_ops.py",
             "    ctx[8] = _hash(c4, c8 & 0xFF, 14)\n",
@@ -128,51 +128,6 @@ def _more_context(pkg: Path, expression: str) -> list[Patch]:
             "_cm_ops.py",
             "    return k + 3 if k < 7 else k + 6\n",
             f"    if k == {n}:\n        return {first}\n    return k + 3 if k < 7 else k + 6\n",
-        ),
-    ]
-
-
-def _two_words_back(pkg: Path, expression: str) -> list[Patch]:
-    """One more hashed context (:func:`_more_context`) that may also read ``wp2``, the word before
-    the previous one, which the kernel and the look-ahead then keep beside the other histories."""
-    return [
-        *_more_context(pkg, expression),
-        (
-            "_cm_ops.py",
-            "    ind: int,\n    ctx: np.ndarray,\n) -> None:",
-            "    ind: int,\n    ctx: np.ndarray,\n    wp2: int,\n) -> None:",
-        ),
-        (
-            "_cm_ops.py",
-            "    word, word_prev, line_start, prev_line_start, field = history\n"
-            "    word, word_prev, line_start, prev_line_start, field = _histories(\n"
-            "        byte, pos, word, word_prev, line_start, prev_line_start, field\n    )\n",
-            "    word, word_prev, line_start, prev_line_start, field, wp2 = history\n"
-            "    word, word_prev, line_start, prev_line_start, field = _histories(\n"
-            "        byte, pos, word, word_prev, line_start, prev_line_start, field\n    )\n"
-            "    if word_prev != history[1]:\n        wp2 = history[1]\n",
-        ),
-        (
-            "_cm_ops.py",
-            "    history: tuple[int, int, int, int, int],",
-            "    history: tuple[int, int, int, int, int, int],",
-        ),
-        ("_cm_ops.py", "field, v3, ind, ahead)\n", "field, v3, ind, ahead, wp2)\n"),
-        ("_cm_kernel.py", "    word_prev = 0\n", "    word_prev = 0\n    word_prev2 = 0\n"),
-        ("_cm_kernel.py", "field, v3, ind, ctx)\n", "field, v3, ind, ctx, word_prev2)\n"),
-        (
-            "_cm_kernel.py",
-            "history = (word, word_prev, line_start, prev_line_start, field)",
-            "history = (word, word_prev, line_start, prev_line_start, field, word_prev2)",
-        ),
-        (
-            "_cm_kernel.py",
-            "        word, word_prev, line_start, prev_line_start, field = _histories(\n"
-            "            byte, pos, word, word_prev, line_start, prev_line_start, field\n        )\n",
-            "        before = word_prev\n"
-            "        word, word_prev, line_start, prev_line_start, field = _histories(\n"
-            "            byte, pos, word, word_prev, line_start, prev_line_start, field\n        )\n"
-            "        if word_prev != before:\n            word_prev2 = before\n",
         ),
     ]
 
@@ -371,13 +326,9 @@ VARIANTS: dict[str, tuple[str, Callable[[Path], list[Patch]]]] = {
         "one more hashed context, the current word with the byte above",
         lambda pkg: _more_context(pkg, "_hash(word, above | (c1 << 8), 18)"),
     ),
-    "word-skip": (
-        "one more hashed context, the current word with the word before the previous one",
-        lambda pkg: _two_words_back(pkg, "_hash(word, wp2, 19)"),
-    ),
     "word-three": (
         "one more hashed context, the current word with the two before it",
-        lambda pkg: _two_words_back(pkg, "_hash(_hash(word, word_prev, 20), wp2, 19)"),
+        lambda pkg: _more_context(pkg, "_hash(_hash(word, word_prev, 20), word_prev2, 19)"),
     ),
     "last-bit": ("bit histories with the last bit (counts up to 48, 20, 12, 8, 6, 5)", lambda pkg: _last_bit()),
     "smaller-counts": (

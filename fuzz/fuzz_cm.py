@@ -30,7 +30,8 @@ The numba kernel is invisible to the coverage instrumentation, so the harness re
 decode got (decoded bytes, bucketed) through a few instrumented branches: mutations that get
 further into a payload are kept in the corpus. Seeds: valid payloads of real text (slices of
 ``tests/fixtures``) at hash bits 12-16 with several component sets, plain and primed, and level-6
-streams (``sigmalang.compress(data, 6, chunk_size=4096)``, plain and with shared context).
+streams (``sigmalang.compress(data, level, chunk_size=4096)`` at levels 6 and 9, plain and with
+shared context).
 """
 
 from __future__ import annotations
@@ -63,7 +64,9 @@ PRIMER = LOGS[-4080:]  # byte 3 of an input takes a prefix of this, in steps of 
 BOOK = LOGS[:6000]  # the codebook primer of inputs with bit 2 of byte 0 set
 SIZE_MASK = (1 << 14) - 1
 STREAM_CHUNK_LIMIT = 16 << 10
-COMPONENT_SETS = (0x7FF, 0xFFFF, 0x21F, 0x000, 0x200, 0x400, 0x1E0, 0x01F, 0x3FF, 0x3FFF, 0x2200, 0xC000)
+COMPONENT_SETS = (0x7FF, 0xFFFF, 0x2FFFF, 0x21F, 0x000, 0x200, 0x400, 0x1E0, 0x01F, 0x3FF, 0x3FFF, 0x2200, 0xC000)
+COMPONENT_SETS += (0x20060,)
+EVERY_VERSION = 3  # the first sets are seeded in every model version that knows them, plain and primed
 
 _last: list[tuple[object, int]] = []  # (buf, result) of the last kernel call
 _code = _cm.code
@@ -108,7 +111,7 @@ def _valid_parameters(payload: bytes, book: int = 0) -> bytes:
         return payload
     components = 0
     rest = 2
-    for shift in (0, 7):
+    for shift in (0, 7, 14):
         if rest >= len(payload):
             break
         components |= (payload[rest] & 0x7F) << shift
@@ -200,22 +203,23 @@ def write_seeds(directory: str) -> None:
     for n, text in enumerate(_texts()):
         for k, components in enumerate(COMPONENT_SETS):
             bits = 12 + (n + k) % 5
-            for primer_steps in (0, 40, 255) if k < 2 else (0,):
+            for primer_steps in (0, 40, 255) if k < EVERY_VERSION else (0,):
                 prime = PRIMER[: primer_steps * 16]
                 control = bytes([2 * (k % 2)]) + len(text).to_bytes(2, "little") + bytes([primer_steps])
-                for version in CM_VERSIONS if k < 2 else (CM_VERSION,):  # every model version
+                for version in CM_VERSIONS if k < EVERY_VERSION else (CM_VERSION,):  # every model version
                     if components & ~_cm.COMPONENTS_OF[version]:
                         continue  # a component that version does not know
                     payload = CmBackend(components, bits, version).encode(text, prime)
                     seeds[f"cm-{n}-{components:03x}-{bits}-{primer_steps}-v{version}"] = control + payload
     for n, text in enumerate(_texts()[1:6]):
-        for k, components in enumerate(COMPONENT_SETS[:3] + (0x3FFF, 0xC000)):
+        for k, components in enumerate(COMPONENT_SETS[:4] + (0x3FFF, 0xC000)):
             payload = CmBackend(components, 12 + k).with_book(BOOK).encode(text)
             seeds[f"cm-book-{n}-{components:03x}"] = bytes([6]) + len(text).to_bytes(2, "little") + b"\x00" + payload
     for n, text in enumerate(_texts()[3:]):
         for shared in (False, True):
-            stream = compress(text * (1 + shared), 6, chunk_size=4096, shared_context=shared)
-            seeds[f"stream-{n}-{int(shared)}"] = b"\x03" + stream
+            for level in (6, 9):  # model versions 4 and 5
+                stream = compress(text * (1 + shared), level, chunk_size=4096, shared_context=shared)
+                seeds[f"stream-{n}-{int(shared)}-l{level}"] = b"\x03" + stream
     for name, seed in seeds.items():
         with open(os.path.join(directory, f"seed-{name}"), "wb") as f:
             f.write(seed)

@@ -21,7 +21,8 @@ from sigmalang._backends import CmBackend
 FIXTURES = Path(__file__).parent / "fixtures"
 DICKENS = (FIXTURES / "dickens-64k.txt").read_bytes()
 LOGS = (FIXTURES / "loghub-small.log").read_bytes()
-COMPONENT_SETS = [0, 0xFFFF, 0x1FFF, 0x121F, 0x7FF, 0x21F, 1 << 9, 1 << 10, 0x1E0, 0x01F, 0xC00, 1 << 12, 0xC000]
+COMPONENT_SETS = [0, 0x2FFFF, 0xFFFF, 0x1FFF, 0x121F, 0x7FF, 0x21F, 1 << 9, 1 << 10, 0x1E0, 0x01F, 0xC00, 1 << 12]
+COMPONENT_SETS += [0xC000]
 V = _cm.MODEL_VERSION  # the version writers write
 
 
@@ -57,14 +58,16 @@ def test_output_is_deterministic_and_carries_its_parameters() -> None:
 
 @pytest.mark.parametrize(
     ("components", "version"),
-    [(0xFFFF, 4), (0x4000, 4), (0x81FF, 4), (0x3FFF, 3), (0x1FFF, 3), (0x121F, 2), (0x21F, 2), (0, 2)],
+    [(0x2FFFF, 5), (0x20000, 5), (0xFFFF, 4), (0x4000, 4), (0x81FF, 4), (0x3FFF, 3), (0x1FFF, 3), (0x121F, 2)]
+    + [(0x21F, 2), (0, 2)],
 )
-def test_writers_use_version_4_with_its_contexts_else_3_with_the_word_context_and_2_without(
+def test_writers_use_the_oldest_version_that_knows_the_set_else_2_without_the_word_context(
     components: int, version: int
 ) -> None:
-    """Version 4 is written for a set with a component only it has (the indirect or order-5
-    context); else version 3's order-8 context pays beside the word contexts only: a set without the
-    word context (level 4's) is written in version 2, whose order-6 context codes prose smaller there."""
+    """Version 5 is written for a set with the word-skip context, 4 for one with a component only it
+    has (the indirect or order-5 context); else version 3's order-8 context pays beside the word
+    contexts only: a set without the word context (level 4's) is written in version 2, whose
+    order-6 context codes prose smaller there."""
     payload = roundtrip(DICKENS[:3000], CmBackend(components, 16))
     assert payload[0] == version == _backends.cm_writer_version(components)
     assert payload == CmBackend(components, 16, version).encode(DICKENS[:3000])
@@ -201,13 +204,17 @@ def test_a_primer_longer_than_the_writers_window_is_refused() -> None:
 
 def test_parameters_are_checked_when_the_backend_is_made() -> None:
     with pytest.raises(ValueError, match="components"):
-        CmBackend(1 << 17, 16)
+        CmBackend(1 << 16, 16)  # bit 16 is the codebook primer's, not a component
+    with pytest.raises(ValueError, match="components"):
+        CmBackend(1 << 18, 16)
+    with pytest.raises(ValueError, match="components"):
+        CmBackend(1 << 17, 16, version=4)  # the word-skip context is version 5's
     with pytest.raises(ValueError, match="components"):
         CmBackend(1 << 13, 16, version=1)  # the third weight set is version 2's
     with pytest.raises(ValueError, match="components"):
         CmBackend(1 << 14, 16, version=3)  # the indirect context is version 4's
     with pytest.raises(ValueError, match="version"):
-        CmBackend(0x7FF, 16, version=5)
+        CmBackend(0x7FF, 16, version=6)
     with pytest.raises(ValueError, match="hash bits"):
         CmBackend(0x7FF, 25)
 
@@ -271,7 +278,7 @@ texts = st.binary(max_size=2500) | st.text(alphabet="ab c1=\n", max_size=2500).m
     | st.text(alphabet="ab c1=\n", min_size=1, max_size=2500).map(str.encode),
     context=st.binary(max_size=400),
     data=texts,
-    components=st.sampled_from([0xFFFF, 0x3FFF, 0x121F, 0x7FF, 0x2200, 0xC000, 0]),
+    components=st.sampled_from([0x2FFFF, 0xFFFF, 0x3FFF, 0x121F, 0x7FF, 0x2200, 0xC000, 0x20060, 0]),
 )
 def test_a_primed_model_codes_what_reading_the_primer_codes(
     primer: bytes, context: bytes, data: bytes, components: int

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from sigmalang import _cm, _cm_native, _elf
 
 ELF_LOADER = _elf.HERE
-COMPONENT_SETS = [0, 0x1FFF, 0x121F, 0x7FF, 0x21F, 1 << 9, 1 << 10, 0x1E0, 0xC00]
+COMPONENT_SETS = [0, 0x2FFFF, 0xFFFF, 0x1FFF, 0x121F, 0x7FF, 0x21F, 1 << 9, 1 << 10, 0x1E0, 0xC00, 0x20060]
 NUMBA = pytest.mark.slow  # runs numba's dispatcher, which compiles the kernel on first use
 
 
@@ -83,13 +83,15 @@ def test_the_sample_digest_is_what_both_kernels_code() -> None:
     """A new kernel file is checked against SAMPLE_DIGEST instead of numba's dispatcher: the
     constant must be what the dispatcher codes (update it whenever the model changes)."""
     assert _cm_native.sample_digest("numba") == _cm_native.SAMPLE_DIGEST
+    assert _cm_native.sample_digest("numba", 9) == _cm_native.SAMPLE_DIGEST_V4
     assert _cm_native.sample_digest("numba", 7) == _cm_native.SAMPLE_DIGEST_V3
     assert _cm_native.sample_digest("native") == _cm_native.SAMPLE_DIGEST
     for copy in _cm.COPIES:  # every compiled copy of the model, each with every component of its version
         run = _cm_native.load(copy)
         assert run is not None and _cm_native._sample_digest(run, copy) == _cm_native._expected(copy)
-    # The any-set copy codes version 3's full set as the copy for it does.
+    # The any-set copy codes versions 3's and 4's full sets as the copies for them do.
     assert _cm_native._sample_digest(_cm_native.load(0), 7) == _cm_native.SAMPLE_DIGEST_V3  # type: ignore[arg-type]
+    assert _cm_native._sample_digest(_cm_native.load(0), 9) == _cm_native.SAMPLE_DIGEST_V4  # type: ignore[arg-type]
 
 
 @NUMBA
@@ -98,6 +100,7 @@ def test_the_sample_digest_is_what_both_kernels_code() -> None:
     st.binary(max_size=3000), st.sampled_from(COMPONENT_SETS), st.integers(0, 400), st.sampled_from(_cm.MODEL_VERSIONS)
 )
 def test_native_and_numba_kernels_code_the_same_bytes(data: bytes, components: int, prime: int, version: int) -> None:
+    components &= _cm.COMPONENTS_OF[version]  # the components the version knows (a full set uses its copy)
     prime = min(prime, len(data))
     native = encode(data, components, "native", prime, version)
     assert native == encode(data, components, "numba", prime, version)
@@ -234,7 +237,7 @@ def test_processes_starting_together_build_the_kernel_once(tmp_path: Path, monke
         thread.start()
     for thread in threads:
         thread.join()
-    assert builds == ["cm-kernel-full-test.bin"]
+    assert builds == ["cm-kernel-full4-test.bin"]
     assert loaded == [("entry", b"object code")] * 4
 
 
@@ -244,9 +247,9 @@ def test_ready_says_whether_the_kernel_file_is_there(tmp_path: Path, monkeypatch
     monkeypatch.delenv("NUMBA_BOUNDSCHECK", raising=False)
     monkeypatch.delenv("NUMBA_DISABLE_JIT", raising=False)
     assert not _cm_native.ready()
-    (tmp_path / "cm-kernel-full-test.bin").write_bytes(_cm_native._serialise("entry", b"object code"))
-    assert _cm_native.ready() and not _cm_native.ready(0) and not _cm_native.ready(7)
-    (tmp_path / "cm-kernel-full-test.bin").write_bytes(b"damaged")
+    (tmp_path / "cm-kernel-full4-test.bin").write_bytes(_cm_native._serialise("entry", b"object code"))
+    assert _cm_native.ready() and not _cm_native.ready(0) and not _cm_native.ready(7) and not _cm_native.ready(10)
+    (tmp_path / "cm-kernel-full4-test.bin").write_bytes(b"damaged")
     assert not _cm_native.ready()
     monkeypatch.setenv("NUMBA_BOUNDSCHECK", "1")  # numba's dispatcher is asked for: no file needed
     assert _cm_native.ready()

@@ -127,40 +127,44 @@ def state_map() -> AdaptiveMap:
 # --- The model ----------------------------------------------------------------------------------
 
 ORDER1, ORDER2, MATCH, SECOND_SET, SEEN_SETS, RATE_SCHEDULE, THIRD_SET = 0, 1, 9, 10, 11, 12, 13
-HASHED = 9  # hashed components i = 0 ... 6 are component bits 2 ... 8, and 7 and 8 (version 4) bits 14 and 15
-HASHED_BIT = (2, 3, 4, 5, 6, 7, 8, 14, 15)
+HASHED = 10  # hashed components i = 0 ... 6 are component bits 2 ... 8, 7 and 8 (V4+) bits 14 and 15, 9 (V5) bit 17
+HASHED_BIT = (2, 3, 4, 5, 6, 7, 8, 14, 15, 17)
+KNOWN = {1: 0x1FFF, 2: 0x3FFF, 3: 0x3FFF, 4: 0xFFFF, 5: 0x2FFFF}  # the components each version knows
 SEPARATORS = (32, 9, 44, 59, 124)
 
 
 class CmModel:
     """The predictor of §7.2: `begin_byte`, then per bit `predict` and `update`, then `end_byte`."""
 
-    def __init__(self, components: int, hash_bits: int, version: int = 4) -> None:
-        self.on = [bool(components >> k & 1) for k in range(16)]
+    def __init__(self, components: int, hash_bits: int, version: int) -> None:
+        self.on = [bool(components >> k & 1) for k in range(18)]
         self.hash_bits = hash_bits
         self.v2 = version >= 2
         self.v3 = version >= 3
         self.v4 = version >= 4
-        self.n = 15 if self.v4 else 13 if self.v3 else 12  # N: the mixer's inputs, and the values of a weight set
+        self.v5 = version >= 5
+        # N: the mixer's inputs, and the values of a weight set
+        self.n = 16 if self.v5 else 15 if self.v4 else 13 if self.v3 else 12
+        self.third = 3840 if self.v5 else 3584  # T: where the third weight set starts
         self.apm_bits = 22 if self.v2 else 16  # A
         self.t1 = bytearray(1 << 16)
         self.t2 = bytearray(1 << 24)
         self.h = bytearray(16 << hash_bits)
         self.mt = [0] * (1 << (hash_bits - 2))
         self.t0 = AdaptiveMap([1 << 21] * 256)
-        self.sm = [state_map() for _ in range(12)]
+        self.sm = [state_map() for _ in range(13)]
         self.msm = AdaptiveMap([1 << 21] * 64)
         row = [
             squash(min((j - 16) * 128, 2047)) << (self.apm_bits - 12) for j in range(33)
         ]  # squash(2048) read as squash(2047)
         self.apm = row * 65536
-        self.w = [0 if k >= 13 else 16384 for _ in range(1024 + 2560 + 256) for k in range(self.n)]  # V4: 13, 14 at 0
+        self.w = [0 if k >= 13 else 16384 for _ in range(self.third + 256) for k in range(self.n)]  # V4+: 13-15 at 0
         self.fw = [65536 // (1 + self.on[SECOND_SET] + self.on[THIRD_SET])] * 768  # version 2's final mixer
         # Per-byte histories.
         self.buf = bytearray()
         self.pos = 0
         self.c4 = self.c8 = 0
-        self.word = self.word_prev = 0
+        self.word = self.word_prev = self.word_prev2 = 0
         self.line_start = self.prev_line_start = 0
         self.field = 0
         self.match_ptr = self.match_len = 0
@@ -185,6 +189,8 @@ class CmModel:
         if self.v4:
             f2, f1 = self.t2[(c2 * 256 + c1) * 256], self.t1[c1 * 256]
             self.contexts += [chash(f2 | f1 << 8 | c1 << 16, 0, 13), chash(c4, c8 & 0xFF, 14)]
+        if self.v5:
+            self.contexts.append(chash(self.word, self.word_prev2, 15))
         # Match model.
         if self.match_len > 0 and buf[self.match_ptr] == c1:
             self.match_len += 1
@@ -238,8 +244,8 @@ class CmModel:
         c0, c1, c2, bit, on = self.c0, self.c1, self.c2, self.bit, self.on
         # Step 2: inputs, 0 where the component is off.
         x = [0] * self.n
-        self.where: list[tuple[int, bytearray, int] | None] = [None] * 12  # (state map, table, index)
-        inputs = (0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 13, 14)  # state map k's input: hashed i at 3 + i, or 6 + i from 7
+        self.where: list[tuple[int, bytearray, int] | None] = [None] * 13  # (state map, table, index)
+        inputs = (0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 13, 14, 15)  # state map k's input: hashed i at 3 + i, or 6 + i from 7
         x[0] = STRETCH[self.t0.p(c0)]
         if on[ORDER1]:
             self.where[1] = (1, self.t1, c1 * 256 + c0)
@@ -250,10 +256,10 @@ class CmModel:
             if on[HASHED_BIT[i]]:
                 self.where[3 + i] = (3 + i, self.h, 16 * self.slots[i] + node)
         self.states = [None if wh is None else wh[1][wh[2]] for wh in self.where]  # read after all of step 1
-        for k in range(1, 12):
+        for k in range(1, 13):
             if self.where[k] is not None:
                 x[inputs[k]] = STRETCH[self.sm[k].p(self.states[k])]
-        seen = sum(1 for k in range(3, 12) if self.where[k] is not None and self.states[k] != 0)
+        seen = sum(1 for k in range(3, 13) if self.where[k] is not None and self.states[k] != 0)
         p_ = self.predicted
         self.expected = None
         if p_ != 0 and p_ >> (8 - bit) == c0:
@@ -271,7 +277,7 @@ class CmModel:
             self.set_b = (1024 + (seen * 256 if on[SEEN_SETS] else 0) + c1) * self.n
             d2, self.p2 = self.mix(self.set_b)
         if on[THIRD_SET]:
-            self.set_c = (3584 + (min(self.col, 31) << 3 | min(self.field, 7))) * self.n
+            self.set_c = (self.third + (min(self.col, 31) << 3 | min(self.field, 7))) * self.n
             d3, self.p3 = self.mix(self.set_c)
         self.d1, self.d2, self.d3 = d1, d2, d3
         if self.v2 and (on[SECOND_SET] or on[THIRD_SET]):
@@ -323,7 +329,7 @@ class CmModel:
         a = self.apm_index
         self.apm[a] += ((y << self.apm_bits) - self.apm[a]) >> 7
         self.t0.update(self.c0, y)
-        for k in range(1, 12):
+        for k in range(1, 13):
             wh = self.where[k]
             if wh is not None:
                 # The state is read again here, not taken from step 2: when two hashed components share a
@@ -350,7 +356,7 @@ class CmModel:
         if 97 <= low <= 122 or byte >= 128:
             self.word = chash(self.word, low, 12)
         elif self.word != 0:
-            self.word_prev, self.word = self.word, 0
+            self.word_prev2, self.word_prev, self.word = self.word_prev, self.word, 0
         if byte == 10:
             self.prev_line_start, self.line_start, self.field = self.line_start, self.pos + 1, 0
         elif byte in SEPARATORS:
@@ -387,9 +393,15 @@ def _split(x1: int, x2: int, p: int, k: int) -> int:
     return x1 + ((x2 - x1) >> k) * p + (((x2 - x1) & ((1 << k) - 1)) * p >> k)
 
 
+def writer_version(components: int) -> int:
+    """The version these tests code *components* in unless told: 5 with component 17, else 4."""
+    return 5 if components >> 17 & 1 else 4
+
+
 def spec_encode(
-    data: bytes, components: int, hash_bits: int = HASH_BITS, prime: bytes = b"", version: int = 4
+    data: bytes, components: int, hash_bits: int = HASH_BITS, prime: bytes = b"", version: int | None = None
 ) -> bytes:
+    version = writer_version(components) if version is None else version
     model = CmModel(components, hash_bits, version)
     k = 12 if version == 1 else 16
     for byte in prime:
@@ -433,12 +445,12 @@ def spec_decode(payload: bytes, size: int, prime: bytes = b"") -> bytes:
     if len(payload) < 2:
         raise SpecError("CM parameters out of range")
     version = payload[0]
-    if version not in (1, 2, 3, 4):
+    if version not in KNOWN:
         raise SpecError(f"unknown CM model version {version}")
     k = 12 if version == 1 else 16
     hash_bits = payload[1]
     components, at = _read_varint(payload, 2)
-    if not 12 <= hash_bits <= 24 or components >> {1: 13, 2: 14, 3: 14, 4: 16}[version]:
+    if not 12 <= hash_bits <= 24 or components & ~KNOWN[version]:
         raise SpecError("CM parameters out of range")
     coded = payload[at:]
     if len(coded) < 4:
@@ -495,6 +507,7 @@ RUNS = (b"aaaaaaaabbbbbbbb\n\n\n\n" + b"ab" * 12 + b"  x  x  xx\n") * 3
 
 INPUTS = {"empty": b"", "one": b"A", "english": ENGLISH, "log": LOG, "random": RANDOM, "runs": RUNS}
 COMPONENT_SETS = [
+    0x2FFFF,
     0xFFFF,
     0x3FFF,
     0x1FFF,
@@ -510,10 +523,13 @@ COMPONENT_SETS = [
     0x4000,
     0x8000,
     0xC403,
+    0x20000,
+    0x20060,
 ]
 
 
-def real_encode(data: bytes, components: int, prime: bytes = b"", version: int = 4) -> bytes:
+def real_encode(data: bytes, components: int, prime: bytes = b"", version: int | None = None) -> bytes:
+    version = writer_version(components) if version is None else version
     return CmBackend(components, HASH_BITS, version).encode(data, prime)
 
 
@@ -547,7 +563,7 @@ def _combinations() -> list[object]:
     out: list[object] = []
     for name in INPUTS:
         for components in COMPONENT_SETS:
-            full = name in ("empty", "one", "log") or components == 0xFFFF
+            full = name in ("empty", "one", "log") or components in (0x2FFFF, 0xFFFF)
             marks = () if full else (pytest.mark.slow,)
             out.append(pytest.param(name, components, marks=marks, id=f"{name}-{components:#x}"))
     return out
@@ -625,6 +641,21 @@ def test_version_3_agrees(name, components):
     assert payload[1:] != real_encode(data, components | 0x8000)[1:]
 
 
+@pytest.mark.parametrize(
+    ("name", "components"),
+    [("log", 0xFFFF), ("english", 0xFFFF), ("runs", 0x3FFF), pytest.param("random", 0xFFFF, marks=pytest.mark.slow)],
+)
+def test_version_4_agrees(name, components):
+    """Model version 4 is still written (levels 5 and 6) and read; version 5 without its context
+    (component 17) codes every input as version 4 does, and with it differently (the sets' varints
+    are both three bytes long: the coded bytes start at 5)."""
+    data = INPUTS[name]
+    payload = _older_version_agrees(data, components, 4)
+    assert payload[1:] == real_encode(data, components, version=5)[1:]
+    with_it = real_encode(data, components | 0x20000)
+    assert with_it[0] == 5 and with_it[5:] != payload[5:]
+
+
 def test_version_3_match_input_counts():
     """Version 3's 13th input alone (the order-8 context off, the match model on): a repeated text
     codes differently from version 2, and a text the match model never predicts codes the same."""
@@ -636,7 +667,7 @@ def test_version_3_match_input_counts():
     assert real_encode(unpredicted, components, version=2)[1:] == real_encode(unpredicted, components)[1:]
 
 
-@pytest.mark.parametrize("components", [0xFFFF, 0x3FFF, 0x121F, 0x7FF])
+@pytest.mark.parametrize("components", [0x2FFFF, 0xFFFF, 0x3FFF, 0x121F, 0x7FF])
 @pytest.mark.parametrize("name", ["english", "log"])
 def test_priming_agrees(name, components):
     data = INPUTS[name][:150]
@@ -651,12 +682,13 @@ def test_priming_agrees(name, components):
 @given(
     data=st.binary(max_size=200),
     components=st.sampled_from(
-        [0xFFFF, 0x3FFF, 0x1FFF, 0x7FF, 0x121F, 0x0, 0x400, 0x200, 0x1E0, 0x5A3, 0x1800, 0xDA3, 0x2C00, 0x4C03, 0x8E20]
+        [0x2FFFF, 0xFFFF, 0x3FFF, 0x1FFF, 0x7FF, 0x121F, 0x0, 0x400, 0x200, 0x1E0, 0x5A3, 0x1800, 0xDA3, 0x2C00]
+        + [0x4C03, 0x8E20, 0x20C23]
     ),
-    version=st.sampled_from([1, 2, 3, 4]),
+    version=st.sampled_from([1, 2, 3, 4, 5]),
 )
 def test_encoders_agree_on_any_input(data, components, version):
-    components &= {1: 0x1FFF, 2: 0x3FFF, 3: 0x3FFF, 4: 0xFFFF}[version]  # the components each version knows
+    components &= KNOWN[version]
     payload = real_encode(data, components, version=version)
     assert spec_encode(data, components, version=version) == payload
     assert spec_decode(payload, len(data)) == data
@@ -708,14 +740,15 @@ def test_damage_is_rejected(kind):
 def test_bad_parameters_are_rejected():
     good = spec_encode(b"", 0x7FF)
     for bad in (
-        b"\x05" + good[1:],
+        b"\x06" + good[1:],
         b"\x00" + good[1:],
         b"\x01\x0b" + good[2:],
         b"\x01\x19" + good[2:],
         b"\x01\x0c\x80\x40" + good[4:],  # component 13 in version 1
         b"\x02\x0c\x80\x80\x01" + good[4:],  # component 14 in version 2
         b"\x03\x0c\x80\x80\x02" + good[4:],  # component 15 in version 3
-        b"\x04\x0c\x80\x80\x08" + good[4:],  # bit 17
+        b"\x04\x0c\x80\x80\x08" + good[4:],  # component 17 in version 4
+        b"\x05\x0c\x80\x80\x10" + good[4:],  # bit 18
     ):
         with pytest.raises(SpecError):
             spec_decode(bad, 0)

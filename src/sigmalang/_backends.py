@@ -110,17 +110,20 @@ def _raw_dict(prime: bytes) -> zstandard.ZstdCompressionDict:
     return zstandard.ZstdCompressionDict(prime, dict_type=zstandard.DICT_TYPE_RAWCONTENT)
 
 
-CM_VERSION = 4  # the newest model version (docs/FORMAT.md §7.2); every one in CM_VERSIONS is read
-CM_VERSIONS = (1, 2, 3, 4)
+CM_VERSION = 5  # the newest model version (docs/FORMAT.md §7.2); every one in CM_VERSIONS is read
+CM_VERSIONS = (1, 2, 3, 4, 5)
 
 
 def cm_writer_version(components: int) -> int:
-    """The model version writers use for *components*: 4 with a component only it has (the
-    indirect and order-5 contexts), else 3, or 2 without the word context. Version 3's order-8
-    context pays beside the word contexts; without them (level 4's fast set), version 2's order 6
-    codes prose 0.8-1.2% smaller (docs/cm.md, "Model version 3")."""
+    """The model version writers use for *components*: the oldest that knows them all, so that a
+    set an older version codes is written as it was (5 with the word-skip context, 4 with the
+    indirect or order-5 context), except that a set without the word context is written in
+    version 2: version 3's order-8 context pays beside the word contexts; without them (level 4's
+    fast set), version 2's order 6 codes prose 0.8-1.2% smaller (docs/cm.md, "Model version 3")."""
     from . import _cm
 
+    if components & ~_cm.COMPONENTS_OF[4]:
+        return 5
     if components & ~_cm.COMPONENTS_OF[3]:
         return 4
     return 3 if components >> _cm.C_WORD & 1 else 2
@@ -150,8 +153,8 @@ CM_KEEP_AFTER = 2  # payloads that read the primer themselves first
 class CmBackend:
     """Our context-mixing model (``_cm``), with its parameters in the payload.
 
-    Payload: model version (1 byte: 4, 3 or 2 written by component set (:func:`cm_writer_version`);
-    1-4 read) | hash-table size as a power of two (1 byte, 12-24) |
+    Payload: model version (1 byte: 5, 4, 3 or 2 written by component set (:func:`cm_writer_version`);
+    1-5 read) | hash-table size as a power of two (1 byte, 12-24) |
     component set (LEB128 varint, a subset of ``_cm.COMPONENTS_ALL``, and ``CM_BOOK`` when the
     model was primed with the stream's codebook) | the arithmetic-coded
     bits. The decoder checks the parameters before it allocates anything, decodes exactly *size*

@@ -7,13 +7,13 @@ docs/FORMAT.md §7.2 specifies each step. This module holds the model's constant
 drift apart). The kernel's machine code is loaded from an on-disk cache without importing numba
 (:mod:`sigmalang._cm_native`); numba compiles it when the cache has none for this machine.
 
-Per bit, the model predicts P(bit = 1) as a 16-bit probability (model version 4; versions 1, with
-12-bit probabilities, 2 and 3 are still read):
+Per bit, the model predicts P(bit = 1) as a 16-bit probability (model versions 4 and 5; versions 1,
+with 12-bit probabilities, 2 and 3 are still read):
 - order 0 (the partial byte), orders 1 and 2 (direct tables), orders 3, 4 and 8 (6 before version
-  3), two word contexts, a column context, a field context and, from version 4, order 5 and the
-  indirect context (the bytes that last followed the last two bytes and the last byte) (hashed
-  tables of nibble slots with check bytes), each a bit-history state mapped to a probability by an
-  adaptive map;
+  3), two word contexts, a column context, a field context, from version 4 order 5 and the
+  indirect context (the bytes that last followed the last two bytes and the last byte), and in
+  version 5 the current word with the word before the previous one (hashed tables of nibble slots
+  with check bytes), each a bit-history state mapped to a probability by an adaptive map;
 - a match model: the byte that followed the last occurrence of the current 6-byte context, as two
   inputs (one learnt per match length, and from version 3 one that grows with the length);
 - a gated mixer (one weight set per partial byte and match state, a second per previous byte and
@@ -141,28 +141,31 @@ _RATE = np.array([(1 << 17) // (2 * n + 3) for n in range(1024)], dtype=np.int32
 # a frame (a learning rate falling from LR_START to LR_END, one step per 2^LR_STEP bytes), and
 # bit 13 (model version 2 and later) adds a third weight set, chosen by the column and field
 # numbers; bits 14 and 15 (model version 4) are two more hashed contexts: the indirect context (the
-# bytes that followed the last two bytes and the last byte the last time they were seen) and order 5.
+# bytes that followed the last two bytes and the last byte the last time they were seen) and order 5;
+# bit 17 (model version 5) one more, the current word with the word before the previous one. Bit 16
+# of a payload's set is not a component (the codebook primer: sigmalang._backends.CM_BOOK).
 C_ORDER1, C_ORDER2, C_ORDER3, C_ORDER4, C_ORDER6, C_WORD, C_WORD2, C_COLUMN, C_FIELD, C_MATCH, C_MIXER2 = range(11)
-C_KNOWN, C_RATE, C_MIXER3, C_INDIRECT, C_ORDER5 = 11, 12, 13, 14, 15
-# Orders 3, 4, 8 (6 before version 3), word, word pair, column, field (component bits 2-8), then
-# from version 4 indirect and order 5 (bits 14 and 15): one hashed slot each. Hashed context i is
-# enabled by component bit HASHED_BIT[i] and is mixer input HASHED_INPUT[i].
-N_HASHED = 9
-HASHED_BIT = (2, 3, 4, 5, 6, 7, 8, 14, 15)
-HASHED_INPUT = (3, 4, 5, 6, 7, 8, 9, 13, 14)
+C_KNOWN, C_RATE, C_MIXER3, C_INDIRECT, C_ORDER5, C_WORD_SKIP = 11, 12, 13, 14, 15, 17
+# Orders 3, 4, 8 (6 before version 3), word, word pair, column, field (component bits 2-8), from
+# version 4 indirect and order 5 (bits 14 and 15), and in version 5 word skip (bit 17): one hashed
+# slot each. Hashed context i is enabled by component bit HASHED_BIT[i] and is mixer input HASHED_INPUT[i].
+N_HASHED = 10
+HASHED_BIT = (2, 3, 4, 5, 6, 7, 8, 14, 15, 17)
+HASHED_INPUT = (3, 4, 5, 6, 7, 8, 9, 13, 14, 15)
 # Mixer inputs: order 0, orders 1 and 2, the first seven hashed contexts, the match model, a bias,
-# (version 3) the match length, and (version 4) the last two hashed contexts.
-N_INPUTS = 15
-COMPONENTS_ALL = (1 << 16) - 1  # every component of the newest model version
+# (version 3) the match length, (version 4) the next two hashed contexts and (version 5) the last.
+N_INPUTS = 16
 COMPONENTS_V1 = (1 << 13) - 1  # the components model version 1 knows
 COMPONENTS_V3 = (1 << 14) - 1  # the components model versions 2 and 3 know
-COMPONENTS_OF = {1: COMPONENTS_V1, 2: COMPONENTS_V3, 3: COMPONENTS_V3, 4: COMPONENTS_ALL}  # by model version
+COMPONENTS_V4 = (1 << 16) - 1  # the components model version 4 knows
+COMPONENTS_ALL = COMPONENTS_V4 | 1 << C_WORD_SKIP  # every component of the newest model version (5)
+COMPONENTS_OF = {1: COMPONENTS_V1, 2: COMPONENTS_V3, 3: COMPONENTS_V3, 4: COMPONENTS_V4, 5: COMPONENTS_ALL}
 HASH_BITS_MIN, HASH_BITS_MAX = 12, 24  # hashed table: 2^bits slots of 16 bytes
 MATCH_MIN = 6  # bytes of context the match model looks up
-STATE_SIZE = 11  # the kernel's state between two calls: a flag, the position, nine histories
+STATE_SIZE = 12  # the kernel's state between two calls: a flag, the position, ten histories
 MIXER_SETS = 256 * 4  # first weight set: partial byte x match state
 # where the third weight set starts: after the second, 256 sets per count of hashed contexts that
-# have seen the bit (0-9)
+# have seen the bit (0-10)
 THIRD_SETS = MIXER_SETS + 256 * (N_HASHED + 1)
 LR_START = 40  # with bit 12: the mixer's rate in 16ths of err * x / 2^12 at a frame's start,
 LR_END = 12  # falling by one every 2^LR_STEP bytes down to this (without bit 12: always 16)
@@ -175,9 +178,10 @@ APM_RATE = 7
 # coder's 16 bits instead of 12); 3 (written) makes the order-6 context order 8 and gives the mixer
 # a 13th input, the match length with the sign of the expected bit (MATCH_INPUT per byte of
 # length, up to MATCH_INPUT_MAX bytes); 4 (written) adds two hashed contexts (components 14 and
-# 15); 1-3 are still read. FINAL_RATE: the final mixer's learning rate, as a shift.
-MODEL_VERSION = 4
-MODEL_VERSIONS = (1, 2, 3, 4)
+# 15); 5 (written at levels 7-9) adds one more (component 17); 1-4 are still read. FINAL_RATE: the
+# final mixer's learning rate, as a shift.
+MODEL_VERSION = 5
+MODEL_VERSIONS = (1, 2, 3, 4, 5)
 MATCH_INPUT = 64
 MATCH_INPUT_MAX = 32
 FINAL_RATE = 14
@@ -194,7 +198,7 @@ def model_memory(hash_bits: int) -> int:
         + (4 << (hash_bits - 2))  # match positions
         + ((THIRD_SETS + 256) * N_INPUTS + FINAL_WEIGHTS) * 4
         + 65536 * 33 * 4  # APM
-        + 12 * 256 * 8  # state maps
+        + (3 + N_HASHED) * 256 * 8  # state maps
     )
 
 
@@ -269,17 +273,22 @@ def kernel(kind: str | None = None) -> Kernel:
 
 
 # The kernel's compiled copies (sigmalang._cm_kernel._run), each named by the number of hashed
-# contexts of the full component set it was compiled for: version 4's (9), versions 2-3's (7), and
-# 0 for the copy that takes any set.
-COPIES = (N_HASHED, 7, 0)
+# contexts of the full component set it was compiled for: version 5's (10, levels 7-9), version 4's
+# (9, levels 5 and 6), versions 2-3's (7), and 0 for the copy that takes any set.
+COPIES = (N_HASHED, 9, 7, 0)
+FULL_SETS = {N_HASHED: COMPONENTS_ALL, 9: COMPONENTS_V4, 7: COMPONENTS_V3}  # each full copy's set
+FULL_VERSIONS = {N_HASHED: MODEL_VERSION, 9: 4, 7: 3}  # and the newest version it is for
 
 
 def full_copy(components: int, version: int) -> int:
     """The compiled copy of the model that codes a payload of *components* in model *version*: the
-    full set of version 4 (N_HASHED) or of versions 2 and 3 (7; streams written before version 4),
+    full set of version 5 (N_HASHED), of version 4 (9; also a version-5 payload without component
+    17, coded as version 4 codes it) or of versions 2 and 3 (7; streams written before version 4),
     else 0 (any set). :func:`sigmalang._cm_kernel._run` makes the same choice."""
-    if version >= 4 and components == COMPONENTS_ALL:
+    if version >= 5 and components == COMPONENTS_ALL:
         return N_HASHED
+    if version >= 4 and components == COMPONENTS_V4:
+        return 9
     if version in (2, 3) and components == COMPONENTS_V3:
         return 7
     return 0
@@ -330,10 +339,10 @@ def _check(components: int, hash_bits: int, version: int) -> None:
 def _fresh_tables(components: int, hash_bits: int, version: int) -> list[np.ndarray]:
     """The tables the kernel updates, as a frame starts: slots, t1, t2, match_table, apm, sm,
     weights (KERNEL_ARRAYS' order), then scratch, maps and x."""
-    sm = np.tile(_STATE_MAP_INIT.astype(np.uint32), 12)  # state map i: sm[256 i : 256 i + 256]
+    sm = np.tile(_STATE_MAP_INIT.astype(np.uint32), 3 + N_HASHED)  # state map i: sm[256 i : 256 i + 256]
     weights = np.full((THIRD_SETS + 256) * N_INPUTS + FINAL_WEIGHTS, 1 << 14, dtype=np.int32)
-    if version >= 4:  # version 4's two inputs start unweighted: the mixer starts as version 3's
-        weights[:-FINAL_WEIGHTS].reshape(-1, N_INPUTS)[:, 13:15] = 0
+    if version >= 4:  # the inputs of versions 4 and 5 start unweighted: the mixer starts as version 3's
+        weights[:-FINAL_WEIGHTS].reshape(-1, N_INPUTS)[:, 13:] = 0
     sets = 1 + (components >> C_MIXER2 & 1) + (components >> C_MIXER3 & 1)
     weights[-FINAL_WEIGHTS:] = 65536 // sets  # the final mixer starts as the average of the sets
     return [

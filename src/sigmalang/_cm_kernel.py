@@ -8,8 +8,8 @@ Safety without bounds checks (numba compiles none): every table index is reduced
 taken from a value whose range the table was sized for, whatever the input bytes are. The tests
 also run the kernel with ``NUMBA_BOUNDSCHECK=1``, which does not reach inside the vector
 operation of the mixer's update (:func:`~sigmalang._cm_ops._train_all`): it touches
-weights[F : F + 13] for a weight set's start F (a multiple of 13 below the table's end) and the 13
-inputs. Prefetch hints (:func:`~sigmalang._cm_ops._prefetch`) read nothing and cannot fault. The
+weights[F : F + N] for a weight set's start F (a multiple of N = N_INPUTS below the table's end)
+and the N inputs. Prefetch hints (:func:`~sigmalang._cm_ops._prefetch`) read nothing and cannot fault. The
 kernel allocates nothing: its caller passes every table and working array.
 """
 
@@ -29,6 +29,7 @@ from ._cm import (
     C_RATE,
     COMPONENTS_ALL,
     COMPONENTS_V3,
+    COMPONENTS_V4,
     FINAL_RATE,
     FINAL_WEIGHTS,
     HASHED_BIT,
@@ -111,15 +112,18 @@ def _run(
     a primer modelled once serves many frames (:func:`sigmalang._cm.prime`). The stored values are
     checked against the buffer before they are used (-3 if they do not fit it).
 
-    The full component set (every level from 5 up) has a copy of the model compiled for it alone:
-    with the set known when compiling, the component loops have fixed bounds and fixed offsets
-    (about 10% faster). So has the full set of model versions 2 and 3 (seven hashed contexts), which
-    levels 5-9 wrote before version 4, the version read at run time. Every copy comes from
+    The full component set of model version 5 (levels 7-9) has a copy of the model compiled for it
+    alone: with the set known when compiling, the component loops have fixed bounds and fixed
+    offsets (about 10% faster). So have the full set of version 4 (nine hashed contexts: levels 5
+    and 6) and that of versions 2 and 3 (seven), which levels 5-9 wrote before version 4, the
+    version read at run time. Every copy comes from
     :func:`_model` and codes the same bytes (:func:`sigmalang._cm.full_copy` names them)."""
     tables = (slots, t1, t2, match_table, apm, sm, weights, squash, stretch)
     work = (state_next, priority, rate, scratch, maps, x, cost_of, costs, state)
-    if components == COMPONENTS_ALL and version >= 4:
+    if components == COMPONENTS_ALL and version >= 5:
         return _model(buf, start, decoding, payload, out, COMPONENTS_ALL, version, True, N_HASHED, tables, work)
+    if components == COMPONENTS_V4 and version >= 4:
+        return _model(buf, start, decoding, payload, out, COMPONENTS_V4, version, True, 9, tables, work)
     if components == COMPONENTS_V3 and (version == 2 or version == 3):
         return _model(buf, start, decoding, payload, out, COMPONENTS_V3, version, True, 7, tables, work)
     return _model(buf, start, decoding, payload, out, components, version, False, 0, tables, work)
@@ -221,6 +225,7 @@ def _model(
     c8 = 0  # the four before them
     word = 0
     word_prev = 0
+    word_prev2 = 0
     line_start = 0
     prev_line_start = 0
     field = 0
@@ -240,6 +245,7 @@ def _model(
         field = state[8]
         match_ptr = state[9]
         match_len = state[10]
+        word_prev2 = state[11] & 0xFFFFFFFF
         if not (0 < first <= start and 0 <= prev_line_start <= line_start <= first and field >= 0):
             return -3
         if not (0 <= match_len <= 65535 and 0 <= match_ptr < first):
@@ -263,7 +269,7 @@ def _model(
             above = buf[_ix(prev_line_start + col)]
         if missed:
             ind = _followers(c4, t1, t2)
-            _contexts(c4, c8, word, word_prev, above, col, field, v3, ind, ctx)
+            _contexts(c4, c8, word, word_prev, word_prev2, above, col, field, v3, ind, ctx)
             _slot_hashes(ctx, active, n_active, full, 1, hashes, slots, slot_mask, True)
         else:  # contexts and first slot hashes computed at the last byte's bit 7 (_look_ahead)
             for k in range(N_HASHED):
@@ -403,7 +409,7 @@ def _model(
                 _slot_hashes(ctx, active, n_active, full, (c0 << 1) | likely, hashes, slots, slot_mask, True)
             if bit == 7:
                 guess7 = likely
-                history = (word, word_prev, line_start, prev_line_start, field)
+                history = (word, word_prev, word_prev2, line_start, prev_line_start, field)
                 _look_ahead(
                     c0,
                     pos,
@@ -497,8 +503,8 @@ def _model(
             t1[_ix((c4 & 0xFF) << 8)] = byte
         c8 = ((c8 << 8) | (c4 >> 24)) & 0xFFFFFFFF
         c4 = ((c4 << 8) | byte) & 0xFFFFFFFF
-        word, word_prev, line_start, prev_line_start, field = _histories(
-            byte, pos, word, word_prev, line_start, prev_line_start, field
+        word, word_prev, word_prev2, line_start, prev_line_start, field = _histories(
+            byte, pos, word, word_prev, word_prev2, line_start, prev_line_start, field
         )
     if keep:
         state[1] = end
@@ -511,6 +517,7 @@ def _model(
         state[8] = field
         state[9] = match_ptr
         state[10] = match_len
+        state[11] = word_prev2
     if decoding:
         if n_in != payload.shape[0] or xv != x1:
             return -2

@@ -205,22 +205,25 @@ def _self_test(path: str, copy: int) -> int:
 
 
 # The payload's SHA-256 when the sample is coded with every component at 2^14 slots, in the newest
-# model version (SAMPLE_DIGEST) and in version 3 (SAMPLE_DIGEST_V3). The model is integer
-# arithmetic, specified in docs/FORMAT.md §7.2, so this is the same on every machine: a new kernel
-# file is checked against it, without compiling the model a second time for numba's dispatcher (a
-# first run then compiles once, not twice). tests/test_cm_native.py checks that the dispatcher
-# codes the sample to these digests, so a change of the model cannot forget them. The copies of
-# the model for version 4's full set and for any set code the sample to SAMPLE_DIGEST, the copy
-# for versions 2 and 3's full set to SAMPLE_DIGEST_V3.
-SAMPLE_DIGEST = "79ea1a7f52006aa23c732802bea1c12f523e0126d16efd8f2a3125ecb0670ecf"
+# model version (SAMPLE_DIGEST), in version 4 (SAMPLE_DIGEST_V4) and in version 3 (SAMPLE_DIGEST_V3).
+# The model is integer arithmetic, specified in docs/FORMAT.md §7.2, so this is the same on every
+# machine: a new kernel file is checked against it, without compiling the model a second time for
+# numba's dispatcher (a first run then compiles once, not twice). tests/test_cm_native.py checks
+# that the dispatcher codes the sample to these digests, so a change of the model cannot forget
+# them. The copies of the model for version 5's full set and for any set code the sample to
+# SAMPLE_DIGEST, the copy for version 4's full set to SAMPLE_DIGEST_V4 and the copy for versions 2
+# and 3's full set to SAMPLE_DIGEST_V3.
+SAMPLE_DIGEST = "0bcee4aaa1931c833ba310d0206e998675eb576007df98d939cfdbd20889992d"
+SAMPLE_DIGEST_V4 = "79ea1a7f52006aa23c732802bea1c12f523e0126d16efd8f2a3125ecb0670ecf"
 SAMPLE_DIGEST_V3 = "d503ee9bd921add87442f15c72da7c2f1aafcc324b28b89828cba9f8404f3d74"
 
 
 def _sample_set(copy: int) -> tuple[int, int]:
-    """The component set and model version the sample is coded with to check a *copy* of the model."""
+    """The component set and model version the sample is coded with to check a *copy* of the
+    model: a full copy's own (``_cm.FULL_SETS``), the newest version's full set for the copy for any set."""
     from . import _cm
 
-    return (_cm.COMPONENTS_V3, 3) if copy == 7 else (_cm.COMPONENTS_ALL, _cm.MODEL_VERSION)
+    return _cm.FULL_SETS.get(copy, _cm.COMPONENTS_ALL), _cm.FULL_VERSIONS.get(copy, _cm.MODEL_VERSION)
 
 
 def _sample_digest(run: Kernel, copy: int) -> str:
@@ -242,7 +245,7 @@ def _sample_digest(run: Kernel, copy: int) -> str:
     return hashlib.sha256(out[:written].tobytes()).hexdigest()
 
 
-def sample_digest(kind: str, copy: int = 9) -> str:
+def sample_digest(kind: str, copy: int = 10) -> str:
     """The digest of the sample's payload coded by :func:`sigmalang._cm.kernel` of *kind*, with the
     set and version that check *copy* (:func:`_sample_set`)."""
     from . import _cm
@@ -251,7 +254,7 @@ def sample_digest(kind: str, copy: int = 9) -> str:
 
 
 def _expected(copy: int) -> str:
-    return SAMPLE_DIGEST_V3 if copy == 7 else SAMPLE_DIGEST
+    return {7: SAMPLE_DIGEST_V3, 9: SAMPLE_DIGEST_V4}.get(copy, SAMPLE_DIGEST)
 
 
 def _works(path: str, copy: int) -> bool:
@@ -277,7 +280,7 @@ def native_entry(copy: int) -> tuple[str, bytes]:
     from numba import cfunc, njit, types
     from numba.np.numpy_support import carray, from_dtype
 
-    from ._cm import COMPONENTS_ALL, COMPONENTS_V3
+    from ._cm import FULL_SETS
     from ._cm_kernel import _model
 
     pointer: Any = types.CPointer
@@ -298,8 +301,7 @@ def native_entry(copy: int) -> tuple[str, bytes]:
     argtypes = [u8p, i64, i64, i64, u8p, i64, u8p, i64, i64, i64]
     views = ["carray(buf_p, (buf_n,))", "start", "decoding != 0", "carray(payload_p, (payload_n,))"]
     views.append("carray(out_p, (out_n,))")
-    full_set = COMPONENTS_V3 if copy == 7 else COMPONENTS_ALL
-    views.append(f"{full_set}, version, True, {copy}" if copy else "components, version, False, 0")
+    views.append(f"{FULL_SETS[copy]}, version, True, {copy}" if copy else "components, version, False, 0")
     arrays = []
     for name, dtype in KERNEL_ARRAYS:
         params += [f"{name}_p", f"{name}_n"]
@@ -341,13 +343,13 @@ def _build(name: str, copy: int) -> tuple[str, bytes] | None:
 
 
 def _name(copy: int) -> str:
-    kind = {0: "any", 7: "full3"}.get(copy, "full")
+    kind = {0: "any", 7: "full3", 9: "full4"}.get(copy, "full")
     return f"cm-kernel-{kind}-{_key()}.bin"
 
 
 def ready(copy: int = 9) -> bool:
-    """Whether this machine has the cache file of the model's *copy* (by default the one for the
-    full component set, the default levels'; else the first frame that needs it builds it,
+    """Whether this machine has the cache file of the model's *copy* (by default the one for
+    version 4's full component set, the default level's; else the first frame that needs it builds it,
     which takes most of a minute). True where numba's dispatcher is asked for instead, or on any
     doubt."""
     from . import _cm

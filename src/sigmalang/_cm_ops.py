@@ -151,6 +151,7 @@ def _contexts(
     c8: int,
     word: int,
     word_prev: int,
+    word_prev2: int,
     above: int,
     col: int,
     field: int,
@@ -158,10 +159,10 @@ def _contexts(
     ind: int,
     ctx: np.ndarray,
 ) -> None:
-    """The hashed components' contexts for the next byte (docs/FORMAT.md §7.2), into ctx[0:9]: c4 and
-    c8 are the last eight bytes, *above* the byte above in the previous line, at column *col*; *v3*:
-    model version 3 or later, whose third context is order 8 instead of 6; *ind*: the indirect
-    context's bytes (:func:`_followers`)."""
+    """The hashed components' contexts for the next byte (docs/FORMAT.md §7.2), into ctx[0:10]: c4
+    and c8 are the last eight bytes, *word_prev2* the word before *word_prev*, *above* the byte above
+    in the previous line, at column *col*; *v3*: model version 3 or later, whose third context is
+    order 8 instead of 6; *ind*: the indirect context's bytes (:func:`_followers`)."""
     c1 = c4 & 0xFF
     ctx[0] = _hash(c4 & 0xFFFFFF, 0, 3)
     ctx[1] = _hash(c4, 0, 4)
@@ -172,18 +173,27 @@ def _contexts(
     ctx[6] = _hash(field, c1 | (above << 8), 10)
     ctx[7] = _hash(ind | (c1 << 16), 0, 13)
     ctx[8] = _hash(c4, c8 & 0xFF, 14)
+    ctx[9] = _hash(word, word_prev2, 15)
 
 
 @njit(cache=True, inline="always")
 def _histories(
-    byte: int, pos: int, word: int, word_prev: int, line_start: int, prev_line_start: int, field: int
-) -> tuple[int, int, int, int, int]:
-    """The word and line histories after *byte*, at *pos*: (word, word_prev, line_start,
-    prev_line_start, field)."""
+    byte: int,
+    pos: int,
+    word: int,
+    word_prev: int,
+    word_prev2: int,
+    line_start: int,
+    prev_line_start: int,
+    field: int,
+) -> tuple[int, int, int, int, int, int]:
+    """The word and line histories after *byte*, at *pos*: (word, word_prev, word_prev2,
+    line_start, prev_line_start, field)."""
     lower = byte | 32
     if 97 <= lower <= 122 or byte >= 128:
         word = _hash(word, lower, 12)
     elif word != 0:
+        word_prev2 = word_prev
         word_prev = word
         word = 0
     if byte == 10:
@@ -192,7 +202,7 @@ def _histories(
         field = 0
     elif byte == 32 or byte == 9 or byte == 44 or byte == 59 or byte == 124:
         field += 1
-    return word, word_prev, line_start, prev_line_start, field
+    return word, word_prev, word_prev2, line_start, prev_line_start, field
 
 
 @njit(cache=True, inline="always")
@@ -201,7 +211,7 @@ def _look_ahead(
     pos: int,
     c4: int,
     c8: int,
-    history: tuple[int, int, int, int, int],
+    history: tuple[int, int, int, int, int, int],
     v3: bool,
     buf: np.ndarray,
     ahead: np.ndarray,
@@ -223,7 +233,7 @@ def _look_ahead(
     the match table entry, and with *use2* the order-2 states). Those reads, likely cache misses,
     then overlap the last bit's coding and update instead of stalling the next byte's first; when
     the bit turns out otherwise, the byte boundary computes the contexts itself. *history* is
-    (word, word_prev, line_start, prev_line_start, field) before the byte; *v3* as for
+    (word, word_prev, word_prev2, line_start, prev_line_start, field) before the byte; *v3* as for
     :func:`_contexts`. In buf, the byte at *pos* is not yet written when decoding, nor in *t1* and
     *t2* as the follower of the bytes before it (version 4): where the next byte's indirect context
     reads the entry it will be written to, it takes the byte."""
@@ -235,9 +245,9 @@ def _look_ahead(
     if use2:
         for j in range(4):
             _prefetch(t2, ((n4 & 0xFFFF) << 8) + j * 64)
-    word, word_prev, line_start, prev_line_start, field = history
-    word, word_prev, line_start, prev_line_start, field = _histories(
-        byte, pos, word, word_prev, line_start, prev_line_start, field
+    word, word_prev, word_prev2, line_start, prev_line_start, field = history
+    word, word_prev, word_prev2, line_start, prev_line_start, field = _histories(
+        byte, pos, word, word_prev, word_prev2, line_start, prev_line_start, field
     )
     col = pos + 1 - line_start
     above = 0
@@ -248,7 +258,7 @@ def _look_ahead(
         ind = (ind & 0xFF00) | byte
     if byte == (c4 & 0xFF):
         ind = (ind & 0xFF) | (byte << 8)
-    _contexts(n4, n8, word, word_prev, above, col, field, v3, ind, ahead)
+    _contexts(n4, n8, word, word_prev, word_prev2, above, col, field, v3, ind, ahead)
     _slot_hashes(ahead, active, n_active, full, 1, hashes, slots, slot_mask, True)
 
 

@@ -55,13 +55,13 @@ def damaged(data: bytes, edit: Callable[[bytes], bytes]) -> tuple[bytes, int]:
     return stream, offsets[0]
 
 
-def _book_entry(name: str, description: str, text: bytes, book: Codebook, book_file: str) -> Entry:
-    """A reproducible level-6 stream of *text* in CHUNK-byte frames written with *book*."""
-    encoded = sigmalang.compress(text, 6, chunk_size=CHUNK, codebook=book)
+def _book_entry(name: str, description: str, text: bytes, book: Codebook, book_file: str, level: int = 6) -> Entry:
+    """A reproducible stream of *text* at *level* in CHUNK-byte frames written with *book*."""
+    encoded = sigmalang.compress(text, level, chunk_size=CHUNK, codebook=book)
     assert sigmalang.decompress(encoded, codebook=book) == text
     stream = {
         "writer": "sigmalang.compress",
-        "level": 6,
+        "level": level,
         "chunk_size": CHUNK,
         "shared_context": False,
         "size": len(text),
@@ -73,11 +73,13 @@ def _book_entry(name: str, description: str, text: bytes, book: Codebook, book_f
     return entry
 
 
-def book_entry(logs: bytes) -> Entry:
-    """cm4-book-l6: the logs at level 6 with the codebook logs-book.slb: every CM payload primed
-    with the book's words (bit 16 of S)."""
-    description = "the 12 KB of logs at level 6 with the codebook logs-book.slb: CM frames primed with its words"
-    return _book_entry("cm4-book-l6", description, logs, load_codebook(HERE / BOOK_FILE), BOOK_FILE)
+def book_entry(logs: bytes, level: int = 6) -> Entry:
+    """cm4-book-l6 (cm5-book-l9 at level 9, model version 5): the logs with the codebook
+    logs-book.slb: every CM payload primed with the book's words (bit 16 of S); from the third
+    frame on, each model starts from one that read the book once (its state kept between calls)."""
+    name = "cm4-book-l6" if level == 6 else f"cm5-book-l{level}"
+    description = f"the 12 KB of logs at level {level} with the codebook logs-book.slb: CM frames primed with its words"
+    return _book_entry(name, description, logs, load_codebook(HERE / BOOK_FILE), BOOK_FILE, level)
 
 
 def sample_book_entry() -> Entry:
@@ -110,12 +112,29 @@ def main() -> int:
     # they are, decoded but not rewritten.
     # cm2-121f-prose-l4 is still written: level 4's set has no word context, and writers code it
     # in version 2.
-    valid = {
+    # The cm5 vectors are written at level 9 (model version 5, with the word-skip context); their
+    # logs are coded as text (format "text"), so that every frame holds the model's payload.
+    valid: dict[str, tuple[str, bytes, int, bool] | tuple[str, bytes, int, bool, str]] = {
         "cm4-ffff-log-l6": (
             "12 KB of loghub-small at level 6 (model version 4, components 0xffff, 2^22 slots), 4 KiB frames",
             logs,
             6,
             False,
+        ),
+        "cm5-2ffff-log-l9": (
+            "the 12 KB of logs at level 9 as text (model version 5, components 0x2ffff), 4 KiB frames",
+            logs,
+            9,
+            False,
+            "text",
+        ),
+        "cm5-2ffff-prose-l9": ("9 KB of dickens at level 9 (model version 5), 4 KiB frames", prose, 9, False),
+        "cm5-2ffff-shared-l9": (
+            "the 12 KB of logs at level 9 as text with shared context: primed CM frames of model version 5",
+            logs,
+            9,
+            True,
+            "text",
         ),
         "cm2-121f-prose-l4": (
             "9 KB of dickens at level 4 (components 0x121f, 2^20 slots), 4 KiB frames",
@@ -126,7 +145,7 @@ def main() -> int:
         "cm4-ffff-shared-l6": ("the 12 KB of logs at level 6 with shared context: primed CM frames", logs, 6, True),
     }
     bad = {
-        "bad-cm-version": ("frame 0's CM payload names model version 5", lambda p: b"\x05" + p[1:], "unknown CM model"),
+        "bad-cm-version": ("frame 0's CM payload names model version 6", lambda p: b"\x06" + p[1:], "unknown CM model"),
         "bad-cm-hash-bits": ("frame 0's CM payload asks for 2^25 slots", lambda p: p[:1] + b"\x19" + p[2:], "CM param"),
         "bad-cm-components": (
             "frame 0's CM payload names component bit 14",
@@ -147,10 +166,10 @@ def main() -> int:
         ),
     }
     good = [
-        compressed_entry(name, description, data, level, CHUNK, shared, ORIGIN)
-        for name, (description, data, level, shared) in valid.items()
+        compressed_entry(name, spec[0], spec[1], spec[2], CHUNK, spec[3], ORIGIN, *spec[4:])
+        for name, spec in valid.items()
     ]
-    good += [book_entry(logs), sample_book_entry()]
+    good += [book_entry(logs), book_entry(logs, 9), sample_book_entry()]
     broken = []
     for name, (description, edit, message) in bad.items():
         stream, offset = damaged(logs, edit)
