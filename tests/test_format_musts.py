@@ -86,12 +86,13 @@ def test_zstd_data_is_one_frame_and_nothing_else() -> None:
         (b"", "ends inside its parameters"),
         (b"\x02\x0c", "ends inside its parameters"),
         (b"\x02\x0c\x80\x80\x80\x00" + bytes(4), "ends inside its parameters"),  # S in 4 bytes
-        (b"\x05\x0c\x00" + bytes(4), "unknown CM model version 5"),
+        (b"\x06\x0c\x00" + bytes(4), "unknown CM model version 6"),
         (b"\x02\x0b\x00" + bytes(4), "out of range"),
         (b"\x02\x19\x00" + bytes(4), "out of range"),  # 2^25 slots
         (b"\x02\x0c\x80\x80\x01" + bytes(4), "out of range"),  # component 14 in version 2
         (b"\x03\x0c\x80\x80\x02" + bytes(4), "out of range"),  # component 15 in version 3
-        (b"\x04\x0c\x80\x80\x08" + bytes(4), "out of range"),  # bit 17
+        (b"\x05\x0c\x80\x80\x10" + bytes(4), "out of range"),  # bit 18 in version 5
+        (b"\x04\x0c\x80\x80\x08" + bytes(4), "out of range"),  # component 17 in version 4
         (b"\x01\x0c\x80\x40" + bytes(4), "out of range"),  # component 13 in version 1
         (b"\x02\x0c\x00", "does not end where expected"),  # no coded byte
         (b"\x02\x18\x00" + bytes(3), "does not end where expected"),  # 3 coded bytes, 2^24 slots
