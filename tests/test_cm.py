@@ -366,7 +366,7 @@ def test_a_codebook_primer_is_modelled_once_per_thread_and_kept(monkeypatch: pyt
 def test_kernel_with_bounds_checking(tmp_path: Path) -> None:
     """The kernel recompiled with NUMBA_BOUNDSCHECK=1: any out-of-range index raises IndexError
     instead of reading or writing outside a table. Valid, primed and mutated payloads, component
-    sets that use every component, both model versions, the smallest tables."""
+    sets that use every component, every model version, the smallest tables."""
     script = textwrap.dedent(
         """
         import random
@@ -378,7 +378,7 @@ def test_kernel_with_bounds_checking(tmp_path: Path) -> None:
         texts = [open(p, "rb").read()[:6000] for p in ARGS]
         texts += [rng.randbytes(3000), bytes(5000), b"ab" * 2000 + b"\\n" * 900]
         sets = [(c, 2) for c in (0, 0x7FF, 0x21F, 0x400, 0x200, 0x3FFF, 0x2200)] + [(0x1FFF, 1), (0x21F, 1)]
-        sets += [(0xFFFF, 4), (0xC000, 4), (0x3FFF, 3)]
+        sets += [(0xFFFF, 4), (0xC000, 4), (0x3FFF, 3), (0x2FFFF, 5), (0x20060, 5)]
         for components, version in sets:
             backend = CmBackend(components, 12, version)
             for text in texts:
@@ -393,7 +393,7 @@ def test_kernel_with_bounds_checking(tmp_path: Path) -> None:
                         backend.decode(bytes(bad), len(text) + rng.choice((0, 1, 500)), prime)
                     except BackendError:
                         pass
-        for components in (0xFFFF, 0x3FFF, 0x21F):  # a codebook's primer, kept from the third payload on
+        for components in (0x2FFFF, 0xFFFF, 0x3FFF, 0x21F):  # a codebook's primer, kept from the third payload on
             book = CmBackend(components, 12).with_book(texts[1][:3000])
             for text in texts:
                 piece = text[:1500]
