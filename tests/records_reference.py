@@ -242,10 +242,48 @@ def capped(lines: list[bytes], cut_lines: list[list[bytes]]) -> list[list[bytes]
     return out
 
 
-def encode(data: bytes, version: int = 6) -> bytes:
+def shown(count: int, letter: int) -> bytes:
+    """A count in larger units as version 7's letter A-P (0-15) shows it (FORMAT.md §7.6)."""
+    base = 1024 if letter & 2 else 1000
+    div = base ** ((letter >> 2) + 1)
+    whole = count // div
+    places = 2 if whole < 10 else (1 if whole < 100 else 0)
+    exact = count * 10**places
+    digits = (2 * exact + div) // (2 * div) if letter & 1 else exact // div  # odd letters round half up
+    text = str(digits // 10**places)
+    if places:
+        text += "." + str(digits % 10**places).zfill(places)
+    return text.encode()
+
+
+def refer(values: list[bytes]) -> list[bytes]:
+    """Version 7's writer: each value that begins with byte 1 after that byte; else a value of at
+    most 6 bytes after a count of 1-18 digits that the first letter (A-P) whose divisor is at most
+    the count shows as the value, as byte 1 and that letter; else a value of at least 8 bytes equal
+    to one before it, as byte 1 and the distance to the nearest one."""
+    out = []
+    for k, value in enumerate(values):
+        written = value
+        if value[:1] == b"\x01":
+            written = b"\x01" + value
+        elif k and len(value) <= 6 and 0 < len(values[k - 1]) <= 18 and values[k - 1].isdigit():
+            count = int(values[k - 1])
+            for letter in range(16):
+                if (1024 if letter & 2 else 1000) ** ((letter >> 2) + 1) <= count and shown(count, letter) == value:
+                    written = b"\x01" + bytes([65 + letter])
+                    break
+        if written == value and len(value) >= 8 and value in values[:k]:
+            nearest = max(j for j in range(k) if values[j] == value)
+            written = b"\x01" + str(k - nearest).encode()
+        out.append(written)
+    return out
+
+
+def encode(data: bytes, version: int = 7) -> bytes:
     """The record code of *data* in *version* (5 codes as 4 does: the two differ only in what a
-    frame adds to a shared-context history, FORMAT.md §6.3; 6, the one written, is 5 with template
-    ids of a fixed width, big-endian, instead of varints)."""
+    frame adds to a shared-context history, FORMAT.md §6.3; 6 is 5 with template ids of a fixed
+    width, big-endian, instead of varints; 7 adds references between the fields of a line, and
+    is written as 6 where no line needs one, as today's writer does)."""
     templates: dict[tuple[bytes, ...], tuple[int, list[int]]] = {}
     table = []
     line_ids = []
@@ -256,6 +294,9 @@ def encode(data: bytes, version: int = 6) -> bytes:
     cut_lines = [cut(line, version) for line in lines]
     if version >= 6:
         cut_lines = group(capped(lines, cut_lines))
+    tries: dict[int, int] = {}  # version 7: lines of each template still looked at for references
+    every_line = b"\x01" in data
+    referred = False
     for parts in cut_lines:
         constants = tuple(parts[0::2])
         if constants not in templates:
@@ -265,7 +306,15 @@ def encode(data: bytes, version: int = 6) -> bytes:
             state += [Column(version >= 3) for _ in range(len(columns.ids) - len(state))]
         tid, ids_of = templates[constants]
         line_ids.append(tid)
-        for column, token in zip(ids_of, parts[1::2], strict=True):
+        tokens = parts[1::2]
+        if version >= 7 and tokens and (every_line or tries.get(tid, 8) > 0):
+            written = refer(tokens)
+            if written != tokens:
+                tokens, referred = written, True
+                tries[tid] = 8
+            else:
+                tries[tid] = tries.get(tid, 8) - 1
+        for column, token in zip(ids_of, tokens, strict=True):
             entry = write(token, state[column])
             if version >= 4 and len(entry) >= REPEAT_MIN and state[column].last == entry:
                 values[column].append(b"\n")  # an empty entry: the one before it, repeated
@@ -280,6 +329,8 @@ def encode(data: bytes, version: int = 6) -> bytes:
         ids = b"".join(tid.to_bytes(width, "big") for tid in line_ids)
     else:
         ids = b"".join(encode_varint(tid) for tid in line_ids)
+    if version == 7 and not referred:
+        version = 6
     head = bytes([version]) + encode_varint(len(lines))
     labels = {}  # column: the last 16 bytes of the text before it on its path (version 2's order)
     for constants, (_, ids_of) in templates.items():

@@ -297,15 +297,155 @@ def test_numbers_in_a_column_are_differences() -> None:
 
 @settings(max_examples=100, deadline=None)
 @given(log_lines())
-def test_versions_1_to_5_still_decode(data: bytes) -> None:
+def test_versions_1_to_6_still_decode(data: bytes) -> None:
     """Version 1 (columns in order of first use), version 2 (no clocks), version 3 (no repeats
-    left out), version 4 (the whole code in a shared-context history) and version 5 (template ids
-    as varints) are read as well as version 6 is written."""
+    left out), version 4 (the whole code in a shared-context history), version 5 (template ids
+    as varints) and version 6 (no references) are read as well as version 7 is written."""
     for version in (1, 2, 3, 4, 5):
         old = records_reference.encode(data, version=version)
         assert old[0] == version and _records.decode(old, len(data)) == data
-    assert _records.encode(data) == records_reference.encode(data, version=6)
+    six = records_reference.encode(data, version=6)
+    assert six[0] == 6 and _records.decode(six, len(data)) == data
+    assert _records.encode(data) == records_reference.encode(data, version=7)
     assert records_reference.encode(data, version=5)[1:] == records_reference.encode(data, version=4)[1:]
+
+
+SIZES = [
+    0,
+    403,
+    999,
+    1000,
+    1023,
+    1024,
+    1165,
+    1190,
+    5174,
+    9995,
+    10547,
+    18846,
+    27629,
+    102399,
+    1048575,
+    10**12,
+    10**18 - 1,
+]
+
+
+def test_counts_are_shown_in_larger_units_as_the_letters_say() -> None:
+    """FORMAT.md §7.6, version 7: A-P divide by 1000 or 1024 to a power, truncate or round, and
+    keep three digits (two decimals below 10, one below 100)."""
+    assert _records._rescaled(18846, 2) == b"18.4"  # C: 1024, truncated
+    assert _records._rescaled(1165, 2) == b"1.13" and _records._rescaled(1165, 3) == b"1.14"  # D rounds
+    assert _records._rescaled(27629, 2) == b"26.9" and _records._rescaled(27629, 3) == b"27.0"
+    assert _records._rescaled(9995, 1) == b"10.00" and _records._rescaled(9995, 0) == b"9.99"
+    assert _records._rescaled(1048575, 6) == b"0.99" and _records._rescaled(1048575, 7) == b"1.00"
+    assert _records._rescaled(123456789, 4) == b"123" and _records._rescaled(123456789, 8) == b"0.12"
+    for count in SIZES:
+        for letter in range(16):
+            assert _records._rescaled(count, letter) == records_reference.shown(count, letter)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(0, 10**18 - 1), st.integers(0, 15))
+def test_the_letter_found_shows_the_count_as_the_value(count: int, letter: int) -> None:
+    """The writer's search (by divisor, pruned) finds the first letter a plain scan finds."""
+    value = records_reference.shown(count, letter)
+    found = _records._rescale_letter(b"%d" % count, value)
+    plain = next(
+        (k for k in range(16) if _records._DIVISORS[k >> 1] <= count and records_reference.shown(count, k) == value),
+        -1,
+    )
+    assert found == (plain if len(value) <= 6 else found) and (found < 0 or _records._rescaled(count, found) == value)
+
+
+def test_a_field_that_repeats_one_of_its_line_is_a_reference() -> None:
+    """Version 7: a size shown again in larger units, and a long value equal to one before it in
+    the line, are written as references; a value that begins with byte 1 is written after it; a
+    chunk that needs none is written as version 6."""
+    lines = [
+        b"[10.30 16:49:%02d] chrome.exe - proxy:%d close, %d bytes (%s KB) sent, src /10.0.0.%d:5070 dest /10.0.0.%d:80"
+        % (i % 60, 5000 + i, size, records_reference.shown(size, 2), i % 9, i % 9)
+        for i, size in enumerate(range(1100, 1100 + 60 * 997, 997))
+    ]
+    data = b"\n".join(lines) + b"\nodd \x01value7 here\n"
+    code = _records.encode(data)
+    assert code[0] == 7 and _records.decode(code, len(data)) == data
+    assert code.count(b"\x01C\n") >= 50  # the sizes in KB, truncated (letter C)
+    assert code.count(b"\x012\n") >= 50  # the address again, two fields on
+    assert b"\x01\x01value7\n" in code  # the escaped value
+    plain = b"\n".join(b"t %d ok %d" % (i, i * 7) for i in range(100))
+    assert _records.encode(plain)[0] == 6
+    assert _records.encode(plain + b"\n\x01x 5 5")[0] == 6  # byte 1 not at a value's start
+
+
+def test_a_template_stops_being_looked_at_after_lines_without_references() -> None:
+    """The writer looks at a template's lines until REFER_TRIES in a row had none, and again
+    from each reference on; the plain reading agrees."""
+    sizes = [b"%d bytes (%s KB)" % (n, records_reference.shown(n, 2)) for n in range(5000, 5040)]
+    lines = [b"sent 12 ok 13 now"] * 20 + [b"got %s" % s for s in sizes[:3]] + [b"got 7 bytes (7 KB)"] * 9
+    lines += [b"got %s" % s for s in sizes[3:]]
+    data = b"\n".join(lines)
+    code = _records.encode(data)
+    assert code == records_reference.encode(data, version=7)
+    assert code.count(b"\x01C") == 3  # the template was no longer looked at after nine lines without
+    assert _records.decode(code, len(data)) == data
+
+
+@st.composite
+def referring_lines(draw: st.DrawFn) -> bytes:
+    """Lines with sizes shown in larger units by any letter, values repeated in the line, and byte 1."""
+    lines = []
+    for _ in range(draw(st.integers(1, 30))):
+        count = draw(st.sampled_from(SIZES) | st.integers(0, 10**19))
+        letter = draw(st.integers(0, 15))
+        word = draw(st.sampled_from([b"id-12345678", b"\x01", b"\x0142", b"10.1.2.3", b"7"]))
+        shown = records_reference.shown(count, letter)
+        lines.append(b"n %d (%s %s) %s a=%s b=%s %s" % (count, shown, b"KB", word, word, word, shown))
+    data = bytearray(b"\n".join(lines))
+    for _ in range(draw(st.integers(0, 3))):
+        at = draw(st.integers(0, len(data)))
+        data.insert(at, draw(st.sampled_from([1, 10, 32, 40, 48, 57])))
+    return bytes(data)
+
+
+@settings(max_examples=300, deadline=None)
+@given(referring_lines())
+def test_lines_with_references_roundtrip_and_match_the_plain_reading(data: bytes) -> None:
+    code = _records.encode(data)
+    assert code == records_reference.encode(data, version=7)
+    assert _records.decode(code, len(data)) == data
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ([b"12", b"\x013"], "bad field reference"),  # reaches before the line's first field
+        ([b"\x011"], "bad field reference"),
+        ([b"12", b"\x010"], "bad field reference"),
+        ([b"12", b"\x0101"], "bad field reference"),
+        ([b"12", b"\x01Q"], "bad field reference"),
+        ([b"12", b"\x01"], "bad field reference"),
+        ([b"1x2", b"\x01A"], "does not follow a count"),
+        ([b"\x01A"], "does not follow a count"),
+        ([b"1" * 19, b"\x01A"], "does not follow a count"),
+        ([b"x" * 6] + [b"\x011"] * 3, "more than"),
+    ],
+)
+def test_bad_references_are_refused(values: list[bytes], message: str) -> None:
+    with pytest.raises(_records.RecordsError, match=message):
+        _records._resolve(values, 20)
+
+
+def test_references_that_would_fill_memory_are_refused_before_the_line_is_made() -> None:
+    """A code of a few bytes per field whose references copy a long value many times is refused
+    once the line passes the chunk's size, not after it is built."""
+    fields = 5000
+    table = b"x" + b"\x00" * fields + b"\n"
+    entries = b"9" * 100_000 + b"\n" + b"\x011\n" * (fields - 1)
+    code = b"\x07" + _records.encode_varint(1) + _records.encode_varint(len(table)) + _records.encode_varint(1)
+    code += table + b"\x00" + entries
+    with pytest.raises(_records.RecordsError, match="more than"):
+        _records.decode(code, 200_000)
 
 
 def test_repeats_of_a_long_entry_beyond_the_chunk_are_refused_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -387,7 +527,7 @@ def test_damaged_record_code_is_an_error_or_the_same_length(data: st.DataObject)
     ("code", "message"),
     [
         (b"", "version"),
-        (b"\x07\x01\x00\x00", "version"),
+        (b"\x08\x01\x00\x00", "version"),
         (b"\x04\x01\x04\x01a\x00b\n\x00\n", "repeats nothing"),
         (b"\x01\xff\xff\xff\xff\x7f\x00\x00", "past"),
         (b"\x01\x01\x02\x01ab\x00", "line feed"),

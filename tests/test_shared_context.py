@@ -266,7 +266,7 @@ def test_records_frames_add_their_template_table_last(monkeypatch: pytest.Monkey
         pos = read_varint(code, 1, 5, None)[1]  # version, L, T, I, the table, the ids, the columns
         table_size, pos = read_varint(code, pos, 5, None)
         pos = read_varint(code, pos, 5, None)[1]
-        assert code[0] == _records.RECORDS_VERSION >= 5 and code[pos + table_size - 1] == 0x0A
+        assert 5 <= code[0] <= _records.RECORDS_VERSION and code[pos + table_size - 1] == 0x0A
         added, table = _records.history_part(code)
         assert (added, table) == (code[pos + table_size :] + code[pos : pos + table_size], table_size)
         if frame.number % RESET_INTERVAL:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from array import array
+from bisect import bisect_right
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import chain, count
@@ -38,8 +39,8 @@ __all__ = [
     "template",
 ]
 
-RECORDS_VERSION = 6  # the version written; 1 to 5 are still read
-_VERSIONS = (1, 2, 3, 4, 5, 6)
+RECORDS_VERSION = 7  # the newest version; 1 to 6 are still read, and 6 is written where 7 is not needed
+_VERSIONS = (1, 2, 3, 4, 5, 6, 7)
 LABEL = 16  # bytes of a column's label that order the columns (version 2)
 DELIMITERS = b" \t\r[](){}<>=,;:\"'|/@_"  # and the line feed, which ends a line
 _CLASS = re.escape(DELIMITERS)
@@ -93,6 +94,24 @@ SHAPES = 1 << 16
 LINE_BYTES = 1 << 16  # bytes of lines the encoder cuts at a time (:func:`_line_blocks`)
 SLICE = 1 << 16  # entries (and bytes) the decoder's checks look at a time, bounding their memory
 ENTRY_RUN = 1024  # a column's entries read at a time (:func:`_runs`)
+# Version 7: a field whose value begins with this byte refers to another field of its line
+# (:func:`_refer`, :func:`_resolve`): the field a number of places before it, written as that
+# number, or the field just before it, a count of bytes, shown in larger units (:func:`_rescaled`),
+# written as a letter; a value that begins with the byte itself is written after it.
+REFERENCE = 0x01
+# The writer's choices (docs/logs.md, "Fields that repeat a field of their line"): a template's
+# lines are looked at until this many in a row had no reference, and a value equal to one before
+# it is written as a reference from this many bytes on.
+REFER_TRIES = 8
+REFER_MIN = 8
+_REFER_BACK = 9999  # the farthest a reference reaches back, in fields (at most four digits)
+_RESCALED = 16  # letters A-P: the ways of showing a count in other units (:func:`_rescaled`)
+_DIVISORS = (1000, 1024, 1000**2, 1024**2, 1000**3, 1024**3, 1000**4, 1024**4)  # by letter pair (_rescaled)
+# What makes :func:`_refer` look at a line's values, joined by line feeds (besides two equal ones):
+# a value that begins with the reference byte, or a count of 4-18 digits followed by a value it
+# could show in other units.
+_MAY_REFER = re.compile(rb"\x01|(?:^|\n)[0-9]{4,18}\n[0-9]{1,6}(?:\.[0-9]{1,2})?(?:\n|\Z)")
+_RESCALABLE = re.compile(rb"[0-9]{1,19}(?:\.[0-9]{1,2})?\Z")  # what _rescaled can write
 
 
 class RecordsError(Exception):
@@ -230,6 +249,11 @@ def encode(data: bytes) -> bytes:
         made.append((known[0], known[1], len(shapes[shape]) - 1, at, word))
     del shapes
     runs: list[list[bytes]] = [[] for _ in columns.labels]  # each column's values, joined, a run per block
+    version = 6  # the oldest version that reads the code: 7 where a line needs references
+    # Each template's lines are looked at for references (:func:`_refer`) until REFER_TRIES of them
+    # in a row had none; every line is where a value may begin with the reference byte.
+    tries = [REFER_TRIES] * len(made)  # by template id (at most one template per shape)
+    escapes = b"\x01" in data
     ids = array("I")
     first = 0
     for n, joined in blocks:
@@ -243,16 +267,24 @@ def encode(data: bytes) -> bytes:
             read += n_fields
             if at >= 0:
                 values.insert(at, word)
+            if values and (escapes or tries[tid] > 0):
+                referred = _refer(values)
+                if referred is not None:
+                    values = referred
+                    version = RECORDS_VERSION
+                    tries[tid] = REFER_TRIES
+                else:
+                    tries[tid] -= 1
             for column, token in zip(where, values, strict=True):
                 block[column].append(token)
         first += n
         for column, tokens in block.items():
             runs[column].append(b"\n".join(tokens))
     del blocks, line_shapes, made
-    head = bytes([RECORDS_VERSION]) + encode_varint(n_lines)
+    head = bytes([version]) + encode_varint(n_lines)
     body = b"".join(table)
     coded = []
-    for column in columns.order(RECORDS_VERSION):
+    for column in columns.order(version):
         coded.append(_column_code((run.split(b"\n") for run in runs[column]), True, True))
         runs[column] = []
     written = _fixed_ids(ids, id_width(len(table)))
@@ -428,6 +460,99 @@ def _cut_piece(line: bytes) -> list[bytes]:
     return parts
 
 
+def _rescaled(count: int, letter: int) -> bytes:
+    """A count (of bytes, say) in larger units, as version 7's reference letter *letter* (0-15 for
+    ``A``-``P``) shows it: divided by 1000 (even pairs of letters: A, B, E, F, ...) or 1024 (C, D,
+    G, H, ...) to the power (letter >> 2) + 1, with two decimals below 10, one below 100 and none
+    from 100 on, truncated (even letters) or rounded half up (odd letters): ``18846`` with C
+    (18846 / 1024, truncated) is ``18.4``. The letters go up with the divisor."""
+    div = _DIVISORS[letter >> 1]
+    whole = count // div
+    places = 0 if whole >= 100 else (1 if whole >= 10 else 2)
+    scale = 10**places
+    shown = (2 * count * scale + div) // (2 * div) if letter & 1 else count * scale // div
+    return b"%d.%0*d" % (shown // scale, places, shown % scale) if places else b"%d" % shown
+
+
+def _rescale_letter(count: bytes, value: bytes) -> int:
+    """The first letter (0-15) whose divisor is at most the digits *count* and with which
+    :func:`_rescaled` shows them as *value*, or -1."""
+    point = value.find(b".")
+    digits = point if point >= 0 else len(value)
+    # Divisors are at least 1000 and rounding adds at most 1 to the whole part, so a count shown
+    # as *value* has at least two digits more than its whole part.
+    if len(count) < digits + 2 or len(count) > 18 or not count.isdigit() or not _RESCALABLE.match(value):
+        return -1
+    n = int(count)
+    whole = int(value[:digits])
+    # The divisors d with whole - 1 <= n // d <= whole, from the smallest: n // (whole + 1) < d.
+    for at in range(bisect_right(_DIVISORS, n // (whole + 1)), len(_DIVISORS)):
+        div = _DIVISORS[at]
+        if div > n or n // div < whole - 1:
+            break
+        for letter in (2 * at, 2 * at + 1):
+            if _rescaled(n, letter) == value:
+                return letter
+    return -1
+
+
+def _refer(values: list[bytes]) -> list[bytes] | None:
+    """A line's field values as version 7 writes them (:data:`REFERENCE`), or None if no value
+    needs it: a value of at most 6 bytes that shows the count just before it in other units as its
+    letter, one of at least REFER_MIN bytes that equals a value before it as the distance to the
+    nearest such, a value that begins with the reference byte after that byte."""
+    out = None
+    last: dict[bytes, int] | None = {} if len(set(values)) < len(values) else None
+    before = b""
+    for k, value in enumerate(values):
+        written = value
+        if value[0] == REFERENCE:
+            written = b"\x01" + value
+        elif len(value) <= 6 and len(before) >= 4 and before.isdigit():
+            point = value.find(b".")
+            if len(before) >= (point if point >= 0 else len(value)) + 2:  # see _rescale_letter
+                letter = _rescale_letter(before, value)
+                if letter >= 0:
+                    written = bytes((REFERENCE, 0x41 + letter))
+        if last is not None and len(value) >= REFER_MIN:
+            at = last.get(value, -1)
+            if written is value and at >= 0 and k - at <= _REFER_BACK:
+                written = b"\x01%d" % (k - at)
+            last[value] = k
+        if written is not value:
+            if out is None:
+                out = list(values)
+            out[k] = written
+        before = value
+    return out
+
+
+def _resolve(values: list[bytes], budget: int) -> list[bytes]:
+    """:func:`_refer` backwards: the field values of a version-7 line whose values are *values*
+    (read from its columns), or :class:`RecordsError` if a reference cannot be followed or the
+    values would add up to more than *budget* bytes."""
+    out: list[bytes] = []
+    total = 0
+    for k, value in enumerate(values):
+        if value[:1] == b"\x01":
+            tail = value[1:]
+            if tail[:1] == b"\x01":
+                value = tail
+            elif len(tail) == 1 and 0x41 <= tail[0] < 0x41 + _RESCALED:
+                if not (k and len(out[-1]) <= 18 and out[-1].isdigit()):
+                    raise RecordsError("a field shown in other units does not follow a count")
+                value = _rescaled(int(out[-1]), tail[0] - 0x41)
+            elif 0 < len(tail) <= 4 and tail.isdigit() and tail[0] != 0x30 and int(tail) <= k:
+                value = out[k - int(tail)]
+            else:
+                raise RecordsError(f"bad field reference {tail[:8]!r}")
+        total += len(value)
+        if total > budget:
+            raise RecordsError(f"records decode to more than {budget} bytes")
+        out.append(value)
+    return out
+
+
 def _column_code(runs: Iterable[list[bytes]], clocks: bool, repeats: bool = False) -> bytes:
     """One column's values (given in runs) as the code writes them, each followed by a line feed;
     with *repeats* (version 4), an entry of REPEAT_MIN bytes or more that equals the entry before
@@ -584,8 +709,12 @@ def decode(code: bytes, size: int) -> bytes:
     blocks: list[bytes] = []
     lines: list[bytes] = []
     total = -1
+    refers = code[0] >= 7
     for tid in line_ids:
-        line = formats[tid] % tuple([nexts[column]() for column in template_columns[tid]])
+        values = [nexts[column]() for column in template_columns[tid]]
+        line = formats[tid] % tuple(values)
+        if refers and b"\x01" in line:  # a reference, or the reference byte in the constant text
+            line = formats[tid] % tuple(_resolve(values, size - total))
         total += len(line) + 1
         if total > size:
             raise RecordsError(f"records decode to more than {size} bytes")

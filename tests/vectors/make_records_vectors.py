@@ -112,7 +112,7 @@ def main() -> int:
         ),
     }
     bad = {
-        "bad-records-version": ("frame 0's record code names version 7", lambda c: b"\x07" + c[1:], "version"),
+        "bad-records-version": ("frame 0's record code names version 8", lambda c: b"\x08" + c[1:], "version"),
         "bad-records-repeat-first": (
             "frame 0's record code has an empty first entry in its first column (a repeat of nothing)",
             _first_entry_empty,
@@ -181,11 +181,41 @@ def main() -> int:
         6,
         False,
     )
+    proxy = b"".join(
+        b"[10.30 16:%02d:%02d] app.exe - proxy.example.org:%d close, %d bytes%s sent, "
+        b"from /10.1.%d.%d:%d to /10.1.%d.%d:443 \x01tag%d\n"
+        % (
+            i // 60,
+            i % 60,
+            5000 + i % 7,
+            size,
+            b" (%s KB)" % _records._rescaled(size, 2) if size >= 1024 else b"",
+            i % 5,
+            i * 7 % 250,
+            40000 + i * 37 % 9000,
+            i % 5,
+            i * 7 % 250,
+            i % 3,
+        )
+        for i, size in enumerate(i * 7919 % 60000 for i in range(300))
+    )
+    referred = _records.encode(proxy)
+    assert referred[0] == 7 and b"\x01C\n" in referred and b"\x012\n" in referred and b"\x01\x01tag" in referred
+    valid["records7-refs-l6"] = (
+        "300 proxy lines whose sizes are shown again in KB and whose source address is repeated as the "
+        "destination, and a value that begins with byte 1: version 7 references, level 6 with format='logs' "
+        "in 16 KiB frames",
+        proxy,
+        6,
+        False,
+    )
     good = []
     for base, (description, data, level, shared) in valid.items():
         # JSON lines take records from about 16 KiB; the odd lines are too short for records to win
-        chunk = 16384 if base in ("records6-json-l6", "records6-clocks-l6", "records6-groups-l6") else CHUNK
-        form = "logs" if base in ("records6-odd-l6", "records6-clocks-l6", "records6-groups-l6") else "auto"
+        long_chunk = ("records6-json-l6", "records6-clocks-l6", "records6-groups-l6", "records7-refs-l6")
+        chunk = 16384 if base in long_chunk else CHUNK
+        as_logs = ("records6-odd-l6", "records6-clocks-l6", "records6-groups-l6", "records7-refs-l6")
+        form = "logs" if base in as_logs else "auto"
         name = base + CM_SUFFIX
         good.append(compressed_entry(name, description, data, level, chunk, shared, ORIGIN, form))
         assert b"records+cm" in json.dumps(_kinds((HERE / f"{name}.sgl").read_bytes())).encode()
