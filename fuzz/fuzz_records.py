@@ -7,7 +7,8 @@ Record codes reach the decoder through the CM in a stream, where almost every mu
 noise; this target feeds them directly. The property: whatever the bytes and the size the frame
 claims, ``decode`` returns exactly that many bytes or raises RecordsError; never another
 exception, a hang or a crash. The first two input bytes are the size / 4. Seeds: record codes of
-log lines (clocks, counters, escapes, CRLF, non-UTF-8 bytes).
+log lines (clocks, counters, escapes, CRLF, non-UTF-8 bytes, references between the fields of a
+line).
 """
 
 from __future__ import annotations
@@ -34,6 +35,11 @@ SEEDS = [
         for m in range(40)
     ),
     b'x "5 -3 +4 \x00\x01 9 \xff\xfe 12\n' * 9 + b"no line feed 42",
+    b"".join(  # version 7: sizes shown again in KB, an address repeated in its line, values after byte 1
+        b"[10.30 16:%02d] chrome.exe - %d bytes (%s KB) sent, src /10.0.%d.9:80 dst /10.0.%d.9:80 \x01v%d\n"
+        % (i, n, _records._rescaled(n, i % 16), i % 3, i % 3, i)
+        for i, n in enumerate(range(1100, 90000, 2917))
+    ),
 ]
 
 

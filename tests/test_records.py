@@ -373,6 +373,8 @@ def test_a_field_that_repeats_one_of_its_line_is_a_reference() -> None:
     assert code.count(b"\x01C\n") >= 50  # the sizes in KB, truncated (letter C)
     assert code.count(b"\x012\n") >= 50  # the address again, two fields on
     assert b"\x01\x01value7\n" in code  # the escaped value
+    kinds = {label: kind for label, kind, *_ in _records.describe(code, len(data))[1]}
+    assert kinds[b"[<*> <*>] chrome.exe - proxy:<*> close, <*> bytes (<*>"] == "reference"
     plain = b"\n".join(b"t %d ok %d" % (i, i * 7) for i in range(100))
     assert _records.encode(plain)[0] == 6
     assert _records.encode(plain + b"\n\x01x 5 5")[0] == 6  # byte 1 not at a value's start

@@ -734,7 +734,8 @@ Described = tuple[list[tuple[bytes, int]], list[tuple[bytes, str, int, int, int]
 
 def describe(code: bytes, size: int, spent: Sequence[int] | None = None) -> Described:
     """What a record code holds, for ``sigmalang inspect``: each template (its constant text with
-    ``<*>`` for each field) with its line count; each column (the template text up to it, its kind,
+    ``<*>`` for each field) with its line count; each column (the template text up to it, its kind
+    (number, clock, text, mixed, or reference: every value refers to another of its line),
     its values, its bytes in the code and what they cost the model); and the code's sections (the
     template table, the template ids, the columns) with their bytes and cost. Templates and columns
     are in order of first use. A cost is what the model spent on the bytes, from *spent* (what it
@@ -758,19 +759,22 @@ def describe(code: bytes, size: int, spent: Sequence[int] | None = None) -> Desc
         return -1 if spent is None else int(spent[end] - spent[begin])
 
     out = []
-    clocks, repeats = code[0] >= 3, code[0] >= 4
+    clocks, repeats, refers = code[0] >= 3, code[0] >= 4, code[0] >= 7
     for label, (first, n) in zip(labels, spans, strict=True):
         at = start + _entry_at(ends, first)
         used = _entry_at(ends, first + n) - _entry_at(ends, first)
-        numbers = clocks_seen = 0
+        numbers = clocks_seen = references = 0
         for run in _tokens(_runs(code, start, ends, first, n), clocks, repeats):
             for token in run:
                 shape = _parsed(token, clocks)[1]
                 numbers += shape >= 0
                 clocks_seen += shape >= _CLOCK_SHAPE
+                references += refers and token[0] == REFERENCE and token[1:2] != b"\x01"
         kind = "number" if numbers == n else ("text" if not numbers else "mixed")
         if numbers == n and clocks_seen == n:
             kind = "clock"
+        if n and references == n:
+            kind = "reference"
         out.append((label, kind, n, used, cost(at, at + used)))
     table_at, ids_at = _section_starts(code)
     sections = [
