@@ -393,6 +393,20 @@ def test_a_template_stops_being_looked_at_after_lines_without_references() -> No
     assert _records.decode(code, len(data)) == data
 
 
+def test_describe_reads_an_empty_value_of_a_version_7_code() -> None:
+    """A difference-mode entry of a lone '"' is an empty value (no writer writes one): describe
+    and decode read it without looking past its end."""
+    data = b"\n".join(b"v %d" % (1000 + i) for i in range(40))
+    code = bytearray(_records.encode(data))
+    assert code[0] == 6 and code.endswith(b"\n1\n")
+    code[0] = 7  # a version-6 code is a version-7 code without references
+    code[-2:-1] = b'"'
+    columns = _records.describe(bytes(code), len(data))[1]
+    assert [kind for _, kind, *_ in columns] == ["mixed"]
+    with pytest.raises(_records.RecordsError, match="decoded to"):
+        _records.decode(bytes(code), len(data))
+
+
 @st.composite
 def referring_lines(draw: st.DrawFn) -> bytes:
     """Lines with sizes shown in larger units by any letter, values repeated in the line, and byte 1."""

@@ -107,10 +107,6 @@ REFER_MIN = 8
 _REFER_BACK = 9999  # the farthest a reference reaches back, in fields (at most four digits)
 _RESCALED = 16  # letters A-P: the ways of showing a count in other units (:func:`_rescaled`)
 _DIVISORS = (1000, 1024, 1000**2, 1024**2, 1000**3, 1024**3, 1000**4, 1024**4)  # by letter pair (_rescaled)
-# What makes :func:`_refer` look at a line's values, joined by line feeds (besides two equal ones):
-# a value that begins with the reference byte, or a count of 4-18 digits followed by a value it
-# could show in other units.
-_MAY_REFER = re.compile(rb"\x01|(?:^|\n)[0-9]{4,18}\n[0-9]{1,6}(?:\.[0-9]{1,2})?(?:\n|\Z)")
 _RESCALABLE = re.compile(rb"[0-9]{1,19}(?:\.[0-9]{1,2})?\Z")  # what _rescaled can write
 
 
@@ -769,7 +765,7 @@ def describe(code: bytes, size: int, spent: Sequence[int] | None = None) -> Desc
                 shape = _parsed(token, clocks)[1]
                 numbers += shape >= 0
                 clocks_seen += shape >= _CLOCK_SHAPE
-                references += refers and token[0] == REFERENCE and token[1:2] != b"\x01"
+                references += refers and token[:1] == b"\x01" and token[1:2] != b"\x01"
         kind = "number" if numbers == n else ("text" if not numbers else "mixed")
         if numbers == n and clocks_seen == n:
             kind = "clock"
