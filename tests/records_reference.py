@@ -260,7 +260,7 @@ def refer(values: list[bytes]) -> list[bytes]:
     """Version 7's writer: each value that begins with byte 1 after that byte; else a value of at
     most 6 bytes after a count of 1-18 digits that the first letter (A-P) whose divisor is at most
     the count shows as the value, as byte 1 and that letter; else a value of at least 8 bytes equal
-    to one before it, as byte 1 and the distance to the nearest one."""
+    to one at most 9,999 values before it, as byte 1 and the distance to the nearest one."""
     out = []
     for k, value in enumerate(values):
         written = value
@@ -274,7 +274,8 @@ def refer(values: list[bytes]) -> list[bytes]:
                     break
         if written == value and len(value) >= 8 and value in values[:k]:
             nearest = max(j for j in range(k) if values[j] == value)
-            written = b"\x01" + str(k - nearest).encode()
+            if k - nearest <= 9999:
+                written = b"\x01" + str(k - nearest).encode()
         out.append(written)
     return out
 

@@ -393,6 +393,15 @@ def test_a_template_stops_being_looked_at_after_lines_without_references() -> No
     assert _records.decode(code, len(data)) == data
 
 
+@pytest.mark.parametrize("between", [9998, 9999])
+def test_a_reference_reaches_back_at_most_9999_values(between: int) -> None:
+    values = [b"id-12345678", *(b"x%d" % i for i in range(between)), b"id-12345678"]
+    written = _records._refer(values)
+    assert written == (None if between == 9999 else [*values[:-1], b"\x019999"])
+    assert records_reference.refer(values) == (values if written is None else written)
+    assert _records._resolve(written or values, 10**6) == values
+
+
 def test_describe_reads_an_empty_value_of_a_version_7_code() -> None:
     """A difference-mode entry of a lone '"' is an empty value (no writer writes one): describe
     and decode read it without looking past its end."""
