@@ -717,28 +717,28 @@ def decode(code: bytes, size: int) -> bytes:
     nexts = [
         chain.from_iterable(_tokens(_runs(code, start, ends, first, n), clocks, repeats)).__next__ for first, n in spans
     ]
-    # Each template as a %-format of its constant text: a line is then joined in one step.
+    # Each template as a %-format of its constant text, and its columns' readers: a line is then
+    # read and joined in two steps.
     formats = [b"%s".join(piece.replace(b"%", b"%%") for piece in t) for t in templates]
+    readers = [[nexts[column] for column in ids] for ids in template_columns]
     blocks: list[bytes] = []
-    lines: list[bytes] = []
     total = -1
     refers = code[0] >= 7
-    for tid in line_ids:
-        values = [nexts[column]() for column in template_columns[tid]]
-        line = formats[tid] % tuple(values)
-        if refers and b"\x01" in line:  # a reference, or the reference byte in the constant text
-            line = formats[tid] % tuple(_resolve(values, size - total))
-        total += len(line) + 1
-        if total > size:
-            raise RecordsError(f"records decode to more than {size} bytes")
-        lines.append(line)
-        if len(lines) == LINE_BLOCK:
-            blocks.append(b"\n".join(lines))
-            lines = []
+    for at in range(0, len(line_ids), LINE_BLOCK):
+        lines: list[bytes] = []
+        append = lines.append
+        for tid in line_ids[at : at + LINE_BLOCK]:
+            values = [read() for read in readers[tid]]
+            line = formats[tid] % tuple(values)
+            if refers and b"\x01" in line:  # a reference, or the reference byte in the constant text
+                line = formats[tid] % tuple(_resolve(values, size - total))
+            total += len(line) + 1
+            if total > size:
+                raise RecordsError(f"records decode to more than {size} bytes")
+            append(line)
+        blocks.append(b"\n".join(lines))
     if total != size:
         raise RecordsError(f"records decoded to {total} bytes, expected {size}")
-    if lines:
-        blocks.append(b"\n".join(lines))
     return b"\n".join(blocks)
 
 
