@@ -68,7 +68,6 @@ _CLOCK = re.compile(
 _CLOCK_PARTS = re.compile(rb"([0-9]{2}):([0-5][0-9]):([0-5][0-9])(?:([.,:])([0-9]{1,9}))?\Z")
 _CLOCK_SHAPE = 1 << 16  # above every number's shape; the fraction's separator and digits below
 _ESCAPE = 0x22  # '"': a value that would read as a difference is written after this byte
-_RECENT = 4
 _PLAIN_END = 10**18  # plain numbers below this are read by the digits-only path of _parsed
 # Version 4: an empty entry repeats the column's previous entry. The writer writes entries of this
 # many bytes or more that way; shorter ones cost the model as little written out, and keep the
@@ -148,12 +147,18 @@ def _clock(token: bytes) -> tuple[int, int] | None:
 
 
 def _spell_clock(value: int, shape: int) -> bytes:
-    digits, separator = shape & 0xFF, shape >> 8 & 0xFF
-    seconds, fraction = divmod(value, 10**digits)
+    digits = shape & 0xFF
+    seconds, fraction = divmod(value, _TENS[digits])
     if value < 0 or seconds >= 100 * 3600:
         raise RecordsError(f"a clock's value {value} is out of range")
-    text = b"%02d:%02d:%02d" % (seconds // 3600, seconds // 60 % 60, seconds % 60)
-    return text + (bytes([separator]) + b"%0*d" % (digits, fraction) if digits else b"")
+    minutes, seconds = divmod(seconds, 60)
+    hours, minutes = divmod(minutes, 60)
+    if digits:  # the separator as %c: one formatting for the whole clock
+        return b"%02d:%02d:%02d%c%0*d" % (hours, minutes, seconds, shape >> 8 & 0xFF, digits, fraction)
+    return b"%02d:%02d:%02d" % (hours, minutes, seconds)
+
+
+_TENS = tuple(10**digits for digits in range(10))  # by a clock's fraction digits (at most 9: _CLOCK_PARTS)
 
 
 def _escape(piece: bytes) -> bytes:
@@ -557,33 +562,45 @@ def _column_code(runs: Iterable[list[bytes]], clocks: bool, repeats: bool = Fals
     A number (``_NUMBER``), or with *clocks* (version 3) a clock, is written as the difference from
     the column's previous number when the column is writing differences (see :func:`_tokens`,
     which reads them back) and the two have the same shape; a value that would then read as a
-    difference is written after ``"``."""
+    difference is written after ``"``. The column's state and the rule that updates it are
+    :func:`_tokens`' (written out in both loops, which run once per value)."""
     pieces: list[bytes] = []
     prev, shape, raw_cost, delta_cost = 0, -1, 0, 1
-    recent: list[int] = []
+    recent = (-1, -1, -1, -1)  # the four most recent numbers, newest first (-1: none; no number is negative)
     parsed = _Parses(clocks)
+    repeat_min = REPEAT_MIN
     last: bytes | None = None  # the entry before the run, as written before repeats are left out
     for tokens in runs:
         out: list[bytes] = []
         append = out.append
         for token in tokens:
-            deltas = shape >= 0 and delta_cost < raw_cost
             value, this = parsed[token]
-            if this < 0:
-                append(b'"' + token if deltas and (token[0] == _ESCAPE or _is_difference(token)) else token)
-                continue
-            if not deltas:
+            step = 0  # the written difference's length
+            if shape < 0 or delta_cost >= raw_cost:  # values as they are
                 append(token)
+                if this < 0:
+                    continue
+            elif this < 0:
+                append(b'"' + token if token[0] == _ESCAPE or _is_difference(token) else token)
+                continue
             elif this == shape and -_DELTA_END < value - prev < _DELTA_END:  # a longer one is written as the value
-                append(b"%d" % (value - prev))
+                written = b"%d" % (value - prev)
+                append(written)
+                step = len(written)
             else:
                 append(b'"' + token if _is_difference(token) else token)
-            prev, shape, raw_cost, delta_cost, recent = _seen(value, this, prev, shape, raw_cost, delta_cost, recent)
+            known = value in recent
+            if this == shape:  # a plain number's token is its value in decimal
+                raw_cost += 1 if known else (len(token) if this == 0 else len(str(value)))
+                delta_cost += step or len(str(value - prev))
+            if not known:
+                recent = (value, recent[0], recent[1], recent[2])
+            prev, shape = value, this
         if not out:
             continue
         if repeats:
             for k, entry in enumerate(out):
-                if entry == last and len(entry) >= REPEAT_MIN:
+                if entry == last and len(entry) >= repeat_min:
                     out[k] = b""
                 last = entry
         pieces.append(b"\n".join(out))
@@ -700,28 +717,28 @@ def decode(code: bytes, size: int) -> bytes:
     nexts = [
         chain.from_iterable(_tokens(_runs(code, start, ends, first, n), clocks, repeats)).__next__ for first, n in spans
     ]
-    # Each template as a %-format of its constant text: a line is then joined in one step.
+    # Each template as a %-format of its constant text, and its columns' readers: a line is then
+    # read and joined in two steps.
     formats = [b"%s".join(piece.replace(b"%", b"%%") for piece in t) for t in templates]
+    readers = [[nexts[column] for column in ids] for ids in template_columns]
     blocks: list[bytes] = []
-    lines: list[bytes] = []
     total = -1
     refers = code[0] >= 7
-    for tid in line_ids:
-        values = [nexts[column]() for column in template_columns[tid]]
-        line = formats[tid] % tuple(values)
-        if refers and b"\x01" in line:  # a reference, or the reference byte in the constant text
-            line = formats[tid] % tuple(_resolve(values, size - total))
-        total += len(line) + 1
-        if total > size:
-            raise RecordsError(f"records decode to more than {size} bytes")
-        lines.append(line)
-        if len(lines) == LINE_BLOCK:
-            blocks.append(b"\n".join(lines))
-            lines = []
+    for at in range(0, len(line_ids), LINE_BLOCK):
+        lines: list[bytes] = []
+        append = lines.append
+        for tid in line_ids[at : at + LINE_BLOCK]:
+            values = [read() for read in readers[tid]]
+            line = formats[tid] % tuple(values)
+            if refers and b"\x01" in line:  # a reference, or the reference byte in the constant text
+                line = formats[tid] % tuple(_resolve(values, size - total))
+            total += len(line) + 1
+            if total > size:
+                raise RecordsError(f"records decode to more than {size} bytes")
+            append(line)
+        blocks.append(b"\n".join(lines))
     if total != size:
         raise RecordsError(f"records decoded to {total} bytes, expected {size}")
-    if lines:
-        blocks.append(b"\n".join(lines))
     return b"\n".join(blocks)
 
 
@@ -888,9 +905,11 @@ def _tokens(runs: Iterator[bytes], clocks: bool, repeats: bool) -> Iterator[list
 
     A column writes differences once it has seen a number and while differences have cost fewer
     digits than the numbers themselves (a number among the column's four most recent ones counts
-    one digit); both costs count only numbers of the previous number's shape."""
+    one digit); both costs count only numbers of the previous number's shape: the one rule both
+    directions follow (:func:`_column_code` keeps the same state). The loop runs once per value,
+    so the rule and :func:`_is_difference` are written out in it."""
     prev, shape, raw_cost, delta_cost = 0, -1, 0, 1
-    recent: list[int] = []
+    recent = (-1, -1, -1, -1)  # the four most recent numbers, newest first (-1: none; no number is negative)
     parsed = _Parses(clocks)
     before = b""  # the entry before the run
     for run in runs:
@@ -902,43 +921,38 @@ def _tokens(runs: Iterator[bytes], clocks: bool, repeats: bool) -> Iterator[list
                 before = entries[k] = entry or before
         before = entries[-1]
         for entry in entries:
-            if shape < 0 or delta_cost >= raw_cost:
+            step = 0  # the difference's length, where the entry is a difference without a minus
+            if shape < 0 or delta_cost >= raw_cost:  # values as they are
                 token = entry
                 value, this = parsed[token]
-            elif _is_difference(entry):
+            elif (digits := entry.isdigit() and len(entry) <= 19 and (entry[0] != 0x30 or len(entry) == 1)) or (
+                entry[:1] == b"-" and _is_difference(entry)
+            ):
                 value = prev + int(entry)
+                step = len(entry) if digits else 0
                 if shape == 0 and 0 <= value < _PLAIN_END:  # spelt as b"%d", which parses back to (value, 0)
                     token = b"%d" % value
                     this = 0
                 elif shape >= _CLOCK_SHAPE:  # a clock's spelling parses back to its value and shape
                     token = _spell_clock(value, shape)
                     this = shape
-                else:
+                else:  # a spelling that parses reads back as the same value
                     token = _spell(value, shape)
                     value, this = parsed[token]
             else:
                 token = entry[1:] if entry[:1] == b'"' else entry
                 value, this = parsed[token]
             append(token)
-            if this >= 0:
-                prev, shape, raw_cost, delta_cost, recent = _seen(
-                    value, this, prev, shape, raw_cost, delta_cost, recent
-                )
+            if this < 0:
+                continue
+            known = value in recent
+            if this == shape:  # a plain number's token is its value in decimal
+                raw_cost += 1 if known else (len(token) if this == 0 else len(str(value)))
+                delta_cost += step or len(str(value - prev))
+            if not known:
+                recent = (value, recent[0], recent[1], recent[2])
+            prev, shape = value, this
         yield out
-
-
-def _seen(
-    value: int, this: int, prev: int, shape: int, raw_cost: int, delta_cost: int, recent: list[int]
-) -> tuple[int, int, int, int, list[int]]:
-    """A column's state (previous number, its shape, the two costs, recent numbers) once it has
-    seen the number *value* of shape *this*: the one rule both directions follow."""
-    known = value in recent
-    if this == shape:
-        raw_cost += 1 if known else len(str(value))
-        delta_cost += len(str(value - prev))
-    if not known:
-        recent = [value, *recent[: _RECENT - 1]]
-    return value, this, raw_cost, delta_cost, recent
 
 
 def _is_difference(entry: bytes) -> bool:
