@@ -7,9 +7,9 @@ Time measured on a shared machine moves by a factor of two between runs; the num
 instructions the kernel executes does not. Each row codes ``--size`` bytes of FILE (from
 ``--offset``; with ``--records``, of FILE's record code, the log transform's output) with the CM
 backend alone, in a child process run under ``valgrind --tool=lackey``, which counts every
-instruction executed; a second child codes a tenth as many bytes, and the difference, divided by
-the bytes between them, is the row's instructions per byte (process start-up, imports and loading
-the compiled kernel cancel out). The output size of each set, on the same bytes and on the first
+instruction executed; less what a child that codes one byte executes (process start-up, imports
+and loading the compiled kernel: measured once for each compiled copy), divided by the bytes, is
+the row's instructions per byte. The output size of each set, on the same bytes and on the first
 1 MB from the same offset (no valgrind), shows what the instructions buy.
 
 ``--sets``: ``all`` (model version 4's full set, levels 5-6; and version 5's, levels 7-9),
@@ -40,6 +40,7 @@ from cm_ab import parse_size  # noqa: E402  (10**3 for KB, 2**10 for KiB)
 from cm_grid import ALL, BITS, V4  # noqa: E402
 from sigmalang import _records  # noqa: E402
 from sigmalang._backends import CmBackend  # noqa: E402
+from sigmalang._cm import full_copy  # noqa: E402
 
 CHILD = r"""
 import sys
@@ -105,7 +106,8 @@ def main() -> None:
     work = tempfile.TemporaryDirectory()
     long_path, short_path = Path(work.name) / "long", Path(work.name) / "short"
     long_path.write_bytes(sample)
-    short_path.write_bytes(sample[: args.size // 10])
+    short_path.write_bytes(sample[:1])
+    base: dict[int, int] = {}  # a child that codes one byte, by compiled copy
     print(f"{args.file.name}{' (record code)' if args.records else ''}: {args.size} bytes from {args.offset}")
     print("| components | instructions per byte | per bit | bytes out | out on 1 MB |")
     print("| --- | ---: | ---: | ---: | ---: |")
@@ -113,9 +115,11 @@ def main() -> None:
         for name, components, version, copy in sets(args.sets):
             backend = CmBackend(components, args.bits, version)
             backend.decode(backend.encode(sample[:4096]), 4096)  # the compiled kernel, on disk
-            span = args.size - args.size // 10
-            count = instructions(long_path, components, args.bits, version, copy)
-            count -= instructions(short_path, components, args.bits, version, copy)
+            kind = 0 if copy == "any" else full_copy(components, version)
+            if kind not in base:
+                base[kind] = instructions(short_path, components, args.bits, version, copy)
+            span = args.size - 1
+            count = instructions(long_path, components, args.bits, version, copy) - base[kind]
             out = len(backend.encode(sample))
             megabyte = len(backend.encode(data[:1_000_000]))
             print(f"| {name} | {count / span:,.0f} | {count / span / 8:,.0f} | {out:,} | {megabyte:,} |", flush=True)

@@ -22,7 +22,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from sigmalang import _records
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "src"))
+
+from sigmalang import _records  # noqa: E402
 
 
 def _best(repeat: int, call: Callable[..., object], *args: object) -> float:
