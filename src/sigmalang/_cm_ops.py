@@ -91,6 +91,40 @@ def _train_all_typing(typingctx: Any, weights: Any, wbase: Any, x: Any, err: Any
 _train_all: Any = intrinsic(_train_all_typing)
 
 
+def _dot3_typing(typingctx: Any, weights: Any, w1: Any, w2: Any, w3: Any, x: Any) -> Any:
+    """(sum(x[k] * weights[w + k] for k below N_INPUTS) for w in (w1, w2, w3)): the three weight
+    sets' dot products, each exact in 64 bits (every product sign-extended from 32 bits, then
+    added in 64 bits: |x| <= 2^11 and |weight| < 2^23, so a product is below 2^34 and a sum below
+    2^38; integer addition in any order gives the same sum). The products are vector operations
+    (the compiler's 32 x 32 -> 64-bit multiplication, four at a time). The inputs are read one by
+    one (unordered atomic loads, which the compiler does not merge into one vector load): they were just
+    stored one by one, and a vector load of them would wait for those stores to reach the cache
+    (about 10% of the coder's time). Touches weights[w : w + N_INPUTS] for each w and x[0 :
+    N_INPUTS]."""
+    sig = types.UniTuple(types.int64, 3)(weights, w1, w2, w3, x)
+
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+        v64 = ir.VectorType(_I64, N_INPUTS)
+        x_data = context.make_array(signature.args[4])(context, builder, args[4]).data
+        xs = ir.Constant(_V32, ir.Undefined)
+        for k in range(N_INPUTS):
+            xk = builder.load_atomic(builder.gep(x_data, [ir.Constant(_I64, k)]), "unordered", 4)
+            xs = builder.insert_element(xs, xk, ir.Constant(_I32, k))
+        xs = builder.sext(xs, v64)
+        fnty = ir.FunctionType(_I64, [v64])
+        reduce = _function(builder.module, fnty, f"llvm.vector.reduce.add.v{N_INPUTS}i64")
+        sums = []
+        for j in (1, 2, 3):
+            w = builder.load(_vector_at(context, builder, signature.args[0], args[0], args[j]), align=4)
+            sums.append(builder.call(reduce, [builder.mul(builder.sext(w, v64), xs)]))
+        return context.make_tuple(builder, signature.return_type, sums)
+
+    return sig, codegen
+
+
+_dot3: Any = intrinsic(_dot3_typing)
+
+
 # --- numba functions ----------------------------------------------------------------------------
 
 
@@ -313,20 +347,6 @@ def _dot(weights: np.ndarray, wbase: int, x: np.ndarray) -> int:
     for k in range(N_INPUTS):
         acc += np.int64(x[k]) * weights[_ix(wbase + k)]
     return acc
-
-
-@njit(cache=True, inline="always")
-def _dot3(weights: np.ndarray, w1: int, w2: int, w3: int, x: np.ndarray) -> tuple[int, int, int]:
-    """:func:`_dot` of the three weight sets at *w1*, *w2* and *w3*, each input read once."""
-    a1 = 0
-    a2 = 0
-    a3 = 0
-    for k in range(N_INPUTS):
-        xk = np.int64(x[k])
-        a1 += xk * weights[_ix(w1 + k)]
-        a2 += xk * weights[_ix(w2 + k)]
-        a3 += xk * weights[_ix(w3 + k)]
-    return a1, a2, a3
 
 
 @njit(cache=True, inline="always")
