@@ -379,10 +379,11 @@ def _clamp_weight(w: int) -> int:
 
 @njit(cache=True, inline="always")
 def _update(entry: int, y: int, limit: int, rate: np.ndarray) -> int:
-    """An adaptive map entry (22-bit probability above a 10-bit count) moved toward bit *y*."""
+    """An adaptive map entry (22-bit probability p above a 10-bit count n) moved toward bit *y*: p by
+    (((y << 22) - p) * rate[n]) >> 17, and n by one while below *limit*. The step is added to the
+    entry as it is, shifted above the count, instead of taking the entry apart and joining p and n
+    again: the low 10 bits of a value shifted left by 10 are zero, so adding n (below 1024, as
+    *limit* is) gives the same bits as or-ing it in, whatever the sign of the step."""
     n = entry & 1023
-    p = entry >> 10
-    p += (((y << 22) - p) * rate[_ix(n)]) >> 17
-    if n < limit:
-        n += 1
-    return int((p << 10) | n)
+    step = (((y << 22) - (entry >> 10)) * rate[_ix(n)]) >> 17
+    return int(entry + (step << 10) + (1 if n < limit else 0))
