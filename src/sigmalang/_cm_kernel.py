@@ -175,14 +175,17 @@ def _model(
     p_mix2 = 2048
     dot1 = 0
     dot2 = 0
+    # Each version's changes below are constants in the copies for a full set where every version
+    # that copy runs has them (:func:`_run` chooses a copy by version too): the copies with nine or
+    # more hashed contexts run versions 4 and 5 only, the one with seven versions 2 and 3.
     # Version 2: the final mixer (its weights, three per partial byte, after the weight sets), the
     # APM's precision (22 bits, 16 after interpolation) and the coder's (16-bit probabilities).
-    v2 = version >= 2
+    v2 = full or version >= 2
     # Version 3: the order-8 context in place of order 6, and the match length as a 13th input.
-    v3 = version >= 3
+    v3 = (full and n_full >= 9) or version >= 3
     # Version 4: the bytes that last followed each order-2 and order-1 context are kept (in the
     # entries of T2 and T1 no state uses), for the indirect context.
-    v4 = version >= 4
+    v4 = (full and n_full >= 9) or version >= 4
     use_final = v2 and (use_mixer2 or use_mixer3)
     final_base = weights.shape[0] - FINAL_WEIGHTS
     wf = 0
