@@ -7,10 +7,11 @@ compiled inline into it, are in :mod:`sigmalang._cm_ops`; the tables and constan
 Safety without bounds checks (numba compiles none): every table index is reduced by a mask or
 taken from a value whose range the table was sized for, whatever the input bytes are. The tests
 also run the kernel with ``NUMBA_BOUNDSCHECK=1``, which does not reach inside the vector
-operation of the mixer's update (:func:`~sigmalang._cm_ops._train_all`): it touches
-weights[F : F + N] for a weight set's start F (a multiple of N = N_INPUTS below the table's end)
-and the N inputs. Prefetch hints (:func:`~sigmalang._cm_ops._prefetch`) read nothing and cannot fault. The
-kernel allocates nothing: its caller passes every table and working array.
+operations of the mixer's update and dot products (:func:`~sigmalang._cm_ops._train_all`,
+:func:`~sigmalang._cm_ops._dot3`): they touch weights[F : F + N] for a weight set's start F (a
+multiple of N = N_INPUTS below the table's end) and the N inputs. Prefetch hints
+(:func:`~sigmalang._cm_ops._prefetch`) read nothing and cannot fault. The kernel allocates nothing:
+its caller passes every table and working array.
 """
 
 from __future__ import annotations

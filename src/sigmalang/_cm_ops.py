@@ -1,9 +1,9 @@
 """The operations the context-mixing kernel (:mod:`sigmalang._cm_kernel`) is built from, each
 compiled inline into it: the hashes and contexts of docs/FORMAT.md §7.2, the word and line
 histories, the slot hashes of a nibble and the slot search, the look-ahead at a byte's last bit,
-the mixer's dot product and update, the clamps and the adaptive map update; and two LLVM intrinsics:
-a prefetch hint (:func:`_prefetch`) and the mixer's update as one vector operation
-(:func:`_train_all`).
+the mixer's dot product and update, the clamps and the adaptive map update; and three LLVM
+intrinsics: a prefetch hint (:func:`_prefetch`), the mixer's update as one vector operation
+(:func:`_train_all`) and the three weight sets' dot products as vector operations (:func:`_dot3`).
 
 numba's on-disk cache of the kernel is keyed by ``_cm_kernel.py``'s time stamp alone: after a
 change here, delete that cache (``__pycache__``) or touch ``_cm_kernel.py``. The native kernel's
@@ -52,10 +52,11 @@ def _prefetch_typing(typingctx: Any, arr: Any, index: Any) -> Any:
 _prefetch: Any = intrinsic(_prefetch_typing)
 
 
-# The mixer's update works on all 12 weights at once: an LLVM vector operation, which the compiler
-# maps to the machine's SIMD instructions (it does not vectorise the plain loop by itself, since
-# it cannot tell the weights and the inputs apart in memory). Integer results are exactly those of
-# the scalar definition in docs/FORMAT.md.
+# The mixer's update works on all N_INPUTS weights at once, and its dot products on all inputs of
+# three weight sets: LLVM vector operations, which the compiler maps to the machine's SIMD
+# instructions (it does not vectorise the plain loops by itself, since it cannot tell the weights
+# and the inputs apart in memory). Integer results are exactly those of the scalar definitions in
+# docs/FORMAT.md.
 _I32, _I64 = ir.IntType(32), ir.IntType(64)
 _V32 = ir.VectorType(_I32, N_INPUTS)
 
@@ -93,15 +94,16 @@ _train_all: Any = intrinsic(_train_all_typing)
 
 def _dot3_typing(typingctx: Any, weights: Any, w1: Any, w2: Any, w3: Any, x: Any) -> Any:
     """(sum(x[k] * weights[w + k] for k below N_INPUTS) for w in (w1, w2, w3)): the three weight
-    sets' dot products, each exact in 64 bits (every product sign-extended from 32 bits, then
-    added in 64 bits: |x| <= 2^11 and |weight| < 2^23, so a product is below 2^34 and a sum below
-    2^38; integer addition in any order gives the same sum). The products are vector operations
-    (the compiler's 32 x 32 -> 64-bit multiplication, four at a time). The inputs are read one by
-    one (unordered atomic loads, which the compiler does not merge into one vector load): they were just
-    stored one by one, and a vector load of them would wait for those stores to reach the cache
-    (about 10% of the coder's time). Touches weights[w : w + N_INPUTS] for each w and x[0 :
-    N_INPUTS]."""
-    sig = types.UniTuple(types.int64, 3)(weights, w1, w2, w3, x)
+    sets' dot products, each exact in 64 bits: every product is of two 32-bit values sign-extended
+    to 64 bits, and the products are added in 64 bits. |x| <= 2^11 (stretched probabilities, the
+    bias, and the match length input, at most 32 * 64) and |weight| < 2^23, so a product is below
+    2^34 and a sum below 2^38; integer addition in any order gives the same sum. The products are
+    vector operations (the compiler's 32 x 32 -> 64-bit multiplication, four at a time). The inputs
+    are read one by one (unordered atomic loads, which the compiler does not merge into one vector
+    load): they were just stored one by one, and a vector load of them would wait for those stores
+    to reach the cache (about 10% of the coder's time). Touches weights[w : w + N_INPUTS] for each
+    w, and x[0 : N_INPUTS]."""
+    sig = types.UniTuple(types.int64, 3)(weights, w1, w2, w3, x)  # type: ignore[no-untyped-call]
 
     def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
         v64 = ir.VectorType(_I64, N_INPUTS)
