@@ -385,7 +385,10 @@ def _update(entry: int, y: int, limit: int, rate: np.ndarray) -> int:
     (((y << 22) - p) * rate[n]) >> 17, and n by one while below *limit*. The step is added to the
     entry as it is, shifted above the count, instead of taking the entry apart and joining p and n
     again: the low 10 bits of a value shifted left by 10 are zero, so adding n (below 1024, as
-    *limit* is) gives the same bits as or-ing it in, whatever the sign of the step."""
-    n = entry & 1023
-    step = (((y << 22) - (entry >> 10)) * rate[_ix(n)]) >> 17
-    return int(entry + (step << 10) + (1 if n < limit else 0))
+    *limit* is) gives the same bits as or-ing it in, whatever the sign of the step. (y << 22) - p is
+    taken from the entry as it is too: ((y << 32) + 1023 - entry) >> 10 is (y << 22) - p plus
+    (1023 - n) >> 10, which is 0 (one constant per bit for every map, where p needs a shift)."""
+    e = np.int64(entry)
+    n = e & 1023
+    step = (((((y << 32) | 1023) - e) >> 10) * rate[_ix(n)]) >> 17
+    return int(e + (step << 10) + (1 if n < limit else 0))
