@@ -210,6 +210,7 @@ def _model(
     # if the byte did end so (guess7).
     ahead = scratch[7 * N_HASHED : 8 * N_HASHED]
     guess7 = 0
+    guess4 = 0  # the partial byte at bit 4 whose slot hashes bit 3 computed (in *hashes*)
     st1 = 0  # index in t1 of the order-1 state
     st2 = 0  # index in t2 of the order-2 state
 
@@ -324,7 +325,7 @@ def _model(
             _prefetch(apm, a_row + 32)
             _prefetch(weights, ((mix_sel << 8) | c0) * N_INPUTS)
             # --- nibble boundary: find each hashed component's slot ---
-            if bit == 4:
+            if bit == 4 and c0 != guess4:  # else bit 3 computed them, and requested the groups
                 _slot_hashes(ctx, active, n_active, full, c0, hashes, slots, slot_mask, True)
             if bit == 0 or bit == 4:
                 _find_slots(hashes, n_active, slots, slot_mask, priority, slot)
@@ -405,12 +406,13 @@ def _model(
                 p = p_max
             # Requests for what the next bits read, made once the bit is predicted and before it is
             # coded, for the bit's likelier value (p is the probability of a 1): at bit 3, the
-            # second nibble's slot groups (their hashes are recomputed at bit 4); at bit 7, the
-            # next byte's contexts and tables. Requesting for both values of the bit was slower:
-            # twice the requests, and twice the contexts at bit 7.
+            # second nibble's slot groups (their hashes serve bit 4 when the bit went that way); at
+            # bit 7, the next byte's contexts and tables. Requesting for both values of the bit was
+            # slower: twice the requests, and twice the contexts at bit 7.
             likely = p >> (p_bits - 1)
             if bit == 3:
-                _slot_hashes(ctx, active, n_active, full, (c0 << 1) | likely, hashes, slots, slot_mask, True)
+                guess4 = (c0 << 1) | likely
+                _slot_hashes(ctx, active, n_active, full, guess4, hashes, slots, slot_mask, True)
             if bit == 7:
                 guess7 = likely
                 history = (word, word_prev, word_prev2, line_start, prev_line_start, field)
