@@ -388,7 +388,7 @@ def _update(entry: int, y: int, limit: int, rate: np.ndarray) -> int:
     *limit* is) gives the same bits as or-ing it in, whatever the sign of the step. (y << 22) - p is
     taken from the entry as it is too: ((y << 32) + 1023 - entry) >> 10 is (y << 22) - p plus
     (1023 - n) >> 10, which is 0 (one constant per bit for every map, where p needs a shift)."""
-    e = np.int64(entry)
+    e: int = np.int64(entry)  # type: ignore[assignment]
     n = e & 1023
     step = (((((y << 32) | 1023) - e) >> 10) * rate[_ix(n)]) >> 17
     return int(e + (step << 10) + (1 if n < limit else 0))
