@@ -7,10 +7,11 @@ compiled inline into it, are in :mod:`sigmalang._cm_ops`; the tables and constan
 Safety without bounds checks (numba compiles none): every table index is reduced by a mask or
 taken from a value whose range the table was sized for, whatever the input bytes are. The tests
 also run the kernel with ``NUMBA_BOUNDSCHECK=1``, which does not reach inside the vector
-operation of the mixer's update (:func:`~sigmalang._cm_ops._train_all`): it touches
-weights[F : F + N] for a weight set's start F (a multiple of N = N_INPUTS below the table's end)
-and the N inputs. Prefetch hints (:func:`~sigmalang._cm_ops._prefetch`) read nothing and cannot fault. The
-kernel allocates nothing: its caller passes every table and working array.
+operations of the mixer's update and dot products (:func:`~sigmalang._cm_ops._train_all`,
+:func:`~sigmalang._cm_ops._dot3`): they touch weights[F : F + N] for a weight set's start F (a
+multiple of N = N_INPUTS below the table's end) and the N inputs. Prefetch hints
+(:func:`~sigmalang._cm_ops._prefetch`) read nothing and cannot fault. The kernel allocates nothing:
+its caller passes every table and working array.
 """
 
 from __future__ import annotations
@@ -175,14 +176,17 @@ def _model(
     p_mix2 = 2048
     dot1 = 0
     dot2 = 0
+    # Each version's changes below are constants in the copies for a full set where every version
+    # that copy runs has them (:func:`_run` chooses a copy by version too): the copies with nine or
+    # more hashed contexts run versions 4 and 5 only, the one with seven versions 2 and 3.
     # Version 2: the final mixer (its weights, three per partial byte, after the weight sets), the
     # APM's precision (22 bits, 16 after interpolation) and the coder's (16-bit probabilities).
-    v2 = version >= 2
+    v2 = full or version >= 2
     # Version 3: the order-8 context in place of order 6, and the match length as a 13th input.
-    v3 = version >= 3
+    v3 = (full and n_full >= 9) or version >= 3
     # Version 4: the bytes that last followed each order-2 and order-1 context are kept (in the
     # entries of T2 and T1 no state uses), for the indirect context.
-    v4 = version >= 4
+    v4 = (full and n_full >= 9) or version >= 4
     use_final = v2 and (use_mixer2 or use_mixer3)
     final_base = weights.shape[0] - FINAL_WEIGHTS
     wf = 0
@@ -206,6 +210,7 @@ def _model(
     # if the byte did end so (guess7).
     ahead = scratch[7 * N_HASHED : 8 * N_HASHED]
     guess7 = 0
+    guess4 = 0  # the partial byte at bit 4 whose slot hashes bit 3 computed (in *hashes*)
     st1 = 0  # index in t1 of the order-1 state
     st2 = 0  # index in t2 of the order-2 state
 
@@ -320,7 +325,7 @@ def _model(
             _prefetch(apm, a_row + 32)
             _prefetch(weights, ((mix_sel << 8) | c0) * N_INPUTS)
             # --- nibble boundary: find each hashed component's slot ---
-            if bit == 4:
+            if bit == 4 and c0 != guess4:  # else bit 3 computed them, and requested the groups
                 _slot_hashes(ctx, active, n_active, full, c0, hashes, slots, slot_mask, True)
             if bit == 0 or bit == 4:
                 _find_slots(hashes, n_active, slots, slot_mask, priority, slot)
@@ -401,12 +406,13 @@ def _model(
                 p = p_max
             # Requests for what the next bits read, made once the bit is predicted and before it is
             # coded, for the bit's likelier value (p is the probability of a 1): at bit 3, the
-            # second nibble's slot groups (their hashes are recomputed at bit 4); at bit 7, the
-            # next byte's contexts and tables. Requesting for both values of the bit was slower:
-            # twice the requests, and twice the contexts at bit 7.
+            # second nibble's slot groups (their hashes serve bit 4 when the bit went that way); at
+            # bit 7, the next byte's contexts and tables. Requesting for both values of the bit was
+            # slower: twice the requests, and twice the contexts at bit 7.
             likely = p >> (p_bits - 1)
             if bit == 3:
-                _slot_hashes(ctx, active, n_active, full, (c0 << 1) | likely, hashes, slots, slot_mask, True)
+                guess4 = (c0 << 1) | likely
+                _slot_hashes(ctx, active, n_active, full, guess4, hashes, slots, slot_mask, True)
             if bit == 7:
                 guess7 = likely
                 history = (word, word_prev, word_prev2, line_start, prev_line_start, field)

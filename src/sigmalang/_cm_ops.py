@@ -1,9 +1,9 @@
 """The operations the context-mixing kernel (:mod:`sigmalang._cm_kernel`) is built from, each
 compiled inline into it: the hashes and contexts of docs/FORMAT.md §7.2, the word and line
 histories, the slot hashes of a nibble and the slot search, the look-ahead at a byte's last bit,
-the mixer's dot product and update, the clamps and the adaptive map update; and two LLVM intrinsics:
-a prefetch hint (:func:`_prefetch`) and the mixer's update as one vector operation
-(:func:`_train_all`).
+the mixer's dot product and update, the clamps and the adaptive map update; and three LLVM
+intrinsics: a prefetch hint (:func:`_prefetch`), the mixer's update as one vector operation
+(:func:`_train_all`) and the three weight sets' dot products as vector operations (:func:`_dot3`).
 
 numba's on-disk cache of the kernel is keyed by ``_cm_kernel.py``'s time stamp alone: after a
 change here, delete that cache (``__pycache__``) or touch ``_cm_kernel.py``. The native kernel's
@@ -52,10 +52,11 @@ def _prefetch_typing(typingctx: Any, arr: Any, index: Any) -> Any:
 _prefetch: Any = intrinsic(_prefetch_typing)
 
 
-# The mixer's update works on all 12 weights at once: an LLVM vector operation, which the compiler
-# maps to the machine's SIMD instructions (it does not vectorise the plain loop by itself, since
-# it cannot tell the weights and the inputs apart in memory). Integer results are exactly those of
-# the scalar definition in docs/FORMAT.md.
+# The mixer's update works on all N_INPUTS weights at once, and its dot products on all inputs of
+# three weight sets: LLVM vector operations, which the compiler maps to the machine's SIMD
+# instructions (it does not vectorise the plain loops by itself, since it cannot tell the weights
+# and the inputs apart in memory). Integer results are exactly those of the scalar definitions in
+# docs/FORMAT.md.
 _I32, _I64 = ir.IntType(32), ir.IntType(64)
 _V32 = ir.VectorType(_I32, N_INPUTS)
 
@@ -89,6 +90,41 @@ def _train_all_typing(typingctx: Any, weights: Any, wbase: Any, x: Any, err: Any
 
 
 _train_all: Any = intrinsic(_train_all_typing)
+
+
+def _dot3_typing(typingctx: Any, weights: Any, w1: Any, w2: Any, w3: Any, x: Any) -> Any:
+    """(sum(x[k] * weights[w + k] for k below N_INPUTS) for w in (w1, w2, w3)): the three weight
+    sets' dot products, each exact in 64 bits: every product is of two 32-bit values sign-extended
+    to 64 bits, and the products are added in 64 bits. |x| <= 2^11 (stretched probabilities, the
+    bias, and the match length input, at most 32 * 64) and |weight| < 2^23, so a product is below
+    2^34 and a sum below 2^38; integer addition in any order gives the same sum. The products are
+    vector operations (the compiler's 32 x 32 -> 64-bit multiplication, four at a time). The inputs
+    are read one by one (unordered atomic loads, which the compiler does not merge into one vector
+    load): they were just stored one by one, and a vector load of them would wait for those stores
+    to reach the cache (about 10% of the coder's time). Touches weights[w : w + N_INPUTS] for each
+    w, and x[0 : N_INPUTS]."""
+    sig = types.UniTuple(types.int64, 3)(weights, w1, w2, w3, x)  # type: ignore[no-untyped-call]
+
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+        v64 = ir.VectorType(_I64, N_INPUTS)
+        x_data = context.make_array(signature.args[4])(context, builder, args[4]).data
+        xs = ir.Constant(_V32, ir.Undefined)
+        for k in range(N_INPUTS):
+            xk = builder.load_atomic(builder.gep(x_data, [ir.Constant(_I64, k)]), "unordered", 4)
+            xs = builder.insert_element(xs, xk, ir.Constant(_I32, k))
+        xs = builder.sext(xs, v64)
+        fnty = ir.FunctionType(_I64, [v64])
+        reduce = _function(builder.module, fnty, f"llvm.vector.reduce.add.v{N_INPUTS}i64")
+        sums = []
+        for j in (1, 2, 3):
+            w = builder.load(_vector_at(context, builder, signature.args[0], args[0], args[j]), align=4)
+            sums.append(builder.call(reduce, [builder.mul(builder.sext(w, v64), xs)]))
+        return context.make_tuple(builder, signature.return_type, sums)
+
+    return sig, codegen
+
+
+_dot3: Any = intrinsic(_dot3_typing)
 
 
 # --- numba functions ----------------------------------------------------------------------------
@@ -316,20 +352,6 @@ def _dot(weights: np.ndarray, wbase: int, x: np.ndarray) -> int:
 
 
 @njit(cache=True, inline="always")
-def _dot3(weights: np.ndarray, w1: int, w2: int, w3: int, x: np.ndarray) -> tuple[int, int, int]:
-    """:func:`_dot` of the three weight sets at *w1*, *w2* and *w3*, each input read once."""
-    a1 = 0
-    a2 = 0
-    a3 = 0
-    for k in range(N_INPUTS):
-        xk = np.int64(x[k])
-        a1 += xk * weights[_ix(w1 + k)]
-        a2 += xk * weights[_ix(w2 + k)]
-        a3 += xk * weights[_ix(w3 + k)]
-    return a1, a2, a3
-
-
-@njit(cache=True, inline="always")
 def _train(weights: np.ndarray, wbase: int, x: np.ndarray, err: int, lr: int) -> None:
     """One weight set moved along its inputs by the error at learning rate *lr* (16ths; skipped
     when the error is tiny). At lr = 16 this is (x * err) >> 12, the rate without component 12."""
@@ -359,10 +381,14 @@ def _clamp_weight(w: int) -> int:
 
 @njit(cache=True, inline="always")
 def _update(entry: int, y: int, limit: int, rate: np.ndarray) -> int:
-    """An adaptive map entry (22-bit probability above a 10-bit count) moved toward bit *y*."""
-    n = entry & 1023
-    p = entry >> 10
-    p += (((y << 22) - p) * rate[_ix(n)]) >> 17
-    if n < limit:
-        n += 1
-    return int((p << 10) | n)
+    """An adaptive map entry (22-bit probability p above a 10-bit count n) moved toward bit *y*: p by
+    (((y << 22) - p) * rate[n]) >> 17, and n by one while below *limit*. The step is added to the
+    entry as it is, shifted above the count, instead of taking the entry apart and joining p and n
+    again: the low 10 bits of a value shifted left by 10 are zero, so adding n (below 1024, as
+    *limit* is) gives the same bits as or-ing it in, whatever the sign of the step. (y << 22) - p is
+    taken from the entry as it is too: ((y << 32) + 1023 - entry) >> 10 is (y << 22) - p plus
+    (1023 - n) >> 10, which is 0 (one constant per bit for every map, where p needs a shift)."""
+    e: int = np.int64(entry)  # type: ignore[assignment]
+    n = e & 1023
+    step = (((((y << 32) | 1023) - e) >> 10) * rate[_ix(n)]) >> 17
+    return int(e + (step << 10) + (1 if n < limit else 0))
