@@ -13,7 +13,8 @@ the row's instructions per byte. The output size of each set, on the same bytes 
 1 MB from the same offset (no valgrind), shows what the instructions buy.
 
 ``--sets``: ``all`` (model version 4's full set, levels 5-6; and version 5's, levels 7-9),
-``ablation`` (version 4's set without each component in turn), ``fast`` (level 4's set), or
+``ablation`` (version 4's set without each component in turn), ``any`` (only the ablation's first
+row: version 4's set on the copy for any set), ``fast`` (level 4's set), or
 component masks such as ``0x121f``. A full set has a compiled copy of the kernel of its own
 (docs/cm.md, "Speed"); every other set runs on the copy for any set, which executes more
 instructions for the same work, so the ablation's rows, and its first row (the full set), all run
@@ -77,9 +78,10 @@ def sets(spec: str) -> list[tuple[str, int, int, str]]:
             rows += [("all, version 4 (levels 5-6)", V4, 4, "own"), ("all, version 5 (levels 7-9)", ALL, 5, "own")]
         elif part == "fast":
             rows.append(("orders 1-6 + match (level 4)", LEVEL4, 4, "own"))
-        elif part == "ablation":  # the copy for any set codes every row, the full set included
+        elif part in ("ablation", "any"):  # the copy for any set codes every row, the full set included
             rows.append(("all, version 4, on the copy for any set", V4, 4, "any"))
-            rows += [(f"without {name}", V4 & ~(1 << bit), 4, "any") for bit, name in BITS.items() if bit != 17]
+            if part == "ablation":
+                rows += [(f"without {name}", V4 & ~(1 << bit), 4, "any") for bit, name in BITS.items() if bit != 17]
         else:
             rows.append((part, int(part, 0), 5 if int(part, 0) & (1 << 17) else 4, "own"))
     return rows
