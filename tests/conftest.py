@@ -43,9 +43,9 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     """Compile the context-mixing kernel into its on-disk caches (numba's, and the machine code
     sigmalang loads without numba) before any test runs, so that the command-line tests' child
     processes load it instead of each compiling it (about 15 s) under their own time limits, as a
-    first run after installation would. Every compiled copy (the full sets of model version 4 and
-    of versions 2-3, and any set) is built: with ``-n``, each worker runs this first, and the first
-    one builds while the others wait."""
+    first run after installation would. Every compiled copy (the full sets of model versions 5, 4
+    and 2-3, those of versions 5 and 4 for running text, and any set) is built: with ``-n``, each
+    worker runs this first, and the first one builds while the others wait."""
     from sigmalang import _cm, _cm_native
     from sigmalang._backends import CmBackend
 

@@ -23,7 +23,9 @@ from hypothesis import strategies as st
 from sigmalang import _cm, _cm_native, _elf
 
 ELF_LOADER = _elf.HERE
-COMPONENT_SETS = [0, 0x2FFFF, 0xFFFF, 0x1FFF, 0x121F, 0x7FF, 0x21F, 1 << 9, 1 << 10, 0x1E0, 0xC00, 0x20060]
+DICKENS = (Path(__file__).parent / "fixtures" / "dickens-64k.txt").read_bytes()
+COMPONENT_SETS = [0, 0x2FFFF, 0xFFFF, 0x2DE7F, 0xDE7F, 0x1FFF, 0x121F, 0x7FF, 0x21F, 1 << 9, 1 << 10, 0x1E0]
+COMPONENT_SETS += [0xC00, 0x20060]
 NUMBA = pytest.mark.slow  # runs numba's dispatcher, which compiles the kernel on first use
 
 
@@ -78,6 +80,27 @@ def test_the_native_kernel_codes_the_sample_digest() -> None:
         assert run is not None and _cm_native._sample_digest(run, copy) == _cm_native._expected(copy)
 
 
+@pytest.mark.parametrize("copy", [c for c in _cm.COPIES if c & _cm.COPY_PARAGRAPHS])
+def test_the_copies_for_running_text_code_as_the_copy_for_any_set(copy: int) -> None:
+    """The full sets of versions 4 and 5 without the column and field contexts and the third weight
+    set have compiled copies of their own, which code and decode the bytes the copy for any set does."""
+    components, version = _cm.FULL_SETS[copy], _cm.FULL_VERSIONS[copy]
+    assert components == _cm.FULL_SETS[copy & ~_cm.COPY_PARAGRAPHS] & ~_cm.PARAGRAPH_OFF
+    assert _cm.full_copy(components, version) == copy and _cm_native._name(copy) != _cm_native._name(0)
+    data = DICKENS[:12000] + (Path(__file__).parent / "fixtures" / "loghub-small.log").read_bytes()[:8000]
+    payloads = []
+    for run in (_cm_native.load(copy), _cm_native.load(0)):
+        assert run is not None
+        _cm._kernels["copy"] = run
+        try:
+            payloads.append(encode(data, components, "copy", 100, version))
+            assert decode(payloads[-1], data[:100], len(data) - 100, components, "copy", version) == (0, data[100:])
+        finally:
+            del _cm._kernels["copy"]
+    assert payloads[0] == payloads[1] == encode(data, components, "native", 100, version)
+    assert payloads[0] != encode(data, _cm.FULL_SETS[copy & ~_cm.COPY_PARAGRAPHS], "native", 100, version)
+
+
 @NUMBA
 def test_the_sample_digest_is_what_both_kernels_code() -> None:
     """A new kernel file is checked against SAMPLE_DIGEST instead of numba's dispatcher: the
@@ -92,6 +115,8 @@ def test_the_sample_digest_is_what_both_kernels_code() -> None:
     # The any-set copy codes versions 3's and 4's full sets as the copies for them do.
     assert _cm_native._sample_digest(_cm_native.load(0), 7) == _cm_native.SAMPLE_DIGEST_V3  # type: ignore[arg-type]
     assert _cm_native._sample_digest(_cm_native.load(0), 9) == _cm_native.SAMPLE_DIGEST_V4  # type: ignore[arg-type]
+    for copy in (_cm.COPY_PARAGRAPHS | _cm.N_HASHED, _cm.COPY_PARAGRAPHS | 9):  # and the sets of running text
+        assert _cm_native.sample_digest("numba", copy) == _cm_native._expected(copy)
 
 
 @NUMBA

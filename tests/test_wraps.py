@@ -16,10 +16,10 @@ from hypothesis import strategies as st
 import sigmalang
 import wraps_reference
 from conftest import service_log
-from sigmalang import _codec, _wraps
+from sigmalang import _cm, _codec, _wraps
 from sigmalang._codec import ChunkDecodeError, decode_chunk, encode_chunk
 from sigmalang._levels import LEVELS, TRANSFORM_WRAPS
-from sigmalang._wire import encode_varint
+from sigmalang._wire import encode_varint, read_varint
 from sigmalang.inspect import format_report, inspect_stream
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -357,6 +357,36 @@ def test_the_cm_levels_choose_wraps_for_wrapped_text(level: int) -> None:
     assert decode_chunk(chunk.transform, chunk.backend, chunk.data, len(DICKENS)) == DICKENS
     plain = encode_chunk(DICKENS, level, form="text")
     assert plain.transform == TRANSFORM_WRAPS  # "text" means no records, not no wraps
+
+
+def payload_components(chunk: _codec.EncodedChunk) -> int:
+    """The component set a wrap-code chunk's CM payload was coded with."""
+    fail = ValueError
+    at = read_varint(chunk.data, 0, 10, fail)[1]  # the wrap code's length, then the CM header
+    return read_varint(chunk.data, at + 2, 3, fail)[0]
+
+
+OFF = _cm.PARAGRAPH_OFF  # the column and field contexts and the third weight set
+
+
+@pytest.mark.parametrize("level", [5, 6, 9])
+def test_paragraphs_are_coded_without_the_components_that_model_lines(level: int) -> None:
+    chunk = encode_chunk(DICKENS, level)
+    assert chunk.transform == TRANSFORM_WRAPS
+    assert payload_components(chunk) == LEVELS[level].backend_level & ~OFF != LEVELS[level].backend_level
+    assert decode_chunk(chunk.transform, chunk.backend, chunk.data, len(DICKENS)) == DICKENS
+
+
+@pytest.mark.parametrize("length", [170, 171])
+def test_they_are_left_out_below_three_sixteenths_of_the_bytes_in_the_first_32_columns(
+    length: int,
+) -> None:
+    code = (b"w" * (length - 1) + b"\n") * 50  # 32 of each line's *length* bytes in the first 32 columns
+    expected = {170: LEVELS[6].backend_level, 171: LEVELS[6].backend_level & ~OFF}[length]  # 32 * 16 >= 3 * 170
+    assert _codec._wrap_spec(LEVELS[6], code).backend_level == expected
+    assert _codec._wrap_spec(LEVELS[6], code + b"short\n" * 60) == LEVELS[6]  # lines of lists and headings
+    assert _codec._wrap_spec(LEVELS[4], code) == LEVELS[4]  # level 4's set has none of them
+    assert _codec._wrap_spec(LEVELS[9], b"w" * 1000).backend_level == LEVELS[9].backend_level & ~OFF
 
 
 def test_only_the_cm_levels_write_wraps() -> None:

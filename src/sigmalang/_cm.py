@@ -274,21 +274,35 @@ def kernel(kind: str | None = None) -> Kernel:
 
 # The kernel's compiled copies (sigmalang._cm_kernel._run), each named by the number of hashed
 # contexts of the full component set it was compiled for: version 5's (10, levels 7-9), version 4's
-# (9, levels 5 and 6), versions 2-3's (7), and 0 for the copy that takes any set.
-COPIES = (N_HASHED, 9, 7, 0)
-FULL_SETS = {N_HASHED: COMPONENTS_ALL, 9: COMPONENTS_V4, 7: COMPONENTS_V3}  # each full copy's set
-FULL_VERSIONS = {N_HASHED: MODEL_VERSION, 9: 4, 7: 3}  # and the newest version it is for
+# (9, levels 5 and 6), versions 2-3's (7), and 0 for the copy that takes any set; with PARAGRAPHS
+# added, the set writers use for running text whose lines are paragraphs: version 5's or 4's full
+# set without the column and field contexts and the third weight set (PARAGRAPH_OFF; docs/cm.md,
+# "Running text"). A set without them on the copy for any set would execute more instructions
+# than the full set on its own copy.
+ANY, FULL, PARAGRAPHS = 0, 1, 2  # the kind of set a copy is compiled for (sigmalang._cm_kernel._model)
+PARAGRAPH_OFF = 1 << C_COLUMN | 1 << C_FIELD | 1 << C_MIXER3
+COPY_PARAGRAPHS = 64
+COPIES = (N_HASHED, 9, 7, 0, COPY_PARAGRAPHS | N_HASHED, COPY_PARAGRAPHS | 9)
+FULL_SETS = {  # each full copy's set
+    N_HASHED: COMPONENTS_ALL,
+    9: COMPONENTS_V4,
+    7: COMPONENTS_V3,
+    COPY_PARAGRAPHS | N_HASHED: COMPONENTS_ALL & ~PARAGRAPH_OFF,
+    COPY_PARAGRAPHS | 9: COMPONENTS_V4 & ~PARAGRAPH_OFF,
+}
+FULL_VERSIONS = {N_HASHED: MODEL_VERSION, 9: 4, 7: 3, COPY_PARAGRAPHS | N_HASHED: MODEL_VERSION, COPY_PARAGRAPHS | 9: 4}
 
 
 def full_copy(components: int, version: int) -> int:
     """The compiled copy of the model that codes a payload of *components* in model *version*: the
     full set of version 5 (N_HASHED), of version 4 (9; also a version-5 payload without component
     17, coded as version 4 codes it) or of versions 2 and 3 (7; streams written before version 4),
-    else 0 (any set). :func:`sigmalang._cm_kernel._run` makes the same choice."""
-    if version >= 5 and components == COMPONENTS_ALL:
-        return N_HASHED
-    if version >= 4 and components == COMPONENTS_V4:
-        return 9
+    the first two also without PARAGRAPH_OFF (COPY_PARAGRAPHS added), else 0 (any set).
+    :func:`sigmalang._cm_kernel._run` makes the same choice for the first three."""
+    if version >= 5 and components in (COMPONENTS_ALL, COMPONENTS_ALL & ~PARAGRAPH_OFF):
+        return N_HASHED | (0 if components == COMPONENTS_ALL else COPY_PARAGRAPHS)
+    if version >= 4 and components in (COMPONENTS_V4, COMPONENTS_V4 & ~PARAGRAPH_OFF):
+        return 9 | (0 if components == COMPONENTS_V4 else COPY_PARAGRAPHS)
     if version in (2, 3) and components == COMPONENTS_V3:
         return 7
     return 0

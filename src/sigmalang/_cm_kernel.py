@@ -1,6 +1,6 @@
 """The context-mixing model's compiled kernel (numba): one function, :func:`_run`, both encodes and
 decodes, following docs/FORMAT.md §7.2 step by step (the model itself is :func:`_model`, compiled
-once for the full component set and once for any set); the operations it is built from, each
+for each full component set, the sets of running text and any set); the operations it is built from, each
 compiled inline into it, are in :mod:`sigmalang._cm_ops`; the tables and constants it uses are in
 :mod:`sigmalang._cm`, which also loads the compiled code (see :mod:`sigmalang._cm_native`).
 
@@ -8,8 +8,10 @@ Safety without bounds checks (numba compiles none): every table index is reduced
 taken from a value whose range the table was sized for, whatever the input bytes are. The tests
 also run the kernel with ``NUMBA_BOUNDSCHECK=1``, which does not reach inside the vector
 operations of the mixer's update and dot products (:func:`~sigmalang._cm_ops._train_all`,
-:func:`~sigmalang._cm_ops._dot3`): they touch weights[F : F + N] for a weight set's start F (a
-multiple of N = N_INPUTS below the table's end) and the N inputs. Prefetch hints
+:func:`~sigmalang._cm_ops._dot3`, :func:`~sigmalang._cm_ops._dot2`): they touch weights[F : F + N]
+for a weight set's start F (a multiple of N = N_INPUTS below the table's end) and the N inputs.
+The copies for running text name their hashed contexts by :func:`~sigmalang._cm_ops._context`,
+below N_HASHED for every k below their n_full. Prefetch hints
 (:func:`~sigmalang._cm_ops._prefetch`) read nothing and cannot fault. The kernel allocates nothing:
 its caller passes every table and working array.
 """
@@ -20,6 +22,7 @@ import numpy as np
 from numba import njit
 
 from ._cm import (
+    ANY,
     APM_RATE,
     C_KNOWN,
     C_MATCH,
@@ -33,6 +36,7 @@ from ._cm import (
     COMPONENTS_V4,
     FINAL_RATE,
     FINAL_WEIGHTS,
+    FULL,
     HASHED_BIT,
     HASHED_INPUT,
     LR_END,
@@ -44,6 +48,7 @@ from ._cm import (
     MIXER_SETS,
     N_HASHED,
     N_INPUTS,
+    PARAGRAPHS,
     STATE_MAP_LIMIT,
     STATE_SIZE,
     THIRD_SETS,
@@ -51,8 +56,10 @@ from ._cm import (
 from ._cm_ops import (
     _clamp_logit,
     _clamp_weight,
+    _context,
     _contexts,
     _dot,
+    _dot2,
     _dot3,
     _find_slots,
     _followers,
@@ -117,17 +124,20 @@ def _run(
     alone: with the set known when compiling, the component loops have fixed bounds and fixed
     offsets (about 10% faster). So have the full set of version 4 (nine hashed contexts: levels 5
     and 6) and that of versions 2 and 3 (seven), which levels 5-9 wrote before version 4, the
-    version read at run time. Every copy comes from
-    :func:`_model` and codes the same bytes (:func:`sigmalang._cm.full_copy` names them)."""
+    version read at run time. The native kernel also has copies for the sets writers use for
+    running text, the full sets of versions 4 and 5 without the column and field contexts and the
+    third weight set (sigmalang._cm.PARAGRAPH_OFF), which this function runs on the path for any
+    set. Every copy comes from :func:`_model` and codes the same bytes
+    (:func:`sigmalang._cm.full_copy` names them)."""
     tables = (slots, t1, t2, match_table, apm, sm, weights, squash, stretch)
     work = (state_next, priority, rate, scratch, maps, x, cost_of, costs, state)
     if components == COMPONENTS_ALL and version >= 5:
-        return _model(buf, start, decoding, payload, out, COMPONENTS_ALL, version, True, N_HASHED, tables, work)
+        return _model(buf, start, decoding, payload, out, COMPONENTS_ALL, version, FULL, N_HASHED, tables, work)
     if components == COMPONENTS_V4 and version >= 4:
-        return _model(buf, start, decoding, payload, out, COMPONENTS_V4, version, True, 9, tables, work)
+        return _model(buf, start, decoding, payload, out, COMPONENTS_V4, version, FULL, 9, tables, work)
     if components == COMPONENTS_V3 and (version == 2 or version == 3):
-        return _model(buf, start, decoding, payload, out, COMPONENTS_V3, version, True, 7, tables, work)
-    return _model(buf, start, decoding, payload, out, components, version, False, 0, tables, work)
+        return _model(buf, start, decoding, payload, out, COMPONENTS_V3, version, FULL, 7, tables, work)
+    return _model(buf, start, decoding, payload, out, components, version, ANY, 0, tables, work)
 
 
 @njit(cache=True, inline="always")
@@ -139,13 +149,16 @@ def _model(
     out: np.ndarray,
     components: int,
     version: int,
-    full: bool,
+    full: int,
     n_full: int,
     tables: tuple[np.ndarray, ...],
     work: tuple[np.ndarray, ...],
 ) -> int:
-    """:func:`_run`'s model; *full* (a constant where it is called) says that *components* is the
-    full set of its version, whose first *n_full* hashed contexts (a constant too) are all on."""
+    """:func:`_run`'s model; *full* (a constant where it is called) says that *components* is any
+    set (ANY), or (a constant then too) the full set of its version, whose first *n_full* hashed
+    contexts are all on (FULL), or the set of running text (PARAGRAPHS: the full set of version 4
+    or 5 without the column and field contexts and the third weight set; *n_full* contexts, the
+    first five and those after the two it leaves out)."""
     slots, t1, t2, match_table, apm, sm, weights, squash, stretch = tables
     state_next, priority, rate, scratch, maps, x, cost_of, costs, state = work
     end = buf.shape[0]
@@ -157,7 +170,7 @@ def _model(
     active = scratch[0:N_HASHED]  # the hashed components in use
     x_at = scratch[N_HASHED : 2 * N_HASHED]  # their mixer inputs
     sm_at = scratch[2 * N_HASHED : 3 * N_HASHED]  # and where their state maps start in sm
-    n_active = n_full if full else 0
+    n_active = n_full if full else 0  # a full set's: n_full contexts, each named by _context
     for i in range(0 if full else N_HASHED):
         if (components >> HASHED_BIT[i]) & 1:
             active[n_active] = i
@@ -170,7 +183,7 @@ def _model(
     use_mixer2 = 1 if full else (components >> C_MIXER2) & 1
     use_known = 1 if full else (components >> C_KNOWN) & 1
     use_rate = 1 if full else (components >> C_RATE) & 1
-    use_mixer3 = 1 if full else (components >> C_MIXER3) & 1
+    use_mixer3 = (components >> C_MIXER3) & 1  # a constant in every copy for a full set too
     lr = 16
     wbase2 = 0
     p_mix2 = 2048
@@ -183,10 +196,10 @@ def _model(
     # APM's precision (22 bits, 16 after interpolation) and the coder's (16-bit probabilities).
     v2 = full or version >= 2
     # Version 3: the order-8 context in place of order 6, and the match length as a 13th input.
-    v3 = (full and n_full >= 9) or version >= 3
+    v3 = (full == FULL and n_full >= 9) or full == PARAGRAPHS or version >= 3
     # Version 4: the bytes that last followed each order-2 and order-1 context are kept (in the
     # entries of T2 and T1 no state uses), for the indirect context.
-    v4 = (full and n_full >= 9) or version >= 4
+    v4 = (full == FULL and n_full >= 9) or full == PARAGRAPHS or version >= 4
     use_final = v2 and (use_mixer2 or use_mixer3)
     final_base = weights.shape[0] - FINAL_WEIGHTS
     wf = 0
@@ -344,8 +357,8 @@ def _model(
                 st[k] = at
                 sk = slots[_ix(at)]
                 known += sk != 0
-                x[_ix(_hashed_input(k) if full else x_at[k])] = stretch[
-                    _ix(sm[_ix(((3 + k) << 8 if full else sm_at[k]) + sk)] >> 20)
+                x[_ix(_hashed_input(_context(k, active, full)) if full else x_at[k])] = stretch[
+                    _ix(sm[_ix(((3 + _context(k, active, full)) << 8 if full else sm_at[k]) + sk)] >> 20)
                 ]
             expected = -1
             if predicted > 0 and (predicted >> (8 - bit)) == c0:
@@ -359,13 +372,16 @@ def _model(
             wbase = ((mix_sel << 8) | c0) * N_INPUTS
             if full:  # the three sets at once, each input read once
                 wbase2 = (MIXER_SETS + ((known << 8) | c1)) * N_INPUTS
-                wbase3 = (THIRD_SETS + ((min(col, 31) << 3) | min(field, 7))) * N_INPUTS
-                s1, s2, s3 = _dot3(weights, wbase, wbase2, wbase3, x)
+                if use_mixer3:
+                    wbase3 = (THIRD_SETS + ((min(col, 31) << 3) | min(field, 7))) * N_INPUTS
+                    s1, s2, s3 = _dot3(weights, wbase, wbase2, wbase3, x)
+                    dot3 = _clamp_logit(s3 >> 16)
+                    p_mix3 = squash[_ix(dot3 + 2048)]
+                else:
+                    s1, s2 = _dot2(weights, wbase, wbase2, x)
                 dot = _clamp_logit(s1 >> 16)
                 dot2 = _clamp_logit(s2 >> 16)
-                dot3 = _clamp_logit(s3 >> 16)
                 p_mix2 = squash[_ix(dot2 + 2048)]
-                p_mix3 = squash[_ix(dot3 + 2048)]
             else:
                 dot = _clamp_logit(_dot(weights, wbase, x) >> 16)
             p_mix = squash[_ix(dot + 2048)]
@@ -491,7 +507,7 @@ def _model(
             for k in range(n_active):
                 at = st[k]
                 s = slots[_ix(at)]
-                e = ((3 + k) << 8 if full else sm_at[k]) + s
+                e = ((3 + _context(k, active, full)) << 8 if full else sm_at[k]) + s
                 sm[_ix(e)] = _update(sm[_ix(e)], y, STATE_MAP_LIMIT, rate)
                 slots[_ix(at)] = state_next[_ix(2 * s + y)]
             if expected >= 0:

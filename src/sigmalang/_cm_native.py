@@ -212,10 +212,14 @@ def _self_test(path: str, copy: int) -> int:
 # that the dispatcher codes the sample to these digests, so a change of the model cannot forget
 # them. The copies of the model for version 5's full set and for any set code the sample to
 # SAMPLE_DIGEST, the copy for version 4's full set to SAMPLE_DIGEST_V4 and the copy for versions 2
-# and 3's full set to SAMPLE_DIGEST_V3.
+# and 3's full set to SAMPLE_DIGEST_V3; the copies for version 5's and version 4's full sets without
+# the column and field contexts and the third weight set (_cm.PARAGRAPH_OFF) to
+# SAMPLE_DIGEST_PARAGRAPHS and SAMPLE_DIGEST_V4_PARAGRAPHS.
 SAMPLE_DIGEST = "0bcee4aaa1931c833ba310d0206e998675eb576007df98d939cfdbd20889992d"
 SAMPLE_DIGEST_V4 = "79ea1a7f52006aa23c732802bea1c12f523e0126d16efd8f2a3125ecb0670ecf"
 SAMPLE_DIGEST_V3 = "d503ee9bd921add87442f15c72da7c2f1aafcc324b28b89828cba9f8404f3d74"
+SAMPLE_DIGEST_PARAGRAPHS = "378896af8d4abd1472dcf2e342179c13022fceb0c79f41a24f44d2334175aba4"
+SAMPLE_DIGEST_V4_PARAGRAPHS = "eb1107c11d265e4d318f3b8f2098f1dec4cf8d4eed8e0bfdcd390cff40e8638e"
 
 
 def _sample_set(copy: int) -> tuple[int, int]:
@@ -254,7 +258,15 @@ def sample_digest(kind: str, copy: int = 10) -> str:
 
 
 def _expected(copy: int) -> str:
-    return {7: SAMPLE_DIGEST_V3, 9: SAMPLE_DIGEST_V4}.get(copy, SAMPLE_DIGEST)
+    from . import _cm
+
+    paragraphs = _cm.COPY_PARAGRAPHS
+    return {
+        7: SAMPLE_DIGEST_V3,
+        9: SAMPLE_DIGEST_V4,
+        paragraphs | _cm.N_HASHED: SAMPLE_DIGEST_PARAGRAPHS,
+        paragraphs | 9: SAMPLE_DIGEST_V4_PARAGRAPHS,
+    }.get(copy, SAMPLE_DIGEST)
 
 
 def _works(path: str, copy: int) -> bool:
@@ -271,7 +283,8 @@ def _works(path: str, copy: int) -> bool:
 def native_entry(copy: int) -> tuple[str, bytes]:
     """Compile one of :func:`~sigmalang._cm_kernel._run`'s copies of the model behind a C entry
     point: *copy* (one of ``_cm.COPIES``) is the number of hashed contexts of the full component
-    set it is for (the set and those bounds then constants), or 0 for the copy for any set.
+    set it is for (the set and those bounds then constants; with ``_cm.COPY_PARAGRAPHS`` added, that
+    set without ``_cm.PARAGRAPH_OFF``), or 0 for the copy for any set.
     Returns the entry point's symbol name and its machine code (an object file for this machine).
     The entry takes ``_run``'s arguments, each array as a pointer and a length
     (in ``KERNEL_ARRAYS``' order after the first six), and the integers as int64. Each copy is
@@ -280,7 +293,7 @@ def native_entry(copy: int) -> tuple[str, bytes]:
     from numba import cfunc, njit, types
     from numba.np.numpy_support import carray, from_dtype
 
-    from ._cm import FULL_SETS
+    from . import _cm
     from ._cm_kernel import _model
 
     pointer: Any = types.CPointer
@@ -301,7 +314,13 @@ def native_entry(copy: int) -> tuple[str, bytes]:
     argtypes = [u8p, i64, i64, i64, u8p, i64, u8p, i64, i64, i64]
     views = ["carray(buf_p, (buf_n,))", "start", "decoding != 0", "carray(payload_p, (payload_n,))"]
     views.append("carray(out_p, (out_n,))")
-    views.append(f"{FULL_SETS[copy]}, version, True, {copy}" if copy else "components, version, False, 0")
+    if copy & _cm.COPY_PARAGRAPHS:  # the set and its hashed contexts constants
+        n_full = (copy & ~_cm.COPY_PARAGRAPHS) - 2  # the column and field contexts left out
+        views.append(f"{_cm.FULL_SETS[copy]}, version, {_cm.PARAGRAPHS}, {n_full}")
+    elif copy:
+        views.append(f"{_cm.FULL_SETS[copy]}, version, {_cm.FULL}, {copy}")
+    else:
+        views.append(f"components, version, {_cm.ANY}, 0")
     arrays = []
     for name, dtype in KERNEL_ARRAYS:
         params += [f"{name}_p", f"{name}_n"]
@@ -343,8 +362,10 @@ def _build(name: str, copy: int) -> tuple[str, bytes] | None:
 
 
 def _name(copy: int) -> str:
-    kind = {0: "any", 7: "full3", 9: "full4"}.get(copy, "full")
-    return f"cm-kernel-{kind}-{_key()}.bin"
+    from . import _cm
+
+    kind = {0: "any", 7: "full3", 9: "full4"}.get(copy & ~_cm.COPY_PARAGRAPHS, "full")
+    return f"cm-kernel-{kind}{'-paragraphs' if copy & _cm.COPY_PARAGRAPHS else ''}-{_key()}.bin"
 
 
 def ready(copy: int = 9) -> bool:

@@ -20,7 +20,7 @@ from numba import njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-from ._cm import MIXER_SKIP, N_INPUTS, WEIGHT_LIMIT
+from ._cm import ANY, MIXER_SKIP, N_INPUTS, PARAGRAPHS, WEIGHT_LIMIT
 
 # --- LLVM intrinsics ----------------------------------------------------------------------------
 
@@ -92,6 +92,28 @@ def _train_all_typing(typingctx: Any, weights: Any, wbase: Any, x: Any, err: Any
 _train_all: Any = intrinsic(_train_all_typing)
 
 
+def _dots_codegen(sets: int) -> Any:
+    """The code of :func:`_dot3` (or :func:`_dot2`): *sets* weight sets' dot products with x."""
+
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+        v64 = ir.VectorType(_I64, N_INPUTS)
+        x_data = context.make_array(signature.args[-1])(context, builder, args[-1]).data
+        xs = ir.Constant(_V32, ir.Undefined)
+        for k in range(N_INPUTS):
+            xk = builder.load_atomic(builder.gep(x_data, [ir.Constant(_I64, k)]), "unordered", 4)
+            xs = builder.insert_element(xs, xk, ir.Constant(_I32, k))
+        xs = builder.sext(xs, v64)
+        fnty = ir.FunctionType(_I64, [v64])
+        reduce = _function(builder.module, fnty, f"llvm.vector.reduce.add.v{N_INPUTS}i64")
+        sums = []
+        for j in range(1, sets + 1):
+            w = builder.load(_vector_at(context, builder, signature.args[0], args[0], args[j]), align=4)
+            sums.append(builder.call(reduce, [builder.mul(builder.sext(w, v64), xs)]))
+        return context.make_tuple(builder, signature.return_type, sums)
+
+    return codegen
+
+
 def _dot3_typing(typingctx: Any, weights: Any, w1: Any, w2: Any, w3: Any, x: Any) -> Any:
     """(sum(x[k] * weights[w + k] for k below N_INPUTS) for w in (w1, w2, w3)): the three weight
     sets' dot products, each exact in 64 bits: every product is of two 32-bit values sign-extended
@@ -104,27 +126,18 @@ def _dot3_typing(typingctx: Any, weights: Any, w1: Any, w2: Any, w3: Any, x: Any
     to reach the cache (about 10% of the coder's time). Touches weights[w : w + N_INPUTS] for each
     w, and x[0 : N_INPUTS]."""
     sig = types.UniTuple(types.int64, 3)(weights, w1, w2, w3, x)  # type: ignore[no-untyped-call]
+    return sig, _dots_codegen(3)
 
-    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
-        v64 = ir.VectorType(_I64, N_INPUTS)
-        x_data = context.make_array(signature.args[4])(context, builder, args[4]).data
-        xs = ir.Constant(_V32, ir.Undefined)
-        for k in range(N_INPUTS):
-            xk = builder.load_atomic(builder.gep(x_data, [ir.Constant(_I64, k)]), "unordered", 4)
-            xs = builder.insert_element(xs, xk, ir.Constant(_I32, k))
-        xs = builder.sext(xs, v64)
-        fnty = ir.FunctionType(_I64, [v64])
-        reduce = _function(builder.module, fnty, f"llvm.vector.reduce.add.v{N_INPUTS}i64")
-        sums = []
-        for j in (1, 2, 3):
-            w = builder.load(_vector_at(context, builder, signature.args[0], args[0], args[j]), align=4)
-            sums.append(builder.call(reduce, [builder.mul(builder.sext(w, v64), xs)]))
-        return context.make_tuple(builder, signature.return_type, sums)
 
-    return sig, codegen
+def _dot2_typing(typingctx: Any, weights: Any, w1: Any, w2: Any, x: Any) -> Any:
+    """:func:`_dot3` for two weight sets (w1, w2): the model without its third set. Touches
+    weights[w : w + N_INPUTS] for each w, and x[0 : N_INPUTS]."""
+    sig = types.UniTuple(types.int64, 2)(weights, w1, w2, x)  # type: ignore[no-untyped-call]
+    return sig, _dots_codegen(2)
 
 
 _dot3: Any = intrinsic(_dot3_typing)
+_dot2: Any = intrinsic(_dot2_typing)
 
 
 # --- numba functions ----------------------------------------------------------------------------
@@ -149,7 +162,7 @@ def _slot_hashes(
     ctx: np.ndarray,
     active: np.ndarray,
     n_active: int,
-    full: bool,
+    full: int,
     c0: int,
     hashes: np.ndarray,
     slots: np.ndarray,
@@ -160,10 +173,22 @@ def _slot_hashes(
     is likely a cache miss in a large table: with *fetch*, every component's slot group is
     requested here, so that the misses overlap, well before the slots are probed."""
     for k in range(n_active):
-        h = _mix32((ctx[_ix(k if full else active[k])] + c0 * 0x9E3779B1) & 0xFFFFFFFF)
+        h = _mix32((ctx[_ix(_context(k, active, full))] + c0 * 0x9E3779B1) & 0xFFFFFFFF)
         hashes[k] = h
         if fetch:
             _prefetch(slots, (h & slot_mask) << 4)
+
+
+@njit(cache=True, inline="always")
+def _context(k: int, active: np.ndarray, full: int) -> int:
+    """The number (in HASHED_BIT's order) of the k-th hashed context in use: for any set (*full*
+    ANY), active[k]; for a full set (FULL, a constant then) k; for the set of running text
+    (PARAGRAPHS) k, past the column and field contexts (5 and 6), which that set leaves out."""
+    if full == ANY:
+        return active[k]  # type: ignore[no-any-return]
+    if full == PARAGRAPHS and k >= 5:
+        return k + 2
+    return k
 
 
 @njit(cache=True, inline="always")
@@ -253,7 +278,7 @@ def _look_ahead(
     ahead: np.ndarray,
     active: np.ndarray,
     n_active: int,
-    full: bool,
+    full: int,
     hashes: np.ndarray,
     slots: np.ndarray,
     match_table: np.ndarray,

@@ -301,6 +301,31 @@ def _wrapped(data: bytes, spec: LevelSpec) -> bytes | None:
     return wrapped if wrapped is not None and _wraps_win(data, wrapped, spec) else None
 
 
+# In a wrap code whose lines are paragraphs, few bytes stand in a line's first 32 columns, and what
+# the model learns of lines earns nothing there: the column context (the byte above), the field
+# context and the third weight set (chosen by column and field) cost about a fifth of its work on
+# such text and code it no smaller (docs/cm.md, "Running text"). A wrap code with fewer than
+# PARAGRAPHS_HEAD / PARAGRAPHS_SHARE of its bytes in the first 32 columns of its lines is coded
+# without them (dickens: 11%; hard-wrapped licences and manuals, with lists and headings: 23-40%).
+PARAGRAPHS_HEAD = 3
+PARAGRAPHS_SHARE = 16
+
+
+def _wrap_spec(spec: LevelSpec, wrapped: bytes) -> LevelSpec:
+    """The settings the wrap code *wrapped* is coded with: the level's, without the components that
+    model lines (_cm.PARAGRAPH_OFF) where the code's lines are paragraphs."""
+    from ._cm import PARAGRAPH_OFF
+
+    if spec.backend != CM or spec.backend_level & PARAGRAPH_OFF != PARAGRAPH_OFF:
+        return spec
+    starts = np.flatnonzero(np.frombuffer(wrapped, dtype=np.uint8) == 10) + 1  # of the lines after the first
+    lengths = np.diff(starts, prepend=0, append=len(wrapped))  # every line's, its line feed included
+    head = int(np.minimum(lengths, 32).sum())
+    if head * PARAGRAPHS_SHARE >= len(wrapped) * PARAGRAPHS_HEAD:
+        return spec
+    return replace(spec, backend_level=spec.backend_level & ~PARAGRAPH_OFF)
+
+
 def _wraps_win(data: bytes, wrapped: bytes, spec: LevelSpec) -> bool:
     """Whether *wrapped*, the wrap code of *data*, is worth writing: on a sample of *data* (the
     whole of it if short), the level's backend codes the sample's wrap code smaller than its bytes
@@ -366,7 +391,9 @@ def _encode_body(data: bytes, spec: LevelSpec, book: Codebook | None, prime: byt
     wrapped = _wrapped(data, spec)
     if wrapped is not None:
         try:
-            payload = encode_varint(len(wrapped)) + backend.encode(wrapped, prime)
+            payload = encode_varint(len(wrapped)) + _level_backend(_wrap_spec(spec, wrapped), book).encode(
+                wrapped, prime
+            )
             return Body(TRANSFORM_WRAPS, spec.backend, payload, bool(prime), wrapped, None)
         except BackendError:  # coded as the chunk's bytes below
             pass
@@ -434,7 +461,9 @@ def _body_at_most(
             try:
                 if wrapped is not None:  # _encode_body's first choice, with its code length before the payload
                     head = encode_varint(len(wrapped))
-                    payload = backend.encode_at_most(wrapped, prime, limit - len(head))
+                    coder = _level_backend(_wrap_spec(spec, wrapped), book)
+                    assert isinstance(coder, CmBackend), "the level's backend, with fewer components"
+                    payload = coder.encode_at_most(wrapped, prime, limit - len(head))
                     return (
                         None
                         if payload is None
