@@ -509,8 +509,8 @@ INPUTS = {"empty": b"", "one": b"A", "english": ENGLISH, "log": LOG, "random": R
 COMPONENT_SETS = [
     0x2FFFF,
     0xFFFF,
-    0x2DE7F,  # the sets of running text (their own compiled copies)
-    0xDE7F,
+    0x29E7F,  # the sets of running text (their own compiled copies)
+    0x9E7F,
     0x3FFF,
     0x1FFF,
     0x121F,

@@ -366,7 +366,7 @@ def payload_components(chunk: _codec.EncodedChunk) -> int:
     return read_varint(chunk.data, at + 2, 3, fail)[0]
 
 
-OFF = _cm.PARAGRAPH_OFF  # the column and field contexts and the third weight set
+OFF = _cm.PARAGRAPH_OFF  # the column, field and indirect contexts and the third weight set
 
 
 @pytest.mark.parametrize("level", [5, 6, 9])

@@ -125,8 +125,8 @@ def _run(
     offsets (about 10% faster). So have the full set of version 4 (nine hashed contexts: levels 5
     and 6) and that of versions 2 and 3 (seven), which levels 5-9 wrote before version 4, the
     version read at run time. The native kernel also has copies for the sets writers use for
-    running text, the full sets of versions 4 and 5 without the column and field contexts and the
-    third weight set (sigmalang._cm.PARAGRAPH_OFF), which this function runs on the path for any
+    running text, the full sets of versions 4 and 5 without the column, field and indirect contexts
+    and the third weight set (sigmalang._cm.PARAGRAPH_OFF), which this function runs on the path for any
     set. Every copy comes from :func:`_model` and codes the same bytes
     (:func:`sigmalang._cm.full_copy` names them)."""
     tables = (slots, t1, t2, match_table, apm, sm, weights, squash, stretch)
@@ -157,8 +157,8 @@ def _model(
     """:func:`_run`'s model; *full* (a constant where it is called) says that *components* is any
     set (ANY), or (a constant then too) the full set of its version, whose first *n_full* hashed
     contexts are all on (FULL), or the set of running text (PARAGRAPHS: the full set of version 4
-    or 5 without the column and field contexts and the third weight set; *n_full* contexts, the
-    first five and those after the two it leaves out)."""
+    or 5 without the column, field and indirect contexts and the third weight set; *n_full*
+    contexts, the first five and those after the three it leaves out)."""
     slots, t1, t2, match_table, apm, sm, weights, squash, stretch = tables
     state_next, priority, rate, scratch, maps, x, cost_of, costs, state = work
     end = buf.shape[0]

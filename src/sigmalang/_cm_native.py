@@ -213,13 +213,13 @@ def _self_test(path: str, copy: int) -> int:
 # them. The copies of the model for version 5's full set and for any set code the sample to
 # SAMPLE_DIGEST, the copy for version 4's full set to SAMPLE_DIGEST_V4 and the copy for versions 2
 # and 3's full set to SAMPLE_DIGEST_V3; the copies for version 5's and version 4's full sets without
-# the column and field contexts and the third weight set (_cm.PARAGRAPH_OFF) to
+# the column, field and indirect contexts and the third weight set (_cm.PARAGRAPH_OFF) to
 # SAMPLE_DIGEST_PARAGRAPHS and SAMPLE_DIGEST_V4_PARAGRAPHS.
 SAMPLE_DIGEST = "0bcee4aaa1931c833ba310d0206e998675eb576007df98d939cfdbd20889992d"
 SAMPLE_DIGEST_V4 = "79ea1a7f52006aa23c732802bea1c12f523e0126d16efd8f2a3125ecb0670ecf"
 SAMPLE_DIGEST_V3 = "d503ee9bd921add87442f15c72da7c2f1aafcc324b28b89828cba9f8404f3d74"
-SAMPLE_DIGEST_PARAGRAPHS = "378896af8d4abd1472dcf2e342179c13022fceb0c79f41a24f44d2334175aba4"
-SAMPLE_DIGEST_V4_PARAGRAPHS = "eb1107c11d265e4d318f3b8f2098f1dec4cf8d4eed8e0bfdcd390cff40e8638e"
+SAMPLE_DIGEST_PARAGRAPHS = "127151923e0698f593459e704891b3cb51f2f79462be3793046710d9dd7d456a"
+SAMPLE_DIGEST_V4_PARAGRAPHS = "c09e7807553555c649b8fee43472ae3ead8caa340db163275fa5d5e29f2ed755"
 
 
 def _sample_set(copy: int) -> tuple[int, int]:
@@ -315,7 +315,7 @@ def native_entry(copy: int) -> tuple[str, bytes]:
     views = ["carray(buf_p, (buf_n,))", "start", "decoding != 0", "carray(payload_p, (payload_n,))"]
     views.append("carray(out_p, (out_n,))")
     if copy & _cm.COPY_PARAGRAPHS:  # the set and its hashed contexts constants
-        n_full = (copy & ~_cm.COPY_PARAGRAPHS) - 2  # the column and field contexts left out
+        n_full = (copy & ~_cm.COPY_PARAGRAPHS) - 3  # the column, field and indirect contexts left out
         views.append(f"{_cm.FULL_SETS[copy]}, version, {_cm.PARAGRAPHS}, {n_full}")
     elif copy:
         views.append(f"{_cm.FULL_SETS[copy]}, version, {_cm.FULL}, {copy}")

@@ -183,11 +183,12 @@ def _slot_hashes(
 def _context(k: int, active: np.ndarray, full: int) -> int:
     """The number (in HASHED_BIT's order) of the k-th hashed context in use: for any set (*full*
     ANY), active[k]; for a full set (FULL, a constant then) k; for the set of running text
-    (PARAGRAPHS) k, past the column and field contexts (5 and 6), which that set leaves out."""
+    (PARAGRAPHS) k, past the column, field and indirect contexts (5, 6 and 7), which that set leaves
+    out."""
     if full == ANY:
         return active[k]  # type: ignore[no-any-return]
     if full == PARAGRAPHS and k >= 5:
-        return k + 2
+        return k + 3
     return k
 
 
