@@ -369,11 +369,12 @@ def payload_components(chunk: _codec.EncodedChunk) -> int:
 OFF = _cm.PARAGRAPH_OFF  # the column, field and indirect contexts and the third weight set
 
 
-@pytest.mark.parametrize("level", [5, 6, 9])
+@pytest.mark.parametrize("level", [5, 6, 8, 9])
 def test_paragraphs_are_coded_without_the_components_that_model_lines(level: int) -> None:
     chunk = encode_chunk(DICKENS, level)
     assert chunk.transform == TRANSFORM_WRAPS
-    assert payload_components(chunk) == LEVELS[level].backend_level & ~OFF != LEVELS[level].backend_level
+    full = LEVELS[level].backend_level
+    assert payload_components(chunk) == (full if level == 9 else full & ~OFF)  # level 9: the full model
     assert decode_chunk(chunk.transform, chunk.backend, chunk.data, len(DICKENS)) == DICKENS
 
 
@@ -386,7 +387,8 @@ def test_they_are_left_out_below_three_sixteenths_of_the_bytes_in_the_first_32_c
     assert _codec._wrap_spec(LEVELS[6], code).backend_level == expected
     assert _codec._wrap_spec(LEVELS[6], code + b"short\n" * 60) == LEVELS[6]  # lines of lists and headings
     assert _codec._wrap_spec(LEVELS[4], code) == LEVELS[4]  # level 4's set has none of them
-    assert _codec._wrap_spec(LEVELS[9], b"w" * 1000).backend_level == LEVELS[9].backend_level & ~OFF
+    assert _codec._wrap_spec(LEVELS[8], b"w" * 1000).backend_level == LEVELS[8].backend_level & ~OFF
+    assert _codec._wrap_spec(LEVELS[9], b"w" * 1000) == LEVELS[9]
 
 
 def test_only_the_cm_levels_write_wraps() -> None:

@@ -313,11 +313,11 @@ PARAGRAPHS_SHARE = 16
 
 
 def _wrap_spec(spec: LevelSpec, wrapped: bytes) -> LevelSpec:
-    """The settings the wrap code *wrapped* is coded with: the level's, without the components that
-    model lines (_cm.PARAGRAPH_OFF) where the code's lines are paragraphs."""
+    """The settings the wrap code *wrapped* is coded with: the level's, without the components of
+    _cm.PARAGRAPH_OFF where the code's lines are paragraphs and the level allows it (levels 5-8)."""
     from ._cm import PARAGRAPH_OFF
 
-    if spec.backend != CM or spec.backend_level & PARAGRAPH_OFF != PARAGRAPH_OFF:
+    if not spec.paragraphs or spec.backend_level & PARAGRAPH_OFF != PARAGRAPH_OFF:
         return spec
     starts = np.flatnonzero(np.frombuffer(wrapped, dtype=np.uint8) == 10) + 1  # of the lines after the first
     lengths = np.diff(starts, prepend=0, append=len(wrapped))  # every line's, its line feed included

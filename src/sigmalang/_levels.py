@@ -83,6 +83,9 @@ class LevelSpec:
     # A chunk of hard-wrapped text is coded as a wrap code (transform 5) where its lines fit the
     # rule well (sigmalang._wraps.encode); the CM levels only: the model then sees running text.
     wraps: bool = False
+    # A wrap code whose lines are paragraphs is coded with the model's set for running text, a
+    # sixth faster (sigmalang._codec._wrap_spec); level 9, the full model, keeps its set.
+    paragraphs: bool = False
 
     def for_records(self) -> LevelSpec:
         """The settings a record code is coded with: the backend's level for record codes."""
@@ -123,10 +126,10 @@ LEVELS: dict[int, LevelSpec] = {
     2: LevelSpec(TRANSFORM_LITERAL, ZSTD, 19),
     3: LevelSpec(TRANSFORM_SEMANTIC, PPMD, 6, 64, verify=True, records_level=16),
     4: LevelSpec(TRANSFORM_LITERAL, CM, CM_FAST, 20, wraps=True),
-    5: LevelSpec(TRANSFORM_LITERAL, CM, CM_ALL, 20, wraps=True),
-    6: LevelSpec(TRANSFORM_LITERAL, CM, CM_ALL, 22, wraps=True),
-    7: LevelSpec(TRANSFORM_LITERAL, CM, CM_MORE, 23, wraps=True, chunk_size=8 << 20),
-    8: LevelSpec(TRANSFORM_LITERAL, CM, CM_MORE, 24, wraps=True, chunk_size=8 << 20),
+    5: LevelSpec(TRANSFORM_LITERAL, CM, CM_ALL, 20, wraps=True, paragraphs=True),
+    6: LevelSpec(TRANSFORM_LITERAL, CM, CM_ALL, 22, wraps=True, paragraphs=True),
+    7: LevelSpec(TRANSFORM_LITERAL, CM, CM_MORE, 23, wraps=True, chunk_size=8 << 20, paragraphs=True),
+    8: LevelSpec(TRANSFORM_LITERAL, CM, CM_MORE, 24, wraps=True, chunk_size=8 << 20, paragraphs=True),
     9: LevelSpec(TRANSFORM_LITERAL, CM, CM_MORE, 24, wraps=True, chunk_size=16 << 20, both_in_full=True),
 }
 DEFAULT_LEVEL = 6
