@@ -274,11 +274,11 @@ def kernel(kind: str | None = None) -> Kernel:
 
 # The kernel's compiled copies (sigmalang._cm_kernel._run), each named by the number of hashed
 # contexts of the full component set it was compiled for: version 5's (10, levels 7-9), version 4's
-# (9, levels 5 and 6), versions 2-3's (7), and 0 for the copy that takes any set; with PARAGRAPHS
-# added, the set writers use for running text whose lines are paragraphs: version 5's or 4's full
-# set without the column, field and indirect contexts and the third weight set (PARAGRAPH_OFF;
-# docs/cm.md, "Running text"). A set without them on the copy for any set would execute more instructions
-# than the full set on its own copy.
+# (9, levels 5 and 6), versions 2-3's (7), and 0 for the copy that takes any set; with
+# COPY_PARAGRAPHS added, the set levels 5-8 write for running text whose lines are paragraphs:
+# version 5's or 4's full set without the column, field and indirect contexts and the third weight
+# set (PARAGRAPH_OFF; docs/cm.md, "Running text"). On the copy for any set, such a set would execute
+# more instructions than the full set on its own copy.
 ANY, FULL, PARAGRAPHS = 0, 1, 2  # the kind of set a copy is compiled for (sigmalang._cm_kernel._model)
 PARAGRAPH_OFF = 1 << C_COLUMN | 1 << C_FIELD | 1 << C_MIXER3 | 1 << C_INDIRECT
 COPY_PARAGRAPHS = 64

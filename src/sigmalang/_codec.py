@@ -303,11 +303,11 @@ def _wrapped(data: bytes, spec: LevelSpec) -> bytes | None:
 
 # In a wrap code whose lines are paragraphs, few bytes stand in a line's first 32 columns, and what
 # the model learns of lines earns nothing there: the column context (the byte above), the field
-# context and the third weight set (chosen by column and field) cost about an eighth of its work on
-# such text and code it no smaller; the indirect context earns 0.03% for another 6% (docs/cm.md,
-# "Running text"). A wrap code with fewer than
-# PARAGRAPHS_HEAD / PARAGRAPHS_SHARE of its bytes in the first 32 columns of its lines is coded
-# without them (dickens: 11%; hard-wrapped licences and manuals, with lists and headings: 23-40%).
+# context and the third weight set (chosen by column and field) are 12% of its instructions on such
+# text and code it no smaller; the indirect context earns 0.03% for another 7% (docs/cm.md,
+# "Running text"). A wrap code with fewer than PARAGRAPHS_HEAD / PARAGRAPHS_SHARE of its bytes in
+# the first 32 columns of its lines is coded without them at levels 5-8 (dickens: 11%; hard-wrapped
+# licences and manuals, with lists and headings: 23-40%).
 PARAGRAPHS_HEAD = 3
 PARAGRAPHS_SHARE = 16
 
