@@ -454,6 +454,29 @@ def test_the_first_model_build_is_announced(text_file, monkeypatch, capsys, args
     assert ("compiling the model" in capsys.readouterr().err) == said
 
 
+@pytest.mark.parametrize(
+    ("args", "missing", "said"),
+    [
+        (["encode", "-f", "{f}"], "all", "up to two minutes"),  # the full set, and the set of running text
+        (["encode", "-f", "{f}"], "running text", "about a minute"),
+        (["encode", "-f", "-9", "{f}"], "all", "about a minute"),  # level 9 codes books with its full set
+        (["encode", "-f", "-4", "{f}"], "all", "about a minute"),  # the copy for any set
+        (["encode", "-f", "-4", "{f}"], "running text", None),
+    ],
+)
+def test_the_first_model_build_says_how_long(text_file, monkeypatch, capsys, args, missing, said):
+    """The message counts the compiled copies of the model the level may build: levels 5-8 code a
+    book's wrap code with a copy of their own."""
+    from sigmalang import _cm, _cm_native
+
+    monkeypatch.setattr(_cm_native, "ready", lambda copy=9: missing != "all" and not copy & _cm.COPY_PARAGRAPHS)
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
+    assert main([a.replace("{f}", str(text_file)) for a in args]) == 0
+    err = capsys.readouterr().err
+    assert ("compiling the model" in err) == (said is not None)
+    assert said is None or said in err
+
+
 def test_one_worker_codes_in_a_thread_of_its_own_and_the_bytes_are_the_same(text_file, monkeypatch, capsys):
     """So that the main thread is free to act on Ctrl-C; a shared-context encode too, where it stays in
     order, one chunk at a time (not runs of 16 chunks, all held in memory, as on workers)."""

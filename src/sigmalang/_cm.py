@@ -299,10 +299,9 @@ def full_copy(components: int, version: int) -> int:
     17, coded as version 4 codes it) or of versions 2 and 3 (7; streams written before version 4),
     the first two also without PARAGRAPH_OFF (COPY_PARAGRAPHS added), else 0 (any set).
     :func:`sigmalang._cm_kernel._run` makes the same choice for the first three."""
-    if version >= 5 and components in (COMPONENTS_ALL, COMPONENTS_ALL & ~PARAGRAPH_OFF):
-        return N_HASHED | (0 if components == COMPONENTS_ALL else COPY_PARAGRAPHS)
-    if version >= 4 and components in (COMPONENTS_V4, COMPONENTS_V4 & ~PARAGRAPH_OFF):
-        return 9 | (0 if components == COMPONENTS_V4 else COPY_PARAGRAPHS)
+    for copy, full in ((N_HASHED, COMPONENTS_ALL), (9, COMPONENTS_V4)):
+        if version >= FULL_VERSIONS[copy] and components in (full, full & ~PARAGRAPH_OFF):
+            return copy | (0 if components == full else COPY_PARAGRAPHS)
     if version in (2, 3) and components == COMPONENTS_V3:
         return 7
     return 0

@@ -388,7 +388,6 @@ def _with_book(backend: Backend, book: Codebook | None) -> Backend:
 def _encode_body(data: bytes, spec: LevelSpec, book: Codebook | None, prime: bytes, keep_book: bool) -> Body:
     if spec.backend in (CM, PPMD) and _incompressible(data, prime, spec):
         return Body(TRANSFORM_LITERAL, STORE, data, False, data, None)
-    backend = _level_backend(spec, book)
     wrapped = _wrapped(data, spec)
     if wrapped is not None:
         try:
@@ -398,6 +397,7 @@ def _encode_body(data: bytes, spec: LevelSpec, book: Codebook | None, prime: byt
             return Body(TRANSFORM_WRAPS, spec.backend, payload, bool(prime), wrapped, None)
         except BackendError:  # coded as the chunk's bytes below
             pass
+    backend = _level_backend(spec, book)
     semantic_ok = spec.transform == TRANSFORM_SEMANTIC and semantic.worth_trying(data)
     code = semantic.encode(data, book=book) if semantic_ok else b""
     try:
@@ -455,16 +455,15 @@ def _body_at_most(
     coding the chunk's bytes stops as soon as they pass the limit; another backend codes in full."""
     if limit < 0:
         return None
-    if spec.transform == TRANSFORM_LITERAL:
-        backend = _level_backend(spec, book)
+    if spec.transform == TRANSFORM_LITERAL and spec.backend == CM:
+        wrapped = _wrapped(data, spec)
+        # _encode_body's first choice is the wrap code, with its length before the payload
+        head = b"" if wrapped is None else encode_varint(len(wrapped))
+        backend = _level_backend(spec if wrapped is None else _wrap_spec(spec, wrapped), book)
         if isinstance(backend, CmBackend):
-            wrapped = _wrapped(data, spec)
             try:
-                if wrapped is not None:  # _encode_body's first choice, with its code length before the payload
-                    head = encode_varint(len(wrapped))
-                    coder = _level_backend(_wrap_spec(spec, wrapped), book)
-                    assert isinstance(coder, CmBackend), "the level's backend, with fewer components"
-                    payload = coder.encode_at_most(wrapped, prime, limit - len(head))
+                if wrapped is not None:
+                    payload = backend.encode_at_most(wrapped, prime, limit - len(head))
                     return (
                         None
                         if payload is None

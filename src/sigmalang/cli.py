@@ -61,24 +61,24 @@ class Terminated(BaseException):
 _stopped = False
 
 
-def _first_model_build(opts: Options) -> bool:
-    """Whether the command is about to compile the model (a CM level, or a decode, on a machine
-    without its compiled file), and someone is watching standard error."""
+def _models_to_build(opts: Options) -> int:
+    """How many compiled copies of the model the command may build before its first frame is coded
+    (a CM level, or a decode, on a machine without their files; most of a minute each), or 0 when
+    nobody is watching standard error. An encode at levels 5-8 may use two: the level's full set,
+    and its set for running text in a book's wrap code; a decode, those of the default level."""
     from ._backend_base import CM
     from ._cli_progress import _isatty
-    from ._levels import level_spec
+    from ._levels import DEFAULT_LEVEL, level_spec
 
-    spec = level_spec(opts.level)
-    if not _isatty(sys.stderr) or (opts.command == "encode" and spec.backend != CM):
-        return False
+    spec = level_spec(opts.level if opts.command == "encode" else DEFAULT_LEVEL)
+    if not _isatty(sys.stderr) or spec.backend != CM:
+        return 0
     from . import _cm, _cm_native
-
-    # Streams of the default levels use the copy of the model for the full component set.
-    if opts.command != "encode":
-        return not _cm_native.ready()
     from ._backends import cm_writer_version
 
-    return not _cm_native.ready(_cm.full_copy(spec.backend_level, cm_writer_version(spec.backend_level)))
+    version = cm_writer_version(spec.backend_level)
+    sets = {spec.backend_level, spec.backend_level & ~_cm.PARAGRAPH_OFF if spec.paragraphs else spec.backend_level}
+    return sum(not _cm_native.ready(_cm.full_copy(components, version)) for components in sets)
 
 
 # -- reporting -----------------------------------------------------------------------------------
@@ -221,8 +221,10 @@ def _run(opts: Options) -> int:
         if not opts.quiet:
             print(f"sigmalang: {message}", file=sys.stderr)
 
-    if opts.command in ("encode", "decode", "verify") and not opts.quiet and _first_model_build(opts):
-        warn("compiling the model for this machine: once, for about a minute")
+    builds = _models_to_build(opts) if opts.command in ("encode", "decode", "verify") and not opts.quiet else 0
+    if builds:
+        how_long = "about a minute" if builds == 1 else "up to two minutes"
+        warn(f"compiling the model for this machine: once, for {how_long}")
     try:
         if opts.command == "train":
             outcome = train(opts, warn)
