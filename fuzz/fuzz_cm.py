@@ -53,7 +53,7 @@ with atheris.instrument_imports():
     import sigmalang
     from sigmalang import compress, decompress
     from sigmalang._backend_base import BackendError
-    from sigmalang._backends import CM_BOOK, CM_VERSION, CM_VERSIONS, CmBackend
+    from sigmalang._backends import CM_BOOK, CM_VERSION, CM_VERSIONS, CmBackend, cm_writer_version
     from sigmalang._stream_records import StreamHeader
     from sigmalang._wire import encode_varint
 
@@ -65,7 +65,7 @@ BOOK = LOGS[:6000]  # the codebook primer of inputs with bit 2 of byte 0 set
 SIZE_MASK = (1 << 14) - 1
 STREAM_CHUNK_LIMIT = 16 << 10
 COMPONENT_SETS = (0x7FF, 0xFFFF, 0x2FFFF, 0x21F, 0x000, 0x200, 0x400, 0x1E0, 0x01F, 0x3FF, 0x3FFF, 0x2200, 0xC000)
-COMPONENT_SETS += (0x20060, 0x9E7F, 0x29E7F)  # the last two: the sets of running text
+COMPONENT_SETS += (0x20060, 0x9E7F, 0x29E7F, 0x121F)  # the sets of running text, level 4's
 EVERY_VERSION = 3  # the first sets are seeded in every model version that knows them, plain and primed
 
 _last: list[tuple[object, int]] = []  # (buf, result) of the last kernel call
@@ -206,7 +206,10 @@ def write_seeds(directory: str) -> None:
             for primer_steps in (0, 40, 255) if k < EVERY_VERSION else (0,):
                 prime = PRIMER[: primer_steps * 16]
                 control = bytes([2 * (k % 2)]) + len(text).to_bytes(2, "little") + bytes([primer_steps])
-                for version in CM_VERSIONS if k < EVERY_VERSION else (CM_VERSION,):  # every model version
+                # every model version, or the newest and the one writers choose (each its compiled copy)
+                for version in (
+                    CM_VERSIONS if k < EVERY_VERSION else sorted({CM_VERSION, cm_writer_version(components)})
+                ):
                     if components & ~_cm.COMPONENTS_OF[version]:
                         continue  # a component that version does not know
                     payload = CmBackend(components, bits, version).encode(text, prime)

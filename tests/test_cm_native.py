@@ -80,12 +80,22 @@ def test_the_native_kernel_codes_the_sample_digest() -> None:
         assert run is not None and _cm_native._sample_digest(run, copy) == _cm_native._expected(copy)
 
 
-@pytest.mark.parametrize("copy", [c for c in _cm.COPIES if c & _cm.COPY_PARAGRAPHS])
-def test_the_copies_for_running_text_code_as_the_copy_for_any_set(copy: int) -> None:
+@pytest.mark.parametrize("copy", [c for c in _cm.COPIES if c & _cm.COPY_PARAGRAPHS] + [_cm.COPY_FAST])
+def test_the_copies_for_smaller_sets_code_as_the_copy_for_any_set(copy: int) -> None:
     """The full sets of versions 4 and 5 without the column, field and indirect contexts and the third weight
-    set have compiled copies of their own, which code and decode the bytes the copy for any set does."""
+    set, and level 4's set, have compiled copies of their own, which code and decode the bytes the copy for
+    any set does."""
+    from sigmalang._backends import cm_writer_version
+    from sigmalang._levels import level_spec
+
     components, version = _cm.FULL_SETS[copy], _cm.FULL_VERSIONS[copy]
-    assert components == _cm.FULL_SETS[copy & ~_cm.COPY_PARAGRAPHS] & ~_cm.PARAGRAPH_OFF
+    if copy & _cm.COPY_PARAGRAPHS:
+        assert components == _cm.FULL_SETS[copy & ~_cm.COPY_PARAGRAPHS] & ~_cm.PARAGRAPH_OFF
+        other = _cm.FULL_SETS[copy & ~_cm.COPY_PARAGRAPHS]
+    else:  # what level 4 writes, in the version its writer chooses; no other version or set uses the copy
+        assert components == level_spec(4).backend_level and cm_writer_version(components) == version == 2
+        assert _cm.full_copy(components, 3) == _cm.full_copy(components & ~(1 << _cm.C_RATE), 2) == 0
+        other = _cm.COMPONENTS_V3
     assert _cm.full_copy(components, version) == copy and _cm_native._name(copy) != _cm_native._name(0)
     data = DICKENS[:12000] + (Path(__file__).parent / "fixtures" / "loghub-small.log").read_bytes()[:8000]
     payloads = []
@@ -98,7 +108,7 @@ def test_the_copies_for_running_text_code_as_the_copy_for_any_set(copy: int) -> 
         finally:
             del _cm._kernels["copy"]
     assert payloads[0] == payloads[1] == encode(data, components, "native", 100, version)
-    assert payloads[0] != encode(data, _cm.FULL_SETS[copy & ~_cm.COPY_PARAGRAPHS], "native", 100, version)
+    assert payloads[0] != encode(data, other, "native", 100, version)
 
 
 @NUMBA
@@ -115,7 +125,8 @@ def test_the_sample_digest_is_what_both_kernels_code() -> None:
     # The any-set copy codes versions 3's and 4's full sets as the copies for them do.
     assert _cm_native._sample_digest(_cm_native.load(0), 7) == _cm_native.SAMPLE_DIGEST_V3  # type: ignore[arg-type]
     assert _cm_native._sample_digest(_cm_native.load(0), 9) == _cm_native.SAMPLE_DIGEST_V4  # type: ignore[arg-type]
-    for copy in (_cm.COPY_PARAGRAPHS | _cm.N_HASHED, _cm.COPY_PARAGRAPHS | 9):  # and the sets of running text
+    # and the sets of running text and level 4's
+    for copy in (_cm.COPY_PARAGRAPHS | _cm.N_HASHED, _cm.COPY_PARAGRAPHS | 9, _cm.COPY_FAST):
         assert _cm_native.sample_digest("numba", copy) == _cm_native._expected(copy)
 
 

@@ -279,31 +279,48 @@ def kernel(kind: str | None = None) -> Kernel:
 # version 5's or 4's full set without the column, field and indirect contexts and the third weight
 # set (PARAGRAPH_OFF; docs/cm.md, "Running text"). On the copy for any set, such a set would execute
 # more instructions than the full set on its own copy.
-ANY, FULL, PARAGRAPHS = 0, 1, 2  # the kind of set a copy is compiled for (sigmalang._cm_kernel._model)
+# COPY_FAST (3: orders 3, 4 and 6) is the copy for level 4's set in model version 2, COMPONENTS_FAST:
+# orders 1-6, the match model and the learning-rate schedule, one weight set.
+ANY, FULL, PARAGRAPHS, FAST = 0, 1, 2, 3  # the kind of set a copy is compiled for (sigmalang._cm_kernel._model)
 PARAGRAPH_OFF = 1 << C_COLUMN | 1 << C_FIELD | 1 << C_MIXER3 | 1 << C_INDIRECT
+COMPONENTS_FAST = (
+    1 << C_ORDER1 | 1 << C_ORDER2 | 1 << C_ORDER3 | 1 << C_ORDER4 | 1 << C_ORDER6 | 1 << C_MATCH | 1 << C_RATE
+)
 COPY_PARAGRAPHS = 64
-COPIES = (N_HASHED, 9, 7, 0, COPY_PARAGRAPHS | N_HASHED, COPY_PARAGRAPHS | 9)
+COPY_FAST = 3
+COPIES = (N_HASHED, 9, 7, 0, COPY_PARAGRAPHS | N_HASHED, COPY_PARAGRAPHS | 9, COPY_FAST)
 FULL_SETS = {  # each full copy's set
     N_HASHED: COMPONENTS_ALL,
     9: COMPONENTS_V4,
     7: COMPONENTS_V3,
     COPY_PARAGRAPHS | N_HASHED: COMPONENTS_ALL & ~PARAGRAPH_OFF,
     COPY_PARAGRAPHS | 9: COMPONENTS_V4 & ~PARAGRAPH_OFF,
+    COPY_FAST: COMPONENTS_FAST,
 }
-FULL_VERSIONS = {N_HASHED: MODEL_VERSION, 9: 4, 7: 3, COPY_PARAGRAPHS | N_HASHED: MODEL_VERSION, COPY_PARAGRAPHS | 9: 4}
+FULL_VERSIONS = {
+    N_HASHED: MODEL_VERSION,
+    9: 4,
+    7: 3,
+    COPY_PARAGRAPHS | N_HASHED: MODEL_VERSION,
+    COPY_PARAGRAPHS | 9: 4,
+    COPY_FAST: 2,
+}
 
 
 def full_copy(components: int, version: int) -> int:
     """The compiled copy of the model that codes a payload of *components* in model *version*: the
     full set of version 5 (N_HASHED), of version 4 (9; also a version-5 payload without component
     17, coded as version 4 codes it) or of versions 2 and 3 (7; streams written before version 4),
-    the first two also without PARAGRAPH_OFF (COPY_PARAGRAPHS added), else 0 (any set).
-    :func:`sigmalang._cm_kernel._run` makes the same choice for the first three."""
+    the first two also without PARAGRAPH_OFF (COPY_PARAGRAPHS added), level 4's set in version 2
+    (COPY_FAST), else 0 (any set). :func:`sigmalang._cm_kernel._run` makes the same choice for the
+    first three."""
     for copy, full in ((N_HASHED, COMPONENTS_ALL), (9, COMPONENTS_V4)):
         if version >= FULL_VERSIONS[copy] and components in (full, full & ~PARAGRAPH_OFF):
             return copy | (0 if components == full else COPY_PARAGRAPHS)
     if version in (2, 3) and components == COMPONENTS_V3:
         return 7
+    if version == 2 and components == COMPONENTS_FAST:
+        return COPY_FAST
     return 0
 
 

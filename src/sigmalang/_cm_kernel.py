@@ -1,7 +1,7 @@
 """The context-mixing model's compiled kernel (numba): one function, :func:`_run`, both encodes and
 decodes, following docs/FORMAT.md §7.2 step by step (the model itself is :func:`_model`, compiled
-for each full component set, the sets of running text and any set); the operations it is built from, each
-compiled inline into it, are in :mod:`sigmalang._cm_ops`; the tables and constants it uses are in
+for each full component set, the sets of running text, level 4's set and any set); the operations
+it is built from, each compiled inline into it, are in :mod:`sigmalang._cm_ops`; the tables and constants it uses are in
 :mod:`sigmalang._cm`, which also loads the compiled code (see :mod:`sigmalang._cm_native`).
 
 Safety without bounds checks (numba compiles none): every table index is reduced by a mask or
@@ -11,7 +11,7 @@ operations of the mixer's update and dot products (:func:`~sigmalang._cm_ops._tr
 :func:`~sigmalang._cm_ops._dot3`, :func:`~sigmalang._cm_ops._dot2`): they touch weights[F : F + N]
 for a weight set's start F (a multiple of N = N_INPUTS below the table's end) and the N inputs.
 The copies for running text name their hashed contexts by :func:`~sigmalang._cm_ops._context`,
-below N_HASHED for every k below their n_full. Prefetch hints
+below N_HASHED for every k below their n_full (level 4's copy: k itself, below 3). Prefetch hints
 (:func:`~sigmalang._cm_ops._prefetch`) read nothing and cannot fault. The kernel allocates nothing:
 its caller passes every table and working array.
 """
@@ -34,6 +34,7 @@ from ._cm import (
     COMPONENTS_ALL,
     COMPONENTS_V3,
     COMPONENTS_V4,
+    FAST,
     FINAL_RATE,
     FINAL_WEIGHTS,
     FULL,
@@ -126,9 +127,9 @@ def _run(
     and 6) and that of versions 2 and 3 (seven), which levels 5-9 wrote before version 4, the
     version read at run time. The native kernel also has copies for the sets writers use for
     running text, the full sets of versions 4 and 5 without the column, field and indirect contexts
-    and the third weight set (sigmalang._cm.PARAGRAPH_OFF), which this function runs on the path for any
-    set. Every copy comes from :func:`_model` and codes the same bytes
-    (:func:`sigmalang._cm.full_copy` names them)."""
+    and the third weight set (sigmalang._cm.PARAGRAPH_OFF), and one for level 4's set in version 2
+    (sigmalang._cm.COMPONENTS_FAST), which this function runs on the path for any set. Every copy
+    comes from :func:`_model` and codes the same bytes (:func:`sigmalang._cm.full_copy` names them)."""
     tables = (slots, t1, t2, match_table, apm, sm, weights, squash, stretch)
     work = (state_next, priority, rate, scratch, maps, x, cost_of, costs, state)
     if components == COMPONENTS_ALL and version >= 5:
@@ -158,7 +159,9 @@ def _model(
     set (ANY), or (a constant then too) the full set of its version, whose first *n_full* hashed
     contexts are all on (FULL), or the set of running text (PARAGRAPHS: the full set of version 4
     or 5 without the column, field and indirect contexts and the third weight set; *n_full*
-    contexts, the first five and those after the three it leaves out)."""
+    contexts, the first five and those after the three it leaves out), or level 4's set in
+    version 2 (FAST: orders 1-6, the match model and the rate schedule, one weight set; *n_full*
+    is 3)."""
     slots, t1, t2, match_table, apm, sm, weights, squash, stretch = tables
     state_next, priority, rate, scratch, maps, x, cost_of, costs, state = work
     end = buf.shape[0]
@@ -180,10 +183,11 @@ def _model(
     use1 = 1 if full else (components >> C_ORDER1) & 1
     use2 = 1 if full else (components >> C_ORDER2) & 1
     use_match = 1 if full else (components >> C_MATCH) & 1
-    use_mixer2 = 1 if full else (components >> C_MIXER2) & 1
-    use_known = 1 if full else (components >> C_KNOWN) & 1
+    use_mixer2 = 0 if full == FAST else (1 if full else (components >> C_MIXER2) & 1)
+    use_known = 0 if full == FAST else (1 if full else (components >> C_KNOWN) & 1)
     use_rate = 1 if full else (components >> C_RATE) & 1
-    use_mixer3 = (components >> C_MIXER3) & 1  # a constant in every copy for a full set too
+    use_mixer3 = 0 if full == FAST else (components >> C_MIXER3) & 1  # a constant in every copy for a full set too
+    sets = full == FULL or full == PARAGRAPHS  # the weight sets computed at once below
     lr = 16
     wbase2 = 0
     p_mix2 = 2048
@@ -196,10 +200,10 @@ def _model(
     # APM's precision (22 bits, 16 after interpolation) and the coder's (16-bit probabilities).
     v2 = full or version >= 2
     # Version 3: the order-8 context in place of order 6, and the match length as a 13th input.
-    v3 = (full == FULL and n_full >= 9) or full == PARAGRAPHS or version >= 3
+    v3 = full != FAST and ((full == FULL and n_full >= 9) or full == PARAGRAPHS or version >= 3)
     # Version 4: the bytes that last followed each order-2 and order-1 context are kept (in the
     # entries of T2 and T1 no state uses), for the indirect context.
-    v4 = (full == FULL and n_full >= 9) or full == PARAGRAPHS or version >= 4
+    v4 = full != FAST and ((full == FULL and n_full >= 9) or full == PARAGRAPHS or version >= 4)
     use_final = v2 and (use_mixer2 or use_mixer3)
     final_base = weights.shape[0] - FINAL_WEIGHTS
     wf = 0
@@ -287,7 +291,7 @@ def _model(
             above = buf[_ix(prev_line_start + col)]
         if missed:
             ind = _followers(c4, t1, t2)
-            _contexts(c4, c8, word, word_prev, word_prev2, above, col, field, v3, ind, ctx)
+            _contexts(c4, c8, word, word_prev, word_prev2, above, col, field, v3, ind, ctx, full)
             _slot_hashes(ctx, active, n_active, full, 1, hashes, slots, slot_mask, True)
         else:  # contexts and first slot hashes computed at the last byte's bit 7 (_look_ahead)
             for k in range(N_HASHED):
@@ -370,7 +374,7 @@ def _model(
                 x[10] = 0
                 x[12] = 0
             wbase = ((mix_sel << 8) | c0) * N_INPUTS
-            if full:  # the three sets at once, each input read once
+            if sets:  # the two or three sets at once, each input read once
                 wbase2 = (MIXER_SETS + ((known << 8) | c1)) * N_INPUTS
                 if use_mixer3:
                     wbase3 = (THIRD_SETS + ((min(col, 31) << 3) | min(field, 7))) * N_INPUTS

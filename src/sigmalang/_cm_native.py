@@ -214,12 +214,14 @@ def _self_test(path: str, copy: int) -> int:
 # SAMPLE_DIGEST, the copy for version 4's full set to SAMPLE_DIGEST_V4 and the copy for versions 2
 # and 3's full set to SAMPLE_DIGEST_V3; the copies for version 5's and version 4's full sets without
 # the column, field and indirect contexts and the third weight set (_cm.PARAGRAPH_OFF) to
-# SAMPLE_DIGEST_PARAGRAPHS and SAMPLE_DIGEST_V4_PARAGRAPHS.
+# SAMPLE_DIGEST_PARAGRAPHS and SAMPLE_DIGEST_V4_PARAGRAPHS; the copy for level 4's set (version 2)
+# to SAMPLE_DIGEST_FAST.
 SAMPLE_DIGEST = "0bcee4aaa1931c833ba310d0206e998675eb576007df98d939cfdbd20889992d"
 SAMPLE_DIGEST_V4 = "79ea1a7f52006aa23c732802bea1c12f523e0126d16efd8f2a3125ecb0670ecf"
 SAMPLE_DIGEST_V3 = "d503ee9bd921add87442f15c72da7c2f1aafcc324b28b89828cba9f8404f3d74"
 SAMPLE_DIGEST_PARAGRAPHS = "127151923e0698f593459e704891b3cb51f2f79462be3793046710d9dd7d456a"
 SAMPLE_DIGEST_V4_PARAGRAPHS = "c09e7807553555c649b8fee43472ae3ead8caa340db163275fa5d5e29f2ed755"
+SAMPLE_DIGEST_FAST = "a175e1dabdf4384a8d32de069212fdd72cfd290019a6bede48ce8335c30e7f9c"
 
 
 def _sample_set(copy: int) -> tuple[int, int]:
@@ -266,6 +268,7 @@ def _expected(copy: int) -> str:
         9: SAMPLE_DIGEST_V4,
         paragraphs | _cm.N_HASHED: SAMPLE_DIGEST_PARAGRAPHS,
         paragraphs | 9: SAMPLE_DIGEST_V4_PARAGRAPHS,
+        _cm.COPY_FAST: SAMPLE_DIGEST_FAST,
     }.get(copy, SAMPLE_DIGEST)
 
 
@@ -284,7 +287,7 @@ def native_entry(copy: int) -> tuple[str, bytes]:
     """Compile one of :func:`~sigmalang._cm_kernel._run`'s copies of the model behind a C entry
     point: *copy* (one of ``_cm.COPIES``) is the number of hashed contexts of the full component
     set it is for (the set and those bounds then constants; with ``_cm.COPY_PARAGRAPHS`` added, that
-    set without ``_cm.PARAGRAPH_OFF``), or 0 for the copy for any set.
+    set without ``_cm.PARAGRAPH_OFF``; ``_cm.COPY_FAST``, level 4's set), or 0 for the copy for any set.
     Returns the entry point's symbol name and its machine code (an object file for this machine).
     The entry takes ``_run``'s arguments, each array as a pointer and a length
     (in ``KERNEL_ARRAYS``' order after the first six), and the integers as int64. Each copy is
@@ -318,7 +321,8 @@ def native_entry(copy: int) -> tuple[str, bytes]:
         n_full = (copy & ~_cm.COPY_PARAGRAPHS) - 3  # the column, field and indirect contexts left out
         views.append(f"{_cm.FULL_SETS[copy]}, version, {_cm.PARAGRAPHS}, {n_full}")
     elif copy:
-        views.append(f"{_cm.FULL_SETS[copy]}, version, {_cm.FULL}, {copy}")
+        kind = _cm.FAST if copy == _cm.COPY_FAST else _cm.FULL
+        views.append(f"{_cm.FULL_SETS[copy]}, version, {kind}, {copy}")
     else:
         views.append(f"components, version, {_cm.ANY}, 0")
     arrays = []
@@ -364,7 +368,7 @@ def _build(name: str, copy: int) -> tuple[str, bytes] | None:
 def _name(copy: int) -> str:
     from . import _cm
 
-    kind = {0: "any", 7: "full3", 9: "full4"}.get(copy & ~_cm.COPY_PARAGRAPHS, "full")
+    kind = {0: "any", _cm.COPY_FAST: "fast", 7: "full3", 9: "full4"}.get(copy & ~_cm.COPY_PARAGRAPHS, "full")
     return f"cm-kernel-{kind}{'-paragraphs' if copy & _cm.COPY_PARAGRAPHS else ''}-{_key()}.bin"
 
 

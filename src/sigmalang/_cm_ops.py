@@ -20,7 +20,7 @@ from numba import njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-from ._cm import ANY, MIXER_SKIP, N_INPUTS, PARAGRAPHS, WEIGHT_LIMIT
+from ._cm import ANY, FAST, MIXER_SKIP, N_INPUTS, PARAGRAPHS, WEIGHT_LIMIT
 
 # --- LLVM intrinsics ----------------------------------------------------------------------------
 
@@ -182,9 +182,9 @@ def _slot_hashes(
 @njit(cache=True, inline="always")
 def _context(k: int, active: np.ndarray, full: int) -> int:
     """The number (in HASHED_BIT's order) of the k-th hashed context in use: for any set (*full*
-    ANY), active[k]; for a full set (FULL, a constant then) k; for the set of running text
-    (PARAGRAPHS) k, past the column, field and indirect contexts (5, 6 and 7), which that set leaves
-    out."""
+    ANY), active[k]; for a full set (FULL, a constant then) and level 4's (FAST) k; for the set of
+    running text (PARAGRAPHS) k, past the column, field and indirect contexts (5, 6 and 7), which
+    that set leaves out."""
     if full == ANY:
         return active[k]  # type: ignore[no-any-return]
     if full == PARAGRAPHS and k >= 5:
@@ -220,15 +220,19 @@ def _contexts(
     v3: bool,
     ind: int,
     ctx: np.ndarray,
+    full: int,
 ) -> None:
     """The hashed components' contexts for the next byte (docs/FORMAT.md §7.2), into ctx[0:10]: c4
     and c8 are the last eight bytes, *word_prev2* the word before *word_prev*, *above* the byte above
     in the previous line, at column *col*; *v3*: model version 3 or later, whose third context is
-    order 8 instead of 6; *ind*: the indirect context's bytes (:func:`_followers`)."""
+    order 8 instead of 6; *ind*: the indirect context's bytes (:func:`_followers`). The copy for
+    level 4's set (*full* FAST) uses the first three only."""
     c1 = c4 & 0xFF
     ctx[0] = _hash(c4 & 0xFFFFFF, 0, 3)
     ctx[1] = _hash(c4, 0, 4)
     ctx[2] = _hash(c4, c8 if v3 else c8 & 0xFFFF, 6)
+    if full == FAST:
+        return
     ctx[3] = _hash(word, c1 if word == 0 else 0, 7)
     ctx[4] = _hash(word, word_prev, 8)
     ctx[5] = _hash(above | (c1 << 8), min(col, 255), 9)
@@ -320,7 +324,7 @@ def _look_ahead(
         ind = (ind & 0xFF00) | byte
     if byte == (c4 & 0xFF):
         ind = (ind & 0xFF) | (byte << 8)
-    _contexts(n4, n8, word, word_prev, word_prev2, above, col, field, v3, ind, ahead)
+    _contexts(n4, n8, word, word_prev, word_prev2, above, col, field, v3, ind, ahead, full)
     _slot_hashes(ahead, active, n_active, full, 1, hashes, slots, slot_mask, True)
 
 
