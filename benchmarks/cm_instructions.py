@@ -14,8 +14,9 @@ the row's instructions per byte. The output size of each set, on the same bytes 
 
 ``--sets``: ``all`` (model version 4's full set, levels 5-6; and version 5's, levels 7-9),
 ``ablation`` (version 4's set without each component in turn), ``any`` (only the ablation's first
-row: version 4's set on the copy for any set), ``fast`` (level 4's set), or
-component masks such as ``0x121f``. A full set has a compiled copy of the kernel of its own
+row: version 4's set on the copy for any set), ``fast`` (level 4's set, in model version 2 as
+level 4 writes it, on its own copy and on the copy for any set), or component masks such as
+``0x121f``. A full set has a compiled copy of the kernel of its own
 (docs/cm.md, "Speed"); every other set runs on the copy for any set, which executes more
 instructions for the same work, so the ablation's rows, and its first row (the full set), all run
 on that copy. Needs valgrind; the kernel must already be compiled for this
@@ -88,8 +89,9 @@ def sets(spec: str) -> list[tuple[str, int, int, str]]:
     for part in spec.split(","):
         if part == "all":
             rows += [("all, version 4 (levels 5-6)", V4, 4, "own"), ("all, version 5 (levels 7-9)", ALL, 5, "own")]
-        elif part == "fast":
-            rows.append(("orders 1-6 + match (level 4)", LEVEL4, 4, "own"))
+        elif part == "fast":  # level 4's set in the version its writer uses (2), on its own copy and on the general one
+            rows.append(("orders 1-6 + match (level 4)", LEVEL4, 2, "own"))
+            rows.append(("orders 1-6 + match (level 4), on the copy for any set", LEVEL4, 2, "any"))
         elif part in ("ablation", "any"):  # the copy for any set codes every row, the full set included
             rows.append(("all, version 4, on the copy for any set", V4, 4, "any"))
             if part == "ablation":
