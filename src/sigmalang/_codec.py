@@ -313,18 +313,15 @@ PARAGRAPHS_SHARE = 16
 
 
 def _wrap_spec(spec: LevelSpec, wrapped: bytes) -> LevelSpec:
-    """The settings the wrap code *wrapped* is coded with: the level's, without the components of
-    _cm.PARAGRAPH_OFF where the code's lines are paragraphs and the level allows it (levels 5-8)."""
-    from ._cm import PARAGRAPH_OFF
-
-    if not spec.paragraphs or spec.backend_level & PARAGRAPH_OFF != PARAGRAPH_OFF:
+    """The settings the wrap code *wrapped* is coded with: the level's set for running text
+    (:meth:`LevelSpec.for_paragraphs`) where the code's lines are paragraphs, else the level's."""
+    paragraphs = spec.for_paragraphs()
+    if paragraphs is spec:
         return spec
     starts = np.flatnonzero(np.frombuffer(wrapped, dtype=np.uint8) == 10) + 1  # of the lines after the first
     lengths = np.diff(starts, prepend=0, append=len(wrapped))  # every line's, its line feed included
     head = int(np.minimum(lengths, 32).sum())
-    if head * PARAGRAPHS_SHARE >= len(wrapped) * PARAGRAPHS_HEAD:
-        return spec
-    return replace(spec, backend_level=spec.backend_level & ~PARAGRAPH_OFF)
+    return spec if head * PARAGRAPHS_SHARE >= len(wrapped) * PARAGRAPHS_HEAD else paragraphs
 
 
 def _wraps_win(data: bytes, wrapped: bytes, spec: LevelSpec) -> bool:

@@ -91,6 +91,16 @@ class LevelSpec:
         """The settings a record code is coded with: the backend's level for record codes."""
         return replace(self, backend_level=self.records_level) if self.records_level else self
 
+    def for_paragraphs(self) -> LevelSpec:
+        """The settings a wrap code whose lines are paragraphs is coded with (the writer's rule is
+        sigmalang._codec._wrap_spec): at the levels with *paragraphs*, the level's set without
+        sigmalang._cm.PARAGRAPH_OFF; at the others, the level's own settings."""
+        from ._cm import PARAGRAPH_OFF
+
+        if not self.paragraphs or self.backend_level & PARAGRAPH_OFF != PARAGRAPH_OFF:
+            return self
+        return replace(self, backend_level=self.backend_level & ~PARAGRAPH_OFF)
+
     def describe(self) -> str:
         from ._backends import BACKENDS
 

@@ -77,7 +77,7 @@ def _models_to_build(opts: Options) -> int:
     from ._backends import cm_writer_version
 
     version = cm_writer_version(spec.backend_level)
-    sets = {spec.backend_level, spec.backend_level & ~_cm.PARAGRAPH_OFF if spec.paragraphs else spec.backend_level}
+    sets = {spec.backend_level, spec.for_paragraphs().backend_level}
     return sum(not _cm_native.ready(_cm.full_copy(components, version)) for components in sets)
 
 
