@@ -984,3 +984,36 @@ def test_quoted_values_are_fields_and_keys_stay_in_the_template() -> None:
     assert b'{"level":<*>,"time":<*>,"msg":"<*>","url":"<*>","tags":""}' in shown
     assert b'<*> - - "<*>" <*> "<*>"' in shown
     assert len(templates) == 3
+
+
+# Pieces of lines for the block cutter: clocks whole, run into digits, colons and fractions, and
+# every kind of byte it classes (delimiters, quotes, bytes it may take as its marker).
+CUT_PIECES = [
+    *(clock.encode() for clock in ODD_CLOCKS),
+    *(word.encode() for word in WORDS),
+    *[b"12:00:00.123456789", b"00:00:00:00", b"1234567890", b"ab12", b".", b",", b":", b"9", b"59", b"60"],
+    *[b" ", b"\n", b"\n", b"x=", b"_", b"-", b"\x00", b"\x01", b"\x02", b"\xff"],
+]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(CUT_PIECES), max_size=60), st.booleans())
+def test_a_block_is_cut_as_its_lines_are_one_by_one(pieces: list[bytes], every_byte: bool) -> None:
+    """The block cutter (numpy, the clock pattern tried only where a clock can start) gives each
+    line the pieces the per-line regular expressions give, whatever the block holds; a block that
+    holds every byte value has no marker and is cut a line at a time."""
+    block = b"".join(pieces) + (bytes(range(256)) if every_byte else b"")
+    assert _records._cut_lines(block) == [_records._cut(line) for line in block.split(b"\n")]
+
+
+@pytest.mark.parametrize("data", [LOGS, DICKENS, SERVICE_LOG], ids=["loghub", "dickens", "service"])
+def test_blocks_of_real_lines_are_cut_as_their_lines_are(monkeypatch: pytest.MonkeyPatch, data: bytes) -> None:
+    """On real logs and prose, every block is cut as its lines are one by one, and lines without
+    quotes are cut by the block cutter itself, not line by line."""
+    expected = [[_records._cut(line) for line in block.split(b"\n")] for block in _records._line_blocks(data)]
+    calls = []
+    cut = _records._cut
+    monkeypatch.setattr(_records, "_cut", lambda line: calls.append(line) or cut(line))
+    assert [_records._cut_lines(block) for block in _records._line_blocks(data)] == expected
+    assert all(b'"' in line for line in calls)
+    assert sum(len(block) for block in expected) > 10 * len(calls)

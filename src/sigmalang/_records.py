@@ -109,6 +109,17 @@ _DIVISORS = (1000, 1024, 1000**2, 1024**2, 1000**3, 1024**3, 1000**4, 1024**4)  
 _RESCALABLE = re.compile(rb"[0-9]{1,19}(?:\.[0-9]{1,2})?\Z")  # what _rescaled can write
 
 
+# How _cut_lines classes bytes: a token byte, a digit, a delimiter (or line feed), a colon (one of
+# the delimiters); and a clock's bytes, which it marks itself. Blocks longer than CUT_BLOCK (a very
+# long line) are cut a line at a time, so that its arrays stay a few times LINE_BYTES.
+_TOKEN, _DIGIT, _DELIMITER, _COLON, _IN_CLOCK = range(5)
+_KINDS = bytes(
+    _DIGIT if 0x30 <= b <= 0x39 else _COLON if b == 0x3A else _DELIMITER if b in DELIMITERS + b"\n" else _TOKEN
+    for b in range(256)
+)
+CUT_BLOCK = 1 << 20
+
+
 class RecordsError(Exception):
     """A record code could not be decoded (damaged data); the caller adds the location."""
 
@@ -211,13 +222,13 @@ def encode(data: bytes) -> bytes:
     shapes: list[tuple[bytes, ...]] = []
     line_shapes = array("I")
     blocks: list[tuple[int, bytes]] = []  # each block's number of lines and its fields, joined
-    for lines in _line_blocks(data):
+    for text in _line_blocks(data):
         fields: list[bytes] = []
-        for line in lines:
-            parts = _cut(line)
+        lines = _cut_lines(text)
+        for parts in lines:
             constants = tuple(parts[0::2])
             shape = found.get(constants)
-            if shape is None and len(shapes) >= SHAPES and line:  # the whole line as one field
+            if shape is None and len(shapes) >= SHAPES and (line := b"".join(parts)):  # the whole line as one field
                 parts = [b"", line, b""]
                 constants = (b"", b"")
                 shape = found.get(constants)
@@ -292,15 +303,16 @@ def encode(data: bytes) -> bytes:
     return b"".join([head, encode_varint(len(body)), encode_varint(len(written)), body, written, *coded])
 
 
-def _line_blocks(data: bytes) -> Iterator[list[bytes]]:
-    """The lines of *data* (``data.split(b"\\n")``), in blocks of about LINE_BYTES bytes."""
+def _line_blocks(data: bytes) -> Iterator[bytes]:
+    """*data* in blocks of whole lines of about LINE_BYTES bytes, without the line feed between
+    two blocks: the blocks' lines are ``data.split(b"\\n")``."""
     at = 0
     while True:
         end = data.find(b"\n", at + LINE_BYTES)
         if end < 0:
-            yield data[at:].split(b"\n")
+            yield data[at:]
             return
-        yield data[at:end].split(b"\n")
+        yield data[at:end]
         at = end + 1
 
 
@@ -428,6 +440,66 @@ def template(line: bytes) -> bytes:
     """The constant text of *line* (no line feed) with its fields taken out, joined by NUL: lines
     of one template give the same bytes (what the record code's template table holds)."""
     return b"\x00".join(_cut(line)[0::2])
+
+
+def _cut_lines(block: bytes) -> list[list[bytes]]:
+    """Each line of *block* (``block.split(b"\\n")``) cut as :func:`_cut` cuts it, found for the
+    whole block at once: the bytes classed by a table, the clocks matched only where their digits
+    and colons are in place (:func:`_clock_spans`), the fields as runs of token bytes that hold a
+    digit, and a byte the block lacks put at each field's two ends, so that one split of each line
+    at that byte gives its pieces. A line with a double quote is cut by :func:`_cut` (its quoted
+    strings are fields), as is every line of a block with as many quotes as lines (JSON lines),
+    one longer than CUT_BLOCK, or one that holds every byte value."""
+    if len(block) > CUT_BLOCK or block.count(b'"') > block.count(b"\n"):
+        return [_cut(line) for line in block.split(b"\n")]
+    marker = next((m for m in range(1, 256) if m not in block), 0)
+    if not marker:
+        return [_cut(line) for line in block.split(b"\n")]
+    kind = np.frombuffer(block.translate(_KINDS), dtype=np.uint8).copy()
+    clocks = _clock_spans(block, kind)
+    if len(clocks):  # a clock's bytes are no token's: its ends end the tokens beside it
+        edges = np.zeros(len(block) + 1, dtype=np.int8)
+        edges[clocks[:, 0]] = 1
+        edges[clocks[:, 1]] -= 1
+        kind[np.cumsum(edges[:-1], dtype=np.int8).view(bool)] = _IN_CLOCK
+    token = np.zeros(len(block) + 2, dtype=bool)
+    token[1:-1] = kind <= _DIGIT
+    runs = np.flatnonzero(token[1:] != token[:-1])  # each run of token bytes: its start, its end
+    starts, ends = runs[0::2], runs[1::2]
+    if len(starts):  # the digits from each run's start to the next run's: the run's own
+        held = np.add.reduceat(kind == _DIGIT, starts, dtype=np.int32) > 0
+        starts, ends = starts[held], ends[held]
+    cuts = np.sort(np.concatenate((starts, ends, clocks.reshape(-1))))
+    marked = np.insert(np.frombuffer(block, dtype=np.uint8), cuts, marker).tobytes()
+    sep = bytes((marker,))
+    out = [line.split(sep) for line in marked.split(b"\n")]
+    if b'"' in block:
+        for k, line in enumerate(block.split(b"\n")):
+            if b'"' in line:
+                out[k] = _cut(line)
+    return out
+
+
+def _clock_spans(block: bytes, kind: np.ndarray) -> np.ndarray:
+    """Where ``_CLOCK`` matches in *block*, as finditer finds them (a row of start and end each);
+    *kind* is the block's bytes classed by ``_KINDS``. The pattern is tried only where two digits,
+    a colon, a digit 0-5 and a digit, a colon, a digit 0-5 and a digit begin after a byte that is
+    neither a digit nor a colon, which every match does."""
+    n = len(block) - 7
+    found: list[tuple[int, int]] = []
+    if n > 0:
+        raw = np.frombuffer(block, dtype=np.uint8)
+        digit, colon, low = kind == _DIGIT, kind == _COLON, (raw >= 0x30) & (raw <= 0x35)
+        fits = digit[:n] & digit[1 : n + 1] & colon[2 : n + 2] & low[3 : n + 3] & digit[4 : n + 4]
+        fits &= colon[5 : n + 5] & low[6 : n + 6] & digit[7 : n + 7]
+        fits[1:] &= ~(digit[: n - 1] | colon[: n - 1])
+        end = 0
+        match = _CLOCK.match
+        for at in np.flatnonzero(fits).tolist():
+            if at >= end and (clock := match(block, at)) is not None:
+                end = clock.end()
+                found.append((at, end))
+    return np.array(found, dtype=np.int64).reshape(-1, 2)
 
 
 def _cut(line: bytes) -> list[bytes]:
