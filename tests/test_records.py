@@ -993,27 +993,47 @@ CUT_PIECES = [
     *(word.encode() for word in WORDS),
     *[b"12:00:00.123456789", b"00:00:00:00", b"1234567890", b"ab12", b".", b",", b":", b"9", b"59", b"60"],
     *[b" ", b"\n", b"\n", b"x=", b"_", b"-", b"\x00", b"\x01", b"\x02", b"\xff"],
+    *[b'"', b'"', b'":', b'" :', b'"\t:', b'" x:', b'""', b"{", b"}"],  # strings, keys, quotes alone
 ]
 
 
 @settings(max_examples=500, deadline=None)
 @given(st.lists(st.sampled_from(CUT_PIECES), max_size=60), st.booleans())
 def test_a_block_is_cut_as_its_lines_are_one_by_one(pieces: list[bytes], every_byte: bool) -> None:
-    """The block cutter (numpy, the clock pattern tried only where a clock can start) gives each
-    line the pieces the per-line regular expressions give, whatever the block holds; a block that
-    holds every byte value has no marker and is cut a line at a time."""
+    """The block cutter (numpy, the clock pattern tried only where a clock can start, quotes paired
+    in each piece between clocks) gives each line the pieces the per-line regular expressions give,
+    whatever the block holds; a block that holds every byte value has no marker and is cut a line
+    at a time."""
     block = b"".join(pieces) + (bytes(range(256)) if every_byte else b"")
     assert _records._cut_lines(block) == [_records._cut(line) for line in block.split(b"\n")]
 
 
-@pytest.mark.parametrize("data", [LOGS, DICKENS, SERVICE_LOG], ids=["loghub", "dickens", "service"])
+JSON_LINES = b"".join(
+    b'{"level": "info", "time": "2024-05-01T10:%02d:%02d.%03dZ", "msg": "GET /doc/%d", "ms": %d, "tags": ""}\n'
+    % (i // 60 % 60, i % 60, i * 7 % 1000, i % 97, i * 13 % 500)
+    for i in range(3000)
+)
+
+
+@pytest.mark.parametrize("data", [LOGS, DICKENS, SERVICE_LOG, JSON_LINES], ids=["loghub", "dickens", "service", "json"])
 def test_blocks_of_real_lines_are_cut_as_their_lines_are(monkeypatch: pytest.MonkeyPatch, data: bytes) -> None:
-    """On real logs and prose, every block is cut as its lines are one by one, and lines without
-    quotes are cut by the block cutter itself, not line by line."""
+    """On logs, JSON lines and prose, every block is cut as its lines are one by one, by the block
+    cutter itself, not line by line."""
     expected = [[_records._cut(line) for line in block.split(b"\n")] for block in _records._line_blocks(data)]
     calls = []
     cut = _records._cut
     monkeypatch.setattr(_records, "_cut", lambda line: calls.append(line) or cut(line))
     assert [_records._cut_lines(block) for block in _records._line_blocks(data)] == expected
-    assert all(b'"' in line for line in calls)
-    assert sum(len(block) for block in expected) > 10 * len(calls)
+    assert not calls
+
+
+def test_a_block_past_the_bound_is_cut_a_line_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A block longer than CUT_BLOCK (a very long line) is cut by the per-line expressions, whose
+    memory does not grow with numpy arrays over the whole block."""
+    block = LOGS[: LOGS.index(b"\n", 5000)]
+    calls = []
+    cut = _records._cut
+    monkeypatch.setattr(_records, "_cut", lambda line: calls.append(line) or cut(line))
+    monkeypatch.setattr(_records, "CUT_BLOCK", len(block) - 1)
+    assert _records._cut_lines(block) == [cut(line) for line in block.split(b"\n")]
+    assert calls == block.split(b"\n")

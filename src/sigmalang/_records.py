@@ -110,9 +110,10 @@ _RESCALABLE = re.compile(rb"[0-9]{1,19}(?:\.[0-9]{1,2})?\Z")  # what _rescaled c
 
 
 # How _cut_lines classes bytes: a token byte, a digit, a delimiter (or line feed), a colon (one of
-# the delimiters); and a clock's bytes, which it marks itself. Blocks longer than CUT_BLOCK (a very
-# long line) are cut a line at a time, so that its arrays stay a few times LINE_BYTES.
-_TOKEN, _DIGIT, _DELIMITER, _COLON, _IN_CLOCK = range(5)
+# the delimiters); and the bytes of clocks and quoted strings, which it marks itself. Blocks longer
+# than CUT_BLOCK (a very long line) are cut a line at a time, so that its arrays stay a few times
+# LINE_BYTES.
+_TOKEN, _DIGIT, _DELIMITER, _COLON, _TAKEN = range(5)
 _KINDS = bytes(
     _DIGIT if 0x30 <= b <= 0x39 else _COLON if b == 0x3A else _DELIMITER if b in DELIMITERS + b"\n" else _TOKEN
     for b in range(256)
@@ -445,23 +446,23 @@ def template(line: bytes) -> bytes:
 def _cut_lines(block: bytes) -> list[list[bytes]]:
     """Each line of *block* (``block.split(b"\\n")``) cut as :func:`_cut` cuts it, found for the
     whole block at once: the bytes classed by a table, the clocks matched only where their digits
-    and colons are in place (:func:`_clock_spans`), the fields as runs of token bytes that hold a
-    digit, and a byte the block lacks put at each field's two ends, so that one split of each line
-    at that byte gives its pieces. A line with a double quote is cut by :func:`_cut` (its quoted
-    strings are fields), as is every line of a block with as many quotes as lines (JSON lines),
-    one longer than CUT_BLOCK, or one that holds every byte value."""
-    if len(block) > CUT_BLOCK or block.count(b'"') > block.count(b"\n"):
-        return [_cut(line) for line in block.split(b"\n")]
-    marker = next((m for m in range(1, 256) if m not in block), 0)
+    and colons are in place (:func:`_clock_spans`), the quoted strings paired (:func:`_strings`),
+    the other fields as runs of token bytes that hold a digit, and a byte the block lacks put at
+    each field's two ends, so that one split of each line at that byte gives its pieces. A block
+    longer than CUT_BLOCK (a very long line) or that holds every byte value is cut a line at a time."""
+    marker = next((m for m in range(1, 256) if m not in block), 0) if len(block) <= CUT_BLOCK else 0
     if not marker:
         return [_cut(line) for line in block.split(b"\n")]
+    raw = np.frombuffer(block, dtype=np.uint8)
     kind = np.frombuffer(block.translate(_KINDS), dtype=np.uint8).copy()
     clocks = _clock_spans(block, kind)
-    if len(clocks):  # a clock's bytes are no token's: its ends end the tokens beside it
-        edges = np.zeros(len(block) + 1, dtype=np.int8)
-        edges[clocks[:, 0]] = 1
-        edges[clocks[:, 1]] -= 1
-        kind[np.cumsum(edges[:-1], dtype=np.int8).view(bool)] = _IN_CLOCK
+    strings, quoted = _strings(raw, clocks)
+    taken = np.concatenate((clocks, quoted))  # no token's bytes: their ends end the tokens beside them
+    if len(taken):
+        edges = np.zeros(len(block) + 1, dtype=np.int32)
+        np.add.at(edges, taken[:, 0], 1)
+        np.add.at(edges, taken[:, 1], -1)
+        kind[np.cumsum(edges[:-1]) > 0] = _TAKEN
     token = np.zeros(len(block) + 2, dtype=bool)
     token[1:-1] = kind <= _DIGIT
     runs = np.flatnonzero(token[1:] != token[:-1])  # each run of token bytes: its start, its end
@@ -469,15 +470,35 @@ def _cut_lines(block: bytes) -> list[list[bytes]]:
     if len(starts):  # the digits from each run's start to the next run's: the run's own
         held = np.add.reduceat(kind == _DIGIT, starts, dtype=np.int32) > 0
         starts, ends = starts[held], ends[held]
-    cuts = np.sort(np.concatenate((starts, ends, clocks.reshape(-1))))
-    marked = np.insert(np.frombuffer(block, dtype=np.uint8), cuts, marker).tobytes()
+    cuts = np.sort(np.concatenate((starts, ends, clocks.reshape(-1), strings.reshape(-1))))
+    marked = np.insert(raw, cuts, marker).tobytes()
     sep = bytes((marker,))
-    out = [line.split(sep) for line in marked.split(b"\n")]
-    if b'"' in block:
-        for k, line in enumerate(block.split(b"\n")):
-            if b'"' in line:
-                out[k] = _cut(line)
-    return out
+    return [line.split(sep) for line in marked.split(b"\n")]
+
+
+def _strings(raw: np.ndarray, clocks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The quoted strings of the block *raw* as :func:`_cut_piece` finds them in the pieces a line
+    leaves between its *clocks*: in each piece, the first double quote pairs with the second, the
+    third with the fourth, and so on (a last one alone is constant text). Returns the strings that
+    are fields (the bytes between the quotes, where there are any and no colon follows the closing
+    quote after spaces or tabs: a key), and the span of every pair, quotes included, whose bytes
+    are no token's; each a row of start and end."""
+    quotes = np.flatnonzero(raw == 0x22)
+    none = np.zeros((0, 2), dtype=np.int64)
+    if len(quotes) < 2:
+        return none, none
+    bounds = np.sort(np.concatenate((np.flatnonzero(raw == 0x0A), clocks.reshape(-1))))
+    piece = np.searchsorted(bounds, quotes, side="right")
+    at = np.arange(len(quotes))
+    first = np.maximum.accumulate(np.where(np.diff(piece, prepend=-1) != 0, at, 0))
+    opens = np.flatnonzero(((at - first) % 2 == 0)[:-1] & (piece[1:] == piece[:-1]))
+    pairs = np.stack((quotes[opens], quotes[opens + 1] + 1), axis=1)
+    solid = np.flatnonzero((raw != 0x20) & (raw != 0x09))  # where each run of spaces and tabs ends
+    after = np.searchsorted(solid, pairs[:, 1])
+    key = after < len(solid)
+    key[key] = raw[solid[after[key]]] == 0x3A
+    fields = pairs[~key & (pairs[:, 1] - pairs[:, 0] > 2)] + np.array([1, -1])
+    return fields, pairs
 
 
 def _clock_spans(block: bytes, kind: np.ndarray) -> np.ndarray:
