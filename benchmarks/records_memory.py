@@ -8,11 +8,11 @@ Usage::
 
 Each input is one chunk of generated lines (the same bytes on every run): lines of one digit,
 counting lines, lines of four random letters (each a shape of its own, no field), lines of twelve
-random letters and spaces, lines of one random hex id, and log-like lines of eight numbers. Each
-is encoded with ``sigmalang -LEVEL -T 1 --format logs`` (every chunk as records, whatever it
-holds) and the result decoded, each in a fresh process; the peak is that process's maximum
-resident set (``os.wait4``). The table is markdown, ready to paste; the exit status is 1 if a
-round trip fails or a peak exceeds the estimate by more than 25%.
+random letters and spaces, lines of one random hex id, log-like lines of eight numbers, and lines
+of about 900 KB of one-digit fields. Each is encoded with ``sigmalang -LEVEL -T 1 --format logs``
+(every chunk as records, whatever it holds) and the result decoded, each in a fresh process; the
+peak is that process's maximum resident set (``os.wait4``). The table is markdown, ready to
+paste; the exit status is 1 if a round trip fails or a peak exceeds the estimate by more than 25%.
 """
 
 from __future__ import annotations
@@ -55,6 +55,8 @@ INPUTS: dict[str, Callable[[random.Random, int], bytes]] = {
         b"12:%02d:%02d.%03d INFO a=%d b=%d c=%d d=%d e=%d"
         % (i // 60000 % 60, i // 1000 % 60, i % 1000, *(r.randrange(10**6) for _ in range(5)))
     ),
+    # lines of about 900 KB, a field every two bytes: the block cutter's arrays at their largest
+    "long lines of digits": lambda r, i: b" ".join(b"%d" % r.randrange(10) for _ in range(450_000)),
 }
 
 

@@ -230,14 +230,19 @@ def spell_shape(value: int, shape: tuple[object, ...]) -> bytes:
 
 
 def capped(lines: list[bytes], cut_lines: list[list[bytes]]) -> list[list[bytes]]:
-    """The writer's bound on shapes (version 6): once SHAPES constant texts have been seen, a
-    non-empty line whose constant text is new is cut as one field, the whole line."""
+    """The writer's bounds on shapes (version 6): once SHAPES constant texts have been seen, or
+    when a new one's fields would take the fields of those seen past SHAPE_FIELDS, a non-empty
+    line whose constant text is new is cut as one field, the whole line."""
     seen: set[tuple[bytes, ...]] = set()
+    fields = 0
     out = []
     for line, parts in zip(lines, cut_lines, strict=True):
-        if tuple(parts[0::2]) not in seen and len(seen) >= _records.SHAPES and line:
+        new = tuple(parts[0::2]) not in seen
+        if new and line and (len(seen) >= _records.SHAPES or fields + len(parts) // 2 > _records.SHAPE_FIELDS):
             parts = [b"", line, b""]
-        seen.add(tuple(parts[0::2]))
+        if tuple(parts[0::2]) not in seen:
+            seen.add(tuple(parts[0::2]))
+            fields += len(parts) // 2
         out.append(parts)
     return out
 

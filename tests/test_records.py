@@ -245,13 +245,31 @@ def test_past_the_bound_on_shapes_a_new_shape_is_the_whole_line(monkeypatch: pyt
     assert b"e 5\nf g 7\n" in code  # the whole lines, one column
 
 
+def test_past_the_bound_on_fields_a_new_shape_is_the_whole_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Once a new shape's fields would take the fields of the shapes kept past SHAPE_FIELDS, its
+    non-empty line is one field, the whole line, as past SHAPES: a line of very many fields makes
+    one column, not one per field."""
+    monkeypatch.setattr(_records, "SHAPE_FIELDS", 4)
+    data = b"a 1 2\nb 3 4 5\na 6 7\nc 8\nd\n9"
+    code = _records.encode(data)
+    assert code == records_reference.encode(data) and _records.decode(code, len(data)) == data
+    _, templates, line_ids, _ = _records.parse(code)
+    assert templates == [(b"a ", b" ", b""), (b"", b""), (b"c ", b""), (b"d",)]
+    assert list(line_ids) == [0, 1, 0, 2, 3, 1]
+    monkeypatch.undo()
+    many = b" ".join(b"%d" % (k % 10) for k in range(3 * _records.SHAPE_FIELDS))
+    _, templates, _, _ = _records.parse(_records.encode(b"x 1\n" + many))
+    assert templates == [(b"x ", b""), (b"", b"")]
+
+
 @settings(max_examples=100, deadline=None)
-@given(st.one_of(log_lines(), grouped_lines()), st.integers(0, 6))
-def test_any_bound_on_shapes_matches_the_plain_reading(data: bytes, shapes: int) -> None:
-    """For any lines and any bound on shapes, the product writes what the plain reading does, and
-    the code decodes to the lines."""
+@given(st.one_of(log_lines(), grouped_lines()), st.integers(0, 6), st.integers(0, 12))
+def test_any_bound_on_shapes_matches_the_plain_reading(data: bytes, shapes: int, fields: int) -> None:
+    """For any lines and any bounds on shapes and their fields, the product writes what the plain
+    reading does, and the code decodes to the lines."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(_records, "SHAPES", shapes)
+        patch.setattr(_records, "SHAPE_FIELDS", fields)
         code = _records.encode(data)
         assert code == records_reference.encode(data)
     assert _records.decode(code, len(data)) == data

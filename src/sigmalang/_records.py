@@ -90,6 +90,11 @@ PARSED_MEMO = 4096
 LINE_BLOCK = 4096
 # Shapes kept per chunk (:func:`encode`); past them, a line of a new shape is one field, the whole line.
 SHAPES = 1 << 16
+# Fields of the shapes kept per chunk, all shapes together (:func:`encode`): past them, a line of a
+# new shape is one field too. A chunk's columns are at most these plus one per word group, so that
+# a decoder's column readers stay few (a line of a million one-digit fields would otherwise make
+# a million columns). The logs measured in docs/logs.md have at most 23,165.
+SHAPE_FIELDS = 1 << 15
 LINE_BYTES = 1 << 16  # bytes of lines the encoder cuts at a time (:func:`_line_blocks`)
 SLICE = 1 << 16  # entries (and bytes) the decoder's checks look at a time, bounding their memory
 ENTRY_RUN = 1024  # a column's entries read at a time (:func:`_runs`)
@@ -216,26 +221,33 @@ def encode(data: bytes) -> bytes:
     it keeps joined by line feeds, a run per block (memory as the fields, plus 4 bytes a line);
     then the shapes that group (:func:`_groups`) take their word as a field, and the second pass
     makes the templates and ids and hands each column its values, again a run per block, so that
-    however short the lines, few of them are objects at once. Once a chunk has SHAPES shapes, a
-    line of a shape not seen yet is one field, the whole line (so that lines that are all
-    different cannot fill memory with shapes)."""
+    however short the lines, few of them are objects at once. Once a chunk has SHAPES shapes, or
+    its shapes' fields would pass SHAPE_FIELDS, a line of a shape not seen yet is one field, the
+    whole line (so that lines that are all different cannot fill memory with shapes, nor lines of
+    many fields with columns)."""
     found: dict[tuple[bytes, ...], int] = {}
     shapes: list[tuple[bytes, ...]] = []
     line_shapes = array("I")
     blocks: list[tuple[int, bytes]] = []  # each block's number of lines and its fields, joined
+    shape_fields = 0  # the fields of the shapes kept
     for text in _line_blocks(data):
         fields: list[bytes] = []
         lines = _cut_lines(text)
         for parts in lines:
             constants = tuple(parts[0::2])
             shape = found.get(constants)
-            if shape is None and len(shapes) >= SHAPES and (line := b"".join(parts)):  # the whole line as one field
+            if (
+                shape is None
+                and (len(shapes) >= SHAPES or shape_fields + len(constants) - 1 > SHAPE_FIELDS)
+                and (line := b"".join(parts))
+            ):  # the whole line as one field
                 parts = [b"", line, b""]
                 constants = (b"", b"")
                 shape = found.get(constants)
             if shape is None:
                 shape = found[constants] = len(shapes)
                 shapes.append(constants)
+                shape_fields += len(constants) - 1
             line_shapes.append(shape)
             fields += parts[1::2]
         blocks.append((len(lines), b"\n".join(fields)))  # a field holds no line feed, nor is it empty
