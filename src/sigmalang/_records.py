@@ -93,7 +93,7 @@ SHAPES = 1 << 16
 # Fields of the shapes kept per chunk, all shapes together (:func:`encode`): past them, a line of a
 # new shape is one field too. A chunk's columns are at most these plus one per word group, so that
 # a decoder's column readers stay few (a line of a million one-digit fields would otherwise make
-# a million columns). The logs measured in docs/logs.md have at most 23,165.
+# a million columns). Of the logs measured in docs/memory.md, wget's has the most: 23,165.
 SHAPE_FIELDS = 1 << 15
 LINE_BYTES = 1 << 16  # bytes of lines the encoder cuts at a time (:func:`_line_blocks`)
 SLICE = 1 << 16  # entries (and bytes) the decoder's checks look at a time, bounding their memory
