@@ -237,12 +237,13 @@ def capped(lines: list[bytes], cut_lines: list[list[bytes]]) -> list[list[bytes]
     fields = 0
     out = []
     for line, parts in zip(lines, cut_lines, strict=True):
-        new = tuple(parts[0::2]) not in seen
-        if new and line and (len(seen) >= _records.SHAPES or fields + len(parts) // 2 > _records.SHAPE_FIELDS):
-            parts = [b"", line, b""]
-        if tuple(parts[0::2]) not in seen:
-            seen.add(tuple(parts[0::2]))
-            fields += len(parts) // 2
+        shape = tuple(parts[0::2])
+        full = len(seen) >= _records.SHAPES or fields + len(shape) - 1 > _records.SHAPE_FIELDS
+        if shape not in seen and line and full:
+            parts, shape = [b"", line, b""], (b"", b"")
+        if shape not in seen:
+            seen.add(shape)
+            fields += len(shape) - 1
         out.append(parts)
     return out
 

@@ -117,7 +117,7 @@ _RESCALABLE = re.compile(rb"[0-9]{1,19}(?:\.[0-9]{1,2})?\Z")  # what _rescaled c
 # How _cut_lines classes bytes: a token byte, a digit, a delimiter (or line feed), a colon (one of
 # the delimiters); and the bytes of clocks and quoted strings, which it marks itself. Blocks longer
 # than CUT_BLOCK (a very long line) are cut a line at a time, so that its arrays stay a few times
-# LINE_BYTES.
+# CUT_BLOCK.
 _TOKEN, _DIGIT, _DELIMITER, _COLON, _TAKEN = range(5)
 _KINDS = bytes(
     _DIGIT if 0x30 <= b <= 0x39 else _COLON if b == 0x3A else _DELIMITER if b in DELIMITERS + b"\n" else _TOKEN
