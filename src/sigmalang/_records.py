@@ -187,8 +187,9 @@ class _Columns:
 
     def __init__(self) -> None:
         self.ids: dict[tuple[int, bytes], int] = {}
-        # Each column's label: the last LABEL bytes of the constant text before it on its path.
-        self.labels: list[bytes] = []
+        # Each column's label read backwards: the last LABEL bytes of the constant text before it
+        # on its path, last byte first (what orders the columns, :meth:`order`).
+        self.backwards: list[bytes] = []
 
     def of(self, constants: list[bytes] | tuple[bytes, ...]) -> list[int]:
         out = []
@@ -198,7 +199,7 @@ class _Columns:
             found = self.ids.get(key)
             if found is None:
                 found = self.ids[key] = len(self.ids)
-                self.labels.append(((self.labels[node] if node >= 0 else b"") + piece[-LABEL:])[-LABEL:])
+                self.backwards.append((piece[-LABEL:][::-1] + (self.backwards[node] if node >= 0 else b""))[:LABEL])
             out.append(found)
             node = found
         return out
@@ -206,11 +207,12 @@ class _Columns:
     def order(self, version: int) -> list[int]:
         """The order of the columns in a code of *version*: version 1 in order of first use;
         version 2 by their labels read backwards (columns whose fields follow the same text, such as
-        ``pid=`` or ``:``, side by side), first use breaking ties. Labels are bounded (LABEL bytes)
-        so that a hostile table of long lines with many fields cannot make them quadratic."""
+        ``pid=`` or ``:``, side by side), first use breaking ties (the sort is stable). Labels are
+        bounded (LABEL bytes) so that a hostile table of long lines with many fields cannot make
+        them quadratic."""
         if version == 1:
-            return list(range(len(self.labels)))
-        return sorted(range(len(self.labels)), key=lambda column: (self.labels[column][::-1], column))
+            return list(range(len(self.backwards)))
+        return sorted(range(len(self.backwards)), key=self.backwards.__getitem__)
 
 
 def encode(data: bytes) -> bytes:
@@ -273,7 +275,7 @@ def encode(data: bytes) -> bytes:
             table.append(b"\x00".join(_escape(c) for c in constants) + b"\n")
         made.append((known[0], known[1], len(shapes[shape]) - 1, at, word))
     del shapes
-    runs: list[list[bytes]] = [[] for _ in columns.labels]  # each column's values, joined, a run per block
+    runs: list[list[bytes]] = [[] for _ in columns.backwards]  # each column's values, joined, a run per block
     version = 6  # the oldest version that reads the code: 7 where a line needs references
     # Each template's lines are looked at for references (:func:`_refer`) until REFER_TRIES of them
     # in a row had none; every line is where a value may begin with the reference byte.
@@ -818,14 +820,32 @@ def decode(code: bytes, size: int) -> bytes:
     if n_lines == 0 or size + 1 < n_lines:
         raise RecordsError(f"{n_lines} lines cannot make {size} bytes")
     ends, spans = _column_spans(code, start, template_columns, line_ids, columns, size)
+    del columns
     clocks, repeats = code[0] >= 3, code[0] >= 4
-    nexts = [
-        chain.from_iterable(_tokens(_runs(code, start, ends, first, n), clocks, repeats)).__next__ for first, n in spans
-    ]
-    # Each template as a %-format of its constant text, and its columns' readers: a line is then
-    # read and joined in two steps.
+    # Each column's reader and each template's readers are made when a line first needs them: a
+    # column of at most ENTRY_RUN values is then read whole into a list, last value first, whose
+    # pop is the reader (its reading state goes as soon as it is read); a longer one keeps its
+    # reading state, a few KB, for ENTRY_RUN values and more. A code of very many small columns (a
+    # hostile one, or a line of very many fields) so costs its values and two small objects a
+    # column, not a reading state a column.
+    nexts: list[Callable[[], bytes] | None] = [None] * len(spans)
+
+    def read_column(column: int) -> Callable[[], bytes]:
+        found = nexts[column]
+        if found is None:
+            first, n = spans[column].tolist()
+            runs = _tokens(_runs(code, start, ends, first, n), clocks, repeats)
+            if n <= ENTRY_RUN:
+                values = next(runs)
+                values.reverse()
+                found = nexts[column] = values.pop
+            else:
+                found = nexts[column] = chain.from_iterable(runs).__next__
+        return found
+
+    # Each template as a %-format of its constant text: a line is read and joined in two steps.
     formats = [b"%s".join(piece.replace(b"%", b"%%") for piece in t) for t in templates]
-    readers = [[nexts[column] for column in ids] for ids in template_columns]
+    readers: list[list[Callable[[], bytes]] | None] = [None] * len(templates)
     blocks: list[bytes] = []
     total = -1
     refers = code[0] >= 7
@@ -833,7 +853,10 @@ def decode(code: bytes, size: int) -> bytes:
         lines: list[bytes] = []
         append = lines.append
         for tid in line_ids[at : at + LINE_BLOCK]:
-            values = [read() for read in readers[tid]]
+            row = readers[tid]
+            if row is None:
+                row = readers[tid] = [read_column(column) for column in template_columns[tid]]
+            values = [read() for read in row]
             line = formats[tid] % tuple(values)
             if refers and b"\x01" in line:  # a reference, or the reference byte in the constant text
                 line = formats[tid] % tuple(_resolve(values, size - total))
@@ -878,7 +901,7 @@ def describe(code: bytes, size: int, spent: Sequence[int] | None = None) -> Desc
 
     out = []
     clocks, repeats, refers = code[0] >= 3, code[0] >= 4, code[0] >= 7
-    for label, (first, n) in zip(labels, spans, strict=True):
+    for label, (first, n) in zip(labels, spans.tolist(), strict=True):
         at = start + _entry_at(ends, first)
         used = _entry_at(ends, first + n) - _entry_at(ends, first)
         numbers = clocks_seen = references = 0
@@ -925,7 +948,7 @@ def _section_starts(code: bytes) -> tuple[int, int]:
 
 def _column_spans(
     code: bytes, start: int, template_columns: list[list[int]], line_ids: Sequence[int], columns: _Columns, size: int
-) -> tuple[np.ndarray, list[tuple[int, int]]]:
+) -> tuple[np.ndarray, np.ndarray]:
     """Where each entry of the columns section (which starts at *start*) ends, as offsets of its
     line feed from *start*; and each column's first entry and number of entries (by column id).
     Checked before any value is read.
@@ -934,12 +957,12 @@ def _column_spans(
     and an entry is at most one byte longer than its value or a difference of at most 20 bytes:
     entries that, repeats filled in, add up to more than *size* + 20 per entry come from no encoder,
     and reading them (a long entry repeated many times) would take time out of all proportion to
-    the code, so they are refused here."""
-    counts = [0] * len(columns.ids)
+    the code, so they are refused here. Both are numpy arrays (a code of very many columns
+    costs a few bytes a column here)."""
+    counts = np.zeros(len(columns.ids), dtype=np.int64)
     for tid, lines in Counter(line_ids).items():
-        for column in template_columns[tid]:
-            counts[column] += lines
-    needed = sum(counts)
+        counts[template_columns[tid]] += lines  # a template's columns are distinct
+    needed = int(counts.sum())
     if needed > len(code) - start:
         raise RecordsError("more field values than the record code has bytes")
     ends = _line_feeds(code, start)
@@ -947,13 +970,12 @@ def _column_spans(
         raise RecordsError("a column ends before its last value")
     if len(ends) > needed or (ends[-1] if needed else -1) != len(code) - start - 1:
         raise RecordsError("bytes after the last column")
-    spans = [(0, 0)] * len(counts)
-    at = 0
-    for column in columns.order(code[0]):
-        spans[column] = (at, counts[column])
-        at += counts[column]
+    order = np.array(columns.order(code[0]), dtype=np.int64)
+    spans = np.zeros((len(counts), 2), dtype=np.int64)
+    spans[order, 0] = np.cumsum(counts[order]) - counts[order]
+    spans[:, 1] = counts
     if code[0] >= 4 and needed:
-        firsts = np.array([first for first, n in spans if n], dtype=np.int64)
+        firsts = spans[counts > 0, 0]
         if (ends[firsts] == np.where(firsts > 0, ends[firsts - 1] + 1, 0)).any():
             raise RecordsError("a column's first value repeats nothing")
         if _filled_length(ends) > size + 20 * needed:
