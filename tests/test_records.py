@@ -558,6 +558,24 @@ def test_clocks_are_one_field_written_as_differences_of_their_time_of_day() -> N
     assert b"09:05:00.100" not in code  # clocks after the first are differences
 
 
+def test_describe_shows_long_column_labels_by_their_ends() -> None:
+    """A column's label is the template's text up to it; past 2 * SHOWN_END bytes only its two ends
+    and the number of bytes between them, so a template of many fields has labels in proportion to
+    its fields (their full texts would add up to its square), each still its own."""
+    fields = 3_000
+    data = b"\n".join(b"x " + b" ".join(b"%d" % ((k + line) % 10) for k in range(fields)) for line in range(2))
+    code = _records.encode(data)
+    labels = [label for label, *_ in _records.describe(code, len(data))[1]]
+    full = [b"x " + b"<*> " * k + b"<*>" for k in range(fields)]
+    assert labels[:3] == full[:3] and len(set(labels)) == fields
+    end = _records.SHOWN_END
+    for label, whole in zip(labels, full, strict=True):
+        if len(whole) <= 2 * end:
+            assert label == whole
+        else:
+            assert label == whole[:end] + b"[... %d bytes ...]" % (len(whole) - 2 * end) + whole[-end:]
+
+
 def test_a_clock_out_of_range_is_damage() -> None:
     data = b"\n".join(b"10:00:%02d ok" % (i % 60) for i in range(50))
     code = _records.encode(data)

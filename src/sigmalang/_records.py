@@ -86,6 +86,7 @@ WORD_KINDS = (re.compile(rb"[^" + _CLASS + rb"\n]+"), re.compile(rb"[^ \t\r\n\"'
 # Distinct tokens per column whose parse is kept (:class:`_Parses`): a small bound on memory
 # whatever the column holds.
 PARSED_MEMO = 4096
+SHOWN_END = 128  # bytes of a long column label shown at each end (:func:`_shortened`)
 # Decoded lines joined at a time (:func:`decode`): short lines do not all live as objects at once.
 LINE_BLOCK = 4096
 # Shapes kept per chunk (:func:`encode`); past them, a line of a new shape is one field, the whole line.
@@ -875,7 +876,8 @@ Described = tuple[list[tuple[bytes, int]], list[tuple[bytes, str, int, int, int]
 
 def describe(code: bytes, size: int, spent: Sequence[int] | None = None) -> Described:
     """What a record code holds, for ``sigmalang inspect``: each template (its constant text with
-    ``<*>`` for each field) with its line count; each column (the template text up to it, its kind
+    ``<*>`` for each field) with its line count; each column (the template text up to it, past
+    2 * SHOWN_END bytes its two ends only (:func:`_shortened`), its kind
     (number, clock, text, mixed, or reference: every value refers to another of its line),
     its values, its bytes in the code and what they cost the model); and the code's sections (the
     template table, the template ids, the columns) with their bytes and cost. Templates and columns
@@ -891,10 +893,12 @@ def describe(code: bytes, size: int, spent: Sequence[int] | None = None) -> Desc
         uses[tid] += 1
     shown = [b"<*>".join(t) for t in templates]
     labels = [b""] * len(columns.ids)
-    for t, ids in zip(templates, template_columns, strict=True):
-        for k, column in enumerate(ids):
+    for t, text, ids in zip(templates, shown, template_columns, strict=True):
+        end = 0  # where the template's text up to the column ends
+        for piece, column in zip(t[:-1], ids, strict=True):
+            end += len(piece) + 3
             if not labels[column]:
-                labels[column] = b"<*>".join(t[: k + 1]) + b"<*>"
+                labels[column] = _shortened(text, end)
 
     def cost(begin: int, end: int) -> int:
         return -1 if spent is None else int(spent[end] - spent[begin])
@@ -924,6 +928,16 @@ def describe(code: bytes, size: int, spent: Sequence[int] | None = None) -> Desc
         ("columns", len(code) - start, cost(start, len(code))),
     ]
     return list(zip(shown, uses, strict=True)), out, sections
+
+
+def _shortened(text: bytes, end: int) -> bytes:
+    """``text[:end]``, or where that is longer than 2 * SHOWN_END bytes, its first and last SHOWN_END
+    bytes with the number of bytes left out between them: a column's label in :func:`describe`,
+    so that the labels of a template of very many fields take time and memory in proportion to
+    its fields, not to their square."""
+    if end <= 2 * SHOWN_END:
+        return text[:end]
+    return b"%s[... %d bytes ...]%s" % (text[:SHOWN_END], end - 2 * SHOWN_END, text[end - SHOWN_END : end])
 
 
 def history_part(code: bytes) -> tuple[bytes, int]:
