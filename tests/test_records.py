@@ -625,6 +625,9 @@ def test_damaged_record_code_is_an_error_or_the_same_length(data: st.DataObject)
         (b"\x06\x02\x02\x01a\n\x00", "not 2 lines of 1 bytes"),
         (b"\x06\x01\x02\x01a\n\x01", "not in the table"),
         (b"\x06\x01\x02\x00a\n", "not 1 lines"),
+        (b"\x06\x01\x04\x01a\nb\n\x00", "template 1 of the table is used by no line"),
+        (b"\x06\x01\x04\x01a\nb\n\x01", "template 0 of the table is used by no line"),
+        (b"\x05\x02\x06\x02a\nb\nc\n\x00\x02", "template 1 of the table is used by no line"),
     ],
 )
 def test_hostile_record_codes_are_refused(code: bytes, message: str) -> None:

@@ -748,8 +748,9 @@ def _parsed(token: bytes, clocks: bool) -> tuple[int, int]:
 def parse(code: bytes) -> tuple[int, list[tuple[bytes, ...]], Sequence[int], int]:
     """The line count, the templates, each line's template id and where the columns start.
 
-    Raises :class:`RecordsError` for a code that no encoder writes.
-    """
+    Raises :class:`RecordsError` for a code that no encoder writes: among others, one with a
+    template no line uses (writers add a template to the table as a line first needs it), whose
+    columns would cost a reader memory for nothing."""
     fail = _fails
     if not code or code[0] not in _VERSIONS:
         raise RecordsError(f"unknown record code version {code[0] if code else 'missing'}")
@@ -764,28 +765,39 @@ def parse(code: bytes) -> tuple[int, list[tuple[bytes, ...]], Sequence[int], int
     templates = [tuple(_unescape(c) for c in t.split(b"\x00")) for t in table.split(b"\n")[:-1]]
     at = pos + table_size
     end = at + ids_size
+    line_ids = _template_ids(code, at, end, n_lines, len(templates))
+    ids = np.frombuffer(line_ids, dtype=np.uint32) if isinstance(line_ids, array) else np.asarray(line_ids, np.int64)
+    uses = np.bincount(ids, minlength=len(templates))
+    if not uses.all():
+        raise RecordsError(f"template {int(np.argmin(uses))} of the table is used by no line")
+    return n_lines, templates, line_ids, end
+
+
+def _template_ids(code: bytes, at: int, end: int, n_lines: int, n_templates: int) -> Sequence[int]:
+    """The template ids of code[at:end], each checked below *n_templates*: four bytes an id from
+    version 6 on, a list before."""
     if code[0] >= 6:
-        width = id_width(len(templates))
-        if ids_size != n_lines * width:
-            raise RecordsError(f"template ids of {ids_size} bytes are not {n_lines} lines of {width} bytes")
+        width = id_width(n_templates)
+        if end - at != n_lines * width:
+            raise RecordsError(f"template ids of {end - at} bytes are not {n_lines} lines of {width} bytes")
         fixed = _read_fixed_ids(code[at:end], width)
-        if fixed and (top := int(np.frombuffer(fixed, dtype=np.uint32).max())) >= len(templates):
-            raise RecordsError(f"template id {top} is not in the table of {len(templates)}")
-        return n_lines, templates, fixed, end
-    quick = _short_ids(code[at:end], n_lines, len(templates))
+        if fixed and (top := int(np.frombuffer(fixed, dtype=np.uint32).max())) >= n_templates:
+            raise RecordsError(f"template id {top} is not in the table of {n_templates}")
+        return fixed
+    quick = _short_ids(code[at:end], n_lines, n_templates)
     if quick is not None:
-        return n_lines, templates, quick, end
+        return quick
     line_ids = []
     for _ in range(n_lines):
         if at >= end:
             raise RecordsError("template ids end before the last line")
-        tid, at = read_varint(code, at, 5, fail("no valid template id"))
-        if tid >= len(templates):
-            raise RecordsError(f"template id {tid} is not in the table of {len(templates)}")
+        tid, at = read_varint(code, at, 5, _fails("no valid template id"))
+        if tid >= n_templates:
+            raise RecordsError(f"template id {tid} is not in the table of {n_templates}")
         line_ids.append(tid)
     if at != end:
         raise RecordsError("template ids run past the last line")
-    return n_lines, templates, line_ids, end
+    return line_ids
 
 
 def _short_ids(ids: bytes, count: int, n_templates: int) -> list[int] | None:

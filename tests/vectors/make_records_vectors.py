@@ -73,6 +73,19 @@ def _clock_before_midnight(code: bytes) -> bytes:
     raise AssertionError("no difference in the clock column")
 
 
+def _unused_template(code: bytes) -> bytes:
+    """The record code with a template no line uses added at the end of its table (the ids keep
+    their width)."""
+    lines, pos = decode_varint(code, 1) or (0, 0)
+    table, pos = decode_varint(code, pos) or (0, 0)
+    ids, pos = decode_varint(code, pos) or (0, 0)
+    templates = code[pos : pos + table].count(b"\n")
+    assert _records.id_width(templates) == _records.id_width(templates + 1)
+    extra = b"unused\x00template\n"
+    head = code[:1] + encode_varint(lines) + encode_varint(table + len(extra)) + encode_varint(ids)
+    return head + code[pos : pos + table] + extra + code[pos + table :]
+
+
 def _first_entry_empty(code: bytes) -> bytes:
     """The record code with its first column's first entry written empty."""
     start = _records.parse(code)[3]
@@ -122,6 +135,11 @@ def main() -> int:
             "frame 0's first template id is past the table",
             lambda c: c[: _table_end(c)] + b"\x7f" + c[_table_end(c) + 1 :],
             "not in the table",
+        ),
+        "bad-records-template-unused": (
+            "frame 0's template table has one more template, which no line uses",
+            _unused_template,
+            "used by no line",
         ),
         "bad-records-clock-range": (
             "frame 0's record code has a clock difference that reaches before midnight",
