@@ -1,5 +1,6 @@
-"""CPU time of many concatenated empty streams, and the decoder's peak memory on a long-range
-match list of one-byte matches (docs/robustness.md).
+"""CPU time of many concatenated empty streams, the decoder's peak memory on a long-range match
+list of one-byte matches, and the record reader's on codes of very many columns
+(docs/robustness.md).
 
 Usage::
 
@@ -9,7 +10,11 @@ Usage::
 Times are ``time.process_time`` of ``sigmalang.decompress`` (best of three), so other load on
 the machine does not count. The memory figure is the Python heap peak (tracemalloc) of one
 ``decompress`` call in a fresh process, divided by the chunk size; it is printed beside what a
-list of one tuple per match would take alone.
+list of one tuple per match would take alone. The record codes are made by hand: one line of F
+one-digit values between empty pieces (one template of F columns, as no writer writes now, and
+as the longest a code of that size can hold), and the same table with its template used by no
+line (refused); each is read by ``_records.decode`` in a fresh process, with its Python heap peak
+(tracemalloc) and time.
 """
 
 from __future__ import annotations
@@ -55,6 +60,43 @@ print(len(tuples), len(stream), len(out), peak, tuple_peak)
 """
 
 
+_COLUMNS = """
+import sys, time, tracemalloc
+from sigmalang import _records
+from sigmalang._wire import encode_varint
+
+fields, used = int(sys.argv[1]), sys.argv[2] == "used"
+table = b"\\x00" * fields + b"\\n" + (b"" if used else b"x\\n")
+ids = b"\\x00" if used else b"\\x01"
+values = b"1\\n" * fields if used else b""
+code = b"\\x06\\x01" + encode_varint(len(table)) + encode_varint(len(ids)) + table + ids + values
+size = fields if used else len(code) // 4  # the least the length check lets through
+tracemalloc.start()
+start = time.process_time()
+try:
+    assert _records.decode(code, size) == b"1" * fields
+except _records.RecordsError:
+    assert not used
+print(len(code), size, tracemalloc.get_traced_memory()[1], time.process_time() - start)
+"""
+
+
+def many_columns(counts: list[int]) -> None:
+    print("\n| record code | columns | code bytes | size S | peak MiB | × S | bytes a column | CPU s |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for used in ("used", "unused"):
+        for fields in counts:
+            done = subprocess.run(
+                [sys.executable, "-c", _COLUMNS, str(fields), used], capture_output=True, text=True, check=True
+            )
+            code, size, peak, seconds = done.stdout.split()
+            what = "one line of that many fields" if used == "used" else "one template no line uses (refused)"
+            print(
+                f"| {what} | {fields:,} | {int(code):,} | {int(size):,} | {int(peak) / 2**20:.1f} "
+                f"| {int(peak) / int(size):.0f} | {int(peak) / fields:.0f} | {float(seconds):.2f} |"
+            )
+
+
 def concatenated(counts: list[int]) -> None:
     one = sigmalang.compress(b"", 0)
     print("| empty streams | input bytes | CPU s | µs per stream |")
@@ -87,6 +129,7 @@ def main() -> None:
     args = parser.parse_args()
     concatenated([2000, 8000, 32000] if args.quick else [2000, 8000, 32000, 100_000])
     long_range((64 << 10) if args.quick else (256 << 10))
+    many_columns([10_000, 100_000] if args.quick else [10_000, 100_000, 300_000])
 
 
 if __name__ == "__main__":

@@ -294,7 +294,7 @@ def encode(data: bytes, version: int = 7) -> bytes:
     templates: dict[tuple[bytes, ...], tuple[int, list[int]]] = {}
     table = []
     line_ids = []
-    columns = _records._Columns()
+    columns = Columns()
     values: list[list[bytes]] = []
     state: list[Column] = []
     lines = data.split(b"\n")
@@ -350,10 +350,36 @@ def encode(data: bytes, version: int = 7) -> bytes:
     return b"".join([head, encode_varint(len(body)), encode_varint(len(ids)), body, ids, *columns_section])
 
 
+class Columns:
+    """Column ids as FORMAT.md §7.6 numbers them: a dictionary from (the column before, the piece
+    before) to the id, in order of first use, and each column's label (the last 16 bytes of the
+    constant text before it on its path) to order them."""
+
+    def __init__(self) -> None:
+        self.ids: dict[tuple[int, bytes], int] = {}
+        self.labels: list[bytes] = []
+
+    def of(self, constants: tuple[bytes, ...]) -> list[int]:
+        out = []
+        node = -1
+        for piece in constants[:-1]:
+            if (node, piece) not in self.ids:
+                self.ids[(node, piece)] = len(self.ids)
+                self.labels.append(((self.labels[node] if node >= 0 else b"") + piece)[-16:])
+            node = self.ids[(node, piece)]
+            out.append(node)
+        return out
+
+    def order(self, version: int) -> list[int]:
+        if version == 1:
+            return list(range(len(self.labels)))
+        return sorted(range(len(self.labels)), key=lambda column: (self.labels[column][::-1], column))
+
+
 def decode_tokens(code: bytes) -> list[list[bytes]]:
     """Each column's field values, read back one entry at a time."""
     _, templates, line_ids, start = _records.parse(code)
-    columns = _records._Columns()
+    columns = Columns()
     template_columns = [columns.of(t) for t in templates]
     counts = [0] * len(columns.ids)
     for tid in line_ids:

@@ -275,8 +275,9 @@ def test_any_bound_on_shapes_matches_the_plain_reading(data: bytes, shapes: int,
     assert _records.decode(code, len(data)) == data
 
 
+@pytest.mark.parametrize("lean", [False, True])
 @pytest.mark.parametrize("lines", [1, 33, 34, 4095, 4096, 4097, 9000])
-def test_lines_across_blocks_decode_whole(monkeypatch: pytest.MonkeyPatch, lines: int) -> None:
+def test_lines_across_blocks_decode_whole(monkeypatch: pytest.MonkeyPatch, lines: int, lean: bool) -> None:
     """Lines are cut in blocks of LINE_BYTES and joined back in blocks of LINE_BLOCK, and a column
     is read in runs of ENTRY_RUN (whole, when it has no more): with small blocks, codes and lines are
     the same on every side of each boundary (33 lines: eleven templates of three lines each)."""
@@ -284,6 +285,7 @@ def test_lines_across_blocks_decode_whole(monkeypatch: pytest.MonkeyPatch, lines
     code = _records.encode(data)
     for name, value in (("LINE_BYTES", 7), ("LINE_BLOCK", 5), ("ENTRY_RUN", 3), ("SLICE", 2)):
         monkeypatch.setattr(_records, name, value)
+    monkeypatch.setattr(_records, "LEAN_COLUMNS", 0 if lean else 1 << 16)
     assert _records.encode(data) == code
     assert _records.decode(code, len(data)) == data
 
@@ -306,18 +308,20 @@ def test_short_lines_decode_in_memory_a_few_times_their_size() -> None:
     assert peak < 40 * 200_000 + 2 * len(data) + (1 << 20)
 
 
+@pytest.mark.parametrize(("lean", "per_column", "fields"), [(False, 600, 20_000), (True, 160, 50_000)])
 def test_a_line_of_very_many_fields_decodes_in_memory_a_few_hundred_bytes_a_column(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, lean: bool, per_column: int, fields: int
 ) -> None:
     """A code whose template has very many fields (a hostile code, or one written before
     SHAPE_FIELDS) keeps no reading state per column: three lines of 20,000 one-digit fields decode
-    within 600 bytes of Python memory a column at the peak (about 390 now; a reading state per
-    column took about 2,500)."""
+    within 600 bytes of Python memory a column at the peak (about 230 now; a reading state per
+    column took about 2,500); past LEAN_COLUMNS columns, with no reader per short column, three
+    lines of 50,000 within 160 (about 120; about 230 with a reader per column)."""
 
     import tracemalloc
 
     monkeypatch.setattr(_records, "SHAPE_FIELDS", 1 << 40)
-    fields = 20_000
+    monkeypatch.setattr(_records, "LEAN_COLUMNS", 0 if lean else 1 << 16)
     data = b"\n".join(b" ".join(b"%d" % ((k * 7 + line) % 10) for k in range(fields)) for line in range(3))
     code = _records.encode(data)
     assert len(_records.parse(code)[1][0]) == fields + 1
@@ -327,7 +331,45 @@ def test_a_line_of_very_many_fields_decodes_in_memory_a_few_hundred_bytes_a_colu
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    assert peak < 600 * fields + 2 * len(data) + (1 << 20)
+    assert peak < per_column * fields + 2 * len(data) + (1 << 20)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.one_of(log_lines(), grouped_lines(), st.binary(max_size=400)), st.sampled_from([1, 2, 3, 1024]))
+def test_the_lean_reading_decodes_what_the_reading_by_column_does(data: bytes, run: int) -> None:
+    """Past LEAN_COLUMNS columns the reader keeps no reader per short column: forced on any lines,
+    with any ENTRY_RUN (which long columns keep their reader), it reads every line the same."""
+    code = _records.encode(data)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_records, "ENTRY_RUN", run)
+        patch.setattr(_records, "LEAN_COLUMNS", 0)
+        assert _records.decode(code, len(data)) == data
+
+
+@st.composite
+def template_tables(draw: st.DrawFn) -> list[tuple[bytes, ...]]:
+    """Template tables whose templates share first pieces, and leave each other anywhere."""
+    pieces = st.sampled_from([b"", b"a", b"b", b" x=", b"ab" * 10, b"\x00"])
+    out: list[tuple[bytes, ...]] = []
+    for _ in range(draw(st.integers(1, 12))):
+        if out and draw(st.booleans()):
+            base = draw(st.sampled_from(out))
+            keep = draw(st.integers(0, len(base)))
+            out.append(base[:keep] + tuple(draw(st.lists(pieces, min_size=1 if keep == 0 else 0, max_size=6))))
+        else:
+            out.append(tuple(draw(st.lists(pieces, min_size=1, max_size=8))))
+    return out
+
+
+@settings(max_examples=300, deadline=None)
+@given(template_tables())
+def test_columns_are_numbered_and_ordered_as_the_plain_reading_does(templates: list[tuple[bytes, ...]]) -> None:
+    """The runs of new columns the product keeps number and order any templates' columns as a
+    dictionary of (column before, piece before) does, at every version's order."""
+    columns, plain = _records._Columns(), records_reference.Columns()
+    assert [_records._ids(columns.of(t)) for t in templates] == [plain.of(t) for t in templates]
+    for version in (1, 2):
+        assert columns.order(version).tolist() == plain.order(version)
 
 
 def test_numbers_in_a_column_are_differences() -> None:

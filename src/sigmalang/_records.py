@@ -22,6 +22,7 @@ from bisect import bisect_right
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import chain, count
+from typing import cast
 
 import numpy as np
 
@@ -86,6 +87,9 @@ WORD_KINDS = (re.compile(rb"[^" + _CLASS + rb"\n]+"), re.compile(rb"[^ \t\r\n\"'
 # Distinct tokens per column whose parse is kept (:class:`_Parses`): a small bound on memory
 # whatever the column holds.
 PARSED_MEMO = 4096
+# Columns of a record code past which its reader keeps no reader per short column (:func:`decode`):
+# writers write at most SHAPE_FIELDS and one per word group.
+LEAN_COLUMNS = 1 << 16
 SHOWN_END = 128  # bytes of a long column label shown at each end (:func:`_shortened`)
 # Decoded lines joined at a time (:func:`decode`): short lines do not all live as objects at once.
 LINE_BLOCK = 4096
@@ -184,36 +188,80 @@ def _escape(piece: bytes) -> bytes:
 
 
 class _Columns:
-    """Column ids: a column is (the column before it in the line, the constant text before it)."""
+    """Column ids: a column is (the column before it in the line, the constant text before it),
+    numbered in the order the templates, read in order, first reach it (docs/FORMAT.md §7.6).
+
+    Once a template reaches a column no template before it did, every later column of it is new
+    too: such a *run* of columns is kept as the template and where in it the run starts, not as a
+    key per column, and a later template that follows the run is matched against the template's
+    pieces. Only a run's first column (and any column a later template branches from) has a key,
+    so that a template of very many fields costs its labels (LABEL + 1 bytes a column) and not an
+    object per column."""
 
     def __init__(self) -> None:
-        self.ids: dict[tuple[int, bytes], int] = {}
+        self.heads: dict[tuple[int, bytes], int] = {}  # each run's first column, by its key
+        self.starts: list[int] = []  # each run's first column id (ascending)
+        self.runs: list[tuple[tuple[bytes, ...] | list[bytes], int]] = []  # its template and first piece
+        self.count = 0
         # Each column's label read backwards: the last LABEL bytes of the constant text before it
-        # on its path, last byte first (what orders the columns, :meth:`order`).
-        self.backwards: list[bytes] = []
+        # on its path, last byte first, padded with zeros to LABEL bytes; and its length.
+        self.backwards = bytearray()
+        self.lengths = bytearray()
 
-    def of(self, constants: list[bytes] | tuple[bytes, ...]) -> list[int]:
-        out = []
+    def of(self, constants: list[bytes] | tuple[bytes, ...]) -> list[range]:
+        """The column ids of a template's fields (its pieces *constants*), as ranges of ids."""
+        out: list[range] = []
         node = -1
-        for piece in constants[:-1]:
-            key = (node, piece)
-            found = self.ids.get(key)
-            if found is None:
-                found = self.ids[key] = len(self.ids)
-                self.backwards.append((piece[-LABEL:][::-1] + (self.backwards[node] if node >= 0 else b""))[:LABEL])
-            out.append(found)
+        fields = len(constants) - 1
+        for k in range(fields):
+            piece = constants[k]
+            found = self.heads.get((node, piece), -1)
+            if found < 0 and node >= 0:  # the next column of node's run, if this template follows it
+                run = bisect_right(self.starts, node) - 1
+                pieces, first = self.runs[run]
+                at = first + node - self.starts[run] + 1  # the piece before node + 1 in its template
+                if at < len(pieces) - 1 and pieces[at] == piece:
+                    found = node + 1
+            if found < 0:  # a new run: this column and every later one of the template
+                self.heads[(node, piece)] = self.count
+                self.starts.append(self.count)
+                self.runs.append((constants, k))
+                label = bytes(self.backwards[node * LABEL : node * LABEL + self.lengths[node]]) if node >= 0 else b""
+                for later in constants[k:fields]:
+                    label = (later[-LABEL:][::-1] + label)[:LABEL]
+                    self.backwards += label.ljust(LABEL, b"\x00")
+                    self.lengths.append(len(label))
+                _extend(out, range(self.count, self.count + fields - k))
+                self.count += fields - k
+                break
+            _extend(out, range(found, found + 1))
             node = found
         return out
 
-    def order(self, version: int) -> list[int]:
+    def order(self, version: int) -> np.ndarray:
         """The order of the columns in a code of *version*: version 1 in order of first use;
         version 2 by their labels read backwards (columns whose fields follow the same text, such as
-        ``pid=`` or ``:``, side by side), first use breaking ties (the sort is stable). Labels are
-        bounded (LABEL bytes) so that a hostile table of long lines with many fields cannot make
-        them quadratic."""
+        ``pid=`` or ``:``, side by side), first use breaking ties. Labels are bounded (LABEL bytes)
+        so that a hostile table of long lines with many fields cannot make them quadratic. Padded
+        with zeros, the length breaking ties, labels sort as the byte strings they are."""
         if version == 1:
-            return list(range(len(self.backwards)))
-        return sorted(range(len(self.backwards)), key=self.backwards.__getitem__)
+            return np.arange(self.count)
+        halves = np.frombuffer(self.backwards, dtype=">u8").reshape(-1, LABEL // 8)
+        keys = [np.frombuffer(self.lengths, dtype=np.uint8), *(halves[:, k] for k in reversed(range(LABEL // 8)))]
+        return np.lexsort(keys)  # stable: first use breaks ties
+
+
+def _extend(ranges: list[range], more: range) -> None:
+    """Add the ids *more* to *ranges*, joining them to the last range where they follow it."""
+    if ranges and ranges[-1].stop == more.start:
+        ranges[-1] = range(ranges[-1].start, more.stop)
+    else:
+        ranges.append(more)
+
+
+def _ids(ranges: list[range]) -> list[int]:
+    """The column ids of :meth:`_Columns.of`'s ranges, one by one."""
+    return [column for ids in ranges for column in ids]
 
 
 def encode(data: bytes) -> bytes:
@@ -272,11 +320,11 @@ def encode(data: bytes) -> bytes:
             constants = (*constants[:at], text[:start], text[end:], *constants[at + 1 :])
         known = templates.get(constants)
         if known is None:
-            known = templates[constants] = (len(table), columns.of(constants))
+            known = templates[constants] = (len(table), _ids(columns.of(constants)))
             table.append(b"\x00".join(_escape(c) for c in constants) + b"\n")
         made.append((known[0], known[1], len(shapes[shape]) - 1, at, word))
     del shapes
-    runs: list[list[bytes]] = [[] for _ in columns.backwards]  # each column's values, joined, a run per block
+    runs: list[list[bytes]] = [[] for _ in range(columns.count)]  # each column's values, joined, a run per block
     version = 6  # the oldest version that reads the code: 7 where a line needs references
     # Each template's lines are looked at for references (:func:`_refer`) until REFER_TRIES of them
     # in a row had none; every line is where a value may begin with the reference byte.
@@ -312,7 +360,7 @@ def encode(data: bytes) -> bytes:
     head = bytes([version]) + encode_varint(n_lines)
     body = b"".join(table)
     coded = []
-    for column in columns.order(version):
+    for column in columns.order(version).tolist():
         coded.append(_column_code((run.split(b"\n") for run in runs[column]), True, True))
         runs[column] = []
     written = _fixed_ids(ids, id_width(len(table)))
@@ -826,21 +874,21 @@ def decode(code: bytes, size: int) -> bytes:
 
     Memory stays within a few times *size* and the code, however short the lines: each column is
     read where it lies in the code, ENTRY_RUN values at a time as the lines need them, and the
-    lines are joined LINE_BLOCK at a time."""
+    lines are joined LINE_BLOCK at a time. However many columns the code names, each costs a few
+    numbers in arrays and its values (docs/robustness.md, "Record codes of very many columns")."""
     n_lines, templates, line_ids, start = parse(code)
     columns = _Columns()
     template_columns = [columns.of(t) for t in templates]
     if n_lines == 0 or size + 1 < n_lines:
         raise RecordsError(f"{n_lines} lines cannot make {size} bytes")
     ends, spans = _column_spans(code, start, template_columns, line_ids, columns, size)
+    n_columns = columns.count
     del columns
     clocks, repeats = code[0] >= 3, code[0] >= 4
     # Each column's reader and each template's readers are made when a line first needs them: a
     # column of at most ENTRY_RUN values is then read whole into a list, last value first, whose
     # pop is the reader (its reading state goes as soon as it is read); a longer one keeps its
-    # reading state, a few KB, for ENTRY_RUN values and more. A code of very many small columns (a
-    # hostile one, or a line of very many fields) so costs its values and two small objects a
-    # column, not a reading state a column.
+    # reading state, a few KB, for ENTRY_RUN values and more.
     nexts: list[Callable[[], bytes] | None] = [None] * len(spans)
 
     def read_column(column: int) -> Callable[[], bytes]:
@@ -856,8 +904,36 @@ def decode(code: bytes, size: int) -> bytes:
                 found = nexts[column] = chain.from_iterable(runs).__next__
         return found
 
+    # A code of more than LEAN_COLUMNS columns (no writer writes one now: a hostile code, or one
+    # written before SHAPE_FIELDS) has no reader per short column: its values go to one list, and
+    # each short column keeps only where its next value is there (*lean_values*).
+    lean = n_columns > LEAN_COLUMNS
+    flat: list[bytes | None] = []
+    where = array("q", [-1]) * (n_columns if lean else 0)  # -1: not read yet; -2: a long column
+
+    def lean_values(tid: int) -> list[bytes]:
+        values = []
+        for ids in template_columns[tid]:
+            for column in ids:
+                at = where[column]
+                if at == -1:
+                    first, n = spans[column].tolist()
+                    if n > ENTRY_RUN:
+                        read_column(column)
+                        at = where[column] = -2
+                    else:
+                        at = where[column] = len(flat)
+                        flat.extend(next(_tokens(iter((_run(code, start, ends, first, n),)), clocks, repeats)))
+                if at == -2:
+                    values.append(cast(Callable[[], bytes], nexts[column])())
+                else:
+                    values.append(cast(bytes, flat[at]))
+                    flat[at] = None  # read: the list keeps no value it has handed out
+                    where[column] = at + 1
+        return values
+
     # Each template as a %-format of its constant text: a line is read and joined in two steps.
-    formats = [b"%s".join(piece.replace(b"%", b"%%") for piece in t) for t in templates]
+    formats = [_format(t) for t in templates]
     readers: list[list[Callable[[], bytes]] | None] = [None] * len(templates)
     blocks: list[bytes] = []
     total = -1
@@ -866,10 +942,13 @@ def decode(code: bytes, size: int) -> bytes:
         lines: list[bytes] = []
         append = lines.append
         for tid in line_ids[at : at + LINE_BLOCK]:
-            row = readers[tid]
-            if row is None:
-                row = readers[tid] = [read_column(column) for column in template_columns[tid]]
-            values = [read() for read in row]
+            if lean:
+                values = lean_values(tid)
+            else:
+                row = readers[tid]
+                if row is None:
+                    row = readers[tid] = [read_column(column) for ids in template_columns[tid] for column in ids]
+                values = [read() for read in row]
             line = formats[tid] % tuple(values)
             if refers and b"\x01" in line:  # a reference, or the reference byte in the constant text
                 line = formats[tid] % tuple(_resolve(values, size - total))
@@ -904,10 +983,10 @@ def describe(code: bytes, size: int, spent: Sequence[int] | None = None) -> Desc
     for tid in line_ids:
         uses[tid] += 1
     shown = [b"<*>".join(t) for t in templates]
-    labels = [b""] * len(columns.ids)
+    labels = [b""] * columns.count
     for t, text, ids in zip(templates, shown, template_columns, strict=True):
         end = 0  # where the template's text up to the column ends
-        for piece, column in zip(t[:-1], ids, strict=True):
+        for piece, column in zip(t[:-1], chain.from_iterable(ids), strict=True):
             end += len(piece) + 3
             if not labels[column]:
                 labels[column] = _shortened(text, end)
@@ -973,7 +1052,7 @@ def _section_starts(code: bytes) -> tuple[int, int]:
 
 
 def _column_spans(
-    code: bytes, start: int, template_columns: list[list[int]], line_ids: Sequence[int], columns: _Columns, size: int
+    code: bytes, start: int, template_columns: list[list[range]], line_ids: Sequence[int], columns: _Columns, size: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """Where each entry of the columns section (which starts at *start*) ends, as offsets of its
     line feed from *start*; and each column's first entry and number of entries (by column id).
@@ -985,9 +1064,10 @@ def _column_spans(
     and reading them (a long entry repeated many times) would take time out of all proportion to
     the code, so they are refused here. Both are numpy arrays (a code of very many columns
     costs a few bytes a column here)."""
-    counts = np.zeros(len(columns.ids), dtype=np.int64)
+    counts = np.zeros(columns.count, dtype=np.int64)
     for tid, lines in Counter(line_ids).items():
-        counts[template_columns[tid]] += lines  # a template's columns are distinct
+        for ids in template_columns[tid]:
+            counts[ids.start : ids.stop] += lines
     needed = int(counts.sum())
     if needed > len(code) - start:
         raise RecordsError("more field values than the record code has bytes")
@@ -996,7 +1076,7 @@ def _column_spans(
         raise RecordsError("a column ends before its last value")
     if len(ends) > needed or (ends[-1] if needed else -1) != len(code) - start - 1:
         raise RecordsError("bytes after the last column")
-    order = np.array(columns.order(code[0]), dtype=np.int64)
+    order = columns.order(code[0])
     spans = np.zeros((len(counts), 2), dtype=np.int64)
     spans[order, 0] = np.cumsum(counts[order]) - counts[order]
     spans[:, 1] = counts
@@ -1043,12 +1123,27 @@ def _entry_at(ends: np.ndarray, k: int) -> int:
     return int(ends[k - 1]) + 1 if k else 0
 
 
+def _format(pieces: tuple[bytes, ...]) -> bytes:
+    """A template's pieces as a %-format: %s between them, % doubled. (Joined a piece at a time:
+    ``bytes.join`` keeps a buffer of about 80 bytes per piece while it joins.)"""
+    out = bytearray(pieces[0].replace(b"%", b"%%"))
+    for piece in pieces[1:]:
+        out += b"%s"
+        out += piece.replace(b"%", b"%%")
+    return bytes(out)
+
+
+def _run(code: bytes, start: int, ends: np.ndarray, first: int, count: int) -> bytes:
+    """Entries *first* to *first* + *count* (at least one) of the columns section, as the code
+    holds them: joined by line feeds."""
+    return code[start + _entry_at(ends, first) : start + int(ends[first + count - 1])]
+
+
 def _runs(code: bytes, start: int, ends: np.ndarray, first: int, count: int) -> Iterator[bytes]:
     """A column's entries *first* to *first* + *count* of the columns section (:func:`_column_spans`)
     in runs of at most ENTRY_RUN, each run as the code holds it: entries joined by line feeds."""
     for at in range(first, first + count, ENTRY_RUN):
-        last = min(at + ENTRY_RUN, first + count) - 1
-        yield code[start + _entry_at(ends, at) : start + int(ends[last])]
+        yield _run(code, start, ends, at, min(ENTRY_RUN, first + count - at))
 
 
 def _tokens(runs: Iterator[bytes], clocks: bool, repeats: bool) -> Iterator[list[bytes]]:
