@@ -6,7 +6,8 @@
 Record codes reach the decoder through the CM in a stream, where almost every mutation becomes
 noise; this target feeds them directly. The property: whatever the bytes and the size the frame
 claims, ``decode`` returns exactly that many bytes or raises RecordsError; never another
-exception, a hang or a crash. The first two input bytes are the size / 4. Seeds: record codes of
+exception, a hang or a crash; and it reads the same with no reader per short column (as it
+reads a code of more than LEAN_COLUMNS columns). The first two input bytes are the size / 4. Seeds: record codes of
 log lines (clocks, counters, escapes, CRLF, non-UTF-8 bytes, references between the fields of a
 line).
 """
@@ -20,6 +21,8 @@ from fuzzlib import fuzz
 
 with atheris.instrument_imports():
     from sigmalang import _records
+
+LEAN_COLUMNS = _records.LEAN_COLUMNS
 
 SEEDS = [
     b"hello 1 world\n",
@@ -47,12 +50,18 @@ def test_one_input(raw: bytes) -> None:
     if len(raw) < 3:
         return
     size = int.from_bytes(raw[:2], "little") * 4
-    try:
-        out = _records.decode(raw[2:], size)
-    except _records.RecordsError:
-        return
-    if len(out) != size:
-        raise AssertionError(f"decoded {len(out)} bytes, not the {size} the frame claims")
+    outs = []
+    for lean in (LEAN_COLUMNS, 0):  # as the reader reads every code, then with no reader per short column
+        _records.LEAN_COLUMNS = lean
+        try:
+            outs.append(_records.decode(raw[2:], size))
+        except _records.RecordsError:
+            outs.append(None)
+    _records.LEAN_COLUMNS = LEAN_COLUMNS
+    if outs[0] != outs[1]:
+        raise AssertionError("the lean reading (past LEAN_COLUMNS columns) reads the code otherwise")
+    if outs[0] is not None and len(outs[0]) != size:
+        raise AssertionError(f"decoded {len(outs[0])} bytes, not the {size} the frame claims")
 
 
 def write_seeds(directory: str) -> None:
