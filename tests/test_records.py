@@ -295,17 +295,22 @@ def test_short_lines_decode_in_memory_a_few_times_their_size() -> None:
     (a code of 600 KB) decode within 40 bytes of Python memory a line at the peak (about 20 now;
     an object per line and per value took about 110)."""
 
+    data = b"\n".join(b"%d" % (i * 7 % 10) for i in range(200_000))
+    assert _decoding_peak(data) < 40 * 200_000 + 2 * len(data) + (1 << 20)
+
+
+def _decoding_peak(data: bytes) -> int:
+    """The Python heap's peak (tracemalloc) while the record code of *data* decodes to it."""
+
     import tracemalloc
 
-    data = b"\n".join(b"%d" % (i * 7 % 10) for i in range(200_000))
     code = _records.encode(data)
     tracemalloc.start()
     try:
         assert _records.decode(code, len(data)) == data
-        peak = tracemalloc.get_traced_memory()[1]
+        return tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    assert peak < 40 * 200_000 + 2 * len(data) + (1 << 20)
 
 
 @pytest.mark.parametrize(("lean", "per_column", "fields"), [(False, 600, 20_000), (True, 160, 50_000)])
@@ -318,20 +323,11 @@ def test_a_line_of_very_many_fields_decodes_in_memory_a_few_hundred_bytes_a_colu
     column took about 2,500); past LEAN_COLUMNS columns, with no reader per short column, three
     lines of 50,000 within 160 (about 120; about 230 with a reader per column)."""
 
-    import tracemalloc
-
     monkeypatch.setattr(_records, "SHAPE_FIELDS", 1 << 40)
     monkeypatch.setattr(_records, "LEAN_COLUMNS", 0 if lean else 1 << 16)
     data = b"\n".join(b" ".join(b"%d" % ((k * 7 + line) % 10) for k in range(fields)) for line in range(3))
-    code = _records.encode(data)
-    assert len(_records.parse(code)[1][0]) == fields + 1
-    tracemalloc.start()
-    try:
-        assert _records.decode(code, len(data)) == data
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-    assert peak < per_column * fields + 2 * len(data) + (1 << 20)
+    assert len(_records.parse(_records.encode(data))[1][0]) == fields + 1
+    assert _decoding_peak(data) < per_column * fields + 2 * len(data) + (1 << 20)
 
 
 @settings(max_examples=100, deadline=None)
