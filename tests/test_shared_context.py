@@ -29,7 +29,7 @@ from sigmalang._backend_ppmd import PpmdBackend
 from sigmalang._backends import ZstdBackend
 from sigmalang._codec import encode_chunk
 from sigmalang._container import StreamParser
-from sigmalang._frames import CONTEXT_WINDOW, MAX_CONTEXT, RESET_INTERVAL, FrameContext, decode_frame
+from sigmalang._frames import CONTEXT_WINDOW, MAX_CONTEXT, RESET_INTERVAL, FrameContext, FrameWriter, decode_frame
 from sigmalang._index import SeekTable
 from sigmalang._levels import TRANSFORM_RECORDS
 from sigmalang._recover import scan
@@ -166,6 +166,34 @@ def test_seek_and_read_in_the_middle(tmp_path: Path, dickens_64k: bytes) -> None
         i = RESET_INTERVAL + 5
         start = table.original_offsets[i]
         assert table.read_frame(fp, i) == data[start : start + table.original_sizes[i]]
+
+
+def test_a_frame_far_from_its_reset_point_is_read_one_record_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A writer may make runs of any length (docs/FORMAT.md §6.3), and the context a run needs is
+    bounded (MAX_CONTEXT, the long-range window), but its records are not: reading the last frame
+    of a run of 40 frames walks back to the reset point and then reads each record just before
+    it is decoded, never holding the run's records."""
+    import random
+
+    from sigmalang import _index
+
+    r = random.Random(5)
+    chunk = 4096
+    data = bytes(r.choice(b"abcdefghijklmnopqrstuvwxyz ") for _ in range(40 * chunk))
+    writer = FrameWriter(3, chunk, shared_context=True)
+    writer.context = FrameContext(reset_interval=1 << 30)
+    chunks = [data[k : k + chunk] for k in range(0, len(data), chunk)]
+    stream = writer.start() + b"".join(writer.frames(chunks)) + writer.finish()
+    assert sum(continues(stream)) == len(chunks) - 1
+    fp = io.BytesIO(stream)
+    table = SeekTable.from_file(fp)
+    events: list[str] = []
+    read, decode = SeekTable._read_record, _index.decode_frame
+    monkeypatch.setattr(SeekTable, "_read_record", lambda self, fp, i: events.append("read") or read(self, fp, i))
+    monkeypatch.setattr(_index, "decode_frame", lambda *args: events.append("decode") or decode(*args))
+    assert table.read_frame(fp, len(chunks) - 1) == chunks[-1]
+    forward = "".join(event[0] for event in events[len(chunks) :])  # after the walk back
+    assert events[: len(chunks)] == ["read"] * len(chunks) and forward == "rd" * (len(chunks) - 1) + "d"
 
 
 def test_recover_loses_only_until_the_next_reset(dickens_64k: bytes) -> None:

@@ -145,7 +145,9 @@ class SeekTable:
         A frame of a stream that names a codebook needs that one as *codebook*
         (:class:`~sigmalang._errors.SigmaCodebookError` otherwise); other streams ignore it. In a
         shared-context stream, the frames from the last reset point (the last frame at or before
-        *i* that does not continue) up to *i* are decoded, unless *i* follows the frame read last.
+        *i* that does not continue) up to *i* are decoded, unless *i* follows the frame read last:
+        their records are read back to the reset point and again forwards, one at a time, so that
+        memory does not grow with the run (writers make runs of 16 frames, but any length is valid).
         """
         loc = self.location(i)
         needed = self.codebook_ids[loc.stream] if loc.stream < len(self.codebook_ids) else b""
@@ -154,18 +156,21 @@ class SeekTable:
         frame = self._read_record(fp, i)
         if not (loc.stream < len(self.shared) and self.shared[loc.stream]):
             return _sized(decode_frame(frame, book), loc)
-        frames = [frame]
         cached = self._context
         self._context = None
+        first = i  # the frame decoding starts from
         if cached is not None and cached[0] == i - 1 and self.streams[i - 1] == loc.stream and loc.number > 0:
             context = cached[1]
-        else:
+        else:  # back to the reset point, one record at a time: a writer may make runs of any length
             context = FrameContext()
-            while frames[0].continues and frames[0].number > 0:
-                frames.insert(0, self._read_record(fp, i - len(frames)))
-        data = b""
-        for each in frames:
-            data = decode_frame(each, book, context)
+            back = frame
+            while back.continues and back.number > 0:
+                first -= 1
+                back = self._read_record(fp, first)
+            del back
+        for k in range(first, i):
+            decode_frame(self._read_record(fp, k), book, context)
+        data = decode_frame(frame, book, context)
         self._context = (i, context)
         return _sized(data, loc)
 
