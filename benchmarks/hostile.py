@@ -12,9 +12,10 @@ the machine does not count. The memory figure is the Python heap peak (tracemall
 ``decompress`` call in a fresh process, divided by the chunk size; it is printed beside what a
 list of one tuple per match would take alone. The record codes are made by hand: one line of F
 one-digit values between empty pieces (one template of F columns, as no writer writes now, and
-as the longest a code of that size can hold), and the same table with its template used by no
-line (refused); each is read by ``_records.decode`` in a fresh process, with its Python heap peak
-(tracemalloc) and time.
+as the longest a code of that size can hold), the same table with its template used by no line
+(refused), and F templates of one field each, one line each (writers keep at most 65,536); each
+is read by ``_records.decode`` in a fresh process, timed (CPU), then read again for its Python
+heap peak (tracemalloc).
 """
 
 from __future__ import annotations
@@ -65,32 +66,48 @@ import sys, time, tracemalloc
 from sigmalang import _records
 from sigmalang._wire import encode_varint
 
-fields, used = int(sys.argv[1]), sys.argv[2] == "used"
-table = b"\\x00" * fields + b"\\n" + (b"" if used else b"x\\n")
-ids = b"\\x00" if used else b"\\x01"
-values = b"1\\n" * fields if used else b""
-code = b"\\x06\\x01" + encode_varint(len(table)) + encode_varint(len(ids)) + table + ids + values
-size = fields if used else len(code) // 4  # the least the length check lets through
-tracemalloc.start()
+fields, kind = int(sys.argv[1]), sys.argv[2]
+lines, expected = 1, b"1" * fields
+if kind == "used":
+    table, ids, values = b"\\x00" * fields + b"\\n", b"\\x00", b"1\\n" * fields
+elif kind == "unused":
+    table, ids, values = b"\\x00" * fields + b"\\nx\\n", b"\\x01", b""
+else:  # as many templates of one field, a line each
+    width = _records.id_width(fields)
+    ids = b"".join(k.to_bytes(width, "big") for k in range(fields))
+    table, values = b"\\x00\\n" * fields, b"1\\n" * fields
+    lines, expected = fields, b"\\n".join([b"1"] * fields)
+code = b"\\x06" + encode_varint(lines) + encode_varint(len(table)) + encode_varint(len(ids)) + table + ids + values
+size = len(code) // 4 if kind == "unused" else len(expected)  # unused: the least the length check lets through
+def read():
+    try:
+        assert _records.decode(code, size) == expected
+    except _records.RecordsError:
+        assert kind == "unused"
+
 start = time.process_time()
-try:
-    assert _records.decode(code, size) == b"1" * fields
-except _records.RecordsError:
-    assert not used
-print(len(code), size, tracemalloc.get_traced_memory()[1], time.process_time() - start)
+read()  # timed without tracemalloc, which slows every allocation
+seconds = time.process_time() - start
+tracemalloc.start()
+read()
+print(len(code), size, tracemalloc.get_traced_memory()[1], seconds)
 """
 
 
 def many_columns(counts: list[int]) -> None:
-    print("\n| record code | columns | code bytes | size S | peak MiB | × S | bytes a column | CPU s |")
+    print("\n| record code | F | code bytes | size S | peak MiB | × S | bytes per F | CPU s |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-    for used in ("used", "unused"):
+    kinds = {
+        "used": "one line of F fields",
+        "unused": "one template of F fields that no line uses (refused)",
+        "templates": "F templates of one field, a line each",
+    }
+    for kind, what in kinds.items():
         for fields in counts:
             done = subprocess.run(
-                [sys.executable, "-c", _COLUMNS, str(fields), used], capture_output=True, text=True, check=True
+                [sys.executable, "-c", _COLUMNS, str(fields), kind], capture_output=True, text=True, check=True
             )
             code, size, peak, seconds = done.stdout.split()
-            what = "one line of that many fields" if used == "used" else "one template no line uses (refused)"
             print(
                 f"| {what} | {fields:,} | {int(code):,} | {int(size):,} | {int(peak) / 2**20:.1f} "
                 f"| {int(peak) / int(size):.0f} | {int(peak) / fields:.0f} | {float(seconds):.2f} |"

@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from array import array
 from bisect import bisect_right
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import chain, count
 from typing import cast
@@ -208,8 +208,9 @@ class _Columns:
         self.backwards = bytearray()
         self.lengths = bytearray()
 
-    def of(self, constants: list[bytes] | tuple[bytes, ...]) -> list[range]:
-        """The column ids of a template's fields (its pieces *constants*), as ranges of ids."""
+    def of(self, constants: list[bytes] | tuple[bytes, ...]) -> tuple[range, ...]:
+        """The column ids of a template's fields (its pieces *constants*), as ranges of ids (a
+        tuple: a template of no field or one run costs a few dozen bytes)."""
         out: list[range] = []
         node = -1
         fields = len(constants) - 1
@@ -236,7 +237,7 @@ class _Columns:
                 break
             _extend(out, range(found, found + 1))
             node = found
-        return out
+        return tuple(out)
 
     def order(self, version: int) -> np.ndarray:
         """The order of the columns in a code of *version*: version 1 in order of first use;
@@ -259,7 +260,7 @@ def _extend(ranges: list[range], more: range) -> None:
         ranges.append(more)
 
 
-def _ids(ranges: list[range]) -> list[int]:
+def _ids(ranges: Iterable[range]) -> list[int]:
     """The column ids of :meth:`_Columns.of`'s ranges, one by one."""
     return [column for ids in ranges for column in ids]
 
@@ -814,11 +815,16 @@ def parse(code: bytes) -> tuple[int, list[tuple[bytes, ...]], Sequence[int], int
     at = pos + table_size
     end = at + ids_size
     line_ids = _template_ids(code, at, end, n_lines, len(templates))
-    ids = np.frombuffer(line_ids, dtype=np.uint32) if isinstance(line_ids, array) else np.asarray(line_ids, np.int64)
-    uses = np.bincount(ids, minlength=len(templates))
+    uses = _uses(line_ids, len(templates))
     if not uses.all():
         raise RecordsError(f"template {int(np.argmin(uses))} of the table is used by no line")
     return n_lines, templates, line_ids, end
+
+
+def _uses(line_ids: Sequence[int], n_templates: int) -> np.ndarray:
+    """How many lines use each of *n_templates* templates (*line_ids*: :func:`parse`'s)."""
+    ids = np.frombuffer(line_ids, dtype=np.uint32) if isinstance(line_ids, array) else np.asarray(line_ids, np.int64)
+    return np.bincount(ids, minlength=n_templates)
 
 
 def _template_ids(code: bytes, at: int, end: int, n_lines: int, n_templates: int) -> Sequence[int]:
@@ -934,7 +940,7 @@ def decode(code: bytes, size: int) -> bytes:
 
     # Each template as a %-format of its constant text: a line is read and joined in two steps.
     formats = [_format(t) for t in templates]
-    readers: list[list[Callable[[], bytes]] | None] = [None] * len(templates)
+    readers: list[tuple[Callable[[], bytes], ...] | None] = [None] * len(templates)
     blocks: list[bytes] = []
     total = -1
     refers = code[0] >= 7
@@ -947,7 +953,7 @@ def decode(code: bytes, size: int) -> bytes:
             else:
                 row = readers[tid]
                 if row is None:
-                    row = readers[tid] = [read_column(column) for ids in template_columns[tid] for column in ids]
+                    row = readers[tid] = tuple(read_column(column) for ids in template_columns[tid] for column in ids)
                 values = [read() for read in row]
             line = formats[tid] % tuple(values)
             if refers and b"\x01" in line:  # a reference, or the reference byte in the constant text
@@ -1052,7 +1058,12 @@ def _section_starts(code: bytes) -> tuple[int, int]:
 
 
 def _column_spans(
-    code: bytes, start: int, template_columns: list[list[range]], line_ids: Sequence[int], columns: _Columns, size: int
+    code: bytes,
+    start: int,
+    template_columns: Sequence[Sequence[range]],
+    line_ids: Sequence[int],
+    columns: _Columns,
+    size: int,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Where each entry of the columns section (which starts at *start*) ends, as offsets of its
     line feed from *start*; and each column's first entry and number of entries (by column id).
@@ -1064,10 +1075,18 @@ def _column_spans(
     and reading them (a long entry repeated many times) would take time out of all proportion to
     the code, so they are refused here. Both are numpy arrays (a code of very many columns
     costs a few bytes a column here)."""
-    counts = np.zeros(columns.count, dtype=np.int64)
-    for tid, lines in Counter(line_ids).items():
-        for ids in template_columns[tid]:
-            counts[ids.start : ids.stop] += lines
+    uses = _uses(line_ids, len(template_columns)).tolist()
+    # Each run of a template's columns adds the template's lines to each of its columns: added at
+    # the run's start and taken back at its end, then summed along the columns.
+    bounds: list[int] = []
+    added: list[int] = []
+    for tid, ranges in enumerate(template_columns):
+        for ids in ranges:
+            bounds += (ids.start, ids.stop)
+            added += (uses[tid], -uses[tid])
+    steps = np.zeros(columns.count + 1, dtype=np.int64)
+    np.add.at(steps, np.array(bounds, dtype=np.int64), np.array(added, dtype=np.int64))
+    counts = np.cumsum(steps, out=steps)[:-1]
     needed = int(counts.sum())
     if needed > len(code) - start:
         raise RecordsError("more field values than the record code has bytes")
