@@ -194,9 +194,9 @@ class _Columns:
     Once a template reaches a column no template before it did, every later column of it is new
     too: such a *run* of columns is kept as the template and where in it the run starts, not as a
     key per column, and a later template that follows the run is matched against the template's
-    pieces. Only a run's first column (and any column a later template branches from) has a key,
-    so that a template of very many fields costs its labels (LABEL + 1 bytes a column) and not an
-    object per column."""
+    pieces. Only a run's first column has a key (a later template that leaves a run starts a run
+    of its own), so that a template of very many fields costs its labels (LABEL + 1 bytes a
+    column) and not an object per column."""
 
     def __init__(self) -> None:
         self.heads: dict[tuple[int, bytes], int] = {}  # each run's first column, by its key
