@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import io
+import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -1024,6 +1025,50 @@ def _column_tokens(entries: list[bytes], repeats: bool = False) -> list[bytes]:
     before it), with clocks."""
     runs = iter([b"\n".join(entries)] if entries else [])
     return [token for run in _records._tokens(runs, True, repeats) for token in run]
+
+
+# Tokens and entries for columns of runs: numbers of several shapes (long ones a small step apart,
+# which make a column write differences), clocks, differences, escaped and damaged entries, text;
+# a column loop handles each run of equal ones at once.
+_RUN_PIECES = [
+    b"0", b"1", b"5", b"12", b"007", b"00", b"01", b"-3", b"-0", b"1.50", b"0.0", b"12:00:01",
+    b"12:00:01.5", b"23:59:59,123", b'"5', b'"-3', b'"', b"-", b"abc", b"999999999999999999",
+    b"9999999999999999999", b"1000001", b"1000002", b"1000003", b"1000010", b"0001000", b"0001001",
+    b"1000.25", b"1000.50",
+]  # fmt: skip
+
+
+@settings(max_examples=1500, deadline=None)
+@given(
+    st.lists(st.tuples(st.sampled_from(_RUN_PIECES), st.sampled_from([1, 1, 2, 3, 8])), min_size=1, max_size=40).map(
+        lambda runs: [piece for piece, times in runs for piece in [piece] * times]
+    ),
+    st.integers(0, 40),
+)
+def test_columns_of_runs_of_equal_values_read_and_write_as_the_plain_reading_does(
+    pieces: list[bytes], cut: int
+) -> None:
+    """A column of runs of equal values, given in two runs cut anywhere, is written as the plain
+    reading writes it value by value, and read back as it reads it; as entries no encoder writes
+    (the same values read as entries), it is read as when each entry comes in a run of its own,
+    which no run of equal entries is, the same error included."""
+    state = records_reference.Column()
+    expected = [records_reference.write(token, state) for token in pieces]
+    assert _records._column_code([pieces[:cut], pieces[cut:]], True).split(b"\n")[:-1] == expected
+    state = records_reference.Column()
+    assert _read_in_two(expected, cut) == [records_reference.read(entry, state) for entry in expected]
+    try:
+        alone = [token for run in _records._tokens(iter(pieces), True, False) for token in run]
+    except _records.RecordsError as error:
+        with pytest.raises(_records.RecordsError, match=re.escape(str(error))):
+            _read_in_two(pieces, cut)
+    else:
+        assert _read_in_two(pieces, cut) == alone
+
+
+def _read_in_two(entries: list[bytes], cut: int) -> list[bytes]:
+    runs = [entries[:cut], entries[cut:]] if 0 < cut < len(entries) else [entries]
+    return [token for run in _records._tokens(iter(b"\n".join(r) for r in runs), True, False) for token in run]
 
 
 def test_differences_that_reach_past_plain_numbers_read_as_the_plain_reading_does() -> None:

@@ -730,15 +730,25 @@ def _column_code(runs: Iterable[list[bytes]], clocks: bool, repeats: bool = Fals
     for tokens in runs:
         out: list[bytes] = []
         append = out.append
-        for token in tokens:
+        k, n, run_end = 0, len(tokens), 0
+        while k < n:
+            token = tokens[k]
+            if k >= run_end:  # where the run of tokens equal to this one ends
+                run_end = k + 1
+                while run_end < n and tokens[run_end] == token:
+                    run_end += 1
+            more = run_end - k - 1  # equal tokens after this one
+            k = run_end
             value, this = parsed[token]
             step = 0  # the written difference's length
             if shape < 0 or delta_cost >= raw_cost:  # values as they are
                 append(token)
                 if this < 0:
+                    out += [token] * more  # the state stays as it is: each is written the same
                     continue
             elif this < 0:
-                append(b'"' + token if token[0] == _ESCAPE or _is_difference(token) else token)
+                written = b'"' + token if token[0] == _ESCAPE or _is_difference(token) else token
+                out += [written] * (more + 1)
                 continue
             elif this == shape and -_DELTA_END < value - prev < _DELTA_END:  # a longer one is written as the value
                 written = b"%d" % (value - prev)
@@ -753,6 +763,10 @@ def _column_code(runs: Iterable[list[bytes]], clocks: bool, repeats: bool = Fals
             if not known:
                 recent = (value, recent[0], recent[1], recent[2])
             prev, shape = value, this
+            if more:  # each equal number after it: known, of the same shape, a difference of 0
+                out += [token if delta_cost >= raw_cost else b"0"] * more
+                raw_cost += more
+                delta_cost += more
         if not out:
             continue
         if repeats:
@@ -1187,9 +1201,18 @@ def _tokens(runs: Iterator[bytes], clocks: bool, repeats: bool) -> Iterator[list
             for k, entry in enumerate(entries):
                 before = entries[k] = entry or before
         before = entries[-1]
-        for entry in entries:
+        k, n, run_end = 0, len(entries), 0
+        while k < n:
+            entry = entries[k]
+            if k >= run_end:  # where the run of entries equal to this one ends
+                run_end = k + 1
+                while run_end < n and entries[run_end] == entry:
+                    run_end += 1
+            more = run_end - k - 1  # equal entries after this one
+            k += 1
             step = 0  # the difference's length, where the entry is a difference without a minus
-            if shape < 0 or delta_cost >= raw_cost:  # values as they are
+            as_they_are = shape < 0 or delta_cost >= raw_cost
+            if as_they_are:  # values as they are
                 token = entry
                 value, this = parsed[token]
             elif (digits := entry.isdigit() and len(entry) <= 19 and (entry[0] != 0x30 or len(entry) == 1)) or (
@@ -1210,15 +1233,26 @@ def _tokens(runs: Iterator[bytes], clocks: bool, repeats: bool) -> Iterator[list
                 token = entry[1:] if entry[:1] == b'"' else entry
                 value, this = parsed[token]
             append(token)
-            if this < 0:
+            if this < 0:  # the state stays as it is: each equal entry reads the same
+                out += [token] * more
+                k = run_end
                 continue
             known = value in recent
-            if this == shape:  # a plain number's token is its value in decimal
+            same_shape = this == shape
+            if same_shape:  # a plain number's token is its value in decimal
                 raw_cost += 1 if known else (len(token) if this == 0 else len(str(value)))
                 delta_cost += step or len(str(value - prev))
             if not known:
                 recent = (value, recent[0], recent[1], recent[2])
             prev, shape = value, this
+            # Each equal entry after it reads as the same number (known, of the same shape, a
+            # difference of 0) where it is read the same way: as it is, or as the difference 0
+            # from a number of its shape.
+            if more and (delta_cost >= raw_cost) == as_they_are and (as_they_are or (entry == b"0" and same_shape)):
+                out += [token] * more
+                raw_cost += more
+                delta_cost += more
+                k = run_end
         yield out
 
 
