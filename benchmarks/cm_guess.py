@@ -88,6 +88,22 @@ def _apm_train(table: np.ndarray, lo: int, w: int, y: int) -> None:
     table[lo + 1] += (((y << 16) - table[lo + 1]) * w) >> 14
 
 
+@njit(cache=True, inline="always")
+def _code(out: np.ndarray, size: int, x1: int, x2: int, p: int, y: int) -> tuple[int, int, int, float]:
+    """Bit *y* coded with probability *p* (of a 1, 12 bits) by the CM model's coder: the new output
+    size, the coder's range, and what the bit cost in bits."""
+    mid = x1 + ((x2 - x1) >> 12) * p
+    if y:
+        x2 = mid
+    else:
+        x1 = mid + 1
+    while ((x1 ^ x2) & 0xFF000000) == 0:
+        out[size] = x2 >> 24
+        size += 1
+        x1, x2 = (x1 << 8) & 0xFFFFFFFF, ((x2 << 8) & 0xFFFFFFFF) | 255
+    return size, x1, x2, -math.log2((p if y else 4096 - p) / 4096)
+
+
 @njit(cache=True)
 def _encode(data: np.ndarray, bits: int, vote: bool) -> tuple[int, int, np.ndarray, np.ndarray]:  # noqa: C901
     """Encode *data*; returns the output size, the number of right guesses, each byte's cost in
@@ -185,16 +201,8 @@ def _encode(data: np.ndarray, bits: int, vote: bool) -> tuple[int, int, np.ndarr
             p_apm, lo, w = _apm(event_apm, order * 256 + history, dot)
             p = min(max((p_mix + 3 * p_apm) >> 2, 1), 4095)
             y = 1 if c == guess else 0
-            mid = x1 + ((x2 - x1) >> 12) * p
-            if y:
-                x2 = mid
-            else:
-                x1 = mid + 1
-            while ((x1 ^ x2) & 0xFF000000) == 0:
-                out[size] = x2 >> 24
-                size += 1
-                x1, x2 = (x1 << 8) & 0xFFFFFFFF, ((x2 << 8) & 0xFFFFFFFF) | 255
-            cost[pos] += -math.log2((p if y else 4096 - p) / 4096)
+            size, x1, x2, spent = _code(out, size, x1, x2, p, y)
+            cost[pos] += spent
             kind[pos] = 1 + y
             right += y
             err = ((y << 12) - p_mix) * LEARNING_RATE
@@ -257,16 +265,8 @@ def _encode(data: np.ndarray, bits: int, vote: bool) -> tuple[int, int, np.ndarr
                 p_apm, lo, w = _apm(bit_apm, (c4 & 255) * 256 + c0, mixed)
                 p = min(max((_squash(mixed) + 3 * p_apm) >> 2, 1), 4095)
                 bit = (c >> (7 - b)) & 1
-                mid = x1 + ((x2 - x1) >> 12) * p
-                if bit:
-                    x2 = mid
-                else:
-                    x1 = mid + 1
-                while ((x1 ^ x2) & 0xFF000000) == 0:
-                    out[size] = x2 >> 24
-                    size += 1
-                    x1, x2 = (x1 << 8) & 0xFFFFFFFF, ((x2 << 8) & 0xFFFFFFFF) | 255
-                cost[pos] += -math.log2((p if bit else 4096 - p) / 4096)
+                size, x1, x2, spent = _code(out, size, x1, x2, p, bit)
+                cost[pos] += spent
                 err, err2 = ((bit << 12) - p1) * LEARNING_RATE, ((bit << 12) - p2) * LEARNING_RATE
                 for i in range(n_bit):
                     bit_weights[base + i] += (x[i] * err) >> 10
