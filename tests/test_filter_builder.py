@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import io
 import random
 import tracemalloc
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
@@ -23,6 +25,7 @@ import sigmalang
 from conftest import FIXTURES
 from filters_reference import ReferenceFilterBuilder
 from sigmalang import _filter_items, _filters, _frames
+from sigmalang._codec import encode_chunk
 from sigmalang._filters import FilterBuilder
 
 
@@ -192,3 +195,46 @@ def test_estimate_counts_the_filter_builder_once_whatever_the_chunk() -> None:
             assert 4 << 20 <= filtered.total - plain.total <= 16 << 20
         decode = sigmalang.estimate_memory_usage(chunk, mode="decode")
         assert sigmalang.estimate_memory_usage(chunk, mode="decode", filters=True) == decode
+
+
+def test_a_frame_given_ahead_makes_the_same_stream() -> None:
+    """The stream encoder gives the search filters a stream's last chunk while it is being coded
+    (FrameWriter.feed_ahead): the same index as when the chunk comes with its record, whatever the
+    executor; a chunk that is not the next to be recorded is not taken ahead."""
+    logs = (FIXTURES / "loghub-small.log").read_bytes()
+    for chunks in (_cut(logs, 9000), [logs], [logs[:5000], logs[5000:5100].replace(b"\n", b" ")]):
+        data = b"".join(chunks)
+        plain = _frames.FrameWriter(1, 1 << 16, filters=True)
+        ahead = _frames.FrameWriter(1, 1 << 16, filters=True)
+        records = [plain.start()]
+        assert ahead.start() == records[0]
+        for number, chunk in enumerate(chunks):
+            coded = encode_chunk(chunk, 1)
+            records.append(plain.record(chunk, coded.transform, coded.backend, coded.data))
+            ahead.feed_ahead(number + 1, chunks[number + 1] if number + 1 < len(chunks) else b"x")  # not the next
+            if number % 2 == 0:  # every other chunk ahead, the others with their record
+                ahead.feed_ahead(number, chunk)
+                ahead.feed_ahead(number, chunk)  # once only
+            assert ahead.record(chunk, coded.transform, coded.backend, coded.data) == records[-1]
+        assert ahead.finish() == plain.finish()
+        for size in (9000, 1 << 16):
+            with ThreadPoolExecutor(1) as thread:  # as the command line codes one worker's frames
+                out = io.BytesIO()
+                encoder = sigmalang.StreamingEncoder(1, size, filters=True, executor=thread)
+                encoder.encode_stream(io.BytesIO(data), out)
+            assert out.getvalue() == sigmalang.compress(data, 1, chunk_size=size, filters=True)
+
+
+def test_the_builder_takes_a_record_size_for_each_chunk_in_turn() -> None:
+    builder = FilterBuilder()
+    builder.feed(b"alpha beta\n")
+    with pytest.raises(ValueError, match="no record size yet"):
+        builder.feed(b"gamma\n")
+    with pytest.raises(ValueError, match="has no record size"):
+        builder.encode()
+    builder.size(100)
+    with pytest.raises(ValueError, match="no frame is waiting"):
+        builder.size(100)
+    plain = FilterBuilder()
+    plain.add(b"alpha beta\n", 100)
+    assert builder.encode() == plain.encode()

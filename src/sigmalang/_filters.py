@@ -205,8 +205,20 @@ class FilterBuilder:
         self._pending: _Pending | None = None
         self._tail = 0  # the bytes of the open line the pending frame begins, so far
         self._ends_line = True  # the last chunk ended with a line feed (or none came yet)
+        self._unsized: _Pending | None = None  # the frame fed last, until its record size comes
+        self._sorted: np.ndarray | None = None  # its items, where it is finished once that size comes
 
     def add(self, chunk: bytes | memoryview, record_size: int) -> None:
+        """The next frame: its chunk and the size of its record."""
+        self.feed(chunk)
+        self.size(record_size)
+
+    def feed(self, chunk: bytes | memoryview) -> None:
+        """The next frame's chunk, before its record is made: the items are gathered (the costly
+        part, which can run while the frame is coded) and :meth:`size` gives the record's size
+        after. Every frame before it must have its size."""
+        if self._unsized is not None:
+            raise ValueError("the frame before this one has no record size yet")
         chunk = bytes(chunk)
         number = len(self._done)
         self._done.append(None)
@@ -226,11 +238,12 @@ class FilterBuilder:
         ends_line = chunk.endswith(b"\n")
         items = _Items()
         items.feed(chunk)
-        entry = _Pending(number, items, chunk.count(b"\n"), ends_line, record_size)
+        entry = _Pending(number, items, chunk.count(b"\n"), ends_line, -1)
+        self._unsized = entry
         begins_line = first >= 0 or self._ends_line
         self._ends_line = ends_line
         if ends_line or not begins_line:
-            self._finish(entry)
+            self._sorted = items.sorted()  # finished once its size is known
         else:
             # The frame's filter holds its chunk's items, the last word as cut there included,
             # and those of the whole line it ends in: the next chunks continue the same items.
@@ -238,13 +251,25 @@ class FilterBuilder:
             self._pending = entry
             self._tail = len(chunk) - chunk.rfind(b"\n") - 1
 
+    def size(self, record_size: int) -> None:
+        """The size of the record of the frame :meth:`feed` was last given."""
+        entry = self._unsized
+        if entry is None:
+            raise ValueError("no frame is waiting for its record size")
+        entry.record_size = record_size
+        self._unsized = None
+        if self._sorted is not None:
+            hashes, self._sorted = self._sorted, None
+            self._finish(entry, hashes)
+
     def _finish_pending(self) -> None:
         assert self._pending is not None
         self._finish(self._pending)
         self._pending = None
 
-    def _finish(self, entry: _Pending) -> None:
-        hashes = entry.items.sorted()
+    def _finish(self, entry: _Pending, hashes: np.ndarray | None = None) -> None:
+        if hashes is None:
+            hashes = entry.items.sorted()
         if self.version == 1:
             self._build(entry, hashes, _cap(entry.record_size))
         elif self._shared is None:
@@ -287,6 +312,8 @@ class FilterBuilder:
 
     def encode(self) -> bytes:
         """The index extension (§18) holding every frame's filter; call after the last chunk."""
+        if self._unsized is not None:
+            raise ValueError("the last frame has no record size")
         if self._pending is not None:
             self._finish_pending()
         if self.version == 2 and self._shared is None:

@@ -193,7 +193,7 @@ class StreamingEncoder(_Streaming):
             contextlib.closing(
                 ordered_map(
                     plan.job,
-                    items,
+                    items if plan.runs else _filtering_the_last(items, frames),
                     executor=pool,
                     max_in_flight=plan.in_flight,
                     describe=plan.describe,
@@ -390,3 +390,15 @@ class StreamingDecoder(_Streaming):
         """``decode_file`` in a thread; cancelling the awaiting task stops it and leaves no *dst*."""
         count = self._resolve(workers)
         return await in_thread(lambda stop: self._decode_file(src, dst, overwrite, count, stop))
+
+
+def _filtering_the_last(chunks: Iterable[Chunk], frames: FrameWriter) -> Iterator[Chunk]:
+    """*chunks*, and once the last one has been handed on to be coded, its chunk given to the
+    search filters (:meth:`FrameWriter.feed_ahead`): a filter is made in this thread as each frame
+    is recorded, which the coding of the frames after it hides, all but the last frame's."""
+    last = None
+    for chunk in chunks:
+        yield chunk
+        last = chunk
+    if last is not None:
+        frames.feed_ahead(last.number, last.data)
