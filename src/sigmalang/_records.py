@@ -954,7 +954,8 @@ def decode(code: bytes, size: int) -> bytes:
 
     # Each template as a %-format of its constant text: a line is read and joined in two steps.
     formats = [_format(t) for t in templates]
-    readers: list[tuple[Callable[[], bytes], ...] | None] = [None] * len(templates)
+    del templates  # the formats hold what the lines need of them: the pieces go
+    readers: list[tuple[Callable[[], bytes], ...] | None] = [None] * len(formats)
     blocks: list[bytes] = []
     total = -1
     refers = code[0] >= 7
