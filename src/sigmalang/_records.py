@@ -720,7 +720,8 @@ def _column_code(runs: Iterable[list[bytes]], clocks: bool, repeats: bool = Fals
     the column's previous number when the column is writing differences (see :func:`_tokens`,
     which reads them back) and the two have the same shape; a value that would then read as a
     difference is written after ``"``. The column's state and the rule that updates it are
-    :func:`_tokens`' (written out in both loops, which run once per value)."""
+    :func:`_tokens`' (written out in both loops, which run once per value, or once per run of equal
+    values where the rule reads each of them the same)."""
     pieces: list[bytes] = []
     prev, shape, raw_cost, delta_cost = 0, -1, 0, 1
     recent = (-1, -1, -1, -1)  # the four most recent numbers, newest first (-1: none; no number is negative)
@@ -1189,7 +1190,8 @@ def _tokens(runs: Iterator[bytes], clocks: bool, repeats: bool) -> Iterator[list
     digits than the numbers themselves (a number among the column's four most recent ones counts
     one digit); both costs count only numbers of the previous number's shape: the one rule both
     directions follow (:func:`_column_code` keeps the same state). The loop runs once per value,
-    so the rule and :func:`_is_difference` are written out in it."""
+    or once per run of equal entries where they all read as the same value (the state then
+    changes as the run's length says), so the rule and :func:`_is_difference` are written out in it."""
     prev, shape, raw_cost, delta_cost = 0, -1, 0, 1
     recent = (-1, -1, -1, -1)  # the four most recent numbers, newest first (-1: none; no number is negative)
     parsed = _Parses(clocks)
