@@ -279,7 +279,6 @@ class FrameWriter:
     ):
         self.form = check_format(form, level)
         self.filters = FilterBuilder() if filters else None
-        self._recorded = 0  # frames recorded so far
         self._fed = -1  # the frame whose chunk the filters were given before it was coded (feed_ahead)
         self.level = level
         self.codebook = codebook
@@ -311,19 +310,19 @@ class FrameWriter:
         """Give the search filters chunk *number* while it is being coded elsewhere, when it is the
         next frame to be recorded (else nothing): their work on it (most of it) then runs beside
         the coding, not after it, and :meth:`record` adds only the record's size."""
-        if self.filters is not None and number == self._recorded and self._fed < number:
+        if self.filters is not None and number == self._assembler.index.count and self._fed < number:
             self.filters.feed(chunk)
             self._fed = number
 
     def record(self, chunk: bytes, transform: int, backend: int, data: bytes, continues: bool = False) -> bytes:
         """The frame record of *chunk*, coded elsewhere as *data* (the frame body)."""
+        number = self._assembler.index.count
         record = self._assembler.frame(chunk, transform, backend, data, continues)
         if self.filters is not None:
-            if self._fed == self._recorded:
+            if self._fed == number:
                 self.filters.size(len(record))
             else:
                 self.filters.add(chunk, len(record))
-        self._recorded += 1
         return record
 
     def records(self, coded: Iterable[tuple[Chunk, Coded]]) -> Iterator[tuple[Chunk, bytes]]:
