@@ -17,8 +17,10 @@ child process, so peak RSS is that tool's alone:
 * PPMd alone: ``pyppmd`` order 6 with 16 MB of model memory, fed in 16 KiB slices (larger
   slices were seen to lose bytes; a failed round trip is shown in the table, not hidden).
 
-Every output is decoded and compared with the input; a mismatch aborts the run. Speeds on a
-shared machine are noisy: the ratios are the robust numbers.
+Every output is decoded and compared with the input; a mismatch aborts the run. Under each
+table, each sigmalang level's ratio and speeds as multiples of xz -9's and zpaq -5's in the same
+run. Speeds on a shared machine are noisy: the ratios are the robust numbers, and so are speeds
+taken as multiples of another tool's in the same run.
 """
 
 from __future__ import annotations
@@ -202,7 +204,29 @@ def print_table(title: str, size: int, rows: list[dict[str, object]]) -> None:
     for r in rows:
         tool = f"{r['tool']} (round trip FAILED)" if r.get("failed") else r["tool"]
         print(f"| {tool} | {r['ratio']:.3f} | {r['enc']:.2f} | {r['dec']:.2f} | {r['rss']:.0f} | {r['bytes']:,} |")
+    print_against(rows)
     sys.stdout.flush()
+
+
+def print_against(rows: list[dict[str, object]], peers: tuple[str, ...] = ("xz -9", "zpaq -5")) -> None:
+    """Each sigmalang level's ratio and speeds as multiples of those of *peers* in the same run
+    (the figures the project's goals are stated in)."""
+    found = {r["tool"]: r for r in rows if r["tool"] in peers}
+    if not found:
+        return
+    print()
+    for r in rows:
+        if str(r["tool"]).startswith("sigmalang"):
+            against = "; ".join(
+                f"{name}: ratio {_times(r, p, 'ratio')}, encode {_times(r, p, 'enc')}, decode {_times(r, p, 'dec')}"
+                for name, p in found.items()
+            )
+            print(f"{r['tool']} against {against}")
+
+
+def _times(row: dict[str, object], peer: dict[str, object], key: str) -> str:
+    mine, theirs = float(str(row[key])), float(str(peer[key]))
+    return f"{mine / theirs:.2f}x" if theirs else "-"
 
 
 def draw_chart(results: list[tuple[str, list[dict[str, object]]]], path: str) -> None:
