@@ -42,9 +42,10 @@ from pathlib import Path
 import numpy as np
 from numba import njit
 
+from cm_proto import adapt, after_byte, find_slot, flush, hash2, squash
 from sigmalang import _cm
 from sigmalang._backends import CmBackend
-from sigmalang._cm import _RATE, _STATE_MAP_INIT, _STATE_PRIORITY, SQUASH, STATE_NEXT, STRETCH
+from sigmalang._cm import _STATE_MAP_INIT, _STATE_PRIORITY, STATE_NEXT, STRETCH
 
 N_GUESS = 6  # orders 1, 2, 3, 4, 6 and the word
 N_BITS = 7  # orders 0 and 1 direct, then the hashed ones
@@ -53,26 +54,6 @@ VOTE_MAX = 3
 MATCH_TRUSTED = 16  # from this match length on, the match model's byte is the guess
 GUESS_ORDER = (4, 3, 5, 2, 1, 0)  # guessing contexts by priority: orders 6, 4, the word, 3, 2, 1
 LEARNING_RATE = 6
-
-
-@njit(cache=True, inline="always")
-def _squash(x: int) -> int:
-    return SQUASH[min(max(x, -2047), 2047) + 2048]
-
-
-@njit(cache=True, inline="always")
-def _adapt(entry: int, y: int, limit: int) -> int:
-    n = entry & 1023
-    step = (((((y << 32) | 1023) - entry) >> 10) * _RATE[n]) >> 17
-    return entry + (step << 10) + (1 if n < limit else 0)
-
-
-@njit(cache=True, inline="always")
-def _hash(a: int, b: int) -> int:
-    h = (a * 0x2F0B4A13 + b * 0x5BD1E995 + 0x3C6EF372) & 0xFFFFFFFF
-    h ^= h >> 15
-    h = (h * 0x2C1B3C6D) & 0xFFFFFFFF
-    return h ^ (h >> 12)
 
 
 @njit(cache=True, inline="always")
@@ -133,7 +114,7 @@ def _encode(data: np.ndarray, bits: int, vote: bool) -> tuple[int, int, np.ndarr
     event_apm = np.zeros(8 * 256 * 33, dtype=np.int64)
     bit_apm = np.zeros(65536 * 33, dtype=np.int64)
     for i in range(33):
-        v = _squash((i - 16) * 128) * 16
+        v = squash((i - 16) * 128) * 16
         event_apm[i::33] = v
         bit_apm[i::33] = v
     match_table = np.zeros(1 << 20, dtype=np.int32)
@@ -149,12 +130,12 @@ def _encode(data: np.ndarray, bits: int, vote: bool) -> tuple[int, int, np.ndarr
     c4, c8, word, right = 0, 0, 0, 0
     for pos in range(n):
         c = int(data[pos])
-        ctx[0] = _hash(c4 & 0xFF, 1)
-        ctx[1] = _hash(c4 & 0xFFFF, 2)
-        ctx[2] = _hash(c4 & 0xFFFFFF, 3)
-        ctx[3] = _hash(c4, 4)
-        ctx[4] = _hash(c4, (c8 & 0xFFFF) + 5 * 65536)
-        ctx[5] = _hash(word, 6)
+        ctx[0] = hash2(c4 & 0xFF, 1)
+        ctx[1] = hash2(c4 & 0xFFFF, 2)
+        ctx[2] = hash2(c4 & 0xFFFFFF, 3)
+        ctx[3] = hash2(c4, 4)
+        ctx[4] = hash2(c4, (c8 & 0xFFFF) + 5 * 65536)
+        ctx[5] = hash2(word, 6)
         for k in range(N_GUESS):  # find each context's entry (two ways), or the one to replace
             check = ctx[k] >> 24
             i = (ctx[k] * 7 + k) & mask
@@ -196,7 +177,7 @@ def _encode(data: np.ndarray, bits: int, vote: bool) -> tuple[int, int, np.ndarr
             for i in range(n_event):
                 dot += x[i] * event_weights[base + i]
             dot = min(max(dot >> 16, -2047), 2047)
-            p_mix = _squash(dot)
+            p_mix = squash(dot)
             history = (guesses[at[order - 1]] >> 8) & 255 if order <= N_GUESS else 0
             p_apm, lo, w = _apm(event_apm, order * 256 + history, dot)
             p = min(max((p_mix + 3 * p_apm) >> 2, 1), 4095)
@@ -213,27 +194,16 @@ def _encode(data: np.ndarray, bits: int, vote: bool) -> tuple[int, int, np.ndarr
                 if their[k] >= 0:
                     e = guesses[at[k]]
                     j = (((k * 2 + (1 if their[k] == guess else 0)) * 4 + (e & 3)) * 256) + ((e >> 8) & 255)
-                    guess_maps[j] = _adapt(guess_maps[j], 1 if their[k] == c else 0, 255)
+                    guess_maps[j] = adapt(guess_maps[j], 1 if their[k] == c else 0, 255)
             if match_byte >= 0:
                 j = length * 2 + same
-                match_maps[j] = _adapt(match_maps[j], 1 if match_byte == c else 0, 255)
+                match_maps[j] = adapt(match_maps[j], 1 if match_byte == c else 0, 255)
         if y == 0:  # the byte's eight bits
             c0 = 1
             for b in range(8):
                 if b == 0 or b == 4:
                     for j in range(N_HASHED):
-                        h = _hash(ctx[j + 1], c0 + 0x100 * j)
-                        i, check = h & mask, (h >> 24) & 255
-                        if slots[i * 16] == check:
-                            nibble_at[j] = i * 16
-                        elif slots[(i ^ 1) * 16] == check:
-                            nibble_at[j] = (i ^ 1) * 16
-                        else:
-                            first, second = _STATE_PRIORITY[slots[i * 16 + 1]], _STATE_PRIORITY[slots[(i ^ 1) * 16 + 1]]
-                            ii = i if first <= second else i ^ 1
-                            slots[ii * 16 : ii * 16 + 16] = 0
-                            slots[ii * 16] = check
-                            nibble_at[j] = ii * 16
+                        nibble_at[j] = find_slot(slots, hash2(ctx[j + 1], c0 + 0x100 * j), mask)
                 node = c0 if b < 4 else (c0 & ((1 << (b - 4)) - 1)) | (1 << (b - 4))
                 states[0] = order0[c0]
                 states[1] = order1[(c4 & 255) * 256 + c0]
@@ -260,10 +230,10 @@ def _encode(data: np.ndarray, bits: int, vote: bool) -> tuple[int, int, np.ndarr
                     dot2 += x[i] * bit_weights2[base2 + i]
                 dot = min(max(dot >> 16, -2047), 2047)
                 dot2 = min(max(dot2 >> 16, -2047), 2047)
-                p1, p2 = _squash(dot), _squash(dot2)
+                p1, p2 = squash(dot), squash(dot2)
                 mixed = (dot + dot2) >> 1
                 p_apm, lo, w = _apm(bit_apm, (c4 & 255) * 256 + c0, mixed)
-                p = min(max((_squash(mixed) + 3 * p_apm) >> 2, 1), 4095)
+                p = min(max((squash(mixed) + 3 * p_apm) >> 2, 1), 4095)
                 bit = (c >> (7 - b)) & 1
                 size, x1, x2, spent = _code(out, size, x1, x2, p, bit)
                 cost[pos] += spent
@@ -273,14 +243,14 @@ def _encode(data: np.ndarray, bits: int, vote: bool) -> tuple[int, int, np.ndarr
                     bit_weights2[base2 + i] += (x[i] * err2) >> 10
                 _apm_train(bit_apm, lo, w, bit)
                 for j in range(N_BITS):
-                    bit_maps[j * 256 + states[j]] = _adapt(bit_maps[j * 256 + states[j]], bit, 1023)
+                    bit_maps[j * 256 + states[j]] = adapt(bit_maps[j * 256 + states[j]], bit, 1023)
                 order0[c0] = STATE_NEXT[order0[c0], bit]
                 order1[(c4 & 255) * 256 + c0] = STATE_NEXT[states[1], bit]
                 for j in range(N_HASHED):
                     slots[nibble_at[j] + node] = STATE_NEXT[states[j + 2], bit]
                 if guess_bit >= 0:
                     gi = b * 8 + order
-                    guess_bit_maps[gi] = _adapt(guess_bit_maps[gi], 1 if bit == guess_bit else 0, 255)
+                    guess_bit_maps[gi] = adapt(guess_bit_maps[gi], 1 if bit == guess_bit else 0, 255)
                 c0 = c0 * 2 + bit
         for k in range(N_GUESS):  # each context learns the byte
             if at[k] >= 0:
@@ -298,27 +268,8 @@ def _encode(data: np.ndarray, bits: int, vote: bool) -> tuple[int, int, np.ndarr
                 guesses[at[k]] = (e & 0xFF000000) | (mine << 16) | (history << 8) | votes
             else:
                 guesses[-1 - at[k]] = ((ctx[k] >> 24) << 24) | (c << 16) | 1
-        if match_len > 0:
-            if data[match_at] == c:
-                match_len, match_at = match_len + 1, match_at + 1
-            else:
-                match_len = 0
-        c8 = ((c8 << 8) | (c4 >> 24)) & 0xFFFFFFFF
-        c4 = ((c4 << 8) | c) & 0xFFFFFFFF
-        word = _hash(word, c | 32) if (97 <= c <= 122 or 65 <= c <= 90) else 0
-        if pos >= 5:
-            mh = _hash(c4, c8 & 0xFFFF) >> 12
-            if match_len == 0 and match_table[mh] > 0:
-                match_at = match_table[mh]
-                while match_len < 32 and match_at - 1 - match_len >= 0:
-                    if data[match_at - 1 - match_len] != data[pos - match_len]:
-                        break
-                    match_len += 1
-            match_table[mh] = pos + 1
-    for _ in range(4):
-        out[size] = x1 >> 24
-        size += 1
-        x1 = (x1 << 8) & 0xFFFFFFFF
+        c4, c8, word, match_len, match_at = after_byte(data, pos, c4, c8, word, match_len, match_at, match_table)
+    size = flush(out, size, x1)
     return size, right, cost, kind
 
 

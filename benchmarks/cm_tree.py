@@ -44,34 +44,15 @@ from pathlib import Path
 import numpy as np
 from numba import njit
 
+from cm_proto import adapt, after_byte, find_slot, flush, hash2, squash
 from sigmalang._backends import CmBackend
-from sigmalang._cm import _RATE, _STATE_MAP_INIT, _STATE_PRIORITY, SQUASH, STATE_NEXT, STRETCH
+from sigmalang._cm import _STATE_MAP_INIT, STATE_NEXT, STRETCH
 
 N_HASHED = 5  # orders 2, 3, 4, 6 and the word
 N_INPUTS = 2 + N_HASHED + 2  # orders 0 and 1, the hashed ones, the match model, a bias
 NODES = 1 << 13  # node numbers of a tree at most 12 deep: a 1 then the path so far
 LEARNING_RATE = 6
 APM_ROWS = 1 << 18
-
-
-@njit(cache=True, inline="always")
-def _squash(x: int) -> int:
-    return SQUASH[min(max(x, -2047), 2047) + 2048]
-
-
-@njit(cache=True, inline="always")
-def _adapt(entry: int, y: int, limit: int) -> int:
-    n = entry & 1023
-    step = (((((y << 32) | 1023) - entry) >> 10) * _RATE[n]) >> 17
-    return entry + (step << 10) + (1 if n < limit else 0)
-
-
-@njit(cache=True, inline="always")
-def _hash(a: int, b: int) -> int:
-    h = (a * 0x2F0B4A13 + b * 0x5BD1E995 + 0x3C6EF372) & 0xFFFFFFFF
-    h ^= h >> 15
-    h = (h * 0x2C1B3C6D) & 0xFFFFFFFF
-    return h ^ (h >> 12)
 
 
 @njit(cache=True)
@@ -94,7 +75,7 @@ def _encode(data: np.ndarray, codes: np.ndarray, lengths: np.ndarray, bits: int)
     weights2 = np.full(256 * N_INPUTS, 65536 * 3 // 10, dtype=np.int64)
     apm = np.zeros(APM_ROWS * 33, dtype=np.int32)
     for i in range(33):
-        apm[i::33] = _squash((i - 16) * 128) * 16
+        apm[i::33] = squash((i - 16) * 128) * 16
     match_table = np.zeros(1 << 20, dtype=np.int32)
     match_at, match_len = 0, 0
     x = np.zeros(N_INPUTS, dtype=np.int64)
@@ -106,11 +87,11 @@ def _encode(data: np.ndarray, codes: np.ndarray, lengths: np.ndarray, bits: int)
         c = int(data[pos])
         code, length = int(codes[c]), int(lengths[c])
         prev = c4 & 255
-        ctx[0] = _hash(c4 & 0xFFFF, 2)
-        ctx[1] = _hash(c4 & 0xFFFFFF, 3)
-        ctx[2] = _hash(c4, 4)
-        ctx[3] = _hash(c4, (c8 & 0xFFFF) + 5 * 65536)
-        ctx[4] = _hash(word, 6)
+        ctx[0] = hash2(c4 & 0xFFFF, 2)
+        ctx[1] = hash2(c4 & 0xFFFFFF, 3)
+        ctx[2] = hash2(c4, 4)
+        ctx[3] = hash2(c4, (c8 & 0xFFFF) + 5 * 65536)
+        ctx[4] = hash2(word, 6)
         expected = int(data[match_at]) if match_len > 0 else -1
         e_code = int(codes[expected]) if expected >= 0 else 0
         e_length = int(lengths[expected]) if expected >= 0 else 0
@@ -119,18 +100,7 @@ def _encode(data: np.ndarray, codes: np.ndarray, lengths: np.ndarray, bits: int)
         for d in range(length):
             if d & 3 == 0:  # a slot per hashed context for the next four levels
                 for j in range(N_HASHED):
-                    h = _hash(ctx[j], c0 + 0x2000 * j)
-                    i, check = h & mask, (h >> 24) & 255
-                    if slots[i * 16] == check:
-                        slot_at[j] = i * 16
-                    elif slots[(i ^ 1) * 16] == check:
-                        slot_at[j] = (i ^ 1) * 16
-                    else:
-                        first, second = _STATE_PRIORITY[slots[i * 16 + 1]], _STATE_PRIORITY[slots[(i ^ 1) * 16 + 1]]
-                        ii = i if first <= second else i ^ 1
-                        slots[ii * 16 : ii * 16 + 16] = 0
-                        slots[ii * 16] = check
-                        slot_at[j] = ii * 16
+                    slot_at[j] = find_slot(slots, hash2(ctx[j], c0 + 0x2000 * j), mask)
             level = d & 3
             node = (1 << level) | (c0 & ((1 << level) - 1))
             states[0] = order0[c0]
@@ -156,13 +126,13 @@ def _encode(data: np.ndarray, codes: np.ndarray, lengths: np.ndarray, bits: int)
                 dot2 += x[i] * weights2[base2 + i]
             dot = min(max(dot >> 16, -2047), 2047)
             dot2 = min(max(dot2 >> 16, -2047), 2047)
-            p1, p2 = _squash(dot), _squash(dot2)
+            p1, p2 = squash(dot), squash(dot2)
             mixed = (dot + dot2) >> 1
             xx = mixed + 2048
             row = (c0 * 256 + prev) & (APM_ROWS - 1)
             lo, w = row * 33 + (xx >> 7), xx & 127
             p_apm = (apm[lo] * (128 - w) + apm[lo + 1] * w) >> 11
-            p = min(max((_squash(mixed) + 3 * p_apm) >> 2, 1), 4095)
+            p = min(max((squash(mixed) + 3 * p_apm) >> 2, 1), 4095)
             bit = (code >> (length - 1 - d)) & 1
             mid = x1 + ((x2 - x1) >> 12) * p
             if bit:
@@ -180,38 +150,19 @@ def _encode(data: np.ndarray, codes: np.ndarray, lengths: np.ndarray, bits: int)
             apm[lo] += (((bit << 16) - apm[lo]) * (128 - w)) >> 14
             apm[lo + 1] += (((bit << 16) - apm[lo + 1]) * w) >> 14
             for j in range(2 + N_HASHED):
-                maps[j * 256 + states[j]] = _adapt(maps[j * 256 + states[j]], bit, 1023)
+                maps[j * 256 + states[j]] = adapt(maps[j * 256 + states[j]], bit, 1023)
             order0[c0] = STATE_NEXT[states[0], bit]
             order1[prev * NODES + c0] = STATE_NEXT[states[1], bit]
             for j in range(N_HASHED):
                 slots[slot_at[j] + node] = STATE_NEXT[states[j + 2], bit]
             if e_bit >= 0:
                 ml = min(match_len, 32)
-                match_maps[ml] = _adapt(match_maps[ml], 1 if bit == e_bit else 0, 255)
+                match_maps[ml] = adapt(match_maps[ml], 1 if bit == e_bit else 0, 255)
                 on_path = bit == e_bit
             c0 = c0 * 2 + bit
         decisions += length
-        if match_len > 0:
-            if data[match_at] == c:
-                match_len, match_at = match_len + 1, match_at + 1
-            else:
-                match_len = 0
-        c8 = ((c8 << 8) | (c4 >> 24)) & 0xFFFFFFFF
-        c4 = ((c4 << 8) | c) & 0xFFFFFFFF
-        word = _hash(word, c | 32) if (97 <= c <= 122 or 65 <= c <= 90) else 0
-        if pos >= 5:
-            mh = _hash(c4, c8 & 0xFFFF) >> 12
-            if match_len == 0 and match_table[mh] > 0:
-                match_at = match_table[mh]
-                while match_len < 32 and match_at - 1 - match_len >= 0:
-                    if data[match_at - 1 - match_len] != data[pos - match_len]:
-                        break
-                    match_len += 1
-            match_table[mh] = pos + 1
-    for _ in range(4):
-        out[size] = x1 >> 24
-        size += 1
-        x1 = (x1 << 8) & 0xFFFFFFFF
+        c4, c8, word, match_len, match_at = after_byte(data, pos, c4, c8, word, match_len, match_at, match_table)
+    size = flush(out, size, x1)
     return size, decisions
 
 
