@@ -35,14 +35,13 @@ as one event", has the results.
 from __future__ import annotations
 
 import argparse
-import math
 import time
 from pathlib import Path
 
 import numpy as np
 from numba import njit
 
-from cm_proto import adapt, after_byte, find_slot, flush, hash2, squash
+from cm_proto import adapt, after_byte, apm_at, apm_train, code_bit, find_slot, flush, hash2, mix2, squash, train2
 from sigmalang import _cm
 from sigmalang._backends import CmBackend
 from sigmalang._cm import _STATE_MAP_INIT, _STATE_PRIORITY, STATE_NEXT, STRETCH
@@ -54,35 +53,6 @@ VOTE_MAX = 3
 MATCH_TRUSTED = 16  # from this match length on, the match model's byte is the guess
 GUESS_ORDER = (4, 3, 5, 2, 1, 0)  # guessing contexts by priority: orders 6, 4, the word, 3, 2, 1
 LEARNING_RATE = 6
-
-
-@njit(cache=True, inline="always")
-def _apm(table: np.ndarray, row: int, x: int) -> tuple[int, int, int]:
-    xx = min(max(x, -2047), 2047) + 2048
-    lo, w = row * 33 + (xx >> 7), xx & 127
-    return (table[lo] * (128 - w) + table[lo + 1] * w) >> 11, lo, w
-
-
-@njit(cache=True, inline="always")
-def _apm_train(table: np.ndarray, lo: int, w: int, y: int) -> None:
-    table[lo] += (((y << 16) - table[lo]) * (128 - w)) >> 14
-    table[lo + 1] += (((y << 16) - table[lo + 1]) * w) >> 14
-
-
-@njit(cache=True, inline="always")
-def _code(out: np.ndarray, size: int, x1: int, x2: int, p: int, y: int) -> tuple[int, int, int, float]:
-    """Bit *y* coded with probability *p* (of a 1, 12 bits) by the CM model's coder: the new output
-    size, the coder's range, and what the bit cost in bits."""
-    mid = x1 + ((x2 - x1) >> 12) * p
-    if y:
-        x2 = mid
-    else:
-        x1 = mid + 1
-    while ((x1 ^ x2) & 0xFF000000) == 0:
-        out[size] = x2 >> 24
-        size += 1
-        x1, x2 = (x1 << 8) & 0xFFFFFFFF, ((x2 << 8) & 0xFFFFFFFF) | 255
-    return size, x1, x2, -math.log2((p if y else 4096 - p) / 4096)
 
 
 @njit(cache=True)
@@ -179,17 +149,17 @@ def _encode(data: np.ndarray, bits: int, vote: bool) -> tuple[int, int, np.ndarr
             dot = min(max(dot >> 16, -2047), 2047)
             p_mix = squash(dot)
             history = (guesses[at[order - 1]] >> 8) & 255 if order <= N_GUESS else 0
-            p_apm, lo, w = _apm(event_apm, order * 256 + history, dot)
+            p_apm, lo, w = apm_at(event_apm, order * 256 + history, dot)
             p = min(max((p_mix + 3 * p_apm) >> 2, 1), 4095)
             y = 1 if c == guess else 0
-            size, x1, x2, spent = _code(out, size, x1, x2, p, y)
+            size, x1, x2, spent = code_bit(out, size, x1, x2, p, y)
             cost[pos] += spent
             kind[pos] = 1 + y
             right += y
             err = ((y << 12) - p_mix) * LEARNING_RATE
             for i in range(n_event):
                 event_weights[base + i] += (x[i] * err) >> 10
-            _apm_train(event_apm, lo, w, y)
+            apm_train(event_apm, lo, w, y)
             for k in range(N_GUESS):
                 if their[k] >= 0:
                     e = guesses[at[k]]
@@ -224,24 +194,17 @@ def _encode(data: np.ndarray, bits: int, vote: bool) -> tuple[int, int, np.ndarr
                 x[N_BITS + 1] = 256
                 base = (c0 + (256 if guess_bit >= 0 else 0)) * n_bit
                 base2 = (order * 8 + b) * n_bit
-                dot, dot2 = 0, 0
-                for i in range(n_bit):
-                    dot += x[i] * bit_weights[base + i]
-                    dot2 += x[i] * bit_weights2[base2 + i]
-                dot = min(max(dot >> 16, -2047), 2047)
-                dot2 = min(max(dot2 >> 16, -2047), 2047)
+                dot, dot2 = mix2(x, n_bit, bit_weights, base, bit_weights2, base2)
                 p1, p2 = squash(dot), squash(dot2)
                 mixed = (dot + dot2) >> 1
-                p_apm, lo, w = _apm(bit_apm, (c4 & 255) * 256 + c0, mixed)
+                p_apm, lo, w = apm_at(bit_apm, (c4 & 255) * 256 + c0, mixed)
                 p = min(max((squash(mixed) + 3 * p_apm) >> 2, 1), 4095)
                 bit = (c >> (7 - b)) & 1
-                size, x1, x2, spent = _code(out, size, x1, x2, p, bit)
+                size, x1, x2, spent = code_bit(out, size, x1, x2, p, bit)
                 cost[pos] += spent
                 err, err2 = ((bit << 12) - p1) * LEARNING_RATE, ((bit << 12) - p2) * LEARNING_RATE
-                for i in range(n_bit):
-                    bit_weights[base + i] += (x[i] * err) >> 10
-                    bit_weights2[base2 + i] += (x[i] * err2) >> 10
-                _apm_train(bit_apm, lo, w, bit)
+                train2(x, n_bit, bit_weights, base, err, bit_weights2, base2, err2)
+                apm_train(bit_apm, lo, w, bit)
                 for j in range(N_BITS):
                     bit_maps[j * 256 + states[j]] = adapt(bit_maps[j * 256 + states[j]], bit, 1023)
                 order0[c0] = STATE_NEXT[order0[c0], bit]

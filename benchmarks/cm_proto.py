@@ -1,8 +1,11 @@
 """Parts shared by the prototype models of ``cm_guess.py`` and ``cm_tree.py``: the CM model's
-squash, state-map update and hash as those scripts use them, a hashed slot's search, the histories
-and match model after each byte, and the coder's flush. Not part of the product."""
+squash, state-map update and hash as those scripts use them, two weight sets' mixing and
+training, an APM, the coder, a hashed slot's search, the histories and match model after each
+byte, and the coder's flush. Not part of the product."""
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 from numba import njit
@@ -72,6 +75,56 @@ def after_byte(
                 match_len += 1
         match_table[mh] = pos + 1
     return c4, c8, word, match_len, match_at
+
+
+@njit(cache=True, inline="always")
+def apm_at(table: np.ndarray, row: int, x: int) -> tuple[int, int, int]:
+    """An APM's probability (12 bits) for stretched *x* in *row* (33 bins), and the bin and weight
+    its training takes."""
+    xx = min(max(x, -2047), 2047) + 2048
+    lo, w = row * 33 + (xx >> 7), xx & 127
+    return (table[lo] * (128 - w) + table[lo + 1] * w) >> 11, lo, w
+
+
+@njit(cache=True, inline="always")
+def apm_train(table: np.ndarray, lo: int, w: int, y: int) -> None:
+    table[lo] += (((y << 16) - table[lo]) * (128 - w)) >> 14
+    table[lo + 1] += (((y << 16) - table[lo + 1]) * w) >> 14
+
+
+@njit(cache=True, inline="always")
+def code_bit(out: np.ndarray, size: int, x1: int, x2: int, p: int, y: int) -> tuple[int, int, int, float]:
+    """Bit *y* coded with probability *p* (of a 1, 12 bits) by the CM model's coder: the new output
+    size, the coder's range, and what the bit cost in bits."""
+    mid = x1 + ((x2 - x1) >> 12) * p
+    if y:
+        x2 = mid
+    else:
+        x1 = mid + 1
+    while ((x1 ^ x2) & 0xFF000000) == 0:
+        out[size] = x2 >> 24
+        size += 1
+        x1, x2 = (x1 << 8) & 0xFFFFFFFF, ((x2 << 8) & 0xFFFFFFFF) | 255
+    return size, x1, x2, -math.log2((p if y else 4096 - p) / 4096)
+
+
+@njit(cache=True, inline="always")
+def mix2(x: np.ndarray, n: int, w1: np.ndarray, base1: int, w2: np.ndarray, base2: int) -> tuple[int, int]:
+    """The first *n* inputs *x* mixed by two weight sets (16.16 fixed point), each clamped to the
+    stretched range."""
+    dot, dot2 = 0, 0
+    for i in range(n):
+        dot += x[i] * w1[base1 + i]
+        dot2 += x[i] * w2[base2 + i]
+    return min(max(dot >> 16, -2047), 2047), min(max(dot2 >> 16, -2047), 2047)
+
+
+@njit(cache=True, inline="always")
+def train2(x: np.ndarray, n: int, w1: np.ndarray, base1: int, err1: int, w2: np.ndarray, base2: int, err2: int) -> None:
+    """Both weight sets of :func:`mix2` moved along their errors (scaled by the learning rate)."""
+    for i in range(n):
+        w1[base1 + i] += (x[i] * err1) >> 10
+        w2[base2 + i] += (x[i] * err2) >> 10
 
 
 @njit(cache=True, inline="always")

@@ -44,7 +44,7 @@ from pathlib import Path
 import numpy as np
 from numba import njit
 
-from cm_proto import adapt, after_byte, find_slot, flush, hash2, squash
+from cm_proto import adapt, after_byte, apm_at, apm_train, code_bit, find_slot, flush, hash2, mix2, squash, train2
 from sigmalang._backends import CmBackend
 from sigmalang._cm import _STATE_MAP_INIT, STATE_NEXT, STRETCH
 
@@ -120,35 +120,16 @@ def _encode(data: np.ndarray, codes: np.ndarray, lengths: np.ndarray, bits: int)
             x[N_INPUTS - 1] = 256
             base = (c0 * 2 + (1 if e_bit >= 0 else 0)) * N_INPUTS
             base2 = prev * N_INPUTS
-            dot, dot2 = 0, 0
-            for i in range(N_INPUTS):
-                dot += x[i] * weights[base + i]
-                dot2 += x[i] * weights2[base2 + i]
-            dot = min(max(dot >> 16, -2047), 2047)
-            dot2 = min(max(dot2 >> 16, -2047), 2047)
+            dot, dot2 = mix2(x, N_INPUTS, weights, base, weights2, base2)
             p1, p2 = squash(dot), squash(dot2)
             mixed = (dot + dot2) >> 1
-            xx = mixed + 2048
-            row = (c0 * 256 + prev) & (APM_ROWS - 1)
-            lo, w = row * 33 + (xx >> 7), xx & 127
-            p_apm = (apm[lo] * (128 - w) + apm[lo + 1] * w) >> 11
+            p_apm, lo, w = apm_at(apm, (c0 * 256 + prev) & (APM_ROWS - 1), mixed)
             p = min(max((squash(mixed) + 3 * p_apm) >> 2, 1), 4095)
             bit = (code >> (length - 1 - d)) & 1
-            mid = x1 + ((x2 - x1) >> 12) * p
-            if bit:
-                x2 = mid
-            else:
-                x1 = mid + 1
-            while ((x1 ^ x2) & 0xFF000000) == 0:
-                out[size] = x2 >> 24
-                size += 1
-                x1, x2 = (x1 << 8) & 0xFFFFFFFF, ((x2 << 8) & 0xFFFFFFFF) | 255
+            size, x1, x2, _ = code_bit(out, size, x1, x2, p, bit)
             err, err2 = ((bit << 12) - p1) * LEARNING_RATE, ((bit << 12) - p2) * LEARNING_RATE
-            for i in range(N_INPUTS):
-                weights[base + i] += (x[i] * err) >> 10
-                weights2[base2 + i] += (x[i] * err2) >> 10
-            apm[lo] += (((bit << 16) - apm[lo]) * (128 - w)) >> 14
-            apm[lo + 1] += (((bit << 16) - apm[lo + 1]) * w) >> 14
+            train2(x, N_INPUTS, weights, base, err, weights2, base2, err2)
+            apm_train(apm, lo, w, bit)
             for j in range(2 + N_HASHED):
                 maps[j * 256 + states[j]] = adapt(maps[j * 256 + states[j]], bit, 1023)
             order0[c0] = STATE_NEXT[states[0], bit]
