@@ -225,7 +225,7 @@ def print_against(rows: list[dict[str, object]], peers: tuple[str, ...] = ("xz -
 
 
 def _times(row: dict[str, object], peer: dict[str, object], key: str) -> str:
-    mine, theirs = float(str(row[key])), float(str(peer[key]))
+    mine, theirs = float(row[key]), float(peer[key])  # type: ignore[arg-type]
     return f"{mine / theirs:.2f}x" if theirs else "-"
 
 
