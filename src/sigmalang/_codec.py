@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
-from . import _records, _wraps, semantic
+from . import _records, _utf16, _wraps, semantic
 from ._backend_base import CM, PPMD, STORE, ZSTD, Backend, BackendError
 from ._backends import MIN_PAYLOAD, CmBackend, get_backend
 from ._errors import SigmaFormatError
@@ -31,6 +31,7 @@ from ._levels import (
     TRANSFORM_LITERAL,
     TRANSFORM_RECORDS,
     TRANSFORM_SEMANTIC,
+    TRANSFORM_UTF16,
     TRANSFORM_WRAPS,
     TRANSFORMS,
     LevelSpec,
@@ -125,10 +126,28 @@ def encode_chunk(
     spec = level_spec(level)
     data = bytes(data)
     if spec.backend != STORE and len(data) > MIN_PAYLOAD.get(spec.backend, 0):
-        body = encode_body(data, spec, book, form=form)
+        body = _utf16_body(data, spec, book, form) or encode_body(data, spec, book, form=form)
         if len(body.data) < len(data):
             return EncodedChunk(body.transform, body.backend, body.data)
     return EncodedChunk(TRANSFORM_LITERAL, STORE, data)
+
+
+def _utf16_body(data: bytes, spec: LevelSpec, book: Codebook | None, form: str) -> Body | None:
+    """At the PPMd and CM levels, a chunk of text in UTF-16 whose UTF-8 is shorter (the writer's
+    rule: :func:`sigmalang._utf16.split`) as transform 6: its UTF-8 coded as :func:`encode_body`
+    codes a chunk. Else None. Only in streams of independent frames (a frame that continues a
+    context is never transform 6)."""
+    if spec.backend not in (CM, PPMD):
+        return None
+    found = _utf16.split(data)
+    if found is None:
+        return None
+    flags, text = found
+    inner = encode_body(text, spec, book, form=form)
+    if inner.backend == STORE or inner.transform not in _utf16.INNER:
+        return None
+    head = _utf16.encode_header(data, flags, inner.transform, len(text))
+    return Body(TRANSFORM_UTF16, inner.backend, head + inner.data, inner.primed, inner.coded, inner.book)
 
 
 def body_without_transform(data: bytes, level: int) -> int:
@@ -514,6 +533,15 @@ def decode_body(
     rest, for a long-range frame, whose references reach into *source*)."""
     if transform not in TRANSFORMS:
         raise ChunkDecodeError(f"unknown transform {transform}")
+    if transform == TRANSFORM_UTF16:
+        if prime:
+            raise ChunkDecodeError("a transform-6 frame continues a context")
+        try:
+            inner, lead, tail, text_size, start = _utf16.parse(payload, size)
+            text, coded = decode_body(inner, backend, payload[start:], text_size, book, b"")
+            return _utf16.decode(text, lead, tail, size), coded
+        except _utf16.Utf16Error as exc:
+            raise ChunkDecodeError(f"utf-16 frame: {exc}") from None
     if transform in LONG_TRANSFORMS:
         try:
             covered, start = check_list(payload, size, len(source))

@@ -40,6 +40,7 @@ from ._levels import (
     TRANSFORM_LITERAL,
     TRANSFORM_LONG_SEMANTIC,
     TRANSFORM_SEMANTIC,
+    TRANSFORM_UTF16,
     LevelSpec,
     check_format,
     level_spec,
@@ -356,6 +357,8 @@ def decode_frame_code(
     """:func:`decode_frame`, and the backend input the frame was coded from: its glyph code (of the
     rest, for a long-range frame) or its literal bytes (for ``sigmalang inspect``)."""
     try:
+        if context is not None and frame.transform == TRANSFORM_UTF16:
+            raise ChunkDecodeError("transform 6 (utf16) in a shared-context stream")
         prime, payload = _context_prime(frame, context)
         used = book if book is not None or not frame.continues or context is None else context.book
         source = context.long.source if context is not None and frame.continues else b""

@@ -25,6 +25,7 @@ __all__ = [
     "TRANSFORM_LONG_SEMANTIC",
     "TRANSFORM_RECORDS",
     "TRANSFORM_SEMANTIC",
+    "TRANSFORM_UTF16",
     "TRANSFORM_WRAPS",
     "LevelSpec",
     "check_format",
@@ -47,6 +48,10 @@ TRANSFORM_RECORDS = 4
 # of its line ends (sigmalang._wraps; FORMAT.md §7.7). Writers at the CM levels (4-9) choose it for a
 # chunk whose lines are filled to one width.
 TRANSFORM_WRAPS = 5
+# The frame's content is text in UTF-16 coded as UTF-8, which transform 0, 1, 4 or 5 then codes
+# (sigmalang._utf16; FORMAT.md §7.8). Writers at the PPMd and CM levels (3-9) choose it for a chunk
+# of text in UTF-16 whose UTF-8 is shorter, in streams of independent frames.
+TRANSFORM_UTF16 = 6
 TRANSFORMS = {
     TRANSFORM_LITERAL: "literal",
     TRANSFORM_SEMANTIC: "semantic",
@@ -54,6 +59,7 @@ TRANSFORMS = {
     TRANSFORM_LONG_SEMANTIC: "long+semantic",
     TRANSFORM_RECORDS: "records",
     TRANSFORM_WRAPS: "wraps",
+    TRANSFORM_UTF16: "utf16",
 }
 
 

@@ -22,10 +22,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from . import _records, _wraps
+from . import _records, _utf16, _wraps
 from ._backends import BACKENDS
 from ._chunking import DEFAULT_CHUNK_SIZE, ChunkedReader, Prefixed
-from ._codec import ChunkDecodeError, body_without_transform, decode_chunk, decode_code, decode_code_costs
+from ._codec import (
+    ChunkDecodeError,
+    body_without_transform,
+    decode_body,
+    decode_chunk,
+    decode_code,
+    decode_code_costs,
+)
 from ._container import MAGIC
 from ._errors import SigmaFormatError
 from ._frames import FrameContext, FrameReader, FrameWriter, decode_frame_code
@@ -37,6 +44,7 @@ from ._levels import (
     TRANSFORM_LONG_SEMANTIC,
     TRANSFORM_RECORDS,
     TRANSFORM_SEMANTIC,
+    TRANSFORM_UTF16,
     TRANSFORM_WRAPS,
     TRANSFORMS,
 )
@@ -268,6 +276,19 @@ class _Inspector:
                 data = _wraps.decode(code, frame.original_size)
             except (ChunkDecodeError, _wraps.WrapsError) as exc:
                 raise _damaged(frame, str(exc)) from None
+            self._measure(frame, len(code), data)
+            if frame.number == 0 and self.lines:
+                self._show_lines(frame, data)
+            return
+        elif frame.transform == TRANSFORM_UTF16:  # the UTF-8's code: what its inner transform coded
+            try:
+                data, code = decode_body(
+                    frame.transform, frame.backend, frame.data, frame.original_size, self.book, b""
+                )
+            except ChunkDecodeError as exc:
+                raise _damaged(frame, str(exc)) from None
+            if _utf16.parse(frame.data, frame.original_size)[0] == TRANSFORM_RECORDS:
+                self._records(frame, code)
             self._measure(frame, len(code), data)
             if frame.number == 0 and self.lines:
                 self._show_lines(frame, data)
