@@ -31,6 +31,7 @@ SEEDS = [
     b"line one\nline two\n" * 40,
     bytes(range(256)) * 8,
     b"".join(b"2024-03-01 12:%02d:%02d INFO block %d served\n" % (m, s, m * s) for m in range(20) for s in (1, 31)),
+    "line one \u00e9\r\nline two \U0001f600\r\n".encode("utf-16") * 20,  # UTF-16 text: transform 6
 ]
 
 

@@ -243,3 +243,39 @@ def test_inspect_shows_the_inner_transforms_work() -> None:
     report = inspect_stream(io.BytesIO(sigmalang.compress(as_utf16(LOGS), 6)))[0].as_dict()
     assert report["by_backend"][0]["transform"] == "utf16"
     assert report["records"]["templates"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.binary(max_size=300), st.integers(0, 400), st.sampled_from([0, 1, 3]))
+def test_any_transform_6_data_decodes_to_its_size_or_fails_as_a_damaged_frame(
+    data: bytes, size: int, backend: int
+) -> None:
+    """Hostile frame data: the chunk's exact size, or ChunkDecodeError, never another error."""
+    try:
+        out = decode_chunk(TRANSFORM_UTF16, backend, data, size)
+    except ChunkDecodeError:
+        return
+    assert len(out) == size
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.binary(max_size=200), st.integers(0, 3), st.binary(min_size=2, max_size=2))
+def test_any_stored_utf8_behind_a_valid_header_decodes_or_fails_as_a_damaged_frame(
+    text: bytes, flags: int, edges: bytes
+) -> None:
+    """Past the header's checks: any bytes as the UTF-8 (stored), with every lead and tail."""
+    around = edges[: bin(flags).count("1")]
+    try:
+        units = _utf16.from_utf8(text)
+    except _utf16.Utf16Error:
+        units = None
+    size = len(around) + (len(units) if units is not None else 2 * len(text))
+    data = _frame(TRANSFORM_LITERAL, flags, around, encode_varint(len(text))) + text
+    try:
+        out = decode_chunk(TRANSFORM_UTF16, 0, data, size)
+    except ChunkDecodeError:
+        assert units is None or not len(units) // 2 <= len(text) <= len(units) // 2 * 3
+        return
+    assert units is not None
+    lead = around[:1] if flags & _utf16.FLAG_LEAD else b""
+    assert out == lead + units + around[len(lead) :]
