@@ -240,9 +240,10 @@ def test_a_transform_6_frame_never_continues_a_context() -> None:
 def test_inspect_shows_the_inner_transforms_work() -> None:
     from sigmalang.inspect import inspect_stream
 
-    report = inspect_stream(io.BytesIO(sigmalang.compress(as_utf16(LOGS), 6)))[0].as_dict()
+    report = inspect_stream(io.BytesIO(sigmalang.compress(as_utf16(LOGS), 6)), lines=2)[0].as_dict()
     assert report["by_backend"][0]["transform"] == "utf16"
     assert report["records"]["templates"]
+    assert report["lines"][0]["text"].startswith(LOGS[:20].decode())  # the text, not its code units
 
 
 @settings(max_examples=400, deadline=None)

@@ -287,11 +287,12 @@ class _Inspector:
                 )
             except ChunkDecodeError as exc:
                 raise _damaged(frame, str(exc)) from None
-            if _utf16.parse(frame.data, frame.original_size)[0] == TRANSFORM_RECORDS:
+            inner, lead, tail, _, _ = _utf16.parse(frame.data, frame.original_size)
+            if inner == TRANSFORM_RECORDS:
                 self._records(frame, code)
             self._measure(frame, len(code), data)
-            if frame.number == 0 and self.lines:
-                self._show_lines(frame, data)
+            if frame.number == 0 and self.lines:  # the lines as the UTF-8 the frame codes
+                self._show_lines(frame, _utf16.to_utf8(data[len(lead) : len(data) - len(tail)]))
             return
         elif frame.transform != TRANSFORM_SEMANTIC:
             self._measure(frame, frame.original_size, None)
