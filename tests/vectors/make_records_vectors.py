@@ -14,7 +14,7 @@ import re
 import sys
 from collections.abc import Callable
 
-from vectorlib import HERE, chunked, compressed_entry, damaged_entry, update_manifest, valid_entry
+from vectorlib import HERE, chunked, compressed_entry, damaged_entry, kinds, update_manifest, valid_entry
 
 import sigmalang
 from sigmalang import _frames, _records
@@ -236,7 +236,7 @@ def main() -> int:
         form = "logs" if base in as_logs else "auto"
         name = base + CM_SUFFIX
         good.append(compressed_entry(name, description, data, level, chunk, shared, ORIGIN, form))
-        assert b"records+cm" in json.dumps(_kinds((HERE / f"{name}.sgl").read_bytes())).encode()
+        assert b"records+cm" in json.dumps(kinds((HERE / f"{name}.sgl").read_bytes())).encode()
     good.append(_table_primed(logs))
     for name, level, backend in (("records-zstd-l1", 1, "zstd"), ("records-ppmd-l3", 3, "ppmd")):
         if (HERE / f"{name}.sgl").exists():  # written once: zstd and PPMd streams are only decoded
@@ -246,7 +246,7 @@ def main() -> int:
         stream |= {"size": len(logs), "encoded_size": len(encoded), "reproducible": False, "format": "logs"}
         description = f"the 300-line log at level {level} with format='logs': record codes coded by {backend}"
         good.append(valid_entry(name, description, logs, encoded, stream, ORIGIN))
-        assert f"records+{backend}" in json.dumps(_kinds(encoded))
+        assert f"records+{backend}" in json.dumps(kinds(encoded))
     broken = []
     for name, (description, edit, message) in bad.items():
         stream, offset = damaged(logs, edit)
@@ -276,14 +276,6 @@ def _table_primed(logs: bytes) -> dict[str, object]:
         "frame before it alone (context length L = that table's length), as writers do from 1.5 MiB chunks on"
     )
     return valid_entry(name, description, logs, encoded, stream, ORIGIN)
-
-
-def _kinds(encoded: bytes) -> list[str]:
-    import io
-
-    from sigmalang.inspect import inspect_stream
-
-    return [g["transform"] + "+" + g["backend"] for g in inspect_stream(io.BytesIO(encoded))[0].as_dict()["by_backend"]]
 
 
 if __name__ == "__main__":

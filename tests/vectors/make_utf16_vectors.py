@@ -10,11 +10,20 @@ for byte. The level-3 stream (PPMd) is only decoded::
 
 from __future__ import annotations
 
-import io
 import sys
 from collections.abc import Callable
 
-from vectorlib import FIXTURES, HERE, assemble, chunked, compressed_entry, damaged_entry, update_manifest, valid_entry
+from vectorlib import (
+    FIXTURES,
+    HERE,
+    assemble,
+    chunked,
+    compressed_entry,
+    damaged_entry,
+    kinds,
+    update_manifest,
+    valid_entry,
+)
 
 import sigmalang
 from sigmalang import _utf16
@@ -146,7 +155,7 @@ def main() -> int:
             stream = {"writer": "sigmalang.compress", "level": level, "chunk_size": 64 << 10, "shared_context": False}
             stream |= {"size": len(data), "encoded_size": len(encoded), "reproducible": False}
             good.append(valid_entry(name, description, data, encoded, stream, ORIGIN))
-        assert "utf16+" in "".join(_kinds((HERE / f"{name}.sgl").read_bytes())), name
+        assert "utf16+" in "".join(kinds((HERE / f"{name}.sgl").read_bytes())), name
     broken = []
     for name, (description, edit, make, message) in bad.items():
         stream, offset = damaged(text, edit, make)
@@ -173,12 +182,6 @@ def main() -> int:
     update_manifest(good, broken)
     print(f"wrote {len(valid)} valid and {len(broken)} damaged utf16 vectors")
     return 0
-
-
-def _kinds(encoded: bytes) -> list[str]:
-    from sigmalang.inspect import inspect_stream
-
-    return [g["transform"] + "+" + g["backend"] for g in inspect_stream(io.BytesIO(encoded))[0].as_dict()["by_backend"]]
 
 
 if __name__ == "__main__":

@@ -11,12 +11,11 @@ valid streams are written by ``sigmalang.compress``; transform 5 and the CM bein
 
 from __future__ import annotations
 
-import io
 import sys
 from collections.abc import Callable
 
 import numpy as np
-from vectorlib import FIXTURES, chunked, compressed_entry, damaged_entry, update_manifest
+from vectorlib import FIXTURES, chunked, compressed_entry, damaged_entry, kinds, update_manifest
 
 from sigmalang import _wraps
 from sigmalang._backend_base import CM
@@ -144,7 +143,7 @@ def main() -> int:
     for name, (description, data, shared) in valid.items():
         chunk = 64 << 10 if name in ("wraps2-mixed-l6", "wraps2-indent-l6") else CHUNK
         good.append(compressed_entry(name, description, data, 6, chunk, shared, ORIGIN))
-        assert "wraps+cm" in _kinds((FIXTURES.parent / "vectors" / f"{name}.sgl").read_bytes()), name
+        assert "wraps+cm" in kinds((FIXTURES.parent / "vectors" / f"{name}.sgl").read_bytes()), name
     broken = []
     for name, (description, edit, message) in bad.items():
         stream, offset = damaged(filled, edit)
@@ -153,12 +152,6 @@ def main() -> int:
     update_manifest(good, broken)
     print(f"wrote {len(valid)} valid and {len(bad)} damaged wraps vectors")
     return 0
-
-
-def _kinds(encoded: bytes) -> list[str]:
-    from sigmalang.inspect import inspect_stream
-
-    return [g["transform"] + "+" + g["backend"] for g in inspect_stream(io.BytesIO(encoded))[0].as_dict()["by_backend"]]
 
 
 if __name__ == "__main__":

@@ -156,3 +156,12 @@ def update_manifest(valid: list[Entry], damaged: list[Entry]) -> None:
                 kept.append(e)
         manifest[key] = kept + list(new.values())
     MANIFEST.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def kinds(encoded: bytes) -> list[str]:
+    """Each kind of frame in the stream *encoded*, as ``sigmalang inspect`` names it (``records+cm``)."""
+    import io
+
+    from sigmalang.inspect import inspect_stream
+
+    return [g["transform"] + "+" + g["backend"] for g in inspect_stream(io.BytesIO(encoded))[0].as_dict()["by_backend"]]
