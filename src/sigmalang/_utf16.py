@@ -28,10 +28,10 @@ FLAG_TAIL = 0x02  # one byte stands after the last code unit
 FLAGS = FLAG_LEAD | FLAG_TAIL
 # The encoder's choice (decoders do not depend on these): a chunk is taken for UTF-16 text when it
 # has at least MIN_SIZE bytes, at least half of its code units have a zero high byte and at most one
-# in ZERO_LOW_SHARE a zero low byte (characters below U+0100, as Latin text has, rather than binary
-# data), its UTF-8 is at most UTF8_SHARE_NUM / UTF8_SHARE_DEN of its code units' bytes, and at most one
-# byte in CONTROL_SHARE of that UTF-8 is a control character other than tab, line feed, form feed,
-# carriage return and escape.
+# unit has a zero low byte for every ZERO_LOW_SHARE with a zero high byte (characters below U+0100,
+# as Latin text has, rather than binary data), its UTF-8 is at most UTF8_SHARE_NUM / UTF8_SHARE_DEN
+# of its code units' bytes, and at most one byte in CONTROL_SHARE of that UTF-8 is a control
+# character other than tab, line feed, form feed, carriage return and escape.
 MIN_SIZE = 256
 ZERO_LOW_SHARE = 8
 UTF8_SHARE_NUM, UTF8_SHARE_DEN = 3, 4
@@ -79,7 +79,7 @@ def split(data: bytes) -> tuple[int, bytes] | None:
     high, low = max(even, odd), min(even, odd)
     if 4 * high < len(data) or low * ZERO_LOW_SHARE > high:
         return None
-    lead = 1 if even > odd else 0  # the zero high bytes at odd places: the units start at byte 0
+    lead = 1 if even > odd else 0  # the zero high bytes at even places: the units start one byte in
     units = (len(data) - lead) // 2 * 2
     text = to_utf8(data[lead : lead + units])
     if len(text) * UTF8_SHARE_DEN > units * UTF8_SHARE_NUM:
