@@ -108,17 +108,11 @@ def parse(data: bytes, size: int) -> tuple[int, bytes, bytes, int, int]:
         raise Utf16Error(f"inner transform {inner} is not one of {', '.join(map(str, INNER))}")
     if flags & ~FLAGS:
         raise Utf16Error(f"unknown flags {flags:#04x}")
-    at = 2
-    edges = []
-    for flag in (FLAG_LEAD, FLAG_TAIL):
-        if flags & flag:
-            if at >= len(data):
-                raise Utf16Error("frame data ends in its header")
-            edges.append(data[at : at + 1])
-            at += 1
-        else:
-            edges.append(b"")
-    lead, tail = edges
+    at = 2 + (flags & FLAG_LEAD) + (flags & FLAG_TAIL) // FLAG_TAIL  # past the lead and tail bytes
+    if len(data) < at:
+        raise Utf16Error("frame data ends in its header")
+    lead = data[2:3] if flags & FLAG_LEAD else b""
+    tail = data[at - 1 : at] if flags & FLAG_TAIL else b""
     units = size - len(lead) - len(tail)
     if units < 0 or units % 2:
         raise Utf16Error(f"{units} bytes of code units in a chunk of {size}")
