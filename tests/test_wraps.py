@@ -206,6 +206,35 @@ def test_logs_that_fit_greedy_filling_are_judged_by_the_model() -> None:
     assert encode_chunk(log, 6, form="text").transform != TRANSFORM_WRAPS
 
 
+def test_a_short_chunk_whose_wrap_code_loses_is_coded_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Judging a short chunk's wrap code codes the chunk's bytes to the end where the wrap code
+    loses; the chunk's body is that payload, not a second coding of the same bytes: two runs of
+    the model in all, the wrap code's and the bytes', and the body that coding the bytes alone
+    gives, whether the codec codes the chunk or codes it at most as long as a limit."""
+    log = b"\n".join(line.split(b" ", 2)[-1] for line in service_log(1500).split(b"\n"))
+    code = _wraps.encode(log)
+    assert code is not None and len(log) <= 2 * _codec.WRAPS_PROBE and not _codec._wraps_win(log, code, LEVELS[6])
+    expected = _codec._level_backend(LEVELS[6], None).encode(log)
+    runs: list[int] = []
+    real = _codec.CmBackend.encode_at_most
+
+    def spy(backend: _codec.CmBackend, data: bytes, prime: bytes, limit: int | None) -> bytes | None:
+        runs.append(len(data))
+        return real(backend, data, prime, limit)
+
+    monkeypatch.setattr(_codec.CmBackend, "encode_at_most", spy)
+    body = _codec._encode_body(log, LEVELS[6], None, b"", False)
+    assert body.data == expected and body.transform != TRANSFORM_WRAPS and runs == [len(code), len(log)]
+    for limit, fits in ((len(expected), True), (len(expected) - 1, False)):
+        runs.clear()
+        found = _codec._body_at_most(log, LEVELS[6], None, b"", False, limit)
+        assert (found == body if fits else found is None) and runs == [len(code), len(log)]
+    expected = _codec._level_backend(LEVELS[6], None).encode(log, b"a context\n")
+    runs.clear()  # primed: the trial's payload is not the chunk's
+    primed = _codec._encode_body(log, LEVELS[6], None, b"a context\n", False)
+    assert primed.data == expected and runs == [len(code), len(log), len(log)]
+
+
 @pytest.mark.parametrize("most", [3, 9])
 def test_lines_of_random_lengths_are_judged_by_the_model(most: int) -> None:
     """A text whose lines break anywhere (each line 1 to *most* words) needs numbers on many lines:

@@ -314,10 +314,15 @@ WRAPS_PROBE = 64 << 10
 WRAPS_MARGIN = 256
 
 
-def _wrapped(data: bytes, spec: LevelSpec) -> bytes | None:
-    """The wrap code of *data* where the level writes one and it is worth writing, else None."""
+def _wrapped(data: bytes, spec: LevelSpec) -> tuple[bytes | None, bytes | None]:
+    """The wrap code of *data* where the level writes one and it is worth writing, else None; and
+    the level's CM payload of *data* (unprimed, without a book) where judging the wrap code coded
+    all of *data* to the end (a short chunk whose wrap code loses), else None."""
     wrapped = _wraps.encode(data) if spec.wraps else None
-    return wrapped if wrapped is not None and _wraps_win(data, wrapped, spec) else None
+    if wrapped is None:
+        return None, None
+    wins, as_bytes = _wraps_trial(data, wrapped, spec)
+    return (wrapped if wins else None), as_bytes
 
 
 # In a wrap code whose lines are paragraphs, few bytes stand in a line's first 32 columns, and what
@@ -347,20 +352,28 @@ def _wraps_win(data: bytes, wrapped: bytes, spec: LevelSpec) -> bool:
     """Whether *wrapped*, the wrap code of *data*, is worth writing: on a sample of *data* (the
     whole of it if short), the level's backend codes the sample's wrap code smaller than its bytes
     by 1/WRAPS_MARGIN or more. The bytes are coded second, and only until that is decided."""
+    return _wraps_trial(data, wrapped, spec)[0]
+
+
+def _wraps_trial(data: bytes, wrapped: bytes, spec: LevelSpec) -> tuple[bool, bytes | None]:
+    """:func:`_wraps_win`'s verdict, and the bytes' payload where the sample is all of *data* and
+    its bytes were coded to the end (the wrap code lost): what the level's backend, unprimed and
+    without a book, writes for *data*, which the chunk's own coding then need not compute again."""
     sample, code = data, wrapped
     if len(data) > 2 * WRAPS_PROBE:  # each section of the sample chooses its own line ends and width
         sample = b"".join(_probes(data, WRAPS_PROBE))
         found = _wraps.encode(sample)
         if found is None:
-            return False
+            return False, None
         code = found
     judge = get_backend(spec.backend, spec.backend_level, spec.memory_mib)
     assert isinstance(judge, CmBackend), "wrap codes are written at the CM levels only"
     try:
         need = _clear_need(len(judge.encode(code)), WRAPS_MARGIN)
-        return judge.encode_at_most(sample, b"", need - 1) is None
+        as_bytes = judge.encode_at_most(sample, b"", need - 1)
     except BackendError:
-        return False
+        return False, None
+    return as_bytes is None, (as_bytes if sample is data else None)
 
 
 def _look(data: bytes) -> bytes:
@@ -404,7 +417,7 @@ def _with_book(backend: Backend, book: Codebook | None) -> Backend:
 def _encode_body(data: bytes, spec: LevelSpec, book: Codebook | None, prime: bytes, keep_book: bool) -> Body:
     if spec.backend in (CM, PPMD) and _incompressible(data, prime, spec):
         return Body(TRANSFORM_LITERAL, STORE, data, False, data, None)
-    wrapped = _wrapped(data, spec)
+    wrapped, as_bytes = _wrapped(data, spec)
     if wrapped is not None:
         try:
             payload = encode_varint(len(wrapped)) + _level_backend(_wrap_spec(spec, wrapped), book).encode(
@@ -413,6 +426,8 @@ def _encode_body(data: bytes, spec: LevelSpec, book: Codebook | None, prime: byt
             return Body(TRANSFORM_WRAPS, spec.backend, payload, bool(prime), wrapped, None)
         except BackendError:  # coded as the chunk's bytes below
             pass
+    if as_bytes is not None and not prime and book is None:  # the payload the lines below would write
+        return Body(TRANSFORM_LITERAL, spec.backend, as_bytes, False, data, None)
     backend = _level_backend(spec, book)
     semantic_ok = spec.transform == TRANSFORM_SEMANTIC and semantic.worth_trying(data)
     code = semantic.encode(data, book=book) if semantic_ok else b""
@@ -472,7 +487,7 @@ def _body_at_most(
     if limit < 0:
         return None
     if spec.transform == TRANSFORM_LITERAL and spec.backend == CM:
-        wrapped = _wrapped(data, spec)
+        wrapped, as_bytes = _wrapped(data, spec)
         # _encode_body's first choice is the wrap code, with its length before the payload
         head = b"" if wrapped is None else encode_varint(len(wrapped))
         backend = _level_backend(spec if wrapped is None else _wrap_spec(spec, wrapped), book)
@@ -485,7 +500,10 @@ def _body_at_most(
                         if payload is None
                         else Body(TRANSFORM_WRAPS, CM, head + payload, bool(prime), wrapped, None)
                     )
-                payload = backend.encode_at_most(data, prime, limit)
+                if as_bytes is not None and not prime and book is None:  # coded already, in full
+                    payload = as_bytes if len(as_bytes) <= limit else None
+                else:
+                    payload = backend.encode_at_most(data, prime, limit)
             except BackendError:  # _encode_body's way: zstd
                 pass
             else:
