@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import functools
 import io
+import itertools
+import random
 import re
 from dataclasses import replace
 from pathlib import Path
@@ -833,11 +835,11 @@ def test_a_chunk_coded_both_ways_keeps_the_smaller_and_codes_its_bytes_only_as_f
 ) -> None:
     """A log chunk coded both ways in full is coded as records first, then as bytes only up to the
     records' length (the model stops there): the body kept is the one coding both in full and
-    keeping the smaller gives, where records win (a service log) and where bytes do (prose with a
-    number every few words, which looks like log lines; wrap codes aside, which test_wraps.py
-    covers)."""
+    keeping the smaller gives, where records win (a service log) and where bytes do (lines of prose
+    after a clock, which look like log lines; wrap codes aside, which test_wraps.py covers)."""
     spec = replace(_levels.level_spec(level), wraps=False)
-    prose = DICKENS[:30000].replace(b" ", b" 1 ")
+    prose = clocked_prose(30000)
+    assert not _codec._hopeless(len(_records.encode(prose)), len(prose), spec)  # the records are coded
     limits: list[int] = []
     real = CmBackend.encode_at_most
 
@@ -859,11 +861,60 @@ def test_a_chunk_coded_both_ways_keeps_the_smaller_and_codes_its_bytes_only_as_f
         assert limits == [len(as_records.data)]
 
 
+def clocked_prose(size: int) -> bytes:
+    """Lines of prose, each after a clock and a level: log lines whose records lose to their bytes
+    (a paragraph-style log), with a record code shorter than 9/10 of the text."""
+    lines = DICKENS[:size].split(b"\n")
+    return b"".join(b"2024-05-01 12:%02d:%02d INFO %s\n" % (i // 60 % 60, i % 60, line) for i, line in enumerate(lines))
+
+
+@pytest.mark.parametrize("size", [20000, 3 * _codec.RECORDS_PROBE])
+def test_a_record_code_nearly_as_long_as_its_text_is_not_coded_to_be_weighed(
+    monkeypatch: pytest.MonkeyPatch, size: int
+) -> None:
+    """Lines whose record code is at least 9/10 as long as them (words with a number after each:
+    every word a field) are coded as bytes without the record code being coded, whether the chunk
+    is judged in full (short) or on a sample (long); with --format logs they are records. Level 3
+    (PPMd) weighs them as any lines."""
+    rng = random.Random(size)
+    words = sorted(set(DICKENS.split()))
+    lines = (b" ".join(b"%s %d" % (rng.choice(words), rng.randrange(100)) for _ in range(8)) for _ in iter(int, 1))
+    prose = b""
+    while len(prose) < size:
+        prose += b"\n".join(itertools.islice(lines, 100)) + b"\n"
+    spec = _levels.level_spec(6)
+    assert _records.looks_like_logs(prose) and _codec._hopeless(len(_records.encode(prose)), len(prose), spec)
+    coded: list[int] = []
+    real = _codec._records_body
+
+    def spy(data: bytes, *args: object) -> object:
+        coded.append(len(data))
+        return real(data, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(_codec, "_records_body", spy)
+    body = _codec.encode_body(prose, spec)
+    assert coded == [] and body.transform != TRANSFORM_RECORDS
+    assert decode_chunk(body.transform, body.backend, body.data, len(prose)) == prose
+    forced = _codec.encode_body(prose, spec, form="logs")
+    assert coded == [len(prose)] and forced.transform == TRANSFORM_RECORDS
+    assert decode_chunk(forced.transform, forced.backend, forced.data, len(prose)) == prose
+    coded.clear()
+    _codec.encode_body(prose, _levels.level_spec(3))
+    assert coded
+
+
+def test_a_record_code_is_hopeless_from_nine_tenths_of_its_text_at_the_cm_levels() -> None:
+    cm, ppmd = _levels.level_spec(6), _levels.level_spec(3)
+    assert _codec._hopeless(900, 1000, cm) and _codec._hopeless(1200, 1000, cm)
+    assert not _codec._hopeless(899, 1000, cm) and not _codec._hopeless(0, 1, cm)
+    assert not _codec._hopeless(1200, 1000, ppmd)
+
+
 def test_the_sample_sizes_give_the_verdicts_the_full_sizes_give() -> None:
     """_coded_sizes codes the bytes only until records are clearly smaller (or, for the longer
     piece, smaller): every verdict taken from its sizes is the one the sizes coded in full give."""
     spec = replace(_levels.level_spec(6), wraps=False)
-    prose = DICKENS[:40000].replace(b" ", b" 1 ")
+    prose = clocked_prose(40000)
     for data in (service_log(2000), prose, service_log(300) + prose[:8000]):
         pieces = _codec._probes(data)
         full_records = sum(len(_codec._records_body(p, spec, b"", None).data) for p in pieces)  # type: ignore[union-attr]
@@ -897,7 +948,8 @@ def _judged(
 
     def as_records(chunk: bytes, *args: object) -> object:
         coded.append(("records", len(chunk)))
-        return faked(records_body(chunk[:64], *args), chunk, probe_ratio, look_ratio)  # type: ignore[arg-type]
+        head = records_body(chunk[:64], *args[:3])  # type: ignore[arg-type]  # spec, prime, book: not the chunk's code
+        return faked(head, chunk, probe_ratio, look_ratio)  # type: ignore[arg-type]
 
     def as_bytes(chunk: bytes, *args: object) -> object:
         coded.append(("bytes", len(chunk)))

@@ -190,7 +190,8 @@ def encode_body(
         if win is not None:
             found = _records_body(data, spec, prime, book) if win else None
             return found or _encode_body(data, spec, book, prime, keep_book)
-    as_records = _records_body(data, spec, prime, book)
+    code = _records.encode(data)
+    as_records = None if _hopeless(len(code), len(data), spec) else _records_body(data, spec, prime, book, code)
     if as_records is None:
         return _encode_body(data, spec, book, prime, keep_book)
     # The bytes are kept where they are no longer than the records: coded second, they stop once
@@ -211,6 +212,7 @@ UNSURE = 12
 # larger on the whole chunk).
 UNSURE_WIN = 32
 LOOK = 512 << 10
+HOPELESS_NUM, HOPELESS_DEN = 9, 10  # a record code this long against its text is not weighed (_hopeless)
 
 
 def settled(records_size: int, bytes_size: int) -> bool:
@@ -275,8 +277,12 @@ def _coded_sizes(
     None if a piece's record code cannot be written. The bytes are coded last, and only until
     their size reaches ``enough(records size)`` (by default, the size from which records are
     clearly smaller: :func:`_clearly_smaller`), which is then the size returned for them: every
-    verdict taken from these sizes is the one their full sizes would give."""
-    records = [_records_body(piece, spec, b"", None) for piece in pieces]
+    verdict taken from these sizes is the one their full sizes would give. None, without coding
+    anything, where the pieces' record codes are :func:`_hopeless`."""
+    codes = [_records.encode(piece) for piece in pieces]
+    if _hopeless(sum(map(len, codes)), sum(map(len, pieces)), spec):
+        return None
+    records = [_records_body(piece, spec, b"", None, code) for piece, code in zip(pieces, codes, strict=True)]
     records_size = 0
     for found in records:
         if found is None:
@@ -389,10 +395,23 @@ def _lines(data: bytes, at: int, size: int) -> bytes:
     return data[start : data.rfind(b"\n", start, start + size) + 1 or start + size]
 
 
-def _records_body(data: bytes, spec: LevelSpec, prime: bytes, book: Codebook | None) -> Body | None:
-    """*data* as a record code coded by the level's backend (the CM, as ``auto`` chooses; zstd or
-    PPMd only with ``logs``), or None if the code is too long to write or the backend refuses it."""
-    code = _records.encode(data)
+def _hopeless(code_size: int, size: int, spec: LevelSpec) -> bool:
+    """Whether the CM, weighing records against bytes, need not code a record code of *code_size*
+    bytes for *size* bytes of text: one at least HOPELESS_NUM/HOPELESS_DEN as long as the text,
+    whose templates hold almost none of it (tables of names and free text). At the CM levels the
+    bytes coded smaller on every such chunk measured; PPMd, which sees six bytes back, codes some
+    tables smaller as columns (docs/logs.md, "Record codes as long as their text")."""
+    return spec.backend == CM and HOPELESS_DEN * code_size >= HOPELESS_NUM * size
+
+
+def _records_body(
+    data: bytes, spec: LevelSpec, prime: bytes, book: Codebook | None, code: bytes | None = None
+) -> Body | None:
+    """*data* as a record code (*code*, if given, is it) coded by the level's backend (the CM, as
+    ``auto`` chooses; zstd or PPMd only with ``logs``), or None if the code is too long to write
+    or the backend refuses it."""
+    if code is None:
+        code = _records.encode(data)
     if len(code) > max_code_size(len(data)):
         return None
     backend = _level_backend(spec.for_records(), book)
