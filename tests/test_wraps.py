@@ -235,6 +235,32 @@ def test_a_short_chunk_whose_wrap_code_loses_is_coded_once(monkeypatch: pytest.M
     assert primed.data == expected and runs == [len(code), len(log), len(log)]
 
 
+def test_a_short_chunk_whose_wrap_code_wins_is_coded_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Judging a short chunk's wrap code codes it as the chunk's coding will (the settings for
+    running text, where its lines are paragraphs); where it wins, that payload is the body: the
+    model runs on the wrap code and on the bytes, until they lose, and on nothing else."""
+    wrapped = _wraps.encode(DICKENS)
+    spec = LEVELS[6]
+    assert wrapped is not None and len(DICKENS) <= 2 * _codec.WRAPS_PROBE
+    assert _codec._wrap_spec(spec, wrapped) != spec  # dickens' lines are paragraphs
+    payload = _codec._level_backend(_codec._wrap_spec(spec, wrapped), None).encode(wrapped)
+    expected = encode_varint(len(wrapped)) + payload
+    runs: list[int] = []
+    real = _codec.CmBackend.encode_at_most
+
+    def spy(backend: _codec.CmBackend, data: bytes, prime: bytes, limit: int | None) -> bytes | None:
+        runs.append(len(data))
+        return real(backend, data, prime, limit)
+
+    monkeypatch.setattr(_codec.CmBackend, "encode_at_most", spy)
+    body = _codec._encode_body(DICKENS, spec, None, b"", False)
+    assert body.transform == TRANSFORM_WRAPS and body.data == expected and runs == [len(wrapped), len(DICKENS)]
+    runs.clear()
+    assert _codec._body_at_most(DICKENS, spec, None, b"", False, len(expected)) == body
+    assert _codec._body_at_most(DICKENS, spec, None, b"", False, len(expected) - 1) is None
+    assert runs == [len(wrapped), len(DICKENS)] * 2
+
+
 @pytest.mark.parametrize("most", [3, 9])
 def test_lines_of_random_lengths_are_judged_by_the_model(most: int) -> None:
     """A text whose lines break anywhere (each line 1 to *most* words) needs numbers on many lines:

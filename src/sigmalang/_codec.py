@@ -321,14 +321,14 @@ WRAPS_MARGIN = 256
 
 
 def _wrapped(data: bytes, spec: LevelSpec) -> tuple[bytes | None, bytes | None]:
-    """The wrap code of *data* where the level writes one and it is worth writing, else None; and
-    the level's CM payload of *data* (unprimed, without a book) where judging the wrap code coded
-    all of *data* to the end (a short chunk whose wrap code loses), else None."""
+    """The wrap code of *data* where the level writes one and it is worth writing, else None; and,
+    where judging it coded the whole chunk (a short one), the CM payload of the form that won (the
+    wrap code, or the bytes) as the chunk's coding would write it unprimed and without a book."""
     wrapped = _wraps.encode(data) if spec.wraps else None
     if wrapped is None:
         return None, None
-    wins, as_bytes = _wraps_trial(data, wrapped, spec)
-    return (wrapped if wins else None), as_bytes
+    wins, payload = _wraps_trial(data, wrapped, spec)
+    return (wrapped if wins else None), payload
 
 
 # In a wrap code whose lines are paragraphs, few bytes stand in a line's first 32 columns, and what
@@ -356,15 +356,17 @@ def _wrap_spec(spec: LevelSpec, wrapped: bytes) -> LevelSpec:
 
 def _wraps_win(data: bytes, wrapped: bytes, spec: LevelSpec) -> bool:
     """Whether *wrapped*, the wrap code of *data*, is worth writing: on a sample of *data* (the
-    whole of it if short), the level's backend codes the sample's wrap code smaller than its bytes
-    by 1/WRAPS_MARGIN or more. The bytes are coded second, and only until that is decided."""
+    whole of it if short), the level's backend codes the sample's wrap code, with the settings the
+    chunk's wrap code gets (:func:`_wrap_spec`), smaller than its bytes by 1/WRAPS_MARGIN or more.
+    The bytes are coded second, and only until that is decided."""
     return _wraps_trial(data, wrapped, spec)[0]
 
 
 def _wraps_trial(data: bytes, wrapped: bytes, spec: LevelSpec) -> tuple[bool, bytes | None]:
-    """:func:`_wraps_win`'s verdict, and the bytes' payload where the sample is all of *data* and
-    its bytes were coded to the end (the wrap code lost): what the level's backend, unprimed and
-    without a book, writes for *data*, which the chunk's own coding then need not compute again."""
+    """:func:`_wraps_win`'s verdict, and, where the sample is all of *data*, the winner's payload:
+    the wrap code as the chunk's coding writes it (:func:`_wrap_spec`'s settings), or the bytes,
+    coded to the end where they win; unprimed and without a book. The chunk's own coding then need
+    not compute it again."""
     sample, code = data, wrapped
     if len(data) > 2 * WRAPS_PROBE:  # each section of the sample chooses its own line ends and width
         sample = b"".join(_probes(data, WRAPS_PROBE))
@@ -373,13 +375,17 @@ def _wraps_trial(data: bytes, wrapped: bytes, spec: LevelSpec) -> tuple[bool, by
             return False, None
         code = found
     judge = get_backend(spec.backend, spec.backend_level, spec.memory_mib)
+    coder = _wrap_spec(spec, code)
+    as_wrap_code = get_backend(coder.backend, coder.backend_level, coder.memory_mib)
     assert isinstance(judge, CmBackend), "wrap codes are written at the CM levels only"
     try:
-        need = _clear_need(len(judge.encode(code)), WRAPS_MARGIN)
-        as_bytes = judge.encode_at_most(sample, b"", need - 1)
+        wrap_payload = as_wrap_code.encode(code)
+        as_bytes = judge.encode_at_most(sample, b"", _clear_need(len(wrap_payload), WRAPS_MARGIN) - 1)
     except BackendError:
         return False, None
-    return as_bytes is None, (as_bytes if sample is data else None)
+    if sample is not data:
+        return as_bytes is None, None
+    return as_bytes is None, wrap_payload if as_bytes is None else as_bytes
 
 
 def _look(data: bytes) -> bytes:
@@ -436,7 +442,10 @@ def _with_book(backend: Backend, book: Codebook | None) -> Backend:
 def _encode_body(data: bytes, spec: LevelSpec, book: Codebook | None, prime: bytes, keep_book: bool) -> Body:
     if spec.backend in (CM, PPMD) and _incompressible(data, prime, spec):
         return Body(TRANSFORM_LITERAL, STORE, data, False, data, None)
-    wrapped, as_bytes = _wrapped(data, spec)
+    wrapped, trial = _wrapped(data, spec)
+    unprimed = not prime and book is None  # the trial's payload is the chunk's
+    if wrapped is not None and trial is not None and unprimed:
+        return Body(TRANSFORM_WRAPS, spec.backend, encode_varint(len(wrapped)) + trial, False, wrapped, None)
     if wrapped is not None:
         try:
             payload = encode_varint(len(wrapped)) + _level_backend(_wrap_spec(spec, wrapped), book).encode(
@@ -445,8 +454,8 @@ def _encode_body(data: bytes, spec: LevelSpec, book: Codebook | None, prime: byt
             return Body(TRANSFORM_WRAPS, spec.backend, payload, bool(prime), wrapped, None)
         except BackendError:  # coded as the chunk's bytes below
             pass
-    if as_bytes is not None and not prime and book is None:  # the payload the lines below would write
-        return Body(TRANSFORM_LITERAL, spec.backend, as_bytes, False, data, None)
+    if trial is not None and unprimed:  # the payload the lines below would write
+        return Body(TRANSFORM_LITERAL, spec.backend, trial, False, data, None)
     backend = _level_backend(spec, book)
     semantic_ok = spec.transform == TRANSFORM_SEMANTIC and semantic.worth_trying(data)
     code = semantic.encode(data, book=book) if semantic_ok else b""
@@ -506,21 +515,25 @@ def _body_at_most(
     if limit < 0:
         return None
     if spec.transform == TRANSFORM_LITERAL and spec.backend == CM:
-        wrapped, as_bytes = _wrapped(data, spec)
+        wrapped, trial = _wrapped(data, spec)
+        unprimed = not prime and book is None  # the trial's payload is the chunk's
         # _encode_body's first choice is the wrap code, with its length before the payload
         head = b"" if wrapped is None else encode_varint(len(wrapped))
         backend = _level_backend(spec if wrapped is None else _wrap_spec(spec, wrapped), book)
         if isinstance(backend, CmBackend):
             try:
                 if wrapped is not None:
-                    payload = backend.encode_at_most(wrapped, prime, limit - len(head))
+                    if trial is not None and unprimed:
+                        payload = trial if len(trial) <= limit - len(head) else None
+                    else:
+                        payload = backend.encode_at_most(wrapped, prime, limit - len(head))
                     return (
                         None
                         if payload is None
                         else Body(TRANSFORM_WRAPS, CM, head + payload, bool(prime), wrapped, None)
                     )
-                if as_bytes is not None and not prime and book is None:  # coded already, in full
-                    payload = as_bytes if len(as_bytes) <= limit else None
+                if trial is not None and unprimed:  # coded already, in full
+                    payload = trial if len(trial) <= limit else None
                 else:
                     payload = backend.encode_at_most(data, prime, limit)
             except BackendError:  # _encode_body's way: zstd
