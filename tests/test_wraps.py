@@ -206,6 +206,19 @@ def test_logs_that_fit_greedy_filling_are_judged_by_the_model() -> None:
     assert encode_chunk(log, 6, form="text").transform != TRANSFORM_WRAPS
 
 
+def model_runs(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """A list to which each run of the CM model, from then on, adds the length of what it codes."""
+    runs: list[int] = []
+    real = _codec.CmBackend.encode_at_most
+
+    def spy(backend: _codec.CmBackend, data: bytes, prime: bytes, limit: int | None) -> bytes | None:
+        runs.append(len(data))
+        return real(backend, data, prime, limit)
+
+    monkeypatch.setattr(_codec.CmBackend, "encode_at_most", spy)
+    return runs
+
+
 def test_a_short_chunk_whose_wrap_code_loses_is_coded_once(monkeypatch: pytest.MonkeyPatch) -> None:
     """Judging a short chunk's wrap code codes the chunk's bytes to the end where the wrap code
     loses; the chunk's body is that payload, not a second coding of the same bytes: two runs of
@@ -215,14 +228,7 @@ def test_a_short_chunk_whose_wrap_code_loses_is_coded_once(monkeypatch: pytest.M
     code = _wraps.encode(log)
     assert code is not None and len(log) <= 2 * _codec.WRAPS_PROBE and not _codec._wraps_win(log, code, LEVELS[6])
     expected = _codec._level_backend(LEVELS[6], None).encode(log)
-    runs: list[int] = []
-    real = _codec.CmBackend.encode_at_most
-
-    def spy(backend: _codec.CmBackend, data: bytes, prime: bytes, limit: int | None) -> bytes | None:
-        runs.append(len(data))
-        return real(backend, data, prime, limit)
-
-    monkeypatch.setattr(_codec.CmBackend, "encode_at_most", spy)
+    runs = model_runs(monkeypatch)
     body = _codec._encode_body(log, LEVELS[6], None, b"", False)
     assert body.data == expected and body.transform != TRANSFORM_WRAPS and runs == [len(code), len(log)]
     for limit, fits in ((len(expected), True), (len(expected) - 1, False)):
@@ -245,14 +251,7 @@ def test_a_short_chunk_whose_wrap_code_wins_is_coded_once(monkeypatch: pytest.Mo
     assert _codec._wrap_spec(spec, wrapped) != spec  # dickens' lines are paragraphs
     payload = _codec._level_backend(_codec._wrap_spec(spec, wrapped), None).encode(wrapped)
     expected = encode_varint(len(wrapped)) + payload
-    runs: list[int] = []
-    real = _codec.CmBackend.encode_at_most
-
-    def spy(backend: _codec.CmBackend, data: bytes, prime: bytes, limit: int | None) -> bytes | None:
-        runs.append(len(data))
-        return real(backend, data, prime, limit)
-
-    monkeypatch.setattr(_codec.CmBackend, "encode_at_most", spy)
+    runs = model_runs(monkeypatch)
     body = _codec._encode_body(DICKENS, spec, None, b"", False)
     assert body.transform == TRANSFORM_WRAPS and body.data == expected and runs == [len(wrapped), len(DICKENS)]
     runs.clear()
