@@ -192,6 +192,22 @@ def test_text_that_is_not_wrapped_is_left_alone(data: bytes) -> None:
     assert _wraps.encode(data) is None
 
 
+def test_a_table_whose_fields_are_tab_separated_is_not_prose() -> None:
+    """Lines of a TSV table whose last field is text fit greedy filling as well as the text does;
+    a section where more than half of the lines hold a tab after a byte of text is left as it is.
+    The same lines with spaces for tabs still get a wrap code, as do lines of which half hold a
+    tab; a tab that indents a line is not counted."""
+    lines = prose(60, 70).split(b"\n")
+    table = b"\n".join(b"pkg%d\t1.%d\t%s" % (i, i, line) for i, line in enumerate(lines))
+    assert _wraps.encode(table) is None
+    assert _wraps.encode(table.replace(b"\t", b" ")) is not None
+    indented = b"\n".join((b"\t" if i % 3 == 0 else b"") + line for i, line in enumerate(lines))
+    a = np.frombuffer(indented, dtype=np.uint8)
+    assert _wraps._tabbed_lines(a, np.flatnonzero(a == 10)) == 0  # a tab that indents is not a field's
+    half = b"\n".join(b"pkg\t" + line if i % 2 else line for i, line in enumerate(lines))
+    assert _wraps.encode(half) is not None  # half of the lines: still prose
+
+
 def test_logs_that_fit_greedy_filling_are_judged_by_the_model() -> None:
     """A log whose lines are about as long as each other and begin with a word has a wrap code;
     coded as one running text it loses its line structure, and the codec's trial on a sample of

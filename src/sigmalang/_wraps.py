@@ -52,6 +52,8 @@ BLOCK = 1 << 16  # places whose rows a decoder works out at once
 SCAN = 1 << 20  # bytes of text searched for candidates and line feeds at once
 _OTHER = np.ones(256, dtype=bool)  # bytes that are none of space, CR and LF
 _OTHER[[0x20, 0x0D, 0x0A]] = False
+_BLANK = np.zeros(256, dtype=bool)  # bytes before a tab that indents: line ends, spaces and tabs
+_BLANK[[0x0A, 0x0D, 0x20, 0x09]] = True
 _MARK = np.zeros(256, dtype=bool)  # bytes that begin a list item, a quotation or a rule, not a continued line
 _MARK[list(b"*+#>|.=")] = True
 _LETTER = np.zeros(256, dtype=bool)
@@ -121,6 +123,16 @@ def _sections(a: np.ndarray) -> list[tuple[int, int]]:
     return found
 
 
+def _tabbed_lines(a: np.ndarray, feeds: np.ndarray) -> int:
+    """How many lines of *a* (line feeds at *feeds*) hold a tab after a byte of text: the fields of
+    a table (TSV), not the indent of a paragraph. A section where they are more than half of its
+    lines is not prose."""
+    tabs = np.flatnonzero(a == 0x09)
+    tabs = tabs[tabs > 0]
+    tabs = tabs[~_BLANK[a[tabs - 1]]]
+    return len(np.unique(np.searchsorted(feeds, tabs)))
+
+
 def _section(
     a: np.ndarray, like: tuple[int, int, int] | None
 ) -> tuple[tuple[int, int, int], bytes, np.ndarray, int] | None:
@@ -136,7 +148,7 @@ def _section(
     starts and where it ends."""
     n = len(a)
     feeds = np.flatnonzero(a == 0x0A)
-    if len(feeds) < MIN_SECTION_BREAKS:
+    if len(feeds) < MIN_SECTION_BREAKS or 2 * _tabbed_lines(a, feeds) > len(feeds) + 1:
         return None
     crlf = 2 * int(np.count_nonzero(a[feeds[feeds > 0] - 1] == 0x0D)) > len(feeds)
     eol = 2 if crlf else 1
