@@ -320,15 +320,23 @@ WRAPS_PROBE = 64 << 10
 WRAPS_MARGIN = 256
 
 
-def _wrapped(data: bytes, spec: LevelSpec) -> tuple[bytes | None, bytes | None]:
+def _wrapped(data: bytes, spec: LevelSpec, prime: bytes, book: Codebook | None) -> tuple[bytes | None, bytes | None]:
     """The wrap code of *data* where the level writes one and it is worth writing, else None; and,
-    where judging it coded the whole chunk (a short one), the CM payload of the form that won (the
-    wrap code, or the bytes) as the chunk's coding would write it unprimed and without a book."""
+    where judging it coded the whole chunk (a short one) as the chunk's coding will (no *prime*, no
+    *book*), the CM payload of the form that won (the wrap code, or the bytes), else None."""
     wrapped = _wraps.encode(data) if spec.wraps else None
     if wrapped is None:
         return None, None
     wins, payload = _wraps_trial(data, wrapped, spec)
-    return (wrapped if wins else None), payload
+    return (wrapped if wins else None), (payload if not prime and book is None else None)
+
+
+def _as_body(data: bytes, wrapped: bytes | None, payload: bytes, backend: int, primed: bool) -> Body:
+    """The body of *data* whose backend wrote *payload* for its wrap code *wrapped*, or, where that is
+    None, for its bytes."""
+    if wrapped is None:
+        return Body(TRANSFORM_LITERAL, backend, payload, primed, data, None)
+    return Body(TRANSFORM_WRAPS, backend, encode_varint(len(wrapped)) + payload, primed, wrapped, None)
 
 
 # In a wrap code whose lines are paragraphs, few bytes stand in a line's first 32 columns, and what
@@ -442,20 +450,15 @@ def _with_book(backend: Backend, book: Codebook | None) -> Backend:
 def _encode_body(data: bytes, spec: LevelSpec, book: Codebook | None, prime: bytes, keep_book: bool) -> Body:
     if spec.backend in (CM, PPMD) and _incompressible(data, prime, spec):
         return Body(TRANSFORM_LITERAL, STORE, data, False, data, None)
-    wrapped, trial = _wrapped(data, spec)
-    unprimed = not prime and book is None  # the trial's payload is the chunk's
-    if wrapped is not None and trial is not None and unprimed:
-        return Body(TRANSFORM_WRAPS, spec.backend, encode_varint(len(wrapped)) + trial, False, wrapped, None)
+    wrapped, trial = _wrapped(data, spec, prime, book)
+    if trial is not None:  # the trial coded the chunk as the lines below would
+        return _as_body(data, wrapped, trial, spec.backend, False)
     if wrapped is not None:
         try:
-            payload = encode_varint(len(wrapped)) + _level_backend(_wrap_spec(spec, wrapped), book).encode(
-                wrapped, prime
-            )
-            return Body(TRANSFORM_WRAPS, spec.backend, payload, bool(prime), wrapped, None)
+            payload = _level_backend(_wrap_spec(spec, wrapped), book).encode(wrapped, prime)
+            return _as_body(data, wrapped, payload, spec.backend, bool(prime))
         except BackendError:  # coded as the chunk's bytes below
             pass
-    if trial is not None and unprimed:  # the payload the lines below would write
-        return Body(TRANSFORM_LITERAL, spec.backend, trial, False, data, None)
     backend = _level_backend(spec, book)
     semantic_ok = spec.transform == TRANSFORM_SEMANTIC and semantic.worth_trying(data)
     code = semantic.encode(data, book=book) if semantic_ok else b""
@@ -515,31 +518,19 @@ def _body_at_most(
     if limit < 0:
         return None
     if spec.transform == TRANSFORM_LITERAL and spec.backend == CM:
-        wrapped, trial = _wrapped(data, spec)
-        unprimed = not prime and book is None  # the trial's payload is the chunk's
+        wrapped, trial = _wrapped(data, spec, prime, book)
         # _encode_body's first choice is the wrap code, with its length before the payload
-        head = b"" if wrapped is None else encode_varint(len(wrapped))
+        room = limit if wrapped is None else limit - len(encode_varint(len(wrapped)))
+        if trial is not None:  # coded already, in full
+            return _as_body(data, wrapped, trial, CM, False) if len(trial) <= room else None
         backend = _level_backend(spec if wrapped is None else _wrap_spec(spec, wrapped), book)
         if isinstance(backend, CmBackend):
             try:
-                if wrapped is not None:
-                    if trial is not None and unprimed:
-                        payload = trial if len(trial) <= limit - len(head) else None
-                    else:
-                        payload = backend.encode_at_most(wrapped, prime, limit - len(head))
-                    return (
-                        None
-                        if payload is None
-                        else Body(TRANSFORM_WRAPS, CM, head + payload, bool(prime), wrapped, None)
-                    )
-                if trial is not None and unprimed:  # coded already, in full
-                    payload = trial if len(trial) <= limit else None
-                else:
-                    payload = backend.encode_at_most(data, prime, limit)
+                payload = backend.encode_at_most(data if wrapped is None else wrapped, prime, room)
             except BackendError:  # _encode_body's way: zstd
                 pass
             else:
-                return None if payload is None else Body(TRANSFORM_LITERAL, CM, payload, bool(prime), data, None)
+                return None if payload is None else _as_body(data, wrapped, payload, CM, bool(prime))
     body = _encode_body(data, spec, book, prime, keep_book)
     return body if len(body.data) <= limit else None
 
