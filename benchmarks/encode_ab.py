@@ -6,9 +6,11 @@ The source tree at ``--rev`` (exported with ``git archive``) and the working tre
 every FILE (its first ``--size`` bytes) at every level with ``sigmalang.compress``, in fresh
 processes, the two sides alternating round by round so that both see the same load on a shared
 machine. A row per file and level: each side's output size, whether the two streams are the same
-bytes (SHA-256), and each side's best encode CPU time (``time.process_time``, after a warm-up
-call that loads the model's kernel). The last rows add the times up per level. The script fails
-if any stream differs, unless ``--allow-different`` is given (a change meant to choose otherwise).
+bytes (SHA-256), and each side's best encode CPU time (``time.process_time``, after an untimed
+call on the same input, which loads or compiles every copy of the model the file needs: a small
+warm-up would leave a first compile inside a timed run, and it also leaves the first use of the
+model's tables out of the times). The last rows add the times up per level. The script fails if
+any stream differs, unless ``--allow-different`` is given (a change meant to choose otherwise).
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ rows = []
 for name in sys.argv[4:]:
     data = open(name, "rb").read()[:size]
     for level in levels:
-        sigmalang.compress(data[:4096], level=level)  # warm-up: load or compile the kernel
+        sigmalang.compress(data, level=level)  # warm-up: load or compile every copy of the model it uses
         start = time.process_time()
         stream = sigmalang.compress(data, level=level)
         seconds = time.process_time() - start
