@@ -11,7 +11,10 @@ sample leaves the choice open,
 and on the whole chunk (both ways in full, as level 9 does); the choice the encoder makes, and what
 it costs against the better of the two (0 when it chose right). Sizes are the CM's output for each
 coding, the same calls the encoder makes; "not weighed" where the record code is as long as the
-text, nearly, and the encoder does not code it (``_codec._hopeless``).
+text, nearly, and the encoder does not code it (``_codec._hopeless``). "sample code / text" is the
+record code of a long chunk's sample (its pieces joined) over the sample; "records, unweighed"
+where the chunk's record code is short enough for the encoder to choose records without coding
+the bytes (``_codec._sure``, ``_codec._code_first``).
 """
 
 from __future__ import annotations
@@ -46,9 +49,9 @@ def main() -> None:
     chunk_size = int(args.chunk_size.removesuffix("MiB")) << 20
     print(f"level {args.level}, chunks of {chunk_size:,} bytes; ratios are records' size over bytes' size")
     print()
-    columns = ["file, chunk", "bytes", "code / text", "4 pieces apart", "4 pieces joined", "longer piece"]
-    print("| " + " | ".join([*columns, "whole chunk", "chosen", "cost of the choice"]) + " |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |")
+    columns = ["file, chunk", "bytes", "code / text", "sample code / text", "4 pieces apart", "4 pieces joined"]
+    print("| " + " | ".join([*columns, "longer piece", "whole chunk", "chosen", "cost of the choice"]) + " |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |")
     for path in args.files:
         data = path.read_bytes()
         for at in range(0, len(data), chunk_size):
@@ -56,11 +59,16 @@ def main() -> None:
             short = len(chunk) <= 2 * _codec.RECORDS_PROBE
             if short and not args.short or not _records.looks_like_logs(chunk):
                 continue
-            apart = joined = longer = "-"
+            apart = joined = longer = sample_code = "-"
+            code_size = len(_records.encode(chunk))
+            sure = _codec._sure(code_size, len(chunk), spec)
             if not short:
                 pieces = _codec._probes(chunk)
+                joined_sample = b"".join(pieces)
+                sample_code = f"{len(_records.encode(joined_sample)) / len(joined_sample):.3f}"
+                sure = sure and _codec._code_first(chunk, spec) is not None
                 apart_sizes = _codec._coded_sizes(pieces, spec)
-                joined_sizes = _codec._coded_sizes([b"".join(pieces)], spec)
+                joined_sizes = _codec._coded_sizes([joined_sample], spec)
                 sample = joined_sizes if len(chunk) > 2 * _codec.LOOK else apart_sizes
                 apart, joined = ratio(apart_sizes, pieces, spec), ratio(joined_sizes, pieces, spec)
                 if sample is not None and not _codec.settled(*sample) and len(chunk) > 2 * _codec.LOOK:
@@ -74,9 +82,9 @@ def main() -> None:
             body = _codec.encode_body(chunk, spec)
             kind = "records" if body.transform == TRANSFORM_RECORDS else "bytes"
             cost = (whole[0] if kind == "records" else whole[1]) / min(whole) - 1
-            code = len(as_records.coded) / len(chunk)
-            cells = [f"{path.name} #{at // chunk_size}", f"{len(chunk):,}", f"{code:.3f}", apart, joined, longer]
-            cells += [f"{whole[0] / whole[1]:.3f}", kind, f"{cost:+.1%}"]
+            code = f"{code_size / len(chunk):.3f}"
+            cells = [f"{path.name} #{at // chunk_size}", f"{len(chunk):,}", code, sample_code, apart, joined, longer]
+            cells += [f"{whole[0] / whole[1]:.3f}", kind + (", unweighed" if sure else ""), f"{cost:+.1%}"]
             print("| " + " | ".join(cells) + " |", flush=True)
 
 

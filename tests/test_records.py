@@ -910,6 +910,56 @@ def test_a_record_code_is_hopeless_from_nine_tenths_of_its_text_at_the_cm_levels
     assert not _codec._hopeless(1200, 1000, ppmd)
 
 
+def quiet_log(lines: int) -> bytes:
+    """A service log whose lines each end in the same long words: a record code under 3/10 of the text."""
+    return service_log(lines).replace(b"\n", b" (checked by the health monitor, nothing to report)\n")
+
+
+@pytest.mark.parametrize(("level", "size"), [(3, 900), (6, 900), (6, 3300), (9, 900)])
+def test_a_record_code_much_shorter_than_its_text_is_not_weighed_but_at_level_9(
+    monkeypatch: pytest.MonkeyPatch, level: int, size: int
+) -> None:
+    """Log lines whose record code is at most 3/10 as long as them are coded as records without
+    their bytes being coded to weigh them, whether the chunk is short or long (whose sample is then
+    not coded at all, and whose record code is made once); level 9 weighs them as any lines."""
+    data = quiet_log(size)
+    spec = _levels.level_spec(level)
+    assert _records.looks_like_logs(data) and 10 * len(_records.encode(data)) <= 3 * len(data)
+    coded: list[tuple[str, int]] = []
+    records_body, bytes_body, at_most = _codec._records_body, _codec._encode_body, _codec._body_at_most
+
+    def as_records(chunk: bytes, *args: object) -> object:
+        coded.append(("records", len(chunk)))
+        return records_body(chunk, *args)  # type: ignore[arg-type]
+
+    def as_bytes(chunk: bytes, *args: object) -> object:
+        coded.append(("bytes", len(chunk)))
+        return bytes_body(chunk, *args)  # type: ignore[arg-type]
+
+    def bytes_at_most(chunk: bytes, *args: object) -> object:
+        coded.append(("bytes", len(chunk)))
+        return at_most(chunk, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(_codec, "_records_body", as_records)
+    monkeypatch.setattr(_codec, "_encode_body", as_bytes)
+    monkeypatch.setattr(_codec, "_body_at_most", bytes_at_most)
+    body = _codec.encode_body(data, spec)
+    assert body.transform == TRANSFORM_RECORDS
+    assert decode_chunk(body.transform, body.backend, body.data, len(data)) == data
+    if level == 9:
+        assert ("bytes", len(data)) in coded
+    else:
+        assert coded == [("records", len(data))]
+
+
+def test_a_record_code_is_sure_to_win_up_to_three_tenths_of_its_text_below_level_9() -> None:
+    for level in (3, 4, 6, 8):
+        spec = _levels.level_spec(level)
+        assert _codec._sure(300, 1000, spec) and _codec._sure(0, 1, spec)
+        assert not _codec._sure(301, 1000, spec) and not _codec._sure(1, 1, spec)
+    assert not _codec._sure(0, 1000, _levels.level_spec(9))
+
+
 def test_the_sample_sizes_give_the_verdicts_the_full_sizes_give() -> None:
     """_coded_sizes codes the bytes only until records are clearly smaller (or, for the longer
     piece, smaller): every verdict taken from its sizes is the one the sizes coded in full give."""
@@ -958,6 +1008,7 @@ def _judged(
     monkeypatch.setattr(_codec, "_records_body", as_records)
     monkeypatch.setattr(_codec, "_encode_body", as_bytes)
     monkeypatch.setattr(_codec, "_body_at_most", _bytes_in_full)
+    monkeypatch.setattr(_codec, "SURE_NUM", 0)  # the faked sizes decide, not the record code's length (_sure)
     return _codec.encode_body(data, _levels.level_spec(level)).transform, coded
 
 
