@@ -802,12 +802,9 @@ def test_a_long_log_chunk_is_coded_the_way_a_sample_of_its_lines_codes_smaller()
     assert decode_chunk(body.transform, body.backend, body.data, len(prose_lines)) == prose_lines
 
 
-def test_level_9_codes_a_long_log_chunk_both_ways_in_full(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Level 9 judges a chunk of log lines of at most two LOOKs on all of it, not on a sample: the
-    full chunk is coded as records and as bytes, no piece is coded, and the smaller body is kept."""
-    data = service_log(3300)
-    assert 2 * _codec.RECORDS_PROBE < len(data) <= 2 * _codec.LOOK
-    spec = _levels.level_spec(9)
+def _codings(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int]]:
+    """From now on, each coding of a chunk as records or as bytes, with the chunk's length, in
+    order; bytes that the encoder would stop early are coded in full (:func:`_bytes_in_full`)."""
     coded: list[tuple[str, int]] = []
     records_body, bytes_body = _codec._records_body, _codec._encode_body
 
@@ -822,7 +819,16 @@ def test_level_9_codes_a_long_log_chunk_both_ways_in_full(monkeypatch: pytest.Mo
     monkeypatch.setattr(_codec, "_records_body", as_records)
     monkeypatch.setattr(_codec, "_encode_body", as_bytes)
     monkeypatch.setattr(_codec, "_body_at_most", _bytes_in_full)
-    body = _codec.encode_body(data, spec)
+    return coded
+
+
+def test_level_9_codes_a_long_log_chunk_both_ways_in_full(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Level 9 judges a chunk of log lines of at most two LOOKs on all of it, not on a sample: the
+    full chunk is coded as records and as bytes, no piece is coded, and the smaller body is kept."""
+    data = service_log(3300)
+    assert 2 * _codec.RECORDS_PROBE < len(data) <= 2 * _codec.LOOK
+    coded = _codings(monkeypatch)
+    body = _codec.encode_body(data, _levels.level_spec(9))
     assert sorted(coded) == [("bytes", len(data)), ("records", len(data))]
     assert body.transform == TRANSFORM_RECORDS
     assert decode_chunk(body.transform, body.backend, body.data, len(data)) == data
@@ -925,24 +931,7 @@ def test_a_record_code_much_shorter_than_its_text_is_not_weighed_but_at_level_9(
     data = quiet_log(size)
     spec = _levels.level_spec(level)
     assert _records.looks_like_logs(data) and 10 * len(_records.encode(data)) <= 3 * len(data)
-    coded: list[tuple[str, int]] = []
-    records_body, bytes_body, at_most = _codec._records_body, _codec._encode_body, _codec._body_at_most
-
-    def as_records(chunk: bytes, *args: object) -> object:
-        coded.append(("records", len(chunk)))
-        return records_body(chunk, *args)  # type: ignore[arg-type]
-
-    def as_bytes(chunk: bytes, *args: object) -> object:
-        coded.append(("bytes", len(chunk)))
-        return bytes_body(chunk, *args)  # type: ignore[arg-type]
-
-    def bytes_at_most(chunk: bytes, *args: object) -> object:
-        coded.append(("bytes", len(chunk)))
-        return at_most(chunk, *args)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(_codec, "_records_body", as_records)
-    monkeypatch.setattr(_codec, "_encode_body", as_bytes)
-    monkeypatch.setattr(_codec, "_body_at_most", bytes_at_most)
+    coded = _codings(monkeypatch)
     body = _codec.encode_body(data, spec)
     assert body.transform == TRANSFORM_RECORDS
     assert decode_chunk(body.transform, body.backend, body.data, len(data)) == data
