@@ -176,7 +176,8 @@ def encode_body(
     records (transform 4), and the smaller body is kept. A chunk longer than twice RECORDS_PROBE is
     coded in full only one way, the way :func:`_records_win` chooses from samples of its lines;
     a level with ``spec.both_in_full`` trusts a sample only where records win on it clearly, and
-    otherwise codes the chunk both ways in full.
+    otherwise codes the chunk both ways in full. A record code nearly as long as its chunk, or much
+    shorter, settles the choice without coding the other way (:func:`_hopeless`, :func:`_sure`).
     With ``text``, no chunk is coded as records. With ``logs``, every chunk is coded as records
     with the level's backend, whatever it looks like, and as bytes only where its record code
     cannot be written (too long, or refused by the backend)."""
