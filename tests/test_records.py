@@ -942,11 +942,37 @@ def test_a_record_code_much_shorter_than_its_text_is_not_weighed_but_at_level_9(
 
 
 def test_a_record_code_is_sure_to_win_up_to_three_tenths_of_its_text_below_level_9() -> None:
+    text = b"".join(b"line %04d\n" % k for k in range(100))  # 1,000 bytes, no line repeated
     for level in (3, 4, 6, 8):
         spec = _levels.level_spec(level)
-        assert _codec._sure(300, 1000, spec) and _codec._sure(0, 1, spec)
-        assert not _codec._sure(301, 1000, spec) and not _codec._sure(1, 1, spec)
-    assert not _codec._sure(0, 1000, _levels.level_spec(9))
+        assert _codec._sure(bytes(300), text, spec) and _codec._sure(b"", b"x\n", spec)
+        assert not _codec._sure(bytes(301), text, spec) and not _codec._sure(b"x", b"x\n", spec)
+    assert not _codec._sure(b"", text, _levels.level_spec(9))
+
+
+def test_a_record_code_is_not_sure_to_win_where_over_a_third_of_the_lines_repeat_earlier_ones() -> None:
+    """Lines that repeat an earlier line whole (stack traces) are what the bytes' model codes best:
+    past a third of the chunk's bytes, its records are weighed however short their code."""
+    spec = _levels.level_spec(6)
+    for copies, sure in ((34, True), (35, False)):  # 33 or 34 repeats of a 10-byte line in 1,000 bytes
+        text = b"line 0000\n" * copies + b"".join(b"line %04d\n" % k for k in range(copies, 100))
+        assert len(text) == 1000 and _codec._sure(bytes(300), text, spec) == sure
+
+
+def test_a_log_with_a_repeated_stack_trace_is_weighed_however_short_its_record_code(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A log whose lines each have the same stack trace after them (nearly half of its bytes) has a
+    record code under 3/10 of its text, and is still coded both ways to keep the smaller."""
+    trace = b"\tat org.example.Worker.step(Worker.java:40)\n\tat org.example.Pool.run(Pool.java:112)\n"
+    trace += b"\tat java.lang.Thread.run(Thread.java:833)\n"
+    data = b"".join(line + b"\n" + trace for line in quiet_log(300).splitlines())
+    spec = _levels.level_spec(6)
+    assert _records.looks_like_logs(data) and 10 * len(_records.encode(data)) <= 3 * len(data)
+    coded = _codings(monkeypatch)
+    body = _codec.encode_body(data, spec)
+    assert ("records", len(data)) in coded and ("bytes", len(data)) in coded
+    assert decode_chunk(body.transform, body.backend, body.data, len(data)) == data
 
 
 def test_the_sample_sizes_give_the_verdicts_the_full_sizes_give() -> None:

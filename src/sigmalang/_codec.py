@@ -189,7 +189,7 @@ def encode_body(
     code = None
     if len(data) > 2 * RECORDS_PROBE:
         code = _code_first(data, spec)
-        if code is None or not _sure(len(code), len(data), spec):
+        if code is None or not _sure(code, data, spec):
             win = _records_clearly_win(data, spec) if spec.both_in_full else _records_win(data, spec)
             if win is not None:
                 found = _records_body(data, spec, prime, book, code) if win else None
@@ -199,7 +199,7 @@ def encode_body(
     as_records = None if _hopeless(len(code), len(data), spec) else _records_body(data, spec, prime, book, code)
     if as_records is None:
         return _encode_body(data, spec, book, prime, keep_book)
-    if _sure(len(code), len(data), spec):
+    if _sure(code, data, spec):
         return as_records
     # The bytes are kept where they are no longer than the records: coded second, they stop once
     # longer (the CM stops coding there, mostly well before the chunk's end).
@@ -221,6 +221,8 @@ UNSURE_WIN = 32
 LOOK = 512 << 10
 HOPELESS_NUM, HOPELESS_DEN = 9, 10  # a record code this long against its text is not weighed (_hopeless)
 SURE_NUM, SURE_DEN = 3, 10  # nor one this short, which wins unweighed (_sure)
+# unless more than this share of the chunk is lines that repeat an earlier line of it whole (_sure)
+REPEATED_NUM, REPEATED_DEN = 1, 3
 # A long chunk's own record code is made before its sample is coded where the sample's code is at
 # most this much of the sample, and may then be _sure (_code_first).
 SAMPLE_SURE_NUM, SAMPLE_SURE_DEN = 4, 10
@@ -429,14 +431,35 @@ def _hopeless(code_size: int, size: int, spec: LevelSpec) -> bool:
     return spec.backend == CM and HOPELESS_DEN * code_size >= HOPELESS_NUM * size
 
 
-def _sure(code_size: int, size: int, spec: LevelSpec) -> bool:
-    """Whether records win for *size* bytes of text whose record code is *code_size* bytes, without
-    the bytes coded to weigh them: a record code at most SURE_NUM/SURE_DEN as long as its text, its
+def _sure(code: bytes, data: bytes, spec: LevelSpec) -> bool:
+    """Whether records win for the chunk *data*, whose record code is *code*, without the bytes
+    coded to weigh them: a record code at most SURE_NUM/SURE_DEN as long as its text, its
     templates most of the text, at a level that trusts a sample's verdict (level 9, which codes a
-    close call both ways in full, weighs every chunk). Records won on all but one of the chunks
-    measured, by 9% or more; on the one, bytes by 1.5% (docs/logs.md, "Record codes much shorter
-    than their text")."""
-    return not spec.both_in_full and SURE_DEN * code_size <= SURE_NUM * size
+    close call both ways in full, weighs every chunk), unless the chunk's lines repeat each other
+    much (:func:`_repeats_much`). Records won on every such chunk measured, by 9% or more on most
+    (docs/logs.md, "Record codes much shorter than their text")."""
+    if spec.both_in_full or SURE_DEN * len(code) > SURE_NUM * len(data):
+        return False
+    return not _repeats_much(_lines_judged(data))
+
+
+def _lines_judged(data: bytes) -> bytes:
+    """The lines of the chunk *data* whose repeats :func:`_sure` counts: its whole lines in its
+    first LOOK bytes (a bound on the set of distinct lines)."""
+    return _lines(data, 0, LOOK)
+
+
+def _repeats_much(lines: bytes) -> bool:
+    """Whether more than REPEATED_NUM/REPEATED_DEN of *lines* (a chunk, or a long chunk's sample)
+    are lines that repeat an earlier one whole, such as stack traces: the bytes' model codes a
+    repeated line nearly free, where records code its template id and fields again."""
+    return REPEATED_DEN * repeated_bytes(lines) > REPEATED_NUM * len(lines)
+
+
+def repeated_bytes(lines: bytes) -> int:
+    """The bytes of *lines* in lines that repeat an earlier line of them whole, line feeds included."""
+    distinct = set(lines.split(b"\n"))
+    return len(lines) + 1 - sum(map(len, distinct)) - len(distinct)
 
 
 def _code_first(data: bytes, spec: LevelSpec) -> bytes | None:
