@@ -436,8 +436,8 @@ def _sure(code: bytes, data: bytes, spec: LevelSpec) -> bool:
     coded to weigh them: a record code at most SURE_NUM/SURE_DEN as long as its text, its
     templates most of the text, at a level that trusts a sample's verdict (level 9, which codes a
     close call both ways in full, weighs every chunk), unless the chunk's lines repeat each other
-    much (:func:`_repeats_much`). Records won on every such chunk measured, by 9% or more on most
-    (docs/logs.md, "Record codes much shorter than their text")."""
+    much (:func:`_repeats_much`). Records won on every such chunk measured, in chunks of 64 KiB to
+    4 MiB (docs/logs.md, "Record codes much shorter than their text")."""
     if spec.both_in_full or SURE_DEN * len(code) > SURE_NUM * len(data):
         return False
     return not _repeats_much(_lines_judged(data))
