@@ -464,13 +464,17 @@ def repeated_bytes(lines: bytes) -> int:
 
 def _code_first(data: bytes, spec: LevelSpec) -> bytes | None:
     """The record code of the long chunk *data*, made before any sample of it is coded, where it
-    may decide the choice alone (:func:`_sure`); else None. It is made where the code of the chunk's
+    may decide the choice alone (:func:`_sure`); else None. A chunk of at most LOOK has it made at
+    once (at most four times the sample's transform, where the sample's costs one, and records
+    are the choice on most logs). A longer one has it made where the code of the chunk's
     sample (the PROBES pieces joined) is at most SAMPLE_SURE_NUM/SAMPLE_SURE_DEN as long as the
     sample: a sample's code runs longer than its chunk's (each template's table entry and first
     lines paid over less text; docs/logs.md, "Record codes much shorter than their text"), and the
     code of a chunk whose records then win is made once, not twice."""
     if spec.both_in_full:
         return None
+    if len(data) <= LOOK:
+        return _records.encode(data)
     sample = b"".join(_probes(data))
     if SAMPLE_SURE_DEN * len(_records.encode(sample)) > SAMPLE_SURE_NUM * len(sample):
         return None
