@@ -861,6 +861,7 @@ def test_a_chunk_coded_both_ways_keeps_the_smaller_and_codes_its_bytes_only_as_f
         expected = as_records if len(as_records.data) < len(as_bytes.data) else as_bytes
         limits.clear()
         monkeypatch.setattr(CmBackend, "encode_at_most", spy)
+        monkeypatch.setattr(_codec, "SURE_NUM", 0)  # the service log's code is short enough to be sure (_sure)
         body = _codec.encode_body(data, spec)
         monkeypatch.undo()
         assert body == expected and body.transform == winner
@@ -925,12 +926,14 @@ def quiet_log(lines: int) -> bytes:
 def test_a_record_code_much_shorter_than_its_text_is_not_weighed_but_at_level_9(
     monkeypatch: pytest.MonkeyPatch, level: int, size: int
 ) -> None:
-    """Log lines whose record code is at most 3/10 as long as them are coded as records without
+    """Log lines whose record code is at most 2/5 as long as them are coded as records without
     their bytes being coded to weigh them, whether the chunk is short or long (whose sample is then
     not coded at all, and whose record code is made once); level 9 weighs them as any lines."""
     data = quiet_log(size)
     spec = _levels.level_spec(level)
-    assert _records.looks_like_logs(data) and 10 * len(_records.encode(data)) <= 3 * len(data)
+    assert _records.looks_like_logs(data) and _codec.SURE_DEN * len(_records.encode(data)) <= _codec.SURE_NUM * len(
+        data
+    )
     coded = _codings(monkeypatch)
     body = _codec.encode_body(data, spec)
     assert body.transform == TRANSFORM_RECORDS
@@ -941,12 +944,12 @@ def test_a_record_code_much_shorter_than_its_text_is_not_weighed_but_at_level_9(
         assert coded == [("records", len(data))]
 
 
-def test_a_record_code_is_sure_to_win_up_to_three_tenths_of_its_text_below_level_9() -> None:
+def test_a_record_code_is_sure_to_win_up_to_two_fifths_of_its_text_below_level_9() -> None:
     text = b"".join(b"line %04d\n" % k for k in range(100))  # 1,000 bytes, no line repeated
     for level in (3, 4, 6, 8):
         spec = _levels.level_spec(level)
-        assert _codec._sure(bytes(300), text, spec) and _codec._sure(b"", b"x\n", spec)
-        assert not _codec._sure(bytes(301), text, spec) and not _codec._sure(b"x", b"x\n", spec)
+        assert _codec._sure(bytes(400), text, spec) and _codec._sure(b"", b"x\n", spec)
+        assert not _codec._sure(bytes(401), text, spec) and not _codec._sure(b"x", b"x\n", spec)
     assert not _codec._sure(b"", text, _levels.level_spec(9))
 
 
@@ -956,19 +959,21 @@ def test_a_record_code_is_not_sure_to_win_where_over_a_third_of_the_lines_repeat
     spec = _levels.level_spec(6)
     for copies, sure in ((34, True), (35, False)):  # 33 or 34 repeats of a 10-byte line in 1,000 bytes
         text = b"line 0000\n" * copies + b"".join(b"line %04d\n" % k for k in range(copies, 100))
-        assert len(text) == 1000 and _codec._sure(bytes(300), text, spec) == sure
+        assert len(text) == 1000 and _codec._sure(bytes(400), text, spec) == sure
 
 
 def test_a_log_with_a_repeated_stack_trace_is_weighed_however_short_its_record_code(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A log whose lines each have the same stack trace after them (nearly half of its bytes) has a
-    record code under 3/10 of its text, and is still coded both ways to keep the smaller."""
+    record code short enough to be sure (_codec._sure), and is still coded both ways to keep the smaller."""
     trace = b"\tat org.example.Worker.step(Worker.java:40)\n\tat org.example.Pool.run(Pool.java:112)\n"
     trace += b"\tat java.lang.Thread.run(Thread.java:833)\n"
     data = b"".join(line + b"\n" + trace for line in quiet_log(300).splitlines())
     spec = _levels.level_spec(6)
-    assert _records.looks_like_logs(data) and 10 * len(_records.encode(data)) <= 3 * len(data)
+    assert _records.looks_like_logs(data) and _codec.SURE_DEN * len(_records.encode(data)) <= _codec.SURE_NUM * len(
+        data
+    )
     coded = _codings(monkeypatch)
     body = _codec.encode_body(data, spec)
     assert ("records", len(data)) in coded and ("bytes", len(data)) in coded

@@ -220,12 +220,12 @@ UNSURE = 12
 UNSURE_WIN = 32
 LOOK = 512 << 10
 HOPELESS_NUM, HOPELESS_DEN = 9, 10  # a record code this long against its text is not weighed (_hopeless)
-SURE_NUM, SURE_DEN = 3, 10  # nor one this short, which wins unweighed (_sure)
+SURE_NUM, SURE_DEN = 2, 5  # nor one this short, which wins unweighed (_sure)
 # unless more than this share of the chunk is lines that repeat an earlier line of it whole (_sure)
 REPEATED_NUM, REPEATED_DEN = 1, 3
 # A long chunk's own record code is made before its sample is coded where the sample's code is at
 # most this much of the sample, and may then be _sure (_code_first).
-SAMPLE_SURE_NUM, SAMPLE_SURE_DEN = 4, 10
+SAMPLE_SURE_NUM, SAMPLE_SURE_DEN = 1, 2
 
 
 def settled(records_size: int, bytes_size: int) -> bool:
