@@ -450,9 +450,9 @@ def _lines_judged(data: bytes) -> bytes:
 
 
 def _repeats_much(lines: bytes) -> bool:
-    """Whether more than REPEATED_NUM/REPEATED_DEN of *lines* (a chunk, or a long chunk's sample)
-    are lines that repeat an earlier one whole, such as stack traces: the bytes' model codes a
-    repeated line nearly free, where records code its template id and fields again."""
+    """Whether more than REPEATED_NUM/REPEATED_DEN of *lines* (whole lines of a chunk) are lines
+    that repeat an earlier one whole, such as stack traces: the bytes' model codes a repeated line
+    nearly free, where records code its template id and fields again."""
     return REPEATED_DEN * repeated_bytes(lines) > REPEATED_NUM * len(lines)
 
 
