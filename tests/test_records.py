@@ -962,6 +962,14 @@ def test_a_record_code_is_not_sure_to_win_where_over_a_third_of_the_lines_repeat
         assert len(text) == 1000 and _codec._sure(bytes(400), text, spec) == sure
 
 
+@given(st.lists(st.sampled_from([b"", b"a", b"ab", b"at x(Y.java:1)", b"\tat z"]), max_size=40), st.booleans())
+def test_repeated_bytes_counts_each_line_after_its_first_with_its_line_feed(lines: list[bytes], end: bool) -> None:
+    text = b"\n".join(lines) + (b"\n" if end else b"")
+    pieces = text.split(b"\n")
+    expected = sum(len(piece) + 1 for k, piece in enumerate(pieces) if piece in pieces[:k])
+    assert _codec.repeated_bytes(text) == expected
+
+
 def test_a_log_with_a_repeated_stack_trace_is_weighed_however_short_its_record_code(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
