@@ -65,7 +65,7 @@ def main() -> None:
             apart = joined = longer = sample_code = "-"
             chunk_code = _records.encode(chunk)
             code_size = len(chunk_code)
-            sure = _codec._sure(chunk_code, chunk, spec)
+            sure = _codec._sure(chunk_code, chunk, spec, None)
             if not short:
                 pieces = _codec._probes(chunk)
                 joined_sample = b"".join(pieces)

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import sigmalang
-from sigmalang import _codec, semantic
+from sigmalang import semantic
 from sigmalang._backend_base import STORE
 from sigmalang._container import StreamAssembler
 from sigmalang._levels import TRANSFORM_SEMANTIC
@@ -430,7 +430,6 @@ def test_a_long_chunk_of_log_lines_is_judged_without_the_book(monkeypatch: pytes
     primed = []
     real = CmBackend.encode_at_most  # every CM coding goes through it (encode too)
     monkeypatch.setattr(CmBackend, "encode_at_most", lambda self, *a: primed.append(bool(self.book)) or real(self, *a))
-    monkeypatch.setattr(_codec, "SURE_NUM", 0)  # its record code is short enough to win unweighed (_codec._sure)
     blob = sigmalang.compress(data, 6, codebook=book)
     assert sigmalang.decompress(blob, codebook=book) == data
     assert len(primed) >= 9 and not any(primed[:8]) and primed[-1]  # the pieces, then the chunk

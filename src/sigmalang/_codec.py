@@ -189,7 +189,7 @@ def encode_body(
     code = None
     if len(data) > 2 * RECORDS_PROBE:
         code = _code_first(data, spec)
-        if code is None or not _sure(code, data, spec):
+        if code is None or not _sure(code, data, spec, book):
             win = _records_clearly_win(data, spec) if spec.both_in_full else _records_win(data, spec)
             if win is not None:
                 found = _records_body(data, spec, prime, book, code) if win else None
@@ -199,7 +199,7 @@ def encode_body(
     as_records = None if _hopeless(len(code), len(data), spec) else _records_body(data, spec, prime, book, code)
     if as_records is None:
         return _encode_body(data, spec, book, prime, keep_book)
-    if _sure(code, data, spec):
+    if _sure(code, data, spec, book):
         return as_records
     # The bytes are kept where they are no longer than the records: coded second, they stop once
     # longer (the CM stops coding there, mostly well before the chunk's end).
@@ -431,14 +431,15 @@ def _hopeless(code_size: int, size: int, spec: LevelSpec) -> bool:
     return spec.backend == CM and HOPELESS_DEN * code_size >= HOPELESS_NUM * size
 
 
-def _sure(code: bytes, data: bytes, spec: LevelSpec) -> bool:
+def _sure(code: bytes, data: bytes, spec: LevelSpec, book: Codebook | None) -> bool:
     """Whether records win for the chunk *data*, whose record code is *code*, without the bytes
     coded to weigh them: a record code at most SURE_NUM/SURE_DEN as long as its text, its
     templates most of the text, at a level that trusts a sample's verdict (level 9, which codes a
-    close call both ways in full, weighs every chunk), unless the chunk's lines repeat each other
-    much (:func:`_repeats_much`). Records won on every such chunk measured, in chunks of 64 KiB to
-    4 MiB (docs/logs.md, "Record codes much shorter than their text")."""
-    if spec.both_in_full or SURE_DEN * len(code) > SURE_NUM * len(data):
+    close call both ways in full, weighs every chunk), without a codebook (whose sample lines help
+    the bytes of a small chunk far more than its record code), unless the chunk's lines repeat each
+    other much (:func:`_repeats_much`). Records won on every such chunk measured but Android's, in
+    chunks of 64 KiB to 4 MiB (docs/logs.md, "Record codes much shorter than their text")."""
+    if spec.both_in_full or book is not None or SURE_DEN * len(code) > SURE_NUM * len(data):
         return False
     return not _repeats_much(_lines_judged(data))
 
