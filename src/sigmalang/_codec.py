@@ -187,19 +187,22 @@ def encode_body(
     if not (tried and _records.looks_like_logs(data)):
         return _encode_body(data, spec, book, prime, keep_book)
     code = None
+    sure = False  # whether the record code, once made, settles the choice (asked once: it counts lines)
     if len(data) > 2 * RECORDS_PROBE:
         code = _code_first(data, spec)
-        if code is None or not _sure(code, data, spec, book):
+        sure = code is not None and _sure(code, data, spec, book)
+        if not sure:
             win = _records_clearly_win(data, spec) if spec.both_in_full else _records_win(data, spec)
             if win is not None:
                 found = _records_body(data, spec, prime, book, code) if win else None
                 return found or _encode_body(data, spec, book, prime, keep_book)
     if code is None:
         code = _records.encode(data)
+        sure = _sure(code, data, spec, book)
     as_records = None if _hopeless(len(code), len(data), spec) else _records_body(data, spec, prime, book, code)
     if as_records is None:
         return _encode_body(data, spec, book, prime, keep_book)
-    if _sure(code, data, spec, book):
+    if sure:
         return as_records
     # The bytes are kept where they are no longer than the records: coded second, they stop once
     # longer (the CM stops coding there, mostly well before the chunk's end).
