@@ -332,7 +332,8 @@ def _model(
             if lr < LR_END:
                 lr = LR_END
         c0 = 1
-        byte = buf[_ix(pos)] if (not decoding or not coding) else 0
+        byte_known = not decoding or not coding
+        byte = buf[_ix(pos)] if byte_known else 0
         for bit in range(8):
             # This bit's APM row (66 bytes) and weight set, likely outside the nearest caches, are
             # needed only after the inputs are computed: request them now.
@@ -346,6 +347,36 @@ def _model(
                 _slot_hashes(ctx, active, n_active, full, c0, hashes, slots, slot_mask, True)
             if bit == 0 or bit == 4:
                 _find_slots(hashes, n_active, slots, slot_mask, priority, slot)
+                if byte_known:
+                    # The byte is known (encoding, or a decoder modelling its primer): what the
+                    # byte's next nibble and the next byte read is requested as soon as the slot
+                    # hashes are free, a nibble earlier than a decoder can.
+                    if bit == 0:
+                        guess4 = 0x10 | (byte >> 4)
+                        _slot_hashes(ctx, active, n_active, full, guess4, hashes, slots, slot_mask, True)
+                    else:
+                        guess7 = byte & 1
+                        history = (word, word_prev, word_prev2, line_start, prev_line_start, field)
+                        _look_ahead(
+                            (byte >> 1) | 0x80,
+                            pos,
+                            c4,
+                            c8,
+                            history,
+                            v3,
+                            buf,
+                            ahead,
+                            active,
+                            n_active,
+                            full,
+                            hashes,
+                            slots,
+                            match_table,
+                            t1,
+                            t2,
+                            use2,
+                            guess7,
+                        )
             node = c0 if bit < 4 else (c0 & ((1 << (bit - 4)) - 1)) | (1 << (bit - 4))
             # --- predict ---
             x[0] = stretch[_ix(t0[_ix(c0)] >> 20)]
@@ -430,10 +461,10 @@ def _model(
             # bit 7, the next byte's contexts and tables. Requesting for both values of the bit was
             # slower: twice the requests, and twice the contexts at bit 7.
             likely = p >> (p_bits - 1)
-            if bit == 3:
+            if bit == 3 and not byte_known:
                 guess4 = (c0 << 1) | likely
                 _slot_hashes(ctx, active, n_active, full, guess4, hashes, slots, slot_mask, True)
-            if bit == 7:
+            if bit == 7 and not byte_known:
                 guess7 = likely
                 history = (word, word_prev, word_prev2, line_start, prev_line_start, field)
                 _look_ahead(
