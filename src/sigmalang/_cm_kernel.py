@@ -222,12 +222,12 @@ def _model(
     hashes = scratch[5 * N_HASHED : 6 * N_HASHED]  # each component's slot hash for this nibble
     # x: the mixer inputs (stretched: |x| < 2^11)
     st = scratch[6 * N_HASHED : 7 * N_HASHED]  # byte offset in slots of each hashed component's state
-    # The next byte's context hashes, computed at bit 7 for the value the model expects the byte to
-    # end with (so that their slot groups can be requested early), then taken at the byte boundary
-    # if the byte did end so (guess7).
+    # The next byte's context hashes, computed before the byte ends for the byte it is known or
+    # expected to be (so that their slot groups can be requested early), then taken at the byte
+    # boundary if the byte is that one (guess_byte).
     ahead = scratch[7 * N_HASHED : 8 * N_HASHED]
-    guess7 = 0
-    guess4 = 0  # the partial byte at bit 4 whose slot hashes bit 3 computed (in *hashes*)
+    guess_byte = -1  # the byte whose next contexts are in *ahead*
+    guess4 = 0  # the partial byte at bit 4 whose slot hashes are in *hashes* (0: none)
     st1 = 0  # index in t1 of the order-1 state
     st2 = 0  # index in t2 of the order-2 state
 
@@ -281,7 +281,7 @@ def _model(
         # after the context hashes: request it first.
         h6 = _hash(c4, c8 & 0xFFFF, 11) & match_mask
         c1 = c4 & 0xFF
-        missed = pos == first or (c1 & 1) != guess7
+        missed = pos == first or c1 != guess_byte
         if missed:
             _prefetch(match_table, h6)
         c2 = (c4 >> 8) & 0xFF
@@ -347,18 +347,22 @@ def _model(
                 _slot_hashes(ctx, active, n_active, full, c0, hashes, slots, slot_mask, True)
             if bit == 0 or bit == 4:
                 _find_slots(hashes, n_active, slots, slot_mask, priority, slot)
-                if byte_known:
-                    # The byte is known (encoding, or a decoder modelling its primer): what the
-                    # byte's next nibble and the next byte read is requested as soon as the slot
-                    # hashes are free, a nibble earlier than a decoder can.
+                # What the byte's second nibble and the next byte read is requested as soon as the
+                # slot hashes are free, for the byte where it is known (encoding, or modelling a
+                # primer), else for the match model's byte while the bits so far agree with it.
+                guess = byte if byte_known else ((predicted & 0xFF) if predicted > 0 else -1)
+                if bit == 0:
+                    guess4 = 0
+                    guess_byte = -1
+                if guess >= 0:
                     if bit == 0:
-                        guess4 = 0x10 | (byte >> 4)
+                        guess4 = 0x10 | (guess >> 4)
                         _slot_hashes(ctx, active, n_active, full, guess4, hashes, slots, slot_mask, True)
                     else:
-                        guess7 = byte & 1
+                        guess_byte = guess
                         history = (word, word_prev, word_prev2, line_start, prev_line_start, field)
                         _look_ahead(
-                            (byte >> 1) | 0x80,
+                            (guess >> 1) | 0x80,
                             pos,
                             c4,
                             c8,
@@ -375,7 +379,7 @@ def _model(
                             t1,
                             t2,
                             use2,
-                            guess7,
+                            guess & 1,
                         )
             node = c0 if bit < 4 else (c0 & ((1 << (bit - 4)) - 1)) | (1 << (bit - 4))
             # --- predict ---
@@ -461,11 +465,11 @@ def _model(
             # bit 7, the next byte's contexts and tables. Requesting for both values of the bit was
             # slower: twice the requests, and twice the contexts at bit 7.
             likely = p >> (p_bits - 1)
-            if bit == 3 and not byte_known:
+            if bit == 3 and not byte_known and ((c0 << 1) | likely) != guess4:
                 guess4 = (c0 << 1) | likely
                 _slot_hashes(ctx, active, n_active, full, guess4, hashes, slots, slot_mask, True)
-            if bit == 7 and not byte_known:
-                guess7 = likely
+            if bit == 7 and not byte_known and ((c0 << 1) | likely) & 0xFF != guess_byte:
+                guess_byte = ((c0 << 1) | likely) & 0xFF
                 history = (word, word_prev, word_prev2, line_start, prev_line_start, field)
                 _look_ahead(
                     c0,
