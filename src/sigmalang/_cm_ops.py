@@ -292,13 +292,13 @@ def _look_ahead(
     use2: int,
     y: int,
 ) -> None:
-    """At the last bit of the byte at *pos* (partial byte *c0*), once the model has predicted it:
-    the next byte's contexts (into *ahead*, N_HASHED of them) as they will be if that bit is *y*
-    (the likelier value), their first nibble's slot hashes (into *hashes*, free once the second
-    nibble's slots are found), and a request for the tables they will read (those slot groups,
-    the match table entry, and with *use2* the order-2 states). Those reads, likely cache misses,
-    then overlap the last bit's coding and update instead of stalling the next byte's first; when
-    the bit turns out otherwise, the byte boundary computes the contexts itself. *history* is
+    """For the byte at *pos* whose first seven bits are *c0* (with its leading 1) and whose last
+    bit is *y* (the byte as it is known, or as the model expects it): the next byte's contexts
+    (into *ahead*, N_HASHED of them), their first nibble's slot hashes (into *hashes*, free once
+    the byte's second nibble's slots are found), and a request for the tables they will read
+    (those slot groups, the match table entry, and with *use2* the order-2 states). Those reads,
+    likely cache misses, then overlap the byte's last bits instead of stalling the next byte's
+    first; when the byte turns out otherwise, the byte boundary computes the contexts itself. *history* is
     (word, word_prev, word_prev2, line_start, prev_line_start, field) before the byte; *v3* as for
     :func:`_contexts`. In buf, the byte at *pos* is not yet written when decoding, nor in *t1* and
     *t2* as the follower of the bytes before it (version 4): where the next byte's indirect context
