@@ -227,6 +227,7 @@ def _model(
     # boundary if the byte is that one (guess_byte).
     ahead = scratch[7 * N_HASHED : 8 * N_HASHED]
     guess_byte = -1  # the byte whose next contexts are in *ahead*
+    guess = -1  # the byte as known or expected at the nibble boundaries (-1: none)
     guess4 = 0  # the partial byte at bit 4 whose slot hashes are in *hashes* (0: none)
     st1 = 0  # index in t1 of the order-1 state
     st2 = 0  # index in t2 of the order-2 state
@@ -354,33 +355,9 @@ def _model(
                 if bit == 0:
                     guess4 = 0
                     guess_byte = -1
-                if guess >= 0:
-                    if bit == 0:
-                        guess4 = 0x10 | (guess >> 4)
-                        _slot_hashes(ctx, active, n_active, full, guess4, hashes, slots, slot_mask, True)
-                    else:
-                        guess_byte = guess
-                        history = (word, word_prev, word_prev2, line_start, prev_line_start, field)
-                        _look_ahead(
-                            (guess >> 1) | 0x80,
-                            pos,
-                            c4,
-                            c8,
-                            history,
-                            v3,
-                            buf,
-                            ahead,
-                            active,
-                            n_active,
-                            full,
-                            hashes,
-                            slots,
-                            match_table,
-                            t1,
-                            t2,
-                            use2,
-                            guess & 1,
-                        )
+                if bit == 0 and guess >= 0:
+                    guess4 = 0x10 | (guess >> 4)
+                    _slot_hashes(ctx, active, n_active, full, guess4, hashes, slots, slot_mask, True)
             node = c0 if bit < 4 else (c0 & ((1 << (bit - 4)) - 1)) | (1 << (bit - 4))
             # --- predict ---
             x[0] = stretch[_ix(t0[_ix(c0)] >> 20)]
@@ -459,20 +436,26 @@ def _model(
                 p = 1
             if p > p_max:
                 p = p_max
-            # Requests for what the next bits read, made once the bit is predicted and before it is
-            # coded, for the bit's likelier value (p is the probability of a 1): at bit 3, the
-            # second nibble's slot groups (their hashes serve bit 4 when the bit went that way); at
-            # bit 7, the next byte's contexts and tables. Requesting for both values of the bit was
-            # slower: twice the requests, and twice the contexts at bit 7.
+            # The next byte's contexts and tables, for the byte guessed at bit 4 (*guess*), else,
+            # where none was or the bits went otherwise, requests made once the bit is predicted and
+            # before it is coded, for the bit's likelier value (p is the probability of a 1): at bit
+            # 3, the second nibble's slot groups (their hashes serve bit 4 when the bit went that
+            # way); at bit 7, the next byte's contexts and tables. Requesting for both values of the
+            # bit was slower: twice the requests, and twice the contexts at bit 7.
             likely = p >> (p_bits - 1)
             if bit == 3 and not byte_known and ((c0 << 1) | likely) != guess4:
                 guess4 = (c0 << 1) | likely
                 _slot_hashes(ctx, active, n_active, full, guess4, hashes, slots, slot_mask, True)
-            if bit == 7 and not byte_known and ((c0 << 1) | likely) & 0xFF != guess_byte:
-                guess_byte = ((c0 << 1) | likely) & 0xFF
+            ahead_for = -1
+            if bit == 4:
+                ahead_for = guess
+            elif bit == 7 and not byte_known and ((c0 << 1) | likely) & 0xFF != guess_byte:
+                ahead_for = ((c0 << 1) | likely) & 0xFF
+            if ahead_for >= 0:
+                guess_byte = ahead_for
                 history = (word, word_prev, word_prev2, line_start, prev_line_start, field)
                 _look_ahead(
-                    c0,
+                    (ahead_for >> 1) | 0x80,
                     pos,
                     c4,
                     c8,
@@ -489,7 +472,7 @@ def _model(
                     t1,
                     t2,
                     use2,
-                    likely,
+                    ahead_for & 1,
                 )
             # --- code the bit ---
             if coding:
