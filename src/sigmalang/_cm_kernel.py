@@ -73,6 +73,7 @@ from ._cm_ops import (
     _slot_hashes,
     _train,
     _update,
+    _walk,
 )
 
 # --- the kernel ---------------------------------------------------------------------------------
@@ -350,8 +351,18 @@ def _model(
                 _find_slots(hashes, n_active, slots, slot_mask, priority, slot)
                 # What the byte's second nibble and the next byte read is requested as soon as the
                 # slot hashes are free, for the byte where it is known (encoding, or modelling a
-                # primer), else for the match model's byte while the bits so far agree with it.
-                guess = byte if byte_known else ((predicted & 0xFF) if predicted > 0 else -1)
+                # primer), else for the match model's byte while the bits so far agree with it,
+                # else for the nibble a high-order context's states lead to (_walk).
+                if byte_known:
+                    guess = byte
+                elif predicted > 0:
+                    guess = predicted & 0xFF
+                else:
+                    guess = -1
+                    if full != ANY:
+                        nibble = _walk(slots, slot, sm, active, full)
+                        if nibble >= 0:
+                            guess = nibble << 4 if bit == 0 else ((c0 & 15) << 4) | nibble
                 if bit == 0:
                     guess4 = 0
                     guess_byte = -1
