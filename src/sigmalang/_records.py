@@ -522,11 +522,10 @@ def _cut_lines(block: bytes) -> list[list[bytes]]:
     clocks = _clock_spans(block, kind)
     strings, quoted = _strings(raw, clocks)
     taken = np.concatenate((clocks, quoted))  # no token's bytes: their ends end the tokens beside them
-    if len(taken):
-        edges = np.zeros(len(block) + 1, dtype=np.int32)
-        np.add.at(edges, taken[:, 0], 1)
-        np.add.at(edges, taken[:, 1], -1)
-        kind[np.cumsum(edges[:-1]) > 0] = _TAKEN
+    if len(taken):  # every byte of every span (the spans' ranges joined)
+        lengths = taken[:, 1] - taken[:, 0]
+        firsts = np.cumsum(lengths) - lengths  # where each span's bytes begin among them all
+        kind[np.arange(int(lengths.sum())) + np.repeat(taken[:, 0] - firsts, lengths)] = _TAKEN
     token = np.zeros(len(block) + 2, dtype=bool)
     token[1:-1] = kind <= _DIGIT
     runs = np.flatnonzero(token[1:] != token[:-1])  # each run of token bytes: its start, its end
@@ -567,24 +566,38 @@ def _strings(raw: np.ndarray, clocks: np.ndarray) -> tuple[np.ndarray, np.ndarra
 
 def _clock_spans(block: bytes, kind: np.ndarray) -> np.ndarray:
     """Where ``_CLOCK`` matches in *block*, as finditer finds them (a row of start and end each);
-    *kind* is the block's bytes classed by ``_KINDS``. The pattern is tried only where two digits,
-    a colon, a digit 0-5 and a digit, a colon, a digit 0-5 and a digit begin after a byte that is
-    neither a digit nor a colon, which every match does."""
-    n = len(block) - 7
-    found: list[tuple[int, int]] = []
-    if n > 0:
-        raw = np.frombuffer(block, dtype=np.uint8)
-        digit, colon, low = kind == _DIGIT, kind == _COLON, (raw >= 0x30) & (raw <= 0x35)
-        fits = digit[:n] & digit[1 : n + 1] & colon[2 : n + 2] & low[3 : n + 3] & digit[4 : n + 4]
-        fits &= colon[5 : n + 5] & low[6 : n + 6] & digit[7 : n + 7]
-        fits[1:] &= ~(digit[: n - 1] | colon[: n - 1])
+    *kind* is the block's bytes classed by ``_KINDS``. Found without the pattern, as arrays: every
+    match begins where two digits, a colon, a digit 0-5 and a digit, a colon, a digit 0-5 and a digit
+    begin after a byte that is neither a digit nor a colon, and the runs of digits after them say
+    where it ends."""
+    size = len(block)
+    n = size - 7
+    if n <= 0:
+        return np.zeros((0, 2), dtype=np.int64)
+    raw = np.frombuffer(block, dtype=np.uint8)
+    digit, colon, low = kind == _DIGIT, kind == _COLON, (raw >= 0x30) & (raw <= 0x35)
+    fits = digit[:n] & digit[1 : n + 1] & colon[2 : n + 2] & low[3 : n + 3] & digit[4 : n + 4]
+    fits &= colon[5 : n + 5] & low[6 : n + 6] & digit[7 : n + 7]
+    fits[1:] &= ~(digit[: n - 1] | colon[: n - 1])
+    starts = np.flatnonzero(fits)
+    # What the pattern does after a candidate's eight bytes: a separator and 1-9 digits that a digit
+    # does not follow are its fraction; else the clock ends there, unless a digit follows.
+    ends = starts + 8
+    after = np.append(raw, 0)[ends]  # 0 past the block's end: no digit, no separator
+    stops = np.append(np.flatnonzero(~digit), size)  # where each run of digits ends
+    run = stops[np.searchsorted(stops, np.minimum(ends + 1, size))] - (ends + 1)  # the fraction's digits
+    fraction = ((after == 0x2E) | (after == 0x2C) | (after == 0x3A)) & (run >= 1) & (run <= 9)
+    clock = fraction | (ends >= size) | ~digit[np.minimum(ends, size - 1)]
+    starts, ends = starts[clock], np.where(fraction, ends + 1 + run, ends)[clock]
+    if len(starts) > 1 and np.any(starts[1:] < ends[:-1]):  # matches do not overlap: the first wins
+        keep = np.zeros(len(starts), dtype=bool)
         end = 0
-        match = _CLOCK.match
-        for at in np.flatnonzero(fits).tolist():
-            if at >= end and (clock := match(block, at)) is not None:
-                end = clock.end()
-                found.append((at, end))
-    return np.array(found, dtype=np.int64).reshape(-1, 2)
+        for k, (at, stop) in enumerate(zip(starts.tolist(), ends.tolist(), strict=True)):
+            if at >= end:
+                keep[k] = True
+                end = stop
+        starts, ends = starts[keep], ends[keep]
+    return np.stack((starts, ends), axis=1).astype(np.int64)
 
 
 def _cut(line: bytes) -> list[bytes]:
