@@ -783,11 +783,13 @@ def _column_code(runs: Iterable[list[bytes]], clocks: bool, repeats: bool = Fals
                 delta_cost += more
         if not out:
             continue
-        if repeats:
-            for k, entry in enumerate(out):
-                if entry == last and len(entry) >= repeat_min:
-                    out[k] = b""
-                last = entry
+        if repeats:  # each entry against the one before it as written out
+            before = [last, *out[:-1]]
+            last = out[-1]
+            out = [
+                b"" if entry == prior and len(entry) >= repeat_min else entry
+                for entry, prior in zip(out, before, strict=True)
+            ]
         pieces.append(b"\n".join(out))
     return b"\n".join(pieces) + b"\n" if pieces else b""
 
