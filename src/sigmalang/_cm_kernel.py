@@ -11,7 +11,11 @@ operations of the mixer's update and dot products (:func:`~sigmalang._cm_ops._tr
 :func:`~sigmalang._cm_ops._dot3`, :func:`~sigmalang._cm_ops._dot2`): they touch weights[F : F + N]
 for a weight set's start F (a multiple of N = N_INPUTS below the table's end) and the N inputs.
 The copies for running text name their hashed contexts by :func:`~sigmalang._cm_ops._context`,
-below N_HASHED for every k below their n_full (level 4's copy: k itself, below 3). Prefetch hints
+below N_HASHED for every k below their n_full (level 4's copy: k itself, below 3). The decoder's
+guess in the copies for running text (:func:`~sigmalang._cm_ops._walk`) reads nodes 1-15 of the
+slots just found for orders 3, 4 and 8 and entries of their state maps (below 6 × 256): in range
+by construction, and not reached by the bounds-checked tests (numba's dispatcher runs those sets
+on the copy for any set, which makes no such guess). Prefetch hints
 (:func:`~sigmalang._cm_ops._prefetch`) read nothing and cannot fault. The kernel allocates nothing:
 its caller passes every table and working array.
 """
@@ -352,17 +356,13 @@ def _model(
                 # What the byte's second nibble and the next byte read is requested as soon as the
                 # slot hashes are free, for the byte where it is known (encoding, or modelling a
                 # primer), else for the match model's byte while the bits so far agree with it,
-                # else for the nibble a high-order context's states lead to (_walk).
-                if byte_known:
-                    guess = byte
-                elif predicted > 0:
-                    guess = predicted & 0xFF
-                else:
-                    guess = -1
-                    if full != ANY:
-                        nibble = _walk(slots, slot, sm, active, full)
-                        if nibble >= 0:
-                            guess = nibble << 4 if bit == 0 else ((c0 & 15) << 4) | nibble
+                # else, in the copies for running text, for the nibble a high-order context's
+                # states lead to (_walk; in the other copies the encoder ran slower with it).
+                guess = byte if byte_known else ((predicted & 0xFF) if predicted > 0 else -1)
+                if full == PARAGRAPHS and guess < 0:
+                    nibble = _walk(slots, slot, sm, active, full)
+                    if nibble >= 0:
+                        guess = nibble << 4 if bit == 0 else ((c0 & 15) << 4) | nibble
                 if bit == 0:
                     guess4 = 0
                     guess_byte = -1

@@ -276,9 +276,8 @@ def _walk(slots: np.ndarray, slot: np.ndarray, sm: np.ndarray, active: np.ndarra
     """The decoder's guess of the nibble whose slots were just found, for its look-ahead (prefetch
     only: no output depends on it): down the nibble's tree, at each node the likelier value by the
     state of the highest of the first three hashed contexts that has seen the nibble (order 8, 4
-    or 3 in the full sets, order 6, 4 or 3 in level 4's: a slot whose first node's state is not
-    0), as its state map gives it (the top bit of the 22-bit probability); -1 where none has. The
-    nodes read are 1 to 15, inside each slot."""
+    or 3: a slot whose first node's state is not 0), as its state map gives it (the top bit of the
+    22-bit probability); -1 where none has. The nodes read are 1 to 15, inside each slot."""
     k = 2
     while k >= 0 and slots[_ix(slot[k] + 1)] == 0:
         k -= 1
