@@ -360,15 +360,14 @@ def _model(
                 # states lead to (_walk; in the other copies the encoder ran slower with it).
                 guess = byte if byte_known else ((predicted & 0xFF) if predicted > 0 else -1)
                 if full == PARAGRAPHS and guess < 0:
-                    nibble = _walk(slots, slot, sm, active, full)
+                    nibble = _walk(slots, slot, sm)
                     if nibble >= 0:
                         guess = nibble << 4 if bit == 0 else ((c0 & 15) << 4) | nibble
                 if bit == 0:
-                    guess4 = 0
                     guess_byte = -1
-                if bit == 0 and guess >= 0:
-                    guess4 = 0x10 | (guess >> 4)
-                    _slot_hashes(ctx, active, n_active, full, guess4, hashes, slots, slot_mask, True)
+                    guess4 = 0x10 | (guess >> 4) if guess >= 0 else 0
+                    if guess4:
+                        _slot_hashes(ctx, active, n_active, full, guess4, hashes, slots, slot_mask, True)
             node = c0 if bit < 4 else (c0 & ((1 << (bit - 4)) - 1)) | (1 << (bit - 4))
             # --- predict ---
             x[0] = stretch[_ix(t0[_ix(c0)] >> 20)]

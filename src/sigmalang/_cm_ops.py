@@ -272,19 +272,20 @@ def _histories(
 
 
 @njit(cache=True, inline="always")
-def _walk(slots: np.ndarray, slot: np.ndarray, sm: np.ndarray, active: np.ndarray, full: int) -> int:
+def _walk(slots: np.ndarray, slot: np.ndarray, sm: np.ndarray) -> int:
     """The decoder's guess of the nibble whose slots were just found, for its look-ahead (prefetch
     only: no output depends on it): down the nibble's tree, at each node the likelier value by the
     state of the highest of the first three hashed contexts that has seen the nibble (order 8, 4
     or 3: a slot whose first node's state is not 0), as its state map gives it (the top bit of the
-    22-bit probability); -1 where none has. The nodes read are 1 to 15, inside each slot."""
+    22-bit probability); -1 where none has. The nodes read are 1 to 15, inside each slot. For the
+    copies with every one of those three contexts, where the k-th is context k (state map 3 + k)."""
     k = 2
     while k >= 0 and slots[_ix(slot[k] + 1)] == 0:
         k -= 1
     if k < 0:
         return -1
     at = slot[k]
-    base = (3 + _context(k, active, full)) << 8
+    base = (3 + k) << 8
     node = 1
     for _ in range(4):
         node = (node << 1) | (sm[_ix(base + slots[_ix(at + node)])] >> 31)

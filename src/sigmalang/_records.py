@@ -597,7 +597,7 @@ def _clock_spans(block: bytes, kind: np.ndarray) -> np.ndarray:
                 keep[k] = True
                 end = stop
         starts, ends = starts[keep], ends[keep]
-    return np.stack((starts, ends), axis=1).astype(np.int64)
+    return np.stack((starts, ends), axis=1)
 
 
 def _cut(line: bytes) -> list[bytes]:
