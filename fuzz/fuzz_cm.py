@@ -29,7 +29,8 @@ Input layout. Byte 0 chooses the mode: bit 0 clear, a CM payload; bit 0 set, a Î
 The numba kernel is invisible to the coverage instrumentation, so the harness reports how far a
 decode got (decoded bytes, bucketed) through a few instrumented branches: mutations that get
 further into a payload are kept in the corpus. Seeds: valid payloads of real text (slices of
-``tests/fixtures``) at hash bits 12-16 with several component sets, plain and primed, and level-6
+``tests/fixtures``) at hash bits 12-16 with several component sets, plain and primed, with byte
+trees of their own (docs/FORMAT.md Â§7.2) and without, and level-6
 streams (``sigmalang.compress(data, level, chunk_size=4096)`` at levels 6 and 9, plain and with
 shared context).
 """
@@ -51,9 +52,9 @@ from sigmalang import _cm
 
 with atheris.instrument_imports():
     import sigmalang
-    from sigmalang import compress, decompress
+    from sigmalang import _backends, compress, decompress
     from sigmalang._backend_base import BackendError
-    from sigmalang._backends import CM_BOOK, CM_VERSION, CM_VERSIONS, CmBackend, cm_writer_version
+    from sigmalang._backends import CM_BOOK, CM_TREES, CM_VERSION, CM_VERSIONS, CmBackend, cm_writer_version
     from sigmalang._stream_records import StreamHeader
     from sigmalang._wire import encode_varint
 
@@ -106,7 +107,8 @@ def _progress(decoded: bytes, result: int) -> None:
 
 def _valid_parameters(payload: bytes, book: int = 0) -> bytes:
     """*payload* with its parameters made valid: its version if it is one (else the newest); hash
-    bits 12-16; the components that version knows (and *book*, CM_BOOK or 0)."""
+    bits 12-16; the components that version knows (and *book*, CM_BOOK or 0), and CM_TREES if it
+    has it (its tree field is left as it is)."""
     if len(payload) < 2:
         return payload
     components = 0
@@ -120,7 +122,7 @@ def _valid_parameters(payload: bytes, book: int = 0) -> bytes:
             break
     version = payload[0] if payload[0] in CM_VERSIONS else CM_VERSION
     header = bytes([version, 12 + payload[1] % 5])
-    header += encode_varint(components & _cm.COMPONENTS_OF[version] | book)
+    header += encode_varint(components & (_cm.COMPONENTS_OF[version] | CM_TREES) | book)
     return header + payload[rest:]
 
 
@@ -214,6 +216,12 @@ def write_seeds(directory: str) -> None:
                         continue  # a component that version does not know
                     payload = CmBackend(components, bits, version).encode(text, prime)
                     seeds[f"cm-{n}-{components:03x}-{bits}-{primer_steps}-v{version}"] = control + payload
+    saved, _backends.CM_TREES_MIN = _backends.CM_TREES_MIN, 1  # payloads with byte trees of their own
+    for n, text in enumerate(_texts()):
+        for k, components in enumerate(COMPONENT_SETS[:4]):
+            payload = CmBackend(components, 12 + (n + k) % 5).encode(text)
+            seeds[f"cm-trees-{n}-{components:03x}"] = bytes([2]) + len(text).to_bytes(2, "little") + b"\x00" + payload
+    _backends.CM_TREES_MIN = saved
     for n, text in enumerate(_texts()[1:6]):
         for k, components in enumerate(COMPONENT_SETS[:4] + (0x3FFF, 0xC000)):
             payload = CmBackend(components, 12 + k).with_book(BOOK).encode(text)

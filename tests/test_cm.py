@@ -362,6 +362,87 @@ def test_a_codebook_primer_is_modelled_once_per_thread_and_kept(monkeypatch: pyt
     assert len(made) == 1
 
 
+# --- Byte trees ---------------------------------------------------------------------------------
+
+
+def _trees_of(payload: bytes) -> list[tuple[int, ...]] | None:
+    """The byte trees a payload carries, or None."""
+    components, at = _backends.read_varint(payload, 2, 3, ValueError)
+    return _backends.read_trees(payload, at)[0] if components & _backends.CM_TREES else None
+
+
+@pytest.mark.parametrize("components", [0xFFFF, 0x2FFFF, 0x9E7F, 0x121F, 0x7FF])
+def test_byte_trees_roundtrip_and_take_fewer_decisions(monkeypatch: pytest.MonkeyPatch, components: int) -> None:
+    monkeypatch.setattr(_backends, "CM_TREES_MIN", 1000)
+    backend = CmBackend(components, 16)
+    for text in (DICKENS, LOGS):
+        payload = roundtrip(text, backend)
+        trees = _trees_of(payload)
+        assert trees is not None and trees[0] != _cm.FLAT_DEPTHS
+        counts = [text.count(bytes([b])) for b in range(256)]
+        assert 16 * _cm.tree_decisions(trees, counts) <= 15 * 8 * len(text)
+        flat = backend.without_trees().encode(text)
+        assert _trees_of(flat) is None and backend.decode(flat, len(text)) == text
+
+
+def test_byte_trees_only_where_written(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Not below CM_TREES_MIN, not with a primer or a codebook, not where they save too few
+    decisions (bytes of every value alike), not for a backend made without them."""
+    monkeypatch.setattr(_backends, "CM_TREES_MIN", 4000)
+    backend = CmBackend(0xFFFF, 16)
+    assert _trees_of(backend.encode(DICKENS[:3999])) is None
+    assert _trees_of(backend.encode(DICKENS[:4000])) is not None
+    assert _trees_of(roundtrip(DICKENS[:9000], backend, DICKENS[-500:])) is None
+    assert _trees_of(backend.with_book(LOGS[:2000]).encode(DICKENS[:9000])) is None
+    assert _trees_of(backend.encode(random.Random(3).randbytes(9000))) is None
+    assert _trees_of(backend.without_trees().encode(DICKENS[:9000])) is None
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.integers(0, 1000), min_size=256, max_size=256))
+def test_writers_trees_are_trees_for_any_counts(counts: list[int]) -> None:
+    trees = _cm.tree_depths(counts)
+    table = _cm.tree_table(trees)  # raises for depths that make no tree
+    assert len(trees) == _cm.N_TREES and table.shape == (_cm.TREE_SIZE,)
+    assert all(1 <= d <= 15 for tree in trees for d in tree)
+    assert all(sum(2 ** (15 - d) for d in tree) == 2**15 for tree in trees)  # every leaf reached once
+    if len(set(counts)) == 1:
+        assert trees == [_cm.FLAT_DEPTHS] * _cm.N_TREES
+
+
+def test_flat_trees_are_the_bits() -> None:
+    """With every tree flat, the k-th decision of a byte is its k-th bit: payloads without trees
+    code as before trees existed (the vectors check the bytes)."""
+    table = _cm.FLAT_TREE
+    for t in range(_cm.N_TREES):
+        for v in range(16):
+            assert table[_cm.TREE_PATHS + (t << 4 | v)] == v << 4 | 4
+        for n in range(1, 16):
+            for y in (0, 1):
+                assert table[(t << 4 | n) << 1 | y] & 31 == 2 * n + y
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda p, at: p[:at] + b"\x00" + p[at + 1 :], "out of range"),  # no tree given
+        (lambda p, at: p[:at] + b"\x81\x80\x08" + p[at + 1 :], "out of range"),  # an 18th tree
+        (lambda p, at: p[:at] + b"\x01" + b"\x44" * 8 + p[at + 1 :], "given flat"),
+        (lambda p, at: p[:at] + b"\x01" + b"\x11" * 8 + p[at + 1 :], "make no tree"),
+        (lambda p, at: p[:at] + b"\x01" + b"\x33" * 8 + p[at + 1 :], "make no tree"),
+        (lambda p, at: p[: at + 5], "ends inside its byte trees"),
+        (lambda p, at: p[:at], "ends inside its byte trees"),
+    ],
+)
+def test_damaged_byte_trees_are_errors(monkeypatch: pytest.MonkeyPatch, edit: object, message: str) -> None:
+    monkeypatch.setattr(_backends, "CM_TREES_MIN", 1000)
+    backend = CmBackend(0x7FF, 16)
+    payload = backend.encode(LOGS[:3000])
+    at = _backends.read_varint(payload, 2, 3, ValueError)[1]  # the tree field's mask
+    with pytest.raises(BackendError, match=message):
+        backend.decode(edit(payload, at), 3000)  # type: ignore[operator]
+
+
 @pytest.mark.slow
 def test_kernel_with_bounds_checking(tmp_path: Path) -> None:
     """The kernel recompiled with NUMBA_BOUNDSCHECK=1: any out-of-range index raises IndexError
@@ -393,6 +474,21 @@ def test_kernel_with_bounds_checking(tmp_path: Path) -> None:
                         backend.decode(bytes(bad), len(text) + rng.choice((0, 1, 500)), prime)
                     except BackendError:
                         pass
+        from sigmalang import _backends
+        _backends.CM_TREES_MIN = 1000  # byte trees of the input's own, and damaged ones
+        for components, version in sets:
+            backend = CmBackend(components, 12, version)
+            for text in texts[:2]:
+                payload = backend.encode(text)
+                assert payload[2] & 0x80 and backend.decode(payload, len(text)) == text
+                for _ in range(15):
+                    bad = bytearray(payload)
+                    bad[rng.randrange(3, min(len(bad), 80))] ^= 1 << rng.randrange(8)
+                    try:
+                        backend.decode(bytes(bad), len(text))
+                    except BackendError:
+                        pass
+        _backends.CM_TREES_MIN = 1 << 40
         for components in (0x2FFFF, 0xFFFF, 0x3FFF, 0x21F):  # a codebook's primer, kept from the third payload on
             book = CmBackend(components, 12).with_book(texts[1][:3000])
             for text in texts:

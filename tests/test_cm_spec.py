@@ -129,14 +129,63 @@ def state_map() -> AdaptiveMap:
 ORDER1, ORDER2, MATCH, SECOND_SET, SEEN_SETS, RATE_SCHEDULE, THIRD_SET = 0, 1, 9, 10, 11, 12, 13
 HASHED = 10  # hashed components i = 0 ... 6 are component bits 2 ... 8, 7 and 8 (V4+) bits 14 and 15, 9 (V5) bit 17
 HASHED_BIT = (2, 3, 4, 5, 6, 7, 8, 14, 15, 17)
+TREES = 1 << 18  # in S: byte trees follow (§7.2, "Byte trees")
 KNOWN = {1: 0x1FFF, 2: 0x3FFF, 3: 0x3FFF, 4: 0xFFFF, 5: 0x2FFFF}  # the components each version knows
 SEPARATORS = (32, 9, 44, 59, 124)
 
 
-class CmModel:
-    """The predictor of §7.2: `begin_byte`, then per bit `predict` and `update`, then `end_byte`."""
+FLAT = (4,) * 16
 
-    def __init__(self, components: int, hash_bits: int, version: int) -> None:
+
+class Tree:
+    """A byte tree of §7.2 ("Byte trees") from its 16 leaf depths: for each internal node (numbered
+    level by level from 1) its two children, each ("node", number) or ("leaf", value), and for each
+    value its path of decisions."""
+
+    def __init__(self, depths: tuple[int, ...]) -> None:
+        leaves = iter(enumerate(depths))
+        pending = [next(leaves)]
+
+        def build(depth: int) -> object:  # nested lists: [left, right]; a leaf is its value
+            value, at = pending[-1]
+            if at < depth:
+                raise SpecError("CM byte trees out of range")
+            if at == depth:
+                pending[-1] = next(leaves, (None, 0))
+                return value
+            return [build(depth + 1), build(depth + 1)]
+
+        root = [build(1), build(1)]
+        if pending[-1][0] is not None:
+            raise SpecError("CM byte trees out of range")
+        order, level = [], [root]
+        while level:
+            order += level
+            level = [c for node in level for c in node if isinstance(c, list)]
+        number = {id(node): k + 1 for k, node in enumerate(order)}
+        self.children = {
+            number[id(node)]: [("node", number[id(c)]) if isinstance(c, list) else ("leaf", c) for c in node]
+            for node in order
+        }
+        self.paths: dict[int, list[int]] = {}
+        stack: list[tuple[list[object], list[int]]] = [(root, [])]
+        while stack:
+            node, path = stack.pop()
+            for y, c in enumerate(node):
+                if isinstance(c, list):
+                    stack.append((c, path + [y]))
+                else:
+                    self.paths[c] = path + [y]
+
+
+class CmModel:
+    """The predictor of §7.2: `begin_byte`, then per decision `predict` and `update` until
+    `update` says the byte is known, then `end_byte`."""
+
+    def __init__(
+        self, components: int, hash_bits: int, version: int, trees: list[tuple[int, ...]] | None = None
+    ) -> None:
+        self.trees = [Tree(depths) for depths in (trees or [FLAT] * 17)]
         self.on = [bool(components >> k & 1) for k in range(18)]
         self.hash_bits = hash_bits
         self.v2 = version >= 2
@@ -212,7 +261,7 @@ class CmModel:
         self.predicted = buf[self.match_ptr] | 256 if ml > 0 and self.on[MATCH] else 0
         self.bucket = ml if ml < 16 else min(16 + ((ml - 16) >> 3), 31)
         self.match_state = 0 if ml == 0 else 1 if ml < 16 else 2 if ml < 32 else 3
-        self.c0, self.bit = 1, 0
+        self.c0, self.tree, self.node, self.depth, self.high = 1, 0, 1, 0, None
         self.slots = [0] * HASHED
 
     # Per bit, step 1: slots of the hashed components.
@@ -231,17 +280,15 @@ class CmModel:
                 self.h[16 * slot] = check
             self.slots[i] = slot
 
-    def node(self) -> int:
-        if self.bit < 4:
-            return self.c0
-        k = 1 << (self.bit - 4)
-        return (self.c0 & (k - 1)) | k
+    def path(self, byte: int) -> list[int]:
+        """The decisions of *byte*'s nibble in the tree of this decision."""
+        return self.trees[self.tree].paths[byte & 15 if self.high is not None else byte >> 4]
 
-    # Per bit, steps 2-4: inputs, mixer, APM; returns p = P(bit = 1) in 1 ... 2^K - 1.
+    # Per decision, steps 2-4: inputs, mixer, APM; returns p = P(decision = 1) in 1 ... 2^K - 1.
     def predict(self) -> int:
-        if self.bit in (0, 4):
+        if self.depth == 0:
             self.find_slots()
-        c0, c1, c2, bit, on = self.c0, self.c1, self.c2, self.bit, self.on
+        c0, c1, c2, on = self.c0, self.c1, self.c2, self.on
         # Step 2: inputs, 0 where the component is off.
         x = [0] * self.n
         self.where: list[tuple[int, bytearray, int] | None] = [None] * 13  # (state map, table, index)
@@ -251,7 +298,7 @@ class CmModel:
             self.where[1] = (1, self.t1, c1 * 256 + c0)
         if on[ORDER2]:
             self.where[2] = (2, self.t2, (c2 * 256 + c1) * 256 + c0)
-        node = self.node()
+        node = self.node
         for i in range(HASHED):
             if on[HASHED_BIT[i]]:
                 self.where[3 + i] = (3 + i, self.h, 16 * self.slots[i] + node)
@@ -262,8 +309,8 @@ class CmModel:
         seen = sum(1 for k in range(3, 13) if self.where[k] is not None and self.states[k] != 0)
         p_ = self.predicted
         self.expected = None
-        if p_ != 0 and p_ >> (8 - bit) == c0:
-            self.expected = (p_ >> (7 - bit)) & 1
+        if p_ != 0:
+            self.expected = self.path(p_ & 255)[self.depth]
             x[10] = STRETCH[self.msm.p(2 * self.bucket + self.expected)]
             if self.v3:
                 x[12] = (2 * self.expected - 1) * min(self.match_len, 32) * 64
@@ -314,8 +361,9 @@ class CmModel:
         for k in range(self.n):
             self.w[base + k] = min(max(self.w[base + k] + ((self.x[k] * err * rate) >> 16), -limit), limit)
 
-    # Per bit, step 6: updates, in the order the text gives.
-    def update(self, y: int) -> None:
+    # Per decision, step 6: updates, in the order the text gives; then down the tree. Returns the
+    # byte once its last decision is made, else None.
+    def update(self, y: int) -> int | None:
         self.train(self.set_a, (y << 12) - self.p1)
         if self.on[SECOND_SET]:
             self.train(self.set_b, (y << 12) - self.p2)
@@ -341,8 +389,24 @@ class CmModel:
             self.msm.update(2 * self.bucket + self.expected, y)
             if y != self.expected:
                 self.predicted = 0
-        self.c0 = 2 * self.c0 + y
-        self.bit += 1
+        kind, value = self.trees[self.tree].children[self.node][y]
+        if kind == "node":
+            self.node, self.depth = value, self.depth + 1
+            if self.high is None:
+                self.c0 = value
+            else:
+                level = value.bit_length() - 1
+                self.c0 = (16 + self.high) << level | (value - (1 << level))
+            return None
+        if self.high is None:  # the high nibble is known: the low nibble's tree
+            self.high, self.tree, self.node, self.depth, self.c0 = value, 1 + value, 1, 0, 16 + value
+            return None
+        return self.high << 4 | value
+
+    def decisions(self, byte: int) -> list[int]:
+        """The byte's decisions, high nibble's then low nibble's (only its own trees' paths)."""
+        high = self.trees[0].paths[byte >> 4]
+        return high + self.trees[1 + (byte >> 4)].paths[byte & 15]
 
     # After the byte: histories.
     def end_byte(self, byte: int) -> None:
@@ -366,9 +430,9 @@ class CmModel:
     def model_byte(self, byte: int) -> None:
         """Priming: every table learns the byte, nothing is coded."""
         self.begin_byte()
-        for bit in range(7, -1, -1):
+        for y in self.decisions(byte):
             self.predict()
-            self.update(byte >> bit & 1)
+            self.update(y)
         self.end_byte(byte)
 
 
@@ -398,20 +462,33 @@ def writer_version(components: int) -> int:
     return 5 if components >> 17 & 1 else 4
 
 
+def tree_field(trees: list[tuple[int, ...]]) -> bytes:
+    """§7.2's byte trees field: the mask of trees given, then each one's depths, two to a byte."""
+    mask = sum(1 << t for t, depths in enumerate(trees) if depths != FLAT)
+    body = b"".join(bytes(d[j] | d[j + 1] << 4 for j in range(0, 16, 2)) for d in trees if d != FLAT)
+    return varint(mask) + body
+
+
 def spec_encode(
-    data: bytes, components: int, hash_bits: int = HASH_BITS, prime: bytes = b"", version: int | None = None
+    data: bytes,
+    components: int,
+    hash_bits: int = HASH_BITS,
+    prime: bytes = b"",
+    version: int | None = None,
+    trees: list[tuple[int, ...]] | None = None,
 ) -> bytes:
     version = writer_version(components) if version is None else version
-    model = CmModel(components, hash_bits, version)
+    model = CmModel(components, hash_bits, version, trees)
     k = 12 if version == 1 else 16
     for byte in prime:
         model.model_byte(byte)
-    out = bytearray([version, hash_bits]) + varint(components)
+    out = bytearray([version, hash_bits]) + varint(components | (TREES if trees else 0))
+    if trees:
+        out += tree_field(trees)
     x1, x2 = 0, M32
     for byte in data:
         model.begin_byte()
-        for bit in range(7, -1, -1):
-            y = byte >> bit & 1  # step 5, encoder side
+        for y in model.decisions(byte):  # step 5, encoder side
             xmid = _split(x1, x2, model.predict(), k)
             if y:
                 x2 = xmid
@@ -450,12 +527,30 @@ def spec_decode(payload: bytes, size: int, prime: bytes = b"") -> bytes:
     k = 12 if version == 1 else 16
     hash_bits = payload[1]
     components, at = _read_varint(payload, 2)
-    if not 12 <= hash_bits <= 24 or components & ~KNOWN[version]:
+    if not 12 <= hash_bits <= 24 or components & ~(KNOWN[version] | TREES):
         raise SpecError("CM parameters out of range")
+    trees = None
+    if components & TREES:
+        components &= ~TREES
+        mask, at = _read_varint(payload, at)
+        if not 0 < mask < 1 << 17:
+            raise SpecError("CM byte trees out of range")
+        trees = []
+        for t in range(17):
+            if not mask >> t & 1:
+                trees.append(FLAT)
+                continue
+            if at + 8 > len(payload):
+                raise SpecError("CM payload ends inside its byte trees")
+            depths = tuple(d for byte in payload[at : at + 8] for d in (byte & 15, byte >> 4))
+            if depths == FLAT or not all(depths):
+                raise SpecError("CM byte trees out of range")
+            trees.append(depths)
+            at += 8
     coded = payload[at:]
     if len(coded) < 4:
         raise SpecError("CM stream does not end where expected")
-    model = CmModel(components, hash_bits, version)
+    model = CmModel(components, hash_bits, version, trees)
     for byte in prime:
         model.model_byte(byte)
     x1, x2 = 0, M32
@@ -463,21 +558,21 @@ def spec_decode(payload: bytes, size: int, prime: bytes = b"") -> bytes:
     out = bytearray()
     for _ in range(size):
         model.begin_byte()
-        for _bit in range(8):
+        byte = None
+        while byte is None:
             xmid = _split(x1, x2, model.predict(), k)
             y = 1 if xv <= xmid else 0  # step 5, decoder side
             if y:
                 x2 = xmid
             else:
                 x1 = xmid + 1
-            model.update(y)
+            byte = model.update(y)
             while (x1 ^ x2) & 0xFF000000 == 0:
                 if used >= len(coded):
                     raise SpecError("CM stream does not end where expected")
                 xv = (xv << 8) & M32 | coded[used]
                 used += 1
                 x1, x2 = (x1 << 8) & M32, (x2 << 8) & M32 | 255
-        byte = model.c0 & 255
         model.end_byte(byte)
         out.append(byte)
     if used != len(coded) or xv != x1:
@@ -758,3 +853,56 @@ def test_bad_parameters_are_rejected():
             real_decode(bad, 0, 0x7FF)
     with pytest.raises(SpecError):
         spec_decode(good[:-1], 0)
+
+
+# --- Byte trees ---------------------------------------------------------------------------------
+
+
+def _random_trees(rng: random.Random) -> list[tuple[int, ...]]:
+    """17 trees, most of them cut at random points, at least one not flat."""
+
+    def tree() -> tuple[int, ...]:
+        depths = [0] * 16
+
+        def cut(lo: int, hi: int, depth: int) -> None:
+            if hi - lo == 1:
+                depths[lo] = depth
+                return
+            at = rng.randrange(lo + 1, hi)
+            cut(lo, at, depth + 1)
+            cut(at, hi, depth + 1)
+
+        cut(0, 16, 0)
+        return tuple(depths)
+
+    trees = [tree() if rng.random() < 0.6 else FLAT for _ in range(17)]
+    return trees if any(t != FLAT for t in trees) else [tree()] + trees[1:]
+
+
+@pytest.mark.parametrize("components", [0x2FFFF, 0xFFFF, 0x9E7F, 0x121F, 0x0])
+@pytest.mark.parametrize("name", ["english", "log", "runs"])
+def test_writers_byte_trees_agree(monkeypatch: pytest.MonkeyPatch, name: str, components: int) -> None:
+    """The encoder's own trees: the same payload from both, each decodes the other's."""
+    from sigmalang import _backends
+
+    monkeypatch.setattr(_backends, "CM_TREES_MIN", 1)
+    data = INPUTS[name]
+    real = real_encode(data, components)
+    assert real[2] & 0x80 and _read_varint(real, 2)[0] & TREES  # the writer gave it trees
+    trees = _backends.read_trees(real, _read_varint(real, 2)[1])[0]
+    assert spec_encode(data, components, trees=trees) == real
+    assert spec_decode(real, len(data)) == data
+
+
+@settings(max_examples=12, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.sampled_from(["english", "log", "random", "runs"]), st.booleans())
+def test_any_byte_trees_decode(seed: int, name: str, primed: bool) -> None:
+    """Trees no writer chooses, the primer read with them too: the real decoder decodes the spec's
+    payload, and the spec's decoder its own."""
+    rng = random.Random(seed)
+    components = rng.choice([0x2FFFF, 0xFFFF, 0x9E7F, 0x121F, 0x3FFF])
+    version = writer_version(components) if components > 0x3FFF else rng.choice([2, 3])
+    data, prime = INPUTS[name][:120], PRIME if primed else b""
+    payload = spec_encode(data, components, prime=prime, version=version, trees=_random_trees(rng))
+    assert spec_decode(payload, len(data), prime) == data
+    assert real_decode(payload, len(data), components, prime) == data

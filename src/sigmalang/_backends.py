@@ -139,6 +139,15 @@ CM_DEFAULT_COMPONENTS = 0xFFFF
 # then with the frame's context if it has one (docs/FORMAT.md §7.2).
 CM_BOOK = 1 << 16
 CM_DEFAULT_HASH_BITS = 22
+# In a CM payload's component set: byte trees of the payload's own follow the set (docs/FORMAT.md
+# §7.2, "Byte trees"). The encoder gives trees to an input of at least CM_TREES_MIN bytes modelled
+# without a primer (a shorter one codes larger with them: the model learns them more slowly than
+# the bits), unless it was made without (record codes, which code larger with them): shaped by the
+# input's byte counts, they take a byte of text in about 5.6-6 decisions instead of 8, and the
+# model's time is mostly per decision (docs/cm.md, "Byte trees").
+CM_TREES = 1 << 18
+CM_TREES_MIN = 1 << 20
+CM_TREES_SAVE = 16  # ... and where they save at least 1/16 of the decisions (not on random bytes)
 # A codebook's primer is read by the model once per thread and kept (_cm.Primed), rather than once
 # per payload, from the third payload of a thread with the same primer and parameters (one small
 # file coded both as bytes and as records makes two: it keeps nothing), when the primer is at least
@@ -156,8 +165,9 @@ class CmBackend:
     Payload: model version (1 byte: 5, 4, 3 or 2 written by component set (:func:`cm_writer_version`);
     1-5 read) | hash-table size as a power of two (1 byte, 12-24) |
     component set (LEB128 varint, a subset of ``_cm.COMPONENTS_ALL``, and ``CM_BOOK`` when the
-    model was primed with the stream's codebook) | the arithmetic-coded
-    bits. The decoder checks the parameters before it allocates anything, decodes exactly *size*
+    model was primed with the stream's codebook, ``CM_TREES`` when byte trees follow) | with
+    ``CM_TREES``, the trees (:func:`encode_trees`) | the arithmetic-coded bits. The decoder checks
+    the parameters before it allocates anything, decodes exactly *size*
     bytes and requires the coded bits to end exactly at the payload's end.
     """
 
@@ -170,6 +180,7 @@ class CmBackend:
         hash_bits: int = CM_DEFAULT_HASH_BITS,
         version: int | None = None,
         book: bytes = b"",
+        trees: bool = True,
     ):
         from . import _cm
 
@@ -185,11 +196,16 @@ class CmBackend:
         self.hash_bits = hash_bits
         self.version = version
         self.book = book  # a codebook's primer: payloads are primed with it (CM_BOOK)
+        self.trees = trees  # whether the encoder may give a payload byte trees of its own (CM_TREES)
+
+    def without_trees(self) -> CmBackend:
+        """This backend, writing the flat trees only."""
+        return CmBackend(self.components, self.hash_bits, self.version, self.book, False)
 
     def with_book(self, primer: bytes) -> CmBackend:
         """This backend with a codebook's primer: what it encodes is primed with it first, and
         it can decode payloads that were."""
-        return CmBackend(self.components, self.hash_bits, self.version, primer)
+        return CmBackend(self.components, self.hash_bits, self.version, primer, self.trees)
 
     def encode(self, data: bytes, prime: bytes = b"") -> bytes:
         return cast(bytes, self.encode_at_most(data, prime, None))  # None only where a limit stopped it
@@ -208,8 +224,15 @@ class CmBackend:
             raise BackendError(f"CM primer of {len(prime):,} bytes is longer than {CM_MAX_PRIME:,}")
         buf = np.frombuffer(self.book + prime + data, dtype=np.uint8).copy()
         hash_bits = self.table_bits(len(buf))
-        components = self.components | (CM_BOOK if self.book else 0)
-        header = bytes([self.version, hash_bits]) + encode_varint(components)
+        tree, trees = None, b""
+        if self.trees and len(buf) == len(data) >= CM_TREES_MIN:
+            counts = np.bincount(buf, minlength=256).tolist()
+            depths = _cm.tree_depths(counts)
+            if CM_TREES_SAVE * _cm.tree_decisions(depths, counts) <= (CM_TREES_SAVE - 1) * 8 * len(data):
+                trees = encode_trees(depths)
+                tree = _cm.tree_table(depths) if trees else None
+        components = self.components | (CM_BOOK if self.book else 0) | (CM_TREES if trees else 0)
+        header = bytes([self.version, hash_bits]) + encode_varint(components) + trees
         # Coded bits can exceed the input only slightly (12 bits per bit at the very worst, far
         # less in practice): past this bound the caller stores the chunk anyway.
         bound = len(data) + (len(data) >> 3) + 64
@@ -221,7 +244,16 @@ class CmBackend:
         start = len(buf) - len(data)
         primed = _kept_primer(self.book, len(buf), self.components, hash_bits, self.version)
         written = _cm.code(
-            buf, start, False, _no_array(), out, self.components, hash_bits, version=self.version, primed=primed
+            buf,
+            start,
+            False,
+            _no_array(),
+            out,
+            self.components,
+            hash_bits,
+            version=self.version,
+            primed=primed,
+            tree=tree,
         )
         if written < 0:  # the kernel stopped: the output would not fit
             if limit is not None and bound == limit - len(header):
@@ -252,7 +284,7 @@ class CmBackend:
 
         from . import _cm
 
-        version, components, hash_bits, start = self._parameters(data)
+        version, components, hash_bits, start, tree = self._parameters(data)
         if len(data) - start < 4:  # the coder's first read: refused before any table is made
             raise BackendError("CM stream does not end where expected")
         if len(prime) > CM_MAX_PRIME:
@@ -267,7 +299,7 @@ class CmBackend:
         buf[: len(prime)] = np.frombuffer(prime, dtype=np.uint8)
         payload = np.frombuffer(data, dtype=np.uint8)[start:].copy()
         primed = None
-        if costs is None and components_book:
+        if costs is None and components_book and tree is None:
             primed = _kept_primer(self.book, len(buf), components, hash_bits, version)
         counted = costs if costs is None or not prime else np.zeros(len(buf), dtype=np.int32)  # primer's too
         result = _cm.code(
@@ -281,6 +313,7 @@ class CmBackend:
             version=version,
             costs=counted,
             primed=primed,
+            tree=tree,
         )
         if result != 0:
             raise BackendError("CM stream does not end where expected")
@@ -289,7 +322,9 @@ class CmBackend:
         return buf[len(prime) :].tobytes()
 
     @staticmethod
-    def _parameters(data: bytes) -> tuple[int, int, int, int]:
+    def _parameters(data: bytes) -> tuple[int, int, int, int, Any]:
+        """The payload's version, component set (without CM_TREES), hash bits, where its coded bytes
+        start and its byte trees' table (None: the flat trees)."""
         from . import _cm
 
         if len(data) < 3:
@@ -299,15 +334,63 @@ class CmBackend:
         hash_bits = data[1]
         components, start = read_varint(data, 2, 3, lambda _: BackendError("CM payload ends inside its parameters"))
         known = _cm.COMPONENTS_OF[data[0]]
-        if not _cm.HASH_BITS_MIN <= hash_bits <= _cm.HASH_BITS_MAX or components & ~(known | CM_BOOK):
+        if not _cm.HASH_BITS_MIN <= hash_bits <= _cm.HASH_BITS_MAX or components & ~(known | CM_BOOK | CM_TREES):
             raise BackendError(f"CM parameters out of range: {hash_bits} hash bits, components {components:#x}")
-        return data[0], components, hash_bits, start
+        tree = None
+        if components & CM_TREES:
+            depths, start = read_trees(data, start)
+            tree = _cm.tree_table(depths)
+        return data[0], components & ~CM_TREES, hash_bits, start, tree
 
     def memory_usage(self) -> int:
         """Bytes of model tables one encoder or decoder allocates."""
         from . import _cm
 
         return _cm.model_memory(self.hash_bits)
+
+
+def encode_trees(depths: list[tuple[int, ...]]) -> bytes:
+    """The byte trees' field of a CM payload (docs/FORMAT.md §7.2): a canonical varint whose bit t
+    says that tree t is given, then each given tree's 16 leaf depths, two to a byte (the first in
+    the low four bits); a tree not given is flat, and a flat tree is never given. Empty where
+    every tree is flat (the payload then has no trees)."""
+    from . import _cm
+
+    mask, body = 0, bytearray()
+    for t, tree in enumerate(depths):
+        if tuple(tree) != _cm.FLAT_DEPTHS:
+            mask |= 1 << t
+            body += bytes(tree[j] | tree[j + 1] << 4 for j in range(0, 16, 2))
+    return encode_varint(mask) + bytes(body) if mask else b""
+
+
+def read_trees(data: bytes, at: int) -> tuple[list[tuple[int, ...]], int]:
+    """The 17 trees' leaf depths of a CM payload's tree field at *at*, and where the field ends;
+    :class:`BackendError` for a field that ends early, a mask that is not a canonical varint of at
+    most 3 bytes, is 0 or names a tree past the 17th, or depths that make no tree or the flat one."""
+    from . import _cm
+
+    mask, at = read_varint(data, at, 3, lambda _: BackendError("CM payload ends inside its byte trees"))
+    if not 0 < mask < 1 << _cm.N_TREES:
+        raise BackendError(f"CM byte trees out of range: mask {mask:#x}")
+    depths: list[tuple[int, ...]] = []
+    for t in range(_cm.N_TREES):
+        if not mask >> t & 1:
+            depths.append(_cm.FLAT_DEPTHS)
+            continue
+        field = data[at : at + 8]
+        if len(field) < 8:
+            raise BackendError("CM payload ends inside its byte trees")
+        at += 8
+        tree = tuple(d for byte in field for d in (byte & 15, byte >> 4))
+        if tree == _cm.FLAT_DEPTHS:
+            raise BackendError(f"CM byte tree {t} is given flat")
+        try:
+            _cm.tree_table([tree])
+        except ValueError as exc:
+            raise BackendError(f"CM byte tree {t}: {exc}") from None
+        depths.append(tree)
+    return depths, at
 
 
 def _kept_primer(book: bytes, size: int, components: int, hash_bits: int, version: int) -> Any:

@@ -7,8 +7,11 @@ docs/FORMAT.md §7.2 specifies each step. This module holds the model's constant
 drift apart). The kernel's machine code is loaded from an on-disk cache without importing numba
 (:mod:`sigmalang._cm_native`); numba compiles it when the cache has none for this machine.
 
-Per bit, the model predicts P(bit = 1) as a 16-bit probability (model versions 4 and 5; versions 1,
-with 12-bit probabilities, 2 and 3 are still read):
+A byte is coded as the binary decisions down two trees, one for each nibble: its bits where the
+trees are flat (every payload without trees of its own), fewer for most bytes where a payload
+carries trees shaped by its input's byte counts (:func:`tree_depths`). Per decision, the model
+predicts P(decision = 1) as a 16-bit probability (model versions 4 and 5; versions 1, with 12-bit
+probabilities, 2 and 3 are still read):
 - order 0 (the partial byte), orders 1 and 2 (direct tables), orders 3, 4 and 8 (6 before version
   3), two word contexts, a column context, a field context, from version 4 order 5 and the
   indirect context (the bytes that last followed the last two bytes and the last byte), and in
@@ -27,7 +30,7 @@ from __future__ import annotations
 import math
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -189,6 +192,132 @@ FINAL_WEIGHTS = 768  # three per partial byte (one per weight set), after the we
 STATE_MAP_LIMIT = 255  # a state map's adaptation rate stops slowing after this many updates
 
 
+# Byte trees (docs/FORMAT.md §7.2, "Byte trees"): a byte is coded as its high nibble, then its low
+# nibble, each as the decisions down a binary tree whose 16 leaves are the nibble's values in
+# order; tree 0 is the high nibble's, tree 1 + h the low nibble's after high nibble h. A tree is
+# given by its leaves' depths (1-15). In the flat tree every depth is 4: each decision is a bit of
+# the byte, as before trees existed. The kernel reads them from one int32 table: at
+# ((t << 4 | node) << 1 | y) the child of internal node *node* (1-15, numbered level by level) of
+# tree *t* on decision *y*, an internal node's number or 16 + the nibble at a leaf, and above them
+# (<< 5) an internal node's place in the tables the byte's decisions share (the partial byte's
+# value where the trees are flat); at TREE_PATHS + (t << 4 | v) the decisions down to v, (bits <<
+# 4) | their count.
+N_TREES = 17
+TREE_PATHS = N_TREES << 5
+TREE_SIZE = TREE_PATHS + (N_TREES << 4)
+FLAT_DEPTHS = (4,) * 16
+
+
+def tree_depths(counts: Sequence[int]) -> list[tuple[int, ...]]:
+    """The byte trees the encoder gives an input whose bytes are counted *counts* (256 counts).
+    Tree 1 + h, for h below 8, is cut by the counts of the bytes h0-hF, and tree 0 by the counts
+    of each high nibble (:func:`_cut_depths`), except where bytes of 0x80 and up are at least
+    1/UPPER_SHARE of the input (UTF-8 text in most scripts): tree 0's first decision is then the
+    top bit, its upper half stays flat, and only the lower half is cut by the counts. Trees 9-16
+    (bytes of 0x80 and up) are flat: the top bits tell a UTF-8 sequence's lead byte from the
+    bytes that follow it (docs/cm.md, "Byte trees")."""
+    rows = [sum(counts[h << 4 : (h + 1) << 4]) for h in range(16)]
+    if sum(rows[8:]) * UPPER_SHARE >= sum(rows):
+        lower = _cut_depths(rows[:8], 1)
+        first = lower[:8] + FLAT_DEPTHS[8:]
+    else:
+        first = _cut_depths(rows)
+    return [first] + [_cut_depths(counts[h << 4 : (h + 1) << 4]) for h in range(8)] + [FLAT_DEPTHS] * 8
+
+
+UPPER_SHARE = 64
+
+
+def tree_decisions(trees: Sequence[Sequence[int]], counts: Sequence[int]) -> int:
+    """The decisions the bytes counted *counts* take down *trees* (17 trees' leaf depths)."""
+    return sum(n * (trees[0][b >> 4] + trees[1 + (b >> 4)][b & 15]) for b, n in enumerate(counts))
+
+
+def _cut_depths(weights: Sequence[int], depth: int = 0) -> tuple[int, ...]:
+    """The depths of a tree over len(*weights*) leaves below a root at *depth*, each range cut where
+    its two sides' counts are nearest equal (of the cuts as near equal as that, the one that leaves
+    the heavier side fewest values, then the one nearest the middle of the range), never inside a
+    run of values not counted unless the range holds nothing else (so such a run costs the values
+    beside it one decision at most); 16 leaves at depth 0 make a tree, 8 at depth 1 half of one."""
+    depths = [0] * len(weights)
+
+    def cut(lo: int, hi: int, depth: int) -> None:
+        if hi - lo == 1:
+            depths[lo] = depth
+            return
+        total = sum(weights[lo:hi])
+        left, best, at = 0, None, lo + 1
+        for c in range(lo + 1, hi):
+            left += weights[c - 1]
+            if total and not (weights[c - 1] or weights[c]):
+                continue
+            heavier = 0 if not total else (hi - c if 2 * left < total else c - lo)
+            key = (abs(2 * left - total), heavier, abs(2 * c - lo - hi))
+            if best is None or key < best:
+                best, at = key, c
+        cut(lo, at, depth + 1)
+        cut(at, hi, depth + 1)
+
+    cut(0, len(weights), depth)
+    return tuple(depths)
+
+
+def tree_table(trees: Sequence[Sequence[int]] | None = None) -> np.ndarray:
+    """The kernel's tree table for 17 trees given by their leaves' depths (None: every tree flat).
+    Raises ValueError for depths that make no tree."""
+    out = np.zeros(TREE_SIZE, dtype=np.int32)
+    for t, depths in enumerate(trees if trees is not None else [FLAT_DEPTHS] * N_TREES):
+        root = _tree_of(depths)
+        number: dict[int, int] = {}  # id() of each internal node -> its number, level by level
+        level: list[Any] = [root]
+        while level:
+            below = []
+            for node in level:
+                number[id(node)] = len(number) + 1
+                below += [child for child in node if isinstance(child, list)]
+            level = below
+        stack: list[tuple[Any, int, int]] = [(root, 0, 0)]
+        while stack:
+            node, bits, count = stack.pop()
+            for y, child in enumerate(node):
+                at = ((t << 4 | number[id(node)]) << 1) | y
+                if isinstance(child, list):
+                    n = number[id(child)]
+                    k = n.bit_length() - 1
+                    place = n if t == 0 else ((16 | (t - 1)) << k) | (n - (1 << k))
+                    out[at] = place << 5 | n
+                    stack.append((child, bits << 1 | y, count + 1))
+                else:
+                    out[at] = 16 + child
+                    out[TREE_PATHS + (t << 4 | child)] = ((bits << 1 | y) << 4) | (count + 1)
+    return out
+
+
+def _tree_of(depths: Sequence[int]) -> list[Any]:
+    """The tree whose leaves 0-15, in order, are at *depths*: an internal node is [left, right], a
+    leaf its value."""
+    if len(depths) != 16 or not all(1 <= d <= 15 for d in depths):
+        raise ValueError("a byte tree has 16 leaves at depths 1-15")
+    at = 0
+
+    def build(depth: int) -> Any:
+        nonlocal at
+        if at == 16 or depths[at] < depth:
+            raise ValueError(f"leaf depths {list(depths)} make no tree")
+        if depths[at] == depth:
+            at += 1
+            return at - 1
+        return [build(depth + 1), build(depth + 1)]
+
+    root = [build(1), build(1)]
+    if at != 16:
+        raise ValueError(f"leaf depths {list(depths)} make no tree")
+    return root
+
+
+FLAT_TREE = tree_table()
+
+
 def model_memory(hash_bits: int) -> int:
     """Bytes of tables one coder allocates (besides the data it codes)."""
     return (
@@ -245,6 +374,7 @@ KERNEL_ARRAYS: tuple[tuple[str, Any], ...] = (
     ("cost_of", np.int32),
     ("costs", np.int32),
     ("state", np.int64),
+    ("tree", np.int32),
 )
 
 Kernel = Callable[..., int]
@@ -424,13 +554,16 @@ def code(
     version: int = MODEL_VERSION,
     costs: np.ndarray | None = None,
     primed: Primed | None = None,
+    tree: np.ndarray | None = None,
 ) -> int:
     """Run the kernel (:func:`sigmalang._cm_kernel._run`) for model *version* with fresh tables
     (allocated here, by numpy, so that large ones get transparent huge pages where the system
     offers them), or with a copy of *primed*'s, which must be for the same parameters and a
     primer that *buf* starts with (the kernel then starts after it). With *costs* (an int32 array
     as long as *buf*, zeroed), the kernel also adds to ``costs[i]`` what coding byte i cost, in
-    ``COST_SCALE``-ths of a bit: what ``sigmalang inspect`` shows; it changes no output byte."""
+    ``COST_SCALE``-ths of a bit: what ``sigmalang inspect`` shows; it changes no output byte.
+    *tree* is the byte trees' table (:func:`tree_table`; None: the flat trees), for every byte the
+    model reads; a primed model's primer was read with the flat trees."""
     for name, array in (("buf", buf), ("payload", payload), ("out", out)):
         if array.dtype != np.uint8 or array.ndim != 1 or not array.flags.c_contiguous:
             raise TypeError(f"{name} must be a contiguous 1-D uint8 array")
@@ -439,7 +572,13 @@ def code(
     if not 0 <= start <= buf.shape[0]:
         raise ValueError(f"start {start} outside 0..{buf.shape[0]}")
     _check(components, hash_bits, version)
+    if tree is None:
+        tree = FLAT_TREE
+    elif tree.dtype != np.int32 or tree.shape != (TREE_SIZE,):
+        raise TypeError(f"tree must be an int32 array of {TREE_SIZE}")
     if primed is not None:
+        if tree is not FLAT_TREE:
+            raise ValueError("a primed model reads its primer with the flat trees")
         n = len(primed.primer)
         if (primed.components, primed.hash_bits, primed.version) != (components, hash_bits, version):
             raise ValueError("the primed model was made with other parameters")
@@ -493,6 +632,7 @@ def code(
             COST_OF,
             np.zeros(0, dtype=np.int32) if costs is None else costs,
             state,
+            tree,
         )
     finally:
         if held:

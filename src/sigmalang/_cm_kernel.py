@@ -15,7 +15,11 @@ below N_HASHED for every k below their n_full (level 4's copy: k itself, below 3
 guess in the copies for running text (:func:`~sigmalang._cm_ops._walk`) reads nodes 1-15 of the
 slots just found for orders 3, 4 and 8 and entries of their state maps (below 6 × 256): in range
 by construction, and not reached by the bounds-checked tests (numba's dispatcher runs those sets
-on the copy for any set, which makes no such guess). Prefetch hints
+on the copy for any set, which makes no such guess). The byte trees' table (*tree*, TREE_SIZE entries) is read
+at ((t << 4 | n) << 1 | y) for a tree t of at most 16 and a node n of at most 15 (each taken from
+an entry by a mask), and at TREE_PATHS + (t << 4) + a nibble: in range by construction; the table
+comes from :func:`sigmalang._cm.tree_table`, whose trees (checked) lead every nibble to a leaf in at
+most 15 decisions. Prefetch hints
 (:func:`~sigmalang._cm_ops._prefetch`) read nothing and cannot fault. The kernel allocates nothing:
 its caller passes every table and working array.
 """
@@ -57,6 +61,7 @@ from ._cm import (
     STATE_MAP_LIMIT,
     STATE_SIZE,
     THIRD_SETS,
+    TREE_PATHS,
 )
 from ._cm_ops import (
     _clamp_logit,
@@ -110,6 +115,7 @@ def _run(
     cost_of: np.ndarray,
     costs: np.ndarray,
     state: np.ndarray,
+    tree: np.ndarray,
 ) -> int:
     """Model buf[0:start] (no coding), then code buf[start:]: encode into *out*, or decode from
     *payload* into buf. Returns the bytes written (encoding) or -1 if *out* is too small; when
@@ -136,7 +142,7 @@ def _run(
     (sigmalang._cm.COMPONENTS_FAST), which this function runs on the path for any set. Every copy
     comes from :func:`_model` and codes the same bytes (:func:`sigmalang._cm.full_copy` names them)."""
     tables = (slots, t1, t2, match_table, apm, sm, weights, squash, stretch)
-    work = (state_next, priority, rate, scratch, maps, x, cost_of, costs, state)
+    work = (state_next, priority, rate, scratch, maps, x, cost_of, costs, state, tree)
     if components == COMPONENTS_ALL and version >= 5:
         return _model(buf, start, decoding, payload, out, COMPONENTS_ALL, version, FULL, N_HASHED, tables, work)
     if components == COMPONENTS_V4 and version >= 4:
@@ -168,7 +174,7 @@ def _model(
     version 2 (FAST: orders 1-6, the match model and the rate schedule, one weight set; *n_full*
     is 3)."""
     slots, t1, t2, match_table, apm, sm, weights, squash, stretch = tables
-    state_next, priority, rate, scratch, maps, x, cost_of, costs, state = work
+    state_next, priority, rate, scratch, maps, x, cost_of, costs, state, tree = work
     end = buf.shape[0]
     slot_mask = (slots.shape[0] >> 4) - 1
     match_mask = match_table.shape[0] - 1
@@ -337,10 +343,22 @@ def _model(
             lr = LR_START - (pos >> LR_STEP)
             if lr < LR_END:
                 lr = LR_END
+        # The byte is coded as two nibbles, each as the decisions down its tree (docs/FORMAT.md
+        # §7.2): the first nibble's tree is tree 0, the second's tree 1 + the first nibble. *n* is
+        # the node (1-15) in the nibble's tree and *d* its depth; *c0* names the node in the byte's
+        # tables (the partial byte with its leading 1 when the trees are the flat ones, where each
+        # decision is the next bit of the byte).
         c0 = 1
         byte_known = not decoding or not coding
         byte = buf[_ix(pos)] if byte_known else 0
-        for bit in range(8):
+        second = False
+        hi = 0
+        t = 0
+        n = 1
+        d = 0
+        path = tree[_ix(TREE_PATHS + (byte >> 4))]  # the known byte's decisions (bits, count)
+        way = 0  # the match model's byte's decisions in this nibble's tree
+        while True:
             # This bit's APM row (66 bytes) and weight set, likely outside the nearest caches, are
             # needed only after the inputs are computed: request them now.
             a_row = ((c1 << 8) | c0) * 33
@@ -349,9 +367,9 @@ def _model(
             _prefetch(apm, a_row + 32)
             _prefetch(weights, ((mix_sel << 8) | c0) * N_INPUTS)
             # --- nibble boundary: find each hashed component's slot ---
-            if bit == 4 and c0 != guess4:  # else bit 3 computed them, and requested the groups
+            if second and d == 0 and c0 != guess4:  # else computed before, and the groups requested
                 _slot_hashes(ctx, active, n_active, full, c0, hashes, slots, slot_mask, True)
-            if bit == 0 or bit == 4:
+            if d == 0:
                 _find_slots(hashes, n_active, slots, slot_mask, priority, slot)
                 # What the byte's second nibble and the next byte read is requested as soon as the
                 # slot hashes are free, for the byte where it is known (encoding, or modelling a
@@ -360,15 +378,15 @@ def _model(
                 # states lead to (_walk; in the other copies the encoder ran slower with it).
                 guess = byte if byte_known else ((predicted & 0xFF) if predicted > 0 else -1)
                 if full == PARAGRAPHS and guess < 0:
-                    nibble = _walk(slots, slot, sm)
+                    nibble = _walk(slots, slot, sm, tree, t)
                     if nibble >= 0:
-                        guess = nibble << 4 if bit == 0 else ((c0 & 15) << 4) | nibble
-                if bit == 0:
+                        guess = (hi << 4) | nibble if second else nibble << 4
+                if not second:
                     guess_byte = -1
                     guess4 = 0x10 | (guess >> 4) if guess >= 0 else 0
                     if guess4:
                         _slot_hashes(ctx, active, n_active, full, guess4, hashes, slots, slot_mask, True)
-            node = c0 if bit < 4 else (c0 & ((1 << (bit - 4)) - 1)) | (1 << (bit - 4))
+            node = n
             # --- predict ---
             x[0] = stretch[_ix(t0[_ix(c0)] >> 20)]
             if use1:
@@ -387,8 +405,10 @@ def _model(
                     _ix(sm[_ix(((3 + _context(k, active, full)) << 8 if full else sm_at[k]) + sk)] >> 20)
                 ]
             expected = -1
-            if predicted > 0 and (predicted >> (8 - bit)) == c0:
-                expected = (predicted >> (7 - bit)) & 1
+            if predicted > 0:  # each decision so far went the match model's byte's way
+                if d == 0:
+                    way = tree[_ix(TREE_PATHS + (t << 4) + ((predicted & 15) if second else ((predicted >> 4) & 15)))]
+                expected = (way >> (4 + (way & 15) - 1 - d)) & 1
                 x[10] = stretch[_ix(match_sm[_ix(len_bucket * 2 + expected)] >> 20)]
                 if v3:
                     x[12] = (expected * 2 - 1) * min(match_len, MATCH_INPUT_MAX) * MATCH_INPUT
@@ -453,14 +473,17 @@ def _model(
             # way); at bit 7, the next byte's contexts and tables. Requesting for both values of the
             # bit was slower: twice the requests, and twice the contexts at bit 7.
             likely = p >> (p_bits - 1)
-            if bit == 3 and not byte_known and ((c0 << 1) | likely) != guess4:
-                guess4 = (c0 << 1) | likely
+            goes = 0  # the likelier value's child where it is a leaf (16 + the nibble)
+            if not byte_known:
+                goes = tree[_ix((((t << 4) | n) << 1) | likely)] & 31
+            if not second and goes >= 16 and goes != guess4:
+                guess4 = goes
                 _slot_hashes(ctx, active, n_active, full, guess4, hashes, slots, slot_mask, True)
             ahead_for = -1
-            if bit == 4:
+            if second and d == 0:
                 ahead_for = guess
-            elif bit == 7 and not byte_known and ((c0 << 1) | likely) & 0xFF != guess_byte:
-                ahead_for = ((c0 << 1) | likely) & 0xFF
+            elif second and goes >= 16 and ((hi << 4) | (goes & 15)) != guess_byte:
+                ahead_for = (hi << 4) | (goes & 15)
             if ahead_for >= 0:
                 guess_byte = ahead_for
                 history = (word, word_prev, word_prev2, line_start, prev_line_start, field)
@@ -490,7 +513,7 @@ def _model(
                 if decoding:
                     y = 1 if xv <= xmid else 0
                 else:
-                    y = (byte >> (7 - bit)) & 1
+                    y = (path >> (4 + (path & 15) - 1 - d)) & 1
                 if y:
                     x2 = xmid
                 else:
@@ -511,7 +534,7 @@ def _model(
                     x1 = (x1 << 8) & 0xFFFFFFFF
                     x2 = ((x2 << 8) & 0xFFFFFFFF) | 0xFF
             else:
-                y = (byte >> (7 - bit)) & 1
+                y = (path >> (4 + (path & 15) - 1 - d)) & 1
             # --- update ---
             _train(weights, wbase, x, (y << 12) - p_mix1, lr)
             if use_mixer2:
@@ -547,8 +570,22 @@ def _model(
                 match_sm[_ix(j)] = _update(match_sm[_ix(j)], y, STATE_MAP_LIMIT, rate)
                 if y != expected:
                     predicted = 0
-            c0 = (c0 << 1) | y
-        byte = c0 & 0xFF
+            child = tree[_ix((((t << 4) | n) << 1) | y)]
+            if (child & 31) < 16:  # down the nibble's tree; the child's place in the byte's tables above
+                n = child & 15
+                d += 1
+                c0 = (child >> 5) & 0xFF
+            elif second:
+                byte = (hi << 4) | (child & 15)
+                break
+            else:  # the first nibble is known: the second one's tree
+                hi = child & 15
+                second = True
+                t = 1 + hi
+                n = 1
+                d = 0
+                c0 = 16 | hi
+                path = tree[_ix(TREE_PATHS + (t << 4) + (byte & 15))]
         if decoding and coding:
             buf[_ix(pos)] = byte
         # --- after the byte: histories ---

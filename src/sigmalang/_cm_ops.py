@@ -272,9 +272,9 @@ def _histories(
 
 
 @njit(cache=True, inline="always")
-def _walk(slots: np.ndarray, slot: np.ndarray, sm: np.ndarray) -> int:
+def _walk(slots: np.ndarray, slot: np.ndarray, sm: np.ndarray, tree: np.ndarray, t: int) -> int:
     """The decoder's guess of the nibble whose slots were just found, for its look-ahead (prefetch
-    only: no output depends on it): down the nibble's tree, at each node the likelier value by the
+    only: no output depends on it): down the nibble's tree (*t*), at each node the likelier value by the
     state of the highest of the first three hashed contexts that has seen the nibble (order 8, 4
     or 3: a slot whose first node's state is not 0), as its state map gives it (the top bit of the
     22-bit probability); -1 where none has. The nodes read are 1 to 15, inside each slot. For the
@@ -287,9 +287,12 @@ def _walk(slots: np.ndarray, slot: np.ndarray, sm: np.ndarray) -> int:
     at = slot[k]
     base = (3 + k) << 8
     node = 1
-    for _ in range(4):
-        node = (node << 1) | (sm[_ix(base + slots[_ix(at + node)])] >> 31)
-    return node & 15
+    for _ in range(15):
+        child = tree[_ix((((t << 4) | node) << 1) | (sm[_ix(base + slots[_ix(at + node)])] >> 31))] & 31
+        if child >= 16:
+            return int(child & 15)
+        node = child
+    return -1
 
 
 @njit(cache=True, inline="always")

@@ -496,6 +496,8 @@ def _records_body(
     if len(code) > max_code_size(len(data)):
         return None
     backend = _level_backend(spec.for_records(), book)
+    if isinstance(backend, CmBackend):  # record codes code larger with byte trees (docs/cm.md, "Byte trees")
+        backend = backend.without_trees()
     try:
         payload = encode_varint(len(code)) + backend.encode(code, prime)
     except BackendError:  # a primer the CM refuses, a PPMd coding that fails its check: the bytes' body

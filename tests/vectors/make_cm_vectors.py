@@ -27,8 +27,9 @@ from vectorlib import (
 )
 
 import sigmalang
+from sigmalang import _backends
 from sigmalang._backend_base import CM
-from sigmalang._backends import CM_BOOK, CmBackend
+from sigmalang._backends import CM_BOOK, CM_TREES, CmBackend
 from sigmalang._levels import TRANSFORM_LITERAL
 from sigmalang._wire import encode_varint
 from sigmalang.semantic.codebook import Codebook, load_codebook, train_codebook
@@ -102,6 +103,39 @@ def sample_book_entry() -> Entry:
     return _book_entry("cm4-book-sample-l6", description, text, book, SAMPLE_BOOK_FILE)
 
 
+def trees_entry(prose: bytes) -> Entry:
+    """cm4-ffff-trees-l6: the 9 KB of dickens in CHUNK-byte frames, each CM payload (level 6's set)
+    with byte trees of its own (bit 18 of S, docs/FORMAT.md §7.2), as the writer gives an input of
+    1 MiB or more: the frames are written by CmBackend with that bound lowered, so compress() does
+    not reproduce them; tests/test_cm_spec.py checks the trees' coding against the spec."""
+    saved = _backends.CM_TREES_MIN
+    _backends.CM_TREES_MIN = 1
+    try:
+        backend = CmBackend(0xFFFF, 16)
+        payloads = []
+
+        def code(number: int, chunk: bytes) -> tuple[int, int, bytes]:
+            payloads.append(backend.encode(chunk))
+            return TRANSFORM_LITERAL, CM, payloads[-1]
+
+        encoded, _ = chunked(prose, CHUNK, 6, code)
+    finally:
+        _backends.CM_TREES_MIN = saved
+    assert all(p[2] & 0x80 and _backends.read_varint(p, 2, 3, ValueError)[0] & CM_TREES for p in payloads)
+    assert sigmalang.decompress(encoded) == prose
+    stream = {
+        "writer": "CmBackend(0xffff, 16) with byte trees, literal frames",
+        "level": 6,
+        "chunk_size": CHUNK,
+        "shared_context": False,
+        "size": len(prose),
+        "encoded_size": len(encoded),
+        "reproducible": False,
+    }
+    description = "9 KB of dickens, 4 KiB frames, each CM payload with byte trees of its own (bit 18 of S)"
+    return valid_entry("cm4-ffff-trees-l6", description, prose, encoded, stream, ORIGIN)
+
+
 def main() -> int:
     logs = fixture_lines("loghub-small.log", 12000)
     prose = fixture_lines("dickens-64k.txt", 9000)
@@ -159,6 +193,16 @@ def main() -> int:
             "does not end",
         ),
         "bad-cm-short": ("frame 0's CM payload lost its last byte", lambda p: p[:-1], "does not end"),
+        "bad-cm-tree-flat": (
+            "frame 0's CM payload gives byte tree 0 as the flat tree (bit 18 of S)",
+            lambda p: p[:2] + encode_varint(0x7FF | CM_TREES) + b"\x01" + b"\x44" * 8 + p[4:],
+            "given flat",
+        ),
+        "bad-cm-tree-depths": (
+            "frame 0's CM payload gives byte tree 0 leaf depths that make no tree",
+            lambda p: p[:2] + encode_varint(0x7FF | CM_TREES) + b"\x01" + b"\x33" * 8 + p[4:],
+            "make no tree",
+        ),
         "bad-cm-book-without-book": (
             "frame 0's CM payload says it was primed with the codebook (bit 16), and the stream names none",
             lambda p: p[:2] + encode_varint(0x7FF | CM_BOOK) + p[4:],
@@ -169,7 +213,7 @@ def main() -> int:
         compressed_entry(name, spec[0], spec[1], spec[2], CHUNK, spec[3], ORIGIN, *spec[4:])
         for name, spec in valid.items()
     ]
-    good += [book_entry(logs), book_entry(logs, 9), sample_book_entry()]
+    good += [book_entry(logs), book_entry(logs, 9), sample_book_entry(), trees_entry(prose)]
     broken = []
     for name, (description, edit, message) in bad.items():
         stream, offset = damaged(logs, edit)

@@ -1,0 +1,80 @@
+"""The CM model with and without byte trees (docs/FORMAT.md §7.2), on the same inputs, in one process.
+
+    python benchmarks/cm_trees.py FILES... [--size 4MiB] [--rounds 3] [--components 0xFFFF]
+
+For each file's first ``--size`` bytes, the CM backend alone encodes and decodes them with the
+trees the encoder would give them (however short the input) and with the flat trees (the bits),
+alternating, ``--rounds`` times each; prints the payloads' sizes, the decisions a byte takes down
+the trees, and the best CPU times (``time.process_time``) as ns a byte and as the trees' speed-up.
+Every payload is decoded and compared with its input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
+
+from sigmalang import _backends, _cm  # noqa: E402
+from sigmalang._backends import CmBackend  # noqa: E402
+
+
+def parse_size(text: str) -> int:
+    units = {"KiB": 1 << 10, "MiB": 1 << 20, "KB": 10**3, "MB": 10**6}
+    for unit, factor in units.items():
+        if text.endswith(unit):
+            return int(float(text[: -len(unit)]) * factor)
+    return int(text)
+
+
+def timed(backend: CmBackend, data: bytes) -> tuple[int, float, float]:
+    start = time.process_time()
+    payload = backend.encode(data)
+    encode = time.process_time() - start
+    start = time.process_time()
+    if backend.decode(payload, len(data)) != data:
+        raise SystemExit("a payload did not decode to its input")
+    return len(payload), encode, time.process_time() - start
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("files", nargs="+", type=Path)
+    parser.add_argument("--size", type=parse_size, default=4 << 20)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--components", type=lambda t: int(t, 0), default=0xFFFF)
+    args = parser.parse_args()
+    _backends.CM_TREES_MIN = 1  # the trees the encoder chooses, whatever the input's length
+    print(f"components {args.components:#x}, 2^22 slots, best of {args.rounds} alternating rounds (CPU time)")
+    print("| input | bytes | flat trees | with trees | decisions a byte | encode ns a byte | decode ns a byte |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for path in args.files:
+        data = path.read_bytes()[: args.size]
+        counts = np.bincount(np.frombuffer(data, dtype=np.uint8), minlength=256).tolist()
+        decisions = _cm.tree_decisions(_cm.tree_depths(counts), counts) / max(len(data), 1)
+        sides = {"flat": CmBackend(args.components, 22, trees=False), "trees": CmBackend(args.components, 22)}
+        best: dict[str, list[float]] = {name: [0, float("inf"), float("inf")] for name in sides}
+        for backend in sides.values():
+            backend.decode(backend.encode(data[:4096]), len(data[:4096]))  # load the kernel
+        for _ in range(args.rounds):
+            for name, backend in sides.items():
+                size, encode, decode = timed(backend, data)
+                best[name] = [size, min(best[name][1], encode), min(best[name][2], decode)]
+        flat, trees = best["flat"], best["trees"]
+        ns = [1e9 * t / len(data) for t in (flat[1], trees[1], flat[2], trees[2])]
+        print(
+            f"| {path.name} | {len(data):,} | {flat[0]:,.0f} | {trees[0]:,.0f} ({trees[0] / flat[0] - 1:+.2%}) |"
+            f" {decisions:.2f} | {ns[0]:,.0f} → {ns[1]:,.0f} ({ns[0] / ns[1]:.2f}x) |"
+            f" {ns[2]:,.0f} → {ns[3]:,.0f} ({ns[2] / ns[3]:.2f}x) |",
+            flush=True,
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
