@@ -239,7 +239,7 @@ def _model(
     ahead = scratch[7 * N_HASHED : 8 * N_HASHED]
     guess_byte = -1  # the byte whose next contexts are in *ahead*
     guess = -1  # the byte as known or expected at the nibble boundaries (-1: none)
-    guess4 = 0  # the partial byte at bit 4 whose slot hashes are in *hashes* (0: none)
+    guess4 = 0  # the c0 at the second nibble's boundary whose slot hashes are in *hashes* (0: none)
     st1 = 0  # index in t1 of the order-1 state
     st2 = 0  # index in t2 of the order-2 state
 
@@ -288,7 +288,7 @@ def _model(
     for pos in range(first, end):
         coding = pos >= start
         # --- byte boundary: contexts of the next byte ---
-        # Unless the look-ahead (bit 7) expected another byte, the tables this byte reads first
+        # Unless the look-ahead (the last byte's last decisions) expected another byte, the tables this byte reads first
         # are already requested. Else the match table entry, likely a cache miss, is needed only
         # after the context hashes: request it first.
         h6 = _hash(c4, c8 & 0xFFFF, 11) & match_mask
@@ -305,7 +305,7 @@ def _model(
             ind = _followers(c4, t1, t2)
             _contexts(c4, c8, word, word_prev, word_prev2, above, col, field, v3, ind, ctx, full)
             _slot_hashes(ctx, active, n_active, full, 1, hashes, slots, slot_mask, True)
-        else:  # contexts and first slot hashes computed at the last byte's bit 7 (_look_ahead)
+        else:  # contexts and first slot hashes computed during the last byte (_look_ahead)
             for k in range(N_HASHED):
                 ctx[k] = ahead[k]
         # match model: follow the current match, or look the context up
@@ -359,7 +359,7 @@ def _model(
         path = tree[_ix(TREE_PATHS + (byte >> 4))]  # the known byte's decisions (bits, count)
         way = 0  # the match model's byte's decisions in this nibble's tree
         while True:
-            # This bit's APM row (66 bytes) and weight set, likely outside the nearest caches, are
+            # This decision's APM row (66 bytes) and weight set, likely outside the nearest caches, are
             # needed only after the inputs are computed: request them now.
             a_row = ((c1 << 8) | c0) * 33
             _prefetch(apm, a_row)
@@ -466,12 +466,14 @@ def _model(
                 p = 1
             if p > p_max:
                 p = p_max
-            # The next byte's contexts and tables, for the byte guessed at bit 4 (*guess*), else,
-            # where none was or the bits went otherwise, requests made once the bit is predicted and
-            # before it is coded, for the bit's likelier value (p is the probability of a 1): at bit
-            # 3, the second nibble's slot groups (their hashes serve bit 4 when the bit went that
-            # way); at bit 7, the next byte's contexts and tables. Requesting for both values of the
-            # bit was slower: twice the requests, and twice the contexts at bit 7.
+            # The next byte's contexts and tables, for the byte guessed at the second nibble's
+            # boundary (*guess*), else, where none was or the decisions went otherwise, requests
+            # made once a decision is predicted and before it is coded, for its likelier value (p is
+            # the probability of a 1) where that leads to a leaf: in the first nibble, the second
+            # nibble's slot groups (their hashes serve its boundary when the decision went that
+            # way; bit 3 where the trees are flat); in the second, the next byte's contexts and
+            # tables (bit 7). Requesting for both values was slower: twice the requests, and twice
+            # the contexts at bit 7.
             likely = p >> (p_bits - 1)
             goes = 0  # the likelier value's child where it is a leaf (16 + the nibble)
             if not byte_known:
