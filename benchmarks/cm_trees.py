@@ -20,16 +20,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
+from cm_ab import parse_size  # noqa: E402
 from sigmalang import _backends, _cm  # noqa: E402
 from sigmalang._backends import CmBackend  # noqa: E402
-
-
-def parse_size(text: str) -> int:
-    units = {"KiB": 1 << 10, "MiB": 1 << 20, "KB": 10**3, "MB": 10**6}
-    for unit, factor in units.items():
-        if text.endswith(unit):
-            return int(float(text[: -len(unit)]) * factor)
-    return int(text)
 
 
 def timed(backend: CmBackend, data: bytes) -> tuple[int, float, float]:

@@ -338,8 +338,7 @@ class CmBackend:
             raise BackendError(f"CM parameters out of range: {hash_bits} hash bits, components {components:#x}")
         tree = None
         if components & CM_TREES:
-            depths, start = read_trees(data, start)
-            tree = _cm.tree_table(depths)
+            _, tree, start = read_trees(data, start)
         return data[0], components & ~CM_TREES, hash_bits, start, tree
 
     def memory_usage(self) -> int:
@@ -364,10 +363,11 @@ def encode_trees(depths: list[tuple[int, ...]]) -> bytes:
     return encode_varint(mask) + bytes(body) if mask else b""
 
 
-def read_trees(data: bytes, at: int) -> tuple[list[tuple[int, ...]], int]:
-    """The 17 trees' leaf depths of a CM payload's tree field at *at*, and where the field ends;
-    :class:`BackendError` for a field that ends early, a mask that is not a canonical varint of at
-    most 3 bytes, is 0 or names a tree past the 17th, or depths that make no tree or the flat one."""
+def read_trees(data: bytes, at: int) -> tuple[list[tuple[int, ...]], Any, int]:
+    """The 17 trees' leaf depths of a CM payload's tree field at *at*, the kernel's table of them
+    (:func:`sigmalang._cm.tree_table`) and where the field ends; :class:`BackendError` for a field
+    that ends early, a mask that is not a canonical varint of at most 3 bytes, is 0 or names a
+    tree past the 17th, or depths that make no tree or the flat one."""
     from . import _cm
 
     mask, at = read_varint(data, at, 3, lambda _: BackendError("CM payload ends inside its byte trees"))
@@ -385,12 +385,11 @@ def read_trees(data: bytes, at: int) -> tuple[list[tuple[int, ...]], int]:
         tree = tuple(d for byte in field for d in (byte & 15, byte >> 4))
         if tree == _cm.FLAT_DEPTHS:
             raise BackendError(f"CM byte tree {t} is given flat")
-        try:
-            _cm.tree_table([tree])
-        except ValueError as exc:
-            raise BackendError(f"CM byte tree {t}: {exc}") from None
         depths.append(tree)
-    return depths, at
+    try:
+        return depths, _cm.tree_table(depths), at
+    except ValueError as exc:
+        raise BackendError(f"CM {exc}") from None
 
 
 def _kept_primer(book: bytes, size: int, components: int, hash_bits: int, version: int) -> Any:

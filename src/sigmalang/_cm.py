@@ -206,6 +206,7 @@ N_TREES = 17
 TREE_PATHS = N_TREES << 5
 TREE_SIZE = TREE_PATHS + (N_TREES << 4)
 FLAT_DEPTHS = (4,) * 16
+UPPER_SHARE = 64  # tree 0 keeps the top bit first where bytes from 0x80 up are 1/UPPER_SHARE or more
 
 
 def tree_depths(counts: Sequence[int]) -> list[tuple[int, ...]]:
@@ -223,9 +224,6 @@ def tree_depths(counts: Sequence[int]) -> list[tuple[int, ...]]:
     else:
         first = _cut_depths(rows)
     return [first] + [_cut_depths(counts[h << 4 : (h + 1) << 4]) for h in range(8)] + [FLAT_DEPTHS] * 8
-
-
-UPPER_SHARE = 64
 
 
 def tree_decisions(trees: Sequence[Sequence[int]], counts: Sequence[int]) -> int:
@@ -264,10 +262,13 @@ def _cut_depths(weights: Sequence[int], depth: int = 0) -> tuple[int, ...]:
 
 def tree_table(trees: Sequence[Sequence[int]] | None = None) -> np.ndarray:
     """The kernel's tree table for 17 trees given by their leaves' depths (None: every tree flat).
-    Raises ValueError for depths that make no tree."""
+    Raises ValueError, naming the tree, for depths that make no tree."""
     out = np.zeros(TREE_SIZE, dtype=np.int32)
     for t, depths in enumerate(trees if trees is not None else [FLAT_DEPTHS] * N_TREES):
-        root = _tree_of(depths)
+        try:
+            root = _tree_of(depths)
+        except ValueError as exc:
+            raise ValueError(f"byte tree {t}: {exc}") from None
         number: dict[int, int] = {}  # id() of each internal node -> its number, level by level
         level: list[Any] = [root]
         while level:
