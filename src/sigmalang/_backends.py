@@ -143,7 +143,7 @@ CM_DEFAULT_HASH_BITS = 22
 # §7.2, "Byte trees"). The encoder gives trees to an input of at least CM_TREES_MIN bytes modelled
 # without a primer (a shorter one codes larger with them: the model learns them more slowly than
 # the bits), unless it was made without (record codes, which code larger with them): shaped by the
-# input's byte counts, they take a byte of text in about 5.6-6 decisions instead of 8, and the
+# input's byte counts, they take a byte of text in about 5.6-6.7 decisions instead of 8, and the
 # model's time is mostly per decision (docs/cm.md, "Byte trees").
 CM_TREES = 1 << 18
 CM_TREES_MIN = 1 << 20
