@@ -125,7 +125,24 @@ def patched(module: Any, **values: int) -> Iterator[None]:
 
 
 pieces = st.sampled_from(
-    [b"a", b"B", b"z_", b"7", b"42", b"\n", b" ", b"\xe9", b"\xc3\xa9", b"-", b"ab", b"Q9", b"\r\n", b"word", b"x" * 30]
+    [
+        b"a",
+        b"B",
+        b"z_",
+        b"7",
+        b"42",
+        b"\n",
+        b" ",
+        b"\xe9",
+        b"\xc3\xa9",
+        b"-",
+        b"ab",
+        b"Q9",
+        b"\r\n",
+        b"word",
+        b"x" * 30,
+        b"y" * 260,
+    ]
 )
 chunk_text = st.lists(pieces, max_size=40).map(b"".join)
 
@@ -154,6 +171,21 @@ def test_same_bytes_as_the_plain_builder(
     ):
         ours = _extension(FilterBuilder(version), chunks, sizes)
         plain = _extension(ReferenceFilterBuilder(version), chunks, sizes)
+    assert ours == plain
+
+
+@settings(max_examples=100)
+@given(
+    words=st.lists(st.tuples(st.sampled_from(b"ab7_"), st.integers(1, 300)), max_size=60),
+    long_word=st.sampled_from([4, 64, 1 << 16]),
+)
+def test_word_hashes_of_a_slice(words: list[tuple[int, int]], long_word: int) -> None:
+    """A slice's words hashed together (words of every length, longer and shorter than LONG_WORD,
+    digits alone or not) are each word's own hash."""
+    spaced = b" ".join(bytes([byte]) * n for byte, n in words)
+    with patched(_filter_items, LONG_WORD=long_word):
+        ours = sorted(_filter_items._word_hashes(spaced).tolist())
+    plain = sorted(_filter_items.fnv1a64(b"\x01" + word) for word in spaced.split() if not word.isdigit())
     assert ours == plain
 
 

@@ -47,17 +47,21 @@ def _trigram_hashes(codes: np.ndarray) -> np.ndarray:
 
 def _word_spans(text: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Where each word of *text* (words between spaces) that is not all digits starts, and its
-    length, longest first."""
+    length, longest first (those longer than LONG_WORD, which are hashed one by one, first of
+    all in no particular order)."""
     import numpy as np  # not at import: worker processes need no numpy
 
     word = np.concatenate([[False], text != 0x20, [False]])
     edges = np.flatnonzero(word[1:] != word[:-1])
     starts, ends = edges[0::2], edges[1::2]
-    digits = np.concatenate([[0], np.cumsum((text >= 0x30) & (text <= 0x39))])
+    digits = np.zeros(len(text) + 1, dtype=np.int32)  # digits before each byte (a slice is short)
+    np.cumsum((text >= 0x30) & (text <= 0x39), dtype=np.int32, out=digits[1:])
     lengths = ends - starts
     keep = digits[ends] - digits[starts] != lengths
     starts, lengths = starts[keep], lengths[keep]
-    order = np.argsort(-lengths, kind="stable")
+    # A stable sort of 16-bit keys (a radix sort): the length below the cap, from the cap down.
+    cap = min(LONG_WORD + 1, 0xFFFF)
+    order = np.argsort(cap - np.minimum(lengths, cap).astype(np.uint16), kind="stable")
     return starts[order], lengths[order]
 
 
@@ -105,17 +109,12 @@ def _distinct_sorted(values: np.ndarray) -> np.ndarray:
 
 def _set_bits(bitmap: np.ndarray, positions: np.ndarray) -> None:
     """Set bit ``p`` (byte ``p >> 3``, bit ``p & 7``: little-endian bit order) of *bitmap* for each
-    of *positions*. Sorted, the positions of one byte are neighbours and OR together into one
-    update, so no byte is written twice (which would keep only one of its bits)."""
+    of *positions*, repeats included: an unbuffered OR (``ufunc.at``), so that two positions in one
+    byte both keep their bit."""
     import numpy as np  # not at import: worker processes need no numpy
 
-    if not len(positions):
-        return
-    positions = np.sort(positions)
-    index = positions >> 3
-    bit = np.left_shift(np.uint8(1), (positions & 7).astype(np.uint8))
-    starts = np.flatnonzero(np.concatenate([[True], index[1:] != index[:-1]]))
-    bitmap[index[starts]] |= np.bitwise_or.reduceat(bit, starts)
+    if len(positions):
+        np.bitwise_or.at(bitmap, positions >> 3, np.left_shift(np.uint8(1), (positions & 7).astype(np.uint8)))
 
 
 class _Hashes:
@@ -215,15 +214,18 @@ class _Items:
         return kept
 
     def _hash_trigrams(self, trigrams: np.ndarray) -> None:
-        """Hash the trigrams marked in *trigrams*, a block of the bitmap at a time."""
+        """Hash the trigrams marked in *trigrams*, a block of the bitmap at a time: the bits of
+        its bytes that are not 0 (most are, in text), in order."""
         import numpy as np  # not at import: worker processes need no numpy
 
         block = 1 << 16
         for start in range(0, len(trigrams), block):
             part = trigrams[start : start + block]
-            if part.any():
-                codes = np.flatnonzero(np.unpackbits(part, bitorder="little")) + start * 8
-                self._hashes.add(_trigram_hashes(codes))
+            at = np.flatnonzero(part)
+            if len(at):
+                bits = np.unpackbits(part[at], bitorder="little").view(np.bool_)
+                codes = ((at + start) << 3)[:, None] + np.arange(8)
+                self._hashes.add(_trigram_hashes(codes.reshape(-1)[bits]))
 
     def _add_words(self, spaced: bytes) -> None:
         """Hash the words of *spaced* (a slice, its non-word bytes made spaces), the first joined
