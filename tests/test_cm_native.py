@@ -289,3 +289,20 @@ def test_ready_says_whether_the_kernel_file_is_there(tmp_path: Path, monkeypatch
     assert not _cm_native.ready()
     monkeypatch.setenv("NUMBA_BOUNDSCHECK", "1")  # numba's dispatcher is asked for: no file needed
     assert _cm_native.ready()
+
+
+def test_a_processor_named_to_numba_has_a_cache_key_of_its_own(monkeypatch: pytest.MonkeyPatch) -> None:
+    """numba compiles for the processor NUMBA_CPU_NAME and NUMBA_CPU_FEATURES name, so code compiled
+    that way (benchmarks/cm_instructions.py: code valgrind can run) is cached apart from the host's,
+    whose key is the same as when neither is set."""
+    monkeypatch.delenv("NUMBA_CPU_NAME", raising=False)
+    monkeypatch.delenv("NUMBA_CPU_FEATURES", raising=False)
+    host = _cm_native._key()
+    monkeypatch.setenv("NUMBA_CPU_NAME", "haswell")
+    monkeypatch.setenv("NUMBA_CPU_FEATURES", "")
+    haswell = _cm_native._key()
+    monkeypatch.setenv("NUMBA_CPU_FEATURES", "+avx2")
+    assert len({host, haswell, _cm_native._key()}) == 3
+    monkeypatch.delenv("NUMBA_CPU_NAME")
+    monkeypatch.delenv("NUMBA_CPU_FEATURES")
+    assert _cm_native._key() == host

@@ -8,8 +8,9 @@ a process that finds the file needs neither numba's compiler nor its memory, and
 not LLVM either.
 
 The file is specific to this machine and these sources: its name carries a SHA-256 of the model's
-sources, the numba and llvmlite versions, the Python version and the host CPU's name and features,
-so any change makes a new file. Its content ends with a SHA-256 of the rest, checked before the
+sources, the numba and llvmlite versions, the Python version and the host CPU's name and features
+(and ``NUMBA_CPU_NAME`` and ``NUMBA_CPU_FEATURES`` where they are set: numba then compiles for the
+processor they name), so any change makes a new file. Its content ends with a SHA-256 of the rest, checked before the
 code is linked. A new file is first loaded and run by a separate process, and kept only when that
 process codes a sample exactly as numba's dispatcher does; any failure leaves numba's dispatcher
 in use (:func:`sigmalang._cm.kernel`).
@@ -97,7 +98,12 @@ def _key() -> str:
         digest.update((_HERE / name).read_bytes())
     for package in ("numba", "llvmlite"):
         digest.update(metadata.version(package).encode())
-    facts = (platform.system(), platform.machine(), sys.version_info[:2], _host_facts())
+    facts: tuple[object, ...] = (platform.system(), platform.machine(), sys.version_info[:2], _host_facts())
+    # numba compiles for the processor these name where they are set (a benchmark sets them: code
+    # that valgrind can run); the key then names them, and the host's own code keeps its key.
+    named = tuple(os.environ.get(name) for name in ("NUMBA_CPU_NAME", "NUMBA_CPU_FEATURES"))
+    if named != (None, None):
+        facts += named
     digest.update(repr(facts).encode())
     return digest.hexdigest()[:32]
 
