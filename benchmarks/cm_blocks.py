@@ -18,18 +18,15 @@ Needs valgrind and objdump (binutils), Linux on x86-64. Each child takes a few s
 
 from __future__ import annotations
 
-import argparse
 import collections
-import shutil
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 import cm_instructions  # noqa: F401  (first: on an AVX-512 host it names the processor numba compiles for)
-from cm_ab import parse_size
 from cm_profile import CHILD as PROFILE_CHILD
-from cm_profile import REPO, _disassembly, _sections
+from cm_profile import REPO, _disassembly, _sections, kernel_arguments
 
 # cm_profile.py's child, its warm-up always on the file's first 4 KiB: the same in both children,
 # so that it cancels out.
@@ -91,16 +88,7 @@ def _decisions(data: bytes, components: int, bits: int) -> int:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("file", type=Path)
-    parser.add_argument("--size", type=parse_size, default=10**5)
-    parser.add_argument("--components", default="0x9e7f")
-    parser.add_argument("--bits", type=int, default=22)
-    parser.add_argument("--top", type=int, default=25)
-    args = parser.parse_args()
-    for tool in ("valgrind", "objdump"):
-        if shutil.which(tool) is None:
-            raise SystemExit(f"{tool} not found: this script needs valgrind and objdump (binutils)")
+    args = kernel_arguments(__doc__ or "", 10**5, "0x9e7f", 25, ("valgrind", "objdump"))
     data = args.file.read_bytes()[: args.size]
     with tempfile.TemporaryDirectory() as tmp:
         obj = Path(tmp) / "kernel.o"

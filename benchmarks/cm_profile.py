@@ -88,17 +88,24 @@ def _disassembly(path: Path, section: str) -> dict[int, str]:
     return found
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def kernel_arguments(doc: str, size: int, components: str, top: int, tools: tuple[str, ...]) -> argparse.Namespace:
+    """The command line of a script that looks into the kernel's machine code (FILE, --size,
+    --components, --bits, --top, with these defaults), once the *tools* it runs are found."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("file", type=Path)
-    parser.add_argument("--size", type=parse_size, default=10**6)
-    parser.add_argument("--components", default="0xFFFF")
+    parser.add_argument("--size", type=parse_size, default=size)
+    parser.add_argument("--components", default=components)
     parser.add_argument("--bits", type=int, default=22)
-    parser.add_argument("--top", type=int, default=30)
+    parser.add_argument("--top", type=int, default=top)
     args = parser.parse_args()
-    for tool in ("perf", "objdump"):
+    for tool in tools:
         if shutil.which(tool) is None:
-            raise SystemExit(f"{tool} not found: this script needs perf and objdump (binutils)")
+            raise SystemExit(f"{tool} not found: this script needs {' and '.join(tools)} (objdump: binutils)")
+    return args
+
+
+def main() -> None:
+    args = kernel_arguments(__doc__ or "", 10**6, "0xFFFF", 30, ("perf", "objdump"))
     with tempfile.TemporaryDirectory() as tmp:
         obj, data = Path(tmp) / "kernel.o", Path(tmp) / "perf.data"
         command = [sys.executable, "-c", CHILD, str(REPO / "src"), str(args.file), str(args.size)]
