@@ -19,6 +19,7 @@ Needs valgrind and objdump (binutils), Linux on x86-64. Each child takes a few s
 from __future__ import annotations
 
 import collections
+import json
 import subprocess
 import sys
 import tempfile
@@ -63,8 +64,6 @@ def _counts(callgrind_out: Path, start: int, size: int) -> collections.Counter[i
 
 
 def _run(command: list[str], out: Path) -> dict[str, float]:
-    import json
-
     valgrind = ["valgrind", "--tool=callgrind", "--dump-instr=yes", "--smc-check=all", f"--callgrind-out-file={out}"]
     done = subprocess.run([*valgrind, *command], capture_output=True, text=True)
     if done.returncode:
@@ -72,19 +71,18 @@ def _run(command: list[str], out: Path) -> dict[str, float]:
     return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
-def _decisions(data: bytes, components: int, bits: int) -> int:
-    """The decisions the encoder's byte trees take for *data* (eight a byte where it gives none)."""
+def _decisions(data: bytes) -> int:
+    """The decisions *data* takes down the byte trees the encoder gives it (eight a byte where it
+    gives none)."""
     sys.path.insert(0, str(REPO / "src"))
     import numpy as np
 
     from sigmalang import _backends, _cm
 
-    counts = np.bincount(np.frombuffer(data, dtype=np.uint8), minlength=256).tolist()
-    depths = _cm.tree_depths(counts)
-    decisions = _cm.tree_decisions(depths, counts)
-    save = _backends.CM_TREES_SAVE
-    treed = len(data) >= _backends.CM_TREES_MIN and save * decisions <= (save - 1) * 8 * len(data)
-    return decisions if treed and _backends.encode_trees(depths) else 8 * len(data)
+    depths = _backends.given_trees(data)
+    if depths is None:
+        return 8 * len(data)
+    return _cm.tree_decisions(depths, np.bincount(np.frombuffer(data, dtype=np.uint8), minlength=256).tolist())
 
 
 def main() -> None:
@@ -99,7 +97,7 @@ def main() -> None:
         for size in (args.size, 1):
             out = Path(tmp) / f"callgrind.{size}"
             runs[size] = (_run([*child, str(size), *rest], out), out)
-        decisions = _decisions(data, int(args.components, 0), args.bits)
+        decisions = _decisions(data)
         cpu = f" (the kernel compiled for {cm_instructions.KERNEL_CPU})" if cm_instructions.KERNEL_CPU else ""
         print(f"{args.file.name}, first {len(data):,} bytes, components {args.components}, 2^{args.bits} slots{cpu}:")
         for name, offset, size in _sections(obj.read_bytes()):

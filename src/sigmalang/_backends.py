@@ -225,12 +225,10 @@ class CmBackend:
         buf = np.frombuffer(self.book + prime + data, dtype=np.uint8).copy()
         hash_bits = self.table_bits(len(buf))
         tree, trees = None, b""
-        if self.trees and len(buf) == len(data) >= CM_TREES_MIN:
-            counts = np.bincount(buf, minlength=256).tolist()
-            depths = _cm.tree_depths(counts)
-            if CM_TREES_SAVE * _cm.tree_decisions(depths, counts) <= (CM_TREES_SAVE - 1) * 8 * len(data):
-                trees = encode_trees(depths)
-                tree = _cm.tree_table(depths) if trees else None
+        depths = given_trees(buf) if self.trees and len(buf) == len(data) else None
+        if depths is not None:
+            trees = encode_trees(depths)
+            tree = _cm.tree_table(depths)
         components = self.components | (CM_BOOK if self.book else 0) | (CM_TREES if trees else 0)
         header = bytes([self.version, hash_bits]) + encode_varint(components) + trees
         # Coded bits can exceed the input only slightly (12 bits per bit at the very worst, far
@@ -346,6 +344,23 @@ class CmBackend:
         from . import _cm
 
         return _cm.model_memory(self.hash_bits)
+
+
+def given_trees(data: Any) -> list[tuple[int, ...]] | None:
+    """The byte trees the encoder gives an unprimed input (bytes, or a uint8 array), or None where
+    it writes the flat ones: an input shorter than CM_TREES_MIN, or whose trees would save less
+    than 1/CM_TREES_SAVE of its decisions (or none: flat trees are never given)."""
+    import numpy as np
+
+    from . import _cm
+
+    if len(data) < CM_TREES_MIN:
+        return None
+    counts = np.bincount(np.frombuffer(data, dtype=np.uint8), minlength=256).tolist()
+    depths = _cm.tree_depths(counts)
+    if CM_TREES_SAVE * _cm.tree_decisions(depths, counts) > (CM_TREES_SAVE - 1) * 8 * len(data):
+        return None
+    return depths if any(tree != _cm.FLAT_DEPTHS for tree in depths) else None
 
 
 def encode_trees(depths: list[tuple[int, ...]]) -> bytes:

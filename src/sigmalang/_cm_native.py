@@ -10,8 +10,8 @@ not LLVM either.
 The file is specific to this machine and these sources: its name carries a SHA-256 of the model's
 sources, the numba and llvmlite versions, the Python version and the host CPU's name and features
 (and ``NUMBA_CPU_NAME`` and ``NUMBA_CPU_FEATURES`` where they are set: numba then compiles for the
-processor they name), so any change makes a new file. Its content ends with a SHA-256 of the rest, checked before the
-code is linked. A new file is first loaded and run by a separate process, and kept only when that
+processor they name), so any change makes a new file. Its content ends with a SHA-256 of the rest,
+checked before the code is linked. A new file is first loaded and run by a separate process, and kept only when that
 process codes a sample exactly as numba's dispatcher does; any failure leaves numba's dispatcher
 in use (:func:`sigmalang._cm.kernel`).
 
