@@ -1,6 +1,6 @@
 """Which of the CM kernel's machine instructions run how often: instructions per decision, by basic block.
 
-    python benchmarks/cm_blocks.py FILE [--size 100KB] [--components 0x9e7f] [--bits 22] [--top 25]
+    python benchmarks/cm_blocks.py FILE [--size 100KB] [--components 0x9e7f] [--bits 22] [--top 25] [--decode]
 
 The same child as ``cm_profile.py`` (the CM backend alone encodes the first ``--size`` bytes of
 FILE after a warm-up call) runs under ``valgrind --tool=callgrind --dump-instr=yes``, which counts
@@ -12,6 +12,9 @@ down the byte trees the encoder gives the input, eight a byte where it gives non
 of consecutive instructions that run equally often, most instructions first: how often each runs
 per decision, and its disassembly. valgrind cannot run AVX-512 code: on such a host the kernel is
 compiled for ``haswell`` (as ``cm_instructions.py`` does), so the counts are of that copy.
+
+With ``--decode``, the counts are the decoder's: the child encodes and then decodes the bytes, and a
+second child that only encodes them is taken away instead.
 
 Needs valgrind and objdump (binutils), Linux on x86-64. Each child takes a few seconds to a minute.
 """
@@ -32,10 +35,12 @@ from cm_profile import REPO, _disassembly, _sections, kernel_arguments
 # cm_profile.py's child, its warm-up always on the file's first 4 KiB: the same in both children,
 # so that it cancels out.
 WARM_UP = "backend.decode(backend.encode(data[:4096]), len(data[:4096]))"
+# With a seventh argument "decode", the child decodes what it encoded.
+CODE = "backend.encode(data)\n"
 CHILD = PROFILE_CHILD.replace(
     WARM_UP, "warm = open(sys.argv[2], 'rb').read(4096); backend.decode(backend.encode(warm), len(warm))"
-)
-assert CHILD != PROFILE_CHILD, "cm_profile.py's child changed: its warm-up is no longer found"
+).replace(CODE, "payload = " + CODE + "if sys.argv[7:] == ['decode']:\n    backend.decode(payload, len(data))\n")
+assert CHILD.count("payload = ") == 1 and WARM_UP not in CHILD, "cm_profile.py's child changed: its code is not found"
 
 
 def _counts(callgrind_out: Path, start: int, size: int) -> collections.Counter[int]:
@@ -86,22 +91,28 @@ def _decisions(data: bytes) -> int:
 
 
 def main() -> None:
-    args = kernel_arguments(__doc__ or "", 10**5, "0x9e7f", 25, ("valgrind", "objdump"))
+    args = kernel_arguments(__doc__ or "", 10**5, "0x9e7f", 25, ("valgrind", "objdump"), decode=True)
     data = args.file.read_bytes()[: args.size]
     with tempfile.TemporaryDirectory() as tmp:
         obj = Path(tmp) / "kernel.o"
         child = [sys.executable, "-c", CHILD, str(REPO / "src"), str(args.file)]
         rest = [args.components, str(args.bits), str(obj)]
         subprocess.run([*child, "4096", *rest], capture_output=True, check=True)  # compiles the copy, outside valgrind
-        runs = {}
-        for size in (args.size, 1):
-            out = Path(tmp) / f"callgrind.{size}"
-            runs[size] = (_run([*child, str(size), *rest], out), out)
+        # Counted: the bytes coded (and, with --decode, decoded); taken away: a child that codes
+        # one byte (or, with --decode, that only encodes the bytes).
+        counted = [str(args.size), *rest, *(["decode"] if args.decode else [])]
+        taken_away = [str(args.size if args.decode else 1), *rest]
+        runs = []
+        for k, arguments in enumerate((counted, taken_away)):
+            out = Path(tmp) / f"callgrind.{k}"
+            runs.append((_run([*child, *arguments], out), out))
         decisions = _decisions(data)
         cpu = f" (the kernel compiled for {cm_instructions.KERNEL_CPU})" if cm_instructions.KERNEL_CPU else ""
-        print(f"{args.file.name}, first {len(data):,} bytes, components {args.components}, 2^{args.bits} slots{cpu}:")
+        coder = "the decoder, " if args.decode else ""
+        print(f"{args.file.name}, first {len(data):,} bytes, {coder}components {args.components}, ", end="")
+        print(f"2^{args.bits} slots{cpu}:")
         for name, offset, size in _sections(obj.read_bytes()):
-            long, short = (_counts(runs[n][1], int(runs[n][0]["base"]) + offset, size) for n in (args.size, 1))
+            long, short = (_counts(out, int(report["base"]) + offset, size) for report, out in runs)
             counts = collections.Counter({at: long[at] - short.get(at, 0) for at in long})
             total = sum(counts.values())
             code = _disassembly(obj, name)

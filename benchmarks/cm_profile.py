@@ -88,15 +88,20 @@ def _disassembly(path: Path, section: str) -> dict[int, str]:
     return found
 
 
-def kernel_arguments(doc: str, size: int, components: str, top: int, tools: tuple[str, ...]) -> argparse.Namespace:
+def kernel_arguments(
+    doc: str, size: int, components: str, top: int, tools: tuple[str, ...], decode: bool = False
+) -> argparse.Namespace:
     """The command line of a script that looks into the kernel's machine code (FILE, --size,
-    --components, --bits, --top, with these defaults), once the *tools* it runs are found."""
+    --components, --bits, --top, with these defaults; with *decode*, --decode too), once the *tools*
+    it runs are found."""
     parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("file", type=Path)
     parser.add_argument("--size", type=parse_size, default=size)
     parser.add_argument("--components", default=components)
     parser.add_argument("--bits", type=int, default=22)
     parser.add_argument("--top", type=int, default=top)
+    if decode:
+        parser.add_argument("--decode", action="store_true", help="count the decoder's instructions")
     args = parser.parse_args()
     for tool in tools:
         if shutil.which(tool) is None:

@@ -79,6 +79,7 @@ from ._cm_ops import (
     _ix,
     _look_ahead,
     _prefetch,
+    _reads,
     _slot_hashes,
     _train,
     _update,
@@ -298,16 +299,17 @@ def _model(
             _prefetch(match_table, h6)
         c2 = (c4 >> 8) & 0xFF
         col = pos - line_start
-        above = 0
-        if prev_line_start + col < line_start:
-            above = buf[_ix(prev_line_start + col)]
         if missed:
-            ind = _followers(c4, t1, t2)
-            _contexts(c4, c8, word, word_prev, word_prev2, above, col, field, v3, ind, ctx, full)
+            above = 0  # the byte above, for the column and field contexts
+            if prev_line_start + col < line_start and (_reads(5, full, n_full) or _reads(6, full, n_full)):
+                above = buf[_ix(prev_line_start + col)]
+            ind = _followers(c4, t1, t2) if _reads(7, full, n_full) else 0
+            _contexts(c4, c8, word, word_prev, word_prev2, above, col, field, v3, ind, ctx, full, n_full)
             _slot_hashes(ctx, active, n_active, full, 1, hashes, slots, slot_mask, True)
         else:  # contexts and first slot hashes computed during the last byte (_look_ahead)
             for k in range(N_HASHED):
-                ctx[k] = ahead[k]
+                if _reads(k, full, n_full):
+                    ctx[k] = ahead[k]
         # match model: follow the current match, or look the context up
         if match_len > 0 and buf[_ix(match_ptr)] == c1:
             match_len += 1
@@ -501,6 +503,7 @@ def _model(
                     active,
                     n_active,
                     full,
+                    n_full,
                     hashes,
                     slots,
                     match_table,
@@ -591,7 +594,7 @@ def _model(
         if decoding and coding:
             buf[_ix(pos)] = byte
         # --- after the byte: histories ---
-        if v4:  # the byte that followed the last two bytes, and the last byte
+        if v4 and _reads(7, full, n_full):  # the byte that followed the last two bytes, and the last byte
             t2[_ix((c4 & 0xFFFF) << 8)] = byte
             t1[_ix((c4 & 0xFF) << 8)] = byte
         c8 = ((c8 << 8) | (c4 >> 24)) & 0xFFFFFFFF

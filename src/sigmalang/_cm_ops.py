@@ -20,7 +20,7 @@ from numba import njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-from ._cm import ANY, FAST, MIXER_SKIP, N_INPUTS, PARAGRAPHS, WEIGHT_LIMIT
+from ._cm import ANY, MIXER_SKIP, N_INPUTS, PARAGRAPHS, WEIGHT_LIMIT
 
 # --- LLVM intrinsics ----------------------------------------------------------------------------
 
@@ -221,25 +221,46 @@ def _contexts(
     ind: int,
     ctx: np.ndarray,
     full: int,
+    n_full: int,
 ) -> None:
     """The hashed components' contexts for the next byte (docs/FORMAT.md §7.2), into ctx[0:10]: c4
     and c8 are the last eight bytes, *word_prev2* the word before *word_prev*, *above* the byte above
     in the previous line, at column *col*; *v3*: model version 3 or later, whose third context is
-    order 8 instead of 6; *ind*: the indirect context's bytes (:func:`_followers`). The copy for
-    level 4's set (*full* FAST) uses the first three only."""
+    order 8 instead of 6; *ind*: the indirect context's bytes (:func:`_followers`). A copy for a
+    full set (*full*, *n_full* as :func:`sigmalang._cm_kernel._model` takes them) computes only the
+    contexts it reads (:func:`_reads`); the others keep what they held."""
     c1 = c4 & 0xFF
     ctx[0] = _hash(c4 & 0xFFFFFF, 0, 3)
     ctx[1] = _hash(c4, 0, 4)
     ctx[2] = _hash(c4, c8 if v3 else c8 & 0xFFFF, 6)
-    if full == FAST:
-        return
-    ctx[3] = _hash(word, c1 if word == 0 else 0, 7)
-    ctx[4] = _hash(word, word_prev, 8)
-    ctx[5] = _hash(above | (c1 << 8), min(col, 255), 9)
-    ctx[6] = _hash(field, c1 | (above << 8), 10)
-    ctx[7] = _hash(ind | (c1 << 16), 0, 13)
-    ctx[8] = _hash(c4, c8 & 0xFF, 14)
-    ctx[9] = _hash(word, word_prev2, 15)
+    if _reads(3, full, n_full):
+        ctx[3] = _hash(word, c1 if word == 0 else 0, 7)
+    if _reads(4, full, n_full):
+        ctx[4] = _hash(word, word_prev, 8)
+    if _reads(5, full, n_full):
+        ctx[5] = _hash(above | (c1 << 8), min(col, 255), 9)
+    if _reads(6, full, n_full):
+        ctx[6] = _hash(field, c1 | (above << 8), 10)
+    if _reads(7, full, n_full):
+        ctx[7] = _hash(ind | (c1 << 16), 0, 13)
+    if _reads(8, full, n_full):
+        ctx[8] = _hash(c4, c8 & 0xFF, 14)
+    if _reads(9, full, n_full):
+        ctx[9] = _hash(word, word_prev2, 15)
+
+
+@njit(cache=True, inline="always")
+def _reads(i: int, full: int, n_full: int) -> bool:
+    """Whether the copy of the model for *full* and *n_full* (constants where the kernel is compiled
+    for a full set) reads hashed context i: the copy for any set (ANY) may read every one; a full
+    set's copy (FULL) and level 4's (FAST) the first *n_full*; the copies for running text
+    (PARAGRAPHS) the first five and, past the column, field and indirect contexts (5, 6 and 7) they
+    leave out, the next n_full - 5 (:func:`_context`)."""
+    if full == ANY:
+        return True
+    if full == PARAGRAPHS:
+        return i < 5 or (i >= 8 and i - 3 < n_full)
+    return i < n_full
 
 
 @njit(cache=True, inline="always")
@@ -308,6 +329,7 @@ def _look_ahead(
     active: np.ndarray,
     n_active: int,
     full: int,
+    n_full: int,
     hashes: np.ndarray,
     slots: np.ndarray,
     match_table: np.ndarray,
@@ -341,14 +363,16 @@ def _look_ahead(
     )
     col = pos + 1 - line_start
     above = 0
-    if prev_line_start + col < line_start:
+    if prev_line_start + col < line_start and (_reads(5, full, n_full) or _reads(6, full, n_full)):
         above = byte if prev_line_start + col == pos else buf[_ix(prev_line_start + col)]
-    ind = _followers(n4, t1, t2)
-    if (n4 & 0xFFFF) == (c4 & 0xFFFF):  # the last two bytes equal to this one
-        ind = (ind & 0xFF00) | byte
-    if byte == (c4 & 0xFF):
-        ind = (ind & 0xFF) | (byte << 8)
-    _contexts(n4, n8, word, word_prev, word_prev2, above, col, field, v3, ind, ahead, full)
+    ind = 0
+    if _reads(7, full, n_full):
+        ind = _followers(n4, t1, t2)
+        if (n4 & 0xFFFF) == (c4 & 0xFFFF):  # the last two bytes equal to this one
+            ind = (ind & 0xFF00) | byte
+        if byte == (c4 & 0xFF):
+            ind = (ind & 0xFF) | (byte << 8)
+    _contexts(n4, n8, word, word_prev, word_prev2, above, col, field, v3, ind, ahead, full, n_full)
     _slot_hashes(ahead, active, n_active, full, 1, hashes, slots, slot_mask, True)
 
 
