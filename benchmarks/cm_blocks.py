@@ -76,18 +76,18 @@ def _run(command: list[str], out: Path) -> dict[str, float]:
     return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
-def _decisions(data: bytes) -> int:
-    """The decisions *data* takes down the byte trees the encoder gives it (eight a byte where it
-    gives none)."""
+def _decisions(data: bytes, components: int) -> int:
+    """The decisions *data* takes down the byte trees the encoder gives it with *components*
+    (eight a byte where it gives none)."""
     sys.path.insert(0, str(REPO / "src"))
     import numpy as np
 
     from sigmalang import _backends, _cm
 
-    depths = _backends.given_trees(data)
-    if depths is None:
+    given = _backends.given_trees(data, components, _backends.cm_writer_version(components))
+    if given is None:
         return 8 * len(data)
-    return _cm.tree_decisions(depths, np.bincount(np.frombuffer(data, dtype=np.uint8), minlength=256).tolist())
+    return _cm.tree_decisions(given[0], np.bincount(np.frombuffer(data, dtype=np.uint8), minlength=256).tolist())
 
 
 def main() -> None:
@@ -106,7 +106,7 @@ def main() -> None:
         for k, arguments in enumerate((counted, taken_away)):
             out = Path(tmp) / f"callgrind.{k}"
             runs.append((_run([*child, *arguments], out), out))
-        decisions = _decisions(data)
+        decisions = _decisions(data, int(args.components, 0))
         cpu = f" (the kernel compiled for {cm_instructions.KERNEL_CPU})" if cm_instructions.KERNEL_CPU else ""
         coder = "the decoder, " if args.decode else ""
         print(f"{args.file.name}, first {len(data):,} bytes, {coder}components {args.components}, ", end="")

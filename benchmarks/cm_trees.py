@@ -49,7 +49,8 @@ def main() -> int:
     for path in args.files:
         data = path.read_bytes()[: args.size]
         counts = np.bincount(np.frombuffer(data, dtype=np.uint8), minlength=256).tolist()
-        decisions = _cm.tree_decisions(_cm.tree_depths(counts), counts) / max(len(data), 1)
+        given = _backends.given_trees(data, args.components, _backends.cm_writer_version(args.components))
+        decisions = _cm.tree_decisions(given[0], counts) / len(data) if given else 8.0
         sides = {"flat": CmBackend(args.components, 22, trees=False), "trees": CmBackend(args.components, 22)}
         best: dict[str, list[float]] = {name: [0, float("inf"), float("inf")] for name in sides}
         for backend in sides.values():

@@ -408,6 +408,34 @@ def test_writers_trees_are_trees_for_any_counts(counts: list[int]) -> None:
     assert all(sum(2 ** (15 - d) for d in tree) == 2**15 for tree in trees)  # every leaf reached once
     if len(set(counts)) == 1:
         assert trees == [_cm.FLAT_DEPTHS] * _cm.N_TREES
+    if _cm.canonical_trees(counts):  # Huffman codes: trees in canonical order, no longer a path than any tree's
+        huffman = _cm.tree_depths(counts, canonical=True)
+        _cm.tree_table(huffman, canonical=True)
+        assert all(sum(2 ** (15 - d) for d in tree) == 2**15 for tree in huffman)
+        assert _cm.tree_decisions(huffman, counts) <= _cm.tree_decisions(trees, counts)
+
+
+TREE_IN_ORDER = bytes.fromhex("21436587a9cbedff")  # depths 1, 2, ..., 15, 15: one tree read either way
+
+
+def test_canonical_trees_only_for_running_text(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The sets for paragraphs get Huffman-shaped trees in canonical order (bit 17 of the mask),
+    unless bytes from 0x80 up are 1/64 of the input or more; other sets get trees in value order.
+    Each decodes, and the canonical trees take fewer decisions than the trees in value order."""
+    monkeypatch.setattr(_backends, "CM_TREES_MIN", 1000)
+    counts = [DICKENS.count(bytes([b])) for b in range(256)]
+    for components, canonical in ((0x9E7F, True), (0x29E7F, True), (0xFFFF, False), (0x121F, False)):
+        backend = CmBackend(components, 16)
+        payload = roundtrip(DICKENS, backend)
+        at = _backends.read_varint(payload, 2, 3, ValueError)[1]
+        trees, marked = _backends.read_trees(payload, at)[:2]
+        assert marked == canonical
+        cut = _cm.tree_depths(counts)
+        assert (_cm.tree_decisions(trees, counts) < _cm.tree_decisions(cut, counts)) == canonical
+    utf8 = "Ein Fuß über die Straße, läuft außen herum. ".encode() * 60
+    payload = roundtrip(utf8, CmBackend(0x9E7F, 16))
+    given, at = _backends.read_varint(payload, 2, 3, ValueError)
+    assert given & _backends.CM_TREES and not _backends.read_trees(payload, at)[1]
 
 
 def test_flat_trees_are_the_bits() -> None:
@@ -426,10 +454,13 @@ def test_flat_trees_are_the_bits() -> None:
     ("edit", "message"),
     [
         (lambda p, at: p[:at] + b"\x00" + p[at + 1 :], "out of range"),  # no tree given
-        (lambda p, at: p[:at] + b"\x81\x80\x08" + p[at + 1 :], "out of range"),  # an 18th tree
         (lambda p, at: p[:at] + b"\x01" + b"\x44" * 8 + p[at + 1 :], "given flat"),
         (lambda p, at: p[:at] + b"\x01" + b"\x11" * 8 + p[at + 1 :], "make no tree"),
         (lambda p, at: p[:at] + b"\x01" + b"\x33" * 8 + p[at + 1 :], "make no tree"),
+        (lambda p, at: p[:at] + b"\x80\x80\x08" + p[at + 1 :], "out of range"),  # canonical, and no tree given
+        (lambda p, at: p[:at] + b"\x81\x80\x10" + p[at + 1 :], "out of range"),  # an 18th tree: 2^18 and up
+        (lambda p, at: p[:at] + b"\x81\x80\x08" + TREE_IN_ORDER + p[at + 1 :], "the same in value order"),
+        (lambda p, at: p[:at] + b"\x81\x80\x08" + b"\x12" * 8 + p[at + 1 :], "make no tree"),
         (lambda p, at: p[: at + 5], "ends inside its byte trees"),
         (lambda p, at: p[:at], "ends inside its byte trees"),
     ],
@@ -475,8 +506,8 @@ def test_kernel_with_bounds_checking(tmp_path: Path) -> None:
                     except BackendError:
                         pass
         from sigmalang import _backends
-        _backends.CM_TREES_MIN = 1000  # byte trees of the input's own, and damaged ones
-        for components, version in sets:
+        _backends.CM_TREES_MIN = 1000  # byte trees of the input's own (in canonical order for 0x9e7f), and damaged ones
+        for components, version in sets + [(0x9E7F, 4)]:
             backend = CmBackend(components, 12, version)
             for text in texts[:2]:
                 payload = backend.encode(text)

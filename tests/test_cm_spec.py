@@ -130,6 +130,7 @@ ORDER1, ORDER2, MATCH, SECOND_SET, SEEN_SETS, RATE_SCHEDULE, THIRD_SET = 0, 1, 9
 HASHED = 10  # hashed components i = 0 ... 6 are component bits 2 ... 8, 7 and 8 (V4+) bits 14 and 15, 9 (V5) bit 17
 HASHED_BIT = (2, 3, 4, 5, 6, 7, 8, 14, 15, 17)
 TREES = 1 << 18  # in S: byte trees follow (§7.2, "Byte trees")
+CANONICAL = 1 << 17  # in the byte trees field's M: the given trees' leaves are in canonical order
 KNOWN = {1: 0x1FFF, 2: 0x3FFF, 3: 0x3FFF, 4: 0xFFFF, 5: 0x2FFFF}  # the components each version knows
 SEPARATORS = (32, 9, 44, 59, 124)
 
@@ -138,12 +139,14 @@ FLAT = (4,) * 16
 
 
 class Tree:
-    """A byte tree of §7.2 ("Byte trees") from its 16 leaf depths: for each internal node (numbered
-    level by level from 1) its two children, each ("node", number) or ("leaf", value), and for each
-    value its path of decisions."""
+    """A byte tree of §7.2 ("Byte trees") from its 16 leaf depths, its leaves from left to right in
+    value order or, *canonical*, by depth and then value: for each internal node (numbered level by
+    level from 1) its two children, each ("node", number) or ("leaf", value), and for each value
+    its path of decisions."""
 
-    def __init__(self, depths: tuple[int, ...]) -> None:
-        leaves = iter(enumerate(depths))
+    def __init__(self, depths: tuple[int, ...], canonical: bool = False) -> None:
+        order = sorted(range(16), key=lambda v: (depths[v], v)) if canonical else range(16)
+        leaves = iter([(v, depths[v]) for v in order])
         pending = [next(leaves)]
 
         def build(depth: int) -> object:  # nested lists: [left, right]; a leaf is its value
@@ -183,9 +186,14 @@ class CmModel:
     `update` says the byte is known, then `end_byte`."""
 
     def __init__(
-        self, components: int, hash_bits: int, version: int, trees: list[tuple[int, ...]] | None = None
+        self,
+        components: int,
+        hash_bits: int,
+        version: int,
+        trees: list[tuple[int, ...]] | None = None,
+        canonical: bool = False,
     ) -> None:
-        self.trees = [Tree(depths) for depths in (trees or [FLAT] * 17)]
+        self.trees = [Tree(depths, canonical) for depths in (trees or [FLAT] * 17)]
         self.on = [bool(components >> k & 1) for k in range(18)]
         self.hash_bits = hash_bits
         self.v2 = version >= 2
@@ -462,9 +470,16 @@ def writer_version(components: int) -> int:
     return 5 if components >> 17 & 1 else 4
 
 
-def tree_field(trees: list[tuple[int, ...]]) -> bytes:
-    """§7.2's byte trees field: the mask of trees given, then each one's depths, two to a byte."""
-    mask = sum(1 << t for t, depths in enumerate(trees) if depths != FLAT)
+def in_value_order(depths: tuple[int, ...]) -> bool:
+    """Whether a tree's depths never fall from one value to the next: its leaves are in the same
+    order read either way."""
+    return all(depths[v] <= depths[v + 1] for v in range(len(depths) - 1))
+
+
+def tree_field(trees: list[tuple[int, ...]], canonical: bool = False) -> bytes:
+    """§7.2's byte trees field: the mask of trees given (and, *canonical*, bit 17), then each one's
+    depths, two to a byte."""
+    mask = sum(1 << t for t, depths in enumerate(trees) if depths != FLAT) | (CANONICAL if canonical else 0)
     body = b"".join(bytes(d[j] | d[j + 1] << 4 for j in range(0, 16, 2)) for d in trees if d != FLAT)
     return varint(mask) + body
 
@@ -476,15 +491,16 @@ def spec_encode(
     prime: bytes = b"",
     version: int | None = None,
     trees: list[tuple[int, ...]] | None = None,
+    canonical: bool = False,
 ) -> bytes:
     version = writer_version(components) if version is None else version
-    model = CmModel(components, hash_bits, version, trees)
+    model = CmModel(components, hash_bits, version, trees, canonical)
     k = 12 if version == 1 else 16
     for byte in prime:
         model.model_byte(byte)
     out = bytearray([version, hash_bits]) + varint(components | (TREES if trees else 0))
     if trees:
-        out += tree_field(trees)
+        out += tree_field(trees, canonical)
     x1, x2 = 0, M32
     for byte in data:
         model.begin_byte()
@@ -529,10 +545,12 @@ def spec_decode(payload: bytes, size: int, prime: bytes = b"") -> bytes:
     components, at = _read_varint(payload, 2)
     if not 12 <= hash_bits <= 24 or components & ~(KNOWN[version] | TREES):
         raise SpecError("CM parameters out of range")
-    trees = None
+    trees, canonical = None, False
     if components & TREES:
         components &= ~TREES
         mask, at = _read_varint(payload, at)
+        canonical = bool(mask & CANONICAL)
+        mask &= ~CANONICAL
         if not 0 < mask < 1 << 17:
             raise SpecError("CM byte trees out of range")
         trees = []
@@ -547,10 +565,12 @@ def spec_decode(payload: bytes, size: int, prime: bytes = b"") -> bytes:
                 raise SpecError("CM byte trees out of range")
             trees.append(depths)
             at += 8
+        if canonical and all(in_value_order(depths) for depths in trees):
+            raise SpecError("CM byte trees out of range")
     coded = payload[at:]
     if len(coded) < 4:
         raise SpecError("CM stream does not end where expected")
-    model = CmModel(components, hash_bits, version, trees)
+    model = CmModel(components, hash_bits, version, trees, canonical)
     for byte in prime:
         model.model_byte(byte)
     x1, x2 = 0, M32
@@ -858,8 +878,10 @@ def test_bad_parameters_are_rejected():
 # --- Byte trees ---------------------------------------------------------------------------------
 
 
-def _random_trees(rng: random.Random) -> list[tuple[int, ...]]:
-    """17 trees, most of them cut at random points, at least one not flat."""
+def _random_trees(rng: random.Random) -> tuple[list[tuple[int, ...]], bool]:
+    """17 trees, most of them cut at random points, at least one not flat, and whether they are
+    read in canonical order (then with their depths shuffled, one of them at least out of order)."""
+    canonical = rng.random() < 0.5
 
     def tree() -> tuple[int, ...]:
         depths = [0] * 16
@@ -873,10 +895,15 @@ def _random_trees(rng: random.Random) -> list[tuple[int, ...]]:
             cut(at, hi, depth + 1)
 
         cut(0, 16, 0)
+        if canonical:  # the same depths in any order: a tree when read in canonical order
+            rng.shuffle(depths)
         return tuple(depths)
 
     trees = [tree() if rng.random() < 0.6 else FLAT for _ in range(17)]
-    return trees if any(t != FLAT for t in trees) else [tree()] + trees[1:]
+    trees = trees if any(t != FLAT for t in trees) else [tree()] + trees[1:]
+    if canonical and all(in_value_order(t) for t in trees):  # one spelling: such trees go without the bit
+        canonical = False
+    return trees, canonical
 
 
 @pytest.mark.parametrize("components", [0x2FFFF, 0xFFFF, 0x9E7F, 0x121F, 0x0])
@@ -889,8 +916,10 @@ def test_writers_byte_trees_agree(monkeypatch: pytest.MonkeyPatch, name: str, co
     data = INPUTS[name]
     real = real_encode(data, components)
     assert real[2] & 0x80 and _read_varint(real, 2)[0] & TREES  # the writer gave it trees
-    trees = _backends.read_trees(real, _read_varint(real, 2)[1])[0]
-    assert spec_encode(data, components, trees=trees) == real
+    trees, canonical = _backends.read_trees(real, _read_varint(real, 2)[1])[:2]
+    # Running text (the paragraphs' sets) gets Huffman-shaped trees in canonical order, other sets cut trees.
+    assert canonical == (components == 0x9E7F) or (components == 0x9E7F and name != "english")
+    assert spec_encode(data, components, trees=trees, canonical=canonical) == real
     assert spec_decode(real, len(data)) == data
 
 
@@ -903,6 +932,7 @@ def test_any_byte_trees_decode(seed: int, name: str, primed: bool) -> None:
     components = rng.choice([0x2FFFF, 0xFFFF, 0x9E7F, 0x121F, 0x3FFF])
     version = writer_version(components) if components > 0x3FFF else rng.choice([2, 3])
     data, prime = INPUTS[name][:120], PRIME if primed else b""
-    payload = spec_encode(data, components, prime=prime, version=version, trees=_random_trees(rng))
+    trees, canonical = _random_trees(rng)
+    payload = spec_encode(data, components, prime=prime, version=version, trees=trees, canonical=canonical)
     assert spec_decode(payload, len(data), prime) == data
     assert real_decode(payload, len(data), components, prime) == data

@@ -146,6 +146,7 @@ CM_DEFAULT_HASH_BITS = 22
 # input's byte counts, they take a byte of text in about 5.6-6.7 decisions instead of 8, and the
 # model's time is mostly per decision (docs/cm.md, "Byte trees").
 CM_TREES = 1 << 18
+CM_TREES_CANONICAL = 1 << 17  # in the byte trees field's mask: the given trees' leaves are in canonical order
 CM_TREES_MIN = 1 << 20
 CM_TREES_SAVE = 16  # ... and where they save at least 1/16 of the decisions (not on random bytes)
 # A codebook's primer is read by the model once per thread and kept (_cm.Primed), rather than once
@@ -225,10 +226,10 @@ class CmBackend:
         buf = np.frombuffer(self.book + prime + data, dtype=np.uint8).copy()
         hash_bits = self.table_bits(len(buf))
         tree, trees = None, b""
-        depths = given_trees(buf) if self.trees and len(buf) == len(data) else None
-        if depths is not None:
-            trees = encode_trees(depths)
-            tree = _cm.tree_table(depths)
+        given = given_trees(buf, self.components, self.version) if self.trees and len(buf) == len(data) else None
+        if given is not None:
+            trees = encode_trees(*given)
+            tree = _cm.tree_table(*given)
         components = self.components | (CM_BOOK if self.book else 0) | (CM_TREES if trees else 0)
         header = bytes([self.version, hash_bits]) + encode_varint(components) + trees
         # Coded bits can exceed the input only slightly (12 bits per bit at the very worst, far
@@ -336,7 +337,7 @@ class CmBackend:
             raise BackendError(f"CM parameters out of range: {hash_bits} hash bits, components {components:#x}")
         tree = None
         if components & CM_TREES:
-            _, tree, start = read_trees(data, start)
+            _, _, tree, start = read_trees(data, start)
         return data[0], components & ~CM_TREES, hash_bits, start, tree
 
     def memory_usage(self) -> int:
@@ -346,10 +347,14 @@ class CmBackend:
         return _cm.model_memory(self.hash_bits)
 
 
-def given_trees(data: Any) -> list[tuple[int, ...]] | None:
-    """The byte trees the encoder gives an unprimed input (bytes, or a uint8 array), or None where
+def given_trees(data: Any, components: int, version: int) -> tuple[list[tuple[int, ...]], bool] | None:
+    """The byte trees the encoder gives an unprimed input (bytes, or a uint8 array) coded with
+    *components* in model *version*, and whether their leaves are in canonical order; None where
     it writes the flat ones: an input shorter than CM_TREES_MIN, or whose trees would save less
-    than 1/CM_TREES_SAVE of its decisions (or none: flat trees are never given)."""
+    than 1/CM_TREES_SAVE of its decisions (or none: flat trees are never given). Running text (the
+    sets levels 5-8 write for paragraphs) gets Huffman-shaped trees in canonical order where its
+    bytes allow them (docs/cm.md, "Huffman-shaped trees for running text"); other inputs, trees cut
+    in value order."""
     import numpy as np
 
     from . import _cm
@@ -357,17 +362,29 @@ def given_trees(data: Any) -> list[tuple[int, ...]] | None:
     if len(data) < CM_TREES_MIN:
         return None
     counts = np.bincount(np.frombuffer(data, dtype=np.uint8), minlength=256).tolist()
-    depths = _cm.tree_depths(counts)
+    running_text = bool(_cm.full_copy(components, version) & _cm.COPY_PARAGRAPHS)
+    canonical = running_text and _cm.canonical_trees(counts)
+    depths = _cm.tree_depths(counts, canonical)
     if CM_TREES_SAVE * _cm.tree_decisions(depths, counts) > (CM_TREES_SAVE - 1) * 8 * len(data):
         return None
-    return depths if any(tree != _cm.FLAT_DEPTHS for tree in depths) else None
+    if all(tree == _cm.FLAT_DEPTHS for tree in depths):
+        return None
+    return depths, canonical and not all(map(_in_value_order, depths))
 
 
-def encode_trees(depths: list[tuple[int, ...]]) -> bytes:
+def _in_value_order(depths: tuple[int, ...]) -> bool:
+    """Whether a tree's leaves in canonical order are its leaves in value order (depths that never
+    fall from one value to the next): the same tree read either way."""
+    return all(depths[v] <= depths[v + 1] for v in range(len(depths) - 1))
+
+
+def encode_trees(depths: list[tuple[int, ...]], canonical: bool = False) -> bytes:
     """The byte trees' field of a CM payload (docs/FORMAT.md §7.2): a canonical varint whose bit t
-    says that tree t is given, then each given tree's 16 leaf depths, two to a byte (the first in
-    the low four bits); a tree not given is flat, and a flat tree is never given. Empty where
-    every tree is flat (the payload then has no trees)."""
+    says that tree t is given, and bit CM_TREES_CANONICAL that the given trees' leaves are in
+    canonical order, then each given tree's 16 leaf depths, two to a byte (the first in the low
+    four bits); a tree not given is flat, and a flat tree is never given. Empty where every tree
+    is flat (the payload then has no trees). *canonical* trees that all read the same in value
+    order are written without the bit (each payload has one spelling)."""
     from . import _cm
 
     mask, body = 0, bytearray()
@@ -375,22 +392,27 @@ def encode_trees(depths: list[tuple[int, ...]]) -> bytes:
         if tuple(tree) != _cm.FLAT_DEPTHS:
             mask |= 1 << t
             body += bytes(tree[j] | tree[j + 1] << 4 for j in range(0, 16, 2))
+    if mask and canonical and not all(_in_value_order(tuple(tree)) for tree in depths):
+        mask |= CM_TREES_CANONICAL
     return encode_varint(mask) + bytes(body) if mask else b""
 
 
-def read_trees(data: bytes, at: int) -> tuple[list[tuple[int, ...]], Any, int]:
-    """The 17 trees' leaf depths of a CM payload's tree field at *at*, the kernel's table of them
-    (:func:`sigmalang._cm.tree_table`) and where the field ends; :class:`BackendError` for a field
-    that ends early, a mask that is not a canonical varint of at most 3 bytes, is 0 or names a
-    tree past the 17th, or depths that make no tree or the flat one."""
+def read_trees(data: bytes, at: int) -> tuple[list[tuple[int, ...]], bool, Any, int]:
+    """The 17 trees' leaf depths of a CM payload's tree field at *at*, whether their leaves are in
+    canonical order, the kernel's table of them (:func:`sigmalang._cm.tree_table`) and where the
+    field ends; :class:`BackendError` for a field that ends early, a mask that is not a canonical
+    varint of at most 3 bytes, names no tree or a tree past the 17th, depths that make no tree or
+    the flat one, or trees marked canonical that all read the same in value order."""
     from . import _cm
 
     mask, at = read_varint(data, at, 3, lambda _: BackendError("CM payload ends inside its byte trees"))
-    if not 0 < mask < 1 << _cm.N_TREES:
+    canonical = bool(mask & CM_TREES_CANONICAL)
+    given = mask & ~CM_TREES_CANONICAL
+    if not 0 < given < 1 << _cm.N_TREES or mask >= CM_TREES_CANONICAL << 1:
         raise BackendError(f"CM byte trees out of range: mask {mask:#x}")
     depths: list[tuple[int, ...]] = []
     for t in range(_cm.N_TREES):
-        if not mask >> t & 1:
+        if not given >> t & 1:
             depths.append(_cm.FLAT_DEPTHS)
             continue
         field = data[at : at + 8]
@@ -401,8 +423,10 @@ def read_trees(data: bytes, at: int) -> tuple[list[tuple[int, ...]], Any, int]:
         if tree == _cm.FLAT_DEPTHS:
             raise BackendError(f"CM byte tree {t} is given flat")
         depths.append(tree)
+    if canonical and all(map(_in_value_order, depths)):
+        raise BackendError("CM byte trees marked canonical read the same in value order")
     try:
-        return depths, _cm.tree_table(depths), at
+        return depths, canonical, _cm.tree_table(depths, canonical), at
     except ValueError as exc:
         raise BackendError(f"CM {exc}") from None
 

@@ -27,6 +27,7 @@ probabilities, 2 and 3 are still read):
 
 from __future__ import annotations
 
+import heapq
 import math
 import os
 import threading
@@ -209,21 +210,54 @@ FLAT_DEPTHS = (4,) * 16
 UPPER_SHARE = 64  # tree 0 keeps the top bit first where bytes from 0x80 up are 1/UPPER_SHARE or more
 
 
-def tree_depths(counts: Sequence[int]) -> list[tuple[int, ...]]:
+def tree_depths(counts: Sequence[int], canonical: bool = False) -> list[tuple[int, ...]]:
     """The byte trees the encoder gives an input whose bytes are counted *counts* (256 counts).
     Tree 1 + h, for h below 8, is cut by the counts of the bytes h0-hF, and tree 0 by the counts
     of each high nibble (:func:`_cut_depths`), except where bytes of 0x80 and up are at least
     1/UPPER_SHARE of the input (UTF-8 text in most scripts): tree 0's first decision is then the
     top bit, its upper half stays flat, and only the lower half is cut by the counts. Trees 9-16
     (bytes of 0x80 and up) are flat: the top bits tell a UTF-8 sequence's lead byte from the
-    bytes that follow it (docs/cm.md, "Byte trees")."""
+    bytes that follow it (docs/cm.md, "Byte trees"). With *canonical* (running text; not where
+    the UTF-8 rule holds, which :func:`canonical_trees` tells), trees 0-8 are Huffman codes of
+    the same counts instead (:func:`_huffman_depths`), to be read in canonical order."""
     rows = [sum(counts[h << 4 : (h + 1) << 4]) for h in range(16)]
+    if canonical:
+        if not canonical_trees(counts):
+            raise ValueError("no canonical trees where bytes from 0x80 up are 1/UPPER_SHARE or more")
+        rest = [_huffman_depths(counts[h << 4 : (h + 1) << 4]) for h in range(8)]
+        return [_huffman_depths(rows)] + rest + [FLAT_DEPTHS] * 8
     if sum(rows[8:]) * UPPER_SHARE >= sum(rows):
         lower = _cut_depths(rows[:8], 1)
         first = lower[:8] + FLAT_DEPTHS[8:]
     else:
         first = _cut_depths(rows)
     return [first] + [_cut_depths(counts[h << 4 : (h + 1) << 4]) for h in range(8)] + [FLAT_DEPTHS] * 8
+
+
+def canonical_trees(counts: Sequence[int]) -> bool:
+    """Whether an input whose bytes are counted *counts* may be given trees in canonical order:
+    where bytes from 0x80 up are under 1/UPPER_SHARE of it (tree 0 keeps the top bit first
+    otherwise, which a Huffman code of the rows would not)."""
+    upper = sum(counts[0x80:])
+    return upper * UPPER_SHARE < sum(counts)
+
+
+def _huffman_depths(weights: Sequence[int]) -> tuple[int, ...]:
+    """The depths of a Huffman code of 16 *weights*: the two lightest subtrees joined until one is
+    left, ties to the subtree made first (the leaves first, by value), so the code is the same on
+    every machine. A value not counted still gets a leaf; 16 leaves are at most 15 deep."""
+    heap: list[tuple[int, int, tuple[int, ...]]] = [(w, k, (k,)) for k, w in enumerate(weights)]
+    heapq.heapify(heap)
+    depths = [0] * len(weights)
+    made = len(weights)
+    while len(heap) > 1:
+        w1, _, leaves1 = heapq.heappop(heap)
+        w2, _, leaves2 = heapq.heappop(heap)
+        for v in leaves1 + leaves2:
+            depths[v] += 1
+        heapq.heappush(heap, (w1 + w2, made, leaves1 + leaves2))
+        made += 1
+    return tuple(depths)
 
 
 def tree_decisions(trees: Sequence[Sequence[int]], counts: Sequence[int]) -> int:
@@ -260,13 +294,14 @@ def _cut_depths(weights: Sequence[int], depth: int = 0) -> tuple[int, ...]:
     return tuple(depths)
 
 
-def tree_table(trees: Sequence[Sequence[int]] | None = None) -> np.ndarray:
-    """The kernel's tree table for 17 trees given by their leaves' depths (None: every tree flat).
+def tree_table(trees: Sequence[Sequence[int]] | None = None, canonical: bool = False) -> np.ndarray:
+    """The kernel's tree table for 17 trees given by their leaves' depths (None: every tree flat),
+    their leaves in value order or, with *canonical*, in canonical order (:func:`_tree_of`).
     Raises ValueError, naming the tree, for depths that make no tree."""
     out = np.zeros(TREE_SIZE, dtype=np.int32)
     for t, depths in enumerate(trees if trees is not None else [FLAT_DEPTHS] * N_TREES):
         try:
-            root = _tree_of(depths)
+            root = _tree_of(depths, canonical)
         except ValueError as exc:
             raise ValueError(f"byte tree {t}: {exc}") from None
         number: dict[int, int] = {}  # id() of each internal node -> its number, level by level
@@ -294,20 +329,21 @@ def tree_table(trees: Sequence[Sequence[int]] | None = None) -> np.ndarray:
     return out
 
 
-def _tree_of(depths: Sequence[int]) -> list[Any]:
-    """The tree whose leaves 0-15, in order, are at *depths*: an internal node is [left, right], a
-    leaf its value."""
+def _tree_of(depths: Sequence[int], canonical: bool = False) -> list[Any]:
+    """The tree whose leaves 0-15 are at *depths*, from left to right in value order, or with
+    *canonical* by depth and then by value: an internal node is [left, right], a leaf its value."""
     if len(depths) != 16 or not all(1 <= d <= 15 for d in depths):
         raise ValueError("a byte tree has 16 leaves at depths 1-15")
+    order = sorted(range(16), key=lambda v: (depths[v], v)) if canonical else list(range(16))
     at = 0
 
     def build(depth: int) -> Any:
         nonlocal at
-        if at == 16 or depths[at] < depth:
+        if at == 16 or depths[order[at]] < depth:
             raise ValueError(f"leaf depths {list(depths)} make no tree")
-        if depths[at] == depth:
+        if depths[order[at]] == depth:
             at += 1
-            return at - 1
+            return order[at - 1]
         return [build(depth + 1), build(depth + 1)]
 
     root = [build(1), build(1)]

@@ -39,6 +39,7 @@ BOOK_FILE = "logs-book.slb"
 SAMPLE_BOOK_FILE = "logs-sample-book.slb"
 TRAIN = 40000  # the sample book is trained on this much of loghub-small; its stream codes what follows
 CHUNK = 4096
+TREE_IN_ORDER = bytes(d | (d + 1 if d < 15 else 15) << 4 for d in range(1, 16, 2))  # depths 1, 2, ..., 15, 15
 
 
 def damaged(data: bytes, edit: Callable[[bytes], bytes]) -> tuple[bytes, int]:
@@ -103,15 +104,19 @@ def sample_book_entry() -> Entry:
     return _book_entry("cm4-book-sample-l6", description, text, book, SAMPLE_BOOK_FILE)
 
 
-def trees_entry(prose: bytes) -> Entry:
+def trees_entry(prose: bytes, components: int = 0xFFFF) -> Entry:
     """cm4-ffff-trees-l6: the 9 KB of dickens in CHUNK-byte frames, each CM payload (level 6's set)
     with byte trees of its own (bit 18 of S, docs/FORMAT.md §7.2), as the writer gives an input of
     1 MiB or more: the frames are written by CmBackend with that bound lowered, so compress() does
-    not reproduce them; tests/test_cm_spec.py checks the trees' coding against the spec."""
+    not reproduce them; tests/test_cm_spec.py checks the trees' coding against the spec. With
+    *components* 0x9e7f (level 6's set for paragraphs), cm4-9e7f-canonical-trees-l6: the trees are
+    Huffman codes in canonical order (bit 17 of the trees' mask)."""
+    canonical = components == 0x9E7F
+    name = "cm4-9e7f-canonical-trees-l6" if canonical else "cm4-ffff-trees-l6"
     saved = _backends.CM_TREES_MIN
     _backends.CM_TREES_MIN = 1
     try:
-        backend = CmBackend(0xFFFF, 16)
+        backend = CmBackend(components, 16)
         payloads = []
 
         def code(number: int, chunk: bytes) -> tuple[int, int, bytes]:
@@ -122,9 +127,11 @@ def trees_entry(prose: bytes) -> Entry:
     finally:
         _backends.CM_TREES_MIN = saved
     assert all(p[2] & 0x80 and _backends.read_varint(p, 2, 3, ValueError)[0] & CM_TREES for p in payloads)
+    fields = [_backends.read_varint(p, 2, 3, ValueError)[1] for p in payloads]
+    assert all(_backends.read_trees(p, at)[1] == canonical for p, at in zip(payloads, fields, strict=True))
     assert sigmalang.decompress(encoded) == prose
     stream = {
-        "writer": "CmBackend(0xffff, 16) with byte trees, literal frames",
+        "writer": f"CmBackend({components:#x}, 16) with byte trees, literal frames",
         "level": 6,
         "chunk_size": CHUNK,
         "shared_context": False,
@@ -133,7 +140,9 @@ def trees_entry(prose: bytes) -> Entry:
         "reproducible": False,
     }
     description = "9 KB of dickens, 4 KiB frames, each CM payload with byte trees of its own (bit 18 of S)"
-    return valid_entry("cm4-ffff-trees-l6", description, prose, encoded, stream, ORIGIN)
+    if canonical:
+        description += ", Huffman codes in canonical order (bit 17 of the trees' mask), components 0x9e7f"
+    return valid_entry(name, description, prose, encoded, stream, ORIGIN)
 
 
 def main() -> int:
@@ -203,6 +212,17 @@ def main() -> int:
             lambda p: p[:2] + encode_varint(0x7FF | CM_TREES) + b"\x01" + b"\x33" * 8 + p[4:],
             "make no tree",
         ),
+        "bad-cm-tree-canonical-in-order": (
+            "frame 0's CM payload gives byte tree 0 depths that never fall (1, 2, ..., 15, 15) and marks the trees"
+            " canonical (bit 17 of the mask): the same tree in either order, which has one spelling, without the bit",
+            lambda p: p[:2] + encode_varint(0x7FF | CM_TREES) + encode_varint(1 | 1 << 17) + TREE_IN_ORDER + p[4:],
+            "read the same in value order",
+        ),
+        "bad-cm-tree-canonical-none": (
+            "frame 0's CM payload's byte trees mask has bit 17 (canonical order) and names no tree",
+            lambda p: p[:2] + encode_varint(0x7FF | CM_TREES) + encode_varint(1 << 17) + p[4:],
+            "out of range",
+        ),
         "bad-cm-book-without-book": (
             "frame 0's CM payload says it was primed with the codebook (bit 16), and the stream names none",
             lambda p: p[:2] + encode_varint(0x7FF | CM_BOOK) + p[4:],
@@ -213,7 +233,7 @@ def main() -> int:
         compressed_entry(name, spec[0], spec[1], spec[2], CHUNK, spec[3], ORIGIN, *spec[4:])
         for name, spec in valid.items()
     ]
-    good += [book_entry(logs), book_entry(logs, 9), sample_book_entry(), trees_entry(prose)]
+    good += [book_entry(logs), book_entry(logs, 9), sample_book_entry(), trees_entry(prose), trees_entry(prose, 0x9E7F)]
     broken = []
     for name, (description, edit, message) in bad.items():
         stream, offset = damaged(logs, edit)
