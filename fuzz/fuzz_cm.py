@@ -30,9 +30,9 @@ The numba kernel is invisible to the coverage instrumentation, so the harness re
 decode got (decoded bytes, bucketed) through a few instrumented branches: mutations that get
 further into a payload are kept in the corpus. Seeds: valid payloads of real text (slices of
 ``tests/fixtures``) at hash bits 12-16 with several component sets, plain and primed, with byte
-trees of their own (docs/FORMAT.md §7.2) and without, and level-6
-streams (``sigmalang.compress(data, level, chunk_size=4096)`` at levels 6 and 9, plain and with
-shared context).
+trees of their own (docs/FORMAT.md §7.2; in canonical order for a set of running text) and
+without, and level-6 streams (``sigmalang.compress(data, level, chunk_size=4096)`` at levels 6
+and 9, plain and with shared context).
 """
 
 from __future__ import annotations
@@ -218,7 +218,7 @@ def write_seeds(directory: str) -> None:
                     seeds[f"cm-{n}-{components:03x}-{bits}-{primer_steps}-v{version}"] = control + payload
     saved, _backends.CM_TREES_MIN = _backends.CM_TREES_MIN, 1  # payloads with byte trees of their own
     for n, text in enumerate(_texts()):
-        for k, components in enumerate(COMPONENT_SETS[:4]):
+        for k, components in enumerate(COMPONENT_SETS[:4] + (0x9E7F,)):  # 0x9e7f: trees in canonical order
             payload = CmBackend(components, 12 + (n + k) % 5).encode(text)
             seeds[f"cm-trees-{n}-{components:03x}"] = bytes([2]) + len(text).to_bytes(2, "little") + b"\x00" + payload
     _backends.CM_TREES_MIN = saved
