@@ -918,7 +918,10 @@ def test_writers_byte_trees_agree(monkeypatch: pytest.MonkeyPatch, name: str, co
     assert real[2] & 0x80 and _read_varint(real, 2)[0] & TREES  # the writer gave it trees
     trees, canonical = _backends.read_trees(real, _read_varint(real, 2)[1])[:2]
     # Running text (the paragraphs' sets) gets Huffman-shaped trees in canonical order, other sets cut trees.
-    assert canonical == (components == 0x9E7F) or (components == 0x9E7F and name != "english")
+    if components != 0x9E7F:
+        assert not canonical
+    elif name == "english":
+        assert canonical
     assert spec_encode(data, components, trees=trees, canonical=canonical) == real
     assert spec_decode(real, len(data)) == data
 
