@@ -2,7 +2,7 @@
 
     pip install -e '.[fuzz]'
     NUMBA_BOUNDSCHECK=1 NUMBA_CACHE_DIR=$(mktemp -d) python fuzz/fuzz_cm.py fuzz/corpus-cm -max_total_time=600 \
-        -rss_limit_mb=8192
+        -rss_limit_mb=4096
 
 The property: whatever the bytes, ``CmBackend.decode(payload, size, prime)`` returns exactly
 *size* bytes or raises BackendError, and ``sigmalang.decompress`` of a stream holding CM frames
@@ -27,9 +27,9 @@ Input layout. Byte 0 chooses the mode: bit 0 clear, a CM payload; bit 0 set, a Î
 * stream mode: the rest is a stream; with bit 1 set, every record's CRC32C is recomputed first.
   Streams whose header asks for chunks over 16 KiB are skipped, which bounds the decoding time.
 
-Compiling every copy of the kernel with bounds checks leaves the process at about 3.3 GB (numba's
-and LLVM's memory, before the first input), above libFuzzer's default limit of 2 GB: hence
-``-rss_limit_mb``. The numba kernel is invisible to the coverage instrumentation, so the harness reports how far a
+Compiling every copy of the kernel the seeds need with bounds checks leaves the process at about
+3.3 GB (numba's and LLVM's memory, before the first input), above libFuzzer's default limit of
+2 GB: hence ``-rss_limit_mb``. The numba kernel is invisible to the coverage instrumentation, so the harness reports how far a
 decode got (decoded bytes, bucketed) through a few instrumented branches: mutations that get
 further into a payload are kept in the corpus. Seeds: valid payloads of real text (slices of
 ``tests/fixtures``) at hash bits 12-16 with several component sets, plain and primed, with byte
