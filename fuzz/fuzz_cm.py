@@ -27,15 +27,15 @@ Input layout. Byte 0 chooses the mode: bit 0 clear, a CM payload; bit 0 set, a �
 * stream mode: the rest is a stream; with bit 1 set, every record's CRC32C is recomputed first.
   Streams whose header asks for chunks over 16 KiB are skipped, which bounds the decoding time.
 
-Compiling every copy of the kernel the seeds need with bounds checks leaves the process at about
-3.3 GB (numba's and LLVM's memory, before the first input), above libFuzzer's default limit of
-2 GB: hence ``-rss_limit_mb``. The numba kernel is invisible to the coverage instrumentation, so
-the harness reports how far a decode got (decoded bytes, bucketed) through a few instrumented
-branches: mutations that get further into a payload are kept in the corpus. Seeds: valid payloads of real text (slices of
-``tests/fixtures``) at hash bits 12-16 with several component sets, plain and primed, with byte
-trees of their own (docs/FORMAT.md §7.2; in canonical order for a set of running text) and
-without, and level-6 streams (``sigmalang.compress(data, level, chunk_size=4096)`` at levels 6
-and 9, plain and with shared context).
+Compiling every copy of the kernel the seeds need with bounds checks leaves the process at about 3.3
+GB (numba's and LLVM's memory, before the first input), above libFuzzer's default limit of 2 GB:
+hence ``-rss_limit_mb``. The numba kernel is invisible to the coverage instrumentation, so the
+harness reports how far a decode got (decoded bytes, bucketed) through a few instrumented branches:
+mutations that get further into a payload are kept in the corpus. Seeds: valid payloads of real text
+(slices of ``tests/fixtures``) at hash bits 12-16 with several component sets, plain and primed,
+with byte trees of their own (docs/FORMAT.md §7.2; in canonical order for a set of running text) and
+without, and level-6 streams (``sigmalang.compress(data, level, chunk_size=4096)`` at levels 6 and
+9, plain and with shared context).
 """
 
 from __future__ import annotations
