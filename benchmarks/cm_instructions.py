@@ -13,7 +13,9 @@ the row's instructions per byte. The output size of each set, on the same bytes 
 1 MB from the same offset (no valgrind), shows what the instructions buy.
 
 ``--sets``: ``all`` (model version 4's full set, levels 5-6; and version 5's, levels 7-9),
-``ablation`` (version 4's set without each component in turn), ``any`` (only the ablation's first
+``ablation`` (version 4's set without each component in turn), ``paragraphs`` (the set for
+running text, ``0x9e7f``, and it without each of its components in turn, all on the copy for any
+set; with ``--wraps``, FILE's wrap code is coded, as levels 5-8 write it), ``any`` (only the ablation's first
 row: version 4's set on the copy for any set), ``fast`` (level 4's set, in model version 2 as
 level 4 writes it, on its own copy and on the copy for any set), or component masks such as
 ``0x121f``. A full set has a compiled copy of the kernel of its own
@@ -64,7 +66,7 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 
 from cm_ab import parse_size  # noqa: E402  (10**3 for KB, 2**10 for KiB)
 from cm_grid import ALL, BITS, V4  # noqa: E402
-from sigmalang import _cm, _records  # noqa: E402
+from sigmalang import _cm, _records, _wraps  # noqa: E402
 from sigmalang._backends import CmBackend  # noqa: E402
 
 CHILD = r"""
@@ -79,6 +81,7 @@ if sys.argv[6] == "any":  # the compiled copy that takes any set, even for a ful
 CmBackend(components, bits, version).encode(data)
 """
 LEVEL4 = 0x121F
+PARAGRAPHS = V4 & ~_cm.PARAGRAPH_OFF  # the set levels 5 and 6 code running text with
 
 
 def instructions(path: Path, components: int, bits: int, version: int, copy: str) -> int:
@@ -116,6 +119,13 @@ def sets(spec: str) -> list[tuple[str, int, int, str]]:
         elif part == "fast":  # level 4's set in the version its writer uses (2), on its own copy and on the general one
             rows.append(("orders 1-6 + match (level 4)", LEVEL4, 2, "own"))
             rows.append(("orders 1-6 + match (level 4), on the copy for any set", LEVEL4, 2, "any"))
+        elif part == "paragraphs":  # the set for running text, without each of its components, on the any-set copy
+            rows.append(("running text (0x9e7f), on the copy for any set", PARAGRAPHS, 4, "any"))
+            rows += [
+                (f"without {name}", PARAGRAPHS & ~(1 << bit), 4, "any")
+                for bit, name in BITS.items()
+                if PARAGRAPHS >> bit & 1
+            ]
         elif part in ("ablation", "any"):  # the copy for any set codes every row, the full set included
             rows.append(("all, version 4, on the copy for any set", V4, 4, "any"))
             if part == "ablation":
@@ -131,6 +141,7 @@ def main() -> None:
     parser.add_argument("--size", type=parse_size, default=200_000)
     parser.add_argument("--offset", type=parse_size, default=1 << 20)
     parser.add_argument("--records", action="store_true", help="code FILE's record code instead of its bytes")
+    parser.add_argument("--wraps", action="store_true", help="code FILE's wrap code instead of its bytes")
     parser.add_argument("--sets", default="all,ablation")
     parser.add_argument("--bits", type=int, default=22)
     args = parser.parse_args()
@@ -139,6 +150,8 @@ def main() -> None:
     data = args.file.read_bytes()
     if args.records:
         data = _records.encode(data)
+    elif args.wraps:
+        data = _wraps.encode(data) or data
     data = data[args.offset :]
     sample = data[: args.size]
     if len(sample) < args.size:
@@ -148,7 +161,8 @@ def main() -> None:
     long_path.write_bytes(sample)
     short_path.write_bytes(sample[:1])
     base: dict[int, int] = {}  # a child that codes one byte, by compiled copy
-    print(f"{args.file.name}{' (record code)' if args.records else ''}: {args.size} bytes from {args.offset}")
+    what = " (record code)" if args.records else " (wrap code)" if args.wraps else ""
+    print(f"{args.file.name}{what}: {args.size} bytes from {args.offset}")
     if KERNEL_CPU:
         print(f"(the kernel compiled for {KERNEL_CPU}: valgrind cannot run this host's AVX-512 code)")
     print("| components | instructions per byte | per bit | bytes out | out on 1 MB |")

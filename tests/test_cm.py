@@ -438,6 +438,47 @@ def test_canonical_trees_only_for_running_text(monkeypatch: pytest.MonkeyPatch) 
     assert given & _backends.CM_TREES and not _backends.read_trees(payload, at)[1]
 
 
+def test_record_codes_get_row_trees(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A record code from CM_RECORD_TREES_MIN bytes on gets its rows' trees, and only those that
+    save 1/CM_ROW_TREES_SAVE of its decisions: tree 0 stays flat; shorter, primed, or from a
+    backend made without trees, none; the same bytes as text get every tree cut."""
+    from sigmalang import _codec, _records
+    from sigmalang._levels import LEVELS
+
+    code = _records.encode(LOGS)
+    monkeypatch.setattr(_backends, "CM_RECORD_TREES_MIN", len(code))
+    monkeypatch.setattr(_backends, "CM_TREES_MIN", 1000)
+    counts = [code.count(bytes([b])) for b in range(256)]
+    backend = CmBackend(0xFFFF, 16).for_record_code()
+    trees = _trees_of(roundtrip(code, backend))
+    assert trees is not None and trees[0] == _cm.FLAT_DEPTHS
+    assert 16 * _cm.tree_decisions(trees, counts) <= 15 * 8 * len(code)
+    cut = _cm.tree_depths(counts)
+    given = [row for row in range(16) if trees[1 + row] != _cm.FLAT_DEPTHS]
+    assert given and all(trees[1 + row] == cut[1 + row] for row in given)
+    for row in range(16):
+        saved = sum(n * (4 - d) for n, d in zip(counts[16 * row : 16 * row + 16], cut[1 + row], strict=True))
+        assert (row in given) == (cut[1 + row] != _cm.FLAT_DEPTHS and 50 * saved >= 8 * len(code))
+    assert _trees_of(CmBackend(0xFFFF, 16).encode(code)) == cut  # as any other input: every tree
+    assert _trees_of(roundtrip(code[:-1], backend)) is None
+    assert _trees_of(roundtrip(code, backend, LOGS[:300])) is None
+    assert _trees_of(backend.without_trees().encode(code)) is None
+    assert _trees_of(backend.with_book(LOGS[:2000]).encode(code)) is None
+    # The codec's records frames are coded this way.
+    body = _codec._records_body(LOGS, LEVELS[6], b"", None, code)
+    assert body is not None and body.coded == code
+    assert _trees_of(body.data[len(_backends.encode_varint(len(code))) :]) == trees
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.integers(0, 1000), min_size=256, max_size=256))
+def test_row_trees_are_trees_for_any_counts(counts: list[int]) -> None:
+    trees = _backends._row_trees(counts)
+    _cm.tree_table(trees)  # raises for depths that make no tree
+    assert len(trees) == _cm.N_TREES and trees[0] == _cm.FLAT_DEPTHS
+    assert _cm.tree_decisions(trees, counts) <= 8 * sum(counts)
+
+
 def test_flat_trees_are_the_bits() -> None:
     """With every tree flat, the k-th decision of a byte is its k-th bit: payloads without trees
     code as before trees existed (the vectors check the bytes)."""

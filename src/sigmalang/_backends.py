@@ -142,13 +142,19 @@ CM_DEFAULT_HASH_BITS = 22
 # In a CM payload's component set: byte trees of the payload's own follow the set (docs/FORMAT.md
 # §7.2, "Byte trees"). The encoder gives trees to an input of at least CM_TREES_MIN bytes modelled
 # without a primer (a shorter one codes larger with them: the model learns them more slowly than
-# the bits), unless it was made without (record codes, which code larger with them): shaped by the
-# input's byte counts, they take a byte of text in about 5.6-6.7 decisions instead of 8, and the
-# model's time is mostly per decision (docs/cm.md, "Byte trees").
+# the bits), unless it was made without: shaped by the input's byte counts, they take a byte of
+# text in about 5.6-6.7 decisions instead of 8, and the model's time is mostly per decision
+# (docs/cm.md, "Byte trees").
 CM_TREES = 1 << 18
 CM_TREES_CANONICAL = 1 << 17  # in the byte trees field's mask: the given trees' leaves are in canonical order
 CM_TREES_MIN = 1 << 20
 CM_TREES_SAVE = 16  # ... and where they save at least 1/16 of the decisions (not on random bytes)
+# A record code (transform 4) codes larger with all its trees cut, but not with its high nibble's
+# tree flat: it gets the trees of the rows (the low nibbles) that each save at least
+# 1/CM_ROW_TREES_SAVE of its decisions, from CM_RECORD_TREES_MIN bytes (docs/cm.md, "Byte trees
+# for record codes").
+CM_RECORD_TREES_MIN = 512 << 10
+CM_ROW_TREES_SAVE = 50
 # A codebook's primer is read by the model once per thread and kept (_cm.Primed), rather than once
 # per payload, from the third payload of a thread with the same primer and parameters (one small
 # file coded both as bytes and as records makes two: it keeps nothing), when the primer is at least
@@ -182,6 +188,7 @@ class CmBackend:
         version: int | None = None,
         book: bytes = b"",
         trees: bool = True,
+        record_code: bool = False,
     ):
         from . import _cm
 
@@ -198,15 +205,21 @@ class CmBackend:
         self.version = version
         self.book = book  # a codebook's primer: payloads are primed with it (CM_BOOK)
         self.trees = trees  # whether the encoder may give a payload byte trees of its own (CM_TREES)
+        self.record_code = record_code  # whether what it encodes is a record code (its trees: given_trees)
 
     def without_trees(self) -> CmBackend:
         """This backend, writing the flat trees only."""
-        return CmBackend(self.components, self.hash_bits, self.version, self.book, False)
+        return CmBackend(self.components, self.hash_bits, self.version, self.book, False, self.record_code)
+
+    def for_record_code(self) -> CmBackend:
+        """This backend for record codes (transform 4), which get trees of their own kind
+        (:func:`given_trees`)."""
+        return CmBackend(self.components, self.hash_bits, self.version, self.book, self.trees, True)
 
     def with_book(self, primer: bytes) -> CmBackend:
         """This backend with a codebook's primer: what it encodes is primed with it first, and
         it can decode payloads that were."""
-        return CmBackend(self.components, self.hash_bits, self.version, primer, self.trees)
+        return CmBackend(self.components, self.hash_bits, self.version, primer, self.trees, self.record_code)
 
     def encode(self, data: bytes, prime: bytes = b"") -> bytes:
         return cast(bytes, self.encode_at_most(data, prime, None))  # None only where a limit stopped it
@@ -226,7 +239,9 @@ class CmBackend:
         buf = np.frombuffer(self.book + prime + data, dtype=np.uint8).copy()
         hash_bits = self.table_bits(len(buf))
         tree, trees = None, b""
-        given = given_trees(buf, self.components, self.version) if self.trees and len(buf) == len(data) else None
+        given = None
+        if self.trees and len(buf) == len(data):
+            given = given_trees(buf, self.components, self.version, self.record_code)
         if given is not None:
             trees = encode_trees(*given)
             tree = _cm.tree_table(*given)
@@ -347,29 +362,46 @@ class CmBackend:
         return _cm.model_memory(self.hash_bits)
 
 
-def given_trees(data: Any, components: int, version: int) -> tuple[list[tuple[int, ...]], bool] | None:
+def given_trees(
+    data: Any, components: int, version: int, record_code: bool = False
+) -> tuple[list[tuple[int, ...]], bool] | None:
     """The byte trees the encoder gives an unprimed input (bytes, or a uint8 array) coded with
-    *components* in model *version*, and whether their leaves are in canonical order; None where
-    it writes the flat ones: an input shorter than CM_TREES_MIN, or whose trees would save less
-    than 1/CM_TREES_SAVE of its decisions (or none: flat trees are never given). Running text (the
-    sets levels 5-8 write for paragraphs) gets Huffman-shaped trees in canonical order where its
-    bytes allow them (docs/cm.md, "Huffman-shaped trees for running text"); other inputs, trees cut
-    in value order."""
+    *components* in model *version*, and whether their leaves are in canonical order (trees whose
+    leaves read the same in value order are written without saying so: :func:`encode_trees`); None where
+    it writes the flat ones: an input shorter than CM_TREES_MIN (a *record_code*, CM_RECORD_TREES_MIN),
+    or whose trees would save less than 1/CM_TREES_SAVE of its decisions (or none: flat trees are
+    never given). Running text (the sets levels 5-8 write for paragraphs) gets Huffman-shaped trees
+    in canonical order where its bytes allow them (docs/cm.md, "Huffman-shaped trees for running
+    text"); a record code, the trees of the rows that save enough (:func:`_row_trees`); other
+    inputs, trees cut in value order."""
     import numpy as np
 
     from . import _cm
 
-    if len(data) < CM_TREES_MIN:
+    if len(data) < (CM_RECORD_TREES_MIN if record_code else CM_TREES_MIN):
         return None
     counts = np.bincount(np.frombuffer(data, dtype=np.uint8), minlength=256).tolist()
-    running_text = bool(_cm.full_copy(components, version) & _cm.COPY_PARAGRAPHS)
+    running_text = not record_code and bool(_cm.full_copy(components, version) & _cm.COPY_PARAGRAPHS)
     canonical = running_text and _cm.canonical_trees(counts)
-    depths = _cm.tree_depths(counts, canonical)
+    depths = _row_trees(counts) if record_code else _cm.tree_depths(counts, canonical)
     if CM_TREES_SAVE * _cm.tree_decisions(depths, counts) > (CM_TREES_SAVE - 1) * 8 * len(data):
         return None
     if all(tree == _cm.FLAT_DEPTHS for tree in depths):
         return None
-    return depths, canonical and not all(map(_in_value_order, depths))
+    return depths, canonical
+
+
+def _row_trees(counts: list[int]) -> list[tuple[int, ...]]:
+    """A record code's trees, from its byte *counts*: tree 0 (the high nibble's) flat, and each
+    row's tree cut by counts where it saves at least 1/CM_ROW_TREES_SAVE of the code's decisions
+    (the rows of line feeds, digits and punctuation), else flat (a tree costs 8 bytes)."""
+    from . import _cm
+
+    trees = [_cm.FLAT_DEPTHS]
+    for row, tree in enumerate(_cm.tree_depths(counts)[1:]):
+        saved = sum(n * (4 - depth) for n, depth in zip(counts[16 * row : 16 * row + 16], tree, strict=True))
+        trees.append(tree if CM_ROW_TREES_SAVE * saved >= 8 * sum(counts) else _cm.FLAT_DEPTHS)
+    return trees
 
 
 def _in_value_order(depths: tuple[int, ...]) -> bool:

@@ -496,8 +496,8 @@ def _records_body(
     if len(code) > max_code_size(len(data)):
         return None
     backend = _level_backend(spec.for_records(), book)
-    if isinstance(backend, CmBackend):  # record codes code larger with byte trees (docs/cm.md, "Byte trees")
-        backend = backend.without_trees()
+    if isinstance(backend, CmBackend):  # record codes get trees of their own kind (docs/cm.md, "Byte trees")
+        backend = backend.for_record_code()
     try:
         payload = encode_varint(len(code)) + backend.encode(code, prime)
     except BackendError:  # a primer the CM refuses, a PPMd coding that fails its check: the bytes' body
