@@ -27,10 +27,10 @@ from vectorlib import (
 )
 
 import sigmalang
-from sigmalang import _backends
+from sigmalang import _backends, _records
 from sigmalang._backend_base import CM
 from sigmalang._backends import CM_BOOK, CM_TREES, CmBackend
-from sigmalang._levels import TRANSFORM_LITERAL
+from sigmalang._levels import TRANSFORM_LITERAL, TRANSFORM_RECORDS
 from sigmalang._wire import encode_varint
 from sigmalang.semantic.codebook import Codebook, load_codebook, train_codebook
 
@@ -145,6 +145,48 @@ def trees_entry(prose: bytes, components: int = 0xFFFF) -> Entry:
     return valid_entry(name, description, prose, encoded, stream, ORIGIN)
 
 
+def record_trees_entry(logs: bytes) -> Entry:
+    """cm4-records-row-trees-l6: the 12 KB of logs in 8 KiB frames, each a record code (transform
+    4) whose CM payload (level 6's set) gives the trees of the rows that save the most decisions
+    and not tree 0 (its mask's bit 0 clear), as the writer gives a record code of 512 KiB or more
+    whose trees save 1/16 of its decisions: written by CmBackend with those bounds lowered (these
+    codes' trees save 1/18), so compress() does not reproduce them."""
+    saved = _backends.CM_RECORD_TREES_MIN, _backends.CM_TREES_SAVE
+    _backends.CM_RECORD_TREES_MIN, _backends.CM_TREES_SAVE = 1, 64
+    try:
+        backend = CmBackend(0xFFFF, 16).for_record_code()
+        payloads = []
+
+        def code(number: int, chunk: bytes) -> tuple[int, int, bytes]:
+            record_code = _records.encode(chunk)
+            payloads.append(backend.encode(record_code))
+            return TRANSFORM_RECORDS, CM, encode_varint(len(record_code)) + payloads[-1]
+
+        encoded, _ = chunked(logs, 2 * CHUNK, 6, code)
+    finally:
+        _backends.CM_RECORD_TREES_MIN, _backends.CM_TREES_SAVE = saved
+    for p in payloads:
+        components, at = _backends.read_varint(p, 2, 3, ValueError)
+        assert components & CM_TREES
+        mask = _backends.read_varint(p, at, 3, ValueError)[0]
+        assert not mask & 1 and mask & 0xFFFE and _backends.read_trees(p, at)[0][0] == (4,) * 16
+    assert sigmalang.decompress(encoded) == logs
+    stream = {
+        "writer": "CmBackend(0xffff, 16).for_record_code() with byte trees, records frames",
+        "level": 6,
+        "chunk_size": 2 * CHUNK,
+        "shared_context": False,
+        "size": len(logs),
+        "encoded_size": len(encoded),
+        "reproducible": False,
+    }
+    description = (
+        "12 KB of logs, 8 KiB records frames, each CM payload with the byte trees of some rows and not"
+        " tree 0 (bit 0 of the trees' mask clear)"
+    )
+    return valid_entry("cm4-records-row-trees-l6", description, logs, encoded, stream, ORIGIN)
+
+
 def main() -> int:
     logs = fixture_lines("loghub-small.log", 12000)
     prose = fixture_lines("dickens-64k.txt", 9000)
@@ -234,6 +276,7 @@ def main() -> int:
         for name, spec in valid.items()
     ]
     good += [book_entry(logs), book_entry(logs, 9), sample_book_entry(), trees_entry(prose), trees_entry(prose, 0x9E7F)]
+    good.append(record_trees_entry(logs))
     broken = []
     for name, (description, edit, message) in bad.items():
         stream, offset = damaged(logs, edit)
