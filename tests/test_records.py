@@ -790,6 +790,23 @@ def test_log_like_chunks_roundtrip_through_the_codec(data: bytes, level: int) ->
         assert decode_chunk(TRANSFORM_RECORDS, CM, payload, len(data) * 4) == data * 4
 
 
+@settings(max_examples=30, deadline=None)
+@given(log_lines())
+def test_record_codes_with_row_trees_roundtrip_through_the_codec(data: bytes) -> None:
+    """Any log-like chunk's record code, given the trees the writer gives a long one (the bounds
+    lowered so that every code gets them where its rows allow), decodes to the chunk."""
+    from sigmalang import _backends
+
+    saved = _backends.CM_RECORD_TREES_MIN, _backends.CM_TREES_SAVE
+    _backends.CM_RECORD_TREES_MIN, _backends.CM_TREES_SAVE = 1, 1 << 20
+    try:
+        body = _codec._records_body(data, _levels.level_spec(6), b"", None)
+    finally:
+        _backends.CM_RECORD_TREES_MIN, _backends.CM_TREES_SAVE = saved
+    if body is not None:
+        assert decode_chunk(body.transform, body.backend, body.data, len(data)) == data
+
+
 @pytest.mark.slow
 def test_a_long_log_chunk_is_coded_the_way_a_sample_of_its_lines_codes_smaller() -> None:
     data = service_log(9000)
