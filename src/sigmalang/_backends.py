@@ -397,7 +397,7 @@ def _row_trees(counts: list[int]) -> list[tuple[int, ...]]:
     (the rows of line feeds, digits and punctuation), else flat (a tree costs 8 bytes)."""
     from . import _cm
 
-    trees = [_cm.FLAT_DEPTHS]
+    trees: list[tuple[int, ...]] = [_cm.FLAT_DEPTHS]
     for row, tree in enumerate(_cm.tree_depths(counts)[1:]):
         saved = sum(n * (4 - depth) for n, depth in zip(counts[16 * row : 16 * row + 16], tree, strict=True))
         trees.append(tree if CM_ROW_TREES_SAVE * saved >= 8 * sum(counts) else _cm.FLAT_DEPTHS)
