@@ -394,7 +394,7 @@ def given_trees(
 def _row_trees(counts: list[int]) -> list[tuple[int, ...]]:
     """A record code's trees, from its byte *counts*: tree 0 (the high nibble's) flat, and each
     row's tree cut by counts where it saves at least 1/CM_ROW_TREES_SAVE of the code's decisions
-    (the rows of line feeds, digits and punctuation), else flat (a tree costs 8 bytes)."""
+    (in logs, the rows of line feeds and of digits), else flat (a tree costs 8 bytes)."""
     from . import _cm
 
     trees: list[tuple[int, ...]] = [_cm.FLAT_DEPTHS]
