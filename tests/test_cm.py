@@ -546,33 +546,21 @@ def test_kernel_with_bounds_checking(tmp_path: Path) -> None:
                         backend.decode(bytes(bad), len(text) + rng.choice((0, 1, 500)), prime)
                     except BackendError:
                         pass
-        from sigmalang import _backends
+        from sigmalang import _backends, _records
         _backends.CM_TREES_MIN = 1000  # byte trees of the input's own (in canonical order for 0x9e7f), and damaged ones
-        for components, version in sets + [(0x9E7F, 4)]:
-            backend = CmBackend(components, 12, version)
-            for text in texts[:2]:
-                payload = backend.encode(text)
-                assert payload[2] & 0x80 and backend.decode(payload, len(text)) == text
-                for _ in range(15):
-                    bad = bytearray(payload)
-                    bad[rng.randrange(3, min(len(bad), 80))] ^= 1 << rng.randrange(8)
-                    try:
-                        backend.decode(bytes(bad), len(text))
-                    except BackendError:
-                        pass
-        from sigmalang import _records
-        _backends.CM_RECORD_TREES_MIN, _backends.CM_TREES_SAVE = 1000, 1 << 20  # record codes' row trees
-        code = _records.encode(texts[1])
-        backend = CmBackend(0xFFFF, 12, 4).for_record_code()
-        payload = backend.encode(code)
-        assert payload[2] & 0x80 and backend.decode(payload, len(code)) == code
-        for _ in range(15):
-            bad = bytearray(payload)
-            bad[rng.randrange(3, min(len(bad), 80))] ^= 1 << rng.randrange(8)
-            try:
-                backend.decode(bytes(bad), len(code))
-            except BackendError:
-                pass
+        _backends.CM_RECORD_TREES_MIN, _backends.CM_TREES_SAVE = 1000, 1 << 20  # and a record code's row trees
+        cases = [(CmBackend(c, 12, v), text) for c, v in sets + [(0x9E7F, 4)] for text in texts[:2]]
+        cases.append((CmBackend(0xFFFF, 12, 4).for_record_code(), _records.encode(texts[1])))
+        for backend, text in cases:
+            payload = backend.encode(text)
+            assert payload[2] & 0x80 and backend.decode(payload, len(text)) == text
+            for _ in range(15):
+                bad = bytearray(payload)
+                bad[rng.randrange(3, min(len(bad), 80))] ^= 1 << rng.randrange(8)
+                try:
+                    backend.decode(bytes(bad), len(text))
+                except BackendError:
+                    pass
         _backends.CM_TREES_MIN = 1 << 40
         for components in (0x2FFFF, 0xFFFF, 0x3FFF, 0x21F):  # a codebook's primer, kept from the third payload on
             book = CmBackend(components, 12).with_book(texts[1][:3000])
