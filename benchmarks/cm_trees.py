@@ -57,8 +57,8 @@ def main() -> int:
         version = _backends.cm_writer_version(args.components)
         given = _backends.given_trees(data, args.components, version, args.records)
         decisions = _cm.tree_decisions(given[0], counts) / len(data) if given else 8.0
-        backend = CmBackend(args.components, 22, record_code=args.records)
-        sides = {"flat": backend.without_trees(), "trees": backend}
+        with_trees = CmBackend(args.components, 22, record_code=args.records)
+        sides = {"flat": with_trees.without_trees(), "trees": with_trees}
         best: dict[str, list[float]] = {name: [0, float("inf"), float("inf")] for name in sides}
         for backend in sides.values():
             backend.decode(backend.encode(data[:4096]), len(data[:4096]))  # load the kernel

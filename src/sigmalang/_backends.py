@@ -381,9 +381,12 @@ def given_trees(
     if len(data) < (CM_RECORD_TREES_MIN if record_code else CM_TREES_MIN):
         return None
     counts = np.bincount(np.frombuffer(data, dtype=np.uint8), minlength=256).tolist()
-    running_text = not record_code and bool(_cm.full_copy(components, version) & _cm.COPY_PARAGRAPHS)
-    canonical = running_text and _cm.canonical_trees(counts)
-    depths = _row_trees(counts) if record_code else _cm.tree_depths(counts, canonical)
+    if record_code:
+        depths, canonical = _row_trees(counts), False
+    else:
+        running_text = bool(_cm.full_copy(components, version) & _cm.COPY_PARAGRAPHS)
+        canonical = running_text and _cm.canonical_trees(counts)
+        depths = _cm.tree_depths(counts, canonical)
     if CM_TREES_SAVE * _cm.tree_decisions(depths, counts) > (CM_TREES_SAVE - 1) * 8 * len(data):
         return None
     if all(tree == _cm.FLAT_DEPTHS for tree in depths):
@@ -397,10 +400,11 @@ def _row_trees(counts: list[int]) -> list[tuple[int, ...]]:
     (in logs, the rows of line feeds and of digits), else flat (a tree costs 8 bytes)."""
     from . import _cm
 
+    decisions = 8 * sum(counts)  # the code's, down the flat trees
     trees: list[tuple[int, ...]] = [_cm.FLAT_DEPTHS]
     for row, tree in enumerate(_cm.tree_depths(counts)[1:]):
         saved = sum(n * (4 - depth) for n, depth in zip(counts[16 * row : 16 * row + 16], tree, strict=True))
-        trees.append(tree if CM_ROW_TREES_SAVE * saved >= 8 * sum(counts) else _cm.FLAT_DEPTHS)
+        trees.append(tree if CM_ROW_TREES_SAVE * saved >= decisions else _cm.FLAT_DEPTHS)
     return trees
 
 
